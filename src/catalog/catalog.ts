@@ -1,0 +1,127 @@
+/**
+ * The catalog: every source, table, view and sink, with its schema, in one namespace (as
+ * PostgreSQL relations share one). Persisted as the ordered list of the statements that created
+ * the live objects (`catalog.json` in the data dir, written atomically), so a restarted engine
+ * replays them and has every object again.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { SluiceError } from '../common/errors.js';
+import type { Schema } from '../common/types.js';
+import type { ObjectKind, Options, Expr } from '../parser/ast.js';
+
+interface EntryBase {
+  readonly name: string;
+  /** The statement text that created the object; replayed on restart. */
+  readonly sql: string;
+  readonly createdAt: number;
+}
+
+export interface SourceEntry extends EntryBase {
+  readonly kind: 'source';
+  readonly schema: Schema;
+  readonly options: Options;
+  readonly watermark: { readonly column: string; readonly expr: Expr } | null;
+}
+
+export interface TableEntry extends EntryBase {
+  readonly kind: 'table';
+  readonly schema: Schema;
+  readonly primaryKey: readonly string[];
+  readonly appendOnly: boolean;
+  readonly options: Options;
+  readonly watermark: { readonly column: string; readonly expr: Expr } | null;
+}
+
+export interface ViewEntry extends EntryBase {
+  readonly kind: 'view';
+  readonly schema: Schema;
+  readonly dependsOn: readonly string[];
+  readonly appendOnly: boolean;
+}
+
+export interface SinkEntry extends EntryBase {
+  readonly kind: 'sink';
+  readonly from: string;
+  readonly options: Options;
+}
+
+export type CatalogEntry = SourceEntry | TableEntry | ViewEntry | SinkEntry;
+
+export const KIND_LABEL: Record<ObjectKind, string> = {
+  source: 'source',
+  table: 'table',
+  view: 'materialized view',
+  sink: 'sink',
+};
+
+export class Catalog {
+  private readonly entries = new Map<string, CatalogEntry>();
+
+  constructor(private readonly dataDir: string | null) {}
+
+  /** The statements to replay, in creation order, from a previous run's data dir. */
+  loadStatements(): string[] {
+    if (!this.dataDir) return [];
+    const f = join(this.dataDir, 'catalog.json');
+    if (!existsSync(f)) return [];
+    const parsed = JSON.parse(readFileSync(f, 'utf8')) as { version: number; objects: { sql: string }[] };
+    return parsed.objects.map((o) => o.sql);
+  }
+
+  get(name: string): CatalogEntry | undefined {
+    return this.entries.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  /** Looks a relation up or throws 42P01 with the position of the reference. */
+  relation(name: string, position?: number): SourceEntry | TableEntry | ViewEntry {
+    const e = this.entries.get(name);
+    if (!e || e.kind === 'sink') {
+      throw new SluiceError('undefined_table', `relation "${name}" does not exist`, {
+        position,
+        hint: 'SHOW SOURCES, SHOW TABLES and SHOW MATERIALIZED VIEWS list what exists.',
+      });
+    }
+    return e;
+  }
+
+  list(kind?: ObjectKind): CatalogEntry[] {
+    const all = [...this.entries.values()].sort((a, b) => a.createdAt - b.createdAt);
+    return kind ? all.filter((e) => e.kind === kind) : all;
+  }
+
+  /** Objects that read `name` directly (views over it, sinks from it). */
+  dependents(name: string): CatalogEntry[] {
+    return this.list().filter((e) => (e.kind === 'view' && e.dependsOn.includes(name)) || (e.kind === 'sink' && e.from === name));
+  }
+
+  add(entry: CatalogEntry): void {
+    if (this.entries.has(entry.name)) {
+      throw new SluiceError('duplicate_object', `${KIND_LABEL[this.entries.get(entry.name)!.kind]} "${entry.name}" already exists`);
+    }
+    this.entries.set(entry.name, entry);
+    this.persist();
+  }
+
+  remove(name: string): void {
+    this.entries.delete(name);
+    this.persist();
+  }
+
+  private persist(): void {
+    if (!this.dataDir) return;
+    mkdirSync(this.dataDir, { recursive: true });
+    const f = join(this.dataDir, 'catalog.json');
+    const tmp = f + '.tmp';
+    const body = JSON.stringify({ version: 1, objects: this.list().map((e) => ({ kind: e.kind, name: e.name, sql: e.sql })) }, null, 1);
+    writeFileSync(tmp, body);
+    const fd = openSync(tmp, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, f);
+  }
+}

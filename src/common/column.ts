@@ -1,0 +1,429 @@
+/**
+ * Columns and batches: the Arrow columnar layout, held as plain typed arrays so hot loops read
+ * `values` and the validity bitmap directly (never a per-row accessor). `toArrow`/`fromArrow` in
+ * arrow.ts convert to apache-arrow RecordBatches without copying numeric buffers.
+ *
+ * Invariants: validity is an Arrow LSB bitmap (bit set = valid) or null when every value is
+ * valid; a null slot's value bytes are unspecified; varchar columns keep `offsets` (length+1).
+ */
+import type { SqlType, Value } from './types.js';
+import { SluiceError } from './errors.js';
+
+export type ColumnValues = Int32Array | BigInt64Array | Float64Array | Uint8Array;
+
+export interface Column {
+  readonly type: SqlType;
+  readonly length: number;
+  readonly values: ColumnValues;
+  /** Utf8 only: byte offsets into `values`, length + 1 entries. */
+  readonly offsets?: Int32Array;
+  readonly validity: Uint8Array | null;
+}
+
+/**
+ * A micro-batch: columns of equal length and, for a changelog, a weight per row
+ * (+1 insert, −1 delete, n for n copies). Append-only batches have no weights.
+ */
+export interface Batch {
+  readonly columns: readonly Column[];
+  readonly length: number;
+  readonly weights: Int32Array | null;
+}
+
+export function isValid(c: Column, i: number): boolean {
+  const v = c.validity;
+  return v === null || ((v[i >> 3]! >> (i & 7)) & 1) === 1;
+}
+
+export function getBit(bits: Uint8Array, i: number): boolean {
+  return ((bits[i >> 3]! >> (i & 7)) & 1) === 1;
+}
+
+export function newBitmap(length: number, fill: boolean): Uint8Array {
+  const b = new Uint8Array((length + 7) >> 3);
+  if (fill) b.fill(255);
+  return b;
+}
+
+export function setBit(bits: Uint8Array, i: number, on: boolean): void {
+  if (on) bits[i >> 3]! |= 1 << (i & 7);
+  else bits[i >> 3]! &= ~(1 << (i & 7));
+}
+
+export function nullCount(c: Column): number {
+  if (c.validity === null) return 0;
+  let n = 0;
+  for (let i = 0; i < c.length; i++) if (!isValid(c, i)) n++;
+  return n;
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** Decodes bytes [start, end) as UTF-8, with a fast path for short ASCII. */
+export function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
+  const len = end - start;
+  if (len <= 24) {
+    let ascii = true;
+    for (let i = start; i < end; i++) if (bytes[i]! >= 128) { ascii = false; break; }
+    if (ascii) {
+      let s = '';
+      for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]!);
+      return s;
+    }
+  }
+  return decoder.decode(bytes.subarray(start, end));
+}
+
+export function getString(c: Column, i: number): string {
+  const o = c.offsets!;
+  return decodeUtf8(c.values as Uint8Array, o[i]!, o[i + 1]!);
+}
+
+/** The JS value at row i (slow path: results, keys of rare types, tests). */
+export function getValue(c: Column, i: number): Value {
+  if (!isValid(c, i)) return null;
+  switch (c.type) {
+    case 'boolean':
+      return getBit(c.values as Uint8Array, i);
+    case 'int':
+    case 'date':
+    case 'double':
+    case 'numeric':
+      return (c.values as Int32Array | Float64Array)[i]!;
+    case 'bigint':
+    case 'timestamp':
+    case 'interval':
+      return (c.values as BigInt64Array)[i]!;
+    case 'varchar':
+      return getString(c, i);
+    case 'null':
+      return null;
+  }
+}
+
+/** Growable builder for one column; append() takes JS values of the column's type. */
+export class ColumnBuilder {
+  readonly type: SqlType;
+  length = 0;
+  private values: ColumnValues;
+  private offsets: Int32Array | null = null;
+  private bytes = 0;
+  private validity: Uint8Array | null = null;
+
+  constructor(type: SqlType, capacity = 64) {
+    this.type = type;
+    capacity = Math.max(capacity, 8);
+    switch (type) {
+      case 'boolean':
+        this.values = new Uint8Array((capacity + 7) >> 3);
+        break;
+      case 'int':
+      case 'date':
+      case 'null':
+        this.values = new Int32Array(capacity);
+        break;
+      case 'bigint':
+      case 'timestamp':
+      case 'interval':
+        this.values = new BigInt64Array(capacity);
+        break;
+      case 'double':
+      case 'numeric':
+        this.values = new Float64Array(capacity);
+        break;
+      case 'varchar':
+        this.values = new Uint8Array(capacity * 8);
+        this.offsets = new Int32Array(capacity + 1);
+        break;
+    }
+  }
+
+  private capacity(): number {
+    if (this.type === 'boolean') return this.values.length * 8;
+    if (this.offsets) return this.offsets.length - 1;
+    return this.values.length;
+  }
+
+  private grow(): void {
+    const cap = this.capacity() * 2;
+    if (this.type === 'boolean') {
+      const v = new Uint8Array((cap + 7) >> 3);
+      v.set(this.values as Uint8Array);
+      this.values = v;
+    } else if (this.offsets) {
+      const o = new Int32Array(cap + 1);
+      o.set(this.offsets);
+      this.offsets = o;
+    } else {
+      const C = this.values.constructor as { new (n: number): ColumnValues };
+      const v = new C(cap);
+      (v as Int32Array).set(this.values as Int32Array);
+      this.values = v;
+    }
+    if (this.validity) {
+      const b = newBitmap(cap, false);
+      b.set(this.validity);
+      this.validity = b;
+    }
+  }
+
+  appendNull(): void {
+    if (this.length === this.capacity()) this.grow();
+    if (this.validity === null) {
+      this.validity = newBitmap(this.capacity(), false);
+      for (let i = 0; i < this.length; i++) setBit(this.validity, i, true);
+    }
+    setBit(this.validity, this.length, false);
+    if (this.offsets) this.offsets[this.length + 1] = this.bytes;
+    this.length++;
+  }
+
+  append(v: Value): void {
+    if (v === null) {
+      this.appendNull();
+      return;
+    }
+    if (this.length === this.capacity()) this.grow();
+    const i = this.length;
+    switch (this.type) {
+      case 'boolean':
+        setBit(this.values as Uint8Array, i, v === true);
+        break;
+      case 'int':
+      case 'date':
+      case 'double':
+      case 'numeric':
+        (this.values as Float64Array)[i] = Number(v);
+        break;
+      case 'bigint':
+      case 'timestamp':
+      case 'interval':
+        (this.values as BigInt64Array)[i] = typeof v === 'bigint' ? v : BigInt(v as number);
+        break;
+      case 'varchar':
+        this.appendString(String(v));
+        return;
+      case 'null':
+        break;
+    }
+    if (this.validity) setBit(this.validity, i, true);
+    this.length++;
+  }
+
+  appendString(s: string): void {
+    if (this.length === this.capacity()) this.grow();
+    const need = this.bytes + s.length * 3;
+    let buf = this.values as Uint8Array;
+    if (need > buf.length) {
+      const nb = new Uint8Array(Math.max(need, buf.length * 2));
+      nb.set(buf.subarray(0, this.bytes));
+      this.values = buf = nb;
+    }
+    let n = this.bytes;
+    const len = s.length;
+    let ascii = true;
+    for (let k = 0; k < len; k++) {
+      const ch = s.charCodeAt(k);
+      if (ch >= 128) { ascii = false; break; }
+      buf[n + k] = ch;
+    }
+    if (ascii) n += len;
+    else n += encoder.encodeInto(s, buf.subarray(n)).written;
+    this.bytes = n;
+    if (this.validity) setBit(this.validity, this.length, true);
+    this.offsets![this.length + 1] = n;
+    this.length++;
+  }
+
+  /** Appends row i of a column of the same type. */
+  appendFrom(c: Column, i: number): void {
+    if (!isValid(c, i)) {
+      this.appendNull();
+      return;
+    }
+    if (this.offsets) {
+      const o = c.offsets!;
+      const s = o[i]!;
+      const e = o[i + 1]!;
+      if (this.length === this.capacity()) this.grow();
+      let buf = this.values as Uint8Array;
+      if (this.bytes + (e - s) > buf.length) {
+        const nb = new Uint8Array(Math.max(this.bytes + (e - s), buf.length * 2));
+        nb.set(buf.subarray(0, this.bytes));
+        this.values = buf = nb;
+      }
+      buf.set((c.values as Uint8Array).subarray(s, e), this.bytes);
+      this.bytes += e - s;
+      if (this.validity) setBit(this.validity, this.length, true);
+      this.offsets[this.length + 1] = this.bytes;
+      this.length++;
+      return;
+    }
+    this.append(getValue(c, i));
+  }
+
+  finish(): Column {
+    const n = this.length;
+    if (this.offsets) {
+      return {
+        type: this.type,
+        length: n,
+        values: (this.values as Uint8Array).slice(0, this.bytes),
+        offsets: this.offsets.slice(0, n + 1),
+        validity: this.validity ? this.validity.slice(0, (n + 7) >> 3) : null,
+      };
+    }
+    const values = this.type === 'boolean' ? (this.values as Uint8Array).slice(0, (n + 7) >> 3) : this.values.slice(0, n);
+    return { type: this.type, length: n, values, validity: this.validity ? this.validity.slice(0, (n + 7) >> 3) : null };
+  }
+}
+
+export function columnFromValues(type: SqlType, vals: readonly Value[]): Column {
+  const b = new ColumnBuilder(type, vals.length);
+  for (const v of vals) b.append(v);
+  return b.finish();
+}
+
+export function batchFromRows(types: readonly SqlType[], rows: readonly (readonly Value[])[], weights?: readonly number[]): Batch {
+  const builders = types.map((t) => new ColumnBuilder(t, rows.length));
+  for (const r of rows) for (let j = 0; j < types.length; j++) builders[j]!.append(r[j] ?? null);
+  return {
+    columns: builders.map((b) => b.finish()),
+    length: rows.length,
+    weights: weights ? Int32Array.from(weights) : null,
+  };
+}
+
+export function rowOf(b: Batch, i: number): Value[] {
+  const r: Value[] = new Array(b.columns.length);
+  for (let j = 0; j < b.columns.length; j++) r[j] = getValue(b.columns[j]!, i);
+  return r;
+}
+
+export function batchRows(b: Batch): Value[][] {
+  const out: Value[][] = [];
+  for (let i = 0; i < b.length; i++) out.push(rowOf(b, i));
+  return out;
+}
+
+/** Rows i where sel[i] is set, in order. */
+export function takeColumn(c: Column, idx: Int32Array, n: number): Column {
+  const validity = c.validity ? newBitmap(n, false) : null;
+  if (validity) for (let k = 0; k < n; k++) if (isValid(c, idx[k]!)) setBit(validity, k, true);
+  switch (c.type) {
+    case 'varchar': {
+      const o = c.offsets!;
+      const src = c.values as Uint8Array;
+      let total = 0;
+      for (let k = 0; k < n; k++) total += o[idx[k]! + 1]! - o[idx[k]!]!;
+      const bytes = new Uint8Array(total);
+      const offs = new Int32Array(n + 1);
+      let p = 0;
+      for (let k = 0; k < n; k++) {
+        const s = o[idx[k]!]!;
+        const e = o[idx[k]! + 1]!;
+        if (e - s < 16) for (let q = s; q < e; q++) bytes[p++] = src[q]!;
+        else {
+          bytes.set(src.subarray(s, e), p);
+          p += e - s;
+        }
+        offs[k + 1] = p;
+      }
+      return { type: c.type, length: n, values: bytes, offsets: offs, validity };
+    }
+    case 'boolean': {
+      const v = newBitmap(n, false);
+      const src = c.values as Uint8Array;
+      for (let k = 0; k < n; k++) if (getBit(src, idx[k]!)) setBit(v, k, true);
+      return { type: c.type, length: n, values: v, validity };
+    }
+    default: {
+      const src = c.values as Float64Array;
+      const C = src.constructor as { new (n: number): Float64Array };
+      const v = new C(n);
+      for (let k = 0; k < n; k++) v[k] = src[idx[k]!]!;
+      return { type: c.type, length: n, values: v, validity };
+    }
+  }
+}
+
+export function takeBatch(b: Batch, idx: Int32Array, n: number): Batch {
+  let weights: Int32Array | null = null;
+  if (b.weights) {
+    weights = new Int32Array(n);
+    for (let k = 0; k < n; k++) weights[k] = b.weights[idx[k]!]!;
+  }
+  return { columns: b.columns.map((c) => takeColumn(c, idx, n)), length: n, weights };
+}
+
+export function concatBatches(types: readonly SqlType[], batches: readonly Batch[]): Batch {
+  if (batches.length === 1) return batches[0]!;
+  let n = 0;
+  let weighted = false;
+  for (const b of batches) {
+    n += b.length;
+    if (b.weights) weighted = true;
+  }
+  const builders = types.map((t) => new ColumnBuilder(t, n));
+  const weights = weighted ? new Int32Array(n) : null;
+  let p = 0;
+  for (const b of batches) {
+    for (let j = 0; j < types.length; j++) {
+      const c = b.columns[j]!;
+      const bl = builders[j]!;
+      for (let i = 0; i < b.length; i++) bl.appendFrom(c, i);
+    }
+    if (weights) for (let i = 0; i < b.length; i++) weights[p + i] = b.weights ? b.weights[i]! : 1;
+    p += b.length;
+  }
+  return { columns: builders.map((bl) => bl.finish()), length: n, weights };
+}
+
+/** A column of n copies of one value. */
+export function constantColumn(type: SqlType, v: Value, n: number): Column {
+  if (v === null) {
+    const validity = newBitmap(n, false);
+    if (type === 'varchar') return { type, length: n, values: new Uint8Array(0), offsets: new Int32Array(n + 1), validity };
+    return { type, length: n, values: allocValues(type, n), validity };
+  }
+  switch (type) {
+    case 'varchar': {
+      const s = new TextEncoder().encode(String(v));
+      const bytes = new Uint8Array(s.length * n);
+      const offs = new Int32Array(n + 1);
+      for (let i = 0; i < n; i++) {
+        bytes.set(s, i * s.length);
+        offs[i + 1] = (i + 1) * s.length;
+      }
+      return { type, length: n, values: bytes, offsets: offs, validity: null };
+    }
+    case 'boolean':
+      return { type, length: n, values: newBitmap(n, v === true), validity: null };
+    default: {
+      const values = allocValues(type, n);
+      (values as Float64Array).fill(values instanceof BigInt64Array ? (BigInt(v as bigint) as unknown as number) : Number(v));
+      return { type, length: n, values, validity: null };
+    }
+  }
+}
+
+export function allocValues(type: SqlType, n: number): ColumnValues {
+  switch (type) {
+    case 'boolean':
+      return newBitmap(n, false);
+    case 'int':
+    case 'date':
+    case 'null':
+      return new Int32Array(n);
+    case 'bigint':
+    case 'timestamp':
+    case 'interval':
+      return new BigInt64Array(n);
+    case 'double':
+    case 'numeric':
+      return new Float64Array(n);
+    case 'varchar':
+      throw new SluiceError('internal', 'allocValues cannot allocate varchar');
+  }
+}

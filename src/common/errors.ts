@@ -1,0 +1,95 @@
+/**
+ * The one error type of sluice. Every error carries a category that maps to a PostgreSQL
+ * SQLSTATE, so the same error reads right from psql, the REPL, the CLI and the library API.
+ */
+export type ErrorCategory =
+  | 'syntax' // 42601
+  | 'undefined_table' // 42P01
+  | 'undefined_column' // 42703
+  | 'duplicate_object' // 42710
+  | 'datatype_mismatch' // 42804
+  | 'grouping' // 42803
+  | 'ambiguous_column' // 42702
+  | 'undefined_function' // 42883
+  | 'not_supported' // 0A000
+  | 'invalid_input' // 22P02
+  | 'numeric_out_of_range' // 22003
+  | 'division_by_zero' // 22012
+  | 'invalid_parameter' // 22023
+  | 'dependent_objects' // 2BP01
+  | 'connection' // 08000
+  | 'internal'; // XX000
+
+const SQLSTATE: Record<ErrorCategory, string> = {
+  syntax: '42601',
+  undefined_table: '42P01',
+  undefined_column: '42703',
+  duplicate_object: '42710',
+  datatype_mismatch: '42804',
+  grouping: '42803',
+  ambiguous_column: '42702',
+  undefined_function: '42883',
+  not_supported: '0A000',
+  invalid_input: '22P02',
+  numeric_out_of_range: '22003',
+  division_by_zero: '22012',
+  invalid_parameter: '22023',
+  dependent_objects: '2BP01',
+  connection: '08000',
+  internal: 'XX000',
+};
+
+export interface ErrorDetails {
+  /** 1-based character offset into the statement text, as PostgreSQL reports it. */
+  readonly position?: number;
+  readonly hint?: string;
+  readonly cause?: unknown;
+}
+
+export class SluiceError extends Error {
+  readonly category: ErrorCategory;
+  readonly position: number | undefined;
+  readonly hint: string | undefined;
+
+  constructor(category: ErrorCategory, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause !== undefined ? { cause: details.cause } : undefined);
+    this.name = 'SluiceError';
+    this.category = category;
+    this.position = details.position;
+    this.hint = details.hint;
+  }
+
+  get sqlstate(): string {
+    return SQLSTATE[this.category];
+  }
+
+  /** A copy of this error with a position, when the thrower did not know the statement text. */
+  withPosition(position: number | undefined): SluiceError {
+    if (position === undefined || this.position !== undefined) return this;
+    return new SluiceError(this.category, this.message, { position, hint: this.hint, cause: this.cause });
+  }
+}
+
+export function assertNever(x: never): never {
+  throw new SluiceError('internal', `unexpected value: ${JSON.stringify(x)}`);
+}
+
+/** Converts any thrown value to a SluiceError (internal category for foreign errors). */
+export function toSluiceError(e: unknown): SluiceError {
+  if (e instanceof SluiceError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new SluiceError('internal', msg, { cause: e });
+}
+
+/** Line and column (1-based) of a 1-based character position in text. */
+export function lineCol(text: string, position: number): { line: number; column: number } {
+  let line = 1;
+  let col = 1;
+  for (let i = 0; i < position - 1 && i < text.length; i++) {
+    if (text[i] === '\n') {
+      line++;
+      col = 1;
+    } else col++;
+  }
+  return { line, column: col };
+}

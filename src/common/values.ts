@@ -1,0 +1,185 @@
+/**
+ * Value-level conversions shared by the planner (constant folding) and the executor (casts,
+ * results): parsing text into typed values and printing values as PostgreSQL prints them.
+ */
+import { SluiceError } from './errors.js';
+import { typeDisplayName, type SqlType, type Value } from './types.js';
+import { parseInterval, formatInterval } from '../parser/interval.js';
+
+const TS_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/** Parses 'YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|±hh[:mm]]' into microseconds since 1970 (UTC). */
+export function parseTimestamp(s: string): bigint {
+  const m = TS_RE.exec(s.trim());
+  if (!m) throw new SluiceError('invalid_input', `invalid input syntax for type timestamp: "${s}"`);
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0));
+  if (Number.isNaN(ms)) throw new SluiceError('invalid_input', `invalid input syntax for type timestamp: "${s}"`);
+  let micros = BigInt(ms) * 1000n + BigInt((m[7] ?? '').padEnd(6, '0') || '0');
+  const tz = m[8];
+  if (tz && tz !== 'Z') {
+    const sign = tz[0] === '-' ? -1n : 1n;
+    const digits = tz.slice(1).replace(':', '');
+    const off = BigInt(Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2, 4) || 0) * 60) * 1_000_000n;
+    micros -= sign * off;
+  }
+  return micros;
+}
+
+export function parseDate(s: string): number {
+  const micros = parseTimestamp(s);
+  return Number(micros / 86_400_000_000n) - (micros % 86_400_000_000n < 0n ? 1 : 0);
+}
+
+const p2 = (n: number) => String(n).padStart(2, '0');
+
+export function formatTimestamp(micros: bigint): string {
+  let ms = Number(micros / 1000n);
+  let frac = Number(micros % 1_000_000n);
+  if (frac < 0) {
+    frac += 1_000_000;
+    ms -= 1000;
+  }
+  const d = new Date(Math.floor(ms / 1000) * 1000);
+  const base = `${String(d.getUTCFullYear()).padStart(4, '0')}-${p2(d.getUTCMonth() + 1)}-${p2(d.getUTCDate())} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
+  return frac === 0 ? base : `${base}.${String(frac).padStart(6, '0').replace(/0+$/, '')}`;
+}
+
+export function formatDate(days: number): string {
+  const d = new Date(days * 86_400_000);
+  return `${String(d.getUTCFullYear()).padStart(4, '0')}-${p2(d.getUTCMonth() + 1)}-${p2(d.getUTCDate())}`;
+}
+
+export function formatDouble(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '-Infinity';
+  return String(v);
+}
+
+/** Text form of a value as PostgreSQL's text protocol prints it. */
+export function formatValue(v: Value, type: SqlType): string | null {
+  if (v === null) return null;
+  switch (type) {
+    case 'boolean':
+      return v ? 't' : 'f';
+    case 'timestamp':
+      return formatTimestamp(BigInt(v as bigint));
+    case 'date':
+      return formatDate(Number(v));
+    case 'interval':
+      return formatInterval(BigInt(v as bigint));
+    case 'double':
+    case 'numeric':
+      return formatDouble(Number(v));
+    default:
+      return String(v);
+  }
+}
+
+function parseBool(s: string): boolean {
+  const t = s.trim().toLowerCase();
+  if (['t', 'true', 'yes', 'y', 'on', '1'].includes(t)) return true;
+  if (['f', 'false', 'no', 'n', 'off', '0'].includes(t)) return false;
+  throw new SluiceError('invalid_input', `invalid input syntax for type boolean: "${s}"`);
+}
+
+function parseInteger(s: string, type: 'int' | 'bigint'): number | bigint {
+  const t = s.trim();
+  if (!/^[+-]?\d+$/.test(t)) throw new SluiceError('invalid_input', `invalid input syntax for type ${typeDisplayName(type)}: "${s}"`);
+  const b = BigInt(t);
+  if (type === 'int') {
+    if (b < -2147483648n || b > 2147483647n) throw new SluiceError('numeric_out_of_range', `value "${s}" is out of range for type integer`);
+    return Number(b);
+  }
+  if (b < -(2n ** 63n) || b >= 2n ** 63n) throw new SluiceError('numeric_out_of_range', `value "${s}" is out of range for type bigint`);
+  return b;
+}
+
+function parseFloatStrict(s: string, type: SqlType): number {
+  const t = s.trim().toLowerCase();
+  if (t === 'nan') return NaN;
+  if (t === 'infinity' || t === 'inf') return Infinity;
+  if (t === '-infinity' || t === '-inf') return -Infinity;
+  const n = Number(t);
+  if (t === '' || Number.isNaN(n)) throw new SluiceError('invalid_input', `invalid input syntax for type ${typeDisplayName(type)}: "${s}"`);
+  return n;
+}
+
+/** Parses text into a value of `type` (CSV fields, string literals, casts from varchar). */
+export function parseText(s: string, type: SqlType): Value {
+  switch (type) {
+    case 'boolean':
+      return parseBool(s);
+    case 'int':
+    case 'bigint':
+      return parseInteger(s, type);
+    case 'double':
+    case 'numeric':
+      return parseFloatStrict(s, type);
+    case 'varchar':
+      return s;
+    case 'timestamp':
+      return parseTimestamp(s);
+    case 'date':
+      return parseDate(s);
+    case 'interval':
+      return parseInterval(s);
+    case 'null':
+      return null;
+  }
+}
+
+function checkInt(n: number): number {
+  if (!Number.isFinite(n) || n < -2147483648 || n > 2147483647) throw new SluiceError('numeric_out_of_range', 'integer out of range');
+  return n;
+}
+
+/** Converts one value between types with PostgreSQL's cast rules (rounding half away from 0). */
+export function castValue(v: Value, from: SqlType, to: SqlType): Value {
+  if (v === null || from === to) return v;
+  if (from === 'varchar') return parseText(v as string, to);
+  switch (to) {
+    case 'varchar':
+      return formatValue(v, from);
+    case 'boolean':
+      if (from === 'int' || from === 'bigint') return Number(v) !== 0;
+      break;
+    case 'int':
+      if (from === 'bigint') return checkInt(Number(v));
+      if (from === 'double' || from === 'numeric') return checkInt(roundHalfAway(v as number));
+      if (from === 'boolean') return v ? 1 : 0;
+      break;
+    case 'bigint':
+      if (from === 'int') return BigInt(v as number);
+      if (from === 'double' || from === 'numeric') {
+        const r = roundHalfAway(v as number);
+        if (!Number.isFinite(r) || Math.abs(r) >= 2 ** 63) throw new SluiceError('numeric_out_of_range', 'bigint out of range');
+        return BigInt(r);
+      }
+      if (from === 'boolean') return v ? 1n : 0n;
+      break;
+    case 'double':
+    case 'numeric':
+      if (from === 'int' || from === 'double' || from === 'numeric') return v as number;
+      if (from === 'bigint') return Number(v);
+      break;
+    case 'timestamp':
+      if (from === 'date') return BigInt(v as number) * 86_400_000_000n;
+      break;
+    case 'date':
+      if (from === 'timestamp') {
+        const b = v as bigint;
+        return Number(b / 86_400_000_000n) - (b % 86_400_000_000n < 0n ? 1 : 0);
+      }
+      break;
+    case 'interval':
+      break;
+    case 'null':
+      return null;
+  }
+  throw new SluiceError('datatype_mismatch', `cannot cast type ${typeDisplayName(from)} to ${typeDisplayName(to)}`);
+}
+
+export function roundHalfAway(x: number): number {
+  return x < 0 ? -Math.round(-x) : Math.round(x);
+}

@@ -1,0 +1,160 @@
+/**
+ * The typed AST of sluice: closed discriminated unions, immutable. node-sql-parser output is
+ * converted into these types in convert.ts and never escapes the parser folder.
+ * Positions (`pos`) are 1-based character offsets into the text given to `parseSql`.
+ */
+import type { SqlType, Value } from '../common/types.js';
+
+export type Expr =
+  | { readonly kind: 'column'; readonly table: string | null; readonly name: string; readonly pos?: number }
+  | { readonly kind: 'literal'; readonly value: Value; readonly type: SqlType }
+  | { readonly kind: 'binary'; readonly op: BinaryOp; readonly left: Expr; readonly right: Expr; readonly pos?: number }
+  | { readonly kind: 'unary'; readonly op: 'not' | 'neg'; readonly expr: Expr }
+  | { readonly kind: 'is_null'; readonly expr: Expr; readonly negated: boolean }
+  | { readonly kind: 'is_bool'; readonly expr: Expr; readonly value: boolean; readonly negated: boolean }
+  | { readonly kind: 'is_distinct'; readonly left: Expr; readonly right: Expr; readonly negated: boolean }
+  | {
+      readonly kind: 'func';
+      readonly name: string;
+      readonly args: readonly Expr[];
+      readonly star: boolean;
+      readonly distinct: boolean;
+      readonly filter: Expr | null;
+      readonly orderBy: readonly OrderItem[];
+      readonly over: WindowSpec | null;
+      readonly pos?: number;
+    }
+  | { readonly kind: 'cast'; readonly expr: Expr; readonly type: SqlType }
+  | {
+      readonly kind: 'case';
+      readonly operand: Expr | null;
+      readonly whens: readonly { readonly when: Expr; readonly then: Expr }[];
+      readonly otherwise: Expr | null;
+    }
+  | { readonly kind: 'in'; readonly expr: Expr; readonly list: readonly Expr[]; readonly negated: boolean }
+  | { readonly kind: 'between'; readonly expr: Expr; readonly low: Expr; readonly high: Expr; readonly negated: boolean }
+  | { readonly kind: 'like'; readonly expr: Expr; readonly pattern: Expr; readonly negated: boolean; readonly insensitive: boolean }
+  | { readonly kind: 'extract'; readonly field: string; readonly expr: Expr }
+  | { readonly kind: 'star'; readonly table: string | null };
+
+export type BinaryOp =
+  | '+' | '-' | '*' | '/' | '%'
+  | '=' | '<>' | '<' | '<=' | '>' | '>='
+  | 'and' | 'or' | '||';
+
+export interface WindowSpec {
+  readonly partitionBy: readonly Expr[];
+  readonly orderBy: readonly OrderItem[];
+}
+
+export interface OrderItem {
+  readonly expr: Expr;
+  readonly desc: boolean;
+  readonly nullsFirst: boolean | null;
+}
+
+export interface SelectItem {
+  readonly expr: Expr;
+  readonly alias: string | null;
+}
+
+export type FromItem =
+  | { readonly kind: 'relation'; readonly name: string; readonly alias: string | null; readonly pos?: number }
+  | { readonly kind: 'subquery'; readonly query: Query; readonly alias: string | null }
+  | { readonly kind: 'table_function'; readonly name: string; readonly args: readonly Expr[]; readonly alias: string | null }
+  | {
+      readonly kind: 'join';
+      readonly joinType: 'inner' | 'left' | 'right' | 'full' | 'cross';
+      readonly left: FromItem;
+      readonly right: FromItem;
+      readonly on: Expr | null;
+    };
+
+export interface Select {
+  readonly kind: 'select';
+  readonly distinct: boolean;
+  readonly items: readonly SelectItem[];
+  readonly from: FromItem | null;
+  readonly where: Expr | null;
+  readonly groupBy: readonly Expr[];
+  readonly having: Expr | null;
+}
+
+export type QueryBody = Select | { readonly kind: 'union'; readonly all: boolean; readonly inputs: readonly QueryBody[] };
+
+export interface Query {
+  readonly with: readonly { readonly name: string; readonly query: Query }[];
+  readonly body: QueryBody;
+  readonly orderBy: readonly OrderItem[];
+  readonly limit: number | null;
+  readonly offset: number | null;
+}
+
+export interface ColumnDef {
+  readonly name: string;
+  readonly type: SqlType;
+  readonly typeName: string;
+  readonly notNull: boolean;
+}
+
+export interface WatermarkDef {
+  readonly column: string;
+  readonly expr: Expr;
+}
+
+export type Options = Readonly<Record<string, string>>;
+
+export type ObjectKind = 'source' | 'table' | 'view' | 'sink';
+
+export type Statement =
+  | {
+      readonly kind: 'create_source';
+      readonly name: string;
+      readonly ifNotExists: boolean;
+      readonly columns: readonly ColumnDef[];
+      readonly watermark: WatermarkDef | null;
+      readonly options: Options;
+      readonly text: string;
+    }
+  | {
+      readonly kind: 'create_table';
+      readonly name: string;
+      readonly ifNotExists: boolean;
+      readonly columns: readonly ColumnDef[];
+      readonly primaryKey: readonly string[];
+      readonly appendOnly: boolean;
+      readonly watermark: WatermarkDef | null;
+      readonly options: Options;
+      readonly text: string;
+    }
+  | {
+      readonly kind: 'create_view';
+      readonly name: string;
+      readonly ifNotExists: boolean;
+      readonly query: Query;
+      readonly queryText: string;
+      /** Offset of queryText inside the statement's full text, for error positions. */
+      readonly queryOffset: number;
+      readonly emitOnWindowClose: boolean;
+      readonly options: Options;
+      readonly text: string;
+    }
+  | {
+      readonly kind: 'create_sink';
+      readonly name: string;
+      readonly ifNotExists: boolean;
+      readonly from: string;
+      readonly options: Options;
+      readonly text: string;
+    }
+  | { readonly kind: 'insert'; readonly table: string; readonly text: string; readonly pos: number }
+  | { readonly kind: 'update'; readonly table: string; readonly text: string; readonly selectOldText: string; readonly pos: number }
+  | { readonly kind: 'delete'; readonly table: string; readonly text: string; readonly pos: number }
+  | { readonly kind: 'drop'; readonly objectKind: ObjectKind; readonly name: string; readonly ifExists: boolean; readonly cascade: boolean; readonly pos: number }
+  | { readonly kind: 'show_objects'; readonly objectKind: ObjectKind }
+  | { readonly kind: 'show_variable'; readonly name: string }
+  | { readonly kind: 'set'; readonly name: string; readonly value: string }
+  | { readonly kind: 'describe'; readonly name: string; readonly pos: number }
+  | { readonly kind: 'explain'; readonly statement: Statement }
+  | { readonly kind: 'flush' }
+  | { readonly kind: 'select'; readonly query: Query; readonly text: string; readonly offset: number; readonly relations: readonly string[] };

@@ -1,0 +1,8 @@
+/**
+ * SQL text → typed AST. The only importer of node-sql-parser. Every error thrown from here is a
+ * SluiceError of category 'syntax' (or 'not_supported') with a 1-based position.
+ */
+export * from './ast.js';
+export { parseSql, parseStatement, parseExpression, parseQueryText, relationsOf } from './parse.js';
+export { splitStatements } from './lexer.js';
+export { parseInterval, formatInterval } from './interval.js';

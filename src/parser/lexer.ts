@@ -1,0 +1,199 @@
+/**
+ * A small SQL lexer for the statement front (DDL heads, WITH options, column lists) and for
+ * splitting a script into statements. Queries themselves go to node-sql-parser.
+ */
+import { SluiceError } from '../common/errors.js';
+
+export type TokenKind = 'ident' | 'quoted' | 'string' | 'number' | 'symbol' | 'eof';
+
+export interface Token {
+  readonly kind: TokenKind;
+  /** Identifiers lower-cased; quoted identifiers and strings unescaped. */
+  readonly value: string;
+  /** 0-based offset into the text that was lexed. */
+  readonly start: number;
+  readonly end: number;
+}
+
+export function lex(text: string, base = 0): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i]!;
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') { i++; continue; }
+    if (c === '-' && text[i + 1] === '-') {
+      while (i < n && text[i] !== '\n') i++;
+      continue;
+    }
+    if (c === '/' && text[i + 1] === '*') {
+      const e = text.indexOf('*/', i + 2);
+      i = e < 0 ? n : e + 2;
+      continue;
+    }
+    const start = i;
+    if (/[A-Za-z_]/.test(c)) {
+      while (i < n && /[A-Za-z0-9_$]/.test(text[i]!)) i++;
+      out.push({ kind: 'ident', value: text.slice(start, i).toLowerCase(), start: base + start, end: base + i });
+      continue;
+    }
+    if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(text[i + 1] ?? ''))) {
+      while (i < n && /[0-9.eE]/.test(text[i]!)) i++;
+      out.push({ kind: 'number', value: text.slice(start, i), start: base + start, end: base + i });
+      continue;
+    }
+    if (c === "'" || c === '"') {
+      let v = '';
+      i++;
+      for (;;) {
+        if (i >= n) throw new SluiceError('syntax', `unterminated ${c === "'" ? 'string literal' : 'quoted identifier'}`, { position: base + start + 1 });
+        if (text[i] === c) {
+          if (text[i + 1] === c) { v += c; i += 2; continue; }
+          i++;
+          break;
+        }
+        v += text[i];
+        i++;
+      }
+      out.push({ kind: c === "'" ? 'string' : 'quoted', value: v, start: base + start, end: base + i });
+      continue;
+    }
+    if (c === '$') {
+      const m = /^\$([A-Za-z_]*)\$/.exec(text.slice(i));
+      if (m) {
+        const tag = m[0];
+        const e = text.indexOf(tag, i + tag.length);
+        if (e < 0) throw new SluiceError('syntax', 'unterminated dollar-quoted string', { position: base + start + 1 });
+        out.push({ kind: 'string', value: text.slice(i + tag.length, e), start: base + start, end: base + e + tag.length });
+        i = e + tag.length;
+        continue;
+      }
+    }
+    const two = text.slice(i, i + 2);
+    if (['<=', '>=', '<>', '!=', '::', '||', '->'].includes(two)) {
+      i += 2;
+      if (two === '->' && text[i] === '>') i++;
+      out.push({ kind: 'symbol', value: text.slice(start, i), start: base + start, end: base + i });
+      continue;
+    }
+    i++;
+    out.push({ kind: 'symbol', value: c, start: base + start, end: base + i });
+  }
+  out.push({ kind: 'eof', value: '', start: base + n, end: base + n });
+  return out;
+}
+
+/** Splits a script into statements at top-level semicolons; returns each text and its offset. */
+export function splitStatements(text: string): { text: string; offset: number }[] {
+  const out: { text: string; offset: number }[] = [];
+  let i = 0;
+  let start = 0;
+  const n = text.length;
+  const push = (end: number) => {
+    const raw = text.slice(start, end);
+    if (lex(raw).length > 1) {
+      const lead = raw.length - raw.trimStart().length;
+      out.push({ text: raw.trim(), offset: start + lead });
+    }
+  };
+  while (i < n) {
+    const c = text[i]!;
+    if (c === '-' && text[i + 1] === '-') {
+      while (i < n && text[i] !== '\n') i++;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const e = text.indexOf('*/', i + 2);
+      i = e < 0 ? n : e + 2;
+    } else if (c === "'" || c === '"') {
+      i++;
+      while (i < n) {
+        if (text[i] === c) {
+          if (text[i + 1] === c) { i += 2; continue; }
+          break;
+        }
+        i++;
+      }
+      i++;
+    } else if (c === '$' && /^\$[A-Za-z_]*\$/.test(text.slice(i))) {
+      const tag = /^\$[A-Za-z_]*\$/.exec(text.slice(i))![0];
+      const e = text.indexOf(tag, i + tag.length);
+      i = e < 0 ? n : e + tag.length;
+    } else if (c === ';') {
+      push(i);
+      i++;
+      start = i;
+    } else i++;
+  }
+  push(n);
+  return out;
+}
+
+/** A cursor over tokens with the helpers a recursive-descent front needs. */
+export class TokenStream {
+  private i = 0;
+  constructor(readonly tokens: Token[], readonly text: string, readonly base: number) {}
+
+  peek(k = 0): Token {
+    return this.tokens[Math.min(this.i + k, this.tokens.length - 1)]!;
+  }
+  next(): Token {
+    const t = this.peek();
+    if (this.i < this.tokens.length - 1) this.i++;
+    return t;
+  }
+  get index(): number {
+    return this.i;
+  }
+  isKeyword(...words: string[]): boolean {
+    for (let k = 0; k < words.length; k++) {
+      const t = this.peek(k);
+      if (t.kind !== 'ident' || t.value !== words[k]) return false;
+    }
+    return true;
+  }
+  acceptKeyword(...words: string[]): boolean {
+    if (!this.isKeyword(...words)) return false;
+    for (let k = 0; k < words.length; k++) this.next();
+    return true;
+  }
+  expectKeyword(...words: string[]): void {
+    if (!this.acceptKeyword(...words)) this.fail(`expected ${words.join(' ').toUpperCase()}`);
+  }
+  isSymbol(s: string): boolean {
+    const t = this.peek();
+    return t.kind === 'symbol' && t.value === s;
+  }
+  acceptSymbol(s: string): boolean {
+    if (!this.isSymbol(s)) return false;
+    this.next();
+    return true;
+  }
+  expectSymbol(s: string): void {
+    if (!this.acceptSymbol(s)) this.fail(`expected "${s}"`);
+  }
+  identifier(what = 'an identifier'): string {
+    const t = this.peek();
+    if (t.kind === 'ident' || t.kind === 'quoted') {
+      this.next();
+      return t.value;
+    }
+    return this.fail(`expected ${what}`);
+  }
+  /** Qualified names keep only the last part (schema `public.` is accepted and ignored). */
+  objectName(): string {
+    let name = this.identifier('a name');
+    while (this.acceptSymbol('.')) name = this.identifier('a name');
+    return name;
+  }
+  atEnd(): boolean {
+    return this.peek().kind === 'eof';
+  }
+  /** 1-based position of the current token in the whole script. */
+  position(): number {
+    return this.peek().start + 1;
+  }
+  fail(message: string): never {
+    const t = this.peek();
+    const found = t.kind === 'eof' ? null : `"${this.text.slice(t.start - this.base, t.end - this.base)}"`;
+    throw new SluiceError('syntax', `${found === null ? 'syntax error at end of input' : 'syntax error at or near ' + found}: ${message}`, { position: t.start + 1 });
+  }
+}

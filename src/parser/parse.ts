@@ -1,0 +1,385 @@
+/**
+ * The statement front: splits a script, recognises sluice's own statements (streaming DDL,
+ * DML heads, SHOW/SET/FLUSH/EXPLAIN…) with a small recursive-descent parser over lex.ts tokens,
+ * and hands queries and expressions to node-sql-parser (through convert.ts).
+ */
+import nodeSqlParser from 'node-sql-parser';
+import { SluiceError } from '../common/errors.js';
+import { parseTypeName } from '../common/types.js';
+import type { ColumnDef, Expr, FromItem, ObjectKind, Options, Query, QueryBody, Statement, WatermarkDef } from './ast.js';
+import { convertExpr, convertQuery } from './convert.js';
+import { lex, splitStatements, TokenStream } from './lexer.js';
+
+const parser = new nodeSqlParser.Parser();
+const OPT = { database: 'postgresql', parseOptions: { includeLocations: true } };
+
+/** Parses a script of one or more statements. Positions are relative to `text`. */
+export function parseSql(text: string): Statement[] {
+  return splitStatements(text).map((s) => parseStatement(s.text, s.offset, text));
+}
+
+/** Parses one statement whose text starts at `offset` within `whole`. */
+export function parseStatement(stmt: string, offset = 0, whole = stmt): Statement {
+  const ts = new TokenStream(lex(stmt, offset), whole, 0);
+  const first = ts.peek();
+  if (first.kind !== 'ident') ts.fail('expected a statement');
+  switch (first.value) {
+    case 'create':
+      return parseCreate(ts, stmt, offset);
+    case 'insert':
+    case 'update':
+    case 'delete':
+      return parseDml(ts, stmt, offset);
+    case 'drop':
+      return parseDrop(ts);
+    case 'show':
+      return parseShow(ts);
+    case 'set': {
+      ts.next();
+      const name = dottedName(ts);
+      if (!ts.acceptSymbol('=')) ts.expectKeyword('to');
+      const v = ts.next();
+      const value = v.kind === 'eof' ? ts.fail('expected a value') : v.value;
+      const rest = ts.peek();
+      return { kind: 'set', name, value: rest.kind === 'eof' ? value : stmt.slice(v.start - offset).trim() };
+    }
+    case 'describe':
+    case 'desc': {
+      ts.next();
+      const pos = ts.position();
+      const name = ts.objectName();
+      return { kind: 'describe', name, pos };
+    }
+    case 'explain': {
+      ts.next();
+      // EXPLAIN options such as (VERBOSE) or ANALYZE are accepted and ignored.
+      if (ts.isSymbol('(')) {
+        while (!ts.atEnd() && !ts.acceptSymbol(')')) ts.next();
+      }
+      ts.acceptKeyword('analyze');
+      ts.acceptKeyword('verbose');
+      const inner = ts.peek();
+      return { kind: 'explain', statement: parseStatement(stmt.slice(inner.start - offset), inner.start, whole) };
+    }
+    case 'flush':
+      ts.next();
+      if (!ts.atEnd()) ts.fail('FLUSH takes no arguments');
+      return { kind: 'flush' };
+    case 'select':
+    case 'with':
+    case 'values':
+      return parseSelect(stmt, offset);
+    default:
+      return ts.fail('unknown statement');
+  }
+}
+
+function dottedName(ts: TokenStream): string {
+  let name = ts.identifier('a name');
+  while (ts.acceptSymbol('.')) name += '.' + ts.identifier('a name');
+  return name;
+}
+
+function parseCreate(ts: TokenStream, stmt: string, offset: number): Statement {
+  ts.expectKeyword('create');
+  ts.acceptKeyword('or', 'replace');
+  if (ts.acceptKeyword('source')) return parseCreateRelation(ts, 'source', stmt);
+  if (ts.acceptKeyword('table')) return parseCreateRelation(ts, 'table', stmt);
+  if (ts.acceptKeyword('materialized', 'view') || ts.acceptKeyword('view')) return parseCreateView(ts, stmt, offset);
+  if (ts.acceptKeyword('sink')) {
+    const ifNotExists = ts.acceptKeyword('if', 'not', 'exists');
+    const name = ts.objectName();
+    if (ts.isKeyword('as')) throw new SluiceError('not_supported', 'CREATE SINK … AS SELECT is not supported yet', { position: ts.position(), hint: 'Create a materialized view first, then CREATE SINK name FROM view WITH (…).' });
+    ts.expectKeyword('from');
+    const from = ts.objectName();
+    const options = ts.isKeyword('with') ? parseOptions(ts) : {};
+    expectEnd(ts);
+    return { kind: 'create_sink', name, ifNotExists, from, options, text: stmt };
+  }
+  return ts.fail('expected SOURCE, TABLE, MATERIALIZED VIEW or SINK after CREATE');
+}
+
+function expectEnd(ts: TokenStream): void {
+  if (!ts.atEnd()) ts.fail('expected end of statement');
+}
+
+function parseCreateRelation(ts: TokenStream, kind: 'source' | 'table', stmt: string): Statement {
+  const ifNotExists = ts.acceptKeyword('if', 'not', 'exists');
+  const name = ts.objectName();
+  const columns: ColumnDef[] = [];
+  const primaryKey: string[] = [];
+  let watermark: WatermarkDef | null = null;
+  ts.expectSymbol('(');
+  for (;;) {
+    if (ts.acceptKeyword('primary', 'key')) {
+      ts.expectSymbol('(');
+      do primaryKey.push(ts.identifier('a column name'));
+      while (ts.acceptSymbol(','));
+      ts.expectSymbol(')');
+    } else if (ts.acceptKeyword('watermark', 'for')) {
+      const column = ts.identifier('a column name');
+      ts.expectKeyword('as');
+      watermark = { column, expr: parseExprUntilComma(ts) };
+    } else {
+      const colName = ts.identifier('a column name');
+      const typeStart = ts.peek();
+      let depth = 0;
+      let typeEnd = typeStart.end;
+      let notNull = false;
+      while (!ts.atEnd()) {
+        const t = ts.peek();
+        if (depth === 0 && t.kind === 'symbol' && (t.value === ',' || t.value === ')')) break;
+        if (depth === 0 && t.kind === 'ident' && (t.value === 'not' || t.value === 'null' || t.value === 'primary' || t.value === 'default')) break;
+        if (t.kind === 'symbol' && t.value === '(') depth++;
+        if (t.kind === 'symbol' && t.value === ')') depth--;
+        if (t.kind === 'symbol' && t.value === '[') throw new SluiceError('not_supported', 'array types are not supported yet', { position: t.start + 1 });
+        typeEnd = t.end;
+        ts.next();
+      }
+      if (typeEnd === typeStart.end && typeStart.kind !== 'ident') ts.fail('expected a type name');
+      const typeName = ts.text.slice(typeStart.start, typeEnd);
+      let type;
+      try {
+        type = parseTypeName(typeName);
+      } catch (e) {
+        throw (e as SluiceError).withPosition(typeStart.start + 1);
+      }
+      for (;;) {
+        if (ts.acceptKeyword('not', 'null')) notNull = true;
+        else if (ts.acceptKeyword('null')) notNull = false;
+        else if (ts.acceptKeyword('primary', 'key')) primaryKey.push(colName);
+        else break;
+      }
+      if (columns.some((c) => c.name === colName)) throw new SluiceError('duplicate_object', `column "${colName}" specified more than once`, { position: typeStart.start });
+      columns.push({ name: colName, type, typeName, notNull });
+    }
+    if (ts.acceptSymbol(',')) continue;
+    ts.expectSymbol(')');
+    break;
+  }
+  let appendOnly = false;
+  let options: Options = {};
+  for (;;) {
+    if (ts.acceptKeyword('append', 'only')) appendOnly = true;
+    else if (ts.isKeyword('with')) options = parseOptions(ts);
+    else if (ts.acceptKeyword('format')) {
+      // RisingWave's FORMAT PLAIN ENCODE JSON: the encode becomes the format option.
+      ts.identifier('a format');
+      ts.expectKeyword('encode');
+      options = { ...options, format: ts.identifier('an encoding') };
+    } else break;
+  }
+  expectEnd(ts);
+  if (watermark && !columns.some((c) => c.name === watermark!.column)) {
+    throw new SluiceError('undefined_column', `watermark column "${watermark.column}" does not exist`);
+  }
+  for (const k of primaryKey) {
+    if (!columns.some((c) => c.name === k)) throw new SluiceError('undefined_column', `primary key column "${k}" does not exist`);
+  }
+  if (kind === 'source') {
+    if (primaryKey.length > 0) throw new SluiceError('not_supported', 'a source is append-only and takes no PRIMARY KEY', { hint: 'Use CREATE TABLE for keyed data.' });
+    return { kind: 'create_source', name, ifNotExists, columns, watermark, options, text: stmt };
+  }
+  return { kind: 'create_table', name, ifNotExists, columns, primaryKey, appendOnly, watermark, options, text: stmt };
+}
+
+/** Reads tokens up to a top-level ',' or ')' and parses them as an expression. */
+function parseExprUntilComma(ts: TokenStream): Expr {
+  const start = ts.peek();
+  let end = start.start;
+  let depth = 0;
+  while (!ts.atEnd()) {
+    const t = ts.peek();
+    if (depth === 0 && t.kind === 'symbol' && (t.value === ',' || t.value === ')')) break;
+    if (t.kind === 'symbol' && t.value === '(') depth++;
+    if (t.kind === 'symbol' && t.value === ')') depth--;
+    end = t.end;
+    ts.next();
+  }
+  return parseExpression(ts.text.slice(start.start, end), start.start);
+}
+
+/** Parses a standalone SQL expression; `offset` is its 0-based place in the script. */
+export function parseExpression(text: string, offset = 0): Expr {
+  const prefix = 'SELECT ';
+  let ast;
+  try {
+    ast = parser.astify(prefix + text, OPT) as unknown as { columns: { expr: unknown }[] };
+  } catch (e) {
+    throw syntaxFromParser(e, offset - prefix.length, prefix + text);
+  }
+  const a = Array.isArray(ast) ? ast[0] : ast;
+  return convertExpr(a.columns[0]!.expr);
+}
+
+function parseOptions(ts: TokenStream): Options {
+  ts.expectKeyword('with');
+  ts.expectSymbol('(');
+  const out: Record<string, string> = {};
+  if (ts.acceptSymbol(')')) return out;
+  for (;;) {
+    let key = ts.peek().kind === 'string' ? ts.next().value : ts.identifier('an option name');
+    while (ts.acceptSymbol('.')) key += '.' + ts.identifier('an option name');
+    ts.expectSymbol('=');
+    const v = ts.next();
+    if (v.kind === 'eof' || (v.kind === 'symbol' && v.value !== '-')) ts.fail('expected an option value');
+    let value = v.value;
+    if (v.kind === 'symbol' && v.value === '-') value = '-' + ts.next().value;
+    if (v.kind === 'ident' && v.value === 'interval') value = ts.next().value;
+    out[key.toLowerCase()] = value;
+    if (ts.acceptSymbol(',')) continue;
+    ts.expectSymbol(')');
+    return out;
+  }
+}
+
+function parseCreateView(ts: TokenStream, stmt: string, offset: number): Statement {
+  const ifNotExists = ts.acceptKeyword('if', 'not', 'exists');
+  const name = ts.objectName();
+  const options = ts.isKeyword('with') ? parseOptions(ts) : {};
+  ts.expectKeyword('as');
+  const qStart = ts.peek().start;
+  // EMIT ON WINDOW CLOSE ends the statement; strip it before the query parser sees it.
+  let queryEnd = offset + stmt.length;
+  let emitOnWindowClose = false;
+  const toks = ts.tokens;
+  const n = toks.length - 1;
+  if (n >= 4) {
+    const tail = toks.slice(n - 4, n).map((t) => (t.kind === 'ident' ? t.value : ''));
+    if (tail.join(' ') === 'emit on window close') {
+      emitOnWindowClose = true;
+      queryEnd = toks[n - 4]!.start;
+    }
+  }
+  const queryText = ts.text.slice(qStart, queryEnd);
+  const query = parseQueryText(queryText, qStart);
+  return { kind: 'create_view', name, ifNotExists, query, queryText, queryOffset: qStart - offset, emitOnWindowClose, options, text: stmt };
+}
+
+/** Parses query text that starts at 0-based `offset` in the script. */
+export function parseQueryText(text: string, offset: number): Query {
+  let ast;
+  try {
+    ast = parser.astify(text, OPT);
+  } catch (e) {
+    throw syntaxFromParser(e, offset, text);
+  }
+  if (Array.isArray(ast)) {
+    if (ast.length !== 1) throw new SluiceError('syntax', 'expected a single query', { position: offset + 1 });
+    ast = ast[0]!;
+  }
+  if ((ast as { type?: string }).type !== 'select') throw new SluiceError('syntax', 'expected a SELECT query', { position: offset + 1 });
+  try {
+    return convertQuery(ast);
+  } catch (e) {
+    throw e instanceof SluiceError ? e.withPosition(offset + 1) : e;
+  }
+}
+
+function syntaxFromParser(e: unknown, offset: number, text: string): SluiceError {
+  if (e instanceof SluiceError) return e;
+  const loc = (e as { location?: { start?: { offset: number } } }).location?.start?.offset;
+  if (typeof loc === 'number') {
+    const toks = lex(text);
+    const tok = toks.find((t) => t.start >= loc || (t.start <= loc && loc < t.end));
+    const near = !tok || tok.kind === 'eof' ? null : `"${text.slice(tok.start, tok.end)}"`;
+    const at = tok && tok.kind !== 'eof' ? tok.start : loc;
+    return new SluiceError('syntax', near === null ? 'syntax error at end of input' : `syntax error at or near ${near}`, { position: offset + at + 1, cause: e });
+  }
+  return new SluiceError('syntax', `syntax error: ${(e as Error).message}`, { position: offset + 1, cause: e });
+}
+
+function parseSelect(stmt: string, offset: number): Statement {
+  const query = parseQueryText(stmt, offset);
+  return { kind: 'select', query, text: stmt, offset, relations: relationsOf(query) };
+}
+
+/** Names of the catalog relations a query reads (CTE names excluded). */
+export function relationsOf(q: Query, ctes: ReadonlySet<string> = new Set()): string[] {
+  const out = new Set<string>();
+  const local = new Set(ctes);
+  for (const w of q.with) {
+    for (const r of relationsOf(w.query, local)) out.add(r);
+    local.add(w.name);
+  }
+  const fromItem = (f: FromItem | null): void => {
+    if (!f) return;
+    switch (f.kind) {
+      case 'relation':
+        if (!local.has(f.name)) out.add(f.name);
+        break;
+      case 'subquery':
+        for (const r of relationsOf(f.query, local)) out.add(r);
+        break;
+      case 'table_function':
+        for (const a of f.args) if (a.kind === 'column' && !local.has(a.name)) out.add(a.name);
+        break;
+      case 'join':
+        fromItem(f.left);
+        fromItem(f.right);
+        break;
+    }
+  };
+  const body = (b: QueryBody): void => {
+    if (b.kind === 'union') b.inputs.forEach(body);
+    else fromItem(b.from);
+  };
+  body(q.body);
+  return [...out];
+}
+
+function parseDml(ts: TokenStream, stmt: string, offset: number): Statement {
+  const verb = ts.next().value;
+  if (verb === 'insert') ts.expectKeyword('into');
+  if (verb === 'delete') ts.expectKeyword('from');
+  const pos = ts.position();
+  const table = ts.objectName();
+  let ast;
+  try {
+    ast = parser.astify(stmt, OPT) as unknown as Record<string, unknown>;
+  } catch (e) {
+    throw syntaxFromParser(e, offset, stmt);
+  }
+  if (Array.isArray(ast)) ast = ast[0] as Record<string, unknown>;
+  if (ast.returning) throw new SluiceError('not_supported', 'RETURNING is not supported', { position: offset + stmt.toLowerCase().indexOf('returning') + 1 });
+  if (verb === 'insert') return { kind: 'insert', table, text: stmt, pos };
+  if (verb === 'delete') return { kind: 'delete', table, text: stmt, pos };
+  const select = {
+    with: null, type: 'select', options: null, distinct: { type: null },
+    columns: [{ expr: { type: 'column_ref', table: null, column: '*' }, as: null }],
+    from: ast.table, where: ast.where ?? null, groupby: null, having: null, orderby: null, limit: null,
+  };
+  const selectOldText = parser.sqlify(select as never, { database: 'postgresql' });
+  return { kind: 'update', table, text: stmt, selectOldText, pos };
+}
+
+function objectKind(ts: TokenStream): ObjectKind {
+  if (ts.acceptKeyword('source')) return 'source';
+  if (ts.acceptKeyword('table')) return 'table';
+  if (ts.acceptKeyword('materialized', 'view') || ts.acceptKeyword('view')) return 'view';
+  if (ts.acceptKeyword('sink')) return 'sink';
+  return ts.fail('expected SOURCE, TABLE, MATERIALIZED VIEW or SINK');
+}
+
+function parseDrop(ts: TokenStream): Statement {
+  ts.expectKeyword('drop');
+  const objectKindV = objectKind(ts);
+  const ifExists = ts.acceptKeyword('if', 'exists');
+  const pos = ts.position();
+  const name = ts.objectName();
+  const cascade = ts.acceptKeyword('cascade');
+  if (!cascade) ts.acceptKeyword('restrict');
+  expectEnd(ts);
+  return { kind: 'drop', objectKind: objectKindV, name, ifExists, cascade, pos };
+}
+
+function parseShow(ts: TokenStream): Statement {
+  ts.expectKeyword('show');
+  if (ts.acceptKeyword('sources')) return { kind: 'show_objects', objectKind: 'source' };
+  if (ts.acceptKeyword('tables')) return { kind: 'show_objects', objectKind: 'table' };
+  if (ts.acceptKeyword('materialized', 'views') || ts.acceptKeyword('views')) return { kind: 'show_objects', objectKind: 'view' };
+  if (ts.acceptKeyword('sinks')) return { kind: 'show_objects', objectKind: 'sink' };
+  const name = dottedName(ts);
+  expectEnd(ts);
+  return { kind: 'show_variable', name };
+}

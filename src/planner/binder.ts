@@ -1,0 +1,629 @@
+/**
+ * The binder: typed AST → LogicalPlan. Resolves names against the catalog, types every
+ * expression, makes coercions explicit, and reports errors with SQLSTATE and position. It does
+ * not optimize (rules.ts does).
+ */
+import { SluiceError } from '../common/errors.js';
+import { commonType, isNumeric, typeDisplayName, type Field, type Schema, type SqlType, type Value } from '../common/types.js';
+import type { Catalog } from '../catalog/index.js';
+import type { Expr, FromItem, Query, QueryBody, Select } from '../parser/index.js';
+import type { AggCall, AggFn, BoundExpr, ScalarFn } from './expr.js';
+import type { LogicalPlan } from './logical.js';
+import { castConstant } from './constant.js';
+
+interface ScopeField {
+  readonly qualifier: string | null;
+  readonly name: string;
+  readonly type: SqlType;
+}
+
+interface Scope {
+  readonly fields: readonly ScopeField[];
+}
+
+interface AggContext {
+  readonly groupKeys: readonly string[];
+  readonly groupTypes: readonly SqlType[];
+  readonly aggs: AggCall[];
+  readonly aggKeys: string[];
+  readonly input: Scope;
+}
+
+interface Ctx {
+  readonly scope: Scope;
+  readonly agg: AggContext | null;
+  /** Where aggregates are not allowed, the clause name for the error. */
+  readonly noAggIn: string | null;
+}
+
+const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max']);
+
+/** Structural identity of an AST expression, ignoring positions. */
+function exprKey(e: Expr): string {
+  return JSON.stringify(e, (k, v) => (k === 'pos' ? undefined : typeof v === 'bigint' ? `${v}n` : v));
+}
+
+export class Binder {
+  private ctes = new Map<string, LogicalPlan>();
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly sql: string = '',
+  ) {}
+
+  bindQuery(q: Query): LogicalPlan {
+    const saved = this.ctes;
+    this.ctes = new Map(saved);
+    try {
+      for (const w of q.with) this.ctes.set(w.name, this.bindQuery(w.query));
+      if (q.limit !== null || q.offset !== null) {
+        throw new SluiceError('not_supported', 'LIMIT/OFFSET in a materialized view is not supported yet', {
+          hint: 'Select from the view with LIMIT instead; top-N views come with ROW_NUMBER() support.',
+        });
+      }
+      // ORDER BY without LIMIT does not change a view's contents (a relation has no order).
+      return this.bindBody(q.body);
+    } finally {
+      this.ctes = saved;
+    }
+  }
+
+  private bindBody(b: QueryBody): LogicalPlan {
+    if (b.kind === 'select') return this.bindSelect(b);
+    const inputs = b.inputs.map((i) => this.bindBody(i));
+    const first = inputs[0]!;
+    for (const other of inputs.slice(1)) {
+      if (other.schema.length !== first.schema.length) {
+        throw new SluiceError('syntax', `each UNION query must have the same number of columns (${first.schema.length} vs ${other.schema.length})`);
+      }
+    }
+    const types = first.schema.map((f, i) => {
+      let t = f.type;
+      for (const o of inputs.slice(1)) {
+        const c = commonType(t, o.schema[i]!.type);
+        if (c === null) throw new SluiceError('datatype_mismatch', `UNION types ${typeDisplayName(t)} and ${typeDisplayName(o.schema[i]!.type)} cannot be matched`);
+        t = c;
+      }
+      return t;
+    });
+    const aligned = inputs.map((p) => {
+      if (p.schema.every((f, i) => f.type === types[i])) return p;
+      const exprs = p.schema.map((f, i) => cast({ kind: 'col', index: i, type: f.type }, types[i]!));
+      return project(p, exprs, p.schema.map((f, i) => ({ name: f.name, type: types[i]! })));
+    });
+    const schema = first.schema.map((f, i) => ({ name: f.name, type: types[i]! }));
+    const union: LogicalPlan = { kind: 'union', inputs: aligned, schema, appendOnly: aligned.every((p) => p.appendOnly) };
+    if (b.all) return union;
+    return distinctOf(union);
+  }
+
+  private bindFrom(f: FromItem | null): { plan: LogicalPlan; scope: Scope } {
+    if (f === null) {
+      return { plan: { kind: 'values', rows: [[]], schema: [], appendOnly: true }, scope: { fields: [] } };
+    }
+    switch (f.kind) {
+      case 'relation': {
+        const cte = this.ctes.get(f.name);
+        if (cte) return { plan: cte, scope: { fields: cte.schema.map((c) => ({ qualifier: f.alias ?? f.name, name: c.name, type: c.type })) } };
+        const entry = this.catalog.relation(f.name, this.positionOf(f.name));
+        const appendOnly = entry.kind === 'source' || (entry.kind === 'table' && entry.appendOnly) || (entry.kind === 'view' && entry.appendOnly);
+        const plan: LogicalPlan = {
+          kind: 'scan',
+          relation: entry.name,
+          relationKind: entry.kind,
+          columns: entry.schema.map((_, i) => i),
+          schema: entry.schema,
+          appendOnly,
+        };
+        return { plan, scope: { fields: entry.schema.map((c) => ({ qualifier: f.alias ?? f.name, name: c.name, type: c.type })) } };
+      }
+      case 'subquery': {
+        const plan = this.bindQuery(f.query);
+        return { plan, scope: { fields: plan.schema.map((c) => ({ qualifier: f.alias, name: c.name, type: c.type })) } };
+      }
+      case 'table_function':
+        throw new SluiceError('not_supported', `table function ${f.name.toUpperCase()}() is not supported yet`, {
+          position: this.positionOf(f.name),
+          hint: 'Windows (TUMBLE, HOP, SESSION) come with event-time support.',
+        });
+      case 'join':
+        throw new SluiceError('not_supported', 'joins are not supported yet', {
+          position: this.positionOf('join'),
+          hint: 'Aggregate or filter each input in its own view for now.',
+        });
+    }
+  }
+
+  private bindSelect(s: Select): LogicalPlan {
+    const { plan: fromPlan, scope } = this.bindFrom(s.from);
+    let plan = fromPlan;
+    const plain: Ctx = { scope, agg: null, noAggIn: null };
+    if (s.where) {
+      const pred = this.bindExpr(s.where, { ...plain, noAggIn: 'WHERE' });
+      plan = filter(plan, this.expectBoolean(pred, 'WHERE'));
+    }
+    // Expand stars first so GROUP BY ordinals and aliases see the final list.
+    const items: { expr: Expr; alias: string | null }[] = [];
+    for (const it of s.items) {
+      if (it.expr.kind === 'star') {
+        const q = it.expr.table;
+        const matched = scope.fields.filter((f) => q === null || f.qualifier === q);
+        if (q !== null && matched.length === 0) throw new SluiceError('undefined_table', `missing FROM-clause entry for table "${q}"`, { position: this.positionOf(q) });
+        for (const f of matched) items.push({ expr: { kind: 'column', table: f.qualifier, name: f.name }, alias: f.name });
+      } else items.push(it);
+    }
+    const hasAgg = s.groupBy.length > 0 || items.some((i) => containsAggregate(i.expr)) || (s.having !== null);
+    let outExprs: BoundExpr[];
+    let ctx: Ctx;
+    if (hasAgg) {
+      const groupAsts = s.groupBy.map((g) => {
+        if (g.kind === 'literal' && typeof g.value === 'number' && Number.isInteger(g.value)) {
+          const item = items[g.value - 1];
+          if (!item) throw new SluiceError('undefined_column', `GROUP BY position ${g.value} is not in select list`);
+          return item.expr;
+        }
+        if (g.kind === 'column' && g.table === null && !scope.fields.some((f) => f.name === g.name)) {
+          const byAlias = items.find((i) => i.alias === g.name);
+          if (byAlias) return byAlias.expr;
+        }
+        return g;
+      });
+      const groupBound = groupAsts.map((g) => this.bindExpr(g, { ...plain, noAggIn: 'GROUP BY' }));
+      const agg: AggContext = {
+        groupKeys: groupAsts.map(exprKey),
+        groupTypes: groupBound.map((g) => g.type),
+        aggs: [],
+        aggKeys: [],
+        input: scope,
+      };
+      ctx = { scope, agg, noAggIn: null };
+      outExprs = items.map((i) => this.bindExpr(i.expr, ctx));
+      const having = s.having ? this.expectBoolean(this.bindExpr(s.having, ctx), 'HAVING') : null;
+      const aggSchema: Field[] = [
+        ...groupBound.map((g, i) => ({ name: `_key${i}`, type: g.type })),
+        ...agg.aggs.map((a, i) => ({ name: `_agg${i}`, type: a.type })),
+      ];
+      plan = { kind: 'aggregate', input: plan, groupKeys: groupBound, aggs: agg.aggs, schema: aggSchema, appendOnly: false };
+      if (having) plan = filter(plan, having);
+    } else {
+      ctx = plain;
+      outExprs = items.map((i) => this.bindExpr(i.expr, ctx));
+    }
+    const names = items.map((it, i) => it.alias ?? defaultName(it.expr, i));
+    const schema = outExprs.map((e, i) => ({ name: names[i]!, type: e.type === 'null' ? 'varchar' : e.type }));
+    plan = project(plan, outExprs.map((e) => (e.type === 'null' ? cast(e, 'varchar') : e)), schema);
+    if (s.distinct) plan = distinctOf(plan);
+    return plan;
+  }
+
+  private expectBoolean(e: BoundExpr, clause: string): BoundExpr {
+    if (e.type === 'boolean') return e;
+    if (e.type === 'null') return cast(e, 'boolean');
+    throw new SluiceError('datatype_mismatch', `argument of ${clause} must be type boolean, not type ${typeDisplayName(e.type)}`);
+  }
+
+  /** 1-based position of the first whole-word occurrence of `word` in the statement. */
+  private positionOf(word: string): number | undefined {
+    if (!this.sql) return undefined;
+    const re = new RegExp(`(^|[^A-Za-z0-9_"])"?${word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?(?![A-Za-z0-9_])`, 'i');
+    const m = re.exec(this.sql);
+    return m ? m.index + m[1]!.length + 1 : undefined;
+  }
+
+  bindExpr(e: Expr, ctx: Ctx): BoundExpr {
+    if (ctx.agg) {
+      const key = exprKey(e);
+      const gi = ctx.agg.groupKeys.indexOf(key);
+      if (gi >= 0) return { kind: 'col', index: gi, type: ctx.agg.groupTypes[gi]! };
+      if (e.kind === 'func' && AGGREGATES.has(e.name) && e.over === null) return this.bindAggregate(e, ctx.agg);
+      if (e.kind === 'column') {
+        const f = this.resolve(ctx.agg.input, e.table, e.name);
+        throw new SluiceError('grouping', `column "${f.qualifier ? f.qualifier + '.' : ''}${e.name}" must appear in the GROUP BY clause or be used in an aggregate function`, { position: this.positionOf(e.name) });
+      }
+    }
+    switch (e.kind) {
+      case 'column': {
+        const idx = this.resolveIndex(ctx.scope, e.table, e.name);
+        return { kind: 'col', index: idx, type: ctx.scope.fields[idx]!.type };
+      }
+      case 'literal':
+        return { kind: 'lit', value: e.value, type: e.type };
+      case 'star':
+        throw new SluiceError('syntax', '"*" is only allowed in a select list or count(*)');
+      case 'binary':
+        return this.bindBinary(e.op, this.bindExpr(e.left, ctx), this.bindExpr(e.right, ctx), e.pos);
+      case 'unary': {
+        const a = this.bindExpr(e.expr, ctx);
+        if (e.op === 'not') return call('not', [this.expectBoolean(a, 'NOT')], 'boolean');
+        if (!isNumeric(a.type) && a.type !== 'interval') throw opError('-', a.type, null);
+        return call('neg', [a], a.type);
+      }
+      case 'is_null':
+        return call(e.negated ? 'is_not_null' : 'is_null', [this.bindExpr(e.expr, ctx)], 'boolean');
+      case 'is_bool': {
+        const a = this.expectBoolean(this.bindExpr(e.expr, ctx), 'IS');
+        const fn: ScalarFn = e.value ? (e.negated ? 'is_not_true' : 'is_true') : e.negated ? 'is_not_false' : 'is_false';
+        return call(fn, [a], 'boolean');
+      }
+      case 'is_distinct': {
+        const [l, r] = this.coercePair(this.bindExpr(e.left, ctx), this.bindExpr(e.right, ctx), 'IS DISTINCT FROM');
+        return call(e.negated ? 'is_not_distinct' : 'is_distinct', [l, r], 'boolean');
+      }
+      case 'func':
+        return this.bindFunction(e, ctx);
+      case 'cast': {
+        const a = this.bindExpr(e.expr, ctx);
+        return cast(a, e.type);
+      }
+      case 'case': {
+        const operand = e.operand ? this.bindExpr(e.operand, ctx) : null;
+        const whens = e.whens.map((w) => {
+          let cond = this.bindExpr(w.when, ctx);
+          if (operand) cond = this.bindBinary('=', operand, cond, undefined);
+          return { when: this.expectBoolean(cond, 'CASE/WHEN'), then: this.bindExpr(w.then, ctx) };
+        });
+        const otherwise = e.otherwise ? this.bindExpr(e.otherwise, ctx) : null;
+        let t: SqlType = 'null';
+        for (const r of [...whens.map((w) => w.then), ...(otherwise ? [otherwise] : [])]) {
+          const c: SqlType | null = commonType(t, r.type) ?? (isStringLit(r) ? t : null);
+          if (c === null) throw new SluiceError('datatype_mismatch', `CASE types ${typeDisplayName(t)} and ${typeDisplayName(r.type)} cannot be matched`);
+          t = c;
+        }
+        if (t === 'null') t = 'varchar';
+        return { kind: 'case', whens: whens.map((w) => ({ when: w.when, then: cast(w.then, t) })), otherwise: otherwise ? cast(otherwise, t) : null, type: t };
+      }
+      case 'in': {
+        const a = this.bindExpr(e.expr, ctx);
+        let t = a.type;
+        const list = e.list.map((x) => this.bindExpr(x, ctx));
+        for (const x of list) {
+          const c = commonType(t, x.type) ?? (isStringLit(x) ? t : null);
+          if (c === null) throw opError('IN', a.type, x.type);
+          t = c;
+        }
+        const r = call('in', [cast(a, t), ...list.map((x) => cast(x, t))], 'boolean');
+        return e.negated ? call('not', [r], 'boolean') : r;
+      }
+      case 'between': {
+        const a = this.bindExpr(e.expr, ctx);
+        const lo = this.bindBinary('>=', a, this.bindExpr(e.low, ctx), undefined);
+        const hi = this.bindBinary('<=', a, this.bindExpr(e.high, ctx), undefined);
+        const r = call('and', [lo, hi], 'boolean');
+        return e.negated ? call('not', [r], 'boolean') : r;
+      }
+      case 'like': {
+        const a = this.bindExpr(e.expr, ctx);
+        const p = this.bindExpr(e.pattern, ctx);
+        if (a.type !== 'varchar' && a.type !== 'null') throw opError(e.insensitive ? 'ILIKE' : 'LIKE', a.type, p.type);
+        const r = call(e.insensitive ? 'ilike' : 'like', [cast(a, 'varchar'), cast(p, 'varchar')], 'boolean');
+        return e.negated ? call('not', [r], 'boolean') : r;
+      }
+      case 'extract': {
+        const a = this.bindExpr(e.expr, ctx);
+        if (a.type !== 'timestamp' && a.type !== 'date' && a.type !== 'interval') throw new SluiceError('undefined_function', `function extract(unknown, ${typeDisplayName(a.type)}) does not exist`);
+        return call('extract', [{ kind: 'lit', value: e.field, type: 'varchar' }, a.type === 'date' ? cast(a, 'timestamp') : a], 'double');
+      }
+    }
+  }
+
+  private bindAggregate(e: Extract<Expr, { kind: 'func' }>, agg: AggContext): BoundExpr {
+    const key = exprKey(e);
+    const existing = agg.aggKeys.indexOf(key);
+    const index = agg.groupKeys.length + (existing >= 0 ? existing : agg.aggs.length);
+    if (existing >= 0) return { kind: 'col', index, type: agg.aggs[existing]!.type };
+    const inner: Ctx = { scope: agg.input, agg: null, noAggIn: 'aggregate function calls' };
+    const filterExpr = e.filter ? this.expectBoolean(this.bindExpr(e.filter, inner), 'FILTER') : null;
+    let fn: AggFn;
+    let arg: BoundExpr | null = null;
+    let type: SqlType;
+    if (e.name === 'count' && e.star) {
+      fn = 'count_star';
+      type = 'bigint';
+    } else {
+      if (e.args.length !== 1) throw new SluiceError('undefined_function', `function ${e.name} takes exactly one argument`, { position: e.pos });
+      arg = this.bindExpr(e.args[0]!, inner);
+      fn = e.name as AggFn;
+      switch (fn) {
+        case 'count':
+          type = 'bigint';
+          break;
+        case 'sum':
+          if (arg.type === 'int' || arg.type === 'bigint') type = 'bigint';
+          else if (arg.type === 'double' || arg.type === 'numeric' || arg.type === 'interval') type = arg.type;
+          else throw new SluiceError('undefined_function', `function sum(${typeDisplayName(arg.type)}) does not exist`, { position: e.pos, hint: 'sum() takes a numeric or interval argument.' });
+          break;
+        case 'avg':
+          if (!isNumeric(arg.type)) throw new SluiceError('undefined_function', `function avg(${typeDisplayName(arg.type)}) does not exist`, { position: e.pos });
+          type = 'double';
+          break;
+        default:
+          if (arg.type === 'null') arg = cast(arg, 'int');
+          type = arg.type;
+      }
+    }
+    agg.aggs.push({ fn, arg, distinct: e.distinct, filter: filterExpr, type });
+    agg.aggKeys.push(key);
+    return { kind: 'col', index, type };
+  }
+
+  private bindFunction(e: Extract<Expr, { kind: 'func' }>, ctx: Ctx): BoundExpr {
+    if (AGGREGATES.has(e.name) && e.over === null) {
+      if (ctx.noAggIn) throw new SluiceError('grouping', `aggregate functions are not allowed in ${ctx.noAggIn}`, { position: e.pos ?? this.positionOf(e.name) });
+      throw new SluiceError('internal', 'aggregate outside aggregate context');
+    }
+    if (e.over !== null) throw new SluiceError('not_supported', `window function ${e.name}() OVER is not supported yet`, { position: this.positionOf(e.name) });
+    const args = e.args.map((a) => this.bindExpr(a, ctx));
+    const pos = e.pos ?? this.positionOf(e.name);
+    return bindScalar(e.name, args, pos);
+  }
+
+  private coercePair(l: BoundExpr, r: BoundExpr, op: string): [BoundExpr, BoundExpr] {
+    if (l.type === r.type) return [l, r];
+    if (isStringLit(r) && l.type !== 'varchar' && l.type !== 'null') return [l, constCast(r, l.type)];
+    if (isStringLit(l) && r.type !== 'varchar' && r.type !== 'null') return [constCast(l, r.type), r];
+    const t = commonType(l.type, r.type);
+    if (t === null) throw opError(op, l.type, r.type);
+    return [cast(l, t), cast(r, t)];
+  }
+
+  private bindBinary(op: string, l: BoundExpr, r: BoundExpr, pos: number | undefined): BoundExpr {
+    switch (op) {
+      case 'and':
+      case 'or':
+        return call(op, [this.expectBoolean(l, op.toUpperCase()), this.expectBoolean(r, op.toUpperCase())], 'boolean');
+      case '=':
+      case '<>':
+      case '<':
+      case '<=':
+      case '>':
+      case '>=': {
+        const [a, b] = this.coercePair(l, r, op);
+        const fn: ScalarFn = ({ '=': 'eq', '<>': 'ne', '<': 'lt', '<=': 'le', '>': 'gt', '>=': 'ge' } as const)[op];
+        return call(fn, [a, b], 'boolean');
+      }
+      case '||':
+        return call('concat', [cast(l, 'varchar'), cast(r, 'varchar')], 'varchar');
+      case '+':
+      case '-':
+      case '*':
+      case '/':
+      case '%':
+        return bindArithmetic(op, l, r, pos);
+      default:
+        throw new SluiceError('not_supported', `operator ${op} is not supported`, { position: pos });
+    }
+  }
+
+  private resolveIndex(scope: Scope, table: string | null, name: string): number {
+    const matches: number[] = [];
+    scope.fields.forEach((f, i) => {
+      if (f.name === name && (table === null || f.qualifier === table)) matches.push(i);
+    });
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) throw new SluiceError('ambiguous_column', `column reference "${name}" is ambiguous`, { position: this.positionOf(name) });
+    const full = table ? `${table}.${name}` : name;
+    const known = scope.fields.map((f) => f.name);
+    throw new SluiceError('undefined_column', `column "${full}" does not exist`, {
+      position: this.positionOf(name),
+      hint: known.length ? `Available columns: ${known.join(', ')}.` : undefined,
+    });
+  }
+
+  private resolve(scope: Scope, table: string | null, name: string): ScopeField {
+    return scope.fields[this.resolveIndex(scope, table, name)]!;
+  }
+}
+
+function containsAggregate(e: Expr): boolean {
+  let found = false;
+  JSON.stringify(e, (k, v) => {
+    if (v && typeof v === 'object' && v.kind === 'func' && AGGREGATES.has(v.name) && v.over === null) found = true;
+    return typeof v === 'bigint' ? String(v) : v;
+  });
+  return found;
+}
+
+function defaultName(e: Expr, i: number): string {
+  switch (e.kind) {
+    case 'column':
+      return e.name;
+    case 'func':
+      return e.name;
+    case 'cast':
+      return defaultName(e.expr, i) === '?column?' ? e.type : defaultName(e.expr, i);
+    case 'case':
+      return 'case';
+    case 'extract':
+      return 'extract';
+    default:
+      return '?column?';
+  }
+}
+
+function isStringLit(e: BoundExpr): e is BoundExpr & { kind: 'lit' } {
+  return e.kind === 'lit' && e.type === 'varchar';
+}
+
+function call(fn: ScalarFn, args: BoundExpr[], type: SqlType): BoundExpr {
+  return { kind: 'call', fn, args, type };
+}
+
+export function cast(e: BoundExpr, type: SqlType): BoundExpr {
+  if (e.type === type) return e;
+  if (e.kind === 'lit') return constCast(e, type);
+  return { kind: 'cast', arg: e, type };
+}
+
+function constCast(e: BoundExpr & { kind: 'lit' }, type: SqlType): BoundExpr {
+  return { kind: 'lit', value: castConstant(e.value, e.type, type), type };
+}
+
+function opError(op: string, a: SqlType, b: SqlType | null): SluiceError {
+  const sig = b === null ? `${op} ${typeDisplayName(a)}` : `${typeDisplayName(a)} ${op} ${typeDisplayName(b)}`;
+  return new SluiceError('undefined_function', `operator does not exist: ${sig}`, { hint: 'You might need to add an explicit type cast.' });
+}
+
+function bindArithmetic(op: '+' | '-' | '*' | '/' | '%', l: BoundExpr, r: BoundExpr, pos: number | undefined): BoundExpr {
+  const fn: ScalarFn = ({ '+': 'add', '-': 'sub', '*': 'mul', '/': 'div', '%': 'mod' } as const)[op];
+  if (isStringLit(l) && r.type !== 'varchar') l = constCast(l, r.type === 'timestamp' && op === '-' ? 'timestamp' : r.type);
+  if (isStringLit(r) && l.type !== 'varchar') r = constCast(r, l.type === 'timestamp' || l.type === 'date' ? 'interval' : l.type);
+  const lt = l.type === 'null' ? r.type : l.type;
+  const rt = r.type === 'null' ? l.type : r.type;
+  if (isNumeric(lt) && isNumeric(rt)) {
+    const t = commonType(lt, rt)!;
+    const resultType: SqlType = t === 'bigint' && lt === 'int' && rt === 'int' ? 'int' : t;
+    return call(fn, [cast(l, resultType), cast(r, resultType)], resultType);
+  }
+  if ((lt === 'timestamp' && rt === 'interval') && (op === '+' || op === '-')) return call(fn, [l, cast(r, 'interval')], 'timestamp');
+  if (lt === 'interval' && rt === 'timestamp' && op === '+') return call(fn, [cast(r, 'timestamp'), l], 'timestamp');
+  if (lt === 'date' && rt === 'interval' && (op === '+' || op === '-')) return call(fn, [cast(l, 'timestamp'), r], 'timestamp');
+  if (lt === 'timestamp' && rt === 'timestamp' && op === '-') return call('sub', [l, r], 'interval');
+  if (lt === 'interval' && rt === 'interval' && (op === '+' || op === '-')) return call(fn, [cast(l, 'interval'), cast(r, 'interval')], 'interval');
+  if (lt === 'date' && rt === 'int' && (op === '+' || op === '-')) return call(fn, [cast(l, 'date'), cast(r, 'int')], 'date');
+  if (lt === 'date' && rt === 'date' && op === '-') return call('sub', [cast(l, 'date'), cast(r, 'date')], 'int');
+  if (lt === 'interval' && isNumeric(rt) && (op === '*' || op === '/')) return call(fn, [cast(l, 'interval'), cast(r, 'double')], 'interval');
+  throw new SluiceError('undefined_function', `operator does not exist: ${typeDisplayName(lt)} ${op} ${typeDisplayName(rt)}`, {
+    position: pos,
+    hint: 'You might need to add an explicit type cast.',
+  });
+}
+
+type Sig = (args: BoundExpr[], pos: number | undefined) => BoundExpr;
+
+function fixed(fn: ScalarFn, params: readonly SqlType[], ret: SqlType): Sig {
+  return (args, pos) => {
+    if (args.length !== params.length) throw noFunction(fn, args, pos);
+    return call(fn, args.map((a, i) => coerceArg(fn, a, params[i]!, args, pos)), ret);
+  };
+}
+
+function coerceArg(fn: string, a: BoundExpr, want: SqlType, all: BoundExpr[], pos: number | undefined): BoundExpr {
+  if (a.type === want || a.type === 'null') return cast(a, want);
+  if (isStringLit(a)) return cast(a, want);
+  if (isNumeric(a.type) && isNumeric(want)) return cast(a, want);
+  if (want === 'timestamp' && a.type === 'date') return cast(a, want);
+  throw noFunction(fn, all, pos);
+}
+
+function noFunction(fn: string, args: readonly BoundExpr[], pos: number | undefined): SluiceError {
+  return new SluiceError('undefined_function', `function ${fn}(${args.map((a) => typeDisplayName(a.type)).join(', ')}) does not exist`, {
+    position: pos,
+    hint: 'No function matches the given name and argument types. You might need to add explicit type casts.',
+  });
+}
+
+function numericUnary(fn: ScalarFn, keepInt: boolean): Sig {
+  return (args, pos) => {
+    if (args.length !== 1 || !(isNumeric(args[0]!.type) || args[0]!.type === 'null')) throw noFunction(fn, args, pos);
+    const t = args[0]!.type === 'null' ? 'double' : args[0]!.type;
+    const ret: SqlType = keepInt || t === 'double' || t === 'numeric' ? t : 'double';
+    return call(fn, [cast(args[0]!, ret)], ret);
+  };
+}
+
+function variadicCommon(fn: ScalarFn): Sig {
+  return (args, pos) => {
+    if (args.length === 0) throw noFunction(fn, args, pos);
+    let t: SqlType = 'null';
+    for (const a of args) {
+      const c: SqlType | null = commonType(t, a.type) ?? (isStringLit(a) ? t : null);
+      if (c === null) throw new SluiceError('datatype_mismatch', `${fn.toUpperCase()} types ${typeDisplayName(t)} and ${typeDisplayName(a.type)} cannot be matched`, { position: pos });
+      t = c;
+    }
+    if (t === 'null') t = 'varchar';
+    return call(fn, args.map((a) => cast(a, t)), t);
+  };
+}
+
+const SCALARS: Record<string, Sig> = {
+  upper: fixed('upper', ['varchar'], 'varchar'),
+  lower: fixed('lower', ['varchar'], 'varchar'),
+  length: fixed('length', ['varchar'], 'int'),
+  char_length: fixed('length', ['varchar'], 'int'),
+  character_length: fixed('length', ['varchar'], 'int'),
+  substr: (args, pos) => (args.length === 2 ? fixed('substr', ['varchar', 'int'], 'varchar')(args, pos) : fixed('substr', ['varchar', 'int', 'int'], 'varchar')(args, pos)),
+  substring: (args, pos) => SCALARS.substr!(args, pos),
+  trim: fixed('trim', ['varchar'], 'varchar'),
+  btrim: fixed('trim', ['varchar'], 'varchar'),
+  ltrim: fixed('ltrim', ['varchar'], 'varchar'),
+  rtrim: fixed('rtrim', ['varchar'], 'varchar'),
+  replace: fixed('replace', ['varchar', 'varchar', 'varchar'], 'varchar'),
+  strpos: fixed('strpos', ['varchar', 'varchar'], 'int'),
+  left: fixed('left', ['varchar', 'int'], 'varchar'),
+  right: fixed('right', ['varchar', 'int'], 'varchar'),
+  split_part: fixed('split_part', ['varchar', 'varchar', 'int'], 'varchar'),
+  starts_with: fixed('starts_with', ['varchar', 'varchar'], 'boolean'),
+  reverse: fixed('reverse', ['varchar'], 'varchar'),
+  md5: fixed('md5', ['varchar'], 'varchar'),
+  lpad: fixed('lpad', ['varchar', 'int', 'varchar'], 'varchar'),
+  rpad: fixed('rpad', ['varchar', 'int', 'varchar'], 'varchar'),
+  concat: (args) => {
+    const parts = args.map((a) => call('coalesce', [cast(a, 'varchar'), { kind: 'lit', value: '', type: 'varchar' }], 'varchar'));
+    return parts.reduce((a, b) => call('concat', [a, b], 'varchar'), { kind: 'lit', value: '', type: 'varchar' } as BoundExpr);
+  },
+  coalesce: variadicCommon('coalesce'),
+  greatest: variadicCommon('greatest'),
+  least: variadicCommon('least'),
+  nullif: (args, pos) => {
+    if (args.length !== 2) throw noFunction('nullif', args, pos);
+    const r = variadicCommon('nullif')(args, pos);
+    return r;
+  },
+  abs: numericUnary('abs', true),
+  floor: numericUnary('floor', true),
+  ceil: numericUnary('ceil', true),
+  ceiling: numericUnary('ceil', true),
+  sqrt: numericUnary('sqrt', false),
+  ln: numericUnary('ln', false),
+  exp: numericUnary('exp', false),
+  sign: numericUnary('sign', true),
+  trunc: (args, pos) => (args.length === 1 ? numericUnary('trunc', true)(args, pos) : fixed('trunc', ['double', 'int'], 'double')(args, pos)),
+  round: (args, pos) => {
+    if (args.length === 1) return numericUnary('round', true)(args, pos);
+    if (args.length === 2 && isNumeric(args[0]!.type)) {
+      const t: SqlType = args[0]!.type === 'numeric' ? 'numeric' : 'double';
+      return call('round', [cast(args[0]!, t), cast(args[1]!, 'int')], t);
+    }
+    throw noFunction('round', args, pos);
+  },
+  power: fixed('power', ['double', 'double'], 'double'),
+  pow: fixed('power', ['double', 'double'], 'double'),
+  date_trunc: (args, pos) => {
+    if (args.length !== 2) throw noFunction('date_trunc', args, pos);
+    const t = args[1]!.type === 'interval' ? 'interval' : 'timestamp';
+    return call('date_trunc', [cast(args[0]!, 'varchar'), coerceArg('date_trunc', args[1]!, t, args, pos)], t);
+  },
+  date_part: (args, pos) => {
+    if (args.length !== 2) throw noFunction('date_part', args, pos);
+    const t = args[1]!.type === 'interval' ? 'interval' : 'timestamp';
+    return call('extract', [cast(args[0]!, 'varchar'), coerceArg('date_part', args[1]!, t, args, pos)], 'double');
+  },
+  now: () => call('now', [], 'timestamp'),
+  proctime: () => call('now', [], 'timestamp'),
+  json_get: fixed('json_get', ['varchar', 'varchar'], 'varchar'),
+  json_get_text: fixed('json_get_text', ['varchar', 'varchar'], 'varchar'),
+  to_char: fixed('to_char', ['timestamp', 'varchar'], 'varchar'),
+};
+
+export function bindScalar(name: string, args: BoundExpr[], pos: number | undefined): BoundExpr {
+  const sig = SCALARS[name];
+  if (!sig) throw noFunction(name, args, pos);
+  // json operators accept an integer index too; normalise it to text.
+  if ((name === 'json_get' || name === 'json_get_text') && args[1] && args[1].type === 'int') args = [args[0]!, cast(args[1], 'varchar')];
+  return sig(args, pos);
+}
+
+export function filter(input: LogicalPlan, predicate: BoundExpr): LogicalPlan {
+  return { kind: 'filter', input, predicate, schema: input.schema, appendOnly: input.appendOnly };
+}
+
+export function project(input: LogicalPlan, exprs: readonly BoundExpr[], schema: Schema): LogicalPlan {
+  return { kind: 'project', input, exprs, schema, appendOnly: input.appendOnly };
+}
+
+function distinctOf(input: LogicalPlan): LogicalPlan {
+  const keys = input.schema.map((f, i): BoundExpr => ({ kind: 'col', index: i, type: f.type }));
+  return { kind: 'aggregate', input, groupKeys: keys, aggs: [], schema: input.schema, appendOnly: false };
+}
+
+export type { Value };

@@ -1,0 +1,155 @@
+/**
+ * Bound expressions: names resolved to input column indexes, every node typed, every implicit
+ * coercion made explicit as a cast, so kernels only ever see operands of one storage class.
+ */
+import type { SqlType, Value } from '../common/types.js';
+
+export type ScalarFn =
+  | 'add' | 'sub' | 'mul' | 'div' | 'mod' | 'neg'
+  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge'
+  | 'and' | 'or' | 'not'
+  | 'is_null' | 'is_not_null' | 'is_true' | 'is_not_true' | 'is_false' | 'is_not_false'
+  | 'is_distinct' | 'is_not_distinct'
+  | 'in'
+  | 'like' | 'ilike'
+  | 'concat'
+  | 'upper' | 'lower' | 'length' | 'substr' | 'trim' | 'ltrim' | 'rtrim' | 'replace' | 'strpos'
+  | 'left' | 'right' | 'split_part' | 'starts_with' | 'reverse' | 'md5' | 'lpad' | 'rpad'
+  | 'coalesce' | 'nullif' | 'greatest' | 'least'
+  | 'abs' | 'round' | 'floor' | 'ceil' | 'sqrt' | 'power' | 'ln' | 'exp' | 'sign' | 'trunc'
+  | 'date_trunc' | 'extract' | 'now'
+  | 'json_get' | 'json_get_text'
+  | 'to_char';
+
+export type BoundExpr =
+  | { readonly kind: 'col'; readonly index: number; readonly type: SqlType }
+  | { readonly kind: 'lit'; readonly value: Value; readonly type: SqlType }
+  | { readonly kind: 'call'; readonly fn: ScalarFn; readonly args: readonly BoundExpr[]; readonly type: SqlType }
+  | {
+      readonly kind: 'case';
+      readonly whens: readonly { readonly when: BoundExpr; readonly then: BoundExpr }[];
+      readonly otherwise: BoundExpr | null;
+      readonly type: SqlType;
+    }
+  | { readonly kind: 'cast'; readonly arg: BoundExpr; readonly type: SqlType };
+
+export type AggFn = 'count' | 'count_star' | 'sum' | 'avg' | 'min' | 'max';
+
+export interface AggCall {
+  readonly fn: AggFn;
+  readonly arg: BoundExpr | null;
+  readonly distinct: boolean;
+  readonly filter: BoundExpr | null;
+  readonly type: SqlType;
+}
+
+/** Column indexes an expression reads. */
+export function columnsOf(e: BoundExpr, out: Set<number> = new Set()): Set<number> {
+  switch (e.kind) {
+    case 'col':
+      out.add(e.index);
+      break;
+    case 'lit':
+      break;
+    case 'call':
+      for (const a of e.args) columnsOf(a, out);
+      break;
+    case 'case':
+      for (const w of e.whens) {
+        columnsOf(w.when, out);
+        columnsOf(w.then, out);
+      }
+      if (e.otherwise) columnsOf(e.otherwise, out);
+      break;
+    case 'cast':
+      columnsOf(e.arg, out);
+      break;
+  }
+  return out;
+}
+
+/** Rewrites column references through `f` (used when moving expressions across nodes). */
+export function mapColumns(e: BoundExpr, f: (index: number, type: SqlType) => BoundExpr): BoundExpr {
+  switch (e.kind) {
+    case 'col':
+      return f(e.index, e.type);
+    case 'lit':
+      return e;
+    case 'call':
+      return { ...e, args: e.args.map((a) => mapColumns(a, f)) };
+    case 'case':
+      return {
+        ...e,
+        whens: e.whens.map((w) => ({ when: mapColumns(w.when, f), then: mapColumns(w.then, f) })),
+        otherwise: e.otherwise ? mapColumns(e.otherwise, f) : null,
+      };
+    case 'cast':
+      return { ...e, arg: mapColumns(e.arg, f) };
+  }
+}
+
+/** Whether the expression depends on the epoch (now(), proctime()). */
+export function isVolatile(e: BoundExpr): boolean {
+  switch (e.kind) {
+    case 'col':
+    case 'lit':
+      return false;
+    case 'call':
+      return e.fn === 'now' || e.args.some(isVolatile);
+    case 'case':
+      return e.whens.some((w) => isVolatile(w.when) || isVolatile(w.then)) || (e.otherwise !== null && isVolatile(e.otherwise));
+    case 'cast':
+      return isVolatile(e.arg);
+  }
+}
+
+export function splitConjunction(e: BoundExpr): BoundExpr[] {
+  if (e.kind === 'call' && e.fn === 'and') return e.args.flatMap(splitConjunction);
+  return [e];
+}
+
+export function conjunction(parts: readonly BoundExpr[]): BoundExpr | null {
+  if (parts.length === 0) return null;
+  return parts.reduce((a, b) => ({ kind: 'call', fn: 'and', args: [a, b], type: 'boolean' }));
+}
+
+function showValue(v: Value): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'string') return `'${v.replace(/'/g, "''")}'`;
+  return String(v);
+}
+
+const INFIX: Partial<Record<ScalarFn, string>> = {
+  add: '+', sub: '-', mul: '*', div: '/', mod: '%', eq: '=', ne: '<>', lt: '<', le: '<=', gt: '>', ge: '>=',
+  and: 'AND', or: 'OR', concat: '||', like: 'LIKE', ilike: 'ILIKE',
+};
+
+/** Renders an expression for EXPLAIN, naming columns through `names`. */
+export function showExpr(e: BoundExpr, names: readonly string[]): string {
+  switch (e.kind) {
+    case 'col':
+      return names[e.index] ?? `$${e.index}`;
+    case 'lit':
+      return e.type === 'interval' ? `INTERVAL '${String(e.value)} us'` : showValue(e.value);
+    case 'call': {
+      const infix = INFIX[e.fn];
+      if (infix && e.args.length === 2) return `(${showExpr(e.args[0]!, names)} ${infix} ${showExpr(e.args[1]!, names)})`;
+      if (e.fn === 'not') return `NOT ${showExpr(e.args[0]!, names)}`;
+      if (e.fn === 'neg') return `-${showExpr(e.args[0]!, names)}`;
+      if (e.fn === 'is_null') return `${showExpr(e.args[0]!, names)} IS NULL`;
+      if (e.fn === 'is_not_null') return `${showExpr(e.args[0]!, names)} IS NOT NULL`;
+      if (e.fn === 'in') return `${showExpr(e.args[0]!, names)} IN (${e.args.slice(1).map((a) => showExpr(a, names)).join(', ')})`;
+      return `${e.fn}(${e.args.map((a) => showExpr(a, names)).join(', ')})`;
+    }
+    case 'case':
+      return `CASE ${e.whens.map((w) => `WHEN ${showExpr(w.when, names)} THEN ${showExpr(w.then, names)}`).join(' ')}${e.otherwise ? ` ELSE ${showExpr(e.otherwise, names)}` : ''} END`;
+    case 'cast':
+      return `${showExpr(e.arg, names)}::${e.type}`;
+  }
+}
+
+export function showAgg(a: AggCall, names: readonly string[]): string {
+  const fn = a.fn === 'count_star' ? 'count' : a.fn;
+  const arg = a.arg ? showExpr(a.arg, names) : '*';
+  return `${fn}(${a.distinct ? 'DISTINCT ' : ''}${arg})${a.filter ? ` FILTER (WHERE ${showExpr(a.filter, names)})` : ''}`;
+}
