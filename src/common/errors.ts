@@ -16,6 +16,7 @@ export type ErrorCategory =
   | 'numeric_out_of_range' // 22003
   | 'division_by_zero' // 22012
   | 'invalid_parameter' // 22023
+  | 'unique_violation' // 23505
   | 'dependent_objects' // 2BP01
   | 'connection' // 08000
   | 'internal'; // XX000
@@ -34,6 +35,7 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   numeric_out_of_range: '22003',
   division_by_zero: '22012',
   invalid_parameter: '22023',
+  unique_violation: '23505',
   dependent_objects: '2BP01',
   connection: '08000',
   internal: 'XX000',

@@ -1,0 +1,56 @@
+/**
+ * The seam between the engine and connectors. A source hands the engine, at each epoch's
+ * planning step, everything that arrived since the last epoch as Arrow-layout batches, plus a
+ * description of the range it covers (recorded with the epoch). A sink receives each epoch's
+ * changes of its view.
+ */
+import type { Batch } from '../common/column.js';
+import type { Schema } from '../common/types.js';
+import type { Options } from '../parser/ast.js';
+
+export interface DeadLetter {
+  /** Where the bad record was: file:line, topic/partition/offset, peer:line… */
+  readonly position: string;
+  readonly raw: string;
+  readonly error: string;
+}
+
+export interface SourceContext {
+  readonly name: string;
+  readonly schema: Schema;
+  readonly options: Options;
+  /** The data dir of the engine, or null when running in memory. */
+  readonly dataDir: string | null;
+  deadLetter(d: DeadLetter): void;
+  log(message: string): void;
+}
+
+export interface SourceRead {
+  readonly batches: readonly Batch[];
+  /** The input range of this epoch, as the connector describes it (JSON-serialisable). */
+  readonly range: unknown;
+}
+
+export interface SourceConnector {
+  start(): Promise<void>;
+  /** Takes everything available now, up to the connector's rate limit. `nowMicros` is T_n. */
+  poll(nowMicros: bigint): Promise<SourceRead>;
+  stop(): Promise<void>;
+}
+
+export interface SinkContext {
+  readonly name: string;
+  readonly schema: Schema;
+  readonly options: Options;
+  readonly appendOnly: boolean;
+  log(message: string): void;
+}
+
+export interface SinkConnector {
+  /** Writes epoch n's changes (weights: +1 insert, −1 delete). Idempotent per epoch. */
+  write(epoch: number, batches: readonly Batch[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type SourceFactory = (ctx: SourceContext) => SourceConnector;
+export type SinkFactory = (ctx: SinkContext) => SinkConnector;

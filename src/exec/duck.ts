@@ -1,0 +1,189 @@
+/**
+ * The embedded DuckDB: holds tables (filled by DML or connectors), dead-letter tables, and runs
+ * ad-hoc SELECTs. Converts between DuckDB values and sluice values.
+ */
+import {
+  DuckDBInstance, DuckDBTimestampValue, DuckDBDateValue, DuckDBIntervalValue, DuckDBDecimalValue,
+  type DuckDBConnection, type DuckDBResultReader,
+} from '@duckdb/node-api';
+import { SluiceError, type ErrorCategory } from '../common/errors.js';
+import type { Field, Schema, SqlType, Value } from '../common/types.js';
+import { getValue, type Batch } from '../common/column.js';
+
+export function duckType(t: SqlType): string {
+  switch (t) {
+    case 'boolean': return 'BOOLEAN';
+    case 'int': return 'INTEGER';
+    case 'bigint': return 'BIGINT';
+    case 'double': return 'DOUBLE';
+    case 'numeric': return 'DOUBLE';
+    case 'varchar': return 'VARCHAR';
+    case 'timestamp': return 'TIMESTAMP';
+    case 'date': return 'DATE';
+    case 'interval': return 'INTERVAL';
+    case 'null': return 'VARCHAR';
+  }
+}
+
+/** Maps a DuckDB result column type name to a sluice type. */
+export function fromDuckTypeName(name: string): SqlType {
+  const n = name.toUpperCase();
+  if (n === 'BOOLEAN') return 'boolean';
+  if (n === 'INTEGER' || n === 'SMALLINT' || n === 'TINYINT' || n === 'UTINYINT' || n === 'USMALLINT') return 'int';
+  if (n === 'BIGINT' || n === 'HUGEINT' || n === 'UINTEGER' || n === 'UBIGINT') return 'bigint';
+  if (n === 'DOUBLE' || n === 'FLOAT') return 'double';
+  if (n.startsWith('DECIMAL')) return 'numeric';
+  if (n.startsWith('TIMESTAMP')) return 'timestamp';
+  if (n === 'DATE') return 'date';
+  if (n === 'INTERVAL') return 'interval';
+  return 'varchar';
+}
+
+export const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+/** Converts one DuckDB value to the sluice value of `type`. */
+export function fromDuck(v: unknown, type: SqlType): Value {
+  if (v === null || v === undefined) return null;
+  if (v instanceof DuckDBTimestampValue) return v.micros;
+  if (v instanceof DuckDBDateValue) return v.days;
+  if (v instanceof DuckDBIntervalValue) return BigInt(v.months) * 30n * 86_400_000_000n + BigInt(v.days) * 86_400_000_000n + v.micros;
+  if (v instanceof DuckDBDecimalValue) return Number(v.toString());
+  switch (type) {
+    case 'int':
+    case 'double':
+    case 'numeric':
+    case 'date':
+      return Number(v);
+    case 'bigint':
+    case 'timestamp':
+    case 'interval':
+      return typeof v === 'bigint' ? v : BigInt(v as number);
+    case 'boolean':
+      return Boolean(v);
+    case 'varchar':
+      return typeof v === 'string' ? v : typeof v === 'object' ? String((v as { toString(): string }).toString()) : String(v);
+    case 'null':
+      return null;
+  }
+}
+
+function duckValue(v: Value, type: SqlType): unknown {
+  if (v === null) return null;
+  switch (type) {
+    case 'timestamp':
+      return new DuckDBTimestampValue(v as bigint);
+    case 'date':
+      return new DuckDBDateValue(v as number);
+    case 'interval':
+      return new DuckDBIntervalValue(0, 0, v as bigint);
+    default:
+      return v;
+  }
+}
+
+/** DuckDB error text → SluiceError with a PostgreSQL-like category. */
+export function duckError(e: unknown): SluiceError {
+  if (e instanceof SluiceError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  let cat: ErrorCategory = 'internal';
+  if (/^Parser Error/.test(msg)) cat = 'syntax';
+  else if (/^Catalog Error: Table/.test(msg)) cat = 'undefined_table';
+  else if (/^Binder Error: Referenced column|not found in FROM clause/.test(msg)) cat = 'undefined_column';
+  else if (/^Conversion Error|Invalid Input Error/.test(msg)) cat = 'invalid_input';
+  else if (/^Constraint Error/.test(msg)) cat = 'unique_violation';
+  else if (/^Binder Error: No function matches|^Binder Error: Could not choose/.test(msg)) cat = 'undefined_function';
+  else if (/^Binder Error/.test(msg)) cat = 'datatype_mismatch';
+  else if (/Out of Range Error/.test(msg)) cat = 'numeric_out_of_range';
+  else if (/^Not implemented Error/.test(msg)) cat = 'not_supported';
+  const first = msg.split('\n')[0]!.replace(/^[A-Za-z ]+ Error: /, '');
+  return new SluiceError(cat, first, { cause: e });
+}
+
+export class Duck {
+  private constructor(readonly instance: DuckDBInstance, readonly conn: DuckDBConnection) {}
+
+  static async open(path: string): Promise<Duck> {
+    const instance = await DuckDBInstance.create(path);
+    const conn = await instance.connect();
+    return new Duck(instance, conn);
+  }
+
+  async run(sql: string, conn: DuckDBConnection = this.conn): Promise<DuckDBResultReader> {
+    try {
+      return await conn.runAndReadAll(sql);
+    } catch (e) {
+      throw duckError(e);
+    }
+  }
+
+  /** Runs a query and converts the rows to sluice values by the result's column types. */
+  async query(sql: string, conn: DuckDBConnection = this.conn): Promise<{ columns: Field[]; rows: Value[][] }> {
+    const r = await this.run(sql, conn);
+    const names = r.columnNames();
+    const types = r.columnTypes().map((t) => fromDuckTypeName(t.toString()));
+    const columns = names.map((name, i) => ({ name, type: types[i]! }));
+    const rows = r.getRows().map((row) => row.map((v, i) => fromDuck(v, types[i]!)));
+    return { columns, rows };
+  }
+
+  /** Appends a batch's rows (weights ignored) to a table through DuckDB's appender. */
+  async appendBatch(table: string, schema: Schema, batches: readonly Batch[], conn: DuckDBConnection = this.conn, dbSchema?: string): Promise<void> {
+    const app = await conn.createAppender(table, dbSchema ?? null);
+    try {
+      for (const b of batches) {
+        for (let i = 0; i < b.length; i++) {
+          for (let j = 0; j < schema.length; j++) appendValue(app, duckValue(getValue(b.columns[j]!, i), schema[j]!.type), schema[j]!.type);
+          app.endRow();
+        }
+      }
+      app.flushSync();
+    } finally {
+      app.closeSync();
+    }
+  }
+
+  async appendRows(table: string, schema: Schema, rows: readonly (readonly Value[])[], conn: DuckDBConnection = this.conn, dbSchema?: string): Promise<void> {
+    const app = await conn.createAppender(table, dbSchema ?? null);
+    try {
+      for (const r of rows) {
+        for (let j = 0; j < schema.length; j++) appendValue(app, duckValue(r[j] ?? null, schema[j]!.type), schema[j]!.type);
+        app.endRow();
+      }
+      app.flushSync();
+    } finally {
+      app.closeSync();
+    }
+  }
+
+  close(): void {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+type Appender = Awaited<ReturnType<DuckDBConnection['createAppender']>>;
+
+function appendValue(app: Appender, v: unknown, type: SqlType): void {
+  if (v === null) {
+    app.appendNull();
+    return;
+  }
+  switch (type) {
+    case 'boolean': app.appendBoolean(v as boolean); break;
+    case 'int': app.appendInteger(v as number); break;
+    case 'bigint': app.appendBigInt(v as bigint); break;
+    case 'double':
+    case 'numeric': app.appendDouble(v as number); break;
+    case 'varchar':
+    case 'null': app.appendVarchar(String(v)); break;
+    case 'timestamp': app.appendTimestamp(v as DuckDBTimestampValue); break;
+    case 'date': app.appendDate(v as DuckDBDateValue); break;
+    case 'interval': app.appendInterval(v as DuckDBIntervalValue); break;
+  }
+}
+
+export function createTableSql(name: string, schema: Schema, primaryKey: readonly string[] = [], temp = false): string {
+  const cols = schema.map((f) => `${quoteIdent(f.name)} ${duckType(f.type)}`);
+  if (primaryKey.length) cols.push(`PRIMARY KEY (${primaryKey.map(quoteIdent).join(', ')})`);
+  return `CREATE ${temp ? 'TEMP ' : ''}TABLE ${quoteIdent(name)} (${cols.join(', ')})`;
+}

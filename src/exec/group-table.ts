@@ -1,0 +1,209 @@
+/**
+ * Group tables map group keys to dense group ids (0, 1, 2, …) so aggregate state lives in flat
+ * typed arrays indexed by id. IntKeyTable is open addressing over the key's 64-bit pattern
+ * (int, date, bigint, timestamp, boolean keys) with no BigInt or object per row; StringKeyTable
+ * and CompositeKeyTable use a Map over decoded or encoded keys.
+ */
+import { getString, getValue, isValid, getBit, type Column } from '../common/column.js';
+import type { SqlType, Value } from '../common/types.js';
+import type { KeyStrategy } from '../planner/physical.js';
+
+export interface GroupTable {
+  /** Assigns a group id to each of rows 0…n-1 (inserting new groups). */
+  assign(keys: readonly Column[], n: number, gids: Int32Array): void;
+  readonly size: number;
+  /** The value of key column k for group gid. */
+  keyValue(gid: number, k: number): Value;
+}
+
+export function createGroupTable(strategy: KeyStrategy, keyTypes: readonly SqlType[]): GroupTable {
+  switch (strategy) {
+    case 'global':
+      return new GlobalTable();
+    case 'int':
+      return new IntKeyTable(keyTypes[0]!);
+    case 'string':
+      return new StringKeyTable();
+    case 'composite':
+      return new CompositeKeyTable(keyTypes.length);
+  }
+}
+
+class GlobalTable implements GroupTable {
+  size = 1;
+  assign(_keys: readonly Column[], n: number, gids: Int32Array): void {
+    gids.fill(0, 0, n);
+  }
+  keyValue(): Value {
+    return null;
+  }
+}
+
+class IntKeyTable implements GroupTable {
+  size = 0;
+  private slots = new Int32Array(1024); // gid + 1, 0 = empty
+  private mask = 1023;
+  private lo = new Int32Array(512);
+  private hi = new Int32Array(512);
+  private nullGid = -1;
+  private readonly wide: boolean;
+  private readonly bool: boolean;
+
+  constructor(private readonly type: SqlType) {
+    this.wide = type === 'bigint' || type === 'timestamp' || type === 'interval';
+    this.bool = type === 'boolean';
+  }
+
+  assign(keys: readonly Column[], n: number, gids: Int32Array): void {
+    const c = keys[0]!;
+    const validity = c.validity;
+    let words: Int32Array;
+    if (this.wide) {
+      const v = c.values as BigInt64Array;
+      words = new Int32Array(v.buffer, v.byteOffset, v.length * 2);
+    } else words = c.values as Int32Array;
+    for (let i = 0; i < n; i++) {
+      if (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0) {
+        if (this.nullGid < 0) this.nullGid = this.newGroup(0, 0);
+        gids[i] = this.nullGid;
+        continue;
+      }
+      let lo: number;
+      let hi = 0;
+      if (this.wide) {
+        lo = words[2 * i]!;
+        hi = words[2 * i + 1]!;
+      } else if (this.bool) lo = getBit(c.values as Uint8Array, i) ? 1 : 0;
+      else lo = words[i]!;
+      let h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1);
+      h ^= h >>> 16;
+      let s = h & this.mask;
+      for (;;) {
+        const g = this.slots[s]!;
+        if (g === 0) {
+          const gid = this.newGroup(lo, hi);
+          this.slots[s] = gid + 1;
+          gids[i] = gid;
+          if (this.size * 2 > this.mask) this.rehash();
+          break;
+        }
+        if (this.lo[g - 1] === lo && this.hi[g - 1] === hi && g - 1 !== this.nullGid) {
+          gids[i] = g - 1;
+          break;
+        }
+        s = (s + 1) & this.mask;
+      }
+    }
+  }
+
+  private newGroup(lo: number, hi: number): number {
+    const gid = this.size++;
+    if (gid >= this.lo.length) {
+      const nl = new Int32Array(this.lo.length * 2);
+      nl.set(this.lo);
+      this.lo = nl;
+      const nh = new Int32Array(this.hi.length * 2);
+      nh.set(this.hi);
+      this.hi = nh;
+    }
+    this.lo[gid] = lo;
+    this.hi[gid] = hi;
+    return gid;
+  }
+
+  private rehash(): void {
+    const cap = (this.mask + 1) * 2;
+    this.slots = new Int32Array(cap);
+    this.mask = cap - 1;
+    for (let gid = 0; gid < this.size; gid++) {
+      if (gid === this.nullGid) continue;
+      const lo = this.lo[gid]!;
+      const hi = this.hi[gid]!;
+      let h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1);
+      h ^= h >>> 16;
+      let s = h & this.mask;
+      while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+      this.slots[s] = gid + 1;
+    }
+  }
+
+  keyValue(gid: number): Value {
+    if (gid === this.nullGid) return null;
+    const lo = this.lo[gid]!;
+    if (this.bool) return lo === 1;
+    if (!this.wide) return lo;
+    return BigInt.asIntN(64, (BigInt(this.hi[gid]!) << 32n) | BigInt(lo >>> 0));
+  }
+}
+
+class StringKeyTable implements GroupTable {
+  private readonly map = new Map<string, number>();
+  private readonly keys: (string | null)[] = [];
+  private nullGid = -1;
+  get size(): number {
+    return this.keys.length;
+  }
+  assign(cols: readonly Column[], n: number, gids: Int32Array): void {
+    const c = cols[0]!;
+    for (let i = 0; i < n; i++) {
+      if (!isValid(c, i)) {
+        if (this.nullGid < 0) {
+          this.nullGid = this.keys.length;
+          this.keys.push(null);
+        }
+        gids[i] = this.nullGid;
+        continue;
+      }
+      const s = getString(c, i);
+      let g = this.map.get(s);
+      if (g === undefined) {
+        g = this.keys.length;
+        this.keys.push(s);
+        this.map.set(s, g);
+      }
+      gids[i] = g;
+    }
+  }
+  keyValue(gid: number): Value {
+    return this.keys[gid]!;
+  }
+}
+
+/** An injective text encoding of a row of values (type tag, length prefix for strings). */
+export function encodeValues(vals: readonly Value[]): string {
+  let s = '';
+  for (const v of vals) {
+    if (v === null) s += 'N|';
+    else if (typeof v === 'string') s += `S${v.length}:${v}|`;
+    else if (typeof v === 'bigint') s += `B${v}|`;
+    else if (typeof v === 'boolean') s += v ? 'T|' : 'F|';
+    else s += `D${Object.is(v, -0) ? 0 : v}|`;
+  }
+  return s;
+}
+
+class CompositeKeyTable implements GroupTable {
+  private readonly map = new Map<string, number>();
+  private readonly keys: Value[][] = [];
+  constructor(private readonly width: number) {}
+  get size(): number {
+    return this.keys.length;
+  }
+  assign(cols: readonly Column[], n: number, gids: Int32Array): void {
+    const row: Value[] = new Array(this.width);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < this.width; k++) row[k] = getValue(cols[k]!, i);
+      const key = encodeValues(row);
+      let g = this.map.get(key);
+      if (g === undefined) {
+        g = this.keys.length;
+        this.keys.push(row.slice());
+        this.map.set(key, g);
+      }
+      gids[i] = g;
+    }
+  }
+  keyValue(gid: number, k: number): Value {
+    return this.keys[gid]![k]!;
+  }
+}

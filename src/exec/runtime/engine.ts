@@ -1,0 +1,672 @@
+/**
+ * The engine: catalog + DuckDB + per-view pipelines + the epoch loop.
+ *
+ *   every batch interval (or FLUSH), under the engine mutex:
+ *     1. T_n := max(T_{n-1} + 1µs, wall clock); each source's poll(T_n) returns its input
+ *        range for epoch n; DML changelogs queued on tables are taken
+ *     2. views run in creation order (a topological order): each view's ScanExecs get the
+ *        deltas of the relations they read; endEpoch flushes aggregates; the output delta
+ *        updates the view's store and feeds later views and sinks
+ *     3. sinks write epoch n; metrics for epoch n are recorded
+ *
+ * Statements take the same mutex, so DDL, DML and ad-hoc queries see a committed epoch.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { batchFromRows, batchRows, type Batch } from '../../common/column.js';
+import { SluiceError, toSluiceError } from '../../common/errors.js';
+import { typeDisplayName, type Field, type Schema, type Value } from '../../common/types.js';
+import { formatInterval, parseInterval, parseSql, type Statement } from '../../parser/index.js';
+import { Catalog, KIND_LABEL, type CatalogEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
+import { explainText, planQuery, scannedRelations, type PlannedQuery } from '../../planner/index.js';
+import { buildPipeline, withContext, type Pipeline } from '../operators.js';
+import type { EvalContext } from '../eval.js';
+import { createViewStore, type ViewStore } from '../view-store.js';
+import { createTableSql, Duck, quoteIdent } from '../duck.js';
+import { Mutex } from './lock.js';
+import { MetricsRing, type EpochMetrics } from './metrics.js';
+import type { DeadLetter, SinkConnector, SourceConnector } from '../../connectors/api.js';
+import { sinkFactories, sourceFactories, validateSinkOptions, validateSourceOptions } from '../../connectors/index.js';
+
+export interface EngineOptions {
+  /** Where the catalog and tables persist; null (default) keeps everything in memory. */
+  readonly dataDir?: string | null;
+  /** Batch interval in ms (default 1000; 50 ms to 1 hour). */
+  readonly batchIntervalMs?: number;
+  /** Run epochs on a timer (default true). Without it, epochs run only on FLUSH. */
+  readonly autoStart?: boolean;
+  /** How many recent epochs of each source an ad-hoc SELECT sees (default 10). */
+  readonly retainEpochs?: number;
+  readonly log?: (message: string) => void;
+}
+
+export type StatementResult =
+  | { readonly kind: 'rows'; readonly tag: string; readonly columns: readonly Field[]; readonly rows: Value[][] }
+  | { readonly kind: 'command'; readonly tag: string; readonly notice?: string };
+
+/** One change of a view: the row, +1/−1, and the epoch that made it. */
+export interface Change {
+  readonly row: Value[];
+  readonly weight: number;
+  readonly epoch: number;
+}
+
+interface SourceRt {
+  readonly entry: SourceEntry;
+  readonly connector: SourceConnector;
+  retained: { epoch: number; batches: readonly Batch[] }[];
+  pendingDead: DeadLetter[];
+  deadLetters: number;
+  rowsTotal: number;
+}
+
+interface TableRt {
+  readonly entry: TableEntry;
+  pending: Batch[];
+}
+
+interface ViewRt {
+  readonly entry: ViewEntry;
+  readonly planned: PlannedQuery;
+  readonly pipeline: Pipeline;
+  readonly store: ViewStore;
+  readonly outputs: Batch[];
+  readonly subscribers: Set<(changes: Change[]) => void>;
+  rowErrors: number;
+  failed: SluiceError | null;
+}
+
+interface SinkRt {
+  readonly entry: SinkEntry;
+  readonly connector: SinkConnector;
+}
+
+const MIN_INTERVAL = 50;
+const MAX_INTERVAL = 3_600_000;
+
+export class Engine {
+  readonly catalog: Catalog;
+  private readonly mutex = new Mutex();
+  private readonly sources = new Map<string, SourceRt>();
+  private readonly tables = new Map<string, TableRt>();
+  private readonly views = new Map<string, ViewRt>();
+  private readonly sinks = new Map<string, SinkRt>();
+  private readonly metricsRing = new MetricsRing(1000);
+  private readonly settings = new Map<string, string>();
+  private epochNo = 0;
+  private lastT = 0n;
+  private timer: NodeJS.Timeout | null = null;
+  private nextDue = 0;
+  private closed = false;
+  private batchIntervalMs: number;
+  private implicitFlush = false;
+  private readonly retainEpochs: number;
+  private readonly log: (m: string) => void;
+
+  private constructor(private readonly duck: Duck, private readonly opts: EngineOptions) {
+    this.catalog = new Catalog(opts.dataDir ?? null);
+    this.batchIntervalMs = checkInterval(opts.batchIntervalMs ?? 1000);
+    this.retainEpochs = opts.retainEpochs ?? 10;
+    this.log = opts.log ?? ((m) => process.stderr.write(`sluice: ${m}\n`));
+  }
+
+  static async create(opts: EngineOptions = {}): Promise<Engine> {
+    let path = ':memory:';
+    if (opts.dataDir) {
+      mkdirSync(opts.dataDir, { recursive: true });
+      path = join(opts.dataDir, 'tables.duckdb');
+    }
+    const duck = await Duck.open(path);
+    const engine = new Engine(duck, opts);
+    await engine.restore();
+    if (opts.autoStart ?? true) engine.startTimer();
+    return engine;
+  }
+
+  /** Replays the persisted catalog: every object comes back; views recompute from their inputs. */
+  private async restore(): Promise<void> {
+    const statements = this.catalog.loadStatements();
+    for (const sql of statements) {
+      for (const stmt of parseSql(sql)) await this.executeOne(stmt, sql, true);
+    }
+    if (statements.length) this.log(`restored ${statements.length} object(s) from ${this.opts.dataDir}`);
+  }
+
+  get batchInterval(): number {
+    return this.batchIntervalMs;
+  }
+
+  get currentEpoch(): number {
+    return this.epochNo;
+  }
+
+  /** Per-epoch metrics of the last 1000 epochs, oldest first. */
+  metrics(): EpochMetrics[] {
+    return this.metricsRing.list();
+  }
+
+  /** Counters per source and view (rows, dead letters, row errors). */
+  stats(): { sources: Record<string, { rows: number; deadLetters: number }>; views: Record<string, { rows: number; rowErrors: number; failed: string | null }> } {
+    const sources: Record<string, { rows: number; deadLetters: number }> = {};
+    for (const [n, s] of this.sources) sources[n] = { rows: s.rowsTotal, deadLetters: s.deadLetters };
+    const views: Record<string, { rows: number; rowErrors: number; failed: string | null }> = {};
+    for (const [n, v] of this.views) views[n] = { rows: v.store.rowCount, rowErrors: v.rowErrors, failed: v.failed?.message ?? null };
+    return { sources, views };
+  }
+
+  /** Runs a script of statements in order; the first error stops the script and is thrown. */
+  async execute(sql: string): Promise<StatementResult[]> {
+    if (this.closed) throw new SluiceError('connection', 'the engine is closed');
+    const statements = parseSql(sql);
+    const results: StatementResult[] = [];
+    for (const stmt of statements) results.push(await this.executeOne(stmt, sql, false));
+    return results;
+  }
+
+  /** Streams every change of a view to `onChange`, one call per epoch; returns an unsubscribe. */
+  subscribe(view: string, onChange: (changes: Change[]) => void): () => void {
+    const v = this.views.get(view);
+    if (!v) throw new SluiceError('undefined_table', `materialized view "${view}" does not exist`);
+    v.subscribers.add(onChange);
+    return () => v.subscribers.delete(onChange);
+  }
+
+  /** Current rows of a view (a consistent snapshot between epochs). */
+  async viewRows(view: string): Promise<Value[][]> {
+    return this.mutex.run(async () => {
+      const v = this.views.get(view);
+      if (!v) throw new SluiceError('undefined_table', `materialized view "${view}" does not exist`);
+      return v.store.rows();
+    });
+  }
+
+  /** Runs one epoch now (what FLUSH does). */
+  async flush(): Promise<void> {
+    await this.mutex.run(() => this.runEpoch(Date.now()));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.mutex.run(async () => {
+      for (const s of this.sources.values()) await s.connector.stop().catch(() => undefined);
+      for (const s of this.sinks.values()) await s.connector.close().catch(() => undefined);
+      this.duck.close();
+    });
+  }
+
+  private startTimer(): void {
+    this.nextDue = Date.now() + this.batchIntervalMs;
+    const tick = () => {
+      if (this.closed) return;
+      const scheduled = this.nextDue;
+      void this.mutex
+        .run(() => this.runEpoch(scheduled))
+        .catch((e) => this.log(`epoch failed: ${toSluiceError(e).message}`))
+        .finally(() => {
+          if (this.closed) return;
+          this.nextDue = scheduled + this.batchIntervalMs;
+          const now = Date.now();
+          // Missed slots are skipped, not replayed in a burst: scheduling delay shows the lag.
+          if (this.nextDue < now) this.nextDue = now;
+          this.timer = setTimeout(tick, this.nextDue - now);
+        });
+    };
+    this.timer = setTimeout(tick, this.batchIntervalMs);
+  }
+
+  private async executeOne(stmt: Statement, sql: string, replaying: boolean): Promise<StatementResult> {
+    return this.mutex.run(async () => {
+      try {
+        return await this.dispatch(stmt, sql, replaying);
+      } catch (e) {
+        throw toSluiceError(e);
+      }
+    });
+  }
+
+  private async dispatch(stmt: Statement, sql: string, replaying: boolean): Promise<StatementResult> {
+    switch (stmt.kind) {
+      case 'create_source':
+        return this.createSource(stmt, replaying);
+      case 'create_table':
+        return this.createTable(stmt, replaying);
+      case 'create_view':
+        return this.createView(stmt, sql);
+      case 'create_sink':
+        return this.createSink(stmt);
+      case 'insert':
+      case 'update':
+      case 'delete':
+        return this.dml(stmt);
+      case 'drop':
+        return this.drop(stmt);
+      case 'show_objects': {
+        const rows = this.catalog.list(stmt.objectKind).map((e) => [e.name] as Value[]);
+        return { kind: 'rows', tag: `SHOW ${rows.length}`, columns: [{ name: 'Name', type: 'varchar' }], rows };
+      }
+      case 'show_variable':
+        return this.showVariable(stmt.name);
+      case 'set':
+        return this.set(stmt.name, stmt.value);
+      case 'describe':
+        return this.describe(stmt.name, stmt.pos);
+      case 'explain':
+        return this.explain(stmt.statement, sql);
+      case 'flush':
+        await this.runEpoch(Date.now());
+        return { kind: 'command', tag: 'FLUSH' };
+      case 'select':
+        return this.select(stmt);
+    }
+  }
+
+  private ensureNew(name: string, ifNotExists: boolean): StatementResult | null {
+    const existing = this.catalog.get(name);
+    if (!existing) return null;
+    if (ifNotExists) return { kind: 'command', tag: 'CREATE', notice: `${KIND_LABEL[existing.kind]} "${name}" already exists, skipping` };
+    throw new SluiceError('duplicate_object', `${KIND_LABEL[existing.kind]} "${name}" already exists`, { hint: `DROP it first, or use CREATE … IF NOT EXISTS.` });
+  }
+
+  private async createSource(stmt: Extract<Statement, { kind: 'create_source' }>, replaying: boolean): Promise<StatementResult> {
+    const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
+    if (skip) return skip;
+    const schema: Schema = stmt.columns.map((c) => ({ name: c.name, type: c.type }));
+    const connectorName = stmt.options.connector;
+    if (!connectorName) throw new SluiceError('invalid_parameter', `source "${stmt.name}" needs a connector`, { hint: `Add WITH (connector = '${Object.keys(sourceFactories).join("' | '")}', …).` });
+    validateSourceOptions(connectorName, stmt.options, schema);
+    const entry: SourceEntry = { kind: 'source', name: stmt.name, sql: stmt.text, createdAt: this.nextOrder(), schema, options: stmt.options, watermark: stmt.watermark };
+    const rt: SourceRt = {
+      entry,
+      connector: undefined as unknown as SourceConnector,
+      retained: [],
+      pendingDead: [],
+      deadLetters: 0,
+      rowsTotal: 0,
+    };
+    const connector = sourceFactories[connectorName]!({
+      name: stmt.name,
+      schema,
+      options: stmt.options,
+      dataDir: this.opts.dataDir ?? null,
+      deadLetter: (d) => {
+        rt.pendingDead.push(d);
+        rt.deadLetters++;
+      },
+      log: (m) => this.log(`source ${stmt.name}: ${m}`),
+    });
+    (rt as { connector: SourceConnector }).connector = connector;
+    await connector.start();
+    const errorsTable = `${stmt.name}_errors`;
+    await this.duck.run(`CREATE TABLE IF NOT EXISTS ${quoteIdent(errorsTable)} (position VARCHAR, raw VARCHAR, error VARCHAR, received_at TIMESTAMP)`);
+    this.sources.set(stmt.name, rt);
+    this.catalog.add(entry);
+    void replaying;
+    return { kind: 'command', tag: 'CREATE_SOURCE' };
+  }
+
+  private order = 0;
+  private nextOrder(): number {
+    return ++this.order;
+  }
+
+  private async createTable(stmt: Extract<Statement, { kind: 'create_table' }>, replaying: boolean): Promise<StatementResult> {
+    const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
+    if (skip) return skip;
+    if (stmt.options.connector) {
+      throw new SluiceError('not_supported', `tables loaded by a connector ('${stmt.options.connector}') are not supported yet`, { hint: 'Create the table without WITH (connector …) and fill it with INSERT.' });
+    }
+    const schema: Schema = stmt.columns.map((c) => ({ name: c.name, type: c.type }));
+    const sqlText = createTableSql(stmt.name, schema, stmt.primaryKey);
+    await this.duck.run(replaying ? sqlText.replace(/^CREATE TABLE/, 'CREATE TABLE IF NOT EXISTS') : sqlText);
+    const entry: TableEntry = { kind: 'table', name: stmt.name, sql: stmt.text, createdAt: this.nextOrder(), schema, primaryKey: stmt.primaryKey, appendOnly: stmt.appendOnly, options: stmt.options, watermark: stmt.watermark };
+    this.tables.set(stmt.name, { entry, pending: [] });
+    this.catalog.add(entry);
+    return { kind: 'command', tag: 'CREATE_TABLE' };
+  }
+
+  private async createView(stmt: Extract<Statement, { kind: 'create_view' }>, sql: string): Promise<StatementResult> {
+    const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
+    if (skip) return skip;
+    if (stmt.emitOnWindowClose) throw new SluiceError('not_supported', 'EMIT ON WINDOW CLOSE is not supported yet', { hint: 'It comes with event-time windows and watermarks.' });
+    const planned = planQuery(stmt.query, this.catalog, sql);
+    // Drain queued changes so the backfill snapshot and the changelog never overlap.
+    await this.runEpoch(Date.now());
+    const schema = planned.optimized.schema;
+    const dependsOn = [...scannedRelations(planned.optimized)];
+    const entry: ViewEntry = { kind: 'view', name: stmt.name, sql: stmt.text, createdAt: this.nextOrder(), schema, dependsOn, appendOnly: planned.optimized.appendOnly };
+    const outputs: Batch[] = [];
+    const pipeline = buildPipeline(planned.physical, (b) => outputs.push(b));
+    const rt: ViewRt = { entry, planned, pipeline, store: createViewStore(schema, entry.appendOnly), outputs, subscribers: new Set(), rowErrors: 0, failed: null };
+    // Backfill: the current contents of tables and views it reads enter as the first delta.
+    const initial = new Map<string, Batch[]>();
+    for (const rel of dependsOn) {
+      const t = this.tables.get(rel);
+      if (t) {
+        const { rows } = await this.duck.query(`SELECT * FROM ${quoteIdent(rel)}`);
+        initial.set(rel, [batchFromRows(t.entry.schema.map((f) => f.type), rows)]);
+      }
+      const v = this.views.get(rel);
+      if (v) initial.set(rel, [v.store.snapshotBatch()]);
+    }
+    this.runView(rt, initial, this.evalContext(rt));
+    for (const b of outputs.splice(0)) rt.store.apply(b);
+    this.views.set(stmt.name, rt);
+    this.catalog.add(entry);
+    return { kind: 'command', tag: 'CREATE_MATERIALIZED_VIEW' };
+  }
+
+  private async createSink(stmt: Extract<Statement, { kind: 'create_sink' }>): Promise<StatementResult> {
+    const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
+    if (skip) return skip;
+    const from = this.catalog.relation(stmt.from);
+    const connectorName = stmt.options.connector;
+    if (!connectorName) throw new SluiceError('invalid_parameter', `sink "${stmt.name}" needs a connector`, { hint: `Add WITH (connector = '${Object.keys(sinkFactories).join("' | '")}', …).` });
+    validateSinkOptions(connectorName, stmt.options, from.schema);
+    const appendOnly = from.kind === 'source' || (from.kind === 'table' && from.appendOnly) || (from.kind === 'view' && from.appendOnly);
+    const connector = sinkFactories[connectorName]!({ name: stmt.name, schema: from.schema, options: stmt.options, appendOnly, log: (m) => this.log(`sink ${stmt.name}: ${m}`) });
+    const entry: SinkEntry = { kind: 'sink', name: stmt.name, sql: stmt.text, createdAt: this.nextOrder(), from: from.name, options: stmt.options };
+    this.sinks.set(stmt.name, { entry, connector });
+    this.catalog.add(entry);
+    return { kind: 'command', tag: 'CREATE_SINK' };
+  }
+
+  private async dml(stmt: Extract<Statement, { kind: 'insert' | 'update' | 'delete' }>): Promise<StatementResult> {
+    const t = this.tables.get(stmt.table);
+    if (!t) {
+      const other = this.catalog.get(stmt.table);
+      if (other) throw new SluiceError('not_supported', `cannot ${stmt.kind} ${KIND_LABEL[other.kind]} "${stmt.table}": only tables take DML`, { position: stmt.pos, hint: other.kind === 'source' ? 'A source is fed by its connector; use CREATE TABLE for data you write yourself.' : undefined });
+      throw new SluiceError('undefined_table', `relation "${stmt.table}" does not exist`, { position: stmt.pos });
+    }
+    if (t.entry.appendOnly && stmt.kind !== 'insert') {
+      throw new SluiceError('not_supported', `table "${stmt.table}" is APPEND ONLY and cannot take ${stmt.kind.toUpperCase()}`, { position: stmt.pos });
+    }
+    const types = t.entry.schema.map((f) => f.type);
+    const conn = this.duck.conn;
+    let changes: Batch;
+    let count: number;
+    if (stmt.kind === 'update') {
+      await this.duck.run('BEGIN TRANSACTION', conn);
+      try {
+        const old = await this.duck.query(stmt.selectOldText, conn);
+        const fresh = await this.duck.query(`${stmt.text} RETURNING *`, conn);
+        await this.duck.run('COMMIT', conn);
+        changes = batchFromRows(types, [...old.rows, ...fresh.rows], [...old.rows.map(() => -1), ...fresh.rows.map(() => 1)]);
+        count = fresh.rows.length;
+      } catch (e) {
+        await this.duck.run('ROLLBACK', conn).catch(() => undefined);
+        throw e;
+      }
+    } else {
+      const r = await this.duck.query(`${stmt.text} RETURNING *`, conn);
+      const w = stmt.kind === 'insert' ? 1 : -1;
+      changes = batchFromRows(types, r.rows, w === 1 && t.entry.appendOnly ? undefined : r.rows.map(() => w));
+      count = r.rows.length;
+    }
+    if (changes.length) t.pending.push(changes);
+    if (this.implicitFlush) await this.runEpoch(Date.now());
+    const tag = stmt.kind === 'insert' ? `INSERT 0 ${count}` : `${stmt.kind.toUpperCase()} ${count}`;
+    return { kind: 'command', tag };
+  }
+
+  private async drop(stmt: Extract<Statement, { kind: 'drop' }>): Promise<StatementResult> {
+    const e = this.catalog.get(stmt.name);
+    const tag = `DROP_${stmt.objectKind === 'view' ? 'MATERIALIZED_VIEW' : stmt.objectKind.toUpperCase()}`;
+    if (!e || e.kind !== stmt.objectKind) {
+      if (stmt.ifExists) return { kind: 'command', tag, notice: `${KIND_LABEL[stmt.objectKind]} "${stmt.name}" does not exist, skipping` };
+      const hint = e ? `"${stmt.name}" is a ${KIND_LABEL[e.kind]}; use DROP ${KIND_LABEL[e.kind].toUpperCase()}.` : undefined;
+      throw new SluiceError('undefined_table', `${KIND_LABEL[stmt.objectKind]} "${stmt.name}" does not exist`, { position: stmt.pos, hint });
+    }
+    const deps = this.catalog.dependents(stmt.name);
+    if (deps.length && !stmt.cascade) {
+      throw new SluiceError('dependent_objects', `cannot drop ${KIND_LABEL[e.kind]} ${stmt.name} because other objects depend on it`, {
+        hint: `${deps.map((d) => `${KIND_LABEL[d.kind]} ${d.name}`).join(', ')} depend(s) on it. Use DROP … CASCADE to drop them too.`,
+      });
+    }
+    await this.dropEntry(e);
+    return { kind: 'command', tag };
+  }
+
+  private async dropEntry(e: CatalogEntry): Promise<void> {
+    for (const d of this.catalog.dependents(e.name)) if (this.catalog.has(d.name)) await this.dropEntry(d);
+    switch (e.kind) {
+      case 'source': {
+        const s = this.sources.get(e.name)!;
+        await s.connector.stop();
+        this.sources.delete(e.name);
+        await this.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name + '_errors')}`);
+        break;
+      }
+      case 'table':
+        this.tables.delete(e.name);
+        await this.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name)}`);
+        break;
+      case 'view':
+        this.views.delete(e.name);
+        break;
+      case 'sink': {
+        const s = this.sinks.get(e.name)!;
+        await s.connector.close();
+        this.sinks.delete(e.name);
+        break;
+      }
+    }
+    this.catalog.remove(e.name);
+  }
+
+  private showVariable(name: string): StatementResult {
+    const n = name.toLowerCase();
+    let value: string;
+    if (n === 'batch_interval') value = formatMs(this.batchIntervalMs);
+    else if (n === 'rw_implicit_flush') value = this.implicitFlush ? 'true' : 'false';
+    else if (this.settings.has(n)) value = this.settings.get(n)!;
+    else throw new SluiceError('invalid_parameter', `unrecognized configuration parameter "${name}"`, { hint: 'Known: batch_interval, rw_implicit_flush, and any parameter set with SET.' });
+    return { kind: 'rows', tag: 'SHOW', columns: [{ name: n, type: 'varchar' }], rows: [[value]] };
+  }
+
+  private set(name: string, value: string): StatementResult {
+    const n = name.toLowerCase();
+    if (n === 'batch_interval') {
+      const ms = Number(parseInterval(/^\d+$/.test(value) ? `${value} ms` : value) / 1000n);
+      this.batchIntervalMs = checkInterval(ms);
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.startTimer();
+      }
+    } else if (n === 'rw_implicit_flush') {
+      this.implicitFlush = ['true', 'on', '1', 't'].includes(value.toLowerCase());
+    } else this.settings.set(n, value);
+    return { kind: 'command', tag: 'SET' };
+  }
+
+  private describe(name: string, pos: number): StatementResult {
+    const e = this.catalog.relation(name, pos);
+    const rows: Value[][] = e.schema.map((f) => [f.name, typeDisplayName(f.type)]);
+    return { kind: 'rows', tag: `DESCRIBE ${rows.length}`, columns: [{ name: 'Name', type: 'varchar' }, { name: 'Type', type: 'varchar' }], rows };
+  }
+
+  private explain(stmt: Statement, sql: string): StatementResult {
+    let planned: PlannedQuery;
+    let header: string[];
+    if (stmt.kind === 'create_view') {
+      planned = planQuery(stmt.query, this.catalog, sql);
+      header = [`MaterializeExec: ${stmt.name} [${planned.optimized.appendOnly ? 'append-only: rows kept as batches' : 'updating: row multiset'}]`];
+    } else if (stmt.kind === 'select') {
+      planned = planQuery(stmt.query, this.catalog, sql);
+      header = ['One-shot SELECT: runs in DuckDB over a snapshot; the plan it would have as a view:'];
+    } else throw new SluiceError('not_supported', `EXPLAIN ${stmt.kind} is not supported`, { hint: 'EXPLAIN takes CREATE MATERIALIZED VIEW or SELECT.' });
+    const lines = explainText(planned, header);
+    return { kind: 'rows', tag: `EXPLAIN ${lines.length}`, columns: [{ name: 'QUERY PLAN', type: 'varchar' }], rows: lines.map((l) => [l]) };
+  }
+
+  private async select(stmt: Extract<Statement, { kind: 'select' }>): Promise<StatementResult> {
+    const conn: DuckDBConnection = await this.duck.instance.connect();
+    try {
+      for (const rel of stmt.relations) {
+        const e = this.catalog.get(rel);
+        if (!e) {
+          if (rel.endsWith('_errors') && this.sources.has(rel.slice(0, -'_errors'.length))) continue;
+          const m = new RegExp(`\\b${rel}\\b`, 'i').exec(stmt.text);
+          throw new SluiceError('undefined_table', `relation "${rel}" does not exist`, { position: m ? stmt.offset + m.index + 1 : undefined });
+        }
+        if (e.kind === 'view') {
+          const v = this.views.get(rel)!;
+          await this.duck.run(createTableSql(rel, e.schema, [], true), conn);
+          await this.duck.appendRows(rel, e.schema, v.store.rows(), conn, null as unknown as string);
+        } else if (e.kind === 'source') {
+          const s = this.sources.get(rel)!;
+          await this.duck.run(createTableSql(rel, e.schema, [], true), conn);
+          await this.duck.appendBatch(rel, e.schema, s.retained.flatMap((r) => r.batches), conn);
+        }
+      }
+      const r = await this.duck.query(stmt.text, conn);
+      return { kind: 'rows', tag: `SELECT ${r.rows.length}`, columns: r.columns, rows: r.rows };
+    } catch (e) {
+      throw e instanceof SluiceError && e.position === undefined && e.category !== 'internal' ? e : e;
+    } finally {
+      conn.closeSync();
+    }
+  }
+
+  private evalContext(v: ViewRt | null): EvalContext {
+    const now = this.lastT === 0n ? BigInt(Date.now()) * 1000n : this.lastT;
+    return {
+      now,
+      onRowError: (e) => {
+        if (v) {
+          if (v.rowErrors++ < 5) this.log(`view ${v.entry.name}: row error (the value becomes NULL): ${e.message}`);
+        }
+      },
+    };
+  }
+
+  private runView(v: ViewRt, deltas: ReadonlyMap<string, readonly Batch[]>, ctx: EvalContext): void {
+    withContext(ctx, () => {
+      for (const [rel, ops] of v.pipeline.scans) {
+        const bs = deltas.get(rel);
+        if (!bs) continue;
+        for (const b of bs) for (const op of ops) op.push(b, ctx);
+      }
+      v.pipeline.root.endEpoch(ctx);
+    });
+  }
+
+  /** One epoch: plan input ranges, run views, write sinks, record metrics. Caller holds the mutex. */
+  private async runEpoch(scheduledAtMs: number): Promise<void> {
+    const started = performance.now();
+    const startedWall = Date.now();
+    const epoch = ++this.epochNo;
+    let t = BigInt(startedWall) * 1000n;
+    if (t <= this.lastT) t = this.lastT + 1n;
+    this.lastT = t;
+    const deltas = new Map<string, Batch[]>();
+    const rowsIn: Record<string, number> = {};
+    const ranges: Record<string, unknown> = {};
+    let dead = 0;
+    for (const [name, s] of this.sources) {
+      let read;
+      try {
+        read = await s.connector.poll(t);
+      } catch (e) {
+        this.log(`source ${name}: ${toSluiceError(e).message}`);
+        continue;
+      }
+      const batches = read.batches.filter((b) => b.length > 0);
+      deltas.set(name, batches);
+      ranges[name] = read.range;
+      const n = batches.reduce((a, b) => a + b.length, 0);
+      rowsIn[name] = n;
+      s.rowsTotal += n;
+      if (batches.length) {
+        s.retained.push({ epoch, batches });
+        if (s.retained.length > this.retainEpochs) s.retained.shift();
+      }
+      if (s.pendingDead.length) {
+        const rows = s.pendingDead.splice(0).map((d) => [d.position, d.raw, d.error, t] as Value[]);
+        dead += rows.length;
+        await this.duck.appendRows(`${name}_errors`, [
+          { name: 'position', type: 'varchar' }, { name: 'raw', type: 'varchar' }, { name: 'error', type: 'varchar' }, { name: 'received_at', type: 'timestamp' },
+        ], rows);
+      }
+    }
+    for (const [name, tb] of this.tables) {
+      const batches = tb.pending.splice(0);
+      deltas.set(name, batches);
+      rowsIn[name] = batches.reduce((a, b) => a + b.length, 0);
+    }
+    const rowsOut: Record<string, number> = {};
+    let rowErrors = 0;
+    for (const v of this.views.values()) {
+      if (v.failed) continue;
+      const before = v.rowErrors;
+      try {
+        this.runView(v, deltas, this.evalContext(v));
+      } catch (e) {
+        v.failed = toSluiceError(e);
+        v.outputs.length = 0;
+        this.log(`view ${v.entry.name} stopped: ${v.failed.message}`);
+        continue;
+      }
+      rowErrors += v.rowErrors - before;
+      const out = v.outputs.splice(0);
+      let n = 0;
+      for (const b of out) {
+        v.store.apply(b);
+        n += b.length;
+      }
+      rowsOut[v.entry.name] = n;
+      deltas.set(v.entry.name, out);
+      if (v.subscribers.size && out.length) {
+        const changes: Change[] = [];
+        for (const b of out) batchRows(b).forEach((row, i) => changes.push({ row, weight: b.weights ? b.weights[i]! : 1, epoch }));
+        for (const s of v.subscribers) {
+          try {
+            s(changes);
+          } catch (e) {
+            this.log(`subscriber of ${v.entry.name} failed: ${toSluiceError(e).message}`);
+          }
+        }
+      }
+    }
+    for (const s of this.sinks.values()) {
+      const bs = deltas.get(s.entry.from) ?? [];
+      try {
+        await s.connector.write(epoch, bs);
+      } catch (e) {
+        this.log(`sink ${s.entry.name}: epoch ${epoch} not written: ${toSluiceError(e).message}`);
+      }
+    }
+    this.metricsRing.push({
+      epoch,
+      batchTimeMs: Number(t / 1000n),
+      scheduledAtMs,
+      schedulingDelayMs: Math.max(0, startedWall - scheduledAtMs),
+      processingTimeMs: performance.now() - started,
+      rowsIn,
+      ranges,
+      rowsOut,
+      deadLetters: dead,
+      rowErrors,
+    });
+  }
+}
+
+function checkInterval(ms: number): number {
+  if (!Number.isFinite(ms) || ms < MIN_INTERVAL || ms > MAX_INTERVAL) {
+    throw new SluiceError('invalid_parameter', `batch_interval must be between ${MIN_INTERVAL} ms and 1 hour, not ${ms} ms`, { hint: "Write it like '500ms', '2 seconds' or '1 minute'." });
+  }
+  return ms;
+}
+
+function formatMs(ms: number): string {
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
+  return Engine.create(opts);
+}
+
+export { formatInterval };

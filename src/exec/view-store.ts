@@ -1,0 +1,77 @@
+/**
+ * The contents of a materialized view. An append-only view keeps its output batches as they
+ * came (columnar, no per-row objects); an updating view keeps a multiset of rows keyed by an
+ * injective encoding of the row, so a retraction finds the row it cancels.
+ */
+import { batchFromRows, getValue, type Batch } from '../common/column.js';
+import { SluiceError } from '../common/errors.js';
+import type { Schema, Value } from '../common/types.js';
+import { encodeValues } from './group-table.js';
+
+export interface ViewStore {
+  apply(b: Batch): void;
+  /** The current rows (a copy). */
+  rows(): Value[][];
+  snapshotBatch(): Batch;
+  readonly rowCount: number;
+}
+
+export function createViewStore(schema: Schema, appendOnly: boolean): ViewStore {
+  return appendOnly ? new AppendStore(schema) : new MultisetStore(schema);
+}
+
+class AppendStore implements ViewStore {
+  private batches: Batch[] = [];
+  rowCount = 0;
+  constructor(private readonly schema: Schema) {}
+  apply(b: Batch): void {
+    if (b.weights) {
+      for (let i = 0; i < b.length; i++) if (b.weights[i] !== 1) throw new SluiceError('internal', 'an append-only view received a retraction');
+    }
+    this.batches.push(b.weights ? { ...b, weights: null } : b);
+    this.rowCount += b.length;
+  }
+  rows(): Value[][] {
+    const out: Value[][] = [];
+    for (const b of this.batches) {
+      for (let i = 0; i < b.length; i++) {
+        const r: Value[] = new Array(this.schema.length);
+        for (let j = 0; j < this.schema.length; j++) r[j] = getValue(b.columns[j]!, i);
+        out.push(r);
+      }
+    }
+    return out;
+  }
+  snapshotBatch(): Batch {
+    return batchFromRows(this.schema.map((f) => f.type), this.rows());
+  }
+}
+
+class MultisetStore implements ViewStore {
+  private readonly map = new Map<string, { row: Value[]; count: number }>();
+  rowCount = 0;
+  constructor(private readonly schema: Schema) {}
+  apply(b: Batch): void {
+    const width = this.schema.length;
+    for (let i = 0; i < b.length; i++) {
+      const row: Value[] = new Array(width);
+      for (let j = 0; j < width; j++) row[j] = getValue(b.columns[j]!, i);
+      const w = b.weights ? b.weights[i]! : 1;
+      const key = encodeValues(row);
+      const cur = this.map.get(key);
+      const count = (cur?.count ?? 0) + w;
+      this.rowCount += w;
+      if (count === 0) this.map.delete(key);
+      else if (cur) cur.count = count;
+      else this.map.set(key, { row, count });
+    }
+  }
+  rows(): Value[][] {
+    const out: Value[][] = [];
+    for (const { row, count } of this.map.values()) for (let k = 0; k < count; k++) out.push(row.slice());
+    return out;
+  }
+  snapshotBatch(): Batch {
+    return batchFromRows(this.schema.map((f) => f.type), this.rows());
+  }
+}
