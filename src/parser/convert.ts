@@ -252,6 +252,8 @@ export function convertExpr(e: N): Expr {
       const name = funcName(e);
       const argList = e.args?.value ?? [];
       const args = (Array.isArray(argList) ? argList : [argList]).map(convertExpr);
+      // node-sql-parser reads `NOT (x)` as a call of a function named NOT.
+      if (name === 'not' && args.length === 1) return { kind: 'unary', op: 'not', expr: args[0]! };
       if (name === 'current_timestamp' || name === 'now' || name === 'proctime') {
         return { kind: 'func', name: name === 'proctime' ? 'proctime' : 'now', args: [], star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
       }
