@@ -89,7 +89,7 @@ async function runScenario(s: { before: string[]; after: string[]; query: string
 describe('differential: views vs DuckDB over the final table', () => {
   it('random DML in random epochs, random queries (200 cases)', async () => {
     await fc.assert(fc.asyncProperty(scenario, runScenario), { numRuns: Number(process.env.SLUICE_FC_RUNS ?? 200), verbose: 1 });
-  });
+  }, 1_800_000);
 
   it('a known tricky case: group emptied by delete then refilled', async () => {
     await runScenario({

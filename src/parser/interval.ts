@@ -16,16 +16,18 @@ const UNIT_MICROS: Record<string, bigint> = {
   year: 365n * 86_400_000_000n,
 };
 
+const UNIT_ALIASES: Record<string, string> = {
+  us: 'microsecond', usec: 'microsecond', usecs: 'microsecond',
+  ms: 'millisecond', msec: 'millisecond', msecs: 'millisecond',
+  s: 'second', sec: 'second', secs: 'second',
+  m: 'minute', min: 'minute', mins: 'minute',
+  h: 'hour', hr: 'hour', hrs: 'hour',
+  d: 'day', w: 'week', mon: 'month', mons: 'month', y: 'year', yr: 'year', yrs: 'year',
+};
+
 function unitMicros(u: string): bigint | undefined {
-  let k = u.toLowerCase().replace(/s$/, '');
-  if (k === 'ms' || k === 'msec') k = 'millisecond';
-  if (k === 'us' || k === 'usec') k = 'microsecond';
-  if (k === 'sec' || k === 's') k = 'second';
-  if (k === 'min' || k === 'm') k = 'minute';
-  if (k === 'hr' || k === 'h') k = 'hour';
-  if (k === 'd') k = 'day';
-  if (k === 'mon') k = 'month';
-  if (k === 'y' || k === 'yr') k = 'year';
+  const lower = u.toLowerCase();
+  const k = UNIT_ALIASES[lower] ?? lower.replace(/s$/, '');
   return UNIT_MICROS[k];
 }
 

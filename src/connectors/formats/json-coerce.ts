@@ -1,0 +1,68 @@
+/**
+ * Coercion of a parsed JSON value to a column type: the rules by which a JSON record "fits the
+ * schema". Strings always go through parseText (so '42', '2024-01-01 10:00' and '5 minutes'
+ * work for any type); numbers and booleans are taken as they are when the type allows.
+ */
+import { SluiceError } from '../../common/errors.js';
+import { typeDisplayName, type SqlType, type Value } from '../../common/types.js';
+import { parseText } from '../../common/values.js';
+
+const INT64_MIN = -(2 ** 63);
+const INT64_LIMIT = 2 ** 63;
+
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  return typeof v === 'object' ? 'object' : typeof v;
+}
+
+function mismatch(v: unknown, type: SqlType): SluiceError {
+  const shown = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const short = shown.length > 60 ? shown.slice(0, 57) + '...' : shown;
+  return new SluiceError('datatype_mismatch', `expected ${typeDisplayName(type)}, got JSON ${kindOf(v)} ${short}`);
+}
+
+/**
+ * Converts one JSON value to `type`. JSON null (or an absent field, passed as undefined) is
+ * NULL. Throws SluiceError when the value does not fit: wrong kind, fractional or out-of-range
+ * integer, unparsable string.
+ */
+export function coerceJson(v: unknown, type: SqlType): Value {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') return type === 'varchar' ? v : parseText(v, type);
+  switch (type) {
+    case 'varchar':
+      // Nested objects and arrays are kept as their JSON text (JSON/JSONB columns are varchar).
+      return typeof v === 'object' ? JSON.stringify(v) : String(v);
+    case 'boolean':
+      if (typeof v === 'boolean') return v;
+      if (v === 0 || v === 1) return v === 1;
+      throw mismatch(v, type);
+    case 'int':
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw mismatch(v, type);
+      if (v < -2147483648 || v > 2147483647) throw new SluiceError('numeric_out_of_range', `value ${v} is out of range for type integer`);
+      return v;
+    case 'bigint':
+      // Integers beyond 2^53 have already lost digits in JSON.parse; send them as strings.
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw mismatch(v, type);
+      if (v < INT64_MIN || v >= INT64_LIMIT) throw new SluiceError('numeric_out_of_range', `value ${v} is out of range for type bigint`);
+      return BigInt(v);
+    case 'double':
+    case 'numeric':
+      if (typeof v !== 'number') throw mismatch(v, type);
+      return v;
+    case 'timestamp':
+      // A number is epoch milliseconds (what Date.now() and most JSON producers emit).
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw mismatch(v, type);
+      if (Math.abs(v * 1000) >= INT64_LIMIT) throw new SluiceError('numeric_out_of_range', `epoch milliseconds ${v} are out of range for type timestamp`);
+      return BigInt(Math.round(v * 1000));
+    case 'interval':
+      // A number is seconds, the same as parseInterval reads a bare number.
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw mismatch(v, type);
+      if (Math.abs(v * 1e6) >= INT64_LIMIT) throw new SluiceError('numeric_out_of_range', `${v} seconds are out of range for type interval`);
+      return BigInt(Math.round(v * 1e6));
+    case 'date':
+      throw mismatch(v, type);
+    case 'null':
+      return null;
+  }
+}
