@@ -1,9 +1,10 @@
 /**
  * The CSV decoder (RFC 4180): fields separated by a one-character delimiter; a field that
- * starts with '"' is quoted, '""' inside it is a quote, and it may span lines (the decoder joins
- * the following records of the same call until the quote closes). As in PostgreSQL's COPY CSV,
- * an unquoted empty field is NULL and a quoted empty field ("") is the empty string. A quote
- * inside an unquoted field is kept as a character.
+ * starts with '"' is quoted, '""' inside it is a quote, and it may span lines: the decoder joins
+ * the following records of the same call until the quote closes (at most MAX_RECORD_LINES;
+ * when it never closes, only the opening line is a dead letter and decoding resumes after it).
+ * As in PostgreSQL's COPY CSV, an unquoted empty field is NULL and a quoted empty field ("") is
+ * the empty string. A quote inside an unquoted field is kept as a character.
  *
  * Without a header, fields map to columns by position and a record must have exactly one field
  * per column. With `csv.header`, the first record of the stream names the fields: names match
@@ -24,6 +25,8 @@ const QUOTE = 34;
 export const CSV_OPEN_QUOTE = -1;
 /** split() result: a closing quote is followed by something other than the delimiter. */
 export const CSV_BAD_QUOTE = -2;
+/** Most lines one quoted record may span before its opening line is taken as malformed. */
+export const MAX_RECORD_LINES = 1000;
 
 /** Splits CSV records into fields, reusing its field arrays across records. */
 export class CsvSplitter {
@@ -116,13 +119,23 @@ export class CsvDecoder implements Decoder {
       if (isBlank(text)) continue;
       const first = i;
       let n = sp.split(text);
-      while (n === CSV_OPEN_QUOTE && i + 1 < records.length) {
-        text += '\n' + records[++i]!;
-        n = sp.split(text);
-      }
       if (n === CSV_OPEN_QUOTE) {
-        dead.push(deadLetterOf(positionOf(first), text, 'unterminated quoted field: a field opened with " has no closing "'));
-        continue;
+        let joined = text;
+        let j = i;
+        while (n === CSV_OPEN_QUOTE && j + 1 < records.length && j - i + 1 < MAX_RECORD_LINES) {
+          const next = records[++j]!;
+          joined += '\n' + next;
+          // Only a line with a quote can close the field; skipping the others keeps this linear.
+          if (next.includes('"')) n = sp.split(joined);
+        }
+        if (n < 0) {
+          // Not a valid multi-line record: blame only the first line, so a stray quote does not
+          // swallow the rest of the stream, and resume at the next line.
+          dead.push(deadLetterOf(positionOf(first), text, 'unterminated quoted field: a field opened with " has no closing "'));
+          continue;
+        }
+        text = joined;
+        i = j;
       }
       if (n === CSV_BAD_QUOTE) {
         dead.push(deadLetterOf(positionOf(first), text, `unexpected character after a closing quote at offset ${sp.errorOffset}; a quoted field must end at a delimiter`));
