@@ -58,6 +58,8 @@ describe('engine', () => {
     expect(await rows(e, 'SELECT * FROM s ORDER BY k')).toEqual(['"a" | 11', '"b" | 2']);
     const pos = await errorOf(e, 'SELECT k, nope FROM s');
     expect(pos.sqlstate).toBe('42703');
+    expect(pos.message).toBe('column "nope" does not exist');
+    expect(pos.position).toBe(11);
   });
 
   it('points at the unknown column and relation in a view definition', async () => {

@@ -29,6 +29,31 @@ function quotedAware(name: string): string {
   return name;
 }
 
+/** 0-based offset of the text node-sql-parser saw, within the whole script (for positions). */
+let baseOffset = 0;
+
+/** Converts a query AST whose source text starts at `offset` in the script. */
+export function convertQueryAt(ast: N, offset: number): Query {
+  const saved = baseOffset;
+  baseOffset = offset;
+  try {
+    return convertQuery(ast);
+  } finally {
+    baseOffset = saved;
+  }
+}
+
+/** Converts an expression AST whose source text starts at `offset` in the script. */
+export function convertExprAt(ast: N, offset: number): Expr {
+  const saved = baseOffset;
+  baseOffset = offset;
+  try {
+    return convertExpr(ast);
+  } finally {
+    baseOffset = saved;
+  }
+}
+
 export function convertQuery(ast: N): Query {
   const withs: { name: string; query: Query }[] = [];
   if (Array.isArray(ast.with)) {
@@ -170,7 +195,7 @@ function numberLiteral(v: N): Expr {
 
 export function convertExpr(e: N): Expr {
   if (e === null || e === undefined) return { kind: 'literal', value: null, type: 'null' };
-  const pos = e.loc?.start?.offset !== undefined ? e.loc.start.offset + 1 : undefined;
+  const pos = e.loc?.start?.offset !== undefined ? baseOffset + e.loc.start.offset + 1 : undefined;
   switch (e.type) {
     case 'column_ref': {
       if (e.column === '*') return { kind: 'star', table: e.table ?? null };

@@ -7,7 +7,7 @@ import nodeSqlParser from 'node-sql-parser';
 import { SluiceError } from '../common/errors.js';
 import { parseTypeName } from '../common/types.js';
 import type { ColumnDef, Expr, FromItem, ObjectKind, Options, Query, QueryBody, Statement, WatermarkDef } from './ast.js';
-import { convertExpr, convertQuery } from './convert.js';
+import { convertExprAt, convertQueryAt } from './convert.js';
 import { lex, splitStatements, TokenStream } from './lexer.js';
 
 const parser = new nodeSqlParser.Parser();
@@ -209,7 +209,7 @@ export function parseExpression(text: string, offset = 0): Expr {
     throw syntaxFromParser(e, offset - prefix.length, prefix + text);
   }
   const a = Array.isArray(ast) ? ast[0] : ast;
-  return convertExpr(a.columns[0]!.expr);
+  return convertExprAt(a.columns[0]!.expr, offset - prefix.length);
 }
 
 function parseOptions(ts: TokenStream): Options {
@@ -270,7 +270,7 @@ export function parseQueryText(text: string, offset: number): Query {
   }
   if ((ast as { type?: string }).type !== 'select') throw new SluiceError('syntax', 'expected a SELECT query', { position: offset + 1 });
   try {
-    return convertQuery(ast);
+    return convertQueryAt(ast, offset);
   } catch (e) {
     throw e instanceof SluiceError ? e.withPosition(offset + 1) : e;
   }

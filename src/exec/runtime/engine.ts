@@ -524,7 +524,7 @@ export class Engine {
       const r = await this.duck.query(stmt.text, conn);
       return { kind: 'rows', tag: `SELECT ${r.rows.length}`, columns: r.columns, rows: r.rows };
     } catch (e) {
-      throw e instanceof SluiceError && e.position === undefined && e.category !== 'internal' ? e : e;
+      throw locate(toSluiceError(e), stmt.text, stmt.offset);
     } finally {
       conn.closeSync();
     }
@@ -651,6 +651,16 @@ export class Engine {
       rowErrors,
     });
   }
+}
+
+/** Gives a DuckDB error about a named column or table the position of that name in the query. */
+function locate(e: SluiceError, text: string, offset: number): SluiceError {
+  if (e.position !== undefined) return e;
+  const m = /column "([^"]+)"|relation "([^"]+)"/.exec(e.message);
+  const name = m?.[1] ?? m?.[2];
+  if (!name) return e;
+  const at = new RegExp(`(^|[^A-Za-z0-9_])(${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')})(?![A-Za-z0-9_])`, 'i').exec(text);
+  return at ? e.withPosition(offset + at.index + at[1]!.length + 1) : e;
 }
 
 function checkInterval(ms: number): number {

@@ -1,0 +1,131 @@
+/**
+ * Engine benchmarks (`npm run bench [-- NAME…]`). Each runs a datagen source through a view,
+ * epoch after epoch (FLUSH in a loop, no timer), measures events per CPU-second of this process
+ * (user+sys, as Flink's and RisingWave's per-core figures are computed) and per wall second,
+ * checks the view's answer, and writes JSON to bench/results/.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createEngine } from '../src/exec/runtime/engine.js';
+import type { Value } from '../src/common/types.js';
+
+interface Result {
+  readonly name: string;
+  readonly events: number;
+  readonly cpuSeconds: number;
+  readonly wallSeconds: number;
+  readonly eventsPerCpuSecond: number;
+  readonly eventsPerWallSecond: number;
+  readonly epochs: number;
+  readonly check: string;
+  readonly target?: number;
+}
+
+interface Case {
+  readonly name: string;
+  readonly events: number;
+  readonly target?: number;
+  readonly view: string;
+  readonly check: (rows: Value[][], events: number) => string;
+}
+
+const EVENTS = Number(process.env.SLUICE_BENCH_EVENTS ?? 10_000_000);
+const BATCH = 1_000_000;
+
+function fail(msg: string): never {
+  throw new Error(`benchmark answer is wrong: ${msg}`);
+}
+
+const cases: Case[] = [
+  {
+    name: 'filter_project',
+    events: EVENTS,
+    target: 2_000_000,
+    view: 'SELECT id, price * 2 AS double_price, auction FROM bids WHERE price % 10 < 3',
+    check: (rows, n) => {
+      // price = id % 1000 (sequence), so exactly 3 of every 10 ids pass.
+      const want = Math.floor(n / 10) * 3 + Math.min(n % 10, 3);
+      if (rows.length !== want) fail(`expected ${want} rows, got ${rows.length}`);
+      return `${rows.length} rows pass the filter`;
+    },
+  },
+  ...[1_000, 1_000_000].map((keys) => ({
+    name: `count_sum_${keys === 1000 ? '1k' : '1m'}_keys`,
+    events: keys === 1000 ? EVENTS : Math.max(EVENTS, 2 * keys),
+    target: keys === 1000 ? 1_000_000 : undefined,
+    view: `SELECT id % ${keys} AS k, count(*) AS n, sum(price) AS s FROM bids GROUP BY id % ${keys}`,
+    check: (rows: Value[][], n: number) => {
+      if (rows.length !== Math.min(keys, n)) fail(`expected ${keys} groups, got ${rows.length}`);
+      let count = 0n;
+      let sum = 0n;
+      for (const r of rows) {
+        count += r[1] as bigint;
+        sum += r[2] as bigint;
+      }
+      // price = id % 1000 over ids 0…n-1.
+      const full = BigInt(Math.floor(n / 1000));
+      const rest = BigInt(n % 1000);
+      const want = full * 499_500n + (rest * (rest - 1n)) / 2n;
+      if (count !== BigInt(n)) fail(`count ${count} != ${n}`);
+      if (sum !== want) fail(`sum ${sum} != ${want}`);
+      return `${rows.length} groups, count ${count}, sum ${sum}`;
+    },
+  })),
+];
+
+async function runCase(c: Case): Promise<Result> {
+  const engine = await createEngine({ autoStart: false, log: () => undefined });
+  try {
+    await engine.execute(`CREATE SOURCE bids (id BIGINT, auction BIGINT, price BIGINT) WITH (
+      connector = 'datagen', rows_per_second = 1000000000, max_batch_rows = ${BATCH}, max_rows = ${c.events},
+      fields.id.kind = 'sequence', fields.id.start = 0,
+      fields.auction.kind = 'random', fields.auction.start = 1000, fields.auction.end = 2000,
+      fields.price.kind = 'sequence', fields.price.start = 0, fields.price.end = 999, seed = 1)`);
+    await engine.execute(`CREATE MATERIALIZED VIEW v AS ${c.view}`);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let produced = 0;
+    let epochs = 0;
+    while (produced < c.events) {
+      await engine.flush();
+      const m = engine.metrics().at(-1)!;
+      const n = m.rowsIn.bids ?? 0;
+      produced += n;
+      epochs++;
+      if (n === 0) throw new Error('datagen produced no rows; check its options');
+      process.stderr.write(`\r${c.name}: ${produced.toLocaleString()} / ${c.events.toLocaleString()} events`);
+    }
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    process.stderr.write('\n');
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const rows = await engine.viewRows('v');
+    const check = c.check(rows, produced);
+    return {
+      name: c.name,
+      events: produced,
+      cpuSeconds,
+      wallSeconds: wall,
+      eventsPerCpuSecond: Math.round(produced / cpuSeconds),
+      eventsPerWallSecond: Math.round(produced / wall),
+      epochs,
+      check,
+      target: c.target,
+    };
+  } finally {
+    await engine.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const selected = only.length ? cases.filter((c) => only.includes(c.name)) : cases;
+  const results: Result[] = [];
+  for (const c of selected) results.push(await runCase(c));
+  const out = { machine: { node: process.version, cpus: (await import('node:os')).cpus().length }, at: new Date().toISOString(), results };
+  mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
+  writeFileSync(join(import.meta.dirname, 'results', 'engine.json'), JSON.stringify(out, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+}
+
+await main();

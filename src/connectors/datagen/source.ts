@@ -1,0 +1,73 @@
+/**
+ * The datagen source (`connector = 'datagen'`): synthetic rows at a fixed rate, for demos,
+ * tests and benchmarks. Each poll emits the rows due since the previous one —
+ * rows_per_second × (T_n − time of start()), less the rows already emitted — at most
+ * max_batch_rows per poll. Rows over that cap are not dropped: they stay due and come in later
+ * polls, so a stalled engine sees a backlog of bounded batches rather than one huge batch.
+ *
+ * Row i's values depend only on (seed, column, i) (see hash.ts), so the recorded range
+ * `{ from, to }` (row indexes, `to` exclusive) identifies the data exactly; only columns that
+ * default to the current time take the poll's T_n instead.
+ */
+import type { Batch } from '../../common/column.js';
+import type { SourceConnector, SourceContext, SourceFactory, SourceRead } from '../api.js';
+import { makeGenerator, type ColumnGenerator } from './generators.js';
+import { readDatagenOptions, type DatagenConfig } from './options.js';
+
+/** The input range of one datagen poll: row indexes [from, to). */
+export interface DatagenRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Wall-clock time in µs; injectable so tests can control elapsed time. */
+export type MicrosClock = () => bigint;
+
+const wallClock: MicrosClock = () => BigInt(Date.now()) * 1000n;
+
+/** A running datagen source. */
+export class DatagenSource implements SourceConnector {
+  private readonly ctx: SourceContext;
+  private readonly config: DatagenConfig;
+  private readonly clock: MicrosClock;
+  private startMicros = 0n;
+  private generators: ColumnGenerator[] = [];
+  private emitted = 0;
+
+  constructor(ctx: SourceContext, clock: MicrosClock = wallClock) {
+    this.ctx = ctx;
+    this.config = readDatagenOptions(ctx.options, ctx.schema);
+    this.clock = clock;
+  }
+
+  async start(): Promise<void> {
+    this.startMicros = this.clock();
+    const gctx = { seed: this.config.seed, startMicros: this.startMicros, rowsPerSecond: this.config.rowsPerSecond };
+    this.generators = this.ctx.schema.map((f, j) => makeGenerator(f, this.config.fields[j]!, j, gctx));
+  }
+
+  async poll(nowMicros: bigint): Promise<SourceRead> {
+    const { rowsPerSecond, maxRows, maxBatchRows } = this.config;
+    const elapsed = nowMicros > this.startMicros ? Number(nowMicros - this.startMicros) : 0;
+    let due = Math.floor((elapsed * rowsPerSecond) / 1e6);
+    if (maxRows !== null && due > maxRows) due = maxRows;
+    const n = Math.min(due - this.emitted, maxBatchRows);
+    const from = this.emitted;
+    if (n <= 0) return { batches: [], range: { from, to: from } satisfies DatagenRange };
+    const batch = this.generate(from, n, nowMicros);
+    this.emitted += n;
+    return { batches: [batch], range: { from, to: from + n } satisfies DatagenRange };
+  }
+
+  /** Builds rows [from, from + n) as one batch; the same range always gives the same rows. */
+  generate(from: number, n: number, nowMicros: bigint): Batch {
+    return { columns: this.generators.map((g) => g(from, n, nowMicros)), length: n, weights: null };
+  }
+
+  async stop(): Promise<void> {
+    this.generators = [];
+  }
+}
+
+/** The SourceFactory of `connector = 'datagen'`. */
+export const createDatagenSource: SourceFactory = (ctx) => new DatagenSource(ctx);

@@ -1,0 +1,3 @@
+CREATE TABLE t (k VARCHAR, g INT, v INT, d DOUBLE, ts TIMESTAMP, note VARCHAR);
+CREATE TABLE events (id BIGINT, kind VARCHAR, amount DOUBLE, ts TIMESTAMP) APPEND ONLY;
+CREATE MATERIALIZED VIEW per_kind AS SELECT kind, count(*) AS n, sum(amount) AS total FROM events GROUP BY kind;

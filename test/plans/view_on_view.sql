@@ -1,0 +1,2 @@
+CREATE MATERIALIZED VIEW x AS
+  SELECT n, count(*) AS kinds FROM per_kind WHERE total IS NOT NULL GROUP BY n
