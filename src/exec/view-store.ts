@@ -16,8 +16,14 @@ export interface ViewStore {
   readonly rowCount: number;
 }
 
-export function createViewStore(schema: Schema, appendOnly: boolean): ViewStore {
-  return appendOnly ? new AppendStore(schema) : new MultisetStore(schema);
+/**
+ * Picks the store for a view: columnar batches when append-only, a map keyed by the plan's
+ * unique key when it has one (one map entry per group, no full-row encoding), else a multiset.
+ */
+export function createViewStore(schema: Schema, appendOnly: boolean, key: readonly number[] | null = null): ViewStore {
+  if (appendOnly) return new AppendStore(schema);
+  if (key !== null) return new KeyedStore(schema, key);
+  return new MultisetStore(schema);
 }
 
 class AppendStore implements ViewStore {
@@ -70,6 +76,43 @@ class MultisetStore implements ViewStore {
     const out: Value[][] = [];
     for (const { row, count } of this.map.values()) for (let k = 0; k < count; k++) out.push(row.slice());
     return out;
+  }
+  snapshotBatch(): Batch {
+    return batchFromRows(this.schema.map((f) => f.type), this.rows());
+  }
+}
+
+/**
+ * Rows of a view whose plan guarantees a unique key: a retraction removes the key's row, an
+ * insertion sets it. A single integer or string key is the Map key itself.
+ */
+class KeyedStore implements ViewStore {
+  private readonly map = new Map<unknown, Value[]>();
+  constructor(private readonly schema: Schema, private readonly key: readonly number[]) {}
+  get rowCount(): number {
+    return this.map.size;
+  }
+  private keyOf(row: readonly Value[]): unknown {
+    if (this.key.length === 1) return row[this.key[0]!];
+    return encodeValues(this.key.map((k) => row[k]!));
+  }
+  apply(b: Batch): void {
+    const width = this.schema.length;
+    for (let i = 0; i < b.length; i++) {
+      const row: Value[] = new Array(width);
+      for (let j = 0; j < width; j++) row[j] = getValue(b.columns[j]!, i);
+      const w = b.weights ? b.weights[i]! : 1;
+      const k = this.keyOf(row);
+      if (w < 0) {
+        if (!this.map.delete(k)) throw new SluiceError('internal', 'a view retracted a row it does not hold');
+      } else if (w > 0) {
+        if (this.map.has(k)) throw new SluiceError('internal', 'a view received two rows for one key');
+        this.map.set(k, row);
+      }
+    }
+  }
+  rows(): Value[][] {
+    return [...this.map.values()].map((r) => r.slice());
   }
   snapshotBatch(): Batch {
     return batchFromRows(this.schema.map((f) => f.type), this.rows());

@@ -50,3 +50,30 @@ export function scannedRelations(p: LogicalPlan, out: Set<string> = new Set()): 
   for (const c of children(p)) scannedRelations(c, out);
   return out;
 }
+
+/**
+ * Output columns that identify a row uniquely (an aggregate's group keys, carried through
+ * filters and plain projections), or null when the plan has no known key. An empty key means
+ * at most one row (a global aggregate).
+ */
+export function uniqueKey(p: LogicalPlan): number[] | null {
+  switch (p.kind) {
+    case 'aggregate':
+      return p.groupKeys.map((_, i) => i);
+    case 'filter':
+      return uniqueKey(p.input);
+    case 'project': {
+      const inner = uniqueKey(p.input);
+      if (inner === null) return null;
+      const out: number[] = [];
+      for (const k of inner) {
+        const at = p.exprs.findIndex((e) => e.kind === 'col' && e.index === k);
+        if (at < 0) return null;
+        out.push(at);
+      }
+      return out;
+    }
+    default:
+      return null;
+  }
+}

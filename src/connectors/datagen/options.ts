@@ -149,7 +149,7 @@ function readBound(r: OptionReader, key: string, type: SqlType): bigint | number
   try {
     v = parseText(text, type);
   } catch (e) {
-    throw r.bad(key, `a ${type.toUpperCase()} value`, e instanceof Error ? e.message : String(e));
+    throw r.bad(key, `a value of type ${type.toUpperCase()}`, e instanceof Error ? e.message : String(e));
   }
   if (type === 'int' || type === 'date') return BigInt(v as number);
   return v as bigint | number;

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { batchRows } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
+import type { Schema } from '../../common/types.js';
 import { OptionReader } from '../option-reader.js';
 import { createDecoder } from './index.js';
 import { LineSplitter, splitLines } from './lines.js';
 import { readFormatOptions } from './options.js';
 
-const words = [{ name: 'line', type: 'varchar' as const }];
+const words: Schema = [{ name: 'line', type: 'varchar' }];
 
 describe('splitLines / LineSplitter', () => {
   it('splits whole text, dropping CR, BOM and the empty piece after a final newline', () => {

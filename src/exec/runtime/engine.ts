@@ -19,7 +19,7 @@ import { SluiceError, toSluiceError } from '../../common/errors.js';
 import { typeDisplayName, type Field, type Schema, type Value } from '../../common/types.js';
 import { formatInterval, parseInterval, parseSql, type Statement } from '../../parser/index.js';
 import { Catalog, KIND_LABEL, type CatalogEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
-import { explainText, planQuery, scannedRelations, type PlannedQuery } from '../../planner/index.js';
+import { explainText, planQuery, scannedRelations, uniqueKey, type PlannedQuery } from '../../planner/index.js';
 import { buildPipeline, withContext, type Pipeline } from '../operators.js';
 import type { EvalContext } from '../eval.js';
 import { createViewStore, type ViewStore } from '../view-store.js';
@@ -339,7 +339,7 @@ export class Engine {
     const entry: ViewEntry = { kind: 'view', name: stmt.name, sql: stmt.text, createdAt: this.nextOrder(), schema, dependsOn, appendOnly: planned.optimized.appendOnly };
     const outputs: Batch[] = [];
     const pipeline = buildPipeline(planned.physical, (b) => outputs.push(b));
-    const rt: ViewRt = { entry, planned, pipeline, store: createViewStore(schema, entry.appendOnly), outputs, subscribers: new Set(), rowErrors: 0, failed: null };
+    const rt: ViewRt = { entry, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized)), outputs, subscribers: new Set(), rowErrors: 0, failed: null };
     // Backfill: the current contents of tables and views it reads enter as the first delta.
     const initial = new Map<string, Batch[]>();
     for (const rel of dependsOn) {
@@ -492,7 +492,7 @@ export class Engine {
     let header: string[];
     if (stmt.kind === 'create_view') {
       planned = planQuery(stmt.query, this.catalog, sql);
-      header = [`MaterializeExec: ${stmt.name} [${planned.optimized.appendOnly ? 'append-only: rows kept as batches' : 'updating: row multiset'}]`];
+      header = [`MaterializeExec: ${stmt.name} [${materializeMode(planned)}]`];
     } else if (stmt.kind === 'select') {
       planned = planQuery(stmt.query, this.catalog, sql);
       header = ['One-shot SELECT: runs in DuckDB over a snapshot; the plan it would have as a view:'];
@@ -661,6 +661,13 @@ function locate(e: SluiceError, text: string, offset: number): SluiceError {
   if (!name) return e;
   const at = new RegExp(`(^|[^A-Za-z0-9_])(${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')})(?![A-Za-z0-9_])`, 'i').exec(text);
   return at ? e.withPosition(offset + at.index + at[1]!.length + 1) : e;
+}
+
+function materializeMode(p: PlannedQuery): string {
+  if (p.optimized.appendOnly) return 'append-only: rows kept as batches';
+  const key = uniqueKey(p.optimized);
+  if (key === null) return 'updating: row multiset';
+  return `updating: keyed by (${key.map((k) => p.optimized.schema[k]!.name).join(', ')})`;
 }
 
 function checkInterval(ms: number): number {
