@@ -13,7 +13,11 @@ export function parseTimestamp(s: string): bigint {
   const m = TS_RE.exec(s.trim());
   if (!m) throw new SluiceError('invalid_input', `invalid input syntax for type timestamp: "${s}"`);
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0));
-  if (Number.isNaN(ms)) throw new SluiceError('invalid_input', `invalid input syntax for type timestamp: "${s}"`);
+  // Date.UTC rolls 2024-13-45 over into a later date; PostgreSQL rejects it.
+  const d = new Date(ms);
+  if (Number.isNaN(ms) || d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3]) || Number(m[4] ?? 0) > 23 || Number(m[5] ?? 0) > 59 || Number(m[6] ?? 0) > 59) {
+    throw new SluiceError('invalid_input', `date/time field value out of range: "${s}"`);
+  }
   let micros = BigInt(ms) * 1000n + BigInt((m[7] ?? '').padEnd(6, '0') || '0');
   const tz = m[8];
   if (tz && tz !== 'Z') {

@@ -92,21 +92,21 @@ class KeyedStore implements ViewStore {
   get rowCount(): number {
     return this.map.size;
   }
-  private keyOf(row: readonly Value[]): unknown {
-    if (this.key.length === 1) return row[this.key[0]!];
-    return encodeValues(this.key.map((k) => row[k]!));
+  private keyAt(b: Batch, i: number): unknown {
+    if (this.key.length === 1) return getValue(b.columns[this.key[0]!]!, i);
+    return encodeValues(this.key.map((k) => getValue(b.columns[k]!, i)));
   }
   apply(b: Batch): void {
     const width = this.schema.length;
     for (let i = 0; i < b.length; i++) {
-      const row: Value[] = new Array(width);
-      for (let j = 0; j < width; j++) row[j] = getValue(b.columns[j]!, i);
       const w = b.weights ? b.weights[i]! : 1;
-      const k = this.keyOf(row);
+      const k = this.keyAt(b, i);
       if (w < 0) {
         if (!this.map.delete(k)) throw new SluiceError('internal', 'a view retracted a row it does not hold');
       } else if (w > 0) {
         if (this.map.has(k)) throw new SluiceError('internal', 'a view received two rows for one key');
+        const row: Value[] = new Array(width);
+        for (let j = 0; j < width; j++) row[j] = getValue(b.columns[j]!, i);
         this.map.set(k, row);
       }
     }

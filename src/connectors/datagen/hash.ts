@@ -33,7 +33,7 @@ export class HashStream {
     this.k2 = mix32((this.k1 + Math.imul(stream + 1, 0xc2b2ae35)) >>> 0);
   }
 
-  /** The words of rows [from, from + n), in a buffer valid until the next call. */
+  /** The words of rows [from, from + n): a view of a buffer that the next call overwrites. */
   fill(from: number, n: number): Uint32Array {
     if (this.buf.length < n) this.buf = new Uint32Array(Math.max(n, this.buf.length * 2));
     const out = this.buf;
@@ -62,6 +62,6 @@ export class HashStream {
         k2 = mix32((this.k2 + hi) >>> 0);
       }
     }
-    return out;
+    return out.subarray(0, n);
   }
 }

@@ -67,6 +67,13 @@ describe('CsvDecoder', () => {
     expect(deadLetters.map((d) => d.position)).toEqual(['data.csv:3']);
   });
 
+  it('blames only the opening line for a quote that never closes, and resumes after it', () => {
+    const lines = ['1,"oops,', '2,b,', '3,c,'];
+    const { batch, deadLetters } = new CsvDecoder(schema, ',', false).decode(lines, pos);
+    expect(batchRows(batch).map((r) => r[0])).toEqual([2, 3]);
+    expect(deadLetters.map((d) => [d.position, d.raw])).toEqual([['data.csv:1', '1,"oops,']]);
+  });
+
   it('uses a header to map columns by name, across decode calls of one stream', () => {
     const d = new CsvDecoder(schema, '\t', true);
     const first = d.decode(['extra\tNAME\tid'], pos);

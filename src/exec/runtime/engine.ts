@@ -332,8 +332,10 @@ export class Engine {
     if (skip) return skip;
     if (stmt.emitOnWindowClose) throw new SluiceError('not_supported', 'EMIT ON WINDOW CLOSE is not supported yet', { hint: 'It comes with event-time windows and watermarks.' });
     const planned = planQuery(stmt.query, this.catalog, sql);
-    // Drain queued changes so the backfill snapshot and the changelog never overlap.
-    await this.runEpoch(Date.now());
+    // Drain queued table changes so the backfill snapshot and the changelog never overlap.
+    // Sources are not polled: what they have now belongs to the next epoch, which the new
+    // view will see.
+    await this.runEpoch(Date.now(), false);
     const schema = planned.optimized.schema;
     const dependsOn = [...scannedRelations(planned.optimized)];
     const entry: ViewEntry = { kind: 'view', name: stmt.name, sql: stmt.text, createdAt: this.nextOrder(), schema, dependsOn, appendOnly: planned.optimized.appendOnly };
@@ -554,7 +556,7 @@ export class Engine {
   }
 
   /** One epoch: plan input ranges, run views, write sinks, record metrics. Caller holds the mutex. */
-  private async runEpoch(scheduledAtMs: number): Promise<void> {
+  private async runEpoch(scheduledAtMs: number, pollSources = true): Promise<void> {
     const started = performance.now();
     const startedWall = Date.now();
     const epoch = ++this.epochNo;
@@ -565,7 +567,7 @@ export class Engine {
     const rowsIn: Record<string, number> = {};
     const ranges: Record<string, unknown> = {};
     let dead = 0;
-    for (const [name, s] of this.sources) {
+    for (const [name, s] of pollSources ? this.sources : []) {
       let read;
       try {
         read = await s.connector.poll(t);
