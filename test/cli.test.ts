@@ -1,0 +1,73 @@
+/** The `sluice` command: examples run to the expected output; errors exit non-zero. */
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..');
+const bin = join(root, 'bin', 'sluice.js');
+
+function run(args: string[]): { code: number; stdout: string; stderr: string } {
+  try {
+    const stdout = execFileSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return { code: 0, stdout, stderr: '' };
+  } catch (e) {
+    const err = e as { status: number; stdout: string; stderr: string };
+    return { code: err.status, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('sluice CLI', () => {
+  it('runs sql-examples/table_aggregate.sql', () => {
+    const r = run(['run', 'sql-examples/table_aggregate.sql', '--format', 'csv']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      'customer,orders,total,largest,open_orders\nann,2,129,99,1\nbob,1,12.5,12.5,1\ncyd,1,5,5,1\n' +
+        'customer,orders,total,largest,open_orders\nann,1,30,30,1\nbob,1,15,15,0\n',
+    );
+  });
+
+  it('runs sql-examples/word_count.sql', () => {
+    const r = run(['run', 'sql-examples/word_count.sql', '--format', 'json']);
+    expect(r.code).toBe(0);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows[0]).toEqual({ word: 'to', n: 7 });
+    expect(rows).toHaveLength(10);
+  });
+
+  it('runs sql-examples/filtered_projection.sql', () => {
+    const r = run(['run', 'sql-examples/filtered_projection.sql']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('   50 |     96 |  4900');
+    expect(r.stdout).toContain(' 100 |      3 |   100 |      90.8 | top');
+  });
+
+  it('reports an error with file, line, column and SQLSTATE and exits 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+    try {
+      const f = join(dir, 'bad.sql');
+      writeFileSync(f, 'CREATE TABLE t (a INT);\nSELECT b\n  FROM t;\n');
+      const r = run(['run', f]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${f}:2:8: ERROR: column "b" does not exist (SQLSTATE 42703)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('npm start (the demo) shows changing word counts within 10 s', async () => {
+    const child = spawn(process.execPath, [bin, 'demo'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    const deadline = Date.now() + 10_000;
+    const tables = () => out.split('-------------------------------------------').slice(1).filter((t) => t.includes('rows)'));
+    while (tables().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    const [a, b] = tables();
+    expect(a).toBeDefined();
+    expect(b).toBeDefined();
+    expect(a).toContain('word');
+    expect(a).not.toEqual(b);
+  });
+});
