@@ -21,7 +21,7 @@ function run(args: string[]): { code: number; stdout: string; stderr: string } {
 describe('sluice CLI', () => {
   it('runs sql-examples/table_aggregate.sql', () => {
     const r = run(['run', 'sql-examples/table_aggregate.sql', '--format', 'csv']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(
       'customer,orders,total,largest,open_orders\nann,2,129,99,1\nbob,1,12.5,12.5,1\ncyd,1,5,5,1\n' +
         'customer,orders,total,largest,open_orders\nann,1,30,30,1\nbob,1,15,15,0\n',
@@ -30,7 +30,7 @@ describe('sluice CLI', () => {
 
   it('runs sql-examples/word_count.sql', () => {
     const r = run(['run', 'sql-examples/word_count.sql', '--format', 'json']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(rows[0]).toEqual({ word: 'to', n: 7 });
     expect(rows).toHaveLength(10);
@@ -38,7 +38,7 @@ describe('sluice CLI', () => {
 
   it('runs sql-examples/filtered_projection.sql', () => {
     const r = run(['run', 'sql-examples/filtered_projection.sql']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('   50 |     96 |  4900');
     expect(r.stdout).toContain(' 100 |      3 |   100 |      90.8 | top');
   });
