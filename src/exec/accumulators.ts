@@ -16,6 +16,8 @@ export interface Accumulator {
   /** Adds `w` copies of one value (slow path; DISTINCT uses it). */
   add(gid: number, v: Value, w: number): void;
   result(gid: number): Value;
+  /** Forgets group gid's state, so the id can be reused (window panes are dropped). */
+  reset(gid: number): void;
 }
 
 function growF64(a: Float64Array, need: number): Float64Array {
@@ -59,6 +61,9 @@ class CountAcc implements Accumulator {
   }
   result(gid: number): Value {
     return BigInt(gid < this.counts.length ? this.counts[gid]! : 0);
+  }
+  reset(gid: number): void {
+    if (gid < this.counts.length) this.counts[gid] = 0;
   }
 }
 
@@ -119,6 +124,12 @@ class FloatSumAcc implements Accumulator {
     }
     return s;
   }
+  reset(gid: number): void {
+    if (gid < this.counts.length) {
+      this.sums[gid] = 0;
+      this.counts[gid] = 0;
+    }
+  }
 }
 
 /** Exact sum over 64-bit integers (bigint, interval). */
@@ -152,9 +163,15 @@ class BigSumAcc implements Accumulator {
     if (gid >= this.counts.length || this.counts[gid] === 0) return null;
     return this.sums[gid]!;
   }
+  reset(gid: number): void {
+    if (gid < this.counts.length) {
+      this.sums[gid] = 0n;
+      this.counts[gid] = 0;
+    }
+  }
 }
 
-function less(a: Value, b: Value): boolean {
+export function less(a: Value, b: Value): boolean {
   return (a as number) < (b as number);
 }
 
@@ -179,6 +196,9 @@ class RunningExtremeAcc implements Accumulator {
   }
   result(gid: number): Value {
     return this.best[gid] ?? null;
+  }
+  reset(gid: number): void {
+    this.best[gid] = null;
   }
 }
 
@@ -211,6 +231,9 @@ class MultisetExtremeAcc implements Accumulator {
     }
     return best;
   }
+  reset(gid: number): void {
+    this.sets[gid] = undefined;
+  }
 }
 
 /** DISTINCT: forwards +1 when a value first appears in a group and −1 when it disappears. */
@@ -237,6 +260,10 @@ class DistinctAcc implements Accumulator {
   }
   result(gid: number): Value {
     return this.inner.result(gid);
+  }
+  reset(gid: number): void {
+    this.seen[gid] = undefined;
+    this.inner.reset(gid);
   }
 }
 

@@ -19,6 +19,13 @@ export interface EvalContext {
   /** The epoch's batch time T_n in microseconds: now() and PROCTIME(). */
   readonly now: bigint;
   onRowError(e: SluiceError): void;
+  /**
+   * The view's event-time watermark (µs) before this epoch's input (rows below it are late)
+   * and after it (windows ending at or before it close). Null when the view's inputs have none.
+   */
+  readonly watermark?: { readonly before: bigint | null; readonly after: bigint | null };
+  /** Receives rows dropped as late, with the reason. */
+  onLate?(rows: Batch, reason: string): void;
 }
 
 export type Kernel = (b: Batch, ctx: EvalContext) => Column;

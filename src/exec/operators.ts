@@ -12,6 +12,7 @@ import type { PhysicalPlan } from '../planner/physical.js';
 import { createAccumulator, type Accumulator } from './accumulators.js';
 import { compile, type EvalContext, type Kernel } from './eval.js';
 import { createGroupTable, type GroupTable } from './group-table.js';
+import { SessionAggOp, WindowAggOp, WindowOp } from './window.js';
 
 export type Emit = (b: Batch) => void;
 
@@ -25,15 +26,18 @@ export interface Pipeline {
   /** Entry points per relation name (a relation scanned twice has two). */
   readonly scans: ReadonlyMap<string, readonly Operator[]>;
   readonly root: Operator;
+  /** Window operators, for state-size and late-row counters. */
+  readonly windows: readonly (WindowAggOp | SessionAggOp)[];
 }
 
 export function buildPipeline(plan: PhysicalPlan, emit: Emit): Pipeline {
   const scans = new Map<string, Operator[]>();
-  const root = build(plan, emit, scans);
-  return { scans, root };
+  const windows: (WindowAggOp | SessionAggOp)[] = [];
+  const root = build(plan, emit, scans, windows);
+  return { scans, root, windows };
 }
 
-function build(plan: PhysicalPlan, emit: Emit, scans: Map<string, Operator[]>): Operator {
+function build(plan: PhysicalPlan, emit: Emit, scans: Map<string, Operator[]>, windows: (WindowAggOp | SessionAggOp)[]): Operator {
   switch (plan.kind) {
     case 'ScanExec': {
       const op = new ScanOp(plan.columns, emit);
@@ -44,22 +48,31 @@ function build(plan: PhysicalPlan, emit: Emit, scans: Map<string, Operator[]>): 
     }
     case 'FilterExec': {
       const op = new FilterOp(compile(plan.predicate), emit);
-      return new Chain(op, build(plan.input, (b) => op.push(b), scans));
+      return new Chain(op, build(plan.input, (b) => op.push(b), scans, windows));
     }
     case 'ProjectExec': {
       const op = new ProjectOp(plan.exprs.map(compile), emit);
-      return new Chain(op, build(plan.input, (b) => op.push(b), scans));
+      return new Chain(op, build(plan.input, (b) => op.push(b), scans, windows));
     }
     case 'HashAggExec': {
       const op = new HashAggOp(plan, emit);
-      return new Chain(op, build(plan.input, (b, ) => op.push(b), scans));
+      return new Chain(op, build(plan.input, (b) => op.push(b), scans, windows));
     }
     case 'UnionExec': {
-      const inputs = plan.inputs.map((p) => build(p, emit, scans));
+      const inputs = plan.inputs.map((p) => build(p, emit, scans, windows));
       return new Fanin(inputs);
     }
     case 'ValuesExec':
       return new ValuesOp(plan.rows, plan.schema.map((f) => f.type), emit);
+    case 'WindowExec': {
+      const op = new WindowOp(plan, emit, ctxNow);
+      return new Chain(op, build(plan.input, (b) => op.push(b), scans, windows));
+    }
+    case 'WindowAggExec': {
+      const op = plan.window.kind === 'session' ? new SessionAggOp(plan, emit, ctxNow) : new WindowAggOp(plan, emit, ctxNow);
+      windows.push(op);
+      return new Chain(op, build(plan.input, (b) => op.push(b), scans, windows));
+    }
     default:
       return assertNever(plan);
   }

@@ -8,7 +8,7 @@ import { commonType, isNumeric, typeDisplayName, type Field, type Schema, type S
 import type { Catalog } from '../catalog/index.js';
 import type { Expr, FromItem, Query, QueryBody, Select } from '../parser/index.js';
 import type { AggCall, AggFn, BoundExpr, ScalarFn } from './expr.js';
-import type { LogicalPlan } from './logical.js';
+import type { LogicalPlan, WindowSpec } from './logical.js';
 import { castConstant } from './constant.js';
 
 interface ScopeField {
@@ -122,16 +122,70 @@ export class Binder {
         return { plan, scope: { fields: plan.schema.map((c) => ({ qualifier: f.alias, name: c.name, type: c.type })) } };
       }
       case 'table_function':
-        throw new SluiceError('not_supported', `table function ${f.name.toUpperCase()}() is not supported yet`, {
-          position: this.positionOf(f.name),
-          hint: 'Windows (TUMBLE, HOP, SESSION) come with event-time support.',
-        });
+        return this.bindWindowFunction(f);
       case 'join':
         throw new SluiceError('not_supported', 'joins are not supported yet', {
           position: this.positionOf('join'),
           hint: 'Aggregate or filter each input in its own view for now.',
         });
     }
+  }
+
+  /** TUMBLE(rel, time, size [, offset]), HOP(rel, time, slide, size [, offset]), SESSION(rel, time, gap). */
+  private bindWindowFunction(f: Extract<FromItem, { kind: 'table_function' }>): { plan: LogicalPlan; scope: Scope } {
+    const name = f.name.toLowerCase();
+    const pos = this.positionOf(f.name);
+    if (name !== 'tumble' && name !== 'hop' && name !== 'session') {
+      throw new SluiceError('undefined_function', `table function ${f.name}() does not exist`, { position: pos, hint: 'Window functions are TUMBLE, HOP and SESSION.' });
+    }
+    const usage = { tumble: 'TUMBLE(relation, time_column, size [, offset])', hop: 'HOP(relation, time_column, slide, size [, offset])', session: 'SESSION(relation, time_column, gap)' }[name];
+    const [relArg, timeArg, ...durations] = f.args;
+    if (!relArg || relArg.kind !== 'column' || relArg.table !== null || !timeArg) throw new SluiceError('syntax', `${name.toUpperCase()} takes ${usage}`, { position: pos });
+    const inner = this.bindFrom({ kind: 'relation', name: relArg.name, alias: f.alias ?? relArg.name });
+    const scope: Scope = inner.scope;
+    let time: BoundExpr;
+    let watermark: WindowSpec['watermark'] = null;
+    if (timeArg.kind === 'func' && (timeArg.name === 'proctime' || timeArg.name === 'now')) {
+      time = { kind: 'call', fn: 'now', args: [], type: 'timestamp' };
+      watermark = 'proctime';
+    } else {
+      time = this.bindExpr(timeArg, { scope, agg: null, noAggIn: 'window arguments' });
+      if (time.type !== 'timestamp') throw new SluiceError('datatype_mismatch', `the time column of ${name.toUpperCase()} must be a timestamp, not ${typeDisplayName(time.type)}`, { position: pos });
+      const entry = this.ctes.has(relArg.name) ? undefined : this.catalog.get(relArg.name);
+      if (timeArg.kind === 'column' && entry && (entry.kind === 'source' || entry.kind === 'table') && entry.watermark?.column === timeArg.name) {
+        watermark = { relation: entry.name, column: timeArg.name };
+      }
+    }
+    const micros = durations.map((d) => {
+      const b = this.bindExpr(d, { scope, agg: null, noAggIn: 'window arguments' });
+      if (b.kind !== 'lit' || (b.type !== 'interval' && b.type !== 'varchar') || b.value === null) {
+        throw new SluiceError('syntax', `${name.toUpperCase()} takes ${usage}, with INTERVAL constants`, { position: pos });
+      }
+      const v = b.type === 'interval' ? (b.value as bigint) : (castConstant(b.value, 'varchar', 'interval') as bigint);
+      if (v < 0n) throw new SluiceError('invalid_parameter', `window durations must not be negative`, { position: pos });
+      return v;
+    });
+    const want = name === 'tumble' ? [1, 2] : name === 'hop' ? [2, 3] : [1, 1];
+    if (micros.length < want[0]! || micros.length > want[1]!) throw new SluiceError('syntax', `${name.toUpperCase()} takes ${usage}`, { position: pos });
+    let size = 0n;
+    let slide = 0n;
+    let offset = 0n;
+    let gap = 0n;
+    if (name === 'tumble') {
+      size = slide = micros[0]!;
+      offset = micros[1] ?? 0n;
+    } else if (name === 'hop') {
+      slide = micros[0]!;
+      size = micros[1]!;
+      offset = micros[2] ?? 0n;
+    } else gap = micros[0]!;
+    if (name !== 'session' && (size === 0n || slide === 0n)) throw new SluiceError('invalid_parameter', 'window size and slide must be positive', { position: pos });
+    if (name === 'session' && gap === 0n) throw new SluiceError('invalid_parameter', 'the session gap must be positive', { position: pos });
+    const window: WindowSpec = { kind: name, time, size, slide, offset, gap, watermark };
+    const schema: Schema = [...inner.plan.schema, { name: 'window_start', type: 'timestamp' }, { name: 'window_end', type: 'timestamp' }];
+    const plan: LogicalPlan = { kind: 'window', input: inner.plan, window, schema, appendOnly: inner.plan.appendOnly };
+    const q = f.alias ?? relArg.name;
+    return { plan, scope: { fields: [...scope.fields, { qualifier: q, name: 'window_start', type: 'timestamp' }, { qualifier: q, name: 'window_end', type: 'timestamp' }] } };
   }
 
   private bindSelect(s: Select): LogicalPlan {

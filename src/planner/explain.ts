@@ -2,7 +2,8 @@
 import { assertNever } from '../common/errors.js';
 import { typeDisplayName } from '../common/types.js';
 import { showAgg, showExpr } from './expr.js';
-import type { LogicalPlan } from './logical.js';
+import type { LogicalPlan, WindowSpec } from './logical.js';
+import { formatInterval } from '../parser/interval.js';
 import type { PhysicalPlan } from './physical.js';
 
 function mode(appendOnly: boolean): string {
@@ -39,6 +40,14 @@ export function explainLogical(p: LogicalPlan, depth = 0): string[] {
       break;
     case 'values':
       line = `Values: ${p.rows.length} row(s)`;
+      break;
+    case 'window':
+      line = `Window: ${showWindow(p.window, names(p.input))}`;
+      kids = [p.input];
+      break;
+    case 'window_aggregate':
+      line = `WindowAggregate: ${showWindow(p.window, names(p.input))} group=[${groupList(p.roles, p.keys.map((k) => showExpr(k, names(p.input))))}] aggs=[${p.aggs.map((a) => showAgg(a, names(p.input))).join(', ')}]${p.emitOnClose ? ' emit=on-window-close' : ''}`;
+      kids = [p.input];
       break;
     default:
       return assertNever(p);
@@ -78,8 +87,38 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
     case 'ValuesExec':
       line = `ValuesExec: ${p.rows.length} row(s)`;
       break;
+    case 'WindowExec':
+      line = `WindowExec: ${showWindow(p.window, names(p.input))}${p.window.kind === 'hop' ? ` (each row copied into size/slide = ${p.window.size / p.window.slide} windows)` : ''}`;
+      kids = [p.input];
+      break;
+    case 'WindowAggExec': {
+      const wm = p.window.watermark;
+      const wmText = wm === null ? 'none (windows never close; state grows with time)' : wm === 'proctime' ? 'processing time (batch time T_n)' : `${wm.relation}.${wm.column}`;
+      const cleanup = wm === null ? 'none' : p.window.kind === 'session' ? 'drop a session once the watermark passes its end (last row + gap)' : 'drop a pane once the watermark passes the end of the last window containing it';
+      const panes = p.window.kind === 'session' ? 'per-key rows of open sessions' : `panes of ${formatInterval(p.pane)}${p.window.kind === 'hop' ? ` (${p.window.size / p.pane} panes per window; invertible aggregates slide by adding the entering pane and subtracting the leaving one)` : ''}`;
+      line = `WindowAggExec: ${showWindow(p.window, names(p.input))} group=[${groupList(p.roles, p.keys.map((k) => showExpr(k, names(p.input))))}] aggs=[${p.aggs.map((a) => showAgg(a, names(p.input))).join(', ')}] emit=${p.emitOnClose ? 'on-window-close' : 'updating'} input=${p.retracting ? 'retracting' : 'append-only'} state=[${panes}] watermark=${wmText} late-rows=dropped and counted cleanup=[${cleanup}]`;
+      kids = [p.input];
+      break;
+    }
     default:
       return assertNever(p);
   }
   return [`${pad}${line}  [${mode(p.appendOnly)}]`, ...kids.flatMap((k) => explainPhysical(k, depth + 1))];
+}
+
+function showWindow(w: WindowSpec, inputNames: readonly string[]): string {
+  const time = showExpr(w.time, inputNames);
+  switch (w.kind) {
+    case 'tumble':
+      return `TUMBLE(${time}, size=${formatInterval(w.size)}${w.offset ? `, offset=${formatInterval(w.offset)}` : ''})`;
+    case 'hop':
+      return `HOP(${time}, slide=${formatInterval(w.slide)}, size=${formatInterval(w.size)}${w.offset ? `, offset=${formatInterval(w.offset)}` : ''})`;
+    case 'session':
+      return `SESSION(${time}, gap=${formatInterval(w.gap)})`;
+  }
+}
+
+function groupList(roles: readonly string[], keys: readonly string[]): string {
+  let k = 0;
+  return roles.map((r) => (r === 'key' ? keys[k++]! : r)).join(', ');
 }

@@ -9,6 +9,7 @@ import { explainLogical, explainPhysical } from './explain.js';
 import type { LogicalPlan } from './logical.js';
 import { toPhysical, type PhysicalPlan } from './physical.js';
 import { optimize } from './rules.js';
+import { SluiceError } from '../common/errors.js';
 
 export * from './expr.js';
 export * from './logical.js';
@@ -22,11 +23,39 @@ export interface PlannedQuery {
   readonly physical: PhysicalPlan;
 }
 
+export interface PlanOptions {
+  /** EMIT ON WINDOW CLOSE: the view's windowed aggregate emits each window once, final. */
+  readonly emitOnWindowClose?: boolean;
+}
+
 /** Plans a view query; `sql` is the statement text, used for error positions. */
-export function planQuery(query: Query, catalog: Catalog, sql = ''): PlannedQuery {
+export function planQuery(query: Query, catalog: Catalog, sql = '', opts: PlanOptions = {}): PlannedQuery {
   const logical = new Binder(catalog, sql).bindQuery(query);
-  const optimized = optimize(logical);
+  let optimized = optimize(logical);
+  if (opts.emitOnWindowClose) optimized = emitOnClose(optimized);
   return { logical, optimized, physical: toPhysical(optimized) };
+}
+
+/** Marks the view's window aggregate as emit-on-close; its output (and what is above) is append-only. */
+function emitOnClose(p: LogicalPlan): LogicalPlan {
+  switch (p.kind) {
+    case 'project':
+    case 'filter': {
+      const input = emitOnClose(p.input);
+      return { ...p, input, appendOnly: input.appendOnly } as LogicalPlan;
+    }
+    case 'window_aggregate':
+      if (p.window.watermark === null) {
+        throw new SluiceError('not_supported', 'EMIT ON WINDOW CLOSE needs a watermark on the window\'s time column', {
+          hint: 'Declare WATERMARK FOR <column> AS <column> - INTERVAL \'…\' on the source or APPEND ONLY table, or window over PROCTIME().',
+        });
+      }
+      return { ...p, emitOnClose: true, appendOnly: true };
+    default:
+      throw new SluiceError('not_supported', 'EMIT ON WINDOW CLOSE needs an aggregate grouped by a window (TUMBLE, HOP or SESSION with GROUP BY window_start)', {
+        hint: 'Group by window_start (and window_end) of a window table function, with count/sum/avg/min/max.',
+      });
+  }
 }
 
 export function explainText(p: PlannedQuery, header: string[] = []): string[] {

@@ -7,6 +7,25 @@ import type { AggCall, BoundExpr } from './expr.js';
 
 export type RelationKind = 'source' | 'table' | 'view';
 
+/**
+ * A window table function's parameters (all durations in microseconds). `time` is the input
+ * column the window is over (or now() for processing time). `watermark` names the relation
+ * whose watermark governs the column (event time), 'proctime' for processing time, or null
+ * when nothing bounds the input's time (then windows never close).
+ */
+export interface WindowSpec {
+  readonly kind: 'tumble' | 'hop' | 'session';
+  readonly time: BoundExpr;
+  readonly size: bigint;
+  readonly slide: bigint;
+  readonly offset: bigint;
+  readonly gap: bigint;
+  readonly watermark: { readonly relation: string; readonly column: string } | 'proctime' | null;
+}
+
+/** What each group key of a window aggregate is: the window's start, its end, or a key expression. */
+export type WindowKeyRole = 'window_start' | 'window_end' | 'key';
+
 export type LogicalPlan =
   | {
       readonly kind: 'scan';
@@ -28,6 +47,24 @@ export type LogicalPlan =
       readonly appendOnly: false;
     }
   | { readonly kind: 'union'; readonly inputs: readonly LogicalPlan[]; readonly schema: Schema; readonly appendOnly: boolean }
+  /** Tags each input row with the window(s) it falls in: input columns + window_start, window_end. */
+  | { readonly kind: 'window'; readonly input: LogicalPlan; readonly window: WindowSpec; readonly schema: Schema; readonly appendOnly: boolean }
+  /**
+   * An aggregate grouped by a window (and other keys), computed from panes: output columns are
+   * the group keys in `roles` order, then the aggregates, like `aggregate`.
+   */
+  | {
+      readonly kind: 'window_aggregate';
+      readonly input: LogicalPlan;
+      readonly window: WindowSpec;
+      readonly roles: readonly WindowKeyRole[];
+      /** Key expressions over the input, one per 'key' role, in order. */
+      readonly keys: readonly BoundExpr[];
+      readonly aggs: readonly AggCall[];
+      readonly emitOnClose: boolean;
+      readonly schema: Schema;
+      readonly appendOnly: boolean;
+    }
   | { readonly kind: 'values'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true };
 
 export function children(p: LogicalPlan): readonly LogicalPlan[] {
@@ -38,6 +75,8 @@ export function children(p: LogicalPlan): readonly LogicalPlan[] {
     case 'filter':
     case 'project':
     case 'aggregate':
+    case 'window':
+    case 'window_aggregate':
       return [p.input];
     case 'union':
       return p.inputs;
@@ -60,6 +99,8 @@ export function uniqueKey(p: LogicalPlan): number[] | null {
   switch (p.kind) {
     case 'aggregate':
       return p.groupKeys.map((_, i) => i);
+    case 'window_aggregate':
+      return p.roles.map((_, i) => i);
     case 'filter':
       return uniqueKey(p.input);
     case 'project': {

@@ -5,7 +5,8 @@
  */
 import type { Schema, Value } from '../common/types.js';
 import type { AggCall, BoundExpr } from './expr.js';
-import type { LogicalPlan, RelationKind } from './logical.js';
+import type { LogicalPlan, RelationKind, WindowKeyRole, WindowSpec } from './logical.js';
+import { SluiceError } from '../common/errors.js';
 import { assertNever } from '../common/errors.js';
 
 export type KeyStrategy = 'global' | 'int' | 'string' | 'composite';
@@ -26,6 +27,21 @@ export type PhysicalPlan =
       readonly keyStrategy: KeyStrategy;
     }
   | { readonly kind: 'UnionExec'; readonly inputs: readonly PhysicalPlan[]; readonly schema: Schema; readonly appendOnly: boolean }
+  | { readonly kind: 'WindowExec'; readonly input: PhysicalPlan; readonly window: WindowSpec; readonly schema: Schema; readonly appendOnly: boolean }
+  | {
+      readonly kind: 'WindowAggExec';
+      readonly input: PhysicalPlan;
+      readonly window: WindowSpec;
+      /** Width of a pane in µs: size for TUMBLE, gcd(slide, size) for HOP, 0 for SESSION. */
+      readonly pane: bigint;
+      readonly roles: readonly WindowKeyRole[];
+      readonly keys: readonly BoundExpr[];
+      readonly aggs: readonly AggCall[];
+      readonly emitOnClose: boolean;
+      readonly retracting: boolean;
+      readonly schema: Schema;
+      readonly appendOnly: boolean;
+    }
   | { readonly kind: 'ValuesExec'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true };
 
 export function toPhysical(p: LogicalPlan): PhysicalPlan {
@@ -57,7 +73,33 @@ export function toPhysical(p: LogicalPlan): PhysicalPlan {
       return { kind: 'UnionExec', inputs: p.inputs.map(toPhysical), schema: p.schema, appendOnly: p.appendOnly };
     case 'values':
       return { kind: 'ValuesExec', rows: p.rows, schema: p.schema, appendOnly: true };
+    case 'window':
+      if (p.window.kind === 'session') {
+        throw new SluiceError('not_supported', 'SESSION windows need an aggregate grouped by window_start or window_end', {
+          hint: 'Write SELECT key, window_start, window_end, count(*) FROM SESSION(src, ts, INTERVAL …) GROUP BY key, window_start, window_end.',
+        });
+      }
+      return { kind: 'WindowExec', input: toPhysical(p.input), window: p.window, schema: p.schema, appendOnly: p.appendOnly };
+    case 'window_aggregate':
+      return {
+        kind: 'WindowAggExec',
+        input: toPhysical(p.input),
+        window: p.window,
+        pane: p.window.kind === 'tumble' ? p.window.size : p.window.kind === 'hop' ? gcd(p.window.slide, p.window.size) : 0n,
+        roles: p.roles,
+        keys: p.keys,
+        aggs: p.aggs,
+        emitOnClose: p.emitOnClose,
+        retracting: !p.input.appendOnly,
+        schema: p.schema,
+        appendOnly: p.appendOnly,
+      };
     default:
       return assertNever(p);
   }
+}
+
+export function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
 }

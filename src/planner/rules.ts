@@ -5,7 +5,7 @@
  */
 import { columnsOf, conjunction, isVolatile, mapColumns, splitConjunction, type BoundExpr } from './expr.js';
 import { filter, project } from './binder.js';
-import type { LogicalPlan } from './logical.js';
+import type { LogicalPlan, WindowKeyRole } from './logical.js';
 
 export interface Rule {
   readonly name: string;
@@ -25,6 +25,8 @@ function pushDown(plan: LogicalPlan): LogicalPlan {
     case 'project':
       return project(pushDown(plan.input), plan.exprs, plan.schema);
     case 'aggregate':
+    case 'window':
+    case 'window_aggregate':
       return { ...plan, input: pushDown(plan.input) };
     case 'union':
       return { ...plan, inputs: plan.inputs.map(pushDown) };
@@ -67,6 +69,16 @@ function pushFilter(input: LogicalPlan, preds: BoundExpr[]): LogicalPlan {
       const inner = down.length ? pushFilter(input.input, down) : pushDown(input.input);
       return wrap({ ...input, input: inner }, keep);
     }
+    case 'window': {
+      // Predicates on input columns go below the window; those on window_start/end stay.
+      const n = input.input.schema.length;
+      const down = preds.filter((p) => [...columnsOf(p)].every((c) => c < n));
+      const keep = preds.filter((p) => !down.includes(p));
+      const inner = down.length ? pushFilter(input.input, down) : pushDown(input.input);
+      return wrap({ ...input, input: inner }, keep);
+    }
+    case 'window_aggregate':
+      return wrap({ ...input, input: pushDown(input.input) }, preds);
     case 'scan':
     case 'values':
       return wrap(input, preds);
@@ -86,6 +98,8 @@ function mergeProjects(plan: LogicalPlan): LogicalPlan {
     case 'filter':
       return filter(mergeProjects(plan.input), plan.predicate);
     case 'aggregate':
+    case 'window':
+    case 'window_aggregate':
       return { ...plan, input: mergeProjects(plan.input) };
     case 'union':
       return { ...plan, inputs: plan.inputs.map(mergeProjects) };
@@ -154,6 +168,41 @@ function prune(plan: LogicalPlan, required: readonly number[]): LogicalPlan {
     }
     case 'union':
       return { ...plan, inputs: plan.inputs.map((i) => prune(i, required)), schema: required.map((i) => plan.schema[i]!) };
+    case 'window': {
+      const n = plan.input.schema.length;
+      const need = sorted([...required.filter((i) => i < n), ...columnsOf(plan.window.time)]);
+      const child = prune(plan.input, need);
+      const w: LogicalPlan = {
+        ...plan,
+        input: child,
+        window: { ...plan.window, time: remap(plan.window.time, need) },
+        schema: [...need.map((i) => plan.schema[i]!), plan.schema[n]!, plan.schema[n + 1]!],
+      };
+      return trim(w, [...need, n, n + 1], required);
+    }
+    case 'window_aggregate': {
+      const nKeys = plan.roles.length;
+      const keptAggs = all ? plan.aggs.map((_, i) => i) : required.filter((i) => i >= nKeys).map((i) => i - nKeys);
+      const aggs = keptAggs.map((i) => plan.aggs[i]!);
+      const used = new Set<number>();
+      for (const k of plan.keys) columnsOf(k, used);
+      columnsOf(plan.window.time, used);
+      for (const a of aggs) {
+        if (a.arg) columnsOf(a.arg, used);
+        if (a.filter) columnsOf(a.filter, used);
+      }
+      const need = sorted([...used]);
+      const child = prune(plan.input, need);
+      const agg: LogicalPlan = {
+        ...plan,
+        input: child,
+        window: { ...plan.window, time: remap(plan.window.time, need) },
+        keys: plan.keys.map((k) => remap(k, need)),
+        aggs: aggs.map((a) => ({ ...a, arg: a.arg ? remap(a.arg, need) : null, filter: a.filter ? remap(a.filter, need) : null })),
+        schema: [...plan.schema.slice(0, nKeys), ...keptAggs.map((i) => plan.schema[nKeys + i]!)],
+      };
+      return trim(agg, [...plan.roles.map((_, i) => i), ...keptAggs.map((i) => nKeys + i)], required);
+    }
   }
 }
 
@@ -175,7 +224,55 @@ function trim(plan: LogicalPlan, have: readonly number[], want: readonly number[
   return project(plan, exprs, want.map((i) => plan.schema[have.indexOf(i)]!));
 }
 
-export const DEFAULT_RULES: readonly Rule[] = [PushDownFilterRule, MergeProjectRule, PruneColumnsRule, MergeProjectRule];
+/**
+ * Aggregate(Window(x)) grouped by window_start and/or window_end → WindowAggregate(x): the
+ * aggregate runs per pane instead of per copied row. Other group keys and the aggregate
+ * arguments must not read the window columns; count/sum/avg/min/max without DISTINCT.
+ */
+export const WindowAggregateRule: Rule = {
+  name: 'WindowAggregateRule',
+  apply: rewriteWindowAggregates,
+};
+
+function rewriteWindowAggregates(plan: LogicalPlan): LogicalPlan {
+  switch (plan.kind) {
+    case 'scan':
+    case 'values':
+      return plan;
+    case 'filter':
+      return filter(rewriteWindowAggregates(plan.input), plan.predicate);
+    case 'project':
+      return project(rewriteWindowAggregates(plan.input), plan.exprs, plan.schema);
+    case 'union':
+      return { ...plan, inputs: plan.inputs.map(rewriteWindowAggregates) };
+    case 'window':
+    case 'window_aggregate':
+      return { ...plan, input: rewriteWindowAggregates(plan.input) };
+    case 'aggregate': {
+      const input = rewriteWindowAggregates(plan.input);
+      if (input.kind !== 'window') return { ...plan, input };
+      const n = input.input.schema.length;
+      const roles = plan.groupKeys.map((k): WindowKeyRole => (k.kind === 'col' && k.index === n ? 'window_start' : k.kind === 'col' && k.index === n + 1 ? 'window_end' : 'key'));
+      const keys = plan.groupKeys.filter((_, i) => roles[i] === 'key');
+      const readsWindow = (e: BoundExpr) => [...columnsOf(e)].some((c) => c >= n);
+      const simpleAggs = plan.aggs.every((a) => !a.distinct && (!a.arg || !readsWindow(a.arg)) && (!a.filter || !readsWindow(a.filter)));
+      if (!roles.some((r) => r !== 'key') || keys.some(readsWindow) || !simpleAggs) return { ...plan, input };
+      return {
+        kind: 'window_aggregate',
+        input: input.input,
+        window: input.window,
+        roles,
+        keys,
+        aggs: plan.aggs,
+        emitOnClose: false,
+        schema: plan.schema,
+        appendOnly: false,
+      };
+    }
+  }
+}
+
+export const DEFAULT_RULES: readonly Rule[] = [PushDownFilterRule, WindowAggregateRule, MergeProjectRule, PruneColumnsRule, MergeProjectRule];
 
 export function optimize(plan: LogicalPlan, rules: readonly Rule[] = DEFAULT_RULES): LogicalPlan {
   return rules.reduce((p, r) => r.apply(p), plan);

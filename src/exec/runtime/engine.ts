@@ -14,14 +14,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { batchFromRows, batchRows, type Batch } from '../../common/column.js';
+import { batchFromRows, batchRows, constantColumn, isValid, type Batch } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import { typeDisplayName, type Field, type Schema, type Value } from '../../common/types.js';
-import { formatInterval, parseInterval, parseSql, type Statement } from '../../parser/index.js';
+import { formatInterval, parseInterval, parseSql, type Expr, type Statement } from '../../parser/index.js';
 import { Catalog, KIND_LABEL, type CatalogEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
-import { explainText, planQuery, scannedRelations, uniqueKey, type PlannedQuery } from '../../planner/index.js';
+import { Binder, explainText, planQuery, scannedRelations, uniqueKey, type PhysicalPlan, type PlannedQuery } from '../../planner/index.js';
 import { buildPipeline, withContext, type Pipeline } from '../operators.js';
-import type { EvalContext } from '../eval.js';
+import { compile, type EvalContext, type Kernel } from '../eval.js';
 import { createViewStore, type ViewStore } from '../view-store.js';
 import { createTableSql, Duck, quoteIdent } from '../duck.js';
 import { Mutex } from './lock.js';
@@ -52,6 +52,18 @@ export interface Change {
   readonly epoch: number;
 }
 
+/**
+ * A relation's event-time watermark: max over its rows of the WATERMARK FOR expression, never
+ * decreasing. `lastDataAt` (batch time, ms) tells when the input last had rows (idleness).
+ */
+interface WatermarkRt {
+  readonly kernel: Kernel;
+  readonly column: number;
+  value: bigint | null;
+  lastDataAt: number;
+  lateRows: number;
+}
+
 interface SourceRt {
   readonly entry: SourceEntry;
   readonly connector: SourceConnector;
@@ -59,11 +71,13 @@ interface SourceRt {
   pendingDead: DeadLetter[];
   deadLetters: number;
   rowsTotal: number;
+  readonly wm: WatermarkRt | null;
 }
 
 interface TableRt {
   readonly entry: TableEntry;
   pending: Batch[];
+  readonly wm: WatermarkRt | null;
 }
 
 interface ViewRt {
@@ -75,6 +89,12 @@ interface ViewRt {
   readonly subscribers: Set<(changes: Change[]) => void>;
   rowErrors: number;
   failed: SluiceError | null;
+  /** The view's watermark (min over its watermarked inputs), never decreasing. */
+  wm: bigint | null;
+  lateRows: number;
+  readonly keepLate: boolean;
+  pendingLate: Batch[];
+  readonly createdAtMs: number;
 }
 
 interface SinkRt {
@@ -101,6 +121,7 @@ export class Engine {
   private closed = false;
   private batchIntervalMs: number;
   private implicitFlush = false;
+  private idleTimeoutMs = 10_000;
   private readonly retainEpochs: number;
   private readonly log: (m: string) => void;
 
@@ -147,12 +168,23 @@ export class Engine {
   }
 
   /** Counters per source and view (rows, dead letters, row errors). */
-  stats(): { sources: Record<string, { rows: number; deadLetters: number }>; views: Record<string, { rows: number; rowErrors: number; failed: string | null }> } {
-    const sources: Record<string, { rows: number; deadLetters: number }> = {};
-    for (const [n, s] of this.sources) sources[n] = { rows: s.rowsTotal, deadLetters: s.deadLetters };
-    const views: Record<string, { rows: number; rowErrors: number; failed: string | null }> = {};
-    for (const [n, v] of this.views) views[n] = { rows: v.store.rowCount, rowErrors: v.rowErrors, failed: v.failed?.message ?? null };
-    return { sources, views };
+  stats(): {
+    sources: Record<string, { rows: number; deadLetters: number; lateRows: number; watermark: bigint | null }>;
+    tables: Record<string, { lateRows: number; watermark: bigint | null }>;
+    views: Record<string, { rows: number; rowErrors: number; failed: string | null; lateRows: number; windowState: number; watermark: bigint | null }>;
+  } {
+    const sources: Record<string, { rows: number; deadLetters: number; lateRows: number; watermark: bigint | null }> = {};
+    for (const [n, s] of this.sources) sources[n] = { rows: s.rowsTotal, deadLetters: s.deadLetters, lateRows: s.wm?.lateRows ?? 0, watermark: s.wm?.value ?? null };
+    const tables: Record<string, { lateRows: number; watermark: bigint | null }> = {};
+    for (const [n, t] of this.tables) tables[n] = { lateRows: t.wm?.lateRows ?? 0, watermark: t.wm?.value ?? null };
+    const views: Record<string, { rows: number; rowErrors: number; failed: string | null; lateRows: number; windowState: number; watermark: bigint | null }> = {};
+    for (const [n, v] of this.views) {
+      views[n] = {
+        rows: v.store.rowCount, rowErrors: v.rowErrors, failed: v.failed?.message ?? null, lateRows: v.lateRows,
+        windowState: v.pipeline.windows.reduce((a, w) => a + w.stateSize(), 0), watermark: v.wm,
+      };
+    }
+    return { sources, tables, views };
   }
 
   /** Runs a script of statements in order; the first error stops the script and is thrown. */
@@ -285,6 +317,7 @@ export class Engine {
       pendingDead: [],
       deadLetters: 0,
       rowsTotal: 0,
+      wm: this.watermarkRt(stmt.name, schema, stmt.watermark),
     };
     const connector = sourceFactories[connectorName]!({
       name: stmt.name,
@@ -307,6 +340,18 @@ export class Engine {
     return { kind: 'command', tag: 'CREATE_SOURCE' };
   }
 
+  /** Compiles a WATERMARK FOR clause over the relation's columns. */
+  private watermarkRt(name: string, schema: Schema, wm: { column: string; expr: Expr } | null): WatermarkRt | null {
+    if (!wm) return null;
+    const binder = new Binder(this.catalog);
+    const scope = { fields: schema.map((f) => ({ qualifier: name, name: f.name, type: f.type })) };
+    const bound = binder.bindExpr(wm.expr, { scope, agg: null, noAggIn: 'WATERMARK' });
+    if (bound.type !== 'timestamp') throw new SluiceError('datatype_mismatch', `the WATERMARK expression must be a timestamp, not ${typeDisplayName(bound.type)}`);
+    const column = schema.findIndex((f) => f.name === wm.column);
+    if (schema[column]!.type !== 'timestamp') throw new SluiceError('datatype_mismatch', `the WATERMARK column "${wm.column}" must be a timestamp`);
+    return { kernel: compile(bound), column, value: null, lastDataAt: Date.now(), lateRows: 0 };
+  }
+
   private order = 0;
   private nextOrder(): number {
     return ++this.order;
@@ -315,6 +360,9 @@ export class Engine {
   private async createTable(stmt: Extract<Statement, { kind: 'create_table' }>, replaying: boolean): Promise<StatementResult> {
     const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
     if (skip) return skip;
+    if (stmt.watermark && !stmt.appendOnly) {
+      throw new SluiceError('not_supported', `a table with a WATERMARK must be APPEND ONLY`, { hint: 'Add APPEND ONLY after the column list: late rows are only well defined for data that is never updated.' });
+    }
     if (stmt.options.connector) {
       throw new SluiceError('not_supported', `tables loaded by a connector ('${stmt.options.connector}') are not supported yet`, { hint: 'Create the table without WITH (connector …) and fill it with INSERT.' });
     }
@@ -322,7 +370,7 @@ export class Engine {
     const sqlText = createTableSql(stmt.name, schema, stmt.primaryKey);
     await this.duck.run(replaying ? sqlText.replace(/^CREATE TABLE/, 'CREATE TABLE IF NOT EXISTS') : sqlText);
     const entry: TableEntry = { kind: 'table', name: stmt.name, sql: stmt.text, createdAt: this.nextOrder(), schema, primaryKey: stmt.primaryKey, appendOnly: stmt.appendOnly, options: stmt.options, watermark: stmt.watermark };
-    this.tables.set(stmt.name, { entry, pending: [] });
+    this.tables.set(stmt.name, { entry, pending: [], wm: this.watermarkRt(stmt.name, schema, stmt.watermark) });
     this.catalog.add(entry);
     return { kind: 'command', tag: 'CREATE_TABLE' };
   }
@@ -330,8 +378,12 @@ export class Engine {
   private async createView(stmt: Extract<Statement, { kind: 'create_view' }>, sql: string): Promise<StatementResult> {
     const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
     if (skip) return skip;
-    if (stmt.emitOnWindowClose) throw new SluiceError('not_supported', 'EMIT ON WINDOW CLOSE is not supported yet', { hint: 'It comes with event-time windows and watermarks.' });
-    const planned = planQuery(stmt.query, this.catalog, sql);
+    for (const k of Object.keys(stmt.options)) {
+      if (k !== 'late_rows') throw new SluiceError('invalid_parameter', `unknown view option "${k}"`, { hint: "Views take WITH (late_rows = 'keep' | 'drop')." });
+    }
+    const lateOpt = stmt.options.late_rows ?? 'drop';
+    if (lateOpt !== 'keep' && lateOpt !== 'drop') throw new SluiceError('invalid_parameter', `late_rows must be 'keep' or 'drop', not '${lateOpt}'`);
+    const planned = planQuery(stmt.query, this.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose });
     // Drain queued table changes so the backfill snapshot and the changelog never overlap.
     // Sources are not polled: what they have now belongs to the next epoch, which the new
     // view will see.
@@ -341,7 +393,15 @@ export class Engine {
     const entry: ViewEntry = { kind: 'view', name: stmt.name, sql: stmt.text, createdAt: this.nextOrder(), schema, dependsOn, appendOnly: planned.optimized.appendOnly };
     const outputs: Batch[] = [];
     const pipeline = buildPipeline(planned.physical, (b) => outputs.push(b));
-    const rt: ViewRt = { entry, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized)), outputs, subscribers: new Set(), rowErrors: 0, failed: null };
+    const rt: ViewRt = {
+      entry, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized)), outputs, subscribers: new Set(),
+      rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(),
+    };
+    const lateSchema = lateInputSchema(planned);
+    if (rt.keepLate) {
+      if (!lateSchema) throw new SluiceError('invalid_parameter', "late_rows = 'keep' needs a windowed aggregate over an input with a watermark");
+      await this.duck.run(createTableSql(`${stmt.name}_late`, [...lateSchema, { name: 'reason', type: 'varchar' }]).replace(/^CREATE TABLE/, 'CREATE OR REPLACE TABLE'));
+    }
     // Backfill: the current contents of tables and views it reads enter as the first delta.
     const initial = new Map<string, Batch[]>();
     for (const rel of dependsOn) {
@@ -353,7 +413,9 @@ export class Engine {
       const v = this.views.get(rel);
       if (v) initial.set(rel, [v.store.snapshotBatch()]);
     }
-    this.runView(rt, initial, this.evalContext(rt));
+    const wmAfter = this.viewWatermark(rt, this.lastT === 0n ? Date.now() : Number(this.lastT / 1000n));
+    this.runView(rt, initial, this.evalContext(rt, { before: null, after: wmAfter }));
+    rt.wm = wmAfter;
     for (const b of outputs.splice(0)) rt.store.apply(b);
     this.views.set(stmt.name, rt);
     this.catalog.add(entry);
@@ -446,6 +508,7 @@ export class Engine {
         await this.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name)}`);
         break;
       case 'view':
+        if (this.views.get(e.name)?.keepLate) await this.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name + '_late')}`);
         this.views.delete(e.name);
         break;
       case 'sink': {
@@ -463,6 +526,7 @@ export class Engine {
     let value: string;
     if (n === 'batch_interval') value = formatMs(this.batchIntervalMs);
     else if (n === 'rw_implicit_flush') value = this.implicitFlush ? 'true' : 'false';
+    else if (n === 'watermark_idle_timeout') value = formatMs(this.idleTimeoutMs);
     else if (this.settings.has(n)) value = this.settings.get(n)!;
     else throw new SluiceError('invalid_parameter', `unrecognized configuration parameter "${name}"`, { hint: 'Known: batch_interval, rw_implicit_flush, and any parameter set with SET.' });
     return { kind: 'rows', tag: 'SHOW', columns: [{ name: n, type: 'varchar' }], rows: [[value]] };
@@ -479,6 +543,8 @@ export class Engine {
       }
     } else if (n === 'rw_implicit_flush') {
       this.implicitFlush = ['true', 'on', '1', 't'].includes(value.toLowerCase());
+    } else if (n === 'watermark_idle_timeout') {
+      this.idleTimeoutMs = Number(parseInterval(/^\d+$/.test(value) ? `${value} ms` : value) / 1000n);
     } else this.settings.set(n, value);
     return { kind: 'command', tag: 'SET' };
   }
@@ -510,6 +576,7 @@ export class Engine {
         const e = this.catalog.get(rel);
         if (!e) {
           if (rel.endsWith('_errors') && this.sources.has(rel.slice(0, -'_errors'.length))) continue;
+          if (rel.endsWith('_late') && this.views.get(rel.slice(0, -'_late'.length))?.keepLate) continue;
           const m = new RegExp(`\\b${rel}\\b`, 'i').exec(stmt.text);
           throw new SluiceError('undefined_table', `relation "${rel}" does not exist`, { position: m ? stmt.offset + m.index + 1 : undefined });
         }
@@ -532,16 +599,43 @@ export class Engine {
     }
   }
 
-  private evalContext(v: ViewRt | null): EvalContext {
+  private evalContext(v: ViewRt, watermark: { before: bigint | null; after: bigint | null }): EvalContext {
     const now = this.lastT === 0n ? BigInt(Date.now()) * 1000n : this.lastT;
     return {
       now,
+      watermark,
       onRowError: (e) => {
-        if (v) {
-          if (v.rowErrors++ < 5) this.log(`view ${v.entry.name}: row error (the value becomes NULL): ${e.message}`);
-        }
+        if (v.rowErrors++ < 5) this.log(`view ${v.entry.name}: row error (the value becomes NULL): ${e.message}`);
+      },
+      onLate: (rows, reason) => {
+        v.lateRows += rows.length;
+        if (v.keepLate) v.pendingLate.push({ ...rows, columns: [...rows.columns, constantColumn('varchar', reason, rows.length)], weights: null });
       },
     };
+  }
+
+  /**
+   * A view's watermark after this epoch: the minimum over its watermarked inputs, leaving out
+   * inputs idle for longer than watermark_idle_timeout (if all are idle, the maximum); never
+   * below its previous value. Null while a non-idle input has no watermark yet.
+   */
+  private viewWatermark(v: ViewRt, nowMs: number): bigint | null {
+    const inputs: WatermarkRt[] = [];
+    for (const rel of v.entry.dependsOn) {
+      const wm = this.sources.get(rel)?.wm ?? this.tables.get(rel)?.wm;
+      if (wm) inputs.push(wm);
+    }
+    if (inputs.length === 0) return null;
+    const active = inputs.filter((w) => nowMs - Math.max(w.lastDataAt, v.createdAtMs) <= this.idleTimeoutMs);
+    let next: bigint | null = null;
+    if (active.length) {
+      if (active.some((w) => w.value === null)) next = null;
+      else next = active.reduce((m, w) => (w.value! < m ? w.value! : m), active[0]!.value!);
+    } else {
+      for (const w of inputs) if (w.value !== null && (next === null || w.value > next)) next = w.value;
+    }
+    if (v.wm !== null && (next === null || next < v.wm)) return v.wm;
+    return next;
   }
 
   private runView(v: ViewRt, deltas: ReadonlyMap<string, readonly Batch[]>, ctx: EvalContext): void {
@@ -563,6 +657,7 @@ export class Engine {
     let t = BigInt(startedWall) * 1000n;
     if (t <= this.lastT) t = this.lastT + 1n;
     this.lastT = t;
+    const nowMs = Number(t / 1000n);
     const deltas = new Map<string, Batch[]>();
     const rowsIn: Record<string, number> = {};
     const ranges: Record<string, unknown> = {};
@@ -576,6 +671,7 @@ export class Engine {
         continue;
       }
       const batches = read.batches.filter((b) => b.length > 0);
+      if (s.wm) advanceWatermark(s.wm, batches, nowMs, this.log);
       deltas.set(name, batches);
       ranges[name] = read.range;
       const n = batches.reduce((a, b) => a + b.length, 0);
@@ -595,6 +691,7 @@ export class Engine {
     }
     for (const [name, tb] of this.tables) {
       const batches = tb.pending.splice(0);
+      if (tb.wm) advanceWatermark(tb.wm, batches, nowMs, this.log);
       deltas.set(name, batches);
       rowsIn[name] = batches.reduce((a, b) => a + b.length, 0);
     }
@@ -603,8 +700,10 @@ export class Engine {
     for (const v of this.views.values()) {
       if (v.failed) continue;
       const before = v.rowErrors;
+      const wmAfter = this.viewWatermark(v, nowMs);
       try {
-        this.runView(v, deltas, this.evalContext(v));
+        this.runView(v, deltas, this.evalContext(v, { before: v.wm, after: wmAfter }));
+        v.wm = wmAfter;
       } catch (e) {
         v.failed = toSluiceError(e);
         v.outputs.length = 0;
@@ -632,6 +731,11 @@ export class Engine {
         }
       }
     }
+    for (const v of this.views.values()) {
+      if (!v.pendingLate.length) continue;
+      const lateSchema = lateInputSchema(v.planned)!;
+      await this.duck.appendBatch(`${v.entry.name}_late`, [...lateSchema, { name: 'reason', type: 'varchar' }], v.pendingLate.splice(0));
+    }
     for (const s of this.sinks.values()) {
       const bs = deltas.get(s.entry.from) ?? [];
       try {
@@ -653,6 +757,36 @@ export class Engine {
       rowErrors,
     });
   }
+}
+
+/** Raises a relation's watermark with one epoch's batches; counts rows below the old watermark. */
+function advanceWatermark(wm: WatermarkRt, batches: readonly Batch[], nowMs: number, log: (m: string) => void): void {
+  const before = wm.value;
+  let max = before;
+  const ctx: EvalContext = { now: BigInt(nowMs) * 1000n, onRowError: (e) => log(`watermark: ${e.message}`) };
+  for (const b of batches) {
+    if (b.length === 0) continue;
+    wm.lastDataAt = nowMs;
+    const c = wm.kernel(b, ctx);
+    const v = c.values as BigInt64Array;
+    const tcol = b.columns[wm.column]!;
+    const tv = tcol.values as BigInt64Array;
+    for (let i = 0; i < b.length; i++) {
+      if (isValid(c, i) && (max === null || v[i]! > max)) max = v[i]!;
+      if (before !== null && isValid(tcol, i) && tv[i]! < before) wm.lateRows++;
+    }
+  }
+  wm.value = max;
+}
+
+/** The schema of the rows a view's window operator drops as late (its input), if it has one. */
+function lateInputSchema(p: PlannedQuery): Schema | null {
+  const find = (n: PhysicalPlan): Schema | null => {
+    if (n.kind === 'WindowAggExec') return n.input.schema;
+    if (n.kind === 'ProjectExec' || n.kind === 'FilterExec') return find(n.input);
+    return null;
+  };
+  return find(p.physical);
 }
 
 /** Gives a DuckDB error about a named column or table the position of that name in the query. */

@@ -1,0 +1,599 @@
+/**
+ * Window operators.
+ *
+ * WindowExec tags rows with their windows (TUMBLE: one, HOP: size/slide copies).
+ *
+ * WindowAggExec aggregates per pane — (group key, pane start) with panes of width
+ * gcd(slide, size) — so each input row touches exactly one pane. A window's result combines
+ * its panes; for consecutive windows of a key, count and sum slide: add the entering pane,
+ * subtract the leaving one (the seeds' reduceByKeyAndWindow(_ + _, _ - _)). min/max combine
+ * the panes' own min/max, so they stay correct. Rows below the watermark are late: dropped,
+ * counted, optionally kept. Updating mode emits −old/+new for every changed window each epoch;
+ * EMIT ON WINDOW CLOSE emits a window once, when the watermark passes its end. A pane is
+ * dropped once the watermark passes the end of the last window containing it.
+ *
+ *   row ──► pane (key, ⌊(t − offset) / pane⌋) ──► panes of window w ──► combine ──► row of w
+ *
+ * SessionAggExec keeps, per key, the rows of its open sessions; at each epoch it recomputes the
+ * sessions of the keys that changed (rows closer than `gap` join one session) and emits the
+ * difference. A session closes when the watermark passes its end (last row + gap).
+ */
+import { ColumnBuilder, getValue, isValid, takeBatch, type Batch, type Column } from '../common/column.js';
+import { SluiceError } from '../common/errors.js';
+import type { SqlType, Value } from '../common/types.js';
+import type { AggCall } from '../planner/expr.js';
+import type { PhysicalPlan } from '../planner/physical.js';
+import { createAccumulator, less, type Accumulator } from './accumulators.js';
+import { compile, type EvalContext, type Kernel } from './eval.js';
+import { encodeValues } from './group-table.js';
+import type { Emit, Operator } from './operators.js';
+
+type WindowAggPlan = Extract<PhysicalPlan, { kind: 'WindowAggExec' }>;
+type WindowPlan = Extract<PhysicalPlan, { kind: 'WindowExec' }>;
+
+/** Event times of a batch as numbers of µs (exact below 2^53 µs, i.e. until year 2255); NaN for NULL. */
+function times(c: Column, n: number): Float64Array {
+  const out = new Float64Array(n);
+  const v = c.values as BigInt64Array;
+  for (let i = 0; i < n; i++) out[i] = isValid(c, i) ? Number(v[i]!) : NaN;
+  return out;
+}
+
+function floorTo(t: number, width: number, offset: number): number {
+  return Math.floor((t - offset) / width) * width + offset;
+}
+
+export class WindowOp implements Operator {
+  private readonly time: Kernel;
+  private readonly size: number;
+  private readonly slide: number;
+  private readonly offset: number;
+  constructor(plan: WindowPlan, private readonly emit: Emit, private readonly ctxOf: () => EvalContext) {
+    this.time = compile(plan.window.time);
+    this.size = Number(plan.window.size);
+    this.slide = Number(plan.window.slide);
+    this.offset = Number(plan.window.offset);
+  }
+  push(b: Batch): void {
+    const ctx = this.ctxOf();
+    const t = times(this.time(b, ctx), b.length);
+    const idx: number[] = [];
+    const starts: number[] = [];
+    for (let i = 0; i < b.length; i++) {
+      const ti = t[i]!;
+      if (Number.isNaN(ti)) continue;
+      // Every window [s, s + size) with s ≡ offset (mod slide) and s ≤ t < s + size.
+      for (let s = floorTo(ti, this.slide, this.offset); s > ti - this.size; s -= this.slide) {
+        idx.push(i);
+        starts.push(s);
+      }
+    }
+    if (idx.length === 0) return;
+    const order = idx.map((_, k) => k).sort((x, y) => idx[x]! - idx[y]! || starts[x]! - starts[y]!);
+    const take = Int32Array.from(order.map((k) => idx[k]!));
+    const tagged = takeBatch(b, take, take.length);
+    const ws = new BigInt64Array(take.length);
+    const we = new BigInt64Array(take.length);
+    order.forEach((k, j) => {
+      ws[j] = BigInt(starts[k]!);
+      we[j] = BigInt(starts[k]! + this.size);
+    });
+    const col = (v: BigInt64Array): Column => ({ type: 'timestamp', length: take.length, values: v, validity: null });
+    this.emit({ columns: [...tagged.columns, col(ws), col(we)], length: take.length, weights: tagged.weights });
+  }
+  endEpoch(): void {}
+}
+
+/** How one aggregate is computed from per-pane accumulators and combined across panes. */
+interface AggPlan {
+  readonly fn: AggCall['fn'];
+  readonly type: SqlType;
+  /** Indexes into the pane accumulators: [sum, count] for avg, [acc] otherwise. */
+  readonly parts: readonly number[];
+}
+
+class PaneState {
+  /** Pane key (group key + pane start) → pane id. */
+  readonly index = new Map<string, number>();
+  keys: Value[][] = [];
+  keyEnc: string[] = [];
+  start: number[] = [];
+  rows = new Float64Array(64);
+  readonly free: number[] = [];
+  live = 0;
+
+  id(keyEnc: string, keys: Value[], start: number): number {
+    const k = `${keyEnc}@${start}`;
+    let g = this.index.get(k);
+    if (g !== undefined) return g;
+    g = this.free.pop() ?? this.keys.length;
+    if (g >= this.rows.length) {
+      const r = new Float64Array(this.rows.length * 2);
+      r.set(this.rows);
+      this.rows = r;
+    }
+    this.keys[g] = keys;
+    this.keyEnc[g] = keyEnc;
+    this.start[g] = start;
+    this.rows[g] = 0;
+    this.index.set(k, g);
+    this.live++;
+    return g;
+  }
+
+  find(keyEnc: string, start: number): number | undefined {
+    return this.index.get(`${keyEnc}@${start}`);
+  }
+
+  drop(g: number): void {
+    this.index.delete(`${this.keyEnc[g]}@${this.start[g]}`);
+    this.free.push(g);
+    this.live--;
+  }
+}
+
+function lateReason(t: number, wm: bigint): string {
+  return `event time ${new Date(t / 1000).toISOString()} is below the watermark ${new Date(Number(wm) / 1000).toISOString()}`;
+}
+
+export class WindowAggOp implements Operator {
+  private readonly time: Kernel;
+  private readonly keyKernels: Kernel[];
+  private readonly argKernels: (Kernel | null)[] = [];
+  private readonly filterKernels: (Kernel | null)[] = [];
+  private readonly accs: Accumulator[] = [];
+  private readonly aggPlans: AggPlan[] = [];
+  private readonly panes = new PaneState();
+  private readonly dirty = new Set<number>();
+  /** Rows emitted per window (updating mode), to retract them when the window changes. */
+  private readonly emitted = new Map<string, Value[]>();
+  /** Windows with rows not yet emitted (EMIT ON WINDOW CLOSE). */
+  private readonly open = new Map<string, { keyEnc: string; keys: Value[]; start: number }>();
+  private readonly size: number;
+  private readonly slide: number;
+  private readonly pane: number;
+  private readonly offset: number;
+  private gids = new Int32Array(1024);
+  lateRows = 0;
+
+  constructor(private readonly plan: WindowAggPlan, private readonly emit: Emit, private readonly ctxOf: () => EvalContext) {
+    this.time = compile(plan.window.time);
+    this.keyKernels = plan.keys.map(compile);
+    this.size = Number(plan.window.size);
+    this.slide = Number(plan.window.slide);
+    this.pane = Number(plan.pane);
+    this.offset = Number(plan.window.offset);
+    for (const a of plan.aggs) {
+      const part = (fn: AggCall['fn'], type: SqlType): number => {
+        this.accs.push(createAccumulator({ fn, arg: a.arg, distinct: false, filter: a.filter, type }, plan.retracting));
+        this.argKernels.push(a.arg ? compile(a.arg) : null);
+        this.filterKernels.push(a.filter ? compile(a.filter) : null);
+        return this.accs.length - 1;
+      };
+      if (a.fn === 'avg') this.aggPlans.push({ fn: 'avg', type: a.type, parts: [part('sum', 'double'), part('count', 'bigint')] });
+      else this.aggPlans.push({ fn: a.fn, type: a.type, parts: [part(a.fn, a.type)] });
+    }
+  }
+
+  /** Live panes (group key × pane) held in state. */
+  stateSize(): number {
+    return this.panes.live;
+  }
+
+  private watermark(ctx: EvalContext): { before: bigint | null; after: bigint | null } {
+    const wm = this.plan.window.watermark;
+    if (wm === 'proctime') return { before: null, after: ctx.now };
+    if (wm === null) return { before: null, after: null };
+    return ctx.watermark ?? { before: null, after: null };
+  }
+
+  push(b: Batch): void {
+    const ctx = this.ctxOf();
+    const n = b.length;
+    const t = times(this.time(b, ctx), n);
+    const { before } = this.watermark(ctx);
+    const keep: number[] = [];
+    const late: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (Number.isNaN(t[i]!)) continue;
+      if (before !== null && t[i]! < Number(before)) late.push(i);
+      else keep.push(i);
+    }
+    if (late.length) {
+      this.lateRows += late.length;
+      ctx.onLate?.(takeBatch(b, Int32Array.from(late), late.length), lateReason(t[late[0]!]!, before!));
+    }
+    if (keep.length === 0) return;
+    const batch = keep.length === n ? b : takeBatch(b, Int32Array.from(keep), keep.length);
+    const tt = keep.length === n ? t : Float64Array.from(keep, (i) => t[i]!);
+    const m = batch.length;
+    const keyCols = this.keyKernels.map((k) => k(batch, ctx));
+    if (this.gids.length < m) this.gids = new Int32Array(m * 2);
+    const gids = this.gids;
+    const row: Value[] = new Array(keyCols.length);
+    for (let i = 0; i < m; i++) {
+      for (let k = 0; k < keyCols.length; k++) row[k] = getValue(keyCols[k]!, i);
+      const enc = encodeValues(row);
+      const g = this.panes.id(enc, row.slice(), floorTo(tt[i]!, this.pane, this.offset));
+      gids[i] = g;
+      this.dirty.add(g);
+    }
+    const w = batch.weights;
+    const rows = this.panes.rows;
+    for (let i = 0; i < m; i++) rows[gids[i]!]! += w ? w[i]! : 1;
+    for (let a = 0; a < this.accs.length; a++) {
+      const arg = this.argKernels[a] ? this.argKernels[a]!(batch, ctx) : null;
+      const f = this.filterKernels[a] ? this.filterKernels[a]!(batch, ctx) : null;
+      this.accs[a]!.update(gids, m, arg, w, f ? maskOf(f) : null);
+    }
+  }
+
+  /** Window starts [s, s + size) that contain the pane starting at p. */
+  private windowsOfPane(p: number): number[] {
+    const out: number[] = [];
+    for (let s = floorTo(p, this.slide, this.offset); s + this.size >= p + this.pane; s -= this.slide) out.push(s);
+    return out;
+  }
+
+  private panesOf(keyEnc: string, start: number): number[] {
+    const out: number[] = [];
+    for (let p = start; p < start + this.size; p += this.pane) {
+      const g = this.panes.find(keyEnc, p);
+      if (g !== undefined) out.push(g);
+    }
+    return out;
+  }
+
+  /** The output rows of consecutive windows `starts` (ascending) of one key; null where empty. */
+  private results(keyEnc: string, keys: Value[], starts: readonly number[]): (Value[] | null)[] {
+    const out: (Value[] | null)[] = [];
+    // Running sums per accumulator part for invertible parts (count, sum): add the panes that
+    // enter, subtract those that leave, when the next window is one slide further.
+    let prevStart: number | null = null;
+    let rowCount = 0;
+    let sums: (number | bigint | null)[] = [];
+    let nonNull: number[] = [];
+    const partial = (g: number, part: number): Value => this.accs[part]!.result(g);
+    for (const s of starts) {
+      const slideOk = prevStart !== null && s - prevStart === this.slide && this.slide < this.size;
+      if (!slideOk) {
+        rowCount = 0;
+        sums = this.accs.map(() => null);
+        nonNull = this.accs.map(() => 0);
+        for (const g of this.panesOf(keyEnc, s)) this.addPane(g, 1, (v) => (rowCount += v), sums, nonNull, partial);
+      } else {
+        for (let p = prevStart!; p < s; p += this.pane) {
+          const g = this.panes.find(keyEnc, p);
+          if (g !== undefined) this.addPane(g, -1, (v) => (rowCount += v), sums, nonNull, partial);
+        }
+        for (let p = prevStart! + this.size; p < s + this.size; p += this.pane) {
+          const g = this.panes.find(keyEnc, p);
+          if (g !== undefined) this.addPane(g, 1, (v) => (rowCount += v), sums, nonNull, partial);
+        }
+      }
+      prevStart = s;
+      if (rowCount <= 0) {
+        out.push(null);
+        continue;
+      }
+      const panes = this.panesOf(keyEnc, s);
+      const row: Value[] = [];
+      let k = 0;
+      for (const r of this.plan.roles) {
+        if (r === 'window_start') row.push(BigInt(s));
+        else if (r === 'window_end') row.push(BigInt(s + this.size));
+        else row.push(keys[k++]!);
+      }
+      for (const a of this.aggPlans) {
+        const p0 = a.parts[0]!;
+        switch (a.fn) {
+          case 'count':
+          case 'count_star':
+            row.push(BigInt(sums[p0] as number));
+            break;
+          case 'sum':
+            row.push(nonNull[p0]! > 0 ? (a.type === 'bigint' ? BigInt(sums[p0] as number | bigint) : (sums[p0] as number)) : null);
+            break;
+          case 'avg': {
+            const c = Number(sums[a.parts[1]!] ?? 0);
+            row.push(c > 0 ? Number(sums[p0]) / c : null);
+            break;
+          }
+          case 'min':
+          case 'max': {
+            let best: Value = null;
+            for (const g of panes) {
+              const v = this.accs[p0]!.result(g);
+              if (v !== null && (best === null || (a.fn === 'max' ? less(best, v) : less(v, best)))) best = v;
+            }
+            row.push(best);
+            break;
+          }
+        }
+      }
+      out.push(row);
+    }
+    return out;
+  }
+
+  private addPane(g: number, sign: number, addRows: (v: number) => void, sums: (number | bigint | null)[], nonNull: number[], partial: (g: number, part: number) => Value): void {
+    addRows(sign * this.panes.rows[g]!);
+    for (let a = 0; a < this.accs.length; a++) {
+      const v = partial(g, a);
+      if (v === null) continue;
+      if (typeof v === 'bigint') {
+        const cur = sums[a];
+        sums[a] = (typeof cur === 'bigint' ? cur : BigInt(cur ?? 0)) + (sign > 0 ? v : -v);
+      } else if (typeof v === 'number') sums[a] = Number(sums[a] ?? 0) + sign * v;
+      nonNull[a] = nonNull[a]! + sign;
+    }
+  }
+
+  endEpoch(): void {
+    const ctx = this.ctxOf();
+    const { after } = this.watermark(ctx);
+    const closeAt = after === null ? null : Number(after);
+    const types = this.plan.schema.map((f) => f.type);
+    const builders = types.map((t) => new ColumnBuilder(t, 16));
+    const weights: number[] = [];
+    const add = (row: Value[], w: number) => {
+      row.forEach((v, j) => builders[j]!.append(v));
+      weights.push(w);
+    };
+    // Windows touched this epoch, grouped by key, starts ascending.
+    const touched = new Map<string, { keys: Value[]; starts: Set<number> }>();
+    for (const g of this.dirty) {
+      const enc = this.panes.keyEnc[g]!;
+      let e = touched.get(enc);
+      if (!e) touched.set(enc, (e = { keys: this.panes.keys[g]!, starts: new Set() }));
+      for (const s of this.windowsOfPane(this.panes.start[g]!)) e.starts.add(s);
+    }
+    this.dirty.clear();
+    if (this.plan.emitOnClose) {
+      for (const [enc, e] of touched) for (const s of e.starts) this.open.set(`${enc}#${s}`, { keyEnc: enc, keys: e.keys, start: s });
+      if (closeAt !== null) {
+        const closing = new Map<string, { keys: Value[]; starts: number[] }>();
+        for (const [id, w] of this.open) {
+          if (w.start + this.size > closeAt) continue;
+          this.open.delete(id);
+          let c = closing.get(w.keyEnc);
+          if (!c) closing.set(w.keyEnc, (c = { keys: w.keys, starts: [] }));
+          c.starts.push(w.start);
+        }
+        for (const [enc, c] of closing) {
+          c.starts.sort((x, y) => x - y);
+          for (const r of this.results(enc, c.keys, c.starts)) if (r) add(r, 1);
+        }
+      }
+    } else {
+      for (const [enc, e] of touched) {
+        const starts = [...e.starts].sort((x, y) => x - y);
+        const res = this.results(enc, e.keys, starts);
+        starts.forEach((s, k) => {
+          const id = `${enc}#${s}`;
+          const old = this.emitted.get(id);
+          const fresh = res[k]!;
+          if (old && fresh && old.every((v, j) => v === fresh[j])) return;
+          if (old) add(old, -1);
+          if (fresh) {
+            add(fresh, 1);
+            this.emitted.set(id, fresh);
+          } else this.emitted.delete(id);
+        });
+      }
+      if (closeAt !== null) {
+        for (const [id, row] of this.emitted) {
+          const endIdx = this.plan.roles.indexOf('window_end');
+          const startIdx = this.plan.roles.indexOf('window_start');
+          const end = endIdx >= 0 ? Number(row[endIdx] as bigint) : Number(row[startIdx] as bigint) + this.size;
+          if (end <= closeAt) this.emitted.delete(id);
+        }
+      }
+    }
+    if (closeAt !== null) this.dropClosedPanes(closeAt);
+    if (weights.length) this.emit({ columns: builders.map((b) => b.finish()), length: weights.length, weights: Int32Array.from(weights) });
+  }
+
+  private dropClosedPanes(closeAt: number): void {
+    for (const [, g] of this.panes.index) {
+      const p = this.panes.start[g]!;
+      const lastEnd = floorTo(p, this.slide, this.offset) + this.size;
+      if (lastEnd <= closeAt) {
+        this.panes.drop(g);
+        for (const a of this.accs) a.reset(g);
+      }
+    }
+  }
+}
+
+function maskOf(c: Column): Uint8Array {
+  if (!c.validity) return c.values as Uint8Array;
+  const v = c.values as Uint8Array;
+  const out = new Uint8Array(v.length);
+  for (let k = 0; k < v.length; k++) out[k] = v[k]! & c.validity[k]!;
+  return out;
+}
+
+interface SessionRow {
+  readonly t: number;
+  readonly args: Value[];
+  readonly filters: boolean[];
+  count: number;
+}
+
+export class SessionAggOp implements Operator {
+  private readonly time: Kernel;
+  private readonly keyKernels: Kernel[];
+  private readonly argKernels: (Kernel | null)[];
+  private readonly filterKernels: (Kernel | null)[];
+  private readonly state = new Map<string, { keys: Value[]; rows: Map<string, SessionRow>; emitted: Value[][] }>();
+  private readonly dirty = new Set<string>();
+  private readonly gap: number;
+  lateRows = 0;
+
+  constructor(private readonly plan: WindowAggPlan, private readonly emit: Emit, private readonly ctxOf: () => EvalContext) {
+    this.time = compile(plan.window.time);
+    this.keyKernels = plan.keys.map(compile);
+    this.argKernels = plan.aggs.map((a) => (a.arg ? compile(a.arg) : null));
+    this.filterKernels = plan.aggs.map((a) => (a.filter ? compile(a.filter) : null));
+    this.gap = Number(plan.window.gap);
+  }
+
+  stateSize(): number {
+    let n = 0;
+    for (const s of this.state.values()) n += s.rows.size;
+    return n;
+  }
+
+  private watermark(ctx: EvalContext): { before: bigint | null; after: bigint | null } {
+    const wm = this.plan.window.watermark;
+    if (wm === 'proctime') return { before: null, after: ctx.now };
+    if (wm === null) return { before: null, after: null };
+    return ctx.watermark ?? { before: null, after: null };
+  }
+
+  push(b: Batch): void {
+    const ctx = this.ctxOf();
+    const n = b.length;
+    const t = times(this.time(b, ctx), n);
+    const { before } = this.watermark(ctx);
+    const keys = this.keyKernels.map((k) => k(b, ctx));
+    const args = this.argKernels.map((k) => (k ? k(b, ctx) : null));
+    const filters = this.filterKernels.map((k) => (k ? k(b, ctx) : null));
+    const late: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const ti = t[i]!;
+      if (Number.isNaN(ti)) continue;
+      if (before !== null && ti < Number(before)) {
+        late.push(i);
+        continue;
+      }
+      const kv = keys.map((c) => getValue(c, i));
+      const enc = encodeValues(kv);
+      let s = this.state.get(enc);
+      if (!s) this.state.set(enc, (s = { keys: kv, rows: new Map(), emitted: [] }));
+      const av = args.map((c) => (c ? getValue(c, i) : null));
+      const fv = filters.map((c) => (c ? isValid(c, i) && getValue(c, i) === true : true));
+      const rowKey = `${ti}|${encodeValues(av)}|${fv.map((x) => (x ? 1 : 0)).join('')}`;
+      const w = b.weights ? b.weights[i]! : 1;
+      const cur = s.rows.get(rowKey);
+      if (cur) {
+        cur.count += w;
+        if (cur.count === 0) s.rows.delete(rowKey);
+      } else s.rows.set(rowKey, { t: ti, args: av, filters: fv, count: w });
+      this.dirty.add(enc);
+    }
+    if (late.length) {
+      this.lateRows += late.length;
+      ctx.onLate?.(takeBatch(b, Int32Array.from(late), late.length), lateReason(t[late[0]!]!, before!));
+    }
+  }
+
+  /** Sessions of one key: rows sorted by time, split where the gap to the next is ≥ gap. */
+  private sessions(keys: Value[], rows: Map<string, SessionRow>): { start: number; end: number; row: Value[]; members: string[] }[] {
+    const sorted = [...rows.entries()].filter(([, r]) => r.count > 0).sort((a, b) => a[1].t - b[1].t);
+    const out: { start: number; end: number; row: Value[]; members: string[] }[] = [];
+    let i = 0;
+    while (i < sorted.length) {
+      let j = i;
+      while (j + 1 < sorted.length && sorted[j + 1]![1].t - sorted[j]![1].t < this.gap) j++;
+      const members = sorted.slice(i, j + 1);
+      const start = members[0]![1].t;
+      const end = members[members.length - 1]![1].t + this.gap;
+      const row: Value[] = [];
+      let k = 0;
+      for (const r of this.plan.roles) {
+        if (r === 'window_start') row.push(BigInt(start));
+        else if (r === 'window_end') row.push(BigInt(end));
+        else row.push(keys[k++]!);
+      }
+      this.plan.aggs.forEach((a, ai) => row.push(aggregateRows(a, members.map(([, r]) => r), ai)));
+      out.push({ start, end, row, members: members.map(([k2]) => k2) });
+      i = j + 1;
+    }
+    return out;
+  }
+
+  endEpoch(): void {
+    const ctx = this.ctxOf();
+    const { after } = this.watermark(ctx);
+    const closeAt = after === null ? null : Number(after);
+    const builders = this.plan.schema.map((f) => new ColumnBuilder(f.type, 16));
+    const weights: number[] = [];
+    const add = (row: Value[], w: number) => {
+      row.forEach((v, j) => builders[j]!.append(v));
+      weights.push(w);
+    };
+    const keysToCheck = closeAt !== null ? [...this.state.keys()] : [...this.dirty];
+    for (const enc of keysToCheck) {
+      const s = this.state.get(enc)!;
+      const sessions = this.sessions(s.keys, s.rows);
+      if (this.plan.emitOnClose) {
+        for (const ses of sessions) {
+          if (closeAt === null || ses.end > closeAt) continue;
+          add(ses.row, 1);
+          for (const m of ses.members) s.rows.delete(m);
+        }
+      } else {
+        if (this.dirty.has(enc)) {
+          const fresh = sessions.map((x) => x.row);
+          const oldEnc = new Map<string, number>();
+          for (const r of s.emitted) oldEnc.set(encodeValues(r), (oldEnc.get(encodeValues(r)) ?? 0) + 1);
+          const newEnc = new Map<string, number>();
+          for (const r of fresh) newEnc.set(encodeValues(r), (newEnc.get(encodeValues(r)) ?? 0) + 1);
+          for (const r of s.emitted) if (!newEnc.has(encodeValues(r))) add(r, -1);
+          for (const r of fresh) if (!oldEnc.has(encodeValues(r))) add(r, 1);
+          s.emitted = fresh;
+        }
+        if (closeAt !== null) {
+          // Closed sessions are final: late rows can no longer reach them.
+          const closed = sessions.filter((x) => x.end <= closeAt);
+          for (const ses of closed) for (const m of ses.members) s.rows.delete(m);
+          if (closed.length) {
+            const closedRows = new Set(closed.map((x) => encodeValues(x.row)));
+            s.emitted = s.emitted.filter((r) => !closedRows.has(encodeValues(r)));
+          }
+        }
+      }
+      if (s.rows.size === 0 && s.emitted.length === 0) this.state.delete(enc);
+    }
+    this.dirty.clear();
+    if (weights.length) this.emit({ columns: builders.map((b) => b.finish()), length: weights.length, weights: Int32Array.from(weights) });
+  }
+}
+
+function aggregateRows(a: AggCall, rows: readonly SessionRow[], ai: number): Value {
+  let count = 0;
+  let sum: number | bigint | null = null;
+  let best: Value = null;
+  for (const r of rows) {
+    if (!r.filters[ai]) continue;
+    const v = r.args[ai] ?? null;
+    if (a.fn === 'count_star') {
+      count += r.count;
+      continue;
+    }
+    if (v === null) continue;
+    count += r.count;
+    if (a.fn === 'sum' || a.fn === 'avg') {
+      if (typeof v === 'bigint') sum = (typeof sum === 'bigint' ? sum : BigInt(sum ?? 0)) + v * BigInt(r.count);
+      else sum = Number(sum ?? 0) + (v as number) * r.count;
+    } else if (a.fn === 'min' || a.fn === 'max') {
+      if (best === null || (a.fn === 'max' ? less(best, v) : less(v, best))) best = v;
+    }
+  }
+  switch (a.fn) {
+    case 'count':
+    case 'count_star':
+      return BigInt(count);
+    case 'sum':
+      if (count === 0) return null;
+      return a.type === 'bigint' ? BigInt(sum as number | bigint) : Number(sum);
+    case 'avg':
+      return count === 0 ? null : Number(sum) / count;
+    case 'min':
+    case 'max':
+      return best;
+  }
+  throw new SluiceError('internal', `aggregate ${a.fn} in a session window`);
+}

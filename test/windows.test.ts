@@ -1,0 +1,163 @@
+/**
+ * Windows, watermarks and emit modes against an oracle. Random event streams with out-of-order
+ * times are cut into random epochs; the test tracks the watermark itself to know which rows are
+ * late, loads the rows that were not late into a plain table, and computes the expected windows
+ * with DuckDB (bucket arithmetic for TUMBLE and HOP) or, for SESSION, in plain JS. EMIT ON
+ * WINDOW CLOSE views must hold exactly the closed windows; updating views every window.
+ */
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
+import { canonicalRows } from './helpers.js';
+import type { Value } from '../src/common/types.js';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { fromDuck } from '../src/exec/duck.js';
+
+const MIN = 60_000_000;
+const BASE = 1_700_000_000_000_000; // µs, 2023-11-14 22:13:20
+const engines: Engine[] = [];
+afterEach(async () => {
+  for (const e of engines.splice(0)) await e.close();
+});
+
+interface Ev {
+  readonly k: number;
+  readonly t: number; // minutes after BASE
+  readonly v: number | null;
+}
+
+const ev = fc.record({ k: fc.integer({ min: 0, max: 2 }), t: fc.integer({ min: 0, max: 180 }), v: fc.option(fc.integer({ min: -20, max: 20 }), { nil: null, freq: 6 }) });
+/** Epochs: each a list of events; times drift forward with random disorder. */
+const epochs = fc.array(fc.tuple(fc.array(ev, { maxLength: 8 }), fc.integer({ min: 0, max: 30 })), { minLength: 1, maxLength: 8 }).map((es) =>
+  es.map(([events, shift], i) => events.map((e) => ({ ...e, t: Math.min(240, e.t + i * shift) }))),
+);
+
+const windowKind = fc.oneof(
+  fc.integer({ min: 1, max: 4 }).map((n) => ({ kind: 'tumble' as const, size: n * 10 })),
+  fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 })).map(([slide, mult]) => ({ kind: 'hop' as const, slide: slide * 5, size: slide * 5 * mult })),
+  fc.integer({ min: 3, max: 20 }).map((gap) => ({ kind: 'session' as const, gap })),
+);
+
+type W = { kind: 'tumble'; size: number } | { kind: 'hop'; slide: number; size: number } | { kind: 'session'; gap: number };
+
+const AGGS = ['count(*) AS c', 'sum(v) AS s', 'avg(v) AS a', 'min(v) AS lo', 'max(v) AS hi'];
+
+function tvf(w: W, table: string): string {
+  switch (w.kind) {
+    case 'tumble':
+      return `TUMBLE(${table}, ts, INTERVAL '${w.size} minutes')`;
+    case 'hop':
+      return `HOP(${table}, ts, INTERVAL '${w.slide} minutes', INTERVAL '${w.size} minutes')`;
+    case 'session':
+      return `SESSION(${table}, ts, INTERVAL '${w.gap} minutes')`;
+  }
+}
+
+function ts(minutes: number): string {
+  return `TIMESTAMP '${new Date((BASE + minutes * MIN) / 1000).toISOString().replace('T', ' ').replace('Z', '')}'`;
+}
+
+/** Expected rows [k, window_start µs, window_end µs, c, s, a, lo, hi] from rows that were not late. */
+async function oracle(w: W, ok: Ev[]): Promise<Value[][]> {
+  if (w.kind !== 'session') {
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    await conn.run('CREATE TABLE ok (k INT, ts TIMESTAMP, v INT)');
+    if (ok.length) await conn.run(`INSERT INTO ok VALUES ${ok.map((x) => `(${x.k}, ${ts(x.t)}, ${x.v ?? 'NULL'})`).join(', ')}`);
+    const slide = (w.kind === 'hop' ? w.slide : w.size) * MIN;
+    const size = w.size * MIN;
+    const copies = size / slide;
+    const r = await conn.runAndReadAll(`
+      WITH tagged AS (
+        SELECT k, v, (epoch_us(ts) // ${slide}) * ${slide} - j * ${slide} AS ws
+        FROM ok, range(0, ${copies}) AS r(j)
+      )
+      SELECT k, ws AS window_start, ws + ${size} AS window_end, ${AGGS.join(', ')}
+      FROM tagged GROUP BY k, ws`);
+    const types = ['int', 'bigint', 'bigint', 'bigint', 'bigint', 'double', 'int', 'int'] as const;
+    const rows = r.getRows().map((row) => row.map((v, i) => fromDuck(v, types[i]!)));
+    conn.closeSync();
+    db.closeSync();
+    return rows;
+  }
+  const gap = w.gap * MIN;
+  const out: Value[][] = [];
+  for (const k of [0, 1, 2]) {
+    const rows = ok.filter((x) => x.k === k).map((x) => ({ t: BASE + x.t * MIN, v: x.v })).sort((a, b) => a.t - b.t);
+    let i = 0;
+    while (i < rows.length) {
+      let j = i;
+      while (j + 1 < rows.length && rows[j + 1]!.t - rows[j]!.t < gap) j++;
+      const m = rows.slice(i, j + 1);
+      const vs = m.map((x) => x.v).filter((v): v is number => v !== null);
+      out.push([
+        k, BigInt(m[0]!.t), BigInt(m[m.length - 1]!.t + gap), BigInt(m.length),
+        vs.length ? BigInt(vs.reduce((a, b) => a + b, 0)) : null,
+        vs.length ? vs.reduce((a, b) => a + b, 0) / vs.length : null,
+        vs.length ? Math.min(...vs) : null,
+        vs.length ? Math.max(...vs) : null,
+      ]);
+      i = j + 1;
+    }
+  }
+  return out;
+}
+
+async function runCase(w: W, delay: number, batches: Ev[][]): Promise<void> {
+  const e = await createEngine({ autoStart: false, log: () => undefined });
+  engines.push(e);
+  await e.execute(`CREATE TABLE ev (k INT, ts TIMESTAMP, v INT, WATERMARK FOR ts AS ts - INTERVAL '${delay} minutes') APPEND ONLY;
+    CREATE MATERIALIZED VIEW eowc AS SELECT k, window_start, window_end, ${AGGS.join(', ')} FROM ${tvf(w, 'ev')} GROUP BY k, window_start, window_end EMIT ON WINDOW CLOSE;
+    CREATE MATERIALIZED VIEW upd AS SELECT k, window_start, window_end, ${AGGS.join(', ')} FROM ${tvf(w, 'ev')} GROUP BY k, window_start, window_end;`);
+  let wm: number | null = null;
+  const ok: Ev[] = [];
+  for (const batch of batches) {
+    if (batch.length) {
+      await e.execute(`INSERT INTO ev VALUES ${batch.map((x) => `(${x.k}, ${ts(x.t)}, ${x.v ?? 'NULL'})`).join(', ')}`);
+      for (const x of batch) if (wm === null || x.t >= wm) ok.push(x);
+      const max = Math.max(...batch.map((x) => x.t)) - delay;
+      if (wm === null || max > wm) wm = max;
+    }
+    await e.execute('FLUSH');
+  }
+  const expected = await oracle(w, ok);
+  const closed = expected.filter((r) => wm !== null && Number(r[2] as bigint) <= BASE + wm * MIN);
+  expect(canonicalRows(await e.viewRows('eowc'))).toEqual(canonicalRows(closed));
+  expect(canonicalRows(await e.viewRows('upd'))).toEqual(canonicalRows(expected));
+  const lateSeen = batches.flat().length - ok.length;
+  expect(e.stats().views.eowc!.lateRows).toBe(lateSeen);
+}
+
+describe('windows vs oracle', () => {
+  it('TUMBLE, HOP and SESSION with out-of-order events in random epochs (EOWC and updating, 200 cases)', async () => {
+    await fc.assert(
+      fc.asyncProperty(windowKind, fc.integer({ min: 0, max: 20 }), epochs, async (w, delay, batches) => runCase(w as W, delay, batches)),
+      { numRuns: Number(process.env.SLUICE_FC_RUNS ?? 200) },
+    );
+  }, 1_800_000);
+
+  it('keeps late rows in <view>_late with the reason when asked', async () => {
+    const e = await createEngine({ autoStart: false, log: () => undefined });
+    engines.push(e);
+    await e.execute(`CREATE TABLE ev (k INT, ts TIMESTAMP, v INT, WATERMARK FOR ts AS ts - INTERVAL '1 minute') APPEND ONLY;
+      CREATE MATERIALIZED VIEW w WITH (late_rows = 'keep') AS SELECT window_start, count(*) AS c, sum(v) AS s FROM TUMBLE(ev, ts, INTERVAL '10 minutes') GROUP BY window_start;
+      INSERT INTO ev VALUES (1, ${ts(30)}, 1); FLUSH;
+      INSERT INTO ev VALUES (1, ${ts(5)}, 2), (1, ${ts(29)}, 3); FLUSH;`);
+    const [late] = await e.execute('SELECT v, reason FROM w_late');
+    expect(late!.kind === 'rows' && late!.rows.map((r) => r[0])).toEqual([2]);
+    expect(late!.kind === 'rows' && String(late!.rows[0]![1])).toContain('below the watermark');
+    // 22:43:20 and 22:42:20 share the window [22:40, 22:50); 22:18:20 came below the watermark.
+    expect(canonicalRows(await e.viewRows('w'))).toEqual(canonicalRows([[1_700_001_600_000_000n, 2n, 4n]]));
+    expect(e.stats().views.w!.lateRows).toBe(1);
+    expect(e.stats().tables.ev!.lateRows).toBe(1);
+  });
+
+  it('refuses EMIT ON WINDOW CLOSE without a watermark and SESSION without aggregation', async () => {
+    const e = await createEngine({ autoStart: false, log: () => undefined });
+    engines.push(e);
+    await e.execute('CREATE TABLE t (ts TIMESTAMP, v INT)');
+    await expect(e.execute("CREATE MATERIALIZED VIEW x AS SELECT window_start, count(*) FROM TUMBLE(t, ts, INTERVAL '1 minute') GROUP BY window_start EMIT ON WINDOW CLOSE")).rejects.toThrow(/needs a watermark/);
+    await expect(e.execute("CREATE MATERIALIZED VIEW x AS SELECT * FROM SESSION(t, ts, INTERVAL '1 minute')")).rejects.toThrow(/SESSION windows need an aggregate/);
+    await expect(e.execute('CREATE TABLE u (ts TIMESTAMP, WATERMARK FOR ts AS ts) ')).rejects.toThrow(/APPEND ONLY/);
+  });
+});
