@@ -161,3 +161,57 @@ describe('windows vs oracle', () => {
     await expect(e.execute('CREATE TABLE u (ts TIMESTAMP, WATERMARK FOR ts AS ts) ')).rejects.toThrow(/APPEND ONLY/);
   });
 });
+
+describe('bounded window state on an endless stream', () => {
+  it('closes thousands of TUMBLE and HOP windows while the live state stays bounded', async () => {
+    const e = await createEngine({ autoStart: false, log: () => undefined });
+    engines.push(e);
+    // Event time advances 1 µs per row (a timestamp sequence at 1 M rows/s).
+    await e.execute(`CREATE SOURCE s (id BIGINT, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '100 microseconds') WITH (
+        connector = 'datagen', rows_per_second = 1000000, max_batch_rows = 20000,
+        fields.id.kind = 'sequence', fields.id.start = 0, fields.ts.kind = 'sequence', fields.ts.start = '2024-01-01 00:00:00');
+      CREATE MATERIALIZED VIEW tumbling AS SELECT id % 10 AS k, window_start, count(*) AS n
+        FROM TUMBLE(s, ts, INTERVAL '50 microseconds') GROUP BY id % 10, window_start EMIT ON WINDOW CLOSE;
+      CREATE MATERIALIZED VIEW hopping AS SELECT window_start, count(*) AS n, max(id) AS top
+        FROM HOP(s, ts, INTERVAL '20 microseconds', INTERVAL '100 microseconds') GROUP BY window_start;`);
+    const states: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      await e.execute('FLUSH');
+      const st = e.stats().views;
+      states.push(st.tumbling!.windowState, st.hopping!.windowState);
+    }
+    const st = e.stats();
+    const rowsIn = st.sources.s!.rows;
+    expect(rowsIn).toBeGreaterThan(200_000);
+    // Thousands of windows closed and emitted…
+    expect(st.views.tumbling!.rows).toBeGreaterThan(30_000);
+    expect(st.views.hopping!.rows).toBeGreaterThan(5_000);
+    // …while live panes stay within what the watermark delay keeps open (10 keys × a few panes).
+    expect(Math.max(...states)).toBeLessThan(100);
+    const [r] = await e.execute('SELECT sum(n) FROM tumbling');
+    expect(Number(r!.kind === 'rows' ? r!.rows[0]![0] : 0)).toBeGreaterThan(rowsIn - 1000);
+  });
+
+  it('runs processing-time windows over PROCTIME() on the epoch batch time', async () => {
+    const e = await createEngine({ autoStart: false, log: () => undefined });
+    engines.push(e);
+    await e.execute(`CREATE TABLE clicks (page VARCHAR);
+      CREATE MATERIALIZED VIEW per_window AS SELECT page, window_start, window_end, count(*) AS n
+        FROM TUMBLE(clicks, PROCTIME(), INTERVAL '1 hour') GROUP BY page, window_start, window_end EMIT ON WINDOW CLOSE;
+      CREATE MATERIALIZED VIEW live AS SELECT page, window_start, count(*) AS n
+        FROM TUMBLE(clicks, PROCTIME(), INTERVAL '1 hour') GROUP BY page, window_start;
+      INSERT INTO clicks VALUES ('a'), ('b'), ('a'); FLUSH;`);
+    const live = await e.viewRows('live');
+    expect(live.map((r) => [r[0], r[2]]).sort()).toEqual([['a', 2n], ['b', 1n]]);
+    const start = live[0]![1] as bigint;
+    const batchTime = BigInt(e.metrics().at(-1)!.batchTimeMs) * 1000n;
+    expect(start).toBe(batchTime - (batchTime % 3_600_000_000n));
+    // The current hour has not closed: nothing emitted on close yet.
+    expect(await e.viewRows('per_window')).toEqual([]);
+    const [ex] = await e.execute("EXPLAIN CREATE MATERIALIZED VIEW x AS SELECT window_start, count(*) FROM TUMBLE(clicks, PROCTIME(), INTERVAL '1 minute') GROUP BY window_start EMIT ON WINDOW CLOSE");
+    const text = ex!.kind === 'rows' ? ex!.rows.map((x) => x[0]).join('\n') : '';
+    expect(text).toContain('watermark=processing time');
+    expect(text).toContain('emit=on-window-close');
+  });
+});

@@ -8,7 +8,7 @@ import { Binder } from './binder.js';
 import { explainLogical, explainPhysical } from './explain.js';
 import type { LogicalPlan } from './logical.js';
 import { toPhysical, type PhysicalPlan } from './physical.js';
-import { optimize } from './rules.js';
+import { DEFAULT_RULES, optimize, WindowAggregateRule } from './rules.js';
 import { SluiceError } from '../common/errors.js';
 
 export * from './expr.js';
@@ -26,12 +26,14 @@ export interface PlannedQuery {
 export interface PlanOptions {
   /** EMIT ON WINDOW CLOSE: the view's windowed aggregate emits each window once, final. */
   readonly emitOnWindowClose?: boolean;
+  /** Aggregate windows from panes (default). Off: copy each row into every window (for comparison). */
+  readonly windowPanes?: boolean;
 }
 
 /** Plans a view query; `sql` is the statement text, used for error positions. */
 export function planQuery(query: Query, catalog: Catalog, sql = '', opts: PlanOptions = {}): PlannedQuery {
   const logical = new Binder(catalog, sql).bindQuery(query);
-  let optimized = optimize(logical);
+  let optimized = optimize(logical, opts.windowPanes === false ? DEFAULT_RULES.filter((r) => r !== WindowAggregateRule) : DEFAULT_RULES);
   if (opts.emitOnWindowClose) optimized = emitOnClose(optimized);
   return { logical, optimized, physical: toPhysical(optimized) };
 }

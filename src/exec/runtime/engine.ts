@@ -122,6 +122,7 @@ export class Engine {
   private batchIntervalMs: number;
   private implicitFlush = false;
   private idleTimeoutMs = 10_000;
+  private windowPanes = true;
   private readonly retainEpochs: number;
   private readonly log: (m: string) => void;
 
@@ -383,7 +384,7 @@ export class Engine {
     }
     const lateOpt = stmt.options.late_rows ?? 'drop';
     if (lateOpt !== 'keep' && lateOpt !== 'drop') throw new SluiceError('invalid_parameter', `late_rows must be 'keep' or 'drop', not '${lateOpt}'`);
-    const planned = planQuery(stmt.query, this.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose });
+    const planned = planQuery(stmt.query, this.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: this.windowPanes });
     // Drain queued table changes so the backfill snapshot and the changelog never overlap.
     // Sources are not polled: what they have now belongs to the next epoch, which the new
     // view will see.
@@ -527,6 +528,7 @@ export class Engine {
     if (n === 'batch_interval') value = formatMs(this.batchIntervalMs);
     else if (n === 'rw_implicit_flush') value = this.implicitFlush ? 'true' : 'false';
     else if (n === 'watermark_idle_timeout') value = formatMs(this.idleTimeoutMs);
+    else if (n === 'enable_window_panes') value = this.windowPanes ? 'true' : 'false';
     else if (this.settings.has(n)) value = this.settings.get(n)!;
     else throw new SluiceError('invalid_parameter', `unrecognized configuration parameter "${name}"`, { hint: 'Known: batch_interval, rw_implicit_flush, and any parameter set with SET.' });
     return { kind: 'rows', tag: 'SHOW', columns: [{ name: n, type: 'varchar' }], rows: [[value]] };
@@ -543,6 +545,8 @@ export class Engine {
       }
     } else if (n === 'rw_implicit_flush') {
       this.implicitFlush = ['true', 'on', '1', 't'].includes(value.toLowerCase());
+    } else if (n === 'enable_window_panes') {
+      this.windowPanes = !['false', 'off', '0', 'f'].includes(value.toLowerCase());
     } else if (n === 'watermark_idle_timeout') {
       this.idleTimeoutMs = Number(parseInterval(/^\d+$/.test(value) ? `${value} ms` : value) / 1000n);
     } else this.settings.set(n, value);
@@ -559,7 +563,7 @@ export class Engine {
     let planned: PlannedQuery;
     let header: string[];
     if (stmt.kind === 'create_view') {
-      planned = planQuery(stmt.query, this.catalog, sql);
+      planned = planQuery(stmt.query, this.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: this.windowPanes });
       header = [`MaterializeExec: ${stmt.name} [${materializeMode(planned)}]`];
     } else if (stmt.kind === 'select') {
       planned = planQuery(stmt.query, this.catalog, sql);

@@ -1,0 +1,97 @@
+/**
+ * The PostgreSQL wire protocol (v3) server of the engine: psql, JDBC, node-postgres and other
+ * PostgreSQL clients connect to sluice as to a PostgreSQL 15 server.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { SluiceError } from '../common/errors.js';
+import { PgSession, type PgEngine, type SessionContext } from './pg-session.js';
+import { scramVerifier } from './scram.js';
+
+export type { PgEngine } from './pg-session.js';
+
+/** Options of {@link startPgServer}. */
+export interface PgServerOptions {
+  /** Address to listen on (default 127.0.0.1). */
+  readonly host?: string;
+  /** Port to listen on (default 6875; 0 picks a free one). */
+  readonly port?: number;
+  /** When set, clients authenticate with this password over SCRAM-SHA-256; otherwise trust. */
+  readonly password?: string;
+  /** Largest frontend message accepted (default 64 MiB); a larger one ends its connection. */
+  readonly maxMessageBytes?: number;
+  /** Time a connection gets to complete startup and authentication (default 60 s). */
+  readonly startupTimeoutMs?: number;
+  /** Where connection-level failures are reported (default stderr). */
+  readonly log?: (message: string) => void;
+}
+
+/** A running server. */
+export interface PgServer {
+  /** The port listened on (the one picked when 0 was asked for). */
+  readonly port: number;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+}
+
+/** The server_version reported to clients: a PostgreSQL 15 dialect, spoken by sluice. */
+export const SERVER_VERSION = '15.0 (sluice)';
+
+/** Starts a PostgreSQL wire protocol server for the engine; resolves once it listens. */
+export async function startPgServer(engine: PgEngine, opts: PgServerOptions = {}): Promise<PgServer> {
+  const sessions = new Map<number, PgSession>();
+  let nextPid = 1 + (randomBytes(2).readUInt16BE(0) << 4);
+  const ctx: SessionContext = {
+    engine,
+    verifier: opts.password !== undefined ? scramVerifier(opts.password) : null,
+    serverVersion: SERVER_VERSION,
+    maxMessageBytes: opts.maxMessageBytes ?? 64 * 1024 * 1024,
+    startupTimeoutMs: opts.startupTimeoutMs ?? 60_000,
+    log: opts.log ?? ((m) => process.stderr.write(`sluice: pg server: ${m}\n`)),
+    register(session) {
+      const pid = nextPid++ & 0x7fffffff;
+      sessions.set(pid, session);
+      return { pid, secret: randomBytes(4).readInt32BE(0) };
+    },
+    unregister(session) {
+      if (sessions.get(session.pid) === session) sessions.delete(session.pid);
+    },
+    cancel(pid, secret) {
+      const s = sessions.get(pid);
+      if (s && s.secret === secret) s.cancel();
+    },
+  };
+  const server: Server = createServer({ noDelay: true }, (socket: Socket) => {
+    try {
+      new PgSession(socket, ctx);
+    } catch (e) {
+      ctx.log(`connection setup failed: ${e instanceof Error ? e.message : String(e)}`);
+      socket.destroy();
+    }
+  });
+  const host = opts.host ?? '127.0.0.1';
+  const port = await new Promise<number>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      reject(new SluiceError('connection', `cannot listen on ${host}:${opts.port ?? 6875}: ${e.message}`, { hint: e.code === 'EADDRINUSE' ? 'Another server uses that port; pick another one.' : undefined }));
+    };
+    server.once('error', onError);
+    server.listen(opts.port ?? 6875, host, () => {
+      server.off('error', onError);
+      // A failing accept (e.g. too many open files) must not take the process down.
+      server.on('error', (e) => ctx.log(`server error: ${e.message}`));
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : (opts.port ?? 6875));
+    });
+  });
+  let closing: Promise<void> | null = null;
+  return {
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of [...sessions.values()]) s.destroy();
+      });
+      return closing;
+    },
+  };
+}

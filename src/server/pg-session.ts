@@ -1,0 +1,382 @@
+/**
+ * One client connection speaking PostgreSQL protocol 3.0: startup (SSL/GSS refusal, cancel
+ * requests, protocol negotiation), authentication (trust or SCRAM-SHA-256), then simple and
+ * extended queries. Each session reads and writes its own socket at its own pace: a slow reader
+ * only waits for its own socket's 'drain', never blocks other sessions.
+ */
+import type { Socket } from 'node:net';
+import type { Engine, StatementResult } from '../exec/runtime/engine.js';
+import { toSluiceError } from '../common/errors.js';
+import { parseSql, splitStatements } from '../parser/index.js';
+import { commandTag } from './command-tag.js';
+import { ExtendedQuery, type QueryIO } from './extended-query.js';
+import { BodyReader, FrameReader, type Frame } from './message-reader.js';
+import { MessageWriter, type FormatCode } from './message-writer.js';
+import { psqlCatalogResult } from './psql-catalog.js';
+import { SCRAM_SHA_256, ScramExchange, type ScramVerifier } from './scram.js';
+import { errorFields, noticeFields, PgServerError, protocolViolation, queryCanceled } from './server-error.js';
+
+/** The part of the engine the server uses. */
+export type PgEngine = Pick<Engine, 'execute' | 'catalog'>;
+
+/** What every session shares: the engine, settings, and the server's registry of sessions. */
+export interface SessionContext {
+  readonly engine: PgEngine;
+  /** Set when a password is required. */
+  readonly verifier: ScramVerifier | null;
+  readonly serverVersion: string;
+  readonly maxMessageBytes: number;
+  readonly startupTimeoutMs: number;
+  readonly log: (message: string) => void;
+  /** Registers a session; returns its BackendKeyData. */
+  register(session: PgSession): { pid: number; secret: number };
+  unregister(session: PgSession): void;
+  /** Handles a CancelRequest: cancels the session with that key, if any. */
+  cancel(pid: number, secret: number): void;
+}
+
+const SSL_REQUEST = 80877103;
+const GSSENC_REQUEST = 80877104;
+const CANCEL_REQUEST = 80877102;
+const PROTOCOL_3 = 3;
+// Output is written to the socket whenever this much is pending, so big results stream.
+const FLUSH_BYTES = 64 * 1024;
+// While a message is being handled, reading stops once this much more input is queued.
+const PAUSE_BYTES = 1024 * 1024;
+// How long a closing connection may take to deliver its last message.
+const CLOSE_GRACE_MS = 2000;
+
+type Phase = 'startup' | 'auth' | 'ready' | 'closed';
+
+/** One client connection and its protocol state. */
+export class PgSession implements QueryIO {
+  readonly pid: number;
+  readonly secret: number;
+  readonly out = new MessageWriter();
+  private phase: Phase = 'startup';
+  private readonly reader: FrameReader;
+  private readonly extended: ExtendedQuery;
+  private pumping = false;
+  private scram: ScramExchange | null = null;
+  private user = '';
+  private applicationName = '';
+  private startupTimer: NodeJS.Timeout | null;
+  // Cancel state: a CancelRequest only acts while a message is being handled.
+  private busy = false;
+  private cancelRequested = false;
+  private abortInFlight: ((e: Error) => void) | null = null;
+
+  constructor(private readonly socket: Socket, private readonly ctx: SessionContext) {
+    this.reader = new FrameReader(ctx.maxMessageBytes);
+    this.extended = new ExtendedQuery(this);
+    ({ pid: this.pid, secret: this.secret } = ctx.register(this));
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // 'close' follows every socket error; the error itself needs no handling beyond that.
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.onClose());
+    this.startupTimer = setTimeout(() => {
+      void this.closeWith(new PgServerError('08006', 'canceling authentication due to timeout', { fatal: true }));
+    }, ctx.startupTimeoutMs);
+    this.startupTimer.unref();
+  }
+
+  /** Cancels the statement this session is running, as a CancelRequest asks. */
+  cancel(): void {
+    if (!this.busy || this.phase !== 'ready') return;
+    this.cancelRequested = true;
+    this.abortInFlight?.(queryCanceled());
+  }
+
+  /** Closes the connection at once (server shutdown). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.phase === 'closed') return;
+    this.reader.push(chunk);
+    if (!this.pumping) void this.pump();
+    else if (this.reader.buffered > PAUSE_BYTES) this.socket.pause();
+  }
+
+  private onClose(): void {
+    this.phase = 'closed';
+    if (this.startupTimer) clearTimeout(this.startupTimer);
+    this.ctx.unregister(this);
+    // A client that vanished mid-query stops the wait for its result; the result is dropped.
+    this.abortInFlight?.(new PgServerError('08006', 'connection closed by the client'));
+  }
+
+  /** Handles queued messages one at a time, in order, until more bytes are needed. */
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.phase !== 'closed') {
+        const frame = this.reader.next();
+        if (!frame) break;
+        await this.dispatch(frame);
+      }
+    } catch (e) {
+      if (this.phase !== 'closed') {
+        const fatal = e instanceof PgServerError && e.fatal ? e : internalFatal(e);
+        if (fatal.code === 'XX000') this.ctx.log(`connection ${this.pid}: ${fatal.message}`);
+        await this.closeWith(fatal);
+      }
+    } finally {
+      this.pumping = false;
+      if (this.phase !== 'closed' && this.socket.isPaused()) this.socket.resume();
+    }
+  }
+
+  private async dispatch(frame: Frame): Promise<void> {
+    const body = new BodyReader(frame.body);
+    if (this.phase === 'startup' || this.phase === 'auth') {
+      try {
+        return await (this.phase === 'startup' ? this.startup(body) : this.authenticate(frame.type, body));
+      } catch (e) {
+        // Before the session is ready every error ends the connection.
+        if (e instanceof PgServerError && !e.fatal) throw new PgServerError(e.code, e.message, { fatal: true, category: e.category });
+        throw e;
+      }
+    }
+    const type = String.fromCharCode(frame.type);
+    this.busy = true;
+    try {
+      switch (type) {
+        case 'Q':
+          if (!this.extended.skipping) await this.simpleQuery(body);
+          return;
+        case 'P':
+        case 'B':
+        case 'D':
+        case 'E':
+        case 'C':
+          await this.extended.handle(type, body);
+          if (this.out.size >= FLUSH_BYTES) await this.flush();
+          return;
+        case 'H':
+          await this.flush();
+          return;
+        case 'S':
+          this.extended.sync();
+          this.cancelRequested = false;
+          this.out.readyForQuery('I');
+          await this.flush();
+          return;
+        case 'X':
+          this.phase = 'closed';
+          this.socket.end();
+          return;
+        case 'F':
+          this.out.errorResponse(errorFields(new PgServerError('0A000', 'the function call protocol is not supported', { category: 'not_supported' })));
+          this.out.readyForQuery('I');
+          await this.flush();
+          return;
+        case 'd':
+        case 'c':
+        case 'f':
+          // Copy messages outside COPY are ignored, as PostgreSQL does.
+          return;
+        default:
+          throw protocolViolation(`invalid frontend message type ${frame.type}`, true);
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async startup(body: BodyReader): Promise<void> {
+    const code = body.int32();
+    if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
+      body.end();
+      // No encryption is offered; the client goes on in the clear with a startup packet.
+      this.out.raw(Buffer.from('N'));
+      await this.flush();
+      return;
+    }
+    if (code === CANCEL_REQUEST) {
+      const pid = body.int32();
+      const secret = body.int32();
+      this.ctx.cancel(pid, secret);
+      this.phase = 'closed';
+      this.socket.end();
+      return;
+    }
+    const major = code >>> 16;
+    const minor = code & 0xffff;
+    if (major !== PROTOCOL_3) {
+      throw new PgServerError('0A000', `unsupported frontend protocol ${major}.${minor}: server supports 3.0 to 3.0`, { fatal: true, category: 'not_supported' });
+    }
+    const params = new Map<string, string>();
+    for (;;) {
+      const key = body.cstring();
+      if (key === '') break;
+      params.set(key, body.cstring());
+    }
+    const unrecognized = [...params.keys()].filter((k) => k.startsWith('_pq_.'));
+    if (minor > 0 || unrecognized.length) this.out.negotiateProtocolVersion(0, unrecognized);
+    const user = params.get('user');
+    if (!user) throw new PgServerError('28000', 'no PostgreSQL user name specified in startup packet', { fatal: true });
+    this.user = user;
+    this.applicationName = params.get('application_name') ?? '';
+    this.reader.startup = false;
+    if (this.ctx.verifier) {
+      this.phase = 'auth';
+      this.out.authenticationSasl([SCRAM_SHA_256]);
+      await this.flush();
+      return;
+    }
+    await this.ready();
+  }
+
+  private async authenticate(type: number, body: BodyReader): Promise<void> {
+    if (String.fromCharCode(type) !== 'p') throw protocolViolation(`expected SASL response, got message type ${type}`, true);
+    const verifier = this.ctx.verifier!;
+    if (!this.scram) {
+      const mechanism = body.cstring();
+      if (mechanism !== SCRAM_SHA_256) throw new PgServerError('28000', 'client selected an invalid SASL authentication mechanism', { fatal: true });
+      const len = body.int32();
+      const clientFirst = body.bytes(len).toString('utf8');
+      body.end();
+      this.scram = new ScramExchange(verifier);
+      this.out.authentication(11, this.scram.start(clientFirst));
+      await this.flush();
+      return;
+    }
+    const serverFinal = this.scram.finish(body.rest().toString('utf8'));
+    if (serverFinal === null) {
+      throw new PgServerError('28P01', `password authentication failed for user "${this.user}"`, { fatal: true, category: 'connection' });
+    }
+    this.out.authentication(12, serverFinal);
+    await this.ready();
+  }
+
+  /** Completes startup: AuthenticationOk, ParameterStatus, BackendKeyData, ReadyForQuery. */
+  private async ready(): Promise<void> {
+    if (this.startupTimer) clearTimeout(this.startupTimer);
+    this.startupTimer = null;
+    this.phase = 'ready';
+    const out = this.out.authentication(0);
+    const status: [string, string][] = [
+      ['server_version', this.ctx.serverVersion],
+      ['server_encoding', 'UTF8'],
+      ['client_encoding', 'UTF8'],
+      ['DateStyle', 'ISO, MDY'],
+      ['IntervalStyle', 'postgres'],
+      ['TimeZone', 'UTC'],
+      ['integer_datetimes', 'on'],
+      ['standard_conforming_strings', 'on'],
+      ['is_superuser', 'on'],
+      ['session_authorization', this.user],
+      ['default_transaction_read_only', 'off'],
+      ['in_hot_standby', 'off'],
+      ['application_name', this.applicationName],
+    ];
+    for (const [k, v] of status) out.parameterStatus(k, v);
+    out.backendKeyData(this.pid, this.secret).readyForQuery('I');
+    await this.flush();
+  }
+
+  private async simpleQuery(body: BodyReader): Promise<void> {
+    let text = '';
+    let offset = 0;
+    try {
+      text = body.cstring();
+      body.end();
+      this.extended.dropUnnamed();
+      const parts = splitStatements(text);
+      if (parts.length === 0) this.out.emptyQueryResponse();
+      // PostgreSQL parses the whole string before running any of it: a syntax error in the
+      // third statement means the first two do not run either.
+      if (parts.length > 1) parseSql(text);
+      for (const part of parts) {
+        offset = part.offset;
+        for (const r of await this.run(part.text)) await this.sendResult(r);
+      }
+    } catch (e) {
+      if (e instanceof PgServerError && e.fatal) throw e;
+      this.out.errorResponse(errorFields(e, text, offset));
+    } finally {
+      this.cancelRequested = false;
+    }
+    this.out.readyForQuery('I');
+    await this.flush();
+  }
+
+  private async sendResult(r: StatementResult): Promise<void> {
+    if (r.kind === 'command') {
+      if (r.notice) this.out.noticeResponse(noticeFields(r.notice));
+      this.out.commandComplete(commandTag(r.tag));
+      return;
+    }
+    const formats = new Array<FormatCode>(r.columns.length).fill(0);
+    this.out.rowDescription(r.columns, formats);
+    await this.sendRows(r, 0, r.rows.length, formats);
+    this.out.commandComplete(commandTag(r.tag));
+  }
+
+  /** Runs one statement; a CancelRequest or the client leaving abandons the wait for it. */
+  async run(sql: string): Promise<StatementResult[]> {
+    if (this.cancelRequested) throw queryCanceled();
+    if (this.phase === 'closed') throw new PgServerError('08006', 'connection closed by the client');
+    const catalogAnswer = psqlCatalogResult(sql, this.ctx.engine.catalog);
+    if (catalogAnswer) return [catalogAnswer];
+    const running = this.ctx.engine.execute(sql);
+    // The engine cannot stop a statement it has started; an abandoned one finishes on its own
+    // and its outcome is dropped here.
+    running.catch(() => undefined);
+    const aborted = new Promise<never>((_, reject) => {
+      this.abortInFlight = reject;
+    });
+    try {
+      return await Promise.race([running, aborted]);
+    } finally {
+      this.abortInFlight = null;
+    }
+  }
+
+  async sendRows(result: Extract<StatementResult, { kind: 'rows' }>, from: number, to: number, formats: readonly FormatCode[]): Promise<void> {
+    for (let i = from; i < to; i++) {
+      this.out.dataRow(result.rows[i]!, result.columns, formats);
+      if (this.out.size >= FLUSH_BYTES) {
+        await this.flush();
+        if (this.cancelRequested) throw queryCanceled();
+        if (this.phase === 'closed') return;
+      }
+    }
+  }
+
+  /** Writes pending output; resolves once the socket takes more (or is gone). */
+  private async flush(): Promise<void> {
+    if (this.out.size === 0) return;
+    const data = this.out.take();
+    if (this.socket.destroyed || !this.socket.writable) return;
+    if (this.socket.write(data)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  /** Sends a FATAL error and closes the connection; the client gets a short grace to read it. */
+  private async closeWith(err: PgServerError): Promise<void> {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    if (this.startupTimer) clearTimeout(this.startupTimer);
+    this.out.errorResponse(errorFields(err));
+    const data = this.out.take();
+    if (this.socket.destroyed) return;
+    this.socket.end(data);
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+}
+
+function internalFatal(e: unknown): PgServerError {
+  return new PgServerError('XX000', `internal error: ${toSluiceError(e).message}`, { fatal: true, category: 'internal' });
+}

@@ -1,0 +1,79 @@
+/**
+ * PostgreSQL type OIDs and the wire description of sluice's SQL types.
+ */
+import type { SqlType } from '../common/types.js';
+
+/** The PostgreSQL type OIDs the server reads or writes. */
+export const Oid = {
+  unspecified: 0,
+  bool: 16,
+  bytea: 17,
+  name: 19,
+  int8: 20,
+  int2: 21,
+  int4: 23,
+  text: 25,
+  float4: 700,
+  float8: 701,
+  unknown: 705,
+  bpchar: 1042,
+  varchar: 1043,
+  date: 1082,
+  timestamp: 1114,
+  timestamptz: 1184,
+  interval: 1186,
+  numeric: 1700,
+} as const;
+
+/** The type OID a result column of a sluice type is described with. */
+export function typeOid(t: SqlType): number {
+  switch (t) {
+    case 'boolean':
+      return Oid.bool;
+    case 'int':
+      return Oid.int4;
+    case 'bigint':
+      return Oid.int8;
+    case 'double':
+      return Oid.float8;
+    case 'numeric':
+      return Oid.numeric;
+    case 'varchar':
+      return Oid.varchar;
+    case 'timestamp':
+      return Oid.timestamp;
+    case 'date':
+      return Oid.date;
+    case 'interval':
+      return Oid.interval;
+    case 'null':
+      // An all-NULL column: text is what clients handle best ('unknown' confuses some drivers).
+      return Oid.text;
+  }
+}
+
+/** pg_type.typlen of a sluice type: the fixed byte size, or -1 for variable-length types. */
+export function typeSize(t: SqlType): number {
+  switch (t) {
+    case 'boolean':
+      return 1;
+    case 'int':
+    case 'date':
+      return 4;
+    case 'bigint':
+    case 'double':
+    case 'timestamp':
+      return 8;
+    case 'interval':
+      return 16;
+    case 'numeric':
+    case 'varchar':
+    case 'null':
+      return -1;
+  }
+}
+
+/** The type a parameter of this OID is bound as, for the ParameterDescription of unknowns. */
+export function describedParamOid(oid: number): number {
+  return oid === Oid.unspecified || oid === Oid.unknown ? Oid.text : oid;
+}

@@ -1,0 +1,116 @@
+/**
+ * Result value encoding for DataRow fields: PostgreSQL's text output (via formatValue) and its
+ * binary send format for every sluice type.
+ */
+import type { SqlType, Value } from '../common/types.js';
+import { formatDouble, formatValue } from '../common/values.js';
+import type { MessageWriter } from './message-writer.js';
+
+/** Microseconds from 1970-01-01 to PostgreSQL's epoch 2000-01-01. */
+export const PG_EPOCH_MICROS = 946_684_800_000_000n;
+/** Days from 1970-01-01 to 2000-01-01. */
+export const PG_EPOCH_DAYS = 10_957;
+const MICROS_PER_DAY = 86_400_000_000n;
+
+/** Writes a non-null value as a length-prefixed text field. */
+export function writeTextValue(w: MessageWriter, v: Value, type: SqlType): void {
+  w.sizedUtf8(formatValue(v, type) ?? '');
+}
+
+/** Writes a non-null value as a length-prefixed field in PostgreSQL's binary format for `type`. */
+export function writeBinaryValue(w: MessageWriter, v: Value, type: SqlType): void {
+  switch (type) {
+    case 'boolean':
+      w.int32(1).int8(v ? 1 : 0);
+      return;
+    case 'int':
+      w.int32(4).int32(Number(v));
+      return;
+    case 'bigint':
+      w.int32(8).int64(BigInt(v as bigint));
+      return;
+    case 'double':
+      w.int32(8).float64(Number(v));
+      return;
+    case 'numeric':
+      writeNumericBinary(w, Number(v));
+      return;
+    case 'timestamp':
+      w.int32(8).int64(BigInt(v as bigint) - PG_EPOCH_MICROS);
+      return;
+    case 'date':
+      w.int32(4).int32(Number(v) - PG_EPOCH_DAYS);
+      return;
+    case 'interval': {
+      // sluice intervals are microseconds only; whole days go to the day field as PostgreSQL's
+      // own "1 day" would, the rest (same sign) to the time field.
+      const micros = BigInt(v as bigint);
+      const days = micros / MICROS_PER_DAY;
+      w.int32(16).int64(micros - days * MICROS_PER_DAY).int32(Number(days)).int32(0);
+      return;
+    }
+    case 'varchar':
+    case 'null':
+      w.sizedUtf8(String(v));
+      return;
+  }
+}
+
+const NUMERIC_POS = 0x0000;
+const NUMERIC_NEG = 0x4000;
+const NUMERIC_NAN = 0xc000;
+const NUMERIC_PINF = 0xd000;
+const NUMERIC_NINF = 0xf000;
+
+/** Writes a double as a binary numeric: base-10000 digits of its shortest decimal form. */
+function writeNumericBinary(w: MessageWriter, v: number): void {
+  const special = Number.isNaN(v) ? NUMERIC_NAN : v === Infinity ? NUMERIC_PINF : v === -Infinity ? NUMERIC_NINF : -1;
+  if (special >= 0) {
+    w.int32(8).int16(0).int16(0).int16(special).int16(0);
+    return;
+  }
+  const { intPart, fracPart } = plainDecimal(formatDouble(Math.abs(v)));
+  const intPadded = intPart.padStart(Math.ceil(intPart.length / 4) * 4, '0');
+  const fracPadded = fracPart.padEnd(Math.ceil(fracPart.length / 4) * 4, '0');
+  const all = intPadded + fracPadded;
+  const groups: number[] = [];
+  for (let i = 0; i < all.length; i += 4) groups.push(Number(all.slice(i, i + 4)));
+  let weight = intPadded.length / 4 - 1;
+  let first = 0;
+  while (first < groups.length && groups[first] === 0) {
+    first++;
+    weight--;
+  }
+  let last = groups.length;
+  while (last > first && groups[last - 1] === 0) last--;
+  const digits = groups.slice(first, last);
+  const sign = v < 0 && digits.length > 0 ? NUMERIC_NEG : NUMERIC_POS;
+  w.int32(8 + 2 * digits.length)
+    .int16(digits.length)
+    .int16(digits.length ? weight : 0)
+    .int16(sign)
+    .int16(fracPart.length);
+  for (const d of digits) w.int16(d);
+}
+
+/** Splits a non-negative decimal (possibly in exponent form) into integer and fraction digits. */
+function plainDecimal(s: string): { intPart: string; fracPart: string } {
+  const [mant, expText] = s.toLowerCase().split('e') as [string, string | undefined];
+  const exp = expText === undefined ? 0 : Number(expText);
+  const [ip, fp = ''] = mant.split('.') as [string, string | undefined];
+  const digits = ip + fp;
+  const point = ip.length + exp;
+  let intPart: string;
+  let fracPart: string;
+  if (point <= 0) {
+    intPart = '';
+    fracPart = '0'.repeat(-point) + digits;
+  } else if (point >= digits.length) {
+    intPart = digits + '0'.repeat(point - digits.length);
+    fracPart = '';
+  } else {
+    intPart = digits.slice(0, point);
+    fracPart = digits.slice(point);
+  }
+  return { intPart: intPart.replace(/^0+/, ''), fracPart: fracPart.replace(/0+$/, '') };
+}
