@@ -52,7 +52,8 @@ export async function runScript(file: string, format: OutputFormat, dataDir: str
         return 1;
       }
       for (const r of results) {
-        if (r.kind === 'rows') process.stdout.write(renderRows(r.columns, r.rows, format) + (format === 'table' ? '\n' : ''));
+        // A script prints a SUBSCRIBE's snapshot; following changes needs a live client (REPL, psql).
+        if (r.kind === 'rows' || r.kind === 'subscription') process.stdout.write(renderRows(r.columns, r.rows, format) + (format === 'table' ? '\n' : ''));
         else if (r.notice) process.stderr.write(`NOTICE: ${r.notice}\n`);
       }
     }

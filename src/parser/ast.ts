@@ -157,4 +157,7 @@ export type Statement =
   | { readonly kind: 'describe'; readonly name: string; readonly pos: number }
   | { readonly kind: 'explain'; readonly statement: Statement }
   | { readonly kind: 'flush' }
+  | { readonly kind: 'subscribe'; readonly name: string; readonly snapshot: boolean; readonly pos: number }
+  /** BEGIN/COMMIT/ROLLBACK and friends: accepted, no effect (each statement commits by itself). */
+  | { readonly kind: 'transaction'; readonly tag: string }
   | { readonly kind: 'select'; readonly query: Query; readonly text: string; readonly offset: number; readonly relations: readonly string[] };

@@ -69,6 +69,33 @@ export function parseStatement(stmt: string, offset = 0, whole = stmt): Statemen
     case 'with':
     case 'values':
       return parseSelect(stmt, offset);
+    case 'subscribe': {
+      ts.next();
+      ts.acceptKeyword('to');
+      const pos = ts.position();
+      const name = ts.objectName();
+      let snapshot = true;
+      if (ts.isKeyword('with')) {
+        const opts = parseOptions(ts);
+        for (const [k, v] of Object.entries(opts)) {
+          if (k !== 'snapshot') throw new SluiceError('invalid_parameter', `unknown SUBSCRIBE option "${k}"`, { hint: 'SUBSCRIBE takes WITH (snapshot = true | false).' });
+          snapshot = !['false', 'off', '0', 'f'].includes(v.toLowerCase());
+        }
+      }
+      expectEnd(ts);
+      return { kind: 'subscribe', name, snapshot, pos };
+    }
+    case 'begin':
+    case 'start':
+    case 'commit':
+    case 'end':
+    case 'rollback':
+    case 'abort': {
+      const word = ts.next().value;
+      while (!ts.atEnd()) ts.next();
+      const tag = word === 'begin' || word === 'start' ? 'BEGIN' : word === 'rollback' || word === 'abort' ? 'ROLLBACK' : 'COMMIT';
+      return { kind: 'transaction', tag };
+    }
     default:
       return ts.fail('unknown statement');
   }

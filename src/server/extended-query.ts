@@ -189,7 +189,12 @@ export class ExtendedQuery {
       return;
     }
     const wasDone = portal.done;
-    const r = await this.resultOf(portal);
+    let r = await this.resultOf(portal);
+    // The extended protocol answers SUBSCRIBE with its snapshot only; stream with a simple query.
+    if (r.kind === 'subscription') {
+      r.listen(() => undefined, () => undefined)();
+      r = { kind: 'rows', tag: `SELECT ${r.rows.length}`, columns: r.columns, rows: r.rows };
+    }
     if (r.kind === 'command') {
       if (r.notice && !wasDone) out.noticeResponse(noticeFields(r.notice));
       out.commandComplete(commandTag(r.tag));

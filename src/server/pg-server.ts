@@ -22,6 +22,8 @@ export interface PgServerOptions {
   readonly maxMessageBytes?: number;
   /** Time a connection gets to complete startup and authentication (default 60 s). */
   readonly startupTimeoutMs?: number;
+  /** Most changes a SUBSCRIBE may have waiting for a slow client before it is dropped (default 100 000). */
+  readonly subscribeQueueRows?: number;
   /** Where connection-level failures are reported (default stderr). */
   readonly log?: (message: string) => void;
 }
@@ -47,6 +49,7 @@ export async function startPgServer(engine: PgEngine, opts: PgServerOptions = {}
     serverVersion: SERVER_VERSION,
     maxMessageBytes: opts.maxMessageBytes ?? 64 * 1024 * 1024,
     startupTimeoutMs: opts.startupTimeoutMs ?? 60_000,
+    subscribeQueueRows: opts.subscribeQueueRows ?? 100_000,
     log: opts.log ?? ((m) => process.stderr.write(`sluice: pg server: ${m}\n`)),
     register(session) {
       const pid = nextPid++ & 0x7fffffff;

@@ -5,7 +5,8 @@
  * only waits for its own socket's 'drain', never blocks other sessions.
  */
 import type { Socket } from 'node:net';
-import type { Engine, StatementResult } from '../exec/runtime/engine.js';
+import type { Engine, StatementResult, Subscription } from '../exec/runtime/engine.js';
+import type { Value } from '../common/types.js';
 import { toSluiceError } from '../common/errors.js';
 import { parseSql, splitStatements } from '../parser/index.js';
 import { commandTag } from './command-tag.js';
@@ -27,6 +28,8 @@ export interface SessionContext {
   readonly serverVersion: string;
   readonly maxMessageBytes: number;
   readonly startupTimeoutMs: number;
+  /** Most changes a SUBSCRIBE may have waiting for its client before it is dropped. */
+  readonly subscribeQueueRows: number;
   readonly log: (message: string) => void;
   /** Registers a session; returns its BackendKeyData. */
   register(session: PgSession): { pid: number; secret: number };
@@ -305,6 +308,7 @@ export class PgSession implements QueryIO {
   }
 
   private async sendResult(r: StatementResult): Promise<void> {
+    if (r.kind === 'subscription') return this.streamSubscription(r);
     if (r.kind === 'command') {
       if (r.notice) this.out.noticeResponse(noticeFields(r.notice));
       this.out.commandComplete(commandTag(r.tag));
@@ -314,6 +318,67 @@ export class PgSession implements QueryIO {
     this.out.rowDescription(r.columns, formats);
     await this.sendRows(r, 0, r.rows.length, formats);
     this.out.commandComplete(commandTag(r.tag));
+  }
+
+  /**
+   * SUBSCRIBE: the snapshot, then every change as DataRows until the client cancels or leaves
+   * (or the view is dropped: CommandComplete). Changes wait in a bounded queue; a client that
+   * falls further behind is dropped with an error, so a slow reader never stalls the engine.
+   */
+  private async streamSubscription(r: Subscription): Promise<void> {
+    const formats = new Array<FormatCode>(r.columns.length).fill(0);
+    this.out.rowDescription(r.columns, formats);
+    for (const row of r.rows) this.out.dataRow(row, r.columns, formats);
+    await this.flush();
+    const queue: Value[][] = [];
+    let wake: (() => void) | null = null;
+    let endReason: string | null = null;
+    let overflow = false;
+    const stop = r.listen(
+      (rows) => {
+        if (overflow) return;
+        for (const row of rows) queue.push(row);
+        if (queue.length > this.ctx.subscribeQueueRows) {
+          overflow = true;
+          queue.length = 0;
+        }
+        wake?.();
+      },
+      (reason) => {
+        endReason = reason;
+        wake?.();
+      },
+    );
+    const aborted = new Promise<never>((_, reject) => {
+      this.abortInFlight = reject;
+    });
+    aborted.catch(() => undefined);
+    try {
+      for (;;) {
+        if (overflow) {
+          throw new PgServerError('53400', `subscription dropped: more than ${this.ctx.subscribeQueueRows} changes were waiting for this client`, {
+            hint: 'Read changes faster, or subscribe to a smaller view.',
+          });
+        }
+        if (queue.length) {
+          for (const row of queue.splice(0)) this.out.dataRow(row, r.columns, formats);
+          await this.flush();
+          if (this.cancelRequested) throw queryCanceled();
+          if (this.phase === 'closed') return;
+          continue;
+        }
+        if (endReason !== null) {
+          this.out.noticeResponse(noticeFields(`subscription ended: ${endReason}`));
+          this.out.commandComplete('SUBSCRIBE');
+          return;
+        }
+        await Promise.race([new Promise<void>((res) => (wake = res)), aborted]);
+        wake = null;
+      }
+    } finally {
+      stop();
+      this.abortInFlight = null;
+    }
   }
 
   /** Runs one statement; a CancelRequest or the client leaving abandons the wait for it. */

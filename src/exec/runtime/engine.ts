@@ -43,7 +43,21 @@ export interface EngineOptions {
 
 export type StatementResult =
   | { readonly kind: 'rows'; readonly tag: string; readonly columns: readonly Field[]; readonly rows: Value[][] }
-  | { readonly kind: 'command'; readonly tag: string; readonly notice?: string };
+  | { readonly kind: 'command'; readonly tag: string; readonly notice?: string }
+  | Subscription;
+
+/**
+ * The answer to SUBSCRIBE: columns (epoch, weight, then the view's), the snapshot rows (the
+ * view's contents at the subscription's epoch, weight +1), and `listen` for every later change.
+ * Changes after the snapshot are delivered in epoch order; `onEnd` fires if the view is dropped.
+ */
+export interface Subscription {
+  readonly kind: 'subscription';
+  readonly tag: string;
+  readonly columns: readonly Field[];
+  readonly rows: Value[][];
+  listen(onRows: (rows: Value[][]) => void, onEnd: (reason: string) => void): () => void;
+}
 
 /** One change of a view: the row, +1/−1, and the epoch that made it. */
 export interface Change {
@@ -87,6 +101,7 @@ interface ViewRt {
   readonly store: ViewStore;
   readonly outputs: Batch[];
   readonly subscribers: Set<(changes: Change[]) => void>;
+  readonly onDrop: Set<(reason: string) => void>;
   rowErrors: number;
   failed: SluiceError | null;
   /** The view's watermark (min over its watermarked inputs), never decreasing. */
@@ -293,7 +308,57 @@ export class Engine {
         return { kind: 'command', tag: 'FLUSH' };
       case 'select':
         return this.select(stmt);
+      case 'subscribe':
+        return this.subscription(stmt);
+      case 'transaction':
+        return { kind: 'command', tag: stmt.tag };
     }
+  }
+
+  private subscription(stmt: Extract<Statement, { kind: 'subscribe' }>): Subscription {
+    const v = this.views.get(stmt.name);
+    if (!v) {
+      const e = this.catalog.get(stmt.name);
+      throw new SluiceError(e ? 'not_supported' : 'undefined_table', e ? `cannot SUBSCRIBE to ${KIND_LABEL[e.kind]} "${stmt.name}"` : `materialized view "${stmt.name}" does not exist`, {
+        position: stmt.pos,
+        hint: e ? 'SUBSCRIBE takes a materialized view; create one over it first.' : undefined,
+      });
+    }
+    const epoch = BigInt(this.epochNo);
+    const columns: Field[] = [{ name: 'epoch', type: 'bigint' }, { name: 'weight', type: 'int' }, ...v.entry.schema];
+    const rows = stmt.snapshot ? v.store.rows().map((r) => [epoch, 1, ...r]) : [];
+    // Registered now, under the engine mutex: the snapshot and the changes never overlap.
+    const queue: Value[][][] = [];
+    let sink: ((rows: Value[][]) => void) | null = null;
+    let ended: string | null = null;
+    let endSink: ((reason: string) => void) | null = null;
+    const onChange = (changes: Change[]) => {
+      const batch = changes.map((c) => [BigInt(c.epoch), c.weight, ...c.row] as Value[]);
+      if (sink) sink(batch);
+      else queue.push(batch);
+    };
+    v.subscribers.add(onChange);
+    const onDrop = (reason: string) => {
+      ended = reason;
+      endSink?.(reason);
+    };
+    v.onDrop.add(onDrop);
+    return {
+      kind: 'subscription',
+      tag: 'SUBSCRIBE',
+      columns,
+      rows,
+      listen: (onRows, onEnd) => {
+        for (const b of queue.splice(0)) onRows(b);
+        sink = onRows;
+        endSink = onEnd;
+        if (ended !== null) onEnd(ended);
+        return () => {
+          v.subscribers.delete(onChange);
+          v.onDrop.delete(onDrop);
+        };
+      },
+    };
   }
 
   private ensureNew(name: string, ifNotExists: boolean): StatementResult | null {
@@ -395,7 +460,7 @@ export class Engine {
     const outputs: Batch[] = [];
     const pipeline = buildPipeline(planned.physical, (b) => outputs.push(b));
     const rt: ViewRt = {
-      entry, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized)), outputs, subscribers: new Set(),
+      entry, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized)), outputs, subscribers: new Set(), onDrop: new Set(),
       rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(),
     };
     const lateSchema = lateInputSchema(planned);
@@ -510,6 +575,7 @@ export class Engine {
         break;
       case 'view':
         if (this.views.get(e.name)?.keepLate) await this.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name + '_late')}`);
+        for (const f of this.views.get(e.name)?.onDrop ?? []) f(`materialized view "${e.name}" was dropped`);
         this.views.delete(e.name);
         break;
       case 'sink': {
