@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import pg from 'pg';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin', 'sluice.js');
@@ -56,14 +57,22 @@ describe('sluice CLI', () => {
     }
   });
 
-  it('npm start (the demo) shows changing word counts within 10 s', async () => {
-    const child = spawn(process.execPath, [bin, 'demo'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  it('npm start (serve --demo) shows changing word counts within 10 s and answers pg clients', async () => {
+    const child = spawn(process.execPath, [bin, 'serve', '--demo', '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += String(d)));
     const deadline = Date.now() + 10_000;
     const tables = () => out.split('-------------------------------------------').slice(1).filter((t) => t.includes('rows)'));
     while (tables().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const port = Number(/postgres:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+    const client = new pg.Client({ host: '127.0.0.1', port, user: 'demo', database: 'sluice' });
+    await client.connect();
+    const res = await client.query('SELECT count(*) AS words FROM word_counts');
+    await client.end();
+    expect(Number(res.rows[0].words)).toBeGreaterThan(5);
     child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(0);
     const [a, b] = tables();
     expect(a).toBeDefined();
     expect(b).toBeDefined();

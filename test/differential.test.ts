@@ -37,7 +37,7 @@ const projection = fc.subarray(
 );
 
 const aggregate = fc.subarray(
-  ['count(*)', 'count(v)', 'count(DISTINCT v)', 'count(DISTINCT k2)', 'sum(v)', 'avg(v)', 'min(v)', 'max(v)', 'min(k2)', 'max(k2)', 'sum(d)', 'max(d)', 'sum(big)', 'min(big)', 'count(*) FILTER (WHERE v > 0)', 'sum(v) FILTER (WHERE b)', 'max(v) FILTER (WHERE k2 IS NOT NULL)', 'avg(d) FILTER (WHERE v < 0)', 'bool_placeholder'].filter((a) => a !== 'bool_placeholder'),
+  ['count(*)', 'count(v)', 'count(DISTINCT v)', 'count(DISTINCT k2)', 'sum(v)', 'avg(v)', 'min(v)', 'max(v)', 'min(k2)', 'max(k2)', 'sum(d)', 'max(d)', 'sum(big)', 'min(big)', 'sum(DISTINCT v)', 'avg(DISTINCT k1)', 'count(*) FILTER (WHERE v > 0)', 'sum(v) FILTER (WHERE b)', 'max(v) FILTER (WHERE k2 IS NOT NULL)', 'avg(d) FILTER (WHERE v < 0)', 'bool_placeholder'].filter((a) => a !== 'bool_placeholder'),
   { minLength: 1, maxLength: 6 },
 );
 

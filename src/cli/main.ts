@@ -8,10 +8,13 @@ import { lineCol, SluiceError, toSluiceError } from '../common/errors.js';
 import { createEngine } from '../exec/runtime/engine.js';
 import { renderRows, type OutputFormat } from './format.js';
 import { runDemo } from './demo.js';
+import { serve } from './serve.js';
 
 const USAGE = `usage:
+  sluice serve [--host H] [--port N] [--data-dir DIR] [--password P] [--batch-interval MS] [--demo]
+                                   PostgreSQL wire server (default 127.0.0.1:6875); --demo adds the word count
   sluice run FILE.sql [--format table|csv|json] [--data-dir DIR] [--batch-interval MS]
-  sluice demo`;
+  sluice demo                      the word-count demo without a server`;
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -76,8 +79,28 @@ async function main(argv: string[]): Promise<number> {
       if (!file) fail('run needs a FILE.sql');
       return runScript(file, format, dataDir, bi ? Number(bi) : undefined);
     }
-    case 'demo':
-      return runDemo();
+    case 'serve': {
+      const demo = args.includes('--demo');
+      if (demo) args.splice(args.indexOf('--demo'), 1);
+      const bi = flag(args, '--batch-interval');
+      return serve({
+        host: flag(args, '--host') ?? '127.0.0.1',
+        port: Number(flag(args, '--port') ?? 6875),
+        dataDir: flag(args, '--data-dir') ?? null,
+        password: flag(args, '--password'),
+        batchIntervalMs: bi ? Number(bi) : undefined,
+        demo,
+      });
+    }
+    case 'demo': {
+      const engine = await createEngine({});
+      const stop = new AbortController();
+      process.on('SIGINT', () => stop.abort());
+      process.on('SIGTERM', () => stop.abort());
+      await runDemo(engine, process.stdout, stop.signal);
+      await engine.close();
+      return 0;
+    }
     case undefined:
     case '--help':
     case '-h':

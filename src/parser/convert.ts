@@ -279,6 +279,9 @@ export function convertExpr(e: N): Expr {
       const args = (Array.isArray(argList) ? argList : [argList]).map(convertExpr);
       // node-sql-parser reads `NOT (x)` as a call of a function named NOT.
       if (name === 'not' && args.length === 1) return { kind: 'unary', op: 'not', expr: args[0]! };
+      // sum(DISTINCT x) and friends, rewritten by parse.ts so the parser accepts them.
+      const distinctAgg = /^(sum|avg|min|max)_distinct$/.exec(name);
+      if (distinctAgg) return { kind: 'func', name: distinctAgg[1]!, args, star: false, distinct: true, filter: null, orderBy: [], over: null, pos };
       if (name === 'current_timestamp' || name === 'now' || name === 'proctime') {
         return { kind: 'func', name: name === 'proctime' ? 'proctime' : 'now', args: [], star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
       }

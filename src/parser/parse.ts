@@ -283,11 +283,28 @@ function parseCreateView(ts: TokenStream, stmt: string, offset: number): Stateme
   return { kind: 'create_view', name, ifNotExists, query, queryText, queryOffset: qStart - offset, emitOnWindowClose, options, text: stmt };
 }
 
+/**
+ * node-sql-parser reads count(DISTINCT x) but not sum/avg/min/max(DISTINCT x): those become
+ * calls of `sum_distinct(x)` etc. (same length, so positions stay right) that convert.ts maps back.
+ */
+function rewriteDistinctAggregates(text: string): string {
+  const toks = lex(text);
+  let out = text;
+  for (let i = 0; i + 2 < toks.length; i++) {
+    const [f, paren, d] = [toks[i]!, toks[i + 1]!, toks[i + 2]!];
+    if (f.kind !== 'ident' || !['sum', 'avg', 'min', 'max'].includes(f.value)) continue;
+    if (paren.kind !== 'symbol' || paren.value !== '(' || paren.start !== f.end) continue;
+    if (d.kind !== 'ident' || d.value !== 'distinct' || d.start !== paren.end || !/\s/.test(text[d.end] ?? '')) continue;
+    out = out.slice(0, f.start) + `${text.slice(f.start, f.end)}_distinct(` + out.slice(d.end + 1);
+  }
+  return out;
+}
+
 /** Parses query text that starts at 0-based `offset` in the script. */
 export function parseQueryText(text: string, offset: number): Query {
   let ast;
   try {
-    ast = parser.astify(text, OPT);
+    ast = parser.astify(rewriteDistinctAggregates(text), OPT);
   } catch (e) {
     throw syntaxFromParser(e, offset, text);
   }

@@ -1,0 +1,49 @@
+/**
+ * `sluice serve`: an engine behind the PostgreSQL wire protocol (default 127.0.0.1:6875), with
+ * the demo pipeline when asked (`npm start`). Stops cleanly on SIGINT/SIGTERM.
+ */
+import { createEngine } from '../exec/runtime/engine.js';
+import { startPgServer } from '../server/pg-server.js';
+import { SluiceError } from '../common/errors.js';
+import { runDemo } from './demo.js';
+
+export interface ServeOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string | null;
+  readonly password?: string;
+  readonly demo: boolean;
+  readonly batchIntervalMs?: number;
+}
+
+export async function serve(opts: ServeOptions): Promise<number> {
+  const engine = await createEngine({ dataDir: opts.dataDir, batchIntervalMs: opts.batchIntervalMs });
+  let server;
+  try {
+    server = await startPgServer(engine, { host: opts.host, port: opts.port, password: opts.password });
+  } catch (e) {
+    await engine.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new SluiceError('connection', `port ${opts.port} on ${opts.host} is already in use`, { hint: 'Stop the other server or pass --port N (0 picks a free port).' });
+    }
+    throw e;
+  }
+  process.stdout.write(`sluice is listening on postgres://${opts.host}:${server.port}/sluice  (psql -h ${opts.host} -p ${server.port} -U sluice sluice)\n`);
+  const stop = new AbortController();
+  const done = new Promise<void>((resolve) => {
+    const shutdown = () => {
+      if (stop.signal.aborted) return;
+      stop.abort();
+      resolve();
+    };
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+  });
+  const demo = opts.demo ? runDemo(engine, process.stdout, stop.signal) : Promise.resolve();
+  await done;
+  await demo.catch(() => undefined);
+  await server.close();
+  await engine.close();
+  return 0;
+}

@@ -1,0 +1,20 @@
+/**
+ * sqllogictest over pg-wire: test/slt/**\/*.slt and the external conformance files in
+ * ../shared/conformance. Files in test/slt/expected-failures.txt must fail; any other failure,
+ * or a listed file that passes, fails this test.
+ */
+import { relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultFiles, runAll } from '../src/slt/main.js';
+
+describe('sqllogictest', () => {
+  it('runs the project and conformance files; only listed files fail', async () => {
+    const files = defaultFiles();
+    expect(files.some((f) => f.includes('conformance'))).toBe(true);
+    const s = await runAll(files, () => undefined);
+    const root = resolve(import.meta.dirname, '..');
+    const report = s.unexpectedFailures.map((r) => `${relative(root, r.file)}: ${r.failures.slice(0, 3).map((f) => `line ${f.line}: ${f.message}`).join('; ')}`);
+    expect(report).toEqual([]);
+    expect(s.unexpectedPasses.map((f) => relative(root, f))).toEqual([]);
+  }, 600_000);
+});
