@@ -28,7 +28,7 @@ async function connect(port: number): Promise<pg.Client> {
 
 function streamRows(client: pg.Client, sql: string): { rows: unknown[][]; done: Promise<Error | null> } {
   const rows: unknown[][] = [];
-  const q = new pg.Query({ text: sql, rowMode: 'array' });
+  const q = new pg.Query({ text: sql, rowMode: 'array' } as pg.QueryConfig);
   const done = new Promise<Error | null>((resolve) => {
     q.on('row', (r: unknown[]) => rows.push(r));
     q.on('error', (e: Error) => resolve(e));
