@@ -86,6 +86,8 @@ interface SourceRt {
   deadLetters: number;
   rowsTotal: number;
   readonly wm: WatermarkRt | null;
+  /** Bumped whenever the retained epochs change. */
+  version: number;
 }
 
 interface TableRt {
@@ -110,6 +112,8 @@ interface ViewRt {
   readonly keepLate: boolean;
   pendingLate: Batch[];
   readonly createdAtMs: number;
+  /** Bumped whenever the view's contents change (ad-hoc query copies are keyed by it). */
+  version: number;
 }
 
 interface SinkRt {
@@ -137,6 +141,9 @@ export class Engine {
   private batchIntervalMs: number;
   private implicitFlush = false;
   private idleTimeoutMs = 10_000;
+  private queryConn: DuckDBConnection | null = null;
+  /** Views and sources copied into the query connection, by the version copied. */
+  private readonly loaded = new Map<string, number>();
   private windowPanes = true;
   private readonly retainEpochs: number;
   private readonly log: (m: string) => void;
@@ -241,6 +248,7 @@ export class Engine {
     await this.mutex.run(async () => {
       for (const s of this.sources.values()) await s.connector.stop().catch(() => undefined);
       for (const s of this.sinks.values()) await s.connector.close().catch(() => undefined);
+      this.queryConn?.closeSync();
       this.duck.close();
     });
   }
@@ -384,6 +392,7 @@ export class Engine {
       deadLetters: 0,
       rowsTotal: 0,
       wm: this.watermarkRt(stmt.name, schema, stmt.watermark),
+      version: 0,
     };
     const connector = sourceFactories[connectorName]!({
       name: stmt.name,
@@ -461,7 +470,7 @@ export class Engine {
     const pipeline = buildPipeline(planned.physical, (b) => outputs.push(b));
     const rt: ViewRt = {
       entry, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized)), outputs, subscribers: new Set(), onDrop: new Set(),
-      rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(),
+      rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(), version: 0,
     };
     const lateSchema = lateInputSchema(planned);
     if (rt.keepLate) {
@@ -561,6 +570,7 @@ export class Engine {
 
   private async dropEntry(e: CatalogEntry): Promise<void> {
     for (const d of this.catalog.dependents(e.name)) if (this.catalog.has(d.name)) await this.dropEntry(d);
+    await this.unload(e.name);
     switch (e.kind) {
       case 'source': {
         const s = this.sources.get(e.name)!;
@@ -640,7 +650,10 @@ export class Engine {
   }
 
   private async select(stmt: Extract<Statement, { kind: 'select' }>): Promise<StatementResult> {
-    const conn: DuckDBConnection = await this.duck.instance.connect();
+    // One connection for ad-hoc queries (statements are serialised by the engine mutex); a view
+    // or source is copied into a temp table of that connection only when it changed since.
+    this.queryConn ??= await this.duck.instance.connect();
+    const conn: DuckDBConnection = this.queryConn;
     try {
       for (const rel of stmt.relations) {
         const e = this.catalog.get(rel);
@@ -650,23 +663,25 @@ export class Engine {
           const m = new RegExp(`\\b${rel}\\b`, 'i').exec(stmt.text);
           throw new SluiceError('undefined_table', `relation "${rel}" does not exist`, { position: m ? stmt.offset + m.index + 1 : undefined });
         }
-        if (e.kind === 'view') {
-          const v = this.views.get(rel)!;
-          await this.duck.run(createTableSql(rel, e.schema, [], true), conn);
-          await this.duck.appendRows(rel, e.schema, v.store.rows(), conn, null as unknown as string);
-        } else if (e.kind === 'source') {
-          const s = this.sources.get(rel)!;
-          await this.duck.run(createTableSql(rel, e.schema, [], true), conn);
-          await this.duck.appendBatch(rel, e.schema, s.retained.flatMap((r) => r.batches), conn);
-        }
+        if (e.kind !== 'view' && e.kind !== 'source') continue;
+        const version = e.kind === 'view' ? this.views.get(rel)!.version : this.sources.get(rel)!.version;
+        if (this.loaded.get(rel) === version) continue;
+        await this.duck.run(createTableSql(rel, e.schema, [], true).replace(/^CREATE TEMP TABLE/, 'CREATE OR REPLACE TEMP TABLE'), conn);
+        if (e.kind === 'view') await this.duck.appendRows(rel, e.schema, this.views.get(rel)!.store.rows(), conn, null as unknown as string);
+        else await this.duck.appendBatch(rel, e.schema, this.sources.get(rel)!.retained.flatMap((r) => r.batches), conn);
+        this.loaded.set(rel, version);
       }
       const r = await this.duck.query(stmt.text, conn);
       return { kind: 'rows', tag: `SELECT ${r.rows.length}`, columns: r.columns, rows: r.rows };
     } catch (e) {
       throw locate(toSluiceError(e), stmt.text, stmt.offset);
-    } finally {
-      conn.closeSync();
     }
+  }
+
+  /** Forgets the ad-hoc copy of a view or source (dropped, or about to be shadowed). */
+  private async unload(name: string): Promise<void> {
+    if (!this.loaded.delete(name) || !this.queryConn) return;
+    await this.duck.run(`DROP TABLE IF EXISTS temp.main.${quoteIdent(name)}`, this.queryConn);
   }
 
   private evalContext(v: ViewRt, watermark: { before: bigint | null; after: bigint | null }): EvalContext {
@@ -750,6 +765,7 @@ export class Engine {
       if (batches.length) {
         s.retained.push({ epoch, batches });
         if (s.retained.length > this.retainEpochs) s.retained.shift();
+        s.version++;
       }
       if (s.pendingDead.length) {
         const rows = s.pendingDead.splice(0).map((d) => [d.position, d.raw, d.error, t] as Value[]);
@@ -787,6 +803,7 @@ export class Engine {
         v.store.apply(b);
         n += b.length;
       }
+      if (n) v.version++;
       rowsOut[v.entry.name] = n;
       deltas.set(v.entry.name, out);
       if (v.subscribers.size && out.length) {
