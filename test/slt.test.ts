@@ -5,11 +5,13 @@
  */
 import { relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultFiles, runAll } from '../src/slt/main.js';
+import { conformanceDir, defaultFiles, runAll } from '../src/slt/main.js';
 
 describe('sqllogictest', () => {
   it('runs the project and conformance files; only listed files fail', async () => {
     const files = defaultFiles();
+    // The conformance files are a required target: say where they were looked for if missing.
+    expect(conformanceDir(), 'shared/conformance not found beside the project or its parents; set SLUICE_CONFORMANCE_DIR').not.toBeNull();
     expect(files.some((f) => f.includes('conformance'))).toBe(true);
     const s = await runAll(files, () => undefined);
     const root = resolve(import.meta.dirname, '..');

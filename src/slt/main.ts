@@ -5,7 +5,7 @@
  * passes fails the run, so the list only shrinks.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { startSltServer } from './server.js';
 import { readExpectedFailures, runSltFile, type SltFileResult } from './runner.js';
 
@@ -16,8 +16,23 @@ function walk(dir: string, re: RegExp): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(join(dir, d.name), re) : re.test(d.name) ? [join(dir, d.name)] : [])).sort();
 }
 
+/**
+ * The external conformance folder: $SLUICE_CONFORMANCE_DIR, else `shared/conformance` beside
+ * the project root or beside one of its parents.
+ */
+export function conformanceDir(): string | null {
+  const env = process.env.SLUICE_CONFORMANCE_DIR;
+  if (env) return resolve(env);
+  for (let dir = root; ; dir = dirname(dir)) {
+    const candidate = join(dirname(dir), 'shared', 'conformance');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return null;
+  }
+}
+
 export function defaultFiles(): string[] {
-  return [...walk(join(root, 'test', 'slt'), /\.slt$/), ...walk(resolve(root, '..', 'shared', 'conformance'), /\.slt(\.part)?$/)];
+  const conf = conformanceDir();
+  return [...walk(join(root, 'test', 'slt'), /\.slt$/), ...(conf ? walk(conf, /\.slt(\.part)?$/) : [])];
 }
 
 export interface SltSummary {
@@ -31,8 +46,8 @@ export async function runAll(files: string[], log: (m: string) => void): Promise
   const expectedSet = new Map(expected.map((e) => [e.file, e.reason]));
   const results: SltFileResult[] = [];
   for (const f of files) results.push(await runSltFile(resolve(f), startSltServer, log));
-  const unexpectedFailures = results.filter((r) => r.failures.length > 0 && !expectedSet.has(r.file));
-  const unexpectedPasses = results.filter((r) => r.failures.length === 0 && expectedSet.has(r.file)).map((r) => r.file);
+  const unexpectedFailures = results.filter((r) => r.failures.length > 0 && !expectedSet.has(basename(r.file)));
+  const unexpectedPasses = results.filter((r) => r.failures.length === 0 && expectedSet.has(basename(r.file))).map((r) => r.file);
   return { results, unexpectedFailures, unexpectedPasses };
 }
 

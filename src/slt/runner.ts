@@ -4,7 +4,7 @@
  * booleans, (empty) for the empty string; rows compare as whitespace-separated tokens.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import pg from 'pg';
 import { parseSlt, type SltRecord } from './parse.js';
 
@@ -116,7 +116,7 @@ export interface ExpectedFailure {
   readonly reason: string;
 }
 
-/** Parses the expected-failures list: `path  # reason` per line, paths relative to the list. */
+/** Parses the expected-failures list: `file-name  # reason` per line (matched by file name). */
 export function readExpectedFailures(path: string): ExpectedFailure[] {
   return readFileSync(path, 'utf8')
     .split('\n')
@@ -124,6 +124,6 @@ export function readExpectedFailures(path: string): ExpectedFailure[] {
     .filter((l) => l !== '' && !l.startsWith('#'))
     .map((l) => {
       const [file, ...reason] = l.split('#');
-      return { file: resolve(dirname(path), file!.trim()), reason: reason.join('#').trim() };
+      return { file: basename(file!.trim()), reason: reason.join('#').trim() };
     });
 }
