@@ -642,6 +642,11 @@ function compileCall(fn: ScalarFn, argExprs: readonly BoundExpr[], type: SqlType
         }
         return out.finish();
       };
+    case 'concat_ws': {
+      // NULL separator → NULL; NULL elements are skipped (PostgreSQL's concat_ws).
+      const k = rowWise('varchar', ([sep, ...parts]) => (sep === null ? null : parts.filter((p) => p !== null).join(sep as string)), false);
+      return (b, ctx) => k(evalArgs(b, ctx), b.length, ctx);
+    }
     case 'upper':
     case 'lower':
     case 'trim':

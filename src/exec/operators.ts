@@ -13,6 +13,7 @@ import { createAccumulator, type Accumulator } from './accumulators.js';
 import { compile, type EvalContext, type Kernel } from './eval.js';
 import { createGroupTable, type GroupTable } from './group-table.js';
 import { SessionAggOp, WindowAggOp, WindowOp } from './window.js';
+import { JoinOp } from './join.js';
 
 export type Emit = (b: Batch) => void;
 
@@ -64,6 +65,12 @@ function build(plan: PhysicalPlan, emit: Emit, scans: Map<string, Operator[]>, w
     }
     case 'ValuesExec':
       return new ValuesOp(plan.rows, plan.schema.map((f) => f.type), emit);
+    case 'HashJoinExec': {
+      const op = new JoinOp(plan, emit, ctxNow);
+      const left = build(plan.left, (b) => op.pushLeft(b), scans, windows);
+      const right = build(plan.right, (b) => op.pushRight(b), scans, windows);
+      return new Chain(op, new Fanin([left, right]));
+    }
     case 'WindowExec': {
       const op = new WindowOp(plan, emit, ctxNow);
       return new Chain(op, build(plan.input, (b) => op.push(b), scans, windows));

@@ -289,6 +289,10 @@ export function convertExpr(e: N): Expr {
     }
     case 'star':
       return { kind: 'star', table: null };
+    case 'array':
+      // An ARRAY[...] constructor: only as an argument of array_join/array_to_string (arrays are
+      // not a column type yet), carried as a call the binder folds.
+      return { kind: 'func', name: 'array', args: (e.expr_list?.value ?? []).map(convertExpr), star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
     default:
       return unsupported(`expression ${String(e.type)}`);
   }

@@ -7,8 +7,8 @@ import { SluiceError } from '../common/errors.js';
 import { commonType, isNumeric, typeDisplayName, type Field, type Schema, type SqlType, type Value } from '../common/types.js';
 import type { Catalog } from '../catalog/index.js';
 import type { Expr, FromItem, Query, QueryBody, Select } from '../parser/index.js';
-import type { AggCall, AggFn, BoundExpr, ScalarFn } from './expr.js';
-import type { LogicalPlan, WindowSpec } from './logical.js';
+import { columnsOf, conjunction, mapColumns, splitConjunction, type AggCall, type AggFn, type BoundExpr, type ScalarFn } from './expr.js';
+import { scannedRelations, type LogicalPlan, type WindowSpec } from './logical.js';
 import { castConstant } from './constant.js';
 
 interface ScopeField {
@@ -124,11 +124,70 @@ export class Binder {
       case 'table_function':
         return this.bindWindowFunction(f);
       case 'join':
-        throw new SluiceError('not_supported', 'joins are not supported yet', {
-          position: this.positionOf('join'),
-          hint: 'Aggregate or filter each input in its own view for now.',
-        });
+        return this.bindJoin(f);
     }
+  }
+
+  /** A join: ON splits into equi-keys (left expr = right expr) and a residual condition. */
+  private bindJoin(f: Extract<FromItem, { kind: 'join' }>): { plan: LogicalPlan; scope: Scope } {
+    const l = this.bindFrom(f.left);
+    const r = this.bindFrom(f.right);
+    const scope: Scope = { fields: [...l.scope.fields, ...r.scope.fields] };
+    const nL = l.plan.schema.length;
+    const leftKeys: BoundExpr[] = [];
+    const rightKeys: BoundExpr[] = [];
+    const residual: BoundExpr[] = [];
+    if (f.on) {
+      const on = this.expectBoolean(this.bindExpr(f.on, { scope, agg: null, noAggIn: 'JOIN conditions' }), 'JOIN/ON');
+      for (const c of splitConjunction(on)) {
+        if (c.kind === 'call' && c.fn === 'eq') {
+          const [a, b] = c.args as [BoundExpr, BoundExpr];
+          const side = (e: BoundExpr) => {
+            const cols = [...columnsOf(e)];
+            if (cols.length === 0) return 'none';
+            if (cols.every((i) => i < nL)) return 'left';
+            if (cols.every((i) => i >= nL)) return 'right';
+            return 'both';
+          };
+          const sa = side(a);
+          const sb = side(b);
+          const shift = (e: BoundExpr) => mapColumns(e, (i, type) => ({ kind: 'col', index: i - nL, type }));
+          if (sa === 'left' && sb === 'right') {
+            leftKeys.push(a);
+            rightKeys.push(shift(b));
+            continue;
+          }
+          if (sa === 'right' && sb === 'left') {
+            leftKeys.push(b);
+            rightKeys.push(shift(a));
+            continue;
+          }
+        }
+        residual.push(c);
+      }
+    } else if (f.joinType !== 'cross') {
+      throw new SluiceError('syntax', `${f.joinType.toUpperCase()} JOIN needs an ON condition`, { position: this.positionOf('join') });
+    }
+    const unbounded = (p: LogicalPlan): boolean => [...scannedRelations(p)].some((rel) => this.catalog.get(rel)?.kind === 'source');
+    if (unbounded(l.plan) && unbounded(r.plan)) {
+      throw new SluiceError('not_supported', 'a join between two unbounded streams would keep every row of both forever', {
+        position: this.positionOf('join'),
+        hint: 'Aggregate one side into a view first, or join a stream with a table (CREATE TABLE). Time-bounded stream joins (windows, interval conditions) are not supported yet.',
+      });
+    }
+    const joinType = f.joinType;
+    const plan: LogicalPlan = {
+      kind: 'join',
+      left: l.plan,
+      right: r.plan,
+      joinType,
+      leftKeys,
+      rightKeys,
+      residual: conjunction(residual),
+      schema: [...l.plan.schema, ...r.plan.schema],
+      appendOnly: (joinType === 'inner' || joinType === 'cross') && l.plan.appendOnly && r.plan.appendOnly,
+    };
+    return { plan, scope };
   }
 
   /** TUMBLE(rel, time, size [, offset]), HOP(rel, time, slide, size [, offset]), SESSION(rel, time, gap). */
@@ -406,6 +465,12 @@ export class Binder {
       throw new SluiceError('internal', 'aggregate outside aggregate context');
     }
     if (e.over !== null) throw new SluiceError('not_supported', `window function ${e.name}() OVER is not supported yet`, { position: this.positionOf(e.name) });
+    if ((e.name === 'array_join' || e.name === 'array_to_string') && e.args[0]?.kind === 'func' && e.args[0].name === 'array' && e.args.length === 2) {
+      // array_join(ARRAY[a, b, …], sep): the elements' text joined by sep, NULLs skipped.
+      const elems = e.args[0].args.map((a) => cast(this.bindExpr(a, ctx), 'varchar'));
+      return call('concat_ws', [cast(this.bindExpr(e.args[1]!, ctx), 'varchar'), ...elems], 'varchar');
+    }
+    if (e.name === 'array') throw new SluiceError('not_supported', 'array values are not supported yet (ARRAY[…] works inside array_join)', { position: e.pos ?? this.positionOf('array') });
     const args = e.args.map((a) => this.bindExpr(a, ctx));
     const pos = e.pos ?? this.positionOf(e.name);
     return bindScalar(e.name, args, pos);
@@ -611,6 +676,10 @@ const SCALARS: Record<string, Sig> = {
   md5: fixed('md5', ['varchar'], 'varchar'),
   lpad: fixed('lpad', ['varchar', 'int', 'varchar'], 'varchar'),
   rpad: fixed('rpad', ['varchar', 'int', 'varchar'], 'varchar'),
+  concat_ws: (args, pos) => {
+    if (args.length < 2) throw noFunction('concat_ws', args, pos);
+    return call('concat_ws', args.map((a) => cast(a, 'varchar')), 'varchar');
+  },
   concat: (args) => {
     const parts = args.map((a) => call('coalesce', [cast(a, 'varchar'), { kind: 'lit', value: '', type: 'varchar' }], 'varchar'));
     return parts.reduce((a, b) => call('concat', [a, b], 'varchar'), { kind: 'lit', value: '', type: 'varchar' } as BoundExpr);

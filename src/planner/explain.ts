@@ -41,6 +41,13 @@ export function explainLogical(p: LogicalPlan, depth = 0): string[] {
     case 'values':
       line = `Values: ${p.rows.length} row(s)`;
       break;
+    case 'join': {
+      const all = [...names(p.left), ...names(p.right)];
+      const keys = p.leftKeys.map((k, i) => `${showExpr(k, names(p.left))} = ${showExpr(p.rightKeys[i]!, names(p.right))}`).join(', ');
+      line = `Join: ${p.joinType} keys=[${keys}]${p.residual ? ` condition=${showExpr(p.residual, all)}` : ''}`;
+      kids = [p.left, p.right];
+      break;
+    }
     case 'window':
       line = `Window: ${showWindow(p.window, names(p.input))}`;
       kids = [p.input];
@@ -87,6 +94,15 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
     case 'ValuesExec':
       line = `ValuesExec: ${p.rows.length} row(s)`;
       break;
+    case 'HashJoinExec': {
+      const all = [...names(p.left), ...names(p.right)];
+      const keys = p.leftKeys.map((k, i) => `${showExpr(k, names(p.left))} = ${showExpr(p.rightKeys[i]!, names(p.right))}`).join(', ');
+      const outer = p.joinType === 'left' || p.joinType === 'full' ? 'left rows with match counts (NULL-padded rows retracted when a match arrives)' : 'left rows';
+      const outerR = p.joinType === 'right' || p.joinType === 'full' ? 'right rows with match counts' : 'right rows';
+      line = `HashJoinExec: ${p.joinType} keys=[${keys}]${p.residual ? ` condition=${showExpr(p.residual, all)}` : ''} state=[${outer} by key; ${outerR} by key]`;
+      kids = [p.left, p.right];
+      break;
+    }
     case 'WindowExec':
       line = `WindowExec: ${showWindow(p.window, names(p.input))}${p.window.kind === 'hop' ? ` (each row copied into size/slide = ${p.window.size / p.window.slide} windows)` : ''}`;
       kids = [p.input];

@@ -12,7 +12,7 @@ export type ScalarFn =
   | 'is_distinct' | 'is_not_distinct'
   | 'in'
   | 'like' | 'ilike'
-  | 'concat'
+  | 'concat' | 'concat_ws'
   | 'upper' | 'lower' | 'length' | 'substr' | 'trim' | 'ltrim' | 'rtrim' | 'replace' | 'strpos'
   | 'left' | 'right' | 'split_part' | 'starts_with' | 'reverse' | 'md5' | 'lpad' | 'rpad'
   | 'coalesce' | 'nullif' | 'greatest' | 'least'

@@ -23,6 +23,8 @@ export interface WindowSpec {
   readonly watermark: { readonly relation: string; readonly column: string } | 'proctime' | null;
 }
 
+export type JoinType = 'inner' | 'left' | 'right' | 'full' | 'cross';
+
 /** What each group key of a window aggregate is: the window's start, its end, or a key expression. */
 export type WindowKeyRole = 'window_start' | 'window_end' | 'key';
 
@@ -65,6 +67,22 @@ export type LogicalPlan =
       readonly schema: Schema;
       readonly appendOnly: boolean;
     }
+  /**
+   * A join maintained incrementally, with both inputs' rows in state. Output: left columns then
+   * right columns. `leftKeys`/`rightKeys` are the equi-join keys over each input; `residual`
+   * is the rest of the ON condition over the concatenated row.
+   */
+  | {
+      readonly kind: 'join';
+      readonly left: LogicalPlan;
+      readonly right: LogicalPlan;
+      readonly joinType: JoinType;
+      readonly leftKeys: readonly BoundExpr[];
+      readonly rightKeys: readonly BoundExpr[];
+      readonly residual: BoundExpr | null;
+      readonly schema: Schema;
+      readonly appendOnly: boolean;
+    }
   | { readonly kind: 'values'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true };
 
 export function children(p: LogicalPlan): readonly LogicalPlan[] {
@@ -80,6 +98,8 @@ export function children(p: LogicalPlan): readonly LogicalPlan[] {
       return [p.input];
     case 'union':
       return p.inputs;
+    case 'join':
+      return [p.left, p.right];
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Schema, Value } from '../common/types.js';
 import type { AggCall, BoundExpr } from './expr.js';
-import type { LogicalPlan, RelationKind, WindowKeyRole, WindowSpec } from './logical.js';
+import type { JoinType, LogicalPlan, RelationKind, WindowKeyRole, WindowSpec } from './logical.js';
 import { SluiceError } from '../common/errors.js';
 import { assertNever } from '../common/errors.js';
 
@@ -42,6 +42,17 @@ export type PhysicalPlan =
       readonly schema: Schema;
       readonly appendOnly: boolean;
     }
+  | {
+      readonly kind: 'HashJoinExec';
+      readonly left: PhysicalPlan;
+      readonly right: PhysicalPlan;
+      readonly joinType: JoinType;
+      readonly leftKeys: readonly BoundExpr[];
+      readonly rightKeys: readonly BoundExpr[];
+      readonly residual: BoundExpr | null;
+      readonly schema: Schema;
+      readonly appendOnly: boolean;
+    }
   | { readonly kind: 'ValuesExec'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true };
 
 export function toPhysical(p: LogicalPlan): PhysicalPlan {
@@ -73,6 +84,18 @@ export function toPhysical(p: LogicalPlan): PhysicalPlan {
       return { kind: 'UnionExec', inputs: p.inputs.map(toPhysical), schema: p.schema, appendOnly: p.appendOnly };
     case 'values':
       return { kind: 'ValuesExec', rows: p.rows, schema: p.schema, appendOnly: true };
+    case 'join':
+      return {
+        kind: 'HashJoinExec',
+        left: toPhysical(p.left),
+        right: toPhysical(p.right),
+        joinType: p.joinType,
+        leftKeys: p.leftKeys,
+        rightKeys: p.rightKeys,
+        residual: p.residual,
+        schema: p.schema,
+        appendOnly: p.appendOnly,
+      };
     case 'window':
       if (p.window.kind === 'session') {
         throw new SluiceError('not_supported', 'SESSION windows need an aggregate grouped by window_start or window_end', {

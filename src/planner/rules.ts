@@ -32,6 +32,8 @@ function pushDown(plan: LogicalPlan): LogicalPlan {
       return { ...plan, inputs: plan.inputs.map(pushDown) };
     case 'filter':
       return pushFilter(plan.input, splitConjunction(plan.predicate));
+    case 'join':
+      return { ...plan, left: pushDown(plan.left), right: pushDown(plan.right) };
   }
 }
 
@@ -79,6 +81,24 @@ function pushFilter(input: LogicalPlan, preds: BoundExpr[]): LogicalPlan {
     }
     case 'window_aggregate':
       return wrap({ ...input, input: pushDown(input.input) }, preds);
+    case 'join': {
+      // A WHERE conjunct on one input goes into that input unless the join pads that side with
+      // NULLs (then filtering before the join would change which rows get padded).
+      const nL = input.left.schema.length;
+      const t = input.joinType;
+      const toLeft: BoundExpr[] = [];
+      const toRight: BoundExpr[] = [];
+      const keep: BoundExpr[] = [];
+      for (const p of preds) {
+        const cols = [...columnsOf(p)];
+        if (cols.length > 0 && cols.every((c) => c < nL) && (t === 'inner' || t === 'cross' || t === 'left')) toLeft.push(p);
+        else if (cols.length > 0 && cols.every((c) => c >= nL) && (t === 'inner' || t === 'cross' || t === 'right')) toRight.push(mapColumns(p, (i, type) => ({ kind: 'col', index: i - nL, type })));
+        else keep.push(p);
+      }
+      const left = toLeft.length ? pushFilter(input.left, toLeft) : pushDown(input.left);
+      const right = toRight.length ? pushFilter(input.right, toRight) : pushDown(input.right);
+      return wrap({ ...input, left, right }, keep);
+    }
     case 'scan':
     case 'values':
       return wrap(input, preds);
@@ -103,6 +123,8 @@ function mergeProjects(plan: LogicalPlan): LogicalPlan {
       return { ...plan, input: mergeProjects(plan.input) };
     case 'union':
       return { ...plan, inputs: plan.inputs.map(mergeProjects) };
+    case 'join':
+      return { ...plan, left: mergeProjects(plan.left), right: mergeProjects(plan.right) };
     case 'project': {
       const input = mergeProjects(plan.input);
       if (input.kind === 'project') {
@@ -168,6 +190,25 @@ function prune(plan: LogicalPlan, required: readonly number[]): LogicalPlan {
     }
     case 'union':
       return { ...plan, inputs: plan.inputs.map((i) => prune(i, required)), schema: required.map((i) => plan.schema[i]!) };
+    case 'join': {
+      const nL = plan.left.schema.length;
+      const resid = plan.residual ? [...columnsOf(plan.residual)] : [];
+      const needL = sorted([...required.filter((i) => i < nL), ...plan.leftKeys.flatMap((k) => [...columnsOf(k)]), ...resid.filter((i) => i < nL)]);
+      const needR = sorted([...required.filter((i) => i >= nL).map((i) => i - nL), ...plan.rightKeys.flatMap((k) => [...columnsOf(k)]), ...resid.filter((i) => i >= nL).map((i) => i - nL)]);
+      const left = prune(plan.left, needL);
+      const right = prune(plan.right, needR);
+      const layout = [...needL, ...needR.map((i) => i + nL)];
+      const j: LogicalPlan = {
+        ...plan,
+        left,
+        right,
+        leftKeys: plan.leftKeys.map((k) => remap(k, needL)),
+        rightKeys: plan.rightKeys.map((k) => remap(k, needR)),
+        residual: plan.residual ? remap(plan.residual, layout) : null,
+        schema: layout.map((i) => plan.schema[i]!),
+      };
+      return trim(j, layout, required);
+    }
     case 'window': {
       const n = plan.input.schema.length;
       const need = sorted([...required.filter((i) => i < n), ...columnsOf(plan.window.time)]);
@@ -245,6 +286,8 @@ function rewriteWindowAggregates(plan: LogicalPlan): LogicalPlan {
       return project(rewriteWindowAggregates(plan.input), plan.exprs, plan.schema);
     case 'union':
       return { ...plan, inputs: plan.inputs.map(rewriteWindowAggregates) };
+    case 'join':
+      return { ...plan, left: rewriteWindowAggregates(plan.left), right: rewriteWindowAggregates(plan.right) };
     case 'window':
     case 'window_aggregate':
       return { ...plan, input: rewriteWindowAggregates(plan.input) };

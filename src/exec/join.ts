@@ -1,0 +1,141 @@
+/**
+ * HashJoinExec: an incremental join with the rows of both inputs in state, keyed by the
+ * equi-join key. A delta from one side is joined with the other side's current rows and then
+ * applied to its own state, so Δ(L ⋈ R) = ΔL ⋈ R + L' ⋈ ΔR, one batch at a time, in any order.
+ *
+ * Outer joins keep, per stored row of a preserved side, how many rows of the other side match
+ * it; when that count leaves or reaches zero the NULL-padded row is inserted or retracted.
+ *
+ *   Δleft ──► probe right state ──► residual ON ──► (l, r) ± · padded (l, NULL) ± ──► out
+ *         └─► apply to left state (with its match count)
+ */
+import { batchFromRows, ColumnBuilder, getBit, getValue, isValid, type Batch } from '../common/column.js';
+import type { SqlType, Value } from '../common/types.js';
+import type { PhysicalPlan } from '../planner/physical.js';
+import { compile, type EvalContext, type Kernel } from './eval.js';
+import { encodeValues } from './group-table.js';
+import type { Emit, Operator } from './operators.js';
+
+type JoinPlan = Extract<PhysicalPlan, { kind: 'HashJoinExec' }>;
+
+interface Entry {
+  readonly row: Value[];
+  count: number;
+  /** Rows of the other side matching this row (with multiplicity); kept for outer joins. */
+  matches: number;
+}
+
+class SideState {
+  readonly byKey = new Map<string, Map<string, Entry>>();
+  size = 0;
+  constructor(readonly keys: readonly Kernel[], readonly width: number, readonly preserved: boolean) {}
+}
+
+export class JoinOp implements Operator {
+  private readonly left: SideState;
+  private readonly right: SideState;
+  private readonly residual: Kernel | null;
+  private readonly types: readonly SqlType[];
+
+  constructor(private readonly plan: JoinPlan, private readonly emit: Emit, private readonly ctxOf: () => EvalContext) {
+    const t = plan.joinType;
+    this.left = new SideState(plan.leftKeys.map(compile), plan.left.schema.length, t === 'left' || t === 'full');
+    this.right = new SideState(plan.rightKeys.map(compile), plan.right.schema.length, t === 'right' || t === 'full');
+    this.residual = plan.residual ? compile(plan.residual) : null;
+    this.types = plan.schema.map((f) => f.type);
+  }
+
+  /** Rows held in state on both sides. */
+  stateSize(): number {
+    return this.left.size + this.right.size;
+  }
+
+  pushLeft(b: Batch): void {
+    this.pushSide(b, this.left, this.right, true);
+  }
+
+  pushRight(b: Batch): void {
+    this.pushSide(b, this.right, this.left, false);
+  }
+
+  push(): void {
+    throw new Error('a join receives input through pushLeft/pushRight');
+  }
+
+  endEpoch(): void {}
+
+  private pushSide(b: Batch, own: SideState, other: SideState, isLeft: boolean): void {
+    if (b.length === 0) return;
+    const ctx = this.ctxOf();
+    const keyCols = own.keys.map((k) => k(b, ctx));
+    const width = b.columns.length;
+    // 1. Candidates: the other side's rows with the same key.
+    const rows: Value[][] = [];
+    const keyEncs: (string | null)[] = [];
+    const candidates: Entry[][] = [];
+    const pairRows: Value[][] = [];
+    for (let i = 0; i < b.length; i++) {
+      const row: Value[] = new Array(width);
+      for (let j = 0; j < width; j++) row[j] = getValue(b.columns[j]!, i);
+      rows.push(row);
+      const kv = keyCols.map((c) => getValue(c, i));
+      // SQL equality: a NULL key matches nothing.
+      const enc = kv.some((v) => v === null) ? null : encodeValues(kv);
+      keyEncs.push(enc);
+      const cands = enc === null ? [] : [...(other.byKey.get(enc)?.values() ?? [])];
+      candidates.push(cands);
+      if (this.residual) for (const c of cands) pairRows.push(isLeft ? [...row, ...c.row] : [...c.row, ...row]);
+    }
+    // 2. The residual ON condition, evaluated once over all candidate pairs.
+    let mask: ((k: number) => boolean) | null = null;
+    if (this.residual && pairRows.length) {
+      const cond = this.residual(batchFromRows(this.types, pairRows), ctx);
+      mask = (k) => isValid(cond, k) && getBit(cond.values as Uint8Array, k);
+    }
+    const out = this.types.map((t) => new ColumnBuilder(t, 16));
+    const weights: number[] = [];
+    const add = (row: Value[], w: number) => {
+      if (w === 0) return;
+      for (let j = 0; j < row.length; j++) out[j]!.append(row[j]!);
+      weights.push(w);
+    };
+    const pad = (row: Value[], rowIsLeft: boolean): Value[] => (rowIsLeft ? [...row, ...new Array(this.right.width).fill(null)] : [...new Array(this.left.width).fill(null), ...row]);
+    let k = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const w = b.weights ? b.weights[i]! : 1;
+      let total = 0;
+      for (const c of candidates[i]!) {
+        const ok = mask ? mask(k++) : true;
+        if (!ok || c.count <= 0) continue;
+        total += c.count;
+        add(isLeft ? [...row, ...c.row] : [...c.row, ...row], w * c.count);
+        if (other.preserved) {
+          const before = c.matches;
+          c.matches += w;
+          if (before === 0 && c.matches > 0) add(pad(c.row, !isLeft), -c.count);
+          else if (before > 0 && c.matches === 0) add(pad(c.row, !isLeft), c.count);
+        }
+      }
+      if (own.preserved && total === 0) add(pad(row, isLeft), w);
+      // 3. Apply the delta to this side's state.
+      const key = keyEncs[i] ?? `null:${encodeValues(row)}`;
+      let bucket = own.byKey.get(key);
+      if (!bucket) own.byKey.set(key, (bucket = new Map()));
+      const rk = encodeValues(row);
+      const e = bucket.get(rk);
+      if (e) {
+        e.count += w;
+        own.size += w;
+        if (e.count === 0) {
+          bucket.delete(rk);
+          if (bucket.size === 0) own.byKey.delete(key);
+        }
+      } else if (w !== 0) {
+        bucket.set(rk, { row, count: w, matches: total });
+        own.size += w;
+      }
+    }
+    if (weights.length) this.emit({ columns: out.map((o) => o.finish()), length: weights.length, weights: Int32Array.from(weights) });
+  }
+}
