@@ -110,6 +110,9 @@ export class Duck {
   static async open(path: string): Promise<Duck> {
     const instance = await DuckDBInstance.create(path);
     const conn = await instance.connect();
+    // PostgreSQL's NULL order (NULLS LAST ascending, NULLS FIRST descending); DuckDB's default
+    // puts NULLs last both ways.
+    await conn.run("SET GLOBAL default_null_order = 'nulls_last_on_asc_first_on_desc'");
     return new Duck(instance, conn);
   }
 

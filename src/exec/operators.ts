@@ -14,6 +14,7 @@ import { compile, type EvalContext, type Kernel } from './eval.js';
 import { createGroupTable, type GroupTable } from './group-table.js';
 import { SessionAggOp, WindowAggOp, WindowOp } from './window.js';
 import { JoinOp } from './join.js';
+import { TopNOp } from './top-n.js';
 
 export type Emit = (b: Batch) => void;
 
@@ -65,6 +66,10 @@ function build(plan: PhysicalPlan, emit: Emit, scans: Map<string, Operator[]>, w
     }
     case 'ValuesExec':
       return new ValuesOp(plan.rows, plan.schema.map((f) => f.type), emit);
+    case 'TopNExec': {
+      const op = new TopNOp(plan, emit, ctxNow);
+      return new Chain(op, build(plan.input, (b) => op.push(b), scans, windows));
+    }
     case 'HashJoinExec': {
       const op = new JoinOp(plan, emit, ctxNow);
       const left = build(plan.left, (b) => op.pushLeft(b), scans, windows);

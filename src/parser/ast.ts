@@ -88,6 +88,8 @@ export interface Query {
   readonly orderBy: readonly OrderItem[];
   readonly limit: number | null;
   readonly offset: number | null;
+  /** FETCH FIRST n ROWS WITH TIES: rows tied with the last one are kept too. */
+  readonly withTies: boolean;
 }
 
 export interface ColumnDef {

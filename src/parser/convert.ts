@@ -81,7 +81,7 @@ export function convertQuery(ast: N): Query {
       limit = vals[1];
     } else limit = vals[0];
   }
-  return { with: withs, body, orderBy, limit, offset };
+  return { with: withs, body, orderBy, limit, offset, withTies: false };
 }
 
 function convertBody(ast: N): QueryBody {
@@ -289,6 +289,8 @@ export function convertExpr(e: N): Expr {
     }
     case 'star':
       return { kind: 'star', table: null };
+    case 'window_func':
+      return { kind: 'func', name: String(e.name).toLowerCase(), args: (e.args?.value ?? []).map(convertExpr), star: false, distinct: false, filter: null, orderBy: [], over: convertOver(e.over), pos };
     case 'array':
       // An ARRAY[...] constructor: only as an argument of array_join/array_to_string (arrays are
       // not a column type yet), carried as a call the binder folds.

@@ -278,8 +278,23 @@ function parseCreateView(ts: TokenStream, stmt: string, offset: number): Stateme
       queryEnd = toks[n - 4]!.start;
     }
   }
+  // FETCH FIRST n ROWS {ONLY | WITH TIES} (which node-sql-parser does not read) ends the query.
+  let fetch: { limit: number; withTies: boolean } | null = null;
+  const fetchAt = toks.findIndex((t, i) => t.kind === 'ident' && t.value === 'fetch' && toks[i + 1]?.kind === 'ident' && ['first', 'next'].includes(toks[i + 1]!.value) && t.start >= qStart && t.start < queryEnd);
+  if (fetchAt >= 0) {
+    const rest = toks.slice(fetchAt, toks.length - 1).filter((t) => t.start < queryEnd);
+    const words = rest.map((t) => t.value);
+    const n = rest[2]?.kind === 'number' ? Number(rest[2].value) : 1;
+    const tail = words.slice(rest[2]?.kind === 'number' ? 3 : 2).join(' ');
+    if (!['rows only', 'row only', 'rows with ties', 'row with ties'].includes(tail)) {
+      throw new SluiceError('syntax', 'expected FETCH FIRST n ROWS ONLY or FETCH FIRST n ROWS WITH TIES', { position: toks[fetchAt]!.start + 1 });
+    }
+    fetch = { limit: n, withTies: tail.endsWith('ties') };
+    queryEnd = toks[fetchAt]!.start;
+  }
   const queryText = ts.text.slice(qStart, queryEnd);
-  const query = parseQueryText(queryText, qStart);
+  const parsed = parseQueryText(queryText, qStart);
+  const query = fetch ? { ...parsed, limit: fetch.limit, withTies: fetch.withTies } : parsed;
   return { kind: 'create_view', name, ifNotExists, query, queryText, queryOffset: qStart - offset, emitOnWindowClose, options, text: stmt };
 }
 

@@ -8,7 +8,7 @@ import { commonType, isNumeric, typeDisplayName, type Field, type Schema, type S
 import type { Catalog } from '../catalog/index.js';
 import type { Expr, FromItem, Query, QueryBody, Select } from '../parser/index.js';
 import { columnsOf, conjunction, mapColumns, splitConjunction, type AggCall, type AggFn, type BoundExpr, type ScalarFn } from './expr.js';
-import { scannedRelations, type LogicalPlan, type WindowSpec } from './logical.js';
+import { scannedRelations, type LogicalPlan, type SortKey, type WindowSpec } from './logical.js';
 import { castConstant } from './constant.js';
 
 interface ScopeField {
@@ -56,13 +56,34 @@ export class Binder {
     this.ctes = new Map(saved);
     try {
       for (const w of q.with) this.ctes.set(w.name, this.bindQuery(w.query));
-      if (q.limit !== null || q.offset !== null) {
-        throw new SluiceError('not_supported', 'LIMIT/OFFSET in a materialized view is not supported yet', {
-          hint: 'Select from the view with LIMIT instead; top-N views come with ROW_NUMBER() support.',
-        });
-      }
+      const body = this.bindBody(q.body);
       // ORDER BY without LIMIT does not change a view's contents (a relation has no order).
-      return this.bindBody(q.body);
+      if (q.limit === null && q.offset === null) return body;
+      const scope: Scope = { fields: body.schema.map((f) => ({ qualifier: null, name: f.name, type: f.type })) };
+      const orderBy: SortKey[] = q.orderBy.map((o) => {
+        let expr: BoundExpr;
+        if (o.expr.kind === 'literal' && typeof o.expr.value === 'number' && Number.isInteger(o.expr.value)) {
+          const i = o.expr.value - 1;
+          if (!body.schema[i]) throw new SluiceError('undefined_column', `ORDER BY position ${o.expr.value} is not in select list`);
+          expr = { kind: 'col', index: i, type: body.schema[i]!.type };
+        } else {
+          const stripped = o.expr.kind === 'column' ? { ...o.expr, table: null } : o.expr;
+          expr = this.bindExpr(stripped, { scope, agg: null, noAggIn: 'ORDER BY' });
+        }
+        return { expr, desc: o.desc, nullsFirst: o.nullsFirst ?? o.desc };
+      });
+      return {
+        kind: 'top_n',
+        input: body,
+        partitionBy: [],
+        orderBy,
+        limit: q.limit ?? Number.MAX_SAFE_INTEGER,
+        offset: q.offset ?? 0,
+        withTies: q.withTies,
+        rank: false,
+        schema: body.schema,
+        appendOnly: false,
+      };
     } finally {
       this.ctes = saved;
     }
@@ -257,10 +278,27 @@ export class Binder {
     }
     // Expand stars first so GROUP BY ordinals and aliases see the final list.
     const items: { expr: Expr; alias: string | null }[] = [];
-    for (const it of s.items) {
+    // ROW_NUMBER() OVER (…) in the select list: a row_number node appends the rank column,
+    // which the item then reads under a hidden name.
+    let scopeNow = scope;
+    const windowed = s.items.filter((it) => it.expr.kind === 'func' && it.expr.over !== null);
+    if (windowed.length) {
+      if (windowed.length > 1) throw new SluiceError('not_supported', 'only one window function per SELECT is supported');
+      const wf = windowed[0]!.expr as Extract<Expr, { kind: 'func' }>;
+      if (wf.name !== 'row_number') throw new SluiceError('not_supported', `window function ${wf.name}() is not supported yet`, { position: this.positionOf(wf.name), hint: 'ROW_NUMBER() OVER (PARTITION BY … ORDER BY …) filtered by rank <= N is.' });
+      if (s.groupBy.length || s.having) throw new SluiceError('not_supported', 'ROW_NUMBER() together with GROUP BY is not supported yet', { hint: 'Aggregate in a subquery or view, then rank over it.' });
+      const wctx: Ctx = { scope, agg: null, noAggIn: 'window functions' };
+      const partitionBy = wf.over!.partitionBy.map((e) => this.bindExpr(e, wctx));
+      const orderBy = wf.over!.orderBy.map((o): SortKey => ({ expr: this.bindExpr(o.expr, wctx), desc: o.desc, nullsFirst: o.nullsFirst ?? o.desc }));
+      plan = { kind: 'row_number', input: plan, partitionBy, orderBy, schema: [...plan.schema, { name: '__row_number', type: 'bigint' }], appendOnly: plan.appendOnly };
+      scopeNow = { fields: [...scope.fields, { qualifier: null, name: '__row_number', type: 'bigint' }] };
+    }
+    const items0 = s.items.map((it) => (it.expr.kind === 'func' && it.expr.over !== null ? { expr: { kind: 'column', table: null, name: '__row_number' } as Expr, alias: it.alias ?? 'row_number' } : it));
+    for (const it of items0) {
       if (it.expr.kind === 'star') {
         const q = it.expr.table;
         const matched = scope.fields.filter((f) => q === null || f.qualifier === q);
+        // (scope, not scopeNow: a star never expands to the hidden row number)
         if (q !== null && matched.length === 0) throw new SluiceError('undefined_table', `missing FROM-clause entry for table "${q}"`, { position: this.positionOf(q) });
         for (const f of matched) items.push({ expr: { kind: 'column', table: f.qualifier, name: f.name }, alias: f.name });
       } else items.push(it);
@@ -299,7 +337,7 @@ export class Binder {
       plan = { kind: 'aggregate', input: plan, groupKeys: groupBound, aggs: agg.aggs, schema: aggSchema, appendOnly: false };
       if (having) plan = filter(plan, having);
     } else {
-      ctx = plain;
+      ctx = { scope: scopeNow, agg: null, noAggIn: null };
       outExprs = items.map((i) => this.bindExpr(i.expr, ctx));
     }
     const names = items.map((it, i) => it.alias ?? defaultName(it.expr, i));

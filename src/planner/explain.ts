@@ -2,7 +2,7 @@
 import { assertNever } from '../common/errors.js';
 import { typeDisplayName } from '../common/types.js';
 import { showAgg, showExpr } from './expr.js';
-import type { LogicalPlan, WindowSpec } from './logical.js';
+import type { LogicalPlan, SortKey, WindowSpec } from './logical.js';
 import { formatInterval } from '../parser/interval.js';
 import type { PhysicalPlan } from './physical.js';
 
@@ -40,6 +40,14 @@ export function explainLogical(p: LogicalPlan, depth = 0): string[] {
       break;
     case 'values':
       line = `Values: ${p.rows.length} row(s)`;
+      break;
+    case 'row_number':
+      line = `RowNumber: partition=[${p.partitionBy.map((k) => showExpr(k, names(p.input))).join(', ')}] order=[${showSort(p.orderBy, names(p.input))}]`;
+      kids = [p.input];
+      break;
+    case 'top_n':
+      line = `TopN: partition=[${p.partitionBy.map((k) => showExpr(k, names(p.input))).join(', ')}] order=[${showSort(p.orderBy, names(p.input))}] offset=${p.offset} limit=${p.limit}${p.withTies ? ' with ties' : ''}${p.rank ? ' +rank' : ''}`;
+      kids = [p.input];
       break;
     case 'join': {
       const all = [...names(p.left), ...names(p.right)];
@@ -94,6 +102,10 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
     case 'ValuesExec':
       line = `ValuesExec: ${p.rows.length} row(s)`;
       break;
+    case 'TopNExec':
+      line = `TopNExec: partition=[${p.partitionBy.map((k) => showExpr(k, names(p.input))).join(', ')}] order=[${showSort(p.orderBy, names(p.input))}] offset=${p.offset} limit=${p.limit}${p.withTies ? ' with ties' : ''}${p.rank ? ' +rank' : ''} state=[${p.retracting ? 'every row per partition (deletes can promote rows)' : 'the top offset+limit rows per partition (append-only input)'}; emitted rows per partition]`;
+      kids = [p.input];
+      break;
     case 'HashJoinExec': {
       const all = [...names(p.left), ...names(p.right)];
       const keys = p.leftKeys.map((k, i) => `${showExpr(k, names(p.left))} = ${showExpr(p.rightKeys[i]!, names(p.right))}`).join(', ');
@@ -137,4 +149,8 @@ function showWindow(w: WindowSpec, inputNames: readonly string[]): string {
 function groupList(roles: readonly string[], keys: readonly string[]): string {
   let k = 0;
   return roles.map((r) => (r === 'key' ? keys[k++]! : r)).join(', ');
+}
+
+function showSort(keys: readonly SortKey[], inputNames: readonly string[]): string {
+  return keys.map((k) => `${showExpr(k.expr, inputNames)}${k.desc ? ' DESC' : ''}${k.nullsFirst !== k.desc ? (k.nullsFirst ? ' NULLS FIRST' : ' NULLS LAST') : ''}`).join(', ');
 }

@@ -23,6 +23,13 @@ export interface WindowSpec {
   readonly watermark: { readonly relation: string; readonly column: string } | 'proctime' | null;
 }
 
+export interface SortKey {
+  readonly expr: BoundExpr;
+  readonly desc: boolean;
+  /** PostgreSQL's default: NULLS LAST ascending, NULLS FIRST descending. */
+  readonly nullsFirst: boolean;
+}
+
 export type JoinType = 'inner' | 'left' | 'right' | 'full' | 'cross';
 
 /** What each group key of a window aggregate is: the window's start, its end, or a key expression. */
@@ -83,6 +90,31 @@ export type LogicalPlan =
       readonly schema: Schema;
       readonly appendOnly: boolean;
     }
+  /** ROW_NUMBER() OVER (PARTITION BY … ORDER BY …) appended as the last column (needs a rank bound above). */
+  | {
+      readonly kind: 'row_number';
+      readonly input: LogicalPlan;
+      readonly partitionBy: readonly BoundExpr[];
+      readonly orderBy: readonly SortKey[];
+      readonly schema: Schema;
+      readonly appendOnly: boolean;
+    }
+  /**
+   * The rows ranked offset+1 … offset+limit per partition by `orderBy` (ties past the limit kept
+   * when withTies); when `rank` is set, the row number is appended as the last column.
+   */
+  | {
+      readonly kind: 'top_n';
+      readonly input: LogicalPlan;
+      readonly partitionBy: readonly BoundExpr[];
+      readonly orderBy: readonly SortKey[];
+      readonly limit: number;
+      readonly offset: number;
+      readonly withTies: boolean;
+      readonly rank: boolean;
+      readonly schema: Schema;
+      readonly appendOnly: false;
+    }
   | { readonly kind: 'values'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true };
 
 export function children(p: LogicalPlan): readonly LogicalPlan[] {
@@ -95,6 +127,8 @@ export function children(p: LogicalPlan): readonly LogicalPlan[] {
     case 'aggregate':
     case 'window':
     case 'window_aggregate':
+    case 'row_number':
+    case 'top_n':
       return [p.input];
     case 'union':
       return p.inputs;

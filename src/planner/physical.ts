@@ -5,7 +5,7 @@
  */
 import type { Schema, Value } from '../common/types.js';
 import type { AggCall, BoundExpr } from './expr.js';
-import type { JoinType, LogicalPlan, RelationKind, WindowKeyRole, WindowSpec } from './logical.js';
+import type { JoinType, LogicalPlan, RelationKind, SortKey, WindowKeyRole, WindowSpec } from './logical.js';
 import { SluiceError } from '../common/errors.js';
 import { assertNever } from '../common/errors.js';
 
@@ -53,6 +53,20 @@ export type PhysicalPlan =
       readonly schema: Schema;
       readonly appendOnly: boolean;
     }
+  | {
+      readonly kind: 'TopNExec';
+      readonly input: PhysicalPlan;
+      readonly partitionBy: readonly BoundExpr[];
+      readonly orderBy: readonly SortKey[];
+      readonly limit: number;
+      readonly offset: number;
+      readonly withTies: boolean;
+      readonly rank: boolean;
+      /** Append-only input: rows beyond the top can never return, so only the top is kept. */
+      readonly retracting: boolean;
+      readonly schema: Schema;
+      readonly appendOnly: false;
+    }
   | { readonly kind: 'ValuesExec'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true };
 
 export function toPhysical(p: LogicalPlan): PhysicalPlan {
@@ -84,6 +98,24 @@ export function toPhysical(p: LogicalPlan): PhysicalPlan {
       return { kind: 'UnionExec', inputs: p.inputs.map(toPhysical), schema: p.schema, appendOnly: p.appendOnly };
     case 'values':
       return { kind: 'ValuesExec', rows: p.rows, schema: p.schema, appendOnly: true };
+    case 'top_n':
+      return {
+        kind: 'TopNExec',
+        input: toPhysical(p.input),
+        partitionBy: p.partitionBy,
+        orderBy: p.orderBy,
+        limit: p.limit,
+        offset: p.offset,
+        withTies: p.withTies,
+        rank: p.rank,
+        retracting: !p.input.appendOnly,
+        schema: p.schema,
+        appendOnly: false,
+      };
+    case 'row_number':
+      throw new SluiceError('not_supported', 'ROW_NUMBER() needs a bound in the view, like WHERE rank <= N', {
+        hint: 'Keeping every row ranked would re-number whole partitions on each change; filter the rank (top-N).',
+      });
     case 'join':
       return {
         kind: 'HashJoinExec',

@@ -27,6 +27,8 @@ function pushDown(plan: LogicalPlan): LogicalPlan {
     case 'aggregate':
     case 'window':
     case 'window_aggregate':
+    case 'row_number':
+    case 'top_n':
       return { ...plan, input: pushDown(plan.input) };
     case 'union':
       return { ...plan, inputs: plan.inputs.map(pushDown) };
@@ -80,6 +82,9 @@ function pushFilter(input: LogicalPlan, preds: BoundExpr[]): LogicalPlan {
       return wrap({ ...input, input: inner }, keep);
     }
     case 'window_aggregate':
+    case 'row_number':
+    case 'top_n':
+      // Filtering below a ranking would change the ranks: the predicates stay above.
       return wrap({ ...input, input: pushDown(input.input) }, preds);
     case 'join': {
       // A WHERE conjunct on one input goes into that input unless the join pads that side with
@@ -120,6 +125,8 @@ function mergeProjects(plan: LogicalPlan): LogicalPlan {
     case 'aggregate':
     case 'window':
     case 'window_aggregate':
+    case 'row_number':
+    case 'top_n':
       return { ...plan, input: mergeProjects(plan.input) };
     case 'union':
       return { ...plan, inputs: plan.inputs.map(mergeProjects) };
@@ -190,6 +197,26 @@ function prune(plan: LogicalPlan, required: readonly number[]): LogicalPlan {
     }
     case 'union':
       return { ...plan, inputs: plan.inputs.map((i) => prune(i, required)), schema: required.map((i) => plan.schema[i]!) };
+    case 'row_number':
+    case 'top_n': {
+      const n = plan.input.schema.length;
+      const hasRank = plan.kind === 'row_number' || plan.rank;
+      const used = new Set<number>(required.filter((i) => i < n));
+      for (const k of plan.partitionBy) columnsOf(k, used);
+      for (const o of plan.orderBy) columnsOf(o.expr, used);
+      // A ranking without an ORDER BY ranks by the whole row: keep every column.
+      if (plan.orderBy.length === 0) for (let i = 0; i < n; i++) used.add(i);
+      const need = sorted([...used]);
+      const child = prune(plan.input, need);
+      const node = {
+        ...plan,
+        input: child,
+        partitionBy: plan.partitionBy.map((k) => remap(k, need)),
+        orderBy: plan.orderBy.map((o) => ({ ...o, expr: remap(o.expr, need) })),
+        schema: [...need.map((i) => plan.schema[i]!), ...(hasRank ? [plan.schema[n]!] : [])],
+      } as LogicalPlan;
+      return trim(node, [...need, ...(hasRank ? [n] : [])], required);
+    }
     case 'join': {
       const nL = plan.left.schema.length;
       const resid = plan.residual ? [...columnsOf(plan.residual)] : [];
@@ -290,6 +317,8 @@ function rewriteWindowAggregates(plan: LogicalPlan): LogicalPlan {
       return { ...plan, left: rewriteWindowAggregates(plan.left), right: rewriteWindowAggregates(plan.right) };
     case 'window':
     case 'window_aggregate':
+    case 'row_number':
+    case 'top_n':
       return { ...plan, input: rewriteWindowAggregates(plan.input) };
     case 'aggregate': {
       const input = rewriteWindowAggregates(plan.input);
@@ -315,7 +344,86 @@ function rewriteWindowAggregates(plan: LogicalPlan): LogicalPlan {
   }
 }
 
-export const DEFAULT_RULES: readonly Rule[] = [PushDownFilterRule, WindowAggregateRule, MergeProjectRule, PruneColumnsRule, MergeProjectRule];
+/**
+ * Filter(rank bounds) over RowNumber → TopN: `rank <= N`, `rank < N`, `rank = 1`, `rank > M`,
+ * `rank >= M` become limit and offset per partition; other conjuncts stay in a filter above.
+ */
+export const TopNRule: Rule = {
+  name: 'TopNRule',
+  apply: rewriteTopN,
+};
+
+function rewriteTopN(plan: LogicalPlan): LogicalPlan {
+  const recurse = (p: LogicalPlan): LogicalPlan => rewriteTopN(p);
+  switch (plan.kind) {
+    case 'scan':
+    case 'values':
+      return plan;
+    case 'project':
+      return project(recurse(plan.input), plan.exprs, plan.schema);
+    case 'union':
+      return { ...plan, inputs: plan.inputs.map(recurse) };
+    case 'join':
+      return { ...plan, left: recurse(plan.left), right: recurse(plan.right) };
+    case 'aggregate':
+    case 'window':
+    case 'window_aggregate':
+    case 'row_number':
+    case 'top_n':
+      return { ...plan, input: recurse(plan.input) } as LogicalPlan;
+    case 'filter': {
+      const input = recurse(plan.input);
+      if (input.kind !== 'row_number') return filter(input, plan.predicate);
+      const rank = input.input.schema.length;
+      let lower = 0;
+      let upper = Infinity;
+      const keep: BoundExpr[] = [];
+      for (const c of splitConjunction(plan.predicate)) {
+        const b = rankBound(c, rank);
+        if (!b) {
+          keep.push(c);
+          continue;
+        }
+        if (b.op === 'le') upper = Math.min(upper, b.n);
+        else if (b.op === 'lt') upper = Math.min(upper, b.n - 1);
+        else if (b.op === 'gt') lower = Math.max(lower, b.n);
+        else if (b.op === 'ge') lower = Math.max(lower, b.n - 1);
+        else {
+          upper = Math.min(upper, b.n);
+          lower = Math.max(lower, b.n - 1);
+        }
+      }
+      if (upper === Infinity) return filter(input, plan.predicate);
+      const top: LogicalPlan = {
+        kind: 'top_n',
+        input: input.input,
+        partitionBy: input.partitionBy,
+        orderBy: input.orderBy,
+        limit: Math.max(0, upper - lower),
+        offset: lower,
+        withTies: false,
+        rank: true,
+        schema: input.schema,
+        appendOnly: false,
+      };
+      const rest = conjunction(keep);
+      return rest ? filter(top, rest) : top;
+    }
+  }
+}
+
+function rankBound(c: BoundExpr, rank: number): { op: 'le' | 'lt' | 'gt' | 'ge' | 'eq'; n: number } | null {
+  if (c.kind !== 'call' || !['le', 'lt', 'gt', 'ge', 'eq'].includes(c.fn) || c.args.length !== 2) return null;
+  const flip: Record<string, 'le' | 'lt' | 'gt' | 'ge' | 'eq'> = { le: 'ge', lt: 'gt', gt: 'lt', ge: 'le', eq: 'eq' };
+  const isRank = (e: BoundExpr) => (e.kind === 'col' && e.index === rank) || (e.kind === 'cast' && e.arg.kind === 'col' && e.arg.index === rank);
+  const num = (e: BoundExpr) => (e.kind === 'lit' && (typeof e.value === 'number' || typeof e.value === 'bigint') ? Number(e.value) : null);
+  const [a, b] = c.args as [BoundExpr, BoundExpr];
+  if (isRank(a) && num(b) !== null) return { op: c.fn as 'le', n: num(b)! };
+  if (isRank(b) && num(a) !== null) return { op: flip[c.fn]!, n: num(a)! };
+  return null;
+}
+
+export const DEFAULT_RULES: readonly Rule[] = [PushDownFilterRule, TopNRule, WindowAggregateRule, MergeProjectRule, PruneColumnsRule, MergeProjectRule];
 
 export function optimize(plan: LogicalPlan, rules: readonly Rule[] = DEFAULT_RULES): LogicalPlan {
   return rules.reduce((p, r) => r.apply(p), plan);
