@@ -215,3 +215,30 @@ describe('bounded window state on an endless stream', () => {
     expect(text).toContain('emit=on-window-close');
   });
 });
+
+describe('watermarks across inputs', () => {
+  it('takes the minimum over a view\'s inputs and stops waiting for an idle one', async () => {
+    const e = await createEngine({ autoStart: false, log: () => undefined });
+    engines.push(e);
+    await e.execute(`SET watermark_idle_timeout = '300ms';
+      CREATE TABLE a (ts TIMESTAMP, WATERMARK FOR ts AS ts) APPEND ONLY;
+      CREATE TABLE b (ts TIMESTAMP, WATERMARK FOR ts AS ts) APPEND ONLY;
+      CREATE MATERIALIZED VIEW both_sides AS
+        SELECT window_start, count(*) AS n FROM TUMBLE(a, ts, INTERVAL '1 minute') GROUP BY window_start
+        UNION ALL
+        SELECT window_start, count(*) AS n FROM TUMBLE(b, ts, INTERVAL '1 minute') GROUP BY window_start;
+      INSERT INTO a VALUES ('2024-01-01 10:00:30'); INSERT INTO b VALUES ('2024-01-01 10:00:10'); FLUSH;`);
+    const wm = () => e.stats().views.both_sides!.watermark;
+    expect(wm()).toBe(1_704_103_210_000_000n); // min(a, b) = b's 10:00:10
+    await e.execute("INSERT INTO a VALUES ('2024-01-01 10:05:00'); FLUSH;");
+    expect(wm()).toBe(1_704_103_210_000_000n); // b holds the view back
+    await new Promise((r) => setTimeout(r, 400));
+    await e.execute("INSERT INTO a VALUES ('2024-01-01 10:06:00'); FLUSH;");
+    expect(wm()).toBe(1_704_103_560_000_000n); // b is idle: a's 10:06 alone
+    // a's closed windows dropped their panes: only the open minute of a and b's pane remain.
+    expect(e.stats().views.both_sides!.windowState).toBeLessThanOrEqual(2);
+    // Never decreasing: b waking up with an old time does not move the watermark back.
+    await e.execute("INSERT INTO b VALUES ('2024-01-01 10:01:00'); FLUSH;");
+    expect(wm()).toBe(1_704_103_560_000_000n);
+  });
+});
