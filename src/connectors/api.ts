@@ -5,7 +5,7 @@
  * changes of its view.
  */
 import type { Batch } from '../common/column.js';
-import type { Schema } from '../common/types.js';
+import type { Schema, Value } from '../common/types.js';
 import type { Options } from '../parser/ast.js';
 
 export interface DeadLetter {
@@ -54,3 +54,28 @@ export interface SinkConnector {
 
 export type SourceFactory = (ctx: SourceContext) => SourceConnector;
 export type SinkFactory = (ctx: SinkContext) => SinkConnector;
+
+export interface TableLoaderContext {
+  readonly name: string;
+  readonly schema: Schema;
+  readonly options: Options;
+  readonly dataDir: string | null;
+  /** Runs SQL on the engine's embedded DuckDB; rows are converted to `schema`'s types. */
+  query(sql: string): Promise<Value[][]>;
+  log(message: string): void;
+}
+
+/**
+ * Loads a table's contents from outside (a file, a PostgreSQL table). The engine takes a
+ * snapshot at CREATE TABLE and then every `refreshMs`, diffs it with what the table holds and
+ * feeds the difference to views as a changelog. A failed snapshot keeps the last good one.
+ */
+export interface TableLoader {
+  /** The full current contents, one array of values per row in schema order. */
+  snapshot(): Promise<Value[][]>;
+  /** How often to reload, or null to load once. */
+  readonly refreshMs: number | null;
+  close(): Promise<void>;
+}
+
+export type TableLoaderFactory = (ctx: TableLoaderContext) => TableLoader;

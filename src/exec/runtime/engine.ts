@@ -26,7 +26,9 @@ import { createViewStore, type ViewStore } from '../view-store.js';
 import { createTableSql, Duck, quoteIdent } from '../duck.js';
 import { Mutex } from './lock.js';
 import { MetricsRing, type EpochMetrics } from './metrics.js';
-import type { DeadLetter, SinkConnector, SourceConnector } from '../../connectors/api.js';
+import type { DeadLetter, SinkConnector, SourceConnector, TableLoader } from '../../connectors/api.js';
+import { tableLoaderFactories, validateTableOptions } from '../../connectors/table-loaders.js';
+import { encodeValues } from '../group-table.js';
 import { sinkFactories, sourceFactories, validateSinkOptions, validateSourceOptions } from '../../connectors/index.js';
 
 export interface EngineOptions {
@@ -94,6 +96,10 @@ interface TableRt {
   readonly entry: TableEntry;
   pending: Batch[];
   readonly wm: WatermarkRt | null;
+  /** Set for tables loaded by a connector (file, postgres). */
+  readonly loader: TableLoader | null;
+  refreshTimer: NodeJS.Timeout | null;
+  lastLoadError: string | null;
 }
 
 interface ViewRt {
@@ -193,13 +199,13 @@ export class Engine {
   /** Counters per source and view (rows, dead letters, row errors). */
   stats(): {
     sources: Record<string, { rows: number; deadLetters: number; lateRows: number; watermark: bigint | null }>;
-    tables: Record<string, { lateRows: number; watermark: bigint | null }>;
+    tables: Record<string, { lateRows: number; watermark: bigint | null; loadError: string | null }>;
     views: Record<string, { rows: number; rowErrors: number; failed: string | null; lateRows: number; windowState: number; watermark: bigint | null }>;
   } {
     const sources: Record<string, { rows: number; deadLetters: number; lateRows: number; watermark: bigint | null }> = {};
     for (const [n, s] of this.sources) sources[n] = { rows: s.rowsTotal, deadLetters: s.deadLetters, lateRows: s.wm?.lateRows ?? 0, watermark: s.wm?.value ?? null };
-    const tables: Record<string, { lateRows: number; watermark: bigint | null }> = {};
-    for (const [n, t] of this.tables) tables[n] = { lateRows: t.wm?.lateRows ?? 0, watermark: t.wm?.value ?? null };
+    const tables: Record<string, { lateRows: number; watermark: bigint | null; loadError: string | null }> = {};
+    for (const [n, t] of this.tables) tables[n] = { lateRows: t.wm?.lateRows ?? 0, watermark: t.wm?.value ?? null, loadError: t.lastLoadError };
     const views: Record<string, { rows: number; rowErrors: number; failed: string | null; lateRows: number; windowState: number; watermark: bigint | null }> = {};
     for (const [n, v] of this.views) {
       views[n] = {
@@ -248,6 +254,10 @@ export class Engine {
     await this.mutex.run(async () => {
       for (const s of this.sources.values()) await s.connector.stop().catch(() => undefined);
       for (const s of this.sinks.values()) await s.connector.close().catch(() => undefined);
+      for (const t of this.tables.values()) {
+        if (t.refreshTimer) clearInterval(t.refreshTimer);
+        await t.loader?.close().catch(() => undefined);
+      }
       this.queryConn?.closeSync();
       this.duck.close();
     });
@@ -438,16 +448,80 @@ export class Engine {
     if (stmt.watermark && !stmt.appendOnly) {
       throw new SluiceError('not_supported', `a table with a WATERMARK must be APPEND ONLY`, { hint: 'Add APPEND ONLY after the column list: late rows are only well defined for data that is never updated.' });
     }
-    if (stmt.options.connector) {
-      throw new SluiceError('not_supported', `tables loaded by a connector ('${stmt.options.connector}') are not supported yet`, { hint: 'Create the table without WITH (connector …) and fill it with INSERT.' });
-    }
     const schema: Schema = stmt.columns.map((c) => ({ name: c.name, type: c.type }));
+    const connector = stmt.options.connector;
+    let loader: TableLoader | null = null;
+    let initial: Value[][] = [];
+    if (connector) {
+      validateTableOptions(connector, stmt.options, schema);
+      loader = tableLoaderFactories[connector]!({
+        name: stmt.name,
+        schema,
+        options: stmt.options,
+        dataDir: this.opts.dataDir ?? null,
+        query: async (sql) => (await this.duck.query(sql)).rows,
+        log: (m) => this.log(`table ${stmt.name}: ${m}`),
+      });
+      initial = await loader.snapshot();
+    }
     const sqlText = createTableSql(stmt.name, schema, stmt.primaryKey);
-    await this.duck.run(replaying ? sqlText.replace(/^CREATE TABLE/, 'CREATE TABLE IF NOT EXISTS') : sqlText);
+    // A loaded table is reloaded on restart; a DML table keeps its rows in the DuckDB file.
+    await this.duck.run(replaying && !loader ? sqlText.replace(/^CREATE TABLE/, 'CREATE TABLE IF NOT EXISTS') : sqlText.replace(/^CREATE TABLE/, 'CREATE OR REPLACE TABLE'));
     const entry: TableEntry = { kind: 'table', name: stmt.name, sql: stmt.text, createdAt: this.nextOrder(), schema, primaryKey: stmt.primaryKey, appendOnly: stmt.appendOnly, options: stmt.options, watermark: stmt.watermark };
-    this.tables.set(stmt.name, { entry, pending: [], wm: this.watermarkRt(stmt.name, schema, stmt.watermark) });
+    const rt: TableRt = { entry, pending: [], wm: this.watermarkRt(stmt.name, schema, stmt.watermark), loader, refreshTimer: null, lastLoadError: null };
+    if (initial.length) {
+      await this.duck.appendRows(stmt.name, schema, initial);
+      rt.pending.push(batchFromRows(schema.map((f) => f.type), initial, stmt.appendOnly ? undefined : initial.map(() => 1)));
+    }
+    this.tables.set(stmt.name, rt);
     this.catalog.add(entry);
+    if (loader?.refreshMs) this.scheduleRefresh(rt, loader.refreshMs);
     return { kind: 'command', tag: 'CREATE_TABLE' };
+  }
+
+  /** Reloads a connector table every `ms`: the difference to its rows becomes a changelog. */
+  private scheduleRefresh(rt: TableRt, ms: number): void {
+    rt.refreshTimer = setInterval(() => {
+      if (this.closed) return;
+      void this.mutex.run(async () => {
+        if (!this.tables.has(rt.entry.name) || !rt.loader) return;
+        let fresh: Value[][];
+        try {
+          fresh = await rt.loader.snapshot();
+          rt.lastLoadError = null;
+        } catch (e) {
+          const err = toSluiceError(e);
+          if (rt.lastLoadError !== err.message) this.log(`table ${rt.entry.name}: refresh failed, keeping the last good snapshot: ${err.message}${err.hint ? ` (${err.hint})` : ''}`);
+          rt.lastLoadError = err.message;
+          return;
+        }
+        const { rows: current } = await this.duck.query(`SELECT * FROM ${quoteIdent(rt.entry.name)}`);
+        const count = new Map<string, { row: Value[]; n: number }>();
+        for (const r of current) {
+          const k = encodeValues(r);
+          const c = count.get(k);
+          if (c) c.n--;
+          else count.set(k, { row: r, n: -1 });
+        }
+        for (const r of fresh) {
+          const k = encodeValues(r);
+          const c = count.get(k);
+          if (c) c.n++;
+          else count.set(k, { row: r, n: 1 });
+        }
+        const rows: Value[][] = [];
+        const weights: number[] = [];
+        for (const { row, n } of count.values()) for (let i = 0; i < Math.abs(n); i++) {
+          rows.push(row);
+          weights.push(Math.sign(n));
+        }
+        if (rows.length === 0) return;
+        await this.duck.run(`DELETE FROM ${quoteIdent(rt.entry.name)}`);
+        await this.duck.appendRows(rt.entry.name, rt.entry.schema, fresh);
+        rt.pending.push(batchFromRows(rt.entry.schema.map((f) => f.type), rows, weights));
+      }).catch((e) => this.log(`table ${rt.entry.name}: ${toSluiceError(e).message}`));
+    }, ms);
+    rt.refreshTimer.unref();
   }
 
   private async createView(stmt: Extract<Statement, { kind: 'create_view' }>, sql: string): Promise<StatementResult> {
@@ -519,6 +593,9 @@ export class Engine {
       if (other) throw new SluiceError('not_supported', `cannot ${stmt.kind} ${KIND_LABEL[other.kind]} "${stmt.table}": only tables take DML`, { position: stmt.pos, hint: other.kind === 'source' ? 'A source is fed by its connector; use CREATE TABLE for data you write yourself.' : undefined });
       throw new SluiceError('undefined_table', `relation "${stmt.table}" does not exist`, { position: stmt.pos });
     }
+    if (t.loader) {
+      throw new SluiceError('not_supported', `table "${stmt.table}" is loaded by connector '${t.entry.options.connector}' and takes no ${stmt.kind.toUpperCase()}`, { position: stmt.pos, hint: 'Change the data at its origin; the table reloads every refresh_interval.' });
+    }
     if (t.entry.appendOnly && stmt.kind !== 'insert') {
       throw new SluiceError('not_supported', `table "${stmt.table}" is APPEND ONLY and cannot take ${stmt.kind.toUpperCase()}`, { position: stmt.pos });
     }
@@ -579,10 +656,14 @@ export class Engine {
         await this.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name + '_errors')}`);
         break;
       }
-      case 'table':
+      case 'table': {
+        const t = this.tables.get(e.name);
+        if (t?.refreshTimer) clearInterval(t.refreshTimer);
+        await t?.loader?.close();
         this.tables.delete(e.name);
         await this.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name)}`);
         break;
+      }
       case 'view':
         if (this.views.get(e.name)?.keepLate) await this.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name + '_late')}`);
         for (const f of this.views.get(e.name)?.onDrop ?? []) f(`materialized view "${e.name}" was dropped`);
