@@ -40,7 +40,7 @@ export class JoinOp implements Operator {
   constructor(private readonly plan: JoinPlan, private readonly emit: Emit, private readonly ctxOf: () => EvalContext) {
     const t = plan.joinType;
     this.left = new SideState(plan.leftKeys.map(compile), plan.left.schema.length, t === 'left' || t === 'full');
-    this.right = new SideState(plan.rightKeys.map(compile), plan.right.schema.length, t === 'right' || t === 'full');
+    this.right = new SideState(plan.rightKeys.map(compile), plan.right.schema.length, !plan.lookup && (t === 'right' || t === 'full'));
     this.residual = plan.residual ? compile(plan.residual) : null;
     this.types = plan.schema.map((f) => f.type);
   }
@@ -55,7 +55,33 @@ export class JoinOp implements Operator {
   }
 
   pushRight(b: Batch): void {
-    this.pushSide(b, this.right, this.left, false);
+    // A lookup join's table side only keeps its index current: no output, no retraction.
+    if (this.plan.lookup) this.applyOnly(b, this.right);
+    else this.pushSide(b, this.right, this.left, false);
+  }
+
+  private applyOnly(b: Batch, own: SideState): void {
+    const ctx = this.ctxOf();
+    const keyCols = own.keys.map((k) => k(b, ctx));
+    const width = b.columns.length;
+    for (let i = 0; i < b.length; i++) {
+      const row: Value[] = new Array(width);
+      for (let j = 0; j < width; j++) row[j] = getValue(b.columns[j]!, i);
+      const kv = keyCols.map((c) => getValue(c, i));
+      if (kv.some((v) => v === null)) continue;
+      const key = encodeValues(kv);
+      let bucket = own.byKey.get(key);
+      if (!bucket) own.byKey.set(key, (bucket = new Map()));
+      const rk = encodeValues(row);
+      const w = b.weights ? b.weights[i]! : 1;
+      const e = bucket.get(rk);
+      if (e) {
+        e.count += w;
+        if (e.count === 0) bucket.delete(rk);
+        if (bucket.size === 0) own.byKey.delete(key);
+      } else if (w !== 0) bucket.set(rk, { row, count: w, matches: 0 });
+      own.size += w;
+    }
   }
 
   push(): void {
@@ -118,6 +144,8 @@ export class JoinOp implements Operator {
         }
       }
       if (own.preserved && total === 0) add(pad(row, isLeft), w);
+      // A lookup join keeps no stream rows: table changes never revisit them.
+      if (this.plan.lookup) continue;
       // 3. Apply the delta to this side's state.
       const key = keyEncs[i] ?? `null:${encodeValues(row)}`;
       let bucket = own.byKey.get(key);

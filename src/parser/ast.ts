@@ -59,7 +59,14 @@ export interface SelectItem {
 }
 
 export type FromItem =
-  | { readonly kind: 'relation'; readonly name: string; readonly alias: string | null; readonly pos?: number }
+  | {
+      readonly kind: 'relation';
+      readonly name: string;
+      readonly alias: string | null;
+      readonly pos?: number;
+      /** Written `FOR SYSTEM_TIME AS OF PROCTIME()`: a lookup join side. */
+      readonly lookup?: boolean;
+    }
   | { readonly kind: 'subquery'; readonly query: Query; readonly alias: string | null }
   | { readonly kind: 'table_function'; readonly name: string; readonly args: readonly Expr[]; readonly alias: string | null }
   | {

@@ -32,14 +32,20 @@ function quotedAware(name: string): string {
 /** 0-based offset of the text node-sql-parser saw, within the whole script (for positions). */
 let baseOffset = 0;
 
+/** Relations written with FOR SYSTEM_TIME AS OF (lookup joins) in the query being converted. */
+let lookupNames: ReadonlySet<string> = new Set();
+
 /** Converts a query AST whose source text starts at `offset` in the script. */
-export function convertQueryAt(ast: N, offset: number): Query {
+export function convertQueryAt(ast: N, offset: number, lookups: ReadonlySet<string> = new Set()): Query {
   const saved = baseOffset;
+  const savedLookups = lookupNames;
   baseOffset = offset;
+  lookupNames = lookups;
   try {
     return convertQuery(ast);
   } finally {
     baseOffset = saved;
+    lookupNames = savedLookups;
   }
 }
 
@@ -151,7 +157,7 @@ function convertFromItem(f: N): FromItem {
     const args = (f.expr.args?.value ?? []).map(convertExpr);
     return { kind: 'table_function', name, args, alias };
   }
-  if (typeof f.table === 'string') return { kind: 'relation', name: f.table, alias };
+  if (typeof f.table === 'string') return { kind: 'relation', name: f.table, alias, lookup: lookupNames.has(f.table.toLowerCase()) };
   return unsupported(`FROM item ${JSON.stringify(f).slice(0, 80)}`);
 }
 

@@ -315,9 +315,41 @@ function rewriteDistinctAggregates(text: string): string {
   return out;
 }
 
+/**
+ * `rel FOR SYSTEM_TIME AS OF PROCTIME()` (a lookup join, which node-sql-parser does not read)
+ * is blanked out (same length, positions stay right); the relation names are returned.
+ */
+function stripSystemTime(text: string): { text: string; lookups: Set<string> } {
+  const toks = lex(text);
+  const lookups = new Set<string>();
+  let out = text;
+  for (let i = 1; i + 4 < toks.length; i++) {
+    const w = toks.slice(i, i + 4).map((t) => t.value).join(' ');
+    if (w !== 'for system_time as of') continue;
+    const rel = toks[i - 1]!;
+    if (rel.kind !== 'ident' && rel.kind !== 'quoted') continue;
+    let j = i + 4;
+    // PROCTIME() / NOW() / a column such as o.proctime: up to the alias, ON or the next keyword.
+    const fn = toks[j];
+    if (fn && (fn.value === 'proctime' || fn.value === 'now' || fn.value === 'current_timestamp')) {
+      j++;
+      if (toks[j]?.value === '(' && toks[j + 1]?.value === ')') j += 2;
+    } else {
+      while (toks[j] && (toks[j]!.kind === 'ident' || toks[j]!.value === '.') && !['on', 'as', 'where', 'join', 'left', 'inner'].includes(toks[j]!.value)) j++;
+    }
+    const start = toks[i]!.start;
+    const end = toks[j - 1]!.end;
+    out = out.slice(0, start) + ' '.repeat(end - start) + out.slice(end);
+    lookups.add(rel.value);
+  }
+  return { text: out, lookups };
+}
+
 /** Parses query text that starts at 0-based `offset` in the script. */
 export function parseQueryText(text: string, offset: number): Query {
   let ast;
+  const stripped = stripSystemTime(text);
+  text = stripped.text;
   try {
     ast = parser.astify(rewriteDistinctAggregates(text), OPT);
   } catch (e) {
@@ -329,7 +361,7 @@ export function parseQueryText(text: string, offset: number): Query {
   }
   if ((ast as { type?: string }).type !== 'select') throw new SluiceError('syntax', 'expected a SELECT query', { position: offset + 1 });
   try {
-    return convertQueryAt(ast, offset);
+    return convertQueryAt(ast, offset, stripped.lookups);
   } catch (e) {
     throw e instanceof SluiceError ? e.withPosition(offset + 1) : e;
   }

@@ -190,7 +190,15 @@ export class Binder {
       throw new SluiceError('syntax', `${f.joinType.toUpperCase()} JOIN needs an ON condition`, { position: this.positionOf('join') });
     }
     const unbounded = (p: LogicalPlan): boolean => [...scannedRelations(p)].some((rel) => this.catalog.get(rel)?.kind === 'source');
-    if (unbounded(l.plan) && unbounded(r.plan)) {
+    // Lookup: written FOR SYSTEM_TIME AS OF PROCTIME(), or implicitly a stream joined with a
+    // table loaded by a connector (a static dimension table).
+    const rightEntry = f.right.kind === 'relation' ? this.catalog.get(f.right.name) : undefined;
+    const lookup = (f.right.kind === 'relation' && f.right.lookup === true) || (rightEntry?.kind === 'table' && !!rightEntry.options.connector && unbounded(l.plan));
+    if (lookup) {
+      if (rightEntry?.kind !== 'table') throw new SluiceError('not_supported', 'FOR SYSTEM_TIME AS OF needs a table on the right side of the join', { position: this.positionOf('system_time') });
+      if (f.joinType !== 'inner' && f.joinType !== 'left') throw new SluiceError('not_supported', `a lookup join is INNER or LEFT, not ${f.joinType.toUpperCase()}`, { position: this.positionOf('join') });
+    }
+    if (!lookup && unbounded(l.plan) && unbounded(r.plan)) {
       throw new SluiceError('not_supported', 'a join between two unbounded streams would keep every row of both forever', {
         position: this.positionOf('join'),
         hint: 'Aggregate one side into a view first, or join a stream with a table (CREATE TABLE). Time-bounded stream joins (windows, interval conditions) are not supported yet.',
@@ -205,8 +213,10 @@ export class Binder {
       leftKeys,
       rightKeys,
       residual: conjunction(residual),
+      lookup,
       schema: [...l.plan.schema, ...r.plan.schema],
-      appendOnly: (joinType === 'inner' || joinType === 'cross') && l.plan.appendOnly && r.plan.appendOnly,
+      // A lookup join's output only ever grows for an append-only stream: table changes emit nothing.
+      appendOnly: lookup ? l.plan.appendOnly : (joinType === 'inner' || joinType === 'cross') && l.plan.appendOnly && r.plan.appendOnly,
     };
     return { plan, scope };
   }

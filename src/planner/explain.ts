@@ -52,7 +52,7 @@ export function explainLogical(p: LogicalPlan, depth = 0): string[] {
     case 'join': {
       const all = [...names(p.left), ...names(p.right)];
       const keys = p.leftKeys.map((k, i) => `${showExpr(k, names(p.left))} = ${showExpr(p.rightKeys[i]!, names(p.right))}`).join(', ');
-      line = `Join: ${p.joinType} keys=[${keys}]${p.residual ? ` condition=${showExpr(p.residual, all)}` : ''}`;
+      line = `Join: ${p.joinType}${p.lookup ? ' lookup (table as of each epoch)' : ''} keys=[${keys}]${p.residual ? ` condition=${showExpr(p.residual, all)}` : ''}`;
       kids = [p.left, p.right];
       break;
     }
@@ -111,7 +111,9 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
       const keys = p.leftKeys.map((k, i) => `${showExpr(k, names(p.left))} = ${showExpr(p.rightKeys[i]!, names(p.right))}`).join(', ');
       const outer = p.joinType === 'left' || p.joinType === 'full' ? 'left rows with match counts (NULL-padded rows retracted when a match arrives)' : 'left rows';
       const outerR = p.joinType === 'right' || p.joinType === 'full' ? 'right rows with match counts' : 'right rows';
-      line = `HashJoinExec: ${p.joinType} keys=[${keys}]${p.residual ? ` condition=${showExpr(p.residual, all)}` : ''} state=[${outer} by key; ${outerR} by key]`;
+      line = p.lookup
+        ? `HashJoinExec: ${p.joinType} lookup strategy=js-hash-index keys=[${keys}]${p.residual ? ` condition=${showExpr(p.residual, all)}` : ''} state=[table rows by key, kept current from the table's changelog; stream rows are not kept]`
+        : `HashJoinExec: ${p.joinType} keys=[${keys}]${p.residual ? ` condition=${showExpr(p.residual, all)}` : ''} state=[${outer} by key; ${outerR} by key]`;
       kids = [p.left, p.right];
       break;
     }

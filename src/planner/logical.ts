@@ -87,6 +87,11 @@ export type LogicalPlan =
       readonly leftKeys: readonly BoundExpr[];
       readonly rightKeys: readonly BoundExpr[];
       readonly residual: BoundExpr | null;
+      /**
+       * A lookup join: each row of the left (stream) side joins the right table as of its epoch;
+       * later changes to the table do not retract earlier output. Left rows are not kept.
+       */
+      readonly lookup: boolean;
       readonly schema: Schema;
       readonly appendOnly: boolean;
     }

@@ -50,6 +50,8 @@ export type PhysicalPlan =
       readonly leftKeys: readonly BoundExpr[];
       readonly rightKeys: readonly BoundExpr[];
       readonly residual: BoundExpr | null;
+      /** Lookup join with a JS hash index over the table, maintained from its changelog. */
+      readonly lookup: boolean;
       readonly schema: Schema;
       readonly appendOnly: boolean;
     }
@@ -125,6 +127,7 @@ export function toPhysical(p: LogicalPlan): PhysicalPlan {
         leftKeys: p.leftKeys,
         rightKeys: p.rightKeys,
         residual: p.residual,
+        lookup: p.lookup,
         schema: p.schema,
         appendOnly: p.appendOnly,
       };

@@ -806,7 +806,9 @@ export class Engine {
 
   private runView(v: ViewRt, deltas: ReadonlyMap<string, readonly Batch[]>, ctx: EvalContext): void {
     withContext(ctx, () => {
-      for (const [rel, ops] of v.pipeline.scans) {
+      // Tables before streams: a lookup join then sees each table as of this epoch.
+      const order = [...v.pipeline.scans].sort(([a], [b]) => Number(this.tables.has(b)) - Number(this.tables.has(a)));
+      for (const [rel, ops] of order) {
         const bs = deltas.get(rel);
         if (!bs) continue;
         for (const b of bs) for (const op of ops) op.push(b, ctx);
