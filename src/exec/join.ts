@@ -88,11 +88,40 @@ export class JoinOp implements Operator {
     throw new Error('a join receives input through pushLeft/pushRight');
   }
 
-  endEpoch(): void {}
+
+  /** Drops the rows no future row can match, once the watermark passes their expiry. */
+  endEpoch(): void {
+    const after = this.plan.timeBound ? this.ctxOf().watermark?.after ?? null : null;
+    if (after === null) return;
+    for (const [side, isLeft] of [[this.left, true], [this.right, false]] as const) {
+      for (const [key, bucket] of side.byKey) {
+        for (const [rk, e] of bucket) {
+          const exp = this.expiryOf(e.row, isLeft);
+          if (exp !== null && exp <= after) {
+            side.size -= e.count;
+            bucket.delete(rk);
+          }
+        }
+        if (bucket.size === 0) side.byKey.delete(key);
+      }
+    }
+  }
+
+  /** Rows dropped on arrival because the watermark had passed their expiry. */
+  lateRows = 0;
+
+  private expiryOf(row: readonly Value[], isLeft: boolean, late = false): bigint | null {
+    const tb = this.plan.timeBound;
+    if (!tb) return null;
+    const e = isLeft ? tb.left : tb.right;
+    const t = row[e.col];
+    return t === null || t === undefined ? null : (t as bigint) + (late ? e.lateOffset : e.offset);
+  }
 
   private pushSide(b: Batch, own: SideState, other: SideState, isLeft: boolean): void {
     if (b.length === 0) return;
     const ctx = this.ctxOf();
+    const before = this.plan.timeBound ? ctx.watermark?.before ?? null : null;
     const keyCols = own.keys.map((k) => k(b, ctx));
     const width = b.columns.length;
     // 1. Candidates: the other side's rows with the same key.
@@ -100,9 +129,22 @@ export class JoinOp implements Operator {
     const keyEncs: (string | null)[] = [];
     const candidates: Entry[][] = [];
     const pairRows: Value[][] = [];
+    const lateIdx = new Set<number>();
     for (let i = 0; i < b.length; i++) {
       const row: Value[] = new Array(width);
       for (let j = 0; j < width; j++) row[j] = getValue(b.columns[j]!, i);
+      if (before !== null) {
+        // A row the watermark has passed is late: dropped and counted.
+        const exp = this.expiryOf(row, isLeft, true);
+        if (exp === null || exp <= before) {
+          this.lateRows++;
+          rows.push(row);
+          keyEncs.push(null);
+          candidates.push([]);
+          lateIdx.add(i);
+          continue;
+        }
+      }
       rows.push(row);
       const kv = keyCols.map((c) => getValue(c, i));
       // SQL equality: a NULL key matches nothing.
@@ -128,6 +170,7 @@ export class JoinOp implements Operator {
     const pad = (row: Value[], rowIsLeft: boolean): Value[] => (rowIsLeft ? [...row, ...new Array(this.right.width).fill(null)] : [...new Array(this.left.width).fill(null), ...row]);
     let k = 0;
     for (let i = 0; i < rows.length; i++) {
+      if (lateIdx.has(i)) continue;
       const row = rows[i]!;
       const w = b.weights ? b.weights[i]! : 1;
       let total = 0;

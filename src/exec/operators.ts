@@ -28,18 +28,18 @@ export interface Pipeline {
   /** Entry points per relation name (a relation scanned twice has two). */
   readonly scans: ReadonlyMap<string, readonly Operator[]>;
   readonly root: Operator;
-  /** Window operators, for state-size and late-row counters. */
-  readonly windows: readonly (WindowAggOp | SessionAggOp)[];
+  /** Stateful operators with time-based cleanup, for state-size and late-row counters. */
+  readonly windows: readonly (WindowAggOp | SessionAggOp | JoinOp)[];
 }
 
 export function buildPipeline(plan: PhysicalPlan, emit: Emit): Pipeline {
   const scans = new Map<string, Operator[]>();
-  const windows: (WindowAggOp | SessionAggOp)[] = [];
+  const windows: (WindowAggOp | SessionAggOp | JoinOp)[] = [];
   const root = build(plan, emit, scans, windows);
   return { scans, root, windows };
 }
 
-function build(plan: PhysicalPlan, emit: Emit, scans: Map<string, Operator[]>, windows: (WindowAggOp | SessionAggOp)[]): Operator {
+function build(plan: PhysicalPlan, emit: Emit, scans: Map<string, Operator[]>, windows: (WindowAggOp | SessionAggOp | JoinOp)[]): Operator {
   switch (plan.kind) {
     case 'ScanExec': {
       const op = new ScanOp(plan.columns, emit);
@@ -72,6 +72,7 @@ function build(plan: PhysicalPlan, emit: Emit, scans: Map<string, Operator[]>, w
     }
     case 'HashJoinExec': {
       const op = new JoinOp(plan, emit, ctxNow);
+      if (plan.timeBound) windows.push(op);
       const left = build(plan.left, (b) => op.pushLeft(b), scans, windows);
       const right = build(plan.right, (b) => op.pushRight(b), scans, windows);
       return new Chain(op, new Fanin([left, right]));

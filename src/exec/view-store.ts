@@ -3,7 +3,7 @@
  * came (columnar, no per-row objects); an updating view keeps a multiset of rows keyed by an
  * injective encoding of the row, so a retraction finds the row it cancels.
  */
-import { batchFromRows, getValue, type Batch } from '../common/column.js';
+import { batchFromRows, getValue, takeBatch, type Batch } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Schema, Value } from '../common/types.js';
 import { encodeValues } from './group-table.js';
@@ -32,9 +32,16 @@ class AppendStore implements ViewStore {
   constructor(private readonly schema: Schema) {}
   apply(b: Batch): void {
     if (b.weights) {
-      for (let i = 0; i < b.length; i++) if (b.weights[i] !== 1) throw new SluiceError('internal', 'an append-only view received a retraction');
+      // Weight n > 1 is n copies (a join's output, say); a retraction cannot happen here.
+      const idx: number[] = [];
+      for (let i = 0; i < b.length; i++) {
+        const w = b.weights[i]!;
+        if (w < 0) throw new SluiceError('internal', 'an append-only view received a retraction');
+        for (let k = 0; k < w; k++) idx.push(i);
+      }
+      b = takeBatch({ ...b, weights: null }, Int32Array.from(idx), idx.length);
     }
-    this.batches.push(b.weights ? { ...b, weights: null } : b);
+    this.batches.push(b);
     this.rowCount += b.length;
   }
   rows(): Value[][] {

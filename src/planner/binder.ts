@@ -8,7 +8,7 @@ import { commonType, isNumeric, typeDisplayName, type Field, type Schema, type S
 import type { Catalog } from '../catalog/index.js';
 import type { Expr, FromItem, Query, QueryBody, Select } from '../parser/index.js';
 import { columnsOf, conjunction, mapColumns, splitConjunction, type AggCall, type AggFn, type BoundExpr, type ScalarFn } from './expr.js';
-import { scannedRelations, type LogicalPlan, type SortKey, type WindowSpec } from './logical.js';
+import { scannedRelations, type LogicalPlan, type SortKey, type TimeExpiry, type WindowSpec } from './logical.js';
 import { castConstant } from './constant.js';
 
 interface ScopeField {
@@ -198,10 +198,11 @@ export class Binder {
       if (rightEntry?.kind !== 'table') throw new SluiceError('not_supported', 'FOR SYSTEM_TIME AS OF needs a table on the right side of the join', { position: this.positionOf('system_time') });
       if (f.joinType !== 'inner' && f.joinType !== 'left') throw new SluiceError('not_supported', `a lookup join is INNER or LEFT, not ${f.joinType.toUpperCase()}`, { position: this.positionOf('join') });
     }
-    if (!lookup && unbounded(l.plan) && unbounded(r.plan)) {
+    const timeBound = lookup ? null : this.timeBound(l.plan, r.plan, leftKeys, rightKeys, residual);
+    if (!lookup && !timeBound && unbounded(l.plan) && unbounded(r.plan)) {
       throw new SluiceError('not_supported', 'a join between two unbounded streams would keep every row of both forever', {
         position: this.positionOf('join'),
-        hint: 'Aggregate one side into a view first, or join a stream with a table (CREATE TABLE). Time-bounded stream joins (windows, interval conditions) are not supported yet.',
+        hint: 'Bound it in time: join windows (TUMBLE(a, ts, …) JOIN TUMBLE(b, ts, …) ON a.window_start = b.window_start) or add an interval condition (b.ts BETWEEN a.ts AND a.ts + INTERVAL \'1 hour\') on columns with a WATERMARK; or join a stream with a table.',
       });
     }
     const joinType = f.joinType;
@@ -214,11 +215,70 @@ export class Binder {
       rightKeys,
       residual: conjunction(residual),
       lookup,
+      timeBound,
       schema: [...l.plan.schema, ...r.plan.schema],
       // A lookup join's output only ever grows for an append-only stream: table changes emit nothing.
       appendOnly: lookup ? l.plan.appendOnly : (joinType === 'inner' || joinType === 'cross') && l.plan.appendOnly && r.plan.appendOnly,
     };
     return { plan, scope };
+  }
+
+  /**
+   * The time bound of a stream–stream join, if it has one: a window join (both inputs windows
+   * over watermarked time, joined on window_start) or an interval join (conditions bounding
+   * right.t − left.t from both sides, on the inputs' watermark columns).
+   */
+  private timeBound(l: LogicalPlan, r: LogicalPlan, leftKeys: BoundExpr[], rightKeys: BoundExpr[], residual: BoundExpr[]): { left: TimeExpiry; right: TimeExpiry } | null {
+    if (l.kind === 'window' && r.kind === 'window' && l.window.watermark !== null && r.window.watermark !== null) {
+      const lws = l.input.schema.length;
+      const rws = r.input.schema.length;
+      const joined = leftKeys.some((k, i) => k.kind === 'col' && k.index === lws && rightKeys[i]!.kind === 'col' && (rightKeys[i] as { index: number }).index === rws);
+      // window_end: the window is over once the watermark reaches it.
+      if (joined) return { left: { col: lws + 1, offset: 0n, lateOffset: 0n }, right: { col: rws + 1, offset: 0n, lateOffset: 0n } };
+    }
+    const tl = this.watermarkColumn(l);
+    const tr = this.watermarkColumn(r);
+    if (tl === null || tr === null) return null;
+    const nL = l.schema.length;
+    const term = (e: BoundExpr): { side: 'L' | 'R'; off: bigint } | null => {
+      let off = 0n;
+      let c = e;
+      if (c.kind === 'call' && (c.fn === 'add' || c.fn === 'sub') && c.args[1]!.kind === 'lit' && c.args[1]!.type === 'interval') {
+        off = (c.args[1]!.value as bigint) * (c.fn === 'sub' ? -1n : 1n);
+        c = c.args[0]!;
+      }
+      if (c.kind !== 'col') return null;
+      if (c.index === tl) return { side: 'L', off };
+      if (c.index === nL + tr) return { side: 'R', off };
+      return null;
+    };
+    let lower: bigint | null = null;
+    let upper: bigint | null = null;
+    const flip: Record<string, string> = { ge: 'le', gt: 'lt', le: 'ge', lt: 'gt' };
+    for (const c of residual) {
+      if (c.kind !== 'call' || !['ge', 'gt', 'le', 'lt'].includes(c.fn)) continue;
+      const x = term(c.args[0]!);
+      const y = term(c.args[1]!);
+      if (!x || !y || x.side === y.side) continue;
+      // Normalise to  R.t  op  L.t + k.
+      const [op, k] = x.side === 'R' ? [c.fn, y.off - x.off] : [flip[c.fn]!, x.off - y.off];
+      if (op === 'ge' || op === 'gt') lower = lower === null || k > lower ? k : lower;
+      else upper = upper === null || k < upper ? k : upper;
+    }
+    if (lower === null || upper === null) return null;
+    // A left row can match right rows up to L.t + upper; a right row left rows down to R.t − lower.
+    // Rows below the watermark are late (t + 1µs <= watermark), so kept rows are matched only by
+    // rows at or above it, and these bounds make dropping the expired ones safe.
+    return { left: { col: tl, offset: upper + 1n, lateOffset: 1n }, right: { col: tr, offset: -lower + 1n, lateOffset: 1n } };
+  }
+
+  /** The index of a plan's output column that is its relation's WATERMARK column, if any. */
+  private watermarkColumn(p: LogicalPlan): number | null {
+    if (p.kind !== 'scan') return null;
+    const e = this.catalog.get(p.relation);
+    if (!e || (e.kind !== 'source' && e.kind !== 'table') || !e.watermark) return null;
+    const i = p.schema.findIndex((f) => f.name === e.watermark!.column);
+    return i >= 0 ? i : null;
   }
 
   /** TUMBLE(rel, time, size [, offset]), HOP(rel, time, slide, size [, offset]), SESSION(rel, time, gap). */

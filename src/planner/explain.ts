@@ -113,7 +113,7 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
       const outerR = p.joinType === 'right' || p.joinType === 'full' ? 'right rows with match counts' : 'right rows';
       line = p.lookup
         ? `HashJoinExec: ${p.joinType} lookup strategy=js-hash-index keys=[${keys}]${p.residual ? ` condition=${showExpr(p.residual, all)}` : ''} state=[table rows by key, kept current from the table's changelog; stream rows are not kept]`
-        : `HashJoinExec: ${p.joinType} keys=[${keys}]${p.residual ? ` condition=${showExpr(p.residual, all)}` : ''} state=[${outer} by key; ${outerR} by key]`;
+        : `HashJoinExec: ${p.joinType} keys=[${keys}]${p.residual ? ` condition=${showExpr(p.residual, all)}` : ''} state=[${outer} by key; ${outerR} by key]${p.timeBound ? ` cleanup=[drop a left row once the watermark reaches ${names(p.left)[p.timeBound.left.col]} + ${p.timeBound.left.offset} us, a right row at ${names(p.right)[p.timeBound.right.col]} + ${p.timeBound.right.offset} us; rows already past it are late]` : ''}`;
       kids = [p.left, p.right];
       break;
     }

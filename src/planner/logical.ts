@@ -30,6 +30,14 @@ export interface SortKey {
   readonly nullsFirst: boolean;
 }
 
+export interface TimeExpiry {
+  readonly col: number;
+  /** The row is dropped from state once the watermark reaches col + offset. */
+  readonly offset: bigint;
+  /** The row is late on arrival when col + lateOffset is at or below the watermark. */
+  readonly lateOffset: bigint;
+}
+
 export type JoinType = 'inner' | 'left' | 'right' | 'full' | 'cross';
 
 /** What each group key of a window aggregate is: the window's start, its end, or a key expression. */
@@ -92,6 +100,12 @@ export type LogicalPlan =
        * later changes to the table do not retract earlier output. Left rows are not kept.
        */
       readonly lookup: boolean;
+      /**
+       * A time-bounded stream join (window join or interval join): a row of a side can be
+       * dropped once the watermark reaches its column `col` + `offset` (µs), since no future row
+       * of the other side can match it. Rows already past it on arrival are late.
+       */
+      readonly timeBound: { readonly left: TimeExpiry; readonly right: TimeExpiry } | null;
       readonly schema: Schema;
       readonly appendOnly: boolean;
     }

@@ -5,7 +5,7 @@
  */
 import type { Schema, Value } from '../common/types.js';
 import type { AggCall, BoundExpr } from './expr.js';
-import type { JoinType, LogicalPlan, RelationKind, SortKey, WindowKeyRole, WindowSpec } from './logical.js';
+import type { JoinType, LogicalPlan, RelationKind, SortKey, TimeExpiry, WindowKeyRole, WindowSpec } from './logical.js';
 import { SluiceError } from '../common/errors.js';
 import { assertNever } from '../common/errors.js';
 
@@ -52,6 +52,7 @@ export type PhysicalPlan =
       readonly residual: BoundExpr | null;
       /** Lookup join with a JS hash index over the table, maintained from its changelog. */
       readonly lookup: boolean;
+      readonly timeBound: { readonly left: TimeExpiry; readonly right: TimeExpiry } | null;
       readonly schema: Schema;
       readonly appendOnly: boolean;
     }
@@ -128,6 +129,7 @@ export function toPhysical(p: LogicalPlan): PhysicalPlan {
         rightKeys: p.rightKeys,
         residual: p.residual,
         lookup: p.lookup,
+        timeBound: p.timeBound,
         schema: p.schema,
         appendOnly: p.appendOnly,
       };

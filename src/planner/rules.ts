@@ -220,8 +220,9 @@ function prune(plan: LogicalPlan, required: readonly number[]): LogicalPlan {
     case 'join': {
       const nL = plan.left.schema.length;
       const resid = plan.residual ? [...columnsOf(plan.residual)] : [];
-      const needL = sorted([...required.filter((i) => i < nL), ...plan.leftKeys.flatMap((k) => [...columnsOf(k)]), ...resid.filter((i) => i < nL)]);
-      const needR = sorted([...required.filter((i) => i >= nL).map((i) => i - nL), ...plan.rightKeys.flatMap((k) => [...columnsOf(k)]), ...resid.filter((i) => i >= nL).map((i) => i - nL)]);
+      const tb = plan.timeBound;
+      const needL = sorted([...required.filter((i) => i < nL), ...plan.leftKeys.flatMap((k) => [...columnsOf(k)]), ...resid.filter((i) => i < nL), ...(tb ? [tb.left.col] : [])]);
+      const needR = sorted([...required.filter((i) => i >= nL).map((i) => i - nL), ...plan.rightKeys.flatMap((k) => [...columnsOf(k)]), ...resid.filter((i) => i >= nL).map((i) => i - nL), ...(tb ? [tb.right.col] : [])]);
       const left = prune(plan.left, needL);
       const right = prune(plan.right, needR);
       const layout = [...needL, ...needR.map((i) => i + nL)];
@@ -232,6 +233,7 @@ function prune(plan: LogicalPlan, required: readonly number[]): LogicalPlan {
         leftKeys: plan.leftKeys.map((k) => remap(k, needL)),
         rightKeys: plan.rightKeys.map((k) => remap(k, needR)),
         residual: plan.residual ? remap(plan.residual, layout) : null,
+        timeBound: tb ? { left: { ...tb.left, col: needL.indexOf(tb.left.col) }, right: { ...tb.right, col: needR.indexOf(tb.right.col) } } : null,
         schema: layout.map((i) => plan.schema[i]!),
       };
       return trim(j, layout, required);

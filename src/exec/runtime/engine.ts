@@ -21,6 +21,7 @@ import { formatInterval, parseInterval, parseSql, type Expr, type Statement } fr
 import { Catalog, KIND_LABEL, type CatalogEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
 import { Binder, explainText, planQuery, scannedRelations, uniqueKey, type PhysicalPlan, type PlannedQuery } from '../../planner/index.js';
 import { buildPipeline, withContext, type Pipeline } from '../operators.js';
+import { JoinOp } from '../join.js';
 import { compile, type EvalContext, type Kernel } from '../eval.js';
 import { createViewStore, type ViewStore } from '../view-store.js';
 import { createTableSql, Duck, quoteIdent } from '../duck.js';
@@ -209,7 +210,8 @@ export class Engine {
     const views: Record<string, { rows: number; rowErrors: number; failed: string | null; lateRows: number; windowState: number; watermark: bigint | null }> = {};
     for (const [n, v] of this.views) {
       views[n] = {
-        rows: v.store.rowCount, rowErrors: v.rowErrors, failed: v.failed?.message ?? null, lateRows: v.lateRows,
+        rows: v.store.rowCount, rowErrors: v.rowErrors, failed: v.failed?.message ?? null,
+        lateRows: v.lateRows + v.pipeline.windows.reduce((a, w) => a + (w instanceof JoinOp ? w.lateRows : 0), 0),
         windowState: v.pipeline.windows.reduce((a, w) => a + w.stateSize(), 0), watermark: v.wm,
       };
     }
