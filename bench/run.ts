@@ -75,6 +75,20 @@ const cases: Case[] = [
       return `${rows.length} groups, count ${count}, sum ${sum}`;
     },
   })),
+  {
+    name: 'w5_lookup_join_10k_rows_js_hash',
+    events: Math.min(EVENTS, 2_000_000),
+    target: 1_000_000,
+    setup: `CREATE TABLE dim (id BIGINT PRIMARY KEY, name VARCHAR);
+      INSERT INTO dim VALUES ${Array.from({ length: 10_000 }, (_, i) => `(${i}, 'item-${i}')`).join(', ')}`,
+    view: `SELECT b.id, b.price, d.name FROM bids b JOIN dim FOR SYSTEM_TIME AS OF PROCTIME() d ON b.id % 10000 = d.id`,
+    check: (rows: Value[][], n: number) => {
+      if (rows.length !== n) fail(`expected every one of ${n} bids enriched, got ${rows.length}`);
+      const bad = rows.find((r) => r[2] !== `item-${Number(r[0] as bigint) % 10000}`);
+      if (bad) fail(`bid ${String(bad[0])} enriched with ${String(bad[2])}`);
+      return `${rows.length} bids enriched, names checked`;
+    },
+  },
   ...[true, false].map((panes) => ({
     name: `hop_10s_2s_count_10k_keys_${panes ? 'panes' : 'naive_copy'}`,
     events: Math.min(EVENTS, 4_000_000),

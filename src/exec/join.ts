@@ -9,7 +9,7 @@
  *   Δleft ──► probe right state ──► residual ON ──► (l, r) ± · padded (l, NULL) ± ──► out
  *         └─► apply to left state (with its match count)
  */
-import { batchFromRows, ColumnBuilder, getBit, getValue, isValid, type Batch } from '../common/column.js';
+import { batchFromRows, ColumnBuilder, getBit, getValue, isValid, takeColumn, type Batch } from '../common/column.js';
 import type { SqlType, Value } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
 import { compile, type EvalContext, type Kernel } from './eval.js';
@@ -17,6 +17,12 @@ import { encodeValues } from './group-table.js';
 import type { Emit, Operator } from './operators.js';
 
 type JoinPlan = Extract<PhysicalPlan, { kind: 'HashJoinExec' }>;
+
+const NULL_KEY = Symbol('null join key');
+
+function joinKey(kv: readonly Value[]): unknown {
+  return kv.length === 1 ? kv[0] : encodeValues(kv);
+}
 
 interface Entry {
   readonly row: Value[];
@@ -26,7 +32,8 @@ interface Entry {
 }
 
 class SideState {
-  readonly byKey = new Map<string, Map<string, Entry>>();
+  /** Rows by join key: the key value itself for one key column, else its encoding. */
+  readonly byKey = new Map<unknown, Map<string, Entry>>();
   size = 0;
   constructor(readonly keys: readonly Kernel[], readonly width: number, readonly preserved: boolean) {}
 }
@@ -69,7 +76,7 @@ export class JoinOp implements Operator {
       for (let j = 0; j < width; j++) row[j] = getValue(b.columns[j]!, i);
       const kv = keyCols.map((c) => getValue(c, i));
       if (kv.some((v) => v === null)) continue;
-      const key = encodeValues(kv);
+      const key = joinKey(kv);
       let bucket = own.byKey.get(key);
       if (!bucket) own.byKey.set(key, (bucket = new Map()));
       const rk = encodeValues(row);
@@ -118,15 +125,65 @@ export class JoinOp implements Operator {
     return t === null || t === undefined ? null : (t as bigint) + (late ? e.lateOffset : e.offset);
   }
 
+  /**
+   * Lookup join without a residual condition: probe the table index per row and build the
+   * output column-wise (the stream's columns by index, the table's from the matched rows).
+   */
+  private lookupProbe(b: Batch): void {
+    const ctx = this.ctxOf();
+    const keyCols = this.left.keys.map((k) => k(b, ctx));
+    const leftIdx: number[] = [];
+    const matched: (Value[] | null)[] = [];
+    const weights: number[] = [];
+    const kv: Value[] = new Array(keyCols.length);
+    for (let i = 0; i < b.length; i++) {
+      const w = b.weights ? b.weights[i]! : 1;
+      let isNull = false;
+      for (let k = 0; k < keyCols.length; k++) if ((kv[k] = getValue(keyCols[k]!, i)) === null) isNull = true;
+      let found = false;
+      if (!isNull) {
+        const bucket = this.right.byKey.get(joinKey(kv));
+        if (bucket) {
+          for (const e of bucket.values()) {
+            if (e.count <= 0) continue;
+            leftIdx.push(i);
+            matched.push(e.row);
+            weights.push(w * e.count);
+            found = true;
+          }
+        }
+      }
+      if (!found && this.left.preserved) {
+        leftIdx.push(i);
+        matched.push(null);
+        weights.push(w);
+      }
+    }
+    if (leftIdx.length === 0) return;
+    const idx = Int32Array.from(leftIdx);
+    const n = idx.length;
+    const right = this.plan.right.schema.map((f, j) => {
+      const cb = new ColumnBuilder(f.type, n);
+      for (let k = 0; k < n; k++) cb.append(matched[k] ? matched[k]![j]! : null);
+      return cb.finish();
+    });
+    const allOnes = weights.every((w) => w === 1);
+    this.emit({ columns: [...b.columns.map((c) => takeColumn(c, idx, n)), ...right], length: n, weights: allOnes && !b.weights ? null : Int32Array.from(weights) });
+  }
+
   private pushSide(b: Batch, own: SideState, other: SideState, isLeft: boolean): void {
     if (b.length === 0) return;
+    if (this.plan.lookup && isLeft && !this.residual) {
+      this.lookupProbe(b);
+      return;
+    }
     const ctx = this.ctxOf();
     const before = this.plan.timeBound ? ctx.watermark?.before ?? null : null;
     const keyCols = own.keys.map((k) => k(b, ctx));
     const width = b.columns.length;
     // 1. Candidates: the other side's rows with the same key.
     const rows: Value[][] = [];
-    const keyEncs: (string | null)[] = [];
+    const keyEncs: unknown[] = [];
     const candidates: Entry[][] = [];
     const pairRows: Value[][] = [];
     const lateIdx = new Set<number>();
@@ -148,7 +205,7 @@ export class JoinOp implements Operator {
       rows.push(row);
       const kv = keyCols.map((c) => getValue(c, i));
       // SQL equality: a NULL key matches nothing.
-      const enc = kv.some((v) => v === null) ? null : encodeValues(kv);
+      const enc = kv.some((v) => v === null) ? null : joinKey(kv);
       keyEncs.push(enc);
       const cands = enc === null ? [] : [...(other.byKey.get(enc)?.values() ?? [])];
       candidates.push(cands);
@@ -190,7 +247,8 @@ export class JoinOp implements Operator {
       // A lookup join keeps no stream rows: table changes never revisit them.
       if (this.plan.lookup) continue;
       // 3. Apply the delta to this side's state.
-      const key = keyEncs[i] ?? `null:${encodeValues(row)}`;
+      // Rows with a NULL key match nothing; they share one bucket no key value can reach.
+      const key = keyEncs[i] ?? NULL_KEY;
       let bucket = own.byKey.get(key);
       if (!bucket) own.byKey.set(key, (bucket = new Map()));
       const rk = encodeValues(row);
