@@ -153,10 +153,11 @@ const topNQuery = fc.oneof(
   fc.tuple(totalOrder(['k2', 'v', 'd', 'b']), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 2 }), fc.boolean())
     .map(([order, n, m, showRank]) => `SELECT k1, k2, v, d, b${showRank ? ', rn' : ''} FROM (SELECT k1, k2, v, d, b, ROW_NUMBER() OVER (PARTITION BY k1 ORDER BY ${order}) AS rn FROM t) s WHERE rn <= ${n + m} AND rn > ${m}`),
   fc.tuple(totalOrder(['k1', 'n']), fc.integer({ min: 1, max: 4 })).map(([order, n]) => `SELECT k1, n FROM (SELECT k1, count(*) AS n FROM t GROUP BY k1) g ORDER BY ${order} LIMIT ${n}`),
+  totalOrder(['k2', 'v', 'd']).map((order) => `SELECT DISTINCT ON (k1) k1, k2, v, d FROM t ORDER BY k1, ${order}`),
 );
 
 describe('differential: top-N vs DuckDB', () => {
-  it('ORDER BY … LIMIT/OFFSET and ROW_NUMBER() per partition under random DML (200 cases)', async () => {
+  it('ORDER BY … LIMIT/OFFSET, ROW_NUMBER() per partition and DISTINCT ON under random DML (200 cases)', async () => {
     await fc.assert(fc.asyncProperty(fc.record({ before: fc.array(op, { maxLength: 8 }), after: fc.array(op, { maxLength: 14 }), query: topNQuery }), runScenario), {
       numRuns: Number(process.env.SLUICE_FC_RUNS ?? 200),
       verbose: 1,

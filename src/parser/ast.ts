@@ -80,6 +80,8 @@ export type FromItem =
 export interface Select {
   readonly kind: 'select';
   readonly distinct: boolean;
+  /** DISTINCT ON (…): one row per distinct value of these expressions, the first by ORDER BY. */
+  readonly distinctOn: readonly Expr[] | null;
   readonly items: readonly SelectItem[];
   readonly from: FromItem | null;
   readonly where: Expr | null;

@@ -109,7 +109,8 @@ function convertBody(ast: N): QueryBody {
 function convertSelect(ast: N): Select {
   if (ast.type !== 'select') unsupported(`statement ${ast.type}`);
   const distinctType = ast.distinct?.type;
-  if (distinctType && String(distinctType).toUpperCase() === 'DISTINCT ON') unsupported('DISTINCT ON');
+  const isDistinctOn = !!distinctType && String(distinctType).toUpperCase() === 'DISTINCT ON';
+  const distinctOn = isDistinctOn ? (ast.distinct.columns ?? []).map((c: N) => convertExpr(c.expr ?? c)) : null;
   const items: SelectItem[] = [];
   const cols = ast.columns === '*' ? [{ expr: { type: 'column_ref', table: null, column: '*' }, as: null }] : ast.columns;
   for (const c of cols) {
@@ -117,7 +118,8 @@ function convertSelect(ast: N): Select {
   }
   return {
     kind: 'select',
-    distinct: !!distinctType,
+    distinct: !!distinctType && !isDistinctOn,
+    distinctOn,
     items,
     from: convertFrom(ast.from),
     where: ast.where ? convertExpr(ast.where) : null,

@@ -57,9 +57,11 @@ export class Binder {
     try {
       for (const w of q.with) this.ctes.set(w.name, this.bindQuery(w.query));
       const body = this.bindBody(q.body);
+      const distinctOn = q.body.kind === 'select' ? q.body.distinctOn : null;
       // ORDER BY without LIMIT does not change a view's contents (a relation has no order).
-      if (q.limit === null && q.offset === null) return body;
+      if (q.limit === null && q.offset === null && !distinctOn) return body;
       const scope: Scope = { fields: body.schema.map((f) => ({ qualifier: null, name: f.name, type: f.type })) };
+      const outputExpr = (e: Expr): BoundExpr => this.bindExpr(e.kind === 'column' ? { ...e, table: null } : e, { scope, agg: null, noAggIn: 'DISTINCT ON' });
       const orderBy: SortKey[] = q.orderBy.map((o) => {
         let expr: BoundExpr;
         if (o.expr.kind === 'literal' && typeof o.expr.value === 'number' && Number.isInteger(o.expr.value)) {
@@ -72,6 +74,11 @@ export class Binder {
         }
         return { expr, desc: o.desc, nullsFirst: o.nullsFirst ?? o.desc };
       });
+      if (distinctOn) {
+        if (q.limit !== null || q.offset !== null) throw new SluiceError('not_supported', 'DISTINCT ON together with LIMIT/OFFSET is not supported yet', { hint: 'Put the DISTINCT ON query in a view and select from it with LIMIT.' });
+        // DISTINCT ON (keys): the first row of each key group by the ORDER BY — a top-1 per key.
+        return { kind: 'top_n', input: body, partitionBy: distinctOn.map(outputExpr), orderBy, limit: 1, offset: 0, withTies: false, rank: false, schema: body.schema, appendOnly: false };
+      }
       return {
         kind: 'top_n',
         input: body,
