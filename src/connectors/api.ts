@@ -41,6 +41,8 @@ export interface SourceConnector {
 export interface SinkContext {
   readonly name: string;
   readonly schema: Schema;
+  /** Columns that identify a row of the input (a view's group keys, a table's PRIMARY KEY), if known. */
+  readonly primaryKey?: readonly string[];
   readonly options: Options;
   readonly appendOnly: boolean;
   log(message: string): void;

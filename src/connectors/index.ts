@@ -22,6 +22,9 @@ import { createDatagenSource } from './datagen/source.js';
 import { readFileSinkOptions, readFileSourceOptions } from './file/options.js';
 import { createFileSink } from './file/sink.js';
 import { createFileSource } from './file/source.js';
+import { readKafkaSinkOptions, readKafkaSourceOptions } from './kafka/options.js';
+import { createKafkaSink } from './kafka/sink.js';
+import { createKafkaSource } from './kafka/source.js';
 import { readPrintOptions } from './print/options.js';
 import { createPrintSink } from './print/sink.js';
 import { readSocketOptions } from './socket/options.js';
@@ -31,12 +34,14 @@ import { createSocketSource } from './socket/source.js';
 export const sourceFactories: Record<string, SourceFactory> = {
   datagen: createDatagenSource,
   file: createFileSource,
+  kafka: createKafkaSource,
   socket: createSocketSource,
 };
 
 /** Sink factories by `connector` name. */
 export const sinkFactories: Record<string, SinkFactory> = {
   file: createFileSink,
+  kafka: createKafkaSink,
   print: createPrintSink,
 };
 
@@ -45,11 +50,13 @@ type Validator = (options: Options, schema: Schema) => unknown;
 const sourceValidators: Record<string, Validator> = {
   datagen: readDatagenOptions,
   file: readFileSourceOptions,
+  kafka: readKafkaSourceOptions,
   socket: readSocketOptions,
 };
 
 const sinkValidators: Record<string, Validator> = {
   file: (options) => readFileSinkOptions(options),
+  kafka: readKafkaSinkOptions,
   print: (options) => readPrintOptions(options),
 };
 

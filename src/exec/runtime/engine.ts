@@ -581,7 +581,12 @@ export class Engine {
     if (!connectorName) throw new SluiceError('invalid_parameter', `sink "${stmt.name}" needs a connector`, { hint: `Add WITH (connector = '${Object.keys(sinkFactories).join("' | '")}', …).` });
     validateSinkOptions(connectorName, stmt.options, from.schema);
     const appendOnly = from.kind === 'source' || (from.kind === 'table' && from.appendOnly) || (from.kind === 'view' && from.appendOnly);
-    const connector = sinkFactories[connectorName]!({ name: stmt.name, schema: from.schema, options: stmt.options, appendOnly, log: (m) => this.log(`sink ${stmt.name}: ${m}`) });
+    let primaryKey: readonly string[] | undefined;
+    if (from.kind === 'view') {
+      const key = uniqueKey(this.views.get(from.name)!.planned.optimized);
+      if (key && key.length) primaryKey = key.map((i) => from.schema[i]!.name);
+    } else if (from.kind === 'table' && from.primaryKey.length) primaryKey = from.primaryKey;
+    const connector = sinkFactories[connectorName]!({ name: stmt.name, schema: from.schema, options: stmt.options, appendOnly, primaryKey, log: (m) => this.log(`sink ${stmt.name}: ${m}`) });
     const entry: SinkEntry = { kind: 'sink', name: stmt.name, sql: stmt.text, createdAt: this.nextOrder(), from: from.name, options: stmt.options };
     this.sinks.set(stmt.name, { entry, connector });
     this.catalog.add(entry);

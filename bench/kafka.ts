@@ -1,0 +1,261 @@
+/**
+ * W2, Kafka end to end (`npx tsx bench/kafka.ts`): a 2-partition topic preloaded with JSON bids
+ * is consumed from earliest by a Kafka source into the q1 projection
+ * (`SELECT auction, bidder, price * 0.908 AS price_eur, ts FROM bids`), FLUSH after FLUSH until
+ * every bid is in the view. Two cases: one bid per message, and 100 newline-separated bids per
+ * message (`many_per_message`). Reports events per CPU-second of this process (user+sys, the
+ * engine and its Kafka client together) and per wall second, checks the row count, prints JSON
+ * and writes bench/results/kafka.json.
+ *
+ * The broker is SLUICE_KAFKA_BROKERS, or one started with scripts/kafka.sh and stopped at the
+ * end. A topic that already holds the expected messages is reused (preloading 5 M messages
+ * through kafkajs takes a minute or two; it runs in two worker threads, one per partition).
+ *
+ * Environment: SLUICE_BENCH_KAFKA_EVENTS (default 5 000 000), SLUICE_BENCH_KAFKA_CASES
+ * (comma-separated case names), SLUICE_BENCH_KAFKA_OPTIONS (extra WITH options for the source,
+ * such as "fetch.max_partition_bytes = '4194304'"), SLUICE_BENCH_PROFILE (a directory: writes a
+ * V8 CPU profile of each case's measured phase only, for Chrome DevTools or speedscope).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
+import { Worker } from 'node:worker_threads';
+import { Kafka, logLevel } from 'kafkajs';
+import { createEngine } from '../src/exec/runtime/engine.js';
+
+const EVENTS = Number(process.env.SLUICE_BENCH_KAFKA_EVENTS ?? 5_000_000);
+const PARTITIONS = 2;
+
+interface Case {
+  readonly name: string;
+  readonly perMessage: number;
+  readonly target: number;
+}
+
+interface Result {
+  readonly name: string;
+  readonly events: number;
+  readonly messages: number;
+  readonly cpuSeconds: number;
+  readonly wallSeconds: number;
+  readonly eventsPerCpuSecond: number;
+  readonly eventsPerWallSecond: number;
+  readonly epochs: number;
+  readonly check: string;
+  readonly target: number;
+  readonly sourceOptions: string;
+}
+
+const CASES: Case[] = [
+  { name: 'w2_json_one_per_message', perMessage: 1, target: 150_000 },
+  { name: 'w2_json_100_per_message', perMessage: 100, target: 600_000 },
+];
+
+function progress(msg: string): void {
+  process.stderr.write(`bench/kafka: ${msg}\n`);
+}
+
+/**
+ * The preload worker (plain JS, run with eval): produces the messages of one partition. Bid i is
+ * deterministic, so a reused topic holds the same data. Message m holds bids
+ * m·perMessage … m·perMessage + perMessage − 1 and goes to partition m mod PARTITIONS.
+ */
+const WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { Kafka, logLevel } = require(workerData.kafkajs);
+const { brokers, topic, partition, partitions, perMessage, messages } = workerData;
+const CHANNELS = ['Google', 'Facebook', 'Baidu', 'Apple'];
+function bid(i) {
+  return JSON.stringify({
+    auction: 1000 + ((i * 7919) % 10000), bidder: 2000 + ((i * 104729) % 50000), price: 100 + ((i * 31) % 9900),
+    channel: CHANNELS[i % 4], url: 'https://www.nexmark.com/item.htm?query=1&channel_id=' + (i % 1000),
+    ts: 1700000000000 + i, extra: '',
+  });
+}
+(async () => {
+  const producer = new Kafka({ brokers, clientId: 'sluice-bench-preload', logLevel: logLevel.NOTHING }).producer();
+  await producer.connect();
+  // Requests stay well under the broker's 1 MB record-batch limit.
+  const perSend = Math.max(1, Math.floor(600000 / (190 * perMessage)));
+  let chunk = [];
+  let sent = 0;
+  const inflight = [];
+  for (let m = partition; m < messages; m += partitions) {
+    const lines = [];
+    for (let k = 0; k < perMessage; k++) lines.push(bid(m * perMessage + k));
+    chunk.push({ partition, value: lines.join('\\n') });
+    if (chunk.length === perSend || m + partitions >= messages) {
+      inflight.push(producer.send({ topic, acks: -1, messages: chunk }));
+      sent += chunk.length;
+      chunk = [];
+      if (inflight.length >= 3) await inflight.shift();
+      parentPort.postMessage(sent);
+    }
+  }
+  await Promise.all(inflight);
+  await producer.disconnect();
+  parentPort.postMessage(-1);
+})().catch((e) => { throw e; });
+`;
+
+async function preload(brokers: string[], topic: string, perMessage: number, messages: number): Promise<void> {
+  const kafkajs = createRequire(import.meta.url).resolve('kafkajs');
+  const sent = new Array<number>(PARTITIONS).fill(0);
+  const started = Date.now();
+  let last = 0;
+  await Promise.all(
+    Array.from({ length: PARTITIONS }, (_, partition) => new Promise<void>((done, fail) => {
+      const w = new Worker(WORKER, { eval: true, workerData: { kafkajs, brokers, topic, partition, partitions: PARTITIONS, perMessage, messages } });
+      w.on('message', (n: number) => {
+        if (n < 0) return done();
+        sent[partition] = n;
+        const total = sent.reduce((a, b) => a + b, 0);
+        if (total - last >= messages / 20) {
+          last = total;
+          const s = (Date.now() - started) / 1000;
+          progress(`preload ${topic}: ${total} / ${messages} messages (${Math.round((total * perMessage) / s)} events/s)`);
+        }
+      });
+      w.on('error', fail);
+      w.on('exit', (code) => (code === 0 ? done() : fail(new Error(`preload worker exited with ${code}`))));
+    })),
+  );
+}
+
+/** Makes sure `topic` holds exactly `messages` messages of this benchmark, preloading it if not. */
+async function ensureTopic(brokers: string[], topic: string, perMessage: number, messages: number): Promise<void> {
+  const admin = new Kafka({ brokers, clientId: 'sluice-bench', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const existing = await admin.listTopics();
+    if (existing.includes(topic)) {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      const held = offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+      if (offsets.length === PARTITIONS && held === messages) {
+        progress(`reusing ${topic} (${messages} messages)`);
+        return;
+      }
+      await admin.deleteTopics({ topics: [topic] });
+    }
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }] });
+  } finally {
+    await admin.disconnect();
+  }
+  await preload(brokers, topic, perMessage, messages);
+}
+
+async function run(c: Case, brokers: string[]): Promise<Result> {
+  const messages = Math.ceil(EVENTS / c.perMessage);
+  const events = messages * c.perMessage;
+  const topic = `sluice-bench-bids-${c.perMessage}x${messages}`;
+  await ensureTopic(brokers, topic, c.perMessage, messages);
+  const extra = process.env.SLUICE_BENCH_KAFKA_OPTIONS ?? '';
+  const engine = await createEngine({ autoStart: false, log: (m) => progress(m) });
+  try {
+    await engine.execute(`
+      CREATE SOURCE bids (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, ts TIMESTAMP, extra VARCHAR)
+        WITH (connector = 'kafka', topic = '${topic}', brokers = '${brokers.join(',')}', many_per_message = '${c.perMessage > 1}'${extra ? `, ${extra}` : ''});
+      CREATE MATERIALIZED VIEW q1 AS SELECT auction, bidder, price * 0.908 AS price_eur, ts FROM bids;`);
+    const profiler = await startProfile();
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
+    let epochs = 0;
+    let stalled = 0;
+    for (;;) {
+      const before = engine.stats().sources.bids!.rows;
+      await engine.flush();
+      epochs++;
+      const now = engine.stats().sources.bids!.rows;
+      if (now >= events) break;
+      stalled = now === before ? stalled + 1 : 0;
+      if (stalled >= 20) throw new Error(`benchmark answer is wrong: the source stopped at ${now} of ${events} events`);
+    }
+    const cpu = process.cpuUsage(cpu0);
+    const wallSeconds = (performance.now() - wall0) / 1000;
+    await profiler?.(c.name);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const stats = engine.stats();
+    const rows = stats.views.q1!.rows;
+    if (rows !== events || stats.sources.bids!.rows !== events || stats.sources.bids!.deadLetters !== 0) {
+      throw new Error(`benchmark answer is wrong: ${events} events produced, ${stats.sources.bids!.rows} read, ${rows} rows in q1, ${stats.sources.bids!.deadLetters} dead letters`);
+    }
+    return {
+      name: c.name,
+      events,
+      messages,
+      cpuSeconds: round(cpuSeconds),
+      wallSeconds: round(wallSeconds),
+      eventsPerCpuSecond: Math.round(events / cpuSeconds),
+      eventsPerWallSecond: Math.round(events / wallSeconds),
+      epochs,
+      check: `${rows} rows in q1 = ${events} events produced, 0 dead letters`,
+      target: c.target,
+      sourceOptions: extra,
+    };
+  } finally {
+    await engine.close();
+  }
+}
+
+/** Starts the CPU profiler when SLUICE_BENCH_PROFILE is set; the returned function writes the profile. */
+async function startProfile(): Promise<((name: string) => Promise<void>) | null> {
+  const dir = process.env.SLUICE_BENCH_PROFILE;
+  if (!dir) return null;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async (name) => {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${name}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    progress(`CPU profile of the measured phase: ${file}`);
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/** The broker to use, and how to stop it when this run started it. */
+async function broker(): Promise<{ brokers: string[]; stop: () => void }> {
+  const given = process.env.SLUICE_KAFKA_BROKERS?.trim();
+  if (given) return { brokers: given.split(','), stop: () => undefined };
+  const script = new URL('../scripts/kafka.sh', import.meta.url).pathname;
+  const dir = join(tmpdir(), `sluice-kafka-bench-${process.pid}`);
+  const address = await new Promise<string>((done, fail) => {
+    const child = spawn('bash', [script, 'start', '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    child.on('close', (code) => (code === 0 ? done(out.trim()) : fail(new Error(`scripts/kafka.sh start exited with ${code}; see ${dir}/server.log`))));
+  });
+  return { brokers: [address], stop: () => spawnSync('bash', [script, 'stop', '--dir', dir], { stdio: 'inherit' }) };
+}
+
+async function main(): Promise<void> {
+  const only = process.env.SLUICE_BENCH_KAFKA_CASES?.split(',').map((s) => s.trim());
+  const cases = CASES.filter((c) => !only || only.includes(c.name));
+  const { brokers, stop } = await broker();
+  const results: Result[] = [];
+  try {
+    for (const c of cases) {
+      progress(`running ${c.name}`);
+      const r = await run(c, brokers);
+      progress(`${c.name}: ${r.eventsPerCpuSecond} events/CPU-s, ${r.eventsPerWallSecond} events/s wall (target ${c.target}/CPU-s)`);
+      results.push(r);
+    }
+  } finally {
+    stop();
+  }
+  const out = { benchmark: 'W2 kafka', node: process.version, date: new Date().toISOString(), results };
+  mkdirSync(new URL('./results', import.meta.url), { recursive: true });
+  writeFileSync(new URL('./results/kafka.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+}
+
+await main();

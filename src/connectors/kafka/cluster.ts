@@ -1,0 +1,217 @@
+/**
+ * The Kafka cluster client of the source: partition metadata, offsets (earliest, latest, by
+ * timestamp) and Fetch requests for exact offset ranges.
+ *
+ * kafkajs has no manual partition assignment (tulios/kafkajs#373): its consumer always joins a
+ * group, and the group decides which partitions it reads and from where. The direct approach
+ * needs the opposite — the engine picks each partition's range — so this file drives kafkajs's
+ * own cluster object (metadata, leaders, ListOffsets, Fetch with its record-batch decoding)
+ * without a consumer. That object is internal to kafkajs; this is the only file that touches
+ * it, its shape is checked when a client is made, and package.json pins kafkajs 2.2.4 (the
+ * last release).
+ *
+ * Reads use READ_COMMITTED: "latest" is the last stable offset, and records of aborted
+ * transactions and control records are dropped (gaps in the offsets, never rows).
+ */
+import { createRequire } from 'node:module';
+import { Kafka, logLevel } from 'kafkajs';
+import { SluiceError } from '../../common/errors.js';
+
+const require = createRequire(import.meta.url);
+
+/** A record as kafkajs decodes it from a Fetch response. */
+export interface FetchedMessage {
+  readonly offset: string;
+  readonly timestamp: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, Buffer | null | (Buffer | null)[] | undefined>>;
+  readonly isControlRecord: boolean;
+  /** Present for record batches (message format v2): where the record's batch ends. */
+  readonly batchContext?: { readonly firstOffset: string; readonly lastOffsetDelta: number };
+}
+
+/** One partition of a Fetch response. */
+export interface FetchedPartition {
+  readonly partition: number;
+  /** The partition's last stable offset at the broker when it answered. */
+  readonly stableOffset: number;
+  /** Records from the requested offset on, aborted transactions and control records removed. */
+  readonly messages: readonly FetchedMessage[];
+  /** One past the last offset the response covers (including removed records); `from` when empty. */
+  readonly end: number;
+}
+
+/** A partition's wanted start offset in a Fetch request. */
+export interface FetchRequest {
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/** Thrown by fetch() when a requested offset is no longer (or not yet) in the partition. */
+export class OffsetOutOfRange extends Error {
+  constructor(readonly partition: number) {
+    super(`offset out of range in partition ${partition}`);
+  }
+}
+
+interface RawPartition {
+  partition: number;
+  highWatermark: string;
+  lastStableOffset?: string;
+  abortedTransactions?: unknown[];
+  messages: FetchedMessage[];
+}
+
+interface InternalBroker {
+  fetch(request: {
+    isolationLevel: number;
+    maxWaitTime: number;
+    minBytes: number;
+    maxBytes: number;
+    topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
+  }): Promise<{ responses: { topicName: string; partitions: RawPartition[] }[] }>;
+}
+
+interface InternalCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  findTopicPartitionMetadata(topic: string): { partitionId: number; leader: number | null; partitionErrorCode: number }[];
+  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+  findBroker(query: { nodeId: string }): Promise<InternalBroker>;
+  fetchTopicsOffset(topics: { topic: string; partitions: { partition: number }[]; fromBeginning?: boolean; fromTimestamp?: number }[]): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+}
+
+type FilterAborted = (args: { messages: FetchedMessage[]; abortedTransactions: unknown[] }) => FetchedMessage[];
+
+const READ_COMMITTED = 1;
+const CLUSTER_METHODS = ['connect', 'disconnect', 'addTargetTopic', 'refreshMetadata', 'findTopicPartitionMetadata', 'findLeaderForPartitions', 'findBroker', 'fetchTopicsOffset'];
+
+let filterAborted: FilterAborted | null = null;
+
+function internalsChanged(what: string): SluiceError {
+  return new SluiceError('internal', `the installed kafkajs does not have the internals the Kafka source uses (${what}); install kafkajs 2.2.4 (npm install kafkajs@2.2.4)`);
+}
+
+/** The message of a kafkajs error, with the broker-side error type when there is one. */
+export function kafkaErrorText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const type = (e as { type?: unknown }).type;
+  return typeof type === 'string' && !e.message.includes(type) ? `${e.message} (${type})` : e.message;
+}
+
+/** A connection to one Kafka cluster for reading one topic. */
+export class KafkaCluster {
+  private readonly cluster: InternalCluster;
+  private readonly topic: string;
+  private readonly brokers: readonly string[];
+
+  constructor(brokers: readonly string[], topic: string, clientId: string) {
+    this.topic = topic;
+    this.brokers = brokers;
+    const kafka = new Kafka({
+      brokers: [...brokers],
+      clientId,
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 3000,
+      // Few, short retries: a poll that fails is simply tried again at the next epoch.
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
+    const key = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+    const create = key === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[key];
+    if (typeof create !== 'function') throw internalsChanged('Kafka createCluster');
+    this.cluster = create({ metadataMaxAge: 300_000, allowAutoTopicCreation: false, isolationLevel: READ_COMMITTED }) as InternalCluster;
+    for (const m of CLUSTER_METHODS) {
+      if (typeof (this.cluster as unknown as Record<string, unknown>)[m] !== 'function') throw internalsChanged(`Cluster.${m}`);
+    }
+    filterAborted ??= require('kafkajs/src/consumer/filterAbortedMessages.js') as FilterAborted;
+  }
+
+  async connect(): Promise<void> {
+    await this.cluster.connect();
+  }
+
+  async disconnect(): Promise<void> {
+    await this.cluster.disconnect();
+  }
+
+  /** The topic's partitions, from fresh metadata; throws SluiceError when the topic does not exist. */
+  async partitions(): Promise<number[]> {
+    try {
+      await this.cluster.addTargetTopic(this.topic);
+      await this.cluster.refreshMetadata();
+    } catch (e) {
+      const type = (e as { type?: unknown }).type;
+      if (type === 'UNKNOWN_TOPIC_OR_PARTITION') {
+        throw new SluiceError('invalid_parameter', `Kafka topic "${this.topic}" does not exist on brokers ${this.brokers.join(',')}; create it (kafka-topics.sh --create --topic ${this.topic} …) or fix the topic option`, { cause: e });
+      }
+      throw e;
+    }
+    return this.cluster.findTopicPartitionMetadata(this.topic).map((p) => p.partitionId).sort((a, b) => a - b);
+  }
+
+  /** The earliest offset, the latest (last stable) offset, or the first offset at or after a timestamp, per partition. */
+  async offsets(partitions: readonly number[], at: 'earliest' | 'latest' | { readonly timestampMillis: number }): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    if (partitions.length === 0) return out;
+    const query = { topic: this.topic, partitions: partitions.map((partition) => ({ partition })) };
+    const spec = at === 'earliest' ? { fromBeginning: true } : at === 'latest' ? { fromBeginning: false } : { fromTimestamp: at.timestampMillis };
+    const res = await this.cluster.fetchTopicsOffset([{ ...query, ...spec }]);
+    for (const t of res) for (const p of t.partitions) out.set(p.partition, Number(p.offset));
+    for (const p of partitions) {
+      if (!out.has(p)) throw new SluiceError('connection', `the brokers returned no offset for partition ${p} of topic "${this.topic}"; retrying at the next epoch`);
+    }
+    return out;
+  }
+
+  /**
+   * One Fetch round: a request to each partition leader (in parallel) for the given start
+   * offsets. Partitions may come back empty when a response filled up with other partitions.
+   */
+  async fetch(requests: readonly FetchRequest[], maxBytes: number, maxPartitionBytes: number): Promise<FetchedPartition[]> {
+    const wanted = new Map(requests.map((r) => [r.partition, r.offset]));
+    const leaders = this.cluster.findLeaderForPartitions(this.topic, [...wanted.keys()]);
+    const missing = [...wanted.keys()].filter((p) => !Object.values(leaders).some((ps) => ps.includes(p)));
+    if (missing.length > 0) {
+      throw new SluiceError('connection', `partition(s) ${missing.join(', ')} of topic "${this.topic}" have no leader in the cluster metadata; retrying at the next epoch`);
+    }
+    const rounds = Object.entries(leaders).map(async ([nodeId, partitions]) => {
+      const broker = await this.cluster.findBroker({ nodeId });
+      let response;
+      try {
+        response = await broker.fetch({
+          isolationLevel: READ_COMMITTED,
+          // Only data the partition already holds is requested, so the broker never needs to wait.
+          maxWaitTime: 500,
+          minBytes: 1,
+          maxBytes,
+          topics: [{ topic: this.topic, partitions: partitions.map((partition) => ({ partition, fetchOffset: String(wanted.get(partition)), maxBytes: maxPartitionBytes })) }],
+        });
+      } catch (e) {
+        if ((e as { name?: unknown }).name === 'KafkaJSOffsetOutOfRange') throw new OffsetOutOfRange(Number((e as { partition?: unknown }).partition));
+        throw e;
+      }
+      return response.responses.flatMap((t) => t.partitions.map((p) => this.partitionOf(p, wanted.get(p.partition)!)));
+    });
+    return (await Promise.all(rounds)).flat();
+  }
+
+  private partitionOf(p: RawPartition, from: number): FetchedPartition {
+    const raw = p.messages;
+    let end = from;
+    const last = raw.length > 0 ? raw[raw.length - 1]! : undefined;
+    if (last !== undefined) {
+      // A record batch may end after its last surviving record (compaction, control records).
+      const ctx = last.batchContext;
+      const batchEnd = ctx !== undefined && typeof ctx.lastOffsetDelta === 'number' ? Number(ctx.firstOffset) + ctx.lastOffsetDelta + 1 : Number(last.offset) + 1;
+      end = Math.max(from, batchEnd, Number(last.offset) + 1);
+    }
+    const aborted = p.abortedTransactions ?? [];
+    let messages = aborted.length > 0 ? filterAborted!({ messages: raw, abortedTransactions: aborted }) : raw;
+    if (messages.some((m) => m.isControlRecord)) messages = messages.filter((m) => !m.isControlRecord);
+    const lso = Number(p.lastStableOffset ?? -1);
+    return { partition: p.partition, stableOffset: lso >= 0 ? lso : Number(p.highWatermark), messages, end };
+  }
+}

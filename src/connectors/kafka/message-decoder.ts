@@ -1,0 +1,349 @@
+/**
+ * The message decoder of the Kafka source: turns the records of one partition into Batches.
+ * Each message value is one record, or with `many_per_message` many newline-separated records;
+ * each record is decoded by the source's format (json, csv, text, with the same rules as the
+ * line decoders in formats/) straight into the columns (fast-column.ts), and the message's
+ * metadata columns (`_key`, `_partition`, …) are filled beside it. JSON records go first through
+ * the byte-level scanner (json-scanner.ts), which hands what it cannot decode exactly to the
+ * general path: JSON.parse of the record's text.
+ *
+ * Dead letters carry the position `topic/partition/offset` (with `:line`, 1-based, for a record
+ * inside a many-record message): values larger than `max_message_bytes`, records that do not
+ * parse or do not fit the schema. Messages without a value (tombstones) and blank JSON or CSV
+ * records are skipped, as the line decoders skip blank lines.
+ */
+import type { Batch } from '../../common/column.js';
+import type { Schema, SqlType, Value } from '../../common/types.js';
+import { parseText } from '../../common/values.js';
+import type { DeadLetter } from '../api.js';
+import { CSV_BAD_QUOTE, CSV_OPEN_QUOTE, CsvSplitter } from '../formats/csv.js';
+import { deadLetterOf, errorText, isBlank, MAX_RAW_CHARS } from '../formats/decoder.js';
+import { splitLines } from '../formats/lines.js';
+import type { FormatSpec } from '../formats/options.js';
+import type { FetchedMessage } from './cluster.js';
+import { FastColumn } from './fast-column.js';
+import { JsonScanner, SCAN_BAIL, SCAN_ROW } from './json-scanner.js';
+import type { ColumnLayout, MetadataColumn } from './metadata-columns.js';
+
+/** What decoding a message needs from the source's configuration. */
+export interface DecodeSettings {
+  readonly format: FormatSpec;
+  readonly manyPerMessage: boolean;
+  readonly layout: ColumnLayout;
+  readonly maxMessageBytes: number;
+}
+
+/** Rows per batch: big enough for the engine's kernels, small enough to be built without regrowing. */
+const BATCH_ROWS = 1 << 16;
+
+const ROW = 1;
+const SKIP = 0;
+const FAILED = -1;
+
+/**
+ * Decodes one record's text into the payload columns; ROW, SKIP, or FAILED with `error` set.
+ * On FAILED some columns may hold a value of the failed record; the caller truncates them.
+ */
+interface RecordDecoder {
+  error: string;
+  decode(text: string, cols: readonly FastColumn[]): number;
+}
+
+class JsonRecords implements RecordDecoder {
+  error = '';
+  private readonly names: readonly string[];
+  private readonly lowerNames: readonly string[];
+  private readonly slots: readonly number[];
+
+  constructor(layout: ColumnLayout) {
+    this.names = layout.payload.map((f) => f.name);
+    this.lowerNames = this.names.map((n) => n.toLowerCase());
+    this.slots = layout.payloadIndex;
+  }
+
+  decode(text: string, cols: readonly FastColumn[]): number {
+    if (isBlank(text)) return SKIP;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch (e) {
+      this.error = `invalid JSON: ${errorText(e)}`;
+      return FAILED;
+    }
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+      this.error = `expected a JSON object, got ${obj === null ? 'null' : Array.isArray(obj) ? 'an array' : `a ${typeof obj}`}`;
+      return FAILED;
+    }
+    const rec = obj as Record<string, unknown>;
+    const names = this.names;
+    let folded: Map<string, unknown> | null = null;
+    let j = 0;
+    try {
+      for (; j < names.length; j++) {
+        let v = rec[names[j]!];
+        // The same field matching as formats/json.ts: exact name first, then case-insensitive;
+        // inherited members (a column named "constructor") are never JSON values.
+        if ((v === undefined || typeof v === 'function' || v === Object.prototype) && !Object.hasOwn(rec, names[j]!)) {
+          folded ??= foldKeys(rec);
+          v = folded.get(this.lowerNames[j]!);
+        }
+        cols[this.slots[j]!]!.json(v);
+      }
+    } catch (e) {
+      this.error = `column "${names[j]}": ${errorText(e)}`;
+      return FAILED;
+    }
+    return ROW;
+  }
+}
+
+function foldKeys(rec: Record<string, unknown>): Map<string, unknown> {
+  const m = new Map<string, unknown>();
+  for (const k of Object.keys(rec)) {
+    const lk = k.toLowerCase();
+    if (!m.has(lk)) m.set(lk, rec[k]);
+  }
+  return m;
+}
+
+class CsvRecords implements RecordDecoder {
+  error = '';
+  private readonly splitter: CsvSplitter;
+  private readonly types: readonly SqlType[];
+  private readonly names: readonly string[];
+  private readonly slots: readonly number[];
+
+  constructor(layout: ColumnLayout, delimiter: string) {
+    this.splitter = new CsvSplitter(delimiter);
+    this.types = layout.payload.map((f) => f.type);
+    this.names = layout.payload.map((f) => f.name);
+    this.slots = layout.payloadIndex;
+  }
+
+  decode(text: string, cols: readonly FastColumn[]): number {
+    if (isBlank(text)) return SKIP;
+    const sp = this.splitter;
+    const n = sp.split(text);
+    if (n === CSV_OPEN_QUOTE) {
+      this.error = 'unterminated quoted field: a field opened with " has no closing "';
+      return FAILED;
+    }
+    if (n === CSV_BAD_QUOTE) {
+      this.error = `unexpected character after a closing quote at offset ${sp.errorOffset}; a quoted field must end at a delimiter`;
+      return FAILED;
+    }
+    if (n !== this.types.length) {
+      this.error = `expected ${this.types.length} fields, got ${n}`;
+      return FAILED;
+    }
+    let f = 0;
+    try {
+      for (; f < n; f++) {
+        const s = sp.fields[f]!;
+        const type = this.types[f]!;
+        cols[this.slots[f]!]!.append(s === '' && !sp.quoted[f] ? null : type === 'varchar' ? s : parseText(s, type));
+      }
+    } catch (e) {
+      this.error = `column "${this.names[f]}": ${errorText(e)}`;
+      return FAILED;
+    }
+    return ROW;
+  }
+}
+
+class TextRecords implements RecordDecoder {
+  error = '';
+  private readonly slot: number;
+
+  constructor(layout: ColumnLayout) {
+    this.slot = layout.payloadIndex[0]!;
+  }
+
+  decode(text: string, cols: readonly FastColumn[]): number {
+    cols[this.slot]!.appendString(text);
+    return ROW;
+  }
+}
+
+function recordDecoder(settings: DecodeSettings): RecordDecoder {
+  switch (settings.format.format) {
+    case 'json':
+      return new JsonRecords(settings.layout);
+    case 'csv':
+      return new CsvRecords(settings.layout, settings.format.csvDelimiter);
+    case 'text':
+      return new TextRecords(settings.layout);
+  }
+}
+
+/** The text of a message value that is one record: without a trailing line break. */
+function singleRecord(value: Buffer): string {
+  let end = value.length;
+  if (end > 0 && value[end - 1] === 10) {
+    end--;
+    if (end > 0 && value[end - 1] === 13) end--;
+  }
+  return value.toString('utf8', 0, end);
+}
+
+function headersJson(headers: FetchedMessage['headers']): string {
+  const out: Record<string, string | null | (string | null)[]> = {};
+  for (const k of Object.keys(headers)) {
+    const v = headers[k];
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v) ? v.map((b) => (b === null ? null : b.toString('utf8'))) : v === null ? null : v.toString('utf8');
+  }
+  return JSON.stringify(out);
+}
+
+/** Decodes the messages of one partition, in offset order, into append-only Batches. */
+export class MessageDecoder {
+  /** The records that did not decode, in offset order. */
+  readonly deadLetters: DeadLetter[] = [];
+  private readonly schema: Schema;
+  private cols: FastColumn[];
+  /** Rows in `cols`, the batch under construction. */
+  private rows = 0;
+  private readonly batches: Batch[] = [];
+  private readonly records: RecordDecoder;
+  /** The byte-level fast path of format json (json-scanner.ts); null for other formats. */
+  private readonly scanner: JsonScanner | null;
+  private readonly metadata: readonly MetadataColumn[];
+  private readonly meta: Value[];
+  private readonly manyPerMessage: boolean;
+  private readonly maxMessageBytes: number;
+  private readonly where: string;
+  private readonly partition: number;
+
+  /** `capacity` is a guess of the row count, to size the columns (at most BATCH_ROWS). */
+  constructor(schema: Schema, settings: DecodeSettings, topic: string, partition: number, capacity: number) {
+    this.schema = schema;
+    this.cols = schema.map((f) => new FastColumn(f.type, Math.min(capacity, BATCH_ROWS)));
+    this.records = recordDecoder(settings);
+    this.scanner = settings.format.format === 'json' ? new JsonScanner(settings.layout) : null;
+    this.metadata = settings.layout.metadata;
+    this.meta = new Array<Value>(this.metadata.length).fill(null);
+    this.manyPerMessage = settings.manyPerMessage;
+    this.maxMessageBytes = settings.maxMessageBytes;
+    this.where = `${topic}/${partition}/`;
+    this.partition = partition;
+  }
+
+  /** Decodes message `m` at `offset`; bad records are added to deadLetters. */
+  add(m: FetchedMessage, offset: number): void {
+    const value = m.value;
+    if (value === null) return;
+    if (value.length > this.maxMessageBytes) {
+      const head = value.toString('utf8', 0, Math.min(value.length, 4 * MAX_RAW_CHARS));
+      this.deadLetters.push(deadLetterOf(this.where + offset, head, `message value of ${value.length} bytes is larger than max_message_bytes (${this.maxMessageBytes}); raise max_message_bytes to read such messages`));
+      return;
+    }
+    if (this.metadata.length > 0) this.readMetadata(m, offset);
+    if (this.scanner !== null) {
+      this.addJson(value, offset);
+      return;
+    }
+    if (!this.manyPerMessage) {
+      this.addRecord(singleRecord(value), offset, 0);
+      return;
+    }
+    const lines = splitLines(value.toString('utf8'));
+    for (let i = 0; i < lines.length; i++) this.addRecord(lines[i]!, offset, i + 1);
+  }
+
+  /** The decoded rows, in offset order, as batches of at most BATCH_ROWS rows. */
+  finish(): Batch[] {
+    if (this.rows > 0) this.batches.push(this.batch());
+    this.rows = 0;
+    return this.batches;
+  }
+
+  private completeRow(): void {
+    if (++this.rows < BATCH_ROWS) return;
+    // A full batch: start the next one, sized by what this one held.
+    const cols = this.cols;
+    this.batches.push(this.batch());
+    this.cols = this.schema.map((f, j) => new FastColumn(f.type, BATCH_ROWS, cols[j]!.bytesPerRow()));
+    this.rows = 0;
+  }
+
+  private batch(): Batch {
+    return { columns: this.cols.map((c) => c.finish()), length: this.rows, weights: null };
+  }
+
+  /** JSON messages: the records are split and scanned in bytes (the lines as splitLines finds them). */
+  private addJson(value: Buffer, offset: number): void {
+    if (!this.manyPerMessage) {
+      this.addJsonRecord(value, 0, value.length, offset, 0);
+      return;
+    }
+    const n = value.length;
+    let s = n >= 3 && value[0] === 0xef && value[1] === 0xbb && value[2] === 0xbf ? 3 : 0;
+    let line = 0;
+    while (s < n) {
+      const nl = value.indexOf(10, s);
+      let e = nl < 0 ? n : nl;
+      if (e > s && value[e - 1] === 13) e--;
+      this.addJsonRecord(value, s, e, offset, ++line);
+      s = nl < 0 ? n : nl + 1;
+    }
+  }
+
+  private addJsonRecord(value: Buffer, start: number, end: number, offset: number, line: number): void {
+    const cols = this.cols;
+    let r: number;
+    try {
+      r = this.scanner!.scan(value, start, end, cols);
+    } catch {
+      // A value that does not fit its column: the general path words the error.
+      r = SCAN_BAIL;
+    }
+    if (r === SCAN_ROW) {
+      const md = this.metadata;
+      for (let k = 0; k < md.length; k++) cols[md[k]!.index]!.append(this.meta[k]!);
+      this.completeRow();
+    } else if (r === SCAN_BAIL) {
+      for (let j = 0; j < cols.length; j++) cols[j]!.truncate(this.rows);
+      this.addRecord(line === 0 ? singleRecord(value) : value.toString('utf8', start, end), offset, line);
+    }
+  }
+
+  /** `line` is 0 for a single-record message, else the record's 1-based line in the message. */
+  private addRecord(text: string, offset: number, line: number): void {
+    const cols = this.cols;
+    const r = this.records.decode(text, cols);
+    if (r === ROW) {
+      const md = this.metadata;
+      for (let k = 0; k < md.length; k++) cols[md[k]!.index]!.append(this.meta[k]!);
+      this.completeRow();
+      return;
+    }
+    for (let j = 0; j < cols.length; j++) cols[j]!.truncate(this.rows);
+    if (r === FAILED) {
+      this.deadLetters.push(deadLetterOf(line === 0 ? this.where + offset : `${this.where}${offset}:${line}`, text, this.records.error));
+    }
+  }
+
+  private readMetadata(m: FetchedMessage, offset: number): void {
+    const md = this.metadata;
+    for (let k = 0; k < md.length; k++) {
+      switch (md[k]!.kind) {
+        case '_key':
+          this.meta[k] = m.key === null ? null : m.key.toString('utf8');
+          break;
+        case '_partition':
+          this.meta[k] = this.partition;
+          break;
+        case '_offset':
+          this.meta[k] = BigInt(offset);
+          break;
+        case '_timestamp':
+          this.meta[k] = BigInt(m.timestamp) * 1000n;
+          break;
+        case '_headers':
+          this.meta[k] = headersJson(m.headers);
+          break;
+      }
+    }
+  }
+}
