@@ -427,3 +427,12 @@ export function allocValues(type: SqlType, n: number): ColumnValues {
       throw new SluiceError('internal', 'allocValues cannot allocate varchar');
   }
 }
+
+/** Bits of a boolean column that are valid and true (a selection mask). */
+export function trueMask(c: Column): Uint8Array {
+  if (!c.validity) return c.values as Uint8Array;
+  const v = c.values as Uint8Array;
+  const out = new Uint8Array(v.length);
+  for (let k = 0; k < v.length; k++) out[k] = v[k]! & c.validity[k]!;
+  return out;
+}

@@ -5,7 +5,7 @@
  *
  *   ScanExec ─► FilterExec ─► ProjectExec ─► HashAggExec ─► … ─► view (Materialize)
  */
-import { ColumnBuilder, getBit, isValid, takeBatch, type Batch, type Column } from '../common/column.js';
+import { ColumnBuilder, getBit, isValid, takeBatch, trueMask, type Batch } from '../common/column.js';
 import { assertNever, SluiceError } from '../common/errors.js';
 import type { Value } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
@@ -240,7 +240,7 @@ export class HashAggOp implements Operator {
       let mask: Uint8Array | null = null;
       if (this.filterKernels[a]) {
         const f = this.filterKernels[a]!(b, ctx);
-        mask = maskOf(f);
+        mask = trueMask(f);
       }
       this.accs[a]!.update(gids, n, arg, w, mask);
     }
@@ -308,13 +308,5 @@ function sameRow(a: readonly Value[], b: readonly Value[]): boolean {
   return true;
 }
 
-/** Bits of a boolean column that are valid and true. */
-function maskOf(c: Column): Uint8Array {
-  if (!c.validity) return c.values as Uint8Array;
-  const v = c.values as Uint8Array;
-  const out = new Uint8Array(v.length);
-  for (let k = 0; k < v.length; k++) out[k] = v[k]! & c.validity[k]!;
-  return out;
-}
 
 export { getBit, isValid };

@@ -18,7 +18,7 @@
  * sessions of the keys that changed (rows closer than `gap` join one session) and emits the
  * difference. A session closes when the watermark passes its end (last row + gap).
  */
-import { ColumnBuilder, getValue, isValid, takeBatch, type Batch, type Column } from '../common/column.js';
+import { ColumnBuilder, getValue, isValid, takeBatch, trueMask, type Batch, type Column } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { SqlType, Value } from '../common/types.js';
 import type { AggCall } from '../planner/expr.js';
@@ -37,6 +37,14 @@ function times(c: Column, n: number): Float64Array {
   const v = c.values as BigInt64Array;
   for (let i = 0; i < n; i++) out[i] = isValid(c, i) ? Number(v[i]!) : NaN;
   return out;
+}
+
+/** The watermark a window operator works with: none, processing time (T_n), or the view's. */
+function windowWatermark(plan: WindowAggPlan, ctx: EvalContext): { before: bigint | null; after: bigint | null } {
+  const wm = plan.window.watermark;
+  if (wm === 'proctime') return { before: null, after: ctx.now };
+  if (wm === null) return { before: null, after: null };
+  return ctx.watermark ?? { before: null, after: null };
 }
 
 function floorTo(t: number, width: number, offset: number): number {
@@ -181,10 +189,7 @@ export class WindowAggOp implements Operator {
   }
 
   private watermark(ctx: EvalContext): { before: bigint | null; after: bigint | null } {
-    const wm = this.plan.window.watermark;
-    if (wm === 'proctime') return { before: null, after: ctx.now };
-    if (wm === null) return { before: null, after: null };
-    return ctx.watermark ?? { before: null, after: null };
+    return windowWatermark(this.plan, ctx);
   }
 
   push(b: Batch): void {
@@ -224,7 +229,7 @@ export class WindowAggOp implements Operator {
     for (let a = 0; a < this.accs.length; a++) {
       const arg = this.argKernels[a] ? this.argKernels[a]!(batch, ctx) : null;
       const f = this.filterKernels[a] ? this.filterKernels[a]!(batch, ctx) : null;
-      this.accs[a]!.update(gids, m, arg, w, f ? maskOf(f) : null);
+      this.accs[a]!.update(gids, m, arg, w, f ? trueMask(f) : null);
     }
   }
 
@@ -406,13 +411,6 @@ export class WindowAggOp implements Operator {
   }
 }
 
-function maskOf(c: Column): Uint8Array {
-  if (!c.validity) return c.values as Uint8Array;
-  const v = c.values as Uint8Array;
-  const out = new Uint8Array(v.length);
-  for (let k = 0; k < v.length; k++) out[k] = v[k]! & c.validity[k]!;
-  return out;
-}
 
 interface SessionRow {
   readonly t: number;
@@ -446,10 +444,7 @@ export class SessionAggOp implements Operator {
   }
 
   private watermark(ctx: EvalContext): { before: bigint | null; after: bigint | null } {
-    const wm = this.plan.window.watermark;
-    if (wm === 'proctime') return { before: null, after: ctx.now };
-    if (wm === null) return { before: null, after: null };
-    return ctx.watermark ?? { before: null, after: null };
+    return windowWatermark(this.plan, ctx);
   }
 
   push(b: Batch): void {
