@@ -33,9 +33,18 @@ interface Entry {
 
 class SideState {
   /** Rows by join key: the key value itself for one key column, else its encoding. */
-  readonly byKey = new Map<unknown, Map<string, Entry>>();
+  readonly byKey = new Map<unknown, Map<unknown, Entry>>();
   size = 0;
-  constructor(readonly keys: readonly Kernel[], readonly width: number, readonly preserved: boolean) {}
+  private seq = 0;
+  constructor(readonly keys: readonly Kernel[], readonly width: number, readonly preserved: boolean, readonly appendOnly: boolean) {}
+
+  /**
+   * The identity of a stored row: its encoding, so a retraction finds it — or, for an
+   * append-only input that never retracts, just a sequence number (no encoding cost).
+   */
+  rowId(row: readonly Value[]): unknown {
+    return this.appendOnly ? this.seq++ : encodeValues(row);
+  }
 }
 
 export class JoinOp implements Operator {
@@ -46,8 +55,8 @@ export class JoinOp implements Operator {
 
   constructor(private readonly plan: JoinPlan, private readonly emit: Emit, private readonly ctxOf: () => EvalContext) {
     const t = plan.joinType;
-    this.left = new SideState(plan.leftKeys.map(compile), plan.left.schema.length, t === 'left' || t === 'full');
-    this.right = new SideState(plan.rightKeys.map(compile), plan.right.schema.length, !plan.lookup && (t === 'right' || t === 'full'));
+    this.left = new SideState(plan.leftKeys.map(compile), plan.left.schema.length, t === 'left' || t === 'full', plan.left.appendOnly);
+    this.right = new SideState(plan.rightKeys.map(compile), plan.right.schema.length, !plan.lookup && (t === 'right' || t === 'full'), plan.right.appendOnly);
     this.residual = plan.residual ? compile(plan.residual) : null;
     this.types = plan.schema.map((f) => f.type);
   }
@@ -79,7 +88,7 @@ export class JoinOp implements Operator {
       const key = joinKey(kv);
       let bucket = own.byKey.get(key);
       if (!bucket) own.byKey.set(key, (bucket = new Map()));
-      const rk = encodeValues(row);
+      const rk = own.rowId(row);
       const w = b.weights ? b.weights[i]! : 1;
       const e = bucket.get(rk);
       if (e) {
@@ -184,7 +193,7 @@ export class JoinOp implements Operator {
     // 1. Candidates: the other side's rows with the same key.
     const rows: Value[][] = [];
     const keyEncs: unknown[] = [];
-    const candidates: Entry[][] = [];
+    const candidates: (Map<unknown, Entry> | undefined)[] = [];
     const pairRows: Value[][] = [];
     const lateIdx = new Set<number>();
     for (let i = 0; i < b.length; i++) {
@@ -197,7 +206,7 @@ export class JoinOp implements Operator {
           this.lateRows++;
           rows.push(row);
           keyEncs.push(null);
-          candidates.push([]);
+          candidates.push(undefined);
           lateIdx.add(i);
           continue;
         }
@@ -207,9 +216,9 @@ export class JoinOp implements Operator {
       // SQL equality: a NULL key matches nothing.
       const enc = kv.some((v) => v === null) ? null : joinKey(kv);
       keyEncs.push(enc);
-      const cands = enc === null ? [] : [...(other.byKey.get(enc)?.values() ?? [])];
+      const cands = enc === null ? undefined : other.byKey.get(enc);
       candidates.push(cands);
-      if (this.residual) for (const c of cands) pairRows.push(isLeft ? [...row, ...c.row] : [...c.row, ...row]);
+      if (this.residual && cands) for (const c of cands.values()) pairRows.push(isLeft ? [...row, ...c.row] : [...c.row, ...row]);
     }
     // 2. The residual ON condition, evaluated once over all candidate pairs.
     let mask: ((k: number) => boolean) | null = null;
@@ -224,6 +233,13 @@ export class JoinOp implements Operator {
       for (let j = 0; j < row.length; j++) out[j]!.append(row[j]!);
       weights.push(w);
     };
+    const addPair = (l: readonly Value[], r: readonly Value[], w: number) => {
+      if (w === 0) return;
+      const nl = l.length;
+      for (let j = 0; j < nl; j++) out[j]!.append(l[j]!);
+      for (let j = 0; j < r.length; j++) out[nl + j]!.append(r[j]!);
+      weights.push(w);
+    };
     const pad = (row: Value[], rowIsLeft: boolean): Value[] => (rowIsLeft ? [...row, ...new Array(this.right.width).fill(null)] : [...new Array(this.left.width).fill(null), ...row]);
     let k = 0;
     for (let i = 0; i < rows.length; i++) {
@@ -231,11 +247,13 @@ export class JoinOp implements Operator {
       const row = rows[i]!;
       const w = b.weights ? b.weights[i]! : 1;
       let total = 0;
-      for (const c of candidates[i]!) {
+      const cands = candidates[i];
+      if (cands) for (const c of cands.values()) {
         const ok = mask ? mask(k++) : true;
         if (!ok || c.count <= 0) continue;
         total += c.count;
-        add(isLeft ? [...row, ...c.row] : [...c.row, ...row], w * c.count);
+        if (isLeft) addPair(row, c.row, w * c.count);
+        else addPair(c.row, row, w * c.count);
         if (other.preserved) {
           const before = c.matches;
           c.matches += w;
@@ -251,7 +269,7 @@ export class JoinOp implements Operator {
       const key = keyEncs[i] ?? NULL_KEY;
       let bucket = own.byKey.get(key);
       if (!bucket) own.byKey.set(key, (bucket = new Map()));
-      const rk = encodeValues(row);
+      const rk = own.rowId(row);
       const e = bucket.get(rk);
       if (e) {
         e.count += w;
