@@ -11,7 +11,7 @@ import {
   type Batch, type Column,
 } from '../common/column.js';
 import { SluiceError, assertNever } from '../common/errors.js';
-import type { SqlType, Value } from '../common/types.js';
+import type { Schema, SqlType, Value } from '../common/types.js';
 import { castValue, roundHalfAway, formatTimestamp } from '../common/values.js';
 import type { BoundExpr, ScalarFn } from '../planner/expr.js';
 
@@ -26,6 +26,20 @@ export interface EvalContext {
   readonly watermark?: { readonly before: bigint | null; readonly after: bigint | null };
   /** Receives rows dropped as late, with the reason. */
   onLate?(rows: Batch, reason: string): void;
+  /**
+   * Joins stream rows with a table inside DuckDB (the DuckDB lookup strategy): returns rows of
+   * the stream's columns followed by the table's `columns` (NULLs for LEFT without a match).
+   */
+  lookupInDuck?(req: {
+    readonly table: string;
+    readonly columns: readonly string[];
+    readonly tableKeys: readonly string[];
+    readonly streamKeys: readonly number[];
+    readonly streamSchema: Schema;
+    readonly batches: readonly Batch[];
+    readonly left: boolean;
+    readonly outputTypes: readonly SqlType[];
+  }): Promise<Value[][]>;
 }
 
 export type Kernel = (b: Batch, ctx: EvalContext) => Column;

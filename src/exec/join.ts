@@ -66,8 +66,12 @@ export class JoinOp implements Operator {
     return this.left.size + this.right.size;
   }
 
+  /** A lookup join's stream rows wait for the end of the epoch, when the table is as of it. */
+  private pendingLookups: Batch[] = [];
+
   pushLeft(b: Batch): void {
-    this.pushSide(b, this.left, this.right, true);
+    if (this.plan.lookup) this.pendingLookups.push(b);
+    else this.pushSide(b, this.left, this.right, true);
   }
 
   pushRight(b: Batch): void {
@@ -105,8 +109,9 @@ export class JoinOp implements Operator {
   }
 
 
-  /** Drops the rows no future row can match, once the watermark passes their expiry. */
+  /** Probes a lookup join's stream rows; drops the rows no future row can match. */
   endEpoch(): void {
+    for (const b of this.pendingLookups.splice(0)) this.pushSide(b, this.left, this.right, true);
     const after = this.plan.timeBound ? this.ctxOf().watermark?.after ?? null : null;
     if (after === null) return;
     for (const [side, isLeft] of [[this.left, true], [this.right, false]] as const) {
@@ -284,5 +289,47 @@ export class JoinOp implements Operator {
       }
     }
     if (weights.length) this.emit({ columns: out.map((o) => o.finish()), length: weights.length, weights: Int32Array.from(weights) });
+  }
+}
+
+/**
+ * The DuckDB strategy of a lookup join: the epoch's stream rows are collected and, at the end
+ * of the epoch, handed to DuckDB, which joins them with the table as it is in this epoch.
+ * No state is kept here.
+ */
+export class DuckLookupOp implements Operator {
+  private buffered: Batch[] = [];
+  constructor(private readonly plan: JoinPlan, private readonly emit: Emit, private readonly ctxOf: () => EvalContext) {}
+
+  pushLeft(b: Batch): void {
+    if (b.length) this.buffered.push(b);
+  }
+
+  /** The table's changes are already in DuckDB: nothing to do. */
+  pushRight(): void {}
+
+  push(): void {
+    throw new Error('a join receives input through pushLeft/pushRight');
+  }
+
+  async endEpoch(): Promise<void> {
+    if (this.buffered.length === 0) return;
+    const batches = this.buffered;
+    this.buffered = [];
+    const ctx = this.ctxOf();
+    if (!ctx.lookupInDuck) throw new Error('the DuckDB lookup strategy needs the engine');
+    const t = this.plan.lookupTable!;
+    const types = this.plan.schema.map((f) => f.type);
+    const rows = await ctx.lookupInDuck({
+      table: t.name,
+      columns: t.columns,
+      tableKeys: t.keys,
+      streamKeys: this.plan.leftKeys.map((k) => (k as { index: number }).index),
+      streamSchema: this.plan.left.schema,
+      batches,
+      left: this.plan.joinType === 'left',
+      outputTypes: types,
+    });
+    if (rows.length) this.emit(batchFromRows(types, rows));
   }
 }

@@ -13,14 +13,15 @@ import { createAccumulator, type Accumulator } from './accumulators.js';
 import { compile, type EvalContext, type Kernel } from './eval.js';
 import { createGroupTable, type GroupTable } from './group-table.js';
 import { SessionAggOp, WindowAggOp, WindowOp } from './window.js';
-import { JoinOp } from './join.js';
+import { DuckLookupOp, JoinOp } from './join.js';
 import { TopNOp } from './top-n.js';
 
 export type Emit = (b: Batch) => void;
 
 export interface Operator {
   push(b: Batch, ctx: EvalContext): void;
-  endEpoch(ctx: EvalContext): void;
+  /** May be async: an operator that asks DuckDB (the DuckDB lookup join) awaits it here. */
+  endEpoch(ctx: EvalContext): void | Promise<void>;
 }
 
 /** The compiled pipeline of one view: where each scanned relation's delta enters. */
@@ -71,8 +72,8 @@ function build(plan: PhysicalPlan, emit: Emit, scans: Map<string, Operator[]>, w
       return new Chain(op, build(plan.input, (b) => op.push(b), scans, windows));
     }
     case 'HashJoinExec': {
-      const op = new JoinOp(plan, emit, ctxNow);
-      if (plan.timeBound) windows.push(op);
+      const op = plan.lookupStrategy === 'duckdb' ? new DuckLookupOp(plan, emit, ctxNow) : new JoinOp(plan, emit, ctxNow);
+      if (plan.timeBound && op instanceof JoinOp) windows.push(op);
       const left = build(plan.left, (b) => op.pushLeft(b), scans, windows);
       const right = build(plan.right, (b) => op.pushRight(b), scans, windows);
       return new Chain(op, new Fanin([left, right]));
@@ -97,9 +98,9 @@ class Chain implements Operator {
   push(b: Batch, ctx: EvalContext): void {
     this.op.push(b, ctx);
   }
-  endEpoch(ctx: EvalContext): void {
-    this.input.endEpoch(ctx);
-    this.op.endEpoch(ctx);
+  async endEpoch(ctx: EvalContext): Promise<void> {
+    await this.input.endEpoch(ctx);
+    await this.op.endEpoch(ctx);
   }
 }
 
@@ -108,8 +109,8 @@ class Fanin implements Operator {
   push(): void {
     throw new SluiceError('internal', 'union receives input through its branches');
   }
-  endEpoch(ctx: EvalContext): void {
-    for (const i of this.inputs) i.endEpoch(ctx);
+  async endEpoch(ctx: EvalContext): Promise<void> {
+    for (const i of this.inputs) await i.endEpoch(ctx);
   }
 }
 
@@ -125,11 +126,12 @@ class ScanOp implements Operator {
 
 /** The EvalContext of the operator currently running; set by the runtime per epoch. */
 let current: EvalContext | null = null;
-export function withContext<T>(ctx: EvalContext, f: () => T): T {
+/** Runs f with ctx as the operators' context; views run one at a time, so async is safe. */
+export async function withContext<T>(ctx: EvalContext, f: () => T | Promise<T>): Promise<T> {
   const prev = current;
   current = ctx;
   try {
-    return f();
+    return await f();
   } finally {
     current = prev;
   }

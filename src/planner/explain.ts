@@ -111,7 +111,9 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
       const keys = p.leftKeys.map((k, i) => `${showExpr(k, names(p.left))} = ${showExpr(p.rightKeys[i]!, names(p.right))}`).join(', ');
       const outer = p.joinType === 'left' || p.joinType === 'full' ? 'left rows with match counts (NULL-padded rows retracted when a match arrives)' : 'left rows';
       const outerR = p.joinType === 'right' || p.joinType === 'full' ? 'right rows with match counts' : 'right rows';
-      line = p.lookup
+      line = p.lookupStrategy === 'duckdb'
+        ? `HashJoinExec: ${p.joinType} lookup strategy=duckdb keys=[${keys}] state=[none: each epoch's stream rows are joined with ${p.lookupTable!.name} inside DuckDB]`
+        : p.lookup
         ? `HashJoinExec: ${p.joinType} lookup strategy=js-hash-index keys=[${keys}]${p.residual ? ` condition=${showExpr(p.residual, all)}` : ''} state=[table rows by key, kept current from the table's changelog; stream rows are not kept]`
         : `HashJoinExec: ${p.joinType} keys=[${keys}]${p.residual ? ` condition=${showExpr(p.residual, all)}` : ''} state=[${outer} by key; ${outerR} by key]${p.timeBound ? ` cleanup=[drop a left row once the watermark reaches ${names(p.left)[p.timeBound.left.col]} + ${p.timeBound.left.offset} us, a right row at ${names(p.right)[p.timeBound.right.col]} + ${p.timeBound.right.offset} us; rows already past it are late]` : ''}`;
       kids = [p.left, p.right];

@@ -28,6 +28,8 @@ export interface PlanOptions {
   readonly emitOnWindowClose?: boolean;
   /** Aggregate windows from panes (default). Off: copy each row into every window (for comparison). */
   readonly windowPanes?: boolean;
+  /** Strategy of each lookup join by table (see PhysicalOptions). */
+  readonly lookupStrategy?: (table: string) => 'hash' | 'duckdb';
 }
 
 /** Plans a view query; `sql` is the statement text, used for error positions. */
@@ -35,7 +37,7 @@ export function planQuery(query: Query, catalog: Catalog, sql = '', opts: PlanOp
   const logical = new Binder(catalog, sql).bindQuery(query);
   let optimized = optimize(logical, opts.windowPanes === false ? DEFAULT_RULES.filter((r) => r !== WindowAggregateRule) : DEFAULT_RULES);
   if (opts.emitOnWindowClose) optimized = emitOnClose(optimized);
-  return { logical, optimized, physical: toPhysical(optimized) };
+  return { logical, optimized, physical: toPhysical(optimized, { lookupStrategy: opts.lookupStrategy }) };
 }
 
 /** Marks the view's window aggregate as emit-on-close; its output (and what is above) is append-only. */

@@ -50,8 +50,14 @@ export type PhysicalPlan =
       readonly leftKeys: readonly BoundExpr[];
       readonly rightKeys: readonly BoundExpr[];
       readonly residual: BoundExpr | null;
-      /** Lookup join with a JS hash index over the table, maintained from its changelog. */
+      /**
+       * Lookup joins: 'hash' keeps a JS hash index over the table, maintained from its changelog;
+       * 'duckdb' hands each epoch's stream rows to DuckDB, which joins them with the table.
+       */
       readonly lookup: boolean;
+      readonly lookupStrategy: 'hash' | 'duckdb' | null;
+      /** For the DuckDB strategy: the table and the columns read from it. */
+      readonly lookupTable: { readonly name: string; readonly columns: readonly string[]; readonly keys: readonly string[] } | null;
       readonly timeBound: { readonly left: TimeExpiry; readonly right: TimeExpiry } | null;
       readonly schema: Schema;
       readonly appendOnly: boolean;
@@ -72,14 +78,20 @@ export type PhysicalPlan =
     }
   | { readonly kind: 'ValuesExec'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true };
 
-export function toPhysical(p: LogicalPlan): PhysicalPlan {
+export interface PhysicalOptions {
+  /** Strategy for a lookup join against `table` (default: the JS hash index). */
+  readonly lookupStrategy?: (table: string) => 'hash' | 'duckdb';
+}
+
+export function toPhysical(p: LogicalPlan, opts: PhysicalOptions = {}): PhysicalPlan {
+  const toPhysicalRec = (q: LogicalPlan) => toPhysical(q, opts);
   switch (p.kind) {
     case 'scan':
       return { kind: 'ScanExec', relation: p.relation, relationKind: p.relationKind, columns: p.columns, schema: p.schema, appendOnly: p.appendOnly };
     case 'filter':
-      return { kind: 'FilterExec', input: toPhysical(p.input), predicate: p.predicate, schema: p.schema, appendOnly: p.appendOnly };
+      return { kind: 'FilterExec', input: toPhysicalRec(p.input), predicate: p.predicate, schema: p.schema, appendOnly: p.appendOnly };
     case 'project':
-      return { kind: 'ProjectExec', input: toPhysical(p.input), exprs: p.exprs, schema: p.schema, appendOnly: p.appendOnly };
+      return { kind: 'ProjectExec', input: toPhysicalRec(p.input), exprs: p.exprs, schema: p.schema, appendOnly: p.appendOnly };
     case 'aggregate': {
       const keyTypes = p.groupKeys.map((k) => k.type);
       let keyStrategy: KeyStrategy = 'composite';
@@ -88,7 +100,7 @@ export function toPhysical(p: LogicalPlan): PhysicalPlan {
       else if (keyTypes.length === 1 && keyTypes[0] === 'varchar') keyStrategy = 'string';
       return {
         kind: 'HashAggExec',
-        input: toPhysical(p.input),
+        input: toPhysicalRec(p.input),
         groupKeys: p.groupKeys,
         aggs: p.aggs,
         schema: p.schema,
@@ -98,13 +110,13 @@ export function toPhysical(p: LogicalPlan): PhysicalPlan {
       };
     }
     case 'union':
-      return { kind: 'UnionExec', inputs: p.inputs.map(toPhysical), schema: p.schema, appendOnly: p.appendOnly };
+      return { kind: 'UnionExec', inputs: p.inputs.map(toPhysicalRec), schema: p.schema, appendOnly: p.appendOnly };
     case 'values':
       return { kind: 'ValuesExec', rows: p.rows, schema: p.schema, appendOnly: true };
     case 'top_n':
       return {
         kind: 'TopNExec',
-        input: toPhysical(p.input),
+        input: toPhysicalRec(p.input),
         partitionBy: p.partitionBy,
         orderBy: p.orderBy,
         limit: p.limit,
@@ -122,13 +134,14 @@ export function toPhysical(p: LogicalPlan): PhysicalPlan {
     case 'join':
       return {
         kind: 'HashJoinExec',
-        left: toPhysical(p.left),
-        right: toPhysical(p.right),
+        left: toPhysicalRec(p.left),
+        right: toPhysicalRec(p.right),
         joinType: p.joinType,
         leftKeys: p.leftKeys,
         rightKeys: p.rightKeys,
         residual: p.residual,
         lookup: p.lookup,
+        ...lookupChoice(p, opts),
         timeBound: p.timeBound,
         schema: p.schema,
         appendOnly: p.appendOnly,
@@ -139,11 +152,11 @@ export function toPhysical(p: LogicalPlan): PhysicalPlan {
           hint: 'Write SELECT key, window_start, window_end, count(*) FROM SESSION(src, ts, INTERVAL …) GROUP BY key, window_start, window_end.',
         });
       }
-      return { kind: 'WindowExec', input: toPhysical(p.input), window: p.window, schema: p.schema, appendOnly: p.appendOnly };
+      return { kind: 'WindowExec', input: toPhysicalRec(p.input), window: p.window, schema: p.schema, appendOnly: p.appendOnly };
     case 'window_aggregate':
       return {
         kind: 'WindowAggExec',
-        input: toPhysical(p.input),
+        input: toPhysicalRec(p.input),
         window: p.window,
         pane: p.window.kind === 'tumble' ? p.window.size : p.window.kind === 'hop' ? gcd(p.window.slide, p.window.size) : 0n,
         roles: p.roles,
@@ -157,6 +170,22 @@ export function toPhysical(p: LogicalPlan): PhysicalPlan {
     default:
       return assertNever(p);
   }
+}
+
+/** The DuckDB strategy applies to equi-joins on columns of a plain table scan, append-only stream. */
+function lookupChoice(p: Extract<LogicalPlan, { kind: 'join' }>, opts: PhysicalOptions): Pick<Extract<PhysicalPlan, { kind: 'HashJoinExec' }>, 'lookupStrategy' | 'lookupTable'> {
+  if (!p.lookup) return { lookupStrategy: null, lookupTable: null };
+  const r = p.right;
+  const eligible = r.kind === 'scan' && !p.residual && p.left.appendOnly && p.leftKeys.every((k) => k.kind === 'col') && p.rightKeys.every((k) => k.kind === 'col');
+  if (!eligible || opts.lookupStrategy?.(r.relation) !== 'duckdb') return { lookupStrategy: 'hash', lookupTable: null };
+  return {
+    lookupStrategy: 'duckdb',
+    lookupTable: {
+      name: r.relation,
+      columns: r.schema.map((f) => f.name),
+      keys: p.rightKeys.map((k) => r.schema[(k as { index: number }).index]!.name),
+    },
+  };
 }
 
 export function gcd(a: bigint, b: bigint): bigint {

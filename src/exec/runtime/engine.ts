@@ -17,14 +17,14 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { batchFromRows, batchRows, constantColumn, isValid, type Batch } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import { typeDisplayName, type Field, type Schema, type Value } from '../../common/types.js';
-import { formatInterval, parseInterval, parseSql, type Expr, type Statement } from '../../parser/index.js';
+import { formatInterval, parseInterval, parseSql, relationsOf, type Expr, type Statement } from '../../parser/index.js';
 import { Catalog, KIND_LABEL, type CatalogEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
 import { Binder, explainText, planQuery, scannedRelations, uniqueKey, type PhysicalPlan, type PlannedQuery } from '../../planner/index.js';
 import { buildPipeline, withContext, type Pipeline } from '../operators.js';
 import { JoinOp } from '../join.js';
 import { compile, type EvalContext, type Kernel } from '../eval.js';
 import { createViewStore, type ViewStore } from '../view-store.js';
-import { createTableSql, Duck, quoteIdent } from '../duck.js';
+import { createTableSql, Duck, fromDuck, quoteIdent } from '../duck.js';
 import { Mutex } from './lock.js';
 import { MetricsRing, type EpochMetrics } from './metrics.js';
 import type { DeadLetter, SinkConnector, SourceConnector, TableLoader } from '../../connectors/api.js';
@@ -129,6 +129,8 @@ interface SinkRt {
 }
 
 const MIN_INTERVAL = 50;
+/** Tables up to this many rows get a JS hash index in lookup joins; larger ones are joined in DuckDB. */
+const LOOKUP_HASH_MAX_ROWS = 1_000_000;
 const MAX_INTERVAL = 3_600_000;
 
 export class Engine {
@@ -534,7 +536,8 @@ export class Engine {
     }
     const lateOpt = stmt.options.late_rows ?? 'drop';
     if (lateOpt !== 'keep' && lateOpt !== 'drop') throw new SluiceError('invalid_parameter', `late_rows must be 'keep' or 'drop', not '${lateOpt}'`);
-    const planned = planQuery(stmt.query, this.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: this.windowPanes });
+    const lookupStrategy = await this.lookupStrategies(relationsOf(stmt.query));
+    const planned = planQuery(stmt.query, this.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: this.windowPanes, lookupStrategy });
     // Drain queued table changes so the backfill snapshot and the changelog never overlap.
     // Sources are not polled: what they have now belongs to the next epoch, which the new
     // view will see.
@@ -565,7 +568,7 @@ export class Engine {
       if (v) initial.set(rel, [v.store.snapshotBatch()]);
     }
     const wmAfter = this.viewWatermark(rt, this.lastT === 0n ? Date.now() : Number(this.lastT / 1000n));
-    this.runView(rt, initial, this.evalContext(rt, { before: null, after: wmAfter }));
+    await this.runView(rt, initial, this.evalContext(rt, { before: null, after: wmAfter }));
     rt.wm = wmAfter;
     for (const b of outputs.splice(0)) rt.store.apply(b);
     this.views.set(stmt.name, rt);
@@ -723,11 +726,11 @@ export class Engine {
     return { kind: 'rows', tag: `DESCRIBE ${rows.length}`, columns: [{ name: 'Name', type: 'varchar' }, { name: 'Type', type: 'varchar' }], rows };
   }
 
-  private explain(stmt: Statement, sql: string): StatementResult {
+  private async explain(stmt: Statement, sql: string): Promise<StatementResult> {
     let planned: PlannedQuery;
     let header: string[];
     if (stmt.kind === 'create_view') {
-      planned = planQuery(stmt.query, this.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: this.windowPanes });
+      planned = planQuery(stmt.query, this.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: this.windowPanes, lookupStrategy: await this.lookupStrategies(relationsOf(stmt.query)) });
       header = [`MaterializeExec: ${stmt.name} [${materializeMode(planned)}]`];
     } else if (stmt.kind === 'select') {
       planned = planQuery(stmt.query, this.catalog, sql);
@@ -780,11 +783,42 @@ export class Engine {
       onRowError: (e) => {
         if (v.rowErrors++ < 5) this.log(`view ${v.entry.name}: row error (the value becomes NULL): ${e.message}`);
       },
+      lookupInDuck: (req) => this.lookupInDuck(req),
       onLate: (rows, reason) => {
         v.lateRows += rows.length;
         if (v.keepLate) v.pendingLate.push({ ...rows, columns: [...rows.columns, constantColumn('varchar', reason, rows.length)], weights: null });
       },
     };
+  }
+
+  /** The DuckDB lookup-join strategy: the stream rows go to a temp table joined with the table. */
+  private async lookupInDuck(req: Parameters<NonNullable<EvalContext['lookupInDuck']>>[0]): Promise<Value[][]> {
+    this.queryConn ??= await this.duck.instance.connect();
+    const conn = this.queryConn;
+    const tmp = '__sluice_lookup_input';
+    const streamSchema = req.streamSchema.map((f, i) => ({ name: `c${i}`, type: f.type }));
+    await this.duck.run(createTableSql(tmp, streamSchema, [], true).replace(/^CREATE TEMP TABLE/, 'CREATE OR REPLACE TEMP TABLE'), conn);
+    await this.duck.appendBatch(tmp, streamSchema, req.batches, conn);
+    const on = req.streamKeys.map((k, i) => `s.c${k} = t.${quoteIdent(req.tableKeys[i]!)}`).join(' AND ');
+    const cols = [...streamSchema.map((f) => `s.${f.name}`), ...req.columns.map((c) => `t.${quoteIdent(c)}`)].join(', ');
+    const r = await this.duck.run(`SELECT ${cols} FROM temp.main.${tmp} s ${req.left ? 'LEFT ' : ''}JOIN main.${quoteIdent(req.table)} t ON ${on}`, conn);
+    const rows = r.getRows().map((row) => row.map((v, i) => fromDuck(v, req.outputTypes[i]!)));
+    await this.duck.run(`DROP TABLE temp.main.${tmp}`, conn);
+    return rows;
+  }
+
+  /** Lookup strategy per table: SET lookup_join_strategy = 'hash' | 'duckdb' | 'auto' (by table size). */
+  private async lookupStrategies(relations: readonly string[]): Promise<(table: string) => 'hash' | 'duckdb'> {
+    const mode = (this.settings.get('lookup_join_strategy') ?? 'auto').toLowerCase();
+    if (mode === 'hash' || mode === 'duckdb') return () => mode;
+    const sizes = new Map<string, number>();
+    for (const rel of relations) {
+      if (!this.tables.has(rel)) continue;
+      const { rows } = await this.duck.query(`SELECT count(*) FROM ${quoteIdent(rel)}`);
+      sizes.set(rel, Number(rows[0]![0]));
+    }
+    // A small table fits a JS hash index; a large one stays in DuckDB.
+    return (table) => ((sizes.get(table) ?? 0) > LOOKUP_HASH_MAX_ROWS ? 'duckdb' : 'hash');
   }
 
   /**
@@ -811,16 +845,14 @@ export class Engine {
     return next;
   }
 
-  private runView(v: ViewRt, deltas: ReadonlyMap<string, readonly Batch[]>, ctx: EvalContext): void {
-    withContext(ctx, () => {
-      // Tables before streams: a lookup join then sees each table as of this epoch.
-      const order = [...v.pipeline.scans].sort(([a], [b]) => Number(this.tables.has(b)) - Number(this.tables.has(a)));
-      for (const [rel, ops] of order) {
+  private async runView(v: ViewRt, deltas: ReadonlyMap<string, readonly Batch[]>, ctx: EvalContext): Promise<void> {
+    await withContext(ctx, async () => {
+      for (const [rel, ops] of v.pipeline.scans) {
         const bs = deltas.get(rel);
         if (!bs) continue;
         for (const b of bs) for (const op of ops) op.push(b, ctx);
       }
-      v.pipeline.root.endEpoch(ctx);
+      await v.pipeline.root.endEpoch(ctx);
     });
   }
 
@@ -878,7 +910,7 @@ export class Engine {
       const before = v.rowErrors;
       const wmAfter = this.viewWatermark(v, nowMs);
       try {
-        this.runView(v, deltas, this.evalContext(v, { before: v.wm, after: wmAfter }));
+        await this.runView(v, deltas, this.evalContext(v, { before: v.wm, after: wmAfter }));
         v.wm = wmAfter;
       } catch (e) {
         v.failed = toSluiceError(e);
