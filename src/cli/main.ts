@@ -9,11 +9,14 @@ import { createEngine } from '../exec/runtime/engine.js';
 import { renderRows, type OutputFormat } from './format.js';
 import { runDemo } from './demo.js';
 import { serve } from './serve.js';
+import { runRepl } from './repl.js';
 
 const USAGE = `usage:
   sluice serve [--host H] [--port N] [--data-dir DIR] [--password P] [--batch-interval MS] [--demo]
                                    PostgreSQL wire server (default 127.0.0.1:6875); --demo adds the word count
   sluice run FILE.sql [--format table|csv|json] [--data-dir DIR] [--batch-interval MS]
+  sluice repl [--url postgres://127.0.0.1:6875/sluice] [--data-dir DIR]
+                                   interactive SQL (in-process engine, or a server with --url)
   sluice demo                      the word-count demo without a server`;
 
 function flag(args: string[], name: string): string | undefined {
@@ -92,6 +95,8 @@ async function main(argv: string[]): Promise<number> {
         demo,
       });
     }
+    case 'repl':
+      return runRepl({ url: flag(args, '--url'), dataDir: flag(args, '--data-dir') ?? null });
     case 'demo': {
       const engine = await createEngine({});
       const stop = new AbortController();
