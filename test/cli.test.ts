@@ -44,6 +44,21 @@ describe('sluice CLI', () => {
     expect(r.stdout).toContain(' 100 |      3 |   100 |      90.8 | top');
   });
 
+  it('runs sql-examples/enrichment.sql (click stream ⋈ CSV table, dead letter shown)', () => {
+    const r = run(['run', 'sql-examples/enrichment.sql', '--format', 'csv']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('section,clicks,users\ndocs,3,2\n');
+    expect(r.stdout).toContain('unknown,1,1');
+    expect(r.stdout).toMatch(/part-0\.jsonl:8,invalid JSON/);
+  });
+
+  it('runs sql-examples/fraud_detection.sql (transactions ⋈ customers, flagged by rule)', () => {
+    const r = run(['run', 'sql-examples/fraud_detection.sql', '--format', 'csv']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('id,name,amount,country,reason\n2,bob,250,SE,over limit\n3,cyd,80,US,foreign country\n5,ann,900,NO,over limit\n');
+    expect(r.stdout).toContain('ann,3,1060');
+  });
+
   it('reports an error with file, line, column and SQLSTATE and exits 1', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
     try {
