@@ -49,7 +49,7 @@ describe('sluice CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('section,clicks,users\ndocs,3,2\n');
     expect(r.stdout).toContain('unknown,1,1');
-    expect(r.stdout).toMatch(/part-0\.jsonl:8,invalid JSON/);
+    expect(r.stdout).toMatch(/part-0\.jsonl:8,"invalid JSON/);
   });
 
   it('runs sql-examples/fraud_detection.sql (transactions ⋈ customers, flagged by rule)', () => {
