@@ -113,6 +113,8 @@ export class Duck {
     // PostgreSQL's NULL order (NULLS LAST ascending, NULLS FIRST descending); DuckDB's default
     // puts NULLs last both ways.
     await conn.run("SET GLOBAL default_null_order = 'nulls_last_on_asc_first_on_desc'");
+    // What PostgreSQL clients probe with SELECT version().
+    await conn.run("CREATE OR REPLACE MACRO version() AS 'PostgreSQL 15.0 (sluice 0.1.0), a streaming SQL engine'");
     return new Duck(instance, conn);
   }
 

@@ -61,8 +61,25 @@ const ABSENT = /FROM pg_catalog\.pg_(index|constraint|policy|trigger|rewrite|sta
 /**
  * The result of a psql catalog query, or null when `sql` is not one: then it goes to the engine.
  */
+/** The `AS "Alias"` column names of psql's query, in order. */
+function aliases(sql: string): string[] {
+  return [...sql.matchAll(/\bAS "([^"]+)"/gi)].map((m) => m[1]!);
+}
+
 export function psqlCatalogResult(sql: string, catalog: Pick<Catalog, 'list'>): StatementResult | null {
   if (!sql.includes('pg_catalog.')) return null;
+
+  // \l: the one database, and \dn: the one schema.
+  if (/FROM pg_catalog\.pg_database d/.test(sql) && /AS "Name"/i.test(sql)) {
+    const known: Record<string, Value> = { Name: 'sluice', Owner: OWNER, Encoding: 'UTF8', Collate: 'C', Ctype: 'C', 'Locale Provider': 'libc' };
+    const cols = aliases(sql);
+    return rows(varchar(...cols), [cols.map((c) => known[c] ?? null)]);
+  }
+  if (/FROM pg_catalog\.pg_namespace n/.test(sql) && /AS "Name"/i.test(sql) && !/pg_catalog\.pg_class/.test(sql)) {
+    const known: Record<string, Value> = { Name: SCHEMA, Owner: OWNER };
+    const cols = aliases(sql);
+    return rows(varchar(...cols), [cols.map((c) => known[c] ?? null)]);
+  }
 
   // \d, \dt, \dm: the relation list.
   if (/as "Schema"/.test(sql) && /as "Name"/.test(sql) && /FROM pg_catalog\.pg_class c/.test(sql) && /as "Owner"/.test(sql)) {

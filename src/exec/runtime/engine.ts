@@ -128,6 +128,29 @@ interface SinkRt {
   readonly connector: SinkConnector;
 }
 
+/** Parameters PostgreSQL clients SHOW when they connect, with sluice's fixed answers. */
+const PG_PARAMETERS: Record<string, string> = {
+  server_version: '15.0',
+  server_version_num: '150000',
+  server_encoding: 'UTF8',
+  client_encoding: 'UTF8',
+  datestyle: 'ISO, MDY',
+  timezone: 'UTC',
+  search_path: 'public',
+  standard_conforming_strings: 'on',
+  integer_datetimes: 'on',
+  intervalstyle: 'postgres',
+  transaction_isolation: 'serializable',
+  default_transaction_isolation: 'serializable',
+  transaction_read_only: 'off',
+  is_superuser: 'on',
+  max_identifier_length: '63',
+  lc_collate: 'C',
+  lc_ctype: 'C',
+};
+
+const SYSTEM_RELATIONS = new Set(['tables', 'columns', 'schemata', 'views', 'table_constraints', 'key_column_usage', 'character_sets', 'routines']);
+
 const MIN_INTERVAL = 50;
 /** Tables up to this many rows get a JS hash index in lookup joins; larger ones are joined in DuckDB. */
 const LOOKUP_HASH_MAX_ROWS = 1_000_000;
@@ -697,6 +720,7 @@ export class Engine {
     else if (n === 'watermark_idle_timeout') value = formatMs(this.idleTimeoutMs);
     else if (n === 'enable_window_panes') value = this.windowPanes ? 'true' : 'false';
     else if (this.settings.has(n)) value = this.settings.get(n)!;
+    else if (n in PG_PARAMETERS) value = PG_PARAMETERS[n]!;
     else throw new SluiceError('invalid_parameter', `unrecognized configuration parameter "${name}"`, { hint: 'Known: batch_interval, rw_implicit_flush, and any parameter set with SET.' });
     return { kind: 'rows', tag: 'SHOW', columns: [{ name: n, type: 'varchar' }], rows: [[value]] };
   }
@@ -751,6 +775,8 @@ export class Engine {
         if (!e) {
           if (rel.endsWith('_errors') && this.sources.has(rel.slice(0, -'_errors'.length))) continue;
           if (rel.endsWith('_late') && this.views.get(rel.slice(0, -'_late'.length))?.keepLate) continue;
+          // DuckDB's own catalog views answer clients' pg_catalog/information_schema probes.
+          if (/^pg_/.test(rel) || SYSTEM_RELATIONS.has(rel)) continue;
           const m = new RegExp(`\\b${rel}\\b`, 'i').exec(stmt.text);
           throw new SluiceError('undefined_table', `relation "${rel}" does not exist`, { position: m ? stmt.offset + m.index + 1 : undefined });
         }
