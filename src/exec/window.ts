@@ -188,15 +188,11 @@ export class WindowAggOp implements Operator {
     return this.panes.live;
   }
 
-  private watermark(ctx: EvalContext): { before: bigint | null; after: bigint | null } {
-    return windowWatermark(this.plan, ctx);
-  }
-
   push(b: Batch): void {
     const ctx = this.ctxOf();
     const n = b.length;
     const t = times(this.time(b, ctx), n);
-    const { before } = this.watermark(ctx);
+    const { before } = windowWatermark(this.plan, ctx);
     const keep: number[] = [];
     const late: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -336,7 +332,7 @@ export class WindowAggOp implements Operator {
 
   endEpoch(): void {
     const ctx = this.ctxOf();
-    const { after } = this.watermark(ctx);
+    const { after } = windowWatermark(this.plan, ctx);
     const closeAt = after === null ? null : Number(after);
     const types = this.plan.schema.map((f) => f.type);
     const builders = types.map((t) => new ColumnBuilder(t, 16));
@@ -443,15 +439,11 @@ export class SessionAggOp implements Operator {
     return n;
   }
 
-  private watermark(ctx: EvalContext): { before: bigint | null; after: bigint | null } {
-    return windowWatermark(this.plan, ctx);
-  }
-
   push(b: Batch): void {
     const ctx = this.ctxOf();
     const n = b.length;
     const t = times(this.time(b, ctx), n);
-    const { before } = this.watermark(ctx);
+    const { before } = windowWatermark(this.plan, ctx);
     const keys = this.keyKernels.map((k) => k(b, ctx));
     const args = this.argKernels.map((k) => (k ? k(b, ctx) : null));
     const filters = this.filterKernels.map((k) => (k ? k(b, ctx) : null));
@@ -511,7 +503,7 @@ export class SessionAggOp implements Operator {
 
   endEpoch(): void {
     const ctx = this.ctxOf();
-    const { after } = this.watermark(ctx);
+    const { after } = windowWatermark(this.plan, ctx);
     const closeAt = after === null ? null : Number(after);
     const builders = this.plan.schema.map((f) => new ColumnBuilder(f.type, 16));
     const weights: number[] = [];
