@@ -101,8 +101,8 @@ interface AggPlan {
 }
 
 class PaneState {
-  /** Pane key (group key + pane start) → pane id. */
-  readonly index = new Map<string, number>();
+  /** Group key (encoded) → pane start → pane id: two levels, so no key string per lookup. */
+  readonly index = new Map<string, Map<number, number>>();
   keys: Value[][] = [];
   keyEnc: string[] = [];
   start: number[] = [];
@@ -110,9 +110,11 @@ class PaneState {
   readonly free: number[] = [];
   live = 0;
 
-  id(keyEnc: string, keys: Value[], start: number): number {
-    const k = `${keyEnc}@${start}`;
-    let g = this.index.get(k);
+  /** The pane of (key, start), created if new; `keys` is copied only then. */
+  id(keyEnc: string, keys: readonly Value[], start: number): number {
+    let byStart = this.index.get(keyEnc);
+    if (!byStart) this.index.set(keyEnc, (byStart = new Map()));
+    let g = byStart.get(start);
     if (g !== undefined) return g;
     g = this.free.pop() ?? this.keys.length;
     if (g >= this.rows.length) {
@@ -120,23 +122,30 @@ class PaneState {
       r.set(this.rows);
       this.rows = r;
     }
-    this.keys[g] = keys;
+    this.keys[g] = keys.slice();
     this.keyEnc[g] = keyEnc;
     this.start[g] = start;
     this.rows[g] = 0;
-    this.index.set(k, g);
+    byStart.set(start, g);
     this.live++;
     return g;
   }
 
   find(keyEnc: string, start: number): number | undefined {
-    return this.index.get(`${keyEnc}@${start}`);
+    return this.index.get(keyEnc)?.get(start);
   }
 
   drop(g: number): void {
-    this.index.delete(`${this.keyEnc[g]}@${this.start[g]}`);
+    const byStart = this.index.get(this.keyEnc[g]!);
+    byStart?.delete(this.start[g]!);
+    if (byStart && byStart.size === 0) this.index.delete(this.keyEnc[g]!);
     this.free.push(g);
     this.live--;
+  }
+
+  /** Every live pane id. */
+  *ids(): Generator<number> {
+    for (const byStart of this.index.values()) yield* byStart.values();
   }
 }
 
@@ -215,7 +224,7 @@ export class WindowAggOp implements Operator {
     for (let i = 0; i < m; i++) {
       for (let k = 0; k < keyCols.length; k++) row[k] = getValue(keyCols[k]!, i);
       const enc = encodeValues(row);
-      const g = this.panes.id(enc, row.slice(), floorTo(tt[i]!, this.pane, this.offset));
+      const g = this.panes.id(enc, row, floorTo(tt[i]!, this.pane, this.offset));
       gids[i] = g;
       this.dirty.add(g);
     }
@@ -396,7 +405,7 @@ export class WindowAggOp implements Operator {
   }
 
   private dropClosedPanes(closeAt: number): void {
-    for (const [, g] of this.panes.index) {
+    for (const g of [...this.panes.ids()]) {
       const p = this.panes.start[g]!;
       const lastEnd = floorTo(p, this.slide, this.offset) + this.size;
       if (lastEnd <= closeAt) {
