@@ -188,7 +188,8 @@ async function main(): Promise<void> {
   for (const c of selected) results.push(await runCase(c));
   const out = { machine: { node: process.version, cpus: (await import('node:os')).cpus().length }, at: new Date().toISOString(), results };
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
-  writeFileSync(join(import.meta.dirname, 'results', 'engine.json'), JSON.stringify(out, null, 2) + '\n');
+  // A run of selected cases does not replace the full run's file.
+  writeFileSync(join(import.meta.dirname, 'results', only.length ? 'engine-partial.json' : 'engine.json'), JSON.stringify(out, null, 2) + '\n');
   process.stdout.write(JSON.stringify(out, null, 2) + '\n');
 }
 
