@@ -85,8 +85,8 @@ interface SourceRt {
   readonly entry: SourceEntry;
   readonly connector: SourceConnector;
   retained: { epoch: number; batches: readonly Batch[] }[];
-  pendingDead: DeadLetter[];
-  deadLetters: number;
+  /** Dead letters waiting for the epoch to write them, and how many there were in all. */
+  readonly dead: { pending: DeadLetter[]; count: number };
   rowsTotal: number;
   readonly wm: WatermarkRt | null;
   /** Bumped whenever the retained epochs change. */
@@ -229,7 +229,7 @@ export class Engine {
     views: Record<string, { rows: number; rowErrors: number; failed: string | null; lateRows: number; windowState: number; watermark: bigint | null }>;
   } {
     const sources: Record<string, { rows: number; deadLetters: number; lateRows: number; watermark: bigint | null }> = {};
-    for (const [n, s] of this.sources) sources[n] = { rows: s.rowsTotal, deadLetters: s.deadLetters, lateRows: s.wm?.lateRows ?? 0, watermark: s.wm?.value ?? null };
+    for (const [n, s] of this.sources) sources[n] = { rows: s.rowsTotal, deadLetters: s.dead.count, lateRows: s.wm?.lateRows ?? 0, watermark: s.wm?.value ?? null };
     const tables: Record<string, { lateRows: number; watermark: bigint | null; loadError: string | null }> = {};
     for (const [n, t] of this.tables) tables[n] = { lateRows: t.wm?.lateRows ?? 0, watermark: t.wm?.value ?? null, loadError: t.lastLoadError };
     const views: Record<string, { rows: number; rowErrors: number; failed: string | null; lateRows: number; windowState: number; watermark: bigint | null }> = {};
@@ -323,7 +323,7 @@ export class Engine {
   private async dispatch(stmt: Statement, sql: string, replaying: boolean): Promise<StatementResult> {
     switch (stmt.kind) {
       case 'create_source':
-        return this.createSource(stmt, replaying);
+        return this.createSource(stmt);
       case 'create_table':
         return this.createTable(stmt, replaying);
       case 'create_view':
@@ -413,7 +413,7 @@ export class Engine {
     throw new SluiceError('duplicate_object', `${KIND_LABEL[existing.kind]} "${name}" already exists`, { hint: `DROP it first, or use CREATE … IF NOT EXISTS.` });
   }
 
-  private async createSource(stmt: Extract<Statement, { kind: 'create_source' }>, replaying: boolean): Promise<StatementResult> {
+  private async createSource(stmt: Extract<Statement, { kind: 'create_source' }>): Promise<StatementResult> {
     const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
     if (skip) return skip;
     const schema: Schema = stmt.columns.map((c) => ({ name: c.name, type: c.type }));
@@ -421,34 +421,24 @@ export class Engine {
     if (!connectorName) throw new SluiceError('invalid_parameter', `source "${stmt.name}" needs a connector`, { hint: `Add WITH (connector = '${Object.keys(sourceFactories).join("' | '")}', …).` });
     validateSourceOptions(connectorName, stmt.options, schema);
     const entry: SourceEntry = { kind: 'source', name: stmt.name, sql: stmt.text, createdAt: this.nextOrder(), schema, options: stmt.options, watermark: stmt.watermark };
-    const rt: SourceRt = {
-      entry,
-      connector: undefined as unknown as SourceConnector,
-      retained: [],
-      pendingDead: [],
-      deadLetters: 0,
-      rowsTotal: 0,
-      wm: this.watermarkRt(stmt.name, schema, stmt.watermark),
-      version: 0,
-    };
+    const dead = { pending: [] as DeadLetter[], count: 0 };
     const connector = sourceFactories[connectorName]!({
       name: stmt.name,
       schema,
       options: stmt.options,
       dataDir: this.opts.dataDir ?? null,
       deadLetter: (d) => {
-        rt.pendingDead.push(d);
-        rt.deadLetters++;
+        dead.pending.push(d);
+        dead.count++;
       },
       log: (m) => this.log(`source ${stmt.name}: ${m}`),
     });
-    (rt as { connector: SourceConnector }).connector = connector;
+    const rt: SourceRt = { entry, connector, retained: [], dead, rowsTotal: 0, wm: this.watermarkRt(stmt.name, schema, stmt.watermark), version: 0 };
     await connector.start();
     const errorsTable = `${stmt.name}_errors`;
     await this.duck.run(`CREATE TABLE IF NOT EXISTS ${quoteIdent(errorsTable)} (position VARCHAR, raw VARCHAR, error VARCHAR, received_at TIMESTAMP)`);
     this.sources.set(stmt.name, rt);
     this.catalog.add(entry);
-    void replaying;
     return { kind: 'command', tag: 'CREATE_SOURCE' };
   }
 
@@ -784,7 +774,7 @@ export class Engine {
         const version = e.kind === 'view' ? this.views.get(rel)!.version : this.sources.get(rel)!.version;
         if (this.loaded.get(rel) === version) continue;
         await this.duck.run(createTableSql(rel, e.schema, [], true).replace(/^CREATE TEMP TABLE/, 'CREATE OR REPLACE TEMP TABLE'), conn);
-        if (e.kind === 'view') await this.duck.appendRows(rel, e.schema, this.views.get(rel)!.store.rows(), conn, null as unknown as string);
+        if (e.kind === 'view') await this.duck.appendRows(rel, e.schema, this.views.get(rel)!.store.rows(), conn);
         else await this.duck.appendBatch(rel, e.schema, this.sources.get(rel)!.retained.flatMap((r) => r.batches), conn);
         this.loaded.set(rel, version);
       }
@@ -915,8 +905,8 @@ export class Engine {
         if (s.retained.length > this.retainEpochs) s.retained.shift();
         s.version++;
       }
-      if (s.pendingDead.length) {
-        const rows = s.pendingDead.splice(0).map((d) => [d.position, d.raw, d.error, t] as Value[]);
+      if (s.dead.pending.length) {
+        const rows = s.dead.pending.splice(0).map((d) => [d.position, d.raw, d.error, t] as Value[]);
         dead += rows.length;
         await this.duck.appendRows(`${name}_errors`, [
           { name: 'position', type: 'varchar' }, { name: 'raw', type: 'varchar' }, { name: 'error', type: 'varchar' }, { name: 'received_at', type: 'timestamp' },
