@@ -479,7 +479,12 @@ export class Engine {
         query: async (sql) => (await this.duck.query(sql)).rows,
         log: (m) => this.log(`table ${stmt.name}: ${m}`),
       });
-      initial = await loader.snapshot();
+      try {
+        initial = await loader.snapshot();
+      } catch (e) {
+        await loader.close().catch(() => undefined);
+        throw e;
+      }
     }
     const sqlText = createTableSql(stmt.name, schema, stmt.primaryKey);
     // A loaded table is reloaded on restart; a DML table keeps its rows in the DuckDB file.
@@ -498,8 +503,11 @@ export class Engine {
 
   /** Reloads a connector table every `ms`: the difference to its rows becomes a changelog. */
   private scheduleRefresh(rt: TableRt, ms: number): void {
+    // One refresh at a time per table: a slow or silent origin must not pile up queued reloads.
+    let busy = false;
     rt.refreshTimer = setInterval(() => {
-      if (this.closed) return;
+      if (this.closed || busy) return;
+      busy = true;
       void this.mutex.run(async () => {
         if (!this.tables.has(rt.entry.name) || !rt.loader) return;
         let fresh: Value[][];
@@ -536,7 +544,11 @@ export class Engine {
         await this.duck.run(`DELETE FROM ${quoteIdent(rt.entry.name)}`);
         await this.duck.appendRows(rt.entry.name, rt.entry.schema, fresh);
         rt.pending.push(batchFromRows(rt.entry.schema.map((f) => f.type), rows, weights));
-      }).catch((e) => this.log(`table ${rt.entry.name}: ${toSluiceError(e).message}`));
+      })
+        .catch((e) => this.log(`table ${rt.entry.name}: ${toSluiceError(e).message}`))
+        .finally(() => {
+          busy = false;
+        });
     }, ms);
     rt.refreshTimer.unref();
   }
