@@ -9,7 +9,7 @@ import { createEngine } from '../exec/runtime/engine.js';
 import { renderRows, type OutputFormat } from './format.js';
 import { runDemo } from './demo.js';
 import { serve } from './serve.js';
-import { runRepl } from './repl.js';
+import { runRepl } from './repl/repl.js';
 
 const USAGE = `usage:
   sluice serve [--host H] [--port N] [--data-dir DIR] [--password P] [--batch-interval MS] [--demo]
