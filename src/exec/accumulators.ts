@@ -171,6 +171,14 @@ class BigSumAcc implements Accumulator {
   }
 }
 
+/** The row-at-a-time update of value-keeping accumulators: each selected non-NULL value, weighted. */
+function addEachRow(acc: Accumulator, gids: Int32Array, n: number, a: Column, weights: Int32Array | null, mask: Uint8Array | null): void {
+  for (let i = 0; i < n; i++) {
+    if (!on(mask, i) || !isValid(a, i)) continue;
+    acc.add(gids[i]!, getValue(a, i), weights === null ? 1 : weights[i]!);
+  }
+}
+
 export function less(a: Value, b: Value): boolean {
   return (a as number) < (b as number);
 }
@@ -180,11 +188,7 @@ class RunningExtremeAcc implements Accumulator {
   private readonly best: Value[] = [];
   constructor(private readonly max: boolean) {}
   update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
-    const a = arg!;
-    for (let i = 0; i < n; i++) {
-      if (!on(mask, i) || !isValid(a, i)) continue;
-      this.add(gids[i]!, getValue(a, i), weights === null ? 1 : weights[i]!);
-    }
+    addEachRow(this, gids, n, arg!, weights, mask);
   }
   add(gid: number, v: Value, w: number): void {
     if (v === null || w <= 0) {
@@ -207,11 +211,7 @@ class MultisetExtremeAcc implements Accumulator {
   private readonly sets: (Map<Value, number> | undefined)[] = [];
   constructor(private readonly max: boolean) {}
   update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
-    const a = arg!;
-    for (let i = 0; i < n; i++) {
-      if (!on(mask, i) || !isValid(a, i)) continue;
-      this.add(gids[i]!, getValue(a, i), weights === null ? 1 : weights[i]!);
-    }
+    addEachRow(this, gids, n, arg!, weights, mask);
   }
   add(gid: number, v: Value, w: number): void {
     if (v === null) return;
@@ -241,11 +241,7 @@ class DistinctAcc implements Accumulator {
   private readonly seen: (Map<Value, number> | undefined)[] = [];
   constructor(private readonly inner: Accumulator) {}
   update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
-    const a = arg!;
-    for (let i = 0; i < n; i++) {
-      if (!on(mask, i) || !isValid(a, i)) continue;
-      this.add(gids[i]!, getValue(a, i), weights === null ? 1 : weights[i]!);
-    }
+    addEachRow(this, gids, n, arg!, weights, mask);
   }
   add(gid: number, v: Value, w: number): void {
     if (v === null) return;

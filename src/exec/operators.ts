@@ -5,7 +5,7 @@
  *
  *   ScanExec ─► FilterExec ─► ProjectExec ─► HashAggExec ─► … ─► view (Materialize)
  */
-import { ColumnBuilder, getBit, isValid, takeBatch, trueMask, type Batch } from '../common/column.js';
+import { ColumnBuilder, takeBatch, trueMask, type Batch } from '../common/column.js';
 import { assertNever, SluiceError } from '../common/errors.js';
 import type { Value } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
@@ -94,7 +94,7 @@ function build(plan: PhysicalPlan, emit: Emit, scans: Map<string, Operator[]>, w
 
 /** Links an operator to its input so endEpoch runs input first. */
 class Chain implements Operator {
-  constructor(private readonly op: Operator & { pushCtx?: never }, private readonly input: Operator) {}
+  constructor(private readonly op: Operator, private readonly input: Operator) {}
   push(b: Batch, ctx: EvalContext): void {
     this.op.push(b, ctx);
   }
@@ -311,4 +311,3 @@ function sameRow(a: readonly Value[], b: readonly Value[]): boolean {
 }
 
 
-export { getBit, isValid };
