@@ -18,6 +18,10 @@ export type ErrorCategory =
   | 'invalid_parameter' // 22023
   | 'unique_violation' // 23505
   | 'dependent_objects' // 2BP01
+  | 'insufficient_privilege' // 42501
+  | 'statement_too_complex' // 54001
+  | 'too_many_connections' // 53300
+  | 'query_canceled' // 57014
   | 'connection' // 08000
   | 'internal'; // XX000
 
@@ -37,6 +41,10 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   invalid_parameter: '22023',
   unique_violation: '23505',
   dependent_objects: '2BP01',
+  insufficient_privilege: '42501',
+  statement_too_complex: '54001',
+  too_many_connections: '53300',
+  query_canceled: '57014',
   connection: '08000',
   internal: 'XX000',
 };
