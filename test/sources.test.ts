@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 async function engine(): Promise<Engine> {
-  const e = await createEngine({ autoStart: false, log: () => undefined });
+  const e = await createEngine({ autoStart: false, log: () => undefined, allowPaths: [tmpdir()] });
   cleanups.push(() => e.close());
   return e;
 }

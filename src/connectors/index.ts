@@ -45,6 +45,16 @@ export const sinkFactories: Record<string, SinkFactory> = {
   print: createPrintSink,
 };
 
+/**
+ * The WITH options that name local paths a connector reads or writes, by connector: the engine
+ * checks them against its allowed roots at CREATE.
+ */
+export const localPathOptions: Readonly<Record<'source' | 'sink' | 'table', Readonly<Record<string, readonly string[]>>>> = {
+  source: { file: ['path'] },
+  sink: { file: ['path'] },
+  table: { file: ['path'] },
+};
+
 type Validator = (options: Options, schema: Schema) => unknown;
 
 const sourceValidators: Record<string, Validator> = {

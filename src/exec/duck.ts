@@ -107,15 +107,35 @@ export function duckError(e: unknown): SluiceError {
 export class Duck {
   private constructor(readonly instance: DuckDBInstance, readonly conn: DuckDBConnection) {}
 
-  static async open(path: string): Promise<Duck> {
-    const instance = await DuckDBInstance.create(path);
+  /**
+   * Opens the database at `path` locked down: no extension is installed or loaded, files are
+   * read only under `allowedDirectories` (file tables), and no statement can change that,
+   * since clients' ad-hoc SELECTs run on this instance too.
+   */
+  static async open(path: string, allowedDirectories: readonly string[]): Promise<Duck> {
+    const instance = await DuckDBInstance.create(path, {
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+      allow_community_extensions: 'false',
+      allow_persistent_secrets: 'false',
+    });
     const conn = await instance.connect();
     // PostgreSQL's NULL order (NULLS LAST ascending, NULLS FIRST descending); DuckDB's default
     // puts NULLs last both ways.
     await conn.run("SET GLOBAL default_null_order = 'nulls_last_on_asc_first_on_desc'");
     // What PostgreSQL clients probe with SELECT version().
     await conn.run("CREATE OR REPLACE MACRO version() AS 'PostgreSQL 15.0 (sluice 0.1.0), a streaming SQL engine'");
+    const dirs = allowedDirectories.map((d) => `'${d.replace(/'/g, "''")}'`).join(', ');
+    await conn.run(`SET GLOBAL allowed_directories = [${dirs}]`);
+    await conn.run('SET GLOBAL enable_external_access = false');
+    await conn.run('SET GLOBAL lock_configuration = true');
     return new Duck(instance, conn);
+  }
+
+  /** Names of DuckDB's table functions (what the ad-hoc guard decides over). */
+  async tableFunctions(): Promise<string[]> {
+    const r = await this.run("SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_type IN ('table', 'table_macro')");
+    return r.getRows().map((row) => String(row[0]));
   }
 
   async run(sql: string, conn: DuckDBConnection = this.conn): Promise<DuckDBResultReader> {

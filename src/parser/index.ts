@@ -4,5 +4,5 @@
  */
 export * from './ast.js';
 export { parseSql, parseStatement, parseExpression, parseQueryText, relationsOf } from './parse.js';
-export { splitStatements } from './lexer.js';
+export { lex, splitStatements, type Token } from './lexer.js';
 export { parseInterval, formatInterval } from './interval.js';

@@ -61,6 +61,21 @@ export function parseStatement(stmt: string, offset = 0, whole = stmt): Statemen
       const inner = ts.peek();
       return { kind: 'explain', statement: parseStatement(stmt.slice(inner.start - offset), inner.start, whole) };
     }
+    case 'install':
+    case 'load':
+    case 'attach':
+    case 'detach':
+    case 'pragma':
+    case 'export':
+    case 'import':
+    case 'checkpoint':
+    case 'vacuum':
+      throw new SluiceError('insufficient_privilege', `permission denied: ${first.value.toUpperCase()} is not available to clients`, {
+        position: first.start + 1,
+        hint: 'sluice does not let clients load extensions, attach databases or touch server files.',
+      });
+    case 'copy':
+      return refuseCopy(ts);
     case 'flush':
       ts.next();
       if (!ts.atEnd()) ts.fail('FLUSH takes no arguments');
@@ -237,6 +252,19 @@ export function parseExpression(text: string, offset = 0): Expr {
   }
   const a = Array.isArray(ast) ? ast[0] : ast;
   return convertExprAt(a.columns[0]!.expr, offset - prefix.length);
+}
+
+/** COPY to or from a server file is refused (42501, as PostgreSQL does for non-superusers). */
+function refuseCopy(ts: TokenStream): never {
+  const at = ts.peek().start + 1;
+  const words = ts.tokens.filter((t) => t.kind === 'ident').map((t) => t.value);
+  if (words.includes('stdout') || words.includes('stdin')) {
+    throw new SluiceError('not_supported', 'COPY is not supported yet', { position: at, hint: 'Read rows with SELECT, and follow a view with SUBSCRIBE.' });
+  }
+  throw new SluiceError('insufficient_privilege', 'permission denied: COPY to or from a file on the server is not available to clients', {
+    position: at,
+    hint: "Write files with CREATE SINK … WITH (connector = 'file', …) under an allowed path.",
+  });
 }
 
 function parseOptions(ts: TokenStream): Options {

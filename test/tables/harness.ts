@@ -23,7 +23,7 @@ export function onCleanup(f: () => Promise<unknown> | unknown): void {
 
 /** An engine that runs epochs only on FLUSH, closed after the test. */
 export async function testEngine(): Promise<Engine> {
-  const e = await createEngine({ autoStart: false, log: () => undefined });
+  const e = await createEngine({ autoStart: false, log: () => undefined, allowPaths: [tmpdir()] });
   onCleanup(() => e.close());
   return e;
 }

@@ -17,7 +17,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { batchFromRows, batchRows, constantColumn, isValid, type Batch } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import { typeDisplayName, type Field, type Schema, type Value } from '../../common/types.js';
-import { formatInterval, parseInterval, parseSql, relationsOf, type Expr, type Statement } from '../../parser/index.js';
+import { formatInterval, parseInterval, parseSql, relationsOf, type Expr, type Options, type Statement } from '../../parser/index.js';
 import { Catalog, KIND_LABEL, type CatalogEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
 import { Binder, explainText, planQuery, scannedRelations, uniqueKey, type PhysicalPlan, type PlannedQuery } from '../../planner/index.js';
 import { buildPipeline, withContext, type Pipeline } from '../operators.js';
@@ -25,12 +25,14 @@ import { JoinOp } from '../join.js';
 import { compile, type EvalContext, type Kernel } from '../eval.js';
 import { createViewStore, type ViewStore } from '../view-store.js';
 import { createTableSql, Duck, fromDuck, quoteIdent } from '../duck.js';
+import { AdHocGuard } from './adhoc-guard.js';
+import { PathPolicy } from './path-policy.js';
 import { Mutex } from './lock.js';
 import { MetricsRing, type EpochMetrics } from './metrics.js';
 import type { DeadLetter, SinkConnector, SourceConnector, TableLoader } from '../../connectors/api.js';
 import { tableLoaderFactories, validateTableOptions } from '../../connectors/table-loaders.js';
 import { encodeValues } from '../group-table.js';
-import { sinkFactories, sourceFactories, validateSinkOptions, validateSourceOptions } from '../../connectors/index.js';
+import { localPathOptions, sinkFactories, sourceFactories, validateSinkOptions, validateSourceOptions } from '../../connectors/index.js';
 
 export interface EngineOptions {
   /** Where the catalog and tables persist; null (default) keeps everything in memory. */
@@ -42,6 +44,11 @@ export interface EngineOptions {
   /** How many recent epochs of each source an ad-hoc SELECT sees (default 10). */
   readonly retainEpochs?: number;
   readonly log?: (message: string) => void;
+  /**
+   * Directories file sources, sinks and tables may touch (default: the data dir and the
+   * current directory). Symlinks are resolved before the check.
+   */
+  readonly allowPaths?: readonly string[];
 }
 
 export type StatementResult =
@@ -151,6 +158,14 @@ const PG_PARAMETERS: Record<string, string> = {
 
 const SYSTEM_RELATIONS = new Set(['tables', 'columns', 'schemata', 'views', 'table_constraints', 'key_column_usage', 'character_sets', 'routines']);
 
+/** DuckDB settings that would reopen file, network or extension access: no client may SET them. */
+const LOCKED_SETTINGS = new Set([
+  'enable_external_access', 'allowed_directories', 'allowed_paths', 'lock_configuration', 'allowed_configs',
+  'autoinstall_known_extensions', 'autoload_known_extensions', 'allow_community_extensions', 'allow_unsigned_extensions',
+  'allow_extensions_metadata_mismatch', 'extension_directory', 'extension_directories', 'custom_extension_repository',
+  'autoinstall_extension_repository', 'allow_persistent_secrets', 'secret_directory', 'temp_directory', 'allow_unredacted_secrets',
+]);
+
 const MIN_INTERVAL = 50;
 /** Tables up to this many rows get a JS hash index in lookup joins; larger ones are joined in DuckDB. */
 const LOOKUP_HASH_MAX_ROWS = 1_000_000;
@@ -180,7 +195,13 @@ export class Engine {
   private readonly retainEpochs: number;
   private readonly log: (m: string) => void;
 
-  private constructor(private readonly duck: Duck, private readonly opts: EngineOptions) {
+  private constructor(
+    private readonly duck: Duck,
+    private readonly opts: EngineOptions,
+    /** Where file connectors may read and write. */
+    readonly paths: PathPolicy,
+    private readonly adHocGuard: AdHocGuard,
+  ) {
     this.catalog = new Catalog(opts.dataDir ?? null);
     this.batchIntervalMs = checkInterval(opts.batchIntervalMs ?? 1000);
     this.retainEpochs = opts.retainEpochs ?? 10;
@@ -193,8 +214,9 @@ export class Engine {
       mkdirSync(opts.dataDir, { recursive: true });
       path = join(opts.dataDir, 'tables.duckdb');
     }
-    const duck = await Duck.open(path);
-    const engine = new Engine(duck, opts);
+    const paths = new PathPolicy(opts.allowPaths ?? [...(opts.dataDir ? [opts.dataDir] : []), process.cwd()]);
+    const duck = await Duck.open(path, paths.roots);
+    const engine = new Engine(duck, opts, paths, new AdHocGuard(await duck.tableFunctions()));
     await engine.restore();
     if (opts.autoStart ?? true) engine.startTimer();
     return engine;
@@ -246,6 +268,8 @@ export class Engine {
   /** Runs a script of statements in order; the first error stops the script and is thrown. */
   async execute(sql: string): Promise<StatementResult[]> {
     if (this.closed) throw new SluiceError('connection', 'the engine is closed');
+    // Before parsing: SELECT and DML text reaches DuckDB as written, wherever a call hides in it.
+    this.adHocGuard.check(sql, 0);
     const statements = parseSql(sql);
     const results: StatementResult[] = [];
     for (const stmt of statements) results.push(await this.executeOne(stmt, sql, false));
@@ -420,6 +444,7 @@ export class Engine {
     const connectorName = stmt.options.connector;
     if (!connectorName) throw new SluiceError('invalid_parameter', `source "${stmt.name}" needs a connector`, { hint: `Add WITH (connector = '${Object.keys(sourceFactories).join("' | '")}', …).` });
     validateSourceOptions(connectorName, stmt.options, schema);
+    this.checkPaths('source', stmt.name, connectorName, stmt.options);
     const entry: SourceEntry = { kind: 'source', name: stmt.name, sql: stmt.text, createdAt: this.nextOrder(), schema, options: stmt.options, watermark: stmt.watermark };
     const dead = { pending: [] as DeadLetter[], count: 0 };
     const connector = sourceFactories[connectorName]!({
@@ -454,6 +479,14 @@ export class Engine {
     return { kernel: compile(bound), column, value: null, lastDataAt: Date.now(), lateRows: 0 };
   }
 
+  /** Refuses (42501) a connector whose path options lead outside the allowed roots. */
+  private checkPaths(kind: 'source' | 'sink' | 'table', name: string, connector: string, options: Options): void {
+    for (const option of localPathOptions[kind][connector] ?? []) {
+      const path = options[option];
+      if (path !== undefined) this.paths.check(path, `${kind} "${name}"`);
+    }
+  }
+
   private order = 0;
   private nextOrder(): number {
     return ++this.order;
@@ -471,6 +504,7 @@ export class Engine {
     let initial: Value[][] = [];
     if (connector) {
       validateTableOptions(connector, stmt.options, schema);
+      this.checkPaths('table', stmt.name, connector, stmt.options);
       loader = tableLoaderFactories[connector]!({
         name: stmt.name,
         schema,
@@ -608,6 +642,7 @@ export class Engine {
     const connectorName = stmt.options.connector;
     if (!connectorName) throw new SluiceError('invalid_parameter', `sink "${stmt.name}" needs a connector`, { hint: `Add WITH (connector = '${Object.keys(sinkFactories).join("' | '")}', …).` });
     validateSinkOptions(connectorName, stmt.options, from.schema);
+    this.checkPaths('sink', stmt.name, connectorName, stmt.options);
     const appendOnly = from.kind === 'source' || (from.kind === 'table' && from.appendOnly) || (from.kind === 'view' && from.appendOnly);
     let primaryKey: readonly string[] | undefined;
     if (from.kind === 'view') {
@@ -729,6 +764,11 @@ export class Engine {
 
   private set(name: string, value: string): StatementResult {
     const n = name.toLowerCase();
+    if (LOCKED_SETTINGS.has(n)) {
+      throw new SluiceError('insufficient_privilege', `permission denied to set parameter "${n}"`, {
+        hint: 'The embedded DuckDB runs locked down (no external access, no extensions); server options decide what it may read.',
+      });
+    }
     if (n === 'batch_interval') {
       const ms = Number(parseInterval(/^\d+$/.test(value) ? `${value} ms` : value) / 1000n);
       this.batchIntervalMs = checkInterval(ms);
