@@ -72,6 +72,32 @@ describe('sluice CLI', () => {
     }
   });
 
+  it('refuses unknown flags, and a non-loopback --host without --password', () => {
+    const unknown = run(['serve', '--prot', '7000']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Unknown option '--prot'/);
+    const open = run(['serve', '--host', '0.0.0.0', '--port', '0']);
+    expect(open.code).toBe(2);
+    expect(open.stderr).toMatch(/--host 0\.0\.0\.0 would let anyone on the network in without a password; pass --password/);
+  });
+
+  it('reads files only under --allow-path roots', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-roots-'));
+    try {
+      writeFileSync(join(dir, 'u.csv'), 'id\n7\n');
+      const f = join(dir, 'load.sql');
+      writeFileSync(f, `CREATE TABLE u (id INT) WITH (connector = 'file', path = '${join(dir, 'u.csv')}');\nSELECT * FROM u;\n`);
+      const refused = run(['run', f]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/outside the allowed paths \(SQLSTATE 42501\)/);
+      const allowed = run(['run', f, '--allow-path', dir, '--format', 'csv']);
+      expect(allowed.code, allowed.stderr).toBe(0);
+      expect(allowed.stdout).toBe('id\n7\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('npm start (serve --demo) shows changing word counts within 10 s and answers pg clients', async () => {
     const child = spawn(process.execPath, [bin, 'serve', '--demo', '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

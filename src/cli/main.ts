@@ -4,28 +4,37 @@
  *   sluice demo                      word count over a built-in source, printed every few seconds
  */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { lineCol, SluiceError, toSluiceError } from '../common/errors.js';
 import { createEngine } from '../exec/runtime/engine.js';
 import { renderRows, type OutputFormat } from './format.js';
 import { runDemo } from './demo.js';
-import { serve } from './serve.js';
+import { defaultRoots, isLoopbackHost, serve } from './serve.js';
 import { runRepl } from './repl/repl.js';
 
 const USAGE = `usage:
-  sluice serve [--host H] [--port N] [--data-dir DIR] [--password P] [--batch-interval MS] [--demo]
+  sluice serve [--host H] [--port N] [--data-dir DIR] [--password P] [--batch-interval MS]
+               [--allow-path DIR]... [--max-connections N] [--insecure] [--demo]
                                    PostgreSQL wire server (default 127.0.0.1:6875); --demo adds the word count
-  sluice run FILE.sql [--format table|csv|json] [--data-dir DIR] [--batch-interval MS]
+  sluice run FILE.sql [--format table|csv|json] [--data-dir DIR] [--batch-interval MS] [--allow-path DIR]...
   sluice repl [--url postgres://127.0.0.1:6875/sluice] [--data-dir DIR]
                                    interactive SQL (in-process engine, or a server with --url)
-  sluice demo                      the word-count demo without a server`;
+  sluice demo                      the word-count demo without a server
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  if (v === undefined) fail(`${name} needs a value`);
-  args.splice(i, 2);
-  return v;
+  --allow-path DIR   a directory file sources, sinks and tables may use (repeatable;
+                     default: the data dir and the current directory)
+  --insecure         serve a non-loopback --host without --password (trust over a network)`;
+
+/** Runs a strict `parseArgs`: an unknown flag, a missing value or a stray argument is a usage error. */
+function parsing<T extends { positionals: string[] }>(parse: () => T, positionals = 0): T {
+  let parsed: T;
+  try {
+    parsed = parse();
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  if (parsed.positionals.length > positionals) fail(`unexpected argument "${parsed.positionals[positionals]}"`);
+  return parsed;
 }
 
 function fail(msg: string): never {
@@ -33,8 +42,14 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
+function intFlag(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) fail(`${name} takes a whole number, not "${v}"`);
+  return Number(v);
+}
+
 /** Runs a script: each statement in order; SELECT results are printed; errors exit non-zero. */
-export async function runScript(file: string, format: OutputFormat, dataDir: string | null, batchIntervalMs: number | undefined): Promise<number> {
+export async function runScript(file: string, format: OutputFormat, dataDir: string | null, batchIntervalMs: number | undefined, allowPaths?: readonly string[]): Promise<number> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -42,7 +57,7 @@ export async function runScript(file: string, format: OutputFormat, dataDir: str
     process.stderr.write(`sluice: cannot read ${file}: ${(e as Error).message}\n`);
     return 2;
   }
-  const engine = await createEngine({ dataDir, batchIntervalMs, log: (m) => process.stderr.write(`sluice: ${m}\n`) });
+  const engine = await createEngine({ dataDir, batchIntervalMs, allowPaths: defaultRoots(allowPaths, dataDir), log: (m) => process.stderr.write(`sluice: ${m}\n`) });
   try {
     const { splitStatements } = await import('../parser/index.js');
     for (const s of splitStatements(text)) {
@@ -70,34 +85,54 @@ export async function runScript(file: string, format: OutputFormat, dataDir: str
 }
 
 async function main(argv: string[]): Promise<number> {
-  const args = argv.slice();
-  const cmd = args.shift();
+  const [cmd, ...args] = argv;
   switch (cmd) {
     case 'run': {
-      const format = (flag(args, '--format') ?? 'table') as OutputFormat;
+      const { values, positionals } = parsing(() => parseArgs({ args, strict: true, allowPositionals: true, options: {
+        format: { type: 'string', default: 'table' },
+        'data-dir': { type: 'string' },
+        'batch-interval': { type: 'string' },
+        'allow-path': { type: 'string', multiple: true },
+      } }), 1);
+      const format = values.format as OutputFormat;
       if (!['table', 'csv', 'json'].includes(format)) fail(`unknown format "${format}"`);
-      const dataDir = flag(args, '--data-dir') ?? null;
-      const bi = flag(args, '--batch-interval');
-      const file = args.shift();
+      const file = positionals[0];
       if (!file) fail('run needs a FILE.sql');
-      return runScript(file, format, dataDir, bi ? Number(bi) : undefined);
+      return runScript(file, format, values['data-dir'] ?? null, intFlag('--batch-interval', values['batch-interval']), values['allow-path']);
     }
     case 'serve': {
-      const demo = args.includes('--demo');
-      if (demo) args.splice(args.indexOf('--demo'), 1);
-      const bi = flag(args, '--batch-interval');
+      const { values } = parsing(() => parseArgs({ args, strict: true, allowPositionals: true, options: {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'string', default: '6875' },
+        'data-dir': { type: 'string' },
+        password: { type: 'string' },
+        'batch-interval': { type: 'string' },
+        'allow-path': { type: 'string', multiple: true },
+        'max-connections': { type: 'string' },
+        insecure: { type: 'boolean', default: false },
+        demo: { type: 'boolean', default: false },
+      } }));
+      if (values.password === undefined && !values.insecure && !isLoopbackHost(values.host)) {
+        fail(`--host ${values.host} would let anyone on the network in without a password; pass --password P (or --insecure on an isolated network)`);
+      }
       return serve({
-        host: flag(args, '--host') ?? '127.0.0.1',
-        port: Number(flag(args, '--port') ?? 6875),
-        dataDir: flag(args, '--data-dir') ?? null,
-        password: flag(args, '--password'),
-        batchIntervalMs: bi ? Number(bi) : undefined,
-        demo,
+        host: values.host,
+        port: intFlag('--port', values.port)!,
+        dataDir: values['data-dir'] ?? null,
+        password: values.password,
+        batchIntervalMs: intFlag('--batch-interval', values['batch-interval']),
+        allowPaths: values['allow-path'],
+        maxConnections: intFlag('--max-connections', values['max-connections']),
+        insecure: values.insecure,
+        demo: values.demo,
       });
     }
-    case 'repl':
-      return runRepl({ url: flag(args, '--url'), dataDir: flag(args, '--data-dir') ?? null });
+    case 'repl': {
+      const { values } = parsing(() => parseArgs({ args, strict: true, allowPositionals: true, options: { url: { type: 'string' }, 'data-dir': { type: 'string' } } }));
+      return runRepl({ url: values.url, dataDir: values['data-dir'] ?? null });
+    }
     case 'demo': {
+      parsing(() => parseArgs({ args, strict: true, allowPositionals: true, options: {} }));
       const engine = await createEngine({});
       const stop = new AbortController();
       process.on('SIGINT', () => stop.abort());

@@ -14,13 +14,28 @@ export interface ServeOptions {
   readonly password?: string;
   readonly demo: boolean;
   readonly batchIntervalMs?: number;
+  /** --allow-path directories; the engine's defaults (data dir, current directory) are kept. */
+  readonly allowPaths?: readonly string[];
+  readonly maxConnections?: number;
+  readonly insecure?: boolean;
+}
+
+/** The allowed roots for `--allow-path` values: the given ones plus the data dir and the current directory. */
+export function defaultRoots(extra: readonly string[] | undefined, dataDir: string | null): string[] | undefined {
+  if (!extra?.length) return undefined;
+  return [...extra, ...(dataDir ? [dataDir] : []), process.cwd()];
+}
+
+/** Whether a listen address only accepts this machine's clients. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 export async function serve(opts: ServeOptions): Promise<number> {
-  const engine = await createEngine({ dataDir: opts.dataDir, batchIntervalMs: opts.batchIntervalMs });
+  const engine = await createEngine({ dataDir: opts.dataDir, batchIntervalMs: opts.batchIntervalMs, allowPaths: defaultRoots(opts.allowPaths, opts.dataDir) });
   let server;
   try {
-    server = await startPgServer(engine, { host: opts.host, port: opts.port, password: opts.password });
+    server = await startPgServer(engine, { host: opts.host, port: opts.port, password: opts.password, maxConnections: opts.maxConnections, insecure: opts.insecure });
   } catch (e) {
     await engine.close();
     const code = (e as NodeJS.ErrnoException).code;

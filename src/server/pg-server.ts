@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { SluiceError } from '../common/errors.js';
 import { PgSession, type PgEngine, type SessionContext } from './pg-session.js';
 import { scramVerifier } from './scram.js';
+import { PgServerError } from './server-error.js';
 
 export type { PgEngine } from './pg-session.js';
 
@@ -20,8 +21,15 @@ export interface PgServerOptions {
   readonly password?: string;
   /** Largest frontend message accepted (default 64 MiB); a larger one ends its connection. */
   readonly maxMessageBytes?: number;
-  /** Time a connection gets to complete startup and authentication (default 60 s). */
+  /** Time a connection gets to complete startup and authentication (default 10 s). */
   readonly startupTimeoutMs?: number;
+  /** Most client sessions at once (default 100); the next one gets 53300 too_many_connections. */
+  readonly maxConnections?: number;
+  /**
+   * Without a password only loopback clients are admitted; `insecure` admits any address
+   * (trust authentication across a network: only for isolated test networks).
+   */
+  readonly insecure?: boolean;
   /** Most changes a SUBSCRIBE may have waiting for a slow client before it is dropped (default 100 000). */
   readonly subscribeQueueRows?: number;
   /** Where connection-level failures are reported (default stderr). */
@@ -42,13 +50,16 @@ export const SERVER_VERSION = '15.0 (sluice)';
 /** Starts a PostgreSQL wire protocol server for the engine; resolves once it listens. */
 export async function startPgServer(engine: PgEngine, opts: PgServerOptions = {}): Promise<PgServer> {
   const sessions = new Map<number, PgSession>();
+  /** Sessions past their startup packet: what max_connections counts (not cancel requests). */
+  const admitted = new Set<PgSession>();
+  const maxConnections = opts.maxConnections ?? 100;
   let nextPid = 1 + (randomBytes(2).readUInt16BE(0) << 4);
   const ctx: SessionContext = {
     engine,
     verifier: opts.password !== undefined ? scramVerifier(opts.password) : null,
     serverVersion: SERVER_VERSION,
     maxMessageBytes: opts.maxMessageBytes ?? 64 * 1024 * 1024,
-    startupTimeoutMs: opts.startupTimeoutMs ?? 60_000,
+    startupTimeoutMs: opts.startupTimeoutMs ?? 10_000,
     subscribeQueueRows: opts.subscribeQueueRows ?? 100_000,
     log: opts.log ?? ((m) => process.stderr.write(`sluice: pg server: ${m}\n`)),
     register(session) {
@@ -58,6 +69,21 @@ export async function startPgServer(engine: PgEngine, opts: PgServerOptions = {}
     },
     unregister(session) {
       if (sessions.get(session.pid) === session) sessions.delete(session.pid);
+      admitted.delete(session);
+    },
+    admit(session, remoteAddress) {
+      if (opts.password === undefined && !opts.insecure && !isLoopback(remoteAddress)) {
+        return new PgServerError('28000', `connections from ${remoteAddress ?? 'an unknown address'} need a password, and the server has none`, {
+          fatal: true, category: 'connection', hint: 'Connect over loopback (127.0.0.1), or restart the server with --password.',
+        });
+      }
+      if (admitted.size >= maxConnections) {
+        return new PgServerError('53300', 'sorry, too many clients already', {
+          fatal: true, category: 'too_many_connections', hint: `The server admits ${maxConnections} sessions at once (--max-connections); close idle ones.`,
+        });
+      }
+      admitted.add(session);
+      return null;
     },
     cancel(pid, secret) {
       const s = sessions.get(pid);
@@ -97,4 +123,11 @@ export async function startPgServer(engine: PgEngine, opts: PgServerOptions = {}
       return closing;
     },
   };
+}
+
+/** Whether a peer address is this machine (IPv4 127/8, IPv6 ::1, or IPv4-mapped loopback). */
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
 }

@@ -36,6 +36,11 @@ export interface SessionContext {
   unregister(session: PgSession): void;
   /** Handles a CancelRequest: cancels the session with that key, if any. */
   cancel(pid: number, secret: number): void;
+  /**
+   * Decides whether a session that sent its startup packet may go on: null to admit it, or
+   * the fatal error to close it with (too many connections, a remote client without a password).
+   */
+  admit(session: PgSession, remoteAddress: string | undefined): PgServerError | null;
 }
 
 const SSL_REQUEST = 80877103;
@@ -223,6 +228,8 @@ export class PgSession implements QueryIO {
     if (!user) throw new PgServerError('28000', 'no PostgreSQL user name specified in startup packet', { fatal: true });
     this.user = user;
     this.applicationName = params.get('application_name') ?? '';
+    const refusal = this.ctx.admit(this, this.socket.remoteAddress);
+    if (refusal) throw refusal;
     this.reader.startup = false;
     if (this.ctx.verifier) {
       this.phase = 'auth';

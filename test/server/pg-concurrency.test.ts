@@ -19,7 +19,8 @@ const connect = async () => {
 
 beforeAll(async () => {
   engine = await createEngine({ autoStart: true, batchIntervalMs: 50, log: () => undefined });
-  server = await startPgServer(engine, { port: 0, log: () => undefined });
+  // 100 readers and a writer: more than the default max_connections of 100.
+  server = await startPgServer(engine, { port: 0, log: () => undefined, maxConnections: 128 });
   await engine.execute(`CREATE TABLE t (v INT); CREATE MATERIALIZED VIEW agg AS SELECT count(*) AS n, sum(v) AS s FROM t`);
 });
 
