@@ -12,9 +12,10 @@
 import { batchFromRows, ColumnBuilder, getBit, getValue, isValid, takeColumn, type Batch } from '../common/column.js';
 import type { SqlType, Value } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
-import { compile, type EvalContext, type Kernel } from './eval.js';
+import { compile, type Kernel } from './eval.js';
 import { encodeValues } from './group-table.js';
-import type { Emit, Operator } from './operators.js';
+import type { Collector, Operator, OperatorContext } from './operator.js';
+import type { StateTable } from './state/state-table.js';
 
 type JoinPlan = Extract<PhysicalPlan, { kind: 'HashJoinExec' }>;
 
@@ -48,12 +49,14 @@ class SideState {
 }
 
 export class JoinOp implements Operator {
+  readonly name = 'HashJoinExec';
+  readonly state: readonly StateTable[] = [];
   private readonly left: SideState;
   private readonly right: SideState;
   private readonly residual: Kernel | null;
   private readonly types: readonly SqlType[];
 
-  constructor(private readonly plan: JoinPlan, private readonly emit: Emit, private readonly ctxOf: () => EvalContext) {
+  constructor(readonly id: string, private readonly plan: JoinPlan) {
     const t = plan.joinType;
     this.left = new SideState(plan.leftKeys.map(compile), plan.left.schema.length, t === 'left' || t === 'full', plan.left.appendOnly);
     this.right = new SideState(plan.rightKeys.map(compile), plan.right.schema.length, !plan.lookup && (t === 'right' || t === 'full'), plan.right.appendOnly);
@@ -61,27 +64,26 @@ export class JoinOp implements Operator {
     this.types = plan.schema.map((f) => f.type);
   }
 
-  /** Rows held in state on both sides. */
-  stateSize(): number {
-    return this.left.size + this.right.size;
+  /** Rows held in state on both sides, when the watermark cleans them (a time-bounded join). */
+  stateRows(): number {
+    return this.plan.timeBound ? this.left.size + this.right.size : 0;
   }
 
   /** A lookup join's stream rows wait for the end of the epoch, when the table is as of it. */
   private pendingLookups: Batch[] = [];
 
-  pushLeft(b: Batch): void {
-    if (this.plan.lookup) this.pendingLookups.push(b);
-    else this.pushSide(b, this.left, this.right, true);
+  /** Input 0 is the left side, input 1 the right. */
+  processBatch(input: number, b: Batch, ctx: OperatorContext, out: Collector): void {
+    if (input === 0) {
+      if (this.plan.lookup) this.pendingLookups.push(b);
+      else this.pushSide(b, this.left, this.right, true, ctx, out);
+    } else if (this.plan.lookup) {
+      // A lookup join's table side only keeps its index current: no output, no retraction.
+      this.applyOnly(b, this.right, ctx);
+    } else this.pushSide(b, this.right, this.left, false, ctx, out);
   }
 
-  pushRight(b: Batch): void {
-    // A lookup join's table side only keeps its index current: no output, no retraction.
-    if (this.plan.lookup) this.applyOnly(b, this.right);
-    else this.pushSide(b, this.right, this.left, false);
-  }
-
-  private applyOnly(b: Batch, own: SideState): void {
-    const ctx = this.ctxOf();
+  private applyOnly(b: Batch, own: SideState, ctx: OperatorContext): void {
     const keyCols = own.keys.map((k) => k(b, ctx));
     const width = b.columns.length;
     for (let i = 0; i < b.length; i++) {
@@ -104,15 +106,11 @@ export class JoinOp implements Operator {
     }
   }
 
-  push(): void {
-    throw new Error('a join receives input through pushLeft/pushRight');
-  }
-
 
   /** Probes a lookup join's stream rows; drops the rows no future row can match. */
-  endEpoch(): void {
-    for (const b of this.pendingLookups.splice(0)) this.pushSide(b, this.left, this.right, true);
-    const after = this.plan.timeBound ? this.ctxOf().watermark?.after ?? null : null;
+  endEpoch(ctx: OperatorContext, out: Collector): void {
+    for (const b of this.pendingLookups.splice(0)) this.pushSide(b, this.left, this.right, true, ctx, out);
+    const after = this.plan.timeBound ? ctx.watermark?.after ?? null : null;
     if (after === null) return;
     for (const [side, isLeft] of [[this.left, true], [this.right, false]] as const) {
       for (const [key, bucket] of side.byKey) {
@@ -128,9 +126,6 @@ export class JoinOp implements Operator {
     }
   }
 
-  /** Rows dropped on arrival because the watermark had passed their expiry. */
-  lateRows = 0;
-
   private expiryOf(row: readonly Value[], isLeft: boolean, late = false): bigint | null {
     const tb = this.plan.timeBound;
     if (!tb) return null;
@@ -143,8 +138,7 @@ export class JoinOp implements Operator {
    * Lookup join without a residual condition: probe the table index per row and build the
    * output column-wise (the stream's columns by index, the table's from the matched rows).
    */
-  private lookupProbe(b: Batch): void {
-    const ctx = this.ctxOf();
+  private lookupProbe(b: Batch, ctx: OperatorContext, out: Collector): void {
     const keyCols = this.left.keys.map((k) => k(b, ctx));
     const leftIdx: number[] = [];
     const matched: (Value[] | null)[] = [];
@@ -182,16 +176,15 @@ export class JoinOp implements Operator {
       return cb.finish();
     });
     const allOnes = weights.every((w) => w === 1);
-    this.emit({ columns: [...b.columns.map((c) => takeColumn(c, idx, n)), ...right], length: n, weights: allOnes && !b.weights ? null : Int32Array.from(weights) });
+    out({ columns: [...b.columns.map((c) => takeColumn(c, idx, n)), ...right], length: n, weights: allOnes && !b.weights ? null : Int32Array.from(weights) });
   }
 
-  private pushSide(b: Batch, own: SideState, other: SideState, isLeft: boolean): void {
+  private pushSide(b: Batch, own: SideState, other: SideState, isLeft: boolean, ctx: OperatorContext, out: Collector): void {
     if (b.length === 0) return;
     if (this.plan.lookup && isLeft && !this.residual) {
-      this.lookupProbe(b);
+      this.lookupProbe(b, ctx, out);
       return;
     }
-    const ctx = this.ctxOf();
     const before = this.plan.timeBound ? ctx.watermark?.before ?? null : null;
     const keyCols = own.keys.map((k) => k(b, ctx));
     const width = b.columns.length;
@@ -208,7 +201,7 @@ export class JoinOp implements Operator {
         // A row the watermark has passed is late: dropped and counted.
         const exp = this.expiryOf(row, isLeft, true);
         if (exp === null || exp <= before) {
-          this.lateRows++;
+          ctx.countLate(1);
           rows.push(row);
           keyEncs.push(null);
           candidates.push(undefined);
@@ -231,18 +224,18 @@ export class JoinOp implements Operator {
       const cond = this.residual(batchFromRows(this.types, pairRows), ctx);
       mask = (k) => isValid(cond, k) && getBit(cond.values as Uint8Array, k);
     }
-    const out = this.types.map((t) => new ColumnBuilder(t, 16));
+    const builders = this.types.map((t) => new ColumnBuilder(t, 16));
     const weights: number[] = [];
     const add = (row: Value[], w: number) => {
       if (w === 0) return;
-      for (let j = 0; j < row.length; j++) out[j]!.append(row[j]!);
+      for (let j = 0; j < row.length; j++) builders[j]!.append(row[j]!);
       weights.push(w);
     };
     const addPair = (l: readonly Value[], r: readonly Value[], w: number) => {
       if (w === 0) return;
       const nl = l.length;
-      for (let j = 0; j < nl; j++) out[j]!.append(l[j]!);
-      for (let j = 0; j < r.length; j++) out[nl + j]!.append(r[j]!);
+      for (let j = 0; j < nl; j++) builders[j]!.append(l[j]!);
+      for (let j = 0; j < r.length; j++) builders[nl + j]!.append(r[j]!);
       weights.push(w);
     };
     const pad = (row: Value[], rowIsLeft: boolean): Value[] => (rowIsLeft ? [...row, ...new Array(this.right.width).fill(null)] : [...new Array(this.left.width).fill(null), ...row]);
@@ -288,7 +281,7 @@ export class JoinOp implements Operator {
         own.size += w;
       }
     }
-    if (weights.length) this.emit({ columns: out.map((o) => o.finish()), length: weights.length, weights: Int32Array.from(weights) });
+    if (weights.length) out({ columns: builders.map((o) => o.finish()), length: weights.length, weights: Int32Array.from(weights) });
   }
 }
 
@@ -298,25 +291,21 @@ export class JoinOp implements Operator {
  * No state is kept here.
  */
 export class DuckLookupOp implements Operator {
+  readonly name = 'HashJoinExec';
+  /** The table is DuckDB's; the buffered stream rows are per-epoch scratch. */
+  readonly state: readonly StateTable[] = [];
   private buffered: Batch[] = [];
-  constructor(private readonly plan: JoinPlan, private readonly emit: Emit, private readonly ctxOf: () => EvalContext) {}
+  constructor(readonly id: string, private readonly plan: JoinPlan) {}
 
-  pushLeft(b: Batch): void {
-    if (b.length) this.buffered.push(b);
+  /** Input 0: stream rows, joined at the end of the epoch. Input 1: the table's changes, already in DuckDB. */
+  processBatch(input: number, b: Batch): void {
+    if (input === 0 && b.length) this.buffered.push(b);
   }
 
-  /** The table's changes are already in DuckDB: nothing to do. */
-  pushRight(): void {}
-
-  push(): void {
-    throw new Error('a join receives input through pushLeft/pushRight');
-  }
-
-  async endEpoch(): Promise<void> {
+  async endEpoch(ctx: OperatorContext, out: Collector): Promise<void> {
     if (this.buffered.length === 0) return;
     const batches = this.buffered;
     this.buffered = [];
-    const ctx = this.ctxOf();
     if (!ctx.lookupInDuck) throw new Error('the DuckDB lookup strategy needs the engine');
     const t = this.plan.lookupTable!;
     const types = this.plan.schema.map((f) => f.type);
@@ -330,6 +319,6 @@ export class DuckLookupOp implements Operator {
       left: this.plan.joinType === 'left',
       outputTypes: types,
     });
-    if (rows.length) this.emit(batchFromRows(types, rows));
+    if (rows.length) out(batchFromRows(types, rows));
   }
 }

@@ -8,9 +8,10 @@
 import { ColumnBuilder, getValue, type Batch } from '../common/column.js';
 import type { Value } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
-import { compile, type EvalContext, type Kernel } from './eval.js';
+import { compile, type Kernel } from './eval.js';
 import { encodeValues } from './group-table.js';
-import type { Emit, Operator } from './operators.js';
+import type { Collector, Operator, OperatorContext } from './operator.js';
+import type { StateTable } from './state/state-table.js';
 
 type TopNPlan = Extract<PhysicalPlan, { kind: 'TopNExec' }>;
 
@@ -27,24 +28,19 @@ interface Partition {
 }
 
 export class TopNOp implements Operator {
+  readonly name = 'TopNExec';
+  readonly state: readonly StateTable[] = [];
   private readonly parts = new Map<string, Partition>();
   private readonly dirty = new Set<string>();
   private readonly partKernels: Kernel[];
   private readonly sortKernels: Kernel[];
 
-  constructor(private readonly plan: TopNPlan, private readonly emit: Emit, private readonly ctxOf: () => EvalContext) {
+  constructor(readonly id: string, private readonly plan: TopNPlan) {
     this.partKernels = plan.partitionBy.map(compile);
     this.sortKernels = plan.orderBy.map((o) => compile(o.expr));
   }
 
-  stateSize(): number {
-    let n = 0;
-    for (const p of this.parts.values()) n += p.rows.size;
-    return n;
-  }
-
-  push(b: Batch): void {
-    const ctx = this.ctxOf();
+  processBatch(_input: number, b: Batch, ctx: OperatorContext): void {
     const pk = this.partKernels.map((k) => k(b, ctx));
     const sk = this.sortKernels.map((k) => k(b, ctx));
     const width = b.columns.length;
@@ -82,7 +78,7 @@ export class TopNOp implements Operator {
     return 0;
   };
 
-  endEpoch(): void {
+  endEpoch(_ctx: OperatorContext, out: Collector): void {
     const builders = this.plan.schema.map((f) => new ColumnBuilder(f.type, 16));
     const weights: number[] = [];
     const add = (row: Value[], w: number) => {
@@ -127,7 +123,7 @@ export class TopNOp implements Operator {
       if (part.rows.size === 0 && part.emitted.length === 0) this.parts.delete(partEnc);
     }
     this.dirty.clear();
-    if (weights.length) this.emit({ columns: builders.map((b) => b.finish()), length: weights.length, weights: Int32Array.from(weights) });
+    if (weights.length) out({ columns: builders.map((b) => b.finish()), length: weights.length, weights: Int32Array.from(weights) });
   }
 }
 

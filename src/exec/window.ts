@@ -24,9 +24,10 @@ import type { SqlType, Value } from '../common/types.js';
 import type { AggCall } from '../planner/expr.js';
 import type { PhysicalPlan } from '../planner/physical.js';
 import { createAccumulator, less, type Accumulator } from './accumulators.js';
-import { compile, type EvalContext, type Kernel } from './eval.js';
+import { compile, type Kernel } from './eval.js';
 import { encodeValues } from './group-table.js';
-import type { Emit, Operator } from './operators.js';
+import type { Collector, Operator, OperatorContext } from './operator.js';
+import type { StateTable } from './state/state-table.js';
 
 type WindowAggPlan = Extract<PhysicalPlan, { kind: 'WindowAggExec' }>;
 type WindowPlan = Extract<PhysicalPlan, { kind: 'WindowExec' }>;
@@ -40,7 +41,7 @@ function times(c: Column, n: number): Float64Array {
 }
 
 /** The watermark a window operator works with: none, processing time (T_n), or the view's. */
-function windowWatermark(plan: WindowAggPlan, ctx: EvalContext): { before: bigint | null; after: bigint | null } {
+function windowWatermark(plan: WindowAggPlan, ctx: OperatorContext): { before: bigint | null; after: bigint | null } {
   const wm = plan.window.watermark;
   if (wm === 'proctime') return { before: null, after: ctx.now };
   if (wm === null) return { before: null, after: null };
@@ -52,18 +53,19 @@ function floorTo(t: number, width: number, offset: number): number {
 }
 
 export class WindowOp implements Operator {
+  readonly name = 'WindowExec';
+  readonly state: readonly StateTable[] = [];
   private readonly time: Kernel;
   private readonly size: number;
   private readonly slide: number;
   private readonly offset: number;
-  constructor(plan: WindowPlan, private readonly emit: Emit, private readonly ctxOf: () => EvalContext) {
+  constructor(readonly id: string, plan: WindowPlan) {
     this.time = compile(plan.window.time);
     this.size = Number(plan.window.size);
     this.slide = Number(plan.window.slide);
     this.offset = Number(plan.window.offset);
   }
-  push(b: Batch): void {
-    const ctx = this.ctxOf();
+  processBatch(_input: number, b: Batch, ctx: OperatorContext, out: Collector): void {
     const t = times(this.time(b, ctx), b.length);
     const idx: number[] = [];
     const starts: number[] = [];
@@ -87,7 +89,7 @@ export class WindowOp implements Operator {
       we[j] = BigInt(starts[k]! + this.size);
     });
     const col = (v: BigInt64Array): Column => ({ type: 'timestamp', length: take.length, values: v, validity: null });
-    this.emit({ columns: [...tagged.columns, col(ws), col(we)], length: take.length, weights: tagged.weights });
+    out({ columns: [...tagged.columns, col(ws), col(we)], length: take.length, weights: tagged.weights });
   }
   endEpoch(): void {}
 }
@@ -154,6 +156,8 @@ function lateReason(t: number, wm: bigint): string {
 }
 
 export class WindowAggOp implements Operator {
+  readonly name = 'WindowAggExec';
+  readonly state: readonly StateTable[] = [];
   private readonly time: Kernel;
   private readonly keyKernels: Kernel[];
   private readonly argKernels: (Kernel | null)[] = [];
@@ -171,9 +175,8 @@ export class WindowAggOp implements Operator {
   private readonly pane: number;
   private readonly offset: number;
   private gids = new Int32Array(1024);
-  lateRows = 0;
 
-  constructor(private readonly plan: WindowAggPlan, private readonly emit: Emit, private readonly ctxOf: () => EvalContext) {
+  constructor(readonly id: string, private readonly plan: WindowAggPlan) {
     this.time = compile(plan.window.time);
     this.keyKernels = plan.keys.map(compile);
     this.size = Number(plan.window.size);
@@ -193,12 +196,11 @@ export class WindowAggOp implements Operator {
   }
 
   /** Live panes (group key × pane) held in state. */
-  stateSize(): number {
+  stateRows(): number {
     return this.panes.live;
   }
 
-  push(b: Batch): void {
-    const ctx = this.ctxOf();
+  processBatch(_input: number, b: Batch, ctx: OperatorContext): void {
     const n = b.length;
     const t = times(this.time(b, ctx), n);
     const { before } = windowWatermark(this.plan, ctx);
@@ -210,7 +212,6 @@ export class WindowAggOp implements Operator {
       else keep.push(i);
     }
     if (late.length) {
-      this.lateRows += late.length;
       ctx.onLate?.(takeBatch(b, Int32Array.from(late), late.length), lateReason(t[late[0]!]!, before!));
     }
     if (keep.length === 0) return;
@@ -339,8 +340,7 @@ export class WindowAggOp implements Operator {
     }
   }
 
-  endEpoch(): void {
-    const ctx = this.ctxOf();
+  endEpoch(ctx: OperatorContext, out: Collector): void {
     const { after } = windowWatermark(this.plan, ctx);
     const closeAt = after === null ? null : Number(after);
     const types = this.plan.schema.map((f) => f.type);
@@ -401,7 +401,7 @@ export class WindowAggOp implements Operator {
       }
     }
     if (closeAt !== null) this.dropClosedPanes(closeAt);
-    if (weights.length) this.emit({ columns: builders.map((b) => b.finish()), length: weights.length, weights: Int32Array.from(weights) });
+    if (weights.length) out({ columns: builders.map((b) => b.finish()), length: weights.length, weights: Int32Array.from(weights) });
   }
 
   private dropClosedPanes(closeAt: number): void {
@@ -425,16 +425,17 @@ interface SessionRow {
 }
 
 export class SessionAggOp implements Operator {
+  readonly name = 'SessionAggExec';
+  readonly state: readonly StateTable[] = [];
   private readonly time: Kernel;
   private readonly keyKernels: Kernel[];
   private readonly argKernels: (Kernel | null)[];
   private readonly filterKernels: (Kernel | null)[];
-  private readonly state = new Map<string, { keys: Value[]; rows: Map<string, SessionRow>; emitted: Value[][] }>();
+  private readonly byKey = new Map<string, { keys: Value[]; rows: Map<string, SessionRow>; emitted: Value[][] }>();
   private readonly dirty = new Set<string>();
   private readonly gap: number;
-  lateRows = 0;
 
-  constructor(private readonly plan: WindowAggPlan, private readonly emit: Emit, private readonly ctxOf: () => EvalContext) {
+  constructor(readonly id: string, private readonly plan: WindowAggPlan) {
     this.time = compile(plan.window.time);
     this.keyKernels = plan.keys.map(compile);
     this.argKernels = plan.aggs.map((a) => (a.arg ? compile(a.arg) : null));
@@ -442,14 +443,13 @@ export class SessionAggOp implements Operator {
     this.gap = Number(plan.window.gap);
   }
 
-  stateSize(): number {
+  stateRows(): number {
     let n = 0;
-    for (const s of this.state.values()) n += s.rows.size;
+    for (const s of this.byKey.values()) n += s.rows.size;
     return n;
   }
 
-  push(b: Batch): void {
-    const ctx = this.ctxOf();
+  processBatch(_input: number, b: Batch, ctx: OperatorContext): void {
     const n = b.length;
     const t = times(this.time(b, ctx), n);
     const { before } = windowWatermark(this.plan, ctx);
@@ -466,8 +466,8 @@ export class SessionAggOp implements Operator {
       }
       const kv = keys.map((c) => getValue(c, i));
       const enc = encodeValues(kv);
-      let s = this.state.get(enc);
-      if (!s) this.state.set(enc, (s = { keys: kv, rows: new Map(), emitted: [] }));
+      let s = this.byKey.get(enc);
+      if (!s) this.byKey.set(enc, (s = { keys: kv, rows: new Map(), emitted: [] }));
       const av = args.map((c) => (c ? getValue(c, i) : null));
       const fv = filters.map((c) => (c ? isValid(c, i) && getValue(c, i) === true : true));
       const rowKey = `${ti}|${encodeValues(av)}|${fv.map((x) => (x ? 1 : 0)).join('')}`;
@@ -480,7 +480,6 @@ export class SessionAggOp implements Operator {
       this.dirty.add(enc);
     }
     if (late.length) {
-      this.lateRows += late.length;
       ctx.onLate?.(takeBatch(b, Int32Array.from(late), late.length), lateReason(t[late[0]!]!, before!));
     }
   }
@@ -510,8 +509,7 @@ export class SessionAggOp implements Operator {
     return out;
   }
 
-  endEpoch(): void {
-    const ctx = this.ctxOf();
+  endEpoch(ctx: OperatorContext, out: Collector): void {
     const { after } = windowWatermark(this.plan, ctx);
     const closeAt = after === null ? null : Number(after);
     const builders = this.plan.schema.map((f) => new ColumnBuilder(f.type, 16));
@@ -520,9 +518,9 @@ export class SessionAggOp implements Operator {
       row.forEach((v, j) => builders[j]!.append(v));
       weights.push(w);
     };
-    const keysToCheck = closeAt !== null ? [...this.state.keys()] : [...this.dirty];
+    const keysToCheck = closeAt !== null ? [...this.byKey.keys()] : [...this.dirty];
     for (const enc of keysToCheck) {
-      const s = this.state.get(enc)!;
+      const s = this.byKey.get(enc)!;
       const sessions = this.sessions(s.keys, s.rows);
       if (this.plan.emitOnClose) {
         for (const ses of sessions) {
@@ -551,10 +549,10 @@ export class SessionAggOp implements Operator {
           }
         }
       }
-      if (s.rows.size === 0 && s.emitted.length === 0) this.state.delete(enc);
+      if (s.rows.size === 0 && s.emitted.length === 0) this.byKey.delete(enc);
     }
     this.dirty.clear();
-    if (weights.length) this.emit({ columns: builders.map((b) => b.finish()), length: weights.length, weights: Int32Array.from(weights) });
+    if (weights.length) out({ columns: builders.map((b) => b.finish()), length: weights.length, weights: Int32Array.from(weights) });
   }
 }
 

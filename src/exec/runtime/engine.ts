@@ -20,8 +20,8 @@ import { typeDisplayName, type Field, type Schema, type Value } from '../../comm
 import { formatInterval, parseInterval, parseSql, relationsOf, type Expr, type Options, type Statement } from '../../parser/index.js';
 import { Catalog, KIND_LABEL, type CatalogEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
 import { Binder, explainText, planQuery, scannedRelations, uniqueKey, type PhysicalPlan, type PlannedQuery } from '../../planner/index.js';
-import { buildPipeline, withContext, type Pipeline } from '../operators.js';
-import { JoinOp } from '../join.js';
+import { Pipeline } from '../pipeline.js';
+import type { OperatorContext } from '../operator.js';
 import { compile, type EvalContext, type Kernel } from '../eval.js';
 import { createViewStore, type ViewStore } from '../view-store.js';
 import { createTableSql, Duck, fromDuck, quoteIdent } from '../duck.js';
@@ -258,8 +258,7 @@ export class Engine {
     for (const [n, v] of this.views) {
       views[n] = {
         rows: v.store.rowCount, rowErrors: v.rowErrors, failed: v.failed?.message ?? null,
-        lateRows: v.lateRows + v.pipeline.windows.reduce((a, w) => a + (w instanceof JoinOp ? w.lateRows : 0), 0),
-        windowState: v.pipeline.windows.reduce((a, w) => a + w.stateSize(), 0), watermark: v.wm,
+        lateRows: v.lateRows, windowState: v.pipeline.windowStateRows(), watermark: v.wm,
       };
     }
     return { sources, tables, views };
@@ -605,7 +604,7 @@ export class Engine {
     const dependsOn = [...scannedRelations(planned.optimized)];
     const entry: ViewEntry = { kind: 'view', name: stmt.name, sql: stmt.text, createdAt: this.nextOrder(), schema, dependsOn, appendOnly: planned.optimized.appendOnly };
     const outputs: Batch[] = [];
-    const pipeline = buildPipeline(planned.physical, (b) => outputs.push(b));
+    const pipeline = new Pipeline(stmt.name, planned.physical, (b) => outputs.push(b));
     const rt: ViewRt = {
       entry, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized)), outputs, subscribers: new Set(), onDrop: new Set(),
       rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(), version: 0,
@@ -843,11 +842,15 @@ export class Engine {
     await this.duck.run(`DROP TABLE IF EXISTS temp.main.${quoteIdent(name)}`, this.queryConn);
   }
 
-  private evalContext(v: ViewRt, watermark: { before: bigint | null; after: bigint | null }): EvalContext {
+  private evalContext(v: ViewRt, watermark: { before: bigint | null; after: bigint | null }): OperatorContext {
     const now = this.lastT === 0n ? BigInt(Date.now()) * 1000n : this.lastT;
     return {
+      epoch: this.epochNo,
       now,
       watermark,
+      countLate: (n) => {
+        v.lateRows += n;
+      },
       onRowError: (e) => {
         if (v.rowErrors++ < 5) this.log(`view ${v.entry.name}: row error (the value becomes NULL): ${e.message}`);
       },
@@ -913,15 +916,8 @@ export class Engine {
     return next;
   }
 
-  private async runView(v: ViewRt, deltas: ReadonlyMap<string, readonly Batch[]>, ctx: EvalContext): Promise<void> {
-    await withContext(ctx, async () => {
-      for (const [rel, ops] of v.pipeline.scans) {
-        const bs = deltas.get(rel);
-        if (!bs) continue;
-        for (const b of bs) for (const op of ops) op.push(b, ctx);
-      }
-      await v.pipeline.root.endEpoch(ctx);
-    });
+  private async runView(v: ViewRt, deltas: ReadonlyMap<string, readonly Batch[]>, ctx: OperatorContext): Promise<void> {
+    await v.pipeline.runEpoch(deltas, ctx);
   }
 
   /** One epoch: plan input ranges, run views, write sinks, record metrics. Caller holds the mutex. */

@@ -1,0 +1,134 @@
+/**
+ * HashAggExec: incremental hash aggregation. State per group: row count (sum of weights) and
+ * one accumulator per aggregate. Each epoch, the groups it touched emit −old/+new rows.
+ */
+import { ColumnBuilder, trueMask, type Batch } from '../common/column.js';
+import { SluiceError } from '../common/errors.js';
+import type { Value } from '../common/types.js';
+import type { PhysicalPlan } from '../planner/physical.js';
+import { createAccumulator, type Accumulator } from './accumulators.js';
+import { compile, type Kernel } from './eval.js';
+import { createGroupTable, type GroupTable } from './group-table.js';
+import type { Collector, Operator, OperatorContext } from './operator.js';
+import type { StateTable } from './state/state-table.js';
+
+export class HashAggOp implements Operator {
+  readonly name = 'HashAggExec';
+  readonly state: readonly StateTable[] = [];
+  private readonly table: GroupTable;
+  private readonly keyKernels: Kernel[];
+  private readonly argKernels: (Kernel | null)[];
+  private readonly filterKernels: (Kernel | null)[];
+  private readonly accs: Accumulator[];
+  private rows = new Float64Array(256);
+  private emitted = new Uint8Array(256);
+  private dirtyFlag = new Uint8Array(256);
+  private dirty: number[] = [];
+  private oldRows = new Map<number, Value[]>();
+  private gids = new Int32Array(1024);
+  private readonly global: boolean;
+  private started = false;
+
+  constructor(readonly id: string, private readonly plan: Extract<PhysicalPlan, { kind: 'HashAggExec' }>) {
+    this.table = createGroupTable(plan.keyStrategy, plan.groupKeys.map((k) => k.type));
+    this.keyKernels = plan.groupKeys.map(compile);
+    this.argKernels = plan.aggs.map((a) => (a.arg ? compile(a.arg) : null));
+    this.filterKernels = plan.aggs.map((a) => (a.filter ? compile(a.filter) : null));
+    this.accs = plan.aggs.map((a) => createAccumulator(a, plan.retracting));
+    this.global = plan.groupKeys.length === 0;
+  }
+
+  processBatch(_input: number, b: Batch, ctx: OperatorContext): void {
+    const n = b.length;
+    if (n === 0) return;
+    if (this.gids.length < n) this.gids = new Int32Array(n * 2);
+    const gids = this.gids;
+    this.table.assign(this.keyKernels.map((k) => k(b, ctx)), n, gids);
+    this.ensure(this.table.size);
+    // Snapshot the current output row of each group this batch touches first this epoch.
+    for (let i = 0; i < n; i++) {
+      const g = gids[i]!;
+      if (this.dirtyFlag[g] === 0) {
+        this.dirtyFlag[g] = 1;
+        this.dirty.push(g);
+        if (this.emitted[g] === 1) this.oldRows.set(g, this.outputRow(g));
+      }
+    }
+    const w = b.weights;
+    const rows = this.rows;
+    if (w === null) for (let i = 0; i < n; i++) rows[gids[i]!]!++;
+    else for (let i = 0; i < n; i++) rows[gids[i]!]! += w[i]!;
+    for (let a = 0; a < this.accs.length; a++) {
+      const arg = this.argKernels[a] ? this.argKernels[a]!(b, ctx) : null;
+      let mask: Uint8Array | null = null;
+      if (this.filterKernels[a]) {
+        const f = this.filterKernels[a]!(b, ctx);
+        mask = trueMask(f);
+      }
+      this.accs[a]!.update(gids, n, arg, w, mask);
+    }
+  }
+
+  private ensure(size: number): void {
+    if (size <= this.rows.length) return;
+    const cap = Math.max(size, this.rows.length * 2);
+    const r = new Float64Array(cap);
+    r.set(this.rows);
+    this.rows = r;
+    const e = new Uint8Array(cap);
+    e.set(this.emitted);
+    this.emitted = e;
+    const d = new Uint8Array(cap);
+    d.set(this.dirtyFlag);
+    this.dirtyFlag = d;
+  }
+
+  private outputRow(g: number): Value[] {
+    const row: Value[] = [];
+    for (let k = 0; k < this.plan.groupKeys.length; k++) row.push(this.table.keyValue(g, k));
+    for (const a of this.accs) row.push(a.result(g));
+    return row;
+  }
+
+  endEpoch(_ctx: OperatorContext, out: Collector): void {
+    if (this.global && !this.started) {
+      this.ensure(1);
+      if (this.dirtyFlag[0] === 0) {
+        this.dirtyFlag[0] = 1;
+        this.dirty.push(0);
+      }
+    }
+    this.started = true;
+    if (this.dirty.length === 0) return;
+    const types = this.plan.schema.map((f) => f.type);
+    const builders = types.map((t) => new ColumnBuilder(t, this.dirty.length * 2));
+    const weights: number[] = [];
+    const add = (row: Value[], w: number) => {
+      for (let j = 0; j < row.length; j++) builders[j]!.append(row[j]!);
+      weights.push(w);
+    };
+    for (const g of this.dirty) {
+      this.dirtyFlag[g] = 0;
+      const old = this.oldRows.get(g);
+      const rowsNow = this.rows[g]!;
+      if (rowsNow < 0) throw new SluiceError('internal', `group ${g} has a negative row count: a delete arrived for a row never inserted`);
+      const exists = this.global || rowsNow > 0;
+      const fresh = exists ? this.outputRow(g) : null;
+      if (old && fresh && sameRow(old, fresh)) continue;
+      if (old) add(old, -1);
+      if (fresh) add(fresh, 1);
+      this.emitted[g] = exists ? 1 : 0;
+    }
+    this.dirty = [];
+    this.oldRows.clear();
+    if (weights.length === 0) return;
+    out({ columns: builders.map((b) => b.finish()), length: weights.length, weights: Int32Array.from(weights) });
+  }
+}
+
+function sameRow(a: readonly Value[], b: readonly Value[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
+  return true;
+}
+
+

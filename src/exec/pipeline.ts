@@ -1,0 +1,126 @@
+/**
+ * A view's compiled pipeline: the operator tree built from its physical plan through one
+ * exhaustive factory table, and the driver that runs an epoch through it. Each relation's
+ * delta enters at its scans; a batch an operator emits goes to its parent's input at once
+ * (push-based); `endEpoch` runs children first, so an aggregate emits once per epoch after
+ * all of the epoch's input.
+ *
+ *   ScanExec ─► FilterExec ─► ProjectExec ─► HashAggExec ─► … ─► view output
+ */
+import type { Batch } from '../common/column.js';
+import type { PhysicalPlan } from '../planner/physical.js';
+import { compile } from './eval.js';
+import { HashAggOp } from './hash-agg.js';
+import { DuckLookupOp, JoinOp } from './join.js';
+import type { Collector, Operator, OperatorContext } from './operator.js';
+import { FilterOp, ProjectOp, ScanOp, UnionOp, ValuesOp } from './operators.js';
+import type { StateTable } from './state/state-table.js';
+import { TopNOp } from './top-n.js';
+import { SessionAggOp, WindowAggOp, WindowOp } from './window.js';
+
+type Kind = PhysicalPlan['kind'];
+type Factory<K extends Kind> = (id: string, plan: Extract<PhysicalPlan, { kind: K }>) => Operator;
+
+/** One factory per physical node kind: a new kind does not compile until it has one. */
+const FACTORIES: { readonly [K in Kind]: Factory<K> } = {
+  ScanExec: (id, p) => new ScanOp(id, p.columns),
+  FilterExec: (id, p) => new FilterOp(id, compile(p.predicate)),
+  ProjectExec: (id, p) => new ProjectOp(id, p.exprs.map(compile)),
+  HashAggExec: (id, p) => new HashAggOp(id, p),
+  UnionExec: (id) => new UnionOp(id),
+  ValuesExec: (id, p) => new ValuesOp(id, p.rows, p.schema.map((f) => f.type)),
+  TopNExec: (id, p) => new TopNOp(id, p),
+  HashJoinExec: (id, p) => (p.lookupStrategy === 'duckdb' ? new DuckLookupOp(id, p) : new JoinOp(id, p)),
+  WindowExec: (id, p) => new WindowOp(id, p),
+  WindowAggExec: (id, p) => (p.window.kind === 'session' ? new SessionAggOp(id, p) : new WindowAggOp(id, p)),
+};
+
+/** The inputs of a physical node, in input-index order. */
+export function physicalChildren(p: PhysicalPlan): readonly PhysicalPlan[] {
+  switch (p.kind) {
+    case 'ScanExec':
+    case 'ValuesExec':
+      return [];
+    case 'UnionExec':
+      return p.inputs;
+    case 'HashJoinExec':
+      return [p.left, p.right];
+    case 'FilterExec':
+    case 'ProjectExec':
+    case 'HashAggExec':
+    case 'TopNExec':
+    case 'WindowExec':
+    case 'WindowAggExec':
+      return [p.input];
+  }
+}
+
+interface Node {
+  readonly op: Operator;
+  readonly children: readonly Node[];
+  /** Where this node's output goes in the running epoch: its parent's input, or the view's output. */
+  out: Collector;
+}
+
+export class Pipeline {
+  /** Every operator, parents before children (plan order). */
+  readonly operators: readonly Operator[];
+  /** Scan nodes per relation name (a relation scanned twice has two). */
+  private readonly scans = new Map<string, Node[]>();
+  private readonly root: Node;
+
+  /** Builds the operators of `plan` with ids `${view}/${path}`; `emit` receives the view's output. */
+  constructor(view: string, plan: PhysicalPlan, private readonly emit: Collector) {
+    const operators: Operator[] = [];
+    const build = (p: PhysicalPlan, path: string): Node => {
+      const op = (FACTORIES[p.kind] as Factory<Kind>)(`${view}/${path}`, p as never);
+      operators.push(op);
+      const children = physicalChildren(p).map((c, i) => build(c, `${path}.${i}`));
+      const node: Node = { op, children, out: emit };
+      if (p.kind === 'ScanExec') {
+        const list = this.scans.get(p.relation) ?? [];
+        list.push(node);
+        this.scans.set(p.relation, list);
+      }
+      return node;
+    };
+    this.root = build(plan, '0');
+    this.operators = operators;
+  }
+
+  /** Every operator's state tables, by operator id. */
+  stateTables(): Map<string, readonly StateTable[]> {
+    const out = new Map<string, readonly StateTable[]>();
+    for (const op of this.operators) if (op.state.length) out.set(op.id, op.state);
+    return out;
+  }
+
+  /** Rows held in state the watermark cleans (windows, time-bounded joins). */
+  windowStateRows(): number {
+    let n = 0;
+    for (const op of this.operators) n += op.stateRows?.() ?? 0;
+    return n;
+  }
+
+  /** Runs one epoch: each relation's delta into its scans, then endEpoch from the leaves up. */
+  async runEpoch(deltas: ReadonlyMap<string, readonly Batch[]>, ctx: OperatorContext): Promise<void> {
+    this.bind(this.root, this.emit, ctx);
+    for (const [rel, nodes] of this.scans) {
+      const bs = deltas.get(rel);
+      if (!bs) continue;
+      for (const node of nodes) for (const b of bs) node.op.processBatch(0, b, ctx, node.out);
+    }
+    await this.end(this.root, ctx);
+  }
+
+  /** Points each node's output at its parent's input for this epoch's context. */
+  private bind(node: Node, out: Collector, ctx: OperatorContext): void {
+    node.out = out;
+    node.children.forEach((c, i) => this.bind(c, (b) => node.op.processBatch(i, b, ctx, node.out), ctx));
+  }
+
+  private async end(node: Node, ctx: OperatorContext): Promise<void> {
+    for (const c of node.children) await this.end(c, ctx);
+    await node.op.endEpoch(ctx, node.out);
+  }
+}

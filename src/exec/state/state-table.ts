@@ -1,0 +1,87 @@
+/**
+ * State tables: the only home of durable operator state. Each declares its schema, its key and
+ * how the watermark cleans it; `snapshot()` turns its contents into Arrow-layout batches and
+ * `restore()` rebuilds them in a fresh operator, so a pipeline can be checkpointed at the end
+ * of an epoch and recovered into a new process (RisingWave's StateTable, Arroyo's tables()).
+ *
+ * Operators keep their hot structures (typed arrays indexed by group id, hash indexes) and
+ * expose them through a state table; the snapshot is the table's logical rows, never the
+ * in-memory layout, so the layout may change without invalidating checkpoints.
+ */
+import { tableFromIPC, tableToIPC, Table } from 'apache-arrow';
+import { fromArrow, toArrow } from '../../common/arrow.js';
+import { batchFromRows, batchRows, type Batch } from '../../common/column.js';
+import { SluiceError } from '../../common/errors.js';
+import type { Schema, Value } from '../../common/types.js';
+
+/** How the watermark shrinks a state table: rows whose `column` is below it can go. */
+export interface WatermarkCleanup {
+  readonly column: string;
+  readonly note: string;
+}
+
+export interface StateTableSpec {
+  /** Unique within the operator, e.g. 'groups', 'panes', 'left'. */
+  readonly name: string;
+  readonly schema: Schema;
+  /** Indexes into `schema` of the columns that identify a row (empty: a single-row table). */
+  readonly key: readonly number[];
+  readonly cleanup?: WatermarkCleanup;
+}
+
+export interface StateTable {
+  readonly spec: StateTableSpec;
+  /** The table's rows as batches in `spec.schema` (no weights). */
+  snapshot(): Batch[];
+  /** Replaces the contents with the rows of `batches` (from a snapshot of the same spec). */
+  restore(batches: readonly Batch[]): void;
+  rows(): number;
+  bytes(): number;
+}
+
+/** The row-level access an operator gives to its state for {@link rowStateTable}. */
+export interface RowAccess {
+  /** Every row, in an order that restoring in the same order reproduces. */
+  readRows(): Iterable<Value[]>;
+  /** Loads rows into freshly built (empty) state. */
+  loadRows(rows: readonly Value[][]): void;
+  count(): number;
+}
+
+/** A state table over an operator's own structures, read and written row by row. */
+export function rowStateTable(spec: StateTableSpec, access: RowAccess): StateTable {
+  const types = spec.schema.map((f) => f.type);
+  return {
+    spec,
+    snapshot: () => [batchFromRows(types, [...access.readRows()])],
+    restore: (batches) => {
+      const rows: Value[][] = [];
+      for (const b of batches) {
+        if (b.columns.length !== types.length) throw new SluiceError('internal', `state table ${spec.name}: snapshot has ${b.columns.length} columns, expected ${types.length}`);
+        for (const r of batchRows(b)) rows.push(r);
+      }
+      access.loadRows(rows);
+    },
+    rows: () => access.count(),
+    bytes: () => batchBytes(batchFromRows(types, [...access.readRows()])),
+  };
+}
+
+/** Bytes held by a batch's buffers. */
+export function batchBytes(b: Batch): number {
+  let n = 0;
+  for (const c of b.columns) n += c.values.byteLength + (c.offsets?.byteLength ?? 0) + (c.validity?.byteLength ?? 0);
+  return n;
+}
+
+/** A state table's snapshot as one Arrow IPC stream (what a checkpoint file holds). */
+export function encodeSnapshot(spec: StateTableSpec, batches: readonly Batch[]): Uint8Array {
+  const rbs = batches.map((b) => toArrow(b, spec.schema));
+  if (rbs.length === 0) rbs.push(toArrow(batchFromRows(spec.schema.map((f) => f.type), []), spec.schema));
+  return tableToIPC(new Table(rbs), 'stream');
+}
+
+/** The inverse of {@link encodeSnapshot}. */
+export function decodeSnapshot(spec: StateTableSpec, bytes: Uint8Array): Batch[] {
+  return tableFromIPC(bytes).batches.map((rb) => fromArrow(rb, spec.schema));
+}
