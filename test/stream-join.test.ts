@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
 import { fromDuck } from '../src/exec/duck.js';
 import { canonicalRows } from './helpers.js';
+import { epochsArb, type R } from './generators.js';
 
 const MIN = 60_000_000n;
 const BASE = 1_704_103_200_000_000n; // 2024-01-01 10:00:00
@@ -20,11 +21,6 @@ afterEach(async () => {
 });
 
 const ts = (m: number) => `TIMESTAMP '${new Date(Number((BASE + BigInt(m) * MIN) / 1000n)).toISOString().replace('T', ' ').replace('Z', '')}'`;
-
-interface R { side: 'a' | 'b'; id: number; t: number }
-const rowArb = fc.record({ side: fc.constantFrom<'a' | 'b'>('a', 'b'), id: fc.integer({ min: 0, max: 3 }), t: fc.integer({ min: 0, max: 60 }) });
-const epochsArb = fc.array(fc.tuple(fc.array(rowArb, { maxLength: 6 }), fc.integer({ min: 0, max: 15 })), { minLength: 1, maxLength: 8 })
-  .map((es) => es.map(([rows, shift], i) => rows.map((r) => ({ ...r, t: r.t + i * shift }))));
 
 describe('time-bounded stream joins vs oracle', () => {
   it('interval joins (b.ts BETWEEN a.ts - L AND a.ts + U) with out-of-order input (200 cases)', async () => {

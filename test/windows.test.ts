@@ -12,50 +12,12 @@ import { canonicalRows } from './helpers.js';
 import type { Value } from '../src/common/types.js';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { fromDuck } from '../src/exec/duck.js';
+import { AGGS, BASE, epochs, MIN, ts, tvf, windowKind, type Ev, type W } from './generators.js';
 
-const MIN = 60_000_000;
-const BASE = 1_700_000_000_000_000; // µs, 2023-11-14 22:13:20
 const engines: Engine[] = [];
 afterEach(async () => {
   for (const e of engines.splice(0)) await e.close();
 });
-
-interface Ev {
-  readonly k: number;
-  readonly t: number; // minutes after BASE
-  readonly v: number | null;
-}
-
-const ev = fc.record({ k: fc.integer({ min: 0, max: 2 }), t: fc.integer({ min: 0, max: 180 }), v: fc.option(fc.integer({ min: -20, max: 20 }), { nil: null, freq: 6 }) });
-/** Epochs: each a list of events; times drift forward with random disorder. */
-const epochs = fc.array(fc.tuple(fc.array(ev, { maxLength: 8 }), fc.integer({ min: 0, max: 30 })), { minLength: 1, maxLength: 8 }).map((es) =>
-  es.map(([events, shift], i) => events.map((e) => ({ ...e, t: Math.min(240, e.t + i * shift) }))),
-);
-
-const windowKind = fc.oneof(
-  fc.integer({ min: 1, max: 4 }).map((n) => ({ kind: 'tumble' as const, size: n * 10 })),
-  fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 })).map(([slide, mult]) => ({ kind: 'hop' as const, slide: slide * 5, size: slide * 5 * mult })),
-  fc.integer({ min: 3, max: 20 }).map((gap) => ({ kind: 'session' as const, gap })),
-);
-
-type W = { kind: 'tumble'; size: number } | { kind: 'hop'; slide: number; size: number } | { kind: 'session'; gap: number };
-
-const AGGS = ['count(*) AS c', 'sum(v) AS s', 'avg(v) AS a', 'min(v) AS lo', 'max(v) AS hi'];
-
-function tvf(w: W, table: string): string {
-  switch (w.kind) {
-    case 'tumble':
-      return `TUMBLE(${table}, ts, INTERVAL '${w.size} minutes')`;
-    case 'hop':
-      return `HOP(${table}, ts, INTERVAL '${w.slide} minutes', INTERVAL '${w.size} minutes')`;
-    case 'session':
-      return `SESSION(${table}, ts, INTERVAL '${w.gap} minutes')`;
-  }
-}
-
-function ts(minutes: number): string {
-  return `TIMESTAMP '${new Date((BASE + minutes * MIN) / 1000).toISOString().replace('T', ' ').replace('Z', '')}'`;
-}
 
 /** Expected rows [k, window_start µs, window_end µs, c, s, a, lo, hi] from rows that were not late. */
 async function oracle(w: W, ok: Ev[]): Promise<Value[][]> {
