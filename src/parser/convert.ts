@@ -8,7 +8,6 @@ import type { BinaryOp, Expr, FromItem, OrderItem, Query, QueryBody, Select, Sel
 import { parseInterval } from './interval.js';
 
 // node-sql-parser's AST is untyped JSON; this file is the only place that reads it.
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type N = any;
 
 function unsupported(what: string): never {
