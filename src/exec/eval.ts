@@ -6,6 +6,7 @@
  * Row-level errors (division by zero, overflow, a bad cast) make that row's value NULL and are
  * reported through ctx.onRowError: a bad row never stops a view (as in RisingWave).
  */
+import { createHash } from 'node:crypto';
 import {
   ColumnBuilder, constantColumn, decodeUtf8, getBit, getString, isValid, newBitmap, setBit, getValue,
   type Batch, type Column,
@@ -498,15 +499,8 @@ function jsonGet(doc: string, key: string, asText: boolean): Value {
 }
 
 function md5(s: string): string {
-  // node:crypto is loaded lazily so the kernel module has no import-time cost.
-  return cryptoHash(s);
+  return createHash('md5').update(s).digest('hex');
 }
-let cryptoHash: (s: string) => string = () => {
-  throw new SluiceError('internal', 'md5 unavailable');
-};
-void import('node:crypto').then((c) => {
-  cryptoHash = (s) => c.createHash('md5').update(s).digest('hex');
-});
 
 function compileCall(fn: ScalarFn, argExprs: readonly BoundExpr[], type: SqlType): Kernel {
   const args = argExprs.map(compile);

@@ -89,7 +89,6 @@ type FilterAborted = (args: { messages: FetchedMessage[]; abortedTransactions: u
 const READ_COMMITTED = 1;
 const CLUSTER_METHODS = ['connect', 'disconnect', 'addTargetTopic', 'refreshMetadata', 'findTopicPartitionMetadata', 'findLeaderForPartitions', 'findBroker', 'fetchTopicsOffset'];
 
-let filterAborted: FilterAborted | null = null;
 
 function internalsChanged(what: string): SluiceError {
   return new SluiceError('internal', `the installed kafkajs does not have the internals the Kafka source uses (${what}); install kafkajs 2.2.4 (npm install kafkajs@2.2.4)`);
@@ -105,6 +104,8 @@ export function kafkaErrorText(e: unknown): string {
 /** A connection to one Kafka cluster for reading one topic. */
 export class KafkaCluster {
   private readonly cluster: InternalCluster;
+  /** kafkajs' own filter of aborted transactions' messages (require caches the module). */
+  private readonly filterAborted: FilterAborted;
   private readonly topic: string;
   private readonly brokers: readonly string[];
 
@@ -126,7 +127,7 @@ export class KafkaCluster {
     for (const m of CLUSTER_METHODS) {
       if (typeof (this.cluster as unknown as Record<string, unknown>)[m] !== 'function') throw internalsChanged(`Cluster.${m}`);
     }
-    filterAborted ??= require('kafkajs/src/consumer/filterAbortedMessages.js') as FilterAborted;
+    this.filterAborted = require('kafkajs/src/consumer/filterAbortedMessages.js') as FilterAborted;
   }
 
   async connect(): Promise<void> {
@@ -209,7 +210,7 @@ export class KafkaCluster {
       end = Math.max(from, batchEnd, Number(last.offset) + 1);
     }
     const aborted = p.abortedTransactions ?? [];
-    let messages = aborted.length > 0 ? filterAborted!({ messages: raw, abortedTransactions: aborted }) : raw;
+    let messages = aborted.length > 0 ? this.filterAborted({ messages: raw, abortedTransactions: aborted }) : raw;
     if (messages.some((m) => m.isControlRecord)) messages = messages.filter((m) => !m.isControlRecord);
     const lso = Number(p.lastStableOffset ?? -1);
     return { partition: p.partition, stableOffset: lso >= 0 ? lso : Number(p.highWatermark), messages, end };
