@@ -6,11 +6,30 @@
  */
 import { getValue, isValid, type Column } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
-import type { SqlType, Value } from '../common/types.js';
+import type { Schema, SqlType, Value } from '../common/types.js';
 import type { AggCall } from '../planner/expr.js';
 import { storageOf } from './eval.js';
 
+/**
+ * An accumulator's state, as state tables see it: per group a fixed row of `scalar` values, and
+ * for the accumulators that keep the values themselves (min/max under retraction, DISTINCT) a
+ * multiset of (value, count) of type `values`.
+ */
+export interface AccumulatorState {
+  readonly scalar: Schema;
+  readonly values: SqlType | null;
+}
+
 export interface Accumulator {
+  readonly stateLayout: AccumulatorState;
+  /** Group gid's scalar state, in `stateLayout.scalar` order. */
+  saveGroup(gid: number): Value[];
+  /** Sets group gid's scalar state (a fresh accumulator, from a snapshot). */
+  loadGroup(gid: number, state: readonly Value[]): void;
+  /** Group gid's value multiset (empty unless `stateLayout.values`). */
+  saveValues(gid: number): [Value, number][];
+  /** Adds to group gid's value multiset (from a snapshot). */
+  loadValues(gid: number, entries: readonly (readonly [Value, number])[]): void;
   /** Adds `w` copies of row i's argument for group gids[i], for each row i with mask set. */
   update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void;
   /** Adds `w` copies of one value (slow path; DISTINCT uses it). */
@@ -34,11 +53,23 @@ function growI64(a: BigInt64Array, need: number): BigInt64Array {
   return b;
 }
 
+const NO_VALUES = { saveValues: (): [Value, number][] => [], loadValues: (): void => undefined };
+
 const on = (mask: Uint8Array | null, i: number) => mask === null || ((mask[i >> 3]! >> (i & 7)) & 1) === 1;
 
 class CountAcc implements Accumulator {
   private counts: Float64Array = new Float64Array(64);
+  readonly stateLayout: AccumulatorState = { scalar: [{ name: 'count', type: 'bigint' }], values: null };
+  readonly saveValues = NO_VALUES.saveValues;
+  readonly loadValues = NO_VALUES.loadValues;
   constructor(private readonly star: boolean) {}
+  saveGroup(gid: number): Value[] {
+    return [BigInt(gid < this.counts.length ? this.counts[gid]! : 0)];
+  }
+  loadGroup(gid: number, state: readonly Value[]): void {
+    this.counts = growF64(this.counts, gid + 1);
+    this.counts[gid] = Number(state[0] ?? 0n);
+  }
   update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
     let max = 0;
     for (let i = 0; i < n; i++) if (gids[i]! > max) max = gids[i]!;
@@ -71,7 +102,19 @@ class CountAcc implements Accumulator {
 class FloatSumAcc implements Accumulator {
   private sums: Float64Array = new Float64Array(64);
   private counts: Float64Array = new Float64Array(64);
+  readonly stateLayout: AccumulatorState = { scalar: [{ name: 'sum', type: 'double' }, { name: 'count', type: 'bigint' }], values: null };
+  readonly saveValues = NO_VALUES.saveValues;
+  readonly loadValues = NO_VALUES.loadValues;
   constructor(private readonly out: 'sum' | 'avg', private readonly type: SqlType, private readonly argType: SqlType) {}
+  saveGroup(gid: number): Value[] {
+    return gid < this.counts.length ? [this.sums[gid]!, BigInt(this.counts[gid]!)] : [0, 0n];
+  }
+  loadGroup(gid: number, state: readonly Value[]): void {
+    this.sums = growF64(this.sums, gid + 1);
+    this.counts = growF64(this.counts, gid + 1);
+    this.sums[gid] = (state[0] as number | null) ?? 0;
+    this.counts[gid] = Number(state[1] ?? 0n);
+  }
   update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
     let max = 0;
     for (let i = 0; i < n; i++) if (gids[i]! > max) max = gids[i]!;
@@ -136,6 +179,18 @@ class FloatSumAcc implements Accumulator {
 class BigSumAcc implements Accumulator {
   private sums: BigInt64Array = new BigInt64Array(64);
   private counts: Float64Array = new Float64Array(64);
+  readonly stateLayout: AccumulatorState = { scalar: [{ name: 'sum', type: 'bigint' }, { name: 'count', type: 'bigint' }], values: null };
+  readonly saveValues = NO_VALUES.saveValues;
+  readonly loadValues = NO_VALUES.loadValues;
+  saveGroup(gid: number): Value[] {
+    return gid < this.counts.length ? [this.sums[gid]!, BigInt(this.counts[gid]!)] : [0n, 0n];
+  }
+  loadGroup(gid: number, state: readonly Value[]): void {
+    this.sums = growI64(this.sums, gid + 1);
+    this.counts = growF64(this.counts, gid + 1);
+    this.sums[gid] = (state[0] as bigint | null) ?? 0n;
+    this.counts[gid] = Number(state[1] ?? 0n);
+  }
   update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
     let max = 0;
     for (let i = 0; i < n; i++) if (gids[i]! > max) max = gids[i]!;
@@ -186,7 +241,18 @@ export function less(a: Value, b: Value): boolean {
 /** min/max over an append-only input: one running value per group. */
 class RunningExtremeAcc implements Accumulator {
   private readonly best: Value[] = [];
-  constructor(private readonly max: boolean) {}
+  readonly stateLayout: AccumulatorState;
+  readonly saveValues = NO_VALUES.saveValues;
+  readonly loadValues = NO_VALUES.loadValues;
+  constructor(private readonly max: boolean, argType: SqlType) {
+    this.stateLayout = { scalar: [{ name: max ? 'max' : 'min', type: argType }], values: null };
+  }
+  saveGroup(gid: number): Value[] {
+    return [this.best[gid] ?? null];
+  }
+  loadGroup(gid: number, state: readonly Value[]): void {
+    this.best[gid] = state[0] ?? null;
+  }
   update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
     addEachRow(this, gids, n, arg!, weights, mask);
   }
@@ -209,7 +275,20 @@ class RunningExtremeAcc implements Accumulator {
 /** min/max over a retracting input: a multiset of values per group. */
 class MultisetExtremeAcc implements Accumulator {
   private readonly sets: (Map<Value, number> | undefined)[] = [];
-  constructor(private readonly max: boolean) {}
+  readonly stateLayout: AccumulatorState;
+  constructor(private readonly max: boolean, argType: SqlType) {
+    this.stateLayout = { scalar: [], values: argType };
+  }
+  saveGroup(): Value[] {
+    return [];
+  }
+  loadGroup(): void {}
+  saveValues(gid: number): [Value, number][] {
+    return [...(this.sets[gid] ?? [])];
+  }
+  loadValues(gid: number, entries: readonly (readonly [Value, number])[]): void {
+    for (const [v, c] of entries) this.add(gid, v, c);
+  }
   update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
     addEachRow(this, gids, n, arg!, weights, mask);
   }
@@ -239,7 +318,21 @@ class MultisetExtremeAcc implements Accumulator {
 /** DISTINCT: forwards +1 when a value first appears in a group and −1 when it disappears. */
 class DistinctAcc implements Accumulator {
   private readonly seen: (Map<Value, number> | undefined)[] = [];
-  constructor(private readonly inner: Accumulator) {}
+  readonly stateLayout: AccumulatorState;
+  constructor(private readonly inner: Accumulator, argType: SqlType) {
+    // The inner accumulator's state follows from the distinct values: restoring them rebuilds it.
+    this.stateLayout = { scalar: [], values: argType };
+  }
+  saveGroup(): Value[] {
+    return [];
+  }
+  loadGroup(): void {}
+  saveValues(gid: number): [Value, number][] {
+    return [...(this.seen[gid] ?? [])];
+  }
+  loadValues(gid: number, entries: readonly (readonly [Value, number])[]): void {
+    for (const [v, c] of entries) this.add(gid, v, c);
+  }
   update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
     addEachRow(this, gids, n, arg!, weights, mask);
   }
@@ -282,8 +375,8 @@ export function createAccumulator(a: AggCall, retracting: boolean): Accumulator 
     case 'min':
     case 'max':
       // DISTINCT feeds ±1 presence changes, which a running value cannot undo.
-      acc = retracting || a.distinct ? new MultisetExtremeAcc(a.fn === 'max') : new RunningExtremeAcc(a.fn === 'max');
+      acc = retracting || a.distinct ? new MultisetExtremeAcc(a.fn === 'max', argType) : new RunningExtremeAcc(a.fn === 'max', argType);
       break;
   }
-  return a.distinct ? new DistinctAcc(acc) : acc;
+  return a.distinct ? new DistinctAcc(acc, argType) : acc;
 }

@@ -2,7 +2,7 @@
  * HashAggExec: incremental hash aggregation. State per group: row count (sum of weights) and
  * one accumulator per aggregate. Each epoch, the groups it touched emit −old/+new rows.
  */
-import { ColumnBuilder, trueMask, type Batch } from '../common/column.js';
+import { batchFromRows, ColumnBuilder, trueMask, type Batch } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Value } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
@@ -10,11 +10,11 @@ import { createAccumulator, type Accumulator } from './accumulators.js';
 import { compile, type Kernel } from './eval.js';
 import { createGroupTable, type GroupTable } from './group-table.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
-import type { StateTable } from './state/state-table.js';
+import { rowStateTable, type StateTable } from './state/state-table.js';
 
 export class HashAggOp implements Operator {
   readonly name = 'HashAggExec';
-  readonly state: readonly StateTable[] = [];
+  readonly state: readonly StateTable[];
   private readonly table: GroupTable;
   private readonly keyKernels: Kernel[];
   private readonly argKernels: (Kernel | null)[];
@@ -36,6 +36,85 @@ export class HashAggOp implements Operator {
     this.filterKernels = plan.aggs.map((a) => (a.filter ? compile(a.filter) : null));
     this.accs = plan.aggs.map((a) => createAccumulator(a, plan.retracting));
     this.global = plan.groupKeys.length === 0;
+    this.state = this.stateTables();
+  }
+
+  /**
+   * `groups`: one row per group id, in id order (so a restore reassigns the same ids): the key,
+   * the row count, whether its row is emitted, and each accumulator's scalar state.
+   * `a<i>_values`: the value multiset of each accumulator that keeps one (min/max under
+   * retraction, DISTINCT), by group key and value.
+   */
+  private stateTables(): StateTable[] {
+    const keyFields = this.plan.groupKeys.map((k, i) => ({ name: this.plan.schema[i]!.name, type: k.type }));
+    const nk = keyFields.length;
+    const keyIdx = keyFields.map((_, i) => i);
+    const accFields = this.accs.flatMap((a, i) => a.stateLayout.scalar.map((f) => ({ name: `a${i}_${f.name}`, type: f.type })));
+    const groups = rowStateTable(
+      { name: 'groups', schema: [...keyFields, { name: '_rows', type: 'bigint' }, { name: '_emitted', type: 'boolean' }, ...accFields], key: keyIdx },
+      {
+        readRows: () => this.groupRows(),
+        loadRows: (rows) => {
+          const gids = this.assignRestored(rows, nk);
+          rows.forEach((r, i) => {
+            const g = gids[i]!;
+            this.rows[g] = Number(r[nk] as bigint);
+            this.emitted[g] = r[nk + 1] === true ? 1 : 0;
+            let at = nk + 2;
+            for (const a of this.accs) {
+              const width = a.stateLayout.scalar.length;
+              a.loadGroup(g, r.slice(at, at + width));
+              at += width;
+            }
+          });
+          if (this.global) this.started = this.emitted[0] === 1;
+        },
+        count: () => this.table.size,
+      },
+    );
+    const values = this.accs.flatMap((a, i) => {
+      const type = a.stateLayout.values;
+      if (type === null) return [];
+      return [rowStateTable(
+        { name: `a${i}_values`, schema: [...keyFields, { name: 'value', type }, { name: '_count', type: 'bigint' }], key: [...keyIdx, nk] },
+        {
+          readRows: () => this.valueRows(a, nk),
+          loadRows: (rows) => {
+            const gids = this.assignRestored(rows, nk);
+            rows.forEach((r, j) => a.loadValues(gids[j]!, [[r[nk]!, Number(r[nk + 1] as bigint)]]));
+          },
+          count: () => [...this.valueRows(a, nk)].length,
+        },
+      )];
+    });
+    return [groups, ...values];
+  }
+
+  private *groupRows(): Iterable<Value[]> {
+    for (let g = 0; g < this.table.size; g++) {
+      const row: Value[] = [];
+      for (let k = 0; k < this.plan.groupKeys.length; k++) row.push(this.table.keyValue(g, k));
+      row.push(BigInt(this.rows[g]!), this.emitted[g] === 1);
+      for (const a of this.accs) row.push(...a.saveGroup(g));
+      yield row;
+    }
+  }
+
+  private *valueRows(a: Accumulator, nk: number): Iterable<Value[]> {
+    for (let g = 0; g < this.table.size; g++) {
+      const key: Value[] = [];
+      for (let k = 0; k < nk; k++) key.push(this.table.keyValue(g, k));
+      for (const [v, c] of a.saveValues(g)) yield [...key, v, BigInt(c)];
+    }
+  }
+
+  /** Group ids of restored rows whose first `nk` values are a group key (new groups are added). */
+  private assignRestored(rows: readonly Value[][], nk: number): Int32Array {
+    const keys = batchFromRows(this.plan.groupKeys.map((k) => k.type), rows.map((r) => r.slice(0, nk)));
+    const gids = new Int32Array(Math.max(1, rows.length));
+    this.table.assign(keys.columns, rows.length, gids);
+    this.ensure(this.table.size);
+    return gids;
   }
 
   processBatch(_input: number, b: Batch, ctx: OperatorContext): void {

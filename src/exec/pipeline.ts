@@ -8,6 +8,7 @@
  *   ScanExec ─► FilterExec ─► ProjectExec ─► HashAggExec ─► … ─► view output
  */
 import type { Batch } from '../common/column.js';
+import { typeDisplayName } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
 import { compile } from './eval.js';
 import { HashAggOp } from './hash-agg.js';
@@ -123,4 +124,18 @@ export class Pipeline {
     for (const c of node.children) await this.end(c, ctx);
     await node.op.endEpoch(ctx, node.out);
   }
+}
+
+/** EXPLAIN's listing of a pipeline's state tables: operator, table, key, columns, cleanup. */
+export function explainState(p: Pipeline): string[] {
+  const lines: string[] = [];
+  for (const op of p.operators) {
+    for (const t of op.state) {
+      const { name, schema, key, cleanup } = t.spec;
+      const cols = schema.map((f) => `${f.name} ${typeDisplayName(f.type)}`).join(', ');
+      const keyText = key.length ? key.map((k) => schema[k]!.name).join(', ') : 'single row';
+      lines.push(`  ${op.id} ${op.name} table ${name}: key=(${keyText}) columns=[${cols}]${cleanup ? ` cleanup=[${cleanup.note}]` : ''}`);
+    }
+  }
+  return lines.length ? ['State tables:', ...lines] : ['State tables: none'];
 }

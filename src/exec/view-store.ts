@@ -7,6 +7,7 @@ import { batchFromRows, getValue, takeBatch, type Batch } from '../common/column
 import { SluiceError } from '../common/errors.js';
 import type { Schema, Value } from '../common/types.js';
 import { encodeValues } from './group-table.js';
+import { batchBytes, type StateTable } from './state/state-table.js';
 
 export interface ViewStore {
   apply(b: Batch): void;
@@ -14,6 +15,8 @@ export interface ViewStore {
   rows(): Value[][];
   snapshotBatch(): Batch;
   readonly rowCount: number;
+  /** The contents as a state table (one row per copy); restore into a fresh, empty store. */
+  readonly state: StateTable;
 }
 
 /**
@@ -26,10 +29,26 @@ export function createViewStore(schema: Schema, appendOnly: boolean, key: readon
   return new MultisetStore(schema);
 }
 
+function contentsTable(store: ViewStore, schema: Schema, key: readonly number[]): StateTable {
+  return {
+    spec: { name: 'contents', schema, key },
+    snapshot: () => [store.snapshotBatch()],
+    restore: (batches) => {
+      if (store.rowCount !== 0) throw new SluiceError('internal', 'a view store is restored only when empty');
+      for (const b of batches) store.apply({ ...b, weights: null });
+    },
+    rows: () => store.rowCount,
+    bytes: () => batchBytes(store.snapshotBatch()),
+  };
+}
+
 class AppendStore implements ViewStore {
   private batches: Batch[] = [];
   rowCount = 0;
-  constructor(private readonly schema: Schema) {}
+  readonly state: StateTable;
+  constructor(private readonly schema: Schema) {
+    this.state = contentsTable(this, schema, []);
+  }
   apply(b: Batch): void {
     if (b.weights) {
       // Weight n > 1 is n copies (a join's output, say); a retraction cannot happen here.
@@ -63,7 +82,10 @@ class AppendStore implements ViewStore {
 class MultisetStore implements ViewStore {
   private readonly map = new Map<string, { row: Value[]; count: number }>();
   rowCount = 0;
-  constructor(private readonly schema: Schema) {}
+  readonly state: StateTable;
+  constructor(private readonly schema: Schema) {
+    this.state = contentsTable(this, schema, []);
+  }
   apply(b: Batch): void {
     const width = this.schema.length;
     for (let i = 0; i < b.length; i++) {
@@ -95,7 +117,10 @@ class MultisetStore implements ViewStore {
  */
 class KeyedStore implements ViewStore {
   private readonly map = new Map<unknown, Value[]>();
-  constructor(private readonly schema: Schema, private readonly key: readonly number[]) {}
+  readonly state: StateTable;
+  constructor(private readonly schema: Schema, private readonly key: readonly number[]) {
+    this.state = contentsTable(this, schema, key);
+  }
   get rowCount(): number {
     return this.map.size;
   }
