@@ -10,12 +10,13 @@
  *         └─► apply to left state (with its match count)
  */
 import { batchFromRows, ColumnBuilder, getBit, getValue, isValid, takeColumn, type Batch } from '../common/column.js';
-import type { SqlType, Value } from '../common/types.js';
+import type { Field, Schema, SqlType, Value } from '../common/types.js';
+import type { TimeExpiry } from '../planner/logical.js';
 import type { PhysicalPlan } from '../planner/physical.js';
-import { compile, type Kernel } from './eval.js';
+import { compile, type EvalContext, type Kernel } from './eval.js';
 import { encodeValues } from './group-table.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
-import type { StateTable } from './state/state-table.js';
+import { rowStateTable, type StateTable } from './state/state-table.js';
 
 type JoinPlan = Extract<PhysicalPlan, { kind: 'HashJoinExec' }>;
 
@@ -46,11 +47,93 @@ class SideState {
   rowId(row: readonly Value[]): unknown {
     return this.appendOnly ? this.seq++ : encodeValues(row);
   }
+
+  /** Stored rows (entries), each with its multiplicity. */
+  entries(): number {
+    let n = 0;
+    for (const bucket of this.byKey.values()) n += bucket.size;
+    return n;
+  }
+}
+
+/** The context the join-key kernels run in when a restore recomputes the keys (see {@link sideStateTable}). */
+const RESTORE_CTX: EvalContext = { now: 0n, onRowError: () => undefined };
+
+/**
+ * The state table of one join side: the side's input columns, then `_count` (the row's
+ * multiplicity) and `_matches` (rows of the other side matching it, for outer joins); the
+ * extra names get more leading `_` should the input have such a column.
+ *
+ * Key: a retracting side stores each distinct row once (its identity is its encoding), so its
+ * columns are the key. An append-only side stores every arrival as its own entry (its id a
+ * sequence number), so equal rows may repeat and no columns identify one: key [].
+ *
+ * The join keys are not stored: they are the side's key expressions over the row's own
+ * columns, so a restore evaluates the key kernels once over a batch of all restored rows and
+ * gets the values the rows were filed under. A key that failed to evaluate was NULL then and
+ * is NULL again (not reported twice: RESTORE_CTX drops row errors). The snapshot stays the
+ * side's logical rows, independent of how join keys are encoded in memory. Rows are read bucket by bucket and loaded in that
+ * order, so each bucket's entries keep their order (and thus the order of the join's output).
+ * Append-only rows get fresh sequence ids on load and the sequence continues after them.
+ *
+ * Nothing here runs on the hot path: the table reads the side's map only when asked.
+ */
+function sideStateTable(name: string, side: SideState, input: Schema, expiry: TimeExpiry | null, lookupIndex: boolean): StateTable {
+  const width = input.length;
+  const taken = new Set(input.map((f) => f.name));
+  const fresh = (base: string): string => {
+    let n = base;
+    while (taken.has(n)) n = `_${n}`;
+    taken.add(n);
+    return n;
+  };
+  const schema: Field[] = [...input, { name: fresh('_count'), type: 'bigint' }, { name: fresh('_matches'), type: 'bigint' }];
+  const types = input.map((f) => f.type);
+  return rowStateTable(
+    {
+      name,
+      schema,
+      key: side.appendOnly ? [] : input.map((_, i) => i),
+      ...(expiry ? { cleanup: { column: input[expiry.col]!.name, note: `rows whose ${input[expiry.col]!.name} + ${expiry.offset} µs is at or below the watermark` } } : {}),
+    },
+    {
+      *readRows() {
+        for (const bucket of side.byKey.values()) for (const e of bucket.values()) yield [...e.row, BigInt(e.count), BigInt(e.matches)];
+      },
+      loadRows(rows) {
+        side.byKey.clear();
+        side.size = 0;
+        if (rows.length === 0) return;
+        const stored = rows.map((r) => r.slice(0, width));
+        const b = batchFromRows(types, stored);
+        const keyCols = side.keys.map((k) => k(b, RESTORE_CTX));
+        const kv: Value[] = new Array(keyCols.length);
+        for (let i = 0; i < rows.length; i++) {
+          const row = stored[i]!;
+          let isNull = false;
+          for (let k = 0; k < keyCols.length; k++) if ((kv[k] = getValue(keyCols[k]!, i)) === null) isNull = true;
+          // A lookup join's table index never holds NULL-key rows; a stream join files them under NULL_KEY.
+          if (isNull && lookupIndex) continue;
+          const key = isNull ? NULL_KEY : joinKey(kv);
+          let bucket = side.byKey.get(key);
+          if (!bucket) side.byKey.set(key, (bucket = new Map()));
+          const count = Number(rows[i]![width] as bigint);
+          bucket.set(side.rowId(row), { row, count, matches: Number(rows[i]![width + 1] as bigint) });
+          side.size += count;
+        }
+      },
+      count: () => side.entries(),
+    },
+  );
 }
 
 export class JoinOp implements Operator {
   readonly name = 'HashJoinExec';
-  readonly state: readonly StateTable[] = [];
+  /**
+   * `left` and `right`: each side's stored rows (see {@link sideStateTable}). A lookup join
+   * keeps no stream rows, only the table's index: just `right`.
+   */
+  readonly state: readonly StateTable[];
   private readonly left: SideState;
   private readonly right: SideState;
   private readonly residual: Kernel | null;
@@ -62,6 +145,9 @@ export class JoinOp implements Operator {
     this.right = new SideState(plan.rightKeys.map(compile), plan.right.schema.length, !plan.lookup && (t === 'right' || t === 'full'), plan.right.appendOnly);
     this.residual = plan.residual ? compile(plan.residual) : null;
     this.types = plan.schema.map((f) => f.type);
+    const tb = plan.timeBound;
+    const right = sideStateTable('right', this.right, plan.right.schema, tb?.right ?? null, plan.lookup);
+    this.state = plan.lookup ? [right] : [sideStateTable('left', this.left, plan.left.schema, tb?.left ?? null, false), right];
   }
 
   /** Rows held in state on both sides, when the watermark cleans them (a time-bounded join). */

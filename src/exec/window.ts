@@ -20,14 +20,14 @@
  */
 import { ColumnBuilder, getValue, isValid, takeBatch, trueMask, type Batch, type Column } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
-import type { SqlType, Value } from '../common/types.js';
+import type { Field, Schema, SqlType, Value } from '../common/types.js';
 import type { AggCall } from '../planner/expr.js';
 import type { PhysicalPlan } from '../planner/physical.js';
 import { createAccumulator, less, type Accumulator } from './accumulators.js';
 import { compile, type Kernel } from './eval.js';
 import { encodeValues } from './group-table.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
-import type { StateTable } from './state/state-table.js';
+import { rowStateTable, type StateTable, type WatermarkCleanup } from './state/state-table.js';
 
 type WindowAggPlan = Extract<PhysicalPlan, { kind: 'WindowAggExec' }>;
 type WindowPlan = Extract<PhysicalPlan, { kind: 'WindowExec' }>;
@@ -50,6 +50,57 @@ function windowWatermark(plan: WindowAggPlan, ctx: OperatorContext): { before: b
 
 function floorTo(t: number, width: number, offset: number): number {
   return Math.floor((t - offset) / width) * width + offset;
+}
+
+/*
+ * State tables of the aggregating window operators. They are read from the hot structures only
+ * when a snapshot is taken, and loaded into a freshly built operator on restore.
+ */
+
+/** Field names made unique (a group key may be named like a bookkeeping column); rows are positional. */
+function uniqueNames(fields: readonly Field[]): Schema {
+  const seen = new Set<string>();
+  return fields.map((f) => {
+    let name = f.name;
+    for (let i = 2; seen.has(name); i++) name = `${f.name}_${i}`;
+    seen.add(name);
+    return name === f.name ? f : { name, type: f.type };
+  });
+}
+
+/** The group key columns (the plan's 'key' roles), named after their output columns. */
+function keyFields(plan: WindowAggPlan): Field[] {
+  const out: Field[] = [];
+  let k = 0;
+  plan.roles.forEach((r, i) => {
+    if (r === 'key') out.push({ name: plan.schema[i]!.name, type: plan.keys[k++]!.type });
+  });
+  return out;
+}
+
+/** The group key values of an output row (its 'key' role columns, in order). */
+function keysOfRow(plan: WindowAggPlan, row: readonly Value[]): Value[] {
+  const out: Value[] = [];
+  plan.roles.forEach((r, i) => {
+    if (r === 'key') out.push(row[i]!);
+  });
+  return out;
+}
+
+/** The emitted rows' table: the rows exactly as emitted (plan schema), keyed by the group-by columns. */
+function emittedSpec(plan: WindowAggPlan, windowNote: string): { name: string; schema: Schema; key: number[]; cleanup: WatermarkCleanup } {
+  const endIdx = plan.roles.indexOf('window_end');
+  const col = endIdx >= 0 ? endIdx : plan.roles.indexOf('window_start');
+  const schema = uniqueNames(plan.schema);
+  return {
+    name: 'emitted',
+    schema,
+    key: plan.roles.map((_, i) => i),
+    cleanup: {
+      column: schema[col]!.name,
+      note: endIdx >= 0 ? 'a row goes once the watermark passes its window end' : `a row goes once the watermark passes its window end (${windowNote})`,
+    },
+  };
 }
 
 export class WindowOp implements Operator {
@@ -133,6 +184,17 @@ class PaneState {
     return g;
   }
 
+  /** Forgets every pane (restore; the accumulators are reset by the caller). */
+  clear(): void {
+    this.index.clear();
+    this.keys = [];
+    this.keyEnc = [];
+    this.start = [];
+    this.rows.fill(0);
+    this.free.length = 0;
+    this.live = 0;
+  }
+
   find(keyEnc: string, start: number): number | undefined {
     return this.index.get(keyEnc)?.get(start);
   }
@@ -157,7 +219,12 @@ function lateReason(t: number, wm: bigint): string {
 
 export class WindowAggOp implements Operator {
   readonly name = 'WindowAggExec';
-  readonly state: readonly StateTable[] = [];
+  /**
+   * `panes` (key, pane start, rows, each accumulator's scalar state), `a<i>_values` for the
+   * accumulators that keep a value multiset, and `emitted` (updating) or `open` (EOWC).
+   * Restore in this order: `panes` first (it assigns the pane ids the value tables load into).
+   */
+  readonly state: readonly StateTable[];
   private readonly time: Kernel;
   private readonly keyKernels: Kernel[];
   private readonly argKernels: (Kernel | null)[] = [];
@@ -193,6 +260,142 @@ export class WindowAggOp implements Operator {
       if (a.fn === 'avg') this.aggPlans.push({ fn: 'avg', type: a.type, parts: [part('sum', 'double'), part('count', 'bigint')] });
       else this.aggPlans.push({ fn: a.fn, type: a.type, parts: [part(a.fn, a.type)] });
     }
+    this.state = this.stateTables();
+  }
+
+  private stateTables(): StateTable[] {
+    const plan = this.plan;
+    const keys = keyFields(plan);
+    const nk = keys.length;
+    const paneKey = [...keys.keys(), nk];
+    const cleanup: WatermarkCleanup = {
+      column: '_pane_start',
+      note: 'a pane goes once the watermark passes the end of the last window containing it: floor(_pane_start − offset, slide) + offset + size',
+    };
+    const panes = this.panes;
+    const accs = this.accs;
+    const size = this.size;
+    const layouts = this.accs.map((a) => a.stateLayout);
+    const tables: StateTable[] = [
+      rowStateTable(
+        {
+          name: 'panes',
+          schema: uniqueNames([
+            ...keys,
+            { name: '_pane_start', type: 'timestamp' },
+            { name: '_rows', type: 'bigint' },
+            ...layouts.flatMap((l, i) => l.scalar.map((f) => ({ name: `a${i}_${f.name}`, type: f.type }))),
+          ]),
+          key: paneKey,
+          cleanup,
+        },
+        {
+          readRows: function* (this: void) {
+            for (const g of panes.ids()) {
+              const row: Value[] = [...panes.keys[g]!, BigInt(panes.start[g]!), BigInt(panes.rows[g]!)];
+              for (const a of accs) for (const v of a.saveGroup(g)) row.push(v);
+              yield row;
+            }
+          },
+          loadRows: (rows) => {
+            for (const g of [...panes.ids()]) for (const a of accs) a.reset(g);
+            panes.clear();
+            for (const r of rows) {
+              const kv = r.slice(0, nk);
+              const g = panes.id(encodeValues(kv), kv, Number(r[nk] as bigint));
+              panes.rows[g] = Number(r[nk + 1] as bigint);
+              let o = nk + 2;
+              for (let a = 0; a < accs.length; a++) {
+                const w = layouts[a]!.scalar.length;
+                accs[a]!.loadGroup(g, r.slice(o, o + w));
+                o += w;
+              }
+            }
+          },
+          count: () => panes.live,
+        },
+      ),
+    ];
+    layouts.forEach((l, i) => {
+      if (l.values === null) return;
+      const acc = accs[i]!;
+      tables.push(
+        rowStateTable(
+          {
+            name: `a${i}_values`,
+            schema: uniqueNames([...keys, { name: '_pane_start', type: 'timestamp' }, { name: 'value', type: l.values }, { name: '_count', type: 'bigint' }]),
+            key: [...paneKey, nk + 1],
+            cleanup,
+          },
+          {
+            readRows: function* (this: void) {
+              for (const g of panes.ids()) {
+                for (const [v, c] of acc.saveValues(g)) yield [...panes.keys[g]!, BigInt(panes.start[g]!), v, BigInt(c)];
+              }
+            },
+            loadRows: (rows) => {
+              for (const r of rows) {
+                const kv = r.slice(0, nk);
+                const g = panes.find(encodeValues(kv), Number(r[nk] as bigint));
+                if (g === undefined) throw new SluiceError('internal', `state table a${i}_values: a value of a pane missing from the panes table`);
+                acc.loadValues(g, [[r[nk + 1]!, Number(r[nk + 2] as bigint)]]);
+              }
+            },
+            count: () => {
+              let n = 0;
+              for (const g of panes.ids()) n += acc.saveValues(g).length;
+              return n;
+            },
+          },
+        ),
+      );
+    });
+    if (plan.emitOnClose) {
+      const open = this.open;
+      tables.push(
+        rowStateTable(
+          {
+            name: 'open',
+            schema: uniqueNames([...keys, { name: '_window_start', type: 'timestamp' }, { name: '_window_end', type: 'timestamp' }]),
+            key: paneKey,
+            cleanup: { column: '_window_end', note: 'a window is emitted and goes once the watermark reaches its end' },
+          },
+          {
+            readRows: function* (this: void) {
+              for (const w of open.values()) yield [...w.keys, BigInt(w.start), BigInt(w.start + size)];
+            },
+            loadRows: (rows) => {
+              open.clear();
+              for (const r of rows) {
+                const kv = r.slice(0, nk);
+                const enc = encodeValues(kv);
+                const start = Number(r[nk] as bigint);
+                open.set(`${enc}#${start}`, { keyEnc: enc, keys: kv, start });
+              }
+            },
+            count: () => open.size,
+          },
+        ),
+      );
+    } else {
+      const emitted = this.emitted;
+      const startIdx = plan.roles.indexOf('window_start');
+      const endIdx = plan.roles.indexOf('window_end');
+      tables.push(
+        rowStateTable(emittedSpec(plan, 'window_start + size'), {
+          readRows: () => emitted.values(),
+          loadRows: (rows) => {
+            emitted.clear();
+            for (const r of rows) {
+              const start = startIdx >= 0 ? Number(r[startIdx] as bigint) : Number(r[endIdx] as bigint) - size;
+              emitted.set(`${encodeValues(keysOfRow(plan, r))}#${start}`, r);
+            }
+          },
+          count: () => emitted.size,
+        }),
+      );
+    }
+    return tables;
   }
 
   /** Live panes (group key × pane) held in state. */
@@ -426,7 +629,8 @@ interface SessionRow {
 
 export class SessionAggOp implements Operator {
   readonly name = 'SessionAggExec';
-  readonly state: readonly StateTable[] = [];
+  /** `rows` (key, event time, arguments, filters, count) and, in updating mode, `emitted`. */
+  readonly state: readonly StateTable[];
   private readonly time: Kernel;
   private readonly keyKernels: Kernel[];
   private readonly argKernels: (Kernel | null)[];
@@ -441,6 +645,89 @@ export class SessionAggOp implements Operator {
     this.argKernels = plan.aggs.map((a) => (a.arg ? compile(a.arg) : null));
     this.filterKernels = plan.aggs.map((a) => (a.filter ? compile(a.filter) : null));
     this.gap = Number(plan.window.gap);
+    this.state = this.stateTables();
+  }
+
+  private stateTables(): StateTable[] {
+    const plan = this.plan;
+    const byKey = this.byKey;
+    const keys = keyFields(plan);
+    const nk = keys.length;
+    const nAggs = plan.aggs.length;
+    // Only the aggregates with an argument / a filter have a column: the others hold null / true.
+    const withArg = plan.aggs.flatMap((a, i) => (a.arg ? [i] : []));
+    const withFilter = plan.aggs.flatMap((a, i) => (a.filter ? [i] : []));
+    const entry = (kv: Value[]) => {
+      const enc = encodeValues(kv);
+      let s = byKey.get(enc);
+      if (!s) byKey.set(enc, (s = { keys: kv, rows: new Map(), emitted: [] }));
+      return s;
+    };
+    const rowsSchema = uniqueNames([
+      ...keys,
+      { name: '_t', type: 'timestamp' },
+      ...withArg.map((i) => ({ name: `arg${i}`, type: plan.aggs[i]!.arg!.type })),
+      ...withFilter.map((i): Field => ({ name: `filter${i}`, type: 'boolean' })),
+      { name: '_count', type: 'bigint' },
+    ]);
+    const tables: StateTable[] = [
+      rowStateTable(
+        {
+          name: 'rows',
+          schema: rowsSchema,
+          key: rowsSchema.slice(0, -1).map((_, i) => i),
+          cleanup: { column: '_t', note: 'rows go with their session, once the watermark passes its end (last row + gap)' },
+        },
+        {
+          // Key by key, each key's rows in insertion order: ties in event time keep their order.
+          readRows: function* (this: void) {
+            for (const s of byKey.values()) {
+              for (const r of s.rows.values()) {
+                const row: Value[] = [...s.keys, BigInt(r.t)];
+                for (const i of withArg) row.push(r.args[i] ?? null);
+                for (const i of withFilter) row.push(r.filters[i]!);
+                row.push(BigInt(r.count));
+                yield row;
+              }
+            }
+          },
+          loadRows: (rows) => {
+            for (const s of byKey.values()) s.rows.clear();
+            for (const r of rows) {
+              const s = entry(r.slice(0, nk));
+              const t = Number(r[nk] as bigint);
+              const args: Value[] = new Array<Value>(nAggs).fill(null);
+              const filters: boolean[] = new Array<boolean>(nAggs).fill(true);
+              let o = nk + 1;
+              for (const i of withArg) args[i] = r[o++]!;
+              for (const i of withFilter) filters[i] = r[o++] === true;
+              const count = Number(r[o] as bigint);
+              s.rows.set(`${t}|${encodeValues(args)}|${filters.map((x) => (x ? 1 : 0)).join('')}`, { t, args, filters, count });
+            }
+          },
+          count: () => this.stateRows(),
+        },
+      ),
+    ];
+    if (!plan.emitOnClose) {
+      tables.push(
+        rowStateTable(emittedSpec(plan, 'the session end, last row + gap'), {
+          readRows: function* (this: void) {
+            for (const s of byKey.values()) yield* s.emitted;
+          },
+          loadRows: (rows) => {
+            for (const s of byKey.values()) s.emitted = [];
+            for (const r of rows) entry(keysOfRow(plan, r)).emitted.push(r);
+          },
+          count: () => {
+            let n = 0;
+            for (const s of byKey.values()) n += s.emitted.length;
+            return n;
+          },
+        }),
+      );
+    }
+    return tables;
   }
 
   stateRows(): number {

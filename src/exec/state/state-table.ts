@@ -4,6 +4,9 @@
  * `restore()` rebuilds them in a fresh operator, so a pipeline can be checkpointed at the end
  * of an epoch and recovered into a new process (RisingWave's StateTable, Arroyo's tables()).
  *
+ * An operator's tables are restored in the order it declares them (a later table may refer to
+ * rows of an earlier one, as a pane's values refer to the pane).
+ *
  * Operators keep their hot structures (typed arrays indexed by group id, hash indexes) and
  * expose them through a state table; the snapshot is the table's logical rows, never the
  * in-memory layout, so the layout may change without invalidating checkpoints.
