@@ -26,4 +26,11 @@ describe('Arrow interchange', () => {
     expect(batchRows(b2)).toEqual(rows);
     expect(Array.from(b2.weights!)).toEqual([1, -1, 1]);
   });
+
+  it('round-trips a column of SQL type null (Arrow Null, no buffers)', () => {
+    const nullSchema: Schema = [{ name: 'n', type: 'null' }, { name: 'i', type: 'int' }];
+    const batch = batchFromRows(['null', 'int'], [[null, 1], [null, 2]]);
+    const back = fromArrow(tableFromIPC(tableToIPC(new Table(toArrow(batch, nullSchema)), 'stream')).batches[0]!, nullSchema);
+    expect(batchRows(back)).toEqual([[null, 1], [null, 2]]);
+  });
 });

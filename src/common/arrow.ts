@@ -9,7 +9,7 @@ import {
 } from 'apache-arrow';
 import { SluiceError } from './errors.js';
 import type { Batch, Column } from './column.js';
-import { nullCount } from './column.js';
+import { newBitmap, nullCount } from './column.js';
 import type { Schema, SqlType } from './types.js';
 
 /** The Arrow type sluice uses for a SQL type (numeric is held as Float64; see README limits). */
@@ -57,6 +57,8 @@ export function fromArrow(rb: RecordBatch, schema: Schema): Batch {
     if (!d) throw new SluiceError('internal', `Arrow batch lacks column ${f.name}`);
     if (d.offset !== 0) throw new SluiceError('internal', 'sliced Arrow data is not supported');
     const n = d.length;
+    // Arrow's Null type has no buffers: every value is NULL.
+    if (f.type === 'null') return { type: f.type, length: n, values: new Int32Array(n), validity: newBitmap(n, false) };
     const bytes = (n + 7) >> 3;
     const validity = d.nullCount > 0 && d.nullBitmap && d.nullBitmap.length ? d.nullBitmap.subarray(0, bytes) : null;
     if (f.type === 'varchar') return { type: f.type, length: n, values: d.values as Uint8Array, offsets: (d.valueOffsets as Int32Array).subarray(0, n + 1), validity };
