@@ -6,12 +6,13 @@
  * are kept, since a row that falls out can never come back.
  */
 import { ColumnBuilder, getValue, type Batch } from '../common/column.js';
-import type { Value } from '../common/types.js';
+import type { Schema, Value } from '../common/types.js';
+import type { BoundExpr } from '../planner/expr.js';
 import type { PhysicalPlan } from '../planner/physical.js';
 import { compile, type Kernel } from './eval.js';
 import { encodeValues } from './group-table.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
-import type { StateTable } from './state/state-table.js';
+import { rowStateTable, type StateTable } from './state/state-table.js';
 
 type TopNPlan = Extract<PhysicalPlan, { kind: 'TopNExec' }>;
 
@@ -23,13 +24,46 @@ interface Row {
 }
 
 interface Partition {
+  /** The PARTITION BY values (what `partEnc` encodes), kept for the state tables. */
+  readonly key: readonly Value[];
   readonly rows: Map<string, Row>;
   emitted: Value[][];
 }
 
+/**
+ * Where each of some key expressions' values sits in a state row: a PARTITION BY / ORDER BY
+ * key that is a plain column is read from the row itself; any other expression has its own
+ * column (`${prefix}${k}`) appended after `first`, except one of type null (ORDER BY NULL),
+always NULL, which gets none (-1): there is nothing to keep, and Arrow's Null columns do not
+come back from a snapshot. Storing the computed values, rather than
+ * re-evaluating the kernels on restore, keeps exactly what the operator computed when the row
+ * came in: a key over now() is evaluated at that epoch's T_n, a row error is not reported
+ * twice, and restoring needs no evaluation context.
+ */
+function keyLayout(exprs: readonly BoundExpr[], first: number, prefix: string): { readonly at: number[]; readonly stored: number[]; readonly schema: Schema } {
+  const at: number[] = [];
+  const stored: number[] = [];
+  const schema: { name: string; type: BoundExpr['type'] }[] = [];
+  exprs.forEach((e, k) => {
+    if (e.kind === 'col') at.push(e.index);
+    else if (e.type === 'null') at.push(-1);
+    else {
+      at.push(first + stored.length);
+      stored.push(k);
+      schema.push({ name: `${prefix}${k}`, type: e.type });
+    }
+  });
+  return { at, stored, schema };
+}
+
+/** The values at `at` of a state row (see {@link keyLayout}). */
+function pick(s: readonly Value[], at: readonly number[]): Value[] {
+  return at.map((j) => (j < 0 ? null : s[j]!));
+}
+
 export class TopNOp implements Operator {
   readonly name = 'TopNExec';
-  readonly state: readonly StateTable[] = [];
+  readonly state: readonly StateTable[];
   private readonly parts = new Map<string, Partition>();
   private readonly dirty = new Set<string>();
   private readonly partKernels: Kernel[];
@@ -38,6 +72,96 @@ export class TopNOp implements Operator {
   constructor(readonly id: string, private readonly plan: TopNPlan) {
     this.partKernels = plan.partitionBy.map(compile);
     this.sortKernels = plan.orderBy.map((o) => compile(o.expr));
+    this.state = [this.inputTable(), this.emittedTable()];
+  }
+
+  /**
+   * `input`: every input row held, with its multiplicity — the row's columns, the computed
+   * PARTITION BY / ORDER BY values that are not plain columns (`_part<k>`, `_sort<k>`), and
+   * `_count`. Key: the row plus its stored partition values (a row is in one partition unless
+   * the partition key is volatile, and then the pair still identifies it).
+   */
+  private inputTable(): StateTable {
+    const inSchema = this.plan.input.schema;
+    const width = inSchema.length;
+    const part = keyLayout(this.plan.partitionBy, width, '_part');
+    const sort = keyLayout(this.plan.orderBy.map((o) => o.expr), width + part.stored.length, '_sort');
+    const countAt = width + part.stored.length + sort.stored.length;
+    const schema: Schema = [...inSchema, ...part.schema, ...sort.schema, { name: '_count', type: 'int' }];
+    const key = [...inSchema.map((_, j) => j), ...part.stored.map((_, i) => width + i)];
+    return rowStateTable({ name: 'input', schema, key }, {
+      readRows: () => {
+        const out: Value[][] = [];
+        for (const p of this.parts.values()) {
+          const extra = part.stored.map((k) => p.key[k]!);
+          for (const r of p.rows.values()) out.push([...r.row, ...extra, ...sort.stored.map((k) => r.sort[k]!), r.count]);
+        }
+        return out;
+      },
+      loadRows: (rows) => {
+        for (const p of this.parts.values()) p.rows.clear();
+        for (const s of rows) {
+          const row = s.slice(0, width);
+          const enc = encodeValues(row);
+          const p = this.partition(pick(s, part.at));
+          p.rows.set(enc, { row, sort: pick(s, sort.at), enc, count: s[countAt] as number });
+        }
+        this.dropEmpty();
+      },
+      count: () => {
+        let n = 0;
+        for (const p of this.parts.values()) n += p.rows.size;
+        return n;
+      },
+    });
+  }
+
+  /**
+   * `emitted`: the rows last emitted (the view's current contents), in `plan.schema`, with the
+   * stored partition values and `_pos`, the row's place in its partition's emitted list. The
+   * order is kept because endEpoch's retractions go out in that order. Key: partition + `_pos`
+   * (a row emitted twice appears twice).
+   */
+  private emittedTable(): StateTable {
+    const outSchema = this.plan.schema;
+    const width = outSchema.length;
+    // A plain-column partition key indexes the input row, which leads the output row.
+    const part = keyLayout(this.plan.partitionBy, width, '_part');
+    const posAt = width + part.stored.length;
+    const schema: Schema = [...outSchema, ...part.schema, { name: '_pos', type: 'int' }];
+    const key = [...part.at.filter((j) => j >= 0), posAt];
+    return rowStateTable({ name: 'emitted', schema, key }, {
+      readRows: () => {
+        const out: Value[][] = [];
+        for (const p of this.parts.values()) {
+          const extra = part.stored.map((k) => p.key[k]!);
+          p.emitted.forEach((r, i) => out.push([...r, ...extra, i]));
+        }
+        return out;
+      },
+      loadRows: (rows) => {
+        for (const p of this.parts.values()) p.emitted = [];
+        for (const s of rows) this.partition(pick(s, part.at)).emitted[s[posAt] as number] = s.slice(0, width);
+        this.dropEmpty();
+      },
+      count: () => {
+        let n = 0;
+        for (const p of this.parts.values()) n += p.emitted.length;
+        return n;
+      },
+    });
+  }
+
+  /** The partition of the given PARTITION BY values, created empty if new (restore only). */
+  private partition(key: Value[]): Partition {
+    const partEnc = encodeValues(key);
+    let p = this.parts.get(partEnc);
+    if (!p) this.parts.set(partEnc, (p = { key, rows: new Map(), emitted: [] }));
+    return p;
+  }
+
+  private dropEmpty(): void {
+    for (const [enc, p] of this.parts) if (p.rows.size === 0 && p.emitted.length === 0) this.parts.delete(enc);
   }
 
   processBatch(_input: number, b: Batch, ctx: OperatorContext): void {
@@ -45,9 +169,10 @@ export class TopNOp implements Operator {
     const sk = this.sortKernels.map((k) => k(b, ctx));
     const width = b.columns.length;
     for (let i = 0; i < b.length; i++) {
-      const partEnc = encodeValues(pk.map((c) => getValue(c, i)));
+      const key = pk.map((c) => getValue(c, i));
+      const partEnc = encodeValues(key);
       let part = this.parts.get(partEnc);
-      if (!part) this.parts.set(partEnc, (part = { rows: new Map(), emitted: [] }));
+      if (!part) this.parts.set(partEnc, (part = { key, rows: new Map(), emitted: [] }));
       const row: Value[] = new Array(width);
       for (let j = 0; j < width; j++) row[j] = getValue(b.columns[j]!, i);
       const enc = encodeValues(row);
