@@ -20,7 +20,7 @@ import { typeDisplayName, type Field, type Schema, type Value } from '../../comm
 import { formatInterval, parseInterval, parseSql, relationsOf, type Expr, type Options, type Statement } from '../../parser/index.js';
 import { Catalog, KIND_LABEL, type CatalogEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
 import { Binder, explainText, planQuery, scannedRelations, uniqueKey, type PhysicalPlan, type PlannedQuery } from '../../planner/index.js';
-import { Pipeline } from '../pipeline.js';
+import { explainState, Pipeline } from '../pipeline.js';
 import type { OperatorContext } from '../operator.js';
 import { compile, type EvalContext, type Kernel } from '../eval.js';
 import { createViewStore, type ViewStore } from '../view-store.js';
@@ -802,6 +802,7 @@ export class Engine {
       header = ['One-shot SELECT: runs in DuckDB over a snapshot; the plan it would have as a view:'];
     } else throw new SluiceError('not_supported', `EXPLAIN ${stmt.kind} is not supported`, { hint: 'EXPLAIN takes CREATE MATERIALIZED VIEW or SELECT.' });
     const lines = explainText(planned, header);
+    if (stmt.kind === 'create_view') lines.push(...explainState(new Pipeline(stmt.name, planned.physical, () => undefined)));
     return { kind: 'rows', tag: `EXPLAIN ${lines.length}`, columns: [{ name: 'QUERY PLAN', type: 'varchar' }], rows: lines.map((l) => [l]) };
   }
 

@@ -1,0 +1,1 @@
+CREATE MATERIALIZED VIEW x AS SELECT 1 AS one, 'a' AS letter
