@@ -1,0 +1,198 @@
+/**
+ * Snapshot and restore of operator state: for random views from the differential generators
+ * (aggregates, windows, joins, top-N), an engine runs a random script and the test records
+ * every epoch the view's pipeline ran (its input deltas, T_n, watermarks). Offline, a fresh
+ * pipeline runs all epochs uninterrupted; another runs the first k, snapshots every state
+ * table through Arrow IPC, and a third, freshly built, restores the snapshot and runs the rest.
+ * The restored run must emit exactly what the uninterrupted one emits, epoch by epoch, and the
+ * view's contents (its store, snapshot and restored the same way) must end the same.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Batch } from '../src/common/column.js';
+import { batchRows } from '../src/common/column.js';
+import type { OperatorContext } from '../src/exec/operator.js';
+import { Pipeline } from '../src/exec/pipeline.js';
+import { createEngine } from '../src/exec/runtime/engine.js';
+import { decodeSnapshot, encodeSnapshot } from '../src/exec/state/state-table.js';
+import type { PhysicalPlan } from '../src/planner/physical.js';
+import type { PlannedQuery } from '../src/planner/index.js';
+import { uniqueKey } from '../src/planner/index.js';
+import { createViewStore, type ViewStore } from '../src/exec/view-store.js';
+import { canonical, canonicalRows } from './helpers.js';
+import { AGGS, epochs, epochsArb, joinQuery, op, query, TABLE, topNQuery, ts, tvf, twoTableOp, windowKind } from './generators.js';
+
+interface RecordedEpoch {
+  readonly deltas: ReadonlyMap<string, readonly Batch[]>;
+  readonly ctx: Pick<OperatorContext, 'epoch' | 'now' | 'watermark'>;
+}
+
+const RUNS = Number(process.env.SLUICE_FC_RUNS ?? 200);
+
+/** Runs `statements` on an engine (the view is `mv`) and records each epoch mv's pipeline ran. */
+async function record(statements: readonly string[]): Promise<{ plan: PhysicalPlan; store: () => ViewStore; epochs: RecordedEpoch[] }> {
+  const epochsSeen: RecordedEpoch[] = [];
+  const run = Pipeline.prototype.runEpoch;
+  Pipeline.prototype.runEpoch = function (this: Pipeline, deltas, ctx) {
+    if (this.operators[0]?.id.startsWith('mv/')) epochsSeen.push({ deltas: new Map(deltas), ctx: { epoch: ctx.epoch, now: ctx.now, watermark: ctx.watermark } });
+    return run.call(this, deltas, ctx);
+  };
+  const engine = await createEngine({ autoStart: false, log: () => undefined });
+  try {
+    for (const s of statements) await engine.execute(s);
+    await engine.execute('FLUSH');
+    const views = (engine as unknown as { views: Map<string, { planned: PlannedQuery }> }).views;
+    const planned = views.get('mv')!.planned;
+    const store = () => createViewStore(planned.optimized.schema, planned.optimized.appendOnly, uniqueKey(planned.optimized));
+    return { plan: planned.physical, store, epochs: epochsSeen };
+  } finally {
+    Pipeline.prototype.runEpoch = run;
+    await engine.close();
+  }
+}
+
+/** An epoch's output as a sorted list of `row × net weight`, zero weights dropped. */
+function consolidate(batches: readonly Batch[]): string[] {
+  const net = new Map<string, number>();
+  for (const b of batches) {
+    batchRows(b).forEach((r, i) => {
+      const k = r.map(canonical).join('|');
+      net.set(k, (net.get(k) ?? 0) + (b.weights ? b.weights[i]! : 1));
+    });
+  }
+  return [...net].filter(([, w]) => w !== 0).map(([k, w]) => `${k} ×${w}`).sort();
+}
+
+/** Runs epochs [from, to) through `p`, returning each epoch's consolidated output. */
+async function replay(p: Pipeline, out: Batch[], epochs: readonly RecordedEpoch[], from: number, to: number): Promise<string[][]> {
+  const result: string[][] = [];
+  for (let i = from; i < to; i++) {
+    await p.runEpoch(epochs[i]!.deltas, context(epochs[i]!));
+    result.push(consolidate(out.splice(0)));
+  }
+  return result;
+}
+
+/** Uninterrupted vs a snapshot taken between two of the recorded epochs (chosen by `cutAt`), restored into a fresh pipeline. */
+async function checkRestore(statements: readonly string[], cutAt: number): Promise<void> {
+  const { plan, store, epochs } = await record(statements);
+  // Both parts non-empty: the cut falls between two recorded epochs.
+  const cut = epochs.length < 2 ? epochs.length : 1 + (cutAt % (epochs.length - 1));
+  const outA: Batch[] = [];
+  const a = new Pipeline('mv', plan, (b) => outA.push(b));
+  const whole = await replay(a, outA, epochs, 0, epochs.length);
+
+  const outB: Batch[] = [];
+  const b = new Pipeline('mv', plan, (x) => outB.push(x));
+  const prefix = await replay(b, outB, epochs, 0, cut);
+  expect(prefix).toEqual(whole.slice(0, cut));
+  const files = new Map<string, Uint8Array[]>();
+  for (const [id, tables] of b.stateTables()) files.set(id, tables.map((t) => encodeSnapshot(t.spec, t.snapshot())));
+
+  const outC: Batch[] = [];
+  const c = new Pipeline('mv', plan, (x) => outC.push(x));
+  const fresh = c.stateTables();
+  expect([...fresh.keys()]).toEqual([...files.keys()]);
+  for (const [id, tables] of fresh) tables.forEach((t, i) => t.restore(decodeSnapshot(t.spec, files.get(id)![i]!)));
+  const rest = await replay(c, outC, epochs, cut, epochs.length);
+  expect(rest).toEqual(whole.slice(cut));
+
+  // The view's contents: a store fed the prefix, snapshot, restored fresh and fed the rest,
+  // holds what a store fed everything holds.
+  const full = store();
+  for (const b of await outputs(plan, epochs, 0, epochs.length)) full.apply(b);
+  const before = store();
+  for (const b of await outputs(plan, epochs, 0, cut)) before.apply(b);
+  const after = store();
+  after.state.restore(decodeSnapshot(before.state.spec, encodeSnapshot(before.state.spec, before.state.snapshot())));
+  const tail = await outputsAfterRestore(plan, epochs, cut, files);
+  for (const b of tail) after.apply(b);
+  expect(canonicalRows(after.rows())).toEqual(canonicalRows(full.rows()));
+}
+
+/** The output batches of a fresh pipeline over epochs [from, to). */
+async function outputs(plan: PhysicalPlan, epochs: readonly RecordedEpoch[], from: number, to: number): Promise<Batch[]> {
+  const out: Batch[] = [];
+  const p = new Pipeline('mv', plan, (b) => out.push(b));
+  const kept: Batch[] = [];
+  for (let i = 0; i < to; i++) {
+    await p.runEpoch(epochs[i]!.deltas, context(epochs[i]!));
+    if (i >= from) kept.push(...out);
+    out.length = 0;
+  }
+  return kept;
+}
+
+/** The output batches of epochs [cut, end) of a pipeline restored from `files`. */
+async function outputsAfterRestore(plan: PhysicalPlan, epochs: readonly RecordedEpoch[], cut: number, files: ReadonlyMap<string, Uint8Array[]>): Promise<Batch[]> {
+  const out: Batch[] = [];
+  const p = new Pipeline('mv', plan, (b) => out.push(b));
+  for (const [id, tables] of p.stateTables()) tables.forEach((t, i) => t.restore(decodeSnapshot(t.spec, files.get(id)![i]!)));
+  for (let i = cut; i < epochs.length; i++) await p.runEpoch(epochs[i]!.deltas, context(epochs[i]!));
+  return out;
+}
+
+function context(e: RecordedEpoch): OperatorContext {
+  return { ...e.ctx, onRowError: () => undefined, onLate: () => undefined, countLate: () => undefined };
+}
+
+const cutAt = fc.nat({ max: 10_000 });
+
+describe('operator state survives snapshot and restore into a fresh pipeline', () => {
+  it(`aggregates, filters, projections, DISTINCT, UNION (${RUNS} cases)`, async () => {
+    const scenario = fc.record({ before: fc.array(op, { maxLength: 6 }), after: fc.array(op, { maxLength: 14 }), query, cutAt });
+    await fc.assert(
+      fc.asyncProperty(scenario, (s) => checkRestore([TABLE, ...s.before, `CREATE MATERIALIZED VIEW mv AS ${s.query}`, ...s.after], s.cutAt)),
+      { numRuns: RUNS },
+    );
+  }, 600_000);
+
+  it(`TUMBLE, HOP and SESSION windows, updating and EMIT ON WINDOW CLOSE (${RUNS} cases)`, async () => {
+    const scenario = fc.record({ w: windowKind, delay: fc.integer({ min: 0, max: 20 }), batches: epochs, eowc: fc.boolean(), cutAt });
+    await fc.assert(
+      fc.asyncProperty(scenario, (s) => {
+        const statements = [
+          `CREATE TABLE ev (k INT, ts TIMESTAMP, v INT, WATERMARK FOR ts AS ts - INTERVAL '${s.delay} minutes') APPEND ONLY`,
+          `CREATE MATERIALIZED VIEW mv AS SELECT k, window_start, window_end, ${AGGS.join(', ')} FROM ${tvf(s.w, 'ev')} GROUP BY k, window_start, window_end${s.eowc ? ' EMIT ON WINDOW CLOSE' : ''}`,
+        ];
+        for (const batch of s.batches) {
+          if (batch.length) statements.push(`INSERT INTO ev VALUES ${batch.map((x) => `(${x.k}, ${ts(x.t)}, ${x.v ?? 'NULL'})`).join(', ')}`);
+          statements.push('FLUSH');
+        }
+        return checkRestore(statements, s.cutAt);
+      }),
+      { numRuns: RUNS },
+    );
+  }, 600_000);
+
+  it(`incremental joins over tables and time-bounded interval joins (${RUNS} cases)`, async () => {
+    const tables = fc.record({ before: fc.array(twoTableOp, { maxLength: 6 }), after: fc.array(twoTableOp, { maxLength: 12 }), query: joinQuery, cutAt }).map((s) => ({
+      statements: [TABLE, TABLE.replace('TABLE t', 'TABLE u'), ...s.before, `CREATE MATERIALIZED VIEW mv AS ${s.query}`, ...s.after],
+      cutAt: s.cutAt,
+    }));
+    const interval = fc.record({ rows: epochsArb, upper: fc.integer({ min: 0, max: 20 }), delay: fc.integer({ min: 0, max: 10 }), cutAt }).map((s) => {
+      const statements = [
+        `CREATE TABLE a (id INT, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '${s.delay} minutes') APPEND ONLY`,
+        `CREATE TABLE b (id INT, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '${s.delay} minutes') APPEND ONLY`,
+        `CREATE MATERIALIZED VIEW mv AS SELECT a.id, a.ts AS a_ts, b.ts AS b_ts FROM a JOIN b ON a.id = b.id AND b.ts BETWEEN a.ts AND a.ts + INTERVAL '${s.upper} minutes'`,
+      ];
+      for (const rows of s.rows) {
+        for (const side of ['a', 'b'] as const) {
+          const mine = rows.filter((r) => r.side === side);
+          if (mine.length) statements.push(`INSERT INTO ${side} VALUES ${mine.map((r) => `(${r.id}, ${ts(r.t)})`).join(', ')}`);
+        }
+        statements.push('FLUSH');
+      }
+      return { statements, cutAt: s.cutAt };
+    });
+    await fc.assert(fc.asyncProperty(fc.oneof(tables, interval), (s) => checkRestore(s.statements, s.cutAt)), { numRuns: RUNS });
+  }, 600_000);
+
+  it(`top-N: ORDER BY … LIMIT, ROW_NUMBER() per partition, DISTINCT ON (${RUNS} cases)`, async () => {
+    const scenario = fc.record({ before: fc.array(op, { maxLength: 6 }), after: fc.array(op, { maxLength: 14 }), query: topNQuery, cutAt });
+    await fc.assert(
+      fc.asyncProperty(scenario, (s) => checkRestore([TABLE, ...s.before, `CREATE MATERIALIZED VIEW mv AS ${s.query}`, ...s.after], s.cutAt)),
+      { numRuns: RUNS },
+    );
+  }, 600_000);
+});
