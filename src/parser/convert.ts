@@ -28,138 +28,14 @@ function quotedAware(name: string): string {
   return name;
 }
 
-/** 0-based offset of the text node-sql-parser saw, within the whole script (for positions). */
-let baseOffset = 0;
-
-/** Relations written with FOR SYSTEM_TIME AS OF (lookup joins) in the query being converted. */
-let lookupNames: ReadonlySet<string> = new Set();
-
 /** Converts a query AST whose source text starts at `offset` in the script. */
 export function convertQueryAt(ast: N, offset: number, lookups: ReadonlySet<string> = new Set()): Query {
-  const saved = baseOffset;
-  const savedLookups = lookupNames;
-  baseOffset = offset;
-  lookupNames = lookups;
-  try {
-    return convertQuery(ast);
-  } finally {
-    baseOffset = saved;
-    lookupNames = savedLookups;
-  }
+  return new Converter(offset, lookups).convertQuery(ast);
 }
 
 /** Converts an expression AST whose source text starts at `offset` in the script. */
 export function convertExprAt(ast: N, offset: number): Expr {
-  const saved = baseOffset;
-  baseOffset = offset;
-  try {
-    return convertExpr(ast);
-  } finally {
-    baseOffset = saved;
-  }
-}
-
-export function convertQuery(ast: N): Query {
-  const withs: { name: string; query: Query }[] = [];
-  if (Array.isArray(ast.with)) {
-    for (const w of ast.with) {
-      const stmt = w.stmt?.ast ?? w.stmt;
-      withs.push({ name: identName(w.name), query: convertQuery(stmt) });
-    }
-  }
-  const body = convertBody(ast);
-  // ORDER BY / LIMIT of a set operation sit on the last arm in node-sql-parser's AST.
-  let last = ast;
-  while (last._next) last = last._next;
-  const orderSrc = last.orderby ?? ast.orderby;
-  const limitSrc = last.limit?.value?.length ? last.limit : ast.limit;
-  const orderBy = (orderSrc ?? []).map(convertOrder);
-  let limit: number | null = null;
-  let offset: number | null = null;
-  if (limitSrc && Array.isArray(limitSrc.value) && limitSrc.value.length > 0) {
-    const vals = limitSrc.value.map((v: N) => Number(v.value));
-    if (limitSrc.seperator === 'offset') {
-      limit = vals[0];
-      offset = vals[1] ?? null;
-    } else if (limitSrc.seperator === ',') {
-      offset = vals[0];
-      limit = vals[1];
-    } else limit = vals[0];
-  }
-  return { with: withs, body, orderBy, limit, offset, withTies: false };
-}
-
-function convertBody(ast: N): QueryBody {
-  const first = convertSelect(ast);
-  if (!ast._next) return first;
-  const inputs: QueryBody[] = [first];
-  let all = true;
-  let cur = ast;
-  while (cur._next) {
-    const op = String(cur.set_op ?? 'union').toLowerCase();
-    if (op !== 'union all' && op !== 'union') unsupported(op.toUpperCase());
-    if (op === 'union') all = false;
-    cur = cur._next;
-    inputs.push(convertSelect(cur));
-  }
-  return { kind: 'union', all, inputs };
-}
-
-function convertSelect(ast: N): Select {
-  if (ast.type !== 'select') unsupported(`statement ${ast.type}`);
-  const distinctType = ast.distinct?.type;
-  const isDistinctOn = !!distinctType && String(distinctType).toUpperCase() === 'DISTINCT ON';
-  const distinctOn = isDistinctOn ? (ast.distinct.columns ?? []).map((c: N) => convertExpr(c.expr ?? c)) : null;
-  const items: SelectItem[] = [];
-  const cols = ast.columns === '*' ? [{ expr: { type: 'column_ref', table: null, column: '*' }, as: null }] : ast.columns;
-  for (const c of cols) {
-    items.push({ expr: convertExpr(c.expr), alias: c.as == null ? null : identName(c.as) });
-  }
-  return {
-    kind: 'select',
-    distinct: !!distinctType && !isDistinctOn,
-    distinctOn,
-    items,
-    from: convertFrom(ast.from),
-    where: ast.where ? convertExpr(ast.where) : null,
-    groupBy: (ast.groupby?.columns ?? (Array.isArray(ast.groupby) ? ast.groupby : [])).map(convertExpr),
-    having: ast.having ? convertExpr(ast.having) : null,
-  };
-}
-
-function convertFrom(from: N): FromItem | null {
-  if (!from || from.length === 0) return null;
-  let acc: FromItem | null = null;
-  for (const f of from) {
-    const item = convertFromItem(f);
-    if (acc === null) {
-      acc = item;
-      continue;
-    }
-    const j = String(f.join ?? '').toUpperCase();
-    let joinType: 'inner' | 'left' | 'right' | 'full' | 'cross';
-    if (j === '' || j === 'CROSS JOIN') joinType = 'cross';
-    else if (j.startsWith('LEFT')) joinType = 'left';
-    else if (j.startsWith('RIGHT')) joinType = 'right';
-    else if (j.startsWith('FULL')) joinType = 'full';
-    else if (j === 'INNER JOIN' || j === 'JOIN') joinType = 'inner';
-    else unsupported(j);
-    if (f.using) unsupported('JOIN … USING');
-    acc = { kind: 'join', joinType, left: acc, right: item, on: f.on ? convertExpr(f.on) : null };
-  }
-  return acc;
-}
-
-function convertFromItem(f: N): FromItem {
-  const alias = f.as == null ? null : identName(f.as);
-  if (f.expr?.ast) return { kind: 'subquery', query: convertQuery(f.expr.ast), alias };
-  if (f.expr?.type === 'function') {
-    const name = funcName(f.expr);
-    const args = (f.expr.args?.value ?? []).map(convertExpr);
-    return { kind: 'table_function', name, args, alias };
-  }
-  if (typeof f.table === 'string') return { kind: 'relation', name: f.table, alias, lookup: lookupNames.has(f.table.toLowerCase()) };
-  return unsupported(`FROM item ${JSON.stringify(f).slice(0, 80)}`);
+  return new Converter(offset, new Set()).convertExpr(ast);
 }
 
 function funcName(e: N): string {
@@ -167,15 +43,6 @@ function funcName(e: N): string {
   if (typeof n === 'string') return n.toLowerCase();
   if (Array.isArray(n?.name)) return n.name.map((p: N) => String(p.value)).join('.').toLowerCase();
   return String(n).toLowerCase();
-}
-
-function convertOrder(o: N): OrderItem {
-  const nulls = o.nulls ? String(o.nulls).toUpperCase() : null;
-  return {
-    expr: convertExpr(o.expr),
-    desc: String(o.type ?? 'ASC').toUpperCase() === 'DESC',
-    nullsFirst: nulls === null ? null : nulls.includes('FIRST'),
-  };
 }
 
 function castTarget(t: N): SqlType {
@@ -200,156 +67,276 @@ function numberLiteral(v: N): Expr {
   return { kind: 'literal', value: Number(s), type: 'numeric' };
 }
 
-export function convertExpr(e: N): Expr {
-  if (e === null || e === undefined) return { kind: 'literal', value: null, type: 'null' };
-  const pos = e.loc?.start?.offset !== undefined ? baseOffset + e.loc.start.offset + 1 : undefined;
-  switch (e.type) {
-    case 'column_ref': {
-      if (e.column === '*') return { kind: 'star', table: e.table ?? null };
-      const name = identName(e.column);
-      return { kind: 'column', table: e.table ? identName(e.table) : null, name: quotedAware(name) };
-    }
-    case 'number':
-      return numberLiteral(e.value);
-    case 'single_quote_string':
-    case 'string':
-    case 'natural_string':
-    case 'dollar_quote_string':
-      return { kind: 'literal', value: String(e.value), type: 'varchar' };
-    case 'double_quote_string':
-      return { kind: 'column', table: null, name: String(e.value) };
-    case 'bool':
-    case 'boolean':
-      return { kind: 'literal', value: !!e.value, type: 'boolean' };
-    case 'null':
-      return { kind: 'literal', value: null, type: 'null' };
-    case 'interval': {
-      const raw = e.expr?.value ?? e.value;
-      return { kind: 'literal', value: parseInterval(String(raw), String(e.unit ?? '')), type: 'interval' };
-    }
-    case 'timestamp':
-    case 'datetime':
-      return { kind: 'cast', expr: { kind: 'literal', value: String(e.value), type: 'varchar' }, type: 'timestamp' };
-    case 'date':
-      return { kind: 'cast', expr: { kind: 'literal', value: String(e.value), type: 'varchar' }, type: 'date' };
-    case 'cast':
-      return { kind: 'cast', expr: convertExpr(e.expr), type: castTarget(e.target) };
-    case 'unary_expr': {
-      const op = String(e.operator).toUpperCase();
-      const inner = convertExpr(e.expr);
-      if (op === 'NOT' || op === '!') return { kind: 'unary', op: 'not', expr: inner };
-      if (op === '-') {
-        if (inner.kind === 'literal' && typeof inner.value === 'number') return { ...inner, value: -inner.value };
-        if (inner.kind === 'literal' && typeof inner.value === 'bigint') return { ...inner, value: -inner.value };
-        return { kind: 'unary', op: 'neg', expr: inner };
+/**
+ * Converts one query or expression AST; `offset` is where the text node-sql-parser saw starts
+ * in the script (for positions), `lookups` the relations written FOR SYSTEM_TIME AS OF.
+ */
+class Converter {
+  constructor(private readonly offset: number, private readonly lookups: ReadonlySet<string>) {}
+
+  convertQuery(ast: N): Query {
+    const withs: { name: string; query: Query }[] = [];
+    if (Array.isArray(ast.with)) {
+      for (const w of ast.with) {
+        const stmt = w.stmt?.ast ?? w.stmt;
+        withs.push({ name: identName(w.name), query: this.convertQuery(stmt) });
       }
-      if (op === '+') return inner;
-      return unsupported(`operator ${op}`);
     }
-    case 'binary_expr':
-      return convertBinary(e, pos);
-    case 'expr_list':
-      if (Array.isArray(e.value) && e.value.length === 1) return convertExpr(e.value[0]);
-      return unsupported('row constructors');
-    case 'case': {
-      const whens: { when: Expr; then: Expr }[] = [];
-      let otherwise: Expr | null = null;
-      for (const a of e.args) {
-        if (a.type === 'when') whens.push({ when: convertExpr(a.cond), then: convertExpr(a.result) });
-        else otherwise = convertExpr(a.result);
-      }
-      return { kind: 'case', operand: e.expr ? convertExpr(e.expr) : null, whens, otherwise };
+    const body = this.convertBody(ast);
+    // ORDER BY / LIMIT of a set operation sit on the last arm in node-sql-parser's AST.
+    let last = ast;
+    while (last._next) last = last._next;
+    const orderSrc = last.orderby ?? ast.orderby;
+    const limitSrc = last.limit?.value?.length ? last.limit : ast.limit;
+    const orderBy = (orderSrc ?? []).map((x: N) => this.convertOrder(x));
+    let limit: number | null = null;
+    let offset: number | null = null;
+    if (limitSrc && Array.isArray(limitSrc.value) && limitSrc.value.length > 0) {
+      const vals = limitSrc.value.map((v: N) => Number(v.value));
+      if (limitSrc.seperator === 'offset') {
+        limit = vals[0];
+        offset = vals[1] ?? null;
+      } else if (limitSrc.seperator === ',') {
+        offset = vals[0];
+        limit = vals[1];
+      } else limit = vals[0];
     }
-    case 'extract':
-      return { kind: 'extract', field: String(e.args.field).toLowerCase(), expr: convertExpr(e.args.source) };
-    case 'aggr_func': {
-      const name = String(e.name).toLowerCase();
-      const args = e.args ?? {};
-      const star = args.expr?.type === 'star';
-      const argExprs: Expr[] = star ? [] : args.expr ? [convertExpr(args.expr)] : [];
-      const filterWhere = e.filter?.where ?? null;
-      return {
-        kind: 'func',
-        name,
-        args: argExprs,
-        star,
-        distinct: !!args.distinct,
-        filter: filterWhere ? convertExpr(filterWhere) : null,
-        orderBy: (args.orderby ?? []).map(convertOrder),
-        over: convertOver(e.over),
-        pos,
-      };
-    }
-    case 'function': {
-      const name = funcName(e);
-      const argList = e.args?.value ?? [];
-      const args = (Array.isArray(argList) ? argList : [argList]).map(convertExpr);
-      // node-sql-parser reads `NOT (x)` as a call of a function named NOT.
-      if (name === 'not' && args.length === 1) return { kind: 'unary', op: 'not', expr: args[0]! };
-      // sum(DISTINCT x) and friends, rewritten by parse.ts so the parser accepts them.
-      const distinctAgg = /^(sum|avg|min|max)_distinct$/.exec(name);
-      if (distinctAgg) return { kind: 'func', name: distinctAgg[1]!, args, star: false, distinct: true, filter: null, orderBy: [], over: null, pos };
-      if (name === 'current_timestamp' || name === 'now' || name === 'proctime') {
-        return { kind: 'func', name: name === 'proctime' ? 'proctime' : 'now', args: [], star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
-      }
-      return { kind: 'func', name, args, star: false, distinct: false, filter: null, orderBy: [], over: convertOver(e.over), pos };
-    }
-    case 'star':
-      return { kind: 'star', table: null };
-    case 'window_func':
-      return { kind: 'func', name: String(e.name).toLowerCase(), args: (e.args?.value ?? []).map(convertExpr), star: false, distinct: false, filter: null, orderBy: [], over: convertOver(e.over), pos };
-    case 'array':
-      // An ARRAY[...] constructor: only as an argument of array_join/array_to_string (arrays are
-      // not a column type yet), carried as a call the binder folds.
-      return { kind: 'func', name: 'array', args: (e.expr_list?.value ?? []).map(convertExpr), star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
-    default:
-      return unsupported(`expression ${String(e.type)}`);
+    return { with: withs, body, orderBy, limit, offset, withTies: false };
   }
-}
 
-function convertOver(over: N): WindowSpec | null {
-  if (!over) return null;
-  const spec = over.as_window_specification?.window_specification ?? over.window_specification ?? over;
-  return {
-    partitionBy: (spec.partitionby ?? []).map((p: N) => convertExpr(p.expr ?? p)),
-    orderBy: (spec.orderby ?? []).map(convertOrder),
-  };
-}
+  convertBody(ast: N): QueryBody {
+    const first = this.convertSelect(ast);
+    if (!ast._next) return first;
+    const inputs: QueryBody[] = [first];
+    let all = true;
+    let cur = ast;
+    while (cur._next) {
+      const op = String(cur.set_op ?? 'union').toLowerCase();
+      if (op !== 'union all' && op !== 'union') unsupported(op.toUpperCase());
+      if (op === 'union') all = false;
+      cur = cur._next;
+      inputs.push(this.convertSelect(cur));
+    }
+    return { kind: 'union', all, inputs };
+  }
 
-function convertBinary(e: N, pos: number | undefined): Expr {
-  const op = String(e.operator).toUpperCase();
-  const left = convertExpr(e.left);
-  switch (op) {
-    case 'IS':
-    case 'IS NOT': {
-      const negated = op === 'IS NOT';
-      if (e.right?.type === 'null') return { kind: 'is_null', expr: left, negated };
-      if (e.right?.type === 'bool' || e.right?.type === 'boolean') return { kind: 'is_bool', expr: left, value: !!e.right.value, negated };
-      return unsupported(`IS ${JSON.stringify(e.right?.type)}`);
+  convertSelect(ast: N): Select {
+    if (ast.type !== 'select') unsupported(`statement ${ast.type}`);
+    const distinctType = ast.distinct?.type;
+    const isDistinctOn = !!distinctType && String(distinctType).toUpperCase() === 'DISTINCT ON';
+    const distinctOn = isDistinctOn ? (ast.distinct.columns ?? []).map((c: N) => this.convertExpr(c.expr ?? c)) : null;
+    const items: SelectItem[] = [];
+    const cols = ast.columns === '*' ? [{ expr: { type: 'column_ref', table: null, column: '*' }, as: null }] : ast.columns;
+    for (const c of cols) {
+      items.push({ expr: this.convertExpr(c.expr), alias: c.as == null ? null : identName(c.as) });
     }
-    case 'IS DISTINCT FROM':
-    case 'IS NOT DISTINCT FROM':
-      return { kind: 'is_distinct', left, right: convertExpr(e.right), negated: op === 'IS NOT DISTINCT FROM' };
-    case 'IN':
-    case 'NOT IN': {
-      if (e.right?.type !== 'expr_list') unsupported('IN (subquery)');
-      return { kind: 'in', expr: left, list: e.right.value.map(convertExpr), negated: op === 'NOT IN' };
+    return {
+      kind: 'select',
+      distinct: !!distinctType && !isDistinctOn,
+      distinctOn,
+      items,
+      from: this.convertFrom(ast.from),
+      where: ast.where ? this.convertExpr(ast.where) : null,
+      groupBy: (ast.groupby?.columns ?? (Array.isArray(ast.groupby) ? ast.groupby : [])).map((x: N) => this.convertExpr(x)),
+      having: ast.having ? this.convertExpr(ast.having) : null,
+    };
+  }
+
+  convertFrom(from: N): FromItem | null {
+    if (!from || from.length === 0) return null;
+    let acc: FromItem | null = null;
+    for (const f of from) {
+      const item = this.convertFromItem(f);
+      if (acc === null) {
+        acc = item;
+        continue;
+      }
+      const j = String(f.join ?? '').toUpperCase();
+      let joinType: 'inner' | 'left' | 'right' | 'full' | 'cross';
+      if (j === '' || j === 'CROSS JOIN') joinType = 'cross';
+      else if (j.startsWith('LEFT')) joinType = 'left';
+      else if (j.startsWith('RIGHT')) joinType = 'right';
+      else if (j.startsWith('FULL')) joinType = 'full';
+      else if (j === 'INNER JOIN' || j === 'JOIN') joinType = 'inner';
+      else unsupported(j);
+      if (f.using) unsupported('JOIN … USING');
+      acc = { kind: 'join', joinType, left: acc, right: item, on: f.on ? this.convertExpr(f.on) : null };
     }
-    case 'BETWEEN':
-    case 'NOT BETWEEN':
-      return { kind: 'between', expr: left, low: convertExpr(e.right.value[0]), high: convertExpr(e.right.value[1]), negated: op === 'NOT BETWEEN' };
-    case 'LIKE':
-    case 'NOT LIKE':
-    case 'ILIKE':
-    case 'NOT ILIKE':
-      return { kind: 'like', expr: left, pattern: convertExpr(e.right), negated: op.startsWith('NOT'), insensitive: op.includes('ILIKE') };
-    case '->':
-    case '->>':
-      return { kind: 'func', name: op === '->' ? 'json_get' : 'json_get_text', args: [left, convertExpr(e.right)], star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
-    default: {
-      const bop = BINARY[op];
-      if (!bop) return unsupported(`operator ${op}`);
-      return { kind: 'binary', op: bop, left, right: convertExpr(e.right), pos };
+    return acc;
+  }
+
+  convertFromItem(f: N): FromItem {
+    const alias = f.as == null ? null : identName(f.as);
+    if (f.expr?.ast) return { kind: 'subquery', query: this.convertQuery(f.expr.ast), alias };
+    if (f.expr?.type === 'function') {
+      const name = funcName(f.expr);
+      const args = (f.expr.args?.value ?? []).map((x: N) => this.convertExpr(x));
+      return { kind: 'table_function', name, args, alias };
+    }
+    if (typeof f.table === 'string') return { kind: 'relation', name: f.table, alias, lookup: this.lookups.has(f.table.toLowerCase()) };
+    return unsupported(`FROM item ${JSON.stringify(f).slice(0, 80)}`);
+  }
+
+  convertOrder(o: N): OrderItem {
+    const nulls = o.nulls ? String(o.nulls).toUpperCase() : null;
+    return {
+      expr: this.convertExpr(o.expr),
+      desc: String(o.type ?? 'ASC').toUpperCase() === 'DESC',
+      nullsFirst: nulls === null ? null : nulls.includes('FIRST'),
+    };
+  }
+
+  convertExpr(e: N): Expr {
+    if (e === null || e === undefined) return { kind: 'literal', value: null, type: 'null' };
+    const pos = e.loc?.start?.offset !== undefined ? this.offset + e.loc.start.offset + 1 : undefined;
+    switch (e.type) {
+      case 'column_ref': {
+        if (e.column === '*') return { kind: 'star', table: e.table ?? null };
+        const name = identName(e.column);
+        return { kind: 'column', table: e.table ? identName(e.table) : null, name: quotedAware(name) };
+      }
+      case 'number':
+        return numberLiteral(e.value);
+      case 'single_quote_string':
+      case 'string':
+      case 'natural_string':
+      case 'dollar_quote_string':
+        return { kind: 'literal', value: String(e.value), type: 'varchar' };
+      case 'double_quote_string':
+        return { kind: 'column', table: null, name: String(e.value) };
+      case 'bool':
+      case 'boolean':
+        return { kind: 'literal', value: !!e.value, type: 'boolean' };
+      case 'null':
+        return { kind: 'literal', value: null, type: 'null' };
+      case 'interval': {
+        const raw = e.expr?.value ?? e.value;
+        return { kind: 'literal', value: parseInterval(String(raw), String(e.unit ?? '')), type: 'interval' };
+      }
+      case 'timestamp':
+      case 'datetime':
+        return { kind: 'cast', expr: { kind: 'literal', value: String(e.value), type: 'varchar' }, type: 'timestamp' };
+      case 'date':
+        return { kind: 'cast', expr: { kind: 'literal', value: String(e.value), type: 'varchar' }, type: 'date' };
+      case 'cast':
+        return { kind: 'cast', expr: this.convertExpr(e.expr), type: castTarget(e.target) };
+      case 'unary_expr': {
+        const op = String(e.operator).toUpperCase();
+        const inner = this.convertExpr(e.expr);
+        if (op === 'NOT' || op === '!') return { kind: 'unary', op: 'not', expr: inner };
+        if (op === '-') {
+          if (inner.kind === 'literal' && typeof inner.value === 'number') return { ...inner, value: -inner.value };
+          if (inner.kind === 'literal' && typeof inner.value === 'bigint') return { ...inner, value: -inner.value };
+          return { kind: 'unary', op: 'neg', expr: inner };
+        }
+        if (op === '+') return inner;
+        return unsupported(`operator ${op}`);
+      }
+      case 'binary_expr':
+        return this.convertBinary(e, pos);
+      case 'expr_list':
+        if (Array.isArray(e.value) && e.value.length === 1) return this.convertExpr(e.value[0]);
+        return unsupported('row constructors');
+      case 'case': {
+        const whens: { when: Expr; then: Expr }[] = [];
+        let otherwise: Expr | null = null;
+        for (const a of e.args) {
+          if (a.type === 'when') whens.push({ when: this.convertExpr(a.cond), then: this.convertExpr(a.result) });
+          else otherwise = this.convertExpr(a.result);
+        }
+        return { kind: 'case', operand: e.expr ? this.convertExpr(e.expr) : null, whens, otherwise };
+      }
+      case 'extract':
+        return { kind: 'extract', field: String(e.args.field).toLowerCase(), expr: this.convertExpr(e.args.source) };
+      case 'aggr_func': {
+        const name = String(e.name).toLowerCase();
+        const args = e.args ?? {};
+        const star = args.expr?.type === 'star';
+        const argExprs: Expr[] = star ? [] : args.expr ? [this.convertExpr(args.expr)] : [];
+        const filterWhere = e.filter?.where ?? null;
+        return {
+          kind: 'func',
+          name,
+          args: argExprs,
+          star,
+          distinct: !!args.distinct,
+          filter: filterWhere ? this.convertExpr(filterWhere) : null,
+          orderBy: (args.orderby ?? []).map((x: N) => this.convertOrder(x)),
+          over: this.convertOver(e.over),
+          pos,
+        };
+      }
+      case 'function': {
+        const name = funcName(e);
+        const argList = e.args?.value ?? [];
+        const args = (Array.isArray(argList) ? argList : [argList]).map((x: N) => this.convertExpr(x));
+        // node-sql-parser reads `NOT (x)` as a call of a function named NOT.
+        if (name === 'not' && args.length === 1) return { kind: 'unary', op: 'not', expr: args[0]! };
+        // sum(DISTINCT x) and friends, rewritten by parse.ts so the parser accepts them.
+        const distinctAgg = /^(sum|avg|min|max)_distinct$/.exec(name);
+        if (distinctAgg) return { kind: 'func', name: distinctAgg[1]!, args, star: false, distinct: true, filter: null, orderBy: [], over: null, pos };
+        if (name === 'current_timestamp' || name === 'now' || name === 'proctime') {
+          return { kind: 'func', name: name === 'proctime' ? 'proctime' : 'now', args: [], star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
+        }
+        return { kind: 'func', name, args, star: false, distinct: false, filter: null, orderBy: [], over: this.convertOver(e.over), pos };
+      }
+      case 'star':
+        return { kind: 'star', table: null };
+      case 'window_func':
+        return { kind: 'func', name: String(e.name).toLowerCase(), args: (e.args?.value ?? []).map((x: N) => this.convertExpr(x)), star: false, distinct: false, filter: null, orderBy: [], over: this.convertOver(e.over), pos };
+      case 'array':
+        // An ARRAY[...] constructor: only as an argument of array_join/array_to_string (arrays are
+        // not a column type yet), carried as a call the binder folds.
+        return { kind: 'func', name: 'array', args: (e.expr_list?.value ?? []).map((x: N) => this.convertExpr(x)), star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
+      default:
+        return unsupported(`expression ${String(e.type)}`);
+    }
+  }
+
+  convertOver(over: N): WindowSpec | null {
+    if (!over) return null;
+    const spec = over.as_window_specification?.window_specification ?? over.window_specification ?? over;
+    return {
+      partitionBy: (spec.partitionby ?? []).map((p: N) => this.convertExpr(p.expr ?? p)),
+      orderBy: (spec.orderby ?? []).map((x: N) => this.convertOrder(x)),
+    };
+  }
+
+  convertBinary(e: N, pos: number | undefined): Expr {
+    const op = String(e.operator).toUpperCase();
+    const left = this.convertExpr(e.left);
+    switch (op) {
+      case 'IS':
+      case 'IS NOT': {
+        const negated = op === 'IS NOT';
+        if (e.right?.type === 'null') return { kind: 'is_null', expr: left, negated };
+        if (e.right?.type === 'bool' || e.right?.type === 'boolean') return { kind: 'is_bool', expr: left, value: !!e.right.value, negated };
+        return unsupported(`IS ${JSON.stringify(e.right?.type)}`);
+      }
+      case 'IS DISTINCT FROM':
+      case 'IS NOT DISTINCT FROM':
+        return { kind: 'is_distinct', left, right: this.convertExpr(e.right), negated: op === 'IS NOT DISTINCT FROM' };
+      case 'IN':
+      case 'NOT IN': {
+        if (e.right?.type !== 'expr_list') unsupported('IN (subquery)');
+        return { kind: 'in', expr: left, list: e.right.value.map((x: N) => this.convertExpr(x)), negated: op === 'NOT IN' };
+      }
+      case 'BETWEEN':
+      case 'NOT BETWEEN':
+        return { kind: 'between', expr: left, low: this.convertExpr(e.right.value[0]), high: this.convertExpr(e.right.value[1]), negated: op === 'NOT BETWEEN' };
+      case 'LIKE':
+      case 'NOT LIKE':
+      case 'ILIKE':
+      case 'NOT ILIKE':
+        return { kind: 'like', expr: left, pattern: this.convertExpr(e.right), negated: op.startsWith('NOT'), insensitive: op.includes('ILIKE') };
+      case '->':
+      case '->>':
+        return { kind: 'func', name: op === '->' ? 'json_get' : 'json_get_text', args: [left, this.convertExpr(e.right)], star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
+      default: {
+        const bop = BINARY[op];
+        if (!bop) return unsupported(`operator ${op}`);
+        return { kind: 'binary', op: bop, left, right: this.convertExpr(e.right), pos };
+      }
     }
   }
 }
