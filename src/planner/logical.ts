@@ -156,6 +156,35 @@ export function children(p: LogicalPlan): readonly LogicalPlan[] {
   }
 }
 
+/** `p` with its inputs replaced by `kids` (in `children` order); fields that follow the input are recomputed. */
+export function withChildren(p: LogicalPlan, kids: readonly LogicalPlan[]): LogicalPlan {
+  switch (p.kind) {
+    case 'scan':
+    case 'values':
+      return p;
+    case 'filter':
+      return { ...p, input: kids[0]!, schema: kids[0]!.schema, appendOnly: kids[0]!.appendOnly };
+    case 'project':
+      return { ...p, input: kids[0]!, appendOnly: kids[0]!.appendOnly };
+    case 'aggregate':
+    case 'window':
+    case 'window_aggregate':
+    case 'row_number':
+    case 'top_n':
+      return { ...p, input: kids[0]! } as LogicalPlan;
+    case 'union':
+      return { ...p, inputs: kids };
+    case 'join':
+      return { ...p, left: kids[0]!, right: kids[1]! };
+  }
+}
+
+/** Rewrites a plan bottom-up: `f` sees each node after its inputs were rewritten. */
+export function transformUp(p: LogicalPlan, f: (node: LogicalPlan) => LogicalPlan): LogicalPlan {
+  const kids = children(p);
+  return f(kids.length ? withChildren(p, kids.map((c) => transformUp(c, f))) : p);
+}
+
 /** Every relation a plan scans. */
 export function scannedRelations(p: LogicalPlan, out: Set<string> = new Set()): Set<string> {
   if (p.kind === 'scan') out.add(p.relation);

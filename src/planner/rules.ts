@@ -5,7 +5,7 @@
  */
 import { columnsOf, conjunction, isVolatile, mapColumns, splitConjunction, type BoundExpr } from './expr.js';
 import { filter, project } from './binder.js';
-import type { LogicalPlan, WindowKeyRole } from './logical.js';
+import { transformUp, type LogicalPlan, type WindowKeyRole } from './logical.js';
 
 export interface Rule {
   readonly name: string;
@@ -116,34 +116,18 @@ export const MergeProjectRule: Rule = {
 };
 
 function mergeProjects(plan: LogicalPlan): LogicalPlan {
-  switch (plan.kind) {
-    case 'scan':
-    case 'values':
-      return plan;
-    case 'filter':
-      return filter(mergeProjects(plan.input), plan.predicate);
-    case 'aggregate':
-    case 'window':
-    case 'window_aggregate':
-    case 'row_number':
-    case 'top_n':
-      return { ...plan, input: mergeProjects(plan.input) };
-    case 'union':
-      return { ...plan, inputs: plan.inputs.map(mergeProjects) };
-    case 'join':
-      return { ...plan, left: mergeProjects(plan.left), right: mergeProjects(plan.right) };
-    case 'project': {
-      const input = mergeProjects(plan.input);
-      if (input.kind === 'project') {
-        const exprs = plan.exprs.map((e) => mapColumns(e, (i) => input.exprs[i]!));
-        return project(input.input, exprs, plan.schema);
-      }
-      if (plan.exprs.length === input.schema.length && plan.exprs.every((e, i) => e.kind === 'col' && e.index === i) && plan.schema.every((f, i) => f.name === input.schema[i]!.name)) {
-        return input;
-      }
-      return project(input, plan.exprs, plan.schema);
+  return transformUp(plan, (p) => {
+    if (p.kind !== 'project') return p;
+    const input = p.input;
+    if (input.kind === 'project') {
+      const exprs = p.exprs.map((e) => mapColumns(e, (i) => input.exprs[i]!));
+      return project(input.input, exprs, p.schema);
     }
-  }
+    if (p.exprs.length === input.schema.length && p.exprs.every((e, i) => e.kind === 'col' && e.index === i) && p.schema.every((f, i) => f.name === input.schema[i]!.name)) {
+      return input;
+    }
+    return p;
+  });
 }
 
 export const PruneColumnsRule: Rule = {
@@ -305,45 +289,27 @@ export const WindowAggregateRule: Rule = {
 };
 
 function rewriteWindowAggregates(plan: LogicalPlan): LogicalPlan {
-  switch (plan.kind) {
-    case 'scan':
-    case 'values':
-      return plan;
-    case 'filter':
-      return filter(rewriteWindowAggregates(plan.input), plan.predicate);
-    case 'project':
-      return project(rewriteWindowAggregates(plan.input), plan.exprs, plan.schema);
-    case 'union':
-      return { ...plan, inputs: plan.inputs.map(rewriteWindowAggregates) };
-    case 'join':
-      return { ...plan, left: rewriteWindowAggregates(plan.left), right: rewriteWindowAggregates(plan.right) };
-    case 'window':
-    case 'window_aggregate':
-    case 'row_number':
-    case 'top_n':
-      return { ...plan, input: rewriteWindowAggregates(plan.input) };
-    case 'aggregate': {
-      const input = rewriteWindowAggregates(plan.input);
-      if (input.kind !== 'window') return { ...plan, input };
-      const n = input.input.schema.length;
-      const roles = plan.groupKeys.map((k): WindowKeyRole => (k.kind === 'col' && k.index === n ? 'window_start' : k.kind === 'col' && k.index === n + 1 ? 'window_end' : 'key'));
-      const keys = plan.groupKeys.filter((_, i) => roles[i] === 'key');
-      const readsWindow = (e: BoundExpr) => [...columnsOf(e)].some((c) => c >= n);
-      const simpleAggs = plan.aggs.every((a) => !a.distinct && (!a.arg || !readsWindow(a.arg)) && (!a.filter || !readsWindow(a.filter)));
-      if (!roles.some((r) => r !== 'key') || keys.some(readsWindow) || !simpleAggs) return { ...plan, input };
-      return {
-        kind: 'window_aggregate',
-        input: input.input,
-        window: input.window,
-        roles,
-        keys,
-        aggs: plan.aggs,
-        emitOnClose: false,
-        schema: plan.schema,
-        appendOnly: false,
-      };
-    }
-  }
+  return transformUp(plan, (p) => {
+    if (p.kind !== 'aggregate' || p.input.kind !== 'window') return p;
+    const input = p.input;
+    const n = input.input.schema.length;
+    const roles = p.groupKeys.map((k): WindowKeyRole => (k.kind === 'col' && k.index === n ? 'window_start' : k.kind === 'col' && k.index === n + 1 ? 'window_end' : 'key'));
+    const keys = p.groupKeys.filter((_, i) => roles[i] === 'key');
+    const readsWindow = (e: BoundExpr) => [...columnsOf(e)].some((c) => c >= n);
+    const simpleAggs = p.aggs.every((a) => !a.distinct && (!a.arg || !readsWindow(a.arg)) && (!a.filter || !readsWindow(a.filter)));
+    if (!roles.some((r) => r !== 'key') || keys.some(readsWindow) || !simpleAggs) return p;
+    return {
+      kind: 'window_aggregate',
+      input: input.input,
+      window: input.window,
+      roles,
+      keys,
+      aggs: p.aggs,
+      emitOnClose: false,
+      schema: p.schema,
+      appendOnly: false,
+    };
+  });
 }
 
 /**
@@ -356,62 +322,45 @@ export const TopNRule: Rule = {
 };
 
 function rewriteTopN(plan: LogicalPlan): LogicalPlan {
-  const recurse = (p: LogicalPlan): LogicalPlan => rewriteTopN(p);
-  switch (plan.kind) {
-    case 'scan':
-    case 'values':
-      return plan;
-    case 'project':
-      return project(recurse(plan.input), plan.exprs, plan.schema);
-    case 'union':
-      return { ...plan, inputs: plan.inputs.map(recurse) };
-    case 'join':
-      return { ...plan, left: recurse(plan.left), right: recurse(plan.right) };
-    case 'aggregate':
-    case 'window':
-    case 'window_aggregate':
-    case 'row_number':
-    case 'top_n':
-      return { ...plan, input: recurse(plan.input) } as LogicalPlan;
-    case 'filter': {
-      const input = recurse(plan.input);
-      if (input.kind !== 'row_number') return filter(input, plan.predicate);
-      const rank = input.input.schema.length;
-      let lower = 0;
-      let upper = Infinity;
-      const keep: BoundExpr[] = [];
-      for (const c of splitConjunction(plan.predicate)) {
-        const b = rankBound(c, rank);
-        if (!b) {
-          keep.push(c);
-          continue;
-        }
-        if (b.op === 'le') upper = Math.min(upper, b.n);
-        else if (b.op === 'lt') upper = Math.min(upper, b.n - 1);
-        else if (b.op === 'gt') lower = Math.max(lower, b.n);
-        else if (b.op === 'ge') lower = Math.max(lower, b.n - 1);
-        else {
-          upper = Math.min(upper, b.n);
-          lower = Math.max(lower, b.n - 1);
-        }
+  return transformUp(plan, (p) => {
+    if (p.kind !== 'filter') return p;
+    const input = p.input;
+    if (input.kind !== 'row_number') return p;
+    const rank = input.input.schema.length;
+    let lower = 0;
+    let upper = Infinity;
+    const keep: BoundExpr[] = [];
+    for (const c of splitConjunction(p.predicate)) {
+      const b = rankBound(c, rank);
+      if (!b) {
+        keep.push(c);
+        continue;
       }
-      if (upper === Infinity) return filter(input, plan.predicate);
-      const top: LogicalPlan = {
-        kind: 'top_n',
-        input: input.input,
-        partitionBy: input.partitionBy,
-        orderBy: input.orderBy,
-        limit: Math.max(0, upper - lower),
-        offset: lower,
-        withTies: false,
-        rank: true,
-        schema: input.schema,
-        appendOnly: false,
-      };
-      const rest = conjunction(keep);
-      return rest ? filter(top, rest) : top;
+      if (b.op === 'le') upper = Math.min(upper, b.n);
+      else if (b.op === 'lt') upper = Math.min(upper, b.n - 1);
+      else if (b.op === 'gt') lower = Math.max(lower, b.n);
+      else if (b.op === 'ge') lower = Math.max(lower, b.n - 1);
+      else {
+        upper = Math.min(upper, b.n);
+        lower = Math.max(lower, b.n - 1);
+      }
     }
-  }
+    if (upper === Infinity) return p;
+    const top: LogicalPlan = {
+      kind: 'top_n',
+      input: input.input,
+      partitionBy: input.partitionBy,
+      orderBy: input.orderBy,
+      limit: Math.max(0, upper - lower),
+      offset: lower,
+      withTies: false,
+      rank: true,
+      schema: input.schema,
+      appendOnly: false,
+    };
+    const rest = conjunction(keep);
+    return rest ? filter(top, rest) : top;
+  });
 }
 
 function rankBound(c: BoundExpr, rank: number): { op: 'le' | 'lt' | 'gt' | 'ge' | 'eq'; n: number } | null {
