@@ -66,3 +66,16 @@ export function coerceJson(v: unknown, type: SqlType): Value {
       return null;
   }
 }
+
+/**
+ * A JSON record's keys folded to lower case (column names are case-insensitive); the first of
+ * several case-variants wins, in the object's key order.
+ */
+export function foldKeys(rec: Record<string, unknown>): Map<string, unknown> {
+  const m = new Map<string, unknown>();
+  for (const k of Object.keys(rec)) {
+    const lk = k.toLowerCase();
+    if (!m.has(lk)) m.set(lk, rec[k]);
+  }
+  return m;
+}

@@ -7,7 +7,7 @@
 import type { Schema } from '../../common/types.js';
 import type { DeadLetter } from '../api.js';
 import { deadLetterOf, errorText, isBlank, type DecodeResult, type Decoder, type PositionOf } from './decoder.js';
-import { coerceJson } from './json-coerce.js';
+import { coerceJson, foldKeys } from './json-coerce.js';
 import { RowAssembler } from './row-assembler.js';
 
 /** Decodes JSON-object records into rows of `schema`. */
@@ -66,14 +66,4 @@ export class JsonDecoder implements Decoder {
     }
     return { batch: out.finish(), deadLetters: dead };
   }
-}
-
-function foldKeys(rec: Record<string, unknown>): Map<string, unknown> {
-  const m = new Map<string, unknown>();
-  for (const k of Object.keys(rec)) {
-    const lk = k.toLowerCase();
-    // The first of several case-variants wins, matching object key order.
-    if (!m.has(lk)) m.set(lk, rec[k]);
-  }
-  return m;
 }

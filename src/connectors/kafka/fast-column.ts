@@ -10,7 +10,7 @@
  *   - `truncate(n)` drops rows from n on, so a record that fails half-way leaves no partial row.
  */
 import { endianness } from 'node:os';
-import { newBitmap, setBit, type Column, type ColumnValues } from '../../common/column.js';
+import { allocValues, newBitmap, setBit, type Column, type ColumnValues } from '../../common/column.js';
 import type { SqlType, Value } from '../../common/types.js';
 import { coerceJson } from '../formats/json-coerce.js';
 
@@ -228,27 +228,11 @@ export class FastColumn {
   }
 
   private allocate(n: number): ColumnValues {
-    switch (this.type) {
-      case 'boolean':
-        return newBitmap(n, false);
-      case 'int':
-      case 'date':
-      case 'null':
-        return new Int32Array(n);
-      case 'bigint':
-      case 'timestamp':
-      case 'interval': {
-        const v = new BigInt64Array(n);
-        if (LITTLE_ENDIAN) this.halves = new Int32Array(v.buffer);
-        return v;
-      }
-      case 'double':
-      case 'numeric':
-        return new Float64Array(n);
-      case 'varchar':
-        // Unused for varchar (bytes and offsets hold the data).
-        return new Uint8Array(0);
-    }
+    // Unused for varchar (bytes and offsets hold the data).
+    if (this.type === 'varchar') return new Uint8Array(0);
+    const v = allocValues(this.type, n);
+    if (v instanceof BigInt64Array && LITTLE_ENDIAN) this.halves = new Int32Array(v.buffer);
+    return v;
   }
 }
 

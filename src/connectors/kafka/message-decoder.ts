@@ -18,6 +18,7 @@ import { parseText } from '../../common/values.js';
 import type { DeadLetter } from '../api.js';
 import { CSV_BAD_QUOTE, CSV_OPEN_QUOTE, CsvSplitter } from '../formats/csv.js';
 import { deadLetterOf, errorText, isBlank, MAX_RAW_CHARS } from '../formats/decoder.js';
+import { foldKeys } from '../formats/json-coerce.js';
 import { splitLines } from '../formats/lines.js';
 import type { FormatSpec } from '../formats/options.js';
 import type { FetchedMessage } from './cluster.js';
@@ -95,15 +96,6 @@ class JsonRecords implements RecordDecoder {
     }
     return ROW;
   }
-}
-
-function foldKeys(rec: Record<string, unknown>): Map<string, unknown> {
-  const m = new Map<string, unknown>();
-  for (const k of Object.keys(rec)) {
-    const lk = k.toLowerCase();
-    if (!m.has(lk)) m.set(lk, rec[k]);
-  }
-  return m;
 }
 
 class CsvRecords implements RecordDecoder {
