@@ -14,7 +14,8 @@ import { runRepl } from './repl/repl.js';
 
 const USAGE = `usage:
   sluice serve [--host H] [--port N] [--data-dir DIR] [--password P] [--batch-interval MS]
-               [--allow-path DIR]... [--max-connections N] [--insecure] [--demo]
+               [--allow-path DIR]... [--max-connections N] [--tls-cert PEM --tls-key PEM]
+               [--insecure] [--demo]
                                    PostgreSQL wire server (default 127.0.0.1:6875); --demo adds the word count
   sluice run FILE.sql [--format table|csv|json] [--data-dir DIR] [--batch-interval MS] [--allow-path DIR]...
   sluice repl [--url postgres://127.0.0.1:6875/sluice] [--data-dir DIR]
@@ -40,6 +41,17 @@ function parsing<T extends { positionals: string[] }>(parse: () => T, positional
 function fail(msg: string): never {
   process.stderr.write(`sluice: ${msg}\n${USAGE}\n`);
   process.exit(2);
+}
+
+/** Reads --tls-cert and --tls-key (both or neither). */
+function tlsFiles(cert: string | undefined, key: string | undefined): { cert: Buffer; key: Buffer } | undefined {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) fail('--tls-cert and --tls-key go together');
+  try {
+    return { cert: readFileSync(cert), key: readFileSync(key) };
+  } catch (e) {
+    return fail(`cannot read the TLS files: ${(e as Error).message}`);
+  }
 }
 
 function intFlag(name: string, v: string | undefined): number | undefined {
@@ -109,6 +121,8 @@ async function main(argv: string[]): Promise<number> {
         'batch-interval': { type: 'string' },
         'allow-path': { type: 'string', multiple: true },
         'max-connections': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         insecure: { type: 'boolean', default: false },
         demo: { type: 'boolean', default: false },
       } }));
@@ -123,6 +137,7 @@ async function main(argv: string[]): Promise<number> {
         batchIntervalMs: intFlag('--batch-interval', values['batch-interval']),
         allowPaths: values['allow-path'],
         maxConnections: intFlag('--max-connections', values['max-connections']),
+        tls: tlsFiles(values['tls-cert'], values['tls-key']),
         insecure: values.insecure,
         demo: values.demo,
       });

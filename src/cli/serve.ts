@@ -18,6 +18,7 @@ export interface ServeOptions {
   readonly allowPaths?: readonly string[];
   readonly maxConnections?: number;
   readonly insecure?: boolean;
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
 }
 
 /** The allowed roots for `--allow-path` values: the given ones plus the data dir and the current directory. */
@@ -35,7 +36,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const engine = await createEngine({ dataDir: opts.dataDir, batchIntervalMs: opts.batchIntervalMs, allowPaths: defaultRoots(opts.allowPaths, opts.dataDir) });
   let server;
   try {
-    server = await startPgServer(engine, { host: opts.host, port: opts.port, password: opts.password, maxConnections: opts.maxConnections, insecure: opts.insecure });
+    server = await startPgServer(engine, { host: opts.host, port: opts.port, password: opts.password, maxConnections: opts.maxConnections, insecure: opts.insecure, tls: opts.tls });
   } catch (e) {
     await engine.close();
     const code = (e as NodeJS.ErrnoException).code;
@@ -43,6 +44,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
       throw new SluiceError('connection', `port ${opts.port} on ${opts.host} is already in use`, { hint: 'Stop the other server or pass --port N (0 picks a free port).' });
     }
     throw e;
+  }
+  if (!isLoopbackHost(opts.host) && opts.password !== undefined && !opts.tls) {
+    process.stderr.write('sluice: warning: the password crosses the network in clear text; add --tls-cert and --tls-key\n');
   }
   process.stdout.write(`sluice is listening on postgres://${opts.host}:${server.port}/sluice  (psql -h ${opts.host} -p ${server.port} -U sluice sluice)\n`);
   const stop = new AbortController();

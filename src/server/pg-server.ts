@@ -4,6 +4,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
 import { SluiceError } from '../common/errors.js';
 import { PgSession, type PgEngine, type SessionContext } from './pg-session.js';
 import { scramVerifier } from './scram.js';
@@ -19,6 +20,8 @@ export interface PgServerOptions {
   readonly port?: number;
   /** When set, clients authenticate with this password over SCRAM-SHA-256; otherwise trust. */
   readonly password?: string;
+  /** PEM certificate chain and private key: clients that ask for SSL (sslmode=require) get TLS. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** Largest frontend message accepted (default 64 MiB); a larger one ends its connection. */
   readonly maxMessageBytes?: number;
   /** Time a connection gets to complete startup and authentication (default 10 s). */
@@ -59,6 +62,7 @@ export async function startPgServer(engine: PgEngine, opts: PgServerOptions = {}
     verifier: opts.password !== undefined ? scramVerifier(opts.password) : null,
     serverVersion: SERVER_VERSION,
     maxMessageBytes: opts.maxMessageBytes ?? 64 * 1024 * 1024,
+    tls: opts.tls ? createSecureContext({ cert: opts.tls.cert, key: opts.tls.key }) : null,
     startupTimeoutMs: opts.startupTimeoutMs ?? 10_000,
     subscribeQueueRows: opts.subscribeQueueRows ?? 100_000,
     log: opts.log ?? ((m) => process.stderr.write(`sluice: pg server: ${m}\n`)),

@@ -5,6 +5,7 @@
  * only waits for its own socket's 'drain', never blocks other sessions.
  */
 import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Engine, StatementResult, Subscription } from '../exec/runtime/engine.js';
 import type { Value } from '../common/types.js';
 import { toSluiceError } from '../common/errors.js';
@@ -27,6 +28,8 @@ export interface SessionContext {
   readonly verifier: ScramVerifier | null;
   readonly serverVersion: string;
   readonly maxMessageBytes: number;
+  /** Set when the server offers TLS (answers SSLRequest with 'S'). */
+  readonly tls: SecureContext | null;
   readonly startupTimeoutMs: number;
   /** Most changes a SUBSCRIBE may have waiting for its client before it is dropped. */
   readonly subscribeQueueRows: number;
@@ -74,7 +77,11 @@ export class PgSession implements QueryIO {
   private cancelRequested = false;
   private abortInFlight: ((e: Error) => void) | null = null;
 
-  constructor(private readonly socket: Socket, private readonly ctx: SessionContext) {
+  /** The connection: the TCP socket, or the TLS socket over it after an SSLRequest. */
+  private socket: Socket;
+
+  constructor(socket: Socket, private readonly ctx: SessionContext) {
+    this.socket = socket;
     this.reader = new FrameReader(ctx.maxMessageBytes);
     this.extended = new ExtendedQuery(this);
     ({ pid: this.pid, secret: this.secret } = ctx.register(this));
@@ -99,6 +106,20 @@ export class PgSession implements QueryIO {
   /** Closes the connection at once (server shutdown). */
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /**
+   * Answers 'S' and speaks TLS from the next byte on: the client's handshake, then its startup
+   * packet, arrive through the TLS socket. Close handling stays on the TCP socket beneath.
+   */
+  private startTls(context: SecureContext): void {
+    const raw = this.socket;
+    raw.removeAllListeners('data');
+    const secure = new TLSSocket(raw, { isServer: true, secureContext: context });
+    secure.on('data', (chunk: Buffer) => this.onData(chunk));
+    // A failed handshake closes the TCP socket, and that 'close' ends the session.
+    secure.on('error', () => raw.destroy());
+    this.socket = secure;
   }
 
   private onData(chunk: Buffer): void {
@@ -196,9 +217,16 @@ export class PgSession implements QueryIO {
 
   private async startup(body: BodyReader): Promise<void> {
     const code = body.int32();
+    if (code === SSL_REQUEST && this.ctx.tls && !(this.socket instanceof TLSSocket)) {
+      body.end();
+      this.out.raw(Buffer.from('S'));
+      await this.flush();
+      this.startTls(this.ctx.tls);
+      return;
+    }
     if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
       body.end();
-      // No encryption is offered; the client goes on in the clear with a startup packet.
+      // No (more) encryption is offered; the client goes on with a startup packet.
       this.out.raw(Buffer.from('N'));
       await this.flush();
       return;
