@@ -14,6 +14,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { parseSqlGuarded } from '../../parser/index.js';
 import { batchFromRows, batchRows, constantColumn, isValid, type Batch } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import { typeDisplayName, type Field, type Schema, type Value } from '../../common/types.js';
@@ -246,7 +247,7 @@ export class Engine {
   /** Runs a script of statements in order; the first error stops the script and is thrown. */
   async execute(sql: string): Promise<StatementResult[]> {
     if (this.closed) throw new SluiceError('connection', 'the engine is closed');
-    const statements = parseSql(sql);
+    const statements = await parseSqlGuarded(sql);
     const results: StatementResult[] = [];
     for (const stmt of statements) results.push(await this.executeOne(stmt, sql, false));
     return results;
