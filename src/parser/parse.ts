@@ -3,7 +3,7 @@
  * DML heads, SHOW/SET/FLUSH/EXPLAIN…) with a small recursive-descent parser over lex.ts tokens,
  * and hands queries and expressions to node-sql-parser (through convert.ts).
  */
-import nodeSqlParser from 'node-sql-parser';
+import nodeSqlParser from 'node-sql-parser/build/postgresql.js';
 import { SluiceError } from '../common/errors.js';
 import { parseTypeName } from '../common/types.js';
 import type { ColumnDef, Expr, FromItem, ObjectKind, Options, Query, QueryBody, Statement, WatermarkDef } from './ast.js';

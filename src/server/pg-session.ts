@@ -9,7 +9,7 @@ import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Engine, StatementResult, Subscription } from '../exec/runtime/engine.js';
 import type { Value } from '../common/types.js';
 import { toSluiceError } from '../common/errors.js';
-import { parseSql, splitStatements } from '../parser/index.js';
+import { parseSqlGuarded, splitStatements } from '../parser/index.js';
 import { commandTag } from './command-tag.js';
 import { ExtendedQuery, type QueryIO } from './extended-query.js';
 import { BodyReader, FrameReader, type Frame } from './message-reader.js';
@@ -327,7 +327,7 @@ export class PgSession implements QueryIO {
       if (parts.length === 0) this.out.emptyQueryResponse();
       // PostgreSQL parses the whole string before running any of it: a syntax error in the
       // third statement means the first two do not run either.
-      if (parts.length > 1) parseSql(text);
+      if (parts.length > 1) await parseSqlGuarded(text);
       for (const part of parts) {
         offset = part.offset;
         for (const r of await this.run(part.text)) await this.sendResult(r);

@@ -17,7 +17,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { batchFromRows, batchRows, constantColumn, isValid, type Batch } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import { typeDisplayName, type Field, type Schema, type Value } from '../../common/types.js';
-import { formatInterval, parseInterval, parseSql, relationsOf, type Expr, type Options, type Statement } from '../../parser/index.js';
+import { formatInterval, parseInterval, parseSql, parseSqlGuarded, relationsOf, type Expr, type Options, type Statement } from '../../parser/index.js';
 import { Catalog, KIND_LABEL, type CatalogEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
 import { Binder, explainText, planQuery, scannedRelations, uniqueKey, type PhysicalPlan, type PlannedQuery } from '../../planner/index.js';
 import { explainState, Pipeline } from '../pipeline.js';
@@ -269,7 +269,7 @@ export class Engine {
     if (this.closed) throw new SluiceError('connection', 'the engine is closed');
     // Before parsing: SELECT and DML text reaches DuckDB as written, wherever a call hides in it.
     this.adHocGuard.check(sql, 0);
-    const statements = parseSql(sql);
+    const statements = await parseSqlGuarded(sql);
     const results: StatementResult[] = [];
     for (const stmt of statements) results.push(await this.executeOne(stmt, sql, false));
     return results;
