@@ -20,7 +20,7 @@ import type { PlannedQuery } from '../src/planner/index.js';
 import { uniqueKey } from '../src/planner/index.js';
 import { createViewStore, type ViewStore } from '../src/exec/view-store.js';
 import { canonical, canonicalRows } from './helpers.js';
-import { AGGS, epochs, epochsArb, joinQuery, op, query, TABLE, topNQuery, ts, tvf, twoTableOp, windowKind } from './generators.js';
+import { AGGS, epochs, epochsArb, joinQuery, K1, op, query, sqlLit, TABLE, topNQuery, ts, tvf, twoTableOp, V, windowKind } from './generators.js';
 
 interface RecordedEpoch {
   readonly deltas: ReadonlyMap<string, readonly Batch[]>;
@@ -165,7 +165,32 @@ describe('operator state survives snapshot and restore into a fresh pipeline', (
     );
   }, 600_000);
 
-  it(`incremental joins over tables and time-bounded interval joins (${RUNS} cases)`, async () => {
+  it(`windows over a table with deletes: retracting panes, min/max multisets, FILTER (${Math.ceil(RUNS / 2)} cases)`, async () => {
+    const aggs = 'count(*) AS c, sum(v) AS s, min(v) AS lo, max(v) AS hi, count(v) FILTER (WHERE v > 0) AS pos';
+    const scenario = fc.record({
+      w: windowKind.filter((w) => w.kind !== 'session'),
+      batches: epochs,
+      deletes: fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: -20, max: 20 })), { maxLength: 8 }),
+      cutAt,
+    });
+    await fc.assert(
+      fc.asyncProperty(scenario, (s) => {
+        const statements = [
+          'CREATE TABLE evr (k INT, ts TIMESTAMP, v INT)',
+          `CREATE MATERIALIZED VIEW mv AS SELECT k, window_start, window_end, ${aggs} FROM ${tvf(s.w, 'evr')} GROUP BY k, window_start, window_end`,
+        ];
+        s.batches.forEach((batch, i) => {
+          if (batch.length) statements.push(`INSERT INTO evr VALUES ${batch.map((x) => `(${x.k}, ${ts(x.t)}, ${x.v ?? 'NULL'})`).join(', ')}`);
+          for (const [at, v] of s.deletes) if (at === i) statements.push(`DELETE FROM evr WHERE v < ${v}`);
+          statements.push('FLUSH');
+        });
+        return checkRestore(statements, s.cutAt);
+      }),
+      { numRuns: Math.ceil(RUNS / 2) },
+    );
+  }, 600_000);
+
+  it(`incremental joins over tables, time-bounded interval joins and lookup joins (${RUNS} cases)`, async () => {
     const tables = fc.record({ before: fc.array(twoTableOp, { maxLength: 6 }), after: fc.array(twoTableOp, { maxLength: 12 }), query: joinQuery, cutAt }).map((s) => ({
       statements: [TABLE, TABLE.replace('TABLE t', 'TABLE u'), ...s.before, `CREATE MATERIALIZED VIEW mv AS ${s.query}`, ...s.after],
       cutAt: s.cutAt,
@@ -185,7 +210,19 @@ describe('operator state survives snapshot and restore into a fresh pipeline', (
       }
       return { statements, cutAt: s.cutAt };
     });
-    await fc.assert(fc.asyncProperty(fc.oneof(tables, interval), (s) => checkRestore(s.statements, s.cutAt)), { numRuns: RUNS });
+    // Lookup joins: an append-only stream of (k1, v) probing t as of each epoch while t changes.
+    const streamInsert = fc.array(fc.tuple(K1, V), { minLength: 1, maxLength: 5 }).map((rs) => `INSERT INTO s VALUES ${rs.map((r) => `(${r.map(sqlLit).join(', ')})`).join(', ')}`);
+    const lookup = fc.record({
+      before: fc.array(op, { maxLength: 6 }),
+      after: fc.array(fc.oneof(op, streamInsert, streamInsert), { maxLength: 14 }),
+      left: fc.boolean(),
+      cutAt,
+    }).map((s) => ({
+      statements: [TABLE, 'CREATE TABLE s (k1 INT, v INT) APPEND ONLY', ...s.before,
+        `CREATE MATERIALIZED VIEW mv AS SELECT s.k1, s.v, t.k2, t.d FROM s ${s.left ? 'LEFT ' : ''}JOIN t FOR SYSTEM_TIME AS OF PROCTIME() ON s.k1 = t.k1`, ...s.after],
+      cutAt: s.cutAt,
+    }));
+    await fc.assert(fc.asyncProperty(fc.oneof(tables, interval, lookup), (s) => checkRestore(s.statements, s.cutAt)), { numRuns: RUNS });
   }, 600_000);
 
   it(`top-N: ORDER BY … LIMIT, ROW_NUMBER() per partition, DISTINCT ON (${RUNS} cases)`, async () => {
