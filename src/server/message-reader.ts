@@ -14,6 +14,33 @@ export interface Frame {
 /** PostgreSQL's own limit for startup packets (MAX_STARTUP_PACKET_LENGTH). */
 export const MAX_STARTUP_PACKET = 10_000;
 
+/** Messages at least this large reserve their size in the server-wide budget while in flight. */
+const BUDGETED_BYTES = 64 * 1024;
+
+/**
+ * Bytes of large frontend messages in flight across all connections: a message reserves its
+ * declared size when its header arrives and gives it back once it has been handled, so many
+ * clients sending big messages at once cannot take the server's memory with them.
+ */
+export class InFlightBudget {
+  private used = 0;
+  constructor(readonly maxBytes: number) {}
+
+  get inUse(): number {
+    return this.used;
+  }
+
+  reserve(n: number): boolean {
+    if (this.used + n > this.maxBytes) return false;
+    this.used += n;
+    return true;
+  }
+
+  release(n: number): void {
+    this.used -= n;
+  }
+}
+
 /**
  * The framing state of one connection: incoming chunks are queued without copying and cut into
  * messages on demand, so a large message arriving in many small chunks is copied once.
@@ -25,7 +52,18 @@ export class FrameReader {
   private head = 0;
   private total = 0;
 
-  constructor(private readonly maxMessageBytes: number) {}
+  /** Bytes reserved in the budget for the message being received, and for the one returned last. */
+  private pendingReserved = 0;
+  private returnedReserved = 0;
+
+  constructor(private readonly maxMessageBytes: number, private readonly budget: InFlightBudget | null = null) {}
+
+  /** Gives back every reservation (the connection is gone). */
+  releaseBudget(): void {
+    this.budget?.release(this.pendingReserved + this.returnedReserved);
+    this.pendingReserved = 0;
+    this.returnedReserved = 0;
+  }
 
   /** Bytes received and not yet returned as messages. */
   get buffered(): number {
@@ -43,6 +81,11 @@ export class FrameReader {
    * PgServerError when the header declares an impossible length.
    */
   next(): Frame | null {
+    // Asking for the next message means the last one was handled: its bytes can go.
+    if (this.returnedReserved > 0) {
+      this.budget?.release(this.returnedReserved);
+      this.returnedReserved = 0;
+    }
     if (this.startup) {
       if (this.total < 4) return null;
       const len = this.peek(4).readInt32BE(0);
@@ -58,7 +101,17 @@ export class FrameReader {
     if (len > this.maxMessageBytes) {
       throw new PgServerError('08P01', `message of ${len} bytes exceeds the limit of ${this.maxMessageBytes} bytes`, { fatal: true });
     }
+    if (this.budget && this.pendingReserved === 0 && len >= BUDGETED_BYTES) {
+      if (!this.budget.reserve(len + 1)) {
+        throw new PgServerError('53200', `out of memory: a message of ${len} bytes would pass the ${this.budget.maxBytes} bytes the server holds for messages in flight`, {
+          fatal: true, hint: 'Retry when other clients have sent theirs, or send smaller statements.',
+        });
+      }
+      this.pendingReserved = len + 1;
+    }
     if (this.total < len + 1) return null;
+    this.returnedReserved = this.pendingReserved;
+    this.pendingReserved = 0;
     return { type, body: this.take(len + 1).subarray(5) };
   }
 

@@ -9,6 +9,7 @@ import { SluiceError } from '../common/errors.js';
 import { PgSession, type PgEngine, type SessionContext } from './pg-session.js';
 import { scramVerifier } from './scram.js';
 import { PgServerError } from './server-error.js';
+import { InFlightBudget } from './message-reader.js';
 
 export type { PgEngine } from './pg-session.js';
 
@@ -24,6 +25,11 @@ export interface PgServerOptions {
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** Largest frontend message accepted (default 64 MiB); a larger one ends its connection. */
   readonly maxMessageBytes?: number;
+  /**
+   * Bytes of large messages in flight across all connections (default 256 MiB); a message that
+   * would pass it ends its connection with 53200.
+   */
+  readonly maxInFlightBytes?: number;
   /** Time a connection gets to complete startup and authentication (default 10 s). */
   readonly startupTimeoutMs?: number;
   /** Most client sessions at once (default 100); the next one gets 53300 too_many_connections. */
@@ -62,6 +68,7 @@ export async function startPgServer(engine: PgEngine, opts: PgServerOptions = {}
     verifier: opts.password !== undefined ? scramVerifier(opts.password) : null,
     serverVersion: SERVER_VERSION,
     maxMessageBytes: opts.maxMessageBytes ?? 64 * 1024 * 1024,
+    inFlight: new InFlightBudget(opts.maxInFlightBytes ?? 256 * 1024 * 1024),
     tls: opts.tls ? createSecureContext({ cert: opts.tls.cert, key: opts.tls.key }) : null,
     startupTimeoutMs: opts.startupTimeoutMs ?? 10_000,
     subscribeQueueRows: opts.subscribeQueueRows ?? 100_000,

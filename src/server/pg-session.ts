@@ -12,7 +12,7 @@ import { toSluiceError } from '../common/errors.js';
 import { parseSqlGuarded, splitStatements } from '../parser/index.js';
 import { commandTag } from './command-tag.js';
 import { ExtendedQuery, type QueryIO } from './extended-query.js';
-import { BodyReader, FrameReader, type Frame } from './message-reader.js';
+import { BodyReader, FrameReader, type Frame, type InFlightBudget } from './message-reader.js';
 import { MessageWriter, type FormatCode } from './message-writer.js';
 import { psqlCatalogResult } from './psql-catalog.js';
 import { SCRAM_SHA_256, ScramExchange, type ScramVerifier } from './scram.js';
@@ -28,6 +28,8 @@ export interface SessionContext {
   readonly verifier: ScramVerifier | null;
   readonly serverVersion: string;
   readonly maxMessageBytes: number;
+  /** Bytes of large messages in flight across all sessions, bounded. */
+  readonly inFlight: InFlightBudget;
   /** Set when the server offers TLS (answers SSLRequest with 'S'). */
   readonly tls: SecureContext | null;
   readonly startupTimeoutMs: number;
@@ -82,7 +84,7 @@ export class PgSession implements QueryIO {
 
   constructor(socket: Socket, private readonly ctx: SessionContext) {
     this.socket = socket;
-    this.reader = new FrameReader(ctx.maxMessageBytes);
+    this.reader = new FrameReader(ctx.maxMessageBytes, ctx.inFlight);
     this.extended = new ExtendedQuery(this);
     ({ pid: this.pid, secret: this.secret } = ctx.register(this));
     socket.setNoDelay(true);
@@ -131,6 +133,7 @@ export class PgSession implements QueryIO {
 
   private onClose(): void {
     this.phase = 'closed';
+    this.reader.releaseBudget();
     if (this.startupTimer) clearTimeout(this.startupTimer);
     this.ctx.unregister(this);
     // A client that vanished mid-query stops the wait for its result; the result is dropped.
