@@ -25,16 +25,30 @@ export interface SourceContext {
   log(message: string): void;
 }
 
-export interface SourceRead {
+/** What one poll took: the batches, the range they cover, and where the source stands after them. */
+export interface SourceRead<P = unknown> {
   readonly batches: readonly Batch[];
   /** The input range of this epoch, as the connector describes it (JSON-serialisable). */
   readonly range: unknown;
+  /**
+   * The source's position after this poll (JSON-serialisable): started from it, a fresh
+   * connector continues exactly after what this poll returned. Null when the medium cannot be
+   * resumed (a socket: what was sent while nobody listened is gone).
+   */
+  readonly position: P | null;
 }
 
-export interface SourceConnector {
-  start(): Promise<void>;
+/**
+ * A source. `start(resumeFrom)` connects and, given a position an earlier poll returned,
+ * continues right after it (null: begin as its options say); `poll(now)` takes what is
+ * available up to the rate limit; `commit(epoch)` (optional) acknowledges what the epoch read
+ * once it is durable; `stop()` disconnects.
+ */
+export interface SourceConnector<P = unknown> {
+  start(resumeFrom: P | null): Promise<void>;
   /** Takes everything available now, up to the connector's rate limit. `nowMicros` is T_n. */
-  poll(nowMicros: bigint): Promise<SourceRead>;
+  poll(nowMicros: bigint): Promise<SourceRead<P>>;
+  commit?(epoch: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,9 +62,14 @@ export interface SinkContext {
   log(message: string): void;
 }
 
+/**
+ * A sink. `write(epoch, batches)` writes epoch n's changes (weights: +1 insert, −1 delete),
+ * idempotently per epoch where the medium allows; `commit(epoch)` (optional) makes a written
+ * epoch visible once the engine's checkpoint of it is durable (the second phase); `close()`.
+ */
 export interface SinkConnector {
-  /** Writes epoch n's changes (weights: +1 insert, −1 delete). Idempotent per epoch. */
   write(epoch: number, batches: readonly Batch[]): Promise<void>;
+  commit?(epoch: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -48,7 +48,7 @@ describe('kafka source ranges', () => {
 
     // An independent reader of the same topic, as recovery would use.
     const replayer = new KafkaSource({ name: 'replay', schema, options, dataDir: null, deadLetter: () => undefined, log: () => undefined });
-    await replayer.start();
+    await replayer.start(null);
     onCleanup(() => replayer.stop());
     const next = new Map<number, number>();
     let deadTotal = 0;

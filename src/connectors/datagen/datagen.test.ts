@@ -21,7 +21,7 @@ function ctx(schema: Schema, options: Record<string, string>): SourceContext {
 
 async function started(schema: Schema, options: Record<string, string>): Promise<DatagenSource> {
   const s = new DatagenSource(ctx(schema, options), () => T0);
-  await s.start();
+  await s.start(null);
   return s;
 }
 
@@ -50,6 +50,24 @@ describe('datagen source', () => {
     r = await s.poll(T0 + 60n * SEC);
     expect(r.batches).toEqual([]);
     await s.stop();
+  });
+
+  it('started from a position it returned, continues with the same rows and rate', async () => {
+    const opts = { rows_per_second: '100', 'fields.id.kind': 'sequence' };
+    const whole = await started(schema, opts);
+    const a = await whole.poll(T0 + SEC);
+    const b = await whole.poll(T0 + 3n * SEC);
+    const first = await started(schema, opts);
+    const p = (await first.poll(T0 + SEC)).position;
+    // A later process, whose clock says something else: the position carries the rate's origin.
+    const resumed = new DatagenSource(ctx(schema, opts), () => T0 + 999n * SEC);
+    await resumed.start(JSON.parse(JSON.stringify(p)));
+    const c = await resumed.poll(T0 + 3n * SEC);
+    expect(c.range).toEqual(b.range);
+    expect(column(c.batches[0]!, 0)).toEqual(column(b.batches[0]!, 0));
+    expect(column(c.batches[0]!, 2)).toEqual(column(b.batches[0]!, 2));
+    expect(a.range).toEqual({ from: 0, to: 100 });
+    expect(c.position).toEqual(b.position);
   });
 
   it('caps a poll at max_batch_rows and delivers the backlog later', async () => {

@@ -14,6 +14,13 @@ import type { SourceConnector, SourceContext, SourceFactory, SourceRead } from '
 import { makeGenerator, type ColumnGenerator } from './generators.js';
 import { readDatagenOptions, type DatagenConfig } from './options.js';
 
+/** Where a datagen source stands: rows emitted so far, and the clock time its rate counts from. */
+export interface DatagenPosition {
+  readonly emitted: number;
+  /** µs, as a decimal string (JSON has no 64-bit integers). */
+  readonly startMicros: string;
+}
+
 /** The input range of one datagen poll: row indexes [from, to). */
 export interface DatagenRange {
   readonly from: number;
@@ -26,7 +33,7 @@ export type MicrosClock = () => bigint;
 const wallClock: MicrosClock = () => BigInt(Date.now()) * 1000n;
 
 /** A running datagen source. */
-export class DatagenSource implements SourceConnector {
+export class DatagenSource implements SourceConnector<DatagenPosition> {
   private readonly ctx: SourceContext;
   private readonly config: DatagenConfig;
   private readonly clock: MicrosClock;
@@ -40,23 +47,28 @@ export class DatagenSource implements SourceConnector {
     this.clock = clock;
   }
 
-  async start(): Promise<void> {
-    this.startMicros = this.clock();
+  async start(resumeFrom: DatagenPosition | null): Promise<void> {
+    this.startMicros = resumeFrom ? BigInt(resumeFrom.startMicros) : this.clock();
+    this.emitted = resumeFrom?.emitted ?? 0;
     const gctx = { seed: this.config.seed, startMicros: this.startMicros, rowsPerSecond: this.config.rowsPerSecond };
     this.generators = this.ctx.schema.map((f, j) => makeGenerator(f, this.config.fields[j]!, j, gctx));
   }
 
-  async poll(nowMicros: bigint): Promise<SourceRead> {
+  async poll(nowMicros: bigint): Promise<SourceRead<DatagenPosition>> {
     const { rowsPerSecond, maxRows, maxBatchRows } = this.config;
     const elapsed = nowMicros > this.startMicros ? Number(nowMicros - this.startMicros) : 0;
     let due = Math.floor((elapsed * rowsPerSecond) / 1e6);
     if (maxRows !== null && due > maxRows) due = maxRows;
     const n = Math.min(due - this.emitted, maxBatchRows);
     const from = this.emitted;
-    if (n <= 0) return { batches: [], range: { from, to: from } satisfies DatagenRange };
+    if (n <= 0) return { batches: [], range: { from, to: from } satisfies DatagenRange, position: this.position() };
     const batch = this.generate(from, n, nowMicros);
     this.emitted += n;
-    return { batches: [batch], range: { from, to: from + n } satisfies DatagenRange };
+    return { batches: [batch], range: { from, to: from + n } satisfies DatagenRange, position: this.position() };
+  }
+
+  private position(): DatagenPosition {
+    return { emitted: this.emitted, startMicros: String(this.startMicros) };
   }
 
   /** Builds rows [from, from + n) as one batch; the same range always gives the same rows. */

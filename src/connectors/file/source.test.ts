@@ -39,7 +39,7 @@ describe('file source', () => {
     await writeFile(join(dir, 'a.jsonl'), '{"id": 1, "name": "ann"}\n{"id": 2, "name": "bob"}\n');
     const dead: DeadLetter[] = [];
     const s = source({}, dead);
-    await s.start();
+    await s.start(null);
     let r = await s.poll(0n);
     expect(r.range).toEqual({ files: ['a.jsonl'] });
     expect(rows(r.batches)).toEqual([[1, 'ann'], [2, 'bob']]);
@@ -63,9 +63,26 @@ describe('file source', () => {
     await s.stop();
   });
 
+  it('started from a position it returned, reads only the files not read before', async () => {
+    await writeFile(join(dir, 'a.jsonl'), '{"id": 1}\n');
+    const first = source({});
+    await first.start(null);
+    const r = await first.poll(0n);
+    expect(r.range).toEqual({ files: ['a.jsonl'] });
+    const position = JSON.parse(JSON.stringify(r.position));
+    await first.stop();
+    await writeFile(join(dir, 'b.jsonl'), '{"id": 2}\n');
+    const again = source({});
+    await again.start(position);
+    const after = await again.poll(0n);
+    expect(after.range).toEqual({ files: ['b.jsonl'] });
+    expect(rows(after.batches)).toEqual([[2, null]]);
+    expect(after.position).toEqual({ read: ['a.jsonl', 'b.jsonl'] });
+  });
+
   it('waits while a file is still growing', async () => {
     const csv = source({ format: 'csv' });
-    await csv.start();
+    await csv.start(null);
     await writeFile(join(dir, 'grow.csv'), '1,a\n');
     expect((await csv.poll(0n)).range).toEqual({ files: [] });
     await writeFile(join(dir, 'grow.csv'), '1,a\n2,b\n');
@@ -82,7 +99,7 @@ describe('file source', () => {
     await writeFile(join(dir, '.3.csv'), 'id;name\n30;hidden\n');
     await mkdir(join(dir, 'sub.csv'));
     const s = source({ format: 'csv', 'csv.delimiter': ';', 'csv.header': 'true', pattern: '*.csv' });
-    await s.start();
+    await s.start(null);
     const r = await s.poll(0n);
     expect(r.range).toEqual({ files: ['1.csv', '2.csv'] });
     expect(rows(r.batches)).toEqual([[10, 'al'], [20, 'bea']]);
@@ -97,16 +114,16 @@ describe('file source', () => {
       deadLetter: () => undefined,
       log: () => undefined,
     });
-    await expect(s.start()).rejects.toThrow(/does not exist; create it \(mkdir -p .*nope\)/);
+    await expect(s.start(null)).rejects.toThrow(/does not exist; create it \(mkdir -p .*nope\)/);
     await writeFile(join(dir, 'plain'), '');
     const f = source({ path: join(dir, 'plain') });
-    await expect(f.start()).rejects.toThrow(/is a file, not a directory/);
+    await expect(f.start(null)).rejects.toThrow(/is a file, not a directory/);
   });
 
   it('keeps going, with a log line, when the directory disappears', async () => {
     const logs: string[] = [];
     const s = source({}, [], logs);
-    await s.start();
+    await s.start(null);
     await rm(dir, { recursive: true });
     expect((await s.poll(0n)).batches).toEqual([]);
     expect((await s.poll(0n)).batches).toEqual([]);

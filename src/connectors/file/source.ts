@@ -28,6 +28,11 @@ import { createDecoder } from '../formats/index.js';
 import { splitLines } from '../formats/lines.js';
 import { readFileSourceOptions, type FileSourceConfig } from './options.js';
 
+/** Where a file source stands: the names of the files it has read (each is read once). */
+export interface FilePosition {
+  readonly read: readonly string[];
+}
+
 /** The input range of one file-source poll: the names of the files read, in order. */
 export interface FileRange {
   readonly files: readonly string[];
@@ -43,7 +48,7 @@ function errnoCode(e: unknown): string | undefined {
 }
 
 /** A running file source. */
-export class FileSource implements SourceConnector {
+export class FileSource implements SourceConnector<FilePosition> {
   private readonly ctx: SourceContext;
   private readonly config: FileSourceConfig;
   private readonly dir: string;
@@ -61,7 +66,8 @@ export class FileSource implements SourceConnector {
     this.dir = resolve(this.config.path);
   }
 
-  async start(): Promise<void> {
+  async start(resumeFrom: FilePosition | null): Promise<void> {
+    for (const name of resumeFrom?.read ?? []) this.seen.add(name);
     let st;
     try {
       st = await stat(this.dir);
@@ -77,9 +83,9 @@ export class FileSource implements SourceConnector {
     this.observed = (await this.list()) ?? new Map();
   }
 
-  async poll(_nowMicros: bigint): Promise<SourceRead> {
+  async poll(_nowMicros: bigint): Promise<SourceRead<FilePosition>> {
     const listing = await this.list();
-    if (listing === null) return { batches: [], range: { files: [] } satisfies FileRange };
+    if (listing === null) return { batches: [], range: { files: [] } satisfies FileRange, position: { read: [...this.seen] } };
     const ready: string[] = [];
     for (const [name, now] of listing) {
       const before = this.observed.get(name);
@@ -112,7 +118,7 @@ export class FileSource implements SourceConnector {
       for (const d of deadLetters) this.ctx.deadLetter(d);
       if (batch.length > 0) batches.push(batch);
     }
-    return { batches, range: { files } satisfies FileRange };
+    return { batches, range: { files } satisfies FileRange, position: { read: [...this.seen] } };
   }
 
   async stop(): Promise<void> {

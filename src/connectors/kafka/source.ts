@@ -36,8 +36,15 @@ export interface KafkaRange {
   readonly partitions: readonly KafkaPartitionRange[];
 }
 
+/** Where a Kafka source stands: the next offset to read in each partition. */
+export interface KafkaPosition {
+  readonly topic: string;
+  /** Partition number (as a string key) → next offset. */
+  readonly offsets: Readonly<Record<string, number>>;
+}
+
 /** A running Kafka source. */
-export class KafkaSource implements SourceConnector {
+export class KafkaSource implements SourceConnector<KafkaPosition> {
   private readonly ctx: SourceContext;
   private readonly config: KafkaSourceConfig;
   private readonly cluster: KafkaCluster;
@@ -51,11 +58,25 @@ export class KafkaSource implements SourceConnector {
     this.cluster = new KafkaCluster(this.config.brokers, this.config.topic, `sluice-${ctx.name}`);
   }
 
-  async start(): Promise<void> {
+  /**
+   * Connects and sets each partition's next offset: from `resumeFrom` when given (a partition
+   * it does not know, added since, starts at its earliest offset), else by scan_startup_mode.
+   */
+  async start(resumeFrom: KafkaPosition | null): Promise<void> {
+    if (resumeFrom && resumeFrom.topic !== this.config.topic) {
+      throw new SluiceError('invalid_parameter', `source "${this.ctx.name}" reads topic "${this.config.topic}" but its saved position is of topic "${resumeFrom.topic}"; drop and recreate the source to start over`);
+    }
     try {
       await this.cluster.connect();
       const partitions = await this.cluster.partitions();
-      for (const [p, offset] of await this.startOffsets(partitions)) this.next.set(p, offset);
+      if (resumeFrom) {
+        for (const p of partitions) {
+          const o = resumeFrom.offsets[String(p)];
+          if (o !== undefined) this.next.set(p, o);
+        }
+      } else {
+        for (const [p, offset] of await this.startOffsets(partitions)) this.next.set(p, offset);
+      }
     } catch (e) {
       await this.cluster.disconnect().catch(() => undefined);
       if (e instanceof SluiceError) throw e;
@@ -64,7 +85,7 @@ export class KafkaSource implements SourceConnector {
     this.lastPollMicros = BigInt(Date.now()) * 1000n;
   }
 
-  async poll(nowMicros: bigint): Promise<SourceRead> {
+  async poll(nowMicros: bigint): Promise<SourceRead<KafkaPosition>> {
     try {
       return await this.pollOnce(nowMicros);
     } catch (e) {
@@ -86,7 +107,7 @@ export class KafkaSource implements SourceConnector {
     await this.cluster.disconnect();
   }
 
-  private async pollOnce(nowMicros: bigint): Promise<SourceRead> {
+  private async pollOnce(nowMicros: bigint): Promise<SourceRead<KafkaPosition>> {
     const partitions = await this.cluster.partitions();
     const fresh = partitions.filter((p) => !this.next.has(p));
     const earliest = await this.cluster.offsets(fresh, 'earliest');
@@ -104,7 +125,7 @@ export class KafkaSource implements SourceConnector {
       topic: this.config.topic,
       partitions: read.ranges.map((r) => ({ ...r, lag: Math.max(0, latest.get(r.partition)! - r.to) })),
     };
-    return { batches: read.batches, range };
+    return { batches: read.batches, range, position: { topic: this.config.topic, offsets: Object.fromEntries([...this.next].map(([p, o]) => [String(p), o])) } };
   }
 
   /** Most records per partition this poll may take. */

@@ -62,7 +62,10 @@ export class SocketSource implements SourceConnector {
     this.address = `${this.config.host}:${this.config.port}`;
   }
 
-  /** Resolves after the first connection attempt, whether or not it succeeded. */
+  /**
+   * Resolves after the first connection attempt, whether or not it succeeded. There is no
+   * position to resume from: lines sent while no one listened are gone (see the README).
+   */
   start(): Promise<void> {
     this.stopped = false;
     return this.connect();
@@ -84,7 +87,7 @@ export class SocketSource implements SourceConnector {
       if (batch.length > 0) batches.push(batch);
       lines += p.lines.length;
     }
-    return { batches, range: { lines } satisfies SocketRange };
+    return { batches, range: { lines } satisfies SocketRange, position: null };
   }
 
   async stop(): Promise<void> {

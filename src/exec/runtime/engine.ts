@@ -458,7 +458,7 @@ export class Engine {
       log: (m) => this.log(`source ${stmt.name}: ${m}`),
     });
     const rt: SourceRt = { entry, connector, retained: [], dead, rowsTotal: 0, wm: this.watermarkRt(stmt.name, schema, stmt.watermark), version: 0 };
-    await connector.start();
+    await connector.start(null);
     const errorsTable = `${stmt.name}_errors`;
     await this.duck.run(`CREATE TABLE IF NOT EXISTS ${quoteIdent(errorsTable)} (position VARCHAR, raw VARCHAR, error VARCHAR, received_at TIMESTAMP)`);
     this.sources.set(stmt.name, rt);
