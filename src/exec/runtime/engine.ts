@@ -33,11 +33,11 @@ import { explain } from './explain.js';
 import { LookupService } from './lookup-service.js';
 import { AdHocQueries } from './select.js';
 import { initialSettings, setVariable, showVariable } from './settings.js';
-import type { Change, EngineOptions, EngineState, StatementResult } from './state.js';
+import type { Change, EngineOptions, EngineState, ParameterSource, StatementResult } from './state.js';
 import { subscription } from './subscribe.js';
 import { stopRefresh } from './table-refresh.js';
 
-export type { Change, EngineOptions, StatementResult, Subscription } from './state.js';
+export type { Change, EngineOptions, ParameterSource, StatementResult, Subscription } from './state.js';
 
 /** A sluice engine: runs SQL statements and the epoch loop over its catalog. */
 export class Engine {
@@ -124,6 +124,14 @@ export class Engine {
       };
     }
     return { sources, tables, views };
+  }
+
+  /**
+   * Installs the answers SHOW gives for parameters the engine does not own (after its own
+   * settings and SET values): the pg-wire server installs PostgreSQL's client parameters.
+   */
+  setParameterSource(source: ParameterSource | null): void {
+    this.state.settings.parameters = source;
   }
 
   /** Runs a script of statements in order; the first error stops the script and is thrown. */

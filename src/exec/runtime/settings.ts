@@ -16,33 +16,12 @@ const LOCKED_SETTINGS = new Set([
   'autoinstall_extension_repository', 'allow_persistent_secrets', 'secret_directory', 'temp_directory', 'allow_unredacted_secrets',
 ]);
 
-/** Parameters PostgreSQL clients SHOW when they connect, with sluice's fixed answers. */
-const PG_PARAMETERS: Record<string, string> = {
-  server_version: '15.0',
-  server_version_num: '150000',
-  server_encoding: 'UTF8',
-  client_encoding: 'UTF8',
-  datestyle: 'ISO, MDY',
-  timezone: 'UTC',
-  search_path: 'public',
-  standard_conforming_strings: 'on',
-  integer_datetimes: 'on',
-  intervalstyle: 'postgres',
-  transaction_isolation: 'serializable',
-  default_transaction_isolation: 'serializable',
-  transaction_read_only: 'off',
-  is_superuser: 'on',
-  max_identifier_length: '63',
-  lc_collate: 'C',
-  lc_ctype: 'C',
-};
-
 const MIN_INTERVAL = 50;
 const MAX_INTERVAL = 3_600_000;
 
 /** The settings of a new engine, with its batch interval checked. */
 export function initialSettings(batchIntervalMs: number): RuntimeSettings {
-  return { batchIntervalMs: checkInterval(batchIntervalMs), implicitFlush: false, idleTimeoutMs: 10_000, windowPanes: true, custom: new Map(), parameters: (n) => (n in PG_PARAMETERS ? PG_PARAMETERS[n] : undefined) };
+  return { batchIntervalMs: checkInterval(batchIntervalMs), implicitFlush: false, idleTimeoutMs: 10_000, windowPanes: true, custom: new Map(), parameters: null };
 }
 
 /** SHOW name: the engine's settings first, then SET values, then the installed read-only parameters. */
