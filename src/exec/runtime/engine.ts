@@ -70,6 +70,7 @@ export class Engine {
     this.ddl = new Ddl(this.state, { epochs: this.epochs, lookup: this.lookup, adHoc: this.adHoc });
   }
 
+  /** Opens an engine (what `createEngine` does). */
   static async create(opts: EngineOptions = {}): Promise<Engine> {
     let path = ':memory:';
     if (opts.dataDir) {
@@ -93,10 +94,12 @@ export class Engine {
     if (statements.length) this.state.log(`restored ${statements.length} object(s) from ${this.opts.dataDir}`);
   }
 
+  /** The batch interval in ms (SET batch_interval changes it). */
   get batchInterval(): number {
     return this.state.settings.batchIntervalMs;
   }
 
+  /** The number of the last epoch run (0 before the first). */
   get currentEpoch(): number {
     return this.state.epochNo;
   }
@@ -167,6 +170,7 @@ export class Engine {
     await this.state.mutex.run(() => this.epochs.run(Date.now()));
   }
 
+  /** Stops the timer, the connectors and the table loaders, and closes DuckDB; later statements fail. */
   async close(): Promise<void> {
     const { state } = this;
     if (state.closed) return;
