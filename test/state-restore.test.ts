@@ -41,7 +41,7 @@ async function record(statements: readonly string[]): Promise<{ plan: PhysicalPl
   try {
     for (const s of statements) await engine.execute(s);
     await engine.execute('FLUSH');
-    const views = (engine as unknown as { views: Map<string, { planned: PlannedQuery }> }).views;
+    const views = (engine as unknown as { state: { views: Map<string, { planned: PlannedQuery }> } }).state.views;
     const planned = views.get('mv')!.planned;
     const store = () => createViewStore(planned.optimized.schema, planned.optimized.appendOnly, uniqueKey(planned.optimized));
     return { plan: planned.physical, store, epochs: epochsSeen };

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { SluiceError } from '../common/errors.js';
 import { PgSession, type PgEngine, type SessionContext } from './pg-session.js';
+import { pgParameter } from './pg-parameters.js';
 import { scramVerifier } from './scram.js';
 import { PgServerError } from './server-error.js';
 import { InFlightBudget } from './message-reader.js';
@@ -62,6 +63,8 @@ export async function startPgServer(engine: PgEngine, opts: PgServerOptions = {}
   /** Sessions past their startup packet: what max_connections counts (not cancel requests). */
   const admitted = new Set<PgSession>();
   const maxConnections = opts.maxConnections ?? 100;
+  // Through the engine, not in front of it: a parameter a client SET shows its new value.
+  engine.setParameterSource?.(pgParameter);
   let nextPid = 1 + (randomBytes(2).readUInt16BE(0) << 4);
   const ctx: SessionContext = {
     engine,

@@ -18,8 +18,11 @@ import { psqlCatalogResult } from './psql-catalog.js';
 import { SCRAM_SHA_256, ScramExchange, type ScramVerifier } from './scram.js';
 import { errorFields, noticeFields, PgServerError, protocolViolation, queryCanceled } from './server-error.js';
 
-/** The part of the engine the server uses. */
-export type PgEngine = Pick<Engine, 'execute' | 'catalog'>;
+/**
+ * The part of the engine the server uses; `setParameterSource`, when there, takes the client
+ * parameters SHOW answers (see pg-parameters.ts).
+ */
+export type PgEngine = Pick<Engine, 'execute' | 'catalog'> & Partial<Pick<Engine, 'setParameterSource'>>;
 
 /** What every session shares: the engine, settings, and the server's registry of sessions. */
 export interface SessionContext {

@@ -6,6 +6,7 @@ import { toSluiceError } from '../../common/errors.js';
 import { KIND_LABEL } from '../../catalog/index.js';
 import { createEngine, type Engine, type StatementResult } from '../../exec/runtime/engine.js';
 import { commandTag } from '../../server/command-tag.js';
+import { pgParameter } from '../../server/pg-parameters.js';
 import type { LiveSink, LiveStream, MessageSink, ReplBackend, ReplRelation, ReplResult } from './backend.js';
 
 /** Opens a fresh engine (persisting under `dataDir` when given) and wraps it as a backend. */
@@ -13,6 +14,8 @@ export async function openInProcessBackend(dataDir: string | null, onMessage: Me
   // The engine's log (restored objects, a view that stopped, a sink that failed) is shown
   // between prompts rather than on stderr, where it would tear through the line being typed.
   const engine = await createEngine({ dataDir, log: (m) => onMessage('LOG', m) });
+  // The REPL answers SHOW server_version and the like as a pg-wire connection would.
+  engine.setParameterSource(pgParameter);
   return inProcessBackend(engine, true);
 }
 

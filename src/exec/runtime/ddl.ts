@@ -1,0 +1,268 @@
+/**
+ * DDL: CREATE SOURCE / TABLE / MATERIALIZED VIEW / SINK and DROP. A created object gets its
+ * runtime in the engine state and its entry in the (persisted) catalog; a new view is
+ * backfilled from the current contents of what it reads before it joins the epoch loop.
+ */
+import { batchFromRows, type Batch } from '../../common/column.js';
+import { SluiceError } from '../../common/errors.js';
+import type { Schema, Value } from '../../common/types.js';
+import { relationsOf, type Options, type Statement } from '../../parser/index.js';
+import { KIND_LABEL, type CatalogEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
+import { planQuery, scannedRelations, uniqueKey } from '../../planner/index.js';
+import type { DeadLetter, TableLoader } from '../../connectors/api.js';
+import { tableLoaderFactories, validateTableOptions } from '../../connectors/table-loaders.js';
+import { localPathOptions, sinkFactories, sourceFactories, validateSinkOptions, validateSourceOptions } from '../../connectors/index.js';
+import { Pipeline } from '../pipeline.js';
+import { createViewStore } from '../view-store.js';
+import { createTableSql, quoteIdent } from '../duck.js';
+import type { EpochRunner } from './epoch-runner.js';
+import type { LookupService } from './lookup-service.js';
+import type { AdHocQueries } from './select.js';
+import type { EngineState, SourceRt, StatementResult, TableRt, ViewRt } from './state.js';
+import { scheduleRefresh, stopRefresh } from './table-refresh.js';
+import { compileWatermark, lateInputSchema } from './watermark.js';
+
+type Stmt<K extends Statement['kind']> = Extract<Statement, { kind: K }>;
+
+/** The parts DDL works with besides the state. */
+export interface DdlParts {
+  readonly epochs: EpochRunner;
+  readonly lookup: LookupService;
+  readonly adHoc: AdHocQueries;
+}
+
+/** The DDL statement handlers. */
+export class Ddl {
+  constructor(
+    private readonly state: EngineState,
+    private readonly parts: DdlParts,
+  ) {}
+
+  /** CREATE SOURCE: validates the connector options, starts the connector, makes `<name>_errors`. */
+  async createSource(stmt: Stmt<'create_source'>): Promise<StatementResult> {
+    const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
+    if (skip) return skip;
+    const { state } = this;
+    const schema: Schema = stmt.columns.map((c) => ({ name: c.name, type: c.type }));
+    const connectorName = stmt.options.connector;
+    if (!connectorName) throw new SluiceError('invalid_parameter', `source "${stmt.name}" needs a connector`, { hint: `Add WITH (connector = '${Object.keys(sourceFactories).join("' | '")}', …).` });
+    validateSourceOptions(connectorName, stmt.options, schema);
+    this.checkPaths('source', stmt.name, connectorName, stmt.options);
+    const entry: SourceEntry = { kind: 'source', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, options: stmt.options, watermark: stmt.watermark };
+    const dead = { pending: [] as DeadLetter[], count: 0 };
+    const connector = sourceFactories[connectorName]!({
+      name: stmt.name,
+      schema,
+      options: stmt.options,
+      dataDir: state.dataDir,
+      deadLetter: (d) => {
+        dead.pending.push(d);
+        dead.count++;
+      },
+      log: (m) => state.log(`source ${stmt.name}: ${m}`),
+    });
+    const rt: SourceRt = { entry, connector, retained: [], dead, rowsTotal: 0, wm: compileWatermark(state.catalog, stmt.name, schema, stmt.watermark), version: 0 };
+    await connector.start(null);
+    const errorsTable = `${stmt.name}_errors`;
+    await state.duck.run(`CREATE TABLE IF NOT EXISTS ${quoteIdent(errorsTable)} (position VARCHAR, raw VARCHAR, error VARCHAR, received_at TIMESTAMP)`);
+    state.sources.set(stmt.name, rt);
+    state.catalog.add(entry);
+    return { kind: 'command', tag: 'CREATE_SOURCE' };
+  }
+
+  /**
+   * CREATE TABLE: a DuckDB table, filled by DML or loaded by a connector (its first snapshot
+   * enters the next epoch as inserts; a refresh interval reloads it).
+   */
+  async createTable(stmt: Stmt<'create_table'>, replaying: boolean): Promise<StatementResult> {
+    const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
+    if (skip) return skip;
+    if (stmt.watermark && !stmt.appendOnly) {
+      throw new SluiceError('not_supported', `a table with a WATERMARK must be APPEND ONLY`, { hint: 'Add APPEND ONLY after the column list: late rows are only well defined for data that is never updated.' });
+    }
+    const { state } = this;
+    const schema: Schema = stmt.columns.map((c) => ({ name: c.name, type: c.type }));
+    const loaded = stmt.options.connector ? await this.loadTable(stmt, schema) : null;
+    const loader = loaded?.loader ?? null;
+    const initial = loaded?.initial ?? [];
+    const sqlText = createTableSql(stmt.name, schema, stmt.primaryKey);
+    // A loaded table is reloaded on restart; a DML table keeps its rows in the DuckDB file.
+    await state.duck.run(replaying && !loader ? sqlText.replace(/^CREATE TABLE/, 'CREATE TABLE IF NOT EXISTS') : sqlText.replace(/^CREATE TABLE/, 'CREATE OR REPLACE TABLE'));
+    const entry: TableEntry = { kind: 'table', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, primaryKey: stmt.primaryKey, appendOnly: stmt.appendOnly, options: stmt.options, watermark: stmt.watermark };
+    const rt: TableRt = { entry, pending: [], wm: compileWatermark(state.catalog, stmt.name, schema, stmt.watermark), loader, refreshTimer: null, lastLoadError: null };
+    if (initial.length) {
+      await state.duck.appendRows(stmt.name, schema, initial);
+      rt.pending.push(batchFromRows(schema.map((f) => f.type), initial, stmt.appendOnly ? undefined : initial.map(() => 1)));
+    }
+    state.tables.set(stmt.name, rt);
+    state.catalog.add(entry);
+    if (loader?.refreshMs) scheduleRefresh(state, rt, loader.refreshMs);
+    return { kind: 'command', tag: 'CREATE_TABLE' };
+  }
+
+  /** Opens a connector table's loader and takes its first snapshot (closing it again on failure). */
+  private async loadTable(stmt: Stmt<'create_table'>, schema: Schema): Promise<{ loader: TableLoader; initial: Value[][] }> {
+    const { state } = this;
+    const connector = stmt.options.connector!;
+    validateTableOptions(connector, stmt.options, schema);
+    this.checkPaths('table', stmt.name, connector, stmt.options);
+    const loader = tableLoaderFactories[connector]!({
+      name: stmt.name,
+      schema,
+      options: stmt.options,
+      dataDir: state.dataDir,
+      query: async (sql) => (await state.duck.query(sql)).rows,
+      log: (m) => state.log(`table ${stmt.name}: ${m}`),
+    });
+    try {
+      return { loader, initial: await loader.snapshot() };
+    } catch (e) {
+      await loader.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** CREATE MATERIALIZED VIEW: plans the query, builds its pipeline and store, and backfills it. */
+  async createView(stmt: Stmt<'create_view'>, sql: string): Promise<StatementResult> {
+    const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
+    if (skip) return skip;
+    for (const k of Object.keys(stmt.options)) {
+      if (k !== 'late_rows') throw new SluiceError('invalid_parameter', `unknown view option "${k}"`, { hint: "Views take WITH (late_rows = 'keep' | 'drop')." });
+    }
+    const lateOpt = stmt.options.late_rows ?? 'drop';
+    if (lateOpt !== 'keep' && lateOpt !== 'drop') throw new SluiceError('invalid_parameter', `late_rows must be 'keep' or 'drop', not '${lateOpt}'`);
+    const { state } = this;
+    const lookupStrategy = await this.parts.lookup.strategies(relationsOf(stmt.query));
+    const planned = planQuery(stmt.query, state.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy });
+    // Drain queued table changes so the backfill snapshot and the changelog never overlap.
+    // Sources are not polled: what they have now belongs to the next epoch, which the new
+    // view will see.
+    await this.parts.epochs.run(Date.now(), false);
+    const schema = planned.optimized.schema;
+    const dependsOn = [...scannedRelations(planned.optimized)];
+    const entry: ViewEntry = { kind: 'view', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, dependsOn, appendOnly: planned.optimized.appendOnly };
+    const outputs: Batch[] = [];
+    const pipeline = new Pipeline(stmt.name, planned.physical, (b) => outputs.push(b));
+    const rt: ViewRt = {
+      entry, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized)), outputs, subscribers: new Set(), onDrop: new Set(),
+      rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(), version: 0,
+    };
+    const lateSchema = lateInputSchema(planned);
+    if (rt.keepLate) {
+      if (!lateSchema) throw new SluiceError('invalid_parameter', "late_rows = 'keep' needs a windowed aggregate over an input with a watermark");
+      await state.duck.run(createTableSql(`${stmt.name}_late`, [...lateSchema, { name: 'reason', type: 'varchar' }]).replace(/^CREATE TABLE/, 'CREATE OR REPLACE TABLE'));
+    }
+    await this.parts.epochs.backfill(rt, await this.backfillInput(dependsOn));
+    state.views.set(stmt.name, rt);
+    state.catalog.add(entry);
+    return { kind: 'command', tag: 'CREATE_MATERIALIZED_VIEW' };
+  }
+
+  /** Backfill: the current contents of the tables and views a new view reads, as its first delta. */
+  private async backfillInput(dependsOn: readonly string[]): Promise<Map<string, Batch[]>> {
+    const initial = new Map<string, Batch[]>();
+    for (const rel of dependsOn) {
+      const t = this.state.tables.get(rel);
+      if (t) {
+        const { rows } = await this.state.duck.query(`SELECT * FROM ${quoteIdent(rel)}`);
+        initial.set(rel, [batchFromRows(t.entry.schema.map((f) => f.type), rows)]);
+      }
+      const v = this.state.views.get(rel);
+      if (v) initial.set(rel, [v.store.snapshotBatch()]);
+    }
+    return initial;
+  }
+
+  /** CREATE SINK: a connector writing every epoch's delta of a relation (upserts by its key, if any). */
+  async createSink(stmt: Stmt<'create_sink'>): Promise<StatementResult> {
+    const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
+    if (skip) return skip;
+    const { state } = this;
+    const from = state.catalog.relation(stmt.from);
+    const connectorName = stmt.options.connector;
+    if (!connectorName) throw new SluiceError('invalid_parameter', `sink "${stmt.name}" needs a connector`, { hint: `Add WITH (connector = '${Object.keys(sinkFactories).join("' | '")}', …).` });
+    validateSinkOptions(connectorName, stmt.options, from.schema);
+    this.checkPaths('sink', stmt.name, connectorName, stmt.options);
+    const appendOnly = from.kind === 'source' || (from.kind === 'table' && from.appendOnly) || (from.kind === 'view' && from.appendOnly);
+    let primaryKey: readonly string[] | undefined;
+    if (from.kind === 'view') {
+      const key = uniqueKey(state.views.get(from.name)!.planned.optimized);
+      if (key && key.length) primaryKey = key.map((i) => from.schema[i]!.name);
+    } else if (from.kind === 'table' && from.primaryKey.length) primaryKey = from.primaryKey;
+    const connector = sinkFactories[connectorName]!({ name: stmt.name, schema: from.schema, options: stmt.options, appendOnly, primaryKey, log: (m) => state.log(`sink ${stmt.name}: ${m}`) });
+    const entry: SinkEntry = { kind: 'sink', name: stmt.name, sql: stmt.text, createdAt: ++state.order, from: from.name, options: stmt.options };
+    state.sinks.set(stmt.name, { entry, connector });
+    state.catalog.add(entry);
+    return { kind: 'command', tag: 'CREATE_SINK' };
+  }
+
+  /** DROP: refuses an object others depend on unless CASCADE, which drops them first. */
+  async drop(stmt: Stmt<'drop'>): Promise<StatementResult> {
+    const e = this.state.catalog.get(stmt.name);
+    const tag = `DROP_${stmt.objectKind === 'view' ? 'MATERIALIZED_VIEW' : stmt.objectKind.toUpperCase()}`;
+    if (!e || e.kind !== stmt.objectKind) {
+      if (stmt.ifExists) return { kind: 'command', tag, notice: `${KIND_LABEL[stmt.objectKind]} "${stmt.name}" does not exist, skipping` };
+      const hint = e ? `"${stmt.name}" is a ${KIND_LABEL[e.kind]}; use DROP ${KIND_LABEL[e.kind].toUpperCase()}.` : undefined;
+      throw new SluiceError('undefined_table', `${KIND_LABEL[stmt.objectKind]} "${stmt.name}" does not exist`, { position: stmt.pos, hint });
+    }
+    const deps = this.state.catalog.dependents(stmt.name);
+    if (deps.length && !stmt.cascade) {
+      throw new SluiceError('dependent_objects', `cannot drop ${KIND_LABEL[e.kind]} ${stmt.name} because other objects depend on it`, {
+        hint: `${deps.map((d) => `${KIND_LABEL[d.kind]} ${d.name}`).join(', ')} depend(s) on it. Use DROP … CASCADE to drop them too.`,
+      });
+    }
+    await this.dropEntry(e);
+    return { kind: 'command', tag };
+  }
+
+  /** Drops an object after its dependents: stops its runtime, removes its DuckDB tables and catalog entry. */
+  private async dropEntry(e: CatalogEntry): Promise<void> {
+    const { state } = this;
+    for (const d of state.catalog.dependents(e.name)) if (state.catalog.has(d.name)) await this.dropEntry(d);
+    await this.parts.adHoc.unload(e.name);
+    switch (e.kind) {
+      case 'source': {
+        const s = state.sources.get(e.name)!;
+        await s.connector.stop();
+        state.sources.delete(e.name);
+        await state.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name + '_errors')}`);
+        break;
+      }
+      case 'table': {
+        const t = state.tables.get(e.name);
+        if (t) await stopRefresh(t);
+        state.tables.delete(e.name);
+        await state.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name)}`);
+        break;
+      }
+      case 'view':
+        if (state.views.get(e.name)?.keepLate) await state.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name + '_late')}`);
+        for (const f of state.views.get(e.name)?.onDrop ?? []) f(`materialized view "${e.name}" was dropped`);
+        state.views.delete(e.name);
+        break;
+      case 'sink': {
+        const s = state.sinks.get(e.name)!;
+        await s.connector.close();
+        state.sinks.delete(e.name);
+        break;
+      }
+    }
+    state.catalog.remove(e.name);
+  }
+
+  /** Null when `name` is free; the skip notice for IF NOT EXISTS; otherwise 42710. */
+  private ensureNew(name: string, ifNotExists: boolean): StatementResult | null {
+    const existing = this.state.catalog.get(name);
+    if (!existing) return null;
+    if (ifNotExists) return { kind: 'command', tag: 'CREATE', notice: `${KIND_LABEL[existing.kind]} "${name}" already exists, skipping` };
+    throw new SluiceError('duplicate_object', `${KIND_LABEL[existing.kind]} "${name}" already exists`, { hint: `DROP it first, or use CREATE … IF NOT EXISTS.` });
+  }
+
+  /** Refuses (42501) a connector whose path options lead outside the allowed roots. */
+  private checkPaths(kind: 'source' | 'sink' | 'table', name: string, connector: string, options: Options): void {
+    for (const option of localPathOptions[kind][connector] ?? []) {
+      const path = options[option];
+      if (path !== undefined) this.state.paths.check(path, `${kind} "${name}"`);
+    }
+  }
+}

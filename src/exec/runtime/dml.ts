@@ -1,0 +1,63 @@
+/**
+ * DML: INSERT / UPDATE / DELETE on a table run in DuckDB, and the rows they touch become the
+ * table's changelog for the next epoch (+1 inserted, −1 deleted, an update both).
+ */
+import { batchFromRows, type Batch } from '../../common/column.js';
+import { SluiceError } from '../../common/errors.js';
+import { KIND_LABEL } from '../../catalog/index.js';
+import type { Statement } from '../../parser/index.js';
+import type { EpochRunner } from './epoch-runner.js';
+import type { EngineState, StatementResult, TableRt } from './state.js';
+
+type DmlStatement = Extract<Statement, { kind: 'insert' | 'update' | 'delete' }>;
+
+/** Runs a DML statement; with rw_implicit_flush on, an epoch follows at once. */
+export async function executeDml(state: EngineState, epochs: EpochRunner, stmt: DmlStatement): Promise<StatementResult> {
+  const t = dmlTarget(state, stmt);
+  const { changes, count } = await changelog(state, t, stmt);
+  if (changes.length) t.pending.push(changes);
+  if (state.settings.implicitFlush) await epochs.run(Date.now());
+  const tag = stmt.kind === 'insert' ? `INSERT 0 ${count}` : `${stmt.kind.toUpperCase()} ${count}`;
+  return { kind: 'command', tag };
+}
+
+/** The table a DML statement writes, or why it may not. */
+function dmlTarget(state: EngineState, stmt: DmlStatement): TableRt {
+  const t = state.tables.get(stmt.table);
+  if (!t) {
+    const other = state.catalog.get(stmt.table);
+    if (other) throw new SluiceError('not_supported', `cannot ${stmt.kind} ${KIND_LABEL[other.kind]} "${stmt.table}": only tables take DML`, { position: stmt.pos, hint: other.kind === 'source' ? 'A source is fed by its connector; use CREATE TABLE for data you write yourself.' : undefined });
+    throw new SluiceError('undefined_table', `relation "${stmt.table}" does not exist`, { position: stmt.pos });
+  }
+  if (t.loader) {
+    throw new SluiceError('not_supported', `table "${stmt.table}" is loaded by connector '${t.entry.options.connector}' and takes no ${stmt.kind.toUpperCase()}`, { position: stmt.pos, hint: 'Change the data at its origin; the table reloads every refresh_interval.' });
+  }
+  if (t.entry.appendOnly && stmt.kind !== 'insert') {
+    throw new SluiceError('not_supported', `table "${stmt.table}" is APPEND ONLY and cannot take ${stmt.kind.toUpperCase()}`, { position: stmt.pos });
+  }
+  return t;
+}
+
+/** Runs the statement in DuckDB and returns the changes it made and the row count for its tag. */
+async function changelog(state: EngineState, t: TableRt, stmt: DmlStatement): Promise<{ changes: Batch; count: number }> {
+  const { duck } = state;
+  const types = t.entry.schema.map((f) => f.type);
+  const conn = duck.conn;
+  if (stmt.kind === 'update') {
+    // The old rows and the new ones are read in one transaction, so they describe one change.
+    await duck.run('BEGIN TRANSACTION', conn);
+    try {
+      const old = await duck.query(stmt.selectOldText, conn);
+      const fresh = await duck.query(`${stmt.text} RETURNING *`, conn);
+      await duck.run('COMMIT', conn);
+      const changes = batchFromRows(types, [...old.rows, ...fresh.rows], [...old.rows.map(() => -1), ...fresh.rows.map(() => 1)]);
+      return { changes, count: fresh.rows.length };
+    } catch (e) {
+      await duck.run('ROLLBACK', conn).catch(() => undefined);
+      throw e;
+    }
+  }
+  const r = await duck.query(`${stmt.text} RETURNING *`, conn);
+  const w = stmt.kind === 'insert' ? 1 : -1;
+  return { changes: batchFromRows(types, r.rows, w === 1 && t.entry.appendOnly ? undefined : r.rows.map(() => w)), count: r.rows.length };
+}

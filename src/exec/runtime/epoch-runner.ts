@@ -1,0 +1,213 @@
+/**
+ * The epoch runner: one epoch of the engine, run by its caller under the engine mutex.
+ *
+ *   T_n := max(T_{n-1} + 1µs, wall clock)
+ *   1. read:  each source's poll(T_n) gives its input range for epoch n (watermarks advance,
+ *             dead letters go to `<source>_errors`); the DML changelogs queued on tables are taken
+ *   2. views: run in creation order (a topological order): each view's pipeline gets the deltas
+ *             of the relations it reads; its output delta updates its store, goes to its
+ *             subscribers and becomes the delta later views and sinks read
+ *   3. sinks: write epoch n's delta of the relation they read
+ *   4. the consistent cut (see `run`), then the epoch's metrics
+ */
+import { batchRows, constantColumn, type Batch } from '../../common/column.js';
+import { toSluiceError } from '../../common/errors.js';
+import type { Schema, Value } from '../../common/types.js';
+import type { OperatorContext } from '../operator.js';
+import type { LookupService } from './lookup-service.js';
+import { batchTime, type Change, type EngineState, type ViewRt } from './state.js';
+import { advanceWatermark, lateInputSchema, viewWatermark } from './watermark.js';
+
+/** What the read step of an epoch gathered: the deltas by relation and the input counters. */
+interface EpochInput {
+  readonly deltas: Map<string, Batch[]>;
+  readonly rowsIn: Record<string, number>;
+  readonly ranges: Record<string, unknown>;
+  deadLetters: number;
+}
+
+/** The columns of a source's `<source>_errors` dead-letter table. */
+const ERRORS_SCHEMA: Schema = [
+  { name: 'position', type: 'varchar' }, { name: 'raw', type: 'varchar' }, { name: 'error', type: 'varchar' }, { name: 'received_at', type: 'timestamp' },
+];
+
+/** Runs epochs over an engine's state. */
+export class EpochRunner {
+  constructor(
+    private readonly state: EngineState,
+    private readonly lookup: LookupService,
+  ) {}
+
+  /**
+   * One epoch: read inputs, run views, write sinks, record metrics. Caller holds the mutex.
+   * `pollSources` false only drains the tables' queued changes (before a view's backfill).
+   */
+  async run(scheduledAtMs: number, pollSources = true): Promise<void> {
+    const started = performance.now();
+    const startedWall = Date.now();
+    const epoch = ++this.state.epochNo;
+    let t = BigInt(startedWall) * 1000n;
+    if (t <= this.state.lastT) t = this.state.lastT + 1n;
+    this.state.lastT = t;
+    const nowMs = Number(t / 1000n);
+    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0 };
+    if (pollSources) await this.readSources(epoch, t, input);
+    this.drainTables(nowMs, input);
+    const { rowsOut, rowErrors } = await this.runViews(epoch, nowMs, input.deltas);
+    await this.writeLateRows();
+    await this.writeSinks(epoch, input.deltas);
+    // Here every pipeline's per-epoch scratch is empty, sinks hold epoch n and the mutex is
+    // held: the consistent cut after which epoch n counts as done, where its checkpoint belongs.
+    this.state.metrics.push({
+      epoch,
+      batchTimeMs: nowMs,
+      scheduledAtMs,
+      schedulingDelayMs: Math.max(0, startedWall - scheduledAtMs),
+      processingTimeMs: performance.now() - started,
+      rowsIn: input.rowsIn,
+      ranges: input.ranges,
+      rowsOut,
+      deadLetters: input.deadLetters,
+      rowErrors,
+    });
+  }
+
+  /** Runs a new view once over `initial` (the current contents of what it reads) into its store. */
+  async backfill(v: ViewRt, initial: ReadonlyMap<string, readonly Batch[]>): Promise<void> {
+    const wmAfter = viewWatermark(this.state, v, Number(batchTime(this.state) / 1000n));
+    await v.pipeline.runEpoch(initial, this.operatorContext(v, { before: null, after: wmAfter }));
+    v.wm = wmAfter;
+    for (const b of v.outputs.splice(0)) v.store.apply(b);
+  }
+
+  /** Polls every source for epoch n; a failing poll is logged and the source sits this epoch out. */
+  private async readSources(epoch: number, t: bigint, input: EpochInput): Promise<void> {
+    const { state } = this;
+    const nowMs = Number(t / 1000n);
+    for (const [name, s] of state.sources) {
+      let read;
+      try {
+        read = await s.connector.poll(t);
+      } catch (e) {
+        state.log(`source ${name}: ${toSluiceError(e).message}`);
+        continue;
+      }
+      const batches = read.batches.filter((b) => b.length > 0);
+      if (s.wm) advanceWatermark(s.wm, batches, nowMs, state.log);
+      input.deltas.set(name, batches);
+      input.ranges[name] = read.range;
+      const n = batches.reduce((a, b) => a + b.length, 0);
+      input.rowsIn[name] = n;
+      s.rowsTotal += n;
+      if (batches.length) {
+        s.retained.push({ epoch, batches });
+        if (s.retained.length > state.retainEpochs) s.retained.shift();
+        s.version++;
+      }
+      if (s.dead.pending.length) {
+        const rows = s.dead.pending.splice(0).map((d) => [d.position, d.raw, d.error, t] as Value[]);
+        input.deadLetters += rows.length;
+        await state.duck.appendRows(`${name}_errors`, ERRORS_SCHEMA, rows);
+      }
+    }
+  }
+
+  /** Takes the changelogs queued on tables (DML, refreshes) as this epoch's table deltas. */
+  private drainTables(nowMs: number, input: EpochInput): void {
+    for (const [name, tb] of this.state.tables) {
+      const batches = tb.pending.splice(0);
+      if (tb.wm) advanceWatermark(tb.wm, batches, nowMs, this.state.log);
+      input.deltas.set(name, batches);
+      input.rowsIn[name] = batches.reduce((a, b) => a + b.length, 0);
+    }
+  }
+
+  /** Runs every live view in creation order; a view that throws stops, the others go on. */
+  private async runViews(epoch: number, nowMs: number, deltas: Map<string, Batch[]>): Promise<{ rowsOut: Record<string, number>; rowErrors: number }> {
+    const rowsOut: Record<string, number> = {};
+    let rowErrors = 0;
+    for (const v of this.state.views.values()) {
+      if (v.failed) continue;
+      const before = v.rowErrors;
+      const wmAfter = viewWatermark(this.state, v, nowMs);
+      try {
+        await v.pipeline.runEpoch(deltas, this.operatorContext(v, { before: v.wm, after: wmAfter }));
+        v.wm = wmAfter;
+      } catch (e) {
+        v.failed = toSluiceError(e);
+        v.outputs.length = 0;
+        this.state.log(`view ${v.entry.name} stopped: ${v.failed.message}`);
+        continue;
+      }
+      rowErrors += v.rowErrors - before;
+      const out = v.outputs.splice(0);
+      rowsOut[v.entry.name] = this.applyOutput(v, epoch, out);
+      deltas.set(v.entry.name, out);
+    }
+    return { rowsOut, rowErrors };
+  }
+
+  /** Applies a view's output delta to its store and hands it to its subscribers; returns its row count. */
+  private applyOutput(v: ViewRt, epoch: number, out: readonly Batch[]): number {
+    let n = 0;
+    for (const b of out) {
+      v.store.apply(b);
+      n += b.length;
+    }
+    if (n) v.version++;
+    if (v.subscribers.size && out.length) {
+      const changes: Change[] = [];
+      for (const b of out) batchRows(b).forEach((row, i) => changes.push({ row, weight: b.weights ? b.weights[i]! : 1, epoch }));
+      for (const s of v.subscribers) {
+        try {
+          s(changes);
+        } catch (e) {
+          this.state.log(`subscriber of ${v.entry.name} failed: ${toSluiceError(e).message}`);
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Appends the late rows views keep (late_rows = 'keep') to their `<view>_late` tables. */
+  private async writeLateRows(): Promise<void> {
+    for (const v of this.state.views.values()) {
+      if (!v.pendingLate.length) continue;
+      const lateSchema = lateInputSchema(v.planned)!;
+      await this.state.duck.appendBatch(`${v.entry.name}_late`, [...lateSchema, { name: 'reason', type: 'varchar' }], v.pendingLate.splice(0));
+    }
+  }
+
+  /** Hands every sink epoch n's delta of its relation; a failing sink is logged, not retried. */
+  private async writeSinks(epoch: number, deltas: ReadonlyMap<string, readonly Batch[]>): Promise<void> {
+    for (const s of this.state.sinks.values()) {
+      const bs = deltas.get(s.entry.from) ?? [];
+      try {
+        await s.connector.write(epoch, bs);
+      } catch (e) {
+        this.state.log(`sink ${s.entry.name}: epoch ${epoch} not written: ${toSluiceError(e).message}`);
+      }
+    }
+  }
+
+  /** The explicit context a view's operators get for one epoch. */
+  private operatorContext(v: ViewRt, watermark: { before: bigint | null; after: bigint | null }): OperatorContext {
+    const { state } = this;
+    return {
+      epoch: state.epochNo,
+      now: batchTime(state),
+      watermark,
+      countLate: (n) => {
+        v.lateRows += n;
+      },
+      onRowError: (e) => {
+        if (v.rowErrors++ < 5) state.log(`view ${v.entry.name}: row error (the value becomes NULL): ${e.message}`);
+      },
+      lookupInDuck: (req) => this.lookup.lookupInDuck(req),
+      onLate: (rows, reason) => {
+        v.lateRows += rows.length;
+        if (v.keepLate) v.pendingLate.push({ ...rows, columns: [...rows.columns, constantColumn('varchar', reason, rows.length)], weights: null });
+      },
+    };
+  }
+}

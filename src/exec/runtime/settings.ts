@@ -1,0 +1,82 @@
+/**
+ * SET and SHOW of runtime parameters: the engine's own (batch_interval, rw_implicit_flush,
+ * watermark_idle_timeout, enable_window_panes), any other name a client SETs, and read-only
+ * parameters a front end installs (the pg-wire server's client parameters).
+ */
+import { SluiceError } from '../../common/errors.js';
+import type { Value } from '../../common/types.js';
+import { parseInterval } from '../../parser/index.js';
+import type { RuntimeSettings, StatementResult } from './state.js';
+
+/** DuckDB settings that would reopen file, network or extension access: no client may SET them. */
+const LOCKED_SETTINGS = new Set([
+  'enable_external_access', 'allowed_directories', 'allowed_paths', 'lock_configuration', 'allowed_configs',
+  'autoinstall_known_extensions', 'autoload_known_extensions', 'allow_community_extensions', 'allow_unsigned_extensions',
+  'allow_extensions_metadata_mismatch', 'extension_directory', 'extension_directories', 'custom_extension_repository',
+  'autoinstall_extension_repository', 'allow_persistent_secrets', 'secret_directory', 'temp_directory', 'allow_unredacted_secrets',
+]);
+
+const MIN_INTERVAL = 50;
+const MAX_INTERVAL = 3_600_000;
+
+/** The settings of a new engine, with its batch interval checked. */
+export function initialSettings(batchIntervalMs: number): RuntimeSettings {
+  return { batchIntervalMs: checkInterval(batchIntervalMs), implicitFlush: false, idleTimeoutMs: 10_000, windowPanes: true, custom: new Map(), parameters: null };
+}
+
+/** SHOW name: the engine's settings first, then SET values, then the installed read-only parameters. */
+export function showVariable(settings: RuntimeSettings, name: string): StatementResult {
+  const n = name.toLowerCase();
+  let value: string | undefined;
+  if (n === 'batch_interval') value = formatMs(settings.batchIntervalMs);
+  else if (n === 'rw_implicit_flush') value = settings.implicitFlush ? 'true' : 'false';
+  else if (n === 'watermark_idle_timeout') value = formatMs(settings.idleTimeoutMs);
+  else if (n === 'enable_window_panes') value = settings.windowPanes ? 'true' : 'false';
+  else value = settings.custom.get(n) ?? settings.parameters?.(n);
+  if (value === undefined) {
+    throw new SluiceError('invalid_parameter', `unrecognized configuration parameter "${name}"`, { hint: 'Known: batch_interval, rw_implicit_flush, and any parameter set with SET.' });
+  }
+  const rows: Value[][] = [[value]];
+  return { kind: 'rows', tag: 'SHOW', columns: [{ name: n, type: 'varchar' }], rows };
+}
+
+/**
+ * SET name = value. Refuses the locked DuckDB settings; `onBatchInterval` runs after the batch
+ * interval changed (so the epoch timer can be restarted).
+ */
+export function setVariable(settings: RuntimeSettings, name: string, value: string, onBatchInterval: () => void): StatementResult {
+  const n = name.toLowerCase();
+  if (LOCKED_SETTINGS.has(n)) {
+    throw new SluiceError('insufficient_privilege', `permission denied to set parameter "${n}"`, {
+      hint: 'The embedded DuckDB runs locked down (no external access, no extensions); server options decide what it may read.',
+    });
+  }
+  if (n === 'batch_interval') {
+    settings.batchIntervalMs = checkInterval(intervalMs(value));
+    onBatchInterval();
+  } else if (n === 'rw_implicit_flush') {
+    settings.implicitFlush = ['true', 'on', '1', 't'].includes(value.toLowerCase());
+  } else if (n === 'enable_window_panes') {
+    settings.windowPanes = !['false', 'off', '0', 'f'].includes(value.toLowerCase());
+  } else if (n === 'watermark_idle_timeout') {
+    settings.idleTimeoutMs = intervalMs(value);
+  } else settings.custom.set(n, value);
+  return { kind: 'command', tag: 'SET' };
+}
+
+/** An interval setting in ms: a bare number is milliseconds. */
+function intervalMs(value: string): number {
+  return Number(parseInterval(/^\d+$/.test(value) ? `${value} ms` : value) / 1000n);
+}
+
+function checkInterval(ms: number): number {
+  if (!Number.isFinite(ms) || ms < MIN_INTERVAL || ms > MAX_INTERVAL) {
+    throw new SluiceError('invalid_parameter', `batch_interval must be between ${MIN_INTERVAL} ms and 1 hour, not ${ms} ms`, { hint: "Write it like '500ms', '2 seconds' or '1 minute'." });
+  }
+  return ms;
+}
+
+function formatMs(ms: number): string {
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}

@@ -1,0 +1,177 @@
+/**
+ * The engine's shared runtime state: one typed object that every part of the engine (statement
+ * handlers, epoch runner, table refresh, lookup service) receives, so the parts share data
+ * without reaching into each other. Everything here is read and changed under `mutex`.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Batch } from '../../common/column.js';
+import type { SluiceError } from '../../common/errors.js';
+import type { Field, Value } from '../../common/types.js';
+import type { Catalog, SinkEntry, SourceEntry, TableEntry, ViewEntry } from '../../catalog/index.js';
+import type { PlannedQuery } from '../../planner/index.js';
+import type { DeadLetter, SinkConnector, SourceConnector, TableLoader } from '../../connectors/api.js';
+import type { Pipeline } from '../pipeline.js';
+import type { Kernel } from '../eval.js';
+import type { ViewStore } from '../view-store.js';
+import type { Duck } from '../duck.js';
+import type { Mutex } from './lock.js';
+import type { MetricsRing } from './metrics.js';
+import type { PathPolicy } from './path-policy.js';
+
+/** Options of `createEngine`. */
+export interface EngineOptions {
+  /** Where the catalog and tables persist; null (default) keeps everything in memory. */
+  readonly dataDir?: string | null;
+  /** Batch interval in ms (default 1000; 50 ms to 1 hour). */
+  readonly batchIntervalMs?: number;
+  /** Run epochs on a timer (default true). Without it, epochs run only on FLUSH. */
+  readonly autoStart?: boolean;
+  /** How many recent epochs of each source an ad-hoc SELECT sees (default 10). */
+  readonly retainEpochs?: number;
+  readonly log?: (message: string) => void;
+  /**
+   * Directories file sources, sinks and tables may touch (default: the data dir and the
+   * current directory). Symlinks are resolved before the check.
+   */
+  readonly allowPaths?: readonly string[];
+}
+
+/** What a statement returns: rows, a command tag, or a subscription. */
+export type StatementResult =
+  | { readonly kind: 'rows'; readonly tag: string; readonly columns: readonly Field[]; readonly rows: Value[][] }
+  | { readonly kind: 'command'; readonly tag: string; readonly notice?: string }
+  | Subscription;
+
+/**
+ * The answer to SUBSCRIBE: columns (epoch, weight, then the view's), the snapshot rows (the
+ * view's contents at the subscription's epoch, weight +1), and `listen` for every later change.
+ * Changes after the snapshot are delivered in epoch order; `onEnd` fires if the view is dropped.
+ */
+export interface Subscription {
+  readonly kind: 'subscription';
+  readonly tag: string;
+  readonly columns: readonly Field[];
+  readonly rows: Value[][];
+  listen(onRows: (rows: Value[][]) => void, onEnd: (reason: string) => void): () => void;
+}
+
+/** One change of a view: the row, +1/−1, and the epoch that made it. */
+export interface Change {
+  readonly row: Value[];
+  readonly weight: number;
+  readonly epoch: number;
+}
+
+/**
+ * A relation's event-time watermark: max over its rows of the WATERMARK FOR expression, never
+ * decreasing. `lastDataAt` (batch time, ms) tells when the input last had rows (idleness).
+ */
+export interface WatermarkRt {
+  readonly kernel: Kernel;
+  readonly column: number;
+  value: bigint | null;
+  lastDataAt: number;
+  lateRows: number;
+}
+
+/** A running source: its connector, retained recent epochs (for ad-hoc SELECT) and counters. */
+export interface SourceRt {
+  readonly entry: SourceEntry;
+  readonly connector: SourceConnector;
+  retained: { epoch: number; batches: readonly Batch[] }[];
+  /** Dead letters waiting for the epoch to write them, and how many there were in all. */
+  readonly dead: { pending: DeadLetter[]; count: number };
+  rowsTotal: number;
+  readonly wm: WatermarkRt | null;
+  /** Bumped whenever the retained epochs change. */
+  version: number;
+}
+
+/** A table's runtime: the changelog queued for the next epoch and, if loaded, its loader. */
+export interface TableRt {
+  readonly entry: TableEntry;
+  pending: Batch[];
+  readonly wm: WatermarkRt | null;
+  /** Set for tables loaded by a connector (file, postgres). */
+  readonly loader: TableLoader | null;
+  refreshTimer: NodeJS.Timeout | null;
+  lastLoadError: string | null;
+}
+
+/** A running materialized view: its plan, pipeline, store, subscribers and counters. */
+export interface ViewRt {
+  readonly entry: ViewEntry;
+  readonly planned: PlannedQuery;
+  readonly pipeline: Pipeline;
+  readonly store: ViewStore;
+  readonly outputs: Batch[];
+  readonly subscribers: Set<(changes: Change[]) => void>;
+  readonly onDrop: Set<(reason: string) => void>;
+  rowErrors: number;
+  failed: SluiceError | null;
+  /** The view's watermark (min over its watermarked inputs), never decreasing. */
+  wm: bigint | null;
+  lateRows: number;
+  readonly keepLate: boolean;
+  pendingLate: Batch[];
+  readonly createdAtMs: number;
+  /** Bumped whenever the view's contents change (ad-hoc query copies are keyed by it). */
+  version: number;
+}
+
+/** A running sink. */
+export interface SinkRt {
+  readonly entry: SinkEntry;
+  readonly connector: SinkConnector;
+}
+
+/** Answers SHOW for a parameter the engine does not own; undefined when it does not know it either. */
+export type ParameterSource = (name: string) => string | undefined;
+
+/** The values SET changes (see settings.ts for their names and validation). */
+export interface RuntimeSettings {
+  batchIntervalMs: number;
+  implicitFlush: boolean;
+  idleTimeoutMs: number;
+  windowPanes: boolean;
+  /** Any other SET parameter, by lower-cased name (lookup_join_strategy, client parameters …). */
+  readonly custom: Map<string, string>;
+  /** Read-only parameters installed by a front end (the pg-wire server's client parameters). */
+  parameters: ParameterSource | null;
+}
+
+/** The shared runtime state of one engine. */
+export interface EngineState {
+  readonly catalog: Catalog;
+  readonly duck: Duck;
+  readonly mutex: Mutex;
+  readonly paths: PathPolicy;
+  readonly dataDir: string | null;
+  readonly retainEpochs: number;
+  readonly log: (m: string) => void;
+  readonly sources: Map<string, SourceRt>;
+  readonly tables: Map<string, TableRt>;
+  readonly views: Map<string, ViewRt>;
+  readonly sinks: Map<string, SinkRt>;
+  readonly metrics: MetricsRing;
+  readonly settings: RuntimeSettings;
+  /** The last epoch run, and its batch time T_n in µs (0n before the first). */
+  epochNo: number;
+  lastT: bigint;
+  closed: boolean;
+  /** The creation order handed to the next catalog entry. */
+  order: number;
+  /** The connection ad-hoc SELECTs and DuckDB lookups run on, opened on first use. */
+  queryConn: DuckDBConnection | null;
+}
+
+/** The connection for ad-hoc queries and lookups (statements are serialised by the mutex). */
+export async function queryConnection(state: EngineState): Promise<DuckDBConnection> {
+  state.queryConn ??= await state.duck.instance.connect();
+  return state.queryConn;
+}
+
+/** The batch time to evaluate with: T_n of the last epoch, or the wall clock before the first (µs). */
+export function batchTime(state: EngineState): bigint {
+  return state.lastT === 0n ? BigInt(Date.now()) * 1000n : state.lastT;
+}
