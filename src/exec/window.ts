@@ -17,7 +17,8 @@
  *
  * SessionAggExec keeps, per key, the rows of its open sessions; at each epoch it recomputes the
  * sessions of the keys that changed (rows closer than `gap` join one session) by adding their
- * rows to a scratch accumulator group, and emits the difference. A session closes when the watermark passes its end (last row + gap).
+ * rows to a scratch accumulator group, and emits the difference. A session closes when the
+ * watermark passes its end (last row + gap).
  */
 import { ColumnBuilder, getValue, isValid, takeBatch, trueMask, type Batch, type Column } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
