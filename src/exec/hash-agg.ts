@@ -6,7 +6,7 @@ import { batchFromRows, ColumnBuilder, trueMask, type Batch } from '../common/co
 import { SluiceError } from '../common/errors.js';
 import type { Value } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
-import { createAccumulator, type Accumulator } from './accumulators.js';
+import { createAccumulator, type GroupsAccumulator } from '../functions/aggregate/index.js';
 import { compile, type Kernel } from './eval.js';
 import { createGroupTable, type GroupTable } from './group-table.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
@@ -19,7 +19,7 @@ export class HashAggOp implements Operator {
   private readonly keyKernels: Kernel[];
   private readonly argKernels: (Kernel | null)[];
   private readonly filterKernels: (Kernel | null)[];
-  private readonly accs: Accumulator[];
+  private readonly accs: GroupsAccumulator[];
   private rows = new Float64Array(256);
   private emitted = new Uint8Array(256);
   private dirtyFlag = new Uint8Array(256);
@@ -100,7 +100,7 @@ export class HashAggOp implements Operator {
     }
   }
 
-  private *valueRows(a: Accumulator, nk: number): Iterable<Value[]> {
+  private *valueRows(a: GroupsAccumulator, nk: number): Iterable<Value[]> {
     for (let g = 0; g < this.table.size; g++) {
       const key: Value[] = [];
       for (let k = 0; k < nk; k++) key.push(this.table.keyValue(g, k));
@@ -165,7 +165,7 @@ export class HashAggOp implements Operator {
   private outputRow(g: number): Value[] {
     const row: Value[] = [];
     for (let k = 0; k < this.plan.groupKeys.length; k++) row.push(this.table.keyValue(g, k));
-    for (const a of this.accs) row.push(a.result(g));
+    for (const a of this.accs) row.push(a.evaluate(g));
     return row;
   }
 

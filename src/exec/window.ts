@@ -4,10 +4,11 @@
  * WindowExec tags rows with their windows (TUMBLE: one, HOP: size/slide copies).
  *
  * WindowAggExec aggregates per pane — (group key, pane start) with panes of width
- * gcd(slide, size) — so each input row touches exactly one pane. A window's result combines
- * its panes; for consecutive windows of a key, count and sum slide: add the entering pane,
- * subtract the leaving one (the seeds' reduceByKeyAndWindow(_ + _, _ - _)). min/max combine
- * the panes' own min/max, so they stay correct. Rows below the watermark are late: dropped,
+ * gcd(slide, size) — so each input row touches exactly one pane. A window's result merges its
+ * panes' accumulator groups into a scratch group and evaluates it; for consecutive windows of a
+ * key, invertible accumulators (count, sum, avg, min/max multisets) slide: merge the entering
+ * pane, un-merge the leaving one (the seeds' reduceByKeyAndWindow(_ + _, _ - _)); the others
+ * re-merge the window's panes. Rows below the watermark are late: dropped,
  * counted, optionally kept. Updating mode emits −old/+new for every changed window each epoch;
  * EMIT ON WINDOW CLOSE emits a window once, when the watermark passes its end. A pane is
  * dropped once the watermark passes the end of the last window containing it.
@@ -15,15 +16,15 @@
  *   row ──► pane (key, ⌊(t − offset) / pane⌋) ──► panes of window w ──► combine ──► row of w
  *
  * SessionAggExec keeps, per key, the rows of its open sessions; at each epoch it recomputes the
- * sessions of the keys that changed (rows closer than `gap` join one session) and emits the
- * difference. A session closes when the watermark passes its end (last row + gap).
+ * sessions of the keys that changed (rows closer than `gap` join one session) by adding their
+ * rows to a scratch accumulator group, and emits the difference. A session closes when the
+ * watermark passes its end (last row + gap).
  */
 import { ColumnBuilder, getValue, isValid, takeBatch, trueMask, type Batch, type Column } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
-import type { Field, Schema, SqlType, Value } from '../common/types.js';
-import type { AggCall } from '../planner/expr.js';
+import type { Field, Schema, Value } from '../common/types.js';
+import { createAccumulator, type GroupsAccumulator } from '../functions/aggregate/index.js';
 import type { PhysicalPlan } from '../planner/physical.js';
-import { createAccumulator, less, type Accumulator } from './accumulators.js';
 import { compile, type Kernel } from './eval.js';
 import { encodeValues } from './group-table.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
@@ -145,13 +146,8 @@ export class WindowOp implements Operator {
   endEpoch(): void {}
 }
 
-/** How one aggregate is computed from per-pane accumulators and combined across panes. */
-interface AggPlan {
-  readonly fn: AggCall['fn'];
-  readonly type: SqlType;
-  /** Indexes into the pane accumulators: [sum, count] for avg, [acc] otherwise. */
-  readonly parts: readonly number[];
-}
+/** The accumulator group a window's (or a session's) result is merged into; scratch, reset before each use. */
+const SCRATCH = 0;
 
 class PaneState {
   /** Group key (encoded) → pane start → pane id: two levels, so no key string per lookup. */
@@ -227,10 +223,12 @@ export class WindowAggOp implements Operator {
   readonly state: readonly StateTable[];
   private readonly time: Kernel;
   private readonly keyKernels: Kernel[];
-  private readonly argKernels: (Kernel | null)[] = [];
-  private readonly filterKernels: (Kernel | null)[] = [];
-  private readonly accs: Accumulator[] = [];
-  private readonly aggPlans: AggPlan[] = [];
+  private readonly argKernels: (Kernel | null)[];
+  private readonly filterKernels: (Kernel | null)[];
+  /** One accumulator per aggregate, one group per pane. */
+  private readonly accs: GroupsAccumulator[];
+  /** One accumulator per aggregate, whose SCRATCH group is the window being evaluated. */
+  private readonly windowAccs: GroupsAccumulator[];
   private readonly panes = new PaneState();
   private readonly dirty = new Set<number>();
   /** Rows emitted per window (updating mode), to retract them when the window changes. */
@@ -250,16 +248,10 @@ export class WindowAggOp implements Operator {
     this.slide = Number(plan.window.slide);
     this.pane = Number(plan.pane);
     this.offset = Number(plan.window.offset);
-    for (const a of plan.aggs) {
-      const part = (fn: AggCall['fn'], type: SqlType): number => {
-        this.accs.push(createAccumulator({ fn, arg: a.arg, distinct: false, filter: a.filter, type }, plan.retracting));
-        this.argKernels.push(a.arg ? compile(a.arg) : null);
-        this.filterKernels.push(a.filter ? compile(a.filter) : null);
-        return this.accs.length - 1;
-      };
-      if (a.fn === 'avg') this.aggPlans.push({ fn: 'avg', type: a.type, parts: [part('sum', 'double'), part('count', 'bigint')] });
-      else this.aggPlans.push({ fn: a.fn, type: a.type, parts: [part(a.fn, a.type)] });
-    }
+    this.argKernels = plan.aggs.map((a) => (a.arg ? compile(a.arg) : null));
+    this.filterKernels = plan.aggs.map((a) => (a.filter ? compile(a.filter) : null));
+    this.accs = plan.aggs.map((a) => createAccumulator(a, plan.retracting));
+    this.windowAccs = plan.aggs.map((a) => createAccumulator(a, plan.retracting));
     this.state = this.stateTables();
   }
 
@@ -461,36 +453,37 @@ export class WindowAggOp implements Operator {
   /** The output rows of consecutive windows `starts` (ascending) of one key; null where empty. */
   private results(keyEnc: string, keys: Value[], starts: readonly number[]): (Value[] | null)[] {
     const out: (Value[] | null)[] = [];
-    // Running sums per accumulator part for invertible parts (count, sum): add the panes that
-    // enter, subtract those that leave, when the next window is one slide further.
+    const win = this.windowAccs;
     let prevStart: number | null = null;
     let rowCount = 0;
-    let sums: (number | bigint | null)[] = [];
-    let nonNull: number[] = [];
-    const partial = (g: number, part: number): Value => this.accs[part]!.result(g);
     for (const s of starts) {
-      const slideOk = prevStart !== null && s - prevStart === this.slide && this.slide < this.size;
-      if (!slideOk) {
-        rowCount = 0;
-        sums = this.accs.map(() => null);
-        nonNull = this.accs.map(() => 0);
-        for (const g of this.panesOf(keyEnc, s)) this.addPane(g, 1, (v) => (rowCount += v), sums, nonNull, partial);
+      if (prevStart !== null && s - prevStart === this.slide && this.slide < this.size) {
+        // One slide on: the leaving panes go out and the entering ones come in, for the row count
+        // and the invertible accumulators; the others start over from the window's panes.
+        for (let p = prevStart; p < s; p += this.pane) {
+          const g = this.panes.find(keyEnc, p);
+          if (g !== undefined) rowCount += this.mergePane(g, -1, true);
+        }
+        for (let p = prevStart + this.size; p < s + this.size; p += this.pane) {
+          const g = this.panes.find(keyEnc, p);
+          if (g !== undefined) rowCount += this.mergePane(g, 1, true);
+        }
+        const panes = this.panesOf(keyEnc, s);
+        for (let a = 0; a < win.length; a++) {
+          if (win[a]!.invertible) continue;
+          win[a]!.reset(SCRATCH);
+          for (const g of panes) win[a]!.merge(SCRATCH, this.accs[a]!, g, 1);
+        }
       } else {
-        for (let p = prevStart!; p < s; p += this.pane) {
-          const g = this.panes.find(keyEnc, p);
-          if (g !== undefined) this.addPane(g, -1, (v) => (rowCount += v), sums, nonNull, partial);
-        }
-        for (let p = prevStart! + this.size; p < s + this.size; p += this.pane) {
-          const g = this.panes.find(keyEnc, p);
-          if (g !== undefined) this.addPane(g, 1, (v) => (rowCount += v), sums, nonNull, partial);
-        }
+        rowCount = 0;
+        for (const w of win) w.reset(SCRATCH);
+        for (const g of this.panesOf(keyEnc, s)) rowCount += this.mergePane(g, 1, false);
       }
       prevStart = s;
       if (rowCount <= 0) {
         out.push(null);
         continue;
       }
-      const panes = this.panesOf(keyEnc, s);
       const row: Value[] = [];
       let k = 0;
       for (const r of this.plan.roles) {
@@ -498,49 +491,22 @@ export class WindowAggOp implements Operator {
         else if (r === 'window_end') row.push(BigInt(s + this.size));
         else row.push(keys[k++]!);
       }
-      for (const a of this.aggPlans) {
-        const p0 = a.parts[0]!;
-        switch (a.fn) {
-          case 'count':
-          case 'count_star':
-            row.push(BigInt(sums[p0] as number));
-            break;
-          case 'sum':
-            row.push(nonNull[p0]! > 0 ? (a.type === 'bigint' ? BigInt(sums[p0] as number | bigint) : (sums[p0] as number)) : null);
-            break;
-          case 'avg': {
-            const c = Number(sums[a.parts[1]!] ?? 0);
-            row.push(c > 0 ? Number(sums[p0]) / c : null);
-            break;
-          }
-          case 'min':
-          case 'max': {
-            let best: Value = null;
-            for (const g of panes) {
-              const v = this.accs[p0]!.result(g);
-              if (v !== null && (best === null || (a.fn === 'max' ? less(best, v) : less(v, best)))) best = v;
-            }
-            row.push(best);
-            break;
-          }
-        }
-      }
+      for (const w of win) row.push(w.evaluate(SCRATCH));
       out.push(row);
     }
     return out;
   }
 
-  private addPane(g: number, sign: number, addRows: (v: number) => void, sums: (number | bigint | null)[], nonNull: number[], partial: (g: number, part: number) => Value): void {
-    addRows(sign * this.panes.rows[g]!);
+  /**
+   * Merges pane g into (sign 1) or out of (sign −1) the window accumulators' scratch group (only
+   * the invertible ones when `onlyInvertible`); returns the pane's signed row count.
+   */
+  private mergePane(g: number, sign: 1 | -1, onlyInvertible: boolean): number {
     for (let a = 0; a < this.accs.length; a++) {
-      const v = partial(g, a);
-      if (v === null) continue;
-      if (typeof v === 'bigint') {
-        const cur = sums[a];
-        sums[a] = (typeof cur === 'bigint' ? cur : BigInt(cur ?? 0)) + (sign > 0 ? v : -v);
-      } else if (typeof v === 'number') sums[a] = Number(sums[a] ?? 0) + sign * v;
-      nonNull[a] = nonNull[a]! + sign;
+      const w = this.windowAccs[a]!;
+      if (!onlyInvertible || w.invertible) w.merge(SCRATCH, this.accs[a]!, g, sign);
     }
+    return sign * this.panes.rows[g]!;
   }
 
   endEpoch(ctx: OperatorContext, out: Collector): void {
@@ -635,6 +601,11 @@ export class SessionAggOp implements Operator {
   private readonly keyKernels: Kernel[];
   private readonly argKernels: (Kernel | null)[];
   private readonly filterKernels: (Kernel | null)[];
+  /**
+   * One accumulator per aggregate, whose SCRATCH group is the session being evaluated. Session
+   * rows are added with their (positive) counts, so none of them ever sees a retraction.
+   */
+  private readonly sessionAccs: GroupsAccumulator[];
   private readonly byKey = new Map<string, { keys: Value[]; rows: Map<string, SessionRow>; emitted: Value[][] }>();
   private readonly dirty = new Set<string>();
   private readonly gap: number;
@@ -645,6 +616,7 @@ export class SessionAggOp implements Operator {
     this.argKernels = plan.aggs.map((a) => (a.arg ? compile(a.arg) : null));
     this.filterKernels = plan.aggs.map((a) => (a.filter ? compile(a.filter) : null));
     this.gap = Number(plan.window.gap);
+    this.sessionAccs = plan.aggs.map((a) => createAccumulator(a, false));
     this.state = this.stateTables();
   }
 
@@ -789,11 +761,19 @@ export class SessionAggOp implements Operator {
         else if (r === 'window_end') row.push(BigInt(end));
         else row.push(keys[k++]!);
       }
-      this.plan.aggs.forEach((a, ai) => row.push(aggregateRows(a, members.map(([, r]) => r), ai)));
+      for (let a = 0; a < this.sessionAccs.length; a++) row.push(this.aggregate(a, members));
       out.push({ start, end, row, members: members.map(([k2]) => k2) });
       i = j + 1;
     }
     return out;
+  }
+
+  /** Aggregate a over a session's rows (those passing its filter), through its scratch group. */
+  private aggregate(a: number, members: readonly (readonly [string, SessionRow])[]): Value {
+    const acc = this.sessionAccs[a]!;
+    acc.reset(SCRATCH);
+    for (const [, r] of members) if (r.filters[a]) acc.add(SCRATCH, r.args[a] ?? null, r.count);
+    return acc.evaluate(SCRATCH);
   }
 
   endEpoch(ctx: OperatorContext, out: Collector): void {
@@ -841,40 +821,4 @@ export class SessionAggOp implements Operator {
     this.dirty.clear();
     if (weights.length) out({ columns: builders.map((b) => b.finish()), length: weights.length, weights: Int32Array.from(weights) });
   }
-}
-
-function aggregateRows(a: AggCall, rows: readonly SessionRow[], ai: number): Value {
-  let count = 0;
-  let sum: number | bigint | null = null;
-  let best: Value = null;
-  for (const r of rows) {
-    if (!r.filters[ai]) continue;
-    const v = r.args[ai] ?? null;
-    if (a.fn === 'count_star') {
-      count += r.count;
-      continue;
-    }
-    if (v === null) continue;
-    count += r.count;
-    if (a.fn === 'sum' || a.fn === 'avg') {
-      if (typeof v === 'bigint') sum = (typeof sum === 'bigint' ? sum : BigInt(sum ?? 0)) + v * BigInt(r.count);
-      else sum = Number(sum ?? 0) + (v as number) * r.count;
-    } else if (a.fn === 'min' || a.fn === 'max') {
-      if (best === null || (a.fn === 'max' ? less(best, v) : less(v, best))) best = v;
-    }
-  }
-  switch (a.fn) {
-    case 'count':
-    case 'count_star':
-      return BigInt(count);
-    case 'sum':
-      if (count === 0) return null;
-      return a.type === 'bigint' ? BigInt(sum as number | bigint) : Number(sum);
-    case 'avg':
-      return count === 0 ? null : Number(sum) / count;
-    case 'min':
-    case 'max':
-      return best;
-  }
-  throw new SluiceError('internal', `aggregate ${a.fn} in a session window`);
 }

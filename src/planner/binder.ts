@@ -7,7 +7,8 @@ import { SluiceError } from '../common/errors.js';
 import { commonType, isNumeric, typeDisplayName, type Field, type Schema, type SqlType, type Value } from '../common/types.js';
 import type { Catalog } from '../catalog/index.js';
 import type { Expr, FromItem, Query, QueryBody, Select } from '../parser/index.js';
-import { columnsOf, conjunction, mapColumns, splitConjunction, type AggCall, type AggFn, type BoundExpr, type ScalarFn } from './expr.js';
+import { AGGREGATE_SIGNATURES, resolveAggregate, type AggregateSignature } from './aggregate-signatures.js';
+import { columnsOf, conjunction, mapColumns, splitConjunction, type AggCall, type BoundExpr, type ScalarFn } from './expr.js';
 import { scannedRelations, type LogicalPlan, type SortKey, type TimeExpiry, type WindowSpec } from './logical.js';
 import { castConstant } from './constant.js';
 
@@ -35,8 +36,6 @@ interface Ctx {
   /** Where aggregates are not allowed, the clause name for the error. */
   readonly noAggIn: string | null;
 }
-
-const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max']);
 
 /** Structural identity of an AST expression, ignoring positions. */
 function exprKey(e: Expr): string {
@@ -443,7 +442,10 @@ export class Binder {
       const key = exprKey(e);
       const gi = ctx.agg.groupKeys.indexOf(key);
       if (gi >= 0) return { kind: 'col', index: gi, type: ctx.agg.groupTypes[gi]! };
-      if (e.kind === 'func' && AGGREGATES.has(e.name) && e.over === null) return this.bindAggregate(e, ctx.agg);
+      if (e.kind === 'func' && e.over === null) {
+        const fn = resolveAggregate(e.name, e.star);
+        if (fn !== undefined) return this.bindAggregate(e, fn, ctx.agg);
+      }
       if (e.kind === 'column') {
         const f = this.resolve(ctx.agg.input, e.table, e.name);
         throw new SluiceError('grouping', `column "${f.qualifier ? f.qualifier + '.' : ''}${e.name}" must appear in the GROUP BY clause or be used in an aggregate function`, { position: this.positionOf(e.name) });
@@ -534,40 +536,24 @@ export class Binder {
     }
   }
 
-  private bindAggregate(e: Extract<Expr, { kind: 'func' }>, agg: AggContext): BoundExpr {
+  private bindAggregate(e: Extract<Expr, { kind: 'func' }>, fn: AggCall['fn'], agg: AggContext): BoundExpr {
     const key = exprKey(e);
     const existing = agg.aggKeys.indexOf(key);
     const index = agg.groupKeys.length + (existing >= 0 ? existing : agg.aggs.length);
     if (existing >= 0) return { kind: 'col', index, type: agg.aggs[existing]!.type };
     const inner: Ctx = { scope: agg.input, agg: null, noAggIn: 'aggregate function calls' };
     const filterExpr = e.filter ? this.expectBoolean(this.bindExpr(e.filter, inner), 'FILTER') : null;
-    let fn: AggFn;
+    const sig: AggregateSignature = AGGREGATE_SIGNATURES[fn];
     let arg: BoundExpr | null = null;
     let type: SqlType;
-    if (e.name === 'count' && e.star) {
-      fn = 'count_star';
-      type = 'bigint';
-    } else {
+    if (sig.star) type = sig.returnType('null');
+    else {
       if (e.args.length !== 1) throw new SluiceError('undefined_function', `function ${e.name} takes exactly one argument`, { position: e.pos });
       arg = this.bindExpr(e.args[0]!, inner);
-      fn = e.name as AggFn;
-      switch (fn) {
-        case 'count':
-          type = 'bigint';
-          break;
-        case 'sum':
-          if (arg.type === 'int' || arg.type === 'bigint') type = 'bigint';
-          else if (arg.type === 'double' || arg.type === 'numeric' || arg.type === 'interval') type = arg.type;
-          else throw new SluiceError('undefined_function', `function sum(${typeDisplayName(arg.type)}) does not exist`, { position: e.pos, hint: 'sum() takes a numeric or interval argument.' });
-          break;
-        case 'avg':
-          if (!isNumeric(arg.type)) throw new SluiceError('undefined_function', `function avg(${typeDisplayName(arg.type)}) does not exist`, { position: e.pos });
-          type = 'double';
-          break;
-        default:
-          if (arg.type === 'null') arg = cast(arg, 'int');
-          type = arg.type;
-      }
+      const argType = sig.argType(arg.type);
+      if (argType === null) throw new SluiceError('undefined_function', `function ${e.name}(${typeDisplayName(arg.type)}) does not exist`, { position: e.pos, hint: sig.hint });
+      arg = cast(arg, argType);
+      type = sig.returnType(argType);
     }
     agg.aggs.push({ fn, arg, distinct: e.distinct, filter: filterExpr, type });
     agg.aggKeys.push(key);
@@ -575,7 +561,7 @@ export class Binder {
   }
 
   private bindFunction(e: Extract<Expr, { kind: 'func' }>, ctx: Ctx): BoundExpr {
-    if (AGGREGATES.has(e.name) && e.over === null) {
+    if (e.over === null && resolveAggregate(e.name, e.star) !== undefined) {
       if (ctx.noAggIn) throw new SluiceError('grouping', `aggregate functions are not allowed in ${ctx.noAggIn}`, { position: e.pos ?? this.positionOf(e.name) });
       throw new SluiceError('internal', 'aggregate outside aggregate context');
     }
@@ -651,7 +637,7 @@ export class Binder {
 function containsAggregate(e: Expr): boolean {
   let found = false;
   JSON.stringify(e, (k, v) => {
-    if (v && typeof v === 'object' && v.kind === 'func' && AGGREGATES.has(v.name) && v.over === null) found = true;
+    if (v && typeof v === 'object' && v.kind === 'func' && v.over === null && resolveAggregate(v.name, v.star === true) !== undefined) found = true;
     return typeof v === 'bigint' ? String(v) : v;
   });
   return found;

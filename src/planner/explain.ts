@@ -1,6 +1,7 @@
 /** EXPLAIN text for logical and physical plans: one node per line, indented by depth. */
 import { assertNever } from '../common/errors.js';
 import { typeDisplayName } from '../common/types.js';
+import { AGGREGATE_SIGNATURES } from './aggregate-signatures.js';
 import { showAgg, showExpr } from './expr.js';
 import type { LogicalPlan, SortKey, WindowSpec } from './logical.js';
 import { formatInterval } from '../parser/interval.js';
@@ -89,7 +90,7 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
     case 'HashAggExec': {
       const keys = p.groupKeys.map((k) => showExpr(k, names(p.input))).join(', ');
       const aggs = p.aggs.map((a) => showAgg(a, names(p.input))).join(', ');
-      const needsValues = p.aggs.some((a) => a.distinct || (p.retracting && (a.fn === 'min' || a.fn === 'max')));
+      const needsValues = p.aggs.some((a) => a.distinct || (p.retracting && AGGREGATE_SIGNATURES[a.fn].keepsValuesWhenRetracting));
       const state = `state=[group table (${p.keyStrategy} keys): row count${p.aggs.length ? ', one accumulator per aggregate' : ''}${needsValues ? ', value multisets for DISTINCT/min/max' : ''}]`;
       line = `HashAggExec: keys=[${keys}] aggs=[${aggs}] input=${p.retracting ? 'retracting' : 'append-only'} ${state}`;
       kids = [p.input];

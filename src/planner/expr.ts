@@ -3,6 +3,9 @@
  * coercion made explicit as a cast, so kernels only ever see operands of one storage class.
  */
 import type { SqlType, Value } from '../common/types.js';
+import { AGGREGATE_SIGNATURES, type AggFn } from './aggregate-signatures.js';
+
+export type { AggFn } from './aggregate-signatures.js';
 
 export type ScalarFn =
   | 'add' | 'sub' | 'mul' | 'div' | 'mod' | 'neg'
@@ -32,8 +35,6 @@ export type BoundExpr =
       readonly type: SqlType;
     }
   | { readonly kind: 'cast'; readonly arg: BoundExpr; readonly type: SqlType };
-
-export type AggFn = 'count' | 'count_star' | 'sum' | 'avg' | 'min' | 'max';
 
 export interface AggCall {
   readonly fn: AggFn;
@@ -149,7 +150,7 @@ export function showExpr(e: BoundExpr, names: readonly string[]): string {
 }
 
 export function showAgg(a: AggCall, names: readonly string[]): string {
-  const fn = a.fn === 'count_star' ? 'count' : a.fn;
+  const fn = AGGREGATE_SIGNATURES[a.fn].name;
   const arg = a.arg ? showExpr(a.arg, names) : '*';
   return `${fn}(${a.distinct ? 'DISTINCT ' : ''}${arg})${a.filter ? ` FILTER (WHERE ${showExpr(a.filter, names)})` : ''}`;
 }

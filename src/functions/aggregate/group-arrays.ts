@@ -1,0 +1,46 @@
+/** Helpers shared by the accumulators' hot loops: growable per-group arrays and the filter mask. */
+import { getValue, isValid, type Column } from '../../common/column.js';
+import type { Value } from '../../common/types.js';
+import type { GroupsAccumulator } from './groups-accumulator.js';
+
+/** `a`, or a copy of it grown to at least `need` slots (doubling, so growth is amortized). */
+export function growF64(a: Float64Array, need: number): Float64Array {
+  if (need <= a.length) return a;
+  const b = new Float64Array(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/** `a`, or a copy of it grown to at least `need` slots. */
+export function growI64(a: BigInt64Array, need: number): BigInt64Array {
+  if (need <= a.length) return a;
+  const b = new BigInt64Array(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/** The largest group id among the first n, so arrays are grown once per batch. */
+export function maxGid(gids: Int32Array, n: number): number {
+  let max = 0;
+  for (let i = 0; i < n; i++) if (gids[i]! > max) max = gids[i]!;
+  return max;
+}
+
+/** Whether row i is selected by a filter mask (null: every row). */
+export const selected = (mask: Uint8Array | null, i: number): boolean => mask === null || ((mask[i >> 3]! >> (i & 7)) & 1) === 1;
+
+/** The value-multiset methods of accumulators that keep none. */
+export const NO_VALUES = { saveValues: (): [Value, number][] => [], loadValues: (): void => undefined };
+
+/** The row-at-a-time update of value-keeping accumulators: each selected non-NULL value, weighted. */
+export function addEachRow(acc: GroupsAccumulator, gids: Int32Array, n: number, a: Column, weights: Int32Array | null, mask: Uint8Array | null): void {
+  for (let i = 0; i < n; i++) {
+    if (!selected(mask, i) || !isValid(a, i)) continue;
+    acc.add(gids[i]!, getValue(a, i), weights === null ? 1 : weights[i]!);
+  }
+}
+
+/** Adds `sign` × each (value, count) of a multiset to group gid, one value at a time. */
+export function addEntries(acc: GroupsAccumulator, gid: number, entries: Iterable<readonly [Value, number]>, sign: 1 | -1): void {
+  for (const [v, c] of entries) acc.add(gid, v, sign * c);
+}

@@ -1,0 +1,58 @@
+/**
+ * The contract every aggregate function implements: a groups-accumulator over dense group ids
+ * (DataFusion's `GroupsAccumulator`). Hash aggregation keeps one group per key, windows one per
+ * pane plus a scratch group per window, sessions a scratch group per session.
+ */
+import type { Column } from '../../common/column.js';
+import type { Schema, SqlType, Value } from '../../common/types.js';
+import type { AggCall } from '../../planner/expr.js';
+
+/**
+ * An accumulator's state, as state tables see it: per group a fixed row of `scalar` values, and
+ * for the accumulators that keep the values themselves (min/max under retraction, DISTINCT) a
+ * multiset of (value, count) of type `values`.
+ */
+export interface AccumulatorState {
+  readonly scalar: Schema;
+  readonly values: SqlType | null;
+}
+
+/**
+ * The state of one aggregate call for many groups. Updates are weighted (+w adds w copies of a
+ * value, −w removes them), so every aggregate is correct under deletes.
+ */
+export interface GroupsAccumulator {
+  readonly stateLayout: AccumulatorState;
+  /**
+   * Whether `merge` takes sign −1: a group can then un-merge what it merged, and a window slides
+   * by merging the entering pane and un-merging the leaving one instead of re-merging them all.
+   */
+  readonly invertible: boolean;
+  /** Group gid's scalar state, in `stateLayout.scalar` order. */
+  saveGroup(gid: number): Value[];
+  /** Sets group gid's scalar state (a fresh accumulator, from a snapshot). */
+  loadGroup(gid: number, state: readonly Value[]): void;
+  /** Group gid's value multiset (empty unless `stateLayout.values`). */
+  saveValues(gid: number): [Value, number][];
+  /** Adds to group gid's value multiset (from a snapshot). */
+  loadValues(gid: number, entries: readonly (readonly [Value, number])[]): void;
+  /** Adds `w` copies of row i's argument for group gids[i], for each row i with mask set. */
+  update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void;
+  /** Adds `w` copies of one value (the row-at-a-time path: DISTINCT, session rows). */
+  add(gid: number, v: Value, w: number): void;
+  /**
+   * Adds group `srcGid` of `src` (an accumulator made for the same call) into group gid, or with
+   * sign −1 takes it out again (only when `invertible`).
+   */
+  merge(gid: number, src: this, srcGid: number, sign: 1 | -1): void;
+  /** The aggregate's value for group gid. */
+  evaluate(gid: number): Value;
+  /** Forgets group gid's state, so the id can be reused (window panes are dropped). */
+  reset(gid: number): void;
+}
+
+/** The executable side of an aggregate function; its name and types are in the planner's signature. */
+export interface AggregateFunction {
+  /** A fresh accumulator for `call`; `retracting` says whether the input may delete rows. */
+  accumulator(call: AggCall, retracting: boolean): GroupsAccumulator;
+}

@@ -1,0 +1,116 @@
+/**
+ * min(x) and max(x). Over an append-only input one running value per group is enough; over a
+ * retracting input (or under DISTINCT, which feeds ±1 presence changes) a deleted extreme must
+ * give way to the next one, so each group keeps its values as a value → count multiset.
+ */
+import type { Column } from '../../common/column.js';
+import { SluiceError } from '../../common/errors.js';
+import type { SqlType, Value } from '../../common/types.js';
+import { addEachRow, addEntries, NO_VALUES } from './group-arrays.js';
+import type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
+
+/** SQL ordering of two non-NULL values of one type. */
+function less(a: Value, b: Value): boolean {
+  return (a as number) < (b as number);
+}
+
+/** min/max over an append-only input: one running value per group. */
+class RunningExtremeAccumulator implements GroupsAccumulator {
+  private readonly best: Value[] = [];
+  readonly stateLayout: AccumulatorState;
+  readonly invertible = false;
+  readonly saveValues = NO_VALUES.saveValues;
+  readonly loadValues = NO_VALUES.loadValues;
+  constructor(private readonly max: boolean, argType: SqlType) {
+    this.stateLayout = { scalar: [{ name: max ? 'max' : 'min', type: argType }], values: null };
+  }
+  saveGroup(gid: number): Value[] {
+    return [this.best[gid] ?? null];
+  }
+  loadGroup(gid: number, state: readonly Value[]): void {
+    this.best[gid] = state[0] ?? null;
+  }
+  update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
+    addEachRow(this, gids, n, arg!, weights, mask);
+  }
+  add(gid: number, v: Value, w: number): void {
+    if (v === null || w <= 0) {
+      if (w < 0) throw new SluiceError('internal', 'running min/max received a retraction');
+      return;
+    }
+    const cur = this.best[gid];
+    if (cur === undefined || cur === null || (this.max ? less(cur, v) : less(v, cur))) this.best[gid] = v;
+  }
+  merge(gid: number, src: RunningExtremeAccumulator, srcGid: number, sign: 1 | -1): void {
+    this.add(gid, src.best[srcGid] ?? null, sign);
+  }
+  evaluate(gid: number): Value {
+    return this.best[gid] ?? null;
+  }
+  reset(gid: number): void {
+    this.best[gid] = null;
+  }
+}
+
+/** min/max over a retracting input: a multiset of values per group. */
+class MultisetExtremeAccumulator implements GroupsAccumulator {
+  private readonly sets: (Map<Value, number> | undefined)[] = [];
+  readonly stateLayout: AccumulatorState;
+  readonly invertible = true;
+  constructor(private readonly max: boolean, argType: SqlType) {
+    this.stateLayout = { scalar: [], values: argType };
+  }
+  saveGroup(): Value[] {
+    return [];
+  }
+  loadGroup(): void {}
+  saveValues(gid: number): [Value, number][] {
+    return [...(this.sets[gid] ?? [])];
+  }
+  loadValues(gid: number, entries: readonly (readonly [Value, number])[]): void {
+    addEntries(this, gid, entries, 1);
+  }
+  update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
+    addEachRow(this, gids, n, arg!, weights, mask);
+  }
+  add(gid: number, v: Value, w: number): void {
+    if (v === null) return;
+    let m = this.sets[gid];
+    if (!m) m = this.sets[gid] = new Map();
+    const c = (m.get(v) ?? 0) + w;
+    if (c === 0) m.delete(v);
+    else m.set(v, c);
+  }
+  merge(gid: number, src: MultisetExtremeAccumulator, srcGid: number, sign: 1 | -1): void {
+    const m = src.sets[srcGid];
+    if (m) addEntries(this, gid, m, sign);
+  }
+  evaluate(gid: number): Value {
+    const m = this.sets[gid];
+    if (!m || m.size === 0) return null;
+    let best: Value = null;
+    for (const [v, c] of m) {
+      if (c <= 0) continue;
+      if (best === null || (this.max ? less(best, v) : less(v, best))) best = v;
+    }
+    return best;
+  }
+  reset(gid: number): void {
+    this.sets[gid] = undefined;
+  }
+}
+
+function extreme(max: boolean): AggregateFunction {
+  return {
+    accumulator: (call, retracting) => {
+      const argType = call.arg?.type ?? 'null';
+      return retracting || call.distinct ? new MultisetExtremeAccumulator(max, argType) : new RunningExtremeAccumulator(max, argType);
+    },
+  };
+}
+
+/** min(x): the smallest non-NULL value. */
+export const min: AggregateFunction = extreme(false);
+
+/** max(x): the largest non-NULL value. */
+export const max: AggregateFunction = extreme(true);

@@ -1,0 +1,158 @@
+/**
+ * sum(x): exact over 64-bit integers (bigint, interval), in doubles otherwise. The sum-and-count
+ * accumulator also serves avg.
+ */
+import type { Column } from '../../common/column.js';
+import { SluiceError } from '../../common/errors.js';
+import type { SqlType, Value } from '../../common/types.js';
+import { storageOf } from '../../exec/eval.js';
+import { growF64, growI64, maxGid, NO_VALUES, selected } from './group-arrays.js';
+import type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
+
+/** Sum and count of non-NULL values held as doubles (int, double, numeric inputs); the result is the sum or the average. */
+export class FloatSumAccumulator implements GroupsAccumulator {
+  private sums: Float64Array = new Float64Array(64);
+  private counts: Float64Array = new Float64Array(64);
+  readonly stateLayout: AccumulatorState = { scalar: [{ name: 'sum', type: 'double' }, { name: 'count', type: 'bigint' }], values: null };
+  readonly invertible = true;
+  readonly saveValues = NO_VALUES.saveValues;
+  readonly loadValues = NO_VALUES.loadValues;
+  constructor(private readonly out: 'sum' | 'avg', private readonly type: SqlType, private readonly argType: SqlType) {}
+  saveGroup(gid: number): Value[] {
+    return gid < this.counts.length ? [this.sums[gid]!, BigInt(this.counts[gid]!)] : [0, 0n];
+  }
+  loadGroup(gid: number, state: readonly Value[]): void {
+    this.grow(gid + 1);
+    this.sums[gid] = (state[0] as number | null) ?? 0;
+    this.counts[gid] = Number(state[1] ?? 0n);
+  }
+  update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
+    this.grow(maxGid(gids, n) + 1);
+    const s = this.sums;
+    const c = this.counts;
+    const a = arg!;
+    const validity = a.validity;
+    if (storageOf(this.argType) === 'i64') {
+      const v = a.values as BigInt64Array;
+      for (let i = 0; i < n; i++) {
+        if (!selected(mask, i) || (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0)) continue;
+        const w = weights === null ? 1 : weights[i]!;
+        s[gids[i]!]! += Number(v[i]!) * w;
+        c[gids[i]!]! += w;
+      }
+      return;
+    }
+    const v = a.values as Float64Array | Int32Array;
+    if (weights === null && mask === null && validity === null) {
+      for (let i = 0; i < n; i++) {
+        const g = gids[i]!;
+        s[g]! += v[i]!;
+        c[g]!++;
+      }
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      if (!selected(mask, i) || (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0)) continue;
+      const w = weights === null ? 1 : weights[i]!;
+      s[gids[i]!]! += v[i]! * w;
+      c[gids[i]!]! += w;
+    }
+  }
+  add(gid: number, v: Value, w: number): void {
+    this.grow(gid + 1);
+    if (v === null) return;
+    this.sums[gid]! += Number(v) * w;
+    this.counts[gid]! += w;
+  }
+  merge(gid: number, src: FloatSumAccumulator, srcGid: number, sign: 1 | -1): void {
+    this.grow(gid + 1);
+    if (srcGid >= src.counts.length) return;
+    this.sums[gid]! += sign * src.sums[srcGid]!;
+    this.counts[gid]! += sign * src.counts[srcGid]!;
+  }
+  evaluate(gid: number): Value {
+    if (gid >= this.counts.length || this.counts[gid] === 0) return null;
+    const s = this.sums[gid]!;
+    if (this.out === 'avg') return s / this.counts[gid]!;
+    if (this.type === 'bigint') {
+      if (!Number.isSafeInteger(s)) throw new SluiceError('numeric_out_of_range', 'sum exceeds the exact integer range of this accumulator');
+      return BigInt(s);
+    }
+    return s;
+  }
+  reset(gid: number): void {
+    if (gid < this.counts.length) {
+      this.sums[gid] = 0;
+      this.counts[gid] = 0;
+    }
+  }
+  private grow(need: number): void {
+    this.sums = growF64(this.sums, need);
+    this.counts = growF64(this.counts, need);
+  }
+}
+
+/** Exact sum over 64-bit integers (bigint, interval). */
+class BigSumAccumulator implements GroupsAccumulator {
+  private sums: BigInt64Array = new BigInt64Array(64);
+  private counts: Float64Array = new Float64Array(64);
+  readonly stateLayout: AccumulatorState = { scalar: [{ name: 'sum', type: 'bigint' }, { name: 'count', type: 'bigint' }], values: null };
+  readonly invertible = true;
+  readonly saveValues = NO_VALUES.saveValues;
+  readonly loadValues = NO_VALUES.loadValues;
+  saveGroup(gid: number): Value[] {
+    return gid < this.counts.length ? [this.sums[gid]!, BigInt(this.counts[gid]!)] : [0n, 0n];
+  }
+  loadGroup(gid: number, state: readonly Value[]): void {
+    this.grow(gid + 1);
+    this.sums[gid] = (state[0] as bigint | null) ?? 0n;
+    this.counts[gid] = Number(state[1] ?? 0n);
+  }
+  update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
+    this.grow(maxGid(gids, n) + 1);
+    const a = arg!;
+    const v = a.values as BigInt64Array;
+    const validity = a.validity;
+    for (let i = 0; i < n; i++) {
+      if (!selected(mask, i) || (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0)) continue;
+      const w = weights === null ? 1 : weights[i]!;
+      const g = gids[i]!;
+      this.sums[g] = this.sums[g]! + (w === 1 ? v[i]! : v[i]! * BigInt(w));
+      this.counts[g]! += w;
+    }
+  }
+  add(gid: number, v: Value, w: number): void {
+    this.grow(gid + 1);
+    if (v === null) return;
+    this.sums[gid] = this.sums[gid]! + (v as bigint) * BigInt(w);
+    this.counts[gid]! += w;
+  }
+  merge(gid: number, src: BigSumAccumulator, srcGid: number, sign: 1 | -1): void {
+    this.grow(gid + 1);
+    if (srcGid >= src.counts.length) return;
+    this.sums[gid] = sign > 0 ? this.sums[gid]! + src.sums[srcGid]! : this.sums[gid]! - src.sums[srcGid]!;
+    this.counts[gid]! += sign * src.counts[srcGid]!;
+  }
+  evaluate(gid: number): Value {
+    if (gid >= this.counts.length || this.counts[gid] === 0) return null;
+    return this.sums[gid]!;
+  }
+  reset(gid: number): void {
+    if (gid < this.counts.length) {
+      this.sums[gid] = 0n;
+      this.counts[gid] = 0;
+    }
+  }
+  private grow(need: number): void {
+    this.sums = growI64(this.sums, need);
+    this.counts = growF64(this.counts, need);
+  }
+}
+
+/** sum(x) over numbers and intervals; NULL for a group without non-NULL values. */
+export const sum: AggregateFunction = {
+  accumulator: (call) => {
+    const argType = call.arg?.type ?? 'null';
+    return argType === 'bigint' || argType === 'interval' ? new BigSumAccumulator() : new FloatSumAccumulator('sum', call.type, argType);
+  },
+};
