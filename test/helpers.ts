@@ -1,5 +1,32 @@
-/** Shared test helpers: canonical row forms for comparing engine output with DuckDB's. */
-import type { Value } from '../src/common/types.js';
+/**
+ * Shared test helpers: canonical row forms for comparing engine output with DuckDB's, schemas
+ * written as SQL column lists, and temporary directories removed after each test.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
+import { parseTypeName, type Schema, type Value } from '../src/common/types.js';
+
+/** A schema from a column list such as `'id int, name varchar, ts timestamp'`. */
+export function schemaOf(columns: string): Schema {
+  return columns.split(',').map((c) => {
+    const [name, ...type] = c.trim().split(/\s+/);
+    return { name: name!, type: parseTypeName(type.join(' ')) };
+  });
+}
+
+/** A fresh temporary directory for each test of the calling file: call `dir()` inside a test. */
+export function tempDirEach(prefix: string): () => string {
+  let dir = '';
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  return () => dir;
+}
 
 /** A canonical text for a value: integers exact, doubles to 9 significant digits. */
 export function canonical(v: Value): string {

@@ -4,6 +4,7 @@ import type { Schema } from '../../common/types.js';
 import { parseTimestamp } from '../../common/values.js';
 import type { DeadLetter, SourceContext } from '../api.js';
 import { DatagenSource } from './source.js';
+import { schemaOf } from '../../../test/helpers.js';
 
 const T0 = 1_700_000_000_000_000n;
 const SEC = 1_000_000n;
@@ -28,13 +29,7 @@ async function started(schema: Schema, options: Record<string, string>): Promise
 const column = (b: Batch, j: number) => Array.from({ length: b.length }, (_, i) => getValue(b.columns[j]!, i));
 
 describe('datagen source', () => {
-  const schema: Schema = [
-    { name: 'id', type: 'bigint' },
-    { name: 'n', type: 'int' },
-    { name: 'x', type: 'double' },
-    { name: 's', type: 'varchar' },
-    { name: 'ts', type: 'timestamp' },
-  ];
+  const schema: Schema = schemaOf('id bigint, n int, x double, s varchar, ts timestamp');
 
   it('emits rows_per_second × elapsed time, in row-index ranges, up to max_rows', async () => {
     const s = await started(schema, { rows_per_second: '100', max_rows: '170', 'fields.id.kind': 'sequence' });

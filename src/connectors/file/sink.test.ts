@@ -1,29 +1,16 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { batchFromRows, type Batch } from '../../common/column.js';
 import type { Schema } from '../../common/types.js';
 import { parseTimestamp } from '../../common/values.js';
 import type { SinkContext } from '../api.js';
 import { FileSink, partFileName } from './sink.js';
+import { schemaOf, tempDirEach } from '../../../test/helpers.js';
 
-const schema: Schema = [
-  { name: 'word', type: 'varchar' },
-  { name: 'n', type: 'bigint' },
-  { name: 'at', type: 'timestamp' },
-  { name: 'x', type: 'double' },
-  { name: 'ok', type: 'boolean' },
-  { name: 'd', type: 'date' },
-];
+const schema: Schema = schemaOf('word varchar, n bigint, at timestamp, x double, ok boolean, d date');
 
-let root: string;
-beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'sluice-file-sink-'));
-});
-afterEach(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const rootOf = tempDirEach('sluice-file-sink-');
 
 function sink(path: string): FileSink {
   const ctx: SinkContext = { name: 'out', schema, options: { connector: 'file', path }, appendOnly: false, log: () => undefined };
@@ -42,7 +29,7 @@ const changes: Batch = batchFromRows(
 
 describe('file sink', () => {
   it('writes an epoch as JSON lines and rewrites the same file when the epoch is rerun', async () => {
-    const dir = join(root, 'out', 'nested');
+    const dir = join(rootOf(), 'out', 'nested');
     const s = sink(dir);
     await s.write(3, [changes]);
     const file = join(dir, 'part-0000000003.jsonl');
@@ -64,13 +51,13 @@ describe('file sink', () => {
   });
 
   it('writes nothing for an epoch without changes and removes stale temporary files', async () => {
-    const s = sink(root);
-    await writeFile(join(root, '.part-0000000001.jsonl.tmp'), 'half');
+    const s = sink(rootOf());
+    await writeFile(join(rootOf(), '.part-0000000001.jsonl.tmp'), 'half');
     await s.write(1, []);
     await s.write(2, [{ columns: changes.columns.map((c) => ({ ...c, length: 0 })), length: 0, weights: null }]);
-    expect(await readdir(root)).toEqual(['.part-0000000001.jsonl.tmp']);
+    expect(await readdir(rootOf())).toEqual(['.part-0000000001.jsonl.tmp']);
     await s.write(12345, [changes]);
-    expect(await readdir(root)).toEqual([partFileName(12345)]);
+    expect(await readdir(rootOf())).toEqual([partFileName(12345)]);
     expect(partFileName(12345)).toBe('part-0000012345.jsonl');
   });
 

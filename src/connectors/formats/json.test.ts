@@ -3,15 +3,9 @@ import { batchRows } from '../../common/column.js';
 import type { Schema } from '../../common/types.js';
 import { MAX_RAW_CHARS } from './decoder.js';
 import { JsonDecoder } from './json.js';
+import { schemaOf } from '../../../test/helpers.js';
 
-const schema: Schema = [
-  { name: 'id', type: 'int' },
-  { name: 'user_Name', type: 'varchar' },
-  { name: 'amount', type: 'double' },
-  { name: 'big', type: 'bigint' },
-  { name: 'ts', type: 'timestamp' },
-  { name: 'ok', type: 'boolean' },
-];
+const schema: Schema = schemaOf('id int, user_Name varchar, amount double, big bigint, ts timestamp, ok boolean');
 
 const pos = (i: number) => `f.json:${i + 1}`;
 

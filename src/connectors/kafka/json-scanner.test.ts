@@ -7,17 +7,9 @@ import { splitLines } from '../formats/lines.js';
 import type { FetchedMessage } from './cluster.js';
 import { MessageDecoder } from './message-decoder.js';
 import { readKafkaSourceOptions } from './options.js';
+import { schemaOf } from '../../../test/helpers.js';
 
-const schema: Schema = [
-  { name: 'id', type: 'int' },
-  { name: 'big', type: 'bigint' },
-  { name: 'x', type: 'double' },
-  { name: 'name', type: 'varchar' },
-  { name: 'at', type: 'timestamp' },
-  { name: 'ok', type: 'boolean' },
-  { name: 'prix€', type: 'varchar' },
-  { name: 'constructor', type: 'varchar' },
-];
+const schema: Schema = schemaOf('id int, big bigint, x double, name varchar, at timestamp, ok boolean, prix€ varchar, constructor varchar');
 
 const keys = ['id', 'big', 'x', 'name', 'at', 'ok', 'prix€', 'constructor', 'ID', 'Name', 'PRIX€', 'other', 'ïd', '__proto__', 'n\\u0061me'];
 
