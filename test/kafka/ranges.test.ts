@@ -75,4 +75,28 @@ describe('kafka source ranges', () => {
     expect(deadTotal).toBe(Array.from({ length: 3600 }, (_, i) => i).filter((i) => i % 97 === 0).length);
     expect([...next.values()].reduce((a, b) => a + b, 0)).toBe(3600);
   });
+
+  it('started from a position a poll returned, a fresh source reads exactly the records after it', async () => {
+    const topic = await createTopic(2);
+    const options = { connector: 'kafka', topic, brokers: brokers(), scan_startup_mode: 'earliest' };
+    const schema: Schema = [{ name: 'n', type: 'int' }, { name: '_partition', type: 'int' }, { name: '_offset', type: 'bigint' }];
+    const ctx = (name: string) => ({ name, schema, options, dataDir: null, deadLetter: () => undefined, log: () => undefined });
+    await produce(topic, Array.from({ length: 200 }, (_, i) => ({ key: `k${i % 7}`, value: JSON.stringify({ n: i }) })));
+    const first = new KafkaSource(ctx('first'));
+    await first.start(null);
+    onCleanup(() => first.stop());
+    const a = await first.poll(BigInt(Date.now()) * 1000n);
+    const seenFirst = a.batches.flatMap((b) => batchRows(b)).map((r) => r[0]);
+    expect(seenFirst.length).toBe(200);
+    const position = JSON.parse(JSON.stringify(a.position));
+    await produce(topic, Array.from({ length: 50 }, (_, i) => ({ key: `k${i % 7}`, value: JSON.stringify({ n: 200 + i }) })));
+    const resumed = new KafkaSource(ctx('resumed'));
+    await resumed.start(position);
+    onCleanup(() => resumed.stop());
+    const b = await resumed.poll(BigInt(Date.now()) * 1000n);
+    const rows = b.batches.flatMap((x) => batchRows(x));
+    expect(rows.map((r) => r[0]).sort((x, y) => Number(x) - Number(y))).toEqual(Array.from({ length: 50 }, (_, i) => 200 + i));
+    for (const p of (b.range as KafkaRange).partitions) expect(p.from).toBe(position.offsets[String(p.partition)]);
+    await expect(new KafkaSource(ctx('other')).start({ topic: 'another', offsets: {} })).rejects.toThrow(/saved position is of topic "another"/);
+  });
 });
