@@ -2,11 +2,12 @@
  * HashAggExec: incremental hash aggregation. State per group: row count (sum of weights) and
  * one accumulator per aggregate. Each epoch, the groups it touched emit −old/+new rows.
  */
-import { batchFromRows, ColumnBuilder, trueMask, type Batch } from '../common/column.js';
+import { batchFromRows, trueMask, type Batch } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Value } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
 import { createAccumulator, type GroupsAccumulator } from '../functions/aggregate/index.js';
+import { ChangeBuilder, sameRow } from './changes.js';
 import { compile, type Kernel } from './eval.js';
 import { createGroupTable, type GroupTable } from './group-table.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
@@ -179,13 +180,7 @@ export class HashAggOp implements Operator {
     }
     this.started = true;
     if (this.dirty.length === 0) return;
-    const types = this.plan.schema.map((f) => f.type);
-    const builders = types.map((t) => new ColumnBuilder(t, this.dirty.length * 2));
-    const weights: number[] = [];
-    const add = (row: Value[], w: number) => {
-      for (let j = 0; j < row.length; j++) builders[j]!.append(row[j]!);
-      weights.push(w);
-    };
+    const changes = new ChangeBuilder(this.plan.schema.map((f) => f.type), this.dirty.length * 2);
     for (const g of this.dirty) {
       this.dirtyFlag[g] = 0;
       const old = this.oldRows.get(g);
@@ -194,20 +189,13 @@ export class HashAggOp implements Operator {
       const exists = this.global || rowsNow > 0;
       const fresh = exists ? this.outputRow(g) : null;
       if (old && fresh && sameRow(old, fresh)) continue;
-      if (old) add(old, -1);
-      if (fresh) add(fresh, 1);
+      changes.update(old, fresh);
       this.emitted[g] = exists ? 1 : 0;
     }
     this.dirty = [];
     this.oldRows.clear();
-    if (weights.length === 0) return;
-    out({ columns: builders.map((b) => b.finish()), length: weights.length, weights: Int32Array.from(weights) });
+    changes.flush(out);
   }
-}
-
-function sameRow(a: readonly Value[], b: readonly Value[]): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
-  return true;
 }
 
 

@@ -5,10 +5,11 @@
  * (a delete inside the top promotes the next row). Over an append-only input only the top rows
  * are kept, since a row that falls out can never come back.
  */
-import { ColumnBuilder, getValue, type Batch } from '../common/column.js';
+import { getValue, type Batch } from '../common/column.js';
 import type { Schema, Value } from '../common/types.js';
 import type { BoundExpr } from '../planner/expr.js';
 import type { PhysicalPlan } from '../planner/physical.js';
+import { ChangeBuilder } from './changes.js';
 import { compile, type Kernel } from './eval.js';
 import { encodeValues } from './group-table.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
@@ -204,12 +205,8 @@ export class TopNOp implements Operator {
   };
 
   endEpoch(_ctx: OperatorContext, out: Collector): void {
-    const builders = this.plan.schema.map((f) => new ColumnBuilder(f.type, 16));
-    const weights: number[] = [];
-    const add = (row: Value[], w: number) => {
-      row.forEach((v, j) => builders[j]!.append(v));
-      weights.push(w);
-    };
+    const changes = new ChangeBuilder(this.plan.schema.map((f) => f.type));
+    const add = (row: Value[], w: number) => changes.add(row, w);
     const { offset, limit, withTies, rank } = this.plan;
     for (const partEnc of this.dirty) {
       const part = this.parts.get(partEnc)!;
@@ -248,7 +245,7 @@ export class TopNOp implements Operator {
       if (part.rows.size === 0 && part.emitted.length === 0) this.parts.delete(partEnc);
     }
     this.dirty.clear();
-    if (weights.length) out({ columns: builders.map((b) => b.finish()), length: weights.length, weights: Int32Array.from(weights) });
+    changes.flush(out);
   }
 }
 

@@ -20,11 +20,12 @@
  * rows to a scratch accumulator group, and emits the difference. A session closes when the
  * watermark passes its end (last row + gap).
  */
-import { ColumnBuilder, getValue, isValid, takeBatch, trueMask, type Batch, type Column } from '../common/column.js';
+import { getValue, isValid, takeBatch, trueMask, type Batch, type Column } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Field, Schema, Value } from '../common/types.js';
 import { createAccumulator, type GroupsAccumulator } from '../functions/aggregate/index.js';
 import type { PhysicalPlan } from '../planner/physical.js';
+import { ChangeBuilder, sameRow } from './changes.js';
 import { compile, type Kernel } from './eval.js';
 import { encodeValues } from './group-table.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
@@ -512,13 +513,7 @@ export class WindowAggOp implements Operator {
   endEpoch(ctx: OperatorContext, out: Collector): void {
     const { after } = windowWatermark(this.plan, ctx);
     const closeAt = after === null ? null : Number(after);
-    const types = this.plan.schema.map((f) => f.type);
-    const builders = types.map((t) => new ColumnBuilder(t, 16));
-    const weights: number[] = [];
-    const add = (row: Value[], w: number) => {
-      row.forEach((v, j) => builders[j]!.append(v));
-      weights.push(w);
-    };
+    const changes = new ChangeBuilder(this.plan.schema.map((f) => f.type));
     // Windows touched this epoch, grouped by key, starts ascending.
     const touched = new Map<string, { keys: Value[]; starts: Set<number> }>();
     for (const g of this.dirty) {
@@ -541,7 +536,7 @@ export class WindowAggOp implements Operator {
         }
         for (const [enc, c] of closing) {
           c.starts.sort((x, y) => x - y);
-          for (const r of this.results(enc, c.keys, c.starts)) if (r) add(r, 1);
+          for (const r of this.results(enc, c.keys, c.starts)) if (r) changes.add(r, 1);
         }
       }
     } else {
@@ -552,12 +547,10 @@ export class WindowAggOp implements Operator {
           const id = `${enc}#${s}`;
           const old = this.emitted.get(id);
           const fresh = res[k]!;
-          if (old && fresh && old.every((v, j) => v === fresh[j])) return;
-          if (old) add(old, -1);
-          if (fresh) {
-            add(fresh, 1);
-            this.emitted.set(id, fresh);
-          } else this.emitted.delete(id);
+          if (old && fresh && sameRow(old, fresh)) return;
+          changes.update(old, fresh);
+          if (fresh) this.emitted.set(id, fresh);
+          else this.emitted.delete(id);
         });
       }
       if (closeAt !== null) {
@@ -570,7 +563,7 @@ export class WindowAggOp implements Operator {
       }
     }
     if (closeAt !== null) this.dropClosedPanes(closeAt);
-    if (weights.length) out({ columns: builders.map((b) => b.finish()), length: weights.length, weights: Int32Array.from(weights) });
+    changes.flush(out);
   }
 
   private dropClosedPanes(closeAt: number): void {
@@ -779,12 +772,8 @@ export class SessionAggOp implements Operator {
   endEpoch(ctx: OperatorContext, out: Collector): void {
     const { after } = windowWatermark(this.plan, ctx);
     const closeAt = after === null ? null : Number(after);
-    const builders = this.plan.schema.map((f) => new ColumnBuilder(f.type, 16));
-    const weights: number[] = [];
-    const add = (row: Value[], w: number) => {
-      row.forEach((v, j) => builders[j]!.append(v));
-      weights.push(w);
-    };
+    const changes = new ChangeBuilder(this.plan.schema.map((f) => f.type));
+    const add = (row: Value[], w: number) => changes.add(row, w);
     const keysToCheck = closeAt !== null ? [...this.byKey.keys()] : [...this.dirty];
     for (const enc of keysToCheck) {
       const s = this.byKey.get(enc)!;
@@ -819,6 +808,6 @@ export class SessionAggOp implements Operator {
       if (s.rows.size === 0 && s.emitted.length === 0) this.byKey.delete(enc);
     }
     this.dirty.clear();
-    if (weights.length) out({ columns: builders.map((b) => b.finish()), length: weights.length, weights: Int32Array.from(weights) });
+    changes.flush(out);
   }
 }
