@@ -428,12 +428,16 @@ export class PgSession implements QueryIO {
     if (this.phase === 'closed') throw new PgServerError('08006', 'connection closed by the client');
     const catalogAnswer = psqlCatalogResult(sql, this.ctx.engine.catalog);
     if (catalogAnswer) return [catalogAnswer];
-    const running = this.ctx.engine.execute(sql);
-    // The engine cannot stop a statement it has started; an abandoned one finishes on its own
-    // and its outcome is dropped here.
+    // A cancel stops the engine's statement (an ad-hoc query is interrupted in DuckDB) and
+    // stops waiting for it at once; whatever it still returns is dropped.
+    const cancel = new AbortController();
+    const running = this.ctx.engine.execute(sql, { signal: cancel.signal });
     running.catch(() => undefined);
     const aborted = new Promise<never>((_, reject) => {
-      this.abortInFlight = reject;
+      this.abortInFlight = (e) => {
+        cancel.abort(e);
+        reject(e);
+      };
     });
     try {
       return await Promise.race([running, aborted]);

@@ -62,7 +62,7 @@ export class Engine {
       catalog: this.catalog, duck, mutex: new Mutex(), paths, dataDir: opts.dataDir ?? null,
       retainEpochs: opts.retainEpochs ?? 10, log: opts.log ?? ((m) => process.stderr.write(`sluice: ${m}\n`)),
       sources: new Map(), tables: new Map(), views: new Map(), sinks: new Map(), metrics: new MetricsRing(1000),
-      settings: initialSettings(opts.batchIntervalMs ?? 1000), epochNo: 0, lastT: 0n, closed: false, order: 0, queryConn: null,
+      settings: initialSettings(opts.batchIntervalMs ?? 1000, opts.statementTimeoutMs ?? 0), epochNo: 0, lastT: 0n, closed: false, order: 0, queryConn: null,
     };
     this.lookup = new LookupService(this.state);
     this.epochs = new EpochRunner(this.state, this.lookup);
@@ -138,13 +138,16 @@ export class Engine {
   }
 
   /** Runs a script of statements in order; the first error stops the script and is thrown. */
-  async execute(sql: string): Promise<StatementResult[]> {
+  async execute(sql: string, opts: { readonly signal?: AbortSignal } = {}): Promise<StatementResult[]> {
     if (this.state.closed) throw new SluiceError('connection', 'the engine is closed');
     // Before parsing: SELECT and DML text reaches DuckDB as written, wherever a call hides in it.
     this.adHocGuard.check(sql, 0);
     const statements = await parseSqlGuarded(sql);
     const results: StatementResult[] = [];
-    for (const stmt of statements) results.push(await this.executeOne(stmt, sql, false));
+    for (const stmt of statements) {
+      const signal = statementSignal(opts.signal, this.state.settings.statementTimeoutMs);
+      results.push(await this.executeOne(stmt, sql, false, signal));
+    }
     return results;
   }
 
@@ -212,17 +215,19 @@ export class Engine {
     this.startTimer();
   }
 
-  private async executeOne(stmt: Statement, sql: string, replaying: boolean): Promise<StatementResult> {
+  private async executeOne(stmt: Statement, sql: string, replaying: boolean, signal?: AbortSignal): Promise<StatementResult> {
     return this.state.mutex.run(async () => {
       try {
-        return await this.dispatch(stmt, sql, replaying);
+        // Cancelled or timed out while waiting for the engine: do not start.
+        if (signal?.aborted) throw signal.reason;
+        return await this.dispatch(stmt, sql, replaying, signal);
       } catch (e) {
         throw toSluiceError(e);
       }
     });
   }
 
-  private async dispatch(stmt: Statement, sql: string, replaying: boolean): Promise<StatementResult> {
+  private async dispatch(stmt: Statement, sql: string, replaying: boolean, signal?: AbortSignal): Promise<StatementResult> {
     switch (stmt.kind) {
       case 'create_source':
         return this.ddl.createSource(stmt);
@@ -252,7 +257,7 @@ export class Engine {
         await this.epochs.run(Date.now());
         return { kind: 'command', tag: 'FLUSH' };
       case 'select':
-        return this.adHoc.select(stmt);
+        return this.adHoc.select(stmt, signal);
       case 'subscribe':
         return subscription(this.state, stmt);
       case 'transaction':
@@ -269,3 +274,17 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
 }
 
 export { formatInterval };
+
+/**
+ * What stops one statement: the caller's cancel, or statement_timeout (0: none). The reason is
+ * the 57014 error the statement fails with.
+ */
+function statementSignal(cancel: AbortSignal | undefined, timeoutMs: number): AbortSignal | undefined {
+  if (timeoutMs <= 0) return cancel;
+  const timer = new AbortController();
+  const t = setTimeout(() => timer.abort(new SluiceError('query_canceled', 'canceling statement due to statement timeout', {
+    hint: `statement_timeout is ${timeoutMs} ms; SET statement_timeout = 0 lifts it.`,
+  })), timeoutMs);
+  t.unref();
+  return cancel ? AbortSignal.any([cancel, timer.signal]) : timer.signal;
+}

@@ -19,14 +19,21 @@ export class AdHocQueries {
   constructor(private readonly state: EngineState) {}
 
   /** Runs a SELECT over the committed state; DuckDB errors get the position of the name they are about. */
-  async select(stmt: Extract<Statement, { kind: 'select' }>): Promise<StatementResult> {
+  async select(stmt: Extract<Statement, { kind: 'select' }>, signal?: AbortSignal): Promise<StatementResult> {
     const conn = await queryConnection(this.state);
+    // A cancel or statement_timeout interrupts the DuckDB query itself, so the engine is free at once.
+    const interrupt = () => conn.interrupt();
+    signal?.addEventListener('abort', interrupt);
     try {
       for (const rel of stmt.relations) await this.load(rel, stmt);
+      if (signal?.aborted) throw signal.reason;
       const r = await this.state.duck.query(stmt.text, conn);
       return { kind: 'rows', tag: `SELECT ${r.rows.length}`, columns: r.columns, rows: r.rows };
     } catch (e) {
+      if (signal?.aborted) throw signal.reason;
       throw locate(toSluiceError(e), stmt.text, stmt.offset);
+    } finally {
+      signal?.removeEventListener('abort', interrupt);
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * SET and SHOW of runtime parameters: the engine's own (batch_interval, rw_implicit_flush,
- * watermark_idle_timeout, enable_window_panes), any other name a client SETs, and read-only
+ * watermark_idle_timeout, enable_window_panes, statement_timeout), any other name a client SETs, and read-only
  * parameters a front end installs (the pg-wire server's client parameters).
  */
 import { SluiceError } from '../../common/errors.js';
@@ -20,8 +20,11 @@ const MIN_INTERVAL = 50;
 const MAX_INTERVAL = 3_600_000;
 
 /** The settings of a new engine, with its batch interval checked. */
-export function initialSettings(batchIntervalMs: number): RuntimeSettings {
-  return { batchIntervalMs: checkInterval(batchIntervalMs), implicitFlush: false, idleTimeoutMs: 10_000, windowPanes: true, custom: new Map(), parameters: null };
+export function initialSettings(batchIntervalMs: number, statementTimeoutMs = 0): RuntimeSettings {
+  return {
+    batchIntervalMs: checkInterval(batchIntervalMs), implicitFlush: false, idleTimeoutMs: 10_000, windowPanes: true,
+    statementTimeoutMs, custom: new Map(), parameters: null,
+  };
 }
 
 /** SHOW name: the engine's settings first, then SET values, then the installed read-only parameters. */
@@ -32,6 +35,7 @@ export function showVariable(settings: RuntimeSettings, name: string): Statement
   else if (n === 'rw_implicit_flush') value = settings.implicitFlush ? 'true' : 'false';
   else if (n === 'watermark_idle_timeout') value = formatMs(settings.idleTimeoutMs);
   else if (n === 'enable_window_panes') value = settings.windowPanes ? 'true' : 'false';
+  else if (n === 'statement_timeout') value = settings.statementTimeoutMs === 0 ? '0' : formatMs(settings.statementTimeoutMs);
   else value = settings.custom.get(n) ?? settings.parameters?.(n);
   if (value === undefined) {
     throw new SluiceError('invalid_parameter', `unrecognized configuration parameter "${name}"`, { hint: 'Known: batch_interval, rw_implicit_flush, and any parameter set with SET.' });
@@ -60,6 +64,11 @@ export function setVariable(settings: RuntimeSettings, name: string, value: stri
     settings.windowPanes = !['false', 'off', '0', 'f'].includes(value.toLowerCase());
   } else if (n === 'watermark_idle_timeout') {
     settings.idleTimeoutMs = intervalMs(value);
+  } else if (n === 'statement_timeout') {
+    // PostgreSQL: a bare number is milliseconds, 0 turns the limit off.
+    const ms = value === '0' ? 0 : intervalMs(value);
+    if (!Number.isFinite(ms) || ms < 0) throw new SluiceError('invalid_parameter', `statement_timeout must be 0 or a duration, not "${value}"`, { hint: "Write it like '5s' or '500ms'; 0 turns it off." });
+    settings.statementTimeoutMs = ms;
   } else settings.custom.set(n, value);
   return { kind: 'command', tag: 'SET' };
 }

@@ -22,6 +22,8 @@ import type { PathPolicy } from './path-policy.js';
 export interface EngineOptions {
   /** Where the catalog and tables persist; null (default) keeps everything in memory. */
   readonly dataDir?: string | null;
+  /** Longest a statement may run before it is cancelled with 57014 (default 0: no limit). */
+  readonly statementTimeoutMs?: number;
   /** Batch interval in ms (default 1000; 50 ms to 1 hour). */
   readonly batchIntervalMs?: number;
   /** Run epochs on a timer (default true). Without it, epochs run only on FLUSH. */
@@ -134,6 +136,8 @@ export interface RuntimeSettings {
   implicitFlush: boolean;
   idleTimeoutMs: number;
   windowPanes: boolean;
+  /** Longest a statement may run before it is cancelled (57014); 0: no limit. */
+  statementTimeoutMs: number;
   /** Any other SET parameter, by lower-cased name (lookup_join_strategy, client parameters …). */
   readonly custom: Map<string, string>;
   /** Read-only parameters installed by a front end (the pg-wire server's client parameters). */
