@@ -158,7 +158,7 @@ export type Statement =
       readonly options: Options;
       readonly text: string;
     }
-  | { readonly kind: 'insert'; readonly table: string; readonly text: string; readonly pos: number }
+  | { readonly kind: 'insert'; readonly table: string; readonly text: string; readonly pos: number; /** 0-based place of `text` in the script. */ readonly offset: number }
   | { readonly kind: 'update'; readonly table: string; readonly text: string; readonly selectOldText: string; readonly pos: number }
   | { readonly kind: 'delete'; readonly table: string; readonly text: string; readonly pos: number }
   | { readonly kind: 'drop'; readonly objectKind: ObjectKind; readonly name: string; readonly ifExists: boolean; readonly cascade: boolean; readonly pos: number }

@@ -37,7 +37,7 @@ export interface StatementShape {
 const CLOSER: Readonly<Record<string, string>> = { '(': ')', '[': ']' };
 
 /** The hint for a statement the parser gave up on (it ran past the deadline or crashed). */
-export const TOO_COMPLEX_HINT = 'Simplify the statement: fewer nested parentheses or subqueries (move them into WITH clauses or views), shorter IN lists or multi-row INSERTs.';
+export const TOO_COMPLEX_HINT = 'Simplify the statement: fewer nested parentheses or subqueries (move them into WITH clauses or views), or shorter IN lists (a table and a join scale further).';
 
 /**
  * Checks that a statement's parentheses and brackets balance, nest at most {@link MAX_NESTING}

@@ -3,7 +3,7 @@
  * table's changelog for the next epoch (+1 inserted, −1 deleted, an update both).
  */
 import { batchFromRows, type Batch } from '../../common/column.js';
-import { SluiceError } from '../../common/errors.js';
+import { SluiceError, toSluiceError } from '../../common/errors.js';
 import { KIND_LABEL } from '../../catalog/index.js';
 import type { Statement } from '../../parser/index.js';
 import type { EpochRunner } from './epoch-runner.js';
@@ -57,7 +57,17 @@ async function changelog(state: EngineState, t: TableRt, stmt: DmlStatement): Pr
       throw e;
     }
   }
-  const r = await duck.query(`${stmt.text} RETURNING *`, conn);
+  const r = await duck.query(`${stmt.text} RETURNING *`, conn).catch((e: unknown) => {
+    throw stmt.kind === 'insert' ? nearTokenPosition(toSluiceError(e), stmt.text, stmt.offset) : e;
+  });
   const w = stmt.kind === 'insert' ? 1 : -1;
   return { changes: batchFromRows(types, r.rows, w === 1 && t.entry.appendOnly ? undefined : r.rows.map(() => w)), count: r.rows.length };
+}
+
+/** DuckDB's `syntax error at or near "X"` (an INSERT is parsed by DuckDB only) gets X's position. */
+function nearTokenPosition(e: SluiceError, text: string, offset: number): SluiceError {
+  const m = /at or near "([^"]+)"/.exec(e.message);
+  if (e.position !== undefined || e.category !== 'syntax' || !m) return e;
+  const at = text.indexOf(m[1]!);
+  return at < 0 ? e : e.withPosition(offset + at + 1);
 }
