@@ -21,6 +21,13 @@ interface SessionRow {
   count: number;
 }
 
+/** One key's open sessions: its rows (by row key) and, in updating mode, the rows last emitted. */
+interface KeyState {
+  keys: Value[];
+  rows: Map<string, SessionRow>;
+  emitted: Value[][];
+}
+
 export class SessionAggOp implements Operator {
   readonly name = 'SessionAggExec';
   /** `rows` (key, event time, arguments, filters, count) and, in updating mode, `emitted`. */
@@ -34,7 +41,7 @@ export class SessionAggOp implements Operator {
    * rows are added with their (positive) counts, so none of them ever sees a retraction.
    */
   private readonly sessionAccs: GroupsAccumulator[];
-  private readonly byKey = new Map<string, { keys: Value[]; rows: Map<string, SessionRow>; emitted: Value[][] }>();
+  private readonly byKey = new Map<string, KeyState>();
   private readonly dirty = new Set<string>();
   private readonly gap: number;
 
@@ -57,12 +64,6 @@ export class SessionAggOp implements Operator {
     // Only the aggregates with an argument / a filter have a column: the others hold null / true.
     const withArg = plan.aggs.flatMap((a, i) => (a.arg ? [i] : []));
     const withFilter = plan.aggs.flatMap((a, i) => (a.filter ? [i] : []));
-    const entry = (kv: Value[]) => {
-      const enc = encodeValues(kv);
-      let s = byKey.get(enc);
-      if (!s) byKey.set(enc, (s = { keys: kv, rows: new Map(), emitted: [] }));
-      return s;
-    };
     const rowsSchema = uniqueNames([
       ...keys,
       { name: '_t', type: 'timestamp' },
@@ -94,7 +95,7 @@ export class SessionAggOp implements Operator {
           loadRows: (rows) => {
             for (const s of byKey.values()) s.rows.clear();
             for (const r of rows) {
-              const s = entry(r.slice(0, nk));
+              const s = this.entry(r.slice(0, nk));
               const t = Number(r[nk] as bigint);
               const args: Value[] = new Array<Value>(nAggs).fill(null);
               const filters: boolean[] = new Array<boolean>(nAggs).fill(true);
@@ -109,25 +110,36 @@ export class SessionAggOp implements Operator {
         },
       ),
     ];
-    if (!plan.emitOnClose) {
-      tables.push(
-        rowStateTable(emittedSpec(plan, 'the session end, last row + gap'), {
-          readRows: function* (this: void) {
-            for (const s of byKey.values()) yield* s.emitted;
-          },
-          loadRows: (rows) => {
-            for (const s of byKey.values()) s.emitted = [];
-            for (const r of rows) entry(keysOfRow(plan, r)).emitted.push(r);
-          },
-          count: () => {
-            let n = 0;
-            for (const s of byKey.values()) n += s.emitted.length;
-            return n;
-          },
-        }),
-      );
-    }
+    if (!plan.emitOnClose) tables.push(this.emittedTable());
     return tables;
+  }
+
+  /** `emitted` (updating mode): the sessions' rows as emitted, per key. */
+  private emittedTable(): StateTable {
+    const plan = this.plan;
+    const byKey = this.byKey;
+    return rowStateTable(emittedSpec(plan, 'the session end, last row + gap'), {
+      readRows: function* (this: void) {
+        for (const s of byKey.values()) yield* s.emitted;
+      },
+      loadRows: (rows) => {
+        for (const s of byKey.values()) s.emitted = [];
+        for (const r of rows) this.entry(keysOfRow(plan, r)).emitted.push(r);
+      },
+      count: () => {
+        let n = 0;
+        for (const s of byKey.values()) n += s.emitted.length;
+        return n;
+      },
+    });
+  }
+
+  /** The state of the key kv, created (empty) if new. */
+  private entry(kv: Value[]): KeyState {
+    const enc = encodeValues(kv);
+    let s = this.byKey.get(enc);
+    if (!s) this.byKey.set(enc, (s = { keys: kv, rows: new Map(), emitted: [] }));
+    return s;
   }
 
   stateRows(): number {

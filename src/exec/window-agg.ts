@@ -13,8 +13,8 @@
  */
 import { getValue, takeBatch, trueMask, type Batch } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
-import type { Value } from '../common/types.js';
-import { createAccumulator, type GroupsAccumulator } from '../functions/aggregate/index.js';
+import type { Field, SqlType, Value } from '../common/types.js';
+import { createAccumulator, type AccumulatorState, type GroupsAccumulator } from '../functions/aggregate/index.js';
 import { ChangeBuilder, sameRow } from './changes.js';
 import { compile, type Kernel } from './eval.js';
 import { encodeValues } from './group-table.js';
@@ -125,138 +125,151 @@ export class WindowAggOp implements Operator {
   }
 
   private stateTables(): StateTable[] {
-    const plan = this.plan;
-    const keys = keyFields(plan);
-    const nk = keys.length;
-    const paneKey = [...keys.keys(), nk];
+    const keys = keyFields(this.plan);
     const cleanup: WatermarkCleanup = {
       column: '_pane_start',
       note: 'a pane goes once the watermark passes the end of the last window containing it: floor(_pane_start − offset, slide) + offset + size',
     };
+    const layouts = this.accs.map((a) => a.stateLayout);
+    const tables: StateTable[] = [this.panesTable(keys, cleanup, layouts)];
+    layouts.forEach((l, i) => {
+      if (l.values !== null) tables.push(this.valuesTable(keys, cleanup, i, l.values));
+    });
+    tables.push(this.plan.emitOnClose ? this.openTable(keys) : this.emittedTable());
+    return tables;
+  }
+
+  /** `panes`: key, pane start, rows and each accumulator's scalar state, one row per pane. */
+  private panesTable(keys: Field[], cleanup: WatermarkCleanup, layouts: readonly AccumulatorState[]): StateTable {
+    const nk = keys.length;
+    const paneKey = [...keys.keys(), nk];
     const panes = this.panes;
     const accs = this.accs;
+    return rowStateTable(
+      {
+        name: 'panes',
+        schema: uniqueNames([
+          ...keys,
+          { name: '_pane_start', type: 'timestamp' },
+          { name: '_rows', type: 'bigint' },
+          ...layouts.flatMap((l, i) => l.scalar.map((f) => ({ name: `a${i}_${f.name}`, type: f.type }))),
+        ]),
+        key: paneKey,
+        cleanup,
+      },
+      {
+        readRows: function* (this: void) {
+          for (const g of panes.ids()) {
+            const row: Value[] = [...panes.keys[g]!, BigInt(panes.start[g]!), BigInt(panes.rows[g]!)];
+            for (const a of accs) for (const v of a.saveGroup(g)) row.push(v);
+            yield row;
+          }
+        },
+        loadRows: (rows) => {
+          for (const g of [...panes.ids()]) for (const a of accs) a.reset(g);
+          panes.clear();
+          for (const r of rows) {
+            const kv = r.slice(0, nk);
+            const g = panes.id(encodeValues(kv), kv, Number(r[nk] as bigint));
+            panes.rows[g] = Number(r[nk + 1] as bigint);
+            let o = nk + 2;
+            for (let a = 0; a < accs.length; a++) {
+              const w = layouts[a]!.scalar.length;
+              accs[a]!.loadGroup(g, r.slice(o, o + w));
+              o += w;
+            }
+          }
+        },
+        count: () => panes.live,
+      },
+    );
+  }
+
+  /** `a<i>_values`: the value multiset of accumulator i, one row per (pane, value). */
+  private valuesTable(keys: Field[], cleanup: WatermarkCleanup, i: number, values: SqlType): StateTable {
+    const nk = keys.length;
+    const paneKey = [...keys.keys(), nk];
+    const panes = this.panes;
+    const acc = this.accs[i]!;
+    return rowStateTable(
+      {
+        name: `a${i}_values`,
+        schema: uniqueNames([...keys, { name: '_pane_start', type: 'timestamp' }, { name: 'value', type: values }, { name: '_count', type: 'bigint' }]),
+        key: [...paneKey, nk + 1],
+        cleanup,
+      },
+      {
+        readRows: function* (this: void) {
+          for (const g of panes.ids()) {
+            for (const [v, c] of acc.saveValues(g)) yield [...panes.keys[g]!, BigInt(panes.start[g]!), v, BigInt(c)];
+          }
+        },
+        loadRows: (rows) => {
+          for (const r of rows) {
+            const kv = r.slice(0, nk);
+            const g = panes.find(encodeValues(kv), Number(r[nk] as bigint));
+            if (g === undefined) throw new SluiceError('internal', `state table a${i}_values: a value of a pane missing from the panes table`);
+            acc.loadValues(g, [[r[nk + 1]!, Number(r[nk + 2] as bigint)]]);
+          }
+        },
+        count: () => {
+          let n = 0;
+          for (const g of panes.ids()) n += acc.saveValues(g).length;
+          return n;
+        },
+      },
+    );
+  }
+
+  /** `open` (EMIT ON WINDOW CLOSE): the windows with rows not yet emitted. */
+  private openTable(keys: Field[]): StateTable {
+    const nk = keys.length;
+    const paneKey = [...keys.keys(), nk];
     const size = this.size;
-    const layouts = this.accs.map((a) => a.stateLayout);
-    const tables: StateTable[] = [
-      rowStateTable(
-        {
-          name: 'panes',
-          schema: uniqueNames([
-            ...keys,
-            { name: '_pane_start', type: 'timestamp' },
-            { name: '_rows', type: 'bigint' },
-            ...layouts.flatMap((l, i) => l.scalar.map((f) => ({ name: `a${i}_${f.name}`, type: f.type }))),
-          ]),
-          key: paneKey,
-          cleanup,
+    const open = this.open;
+    return rowStateTable(
+      {
+        name: 'open',
+        schema: uniqueNames([...keys, { name: '_window_start', type: 'timestamp' }, { name: '_window_end', type: 'timestamp' }]),
+        key: paneKey,
+        cleanup: { column: '_window_end', note: 'a window is emitted and goes once the watermark reaches its end' },
+      },
+      {
+        readRows: function* (this: void) {
+          for (const w of open.values()) yield [...w.keys, BigInt(w.start), BigInt(w.start + size)];
         },
-        {
-          readRows: function* (this: void) {
-            for (const g of panes.ids()) {
-              const row: Value[] = [...panes.keys[g]!, BigInt(panes.start[g]!), BigInt(panes.rows[g]!)];
-              for (const a of accs) for (const v of a.saveGroup(g)) row.push(v);
-              yield row;
-            }
-          },
-          loadRows: (rows) => {
-            for (const g of [...panes.ids()]) for (const a of accs) a.reset(g);
-            panes.clear();
-            for (const r of rows) {
-              const kv = r.slice(0, nk);
-              const g = panes.id(encodeValues(kv), kv, Number(r[nk] as bigint));
-              panes.rows[g] = Number(r[nk + 1] as bigint);
-              let o = nk + 2;
-              for (let a = 0; a < accs.length; a++) {
-                const w = layouts[a]!.scalar.length;
-                accs[a]!.loadGroup(g, r.slice(o, o + w));
-                o += w;
-              }
-            }
-          },
-          count: () => panes.live,
+        loadRows: (rows) => {
+          open.clear();
+          for (const r of rows) {
+            const kv = r.slice(0, nk);
+            const enc = encodeValues(kv);
+            const start = Number(r[nk] as bigint);
+            open.set(`${enc}#${start}`, { keyEnc: enc, keys: kv, start });
+          }
         },
-      ),
-    ];
-    layouts.forEach((l, i) => {
-      if (l.values === null) return;
-      const acc = accs[i]!;
-      tables.push(
-        rowStateTable(
-          {
-            name: `a${i}_values`,
-            schema: uniqueNames([...keys, { name: '_pane_start', type: 'timestamp' }, { name: 'value', type: l.values }, { name: '_count', type: 'bigint' }]),
-            key: [...paneKey, nk + 1],
-            cleanup,
-          },
-          {
-            readRows: function* (this: void) {
-              for (const g of panes.ids()) {
-                for (const [v, c] of acc.saveValues(g)) yield [...panes.keys[g]!, BigInt(panes.start[g]!), v, BigInt(c)];
-              }
-            },
-            loadRows: (rows) => {
-              for (const r of rows) {
-                const kv = r.slice(0, nk);
-                const g = panes.find(encodeValues(kv), Number(r[nk] as bigint));
-                if (g === undefined) throw new SluiceError('internal', `state table a${i}_values: a value of a pane missing from the panes table`);
-                acc.loadValues(g, [[r[nk + 1]!, Number(r[nk + 2] as bigint)]]);
-              }
-            },
-            count: () => {
-              let n = 0;
-              for (const g of panes.ids()) n += acc.saveValues(g).length;
-              return n;
-            },
-          },
-        ),
-      );
+        count: () => open.size,
+      },
+    );
+  }
+
+  /** `emitted` (updating mode): the rows emitted per window. */
+  private emittedTable(): StateTable {
+    const plan = this.plan;
+    const size = this.size;
+    const emitted = this.emitted;
+    const startIdx = plan.roles.indexOf('window_start');
+    const endIdx = plan.roles.indexOf('window_end');
+    return rowStateTable(emittedSpec(plan, 'window_start + size'), {
+      readRows: () => emitted.values(),
+      loadRows: (rows) => {
+        emitted.clear();
+        for (const r of rows) {
+          const start = startIdx >= 0 ? Number(r[startIdx] as bigint) : Number(r[endIdx] as bigint) - size;
+          emitted.set(`${encodeValues(keysOfRow(plan, r))}#${start}`, r);
+        }
+      },
+      count: () => emitted.size,
     });
-    if (plan.emitOnClose) {
-      const open = this.open;
-      tables.push(
-        rowStateTable(
-          {
-            name: 'open',
-            schema: uniqueNames([...keys, { name: '_window_start', type: 'timestamp' }, { name: '_window_end', type: 'timestamp' }]),
-            key: paneKey,
-            cleanup: { column: '_window_end', note: 'a window is emitted and goes once the watermark reaches its end' },
-          },
-          {
-            readRows: function* (this: void) {
-              for (const w of open.values()) yield [...w.keys, BigInt(w.start), BigInt(w.start + size)];
-            },
-            loadRows: (rows) => {
-              open.clear();
-              for (const r of rows) {
-                const kv = r.slice(0, nk);
-                const enc = encodeValues(kv);
-                const start = Number(r[nk] as bigint);
-                open.set(`${enc}#${start}`, { keyEnc: enc, keys: kv, start });
-              }
-            },
-            count: () => open.size,
-          },
-        ),
-      );
-    } else {
-      const emitted = this.emitted;
-      const startIdx = plan.roles.indexOf('window_start');
-      const endIdx = plan.roles.indexOf('window_end');
-      tables.push(
-        rowStateTable(emittedSpec(plan, 'window_start + size'), {
-          readRows: () => emitted.values(),
-          loadRows: (rows) => {
-            emitted.clear();
-            for (const r of rows) {
-              const start = startIdx >= 0 ? Number(r[startIdx] as bigint) : Number(r[endIdx] as bigint) - size;
-              emitted.set(`${encodeValues(keysOfRow(plan, r))}#${start}`, r);
-            }
-          },
-          count: () => emitted.size,
-        }),
-      );
-    }
-    return tables;
   }
 
   /** Live panes (group key × pane) held in state. */
