@@ -15,9 +15,11 @@ import { HashAggOp } from './hash-agg.js';
 import { DuckLookupOp, JoinOp } from './join.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
 import { FilterOp, ProjectOp, ScanOp, UnionOp, ValuesOp } from './operators.js';
+import { SessionAggOp } from './session-agg.js';
 import type { StateTable } from './state/state-table.js';
 import { TopNOp } from './top-n.js';
-import { SessionAggOp, WindowAggOp, WindowOp } from './window.js';
+import { WindowAggOp } from './window-agg.js';
+import { WindowOp } from './window-tag.js';
 
 type Kind = PhysicalPlan['kind'];
 type Factory<K extends Kind> = (id: string, plan: Extract<PhysicalPlan, { kind: K }>) => Operator;
