@@ -8,9 +8,11 @@ import { commonType, isNumeric, typeDisplayName, type Field, type Schema, type S
 import type { Catalog } from '../catalog/index.js';
 import type { Expr, FromItem, Query, QueryBody, Select } from '../parser/index.js';
 import { AGGREGATE_SIGNATURES, resolveAggregate, type AggregateSignature } from './aggregate-signatures.js';
+import { call, cast, constCast, isStringLit } from './coercion.js';
 import { columnsOf, conjunction, mapColumns, splitConjunction, type AggCall, type BoundExpr, type ScalarFn } from './expr.js';
 import { scannedRelations, type LogicalPlan, type SortKey, type TimeExpiry, type WindowSpec } from './logical.js';
 import { castConstant } from './constant.js';
+import { bindScalar } from './scalar-signatures.js';
 
 interface ScopeField {
   readonly qualifier: string | null;
@@ -660,24 +662,6 @@ function defaultName(e: Expr, i: number): string {
   }
 }
 
-function isStringLit(e: BoundExpr): e is BoundExpr & { kind: 'lit' } {
-  return e.kind === 'lit' && e.type === 'varchar';
-}
-
-function call(fn: ScalarFn, args: BoundExpr[], type: SqlType): BoundExpr {
-  return { kind: 'call', fn, args, type };
-}
-
-export function cast(e: BoundExpr, type: SqlType): BoundExpr {
-  if (e.type === type) return e;
-  if (e.kind === 'lit') return constCast(e, type);
-  return { kind: 'cast', arg: e, type };
-}
-
-function constCast(e: BoundExpr & { kind: 'lit' }, type: SqlType): BoundExpr {
-  return { kind: 'lit', value: castConstant(e.value, e.type, type), type };
-}
-
 function opError(op: string, a: SqlType, b: SqlType | null): SluiceError {
   const sig = b === null ? `${op} ${typeDisplayName(a)}` : `${typeDisplayName(a)} ${op} ${typeDisplayName(b)}`;
   return new SluiceError('undefined_function', `operator does not exist: ${sig}`, { hint: 'You might need to add an explicit type cast.' });
@@ -706,135 +690,6 @@ function bindArithmetic(op: '+' | '-' | '*' | '/' | '%', l: BoundExpr, r: BoundE
     position: pos,
     hint: 'You might need to add an explicit type cast.',
   });
-}
-
-type Sig = (args: BoundExpr[], pos: number | undefined) => BoundExpr;
-
-function fixed(fn: ScalarFn, params: readonly SqlType[], ret: SqlType): Sig {
-  return (args, pos) => {
-    if (args.length !== params.length) throw noFunction(fn, args, pos);
-    return call(fn, args.map((a, i) => coerceArg(fn, a, params[i]!, args, pos)), ret);
-  };
-}
-
-function coerceArg(fn: string, a: BoundExpr, want: SqlType, all: BoundExpr[], pos: number | undefined): BoundExpr {
-  if (a.type === want || a.type === 'null') return cast(a, want);
-  if (isStringLit(a)) return cast(a, want);
-  if (isNumeric(a.type) && isNumeric(want)) return cast(a, want);
-  if (want === 'timestamp' && a.type === 'date') return cast(a, want);
-  throw noFunction(fn, all, pos);
-}
-
-function noFunction(fn: string, args: readonly BoundExpr[], pos: number | undefined): SluiceError {
-  return new SluiceError('undefined_function', `function ${fn}(${args.map((a) => typeDisplayName(a.type)).join(', ')}) does not exist`, {
-    position: pos,
-    hint: 'No function matches the given name and argument types. You might need to add explicit type casts.',
-  });
-}
-
-function numericUnary(fn: ScalarFn, keepInt: boolean): Sig {
-  return (args, pos) => {
-    if (args.length !== 1 || !(isNumeric(args[0]!.type) || args[0]!.type === 'null')) throw noFunction(fn, args, pos);
-    const t = args[0]!.type === 'null' ? 'double' : args[0]!.type;
-    const ret: SqlType = keepInt || t === 'double' || t === 'numeric' ? t : 'double';
-    return call(fn, [cast(args[0]!, ret)], ret);
-  };
-}
-
-function variadicCommon(fn: ScalarFn): Sig {
-  return (args, pos) => {
-    if (args.length === 0) throw noFunction(fn, args, pos);
-    let t: SqlType = 'null';
-    for (const a of args) {
-      const c: SqlType | null = commonType(t, a.type) ?? (isStringLit(a) ? t : null);
-      if (c === null) throw new SluiceError('datatype_mismatch', `${fn.toUpperCase()} types ${typeDisplayName(t)} and ${typeDisplayName(a.type)} cannot be matched`, { position: pos });
-      t = c;
-    }
-    if (t === 'null') t = 'varchar';
-    return call(fn, args.map((a) => cast(a, t)), t);
-  };
-}
-
-const SCALARS: Record<string, Sig> = {
-  upper: fixed('upper', ['varchar'], 'varchar'),
-  lower: fixed('lower', ['varchar'], 'varchar'),
-  length: fixed('length', ['varchar'], 'int'),
-  char_length: fixed('length', ['varchar'], 'int'),
-  character_length: fixed('length', ['varchar'], 'int'),
-  substr: (args, pos) => (args.length === 2 ? fixed('substr', ['varchar', 'int'], 'varchar')(args, pos) : fixed('substr', ['varchar', 'int', 'int'], 'varchar')(args, pos)),
-  substring: (args, pos) => SCALARS.substr!(args, pos),
-  trim: fixed('trim', ['varchar'], 'varchar'),
-  btrim: fixed('trim', ['varchar'], 'varchar'),
-  ltrim: fixed('ltrim', ['varchar'], 'varchar'),
-  rtrim: fixed('rtrim', ['varchar'], 'varchar'),
-  replace: fixed('replace', ['varchar', 'varchar', 'varchar'], 'varchar'),
-  strpos: fixed('strpos', ['varchar', 'varchar'], 'int'),
-  left: fixed('left', ['varchar', 'int'], 'varchar'),
-  right: fixed('right', ['varchar', 'int'], 'varchar'),
-  split_part: fixed('split_part', ['varchar', 'varchar', 'int'], 'varchar'),
-  starts_with: fixed('starts_with', ['varchar', 'varchar'], 'boolean'),
-  reverse: fixed('reverse', ['varchar'], 'varchar'),
-  md5: fixed('md5', ['varchar'], 'varchar'),
-  lpad: fixed('lpad', ['varchar', 'int', 'varchar'], 'varchar'),
-  rpad: fixed('rpad', ['varchar', 'int', 'varchar'], 'varchar'),
-  concat_ws: (args, pos) => {
-    if (args.length < 2) throw noFunction('concat_ws', args, pos);
-    return call('concat_ws', args.map((a) => cast(a, 'varchar')), 'varchar');
-  },
-  concat: (args) => {
-    const parts = args.map((a) => call('coalesce', [cast(a, 'varchar'), { kind: 'lit', value: '', type: 'varchar' }], 'varchar'));
-    return parts.reduce((a, b) => call('concat', [a, b], 'varchar'), { kind: 'lit', value: '', type: 'varchar' } as BoundExpr);
-  },
-  coalesce: variadicCommon('coalesce'),
-  greatest: variadicCommon('greatest'),
-  least: variadicCommon('least'),
-  nullif: (args, pos) => {
-    if (args.length !== 2) throw noFunction('nullif', args, pos);
-    const r = variadicCommon('nullif')(args, pos);
-    return r;
-  },
-  abs: numericUnary('abs', true),
-  floor: numericUnary('floor', true),
-  ceil: numericUnary('ceil', true),
-  ceiling: numericUnary('ceil', true),
-  sqrt: numericUnary('sqrt', false),
-  ln: numericUnary('ln', false),
-  exp: numericUnary('exp', false),
-  sign: numericUnary('sign', true),
-  trunc: (args, pos) => (args.length === 1 ? numericUnary('trunc', true)(args, pos) : fixed('trunc', ['double', 'int'], 'double')(args, pos)),
-  round: (args, pos) => {
-    if (args.length === 1) return numericUnary('round', true)(args, pos);
-    if (args.length === 2 && isNumeric(args[0]!.type)) {
-      const t: SqlType = args[0]!.type === 'numeric' ? 'numeric' : 'double';
-      return call('round', [cast(args[0]!, t), cast(args[1]!, 'int')], t);
-    }
-    throw noFunction('round', args, pos);
-  },
-  power: fixed('power', ['double', 'double'], 'double'),
-  pow: fixed('power', ['double', 'double'], 'double'),
-  date_trunc: (args, pos) => {
-    if (args.length !== 2) throw noFunction('date_trunc', args, pos);
-    const t = args[1]!.type === 'interval' ? 'interval' : 'timestamp';
-    return call('date_trunc', [cast(args[0]!, 'varchar'), coerceArg('date_trunc', args[1]!, t, args, pos)], t);
-  },
-  date_part: (args, pos) => {
-    if (args.length !== 2) throw noFunction('date_part', args, pos);
-    const t = args[1]!.type === 'interval' ? 'interval' : 'timestamp';
-    return call('extract', [cast(args[0]!, 'varchar'), coerceArg('date_part', args[1]!, t, args, pos)], 'double');
-  },
-  now: () => call('now', [], 'timestamp'),
-  proctime: () => call('now', [], 'timestamp'),
-  json_get: fixed('json_get', ['varchar', 'varchar'], 'varchar'),
-  json_get_text: fixed('json_get_text', ['varchar', 'varchar'], 'varchar'),
-  to_char: fixed('to_char', ['timestamp', 'varchar'], 'varchar'),
-};
-
-export function bindScalar(name: string, args: BoundExpr[], pos: number | undefined): BoundExpr {
-  const sig = SCALARS[name];
-  if (!sig) throw noFunction(name, args, pos);
-  // json operators accept an integer index too; normalise it to text.
-  if ((name === 'json_get' || name === 'json_get_text') && args[1] && args[1].type === 'int') args = [args[0]!, cast(args[1], 'varchar')];
-  return sig(args, pos);
 }
 
 export function filter(input: LogicalPlan, predicate: BoundExpr): LogicalPlan {
