@@ -56,7 +56,10 @@ export function compile(e: BoundExpr): Kernel {
     }
     case 'lit': {
       const { value, type } = e;
-      return (b) => constantColumn(type, value, b.length);
+      // Finished columns are never written to, so one constant column per batch length can be
+      // shared by every batch of that length instead of being rebuilt each time.
+      let cached: Column | null = null;
+      return (b) => (cached !== null && cached.length === b.length ? cached : (cached = constantColumn(type, value, b.length)));
     }
     case 'cast': {
       const arg = compile(e.arg);
