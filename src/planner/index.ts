@@ -15,7 +15,8 @@ export * from './expr.js';
 export * from './logical.js';
 export * from './physical.js';
 export { explainLogical, explainPhysical } from './explain.js';
-export { Binder, bindScalar } from './binder.js';
+export { Binder } from './binder.js';
+export { bindScalar } from './scalar-signatures.js';
 
 export interface PlannedQuery {
   readonly logical: LogicalPlan;

@@ -5,7 +5,7 @@
 import type { Column } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { SqlType, Value } from '../../common/types.js';
-import { storageOf } from '../../exec/eval.js';
+import { storageOf } from '../../exec/storage.js';
 import { growF64, growI64, maxGid, NO_VALUES, selected } from './group-arrays.js';
 import type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
 

@@ -1,0 +1,160 @@
+/**
+ * Arithmetic scalar functions (+ - * / % and unary minus) over typed arrays. Overflow and
+ * division by zero make the row NULL and are reported.
+ */
+import { getBit, isValid, type Column } from '../../common/column.js';
+import { SluiceError } from '../../common/errors.js';
+import type { SqlType } from '../../common/types.js';
+import type { EvalContext } from '../../exec/eval.js';
+import { storageOf } from '../../exec/storage.js';
+import type { ScalarFn } from '../../planner/expr.js';
+import { andValidity, markNull, type ScalarFunction } from './scalar-function.js';
+
+const I32_MIN = -2147483648;
+const I32_MAX = 2147483647;
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+
+function arithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType, leftType: SqlType, rightType: SqlType): (a: Column, b: Column, n: number, ctx: EvalContext) => Column {
+  const ls = storageOf(leftType);
+  const rs = storageOf(rightType);
+  const outStorage = storageOf(type);
+  return (a, b, n, ctx) => {
+    let validity = andValidity(a, b, n);
+    const err = (i: number, e: SluiceError) => {
+      validity = markNull(validity, n, i);
+      ctx.onRowError(e);
+    };
+    if (ls === 'f64' && rs === 'f64') {
+      const x = a.values as Float64Array;
+      const y = b.values as Float64Array;
+      const out = new Float64Array(n);
+      switch (fn) {
+        case 'add': for (let i = 0; i < n; i++) out[i] = x[i]! + y[i]!; break;
+        case 'sub': for (let i = 0; i < n; i++) out[i] = x[i]! - y[i]!; break;
+        case 'mul': for (let i = 0; i < n; i++) out[i] = x[i]! * y[i]!; break;
+        case 'div':
+        case 'mod':
+          for (let i = 0; i < n; i++) {
+            if (y[i] === 0) {
+              if (validity === null || getBit(validity, i)) err(i, new SluiceError('division_by_zero', 'division by zero'));
+              continue;
+            }
+            out[i] = fn === 'div' ? x[i]! / y[i]! : x[i]! % y[i]!;
+          }
+      }
+      return { type, length: n, values: out, validity };
+    }
+    if (ls === 'i32' && rs === 'i32') {
+      const x = a.values as Int32Array;
+      const y = b.values as Int32Array;
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        let r: number;
+        const xi = x[i]!;
+        const yi = y[i]!;
+        switch (fn) {
+          case 'add': r = xi + yi; break;
+          case 'sub': r = xi - yi; break;
+          case 'mul': r = xi * yi; break;
+          case 'div':
+          case 'mod':
+            if (yi === 0) {
+              if (validity === null || getBit(validity, i)) err(i, new SluiceError('division_by_zero', 'division by zero'));
+              continue;
+            }
+            r = fn === 'div' ? Math.trunc(xi / yi) : xi % yi;
+        }
+        if (r > I32_MAX || r < I32_MIN) {
+          if (validity === null || getBit(validity, i)) err(i, new SluiceError('numeric_out_of_range', 'integer out of range'));
+          continue;
+        }
+        out[i] = r;
+      }
+      return { type, length: n, values: out, validity };
+    }
+    if (ls === 'i64' && rs === 'i64') {
+      const x = a.values as BigInt64Array;
+      const y = b.values as BigInt64Array;
+      const out = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) {
+        if (validity !== null && !getBit(validity, i)) continue;
+        const xi = x[i]!;
+        const yi = y[i]!;
+        let r: bigint;
+        switch (fn) {
+          case 'add': r = xi + yi; break;
+          case 'sub': r = xi - yi; break;
+          case 'mul': r = xi * yi; break;
+          case 'div':
+          case 'mod':
+            if (yi === 0n) {
+              err(i, new SluiceError('division_by_zero', 'division by zero'));
+              continue;
+            }
+            r = fn === 'div' ? xi / yi : xi % yi;
+        }
+        if (r > I64_MAX || r < I64_MIN) {
+          err(i, new SluiceError('numeric_out_of_range', 'bigint out of range'));
+          continue;
+        }
+        out[i] = r;
+      }
+      return { type, length: n, values: out, validity };
+    }
+    if (ls === 'i64' && rs === 'f64' && outStorage === 'i64') {
+      // interval * number, interval / number
+      const x = a.values as BigInt64Array;
+      const y = b.values as Float64Array;
+      const out = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) {
+        if (validity !== null && !getBit(validity, i)) continue;
+        if (fn === 'div' && y[i] === 0) {
+          err(i, new SluiceError('division_by_zero', 'division by zero'));
+          continue;
+        }
+        out[i] = BigInt(Math.round(fn === 'mul' ? Number(x[i]!) * y[i]! : Number(x[i]!) / y[i]!));
+      }
+      return { type, length: n, values: out, validity };
+    }
+    throw new SluiceError('internal', `no arithmetic kernel for ${leftType} ${fn} ${rightType}`);
+  };
+}
+function binary(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod'): ScalarFunction {
+  return (args, argExprs, type) => {
+    const k = arithmetic(fn, type, argExprs[0]!.type, argExprs[1]!.type);
+    return (b, ctx) => k(args[0]!(b, ctx), args[1]!(b, ctx), b.length, ctx);
+  };
+}
+
+const neg: ScalarFunction = (args, _argExprs, type) => {
+  const s = storageOf(type);
+  return (b, ctx) => {
+    const a = args[0]!(b, ctx);
+    const n = b.length;
+    if (s === 'f64') return { ...a, values: (a.values as Float64Array).map((x) => -x) };
+    if (s === 'i32') {
+      let validity: Uint8Array | null = a.validity ? a.validity.slice() : null;
+      const v = a.values as Int32Array;
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        if (v[i] === I32_MIN && isValid(a, i)) {
+          validity = markNull(validity, n, i);
+          ctx.onRowError(new SluiceError('numeric_out_of_range', 'integer out of range'));
+        } else out[i] = -v[i]!;
+      }
+      return { type, length: n, values: out, validity };
+    }
+    return { ...a, values: (a.values as BigInt64Array).map((x) => -x) };
+  };
+};
+
+/** The arithmetic functions' implementations. */
+export const ARITHMETIC_FUNCTIONS = {
+  add: binary('add'),
+  sub: binary('sub'),
+  mul: binary('mul'),
+  div: binary('div'),
+  mod: binary('mod'),
+  neg,
+} satisfies Partial<Record<ScalarFn, ScalarFunction>>;

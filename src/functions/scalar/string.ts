@@ -1,0 +1,127 @@
+/**
+ * String scalar functions: LIKE/ILIKE, concatenation, case, trimming, searching, slicing and
+ * padding. Lengths and positions count code points, as PostgreSQL does for UTF-8.
+ */
+import { createHash } from 'node:crypto';
+import { ColumnBuilder, decodeUtf8, getString, isValid, newBitmap, setBit, type Column } from '../../common/column.js';
+import { SluiceError } from '../../common/errors.js';
+import type { Value } from '../../common/types.js';
+import type { ScalarFn } from '../../planner/expr.js';
+import { boolColumn, evalAll, mapStrings, rowWise, rowWiseFunction, type ScalarFunction } from './scalar-function.js';
+
+/** The regular expression a LIKE pattern (with `\` escapes) matches, anchored at both ends. */
+export function likeToRegExp(pattern: string, insensitive: boolean): RegExp {
+  let re = '^';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\' && i + 1 < pattern.length) re += pattern[++i]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    else if (c === '%') re += '[\\s\\S]*';
+    else if (c === '_') re += '[\\s\\S]';
+    else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(re + '$', insensitive ? 'is' : 's');
+}
+function like(insensitive: boolean): ScalarFunction {
+  return (args, argExprs) => {
+    const pat = argExprs[1]!;
+    if (pat.kind === 'lit' && typeof pat.value === 'string') {
+      const p = pat.value;
+      const simple = !insensitive && !/[_\\]/.test(p);
+      const inner = p.replace(/^%/, '').replace(/%$/, '');
+      let test: (s: string) => boolean;
+      if (simple && !inner.includes('%')) {
+        if (p.startsWith('%') && p.endsWith('%') && p.length >= 2) test = (s) => s.includes(inner);
+        else if (p.endsWith('%')) test = (s) => s.startsWith(inner);
+        else if (p.startsWith('%')) test = (s) => s.endsWith(inner);
+        else test = (s) => s === p;
+      } else {
+        const re = likeToRegExp(p, insensitive);
+        test = (s) => re.test(s);
+      }
+      return (b, ctx) => {
+        const a = args[0]!(b, ctx);
+        const out = newBitmap(b.length, false);
+        for (let i = 0; i < b.length; i++) if (isValid(a, i) && test(getString(a, i))) setBit(out, i, true);
+        return boolColumn(out, a.validity ? a.validity.slice() : null, b.length);
+      };
+    }
+    const k = rowWise('boolean', ([s, p]) => likeToRegExp(p as string, insensitive).test(s as string));
+    return (b, ctx) => k(evalAll(args, b, ctx), b.length, ctx);
+  };
+}
+
+const concat: ScalarFunction = (args) => (b, ctx) => {
+  const [x, y] = evalAll(args, b, ctx) as [Column, Column];
+  const n = b.length;
+  const out = new ColumnBuilder('varchar', n);
+  const xo = x.offsets!;
+  const yo = y.offsets!;
+  for (let i = 0; i < n; i++) {
+    if (!isValid(x, i) || !isValid(y, i)) out.appendNull();
+    else out.appendString(decodeUtf8(x.values as Uint8Array, xo[i]!, xo[i + 1]!) + decodeUtf8(y.values as Uint8Array, yo[i]!, yo[i + 1]!));
+  }
+  return out.finish();
+};
+
+/** A scalar function of one string argument, NULL when it is. */
+function mapString(f: (s: string) => Value): ScalarFunction {
+  return (args, _argExprs, type) => {
+    const k = mapStrings(type, f);
+    return (b, ctx) => k(evalAll(args, b, ctx), b.length);
+  };
+}
+
+function md5(s: string): string {
+  return createHash('md5').update(s).digest('hex');
+}
+
+function pad(s: string, len: number, fill: string, left: boolean): string {
+  const chars = [...s];
+  if (chars.length >= len) return chars.slice(0, Math.max(0, len)).join('');
+  if (fill === '') return s;
+  let p = '';
+  while ([...p].length < len - chars.length) p += fill;
+  p = [...p].slice(0, len - chars.length).join('');
+  return left ? p + s : s + p;
+}
+
+/** The string functions' implementations. */
+export const STRING_FUNCTIONS = {
+  like: like(false),
+  ilike: like(true),
+  concat,
+  // NULL separator → NULL; NULL elements are skipped (PostgreSQL's concat_ws).
+  concat_ws: rowWiseFunction(([sep, ...parts]) => (sep === null ? null : parts.filter((p) => p !== null).join(sep as string)), false),
+  upper: mapString((s: string) => s.toUpperCase()),
+  lower: mapString((s: string) => s.toLowerCase()),
+  trim: mapString((s: string) => s.trim()),
+  ltrim: mapString((s: string) => s.trimStart()),
+  rtrim: mapString((s: string) => s.trimEnd()),
+  reverse: mapString((s: string) => [...s].reverse().join('')),
+  md5: mapString((s: string) => md5(s)),
+  length: mapString((s: string) => [...s].length),
+  substr: rowWiseFunction(([s, from, len]: Value[]) => {
+    const chars = [...(s as string)];
+    const start = (from as number) - 1;
+    if (len === undefined) return chars.slice(Math.max(0, start)).join('');
+    if ((len as number) < 0) throw new SluiceError('invalid_parameter', 'negative substring length not allowed');
+    const end = start + (len as number);
+    return chars.slice(Math.max(0, start), Math.max(0, end)).join('');
+  }),
+  replace: rowWiseFunction(([s, a, r]: Value[]) => (a === '' ? (s as string) : (s as string).split(a as string).join(r as string))),
+  strpos: rowWiseFunction(([s, sub]: Value[]) => {
+    const i = (s as string).indexOf(sub as string);
+    return i < 0 ? 0 : [...(s as string).slice(0, i)].length + 1;
+  }),
+  left: rowWiseFunction(([s, k]: Value[]) => { const c = [...(s as string)]; const n = k as number; return (n >= 0 ? c.slice(0, n) : c.slice(0, Math.max(0, c.length + n))).join(''); }),
+  right: rowWiseFunction(([s, k]: Value[]) => { const c = [...(s as string)]; const n = k as number; return (n >= 0 ? c.slice(Math.max(0, c.length - n)) : c.slice(-n)).join(''); }),
+  split_part: rowWiseFunction(([s, d, k]: Value[]) => {
+    if ((k as number) === 0) throw new SluiceError('invalid_parameter', 'field position must not be zero');
+    const parts = (d as string) === '' ? [s as string] : (s as string).split(d as string);
+    const idx = (k as number) > 0 ? (k as number) - 1 : parts.length + (k as number);
+    return parts[idx] ?? '';
+  }),
+  starts_with: rowWiseFunction(([s, p]: Value[]) => (s as string).startsWith(p as string)),
+  lpad: rowWiseFunction(([s, len, fill]: Value[]) => pad(s as string, len as number, fill as string, true)),
+  rpad: rowWiseFunction(([s, len, fill]: Value[]) => pad(s as string, len as number, fill as string, false)),
+} satisfies Partial<Record<ScalarFn, ScalarFunction>>;

@@ -1,0 +1,296 @@
+/**
+ * The expression binder: typed AST expressions → BoundExpr. Resolves column names against a
+ * scope, types operators and SQL syntax (comparisons, arithmetic, IN, LIKE, CASE, …), binds
+ * function calls through the scalar and aggregate signatures, and makes every coercion an
+ * explicit cast. The query binder (binder.ts) builds on it.
+ */
+import { SluiceError } from '../common/errors.js';
+import { commonType, isNumeric, typeDisplayName, type SqlType } from '../common/types.js';
+import type { Expr } from '../parser/index.js';
+import { AGGREGATE_SIGNATURES, resolveAggregate, type AggregateSignature } from './aggregate-signatures.js';
+import { call, cast, constCast, isStringLit } from './coercion.js';
+import type { AggCall, BoundExpr, ScalarFn } from './expr.js';
+import { bindScalar } from './scalar-signatures.js';
+
+/** A column in scope: its table qualifier, name and type. */
+export interface ScopeField {
+  readonly qualifier: string | null;
+  readonly name: string;
+  readonly type: SqlType;
+}
+
+/** The columns an expression can name, in input order. */
+export interface Scope {
+  readonly fields: readonly ScopeField[];
+}
+
+/** An aggregating SELECT's group keys and the aggregate calls collected so far. */
+export interface AggContext {
+  readonly groupKeys: readonly string[];
+  readonly groupTypes: readonly SqlType[];
+  readonly aggs: AggCall[];
+  readonly aggKeys: string[];
+  readonly input: Scope;
+}
+
+/** Where an expression is bound: its scope, the aggregation it is inside of, and whether aggregates are allowed. */
+export interface Ctx {
+  readonly scope: Scope;
+  readonly agg: AggContext | null;
+  /** Where aggregates are not allowed, the clause name for the error. */
+  readonly noAggIn: string | null;
+}
+
+/** Structural identity of an AST expression, ignoring positions. */
+export function exprKey(e: Expr): string {
+  return JSON.stringify(e, (k, v) => (k === 'pos' ? undefined : typeof v === 'bigint' ? `${v}n` : v));
+}
+
+/** Binds expressions within one SQL statement (`sql`, for error positions). */
+export class ExprBinder {
+  constructor(protected readonly sql: string) {}
+
+  /** `e` as a boolean (an untyped NULL becomes one), or a datatype_mismatch naming `clause`. */
+  protected expectBoolean(e: BoundExpr, clause: string): BoundExpr {
+    if (e.type === 'boolean') return e;
+    if (e.type === 'null') return cast(e, 'boolean');
+    throw new SluiceError('datatype_mismatch', `argument of ${clause} must be type boolean, not type ${typeDisplayName(e.type)}`);
+  }
+
+  /** 1-based position of the first whole-word occurrence of `word` in the statement. */
+  protected positionOf(word: string): number | undefined {
+    if (!this.sql) return undefined;
+    const re = new RegExp(`(^|[^A-Za-z0-9_"])"?${word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?(?![A-Za-z0-9_])`, 'i');
+    const m = re.exec(this.sql);
+    return m ? m.index + m[1]!.length + 1 : undefined;
+  }
+
+  /** Binds an expression: resolves its names, types it and makes its coercions explicit. */
+  bindExpr(e: Expr, ctx: Ctx): BoundExpr {
+    if (ctx.agg) {
+      const key = exprKey(e);
+      const gi = ctx.agg.groupKeys.indexOf(key);
+      if (gi >= 0) return { kind: 'col', index: gi, type: ctx.agg.groupTypes[gi]! };
+      if (e.kind === 'func' && e.over === null) {
+        const fn = resolveAggregate(e.name, e.star);
+        if (fn !== undefined) return this.bindAggregate(e, fn, ctx.agg);
+      }
+      if (e.kind === 'column') {
+        const f = this.resolve(ctx.agg.input, e.table, e.name);
+        throw new SluiceError('grouping', `column "${f.qualifier ? f.qualifier + '.' : ''}${e.name}" must appear in the GROUP BY clause or be used in an aggregate function`, { position: this.positionOf(e.name) });
+      }
+    }
+    switch (e.kind) {
+      case 'column': {
+        const idx = this.resolveIndex(ctx.scope, e.table, e.name);
+        return { kind: 'col', index: idx, type: ctx.scope.fields[idx]!.type };
+      }
+      case 'literal':
+        return { kind: 'lit', value: e.value, type: e.type };
+      case 'star':
+        throw new SluiceError('syntax', '"*" is only allowed in a select list or count(*)');
+      case 'binary':
+        return this.bindBinary(e.op, this.bindExpr(e.left, ctx), this.bindExpr(e.right, ctx), e.pos);
+      case 'unary': {
+        const a = this.bindExpr(e.expr, ctx);
+        if (e.op === 'not') return call('not', [this.expectBoolean(a, 'NOT')], 'boolean');
+        if (!isNumeric(a.type) && a.type !== 'interval') throw opError('-', a.type, null);
+        return call('neg', [a], a.type);
+      }
+      case 'is_null':
+        return call(e.negated ? 'is_not_null' : 'is_null', [this.bindExpr(e.expr, ctx)], 'boolean');
+      case 'is_bool': {
+        const a = this.expectBoolean(this.bindExpr(e.expr, ctx), 'IS');
+        const fn: ScalarFn = e.value ? (e.negated ? 'is_not_true' : 'is_true') : e.negated ? 'is_not_false' : 'is_false';
+        return call(fn, [a], 'boolean');
+      }
+      case 'is_distinct': {
+        const [l, r] = this.coercePair(this.bindExpr(e.left, ctx), this.bindExpr(e.right, ctx), 'IS DISTINCT FROM');
+        return call(e.negated ? 'is_not_distinct' : 'is_distinct', [l, r], 'boolean');
+      }
+      case 'func':
+        return this.bindFunction(e, ctx);
+      case 'cast': {
+        const a = this.bindExpr(e.expr, ctx);
+        return cast(a, e.type);
+      }
+      case 'case': {
+        const operand = e.operand ? this.bindExpr(e.operand, ctx) : null;
+        const whens = e.whens.map((w) => {
+          let cond = this.bindExpr(w.when, ctx);
+          if (operand) cond = this.bindBinary('=', operand, cond, undefined);
+          return { when: this.expectBoolean(cond, 'CASE/WHEN'), then: this.bindExpr(w.then, ctx) };
+        });
+        const otherwise = e.otherwise ? this.bindExpr(e.otherwise, ctx) : null;
+        let t: SqlType = 'null';
+        for (const r of [...whens.map((w) => w.then), ...(otherwise ? [otherwise] : [])]) {
+          const c: SqlType | null = commonType(t, r.type) ?? (isStringLit(r) ? t : null);
+          if (c === null) throw new SluiceError('datatype_mismatch', `CASE types ${typeDisplayName(t)} and ${typeDisplayName(r.type)} cannot be matched`);
+          t = c;
+        }
+        if (t === 'null') t = 'varchar';
+        return { kind: 'case', whens: whens.map((w) => ({ when: w.when, then: cast(w.then, t) })), otherwise: otherwise ? cast(otherwise, t) : null, type: t };
+      }
+      case 'in': {
+        const a = this.bindExpr(e.expr, ctx);
+        let t = a.type;
+        const list = e.list.map((x) => this.bindExpr(x, ctx));
+        for (const x of list) {
+          const c = commonType(t, x.type) ?? (isStringLit(x) ? t : null);
+          if (c === null) throw opError('IN', a.type, x.type);
+          t = c;
+        }
+        const r = call('in', [cast(a, t), ...list.map((x) => cast(x, t))], 'boolean');
+        return e.negated ? call('not', [r], 'boolean') : r;
+      }
+      case 'between': {
+        const a = this.bindExpr(e.expr, ctx);
+        const lo = this.bindBinary('>=', a, this.bindExpr(e.low, ctx), undefined);
+        const hi = this.bindBinary('<=', a, this.bindExpr(e.high, ctx), undefined);
+        const r = call('and', [lo, hi], 'boolean');
+        return e.negated ? call('not', [r], 'boolean') : r;
+      }
+      case 'like': {
+        const a = this.bindExpr(e.expr, ctx);
+        const p = this.bindExpr(e.pattern, ctx);
+        if (a.type !== 'varchar' && a.type !== 'null') throw opError(e.insensitive ? 'ILIKE' : 'LIKE', a.type, p.type);
+        const r = call(e.insensitive ? 'ilike' : 'like', [cast(a, 'varchar'), cast(p, 'varchar')], 'boolean');
+        return e.negated ? call('not', [r], 'boolean') : r;
+      }
+      case 'extract': {
+        const a = this.bindExpr(e.expr, ctx);
+        if (a.type !== 'timestamp' && a.type !== 'date' && a.type !== 'interval') throw new SluiceError('undefined_function', `function extract(unknown, ${typeDisplayName(a.type)}) does not exist`);
+        return call('extract', [{ kind: 'lit', value: e.field, type: 'varchar' }, a.type === 'date' ? cast(a, 'timestamp') : a], 'double');
+      }
+    }
+  }
+
+  private bindAggregate(e: Extract<Expr, { kind: 'func' }>, fn: AggCall['fn'], agg: AggContext): BoundExpr {
+    const key = exprKey(e);
+    const existing = agg.aggKeys.indexOf(key);
+    const index = agg.groupKeys.length + (existing >= 0 ? existing : agg.aggs.length);
+    if (existing >= 0) return { kind: 'col', index, type: agg.aggs[existing]!.type };
+    const inner: Ctx = { scope: agg.input, agg: null, noAggIn: 'aggregate function calls' };
+    const filterExpr = e.filter ? this.expectBoolean(this.bindExpr(e.filter, inner), 'FILTER') : null;
+    const sig: AggregateSignature = AGGREGATE_SIGNATURES[fn];
+    let arg: BoundExpr | null = null;
+    let type: SqlType;
+    if (sig.star) type = sig.returnType('null');
+    else {
+      if (e.args.length !== 1) throw new SluiceError('undefined_function', `function ${e.name} takes exactly one argument`, { position: e.pos });
+      arg = this.bindExpr(e.args[0]!, inner);
+      const argType = sig.argType(arg.type);
+      if (argType === null) throw new SluiceError('undefined_function', `function ${e.name}(${typeDisplayName(arg.type)}) does not exist`, { position: e.pos, hint: sig.hint });
+      arg = cast(arg, argType);
+      type = sig.returnType(argType);
+    }
+    agg.aggs.push({ fn, arg, distinct: e.distinct, filter: filterExpr, type });
+    agg.aggKeys.push(key);
+    return { kind: 'col', index, type };
+  }
+
+  private bindFunction(e: Extract<Expr, { kind: 'func' }>, ctx: Ctx): BoundExpr {
+    if (e.over === null && resolveAggregate(e.name, e.star) !== undefined) {
+      if (ctx.noAggIn) throw new SluiceError('grouping', `aggregate functions are not allowed in ${ctx.noAggIn}`, { position: e.pos ?? this.positionOf(e.name) });
+      throw new SluiceError('internal', 'aggregate outside aggregate context');
+    }
+    if (e.over !== null) throw new SluiceError('not_supported', `window function ${e.name}() OVER is not supported yet`, { position: this.positionOf(e.name) });
+    if ((e.name === 'array_join' || e.name === 'array_to_string') && e.args[0]?.kind === 'func' && e.args[0].name === 'array' && e.args.length === 2) {
+      // array_join(ARRAY[a, b, …], sep): the elements' text joined by sep, NULLs skipped.
+      const elems = e.args[0].args.map((a) => cast(this.bindExpr(a, ctx), 'varchar'));
+      return call('concat_ws', [cast(this.bindExpr(e.args[1]!, ctx), 'varchar'), ...elems], 'varchar');
+    }
+    if (e.name === 'array') throw new SluiceError('not_supported', 'array values are not supported yet (ARRAY[…] works inside array_join)', { position: e.pos ?? this.positionOf('array') });
+    const args = e.args.map((a) => this.bindExpr(a, ctx));
+    const pos = e.pos ?? this.positionOf(e.name);
+    return bindScalar(e.name, args, pos);
+  }
+
+  private coercePair(l: BoundExpr, r: BoundExpr, op: string): [BoundExpr, BoundExpr] {
+    if (l.type === r.type) return [l, r];
+    if (isStringLit(r) && l.type !== 'varchar' && l.type !== 'null') return [l, constCast(r, l.type)];
+    if (isStringLit(l) && r.type !== 'varchar' && r.type !== 'null') return [constCast(l, r.type), r];
+    const t = commonType(l.type, r.type);
+    if (t === null) throw opError(op, l.type, r.type);
+    return [cast(l, t), cast(r, t)];
+  }
+
+  private bindBinary(op: string, l: BoundExpr, r: BoundExpr, pos: number | undefined): BoundExpr {
+    switch (op) {
+      case 'and':
+      case 'or':
+        return call(op, [this.expectBoolean(l, op.toUpperCase()), this.expectBoolean(r, op.toUpperCase())], 'boolean');
+      case '=':
+      case '<>':
+      case '<':
+      case '<=':
+      case '>':
+      case '>=': {
+        const [a, b] = this.coercePair(l, r, op);
+        const fn: ScalarFn = ({ '=': 'eq', '<>': 'ne', '<': 'lt', '<=': 'le', '>': 'gt', '>=': 'ge' } as const)[op];
+        return call(fn, [a, b], 'boolean');
+      }
+      case '||':
+        return call('concat', [cast(l, 'varchar'), cast(r, 'varchar')], 'varchar');
+      case '+':
+      case '-':
+      case '*':
+      case '/':
+      case '%':
+        return bindArithmetic(op, l, r, pos);
+      default:
+        throw new SluiceError('not_supported', `operator ${op} is not supported`, { position: pos });
+    }
+  }
+
+  /** The index in `scope` of column `name` (qualified by `table` when given); errors when absent or ambiguous. */
+  protected resolveIndex(scope: Scope, table: string | null, name: string): number {
+    const matches: number[] = [];
+    scope.fields.forEach((f, i) => {
+      if (f.name === name && (table === null || f.qualifier === table)) matches.push(i);
+    });
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) throw new SluiceError('ambiguous_column', `column reference "${name}" is ambiguous`, { position: this.positionOf(name) });
+    const full = table ? `${table}.${name}` : name;
+    const known = scope.fields.map((f) => f.name);
+    throw new SluiceError('undefined_column', `column "${full}" does not exist`, {
+      position: this.positionOf(name),
+      hint: known.length ? `Available columns: ${known.join(', ')}.` : undefined,
+    });
+  }
+
+  /** The field in `scope` that column `name` names (see resolveIndex). */
+  protected resolve(scope: Scope, table: string | null, name: string): ScopeField {
+    return scope.fields[this.resolveIndex(scope, table, name)]!;
+  }
+}
+
+function opError(op: string, a: SqlType, b: SqlType | null): SluiceError {
+  const sig = b === null ? `${op} ${typeDisplayName(a)}` : `${typeDisplayName(a)} ${op} ${typeDisplayName(b)}`;
+  return new SluiceError('undefined_function', `operator does not exist: ${sig}`, { hint: 'You might need to add an explicit type cast.' });
+}
+
+function bindArithmetic(op: '+' | '-' | '*' | '/' | '%', l: BoundExpr, r: BoundExpr, pos: number | undefined): BoundExpr {
+  const fn: ScalarFn = ({ '+': 'add', '-': 'sub', '*': 'mul', '/': 'div', '%': 'mod' } as const)[op];
+  if (isStringLit(l) && r.type !== 'varchar') l = constCast(l, r.type === 'timestamp' && op === '-' ? 'timestamp' : r.type);
+  if (isStringLit(r) && l.type !== 'varchar') r = constCast(r, l.type === 'timestamp' || l.type === 'date' ? 'interval' : l.type);
+  const lt = l.type === 'null' ? r.type : l.type;
+  const rt = r.type === 'null' ? l.type : r.type;
+  if (isNumeric(lt) && isNumeric(rt)) {
+    const t = commonType(lt, rt)!;
+    const resultType: SqlType = t === 'bigint' && lt === 'int' && rt === 'int' ? 'int' : t;
+    return call(fn, [cast(l, resultType), cast(r, resultType)], resultType);
+  }
+  if ((lt === 'timestamp' && rt === 'interval') && (op === '+' || op === '-')) return call(fn, [l, cast(r, 'interval')], 'timestamp');
+  if (lt === 'interval' && rt === 'timestamp' && op === '+') return call(fn, [cast(r, 'timestamp'), l], 'timestamp');
+  if (lt === 'date' && rt === 'interval' && (op === '+' || op === '-')) return call(fn, [cast(l, 'timestamp'), r], 'timestamp');
+  if (lt === 'timestamp' && rt === 'timestamp' && op === '-') return call('sub', [l, r], 'interval');
+  if (lt === 'interval' && rt === 'interval' && (op === '+' || op === '-')) return call(fn, [cast(l, 'interval'), cast(r, 'interval')], 'interval');
+  if (lt === 'date' && rt === 'int' && (op === '+' || op === '-')) return call(fn, [cast(l, 'date'), cast(r, 'int')], 'date');
+  if (lt === 'date' && rt === 'date' && op === '-') return call('sub', [cast(l, 'date'), cast(r, 'date')], 'int');
+  if (lt === 'interval' && isNumeric(rt) && (op === '*' || op === '/')) return call(fn, [cast(l, 'interval'), cast(r, 'double')], 'interval');
+  throw new SluiceError('undefined_function', `operator does not exist: ${typeDisplayName(lt)} ${op} ${typeDisplayName(rt)}`, {
+    position: pos,
+    hint: 'You might need to add an explicit type cast.',
+  });
+}
