@@ -4,7 +4,7 @@
  */
 import { SluiceError } from './errors.js';
 import { typeDisplayName, type SqlType, type Value } from './types.js';
-import { parseInterval, formatInterval } from '../parser/interval.js';
+import { parseInterval, formatInterval } from './interval.js';
 
 const TS_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/;
 

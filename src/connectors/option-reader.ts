@@ -5,7 +5,7 @@
  */
 import { SluiceError } from '../common/errors.js';
 import type { Options } from '../parser/ast.js';
-import { parseInterval } from '../parser/interval.js';
+import { parseInterval } from '../common/interval.js';
 
 /** Options the engine itself reads from every WITH list; every connector accepts them. */
 export const ENGINE_OPTIONS: readonly string[] = ['connector'];

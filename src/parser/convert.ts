@@ -5,7 +5,7 @@
 import { SluiceError } from '../common/errors.js';
 import { parseTypeName, type SqlType } from '../common/types.js';
 import type { BinaryOp, Expr, FromItem, OrderItem, Query, QueryBody, Select, SelectItem, WindowSpec } from './ast.js';
-import { parseInterval } from './interval.js';
+import { parseInterval } from '../common/interval.js';
 
 // node-sql-parser's AST is untyped JSON; this file is the only place that reads it.
 type N = any;

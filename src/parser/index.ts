@@ -7,5 +7,5 @@
 export * from './ast.js';
 export { parseSql, parseStatement, parseExpression, parseQueryText, relationsOf } from './parse.js';
 export { lex, splitStatements, type Token } from './lexer.js';
-export { parseInterval, formatInterval } from './interval.js';
+export { parseInterval, formatInterval } from '../common/interval.js';
 export { parseSqlGuarded, warmParser } from './guarded-parse.js';

@@ -4,7 +4,7 @@ import { typeDisplayName } from '../common/types.js';
 import { AGGREGATE_SIGNATURES } from './aggregate-signatures.js';
 import { showAgg, showExpr } from './expr.js';
 import type { LogicalPlan, SortKey, WindowSpec } from './logical.js';
-import { formatInterval } from '../parser/interval.js';
+import { formatInterval } from '../common/interval.js';
 import type { PhysicalPlan } from './physical.js';
 
 function mode(appendOnly: boolean): string {

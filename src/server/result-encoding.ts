@@ -4,7 +4,6 @@
  */
 import type { SqlType, Value } from '../common/types.js';
 import { formatDouble, formatValue } from '../common/values.js';
-import type { MessageWriter } from './message-writer.js';
 
 /** Microseconds from 1970-01-01 to PostgreSQL's epoch 2000-01-01. */
 export const PG_EPOCH_MICROS = 946_684_800_000_000n;
@@ -13,12 +12,22 @@ export const PG_EPOCH_DAYS = 10_957;
 const MICROS_PER_DAY = 86_400_000_000n;
 
 /** Writes a non-null value as a length-prefixed text field. */
-export function writeTextValue(w: MessageWriter, v: Value, type: SqlType): void {
+/** What the encoders write to: the big-endian fields of a message (MessageWriter is one). */
+export interface ValueSink {
+  int8(n: number): ValueSink;
+  int16(n: number): ValueSink;
+  int32(n: number): ValueSink;
+  int64(n: bigint): ValueSink;
+  float64(n: number): ValueSink;
+  sizedUtf8(s: string): ValueSink;
+}
+
+export function writeTextValue(w: ValueSink, v: Value, type: SqlType): void {
   w.sizedUtf8(formatValue(v, type) ?? '');
 }
 
 /** Writes a non-null value as a length-prefixed field in PostgreSQL's binary format for `type`. */
-export function writeBinaryValue(w: MessageWriter, v: Value, type: SqlType): void {
+export function writeBinaryValue(w: ValueSink, v: Value, type: SqlType): void {
   switch (type) {
     case 'boolean':
       w.int32(1).int8(v ? 1 : 0);
@@ -63,7 +72,7 @@ const NUMERIC_PINF = 0xd000;
 const NUMERIC_NINF = 0xf000;
 
 /** Writes a double as a binary numeric: base-10000 digits of its shortest decimal form. */
-function writeNumericBinary(w: MessageWriter, v: number): void {
+function writeNumericBinary(w: ValueSink, v: number): void {
   const special = Number.isNaN(v) ? NUMERIC_NAN : v === Infinity ? NUMERIC_PINF : v === -Infinity ? NUMERIC_NINF : -1;
   if (special >= 0) {
     w.int32(8).int16(0).int16(0).int16(special).int16(0);

@@ -10,7 +10,7 @@
 import { getBit, getString, isValid, type Batch, type Column } from '../../common/column.js';
 import type { Schema } from '../../common/types.js';
 import { formatDate, formatTimestamp } from '../../common/values.js';
-import { formatInterval } from '../../parser/interval.js';
+import { formatInterval } from '../../common/interval.js';
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 

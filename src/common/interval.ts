@@ -2,7 +2,7 @@
  * Interval literals. sluice holds an interval as microseconds (bigint); a month counts as 30
  * days and a year as 365 days (documented in the README's limits).
  */
-import { SluiceError } from '../common/errors.js';
+import { SluiceError } from './errors.js';
 
 const UNIT_MICROS: Record<string, bigint> = {
   microsecond: 1n,
