@@ -6,8 +6,9 @@
 import type { Column } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { SqlType, Value } from '../../common/types.js';
-import { addEachRow, addEntries, NO_VALUES } from './group-arrays.js';
+import { addEachRow, NO_VALUES } from './group-arrays.js';
 import type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
+import { ValueCountsAccumulator } from './value-counts.js';
 
 /** SQL ordering of two non-NULL values of one type. */
 function less(a: Value, b: Value): boolean {
@@ -53,40 +54,15 @@ class RunningExtremeAccumulator implements GroupsAccumulator {
 }
 
 /** min/max over a retracting input: a multiset of values per group. */
-class MultisetExtremeAccumulator implements GroupsAccumulator {
-  private readonly sets: (Map<Value, number> | undefined)[] = [];
-  readonly stateLayout: AccumulatorState;
-  readonly invertible = true;
+class MultisetExtremeAccumulator extends ValueCountsAccumulator {
   constructor(private readonly max: boolean, argType: SqlType) {
-    this.stateLayout = { scalar: [], values: argType };
-  }
-  saveGroup(): Value[] {
-    return [];
-  }
-  loadGroup(): void {}
-  saveValues(gid: number): [Value, number][] {
-    return [...(this.sets[gid] ?? [])];
-  }
-  loadValues(gid: number, entries: readonly (readonly [Value, number])[]): void {
-    addEntries(this, gid, entries, 1);
-  }
-  update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
-    addEachRow(this, gids, n, arg!, weights, mask);
+    super(argType);
   }
   add(gid: number, v: Value, w: number): void {
-    if (v === null) return;
-    let m = this.sets[gid];
-    if (!m) m = this.sets[gid] = new Map();
-    const c = (m.get(v) ?? 0) + w;
-    if (c === 0) m.delete(v);
-    else m.set(v, c);
-  }
-  merge(gid: number, src: MultisetExtremeAccumulator, srcGid: number, sign: 1 | -1): void {
-    const m = src.sets[srcGid];
-    if (m) addEntries(this, gid, m, sign);
+    if (v !== null) this.bump(gid, v, w);
   }
   evaluate(gid: number): Value {
-    const m = this.sets[gid];
+    const m = this.counts[gid];
     if (!m || m.size === 0) return null;
     let best: Value = null;
     for (const [v, c] of m) {
@@ -94,9 +70,6 @@ class MultisetExtremeAccumulator implements GroupsAccumulator {
       if (best === null || (this.max ? less(best, v) : less(v, best))) best = v;
     }
     return best;
-  }
-  reset(gid: number): void {
-    this.sets[gid] = undefined;
   }
 }
 
