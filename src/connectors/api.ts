@@ -68,6 +68,11 @@ export interface SinkContext {
  * epoch visible once the engine's checkpoint of it is durable (the second phase); `close()`.
  */
 export interface SinkConnector {
+  /**
+   * Connects and returns the highest epoch the destination durably holds from this sink (null:
+   * none, or the sink cannot tell). Called once before the first write; may throw (retried).
+   */
+  open?(): Promise<number | null>;
   write(epoch: number, batches: readonly Batch[]): Promise<void>;
   commit?(epoch: number): Promise<void>;
   close(): Promise<void>;

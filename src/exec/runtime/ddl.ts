@@ -18,8 +18,10 @@ import { createTableSql, quoteIdent } from '../duck.js';
 import type { EpochRunner } from './epoch-runner.js';
 import type { LookupService } from './lookup-service.js';
 import type { AdHocQueries } from './select.js';
-import type { EngineState, SourceRt, StatementResult, TableRt, ViewRt } from './state.js';
-import { scheduleRefresh, stopRefresh } from './table-refresh.js';
+import type { EngineState, SinkRt, SourceRt, StatementResult, TableRt, ViewRt } from './state.js';
+import { checkpointNow, restoreOutbox, restoreView, restoreWatermark } from './commit.js';
+import { stopDelivery } from './outbox.js';
+import { replaceContents, scheduleRefresh, stopRefresh } from './table-refresh.js';
 import { compileWatermark, lateInputSchema } from './watermark.js';
 
 type Stmt<K extends Statement['kind']> = Extract<Statement, { kind: K }>;
@@ -61,12 +63,18 @@ export class Ddl {
       },
       log: (m) => state.log(`source ${stmt.name}: ${m}`),
     });
-    const rt: SourceRt = { entry, connector, retained: [], dead, rowsTotal: 0, wm: compileWatermark(state.catalog, stmt.name, schema, stmt.watermark), version: 0 };
-    await connector.start(null);
+    const saved = state.recovering?.sources[stmt.name];
+    const rt: SourceRt = {
+      entry, connector, retained: [], dead, rowsTotal: saved?.rowsTotal ?? 0, wm: compileWatermark(state.catalog, stmt.name, schema, stmt.watermark), version: 0, position: saved?.position ?? null,
+    };
+    dead.count = saved?.deadLetters ?? 0;
+    restoreWatermark(rt.wm, saved?.wm);
+    await connector.start(saved?.position ?? null);
     const errorsTable = `${stmt.name}_errors`;
     await state.duck.run(`CREATE TABLE IF NOT EXISTS ${quoteIdent(errorsTable)} (position VARCHAR, raw VARCHAR, error VARCHAR, received_at TIMESTAMP)`);
     state.sources.set(stmt.name, rt);
     state.catalog.add(entry);
+    await checkpointNow(state);
     return { kind: 'command', tag: 'CREATE_SOURCE' };
   }
 
@@ -86,16 +94,18 @@ export class Ddl {
     const loader = loaded?.loader ?? null;
     const initial = loaded?.initial ?? [];
     const sqlText = createTableSql(stmt.name, schema, stmt.primaryKey);
-    // A loaded table is reloaded on restart; a DML table keeps its rows in the DuckDB file.
-    await state.duck.run(replaying && !loader ? sqlText.replace(/^CREATE TABLE/, 'CREATE TABLE IF NOT EXISTS') : sqlText.replace(/^CREATE TABLE/, 'CREATE OR REPLACE TABLE'));
+    // A DML table keeps its rows in the DuckDB file. A loaded table is reloaded on restart: with
+    // a checkpoint its views hold the old contents, so the reload is a change against them;
+    // without one, it starts over.
+    const keep = replaying && (!loader || state.recovering !== null);
+    await state.duck.run(keep ? sqlText.replace(/^CREATE TABLE/, 'CREATE TABLE IF NOT EXISTS') : sqlText.replace(/^CREATE TABLE/, 'CREATE OR REPLACE TABLE'));
     const entry: TableEntry = { kind: 'table', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, primaryKey: stmt.primaryKey, appendOnly: stmt.appendOnly, options: stmt.options, watermark: stmt.watermark };
     const rt: TableRt = { entry, pending: [], wm: compileWatermark(state.catalog, stmt.name, schema, stmt.watermark), loader, refreshTimer: null, lastLoadError: null };
-    if (initial.length) {
-      await state.duck.appendRows(stmt.name, schema, initial);
-      rt.pending.push(batchFromRows(schema.map((f) => f.type), initial, stmt.appendOnly ? undefined : initial.map(() => 1)));
-    }
+    restoreWatermark(rt.wm, state.recovering?.tables[stmt.name]?.wm);
+    if (loader) await replaceContents(state, rt, initial);
     state.tables.set(stmt.name, rt);
     state.catalog.add(entry);
+    await checkpointNow(state);
     if (loader?.refreshMs) scheduleRefresh(state, rt, loader.refreshMs);
     return { kind: 'command', tag: 'CREATE_TABLE' };
   }
@@ -136,8 +146,8 @@ export class Ddl {
     const planned = planQuery(stmt.query, state.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy });
     // Drain queued table changes so the backfill snapshot and the changelog never overlap.
     // Sources are not polled: what they have now belongs to the next epoch, which the new
-    // view will see.
-    await this.parts.epochs.run(Date.now(), false);
+    // view will see. (At recovery the queued changes come after the catalog; nothing to drain.)
+    if (!state.recovering) await this.parts.epochs.run(Date.now(), false);
     const schema = planned.optimized.schema;
     const dependsOn = [...scannedRelations(planned.optimized)];
     const entry: ViewEntry = { kind: 'view', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, dependsOn, appendOnly: planned.optimized.appendOnly };
@@ -145,16 +155,20 @@ export class Ddl {
     const pipeline = new Pipeline(stmt.name, planned.physical, (b) => outputs.push(b));
     const rt: ViewRt = {
       entry, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized)), outputs, subscribers: new Set(), onDrop: new Set(),
-      rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(), version: 0,
+      rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(), version: 0, ckptFile: null,
     };
     const lateSchema = lateInputSchema(planned);
     if (rt.keepLate) {
       if (!lateSchema) throw new SluiceError('invalid_parameter', "late_rows = 'keep' needs a windowed aggregate over an input with a watermark");
       await state.duck.run(createTableSql(`${stmt.name}_late`, [...lateSchema, { name: 'reason', type: 'varchar' }]).replace(/^CREATE TABLE/, 'CREATE OR REPLACE TABLE'));
     }
-    await this.parts.epochs.backfill(rt, await this.backfillInput(dependsOn));
+    if (!restoreView(state, rt)) {
+      if (state.recovering) state.log(`RECOVERY: view ${stmt.name} has no checkpointed state; it is recomputed from its inputs`);
+      await this.parts.epochs.backfill(rt, await this.backfillInput(dependsOn));
+    }
     state.views.set(stmt.name, rt);
     state.catalog.add(entry);
+    await checkpointNow(state);
     return { kind: 'command', tag: 'CREATE_MATERIALIZED_VIEW' };
   }
 
@@ -191,14 +205,18 @@ export class Ddl {
     } else if (from.kind === 'table' && from.primaryKey.length) primaryKey = from.primaryKey;
     const connector = sinkFactories[connectorName]!({ name: stmt.name, schema: from.schema, options: stmt.options, appendOnly, primaryKey, log: (m) => state.log(`sink ${stmt.name}: ${m}`) });
     const entry: SinkEntry = { kind: 'sink', name: stmt.name, sql: stmt.text, createdAt: ++state.order, from: from.name, options: stmt.options };
-    state.sinks.set(stmt.name, { entry, connector });
+    const rt: SinkRt = { entry, connector, schema: from.schema, outbox: [], delivered: undefined, delivering: false, error: null, retryMs: 0, retryTimer: null, closed: false };
+    restoreOutbox(state, rt);
+    state.sinks.set(stmt.name, rt);
     state.catalog.add(entry);
+    await checkpointNow(state);
     return { kind: 'command', tag: 'CREATE_SINK' };
   }
 
   /** DROP: refuses an object others depend on unless CASCADE, which drops them first. */
   async drop(stmt: Stmt<'drop'>): Promise<StatementResult> {
-    const e = this.state.catalog.get(stmt.name);
+    const { state } = this;
+    const e = state.catalog.get(stmt.name);
     const tag = `DROP_${stmt.objectKind === 'view' ? 'MATERIALIZED_VIEW' : stmt.objectKind.toUpperCase()}`;
     if (!e || e.kind !== stmt.objectKind) {
       if (stmt.ifExists) return { kind: 'command', tag, notice: `${KIND_LABEL[stmt.objectKind]} "${stmt.name}" does not exist, skipping` };
@@ -212,6 +230,7 @@ export class Ddl {
       });
     }
     await this.dropEntry(e);
+    await checkpointNow(state);
     return { kind: 'command', tag };
   }
 
@@ -242,8 +261,10 @@ export class Ddl {
         break;
       case 'sink': {
         const s = state.sinks.get(e.name)!;
+        stopDelivery(s);
         await s.connector.close();
         state.sinks.delete(e.name);
+        state.checkpointer?.dropSinkOutbox(e.name);
         break;
       }
     }

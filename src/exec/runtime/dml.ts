@@ -2,20 +2,20 @@
  * DML: INSERT / UPDATE / DELETE on a table run in DuckDB, and the rows they touch become the
  * table's changelog for the next epoch (+1 inserted, −1 deleted, an update both).
  */
-import { batchFromRows, type Batch } from '../../common/column.js';
+import { batchFromRows } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import { KIND_LABEL } from '../../catalog/index.js';
 import type { Statement } from '../../parser/index.js';
 import type { EpochRunner } from './epoch-runner.js';
 import type { EngineState, StatementResult, TableRt } from './state.js';
+import { changeTable } from './table-changes.js';
 
 type DmlStatement = Extract<Statement, { kind: 'insert' | 'update' | 'delete' }>;
 
 /** Runs a DML statement; with rw_implicit_flush on, an epoch follows at once. */
 export async function executeDml(state: EngineState, epochs: EpochRunner, stmt: DmlStatement): Promise<StatementResult> {
   const t = dmlTarget(state, stmt);
-  const { changes, count } = await changelog(state, t, stmt);
-  if (changes.length) t.pending.push(changes);
+  const { count } = await changelog(state, t, stmt);
   if (state.settings.implicitFlush) await epochs.run(Date.now());
   const tag = stmt.kind === 'insert' ? `INSERT 0 ${count}` : `${stmt.kind.toUpperCase()} ${count}`;
   return { kind: 'command', tag };
@@ -38,30 +38,30 @@ function dmlTarget(state: EngineState, stmt: DmlStatement): TableRt {
   return t;
 }
 
-/** Runs the statement in DuckDB and returns the changes it made and the row count for its tag. */
-async function changelog(state: EngineState, t: TableRt, stmt: DmlStatement): Promise<{ changes: Batch; count: number }> {
+/**
+ * Runs the statement in DuckDB (inside changeTable's transaction, with its log record) and
+ * returns the changes it made and the row count for its tag.
+ */
+async function changelog(state: EngineState, t: TableRt, stmt: DmlStatement): Promise<{ count: number }> {
   const { duck } = state;
   const types = t.entry.schema.map((f) => f.type);
-  const conn = duck.conn;
-  if (stmt.kind === 'update') {
-    // The old rows and the new ones are read in one transaction, so they describe one change.
-    await duck.run('BEGIN TRANSACTION', conn);
-    try {
-      const old = await duck.query(stmt.selectOldText, conn);
-      const fresh = await duck.query(`${stmt.text} RETURNING *`, conn);
-      await duck.run('COMMIT', conn);
-      const changes = batchFromRows(types, [...old.rows, ...fresh.rows], [...old.rows.map(() => -1), ...fresh.rows.map(() => 1)]);
-      return { changes, count: fresh.rows.length };
-    } catch (e) {
-      await duck.run('ROLLBACK', conn).catch(() => undefined);
-      throw e;
+  let count = 0;
+  await changeTable(state, t, async () => {
+    if (stmt.kind === 'update') {
+      // The old rows and the new ones are read in one transaction, so they describe one change.
+      const old = await duck.query(stmt.selectOldText);
+      const fresh = await duck.query(`${stmt.text} RETURNING *`);
+      count = fresh.rows.length;
+      return batchFromRows(types, [...old.rows, ...fresh.rows], [...old.rows.map(() => -1), ...fresh.rows.map(() => 1)]);
     }
-  }
-  const r = await duck.query(`${stmt.text} RETURNING *`, conn).catch((e: unknown) => {
-    throw stmt.kind === 'insert' ? nearTokenPosition(toSluiceError(e), stmt.text, stmt.offset) : e;
+    const r = await duck.query(`${stmt.text} RETURNING *`).catch((e: unknown) => {
+      throw stmt.kind === 'insert' ? nearTokenPosition(toSluiceError(e), stmt.text, stmt.offset) : e;
+    });
+    count = r.rows.length;
+    const w = stmt.kind === 'insert' ? 1 : -1;
+    return batchFromRows(types, r.rows, w === 1 && t.entry.appendOnly ? undefined : r.rows.map(() => w));
   });
-  const w = stmt.kind === 'insert' ? 1 : -1;
-  return { changes: batchFromRows(types, r.rows, w === 1 && t.entry.appendOnly ? undefined : r.rows.map(() => w)), count: r.rows.length };
+  return { count };
 }
 
 /** DuckDB's `syntax error at or near "X"` (an INSERT is parsed by DuckDB only) gets X's position. */

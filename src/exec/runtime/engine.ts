@@ -36,6 +36,11 @@ import { initialSettings, setVariable, showVariable } from './settings.js';
 import type { Change, EngineOptions, EngineState, ParameterSource, StatementResult } from './state.js';
 import { subscription } from './subscribe.js';
 import { stopRefresh } from './table-refresh.js';
+import { Checkpointer } from '../checkpoint/checkpointer.js';
+import { checkpointNow } from './commit.js';
+import { stopDelivery } from './outbox.js';
+import { requeueTableChanges } from './table-changes.js';
+import { showCheckpoints } from './describe.js';
 
 export type { Change, EngineOptions, ParameterSource, StatementResult, Subscription } from './state.js';
 
@@ -63,6 +68,7 @@ export class Engine {
       retainEpochs: opts.retainEpochs ?? 10, log: opts.log ?? ((m) => process.stderr.write(`sluice: ${m}\n`)),
       sources: new Map(), tables: new Map(), views: new Map(), sinks: new Map(), metrics: new MetricsRing(1000),
       settings: initialSettings(opts.batchIntervalMs ?? 1000, opts.statementTimeoutMs ?? 0), epochNo: 0, lastT: 0n, closed: false, order: 0, queryConn: null,
+      checkpointer: null, tableSeq: 0, recovering: null,
     };
     this.lookup = new LookupService(this.state);
     this.epochs = new EpochRunner(this.state, this.lookup);
@@ -85,13 +91,42 @@ export class Engine {
     return engine;
   }
 
-  /** Replays the persisted catalog: every object comes back; views recompute from their inputs. */
+  /**
+   * Recovery: finds the newest valid checkpoint, replays the persisted catalog (sources resume
+   * from their checkpointed positions, views restore their state, or recompute from their
+   * inputs without one), queues the table changes the checkpoint had not consumed, and takes a
+   * fresh checkpoint of the result. Sinks then deliver their committed, undelivered epochs.
+   */
   private async restore(): Promise<void> {
-    const statements = this.catalog.loadStatements();
-    for (const sql of statements) {
-      for (const stmt of parseSql(sql)) await this.executeOne(stmt, sql, true);
+    const { state } = this;
+    if (this.opts.dataDir) {
+      const { checkpointer, recovered } = await Checkpointer.open(this.opts.dataDir, state.duck, state.log);
+      state.checkpointer = checkpointer;
+      state.recovering = recovered;
+      if (recovered) {
+        state.epochNo = recovered.epoch;
+        state.lastT = BigInt(recovered.lastT);
+        state.tableSeq = recovered.tableSeq;
+      }
     }
-    if (statements.length) this.state.log(`restored ${statements.length} object(s) from ${this.opts.dataDir}`);
+    try {
+      const statements = this.catalog.loadStatements();
+      for (const sql of statements) {
+        for (const stmt of parseSql(sql)) await this.executeOne(stmt, sql, true);
+      }
+      const recovered = state.recovering;
+      if (recovered) {
+        const n = await requeueTableChanges(state, recovered.tableSeq);
+        state.log(`recovered checkpoint ${recovered.id} (epoch ${recovered.epoch}) with ${statements.length} object(s) from ${this.opts.dataDir}${n ? `; ${n} table change(s) after it queued` : ''}`);
+      } else {
+        // Views were computed from the tables as they are: logged changes are in them already.
+        if (state.checkpointer) state.tableSeq = await state.checkpointer.lastTableSeq();
+        if (statements.length) state.log(`restored ${statements.length} object(s) from ${this.opts.dataDir}`);
+      }
+    } finally {
+      state.recovering = null;
+    }
+    await state.mutex.run(() => checkpointNow(state));
   }
 
   /** The batch interval in ms (SET batch_interval changes it). */
@@ -114,6 +149,7 @@ export class Engine {
     sources: Record<string, { rows: number; deadLetters: number; lateRows: number; watermark: bigint | null }>;
     tables: Record<string, { lateRows: number; watermark: bigint | null; loadError: string | null }>;
     views: Record<string, { rows: number; rowErrors: number; failed: string | null; lateRows: number; windowState: number; watermark: bigint | null }>;
+    sinks: Record<string, { pendingEpochs: number; deliveredEpoch: number | null; error: string | null }>;
   } {
     const sources: Record<string, { rows: number; deadLetters: number; lateRows: number; watermark: bigint | null }> = {};
     for (const [n, s] of this.state.sources) sources[n] = { rows: s.rowsTotal, deadLetters: s.dead.count, lateRows: s.wm?.lateRows ?? 0, watermark: s.wm?.value ?? null };
@@ -126,7 +162,9 @@ export class Engine {
         lateRows: v.lateRows, windowState: v.pipeline.windowStateRows(), watermark: v.wm,
       };
     }
-    return { sources, tables, views };
+    const sinks: Record<string, { pendingEpochs: number; deliveredEpoch: number | null; error: string | null }> = {};
+    for (const [n, s] of this.state.sinks) sinks[n] = { pendingEpochs: s.outbox.length, deliveredEpoch: s.delivered ?? null, error: s.error };
+    return { sources, tables, views, sinks };
   }
 
   /**
@@ -181,7 +219,11 @@ export class Engine {
     if (this.timer) clearTimeout(this.timer);
     await state.mutex.run(async () => {
       for (const s of state.sources.values()) await s.connector.stop().catch(() => undefined);
-      for (const s of state.sinks.values()) await s.connector.close().catch(() => undefined);
+      for (const s of state.sinks.values()) {
+        stopDelivery(s);
+        await s.connector.close().catch(() => undefined);
+      }
+      state.checkpointer?.close();
       for (const t of state.tables.values()) await stopRefresh(t).catch(() => undefined);
       state.queryConn?.closeSync();
       state.duck.close();
@@ -246,6 +288,7 @@ export class Engine {
       case 'show_objects':
         return showObjects(this.catalog, stmt);
       case 'show_variable':
+        if (stmt.name.toLowerCase() === 'checkpoints') return showCheckpoints(this.state);
         return showVariable(this.state.settings, stmt.name);
       case 'set':
         return setVariable(this.state.settings, stmt.name, stmt.value, () => this.restartTimer());

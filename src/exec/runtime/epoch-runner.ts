@@ -7,8 +7,9 @@
  *   2. views: run in creation order (a topological order): each view's pipeline gets the deltas
  *             of the relations it reads; its output delta updates its store, goes to its
  *             subscribers and becomes the delta later views and sinks read
- *   3. sinks: write epoch n's delta of the relation they read
- *   4. the consistent cut (see `run`), then the epoch's metrics
+ *   3. commit: the consistent cut made durable (commit.ts: state files, sink outbox, dead
+ *             letters and late rows, the manifest), then sinks take their outbox epochs
+ *   4. the epoch's metrics
  */
 import { batchRows, constantColumn, type Batch } from '../../common/column.js';
 import { toSluiceError } from '../../common/errors.js';
@@ -17,6 +18,8 @@ import type { OperatorContext } from '../operator.js';
 import type { LookupService } from './lookup-service.js';
 import { batchTime, type Change, type EngineState, type ViewRt } from './state.js';
 import { advanceWatermark, lateInputSchema, viewWatermark } from './watermark.js';
+import type { CommitAppend } from '../checkpoint/checkpointer.js';
+import { commitEpoch } from './commit.js';
 
 /** What the read step of an epoch gathered: the deltas by relation and the input counters. */
 interface EpochInput {
@@ -24,6 +27,8 @@ interface EpochInput {
   readonly rowsIn: Record<string, number>;
   readonly ranges: Record<string, unknown>;
   deadLetters: number;
+  /** Rows the commit appends to DuckDB tables (dead letters, late rows). */
+  readonly appends: CommitAppend[];
 }
 
 /** The columns of a source's `<source>_errors` dead-letter table. */
@@ -50,14 +55,17 @@ export class EpochRunner {
     if (t <= this.state.lastT) t = this.state.lastT + 1n;
     this.state.lastT = t;
     const nowMs = Number(t / 1000n);
-    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0 };
+    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0, appends: [] };
     if (pollSources) await this.readSources(epoch, t, input);
     this.drainTables(nowMs, input);
-    const { rowsOut, rowErrors } = await this.runViews(epoch, nowMs, input.deltas);
-    await this.writeLateRows();
-    await this.writeSinks(epoch, input.deltas);
-    // Here every pipeline's per-epoch scratch is empty, sinks hold epoch n and the mutex is
-    // held: the consistent cut after which epoch n counts as done, where its checkpoint belongs.
+    this.state.checkpointer?.logEpoch({
+      epoch, t: t.toString(), ranges: input.ranges, tableSeq: this.state.tableSeq,
+      positions: Object.fromEntries([...this.state.sources].map(([n, s]) => [n, s.position])),
+    });
+    const { rowsOut, rowErrors, changed } = await this.runViews(epoch, nowMs, input.deltas);
+    this.collectLateRows(input.appends);
+    // Every pipeline's per-epoch scratch is empty and the mutex is held: the consistent cut.
+    await commitEpoch(this.state, { epoch, changed, appends: input.appends, sinkDeltas: this.sinkDeltas(input.deltas) });
     this.state.metrics.push({
       epoch,
       batchTimeMs: nowMs,
@@ -96,6 +104,7 @@ export class EpochRunner {
       if (s.wm) advanceWatermark(s.wm, batches, nowMs, state.log);
       input.deltas.set(name, batches);
       input.ranges[name] = read.range;
+      s.position = read.position;
       const n = batches.reduce((a, b) => a + b.length, 0);
       input.rowsIn[name] = n;
       s.rowsTotal += n;
@@ -107,7 +116,7 @@ export class EpochRunner {
       if (s.dead.pending.length) {
         const rows = s.dead.pending.splice(0).map((d) => [d.position, d.raw, d.error, t] as Value[]);
         input.deadLetters += rows.length;
-        await state.duck.appendRows(`${name}_errors`, ERRORS_SCHEMA, rows);
+        input.appends.push({ table: `${name}_errors`, schema: ERRORS_SCHEMA, rows });
       }
     }
   }
@@ -123,28 +132,32 @@ export class EpochRunner {
   }
 
   /** Runs every live view in creation order; a view that throws stops, the others go on. */
-  private async runViews(epoch: number, nowMs: number, deltas: Map<string, Batch[]>): Promise<{ rowsOut: Record<string, number>; rowErrors: number }> {
+  private async runViews(epoch: number, nowMs: number, deltas: Map<string, Batch[]>): Promise<{ rowsOut: Record<string, number>; rowErrors: number; changed: Set<string> }> {
     const rowsOut: Record<string, number> = {};
+    const changed = new Set<string>();
     let rowErrors = 0;
     for (const v of this.state.views.values()) {
       if (v.failed) continue;
       const before = v.rowErrors;
       const wmAfter = viewWatermark(this.state, v, nowMs);
+      if (wmAfter !== v.wm || v.entry.dependsOn.some((rel) => deltas.get(rel)?.some((b) => b.length > 0))) changed.add(v.entry.name);
       try {
         await v.pipeline.runEpoch(deltas, this.operatorContext(v, { before: v.wm, after: wmAfter }));
         v.wm = wmAfter;
       } catch (e) {
         v.failed = toSluiceError(e);
         v.outputs.length = 0;
+        changed.add(v.entry.name);
         this.state.log(`view ${v.entry.name} stopped: ${v.failed.message}`);
         continue;
       }
       rowErrors += v.rowErrors - before;
       const out = v.outputs.splice(0);
       rowsOut[v.entry.name] = this.applyOutput(v, epoch, out);
+      if (rowsOut[v.entry.name]) changed.add(v.entry.name);
       deltas.set(v.entry.name, out);
     }
-    return { rowsOut, rowErrors };
+    return { rowsOut, rowErrors, changed };
   }
 
   /** Applies a view's output delta to its store and hands it to its subscribers; returns its row count. */
@@ -169,25 +182,20 @@ export class EpochRunner {
     return n;
   }
 
-  /** Appends the late rows views keep (late_rows = 'keep') to their `<view>_late` tables. */
-  private async writeLateRows(): Promise<void> {
+  /** The late rows views keep (late_rows = 'keep'), for their `<view>_late` tables at the commit. */
+  private collectLateRows(appends: CommitAppend[]): void {
     for (const v of this.state.views.values()) {
       if (!v.pendingLate.length) continue;
       const lateSchema = lateInputSchema(v.planned)!;
-      await this.state.duck.appendBatch(`${v.entry.name}_late`, [...lateSchema, { name: 'reason', type: 'varchar' }], v.pendingLate.splice(0));
+      appends.push({ table: `${v.entry.name}_late`, schema: [...lateSchema, { name: 'reason', type: 'varchar' }], batches: v.pendingLate.splice(0) });
     }
   }
 
-  /** Hands every sink epoch n's delta of its relation; a failing sink is logged, not retried. */
-  private async writeSinks(epoch: number, deltas: ReadonlyMap<string, readonly Batch[]>): Promise<void> {
-    for (const s of this.state.sinks.values()) {
-      const bs = deltas.get(s.entry.from) ?? [];
-      try {
-        await s.connector.write(epoch, bs);
-      } catch (e) {
-        this.state.log(`sink ${s.entry.name}: epoch ${epoch} not written: ${toSluiceError(e).message}`);
-      }
-    }
+  /** Each sink's delta of the epoch: the delta of the relation it reads. */
+  private sinkDeltas(deltas: ReadonlyMap<string, readonly Batch[]>): Map<string, readonly Batch[]> {
+    const out = new Map<string, readonly Batch[]>();
+    for (const s of this.state.sinks.values()) out.set(s.entry.name, deltas.get(s.entry.from) ?? []);
+    return out;
   }
 
   /** The explicit context a view's operators get for one epoch. */

@@ -6,7 +6,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Batch } from '../../common/column.js';
 import type { SluiceError } from '../../common/errors.js';
-import type { Field, Value } from '../../common/types.js';
+import type { Field, Schema, Value } from '../../common/types.js';
+import type { Checkpointer } from '../checkpoint/checkpointer.js';
+import type { Manifest } from '../checkpoint/manifest.js';
 import type { Catalog, SinkEntry, SourceEntry, TableEntry, ViewEntry } from '../../catalog/index.js';
 import type { PlannedQuery } from '../../planner/index.js';
 import type { DeadLetter, SinkConnector, SourceConnector, TableLoader } from '../../connectors/api.js';
@@ -87,6 +89,8 @@ export interface SourceRt {
   readonly wm: WatermarkRt | null;
   /** Bumped whenever the retained epochs change. */
   version: number;
+  /** The connector's position after its last poll (what a checkpoint records), null if not resumable. */
+  position: unknown;
 }
 
 /** A table's runtime: the changelog queued for the next epoch and, if loaded, its loader. */
@@ -119,12 +123,25 @@ export interface ViewRt {
   readonly createdAtMs: number;
   /** Bumped whenever the view's contents change (ad-hoc query copies are keyed by it). */
   version: number;
+  /** The state file of the last checkpoint that wrote this view (null: none yet). */
+  ckptFile: string | null;
 }
 
 /** A running sink. */
 export interface SinkRt {
   readonly entry: SinkEntry;
   readonly connector: SinkConnector;
+  readonly schema: Schema;
+  /** Committed epochs not yet delivered, oldest first (mirrored in the data dir's outbox). */
+  readonly outbox: { readonly epoch: number; readonly batches: readonly Batch[] }[];
+  /** The last epoch the destination holds (undefined until the connector is opened). */
+  delivered: number | null | undefined;
+  delivering: boolean;
+  /** The last delivery error (null when the sink is caught up or progressing). */
+  error: string | null;
+  retryMs: number;
+  retryTimer: NodeJS.Timeout | null;
+  closed: boolean;
 }
 
 /** Answers SHOW for a parameter the engine does not own; undefined when it does not know it either. */
@@ -167,6 +184,12 @@ export interface EngineState {
   order: number;
   /** The connection ad-hoc SELECTs and DuckDB lookups run on, opened on first use. */
   queryConn: DuckDBConnection | null;
+  /** Checkpoints and the table change log (null without a data dir). */
+  checkpointer: Checkpointer | null;
+  /** The number of the last table change (DML, reload) queued for the views. */
+  tableSeq: number;
+  /** While the catalog is replayed at start: the checkpoint being recovered, if any. */
+  recovering: Manifest | null;
 }
 
 /** The connection for ad-hoc queries and lookups (statements are serialised by the mutex). */

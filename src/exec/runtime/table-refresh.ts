@@ -9,6 +9,7 @@ import type { Value } from '../../common/types.js';
 import { quoteIdent } from '../duck.js';
 import { encodeValues } from '../group-table.js';
 import type { EngineState, TableRt } from './state.js';
+import { changeTable } from './table-changes.js';
 
 /** Starts reloading a connector table every `ms` (the timer does not keep the process alive). */
 export function scheduleRefresh(state: EngineState, rt: TableRt, ms: number): void {
@@ -46,12 +47,19 @@ async function refresh(state: EngineState, rt: TableRt): Promise<void> {
     rt.lastLoadError = err.message;
     return;
   }
-  const { rows: current } = await state.duck.query(`SELECT * FROM ${quoteIdent(rt.entry.name)}`);
-  const { rows, weights } = rowDiff(current, fresh);
-  if (rows.length === 0) return;
-  await state.duck.run(`DELETE FROM ${quoteIdent(rt.entry.name)}`);
-  await state.duck.appendRows(rt.entry.name, rt.entry.schema, fresh);
-  rt.pending.push(batchFromRows(rt.entry.schema.map((f) => f.type), rows, weights));
+  await replaceContents(state, rt, fresh);
+}
+
+/** Replaces a loaded table's rows with `fresh`; the difference is the table's change. */
+export async function replaceContents(state: EngineState, rt: TableRt, fresh: readonly Value[][]): Promise<void> {
+  await changeTable(state, rt, async () => {
+    const { rows: current } = await state.duck.query(`SELECT * FROM ${quoteIdent(rt.entry.name)}`);
+    const { rows, weights } = rowDiff(current, fresh);
+    if (rows.length === 0) return null;
+    await state.duck.run(`DELETE FROM ${quoteIdent(rt.entry.name)}`);
+    await state.duck.appendRows(rt.entry.name, rt.entry.schema, fresh);
+    return batchFromRows(rt.entry.schema.map((f) => f.type), rows, rt.entry.appendOnly && weights.every((w) => w > 0) ? undefined : weights);
+  });
 }
 
 /** The changelog that turns the multiset `current` into `fresh`: each row once per unit of difference, ±1. */

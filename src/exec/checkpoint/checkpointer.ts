@@ -1,0 +1,308 @@
+/**
+ * Checkpoints and recovery (issue 10; ARCHITECTURE.md "Epochs and exactly-once").
+ *
+ * With a data dir, each epoch ends in one commit:
+ *
+ *   1. offsets log   before the views run, the epoch's T_n, input ranges, source positions and
+ *                    consumed table changes are appended to `checkpoints/offsets.log` (fsynced)
+ *   2. state files   every view whose state may have changed (input, output or watermark moved)
+ *                    writes `views/<view>-<id>.bin`; the others keep their previous file
+ *   3. outbox        each sink's delta of the epoch goes to `outbox/<sink>/<epoch>.bin`
+ *   4. commit        ONE DuckDB transaction appends the epoch's dead letters and late rows, the
+ *                    manifest row (manifest.ts) and prunes old checkpoints and table changes
+ *   5. delivery      afterwards sinks take their outbox epochs in order (see outbox.ts)
+ *
+ * A checkpoint exists exactly when its manifest row does; files of an epoch that never got its
+ * row are garbage. Table changes (DML, reloads) are written to `sluice_internal.table_changes`
+ * in the same DuckDB transaction as the change itself, so an acknowledged INSERT and its
+ * changelog survive together, and recovery hands the views every change after the manifest's
+ * `tableSeq`.
+ *
+ * Recovery takes the newest manifest whose state files all verify; a damaged newest one is
+ * skipped loudly for the one before it (whose sources then re-read from older positions).
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Batch } from '../../common/column.js';
+import { SluiceError } from '../../common/errors.js';
+import type { Schema, Value } from '../../common/types.js';
+import { decodeSnapshot, encodeSnapshot } from '../state/state-table.js';
+import type { Duck } from '../duck.js';
+import { CorruptFileError, FramedLog, readBlobFile, writeBlobFile } from './files.js';
+import type { Manifest } from './manifest.js';
+
+export const INTERNAL_SCHEMA = 'sluice_internal';
+
+/** What the offsets log holds per epoch (the plan of the epoch, written before it runs). */
+export interface OffsetsRecord {
+  readonly epoch: number;
+  readonly t: string;
+  readonly ranges: Record<string, unknown>;
+  readonly positions: Record<string, unknown>;
+  readonly tableSeq: number;
+}
+
+/** The rows an epoch appends to DuckDB tables at its commit (dead letters, late rows). */
+export interface CommitAppend {
+  readonly table: string;
+  readonly schema: Schema;
+  readonly rows?: readonly (readonly Value[])[];
+  readonly batches?: readonly Batch[];
+}
+
+/** A row of `SHOW CHECKPOINTS`. */
+export interface CheckpointInfo {
+  readonly id: number;
+  readonly epoch: number;
+  readonly createdAtMs: number;
+  readonly bytesWritten: number;
+  readonly viewsWritten: number;
+  readonly durationMs: number;
+}
+
+/** How many checkpoints are kept (the newest and the ones a damaged newest falls back to). */
+const KEEP = 3;
+/** The offsets log is rewritten without old records every this many commits. */
+const PRUNE_EVERY = 100;
+
+/** The batches with weights on all of them when any has some (one Arrow schema per IPC stream). */
+export function uniformWeights(batches: readonly Batch[]): Batch[] {
+  if (!batches.some((b) => b.weights)) return [...batches];
+  return batches.map((b) => (b.weights ? b : { ...b, weights: new Int32Array(b.length).fill(1) }));
+}
+
+/** Encodes a file name part (object names may hold any character). */
+export function fileSafe(name: string): string {
+  return encodeURIComponent(name).replace(/\./g, '%2E');
+}
+
+export class Checkpointer {
+  readonly dir: string;
+  private readonly offsets: FramedLog<OffsetsRecord>;
+  private nextId = 1;
+  private commits = 0;
+  /** The manifests kept (newest last), for pruning and SHOW CHECKPOINTS. */
+  private kept: Manifest[] = [];
+  private readonly info = new Map<number, CheckpointInfo>();
+
+  private constructor(dataDir: string, private readonly duck: Duck, private readonly log: (m: string) => void) {
+    this.dir = join(dataDir, 'checkpoints');
+    mkdirSync(join(this.dir, 'views'), { recursive: true });
+    mkdirSync(join(this.dir, 'outbox'), { recursive: true });
+    this.offsets = new FramedLog<OffsetsRecord>(join(this.dir, 'offsets.log'));
+    if (this.offsets.truncated) log(`checkpoint: cut a torn tail of ${this.offsets.truncated} bytes off ${this.offsets.path}`);
+  }
+
+  /** Opens the checkpoint store of a data dir and finds the checkpoint to recover from (or null). */
+  static async open(dataDir: string, duck: Duck, log: (m: string) => void): Promise<{ checkpointer: Checkpointer; recovered: Manifest | null }> {
+    await duck.run(`CREATE SCHEMA IF NOT EXISTS ${INTERNAL_SCHEMA}`);
+    await duck.run(`CREATE TABLE IF NOT EXISTS ${INTERNAL_SCHEMA}.checkpoints (id BIGINT PRIMARY KEY, epoch BIGINT, manifest VARCHAR, created_at TIMESTAMP, bytes BIGINT, views_written INTEGER, duration_ms DOUBLE)`);
+    await duck.run(`CREATE TABLE IF NOT EXISTS ${INTERNAL_SCHEMA}.table_changes (seq BIGINT, tbl VARCHAR, data BLOB)`);
+    const c = new Checkpointer(dataDir, duck, log);
+    const recovered = await c.findValid();
+    return { checkpointer: c, recovered };
+  }
+
+  /** The offsets log records after `epoch` (what a replay would re-read). */
+  loggedAfter(epoch: number): OffsetsRecord[] {
+    return this.offsets.records.filter((r) => r.epoch > epoch);
+  }
+
+  /** The newest manifest whose files verify; damaged newer ones are reported and skipped. */
+  private async findValid(): Promise<Manifest | null> {
+    const r = await this.duck.query(`SELECT id, manifest, epoch, created_at, bytes, views_written, duration_ms FROM ${INTERNAL_SCHEMA}.checkpoints ORDER BY id`);
+    const all = r.rows.map((row) => JSON.parse(row[1] as string) as Manifest);
+    r.rows.forEach((row) => this.remember(row));
+    if (all.length) this.nextId = all[all.length - 1]!.id + 1;
+    const damaged: string[] = [];
+    for (let i = all.length - 1; i >= 0; i--) {
+      const m = all[i]!;
+      const bad = this.verify(m);
+      if (!bad) {
+        if (damaged.length) {
+          this.log(`RECOVERY: checkpoint(s) after ${m.id} are damaged (${damaged.join('; ')}); recovering from checkpoint ${m.id} (epoch ${m.epoch}) instead: sources re-read from its positions, so sinks may receive the epochs after it again`);
+        }
+        this.kept = all.slice(0, i + 1).slice(-KEEP);
+        return m;
+      }
+      damaged.push(bad);
+    }
+    if (damaged.length) {
+      throw new SluiceError('internal', `no usable checkpoint in ${this.dir}: ${damaged.join('; ')}`, {
+        hint: 'Every kept checkpoint is damaged. Move the data dir aside (its tables.duckdb keeps the tables) and start again.',
+      });
+    }
+    return null;
+  }
+
+  /** Why a manifest cannot be used (a missing or damaged state file), or null when it can. */
+  private verify(m: Manifest): string | null {
+    for (const v of Object.values(m.views)) {
+      try {
+        readBlobFile(join(this.dir, v.file));
+      } catch (e) {
+        return e instanceof CorruptFileError ? e.message : String(e);
+      }
+    }
+    return null;
+  }
+
+  /** The id the next checkpoint will get. */
+  get pendingId(): number {
+    return this.nextId;
+  }
+
+  /** Appends epoch n's plan to the offsets log (fsynced) before the epoch runs its views. */
+  logEpoch(record: OffsetsRecord): void {
+    this.offsets.append(record);
+  }
+
+  /** The path of a view's state file for checkpoint `id`, relative to the checkpoint dir. */
+  viewFile(view: string, id: number): string {
+    return join('views', `${fileSafe(view)}-${id}.bin`);
+  }
+
+  /** Absolute path of a file named in a manifest. */
+  path(rel: string): string {
+    return join(this.dir, rel);
+  }
+
+  /** Writes a sink's delta of an epoch to its outbox. */
+  writeOutbox(sink: string, epoch: number, schema: Schema, batches: readonly Batch[]): void {
+    const dir = join(this.dir, 'outbox', fileSafe(sink));
+    mkdirSync(dir, { recursive: true });
+    writeBlobFile(join(dir, `${epoch}.bin`), [encodeSnapshot({ name: sink, schema, key: [] }, uniformWeights(batches))], (refs) => ({ sink, epoch, ref: refs[0] }));
+  }
+
+  /** Removes a delivered outbox epoch. */
+  dropOutbox(sink: string, epoch: number): void {
+    rmSync(join(this.dir, 'outbox', fileSafe(sink), `${epoch}.bin`), { force: true });
+  }
+
+  /** A sink's committed outbox epochs (≤ `committedEpoch`), oldest first; later ones (uncommitted) are deleted. */
+  readOutbox(sink: string, schema: Schema, committedEpoch: number): { epoch: number; batches: Batch[] }[] {
+    const dir = join(this.dir, 'outbox', fileSafe(sink));
+    if (!existsSync(dir)) return [];
+    const out: { epoch: number; batches: Batch[] }[] = [];
+    for (const f of readdirSync(dir)) {
+      const m = /^(\d+)\.bin$/.exec(f);
+      if (!m) {
+        rmSync(join(dir, f), { force: true });
+        continue;
+      }
+      const epoch = Number(m[1]);
+      if (epoch > committedEpoch) {
+        rmSync(join(dir, f), { force: true });
+        continue;
+      }
+      const file = readBlobFile<{ ref: { offset: number; length: number } }>(join(dir, f));
+      out.push({ epoch, batches: decodeSnapshot({ name: sink, schema, key: [] }, file.blob(file.header.ref)) });
+    }
+    return out.sort((a, b) => a.epoch - b.epoch);
+  }
+
+  /** Removes a dropped sink's outbox. */
+  dropSinkOutbox(sink: string): void {
+    rmSync(join(this.dir, 'outbox', fileSafe(sink)), { recursive: true, force: true });
+  }
+
+  /**
+   * The commit: in one DuckDB transaction, the epoch's appends and the manifest row; then old
+   * checkpoints, their unreferenced state files and consumed table changes are pruned.
+   */
+  async commit(m: Manifest, appends: readonly CommitAppend[], stats: { bytes: number; viewsWritten: number; startedAt: number }): Promise<void> {
+    const { duck } = this;
+    const conn = duck.conn;
+    await duck.run('BEGIN TRANSACTION', conn);
+    try {
+      for (const a of appends) {
+        if (a.rows?.length) await duck.appendRows(a.table, a.schema, a.rows, conn);
+        if (a.batches?.length) await duck.appendBatch(a.table, a.schema, a.batches, conn);
+      }
+      const durationMs = performance.now() - stats.startedAt;
+      const p = await conn.prepare(`INSERT INTO ${INTERNAL_SCHEMA}.checkpoints VALUES ($1, $2, $3, make_timestamp($4::BIGINT), $5, $6, $7)`);
+      p.bindBigInt(1, BigInt(m.id));
+      p.bindBigInt(2, BigInt(m.epoch));
+      p.bindVarchar(3, JSON.stringify(m));
+      p.bindBigInt(4, BigInt(m.createdAtMs) * 1000n);
+      p.bindBigInt(5, BigInt(stats.bytes));
+      p.bindInteger(6, stats.viewsWritten);
+      p.bindDouble(7, durationMs);
+      await p.run();
+      const kept = [...this.kept, m].slice(-KEEP);
+      const oldest = kept[0]!;
+      await duck.run(`DELETE FROM ${INTERNAL_SCHEMA}.checkpoints WHERE id < ${oldest.id}`, conn);
+      await duck.run(`DELETE FROM ${INTERNAL_SCHEMA}.table_changes WHERE seq <= ${Math.min(...kept.map((k) => k.tableSeq))}`, conn);
+      await duck.run('COMMIT', conn);
+      this.kept = kept;
+      this.info.set(m.id, { id: m.id, epoch: m.epoch, createdAtMs: m.createdAtMs, bytesWritten: stats.bytes, viewsWritten: stats.viewsWritten, durationMs });
+      for (const id of this.info.keys()) if (id < oldest.id) this.info.delete(id);
+    } catch (e) {
+      await duck.run('ROLLBACK', conn).catch(() => undefined);
+      throw e;
+    }
+    this.nextId = m.id + 1;
+    this.pruneFiles();
+    if (++this.commits % PRUNE_EVERY === 0) this.offsets.rewrite(this.offsets.records.filter((r) => r.epoch > this.kept[0]!.epoch));
+  }
+
+  /** Deletes state files no kept manifest refers to (and temp files of interrupted writes). */
+  private pruneFiles(): void {
+    const used = new Set<string>();
+    for (const k of this.kept) for (const v of Object.values(k.views)) used.add(v.file);
+    const dir = join(this.dir, 'views');
+    for (const f of readdirSync(dir)) {
+      const rel = join('views', f);
+      if (!used.has(rel)) rmSync(join(dir, f), { force: true });
+    }
+  }
+
+  /** The last committed manifest (what the next incremental checkpoint builds on). */
+  get last(): Manifest | null {
+    return this.kept[this.kept.length - 1] ?? null;
+  }
+
+  /** The kept checkpoints, newest first (SHOW CHECKPOINTS). */
+  list(): CheckpointInfo[] {
+    return [...this.info.values()].sort((a, b) => b.id - a.id);
+  }
+
+  private remember(row: Value[]): void {
+    const [id, , epoch, at, bytes, views, ms] = row;
+    this.info.set(Number(id), { id: Number(id), epoch: Number(epoch), createdAtMs: Number((at as bigint) / 1000n), bytesWritten: Number(bytes), viewsWritten: Number(views), durationMs: Number(ms) });
+  }
+
+  /** Appends a table change to the change log on `conn` (inside the caller's transaction). */
+  async logTableChange(seq: number, table: string, schema: Schema, change: Batch): Promise<void> {
+    const p = await this.duck.conn.prepare(`INSERT INTO ${INTERNAL_SCHEMA}.table_changes VALUES ($1, $2, $3)`);
+    p.bindBigInt(1, BigInt(seq));
+    p.bindVarchar(2, table);
+    p.bindBlob(3, encodeSnapshot({ name: table, schema, key: [] }, [change]));
+    await p.run();
+  }
+
+  /** The number of the last logged table change (0 when none is kept). */
+  async lastTableSeq(): Promise<number> {
+    const r = await this.duck.query(`SELECT coalesce(max(seq), 0) FROM ${INTERNAL_SCHEMA}.table_changes`);
+    return Number(r.rows[0]![0]);
+  }
+
+  /** Table changes after `seq`, oldest first. */
+  async tableChangesAfter(seq: number, schemaOf: (table: string) => Schema | undefined): Promise<{ seq: number; table: string; batch: Batch[] }[]> {
+    const r = await this.duck.run(`SELECT seq, tbl, data FROM ${INTERNAL_SCHEMA}.table_changes WHERE seq > ${seq} ORDER BY seq`);
+    const out: { seq: number; table: string; batch: Batch[] }[] = [];
+    for (const row of r.getRows()) {
+      const table = String(row[1]);
+      const schema = schemaOf(table);
+      if (!schema) continue;
+      const bytes = (row[2] as { bytes: Uint8Array }).bytes;
+      out.push({ seq: Number(row[0]), table, batch: decodeSnapshot({ name: table, schema, key: [] }, bytes) });
+    }
+    return out;
+  }
+
+  close(): void {
+    this.offsets.close();
+  }
+}
+

@@ -1,0 +1,48 @@
+/**
+ * What a checkpoint records besides operator state: the engine's counters, every source's
+ * position and watermark, every view's watermark and counters and the file holding its state,
+ * and the sinks' undelivered epochs. The manifest is the commit record: it is written in the
+ * same DuckDB transaction as the epoch's dead letters and late rows, so an epoch is committed
+ * exactly when its manifest row exists.
+ */
+
+/** A watermark's durable part (see WatermarkRt). */
+export interface WatermarkCkpt {
+  readonly value: string | null;
+  readonly lastDataAt: number;
+  readonly lateRows: number;
+}
+
+export interface SourceCkpt {
+  /** The connector's position after the checkpoint's epoch (null: not resumable). */
+  readonly position: unknown;
+  readonly wm: WatermarkCkpt | null;
+  readonly rowsTotal: number;
+  readonly deadLetters: number;
+}
+
+export interface ViewCkpt {
+  /** The state file (relative to the checkpoint dir) holding the view's operators and store. */
+  readonly file: string;
+  /** The view's SQL when the state was taken (a changed definition does not restore). */
+  readonly sql: string;
+  readonly wm: string | null;
+  readonly lateRows: number;
+  readonly rowErrors: number;
+  readonly failed: string | null;
+}
+
+export interface Manifest {
+  /** Checkpoint number, increasing by one per checkpoint (DDL takes one too). */
+  readonly id: number;
+  /** The last epoch whose effects the checkpoint holds. */
+  readonly epoch: number;
+  /** T of that epoch, µs, as a decimal string. */
+  readonly lastT: string;
+  /** The last table change (DML, reload) the views have consumed. */
+  readonly tableSeq: number;
+  readonly sources: Record<string, SourceCkpt>;
+  readonly tables: Record<string, { readonly wm: WatermarkCkpt | null }>;
+  readonly views: Record<string, ViewCkpt>;
+  readonly createdAtMs: number;
+}

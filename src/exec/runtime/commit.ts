@@ -1,0 +1,113 @@
+/**
+ * The end of an epoch: its consistent cut made durable (checkpoint.ts does the files and the
+ * DuckDB transaction), then the sinks' outbox delivery. Without a data dir the cut only writes
+ * the epoch's dead letters and late rows and queues the sinks' deltas in memory.
+ *
+ * Also the checkpoint a DDL statement takes (so a created view, source or sink is recovered
+ * from its state rather than recomputed), and the pieces recovery restores from a manifest.
+ */
+import type { Batch } from '../../common/column.js';
+import type { CommitAppend } from '../checkpoint/checkpointer.js';
+import { uniformWeights } from '../checkpoint/checkpointer.js';
+import type { Manifest, SourceCkpt, ViewCkpt, WatermarkCkpt } from '../checkpoint/manifest.js';
+import { readViewState, writeViewState } from '../checkpoint/view-state.js';
+import { deliver } from './outbox.js';
+import type { EngineState, SinkRt, ViewRt, WatermarkRt } from './state.js';
+
+/** What an epoch hands to its commit. */
+export interface EpochCut {
+  readonly epoch: number;
+  /** Views whose state may have changed this epoch (input, output or watermark moved). */
+  readonly changed: ReadonlySet<string>;
+  readonly appends: readonly CommitAppend[];
+  /** Each sink's delta of the epoch. */
+  readonly sinkDeltas: ReadonlyMap<string, readonly Batch[]>;
+}
+
+/** Makes epoch `cut.epoch` durable and queues its sink deltas; then delivers what sinks can take. */
+export async function commitEpoch(state: EngineState, cut: EpochCut): Promise<void> {
+  const cp = state.checkpointer;
+  const startedAt = performance.now();
+  let bytes = 0;
+  for (const [name, batches] of cut.sinkDeltas) {
+    const s = state.sinks.get(name);
+    if (!s || batches.every((b) => b.length === 0)) continue;
+    const entry = { epoch: cut.epoch, batches: uniformWeights(batches.filter((b) => b.length > 0)) };
+    if (cp) cp.writeOutbox(name, cut.epoch, s.schema, entry.batches);
+    s.outbox.push(entry);
+  }
+  if (!cp) {
+    for (const a of cut.appends) {
+      if (a.rows?.length) await state.duck.appendRows(a.table, a.schema, a.rows);
+      if (a.batches?.length) await state.duck.appendBatch(a.table, a.schema, a.batches);
+    }
+  } else {
+    const id = cp.pendingId;
+    const views: Record<string, ViewCkpt> = {};
+    let viewsWritten = 0;
+    for (const v of state.views.values()) {
+      if (cut.changed.has(v.entry.name) || v.ckptFile === null) {
+        const file = cp.viewFile(v.entry.name, id);
+        bytes += writeViewState(cp.path(file), v.entry.name, v.pipeline, v.store).bytes;
+        v.ckptFile = file;
+        viewsWritten++;
+      }
+      views[v.entry.name] = { file: v.ckptFile, sql: v.entry.sql, wm: v.wm?.toString() ?? null, lateRows: v.lateRows, rowErrors: v.rowErrors, failed: v.failed?.message ?? null };
+    }
+    await cp.commit(manifestOf(state, id, views), cut.appends, { bytes, viewsWritten, startedAt });
+  }
+  for (const s of state.sinks.values()) await deliver(state, s);
+}
+
+/** A checkpoint outside an epoch (after DDL): every view's current state, no appends. */
+export async function checkpointNow(state: EngineState): Promise<void> {
+  if (!state.checkpointer || state.recovering) return;
+  await commitEpoch(state, { epoch: state.epochNo, changed: new Set(), appends: [], sinkDeltas: new Map() });
+}
+
+function manifestOf(state: EngineState, id: number, views: Record<string, ViewCkpt>): Manifest {
+  const sources: Record<string, SourceCkpt> = {};
+  for (const [n, s] of state.sources) sources[n] = { position: s.position, wm: wmCkpt(s.wm), rowsTotal: s.rowsTotal, deadLetters: s.dead.count };
+  const tables: Record<string, { wm: WatermarkCkpt | null }> = {};
+  for (const [n, t] of state.tables) tables[n] = { wm: wmCkpt(t.wm) };
+  return { id, epoch: state.epochNo, lastT: state.lastT.toString(), tableSeq: state.tableSeq, sources, tables, views, createdAtMs: Date.now() };
+}
+
+function wmCkpt(wm: WatermarkRt | null): WatermarkCkpt | null {
+  return wm ? { value: wm.value?.toString() ?? null, lastDataAt: wm.lastDataAt, lateRows: wm.lateRows } : null;
+}
+
+/** Puts a checkpointed watermark back. */
+export function restoreWatermark(wm: WatermarkRt | null, c: WatermarkCkpt | null | undefined): void {
+  if (!wm || !c) return;
+  wm.value = c.value === null ? null : BigInt(c.value);
+  wm.lastDataAt = c.lastDataAt;
+  wm.lateRows = c.lateRows;
+}
+
+/**
+ * Restores a view being recreated at recovery from the manifest's state file; false when the
+ * manifest has no state for it (created after the checkpoint) or its definition changed.
+ */
+export function restoreView(state: EngineState, v: ViewRt): boolean {
+  const m = state.recovering;
+  const c = m?.views[v.entry.name];
+  if (!m || !c || !state.checkpointer) return false;
+  if (c.sql !== v.entry.sql) {
+    state.log(`RECOVERY: view ${v.entry.name} changed its definition since checkpoint ${m.id}; it is recomputed from its inputs`);
+    return false;
+  }
+  readViewState(state.checkpointer.path(c.file), v.entry.name, v.pipeline, v.store);
+  v.ckptFile = c.file;
+  v.wm = c.wm === null ? null : BigInt(c.wm);
+  v.lateRows = c.lateRows;
+  v.rowErrors = c.rowErrors;
+  return true;
+}
+
+/** Loads a sink's committed, undelivered outbox epochs at recovery. */
+export function restoreOutbox(state: EngineState, s: SinkRt): void {
+  const m = state.recovering;
+  if (!m || !state.checkpointer) return;
+  s.outbox.push(...state.checkpointer.readOutbox(s.entry.name, s.schema, m.epoch));
+}
