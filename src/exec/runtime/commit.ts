@@ -70,7 +70,7 @@ function manifestOf(state: EngineState, id: number, views: Record<string, ViewCk
   for (const [n, s] of state.sources) sources[n] = { position: s.position, wm: wmCkpt(s.wm), rowsTotal: s.rowsTotal, deadLetters: s.dead.count };
   const tables: Record<string, { wm: WatermarkCkpt | null }> = {};
   for (const [n, t] of state.tables) tables[n] = { wm: wmCkpt(t.wm) };
-  return { id, epoch: state.epochNo, lastT: state.lastT.toString(), tableSeq: state.tableSeq, sources, tables, views, createdAtMs: Date.now() };
+  return { id, epoch: state.epochNo, lastT: state.lastT.toString(), tableSeq: state.consumedSeq, sources, tables, views, createdAtMs: Date.now() };
 }
 
 function wmCkpt(wm: WatermarkRt | null): WatermarkCkpt | null {

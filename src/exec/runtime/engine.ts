@@ -68,7 +68,7 @@ export class Engine {
       retainEpochs: opts.retainEpochs ?? 10, log: opts.log ?? ((m) => process.stderr.write(`sluice: ${m}\n`)),
       sources: new Map(), tables: new Map(), views: new Map(), sinks: new Map(), metrics: new MetricsRing(1000),
       settings: initialSettings(opts.batchIntervalMs ?? 1000, opts.statementTimeoutMs ?? 0), epochNo: 0, lastT: 0n, closed: false, order: 0, queryConn: null,
-      checkpointer: null, tableSeq: 0, recovering: null,
+      checkpointer: null, tableSeq: 0, consumedSeq: 0, recovering: null,
     };
     this.lookup = new LookupService(this.state);
     this.epochs = new EpochRunner(this.state, this.lookup);
@@ -107,6 +107,7 @@ export class Engine {
         state.epochNo = recovered.epoch;
         state.lastT = BigInt(recovered.lastT);
         state.tableSeq = recovered.tableSeq;
+        state.consumedSeq = recovered.tableSeq;
       }
     }
     try {
@@ -120,7 +121,7 @@ export class Engine {
         state.log(`recovered checkpoint ${recovered.id} (epoch ${recovered.epoch}) with ${statements.length} object(s) from ${this.opts.dataDir}${n ? `; ${n} table change(s) after it queued` : ''}`);
       } else {
         // Views were computed from the tables as they are: logged changes are in them already.
-        if (state.checkpointer) state.tableSeq = await state.checkpointer.lastTableSeq();
+        if (state.checkpointer) state.tableSeq = state.consumedSeq = await state.checkpointer.lastTableSeq();
         if (statements.length) state.log(`restored ${statements.length} object(s) from ${this.opts.dataDir}`);
       }
     } finally {

@@ -59,7 +59,7 @@ export class EpochRunner {
     if (pollSources) await this.readSources(epoch, t, input);
     this.drainTables(nowMs, input);
     this.state.checkpointer?.logEpoch({
-      epoch, t: t.toString(), ranges: input.ranges, tableSeq: this.state.tableSeq,
+      epoch, t: t.toString(), ranges: input.ranges, tableSeq: this.state.consumedSeq,
       positions: Object.fromEntries([...this.state.sources].map(([n, s]) => [n, s.position])),
     });
     const { rowsOut, rowErrors, changed } = await this.runViews(epoch, nowMs, input.deltas);
@@ -123,6 +123,7 @@ export class EpochRunner {
 
   /** Takes the changelogs queued on tables (DML, refreshes) as this epoch's table deltas. */
   private drainTables(nowMs: number, input: EpochInput): void {
+    this.state.consumedSeq = this.state.tableSeq;
     for (const [name, tb] of this.state.tables) {
       const batches = tb.pending.splice(0);
       if (tb.wm) advanceWatermark(tb.wm, batches, nowMs, this.state.log);

@@ -188,6 +188,8 @@ export interface EngineState {
   checkpointer: Checkpointer | null;
   /** The number of the last table change (DML, reload) queued for the views. */
   tableSeq: number;
+  /** The number of the last table change an epoch has handed to the views (what a checkpoint holds). */
+  consumedSeq: number;
   /** While the catalog is replayed at start: the checkpoint being recovered, if any. */
   recovering: Manifest | null;
 }

@@ -1,0 +1,14 @@
+import { createEngine } from '../src/exec/runtime/engine.js';
+const dir = process.argv[2]!;
+const j = (x: unknown) => JSON.stringify(x, (_k, y) => (typeof y === 'bigint' ? String(y) : y));
+const rows = async (sql: string) => j(((await e.execute(sql))[0] as { rows: unknown }).rows);
+const e = await createEngine({ dataDir: dir, autoStart: false });
+await e.execute(`CREATE TABLE IF NOT EXISTS t (k VARCHAR, v INT);
+CREATE MATERIALIZED VIEW IF NOT EXISTS s AS SELECT k, sum(v) AS total, count(*) AS n FROM t GROUP BY k;`);
+console.log('before', await rows('SELECT * FROM s ORDER BY k'));
+await e.execute(`INSERT INTO t VALUES ('a', 1), ('b', 2); FLUSH;`);
+console.log(await rows('SELECT * FROM s ORDER BY k'));
+console.log(await rows('SHOW CHECKPOINTS'));
+await e.execute(`INSERT INTO t VALUES ('a', 10)`);
+if (process.argv[3] === 'crash') process.exit(0);
+await e.close();
