@@ -49,6 +49,12 @@ export interface SourceConnector<P = unknown> {
   /** Takes everything available now, up to the connector's rate limit. `nowMicros` is T_n. */
   poll(nowMicros: bigint): Promise<SourceRead<P>>;
   commit?(epoch: number): Promise<void>;
+  /**
+   * Reads a range an earlier poll recorded (its `range`) again, exactly, without moving the
+   * position: recovery replays logged epochs with it. `nowMicros` is that epoch's T_n. Dead
+   * letters of the range are not reported again. Absent when the medium cannot re-read.
+   */
+  reread?(range: unknown, nowMicros: bigint): Promise<readonly Batch[]>;
   stop(): Promise<void>;
 }
 

@@ -67,6 +67,12 @@ export class DatagenSource implements SourceConnector<DatagenPosition> {
     return { batches: [batch], range: { from, to: from + n } satisfies DatagenRange, position: this.position() };
   }
 
+  /** Rows [from, to) of a recorded range again, as the poll that recorded it made them. */
+  async reread(range: DatagenRange, nowMicros: bigint): Promise<Batch[]> {
+    const n = range.to - range.from;
+    return n > 0 ? [this.generate(range.from, n, nowMicros)] : [];
+  }
+
   private position(): DatagenPosition {
     return { emitted: this.emitted, startMicros: String(this.startMicros) };
   }

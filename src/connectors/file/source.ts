@@ -15,9 +15,11 @@
  * starting with '.' are skipped; `pattern` filters names. A relative `path` is resolved against
  * the engine's working directory.
  *
- * Known limits: the set of files read is kept in memory only, so after a restart every file is
- * read again; a file is read into memory whole; a file changed after it was read is not read
- * again.
+ * The position is the set of files read (checkpointed by the engine, so a restarted engine
+ * reads only new files); `reread` reads a recorded range's files again for recovery.
+ *
+ * Known limits: a file is read into memory whole; a file changed after it was read is not read
+ * again; the position grows with every file read.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -123,6 +125,22 @@ export class FileSource implements SourceConnector<FilePosition> {
 
   async stop(): Promise<void> {
     this.observed.clear();
+  }
+
+  /** The files of a recorded range again (recovery); a file gone since is an error naming it. */
+  async reread(range: FileRange): Promise<Batch[]> {
+    const batches: Batch[] = [];
+    for (const name of range.files) {
+      let text: string;
+      try {
+        text = await readFile(join(this.dir, name), 'utf8');
+      } catch (e) {
+        throw new SluiceError('invalid_parameter', `file ${join(this.dir, name)} of source "${this.ctx.name}" cannot be read again: ${(e as Error).message}`, { cause: e });
+      }
+      const { batch } = createDecoder(this.config.format, this.ctx.schema).decode(splitLines(text), (i) => `${name}:${i + 1}`);
+      if (batch.length > 0) batches.push(batch);
+    }
+    return batches;
   }
 
   /** Unread candidate files with their size and mtime; null when the directory is gone. */

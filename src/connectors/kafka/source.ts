@@ -103,6 +103,11 @@ export class KafkaSource implements SourceConnector<KafkaPosition> {
     return { batches: read.batches, deadLetters: read.deadLetters };
   }
 
+  /** The connector contract's re-read (recovery): the batches of `replay`. */
+  async reread(range: KafkaRange): Promise<Batch[]> {
+    return (await this.replay(range)).batches;
+  }
+
   async stop(): Promise<void> {
     await this.cluster.disconnect();
   }

@@ -29,7 +29,7 @@ import type { Schema, Value } from '../../common/types.js';
 import { decodeSnapshot, encodeSnapshot } from '../state/state-table.js';
 import type { Duck } from '../duck.js';
 import { CorruptFileError, FramedLog, readBlobFile, writeBlobFile } from './files.js';
-import type { Manifest } from './manifest.js';
+import type { Manifest, Recovery } from './manifest.js';
 
 export const INTERNAL_SCHEMA = 'sluice_internal';
 
@@ -94,7 +94,7 @@ export class Checkpointer {
   }
 
   /** Opens the checkpoint store of a data dir and finds the checkpoint to recover from (or null). */
-  static async open(dataDir: string, duck: Duck, log: (m: string) => void): Promise<{ checkpointer: Checkpointer; recovered: Manifest | null }> {
+  static async open(dataDir: string, duck: Duck, log: (m: string) => void): Promise<{ checkpointer: Checkpointer; recovered: Recovery | null }> {
     await duck.run(`CREATE SCHEMA IF NOT EXISTS ${INTERNAL_SCHEMA}`);
     await duck.run(`CREATE TABLE IF NOT EXISTS ${INTERNAL_SCHEMA}.checkpoints (id BIGINT PRIMARY KEY, epoch BIGINT, manifest VARCHAR, created_at TIMESTAMP, bytes BIGINT, views_written INTEGER, duration_ms DOUBLE)`);
     await duck.run(`CREATE TABLE IF NOT EXISTS ${INTERNAL_SCHEMA}.table_changes (seq BIGINT, tbl VARCHAR, data BLOB)`);
@@ -103,27 +103,45 @@ export class Checkpointer {
     return { checkpointer: c, recovered };
   }
 
-  /** The offsets log records after `epoch` (what a replay would re-read). */
-  loggedAfter(epoch: number): OffsetsRecord[] {
-    return this.offsets.records.filter((r) => r.epoch > epoch);
+  /**
+   * The committed epochs after `r`'s checkpoint, as the offsets log recorded them (the last
+   * record of each epoch number: an epoch cut short by a crash ran again under its number),
+   * oldest first. Throws when the log lacks one of them.
+   */
+  replayPlan(r: Recovery): OffsetsRecord[] {
+    const byEpoch = new Map<number, OffsetsRecord>();
+    for (const rec of this.offsets.records) if (rec.epoch > r.manifest.epoch && rec.epoch <= r.committedEpoch) byEpoch.set(rec.epoch, rec);
+    const plan: OffsetsRecord[] = [];
+    for (let e = r.manifest.epoch + 1; e <= r.committedEpoch; e++) {
+      const rec = byEpoch.get(e);
+      if (!rec) {
+        throw new SluiceError('internal', `the offsets log ${this.offsets.path} lacks committed epoch ${e}, which recovery from checkpoint ${r.manifest.id} must replay`, {
+          hint: 'The log was damaged or removed. Move the data dir aside to start over (its tables.duckdb keeps the tables).',
+        });
+      }
+      plan.push(rec);
+    }
+    return plan;
   }
 
-  /** The newest manifest whose files verify; damaged newer ones are reported and skipped. */
-  private async findValid(): Promise<Manifest | null> {
+  /** The newest full manifest whose files verify; damaged newer ones are reported and skipped. */
+  private async findValid(): Promise<Recovery | null> {
     const r = await this.duck.query(`SELECT id, manifest, epoch, created_at, bytes, views_written, duration_ms FROM ${INTERNAL_SCHEMA}.checkpoints ORDER BY id`);
     const all = r.rows.map((row) => JSON.parse(row[1] as string) as Manifest);
     r.rows.forEach((row) => this.remember(row));
     if (all.length) this.nextId = all[all.length - 1]!.id + 1;
+    const committedEpoch = Math.max(0, ...all.map((m) => m.epoch));
+    const full = all.filter((m) => m.full);
     const damaged: string[] = [];
-    for (let i = all.length - 1; i >= 0; i--) {
-      const m = all[i]!;
+    for (let i = full.length - 1; i >= 0; i--) {
+      const m = full[i]!;
       const bad = this.verify(m);
       if (!bad) {
         if (damaged.length) {
-          this.log(`RECOVERY: checkpoint(s) after ${m.id} are damaged (${damaged.join('; ')}); recovering from checkpoint ${m.id} (epoch ${m.epoch}) instead: sources re-read from its positions, so sinks may receive the epochs after it again`);
+          this.log(`RECOVERY: checkpoint(s) after ${m.id} are damaged (${damaged.join('; ')}); recovering from checkpoint ${m.id} (epoch ${m.epoch}) and replaying the epochs after it from the offsets log`);
         }
-        this.kept = all.slice(0, i + 1).slice(-KEEP);
-        return m;
+        this.kept = full.slice(0, i + 1).slice(-KEEP);
+        return { manifest: m, committedEpoch };
       }
       damaged.push(bad);
     }
@@ -155,6 +173,7 @@ export class Checkpointer {
   /** Appends epoch n's plan to the offsets log (fsynced) before the epoch runs its views. */
   logEpoch(record: OffsetsRecord): void {
     this.offsets.append(record);
+    this.offsets.records.push(record);
   }
 
   /** The path of a view's state file for checkpoint `id`, relative to the checkpoint dir. */
@@ -229,21 +248,24 @@ export class Checkpointer {
       p.bindInteger(6, stats.viewsWritten);
       p.bindDouble(7, durationMs);
       await p.run();
-      const kept = [...this.kept, m].slice(-KEEP);
-      const oldest = kept[0]!;
+      const kept = m.full ? [...this.kept, m].slice(-KEEP) : this.kept;
+      const oldest = kept[0] ?? m;
       await duck.run(`DELETE FROM ${INTERNAL_SCHEMA}.checkpoints WHERE id < ${oldest.id}`, conn);
       await duck.run(`DELETE FROM ${INTERNAL_SCHEMA}.table_changes WHERE seq <= ${Math.min(...kept.map((k) => k.tableSeq))}`, conn);
       await duck.run('COMMIT', conn);
       this.kept = kept;
-      this.info.set(m.id, { id: m.id, epoch: m.epoch, createdAtMs: m.createdAtMs, bytesWritten: stats.bytes, viewsWritten: stats.viewsWritten, durationMs });
+      if (m.full) this.info.set(m.id, { id: m.id, epoch: m.epoch, createdAtMs: m.createdAtMs, bytesWritten: stats.bytes, viewsWritten: stats.viewsWritten, durationMs });
       for (const id of this.info.keys()) if (id < oldest.id) this.info.delete(id);
     } catch (e) {
       await duck.run('ROLLBACK', conn).catch(() => undefined);
       throw e;
     }
     this.nextId = m.id + 1;
-    this.pruneFiles();
-    if (++this.commits % PRUNE_EVERY === 0) this.offsets.rewrite(this.offsets.records.filter((r) => r.epoch > this.kept[0]!.epoch));
+    if (m.full) this.pruneFiles();
+    if (++this.commits % PRUNE_EVERY === 0 && this.kept.length) {
+      const oldestEpoch = this.kept[0]!.epoch;
+      this.offsets.rewrite(this.offsets.records.filter((r) => r.epoch > oldestEpoch));
+    }
   }
 
   /** Deletes state files no kept manifest refers to (and temp files of interrupted writes). */
@@ -268,6 +290,7 @@ export class Checkpointer {
   }
 
   private remember(row: Value[]): void {
+    if (!(JSON.parse(row[1] as string) as Manifest).full) return;
     const [id, , epoch, at, bytes, views, ms] = row;
     this.info.set(Number(id), { id: Number(id), epoch: Number(epoch), createdAtMs: Number((at as bigint) / 1000n), bytesWritten: Number(bytes), viewsWritten: Number(views), durationMs: Number(ms) });
   }

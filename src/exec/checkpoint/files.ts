@@ -157,6 +157,7 @@ export class FramedLog<R> {
 
   /** Rewrites the log with only `keep` (pruning old records), atomically. */
   rewrite(keep: readonly R[]): void {
+    keep = [...keep];
     closeSync(this.fd);
     const frames: Uint8Array[] = [];
     for (const r of keep) {
@@ -167,6 +168,7 @@ export class FramedLog<R> {
       frames.push(head, payload);
     }
     writeAtomic(this.path, frames);
+    this.records.splice(0, this.records.length, ...keep);
     this.fd = openSync(this.path, 'r+');
     this.size = statSync(this.path).size;
   }

@@ -35,6 +35,11 @@ export interface ViewCkpt {
 export interface Manifest {
   /** Checkpoint number, increasing by one per checkpoint (DDL takes one too). */
   readonly id: number;
+  /**
+   * Whether it holds operator state (`views`). Between state checkpoints (checkpoint_interval)
+   * an epoch commits a manifest without it; recovery replays such epochs from the offsets log.
+   */
+  readonly full: boolean;
   /** The last epoch whose effects the checkpoint holds. */
   readonly epoch: number;
   /** T of that epoch, µs, as a decimal string. */
@@ -45,4 +50,12 @@ export interface Manifest {
   readonly tables: Record<string, { readonly wm: WatermarkCkpt | null }>;
   readonly views: Record<string, ViewCkpt>;
   readonly createdAtMs: number;
+}
+
+/** What recovery starts from. */
+export interface Recovery {
+  /** The newest full checkpoint whose files verify. */
+  readonly manifest: Manifest;
+  /** The last committed epoch (≥ manifest.epoch): its effects are out (sinks, dead letters). */
+  readonly committedEpoch: number;
 }

@@ -17,15 +17,17 @@ import type { EngineState, SinkRt, ViewRt, WatermarkRt } from './state.js';
 /** What an epoch hands to its commit. */
 export interface EpochCut {
   readonly epoch: number;
-  /** Views whose state may have changed this epoch (input, output or watermark moved). */
-  readonly changed: ReadonlySet<string>;
   readonly appends: readonly CommitAppend[];
   /** Each sink's delta of the epoch. */
   readonly sinkDeltas: ReadonlyMap<string, readonly Batch[]>;
 }
 
-/** Makes epoch `cut.epoch` durable and queues its sink deltas; then delivers what sinks can take. */
-export async function commitEpoch(state: EngineState, cut: EpochCut): Promise<void> {
+/**
+ * Makes epoch `cut.epoch` durable and queues its sink deltas; then delivers what sinks can take.
+ * `full` forces the operator state to be written (DDL); otherwise checkpoint_interval decides,
+ * and an epoch in between commits without it (recovery replays it from the offsets log).
+ */
+export async function commitEpoch(state: EngineState, cut: EpochCut, full = false): Promise<void> {
   const cp = state.checkpointer;
   const startedAt = performance.now();
   let bytes = 0;
@@ -43,18 +45,23 @@ export async function commitEpoch(state: EngineState, cut: EpochCut): Promise<vo
     }
   } else {
     const id = cp.pendingId;
+    const withState = full || stateDue(state, cp.last);
     const views: Record<string, ViewCkpt> = {};
     let viewsWritten = 0;
-    for (const v of state.views.values()) {
-      if (cut.changed.has(v.entry.name) || v.ckptFile === null) {
-        const file = cp.viewFile(v.entry.name, id);
-        bytes += writeViewState(cp.path(file), v.entry.name, v.pipeline, v.store).bytes;
-        v.ckptFile = file;
-        viewsWritten++;
+    if (withState) {
+      for (const v of state.views.values()) {
+        // Incremental: a view whose state did not change keeps its previous file.
+        if (v.dirty || v.ckptFile === null) {
+          const file = cp.viewFile(v.entry.name, id);
+          bytes += writeViewState(cp.path(file), v.entry.name, v.pipeline, v.store).bytes;
+          v.ckptFile = file;
+          v.dirty = false;
+          viewsWritten++;
+        }
+        views[v.entry.name] = { file: v.ckptFile, sql: v.entry.sql, wm: v.wm?.toString() ?? null, lateRows: v.lateRows, rowErrors: v.rowErrors, failed: v.failed?.message ?? null };
       }
-      views[v.entry.name] = { file: v.ckptFile, sql: v.entry.sql, wm: v.wm?.toString() ?? null, lateRows: v.lateRows, rowErrors: v.rowErrors, failed: v.failed?.message ?? null };
     }
-    await cp.commit(manifestOf(state, id, views), cut.appends, { bytes, viewsWritten, startedAt });
+    await cp.commit(manifestOf(state, id, views, withState), cut.appends, { bytes, viewsWritten, startedAt });
   }
   for (const s of state.sinks.values()) await deliver(state, s);
 }
@@ -62,15 +69,22 @@ export async function commitEpoch(state: EngineState, cut: EpochCut): Promise<vo
 /** A checkpoint outside an epoch (after DDL): every view's current state, no appends. */
 export async function checkpointNow(state: EngineState): Promise<void> {
   if (!state.checkpointer || state.recovering) return;
-  await commitEpoch(state, { epoch: state.epochNo, changed: new Set(), appends: [], sinkDeltas: new Map() });
+  await commitEpoch(state, { epoch: state.epochNo, appends: [], sinkDeltas: new Map() }, true);
 }
 
-function manifestOf(state: EngineState, id: number, views: Record<string, ViewCkpt>): Manifest {
+/** Whether checkpoint_interval calls for operator state at this commit. */
+function stateDue(state: EngineState, last: Manifest | null): boolean {
+  if (!last) return true;
+  const every = state.settings.checkpointEvery;
+  return 'epochs' in every ? state.epochNo - last.epoch >= every.epochs : Date.now() - last.createdAtMs >= every.ms;
+}
+
+function manifestOf(state: EngineState, id: number, views: Record<string, ViewCkpt>, full: boolean): Manifest {
   const sources: Record<string, SourceCkpt> = {};
   for (const [n, s] of state.sources) sources[n] = { position: s.position, wm: wmCkpt(s.wm), rowsTotal: s.rowsTotal, deadLetters: s.dead.count };
   const tables: Record<string, { wm: WatermarkCkpt | null }> = {};
   for (const [n, t] of state.tables) tables[n] = { wm: wmCkpt(t.wm) };
-  return { id, epoch: state.epochNo, lastT: state.lastT.toString(), tableSeq: state.consumedSeq, sources, tables, views, createdAtMs: Date.now() };
+  return { id, full, epoch: state.epochNo, lastT: state.lastT.toString(), tableSeq: state.consumedSeq, sources, tables, views, createdAtMs: Date.now() };
 }
 
 function wmCkpt(wm: WatermarkRt | null): WatermarkCkpt | null {
@@ -90,7 +104,7 @@ export function restoreWatermark(wm: WatermarkRt | null, c: WatermarkCkpt | null
  * manifest has no state for it (created after the checkpoint) or its definition changed.
  */
 export function restoreView(state: EngineState, v: ViewRt): boolean {
-  const m = state.recovering;
+  const m = state.recovering?.manifest;
   const c = m?.views[v.entry.name];
   if (!m || !c || !state.checkpointer) return false;
   if (c.sql !== v.entry.sql) {
@@ -99,6 +113,7 @@ export function restoreView(state: EngineState, v: ViewRt): boolean {
   }
   readViewState(state.checkpointer.path(c.file), v.entry.name, v.pipeline, v.store);
   v.ckptFile = c.file;
+  v.dirty = false;
   v.wm = c.wm === null ? null : BigInt(c.wm);
   v.lateRows = c.lateRows;
   v.rowErrors = c.rowErrors;
@@ -107,7 +122,7 @@ export function restoreView(state: EngineState, v: ViewRt): boolean {
 
 /** Loads a sink's committed, undelivered outbox epochs at recovery. */
 export function restoreOutbox(state: EngineState, s: SinkRt): void {
-  const m = state.recovering;
-  if (!m || !state.checkpointer) return;
-  s.outbox.push(...state.checkpointer.readOutbox(s.entry.name, s.schema, m.epoch));
+  const r = state.recovering;
+  if (!r || !state.checkpointer) return;
+  s.outbox.push(...state.checkpointer.readOutbox(s.entry.name, s.schema, r.committedEpoch));
 }

@@ -63,7 +63,7 @@ export class Ddl {
       },
       log: (m) => state.log(`source ${stmt.name}: ${m}`),
     });
-    const saved = state.recovering?.sources[stmt.name];
+    const saved = state.recovering?.manifest.sources[stmt.name];
     const rt: SourceRt = {
       entry, connector, retained: [], dead, rowsTotal: saved?.rowsTotal ?? 0, wm: compileWatermark(state.catalog, stmt.name, schema, stmt.watermark), version: 0, position: saved?.position ?? null,
     };
@@ -101,7 +101,7 @@ export class Ddl {
     await state.duck.run(keep ? sqlText.replace(/^CREATE TABLE/, 'CREATE TABLE IF NOT EXISTS') : sqlText.replace(/^CREATE TABLE/, 'CREATE OR REPLACE TABLE'));
     const entry: TableEntry = { kind: 'table', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, primaryKey: stmt.primaryKey, appendOnly: stmt.appendOnly, options: stmt.options, watermark: stmt.watermark };
     const rt: TableRt = { entry, pending: [], wm: compileWatermark(state.catalog, stmt.name, schema, stmt.watermark), loader, refreshTimer: null, lastLoadError: null };
-    restoreWatermark(rt.wm, state.recovering?.tables[stmt.name]?.wm);
+    restoreWatermark(rt.wm, state.recovering?.manifest.tables[stmt.name]?.wm);
     if (loader) await replaceContents(state, rt, initial);
     state.tables.set(stmt.name, rt);
     state.catalog.add(entry);
@@ -155,7 +155,7 @@ export class Ddl {
     const pipeline = new Pipeline(stmt.name, planned.physical, (b) => outputs.push(b));
     const rt: ViewRt = {
       entry, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized)), outputs, subscribers: new Set(), onDrop: new Set(),
-      rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(), version: 0, ckptFile: null,
+      rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(), version: 0, ckptFile: null, dirty: true,
     };
     const lateSchema = lateInputSchema(planned);
     if (rt.keepLate) {

@@ -104,10 +104,11 @@ export class Engine {
       state.checkpointer = checkpointer;
       state.recovering = recovered;
       if (recovered) {
-        state.epochNo = recovered.epoch;
-        state.lastT = BigInt(recovered.lastT);
-        state.tableSeq = recovered.tableSeq;
-        state.consumedSeq = recovered.tableSeq;
+        const m = recovered.manifest;
+        state.epochNo = m.epoch;
+        state.lastT = BigInt(m.lastT);
+        state.tableSeq = m.tableSeq;
+        state.consumedSeq = m.tableSeq;
       }
     }
     try {
@@ -117,8 +118,18 @@ export class Engine {
       }
       const recovered = state.recovering;
       if (recovered) {
-        const n = await requeueTableChanges(state, recovered.tableSeq);
-        state.log(`recovered checkpoint ${recovered.id} (epoch ${recovered.epoch}) with ${statements.length} object(s) from ${this.opts.dataDir}${n ? `; ${n} table change(s) after it queued` : ''}`);
+        const m = recovered.manifest;
+        const n = await requeueTableChanges(state, m.tableSeq);
+        const plan = state.checkpointer!.replayPlan(recovered);
+        for (const record of plan) await this.epochs.replay(record);
+        if (plan.length) {
+          // The connectors started from the checkpoint's positions; move them past the replay.
+          for (const s of state.sources.values()) {
+            await s.connector.stop();
+            await s.connector.start(s.position);
+          }
+        }
+        state.log(`recovered checkpoint ${m.id} (epoch ${m.epoch}) with ${statements.length} object(s) from ${this.opts.dataDir}${plan.length ? `; replayed epochs ${plan[0]!.epoch}–${recovered.committedEpoch}` : ''}${n ? `; ${n} table change(s) queued` : ''}`);
       } else {
         // Views were computed from the tables as they are: logged changes are in them already.
         if (state.checkpointer) state.tableSeq = state.consumedSeq = await state.checkpointer.lastTableSeq();

@@ -12,13 +12,13 @@
  *   4. the epoch's metrics
  */
 import { batchRows, constantColumn, type Batch } from '../../common/column.js';
-import { toSluiceError } from '../../common/errors.js';
+import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Schema, Value } from '../../common/types.js';
 import type { OperatorContext } from '../operator.js';
 import type { LookupService } from './lookup-service.js';
 import { batchTime, type Change, type EngineState, type ViewRt } from './state.js';
 import { advanceWatermark, lateInputSchema, viewWatermark } from './watermark.js';
-import type { CommitAppend } from '../checkpoint/checkpointer.js';
+import type { CommitAppend, OffsetsRecord } from '../checkpoint/checkpointer.js';
 import { commitEpoch } from './commit.js';
 
 /** What the read step of an epoch gathered: the deltas by relation and the input counters. */
@@ -57,15 +57,15 @@ export class EpochRunner {
     const nowMs = Number(t / 1000n);
     const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0, appends: [] };
     if (pollSources) await this.readSources(epoch, t, input);
-    this.drainTables(nowMs, input);
+    this.drainTables(nowMs, input, this.state.tableSeq);
     this.state.checkpointer?.logEpoch({
       epoch, t: t.toString(), ranges: input.ranges, tableSeq: this.state.consumedSeq,
       positions: Object.fromEntries([...this.state.sources].map(([n, s]) => [n, s.position])),
     });
-    const { rowsOut, rowErrors, changed } = await this.runViews(epoch, nowMs, input.deltas);
+    const { rowsOut, rowErrors } = await this.runViews(epoch, nowMs, input.deltas);
     this.collectLateRows(input.appends);
     // Every pipeline's per-epoch scratch is empty and the mutex is held: the consistent cut.
-    await commitEpoch(this.state, { epoch, changed, appends: input.appends, sinkDeltas: this.sinkDeltas(input.deltas) });
+    await commitEpoch(this.state, { epoch, appends: input.appends, sinkDeltas: this.sinkDeltas(input.deltas) });
     this.state.metrics.push({
       epoch,
       batchTimeMs: nowMs,
@@ -78,6 +78,44 @@ export class EpochRunner {
       deadLetters: input.deadLetters,
       rowErrors,
     });
+  }
+
+  /**
+   * Recovery: runs a logged, committed epoch again exactly (its T_n, its sources' recorded
+   * ranges re-read, its table changes), so the views reach the state they had after it. Its
+   * effects outside the views (dead letters, late rows, sink outbox) were committed with it,
+   * so nothing is written; subscribers do not exist yet.
+   */
+  async replay(record: OffsetsRecord): Promise<void> {
+    const { state } = this;
+    state.epochNo = record.epoch;
+    const t = BigInt(record.t);
+    state.lastT = t;
+    const nowMs = Number(t / 1000n);
+    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0, appends: [] };
+    for (const [name, s] of state.sources) {
+      const range = record.ranges[name];
+      if (range === undefined) continue;
+      if (!s.connector.reread) {
+        state.log(`RECOVERY: source ${name} cannot re-read epoch ${record.epoch}'s input (${JSON.stringify(range)}); that input is lost to the views`);
+        continue;
+      }
+      let batches: Batch[];
+      try {
+        batches = (await s.connector.reread(range, t)).filter((b) => b.length > 0);
+      } catch (e) {
+        throw new SluiceError('internal', `recovery cannot re-read epoch ${record.epoch} of source ${name} (range ${JSON.stringify(range)}): ${toSluiceError(e).message}`, {
+          hint: 'The input of a committed epoch is gone (Kafka retention, a deleted file?). Restore it, or move the data dir aside to start over.',
+        });
+      }
+      if (s.wm) advanceWatermark(s.wm, batches, nowMs, state.log);
+      input.deltas.set(name, batches);
+      s.position = record.positions[name] ?? s.position;
+      s.rowsTotal += batches.reduce((a, b) => a + b.length, 0);
+    }
+    this.drainTables(nowMs, input, record.tableSeq);
+    await this.runViews(record.epoch, nowMs, input.deltas);
+    for (const v of state.views.values()) v.pendingLate.length = 0;
   }
 
   /** Runs a new view once over `initial` (the current contents of what it reads) into its store. */
@@ -122,10 +160,12 @@ export class EpochRunner {
   }
 
   /** Takes the changelogs queued on tables (DML, refreshes) as this epoch's table deltas. */
-  private drainTables(nowMs: number, input: EpochInput): void {
-    this.state.consumedSeq = this.state.tableSeq;
+  private drainTables(nowMs: number, input: EpochInput, upToSeq: number): void {
+    this.state.consumedSeq = upToSeq;
     for (const [name, tb] of this.state.tables) {
-      const batches = tb.pending.splice(0);
+      let n = 0;
+      while (n < tb.pending.length && tb.pending[n]!.seq <= upToSeq) n++;
+      const batches = tb.pending.splice(0, n).map((p) => p.batch);
       if (tb.wm) advanceWatermark(tb.wm, batches, nowMs, this.state.log);
       input.deltas.set(name, batches);
       input.rowsIn[name] = batches.reduce((a, b) => a + b.length, 0);
@@ -133,32 +173,32 @@ export class EpochRunner {
   }
 
   /** Runs every live view in creation order; a view that throws stops, the others go on. */
-  private async runViews(epoch: number, nowMs: number, deltas: Map<string, Batch[]>): Promise<{ rowsOut: Record<string, number>; rowErrors: number; changed: Set<string> }> {
+  private async runViews(epoch: number, nowMs: number, deltas: Map<string, Batch[]>): Promise<{ rowsOut: Record<string, number>; rowErrors: number }> {
     const rowsOut: Record<string, number> = {};
-    const changed = new Set<string>();
     let rowErrors = 0;
     for (const v of this.state.views.values()) {
       if (v.failed) continue;
       const before = v.rowErrors;
       const wmAfter = viewWatermark(this.state, v, nowMs);
-      if (wmAfter !== v.wm || v.entry.dependsOn.some((rel) => deltas.get(rel)?.some((b) => b.length > 0))) changed.add(v.entry.name);
+      // State may change with input or a moving watermark; output is checked below.
+      if (wmAfter !== v.wm || v.entry.dependsOn.some((rel) => deltas.get(rel)?.some((b) => b.length > 0))) v.dirty = true;
       try {
         await v.pipeline.runEpoch(deltas, this.operatorContext(v, { before: v.wm, after: wmAfter }));
         v.wm = wmAfter;
       } catch (e) {
         v.failed = toSluiceError(e);
         v.outputs.length = 0;
-        changed.add(v.entry.name);
+        v.dirty = true;
         this.state.log(`view ${v.entry.name} stopped: ${v.failed.message}`);
         continue;
       }
       rowErrors += v.rowErrors - before;
       const out = v.outputs.splice(0);
       rowsOut[v.entry.name] = this.applyOutput(v, epoch, out);
-      if (rowsOut[v.entry.name]) changed.add(v.entry.name);
+      if (rowsOut[v.entry.name]) v.dirty = true;
       deltas.set(v.entry.name, out);
     }
-    return { rowsOut, rowErrors, changed };
+    return { rowsOut, rowErrors };
   }
 
   /** Applies a view's output delta to its store and hands it to its subscribers; returns its row count. */

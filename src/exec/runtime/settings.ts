@@ -23,7 +23,7 @@ const MAX_INTERVAL = 3_600_000;
 export function initialSettings(batchIntervalMs: number, statementTimeoutMs = 0): RuntimeSettings {
   return {
     batchIntervalMs: checkInterval(batchIntervalMs), implicitFlush: false, idleTimeoutMs: 10_000, windowPanes: true,
-    statementTimeoutMs, custom: new Map(), parameters: null,
+    statementTimeoutMs, checkpointEvery: { epochs: 1 }, custom: new Map(), parameters: null,
   };
 }
 
@@ -36,6 +36,7 @@ export function showVariable(settings: RuntimeSettings, name: string): Statement
   else if (n === 'watermark_idle_timeout') value = formatMs(settings.idleTimeoutMs);
   else if (n === 'enable_window_panes') value = settings.windowPanes ? 'true' : 'false';
   else if (n === 'statement_timeout') value = settings.statementTimeoutMs === 0 ? '0' : formatMs(settings.statementTimeoutMs);
+  else if (n === 'checkpoint_interval') value = 'epochs' in settings.checkpointEvery ? `${settings.checkpointEvery.epochs} epochs` : formatMs(settings.checkpointEvery.ms);
   else value = settings.custom.get(n) ?? settings.parameters?.(n);
   if (value === undefined) {
     throw new SluiceError('invalid_parameter', `unrecognized configuration parameter "${name}"`, { hint: 'Known: batch_interval, rw_implicit_flush, and any parameter set with SET.' });
@@ -69,8 +70,30 @@ export function setVariable(settings: RuntimeSettings, name: string, value: stri
     const ms = value === '0' ? 0 : intervalMs(value);
     if (!Number.isFinite(ms) || ms < 0) throw new SluiceError('invalid_parameter', `statement_timeout must be 0 or a duration, not "${value}"`, { hint: "Write it like '5s' or '500ms'; 0 turns it off." });
     settings.statementTimeoutMs = ms;
+  } else if (n === 'checkpoint_interval') {
+    settings.checkpointEvery = checkpointInterval(value);
   } else settings.custom.set(n, value);
   return { kind: 'command', tag: 'SET' };
+}
+
+/** checkpoint_interval: 'N epochs' (a bare number too) or a duration. */
+function checkpointInterval(value: string): { epochs: number } | { ms: number } {
+  const m = /^\s*(\d+)\s*(epochs?)?\s*$/i.exec(value);
+  if (m) {
+    const epochs = Number(m[1]);
+    if (epochs >= 1) return { epochs };
+  } else {
+    let ms = NaN;
+    try {
+      ms = intervalMs(value);
+    } catch {
+      // reported below
+    }
+    if (ms > 0) return { ms };
+  }
+  throw new SluiceError('invalid_parameter', `checkpoint_interval must be a number of epochs (at least 1) or a duration, not "${value}"`, {
+    hint: "Write it like '10 epochs' or '30s'. Between checkpoints epochs still commit; recovery replays them from the offsets log.",
+  });
 }
 
 /** An interval setting in ms: a bare number is milliseconds. */

@@ -8,7 +8,7 @@ import type { Batch } from '../../common/column.js';
 import type { SluiceError } from '../../common/errors.js';
 import type { Field, Schema, Value } from '../../common/types.js';
 import type { Checkpointer } from '../checkpoint/checkpointer.js';
-import type { Manifest } from '../checkpoint/manifest.js';
+import type { Recovery } from '../checkpoint/manifest.js';
 import type { Catalog, SinkEntry, SourceEntry, TableEntry, ViewEntry } from '../../catalog/index.js';
 import type { PlannedQuery } from '../../planner/index.js';
 import type { DeadLetter, SinkConnector, SourceConnector, TableLoader } from '../../connectors/api.js';
@@ -96,7 +96,8 @@ export interface SourceRt {
 /** A table's runtime: the changelog queued for the next epoch and, if loaded, its loader. */
 export interface TableRt {
   readonly entry: TableEntry;
-  pending: Batch[];
+  /** Changes queued for the next epoch, each with its number in the table change sequence. */
+  pending: { readonly seq: number; readonly batch: Batch }[];
   readonly wm: WatermarkRt | null;
   /** Set for tables loaded by a connector (file, postgres). */
   readonly loader: TableLoader | null;
@@ -125,6 +126,8 @@ export interface ViewRt {
   version: number;
   /** The state file of the last checkpoint that wrote this view (null: none yet). */
   ckptFile: string | null;
+  /** Its state may have changed since that file was written. */
+  dirty: boolean;
 }
 
 /** A running sink. */
@@ -155,6 +158,8 @@ export interface RuntimeSettings {
   windowPanes: boolean;
   /** Longest a statement may run before it is cancelled (57014); 0: no limit. */
   statementTimeoutMs: number;
+  /** How often an epoch writes operator state (between, epochs commit without it). */
+  checkpointEvery: { readonly epochs: number } | { readonly ms: number };
   /** Any other SET parameter, by lower-cased name (lookup_join_strategy, client parameters …). */
   readonly custom: Map<string, string>;
   /** Read-only parameters installed by a front end (the pg-wire server's client parameters). */
@@ -191,7 +196,7 @@ export interface EngineState {
   /** The number of the last table change an epoch has handed to the views (what a checkpoint holds). */
   consumedSeq: number;
   /** While the catalog is replayed at start: the checkpoint being recovered, if any. */
-  recovering: Manifest | null;
+  recovering: Recovery | null;
 }
 
 /** The connection for ad-hoc queries and lookups (statements are serialised by the mutex). */

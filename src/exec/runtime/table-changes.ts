@@ -23,10 +23,7 @@ export async function changeTable(state: EngineState, t: TableRt, apply: () => P
     await duck.run('ROLLBACK').catch(() => undefined);
     throw e;
   }
-  if (change && change.length) {
-    state.tableSeq++;
-    t.pending.push(change);
-  }
+  if (change && change.length) t.pending.push({ seq: ++state.tableSeq, batch: change });
 }
 
 /** At recovery: queues the logged changes the checkpoint's views had not consumed. */
@@ -34,7 +31,7 @@ export async function requeueTableChanges(state: EngineState, afterSeq: number):
   if (!state.checkpointer) return 0;
   const changes = await state.checkpointer.tableChangesAfter(afterSeq, (name) => state.tables.get(name)?.entry.schema);
   for (const c of changes) {
-    state.tables.get(c.table)!.pending.push(...c.batch);
+    for (const batch of c.batch) state.tables.get(c.table)!.pending.push({ seq: c.seq, batch });
     state.tableSeq = Math.max(state.tableSeq, c.seq);
   }
   return changes.length;

@@ -1,0 +1,182 @@
+/**
+ * Checkpoints and recovery in process: an engine over a data dir is closed (or its files are
+ * damaged) and opened again on the same dir; views, sources and sinks must continue exactly.
+ * (The SIGKILL tests of the real server are in test/crash/.)
+ */
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
+import { tempDirEach } from './helpers.js';
+
+const dir = tempDirEach('sluice-ckpt-');
+
+async function rows(e: Engine, sql: string): Promise<string[]> {
+  const [r] = await e.execute(sql);
+  if (r?.kind !== 'rows') throw new Error(`${sql} returned no rows`);
+  return r.rows.map((row) => row.map((v) => (v === null ? 'NULL' : String(v))).join('|'));
+}
+
+function open(data: string, logs: string[] = []): Promise<Engine> {
+  return createEngine({ dataDir: data, autoStart: false, log: (m) => logs.push(m) });
+}
+
+/** Writes a JSON-lines file into the watched directory atomically. */
+function drop(inDir: string, name: string, recs: readonly { id: number; k: string }[]): void {
+  const tmp = join(inDir, `.${name}`);
+  writeFileSync(tmp, recs.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  renameSync(tmp, join(inDir, name));
+}
+
+const recs = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ id: from + i, k: `k${(from + i) % 3}` }));
+
+/** Sets up a file source, a view, an append-only view with a file sink, and a table with a view. */
+async function setup(e: Engine, data: string): Promise<void> {
+  mkdirSync(join(data, 'in'), { recursive: true });
+  await e.execute(`CREATE SOURCE ev (id BIGINT, k VARCHAR) WITH (connector = 'file', path = '${join(data, 'in')}', format = 'json');
+    CREATE MATERIALIZED VIEW agg AS SELECT k, count(*) AS n, sum(id) AS s FROM ev GROUP BY k;
+    CREATE MATERIALIZED VIEW allrows AS SELECT id, k FROM ev;
+    CREATE SINK out FROM allrows WITH (connector = 'file', path = '${join(data, 'out')}');
+    CREATE TABLE t (id INT, k VARCHAR);
+    CREATE MATERIALIZED VIEW tv AS SELECT k, count(*) AS n FROM t GROUP BY k;`);
+}
+
+/** Sink rows by id with their count, across all part files. */
+function sinkCounts(data: string): Map<number, number> {
+  const out = new Map<number, number>();
+  let files: string[] = [];
+  try {
+    files = readdirSync(join(data, 'out')).filter((f) => f.startsWith('part-'));
+  } catch {
+    return out;
+  }
+  for (const f of files) {
+    for (const line of readFileSync(join(data, 'out', f), 'utf8').split('\n')) {
+      if (line) {
+        const id = (JSON.parse(line) as { id: number }).id;
+        out.set(id, (out.get(id) ?? 0) + 1);
+      }
+    }
+  }
+  return out;
+}
+
+/** Epochs that feed two files each (the source needs two listings to trust a file) and a few INSERTs. */
+async function feed(e: Engine, data: string, from: number, epochs: number): Promise<number> {
+  let id = from;
+  for (let i = 0; i < epochs; i++) {
+    drop(join(data, 'in'), `f${String(id).padStart(6, '0')}.json`, recs(id, 10));
+    id += 10;
+    await e.execute(`INSERT INTO t VALUES (${id}, 'k${id % 3}'); FLUSH; FLUSH;`);
+  }
+  return id;
+}
+
+async function expectConsistent(e: Engine, data: string, produced: number): Promise<void> {
+  const n = await rows(e, 'SELECT sum(n) FROM agg');
+  expect(n).toEqual([String(produced)]);
+  const agg = await rows(e, 'SELECT k, n, s FROM agg ORDER BY k');
+  const oracle = new Map<string, { n: number; s: number }>();
+  for (const r of recs(0, produced)) {
+    const o = oracle.get(r.k) ?? { n: 0, s: 0 };
+    o.n++;
+    o.s += r.id;
+    oracle.set(r.k, o);
+  }
+  expect(agg).toEqual([...oracle].sort().map(([k, o]) => `${k}|${o.n}|${o.s}`));
+  const counts = sinkCounts(data);
+  expect(counts.size).toBe(produced);
+  expect([...counts.values()].every((c) => c === 1)).toBe(true);
+  expect(await rows(e, 'SELECT k, n FROM tv ORDER BY k')).toEqual(await rows(e, 'SELECT k, count(*) FROM t GROUP BY k ORDER BY k'));
+}
+
+describe('checkpoints', () => {
+  it('a restart continues every view, source position and sink exactly', async () => {
+    const data = dir();
+    let e = await open(data);
+    await setup(e, data);
+    let id = await feed(e, data, 0, 3);
+    await e.close();
+    e = await open(data);
+    id = await feed(e, data, id, 2);
+    await expectConsistent(e, data, id);
+    expect((await rows(e, 'SHOW CHECKPOINTS')).length).toBeGreaterThan(0);
+    await e.close();
+  });
+
+  it("with checkpoint_interval = '4 epochs', the epochs after the last state are replayed from the offsets log", async () => {
+    const data = dir();
+    const logs: string[] = [];
+    let e = await open(data, logs);
+    await setup(e, data);
+    await e.execute("SET checkpoint_interval = '4 epochs'");
+    expect(await rows(e, 'SHOW checkpoint_interval')).toEqual(['4 epochs']);
+    let id = await feed(e, data, 0, 3);
+    await e.close();
+    e = await open(data, logs);
+    expect(logs.some((l) => /replayed epochs \d+–\d+/.test(l))).toBe(true);
+    id = await feed(e, data, id, 2);
+    await expectConsistent(e, data, id);
+    await e.close();
+  });
+
+  it('a damaged newest state file falls back to the one before, loudly, and replays to the same result', async () => {
+    const data = dir();
+    const logs: string[] = [];
+    let e = await open(data, logs);
+    await setup(e, data);
+    let id = await feed(e, data, 0, 3);
+    await e.close();
+    const views = join(data, 'checkpoints', 'views');
+    const newest = readdirSync(views).filter((f) => f.startsWith('agg-')).sort((a, b) => Number(/-(\d+)\.bin$/.exec(b)![1]) - Number(/-(\d+)\.bin$/.exec(a)![1]))[0]!;
+    const bytes = readFileSync(join(views, newest));
+    bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0xff;
+    writeFileSync(join(views, newest), bytes);
+    e = await open(data, logs);
+    expect(logs.some((l) => l.includes('RECOVERY') && l.includes('damaged') && l.includes(newest))).toBe(true);
+    id = await feed(e, data, id, 1);
+    await expectConsistent(e, data, id);
+    await e.close();
+  });
+
+  it('every kept checkpoint damaged: a clear error naming the file, no start', async () => {
+    const data = dir();
+    const e = await open(data);
+    await setup(e, data);
+    await feed(e, data, 0, 2);
+    await e.close();
+    const views = join(data, 'checkpoints', 'views');
+    for (const f of readdirSync(views)) truncateSync(join(views, f), 10);
+    await expect(open(data)).rejects.toThrow(/no usable checkpoint in .*checkpoints: checkpoint file .*\.bin is damaged/);
+  });
+
+  it('a torn tail of the offsets log is cut off; a missing committed epoch in it is a clear error', async () => {
+    const data = dir();
+    const logs: string[] = [];
+    let e = await open(data, logs);
+    await setup(e, data);
+    let id = await feed(e, data, 0, 2);
+    await e.close();
+    appendFileSync(join(data, 'checkpoints', 'offsets.log'), Buffer.from([200, 0, 0, 0, 1, 2, 3]));
+    e = await open(data, logs);
+    expect(logs.some((l) => /cut a torn tail of 7 bytes/.test(l))).toBe(true);
+    id = await feed(e, data, id, 1);
+    await expectConsistent(e, data, id);
+    await e.execute("SET checkpoint_interval = '100 epochs'");
+    await feed(e, data, id, 1);
+    await e.close();
+    writeFileSync(join(data, 'checkpoints', 'offsets.log'), '');
+    await expect(open(data)).rejects.toThrow(/offsets log .* lacks committed epoch \d+/);
+  });
+
+  it('a source whose logged input is gone fails recovery with the range in the error', async () => {
+    const data = dir();
+    const e = await open(data);
+    await setup(e, data);
+    await e.execute("SET checkpoint_interval = '100 epochs'");
+    await feed(e, data, 0, 2);
+    await e.close();
+    renameSync(join(data, 'in', 'f000000.json'), join(data, 'f000000.json'));
+    await expect(open(data)).rejects.toThrow(/recovery cannot re-read epoch \d+ of source ev \(range \{"files":\["f000000.json"\]\}\)/);
+  });
+});
