@@ -20,6 +20,9 @@ const USAGE = `usage:
   sluice run FILE.sql [--format table|csv|json] [--data-dir DIR] [--batch-interval MS] [--allow-path DIR]...
   sluice repl [--url postgres://127.0.0.1:6875/sluice] [--data-dir DIR]
                                    interactive SQL (in-process engine, or a server with --url)
+  sluice replay --data-dir DIR --epoch N [--format table|csv|json]
+                                   re-run committed epoch N from its checkpoint: its input
+                                   ranges and every view's changes (nothing is changed)
   sluice demo                      the word-count demo without a server
 
   --allow-path DIR   a directory file sources, sinks and tables may use (repeatable;
@@ -96,6 +99,33 @@ export async function runScript(file: string, format: OutputFormat, dataDir: str
   }
 }
 
+/**
+ * `sluice replay --data-dir D --epoch N`: opens the data dir (recovering it, without running
+ * epochs) and prints REPLAY EPOCH N. A data dir a running server holds is refused by DuckDB's
+ * lock; then use REPLAY EPOCH N (or \\replay N in `sluice repl --url`) on that server.
+ */
+async function replayCommand(dataDir: string, epoch: number, format: OutputFormat): Promise<number> {
+  let engine;
+  try {
+    engine = await createEngine({ dataDir, autoStart: false, log: (m) => process.stderr.write(`sluice: ${m}\n`) });
+  } catch (e) {
+    const err = toSluiceError(e);
+    const busy = /lock/i.test(err.message);
+    process.stderr.write(`sluice replay: ${err.message}\n${busy ? 'A running server holds this data dir: run REPLAY EPOCH N through psql, or \\replay N in sluice repl --url.\n' : ''}`);
+    return 1;
+  }
+  try {
+    const [r] = await engine.execute(`REPLAY EPOCH ${epoch}`);
+    if (r?.kind === 'rows') process.stdout.write(renderRows(r.columns, r.rows, format) + (format === 'table' ? '\n' : ''));
+    return 0;
+  } catch (e) {
+    process.stderr.write(`sluice replay: ${toSluiceError(e).message}\n`);
+    return 1;
+  } finally {
+    await engine.close();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...args] = argv;
   switch (cmd) {
@@ -111,6 +141,17 @@ async function main(argv: string[]): Promise<number> {
       const file = positionals[0];
       if (!file) fail('run needs a FILE.sql');
       return runScript(file, format, values['data-dir'] ?? null, intFlag('--batch-interval', values['batch-interval']), values['allow-path']);
+    }
+    case 'replay': {
+      const { values } = parsing(() => parseArgs({ args, strict: true, allowPositionals: false, options: {
+        'data-dir': { type: 'string' },
+        epoch: { type: 'string' },
+        format: { type: 'string', default: 'table' },
+      } }));
+      const format = values.format as OutputFormat;
+      if (!['table', 'csv', 'json'].includes(format)) fail(`unknown format "${format}"`);
+      if (!values['data-dir'] || values.epoch === undefined) fail('replay needs --data-dir DIR and --epoch N');
+      return replayCommand(values['data-dir'], intFlag('--epoch', values.epoch)!, format);
     }
     case 'serve': {
       const { values } = parsing(() => parseArgs({ args, strict: true, allowPositionals: true, options: {

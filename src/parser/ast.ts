@@ -168,6 +168,8 @@ export type Statement =
   | { readonly kind: 'describe'; readonly name: string; readonly pos: number }
   | { readonly kind: 'explain'; readonly statement: Statement }
   | { readonly kind: 'flush' }
+  /** REPLAY EPOCH n: re-runs a committed epoch from the checkpoint before it, changing nothing. */
+  | { readonly kind: 'replay'; readonly epoch: number }
   | { readonly kind: 'subscribe'; readonly name: string; readonly snapshot: boolean; readonly pos: number }
   /** BEGIN/COMMIT/ROLLBACK and friends: accepted, no effect (each statement commits by itself). */
   | { readonly kind: 'transaction'; readonly tag: string }

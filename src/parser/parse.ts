@@ -80,6 +80,14 @@ export function parseStatement(stmt: string, offset = 0, whole = stmt): Statemen
       ts.next();
       if (!ts.atEnd()) ts.fail('FLUSH takes no arguments');
       return { kind: 'flush' };
+    case 'replay': {
+      ts.next();
+      if (!ts.acceptKeyword('epoch')) ts.fail('REPLAY takes EPOCH n');
+      const n = ts.next();
+      if (n.kind !== 'number' || !/^\d+$/.test(n.value)) ts.fail('REPLAY EPOCH takes an epoch number');
+      expectEnd(ts);
+      return { kind: 'replay', epoch: Number(n.value) };
+    }
     case 'select':
     case 'with':
     case 'values':

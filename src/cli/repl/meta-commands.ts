@@ -9,7 +9,7 @@ import { formatError } from './error-text.js';
 import { formatResult } from './result-text.js';
 
 /** Every backslash command, for Tab completion. */
-export const META_COMMAND_NAMES: readonly string[] = ['\\?', '\\d', '\\dm', '\\dt', '\\dv', '\\i', '\\q', '\\r', '\\timing', '\\x'];
+export const META_COMMAND_NAMES: readonly string[] = ['\\?', '\\d', '\\dm', '\\dt', '\\dv', '\\i', '\\q', '\\r', '\\replay', '\\timing', '\\x'];
 
 const HELP = `General
   \\q                  quit
@@ -22,6 +22,8 @@ Informational
   \\d NAME             describe a relation (its columns and types)
   \\dt [PATTERN]       list tables
   \\dv, \\dm [PATTERN]  list materialized views
+  \\replay N           re-run committed epoch N from its checkpoint: its input ranges and
+                      every view's changes (the live state is not touched)
 Formatting
   \\timing [on|off]    show how long each statement takes
   \\x [on|off]         expanded display: one line per column
@@ -78,6 +80,10 @@ export async function runMetaCommand(line: string, ctx: MetaContext): Promise<'c
     case 'dm':
       await list(ctx, 'materialized view', arg);
       break;
+    case 'replay':
+      if (!/^\d+$/.test(arg)) ctx.write('\\replay: needs an epoch number\n');
+      else await runAndShow(ctx, `REPLAY EPOCH ${arg}`);
+      break;
     default:
       ctx.write(`invalid command \\${name}\nTry \\? for help.\n`);
   }
@@ -121,6 +127,15 @@ async function list(ctx: MetaContext, kind: RelationKind | null, pattern: string
   }
   const table = renderRows([{ name: 'Name', type: 'varchar' }, { name: 'Type', type: 'varchar' }], shown.map((r) => [r.name, r.kind]), 'table');
   ctx.write(titled(kind ? `List of ${KIND_PLURAL[kind]}` : 'List of relations', table) + '\n');
+}
+
+/** Runs a statement through the backend and writes its result (or its error). */
+async function runAndShow(ctx: MetaContext, sql: string): Promise<void> {
+  try {
+    for (const r of await ctx.backend.run(sql)) ctx.write(formatResult(r, ctx.settings.expanded));
+  } catch (e) {
+    ctx.write(formatError(e, sql));
+  }
 }
 
 async function describe(ctx: MetaContext, arg: string): Promise<void> {

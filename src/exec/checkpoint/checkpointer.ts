@@ -124,6 +124,20 @@ export class Checkpointer {
     return plan;
   }
 
+  /**
+   * For REPLAY EPOCH n: the newest kept full checkpoint before epoch n and the logged epochs
+   * from it up to n. Throws when n is not committed or older than every kept checkpoint.
+   */
+  replayFrom(n: number, lastCommitted: number): { base: Manifest; records: OffsetsRecord[] } {
+    if (n > lastCommitted) throw new SluiceError('invalid_parameter', `epoch ${n} has not been committed yet (the last is ${lastCommitted})`);
+    const base = [...this.kept].reverse().find((m) => m.epoch < n);
+    if (!base) {
+      const oldest = this.kept[0]?.epoch;
+      throw new SluiceError('invalid_parameter', `epoch ${n} is older than every kept checkpoint${oldest !== undefined ? ` (the oldest holds epoch ${oldest}; epochs ${oldest + 1}–${lastCommitted} can be replayed)` : ''}`);
+    }
+    return { base, records: this.replayPlan({ manifest: base, committedEpoch: n }) };
+  }
+
   /** The newest full manifest whose files verify; damaged newer ones are reported and skipped. */
   private async findValid(): Promise<Recovery | null> {
     const r = await this.duck.query(`SELECT id, manifest, epoch, created_at, bytes, views_written, duration_ms FROM ${INTERNAL_SCHEMA}.checkpoints ORDER BY id`);

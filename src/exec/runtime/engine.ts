@@ -41,6 +41,7 @@ import { checkpointNow } from './commit.js';
 import { stopDelivery } from './outbox.js';
 import { requeueTableChanges } from './table-changes.js';
 import { showCheckpoints } from './describe.js';
+import { replayEpoch } from './replay.js';
 
 export type { Change, EngineOptions, ParameterSource, StatementResult, Subscription } from './state.js';
 
@@ -311,6 +312,8 @@ export class Engine {
       case 'flush':
         await this.epochs.run(Date.now());
         return { kind: 'command', tag: 'FLUSH' };
+      case 'replay':
+        return replayEpoch(this.state, this.lookup, stmt.epoch);
       case 'select':
         return this.adHoc.select(stmt, signal);
       case 'subscribe':
