@@ -4,7 +4,8 @@
  * (user+sys, as Flink's and RisingWave's per-core figures are computed) and per wall second,
  * checks the view's answer, and writes JSON to bench/results/.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import type { Value } from '../src/common/types.js';
@@ -19,6 +20,8 @@ interface Result {
   readonly epochs: number;
   readonly check: string;
   readonly target?: number;
+  /** With checkpoints (a data dir): how long a restart took until the view answered, and the checkpoint's size. */
+  readonly recovery?: { readonly restartToServingSeconds: number; readonly lastCheckpointBytes: number; readonly checkpointDirBytes: number; readonly checkpoints: number };
 }
 
 interface Case {
@@ -35,6 +38,8 @@ interface Case {
   /** Sources whose rows also count as events. */
   readonly alsoCount?: readonly string[];
   readonly check: (rows: Value[][], events: number) => string;
+  /** Run over a data dir: a checkpoint every epoch, then a restart timed. */
+  readonly checkpointed?: boolean;
 }
 
 const EVENTS = Number(process.env.SLUICE_BENCH_EVENTS ?? 10_000_000);
@@ -57,8 +62,9 @@ const cases: Case[] = [
       return `${rows.length} rows pass the filter`;
     },
   },
-  ...[1_000, 1_000_000].map((keys) => ({
-    name: `count_sum_${keys === 1000 ? '1k' : '1m'}_keys`,
+  ...[1_000, 1_000_000].flatMap((keys) => [false, true].map((checkpointed) => ({
+    name: `count_sum_${keys === 1000 ? '1k' : '1m'}_keys${checkpointed ? '_checkpointed' : ''}`,
+    checkpointed,
     events: keys === 1000 ? EVENTS : Math.max(EVENTS, 2 * keys),
     target: keys === 1000 ? 1_000_000 : undefined,
     view: `SELECT id % ${keys} AS k, count(*) AS n, sum(price) AS s FROM bids GROUP BY id % ${keys}`,
@@ -78,7 +84,7 @@ const cases: Case[] = [
       if (sum !== want) fail(`sum ${sum} != ${want}`);
       return `${rows.length} groups, count ${count}, sum ${sum}`;
     },
-  })),
+  }))),
   {
     // W4, the Nexmark q8 shape: persons and auctions joined per 10 s tumbling window on seller.
     name: 'w4_window_join_person_auction',
@@ -134,7 +140,8 @@ const cases: Case[] = [
 ];
 
 async function runCase(c: Case): Promise<Result> {
-  const engine = await createEngine({ autoStart: false, log: () => undefined });
+  const dataDir = c.checkpointed ? mkdtempSync(join(tmpdir(), 'sluice-bench-')) : null;
+  let engine = await createEngine({ autoStart: false, log: () => undefined, dataDir });
   try {
     await engine.execute(`CREATE SOURCE bids (id BIGINT, auction BIGINT, price BIGINT, ts TIMESTAMP) WITH (
       connector = 'datagen', rows_per_second = ${c.rate ?? 1_000_000_000}, max_batch_rows = ${BATCH}, max_rows = ${c.events},
@@ -163,9 +170,22 @@ async function runCase(c: Case): Promise<Result> {
     const cpu = process.cpuUsage(cpu0);
     process.stderr.write('\n');
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    let recovery: Result['recovery'];
+    if (dataDir) {
+      const [shown] = await engine.execute('SHOW CHECKPOINTS');
+      const last = shown?.kind === 'rows' ? Number(shown.rows[0]![3]) : 0;
+      await engine.close();
+      const r0 = performance.now();
+      engine = await createEngine({ autoStart: false, log: () => undefined, dataDir });
+      await engine.execute('SELECT count(*) FROM v');
+      const seconds = (performance.now() - r0) / 1000;
+      const dirBytes = readdirSync(join(dataDir, 'checkpoints', 'views')).reduce((a, f) => a + statSync(join(dataDir, 'checkpoints', 'views', f)).size, 0);
+      recovery = { restartToServingSeconds: seconds, lastCheckpointBytes: last, checkpointDirBytes: dirBytes, checkpoints: epochs };
+    }
     const rows = await engine.viewRows('v');
     const check = c.check(rows, produced);
     return {
+      recovery,
       name: c.name,
       events: produced,
       cpuSeconds,
@@ -178,6 +198,7 @@ async function runCase(c: Case): Promise<Result> {
     };
   } finally {
     await engine.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
