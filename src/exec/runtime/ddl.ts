@@ -9,7 +9,7 @@ import type { Schema, Value } from '../../common/types.js';
 import { relationsOf, type Options, type Statement } from '../../parser/index.js';
 import { KIND_LABEL, type CatalogEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
 import { planQuery, scannedRelations, uniqueKey } from '../../planner/index.js';
-import type { DeadLetter, TableLoader } from '../../connectors/api.js';
+import type { DeadLetter, SinkConnector, TableLoader } from '../../connectors/api.js';
 import { tableLoaderFactories, validateTableOptions } from '../../connectors/table-loaders.js';
 import { localPathOptions, sinkFactories, sourceFactories, validateSinkOptions, validateSourceOptions } from '../../connectors/index.js';
 import { Pipeline } from '../pipeline.js';
@@ -173,8 +173,13 @@ export class Ddl {
     return initial;
   }
 
-  /** CREATE SINK: a connector writing every epoch's delta of a relation (upserts by its key, if any). */
-  async createSink(stmt: Stmt<'create_sink'>): Promise<StatementResult> {
+  /**
+   * CREATE SINK: a connector writing every epoch's delta of a relation (upserts by its key, if
+   * any). A new sink is opened at once, so an unreachable destination or one that cannot be
+   * created fails the statement; a sink restored from the catalog opens before its first write,
+   * so a destination that is down does not stop the engine from starting.
+   */
+  async createSink(stmt: Stmt<'create_sink'>, replaying: boolean): Promise<StatementResult> {
     const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
     if (skip) return skip;
     const { state } = this;
@@ -189,7 +194,20 @@ export class Ddl {
       const key = uniqueKey(state.views.get(from.name)!.planned.optimized);
       if (key && key.length) primaryKey = key.map((i) => from.schema[i]!.name);
     } else if (from.kind === 'table' && from.primaryKey.length) primaryKey = from.primaryKey;
-    const connector = sinkFactories[connectorName]!({ name: stmt.name, schema: from.schema, options: stmt.options, appendOnly, primaryKey, log: (m) => state.log(`sink ${stmt.name}: ${m}`) });
+    const log = (m: string): void => state.log(`sink ${stmt.name}: ${m}`);
+    const connector = openBeforeFirstWrite(sinkFactories[connectorName]!({ name: stmt.name, schema: from.schema, options: stmt.options, appendOnly, primaryKey, log }), (held) => {
+      if (held !== null && held > state.epochNo) {
+        log(`the destination already holds epoch ${held} from a sink of this name, ahead of the engine (epoch ${state.epochNo}); epochs up to ${held} are not written to it again — give the sink a fresh destination if that is an earlier run's output`);
+      }
+    });
+    if (!replaying) {
+      try {
+        await connector.open();
+      } catch (e) {
+        await connector.close().catch(() => undefined);
+        throw e;
+      }
+    }
     const entry: SinkEntry = { kind: 'sink', name: stmt.name, sql: stmt.text, createdAt: ++state.order, from: from.name, options: stmt.options };
     state.sinks.set(stmt.name, { entry, connector });
     state.catalog.add(entry);
@@ -265,4 +283,34 @@ export class Ddl {
       if (path !== undefined) this.state.paths.check(path, `${kind} "${name}"`);
     }
   }
+}
+
+/**
+ * A sink whose `open()` runs once, before its first write: a write awaits it, and an open that
+ * failed is tried again by the next write (its error fails that write, which the epoch logs).
+ * `onOpen` gets the epoch the destination holds. The engine's sink outbox will take this over.
+ */
+function openBeforeFirstWrite(sink: SinkConnector, onOpen: (held: number | null) => void): SinkConnector {
+  let opened: Promise<number | null> | null = null;
+  const open = (): Promise<number | null> => {
+    opened ??= sink.open().then(
+      (held) => {
+        onOpen(held);
+        return held;
+      },
+      (e: unknown) => {
+        opened = null;
+        throw e;
+      },
+    );
+    return opened;
+  };
+  return {
+    open,
+    write: async (epoch, batches) => {
+      await open();
+      await sink.write(epoch, batches);
+    },
+    close: () => sink.close(),
+  };
 }
