@@ -230,6 +230,22 @@ describe('kafka sink, exactly once', () => {
     expect(rowTexts(await b.viewRows('n'))).toEqual(rowTexts([['a', 2n], ['b', 1n], ['c', 1n]]));
   });
 
+  it('finds its last epoch in a progress topic far behind other sinks\' records', async () => {
+    const topic = await createTopic(1);
+    const progressTopic = uniqueTopic();
+    const a = wordSink(topic, { transactional_id: `a-${topic}`, progress_topic: progressTopic });
+    await a.open();
+    await a.write(7, [words('a')]);
+    const b = wordSink(topic, { transactional_id: `b-${topic}`, progress_topic: progressTopic });
+    await b.open();
+    // Each transaction takes two offsets (the record and its commit marker): a's record ends
+    // up 160 offsets behind the end, past the first window of 64.
+    for (let n = 1; n <= 80; n++) await b.write(n, [words(`b${n}`)]);
+    expect(await wordSink(topic, { transactional_id: `a-${topic}`, progress_topic: progressTopic }).open()).toBe(7);
+    expect(await wordSink(topic, { transactional_id: `b-${topic}`, progress_topic: progressTopic }).open()).toBe(80);
+    expect(await wordSink(topic, { transactional_id: `c-${topic}`, progress_topic: progressTopic }).open()).toBeNull();
+  });
+
   it('keeps an idempotent producer for at_least_once, where an epoch handed again is written again', async () => {
     const topic = await createTopic(1);
     const s = wordSink(topic, { delivery: 'at_least_once' });

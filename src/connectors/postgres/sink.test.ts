@@ -205,6 +205,23 @@ describe('postgres sink', () => {
     }
   });
 
+  it('writes an epoch larger than one statement in slices, all in its one transaction', async () => {
+    const table = tableName();
+    const s = sink({ schema: counts, table, primaryKey: ['word'] });
+    await s.open();
+    const n = 25_000;
+    const words = Array.from({ length: n }, (_, i) => `w${i}`);
+    await s.write(1, [changes(words.map((w) => [w, 1] as const))]);
+    // Every key updated, and every other one deleted, in one epoch.
+    await s.write(2, [
+      changes(words.map((w) => [w, 1] as const), words.map(() => -1)),
+      changes(words.filter((_, i) => i % 2 === 0).map((w) => [w, 2] as const)),
+    ]);
+    const res = await admin.query<{ count: string; sum: string }>(`SELECT count(*), sum(n) FROM ${SCHEMA}.${table}`);
+    expect(res.rows[0]).toEqual({ count: String(n / 2), sum: String(n) });
+    expect(await progress(table)).toBe('2');
+  });
+
   it('round-trips every type, NULLs and awkward values included', async () => {
     const table = tableName();
     const schema = schemaOf('b boolean, i int, g bigint, d double, n numeric, v varchar, ts timestamp, dt date, iv interval');
