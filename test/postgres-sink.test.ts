@@ -3,9 +3,13 @@
  * 127.0.0.1:5432 (database `test`): a GROUP BY view lands as a table keyed by its group keys,
  * a view without a key as a multiset of rows, and a bad option fails CREATE SINK.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
+import { TcpProxy } from './tables/tcp-proxy.js';
 
 const URL = 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = `sluice_engine_sink_${process.pid}`;
@@ -28,8 +32,8 @@ afterAll(async () => {
   await admin.end();
 });
 
-async function engine(): Promise<Engine> {
-  const e = await createEngine({ autoStart: false, log: () => undefined });
+async function engine(dataDir?: string, log: (m: string) => void = () => undefined): Promise<Engine> {
+  const e = await createEngine({ autoStart: false, log, dataDir });
   engines.push(e);
   return e;
 }
@@ -82,5 +86,40 @@ describe('postgres sink in the engine', () => {
     await expect(e.execute(`CREATE SINK s FROM t WITH (connector = 'postgres', url = 'postgres://postgres@127.0.0.1:1/test', table = 'x', connect_timeout = '1s')`))
       .rejects.toThrow(/sink "s" could not connect to PostgreSQL table x at 127\.0\.0\.1:1\/test/);
     await e.execute(`CREATE SINK s FROM t WITH (connector = 'postgres', url = '${URL}', table = '${SCHEMA}.t')`);
+  });
+
+  it('restores a sink whose server is down: the engine starts, and the sink opens at a later write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-pg-sink-'));
+    const proxy = new TcpProxy('127.0.0.1', 5432);
+    await proxy.start();
+    try {
+      const first = await engine(dir);
+      await first.execute(`CREATE TABLE t (word VARCHAR) APPEND ONLY;
+        CREATE SINK s FROM t WITH (connector = 'postgres', url = 'postgres://postgres@127.0.0.1:${proxy.port}/test', table = '${SCHEMA}.restored', connect_timeout = '1s');
+        INSERT INTO t VALUES ('before'); FLUSH;`);
+      await first.close();
+      engines.splice(engines.indexOf(first), 1);
+      await proxy.stop();
+      const logged: string[] = [];
+      const e = await engine(dir, (m) => logged.push(m));
+      await e.execute(`INSERT INTO t VALUES ('while down'); FLUSH;`);
+      expect(logged.some((l) => /sink s: epoch 1 not written: sink "s" could not connect to PostgreSQL table .*restored at 127\.0\.0\.1:\d+\/test/.test(l))).toBe(true);
+      await proxy.start();
+      await e.execute(`INSERT INTO t VALUES ('back'); FLUSH;`);
+      // Epoch numbers restart with the engine (not persisted yet): the table holds epoch 1 of
+      // the earlier run, and epoch 2 is new to it, so it is written.
+      expect(await pgRows(`SELECT word FROM ${SCHEMA}.restored`)).toEqual(['back', 'before']);
+      expect(logged.filter((l) => l.includes('already holds'))).toEqual([]);
+      // A sink created anew over the same table learns it holds epoch 2, ahead of this engine.
+      const fresh = await engine(undefined, (m) => logged.push(m));
+      await fresh.execute(`CREATE TABLE t (word VARCHAR) APPEND ONLY;
+        CREATE SINK s FROM t WITH (connector = 'postgres', url = '${URL}', table = '${SCHEMA}.restored');
+        INSERT INTO t VALUES ('skipped'); FLUSH;`);
+      expect(logged).toContainEqual(expect.stringMatching(/^sink s: the destination already holds epoch 2 from a sink of this name, and the engine is at epoch 1; epochs up to 2 are not written/));
+      expect(await pgRows(`SELECT word FROM ${SCHEMA}.restored`)).toEqual(['back', 'before']);
+    } finally {
+      await proxy.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

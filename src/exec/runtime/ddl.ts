@@ -195,9 +195,9 @@ export class Ddl {
       if (key && key.length) primaryKey = key.map((i) => from.schema[i]!.name);
     } else if (from.kind === 'table' && from.primaryKey.length) primaryKey = from.primaryKey;
     const log = (m: string): void => state.log(`sink ${stmt.name}: ${m}`);
-    const connector = openBeforeFirstWrite(sinkFactories[connectorName]!({ name: stmt.name, schema: from.schema, options: stmt.options, appendOnly, primaryKey, log }), (held) => {
-      if (held !== null && held > state.epochNo) {
-        log(`the destination already holds epoch ${held} from a sink of this name, ahead of the engine (epoch ${state.epochNo}); epochs up to ${held} are not written to it again — give the sink a fresh destination if that is an earlier run's output`);
+    const connector = openBeforeFirstWrite(sinkFactories[connectorName]!({ name: stmt.name, schema: from.schema, options: stmt.options, appendOnly, primaryKey, log }), state, (held, next) => {
+      if (held !== null && held >= next) {
+        log(`the destination already holds epoch ${held} from a sink of this name, and the engine is at epoch ${next}; epochs up to ${held} are not written to it again — give the sink a fresh destination if that is an earlier run's output`);
       }
     });
     if (!replaying) {
@@ -288,14 +288,15 @@ export class Ddl {
 /**
  * A sink whose `open()` runs once, before its first write: a write awaits it, and an open that
  * failed is tried again by the next write (its error fails that write, which the epoch logs).
- * `onOpen` gets the epoch the destination holds. The engine's sink outbox will take this over.
+ * `onOpen` gets the epoch the destination holds and the next epoch the sink is to write. The
+ * engine's sink outbox will take this over.
  */
-function openBeforeFirstWrite(sink: SinkConnector, onOpen: (held: number | null) => void): SinkConnector {
+function openBeforeFirstWrite(sink: SinkConnector, epochs: { readonly epochNo: number }, onOpen: (held: number | null, next: number) => void): SinkConnector {
   let opened: Promise<number | null> | null = null;
-  const open = (): Promise<number | null> => {
+  const open = (next: number): Promise<number | null> => {
     opened ??= sink.open().then(
       (held) => {
-        onOpen(held);
+        onOpen(held, next);
         return held;
       },
       (e: unknown) => {
@@ -306,9 +307,9 @@ function openBeforeFirstWrite(sink: SinkConnector, onOpen: (held: number | null)
     return opened;
   };
   return {
-    open,
+    open: () => open(epochs.epochNo + 1),
     write: async (epoch, batches) => {
-      await open();
+      await open(epoch);
       await sink.write(epoch, batches);
     },
     close: () => sink.close(),
