@@ -94,8 +94,8 @@ export class KafkaSink implements SinkConnector {
   }
 
   async write(epoch: number, batches: readonly Batch[]): Promise<void> {
-    const messages = changeMessages(this.ctx.schema, batches, this.key, !this.ctx.appendOnly);
-    if (this.exactlyOnce !== null) return this.writeTransaction(this.exactlyOnce, epoch, messages);
+    if (this.exactlyOnce !== null) return this.writeTransaction(this.exactlyOnce, epoch, batches);
+    const messages = this.messages(batches);
     if (messages.length === 0) return;
     const producer = await this.connect();
     for (let i = 0; i < messages.length; i += MESSAGES_PER_SEND) {
@@ -111,9 +111,10 @@ export class KafkaSink implements SinkConnector {
   }
 
   /** Writes epoch n and its progress record in one transaction, unless the topic holds n already. */
-  private async writeTransaction(eo: ExactlyOnce, epoch: number, messages: readonly ChangeMessage[]): Promise<void> {
+  private async writeTransaction(eo: ExactlyOnce, epoch: number, batches: readonly Batch[]): Promise<void> {
     const t = await this.openTransactional(eo);
     if (t.last !== null && epoch <= t.last) return;
+    const messages = this.messages(batches);
     // An epoch without messages leaves nothing to repeat; a replay of it writes nothing either.
     if (messages.length === 0) return;
     const tx = await t.producer.transaction();
@@ -130,6 +131,10 @@ export class KafkaSink implements SinkConnector {
       throw new SluiceError('connection', `sink "${this.ctx.name}" could not commit epoch ${epoch} to Kafka topic "${this.config.topic}": ${kafkaErrorText(e)}; the epoch is not written and is retried`, { cause: e });
     }
     t.last = epoch;
+  }
+
+  private messages(batches: readonly Batch[]): ChangeMessage[] {
+    return changeMessages(this.ctx.schema, batches, this.key, !this.ctx.appendOnly);
   }
 
   /** Opens the transactional producer once: topics, producer id (fencing), last committed epoch. */
