@@ -80,6 +80,8 @@ export interface SinkConnector {
    * record that this sink now holds epoch n. Epochs come in increasing order; after a crash or a
    * failed write the engine may hand an epoch again: an epoch ≤ the last one delivered is a no-op.
    * A write that throws leaves the destination without that epoch, so retrying it is safe.
+   * An epoch without changes may leave no record at all (handing it again changes nothing), so
+   * `open()` can return an epoch older than the last one handed to `write`.
    */
   write(epoch: number, batches: readonly Batch[]): Promise<void>;
   close(): Promise<void>;
