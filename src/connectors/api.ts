@@ -69,18 +69,27 @@ export interface SinkContext {
 }
 
 /**
- * A sink. `write(epoch, batches)` writes epoch n's changes (weights: +1 insert, −1 delete),
- * idempotently per epoch where the medium allows; `commit(epoch)` (optional) makes a written
- * epoch visible once the engine's checkpoint of it is durable (the second phase); `close()`.
+ * A sink: delivers each epoch's changes of its input exactly once where the medium allows
+ * (PostgreSQL, Kafka transactions, files; not stdout). The engine keeps each epoch's delta
+ * until the sink holds it, so a sink needs no queue of its own: it must be atomic and
+ * idempotent per epoch.
  */
 export interface SinkConnector {
   /**
-   * Connects and returns the highest epoch the destination durably holds from this sink (null:
-   * none, or the sink cannot tell). Called once before the first write; may throw (retried).
+   * Connects (creating the destination if needed) and returns the highest epoch the destination
+   * durably holds from this sink (null: none yet). Called once, before any write; may throw
+   * (unreachable) — the engine retries it with backoff.
    */
-  open?(): Promise<number | null>;
+  open(): Promise<number | null>;
+  /**
+   * Delivers epoch n's changes (weights +1/−1; null weights = all +1) atomically together with the
+   * record that this sink now holds epoch n. Epochs come in increasing order; after a crash or a
+   * failed write the engine may hand an epoch again: an epoch ≤ the last one delivered is a no-op.
+   * A write that throws leaves the destination without that epoch, so retrying it is safe.
+   * An epoch without changes may leave no record at all (handing it again changes nothing), so
+   * `open()` can return an epoch older than the last one handed to `write`.
+   */
   write(epoch: number, batches: readonly Batch[]): Promise<void>;
-  commit?(epoch: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -8,12 +8,12 @@ const schema: Schema = [{ name: 'line', type: 'varchar' }];
 describe('connector registry', () => {
   it('lists the connectors', () => {
     expect(Object.keys(sourceFactories).sort()).toEqual(['datagen', 'file', 'kafka', 'socket']);
-    expect(Object.keys(sinkFactories).sort()).toEqual(['file', 'kafka', 'print']);
+    expect(Object.keys(sinkFactories).sort()).toEqual(['file', 'kafka', 'postgres', 'print']);
   });
 
   it('rejects an unknown connector, listing the available ones', () => {
     expect(() => validateSourceOptions('kafka2', { connector: 'kafka2' }, schema)).toThrow("unknown source connector 'kafka2'; available source connectors are: datagen, file, kafka, socket");
-    expect(() => validateSinkOptions('toString', { connector: 'toString' }, schema)).toThrow("unknown sink connector 'toString'; available sink connectors are: file, kafka, print");
+    expect(() => validateSinkOptions('toString', { connector: 'toString' }, schema)).toThrow("unknown sink connector 'toString'; available sink connectors are: file, kafka, postgres, print");
     try {
       validateSourceOptions('nope', {}, schema);
     } catch (e) {
@@ -33,5 +33,7 @@ describe('connector registry', () => {
     expect(() => validateSourceOptions('socket', { connector: 'socket', port: '1', 'reconnect.max_backoff': 'soon' }, schema)).toThrow(/must be a duration/);
     expect(() => validateSinkOptions('print', { connector: 'print' }, schema)).not.toThrow();
     expect(() => validateSinkOptions('file', { connector: 'file', path: '/tmp/x', format: 'csv' }, schema)).toThrow(/option "format" of connector 'file' must be one of 'json'/);
+    expect(() => validateSinkOptions('postgres', { connector: 'postgres', table: 'out' }, schema)).not.toThrow();
+    expect(() => validateSinkOptions('postgres', { connector: 'postgres', topic: 'out' }, schema)).toThrow(/unknown option "topic" for connector 'postgres'/);
   });
 });

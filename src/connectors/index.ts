@@ -11,7 +11,9 @@
  *     arrays; records that do not decode or fit the schema go to ctx.deadLetter, never into a
  *     batch, and never stop the records after them.
  *   - A poll's `range` is JSON-serialisable and describes exactly what the poll returned.
- *   - Sinks are idempotent per epoch where the medium allows (file: yes; print: no).
+ *   - Sinks deliver each epoch atomically and at most once where the medium allows (file,
+ *     PostgreSQL, Kafka with delivery 'exactly_once'; not print): `open()` returns the last
+ *     epoch the destination holds and a write of an epoch at or below it does nothing.
  */
 import { SluiceError } from '../common/errors.js';
 import type { Schema } from '../common/types.js';
@@ -25,6 +27,8 @@ import { createFileSource } from './file/source.js';
 import { readKafkaSinkOptions, readKafkaSourceOptions } from './kafka/options.js';
 import { createKafkaSink } from './kafka/sink.js';
 import { createKafkaSource } from './kafka/source.js';
+import { readPostgresSinkOptions } from './postgres/options.js';
+import { createPostgresSink } from './postgres/sink.js';
 import { readPrintOptions } from './print/options.js';
 import { createPrintSink } from './print/sink.js';
 import { readSocketOptions } from './socket/options.js';
@@ -42,6 +46,7 @@ export const sourceFactories: Record<string, SourceFactory> = {
 export const sinkFactories: Record<string, SinkFactory> = {
   file: createFileSink,
   kafka: createKafkaSink,
+  postgres: createPostgresSink,
   print: createPrintSink,
 };
 
@@ -67,6 +72,7 @@ const sourceValidators: Record<string, Validator> = {
 const sinkValidators: Record<string, Validator> = {
   file: (options) => readFileSinkOptions(options),
   kafka: readKafkaSinkOptions,
+  postgres: (options) => readPostgresSinkOptions(options),
   print: (options) => readPrintOptions(options),
 };
 

@@ -28,9 +28,10 @@ const changes: Batch = batchFromRows(
 );
 
 describe('file sink', () => {
-  it('writes an epoch as JSON lines and rewrites the same file when the epoch is rerun', async () => {
+  it('writes an epoch as JSON lines, once: a rerun epoch or an older one is a no-op', async () => {
     const dir = join(rootOf(), 'out', 'nested');
     const s = sink(dir);
+    expect(await s.open()).toBeNull();
     await s.write(3, [changes]);
     const file = join(dir, 'part-0000000003.jsonl');
     const first = await readFile(file, 'utf8');
@@ -43,22 +44,40 @@ describe('file sink', () => {
     ]);
     for (const line of first.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
 
-    await s.write(3, [changes]);
-    await sink(dir).write(3, [changes]);
+    const other = batchFromRows(schema.map((f) => f.type), [['other', 1n, null, null, null, null]]);
+    await s.write(3, [other]);
+    await s.write(2, [other]);
+    const restarted = sink(dir);
+    expect(await restarted.open()).toBe(3);
+    await restarted.write(3, [other]);
+    await restarted.write(1, [other]);
     expect(await readdir(dir)).toEqual(['part-0000000003.jsonl']);
     expect(await readFile(file, 'utf8')).toBe(first);
+    await restarted.write(4, [other]);
+    expect(await readdir(dir)).toEqual(['part-0000000003.jsonl', 'part-0000000004.jsonl']);
+    expect(await sink(dir).open()).toBe(4);
     await s.close();
   });
 
-  it('writes nothing for an epoch without changes and removes stale temporary files', async () => {
+  it('writes nothing for an epoch without changes; open removes an interrupted write\'s temporary file', async () => {
     const s = sink(rootOf());
-    await writeFile(join(rootOf(), '.part-0000000001.jsonl.tmp'), 'half');
+    await writeFile(join(rootOf(), '.part-0000000007.jsonl.tmp'), 'half');
+    await writeFile(join(rootOf(), 'notes.txt'), 'kept');
+    expect(await s.open()).toBeNull();
+    expect((await readdir(rootOf())).sort()).toEqual(['notes.txt']);
     await s.write(1, []);
     await s.write(2, [{ columns: changes.columns.map((c) => ({ ...c, length: 0 })), length: 0, weights: null }]);
-    expect(await readdir(rootOf())).toEqual(['.part-0000000001.jsonl.tmp']);
+    expect(await readdir(rootOf())).toEqual(['notes.txt']);
     await s.write(12345, [changes]);
-    expect(await readdir(rootOf())).toEqual([partFileName(12345)]);
+    expect((await readdir(rootOf())).sort()).toEqual(['notes.txt', partFileName(12345)]);
     expect(partFileName(12345)).toBe('part-0000012345.jsonl');
+  });
+
+  it('opens on the first write when open was not called', async () => {
+    const s = sink(rootOf());
+    await writeFile(join(rootOf(), partFileName(5)), 'kept\n');
+    await s.write(5, [changes]);
+    expect(await readFile(join(rootOf(), partFileName(5)), 'utf8')).toBe('kept\n');
   });
 
   it('requires path', () => {

@@ -43,9 +43,20 @@ describe('kafka options', () => {
 
   it('reads a sink and its key columns', () => {
     const s: Schema = [{ name: 'word', type: 'varchar' }, { name: 'Day', type: 'date' }, { name: 'n', type: 'bigint' }];
-    expect(readKafkaSinkOptions({ ...base, format: 'json' }, s)).toEqual({ topic: 'words', brokers: ['127.0.0.1:9092'], key: null });
+    expect(readKafkaSinkOptions({ ...base, format: 'json' }, s)).toEqual({
+      topic: 'words', brokers: ['127.0.0.1:9092'], key: null, delivery: { mode: 'exactly_once', transactionalId: null, progressTopic: 'sluice_sink_progress' },
+    });
     expect(readKafkaSinkOptions({ ...base, key: 'day, WORD' }, s).key).toEqual([1, 0]);
     expect(() => readKafkaSinkOptions({ ...base, key: 'word,word' }, s)).toThrow(/"word" appears twice/);
     expect(() => readKafkaSinkOptions({ ...base, format: 'csv' }, s)).toThrow(/option "format" of connector 'kafka' must be one of 'json'/);
+  });
+
+  it('reads a sink\'s delivery mode', () => {
+    expect(readKafkaSinkOptions({ ...base, delivery: 'AT_LEAST_ONCE' }, schema).delivery).toEqual({ mode: 'at_least_once' });
+    expect(readKafkaSinkOptions({ ...base, transactional_id: ' app-1 ', progress_topic: 'p.x' }, schema).delivery).toEqual({ mode: 'exactly_once', transactionalId: 'app-1', progressTopic: 'p.x' });
+    expect(() => readKafkaSinkOptions({ ...base, delivery: 'exactly-once' }, schema)).toThrow(/option "delivery" of connector 'kafka' must be one of 'exactly_once', 'at_least_once'/);
+    expect(() => readKafkaSinkOptions({ ...base, delivery: 'at_least_once', transactional_id: 'a' }, schema)).toThrow(/"transactional_id" .* applies only to delivery 'exactly_once'/);
+    expect(() => readKafkaSinkOptions({ ...base, progress_topic: 'a b' }, schema)).toThrow(/option "progress_topic" .* must be a Kafka topic name/);
+    expect(() => readKafkaSinkOptions({ ...base, transactional_id: ' ' }, schema)).toThrow(/option "transactional_id" .* must be a transactional id/);
   });
 });

@@ -16,8 +16,17 @@
  *   fetch.max_bytes                bytes per fetch request (default 52428800)
  *   fetch.max_partition_bytes      bytes per partition per fetch request (default 4194304)
  *
- * Sink: topic, brokers (or properties.bootstrap.server), format ('json' only), key (a
- * comma-separated column list: the message key, and for an updating view the upsert key).
+ * Sink:
+ *   topic, brokers (or properties.bootstrap.server), format ('json' only)
+ *   key               a comma-separated column list: the message key, and for an updating view
+ *                     the upsert key
+ *   delivery          'exactly_once' (default): one Kafka transaction per epoch, holding its
+ *                     messages and the sink's progress record | 'at_least_once': an idempotent
+ *                     producer, and an epoch handed again after a restart is written again
+ *   transactional_id  the producer's transactional id (default 'sluice-sink-<sink name>-<topic>'); two
+ *                     writers with the same id fence each other
+ *   progress_topic    the compacted topic holding each exactly-once sink's last committed epoch
+ *                     (default 'sluice_sink_progress')
  */
 import { SluiceError } from '../../common/errors.js';
 import type { Schema } from '../../common/types.js';
@@ -54,7 +63,18 @@ export interface KafkaSinkConfig {
   readonly brokers: readonly string[];
   /** Schema indexes of the key columns, or null when no `key` option was given. */
   readonly key: readonly number[] | null;
+  readonly delivery: KafkaDelivery;
 }
+
+/** How a Kafka sink delivers epochs. */
+export type KafkaDelivery =
+  | { readonly mode: 'exactly_once'; readonly transactionalId: string | null; readonly progressTopic: string }
+  | { readonly mode: 'at_least_once' };
+
+/** The topic exactly-once sinks record their last committed epoch in, by default. */
+export const DEFAULT_PROGRESS_TOPIC = 'sluice_sink_progress';
+
+const EXACTLY_ONCE_OPTIONS = ['transactional_id', 'progress_topic'] as const;
 
 const BROKER_OPTIONS = ['brokers', 'properties.bootstrap.server'];
 const STARTUP_MODES = ['earliest', 'latest', 'timestamp', 'offsets'] as const;
@@ -87,12 +107,13 @@ export function readKafkaSourceOptions(options: Options, schema: Schema): KafkaS
 /** Reads and checks the options of a Kafka sink writing rows of `schema`. */
 export function readKafkaSinkOptions(options: Options, schema: Schema): KafkaSinkConfig {
   const r = new OptionReader('kafka', options);
-  r.checkNames(['topic', ...BROKER_OPTIONS, 'format', 'key']);
+  r.checkNames(['topic', ...BROKER_OPTIONS, 'format', 'key', 'delivery', ...EXACTLY_ONCE_OPTIONS]);
   const topic = readTopic(r);
   const brokers = readBrokers(r);
   r.choice('format', ['json'] as const);
+  const delivery = readDelivery(r);
   const rawKey = r.string('key');
-  if (rawKey === undefined) return { topic, brokers, key: null };
+  if (rawKey === undefined) return { topic, brokers, key: null, delivery };
   const names = rawKey.split(',').map((s) => s.trim());
   if (names.some((n) => n === '')) throw r.bad('key', "a comma-separated list of column names such as 'word' or 'user_id, day'");
   const lower = schema.map((f) => f.name.toLowerCase());
@@ -103,14 +124,27 @@ export function readKafkaSinkOptions(options: Options, schema: Schema): KafkaSin
     if (key.includes(j)) throw r.bad('key', 'a list of distinct columns', `"${n}" appears twice`);
     key.push(j);
   }
-  return { topic, brokers, key };
+  return { topic, brokers, key, delivery };
 }
 
-function readTopic(r: OptionReader): string {
-  const topic = r.required('topic', 'the Kafka topic').trim();
+function readDelivery(r: OptionReader): KafkaDelivery {
+  const mode = r.choice('delivery', ['exactly_once', 'at_least_once'] as const) ?? 'exactly_once';
+  if (mode === 'at_least_once') {
+    const given = EXACTLY_ONCE_OPTIONS.find((k) => r.has(k));
+    if (given !== undefined) throw new SluiceError('invalid_parameter', `option "${given}" of ${r.subject} applies only to delivery 'exactly_once', but delivery is 'at_least_once'; drop ${given}`);
+    return { mode };
+  }
+  const id = r.string('transactional_id');
+  if (id !== undefined && (id.trim() === '' || id.length > 249)) throw r.bad('transactional_id', 'a transactional id of 1 to 249 characters');
+  const progress = r.has('progress_topic') ? readTopic(r, 'progress_topic') : DEFAULT_PROGRESS_TOPIC;
+  return { mode, transactionalId: id?.trim() ?? null, progressTopic: progress };
+}
+
+function readTopic(r: OptionReader, key = 'topic'): string {
+  const topic = r.required(key, 'the Kafka topic').trim();
   // Kafka's own rule for topic names.
   if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic) || topic === '.' || topic === '..') {
-    throw r.bad('topic', "a Kafka topic name: 1 to 249 characters from letters, digits, '.', '_' and '-'");
+    throw r.bad(key, "a Kafka topic name: 1 to 249 characters from letters, digits, '.', '_' and '-'");
   }
   return topic;
 }

@@ -16,6 +16,7 @@ describe('print sink', () => {
     const s = new PrintSink({ name: 'counts', schema, options: { connector: 'print' }, appendOnly: false, log: () => undefined }, async (t) => {
       out += t;
     });
+    expect(await s.open()).toBeNull();
     const b = batchFromRows(
       schema.map((f) => f.type),
       [

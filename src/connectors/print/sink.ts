@@ -2,8 +2,8 @@
  * The print sink (`connector = 'print'`): writes each change of each epoch to stdout as one
  * line, `<sink>[<epoch>] + (a, b)` for an insert and `<sink>[<epoch>] - (a, b)` for a delete,
  * values printed as PostgreSQL's text format prints them and NULL as NULL. A row of weight w
- * prints |w| lines. Rerunning an epoch prints it again: stdout cannot be rewritten, so this
- * sink is the one that is not idempotent.
+ * prints |w| lines. Not exactly-once: stdout holds no record of what it printed, so `open()`
+ * returns null and an epoch handed again after a restart is printed again.
  */
 import { getValue, type Batch } from '../../common/column.js';
 import type { Schema } from '../../common/types.js';
@@ -47,6 +47,11 @@ export class PrintSink implements SinkConnector {
     readPrintOptions(ctx.options);
     this.ctx = ctx;
     this.writer = writer;
+  }
+
+  /** Null: stdout keeps no record of the epochs it printed. */
+  async open(): Promise<null> {
+    return null;
   }
 
   async write(epoch: number, batches: readonly Batch[]): Promise<void> {

@@ -20,7 +20,7 @@ import type { LookupService } from './lookup-service.js';
 import type { AdHocQueries } from './select.js';
 import type { EngineState, SinkRt, SourceRt, StatementResult, TableRt, ViewRt } from './state.js';
 import { checkpointNow, restoreOutbox, restoreView, restoreWatermark } from './commit.js';
-import { stopDelivery } from './outbox.js';
+import { openSink, stopDelivery } from './outbox.js';
 import { replaceContents, scheduleRefresh, stopRefresh } from './table-refresh.js';
 import { compileWatermark, lateInputSchema } from './watermark.js';
 
@@ -187,8 +187,13 @@ export class Ddl {
     return initial;
   }
 
-  /** CREATE SINK: a connector writing every epoch's delta of a relation (upserts by its key, if any). */
-  async createSink(stmt: Stmt<'create_sink'>): Promise<StatementResult> {
+  /**
+   * CREATE SINK: a connector writing every epoch's delta of a relation (upserts by its key, if
+   * any). A new sink is opened at once, so an unreachable destination or one that cannot be
+   * created fails the statement; a sink restored from the catalog opens before its first write,
+   * so a destination that is down does not stop the engine from starting.
+   */
+  async createSink(stmt: Stmt<'create_sink'>, replaying: boolean): Promise<StatementResult> {
     const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
     if (skip) return skip;
     const { state } = this;
@@ -203,9 +208,21 @@ export class Ddl {
       const key = uniqueKey(state.views.get(from.name)!.planned.optimized);
       if (key && key.length) primaryKey = key.map((i) => from.schema[i]!.name);
     } else if (from.kind === 'table' && from.primaryKey.length) primaryKey = from.primaryKey;
-    const connector = sinkFactories[connectorName]!({ name: stmt.name, schema: from.schema, options: stmt.options, appendOnly, primaryKey, log: (m) => state.log(`sink ${stmt.name}: ${m}`) });
+    const log = (m: string): void => state.log(`sink ${stmt.name}: ${m}`);
+    const connector = sinkFactories[connectorName]!({ name: stmt.name, schema: from.schema, options: stmt.options, appendOnly, primaryKey, log });
     const entry: SinkEntry = { kind: 'sink', name: stmt.name, sql: stmt.text, createdAt: ++state.order, from: from.name, options: stmt.options };
     const rt: SinkRt = { entry, connector, schema: from.schema, outbox: [], delivered: undefined, delivering: false, error: null, retryMs: 0, retryTimer: null, closed: false };
+    if (!replaying) {
+      // A new sink opens at once: an unreachable destination fails the statement. A restored
+      // one opens at its first delivery (retried), so a destination that is down does not stop
+      // the engine from starting.
+      try {
+        rt.delivered = await openSink(state, rt);
+      } catch (e) {
+        await connector.close().catch(() => undefined);
+        throw e;
+      }
+    }
     restoreOutbox(state, rt);
     state.sinks.set(stmt.name, rt);
     state.catalog.add(entry);
@@ -287,3 +304,4 @@ export class Ddl {
     }
   }
 }
+

@@ -291,7 +291,7 @@ export class Engine {
       case 'create_view':
         return this.ddl.createView(stmt, sql);
       case 'create_sink':
-        return this.ddl.createSink(stmt);
+        return this.ddl.createSink(stmt, replaying);
       case 'insert':
       case 'update':
       case 'delete':

@@ -16,7 +16,7 @@ export async function deliver(state: EngineState, s: SinkRt): Promise<void> {
   if (s.delivering || s.closed || s.retryTimer) return;
   s.delivering = true;
   try {
-    if (s.delivered === undefined) s.delivered = (await s.connector.open?.()) ?? null;
+    if (s.delivered === undefined) s.delivered = await openSink(state, s);
     while (s.outbox.length && !s.closed) {
       const next = s.outbox[0]!;
       if (s.delivered === null || next.epoch > s.delivered) {
@@ -41,6 +41,20 @@ export async function deliver(state: EngineState, s: SinkRt): Promise<void> {
   } finally {
     s.delivering = false;
   }
+}
+
+/**
+ * Opens a sink's destination; returns the epoch it holds. A destination ahead of the engine
+ * holds an earlier run's output under the same name (a data dir started over): those epoch
+ * numbers will not be written to it again, which is said loudly.
+ */
+export async function openSink(state: EngineState, s: SinkRt): Promise<number | null> {
+  const held = await s.connector.open();
+  const next = (s.outbox[0]?.epoch ?? state.epochNo + 1);
+  if (held !== null && held >= next) {
+    state.log(`sink ${s.entry.name}: the destination already holds epoch ${held} from a sink of this name, and the engine is at epoch ${next}; epochs up to ${held} are not written to it again — give the sink a fresh destination if that is an earlier run's output`);
+  }
+  return held;
 }
 
 /** Stops a sink's delivery (DROP SINK, close). */

@@ -4,6 +4,9 @@
  * and the server's name for messages (never its password).
  */
 import type pg from 'pg';
+
+/** How long a graceful disconnect may take before the socket is dropped. */
+const END_GRACE_MS = 2_000;
 import type { PostgresServerSpec, PostgresTableConfig } from './options.js';
 
 /** Host, port, user and database after defaults; what messages and the client use. */
@@ -30,8 +33,8 @@ export function describeServer(server: ResolvedServer): string {
   return `${server.host}:${server.port}${server.database ? `/${server.database}` : ''}`;
 }
 
-/** The pg.Client settings for one snapshot. */
-export function clientConfig(cfg: PostgresTableConfig, server: ResolvedServer): pg.ClientConfig {
+/** The pg.Client settings for one snapshot (or a sink's connection). */
+export function clientConfig(cfg: Pick<PostgresTableConfig, 'server' | 'connectTimeoutMs' | 'queryTimeoutMs'>, server: ResolvedServer): pg.ClientConfig {
   const { ssl, password } = cfg.server;
   return {
     host: server.host,
@@ -50,4 +53,16 @@ export function clientConfig(cfg: PostgresTableConfig, server: ResolvedServer): 
     // Every value as text: the declared column types decide how it is read.
     types: { getTypeParser: () => (v: string) => v },
   };
+}
+
+/** Ends a connection, dropping its socket when the server does not answer within a grace period. */
+export async function endClient(client: pg.Client): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), END_GRACE_MS);
+    timer.unref();
+  });
+  const outcome = await Promise.race([client.end().then(() => 'ended' as const, () => 'ended' as const), late]);
+  clearTimeout(timer);
+  if (outcome === 'late') client.connection.stream.destroy();
 }

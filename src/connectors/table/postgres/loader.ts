@@ -8,13 +8,10 @@ import pg from 'pg';
 import type { Value } from '../../../common/types.js';
 import { parseText } from '../../../common/values.js';
 import type { TableLoader, TableLoaderContext } from '../../api.js';
-import { clientConfig, describeServer, resolveServer } from './connection.js';
+import { clientConfig, describeServer, endClient, resolveServer } from './connection.js';
 import { connectError, queryError, valueError } from './load-errors.js';
 import { readPostgresTableOptions } from './options.js';
 import { columnsQuery, snapshotQuery } from './query.js';
-
-/** How long a graceful disconnect may take before the socket is dropped. */
-const END_GRACE_MS = 2_000;
 
 /** Creates the loader of a PostgreSQL table; its options are checked again here (the engine validated them). */
 export function createPostgresTableLoader(ctx: TableLoaderContext): TableLoader {
@@ -94,16 +91,4 @@ async function tableColumns(client: pg.Client, table: readonly string[]): Promis
   } catch {
     return null;
   }
-}
-
-/** Closes the connection, dropping the socket if the server does not answer in time. */
-async function endClient(client: pg.Client): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), END_GRACE_MS);
-    timer.unref();
-  });
-  const outcome = await Promise.race([client.end().then(() => 'ended' as const, () => 'ended' as const), late]);
-  clearTimeout(timer);
-  if (outcome === 'late') client.connection.stream.destroy();
 }

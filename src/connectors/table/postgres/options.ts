@@ -41,10 +41,24 @@ export interface PostgresTableConfig {
 
 const SEPARATE = ['hostname', 'port', 'username', 'password', 'database'] as const;
 
+/** The options that say which server to connect to (shared by PostgreSQL tables and sinks). */
+export const SERVER_OPTIONS: readonly string[] = ['url', ...SEPARATE];
+
 /** Reads and checks the options of a PostgreSQL table. */
 export function readPostgresTableOptions(options: Options): PostgresTableConfig {
   const r = new OptionReader('postgres', options);
-  r.checkNames(['url', ...SEPARATE, 'table', 'refresh_interval', 'connect_timeout', 'query_timeout']);
+  r.checkNames([...SERVER_OPTIONS, 'table', 'refresh_interval', 'connect_timeout', 'query_timeout']);
+  return {
+    server: readServerSpec(r),
+    table: parseTableName(r, r.required('table', 'the PostgreSQL table to load, optionally schema-qualified')),
+    refreshMs: readRefreshMs(r, 300_000_000n)!,
+    connectTimeoutMs: readTimeoutMs(r, 'connect_timeout', 5_000),
+    queryTimeoutMs: readTimeoutMs(r, 'query_timeout', 60_000),
+  };
+}
+
+/** The server from `url` or the separate options (not both). */
+export function readServerSpec(r: OptionReader): PostgresServerSpec {
   const given = SEPARATE.filter((k) => r.has(k));
   if (r.has('url') && given.length > 0) {
     throw new SluiceError('invalid_parameter', `connector 'postgres' takes either url or ${SEPARATE.join('/')}, but both url and ${given.join(', ')} are given`, {
@@ -52,20 +66,13 @@ export function readPostgresTableOptions(options: Options): PostgresTableConfig 
     });
   }
   const url = r.string('url');
-  const server: PostgresServerSpec = url !== undefined ? parseUrl(r, url) : {
+  return url !== undefined ? parseUrl(r, url) : {
     fromUrl: false,
     host: nonEmpty(r, 'hostname'),
     port: r.integer('port', 1, 65535),
     user: nonEmpty(r, 'username'),
     password: r.string('password'),
     database: nonEmpty(r, 'database'),
-  };
-  return {
-    server,
-    table: parseTableName(r, r.required('table', 'the PostgreSQL table to load, optionally schema-qualified')),
-    refreshMs: readRefreshMs(r, 300_000_000n)!,
-    connectTimeoutMs: readTimeoutMs(r, 'connect_timeout', 5_000),
-    queryTimeoutMs: readTimeoutMs(r, 'query_timeout', 60_000),
   };
 }
 
