@@ -88,7 +88,7 @@ describe('postgres sink in the engine', () => {
     await e.execute(`CREATE SINK s FROM t WITH (connector = 'postgres', url = '${URL}', table = '${SCHEMA}.t')`);
   });
 
-  it('restores a sink whose server is down: the engine starts, and the sink opens at a later write', async () => {
+  it('restores a sink whose server is down: the engine starts, the epochs wait in the outbox, and are delivered once it is back', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-pg-sink-'));
     const proxy = new TcpProxy('127.0.0.1', 5432);
     await proxy.start();
@@ -103,20 +103,24 @@ describe('postgres sink in the engine', () => {
       const logged: string[] = [];
       const e = await engine(dir, (m) => logged.push(m));
       await e.execute(`INSERT INTO t VALUES ('while down'); FLUSH;`);
-      expect(logged.some((l) => /sink s: epoch 1 not written: sink "s" could not connect to PostgreSQL table .*restored at 127\.0\.0\.1:\d+\/test/.test(l))).toBe(true);
+      expect(logged.some((l) => /sink s: epoch 2 not delivered yet, retrying: sink "s" could not connect to PostgreSQL table .*restored at 127\.0\.0\.1:\d+\/test/.test(l))).toBe(true);
+      expect(e.stats().sinks.s).toMatchObject({ pendingEpochs: 1 });
       await proxy.start();
       await e.execute(`INSERT INTO t VALUES ('back'); FLUSH;`);
-      // Epoch numbers restart with the engine (not persisted yet): the table holds epoch 1 of
-      // the earlier run, and epoch 2 is new to it, so it is written.
-      expect(await pgRows(`SELECT word FROM ${SCHEMA}.restored`)).toEqual(['back', 'before']);
+      // Epoch numbers continue from the checkpoint: epochs 2 and 3 are new to the table, and
+      // the outbox delivers them in order once the server answers (retried with backoff).
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && (await pgRows(`SELECT word FROM ${SCHEMA}.restored`)).length < 3) await new Promise((r) => setTimeout(r, 100));
+      expect(await pgRows(`SELECT word FROM ${SCHEMA}.restored`)).toEqual(['back', 'before', 'while down']);
+      expect(e.stats().sinks.s).toMatchObject({ pendingEpochs: 0, deliveredEpoch: 3, error: null });
       expect(logged.filter((l) => l.includes('already holds'))).toEqual([]);
-      // A sink created anew over the same table learns it holds epoch 2, ahead of this engine.
+      // A sink created anew over the same table learns it holds epoch 3, ahead of this engine.
       const fresh = await engine(undefined, (m) => logged.push(m));
       await fresh.execute(`CREATE TABLE t (word VARCHAR) APPEND ONLY;
         CREATE SINK s FROM t WITH (connector = 'postgres', url = '${URL}', table = '${SCHEMA}.restored');
         INSERT INTO t VALUES ('skipped'); FLUSH;`);
-      expect(logged).toContainEqual(expect.stringMatching(/^sink s: the destination already holds epoch 2 from a sink of this name, and the engine is at epoch 1; epochs up to 2 are not written/));
-      expect(await pgRows(`SELECT word FROM ${SCHEMA}.restored`)).toEqual(['back', 'before']);
+      expect(logged).toContainEqual(expect.stringMatching(/^sink s: the destination already holds epoch 3 from a sink of this name, and the engine is at epoch 1; epochs up to 3 are not written/));
+      expect(await pgRows(`SELECT word FROM ${SCHEMA}.restored`)).toEqual(['back', 'before', 'while down']);
     } finally {
       await proxy.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,7 @@ const MAX_RETRY_MS = 30_000;
 
 /** Delivers what a sink can take now; on failure schedules a retry. */
 export async function deliver(state: EngineState, s: SinkRt): Promise<void> {
-  if (s.delivering || s.closed || s.retryTimer) return;
+  if (s.delivering || s.closed || s.retryTimer || !s.outbox.length) return;
   s.delivering = true;
   try {
     if (s.delivered === undefined) s.delivered = await openSink(state, s);
