@@ -55,6 +55,11 @@ export interface SourceConnector<P = unknown> {
    * letters of the range are not reported again. Absent when the medium cannot re-read.
    */
   reread?(range: unknown, nowMicros: bigint): Promise<readonly Batch[]>;
+  /**
+   * Where the source stands now, between polls (after start: where its options put it, such
+   * as Kafka's 'latest' offsets), so a checkpoint taken before the first poll resumes there.
+   */
+  currentPosition?(): P | null;
   stop(): Promise<void>;
 }
 

@@ -85,6 +85,10 @@ export class KafkaSource implements SourceConnector<KafkaPosition> {
     this.lastPollMicros = BigInt(Date.now()) * 1000n;
   }
 
+  currentPosition(): KafkaPosition {
+    return { topic: this.config.topic, offsets: Object.fromEntries([...this.next].map(([p, o]) => [String(p), o])) };
+  }
+
   async poll(nowMicros: bigint): Promise<SourceRead<KafkaPosition>> {
     try {
       return await this.pollOnce(nowMicros);
@@ -130,7 +134,7 @@ export class KafkaSource implements SourceConnector<KafkaPosition> {
       topic: this.config.topic,
       partitions: read.ranges.map((r) => ({ ...r, lag: Math.max(0, latest.get(r.partition)! - r.to) })),
     };
-    return { batches: read.batches, range, position: { topic: this.config.topic, offsets: Object.fromEntries([...this.next].map(([p, o]) => [String(p), o])) } };
+    return { batches: read.batches, range, position: this.currentPosition() };
   }
 
   /** Most records per partition this poll may take. */

@@ -70,6 +70,7 @@ export class Ddl {
     dead.count = saved?.deadLetters ?? 0;
     restoreWatermark(rt.wm, saved?.wm);
     await connector.start(saved?.position ?? null);
+    rt.position = connector.currentPosition?.() ?? rt.position;
     const errorsTable = `${stmt.name}_errors`;
     await state.duck.run(`CREATE TABLE IF NOT EXISTS ${quoteIdent(errorsTable)} (position VARCHAR, raw VARCHAR, error VARCHAR, received_at TIMESTAMP)`);
     state.sources.set(stmt.name, rt);
