@@ -7,6 +7,7 @@
  * from its state rather than recomputed), and the pieces recovery restores from a manifest.
  */
 import type { Batch } from '../../common/column.js';
+import { SluiceError } from '../../common/errors.js';
 import type { CommitAppend } from '../checkpoint/checkpointer.js';
 import { uniformWeights } from '../checkpoint/checkpointer.js';
 import type { Manifest, SourceCkpt, ViewCkpt, WatermarkCkpt } from '../checkpoint/manifest.js';
@@ -117,6 +118,8 @@ export function restoreView(state: EngineState, v: ViewRt): boolean {
   v.wm = c.wm === null ? null : BigInt(c.wm);
   v.lateRows = c.lateRows;
   v.rowErrors = c.rowErrors;
+  // A view that had stopped on an error stays stopped, with the same error.
+  if (c.failed !== null) v.failed = new SluiceError('internal', c.failed);
   return true;
 }
 
