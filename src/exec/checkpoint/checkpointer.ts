@@ -27,6 +27,7 @@ import type { Batch } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { Schema, Value } from '../../common/types.js';
 import { decodeSnapshot, encodeSnapshot } from '../state/state-table.js';
+import type { DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { Duck } from '../duck.js';
 import { CorruptFileError, FramedLog, readBlobFile, writeBlobFile } from './files.js';
 import type { Manifest, Recovery } from './manifest.js';
@@ -62,6 +63,8 @@ export interface CheckpointInfo {
 
 /** How many checkpoints are kept (the newest and the ones a damaged newest falls back to). */
 const KEEP = 3;
+/** Old checkpoint rows and consumed table changes are deleted every this many commits. */
+const PRUNE_ROWS_EVERY = 16;
 /** The offsets log is rewritten without old records every this many commits. */
 const PRUNE_EVERY = 100;
 
@@ -84,6 +87,8 @@ export class Checkpointer {
   /** The manifests kept (newest last), for pruning and SHOW CHECKPOINTS. */
   private kept: Manifest[] = [];
   private readonly info = new Map<number, CheckpointInfo>();
+  /** The manifest INSERT, prepared once on the engine's connection. */
+  private insertManifest: DuckDBPreparedStatement | null = null;
 
   private constructor(dataDir: string, private readonly duck: Duck, private readonly log: (m: string) => void) {
     this.dir = join(dataDir, 'checkpoints');
@@ -240,20 +245,24 @@ export class Checkpointer {
   }
 
   /**
-   * The commit: in one DuckDB transaction, the epoch's appends and the manifest row; then old
-   * checkpoints, their unreferenced state files and consumed table changes are pruned.
+   * The commit: the epoch's appends and the manifest row in one DuckDB transaction (a lone
+   * manifest INSERT commits by itself: an explicit transaction costs about four times as
+   * much); then old checkpoints, their unreferenced state files and consumed table changes
+   * are pruned, outside the commit (a crash before pruning leaves only garbage).
    */
   async commit(m: Manifest, appends: readonly CommitAppend[], stats: { bytes: number; viewsWritten: number; startedAt: number }): Promise<void> {
     const { duck } = this;
     const conn = duck.conn;
-    await duck.run('BEGIN TRANSACTION', conn);
+    const batched = appends.some((a) => a.rows?.length || a.batches?.length);
+    if (batched) await duck.run('BEGIN TRANSACTION', conn);
+    const durationMs = performance.now() - stats.startedAt;
     try {
       for (const a of appends) {
         if (a.rows?.length) await duck.appendRows(a.table, a.schema, a.rows, conn);
         if (a.batches?.length) await duck.appendBatch(a.table, a.schema, a.batches, conn);
       }
-      const durationMs = performance.now() - stats.startedAt;
-      const p = await conn.prepare(`INSERT INTO ${INTERNAL_SCHEMA}.checkpoints VALUES ($1, $2, $3, make_timestamp($4::BIGINT), $5, $6, $7)`);
+      this.insertManifest ??= await conn.prepare(`INSERT INTO ${INTERNAL_SCHEMA}.checkpoints VALUES ($1, $2, $3, make_timestamp($4::BIGINT), $5, $6, $7)`);
+      const p = this.insertManifest;
       p.bindBigInt(1, BigInt(m.id));
       p.bindBigInt(2, BigInt(m.epoch));
       p.bindVarchar(3, JSON.stringify(m));
@@ -262,21 +271,24 @@ export class Checkpointer {
       p.bindInteger(6, stats.viewsWritten);
       p.bindDouble(7, durationMs);
       await p.run();
-      const kept = m.full ? [...this.kept, m].slice(-KEEP) : this.kept;
-      const oldest = kept[0] ?? m;
-      await duck.run(`DELETE FROM ${INTERNAL_SCHEMA}.checkpoints WHERE id < ${oldest.id}`, conn);
-      await duck.run(`DELETE FROM ${INTERNAL_SCHEMA}.table_changes WHERE seq <= ${Math.min(...kept.map((k) => k.tableSeq))}`, conn);
-      await duck.run('COMMIT', conn);
-      this.kept = kept;
-      if (m.full) this.info.set(m.id, { id: m.id, epoch: m.epoch, createdAtMs: m.createdAtMs, bytesWritten: stats.bytes, viewsWritten: stats.viewsWritten, durationMs });
-      for (const id of this.info.keys()) if (id < oldest.id) this.info.delete(id);
+      if (batched) await duck.run('COMMIT', conn);
     } catch (e) {
-      await duck.run('ROLLBACK', conn).catch(() => undefined);
+      if (batched) await duck.run('ROLLBACK', conn).catch(() => undefined);
       throw e;
     }
+    const kept = m.full ? [...this.kept, m].slice(-KEEP) : this.kept;
+    const oldest = kept[0] ?? m;
+    this.kept = kept;
     this.nextId = m.id + 1;
+    if (m.full) this.info.set(m.id, { id: m.id, epoch: m.epoch, createdAtMs: m.createdAtMs, bytesWritten: stats.bytes, viewsWritten: stats.viewsWritten, durationMs });
+    for (const id of this.info.keys()) if (id < oldest.id) this.info.delete(id);
     if (m.full) this.pruneFiles();
-    if (++this.commits % PRUNE_EVERY === 0 && this.kept.length) {
+    // Old rows go every few commits: two DELETEs per epoch would cost more than the commit.
+    if (++this.commits % PRUNE_ROWS_EVERY === 0) {
+      await duck.run(`DELETE FROM ${INTERNAL_SCHEMA}.checkpoints WHERE id < ${oldest.id}`, conn);
+      await duck.run(`DELETE FROM ${INTERNAL_SCHEMA}.table_changes WHERE seq <= ${Math.min(...kept.map((k) => k.tableSeq))}`, conn);
+    }
+    if (this.commits % PRUNE_EVERY === 0 && this.kept.length) {
       const oldestEpoch = this.kept[0]!.epoch;
       this.offsets.rewrite(this.offsets.records.filter((r) => r.epoch > oldestEpoch));
     }
