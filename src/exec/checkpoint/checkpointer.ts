@@ -150,7 +150,9 @@ export class Checkpointer {
     r.rows.forEach((row) => this.remember(row));
     if (all.length) this.nextId = all[all.length - 1]!.id + 1;
     const committedEpoch = Math.max(0, ...all.map((m) => m.epoch));
-    const full = all.filter((m) => m.full);
+    // Only the kept checkpoints are candidates: rows older than them await pruning, and their
+    // state files are gone or describe a catalog of long ago.
+    const full = all.filter((m) => m.full).slice(-KEEP);
     const damaged: string[] = [];
     for (let i = full.length - 1; i >= 0; i--) {
       const m = full[i]!;
