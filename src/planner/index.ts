@@ -16,7 +16,7 @@ export * from './logical.js';
 export * from './physical.js';
 export { explainLogical, explainPhysical } from './explain.js';
 export { Binder } from './binder.js';
-export { bindScalar } from './scalar-signatures.js';
+export { bindScalar } from '../functions/scalar/index.js';
 
 export interface PlannedQuery {
   readonly logical: LogicalPlan;

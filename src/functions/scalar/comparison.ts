@@ -5,9 +5,8 @@
 import { getBit, isValid, newBitmap, setBit, type Column } from '../../common/column.js';
 import type { SqlType } from '../../common/types.js';
 import { storageOf } from '../../exec/storage.js';
-import type { ScalarFn } from '../../planner/expr.js';
 import { logical } from './logical.js';
-import { andValidity, boolColumn, evalAll, type ScalarFunction } from './scalar-function.js';
+import { andValidity, boolColumn, bySyntax, evalAll, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
 
 /** A comparison operator. */
 export type Cmp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
@@ -117,13 +116,13 @@ const inList: ScalarFunction = (args, argExprs) => {
 
 /** The comparison functions' implementations. */
 export const COMPARISON_FUNCTIONS = {
-  eq: comparison('eq'),
-  ne: comparison('ne'),
-  lt: comparison('lt'),
-  le: comparison('le'),
-  gt: comparison('gt'),
-  ge: comparison('ge'),
-  is_distinct: distinctness('is_distinct'),
-  is_not_distinct: distinctness('is_not_distinct'),
-  in: inList,
-} satisfies Partial<Record<ScalarFn, ScalarFunction>>;
+  eq: bySyntax(comparison('eq')),
+  ne: bySyntax(comparison('ne')),
+  lt: bySyntax(comparison('lt')),
+  le: bySyntax(comparison('le')),
+  gt: bySyntax(comparison('gt')),
+  ge: bySyntax(comparison('ge')),
+  is_distinct: bySyntax(distinctness('is_distinct')),
+  is_not_distinct: bySyntax(distinctness('is_not_distinct')),
+  in: bySyntax(inList),
+} satisfies Record<string, ScalarDefinition>;
