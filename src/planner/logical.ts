@@ -3,6 +3,7 @@
  * node knows its output schema and whether its output is append-only or an updating changelog.
  */
 import type { Schema, Value } from '../common/types.js';
+import type { WindowKind } from '../functions/window/index.js';
 import type { AggCall, BoundExpr } from './expr.js';
 
 export type RelationKind = 'source' | 'table' | 'view';
@@ -14,7 +15,7 @@ export type RelationKind = 'source' | 'table' | 'view';
  * when nothing bounds the input's time (then windows never close).
  */
 export interface WindowSpec {
-  readonly kind: 'tumble' | 'hop' | 'session';
+  readonly kind: WindowKind;
   readonly time: BoundExpr;
   readonly size: bigint;
   readonly slide: bigint;

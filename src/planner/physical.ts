@@ -8,6 +8,7 @@ import type { AggCall, BoundExpr } from './expr.js';
 import type { JoinType, LogicalPlan, RelationKind, SortKey, TimeExpiry, WindowKeyRole, WindowSpec } from './logical.js';
 import { SluiceError } from '../common/errors.js';
 import { assertNever } from '../common/errors.js';
+import { WINDOW_KINDS } from '../functions/window/index.js';
 
 export type KeyStrategy = 'global' | 'int' | 'string' | 'composite';
 
@@ -32,7 +33,7 @@ export type PhysicalPlan =
       readonly kind: 'WindowAggExec';
       readonly input: PhysicalPlan;
       readonly window: WindowSpec;
-      /** Width of a pane in µs: size for TUMBLE, gcd(slide, size) for HOP, 0 for SESSION. */
+      /** Width of a pane in µs (the window kind's: size for TUMBLE, gcd(slide, size) for HOP, 0 for SESSION). */
       readonly pane: bigint;
       readonly roles: readonly WindowKeyRole[];
       readonly keys: readonly BoundExpr[];
@@ -147,18 +148,17 @@ export function toPhysical(p: LogicalPlan, opts: PhysicalOptions = {}): Physical
         appendOnly: p.appendOnly,
       };
     case 'window':
-      if (p.window.kind === 'session') {
-        throw new SluiceError('not_supported', 'SESSION windows need an aggregate grouped by window_start or window_end', {
-          hint: 'Write SELECT key, window_start, window_end, count(*) FROM SESSION(src, ts, INTERVAL …) GROUP BY key, window_start, window_end.',
-        });
-      }
+    {
+      const tagging = WINDOW_KINDS[p.window.kind].tagging;
+      if (tagging.kind === 'refuse') throw new SluiceError('not_supported', tagging.message, { hint: tagging.hint });
       return { kind: 'WindowExec', input: toPhysicalRec(p.input), window: p.window, schema: p.schema, appendOnly: p.appendOnly };
+    }
     case 'window_aggregate':
       return {
         kind: 'WindowAggExec',
         input: toPhysicalRec(p.input),
         window: p.window,
-        pane: p.window.kind === 'tumble' ? p.window.size : p.window.kind === 'hop' ? gcd(p.window.slide, p.window.size) : 0n,
+        pane: WINDOW_KINDS[p.window.kind].aggregation.pane(p.window),
         roles: p.roles,
         keys: p.keys,
         aggs: p.aggs,
@@ -188,7 +188,3 @@ function lookupChoice(p: Extract<LogicalPlan, { kind: 'join' }>, opts: PhysicalO
   };
 }
 
-export function gcd(a: bigint, b: bigint): bigint {
-  while (b !== 0n) [a, b] = [b, a % b];
-  return a;
-}
