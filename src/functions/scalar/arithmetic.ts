@@ -7,7 +7,7 @@ import { SluiceError } from '../../common/errors.js';
 import type { SqlType } from '../../common/types.js';
 import type { EvalContext } from '../../exec/eval.js';
 import { storageOf } from '../../exec/storage.js';
-import { andValidity, bySyntax, markNull, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
+import { andValidity, markNull, syntaxFunctions, type ScalarFunction } from './scalar-function.js';
 
 const I32_MIN = -2147483648;
 const I32_MAX = 2147483647;
@@ -149,11 +149,11 @@ const neg: ScalarFunction = (args, _argExprs, type) => {
 };
 
 /** The arithmetic functions' implementations. */
-export const ARITHMETIC_FUNCTIONS = {
-  add: bySyntax(binary('add')),
-  sub: bySyntax(binary('sub')),
-  mul: bySyntax(binary('mul')),
-  div: bySyntax(binary('div')),
-  mod: bySyntax(binary('mod')),
-  neg: bySyntax(neg),
-} satisfies Record<string, ScalarDefinition>;
+export const ARITHMETIC_FUNCTIONS = syntaxFunctions({
+  add: binary('add'),
+  sub: binary('sub'),
+  mul: binary('mul'),
+  div: binary('div'),
+  mod: binary('mod'),
+  neg,
+});

@@ -6,7 +6,7 @@ import { getBit, isValid, newBitmap, setBit, type Column } from '../../common/co
 import type { SqlType } from '../../common/types.js';
 import { storageOf } from '../../exec/storage.js';
 import { logical } from './logical.js';
-import { andValidity, boolColumn, bySyntax, evalAll, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
+import { andValidity, boolColumn, evalAll, syntaxFunctions, type ScalarFunction } from './scalar-function.js';
 
 /** A comparison operator. */
 export type Cmp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
@@ -115,14 +115,14 @@ const inList: ScalarFunction = (args, argExprs) => {
 };
 
 /** The comparison functions' implementations. */
-export const COMPARISON_FUNCTIONS = {
-  eq: bySyntax(comparison('eq')),
-  ne: bySyntax(comparison('ne')),
-  lt: bySyntax(comparison('lt')),
-  le: bySyntax(comparison('le')),
-  gt: bySyntax(comparison('gt')),
-  ge: bySyntax(comparison('ge')),
-  is_distinct: bySyntax(distinctness('is_distinct')),
-  is_not_distinct: bySyntax(distinctness('is_not_distinct')),
-  in: bySyntax(inList),
-} satisfies Record<string, ScalarDefinition>;
+export const COMPARISON_FUNCTIONS = syntaxFunctions({
+  eq: comparison('eq'),
+  ne: comparison('ne'),
+  lt: comparison('lt'),
+  le: comparison('le'),
+  gt: comparison('gt'),
+  ge: comparison('ge'),
+  is_distinct: distinctness('is_distinct'),
+  is_not_distinct: distinctness('is_not_distinct'),
+  in: inList,
+});

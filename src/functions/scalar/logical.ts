@@ -3,7 +3,7 @@
  * and IS [NOT] TRUE/FALSE.
  */
 import { getBit, isValid, newBitmap, setBit, type Column } from '../../common/column.js';
-import { boolColumn, bySyntax, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
+import { boolColumn, syntaxFunctions, type ScalarFunction } from './scalar-function.js';
 
 /** Three-valued AND / OR of two boolean columns. */
 export function logical(fn: 'and' | 'or', a: Column, b: Column, n: number): Column {
@@ -65,14 +65,14 @@ function truthTest(fn: 'is_true' | 'is_not_true' | 'is_false' | 'is_not_false'):
 }
 
 /** The boolean functions' implementations. */
-export const LOGICAL_FUNCTIONS = {
-  and: bySyntax(connective('and')),
-  or: bySyntax(connective('or')),
-  not: bySyntax(not),
-  is_null: bySyntax(nullTest('is_null')),
-  is_not_null: bySyntax(nullTest('is_not_null')),
-  is_true: bySyntax(truthTest('is_true')),
-  is_not_true: bySyntax(truthTest('is_not_true')),
-  is_false: bySyntax(truthTest('is_false')),
-  is_not_false: bySyntax(truthTest('is_not_false')),
-} satisfies Record<string, ScalarDefinition>;
+export const LOGICAL_FUNCTIONS = syntaxFunctions({
+  and: connective('and'),
+  or: connective('or'),
+  not,
+  is_null: nullTest('is_null'),
+  is_not_null: nullTest('is_not_null'),
+  is_true: truthTest('is_true'),
+  is_not_true: truthTest('is_not_true'),
+  is_false: truthTest('is_false'),
+  is_not_false: truthTest('is_not_false'),
+});

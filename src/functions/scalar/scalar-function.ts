@@ -33,6 +33,13 @@ export function bySyntax(kernel: ScalarFunction): ScalarDefinition {
   return { signature: SYNTAX, kernel };
 }
 
+/** Functions bound only from SQL syntax, by name: each kernel as {@link bySyntax} makes it. */
+export function syntaxFunctions<K extends string>(kernels: Readonly<Record<K, ScalarFunction>>): Record<K, ScalarDefinition> {
+  const out = {} as Record<K, ScalarDefinition>;
+  for (const k of Object.keys(kernels) as K[]) out[k] = bySyntax(kernels[k]);
+  return out;
+}
+
 /** Evaluates every argument kernel over a batch. */
 export function evalAll(args: readonly Kernel[], b: Batch, ctx: EvalContext): Column[] {
   return args.map((k) => k(b, ctx));
