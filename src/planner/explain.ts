@@ -4,7 +4,6 @@ import { typeDisplayName } from '../common/types.js';
 import { AGGREGATE_SIGNATURES } from './aggregate-signatures.js';
 import { showAgg, showExpr } from './expr.js';
 import type { LogicalPlan, SortKey, WindowSpec } from './logical.js';
-import { formatInterval } from '../common/interval.js';
 import { WINDOW_KINDS } from '../functions/window/index.js';
 import type { PhysicalPlan } from './physical.js';
 
