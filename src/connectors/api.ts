@@ -115,6 +115,8 @@ export interface TableLoaderContext {
  * Loads a table's contents from outside (a file, a PostgreSQL table). The engine takes a
  * snapshot at CREATE TABLE and then every `refreshMs`, diffs it with what the table holds and
  * feeds the difference to views as a changelog. A failed snapshot keeps the last good one.
+ * Not a SourceConnector: a snapshot has no position, and the diff needs the table's rows,
+ * which the engine holds (docs/decisions.md, "Registries").
  */
 export interface TableLoader {
   /** The full current contents, one array of values per row in schema order. */

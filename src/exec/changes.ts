@@ -21,6 +21,15 @@ export class ChangeBuilder {
     this.weights.push(w);
   }
 
+  /** Adds the row `l` followed by `r` with weight `w`, without building it. */
+  addPair(l: readonly Value[], r: readonly Value[], w: number): void {
+    if (w === 0) return;
+    const nl = l.length;
+    for (let j = 0; j < nl; j++) this.builders[j]!.append(l[j]!);
+    for (let j = 0; j < r.length; j++) this.builders[nl + j]!.append(r[j]!);
+    this.weights.push(w);
+  }
+
   /** A row's change from `old` to `fresh` (null: absent): −old/+new, or nothing when equal. */
   update(old: readonly Value[] | null | undefined, fresh: readonly Value[] | null | undefined): void {
     if (old && fresh && sameRow(old, fresh)) return;

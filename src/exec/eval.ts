@@ -102,7 +102,7 @@ export function compile(e: BoundExpr): Kernel {
 }
 
 function compileCall(fn: ScalarFn, argExprs: readonly BoundExpr[], type: SqlType): Kernel {
-  return SCALARS[fn](argExprs.map(compile), argExprs, type);
+  return SCALARS[fn].kernel(argExprs.map(compile), argExprs, type);
 }
 
 /** Casts a whole column; rows that do not convert become NULL and are reported. */

@@ -2,13 +2,13 @@
  * HashAggExec: incremental hash aggregation. State per group: row count (sum of weights) and
  * one accumulator per aggregate. Each epoch, the groups it touched emit −old/+new rows.
  */
-import { batchFromRows, trueMask, type Batch } from '../common/column.js';
+import { batchFromRows, type Batch } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Value } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
 import { createAccumulator, type GroupsAccumulator } from '../functions/aggregate/index.js';
+import { AggregateInputs } from './aggregate-inputs.js';
 import { ChangeBuilder, sameRow } from './changes.js';
-import { compile, type Kernel } from './eval.js';
 import { createGroupTable, type GroupTable } from './group-table.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
 import { rowStateTable, type StateTable } from './state/state-table.js';
@@ -17,9 +17,7 @@ export class HashAggOp implements Operator {
   readonly name = 'HashAggExec';
   readonly state: readonly StateTable[];
   private readonly table: GroupTable;
-  private readonly keyKernels: Kernel[];
-  private readonly argKernels: (Kernel | null)[];
-  private readonly filterKernels: (Kernel | null)[];
+  private readonly inputs: AggregateInputs;
   private readonly accs: GroupsAccumulator[];
   private rows = new Float64Array(256);
   private emitted = new Uint8Array(256);
@@ -32,9 +30,7 @@ export class HashAggOp implements Operator {
 
   constructor(readonly id: string, private readonly plan: Extract<PhysicalPlan, { kind: 'HashAggExec' }>) {
     this.table = createGroupTable(plan.keyStrategy, plan.groupKeys.map((k) => k.type));
-    this.keyKernels = plan.groupKeys.map(compile);
-    this.argKernels = plan.aggs.map((a) => (a.arg ? compile(a.arg) : null));
-    this.filterKernels = plan.aggs.map((a) => (a.filter ? compile(a.filter) : null));
+    this.inputs = new AggregateInputs(plan.groupKeys, plan.aggs);
     this.accs = plan.aggs.map((a) => createAccumulator(a, plan.retracting));
     this.global = plan.groupKeys.length === 0;
     this.state = this.stateTables();
@@ -123,7 +119,7 @@ export class HashAggOp implements Operator {
     if (n === 0) return;
     if (this.gids.length < n) this.gids = new Int32Array(n * 2);
     const gids = this.gids;
-    this.table.assign(this.keyKernels.map((k) => k(b, ctx)), n, gids);
+    this.table.assign(this.inputs.keyColumns(b, ctx), n, gids);
     this.ensure(this.table.size);
     // Snapshot the current output row of each group this batch touches first this epoch.
     for (let i = 0; i < n; i++) {
@@ -138,15 +134,7 @@ export class HashAggOp implements Operator {
     const rows = this.rows;
     if (w === null) for (let i = 0; i < n; i++) rows[gids[i]!]!++;
     else for (let i = 0; i < n; i++) rows[gids[i]!]! += w[i]!;
-    for (let a = 0; a < this.accs.length; a++) {
-      const arg = this.argKernels[a] ? this.argKernels[a]!(b, ctx) : null;
-      let mask: Uint8Array | null = null;
-      if (this.filterKernels[a]) {
-        const f = this.filterKernels[a]!(b, ctx);
-        mask = trueMask(f);
-      }
-      this.accs[a]!.update(gids, n, arg, w, mask);
-    }
+    this.inputs.update(this.accs, b, ctx, gids);
   }
 
   private ensure(size: number): void {

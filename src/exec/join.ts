@@ -9,7 +9,8 @@
  *   Δleft ──► probe right state ──► residual ON ──► (l, r) ± · padded (l, NULL) ± ──► out
  *         └─► apply to left state (with its match count)
  */
-import { batchFromRows, ColumnBuilder, getBit, getValue, isValid, takeColumn, type Batch } from '../common/column.js';
+import { batchFromRows, ColumnBuilder, getBit, getValue, isValid, rowOf, takeColumn, type Batch, type Column } from '../common/column.js';
+import { ChangeBuilder } from './changes.js';
 import type { Field, Schema, SqlType, Value } from '../common/types.js';
 import type { TimeExpiry } from '../planner/logical.js';
 import type { PhysicalPlan } from '../planner/physical.js';
@@ -48,12 +49,52 @@ class SideState {
     return this.appendOnly ? this.seq++ : encodeValues(row);
   }
 
+  /** Adds `row` with weight `w` under join key `key` (a new entry starts with `matches`); drops entries at zero. */
+  apply(key: unknown, row: Value[], w: number, matches: number): void {
+    let bucket = this.byKey.get(key);
+    if (!bucket) this.byKey.set(key, (bucket = new Map()));
+    const rk = this.rowId(row);
+    const e = bucket.get(rk);
+    if (e) {
+      e.count += w;
+      if (e.count === 0) {
+        bucket.delete(rk);
+        if (bucket.size === 0) this.byKey.delete(key);
+      }
+    } else if (w !== 0) bucket.set(rk, { row, count: w, matches });
+    this.size += w;
+  }
+
   /** Stored rows (entries), each with its multiplicity. */
   entries(): number {
     let n = 0;
     for (const bucket of this.byKey.values()) n += bucket.size;
     return n;
   }
+}
+
+/** A delta batch probed against the other side's state (see {@link JoinOp.pushSide}). */
+interface Probe {
+  readonly rows: Value[][];
+  /** Each row's join key; null for a NULL key or a late row. */
+  readonly keys: unknown[];
+  /** Each row's candidates: the other side's rows with its key. */
+  readonly candidates: (Map<unknown, Entry> | undefined)[];
+  /** The rows the watermark has passed: dropped. */
+  readonly late: Set<number>;
+  /** Whether the next candidate pair (in probe order) passes the residual ON condition. */
+  verdicts: () => boolean;
+}
+
+const PASS_ALL = (): boolean => true;
+
+/** The residual's verdicts over the candidate pairs, one call per pair in order. */
+function residualVerdicts(cond: Column): () => boolean {
+  let k = 0;
+  return () => {
+    const i = k++;
+    return isValid(cond, i) && getBit(cond.values as Uint8Array, i);
+  };
 }
 
 /** The context the join-key kernels run in when a restore recomputes the keys (see {@link sideStateTable}). */
@@ -171,27 +212,12 @@ export class JoinOp implements Operator {
 
   private applyOnly(b: Batch, own: SideState, ctx: OperatorContext): void {
     const keyCols = own.keys.map((k) => k(b, ctx));
-    const width = b.columns.length;
     for (let i = 0; i < b.length; i++) {
-      const row: Value[] = new Array(width);
-      for (let j = 0; j < width; j++) row[j] = getValue(b.columns[j]!, i);
       const kv = keyCols.map((c) => getValue(c, i));
       if (kv.some((v) => v === null)) continue;
-      const key = joinKey(kv);
-      let bucket = own.byKey.get(key);
-      if (!bucket) own.byKey.set(key, (bucket = new Map()));
-      const rk = own.rowId(row);
-      const w = b.weights ? b.weights[i]! : 1;
-      const e = bucket.get(rk);
-      if (e) {
-        e.count += w;
-        if (e.count === 0) bucket.delete(rk);
-        if (bucket.size === 0) own.byKey.delete(key);
-      } else if (w !== 0) bucket.set(rk, { row, count: w, matches: 0 });
-      own.size += w;
+      own.apply(joinKey(kv), rowOf(b, i), b.weights ? b.weights[i]! : 1, 0);
     }
   }
-
 
   /** Probes a lookup join's stream rows; drops the rows no future row can match. */
   endEpoch(ctx: OperatorContext, out: Collector): void {
@@ -265,109 +291,93 @@ export class JoinOp implements Operator {
     out({ columns: [...b.columns.map((c) => takeColumn(c, idx, n)), ...right], length: n, weights: allOnes && !b.weights ? null : Int32Array.from(weights) });
   }
 
+  /**
+   * Joins a delta of one side with the other side's stored rows, then applies it to its own:
+   * probe (candidates by key, late rows dropped, the residual ON over all candidate pairs at
+   * once), emit each row's matches, and store the row with its match count.
+   */
   private pushSide(b: Batch, own: SideState, other: SideState, isLeft: boolean, ctx: OperatorContext, out: Collector): void {
     if (b.length === 0) return;
     if (this.plan.lookup && isLeft && !this.residual) {
       this.lookupProbe(b, ctx, out);
       return;
     }
+    const probe = this.probe(b, own, other, isLeft, ctx);
+    const changes = new ChangeBuilder(this.types);
+    for (let i = 0; i < probe.rows.length; i++) {
+      if (probe.late.has(i)) continue;
+      const row = probe.rows[i]!;
+      const w = b.weights ? b.weights[i]! : 1;
+      const total = this.joinRow(row, w, probe.candidates[i], isLeft, other, probe.verdicts, changes);
+      if (own.preserved && total === 0) changes.add(this.padded(row, isLeft), w);
+      // A lookup join keeps no stream rows: table changes never revisit them.
+      if (!this.plan.lookup) own.apply(probe.keys[i] ?? NULL_KEY, row, w, total);
+    }
+    changes.flush(out);
+  }
+
+  /** The probe of {@link pushSide}: each row's values, key and candidates, and the residual's verdicts on the pairs. */
+  private probe(b: Batch, own: SideState, other: SideState, isLeft: boolean, ctx: OperatorContext): Probe {
     const before = this.plan.timeBound ? ctx.watermark?.before ?? null : null;
     const keyCols = own.keys.map((k) => k(b, ctx));
-    const width = b.columns.length;
-    // 1. Candidates: the other side's rows with the same key.
-    const rows: Value[][] = [];
-    const keyEncs: unknown[] = [];
-    const candidates: (Map<unknown, Entry> | undefined)[] = [];
+    const probe: Probe = { rows: [], keys: [], candidates: [], late: new Set(), verdicts: PASS_ALL };
     const pairRows: Value[][] = [];
-    const lateIdx = new Set<number>();
     for (let i = 0; i < b.length; i++) {
-      const row: Value[] = new Array(width);
-      for (let j = 0; j < width; j++) row[j] = getValue(b.columns[j]!, i);
-      if (before !== null) {
+      const row = rowOf(b, i);
+      probe.rows.push(row);
+      if (before !== null && this.isLate(row, isLeft, before)) {
         // A row the watermark has passed is late: dropped and counted.
-        const exp = this.expiryOf(row, isLeft, true);
-        if (exp === null || exp <= before) {
-          ctx.countLate(1);
-          rows.push(row);
-          keyEncs.push(null);
-          candidates.push(undefined);
-          lateIdx.add(i);
-          continue;
-        }
+        ctx.countLate(1);
+        probe.keys.push(null);
+        probe.candidates.push(undefined);
+        probe.late.add(i);
+        continue;
       }
-      rows.push(row);
       const kv = keyCols.map((c) => getValue(c, i));
       // SQL equality: a NULL key matches nothing.
       const enc = kv.some((v) => v === null) ? null : joinKey(kv);
-      keyEncs.push(enc);
+      probe.keys.push(enc);
       const cands = enc === null ? undefined : other.byKey.get(enc);
-      candidates.push(cands);
+      probe.candidates.push(cands);
       if (this.residual && cands) for (const c of cands.values()) pairRows.push(isLeft ? [...row, ...c.row] : [...c.row, ...row]);
     }
-    // 2. The residual ON condition, evaluated once over all candidate pairs.
-    let mask: ((k: number) => boolean) | null = null;
-    if (this.residual && pairRows.length) {
-      const cond = this.residual(batchFromRows(this.types, pairRows), ctx);
-      mask = (k) => isValid(cond, k) && getBit(cond.values as Uint8Array, k);
-    }
-    const builders = this.types.map((t) => new ColumnBuilder(t, 16));
-    const weights: number[] = [];
-    const add = (row: Value[], w: number) => {
-      if (w === 0) return;
-      for (let j = 0; j < row.length; j++) builders[j]!.append(row[j]!);
-      weights.push(w);
-    };
-    const addPair = (l: readonly Value[], r: readonly Value[], w: number) => {
-      if (w === 0) return;
-      const nl = l.length;
-      for (let j = 0; j < nl; j++) builders[j]!.append(l[j]!);
-      for (let j = 0; j < r.length; j++) builders[nl + j]!.append(r[j]!);
-      weights.push(w);
-    };
-    const pad = (row: Value[], rowIsLeft: boolean): Value[] => (rowIsLeft ? [...row, ...new Array(this.right.width).fill(null)] : [...new Array(this.left.width).fill(null), ...row]);
-    let k = 0;
-    for (let i = 0; i < rows.length; i++) {
-      if (lateIdx.has(i)) continue;
-      const row = rows[i]!;
-      const w = b.weights ? b.weights[i]! : 1;
-      let total = 0;
-      const cands = candidates[i];
-      if (cands) for (const c of cands.values()) {
-        const ok = mask ? mask(k++) : true;
-        if (!ok || c.count <= 0) continue;
-        total += c.count;
-        if (isLeft) addPair(row, c.row, w * c.count);
-        else addPair(c.row, row, w * c.count);
-        if (other.preserved) {
-          const before = c.matches;
-          c.matches += w;
-          if (before === 0 && c.matches > 0) add(pad(c.row, !isLeft), -c.count);
-          else if (before > 0 && c.matches === 0) add(pad(c.row, !isLeft), c.count);
-        }
-      }
-      if (own.preserved && total === 0) add(pad(row, isLeft), w);
-      // A lookup join keeps no stream rows: table changes never revisit them.
-      if (this.plan.lookup) continue;
-      // 3. Apply the delta to this side's state.
-      // Rows with a NULL key match nothing; they share one bucket no key value can reach.
-      const key = keyEncs[i] ?? NULL_KEY;
-      let bucket = own.byKey.get(key);
-      if (!bucket) own.byKey.set(key, (bucket = new Map()));
-      const rk = own.rowId(row);
-      const e = bucket.get(rk);
-      if (e) {
-        e.count += w;
-        own.size += w;
-        if (e.count === 0) {
-          bucket.delete(rk);
-          if (bucket.size === 0) own.byKey.delete(key);
-        }
-      } else if (w !== 0) {
-        bucket.set(rk, { row, count: w, matches: total });
-        own.size += w;
+    if (this.residual && pairRows.length) probe.verdicts = residualVerdicts(this.residual(batchFromRows(this.types, pairRows), ctx));
+    return probe;
+  }
+
+  /**
+   * The output of one delta row: its pairs with the candidates the residual accepts, and the
+   * other side's NULL-padded rows whose match count leaves or reaches zero. Returns how many
+   * stored rows (with multiplicity) the row matches.
+   */
+  private joinRow(row: Value[], w: number, cands: Map<unknown, Entry> | undefined, isLeft: boolean, other: SideState, verdicts: () => boolean, changes: ChangeBuilder): number {
+    let total = 0;
+    if (!cands) return total;
+    for (const c of cands.values()) {
+      const ok = verdicts();
+      if (!ok || c.count <= 0) continue;
+      total += c.count;
+      if (isLeft) changes.addPair(row, c.row, w * c.count);
+      else changes.addPair(c.row, row, w * c.count);
+      if (other.preserved) {
+        const before = c.matches;
+        c.matches += w;
+        if (before === 0 && c.matches > 0) changes.add(this.padded(c.row, !isLeft), -c.count);
+        else if (before > 0 && c.matches === 0) changes.add(this.padded(c.row, !isLeft), c.count);
       }
     }
-    if (weights.length) out({ columns: builders.map((o) => o.finish()), length: weights.length, weights: Int32Array.from(weights) });
+    return total;
+  }
+
+  /** A row of one side with NULLs for the other side's columns. */
+  private padded(row: readonly Value[], rowIsLeft: boolean): Value[] {
+    return rowIsLeft ? [...row, ...new Array<Value>(this.right.width).fill(null)] : [...new Array<Value>(this.left.width).fill(null), ...row];
+  }
+
+  /** Whether the watermark (before this batch) has passed the last time a row of this side could still match. */
+  private isLate(row: readonly Value[], isLeft: boolean, watermark: bigint): boolean {
+    const exp = this.expiryOf(row, isLeft, true);
+    return exp === null || exp <= watermark;
   }
 }
 

@@ -8,18 +8,17 @@
  *   ScanExec ─► FilterExec ─► ProjectExec ─► HashAggExec ─► … ─► view output
  */
 import type { Batch } from '../common/column.js';
+import { SluiceError } from '../common/errors.js';
 import { typeDisplayName } from '../common/types.js';
+import { WINDOW_KINDS } from '../functions/window/index.js';
 import type { PhysicalPlan } from '../planner/physical.js';
 import { compile } from './eval.js';
 import { HashAggOp } from './hash-agg.js';
 import { DuckLookupOp, JoinOp } from './join.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
 import { FilterOp, ProjectOp, ScanOp, UnionOp, ValuesOp } from './operators.js';
-import { SessionAggOp } from './session-agg.js';
 import type { StateTable } from './state/state-table.js';
 import { TopNOp } from './top-n.js';
-import { WindowAggOp } from './window-agg.js';
-import { WindowOp } from './window-tag.js';
 
 type Kind = PhysicalPlan['kind'];
 type Factory<K extends Kind> = (id: string, plan: Extract<PhysicalPlan, { kind: K }>) => Operator;
@@ -34,8 +33,12 @@ const FACTORIES: { readonly [K in Kind]: Factory<K> } = {
   ValuesExec: (id, p) => new ValuesOp(id, p.rows, p.schema.map((f) => f.type)),
   TopNExec: (id, p) => new TopNOp(id, p),
   HashJoinExec: (id, p) => (p.lookupStrategy === 'duckdb' ? new DuckLookupOp(id, p) : new JoinOp(id, p)),
-  WindowExec: (id, p) => new WindowOp(id, p),
-  WindowAggExec: (id, p) => (p.window.kind === 'session' ? new SessionAggOp(id, p) : new WindowAggOp(id, p)),
+  WindowExec: (id, p) => {
+    const tagging = WINDOW_KINDS[p.window.kind].tagging;
+    if (tagging.kind === 'refuse') throw new SluiceError('not_supported', tagging.message, { hint: tagging.hint });
+    return tagging.operator(id, p);
+  },
+  WindowAggExec: (id, p) => WINDOW_KINDS[p.window.kind].aggregation.operator(id, p),
 };
 
 /** The inputs of a physical node, in input-index order. */

@@ -7,6 +7,7 @@
 import { getValue, isValid, takeBatch, type Batch } from '../common/column.js';
 import type { Field, Value } from '../common/types.js';
 import { createAccumulator, type GroupsAccumulator } from '../functions/aggregate/index.js';
+import { AggregateInputs } from './aggregate-inputs.js';
 import { ChangeBuilder } from './changes.js';
 import { compile, type Kernel } from './eval.js';
 import { encodeValues } from './group-table.js';
@@ -33,9 +34,7 @@ export class SessionAggOp implements Operator {
   /** `rows` (key, event time, arguments, filters, count) and, in updating mode, `emitted`. */
   readonly state: readonly StateTable[];
   private readonly time: Kernel;
-  private readonly keyKernels: Kernel[];
-  private readonly argKernels: (Kernel | null)[];
-  private readonly filterKernels: (Kernel | null)[];
+  private readonly inputs: AggregateInputs;
   /**
    * One accumulator per aggregate, whose SCRATCH group is the session being evaluated. Session
    * rows are added with their (positive) counts, so none of them ever sees a retraction.
@@ -47,9 +46,7 @@ export class SessionAggOp implements Operator {
 
   constructor(readonly id: string, private readonly plan: WindowAggPlan) {
     this.time = compile(plan.window.time);
-    this.keyKernels = plan.keys.map(compile);
-    this.argKernels = plan.aggs.map((a) => (a.arg ? compile(a.arg) : null));
-    this.filterKernels = plan.aggs.map((a) => (a.filter ? compile(a.filter) : null));
+    this.inputs = new AggregateInputs(plan.keys, plan.aggs);
     this.gap = Number(plan.window.gap);
     this.sessionAccs = plan.aggs.map((a) => createAccumulator(a, false));
     this.state = this.stateTables();
@@ -152,9 +149,9 @@ export class SessionAggOp implements Operator {
     const n = b.length;
     const t = times(this.time(b, ctx), n);
     const { before } = windowWatermark(this.plan, ctx);
-    const keys = this.keyKernels.map((k) => k(b, ctx));
-    const args = this.argKernels.map((k) => (k ? k(b, ctx) : null));
-    const filters = this.filterKernels.map((k) => (k ? k(b, ctx) : null));
+    const keys = this.inputs.keyColumns(b, ctx);
+    const args = this.inputs.argColumns(b, ctx);
+    const filters = this.inputs.filterColumns(b, ctx);
     const late: number[] = [];
     for (let i = 0; i < n; i++) {
       const ti = t[i]!;

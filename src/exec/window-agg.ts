@@ -11,10 +11,11 @@
  *
  *   row ──► pane (key, ⌊(t − offset) / pane⌋) ──► panes of window w ──► combine ──► row of w
  */
-import { getValue, takeBatch, trueMask, type Batch } from '../common/column.js';
+import { getValue, takeBatch, type Batch } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Field, SqlType, Value } from '../common/types.js';
 import { createAccumulator, type AccumulatorState, type GroupsAccumulator } from '../functions/aggregate/index.js';
+import { AggregateInputs } from './aggregate-inputs.js';
 import { ChangeBuilder, sameRow } from './changes.js';
 import { compile, type Kernel } from './eval.js';
 import { encodeValues } from './group-table.js';
@@ -91,9 +92,7 @@ export class WindowAggOp implements Operator {
    */
   readonly state: readonly StateTable[];
   private readonly time: Kernel;
-  private readonly keyKernels: Kernel[];
-  private readonly argKernels: (Kernel | null)[];
-  private readonly filterKernels: (Kernel | null)[];
+  private readonly inputs: AggregateInputs;
   /** One accumulator per aggregate, one group per pane. */
   private readonly accs: GroupsAccumulator[];
   /** One accumulator per aggregate, whose SCRATCH group is the window being evaluated. */
@@ -112,13 +111,11 @@ export class WindowAggOp implements Operator {
 
   constructor(readonly id: string, private readonly plan: WindowAggPlan) {
     this.time = compile(plan.window.time);
-    this.keyKernels = plan.keys.map(compile);
+    this.inputs = new AggregateInputs(plan.keys, plan.aggs);
     this.size = Number(plan.window.size);
     this.slide = Number(plan.window.slide);
     this.pane = Number(plan.pane);
     this.offset = Number(plan.window.offset);
-    this.argKernels = plan.aggs.map((a) => (a.arg ? compile(a.arg) : null));
-    this.filterKernels = plan.aggs.map((a) => (a.filter ? compile(a.filter) : null));
     this.accs = plan.aggs.map((a) => createAccumulator(a, plan.retracting));
     this.windowAccs = plan.aggs.map((a) => createAccumulator(a, plan.retracting));
     this.state = this.stateTables();
@@ -295,7 +292,7 @@ export class WindowAggOp implements Operator {
     const batch = keep.length === n ? b : takeBatch(b, Int32Array.from(keep), keep.length);
     const tt = keep.length === n ? t : Float64Array.from(keep, (i) => t[i]!);
     const m = batch.length;
-    const keyCols = this.keyKernels.map((k) => k(batch, ctx));
+    const keyCols = this.inputs.keyColumns(batch, ctx);
     if (this.gids.length < m) this.gids = new Int32Array(m * 2);
     const gids = this.gids;
     const row: Value[] = new Array(keyCols.length);
@@ -309,11 +306,7 @@ export class WindowAggOp implements Operator {
     const w = batch.weights;
     const rows = this.panes.rows;
     for (let i = 0; i < m; i++) rows[gids[i]!]! += w ? w[i]! : 1;
-    for (let a = 0; a < this.accs.length; a++) {
-      const arg = this.argKernels[a] ? this.argKernels[a]!(batch, ctx) : null;
-      const f = this.filterKernels[a] ? this.filterKernels[a]!(batch, ctx) : null;
-      this.accs[a]!.update(gids, m, arg, w, f ? trueMask(f) : null);
-    }
+    this.inputs.update(this.accs, batch, ctx, gids);
   }
 
   /** Window starts [s, s + size) that contain the pane starting at p. */

@@ -6,6 +6,7 @@
 import { SluiceError } from '../common/errors.js';
 import { commonType, typeDisplayName, type Field, type Schema, type Value } from '../common/types.js';
 import type { Catalog } from '../catalog/index.js';
+import { WINDOW_KINDS, windowKindList, windowKindOf } from '../functions/window/index.js';
 import type { Expr, FromItem, Query, QueryBody, Select } from '../parser/index.js';
 import { resolveAggregate } from './aggregate-signatures.js';
 import { cast } from './coercion.js';
@@ -262,14 +263,15 @@ export class Binder extends ExprBinder {
     return i >= 0 ? i : null;
   }
 
-  /** TUMBLE(rel, time, size [, offset]), HOP(rel, time, slide, size [, offset]), SESSION(rel, time, gap). */
+  /** A window table function in FROM (TUMBLE, HOP, SESSION, …: see src/functions/window): the relation, its time column and the kind's INTERVAL arguments. */
   private bindWindowFunction(f: Extract<FromItem, { kind: 'table_function' }>): { plan: LogicalPlan; scope: Scope } {
-    const name = f.name.toLowerCase();
+    const name = windowKindOf(f.name);
     const pos = this.positionOf(f.name);
-    if (name !== 'tumble' && name !== 'hop' && name !== 'session') {
-      throw new SluiceError('undefined_function', `table function ${f.name}() does not exist`, { position: pos, hint: 'Window functions are TUMBLE, HOP and SESSION.' });
+    if (name === null) {
+      throw new SluiceError('undefined_function', `table function ${f.name}() does not exist`, { position: pos, hint: `Window functions are ${windowKindList('and')}.` });
     }
-    const usage = { tumble: 'TUMBLE(relation, time_column, size [, offset])', hop: 'HOP(relation, time_column, slide, size [, offset])', session: 'SESSION(relation, time_column, gap)' }[name];
+    const kind = WINDOW_KINDS[name];
+    const usage = kind.usage;
     const [relArg, timeArg, ...durations] = f.args;
     if (!relArg || relArg.kind !== 'column' || relArg.table !== null || !timeArg) throw new SluiceError('syntax', `${name.toUpperCase()} takes ${usage}`, { position: pos });
     const inner = this.bindFrom({ kind: 'relation', name: relArg.name, alias: f.alias ?? relArg.name });
@@ -296,23 +298,9 @@ export class Binder extends ExprBinder {
       if (v < 0n) throw new SluiceError('invalid_parameter', `window durations must not be negative`, { position: pos });
       return v;
     });
-    const want = name === 'tumble' ? [1, 2] : name === 'hop' ? [2, 3] : [1, 1];
-    if (micros.length < want[0]! || micros.length > want[1]!) throw new SluiceError('syntax', `${name.toUpperCase()} takes ${usage}`, { position: pos });
-    let size = 0n;
-    let slide = 0n;
-    let offset = 0n;
-    let gap = 0n;
-    if (name === 'tumble') {
-      size = slide = micros[0]!;
-      offset = micros[1] ?? 0n;
-    } else if (name === 'hop') {
-      slide = micros[0]!;
-      size = micros[1]!;
-      offset = micros[2] ?? 0n;
-    } else gap = micros[0]!;
-    if (name !== 'session' && (size === 0n || slide === 0n)) throw new SluiceError('invalid_parameter', 'window size and slide must be positive', { position: pos });
-    if (name === 'session' && gap === 0n) throw new SluiceError('invalid_parameter', 'the session gap must be positive', { position: pos });
-    const window: WindowSpec = { kind: name, time, size, slide, offset, gap, watermark };
+    const [least, most] = kind.durations;
+    if (micros.length < least || micros.length > most) throw new SluiceError('syntax', `${name.toUpperCase()} takes ${usage}`, { position: pos });
+    const window: WindowSpec = { kind: name, time, ...kind.params(micros, pos), watermark };
     const schema: Schema = [...inner.plan.schema, { name: 'window_start', type: 'timestamp' }, { name: 'window_end', type: 'timestamp' }];
     const plan: LogicalPlan = { kind: 'window', input: inner.plan, window, schema, appendOnly: inner.plan.appendOnly };
     const q = f.alias ?? relArg.name;

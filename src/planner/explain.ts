@@ -4,7 +4,7 @@ import { typeDisplayName } from '../common/types.js';
 import { AGGREGATE_SIGNATURES } from './aggregate-signatures.js';
 import { showAgg, showExpr } from './expr.js';
 import type { LogicalPlan, SortKey, WindowSpec } from './logical.js';
-import { formatInterval } from '../common/interval.js';
+import { WINDOW_KINDS } from '../functions/window/index.js';
 import type { PhysicalPlan } from './physical.js';
 
 function mode(appendOnly: boolean): string {
@@ -121,14 +121,18 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
       break;
     }
     case 'WindowExec':
-      line = `WindowExec: ${showWindow(p.window, names(p.input))}${p.window.kind === 'hop' ? ` (each row copied into size/slide = ${p.window.size / p.window.slide} windows)` : ''}`;
+    {
+      const tagging = WINDOW_KINDS[p.window.kind].tagging;
+      line = `WindowExec: ${showWindow(p.window, names(p.input))}${tagging.kind === 'tag' ? tagging.note(p.window) : ''}`;
       kids = [p.input];
       break;
+    }
     case 'WindowAggExec': {
+      const agg = WINDOW_KINDS[p.window.kind].aggregation;
       const wm = p.window.watermark;
       const wmText = wm === null ? 'none (windows never close; state grows with time)' : wm === 'proctime' ? 'processing time (batch time T_n)' : `${wm.relation}.${wm.column}`;
-      const cleanup = wm === null ? 'none' : p.window.kind === 'session' ? 'drop a session once the watermark passes its end (last row + gap)' : 'drop a pane once the watermark passes the end of the last window containing it';
-      const panes = p.window.kind === 'session' ? 'per-key rows of open sessions' : `panes of ${formatInterval(p.pane)}${p.window.kind === 'hop' ? ` (${p.window.size / p.pane} panes per window; invertible aggregates slide by adding the entering pane and subtracting the leaving one)` : ''}`;
+      const cleanup = wm === null ? 'none' : agg.cleanup;
+      const panes = agg.state(p.window, p.pane);
       line = `WindowAggExec: ${showWindow(p.window, names(p.input))} group=[${groupList(p.roles, p.keys.map((k) => showExpr(k, names(p.input))))}] aggs=[${p.aggs.map((a) => showAgg(a, names(p.input))).join(', ')}] emit=${p.emitOnClose ? 'on-window-close' : 'updating'} input=${p.retracting ? 'retracting' : 'append-only'} state=[${panes}] watermark=${wmText} late-rows=dropped and counted cleanup=[${cleanup}]`;
       kids = [p.input];
       break;
@@ -140,15 +144,7 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
 }
 
 function showWindow(w: WindowSpec, inputNames: readonly string[]): string {
-  const time = showExpr(w.time, inputNames);
-  switch (w.kind) {
-    case 'tumble':
-      return `TUMBLE(${time}, size=${formatInterval(w.size)}${w.offset ? `, offset=${formatInterval(w.offset)}` : ''})`;
-    case 'hop':
-      return `HOP(${time}, slide=${formatInterval(w.slide)}, size=${formatInterval(w.size)}${w.offset ? `, offset=${formatInterval(w.offset)}` : ''})`;
-    case 'session':
-      return `SESSION(${time}, gap=${formatInterval(w.gap)})`;
-  }
+  return WINDOW_KINDS[w.kind].show(w, showExpr(w.time, inputNames));
 }
 
 function groupList(roles: readonly string[], keys: readonly string[]): string {

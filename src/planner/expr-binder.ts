@@ -10,7 +10,7 @@ import type { Expr } from '../parser/index.js';
 import { AGGREGATE_SIGNATURES, resolveAggregate, type AggregateSignature } from './aggregate-signatures.js';
 import { call, cast, constCast, isStringLit } from './coercion.js';
 import type { AggCall, BoundExpr, ScalarFn } from './expr.js';
-import { bindScalar } from './scalar-signatures.js';
+import { bindScalar } from '../functions/scalar/index.js';
 
 /** A column in scope: its table qualifier, name and type. */
 export interface ScopeField {

@@ -3,26 +3,12 @@
  * coercion made explicit as a cast, so kernels only ever see operands of one storage class.
  */
 import type { SqlType, Value } from '../common/types.js';
+import type { ScalarFn } from '../functions/scalar/index.js';
 import { AGGREGATE_SIGNATURES, type AggFn } from './aggregate-signatures.js';
 
 export type { AggFn } from './aggregate-signatures.js';
+export type { ScalarFn } from '../functions/scalar/index.js';
 
-export type ScalarFn =
-  | 'add' | 'sub' | 'mul' | 'div' | 'mod' | 'neg'
-  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge'
-  | 'and' | 'or' | 'not'
-  | 'is_null' | 'is_not_null' | 'is_true' | 'is_not_true' | 'is_false' | 'is_not_false'
-  | 'is_distinct' | 'is_not_distinct'
-  | 'in'
-  | 'like' | 'ilike'
-  | 'concat' | 'concat_ws'
-  | 'upper' | 'lower' | 'length' | 'substr' | 'trim' | 'ltrim' | 'rtrim' | 'replace' | 'strpos'
-  | 'left' | 'right' | 'split_part' | 'starts_with' | 'reverse' | 'md5' | 'lpad' | 'rpad'
-  | 'coalesce' | 'nullif' | 'greatest' | 'least'
-  | 'abs' | 'round' | 'floor' | 'ceil' | 'sqrt' | 'power' | 'ln' | 'exp' | 'sign' | 'trunc'
-  | 'date_trunc' | 'extract' | 'now'
-  | 'json_get' | 'json_get_text'
-  | 'to_char';
 
 export type BoundExpr =
   | { readonly kind: 'col'; readonly index: number; readonly type: SqlType }

@@ -10,13 +10,14 @@ import type { LogicalPlan } from './logical.js';
 import { toPhysical, type PhysicalPlan } from './physical.js';
 import { DEFAULT_RULES, optimize, WindowAggregateRule } from './rules.js';
 import { SluiceError } from '../common/errors.js';
+import { windowKindList } from '../functions/window/index.js';
 
 export * from './expr.js';
 export * from './logical.js';
 export * from './physical.js';
 export { explainLogical, explainPhysical } from './explain.js';
 export { Binder } from './binder.js';
-export { bindScalar } from './scalar-signatures.js';
+export { bindScalar } from '../functions/scalar/index.js';
 
 export interface PlannedQuery {
   readonly logical: LogicalPlan;
@@ -57,7 +58,7 @@ function emitOnClose(p: LogicalPlan): LogicalPlan {
       }
       return { ...p, emitOnClose: true, appendOnly: true };
     default:
-      throw new SluiceError('not_supported', 'EMIT ON WINDOW CLOSE needs an aggregate grouped by a window (TUMBLE, HOP or SESSION with GROUP BY window_start)', {
+      throw new SluiceError('not_supported', `EMIT ON WINDOW CLOSE needs an aggregate grouped by a window (${windowKindList('or')} with GROUP BY window_start)`, {
         hint: 'Group by window_start (and window_end) of a window table function, with count/sum/avg/min/max.',
       });
   }

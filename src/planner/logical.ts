@@ -3,6 +3,7 @@
  * node knows its output schema and whether its output is append-only or an updating changelog.
  */
 import type { Schema, Value } from '../common/types.js';
+import type { WindowKind } from '../functions/window/index.js';
 import type { AggCall, BoundExpr } from './expr.js';
 
 export type RelationKind = 'source' | 'table' | 'view';
@@ -14,7 +15,7 @@ export type RelationKind = 'source' | 'table' | 'view';
  * when nothing bounds the input's time (then windows never close).
  */
 export interface WindowSpec {
-  readonly kind: 'tumble' | 'hop' | 'session';
+  readonly kind: WindowKind;
   readonly time: BoundExpr;
   readonly size: bigint;
   readonly slide: bigint;
@@ -43,6 +44,83 @@ export type JoinType = 'inner' | 'left' | 'right' | 'full' | 'cross';
 /** What each group key of a window aggregate is: the window's start, its end, or a key expression. */
 export type WindowKeyRole = 'window_start' | 'window_end' | 'key';
 
+/*
+ * The cores that a logical node and its physical node share (RisingWave's Logical/Stream pairs):
+ * `P` is the plan type of the inputs. The physical node adds what the physical planner chose.
+ */
+
+/** A GROUP BY aggregate: one output row per group, the group keys then the aggregates. */
+export interface AggregateCore<P> {
+  readonly input: P;
+  readonly groupKeys: readonly BoundExpr[];
+  readonly aggs: readonly AggCall[];
+  readonly schema: Schema;
+  readonly appendOnly: false;
+}
+
+/**
+ * An aggregate grouped by a window (and other keys), computed from panes: output columns are
+ * the group keys in `roles` order, then the aggregates, like an aggregate's.
+ */
+export interface WindowAggregateCore<P> {
+  readonly input: P;
+  readonly window: WindowSpec;
+  readonly roles: readonly WindowKeyRole[];
+  /** Key expressions over the input, one per 'key' role, in order. */
+  readonly keys: readonly BoundExpr[];
+  readonly aggs: readonly AggCall[];
+  readonly emitOnClose: boolean;
+  readonly schema: Schema;
+  readonly appendOnly: boolean;
+}
+
+/**
+ * A join maintained incrementally, with both inputs' rows in state. Output: left columns then
+ * right columns. `leftKeys`/`rightKeys` are the equi-join keys over each input; `residual`
+ * is the rest of the ON condition over the concatenated row.
+ */
+export interface JoinCore<P> {
+  readonly left: P;
+  readonly right: P;
+  readonly joinType: JoinType;
+  readonly leftKeys: readonly BoundExpr[];
+  readonly rightKeys: readonly BoundExpr[];
+  readonly residual: BoundExpr | null;
+  /**
+   * A lookup join: each row of the left (stream) side joins the right table as of its epoch;
+   * later changes to the table do not retract earlier output. Left rows are not kept.
+   */
+  readonly lookup: boolean;
+  /**
+   * A time-bounded stream join (window join or interval join): a row of a side can be
+   * dropped once the watermark reaches its column `col` + `offset` (µs), since no future row
+   * of the other side can match it. Rows already past it on arrival are late.
+   */
+  readonly timeBound: { readonly left: TimeExpiry; readonly right: TimeExpiry } | null;
+  readonly schema: Schema;
+  readonly appendOnly: boolean;
+}
+
+/** Rows ranked within partitions of the input by `orderBy`. */
+export interface RankingCore<P> {
+  readonly input: P;
+  readonly partitionBy: readonly BoundExpr[];
+  readonly orderBy: readonly SortKey[];
+  readonly schema: Schema;
+}
+
+/**
+ * The rows ranked offset+1 … offset+limit per partition by `orderBy` (ties past the limit kept
+ * when withTies); when `rank` is set, the row number is appended as the last column.
+ */
+export interface TopNCore<P> extends RankingCore<P> {
+  readonly limit: number;
+  readonly offset: number;
+  readonly withTies: boolean;
+  readonly rank: boolean;
+  readonly appendOnly: false;
+}
+
 export type LogicalPlan =
   | {
       readonly kind: 'scan';
@@ -55,85 +133,15 @@ export type LogicalPlan =
     }
   | { readonly kind: 'filter'; readonly input: LogicalPlan; readonly predicate: BoundExpr; readonly schema: Schema; readonly appendOnly: boolean }
   | { readonly kind: 'project'; readonly input: LogicalPlan; readonly exprs: readonly BoundExpr[]; readonly schema: Schema; readonly appendOnly: boolean }
-  | {
-      readonly kind: 'aggregate';
-      readonly input: LogicalPlan;
-      readonly groupKeys: readonly BoundExpr[];
-      readonly aggs: readonly AggCall[];
-      readonly schema: Schema;
-      readonly appendOnly: false;
-    }
+  | ({ readonly kind: 'aggregate' } & AggregateCore<LogicalPlan>)
   | { readonly kind: 'union'; readonly inputs: readonly LogicalPlan[]; readonly schema: Schema; readonly appendOnly: boolean }
   /** Tags each input row with the window(s) it falls in: input columns + window_start, window_end. */
   | { readonly kind: 'window'; readonly input: LogicalPlan; readonly window: WindowSpec; readonly schema: Schema; readonly appendOnly: boolean }
-  /**
-   * An aggregate grouped by a window (and other keys), computed from panes: output columns are
-   * the group keys in `roles` order, then the aggregates, like `aggregate`.
-   */
-  | {
-      readonly kind: 'window_aggregate';
-      readonly input: LogicalPlan;
-      readonly window: WindowSpec;
-      readonly roles: readonly WindowKeyRole[];
-      /** Key expressions over the input, one per 'key' role, in order. */
-      readonly keys: readonly BoundExpr[];
-      readonly aggs: readonly AggCall[];
-      readonly emitOnClose: boolean;
-      readonly schema: Schema;
-      readonly appendOnly: boolean;
-    }
-  /**
-   * A join maintained incrementally, with both inputs' rows in state. Output: left columns then
-   * right columns. `leftKeys`/`rightKeys` are the equi-join keys over each input; `residual`
-   * is the rest of the ON condition over the concatenated row.
-   */
-  | {
-      readonly kind: 'join';
-      readonly left: LogicalPlan;
-      readonly right: LogicalPlan;
-      readonly joinType: JoinType;
-      readonly leftKeys: readonly BoundExpr[];
-      readonly rightKeys: readonly BoundExpr[];
-      readonly residual: BoundExpr | null;
-      /**
-       * A lookup join: each row of the left (stream) side joins the right table as of its epoch;
-       * later changes to the table do not retract earlier output. Left rows are not kept.
-       */
-      readonly lookup: boolean;
-      /**
-       * A time-bounded stream join (window join or interval join): a row of a side can be
-       * dropped once the watermark reaches its column `col` + `offset` (µs), since no future row
-       * of the other side can match it. Rows already past it on arrival are late.
-       */
-      readonly timeBound: { readonly left: TimeExpiry; readonly right: TimeExpiry } | null;
-      readonly schema: Schema;
-      readonly appendOnly: boolean;
-    }
+  | ({ readonly kind: 'window_aggregate' } & WindowAggregateCore<LogicalPlan>)
+  | ({ readonly kind: 'join' } & JoinCore<LogicalPlan>)
   /** ROW_NUMBER() OVER (PARTITION BY … ORDER BY …) appended as the last column (needs a rank bound above). */
-  | {
-      readonly kind: 'row_number';
-      readonly input: LogicalPlan;
-      readonly partitionBy: readonly BoundExpr[];
-      readonly orderBy: readonly SortKey[];
-      readonly schema: Schema;
-      readonly appendOnly: boolean;
-    }
-  /**
-   * The rows ranked offset+1 … offset+limit per partition by `orderBy` (ties past the limit kept
-   * when withTies); when `rank` is set, the row number is appended as the last column.
-   */
-  | {
-      readonly kind: 'top_n';
-      readonly input: LogicalPlan;
-      readonly partitionBy: readonly BoundExpr[];
-      readonly orderBy: readonly SortKey[];
-      readonly limit: number;
-      readonly offset: number;
-      readonly withTies: boolean;
-      readonly rank: boolean;
-      readonly schema: Schema;
-      readonly appendOnly: false;
-    }
+  | ({ readonly kind: 'row_number' } & RankingCore<LogicalPlan> & { readonly appendOnly: boolean })
+  | ({ readonly kind: 'top_n' } & TopNCore<LogicalPlan>)
   | { readonly kind: 'values'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true };
 
 export function children(p: LogicalPlan): readonly LogicalPlan[] {

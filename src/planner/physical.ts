@@ -4,10 +4,11 @@
  * inputs skip weights and retraction state; the group-key strategy follows the key types.
  */
 import type { Schema, Value } from '../common/types.js';
-import type { AggCall, BoundExpr } from './expr.js';
-import type { JoinType, LogicalPlan, RelationKind, SortKey, TimeExpiry, WindowKeyRole, WindowSpec } from './logical.js';
+import type { BoundExpr } from './expr.js';
+import type { AggregateCore, JoinCore, LogicalPlan, RelationKind, TopNCore, WindowAggregateCore, WindowSpec } from './logical.js';
 import { SluiceError } from '../common/errors.js';
 import { assertNever } from '../common/errors.js';
+import { WINDOW_KINDS } from '../functions/window/index.js';
 
 export type KeyStrategy = 'global' | 'int' | 'string' | 'composite';
 
@@ -15,67 +16,35 @@ export type PhysicalPlan =
   | { readonly kind: 'ScanExec'; readonly relation: string; readonly relationKind: RelationKind; readonly columns: readonly number[]; readonly schema: Schema; readonly appendOnly: boolean }
   | { readonly kind: 'FilterExec'; readonly input: PhysicalPlan; readonly predicate: BoundExpr; readonly schema: Schema; readonly appendOnly: boolean }
   | { readonly kind: 'ProjectExec'; readonly input: PhysicalPlan; readonly exprs: readonly BoundExpr[]; readonly schema: Schema; readonly appendOnly: boolean }
-  | {
+  | ({
       readonly kind: 'HashAggExec';
-      readonly input: PhysicalPlan;
-      readonly groupKeys: readonly BoundExpr[];
-      readonly aggs: readonly AggCall[];
-      readonly schema: Schema;
-      readonly appendOnly: false;
       /** Whether the input can retract rows (then min/max keep value multisets). */
       readonly retracting: boolean;
       readonly keyStrategy: KeyStrategy;
-    }
+    } & AggregateCore<PhysicalPlan>)
   | { readonly kind: 'UnionExec'; readonly inputs: readonly PhysicalPlan[]; readonly schema: Schema; readonly appendOnly: boolean }
   | { readonly kind: 'WindowExec'; readonly input: PhysicalPlan; readonly window: WindowSpec; readonly schema: Schema; readonly appendOnly: boolean }
-  | {
+  | ({
       readonly kind: 'WindowAggExec';
-      readonly input: PhysicalPlan;
-      readonly window: WindowSpec;
-      /** Width of a pane in µs: size for TUMBLE, gcd(slide, size) for HOP, 0 for SESSION. */
+      /** Width of a pane in µs (the window kind's: size for TUMBLE, gcd(slide, size) for HOP, 0 for SESSION). */
       readonly pane: bigint;
-      readonly roles: readonly WindowKeyRole[];
-      readonly keys: readonly BoundExpr[];
-      readonly aggs: readonly AggCall[];
-      readonly emitOnClose: boolean;
       readonly retracting: boolean;
-      readonly schema: Schema;
-      readonly appendOnly: boolean;
-    }
-  | {
+    } & WindowAggregateCore<PhysicalPlan>)
+  | ({
       readonly kind: 'HashJoinExec';
-      readonly left: PhysicalPlan;
-      readonly right: PhysicalPlan;
-      readonly joinType: JoinType;
-      readonly leftKeys: readonly BoundExpr[];
-      readonly rightKeys: readonly BoundExpr[];
-      readonly residual: BoundExpr | null;
       /**
        * Lookup joins: 'hash' keeps a JS hash index over the table, maintained from its changelog;
        * 'duckdb' hands each epoch's stream rows to DuckDB, which joins them with the table.
        */
-      readonly lookup: boolean;
       readonly lookupStrategy: 'hash' | 'duckdb' | null;
       /** For the DuckDB strategy: the table and the columns read from it. */
       readonly lookupTable: { readonly name: string; readonly columns: readonly string[]; readonly keys: readonly string[] } | null;
-      readonly timeBound: { readonly left: TimeExpiry; readonly right: TimeExpiry } | null;
-      readonly schema: Schema;
-      readonly appendOnly: boolean;
-    }
-  | {
+    } & JoinCore<PhysicalPlan>)
+  | ({
       readonly kind: 'TopNExec';
-      readonly input: PhysicalPlan;
-      readonly partitionBy: readonly BoundExpr[];
-      readonly orderBy: readonly SortKey[];
-      readonly limit: number;
-      readonly offset: number;
-      readonly withTies: boolean;
-      readonly rank: boolean;
       /** Append-only input: rows beyond the top can never return, so only the top is kept. */
       readonly retracting: boolean;
-      readonly schema: Schema;
-      readonly appendOnly: false;
-    }
+    } & TopNCore<PhysicalPlan>)
   | { readonly kind: 'ValuesExec'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true };
 
 export interface PhysicalOptions {
@@ -147,18 +116,17 @@ export function toPhysical(p: LogicalPlan, opts: PhysicalOptions = {}): Physical
         appendOnly: p.appendOnly,
       };
     case 'window':
-      if (p.window.kind === 'session') {
-        throw new SluiceError('not_supported', 'SESSION windows need an aggregate grouped by window_start or window_end', {
-          hint: 'Write SELECT key, window_start, window_end, count(*) FROM SESSION(src, ts, INTERVAL …) GROUP BY key, window_start, window_end.',
-        });
-      }
+    {
+      const tagging = WINDOW_KINDS[p.window.kind].tagging;
+      if (tagging.kind === 'refuse') throw new SluiceError('not_supported', tagging.message, { hint: tagging.hint });
       return { kind: 'WindowExec', input: toPhysicalRec(p.input), window: p.window, schema: p.schema, appendOnly: p.appendOnly };
+    }
     case 'window_aggregate':
       return {
         kind: 'WindowAggExec',
         input: toPhysicalRec(p.input),
         window: p.window,
-        pane: p.window.kind === 'tumble' ? p.window.size : p.window.kind === 'hop' ? gcd(p.window.slide, p.window.size) : 0n,
+        pane: WINDOW_KINDS[p.window.kind].aggregation.pane(p.window),
         roles: p.roles,
         keys: p.keys,
         aggs: p.aggs,
@@ -188,7 +156,3 @@ function lookupChoice(p: Extract<LogicalPlan, { kind: 'join' }>, opts: PhysicalO
   };
 }
 
-export function gcd(a: bigint, b: bigint): bigint {
-  while (b !== 0n) [a, b] = [b, a % b];
-  return a;
-}

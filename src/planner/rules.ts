@@ -3,13 +3,21 @@
  * output schema: PushDownFilterRule moves predicates toward the scans, MergeProjectRule folds
  * stacked projections, PruneColumnsRule makes every node produce only the columns used above.
  */
-import { columnsOf, conjunction, isVolatile, mapColumns, splitConjunction, type BoundExpr } from './expr.js';
+import { columnsOf, conjunction, isVolatile, mapColumns, splitConjunction, type AggCall, type BoundExpr } from './expr.js';
 import { filter, project } from './binder.js';
 import { transformUp, type LogicalPlan, type WindowKeyRole } from './logical.js';
 
 export interface Rule {
   readonly name: string;
   apply(plan: LogicalPlan): LogicalPlan;
+}
+
+/** A logical plan node of one kind. */
+type PlanNode<K extends LogicalPlan['kind']> = Extract<LogicalPlan, { kind: K }>;
+
+/** A rule that rewrites, bottom-up, every node of one kind and keeps the others. */
+function nodeRule<K extends LogicalPlan['kind']>(name: string, kind: K, rewrite: (p: PlanNode<K>) => LogicalPlan): Rule {
+  return { name, apply: (plan) => transformUp(plan, (p) => (p.kind === kind ? rewrite(p as PlanNode<K>) : p)) };
 }
 
 export const PushDownFilterRule: Rule = {
@@ -110,24 +118,18 @@ function pushFilter(input: LogicalPlan, preds: BoundExpr[]): LogicalPlan {
   }
 }
 
-export const MergeProjectRule: Rule = {
-  name: 'MergeProjectRule',
-  apply: mergeProjects,
-};
+export const MergeProjectRule = nodeRule('MergeProjectRule', 'project', mergeProject);
 
-function mergeProjects(plan: LogicalPlan): LogicalPlan {
-  return transformUp(plan, (p) => {
-    if (p.kind !== 'project') return p;
-    const input = p.input;
-    if (input.kind === 'project') {
-      const exprs = p.exprs.map((e) => mapColumns(e, (i) => input.exprs[i]!));
-      return project(input.input, exprs, p.schema);
-    }
-    if (p.exprs.length === input.schema.length && p.exprs.every((e, i) => e.kind === 'col' && e.index === i) && p.schema.every((f, i) => f.name === input.schema[i]!.name)) {
-      return input;
-    }
-    return p;
-  });
+function mergeProject(p: PlanNode<'project'>): LogicalPlan {
+  const input = p.input;
+  if (input.kind === 'project') {
+    const exprs = p.exprs.map((e) => mapColumns(e, (i) => input.exprs[i]!));
+    return project(input.input, exprs, p.schema);
+  }
+  if (p.exprs.length === input.schema.length && p.exprs.every((e, i) => e.kind === 'col' && e.index === i) && p.schema.every((f, i) => f.name === input.schema[i]!.name)) {
+    return input;
+  }
+  return p;
 }
 
 export const PruneColumnsRule: Rule = {
@@ -159,21 +161,14 @@ function prune(plan: LogicalPlan, required: readonly number[]): LogicalPlan {
     }
     case 'aggregate': {
       const nKeys = plan.groupKeys.length;
-      const keptAggs = all ? plan.aggs.map((_, i) => i) : required.filter((i) => i >= nKeys).map((i) => i - nKeys);
-      const aggs = keptAggs.map((i) => plan.aggs[i]!);
-      const used = new Set<number>();
-      for (const k of plan.groupKeys) columnsOf(k, used);
-      for (const a of aggs) {
-        if (a.arg) columnsOf(a.arg, used);
-        if (a.filter) columnsOf(a.filter, used);
-      }
+      const { keptAggs, aggs, used } = prunedAggregates(plan.aggs, plan.groupKeys, nKeys, required, all);
       const need = sorted([...used]);
       const child = prune(plan.input, need);
       const agg: LogicalPlan = {
         ...plan,
         input: child,
         groupKeys: plan.groupKeys.map((k) => remap(k, need)),
-        aggs: aggs.map((a) => ({ ...a, arg: a.arg ? remap(a.arg, need) : null, filter: a.filter ? remap(a.filter, need) : null })),
+        aggs: remapAggregates(aggs, need),
         schema: [...plan.schema.slice(0, nKeys), ...keptAggs.map((i) => plan.schema[nKeys + i]!)],
       };
       const produced = [...plan.groupKeys.map((_, i) => i), ...keptAggs.map((i) => nKeys + i)];
@@ -236,15 +231,8 @@ function prune(plan: LogicalPlan, required: readonly number[]): LogicalPlan {
     }
     case 'window_aggregate': {
       const nKeys = plan.roles.length;
-      const keptAggs = all ? plan.aggs.map((_, i) => i) : required.filter((i) => i >= nKeys).map((i) => i - nKeys);
-      const aggs = keptAggs.map((i) => plan.aggs[i]!);
-      const used = new Set<number>();
-      for (const k of plan.keys) columnsOf(k, used);
+      const { keptAggs, aggs, used } = prunedAggregates(plan.aggs, plan.keys, nKeys, required, all);
       columnsOf(plan.window.time, used);
-      for (const a of aggs) {
-        if (a.arg) columnsOf(a.arg, used);
-        if (a.filter) columnsOf(a.filter, used);
-      }
       const need = sorted([...used]);
       const child = prune(plan.input, need);
       const agg: LogicalPlan = {
@@ -252,12 +240,34 @@ function prune(plan: LogicalPlan, required: readonly number[]): LogicalPlan {
         input: child,
         window: { ...plan.window, time: remap(plan.window.time, need) },
         keys: plan.keys.map((k) => remap(k, need)),
-        aggs: aggs.map((a) => ({ ...a, arg: a.arg ? remap(a.arg, need) : null, filter: a.filter ? remap(a.filter, need) : null })),
+        aggs: remapAggregates(aggs, need),
         schema: [...plan.schema.slice(0, nKeys), ...keptAggs.map((i) => plan.schema[nKeys + i]!)],
       };
       return trim(agg, [...plan.roles.map((_, i) => i), ...keptAggs.map((i) => nKeys + i)], required);
     }
   }
+}
+
+/**
+ * What an aggregate node with `nKeys` output key columns keeps for its `required` columns (all
+ * of them when `all`): its aggregates, by index and as calls, and the input columns those and
+ * the group keys read.
+ */
+function prunedAggregates(calls: readonly AggCall[], keys: readonly BoundExpr[], nKeys: number, required: readonly number[], all: boolean): { keptAggs: number[]; aggs: AggCall[]; used: Set<number> } {
+  const keptAggs = all ? calls.map((_, i) => i) : required.filter((i) => i >= nKeys).map((i) => i - nKeys);
+  const aggs = keptAggs.map((i) => calls[i]!);
+  const used = new Set<number>();
+  for (const k of keys) columnsOf(k, used);
+  for (const a of aggs) {
+    if (a.arg) columnsOf(a.arg, used);
+    if (a.filter) columnsOf(a.filter, used);
+  }
+  return { keptAggs, aggs, used };
+}
+
+/** Aggregate calls over an input pruned to the columns `need`. */
+function remapAggregates(aggs: readonly AggCall[], need: readonly number[]): AggCall[] {
+  return aggs.map((a) => ({ ...a, arg: a.arg ? remap(a.arg, need) : null, filter: a.filter ? remap(a.filter, need) : null }));
 }
 
 function sorted(xs: number[]): number[] {
@@ -283,84 +293,73 @@ function trim(plan: LogicalPlan, have: readonly number[], want: readonly number[
  * aggregate runs per pane instead of per copied row. Other group keys and the aggregate
  * arguments must not read the window columns; count/sum/avg/min/max without DISTINCT.
  */
-export const WindowAggregateRule: Rule = {
-  name: 'WindowAggregateRule',
-  apply: rewriteWindowAggregates,
-};
+export const WindowAggregateRule = nodeRule('WindowAggregateRule', 'aggregate', rewriteWindowAggregate);
 
-function rewriteWindowAggregates(plan: LogicalPlan): LogicalPlan {
-  return transformUp(plan, (p) => {
-    if (p.kind !== 'aggregate' || p.input.kind !== 'window') return p;
-    const input = p.input;
-    const n = input.input.schema.length;
-    const roles = p.groupKeys.map((k): WindowKeyRole => (k.kind === 'col' && k.index === n ? 'window_start' : k.kind === 'col' && k.index === n + 1 ? 'window_end' : 'key'));
-    const keys = p.groupKeys.filter((_, i) => roles[i] === 'key');
-    const readsWindow = (e: BoundExpr) => [...columnsOf(e)].some((c) => c >= n);
-    const simpleAggs = p.aggs.every((a) => !a.distinct && (!a.arg || !readsWindow(a.arg)) && (!a.filter || !readsWindow(a.filter)));
-    if (!roles.some((r) => r !== 'key') || keys.some(readsWindow) || !simpleAggs) return p;
-    return {
-      kind: 'window_aggregate',
-      input: input.input,
-      window: input.window,
-      roles,
-      keys,
-      aggs: p.aggs,
-      emitOnClose: false,
-      schema: p.schema,
-      appendOnly: false,
-    };
-  });
+function rewriteWindowAggregate(p: PlanNode<'aggregate'>): LogicalPlan {
+  if (p.input.kind !== 'window') return p;
+  const input = p.input;
+  const n = input.input.schema.length;
+  const roles = p.groupKeys.map((k): WindowKeyRole => (k.kind === 'col' && k.index === n ? 'window_start' : k.kind === 'col' && k.index === n + 1 ? 'window_end' : 'key'));
+  const keys = p.groupKeys.filter((_, i) => roles[i] === 'key');
+  const readsWindow = (e: BoundExpr) => [...columnsOf(e)].some((c) => c >= n);
+  const simpleAggs = p.aggs.every((a) => !a.distinct && (!a.arg || !readsWindow(a.arg)) && (!a.filter || !readsWindow(a.filter)));
+  if (!roles.some((r) => r !== 'key') || keys.some(readsWindow) || !simpleAggs) return p;
+  return {
+    kind: 'window_aggregate',
+    input: input.input,
+    window: input.window,
+    roles,
+    keys,
+    aggs: p.aggs,
+    emitOnClose: false,
+    schema: p.schema,
+    appendOnly: false,
+  };
 }
 
 /**
  * Filter(rank bounds) over RowNumber → TopN: `rank <= N`, `rank < N`, `rank = 1`, `rank > M`,
  * `rank >= M` become limit and offset per partition; other conjuncts stay in a filter above.
  */
-export const TopNRule: Rule = {
-  name: 'TopNRule',
-  apply: rewriteTopN,
-};
+export const TopNRule = nodeRule('TopNRule', 'filter', rewriteTopN);
 
-function rewriteTopN(plan: LogicalPlan): LogicalPlan {
-  return transformUp(plan, (p) => {
-    if (p.kind !== 'filter') return p;
-    const input = p.input;
-    if (input.kind !== 'row_number') return p;
-    const rank = input.input.schema.length;
-    let lower = 0;
-    let upper = Infinity;
-    const keep: BoundExpr[] = [];
-    for (const c of splitConjunction(p.predicate)) {
-      const b = rankBound(c, rank);
-      if (!b) {
-        keep.push(c);
-        continue;
-      }
-      if (b.op === 'le') upper = Math.min(upper, b.n);
-      else if (b.op === 'lt') upper = Math.min(upper, b.n - 1);
-      else if (b.op === 'gt') lower = Math.max(lower, b.n);
-      else if (b.op === 'ge') lower = Math.max(lower, b.n - 1);
-      else {
-        upper = Math.min(upper, b.n);
-        lower = Math.max(lower, b.n - 1);
-      }
+function rewriteTopN(p: PlanNode<'filter'>): LogicalPlan {
+  const input = p.input;
+  if (input.kind !== 'row_number') return p;
+  const rank = input.input.schema.length;
+  let lower = 0;
+  let upper = Infinity;
+  const keep: BoundExpr[] = [];
+  for (const c of splitConjunction(p.predicate)) {
+    const b = rankBound(c, rank);
+    if (!b) {
+      keep.push(c);
+      continue;
     }
-    if (upper === Infinity) return p;
-    const top: LogicalPlan = {
-      kind: 'top_n',
-      input: input.input,
-      partitionBy: input.partitionBy,
-      orderBy: input.orderBy,
-      limit: Math.max(0, upper - lower),
-      offset: lower,
-      withTies: false,
-      rank: true,
-      schema: input.schema,
-      appendOnly: false,
-    };
-    const rest = conjunction(keep);
-    return rest ? filter(top, rest) : top;
-  });
+    if (b.op === 'le') upper = Math.min(upper, b.n);
+    else if (b.op === 'lt') upper = Math.min(upper, b.n - 1);
+    else if (b.op === 'gt') lower = Math.max(lower, b.n);
+    else if (b.op === 'ge') lower = Math.max(lower, b.n - 1);
+    else {
+      upper = Math.min(upper, b.n);
+      lower = Math.max(lower, b.n - 1);
+    }
+  }
+  if (upper === Infinity) return p;
+  const top: LogicalPlan = {
+    kind: 'top_n',
+    input: input.input,
+    partitionBy: input.partitionBy,
+    orderBy: input.orderBy,
+    limit: Math.max(0, upper - lower),
+    offset: lower,
+    withTies: false,
+    rank: true,
+    schema: input.schema,
+    appendOnly: false,
+  };
+  const rest = conjunction(keep);
+  return rest ? filter(top, rest) : top;
 }
 
 function rankBound(c: BoundExpr, rank: number): { op: 'le' | 'lt' | 'gt' | 'ge' | 'eq'; n: number } | null {

@@ -7,8 +7,7 @@ import { SluiceError } from '../../common/errors.js';
 import type { SqlType } from '../../common/types.js';
 import type { EvalContext } from '../../exec/eval.js';
 import { storageOf } from '../../exec/storage.js';
-import type { ScalarFn } from '../../planner/expr.js';
-import { andValidity, markNull, type ScalarFunction } from './scalar-function.js';
+import { andValidity, markNull, syntaxFunctions, type ScalarFunction } from './scalar-function.js';
 
 const I32_MIN = -2147483648;
 const I32_MAX = 2147483647;
@@ -150,11 +149,11 @@ const neg: ScalarFunction = (args, _argExprs, type) => {
 };
 
 /** The arithmetic functions' implementations. */
-export const ARITHMETIC_FUNCTIONS = {
+export const ARITHMETIC_FUNCTIONS = syntaxFunctions({
   add: binary('add'),
   sub: binary('sub'),
   mul: binary('mul'),
   div: binary('div'),
   mod: binary('mod'),
   neg,
-} satisfies Partial<Record<ScalarFn, ScalarFunction>>;
+});

@@ -5,9 +5,8 @@
 import { getBit, isValid, newBitmap, setBit, type Column } from '../../common/column.js';
 import type { SqlType } from '../../common/types.js';
 import { storageOf } from '../../exec/storage.js';
-import type { ScalarFn } from '../../planner/expr.js';
 import { logical } from './logical.js';
-import { andValidity, boolColumn, evalAll, type ScalarFunction } from './scalar-function.js';
+import { andValidity, boolColumn, evalAll, syntaxFunctions, type ScalarFunction } from './scalar-function.js';
 
 /** A comparison operator. */
 export type Cmp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
@@ -116,7 +115,7 @@ const inList: ScalarFunction = (args, argExprs) => {
 };
 
 /** The comparison functions' implementations. */
-export const COMPARISON_FUNCTIONS = {
+export const COMPARISON_FUNCTIONS = syntaxFunctions({
   eq: comparison('eq'),
   ne: comparison('ne'),
   lt: comparison('lt'),
@@ -126,4 +125,4 @@ export const COMPARISON_FUNCTIONS = {
   is_distinct: distinctness('is_distinct'),
   is_not_distinct: distinctness('is_not_distinct'),
   in: inList,
-} satisfies Partial<Record<ScalarFn, ScalarFunction>>;
+});

@@ -3,9 +3,9 @@
  * already cast to one common type, so rows are copied column to column.
  */
 import { ColumnBuilder, getBit, isValid, type Column } from '../../common/column.js';
-import type { ScalarFn } from '../../planner/expr.js';
 import { compareKernel } from './comparison.js';
-import { evalAll, markNull, type ScalarFunction } from './scalar-function.js';
+import { byName, evalAll, markNull, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
+import { noFunction, variadicCommon } from './signature.js';
 
 const coalesce: ScalarFunction = (args, _argExprs, type) => (b, ctx) => {
   const cols = evalAll(args, b, ctx);
@@ -58,8 +58,11 @@ function extreme(fn: 'greatest' | 'least'): ScalarFunction {
 
 /** The conditional functions' implementations. */
 export const CONDITIONAL_FUNCTIONS = {
-  coalesce,
-  nullif,
-  greatest: extreme('greatest'),
-  least: extreme('least'),
-} satisfies Partial<Record<ScalarFn, ScalarFunction>>;
+  coalesce: byName(['coalesce'], variadicCommon, coalesce),
+  nullif: byName(['nullif'], (args, site) => {
+    if (args.length !== 2) throw noFunction(site.name, args, site.pos);
+    return variadicCommon(args, site);
+  }, nullif),
+  greatest: byName(['greatest'], variadicCommon, extreme('greatest')),
+  least: byName(['least'], variadicCommon, extreme('least')),
+} satisfies Record<string, ScalarDefinition>;

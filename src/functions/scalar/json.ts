@@ -4,8 +4,9 @@
  */
 import { SluiceError } from '../../common/errors.js';
 import type { Value } from '../../common/types.js';
-import type { ScalarFn } from '../../planner/expr.js';
-import { rowWiseFunction, type ScalarFunction } from './scalar-function.js';
+import { cast } from '../../planner/coercion.js';
+import { byName, rowWiseFunction, type ScalarDefinition } from './scalar-function.js';
+import { fixed, type ScalarBinder } from './signature.js';
 
 function jsonGet(doc: string, key: string, asText: boolean): Value {
   let v: unknown;
@@ -24,7 +25,13 @@ function jsonGet(doc: string, key: string, asText: boolean): Value {
   return JSON.stringify(r);
 }
 /** The JSON functions' implementations. */
+// (text, text) → text; the json operators accept an integer index too, normalised to text.
+const bindJsonGet: ScalarBinder = (args, site) => {
+  const typed = fixed(['varchar', 'varchar'], 'varchar');
+  return typed(args[1] && args[1].type === 'int' ? [args[0]!, cast(args[1], 'varchar')] : args, site);
+};
+
 export const JSON_FUNCTIONS = {
-  json_get: rowWiseFunction(([d, key]) => jsonGet(d as string, key as string, false)),
-  json_get_text: rowWiseFunction(([d, key]) => jsonGet(d as string, key as string, true)),
-} satisfies Partial<Record<ScalarFn, ScalarFunction>>;
+  json_get: byName(['json_get'], bindJsonGet, rowWiseFunction(([d, key]) => jsonGet(d as string, key as string, false))),
+  json_get_text: byName(['json_get_text'], bindJsonGet, rowWiseFunction(([d, key]) => jsonGet(d as string, key as string, true))),
+} satisfies Record<string, ScalarDefinition>;

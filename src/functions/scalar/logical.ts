@@ -3,8 +3,7 @@
  * and IS [NOT] TRUE/FALSE.
  */
 import { getBit, isValid, newBitmap, setBit, type Column } from '../../common/column.js';
-import type { ScalarFn } from '../../planner/expr.js';
-import { boolColumn, type ScalarFunction } from './scalar-function.js';
+import { boolColumn, syntaxFunctions, type ScalarFunction } from './scalar-function.js';
 
 /** Three-valued AND / OR of two boolean columns. */
 export function logical(fn: 'and' | 'or', a: Column, b: Column, n: number): Column {
@@ -66,7 +65,7 @@ function truthTest(fn: 'is_true' | 'is_not_true' | 'is_false' | 'is_not_false'):
 }
 
 /** The boolean functions' implementations. */
-export const LOGICAL_FUNCTIONS = {
+export const LOGICAL_FUNCTIONS = syntaxFunctions({
   and: connective('and'),
   or: connective('or'),
   not,
@@ -76,4 +75,4 @@ export const LOGICAL_FUNCTIONS = {
   is_not_true: truthTest('is_not_true'),
   is_false: truthTest('is_false'),
   is_not_false: truthTest('is_not_false'),
-} satisfies Partial<Record<ScalarFn, ScalarFunction>>;
+});

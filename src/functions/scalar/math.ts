@@ -3,10 +3,11 @@
  * row. Integer arguments of the integer-preserving functions stay integers.
  */
 import { SluiceError } from '../../common/errors.js';
-import type { Value } from '../../common/types.js';
 import { roundHalfAway } from '../../common/values.js';
-import type { ScalarFn } from '../../planner/expr.js';
-import { rowWiseFunction, type ScalarFunction } from './scalar-function.js';
+import { isNumeric, type SqlType, type Value } from '../../common/types.js';
+import { cast } from '../../planner/coercion.js';
+import { byName, rowWiseFunction, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
+import { fixed, noFunction, numericUnary, type ScalarBinder } from './signature.js';
 
 type MathFn = 'abs' | 'floor' | 'ceil' | 'sqrt' | 'ln' | 'exp' | 'sign' | 'trunc' | 'round' | 'power';
 
@@ -47,15 +48,25 @@ function numeric(fn: MathFn): ScalarFunction {
 }
 
 /** The numeric functions' implementations. */
+// round(x) keeps x's type; round(x, digits) is numeric for numeric x, else double.
+const bindRound: ScalarBinder = (args, site) => {
+  if (args.length === 1) return numericUnary(true)(args, site);
+  if (args.length === 2 && isNumeric(args[0]!.type)) {
+    const t: SqlType = args[0]!.type === 'numeric' ? 'numeric' : 'double';
+    return site.make([cast(args[0]!, t), cast(args[1]!, 'int')], t);
+  }
+  throw noFunction(site.name, args, site.pos);
+};
+
 export const MATH_FUNCTIONS = {
-  abs: numeric('abs'),
-  floor: numeric('floor'),
-  ceil: numeric('ceil'),
-  sqrt: numeric('sqrt'),
-  ln: numeric('ln'),
-  exp: numeric('exp'),
-  sign: numeric('sign'),
-  trunc: numeric('trunc'),
-  round: numeric('round'),
-  power: numeric('power'),
-} satisfies Partial<Record<ScalarFn, ScalarFunction>>;
+  abs: byName(['abs'], numericUnary(true), numeric('abs')),
+  floor: byName(['floor'], numericUnary(true), numeric('floor')),
+  ceil: byName(['ceil', 'ceiling'], numericUnary(true), numeric('ceil')),
+  sqrt: byName(['sqrt'], numericUnary(false), numeric('sqrt')),
+  ln: byName(['ln'], numericUnary(false), numeric('ln')),
+  exp: byName(['exp'], numericUnary(false), numeric('exp')),
+  sign: byName(['sign'], numericUnary(true), numeric('sign')),
+  trunc: byName(['trunc'], (args, site) => (args.length === 1 ? numericUnary(true) : fixed(['double', 'int'], 'double'))(args, site), numeric('trunc')),
+  round: byName(['round'], bindRound, numeric('round')),
+  power: byName(['power', 'pow'], fixed(['double', 'double'], 'double'), numeric('power')),
+} satisfies Record<string, ScalarDefinition>;

@@ -1,13 +1,14 @@
 /**
- * The shape of a scalar function's implementation and the helpers its kernels share: validity
- * intersection, boolean columns, and the value-at-a-time adapters for functions without a
- * typed-array loop.
+ * The shape of a scalar function — its signature and its kernel, one registry entry — and the
+ * helpers its kernels share: validity intersection, boolean columns, and the value-at-a-time
+ * adapters for functions without a typed-array loop.
  */
 import { ColumnBuilder, getString, getValue, isValid, newBitmap, setBit, type Batch, type Column } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { SqlType, Value } from '../../common/types.js';
 import type { EvalContext, Kernel } from '../../exec/eval.js';
 import type { BoundExpr } from '../../planner/expr.js';
+import { callable, SYNTAX, type ScalarBinder, type ScalarSignature } from './signature.js';
 
 /**
  * A scalar function's implementation: given its compiled arguments, the bound argument
@@ -15,6 +16,29 @@ import type { BoundExpr } from '../../planner/expr.js';
  * result type, the kernel for one call.
  */
 export type ScalarFunction = (args: readonly Kernel[], argExprs: readonly BoundExpr[], type: SqlType) => Kernel;
+
+/** One scalar function, as its registry entry holds it: how the binder types a call, and its kernel. */
+export interface ScalarDefinition {
+  readonly signature: ScalarSignature;
+  readonly kernel: ScalarFunction;
+}
+
+/** A function SQL calls by any of `names`, typed by `bind`. */
+export function byName(names: readonly string[], bind: ScalarBinder, kernel: ScalarFunction): ScalarDefinition {
+  return { signature: callable(names, bind), kernel };
+}
+
+/** A function the binder produces only from SQL syntax (an operator, IS NULL, IN, LIKE, …). */
+export function bySyntax(kernel: ScalarFunction): ScalarDefinition {
+  return { signature: SYNTAX, kernel };
+}
+
+/** Functions bound only from SQL syntax, by name: each kernel as {@link bySyntax} makes it. */
+export function syntaxFunctions<K extends string>(kernels: Readonly<Record<K, ScalarFunction>>): Record<K, ScalarDefinition> {
+  const out = {} as Record<K, ScalarDefinition>;
+  for (const k of Object.keys(kernels) as K[]) out[k] = bySyntax(kernels[k]);
+  return out;
+}
 
 /** Evaluates every argument kernel over a batch. */
 export function evalAll(args: readonly Kernel[], b: Batch, ctx: EvalContext): Column[] {

@@ -6,8 +6,10 @@ import { createHash } from 'node:crypto';
 import { ColumnBuilder, decodeUtf8, getString, isValid, newBitmap, setBit, type Column } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { Value } from '../../common/types.js';
-import type { ScalarFn } from '../../planner/expr.js';
-import { boolColumn, evalAll, mapStrings, rowWise, rowWiseFunction, type ScalarFunction } from './scalar-function.js';
+import { call, cast } from '../../planner/coercion.js';
+import type { BoundExpr } from '../../planner/expr.js';
+import { boolColumn, byName, bySyntax, evalAll, mapStrings, rowWise, rowWiseFunction, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
+import { fixed, noFunction, type ScalarBinder } from './signature.js';
 
 /** The regular expression a LIKE pattern (with `\` escapes) matches, anchored at both ends. */
 export function likeToRegExp(pattern: string, insensitive: boolean): RegExp {
@@ -86,42 +88,59 @@ function pad(s: string, len: number, fill: string, left: boolean): string {
 }
 
 /** The string functions' implementations. */
+// concat(a, b, …) skips NULLs; the binary `concat` it expands to is `||`, which does not.
+const bindConcat: ScalarBinder = (args): BoundExpr => {
+  const parts = args.map((a) => call('coalesce', [cast(a, 'varchar'), EMPTY], 'varchar'));
+  return parts.reduce((a, b) => call('concat', [a, b], 'varchar'), EMPTY);
+};
+const EMPTY: BoundExpr = { kind: 'lit', value: '', type: 'varchar' };
+
+const bindConcatWs: ScalarBinder = (args, site) => {
+  if (args.length < 2) throw noFunction(site.name, args, site.pos);
+  return site.make(args.map((a) => cast(a, 'varchar')), 'varchar');
+};
+
+const bindSubstr: ScalarBinder = (args, site) =>
+  (args.length === 2 ? fixed(['varchar', 'int'], 'varchar') : fixed(['varchar', 'int', 'int'], 'varchar'))(args, site);
+
+const textToText = fixed(['varchar'], 'varchar');
+
 export const STRING_FUNCTIONS = {
-  like: like(false),
-  ilike: like(true),
-  concat,
+  like: bySyntax(like(false)),
+  ilike: bySyntax(like(true)),
+  concat: byName(['concat'], bindConcat, concat),
   // NULL separator → NULL; NULL elements are skipped (PostgreSQL's concat_ws).
-  concat_ws: rowWiseFunction(([sep, ...parts]) => (sep === null ? null : parts.filter((p) => p !== null).join(sep as string)), false),
-  upper: mapString((s: string) => s.toUpperCase()),
-  lower: mapString((s: string) => s.toLowerCase()),
-  trim: mapString((s: string) => s.trim()),
-  ltrim: mapString((s: string) => s.trimStart()),
-  rtrim: mapString((s: string) => s.trimEnd()),
-  reverse: mapString((s: string) => [...s].reverse().join('')),
-  md5: mapString((s: string) => md5(s)),
-  length: mapString((s: string) => [...s].length),
-  substr: rowWiseFunction(([s, from, len]: Value[]) => {
+  concat_ws: byName(['concat_ws'], bindConcatWs, rowWiseFunction(([sep, ...parts]) => (sep === null ? null : parts.filter((p) => p !== null).join(sep as string)), false)),
+  upper: byName(['upper'], textToText, mapString((s: string) => s.toUpperCase())),
+  lower: byName(['lower'], textToText, mapString((s: string) => s.toLowerCase())),
+  trim: byName(['trim', 'btrim'], textToText, mapString((s: string) => s.trim())),
+  ltrim: byName(['ltrim'], textToText, mapString((s: string) => s.trimStart())),
+  rtrim: byName(['rtrim'], textToText, mapString((s: string) => s.trimEnd())),
+  reverse: byName(['reverse'], textToText, mapString((s: string) => [...s].reverse().join(''))),
+  md5: byName(['md5'], textToText, mapString((s: string) => md5(s))),
+  length: byName(['length', 'char_length', 'character_length'], fixed(['varchar'], 'int'), mapString((s: string) => [...s].length)),
+  substr: byName(['substr', 'substring'], bindSubstr, rowWiseFunction(([s, from, len]: Value[]) => {
     const chars = [...(s as string)];
     const start = (from as number) - 1;
     if (len === undefined) return chars.slice(Math.max(0, start)).join('');
     if ((len as number) < 0) throw new SluiceError('invalid_parameter', 'negative substring length not allowed');
     const end = start + (len as number);
     return chars.slice(Math.max(0, start), Math.max(0, end)).join('');
-  }),
-  replace: rowWiseFunction(([s, a, r]: Value[]) => (a === '' ? (s as string) : (s as string).split(a as string).join(r as string))),
-  strpos: rowWiseFunction(([s, sub]: Value[]) => {
+  })),
+  replace: byName(['replace'], fixed(['varchar', 'varchar', 'varchar'], 'varchar'), rowWiseFunction(([s, a, r]: Value[]) => (a === '' ? (s as string) : (s as string).split(a as string).join(r as string)))),
+  strpos: byName(['strpos'], fixed(['varchar', 'varchar'], 'int'), rowWiseFunction(([s, sub]: Value[]) => {
     const i = (s as string).indexOf(sub as string);
     return i < 0 ? 0 : [...(s as string).slice(0, i)].length + 1;
-  }),
-  left: rowWiseFunction(([s, k]: Value[]) => { const c = [...(s as string)]; const n = k as number; return (n >= 0 ? c.slice(0, n) : c.slice(0, Math.max(0, c.length + n))).join(''); }),
-  right: rowWiseFunction(([s, k]: Value[]) => { const c = [...(s as string)]; const n = k as number; return (n >= 0 ? c.slice(Math.max(0, c.length - n)) : c.slice(-n)).join(''); }),
-  split_part: rowWiseFunction(([s, d, k]: Value[]) => {
+  })),
+  left: byName(['left'], fixed(['varchar', 'int'], 'varchar'), rowWiseFunction(([s, k]: Value[]) => { const c = [...(s as string)]; const n = k as number; return (n >= 0 ? c.slice(0, n) : c.slice(0, Math.max(0, c.length + n))).join(''); })),
+  right: byName(['right'], fixed(['varchar', 'int'], 'varchar'), rowWiseFunction(([s, k]: Value[]) => { const c = [...(s as string)]; const n = k as number; return (n >= 0 ? c.slice(Math.max(0, c.length - n)) : c.slice(-n)).join(''); })),
+  split_part: byName(['split_part'], fixed(['varchar', 'varchar', 'int'], 'varchar'), rowWiseFunction(([s, d, k]: Value[]) => {
     if ((k as number) === 0) throw new SluiceError('invalid_parameter', 'field position must not be zero');
     const parts = (d as string) === '' ? [s as string] : (s as string).split(d as string);
     const idx = (k as number) > 0 ? (k as number) - 1 : parts.length + (k as number);
     return parts[idx] ?? '';
-  }),
-  starts_with: rowWiseFunction(([s, p]: Value[]) => (s as string).startsWith(p as string)),
-  lpad: rowWiseFunction(([s, len, fill]: Value[]) => pad(s as string, len as number, fill as string, true)),
-  rpad: rowWiseFunction(([s, len, fill]: Value[]) => pad(s as string, len as number, fill as string, false)),
-} satisfies Partial<Record<ScalarFn, ScalarFunction>>;
+  })),
+  starts_with: byName(['starts_with'], fixed(['varchar', 'varchar'], 'boolean'), rowWiseFunction(([s, p]: Value[]) => (s as string).startsWith(p as string))),
+  lpad: byName(['lpad'], fixed(['varchar', 'int', 'varchar'], 'varchar'), rowWiseFunction(([s, len, fill]: Value[]) => pad(s as string, len as number, fill as string, true))),
+  rpad: byName(['rpad'], fixed(['varchar', 'int', 'varchar'], 'varchar'), rowWiseFunction(([s, len, fill]: Value[]) => pad(s as string, len as number, fill as string, false))),
+} satisfies Record<string, ScalarDefinition>;

@@ -6,8 +6,9 @@ import { constantColumn } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { SqlType } from '../../common/types.js';
 import { formatTimestamp } from '../../common/values.js';
-import type { ScalarFn } from '../../planner/expr.js';
-import { rowWise, evalAll, rowWiseFunction, type ScalarFunction } from './scalar-function.js';
+import { cast } from '../../planner/coercion.js';
+import { byName, rowWise, evalAll, rowWiseFunction, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
+import { coerceArg, fixed, noFunction, type ScalarBinder } from './signature.js';
 
 const TRUNC_MICROS: Record<string, number> = {
   microseconds: 1, microsecond: 1, milliseconds: 1000, millisecond: 1000, second: 1e6, seconds: 1e6,
@@ -108,9 +109,22 @@ const extract: ScalarFunction = (args, argExprs) => {
 };
 
 /** The time functions' implementations. */
+/**
+ * A (field text, timestamp or interval) function named `name` in messages, whose result type
+ * follows from its second argument's.
+ */
+function timeField(name: string, result: (t: SqlType) => SqlType): ScalarBinder {
+  return (args, site) => {
+    if (args.length !== 2) throw noFunction(name, args, site.pos);
+    const t = args[1]!.type === 'interval' ? 'interval' : 'timestamp';
+    return site.make([cast(args[0]!, 'varchar'), coerceArg(name, args[1]!, t, args, site.pos)], result(t));
+  };
+}
+
 export const TIME_FUNCTIONS = {
-  date_trunc: rowWiseFunction(([u, t]) => dateTrunc(u as string, t as bigint)),
-  extract,
-  now: () => (b, ctx) => constantColumn('timestamp', ctx.now, b.length),
-  to_char: rowWiseFunction(([t, f]) => toChar(t as bigint, f as string)),
-} satisfies Partial<Record<ScalarFn, ScalarFunction>>;
+  date_trunc: byName(['date_trunc'], timeField('date_trunc', (t) => t), rowWiseFunction(([u, t]) => dateTrunc(u as string, t as bigint))),
+  // EXTRACT(field FROM x) is syntax the binder types itself; date_part is its function form.
+  extract: byName(['date_part'], timeField('date_part', () => 'double'), extract),
+  now: byName(['now', 'proctime'], (_args, site) => site.make([], 'timestamp'), () => (b, ctx) => constantColumn('timestamp', ctx.now, b.length)),
+  to_char: byName(['to_char'], fixed(['timestamp', 'varchar'], 'varchar'), rowWiseFunction(([t, f]) => toChar(t as bigint, f as string))),
+} satisfies Record<string, ScalarDefinition>;

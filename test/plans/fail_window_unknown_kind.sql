@@ -1,0 +1,2 @@
+-- fail
+CREATE MATERIALIZED VIEW x AS SELECT * FROM SLIDE(clicks, ts, INTERVAL '1 minute')

@@ -1,0 +1,2 @@
+-- fail
+CREATE MATERIALIZED VIEW x AS SELECT count(*) FROM TUMBLE(clicks, ts, INTERVAL '0 seconds') GROUP BY window_start
