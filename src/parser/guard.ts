@@ -85,6 +85,12 @@ export function inspectStatement(stmt: string, offset: number): StatementShape {
  */
 export function parseSite(stmt: string, offset: number): 'here' | 'worker' {
   if (stmt.length > MAX_STATEMENT_CHARS) throw tooLong(stmt, offset);
+  // An INSERT never reaches node-sql-parser (DuckDB parses it, linearly): its work here is
+  // linear too, so a bulk INSERT is not sent to a worker, whose deadline a busy machine misses.
+  if (/^\s*insert\s/i.test(stmt)) {
+    inspectStatement(stmt, offset);
+    return 'here';
+  }
   if (stmt.length > SYNC_MAX_CHARS) return 'worker';
   return inspectStatement(stmt, offset).depth <= SYNC_MAX_DEPTH ? 'here' : 'worker';
 }
