@@ -7,6 +7,7 @@ export type ErrorCategory =
   | 'undefined_table' // 42P01
   | 'undefined_column' // 42703
   | 'duplicate_object' // 42710
+  | 'undefined_object' // 42704
   | 'datatype_mismatch' // 42804
   | 'grouping' // 42803
   | 'ambiguous_column' // 42702
@@ -30,6 +31,7 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   undefined_table: '42P01',
   undefined_column: '42703',
   duplicate_object: '42710',
+  undefined_object: '42704',
   datatype_mismatch: '42804',
   grouping: '42803',
   ambiguous_column: '42702',
