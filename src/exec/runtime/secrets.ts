@@ -87,11 +87,17 @@ export function redactStatement(sql: string): string {
   return out + sql.slice(at);
 }
 
+/**
+ * Secrets shorter than this are not searched for in messages: replacing every "x" would garble
+ * them, and so short a secret protects nothing anyway.
+ */
+const MIN_SCRUBBED_LENGTH = 4;
+
 /** `text` with every secret (and its URL-encoded form) replaced by [REDACTED]. */
 export function scrub(text: string, secrets: readonly string[]): string {
   let out = text;
   // Longest first, so a secret containing another is replaced whole.
-  for (const s of [...new Set(secrets)].sort((a, b) => b.length - a.length)) {
+  for (const s of [...new Set(secrets)].filter((x) => x.length >= MIN_SCRUBBED_LENGTH).sort((a, b) => b.length - a.length)) {
     out = out.replaceAll(s, REDACTED);
     const encoded = encodeURIComponent(s);
     if (encoded !== s) out = out.replaceAll(encoded, REDACTED);
