@@ -246,7 +246,7 @@ describe('managing users', () => {
 
   it('drops a user: its password no longer opens a session', async () => {
     await admin.query('CREATE USER temp_user PASSWORD \'temp-pw\'');
-    (await connect('temp_user', 'temp-pw')).end();
+    await (await connect('temp_user', 'temp-pw')).end();
     await admin.query('DROP USER temp_user');
     expect(await connect('temp_user', 'temp-pw').catch((e: pg.DatabaseError) => e.code)).toBe('28P01');
     expect(await failure(admin, 'DROP USER IF EXISTS temp_user')).toBe('ok');
