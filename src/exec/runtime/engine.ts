@@ -25,7 +25,7 @@ import { Catalog, KIND_LABEL } from '../../catalog/index.js';
 import { Duck } from '../duck.js';
 import { AdHocGuard } from './adhoc-guard.js';
 import { PathPolicy } from './path-policy.js';
-import { Mutex } from './lock.js';
+import { Mutex, ReadWriteGate } from './lock.js';
 import { MetricsRing, type EpochMetrics } from './metrics.js';
 import { Ddl } from './ddl.js';
 import { describe, showObjects } from './describe.js';
@@ -56,6 +56,14 @@ export class Engine {
   private readonly ddl: Ddl;
   private timer: NodeJS.Timeout | null = null;
   private nextDue = 0;
+  /** Where reads wait so that a crowd of them cannot crowd out writers (see ReadWriteGate). */
+  private readonly gate = new ReadWriteGate(READS_IN_PROGRESS, 2, 5, 20);
+  /**
+   * Parsed scripts by text, for repeated small scripts (dashboards and drivers send the same
+   * queries again and again; parsing a SELECT costs about a millisecond of the event loop).
+   * ASTs are immutable, so a cached one is shared safely. Least recently used goes first.
+   */
+  private readonly parsed = new Map<string, Statement[]>();
 
   private constructor(
     duck: Duck,
@@ -151,11 +159,32 @@ export class Engine {
    * (default: the superuser).
    */
   async execute(sql: string, opts: { readonly signal?: AbortSignal; readonly principal?: Principal } = {}): Promise<StatementResult[]> {
+    const run = () => this.executeScript(sql, opts);
+    return isRead(sql) ? this.gate.read(run, opts.signal) : this.gate.write(run);
+  }
+
+  /** Parses client SQL (guarded), from the cache when the same small script came before. */
+  private async parse(sql: string): Promise<Statement[]> {
+    const hit = this.parsed.get(sql);
+    if (hit) {
+      this.parsed.delete(sql);
+      this.parsed.set(sql, hit);
+      return hit;
+    }
+    const statements = await parseSqlGuarded(sql);
+    if (sql.length <= PARSE_CACHE_MAX_TEXT) {
+      this.parsed.set(sql, statements);
+      if (this.parsed.size > PARSE_CACHE_ENTRIES) this.parsed.delete(this.parsed.keys().next().value!);
+    }
+    return statements;
+  }
+
+  private async executeScript(sql: string, opts: { readonly signal?: AbortSignal; readonly principal?: Principal }): Promise<StatementResult[]> {
     try {
       if (this.state.closed) throw new SluiceError('connection', 'the engine is closed');
       // Before parsing: SELECT and DML text reaches DuckDB as written, wherever a call hides in it.
       this.adHocGuard.check(sql, 0);
-      const statements = await parseSqlGuarded(sql);
+      const statements = await this.parse(sql);
       const results: StatementResult[] = [];
       for (const stmt of statements) {
         const signal = statementSignal(opts.signal, this.state.settings.statementTimeoutMs);
@@ -302,6 +331,20 @@ export class Engine {
         return assertNever(stmt);
     }
   }
+}
+
+/** How many ad-hoc reads are worked on at once (as many as run in DuckDB at once). */
+const READS_IN_PROGRESS = 2;
+
+/** Scripts kept parsed, and the longest text kept. */
+const PARSE_CACHE_ENTRIES = 256;
+const PARSE_CACHE_MAX_TEXT = 4096;
+
+/** Whether a script starts with a query (SELECT, WITH, VALUES, TABLE): the statements the read gate admits. */
+function isRead(sql: string): boolean {
+  const m = /^(?:\s+|--[^\n]*\n?|\/\*[\s\S]*?\*\/)*\(*\s*([A-Za-z]+)/.exec(sql);
+  const word = m?.[1]?.toLowerCase();
+  return word === 'select' || word === 'with' || word === 'values' || word === 'table';
 }
 
 /** Opens an engine: its DuckDB, its persisted catalog (replayed), and, unless autoStart is false, its epoch timer. */

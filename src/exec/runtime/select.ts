@@ -3,13 +3,18 @@
  * own, and does not hold the engine lock while it runs.
  *
  *   1. take a free query connection (waiting for one does not hold the lock)
- *   2. ask DuckDB's parser which relations the text names (every position: FROM, subqueries in
- *      expressions, CTEs) and check the caller may read them
- *   3. under the engine lock, briefly: bring the connection's copies of the views and sources it
- *      reads up to date (a view's store or a source's retained epochs become a temp table of that
- *      connection, copied again only when changed), begin a transaction and pin its snapshot of
- *      the tables — the committed state between two statements
- *   4. without the lock: run the query in that transaction, so epochs, DML and other clients go on
+ *   2. find the relations the text names — for a user (not the superuser) by DuckDB's own parser,
+ *      which sees every position (FROM, subqueries in expressions, CTEs) — and check the caller
+ *      may read them
+ *   3. only if a view or source it reads changed since this connection copied it (or a copy must
+ *      go), under the engine lock, briefly: copy it again (a view's store or a source's retained
+ *      epochs become a temp table of the connection), then begin a transaction and pin its
+ *      snapshot of the tables, so copies and tables are of the same moment between statements
+ *   4. without the lock: run the query (in that transaction, or on its own: DuckDB gives every
+ *      statement the committed state it starts on), so epochs, DML and other clients go on
+ *
+ * A copy, once taken, is the view as of a committed epoch: an epoch in progress bumps a view's
+ * version before it ends, and a changed version sends the query to the lock, which waits for it.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
@@ -67,13 +72,14 @@ export class AdHocQueries {
     signal?.addEventListener('abort', interrupt);
     let open = false;
     try {
-      const refs = await this.relationRefs(stmt, qc);
+      const refs = principal.superuser ? this.parserRefs(stmt) : await this.relationRefs(stmt, qc);
       for (const ref of refs) this.authorize(ref, principal, stmt);
-      await this.state.mutex.run(async () => {
-        if (signal?.aborted) throw signal.reason;
-        await this.prepare(qc, refs);
-        open = true;
-      });
+      if (this.needsLock(qc, refs)) {
+        await this.state.mutex.run(async () => {
+          if (signal?.aborted) throw signal.reason;
+          open = await this.prepare(qc, refs);
+        });
+      }
       if (signal?.aborted) throw signal.reason;
       const r = await this.state.duck.query(stmt.text, qc.conn);
       return { kind: 'rows', tag: `SELECT ${r.rows.length}`, columns: r.columns, rows: r.rows };
@@ -131,6 +137,19 @@ export class AdHocQueries {
     else this.idle.push(qc);
   }
 
+  /** The relations sluice's parser found in the query (the superuser's queries: no privileges to check). */
+  private parserRefs(stmt: SelectStmt): RelationRef[] {
+    return stmt.relations.map((name) => ({ name, schema: '', position: undefined, cte: false }));
+  }
+
+  /** Whether a copy of a view or source this query reads is out of date, or copies must be dropped. */
+  private needsLock(qc: QueryConn, refs: readonly RelationRef[]): boolean {
+    return qc.stale.size > 0 || refs.some((r) => {
+      const version = this.state.views.get(r.name)?.version ?? this.state.sources.get(r.name)?.version;
+      return version !== undefined && qc.loaded.get(r.name) !== version;
+    });
+  }
+
   /**
    * The relations the query names, by DuckDB's own parser (what will run), plus the ones our
    * parser found (for their positions).
@@ -175,18 +194,22 @@ export class AdHocQueries {
     return this.state.catalog.list().find((e) => e.name.toLowerCase() === lower)?.name ?? name;
   }
 
-  /** Under the lock: fresh copies of the views and sources read, and a transaction pinned to now. */
-  private async prepare(qc: QueryConn, refs: readonly RelationRef[]): Promise<void> {
+  /**
+   * Under the lock: fresh copies of the views and sources read, and, when the query reads tables
+   * too, a transaction pinned to now (true: the caller ends it).
+   */
+  private async prepare(qc: QueryConn, refs: readonly RelationRef[]): Promise<boolean> {
     const { state } = this;
     for (const name of qc.stale) await state.duck.run(`DROP TABLE IF EXISTS temp.main.${quoteIdent(name)}`, qc.conn);
     qc.stale.clear();
     const names = new Set(refs.map((r) => r.name));
     for (const rel of names) await this.load(qc, rel);
-    await state.duck.run('BEGIN TRANSACTION', qc.conn);
+    const table = [...names].find((n) => state.tables.has(n) || derivedBase(state, n) !== null);
+    if (!table) return false;
     // DuckDB starts a transaction's snapshot when it first touches a database: touch the tables
     // now, under the lock, so DML and epochs after this point are not seen.
-    const table = [...names].find((n) => state.tables.has(n) || derivedBase(state, n) !== null);
-    if (table) await state.duck.run(`SELECT 1 FROM main.${quoteIdent(table)} LIMIT 0`, qc.conn);
+    await state.duck.run(`BEGIN TRANSACTION; SELECT 1 FROM main.${quoteIdent(table)} LIMIT 0`, qc.conn);
+    return true;
   }
 
   /** Brings the connection's copy of a view or source up to date. */
