@@ -22,6 +22,7 @@ export type ErrorCategory =
   | 'insufficient_privilege' // 42501
   | 'statement_too_complex' // 54001
   | 'too_many_connections' // 53300
+  | 'read_only_parameter' // 55P02
   | 'query_canceled' // 57014
   | 'connection' // 08000
   | 'internal'; // XX000
@@ -46,6 +47,7 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   insufficient_privilege: '42501',
   statement_too_complex: '54001',
   too_many_connections: '53300',
+  read_only_parameter: '55P02',
   query_canceled: '57014',
   connection: '08000',
   internal: 'XX000',
