@@ -88,6 +88,11 @@ describe('authentication', () => {
     };
     expect(await superuser('reader', 'reader-pw')).toBe('off');
     expect(await superuser('sluice', SUPER_PW)).toBe('on');
+    const c = await connect('reader', 'reader-pw');
+    expect((await c.query('SHOW is_superuser')).rows).toEqual([{ is_superuser: 'off' }]);
+    expect((await c.query('SHOW session_authorization')).rows).toEqual([{ session_authorization: 'reader' }]);
+    expect((await admin.query('SHOW is_superuser')).rows).toEqual([{ is_superuser: 'on' }]);
+    await c.end();
   });
 });
 

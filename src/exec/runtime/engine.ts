@@ -274,6 +274,7 @@ export class Engine {
         // Cancelled or timed out while waiting for the engine: do not start.
         if (signal?.aborted) throw signal.reason;
         checkStatement(this.state, principal, stmt);
+        if (stmt.kind === 'show_variable') return showSessionVariable(stmt.name, principal) ?? showVariable(this.state.settings, stmt.name);
         return await this.dispatch(stmt, sql, replaying, signal);
       } catch (e) {
         throw toSluiceError(e);
@@ -331,6 +332,14 @@ export class Engine {
         return assertNever(stmt);
     }
   }
+}
+
+/** SHOW of what depends on who asks: is_superuser, session_authorization, current_user. */
+function showSessionVariable(name: string, principal: Principal): StatementResult | null {
+  const n = name.toLowerCase();
+  if (n !== 'is_superuser' && n !== 'session_authorization' && n !== 'current_user') return null;
+  const value = n === 'is_superuser' ? (principal.superuser ? 'on' : 'off') : principal.name;
+  return { kind: 'rows', tag: 'SHOW', columns: [{ name: n, type: 'varchar' }], rows: [[value]] };
 }
 
 /** How many ad-hoc reads are worked on at once (as many as run in DuckDB at once). */
