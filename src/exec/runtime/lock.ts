@@ -98,7 +98,9 @@ export class ReadWriteGate {
     } finally {
       this.writesInProgress--;
       this.lastWriteEnd = performance.now();
-      if (++this.writesSinceRead >= this.writesPerRead) this.releaseOne();
+      // Writes are counted while reads wait: the turns are owed to waiting reads only.
+      if (!this.held.length) this.writesSinceRead = 0;
+      else if (++this.writesSinceRead >= this.writesPerRead) this.releaseOne();
     }
   }
 
@@ -122,6 +124,5 @@ export class ReadWriteGate {
       else for (const r of this.held.splice(0)) r();
       this.armHead();
     }, this.maxHoldMs);
-    this.headTimer.unref();
   }
 }

@@ -156,17 +156,19 @@ export class AdHocQueries {
    */
   private async relationRefs(stmt: SelectStmt, qc: QueryConn): Promise<RelationRef[]> {
     const r = await this.state.duck.run(`SELECT json_serialize_sql(${sqlString(stmt.text)})`, qc.conn);
-    const tree = JSON.parse(String(r.getRows()[0]![0])) as { error?: boolean };
+    const tree = JSON.parse(String(r.getRows()[0]![0])) as { error?: boolean; error_message?: string };
+    if (tree.error) {
+      // Without DuckDB's tree the relations it would read are not known for sure: refused.
+      throw new SluiceError('syntax', `cannot check the privileges of this query: ${tree.error_message ?? 'DuckDB cannot parse it'}`, { position: stmt.offset + 1 });
+    }
     const refs = new Map<string, RelationRef>();
     const ctes = new Set<string>();
-    if (!tree.error) {
-      collectCteNames(tree, ctes);
-      collectBaseTables(tree, (t) => {
-        const name = this.resolve(t.name);
-        const key = `${t.schema}.${name}`;
-        if (!refs.has(key)) refs.set(key, { name, schema: t.schema, position: t.at === undefined ? undefined : stmt.offset + t.at + 1, cte: ctes.has(t.name.toLowerCase()) });
-      });
-    }
+    collectCteNames(tree, ctes);
+    collectBaseTables(tree, (t) => {
+      const name = this.resolve(t.name);
+      const key = `${t.schema}.${name}`;
+      if (!refs.has(key)) refs.set(key, { name, schema: t.schema, position: t.at === undefined ? undefined : stmt.offset + t.at + 1, cte: ctes.has(t.name.toLowerCase()) });
+    });
     for (const name of stmt.relations) {
       if (![...refs.values()].some((x) => x.name === name)) refs.set(`.${name}`, { name, schema: '', position: undefined, cte: false });
     }
