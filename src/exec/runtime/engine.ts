@@ -329,7 +329,7 @@ export class Engine {
         // Cancelled or timed out while waiting for the engine: do not start.
         if (signal?.aborted) throw signal.reason;
         checkStatement(this.state, principal, stmt);
-        if (stmt.kind === 'show_variable') return showSessionVariable(stmt.name, principal) ?? showVariable(this.state.settings, stmt.name);
+        if (stmt.kind === 'show_variable') return showSessionVariable(stmt.name, principal) ?? (await this.dispatch(stmt, sql, replaying, signal));
         return await this.dispatch(stmt, sql, replaying, signal);
       } catch (e) {
         throw toSluiceError(e);
