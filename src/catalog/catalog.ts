@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { SluiceError } from '../common/errors.js';
 import type { Schema } from '../common/types.js';
 import type { ObjectKind, Options, Expr } from '../parser/ast.js';
+import { Roles, type StoredRole } from './roles.js';
 
 interface EntryBase {
   readonly name: string;
@@ -57,15 +58,18 @@ export const KIND_LABEL: Record<ObjectKind, string> = {
 
 export class Catalog {
   private readonly entries = new Map<string, CatalogEntry>();
+  /** Users and their grants, persisted with the objects. */
+  readonly roles = new Roles(() => this.persist());
 
   constructor(private readonly dataDir: string | null) {}
 
-  /** The statements to replay, in creation order, from a previous run's data dir. */
+  /** The statements to replay, in creation order, from a previous run's data dir; loads the users too. */
   loadStatements(): string[] {
     if (!this.dataDir) return [];
     const f = join(this.dataDir, 'catalog.json');
     if (!existsSync(f)) return [];
-    const parsed = JSON.parse(readFileSync(f, 'utf8')) as { version: number; objects: { sql: string }[] };
+    const parsed = JSON.parse(readFileSync(f, 'utf8')) as { version: number; objects: { sql: string }[]; roles?: StoredRole[] };
+    this.roles.load(parsed.roles ?? []);
     return parsed.objects.map((o) => o.sql);
   }
 
@@ -109,6 +113,7 @@ export class Catalog {
 
   remove(name: string): void {
     this.entries.delete(name);
+    this.roles.forgetRelation(name);
     this.persist();
   }
 
@@ -117,8 +122,9 @@ export class Catalog {
     mkdirSync(this.dataDir, { recursive: true });
     const f = join(this.dataDir, 'catalog.json');
     const tmp = f + '.tmp';
-    const body = JSON.stringify({ version: 1, objects: this.list().map((e) => ({ kind: e.kind, name: e.name, sql: e.sql })) }, null, 1);
-    writeFileSync(tmp, body);
+    const body = JSON.stringify({ version: 1, objects: this.list().map((e) => ({ kind: e.kind, name: e.name, sql: e.sql })), roles: this.roles.stored() }, null, 1);
+    // Verifiers and connector secrets are in here: readable by the server's user only.
+    writeFileSync(tmp, body, { mode: 0o600 });
     const fd = openSync(tmp, 'r');
     fsyncSync(fd);
     closeSync(fd);

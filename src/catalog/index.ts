@@ -3,3 +3,4 @@
  * topological order of the dependency graph (an object can only read what exists before it).
  */
 export * from './catalog.js';
+export * from './roles.js';

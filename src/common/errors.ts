@@ -7,6 +7,7 @@ export type ErrorCategory =
   | 'undefined_table' // 42P01
   | 'undefined_column' // 42703
   | 'duplicate_object' // 42710
+  | 'undefined_object' // 42704
   | 'datatype_mismatch' // 42804
   | 'grouping' // 42803
   | 'ambiguous_column' // 42702
@@ -21,6 +22,7 @@ export type ErrorCategory =
   | 'insufficient_privilege' // 42501
   | 'statement_too_complex' // 54001
   | 'too_many_connections' // 53300
+  | 'read_only_parameter' // 55P02
   | 'query_canceled' // 57014
   | 'connection' // 08000
   | 'internal'; // XX000
@@ -30,6 +32,7 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   undefined_table: '42P01',
   undefined_column: '42703',
   duplicate_object: '42710',
+  undefined_object: '42704',
   datatype_mismatch: '42804',
   grouping: '42803',
   ambiguous_column: '42702',
@@ -44,6 +47,7 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   insufficient_privilege: '42501',
   statement_too_complex: '54001',
   too_many_connections: '53300',
+  read_only_parameter: '55P02',
   query_canceled: '57014',
   connection: '08000',
   internal: 'XX000',

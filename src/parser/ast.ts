@@ -163,6 +163,12 @@ export type Statement =
   | { readonly kind: 'delete'; readonly table: string; readonly text: string; readonly pos: number }
   | { readonly kind: 'drop'; readonly objectKind: ObjectKind; readonly name: string; readonly ifExists: boolean; readonly cascade: boolean; readonly pos: number }
   | { readonly kind: 'show_objects'; readonly objectKind: ObjectKind }
+  | { readonly kind: 'show_create'; readonly objectKind: ObjectKind; readonly name: string; readonly pos: number }
+  /** CREATE USER / ALTER USER … PASSWORD: the password is only ever turned into a verifier. */
+  | { readonly kind: 'create_user' | 'alter_user'; readonly name: string; readonly password: string; readonly pos: number }
+  | { readonly kind: 'drop_user'; readonly name: string; readonly ifExists: boolean; readonly pos: number }
+  /** GRANT SELECT ON relations TO user, or REVOKE SELECT ON relations FROM user. */
+  | { readonly kind: 'grant' | 'revoke'; readonly relations: readonly { readonly name: string; readonly pos: number }[]; readonly user: string; readonly userPos: number }
   | { readonly kind: 'show_variable'; readonly name: string }
   | { readonly kind: 'set'; readonly name: string; readonly value: string }
   | { readonly kind: 'describe'; readonly name: string; readonly pos: number }

@@ -31,7 +31,12 @@ export function parseStatement(stmt: string, offset = 0, whole = stmt): Statemen
     case 'delete':
       return parseDml(ts, stmt, offset);
     case 'drop':
-      return parseDrop(ts);
+      return ts.tokens[1]?.kind === 'ident' && (ts.tokens[1].value === 'user' || ts.tokens[1].value === 'role') ? parseDropUser(ts) : parseDrop(ts);
+    case 'alter':
+      return parseUserPassword(ts, 'alter');
+    case 'grant':
+    case 'revoke':
+      return parseGrant(ts);
     case 'show':
       return parseShow(ts);
     case 'set': {
@@ -131,6 +136,7 @@ function dottedName(ts: TokenStream): string {
 }
 
 function parseCreate(ts: TokenStream, stmt: string, offset: number): Statement {
+  if (ts.tokens[1]?.kind === 'ident' && (ts.tokens[1].value === 'user' || ts.tokens[1].value === 'role')) return parseUserPassword(ts, 'create');
   ts.expectKeyword('create');
   ts.acceptKeyword('or', 'replace');
   if (ts.acceptKeyword('source')) return parseCreateRelation(ts, 'source', stmt);
@@ -506,6 +512,13 @@ function parseDrop(ts: TokenStream): Statement {
 
 function parseShow(ts: TokenStream): Statement {
   ts.expectKeyword('show');
+  if (ts.acceptKeyword('create')) {
+    const objectKindV = objectKind(ts);
+    const pos = ts.position();
+    const name = ts.objectName();
+    expectEnd(ts);
+    return { kind: 'show_create', objectKind: objectKindV, name, pos };
+  }
   if (ts.acceptKeyword('sources')) return { kind: 'show_objects', objectKind: 'source' };
   if (ts.acceptKeyword('tables')) return { kind: 'show_objects', objectKind: 'table' };
   if (ts.acceptKeyword('materialized', 'views') || ts.acceptKeyword('views')) return { kind: 'show_objects', objectKind: 'view' };
@@ -513,4 +526,68 @@ function parseShow(ts: TokenStream): Statement {
   const name = dottedName(ts);
   expectEnd(ts);
   return { kind: 'show_variable', name };
+}
+
+/**
+ * CREATE USER name [WITH] [LOGIN] PASSWORD 'secret' and ALTER USER name [WITH] PASSWORD 'secret'
+ * (ROLE is read as USER). Errors never quote the password.
+ */
+function parseUserPassword(ts: TokenStream, verb: 'create' | 'alter'): Statement {
+  ts.expectKeyword(verb);
+  if (!ts.acceptKeyword('user')) ts.expectKeyword('role');
+  const pos = ts.position();
+  const name = ts.identifier('a user name');
+  ts.acceptKeyword('with');
+  let password: string | null = null;
+  while (!ts.atEnd()) {
+    if (ts.acceptKeyword('login') || ts.acceptKeyword('nosuperuser') || ts.acceptKeyword('inherit')) continue;
+    const at = ts.position();
+    if (!ts.acceptKeyword('password')) {
+      throw new SluiceError('not_supported', `${verb.toUpperCase()} USER takes only [WITH] [LOGIN] PASSWORD '…'`, { position: at, hint: 'A user reads what it is granted (GRANT SELECT ON name TO user); the server\'s own user is the only superuser.' });
+    }
+    const v = ts.next();
+    if (v.kind !== 'string') throw new SluiceError('syntax', 'expected a string literal after PASSWORD', { position: at });
+    password = v.value;
+  }
+  if (password === null) throw new SluiceError('invalid_parameter', `${verb.toUpperCase()} USER needs PASSWORD '…'`, { position: pos, hint: 'Users authenticate with SCRAM-SHA-256 against a password.' });
+  if (password === '') throw new SluiceError('invalid_parameter', 'a user\'s password cannot be empty', { position: pos });
+  return { kind: verb === 'create' ? 'create_user' : 'alter_user', name, password, pos };
+}
+
+function parseDropUser(ts: TokenStream): Statement {
+  ts.expectKeyword('drop');
+  if (!ts.acceptKeyword('user')) ts.expectKeyword('role');
+  const ifExists = ts.acceptKeyword('if', 'exists');
+  const pos = ts.position();
+  const name = ts.identifier('a user name');
+  expectEnd(ts);
+  return { kind: 'drop_user', name, ifExists, pos };
+}
+
+/**
+ * GRANT SELECT ON [TABLE | SOURCE | MATERIALIZED VIEW] a, b TO user, and REVOKE … FROM user.
+ * Only SELECT can be granted: users read, the superuser writes.
+ */
+function parseGrant(ts: TokenStream): Statement {
+  const verb = ts.next().value as 'grant' | 'revoke';
+  const privAt = ts.position();
+  const priv = ts.identifier('a privilege');
+  if (priv !== 'select') {
+    throw new SluiceError('not_supported', `only SELECT can be granted, not ${priv.toUpperCase()}`, {
+      position: privAt,
+      hint: 'Users read (SELECT, SUBSCRIBE) what they are granted; writing and DDL belong to the superuser.',
+    });
+  }
+  ts.expectKeyword('on');
+  if (!ts.acceptKeyword('table') && !ts.acceptKeyword('source') && !ts.acceptKeyword('materialized', 'view')) ts.acceptKeyword('view');
+  const relations: { name: string; pos: number }[] = [];
+  do {
+    const pos = ts.position();
+    relations.push({ name: ts.objectName(), pos });
+  } while (ts.acceptSymbol(','));
+  ts.expectKeyword(verb === 'grant' ? 'to' : 'from');
+  const userPos = ts.position();
+  const user = ts.identifier('a user name');
+  expectEnd(ts);
+  return { kind: verb, relations, user, userPos };
 }

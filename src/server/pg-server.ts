@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { SluiceError } from '../common/errors.js';
 import { PgSession, type PgEngine, type SessionContext } from './pg-session.js';
-import { pgParameter } from './pg-parameters.js';
+import { limitParameters, pgParameter } from './pg-parameters.js';
 import { scramVerifier } from './scram.js';
 import { PgServerError } from './server-error.js';
 import { InFlightBudget } from './message-reader.js';
@@ -63,17 +63,22 @@ export async function startPgServer(engine: PgEngine, opts: PgServerOptions = {}
   /** Sessions past their startup packet: what max_connections counts (not cancel requests). */
   const admitted = new Set<PgSession>();
   const maxConnections = opts.maxConnections ?? 100;
-  // Through the engine, not in front of it: a parameter a client SET shows its new value.
-  engine.setParameterSource?.(pgParameter);
+  const maxMessageBytes = opts.maxMessageBytes ?? 64 * 1024 * 1024;
+  const maxInFlightBytes = opts.maxInFlightBytes ?? 256 * 1024 * 1024;
+  const startupTimeoutMs = opts.startupTimeoutMs ?? 10_000;
+  // Through the engine, not in front of it: a parameter a client SET shows its new value. The
+  // limits are answered first (SET cannot change them).
+  const limits = limitParameters({ maxConnections, maxMessageBytes, maxInFlightBytes, startupTimeoutMs });
+  engine.setParameterSource?.((name) => (Object.hasOwn(limits, name) ? limits[name] : pgParameter(name)));
   let nextPid = 1 + (randomBytes(2).readUInt16BE(0) << 4);
   const ctx: SessionContext = {
     engine,
     verifier: opts.password !== undefined ? scramVerifier(opts.password) : null,
     serverVersion: SERVER_VERSION,
-    maxMessageBytes: opts.maxMessageBytes ?? 64 * 1024 * 1024,
-    inFlight: new InFlightBudget(opts.maxInFlightBytes ?? 256 * 1024 * 1024),
+    maxMessageBytes,
+    inFlight: new InFlightBudget(maxInFlightBytes),
     tls: opts.tls ? createSecureContext({ cert: opts.tls.cert, key: opts.tls.key }) : null,
-    startupTimeoutMs: opts.startupTimeoutMs ?? 10_000,
+    startupTimeoutMs,
     subscribeQueueRows: opts.subscribeQueueRows ?? 100_000,
     log: opts.log ?? ((m) => process.stderr.write(`sluice: pg server: ${m}\n`)),
     register(session) {

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
-import type { Engine, StatementResult, Subscription } from '../exec/runtime/engine.js';
+import type { Engine, Principal, StatementResult, Subscription } from '../exec/runtime/engine.js';
 import type { Value } from '../common/types.js';
 import { toSluiceError } from '../common/errors.js';
 import { parseSqlGuarded, splitStatements } from '../parser/index.js';
@@ -27,7 +27,7 @@ export type PgEngine = Pick<Engine, 'execute' | 'catalog'> & Partial<Pick<Engine
 /** What every session shares: the engine, settings, and the server's registry of sessions. */
 export interface SessionContext {
   readonly engine: PgEngine;
-  /** Set when a password is required. */
+  /** The superuser's verifier; set when a password is required (then users authenticate with theirs). */
   readonly verifier: ScramVerifier | null;
   readonly serverVersion: string;
   readonly maxMessageBytes: number;
@@ -75,6 +75,13 @@ export class PgSession implements QueryIO {
   private pumping = false;
   private scram: ScramExchange | null = null;
   private user = '';
+  /**
+   * Who the session runs as: a user made with CREATE USER when the startup packet names one,
+   * otherwise the superuser (the server's own user, authenticated by --password).
+   */
+  private principal: Principal = { name: '', superuser: true };
+  /** The verifier this session authenticates against. */
+  private authVerifier: ScramVerifier | null = null;
   private applicationName = '';
   private startupTimer: NodeJS.Timeout | null;
   // Cancel state: a CancelRequest only acts while a message is being handled.
@@ -265,7 +272,10 @@ export class PgSession implements QueryIO {
     const refusal = this.ctx.admit(this, this.socket.remoteAddress);
     if (refusal) throw refusal;
     this.reader.startup = false;
+    const userVerifier = this.ctx.engine.catalog.roles.verifier(user);
+    this.principal = { name: user, superuser: userVerifier === undefined };
     if (this.ctx.verifier) {
+      this.authVerifier = userVerifier ?? this.ctx.verifier;
       this.phase = 'auth';
       this.out.authenticationSasl([SCRAM_SHA_256]);
       await this.flush();
@@ -276,7 +286,7 @@ export class PgSession implements QueryIO {
 
   private async authenticate(type: number, body: BodyReader): Promise<void> {
     if (String.fromCharCode(type) !== 'p') throw protocolViolation(`expected SASL response, got message type ${type}`, true);
-    const verifier = this.ctx.verifier!;
+    const verifier = this.authVerifier!;
     if (!this.scram) {
       const mechanism = body.cstring();
       if (mechanism !== SCRAM_SHA_256) throw new PgServerError('28000', 'client selected an invalid SASL authentication mechanism', { fatal: true });
@@ -311,7 +321,7 @@ export class PgSession implements QueryIO {
       ['TimeZone', 'UTC'],
       ['integer_datetimes', 'on'],
       ['standard_conforming_strings', 'on'],
-      ['is_superuser', 'on'],
+      ['is_superuser', this.principal.superuser ? 'on' : 'off'],
       ['session_authorization', this.user],
       ['default_transaction_read_only', 'off'],
       ['in_hot_standby', 'off'],
@@ -431,7 +441,7 @@ export class PgSession implements QueryIO {
     // A cancel stops the engine's statement (an ad-hoc query is interrupted in DuckDB) and
     // stops waiting for it at once; whatever it still returns is dropped.
     const cancel = new AbortController();
-    const running = this.ctx.engine.execute(sql, { signal: cancel.signal });
+    const running = this.ctx.engine.execute(sql, { signal: cancel.signal, principal: this.principal });
     running.catch(() => undefined);
     const aborted = new Promise<never>((_, reject) => {
       this.abortInFlight = (e) => {

@@ -3,36 +3,17 @@
  * it: no channel binding, the user name in the SCRAM messages is ignored (the startup packet's
  * counts), and the password is checked against a stored verifier, never kept in clear text.
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ScramVerifier } from '../common/scram-verifier.js';
 import { protocolViolation } from './server-error.js';
+
+export { scramVerifier, type ScramVerifier } from '../common/scram-verifier.js';
 
 /** The SASL mechanism name. */
 export const SCRAM_SHA_256 = 'SCRAM-SHA-256';
 
-/** A SCRAM verifier: what PostgreSQL keeps in pg_authid instead of the password. */
-export interface ScramVerifier {
-  readonly salt: Buffer;
-  readonly iterations: number;
-  readonly storedKey: Buffer;
-  readonly serverKey: Buffer;
-}
-
 const hmac = (key: Buffer, data: string | Buffer) => createHmac('sha256', key).update(data).digest();
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest();
-
-/**
- * Derives the verifier of a password. PostgreSQL runs the password through SASLprep first; NFKC
- * normalization is its main step (ASCII passwords are unchanged either way).
- */
-export function scramVerifier(password: string, iterations = 4096, salt: Buffer = randomBytes(16)): ScramVerifier {
-  const salted = pbkdf2Sync(Buffer.from(password.normalize('NFKC'), 'utf8'), salt, iterations, 32, 'sha256');
-  return {
-    salt,
-    iterations,
-    storedKey: sha256(hmac(salted, 'Client Key')),
-    serverKey: hmac(salted, 'Server Key'),
-  };
-}
 
 /** Parses "k=v,k=v" SCRAM attributes; values may contain '=' (base64). */
 function attributes(s: string): Map<string, string> {

@@ -1,9 +1,10 @@
 /**
  * The engine: a facade over its parts, which share one `EngineState` (state.ts).
  *
- *   execute(sql) ─► dispatch ─┬─ ddl.ts        CREATE SOURCE/TABLE/MATERIALIZED VIEW/SINK, DROP
+ *   execute(sql) ─► privileges.ts ─► dispatch ─┬─ ddl.ts   CREATE SOURCE/TABLE/MATERIALIZED VIEW/SINK, DROP
  *                             ├─ dml.ts        INSERT/UPDATE/DELETE
- *                             ├─ select.ts     ad-hoc SELECT in DuckDB
+ *                             ├─ select.ts     ad-hoc SELECT in DuckDB (not under the mutex)
+ *                             ├─ users.ts      CREATE/ALTER/DROP USER, GRANT, REVOKE
  *                             ├─ settings.ts   SET/SHOW
  *                             ├─ describe.ts   SHOW objects, DESCRIBE
  *                             ├─ explain.ts    EXPLAIN
@@ -12,18 +13,19 @@
  *   table-refresh.ts (connector tables' reloads), lookup-service.ts (lookup joins in DuckDB)
  *
  * Statements and epochs take the same mutex, so DDL, DML and ad-hoc queries see a committed
- * epoch.
+ * epoch; an ad-hoc SELECT takes it only to pin its snapshot, and runs after releasing it.
+ * Errors and log lines leave with every known connector secret redacted (secrets.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertNever, SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Value } from '../../common/types.js';
 import { formatInterval, parseSql, parseSqlGuarded, type Statement } from '../../parser/index.js';
-import { Catalog } from '../../catalog/index.js';
+import { Catalog, KIND_LABEL } from '../../catalog/index.js';
 import { Duck } from '../duck.js';
 import { AdHocGuard } from './adhoc-guard.js';
 import { PathPolicy } from './path-policy.js';
-import { Mutex } from './lock.js';
+import { Mutex, ReadWriteGate } from './lock.js';
 import { MetricsRing, type EpochMetrics } from './metrics.js';
 import { Ddl } from './ddl.js';
 import { describe, showObjects } from './describe.js';
@@ -35,6 +37,9 @@ import { AdHocQueries } from './select.js';
 import { initialSettings, setVariable, showVariable } from './settings.js';
 import type { Change, EngineOptions, EngineState, ParameterSource, StatementResult } from './state.js';
 import { subscription } from './subscribe.js';
+import { checkStatement, SUPERUSER, type Principal } from './privileges.js';
+import { redactStatement, scrub, scrubError, secretsIn } from './secrets.js';
+import { executeUserStatement } from './users.js';
 import { stopRefresh } from './table-refresh.js';
 import { Checkpointer } from '../checkpoint/checkpointer.js';
 import { checkpointNow } from './commit.js';
@@ -44,6 +49,8 @@ import { showCheckpoints } from './describe.js';
 import { replayEpoch } from './replay.js';
 
 export type { Change, EngineOptions, ParameterSource, StatementResult, Subscription } from './state.js';
+export type { Principal } from './privileges.js';
+export { SUPERUSER } from './privileges.js';
 
 /** A sluice engine: runs SQL statements and the epoch loop over its catalog. */
 export class Engine {
@@ -55,6 +62,14 @@ export class Engine {
   private readonly ddl: Ddl;
   private timer: NodeJS.Timeout | null = null;
   private nextDue = 0;
+  /** Where reads wait so that a crowd of them cannot crowd out writers (see ReadWriteGate). */
+  private readonly gate = new ReadWriteGate(READS_IN_PROGRESS, 2, 5, 20);
+  /**
+   * Parsed scripts by text, for repeated small scripts (dashboards and drivers send the same
+   * queries again and again; parsing a SELECT costs about a millisecond of the event loop).
+   * ASTs are immutable, so a cached one is shared safely. Least recently used goes first.
+   */
+  private readonly parsed = new Map<string, Statement[]>();
 
   private constructor(
     duck: Duck,
@@ -64,9 +79,10 @@ export class Engine {
     private readonly adHocGuard: AdHocGuard,
   ) {
     this.catalog = new Catalog(opts.dataDir ?? null);
+    const log = opts.log ?? ((m) => process.stderr.write(`sluice: ${m}\n`));
     this.state = {
       catalog: this.catalog, duck, mutex: new Mutex(), paths, dataDir: opts.dataDir ?? null,
-      retainEpochs: opts.retainEpochs ?? 10, log: opts.log ?? ((m) => process.stderr.write(`sluice: ${m}\n`)),
+      retainEpochs: opts.retainEpochs ?? 10, log: (m) => log(scrub(m, this.knownSecrets())),
       sources: new Map(), tables: new Map(), views: new Map(), sinks: new Map(), metrics: new MetricsRing(1000),
       settings: initialSettings(opts.batchIntervalMs ?? 1000, opts.statementTimeoutMs ?? 0), epochNo: 0, lastT: 0n, closed: false, order: 0, queryConn: null,
       checkpointer: null, tableSeq: 0, consumedSeq: 0, recovering: null,
@@ -188,18 +204,52 @@ export class Engine {
     this.state.settings.parameters = source;
   }
 
-  /** Runs a script of statements in order; the first error stops the script and is thrown. */
-  async execute(sql: string, opts: { readonly signal?: AbortSignal } = {}): Promise<StatementResult[]> {
-    if (this.state.closed) throw new SluiceError('connection', 'the engine is closed');
-    // Before parsing: SELECT and DML text reaches DuckDB as written, wherever a call hides in it.
-    this.adHocGuard.check(sql, 0);
-    const statements = await parseSqlGuarded(sql);
-    const results: StatementResult[] = [];
-    for (const stmt of statements) {
-      const signal = statementSignal(opts.signal, this.state.settings.statementTimeoutMs);
-      results.push(await this.executeOne(stmt, sql, false, signal));
+  /**
+   * Runs a script of statements in order; the first error stops the script and is thrown, with
+   * any secret the engine knows (or the script holds) redacted. `principal` is who runs it
+   * (default: the superuser).
+   */
+  async execute(sql: string, opts: { readonly signal?: AbortSignal; readonly principal?: Principal } = {}): Promise<StatementResult[]> {
+    const run = () => this.executeScript(sql, opts);
+    return isRead(sql) ? this.gate.read(run, opts.signal) : this.gate.write(run);
+  }
+
+  /** Parses client SQL (guarded), from the cache when the same small script came before. */
+  private async parse(sql: string): Promise<Statement[]> {
+    const hit = this.parsed.get(sql);
+    if (hit) {
+      this.parsed.delete(sql);
+      this.parsed.set(sql, hit);
+      return hit;
     }
-    return results;
+    const statements = await parseSqlGuarded(sql);
+    if (sql.length <= PARSE_CACHE_MAX_TEXT) {
+      this.parsed.set(sql, statements);
+      if (this.parsed.size > PARSE_CACHE_ENTRIES) this.parsed.delete(this.parsed.keys().next().value!);
+    }
+    return statements;
+  }
+
+  private async executeScript(sql: string, opts: { readonly signal?: AbortSignal; readonly principal?: Principal }): Promise<StatementResult[]> {
+    try {
+      if (this.state.closed) throw new SluiceError('connection', 'the engine is closed');
+      // Before parsing: SELECT and DML text reaches DuckDB as written, wherever a call hides in it.
+      this.adHocGuard.check(sql, 0);
+      const statements = await this.parse(sql);
+      const results: StatementResult[] = [];
+      for (const stmt of statements) {
+        const signal = statementSignal(opts.signal, this.state.settings.statementTimeoutMs);
+        results.push(await this.executeOne(stmt, sql, false, signal, opts.principal ?? SUPERUSER));
+      }
+      return results;
+    } catch (e) {
+      throw scrubError(toSluiceError(e), [...this.knownSecrets(), ...secretsIn(sql)]);
+    }
+  }
+
+  /** Every secret in the catalog's statements (connector passwords, keys, URL passwords). */
+  private knownSecrets(): string[] {
+    return this.catalog.list().flatMap((e) => secretsIn(e.sql));
   }
 
   /** Streams every change of a view to `onChange`, one call per epoch; returns an unsubscribe. */
@@ -238,6 +288,7 @@ export class Engine {
       }
       state.checkpointer?.close();
       for (const t of state.tables.values()) await stopRefresh(t).catch(() => undefined);
+      this.adHoc.close();
       state.queryConn?.closeSync();
       state.duck.close();
     });
@@ -270,11 +321,15 @@ export class Engine {
     this.startTimer();
   }
 
-  private async executeOne(stmt: Statement, sql: string, replaying: boolean, signal?: AbortSignal): Promise<StatementResult> {
+  private async executeOne(stmt: Statement, sql: string, replaying: boolean, signal?: AbortSignal, principal: Principal = SUPERUSER): Promise<StatementResult> {
+    // An ad-hoc SELECT takes the mutex only while it pins its snapshot (select.ts).
+    if (stmt.kind === 'select') return this.adHoc.select(stmt, principal, signal).catch((e: unknown) => Promise.reject(toSluiceError(e)));
     return this.state.mutex.run(async () => {
       try {
         // Cancelled or timed out while waiting for the engine: do not start.
         if (signal?.aborted) throw signal.reason;
+        checkStatement(this.state, principal, stmt);
+        if (stmt.kind === 'show_variable') return showSessionVariable(stmt.name, principal) ?? (await this.dispatch(stmt, sql, replaying, signal));
         return await this.dispatch(stmt, sql, replaying, signal);
       } catch (e) {
         throw toSluiceError(e);
@@ -303,6 +358,17 @@ export class Engine {
       case 'show_variable':
         if (stmt.name.toLowerCase() === 'checkpoints') return showCheckpoints(this.state);
         return showVariable(this.state.settings, stmt.name);
+      case 'show_create': {
+        const e = this.catalog.get(stmt.name);
+        if (!e || e.kind !== stmt.objectKind) throw new SluiceError('undefined_table', `${KIND_LABEL[stmt.objectKind]} "${stmt.name}" does not exist`, { position: stmt.pos });
+        return { kind: 'rows', tag: 'SHOW 1', columns: [{ name: 'name', type: 'varchar' }, { name: 'create_sql', type: 'varchar' }], rows: [[e.name, redactStatement(e.sql)]] };
+      }
+      case 'create_user':
+      case 'alter_user':
+      case 'drop_user':
+      case 'grant':
+      case 'revoke':
+        return executeUserStatement(this.state, stmt);
       case 'set':
         return setVariable(this.state.settings, stmt.name, stmt.value, () => this.restartTimer());
       case 'describe':
@@ -315,7 +381,7 @@ export class Engine {
       case 'replay':
         return replayEpoch(this.state, this.lookup, stmt.epoch);
       case 'select':
-        return this.adHoc.select(stmt, signal);
+        return this.adHoc.select(stmt, SUPERUSER, signal);
       case 'subscribe':
         return subscription(this.state, stmt);
       case 'transaction':
@@ -324,6 +390,28 @@ export class Engine {
         return assertNever(stmt);
     }
   }
+}
+
+/** SHOW of what depends on who asks: is_superuser, session_authorization, current_user. */
+function showSessionVariable(name: string, principal: Principal): StatementResult | null {
+  const n = name.toLowerCase();
+  if (n !== 'is_superuser' && n !== 'session_authorization' && n !== 'current_user') return null;
+  const value = n === 'is_superuser' ? (principal.superuser ? 'on' : 'off') : principal.name;
+  return { kind: 'rows', tag: 'SHOW', columns: [{ name: n, type: 'varchar' }], rows: [[value]] };
+}
+
+/** How many ad-hoc reads are worked on at once (as many as run in DuckDB at once). */
+const READS_IN_PROGRESS = 2;
+
+/** Scripts kept parsed, and the longest text kept. */
+const PARSE_CACHE_ENTRIES = 256;
+const PARSE_CACHE_MAX_TEXT = 4096;
+
+/** Whether a script starts with a query (SELECT, WITH, VALUES, TABLE): the statements the read gate admits. */
+function isRead(sql: string): boolean {
+  const m = /^(?:\s+|--[^\n]*\n?|\/\*[\s\S]*?\*\/)*\(*\s*([A-Za-z]+)/.exec(sql);
+  const word = m?.[1]?.toLowerCase();
+  return word === 'select' || word === 'with' || word === 'values' || word === 'table';
 }
 
 /** Opens an engine: its DuckDB, its persisted catalog (replayed), and, unless autoStart is false, its epoch timer. */

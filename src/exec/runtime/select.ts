@@ -1,70 +1,273 @@
 /**
- * Ad-hoc SELECT: the query runs in DuckDB as written, on the engine's query connection. Tables
- * live in DuckDB already; a view (its store) or a source (its retained recent epochs) is copied
- * into a temp table of that connection, and copied again only when it changed since.
+ * Ad-hoc SELECT: the query runs in DuckDB as written, on one of a few query connections of its
+ * own, and does not hold the engine lock while it runs.
+ *
+ *   1. take a free query connection (waiting for one does not hold the lock)
+ *   2. find the relations the text names — for a user (not the superuser) by DuckDB's own parser,
+ *      which sees every position (FROM, subqueries in expressions, CTEs) — and check the caller
+ *      may read them
+ *   3. only if a view or source it reads changed since this connection copied it (or a copy must
+ *      go), under the engine lock, briefly: copy it again (a view's store or a source's retained
+ *      epochs become a temp table of the connection), then begin a transaction and pin its
+ *      snapshot of the tables, so copies and tables are of the same moment between statements
+ *   4. without the lock: run the query (in that transaction, or on its own: DuckDB gives every
+ *      statement the committed state it starts on), so epochs, DML and other clients go on
+ *
+ * A copy, once taken, is the view as of a committed epoch: an epoch in progress bumps a view's
+ * version before it ends, and a changed version sends the query to the lock, which waits for it.
  */
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Statement } from '../../parser/index.js';
 import { createTableSql, quoteIdent } from '../duck.js';
-import { queryConnection, type EngineState, type StatementResult } from './state.js';
+import type { EngineState, StatementResult } from './state.js';
+import { checkRelation, type Principal } from './privileges.js';
 
 /** information_schema relations DuckDB answers itself (clients probe them on connect). */
 const SYSTEM_RELATIONS = new Set(['tables', 'columns', 'schemata', 'views', 'table_constraints', 'key_column_usage', 'character_sets', 'routines']);
 
-/** Runs ad-hoc SELECTs and keeps the query connection's copies of views and sources. */
+/** Schemas whose relations are catalog metadata, readable by everyone. */
+const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema']);
+
+type SelectStmt = Extract<Statement, { kind: 'select' }>;
+
+/** A relation a query names, and where (1-based, in the script) when known. */
+interface RelationRef {
+  readonly name: string;
+  readonly schema: string;
+  readonly position: number | undefined;
+  /** Whether a WITH clause of the statement defines this name (then DuckDB may resolve it there). */
+  readonly cte: boolean;
+}
+
+/** One query connection and its copies of views and sources. */
+interface QueryConn {
+  readonly conn: DuckDBConnection;
+  /** Views and sources copied into the connection, by the version copied. */
+  readonly loaded: Map<string, number>;
+  /** Copies to drop before the connection's next query (their objects were dropped meanwhile). */
+  readonly stale: Set<string>;
+}
+
+/** Runs ad-hoc SELECTs on a small pool of DuckDB connections. */
 export class AdHocQueries {
-  /** Views and sources copied into the query connection, by the version copied. */
-  private readonly loaded = new Map<string, number>();
+  private readonly idle: QueryConn[] = [];
+  private readonly all: QueryConn[] = [];
+  private readonly waiting: ((c: QueryConn) => void)[] = [];
 
-  constructor(private readonly state: EngineState) {}
+  /**
+   * `connections` bounds how many ad-hoc queries run at once; it stays below libuv's thread
+   * pool (4), which DuckDB calls run on, so DML and epochs always find a thread.
+   */
+  constructor(
+    private readonly state: EngineState,
+    private readonly connections = 2,
+  ) {}
 
-  /** Runs a SELECT over the committed state; DuckDB errors get the position of the name they are about. */
-  async select(stmt: Extract<Statement, { kind: 'select' }>, signal?: AbortSignal): Promise<StatementResult> {
-    const conn = await queryConnection(this.state);
-    // A cancel or statement_timeout interrupts the DuckDB query itself, so the engine is free at once.
-    const interrupt = () => conn.interrupt();
+  /** Runs a SELECT over a committed snapshot; DuckDB errors get the position of the name they are about. */
+  async select(stmt: SelectStmt, principal: Principal, signal?: AbortSignal): Promise<StatementResult> {
+    const qc = await this.acquire(signal);
+    // A cancel or statement_timeout interrupts the DuckDB query itself.
+    const interrupt = () => qc.conn.interrupt();
     signal?.addEventListener('abort', interrupt);
+    let open = false;
     try {
-      for (const rel of stmt.relations) await this.load(rel, stmt);
+      const refs = principal.superuser ? this.parserRefs(stmt) : await this.relationRefs(stmt, qc);
+      for (const ref of refs) this.authorize(ref, principal, stmt);
+      if (this.needsLock(qc, refs)) {
+        await this.state.mutex.run(async () => {
+          if (signal?.aborted) throw signal.reason;
+          open = await this.prepare(qc, refs);
+        });
+      }
       if (signal?.aborted) throw signal.reason;
-      const r = await this.state.duck.query(stmt.text, conn);
+      const r = await this.state.duck.query(stmt.text, qc.conn);
       return { kind: 'rows', tag: `SELECT ${r.rows.length}`, columns: r.columns, rows: r.rows };
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
       throw locate(toSluiceError(e), stmt.text, stmt.offset);
     } finally {
       signal?.removeEventListener('abort', interrupt);
+      if (open) await this.state.duck.run('ROLLBACK', qc.conn).catch(() => undefined);
+      this.release(qc);
     }
   }
 
-  /** Forgets the ad-hoc copy of a view or source (dropped, or about to be shadowed). */
-  async unload(name: string): Promise<void> {
-    if (!this.loaded.delete(name) || !this.state.queryConn) return;
-    await this.state.duck.run(`DROP TABLE IF EXISTS temp.main.${quoteIdent(name)}`, this.state.queryConn);
+  /** Forgets the ad-hoc copies of a view or source (dropped, or about to be shadowed). Caller holds the lock. */
+  unload(name: string): void {
+    for (const qc of this.all) {
+      if (qc.loaded.delete(name)) qc.stale.add(name);
+    }
   }
 
-  /** Makes `rel` readable on the query connection; refuses a relation that does not exist. */
-  private async load(rel: string, stmt: Extract<Statement, { kind: 'select' }>): Promise<void> {
+  /** Interrupts running queries and closes the connections (engine shutdown). */
+  close(): void {
+    for (const qc of this.all) {
+      qc.conn.interrupt();
+      qc.conn.closeSync();
+    }
+  }
+
+  private async acquire(signal?: AbortSignal): Promise<QueryConn> {
+    const free = this.idle.pop();
+    if (free) return free;
+    if (this.all.length < this.connections) {
+      const qc: QueryConn = { conn: await this.state.duck.instance.connect(), loaded: new Map(), stale: new Set() };
+      this.all.push(qc);
+      return qc;
+    }
+    return new Promise<QueryConn>((resolve, reject) => {
+      const take = (c: QueryConn) => {
+        signal?.removeEventListener('abort', abort);
+        resolve(c);
+      };
+      const abort = () => {
+        const i = this.waiting.indexOf(take);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', abort, { once: true });
+      this.waiting.push(take);
+    });
+  }
+
+  private release(qc: QueryConn): void {
+    const next = this.waiting.shift();
+    if (next) next(qc);
+    else this.idle.push(qc);
+  }
+
+  /** The relations sluice's parser found in the query (the superuser's queries: no privileges to check). */
+  private parserRefs(stmt: SelectStmt): RelationRef[] {
+    return stmt.relations.map((name) => ({ name, schema: '', position: undefined, cte: false }));
+  }
+
+  /** Whether a copy of a view or source this query reads is out of date, or copies must be dropped. */
+  private needsLock(qc: QueryConn, refs: readonly RelationRef[]): boolean {
+    return qc.stale.size > 0 || refs.some((r) => {
+      const version = this.state.views.get(r.name)?.version ?? this.state.sources.get(r.name)?.version;
+      return version !== undefined && qc.loaded.get(r.name) !== version;
+    });
+  }
+
+  /**
+   * The relations the query names, by DuckDB's own parser (what will run), plus the ones our
+   * parser found (for their positions).
+   */
+  private async relationRefs(stmt: SelectStmt, qc: QueryConn): Promise<RelationRef[]> {
+    const r = await this.state.duck.run(`SELECT json_serialize_sql(${sqlString(stmt.text)})`, qc.conn);
+    const tree = JSON.parse(String(r.getRows()[0]![0])) as { error?: boolean; error_message?: string };
+    if (tree.error) {
+      // Without DuckDB's tree the relations it would read are not known for sure: refused.
+      throw new SluiceError('syntax', `cannot check the privileges of this query: ${tree.error_message ?? 'DuckDB cannot parse it'}`, { position: stmt.offset + 1 });
+    }
+    const refs = new Map<string, RelationRef>();
+    const ctes = new Set<string>();
+    collectCteNames(tree, ctes);
+    collectBaseTables(tree, (t) => {
+      const name = this.resolve(t.name);
+      const key = `${t.schema}.${name}`;
+      if (!refs.has(key)) refs.set(key, { name, schema: t.schema, position: t.at === undefined ? undefined : stmt.offset + t.at + 1, cte: ctes.has(t.name.toLowerCase()) });
+    });
+    for (const name of stmt.relations) {
+      if (![...refs.values()].some((x) => x.name === name)) refs.set(`.${name}`, { name, schema: '', position: undefined, cte: false });
+    }
+    return [...refs.values()];
+  }
+
+  /** Refuses a relation that does not exist, or one the principal may not read. */
+  private authorize(ref: RelationRef, principal: Principal, stmt: SelectStmt): void {
+    const { state } = this;
+    if (SYSTEM_SCHEMAS.has(ref.schema.toLowerCase()) || /^pg_/.test(ref.name) || SYSTEM_RELATIONS.has(ref.name)) return;
+    const position = ref.position ?? namePosition(ref.name, stmt);
+    const base = derivedBase(state, ref.name);
+    if (!state.catalog.get(ref.name) && base === null) {
+      // A CTE's name: DuckDB resolves it; anything else does not exist.
+      if (ref.cte) return;
+      throw new SluiceError('undefined_table', `relation "${ref.name}" does not exist`, { position });
+    }
+    checkRelation(state, principal, base ?? ref.name, 'SELECT', position);
+  }
+
+  /** The catalog's spelling of a name DuckDB resolves case-insensitively (the name itself if none). */
+  private resolve(name: string): string {
+    if (this.state.catalog.get(name)) return name;
+    const lower = name.toLowerCase();
+    return this.state.catalog.list().find((e) => e.name.toLowerCase() === lower)?.name ?? name;
+  }
+
+  /**
+   * Under the lock: fresh copies of the views and sources read, and, when the query reads tables
+   * too, a transaction pinned to now (true: the caller ends it).
+   */
+  private async prepare(qc: QueryConn, refs: readonly RelationRef[]): Promise<boolean> {
+    const { state } = this;
+    for (const name of qc.stale) await state.duck.run(`DROP TABLE IF EXISTS temp.main.${quoteIdent(name)}`, qc.conn);
+    qc.stale.clear();
+    const names = new Set(refs.map((r) => r.name));
+    for (const rel of names) await this.load(qc, rel);
+    const table = [...names].find((n) => state.tables.has(n) || derivedBase(state, n) !== null);
+    if (!table) return false;
+    // DuckDB starts a transaction's snapshot when it first touches a database: touch the tables
+    // now, under the lock, so DML and epochs after this point are not seen.
+    await state.duck.run(`BEGIN TRANSACTION; SELECT 1 FROM main.${quoteIdent(table)} LIMIT 0`, qc.conn);
+    return true;
+  }
+
+  /** Brings the connection's copy of a view or source up to date. */
+  private async load(qc: QueryConn, rel: string): Promise<void> {
     const { state } = this;
     const e = state.catalog.get(rel);
-    if (!e) {
-      if (rel.endsWith('_errors') && state.sources.has(rel.slice(0, -'_errors'.length))) return;
-      if (rel.endsWith('_late') && state.views.get(rel.slice(0, -'_late'.length))?.keepLate) return;
-      // DuckDB's own catalog views answer clients' pg_catalog/information_schema probes.
-      if (/^pg_/.test(rel) || SYSTEM_RELATIONS.has(rel)) return;
-      const m = new RegExp(`\\b${rel}\\b`, 'i').exec(stmt.text);
-      throw new SluiceError('undefined_table', `relation "${rel}" does not exist`, { position: m ? stmt.offset + m.index + 1 : undefined });
-    }
-    if (e.kind !== 'view' && e.kind !== 'source') return;
+    if (!e || (e.kind !== 'view' && e.kind !== 'source')) return;
     const version = e.kind === 'view' ? state.views.get(rel)!.version : state.sources.get(rel)!.version;
-    if (this.loaded.get(rel) === version) return;
-    const conn = await queryConnection(state);
-    await state.duck.run(createTableSql(rel, e.schema, [], true).replace(/^CREATE TEMP TABLE/, 'CREATE OR REPLACE TEMP TABLE'), conn);
-    if (e.kind === 'view') await state.duck.appendRows(rel, e.schema, state.views.get(rel)!.store.rows(), conn);
-    else await state.duck.appendBatch(rel, e.schema, state.sources.get(rel)!.retained.flatMap((r) => r.batches), conn);
-    this.loaded.set(rel, version);
+    if (qc.loaded.get(rel) === version) return;
+    await state.duck.run(createTableSql(rel, e.schema, [], true).replace(/^CREATE TEMP TABLE/, 'CREATE OR REPLACE TEMP TABLE'), qc.conn);
+    if (e.kind === 'view') await state.duck.appendRows(rel, e.schema, state.views.get(rel)!.store.rows(), qc.conn);
+    else await state.duck.appendBatch(rel, e.schema, state.sources.get(rel)!.retained.flatMap((r) => r.batches), qc.conn);
+    qc.loaded.set(rel, version);
   }
 }
+
+/** The source of `<source>_errors` or the view of `<view>_late` (what reading it needs), else null. */
+function derivedBase(state: EngineState, name: string): string | null {
+  if (name.endsWith('_errors') && state.sources.has(name.slice(0, -'_errors'.length))) return name.slice(0, -'_errors'.length);
+  if (name.endsWith('_late') && state.views.get(name.slice(0, -'_late'.length))?.keepLate) return name.slice(0, -'_late'.length);
+  return null;
+}
+
+/** Walks DuckDB's serialized parse tree for every base-table reference. */
+function collectBaseTables(node: unknown, out: (t: { name: string; schema: string; at: number | undefined }) => void): void {
+  if (Array.isArray(node)) {
+    for (const x of node) collectBaseTables(x, out);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const o = node as Record<string, unknown>;
+  if (o.type === 'BASE_TABLE' && typeof o.table_name === 'string') {
+    out({ name: o.table_name, schema: typeof o.schema_name === 'string' ? o.schema_name : '', at: typeof o.query_location === 'number' && o.query_location < 2 ** 40 ? o.query_location : undefined });
+  }
+  for (const v of Object.values(o)) collectBaseTables(v, out);
+}
+
+/** Names the statement defines in WITH clauses, at any depth of DuckDB's parse tree. */
+function collectCteNames(node: unknown, out: Set<string>): void {
+  if (Array.isArray(node)) {
+    for (const x of node) collectCteNames(x, out);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const o = node as Record<string, unknown>;
+  const map = (o.cte_map as { map?: { key?: unknown }[] } | undefined)?.map;
+  if (Array.isArray(map)) for (const m of map) if (typeof m.key === 'string') out.add(m.key.toLowerCase());
+  for (const v of Object.values(o)) collectCteNames(v, out);
+}
+
+function namePosition(name: string, stmt: SelectStmt): number | undefined {
+  const m = new RegExp(`\\b${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i').exec(stmt.text);
+  return m ? stmt.offset + m.index + 1 : undefined;
+}
+
+const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** Gives a DuckDB error about a named column or table the position of that name in the query. */
 function locate(e: SluiceError, text: string, offset: number): SluiceError {

@@ -16,6 +16,9 @@ const LOCKED_SETTINGS = new Set([
   'autoinstall_extension_repository', 'allow_persistent_secrets', 'secret_directory', 'temp_directory', 'allow_unredacted_secrets',
 ]);
 
+/** Limits the pg-wire server answers SHOW for, fixed when it starts. */
+const SERVER_LIMITS = new Set(['max_connections', 'max_message_size', 'max_inflight_size', 'authentication_timeout']);
+
 const MIN_INTERVAL = 50;
 const MAX_INTERVAL = 3_600_000;
 
@@ -54,6 +57,11 @@ export function setVariable(settings: RuntimeSettings, name: string, value: stri
   if (LOCKED_SETTINGS.has(n)) {
     throw new SluiceError('insufficient_privilege', `permission denied to set parameter "${n}"`, {
       hint: 'The embedded DuckDB runs locked down (no external access, no extensions); server options decide what it may read.',
+    });
+  }
+  if (SERVER_LIMITS.has(n)) {
+    throw new SluiceError('read_only_parameter', `parameter "${n}" cannot be changed without restarting the server`, {
+      hint: 'Start the server with another value (sluice serve --max-connections N; the other limits are startPgServer options).',
     });
   }
   if (n === 'batch_interval') {
