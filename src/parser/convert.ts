@@ -47,8 +47,11 @@ function funcName(e: N): string {
 
 function castTarget(t: N): SqlType {
   const target = Array.isArray(t) ? t[0] : t;
-  if (target?.array || /\[\]$/.test(String(target?.dataType ?? ''))) unsupported('array types');
-  return parseTypeName(String(target.dataType));
+  let name = String(target.dataType);
+  // node-sql-parser reads int8 and float8 as INT and FLOAT of length 8.
+  if (/^(INT|FLOAT)$/i.test(name) && [2, 4, 8].includes(Number(target.length))) name += String(target.length);
+  if (target?.array) name += '[]'.repeat(Number(target.array.dimension ?? 1));
+  return parseTypeName(name);
 }
 
 const BINARY: Record<string, BinaryOp> = {

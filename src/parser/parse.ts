@@ -174,7 +174,6 @@ function parseCreateRelation(ts: TokenStream, kind: 'source' | 'table', stmt: st
         if (depth === 0 && t.kind === 'ident' && (t.value === 'not' || t.value === 'null' || t.value === 'primary' || t.value === 'default')) break;
         if (t.kind === 'symbol' && t.value === '(') depth++;
         if (t.kind === 'symbol' && t.value === ')') depth--;
-        if (t.kind === 'symbol' && t.value === '[') throw new SluiceError('not_supported', 'array types are not supported yet', { position: t.start + 1 });
         typeEnd = t.end;
         ts.next();
       }

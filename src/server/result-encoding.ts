@@ -2,7 +2,8 @@
  * Result value encoding for DataRow fields: PostgreSQL's text output (via formatValue) and its
  * binary send format for every sluice type.
  */
-import type { SqlType, Value } from '../common/types.js';
+import { SluiceError } from '../common/errors.js';
+import { typeDisplayName, type SqlType, type Value } from '../common/types.js';
 import { formatDouble, formatValue } from '../common/values.js';
 
 /** Microseconds from 1970-01-01 to PostgreSQL's epoch 2000-01-01. */
@@ -62,6 +63,8 @@ export function writeBinaryValue(w: ValueSink, v: Value, type: SqlType): void {
     case 'null':
       w.sizedUtf8(String(v));
       return;
+    default:
+      throw new SluiceError('not_supported', `binary output of ${typeDisplayName(type)} is not supported yet`, { hint: 'Request the column in text format.' });
   }
 }
 
