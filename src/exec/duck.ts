@@ -3,7 +3,7 @@
  * ad-hoc SELECTs. Converts between DuckDB values and sluice values.
  */
 import {
-  DuckDBInstance, DuckDBTimestampValue, listValue, DuckDBDateValue, DuckDBIntervalValue, DuckDBDecimalValue,
+  DuckDBInstance, DuckDBTimestampValue, listValue, LIST, BOOLEAN, INTEGER, BIGINT, DOUBLE, VARCHAR, DuckDBDateValue, DuckDBIntervalValue, DuckDBDecimalValue,
   type DuckDBConnection, type DuckDBResultReader,
 } from '@duckdb/node-api';
 import { SluiceError, type ErrorCategory } from '../common/errors.js';
@@ -223,9 +223,18 @@ function appendValue(app: Appender, v: unknown, type: SqlType): void {
     case 'timestamp': app.appendTimestamp(v as DuckDBTimestampValue); break;
     case 'date': app.appendDate(v as DuckDBDateValue); break;
     case 'interval': app.appendInterval(v as DuckDBIntervalValue); break;
-    default: app.appendValue(v as never); break;
+    default: app.appendList(v as never, DUCK_LIST_TYPES[type]); break;
   }
 }
+
+/** The DuckDB LIST type of each array type (the appender needs the element type). */
+const DUCK_LIST_TYPES = {
+  'boolean[]': LIST(BOOLEAN),
+  'int[]': LIST(INTEGER),
+  'bigint[]': LIST(BIGINT),
+  'double[]': LIST(DOUBLE),
+  'varchar[]': LIST(VARCHAR),
+} as const;
 
 export function createTableSql(name: string, schema: Schema, primaryKey: readonly string[] = [], temp = false): string {
   const cols = schema.map((f) => `${quoteIdent(f.name)} ${duckType(f.type)}`);

@@ -60,6 +60,11 @@ const BINARY: Record<string, BinaryOp> = {
   AND: 'and', OR: 'or', '||': '||',
 };
 
+/** A call of one of the binder's internal functions (subscripts, ANY/ALL), named with a leading `__`. */
+function internalCall(name: string, args: Expr[], pos: number | undefined): Expr {
+  return { kind: 'func', name, args, star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
+}
+
 function numberLiteral(v: N): Expr {
   const s = String(v);
   if (/^-?\d+$/.test(s)) {
@@ -192,6 +197,13 @@ class Converter {
   convertExpr(e: N): Expr {
     if (e === null || e === undefined) return { kind: 'literal', value: null, type: 'null' };
     const pos = e.loc?.start?.offset !== undefined ? this.offset + e.loc.start.offset + 1 : undefined;
+    if (Array.isArray(e.array_index) && e.array_index.length > 0) {
+      // a[i] (node-sql-parser keeps subscripts on the subscripted node): one call per subscript.
+      const { array_index: subscripts, ...base } = e;
+      let out = this.convertExpr(base);
+      for (const s of subscripts) out = internalCall('__subscript', [out, this.convertExpr(s.index)], pos);
+      return out;
+    }
     switch (e.type) {
       case 'column_ref': {
         if (e.column === '*') return { kind: 'star', table: e.table ?? null };
@@ -288,9 +300,8 @@ class Converter {
       case 'window_func':
         return { kind: 'func', name: String(e.name).toLowerCase(), args: (e.args?.value ?? []).map((x: N) => this.convertExpr(x)), star: false, distinct: false, filter: null, orderBy: [], over: this.convertOver(e.over), pos };
       case 'array':
-        // An ARRAY[...] constructor: only as an argument of array_join/array_to_string (arrays are
-        // not a column type yet), carried as a call the binder folds.
-        return { kind: 'func', name: 'array', args: (e.expr_list?.value ?? []).map((x: N) => this.convertExpr(x)), star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
+        // An ARRAY[...] constructor, carried as a call of `array` the binder types.
+        return { kind: 'func', name: 'array', args: (Array.isArray(e.expr_list?.value) ? e.expr_list.value : []).map((x: N) => this.convertExpr(x)), star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
       default:
         return unsupported(`expression ${String(e.type)}`);
     }
@@ -338,6 +349,13 @@ class Converter {
       default: {
         const bop = BINARY[op];
         if (!bop) return unsupported(`operator ${op}`);
+        const quant = e.right?.type === 'function' ? funcName(e.right) : '';
+        if (quant === 'any' || quant === 'some' || quant === 'all') {
+          // x op ANY (array) / x op ALL (array)
+          const arr = (e.right.args?.value ?? []).map((x: N) => this.convertExpr(x));
+          if (arr.length !== 1) unsupported(`${quant.toUpperCase()} (subquery)`);
+          return internalCall(quant === 'all' ? '__all' : '__any', [left, arr[0], { kind: 'literal', value: bop, type: 'varchar' }], pos);
+        }
         return { kind: 'binary', op: bop, left, right: this.convertExpr(e.right), pos };
       }
     }

@@ -22,7 +22,9 @@ export type ScalarFn =
   | 'abs' | 'round' | 'floor' | 'ceil' | 'sqrt' | 'power' | 'ln' | 'exp' | 'sign' | 'trunc'
   | 'date_trunc' | 'extract' | 'now'
   | 'json_get' | 'json_get_text'
-  | 'to_char';
+  | 'to_char'
+  | 'array_ctor' | 'array_index' | 'array_length' | 'cardinality' | 'array_any' | 'array_all'
+  | 'string_to_array' | 'regexp_split_to_array';
 
 export type BoundExpr =
   | { readonly kind: 'col'; readonly index: number; readonly type: SqlType }

@@ -6,7 +6,7 @@
  * implemented. This file imports nothing from src/exec.
  */
 import { SluiceError } from '../common/errors.js';
-import { commonType, isNumeric, typeDisplayName, type SqlType } from '../common/types.js';
+import { commonType, isArrayType, isNumeric, typeDisplayName, type SqlType } from '../common/types.js';
 import { call, cast, isStringLit } from './coercion.js';
 import type { BoundExpr, ScalarFn } from './expr.js';
 
@@ -70,6 +70,23 @@ function jsonGet(fn: 'json_get' | 'json_get_text'): ScalarBinder {
   const typed = fixed(fn, ['varchar', 'varchar'], 'varchar');
   // json operators accept an integer index too; normalise it to text.
   return (args, pos) => typed(args[1] && args[1].type === 'int' ? [args[0]!, cast(args[1], 'varchar')] : args, pos);
+}
+
+/** A function of an array (first argument) and then `params`. */
+function overArray(fn: ScalarFn, params: readonly SqlType[], ret: SqlType): ScalarBinder {
+  return (args, pos) => {
+    const a = args[0];
+    if (!a || !isArrayType(a.type) || args.length !== params.length + 1) throw noFunction(fn, args, pos);
+    return call(fn, [a, ...args.slice(1).map((x, i) => coerceArg(fn, x, params[i]!, args, pos))], ret);
+  };
+}
+
+/** A function of text arguments (`min`…`max` of them) returning `ret`. */
+function texts(fn: ScalarFn, min: number, max: number, ret: SqlType): ScalarBinder {
+  return (args, pos) => {
+    if (args.length < min || args.length > max) throw noFunction(fn, args, pos);
+    return call(fn, args.map((a) => coerceArg(fn, a, 'varchar', args, pos)), ret);
+  };
 }
 
 const fn = (names: readonly string[], bind: ScalarBinder): ScalarSignature => ({ kind: 'function', names, bind });
@@ -150,6 +167,11 @@ export const SCALAR_SIGNATURES: Readonly<Record<ScalarFn, ScalarSignature>> = {
   json_get: fn(['json_get'], jsonGet('json_get')),
   json_get_text: fn(['json_get_text'], jsonGet('json_get_text')),
   to_char: fn(['to_char'], fixed('to_char', ['timestamp', 'varchar'], 'varchar')),
+  array_ctor: syntax, array_index: syntax, array_any: syntax, array_all: syntax,
+  array_length: fn(['array_length'], overArray('array_length', ['int'], 'int')),
+  cardinality: fn(['cardinality'], overArray('cardinality', [], 'int')),
+  string_to_array: fn(['string_to_array'], texts('string_to_array', 2, 3, 'varchar[]')),
+  regexp_split_to_array: fn(['regexp_split_to_array'], texts('regexp_split_to_array', 2, 3, 'varchar[]')),
 };
 
 const BY_NAME = new Map<string, ScalarBinder>();

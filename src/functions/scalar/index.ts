@@ -6,6 +6,7 @@
  */
 import type { ScalarFn } from '../../planner/expr.js';
 import { ARITHMETIC_FUNCTIONS } from './arithmetic.js';
+import { ARRAY_FUNCTIONS } from './array.js';
 import { COMPARISON_FUNCTIONS } from './comparison.js';
 import { CONDITIONAL_FUNCTIONS } from './conditional.js';
 import { JSON_FUNCTIONS } from './json.js';
@@ -27,4 +28,5 @@ export const SCALARS: Readonly<Record<ScalarFn, ScalarFunction>> = {
   ...MATH_FUNCTIONS,
   ...TIME_FUNCTIONS,
   ...JSON_FUNCTIONS,
+  ...ARRAY_FUNCTIONS,
 };
