@@ -15,6 +15,7 @@ import { HashAggOp } from './hash-agg.js';
 import { DuckLookupOp, JoinOp } from './join.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
 import { FilterOp, ProjectOp, ScanOp, UnionOp, ValuesOp } from './operators.js';
+import { ProjectSetOp } from './project-set.js';
 import { SessionAggOp } from './session-agg.js';
 import type { StateTable } from './state/state-table.js';
 import { TopNOp } from './top-n.js';
@@ -35,6 +36,7 @@ const FACTORIES: { readonly [K in Kind]: Factory<K> } = {
   TopNExec: (id, p) => new TopNOp(id, p),
   HashJoinExec: (id, p) => (p.lookupStrategy === 'duckdb' ? new DuckLookupOp(id, p) : new JoinOp(id, p)),
   WindowExec: (id, p) => new WindowOp(id, p),
+  ProjectSetExec: (id, p) => new ProjectSetOp(id, p.calls, p.ordinality, p.outer),
   WindowAggExec: (id, p) => (p.window.kind === 'session' ? new SessionAggOp(id, p) : new WindowAggOp(id, p)),
 };
 
@@ -54,6 +56,7 @@ export function physicalChildren(p: PhysicalPlan): readonly PhysicalPlan[] {
     case 'TopNExec':
     case 'WindowExec':
     case 'WindowAggExec':
+    case 'ProjectSetExec':
       return [p.input];
   }
 }

@@ -11,6 +11,7 @@ import { AGGREGATE_SIGNATURES, resolveAggregate, type AggregateSignature } from 
 import { call, cast, constCast, isStringLit } from './coercion.js';
 import type { AggCall, BoundExpr, ScalarFn } from './expr.js';
 import { bindScalar } from './scalar-signatures.js';
+import { setFunctionOf } from '../functions/set/index.js';
 
 /** A column in scope: its table qualifier, name and type. */
 export interface ScopeField {
@@ -202,6 +203,12 @@ export class ExprBinder {
       // array_join(ARRAY[a, b, …], sep): the elements' text joined by sep, NULLs skipped.
       const elems = e.args[0].args.map((a) => cast(this.bindExpr(a, ctx), 'varchar'));
       return call('concat_ws', [cast(this.bindExpr(e.args[1]!, ctx), 'varchar'), ...elems], 'varchar');
+    }
+    if (setFunctionOf(e.name) !== null) {
+      throw new SluiceError('not_supported', `set-returning function ${e.name}() is not allowed ${ctx.noAggIn ? `in ${ctx.noAggIn}` : 'here'}`, {
+        position: e.pos ?? this.positionOf(e.name),
+        hint: 'Set-returning functions go in FROM (… CROSS JOIN LATERAL unnest(…)) or at the top of a select list.',
+      });
     }
     if (e.name === 'array') return this.bindArrayConstructor(e, ctx);
     if (e.name === '__subscript') {

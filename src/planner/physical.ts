@@ -5,7 +5,7 @@
  */
 import type { Schema, Value } from '../common/types.js';
 import type { AggCall, BoundExpr } from './expr.js';
-import type { JoinType, LogicalPlan, RelationKind, SortKey, TimeExpiry, WindowKeyRole, WindowSpec } from './logical.js';
+import type { JoinType, LogicalPlan, RelationKind, SetCall, SortKey, TimeExpiry, WindowKeyRole, WindowSpec } from './logical.js';
 import { SluiceError } from '../common/errors.js';
 import { assertNever } from '../common/errors.js';
 
@@ -76,7 +76,16 @@ export type PhysicalPlan =
       readonly schema: Schema;
       readonly appendOnly: false;
     }
-  | { readonly kind: 'ValuesExec'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true };
+  | { readonly kind: 'ValuesExec'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true }
+  | {
+      readonly kind: 'ProjectSetExec';
+      readonly input: PhysicalPlan;
+      readonly calls: readonly SetCall[];
+      readonly ordinality: boolean;
+      readonly outer: boolean;
+      readonly schema: Schema;
+      readonly appendOnly: boolean;
+    };
 
 export interface PhysicalOptions {
   /** Strategy for a lookup join against `table` (default: the JS hash index). */
@@ -167,6 +176,8 @@ export function toPhysical(p: LogicalPlan, opts: PhysicalOptions = {}): Physical
         schema: p.schema,
         appendOnly: p.appendOnly,
       };
+    case 'project_set':
+      return { kind: 'ProjectSetExec', input: toPhysicalRec(p.input), calls: p.calls, ordinality: p.ordinality, outer: p.outer, schema: p.schema, appendOnly: p.appendOnly };
     default:
       return assertNever(p);
   }

@@ -29,6 +29,7 @@ function pushDown(plan: LogicalPlan): LogicalPlan {
     case 'window_aggregate':
     case 'row_number':
     case 'top_n':
+    case 'project_set':
       return { ...plan, input: pushDown(plan.input) };
     case 'union':
       return { ...plan, inputs: plan.inputs.map(pushDown) };
@@ -77,6 +78,15 @@ function pushFilter(input: LogicalPlan, preds: BoundExpr[]): LogicalPlan {
       // Predicates on input columns go below the window; those on window_start/end stay.
       const n = input.input.schema.length;
       const down = preds.filter((p) => [...columnsOf(p)].every((c) => c < n));
+      const keep = preds.filter((p) => !down.includes(p));
+      const inner = down.length ? pushFilter(input.input, down) : pushDown(input.input);
+      return wrap({ ...input, input: inner }, keep);
+    }
+    case 'project_set': {
+      // Every row an input row expands into carries its columns: predicates on them alone can
+      // filter the input row before it expands; those on the functions' output stay above.
+      const n = input.input.schema.length;
+      const down = preds.filter((p) => { const cols = [...columnsOf(p)]; return cols.length > 0 && cols.every((c) => c < n); });
       const keep = preds.filter((p) => !down.includes(p));
       const inner = down.length ? pushFilter(input.input, down) : pushDown(input.input);
       return wrap({ ...input, input: inner }, keep);
@@ -233,6 +243,24 @@ function prune(plan: LogicalPlan, required: readonly number[]): LogicalPlan {
         schema: [...need.map((i) => plan.schema[i]!), plan.schema[n]!, plan.schema[n + 1]!],
       };
       return trim(w, [...need, n, n + 1], required);
+    }
+    case 'project_set': {
+      // Every call stays (each decides how many rows an input row becomes), even when its
+      // column is not read above.
+      const n = plan.input.schema.length;
+      const extra = plan.schema.length - n;
+      const used = new Set<number>(required.filter((i) => i < n));
+      for (const c of plan.calls) for (const a of c.args) columnsOf(a, used);
+      const need = sorted([...used]);
+      const child = prune(plan.input, need);
+      const outCols = Array.from({ length: extra }, (_, k) => n + k);
+      const ps: LogicalPlan = {
+        ...plan,
+        input: child,
+        calls: plan.calls.map((c) => ({ ...c, args: c.args.map((a) => remap(a, need)) })),
+        schema: [...need.map((i) => plan.schema[i]!), ...outCols.map((i) => plan.schema[i]!)],
+      };
+      return trim(ps, [...need, ...outCols], required);
     }
     case 'window_aggregate': {
       const nKeys = plan.roles.length;
