@@ -347,6 +347,7 @@ function bindArithmetic(op: '+' | '-' | '*' | '/' | '%', l: BoundExpr, r: BoundE
   if (lt === 'date' && rt === 'int' && (op === '+' || op === '-')) return call(fn, [cast(l, 'date'), cast(r, 'int')], 'date');
   if (lt === 'date' && rt === 'date' && op === '-') return call('sub', [cast(l, 'date'), cast(r, 'date')], 'int');
   if (lt === 'interval' && isNumeric(rt) && (op === '*' || op === '/')) return call(fn, [cast(l, 'interval'), cast(r, 'double')], 'interval');
+  if (isNumeric(lt) && rt === 'interval' && op === '*') return call(fn, [cast(r, 'interval'), cast(l, 'double')], 'interval');
   throw new SluiceError('undefined_function', `operator does not exist: ${typeDisplayName(lt)} ${op} ${typeDisplayName(rt)}`, {
     position: pos,
     hint: 'You might need to add an explicit type cast.',
