@@ -120,7 +120,7 @@ async function runScenario(s: { before: string[]; after: string[]; query: string
     for (const stmt of s.after) await apply(stmt);
     await engine.execute('FLUSH');
     const view = await engine.viewRows('mv');
-    const types = engine.catalog.get('mv')!.schema.map((f) => f.type);
+    const types = engine.catalog.relation('mv').schema.map((f) => f.type);
     const got = view.map((r) => textRow(r, types)).sort();
     expect(got).toEqual(await pgRows(s.query));
   } finally {
