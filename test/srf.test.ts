@@ -76,6 +76,13 @@ describe('set-returning functions', () => {
     await engine.execute('DROP MATERIALIZED VIEW z; DELETE FROM lines; FLUSH;');
   });
 
+  it('reads a LATERAL subquery over the outer row through a qualified star', async () => {
+    await engine.execute(`CREATE MATERIALIZED VIEW q AS SELECT l.id, s.* FROM lines l, LATERAL (SELECT l.id * 2 AS d, upper(l.line) AS u) s;
+      INSERT INTO lines VALUES (3, 'hi', NULL, NULL); FLUSH;`);
+    expect(await engine.viewRows('q')).toEqual([[3, 6, 'HI']]);
+    await engine.execute('DROP MATERIALIZED VIEW q; DELETE FROM lines; FLUSH;');
+  });
+
   it('reports a bad row of a set-returning function without stopping the view', async () => {
     await engine.execute(`CREATE MATERIALIZED VIEW g AS SELECT id, g FROM lines, generate_series(1, 3, id) AS g;
       INSERT INTO lines VALUES (0, NULL, NULL, NULL), (2, NULL, NULL, NULL); FLUSH;`);
@@ -101,6 +108,8 @@ describe('set-returning functions', () => {
       ['SELECT id[1] FROM lines', '42804', /cannot subscript type integer/],
       ["SELECT * FROM generate_series(1, 'x')", '22P02', /invalid input syntax for type integer/],
       ['SELECT ARRAY[now()] FROM lines', '0A000', /arrays of timestamp without time zone are not supported/],
+      ['SELECT CASE WHEN id = 1 THEN unnest(tags) END AS x FROM lines', '0A000', /set-returning functions are not allowed in CASE/],
+      ["SELECT coalesce(unnest(tags), 'z') AS x FROM lines", '0A000', /set-returning functions are not allowed in COALESCE/],
     ];
     for (const [sql, code, message] of cases) {
       const e = await errorOf(`CREATE MATERIALIZED VIEW bad AS ${sql}`);

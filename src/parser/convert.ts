@@ -241,7 +241,7 @@ class Converter {
     }
     switch (e.type) {
       case 'column_ref': {
-        if (e.column === '*') return { kind: 'star', table: e.table ?? null };
+        if (e.column === '*') return { kind: 'star', table: e.table ? identName(e.table) : null };
         const name = identName(e.column);
         return { kind: 'column', table: e.table ? identName(e.table) : null, name: quotedAware(name) };
       }

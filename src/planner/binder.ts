@@ -539,6 +539,9 @@ function replaceSetFunctions(e: Expr, f: (call: Extract<Expr, { kind: 'func' }>)
     if (Array.isArray(v)) return v.map(walk);
     if (v && typeof v === 'object') {
       const o = v as { kind?: string };
+      // PostgreSQL 10+ refuses these: the set-returning call would run for rows the CASE skips.
+      if (o.kind === 'case' && containsSetFunction(o as Expr)) throw new SluiceError('not_supported', 'set-returning functions are not allowed in CASE', { hint: 'You might be able to move the set-returning function into a LATERAL FROM item.' });
+      if (o.kind === 'func' && (o as { name: string }).name === 'coalesce' && containsSetFunction(o as Expr)) throw new SluiceError('not_supported', 'set-returning functions are not allowed in COALESCE', { hint: 'You might be able to move the set-returning function into a LATERAL FROM item.' });
       if (o.kind !== undefined && typeof o.kind === 'string' && (o as Expr).kind === 'func' && setFunctionOf((o as { name: string }).name) !== null) return f(o as Extract<Expr, { kind: 'func' }>);
       const out: Record<string, unknown> = {};
       for (const [k, x] of Object.entries(o)) out[k] = walk(x);
