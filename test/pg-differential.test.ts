@@ -87,6 +87,8 @@ const query = fc.oneof(
   fc.constant("SELECT id, w FROM lines LEFT JOIN LATERAL unnest(tags) AS w ON true WHERE id > 1"),
   fc.constant('SELECT x, count(*) AS c, sum(x) AS s FROM lines, unnest(nums) AS x GROUP BY x'),
   fc.constant('SELECT nums, count(*) AS c FROM lines GROUP BY nums'),
+  delim.map((d) => `SELECT w, count(*) AS c FROM lines, unnest(tags || string_to_array(line, ${d})) AS w GROUP BY w`),
+  fc.constant('SELECT id, nums || n AS a, n || nums AS b, nums || nums AS c FROM lines'),
   fc.constant('SELECT DISTINCT tags FROM lines'),
   fc.constantFrom('ASC', 'DESC').map((dir) => `SELECT id, nums FROM lines ORDER BY nums ${dir}, id LIMIT 3`),
   fc.constant('SELECT id, nums[2] AS second, 0 = ANY(nums) AS has0, 0 < ALL(nums) AS pos, cardinality(nums) AS c, nums FROM lines'),

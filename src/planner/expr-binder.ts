@@ -242,6 +242,25 @@ export class ExprBinder {
     return call('array_ctor', elems.map((x) => cast(x, t)), at);
   }
 
+  /** `a || b` with an array on either side: concatenation, or an element appended or prepended. */
+  private bindArrayConcat(left: BoundExpr, right: BoundExpr, pos: number | undefined): BoundExpr {
+    let l = left;
+    let r = right;
+    const asArray = (e: BoundExpr, elem: SqlType): BoundExpr => (isArrayType(e.type) ? e : call('array_ctor', [cast(e, elem)], arrayOf(elem)!));
+    const elemOf = (e: BoundExpr): SqlType => (isArrayType(e.type) ? elementType(e.type) : e.type);
+    // A string literal next to an array is an array literal when it looks like one ('{a}'), as
+    // PostgreSQL reads an untyped one; otherwise an element ('a'::text, which sluice's binder
+    // cannot tell from an untyped 'a').
+    const arrayLit = (e: BoundExpr) => isStringLit(e) && /^\s*\{/.test(String(e.value));
+    if (arrayLit(l)) l = cast(l, r.type);
+    if (arrayLit(r)) r = cast(r, l.type);
+    let t: SqlType | null = commonType(elemOf(l), elemOf(r));
+    if (t === 'numeric') t = 'double';
+    const at = t === null ? null : arrayOf(t);
+    if (t === null || at === null) throw new SluiceError('undefined_function', `operator does not exist: ${typeDisplayName(l.type)} || ${typeDisplayName(r.type)}`, { position: pos, hint: 'You might need to add explicit type casts.' });
+    return call('array_cat', [cast(asArray(l, t), at), cast(asArray(r, t), at)], at);
+  }
+
   /** `x op ANY (array)` / `x op ALL (array)`: x and the elements coerced to a common type. */
   private bindQuantified(e: Extract<Expr, { kind: 'func' }>, ctx: Ctx): BoundExpr {
     const quant = e.name === '__all' ? 'ALL' : 'ANY';
@@ -289,6 +308,7 @@ export class ExprBinder {
         return call(fn, [a, b], 'boolean');
       }
       case '||':
+        if (isArrayType(l.type) || isArrayType(r.type)) return this.bindArrayConcat(l, r, pos);
         return call('concat', [cast(l, 'varchar'), cast(r, 'varchar')], 'varchar');
       case '+':
       case '-':

@@ -23,7 +23,7 @@ export type ScalarFn =
   | 'date_trunc' | 'extract' | 'now'
   | 'json_get' | 'json_get_text'
   | 'to_char'
-  | 'array_ctor' | 'array_index' | 'array_length' | 'cardinality' | 'array_any' | 'array_all'
+  | 'array_ctor' | 'array_index' | 'array_length' | 'cardinality' | 'array_any' | 'array_all' | 'array_cat'
   | 'string_to_array' | 'regexp_split_to_array';
 
 export type BoundExpr =

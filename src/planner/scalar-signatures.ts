@@ -167,7 +167,7 @@ export const SCALAR_SIGNATURES: Readonly<Record<ScalarFn, ScalarSignature>> = {
   json_get: fn(['json_get'], jsonGet('json_get')),
   json_get_text: fn(['json_get_text'], jsonGet('json_get_text')),
   to_char: fn(['to_char'], fixed('to_char', ['timestamp', 'varchar'], 'varchar')),
-  array_ctor: syntax, array_index: syntax, array_any: syntax, array_all: syntax,
+  array_ctor: syntax, array_index: syntax, array_any: syntax, array_all: syntax, array_cat: syntax,
   array_length: fn(['array_length'], overArray('array_length', ['int'], 'int')),
   cardinality: fn(['cardinality'], overArray('cardinality', [], 'int')),
   string_to_array: fn(['string_to_array'], texts('string_to_array', 2, 3, 'varchar[]')),

@@ -91,6 +91,8 @@ export const ARRAY_FUNCTIONS = {
     return Number(dim) === 1 && a.length > 0 ? a.length : null;
   }),
   cardinality: rowWiseFunction(([arr]) => (arr as readonly Value[]).length),
+  // a || b on arrays: a NULL array is left out (PostgreSQL's array_cat), both NULL is NULL.
+  array_cat: rowWiseFunction(([a, b]) => (a === null ? b! : b === null ? a! : [...(a as readonly Value[]), ...(b as readonly Value[])]), false),
   array_any: quantified(false),
   array_all: quantified(true),
   string_to_array: rowWiseFunction(([s, d, n]) => (s === null ? null : stringToArray(s as string, d as string | null, (n ?? null) as string | null)), false),
