@@ -75,6 +75,7 @@ const pattern = fc.constantFrom("'\\s+'", "','", "' '", "'[ ,]+'", "'b'", "',\\s
 const query = fc.oneof(
   delim.map((d) => `SELECT w, count(*) AS c FROM (SELECT unnest(string_to_array(line, ${d})) AS w FROM lines) s GROUP BY w`),
   delim.map((d) => `SELECT id, w FROM lines, unnest(string_to_array(line, ${d})) AS w`),
+  delim.map((d) => `SELECT id, w, o FROM lines, string_to_table(line, ${d}, 'x') WITH ORDINALITY AS s(w, o)`),
   delim.map((d) => `SELECT id, unnest(tags) AS t, unnest(string_to_array(line, ${d})) AS w FROM lines`),
   fc.constantFrom('generate_series(1, n)', 'generate_series(n, 1, -1)', 'generate_series(0, n, 2)', 'generate_series(id, n)').map((g) => `SELECT id, g FROM lines, ${g} AS g`),
   fc.constantFrom('CROSS JOIN LATERAL', ',').map((j) => `SELECT id, w, o FROM lines ${j} unnest(tags) WITH ORDINALITY AS u(w, o)`),

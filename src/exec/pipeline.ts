@@ -36,7 +36,7 @@ const FACTORIES: { readonly [K in Kind]: Factory<K> } = {
   TopNExec: (id, p) => new TopNOp(id, p),
   HashJoinExec: (id, p) => (p.lookupStrategy === 'duckdb' ? new DuckLookupOp(id, p) : new JoinOp(id, p)),
   WindowExec: (id, p) => new WindowOp(id, p),
-  ProjectSetExec: (id, p) => new ProjectSetOp(id, p.calls, p.ordinality, p.outer),
+  ProjectSetExec: (id, p) => new ProjectSetOp(id, p.keep, p.calls, p.ordinality, p.outer),
   WindowAggExec: (id, p) => (p.window.kind === 'session' ? new SessionAggOp(id, p) : new WindowAggOp(id, p)),
 };
 

@@ -12,7 +12,7 @@ const lit = (value: Value, type: SqlType): BoundExpr => ({ kind: 'lit', value, t
 
 /** Runs one batch through a ProjectSet; returns rows with their weight first, as `+`/`-` changes. */
 function run(calls: SetCall[], input: Batch, opts: { ordinality?: boolean; outer?: boolean } = {}, errors: string[] = []): Value[][] {
-  const op = new ProjectSetOp('t/0', calls, opts.ordinality ?? false, opts.outer ?? false);
+  const op = new ProjectSetOp('t/0', input.columns.map((_, i) => i), calls, opts.ordinality ?? false, opts.outer ?? false);
   const out: Value[][] = [];
   op.processBatch(0, input, ctx(errors), (b) => batchRows(b).forEach((r, i) => out.push([b.weights ? b.weights[i]! : 1, ...r])));
   return out;

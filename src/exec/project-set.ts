@@ -31,6 +31,8 @@ export class ProjectSetOp implements Operator {
 
   constructor(
     readonly id: string,
+    /** The input columns carried to the output (the calls' arguments may read others). */
+    private readonly keep: readonly number[],
     calls: readonly SetCall[],
     private readonly ordinality: boolean,
     private readonly outer: boolean,
@@ -67,7 +69,7 @@ export class ProjectSetOp implements Operator {
       }
     }
     if (k === 0) return;
-    const base = takeBatch(b, idx, k);
+    const base = takeBatch({ columns: this.keep.map((c) => b.columns[c]!), length: b.length, weights: b.weights }, idx, k);
     const columns = [...base.columns, ...builders.map((x) => x.finish()), ...(ord ? [ord.finish()] : [])];
     out({ columns, length: k, weights: base.weights });
   }

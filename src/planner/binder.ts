@@ -178,6 +178,11 @@ export class Binder extends ExprBinder {
     });
     const sig = SET_FUNCTIONS[fn].signature(args.map((a) => (isStringLit(a) ? 'varchar' : a.type)));
     if (sig === null) throw noSetFunction(fn, args.map((a) => a.type), pos ?? this.positionOf(fn));
+    const inner = args[0];
+    if (fn === 'unnest' && inner?.kind === 'call' && inner.fn === 'string_to_array') {
+      // unnest(string_to_array(s, d)) ≡ string_to_table(s, d), without the array in between.
+      return { fn: 'string_to_table', args: inner.args, type: 'varchar' };
+    }
     return { fn, args: args.map((a, i) => cast(a, sig.params[i]!)), type: sig.type };
   }
 
@@ -554,7 +559,8 @@ function replaceSetFunctions(e: Expr, f: (call: Extract<Expr, { kind: 'func' }>)
 
 /** A ProjectSet node appending `fields` (the calls' outputs, then the ordinality) to `input`'s columns. */
 function projectSet(input: LogicalPlan, calls: readonly SetCall[], ordinality: boolean, outer: boolean, fields: readonly ScopeField[]): LogicalPlan {
-  return { kind: 'project_set', input, calls, ordinality, outer, schema: [...input.schema, ...fields.map((f) => ({ name: f.name, type: f.type }))], appendOnly: input.appendOnly };
+  const keep = input.schema.map((_, i) => i);
+  return { kind: 'project_set', input, keep, calls, ordinality, outer, schema: [...input.schema, ...fields.map((f) => ({ name: f.name, type: f.type }))], appendOnly: input.appendOnly };
 }
 
 function containsAggregate(e: Expr): boolean {

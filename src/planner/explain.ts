@@ -62,7 +62,7 @@ export function explainLogical(p: LogicalPlan, depth = 0): string[] {
       kids = [p.input];
       break;
     case 'project_set':
-      line = `ProjectSet: ${showSetCalls(p.calls, p.ordinality, p.outer, names(p.input))}`;
+      line = `ProjectSet: ${showSetCalls(p.calls, p.ordinality, p.outer, names(p.input))}${showKeep(p.keep, names(p.input))}`;
       kids = [p.input];
       break;
     case 'window_aggregate':
@@ -125,7 +125,7 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
       break;
     }
     case 'ProjectSetExec':
-      line = `ProjectSetExec: ${showSetCalls(p.calls, p.ordinality, p.outer, names(p.input))} state=[none: each input row expands into its rows with the row's weight, so a delete retracts exactly what its insert produced]`;
+      line = `ProjectSetExec: ${showSetCalls(p.calls, p.ordinality, p.outer, names(p.input))}${showKeep(p.keep, names(p.input))} state=[none: each input row expands into its rows with the row's weight, so a delete retracts exactly what its insert produced]`;
       kids = [p.input];
       break;
     case 'WindowExec':
@@ -150,6 +150,11 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
 function showSetCalls(calls: readonly SetCall[], ordinality: boolean, outer: boolean, inputNames: readonly string[]): string {
   const list = calls.map((c) => `${c.fn}(${c.args.map((a) => showExpr(a, inputNames)).join(', ')})`).join(', ');
   return `[${list}]${calls.length > 1 ? ' zipped' : ''}${ordinality ? ' WITH ORDINALITY' : ''}${outer ? ' outer (a row that expands to nothing keeps one row of NULLs)' : ''}`;
+}
+
+/** The input columns a ProjectSet carries, when it does not carry them all. */
+function showKeep(keep: readonly number[], inputNames: readonly string[]): string {
+  return keep.length === inputNames.length ? '' : ` carry=[${keep.map((i) => inputNames[i]).join(', ')}]`;
 }
 
 function showWindow(w: WindowSpec, inputNames: readonly string[]): string {

@@ -145,7 +145,8 @@ export type LogicalPlan =
   | { readonly kind: 'values'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true }
   /**
    * Each input row expanded by set-returning functions (ProjectSet): output is the input's
-   * columns, one column per call and, with `ordinality`, the 1-based row number within the
+   * columns listed in `keep` (all of them until column pruning drops those only the calls
+   * read), one column per call and, with `ordinality`, the 1-based row number within the
    * expansion (bigint). Several calls zip as in PostgreSQL 10+: a row expands into as many rows
    * as its longest call returns, the shorter ones padded with NULLs. `outer` (LEFT JOIN LATERAL
    * … ON true) keeps a row whose calls return nothing, with NULLs.
@@ -153,6 +154,8 @@ export type LogicalPlan =
   | {
       readonly kind: 'project_set';
       readonly input: LogicalPlan;
+      /** The input columns carried to the output, in order. */
+      readonly keep: readonly number[];
       readonly calls: readonly SetCall[];
       readonly ordinality: boolean;
       readonly outer: boolean;

@@ -80,6 +80,7 @@ export type PhysicalPlan =
   | {
       readonly kind: 'ProjectSetExec';
       readonly input: PhysicalPlan;
+      readonly keep: readonly number[];
       readonly calls: readonly SetCall[];
       readonly ordinality: boolean;
       readonly outer: boolean;
@@ -177,7 +178,7 @@ export function toPhysical(p: LogicalPlan, opts: PhysicalOptions = {}): Physical
         appendOnly: p.appendOnly,
       };
     case 'project_set':
-      return { kind: 'ProjectSetExec', input: toPhysicalRec(p.input), calls: p.calls, ordinality: p.ordinality, outer: p.outer, schema: p.schema, appendOnly: p.appendOnly };
+      return { kind: 'ProjectSetExec', input: toPhysicalRec(p.input), keep: p.keep, calls: p.calls, ordinality: p.ordinality, outer: p.outer, schema: p.schema, appendOnly: p.appendOnly };
     default:
       return assertNever(p);
   }

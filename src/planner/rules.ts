@@ -85,11 +85,12 @@ function pushFilter(input: LogicalPlan, preds: BoundExpr[]): LogicalPlan {
     case 'project_set': {
       // Every row an input row expands into carries its columns: predicates on them alone can
       // filter the input row before it expands; those on the functions' output stay above.
-      const n = input.input.schema.length;
-      const down = preds.filter((p) => { const cols = [...columnsOf(p)]; return cols.length > 0 && cols.every((c) => c < n); });
-      const keep = preds.filter((p) => !down.includes(p));
+      const n = input.keep.length;
+      const onInput = preds.filter((p) => { const cols = [...columnsOf(p)]; return cols.length > 0 && cols.every((c) => c < n); });
+      const stay = preds.filter((p) => !onInput.includes(p));
+      const down = onInput.map((p) => mapColumns(p, (i, type) => ({ kind: 'col', index: input.keep[i]!, type })));
       const inner = down.length ? pushFilter(input.input, down) : pushDown(input.input);
-      return wrap({ ...input, input: inner }, keep);
+      return wrap({ ...input, input: inner }, stay);
     }
     case 'window_aggregate':
     case 'row_number':
@@ -247,9 +248,12 @@ function prune(plan: LogicalPlan, required: readonly number[]): LogicalPlan {
     case 'project_set': {
       // Every call stays (each decides how many rows an input row becomes), even when its
       // column is not read above.
-      const n = plan.input.schema.length;
+      // Input columns only the calls read are not carried to the output (a line split into
+      // words would otherwise be copied once per word).
+      const n = plan.keep.length;
       const extra = plan.schema.length - n;
-      const used = new Set<number>(required.filter((i) => i < n));
+      const kept = required.filter((i) => i < n);
+      const used = new Set<number>(kept.map((i) => plan.keep[i]!));
       for (const c of plan.calls) for (const a of c.args) columnsOf(a, used);
       const need = sorted([...used]);
       const child = prune(plan.input, need);
@@ -257,10 +261,11 @@ function prune(plan: LogicalPlan, required: readonly number[]): LogicalPlan {
       const ps: LogicalPlan = {
         ...plan,
         input: child,
+        keep: kept.map((i) => need.indexOf(plan.keep[i]!)),
         calls: plan.calls.map((c) => ({ ...c, args: c.args.map((a) => remap(a, need)) })),
-        schema: [...need.map((i) => plan.schema[i]!), ...outCols.map((i) => plan.schema[i]!)],
+        schema: [...kept.map((i) => plan.schema[i]!), ...outCols.map((i) => plan.schema[i]!)],
       };
-      return trim(ps, [...need, ...outCols], required);
+      return trim(ps, [...kept, ...outCols], required);
     }
     case 'window_aggregate': {
       const nKeys = plan.roles.length;

@@ -9,10 +9,10 @@
  */
 import { SluiceError } from '../../common/errors.js';
 import { elementType, isArrayType, isNumeric, typeDisplayName, type SqlType, type Value } from '../../common/types.js';
-import { pgRegExp, regexpSplit } from '../scalar/array.js';
+import { pgRegExp, regexpSplit, stringToArray } from '../scalar/array.js';
 
 /** The set-returning functions. */
-export type SetFn = 'unnest' | 'generate_series' | 'regexp_split_to_table';
+export type SetFn = 'unnest' | 'generate_series' | 'regexp_split_to_table' | 'string_to_table';
 
 /** A typed call: the argument types it wants (the binder casts to them) and the type of the values it returns. */
 export interface SetSignature {
@@ -81,6 +81,12 @@ export const SET_FUNCTIONS: Readonly<Record<SetFn, SetFunction>> = {
   generate_series: {
     signature: seriesSignature,
     expander: () => series,
+  },
+  // PostgreSQL 14's string_to_table; the binder also plans unnest(string_to_array(…)) as it,
+  // which splits each line straight into rows instead of building an array column first.
+  string_to_table: {
+    signature: (t) => (t.length >= 2 && t.length <= 3 && t.every((x) => x === 'varchar' || x === 'null') ? { params: t.map(() => 'varchar' as const), type: 'varchar' } : null),
+    expander: () => ([s, d, n]) => (s === null ? [] : stringToArray(s as string, (d ?? null) as string | null, (n ?? null) as string | null)),
   },
   regexp_split_to_table: {
     signature: (t) => (t.length >= 2 && t.length <= 3 && t.every((x) => x === 'varchar' || x === 'null') ? { params: t.map(() => 'varchar' as const), type: 'varchar' } : null),
