@@ -34,3 +34,17 @@ describe('Arrow interchange', () => {
     expect(batchRows(back)).toEqual([[null, 1], [null, 2]]);
   });
 });
+
+describe('Arrow interchange of arrays', () => {
+  it('round-trips list columns (Arrow List) with NULL arrays, NULL elements and empty arrays', () => {
+    const arrSchema: Schema = [{ name: 'a', type: 'varchar[]' }, { name: 'b', type: 'int[]' }];
+    const rows = [
+      [['x', null, 'yz'], [1, 2]],
+      [null, []],
+      [[], [null]],
+    ];
+    const batch = batchFromRows(['varchar[]', 'int[]'], rows, [1, -1, 1]);
+    const back = fromArrow(tableFromIPC(tableToIPC(new Table(toArrow(batch, arrSchema)), 'stream')).batches[0]!, arrSchema);
+    expect(batchRows(back)).toEqual(rows);
+  });
+});

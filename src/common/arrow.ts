@@ -5,12 +5,12 @@
  */
 import {
   Bool, DateDay, Duration, Field as ArrowField, Float64, Int32, Int64, makeData, RecordBatch, Schema as ArrowSchema,
-  Struct, TimeUnit, TimestampMicrosecond, Utf8, Null, type DataType, type Data,
+  List, Struct, TimeUnit, TimestampMicrosecond, Utf8, Null, type DataType, type Data,
 } from 'apache-arrow';
 import { SluiceError } from './errors.js';
 import type { Batch, Column } from './column.js';
 import { newBitmap, nullCount } from './column.js';
-import type { Schema, SqlType } from './types.js';
+import { elementType, isArrayType, type Schema, type SqlType } from './types.js';
 
 /** The Arrow type sluice uses for a SQL type (numeric is held as Float64; see README limits). */
 export function arrowType(t: SqlType): DataType {
@@ -25,6 +25,7 @@ export function arrowType(t: SqlType): DataType {
     case 'date': return new DateDay();
     case 'interval': return new Duration(TimeUnit.MICROSECOND);
     case 'null': return new Null();
+    default: return new List(new ArrowField('item', arrowType(elementType(t)), true));
   }
 }
 
@@ -35,6 +36,7 @@ function columnData(c: Column): Data {
   const common = { type, length: c.length, nullCount: nullCount(c), nullBitmap: c.validity ?? undefined };
   if (c.type === 'varchar') return makeData({ ...common, type: type as Utf8, valueOffsets: c.offsets!, data: c.values as Uint8Array });
   if (c.type === 'null') return makeData({ type: type as Null, length: c.length });
+  if (c.child) return makeData({ ...common, type: type as List, valueOffsets: c.offsets!, child: columnData(c.child) });
   return makeData({ ...common, data: c.values } as never);
 }
 
@@ -59,13 +61,23 @@ export function fromArrow(rb: RecordBatch, schema: Schema): Batch {
     const n = d.length;
     // Arrow's Null type has no buffers: every value is NULL.
     if (f.type === 'null') return { type: f.type, length: n, values: new Int32Array(n), validity: newBitmap(n, false) };
-    const bytes = (n + 7) >> 3;
-    const validity = d.nullCount > 0 && d.nullBitmap && d.nullBitmap.length ? d.nullBitmap.subarray(0, bytes) : null;
-    if (f.type === 'varchar') return { type: f.type, length: n, values: d.values as Uint8Array, offsets: (d.valueOffsets as Int32Array).subarray(0, n + 1), validity };
-    // IPC pads buffers; keep exactly the rows' values.
-    const values = (d.values as Column['values']).subarray(0, f.type === 'boolean' ? bytes : n);
-    return { type: f.type, length: n, values, validity };
+    return columnFromData(d, f.type);
   });
   const w = rb.schema.fields.findIndex((f) => f.name === WEIGHT);
   return { columns, length: rb.numRows, weights: w >= 0 ? (rb.data.children[w]!.values as Int32Array).subarray(0, rb.numRows) : null };
+}
+
+/** A sluice column over one Arrow Data of `type` (zero-copy). */
+function columnFromData(d: Data, type: SqlType): Column {
+  const n = d.length;
+  const bytes = (n + 7) >> 3;
+  const validity = d.nullCount > 0 && d.nullBitmap && d.nullBitmap.length ? d.nullBitmap.subarray(0, bytes) : null;
+  if (isArrayType(type)) {
+    const offsets = (d.valueOffsets as Int32Array).subarray(0, n + 1);
+    return { type, length: n, values: new Uint8Array(0), offsets, child: columnFromData(d.children[0]!, elementType(type)), validity };
+  }
+  if (type === 'varchar') return { type, length: n, values: d.values as Uint8Array, offsets: (d.valueOffsets as Int32Array).subarray(0, n + 1), validity };
+  // IPC pads buffers; keep exactly the rows' values.
+  const values = (d.values as Column['values']).subarray(0, type === 'boolean' ? bytes : n);
+  return { type, length: n, values, validity };
 }

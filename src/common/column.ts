@@ -5,8 +5,10 @@
  *
  * Invariants: validity is an Arrow LSB bitmap (bit set = valid) or null when every value is
  * valid; a null slot's value bytes are unspecified; varchar columns keep `offsets` (length+1).
+ * Array columns use Arrow's List layout: `offsets` (length+1) index into the `child` column of
+ * the elements, and `values` is empty.
  */
-import type { SqlType, Value } from './types.js';
+import { elementType, isArrayType, type SqlType, type Value } from './types.js';
 import { SluiceError } from './errors.js';
 
 export type ColumnValues = Int32Array | BigInt64Array | Float64Array | Uint8Array;
@@ -15,8 +17,10 @@ export interface Column {
   readonly type: SqlType;
   readonly length: number;
   readonly values: ColumnValues;
-  /** Utf8 only: byte offsets into `values`, length + 1 entries. */
+  /** Utf8: byte offsets into `values`; arrays: element offsets into `child`. length + 1 entries. */
   readonly offsets?: Int32Array;
+  /** Arrays only: every row's elements, back to back. */
+  readonly child?: Column;
   readonly validity: Uint8Array | null;
 }
 
@@ -99,7 +103,18 @@ export function getValue(c: Column, i: number): Value {
       return getString(c, i);
     case 'null':
       return null;
+    default:
+      return listValue(c, i);
   }
+}
+
+/** The elements of row i of an array column. */
+function listValue(c: Column, i: number): Value[] {
+  const o = c.offsets!;
+  const child = c.child!;
+  const out: Value[] = new Array(o[i + 1]! - o[i]!);
+  for (let k = o[i]!; k < o[i + 1]!; k++) out[k - o[i]!] = getValue(child, k);
+  return out;
 }
 
 /** Growable builder for one column; append() takes JS values of the column's type. */
@@ -110,10 +125,18 @@ export class ColumnBuilder {
   private offsets: Int32Array | null = null;
   private bytes = 0;
   private validity: Uint8Array | null = null;
+  /** Arrays: the elements' builder (offsets then index into it). */
+  private readonly child: ColumnBuilder | null = null;
 
   constructor(type: SqlType, capacity = 64) {
     this.type = type;
     capacity = Math.max(capacity, 8);
+    if (isArrayType(type)) {
+      this.values = new Uint8Array(0);
+      this.offsets = new Int32Array(capacity + 1);
+      this.child = new ColumnBuilder(elementType(type), capacity);
+      return;
+    }
     switch (type) {
       case 'boolean':
         this.values = new Uint8Array((capacity + 7) >> 3);
@@ -175,7 +198,7 @@ export class ColumnBuilder {
       for (let i = 0; i < this.length; i++) setBit(this.validity, i, true);
     }
     setBit(this.validity, this.length, false);
-    if (this.offsets) this.offsets[this.length + 1] = this.bytes;
+    if (this.offsets) this.offsets[this.length + 1] = this.child ? this.child.length : this.bytes;
     this.length++;
   }
 
@@ -206,8 +229,20 @@ export class ColumnBuilder {
         return;
       case 'null':
         break;
+      default:
+        this.appendList(v as readonly Value[]);
+        return;
     }
     if (this.validity) setBit(this.validity, i, true);
+    this.length++;
+  }
+
+  /** Appends an array value (the builder is of an array type). */
+  private appendList(v: readonly Value[]): void {
+    const child = this.child!;
+    for (const x of v) child.append(x);
+    if (this.validity) setBit(this.validity, this.length, true);
+    this.offsets![this.length + 1] = child.length;
     this.length++;
   }
 
@@ -242,7 +277,7 @@ export class ColumnBuilder {
       this.appendNull();
       return;
     }
-    if (this.offsets) {
+    if (this.offsets && !this.child) {
       const o = c.offsets!;
       const s = o[i]!;
       const e = o[i + 1]!;
@@ -265,6 +300,16 @@ export class ColumnBuilder {
 
   finish(): Column {
     const n = this.length;
+    if (this.child) {
+      return {
+        type: this.type,
+        length: n,
+        values: new Uint8Array(0),
+        offsets: this.offsets!.slice(0, n + 1),
+        child: this.child.finish(),
+        validity: this.validity ? this.validity.slice(0, (n + 7) >> 3) : null,
+      };
+    }
     if (this.offsets) {
       return {
         type: this.type,
@@ -309,6 +354,11 @@ export function batchRows(b: Batch): Value[][] {
 
 /** Rows i where sel[i] is set, in order. */
 export function takeColumn(c: Column, idx: Int32Array, n: number): Column {
+  if (c.child) {
+    const b = new ColumnBuilder(c.type, n);
+    for (let k = 0; k < n; k++) b.appendFrom(c, idx[k]!);
+    return b.finish();
+  }
   const validity = c.validity ? newBitmap(n, false) : null;
   if (validity) for (let k = 0; k < n; k++) if (isValid(c, idx[k]!)) setBit(validity, k, true);
   switch (c.type) {
@@ -382,6 +432,11 @@ export function concatBatches(types: readonly SqlType[], batches: readonly Batch
 
 /** A column of n copies of one value. */
 export function constantColumn(type: SqlType, v: Value, n: number): Column {
+  if (isArrayType(type)) {
+    const b = new ColumnBuilder(type, n);
+    for (let i = 0; i < n; i++) b.append(v);
+    return b.finish();
+  }
   if (v === null) {
     const validity = newBitmap(n, false);
     if (type === 'varchar') return { type, length: n, values: new Uint8Array(0), offsets: new Int32Array(n + 1), validity };
@@ -423,8 +478,8 @@ export function allocValues(type: SqlType, n: number): ColumnValues {
     case 'double':
     case 'numeric':
       return new Float64Array(n);
-    case 'varchar':
-      throw new SluiceError('internal', 'allocValues cannot allocate varchar');
+    default:
+      throw new SluiceError('internal', `allocValues cannot allocate ${type}`);
   }
 }
 

@@ -8,7 +8,8 @@
  */
 import { SluiceError } from './errors.js';
 
-export type SqlType =
+/** The types a column holds one value of. */
+export type ScalarType =
   | 'boolean'
   | 'int'
   | 'bigint'
@@ -20,7 +21,34 @@ export type SqlType =
   | 'interval'
   | 'null';
 
-export type Value = boolean | number | bigint | string | null;
+/** The element types an array can have. */
+export type ElementType = 'boolean' | 'int' | 'bigint' | 'double' | 'varchar';
+
+/** One-dimensional arrays (PostgreSQL's `int[]`, `text[]`, …): a list column (see column.ts). */
+export type ArrayType = `${ElementType}[]`;
+
+export type SqlType = ScalarType | ArrayType;
+
+/** A JS value; an array value is a JS array of its elements' values (NULL elements as null). */
+export type Value = boolean | number | bigint | string | null | readonly Value[];
+
+/** Every array type, for exhaustive tables. */
+export const ARRAY_TYPES: readonly ArrayType[] = ['boolean[]', 'int[]', 'bigint[]', 'double[]', 'varchar[]'];
+
+export function isArrayType(t: SqlType): t is ArrayType {
+  return t.endsWith('[]');
+}
+
+/** The element type of an array type. */
+export function elementType(t: ArrayType): ElementType {
+  return t.slice(0, -2) as ElementType;
+}
+
+/** The array type over `t`, or null when sluice has no arrays of it. */
+export function arrayOf(t: SqlType): ArrayType | null {
+  const a = `${t}[]`;
+  return (ARRAY_TYPES as readonly string[]).includes(a) ? (a as ArrayType) : null;
+}
 
 export interface Field {
   readonly name: string;
@@ -31,7 +59,19 @@ export type Schema = readonly Field[];
 
 /** Parses a SQL type name (as written in DDL or a cast) into a SqlType. */
 export function parseTypeName(raw: string): SqlType {
-  const name = raw.trim().toLowerCase().replace(/\s+/g, ' ').replace(/\(.*\)$/, '').trim();
+  const lower = raw.trim().toLowerCase().replace(/\s+/g, ' ');
+  const arr = /^(.*?)\s*(\[\s*\d*\s*\])+$/.exec(lower);
+  if (arr) {
+    const elem = parseTypeName(arr[1]!);
+    const t = arrayOf(elem);
+    if (t === null || (arr[0]!.match(/\[/g) ?? []).length > 1) {
+      throw new SluiceError('not_supported', `type "${raw.trim()}" is not supported`, {
+        hint: 'Arrays are one-dimensional, of BOOLEAN, INT, BIGINT, DOUBLE PRECISION or VARCHAR/TEXT.',
+      });
+    }
+    return t;
+  }
+  const name = lower.replace(/\(.*\)$/, '').trim();
   switch (name) {
     case 'bool':
     case 'boolean':
@@ -105,6 +145,8 @@ export function typeDisplayName(t: SqlType): string {
       return 'interval';
     case 'null':
       return 'unknown';
+    default:
+      return `${typeDisplayName(elementType(t))}[]`;
   }
 }
 

@@ -29,3 +29,29 @@ describe('values', () => {
     expect(formatValue(true, 'boolean')).toBe('t');
   });
 });
+
+describe('array values', () => {
+  it('prints arrays in PostgreSQL text form, quoting where needed', () => {
+    expect(formatValue(['a', null, 'c d', '', 'null', 'x"y', 'a,b', 'b\\c'], 'varchar[]')).toBe('{a,NULL,"c d","","null","x\\"y","a,b","b\\\\c"}');
+    expect(formatValue([1, null, -2], 'int[]')).toBe('{1,NULL,-2}');
+    expect(formatValue([true, false], 'boolean[]')).toBe('{t,f}');
+    expect(formatValue([], 'double[]')).toBe('{}');
+  });
+
+  it('parses the text form back, and rejects malformed literals', () => {
+    expect(parseText('{a,NULL,"c d","","null","x\\"y"}', 'varchar[]')).toEqual(['a', null, 'c d', '', 'null', 'x"y']);
+    expect(parseText(' { 1 , 2,NULL } ', 'int[]')).toEqual([1, 2, null]);
+    expect(parseText('{}', 'bigint[]')).toEqual([]);
+    expect(parseText('{t,false}', 'boolean[]')).toEqual([true, false]);
+    expect(() => parseText('{1,x}', 'int[]')).toThrow(/invalid input syntax for type integer/);
+    expect(() => parseText('1,2', 'int[]')).toThrow(/malformed array literal/);
+    expect(() => parseText('{{1},{2}}', 'int[]')).toThrow(/malformed array literal/);
+    expect(() => parseText('{1,,2}', 'int[]')).toThrow(/malformed array literal/);
+  });
+
+  it('casts arrays element by element', () => {
+    expect(castValue([1, null], 'int[]', 'bigint[]')).toEqual([1n, null]);
+    expect(castValue([1, 2], 'int[]', 'varchar')).toBe('{1,2}');
+    expect(() => castValue([1], 'int[]', 'int')).toThrow(/cannot cast type integer\[\] to integer/);
+  });
+});

@@ -3,7 +3,7 @@
  * results): parsing text into typed values and printing values as PostgreSQL prints them.
  */
 import { SluiceError } from './errors.js';
-import { typeDisplayName, type SqlType, type Value } from './types.js';
+import { elementType, isArrayType, typeDisplayName, type ArrayType, type SqlType, type Value } from './types.js';
 import { parseInterval, formatInterval } from './interval.js';
 
 const TS_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/;
@@ -75,8 +75,70 @@ export function formatValue(v: Value, type: SqlType): string | null {
     case 'double':
     case 'numeric':
       return formatDouble(Number(v));
-    default:
+    case 'int':
+    case 'bigint':
+    case 'varchar':
+    case 'null':
       return String(v);
+    default:
+      return formatArray(v as readonly Value[], type);
+  }
+}
+
+/** PostgreSQL's text form of an array: `{a,b,"c d",NULL}`, elements quoted where needed. */
+export function formatArray(v: readonly Value[], type: ArrayType): string {
+  const elem = elementType(type);
+  const parts = v.map((x) => {
+    if (x === null) return 'NULL';
+    const s = formatValue(x, elem)!;
+    return s === '' || /^null$/i.test(s) || /[{},"\\\s]/.test(s) ? `"${s.replace(/["\\]/g, '\\$&')}"` : s;
+  });
+  return `{${parts.join(',')}}`;
+}
+
+/** Parses PostgreSQL's array text form (`{1,2,NULL}`, `{"a b",c}`) into an array of `type`. */
+export function parseArray(s: string, type: ArrayType): Value[] {
+  const bad = (why: string) => new SluiceError('invalid_input', `malformed array literal: "${s}"`, { hint: why });
+  const t = s.trim();
+  if (!t.startsWith('{') || !t.endsWith('}')) throw bad('Array value must start with "{" and end with "}".');
+  const elem = elementType(type);
+  const out: Value[] = [];
+  let i = 1;
+  const end = t.length - 1;
+  const ws = () => {
+    while (i < end && /\s/.test(t[i]!)) i++;
+  };
+  ws();
+  if (i === end) return out;
+  for (;;) {
+    ws();
+    let text = '';
+    let quoted = false;
+    if (t[i] === '"') {
+      quoted = true;
+      i++;
+      while (i < end && t[i] !== '"') {
+        if (t[i] === '\\') i++;
+        text += t[i] ?? '';
+        i++;
+      }
+      if (t[i] !== '"') throw bad('Unterminated quoted element.');
+      i++;
+    } else {
+      while (i < end && t[i] !== ',') {
+        if (t[i] === '{' || t[i] === '}' || t[i] === '"') throw bad(t[i] === '{' ? 'Multidimensional arrays are not supported.' : 'Unexpected character.');
+        if (t[i] === '\\') i++;
+        text += t[i] ?? '';
+        i++;
+      }
+      text = text.trim();
+      if (text === '') throw bad('Unexpected "," character.');
+    }
+    ws();
+    out.push(!quoted && /^null$/i.test(text) ? null : parseText(text, elem));
+    if (i === end) return out;
+    if (t[i] !== ',') throw bad('Junk after closing right brace.');
+    i++;
   }
 }
 
@@ -130,6 +192,8 @@ export function parseText(s: string, type: SqlType): Value {
       return parseInterval(s);
     case 'null':
       return null;
+    default:
+      return parseArray(s, type);
   }
 }
 
@@ -142,6 +206,9 @@ function checkInt(n: number): number {
 export function castValue(v: Value, from: SqlType, to: SqlType): Value {
   if (v === null || from === to) return v;
   if (from === 'varchar') return parseText(v as string, to);
+  if (isArrayType(from) && isArrayType(to)) return (v as readonly Value[]).map((x) => castValue(x, elementType(from), elementType(to)));
+  if (isArrayType(from) && to === 'varchar') return formatValue(v, from);
+  if (isArrayType(from) || isArrayType(to)) throw new SluiceError('datatype_mismatch', `cannot cast type ${typeDisplayName(from)} to ${typeDisplayName(to)}`);
   switch (to) {
     case 'varchar':
       return formatValue(v, from);
@@ -180,6 +247,8 @@ export function castValue(v: Value, from: SqlType, to: SqlType): Value {
       break;
     case 'null':
       return null;
+    default:
+      break;
   }
   throw new SluiceError('datatype_mismatch', `cannot cast type ${typeDisplayName(from)} to ${typeDisplayName(to)}`);
 }

@@ -3,11 +3,11 @@
  * ad-hoc SELECTs. Converts between DuckDB values and sluice values.
  */
 import {
-  DuckDBInstance, DuckDBTimestampValue, DuckDBDateValue, DuckDBIntervalValue, DuckDBDecimalValue,
+  DuckDBInstance, DuckDBTimestampValue, listValue, LIST, BOOLEAN, INTEGER, BIGINT, DOUBLE, VARCHAR, DuckDBDateValue, DuckDBIntervalValue, DuckDBDecimalValue,
   type DuckDBConnection, type DuckDBResultReader,
 } from '@duckdb/node-api';
 import { SluiceError, type ErrorCategory } from '../common/errors.js';
-import type { Field, Schema, SqlType, Value } from '../common/types.js';
+import { arrayOf, elementType, type Field, type Schema, type SqlType, type Value } from '../common/types.js';
 import { getValue, type Batch } from '../common/column.js';
 
 export function duckType(t: SqlType): string {
@@ -22,12 +22,14 @@ export function duckType(t: SqlType): string {
     case 'date': return 'DATE';
     case 'interval': return 'INTERVAL';
     case 'null': return 'VARCHAR';
+    default: return `${duckType(elementType(t))}[]`;
   }
 }
 
 /** Maps a DuckDB result column type name to a sluice type. */
 export function fromDuckTypeName(name: string): SqlType {
   const n = name.toUpperCase();
+  if (n.endsWith('[]')) return arrayOf(fromDuckTypeName(n.slice(0, -2))) ?? 'varchar';
   if (n === 'BOOLEAN') return 'boolean';
   if (n === 'INTEGER' || n === 'SMALLINT' || n === 'TINYINT' || n === 'UTINYINT' || n === 'USMALLINT') return 'int';
   if (n === 'BIGINT' || n === 'HUGEINT' || n === 'UINTEGER' || n === 'UBIGINT') return 'bigint';
@@ -64,6 +66,12 @@ export function fromDuck(v: unknown, type: SqlType): Value {
       return typeof v === 'string' ? v : typeof v === 'object' ? String((v as { toString(): string }).toString()) : String(v);
     case 'null':
       return null;
+    default: {
+      // A DuckDB LIST value: its items, each converted to the element type.
+      const items = (v as { items?: readonly unknown[] }).items ?? (Array.isArray(v) ? v : null);
+      if (items === null) throw new SluiceError('internal', `expected a DuckDB list for ${type}`);
+      return items.map((x) => fromDuck(x, elementType(type)));
+    }
   }
 }
 
@@ -76,6 +84,12 @@ function duckValue(v: Value, type: SqlType): unknown {
       return new DuckDBDateValue(v as number);
     case 'interval':
       return new DuckDBIntervalValue(0, 0, v as bigint);
+    case 'boolean[]':
+    case 'int[]':
+    case 'bigint[]':
+    case 'double[]':
+    case 'varchar[]':
+      return listValue((v as readonly Value[]).map((x) => duckValue(x, elementType(type)) as never));
     default:
       return v;
   }
@@ -209,8 +223,18 @@ function appendValue(app: Appender, v: unknown, type: SqlType): void {
     case 'timestamp': app.appendTimestamp(v as DuckDBTimestampValue); break;
     case 'date': app.appendDate(v as DuckDBDateValue); break;
     case 'interval': app.appendInterval(v as DuckDBIntervalValue); break;
+    default: app.appendList(v as never, DUCK_LIST_TYPES[type]); break;
   }
 }
+
+/** The DuckDB LIST type of each array type (the appender needs the element type). */
+const DUCK_LIST_TYPES = {
+  'boolean[]': LIST(BOOLEAN),
+  'int[]': LIST(INTEGER),
+  'bigint[]': LIST(BIGINT),
+  'double[]': LIST(DOUBLE),
+  'varchar[]': LIST(VARCHAR),
+} as const;
 
 export function createTableSql(name: string, schema: Schema, primaryKey: readonly string[] = [], temp = false): string {
   const cols = schema.map((f) => `${quoteIdent(f.name)} ${duckType(f.type)}`);

@@ -111,7 +111,7 @@ export function castColumn(a: Column, from: SqlType, to: SqlType, ctx: EvalConte
   const n = a.length;
   const fs = storageOf(from);
   const ts = storageOf(to);
-  if (fs === ts && fs !== 'utf8' && !(from === 'date' || to === 'date')) return { ...a, type: to };
+  if (fs === ts && fs !== 'utf8' && fs !== 'list' && !(from === 'date' || to === 'date')) return { ...a, type: to };
   if (fs === 'null') return constantColumn(to, null, n);
   if (fs === 'i32' && ts === 'f64' && from === 'int') {
     const v = a.values as Int32Array;

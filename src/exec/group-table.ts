@@ -177,6 +177,7 @@ export function encodeValues(vals: readonly Value[]): string {
     else if (typeof v === 'string') s += `S${v.length}:${v}|`;
     else if (typeof v === 'bigint') s += `B${v}|`;
     else if (typeof v === 'boolean') s += v ? 'T|' : 'F|';
+    else if (typeof v === 'object') s += `A${v.length}[${encodeValues(v)}]|`;
     else s += `D${Object.is(v, -0) ? 0 : v}|`;
   }
   return s;

@@ -24,7 +24,8 @@ type JoinPlan = Extract<PhysicalPlan, { kind: 'HashJoinExec' }>;
 const NULL_KEY = Symbol('null join key');
 
 function joinKey(kv: readonly Value[]): unknown {
-  return kv.length === 1 ? kv[0] : encodeValues(kv);
+  // One scalar key is the Map key itself; an array (a fresh JS array per read) goes by its encoding.
+  return kv.length === 1 && (typeof kv[0] !== 'object' || kv[0] === null) ? kv[0] : encodeValues(kv);
 }
 
 interface Entry {

@@ -17,6 +17,7 @@ import { HashAggOp } from './hash-agg.js';
 import { DuckLookupOp, JoinOp } from './join.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
 import { FilterOp, ProjectOp, ScanOp, UnionOp, ValuesOp } from './operators.js';
+import { ProjectSetOp } from './project-set.js';
 import type { StateTable } from './state/state-table.js';
 import { TopNOp } from './top-n.js';
 
@@ -39,6 +40,7 @@ const FACTORIES: { readonly [K in Kind]: Factory<K> } = {
     return tagging.operator(id, p);
   },
   WindowAggExec: (id, p) => WINDOW_KINDS[p.window.kind].aggregation.operator(id, p),
+  ProjectSetExec: (id, p) => new ProjectSetOp(id, p.keep, p.calls, p.ordinality, p.outer),
 };
 
 /** The inputs of a physical node, in input-index order. */
@@ -57,6 +59,7 @@ export function physicalChildren(p: PhysicalPlan): readonly PhysicalPlan[] {
     case 'TopNExec':
     case 'WindowExec':
     case 'WindowAggExec':
+    case 'ProjectSetExec':
       return [p.input];
   }
 }

@@ -5,7 +5,7 @@
 import type { SqlType } from '../common/types.js';
 
 /** A physical representation of column values: typed-array kind, bitmap, UTF-8 bytes or nothing. */
-export type Storage = 'i32' | 'i64' | 'f64' | 'bool' | 'utf8' | 'null';
+export type Storage = 'i32' | 'i64' | 'f64' | 'bool' | 'utf8' | 'list' | 'null';
 
 /** The storage class of a SQL type. */
 export function storageOf(t: SqlType): Storage {
@@ -26,5 +26,7 @@ export function storageOf(t: SqlType): Storage {
       return 'utf8';
     case 'null':
       return 'null';
+    default:
+      return 'list';
   }
 }

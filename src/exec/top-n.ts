@@ -255,6 +255,15 @@ export function compareValues(a: Value, b: Value, nullsFirst: boolean): number {
     if (a === b) return 0;
     return (a === null) === nullsFirst ? -1 : 1;
   }
+  if (typeof a === 'object' && typeof b === 'object') {
+    // Arrays as PostgreSQL orders them: element by element (a NULL element after any value),
+    // then the shorter first.
+    for (let k = 0; k < a.length && k < b.length; k++) {
+      const c = compareValues(a[k]!, b[k]!, false);
+      if (c !== 0) return c;
+    }
+    return a.length - b.length;
+  }
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) ? (Number.isNaN(b) ? 0 : 1) : -1;
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -125,7 +125,11 @@ class KeyedStore implements ViewStore {
     return this.map.size;
   }
   private keyAt(b: Batch, i: number): unknown {
-    if (this.key.length === 1) return getValue(b.columns[this.key[0]!]!, i);
+    if (this.key.length === 1) {
+      // An array is a fresh JS array per read: keyed by its encoding, not by identity.
+      const v = getValue(b.columns[this.key[0]!]!, i);
+      return typeof v === 'object' && v !== null ? encodeValues([v]) : v;
+    }
     return encodeValues(this.key.map((k) => getValue(b.columns[k]!, i)));
   }
   apply(b: Batch): void {

@@ -67,8 +67,18 @@ export type FromItem =
       /** Written `FOR SYSTEM_TIME AS OF PROCTIME()`: a lookup join side. */
       readonly lookup?: boolean;
     }
-  | { readonly kind: 'subquery'; readonly query: Query; readonly alias: string | null }
-  | { readonly kind: 'table_function'; readonly name: string; readonly args: readonly Expr[]; readonly alias: string | null }
+  | { readonly kind: 'subquery'; readonly query: Query; readonly alias: string | null; readonly lateral?: boolean }
+  | {
+      readonly kind: 'table_function';
+      readonly name: string;
+      readonly args: readonly Expr[];
+      readonly alias: string | null;
+      /** `AS alias(c1, c2, …)`: names for the function's output columns. */
+      readonly columnAliases?: readonly string[] | null;
+      /** WITH ORDINALITY: a bigint column numbering each row the call returns, from 1. */
+      readonly ordinality?: boolean;
+      readonly pos?: number;
+    }
   | {
       readonly kind: 'join';
       readonly joinType: 'inner' | 'left' | 'right' | 'full' | 'cross';

@@ -28,14 +28,33 @@ function quotedAware(name: string): string {
   return name;
 }
 
+/** What parse.ts learnt about a query's text before node-sql-parser read it. */
+export interface QueryHints {
+  /** Relations written FOR SYSTEM_TIME AS OF. */
+  readonly lookups: ReadonlySet<string>;
+  /** End offsets (in the parsed text) of FROM function calls written WITH ORDINALITY. */
+  readonly ordinality: ReadonlySet<number>;
+  /** Subscript expressions rewritten as strings, with their 0-based place in the query text. */
+  readonly subscripts: ReadonlyMap<string, number>;
+  /** Parses an expression's text (a rewritten subscript) at a 0-based offset in the script. */
+  readonly parseExpression: (text: string, offset: number) => Expr;
+}
+
+const NO_HINTS: QueryHints = {
+  lookups: new Set(),
+  ordinality: new Set(),
+  subscripts: new Map(),
+  parseExpression: () => unsupported('expressions in subscripts here'),
+};
+
 /** Converts a query AST whose source text starts at `offset` in the script. */
-export function convertQueryAt(ast: N, offset: number, lookups: ReadonlySet<string> = new Set()): Query {
-  return new Converter(offset, lookups).convertQuery(ast);
+export function convertQueryAt(ast: N, offset: number, hints: QueryHints = NO_HINTS): Query {
+  return new Converter(offset, hints).convertQuery(ast);
 }
 
 /** Converts an expression AST whose source text starts at `offset` in the script. */
 export function convertExprAt(ast: N, offset: number): Expr {
-  return new Converter(offset, new Set()).convertExpr(ast);
+  return new Converter(offset, NO_HINTS).convertExpr(ast);
 }
 
 function funcName(e: N): string {
@@ -47,8 +66,11 @@ function funcName(e: N): string {
 
 function castTarget(t: N): SqlType {
   const target = Array.isArray(t) ? t[0] : t;
-  if (target?.array || /\[\]$/.test(String(target?.dataType ?? ''))) unsupported('array types');
-  return parseTypeName(String(target.dataType));
+  let name = String(target.dataType);
+  // node-sql-parser reads int8 and float8 as INT and FLOAT of length 8.
+  if (/^(INT|FLOAT)$/i.test(name) && [2, 4, 8].includes(Number(target.length))) name += String(target.length);
+  if (target?.array) name += '[]'.repeat(Number(target.array.dimension ?? 1));
+  return parseTypeName(name);
 }
 
 const BINARY: Record<string, BinaryOp> = {
@@ -56,6 +78,11 @@ const BINARY: Record<string, BinaryOp> = {
   '=': '=', '!=': '<>', '<>': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=',
   AND: 'and', OR: 'or', '||': '||',
 };
+
+/** A call of one of the binder's internal functions (subscripts, ANY/ALL), named with a leading `__`. */
+function internalCall(name: string, args: Expr[], pos: number | undefined): Expr {
+  return { kind: 'func', name, args, star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
+}
 
 function numberLiteral(v: N): Expr {
   const s = String(v);
@@ -72,7 +99,7 @@ function numberLiteral(v: N): Expr {
  * in the script (for positions), `lookups` the relations written FOR SYSTEM_TIME AS OF.
  */
 class Converter {
-  constructor(private readonly offset: number, private readonly lookups: ReadonlySet<string>) {}
+  constructor(private readonly offset: number, private readonly hints: QueryHints) {}
 
   convertQuery(ast: N): Query {
     const withs: { name: string; query: Query }[] = [];
@@ -160,20 +187,32 @@ class Converter {
       else if (j === 'INNER JOIN' || j === 'JOIN') joinType = 'inner';
       else unsupported(j);
       if (f.using) unsupported('JOIN … USING');
+      if (String(f.prefix ?? '').toUpperCase() === 'LATERAL' && (joinType === 'right' || joinType === 'full')) unsupported(`${joinType.toUpperCase()} JOIN LATERAL`);
       acc = { kind: 'join', joinType, left: acc, right: item, on: f.on ? this.convertExpr(f.on) : null };
     }
     return acc;
   }
 
   convertFromItem(f: N): FromItem {
-    const alias = f.as == null ? null : identName(f.as);
-    if (f.expr?.ast) return { kind: 'subquery', query: this.convertQuery(f.expr.ast), alias };
+    // node-sql-parser keeps an alias with column names, `u(w, n)`, as one string.
+    const aliasText = f.as == null ? null : typeof f.as === 'string' ? f.as : identName(f.as);
+    const withColumns = aliasText === null ? null : /^\s*("?[^"(]+"?)\s*\((.*)\)\s*$/.exec(aliasText);
+    const alias = withColumns ? identName({ value: withColumns[1]!.replace(/^"|"$/g, '') }) : aliasText === null ? null : typeof f.as === 'string' ? f.as : identName(f.as);
+    const columnAliases = withColumns ? withColumns[2]!.split(',').map((c) => c.trim().replace(/^"|"$/g, '')).map((c) => (/^".*"$/.test(c) ? c : c.toLowerCase())) : null;
+    const lateral = String(f.prefix ?? '').toUpperCase() === 'LATERAL';
+    if (f.expr?.ast) {
+      if (columnAliases) unsupported('column aliases on a subquery in FROM');
+      return { kind: 'subquery', query: this.convertQuery(f.expr.ast), alias, lateral };
+    }
     if (f.expr?.type === 'function') {
       const name = funcName(f.expr);
-      const args = (f.expr.args?.value ?? []).map((x: N) => this.convertExpr(x));
-      return { kind: 'table_function', name, args, alias };
+      const argList = f.expr.args?.value ?? [];
+      const args = (Array.isArray(argList) ? argList : [argList]).map((x: N) => this.convertExpr(x));
+      const end = f.expr.loc?.end?.offset;
+      const ordinality = typeof end === 'number' && this.hints.ordinality.has(end);
+      return { kind: 'table_function', name, args, alias, columnAliases, ordinality, pos: this.offset + (f.expr.loc?.start?.offset ?? 0) + 1 };
     }
-    if (typeof f.table === 'string') return { kind: 'relation', name: f.table, alias, lookup: this.lookups.has(f.table.toLowerCase()) };
+    if (typeof f.table === 'string') return { kind: 'relation', name: f.table, alias, lookup: this.hints.lookups.has(f.table.toLowerCase()) };
     return unsupported(`FROM item ${JSON.stringify(f).slice(0, 80)}`);
   }
 
@@ -189,9 +228,20 @@ class Converter {
   convertExpr(e: N): Expr {
     if (e === null || e === undefined) return { kind: 'literal', value: null, type: 'null' };
     const pos = e.loc?.start?.offset !== undefined ? this.offset + e.loc.start.offset + 1 : undefined;
+    if (Array.isArray(e.array_index) && e.array_index.length > 0) {
+      // a[i] (node-sql-parser keeps subscripts on the subscripted node): one call per subscript.
+      const { array_index: subscripts, ...base } = e;
+      let out = this.convertExpr(base);
+      for (const s of subscripts) {
+        const rewritten = s.index?.type === 'single_quote_string' ? this.hints.subscripts.get(String(s.index.value)) : undefined;
+        const index = rewritten === undefined ? this.convertExpr(s.index) : this.hints.parseExpression(String(s.index.value), this.offset + rewritten);
+        out = internalCall('__subscript', [out, index], pos);
+      }
+      return out;
+    }
     switch (e.type) {
       case 'column_ref': {
-        if (e.column === '*') return { kind: 'star', table: e.table ?? null };
+        if (e.column === '*') return { kind: 'star', table: e.table ? identName(e.table) : null };
         const name = identName(e.column);
         return { kind: 'column', table: e.table ? identName(e.table) : null, name: quotedAware(name) };
       }
@@ -285,9 +335,8 @@ class Converter {
       case 'window_func':
         return { kind: 'func', name: String(e.name).toLowerCase(), args: (e.args?.value ?? []).map((x: N) => this.convertExpr(x)), star: false, distinct: false, filter: null, orderBy: [], over: this.convertOver(e.over), pos };
       case 'array':
-        // An ARRAY[...] constructor: only as an argument of array_join/array_to_string (arrays are
-        // not a column type yet), carried as a call the binder folds.
-        return { kind: 'func', name: 'array', args: (e.expr_list?.value ?? []).map((x: N) => this.convertExpr(x)), star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
+        // An ARRAY[...] constructor, carried as a call of `array` the binder types.
+        return { kind: 'func', name: 'array', args: (Array.isArray(e.expr_list?.value) ? e.expr_list.value : []).map((x: N) => this.convertExpr(x)), star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
       default:
         return unsupported(`expression ${String(e.type)}`);
     }
@@ -335,6 +384,13 @@ class Converter {
       default: {
         const bop = BINARY[op];
         if (!bop) return unsupported(`operator ${op}`);
+        const quant = e.right?.type === 'function' ? funcName(e.right) : '';
+        if (quant === 'any' || quant === 'some' || quant === 'all') {
+          // x op ANY (array) / x op ALL (array)
+          const arr = (e.right.args?.value ?? []).map((x: N) => this.convertExpr(x));
+          if (arr.length !== 1) unsupported(`${quant.toUpperCase()} (subquery)`);
+          return internalCall(quant === 'all' ? '__all' : '__any', [left, arr[0], { kind: 'literal', value: bop, type: 'varchar' }], pos);
+        }
         return { kind: 'binary', op: bop, left, right: this.convertExpr(e.right), pos };
       }
     }

@@ -188,7 +188,6 @@ function parseCreateRelation(ts: TokenStream, kind: 'source' | 'table', stmt: st
         if (depth === 0 && t.kind === 'ident' && (t.value === 'not' || t.value === 'null' || t.value === 'primary' || t.value === 'default')) break;
         if (t.kind === 'symbol' && t.value === '(') depth++;
         if (t.kind === 'symbol' && t.value === ')') depth--;
-        if (t.kind === 'symbol' && t.value === '[') throw new SluiceError('not_supported', 'array types are not supported yet', { position: t.start + 1 });
         typeEnd = t.end;
         ts.next();
       }
@@ -387,10 +386,74 @@ function stripSystemTime(text: string): { text: string; lookups: Set<string> } {
   return { text: out, lookups };
 }
 
+/**
+ * Subscripts other than an integer constant (`a[i]`, `a[n + 1]`), which node-sql-parser does not
+ * read, become string subscripts (`a['i']`) whose text the converter parses as an expression;
+ * returned by their string value. (Positions after such a subscript move by its quotes.)
+ */
+function rewriteSubscripts(text: string): { text: string; subscripts: Map<string, number> } {
+  const subscripts = new Map<string, number>();
+  const toks = lex(text);
+  let out = '';
+  let copied = 0;
+  for (let i = 1; i < toks.length; i++) {
+    const open = toks[i]!;
+    const prev = toks[i - 1]!;
+    if (open.kind !== 'symbol' || open.value !== '[') continue;
+    const subscriptable = (prev.kind === 'ident' && prev.value !== 'array') || prev.kind === 'quoted' || (prev.kind === 'symbol' && (prev.value === ')' || prev.value === ']'));
+    if (!subscriptable) continue;
+    let depth = 0;
+    let j = i + 1;
+    for (; j < toks.length && toks[j]!.kind !== 'eof'; j++) {
+      const t = toks[j]!;
+      if (t.kind === 'symbol' && (t.value === '[' || t.value === '(')) depth++;
+      else if (t.kind === 'symbol' && (t.value === ')' || (t.value === ']' && depth > 0))) depth--;
+      else if (t.kind === 'symbol' && t.value === ']') break;
+      else if (t.kind === 'symbol' && t.value === ':' && depth === 0) {
+        throw new SluiceError('not_supported', 'array slices (a[i:j]) are not supported yet', { position: t.start + 1, hint: 'Take elements one at a time with a[i].' });
+      }
+    }
+    if (j >= toks.length || toks[j]!.kind === 'eof' || j === i + 1) continue;
+    if (j === i + 2 && (toks[i + 1]!.kind === 'number' || toks[i + 1]!.kind === 'string')) continue;
+    const inner = text.slice(open.end, toks[j]!.start);
+    subscripts.set(inner.trim(), open.end);
+    out += text.slice(copied, open.end) + `'${inner.trim().replace(/'/g, "''")}'`;
+    copied = toks[j]!.start;
+    i = j;
+  }
+  return { text: out + text.slice(copied), subscripts };
+}
+
+/**
+ * Rewrites, keeping positions, what node-sql-parser misreads or does not read in FROM:
+ * `CROSS JOIN` (read as an alias "cross") becomes a comma, which means the same; `WITH
+ * ORDINALITY` after a function call is blanked out, and the end offsets of those calls returned.
+ */
+function rewriteFromClause(text: string): { text: string; ordinality: Set<number> } {
+  const toks = lex(text);
+  const ordinality = new Set<number>();
+  let out = text;
+  const blank = (start: number, end: number, lead = '') => {
+    out = out.slice(0, start) + lead + ' '.repeat(end - start - lead.length) + out.slice(end);
+  };
+  for (let i = 1; i + 1 < toks.length; i++) {
+    const [a, b] = [toks[i]!, toks[i + 1]!];
+    if (a.kind !== 'ident' || b.kind !== 'ident') continue;
+    if (a.value === 'cross' && b.value === 'join') blank(a.start, b.end, ',');
+    if (a.value === 'with' && b.value === 'ordinality' && toks[i - 1]!.value === ')') {
+      blank(a.start, b.end);
+      ordinality.add(toks[i - 1]!.end);
+    }
+  }
+  return { text: out, ordinality };
+}
+
 /** Parses query text that starts at 0-based `offset` in the script. */
 export function parseQueryText(text: string, offset: number): Query {
   let ast;
-  const stripped = stripSystemTime(text);
+  const subs = rewriteSubscripts(text);
+  const from = rewriteFromClause(subs.text);
+  const stripped = stripSystemTime(from.text);
   text = stripped.text;
   try {
     ast = parser.astify(rewriteDistinctAggregates(text), OPT);
@@ -403,7 +466,7 @@ export function parseQueryText(text: string, offset: number): Query {
   }
   if ((ast as { type?: string }).type !== 'select') throw new SluiceError('syntax', 'expected a SELECT query', { position: offset + 1 });
   try {
-    return convertQueryAt(ast, offset, stripped.lookups);
+    return convertQueryAt(ast, offset, { lookups: stripped.lookups, ordinality: from.ordinality, subscripts: subs.subscripts, parseExpression });
   } catch (e) {
     throw e instanceof SluiceError ? e.withPosition(offset + 1) : e;
   }
@@ -445,7 +508,8 @@ export function relationsOf(q: Query, ctes: ReadonlySet<string> = new Set()): st
         for (const r of relationsOf(f.query, local)) out.add(r);
         break;
       case 'table_function':
-        for (const a of f.args) if (a.kind === 'column' && !local.has(a.name)) out.add(a.name);
+        // TUMBLE(rel, …) and friends name a relation; set-returning functions read columns.
+        if (['tumble', 'hop', 'session'].includes(f.name)) for (const a of f.args) if (a.kind === 'column' && !local.has(a.name)) out.add(a.name);
         break;
       case 'join':
         fromItem(f.left);

@@ -4,7 +4,7 @@
  * src/functions/aggregate, whose registry is keyed by the same union, so a function added here
  * does not compile until it is implemented. This file imports nothing from src/exec.
  */
-import { isNumeric, type SqlType } from '../common/types.js';
+import { isArrayType, isNumeric, type SqlType } from '../common/types.js';
 
 /** The binder's view of one aggregate function. */
 export interface AggregateSignature {
@@ -26,7 +26,7 @@ const extreme = (name: string): AggregateSignature => ({
   name,
   star: false,
   // An untyped NULL has no ordering; int is the usual default.
-  argType: (t) => (t === 'null' ? 'int' : t),
+  argType: (t) => (t === 'null' ? 'int' : isArrayType(t) ? null : t),
   returnType: (t) => t,
   keepsValuesWhenRetracting: true,
 });

@@ -11,9 +11,21 @@ import type { Expr, FromItem, Query, QueryBody, Select } from '../parser/index.j
 import { resolveAggregate } from './aggregate-signatures.js';
 import { cast } from './coercion.js';
 import { columnsOf, conjunction, mapColumns, splitConjunction, type BoundExpr } from './expr.js';
-import { scannedRelations, type LogicalPlan, type SortKey, type TimeExpiry, type WindowSpec } from './logical.js';
+import { scannedRelations, type LogicalPlan, type SetCall, type SortKey, type TimeExpiry, type WindowSpec } from './logical.js';
+import { noSetFunction, SET_FUNCTIONS, setFunctionOf } from '../functions/set/index.js';
+import { isStringLit } from './coercion.js';
 import { castConstant } from './constant.js';
-import { ExprBinder, exprKey, type AggContext, type Ctx, type Scope } from './expr-binder.js';
+import { ExprBinder, exprKey, type AggContext, type Ctx, type Scope, type ScopeField } from './expr-binder.js';
+
+/**
+ * The row a LATERAL item is bound against: the plan and scope of the FROM items to its left,
+ * and whether it is the right side of a LEFT JOIN (then a row expanding to nothing is kept).
+ */
+interface Outer {
+  readonly plan: LogicalPlan;
+  readonly scope: Scope;
+  readonly left: boolean;
+}
 
 /** The query binder: binds a query's FROM, joins, windows, SELECT, GROUP BY and ORDER BY into a logical plan, and its expressions through ExprBinder. */
 export class Binder extends ExprBinder {
@@ -100,9 +112,16 @@ export class Binder extends ExprBinder {
     return distinctOf(union);
   }
 
-  private bindFrom(f: FromItem | null): { plan: LogicalPlan; scope: Scope } {
+  private bindFrom(f: FromItem | null, outer: Outer | null = null): { plan: LogicalPlan; scope: Scope } {
     if (f === null) {
+      if (outer) return { plan: outer.plan, scope: outer.scope };
       return { plan: { kind: 'values', rows: [[]], schema: [], appendOnly: true }, scope: { fields: [] } };
+    }
+    if (outer && f.kind !== 'join' && !(f.kind === 'table_function' && setFunctionOf(f.name) !== null)) {
+      throw new SluiceError('not_supported', 'a LATERAL subquery reading FROM a relation or subquery is not supported yet', {
+        position: f.kind === 'relation' ? this.positionOf(f.name) : this.positionOf('lateral'),
+        hint: 'Write the LATERAL subquery over the outer row only (SELECT … with set-returning functions), or join the relation outside it.',
+      });
     }
     switch (f.kind) {
       case 'relation': {
@@ -125,15 +144,74 @@ export class Binder extends ExprBinder {
         return { plan, scope: { fields: plan.schema.map((c) => ({ qualifier: f.alias, name: c.name, type: c.type })) } };
       }
       case 'table_function':
+        if (setFunctionOf(f.name) !== null) return this.bindSetFunctionFrom(f, outer);
         return this.bindWindowFunction(f);
       case 'join':
-        return this.bindJoin(f);
+        return this.bindJoin(f, outer);
     }
   }
 
+  /** A set-returning function in FROM: a ProjectSet over the row to its left (or one empty row). */
+  private bindSetFunctionFrom(f: Extract<FromItem, { kind: 'table_function' }>, outer: Outer | null): { plan: LogicalPlan; scope: Scope } {
+    const base = this.bindFrom(null, outer);
+    const fname = setFunctionOf(f.name)!;
+    const ctx: Ctx = { scope: base.scope, agg: null, noAggIn: 'functions in FROM' };
+    // unnest(a, b, …) in FROM zips its arrays: one call per array.
+    const calls = fname === 'unnest' && f.args.length > 1 ? f.args.map((a) => this.bindSetCall('unnest', [a], ctx, f.pos)) : [this.bindSetCall(fname, f.args, ctx, f.pos)];
+    const qualifier = f.alias ?? fname;
+    const names = calls.map((_, k) => f.columnAliases?.[k] ?? (calls.length === 1 ? (f.alias ?? fname) : fname));
+    const ordinality = f.ordinality === true;
+    if (ordinality) names.push(f.columnAliases?.[calls.length] ?? 'ordinality');
+    if (f.columnAliases && f.columnAliases.length > names.length) {
+      throw new SluiceError('syntax', `table "${qualifier}" has ${names.length} columns available but ${f.columnAliases.length} columns specified`, { position: f.pos });
+    }
+    const types = [...calls.map((c) => c.type), ...(ordinality ? ['bigint' as const] : [])];
+    const fields: ScopeField[] = names.map((name, k) => ({ qualifier, name, type: types[k]! }));
+    const plan = projectSet(base.plan, calls, ordinality, outer?.left === true, fields);
+    return { plan, scope: { fields: [...base.scope.fields, ...fields] } };
+  }
+
+  /** A typed call of set-returning function `fn` over `ctx`'s scope. */
+  private bindSetCall(fn: NonNullable<ReturnType<typeof setFunctionOf>>, argAsts: readonly Expr[], ctx: Ctx, pos: number | undefined): SetCall {
+    const args = argAsts.map((a) => {
+      if (containsSetFunction(a)) throw new SluiceError('not_supported', 'set-returning functions nested in the arguments of a set-returning function are not supported yet', { position: pos, hint: 'Expand in two steps: a subquery, then the outer call over its column.' });
+      return this.bindExpr(a, ctx);
+    });
+    const sig = SET_FUNCTIONS[fn].signature(args.map((a) => (isStringLit(a) ? 'varchar' : a.type)));
+    if (sig === null) throw noSetFunction(fn, args.map((a) => a.type), pos ?? this.positionOf(fn));
+    const inner = args[0];
+    if (fn === 'unnest' && inner?.kind === 'call' && inner.fn === 'string_to_array') {
+      // unnest(string_to_array(s, d)) ≡ string_to_table(s, d), without the array in between.
+      return { fn: 'string_to_table', args: inner.args, type: 'varchar' };
+    }
+    return { fn, args: args.map((a, i) => cast(a, sig.params[i]!)), type: sig.type };
+  }
+
+  /**
+   * The right side of a LATERAL join (a set-returning function, or a subquery over the left
+   * row): a plan whose rows are the left's columns followed by the right's, and its scope.
+   */
+  private bindLateral(right: FromItem, outer: Outer): { plan: LogicalPlan; scope: Scope } {
+    if (right.kind === 'table_function') return this.bindSetFunctionFrom(right, outer);
+    if (right.kind !== 'subquery') throw new SluiceError('internal', 'bindLateral on a relation');
+    const q = right.query;
+    if (q.with.length || q.body.kind !== 'select' || q.orderBy.length || q.limit !== null || q.offset !== null) {
+      throw new SluiceError('not_supported', 'a LATERAL subquery with WITH, UNION, ORDER BY or LIMIT is not supported yet', { position: this.positionOf('lateral') });
+    }
+    const s = q.body;
+    if (outer.left && s.where) throw new SluiceError('not_supported', 'LEFT JOIN LATERAL over a subquery with WHERE is not supported yet', { position: this.positionOf('lateral'), hint: 'Use CROSS JOIN LATERAL, or move the condition out of the subquery.' });
+    const sub = this.bindSelect(s, outer);
+    const n = outer.plan.schema.length;
+    const fields = sub.schema.slice(n).map((c) => ({ qualifier: right.alias, name: c.name, type: c.type }));
+    return { plan: sub, scope: { fields: [...outer.scope.fields, ...fields] } };
+  }
+
   /** A join: ON splits into equi-keys (left expr = right expr) and a residual condition. */
-  private bindJoin(f: Extract<FromItem, { kind: 'join' }>): { plan: LogicalPlan; scope: Scope } {
-    const l = this.bindFrom(f.left);
+  private bindJoin(f: Extract<FromItem, { kind: 'join' }>, outer: Outer | null): { plan: LogicalPlan; scope: Scope } {
+    const l = this.bindFrom(f.left, outer);
+    const lateral = (f.right.kind === 'table_function' && setFunctionOf(f.right.name) !== null) || (f.right.kind === 'subquery' && f.right.lateral === true);
+    if (lateral) return this.bindLateralJoin(f, l);
+    if (outer) throw new SluiceError('not_supported', 'a LATERAL subquery joining relations is not supported yet', { position: this.positionOf('lateral') });
     const r = this.bindFrom(f.right);
     const scope: Scope = { fields: [...l.scope.fields, ...r.scope.fields] };
     const nL = l.plan.schema.length;
@@ -203,6 +281,21 @@ export class Binder extends ExprBinder {
       appendOnly: lookup ? l.plan.appendOnly : (joinType === 'inner' || joinType === 'cross') && l.plan.appendOnly && r.plan.appendOnly,
     };
     return { plan, scope };
+  }
+
+  /**
+   * `left, f(…)`, `left CROSS JOIN LATERAL …`, `left JOIN LATERAL … ON cond` and `left LEFT JOIN
+   * LATERAL … ON true`: the right side expanded per left row (no join state: each left row's
+   * expansion depends on that row alone).
+   */
+  private bindLateralJoin(f: Extract<FromItem, { kind: 'join' }>, l: { plan: LogicalPlan; scope: Scope }): { plan: LogicalPlan; scope: Scope } {
+    const isTrue = (e: Expr | null) => e === null || (e.kind === 'literal' && e.value === true);
+    if (f.joinType === 'right' || f.joinType === 'full') throw new SluiceError('not_supported', `${f.joinType.toUpperCase()} JOIN LATERAL is not supported`, { position: this.positionOf('lateral') });
+    if (f.joinType === 'left' && !isTrue(f.on)) throw new SluiceError('not_supported', 'LEFT JOIN LATERAL is supported with ON true only', { position: this.positionOf('lateral'), hint: 'Filter inside the lateral subquery, or use CROSS JOIN LATERAL with WHERE.' });
+    const r = this.bindLateral(f.right, { plan: l.plan, scope: l.scope, left: f.joinType === 'left' });
+    if (isTrue(f.on)) return r;
+    const on = this.expectBoolean(this.bindExpr(f.on!, { scope: r.scope, agg: null, noAggIn: 'JOIN conditions' }), 'JOIN/ON');
+    return { plan: filter(r.plan, on), scope: r.scope };
   }
 
   /**
@@ -307,8 +400,10 @@ export class Binder extends ExprBinder {
     return { plan, scope: { fields: [...scope.fields, { qualifier: q, name: 'window_start', type: 'timestamp' }, { qualifier: q, name: 'window_end', type: 'timestamp' }] } };
   }
 
-  private bindSelect(s: Select): LogicalPlan {
-    const { plan: fromPlan, scope } = this.bindFrom(s.from);
+  /** Binds a SELECT; with `outer`, a LATERAL subquery whose output starts with the outer row's columns. */
+  private bindSelect(s: Select, outer: Outer | null = null): LogicalPlan {
+    const { plan: fromPlan, scope: fromScope } = this.bindFrom(s.from, outer);
+    let scope = fromScope;
     let plan = fromPlan;
     const plain: Ctx = { scope, agg: null, noAggIn: null };
     if (s.where) {
@@ -343,6 +438,32 @@ export class Binder extends ExprBinder {
       } else items.push(it);
     }
     const hasAgg = s.groupBy.length > 0 || items.some((i) => containsAggregate(i.expr)) || (s.having !== null);
+    if (outer && (hasAgg || s.distinct || s.distinctOn || windowed.length)) {
+      throw new SluiceError('not_supported', 'a LATERAL subquery with aggregates, DISTINCT or window functions is not supported yet', { position: this.positionOf('lateral') });
+    }
+    if (items.some((i) => containsSetFunction(i.expr))) {
+      if (hasAgg || windowed.length) {
+        throw new SluiceError('not_supported', 'set-returning functions in a SELECT with GROUP BY, aggregates or window functions are not supported yet', {
+          position: this.positionOf(items.find((i) => containsSetFunction(i.expr))!.expr.kind === 'func' ? (items.find((i) => containsSetFunction(i.expr))!.expr as { name: string }).name : 'unnest'),
+          hint: 'Expand in a subquery and aggregate over it: SELECT w, count(*) FROM (SELECT unnest(…) AS w FROM …) s GROUP BY w.',
+        });
+      }
+      // Select-list set-returning functions: one ProjectSet computes them all (zipped), and
+      // each item reads its call's output column.
+      const calls: SetCall[] = [];
+      const ctx0: Ctx = { scope: scopeNow, agg: null, noAggIn: 'set-returning function arguments' };
+      const rewritten = items.map((it) => ({ ...it, expr: replaceSetFunctions(it.expr, (call) => {
+        const fn = setFunctionOf(call.name)!;
+        if (fn === 'unnest' && call.args.length !== 1) throw new SluiceError('not_supported', 'unnest() with several arrays is supported in FROM only', { position: call.pos });
+        calls.push(this.bindSetCall(fn, call.args, ctx0, call.pos));
+        return { kind: 'column', table: null, name: `__srf${calls.length - 1}` };
+      }) }));
+      const fields: ScopeField[] = calls.map((c, k) => ({ qualifier: null, name: `__srf${k}`, type: c.type }));
+      plan = projectSet(plan, calls, false, outer?.left === true, fields);
+      scopeNow = { fields: [...scopeNow.fields, ...fields] };
+      scope = scopeNow;
+      items.splice(0, items.length, ...rewritten.map((it, i) => ({ expr: it.expr, alias: it.alias ?? defaultName(items[i]!.expr, i) })));
+    }
     let outExprs: BoundExpr[];
     let ctx: Ctx;
     if (hasAgg) {
@@ -380,12 +501,54 @@ export class Binder extends ExprBinder {
       outExprs = items.map((i) => this.bindExpr(i.expr, ctx));
     }
     const names = items.map((it, i) => it.alias ?? defaultName(it.expr, i));
-    const schema = outExprs.map((e, i) => ({ name: names[i]!, type: e.type === 'null' ? 'varchar' : e.type }));
-    plan = project(plan, outExprs.map((e) => (e.type === 'null' ? cast(e, 'varchar') : e)), schema);
+    let schema: Field[] = outExprs.map((e, i) => ({ name: names[i]!, type: e.type === 'null' ? 'varchar' : e.type }));
+    let exprs = outExprs.map((e) => (e.type === 'null' ? cast(e, 'varchar') : e));
+    if (outer) {
+      // A LATERAL subquery's rows carry the outer row first (its columns lead every plan built on it).
+      exprs = [...outer.plan.schema.map((f, i): BoundExpr => ({ kind: 'col', index: i, type: f.type })), ...exprs];
+      schema = [...outer.plan.schema, ...schema];
+    }
+    plan = project(plan, exprs, schema);
     if (s.distinct) plan = distinctOf(plan);
     return plan;
   }
 
+}
+
+/** Whether an expression calls a set-returning function. */
+function containsSetFunction(e: Expr): boolean {
+  let found = false;
+  JSON.stringify(e, (k, v) => {
+    if (v && typeof v === 'object' && v.kind === 'func' && setFunctionOf(v.name) !== null) found = true;
+    return typeof v === 'bigint' ? String(v) : v;
+  });
+  return found;
+}
+
+/** `e` with each set-returning function call replaced by what `f` returns for it (outermost calls first). */
+function replaceSetFunctions(e: Expr, f: (call: Extract<Expr, { kind: 'func' }>) => Expr): Expr {
+  if (e.kind === 'func' && setFunctionOf(e.name) !== null) return f(e);
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') {
+      const o = v as { kind?: string };
+      // PostgreSQL 10+ refuses these: the set-returning call would run for rows the CASE skips.
+      if (o.kind === 'case' && containsSetFunction(o as Expr)) throw new SluiceError('not_supported', 'set-returning functions are not allowed in CASE', { hint: 'You might be able to move the set-returning function into a LATERAL FROM item.' });
+      if (o.kind === 'func' && (o as { name: string }).name === 'coalesce' && containsSetFunction(o as Expr)) throw new SluiceError('not_supported', 'set-returning functions are not allowed in COALESCE', { hint: 'You might be able to move the set-returning function into a LATERAL FROM item.' });
+      if (o.kind !== undefined && typeof o.kind === 'string' && (o as Expr).kind === 'func' && setFunctionOf((o as { name: string }).name) !== null) return f(o as Extract<Expr, { kind: 'func' }>);
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(o)) out[k] = walk(x);
+      return out;
+    }
+    return v;
+  };
+  return walk(e) as Expr;
+}
+
+/** A ProjectSet node appending `fields` (the calls' outputs, then the ordinality) to `input`'s columns. */
+function projectSet(input: LogicalPlan, calls: readonly SetCall[], ordinality: boolean, outer: boolean, fields: readonly ScopeField[]): LogicalPlan {
+  const keep = input.schema.map((_, i) => i);
+  return { kind: 'project_set', input, keep, calls, ordinality, outer, schema: [...input.schema, ...fields.map((f) => ({ name: f.name, type: f.type }))], appendOnly: input.appendOnly };
 }
 
 function containsAggregate(e: Expr): boolean {

@@ -3,7 +3,7 @@ import { assertNever } from '../common/errors.js';
 import { typeDisplayName } from '../common/types.js';
 import { AGGREGATE_SIGNATURES } from './aggregate-signatures.js';
 import { showAgg, showExpr } from './expr.js';
-import type { LogicalPlan, SortKey, WindowSpec } from './logical.js';
+import type { LogicalPlan, SetCall, SortKey, WindowSpec } from './logical.js';
 import { WINDOW_KINDS } from '../functions/window/index.js';
 import type { PhysicalPlan } from './physical.js';
 
@@ -59,6 +59,10 @@ export function explainLogical(p: LogicalPlan, depth = 0): string[] {
     }
     case 'window':
       line = `Window: ${showWindow(p.window, names(p.input))}`;
+      kids = [p.input];
+      break;
+    case 'project_set':
+      line = `ProjectSet: ${showSetCalls(p.calls, p.ordinality, p.outer, names(p.input))}${showKeep(p.keep, names(p.input))}`;
       kids = [p.input];
       break;
     case 'window_aggregate':
@@ -120,6 +124,10 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
       kids = [p.left, p.right];
       break;
     }
+    case 'ProjectSetExec':
+      line = `ProjectSetExec: ${showSetCalls(p.calls, p.ordinality, p.outer, names(p.input))}${showKeep(p.keep, names(p.input))} state=[none: each input row expands into its rows with the row's weight, so a delete retracts exactly what its insert produced]`;
+      kids = [p.input];
+      break;
     case 'WindowExec':
     {
       const tagging = WINDOW_KINDS[p.window.kind].tagging;
@@ -141,6 +149,16 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
       return assertNever(p);
   }
   return [`${pad}${line}  [${mode(p.appendOnly)}]`, ...kids.flatMap((k) => explainPhysical(k, depth + 1))];
+}
+
+function showSetCalls(calls: readonly SetCall[], ordinality: boolean, outer: boolean, inputNames: readonly string[]): string {
+  const list = calls.map((c) => `${c.fn}(${c.args.map((a) => showExpr(a, inputNames)).join(', ')})`).join(', ');
+  return `[${list}]${calls.length > 1 ? ' zipped' : ''}${ordinality ? ' WITH ORDINALITY' : ''}${outer ? ' outer (a row that expands to nothing keeps one row of NULLs)' : ''}`;
+}
+
+/** The input columns a ProjectSet carries, when it does not carry them all. */
+function showKeep(keep: readonly number[], inputNames: readonly string[]): string {
+  return keep.length === inputNames.length ? '' : ` carry=[${keep.map((i) => inputNames[i]).join(', ')}]`;
 }
 
 function showWindow(w: WindowSpec, inputNames: readonly string[]): string {

@@ -5,12 +5,13 @@
  * explicit cast. The query binder (binder.ts) builds on it.
  */
 import { SluiceError } from '../common/errors.js';
-import { commonType, isNumeric, typeDisplayName, type SqlType } from '../common/types.js';
+import { arrayOf, commonType, elementType, isArrayType, isNumeric, typeDisplayName, type SqlType } from '../common/types.js';
 import type { Expr } from '../parser/index.js';
 import { AGGREGATE_SIGNATURES, resolveAggregate, type AggregateSignature } from './aggregate-signatures.js';
 import { call, cast, constCast, isStringLit } from './coercion.js';
 import type { AggCall, BoundExpr, ScalarFn } from './expr.js';
 import { bindScalar } from '../functions/scalar/index.js';
+import { setFunctionOf } from '../functions/set/index.js';
 
 /** A column in scope: its table qualifier, name and type. */
 export interface ScopeField {
@@ -111,7 +112,10 @@ export class ExprBinder {
       case 'func':
         return this.bindFunction(e, ctx);
       case 'cast': {
+        // ARRAY[]::int[]: the empty array, whose type only the cast gives.
+        if (e.expr.kind === 'func' && e.expr.name === 'array' && e.expr.args.length === 0 && isArrayType(e.type)) return { kind: 'lit', value: [], type: e.type };
         const a = this.bindExpr(e.expr, ctx);
+        if (isArrayType(e.type) && a.type !== 'varchar' && a.type !== 'null' && !isArrayType(a.type)) throw new SluiceError('datatype_mismatch', `cannot cast type ${typeDisplayName(a.type)} to ${typeDisplayName(e.type)}`);
         return cast(a, e.type);
       }
       case 'case': {
@@ -200,13 +204,86 @@ export class ExprBinder {
       const elems = e.args[0].args.map((a) => cast(this.bindExpr(a, ctx), 'varchar'));
       return call('concat_ws', [cast(this.bindExpr(e.args[1]!, ctx), 'varchar'), ...elems], 'varchar');
     }
-    if (e.name === 'array') throw new SluiceError('not_supported', 'array values are not supported yet (ARRAY[…] works inside array_join)', { position: e.pos ?? this.positionOf('array') });
+    if (setFunctionOf(e.name) !== null) {
+      throw new SluiceError('not_supported', `set-returning function ${e.name}() is not allowed ${ctx.noAggIn ? `in ${ctx.noAggIn}` : 'here'}`, {
+        position: e.pos ?? this.positionOf(e.name),
+        hint: 'Set-returning functions go in FROM (… CROSS JOIN LATERAL unnest(…)) or at the top of a select list.',
+      });
+    }
+    if (e.name === 'array') return this.bindArrayConstructor(e, ctx);
+    if (e.name === '__subscript') {
+      const a = this.bindExpr(e.args[0]!, ctx);
+      if (!isArrayType(a.type)) throw new SluiceError('datatype_mismatch', `cannot subscript type ${typeDisplayName(a.type)} because it does not support subscripting`, { position: e.pos });
+      const i = this.bindExpr(e.args[1]!, ctx);
+      if (!isNumeric(i.type) && i.type !== 'null' && !isStringLit(i)) throw new SluiceError('datatype_mismatch', 'array subscript must have type integer', { position: e.pos });
+      return call('array_index', [a, cast(i, 'int')], elementType(a.type));
+    }
+    if (e.name === '__any' || e.name === '__all') return this.bindQuantified(e, ctx);
     const args = e.args.map((a) => this.bindExpr(a, ctx));
     const pos = e.pos ?? this.positionOf(e.name);
     return bindScalar(e.name, args, pos);
   }
 
+  /** ARRAY[a, b, …]: the elements coerced to their common type. */
+  private bindArrayConstructor(e: Extract<Expr, { kind: 'func' }>, ctx: Ctx): BoundExpr {
+    const pos = e.pos ?? this.positionOf('array');
+    if (e.args.length === 0) throw new SluiceError('datatype_mismatch', 'cannot determine type of empty array', { position: pos, hint: 'Explicitly cast to the desired type, for example ARRAY[]::integer[].' });
+    const elems = e.args.map((a) => this.bindExpr(a, ctx));
+    let t: SqlType = 'null';
+    for (const x of elems) {
+      const c: SqlType | null = commonType(t, x.type) ?? (isStringLit(x) ? t : null);
+      if (c === null) throw new SluiceError('datatype_mismatch', `ARRAY types ${typeDisplayName(t)} and ${typeDisplayName(x.type)} cannot be matched`, { position: pos });
+      t = c;
+    }
+    if (t === 'null') t = 'varchar';
+    if (t === 'numeric') t = 'double';
+    const at = arrayOf(t);
+    if (at === null) throw new SluiceError('not_supported', `arrays of ${typeDisplayName(t)} are not supported yet`, { position: pos, hint: 'Arrays hold BOOLEAN, INT, BIGINT, DOUBLE PRECISION or VARCHAR elements.' });
+    return call('array_ctor', elems.map((x) => cast(x, t)), at);
+  }
+
+  /** `a || b` with an array on either side: concatenation, or an element appended or prepended. */
+  private bindArrayConcat(left: BoundExpr, right: BoundExpr, pos: number | undefined): BoundExpr {
+    let l = left;
+    let r = right;
+    const asArray = (e: BoundExpr, elem: SqlType): BoundExpr => (isArrayType(e.type) ? e : call('array_ctor', [cast(e, elem)], arrayOf(elem)!));
+    const elemOf = (e: BoundExpr): SqlType => (isArrayType(e.type) ? elementType(e.type) : e.type);
+    // A string literal next to an array is an array literal when it looks like one ('{a}'), as
+    // PostgreSQL reads an untyped one; otherwise an element ('a'::text, which sluice's binder
+    // cannot tell from an untyped 'a').
+    const arrayLit = (e: BoundExpr) => isStringLit(e) && /^\s*\{/.test(String(e.value));
+    if (arrayLit(l)) l = cast(l, r.type);
+    if (arrayLit(r)) r = cast(r, l.type);
+    let t: SqlType | null = commonType(elemOf(l), elemOf(r));
+    if (t === 'numeric') t = 'double';
+    const at = t === null ? null : arrayOf(t);
+    if (t === null || at === null) throw new SluiceError('undefined_function', `operator does not exist: ${typeDisplayName(l.type)} || ${typeDisplayName(r.type)}`, { position: pos, hint: 'You might need to add explicit type casts.' });
+    return call('array_cat', [cast(asArray(l, t), at), cast(asArray(r, t), at)], at);
+  }
+
+  /** `x op ANY (array)` / `x op ALL (array)`: x and the elements coerced to a common type. */
+  private bindQuantified(e: Extract<Expr, { kind: 'func' }>, ctx: Ctx): BoundExpr {
+    const quant = e.name === '__all' ? 'ALL' : 'ANY';
+    const op = (e.args[2] as { value: string }).value;
+    let x = this.bindExpr(e.args[0]!, ctx);
+    let arr = this.bindExpr(e.args[1]!, ctx);
+    if (isStringLit(arr)) {
+      const t = arrayOf(x.type === 'null' ? 'varchar' : x.type === 'numeric' ? 'double' : x.type);
+      if (t === null) throw opError(`${op} ${quant}`, x.type, arr.type);
+      arr = cast(arr, t);
+    }
+    if (!isArrayType(arr.type)) throw new SluiceError('datatype_mismatch', `op ${quant} (array) requires array on right side`, { position: e.pos });
+    let elem: SqlType = elementType(arr.type);
+    if (isStringLit(x)) x = cast(x, elem);
+    const c = commonType(x.type, elem);
+    if (c === null) throw opError(`${op} ${quant}`, x.type, arr.type);
+    const ct = arrayOf(c === 'numeric' ? 'double' : c)!;
+    elem = elementType(ct);
+    return call(e.name === '__all' ? 'array_all' : 'array_any', [cast(x, elem), cast(arr, ct), { kind: 'lit', value: op, type: 'varchar' }], 'boolean');
+  }
+
   private coercePair(l: BoundExpr, r: BoundExpr, op: string): [BoundExpr, BoundExpr] {
+    if (isArrayType(l.type) || isArrayType(r.type)) throw new SluiceError('not_supported', `comparing arrays with ${op} is not supported yet`, { hint: 'Compare elements (a[1] = …), cardinality(a), or x = ANY(a).' });
     if (l.type === r.type) return [l, r];
     if (isStringLit(r) && l.type !== 'varchar' && l.type !== 'null') return [l, constCast(r, l.type)];
     if (isStringLit(l) && r.type !== 'varchar' && r.type !== 'null') return [constCast(l, r.type), r];
@@ -231,6 +308,7 @@ export class ExprBinder {
         return call(fn, [a, b], 'boolean');
       }
       case '||':
+        if (isArrayType(l.type) || isArrayType(r.type)) return this.bindArrayConcat(l, r, pos);
         return call('concat', [cast(l, 'varchar'), cast(r, 'varchar')], 'varchar');
       case '+':
       case '-':
@@ -289,6 +367,7 @@ function bindArithmetic(op: '+' | '-' | '*' | '/' | '%', l: BoundExpr, r: BoundE
   if (lt === 'date' && rt === 'int' && (op === '+' || op === '-')) return call(fn, [cast(l, 'date'), cast(r, 'int')], 'date');
   if (lt === 'date' && rt === 'date' && op === '-') return call('sub', [cast(l, 'date'), cast(r, 'date')], 'int');
   if (lt === 'interval' && isNumeric(rt) && (op === '*' || op === '/')) return call(fn, [cast(l, 'interval'), cast(r, 'double')], 'interval');
+  if (isNumeric(lt) && rt === 'interval' && op === '*') return call(fn, [cast(r, 'interval'), cast(l, 'double')], 'interval');
   throw new SluiceError('undefined_function', `operator does not exist: ${typeDisplayName(lt)} ${op} ${typeDisplayName(rt)}`, {
     position: pos,
     hint: 'You might need to add an explicit type cast.',

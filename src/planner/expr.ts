@@ -125,6 +125,11 @@ export function showExpr(e: BoundExpr, names: readonly string[]): string {
       if (e.fn === 'neg') return `-${showExpr(e.args[0]!, names)}`;
       if (e.fn === 'is_null') return `${showExpr(e.args[0]!, names)} IS NULL`;
       if (e.fn === 'is_not_null') return `${showExpr(e.args[0]!, names)} IS NOT NULL`;
+      if (e.fn === 'array_index') return `${showExpr(e.args[0]!, names)}[${showExpr(e.args[1]!, names)}]`;
+      if (e.fn === 'array_ctor') return `ARRAY[${e.args.map((a) => showExpr(a, names)).join(', ')}]`;
+      if (e.fn === 'array_any' || e.fn === 'array_all') {
+        return `(${showExpr(e.args[0]!, names)} ${String((e.args[2] as { value: unknown }).value)} ${e.fn === 'array_any' ? 'ANY' : 'ALL'} (${showExpr(e.args[1]!, names)}))`;
+      }
       if (e.fn === 'in') return `${showExpr(e.args[0]!, names)} IN (${e.args.slice(1).map((a) => showExpr(a, names)).join(', ')})`;
       return `${e.fn}(${e.args.map((a) => showExpr(a, names)).join(', ')})`;
     }

@@ -2,9 +2,10 @@
  * LogicalPlan: what a view computes, independent of how. Bare nouns (DataFusion style); every
  * node knows its output schema and whether its output is append-only or an updating changelog.
  */
-import type { Schema, Value } from '../common/types.js';
+import type { Schema, SqlType, Value } from '../common/types.js';
 import type { WindowKind } from '../functions/window/index.js';
 import type { AggCall, BoundExpr } from './expr.js';
+import type { SetFn } from '../functions/set/index.js';
 
 export type RelationKind = 'source' | 'table' | 'view';
 
@@ -37,6 +38,13 @@ export interface TimeExpiry {
   readonly offset: bigint;
   /** The row is late on arrival when col + lateOffset is at or below the watermark. */
   readonly lateOffset: bigint;
+}
+
+/** A call of a set-returning function, its arguments over the ProjectSet's input. */
+export interface SetCall {
+  readonly fn: SetFn;
+  readonly args: readonly BoundExpr[];
+  readonly type: SqlType;
 }
 
 export type JoinType = 'inner' | 'left' | 'right' | 'full' | 'cross';
@@ -121,6 +129,25 @@ export interface TopNCore<P> extends RankingCore<P> {
   readonly appendOnly: false;
 }
 
+/**
+ * Each input row expanded by set-returning functions (ProjectSet): output is the input's
+ * columns listed in `keep` (all of them until column pruning drops those only the calls
+ * read), one column per call and, with `ordinality`, the 1-based row number within the
+ * expansion (bigint). Several calls zip as in PostgreSQL 10+: a row expands into as many rows
+ * as its longest call returns, the shorter ones padded with NULLs. `outer` (LEFT JOIN LATERAL
+ * … ON true) keeps a row whose calls return nothing, with NULLs.
+ */
+export interface ProjectSetCore<P> {
+  readonly input: P;
+  /** The input columns carried to the output, in order. */
+  readonly keep: readonly number[];
+  readonly calls: readonly SetCall[];
+  readonly ordinality: boolean;
+  readonly outer: boolean;
+  readonly schema: Schema;
+  readonly appendOnly: boolean;
+}
+
 export type LogicalPlan =
   | {
       readonly kind: 'scan';
@@ -142,7 +169,8 @@ export type LogicalPlan =
   /** ROW_NUMBER() OVER (PARTITION BY … ORDER BY …) appended as the last column (needs a rank bound above). */
   | ({ readonly kind: 'row_number' } & RankingCore<LogicalPlan> & { readonly appendOnly: boolean })
   | ({ readonly kind: 'top_n' } & TopNCore<LogicalPlan>)
-  | { readonly kind: 'values'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true };
+  | { readonly kind: 'values'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true }
+  | ({ readonly kind: 'project_set' } & ProjectSetCore<LogicalPlan>);
 
 export function children(p: LogicalPlan): readonly LogicalPlan[] {
   switch (p.kind) {
@@ -156,6 +184,7 @@ export function children(p: LogicalPlan): readonly LogicalPlan[] {
     case 'window_aggregate':
     case 'row_number':
     case 'top_n':
+    case 'project_set':
       return [p.input];
     case 'union':
       return p.inputs;
@@ -180,6 +209,8 @@ export function withChildren(p: LogicalPlan, kids: readonly LogicalPlan[]): Logi
     case 'row_number':
     case 'top_n':
       return { ...p, input: kids[0]! } as LogicalPlan;
+    case 'project_set':
+      return { ...p, input: kids[0]!, appendOnly: kids[0]!.appendOnly };
     case 'union':
       return { ...p, inputs: kids };
     case 'join':

@@ -37,6 +37,7 @@ function pushDown(plan: LogicalPlan): LogicalPlan {
     case 'window_aggregate':
     case 'row_number':
     case 'top_n':
+    case 'project_set':
       return { ...plan, input: pushDown(plan.input) };
     case 'union':
       return { ...plan, inputs: plan.inputs.map(pushDown) };
@@ -88,6 +89,16 @@ function pushFilter(input: LogicalPlan, preds: BoundExpr[]): LogicalPlan {
       const keep = preds.filter((p) => !down.includes(p));
       const inner = down.length ? pushFilter(input.input, down) : pushDown(input.input);
       return wrap({ ...input, input: inner }, keep);
+    }
+    case 'project_set': {
+      // Every row an input row expands into carries its columns: predicates on them alone can
+      // filter the input row before it expands; those on the functions' output stay above.
+      const n = input.keep.length;
+      const onInput = preds.filter((p) => { const cols = [...columnsOf(p)]; return cols.length > 0 && cols.every((c) => c < n); });
+      const stay = preds.filter((p) => !onInput.includes(p));
+      const down = onInput.map((p) => mapColumns(p, (i, type) => ({ kind: 'col', index: input.keep[i]!, type })));
+      const inner = down.length ? pushFilter(input.input, down) : pushDown(input.input);
+      return wrap({ ...input, input: inner }, stay);
     }
     case 'window_aggregate':
     case 'row_number':
@@ -228,6 +239,28 @@ function prune(plan: LogicalPlan, required: readonly number[]): LogicalPlan {
         schema: [...need.map((i) => plan.schema[i]!), plan.schema[n]!, plan.schema[n + 1]!],
       };
       return trim(w, [...need, n, n + 1], required);
+    }
+    case 'project_set': {
+      // Every call stays (each decides how many rows an input row becomes), even when its
+      // column is not read above.
+      // Input columns only the calls read are not carried to the output (a line split into
+      // words would otherwise be copied once per word).
+      const n = plan.keep.length;
+      const extra = plan.schema.length - n;
+      const kept = required.filter((i) => i < n);
+      const used = new Set<number>(kept.map((i) => plan.keep[i]!));
+      for (const c of plan.calls) for (const a of c.args) columnsOf(a, used);
+      const need = sorted([...used]);
+      const child = prune(plan.input, need);
+      const outCols = Array.from({ length: extra }, (_, k) => n + k);
+      const ps: LogicalPlan = {
+        ...plan,
+        input: child,
+        keep: kept.map((i) => need.indexOf(plan.keep[i]!)),
+        calls: plan.calls.map((c) => ({ ...c, args: c.args.map((a) => remap(a, need)) })),
+        schema: [...kept.map((i) => plan.schema[i]!), ...outCols.map((i) => plan.schema[i]!)],
+      };
+      return trim(ps, [...kept, ...outCols], required);
     }
     case 'window_aggregate': {
       const nKeys = plan.roles.length;

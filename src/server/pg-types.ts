@@ -1,7 +1,7 @@
 /**
  * PostgreSQL type OIDs and the wire description of sluice's SQL types.
  */
-import type { SqlType } from '../common/types.js';
+import type { ArrayType, SqlType } from '../common/types.js';
 
 /** The PostgreSQL type OIDs the server reads or writes. */
 export const Oid = {
@@ -23,7 +23,22 @@ export const Oid = {
   timestamptz: 1184,
   interval: 1186,
   numeric: 1700,
+  bool_array: 1000,
+  int4_array: 1007,
+  text_array: 1009,
+  varchar_array: 1015,
+  int8_array: 1016,
+  float8_array: 1022,
 } as const;
+
+/** The array type OID of each array type. */
+const ARRAY_OIDS: Readonly<Record<ArrayType, number>> = {
+  'boolean[]': Oid.bool_array,
+  'int[]': Oid.int4_array,
+  'bigint[]': Oid.int8_array,
+  'double[]': Oid.float8_array,
+  'varchar[]': Oid.varchar_array,
+};
 
 /** The type OID a result column of a sluice type is described with. */
 export function typeOid(t: SqlType): number {
@@ -49,6 +64,8 @@ export function typeOid(t: SqlType): number {
     case 'null':
       // An all-NULL column: text is what clients handle best ('unknown' confuses some drivers).
       return Oid.text;
+    default:
+      return ARRAY_OIDS[t];
   }
 }
 
@@ -69,6 +86,8 @@ export function typeSize(t: SqlType): number {
     case 'numeric':
     case 'varchar':
     case 'null':
+      return -1;
+    default:
       return -1;
   }
 }

@@ -2,7 +2,9 @@
  * Result value encoding for DataRow fields: PostgreSQL's text output (via formatValue) and its
  * binary send format for every sluice type.
  */
-import type { SqlType, Value } from '../common/types.js';
+import { SluiceError } from '../common/errors.js';
+import { elementType, typeDisplayName, type ArrayType, type ElementType, type SqlType, type Value } from '../common/types.js';
+import { typeOid } from './pg-types.js';
 import { formatDouble, formatValue } from '../common/values.js';
 
 /** Microseconds from 1970-01-01 to PostgreSQL's epoch 2000-01-01. */
@@ -62,6 +64,40 @@ export function writeBinaryValue(w: ValueSink, v: Value, type: SqlType): void {
     case 'null':
       w.sizedUtf8(String(v));
       return;
+    case 'boolean[]':
+    case 'int[]':
+    case 'bigint[]':
+    case 'double[]':
+    case 'varchar[]':
+      writeArrayBinary(w, v as readonly Value[], type);
+      return;
+    default:
+      throw new SluiceError('not_supported', `binary output of ${typeDisplayName(type)} is not supported yet`, { hint: 'Request the column in text format.' });
+  }
+}
+
+const ELEMENT_SIZE: Readonly<Record<ElementType, ((v: Value) => number)>> = {
+  boolean: () => 1,
+  int: () => 4,
+  bigint: () => 8,
+  double: () => 8,
+  varchar: (v) => Buffer.byteLength(String(v)),
+};
+
+/**
+ * PostgreSQL's binary array: dimensions (0 for an empty array, else 1), a has-NULLs flag, the
+ * element type OID, the length and lower bound (1), then each element length-prefixed (−1: NULL).
+ */
+function writeArrayBinary(w: ValueSink, v: readonly Value[], type: ArrayType): void {
+  const elem = elementType(type);
+  let size = v.length === 0 ? 12 : 20;
+  for (const x of v) size += 4 + (x === null ? 0 : ELEMENT_SIZE[elem](x));
+  w.int32(size).int32(v.length === 0 ? 0 : 1).int32(v.includes(null) ? 1 : 0).int32(typeOid(elem));
+  if (v.length === 0) return;
+  w.int32(v.length).int32(1);
+  for (const x of v) {
+    if (x === null) w.int32(-1);
+    else writeBinaryValue(w, x, elem);
   }
 }
 

@@ -4,3 +4,4 @@ CREATE MATERIALIZED VIEW per_kind AS SELECT kind, count(*) AS n, sum(amount) AS 
 CREATE SOURCE bids (id BIGINT, price BIGINT, ts TIMESTAMP) WITH (connector = 'datagen', rows_per_second = 1);
 CREATE TABLE clicks (user_id INT, page VARCHAR, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '5 seconds') APPEND ONLY;
 CREATE TABLE views (user_id INT, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '5 seconds') APPEND ONLY;
+CREATE TABLE lines (id INT, line VARCHAR, tags VARCHAR[], n INT);

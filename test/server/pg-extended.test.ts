@@ -231,3 +231,20 @@ describe('pg server: extended protocol', () => {
     expect(errorOf(ms[2]!)).toMatchObject({ C: '42703', P: String(sql.indexOf('nope') + 1) });
   });
 });
+
+describe('binary arrays', () => {
+  it('sends arrays in PostgreSQL binary form: dimensions, NULL flag, element OID, bounds, elements', async () => {
+    c.send(Buffer.concat([fe.parse('', `SELECT ARRAY[1, NULL, 3] AS a, ARRAY['x', 'yz'] AS s, ARRAY[]::INT[] AS e`), fe.bind('', '', [], [], [1]), fe.execute(''), fe.sync()]));
+    const ms = await c.until('Z');
+    const [a, s, e] = fieldsOf(ms.find((m) => m.type === 'D')!) as [Buffer, Buffer, Buffer];
+    const header = (b: Buffer) => [0, 4, 8].map((o) => b.readInt32BE(o));
+    expect(header(a)).toEqual([1, 1, 23]);
+    expect([a.readInt32BE(12), a.readInt32BE(16)]).toEqual([3, 1]);
+    expect([a.readInt32BE(20), a.readInt32BE(24), a.readInt32BE(28), a.readInt32BE(32), a.readInt32BE(36)]).toEqual([4, 1, -1, 4, 3]);
+    expect(a.length).toBe(40);
+    expect(header(s)).toEqual([1, 0, 1043]);
+    expect([s.readInt32BE(20), s.subarray(24, 25).toString(), s.readInt32BE(25), s.subarray(29, 31).toString()]).toEqual([1, 'x', 2, 'yz']);
+    expect(header(e)).toEqual([0, 0, 23]);
+    expect(e.length).toBe(12);
+  });
+});

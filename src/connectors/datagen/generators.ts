@@ -11,7 +11,7 @@
 import { allocValues, columnFromValues, constantColumn, newBitmap, setBit, takeColumn, type Column } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { Field, SqlType } from '../../common/types.js';
-import { MICROS_PER_DAY } from '../../common/types.js';
+import { MICROS_PER_DAY, typeDisplayName } from '../../common/types.js';
 import { HashStream, mix32 } from './hash.js';
 import type { FieldSpec } from './options.js';
 
@@ -66,6 +66,8 @@ export function makeGenerator(field: Field, spec: FieldSpec, column: number, ctx
       return float64Generator(t, spec, stream(0), stream(1));
     case 'varchar':
       return spec.kind === 'sequence' ? decimalGenerator(spec) : stringGenerator(spec.length, stream(0));
+    default:
+      throw new SluiceError('not_supported', `the datagen connector cannot generate ${typeDisplayName(t)} columns`, { hint: 'Generate the elements as text and build the array in a view (string_to_array).' });
   }
 }
 

@@ -41,6 +41,12 @@ export function jsonValue(c: Column, i: number): string {
       return JSON.stringify(getString(c, i));
     case 'null':
       return 'null';
+    default: {
+      const o = c.offsets!;
+      const parts: string[] = [];
+      for (let k = o[i]!; k < o[i + 1]!; k++) parts.push(jsonValue(c.child!, k));
+      return `[${parts.join(',')}]`;
+    }
   }
 }
 

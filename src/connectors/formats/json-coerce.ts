@@ -4,7 +4,7 @@
  * work for any type); numbers and booleans are taken as they are when the type allows.
  */
 import { SluiceError } from '../../common/errors.js';
-import { typeDisplayName, type SqlType, type Value } from '../../common/types.js';
+import { elementType, typeDisplayName, type SqlType, type Value } from '../../common/types.js';
 import { parseText } from '../../common/values.js';
 
 const INT64_MIN = -(2 ** 63);
@@ -64,6 +64,9 @@ export function coerceJson(v: unknown, type: SqlType): Value {
       throw mismatch(v, type);
     case 'null':
       return null;
+    default:
+      if (!Array.isArray(v)) throw mismatch(v, type);
+      return v.map((x: unknown) => coerceJson(x, elementType(type)));
   }
 }
 

@@ -28,6 +28,7 @@ describe('kafka options', () => {
     expect(() => readKafkaSourceOptions({ ...base, scan_startup_mode: 'timestamp' }, schema)).toThrow(/needs option "scan_startup_timestamp_millis"/);
     expect(() => readKafkaSourceOptions({ ...base, scan_startup_offsets: '0:1,0:2' }, schema)).toThrow(/partition 0 appears twice/);
     expect(() => readKafkaSourceOptions({ ...base, scan_startup_offsets: '0=1' }, schema)).toThrow(/"0=1" is not partition:offset/);
+    expect(() => readKafkaSourceOptions(base, [{ name: 'tags', type: 'varchar[]' }])).toThrow(/array column "tags" is not supported by the kafka connector yet/);
     expect(() => readKafkaSourceOptions({ ...base, max_rate_per_partition: '0' }, schema)).toThrow(/must be a number greater than 0/);
     expect(() => readKafkaSourceOptions({ ...base, format: 'csv', 'csv.header': 'true' }, schema)).toThrow(/"csv.header" .* is not supported: a topic has no header line/);
     expect(() => readKafkaSourceOptions({ ...base, group_id: 'g' }, schema)).toThrow(/unknown option "group_id" for connector 'kafka'; valid options are: connector, topic, brokers/);

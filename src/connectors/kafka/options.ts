@@ -29,7 +29,7 @@
  *                     (default 'sluice_sink_progress')
  */
 import { SluiceError } from '../../common/errors.js';
-import type { Schema } from '../../common/types.js';
+import { isArrayType, type Schema } from '../../common/types.js';
 import type { Options } from '../../parser/ast.js';
 import { FORMAT_OPTIONS, readFormatOptions, type FormatSpec } from '../formats/options.js';
 import { OptionReader } from '../option-reader.js';
@@ -88,6 +88,12 @@ export function readKafkaSourceOptions(options: Options, schema: Schema): KafkaS
   ]);
   const topic = readTopic(r);
   const brokers = readBrokers(r);
+  const arrayColumn = schema.find((f) => isArrayType(f.type));
+  if (arrayColumn) {
+    throw new SluiceError('not_supported', `array column "${arrayColumn.name}" is not supported by the kafka connector yet`, {
+      hint: 'Read the column as VARCHAR and build the array in a view (string_to_array, or a cast of PostgreSQL array text).',
+    });
+  }
   if (r.has('csv.header')) {
     throw new SluiceError('invalid_parameter', `option "csv.header" of ${r.subject} is not supported: a topic has no header line, every message is data; drop csv.header and declare the columns in field order`);
   }

@@ -43,4 +43,11 @@ describe('scalar function registry', () => {
   it('does not let operators be called by name', () => {
     expect(() => bindScalar('add', [col('int'), col('int')], 0)).toThrow(SluiceError);
   });
+
+  it('holds the array functions, typed beside their kernels', () => {
+    expect(bindScalar('cardinality', [col('int[]')], 0)).toEqual({ kind: 'call', fn: 'cardinality', type: 'int', args: [col('int[]')] });
+    expect(bindScalar('string_to_array', [col('varchar'), col('varchar', 1)], 0).type).toBe('varchar[]');
+    expect(() => bindScalar('array_length', [col('varchar'), col('int', 1)], 4)).toThrow('function array_length(character varying, integer) does not exist');
+    expect(() => bindScalar('array_ctor', [col('int')], 0)).toThrow(SluiceError);
+  });
 });

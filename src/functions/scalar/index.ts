@@ -7,6 +7,7 @@
 import { call } from '../../planner/coercion.js';
 import type { BoundExpr } from '../../planner/expr.js';
 import { ARITHMETIC_FUNCTIONS } from './arithmetic.js';
+import { ARRAY_FUNCTIONS } from './array.js';
 import { COMPARISON_FUNCTIONS } from './comparison.js';
 import { CONDITIONAL_FUNCTIONS } from './conditional.js';
 import { JSON_FUNCTIONS } from './json.js';
@@ -30,6 +31,7 @@ export const SCALARS = {
   ...MATH_FUNCTIONS,
   ...TIME_FUNCTIONS,
   ...JSON_FUNCTIONS,
+  ...ARRAY_FUNCTIONS,
 } satisfies Record<string, ScalarDefinition>;
 
 /** A scalar function, as bound expressions name it: a key of the registry. */

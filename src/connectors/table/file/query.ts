@@ -3,7 +3,7 @@
  * text, then cast by name to the declared types, so a file is read the same way whatever types
  * DuckDB would have guessed for it. Also the queries that explain a failed load.
  */
-import type { Schema, SqlType } from '../../../common/types.js';
+import { elementType, type Schema, type SqlType } from '../../../common/types.js';
 import { quoteIdent, quoteLiteral } from '../quoting.js';
 import type { FileTableConfig } from './options.js';
 
@@ -20,6 +20,7 @@ export function duckTypeName(type: SqlType): string {
     case 'timestamp': return 'TIMESTAMP';
     case 'date': return 'DATE';
     case 'interval': return 'INTERVAL';
+    default: return `${duckTypeName(elementType(type))}[]`;
   }
 }
 

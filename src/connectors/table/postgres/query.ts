@@ -3,7 +3,7 @@
  * server to the declared type so its text form is the one sluice parses (a timestamptz becomes
  * UTC wall time, a jsonb or uuid becomes text, a numeric fits a DOUBLE column).
  */
-import type { Schema, SqlType } from '../../../common/types.js';
+import { elementType, type Schema, type SqlType } from '../../../common/types.js';
 import { quoteIdent } from '../quoting.js';
 
 /** The PostgreSQL type a declared column is cast to on the server. */
@@ -19,6 +19,7 @@ export function pgTypeName(type: SqlType): string {
     case 'timestamp': return 'timestamp';
     case 'date': return 'date';
     case 'interval': return 'interval';
+    default: return `${pgTypeName(elementType(type))}[]`;
   }
 }
 

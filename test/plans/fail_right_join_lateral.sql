@@ -1,0 +1,2 @@
+-- fail
+CREATE MATERIALIZED VIEW x AS SELECT id, w FROM lines RIGHT JOIN LATERAL unnest(tags) AS w ON true
