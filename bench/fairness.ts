@@ -1,8 +1,9 @@
 /**
- * Fairness of DML among readers: one writer's INSERT throughput alone, then among N readers
- * (default 500) each looping `SELECT n FROM <view>` as fast as the server answers. The readers
- * run in a worker thread — other clients, as on a real server — and the server and the writer
- * here. Prints JSON: writes/s alone and among readers, their ratio, and the readers' reads/s.
+ * Fairness of DML among readers: one writer's INSERT throughput alone and among N readers
+ * (default 500) each looping `SELECT n FROM <view>` as fast as the server answers, in
+ * alternating one-second windows. The readers run in a worker thread — other clients, as on a
+ * real server — and the server and the writer here. Prints JSON: writes/s alone and among
+ * readers, their ratio, and the readers' reads/s (roughly).
  *
  *   npx tsx bench/fairness.ts            SLUICE_READERS=500 SLUICE_BENCH_SECONDS=5
  */
@@ -30,16 +31,19 @@ const writes = async (ms: number) => {
   return n;
 };
 
-const alone = await writes(seconds * 1000);
-
-// The readers: their own thread and event loop, reporting their count when told to stop.
+// The readers: their own thread and event loop; they pause, resume and stop when told, and
+// report their count at the end.
 const worker = new Worker(
   `
   const { parentPort, workerData } = require('node:worker_threads');
   const pg = require('pg');
-  let stop = false;
+  let state = 'run';
+  const wake = [];
   let reads = 0;
-  parentPort.on('message', () => { stop = true; });
+  parentPort.on('message', (m) => {
+    state = m;
+    if (state !== 'pause') for (const w of wake.splice(0)) w();
+  });
   (async () => {
     const clients = [];
     for (let i = 0; i < workerData.readers; i++) {
@@ -49,7 +53,11 @@ const worker = new Worker(
     }
     parentPort.postMessage({ ready: true });
     await Promise.all(clients.map(async (c) => {
-      while (!stop) { await c.query('SELECT n FROM s'); reads++; }
+      while (state !== 'stop') {
+        if (state === 'pause') { await new Promise((r) => wake.push(r)); continue; }
+        await c.query('SELECT n FROM s');
+        if (state === 'run') reads++;
+      }
     }));
     await Promise.all(clients.map((c) => c.end()));
     parentPort.postMessage({ reads });
@@ -57,18 +65,20 @@ const worker = new Worker(
   `,
   { eval: true, workerData: { readers, port: server.port } },
 );
-const messages: { ready?: boolean; reads?: number }[] = [];
-const next = () => new Promise<{ ready?: boolean; reads?: number }>((resolve) => {
-  const m = messages.shift();
-  if (m) resolve(m);
-  else worker.once('message', resolve);
-});
+const next = () => new Promise<{ ready?: boolean; reads?: number }>((resolve) => worker.once('message', resolve));
 await next();
-// Readers at full speed before the writer is measured.
-await new Promise((r) => setTimeout(r, 500));
-const t0 = Date.now();
-const crowded = await writes(seconds * 1000);
-const elapsed = (Date.now() - t0) / 1000;
+// Alone and among the readers in alternating one-second windows, so a change in the machine's
+// load weighs on both alike.
+let alone = 0;
+let crowded = 0;
+for (let i = 0; i < seconds; i++) {
+  worker.postMessage('pause');
+  await new Promise((r) => setTimeout(r, 100));
+  alone += await writes(1000);
+  worker.postMessage('run');
+  await new Promise((r) => setTimeout(r, 100));
+  crowded += await writes(1000);
+}
 worker.postMessage('stop');
 const { reads } = await next();
 await writer.end();
@@ -78,7 +88,7 @@ process.stdout.write(`${JSON.stringify({
   readers,
   seconds,
   writesPerSecondAlone: Math.round(alone / seconds),
-  writesPerSecondAmongReaders: Math.round(crowded / elapsed),
+  writesPerSecondAmongReaders: Math.round(crowded / seconds),
   ratio: Number((crowded / alone).toFixed(2)),
-  readsPerSecond: Math.round((reads ?? 0) / (elapsed + 0.5)),
+  readsPerSecond: Math.round((reads ?? 0) / (seconds * 1.1)),
 })}\n`);
