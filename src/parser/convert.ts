@@ -173,7 +173,10 @@ class Converter {
       const args = (f.expr.args?.value ?? []).map((x: N) => this.convertExpr(x));
       return { kind: 'table_function', name, args, alias };
     }
-    if (typeof f.table === 'string') return { kind: 'relation', name: f.table, alias, lookup: this.lookups.has(f.table.toLowerCase()) };
+    if (typeof f.table === 'string') {
+      const schema = typeof f.db === 'string' ? f.db : null;
+      return { kind: 'relation', name: f.table, schema, alias, lookup: this.lookups.has(f.table.toLowerCase()) };
+    }
     return unsupported(`FROM item ${JSON.stringify(f).slice(0, 80)}`);
   }
 

@@ -7,6 +7,8 @@ import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Statement } from '../../parser/index.js';
 import { createTableSql, quoteIdent } from '../duck.js';
 import { queryConnection, type EngineState, type StatementResult } from './state.js';
+import type { Monitor } from './monitor.js';
+import { systemTable, systemTempName } from './system-tables.js';
 
 /** information_schema relations DuckDB answers itself (clients probe them on connect). */
 const SYSTEM_RELATIONS = new Set(['tables', 'columns', 'schemata', 'views', 'table_constraints', 'key_column_usage', 'character_sets', 'routines']);
@@ -16,7 +18,10 @@ export class AdHocQueries {
   /** Views and sources copied into the query connection, by the version copied. */
   private readonly loaded = new Map<string, number>();
 
-  constructor(private readonly state: EngineState) {}
+  constructor(
+    private readonly state: EngineState,
+    private readonly monitor: Monitor,
+  ) {}
 
   /** Runs a SELECT over the committed state; DuckDB errors get the position of the name they are about. */
   async select(stmt: Extract<Statement, { kind: 'select' }>, signal?: AbortSignal): Promise<StatementResult> {
@@ -46,6 +51,15 @@ export class AdHocQueries {
   /** Makes `rel` readable on the query connection; refuses a relation that does not exist. */
   private async load(rel: string, stmt: Extract<Statement, { kind: 'select' }>): Promise<void> {
     const { state } = this;
+    const sys = systemTable(rel);
+    if (sys) {
+      // Refilled for every query that reads it: the figures move with every epoch.
+      const conn = await queryConnection(state);
+      const temp = systemTempName(sys.name);
+      await state.duck.run(createTableSql(temp, sys.table.schema, [], true).replace(/^CREATE TEMP TABLE/, 'CREATE OR REPLACE TEMP TABLE'), conn);
+      await state.duck.appendRows(temp, sys.table.schema, sys.table.rows(this.monitor), conn);
+      return;
+    }
     const e = state.catalog.get(rel);
     if (!e) {
       if (rel.endsWith('_errors') && state.sources.has(rel.slice(0, -'_errors'.length))) return;
