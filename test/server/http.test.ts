@@ -81,8 +81,11 @@ function parsePrometheus(text: string): { types: Map<string, string>; samples: S
       });
       if (rest !== '') throw new Error(`bad labels in ${line}`);
     }
-    const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-    if (Number.isNaN(value) && m[3] !== 'NaN') throw new Error(`bad value in ${line}`);
+    // Prometheus reads values with Go's ParseFloat, which takes NaN and Inf in any case
+    // (prom-client writes 'Nan' for an event-loop figure with no samples yet).
+    const raw = m[3]!.toLowerCase();
+    const value = raw === '+inf' || raw === 'inf' ? Infinity : raw === '-inf' ? -Infinity : raw === 'nan' ? NaN : Number(m[3]);
+    if (Number.isNaN(value) && raw !== 'nan') throw new Error(`bad value in ${line}`);
     familyOf(m[1]!);
     samples.push({ name: m[1]!, labels, value });
   }

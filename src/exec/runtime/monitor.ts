@@ -248,7 +248,7 @@ export class Monitor {
   sample(name: string, limit: number): { columns: string[]; rows: Value[][] } | null {
     const v = this.state.views.get(name);
     if (!v) return null;
-    return { columns: v.entry.schema.map((f) => f.name), rows: v.store.rows().slice(0, limit) };
+    return { columns: v.entry.schema.map((f) => f.name), rows: v.store.sample(limit) };
   }
 
   private view(v: ViewRt): ViewInfo {
