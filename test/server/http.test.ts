@@ -208,6 +208,8 @@ describe('HTTP server', () => {
     // A join of system tables with each other works like any SQL.
     const joined = (await client.query(`SELECT v.name, count(*) AS ops FROM sluice.views v JOIN sluice.operators o ON o.view = v.name GROUP BY v.name`)).rows;
     expect(joined).toEqual([{ name: 'per_k', ops: String(apiOps.length) }]);
+    // A view cannot be maintained over a system table: 0A000 at its name.
+    await expect(client.query('CREATE MATERIALIZED VIEW e AS SELECT epoch FROM sluice.epochs')).rejects.toMatchObject({ code: '0A000', position: '49' });
   });
 
   it('answers psql: the system tables are read with SELECT, \\d does not list them, unknown ones are 42P01', async () => {
