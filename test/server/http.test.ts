@@ -212,7 +212,7 @@ describe('HTTP server', () => {
     await expect(client.query('CREATE MATERIALIZED VIEW e AS SELECT epoch FROM sluice.epochs')).rejects.toMatchObject({ code: '0A000', position: '49' });
   });
 
-  it('answers psql: the system tables are read with SELECT, \\d does not list them, unknown ones are 42P01', async () => {
+  it('answers psql: the system tables are read with SELECT, \\d does not list them but \\dS does, unknown ones are 42P01', async () => {
     const psql = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile('psql', ['-h', '127.0.0.1', '-p', String(server.port), '-U', 'test', '-d', 'test', '-X', '-A', '-t', ...args],
         { env: { ...process.env, PGPASSWORD: '', PGCONNECT_TIMEOUT: '5' }, encoding: 'utf8', timeout: 20_000 },
@@ -224,6 +224,10 @@ describe('HTTP server', () => {
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain('per_k');
     expect(listed.stdout).not.toMatch(/epochs|operators/);
+    const system = await psql('-c', '\\dS');
+    expect(system.stdout).toContain('sluice|epochs|view|sluice');
+    expect(system.stdout).toContain('sluice|operators|view|sluice');
+    expect(system.stdout).toContain('per_k');
     const bad = await psql('-v', 'VERBOSITY=verbose', '-c', 'SELECT * FROM sluice.nothing');
     expect(bad.stderr).toContain('42P01');
   });
