@@ -3,11 +3,17 @@
  * epoch after epoch (FLUSH in a loop, no timer), measures events per CPU-second of this process
  * (user+sys, as Flink's and RisingWave's per-core figures are computed) and per wall second,
  * checks the view's answer, and writes JSON to bench/results/.
+ *
+ * `-- --http` runs each case with the HTTP server up and a client polling what the web UI and a
+ * Prometheus scraper read (/api/overview, /api/epochs, /metrics) every 200 ms from another
+ * process: the cost of the UI and metrics to the engine, compared with a run without.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEngine } from '../src/exec/runtime/engine.js';
+import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
+import { startHttpServer } from '../src/server/http-server.js';
 import type { Value } from '../src/common/types.js';
 
 interface Result {
@@ -139,7 +145,36 @@ const cases: Case[] = [
   })),
 ];
 
-async function runCase(c: Case): Promise<Result> {
+const HTTP_POLL_MS = 200;
+
+/**
+ * Starts the HTTP server and a client polling it like the UI and a scraper, in a child process
+ * (a browser is not in the engine's process either, and its CPU must not count); returns the stop.
+ */
+async function pollHttp(engine: Engine): Promise<() => Promise<number>> {
+  const http = await startHttpServer(engine, { host: '127.0.0.1', port: 0, loopbackOnly: true });
+  const client = `let polls = 0;
+    process.on('SIGTERM', () => { process.stdout.write(String(polls)); process.exit(0); });
+    (async () => { for (;;) {
+      for (const p of ['/api/overview', '/api/epochs?limit=300', '/metrics']) await (await fetch('http://127.0.0.1:${http.port}' + p)).text();
+      polls++;
+      await new Promise((r) => setTimeout(r, ${HTTP_POLL_MS}));
+    } })();`;
+  const child = spawn(process.execPath, ['-e', client], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += String(d)));
+  // Until the client has started polling, so the measured run has it going.
+  await new Promise((r) => setTimeout(r, 500));
+  return async () => {
+    const exited = new Promise((r) => child.on('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    await http.close();
+    return Number(out);
+  };
+}
+
+async function runCase(c: Case, withHttp: boolean): Promise<Result> {
   const dataDir = c.checkpointed ? mkdtempSync(join(tmpdir(), 'sluice-bench-')) : null;
   let engine = await createEngine({ autoStart: false, log: () => undefined, dataDir });
   try {
@@ -151,6 +186,7 @@ async function runCase(c: Case): Promise<Result> {
       fields.ts.kind = 'sequence', fields.ts.start = '2024-01-01 00:00:00', seed = 1)`);
     if (c.setup) await engine.execute(c.setup);
     await engine.execute(`CREATE MATERIALIZED VIEW v AS ${c.view}`);
+    const stopHttp = withHttp ? await pollHttp(engine) : null;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     let produced = 0;
@@ -158,6 +194,8 @@ async function runCase(c: Case): Promise<Result> {
     const counted = [c.driver ?? 'bids', ...(c.alsoCount ?? [])];
     while (produced < c.events) {
       await engine.flush();
+      // Let I/O in between epochs, as the epoch timer of a server does (the HTTP poller of --http).
+      await new Promise((r) => setImmediate(r));
       const m = engine.metrics().at(-1)!;
       const n = counted.reduce((a, src) => a + (m.rowsIn[src] ?? 0), 0);
       produced += n;
@@ -168,7 +206,8 @@ async function runCase(c: Case): Promise<Result> {
     }
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    process.stderr.write('\n');
+    const polls = stopHttp ? await stopHttp() : null;
+    process.stderr.write(polls === null ? '\n' : ` (HTTP polled ${polls} times)\n`);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     let recovery: Result['recovery'];
     if (dataDir) {
@@ -203,10 +242,11 @@ async function runCase(c: Case): Promise<Result> {
 }
 
 async function main(): Promise<void> {
-  const only = process.argv.slice(2);
+  const withHttp = process.argv.includes('--http');
+  const only = process.argv.slice(2).filter((a) => a !== '--http');
   const selected = only.length ? cases.filter((c) => only.includes(c.name)) : cases;
   const results: Result[] = [];
-  for (const c of selected) results.push(await runCase(c));
+  for (const c of selected) results.push({ ...(await runCase(c, withHttp)), ...(withHttp ? { withHttp } : {}) });
   const out = { machine: { node: process.version, cpus: (await import('node:os')).cpus().length }, at: new Date().toISOString(), results };
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
   // A run of selected cases does not replace the full run's file.

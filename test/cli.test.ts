@@ -79,6 +79,41 @@ describe('sluice CLI', () => {
     const open = run(['serve', '--host', '0.0.0.0', '--port', '0']);
     expect(open.code).toBe(2);
     expect(open.stderr).toMatch(/--host 0\.0\.0\.0 would let anyone on the network in without a password; pass --password/);
+    const both = run(['serve', '--port', '0', '--http-port', '0', '--no-http']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--http-port and --no-http exclude each other/);
+    const badPort = run(['serve', '--port', '0', '--http-port', 'x']);
+    expect(badPort.code).toBe(2);
+  });
+
+  it('serve starts the HTTP server with the pg server (--http-port 0 prints the port it took) and stops both; --no-http has none', async () => {
+    const start = async (args: string[]) => {
+      const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += String(d)));
+      const deadline = Date.now() + 20_000;
+      while (!out.includes('sluice is listening') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      // The web line follows the pg line in the same write burst.
+      await new Promise((r) => setTimeout(r, 200));
+      const stop = async () => {
+        child.kill('SIGTERM');
+        return new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+      };
+      return { out: () => out, stop };
+    };
+    const withHttp = await start(['--http-port', '0']);
+    const port = Number(/web UI on http:\/\/127\.0\.0\.1:(\d+)\//.exec(withHttp.out())?.[1]);
+    expect(port).toBeGreaterThan(0);
+    const r = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(r.status).toBe(200);
+    expect(await r.text()).toContain('sluice_epochs_total');
+    expect((await fetch(`http://127.0.0.1:${port}/`)).headers.get('content-type')).toContain('text/html');
+    expect(await withHttp.stop()).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+    const without = await start(['--no-http']);
+    expect(without.out()).toContain('sluice is listening');
+    expect(without.out()).not.toContain('web UI');
+    expect(await without.stop()).toBe(0);
   });
 
   it('reads files only under --allow-path roots', () => {
@@ -99,7 +134,7 @@ describe('sluice CLI', () => {
   });
 
   it('npm start (serve --demo) shows changing word counts within 10 s and answers pg clients', async () => {
-    const child = spawn(process.execPath, [bin, 'serve', '--demo', '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'serve', '--demo', '--port', '0', '--http-port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += String(d)));
     const deadline = Date.now() + 10_000;

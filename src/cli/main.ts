@@ -15,8 +15,10 @@ import { runRepl } from './repl/repl.js';
 const USAGE = `usage:
   sluice serve [--host H] [--port N] [--data-dir DIR] [--password P] [--batch-interval MS]
                [--allow-path DIR]... [--max-connections N] [--tls-cert PEM --tls-key PEM]
-               [--insecure] [--demo]
-                                   PostgreSQL wire server (default 127.0.0.1:6875); --demo adds the word count
+               [--insecure] [--demo] [--http-port N | --no-http]
+                                   PostgreSQL wire server (default 127.0.0.1:6875) and the web UI,
+                                   /api/ and /metrics (default port 4040; 0 picks a free one);
+                                   --demo adds the word count
   sluice run FILE.sql [--format table|csv|json] [--data-dir DIR] [--batch-interval MS] [--allow-path DIR]...
   sluice repl [--url postgres://127.0.0.1:6875/sluice] [--data-dir DIR]
                                    interactive SQL (in-process engine, or a server with --url)
@@ -157,6 +159,8 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parsing(() => parseArgs({ args, strict: true, allowPositionals: true, options: {
         host: { type: 'string', default: '127.0.0.1' },
         port: { type: 'string', default: '6875' },
+        'http-port': { type: 'string' },
+        'no-http': { type: 'boolean', default: false },
         'data-dir': { type: 'string' },
         password: { type: 'string' },
         'batch-interval': { type: 'string' },
@@ -170,9 +174,11 @@ async function main(argv: string[]): Promise<number> {
       if (values.password === undefined && !values.insecure && !isLoopbackHost(values.host)) {
         fail(`--host ${values.host} would let anyone on the network in without a password; pass --password P (or --insecure on an isolated network)`);
       }
+      if (values['no-http'] && values['http-port'] !== undefined) fail('--http-port and --no-http exclude each other');
       return serve({
         host: values.host,
         port: intFlag('--port', values.port)!,
+        httpPort: values['no-http'] ? null : intFlag('--http-port', values['http-port'] ?? '4040')!,
         dataDir: values['data-dir'] ?? null,
         password: values.password,
         batchIntervalMs: intFlag('--batch-interval', values['batch-interval']),

@@ -1,15 +1,20 @@
 /**
- * `sluice serve`: an engine behind the PostgreSQL wire protocol (default 127.0.0.1:6875), with
- * the demo pipeline when asked (`npm start`). Stops cleanly on SIGINT/SIGTERM.
+ * `sluice serve`: an engine behind the PostgreSQL wire protocol (default 127.0.0.1:6875) and the
+ * HTTP server (web UI, /api/, /metrics; default port 4040 on the same host), with the demo
+ * pipeline when asked (`npm start`). Both servers start and stop together; SIGINT/SIGTERM stop
+ * them cleanly.
  */
 import { createEngine } from '../exec/runtime/engine.js';
 import { startPgServer } from '../server/pg-server.js';
+import { startHttpServer, type HttpServer } from '../server/http-server.js';
 import { SluiceError } from '../common/errors.js';
 import { runDemo } from './demo.js';
 
 export interface ServeOptions {
   readonly host: string;
   readonly port: number;
+  /** The HTTP server's port (0: a free one), null: no HTTP server. */
+  readonly httpPort: number | null;
   readonly dataDir: string | null;
   readonly password?: string;
   readonly demo: boolean;
@@ -39,16 +44,23 @@ export async function serve(opts: ServeOptions): Promise<number> {
     server = await startPgServer(engine, { host: opts.host, port: opts.port, password: opts.password, maxConnections: opts.maxConnections, insecure: opts.insecure, tls: opts.tls });
   } catch (e) {
     await engine.close();
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') {
-      throw new SluiceError('connection', `port ${opts.port} on ${opts.host} is already in use`, { hint: 'Stop the other server or pass --port N (0 picks a free port).' });
+    throw portError(e, opts.host, opts.port, '--port N');
+  }
+  let http: HttpServer | null = null;
+  if (opts.httpPort !== null) {
+    try {
+      http = await startHttpServer(engine, { host: opts.host, port: opts.httpPort, loopbackOnly: !opts.insecure });
+    } catch (e) {
+      await server.close();
+      await engine.close();
+      throw portError(e, opts.host, opts.httpPort, '--http-port N (or --no-http)');
     }
-    throw e;
   }
   if (!isLoopbackHost(opts.host) && opts.password !== undefined && !opts.tls) {
     process.stderr.write('sluice: warning: the password crosses the network in clear text; add --tls-cert and --tls-key\n');
   }
   process.stdout.write(`sluice is listening on postgres://${opts.host}:${server.port}/sluice  (psql -h ${opts.host} -p ${server.port} -U sluice sluice)\n`);
+  if (http) process.stdout.write(`sluice web UI on http://${opts.host}:${http.port}/  (metrics: /metrics, JSON: /api/overview)\n`);
   const stop = new AbortController();
   const done = new Promise<void>((resolve) => {
     const shutdown = () => {
@@ -62,7 +74,14 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const demo = opts.demo ? runDemo(engine, process.stdout, stop.signal) : Promise.resolve();
   await done;
   await demo.catch(() => undefined);
+  await http?.close();
   await server.close();
   await engine.close();
   return 0;
+}
+
+/** A listen error as the user should see it: a busy port names the flag that moves it. */
+function portError(e: unknown, host: string, port: number, flag: string): unknown {
+  if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') return e;
+  return new SluiceError('connection', `port ${port} on ${host} is already in use`, { hint: `Stop the other server or pass ${flag} (0 picks a free port).` });
 }

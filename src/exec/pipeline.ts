@@ -64,11 +64,29 @@ export function physicalChildren(p: PhysicalPlan): readonly PhysicalPlan[] {
   }
 }
 
+/** Rows through one operator: in the last epoch run and since the pipeline was built. */
+export interface OperatorCounters {
+  epochRowsIn: number;
+  epochRowsOut: number;
+  rowsIn: number;
+  rowsOut: number;
+}
+
+/** One operator of a pipeline as the monitor shows it: its place in the tree and its counters. */
+export interface OperatorInfo {
+  readonly op: Operator;
+  /** The id of the operator its output goes to (null: the view's output). */
+  readonly parent: string | null;
+  readonly counters: Readonly<OperatorCounters>;
+}
+
 interface Node {
   readonly op: Operator;
   readonly children: readonly Node[];
   /** Where this node's output goes in the running epoch: its parent's input, or the view's output. */
   out: Collector;
+  // Counted per batch (not per row), so the cost is a few additions per batch.
+  readonly counters: OperatorCounters;
 }
 
 export class Pipeline {
@@ -77,15 +95,17 @@ export class Pipeline {
   /** Scan nodes per relation name (a relation scanned twice has two). */
   private readonly scans = new Map<string, Node[]>();
   private readonly root: Node;
+  private readonly nodes: { readonly node: Node; readonly parent: string | null }[] = [];
 
   /** Builds the operators of `plan` with ids `${view}/${path}`; `emit` receives the view's output. */
   constructor(view: string, plan: PhysicalPlan, private readonly emit: Collector) {
     const operators: Operator[] = [];
-    const build = (p: PhysicalPlan, path: string): Node => {
+    const build = (p: PhysicalPlan, path: string, parent: string | null): Node => {
       const op = (FACTORIES[p.kind] as Factory<Kind>)(`${view}/${path}`, p as never);
       operators.push(op);
-      const children = physicalChildren(p).map((c, i) => build(c, `${path}.${i}`));
-      const node: Node = { op, children, out: emit };
+      const children = physicalChildren(p).map((c, i) => build(c, `${path}.${i}`, op.id));
+      const node: Node = { op, children, out: emit, counters: { epochRowsIn: 0, epochRowsOut: 0, rowsIn: 0, rowsOut: 0 } };
+      this.nodes.push({ node, parent });
       if (p.kind === 'ScanExec') {
         const list = this.scans.get(p.relation) ?? [];
         list.push(node);
@@ -93,7 +113,7 @@ export class Pipeline {
       }
       return node;
     };
-    this.root = build(plan, '0');
+    this.root = build(plan, '0', null);
     this.operators = operators;
   }
 
@@ -111,27 +131,55 @@ export class Pipeline {
     return n;
   }
 
+  /** Every operator with its parent and row counters, in plan order. */
+  operatorInfo(): OperatorInfo[] {
+    const byId = new Map(this.nodes.map((n) => [n.node.op.id, n]));
+    return this.operators.map((op) => {
+      const n = byId.get(op.id)!;
+      return { op, parent: n.parent, counters: n.node.counters };
+    });
+  }
+
   /** Runs one epoch: each relation's delta into its scans, then endEpoch from the leaves up. */
   async runEpoch(deltas: ReadonlyMap<string, readonly Batch[]>, ctx: OperatorContext): Promise<void> {
+    for (const { node } of this.nodes) node.counters.epochRowsIn = node.counters.epochRowsOut = 0;
     this.bind(this.root, this.emit, ctx);
     for (const [rel, nodes] of this.scans) {
       const bs = deltas.get(rel);
       if (!bs) continue;
-      for (const node of nodes) for (const b of bs) node.op.processBatch(0, b, ctx, node.out);
+      for (const node of nodes) {
+        for (const b of bs) {
+          countIn(node.counters, b.length);
+          node.op.processBatch(0, b, ctx, node.out);
+        }
+      }
     }
     await this.end(this.root, ctx);
   }
 
-  /** Points each node's output at its parent's input for this epoch's context. */
+  /** Points each node's output at its parent's input for this epoch's context, counting rows on the way. */
   private bind(node: Node, out: Collector, ctx: OperatorContext): void {
-    node.out = out;
-    node.children.forEach((c, i) => this.bind(c, (b) => node.op.processBatch(i, b, ctx, node.out), ctx));
+    const c = node.counters;
+    node.out = (b) => {
+      c.epochRowsOut += b.length;
+      c.rowsOut += b.length;
+      out(b);
+    };
+    node.children.forEach((child, i) => this.bind(child, (b) => {
+      countIn(c, b.length);
+      node.op.processBatch(i, b, ctx, node.out);
+    }, ctx));
   }
 
   private async end(node: Node, ctx: OperatorContext): Promise<void> {
     for (const c of node.children) await this.end(c, ctx);
     await node.op.endEpoch(ctx, node.out);
   }
+}
+
+function countIn(c: OperatorCounters, n: number): void {
+  c.epochRowsIn += n;
+  c.rowsIn += n;
 }
 
 /** EXPLAIN's listing of a pipeline's state tables: operator, table, key, columns, cleanup. */

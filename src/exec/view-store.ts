@@ -13,6 +13,8 @@ export interface ViewStore {
   apply(b: Batch): void;
   /** The current rows (a copy). */
   rows(): Value[][];
+  /** Up to `limit` of the current rows (a copy), without copying the rest: the UI's sample. */
+  sample(limit: number): Value[][];
   snapshotBatch(): Batch;
   readonly rowCount: number;
   /** The contents as a state table (one row per copy); restore into a fresh, empty store. */
@@ -64,9 +66,12 @@ class AppendStore implements ViewStore {
     this.rowCount += b.length;
   }
   rows(): Value[][] {
+    return this.sample(Number.POSITIVE_INFINITY);
+  }
+  sample(limit: number): Value[][] {
     const out: Value[][] = [];
     for (const b of this.batches) {
-      for (let i = 0; i < b.length; i++) {
+      for (let i = 0; i < b.length && out.length < limit; i++) {
         const r: Value[] = new Array(this.schema.length);
         for (let j = 0; j < this.schema.length; j++) r[j] = getValue(b.columns[j]!, i);
         out.push(r);
@@ -102,8 +107,14 @@ class MultisetStore implements ViewStore {
     }
   }
   rows(): Value[][] {
+    return this.sample(Number.POSITIVE_INFINITY);
+  }
+  sample(limit: number): Value[][] {
     const out: Value[][] = [];
-    for (const { row, count } of this.map.values()) for (let k = 0; k < count; k++) out.push(row.slice());
+    for (const { row, count } of this.map.values()) {
+      for (let k = 0; k < count && out.length < limit; k++) out.push(row.slice());
+      if (out.length >= limit) break;
+    }
     return out;
   }
   snapshotBatch(): Batch {
@@ -149,6 +160,14 @@ class KeyedStore implements ViewStore {
   }
   rows(): Value[][] {
     return [...this.map.values()].map((r) => r.slice());
+  }
+  sample(limit: number): Value[][] {
+    const out: Value[][] = [];
+    for (const r of this.map.values()) {
+      if (out.length >= limit) break;
+      out.push(r.slice());
+    }
+    return out;
   }
   snapshotBatch(): Batch {
     return batchFromRows(this.schema.map((f) => f.type), this.rows());

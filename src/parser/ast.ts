@@ -62,6 +62,8 @@ export type FromItem =
   | {
       readonly kind: 'relation';
       readonly name: string;
+      /** The schema written before the name (`sluice.epochs`), null when none. */
+      readonly schema?: string | null;
       readonly alias: string | null;
       readonly pos?: number;
       /** Written `FOR SYSTEM_TIME AS OF PROCTIME()`: a lookup join side. */

@@ -212,7 +212,10 @@ class Converter {
       const ordinality = typeof end === 'number' && this.hints.ordinality.has(end);
       return { kind: 'table_function', name, args, alias, columnAliases, ordinality, pos: this.offset + (f.expr.loc?.start?.offset ?? 0) + 1 };
     }
-    if (typeof f.table === 'string') return { kind: 'relation', name: f.table, alias, lookup: this.hints.lookups.has(f.table.toLowerCase()) };
+    if (typeof f.table === 'string') {
+      const schema = typeof f.db === 'string' ? f.db : null;
+      return { kind: 'relation', name: f.table, schema, alias, lookup: this.hints.lookups.has(f.table.toLowerCase()) };
+    }
     return unsupported(`FROM item ${JSON.stringify(f).slice(0, 80)}`);
   }
 

@@ -490,7 +490,11 @@ function parseSelect(stmt: string, offset: number): Statement {
   return { kind: 'select', query, text: stmt, offset, relations: relationsOf(query) };
 }
 
-/** Names of the catalog relations a query reads (CTE names excluded). */
+/**
+ * Names of the catalog relations a query reads (CTE names excluded). A relation of the system
+ * schema keeps its schema (`sluice.epochs`); other schemas (public, pg_catalog, …) are dropped,
+ * as sluice has one namespace.
+ */
 export function relationsOf(q: Query, ctes: ReadonlySet<string> = new Set()): string[] {
   const out = new Set<string>();
   const local = new Set(ctes);
@@ -502,7 +506,8 @@ export function relationsOf(q: Query, ctes: ReadonlySet<string> = new Set()): st
     if (!f) return;
     switch (f.kind) {
       case 'relation':
-        if (!local.has(f.name)) out.add(f.name);
+        if (f.schema?.toLowerCase() === 'sluice') out.add(`sluice.${f.name}`);
+        else if (!local.has(f.name)) out.add(f.name);
         break;
       case 'subquery':
         for (const r of relationsOf(f.query, local)) out.add(r);

@@ -125,6 +125,12 @@ export class Binder extends ExprBinder {
     }
     switch (f.kind) {
       case 'relation': {
+        if (f.schema?.toLowerCase() === 'sluice') {
+          throw new SluiceError('not_supported', `the system table sluice.${f.name} can be read with SELECT, not maintained in a view`, {
+            position: this.positionOf(`sluice.${f.name}`) ?? this.positionOf(f.name),
+            hint: 'Query it ad hoc (SELECT … FROM sluice.epochs); the figures change with every epoch.',
+          });
+        }
         const cte = this.ctes.get(f.name);
         if (cte) return { plan: cte, scope: { fields: cte.schema.map((c) => ({ qualifier: f.alias ?? f.name, name: c.name, type: c.type })) } };
         const entry = this.catalog.relation(f.name, this.positionOf(f.name));

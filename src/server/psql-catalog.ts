@@ -7,6 +7,7 @@ import type { Catalog, CatalogEntry } from '../catalog/index.js';
 import type { Field, Value } from '../common/types.js';
 import { typeDisplayName } from '../common/types.js';
 import type { StatementResult } from '../exec/runtime/engine.js';
+import { SYSTEM_SCHEMA, SYSTEM_TABLES } from '../exec/runtime/system-tables.js';
 
 /** OIDs of catalog objects: fixed per object for the life of the engine (creation order). */
 const FIRST_OID = 16384;
@@ -95,10 +96,16 @@ export function psqlCatalogResult(sql: string, catalog: Pick<Catalog, 'list'>): 
       ['Description', null],
     ];
     const asked = verbose.filter(([name]) => sql.includes(`as "${name}"`));
-    return rows(
-      varchar('Schema', 'Name', 'Type', 'Owner', ...asked.map(([name]) => name)),
-      list.map((e) => [SCHEMA, e.name, typeLabel(e), OWNER, ...asked.map(([, v]) => v)]),
-    );
+    const listed: Value[][] = list.map((e) => [SCHEMA, e.name, typeLabel(e), OWNER, ...asked.map(([, v]) => v)]);
+    // \dS (psql leaves out its filter of system schemas): the sluice.* system tables too, as views.
+    if (!/n\.nspname <> 'pg_catalog'/.test(sql) && kinds.includes('v')) {
+      const name = namePattern(sql, 'c.relname');
+      const schema = namePattern(sql, 'n.nspname');
+      for (const t of Object.keys(SYSTEM_TABLES).sort()) {
+        if ((!name || name.test(t)) && (!schema || schema.test(SYSTEM_SCHEMA))) listed.push([SYSTEM_SCHEMA, t, 'view', OWNER, ...asked.map(([, v]) => v)]);
+      }
+    }
+    return rows(varchar('Schema', 'Name', 'Type', 'Owner', ...asked.map(([name]) => name)), listed);
   }
 
   // \d NAME, step 1: which relations the pattern names.

@@ -212,7 +212,7 @@ export class Ddl {
     const log = (m: string): void => state.log(`sink ${stmt.name}: ${m}`);
     const connector = sinkFactories[connectorName]!({ name: stmt.name, schema: from.schema, options: stmt.options, appendOnly, primaryKey, log });
     const entry: SinkEntry = { kind: 'sink', name: stmt.name, sql: stmt.text, createdAt: ++state.order, from: from.name, options: stmt.options };
-    const rt: SinkRt = { entry, connector, schema: from.schema, outbox: [], delivered: undefined, delivering: false, error: null, retryMs: 0, retryTimer: null, closed: false };
+    const rt: SinkRt = { entry, connector, schema: from.schema, outbox: [], delivered: undefined, delivering: false, error: null, rowsWritten: 0, retryMs: 0, retryTimer: null, closed: false };
     if (!replaying) {
       // A new sink opens at once: an unreachable destination fails the statement. A restored
       // one opens at its first delivery (retried), so a destination that is down does not stop

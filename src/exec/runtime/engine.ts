@@ -47,6 +47,9 @@ import { stopDelivery } from './outbox.js';
 import { requeueTableChanges } from './table-changes.js';
 import { showCheckpoints } from './describe.js';
 import { replayEpoch } from './replay.js';
+import { Monitor } from './monitor.js';
+import { systemTableSetup } from './system-tables.js';
+import { createTableSql, quoteIdent } from '../duck.js';
 
 export type { Change, EngineOptions, ParameterSource, StatementResult, Subscription } from './state.js';
 export type { Principal } from './privileges.js';
@@ -60,6 +63,8 @@ export class Engine {
   private readonly lookup: LookupService;
   private readonly adHoc: AdHocQueries;
   private readonly ddl: Ddl;
+  /** The runtime figures the HTTP API, /metrics and the sluice.* system tables show. */
+  private readonly monitorImpl: Monitor;
   private timer: NodeJS.Timeout | null = null;
   private nextDue = 0;
   /** Where reads wait so that a crowd of them cannot crowd out writers (see ReadWriteGate). */
@@ -89,7 +94,8 @@ export class Engine {
     };
     this.lookup = new LookupService(this.state);
     this.epochs = new EpochRunner(this.state, this.lookup);
-    this.adHoc = new AdHocQueries(this.state);
+    this.monitorImpl = new Monitor(this.state);
+    this.adHoc = new AdHocQueries(this.state, this.monitorImpl);
     this.ddl = new Ddl(this.state, { epochs: this.epochs, lookup: this.lookup, adHoc: this.adHoc });
   }
 
@@ -102,7 +108,11 @@ export class Engine {
     }
     const paths = new PathPolicy(opts.allowPaths ?? [...(opts.dataDir ? [opts.dataDir] : []), process.cwd()]);
     const duck = await Duck.open(path, paths.roots);
-    const engine = new Engine(duck, opts, paths, new AdHocGuard(await duck.tableFunctions()));
+    const guard = new AdHocGuard(await duck.tableFunctions());
+    const conn = await duck.instance.connect();
+    for (const sql of systemTableSetup(quoteIdent, (name, schema) => createTableSql(name, schema, [], true))) await duck.run(sql, conn);
+    conn.closeSync();
+    const engine = new Engine(duck, opts, paths, guard);
     await engine.restore();
     if (opts.autoStart ?? true) engine.startTimer();
     return engine;
@@ -171,6 +181,19 @@ export class Engine {
   /** Per-epoch metrics of the last 1000 epochs, oldest first. */
   metrics(): EpochMetrics[] {
     return this.state.metrics.list();
+  }
+
+  /**
+   * Reads the monitor's figures under the engine lock (a committed epoch boundary): the HTTP
+   * API and /metrics call this.
+   */
+  async monitor<T>(read: (m: Monitor) => T): Promise<T> {
+    return this.state.mutex.run(async () => read(this.monitorImpl));
+  }
+
+  /** Calls `listener` after every epoch with its metrics; returns the unsubscribe. */
+  onEpoch(listener: (m: EpochMetrics) => void): () => void {
+    return this.state.metrics.listen(listener);
   }
 
   /** Counters per source and view (rows, dead letters, row errors). */

@@ -15,12 +15,20 @@ export interface EpochMetrics {
   readonly rowErrors: number;
 }
 
+/** The last `capacity` epochs' metrics, and listeners told of each new one. */
 export class MetricsRing {
   private readonly items: EpochMetrics[] = [];
+  private readonly listeners = new Set<(m: EpochMetrics) => void>();
   constructor(private readonly capacity = 1000) {}
   push(m: EpochMetrics): void {
     this.items.push(m);
     if (this.items.length > this.capacity) this.items.splice(0, this.items.length - this.capacity);
+    for (const l of this.listeners) l(m);
+  }
+  /** Calls `listener` with every epoch pushed from now on; returns the unsubscribe. */
+  listen(listener: (m: EpochMetrics) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
   list(): EpochMetrics[] {
     return this.items.slice();

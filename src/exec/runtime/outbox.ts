@@ -22,6 +22,7 @@ export async function deliver(state: EngineState, s: SinkRt): Promise<void> {
       if (s.delivered === null || next.epoch > s.delivered) {
         await s.connector.write(next.epoch, next.batches);
         s.delivered = next.epoch;
+        s.rowsWritten += next.batches.reduce((n, b) => n + b.length, 0);
       }
       s.outbox.shift();
       state.checkpointer?.dropOutbox(s.entry.name, next.epoch);

@@ -22,6 +22,8 @@ import type { Statement } from '../../parser/index.js';
 import { createTableSql, quoteIdent } from '../duck.js';
 import type { EngineState, StatementResult } from './state.js';
 import { checkRelation, type Principal } from './privileges.js';
+import type { Monitor } from './monitor.js';
+import { systemTable, systemTempName } from './system-tables.js';
 
 /** information_schema relations DuckDB answers itself (clients probe them on connect). */
 const SYSTEM_RELATIONS = new Set(['tables', 'columns', 'schemata', 'views', 'table_constraints', 'key_column_usage', 'character_sets', 'routines']);
@@ -61,6 +63,7 @@ export class AdHocQueries {
    */
   constructor(
     private readonly state: EngineState,
+    private readonly monitor: Monitor,
     private readonly connections = 2,
   ) {}
 
@@ -144,7 +147,9 @@ export class AdHocQueries {
 
   /** Whether a copy of a view or source this query reads is out of date, or copies must be dropped. */
   private needsLock(qc: QueryConn, refs: readonly RelationRef[]): boolean {
+    // System tables are filled from the engine's figures, read under the lock.
     return qc.stale.size > 0 || refs.some((r) => {
+      if (systemRef(r)) return true;
       const version = this.state.views.get(r.name)?.version ?? this.state.sources.get(r.name)?.version;
       return version !== undefined && qc.loaded.get(r.name) !== version;
     });
@@ -178,7 +183,7 @@ export class AdHocQueries {
   /** Refuses a relation that does not exist, or one the principal may not read. */
   private authorize(ref: RelationRef, principal: Principal, stmt: SelectStmt): void {
     const { state } = this;
-    if (SYSTEM_SCHEMAS.has(ref.schema.toLowerCase()) || /^pg_/.test(ref.name) || SYSTEM_RELATIONS.has(ref.name)) return;
+    if (SYSTEM_SCHEMAS.has(ref.schema.toLowerCase()) || /^pg_/.test(ref.name) || SYSTEM_RELATIONS.has(ref.name) || systemRef(ref)) return;
     const position = ref.position ?? namePosition(ref.name, stmt);
     const base = derivedBase(state, ref.name);
     if (!state.catalog.get(ref.name) && base === null) {
@@ -204,8 +209,16 @@ export class AdHocQueries {
     const { state } = this;
     for (const name of qc.stale) await state.duck.run(`DROP TABLE IF EXISTS temp.main.${quoteIdent(name)}`, qc.conn);
     qc.stale.clear();
-    const names = new Set(refs.map((r) => r.name));
+    const names = new Set(refs.filter((r) => !systemRef(r)).map((r) => r.name));
     for (const rel of names) await this.load(qc, rel);
+    for (const r of refs) {
+      const sys = systemRef(r);
+      if (!sys) continue;
+      // Refilled for every query that reads it: the figures move with every epoch.
+      const temp = systemTempName(sys.name);
+      await state.duck.run(createTableSql(temp, sys.table.schema, [], true).replace(/^CREATE TEMP TABLE/, 'CREATE OR REPLACE TEMP TABLE'), qc.conn);
+      await state.duck.appendRows(temp, sys.table.schema, sys.table.rows(this.monitor), qc.conn);
+    }
     const table = [...names].find((n) => state.tables.has(n) || derivedBase(state, n) !== null);
     if (!table) return false;
     // DuckDB starts a transaction's snapshot when it first touches a database: touch the tables
@@ -226,6 +239,11 @@ export class AdHocQueries {
     else await state.duck.appendBatch(rel, e.schema, state.sources.get(rel)!.retained.flatMap((r) => r.batches), qc.conn);
     qc.loaded.set(rel, version);
   }
+}
+
+/** The system table (`sluice.epochs`, …) a reference names, if it names one. */
+function systemRef(r: RelationRef): ReturnType<typeof systemTable> {
+  return systemTable(r.schema.toLowerCase() === 'sluice' ? `sluice.${r.name}` : r.name);
 }
 
 /** The source of `<source>_errors` or the view of `<view>_late` (what reading it needs), else null. */

@@ -142,6 +142,8 @@ export interface SinkRt {
   delivering: boolean;
   /** The last delivery error (null when the sink is caught up or progressing). */
   error: string | null;
+  /** Rows handed to the destination since the engine started (changes: a retraction counts). */
+  rowsWritten: number;
   retryMs: number;
   retryTimer: NodeJS.Timeout | null;
   closed: boolean;
