@@ -261,6 +261,7 @@ export class Ddl {
       case 'source': {
         const s = state.sources.get(e.name)!;
         await s.connector.stop();
+        await s.connector.discard?.();
         state.sources.delete(e.name);
         await state.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name + '_errors')}`);
         break;
