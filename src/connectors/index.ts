@@ -27,6 +27,8 @@ import { createFileSource } from './file/source.js';
 import { readKafkaSinkOptions, readKafkaSourceOptions } from './kafka/options.js';
 import { createKafkaSink } from './kafka/sink.js';
 import { createKafkaSource } from './kafka/source.js';
+import { readMqttSourceOptions } from './mqtt/options.js';
+import { createMqttSource } from './mqtt/source.js';
 import { readPostgresSinkOptions } from './postgres/options.js';
 import { createPostgresSink } from './postgres/sink.js';
 import { readPrintOptions } from './print/options.js';
@@ -39,6 +41,7 @@ export const sourceFactories: Record<string, SourceFactory> = {
   datagen: createDatagenSource,
   file: createFileSource,
   kafka: createKafkaSource,
+  mqtt: createMqttSource,
   socket: createSocketSource,
 };
 
@@ -66,6 +69,7 @@ const sourceValidators: Record<string, Validator> = {
   datagen: readDatagenOptions,
   file: readFileSourceOptions,
   kafka: readKafkaSourceOptions,
+  mqtt: readMqttSourceOptions,
   socket: readSocketOptions,
 };
 

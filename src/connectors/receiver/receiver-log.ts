@@ -117,6 +117,11 @@ export class ReceiverLog {
     return this.wal ? this.wal.end : this.memEnd;
   }
 
+  /** Offset after the last durable record (everything, without a WAL). */
+  get durableEnd(): number {
+    return this.wal ? this.wal.durableEnd : Infinity;
+  }
+
   /** Records appended and not polled yet, and their bytes. */
   get backlog(): { records: number; bytes: number } {
     return { records: this.pending.length, bytes: this.pendingBytes };
