@@ -10,19 +10,12 @@ import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/exec/runtime/engine.js';
 import { tempDirEach } from '../helpers.js';
-
-export const BROKER = process.env.SLUICE_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+import { BROKER, dropSession } from './broker.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
-
-/** Removes a persistent session from the broker (connect with clean = true, disconnect). */
-export async function dropSession(clientId: string): Promise<void> {
-  const c = await mqtt.connectAsync(BROKER, { clientId, clean: true, reconnectPeriod: 0 });
-  await c.endAsync();
-}
 
 async function publisher(): Promise<mqtt.MqttClient> {
   const c = await mqtt.connectAsync(BROKER, { clientId: `pub-${randomUUID()}`, reconnectPeriod: 0 });

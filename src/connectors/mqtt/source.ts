@@ -94,6 +94,8 @@ function decodeIds(b: Buffer): number[] {
 /** An acknowledgement waiting for the WAL. */
 interface HeldAck {
   readonly end: number;
+  /** Not sent before this time (ms; see ackDelayMs). */
+  readonly readyAt: number;
   readonly packet: Packet;
   readonly stream: unknown;
 }
@@ -116,6 +118,12 @@ export class MqttSource implements SourceConnector<number> {
   private stopped = false;
   /** QoS 2 redeliveries recognised (not logged again). */
   redeliveries = 0;
+  /**
+   * Extra time an acknowledgement is held after its fsync: 0, except in the crash test, which
+   * sets SLUICE_TEST_MQTT_ACK_DELAY_MS so that most kills find messages logged but not yet
+   * acknowledged (the window in which QoS 2 redeliveries must be recognised).
+   */
+  private readonly ackDelayMs = Number(process.env.SLUICE_TEST_MQTT_ACK_DELAY_MS ?? 0) || 0;
 
   constructor(private readonly ctx: SourceContext) {
     this.config = readMqttSourceOptions(ctx.options, ctx.schema, ctx.name);
@@ -276,9 +284,12 @@ export class MqttSource implements SourceConnector<number> {
     c._sendPacket = (packet, cb, cbStorePut, noStore) => {
       if (!ACKS.has(packet.cmd)) return raw(packet, cb, cbStorePut, noStore);
       const end = this.log.end;
-      this.acks.push({ end, packet, stream: client.stream });
+      this.acks.push({ end, readyAt: Date.now() + this.ackDelayMs, packet, stream: client.stream });
       cb?.();
-      void this.log.durable(end).then(() => this.sendAcks(), (e: unknown) => this.ctx.log(`write-ahead log failed: ${String(e)}`));
+      void this.log.durable(end).then(
+        () => (this.ackDelayMs ? setTimeout(() => this.sendAcks(), this.ackDelayMs) : this.sendAcks()),
+        (e: unknown) => this.ctx.log(`write-ahead log failed: ${String(e)}`),
+      );
     };
   }
 
@@ -291,7 +302,8 @@ export class MqttSource implements SourceConnector<number> {
     const client = this.client;
     if (!client || !this.sendRaw) return;
     const durable = this.log.durableEnd;
-    while (this.acks.length && this.acks[0]!.end <= durable && !this.overBacklog()) {
+    const now = Date.now();
+    while (this.acks.length && this.acks[0]!.end <= durable && this.acks[0]!.readyAt <= now && !this.overBacklog()) {
       const a = this.acks.shift()!;
       if (a.stream === client.stream && client.connected) this.sendRaw(a.packet);
     }
