@@ -27,7 +27,8 @@ import { createFileSource } from './file/source.js';
 import { readKafkaSinkOptions, readKafkaSourceOptions } from './kafka/options.js';
 import { createKafkaSink } from './kafka/sink.js';
 import { createKafkaSource } from './kafka/source.js';
-import { readMqttSourceOptions } from './mqtt/options.js';
+import { readMqttSinkOptions, readMqttSourceOptions } from './mqtt/options.js';
+import { createMqttSink } from './mqtt/sink.js';
 import { createMqttSource } from './mqtt/source.js';
 import { readPostgresSinkOptions } from './postgres/options.js';
 import { createPostgresSink } from './postgres/sink.js';
@@ -49,6 +50,7 @@ export const sourceFactories: Record<string, SourceFactory> = {
 export const sinkFactories: Record<string, SinkFactory> = {
   file: createFileSink,
   kafka: createKafkaSink,
+  mqtt: createMqttSink,
   postgres: createPostgresSink,
   print: createPrintSink,
 };
@@ -76,6 +78,7 @@ const sourceValidators: Record<string, Validator> = {
 const sinkValidators: Record<string, Validator> = {
   file: (options) => readFileSinkOptions(options),
   kafka: readKafkaSinkOptions,
+  mqtt: readMqttSinkOptions,
   postgres: (options) => readPostgresSinkOptions(options),
   print: (options) => readPrintOptions(options),
 };
