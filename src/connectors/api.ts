@@ -48,8 +48,12 @@ export interface SourceRead<P = unknown> {
  */
 export interface SourceConnector<P = unknown> {
   start(resumeFrom: P | null): Promise<void>;
-  /** Takes everything available now, up to the connector's rate limit. `nowMicros` is T_n. */
-  poll(nowMicros: bigint): Promise<SourceRead<P>>;
+  /**
+   * Takes everything available now, up to the connector's rate limit and `maxRows` (the engine's
+   * limit for this epoch: `max_rate` and backpressure; absent or Infinity: none). A source whose
+   * unit holds many rows (a file, a message) may overshoot by one unit. `nowMicros` is T_n.
+   */
+  poll(nowMicros: bigint, maxRows?: number): Promise<SourceRead<P>>;
   /**
    * Epoch `epoch` is committed; nothing before `retainFrom` (a position an earlier poll returned;
    * null: unknown, keep everything) will be re-read. Called after each commit with a data dir.

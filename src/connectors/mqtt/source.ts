@@ -144,8 +144,9 @@ export class MqttSource implements SourceConnector<number> {
     return this.connect();
   }
 
-  async poll(_nowMicros: bigint): Promise<SourceRead<number>> {
-    const { records, range } = await this.log.take();
+  async poll(_nowMicros: bigint, maxRows = Infinity): Promise<SourceRead<number>> {
+    // The engine's limit counts messages (a many_per_message message may hold more rows).
+    const { records, range } = await this.log.take(maxRows, (r) => (r.payload[0] === MESSAGE ? 1 : 0));
     const batches = this.decode(records, true);
     this.releaseBackpressure();
     return { batches, range, position: this.log.position() };

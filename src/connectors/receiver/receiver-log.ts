@@ -129,13 +129,15 @@ export class ReceiverLog {
 
   /**
    * Takes the pending records for an epoch (with a WAL: fsyncs first and takes only durable
-   * ones), at most `limit` of them, and the range they cover.
+   * ones), up to `limit` rows as `rows` counts them per record (the record that reaches the
+   * limit is taken whole), and the range they cover.
    */
-  async take(limit = Infinity): Promise<{ records: WalRecord[]; range: ReceiverRange }> {
+  async take(limit = Infinity, rows: (r: WalRecord) => number = () => 1): Promise<{ records: WalRecord[]; range: ReceiverRange }> {
     if (this.wal) await this.wal.flush();
     const durableEnd = this.wal ? this.wal.durableEnd : Infinity;
     let n = 0;
-    while (n < this.pending.length && n < limit && this.pending[n]!.end <= durableEnd) n++;
+    let taken = 0;
+    while (n < this.pending.length && taken < limit && this.pending[n]!.end <= durableEnd) taken += rows(this.pending[n++]!);
     const records = this.pending.splice(0, n);
     for (const r of records) this.pendingBytes -= r.payload.length;
     const from = this.polled;

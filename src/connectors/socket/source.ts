@@ -46,6 +46,13 @@ function encodeLines(conn: number, firstLine: number, lines: readonly string[]):
   return Buffer.from(`${conn} ${firstLine}\n${lines.join('\n')}`, 'utf8');
 }
 
+/** Lines in a logged record (the newlines after its header line, plus one). */
+function lineCount(r: WalRecord): number {
+  let n = 0;
+  for (let i = r.payload.indexOf(10); i >= 0; i = r.payload.indexOf(10, i + 1)) n++;
+  return n;
+}
+
 function decodeLines(r: WalRecord): LineRecord {
   const text = r.payload.toString('utf8');
   const nl = text.indexOf('\n');
@@ -99,8 +106,8 @@ export class SocketSource implements SourceConnector {
     return this.connect();
   }
 
-  async poll(_nowMicros: bigint): Promise<SourceRead<number>> {
-    const { records, range } = await this.log.take();
+  async poll(_nowMicros: bigint, maxRows = Infinity): Promise<SourceRead<number>> {
+    const { records, range } = await this.log.take(maxRows, lineCount);
     const batches = this.decode(records, true);
     this.buffered = Math.max(0, this.buffered - this.linesIn);
     if (this.paused && this.buffered < this.config.maxBufferedLines) {
