@@ -211,10 +211,14 @@ export class MqttSource implements SourceConnector<number> {
             this.unreleased.clear();
             this.log.append(encodeIds(SNAPSHOT, []));
           }
+          // start() resolves once the broker has the subscription, so nothing published after
+          // CREATE SOURCE returns is missed.
           client.subscribe(cfg.topic, { qos: cfg.qos }, (err, granted) => {
             if (err) this.ctx.log(`cannot subscribe to ${cfg.topic}: ${err.message}`);
             else if (granted?.[0] && granted[0].qos !== cfg.qos) this.ctx.log(`subscribed to ${cfg.topic} with QoS ${granted[0].qos} (asked for ${cfg.qos})`);
+            firstAttempt();
           });
+          return;
         }
         firstAttempt();
       });
