@@ -41,14 +41,24 @@ export interface SourceRead<P = unknown> {
 /**
  * A source. `start(resumeFrom)` connects and, given a position an earlier poll returned,
  * continues right after it (null: begin as its options say); `poll(now)` takes what is
- * available up to the rate limit; `commit(epoch)` (optional) acknowledges what the epoch read
- * once it is durable; `stop()` disconnects.
+ * available up to the rate limit; `commit(epoch, retainFrom)` (optional) tells it epoch n is
+ * committed and that recovery may still re-read from `retainFrom` on (the position of the oldest
+ * kept checkpoint), so a receiver can prune its write-ahead log below it; `stop()` disconnects;
+ * `discard()` (optional) removes what the source keeps in the data dir once it is dropped.
  */
 export interface SourceConnector<P = unknown> {
   start(resumeFrom: P | null): Promise<void>;
-  /** Takes everything available now, up to the connector's rate limit. `nowMicros` is T_n. */
-  poll(nowMicros: bigint): Promise<SourceRead<P>>;
-  commit?(epoch: number): Promise<void>;
+  /**
+   * Takes everything available now, up to the connector's rate limit and `maxRows` (the engine's
+   * limit for this epoch: `max_rate` and backpressure; absent or Infinity: none). A source whose
+   * unit holds many rows (a file, a message) may overshoot by one unit. `nowMicros` is T_n.
+   */
+  poll(nowMicros: bigint, maxRows?: number): Promise<SourceRead<P>>;
+  /**
+   * Epoch `epoch` is committed; nothing before `retainFrom` (a position an earlier poll returned;
+   * null: unknown, keep everything) will be re-read. Called after each commit with a data dir.
+   */
+  commit?(epoch: number, retainFrom: P | null): Promise<void>;
   /**
    * Reads a range an earlier poll recorded (its `range`) again, exactly, without moving the
    * position: recovery replays logged epochs with it. `nowMicros` is that epoch's T_n. Dead
@@ -61,6 +71,8 @@ export interface SourceConnector<P = unknown> {
    */
   currentPosition?(): P | null;
   stop(): Promise<void>;
+  /** The source was dropped: removes its files in the data dir (after stop). */
+  discard?(): Promise<void>;
 }
 
 export interface SinkContext {

@@ -7,13 +7,13 @@ const schema: Schema = [{ name: 'line', type: 'varchar' }];
 
 describe('connector registry', () => {
   it('lists the connectors', () => {
-    expect(Object.keys(sourceFactories).sort()).toEqual(['datagen', 'file', 'kafka', 'socket']);
-    expect(Object.keys(sinkFactories).sort()).toEqual(['file', 'kafka', 'postgres', 'print']);
+    expect(Object.keys(sourceFactories).sort()).toEqual(['datagen', 'file', 'kafka', 'mqtt', 'socket']);
+    expect(Object.keys(sinkFactories).sort()).toEqual(['file', 'kafka', 'mqtt', 'postgres', 'print']);
   });
 
   it('rejects an unknown connector, listing the available ones', () => {
-    expect(() => validateSourceOptions('kafka2', { connector: 'kafka2' }, schema)).toThrow("unknown source connector 'kafka2'; available source connectors are: datagen, file, kafka, socket");
-    expect(() => validateSinkOptions('toString', { connector: 'toString' }, schema)).toThrow("unknown sink connector 'toString'; available sink connectors are: file, kafka, postgres, print");
+    expect(() => validateSourceOptions('kafka2', { connector: 'kafka2' }, schema)).toThrow("unknown source connector 'kafka2'; available source connectors are: datagen, file, kafka, mqtt, socket");
+    expect(() => validateSinkOptions('toString', { connector: 'toString' }, schema)).toThrow("unknown sink connector 'toString'; available sink connectors are: file, kafka, mqtt, postgres, print");
     try {
       validateSourceOptions('nope', {}, schema);
     } catch (e) {

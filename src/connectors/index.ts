@@ -27,6 +27,9 @@ import { createFileSource } from './file/source.js';
 import { readKafkaSinkOptions, readKafkaSourceOptions } from './kafka/options.js';
 import { createKafkaSink } from './kafka/sink.js';
 import { createKafkaSource } from './kafka/source.js';
+import { readMqttSinkOptions, readMqttSourceOptions } from './mqtt/options.js';
+import { createMqttSink } from './mqtt/sink.js';
+import { createMqttSource } from './mqtt/source.js';
 import { readPostgresSinkOptions } from './postgres/options.js';
 import { createPostgresSink } from './postgres/sink.js';
 import { readPrintOptions } from './print/options.js';
@@ -39,6 +42,7 @@ export const sourceFactories: Record<string, SourceFactory> = {
   datagen: createDatagenSource,
   file: createFileSource,
   kafka: createKafkaSource,
+  mqtt: createMqttSource,
   socket: createSocketSource,
 };
 
@@ -46,6 +50,7 @@ export const sourceFactories: Record<string, SourceFactory> = {
 export const sinkFactories: Record<string, SinkFactory> = {
   file: createFileSink,
   kafka: createKafkaSink,
+  mqtt: createMqttSink,
   postgres: createPostgresSink,
   print: createPrintSink,
 };
@@ -66,12 +71,14 @@ const sourceValidators: Record<string, Validator> = {
   datagen: readDatagenOptions,
   file: readFileSourceOptions,
   kafka: readKafkaSourceOptions,
+  mqtt: readMqttSourceOptions,
   socket: readSocketOptions,
 };
 
 const sinkValidators: Record<string, Validator> = {
   file: (options) => readFileSinkOptions(options),
   kafka: readKafkaSinkOptions,
+  mqtt: readMqttSinkOptions,
   postgres: (options) => readPostgresSinkOptions(options),
   print: (options) => readPrintOptions(options),
 };

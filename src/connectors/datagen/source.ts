@@ -54,12 +54,12 @@ export class DatagenSource implements SourceConnector<DatagenPosition> {
     this.generators = this.ctx.schema.map((f, j) => makeGenerator(f, this.config.fields[j]!, j, gctx));
   }
 
-  async poll(nowMicros: bigint): Promise<SourceRead<DatagenPosition>> {
+  async poll(nowMicros: bigint, limit = Infinity): Promise<SourceRead<DatagenPosition>> {
     const { rowsPerSecond, maxRows, maxBatchRows } = this.config;
     const elapsed = nowMicros > this.startMicros ? Number(nowMicros - this.startMicros) : 0;
     let due = Math.floor((elapsed * rowsPerSecond) / 1e6);
     if (maxRows !== null && due > maxRows) due = maxRows;
-    const n = Math.min(due - this.emitted, maxBatchRows);
+    const n = Math.min(due - this.emitted, maxBatchRows, limit);
     const from = this.emitted;
     if (n <= 0) return { batches: [], range: { from, to: from } satisfies DatagenRange, position: this.position() };
     const batch = this.generate(from, n, nowMicros);

@@ -85,7 +85,7 @@ export class FileSource implements SourceConnector<FilePosition> {
     this.observed = (await this.list()) ?? new Map();
   }
 
-  async poll(_nowMicros: bigint): Promise<SourceRead<FilePosition>> {
+  async poll(_nowMicros: bigint, maxRows = Infinity): Promise<SourceRead<FilePosition>> {
     const listing = await this.list();
     if (listing === null) return { batches: [], range: { files: [] } satisfies FileRange, position: { read: [...this.seen] } };
     const ready: string[] = [];
@@ -99,7 +99,10 @@ export class FileSource implements SourceConnector<FilePosition> {
 
     const batches: Batch[] = [];
     const files: string[] = [];
+    let rows = 0;
     for (const name of ready) {
+      // The engine's limit: whole files, stopping once it is reached (the rest wait, in order).
+      if (rows >= maxRows) break;
       let text: string;
       try {
         text = await readFile(join(this.dir, name), 'utf8');
@@ -119,6 +122,7 @@ export class FileSource implements SourceConnector<FilePosition> {
       const { batch, deadLetters } = createDecoder(this.config.format, this.ctx.schema).decode(splitLines(text), (i) => `${name}:${i + 1}`);
       for (const d of deadLetters) this.ctx.deadLetter(d);
       if (batch.length > 0) batches.push(batch);
+      rows += batch.length;
     }
     return { batches, range: { files } satisfies FileRange, position: { read: [...this.seen] } };
   }

@@ -89,9 +89,9 @@ export class KafkaSource implements SourceConnector<KafkaPosition> {
     return { topic: this.config.topic, offsets: Object.fromEntries([...this.next].map(([p, o]) => [String(p), o])) };
   }
 
-  async poll(nowMicros: bigint): Promise<SourceRead<KafkaPosition>> {
+  async poll(nowMicros: bigint, maxRows = Infinity): Promise<SourceRead<KafkaPosition>> {
     try {
-      return await this.pollOnce(nowMicros);
+      return await this.pollOnce(nowMicros, maxRows);
     } catch (e) {
       if (e instanceof SluiceError) throw e;
       throw new SluiceError('connection', `cannot read Kafka topic "${this.config.topic}" from brokers ${this.config.brokers.join(',')}: ${kafkaErrorText(e)}; the same offsets are read at the next epoch`, { cause: e });
@@ -116,12 +116,13 @@ export class KafkaSource implements SourceConnector<KafkaPosition> {
     await this.cluster.disconnect();
   }
 
-  private async pollOnce(nowMicros: bigint): Promise<SourceRead<KafkaPosition>> {
+  private async pollOnce(nowMicros: bigint, maxRows: number): Promise<SourceRead<KafkaPosition>> {
     const partitions = await this.cluster.partitions();
     const fresh = partitions.filter((p) => !this.next.has(p));
     const earliest = await this.cluster.offsets(fresh, 'earliest');
     const latest = await this.cluster.offsets(partitions, 'latest');
-    const bound = this.bound(nowMicros);
+    // The engine's limit (max_rate, backpressure) shared evenly over the partitions, in records.
+    const bound = Math.min(this.bound(nowMicros), Math.max(1, Math.ceil(maxRows / Math.max(1, partitions.length))));
     const plan: PartitionRange[] = partitions.map((partition) => {
       const from = this.next.get(partition) ?? earliest.get(partition)!;
       return { partition, from, to: Math.max(from, Math.min(latest.get(partition)!, from + bound)) };

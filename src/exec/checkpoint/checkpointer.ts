@@ -307,6 +307,15 @@ export class Checkpointer {
     }
   }
 
+  /**
+   * The position of `source` in the oldest kept checkpoint: recovery (or REPLAY EPOCH) never
+   * re-reads before it. Null when that checkpoint does not know the source (keep everything).
+   */
+  retainFrom(source: string): unknown {
+    const p = this.kept[0]?.sources[source]?.position;
+    return p === undefined ? null : p;
+  }
+
   /** The last committed manifest (what the next incremental checkpoint builds on). */
   get last(): Manifest | null {
     return this.kept[this.kept.length - 1] ?? null;

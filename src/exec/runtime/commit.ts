@@ -7,7 +7,7 @@
  * from its state rather than recomputed), and the pieces recovery restores from a manifest.
  */
 import type { Batch } from '../../common/column.js';
-import { SluiceError } from '../../common/errors.js';
+import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { CommitAppend } from '../checkpoint/checkpointer.js';
 import { uniformWeights } from '../checkpoint/checkpointer.js';
 import type { Manifest, SourceCkpt, ViewCkpt, WatermarkCkpt } from '../checkpoint/manifest.js';
@@ -63,6 +63,15 @@ export async function commitEpoch(state: EngineState, cut: EpochCut, full = fals
       }
     }
     await cp.commit(manifestOf(state, id, views, withState), cut.appends, { bytes, viewsWritten, startedAt });
+    // Receivers may now prune their write-ahead logs below what recovery could still re-read.
+    for (const [name, s] of state.sources) {
+      if (!s.connector.commit) continue;
+      try {
+        await s.connector.commit(cut.epoch, cp.retainFrom(name));
+      } catch (e) {
+        state.log(`source ${name}: ${toSluiceError(e).message}`);
+      }
+    }
   }
   for (const s of state.sinks.values()) await deliver(state, s);
 }

@@ -23,8 +23,22 @@ import { checkpointNow, restoreOutbox, restoreView, restoreWatermark } from './c
 import { openSink, stopDelivery } from './outbox.js';
 import { replaceContents, scheduleRefresh, stopRefresh } from './table-refresh.js';
 import { compileWatermark, lateInputSchema } from './watermark.js';
+import { PidRateEstimator } from './rate-controller.js';
+import { OptionReader } from '../../connectors/option-reader.js';
 
 type Stmt<K extends Statement['kind']> = Extract<Statement, { kind: K }>;
+
+/** The WITH options the engine takes from every source (the rest go to its connector). */
+const ENGINE_SOURCE_OPTIONS = ['max_rate'];
+
+/** Splits a source's options: `max_rate` (rows/s, checked) for the engine, the rest for the connector. */
+function engineSourceOptions(all: Options): { options: Options; maxRate: number | null } {
+  const options: Record<string, string> = {};
+  const mine: Record<string, string> = {};
+  for (const [k, v] of Object.entries(all)) (ENGINE_SOURCE_OPTIONS.includes(k) ? mine : options)[k] = v;
+  const maxRate = new OptionReader(all.connector ?? 'source', mine).positiveNumber('max_rate') ?? null;
+  return { options, maxRate };
+}
 
 /** The parts DDL works with besides the state. */
 export interface DdlParts {
@@ -48,14 +62,15 @@ export class Ddl {
     const schema: Schema = stmt.columns.map((c) => ({ name: c.name, type: c.type }));
     const connectorName = stmt.options.connector;
     if (!connectorName) throw new SluiceError('invalid_parameter', `source "${stmt.name}" needs a connector`, { hint: `Add WITH (connector = '${Object.keys(sourceFactories).join("' | '")}', …).` });
-    validateSourceOptions(connectorName, stmt.options, schema);
-    this.checkPaths('source', stmt.name, connectorName, stmt.options);
+    const { options, maxRate } = engineSourceOptions(stmt.options);
+    validateSourceOptions(connectorName, options, schema);
+    this.checkPaths('source', stmt.name, connectorName, options);
     const entry: SourceEntry = { kind: 'source', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, options: stmt.options, watermark: stmt.watermark };
     const dead = { pending: [] as DeadLetter[], count: 0 };
     const connector = sourceFactories[connectorName]!({
       name: stmt.name,
       schema,
-      options: stmt.options,
+      options,
       dataDir: state.dataDir,
       deadLetter: (d) => {
         dead.pending.push(d);
@@ -66,6 +81,7 @@ export class Ddl {
     const saved = state.recovering?.manifest.sources[stmt.name];
     const rt: SourceRt = {
       entry, connector, retained: [], dead, rowsTotal: saved?.rowsTotal ?? 0, wm: compileWatermark(state.catalog, stmt.name, schema, stmt.watermark), version: 0, position: saved?.position ?? null,
+      maxRate, pid: new PidRateEstimator(() => state.settings.batchIntervalMs), rate: null, lastLimit: Infinity,
     };
     dead.count = saved?.deadLetters ?? 0;
     restoreWatermark(rt.wm, saved?.wm);
@@ -261,6 +277,7 @@ export class Ddl {
       case 'source': {
         const s = state.sources.get(e.name)!;
         await s.connector.stop();
+        await s.connector.discard?.();
         state.sources.delete(e.name);
         await state.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name + '_errors')}`);
         break;

@@ -50,6 +50,7 @@ import { replayEpoch } from './replay.js';
 import { Monitor } from './monitor.js';
 import { systemTableSetup } from './system-tables.js';
 import { createTableSql, quoteIdent } from '../duck.js';
+import { sourceRate } from './rate-controller.js';
 
 export type { Change, EngineOptions, ParameterSource, StatementResult, Subscription } from './state.js';
 export type { Principal } from './privileges.js';
@@ -198,13 +199,16 @@ export class Engine {
 
   /** Counters per source and view (rows, dead letters, row errors). */
   stats(): {
-    sources: Record<string, { rows: number; deadLetters: number; lateRows: number; watermark: bigint | null }>;
+    sources: Record<string, { rows: number; deadLetters: number; lateRows: number; watermark: bigint | null; rate: number | null }>;
     tables: Record<string, { lateRows: number; watermark: bigint | null; loadError: string | null }>;
     views: Record<string, { rows: number; rowErrors: number; failed: string | null; lateRows: number; windowState: number; watermark: bigint | null }>;
     sinks: Record<string, { pendingEpochs: number; deliveredEpoch: number | null; error: string | null }>;
   } {
-    const sources: Record<string, { rows: number; deadLetters: number; lateRows: number; watermark: bigint | null }> = {};
-    for (const [n, s] of this.state.sources) sources[n] = { rows: s.rowsTotal, deadLetters: s.dead.count, lateRows: s.wm?.lateRows ?? 0, watermark: s.wm?.value ?? null };
+    const sources: Record<string, { rows: number; deadLetters: number; lateRows: number; watermark: bigint | null; rate: number | null }> = {};
+    for (const [n, s] of this.state.sources) {
+      // The rate the next epoch reads at (rows/s): the smaller of max_rate and backpressure's; null: unlimited.
+      sources[n] = { rows: s.rowsTotal, deadLetters: s.dead.count, lateRows: s.wm?.lateRows ?? 0, watermark: s.wm?.value ?? null, rate: sourceRate(s.maxRate, s.rate, this.state.settings) };
+    }
     const tables: Record<string, { lateRows: number; watermark: bigint | null; loadError: string | null }> = {};
     for (const [n, t] of this.state.tables) tables[n] = { lateRows: t.wm?.lateRows ?? 0, watermark: t.wm?.value ?? null, loadError: t.lastLoadError };
     const views: Record<string, { rows: number; rowErrors: number; failed: string | null; lateRows: number; windowState: number; watermark: bigint | null }> = {};

@@ -20,6 +20,7 @@ import { batchTime, type Change, type EngineState, type ViewRt } from './state.j
 import { advanceWatermark, lateInputSchema, viewWatermark } from './watermark.js';
 import type { CommitAppend, OffsetsRecord } from '../checkpoint/checkpointer.js';
 import { commitEpoch } from './commit.js';
+import { epochLimit, sourceRate } from './rate-controller.js';
 
 /** What the read step of an epoch gathered: the deltas by relation and the input counters. */
 interface EpochInput {
@@ -66,12 +67,15 @@ export class EpochRunner {
     this.collectLateRows(input.appends);
     // Every pipeline's per-epoch scratch is empty and the mutex is held: the consistent cut.
     await commitEpoch(this.state, { epoch, appends: input.appends, sinkDeltas: this.sinkDeltas(input.deltas) });
+    const processingTimeMs = performance.now() - started;
+    const schedulingDelayMs = Math.max(0, startedWall - scheduledAtMs);
+    if (pollSources) this.updateRates(Date.now(), input.rowsIn, processingTimeMs, schedulingDelayMs);
     this.state.metrics.push({
       epoch,
       batchTimeMs: nowMs,
       scheduledAtMs,
-      schedulingDelayMs: Math.max(0, startedWall - scheduledAtMs),
-      processingTimeMs: performance.now() - started,
+      schedulingDelayMs,
+      processingTimeMs,
       rowsIn: input.rowsIn,
       ranges: input.ranges,
       rowsOut,
@@ -126,6 +130,19 @@ export class EpochRunner {
     for (const b of v.outputs.splice(0)) v.store.apply(b);
   }
 
+  /** Backpressure: each source's PID estimator takes the epoch and sets the source's next rate. */
+  private updateRates(endMs: number, rowsIn: Record<string, number>, processingMs: number, schedulingDelayMs: number): void {
+    const on = this.state.settings.backpressure;
+    for (const [name, s] of this.state.sources) {
+      if (!on) {
+        s.rate = null;
+        continue;
+      }
+      const r = s.pid.compute(endMs, rowsIn[name] ?? 0, processingMs, schedulingDelayMs, s.lastLimit !== Infinity && (rowsIn[name] ?? 0) >= s.lastLimit);
+      if (r !== null) s.rate = r;
+    }
+  }
+
   /** Polls every source for epoch n; a failing poll is logged and the source sits this epoch out. */
   private async readSources(epoch: number, t: bigint, input: EpochInput): Promise<void> {
     const { state } = this;
@@ -133,7 +150,9 @@ export class EpochRunner {
     for (const [name, s] of state.sources) {
       let read;
       try {
-        read = await s.connector.poll(t);
+        const limit = epochLimit(sourceRate(s.maxRate, s.rate, state.settings), null, state.settings.batchIntervalMs);
+        s.lastLimit = limit;
+        read = await s.connector.poll(t, limit);
       } catch (e) {
         state.log(`source ${name}: ${toSluiceError(e).message}`);
         continue;

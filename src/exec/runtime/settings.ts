@@ -26,7 +26,7 @@ const MAX_INTERVAL = 3_600_000;
 export function initialSettings(batchIntervalMs: number, statementTimeoutMs = 0): RuntimeSettings {
   return {
     batchIntervalMs: checkInterval(batchIntervalMs), implicitFlush: false, idleTimeoutMs: 10_000, windowPanes: true,
-    statementTimeoutMs, checkpointEvery: { epochs: 1 }, custom: new Map(), parameters: null,
+    statementTimeoutMs, checkpointEvery: { epochs: 1 }, backpressure: true, backpressureInitialRate: 100_000, custom: new Map(), parameters: null,
   };
 }
 
@@ -39,6 +39,8 @@ export function showVariable(settings: RuntimeSettings, name: string): Statement
   else if (n === 'watermark_idle_timeout') value = formatMs(settings.idleTimeoutMs);
   else if (n === 'enable_window_panes') value = settings.windowPanes ? 'true' : 'false';
   else if (n === 'statement_timeout') value = settings.statementTimeoutMs === 0 ? '0' : formatMs(settings.statementTimeoutMs);
+  else if (n === 'backpressure') value = settings.backpressure ? 'on' : 'off';
+  else if (n === 'backpressure_initial_rate') value = String(settings.backpressureInitialRate);
   else if (n === 'checkpoint_interval') value = 'epochs' in settings.checkpointEvery ? `${settings.checkpointEvery.epochs} epochs` : formatMs(settings.checkpointEvery.ms);
   else value = settings.custom.get(n) ?? settings.parameters?.(n);
   if (value === undefined) {
@@ -80,8 +82,22 @@ export function setVariable(settings: RuntimeSettings, name: string, value: stri
     settings.statementTimeoutMs = ms;
   } else if (n === 'checkpoint_interval') {
     settings.checkpointEvery = checkpointInterval(value);
+  } else if (n === 'backpressure') {
+    settings.backpressure = onOff(n, value);
+  } else if (n === 'backpressure_initial_rate') {
+    const r = Number(value.trim().replace(/_/g, ''));
+    if (!Number.isFinite(r) || r < 0) throw new SluiceError('invalid_parameter', `backpressure_initial_rate must be a number of rows per second (0: none), not "${value}"`);
+    settings.backpressureInitialRate = r;
   } else settings.custom.set(n, value);
   return { kind: 'command', tag: 'SET' };
+}
+
+/** A boolean setting: on/off, true/false, 1/0 (PostgreSQL's spellings). */
+function onOff(name: string, value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (['on', 'true', '1', 't', 'yes'].includes(v)) return true;
+  if (['off', 'false', '0', 'f', 'no'].includes(v)) return false;
+  throw new SluiceError('invalid_parameter', `parameter "${name}" requires a Boolean value, not "${value}"`, { hint: "Write 'on' or 'off'." });
 }
 
 /** checkpoint_interval: 'N epochs' (a bare number too) or a duration. */

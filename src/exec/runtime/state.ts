@@ -19,6 +19,7 @@ import type { Duck } from '../duck.js';
 import type { Mutex } from './lock.js';
 import type { MetricsRing } from './metrics.js';
 import type { PathPolicy } from './path-policy.js';
+import type { PidRateEstimator } from './rate-controller.js';
 
 /** Options of `createEngine`. */
 export interface EngineOptions {
@@ -91,6 +92,13 @@ export interface SourceRt {
   version: number;
   /** The connector's position after its last poll (what a checkpoint records), null if not resumable. */
   position: unknown;
+  /** The source's `max_rate` (rows/s), or null. */
+  readonly maxRate: number | null;
+  /** Its backpressure estimator, and the rate it set for the next epoch (rows/s; null: none yet). */
+  readonly pid: PidRateEstimator;
+  rate: number | null;
+  /** The row limit of its last poll (Infinity: none). */
+  lastLimit: number;
 }
 
 /** A table's runtime: the changelog queued for the next epoch and, if loaded, its loader. */
@@ -162,6 +170,10 @@ export interface RuntimeSettings {
   statementTimeoutMs: number;
   /** How often an epoch writes operator state (between, epochs commit without it). */
   checkpointEvery: { readonly epochs: number } | { readonly ms: number };
+  /** The PID rate controller sets each source's rate (SET backpressure = off disables it). */
+  backpressure: boolean;
+  /** The rate (rows/s) a source reads at before backpressure has an estimate (0: unlimited). */
+  backpressureInitialRate: number;
   /** Any other SET parameter, by lower-cased name (lookup_join_strategy, client parameters …). */
   readonly custom: Map<string, string>;
   /** Read-only parameters installed by a front end (the pg-wire server's client parameters). */
