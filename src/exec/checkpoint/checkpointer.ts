@@ -89,6 +89,8 @@ export class Checkpointer {
   private readonly info = new Map<number, CheckpointInfo>();
   /** The manifest INSERT, prepared once on the engine's connection. */
   private insertManifest: DuckDBPreparedStatement | null = null;
+  /** The table-change INSERT, prepared once (every DML runs it). */
+  private insertChange: DuckDBPreparedStatement | null = null;
 
   private constructor(dataDir: string, private readonly duck: Duck, private readonly log: (m: string) => void) {
     this.dir = join(dataDir, 'checkpoints');
@@ -147,7 +149,7 @@ export class Checkpointer {
   private async findValid(): Promise<Recovery | null> {
     const r = await this.duck.query(`SELECT id, manifest, epoch, created_at, bytes, views_written, duration_ms FROM ${INTERNAL_SCHEMA}.checkpoints ORDER BY id`);
     const all = r.rows.map((row) => JSON.parse(row[1] as string) as Manifest);
-    r.rows.forEach((row) => this.remember(row));
+    r.rows.forEach((row, i) => this.remember(row, all[i]!));
     if (all.length) this.nextId = all[all.length - 1]!.id + 1;
     const committedEpoch = Math.max(0, ...all.map((m) => m.epoch));
     // Only the kept checkpoints are candidates: rows older than them await pruning, and their
@@ -326,15 +328,16 @@ export class Checkpointer {
     return [...this.info.values()].sort((a, b) => b.id - a.id);
   }
 
-  private remember(row: Value[]): void {
-    if (!(JSON.parse(row[1] as string) as Manifest).full) return;
+  private remember(row: Value[], m: Manifest): void {
+    if (!m.full) return;
     const [id, , epoch, at, bytes, views, ms] = row;
     this.info.set(Number(id), { id: Number(id), epoch: Number(epoch), createdAtMs: Number((at as bigint) / 1000n), bytesWritten: Number(bytes), viewsWritten: Number(views), durationMs: Number(ms) });
   }
 
   /** Appends a table change to the change log on `conn` (inside the caller's transaction). */
   async logTableChange(seq: number, table: string, schema: Schema, change: Batch): Promise<void> {
-    const p = await this.duck.conn.prepare(`INSERT INTO ${INTERNAL_SCHEMA}.table_changes VALUES ($1, $2, $3)`);
+    this.insertChange ??= await this.duck.conn.prepare(`INSERT INTO ${INTERNAL_SCHEMA}.table_changes VALUES ($1, $2, $3)`);
+    const p = this.insertChange;
     p.bindBigInt(1, BigInt(seq));
     p.bindVarchar(2, table);
     p.bindBlob(3, encodeSnapshot({ name: table, schema, key: [] }, [change]));

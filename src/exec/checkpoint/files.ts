@@ -144,11 +144,7 @@ export class FramedLog<R> {
 
   /** Appends one record and fsyncs it. */
   append(record: R): void {
-    const payload = Buffer.from(JSON.stringify(record), 'utf8');
-    const head = Buffer.alloc(8);
-    head.writeUInt32LE(payload.length, 0);
-    head.writeUInt32LE(crc32(payload) >>> 0, 4);
-    const frame = Buffer.concat([head, payload]);
+    const frame = frameOf(record);
     let off = 0;
     while (off < frame.length) off += writeSync(this.fd, frame, off, frame.length - off, this.size + off);
     fsyncSync(this.fd);
@@ -159,15 +155,7 @@ export class FramedLog<R> {
   rewrite(keep: readonly R[]): void {
     keep = [...keep];
     closeSync(this.fd);
-    const frames: Uint8Array[] = [];
-    for (const r of keep) {
-      const payload = Buffer.from(JSON.stringify(r), 'utf8');
-      const head = Buffer.alloc(8);
-      head.writeUInt32LE(payload.length, 0);
-      head.writeUInt32LE(crc32(payload) >>> 0, 4);
-      frames.push(head, payload);
-    }
-    writeAtomic(this.path, frames);
+    writeAtomic(this.path, keep.map(frameOf));
     this.records.splice(0, this.records.length, ...keep);
     this.fd = openSync(this.path, 'r+');
     this.size = statSync(this.path).size;
@@ -176,4 +164,13 @@ export class FramedLog<R> {
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/** One record's frame: length, CRC-32 of the JSON payload, the payload. */
+function frameOf(record: unknown): Buffer {
+  const payload = Buffer.from(JSON.stringify(record), 'utf8');
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(payload.length, 0);
+  head.writeUInt32LE(crc32(payload) >>> 0, 4);
+  return Buffer.concat([head, payload]);
 }
