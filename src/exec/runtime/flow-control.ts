@@ -15,7 +15,11 @@ export interface FlowRun {
   readonly lastDelayMs: number;
   /** Processing times of the last 20 epochs (ms). */
   readonly processingMs: readonly number[];
-  /** Heap used after a quarter of the run and at its end (MB). */
+  /**
+   * Heap used in the run's second quarter and in its last quarter (MB): the smallest of the samples
+   * taken every 250 ms in each, which is close to the live heap after a collection, not a moment's
+   * garbage.
+   */
   readonly heapMb: { readonly early: number; readonly end: number };
   /** The source's rate at the end (rows/s; null: unlimited). */
   readonly rate: number | null;
@@ -25,7 +29,8 @@ export interface FlowRun {
 /** Runs the experiment for `seconds`. */
 export async function flowControlRun(backpressure: boolean, seconds: number, offered = 20_000_000, intervalMs = 500): Promise<FlowRun> {
   const e = await createEngine({ dataDir: null, batchIntervalMs: intervalMs, log: () => undefined });
-  let early = 0;
+  let early = Infinity;
+  let late = Infinity;
   try {
     await e.execute(`SET backpressure = ${backpressure ? 'on' : 'off'};
       CREATE SOURCE g (id BIGINT, v BIGINT) WITH (connector = 'datagen', rows_per_second = ${offered}, max_batch_rows = 100000000,
@@ -34,7 +39,10 @@ export async function flowControlRun(backpressure: boolean, seconds: number, off
     const t0 = Date.now();
     while (Date.now() - t0 < seconds * 1000) {
       await new Promise((r) => setTimeout(r, 250));
-      if (!early && Date.now() - t0 >= (seconds * 1000) / 4) early = process.memoryUsage().heapUsed;
+      const at = (Date.now() - t0) / (seconds * 1000);
+      const heap = process.memoryUsage().heapUsed;
+      if (at >= 0.25 && at < 0.5) early = Math.min(early, heap);
+      if (at >= 0.75) late = Math.min(late, heap);
     }
     const m = e.metrics().slice(-20);
     const delays = m.map((x) => x.schedulingDelayMs).sort((a, b) => a - b);
@@ -44,7 +52,7 @@ export async function flowControlRun(backpressure: boolean, seconds: number, off
       medianDelayMs: delays[Math.floor(delays.length / 2)] ?? 0,
       lastDelayMs: m.at(-1)?.schedulingDelayMs ?? 0,
       processingMs: m.map((x) => Math.round(x.processingTimeMs)),
-      heapMb: { early: Math.round(early / 2 ** 20), end: Math.round(process.memoryUsage().heapUsed / 2 ** 20) },
+      heapMb: { early: Math.round(early / 2 ** 20), end: Math.round(Math.min(late, process.memoryUsage().heapUsed) / 2 ** 20) },
       rate: e.stats().sources.g?.rate ?? null,
       rowsPerEpoch: m.map((x) => x.rowsIn.g ?? 0),
     };
