@@ -75,13 +75,15 @@ export async function runScript(file: string, format: OutputFormat, dataDir: str
     return 2;
   }
   const engine = await createEngine({ dataDir, batchIntervalMs, allowPaths: defaultRoots(allowPaths, dataDir), log: (m) => process.stderr.write(`sluice: ${m}\n`) });
+  // The script is one session: BEGIN … COMMIT in it is a transaction block.
+  const session = engine.openSession();
   try {
     const { splitStatements } = await import('../parser/index.js');
     for (const s of splitStatements(text)) {
       let results;
       try {
         // Execute each statement with its place in the file so positions map to line/column.
-        results = await engine.execute(text.slice(0, s.offset).replace(/[^\n]/g, ' ') + s.text);
+        results = await engine.execute(text.slice(0, s.offset).replace(/[^\n]/g, ' ') + s.text, { session });
       } catch (e) {
         const err = toSluiceError(e);
         const where = err.position !== undefined ? lineCol(text, err.position) : lineCol(text, s.offset + 1);
@@ -93,10 +95,12 @@ export async function runScript(file: string, format: OutputFormat, dataDir: str
         // A script prints a SUBSCRIBE's snapshot; following changes needs a live client (REPL, psql).
         if (r.kind === 'rows' || r.kind === 'subscription') process.stdout.write(renderRows(r.columns, r.rows, format) + (format === 'table' ? '\n' : ''));
         else if (r.notice) process.stderr.write(`NOTICE: ${r.notice}\n`);
+        else if (r.kind === 'command' && r.warning) process.stderr.write(`WARNING: ${r.warning.message}\n`);
       }
     }
     return 0;
   } finally {
+    await engine.closeSession(session);
     await engine.close();
   }
 }

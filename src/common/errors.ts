@@ -23,6 +23,10 @@ export type ErrorCategory =
   | 'statement_too_complex' // 54001
   | 'too_many_connections' // 53300
   | 'read_only_parameter' // 55P02
+  | 'active_sql_transaction' // 25001
+  | 'read_only_sql_transaction' // 25006
+  | 'in_failed_sql_transaction' // 25P02
+  | 'serialization_failure' // 40001
   | 'query_canceled' // 57014
   | 'connection' // 08000
   | 'internal'; // XX000
@@ -48,6 +52,10 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   statement_too_complex: '54001',
   too_many_connections: '53300',
   read_only_parameter: '55P02',
+  active_sql_transaction: '25001',
+  read_only_sql_transaction: '25006',
+  in_failed_sql_transaction: '25P02',
+  serialization_failure: '40001',
   query_canceled: '57014',
   connection: '08000',
   internal: 'XX000',

@@ -109,12 +109,15 @@ export function duckError(e: unknown): SluiceError {
   else if (/^Binder Error/.test(msg)) cat = 'datatype_mismatch';
   else if (/Out of Range Error/.test(msg)) cat = 'numeric_out_of_range';
   else if (/^Not implemented Error/.test(msg)) cat = 'not_supported';
+  else if (/^TransactionContext Error: (Conflict|Failed to commit: Transaction conflict)/.test(msg)) cat = 'serialization_failure';
   let first = msg.split('\n')[0]!.replace(/^[A-Za-z ]+ Error: /, '');
   // Say it the way PostgreSQL does, so clients and tests see one vocabulary.
   const col = /^Referenced column "([^"]+)" not found/.exec(first);
   if (col) first = `column "${col[1]}" does not exist`;
   const tbl = /^Table with name ([^ ]+) does not exist/.exec(first);
   if (tbl) first = `relation "${tbl[1]}" does not exist`;
+  // A write-write conflict between transactions: PostgreSQL's words for it (REPEATABLE READ).
+  if (cat === 'serialization_failure') first = 'could not serialize access due to concurrent update';
   return new SluiceError(cat, first, { cause: e });
 }
 

@@ -189,6 +189,6 @@ export type Statement =
   /** REPLAY EPOCH n: re-runs a committed epoch from the checkpoint before it, changing nothing. */
   | { readonly kind: 'replay'; readonly epoch: number }
   | { readonly kind: 'subscribe'; readonly name: string; readonly snapshot: boolean; readonly pos: number }
-  /** BEGIN/COMMIT/ROLLBACK and friends: accepted, no effect (each statement commits by itself). */
-  | { readonly kind: 'transaction'; readonly tag: string }
+  /** BEGIN/START TRANSACTION, COMMIT/END, ROLLBACK/ABORT: a session's transaction block (transaction.ts). */
+  | { readonly kind: 'transaction'; readonly action: 'begin' | 'commit' | 'rollback'; readonly readOnly: boolean; readonly tag: string }
   | { readonly kind: 'select'; readonly query: Query; readonly text: string; readonly offset: number; readonly relations: readonly string[] };

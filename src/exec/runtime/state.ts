@@ -41,10 +41,16 @@ export interface EngineOptions {
   readonly allowPaths?: readonly string[];
 }
 
+/** A WARNING a statement reports beside its result (PostgreSQL sends it as a NoticeResponse). */
+export interface Warning {
+  readonly code: string;
+  readonly message: string;
+}
+
 /** What a statement returns: rows, a command tag, or a subscription. */
 export type StatementResult =
   | { readonly kind: 'rows'; readonly tag: string; readonly columns: readonly Field[]; readonly rows: Value[][] }
-  | { readonly kind: 'command'; readonly tag: string; readonly notice?: string }
+  | { readonly kind: 'command'; readonly tag: string; readonly notice?: string; readonly warning?: Warning }
   | Subscription;
 
 /**
