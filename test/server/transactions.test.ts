@@ -11,6 +11,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Change, type Engine } from '../../src/exec/runtime/engine.js';
 import { startPgServer, type PgServer } from '../../src/server/pg-server.js';
+import { inProcessBackend } from '../../src/cli/repl/in-process-backend.js';
 import { ServerProcess } from '../crash/server-process.js';
 import { tempDirEach } from '../helpers.js';
 import { fe, WireClient, type BackendMessage } from './wire-client.js';
@@ -112,6 +113,9 @@ describe('transaction blocks: atomicity and rollback', () => {
       await a.query('UPDATE rb SET v = 100 WHERE k = 1');
       await a.query('DELETE FROM rb WHERE k = 2');
       expect(await rowsOf(a, 'rb')).toEqual(['1:100', '3:3']);
+      // A view read inside the block shows committed epochs (its copy is made in the block's
+      // DuckDB transaction, and made again after the rollback took it away).
+      expect((await a.query('SELECT n, total FROM rb_sum')).rows).toEqual([{ n: '2', total: '3' }]);
       expect(await outcome(a, end)).toBe('ROLLBACK');
       expect(await rowsOf(a, 'rb')).toEqual(before);
       expect(await rowsOf(b, 'rb')).toEqual(before);
@@ -149,6 +153,22 @@ describe('transaction blocks: atomicity and rollback', () => {
     await engine.execute('BEGIN; INSERT INTO lib VALUES (2, 2)');
     await engine.execute('BEGIN; INSERT INTO lib VALUES (3, 3); COMMIT');
     expect(await rowsOf(b, 'lib')).toEqual(['3:3']);
+  });
+
+  it('the in-process REPL is one session: its blocks roll back, and COMMIT outside one warns', async () => {
+    await engine.execute('CREATE TABLE repl_t (k INT, v INT)');
+    const repl = inProcessBackend(engine);
+    try {
+      await repl.run('BEGIN');
+      await repl.run('INSERT INTO repl_t VALUES (1, 1)');
+      expect((await repl.run('SELECT count(*) AS n FROM repl_t'))[0]).toMatchObject({ rows: [[1n]] });
+      expect(await rowsOf(b, 'repl_t')).toEqual([]);
+      expect(await repl.run('ROLLBACK')).toEqual([{ kind: 'command', tag: 'ROLLBACK', notice: undefined, warning: undefined }]);
+      expect(await repl.run('COMMIT')).toEqual([{ kind: 'command', tag: 'COMMIT', notice: undefined, warning: 'there is no transaction in progress' }]);
+      expect(await rowsOf(b, 'repl_t')).toEqual([]);
+    } finally {
+      await repl.close();
+    }
   });
 
   it('two blocks writing the same row: the later writer gets 40001 and the view stays equal to the table', async () => {
