@@ -171,6 +171,24 @@ describe('transaction blocks: atomicity and rollback', () => {
     }
   });
 
+  it('a table dropped while a block writes it fails the block\'s COMMIT with 40001', async () => {
+    await a.query('CREATE TABLE dropped (k INT, v INT)');
+    await a.query('BEGIN; INSERT INTO dropped VALUES (1, 1)');
+    await b.query('DROP TABLE dropped');
+    expect(await outcome(a, 'COMMIT')).toBe('ERROR 40001');
+    expect(await outcome(a, 'SELECT 1')).toBe('SELECT');
+    await b.query('CREATE TABLE dropped (k INT, v INT)');
+    expect(await rowsOf(b, 'dropped')).toEqual([]);
+  });
+
+  it('a prepared SELECT inside a block (Describe, then Execute) sees the block\'s writes', async () => {
+    await a.query('CREATE TABLE prep (k INT, v INT)');
+    await a.query('BEGIN; INSERT INTO prep VALUES (1, 1)');
+    const r = await a.query({ name: 'prep_q', text: 'SELECT k, v FROM prep WHERE k = $1', values: [1] });
+    expect(r.rows).toEqual([{ k: 1, v: 1 }]);
+    expect(await outcome(a, 'COMMIT')).toBe('COMMIT');
+  });
+
   it('two blocks writing the same row: the later writer gets 40001 and the view stays equal to the table', async () => {
     for (const pk of ['', ', PRIMARY KEY (k)']) {
       const t = pk ? 'conf_pk' : 'conf';

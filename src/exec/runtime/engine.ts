@@ -339,8 +339,9 @@ export class Engine {
             }
           });
         }
-        // After the block's first write its reads run in its DuckDB transaction.
-        if (stmt.kind === 'select' && session.open && session.conn) {
+        // After the block's first write its reads run in its DuckDB transaction. A probe (only
+        // its columns are wanted) does not: its failure would abort that DuckDB transaction.
+        if (stmt.kind === 'select' && session.open && session.conn && !probe) {
           return await this.adHoc.select(stmt, principal, signal, session.conn).catch((e: unknown) => Promise.reject(toSluiceError(e)));
         }
         return await this.executeOne(stmt, sql, false, signal, principal);
