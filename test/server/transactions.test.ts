@@ -388,6 +388,10 @@ describe('transaction blocks compared with PostgreSQL', () => {
         [fe.parse('', 'ROLLBACK'), fe.bind('', '', []), fe.execute(''), fe.sync()],
         [fe.query('BEGIN; INSERT INTO ' + t + ' VALUES (9, 9); COMMIT')],
         [fe.query('COMMIT')],
+        // An error in the middle of a query string with BEGIN leaves the block failed.
+        [fe.query(`BEGIN; INSERT INTO ${t} VALUES (10, 10); SELECT * FROM no_such_table_${suffix}; COMMIT`)],
+        [fe.query(`INSERT INTO ${t} VALUES (11, 11)`)],
+        [fe.query('COMMIT')],
       ];
       for (const msgs of steps) {
         const ours = await raw(sluice, ...msgs);
