@@ -176,7 +176,11 @@ export interface RuntimeSettings {
   /** Longest a statement may run before it is cancelled (57014); 0: no limit. */
   statementTimeoutMs: number;
   /** How often an epoch writes operator state (between, epochs commit without it). */
-  checkpointEvery: { readonly epochs: number } | { readonly ms: number };
+  /**
+   * When operator state is written with a commit: every N epochs, every so long, or `auto`
+   * (default; commit.ts stateDue): every epoch for small state, spaced out for large state.
+   */
+  checkpointEvery: { readonly epochs: number } | { readonly ms: number } | { readonly auto: true };
   /** The PID rate controller sets each source's rate (SET backpressure = off disables it). */
   backpressure: boolean;
   /** The rate (rows/s) a source reads at before backpressure has an estimate (0: unlimited). */
@@ -220,6 +224,11 @@ export interface EngineState {
   consumedSeq: number;
   /** While the catalog is replayed at start: the checkpoint being recovered, if any. */
   recovering: Recovery | null;
+  /**
+   * The last commit that wrote operator state: when (wall ms), how long the write took, and the
+   * epochs' processing time since (what recovery would replay).
+   */
+  lastStateWrite: { atMs: number; ms: number; workSinceMs: number } | null;
 }
 
 /** The connection for ad-hoc queries and lookups (statements are serialised by the mutex). */
