@@ -292,7 +292,7 @@ class Converter {
         return this.convertBinary(e, pos);
       case 'expr_list':
         if (Array.isArray(e.value) && e.value.length === 1) return this.convertExpr(e.value[0]);
-        return unsupported('row constructors');
+        return unsupported('a row constructor (a, b, …)');
       case 'case': {
         const whens: { when: Expr; then: Expr }[] = [];
         let otherwise: Expr | null = null;
