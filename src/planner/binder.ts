@@ -500,12 +500,16 @@ export class Binder extends ExprBinder implements SubqueryHost {
     const plain: Ctx = { scope, agg: null, noAggIn: null };
     if (s.where) {
       const joins = new SubqueryJoins(this);
-      const pred = this.expectBoolean(this.bindExpr(s.where, { ...plain, noAggIn: 'WHERE', subqueries: joins }), 'WHERE');
+      const wctx: Ctx = { ...plain, noAggIn: 'WHERE', subqueries: joins };
+      // EXISTS (…) and x IN (…) that must hold become semi joins; the rest binds as a condition.
+      const rest = conjuncts(s.where).filter((c) => !((c.kind === 'exists' || c.kind === 'in_subquery') && joins.semiJoin(c, wctx)));
+      const bound = [...joins.pushed, ...rest.map((c) => this.expectBoolean(this.bindExpr(c, wctx), 'WHERE'))];
+      const pred = conjunction(bound) ?? { kind: 'lit', value: true, type: 'boolean' };
       if (joins.empty) plan = filter(plan, pred);
       else {
         // The subqueries' joins, the condition over them, and back to the FROM row.
         const j = joins.apply(plan);
-        plan = project(filter(j.plan, j.remap(pred)), plan.schema.map((f, i): BoundExpr => ({ kind: 'col', index: i, type: f.type })), plan.schema);
+        plan = project(bound.length ? filter(j.plan, j.remap(pred)) : j.plan, plan.schema.map((f, i): BoundExpr => ({ kind: 'col', index: i, type: f.type })), plan.schema);
       }
     }
     const corrBound = corr ? corr.exprs.map((e, i) => cast(this.bindExpr(e, { ...plain, noAggIn: 'WHERE' }), corr.types[i]!)) : [];
@@ -625,7 +629,7 @@ export class Binder extends ExprBinder implements SubqueryHost {
       }
       if (corr) outExprs = [...corrBound, ...outExprs];
     }
-    const names = [...corrBound.map((_, i) => `_corr${i}`), ...items.map((it, i) => it.alias ?? defaultName(it.expr, i))];
+    const names = [...corrBound.map((_, i) => `_sq_key${i}`), ...items.map((it, i) => it.alias ?? defaultName(it.expr, i))];
     let schema: Field[] = outExprs.map((e, i) => ({ name: names[i]!, type: e.type === 'null' ? 'varchar' : e.type }));
     let exprs = outExprs.map((e) => (e.type === 'null' ? cast(e, 'varchar') : e));
     if (outer) {

@@ -105,21 +105,72 @@ export class SubqueryJoins implements SubqueryBinder {
   }
 
   /** Adds a join of `right` on the outer keys = its first columns; returns the placeholder base of its columns. */
-  private add(right: LogicalPlan, outerKeys: readonly BoundExpr[]): number {
+  private add(right: LogicalPlan, outerKeys: readonly BoundExpr[], joinType: JoinType = outerKeys.length ? 'left' : 'cross'): number {
     const base = PLACEHOLDER + this.width;
     const rightKeys = outerKeys.map((k, i) => col(i, right.schema[i]!.type));
-    this.pending.push({ right, joinType: outerKeys.length ? 'left' : 'cross', leftKeys: outerKeys, rightKeys });
+    this.pending.push({ right, joinType, leftKeys: outerKeys, rightKeys });
     this.width += right.schema.length;
     return base;
   }
 
-  bind(e: SubqueryExpr, ctx: Ctx): BoundExpr {
+  /**
+   * A conjunct of WHERE that must hold, `EXISTS (S)` (correlated) or `x IN (S)`: a semi join,
+   * the input joined with S's distinct (keys[, y]) — one match at most per row, no NULL
+   * bookkeeping (a NULL comparison fails the conjunct just as false does). Returns whether it
+   * was one; otherwise nothing is bound.
+   */
+  semiJoin(e: SubqueryExpr, ctx: Ctx): boolean {
+    if (e.kind !== 'exists' && !(e.kind === 'in_subquery' && !e.negated)) return false;
     const sub = this.host.bindCorrelated(e.query, ctx, e.pos);
+    const k = sub.keys;
+    const s = sub.plan;
+    if (e.kind === 'exists') {
+      if (k === 0) {
+        // Uncorrelated: all rows or none, by S's row count.
+        this.pushed.push(this.bound(e, ctx, sub));
+        return true;
+      }
+      this.add(aggregate(s, k, []), sub.outerKeys, 'inner');
+      return true;
+    }
+    if (s.schema.length - k !== 1) return false;
+    const { x, y } = this.operands(e, ctx, sub, '=');
+    const keyed: LogicalPlan = {
+      kind: 'aggregate',
+      input: s,
+      groupKeys: [...s.schema.slice(0, k).map((f, i) => col(i, f.type)), y],
+      aggs: [],
+      schema: [...s.schema.slice(0, k), { name: '_sq_y', type: y.type }],
+      appendOnly: false,
+    };
+    this.add(keyed, [...sub.outerKeys, x], 'inner');
+    return true;
+  }
+
+  /** Conditions semiJoin bound instead of joining (over placeholder columns): the caller ANDs them to WHERE. */
+  readonly pushed: BoundExpr[] = [];
+
+  /** x and y of `x op (S)`, coerced to one type as the comparison would; y over S's columns. */
+  private operands(e: Extract<SubqueryExpr, { kind: 'in_subquery' | 'quantified' }>, ctx: Ctx, sub: Correlated, op: string): { x: BoundExpr; y: BoundExpr } {
+    const k = sub.keys;
+    const x = this.host.bindExpr(e.expr, ctx);
+    // y stands in as a marked column while the comparison is typed.
+    const marker = PLACEHOLDER * 2;
+    const typed = this.host.comparison(op, x, col(marker, sub.plan.schema[k]!.type), e.pos) as Extract<BoundExpr, { kind: 'call' }>;
+    const [tx, tyAtMarker] = typed.args as [BoundExpr, BoundExpr];
+    return { x: tx, y: mapColumns(tyAtMarker, (i, type) => col(i === marker ? k : i, type)) };
+  }
+
+  bind(e: SubqueryExpr, ctx: Ctx): BoundExpr {
+    return this.bound(e, ctx, this.host.bindCorrelated(e.query, ctx, e.pos));
+  }
+
+  private bound(e: SubqueryExpr, ctx: Ctx, sub: Correlated): BoundExpr {
     const k = sub.keys;
     const s = sub.plan;
     const items = s.schema.length - k;
     if (e.kind === 'exists') {
-      const right = aggregate(s, k, [countStar()]);
+      const right = aggregate(s, k, [countStar()], ['_sq_rows']);
       const c = this.add(right, sub.outerKeys) + k;
       return k ? notNull(col(c, 'bigint')) : call('gt', [col(c, 'bigint'), lit(0n, 'bigint')], 'boolean');
     }
@@ -128,14 +179,9 @@ export class SubqueryJoins implements SubqueryBinder {
     }
     const y = col(k, s.schema[k]!.type);
     if (e.kind === 'subquery') return this.scalar(sub, y);
-    const x = this.host.bindExpr(e.expr, ctx);
     const op = e.kind === 'in_subquery' ? '=' : e.op;
     if (!(op in COMPARE)) throw new SluiceError('not_supported', `operator ${op} with ANY/ALL (subquery) is not supported`, { position: e.pos });
-    // Coerce x and y as the comparison would (y stands in as a marked column).
-    const marker = PLACEHOLDER * 2;
-    const typed = this.host.comparison(op, x, col(marker, y.type), e.pos) as Extract<BoundExpr, { kind: 'call' }>;
-    const [tx, tyAtMarker] = typed.args as [BoundExpr, BoundExpr];
-    const ty = mapColumns(tyAtMarker, (i, type) => col(i === marker ? k : i, type));
+    const { x: tx, y: ty } = this.operands(e, ctx, sub, op);
     const t = ty.type;
     const all = e.kind === 'quantified' && e.all;
     const negated = e.kind === 'in_subquery' && e.negated;
@@ -144,7 +190,7 @@ export class SubqueryJoins implements SubqueryBinder {
       return negated !== (op === '<>') ? not(r) : r;
     }
     // count(*), count(y), min(y), max(y) per key.
-    const right = aggregate(s, k, [countStar(), agg('count', ty, 'bigint'), agg('min', ty, t), agg('max', ty, t)]);
+    const right = aggregate(s, k, [countStar(), agg('count', ty, 'bigint'), agg('min', ty, t), agg('max', ty, t)], ['_sq_rows', '_sq_nonnull', '_sq_min', '_sq_max']);
     const base = this.add(right, sub.outerKeys) + k;
     const n = col(base, 'bigint');
     const nn = col(base + 1, 'bigint');
@@ -173,14 +219,14 @@ export class SubqueryJoins implements SubqueryBinder {
       input: s,
       groupKeys: [...keyCols, y],
       aggs: [countStar()],
-      schema: [...s.schema.slice(0, k), { name: '_y', type: y.type }, { name: '_n', type: 'bigint' }],
+      schema: [...s.schema.slice(0, k), { name: '_sq_y', type: y.type }, { name: '_sq_match', type: 'bigint' }],
       appendOnly: false,
     };
     const base = PLACEHOLDER + this.width;
     this.pending.push({ right: matches, joinType: 'left', leftKeys: [...sub.outerKeys, x], rightKeys: [...keyCols, col(k, y.type)] });
     this.width += matches.schema.length;
     const m = col(base + k + 1, 'bigint');
-    const totals = this.add(aggregate(s, k, [countStar(), agg('count', y, 'bigint')]), sub.outerKeys) + k;
+    const totals = this.add(aggregate(s, k, [countStar(), agg('count', y, 'bigint')], ['_sq_rows', '_sq_nonnull']), sub.outerKeys) + k;
     const n = col(totals, 'bigint');
     const nn = col(totals + 1, 'bigint');
     return caseOf(
@@ -209,7 +255,7 @@ export class SubqueryJoins implements SubqueryBinder {
     if (isArrayType(y.type)) {
       throw new SluiceError('not_supported', 'a scalar subquery returning an array is supported only as an aggregate', { hint: 'Write the subquery as an aggregate (array_agg, max, …) without GROUP BY.' });
     }
-    const right = aggregate(s, k, [countStar(), agg('min', y, y.type)]);
+    const right = aggregate(s, k, [countStar(), agg('min', y, y.type)], ['_sq_rows', '_sq_value']);
     const base = this.add(right, sub.outerKeys) + k;
     return call('subquery_one_row', [col(base, 'bigint'), col(base + 1, y.type)], y.type);
   }
@@ -227,14 +273,14 @@ function agg(fn: 'count' | 'min' | 'max', arg: BoundExpr, type: SqlType): AggCal
   return { fn, arg, distinct: false, filter: null, type };
 }
 
-/** `s` grouped by its first k columns, with `aggs`. */
-function aggregate(s: LogicalPlan, k: number, aggs: readonly AggCall[]): LogicalPlan {
+/** `s` grouped by its first k columns, with `aggs` (output columns named `names`, for EXPLAIN). */
+function aggregate(s: LogicalPlan, k: number, aggs: readonly AggCall[], names: readonly string[] = []): LogicalPlan {
   return {
     kind: 'aggregate',
     input: s,
     groupKeys: s.schema.slice(0, k).map((f, i) => col(i, f.type)),
     aggs,
-    schema: [...s.schema.slice(0, k), ...aggs.map((a, i) => ({ name: `_agg${i}`, type: a.type }))],
+    schema: [...s.schema.slice(0, k), ...aggs.map((a, i) => ({ name: names[i] ?? `_agg${i}`, type: a.type }))],
     appendOnly: false,
   };
 }
