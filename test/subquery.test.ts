@@ -45,6 +45,8 @@ describe('subqueries: unsupported shapes name the construct (0A000)', () => {
     ['SELECT t.id FROM t JOIN u ON u.k = t.id AND u.y IN (SELECT 1)', /subqueries in JOIN conditions are not supported yet/],
     ['SELECT count(*) FROM t GROUP BY (SELECT 1)', /subqueries in GROUP BY are not supported yet/],
     ['SELECT (a, b) IN (SELECT k, y FROM u) AS r FROM t', /row constructor/],
+    ['SELECT id FROM t WHERE EXISTS (SELECT 1 FROM u WHERE EXISTS (SELECT 1 FROM u u2 WHERE u2.k = t.a))', /reference to t\.a from a subquery nested two or more levels/],
+    ['SELECT id FROM t ORDER BY (SELECT 1) LIMIT 1', /subqueries in ORDER BY are not supported yet/],
   ])('%s', async (q, message) => {
     const e = await errorOf(view(`v_${Math.random().toString(36).slice(2, 8)}`, q));
     expect(e.code).toBe('0A000');

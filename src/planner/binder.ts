@@ -38,6 +38,8 @@ interface Outer {
 /** The query binder: binds a query's FROM, joins, windows, SELECT, GROUP BY and ORDER BY into a logical plan, and its expressions through ExprBinder. */
 export class Binder extends ExprBinder implements SubqueryHost {
   private ctes = new Map<string, LogicalPlan>();
+  /** The scopes of the queries enclosing the subquery being bound, innermost last. */
+  private enclosing: Scope[] = [];
 
   constructor(
     private readonly catalog: Catalog,
@@ -429,9 +431,28 @@ export class Binder extends ExprBinder implements SubqueryHost {
    */
   bindCorrelated(q: Query, outer: Ctx, pos: number | undefined): Correlated {
     const outerScope = outer.agg ? outer.agg.input : outer.scope;
+    this.enclosing.push(outerScope);
+    try {
+      return this.bindCorrelatedIn(q, outer, outerScope, pos);
+    } finally {
+      this.enclosing.pop();
+    }
+  }
+
+  private bindCorrelatedIn(q: Query, outer: Ctx, outerScope: Scope, pos: number | undefined): Correlated {
     const s = q.body.kind === 'select' && q.with.length === 0 ? q.body : null;
     if (!s) return { plan: this.bindQuery(q), keys: 0, outerKeys: [] };
     const inner = this.bindFrom(s.from).scope;
+    const resolvesIn = (scope: Scope, c: { table: string | null; name: string }) => scope.fields.some((f) => f.name === c.name && (c.table === null || f.qualifier === c.table));
+    const farther = columnRefs([s.items, s.where, s.groupBy, s.having, fromConditions(s.from)]).find(
+      (c) => !resolvesIn(inner, c) && !resolvesIn(outerScope, c) && this.enclosing.slice(0, -1).some((sc) => resolvesIn(sc, c)),
+    );
+    if (farther) {
+      throw new SluiceError('not_supported', `a reference to ${farther.table ? `${farther.table}.` : ''}${farther.name} from a subquery nested two or more levels inside its query is not supported yet`, {
+        position: farther.pos ?? pos,
+        hint: 'Correlate each subquery with its immediate outer query only.',
+      });
+    }
     const resolves = (scope: Scope, c: { table: string | null; name: string }) => scope.fields.some((f) => f.name === c.name && (c.table === null || f.qualifier === c.table));
     const outerRefs = (e: unknown) => columnRefs(e).filter((c) => !resolves(inner, c) && resolves(outerScope, c));
     const innerRefs = (e: unknown) => columnRefs(e).filter((c) => resolves(inner, c));
