@@ -112,6 +112,12 @@ describe('subqueries in views', () => {
     expect(await rows()).toEqual(['1 0 false true', '2 0 false true']);
   });
 
+  it('a one-shot SELECT whose subquery reads a view (the view is copied for DuckDB)', async () => {
+    await engine.execute(`${view('v_big', 'SELECT id FROM t WHERE a > 1')}; FLUSH;`);
+    const [r] = await engine.execute('SELECT id, (SELECT count(*) FROM v_big) AS c FROM t WHERE id IN (SELECT id FROM v_big)');
+    expect(r?.kind === 'rows' && r.rows.map((x) => x.map(String).join(' '))).toEqual(['2 1']);
+  });
+
   it('a stream filtered by a subquery over a table', async () => {
     await engine.execute(view('v_stream', "SELECT k, v FROM s WHERE k IN (SELECT id FROM t WHERE b <> 'z')"));
     await engine.execute('FLUSH');
