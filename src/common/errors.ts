@@ -16,6 +16,8 @@ export type ErrorCategory =
   | 'invalid_input' // 22P02
   | 'numeric_out_of_range' // 22003
   | 'division_by_zero' // 22012
+  | 'cardinality_violation' // 21000
+  | 'invalid_column_reference' // 42P10
   | 'invalid_parameter' // 22023
   | 'unique_violation' // 23505
   | 'dependent_objects' // 2BP01
@@ -45,6 +47,8 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   invalid_input: '22P02',
   numeric_out_of_range: '22003',
   division_by_zero: '22012',
+  cardinality_violation: '21000',
+  invalid_column_reference: '42P10',
   invalid_parameter: '22023',
   unique_violation: '23505',
   dependent_objects: '2BP01',

@@ -103,9 +103,13 @@ export function duckError(e: unknown): SluiceError {
   if (/^Parser Error/.test(msg)) cat = 'syntax';
   else if (/^Catalog Error: Table/.test(msg)) cat = 'undefined_table';
   else if (/^Binder Error: Referenced column|not found in FROM clause/.test(msg)) cat = 'undefined_column';
+  else if (/More than one row returned by a subquery/.test(msg)) cat = 'cardinality_violation';
+  else if (/^Binder Error: Subquery returns \d+ columns/.test(msg)) cat = 'syntax';
+  else if (/^Binder Error: (GROUP|ORDER) BY term out of range/.test(msg)) cat = 'invalid_column_reference';
   else if (/^Conversion Error|Invalid Input Error/.test(msg)) cat = 'invalid_input';
   else if (/^Constraint Error/.test(msg)) cat = 'unique_violation';
   else if (/^Binder Error: No function matches|^Binder Error: Could not choose/.test(msg)) cat = 'undefined_function';
+  else if (/^Binder Error: .*must appear in the GROUP BY clause/.test(msg)) cat = 'grouping';
   else if (/^Binder Error/.test(msg)) cat = 'datatype_mismatch';
   else if (/Out of Range Error/.test(msg)) cat = 'numeric_out_of_range';
   else if (/^Not implemented Error/.test(msg)) cat = 'not_supported';
@@ -118,6 +122,8 @@ export function duckError(e: unknown): SluiceError {
   if (tbl) first = `relation "${tbl[1]}" does not exist`;
   // A write-write conflict between transactions: PostgreSQL's words for it (REPEATABLE READ).
   if (cat === 'serialization_failure') first = 'could not serialize access due to concurrent update';
+  if (cat === 'cardinality_violation') first = 'more than one row returned by a subquery used as an expression';
+  if (/^Subquery returns \d+ columns/.test(first)) first = 'subquery must return only one column';
   return new SluiceError(cat, first, { cause: e });
 }
 

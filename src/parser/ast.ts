@@ -35,7 +35,15 @@ export type Expr =
   | { readonly kind: 'between'; readonly expr: Expr; readonly low: Expr; readonly high: Expr; readonly negated: boolean }
   | { readonly kind: 'like'; readonly expr: Expr; readonly pattern: Expr; readonly negated: boolean; readonly insensitive: boolean }
   | { readonly kind: 'extract'; readonly field: string; readonly expr: Expr }
-  | { readonly kind: 'star'; readonly table: string | null };
+  | { readonly kind: 'star'; readonly table: string | null }
+  /** A scalar subquery `(SELECT …)`: its one column's value, NULL when it returns no row. */
+  | { readonly kind: 'subquery'; readonly query: Query; readonly pos?: number }
+  /** `EXISTS (SELECT …)` (NOT EXISTS is a NOT over it). */
+  | { readonly kind: 'exists'; readonly query: Query; readonly pos?: number }
+  /** `x [NOT] IN (SELECT …)`. */
+  | { readonly kind: 'in_subquery'; readonly expr: Expr; readonly query: Query; readonly negated: boolean; readonly pos?: number }
+  /** `x op ANY|SOME|ALL (SELECT …)`. */
+  | { readonly kind: 'quantified'; readonly op: BinaryOp; readonly all: boolean; readonly expr: Expr; readonly query: Query; readonly pos?: number };
 
 export type BinaryOp =
   | '+' | '-' | '*' | '/' | '%'

@@ -561,12 +561,32 @@ export function relationsOf(q: Query, ctes: ReadonlySet<string> = new Set()): st
         break;
     }
   };
+  // Subqueries in expressions (WHERE x IN (SELECT …), scalar subqueries, EXISTS) read relations too.
+  const exprs = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(exprs);
+    else if (v && typeof v === 'object') {
+      const o = v as { kind?: string; query?: Query };
+      if ((o.kind === 'subquery' || o.kind === 'exists' || o.kind === 'in_subquery' || o.kind === 'quantified') && o.query && 'body' in o.query) {
+        for (const r of relationsOf(o.query, local)) out.add(r);
+      }
+      for (const [k, x] of Object.entries(o)) if (k !== 'query' && typeof x === 'object') exprs(x);
+    }
+  };
   const body = (b: QueryBody): void => {
     if (b.kind === 'union') b.inputs.forEach(body);
-    else fromItem(b.from);
+    else {
+      fromItem(b.from);
+      exprs([b.items, b.where, b.groupBy, b.having, b.distinctOn, joinConditions(b.from)]);
+    }
   };
   body(q.body);
   return [...out];
+}
+
+/** The ON conditions of the joins in a FROM clause. */
+function joinConditions(f: FromItem | null): Expr[] {
+  if (!f || f.kind !== 'join') return [];
+  return [...joinConditions(f.left), ...joinConditions(f.right), ...(f.on ? [f.on] : [])];
 }
 
 function parseDml(ts: TokenStream, stmt: string, offset: number): Statement {
