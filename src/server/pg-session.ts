@@ -9,14 +9,18 @@ import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Engine, Principal, StatementResult, Subscription } from '../exec/runtime/engine.js';
 import type { Value } from '../common/types.js';
 import { toSluiceError } from '../common/errors.js';
-import { parseSqlGuarded, splitStatements } from '../parser/index.js';
+import { parseSqlGuarded, splitStatements, type CopyOptions, type Statement } from '../parser/index.js';
 import { commandTag } from './command-tag.js';
+import { copyHeader, copyLine } from './copy-format.js';
+import { Cursors } from './cursors.js';
+import { leadingKeyword } from './statement-kind.js';
+import { SubscriptionFeed } from './subscription-feed.js';
 import { ExtendedQuery, type QueryIO } from './extended-query.js';
 import { BodyReader, FrameReader, type Frame, type InFlightBudget } from './message-reader.js';
-import { MessageWriter, type FormatCode } from './message-writer.js';
+import { MessageWriter, type FormatCode, type TransactionStatus } from './message-writer.js';
 import { psqlCatalogResult } from './psql-catalog.js';
 import { SCRAM_SHA_256, ScramExchange, type ScramVerifier } from './scram.js';
-import { errorFields, noticeFields, PgServerError, protocolViolation, queryCanceled } from './server-error.js';
+import { errorFields, noticeFields, PgServerError, protocolViolation, queryCanceled, relocated } from './server-error.js';
 
 /**
  * The part of the engine the server uses; `setParameterSource`, when there, takes the client
@@ -88,6 +92,9 @@ export class PgSession implements QueryIO {
   private busy = false;
   private cancelRequested = false;
   private abortInFlight: ((e: Error) => void) | null = null;
+  /** Inside BEGIN … COMMIT/ROLLBACK (ReadyForQuery says 'T'; cursors may be declared). */
+  private inTransaction = false;
+  private readonly cursors: Cursors;
 
   /** The connection: the TCP socket, or the TLS socket over it after an SSLRequest. */
   private socket: Socket;
@@ -96,6 +103,7 @@ export class PgSession implements QueryIO {
     this.socket = socket;
     this.reader = new FrameReader(ctx.maxMessageBytes, ctx.inFlight);
     this.extended = new ExtendedQuery(this);
+    this.cursors = new Cursors(ctx.subscribeQueueRows);
     ({ pid: this.pid, secret: this.secret } = ctx.register(this));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -106,6 +114,10 @@ export class PgSession implements QueryIO {
       void this.closeWith(new PgServerError('08006', 'canceling authentication due to timeout', { fatal: true }));
     }, ctx.startupTimeoutMs);
     this.startupTimer.unref();
+  }
+
+  get subscribeQueueRows(): number {
+    return this.ctx.subscribeQueueRows;
   }
 
   /** Cancels the statement this session is running, as a CancelRequest asks. */
@@ -146,6 +158,8 @@ export class PgSession implements QueryIO {
     this.reader.releaseBudget();
     if (this.startupTimer) clearTimeout(this.startupTimer);
     this.ctx.unregister(this);
+    this.cursors.close(null);
+    this.extended.sync();
     // A client that vanished mid-query stops the wait for its result; the result is dropped.
     this.abortInFlight?.(new PgServerError('08006', 'connection closed by the client'));
   }
@@ -203,7 +217,7 @@ export class PgSession implements QueryIO {
         case 'S':
           this.extended.sync();
           this.cancelRequested = false;
-          this.out.readyForQuery('I');
+          this.out.readyForQuery(this.transactionStatus);
           await this.flush();
           return;
         case 'X':
@@ -346,7 +360,8 @@ export class PgSession implements QueryIO {
       if (parts.length > 1) await parseSqlGuarded(text);
       for (const part of parts) {
         offset = part.offset;
-        for (const r of await this.run(part.text)) await this.sendResult(r);
+        if (leadingKeyword(part.text) === 'copy') await this.copy(part.text);
+        else for (const r of await this.run(part.text)) await this.sendResult(r);
       }
     } catch (e) {
       if (e instanceof PgServerError && e.fatal) throw e;
@@ -354,12 +369,17 @@ export class PgSession implements QueryIO {
     } finally {
       this.cancelRequested = false;
     }
-    this.out.readyForQuery('I');
+    this.out.readyForQuery(this.transactionStatus);
     await this.flush();
   }
 
+  /** ReadyForQuery's transaction status. */
+  private get transactionStatus(): TransactionStatus {
+    return this.inTransaction ? 'T' : 'I';
+  }
+
   private async sendResult(r: StatementResult): Promise<void> {
-    if (r.kind === 'subscription') return this.streamSubscription(r);
+    if (r.kind === 'subscription') return this.streamSubscription(r, null);
     if (r.kind === 'command') {
       if (r.notice) this.out.noticeResponse(noticeFields(r.notice));
       this.out.commandComplete(commandTag(r.tag));
@@ -372,63 +392,136 @@ export class PgSession implements QueryIO {
   }
 
   /**
-   * SUBSCRIBE: the snapshot, then every change as DataRows until the client cancels or leaves
-   * (or the view is dropped: CommandComplete). Changes wait in a bounded queue; a client that
-   * falls further behind is dropped with an error, so a slow reader never stalls the engine.
+   * SUBSCRIBE (as rows) or COPY (SUBSCRIBE …) TO STDOUT (as CopyData lines, which psql prints as
+   * they come): the snapshot, then every change, until the client cancels or leaves, falls too
+   * far behind, or the view is dropped (each an error).
    */
-  private async streamSubscription(r: Subscription): Promise<void> {
+  private async streamSubscription(r: Subscription, copy: CopyOptions | null): Promise<void> {
+    const feed = new SubscriptionFeed(r, this.ctx.subscribeQueueRows);
     const formats = new Array<FormatCode>(r.columns.length).fill(0);
-    this.out.rowDescription(r.columns, formats);
-    for (const row of r.rows) this.out.dataRow(row, r.columns, formats);
-    await this.flush();
-    const queue: Value[][] = [];
-    let wake: (() => void) | null = null;
-    let endReason: string | null = null;
-    let overflow = false;
-    const stop = r.listen(
-      (rows) => {
-        if (overflow) return;
-        for (const row of rows) queue.push(row);
-        if (queue.length > this.ctx.subscribeQueueRows) {
-          overflow = true;
-          queue.length = 0;
+    if (copy) {
+      this.out.copyResponse('out', r.columns.length);
+      if (copy.header) this.out.copyData(copyHeader(r.columns, copy));
+    } else this.out.rowDescription(r.columns, formats);
+    const { aborted, done } = this.abortable();
+    try {
+      await this.flush();
+      for (;;) {
+        for (const row of await feed.take(null, null, aborted)) {
+          if (copy) this.out.copyData(copyLine(row, r.columns, copy));
+          else this.out.dataRow(row, r.columns, formats);
         }
-        wake?.();
-      },
-      (reason) => {
-        endReason = reason;
-        wake?.();
-      },
-    );
+        await this.flush();
+        if (this.cancelRequested) throw queryCanceled();
+        if (this.phase === 'closed') return;
+      }
+    } finally {
+      feed.close();
+      done();
+    }
+  }
+
+  /**
+   * The extended protocol's Execute of a SUBSCRIBE portal: DataRows as changes come, up to
+   * `maxRows` (0: until cancelled). Returns how many were sent.
+   */
+  async streamFeed(feed: SubscriptionFeed, formats: readonly FormatCode[], maxRows: number): Promise<number> {
+    const { aborted, done } = this.abortable();
+    let sent = 0;
+    try {
+      while (maxRows === 0 || sent < maxRows) {
+        // What came before (ParseComplete, BindComplete, rows) is sent before waiting for changes.
+        if (feed.ready === 0) await this.flush();
+        const rows = await feed.take(maxRows === 0 ? null : maxRows - sent, null, aborted);
+        for (const row of rows) this.out.dataRow(row, feed.columns, formats);
+        sent += rows.length;
+        await this.flush();
+        if (this.cancelRequested) throw queryCanceled();
+        if (this.phase === 'closed') break;
+      }
+      return sent;
+    } finally {
+      done();
+    }
+  }
+
+  /** A promise that rejects when the client cancels or leaves, until `done`. */
+  private abortable(): { aborted: Promise<never>; done: () => void } {
     const aborted = new Promise<never>((_, reject) => {
       this.abortInFlight = reject;
     });
     aborted.catch(() => undefined);
-    try {
-      for (;;) {
-        if (overflow) {
-          throw new PgServerError('53400', `subscription dropped: more than ${this.ctx.subscribeQueueRows} changes were waiting for this client`, {
-            hint: 'Read changes faster, or subscribe to a smaller view.',
-          });
-        }
-        if (queue.length) {
-          for (const row of queue.splice(0)) this.out.dataRow(row, r.columns, formats);
-          await this.flush();
-          if (this.cancelRequested) throw queryCanceled();
-          if (this.phase === 'closed') return;
-          continue;
-        }
-        if (endReason !== null) {
-          this.out.noticeResponse(noticeFields(`subscription ended: ${endReason}`));
-          this.out.commandComplete('SUBSCRIBE');
-          return;
-        }
-        await Promise.race([new Promise<void>((res) => (wake = res)), aborted]);
-        wake = null;
+    return { aborted, done: () => (this.abortInFlight = null) };
+  }
+
+  /**
+   * COPY … TO STDOUT: a query's rows, a relation's, or a SUBSCRIBE's changes as they come, in
+   * text or CSV. COPY … FROM STDIN: see copyIn.
+   */
+  private async copy(sql: string): Promise<void> {
+    const [stmt] = await parseSqlGuarded(sql);
+    if (stmt?.kind === 'copy_from') throw new PgServerError('0A000', 'COPY FROM STDIN is not supported yet', { category: 'not_supported', hint: 'Load rows with INSERT.' });
+    if (stmt?.kind !== 'copy_to') throw new PgServerError('42601', 'expected a COPY statement', { category: 'syntax' });
+    let r: StatementResult | undefined;
+    if (stmt.query) {
+      r = (await this.runInner(stmt.query.text, stmt.query.offset))[0];
+    } else {
+      const rel = stmt.relation!;
+      const columns = rel.columns ? rel.columns.map(quoteName).join(', ') : '*';
+      try {
+        r = (await this.run(`SELECT ${columns} FROM ${quoteName(rel.name)}`))[0];
+      } catch (e) {
+        // The statement run is not the client's: errors point at the relation's name.
+        throw relocated(e, () => rel.pos);
       }
-    } finally {
-      stop();
-      this.abortInFlight = null;
+    }
+    if (!r || r.kind === 'command') throw new PgServerError('42601', 'COPY takes a query that returns rows', { category: 'syntax' });
+    if (r.kind === 'subscription') return this.streamSubscription(r, stmt.options);
+    const o = stmt.options;
+    this.out.copyResponse('out', r.columns.length);
+    if (o.header) this.out.copyData(copyHeader(r.columns, o));
+    for (const row of r.rows) {
+      this.out.copyData(copyLine(row, r.columns, o));
+      if (this.out.size >= FLUSH_BYTES) {
+        await this.flush();
+        if (this.cancelRequested) throw queryCanceled();
+        if (this.phase === 'closed') return;
+      }
+    }
+    this.out.copyDone();
+    this.out.commandComplete(`COPY ${r.rows.length}`);
+  }
+
+  /** Runs a statement that stands inside another at `offset`: its errors point into the outer text. */
+  private async runInner(text: string, offset: number): Promise<StatementResult[]> {
+    try {
+      return await this.run(text);
+    } catch (e) {
+      throw relocated(e, (p) => p + offset);
+    }
+  }
+
+  /** DECLARE, FETCH and CLOSE: the session's cursors. */
+  private async cursorStatement(stmt: Extract<Statement, { kind: 'declare' | 'fetch' | 'close_cursor' }>): Promise<StatementResult> {
+    switch (stmt.kind) {
+      case 'declare': {
+        if (!this.inTransaction) throw new PgServerError('25P01', 'DECLARE CURSOR can only be used in transaction blocks', { category: 'syntax', hint: 'Run BEGIN first; COMMIT or ROLLBACK closes the cursor.' });
+        if (this.cursors.has(stmt.name)) throw new PgServerError('42P03', `cursor "${stmt.name}" already exists`, { category: 'duplicate_object' });
+        const [r] = await this.runInner(stmt.query.text, stmt.query.offset);
+        this.cursors.declare(stmt.name, r ?? { kind: 'command', tag: 'EMPTY' });
+        return { kind: 'command', tag: 'DECLARE CURSOR' };
+      }
+      case 'fetch': {
+        const { aborted, done } = this.abortable();
+        try {
+          return await this.cursors.fetch(stmt, aborted);
+        } finally {
+          done();
+        }
+      }
+      case 'close_cursor':
+        this.cursors.close(stmt.name);
+        return { kind: 'command', tag: stmt.name === null ? 'CLOSE CURSOR ALL' : 'CLOSE CURSOR' };
     }
   }
 
@@ -436,6 +529,28 @@ export class PgSession implements QueryIO {
   async run(sql: string): Promise<StatementResult[]> {
     if (this.cancelRequested) throw queryCanceled();
     if (this.phase === 'closed') throw new PgServerError('08006', 'connection closed by the client');
+    const verb = leadingKeyword(sql);
+    if (verb === 'declare' || verb === 'fetch' || verb === 'close') {
+      const [stmt] = await parseSqlGuarded(sql);
+      if (stmt?.kind === 'declare' || stmt?.kind === 'fetch' || stmt?.kind === 'close_cursor') return [await this.cursorStatement(stmt)];
+    }
+    if (verb === 'copy') {
+      throw new PgServerError('0A000', 'COPY is supported with the simple query protocol only', { category: 'not_supported', hint: 'Send COPY as a simple query (psql, or a driver\'s query without parameters).' });
+    }
+    const results = await this.execute(sql);
+    for (const r of results) {
+      if (r.kind !== 'command') continue;
+      if (r.tag === 'BEGIN') this.inTransaction = true;
+      else if (r.tag === 'COMMIT' || r.tag === 'ROLLBACK') {
+        this.inTransaction = false;
+        this.cursors.close(null);
+      }
+    }
+    return results;
+  }
+
+  /** Runs one statement through the engine (or the psql catalog answers). */
+  private async execute(sql: string): Promise<StatementResult[]> {
     const catalogAnswer = psqlCatalogResult(sql, this.ctx.engine.catalog);
     if (catalogAnswer) return [catalogAnswer];
     // A cancel stops the engine's statement (an ad-hoc query is interrupted in DuckDB) and
@@ -499,4 +614,9 @@ export class PgSession implements QueryIO {
 
 function internalFatal(e: unknown): PgServerError {
   return new PgServerError('XX000', `internal error: ${toSluiceError(e).message}`, { fatal: true, category: 'internal' });
+}
+
+/** A name as a quoted identifier. */
+function quoteName(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
 }

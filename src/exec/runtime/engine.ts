@@ -413,6 +413,15 @@ export class Engine {
         return subscription(this.state, stmt);
       case 'transaction':
         return { kind: 'command', tag: stmt.tag };
+      case 'copy_to':
+      case 'copy_from':
+      case 'declare':
+      case 'fetch':
+      case 'close_cursor':
+        // The pg-wire session answers these itself (see server/client-statements.ts).
+        throw new SluiceError('not_supported', `${CLIENT_STATEMENT[stmt.kind]} needs a PostgreSQL client session`, {
+          hint: 'Run it through psql or a driver connected to `sluice serve`; here, use SELECT and SUBSCRIBE.',
+        });
       default:
         return assertNever(stmt);
     }
@@ -426,6 +435,8 @@ function showSessionVariable(name: string, principal: Principal): StatementResul
   const value = n === 'is_superuser' ? (principal.superuser ? 'on' : 'off') : principal.name;
   return { kind: 'rows', tag: 'SHOW', columns: [{ name: n, type: 'varchar' }], rows: [[value]] };
 }
+
+const CLIENT_STATEMENT = { copy_to: 'COPY … TO STDOUT', copy_from: 'COPY … FROM STDIN', declare: 'DECLARE … CURSOR', fetch: 'FETCH', close_cursor: 'CLOSE' } as const;
 
 /** How many ad-hoc reads are worked on at once (as many as run in DuckDB at once). */
 const READS_IN_PROGRESS = 2;

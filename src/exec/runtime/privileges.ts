@@ -52,7 +52,17 @@ export function checkStatement(state: EngineState, principal: Principal, stmt: S
     case 'show_create':
     case 'describe':
     case 'transaction':
+    // The session checks the statement inside (copy_from is a write: the engine checks it as one).
+    case 'copy_to':
+    case 'declare':
+    case 'fetch':
+    case 'close_cursor':
       return;
+    case 'copy_from':
+      throw new SluiceError('insufficient_privilege', `permission denied for table ${stmt.table}`, {
+        position: stmt.pos,
+        hint: `COPY FROM is not granted to users: only the superuser writes. ${hint(principal)}`,
+      });
     case 'subscribe':
       return checkRelation(state, principal, stmt.name, 'SELECT', stmt.pos);
     case 'explain':
