@@ -223,6 +223,8 @@ export type Statement =
   | { readonly kind: 'declare'; readonly name: string; readonly query: InnerStatement; readonly pos: number }
   /** FETCH [n | ALL] [FROM] name [WITH (timeout = '…')]: count null is ALL; timeoutMs null waits for a row. */
   | { readonly kind: 'fetch'; readonly name: string; readonly count: number | null; readonly timeoutMs: number | null; readonly pos: number }
+  /** ALTER SOURCE name SET (option = value, …) / RESET (option, …): value null resets. */
+  | { readonly kind: 'alter_set'; readonly objectKind: ObjectKind; readonly name: string; readonly options: Readonly<Record<string, string | null>>; readonly pos: number }
   /** CLOSE name | CLOSE ALL (name null). */
   | { readonly kind: 'close_cursor'; readonly name: string | null; readonly pos: number }
   /** BEGIN/COMMIT/ROLLBACK and friends: accepted, no effect (each statement commits by itself). */

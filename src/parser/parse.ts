@@ -34,7 +34,7 @@ export function parseStatement(stmt: string, offset = 0, whole = stmt): Statemen
     case 'drop':
       return ts.tokens[1]?.kind === 'ident' && (ts.tokens[1].value === 'user' || ts.tokens[1].value === 'role') ? parseDropUser(ts) : parseDrop(ts);
     case 'alter':
-      return parseUserPassword(ts, 'alter');
+      return ts.tokens[1]?.kind === 'ident' && (ts.tokens[1].value === 'user' || ts.tokens[1].value === 'role') ? parseUserPassword(ts, 'alter') : parseAlter(ts);
     case 'grant':
     case 'revoke':
       return parseGrant(ts);
@@ -137,6 +137,13 @@ function parseCreate(ts: TokenStream, stmt: string, offset: number): Statement {
   if (ts.tokens[1]?.kind === 'ident' && (ts.tokens[1].value === 'user' || ts.tokens[1].value === 'role')) return parseUserPassword(ts, 'create');
   ts.expectKeyword('create');
   ts.acceptKeyword('or', 'replace');
+  const indexAt = ts.peek();
+  if (ts.isKeyword('index') || ts.isKeyword('unique', 'index')) {
+    throw new SluiceError('not_supported', 'CREATE INDEX is not supported: tables need none', {
+      position: indexAt.start + 1,
+      hint: 'A table with a PRIMARY KEY is looked up by it (upserts, lookup joins); ad-hoc queries scan the table in DuckDB, and views keep their own state.',
+    });
+  }
   if (ts.acceptKeyword('source')) return parseCreateRelation(ts, 'source', stmt);
   if (ts.acceptKeyword('table')) return parseCreateRelation(ts, 'table', stmt);
   if (ts.acceptKeyword('materialized', 'view') || ts.acceptKeyword('view')) return parseCreateView(ts, stmt, offset);
@@ -682,9 +689,26 @@ function rewriteFromClause(text: string): { text: string; ordinality: Set<number
   return { text: out, ordinality };
 }
 
+/**
+ * `current_user` and `session_user` (which node-sql-parser does not read) become column names of
+ * the same length that convert.ts turns back into `current_user` and `session_user` columns.
+ */
+function rewriteSessionUsers(text: string): string {
+  if (!/current_user|session_user/i.test(text)) return text;
+  let out = text;
+  for (const t of lex(text)) {
+    if (t.kind !== 'ident' || (t.value !== 'current_user' && t.value !== 'session_user')) continue;
+    out = out.slice(0, t.start) + SESSION_USER_STANDINS[t.value] + out.slice(t.end);
+  }
+  return out;
+}
+
+const SESSION_USER_STANDINS: Readonly<Record<string, string>> = { current_user: '__cur_user__', session_user: '__ses_user__' };
+
 /** Parses query text that starts at 0-based `offset` in the script. */
 export function parseQueryText(text: string, offset: number): Query {
   let ast;
+  text = rewriteSessionUsers(text);
   const subs = rewriteSubscripts(text);
   const from = rewriteFromClause(subs.text);
   const stripped = stripSystemTime(from.text);
@@ -811,6 +835,45 @@ function parseDrop(ts: TokenStream): Statement {
   if (!cascade) ts.acceptKeyword('restrict');
   expectEnd(ts);
   return { kind: 'drop', objectKind: objectKindV, name, ifExists, cascade, pos };
+}
+
+/**
+ * ALTER {SOURCE | TABLE | MATERIALIZED VIEW | SINK} [IF EXISTS] name: SET (option = value, …)
+ * and RESET (option, …) are read (the engine decides which options can change while running);
+ * RENAME TO and the rest are refused with 0A000.
+ */
+function parseAlter(ts: TokenStream): Statement {
+  ts.expectKeyword('alter');
+  const kind = objectKind(ts);
+  ts.acceptKeyword('if', 'exists');
+  const pos = ts.position();
+  const name = ts.objectName();
+  const at = ts.peek();
+  if (ts.acceptKeyword('set') || ts.isKeyword('reset')) {
+    const reset = ts.acceptKeyword('reset');
+    ts.expectSymbol('(');
+    const options: Record<string, string | null> = {};
+    do {
+      const key = ts.identifier('an option name').toLowerCase();
+      if (reset) options[key] = null;
+      else {
+        ts.expectSymbol('=');
+        const v = ts.next();
+        if (v.kind === 'eof' || (v.kind === 'symbol' && v.value !== '-')) ts.fail('expected an option value');
+        options[key] = v.kind === 'symbol' ? '-' + ts.next().value : v.value;
+      }
+    } while (ts.acceptSymbol(','));
+    ts.expectSymbol(')');
+    expectEnd(ts);
+    return { kind: 'alter_set', objectKind: kind, name, options, pos };
+  }
+  if (ts.isKeyword('rename')) {
+    throw new SluiceError('not_supported', `ALTER ${kind === 'view' ? 'MATERIALIZED VIEW' : kind.toUpperCase()} … RENAME is not supported yet`, {
+      position: at.start + 1,
+      hint: `Create it again under the new name: SHOW CREATE ${kind === 'view' ? 'MATERIALIZED VIEW' : kind.toUpperCase()} ${name} gives the statement.`,
+    });
+  }
+  return ts.fail('expected SET (…) or RESET (…)');
 }
 
 function parseShow(ts: TokenStream): Statement {

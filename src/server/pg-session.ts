@@ -287,7 +287,7 @@ export class PgSession implements QueryIO {
     if (refusal) throw refusal;
     this.reader.startup = false;
     const userVerifier = this.ctx.engine.catalog.roles.verifier(user);
-    this.principal = { name: user, superuser: userVerifier === undefined };
+    this.principal = { name: user, superuser: userVerifier === undefined, database: params.get('database') ?? user };
     if (this.ctx.verifier) {
       this.authVerifier = userVerifier ?? this.ctx.verifier;
       this.phase = 'auth';

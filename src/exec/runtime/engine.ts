@@ -413,6 +413,8 @@ export class Engine {
         return subscription(this.state, stmt);
       case 'transaction':
         return { kind: 'command', tag: stmt.tag };
+      case 'alter_set':
+        return this.ddl.alterSet(stmt);
       case 'copy_to':
       case 'copy_from':
       case 'declare':
