@@ -11,7 +11,9 @@ import type { Value } from '../common/types.js';
 import { toSluiceError } from '../common/errors.js';
 import { parseSqlGuarded, splitStatements, type CopyOptions, type Statement } from '../parser/index.js';
 import { commandTag } from './command-tag.js';
-import { copyHeader, copyLine } from './copy-format.js';
+import { copyHeader, copyLine, CopyReader } from './copy-format.js';
+import { SluiceError } from '../common/errors.js';
+import { KIND_LABEL } from '../catalog/index.js';
 import { Cursors } from './cursors.js';
 import { leadingKeyword } from './statement-kind.js';
 import { SubscriptionFeed } from './subscription-feed.js';
@@ -26,7 +28,7 @@ import { errorFields, noticeFields, PgServerError, protocolViolation, queryCance
  * The part of the engine the server uses; `setParameterSource`, when there, takes the client
  * parameters SHOW answers (see pg-parameters.ts).
  */
-export type PgEngine = Pick<Engine, 'execute' | 'catalog'> & Partial<Pick<Engine, 'setParameterSource'>>;
+export type PgEngine = Pick<Engine, 'execute' | 'catalog'> & Partial<Pick<Engine, 'setParameterSource' | 'copyInto'>>;
 
 /** What every session shares: the engine, settings, and the server's registry of sessions. */
 export interface SessionContext {
@@ -77,6 +79,8 @@ export class PgSession implements QueryIO {
   private readonly reader: FrameReader;
   private readonly extended: ExtendedQuery;
   private pumping = false;
+  /** Set while COPY FROM STDIN waits for the client's next message. */
+  private frameWaiter: (() => void) | null = null;
   private scram: ScramExchange | null = null;
   private user = '';
   /**
@@ -149,6 +153,7 @@ export class PgSession implements QueryIO {
   private onData(chunk: Buffer): void {
     if (this.phase === 'closed') return;
     this.reader.push(chunk);
+    if (this.frameWaiter) this.frameWaiter();
     if (!this.pumping) void this.pump();
     else if (this.reader.buffered > PAUSE_BYTES) this.socket.pause();
   }
@@ -158,6 +163,7 @@ export class PgSession implements QueryIO {
     this.reader.releaseBudget();
     if (this.startupTimer) clearTimeout(this.startupTimer);
     this.ctx.unregister(this);
+    this.frameWaiter?.();
     this.cursors.close(null);
     this.extended.sync();
     // A client that vanished mid-query stops the wait for its result; the result is dropped.
@@ -460,7 +466,7 @@ export class PgSession implements QueryIO {
    */
   private async copy(sql: string): Promise<void> {
     const [stmt] = await parseSqlGuarded(sql);
-    if (stmt?.kind === 'copy_from') throw new PgServerError('0A000', 'COPY FROM STDIN is not supported yet', { category: 'not_supported', hint: 'Load rows with INSERT.' });
+    if (stmt?.kind === 'copy_from') return this.copyIn(stmt);
     if (stmt?.kind !== 'copy_to') throw new PgServerError('42601', 'expected a COPY statement', { category: 'syntax' });
     let r: StatementResult | undefined;
     if (stmt.query) {
@@ -490,6 +496,63 @@ export class PgSession implements QueryIO {
     }
     this.out.copyDone();
     this.out.commandComplete(`COPY ${r.rows.length}`);
+  }
+
+  /**
+   * COPY table [(columns)] FROM STDIN: CopyInResponse, then the client's CopyData until
+   * CopyDone (or CopyFail), read as text or CSV, inserted in one change of the table.
+   */
+  private async copyIn(stmt: Extract<Statement, { kind: 'copy_from' }>): Promise<void> {
+    const e = this.ctx.engine.catalog.get(stmt.table);
+    if (!e) throw new SluiceError('undefined_table', `relation "${stmt.table}" does not exist`, { position: stmt.pos });
+    if (e.kind !== 'table') throw new SluiceError('not_supported', `cannot copy to ${KIND_LABEL[e.kind]} "${stmt.table}"`, { position: stmt.pos, hint: 'COPY FROM STDIN loads tables.' });
+    if (!this.ctx.engine.copyInto) throw new PgServerError('0A000', 'COPY FROM STDIN is not available here', { category: 'not_supported' });
+    const width = stmt.columns?.length ?? e.schema.length;
+    const reader = new CopyReader(stmt.options);
+    const rows: (string | null)[][] = [];
+    let failure: unknown = null;
+    this.out.copyResponse('in', width);
+    await this.flush();
+    const decoder = new TextDecoder('utf-8');
+    for (;;) {
+      const frame = await this.nextFrame();
+      if (!frame) throw new PgServerError('08006', 'connection closed by the client during COPY');
+      const type = String.fromCharCode(frame.type);
+      if (type === 'd') {
+        if (failure) continue;
+        try {
+          for (const r of reader.push(decoder.decode(frame.body, { stream: true }))) rows.push(r);
+        } catch (err) {
+          failure = err;
+        }
+      } else if (type === 'c') break;
+      else if (type === 'f') throw new PgServerError('57014', `COPY from stdin failed: ${new BodyReader(frame.body).cstring()}`, { category: 'query_canceled' });
+      else if (type === 'H' || type === 'S') continue;
+      else throw protocolViolation(`unexpected message type 0x${frame.type.toString(16)} during COPY from stdin`);
+    }
+    try {
+      if (!failure) for (const r of reader.push(decoder.decode()).concat(reader.end())) rows.push(r);
+    } catch (err) {
+      failure = err;
+    }
+    if (failure) throw new PgServerError('22P04', `COPY data: ${(failure as Error).message}`, { category: 'invalid_input' });
+    const n = await this.ctx.engine.copyInto(stmt.table, stmt.columns, rows, this.principal);
+    this.out.commandComplete(`COPY ${n}`);
+  }
+
+  /** The client's next message, waiting for it (null once the connection is closed). */
+  private async nextFrame(): Promise<Frame | null> {
+    for (;;) {
+      const f = this.reader.next();
+      if (f) {
+        if (this.socket.isPaused() && this.reader.buffered < PAUSE_BYTES) this.socket.resume();
+        return f;
+      }
+      if (this.phase === 'closed') return null;
+      if (this.socket.isPaused()) this.socket.resume();
+      await new Promise<void>((resolve) => (this.frameWaiter = resolve));
+      this.frameWaiter = null;
+    }
   }
 
   /** Runs a statement that stands inside another at `offset`: its errors point into the outer text. */

@@ -29,7 +29,7 @@ import { Mutex, ReadWriteGate } from './lock.js';
 import { MetricsRing, type EpochMetrics } from './metrics.js';
 import { Ddl } from './ddl.js';
 import { describe, showObjects } from './describe.js';
-import { executeDml } from './dml.js';
+import { copyRows, executeDml } from './dml.js';
 import { EpochRunner } from './epoch-runner.js';
 import { explain } from './explain.js';
 import { LookupService } from './lookup-service.js';
@@ -285,6 +285,23 @@ export class Engine {
     if (!v) throw new SluiceError('undefined_table', `materialized view "${view}" does not exist`);
     v.subscribers.add(onChange);
     return () => v.subscribers.delete(onChange);
+  }
+
+  /**
+   * COPY table FROM STDIN's insert: text fields (null for NULL) cast to the table's types; the
+   * superuser only. Returns the rows inserted.
+   */
+  async copyInto(table: string, columns: readonly string[] | null, rows: readonly (readonly (string | null)[])[], principal: Principal = SUPERUSER): Promise<number> {
+    if (!principal.superuser) {
+      throw new SluiceError('insufficient_privilege', `permission denied for table ${table}`, { hint: 'COPY FROM is not granted to users: only the superuser writes.' });
+    }
+    return this.gate.write(() => this.state.mutex.run(async () => {
+      try {
+        return await copyRows(this.state, this.epochs, table, columns, rows);
+      } catch (e) {
+        throw scrubError(toSluiceError(e), this.knownSecrets());
+      }
+    }));
   }
 
   /** Current rows of a view (a consistent snapshot between epochs). */
