@@ -1,6 +1,6 @@
 /** The `sluice` command: examples run to the expected output; errors exit non-zero. */
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -75,7 +75,8 @@ describe('sluice CLI', () => {
   it('refuses unknown flags, and a non-loopback --host without --password', () => {
     const unknown = run(['serve', '--prot', '7000']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/Unknown option '--prot'/);
+    expect(unknown.stderr).toBe("sluice serve: unknown option --prot\nTry 'sluice serve --help' for more information.\n");
+    expect(unknown.stdout).toBe('');
     const open = run(['serve', '--host', '0.0.0.0', '--port', '0']);
     expect(open.code).toBe(2);
     expect(open.stderr).toMatch(/--host 0\.0\.0\.0 would let anyone on the network in without a password; pass --password/);
@@ -84,6 +85,50 @@ describe('sluice CLI', () => {
     expect(both.stderr).toMatch(/--http-port and --no-http exclude each other/);
     const badPort = run(['serve', '--port', '0', '--http-port', 'x']);
     expect(badPort.code).toBe(2);
+  });
+
+  it('prints each command\'s usage with --help / -h and exits 0, and the version with --version', () => {
+    for (const [cmd, flag, first] of [
+      ['serve', '--help', 'usage: sluice serve [--host H] [--port N]'],
+      ['run', '--help', 'usage: sluice run FILE.sql'],
+      ['repl', '-h', 'usage: sluice repl [--url'],
+      ['replay', '--help', 'usage: sluice replay --data-dir DIR --epoch N'],
+      ['demo', '--help', 'usage: sluice demo'],
+    ] as const) {
+      const r = run([cmd, flag]);
+      expect(r.code, `${cmd} ${flag}: ${r.stderr}`).toBe(0);
+      expect(r.stdout.startsWith(first), r.stdout).toBe(true);
+    }
+    // Help wins over a bad flag on the same line, and over a file argument (no file named --help is read).
+    expect(run(['serve', '--prot', '5', '--help']).code).toBe(0);
+    expect(run(['run', 'missing.sql', '--help']).stdout).toMatch(/^usage: sluice run/);
+    const general = run(['--help']);
+    expect(general.code).toBe(0);
+    expect(general.stdout).toMatch(/^usage: sluice COMMAND/);
+    for (const c of ['serve', 'run', 'repl', 'replay', 'demo']) expect(general.stdout).toContain(`  ${c} `);
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(run(['--version'])).toMatchObject({ code: 0, stdout: `sluice ${pkg.version}\n` });
+    const none = run([]);
+    expect(none.code).toBe(2);
+  });
+
+  it('names a bad argument and points at the command\'s --help (exit 2)', () => {
+    const cases: [string[], string][] = [
+      [['run', '--formt', 'csv', 'x.sql'], "sluice run: unknown option --formt\nTry 'sluice run --help' for more information.\n"],
+      [['run', 'a.sql', 'b.sql'], 'sluice run: unexpected argument "b.sql"\nTry \'sluice run --help\' for more information.\n'],
+      [['run'], "sluice run: run needs a FILE.sql\nTry 'sluice run --help' for more information.\n"],
+      [['repl', '--ur', 'x'], "sluice repl: unknown option --ur\nTry 'sluice repl --help' for more information.\n"],
+      [['serve', '--port'], "sluice serve: option --port needs a value\nTry 'sluice serve --help' for more information.\n"],
+      [['serve', '--port', 'abc'], 'sluice serve: --port takes a whole number, not "abc"\nTry \'sluice serve --help\' for more information.\n'],
+      [['serve', 'extra'], 'sluice serve: unexpected argument "extra"\nTry \'sluice serve --help\' for more information.\n'],
+      [['bogus'], 'sluice: unknown command "bogus"\nTry \'sluice --help\' for more information.\n'],
+      [['--bogus'], "sluice: unknown option --bogus\nTry 'sluice --help' for more information.\n"],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toBe(stderr);
+    }
   });
 
   it('serve starts the HTTP server with the pg server (--http-port 0 prints the port it took) and stops both; --no-http has none', async () => {

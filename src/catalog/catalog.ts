@@ -111,6 +111,13 @@ export class Catalog {
     this.persist();
   }
 
+  /** Replaces an object's entry (ALTER … SET changed its statement); persisted. */
+  replace(entry: CatalogEntry): void {
+    if (!this.entries.has(entry.name)) throw new SluiceError('undefined_table', `relation "${entry.name}" does not exist`);
+    this.entries.set(entry.name, entry);
+    this.persist();
+  }
+
   remove(name: string): void {
     this.entries.delete(name);
     this.roles.forgetRelation(name);

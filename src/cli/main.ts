@@ -1,10 +1,10 @@
 /**
- * The `sluice` command.
- *   sluice run FILE.sql [--format table|csv|json] [--data-dir DIR] [--batch-interval MS]
- *   sluice demo                      word count over a built-in source, printed every few seconds
+ * The `sluice` command: serve, run, repl, replay, demo (COMMAND_USAGE has each one's options),
+ * `sluice COMMAND --help`, `sluice --version`. Arguments are parsed strictly: a usage error names
+ * the flag or argument, points at --help and exits 2.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { lineCol, SluiceError, toSluiceError } from '../common/errors.js';
 import { createEngine } from '../exec/runtime/engine.js';
 import { renderRows, type OutputFormat } from './format.js';
@@ -13,56 +13,146 @@ import { throttledPrinter } from '../exec/runtime/progress.js';
 import { defaultRoots, isLoopbackHost, serve } from './serve.js';
 import { runRepl } from './repl/repl.js';
 
-const USAGE = `usage:
-  sluice serve [--host H] [--port N] [--data-dir DIR] [--password P] [--batch-interval MS]
-               [--allow-path DIR]... [--max-connections N] [--tls-cert PEM --tls-key PEM]
-               [--insecure] [--demo] [--http-port N | --no-http]
-                                   PostgreSQL wire server (default 127.0.0.1:6875) and the web UI,
-                                   /api/ and /metrics (default port 4040; 0 picks a free one);
-                                   --demo adds the word count
-  sluice run FILE.sql [--format table|csv|json] [--data-dir DIR] [--batch-interval MS] [--allow-path DIR]...
-  sluice repl [--url postgres://127.0.0.1:6875/sluice] [--data-dir DIR]
-                                   interactive SQL (in-process engine, or a server with --url)
-  sluice replay --data-dir DIR --epoch N [--format table|csv|json]
-                                   re-run committed epoch N from its checkpoint: its input
-                                   ranges and every view's changes (nothing is changed)
-  sluice demo                      the word-count demo without a server
+/** Each command's usage: what `sluice CMD --help` prints. */
+const COMMAND_USAGE = {
+  serve: `usage: sluice serve [--host H] [--port N] [--data-dir DIR] [--password P] [--batch-interval MS]
+                    [--allow-path DIR]... [--max-connections N] [--tls-cert PEM --tls-key PEM]
+                    [--insecure] [--demo] [--http-port N | --no-http]
 
-  --allow-path DIR   a directory file sources, sinks and tables may use (repeatable;
-                     default: the data dir and the current directory)
-  --insecure         serve a non-loopback --host without --password (trust over a network)`;
+Runs the PostgreSQL wire server (default 127.0.0.1:6875) and the HTTP server (web UI, /api/,
+/metrics; default port 4040 on the same host).
 
-/** Runs a strict `parseArgs`: an unknown flag, a missing value or a stray argument is a usage error. */
-function parsing<T extends { positionals: string[] }>(parse: () => T, positionals = 0): T {
-  let parsed: T;
-  try {
-    parsed = parse();
-  } catch (e) {
-    return fail((e as Error).message);
+  --host H              listen address (default 127.0.0.1)
+  --port N              pg-wire port (default 6875; 0 picks a free one)
+  --http-port N         HTTP port (default 4040; 0 picks a free one and prints it)
+  --no-http             no HTTP server
+  --data-dir DIR        persist the catalog, tables and checkpoints in DIR (default: in memory)
+  --password P          require SCRAM-SHA-256 authentication with this password
+  --batch-interval MS   epoch length in milliseconds (default 1000)
+  --allow-path DIR      a directory file sources, sinks and tables may use (repeatable;
+                        default: the data dir and the current directory)
+  --max-connections N   most client connections at once
+  --tls-cert PEM        TLS certificate (with --tls-key): clients may connect with sslmode=require
+  --tls-key PEM         TLS private key
+  --insecure            serve a non-loopback --host without --password (trust over a network)
+  --demo                add the word-count demo pipeline
+  -h, --help            show this help`,
+  run: `usage: sluice run FILE.sql [--format table|csv|json] [--data-dir DIR] [--batch-interval MS]
+                         [--allow-path DIR]...
+
+Runs the statements of FILE.sql in order with an in-process engine and prints each query's rows;
+the first error is printed as FILE:line:column: ERROR: … (SQLSTATE …) and exits 1.
+
+  --format F            table (default), csv or json
+  --data-dir DIR        persist in DIR (default: in memory)
+  --batch-interval MS   epoch length in milliseconds (default 1000)
+  --allow-path DIR      a directory file connectors may use (repeatable)
+  -h, --help            show this help`,
+  repl: `usage: sluice repl [--url postgres://127.0.0.1:6875/sluice] [--data-dir DIR]
+
+Interactive SQL: an in-process engine, or a running server with --url.
+
+  --url URL             connect to a server instead of running an engine in process
+  --data-dir DIR        persist the in-process engine in DIR (default: in memory)
+  -h, --help            show this help`,
+  replay: `usage: sluice replay --data-dir DIR --epoch N [--format table|csv|json]
+
+Re-runs committed epoch N from its checkpoint: its input ranges and every view's changes
+(nothing is changed). The data dir must not be held by a running server.
+
+  --data-dir DIR        the data dir of a stopped server
+  --epoch N             the epoch to replay
+  --format F            table (default), csv or json
+  -h, --help            show this help`,
+  demo: `usage: sluice demo
+
+The word-count demo without a server: counts printed every few seconds until Ctrl-C.
+
+  -h, --help            show this help`,
+} as const;
+
+type Command = keyof typeof COMMAND_USAGE;
+
+const USAGE = `usage: sluice COMMAND [OPTIONS]
+
+commands:
+  serve     PostgreSQL wire server and web UI (default 127.0.0.1:6875, http 4040)
+  run       run a SQL file with an in-process engine and print the results
+  repl      interactive SQL (in process, or a server with --url)
+  replay    re-run a committed epoch from a data dir's checkpoint
+  demo      the word-count demo without a server
+
+  sluice COMMAND --help     options of a command
+  sluice --version          the version`;
+
+/** The version in package.json. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** A parseArgs failure as the user should read it: the flag or argument named, and where help is. */
+function argsMessage(e: unknown): string {
+  const err = e as { code?: string; message: string };
+  const flag = /'(-[^' ]*)/.exec(err.message)?.[1];
+  const arg = /argument '([^']*)'/.exec(err.message)?.[1];
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${flag ?? err.message}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return flag ? `option ${flag} needs a value` : err.message;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument "${arg ?? err.message}"`;
+    default:
+      return err.message;
   }
-  if (parsed.positionals.length > positionals) fail(`unexpected argument "${parsed.positionals[positionals]}"`);
+}
+
+type ArgOptions = NonNullable<ParseArgsConfig['options']>;
+type Parsed<O extends ArgOptions> = ReturnType<typeof parseArgs<{ args: string[]; strict: true; allowPositionals: true; options: O }>>;
+
+/**
+ * Parses a command's arguments strictly: -h/--help prints the command's usage and exits 0; an
+ * unknown flag, a flag without its value or more than `positionals` arguments is a usage error
+ * (exit 2).
+ */
+function parsing<const O extends ArgOptions>(cmd: Command, args: string[], options: O, positionals = 0): Parsed<O> {
+  // --help wins over everything else on the line (before a `--`), even an unknown flag.
+  const end = args.indexOf('--');
+  if (args.slice(0, end < 0 ? args.length : end).some((a) => a === '--help' || a === '-h')) {
+    process.stdout.write(COMMAND_USAGE[cmd] + '\n');
+    process.exit(0);
+  }
+  let parsed: Parsed<O>;
+  try {
+    parsed = parseArgs({ args, strict: true, allowPositionals: true, options });
+  } catch (e) {
+    return fail(argsMessage(e), cmd);
+  }
+  if (parsed.positionals.length > positionals) fail(`unexpected argument "${parsed.positionals[positionals]}"`, cmd);
   return parsed;
 }
 
-function fail(msg: string): never {
-  process.stderr.write(`sluice: ${msg}\n${USAGE}\n`);
+/** A usage error: the message and where to find the usage, on stderr; exit 2. */
+function fail(msg: string, cmd?: Command): never {
+  process.stderr.write(`sluice${cmd ? ` ${cmd}` : ''}: ${msg}\nTry 'sluice ${cmd ? `${cmd} ` : ''}--help' for more information.\n`);
   process.exit(2);
 }
 
 /** Reads --tls-cert and --tls-key (both or neither). */
-function tlsFiles(cert: string | undefined, key: string | undefined): { cert: Buffer; key: Buffer } | undefined {
+function tlsFiles(cmd: Command, cert: string | undefined, key: string | undefined): { cert: Buffer; key: Buffer } | undefined {
   if (cert === undefined && key === undefined) return undefined;
-  if (cert === undefined || key === undefined) fail('--tls-cert and --tls-key go together');
+  if (cert === undefined || key === undefined) fail('--tls-cert and --tls-key go together', cmd);
   try {
     return { cert: readFileSync(cert), key: readFileSync(key) };
   } catch (e) {
-    return fail(`cannot read the TLS files: ${(e as Error).message}`);
+    return fail(`cannot read the TLS files: ${(e as Error).message}`, cmd);
   }
 }
 
-function intFlag(name: string, v: string | undefined): number | undefined {
+function intFlag(cmd: Command, name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) fail(`${name} takes a whole number, not "${v}"`);
+  if (!/^\d+$/.test(v)) fail(`${name} takes a whole number, not "${v}"`, cmd);
   return Number(v);
 }
 
@@ -146,31 +236,31 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...args] = argv;
   switch (cmd) {
     case 'run': {
-      const { values, positionals } = parsing(() => parseArgs({ args, strict: true, allowPositionals: true, options: {
+      const { values, positionals } = parsing('run', args, {
         format: { type: 'string', default: 'table' },
         'data-dir': { type: 'string' },
         'batch-interval': { type: 'string' },
         'allow-path': { type: 'string', multiple: true },
-      } }), 1);
+      }, 1);
       const format = values.format as OutputFormat;
-      if (!['table', 'csv', 'json'].includes(format)) fail(`unknown format "${format}"`);
+      if (!['table', 'csv', 'json'].includes(format)) fail(`unknown format "${format}" (table, csv or json)`, 'run');
       const file = positionals[0];
-      if (!file) fail('run needs a FILE.sql');
-      return runScript(file, format, values['data-dir'] ?? null, intFlag('--batch-interval', values['batch-interval']), values['allow-path']);
+      if (!file) fail('run needs a FILE.sql', 'run');
+      return runScript(file, format, values['data-dir'] ?? null, intFlag('run', '--batch-interval', values['batch-interval']), values['allow-path']);
     }
     case 'replay': {
-      const { values } = parsing(() => parseArgs({ args, strict: true, allowPositionals: false, options: {
+      const { values } = parsing('replay', args, {
         'data-dir': { type: 'string' },
         epoch: { type: 'string' },
         format: { type: 'string', default: 'table' },
-      } }));
+      });
       const format = values.format as OutputFormat;
-      if (!['table', 'csv', 'json'].includes(format)) fail(`unknown format "${format}"`);
-      if (!values['data-dir'] || values.epoch === undefined) fail('replay needs --data-dir DIR and --epoch N');
-      return replayCommand(values['data-dir'], intFlag('--epoch', values.epoch)!, format);
+      if (!['table', 'csv', 'json'].includes(format)) fail(`unknown format "${format}" (table, csv or json)`, 'replay');
+      if (!values['data-dir'] || values.epoch === undefined) fail('replay needs --data-dir DIR and --epoch N', 'replay');
+      return replayCommand(values['data-dir'], intFlag('replay', '--epoch', values.epoch)!, format);
     }
     case 'serve': {
-      const { values } = parsing(() => parseArgs({ args, strict: true, allowPositionals: true, options: {
+      const { values } = parsing('serve', args, {
         host: { type: 'string', default: '127.0.0.1' },
         port: { type: 'string', default: '6875' },
         'http-port': { type: 'string' },
@@ -184,31 +274,31 @@ async function main(argv: string[]): Promise<number> {
         'tls-key': { type: 'string' },
         insecure: { type: 'boolean', default: false },
         demo: { type: 'boolean', default: false },
-      } }));
+      });
       if (values.password === undefined && !values.insecure && !isLoopbackHost(values.host)) {
-        fail(`--host ${values.host} would let anyone on the network in without a password; pass --password P (or --insecure on an isolated network)`);
+        fail(`--host ${values.host} would let anyone on the network in without a password; pass --password P (or --insecure on an isolated network)`, 'serve');
       }
-      if (values['no-http'] && values['http-port'] !== undefined) fail('--http-port and --no-http exclude each other');
+      if (values['no-http'] && values['http-port'] !== undefined) fail('--http-port and --no-http exclude each other', 'serve');
       return serve({
         host: values.host,
-        port: intFlag('--port', values.port)!,
-        httpPort: values['no-http'] ? null : intFlag('--http-port', values['http-port'] ?? '4040')!,
+        port: intFlag('serve', '--port', values.port)!,
+        httpPort: values['no-http'] ? null : intFlag('serve', '--http-port', values['http-port'] ?? '4040')!,
         dataDir: values['data-dir'] ?? null,
         password: values.password,
-        batchIntervalMs: intFlag('--batch-interval', values['batch-interval']),
+        batchIntervalMs: intFlag('serve', '--batch-interval', values['batch-interval']),
         allowPaths: values['allow-path'],
-        maxConnections: intFlag('--max-connections', values['max-connections']),
-        tls: tlsFiles(values['tls-cert'], values['tls-key']),
+        maxConnections: intFlag('serve', '--max-connections', values['max-connections']),
+        tls: tlsFiles('serve', values['tls-cert'], values['tls-key']),
         insecure: values.insecure,
         demo: values.demo,
       });
     }
     case 'repl': {
-      const { values } = parsing(() => parseArgs({ args, strict: true, allowPositionals: true, options: { url: { type: 'string' }, 'data-dir': { type: 'string' } } }));
+      const { values } = parsing('repl', args, { url: { type: 'string' }, 'data-dir': { type: 'string' } });
       return runRepl({ url: values.url, dataDir: values['data-dir'] ?? null });
     }
     case 'demo': {
-      parsing(() => parseArgs({ args, strict: true, allowPositionals: true, options: {} }));
+      parsing('demo', args, {});
       const engine = await createEngine({});
       const stop = new AbortController();
       process.on('SIGINT', () => stop.abort());
@@ -217,13 +307,24 @@ async function main(argv: string[]): Promise<number> {
       await engine.close();
       return 0;
     }
-    case undefined:
     case '--help':
     case '-h':
-      process.stdout.write(USAGE + '\n');
-      return cmd === undefined ? 2 : 0;
+    case 'help': {
+      const topic = args[0];
+      if (topic !== undefined && !(topic in COMMAND_USAGE)) fail(`unknown command "${topic}"`);
+      process.stdout.write((topic === undefined ? USAGE : COMMAND_USAGE[topic as Command]) + '\n');
+      return 0;
+    }
+    case '--version':
+    case '-V':
+    case 'version':
+      process.stdout.write(`sluice ${version()}\n`);
+      return 0;
+    case undefined:
+      process.stderr.write(USAGE + '\n');
+      return 2;
     default:
-      fail(`unknown command "${cmd}"`);
+      fail(cmd.startsWith('-') ? `unknown option ${cmd}` : `unknown command "${cmd}"`);
   }
 }
 

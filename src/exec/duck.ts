@@ -3,7 +3,7 @@
  * ad-hoc SELECTs. Converts between DuckDB values and sluice values.
  */
 import {
-  DuckDBInstance, DuckDBTimestampValue, listValue, LIST, BOOLEAN, INTEGER, BIGINT, DOUBLE, VARCHAR, DuckDBDateValue, DuckDBIntervalValue, DuckDBDecimalValue,
+  DuckDBInstance, DuckDBTimestampValue, DuckDBTimestampTZValue, DuckDBTimestampMillisecondsValue, DuckDBTimestampSecondsValue, DuckDBTimestampNanosecondsValue, listValue, LIST, BOOLEAN, INTEGER, BIGINT, DOUBLE, VARCHAR, DuckDBDateValue, DuckDBIntervalValue, DuckDBDecimalValue,
   type DuckDBConnection, type DuckDBResultReader,
 } from '@duckdb/node-api';
 import { SluiceError, type ErrorCategory } from '../common/errors.js';
@@ -46,7 +46,10 @@ export const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 /** Converts one DuckDB value to the sluice value of `type`. */
 export function fromDuck(v: unknown, type: SqlType): Value {
   if (v === null || v === undefined) return null;
-  if (v instanceof DuckDBTimestampValue) return v.micros;
+  if (v instanceof DuckDBTimestampValue || v instanceof DuckDBTimestampTZValue) return v.micros;
+  if (v instanceof DuckDBTimestampMillisecondsValue) return v.millis * 1000n;
+  if (v instanceof DuckDBTimestampSecondsValue) return v.seconds * 1_000_000n;
+  if (v instanceof DuckDBTimestampNanosecondsValue) return v.nanos / 1000n;
   if (v instanceof DuckDBDateValue) return v.days;
   if (v instanceof DuckDBIntervalValue) return BigInt(v.months) * 30n * 86_400_000_000n + BigInt(v.days) * 86_400_000_000n + v.micros;
   if (v instanceof DuckDBDecimalValue) return Number(v.toString());
@@ -115,6 +118,14 @@ export function duckError(e: unknown): SluiceError {
   else if (/^Not implemented Error/.test(msg)) cat = 'not_supported';
   else if (/^TransactionContext Error: (Conflict|Failed to commit: Transaction conflict)/.test(msg)) cat = 'serialization_failure';
   let first = msg.split('\n')[0]!.replace(/^[A-Za-z ]+ Error: /, '');
+  // The division macros' error (see Duck.open), and DuckDB's integer overflows, as PostgreSQL says them.
+  if (first === DIVISION_BY_ZERO) cat = 'division_by_zero';
+  const overflow = /^Overflow in (?:addition|subtraction|multiplication|negation|division) of (INT16|INT32|INT64)/.exec(first)
+    ?? /can't be cast because the value is out of range for the destination type (INT16|INT32|INT64)/.exec(first);
+  if (overflow) {
+    cat = 'numeric_out_of_range';
+    first = `${OUT_OF_RANGE[overflow[1]!]} out of range`;
+  }
   // Say it the way PostgreSQL does, so clients and tests see one vocabulary.
   const col = /^Referenced column "([^"]+)" not found/.exec(first);
   if (col) first = `column "${col[1]}" does not exist`;
@@ -126,6 +137,19 @@ export function duckError(e: unknown): SluiceError {
   if (/^Subquery returns \d+ columns/.test(first)) first = 'subquery must return only one column';
   return new SluiceError(cat, first, { cause: e });
 }
+
+const DIVISION_BY_ZERO = 'division by zero';
+const OUT_OF_RANGE: Record<string, string> = { INT16: 'smallint', INT32: 'integer', INT64: 'bigint' };
+
+/**
+ * Division and modulo as PostgreSQL has them, for ad-hoc queries (the text is rewritten to call
+ * these where it divides, see select.ts): a zero divisor raises 22012 where DuckDB gives NULL
+ * or Infinity. With integer_division on, `/` of integers truncates, as in PostgreSQL.
+ */
+export const PG_DIVISION_MACROS = [
+  `CREATE OR REPLACE MACRO sluice_div(a, b) AS CASE WHEN b = 0 THEN error('${DIVISION_BY_ZERO}') ELSE a / b END`,
+  `CREATE OR REPLACE MACRO sluice_mod(a, b) AS CASE WHEN b = 0 THEN error('${DIVISION_BY_ZERO}') ELSE a % b END`,
+];
 
 export class Duck {
   private constructor(readonly instance: DuckDBInstance, readonly conn: DuckDBConnection) {}
@@ -148,6 +172,9 @@ export class Duck {
     await conn.run("SET GLOBAL default_null_order = 'nulls_last_on_asc_first_on_desc'");
     // What PostgreSQL clients probe with SELECT version().
     await conn.run("CREATE OR REPLACE MACRO version() AS 'PostgreSQL 15.0 (sluice 0.1.0), a streaming SQL engine'");
+    // PostgreSQL's `/`: integer division of integers (DuckDB's default divides as doubles).
+    await conn.run('SET GLOBAL integer_division = true');
+    for (const sql of PG_DIVISION_MACROS) await conn.run(sql);
     const dirs = allowedDirectories.map((d) => `'${d.replace(/'/g, "''")}'`).join(', ');
     await conn.run(`SET GLOBAL allowed_directories = [${dirs}]`);
     await conn.run('SET GLOBAL enable_external_access = false');

@@ -127,7 +127,7 @@ export class HashAggOp implements Operator {
       if (this.dirtyFlag[g] === 0) {
         this.dirtyFlag[g] = 1;
         this.dirty.push(g);
-        if (this.emitted[g] === 1) this.oldRows.set(g, this.outputRow(g));
+        if (this.emitted[g] === 1) this.oldRows.set(g, this.outputRow(g, null));
       }
     }
     const w = b.weights;
@@ -151,14 +151,26 @@ export class HashAggOp implements Operator {
     this.dirtyFlag = d;
   }
 
-  private outputRow(g: number): Value[] {
+  /**
+   * A group's output row. An aggregate that cannot give its value (a sum out of range) gives
+   * NULL, as a row-level error does: counted through `ctx` when the row is new output.
+   */
+  private outputRow(g: number, ctx: OperatorContext | null): Value[] {
     const row: Value[] = [];
     for (let k = 0; k < this.plan.groupKeys.length; k++) row.push(this.table.keyValue(g, k));
-    for (const a of this.accs) row.push(a.evaluate(g));
+    for (const a of this.accs) {
+      try {
+        row.push(a.evaluate(g));
+      } catch (e) {
+        if (!(e instanceof SluiceError) || e.category !== 'numeric_out_of_range') throw e;
+        row.push(null);
+        ctx?.onRowError(e);
+      }
+    }
     return row;
   }
 
-  endEpoch(_ctx: OperatorContext, out: Collector): void {
+  endEpoch(ctx: OperatorContext, out: Collector): void {
     if (this.global && !this.started) {
       this.ensure(1);
       if (this.dirtyFlag[0] === 0) {
@@ -175,7 +187,7 @@ export class HashAggOp implements Operator {
       const rowsNow = this.rows[g]!;
       if (rowsNow < 0) throw new SluiceError('internal', `group ${g} has a negative row count: a delete arrived for a row never inserted`);
       const exists = this.global || rowsNow > 0;
-      const fresh = exists ? this.outputRow(g) : null;
+      const fresh = exists ? this.outputRow(g, ctx) : null;
       if (old && fresh && sameRow(old, fresh)) continue;
       changes.update(old, fresh);
       this.emitted[g] = exists ? 1 : 0;

@@ -137,6 +137,26 @@ export type Options = Readonly<Record<string, string>>;
 
 export type ObjectKind = 'source' | 'table' | 'view' | 'sink';
 
+/** The data format of COPY: PostgreSQL's text or CSV (binary is refused). */
+export interface CopyOptions {
+  readonly format: 'text' | 'csv';
+  readonly header: boolean;
+  /** One character; '\t' for text, ',' for CSV when not given. */
+  readonly delimiter: string;
+  /** The NULL marker: '\N' for text, '' (an unquoted empty field) for CSV when not given. */
+  readonly null: string;
+  /** CSV only: the quote and escape characters ('"' both when not given). */
+  readonly quote: string;
+  readonly escape: string;
+}
+
+/** A statement inside another (COPY (…), DECLARE … FOR …): its text and 0-based place in the script. */
+export interface InnerStatement {
+  readonly statement: Statement;
+  readonly text: string;
+  readonly offset: number;
+}
+
 export type Statement =
   | {
       readonly kind: 'create_source';
@@ -196,7 +216,25 @@ export type Statement =
   | { readonly kind: 'flush' }
   /** REPLAY EPOCH n: re-runs a committed epoch from the checkpoint before it, changing nothing. */
   | { readonly kind: 'replay'; readonly epoch: number }
-  | { readonly kind: 'subscribe'; readonly name: string; readonly snapshot: boolean; readonly pos: number }
+  /** SUBSCRIBE name [WITH (snapshot = bool, progress = bool)]. */
+  | { readonly kind: 'subscribe'; readonly name: string; readonly snapshot: boolean; readonly progress: boolean; readonly pos: number }
+  /** COPY (query | SUBSCRIBE) TO STDOUT, or COPY relation [(columns)] TO STDOUT. */
+  | {
+      readonly kind: 'copy_to';
+      readonly query: InnerStatement | null;
+      readonly relation: { readonly name: string; readonly columns: readonly string[] | null; readonly pos: number } | null;
+      readonly options: CopyOptions;
+    }
+  /** COPY table [(columns)] FROM STDIN. */
+  | { readonly kind: 'copy_from'; readonly table: string; readonly columns: readonly string[] | null; readonly options: CopyOptions; readonly pos: number }
+  /** DECLARE name CURSOR FOR query | SUBSCRIBE (a cursor of the client session). */
+  | { readonly kind: 'declare'; readonly name: string; readonly query: InnerStatement; readonly pos: number }
+  /** FETCH [n | ALL] [FROM] name [WITH (timeout = '…')]: count null is ALL; timeoutMs null waits for a row. */
+  | { readonly kind: 'fetch'; readonly name: string; readonly count: number | null; readonly timeoutMs: number | null; readonly pos: number }
+  /** ALTER SOURCE name SET (option = value, …) / RESET (option, …): value null resets. */
+  | { readonly kind: 'alter_set'; readonly objectKind: ObjectKind; readonly name: string; readonly options: Readonly<Record<string, string | null>>; readonly pos: number }
+  /** CLOSE name | CLOSE ALL (name null). */
+  | { readonly kind: 'close_cursor'; readonly name: string | null; readonly pos: number }
   /** BEGIN/START TRANSACTION, COMMIT/END, ROLLBACK/ABORT: a session's transaction block (transaction.ts). */
   | { readonly kind: 'transaction'; readonly action: 'begin' | 'commit' | 'rollback'; readonly readOnly: boolean; readonly tag: string }
   | { readonly kind: 'select'; readonly query: Query; readonly text: string; readonly offset: number; readonly relations: readonly string[] };

@@ -248,9 +248,13 @@ class Converter {
       case 'column_ref': {
         if (e.column === '*') return { kind: 'star', table: e.table ? identName(e.table) : null };
         const name = identName(e.column);
+        // Stand-ins for current_user and session_user (see rewriteSessionUsers in parse.ts).
+        if (!e.table && (name === '__cur_user__' || name === '__ses_user__')) return { kind: 'column', table: null, name: name === '__cur_user__' ? 'current_user' : 'session_user' };
         return { kind: 'column', table: e.table ? identName(e.table) : null, name: quotedAware(name) };
       }
       case 'number':
+      // node-sql-parser's node for an integer past 2^53 (its value the digits, as a string).
+      case 'bigint':
         return numberLiteral(e.value);
       case 'single_quote_string':
       case 'string':

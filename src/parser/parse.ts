@@ -6,7 +6,8 @@
 import nodeSqlParser from 'node-sql-parser/build/postgresql.js';
 import { SluiceError } from '../common/errors.js';
 import { parseTypeName } from '../common/types.js';
-import type { ColumnDef, Expr, FromItem, ObjectKind, Options, Query, QueryBody, Statement, WatermarkDef } from './ast.js';
+import type { ColumnDef, CopyOptions, Expr, FromItem, InnerStatement, ObjectKind, Options, Query, QueryBody, Statement, WatermarkDef } from './ast.js';
+import { parseInterval } from '../common/interval.js';
 import { convertExprAt, convertQueryAt } from './convert.js';
 import { lex, splitStatements, TokenStream } from './lexer.js';
 
@@ -33,7 +34,7 @@ export function parseStatement(stmt: string, offset = 0, whole = stmt): Statemen
     case 'drop':
       return ts.tokens[1]?.kind === 'ident' && (ts.tokens[1].value === 'user' || ts.tokens[1].value === 'role') ? parseDropUser(ts) : parseDrop(ts);
     case 'alter':
-      return parseUserPassword(ts, 'alter');
+      return ts.tokens[1]?.kind === 'ident' && (ts.tokens[1].value === 'user' || ts.tokens[1].value === 'role') ? parseUserPassword(ts, 'alter') : parseAlter(ts);
     case 'grant':
     case 'revoke':
       return parseGrant(ts);
@@ -80,7 +81,7 @@ export function parseStatement(stmt: string, offset = 0, whole = stmt): Statemen
         hint: 'sluice does not let clients load extensions, attach databases or touch server files.',
       });
     case 'copy':
-      return refuseCopy(ts);
+      return parseCopy(ts, whole);
     case 'flush':
       ts.next();
       if (!ts.atEnd()) ts.fail('FLUSH takes no arguments');
@@ -97,21 +98,18 @@ export function parseStatement(stmt: string, offset = 0, whole = stmt): Statemen
     case 'with':
     case 'values':
       return parseSelect(stmt, offset);
-    case 'subscribe': {
+    case 'subscribe':
+      return parseSubscribe(ts);
+    case 'declare':
+      return parseDeclare(ts, whole);
+    case 'fetch':
+      return parseFetch(ts);
+    case 'close': {
       ts.next();
-      ts.acceptKeyword('to');
       const pos = ts.position();
-      const name = ts.objectName();
-      let snapshot = true;
-      if (ts.isKeyword('with')) {
-        const opts = parseOptions(ts);
-        for (const [k, v] of Object.entries(opts)) {
-          if (k !== 'snapshot') throw new SluiceError('invalid_parameter', `unknown SUBSCRIBE option "${k}"`, { hint: 'SUBSCRIBE takes WITH (snapshot = true | false).' });
-          snapshot = !['false', 'off', '0', 'f'].includes(v.toLowerCase());
-        }
-      }
+      const name = ts.acceptKeyword('all') ? null : ts.identifier('a cursor name');
       expectEnd(ts);
-      return { kind: 'subscribe', name, snapshot, pos };
+      return { kind: 'close_cursor', name, pos };
     }
     case 'begin':
     case 'start':
@@ -178,6 +176,13 @@ function parseCreate(ts: TokenStream, stmt: string, offset: number): Statement {
   if (ts.tokens[1]?.kind === 'ident' && (ts.tokens[1].value === 'user' || ts.tokens[1].value === 'role')) return parseUserPassword(ts, 'create');
   ts.expectKeyword('create');
   ts.acceptKeyword('or', 'replace');
+  const indexAt = ts.peek();
+  if (ts.isKeyword('index') || ts.isKeyword('unique', 'index')) {
+    throw new SluiceError('not_supported', 'CREATE INDEX is not supported: tables need none', {
+      position: indexAt.start + 1,
+      hint: 'A table with a PRIMARY KEY is looked up by it (upserts, lookup joins); ad-hoc queries scan the table in DuckDB, and views keep their own state.',
+    });
+  }
   if (ts.acceptKeyword('source')) return parseCreateRelation(ts, 'source', stmt);
   if (ts.acceptKeyword('table')) return parseCreateRelation(ts, 'table', stmt);
   if (ts.acceptKeyword('materialized', 'view') || ts.acceptKeyword('view')) return parseCreateView(ts, stmt, offset);
@@ -306,17 +311,253 @@ export function parseExpression(text: string, offset = 0): Expr {
   return convertExprAt(a.columns[0]!.expr, offset - prefix.length);
 }
 
-/** COPY to or from a server file is refused (42501, as PostgreSQL does for non-superusers). */
-function refuseCopy(ts: TokenStream): never {
-  const at = ts.peek().start + 1;
-  const words = ts.tokens.filter((t) => t.kind === 'ident').map((t) => t.value);
-  if (words.includes('stdout') || words.includes('stdin')) {
-    throw new SluiceError('not_supported', 'COPY is not supported yet', { position: at, hint: 'Read rows with SELECT, and follow a view with SUBSCRIBE.' });
+/** SUBSCRIBE [TO] name [WITH (snapshot [= bool], progress [= bool])]. */
+function parseSubscribe(ts: TokenStream): Statement {
+  ts.next();
+  ts.acceptKeyword('to');
+  const pos = ts.position();
+  const name = ts.objectName();
+  let snapshot = true;
+  let progress = false;
+  if (ts.acceptKeyword('with')) {
+    ts.expectSymbol('(');
+    do {
+      const at = ts.position();
+      const key = ts.identifier('an option name');
+      let on = true;
+      if (ts.acceptSymbol('=')) {
+        const v = ts.next();
+        on = booleanOption(v.value, key, at);
+      }
+      if (key === 'snapshot') snapshot = on;
+      else if (key === 'progress') progress = on;
+      else throw new SluiceError('invalid_parameter', `unknown SUBSCRIBE option "${key}"`, { position: at, hint: 'SUBSCRIBE takes WITH (snapshot = true | false, progress = true | false).' });
+    } while (ts.acceptSymbol(','));
+    ts.expectSymbol(')');
   }
-  throw new SluiceError('insufficient_privilege', 'permission denied: COPY to or from a file on the server is not available to clients', {
-    position: at,
-    hint: "Write files with CREATE SINK … WITH (connector = 'file', …) under an allowed path.",
-  });
+  expectEnd(ts);
+  return { kind: 'subscribe', name, snapshot, progress, pos };
+}
+
+/** A boolean option value as PostgreSQL reads one (true/false, on/off, yes/no, 1/0). */
+function booleanOption(value: string, option: string, position: number): boolean {
+  const v = value.toLowerCase();
+  if (['true', 'on', 'yes', '1', 't', 'y'].includes(v)) return true;
+  if (['false', 'off', 'no', '0', 'f', 'n'].includes(v)) return false;
+  throw new SluiceError('syntax', `${option} requires a Boolean value`, { position });
+}
+
+/** The statement between the parentheses at the current token, parsed; the stream moves past ')'. */
+function parenthesizedStatement(ts: TokenStream, whole: string, what: string): InnerStatement {
+  const open = ts.peek();
+  ts.expectSymbol('(');
+  let depth = 1;
+  let close = ts.peek();
+  while (!ts.atEnd()) {
+    close = ts.next();
+    if (close.kind === 'symbol' && close.value === '(') depth++;
+    if (close.kind === 'symbol' && close.value === ')' && --depth === 0) break;
+  }
+  if (depth !== 0) ts.fail('expected ")"');
+  return innerStatement(whole, open.end, close.start, what);
+}
+
+/** Parses whole[start, end) as a statement that may stand inside another: a query or SUBSCRIBE. */
+function innerStatement(whole: string, start: number, end: number, what: string): InnerStatement {
+  const raw = whole.slice(start, end);
+  const lead = raw.length - raw.trimStart().length;
+  const text = raw.trim();
+  const offset = start + lead;
+  if (text === '') throw new SluiceError('syntax', `${what} needs a query`, { position: start + 1 });
+  const statement = parseStatement(text, offset, whole);
+  if (statement.kind !== 'select' && statement.kind !== 'subscribe') {
+    throw new SluiceError('not_supported', `${what} takes a SELECT, VALUES or SUBSCRIBE, not ${text.split(/\s/)[0]!.toUpperCase()}`, { position: offset + 1 });
+  }
+  return { statement, text, offset };
+}
+
+/**
+ * COPY (query | SUBSCRIBE …) TO STDOUT, COPY relation [(columns)] TO STDOUT and COPY table
+ * [(columns)] FROM STDIN, with PostgreSQL's options in either spelling (`WITH (FORMAT csv,
+ * HEADER)` or `CSV HEADER`). COPY to or from a file on the server is refused (42501, as
+ * PostgreSQL does for users who may not touch its files).
+ */
+function parseCopy(ts: TokenStream, whole: string): Statement {
+  ts.next();
+  let query: InnerStatement | null = null;
+  let relation: { name: string; columns: string[] | null; pos: number } | null = null;
+  if (ts.isSymbol('(')) query = parenthesizedStatement(ts, whole, 'COPY (…)');
+  else {
+    const pos = ts.position();
+    const name = ts.objectName();
+    let columns: string[] | null = null;
+    if (ts.acceptSymbol('(')) {
+      columns = [];
+      do columns.push(ts.identifier('a column name'));
+      while (ts.acceptSymbol(','));
+      ts.expectSymbol(')');
+    }
+    relation = { name, columns, pos };
+  }
+  const dirAt = ts.position();
+  const to = ts.acceptKeyword('to');
+  if (!to && !ts.acceptKeyword('from')) ts.fail('expected TO or FROM');
+  const target = ts.peek();
+  if (!(target.kind === 'ident' && (target.value === 'stdout' || target.value === 'stdin'))) {
+    if (target.kind === 'string' || (target.kind === 'ident' && target.value === 'program')) {
+      throw new SluiceError('insufficient_privilege', 'permission denied: COPY to or from a file on the server is not available to clients', {
+        position: target.start + 1,
+        hint: `Use COPY … ${to ? 'TO STDOUT' : 'FROM STDIN'} (psql's \\copy), or a file ${to ? 'sink' : 'table'} under an allowed path.`,
+      });
+    }
+    ts.fail(`expected ${to ? 'STDOUT' : 'STDIN'}`);
+  }
+  ts.next();
+  if (to !== (target.value === 'stdout')) {
+    throw new SluiceError('syntax', `COPY ${to ? 'TO' : 'FROM'} takes ${to ? 'STDOUT' : 'STDIN'}`, { position: target.start + 1 });
+  }
+  const options = parseCopyOptions(ts);
+  expectEnd(ts);
+  if (to) return { kind: 'copy_to', query, relation, options };
+  if (!relation) throw new SluiceError('syntax', 'COPY FROM takes a table, not a query', { position: dirAt });
+  return { kind: 'copy_from', table: relation.name, columns: relation.columns, options, pos: relation.pos };
+}
+
+/** COPY's options: `[WITH] (name [value], …)` or the older `[WITH] [CSV] [HEADER] [DELIMITER [AS] 'c'] …`. */
+function parseCopyOptions(ts: TokenStream): CopyOptions {
+  const given: Record<string, { value: string; pos: number }> = {};
+  const set = (key: string, value: string, pos: number) => {
+    if (given[key]) throw new SluiceError('syntax', 'conflicting or redundant options', { position: pos });
+    given[key] = { value, pos };
+  };
+  ts.acceptKeyword('with');
+  if (ts.acceptSymbol('(')) {
+    do {
+      const pos = ts.position();
+      const key = ts.identifier('a COPY option');
+      const v = ts.peek();
+      let value = 'true';
+      if (!(v.kind === 'symbol' && (v.value === ',' || v.value === ')'))) {
+        if (v.kind === 'symbol' && v.value === '(') ts.fail(`COPY option ${key.toUpperCase()} with a column list is not supported`);
+        value = ts.next().value;
+      }
+      set(key, value, pos);
+    } while (ts.acceptSymbol(','));
+    ts.expectSymbol(')');
+  } else {
+    while (!ts.atEnd()) {
+      const pos = ts.position();
+      const word = ts.identifier('a COPY option');
+      if (word === 'csv' || word === 'binary') set('format', word, pos);
+      else if (word === 'header') set('header', 'true', pos);
+      else if (['delimiter', 'null', 'quote', 'escape', 'encoding'].includes(word)) {
+        ts.acceptKeyword('as');
+        const v = ts.next();
+        if (v.kind !== 'string') throw new SluiceError('syntax', `COPY ${word.toUpperCase()} takes a string`, { position: v.start + 1 });
+        set(word, v.value, pos);
+      } else set(word, 'true', pos);
+    }
+  }
+  for (const [key, { value, pos }] of Object.entries(given)) {
+    if (key === 'format' && !['text', 'csv', 'binary'].includes(value.toLowerCase())) throw new SluiceError('invalid_parameter', `COPY format "${value}" not recognized`, { position: pos });
+    if (key === 'encoding' && !/^utf-?8$/i.test(value)) throw new SluiceError('not_supported', `COPY encoding "${value}" is not supported: sluice speaks UTF8`, { position: pos });
+    if (!['format', 'header', 'delimiter', 'null', 'quote', 'escape', 'encoding', 'freeze'].includes(key)) {
+      throw new SluiceError('not_supported', `COPY option "${key}" is not supported`, { position: pos, hint: 'COPY takes FORMAT text | csv, HEADER, DELIMITER, NULL, QUOTE and ESCAPE.' });
+    }
+  }
+  const format = (given.format?.value ?? 'text').toLowerCase();
+  if (format === 'binary') throw new SluiceError('not_supported', 'COPY in binary format is not supported', { position: given.format!.pos, hint: 'Use FORMAT text or FORMAT csv.' });
+  const csv = format === 'csv';
+  const oneChar = (key: string, dflt: string, what: string): string => {
+    const g = given[key];
+    if (!g) return dflt;
+    if (g.value.length !== 1) throw new SluiceError('invalid_parameter', `COPY ${what} must be a single one-byte character`, { position: g.pos });
+    return g.value;
+  };
+  for (const key of ['quote', 'escape']) {
+    if (given[key] && !csv) throw new SluiceError('not_supported', `COPY ${key} available only in CSV mode`, { position: given[key]!.pos });
+  }
+  const delimiter = oneChar('delimiter', csv ? ',' : '\t', 'delimiter');
+  if (delimiter === '\n' || delimiter === '\r') throw new SluiceError('invalid_parameter', 'COPY delimiter cannot be newline or carriage return', { position: given.delimiter!.pos });
+  if (!csv && (delimiter === '\\' || /[a-z0-9.]/i.test(delimiter))) throw new SluiceError('invalid_parameter', `COPY delimiter cannot be "${delimiter}"`, { position: given.delimiter!.pos });
+  const header = given.header ? booleanOption(given.header.value, 'header', given.header.pos) : false;
+  const quote = oneChar('quote', '"', 'quote');
+  const escape = oneChar('escape', quote, 'escape');
+  const nullMarker = given.null?.value ?? (csv ? '' : '\\N');
+  if (csv && delimiter === quote) throw new SluiceError('invalid_parameter', 'COPY delimiter and quote must be different', { position: given.delimiter?.pos ?? given.quote?.pos });
+  if (nullMarker.includes(delimiter)) throw new SluiceError('invalid_parameter', 'COPY delimiter must not appear in the NULL specification', { position: given.null?.pos ?? given.delimiter?.pos });
+  return { format: csv ? 'csv' : 'text', header, delimiter, null: nullMarker, quote, escape };
+}
+
+/** DECLARE name [NO SCROLL] CURSOR [WITH[OUT] HOLD] FOR query | SUBSCRIBE …. */
+function parseDeclare(ts: TokenStream, whole: string): Statement {
+  ts.next();
+  const pos = ts.position();
+  const name = ts.identifier('a cursor name');
+  for (;;) {
+    const at = ts.peek();
+    if (ts.acceptKeyword('binary')) throw new SluiceError('not_supported', 'binary cursors are not supported', { position: at.start + 1 });
+    if (ts.acceptKeyword('scroll')) throw new SluiceError('not_supported', 'scrollable cursors are not supported', { position: at.start + 1, hint: 'Cursors go forward only (NO SCROLL).' });
+    if (ts.acceptKeyword('no', 'scroll') || ts.acceptKeyword('insensitive') || ts.acceptKeyword('asensitive')) continue;
+    break;
+  }
+  ts.expectKeyword('cursor');
+  if (!ts.acceptKeyword('with', 'hold')) ts.acceptKeyword('without', 'hold');
+  ts.expectKeyword('for');
+  const start = ts.peek().start;
+  const query = innerStatement(whole, start, ts.tokens[ts.tokens.length - 1]!.start, 'DECLARE … CURSOR FOR');
+  return { kind: 'declare', name, query, pos };
+}
+
+/** FETCH [NEXT | FORWARD [n | ALL] | n | ALL] [FROM | IN] name [WITH (timeout = 'interval')]. */
+function parseFetch(ts: TokenStream): Statement {
+  ts.next();
+  let count: number | null = 1;
+  const dir = ts.peek();
+  const countOf = (): boolean => {
+    const t = ts.peek();
+    if (t.kind === 'number') {
+      if (!/^\d+$/.test(t.value)) ts.fail('expected a whole number of rows');
+      count = Number(ts.next().value);
+      return true;
+    }
+    if (ts.acceptKeyword('all')) {
+      count = null;
+      return true;
+    }
+    return false;
+  };
+  if (dir.kind === 'ident' && ['prior', 'first', 'last', 'absolute', 'relative', 'backward'].includes(dir.value)) {
+    throw new SluiceError('not_supported', `FETCH ${dir.value.toUpperCase()} is not supported`, { position: dir.start + 1, hint: 'Cursors go forward only: FETCH [n | ALL] name.' });
+  }
+  if (ts.acceptKeyword('forward')) countOf();
+  else if (!ts.acceptKeyword('next')) countOf();
+  if (!ts.acceptKeyword('from')) ts.acceptKeyword('in');
+  const pos = ts.position();
+  const name = ts.identifier('a cursor name');
+  let timeoutMs: number | null = null;
+  if (ts.acceptKeyword('with')) {
+    ts.expectSymbol('(');
+    do {
+      const at = ts.position();
+      const key = ts.identifier('an option name');
+      if (key !== 'timeout') throw new SluiceError('invalid_parameter', `unknown FETCH option "${key}"`, { position: at, hint: "FETCH takes WITH (timeout = '1s')." });
+      ts.expectSymbol('=');
+      const v = ts.next();
+      if (v.kind !== 'string' && v.kind !== 'number') throw new SluiceError('syntax', 'FETCH timeout takes an interval such as \'1s\'', { position: v.start + 1 });
+      let micros: bigint;
+      try {
+        micros = v.kind === 'number' ? BigInt(Math.round(Number(v.value) * 1e6)) : parseInterval(v.value);
+      } catch (e) {
+        throw e instanceof SluiceError ? e.withPosition(v.start + 1) : e;
+      }
+      if (micros < 0n) throw new SluiceError('invalid_parameter', 'FETCH timeout cannot be negative', { position: v.start + 1 });
+      timeoutMs = Number(micros / 1000n);
+    } while (ts.acceptSymbol(','));
+    ts.expectSymbol(')');
+  }
+  expectEnd(ts);
+  return { kind: 'fetch', name, count, timeoutMs, pos };
 }
 
 function parseOptions(ts: TokenStream): Options {
@@ -487,9 +728,26 @@ function rewriteFromClause(text: string): { text: string; ordinality: Set<number
   return { text: out, ordinality };
 }
 
+/**
+ * `current_user` and `session_user` (which node-sql-parser does not read) become column names of
+ * the same length that convert.ts turns back into `current_user` and `session_user` columns.
+ */
+function rewriteSessionUsers(text: string): string {
+  if (!/current_user|session_user/i.test(text)) return text;
+  let out = text;
+  for (const t of lex(text)) {
+    if (t.kind !== 'ident' || (t.value !== 'current_user' && t.value !== 'session_user')) continue;
+    out = out.slice(0, t.start) + SESSION_USER_STANDINS[t.value] + out.slice(t.end);
+  }
+  return out;
+}
+
+const SESSION_USER_STANDINS: Readonly<Record<string, string>> = { current_user: '__cur_user__', session_user: '__ses_user__' };
+
 /** Parses query text that starts at 0-based `offset` in the script. */
 export function parseQueryText(text: string, offset: number): Query {
   let ast;
+  text = rewriteSessionUsers(text);
   const subs = rewriteSubscripts(text);
   const from = rewriteFromClause(subs.text);
   const stripped = stripSystemTime(from.text);
@@ -636,6 +894,45 @@ function parseDrop(ts: TokenStream): Statement {
   if (!cascade) ts.acceptKeyword('restrict');
   expectEnd(ts);
   return { kind: 'drop', objectKind: objectKindV, name, ifExists, cascade, pos };
+}
+
+/**
+ * ALTER {SOURCE | TABLE | MATERIALIZED VIEW | SINK} [IF EXISTS] name: SET (option = value, …)
+ * and RESET (option, …) are read (the engine decides which options can change while running);
+ * RENAME TO and the rest are refused with 0A000.
+ */
+function parseAlter(ts: TokenStream): Statement {
+  ts.expectKeyword('alter');
+  const kind = objectKind(ts);
+  ts.acceptKeyword('if', 'exists');
+  const pos = ts.position();
+  const name = ts.objectName();
+  const at = ts.peek();
+  if (ts.acceptKeyword('set') || ts.isKeyword('reset')) {
+    const reset = ts.acceptKeyword('reset');
+    ts.expectSymbol('(');
+    const options: Record<string, string | null> = {};
+    do {
+      const key = ts.identifier('an option name').toLowerCase();
+      if (reset) options[key] = null;
+      else {
+        ts.expectSymbol('=');
+        const v = ts.next();
+        if (v.kind === 'eof' || (v.kind === 'symbol' && v.value !== '-')) ts.fail('expected an option value');
+        options[key] = v.kind === 'symbol' ? '-' + ts.next().value : v.value;
+      }
+    } while (ts.acceptSymbol(','));
+    ts.expectSymbol(')');
+    expectEnd(ts);
+    return { kind: 'alter_set', objectKind: kind, name, options, pos };
+  }
+  if (ts.isKeyword('rename')) {
+    throw new SluiceError('not_supported', `ALTER ${kind === 'view' ? 'MATERIALIZED VIEW' : kind.toUpperCase()} … RENAME is not supported yet`, {
+      position: at.start + 1,
+      hint: `Create it again under the new name: SHOW CREATE ${kind === 'view' ? 'MATERIALIZED VIEW' : kind.toUpperCase()} ${name} gives the statement.`,
+    });
+  }
+  return ts.fail('expected SET (…) or RESET (…)');
 }
 
 function parseShow(ts: TokenStream): Statement {

@@ -14,6 +14,7 @@ import { nullLiteral, parameterLiteral, placeholderCount, substituteParameters, 
 import { describedParamOid } from './pg-types.js';
 import { errorFields, noticeFields, PgServerError, protocolViolation, relocated, warningFields } from './server-error.js';
 import { isQuery, mayReturnRows } from './statement-kind.js';
+import { SubscriptionFeed } from './subscription-feed.js';
 
 /** What the extended protocol needs from its session: output, the engine, and paced row output. */
 export interface QueryIO {
@@ -27,6 +28,10 @@ export interface QueryIO {
   errorSent(): void;
   /** Writes DataRows for rows[from, to), flushing and waiting for the socket as needed. */
   sendRows(result: Extract<StatementResult, { kind: 'rows' }>, from: number, to: number, formats: readonly FormatCode[]): Promise<void>;
+  /** Writes a subscription's rows as they come, up to maxRows (0: until cancelled); returns how many. */
+  streamFeed(feed: SubscriptionFeed, formats: readonly FormatCode[], maxRows: number): Promise<number>;
+  /** Most changes a subscription may have waiting for its client. */
+  readonly subscribeQueueRows: number;
 }
 
 interface PreparedStatement {
@@ -46,6 +51,15 @@ interface Portal {
   result: StatementResult | null;
   cursor: number;
   done: boolean;
+  /** A SUBSCRIBE portal's changes, from its first Execute on. */
+  feed: SubscriptionFeed | null;
+}
+
+/** Stops a portal's subscription, if it has one (closed, dropped at Sync, or the session ended). */
+function release(p: Portal): void {
+  if (p.feed) p.feed.close();
+  else if (p.result?.kind === 'subscription') p.result.listen(() => undefined, () => undefined)();
+  p.feed = null;
 }
 
 const PARAM_LIMIT = 65_535;
@@ -97,12 +111,15 @@ export class ExtendedQuery {
   /** Sync: ends the implicit transaction, which drops every portal, and stops skipping. */
   sync(): void {
     this.skipping = false;
+    for (const p of this.portals.values()) release(p);
     this.portals.clear();
   }
 
   /** A simple Query replaces the unnamed statement and portal. */
   dropUnnamed(): void {
     this.statements.delete('');
+    const p = this.portals.get('');
+    if (p) release(p);
     this.portals.delete('');
   }
 
@@ -149,7 +166,7 @@ export class ExtendedQuery {
     }
     const literals = values.map((v, i) => parameterLiteral(v, paramFormats.length === 1 ? paramFormats[0]! : (paramFormats[i] ?? 0), st.paramOids[i]!, i));
     const bound = substituteParameters(st.sql, literals);
-    this.portals.set(portalName, { name: portalName, statement: st, bound, formatCodes: resultFormats, result: null, cursor: 0, done: false });
+    this.portals.set(portalName, { name: portalName, statement: st, bound, formatCodes: resultFormats, result: null, cursor: 0, done: false, feed: null });
     this.io.out.bindComplete();
   }
 
@@ -176,8 +193,8 @@ export class ExtendedQuery {
         return;
       }
       const r = await this.resultOf(portal);
-      if (r.kind === 'rows') out.rowDescription(r.columns, resolveFormats(portal.formatCodes, r.columns.length));
-      else out.noData();
+      if (r.kind === 'command') out.noData();
+      else out.rowDescription(r.columns, resolveFormats(portal.formatCodes, r.columns.length));
       return;
     }
     throw protocolViolation(`invalid DESCRIBE message subtype ${kind.charCodeAt(0)}`);
@@ -195,11 +212,14 @@ export class ExtendedQuery {
       return;
     }
     const wasDone = portal.done;
-    let r = await this.resultOf(portal);
-    // The extended protocol answers SUBSCRIBE with its snapshot only; stream with a simple query.
+    const r = await this.resultOf(portal);
     if (r.kind === 'subscription') {
-      r.listen(() => undefined, () => undefined)();
-      r = { kind: 'rows', tag: `SELECT ${r.rows.length}`, columns: r.columns, rows: r.rows };
+      // Changes as they come: all of them until cancelled, or maxRows at a time (PortalSuspended).
+      portal.feed ??= new SubscriptionFeed(r, this.io.subscribeQueueRows);
+      const formats = resolveFormats(portal.formatCodes, r.columns.length);
+      await this.io.streamFeed(portal.feed, formats, maxRows);
+      out.portalSuspended();
+      return;
     }
     if (r.kind === 'command') {
       if (r.warning && !wasDone) out.noticeResponse(warningFields(r.warning));
@@ -229,8 +249,18 @@ export class ExtendedQuery {
       const st = this.statements.get(name);
       this.statements.delete(name);
       // Closing a statement closes the portals made from it.
-      if (st) for (const [n, p] of this.portals) if (p.statement === st) this.portals.delete(n);
-    } else if (kind === 'P') this.portals.delete(name);
+      if (st) {
+        for (const [n, p] of this.portals) {
+          if (p.statement !== st) continue;
+          release(p);
+          this.portals.delete(n);
+        }
+      }
+    } else if (kind === 'P') {
+      const p = this.portals.get(name);
+      if (p) release(p);
+      this.portals.delete(name);
+    }
     else throw protocolViolation(`invalid CLOSE message subtype ${kind.charCodeAt(0)}`);
     this.io.out.closeComplete();
   }
@@ -285,7 +315,9 @@ export class ExtendedQuery {
         throw relocated(e, (p) => bound.originalPosition(p) + part.offset);
       }
     }
-    st.columns = r && r.kind === 'rows' ? r.columns : null;
+    // A SUBSCRIBE run to learn its columns is stopped at once.
+    if (r?.kind === 'subscription') r.listen(() => undefined, () => undefined)();
+    st.columns = r && r.kind !== 'command' ? r.columns : null;
     return st.columns;
   }
 }

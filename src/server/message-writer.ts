@@ -170,6 +170,22 @@ export class MessageWriter {
     return this.end();
   }
 
+  /** CopyOutResponse ('H') or CopyInResponse ('G'): text format, every column text. */
+  copyResponse(kind: 'out' | 'in', columns: number): this {
+    this.begin(kind === 'out' ? 'H' : 'G').int8(0).int16(columns);
+    for (let i = 0; i < columns; i++) this.int16(0);
+    return this.end();
+  }
+
+  /** CopyData: one row of COPY's text or CSV output (its line end included). */
+  copyData(line: string): this {
+    return this.begin('d').utf8(line).end();
+  }
+
+  copyDone(): this {
+    return this.begin('c').end();
+  }
+
   parameterDescription(oids: readonly number[]): this {
     this.begin('t').int16(oids.length);
     for (const o of oids) this.int32(o);

@@ -9,21 +9,27 @@ import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Engine, EngineSession, Principal, StatementResult, Subscription } from '../exec/runtime/engine.js';
 import type { Value } from '../common/types.js';
 import { toSluiceError } from '../common/errors.js';
-import { parseSqlGuarded, splitStatements } from '../parser/index.js';
+import { parseSqlGuarded, splitStatements, type CopyOptions, type Statement } from '../parser/index.js';
 import { commandTag } from './command-tag.js';
+import { copyHeader, copyLine, CopyReader } from './copy-format.js';
+import { SluiceError } from '../common/errors.js';
+import { KIND_LABEL } from '../catalog/index.js';
+import { Cursors } from './cursors.js';
+import { leadingKeyword } from './statement-kind.js';
+import { SubscriptionFeed } from './subscription-feed.js';
 import { ExtendedQuery, type QueryIO } from './extended-query.js';
 import { BodyReader, FrameReader, type Frame, type InFlightBudget } from './message-reader.js';
 import { MessageWriter, type FormatCode } from './message-writer.js';
 import { psqlCatalogResult } from './psql-catalog.js';
 import { SCRAM_SHA_256, ScramExchange, type ScramVerifier } from './scram.js';
-import { errorFields, noticeFields, PgServerError, protocolViolation, queryCanceled, warningFields } from './server-error.js';
+import { errorFields, noticeFields, PgServerError, protocolViolation, queryCanceled, relocated, warningFields } from './server-error.js';
 import { throttledPrinter } from '../exec/runtime/progress.js';
 
 /**
  * The part of the engine the server uses; `setParameterSource`, when there, takes the client
  * parameters SHOW answers (see pg-parameters.ts).
  */
-export type PgEngine = Pick<Engine, 'execute' | 'catalog'> & Partial<Pick<Engine, 'setParameterSource' | 'progress' | 'openSession' | 'closeSession'>>;
+export type PgEngine = Pick<Engine, 'execute' | 'catalog'> & Partial<Pick<Engine, 'setParameterSource' | 'progress' | 'openSession' | 'closeSession' | 'copyInto'>>;
 
 /** What every session shares: the engine, settings, and the server's registry of sessions. */
 export interface SessionContext {
@@ -76,6 +82,8 @@ export class PgSession implements QueryIO {
   private readonly reader: FrameReader;
   private readonly extended: ExtendedQuery;
   private pumping = false;
+  /** Set while COPY FROM STDIN waits for the client's next message. */
+  private frameWaiter: (() => void) | null = null;
   private scram: ScramExchange | null = null;
   private user = '';
   /**
@@ -91,6 +99,8 @@ export class PgSession implements QueryIO {
   private busy = false;
   private cancelRequested = false;
   private abortInFlight: ((e: Error) => void) | null = null;
+  /** Inside BEGIN … COMMIT/ROLLBACK (ReadyForQuery says 'T'; cursors may be declared). */
+  private readonly cursors: Cursors;
 
   /** The connection: the TCP socket, or the TLS socket over it after an SSLRequest. */
   private socket: Socket;
@@ -102,6 +112,7 @@ export class PgSession implements QueryIO {
     this.txn = ctx.engine.openSession?.() ?? null;
     this.reader = new FrameReader(ctx.maxMessageBytes, ctx.inFlight);
     this.extended = new ExtendedQuery(this);
+    this.cursors = new Cursors(ctx.subscribeQueueRows);
     ({ pid: this.pid, secret: this.secret } = ctx.register(this));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -112,6 +123,10 @@ export class PgSession implements QueryIO {
       void this.closeWith(new PgServerError('08006', 'canceling authentication due to timeout', { fatal: true }));
     }, ctx.startupTimeoutMs);
     this.startupTimer.unref();
+  }
+
+  get subscribeQueueRows(): number {
+    return this.ctx.subscribeQueueRows;
   }
 
   /** Cancels the statement this session is running, as a CancelRequest asks. */
@@ -143,6 +158,7 @@ export class PgSession implements QueryIO {
   private onData(chunk: Buffer): void {
     if (this.phase === 'closed') return;
     this.reader.push(chunk);
+    if (this.frameWaiter) this.frameWaiter();
     if (!this.pumping) void this.pump();
     else if (this.reader.buffered > PAUSE_BYTES) this.socket.pause();
   }
@@ -152,6 +168,9 @@ export class PgSession implements QueryIO {
     this.reader.releaseBudget();
     if (this.startupTimer) clearTimeout(this.startupTimer);
     this.ctx.unregister(this);
+    this.frameWaiter?.();
+    this.cursors.close(null);
+    this.extended.sync();
     // A client that vanished mid-query stops the wait for its result; the result is dropped.
     this.abortInFlight?.(new PgServerError('08006', 'connection closed by the client'));
     // A transaction block in progress is rolled back (once its running statement, if any, ends).
@@ -293,7 +312,7 @@ export class PgSession implements QueryIO {
     if (refusal) throw refusal;
     this.reader.startup = false;
     const userVerifier = this.ctx.engine.catalog.roles.verifier(user);
-    this.principal = { name: user, superuser: userVerifier === undefined };
+    this.principal = { name: user, superuser: userVerifier === undefined, database: params.get('database') ?? user };
     if (this.ctx.verifier) {
       this.authVerifier = userVerifier ?? this.ctx.verifier;
       this.phase = 'auth';
@@ -366,7 +385,8 @@ export class PgSession implements QueryIO {
       if (parts.length > 1) await parseSqlGuarded(text);
       for (const part of parts) {
         offset = part.offset;
-        for (const r of await this.run(part.text)) await this.sendResult(r);
+        if (leadingKeyword(part.text) === 'copy') await this.copy(part.text);
+        else for (const r of await this.run(part.text)) await this.sendResult(r);
       }
     } catch (e) {
       if (e instanceof PgServerError && e.fatal) throw e;
@@ -380,7 +400,7 @@ export class PgSession implements QueryIO {
   }
 
   private async sendResult(r: StatementResult): Promise<void> {
-    if (r.kind === 'subscription') return this.streamSubscription(r);
+    if (r.kind === 'subscription') return this.streamSubscription(r, null);
     if (r.kind === 'command') {
       if (r.warning) this.out.noticeResponse(warningFields(r.warning));
       if (r.notice) this.out.noticeResponse(noticeFields(r.notice));
@@ -394,63 +414,194 @@ export class PgSession implements QueryIO {
   }
 
   /**
-   * SUBSCRIBE: the snapshot, then every change as DataRows until the client cancels or leaves
-   * (or the view is dropped: CommandComplete). Changes wait in a bounded queue; a client that
-   * falls further behind is dropped with an error, so a slow reader never stalls the engine.
+   * SUBSCRIBE (as rows) or COPY (SUBSCRIBE …) TO STDOUT (as CopyData lines, which psql prints as
+   * they come): the snapshot, then every change, until the client cancels or leaves, falls too
+   * far behind, or the view is dropped (each an error).
    */
-  private async streamSubscription(r: Subscription): Promise<void> {
+  private async streamSubscription(r: Subscription, copy: CopyOptions | null): Promise<void> {
+    const feed = new SubscriptionFeed(r, this.ctx.subscribeQueueRows);
     const formats = new Array<FormatCode>(r.columns.length).fill(0);
-    this.out.rowDescription(r.columns, formats);
-    for (const row of r.rows) this.out.dataRow(row, r.columns, formats);
-    await this.flush();
-    const queue: Value[][] = [];
-    let wake: (() => void) | null = null;
-    let endReason: string | null = null;
-    let overflow = false;
-    const stop = r.listen(
-      (rows) => {
-        if (overflow) return;
-        for (const row of rows) queue.push(row);
-        if (queue.length > this.ctx.subscribeQueueRows) {
-          overflow = true;
-          queue.length = 0;
+    if (copy) {
+      this.out.copyResponse('out', r.columns.length);
+      if (copy.header) this.out.copyData(copyHeader(r.columns, copy));
+    } else this.out.rowDescription(r.columns, formats);
+    const { aborted, done } = this.abortable();
+    try {
+      await this.flush();
+      for (;;) {
+        for (const row of await feed.take(null, null, aborted)) {
+          if (copy) this.out.copyData(copyLine(row, r.columns, copy));
+          else this.out.dataRow(row, r.columns, formats);
         }
-        wake?.();
-      },
-      (reason) => {
-        endReason = reason;
-        wake?.();
-      },
-    );
+        await this.flush();
+        if (this.cancelRequested) throw queryCanceled();
+        if (this.phase === 'closed') return;
+      }
+    } finally {
+      feed.close();
+      done();
+    }
+  }
+
+  /**
+   * The extended protocol's Execute of a SUBSCRIBE portal: DataRows as changes come, up to
+   * `maxRows` (0: until cancelled). Returns how many were sent.
+   */
+  async streamFeed(feed: SubscriptionFeed, formats: readonly FormatCode[], maxRows: number): Promise<number> {
+    const { aborted, done } = this.abortable();
+    let sent = 0;
+    try {
+      while (maxRows === 0 || sent < maxRows) {
+        // What came before (ParseComplete, BindComplete, rows) is sent before waiting for changes.
+        if (feed.ready === 0) await this.flush();
+        const rows = await feed.take(maxRows === 0 ? null : maxRows - sent, null, aborted);
+        for (const row of rows) this.out.dataRow(row, feed.columns, formats);
+        sent += rows.length;
+        await this.flush();
+        if (this.cancelRequested) throw queryCanceled();
+        if (this.phase === 'closed') break;
+      }
+      return sent;
+    } finally {
+      done();
+    }
+  }
+
+  /** A promise that rejects when the client cancels or leaves, until `done`. */
+  private abortable(): { aborted: Promise<never>; done: () => void } {
     const aborted = new Promise<never>((_, reject) => {
       this.abortInFlight = reject;
     });
     aborted.catch(() => undefined);
-    try {
-      for (;;) {
-        if (overflow) {
-          throw new PgServerError('53400', `subscription dropped: more than ${this.ctx.subscribeQueueRows} changes were waiting for this client`, {
-            hint: 'Read changes faster, or subscribe to a smaller view.',
-          });
-        }
-        if (queue.length) {
-          for (const row of queue.splice(0)) this.out.dataRow(row, r.columns, formats);
-          await this.flush();
-          if (this.cancelRequested) throw queryCanceled();
-          if (this.phase === 'closed') return;
-          continue;
-        }
-        if (endReason !== null) {
-          this.out.noticeResponse(noticeFields(`subscription ended: ${endReason}`));
-          this.out.commandComplete('SUBSCRIBE');
-          return;
-        }
-        await Promise.race([new Promise<void>((res) => (wake = res)), aborted]);
-        wake = null;
+    return { aborted, done: () => (this.abortInFlight = null) };
+  }
+
+  /**
+   * COPY … TO STDOUT: a query's rows, a relation's, or a SUBSCRIBE's changes as they come, in
+   * text or CSV. COPY … FROM STDIN: see copyIn.
+   */
+  private async copy(sql: string): Promise<void> {
+    const [stmt] = await parseSqlGuarded(sql);
+    if (stmt?.kind === 'copy_from') return this.copyIn(stmt);
+    if (stmt?.kind !== 'copy_to') throw new PgServerError('42601', 'expected a COPY statement', { category: 'syntax' });
+    let r: StatementResult | undefined;
+    if (stmt.query) {
+      r = (await this.runInner(stmt.query.text, stmt.query.offset))[0];
+    } else {
+      const rel = stmt.relation!;
+      const columns = rel.columns ? rel.columns.map(quoteName).join(', ') : '*';
+      try {
+        r = (await this.run(`SELECT ${columns} FROM ${quoteName(rel.name)}`))[0];
+      } catch (e) {
+        // The statement run is not the client's: errors point at the relation's name.
+        throw relocated(e, () => rel.pos);
       }
-    } finally {
-      stop();
-      this.abortInFlight = null;
+    }
+    if (!r || r.kind === 'command') throw new PgServerError('42601', 'COPY takes a query that returns rows', { category: 'syntax' });
+    if (r.kind === 'subscription') return this.streamSubscription(r, stmt.options);
+    const o = stmt.options;
+    this.out.copyResponse('out', r.columns.length);
+    if (o.header) this.out.copyData(copyHeader(r.columns, o));
+    for (const row of r.rows) {
+      this.out.copyData(copyLine(row, r.columns, o));
+      if (this.out.size >= FLUSH_BYTES) {
+        await this.flush();
+        if (this.cancelRequested) throw queryCanceled();
+        if (this.phase === 'closed') return;
+      }
+    }
+    this.out.copyDone();
+    this.out.commandComplete(`COPY ${r.rows.length}`);
+  }
+
+  /**
+   * COPY table [(columns)] FROM STDIN: CopyInResponse, then the client's CopyData until
+   * CopyDone (or CopyFail), read as text or CSV, inserted in one change of the table.
+   */
+  private async copyIn(stmt: Extract<Statement, { kind: 'copy_from' }>): Promise<void> {
+    const e = this.ctx.engine.catalog.get(stmt.table);
+    if (!e) throw new SluiceError('undefined_table', `relation "${stmt.table}" does not exist`, { position: stmt.pos });
+    if (e.kind !== 'table') throw new SluiceError('not_supported', `cannot copy to ${KIND_LABEL[e.kind]} "${stmt.table}"`, { position: stmt.pos, hint: 'COPY FROM STDIN loads tables.' });
+    if (!this.ctx.engine.copyInto) throw new PgServerError('0A000', 'COPY FROM STDIN is not available here', { category: 'not_supported' });
+    const width = stmt.columns?.length ?? e.schema.length;
+    const reader = new CopyReader(stmt.options);
+    const rows: (string | null)[][] = [];
+    let failure: unknown = null;
+    this.out.copyResponse('in', width);
+    await this.flush();
+    const decoder = new TextDecoder('utf-8');
+    for (;;) {
+      const frame = await this.nextFrame();
+      if (!frame) throw new PgServerError('08006', 'connection closed by the client during COPY');
+      const type = String.fromCharCode(frame.type);
+      if (type === 'd') {
+        if (failure) continue;
+        try {
+          for (const r of reader.push(decoder.decode(frame.body, { stream: true }))) rows.push(r);
+        } catch (err) {
+          failure = err;
+        }
+      } else if (type === 'c') break;
+      else if (type === 'f') throw new PgServerError('57014', `COPY from stdin failed: ${new BodyReader(frame.body).cstring()}`, { category: 'query_canceled' });
+      else if (type === 'H' || type === 'S') continue;
+      else throw protocolViolation(`unexpected message type 0x${frame.type.toString(16)} during COPY from stdin`);
+    }
+    try {
+      if (!failure) for (const r of reader.push(decoder.decode()).concat(reader.end())) rows.push(r);
+    } catch (err) {
+      failure = err;
+    }
+    if (failure) throw new PgServerError('22P04', `COPY data: ${(failure as Error).message}`, { category: 'invalid_input' });
+    const n = await this.ctx.engine.copyInto(stmt.table, stmt.columns, rows, this.principal);
+    this.out.commandComplete(`COPY ${n}`);
+  }
+
+  /** The client's next message, waiting for it (null once the connection is closed). */
+  private async nextFrame(): Promise<Frame | null> {
+    for (;;) {
+      const f = this.reader.next();
+      if (f) {
+        if (this.socket.isPaused() && this.reader.buffered < PAUSE_BYTES) this.socket.resume();
+        return f;
+      }
+      if (this.phase === 'closed') return null;
+      if (this.socket.isPaused()) this.socket.resume();
+      await new Promise<void>((resolve) => (this.frameWaiter = resolve));
+      this.frameWaiter = null;
+    }
+  }
+
+  /** Runs a statement that stands inside another at `offset`: its errors point into the outer text. */
+  private async runInner(text: string, offset: number): Promise<StatementResult[]> {
+    try {
+      return await this.run(text);
+    } catch (e) {
+      throw relocated(e, (p) => p + offset);
+    }
+  }
+
+  /** DECLARE, FETCH and CLOSE: the session's cursors. */
+  private async cursorStatement(stmt: Extract<Statement, { kind: 'declare' | 'fetch' | 'close_cursor' }>): Promise<StatementResult> {
+    switch (stmt.kind) {
+      case 'declare': {
+        if (this.txn?.status === 'failed') throw new PgServerError('25P02', 'current transaction is aborted, commands ignored until end of transaction block', { category: 'in_failed_sql_transaction' });
+        if (this.txn?.status !== 'active') throw new PgServerError('25P01', 'DECLARE CURSOR can only be used in transaction blocks', { category: 'syntax', hint: 'Run BEGIN first; COMMIT or ROLLBACK closes the cursor.' });
+        if (this.cursors.has(stmt.name)) throw new PgServerError('42P03', `cursor "${stmt.name}" already exists`, { category: 'duplicate_object' });
+        const [r] = await this.runInner(stmt.query.text, stmt.query.offset);
+        this.cursors.declare(stmt.name, r ?? { kind: 'command', tag: 'EMPTY' });
+        return { kind: 'command', tag: 'DECLARE CURSOR' };
+      }
+      case 'fetch': {
+        const { aborted, done } = this.abortable();
+        try {
+          return await this.cursors.fetch(stmt, aborted);
+        } finally {
+          done();
+        }
+      }
+      case 'close_cursor':
+        this.cursors.close(stmt.name);
+        return { kind: 'command', tag: stmt.name === null ? 'CLOSE CURSOR ALL' : 'CLOSE CURSOR' };
     }
   }
 
@@ -458,6 +609,22 @@ export class PgSession implements QueryIO {
   async run(sql: string, probe = false): Promise<StatementResult[]> {
     if (this.cancelRequested) throw queryCanceled();
     if (this.phase === 'closed') throw new PgServerError('08006', 'connection closed by the client');
+    const verb = leadingKeyword(sql);
+    if (verb === 'declare' || verb === 'fetch' || verb === 'close') {
+      const [stmt] = await parseSqlGuarded(sql);
+      if (stmt?.kind === 'declare' || stmt?.kind === 'fetch' || stmt?.kind === 'close_cursor') return [await this.cursorStatement(stmt)];
+    }
+    if (verb === 'copy') {
+      throw new PgServerError('0A000', 'COPY is supported with the simple query protocol only', { category: 'not_supported', hint: 'Send COPY as a simple query (psql, or a driver\'s query without parameters).' });
+    }
+    const results = await this.execute(sql, probe);
+    // Cursors live as long as their transaction block: COMMIT or ROLLBACK closes them.
+    if ((this.txn?.status ?? 'idle') === 'idle') this.cursors.close(null);
+    return results;
+  }
+
+  /** Runs one statement through the engine (or the psql catalog answers). */
+  private async execute(sql: string, probe = false): Promise<StatementResult[]> {
     const catalogAnswer = psqlCatalogResult(sql, this.ctx.engine.catalog);
     if (catalogAnswer && this.txn?.status === 'failed') throw new PgServerError('25P02', 'current transaction is aborted, commands ignored until end of transaction block', { category: 'in_failed_sql_transaction' });
     if (catalogAnswer) return [catalogAnswer];
@@ -529,4 +696,9 @@ export class PgSession implements QueryIO {
 
 function internalFatal(e: unknown): PgServerError {
   return new PgServerError('XX000', `internal error: ${toSluiceError(e).message}`, { fatal: true, category: 'internal' });
+}
+
+/** A name as a quoted identifier. */
+function quoteName(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
 }

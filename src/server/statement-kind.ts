@@ -4,7 +4,7 @@
  */
 
 // Statements the engine answers with a command tag, never rows.
-const COMMANDS = new Set(['create', 'insert', 'update', 'delete', 'drop', 'set', 'flush', 'alter', 'reset', 'begin', 'start', 'commit', 'rollback', 'end', 'abort', 'truncate', 'discard', 'grant', 'revoke']);
+const COMMANDS = new Set(['create', 'declare', 'close', 'copy', 'comment', 'insert', 'update', 'delete', 'drop', 'set', 'flush', 'alter', 'reset', 'begin', 'start', 'commit', 'rollback', 'end', 'abort', 'truncate', 'discard', 'grant', 'revoke']);
 // Statements that can be wrapped as a subquery to learn their columns without running them.
 const QUERIES = new Set(['select', 'with', 'values', 'table', '(']);
 

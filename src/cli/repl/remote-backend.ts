@@ -23,7 +23,7 @@ const LISTINGS: readonly [string, RelationKind][] = [
 /** How long a stopped SUBSCRIBE may take to end before its connection is given up. */
 const STOP_TIMEOUT_MS = 5000;
 
-/** The notice the server sends before ending a SUBSCRIBE on its own (the view was dropped). */
+/** The error (earlier servers: the notice) that ends a SUBSCRIBE when its view was dropped. */
 const ENDED_NOTICE = /^subscription ended: (.*)$/s;
 
 interface PgSessionKey {
@@ -133,7 +133,10 @@ class RemoteBackend implements ReplBackend {
       if (!stopping) sink.rows([rowFromPgText(row, columns)]);
     });
     query.on('error', (e: Error & { code?: string }) => {
+      const ended = ENDED_NOTICE.exec(e.message);
       if (e.code === '57014') settle(stopping ? null : 'canceled by the server');
+      // The server ends a SUBSCRIBE with this error when its view is dropped.
+      else if (ended) settle(ended[1]!);
       else fail(e);
     });
     query.on('end', () => settle(endReason ?? 'the server ended it'));

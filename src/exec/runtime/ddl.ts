@@ -6,7 +6,7 @@
 import { batchFromRows, type Batch } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Schema, Value } from '../../common/types.js';
-import { relationsOf, type Options, type Statement } from '../../parser/index.js';
+import { lex, relationsOf, type Options, type Statement } from '../../parser/index.js';
 import { KIND_LABEL, type CatalogEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
 import { planQuery, scannedRelations, uniqueKey } from '../../planner/index.js';
 import type { DeadLetter, TableLoader } from '../../connectors/api.js';
@@ -43,6 +43,30 @@ function engineSourceOptions(all: Options): { options: Options; maxRate: number 
   return { options, maxRate };
 }
 
+/**
+ * A CREATE statement with its top-level WITH (…) clause written anew from `options` (added at
+ * the end when it had none). Values are written as string literals, which the parser reads as
+ * it reads numbers.
+ */
+function withOptionsClause(sql: string, options: Options): string {
+  const toks = lex(sql);
+  const rendered = `WITH (${Object.entries(options).map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'`).join(', ')})`;
+  let depth = 0;
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.kind === 'symbol' && t.value === '(') depth++;
+    else if (t.kind === 'symbol' && t.value === ')') depth--;
+    else if (depth === 0 && t.kind === 'ident' && t.value === 'with' && toks[i + 1]?.value === '(') {
+      let d = 0;
+      for (let j = i + 1; j < toks.length; j++) {
+        if (toks[j]!.kind === 'symbol' && toks[j]!.value === '(') d++;
+        else if (toks[j]!.kind === 'symbol' && toks[j]!.value === ')' && --d === 0) return sql.slice(0, t.start) + rendered + sql.slice(toks[j]!.end);
+      }
+    }
+  }
+  return `${sql.trimEnd()} ${rendered}`;
+}
+
 /** The parts DDL works with besides the state. */
 export interface DdlParts {
   readonly epochs: EpochRunner;
@@ -56,6 +80,39 @@ export class Ddl {
     private readonly state: EngineState,
     private readonly parts: DdlParts,
   ) {}
+
+  /**
+   * ALTER SOURCE name SET (max_rate = n) / RESET (max_rate): the engine's rate limit changes from
+   * the next epoch on, and the stored statement with it (a restart keeps it). Other options are
+   * the connector's, fixed while it runs.
+   */
+  alterSet(stmt: Stmt<'alter_set'>): StatementResult {
+    const { state } = this;
+    const e = state.catalog.get(stmt.name);
+    const label = KIND_LABEL[stmt.objectKind];
+    if (!e || e.kind !== stmt.objectKind) throw new SluiceError('undefined_table', `${label} "${stmt.name}" does not exist`, { position: stmt.pos });
+    const rt = e.kind === 'source' ? state.sources.get(e.name) : undefined;
+    for (const key of Object.keys(stmt.options)) {
+      if (!rt || !ENGINE_SOURCE_OPTIONS.includes(key)) {
+        throw new SluiceError('not_supported', `option "${key}" of ${label} "${stmt.name}" cannot be changed while it runs`, {
+          position: stmt.pos,
+          hint: rt ? `ALTER SOURCE … SET changes ${ENGINE_SOURCE_OPTIONS.join(', ')}; for the rest, drop the source and create it again (SHOW CREATE SOURCE ${stmt.name} gives its statement).` : `Drop it and create it again (SHOW CREATE gives its statement).`,
+        });
+      }
+    }
+    const entry = rt!.entry;
+    const options: Record<string, string> = { ...entry.options };
+    for (const [k, v] of Object.entries(stmt.options)) {
+      if (v === null) delete options[k];
+      else options[k] = v;
+    }
+    const { maxRate } = engineSourceOptions(options);
+    const updated: SourceEntry = { ...entry, options, sql: withOptionsClause(entry.sql, options) };
+    rt!.maxRate = maxRate;
+    rt!.entry = updated;
+    state.catalog.replace(updated);
+    return { kind: 'command', tag: 'ALTER_SOURCE' };
+  }
 
   /** CREATE SOURCE: validates the connector options, starts the connector, makes `<name>_errors`. */
   async createSource(stmt: Stmt<'create_source'>): Promise<StatementResult> {

@@ -29,7 +29,7 @@ import { Mutex, ReadWriteGate } from './lock.js';
 import { MetricsRing, type EpochMetrics } from './metrics.js';
 import { Ddl } from './ddl.js';
 import { describe, showObjects } from './describe.js';
-import { executeDml } from './dml.js';
+import { copyRows, executeDml } from './dml.js';
 import { EpochRunner } from './epoch-runner.js';
 import { explain } from './explain.js';
 import { LookupService } from './lookup-service.js';
@@ -371,6 +371,23 @@ export class Engine {
     return () => v.subscribers.delete(onChange);
   }
 
+  /**
+   * COPY table FROM STDIN's insert: text fields (null for NULL) cast to the table's types; the
+   * superuser only. Returns the rows inserted.
+   */
+  async copyInto(table: string, columns: readonly string[] | null, rows: readonly (readonly (string | null)[])[], principal: Principal = SUPERUSER): Promise<number> {
+    if (!principal.superuser) {
+      throw new SluiceError('insufficient_privilege', `permission denied for table ${table}`, { hint: 'COPY FROM is not granted to users: only the superuser writes.' });
+    }
+    return this.gate.write(() => this.state.mutex.run(async () => {
+      try {
+        return await copyRows(this.state, this.epochs, table, columns, rows);
+      } catch (e) {
+        throw scrubError(toSluiceError(e), this.knownSecrets());
+      }
+    }));
+  }
+
   /** Current rows of a view (a consistent snapshot between epochs). */
   async viewRows(view: string): Promise<Value[][]> {
     return this.state.mutex.run(async () => {
@@ -498,6 +515,17 @@ export class Engine {
       case 'transaction':
         // Not reached: execute gives a script with BEGIN/COMMIT a session (inSession).
         return { kind: 'command', tag: stmt.tag };
+      case 'alter_set':
+        return this.ddl.alterSet(stmt);
+      case 'copy_to':
+      case 'copy_from':
+      case 'declare':
+      case 'fetch':
+      case 'close_cursor':
+        // The pg-wire session answers these itself (see server/client-statements.ts).
+        throw new SluiceError('not_supported', `${CLIENT_STATEMENT[stmt.kind]} needs a PostgreSQL client session`, {
+          hint: 'Run it through psql or a driver connected to `sluice serve`; here, use SELECT and SUBSCRIBE.',
+        });
       default:
         return assertNever(stmt);
     }
@@ -511,6 +539,8 @@ function showSessionVariable(name: string, principal: Principal): StatementResul
   const value = n === 'is_superuser' ? (principal.superuser ? 'on' : 'off') : principal.name;
   return { kind: 'rows', tag: 'SHOW', columns: [{ name: n, type: 'varchar' }], rows: [[value]] };
 }
+
+const CLIENT_STATEMENT = { copy_to: 'COPY … TO STDOUT', copy_from: 'COPY … FROM STDIN', declare: 'DECLARE … CURSOR', fetch: 'FETCH', close_cursor: 'CLOSE' } as const;
 
 /** How many ad-hoc reads are worked on at once (as many as run in DuckDB at once). */
 const READS_IN_PROGRESS = 2;

@@ -14,6 +14,8 @@ import type { EngineState } from './state.js';
 export interface Principal {
   readonly name: string;
   readonly superuser: boolean;
+  /** The database the client connected to (what current_database() says; default 'sluice'). */
+  readonly database?: string;
 }
 
 /** What in-process callers (the CLI, the library API) run as. */
@@ -52,7 +54,17 @@ export function checkStatement(state: EngineState, principal: Principal, stmt: S
     case 'show_create':
     case 'describe':
     case 'transaction':
+    // The session checks the statement inside (copy_from is a write: the engine checks it as one).
+    case 'copy_to':
+    case 'declare':
+    case 'fetch':
+    case 'close_cursor':
       return;
+    case 'copy_from':
+      throw new SluiceError('insufficient_privilege', `permission denied for table ${stmt.table}`, {
+        position: stmt.pos,
+        hint: `COPY FROM is not granted to users: only the superuser writes. ${hint(principal)}`,
+      });
     case 'subscribe':
       return checkRelation(state, principal, stmt.name, 'SELECT', stmt.pos);
     case 'explain':
@@ -85,6 +97,8 @@ export function checkStatement(state: EngineState, principal: Principal, stmt: S
         position: stmt.pos,
         hint: `${stmt.kind.toUpperCase()} is not granted to users: only the superuser writes. ${hint(principal)}`,
       });
+    case 'alter_set':
+      return deny(`to alter ${KIND_LABEL[stmt.objectKind]} "${stmt.name}"`, stmt.pos);
     case 'drop':
       return deny(`to drop ${KIND_LABEL[stmt.objectKind]} "${stmt.name}"`, stmt.pos);
     case 'flush':

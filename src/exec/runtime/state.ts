@@ -88,7 +88,8 @@ export interface WatermarkRt {
 
 /** A running source: its connector, retained recent epochs (for ad-hoc SELECT) and counters. */
 export interface SourceRt {
-  readonly entry: SourceEntry;
+  /** Replaced by ALTER SOURCE … SET (the stored statement changes with it). */
+  entry: SourceEntry;
   readonly connector: SourceConnector;
   retained: { epoch: number; batches: readonly Batch[] }[];
   /** Dead letters waiting for the epoch to write them, and how many there were in all. */
@@ -100,7 +101,7 @@ export interface SourceRt {
   /** The connector's position after its last poll (what a checkpoint records), null if not resumable. */
   position: unknown;
   /** The source's `max_rate` (rows/s), or null. */
-  readonly maxRate: number | null;
+  maxRate: number | null;
   /** Its backpressure estimator, and the rate it set for the next epoch (rows/s; null: none yet). */
   readonly pid: PidRateEstimator;
   rate: number | null;

@@ -19,22 +19,36 @@ function subscribableView(state: EngineState, name: string, pos: number): ViewRt
   });
 }
 
-/** Answers SUBSCRIBE: changes are queued from now until the client calls `listen`. */
+/**
+ * Answers SUBSCRIBE: changes are queued from now until the client calls `listen`. With
+ * `progress`, a boolean `progressed` column follows `epoch`, and after the snapshot and after
+ * every epoch a progress row (progressed true, the rest NULL) says that every change of that
+ * epoch and the ones before has been sent, whether or not the epoch changed the view.
+ */
 export function subscription(state: EngineState, stmt: Extract<Statement, { kind: 'subscribe' }>): Subscription {
   const v = subscribableView(state, stmt.name, stmt.pos);
   const epoch = BigInt(state.epochNo);
-  const columns: Field[] = [{ name: 'epoch', type: 'bigint' }, { name: 'weight', type: 'int' }, ...v.entry.schema];
-  const rows = stmt.snapshot ? v.store.rows().map((r) => [epoch, 1, ...r]) : [];
+  const progress = stmt.progress;
+  const width = v.entry.schema.length;
+  const columns: Field[] = [
+    { name: 'epoch', type: 'bigint' }, ...(progress ? [{ name: 'progressed', type: 'boolean' } as const] : []), { name: 'weight', type: 'int' }, ...v.entry.schema,
+  ];
+  const change = (e: bigint, weight: number, row: readonly Value[]): Value[] => (progress ? [e, false, weight, ...row] : [e, weight, ...row]);
+  const progressRow = (e: bigint): Value[] => [e, true, null, ...new Array<Value>(width).fill(null)];
+  const rows = stmt.snapshot ? v.store.rows().map((r) => change(epoch, 1, r)) : [];
+  if (progress) rows.push(progressRow(epoch));
   const queue: Value[][][] = [];
   let sink: ((rows: Value[][]) => void) | null = null;
   let ended: string | null = null;
   let endSink: ((reason: string) => void) | null = null;
-  const onChange = (changes: Change[]) => {
-    const batch = changes.map((c) => [BigInt(c.epoch), c.weight, ...c.row] as Value[]);
+  const deliver = (batch: Value[][]) => {
     if (sink) sink(batch);
     else queue.push(batch);
   };
+  const onChange = (changes: Change[]) => deliver(changes.map((c) => change(BigInt(c.epoch), c.weight, c.row)));
   v.subscribers.add(onChange);
+  // Metrics are pushed when an epoch has ended, after its changes were handed out.
+  const stopProgress = progress ? state.metrics.listen((m) => deliver([progressRow(BigInt(m.epoch))])) : () => undefined;
   const onDrop = (reason: string) => {
     ended = reason;
     endSink?.(reason);
@@ -53,6 +67,7 @@ export function subscription(state: EngineState, stmt: Extract<Statement, { kind
       return () => {
         v.subscribers.delete(onChange);
         v.onDrop.delete(onDrop);
+        stopProgress();
       };
     },
   };

@@ -92,10 +92,30 @@ export class FloatSumAccumulator implements GroupsAccumulator {
   }
 }
 
-/** Exact sum over 64-bit integers (bigint, interval). */
+const I64_MAX = 2n ** 63n - 1n;
+const I64_MIN = -(2n ** 63n);
+const TWO_64 = 2n ** 64n;
+
+/**
+ * Exact sum over 64-bit integers (bigint, interval). The sum is kept modulo 2^64 with a count
+ * of wraps beside it, so rows added and retracted in any order give the exact sum; a sum
+ * outside the 64-bit range evaluates to an out-of-range error (the view makes it NULL and
+ * counts it). The wrap count is not checkpointed.
+ */
 class BigSumAccumulator implements GroupsAccumulator {
   private sums: BigInt64Array = new BigInt64Array(64);
   private counts: Float64Array = new Float64Array(64);
+  /** Times each group's sum wrapped past 2^63 (negative: below −2^63). */
+  private wraps: Float64Array = new Float64Array(64);
+  constructor(private readonly type: SqlType) {}
+  /** Stores an exact sum, wrapped into 64 bits, counting the wrap. */
+  private store(g: number, exact: bigint): void {
+    if (exact > I64_MAX || exact < I64_MIN) {
+      const wrapped = BigInt.asIntN(64, exact);
+      this.wraps[g]! += Number((exact - wrapped) / TWO_64);
+      this.sums[g] = wrapped;
+    } else this.sums[g] = exact;
+  }
   readonly stateLayout: AccumulatorState = { scalar: [{ name: 'sum', type: 'bigint' }, { name: 'count', type: 'bigint' }], values: null };
   readonly invertible = true;
   readonly saveValues = NO_VALUES.saveValues;
@@ -117,35 +137,39 @@ class BigSumAccumulator implements GroupsAccumulator {
       if (!selected(mask, i) || (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0)) continue;
       const w = weights === null ? 1 : weights[i]!;
       const g = gids[i]!;
-      this.sums[g] = this.sums[g]! + (w === 1 ? v[i]! : v[i]! * BigInt(w));
+      this.store(g, this.sums[g]! + (w === 1 ? v[i]! : v[i]! * BigInt(w)));
       this.counts[g]! += w;
     }
   }
   add(gid: number, v: Value, w: number): void {
     this.grow(gid + 1);
     if (v === null) return;
-    this.sums[gid] = this.sums[gid]! + (v as bigint) * BigInt(w);
+    this.store(gid, this.sums[gid]! + (v as bigint) * BigInt(w));
     this.counts[gid]! += w;
   }
   merge(gid: number, src: BigSumAccumulator, srcGid: number, sign: 1 | -1): void {
     this.grow(gid + 1);
     if (srcGid >= src.counts.length) return;
-    this.sums[gid] = sign > 0 ? this.sums[gid]! + src.sums[srcGid]! : this.sums[gid]! - src.sums[srcGid]!;
+    this.store(gid, sign > 0 ? this.sums[gid]! + src.sums[srcGid]! : this.sums[gid]! - src.sums[srcGid]!);
+    this.wraps[gid]! += sign * src.wraps[srcGid]!;
     this.counts[gid]! += sign * src.counts[srcGid]!;
   }
   evaluate(gid: number): Value {
     if (gid >= this.counts.length || this.counts[gid] === 0) return null;
+    if (this.wraps[gid] !== 0) throw new SluiceError('numeric_out_of_range', `${this.type === 'interval' ? 'interval' : 'bigint'} out of range`);
     return this.sums[gid]!;
   }
   reset(gid: number): void {
     if (gid < this.counts.length) {
       this.sums[gid] = 0n;
       this.counts[gid] = 0;
+      this.wraps[gid] = 0;
     }
   }
   private grow(need: number): void {
     this.sums = growI64(this.sums, need);
     this.counts = growF64(this.counts, need);
+    this.wraps = growF64(this.wraps, need);
   }
 }
 
@@ -153,6 +177,6 @@ class BigSumAccumulator implements GroupsAccumulator {
 export const sum: AggregateFunction = {
   accumulator: (call) => {
     const argType = call.arg?.type ?? 'null';
-    return argType === 'bigint' || argType === 'interval' ? new BigSumAccumulator() : new FloatSumAccumulator('sum', call.type, argType);
+    return argType === 'bigint' || argType === 'interval' ? new BigSumAccumulator(argType) : new FloatSumAccumulator('sum', call.type, argType);
   },
 };
