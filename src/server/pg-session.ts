@@ -572,9 +572,9 @@ export class PgSession implements QueryIO {
   }
 
   /** Runs a statement that stands inside another at `offset`: its errors point into the outer text. */
-  private async runInner(text: string, offset: number): Promise<StatementResult[]> {
+  private async runInner(text: string, offset: number, outsideBlock = false): Promise<StatementResult[]> {
     try {
-      return await this.run(text);
+      return outsideBlock ? await this.execute(text, false, false) : await this.run(text);
     } catch (e) {
       throw relocated(e, (p) => p + offset);
     }
@@ -587,7 +587,9 @@ export class PgSession implements QueryIO {
         if (this.txn?.status === 'failed') throw new PgServerError('25P02', 'current transaction is aborted, commands ignored until end of transaction block', { category: 'in_failed_sql_transaction' });
         if (this.txn?.status !== 'active') throw new PgServerError('25P01', 'DECLARE CURSOR can only be used in transaction blocks', { category: 'syntax', hint: 'Run BEGIN first; COMMIT or ROLLBACK closes the cursor.' });
         if (this.cursors.has(stmt.name)) throw new PgServerError('42P03', `cursor "${stmt.name}" already exists`, { category: 'duplicate_object' });
-        const [r] = await this.runInner(stmt.query.text, stmt.query.offset);
+        // A cursor over SUBSCRIBE streams committed changes, outside the block (as Materialize's
+        // does); a cursor over a SELECT reads inside it, so it sees the block's own writes.
+        const [r] = await this.runInner(stmt.query.text, stmt.query.offset, leadingKeyword(stmt.query.text) === 'subscribe');
         this.cursors.declare(stmt.name, r ?? { kind: 'command', tag: 'EMPTY' });
         return { kind: 'command', tag: 'DECLARE CURSOR' };
       }
@@ -624,7 +626,7 @@ export class PgSession implements QueryIO {
   }
 
   /** Runs one statement through the engine (or the psql catalog answers). */
-  private async execute(sql: string, probe = false): Promise<StatementResult[]> {
+  private async execute(sql: string, probe = false, inBlock = true): Promise<StatementResult[]> {
     const catalogAnswer = psqlCatalogResult(sql, this.ctx.engine.catalog);
     if (catalogAnswer && this.txn?.status === 'failed') throw new PgServerError('25P02', 'current transaction is aborted, commands ignored until end of transaction block', { category: 'in_failed_sql_transaction' });
     if (catalogAnswer) return [catalogAnswer];
@@ -637,7 +639,7 @@ export class PgSession implements QueryIO {
       this.out.noticeResponse(noticeFields(line));
       void this.flush();
     }, this.ctx.progressNoticeMs, this.ctx.progressNoticeMs)) ?? (() => undefined);
-    const running = this.ctx.engine.execute(sql, { signal: cancel.signal, principal: this.principal, session: this.txn ?? undefined, probe });
+    const running = this.ctx.engine.execute(sql, { signal: cancel.signal, principal: this.principal, session: inBlock ? this.txn ?? undefined : undefined, probe });
     running.catch(() => undefined);
     const aborted = new Promise<never>((_, reject) => {
       this.abortInFlight = (e) => {
