@@ -105,6 +105,10 @@ describe('rate limits and backpressure in the engine', () => {
       await expect(e.execute('SET backpressure = maybe')).rejects.toThrow(/requires a Boolean value/);
       await e.execute('SET backpressure = off');
       expect(await e.execute('SHOW backpressure')).toMatchObject([{ rows: [['off']] }]);
+      expect(await e.execute('SHOW backpressure_target')).toMatchObject([{ rows: [['0.8']] }]);
+      await expect(e.execute('SET backpressure_target = 1.5')).rejects.toThrow(/backpressure_target must be a share of the batch interval between 0 and 1/);
+      await e.execute('SET backpressure_target = 0');
+      expect(await e.execute('SHOW backpressure_target')).toMatchObject([{ rows: [['0']] }]);
     } finally {
       await e.close();
     }
