@@ -52,7 +52,7 @@ describe('PID rate estimator (Spark 1.5 defaults)', () => {
     expect(pid.compute(4000, 10, 1, 0)).toBeNull();
   });
 
-  it('caps the rate at target / the highest cost per row of the last 3 fed epochs', () => {
+  it('caps the rate at target / the highest cost per row of the last 5 fed epochs', () => {
     const pid = new PidRateEstimator(() => 1000, undefined, () => 0.8);
     expect(pid.compute(1000, 1000, 500, 0)).toBeNull(); // cost 0.5 ms/row
     // Spark's update gives 960 rows/s (above); the cap: 0.8 × 1000 / max(0.5, 1.0) = 800.
@@ -60,9 +60,11 @@ describe('PID rate estimator (Spark 1.5 defaults)', () => {
     // A cheap epoch (0.25 ms/row, 4 000 rows/s): the recent worst cost (1.0) still caps it at 800.
     expect(pid.compute(3000, 1000, 250, 0)).toBeCloseTo(800);
     expect(pid.costCap).toBeCloseTo(800);
-    // Three more cheap epochs push the expensive ones out of the window: 0.8 / 0.25 ms = 3 200.
+    // Four more cheap epochs push the expensive ones out of the window: 0.8 / 0.25 ms = 3 200.
     pid.compute(4000, 1000, 250, 0);
-    expect(pid.compute(5000, 1000, 250, 0)).toBeCloseTo(3200);
+    pid.compute(5000, 1000, 250, 0);
+    expect(pid.compute(6000, 1000, 250, 0)).toBeCloseTo(800);
+    expect(pid.compute(7000, 1000, 250, 0)).toBeCloseTo(3200);
   });
 
   it('with the cost cap, epochs on a noisy machine stay under 1.5 × the interval; Spark\'s estimator alone goes past it', () => {
