@@ -121,11 +121,37 @@ describe('checkpoints', () => {
     await e.close();
   });
 
+  it("checkpoint_interval = 'auto' (the default) spaces state writes by what the last one took, and replays the rest", async () => {
+    const data = dir();
+    const logs: string[] = [];
+    let e = await open(data, logs);
+    await setup(e, data);
+    expect(await rows(e, 'SHOW checkpoint_interval')).toEqual(['auto']);
+    // As if the last state write (the one after the DDL) had taken an hour: no epoch for the
+    // next ten hours writes state; each commits its offsets only.
+    (e as unknown as { state: { lastStateWrite: { atMs: number; ms: number; workSinceMs: number } } }).state.lastStateWrite = { atMs: Date.now(), ms: 3_600_000, workSinceMs: 0 };
+    let id = await feed(e, data, 0, 3);
+    const shown = await rows(e, 'SHOW CHECKPOINTS');
+    await e.close();
+    e = await open(data, logs);
+    expect(logs.some((l) => /replayed epochs \d+–\d+/.test(l)), `${shown.join('\n')}\n${logs.join('\n')}`).toBe(true);
+    id = await feed(e, data, id, 2);
+    await expectConsistent(e, data, id);
+    await e.execute("SET checkpoint_interval = '1 epoch'");
+    expect(await rows(e, 'SHOW checkpoint_interval')).toEqual(['1 epochs']);
+    await e.execute("SET checkpoint_interval = 'AUTO'");
+    expect(await rows(e, 'SHOW checkpoint_interval')).toEqual(['auto']);
+    await expect(e.execute("SET checkpoint_interval = 'often'")).rejects.toThrow(/must be 'auto', a number of epochs/);
+    await e.close();
+  });
+
   it('a damaged newest state file falls back to the one before, loudly, and replays to the same result', async () => {
     const data = dir();
     const logs: string[] = [];
     let e = await open(data, logs);
     await setup(e, data);
+    // State in every epoch, so the checkpoint before the newest has a state file of its own.
+    await e.execute("SET checkpoint_interval = '1 epoch'");
     let id = await feed(e, data, 0, 3);
     await e.close();
     const views = join(data, 'checkpoints', 'views');

@@ -16,6 +16,8 @@ export type ErrorCategory =
   | 'invalid_input' // 22P02
   | 'numeric_out_of_range' // 22003
   | 'division_by_zero' // 22012
+  | 'cardinality_violation' // 21000
+  | 'invalid_column_reference' // 42P10
   | 'invalid_parameter' // 22023
   | 'unique_violation' // 23505
   | 'dependent_objects' // 2BP01
@@ -23,6 +25,10 @@ export type ErrorCategory =
   | 'statement_too_complex' // 54001
   | 'too_many_connections' // 53300
   | 'read_only_parameter' // 55P02
+  | 'active_sql_transaction' // 25001
+  | 'read_only_sql_transaction' // 25006
+  | 'in_failed_sql_transaction' // 25P02
+  | 'serialization_failure' // 40001
   | 'query_canceled' // 57014
   | 'connection' // 08000
   | 'internal'; // XX000
@@ -41,6 +47,8 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   invalid_input: '22P02',
   numeric_out_of_range: '22003',
   division_by_zero: '22012',
+  cardinality_violation: '21000',
+  invalid_column_reference: '42P10',
   invalid_parameter: '22023',
   unique_violation: '23505',
   dependent_objects: '2BP01',
@@ -48,6 +56,10 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   statement_too_complex: '54001',
   too_many_connections: '53300',
   read_only_parameter: '55P02',
+  active_sql_transaction: '25001',
+  read_only_sql_transaction: '25006',
+  in_failed_sql_transaction: '25P02',
+  serialization_failure: '40001',
   query_canceled: '57014',
   connection: '08000',
   internal: 'XX000',

@@ -103,18 +103,27 @@ export function duckError(e: unknown): SluiceError {
   if (/^Parser Error/.test(msg)) cat = 'syntax';
   else if (/^Catalog Error: Table/.test(msg)) cat = 'undefined_table';
   else if (/^Binder Error: Referenced column|not found in FROM clause/.test(msg)) cat = 'undefined_column';
+  else if (/More than one row returned by a subquery/.test(msg)) cat = 'cardinality_violation';
+  else if (/^Binder Error: Subquery returns \d+ columns/.test(msg)) cat = 'syntax';
+  else if (/^Binder Error: (GROUP|ORDER) BY term out of range/.test(msg)) cat = 'invalid_column_reference';
   else if (/^Conversion Error|Invalid Input Error/.test(msg)) cat = 'invalid_input';
   else if (/^Constraint Error/.test(msg)) cat = 'unique_violation';
   else if (/^Binder Error: No function matches|^Binder Error: Could not choose/.test(msg)) cat = 'undefined_function';
+  else if (/^Binder Error: .*must appear in the GROUP BY clause/.test(msg)) cat = 'grouping';
   else if (/^Binder Error/.test(msg)) cat = 'datatype_mismatch';
   else if (/Out of Range Error/.test(msg)) cat = 'numeric_out_of_range';
   else if (/^Not implemented Error/.test(msg)) cat = 'not_supported';
+  else if (/^TransactionContext Error: (Conflict|Failed to commit: Transaction conflict)/.test(msg)) cat = 'serialization_failure';
   let first = msg.split('\n')[0]!.replace(/^[A-Za-z ]+ Error: /, '');
   // Say it the way PostgreSQL does, so clients and tests see one vocabulary.
   const col = /^Referenced column "([^"]+)" not found/.exec(first);
   if (col) first = `column "${col[1]}" does not exist`;
   const tbl = /^Table with name ([^ ]+) does not exist/.exec(first);
   if (tbl) first = `relation "${tbl[1]}" does not exist`;
+  // A write-write conflict between transactions: PostgreSQL's words for it (REPEATABLE READ).
+  if (cat === 'serialization_failure') first = 'could not serialize access due to concurrent update';
+  if (cat === 'cardinality_violation') first = 'more than one row returned by a subquery used as an expression';
+  if (/^Subquery returns \d+ columns/.test(first)) first = 'subquery must return only one column';
   return new SluiceError(cat, first, { cause: e });
 }
 
@@ -168,6 +177,29 @@ export class Duck {
     const columns = names.map((name, i) => ({ name, type: types[i]! }));
     const rows = r.getRows().map((row) => row.map((v, i) => fromDuck(v, types[i]!)));
     return { columns, rows };
+  }
+
+  /**
+   * As `query`, streaming the result a chunk at a time and telling `onRows` the rows read so far
+   * after each (for progress on long loads).
+   */
+  async queryStreaming(sql: string, onRows: (rowsSoFar: number) => void, conn: DuckDBConnection = this.conn): Promise<{ columns: Field[]; rows: Value[][] }> {
+    try {
+      const r = await conn.stream(sql);
+      const names = r.columnNames();
+      const types = r.columnTypes().map((t) => fromDuckTypeName(t.toString()));
+      const columns = names.map((name, i) => ({ name, type: types[i]! }));
+      const rows: Value[][] = [];
+      for (;;) {
+        const chunk = await r.fetchChunk();
+        if (chunk === null || chunk.rowCount === 0) break;
+        for (const row of chunk.getRows()) rows.push(row.map((v, i) => fromDuck(v, types[i]!)));
+        onRows(rows.length);
+      }
+      return { columns, rows };
+    } catch (e) {
+      throw duckError(e);
+    }
   }
 
   /** Appends a batch's rows (weights ignored) to a table through DuckDB's appender. */

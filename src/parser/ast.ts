@@ -35,7 +35,15 @@ export type Expr =
   | { readonly kind: 'between'; readonly expr: Expr; readonly low: Expr; readonly high: Expr; readonly negated: boolean }
   | { readonly kind: 'like'; readonly expr: Expr; readonly pattern: Expr; readonly negated: boolean; readonly insensitive: boolean }
   | { readonly kind: 'extract'; readonly field: string; readonly expr: Expr }
-  | { readonly kind: 'star'; readonly table: string | null };
+  | { readonly kind: 'star'; readonly table: string | null }
+  /** A scalar subquery `(SELECT …)`: its one column's value, NULL when it returns no row. */
+  | { readonly kind: 'subquery'; readonly query: Query; readonly pos?: number }
+  /** `EXISTS (SELECT …)` (NOT EXISTS is a NOT over it). */
+  | { readonly kind: 'exists'; readonly query: Query; readonly pos?: number }
+  /** `x [NOT] IN (SELECT …)`. */
+  | { readonly kind: 'in_subquery'; readonly expr: Expr; readonly query: Query; readonly negated: boolean; readonly pos?: number }
+  /** `x op ANY|SOME|ALL (SELECT …)`. */
+  | { readonly kind: 'quantified'; readonly op: BinaryOp; readonly all: boolean; readonly expr: Expr; readonly query: Query; readonly pos?: number };
 
 export type BinaryOp =
   | '+' | '-' | '*' | '/' | '%'
@@ -189,6 +197,6 @@ export type Statement =
   /** REPLAY EPOCH n: re-runs a committed epoch from the checkpoint before it, changing nothing. */
   | { readonly kind: 'replay'; readonly epoch: number }
   | { readonly kind: 'subscribe'; readonly name: string; readonly snapshot: boolean; readonly pos: number }
-  /** BEGIN/COMMIT/ROLLBACK and friends: accepted, no effect (each statement commits by itself). */
-  | { readonly kind: 'transaction'; readonly tag: string }
+  /** BEGIN/START TRANSACTION, COMMIT/END, ROLLBACK/ABORT: a session's transaction block (transaction.ts). */
+  | { readonly kind: 'transaction'; readonly action: 'begin' | 'commit' | 'rollback'; readonly readOnly: boolean; readonly tag: string }
   | { readonly kind: 'select'; readonly query: Query; readonly text: string; readonly offset: number; readonly relations: readonly string[] };

@@ -242,6 +242,8 @@ class Converter {
       }
       return out;
     }
+    // A subquery in an expression: node-sql-parser gives it no type, only its `ast`.
+    if (e.type === undefined && e.ast?.type === 'select') return { kind: 'subquery', query: this.convertQuery(e.ast), pos };
     switch (e.type) {
       case 'column_ref': {
         if (e.column === '*') return { kind: 'star', table: e.table ? identName(e.table) : null };
@@ -283,13 +285,14 @@ class Converter {
           return { kind: 'unary', op: 'neg', expr: inner };
         }
         if (op === '+') return inner;
+        if (op === 'NOT EXISTS' && inner.kind === 'subquery') return { kind: 'unary', op: 'not', expr: { kind: 'exists', query: inner.query, pos } };
         return unsupported(`operator ${op}`);
       }
       case 'binary_expr':
         return this.convertBinary(e, pos);
       case 'expr_list':
         if (Array.isArray(e.value) && e.value.length === 1) return this.convertExpr(e.value[0]);
-        return unsupported('row constructors');
+        return unsupported('a row constructor (a, b, …)');
       case 'case': {
         const whens: { when: Expr; then: Expr }[] = [];
         let otherwise: Expr | null = null;
@@ -325,6 +328,10 @@ class Converter {
         const args = (Array.isArray(argList) ? argList : [argList]).map((x: N) => this.convertExpr(x));
         // node-sql-parser reads `NOT (x)` as a call of a function named NOT.
         if (name === 'not' && args.length === 1) return { kind: 'unary', op: 'not', expr: args[0]! };
+        if (name === 'exists') {
+          if (args.length !== 1 || args[0]!.kind !== 'subquery') unsupported('EXISTS without a subquery');
+          return { kind: 'exists', query: (args[0] as Extract<Expr, { kind: 'subquery' }>).query, pos };
+        }
         // sum(DISTINCT x) and friends, rewritten by parse.ts so the parser accepts them.
         const distinctAgg = /^(sum|avg|min|max)_distinct$/.exec(name);
         if (distinctAgg) return { kind: 'func', name: distinctAgg[1]!, args, star: false, distinct: true, filter: null, orderBy: [], over: null, pos };
@@ -341,7 +348,7 @@ class Converter {
         // An ARRAY[...] constructor, carried as a call of `array` the binder types.
         return { kind: 'func', name: 'array', args: (Array.isArray(e.expr_list?.value) ? e.expr_list.value : []).map((x: N) => this.convertExpr(x)), star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
       default:
-        return unsupported(`expression ${String(e.type)}`);
+        return unsupported(e.type === undefined ? 'this kind of expression' : `expression ${String(e.type)}`);
     }
   }
 
@@ -370,7 +377,9 @@ class Converter {
         return { kind: 'is_distinct', left, right: this.convertExpr(e.right), negated: op === 'IS NOT DISTINCT FROM' };
       case 'IN':
       case 'NOT IN': {
-        if (e.right?.type !== 'expr_list') unsupported('IN (subquery)');
+        if (e.right?.type !== 'expr_list') unsupported(`${op} with this right-hand side`);
+        const only = e.right.value.length === 1 ? e.right.value[0] : null;
+        if (only && only.type === undefined && only.ast?.type === 'select') return { kind: 'in_subquery', expr: left, query: this.convertQuery(only.ast), negated: op === 'NOT IN', pos };
         return { kind: 'in', expr: left, list: e.right.value.map((x: N) => this.convertExpr(x)), negated: op === 'NOT IN' };
       }
       case 'BETWEEN':
@@ -391,7 +400,8 @@ class Converter {
         if (quant === 'any' || quant === 'some' || quant === 'all') {
           // x op ANY (array) / x op ALL (array)
           const arr = (e.right.args?.value ?? []).map((x: N) => this.convertExpr(x));
-          if (arr.length !== 1) unsupported(`${quant.toUpperCase()} (subquery)`);
+          if (arr.length !== 1) unsupported(`${quant.toUpperCase()} with ${arr.length} arguments`);
+          if (arr[0]!.kind === 'subquery') return { kind: 'quantified', op: bop, all: quant === 'all', expr: left, query: arr[0]!.query, pos };
           return internalCall(quant === 'all' ? '__all' : '__any', [left, arr[0], { kind: 'literal', value: bop, type: 'varchar' }], pos);
         }
         return { kind: 'binary', op: bop, left, right: this.convertExpr(e.right), pos };

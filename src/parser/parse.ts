@@ -118,15 +118,54 @@ export function parseStatement(stmt: string, offset = 0, whole = stmt): Statemen
     case 'commit':
     case 'end':
     case 'rollback':
-    case 'abort': {
-      const word = ts.next().value;
-      while (!ts.atEnd()) ts.next();
-      const tag = word === 'begin' || word === 'start' ? 'BEGIN' : word === 'rollback' || word === 'abort' ? 'ROLLBACK' : 'COMMIT';
-      return { kind: 'transaction', tag };
-    }
+    case 'abort':
+      return parseTransaction(ts);
+    case 'savepoint':
+    case 'release':
+    case 'prepare':
+      if (first.value === 'prepare' && !ts.isKeyword('prepare', 'transaction')) return ts.fail('unknown statement');
+      throw new SluiceError('not_supported', `${first.value === 'prepare' ? 'PREPARE TRANSACTION' : first.value.toUpperCase()} is not supported: transactions have no savepoints and no two-phase commit`, { position: first.start + 1 });
     default:
       return ts.fail('unknown statement');
   }
+}
+
+/**
+ * BEGIN [WORK | TRANSACTION] [modes], START TRANSACTION [modes], COMMIT / END / ROLLBACK / ABORT
+ * [WORK | TRANSACTION] [AND NO CHAIN]. Modes: ISOLATION LEVEL …, READ WRITE | READ ONLY,
+ * [NOT] DEFERRABLE, separated by commas or spaces (PostgreSQL's grammar).
+ */
+function parseTransaction(ts: TokenStream): Statement {
+  const word = ts.next();
+  const action = word.value === 'begin' || word.value === 'start' ? 'begin' : word.value === 'rollback' || word.value === 'abort' ? 'rollback' : 'commit';
+  if (word.value === 'start') ts.expectKeyword('transaction');
+  else if (!ts.acceptKeyword('work')) ts.acceptKeyword('transaction');
+  let readOnly = false;
+  if (action === 'begin') {
+    let first = true;
+    while (!ts.atEnd()) {
+      if (!first) ts.acceptSymbol(',');
+      first = false;
+      if (ts.acceptKeyword('isolation', 'level')) {
+        if (ts.acceptKeyword('read')) {
+          if (!ts.acceptKeyword('committed')) ts.expectKeyword('uncommitted');
+        } else if (!ts.acceptKeyword('serializable')) ts.expectKeyword('repeatable', 'read');
+      } else if (ts.acceptKeyword('read')) {
+        if (ts.acceptKeyword('only')) readOnly = true;
+        else ts.expectKeyword('write');
+      } else if (!ts.acceptKeyword('deferrable') && !ts.acceptKeyword('not', 'deferrable')) {
+        ts.fail('expected a transaction mode (ISOLATION LEVEL, READ WRITE, READ ONLY, DEFERRABLE)');
+      }
+    }
+  } else if (ts.isKeyword('to') && action === 'rollback') {
+    throw new SluiceError('not_supported', 'ROLLBACK TO SAVEPOINT is not supported: transactions have no savepoints', { position: ts.position() });
+  } else if (ts.isKeyword('and')) {
+    ts.next();
+    if (ts.isKeyword('chain')) throw new SluiceError('not_supported', `${action.toUpperCase()} AND CHAIN is not supported`, { position: ts.position() });
+    ts.expectKeyword('no', 'chain');
+  }
+  expectEnd(ts);
+  return { kind: 'transaction', action, readOnly, tag: word.value === 'start' ? 'START TRANSACTION' : action.toUpperCase() };
 }
 
 function dottedName(ts: TokenStream): string {
@@ -522,12 +561,32 @@ export function relationsOf(q: Query, ctes: ReadonlySet<string> = new Set()): st
         break;
     }
   };
+  // Subqueries in expressions (WHERE x IN (SELECT …), scalar subqueries, EXISTS) read relations too.
+  const exprs = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(exprs);
+    else if (v && typeof v === 'object') {
+      const o = v as { kind?: string; query?: Query };
+      if ((o.kind === 'subquery' || o.kind === 'exists' || o.kind === 'in_subquery' || o.kind === 'quantified') && o.query && 'body' in o.query) {
+        for (const r of relationsOf(o.query, local)) out.add(r);
+      }
+      for (const [k, x] of Object.entries(o)) if (k !== 'query' && typeof x === 'object') exprs(x);
+    }
+  };
   const body = (b: QueryBody): void => {
     if (b.kind === 'union') b.inputs.forEach(body);
-    else fromItem(b.from);
+    else {
+      fromItem(b.from);
+      exprs([b.items, b.where, b.groupBy, b.having, b.distinctOn, joinConditions(b.from)]);
+    }
   };
   body(q.body);
   return [...out];
+}
+
+/** The ON conditions of the joins in a FROM clause. */
+function joinConditions(f: FromItem | null): Expr[] {
+  if (!f || f.kind !== 'join') return [];
+  return [...joinConditions(f.left), ...joinConditions(f.right), ...(f.on ? [f.on] : [])];
 }
 
 function parseDml(ts: TokenStream, stmt: string, offset: number): Statement {

@@ -16,6 +16,14 @@ import { noSetFunction, SET_FUNCTIONS, setFunctionOf } from '../functions/set/in
 import { isStringLit } from './coercion.js';
 import { castConstant } from './constant.js';
 import { ExprBinder, exprKey, type AggContext, type Ctx, type Scope, type ScopeField } from './expr-binder.js';
+import { SubqueryJoins, type Correlated, type SubqueryHost } from './subquery.js';
+import type { SqlType } from '../common/types.js';
+
+/** A correlated subquery's correlation keys: the inner sides of its `inner = outer` conditions, and their types. */
+interface Correlation {
+  readonly exprs: readonly Expr[];
+  readonly types: readonly SqlType[];
+}
 
 /**
  * The row a LATERAL item is bound against: the plan and scope of the FROM items to its left,
@@ -28,8 +36,10 @@ interface Outer {
 }
 
 /** The query binder: binds a query's FROM, joins, windows, SELECT, GROUP BY and ORDER BY into a logical plan, and its expressions through ExprBinder. */
-export class Binder extends ExprBinder {
+export class Binder extends ExprBinder implements SubqueryHost {
   private ctes = new Map<string, LogicalPlan>();
+  /** The scopes of the queries enclosing the subquery being bound, innermost last. */
+  private enclosing: Scope[] = [];
 
   constructor(
     private readonly catalog: Catalog,
@@ -134,6 +144,8 @@ export class Binder extends ExprBinder {
         const cte = this.ctes.get(f.name);
         if (cte) return { plan: cte, scope: { fields: cte.schema.map((c) => ({ qualifier: f.alias ?? f.name, name: c.name, type: c.type })) } };
         const entry = this.catalog.relation(f.name, this.positionOf(f.name));
+        // One origin per occurrence of a table with a primary key (functional dependencies in GROUP BY).
+        const origin = entry.kind === 'table' && entry.primaryKey.length ? { primaryKey: entry.primaryKey } : undefined;
         const appendOnly = entry.kind === 'source' || (entry.kind === 'table' && entry.appendOnly) || (entry.kind === 'view' && entry.appendOnly);
         const plan: LogicalPlan = {
           kind: 'scan',
@@ -143,7 +155,7 @@ export class Binder extends ExprBinder {
           schema: entry.schema,
           appendOnly,
         };
-        return { plan, scope: { fields: entry.schema.map((c) => ({ qualifier: f.alias ?? f.name, name: c.name, type: c.type })) } };
+        return { plan, scope: { fields: entry.schema.map((c) => ({ qualifier: f.alias ?? f.name, name: c.name, type: c.type, origin })) } };
       }
       case 'subquery': {
         const plan = this.bindQuery(f.query);
@@ -406,16 +418,122 @@ export class Binder extends ExprBinder {
     return { plan, scope: { fields: [...scope.fields, { qualifier: q, name: 'window_start', type: 'timestamp' }, { qualifier: q, name: 'window_end', type: 'timestamp' }] } };
   }
 
-  /** Binds a SELECT; with `outer`, a LATERAL subquery whose output starts with the outer row's columns. */
-  private bindSelect(s: Select, outer: Outer | null = null): LogicalPlan {
+  /** `l op r` (a comparison) with PostgreSQL's coercions, for the subquery binder. */
+  comparison(op: string, l: BoundExpr, r: BoundExpr, pos: number | undefined): BoundExpr {
+    return this.bindBinary(op, l, r, pos);
+  }
+
+  /**
+   * Binds a subquery of an expression (bound in `outer`) for decorrelation: its conditions
+   * `inner expression = outer expression` in WHERE become correlation keys, leading its output
+   * columns (and its GROUP BY when it aggregates). Other references to the outer query are not
+   * supported yet and say so.
+   */
+  bindCorrelated(q: Query, outer: Ctx, pos: number | undefined): Correlated {
+    const outerScope = outer.agg ? outer.agg.input : outer.scope;
+    this.enclosing.push(outerScope);
+    try {
+      return this.bindCorrelatedIn(q, outer, outerScope, pos);
+    } finally {
+      this.enclosing.pop();
+    }
+  }
+
+  private bindCorrelatedIn(q: Query, outer: Ctx, outerScope: Scope, pos: number | undefined): Correlated {
+    const s = q.body.kind === 'select' && q.with.length === 0 ? q.body : null;
+    if (!s) return { plan: this.bindQuery(q), keys: 0, outerKeys: [] };
+    const inner = this.bindFrom(s.from).scope;
+    const resolvesIn = (scope: Scope, c: { table: string | null; name: string }) => scope.fields.some((f) => f.name === c.name && (c.table === null || f.qualifier === c.table));
+    const farther = columnRefs([s.items, s.where, s.groupBy, s.having, fromConditions(s.from)]).find(
+      (c) => !resolvesIn(inner, c) && !resolvesIn(outerScope, c) && this.enclosing.slice(0, -1).some((sc) => resolvesIn(sc, c)),
+    );
+    if (farther) {
+      throw new SluiceError('not_supported', `a reference to ${farther.table ? `${farther.table}.` : ''}${farther.name} from a subquery nested two or more levels inside its query is not supported yet`, {
+        position: farther.pos ?? pos,
+        hint: 'Correlate each subquery with its immediate outer query only.',
+      });
+    }
+    const resolves = (scope: Scope, c: { table: string | null; name: string }) => scope.fields.some((f) => f.name === c.name && (c.table === null || f.qualifier === c.table));
+    const outerRefs = (e: unknown) => columnRefs(e).filter((c) => !resolves(inner, c) && resolves(outerScope, c));
+    const innerRefs = (e: unknown) => columnRefs(e).filter((c) => resolves(inner, c));
+    const local: Expr[] = [];
+    const innerKeys: Expr[] = [];
+    const outerKeys: Expr[] = [];
+    for (const c of s.where ? conjuncts(s.where) : []) {
+      if (outerRefs(c).length === 0) {
+        local.push(c);
+        continue;
+      }
+      if (c.kind === 'binary' && c.op === '=') {
+        const [l, r] = [c.left, c.right];
+        if (outerRefs(l).length === 0 && innerRefs(r).length === 0) {
+          innerKeys.push(l);
+          outerKeys.push(r);
+          continue;
+        }
+        if (outerRefs(r).length === 0 && innerRefs(l).length === 0) {
+          innerKeys.push(r);
+          outerKeys.push(l);
+          continue;
+        }
+      }
+      const ref = outerRefs(c)[0]!;
+      throw new SluiceError('not_supported', `a correlated subquery condition other than an equality between the subquery's expression and the outer query's (here on ${ref.table ? `${ref.table}.` : ''}${ref.name}) is not supported yet`, {
+        position: (c.kind === 'binary' ? c.pos : undefined) ?? pos,
+        hint: 'Correlate with equalities (inner.col = outer.col) and move other conditions on outer columns outside the subquery.',
+      });
+    }
+    const elsewhere = [s.items, s.groupBy, s.having, s.distinctOn, fromConditions(s.from)].flatMap((x) => outerRefs(x));
+    if (elsewhere.length) {
+      const ref = elsewhere[0]!;
+      throw new SluiceError('not_supported', `a reference to the outer query's column ${ref.table ? `${ref.table}.` : ''}${ref.name} outside the subquery's WHERE is not supported yet`, {
+        position: ref.pos ?? pos,
+        hint: 'Correlate in WHERE with equalities (inner.col = outer.col).',
+      });
+    }
+    if (innerKeys.length === 0) return { plan: this.bindQuery(q), keys: 0, outerKeys: [] };
+    if (q.limit !== null || q.offset !== null || s.distinctOn) {
+      throw new SluiceError('not_supported', 'LIMIT, OFFSET or DISTINCT ON in a correlated subquery is not supported yet', { position: pos, hint: 'Use an aggregate (min, max) instead of ORDER BY … LIMIT 1.' });
+    }
+    const types: SqlType[] = [];
+    const outerBound: BoundExpr[] = [];
+    innerKeys.forEach((e, i) => {
+      const ib = this.bindExpr(e, { scope: inner, agg: null, noAggIn: 'WHERE' });
+      const ob = this.bindExpr(outerKeys[i]!, { ...outer, subqueries: undefined });
+      const [ci, co] = this.coercePair(ib, ob, '=');
+      const t: SqlType = ci.type === 'null' ? 'varchar' : ci.type;
+      types.push(t);
+      outerBound.push(cast(co, t));
+    });
+    const plan = this.bindSelect({ ...s, where: conjunction0(local) }, null, { exprs: innerKeys, types });
+    return { plan, keys: innerKeys.length, outerKeys: outerBound };
+  }
+
+  /**
+   * Binds a SELECT; with `outer`, a LATERAL subquery whose output starts with the outer row's
+   * columns; with `corr`, a correlated subquery whose output starts with its correlation keys
+   * (added to its GROUP BY when it aggregates).
+   */
+  private bindSelect(s: Select, outer: Outer | null = null, corr: Correlation | null = null): LogicalPlan {
     const { plan: fromPlan, scope: fromScope } = this.bindFrom(s.from, outer);
     let scope = fromScope;
     let plan = fromPlan;
     const plain: Ctx = { scope, agg: null, noAggIn: null };
     if (s.where) {
-      const pred = this.bindExpr(s.where, { ...plain, noAggIn: 'WHERE' });
-      plan = filter(plan, this.expectBoolean(pred, 'WHERE'));
+      const joins = new SubqueryJoins(this);
+      const wctx: Ctx = { ...plain, noAggIn: 'WHERE', subqueries: joins };
+      // EXISTS (…) and x IN (…) that must hold become semi joins; the rest binds as a condition.
+      const rest = conjuncts(s.where).filter((c) => !((c.kind === 'exists' || c.kind === 'in_subquery') && joins.semiJoin(c, wctx)));
+      const bound = [...joins.pushed, ...rest.map((c) => this.expectBoolean(this.bindExpr(c, wctx), 'WHERE'))];
+      const pred = conjunction(bound) ?? { kind: 'lit', value: true, type: 'boolean' };
+      if (joins.empty) plan = filter(plan, pred);
+      else {
+        // The subqueries' joins, the condition over them, and back to the FROM row.
+        const j = joins.apply(plan);
+        plan = project(bound.length ? filter(j.plan, j.remap(pred)) : j.plan, plan.schema.map((f, i): BoundExpr => ({ kind: 'col', index: i, type: f.type })), plan.schema);
+      }
     }
+    const corrBound = corr ? corr.exprs.map((e, i) => cast(this.bindExpr(e, { ...plain, noAggIn: 'WHERE' }), corr.types[i]!)) : [];
     // Expand stars first so GROUP BY ordinals and aliases see the final list.
     const items: { expr: Expr; alias: string | null }[] = [];
     // ROW_NUMBER() OVER (…) in the select list: a row_number node appends the rank column,
@@ -423,6 +541,7 @@ export class Binder extends ExprBinder {
     let scopeNow = scope;
     const windowed = s.items.filter((it) => it.expr.kind === 'func' && it.expr.over !== null);
     if (windowed.length) {
+      if (corr) throw new SluiceError('not_supported', 'window functions in a correlated subquery are not supported yet', { position: this.positionOf((windowed[0]!.expr as { name: string }).name) });
       if (windowed.length > 1) throw new SluiceError('not_supported', 'only one window function per SELECT is supported');
       const wf = windowed[0]!.expr as Extract<Expr, { kind: 'func' }>;
       if (wf.name !== 'row_number') throw new SluiceError('not_supported', `window function ${wf.name}() is not supported yet`, { position: this.positionOf(wf.name), hint: 'ROW_NUMBER() OVER (PARTITION BY … ORDER BY …) filtered by rank <= N is.' });
@@ -476,7 +595,7 @@ export class Binder extends ExprBinder {
       const groupAsts = s.groupBy.map((g) => {
         if (g.kind === 'literal' && typeof g.value === 'number' && Number.isInteger(g.value)) {
           const item = items[g.value - 1];
-          if (!item) throw new SluiceError('undefined_column', `GROUP BY position ${g.value} is not in select list`);
+          if (!item) throw new SluiceError('invalid_column_reference', `GROUP BY position ${g.value} is not in select list`);
           return item.expr;
         }
         if (g.kind === 'column' && g.table === null && !scope.fields.some((f) => f.name === g.name)) {
@@ -485,28 +604,53 @@ export class Binder extends ExprBinder {
         }
         return g;
       });
-      const groupBound = groupAsts.map((g) => this.bindExpr(g, { ...plain, noAggIn: 'GROUP BY' }));
+      // Correlation keys group first; then GROUP BY; then the columns functionally dependent on
+      // a grouped primary key (PostgreSQL lets those be named without grouping by them).
+      const groupBound = [...corrBound, ...groupAsts.map((g) => this.bindExpr(g, { ...plain, noAggIn: 'GROUP BY' }))];
+      const groupKeys = [...corrBound.map((_, i) => `\0corr${i}`), ...groupAsts.map(exprKey)];
+      const groupCols = groupBound.map((g) => (g.kind === 'col' ? g.index : -1));
+      for (const i of dependentColumns(scope, groupCols)) {
+        groupBound.push({ kind: 'col', index: i, type: scope.fields[i]!.type });
+        groupKeys.push(`\0fd${i}`);
+        groupCols.push(i);
+      }
       const agg: AggContext = {
-        groupKeys: groupAsts.map(exprKey),
+        groupKeys,
         groupTypes: groupBound.map((g) => g.type),
+        groupCols,
         aggs: [],
         aggKeys: [],
         input: scope,
       };
-      ctx = { scope, agg, noAggIn: null };
+      const joins = new SubqueryJoins(this);
+      ctx = { scope, agg, noAggIn: null, subqueries: joins };
       outExprs = items.map((i) => this.bindExpr(i.expr, ctx));
-      const having = s.having ? this.expectBoolean(this.bindExpr(s.having, ctx), 'HAVING') : null;
+      let having = s.having ? this.expectBoolean(this.bindExpr(s.having, ctx), 'HAVING') : null;
       const aggSchema: Field[] = [
         ...groupBound.map((g, i) => ({ name: `_key${i}`, type: g.type })),
         ...agg.aggs.map((a, i) => ({ name: `_agg${i}`, type: a.type })),
       ];
       plan = { kind: 'aggregate', input: plan, groupKeys: groupBound, aggs: agg.aggs, schema: aggSchema, appendOnly: false };
+      if (!joins.empty) {
+        const j = joins.apply(plan);
+        plan = j.plan;
+        outExprs = outExprs.map(j.remap);
+        if (having) having = j.remap(having);
+      }
       if (having) plan = filter(plan, having);
+      if (corr) outExprs = [...corrBound.map((e, i): BoundExpr => ({ kind: 'col', index: i, type: e.type })), ...outExprs];
     } else {
-      ctx = { scope: scopeNow, agg: null, noAggIn: null };
+      const joins = new SubqueryJoins(this);
+      ctx = { scope: scopeNow, agg: null, noAggIn: null, subqueries: joins };
       outExprs = items.map((i) => this.bindExpr(i.expr, ctx));
+      if (!joins.empty) {
+        const j = joins.apply(plan);
+        plan = j.plan;
+        outExprs = outExprs.map(j.remap);
+      }
+      if (corr) outExprs = [...corrBound, ...outExprs];
     }
-    const names = items.map((it, i) => it.alias ?? defaultName(it.expr, i));
+    const names = [...corrBound.map((_, i) => `_sq_key${i}`), ...items.map((it, i) => it.alias ?? defaultName(it.expr, i))];
     let schema: Field[] = outExprs.map((e, i) => ({ name: names[i]!, type: e.type === 'null' ? 'varchar' : e.type }));
     let exprs = outExprs.map((e) => (e.type === 'null' ? cast(e, 'varchar') : e));
     if (outer) {
@@ -521,12 +665,57 @@ export class Binder extends ExprBinder {
 
 }
 
+/** The conjuncts of an AND tree. */
+function conjuncts(e: Expr): Expr[] {
+  return e.kind === 'binary' && e.op === 'and' ? [...conjuncts(e.left), ...conjuncts(e.right)] : [e];
+}
+
+/** The AND of `parts`, or null for none. */
+function conjunction0(parts: readonly Expr[]): Expr | null {
+  return parts.length ? parts.reduce((a, b) => ({ kind: 'binary', op: 'and', left: a, right: b })) : null;
+}
+
+type ColumnRef = Extract<Expr, { kind: 'column' }>;
+
+/** The column references in an AST fragment, outside nested subqueries. */
+function columnRefs(v: unknown, out: ColumnRef[] = []): ColumnRef[] {
+  if (Array.isArray(v)) for (const x of v) columnRefs(x, out);
+  else if (v && typeof v === 'object') {
+    const o = v as { kind?: string };
+    if (o.kind === 'column') out.push(o as ColumnRef);
+    else for (const [k, x] of Object.entries(o)) if (k !== 'query' && typeof x === 'object') columnRefs(x, out);
+  }
+  return out;
+}
+
+/** The ON conditions of a FROM clause's joins. */
+function fromConditions(f: FromItem | null): Expr[] {
+  if (!f || f.kind !== 'join') return [];
+  return [...fromConditions(f.left), ...fromConditions(f.right), ...(f.on ? [f.on] : [])];
+}
+
+/**
+ * Input columns functionally dependent on the grouped ones (`groupCols`: input indexes): every
+ * column of a table occurrence whose whole primary key is grouped.
+ */
+function dependentColumns(scope: Scope, groupCols: readonly number[]): number[] {
+  const out: number[] = [];
+  const origins = new Set(scope.fields.map((f) => f.origin).filter((o) => o !== undefined));
+  for (const o of origins) {
+    const cols = scope.fields.map((f, i) => (f.origin === o ? i : -1)).filter((i) => i >= 0);
+    const pk = cols.filter((i) => o.primaryKey.includes(scope.fields[i]!.name));
+    if (pk.length === o.primaryKey.length && pk.every((i) => groupCols.includes(i))) out.push(...cols.filter((i) => !groupCols.includes(i)));
+  }
+  return out;
+}
+
 /** Whether an expression calls a set-returning function. */
 function containsSetFunction(e: Expr): boolean {
   let found = false;
   JSON.stringify(e, (k, v) => {
     if (v && typeof v === 'object' && v.kind === 'func' && setFunctionOf(v.name) !== null) found = true;
-    return typeof v === 'bigint' ? String(v) : v;
+    // (a subquery's own select list is its business)
+    return k === 'query' ? undefined : typeof v === 'bigint' ? String(v) : v;
   });
   return found;
 }
@@ -561,7 +750,8 @@ function containsAggregate(e: Expr): boolean {
   let found = false;
   JSON.stringify(e, (k, v) => {
     if (v && typeof v === 'object' && v.kind === 'func' && v.over === null && resolveAggregate(v.name, v.star === true) !== undefined) found = true;
-    return typeof v === 'bigint' ? String(v) : v;
+    // An aggregate inside a subquery aggregates the subquery, not this SELECT.
+    return k === 'query' ? undefined : typeof v === 'bigint' ? String(v) : v;
   });
   return found;
 }

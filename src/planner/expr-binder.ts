@@ -18,6 +18,11 @@ export interface ScopeField {
   readonly qualifier: string | null;
   readonly name: string;
   readonly type: SqlType;
+  /**
+   * The table occurrence in FROM the column comes from, shared by all its columns, with the
+   * table's primary key: grouping by the key makes the other columns functionally dependent.
+   */
+  readonly origin?: { readonly primaryKey: readonly string[] };
 }
 
 /** The columns an expression can name, in input order. */
@@ -29,6 +34,8 @@ export interface Scope {
 export interface AggContext {
   readonly groupKeys: readonly string[];
   readonly groupTypes: readonly SqlType[];
+  /** For each group key that is a plain input column, its index in `input` (else -1). */
+  readonly groupCols?: readonly number[];
   readonly aggs: AggCall[];
   readonly aggKeys: string[];
   readonly input: Scope;
@@ -40,6 +47,16 @@ export interface Ctx {
   readonly agg: AggContext | null;
   /** Where aggregates are not allowed, the clause name for the error. */
   readonly noAggIn: string | null;
+  /** Binds subqueries in expressions (decorrelated into joins); absent where they are not supported. */
+  readonly subqueries?: SubqueryBinder;
+}
+
+/** A subquery expression node of the AST. */
+export type SubqueryExpr = Extract<Expr, { kind: 'subquery' | 'exists' | 'in_subquery' | 'quantified' }>;
+
+/** Binds a subquery expression found while binding an expression in `ctx`. */
+export interface SubqueryBinder {
+  bind(e: SubqueryExpr, ctx: Ctx): BoundExpr;
 }
 
 /** Structural identity of an AST expression, ignoring positions. */
@@ -77,6 +94,8 @@ export class ExprBinder {
         if (fn !== undefined) return this.bindAggregate(e, fn, ctx.agg);
       }
       if (e.kind === 'column') {
+        const gc = ctx.agg.groupCols ? ctx.agg.groupCols.indexOf(this.resolveIndex(ctx.agg.input, e.table, e.name)) : -1;
+        if (gc >= 0) return { kind: 'col', index: gc, type: ctx.agg.groupTypes[gc]! };
         const f = this.resolve(ctx.agg.input, e.table, e.name);
         throw new SluiceError('grouping', `column "${f.qualifier ? f.qualifier + '.' : ''}${e.name}" must appear in the GROUP BY clause or be used in an aggregate function`, { position: this.positionOf(e.name) });
       }
@@ -166,6 +185,17 @@ export class ExprBinder {
         if (a.type !== 'timestamp' && a.type !== 'date' && a.type !== 'interval') throw new SluiceError('undefined_function', `function extract(unknown, ${typeDisplayName(a.type)}) does not exist`);
         return call('extract', [{ kind: 'lit', value: e.field, type: 'varchar' }, a.type === 'date' ? cast(a, 'timestamp') : a], 'double');
       }
+      case 'subquery':
+      case 'exists':
+      case 'in_subquery':
+      case 'quantified':
+        if (!ctx.subqueries) {
+          throw new SluiceError('not_supported', `subqueries in ${ctx.noAggIn ?? 'this clause'} are not supported yet`, {
+            position: e.pos,
+            hint: 'Subqueries are supported in WHERE, HAVING and the select list.',
+          });
+        }
+        return ctx.subqueries.bind(e, ctx);
     }
   }
 
@@ -282,7 +312,7 @@ export class ExprBinder {
     return call(e.name === '__all' ? 'array_all' : 'array_any', [cast(x, elem), cast(arr, ct), { kind: 'lit', value: op, type: 'varchar' }], 'boolean');
   }
 
-  private coercePair(l: BoundExpr, r: BoundExpr, op: string): [BoundExpr, BoundExpr] {
+  protected coercePair(l: BoundExpr, r: BoundExpr, op: string): [BoundExpr, BoundExpr] {
     if (isArrayType(l.type) || isArrayType(r.type)) throw new SluiceError('not_supported', `comparing arrays with ${op} is not supported yet`, { hint: 'Compare elements (a[1] = …), cardinality(a), or x = ANY(a).' });
     if (l.type === r.type) return [l, r];
     if (isStringLit(r) && l.type !== 'varchar' && l.type !== 'null') return [l, constCast(r, l.type)];
@@ -292,7 +322,7 @@ export class ExprBinder {
     return [cast(l, t), cast(r, t)];
   }
 
-  private bindBinary(op: string, l: BoundExpr, r: BoundExpr, pos: number | undefined): BoundExpr {
+  protected bindBinary(op: string, l: BoundExpr, r: BoundExpr, pos: number | undefined): BoundExpr {
     switch (op) {
       case 'and':
       case 'or':

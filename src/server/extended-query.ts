@@ -12,14 +12,19 @@ import type { BodyReader } from './message-reader.js';
 import type { FormatCode, MessageWriter } from './message-writer.js';
 import { nullLiteral, parameterLiteral, placeholderCount, substituteParameters, type BoundText } from './parameters.js';
 import { describedParamOid } from './pg-types.js';
-import { errorFields, noticeFields, PgServerError, protocolViolation, relocated } from './server-error.js';
+import { errorFields, noticeFields, PgServerError, protocolViolation, relocated, warningFields } from './server-error.js';
 import { isQuery, mayReturnRows } from './statement-kind.js';
 
 /** What the extended protocol needs from its session: output, the engine, and paced row output. */
 export interface QueryIO {
   readonly out: MessageWriter;
-  /** Runs one statement through the engine; rejects with 57014 when the session is cancelled. */
-  run(sql: string): Promise<StatementResult[]>;
+  /**
+   * Runs one statement through the engine; rejects with 57014 when the session is cancelled.
+   * A `probe` (learning a statement's columns) does not fail a transaction block when it errs.
+   */
+  run(sql: string, probe?: boolean): Promise<StatementResult[]>;
+  /** An ErrorResponse was sent: a transaction block in progress fails. */
+  errorSent(): void;
   /** Writes DataRows for rows[from, to), flushing and waiting for the socket as needed. */
   sendRows(result: Extract<StatementResult, { kind: 'rows' }>, from: number, to: number, formats: readonly FormatCode[]): Promise<void>;
 }
@@ -84,6 +89,7 @@ export class ExtendedQuery {
     } catch (e) {
       if (e instanceof PgServerError && e.fatal) throw e;
       this.io.out.errorResponse(errorFields(e, this.errorText));
+      this.io.errorSent();
       this.skipping = true;
     }
   }
@@ -196,6 +202,7 @@ export class ExtendedQuery {
       r = { kind: 'rows', tag: `SELECT ${r.rows.length}`, columns: r.columns, rows: r.rows };
     }
     if (r.kind === 'command') {
+      if (r.warning && !wasDone) out.noticeResponse(warningFields(r.warning));
       if (r.notice && !wasDone) out.noticeResponse(noticeFields(r.notice));
       out.commandComplete(commandTag(r.tag));
       portal.done = true;
@@ -265,7 +272,7 @@ export class ExtendedQuery {
     let r: StatementResult | undefined;
     if (isQuery(text)) {
       try {
-        r = (await this.io.run(`SELECT * FROM (${bound.text}) AS sluice_describe LIMIT 0`))[0];
+        r = (await this.io.run(`SELECT * FROM (${bound.text}) AS sluice_describe LIMIT 0`, true))[0];
       } catch (e) {
         if (e instanceof PgServerError) throw e;
         // The wrapped form can fail where the statement itself does not; try that below.

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
-import type { Engine, Principal, StatementResult, Subscription } from '../exec/runtime/engine.js';
+import type { Engine, EngineSession, Principal, StatementResult, Subscription } from '../exec/runtime/engine.js';
 import type { Value } from '../common/types.js';
 import { toSluiceError } from '../common/errors.js';
 import { parseSqlGuarded, splitStatements } from '../parser/index.js';
@@ -16,13 +16,14 @@ import { BodyReader, FrameReader, type Frame, type InFlightBudget } from './mess
 import { MessageWriter, type FormatCode } from './message-writer.js';
 import { psqlCatalogResult } from './psql-catalog.js';
 import { SCRAM_SHA_256, ScramExchange, type ScramVerifier } from './scram.js';
-import { errorFields, noticeFields, PgServerError, protocolViolation, queryCanceled } from './server-error.js';
+import { errorFields, noticeFields, PgServerError, protocolViolation, queryCanceled, warningFields } from './server-error.js';
+import { throttledPrinter } from '../exec/runtime/progress.js';
 
 /**
  * The part of the engine the server uses; `setParameterSource`, when there, takes the client
  * parameters SHOW answers (see pg-parameters.ts).
  */
-export type PgEngine = Pick<Engine, 'execute' | 'catalog'> & Partial<Pick<Engine, 'setParameterSource'>>;
+export type PgEngine = Pick<Engine, 'execute' | 'catalog'> & Partial<Pick<Engine, 'setParameterSource' | 'progress' | 'openSession' | 'closeSession'>>;
 
 /** What every session shares: the engine, settings, and the server's registry of sessions. */
 export interface SessionContext {
@@ -38,6 +39,8 @@ export interface SessionContext {
   readonly startupTimeoutMs: number;
   /** Most changes a SUBSCRIBE may have waiting for its client before it is dropped. */
   readonly subscribeQueueRows: number;
+  /** How often a running statement's progress is sent as a NOTICE (and after how long the first). */
+  readonly progressNoticeMs: number;
   readonly log: (message: string) => void;
   /** Registers a session; returns its BackendKeyData. */
   register(session: PgSession): { pid: number; secret: number };
@@ -91,9 +94,12 @@ export class PgSession implements QueryIO {
 
   /** The connection: the TCP socket, or the TLS socket over it after an SSLRequest. */
   private socket: Socket;
+  /** The engine's session of this connection: its transaction block (null for engines without blocks). */
+  private readonly txn: EngineSession | null;
 
   constructor(socket: Socket, private readonly ctx: SessionContext) {
     this.socket = socket;
+    this.txn = ctx.engine.openSession?.() ?? null;
     this.reader = new FrameReader(ctx.maxMessageBytes, ctx.inFlight);
     this.extended = new ExtendedQuery(this);
     ({ pid: this.pid, secret: this.secret } = ctx.register(this));
@@ -148,6 +154,19 @@ export class PgSession implements QueryIO {
     this.ctx.unregister(this);
     // A client that vanished mid-query stops the wait for its result; the result is dropped.
     this.abortInFlight?.(new PgServerError('08006', 'connection closed by the client'));
+    // A transaction block in progress is rolled back (once its running statement, if any, ends).
+    if (this.txn) void this.ctx.engine.closeSession?.(this.txn).catch((e: unknown) => this.ctx.log(`connection ${this.pid}: ${toSluiceError(e).message}`));
+  }
+
+  /** ReadyForQuery's transaction status: idle, in a transaction block, in a failed block. */
+  private transactionStatus(): 'I' | 'T' | 'E' {
+    const s = this.txn?.status ?? 'idle';
+    return s === 'idle' ? 'I' : s === 'active' ? 'T' : 'E';
+  }
+
+  /** An ErrorResponse went to the client: a transaction block in progress fails, as PostgreSQL's does. */
+  errorSent(): void {
+    this.txn?.fail();
   }
 
   /** Handles queued messages one at a time, in order, until more bytes are needed. */
@@ -203,7 +222,7 @@ export class PgSession implements QueryIO {
         case 'S':
           this.extended.sync();
           this.cancelRequested = false;
-          this.out.readyForQuery('I');
+          this.out.readyForQuery(this.transactionStatus());
           await this.flush();
           return;
         case 'X':
@@ -212,7 +231,8 @@ export class PgSession implements QueryIO {
           return;
         case 'F':
           this.out.errorResponse(errorFields(new PgServerError('0A000', 'the function call protocol is not supported', { category: 'not_supported' })));
-          this.out.readyForQuery('I');
+          this.errorSent();
+          this.out.readyForQuery(this.transactionStatus());
           await this.flush();
           return;
         case 'd':
@@ -351,16 +371,18 @@ export class PgSession implements QueryIO {
     } catch (e) {
       if (e instanceof PgServerError && e.fatal) throw e;
       this.out.errorResponse(errorFields(e, text, offset));
+      this.errorSent();
     } finally {
       this.cancelRequested = false;
     }
-    this.out.readyForQuery('I');
+    this.out.readyForQuery(this.transactionStatus());
     await this.flush();
   }
 
   private async sendResult(r: StatementResult): Promise<void> {
     if (r.kind === 'subscription') return this.streamSubscription(r);
     if (r.kind === 'command') {
+      if (r.warning) this.out.noticeResponse(warningFields(r.warning));
       if (r.notice) this.out.noticeResponse(noticeFields(r.notice));
       this.out.commandComplete(commandTag(r.tag));
       return;
@@ -433,15 +455,22 @@ export class PgSession implements QueryIO {
   }
 
   /** Runs one statement; a CancelRequest or the client leaving abandons the wait for it. */
-  async run(sql: string): Promise<StatementResult[]> {
+  async run(sql: string, probe = false): Promise<StatementResult[]> {
     if (this.cancelRequested) throw queryCanceled();
     if (this.phase === 'closed') throw new PgServerError('08006', 'connection closed by the client');
     const catalogAnswer = psqlCatalogResult(sql, this.ctx.engine.catalog);
+    if (catalogAnswer && this.txn?.status === 'failed') throw new PgServerError('25P02', 'current transaction is aborted, commands ignored until end of transaction block', { category: 'in_failed_sql_transaction' });
     if (catalogAnswer) return [catalogAnswer];
     // A cancel stops the engine's statement (an ad-hoc query is interrupted in DuckDB) and
     // stops waiting for it at once; whatever it still returns is dropped.
     const cancel = new AbortController();
-    const running = this.ctx.engine.execute(sql, { signal: cancel.signal, principal: this.principal });
+    // Long work the statement starts (a view's backfill, a table's load) reports its progress
+    // as NOTICEs every few seconds, which psql and the REPL print as they come.
+    const stopProgress = this.ctx.engine.progress?.listen(throttledPrinter((line) => {
+      this.out.noticeResponse(noticeFields(line));
+      void this.flush();
+    }, this.ctx.progressNoticeMs, this.ctx.progressNoticeMs)) ?? (() => undefined);
+    const running = this.ctx.engine.execute(sql, { signal: cancel.signal, principal: this.principal, session: this.txn ?? undefined, probe });
     running.catch(() => undefined);
     const aborted = new Promise<never>((_, reject) => {
       this.abortInFlight = (e) => {
@@ -452,6 +481,7 @@ export class PgSession implements QueryIO {
     try {
       return await Promise.race([running, aborted]);
     } finally {
+      stopProgress();
       this.abortInFlight = null;
     }
   }

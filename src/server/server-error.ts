@@ -74,6 +74,16 @@ export function noticeFields(message: string): ErrorFields {
   ];
 }
 
+/** The NoticeResponse fields of a WARNING with its SQLSTATE (BEGIN inside a block, COMMIT outside one). */
+export function warningFields(w: { readonly code: string; readonly message: string }): ErrorFields {
+  return [
+    ['S', 'WARNING'],
+    ['V', 'WARNING'],
+    ['C', w.code],
+    ['M', w.message],
+  ];
+}
+
 /** Converts a 1-based UTF-16 position in `text` to a 1-based character (code point) position. */
 function characterPosition(text: string | undefined, position: number): number {
   if (text === undefined || position <= 1) return position;

@@ -8,7 +8,7 @@ import type { Field, Value } from '../../common/types.js';
 /** The result of one statement, ready to print: a row set, or a command tag. */
 export type ReplResult =
   | { readonly kind: 'rows'; readonly tag: string; readonly columns: readonly Field[]; readonly rows: readonly (readonly Value[])[] }
-  | { readonly kind: 'command'; readonly tag: string; readonly notice?: string };
+  | { readonly kind: 'command'; readonly tag: string; readonly notice?: string; readonly warning?: string };
 
 /** A relation or sink as `\d` lists it. */
 export interface ReplRelation {

@@ -4,8 +4,9 @@
  */
 import { toSluiceError } from '../../common/errors.js';
 import { KIND_LABEL } from '../../catalog/index.js';
-import { createEngine, type Engine, type StatementResult } from '../../exec/runtime/engine.js';
+import { createEngine, type Engine, type EngineSession, type StatementResult } from '../../exec/runtime/engine.js';
 import { commandTag } from '../../server/command-tag.js';
+import { throttledPrinter } from '../../exec/runtime/progress.js';
 import { pgParameter } from '../../server/pg-parameters.js';
 import type { LiveSink, LiveStream, MessageSink, ReplBackend, ReplRelation, ReplResult } from './backend.js';
 
@@ -16,23 +17,30 @@ export async function openInProcessBackend(dataDir: string | null, onMessage: Me
   const engine = await createEngine({ dataDir, log: (m) => onMessage('LOG', m) });
   // The REPL answers SHOW server_version and the like as a pg-wire connection would.
   engine.setParameterSource(pgParameter);
+  // A long backfill or table load reports its progress between the lines it would otherwise hold up.
+  engine.progress.listen(throttledPrinter((line) => onMessage('PROGRESS', line)));
   return inProcessBackend(engine, true);
 }
 
 /** A backend over an existing engine; `owned` engines are closed with the backend. */
 export function inProcessBackend(engine: Engine, owned = false): ReplBackend {
+  // The REPL is one session: BEGIN … COMMIT typed at it is a transaction block.
+  const session = engine.openSession();
   return {
     description: 'in-process engine',
     async run(sql) {
-      return (await engine.execute(sql)).map(toReplResult);
+      return (await engine.execute(sql, { session })).map(toReplResult);
     },
-    subscribe: (sql, sink) => subscribeInProcess(engine, sql, sink),
+    subscribe: (sql, sink) => subscribeInProcess(engine, sql, sink, session),
     // A statement that has started in the engine runs to its end; there is nothing to cancel.
     cancel: async () => undefined,
     relations: async () => engine.catalog.list().map((e): ReplRelation => ({ name: e.name, kind: KIND_LABEL[e.kind] as ReplRelation['kind'] })),
     names: () => engine.catalog.list().map((e) => e.name),
     refreshNames: async () => undefined,
-    close: () => (owned ? engine.close() : Promise.resolve()),
+    close: async () => {
+      await engine.closeSession(session);
+      if (owned) await engine.close();
+    },
   };
 }
 
@@ -41,7 +49,7 @@ function toReplResult(r: StatementResult): ReplResult {
     case 'rows':
       return { kind: 'rows', tag: commandTag(r.tag), columns: r.columns, rows: r.rows };
     case 'command':
-      return { kind: 'command', tag: commandTag(r.tag), notice: r.notice };
+      return { kind: 'command', tag: commandTag(r.tag), notice: r.notice, warning: r.warning?.message };
     case 'subscription': {
       // Only reached when SUBSCRIBE was not recognised up front: show the snapshot, let go.
       r.listen(() => undefined, () => undefined)();
@@ -50,7 +58,7 @@ function toReplResult(r: StatementResult): ReplResult {
   }
 }
 
-function subscribeInProcess(engine: Engine, sql: string, sink: LiveSink): LiveStream {
+function subscribeInProcess(engine: Engine, sql: string, sink: LiveSink, session: EngineSession): LiveStream {
   let unlisten: (() => void) | null = null;
   let stopped = false;
   let settle: (reason: string | null) => void = () => undefined;
@@ -59,7 +67,7 @@ function subscribeInProcess(engine: Engine, sql: string, sink: LiveSink): LiveSt
     settle = resolve;
     fail = reject;
   });
-  engine.execute(sql).then(
+  engine.execute(sql, { session }).then(
     (results) => {
       const r = results[0];
       if (!r || r.kind !== 'subscription') {

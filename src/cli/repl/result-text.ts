@@ -9,5 +9,5 @@ import { renderExpanded } from './expanded.js';
 /** Text of one result; `expanded` selects `\x` records over an aligned table. */
 export function formatResult(r: ReplResult, expanded: boolean): string {
   if (r.kind === 'rows') return (expanded ? renderExpanded(r.columns, r.rows) : renderRows(r.columns, r.rows, 'table')) + '\n';
-  return (r.notice ? `NOTICE:  ${r.notice}\n` : '') + `${r.tag}\n`;
+  return (r.warning ? `WARNING:  ${r.warning}\n` : '') + (r.notice ? `NOTICE:  ${r.notice}\n` : '') + `${r.tag}\n`;
 }

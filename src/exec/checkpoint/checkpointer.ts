@@ -27,12 +27,13 @@ import type { Batch } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { Schema, Value } from '../../common/types.js';
 import { decodeSnapshot, encodeSnapshot } from '../state/state-table.js';
-import type { DuckDBPreparedStatement } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { Duck } from '../duck.js';
 import { CorruptFileError, FramedLog, readBlobFile, writeBlobFile } from './files.js';
 import type { Manifest, Recovery } from './manifest.js';
 
 export const INTERNAL_SCHEMA = 'sluice_internal';
+const INSERT_CHANGE = `INSERT INTO ${INTERNAL_SCHEMA}.table_changes VALUES ($1, $2, $3)`;
 
 /** What the offsets log holds per epoch (the plan of the epoch, written before it runs). */
 export interface OffsetsRecord {
@@ -91,6 +92,7 @@ export class Checkpointer {
   private insertManifest: DuckDBPreparedStatement | null = null;
   /** The table-change INSERT, prepared once (every DML runs it). */
   private insertChange: DuckDBPreparedStatement | null = null;
+  private readonly sessionInserts = new WeakMap<DuckDBConnection, DuckDBPreparedStatement>();
 
   private constructor(dataDir: string, private readonly duck: Duck, private readonly log: (m: string) => void) {
     this.dir = join(dataDir, 'checkpoints');
@@ -335,9 +337,15 @@ export class Checkpointer {
   }
 
   /** Appends a table change to the change log on `conn` (inside the caller's transaction). */
-  async logTableChange(seq: number, table: string, schema: Schema, change: Batch): Promise<void> {
-    this.insertChange ??= await this.duck.conn.prepare(`INSERT INTO ${INTERNAL_SCHEMA}.table_changes VALUES ($1, $2, $3)`);
-    const p = this.insertChange;
+  async logTableChange(seq: number, table: string, schema: Schema, change: Batch, conn: DuckDBConnection = this.duck.conn): Promise<void> {
+    let p: DuckDBPreparedStatement;
+    if (conn === this.duck.conn) p = this.insertChange ??= await conn.prepare(INSERT_CHANGE);
+    else {
+      // A session's connection (a transaction block's commit): its own prepared INSERT.
+      let own = this.sessionInserts.get(conn);
+      if (!own) this.sessionInserts.set(conn, (own = await conn.prepare(INSERT_CHANGE)));
+      p = own;
+    }
     p.bindBigInt(1, BigInt(seq));
     p.bindVarchar(2, table);
     p.bindBlob(3, encodeSnapshot({ name: table, schema, key: [] }, [change]));

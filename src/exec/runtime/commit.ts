@@ -28,10 +28,11 @@ export interface EpochCut {
  * `full` forces the operator state to be written (DDL); otherwise checkpoint_interval decides,
  * and an epoch in between commits without it (recovery replays it from the offsets log).
  */
-export async function commitEpoch(state: EngineState, cut: EpochCut, full = false): Promise<void> {
+export async function commitEpoch(state: EngineState, cut: EpochCut, full = false): Promise<number> {
   const cp = state.checkpointer;
   const startedAt = performance.now();
   let bytes = 0;
+  let stateWriteMs = 0;
   for (const [name, batches] of cut.sinkDeltas) {
     const s = state.sinks.get(name);
     if (!s || batches.every((b) => b.length === 0)) continue;
@@ -49,6 +50,7 @@ export async function commitEpoch(state: EngineState, cut: EpochCut, full = fals
     const withState = full || stateDue(state, cp.last);
     const views: Record<string, ViewCkpt> = {};
     let viewsWritten = 0;
+    const writeStarted = performance.now();
     if (withState) {
       for (const v of state.views.values()) {
         // Incremental: a view whose state did not change keeps its previous file.
@@ -62,6 +64,10 @@ export async function commitEpoch(state: EngineState, cut: EpochCut, full = fals
         views[v.entry.name] = { file: v.ckptFile, sql: v.entry.sql, wm: v.wm?.toString() ?? null, lateRows: v.lateRows, rowErrors: v.rowErrors, failed: v.failed?.message ?? null };
       }
     }
+    if (withState) {
+      stateWriteMs = performance.now() - writeStarted;
+      state.lastStateWrite = { atMs: Date.now(), ms: stateWriteMs, workSinceMs: 0 };
+    }
     await cp.commit(manifestOf(state, id, views, withState), cut.appends, { bytes, viewsWritten, startedAt });
     // Receivers may now prune their write-ahead logs below what recovery could still re-read.
     for (const [name, s] of state.sources) {
@@ -74,6 +80,7 @@ export async function commitEpoch(state: EngineState, cut: EpochCut, full = fals
     }
   }
   for (const s of state.sinks.values()) await deliver(state, s);
+  return stateWriteMs;
 }
 
 /** A checkpoint outside an epoch (after DDL): every view's current state, no appends. */
@@ -82,10 +89,24 @@ export async function checkpointNow(state: EngineState): Promise<void> {
   await commitEpoch(state, { epoch: state.epochNo, appends: [], sinkDeltas: new Map() }, true);
 }
 
+/**
+ * `auto` writes operator state once the wall time since the last write is AUTO_WALL_FACTOR times
+ * what that write took (a pipeline with slack: writing costs under ~10 % of the time), or once
+ * the epochs since have processed for AUTO_REPLAY_FACTOR times it (a saturated pipeline: writing
+ * costs at most a third, and recovery replays at most twice the write's time of work). Small
+ * state is written every epoch either way.
+ */
+export const AUTO_WALL_FACTOR = 10;
+export const AUTO_REPLAY_FACTOR = 2;
+
 /** Whether checkpoint_interval calls for operator state at this commit. */
 function stateDue(state: EngineState, last: Manifest | null): boolean {
   if (!last) return true;
   const every = state.settings.checkpointEvery;
+  if ('auto' in every) {
+    const w = state.lastStateWrite;
+    return w === null || Date.now() - w.atMs >= AUTO_WALL_FACTOR * w.ms || w.workSinceMs >= AUTO_REPLAY_FACTOR * w.ms;
+  }
   return 'epochs' in every ? state.epochNo - last.epoch >= every.epochs : Date.now() - last.createdAtMs >= every.ms;
 }
 

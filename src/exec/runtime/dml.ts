@@ -2,7 +2,8 @@
  * DML: INSERT / UPDATE / DELETE on a table run in DuckDB, and the rows they touch become the
  * table's changelog for the next epoch (+1 inserted, −1 deleted, an update both).
  */
-import { batchFromRows } from '../../common/column.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { batchFromRows, type Batch } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import { KIND_LABEL } from '../../catalog/index.js';
 import type { Statement } from '../../parser/index.js';
@@ -10,19 +11,23 @@ import type { EpochRunner } from './epoch-runner.js';
 import type { EngineState, StatementResult, TableRt } from './state.js';
 import { changeTable } from './table-changes.js';
 
-type DmlStatement = Extract<Statement, { kind: 'insert' | 'update' | 'delete' }>;
+export type DmlStatement = Extract<Statement, { kind: 'insert' | 'update' | 'delete' }>;
 
 /** Runs a DML statement; with rw_implicit_flush on, an epoch follows at once. */
 export async function executeDml(state: EngineState, epochs: EpochRunner, stmt: DmlStatement): Promise<StatementResult> {
   const t = dmlTarget(state, stmt);
   const { count } = await changelog(state, t, stmt);
   if (state.settings.implicitFlush) await epochs.run(Date.now());
-  const tag = stmt.kind === 'insert' ? `INSERT 0 ${count}` : `${stmt.kind.toUpperCase()} ${count}`;
-  return { kind: 'command', tag };
+  return { kind: 'command', tag: dmlTag(stmt, count) };
+}
+
+/** The tag of a DML statement that touched `count` rows. */
+export function dmlTag(stmt: DmlStatement, count: number): string {
+  return stmt.kind === 'insert' ? `INSERT 0 ${count}` : `${stmt.kind.toUpperCase()} ${count}`;
 }
 
 /** The table a DML statement writes, or why it may not. */
-function dmlTarget(state: EngineState, stmt: DmlStatement): TableRt {
+export function dmlTarget(state: EngineState, stmt: DmlStatement): TableRt {
   const t = state.tables.get(stmt.table);
   if (!t) {
     const other = state.catalog.get(stmt.table);
@@ -43,25 +48,33 @@ function dmlTarget(state: EngineState, stmt: DmlStatement): TableRt {
  * returns the changes it made and the row count for its tag.
  */
 async function changelog(state: EngineState, t: TableRt, stmt: DmlStatement): Promise<{ count: number }> {
-  const { duck } = state;
-  const types = t.entry.schema.map((f) => f.type);
   let count = 0;
   await changeTable(state, t, async () => {
-    if (stmt.kind === 'update') {
-      // The old rows and the new ones are read in one transaction, so they describe one change.
-      const old = await duck.query(stmt.selectOldText);
-      const fresh = await duck.query(`${stmt.text} RETURNING *`);
-      count = fresh.rows.length;
-      return batchFromRows(types, [...old.rows, ...fresh.rows], [...old.rows.map(() => -1), ...fresh.rows.map(() => 1)]);
-    }
-    const r = await duck.query(`${stmt.text} RETURNING *`).catch((e: unknown) => {
-      throw stmt.kind === 'insert' ? nearTokenPosition(toSluiceError(e), stmt.text, stmt.offset) : e;
-    });
-    count = r.rows.length;
-    const w = stmt.kind === 'insert' ? 1 : -1;
-    return batchFromRows(types, r.rows, w === 1 && t.entry.appendOnly ? undefined : r.rows.map(() => w));
+    const r = await applyDml(state, t, stmt, state.duck.conn);
+    count = r.count;
+    return r.change;
   });
   return { count };
+}
+
+/**
+ * The DuckDB side of a DML statement on `conn`, which is inside a transaction (changeTable's, or
+ * a session's transaction block): the changelog of the rows it touched and its row count.
+ */
+export async function applyDml(state: EngineState, t: TableRt, stmt: DmlStatement, conn: DuckDBConnection): Promise<{ change: Batch; count: number }> {
+  const { duck } = state;
+  const types = t.entry.schema.map((f) => f.type);
+  if (stmt.kind === 'update') {
+    // The old rows and the new ones are read in one transaction, so they describe one change.
+    const old = await duck.query(stmt.selectOldText, conn);
+    const fresh = await duck.query(`${stmt.text} RETURNING *`, conn);
+    return { change: batchFromRows(types, [...old.rows, ...fresh.rows], [...old.rows.map(() => -1), ...fresh.rows.map(() => 1)]), count: fresh.rows.length };
+  }
+  const r = await duck.query(`${stmt.text} RETURNING *`, conn).catch((e: unknown) => {
+    throw stmt.kind === 'insert' ? nearTokenPosition(toSluiceError(e), stmt.text, stmt.offset) : e;
+  });
+  const w = stmt.kind === 'insert' ? 1 : -1;
+  return { change: batchFromRows(types, r.rows, w === 1 && t.entry.appendOnly ? undefined : r.rows.map(() => w)), count: r.rows.length };
 }
 
 /** DuckDB's `syntax error at or near "X"` (an INSERT is parsed by DuckDB only) gets X's position. */

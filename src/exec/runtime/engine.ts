@@ -48,13 +48,27 @@ import { requeueTableChanges } from './table-changes.js';
 import { showCheckpoints } from './describe.js';
 import { replayEpoch } from './replay.js';
 import { Monitor } from './monitor.js';
+import { ProgressTracker } from './progress.js';
 import { systemTableSetup } from './system-tables.js';
 import { createTableSql, quoteIdent } from '../duck.js';
 import { sourceRate } from './rate-controller.js';
+import { abortedBlock, dmlInBlock, EngineSession, refuseInBlock, rollbackBlock, transactionStatement, type BlockContext } from './transaction.js';
 
 export type { Change, EngineOptions, ParameterSource, StatementResult, Subscription } from './state.js';
 export type { Principal } from './privileges.js';
 export { SUPERUSER } from './privileges.js';
+export { EngineSession, type TransactionStatus } from './transaction.js';
+
+/** Options of one `Engine.execute` call. */
+export interface ExecuteOptions {
+  readonly signal?: AbortSignal;
+  /** Who runs the statements (default: the superuser). */
+  readonly principal?: Principal;
+  /** The client session the statements belong to: its transaction block (see transaction.ts). */
+  readonly session?: EngineSession;
+  /** A statement run only to learn its result's shape (Describe): its error does not fail the block. */
+  readonly probe?: boolean;
+}
 
 /** A sluice engine: runs SQL statements and the epoch loop over its catalog. */
 export class Engine {
@@ -89,9 +103,9 @@ export class Engine {
     this.state = {
       catalog: this.catalog, duck, mutex: new Mutex(), paths, dataDir: opts.dataDir ?? null,
       retainEpochs: opts.retainEpochs ?? 10, log: (m) => log(scrub(m, this.knownSecrets())),
-      sources: new Map(), tables: new Map(), views: new Map(), sinks: new Map(), metrics: new MetricsRing(1000),
+      sources: new Map(), tables: new Map(), views: new Map(), sinks: new Map(), metrics: new MetricsRing(1000), progress: new ProgressTracker(),
       settings: initialSettings(opts.batchIntervalMs ?? 1000, opts.statementTimeoutMs ?? 0), epochNo: 0, lastT: 0n, closed: false, order: 0, queryConn: null,
-      checkpointer: null, tableSeq: 0, consumedSeq: 0, recovering: null,
+      checkpointer: null, tableSeq: 0, consumedSeq: 0, recovering: null, lastStateWrite: null,
     };
     this.lookup = new LookupService(this.state);
     this.epochs = new EpochRunner(this.state, this.lookup);
@@ -192,6 +206,11 @@ export class Engine {
     return this.state.mutex.run(async () => read(this.monitorImpl));
   }
 
+  /** Long work in progress (backfills, table loads, scripts); read and listened to without the lock. */
+  get progress(): ProgressTracker {
+    return this.state.progress;
+  }
+
   /** Calls `listener` after every epoch with its metrics; returns the unsubscribe. */
   onEpoch(listener: (m: EpochMetrics) => void): () => void {
     return this.state.metrics.listen(listener);
@@ -236,7 +255,7 @@ export class Engine {
    * any secret the engine knows (or the script holds) redacted. `principal` is who runs it
    * (default: the superuser).
    */
-  async execute(sql: string, opts: { readonly signal?: AbortSignal; readonly principal?: Principal } = {}): Promise<StatementResult[]> {
+  async execute(sql: string, opts: ExecuteOptions = {}): Promise<StatementResult[]> {
     const run = () => this.executeScript(sql, opts);
     return isRead(sql) ? this.gate.read(run, opts.signal) : this.gate.write(run);
   }
@@ -257,21 +276,86 @@ export class Engine {
     return statements;
   }
 
-  private async executeScript(sql: string, opts: { readonly signal?: AbortSignal; readonly principal?: Principal }): Promise<StatementResult[]> {
+  private async executeScript(sql: string, opts: ExecuteOptions): Promise<StatementResult[]> {
     try {
       if (this.state.closed) throw new SluiceError('connection', 'the engine is closed');
       // Before parsing: SELECT and DML text reaches DuckDB as written, wherever a call hides in it.
       this.adHocGuard.check(sql, 0);
       const statements = await this.parse(sql);
       const results: StatementResult[] = [];
-      for (const stmt of statements) {
-        const signal = statementSignal(opts.signal, this.state.settings.statementTimeoutMs);
-        results.push(await this.executeOne(stmt, sql, false, signal, opts.principal ?? SUPERUSER));
+      // Without a session, a script with BEGIN gets one of its own, ended (rolled back if
+      // still open) with the script, as if it were a connection of its own.
+      const session = opts.session ?? (statements.some((s) => s.kind === 'transaction') ? this.openSession() : undefined);
+      try {
+        for (const stmt of statements) {
+          const signal = statementSignal(opts.signal, this.state.settings.statementTimeoutMs);
+          const principal = opts.principal ?? SUPERUSER;
+          results.push(await (session ? this.inSession(session, stmt, sql, signal, principal, opts.probe ?? false) : this.executeOne(stmt, sql, false, signal, principal)));
+        }
+      } finally {
+        if (session && session !== opts.session) await this.closeSession(session);
       }
       return results;
     } catch (e) {
       throw scrubError(toSluiceError(e), [...this.knownSecrets(), ...secretsIn(sql)]);
     }
+  }
+
+  /** A new client session (a connection): its transaction blocks. Close it with `closeSession`. */
+  openSession(): EngineSession {
+    return new EngineSession();
+  }
+
+  /** Ends a session: a block in progress is rolled back (a client that left mid-transaction). */
+  async closeSession(session: EngineSession): Promise<void> {
+    await session.lock.run(async () => {
+      if (session.closed) return;
+      session.closed = true;
+      if (session.status !== 'idle') await rollbackBlock(this.blockContext, session);
+      if (session.conn) this.adHoc.closeSessionConnection(session.conn);
+      session.conn = null;
+    });
+  }
+
+  private get blockContext(): BlockContext {
+    return { state: this.state, epochs: this.epochs, adHoc: this.adHoc };
+  }
+
+  /**
+   * One statement of a session, one at a time: outside a block as any statement; BEGIN, COMMIT
+   * and ROLLBACK; inside a block DML on the session's transaction, SELECT seeing its writes, and
+   * DDL refused. An error inside a block fails it (unless the statement was a probe).
+   */
+  private async inSession(session: EngineSession, stmt: Statement, sql: string, signal: AbortSignal | undefined, principal: Principal, probe: boolean): Promise<StatementResult> {
+    return session.lock.run(async () => {
+      if (session.closed) throw new SluiceError('connection', 'the session is closed');
+      if (stmt.kind === 'transaction') return transactionStatement(this.blockContext, session, stmt);
+      if (session.status === 'idle') return this.executeOne(stmt, sql, false, signal, principal);
+      if (session.status === 'failed') throw abortedBlock();
+      try {
+        refuseInBlock(stmt);
+        if (stmt.kind === 'insert' || stmt.kind === 'update' || stmt.kind === 'delete') {
+          return await this.state.mutex.run(async () => {
+            try {
+              if (signal?.aborted) throw signal.reason;
+              checkStatement(this.state, principal, stmt);
+              return await dmlInBlock(this.blockContext, session, stmt);
+            } catch (e) {
+              throw toSluiceError(e);
+            }
+          });
+        }
+        // After the block's first write its reads run in its DuckDB transaction. A probe (only
+        // its columns are wanted) does not: its failure would abort that DuckDB transaction.
+        if (stmt.kind === 'select' && session.open && session.conn && !probe) {
+          return await this.adHoc.select(stmt, principal, signal, session.conn).catch((e: unknown) => Promise.reject(toSluiceError(e)));
+        }
+        return await this.executeOne(stmt, sql, false, signal, principal);
+      } catch (e) {
+        if (!probe) session.fail();
+        throw e;
+      }
+    });
   }
 
   /** Every secret in the catalog's statements (connector passwords, keys, URL passwords). */
@@ -412,6 +496,7 @@ export class Engine {
       case 'subscribe':
         return subscription(this.state, stmt);
       case 'transaction':
+        // Not reached: execute gives a script with BEGIN/COMMIT a session (inSession).
         return { kind: 'command', tag: stmt.tag };
       default:
         return assertNever(stmt);

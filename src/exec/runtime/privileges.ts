@@ -23,7 +23,7 @@ export const SUPERUSER: Principal = { name: SUPERUSER_NAME, superuser: true };
  * Session parameters of a PostgreSQL client (drivers SET them on connect): the only SET a user
  * may run. The engine's own settings (batch_interval, statement_timeout …) are engine-wide.
  */
-const CLIENT_PARAMETERS = new Set([
+export const CLIENT_PARAMETERS: ReadonlySet<string> = new Set([
   'application_name', 'client_encoding', 'datestyle', 'timezone', 'time zone', 'extra_float_digits', 'search_path', 'intervalstyle',
   'client_min_messages', 'standard_conforming_strings', 'bytea_output', 'lc_messages', 'lc_monetary', 'lc_numeric', 'lc_time',
   'default_transaction_isolation', 'transaction_isolation', 'escape_string_warning', 'names',

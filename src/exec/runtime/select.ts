@@ -43,7 +43,7 @@ interface RelationRef {
 }
 
 /** One query connection and its copies of views and sources. */
-interface QueryConn {
+export interface QueryConn {
   readonly conn: DuckDBConnection;
   /** Views and sources copied into the connection, by the version copied. */
   readonly loaded: Map<string, number>;
@@ -56,6 +56,8 @@ export class AdHocQueries {
   private readonly idle: QueryConn[] = [];
   private readonly all: QueryConn[] = [];
   private readonly waiting: ((c: QueryConn) => void)[] = [];
+  /** Sessions' own connections (transaction blocks), whose copies `unload` forgets too. */
+  private readonly sessions = new Set<QueryConn>();
 
   /**
    * `connections` bounds how many ad-hoc queries run at once; it stays below libuv's thread
@@ -67,9 +69,15 @@ export class AdHocQueries {
     private readonly connections = 2,
   ) {}
 
-  /** Runs a SELECT over a committed snapshot; DuckDB errors get the position of the name they are about. */
-  async select(stmt: SelectStmt, principal: Principal, signal?: AbortSignal): Promise<StatementResult> {
-    const qc = await this.acquire(signal);
+  /**
+   * Runs a SELECT over a committed snapshot; DuckDB errors get the position of the name they are
+   * about. With `own` (a session's connection inside its transaction block) the query runs there,
+   * in that transaction — it sees the block's own writes — and a pool connection is only held as
+   * the slot that bounds how many queries run at once.
+   */
+  async select(stmt: SelectStmt, principal: Principal, signal?: AbortSignal, own?: QueryConn): Promise<StatementResult> {
+    const slot = await this.acquire(signal);
+    const qc = own ?? slot;
     // A cancel or statement_timeout interrupts the DuckDB query itself.
     const interrupt = () => qc.conn.interrupt();
     signal?.addEventListener('abort', interrupt);
@@ -80,7 +88,7 @@ export class AdHocQueries {
       if (this.needsLock(qc, refs)) {
         await this.state.mutex.run(async () => {
           if (signal?.aborted) throw signal.reason;
-          open = await this.prepare(qc, refs);
+          open = await this.prepare(qc, refs, own === undefined);
         });
       }
       if (signal?.aborted) throw signal.reason;
@@ -92,23 +100,36 @@ export class AdHocQueries {
     } finally {
       signal?.removeEventListener('abort', interrupt);
       if (open) await this.state.duck.run('ROLLBACK', qc.conn).catch(() => undefined);
-      this.release(qc);
+      this.release(slot);
     }
+  }
+
+  /** A connection of a session's own (its transaction blocks run there); its copies are kept up to date like the pool's. */
+  async sessionConnection(): Promise<QueryConn> {
+    const qc: QueryConn = { conn: await this.state.duck.instance.connect(), loaded: new Map(), stale: new Set() };
+    this.sessions.add(qc);
+    return qc;
+  }
+
+  /** Closes a session's connection (the session ended). */
+  closeSessionConnection(qc: QueryConn): void {
+    if (this.sessions.delete(qc)) qc.conn.closeSync();
   }
 
   /** Forgets the ad-hoc copies of a view or source (dropped, or about to be shadowed). Caller holds the lock. */
   unload(name: string): void {
-    for (const qc of this.all) {
+    for (const qc of [...this.all, ...this.sessions]) {
       if (qc.loaded.delete(name)) qc.stale.add(name);
     }
   }
 
   /** Interrupts running queries and closes the connections (engine shutdown). */
   close(): void {
-    for (const qc of this.all) {
+    for (const qc of [...this.all, ...this.sessions]) {
       qc.conn.interrupt();
       qc.conn.closeSync();
     }
+    this.sessions.clear();
   }
 
   private async acquire(signal?: AbortSignal): Promise<QueryConn> {
@@ -203,9 +224,9 @@ export class AdHocQueries {
 
   /**
    * Under the lock: fresh copies of the views and sources read, and, when the query reads tables
-   * too, a transaction pinned to now (true: the caller ends it).
+   * too and `pin`, a transaction pinned to now (true: the caller ends it).
    */
-  private async prepare(qc: QueryConn, refs: readonly RelationRef[]): Promise<boolean> {
+  private async prepare(qc: QueryConn, refs: readonly RelationRef[], pin: boolean): Promise<boolean> {
     const { state } = this;
     for (const name of qc.stale) await state.duck.run(`DROP TABLE IF EXISTS temp.main.${quoteIdent(name)}`, qc.conn);
     qc.stale.clear();
@@ -220,7 +241,7 @@ export class AdHocQueries {
       await state.duck.appendRows(temp, sys.table.schema, sys.table.rows(this.monitor), qc.conn);
     }
     const table = [...names].find((n) => state.tables.has(n) || derivedBase(state, n) !== null);
-    if (!table) return false;
+    if (!table || !pin) return false;
     // DuckDB starts a transaction's snapshot when it first touches a database: touch the tables
     // now, under the lock, so DML and epochs after this point are not seen.
     await state.duck.run(`BEGIN TRANSACTION; SELECT 1 FROM main.${quoteIdent(table)} LIMIT 0`, qc.conn);

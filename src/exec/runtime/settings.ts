@@ -27,7 +27,7 @@ const MAX_INTERVAL = 3_600_000;
 export function initialSettings(batchIntervalMs: number, statementTimeoutMs = 0): RuntimeSettings {
   return {
     batchIntervalMs: checkInterval(batchIntervalMs), implicitFlush: false, idleTimeoutMs: 10_000, windowPanes: true,
-    statementTimeoutMs, checkpointEvery: { epochs: 1 }, backpressure: true, backpressureInitialRate: 100_000, backpressureTarget: COST_CAP_TARGET, custom: new Map(), parameters: null,
+    statementTimeoutMs, checkpointEvery: { auto: true }, backpressure: true, backpressureInitialRate: 100_000, backpressureTarget: COST_CAP_TARGET, custom: new Map(), parameters: null,
   };
 }
 
@@ -43,7 +43,10 @@ export function showVariable(settings: RuntimeSettings, name: string): Statement
   else if (n === 'backpressure') value = settings.backpressure ? 'on' : 'off';
   else if (n === 'backpressure_initial_rate') value = String(settings.backpressureInitialRate);
   else if (n === 'backpressure_target') value = String(settings.backpressureTarget);
-  else if (n === 'checkpoint_interval') value = 'epochs' in settings.checkpointEvery ? `${settings.checkpointEvery.epochs} epochs` : formatMs(settings.checkpointEvery.ms);
+  else if (n === 'checkpoint_interval') {
+    const every = settings.checkpointEvery;
+    value = 'auto' in every ? 'auto' : 'epochs' in every ? `${every.epochs} epochs` : formatMs(every.ms);
+  }
   else value = settings.custom.get(n) ?? settings.parameters?.(n);
   if (value === undefined) {
     throw new SluiceError('invalid_parameter', `unrecognized configuration parameter "${name}"`, { hint: 'Known: batch_interval, rw_implicit_flush, and any parameter set with SET.' });
@@ -106,8 +109,9 @@ function onOff(name: string, value: string): boolean {
   throw new SluiceError('invalid_parameter', `parameter "${name}" requires a Boolean value, not "${value}"`, { hint: "Write 'on' or 'off'." });
 }
 
-/** checkpoint_interval: 'N epochs' (a bare number too) or a duration. */
-function checkpointInterval(value: string): { epochs: number } | { ms: number } {
+/** checkpoint_interval: 'auto', 'N epochs' (a bare number too) or a duration. */
+function checkpointInterval(value: string): { epochs: number } | { ms: number } | { auto: true } {
+  if (/^\s*auto\s*$/i.test(value)) return { auto: true };
   const m = /^\s*(\d+)\s*(epochs?)?\s*$/i.exec(value);
   if (m) {
     const epochs = Number(m[1]);
@@ -121,8 +125,8 @@ function checkpointInterval(value: string): { epochs: number } | { ms: number } 
     }
     if (ms > 0) return { ms };
   }
-  throw new SluiceError('invalid_parameter', `checkpoint_interval must be a number of epochs (at least 1) or a duration, not "${value}"`, {
-    hint: "Write it like '10 epochs' or '30s'. Between checkpoints epochs still commit; recovery replays them from the offsets log.",
+  throw new SluiceError('invalid_parameter', `checkpoint_interval must be 'auto', a number of epochs (at least 1) or a duration, not "${value}"`, {
+    hint: "Write it like 'auto' (the default), '1 epoch', '10 epochs' or '30s'. Between checkpoints epochs still commit; recovery replays them from the offsets log.",
   });
 }
 

@@ -9,6 +9,7 @@ import type { SluiceError } from '../../common/errors.js';
 import type { Field, Schema, Value } from '../../common/types.js';
 import type { Checkpointer } from '../checkpoint/checkpointer.js';
 import type { Recovery } from '../checkpoint/manifest.js';
+import type { ProgressTracker } from './progress.js';
 import type { Catalog, SinkEntry, SourceEntry, TableEntry, ViewEntry } from '../../catalog/index.js';
 import type { PlannedQuery } from '../../planner/index.js';
 import type { DeadLetter, SinkConnector, SourceConnector, TableLoader } from '../../connectors/api.js';
@@ -41,10 +42,16 @@ export interface EngineOptions {
   readonly allowPaths?: readonly string[];
 }
 
+/** A WARNING a statement reports beside its result (PostgreSQL sends it as a NoticeResponse). */
+export interface Warning {
+  readonly code: string;
+  readonly message: string;
+}
+
 /** What a statement returns: rows, a command tag, or a subscription. */
 export type StatementResult =
   | { readonly kind: 'rows'; readonly tag: string; readonly columns: readonly Field[]; readonly rows: Value[][] }
-  | { readonly kind: 'command'; readonly tag: string; readonly notice?: string }
+  | { readonly kind: 'command'; readonly tag: string; readonly notice?: string; readonly warning?: Warning }
   | Subscription;
 
 /**
@@ -169,7 +176,11 @@ export interface RuntimeSettings {
   /** Longest a statement may run before it is cancelled (57014); 0: no limit. */
   statementTimeoutMs: number;
   /** How often an epoch writes operator state (between, epochs commit without it). */
-  checkpointEvery: { readonly epochs: number } | { readonly ms: number };
+  /**
+   * When operator state is written with a commit: every N epochs, every so long, or `auto`
+   * (default; commit.ts stateDue): every epoch for small state, spaced out for large state.
+   */
+  checkpointEvery: { readonly epochs: number } | { readonly ms: number } | { readonly auto: true };
   /** The PID rate controller sets each source's rate (SET backpressure = off disables it). */
   backpressure: boolean;
   /** The rate (rows/s) a source reads at before backpressure has an estimate (0: unlimited). */
@@ -196,6 +207,8 @@ export interface EngineState {
   readonly views: Map<string, ViewRt>;
   readonly sinks: Map<string, SinkRt>;
   readonly metrics: MetricsRing;
+  /** Long work in progress (backfills, table loads, scripts), read without the lock. */
+  readonly progress: ProgressTracker;
   readonly settings: RuntimeSettings;
   /** The last epoch run, and its batch time T_n in µs (0n before the first). */
   epochNo: number;
@@ -213,6 +226,11 @@ export interface EngineState {
   consumedSeq: number;
   /** While the catalog is replayed at start: the checkpoint being recovered, if any. */
   recovering: Recovery | null;
+  /**
+   * The last commit that wrote operator state: when (wall ms), how long the write took, and the
+   * epochs' processing time since (what recovery would replay).
+   */
+  lastStateWrite: { atMs: number; ms: number; workSinceMs: number } | null;
 }
 
 /** The connection for ad-hoc queries and lookups (statements are serialised by the mutex). */

@@ -16,6 +16,7 @@ import { MATH_FUNCTIONS } from './math.js';
 import type { ScalarDefinition } from './scalar-function.js';
 import { noFunction, type ScalarBinder } from './signature.js';
 import { STRING_FUNCTIONS } from './string.js';
+import { SUBQUERY_FUNCTIONS } from './subquery.js';
 import { TIME_FUNCTIONS } from './time.js';
 
 export type { ScalarDefinition, ScalarFunction } from './scalar-function.js';
@@ -32,6 +33,7 @@ export const SCALARS = {
   ...TIME_FUNCTIONS,
   ...JSON_FUNCTIONS,
   ...ARRAY_FUNCTIONS,
+  ...SUBQUERY_FUNCTIONS,
 } satisfies Record<string, ScalarDefinition>;
 
 /** A scalar function, as bound expressions name it: a key of the registry. */
