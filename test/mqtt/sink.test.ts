@@ -20,12 +20,12 @@ async function engine(): Promise<Engine> {
 }
 
 /** Subscribes to `filter` and collects `topic payload` lines. */
-async function listen(filter: string): Promise<string[]> {
+async function listen(filter: string, qos: 1 | 2 = 1): Promise<string[]> {
   const got: string[] = [];
   const c = await mqtt.connectAsync(BROKER, { clientId: `sub-${randomUUID()}`, reconnectPeriod: 0 });
   cleanups.push(() => c.endAsync());
   c.on('message', (t, p) => got.push(`${t} ${p.toString()}`));
-  await c.subscribeAsync(filter, { qos: 1 });
+  await c.subscribeAsync(filter, { qos });
   return got;
 }
 
@@ -66,6 +66,20 @@ describe('MQTT sink (Mosquitto)', () => {
     expect(got).toHaveLength(3);
     expect(got[0]).toBe(`${topic} {"op":"+","k":"a","s":1}`);
     expect(got.slice(1).sort()).toEqual([`${topic} {"op":"+","k":"a","s":3}`, `${topic} {"op":"-","k":"a","s":1}`]);
+  });
+
+  it('publishes an epoch of many rows at QoS 2 completely (at most max_inflight unacknowledged: the broker drops QoS 2 publishes beyond its window)', async () => {
+    const topic = `sluice-test/${randomUUID()}`;
+    const got = await listen(topic, 2);
+    const e = await engine();
+    const n = 500;
+    await e.execute(`CREATE TABLE t (n INT) APPEND ONLY;
+      CREATE SINK s FROM t WITH (connector = 'mqtt', url = '${BROKER}', topic = '${topic}', qos = '2');
+      INSERT INTO t SELECT * FROM generate_series(1, ${n}); FLUSH;`);
+    await until(() => got.length >= n);
+    await new Promise((r) => setTimeout(r, 200));
+    const want = Array.from({ length: n }, (_, i) => `${topic} {"n":${i + 1}}`);
+    expect([...got].sort()).toEqual(want.sort());
   });
 
   it('refuses a topic with wildcards or naming a missing column', async () => {

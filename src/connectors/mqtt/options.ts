@@ -23,6 +23,8 @@
  *                          that column's value of each row
  *   qos                    0 | 1 (default) | 2
  *   retain                 'true' to publish retained messages (default false)
+ *   max_inflight           QoS 1/2 publishes not yet acknowledged at a time (default 20, Mosquitto's
+ *                          default max_inflight_messages; see publish.ts)
  */
 import { SluiceError } from '../../common/errors.js';
 import { typeDisplayName, type Schema, type SqlType } from '../../common/types.js';
@@ -30,6 +32,7 @@ import type { Options } from '../../parser/ast.js';
 import { FORMAT_OPTIONS, readFormatOptions, type FormatSpec } from '../formats/options.js';
 import { OptionReader } from '../option-reader.js';
 import { RECEIVER_OPTIONS, readWalSyncInterval } from '../receiver/options.js';
+import { DEFAULT_MAX_INFLIGHT } from './publish.js';
 
 /** The kind of a metadata column, which is also its name. */
 export type MqttMetadataKind = '_topic' | '_qos' | '_retained' | '_received_at';
@@ -73,6 +76,7 @@ export interface MqttSinkConfig extends MqttConnection {
   readonly topic: string;
   readonly qos: Qos;
   readonly retain: boolean;
+  readonly maxInflight: number;
 }
 
 const CONNECTION_OPTIONS = ['url', 'client_id', 'username', 'password'];
@@ -146,7 +150,7 @@ export function readMqttSourceOptions(options: Options, schema: Schema, name = '
 /** Reads and checks the options of an MQTT sink named `name` writing `schema`. */
 export function readMqttSinkOptions(options: Options, schema: Schema, name = 'sink'): MqttSinkConfig {
   const r = new OptionReader('mqtt', options);
-  r.checkNames([...CONNECTION_OPTIONS, 'topic', 'qos', 'retain']);
+  r.checkNames([...CONNECTION_OPTIONS, 'topic', 'qos', 'retain', 'max_inflight']);
   const conn = readConnection(r, `sluice-sink-${name}`);
   const topic = r.required('topic', "the topic to publish to, such as 'out/{k}'");
   checkTopic(r, topic, false);
@@ -155,5 +159,5 @@ export function readMqttSinkOptions(options: Options, schema: Schema, name = 'si
       throw r.bad('topic', 'a topic whose {column} parts name columns of the view', `no column "${m[1]}"; columns are ${schema.map((f) => f.name).join(', ')}`);
     }
   }
-  return { ...conn, topic, qos: readQos(r), retain: r.boolean('retain') ?? false };
+  return { ...conn, topic, qos: readQos(r), retain: r.boolean('retain') ?? false, maxInflight: r.integer('max_inflight', 1, 65535) ?? DEFAULT_MAX_INFLIGHT };
 }

@@ -6,7 +6,9 @@
  * encoded as the file sink writes them. `topic` may name columns, `'out/{device}'`: each row goes
  * to the topic with that column's value in place (NULL as 'null'; '+', '#' and '/' inside a value
  * become '_' so a value cannot add levels or wildcards). `qos` (default 1) and `retain` apply to
- * every message; write() resolves when the broker acknowledged all of them (QoS 1/2).
+ * every message; write() resolves when the broker acknowledged all of them (QoS 1/2). At most
+ * `max_inflight` (default 20) QoS 1/2 publishes are unacknowledged at a time (publish.ts: a
+ * broker drops QoS 2 publishes beyond its window without telling an MQTT 3.1.1 client).
  *
  * At-least-once: MQTT keeps no record a sink could read back to learn which epochs it holds, so
  * `open()` returns null and an epoch handed again after a crash is published again.
@@ -17,6 +19,7 @@ import type { Schema } from '../../common/types.js';
 import { jsonValue } from '../file/json-lines.js';
 import type { SinkConnector, SinkContext, SinkFactory } from '../api.js';
 import { readMqttSinkOptions, type MqttSinkConfig } from './options.js';
+import { publishAll } from './publish.js';
 
 /** One message: its topic and JSON payload. */
 export interface SinkMessage {
@@ -70,10 +73,8 @@ export class MqttSink implements SinkConnector {
     if (!client) throw new Error('the MQTT sink is not open');
     const msgs = sinkMessages(this.ctx.schema, this.config.topic, batches, !this.ctx.appendOnly);
     const opts = { qos: this.config.qos, retain: this.config.retain };
-    // In windows, so a big epoch does not queue every message in the client at once.
-    for (let i = 0; i < msgs.length; i += 1000) {
-      await Promise.all(msgs.slice(i, i + 1000).map((m) => client.publishAsync(m.topic, m.payload, opts)));
-    }
+    // QoS 0 in slices, so a big epoch does not queue every message in the client at once.
+    for (let i = 0; i < msgs.length; i += 1000) await publishAll(client, msgs.slice(i, i + 1000), opts, this.config.maxInflight);
   }
 
   async close(): Promise<void> {

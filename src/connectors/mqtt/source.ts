@@ -120,8 +120,8 @@ export class MqttSource implements SourceConnector<number> {
   redeliveries = 0;
   /**
    * Extra time an acknowledgement is held after its fsync: 0, except in the crash test, which
-   * sets SLUICE_TEST_MQTT_ACK_DELAY_MS so that most kills find messages logged but not yet
-   * acknowledged (the window in which QoS 2 redeliveries must be recognised).
+   * sets SLUICE_TEST_MQTT_ACK_DELAY_MS on every other server start so that kills find messages
+   * logged but not yet acknowledged (the window in which QoS 2 redeliveries must be recognised).
    */
   private readonly ackDelayMs = Number(process.env.SLUICE_TEST_MQTT_ACK_DELAY_MS ?? 0) || 0;
 

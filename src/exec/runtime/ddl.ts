@@ -141,7 +141,7 @@ export class Ddl {
     const saved = state.recovering?.manifest.sources[stmt.name];
     const rt: SourceRt = {
       entry, connector, retained: [], dead, rowsTotal: saved?.rowsTotal ?? 0, wm: compileWatermark(state.catalog, stmt.name, schema, stmt.watermark), version: 0, position: saved?.position ?? null,
-      maxRate, pid: new PidRateEstimator(() => state.settings.batchIntervalMs), rate: null, lastLimit: Infinity,
+      maxRate, pid: new PidRateEstimator(() => state.settings.batchIntervalMs, undefined, () => state.settings.backpressureTarget), rate: null, lastLimit: Infinity,
     };
     dead.count = saved?.deadLetters ?? 0;
     restoreWatermark(rt.wm, saved?.wm);

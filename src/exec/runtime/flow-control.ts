@@ -26,12 +26,13 @@ export interface FlowRun {
   readonly rowsPerEpoch: readonly number[];
 }
 
-/** Runs the experiment for `seconds`. */
-export async function flowControlRun(backpressure: boolean, seconds: number, offered = 20_000_000, intervalMs = 500): Promise<FlowRun> {
+/** Runs the experiment for `seconds`; `target` sets backpressure_target (the cost cap; 0: off). */
+export async function flowControlRun(backpressure: boolean, seconds: number, offered = 20_000_000, intervalMs = 500, target?: number): Promise<FlowRun> {
   const e = await createEngine({ dataDir: null, batchIntervalMs: intervalMs, log: () => undefined });
   let early = Infinity;
   let late = Infinity;
   try {
+    if (target !== undefined) await e.execute(`SET backpressure_target = ${target}`);
     await e.execute(`SET backpressure = ${backpressure ? 'on' : 'off'};
       CREATE SOURCE g (id BIGINT, v BIGINT) WITH (connector = 'datagen', rows_per_second = ${offered}, max_batch_rows = 100000000,
         fields.id.kind = 'sequence', fields.id.start = 0, fields.v.kind = 'random', fields.v.start = 0, fields.v.end = 1000000);

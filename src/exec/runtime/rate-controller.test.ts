@@ -3,9 +3,13 @@ import { epochLimit, PidRateEstimator } from './rate-controller.js';
 import { flowControlRun } from './flow-control.js';
 import { createEngine } from './engine.js';
 
-/** A simulated engine of `capacity` rows/s under `offered` rows/s, driven by the estimator. */
-function simulate(capacity: number, offered: number, epochs: number, intervalMs = 500) {
-  const pid = new PidRateEstimator(() => intervalMs);
+/**
+ * A simulated engine of `capacity` rows/s under `offered` rows/s, driven by the estimator;
+ * `slowdown(i)` multiplies epoch i's cost per row (a loaded machine), `target` is
+ * backpressure_target (0: Spark's estimator alone).
+ */
+function simulate(capacity: number, offered: number, epochs: number, intervalMs = 500, slowdown: (i: number) => number = () => 1, target = 0.8) {
+  const pid = new PidRateEstimator(() => intervalMs, undefined, () => target);
   let rate: number | null = null;
   let backlog = 0;
   let delay = 0;
@@ -16,7 +20,7 @@ function simulate(capacity: number, offered: number, epochs: number, intervalMs 
     const limit = epochLimit(rate ?? 100_000, null, intervalMs);
     const rows = Math.min(backlog, limit);
     backlog -= rows;
-    const processing = (rows / capacity) * 1000;
+    const processing = ((rows / capacity) * 1000) * slowdown(i);
     t += Math.max(intervalMs, processing + delay);
     const r = pid.compute(t, rows, processing, delay, rows >= limit);
     if (r !== null) rate = r;
@@ -39,13 +43,46 @@ describe('PID rate estimator (Spark 1.5 defaults)', () => {
   });
 
   it('computes Spark\'s update: first epoch seeds, then rate − kp·error − ki·historicalError, floored at 100 rows/s', () => {
-    const pid = new PidRateEstimator(() => 1000);
+    const pid = new PidRateEstimator(() => 1000, undefined, () => 0); // no cost cap: Spark's estimator alone
     expect(pid.compute(1000, 1000, 500, 0)).toBeNull(); // seeds latestRate = 2000 rows/s
     // processingRate 1000/s, error = 2000 − 1000 = 1000, historical = 200 ms × 1000 / 1000 = 200
     expect(pid.compute(2000, 1000, 1000, 200)).toBeCloseTo(2000 - 1000 - 0.2 * 200);
     expect(pid.compute(3000, 10, 1000, 5000)).toBe(100);
     // A light epoch whose read the limit did not cut tells nothing.
     expect(pid.compute(4000, 10, 1, 0)).toBeNull();
+  });
+
+  it('caps the rate at target / the highest cost per row of the last 5 fed epochs', () => {
+    const pid = new PidRateEstimator(() => 1000, undefined, () => 0.8);
+    expect(pid.compute(1000, 1000, 500, 0)).toBeNull(); // cost 0.5 ms/row
+    // Spark's update gives 960 rows/s (above); the cap: 0.8 × 1000 / max(0.5, 1.0) = 800.
+    expect(pid.compute(2000, 1000, 1000, 200)).toBeCloseTo(800);
+    // A cheap epoch (0.25 ms/row, 4 000 rows/s): the recent worst cost (1.0) still caps it at 800.
+    expect(pid.compute(3000, 1000, 250, 0)).toBeCloseTo(800);
+    expect(pid.costCap).toBeCloseTo(800);
+    // Four more cheap epochs push the expensive ones out of the window: 0.8 / 0.25 ms = 3 200.
+    pid.compute(4000, 1000, 250, 0);
+    pid.compute(5000, 1000, 250, 0);
+    expect(pid.compute(6000, 1000, 250, 0)).toBeCloseTo(800);
+    expect(pid.compute(7000, 1000, 250, 0)).toBeCloseTo(3200);
+  });
+
+  it('with the cost cap, epochs on a noisy machine stay under 1.5 × the interval; Spark\'s estimator alone goes past it', () => {
+    // Cost per row varies from epoch to epoch (deterministic noise: ×0.7 … ×1.3, other processes
+    // and collections; 200 K rows/s at ×1). Both runs see the same noise. Spark's update takes
+    // the last epoch's processing rate, so a ×1.5 step past 1.5 × the interval; the cap aims at
+    // 0.8 × the interval at the worst recent cost, so it would take a step of ×1.875 over that.
+    let seed = 12345;
+    const noise = Array.from({ length: 200 }, () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return 0.7 + 0.6 * (seed / 2 ** 31);
+    });
+    const over = (target: number) => simulate(200_000, 20_000_000, 200, 500, (i) => noise[i]!, target).trace.slice(20).filter((e) => e.processing > 750).length;
+    const capped = over(0.8);
+    const spark = over(0);
+    console.log(`epochs over 1.5 × the interval in 180: cost cap ${capped}, Spark's estimator alone ${spark}`);
+    expect(capped).toBe(0);
+    expect(spark).toBeGreaterThan(0);
   });
 
   it('limits an epoch to the smaller of max_rate and the estimated rate times the interval', () => {
@@ -70,6 +107,10 @@ describe('rate limits and backpressure in the engine', () => {
       await expect(e.execute('SET backpressure = maybe')).rejects.toThrow(/requires a Boolean value/);
       await e.execute('SET backpressure = off');
       expect(await e.execute('SHOW backpressure')).toMatchObject([{ rows: [['off']] }]);
+      expect(await e.execute('SHOW backpressure_target')).toMatchObject([{ rows: [['0.8']] }]);
+      await expect(e.execute('SET backpressure_target = 1.5')).rejects.toThrow(/backpressure_target must be a share of the batch interval between 0 and 1/);
+      await e.execute('SET backpressure_target = 0');
+      expect(await e.execute('SHOW backpressure_target')).toMatchObject([{ rows: [['0']] }]);
     } finally {
       await e.close();
     }

@@ -19,8 +19,23 @@
  * whose read the limit did not cut short is not fed either. Its processing rate is mostly fixed per-epoch overhead (10 rows in 5 ms say
  * 2 000 rows/s of a engine that does millions), and taking it as the rate would throttle an idle
  * source's first burst; the estimator engages when epochs start to weigh, and keeps adjusting while its limit binds
- * (so a rate that is too low rises again). The next epoch then reads at most newRate × batch
- * interval rows from that source (the smaller of that and max_rate's cap). Pull sources read
+ * (so a rate that is too low rises again).
+ *
+ * A second departure, a hard cap from the cost per row: Spark's update sets the next rate to
+ * about the last epoch's processing rate, so the next epoch takes about one interval — and any
+ * rise in the cost per row (a collection, another process taking the CPU) carries it past the
+ * interval by the same factor; on a loaded machine a quarter of the epochs went past 1.5 × the
+ * interval. So each fed epoch's cost per row (processing time / rows) is kept, and the rate is
+ * at most target × (1 / the highest cost of the last COST_SAMPLES fed epochs), target being
+ * `backpressure_target` (default COST_CAP_TARGET = 0.8; 0 turns the cap off, Spark's behaviour): epochs
+ * aim at 80 % of the interval at the recent worst cost, and only a cost jump of about 1.9 × over
+ * that worst one carries an epoch past 1.5 × the interval. (Five epochs rather than three: in the
+ * flow-control run at load ~18, three still let one epoch in twenty past 1.5 ×, five none.) The cost includes the epoch's fixed
+ * overhead, so it is overestimated for small epochs (the cap is then conservative, and rises as
+ * the limited epochs show the true cost).
+ *
+ * The next epoch then reads at most rate × batch interval rows from that source (the smaller of
+ * that and max_rate's cap). Pull sources read
  * less; receivers take less from their logs, whose backlog then makes them pause their
  * connection (socket reads, MQTT acknowledgements) at their bound.
  */
@@ -28,31 +43,53 @@
 /** Spark's defaults (spark.streaming.backpressure.pid.*). */
 export const PID_DEFAULTS = { proportional: 1.0, integral: 0.2, derivative: 0, minRate: 100 } as const;
 
+/** The share of the batch interval the cost cap aims an epoch's processing time at (SET backpressure_target; 0: no cap). */
+export const COST_CAP_TARGET = 0.8;
+/** How many fed epochs' costs per row the cap takes the highest of. */
+export const COST_SAMPLES = 5;
+
 /** One source's PID rate estimator. */
 export class PidRateEstimator {
   private firstRun = true;
   private latestTime = -1;
   private latestRate = -1;
   private latestError = -1;
+  /** Cost per row (ms) of the last COST_SAMPLES fed epochs, oldest first. */
+  private readonly costs: number[] = [];
 
   constructor(
     private readonly batchIntervalMs: () => number,
     private readonly k: { proportional: number; integral: number; derivative: number; minRate: number } = PID_DEFAULTS,
+    private readonly costTarget: () => number = () => COST_CAP_TARGET,
   ) {}
 
-  /** The rate the estimator last set (rows/s), or null before it has one. */
+  /** The rate the estimator last set (rows/s; with the cost cap), or null before it has one. */
   get rate(): number | null {
-    return this.firstRun ? null : this.latestRate;
+    return this.firstRun ? null : this.capped(this.latestRate);
+  }
+
+  /** The cost cap (rows/s): target / the highest recent cost per row; null before a fed epoch or with target 0. */
+  get costCap(): number | null {
+    const target = this.costTarget();
+    if (!this.costs.length || !(target > 0)) return null;
+    return (target * 1000) / Math.max(...this.costs);
+  }
+
+  private capped(rate: number): number {
+    const cap = this.costCap;
+    return cap === null ? rate : Math.max(Math.min(rate, cap), this.k.minRate);
   }
 
   /**
-   * Feeds one epoch (time: its end, ms; delays in ms); returns the new rate, or null when it has
-   * none yet or the epoch tells nothing (no rows, no time).
+   * Feeds one epoch (time: its end, ms; delays in ms); returns the new rate (Spark's update,
+   * then the cost cap), or null when it has none yet or the epoch tells nothing (no rows, no time).
    */
   compute(timeMs: number, rows: number, processingMs: number, schedulingDelayMs: number, limited = false): number | null {
     if (!(timeMs > this.latestTime && rows > 0 && processingMs > 0)) return null;
     const interval = this.batchIntervalMs();
     if (!limited && processingMs < 0.2 * interval && schedulingDelayMs < 0.1 * interval) return null;
+    this.costs.push(processingMs / rows);
+    if (this.costs.length > COST_SAMPLES) this.costs.shift();
     const sinceUpdate = this.latestTime < 0 ? 0 : (timeMs - this.latestTime) / 1000;
     const processingRate = (rows / processingMs) * 1000;
     const error = this.latestRate - processingRate;
@@ -68,7 +105,7 @@ export class PidRateEstimator {
     }
     this.latestRate = newRate;
     this.latestError = error;
-    return newRate;
+    return this.capped(newRate);
   }
 }
 

@@ -7,6 +7,7 @@ import { SluiceError } from '../../common/errors.js';
 import type { Value } from '../../common/types.js';
 import { parseInterval } from '../../parser/index.js';
 import type { RuntimeSettings, StatementResult } from './state.js';
+import { COST_CAP_TARGET } from './rate-controller.js';
 
 /** DuckDB settings that would reopen file, network or extension access: no client may SET them. */
 const LOCKED_SETTINGS = new Set([
@@ -26,7 +27,7 @@ const MAX_INTERVAL = 3_600_000;
 export function initialSettings(batchIntervalMs: number, statementTimeoutMs = 0): RuntimeSettings {
   return {
     batchIntervalMs: checkInterval(batchIntervalMs), implicitFlush: false, idleTimeoutMs: 10_000, windowPanes: true,
-    statementTimeoutMs, checkpointEvery: { auto: true }, backpressure: true, backpressureInitialRate: 100_000, custom: new Map(), parameters: null,
+    statementTimeoutMs, checkpointEvery: { auto: true }, backpressure: true, backpressureInitialRate: 100_000, backpressureTarget: COST_CAP_TARGET, custom: new Map(), parameters: null,
   };
 }
 
@@ -41,6 +42,7 @@ export function showVariable(settings: RuntimeSettings, name: string): Statement
   else if (n === 'statement_timeout') value = settings.statementTimeoutMs === 0 ? '0' : formatMs(settings.statementTimeoutMs);
   else if (n === 'backpressure') value = settings.backpressure ? 'on' : 'off';
   else if (n === 'backpressure_initial_rate') value = String(settings.backpressureInitialRate);
+  else if (n === 'backpressure_target') value = String(settings.backpressureTarget);
   else if (n === 'checkpoint_interval') {
     const every = settings.checkpointEvery;
     value = 'auto' in every ? 'auto' : 'epochs' in every ? `${every.epochs} epochs` : formatMs(every.ms);
@@ -91,6 +93,10 @@ export function setVariable(settings: RuntimeSettings, name: string, value: stri
     const r = Number(value.trim().replace(/_/g, ''));
     if (!Number.isFinite(r) || r < 0) throw new SluiceError('invalid_parameter', `backpressure_initial_rate must be a number of rows per second (0: none), not "${value}"`);
     settings.backpressureInitialRate = r;
+  } else if (n === 'backpressure_target') {
+    const r = Number(value.trim());
+    if (!Number.isFinite(r) || r < 0 || r > 1) throw new SluiceError('invalid_parameter', `backpressure_target must be a share of the batch interval between 0 and 1 (0: no cost cap), not "${value}"`);
+    settings.backpressureTarget = r;
   } else settings.custom.set(n, value);
   return { kind: 'command', tag: 'SET' };
 }

@@ -186,6 +186,8 @@ export interface RuntimeSettings {
   backpressure: boolean;
   /** The rate (rows/s) a source reads at before backpressure has an estimate (0: unlimited). */
   backpressureInitialRate: number;
+  /** The share of the interval backpressure's cost cap aims epochs at (0: no cap; rate-controller.ts). */
+  backpressureTarget: number;
   /** Any other SET parameter, by lower-cased name (lookup_join_strategy, client parameters …). */
   readonly custom: Map<string, string>;
   /** Read-only parameters installed by a front end (the pg-wire server's client parameters). */
