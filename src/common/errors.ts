@@ -12,6 +12,8 @@ export type ErrorCategory =
   | 'grouping' // 42803
   | 'ambiguous_column' // 42702
   | 'undefined_function' // 42883
+  | 'wrong_object_type' // 42809
+  | 'invalid_column_reference' // 42P10
   | 'not_supported' // 0A000
   | 'invalid_input' // 22P02
   | 'numeric_out_of_range' // 22003
@@ -37,6 +39,8 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   grouping: '42803',
   ambiguous_column: '42702',
   undefined_function: '42883',
+  wrong_object_type: '42809',
+  invalid_column_reference: '42P10',
   not_supported: '0A000',
   invalid_input: '22P02',
   numeric_out_of_range: '22003',
