@@ -37,7 +37,7 @@ const extreme = (name: string): AggregateSignature => ({
   name,
   star: false,
   // An untyped NULL has no ordering; int is the usual default.
-  argType: (t) => (t === 'null' ? 'int' : isArrayType(t) ? null : t),
+  argType: (t) => (t === 'null' ? 'int' : isArrayType(t) || t === 'bytea' ? null : t),
   returnType: (t) => t,
   keepsValuesWhenRetracting: true,
 });
