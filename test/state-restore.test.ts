@@ -190,6 +190,33 @@ describe('operator state survives snapshot and restore into a fresh pipeline', (
     );
   }, 600_000);
 
+  it(`order-sensitive, boolean and spread aggregates, grouped and over windows with deletes (${Math.ceil(RUNS / 2)} cases)`, async () => {
+    const aggs = "string_agg(v::varchar, ',' ORDER BY v DESC) AS sa, array_agg(DISTINCT v) AS ad, percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS pc, mode() WITHIN GROUP (ORDER BY v) AS mo, first_value(v ORDER BY ts) AS fv, bool_and(v > 0) AS ba, stddev(v) AS sd, var_pop(v::double) AS vp";
+    const scenario = fc.record({
+      w: fc.option(windowKind.filter((w) => w.kind !== 'session'), { nil: null }),
+      batches: epochs,
+      deletes: fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: -20, max: 20 })), { maxLength: 8 }),
+      cutAt,
+    });
+    await fc.assert(
+      fc.asyncProperty(scenario, (s) => {
+        const statements = [
+          'CREATE TABLE evr (k INT, ts TIMESTAMP, v INT)',
+          s.w === null
+            ? `CREATE MATERIALIZED VIEW mv AS SELECT k, ${aggs} FROM evr GROUP BY k`
+            : `CREATE MATERIALIZED VIEW mv AS SELECT k, window_start, window_end, ${aggs} FROM ${tvf(s.w, 'evr')} GROUP BY k, window_start, window_end`,
+        ];
+        s.batches.forEach((batch, i) => {
+          if (batch.length) statements.push(`INSERT INTO evr VALUES ${batch.map((x) => `(${x.k}, ${ts(x.t)}, ${x.v ?? 'NULL'})`).join(', ')}`);
+          for (const [at, v] of s.deletes) if (at === i) statements.push(`DELETE FROM evr WHERE v < ${v}`);
+          statements.push('FLUSH');
+        });
+        return checkRestore(statements, s.cutAt);
+      }),
+      { numRuns: Math.ceil(RUNS / 2) },
+    );
+  }, 600_000);
+
   it(`incremental joins over tables, time-bounded interval joins and lookup joins (${RUNS} cases)`, async () => {
     const tables = fc.record({ before: fc.array(twoTableOp, { maxLength: 6 }), after: fc.array(twoTableOp, { maxLength: 12 }), query: joinQuery, cutAt }).map((s) => ({
       statements: [TABLE, TABLE.replace('TABLE t', 'TABLE u'), ...s.before, `CREATE MATERIALIZED VIEW mv AS ${s.query}`, ...s.after],

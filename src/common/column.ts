@@ -10,6 +10,7 @@
  */
 import { elementType, isArrayType, type SqlType, type Value } from './types.js';
 import { SluiceError } from './errors.js';
+import { parseBytea } from './values.js';
 
 export type ColumnValues = Int32Array | BigInt64Array | Float64Array | Uint8Array;
 
@@ -100,6 +101,7 @@ export function getValue(c: Column, i: number): Value {
     case 'interval':
       return (c.values as BigInt64Array)[i]!;
     case 'varchar':
+    case 'bytea':
       return getString(c, i);
     case 'null':
       return null;
@@ -156,6 +158,7 @@ export class ColumnBuilder {
         this.values = new Float64Array(capacity);
         break;
       case 'varchar':
+      case 'bytea':
         this.values = new Uint8Array(capacity * 8);
         this.offsets = new Int32Array(capacity + 1);
         break;
@@ -226,6 +229,10 @@ export class ColumnBuilder {
         break;
       case 'varchar':
         this.appendString(String(v));
+        return;
+      case 'bytea':
+        // Rows from DuckDB tables hold the text as written; the column holds the canonical form.
+        this.appendString(parseBytea(String(v)));
         return;
       case 'null':
         break;
@@ -362,7 +369,8 @@ export function takeColumn(c: Column, idx: Int32Array, n: number): Column {
   const validity = c.validity ? newBitmap(n, false) : null;
   if (validity) for (let k = 0; k < n; k++) if (isValid(c, idx[k]!)) setBit(validity, k, true);
   switch (c.type) {
-    case 'varchar': {
+    case 'varchar':
+    case 'bytea': {
       const o = c.offsets!;
       const src = c.values as Uint8Array;
       let total = 0;
@@ -439,11 +447,12 @@ export function constantColumn(type: SqlType, v: Value, n: number): Column {
   }
   if (v === null) {
     const validity = newBitmap(n, false);
-    if (type === 'varchar') return { type, length: n, values: new Uint8Array(0), offsets: new Int32Array(n + 1), validity };
+    if (type === 'varchar' || type === 'bytea') return { type, length: n, values: new Uint8Array(0), offsets: new Int32Array(n + 1), validity };
     return { type, length: n, values: allocValues(type, n), validity };
   }
   switch (type) {
-    case 'varchar': {
+    case 'varchar':
+    case 'bytea': {
       const s = new TextEncoder().encode(String(v));
       const bytes = new Uint8Array(s.length * n);
       const offs = new Int32Array(n + 1);

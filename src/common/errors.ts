@@ -12,12 +12,13 @@ export type ErrorCategory =
   | 'grouping' // 42803
   | 'ambiguous_column' // 42702
   | 'undefined_function' // 42883
+  | 'wrong_object_type' // 42809
+  | 'invalid_column_reference' // 42P10
   | 'not_supported' // 0A000
   | 'invalid_input' // 22P02
   | 'numeric_out_of_range' // 22003
   | 'division_by_zero' // 22012
   | 'cardinality_violation' // 21000
-  | 'invalid_column_reference' // 42P10
   | 'invalid_parameter' // 22023
   | 'unique_violation' // 23505
   | 'dependent_objects' // 2BP01
@@ -43,12 +44,13 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   grouping: '42803',
   ambiguous_column: '42702',
   undefined_function: '42883',
+  wrong_object_type: '42809',
+  invalid_column_reference: '42P10',
   not_supported: '0A000',
   invalid_input: '22P02',
   numeric_out_of_range: '22003',
   division_by_zero: '22012',
   cardinality_violation: '21000',
-  invalid_column_reference: '42P10',
   invalid_parameter: '22023',
   unique_violation: '23505',
   dependent_objects: '2BP01',

@@ -2,7 +2,8 @@
  * SQL types of sluice and their JS value forms. Storage (see column.ts):
  *   boolean → bit-packed Uint8Array · int, date → Int32Array · bigint, timestamp, interval →
  *   BigInt64Array (timestamps and intervals in microseconds) · double, numeric → Float64Array ·
- *   varchar → Arrow Utf8 (Int32 offsets + bytes).
+ *   varchar → Arrow Utf8 (Int32 offsets + bytes) · bytea → Utf8 holding its hex text form (`\x0a1b`),
+ *   whose string order is the bytes' order.
  * JS values: boolean | number (int, double, numeric, date as days since 1970) |
  *   bigint (bigint, timestamp µs, interval µs) | string (varchar) | null.
  */
@@ -19,6 +20,7 @@ export type ScalarType =
   | 'timestamp'
   | 'date'
   | 'interval'
+  | 'bytea'
   | 'null';
 
 /** The element types an array can have. */
@@ -115,6 +117,8 @@ export function parseTypeName(raw: string): SqlType {
       return 'date';
     case 'interval':
       return 'interval';
+    case 'bytea':
+      return 'bytea';
     default:
       throw new SluiceError('not_supported', `type "${raw}" is not supported`, {
         hint: 'Use one of BOOLEAN, INT, BIGINT, DOUBLE, NUMERIC, VARCHAR, TIMESTAMP, DATE, INTERVAL.',
@@ -143,6 +147,8 @@ export function typeDisplayName(t: SqlType): string {
       return 'date';
     case 'interval':
       return 'interval';
+    case 'bytea':
+      return 'bytea';
     case 'null':
       return 'unknown';
     default:

@@ -78,6 +78,7 @@ export function formatValue(v: Value, type: SqlType): string | null {
     case 'int':
     case 'bigint':
     case 'varchar':
+    case 'bytea':
     case 'null':
       return String(v);
     default:
@@ -184,6 +185,8 @@ export function parseText(s: string, type: SqlType): Value {
       return parseFloatStrict(s, type);
     case 'varchar':
       return s;
+    case 'bytea':
+      return parseBytea(s);
     case 'timestamp':
       return parseTimestamp(s);
     case 'date':
@@ -195,6 +198,36 @@ export function parseText(s: string, type: SqlType): Value {
     default:
       return parseArray(s, type);
   }
+}
+
+/**
+ * Parses PostgreSQL's bytea input — hex (`\\x4a0b`, pairs optionally separated by whitespace) or
+ * escape format (text whose `\\\\` is a backslash and `\\ooo` an octal byte) — into sluice's
+ * bytea value, the lowercase hex form.
+ */
+export function parseBytea(s: string): string {
+  const bad = () => new SluiceError('invalid_input', `invalid input syntax for type bytea`);
+  if (s.startsWith('\\x')) {
+    if (/^\\x[0-9a-f]*$/.test(s) && s.length % 2 === 0) return s;
+    if (!/^(\s*[0-9a-fA-F]{2})*\s*$/.test(s.slice(2))) throw new SluiceError('invalid_parameter', `invalid hexadecimal data in bytea input "${s}"`, { hint: 'Write two hexadecimal digits per byte, e.g. \'\\x0a1b\'.' });
+    return '\\x' + s.slice(2).replace(/\s+/g, '').toLowerCase();
+  }
+  const bytes: number[] = [];
+  const utf8 = new TextEncoder();
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] !== '\\') {
+      const cp = s.codePointAt(i)!;
+      if (cp > 0xffff) i++;
+      bytes.push(...utf8.encode(String.fromCodePoint(cp)));
+    } else if (s[i + 1] === '\\') {
+      bytes.push(0x5c);
+      i++;
+    } else if (/^[0-3][0-7]{2}$/.test(s.slice(i + 1, i + 4))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 4), 8));
+      i += 3;
+    } else throw bad();
+  }
+  return '\\x' + bytes.map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function checkInt(n: number): number {

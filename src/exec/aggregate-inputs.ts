@@ -3,7 +3,7 @@
  * group keys, and per aggregate call its argument and FILTER condition.
  */
 import { trueMask, type Batch, type Column } from '../common/column.js';
-import type { GroupsAccumulator } from '../functions/aggregate/index.js';
+import { moreInputs, type GroupsAccumulator } from '../functions/aggregate/index.js';
 import type { AggCall, BoundExpr } from '../planner/expr.js';
 import { compile, type EvalContext, type Kernel } from './eval.js';
 
@@ -13,11 +13,14 @@ export class AggregateInputs {
   private readonly args: readonly (Kernel | null)[];
   /** Per aggregate: its FILTER (WHERE …) condition, if any. */
   private readonly filters: readonly (Kernel | null)[];
+  /** Per aggregate: its further per-row inputs (delimiters, ORDER BY keys). */
+  private readonly more: readonly (readonly Kernel[])[];
 
   constructor(keys: readonly BoundExpr[], aggs: readonly AggCall[]) {
     this.keys = keys.map(compile);
     this.args = aggs.map((a) => (a.arg ? compile(a.arg) : null));
     this.filters = aggs.map((a) => (a.filter ? compile(a.filter) : null));
+    this.more = aggs.map((a) => moreInputs(a).map(compile));
   }
 
   /** The group key columns of a batch. */
@@ -43,7 +46,8 @@ export class AggregateInputs {
     for (let a = 0; a < accs.length; a++) {
       const arg = this.args[a] ? this.args[a]!(b, ctx) : null;
       const f = this.filters[a] ? this.filters[a]!(b, ctx) : null;
-      accs[a]!.update(gids, b.length, arg, b.weights, f ? trueMask(f) : null);
+      const more = this.more[a]!.length === 0 ? undefined : this.more[a]!.map((k) => k(b, ctx));
+      accs[a]!.update(gids, b.length, arg, b.weights, f ? trueMask(f) : null, more);
     }
   }
 }

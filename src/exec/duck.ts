@@ -9,6 +9,7 @@ import {
 import { SluiceError, type ErrorCategory } from '../common/errors.js';
 import { arrayOf, elementType, type Field, type Schema, type SqlType, type Value } from '../common/types.js';
 import { getValue, type Batch } from '../common/column.js';
+import { parseBytea } from '../common/values.js';
 
 export function duckType(t: SqlType): string {
   switch (t) {
@@ -18,6 +19,8 @@ export function duckType(t: SqlType): string {
     case 'double': return 'DOUBLE';
     case 'numeric': return 'DOUBLE';
     case 'varchar': return 'VARCHAR';
+    // bytea as its hex text: DuckDB's BLOB prints differently and sluice's values are that text.
+    case 'bytea': return 'VARCHAR';
     case 'timestamp': return 'TIMESTAMP';
     case 'date': return 'DATE';
     case 'interval': return 'INTERVAL';
@@ -65,6 +68,9 @@ export function fromDuck(v: unknown, type: SqlType): Value {
       return typeof v === 'bigint' ? v : BigInt(v as number);
     case 'boolean':
       return Boolean(v);
+    case 'bytea':
+      // Stored as the text written in the statement; its bytes' canonical hex form from here on.
+      return parseBytea(String(v));
     case 'varchar':
       return typeof v === 'string' ? v : typeof v === 'object' ? String((v as { toString(): string }).toString()) : String(v);
     case 'null':
@@ -278,6 +284,7 @@ function appendValue(app: Appender, v: unknown, type: SqlType): void {
     case 'double':
     case 'numeric': app.appendDouble(v as number); break;
     case 'varchar':
+    case 'bytea':
     case 'null': app.appendVarchar(String(v)); break;
     case 'timestamp': app.appendTimestamp(v as DuckDBTimestampValue); break;
     case 'date': app.appendDate(v as DuckDBDateValue); break;

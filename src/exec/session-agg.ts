@@ -5,8 +5,10 @@
  * when the watermark passes its end (last row + gap).
  */
 import { getValue, isValid, takeBatch, type Batch } from '../common/column.js';
+import { SluiceError } from '../common/errors.js';
 import type { Field, Value } from '../common/types.js';
-import { createAccumulator, type GroupsAccumulator } from '../functions/aggregate/index.js';
+import { createAccumulator, moreInputs, type GroupsAccumulator } from '../functions/aggregate/index.js';
+import { AGGREGATE_SIGNATURES } from '../planner/aggregate-signatures.js';
 import { AggregateInputs } from './aggregate-inputs.js';
 import { ChangeBuilder } from './changes.js';
 import { compile, type Kernel } from './eval.js';
@@ -46,6 +48,9 @@ export class SessionAggOp implements Operator {
 
   constructor(readonly id: string, private readonly plan: WindowAggPlan) {
     this.time = compile(plan.window.time);
+    // Session rows keep only each call's argument, from which they are re-added one at a time.
+    const ordered = plan.aggs.find((a) => moreInputs(a).length > 0);
+    if (ordered) throw new SluiceError('not_supported', `${AGGREGATE_SIGNATURES[ordered.fn].name}() with ORDER BY or a second argument over SESSION windows is not supported yet`, { hint: 'Use it over TUMBLE or HOP windows, or without a window.' });
     this.inputs = new AggregateInputs(plan.keys, plan.aggs);
     this.gap = Number(plan.window.gap);
     this.sessionAccs = plan.aggs.map((a) => createAccumulator(a, false));

@@ -23,6 +23,7 @@ export function storageOf(t: SqlType): Storage {
     case 'boolean':
       return 'bool';
     case 'varchar':
+    case 'bytea':
       return 'utf8';
     case 'null':
       return 'null';

@@ -23,6 +23,8 @@ export type Expr =
       readonly orderBy: readonly OrderItem[];
       readonly over: WindowSpec | null;
       readonly pos?: number;
+      /** Written `f(direct args) WITHIN GROUP (ORDER BY …)`: an ordered-set aggregate, `orderBy` its input. */
+      readonly withinGroup?: boolean;
     }
   | { readonly kind: 'cast'; readonly expr: Expr; readonly type: SqlType }
   | {

@@ -28,6 +28,16 @@ function quotedAware(name: string): string {
   return name;
 }
 
+/** The ORDER BY lists written inside aggregate calls, in the order `rewriteAggregateCalls` met them. */
+export interface AggregateOrders {
+  /** The marker string argument that stands for the call's ORDER BY; the list's index follows it. */
+  readonly marker: string;
+  /** node-sql-parser's order items of each list, and the 0-based offset its `SELECT 1 ORDER BY` text starts at. */
+  readonly lists: { readonly ast: N[]; readonly offset: number }[];
+  /** FILTER (WHERE …) conditions of calls node-sql-parser reads as plain functions, by the call's end offset. */
+  readonly filters: Map<number, Expr>;
+}
+
 /** What parse.ts learnt about a query's text before node-sql-parser read it. */
 export interface QueryHints {
   /** Relations written FOR SYSTEM_TIME AS OF. */
@@ -38,6 +48,8 @@ export interface QueryHints {
   readonly subscripts: ReadonlyMap<string, number>;
   /** Parses an expression's text (a rewritten subscript) at a 0-based offset in the script. */
   readonly parseExpression: (text: string, offset: number) => Expr;
+  /** ORDER BY lists written inside aggregate calls, replaced by marker arguments. */
+  readonly aggregateOrders?: AggregateOrders;
 }
 
 const NO_HINTS: QueryHints = {
@@ -312,19 +324,24 @@ class Converter {
         const name = String(e.name).toLowerCase();
         const args = e.args ?? {};
         const star = args.expr?.type === 'star';
-        const argExprs: Expr[] = star ? [] : args.expr ? [this.convertExpr(args.expr)] : [];
+        const hasArg = !star && args.expr && Object.keys(args.expr).length > 0;
+        const argExprs: Expr[] = hasArg ? [this.convertExpr(args.expr)] : [];
+        // string_agg(x, sep) and array_agg(x, <ORDER BY marker>) carry their second argument as a separator.
+        if (args.separator?.delimiter) argExprs.push(this.convertExpr(args.separator.delimiter));
         const filterWhere = e.filter?.where ?? null;
-        return {
+        const within = Array.isArray(e.within_group_orderby);
+        return this.aggregateCall({
           kind: 'func',
           name,
           args: argExprs,
           star,
           distinct: !!args.distinct,
           filter: filterWhere ? this.convertExpr(filterWhere) : null,
-          orderBy: (args.orderby ?? []).map((x: N) => this.convertOrder(x)),
+          orderBy: ((within ? e.within_group_orderby : args.orderby) ?? []).map((x: N) => this.convertOrder(x)),
           over: this.convertOver(e.over),
           pos,
-        };
+          ...(within ? { withinGroup: true } : {}),
+        });
       }
       case 'function': {
         const name = funcName(e);
@@ -336,13 +353,13 @@ class Converter {
           if (args.length !== 1 || args[0]!.kind !== 'subquery') unsupported('EXISTS without a subquery');
           return { kind: 'exists', query: (args[0] as Extract<Expr, { kind: 'subquery' }>).query, pos };
         }
-        // sum(DISTINCT x) and friends, rewritten by parse.ts so the parser accepts them.
-        const distinctAgg = /^(sum|avg|min|max)_distinct$/.exec(name);
-        if (distinctAgg) return { kind: 'func', name: distinctAgg[1]!, args, star: false, distinct: true, filter: null, orderBy: [], over: null, pos };
+        // f(DISTINCT x), rewritten by parse.ts as f_distinct(x) so the parser accepts it.
+        const distinctAgg = /^(.+)_distinct$/.exec(name);
+        if (distinctAgg) return this.aggregateCall({ kind: 'func', name: distinctAgg[1]!, args, star: false, distinct: true, filter: this.callFilter(e), orderBy: [], over: null, pos });
         if (name === 'current_timestamp' || name === 'now' || name === 'proctime') {
           return { kind: 'func', name: name === 'proctime' ? 'proctime' : 'now', args: [], star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
         }
-        return { kind: 'func', name, args, star: false, distinct: false, filter: null, orderBy: [], over: this.convertOver(e.over), pos };
+        return this.aggregateCall({ kind: 'func', name, args, star: false, distinct: false, filter: this.callFilter(e), orderBy: [], over: this.convertOver(e.over), pos });
       }
       case 'star':
         return { kind: 'star', table: null };
@@ -354,6 +371,23 @@ class Converter {
       default:
         return unsupported(e.type === undefined ? 'this kind of expression' : `expression ${String(e.type)}`);
     }
+  }
+
+  /** The FILTER (WHERE …) of a plain function call, which parse.ts took out of the text. */
+  callFilter(e: N): Expr | null {
+    const end = e.loc?.end?.offset;
+    return typeof end === 'number' ? (this.hints.aggregateOrders?.filters.get(end) ?? null) : null;
+  }
+
+  /** A call whose last argument is parse.ts's ORDER BY marker gets that ORDER BY list instead. */
+  aggregateCall(f: Extract<Expr, { kind: 'func' }>): Expr {
+    const orders = this.hints.aggregateOrders;
+    const last = f.args[f.args.length - 1];
+    if (!orders || last?.kind !== 'literal' || typeof last.value !== 'string' || !last.value.startsWith(orders.marker)) return f;
+    const list = orders.lists[Number(last.value.slice(orders.marker.length))];
+    if (!list) return f;
+    const inner = new Converter(this.offset + list.offset, this.hints);
+    return { ...f, args: f.args.slice(0, -1), orderBy: list.ast.map((x: N) => inner.convertOrder(x)) };
   }
 
   convertOver(over: N): WindowSpec | null {

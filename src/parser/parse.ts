@@ -8,7 +8,7 @@ import { SluiceError } from '../common/errors.js';
 import { parseTypeName } from '../common/types.js';
 import type { ColumnDef, CopyOptions, Expr, FromItem, InnerStatement, ObjectKind, Options, Query, QueryBody, Statement, WatermarkDef } from './ast.js';
 import { parseInterval } from '../common/interval.js';
-import { convertExprAt, convertQueryAt } from './convert.js';
+import { convertExprAt, convertQueryAt, type AggregateOrders } from './convert.js';
 import { lex, splitStatements, TokenStream } from './lexer.js';
 
 const parser = new nodeSqlParser.Parser();
@@ -619,21 +619,94 @@ function parseCreateView(ts: TokenStream, stmt: string, offset: number): Stateme
   return { kind: 'create_view', name, ifNotExists, query, queryText, queryOffset: qStart - offset, emitOnWindowClose, options, text: stmt };
 }
 
+/** Words followed by a parenthesis that are not function calls whose arguments could hold DISTINCT or ORDER BY. */
+const NOT_CALLS = new Set(['over', 'group', 'within', 'filter', 'in', 'exists', 'values', 'as', 'from', 'join', 'on', 'using', 'lateral', 'and', 'or', 'not', 'when', 'then', 'else', 'select', 'where', 'by', 'any', 'all', 'some', 'array', 'case', 'is', 'between', 'like', 'ilike', 'union', 'except', 'intersect']);
+
+/** The aggregates node-sql-parser reads itself, with their FILTER clause. */
+const NATIVE_AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'string_agg', 'array_agg', 'group_concat']);
+
 /**
- * node-sql-parser reads count(DISTINCT x) but not sum/avg/min/max(DISTINCT x): those become
- * calls of `sum_distinct(x)` etc. (same length, so positions stay right) that convert.ts maps back.
+ * What node-sql-parser does not read in aggregate calls, rewritten keeping positions:
+ * `f(DISTINCT x)` becomes a call of `f_distinct(x)` (same length) that convert.ts maps back; an
+ * ORDER BY inside a call's parentheses (`string_agg(s, ',' ORDER BY t)`, `first_value(x ORDER BY
+ * t)`) is parsed on its own and replaced by a marker string argument naming the parsed list.
  */
-function rewriteDistinctAggregates(text: string): string {
+function rewriteAggregateCalls(text: string, offset: number): { text: string; orders: AggregateOrders } {
   const toks = lex(text);
+  let marker = '\u0001o';
+  while (text.includes(marker)) marker += 'o';
+  const orders: AggregateOrders = { marker, lists: [], filters: new Map() };
   let out = text;
+  let skipUntil = -1;
   for (let i = 0; i + 2 < toks.length; i++) {
-    const [f, paren, d] = [toks[i]!, toks[i + 1]!, toks[i + 2]!];
-    if (f.kind !== 'ident' || !['sum', 'avg', 'min', 'max'].includes(f.value)) continue;
-    if (paren.kind !== 'symbol' || paren.value !== '(' || paren.start !== f.end) continue;
-    if (d.kind !== 'ident' || d.value !== 'distinct' || d.start !== paren.end || !/\s/.test(text[d.end] ?? '')) continue;
-    out = out.slice(0, f.start) + `${text.slice(f.start, f.end)}_distinct(` + out.slice(d.end + 1);
+    const [f, paren] = [toks[i]!, toks[i + 1]!];
+    if (f.start < skipUntil) continue;
+    if (f.kind !== 'ident' || NOT_CALLS.has(f.value) || paren.kind !== 'symbol' || paren.value !== '(') continue;
+    const first = toks[i + 2]!;
+    if (first.kind === 'ident' && ['select', 'with', 'values'].includes(first.value)) continue;
+    // The call's closing parenthesis, and an ORDER BY at its top level.
+    let depth = 0;
+    let close = -1;
+    let orderAt = -1;
+    for (let j = i + 2; j < toks.length && toks[j]!.kind !== 'eof'; j++) {
+      const t = toks[j]!;
+      if (t.kind === 'symbol' && (t.value === '(' || t.value === '[')) depth++;
+      else if (t.kind === 'symbol' && (t.value === ')' || t.value === ']')) {
+        if (depth === 0) {
+          close = j;
+          break;
+        }
+        depth--;
+      } else if (depth === 0 && orderAt < 0 && t.kind === 'ident' && t.value === 'order' && toks[j + 1]?.kind === 'ident' && toks[j + 1]!.value === 'by') orderAt = j;
+    }
+    if (close < 0) continue;
+    const renamed = first.kind === 'ident' && first.value === 'distinct' && first.start === paren.end && /\s/.test(text[first.end] ?? '');
+    if (renamed) out = out.slice(0, f.start) + `${text.slice(f.start, f.end)}_distinct(` + out.slice(first.end + 1);
+    // FILTER (WHERE …) after a call node-sql-parser reads as a plain function: parsed on its own
+    // and blanked out, found again by the call's end offset.
+    const ordered = orderAt > i + 2;
+    const native = NATIVE_AGGREGATES.has(f.value) && !renamed && !(ordered && f.value === 'string_agg');
+    const [fw, fp, fwhere] = [toks[close + 1], toks[close + 2], toks[close + 3]];
+    if (!native && fw?.value === 'filter' && fp?.value === '(' && fwhere?.value === 'where') {
+      let d = 0;
+      let end = -1;
+      for (let j = close + 4; j < toks.length && toks[j]!.kind !== 'eof'; j++) {
+        const t = toks[j]!;
+        if (t.kind === 'symbol' && t.value === '(') d++;
+        else if (t.kind === 'symbol' && t.value === ')') {
+          if (d === 0) {
+            end = j;
+            break;
+          }
+          d--;
+        }
+      }
+      if (end > 0) {
+        const condText = text.slice(fwhere.end, toks[end]!.start);
+        orders.filters.set(toks[close]!.end, parseExpression(condText, offset + fwhere.end));
+        out = out.slice(0, fw.start) + ' '.repeat(toks[end]!.end - fw.start) + out.slice(toks[end]!.end);
+      }
+    }
+    if (ordered) {
+      const from = toks[orderAt]!.start;
+      const to = toks[close]!.start;
+      const itemsAt = toks[orderAt + 1]!.end;
+      const prefix = 'SELECT 1 ORDER BY';
+      let ast: { orderby?: unknown[] } | { orderby?: unknown[] }[];
+      try {
+        ast = parser.astify(prefix + text.slice(itemsAt, to), OPT) as typeof ast;
+      } catch (e) {
+        throw syntaxFromParser(e, offset + itemsAt - prefix.length, prefix + text.slice(itemsAt, to));
+      }
+      const list = (Array.isArray(ast) ? ast[0] : ast)?.orderby ?? [];
+      const arg = `,'${marker}${orders.lists.length}'`;
+      if (arg.length > to - from) continue;
+      orders.lists.push({ ast: list, offset: itemsAt - prefix.length });
+      out = out.slice(0, from) + arg + ' '.repeat(to - from - arg.length) + out.slice(to);
+      skipUntil = to;
+    }
   }
-  return out;
+  return { text: out, orders };
 }
 
 /**
@@ -752,8 +825,9 @@ export function parseQueryText(text: string, offset: number): Query {
   const from = rewriteFromClause(subs.text);
   const stripped = stripSystemTime(from.text);
   text = stripped.text;
+  const aggregates = rewriteAggregateCalls(text, offset);
   try {
-    ast = parser.astify(rewriteDistinctAggregates(text), OPT);
+    ast = parser.astify(aggregates.text, OPT);
   } catch (e) {
     throw syntaxFromParser(e, offset, text);
   }
@@ -763,7 +837,7 @@ export function parseQueryText(text: string, offset: number): Query {
   }
   if ((ast as { type?: string }).type !== 'select') throw new SluiceError('syntax', 'expected a SELECT query', { position: offset + 1 });
   try {
-    return convertQueryAt(ast, offset, { lookups: stripped.lookups, ordinality: from.ordinality, subscripts: subs.subscripts, parseExpression });
+    return convertQueryAt(ast, offset, { lookups: stripped.lookups, ordinality: from.ordinality, subscripts: subs.subscripts, parseExpression, aggregateOrders: aggregates.orders });
   } catch (e) {
     throw e instanceof SluiceError ? e.withPosition(offset + 1) : e;
   }

@@ -4,7 +4,7 @@
  * src/functions/aggregate, whose registry is keyed by the same union, so a function added here
  * does not compile until it is implemented. This file imports nothing from src/exec.
  */
-import { isArrayType, isNumeric, type SqlType } from '../common/types.js';
+import { arrayOf, isArrayType, isNumeric, type SqlType } from '../common/types.js';
 
 /** The binder's view of one aggregate function. */
 export interface AggregateSignature {
@@ -20,16 +20,56 @@ export interface AggregateSignature {
   readonly hint?: string;
   /** Whether its accumulator keeps each group's values when the input retracts (EXPLAIN mentions the multisets). */
   readonly keepsValuesWhenRetracting: boolean;
+  /** Whether it keeps each group's values even over an append-only input (the order-sensitive aggregates). */
+  readonly alwaysKeepsValues?: boolean;
+  /** The types its further arguments are coerced to: string_agg's delimiter, an ordered-set aggregate's direct arguments. */
+  readonly extraArgs?: readonly SqlType[];
+  /** Whether its result depends on the ORDER BY written in the call (the others ignore it, as PostgreSQL does). */
+  readonly ordered?: boolean;
+  /**
+   * An ordered-set aggregate, `f(direct args) WITHIN GROUP (ORDER BY x)`: x is its argument (sorted
+   * as written), the direct arguments are constants (`extraArgs`).
+   */
+  readonly orderedSet?: boolean;
 }
 
 const extreme = (name: string): AggregateSignature => ({
   name,
   star: false,
   // An untyped NULL has no ordering; int is the usual default.
-  argType: (t) => (t === 'null' ? 'int' : isArrayType(t) ? null : t),
+  argType: (t) => (t === 'null' ? 'int' : isArrayType(t) || t === 'bytea' ? null : t),
   returnType: (t) => t,
   keepsValuesWhenRetracting: true,
 });
+
+const boolAgg = (name: string): AggregateSignature => ({
+  name,
+  star: false,
+  argType: (t) => (t === 'boolean' || t === 'null' ? 'boolean' : null),
+  returnType: () => 'boolean',
+  keepsValuesWhenRetracting: false,
+});
+
+// PostgreSQL: numeric for integer and numeric inputs, double precision for floating-point ones.
+const spread = (name: string): AggregateSignature => ({
+  name,
+  star: false,
+  argType: (t) => (t === 'null' ? 'double' : isNumeric(t) ? t : null),
+  returnType: (t) => (t === 'double' ? 'double' : 'numeric'),
+  keepsValuesWhenRetracting: false,
+});
+
+/** An aggregate over each group's rows in the ORDER BY written in the call; its state is the rows. */
+const ordered = (name: string, sig: Pick<AggregateSignature, 'argType' | 'returnType'> & Partial<AggregateSignature>): AggregateSignature => ({
+  name,
+  star: false,
+  keepsValuesWhenRetracting: true,
+  alwaysKeepsValues: true,
+  ordered: true,
+  ...sig,
+});
+
+const anyScalar = (t: SqlType): SqlType | null => (t === 'null' ? 'varchar' : isArrayType(t) ? null : t);
 
 /** Every aggregate function the binder resolves, by function. */
 export const AGGREGATE_SIGNATURES = {
@@ -46,6 +86,36 @@ export const AGGREGATE_SIGNATURES = {
   avg: { name: 'avg', star: false, argType: (t) => (isNumeric(t) ? t : null), returnType: () => 'double', keepsValuesWhenRetracting: false },
   min: extreme('min'),
   max: extreme('max'),
+  bool_and: boolAgg('bool_and'),
+  bool_or: boolAgg('bool_or'),
+  every: boolAgg('every'),
+  stddev: spread('stddev'),
+  stddev_samp: spread('stddev_samp'),
+  stddev_pop: spread('stddev_pop'),
+  variance: spread('variance'),
+  var_samp: spread('var_samp'),
+  var_pop: spread('var_pop'),
+  string_agg: ordered('string_agg', {
+    argType: (t) => (t === 'varchar' || t === 'null' ? 'varchar' : null),
+    returnType: () => 'varchar',
+    extraArgs: ['varchar'],
+    hint: 'string_agg() takes text and a text delimiter.',
+  }),
+  array_agg: ordered('array_agg', {
+    argType: (t) => (t === 'null' ? 'varchar' : t === 'numeric' ? 'double' : arrayOf(t) === null ? null : t),
+    returnType: (t) => arrayOf(t) ?? 'null',
+    hint: 'array_agg() takes BOOLEAN, INT, BIGINT, DOUBLE PRECISION or VARCHAR values (arrays of other types are not supported yet).',
+  }),
+  first_value: ordered('first_value', { argType: anyScalar, returnType: (t) => t }),
+  last_value: ordered('last_value', { argType: anyScalar, returnType: (t) => t }),
+  percentile_cont: ordered('percentile_cont', {
+    argType: (t) => (t === 'interval' ? t : isNumeric(t) || t === 'null' ? 'double' : null),
+    returnType: (t) => t,
+    extraArgs: ['double'],
+    orderedSet: true,
+  }),
+  percentile_disc: ordered('percentile_disc', { argType: anyScalar, returnType: (t) => t, extraArgs: ['double'], orderedSet: true }),
+  mode: ordered('mode', { argType: anyScalar, returnType: (t) => t, orderedSet: true }),
 } satisfies Record<string, AggregateSignature>;
 
 /** An aggregate function, as aggregate calls in bound plans name it. */

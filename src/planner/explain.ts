@@ -1,8 +1,8 @@
 /** EXPLAIN text for logical and physical plans: one node per line, indented by depth. */
 import { assertNever } from '../common/errors.js';
 import { typeDisplayName } from '../common/types.js';
-import { AGGREGATE_SIGNATURES } from './aggregate-signatures.js';
-import { showAgg, showExpr } from './expr.js';
+import { AGGREGATE_SIGNATURES, type AggregateSignature } from './aggregate-signatures.js';
+import { showAgg, showExpr, type AggCall } from './expr.js';
 import type { LogicalPlan, SetCall, SortKey, WindowSpec } from './logical.js';
 import { WINDOW_KINDS } from '../functions/window/index.js';
 import type { PhysicalPlan } from './physical.js';
@@ -94,8 +94,10 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
     case 'HashAggExec': {
       const keys = p.groupKeys.map((k) => showExpr(k, names(p.input))).join(', ');
       const aggs = p.aggs.map((a) => showAgg(a, names(p.input))).join(', ');
-      const needsValues = p.aggs.some((a) => a.distinct || (p.retracting && AGGREGATE_SIGNATURES[a.fn].keepsValuesWhenRetracting));
-      const state = `state=[group table (${p.keyStrategy} keys): row count${p.aggs.length ? ', one accumulator per aggregate' : ''}${needsValues ? ', value multisets for DISTINCT/min/max' : ''}]`;
+      const keepsRows = (a: AggCall) => !!(AGGREGATE_SIGNATURES[a.fn] as AggregateSignature).alwaysKeepsValues;
+      const needsValues = p.aggs.some((a) => !keepsRows(a) && (a.distinct || (p.retracting && AGGREGATE_SIGNATURES[a.fn].keepsValuesWhenRetracting)));
+      const rows = p.aggs.some(keepsRows);
+      const state = `state=[group table (${p.keyStrategy} keys): row count${p.aggs.length ? ', one accumulator per aggregate' : ''}${needsValues ? ', value multisets for DISTINCT/min/max' : ''}${rows ? ', input row multisets for order-sensitive aggregates' : ''}]`;
       line = `HashAggExec: keys=[${keys}] aggs=[${aggs}] input=${p.retracting ? 'retracting' : 'append-only'} ${state}`;
       kids = [p.input];
       break;

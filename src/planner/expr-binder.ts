@@ -9,8 +9,8 @@ import { arrayOf, commonType, elementType, isArrayType, isNumeric, typeDisplayNa
 import type { Expr } from '../parser/index.js';
 import { AGGREGATE_SIGNATURES, resolveAggregate, type AggregateSignature } from './aggregate-signatures.js';
 import { call, cast, constCast, isStringLit } from './coercion.js';
-import type { AggCall, BoundExpr, ScalarFn } from './expr.js';
-import { bindScalar } from '../functions/scalar/index.js';
+import { columnsOf, type AggCall, type AggOrderKey, type BoundExpr, type ScalarFn } from './expr.js';
+import { bindScalar, hasScalar } from '../functions/scalar/index.js';
 import { setFunctionOf } from '../functions/set/index.js';
 
 /** A column in scope: its table qualifier, name and type. */
@@ -92,6 +92,8 @@ export class ExprBinder {
       if (e.kind === 'func' && e.over === null) {
         const fn = resolveAggregate(e.name, e.star);
         if (fn !== undefined) return this.bindAggregate(e, fn, ctx.agg);
+        // PostgreSQL looks a function up before it checks grouping: an unknown one is 42883.
+        if (!isFunctionName(e.name)) throw this.unknownFunction(e, ctx.agg.input);
       }
       if (e.kind === 'column') {
         const gc = ctx.agg.groupCols ? ctx.agg.groupCols.indexOf(this.resolveIndex(ctx.agg.input, e.table, e.name)) : -1;
@@ -207,20 +209,83 @@ export class ExprBinder {
     const inner: Ctx = { scope: agg.input, agg: null, noAggIn: 'aggregate function calls' };
     const filterExpr = e.filter ? this.expectBoolean(this.bindExpr(e.filter, inner), 'FILTER') : null;
     const sig: AggregateSignature = AGGREGATE_SIGNATURES[fn];
-    let arg: BoundExpr | null = null;
-    let type: SqlType;
-    if (sig.star) type = sig.returnType('null');
-    else {
-      if (e.args.length !== 1) throw new SluiceError('undefined_function', `function ${e.name} takes exactly one argument`, { position: e.pos });
-      arg = this.bindExpr(e.args[0]!, inner);
-      const argType = sig.argType(arg.type);
-      if (argType === null) throw new SluiceError('undefined_function', `function ${e.name}(${typeDisplayName(arg.type)}) does not exist`, { position: e.pos, hint: sig.hint });
-      arg = cast(arg, argType);
-      type = sig.returnType(argType);
+    const pos = e.pos ?? this.positionOf(e.name);
+    if (!!sig.orderedSet !== !!e.withinGroup) {
+      throw new SluiceError('wrong_object_type', sig.orderedSet ? `WITHIN GROUP is required for ordered-set aggregate ${e.name}` : `${e.name} is not an ordered-set aggregate, so it cannot have WITHIN GROUP`, { position: pos });
     }
-    agg.aggs.push({ fn, arg, distinct: e.distinct, filter: filterExpr, type });
+    const call = sig.orderedSet ? this.bindOrderedSet(e, fn, sig, inner, pos) : this.bindPlainAggregate(e, fn, sig, inner, pos);
+    agg.aggs.push({ ...call, filter: filterExpr });
     agg.aggKeys.push(key);
-    return { kind: 'col', index, type };
+    return { kind: 'col', index, type: call.type };
+  }
+
+  /** `f(args [ORDER BY …])`: the argument, any further ones (string_agg's delimiter) and, when the function reads it, the ORDER BY. */
+  private bindPlainAggregate(e: Extract<Expr, { kind: 'func' }>, fn: AggCall['fn'], sig: AggregateSignature, inner: Ctx, pos: number | undefined): AggCall {
+    if (sig.star) return { fn, arg: null, distinct: e.distinct, filter: null, type: sig.returnType('null') };
+    const extraTypes = sig.extraArgs ?? [];
+    const bound = e.args.map((x) => this.bindExpr(x, inner));
+    if (bound.length !== 1 + extraTypes.length) {
+      throw new SluiceError('undefined_function', `function ${e.name}(${bound.map((b) => typeDisplayName(b.type)).join(', ')}) does not exist`, {
+        position: pos,
+        hint: sig.hint ?? `${e.name}() takes ${1 + extraTypes.length === 1 ? 'one argument' : `${1 + extraTypes.length} arguments`}.`,
+      });
+    }
+    const argType = sig.argType(bound[0]!.type);
+    const extraOk = extraTypes.every((t, i) => { const b = bound[i + 1]!; return b.type === t || b.type === 'null' || isStringLit(b) || (isNumeric(b.type) && isNumeric(t)); });
+    if (argType === null || !extraOk) {
+      throw new SluiceError('undefined_function', `function ${e.name}(${bound.map((b) => typeDisplayName(b.type)).join(', ')}) does not exist`, { position: pos, hint: sig.hint });
+    }
+    const arg = cast(bound[0]!, argType);
+    const args = extraTypes.map((t, i) => cast(bound[i + 1]!, t));
+    let orderBy: AggOrderKey[] = [];
+    if (e.orderBy.length > 0) {
+      if (e.distinct) {
+        // PostgreSQL: with DISTINCT, each ORDER BY expression must be one of the arguments.
+        const argKeys = e.args.map(exprKey);
+        const bad = e.orderBy.find((o) => !argKeys.includes(exprKey(o.expr)));
+        if (bad) throw new SluiceError('invalid_column_reference', 'in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list', { position: pos });
+      }
+      if (sig.ordered) orderBy = e.orderBy.map((o) => ({ expr: this.bindExpr(o.expr, inner), desc: o.desc, nullsFirst: o.nullsFirst ?? o.desc }));
+    } else if (e.distinct && sig.ordered) {
+      // PostgreSQL sorts a DISTINCT aggregate's input by its arguments to drop duplicates.
+      orderBy = [{ expr: arg, desc: false, nullsFirst: false }];
+    }
+    return { fn, arg, distinct: e.distinct, filter: null, type: sig.returnType(argType), ...(args.length ? { args } : {}), ...(sig.ordered ? { orderBy } : {}) };
+  }
+
+  /** `f(direct args) WITHIN GROUP (ORDER BY x)`: x is the argument, sorted as written; the direct arguments are constants. */
+  private bindOrderedSet(e: Extract<Expr, { kind: 'func' }>, fn: AggCall['fn'], sig: AggregateSignature, inner: Ctx, pos: number | undefined): AggCall {
+    const extraTypes = sig.extraArgs ?? [];
+    const direct = e.args.map((x) => this.bindExpr(x, inner));
+    const sorted = e.orderBy.map((o) => this.bindExpr(o.expr, inner));
+    const argType = sorted.length === 1 ? sig.argType(sorted[0]!.type) : null;
+    const directOk = direct.length === extraTypes.length && extraTypes.every((t, i) => { const b = direct[i]!; return b.type === t || b.type === 'null' || isStringLit(b) || (isNumeric(b.type) && isNumeric(t)); });
+    if (argType === null || !directOk) {
+      throw new SluiceError('undefined_function', `function ${e.name}(${[...direct, ...sorted].map((b) => typeDisplayName(b.type)).join(', ')}) does not exist`, { position: pos, hint: sig.hint });
+    }
+    if (e.distinct) throw new SluiceError('not_supported', `DISTINCT is not implemented for ordered-set aggregates`, { position: pos });
+    const args = extraTypes.map((t, i) => cast(direct[i]!, t));
+    for (const a of args) {
+      if (columnsOf(a).size > 0) throw new SluiceError('not_supported', `the direct argument of ${e.name}() must be a constant`, { position: pos, hint: 'Write the fraction as a literal, e.g. percentile_cont(0.5) WITHIN GROUP (ORDER BY x).' });
+    }
+    const arg = cast(sorted[0]!, argType);
+    const o = e.orderBy[0]!;
+    return { fn, arg, distinct: false, filter: null, type: sig.returnType(argType), ...(args.length ? { args } : {}), orderBy: [{ expr: arg, desc: o.desc, nullsFirst: o.nullsFirst ?? o.desc }] };
+  }
+
+  /** undefined_function for a call of a name no function has, its arguments typed where they bind. */
+  private unknownFunction(e: Extract<Expr, { kind: 'func' }>, input: Scope): SluiceError {
+    const types = e.args.map((a) => {
+      try {
+        return typeDisplayName(this.bindExpr(a, { scope: input, agg: null, noAggIn: null }).type);
+      } catch {
+        return 'unknown';
+      }
+    });
+    return new SluiceError('undefined_function', `function ${e.name}(${types.join(', ')}) does not exist`, {
+      position: e.pos ?? this.positionOf(e.name),
+      hint: 'No function matches the given name and argument types. You might need to add explicit type casts.',
+    });
   }
 
   private bindFunction(e: Extract<Expr, { kind: 'func' }>, ctx: Ctx): BoundExpr {
@@ -371,6 +436,11 @@ export class ExprBinder {
   protected resolve(scope: Scope, table: string | null, name: string): ScopeField {
     return scope.fields[this.resolveIndex(scope, table, name)]!;
   }
+}
+
+/** Whether some scalar, aggregate or set-returning function, or the binder's own syntax, goes by `name`. */
+function isFunctionName(name: string): boolean {
+  return hasScalar(name) || resolveAggregate(name, false) !== undefined || setFunctionOf(name) !== null || name.startsWith('__') || ['array', 'array_join', 'array_to_string', 'now', 'proctime'].includes(name);
 }
 
 function opError(op: string, a: SqlType, b: SqlType | null): SluiceError {

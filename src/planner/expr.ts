@@ -4,7 +4,7 @@
  */
 import type { SqlType, Value } from '../common/types.js';
 import type { ScalarFn } from '../functions/scalar/index.js';
-import { AGGREGATE_SIGNATURES, type AggFn } from './aggregate-signatures.js';
+import { AGGREGATE_SIGNATURES, type AggFn, type AggregateSignature } from './aggregate-signatures.js';
 
 export type { AggFn } from './aggregate-signatures.js';
 export type { ScalarFn } from '../functions/scalar/index.js';
@@ -28,6 +28,33 @@ export interface AggCall {
   readonly distinct: boolean;
   readonly filter: BoundExpr | null;
   readonly type: SqlType;
+  /** Further arguments after `arg`: string_agg's delimiter, an ordered-set aggregate's direct (constant) arguments. */
+  readonly args?: readonly BoundExpr[];
+  /** The ORDER BY of an order-sensitive call (`array_agg(x ORDER BY y DESC)`, `… WITHIN GROUP (ORDER BY x)`). */
+  readonly orderBy?: readonly AggOrderKey[];
+}
+
+/** One ORDER BY key of an aggregate call; NULL placement already resolved (PostgreSQL: last ascending, first descending). */
+export interface AggOrderKey {
+  readonly expr: BoundExpr;
+  readonly desc: boolean;
+  readonly nullsFirst: boolean;
+}
+
+/** Every expression an aggregate call reads from its input: argument, further arguments, ORDER BY keys and FILTER. */
+export function aggExprs(a: AggCall): BoundExpr[] {
+  return [...(a.arg ? [a.arg] : []), ...(a.args ?? []), ...(a.orderBy ?? []).map((k) => k.expr), ...(a.filter ? [a.filter] : [])];
+}
+
+/** An aggregate call with each expression it reads rewritten by `f`. */
+export function mapAggExprs(a: AggCall, f: (e: BoundExpr) => BoundExpr): AggCall {
+  return {
+    ...a,
+    arg: a.arg ? f(a.arg) : null,
+    filter: a.filter ? f(a.filter) : null,
+    ...(a.args ? { args: a.args.map(f) } : {}),
+    ...(a.orderBy ? { orderBy: a.orderBy.map((k) => ({ ...k, expr: f(k.expr) })) } : {}),
+  };
 }
 
 /** Column indexes an expression reads. */
@@ -141,7 +168,11 @@ export function showExpr(e: BoundExpr, names: readonly string[]): string {
 }
 
 export function showAgg(a: AggCall, names: readonly string[]): string {
-  const fn = AGGREGATE_SIGNATURES[a.fn].name;
+  const sig: AggregateSignature = AGGREGATE_SIGNATURES[a.fn];
   const arg = a.arg ? showExpr(a.arg, names) : '*';
-  return `${fn}(${a.distinct ? 'DISTINCT ' : ''}${arg})${a.filter ? ` FILTER (WHERE ${showExpr(a.filter, names)})` : ''}`;
+  const extra = (a.args ?? []).map((x) => showExpr(x, names));
+  const order = (a.orderBy ?? []).map((k) => `${showExpr(k.expr, names)}${k.desc ? ' DESC' : ''}${k.nullsFirst !== k.desc ? (k.nullsFirst ? ' NULLS FIRST' : ' NULLS LAST') : ''}`).join(', ');
+  const filter = a.filter ? ` FILTER (WHERE ${showExpr(a.filter, names)})` : '';
+  if (sig.orderedSet) return `${sig.name}(${extra.join(', ')}) WITHIN GROUP (ORDER BY ${order})${filter}`;
+  return `${sig.name}(${a.distinct ? 'DISTINCT ' : ''}${[arg, ...extra].join(', ')}${order ? ` ORDER BY ${order}` : ''})${filter}`;
 }

@@ -3,7 +3,7 @@
  * output schema: PushDownFilterRule moves predicates toward the scans, MergeProjectRule folds
  * stacked projections, PruneColumnsRule makes every node produce only the columns used above.
  */
-import { columnsOf, conjunction, isVolatile, mapColumns, splitConjunction, type AggCall, type BoundExpr } from './expr.js';
+import { aggExprs, columnsOf, conjunction, isVolatile, mapAggExprs, mapColumns, splitConjunction, type AggCall, type BoundExpr } from './expr.js';
 import { filter, project } from './binder.js';
 import { transformUp, type LogicalPlan, type WindowKeyRole } from './logical.js';
 
@@ -292,15 +292,14 @@ function prunedAggregates(calls: readonly AggCall[], keys: readonly BoundExpr[],
   const used = new Set<number>();
   for (const k of keys) columnsOf(k, used);
   for (const a of aggs) {
-    if (a.arg) columnsOf(a.arg, used);
-    if (a.filter) columnsOf(a.filter, used);
+    for (const e of aggExprs(a)) columnsOf(e, used);
   }
   return { keptAggs, aggs, used };
 }
 
 /** Aggregate calls over an input pruned to the columns `need`. */
 function remapAggregates(aggs: readonly AggCall[], need: readonly number[]): AggCall[] {
-  return aggs.map((a) => ({ ...a, arg: a.arg ? remap(a.arg, need) : null, filter: a.filter ? remap(a.filter, need) : null }));
+  return aggs.map((a) => mapAggExprs(a, (e) => remap(e, need)));
 }
 
 function sorted(xs: number[]): number[] {
@@ -335,7 +334,7 @@ function rewriteWindowAggregate(p: PlanNode<'aggregate'>): LogicalPlan {
   const roles = p.groupKeys.map((k): WindowKeyRole => (k.kind === 'col' && k.index === n ? 'window_start' : k.kind === 'col' && k.index === n + 1 ? 'window_end' : 'key'));
   const keys = p.groupKeys.filter((_, i) => roles[i] === 'key');
   const readsWindow = (e: BoundExpr) => [...columnsOf(e)].some((c) => c >= n);
-  const simpleAggs = p.aggs.every((a) => !a.distinct && (!a.arg || !readsWindow(a.arg)) && (!a.filter || !readsWindow(a.filter)));
+  const simpleAggs = p.aggs.every((a) => !a.distinct && !aggExprs(a).some(readsWindow));
   if (!roles.some((r) => r !== 'key') || keys.some(readsWindow) || !simpleAggs) return p;
   return {
     kind: 'window_aggregate',

@@ -55,6 +55,8 @@ export function typeOid(t: SqlType): number {
       return Oid.numeric;
     case 'varchar':
       return Oid.varchar;
+    case 'bytea':
+      return Oid.bytea;
     case 'timestamp':
       return Oid.timestamp;
     case 'date':
@@ -85,6 +87,7 @@ export function typeSize(t: SqlType): number {
       return 16;
     case 'numeric':
     case 'varchar':
+    case 'bytea':
     case 'null':
       return -1;
     default:

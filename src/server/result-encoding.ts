@@ -64,6 +64,13 @@ export function writeBinaryValue(w: ValueSink, v: Value, type: SqlType): void {
     case 'null':
       w.sizedUtf8(String(v));
       return;
+    case 'bytea': {
+      // The binary form is the bytes themselves.
+      const hex = String(v).slice(2);
+      w.int32(hex.length / 2);
+      for (let i = 0; i < hex.length; i += 2) w.int8(parseInt(hex.slice(i, i + 2), 16));
+      return;
+    }
     case 'boolean[]':
     case 'int[]':
     case 'bigint[]':

@@ -36,8 +36,11 @@ export interface GroupsAccumulator {
   saveValues(gid: number): [Value, number][];
   /** Adds to group gid's value multiset (from a snapshot). */
   loadValues(gid: number, entries: readonly (readonly [Value, number])[]): void;
-  /** Adds `w` copies of row i's argument for group gids[i], for each row i with mask set. */
-  update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void;
+  /**
+   * Adds `w` copies of row i's argument for group gids[i], for each row i with mask set; `more`
+   * are the call's further per-row inputs (see `moreInputs`), read by the order-sensitive aggregates.
+   */
+  update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null, more?: readonly Column[]): void;
   /** Adds `w` copies of one value (the row-at-a-time path: DISTINCT, session rows). */
   add(gid: number, v: Value, w: number): void;
   /**

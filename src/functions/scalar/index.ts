@@ -52,3 +52,8 @@ export function bindScalar(name: string, args: BoundExpr[], pos: number | undefi
   const { fn, bind } = entry;
   return bind(args, { name: fn, pos, make: (typed, type) => call(fn, typed, type) });
 }
+
+/** Whether a scalar function goes by `name`. */
+export function hasScalar(name: string): boolean {
+  return BY_NAME.has(name);
+}

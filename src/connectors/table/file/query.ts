@@ -16,6 +16,7 @@ export function duckTypeName(type: SqlType): string {
     case 'double':
     case 'numeric': return 'DOUBLE';
     case 'varchar':
+    case 'bytea':
     case 'null': return 'VARCHAR';
     case 'timestamp': return 'TIMESTAMP';
     case 'date': return 'DATE';

@@ -19,6 +19,7 @@ export function pgTypeName(type: SqlType): string {
     case 'timestamp': return 'timestamp';
     case 'date': return 'date';
     case 'interval': return 'interval';
+    case 'bytea': return 'bytea';
     default: return `${pgTypeName(elementType(type))}[]`;
   }
 }

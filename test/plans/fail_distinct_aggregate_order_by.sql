@@ -1,0 +1,2 @@
+-- fail
+CREATE MATERIALIZED VIEW x AS SELECT string_agg(DISTINCT k, ',' ORDER BY v) FROM t

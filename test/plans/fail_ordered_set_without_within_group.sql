@@ -1,0 +1,2 @@
+-- fail
+CREATE MATERIALIZED VIEW x AS SELECT mode(v) FROM t

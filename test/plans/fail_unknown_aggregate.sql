@@ -1,0 +1,2 @@
+-- fail
+CREATE MATERIALIZED VIEW x AS SELECT g, no_such_agg(v) FROM t GROUP BY g
