@@ -25,6 +25,12 @@ export type ErrorCategory =
   | 'read_only_parameter' // 55P02
   | 'query_canceled' // 57014
   | 'connection' // 08000
+  | 'windowing' // 42P20
+  | 'invalid_column_reference' // 42P10
+  | 'invalid_frame_offset' // 22013
+  | 'null_value_not_allowed' // 22004
+  | 'invalid_ntile_argument' // 22014
+  | 'invalid_nth_value_argument' // 22016
   | 'internal'; // XX000
 
 const SQLSTATE: Record<ErrorCategory, string> = {
@@ -50,6 +56,12 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   read_only_parameter: '55P02',
   query_canceled: '57014',
   connection: '08000',
+  windowing: '42P20',
+  invalid_column_reference: '42P10',
+  invalid_frame_offset: '22013',
+  null_value_not_allowed: '22004',
+  invalid_ntile_argument: '22014',
+  invalid_nth_value_argument: '22016',
   internal: 'XX000',
 };
 

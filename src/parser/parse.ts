@@ -6,9 +6,9 @@
 import nodeSqlParser from 'node-sql-parser/build/postgresql.js';
 import { SluiceError } from '../common/errors.js';
 import { parseTypeName } from '../common/types.js';
-import type { ColumnDef, Expr, FromItem, ObjectKind, Options, Query, QueryBody, Statement, WatermarkDef } from './ast.js';
-import { convertExprAt, convertQueryAt } from './convert.js';
-import { lex, splitStatements, TokenStream } from './lexer.js';
+import type { ColumnDef, Expr, FrameBound, FromItem, ObjectKind, Options, Query, QueryBody, Statement, WatermarkDef, WindowFrame } from './ast.js';
+import { convertExprAt, convertQueryAt, type WindowHints } from './convert.js';
+import { lex, splitStatements, TokenStream, type Token } from './lexer.js';
 
 const parser = new nodeSqlParser.Parser();
 const OPT = { database: 'postgresql', parseOptions: { includeLocations: true } };
@@ -356,6 +356,171 @@ function rewriteDistinctAggregates(text: string): string {
   return out;
 }
 
+/** Aggregates node-sql-parser reads with OVER (with their locations); other calls with OVER are rewritten. */
+const PARSER_WINDOW_AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max']);
+
+/**
+ * What node-sql-parser does not read in window clauses, taken out of the text (blanked, same
+ * length, so positions stay right) and handed to convert.ts by the offset of the function the
+ * OVER belongs to (or by the name of a WINDOW definition): frame clauses (ROWS/RANGE/GROUPS …,
+ * EXCLUDE …), a named window an OVER (…) builds on, and the calls of window functions other
+ * than count/sum/avg/min/max (which it reads without a location, or not at all, as
+ * `percent_rank()`): those become `max(1)` padded with blanks, their name and arguments kept in
+ * the hint and restored by convert.ts.
+ */
+function rewriteWindows(text: string, offset: number): { text: string; windows: WindowHints } {
+  const toks = lex(text);
+  const windows: WindowHints = { calls: new Map(), named: new Map() };
+  let out = text;
+  const blank = (start: number, end: number) => {
+    out = out.slice(0, start) + out.slice(start, end).replace(/[^\n]/g, ' ') + out.slice(end);
+  };
+  const closing = (open: number): number => {
+    let depth = 0;
+    for (let j = open; j < toks.length; j++) {
+      const t = toks[j]!;
+      if (t.kind === 'symbol' && t.value === '(') depth++;
+      else if (t.kind === 'symbol' && t.value === ')' && --depth === 0) return j;
+    }
+    return -1;
+  };
+  const opening = (close: number): number => {
+    let depth = 0;
+    for (let j = close; j >= 0; j--) {
+      const t = toks[j]!;
+      if (t.kind === 'symbol' && t.value === ')') depth++;
+      else if (t.kind === 'symbol' && t.value === '(' && --depth === 0) return j;
+    }
+    return -1;
+  };
+  // The inside of a window specification, tokens (open, close): its base name and frame.
+  const spec = (open: number, close: number): { base: string | null; frame: WindowFrame | null } => {
+    let base: string | null = null;
+    const first = toks[open + 1]!;
+    if (open + 1 < close && (first.kind === 'ident' || first.kind === 'quoted') && !(first.kind === 'ident' && ['partition', 'order', 'rows', 'range', 'groups'].includes(first.value))) {
+      base = first.value;
+      blank(first.start, first.end);
+    }
+    let depth = 0;
+    let at = -1;
+    for (let j = open + 1; j < close; j++) {
+      const t = toks[j]!;
+      if (t.kind === 'symbol' && t.value === '(') depth++;
+      else if (t.kind === 'symbol' && t.value === ')') depth--;
+      else if (at < 0 && depth === 0 && t.kind === 'ident' && ['rows', 'range', 'groups'].includes(t.value) && !['by', ','].includes(toks[j - 1]!.value)) at = j;
+    }
+    if (at < 0) return { base, frame: null };
+    const frame = parseFrame(text, toks.slice(at, close), toks[close]!, offset);
+    blank(toks[at]!.start, toks[close - 1]!.end);
+    return { base, frame };
+  };
+  for (let i = 0; i + 1 < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.kind !== 'ident') continue;
+    if (t.value === 'window' && toks[i + 2]?.value === 'as' && toks[i + 3]?.value === '(' && (toks[i + 1]!.kind === 'ident' || toks[i + 1]!.kind === 'quoted')) {
+      const close = closing(i + 3);
+      if (close < 0) continue;
+      const name = toks[i + 1]!.value;
+      if (windows.named.has(name)) throw new SluiceError('not_supported', `window "${name}" is defined twice in one statement`, { position: offset + toks[i + 1]!.start + 1, hint: 'Give the windows of different subqueries different names.' });
+      windows.named.set(name, spec(i + 3, close));
+      i = close;
+      continue;
+    }
+    if (t.value !== 'over' || toks[i - 1]?.value !== ')') continue;
+    // The function the OVER belongs to: name ( … ) [FILTER ( … )] OVER.
+    let open = opening(i - 1);
+    if (open > 0 && toks[open - 1]!.value === 'filter' && toks[open - 2]?.value === ')') open = opening(open - 2);
+    const fn = toks[open - 1];
+    if (!fn || fn.kind !== 'ident') continue;
+    let rename: { name: string; args: Expr[] } | null = null;
+    const callEnd = closing(open);
+    if (!PARSER_WINDOW_AGGREGATES.has(fn.value) && toks[i - 1]!.end - fn.start >= 6) {
+      // The arguments, split at depth-0 commas and parsed one by one.
+      const args: Expr[] = [];
+      let depth = 0;
+      let from = open + 1;
+      for (let j = open + 1; j <= callEnd; j++) {
+        const u = toks[j]!;
+        if (u.kind === 'symbol' && (u.value === '(' || u.value === '[')) depth++;
+        else if (u.kind === 'symbol' && (u.value === ')' || u.value === ']') && j !== callEnd) depth--;
+        else if ((u.kind === 'symbol' && u.value === ',' && depth === 0) || j === callEnd) {
+          if (j > from) args.push(parseExpression(text.slice(toks[from]!.start, toks[j - 1]!.end), offset + toks[from]!.start));
+          else if (j !== callEnd || args.length > 0) throw new SluiceError('syntax', 'syntax error in the arguments of a window function', { position: offset + u.start + 1 });
+          from = j + 1;
+        }
+      }
+      rename = { name: fn.value, args };
+      out = out.slice(0, fn.start) + 'max(1)'.padEnd(toks[i - 1]!.end - fn.start, ' ') + out.slice(toks[i - 1]!.end);
+    }
+    let entry: { base: string | null; frame: WindowFrame | null } = { base: null, frame: null };
+    if (toks[i + 1]?.value === '(') {
+      const close = closing(i + 1);
+      if (close > 0) entry = spec(i + 1, close);
+    }
+    windows.calls.set(fn.start, { ...entry, rename });
+  }
+  return { text: out, windows };
+}
+
+/** A frame clause, `toks` from ROWS/RANGE/GROUPS up to the closing parenthesis `end`. */
+function parseFrame(text: string, toks: readonly Token[], end: Token, offset: number): WindowFrame {
+  let i = 0;
+  const at = (j: number) => toks[j] ?? end;
+  const fail = (j: number, what: string): never => {
+    throw new SluiceError('syntax', `syntax error at or near "${j < toks.length ? text.slice(at(j).start, at(j).end) : ')'}" in the window frame (expected ${what})`, { position: offset + at(j).start + 1 });
+  };
+  const mode = toks[0]!.value as WindowFrame['mode'];
+  const pos = offset + toks[0]!.start + 1;
+  i = 1;
+  const bound = (): FrameBound => {
+    const t = at(i);
+    const bpos = offset + t.start + 1;
+    if (t.value === 'unbounded') {
+      const d = at(i + 1).value;
+      if (d !== 'preceding' && d !== 'following') fail(i + 1, 'PRECEDING or FOLLOWING');
+      i += 2;
+      return { kind: d === 'preceding' ? 'unbounded_preceding' : 'unbounded_following', offset: null, pos: bpos };
+    }
+    if (t.value === 'current') {
+      if (at(i + 1).value !== 'row') fail(i + 1, 'ROW');
+      i += 2;
+      return { kind: 'current_row', offset: null, pos: bpos };
+    }
+    // An offset expression up to PRECEDING/FOLLOWING at depth 0.
+    let depth = 0;
+    let j = i;
+    for (; j < toks.length; j++) {
+      const u = toks[j]!;
+      if (u.kind === 'symbol' && u.value === '(') depth++;
+      else if (u.kind === 'symbol' && u.value === ')') depth--;
+      else if (depth === 0 && u.kind === 'ident' && (u.value === 'preceding' || u.value === 'following')) break;
+    }
+    if (j >= toks.length || j === i) fail(j, 'PRECEDING or FOLLOWING after an offset');
+    const exprText = text.slice(toks[i]!.start, toks[j - 1]!.end);
+    const offsetExpr = parseExpression(exprText, offset + toks[i]!.start);
+    const kind = toks[j]!.value === 'preceding' ? 'preceding' : 'following';
+    i = j + 1;
+    return { kind, offset: offsetExpr, pos: bpos };
+  };
+  let start: FrameBound;
+  let endBound: FrameBound | null = null;
+  if (at(i).value === 'between') {
+    i++;
+    start = bound();
+    if (at(i).value !== 'and') fail(i, 'AND');
+    i++;
+    endBound = bound();
+  } else start = bound();
+  let exclude: string | null = null;
+  if (at(i).value === 'exclude') {
+    const words: string[] = [];
+    for (i++; i < toks.length; i++) words.push(toks[i]!.value);
+    exclude = words.join(' ');
+  }
+  if (i < toks.length) fail(i, 'the end of the frame');
+  return { mode, start, end: endBound, exclude, pos };
+}
+
 /**
  * `rel FOR SYSTEM_TIME AS OF PROCTIME()` (a lookup join, which node-sql-parser does not read)
  * is blanked out (same length, positions stay right); the relation names are returned.
@@ -455,8 +620,11 @@ export function parseQueryText(text: string, offset: number): Query {
   const from = rewriteFromClause(subs.text);
   const stripped = stripSystemTime(from.text);
   text = stripped.text;
+  let windows: WindowHints;
   try {
-    ast = parser.astify(rewriteDistinctAggregates(text), OPT);
+    const w = rewriteWindows(rewriteDistinctAggregates(text), offset);
+    windows = w.windows;
+    ast = parser.astify(w.text, OPT);
   } catch (e) {
     throw syntaxFromParser(e, offset, text);
   }
@@ -466,7 +634,7 @@ export function parseQueryText(text: string, offset: number): Query {
   }
   if ((ast as { type?: string }).type !== 'select') throw new SluiceError('syntax', 'expected a SELECT query', { position: offset + 1 });
   try {
-    return convertQueryAt(ast, offset, { lookups: stripped.lookups, ordinality: from.ordinality, subscripts: subs.subscripts, parseExpression });
+    return convertQueryAt(ast, offset, { lookups: stripped.lookups, ordinality: from.ordinality, subscripts: subs.subscripts, parseExpression, windows });
   } catch (e) {
     throw e instanceof SluiceError ? e.withPosition(offset + 1) : e;
   }

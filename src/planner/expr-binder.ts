@@ -40,6 +40,10 @@ export interface Ctx {
   readonly agg: AggContext | null;
   /** Where aggregates are not allowed, the clause name for the error. */
   readonly noAggIn: string | null;
+  /** Binds a window function call (`f(…) OVER …`) where the select list allows them. */
+  readonly window?: ((e: Extract<Expr, { kind: 'func' }>, ctx: Ctx) => BoundExpr) | null;
+  /** Where window functions are not allowed and aggregates are (HAVING), the clause for the error. */
+  readonly noWindowIn?: string;
 }
 
 /** Structural identity of an AST expression, ignoring positions. */
@@ -68,6 +72,11 @@ export class ExprBinder {
 
   /** Binds an expression: resolves its names, types it and makes its coercions explicit. */
   bindExpr(e: Expr, ctx: Ctx): BoundExpr {
+    if (e.kind === 'func' && e.over !== null) {
+      if (ctx.window) return ctx.window(e, ctx);
+      const where = ctx.noWindowIn ?? ctx.noAggIn;
+      throw new SluiceError('windowing', where === 'window functions' ? 'window function calls cannot be nested' : `window functions are not allowed in ${where ?? 'this context'}`, { position: e.pos ?? this.positionOf(e.name) });
+    }
     if (ctx.agg) {
       const key = exprKey(e);
       const gi = ctx.agg.groupKeys.indexOf(key);
@@ -198,7 +207,6 @@ export class ExprBinder {
       if (ctx.noAggIn) throw new SluiceError('grouping', `aggregate functions are not allowed in ${ctx.noAggIn}`, { position: e.pos ?? this.positionOf(e.name) });
       throw new SluiceError('internal', 'aggregate outside aggregate context');
     }
-    if (e.over !== null) throw new SluiceError('not_supported', `window function ${e.name}() OVER is not supported yet`, { position: this.positionOf(e.name) });
     if ((e.name === 'array_join' || e.name === 'array_to_string') && e.args[0]?.kind === 'func' && e.args[0].name === 'array' && e.args.length === 2) {
       // array_join(ARRAY[a, b, …], sep): the elements' text joined by sep, NULLs skipped.
       const elems = e.args[0].args.map((a) => cast(this.bindExpr(a, ctx), 'varchar'));
