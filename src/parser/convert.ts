@@ -4,7 +4,7 @@
  */
 import { SluiceError } from '../common/errors.js';
 import { parseTypeName, type SqlType } from '../common/types.js';
-import type { BinaryOp, Expr, FromItem, OrderItem, Query, QueryBody, Select, SelectItem, WindowFrame, WindowSpec } from './ast.js';
+import type { BinaryOp, Expr, FromItem, OrderItem, Query, QueryBody, Select, SelectItem, WindowSpec } from './ast.js';
 import { parseInterval } from '../common/interval.js';
 
 // node-sql-parser's AST is untyped JSON; this file is the only place that reads it.
@@ -42,17 +42,18 @@ export interface QueryHints {
   readonly windows?: WindowHints;
 }
 
-/** A window specification's parts node-sql-parser does not read: the named window it builds on and its frame. */
-export interface WindowSpecHint {
-  readonly base: string | null;
-  readonly frame: WindowFrame | null;
+/** A call with OVER as parse.ts read it: the function's name and arguments. */
+export interface WindowCallHint {
+  readonly rename: { readonly name: string; readonly args: readonly Expr[]; readonly star: boolean; readonly distinct: boolean };
+  /** The window specification in parentheses, null for `OVER name`. */
+  readonly spec: WindowSpec | null;
 }
 
 export interface WindowHints {
-  /** By the 0-based offset (in the parsed text) of the name of the function the OVER belongs to; `rename` restores a call parse.ts rewrote. */
-  readonly calls: Map<number, WindowSpecHint & { readonly rename: { readonly name: string; readonly args: readonly Expr[] } | null }>;
+  /** By the 0-based offset (in the parsed text) of the name of the function the OVER belongs to. */
+  readonly calls: Map<number, WindowCallHint>;
   /** By window name, for WINDOW name AS (…). */
-  readonly named: Map<string, WindowSpecHint>;
+  readonly named: Map<string, WindowSpec>;
 }
 
 const NO_HINTS: QueryHints = {
@@ -183,7 +184,7 @@ class Converter {
       having: ast.having ? this.convertExpr(ast.having) : null,
       windows: (ast.window?.expr ?? []).map((w: N) => {
         const name = identName(w.name);
-        return { name, spec: this.convertOver(w, this.hints.windows?.named.get(name)) };
+        return { name, spec: this.hints.windows?.named.get(name) ?? this.convertOver(w, null) };
       }),
     };
   }
@@ -322,7 +323,7 @@ class Converter {
         return { kind: 'extract', field: String(e.args.field).toLowerCase(), expr: this.convertExpr(e.args.source) };
       case 'aggr_func': {
         const hint = this.windowHint(e);
-        if (hint?.rename) return { kind: 'func', name: hint.rename.name, args: hint.rename.args, star: false, distinct: false, filter: null, orderBy: [], over: this.convertOver(e.over, hint), pos };
+        if (hint) return { kind: 'func', name: hint.rename.name, args: hint.rename.args, star: hint.rename.star, distinct: hint.rename.distinct, filter: null, orderBy: [], over: this.convertOver(e.over, hint.spec), pos };
         const name = String(e.name).toLowerCase();
         const args = e.args ?? {};
         const star = args.expr?.type === 'star';
@@ -336,7 +337,7 @@ class Converter {
           distinct: !!args.distinct,
           filter: filterWhere ? this.convertExpr(filterWhere) : null,
           orderBy: (args.orderby ?? []).map((x: N) => this.convertOrder(x)),
-          over: this.convertOver(e.over, this.windowHint(e)),
+          over: this.convertOver(e.over, null),
           pos,
         };
       }
@@ -352,12 +353,12 @@ class Converter {
         if (name === 'current_timestamp' || name === 'now' || name === 'proctime') {
           return { kind: 'func', name: name === 'proctime' ? 'proctime' : 'now', args: [], star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
         }
-        return { kind: 'func', name, args, star: false, distinct: false, filter: null, orderBy: [], over: this.convertOver(e.over, this.windowHint(e)), pos };
+        return { kind: 'func', name, args, star: false, distinct: false, filter: null, orderBy: [], over: this.convertOver(e.over, null), pos };
       }
       case 'star':
         return { kind: 'star', table: null };
       case 'window_func':
-        return { kind: 'func', name: String(e.name).toLowerCase(), args: (e.args?.value ?? []).map((x: N) => this.convertExpr(x)), star: false, distinct: false, filter: null, orderBy: [], over: this.convertOver(e.over, this.windowHint(e)), pos };
+        return { kind: 'func', name: String(e.name).toLowerCase(), args: (e.args?.value ?? []).map((x: N) => this.convertExpr(x)), star: false, distinct: false, filter: null, orderBy: [], over: this.convertOver(e.over, null), pos };
       case 'array':
         // An ARRAY[...] constructor, carried as a call of `array` the binder types.
         return { kind: 'func', name: 'array', args: (Array.isArray(e.expr_list?.value) ? e.expr_list.value : []).map((x: N) => this.convertExpr(x)), star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
@@ -366,23 +367,25 @@ class Converter {
     }
   }
 
-  /** What parse.ts took out of the OVER clause of function call `e`. */
-  private windowHint(e: N): (WindowSpecHint & { readonly rename: { readonly name: string; readonly args: readonly Expr[] } | null }) | undefined {
+  /** What parse.ts read of the call with OVER that node-sql-parser sees as `e` (its `max(1)`). */
+  private windowHint(e: N): WindowCallHint | undefined {
     const at = e.loc?.start?.offset;
     return typeof at === 'number' ? this.hints.windows?.calls.get(at) : undefined;
   }
 
-  convertOver(over: N, hint?: WindowSpecHint): WindowSpec | null {
+  /** An OVER clause; `spec` is the specification parse.ts read (null: `OVER name`, or none seen). */
+  convertOver(over: N, spec: WindowSpec | null): WindowSpec | null {
     if (!over) return null;
     // OVER w: a reference to a named window, as a bare string.
     if (typeof over.as_window_specification === 'string') return { name: identName(over.as_window_specification), partitionBy: [], orderBy: [], frame: null };
-    const spec = over.as_window_specification?.window_specification ?? over.window_specification ?? over;
-    if (spec.window_frame_clause) unsupported('this window frame');
+    if (spec) return spec;
+    const raw = over.as_window_specification?.window_specification ?? over.window_specification ?? over;
+    if (raw.window_frame_clause) unsupported('this window frame');
     return {
-      name: hint?.base ?? null,
-      partitionBy: (spec.partitionby ?? []).map((p: N) => this.convertExpr(p.expr ?? p)),
-      orderBy: (spec.orderby ?? []).map((x: N) => this.convertOrder(x)),
-      frame: hint?.frame ?? null,
+      name: null,
+      partitionBy: (raw.partitionby ?? []).map((p: N) => this.convertExpr(p.expr ?? p)),
+      orderBy: (raw.orderby ?? []).map((x: N) => this.convertOrder(x)),
+      frame: null,
     };
   }
 

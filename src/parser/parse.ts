@@ -6,7 +6,7 @@
 import nodeSqlParser from 'node-sql-parser/build/postgresql.js';
 import { SluiceError } from '../common/errors.js';
 import { parseTypeName } from '../common/types.js';
-import type { ColumnDef, Expr, FrameBound, FromItem, ObjectKind, Options, Query, QueryBody, Statement, WatermarkDef, WindowFrame } from './ast.js';
+import type { ColumnDef, Expr, FrameBound, FromItem, ObjectKind, OrderItem, Options, Query, QueryBody, Statement, WatermarkDef, WindowFrame, WindowSpec } from './ast.js';
 import { convertExprAt, convertQueryAt, type WindowHints } from './convert.js';
 import { lex, splitStatements, TokenStream, type Token } from './lexer.js';
 
@@ -356,17 +356,15 @@ function rewriteDistinctAggregates(text: string): string {
   return out;
 }
 
-/** Aggregates node-sql-parser reads with OVER (with their locations); other calls with OVER are rewritten. */
-const PARSER_WINDOW_AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max']);
 
 /**
  * What node-sql-parser does not read in window clauses, taken out of the text (blanked, same
  * length, so positions stay right) and handed to convert.ts by the offset of the function the
- * OVER belongs to (or by the name of a WINDOW definition): frame clauses (ROWS/RANGE/GROUPS …,
- * EXCLUDE …), a named window an OVER (…) builds on, and the calls of window functions other
- * than count/sum/avg/min/max (which it reads without a location, or not at all, as
- * `percent_rank()`): those become `max(1)` padded with blanks, their name and arguments kept in
- * the hint and restored by convert.ts.
+ * OVER belongs to (or by the name of a WINDOW definition). node-sql-parser reads window calls
+ * without locations, some not at all (`percent_rank()`, `count(*) … RANGE …`), and window
+ * specifications only in part (no frames, no expressions beyond simple ones): every call with
+ * OVER becomes `max(1)` padded with blanks (read with its location), its name and arguments
+ * kept in the hint, and every window specification is read here whole and blanked out.
  */
 function rewriteWindows(text: string, offset: number): { text: string; windows: WindowHints } {
   const toks = lex(text);
@@ -393,26 +391,43 @@ function rewriteWindows(text: string, offset: number): { text: string; windows: 
     }
     return -1;
   };
-  // The inside of a window specification, tokens (open, close): its base name and frame.
-  const spec = (open: number, close: number): { base: string | null; frame: WindowFrame | null } => {
-    let base: string | null = null;
-    const first = toks[open + 1]!;
-    if (open + 1 < close && (first.kind === 'ident' || first.kind === 'quoted') && !(first.kind === 'ident' && ['partition', 'order', 'rows', 'range', 'groups'].includes(first.value))) {
-      base = first.value;
-      blank(first.start, first.end);
+  // A window specification, tokens (open, close): read here whole (node-sql-parser reads
+  // only simple PARTITION BY / ORDER BY expressions), and blanked out.
+  const spec = (open: number, close: number): WindowSpec => {
+    let name: string | null = null;
+    let j = open + 1;
+    const first = toks[j]!;
+    if (j < close && (first.kind === 'ident' || first.kind === 'quoted') && !(first.kind === 'ident' && ['partition', 'order', 'rows', 'range', 'groups'].includes(first.value))) {
+      name = first.value;
+      j++;
     }
+    // Clause starts at depth 0: PARTITION BY, ORDER BY, the frame.
+    const starts: { at: number; kind: 'partition' | 'order' | 'frame' }[] = [];
     let depth = 0;
-    let at = -1;
-    for (let j = open + 1; j < close; j++) {
-      const t = toks[j]!;
-      if (t.kind === 'symbol' && t.value === '(') depth++;
-      else if (t.kind === 'symbol' && t.value === ')') depth--;
-      else if (at < 0 && depth === 0 && t.kind === 'ident' && ['rows', 'range', 'groups'].includes(t.value) && !['by', ','].includes(toks[j - 1]!.value)) at = j;
+    for (let m = j; m < close; m++) {
+      const t = toks[m]!;
+      if (t.kind === 'symbol' && (t.value === '(' || t.value === '[')) depth++;
+      else if (t.kind === 'symbol' && (t.value === ')' || t.value === ']')) depth--;
+      else if (depth === 0 && t.kind === 'ident') {
+        const prev = toks[m - 1]!.value;
+        if ((t.value === 'partition' || t.value === 'order') && toks[m + 1]?.value === 'by') starts.push({ at: m, kind: t.value });
+        else if (['rows', 'range', 'groups'].includes(t.value) && !['by', ','].includes(prev) && !starts.some((x) => x.kind === 'frame')) starts.push({ at: m, kind: 'frame' });
+      }
     }
-    if (at < 0) return { base, frame: null };
-    const frame = parseFrame(text, toks.slice(at, close), toks[close]!, offset);
-    blank(toks[at]!.start, toks[close - 1]!.end);
-    return { base, frame };
+    if (j < close && (starts.length === 0 || starts[0]!.at !== j)) {
+      throw new SluiceError('syntax', `syntax error at or near "${text.slice(toks[j]!.start, toks[j]!.end)}" in a window specification`, { position: offset + toks[j]!.start + 1 });
+    }
+    const end = (k: number) => (k + 1 < starts.length ? starts[k + 1]!.at : close);
+    let partitionBy: Expr[] = [];
+    let orderBy: OrderItem[] = [];
+    let frame: WindowFrame | null = null;
+    starts.forEach((c, k) => {
+      if (c.kind === 'frame') frame = parseFrame(text, toks.slice(c.at, end(k)), toks[end(k)]!, offset);
+      else if (c.kind === 'partition') partitionBy = splitList(toks, c.at + 2, end(k)).map(([a, z]) => parseExpression(text.slice(toks[a]!.start, toks[z - 1]!.end), offset + toks[a]!.start));
+      else orderBy = splitList(toks, c.at + 2, end(k)).map(([a, z]) => orderItem(text, toks, a, z, offset));
+    });
+    if (open + 1 < close) blank(toks[open + 1]!.start, toks[close - 1]!.end);
+    return { name, partitionBy, orderBy, frame };
   };
   for (let i = 0; i + 1 < toks.length; i++) {
     const t = toks[i]!;
@@ -432,34 +447,65 @@ function rewriteWindows(text: string, offset: number): { text: string; windows: 
     if (open > 0 && toks[open - 1]!.value === 'filter' && toks[open - 2]?.value === ')') open = opening(open - 2);
     const fn = toks[open - 1];
     if (!fn || fn.kind !== 'ident') continue;
-    let rename: { name: string; args: Expr[] } | null = null;
+    // The call itself becomes `max(1)` (read with its location); its name and arguments are kept.
     const callEnd = closing(open);
-    if (!PARSER_WINDOW_AGGREGATES.has(fn.value) && toks[i - 1]!.end - fn.start >= 6) {
-      // The arguments, split at depth-0 commas and parsed one by one.
-      const args: Expr[] = [];
-      let depth = 0;
-      let from = open + 1;
-      for (let j = open + 1; j <= callEnd; j++) {
-        const u = toks[j]!;
-        if (u.kind === 'symbol' && (u.value === '(' || u.value === '[')) depth++;
-        else if (u.kind === 'symbol' && (u.value === ')' || u.value === ']') && j !== callEnd) depth--;
-        else if ((u.kind === 'symbol' && u.value === ',' && depth === 0) || j === callEnd) {
-          if (j > from) args.push(parseExpression(text.slice(toks[from]!.start, toks[j - 1]!.end), offset + toks[from]!.start));
-          else if (j !== callEnd || args.length > 0) throw new SluiceError('syntax', 'syntax error in the arguments of a window function', { position: offset + u.start + 1 });
-          from = j + 1;
-        }
-      }
-      rename = { name: fn.value, args };
-      out = out.slice(0, fn.start) + 'max(1)'.padEnd(toks[i - 1]!.end - fn.start, ' ') + out.slice(toks[i - 1]!.end);
+    if (callEnd < 0 || toks[i - 1]!.end - fn.start < 6) continue;
+    let star = false;
+    let distinct = false;
+    let argStart = open + 1;
+    if (toks[argStart]?.value === 'distinct' && toks[argStart]!.kind === 'ident') {
+      distinct = true;
+      argStart++;
     }
-    let entry: { base: string | null; frame: WindowFrame | null } = { base: null, frame: null };
+    let args: Expr[] = [];
+    if (toks[argStart]?.value === '*' && argStart + 1 === callEnd) star = true;
+    else args = splitList(toks, argStart, callEnd).map(([a, z]) => parseExpression(text.slice(toks[a]!.start, toks[z - 1]!.end), offset + toks[a]!.start));
+    const rename = { name: fn.value, args, star, distinct };
+    out = out.slice(0, fn.start) + 'max(1)'.padEnd(toks[i - 1]!.end - fn.start, ' ') + out.slice(toks[i - 1]!.end);
+    let entry: WindowSpec | null = null;
     if (toks[i + 1]?.value === '(') {
       const close = closing(i + 1);
       if (close > 0) entry = spec(i + 1, close);
     }
-    windows.calls.set(fn.start, { ...entry, rename });
+    windows.calls.set(fn.start, { spec: entry, rename });
   }
   return { text: out, windows };
+}
+
+/** The depth-0 comma-separated items of tokens [from, to), as [first, end) token ranges. */
+function splitList(toks: readonly Token[], from: number, to: number): [number, number][] {
+  const out: [number, number][] = [];
+  let depth = 0;
+  let a = from;
+  for (let j = from; j <= to; j++) {
+    const t = toks[j]!;
+    if (j < to && t.kind === 'symbol' && (t.value === '(' || t.value === '[')) depth++;
+    else if (j < to && t.kind === 'symbol' && (t.value === ')' || t.value === ']')) depth--;
+    else if (j === to || (depth === 0 && t.kind === 'symbol' && t.value === ',')) {
+      if (j === a) {
+        if (j === to && out.length === 0) break;
+        throw new SluiceError('syntax', `syntax error at or near "${t.value}"`, { position: t.start + 1 });
+      }
+      out.push([a, j]);
+      a = j + 1;
+    }
+  }
+  return out;
+}
+
+/** An ORDER BY item of tokens [a, z): expression [ASC | DESC] [NULLS FIRST | LAST]. */
+function orderItem(text: string, toks: readonly Token[], a: number, z: number, offset: number): OrderItem {
+  let nullsFirst: boolean | null = null;
+  let desc = false;
+  if (z - a > 2 && toks[z - 2]!.value === 'nulls' && (toks[z - 1]!.value === 'first' || toks[z - 1]!.value === 'last')) {
+    nullsFirst = toks[z - 1]!.value === 'first';
+    z -= 2;
+  }
+  if (z - a > 1 && toks[z - 1]!.kind === 'ident' && (toks[z - 1]!.value === 'asc' || toks[z - 1]!.value === 'desc')) {
+    desc = toks[z - 1]!.value === 'desc';
+    z--;
+  }
+  return { expr: parseExpression(text.slice(toks[a]!.start, toks[z - 1]!.end), offset + toks[a]!.start), desc, nullsFirst };
 }
 
 /** A frame clause, `toks` from ROWS/RANGE/GROUPS up to the closing parenthesis `end`. */

@@ -75,7 +75,9 @@ export class ExprBinder {
     if (e.kind === 'func' && e.over !== null) {
       if (ctx.window) return ctx.window(e, ctx);
       const where = ctx.noWindowIn ?? ctx.noAggIn;
-      throw new SluiceError('windowing', where === 'window functions' ? 'window function calls cannot be nested' : `window functions are not allowed in ${where ?? 'this context'}`, { position: e.pos ?? this.positionOf(e.name) });
+      const position = e.pos ?? this.positionOf(e.name);
+      if (where === 'aggregate function calls') throw new SluiceError('grouping', 'aggregate function calls cannot contain window function calls', { position });
+      throw new SluiceError('windowing', where === 'window functions' ? 'window function calls cannot be nested' : `window functions are not allowed in ${where ?? 'this context'}`, { position });
     }
     if (ctx.agg) {
       const key = exprKey(e);

@@ -132,7 +132,7 @@ export class WindowCollector {
         partitionBy: first.partitionBy,
         orderBy: first.orderBy,
         calls: members.map(({ c }) => c.call),
-        schema: [...plan.schema, ...members.map(({ c, i }) => ({ name: `__window${i}`, type: c.call.type }))],
+        schema: [...plan.schema, ...members.map(({ c, i }) => ({ name: this.collected.length === 1 && c.call.fn === 'row_number' ? '__row_number' : `__window${i}`, type: c.call.type }))],
         appendOnly: false,
       };
     }
