@@ -204,7 +204,7 @@ function showWindowCall(c: WindowCall, inputNames: readonly string[]): string {
       case 'current_row':
         return 'CURRENT ROW';
       default:
-        return `${e.value ? `[${showExpr(e.value, inputNames)}]` : e.rows} ${e.kind === 'preceding' ? 'PRECEDING' : 'FOLLOWING'}`;
+        return e.value ? `OFFSET ${e.kind === 'preceding' ? 'PRECEDING' : 'FOLLOWING'} (bound ${showExpr(e.value, inputNames)})` : `${e.rows} ${e.kind === 'preceding' ? 'PRECEDING' : 'FOLLOWING'}`;
     }
   };
   return `${name}(${args}) ${c.frame.mode.toUpperCase()} BETWEEN ${edge(c.frame.start)} AND ${edge(c.frame.end)}`;
