@@ -42,7 +42,7 @@ function run(rows: readonly (readonly [number, number, number | null])[], mode: 
     appendOnly: false,
   });
   const out: Batch[] = [];
-  op.processBatch(0, batchFromRows(['int', 'int', 'int'], rows.map((r) => [...r])), ctx, (b) => out.push(b));
+  op.processBatch(0, batchFromRows(['int', 'int', 'int'], rows.map((r) => [...r])), ctx);
   op.endEpoch(ctx, (b) => out.push(b));
   return out.flatMap((b) => batchRows(b));
 }
