@@ -241,6 +241,7 @@ describe('window functions: errors as PostgreSQL gives them', () => {
         ['SELECT sum(v) OVER (ORDER BY id GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM w', 'GROUPS'],
         ['SELECT sum(v) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW) FROM w', 'EXCLUDE CURRENT ROW'],
         ['SELECT count(DISTINCT v) OVER () FROM w', 'DISTINCT'],
+        ['SELECT id FROM w ORDER BY rank() OVER (ORDER BY v) LIMIT 3', 'ORDER BY'],
       ] as const) {
         const ours = await errorOf(engine, `CREATE MATERIALIZED VIEW bad AS ${sql}`);
         expect(ours.code).toBe('0A000');

@@ -77,6 +77,8 @@ export class ExprBinder {
       const where = ctx.noWindowIn ?? ctx.noAggIn;
       const position = e.pos ?? this.positionOf(e.name);
       if (where === 'aggregate function calls') throw new SluiceError('grouping', 'aggregate function calls cannot contain window function calls', { position });
+      // PostgreSQL allows these; sluice binds them over the select list's output only.
+      if (where === 'ORDER BY' || where === 'DISTINCT ON') throw new SluiceError('not_supported', `window functions in ${where} are not supported yet`, { position, hint: 'Compute the window function in the select list and order by its alias.' });
       throw new SluiceError('windowing', where === 'window functions' ? 'window function calls cannot be nested' : `window functions are not allowed in ${where ?? 'this context'}`, { position });
     }
     if (ctx.agg) {
