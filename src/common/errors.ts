@@ -32,6 +32,11 @@ export type ErrorCategory =
   | 'serialization_failure' // 40001
   | 'query_canceled' // 57014
   | 'connection' // 08000
+  | 'windowing' // 42P20
+  | 'invalid_frame_offset' // 22013
+  | 'null_value_not_allowed' // 22004
+  | 'invalid_ntile_argument' // 22014
+  | 'invalid_nth_value_argument' // 22016
   | 'internal'; // XX000
 
 const SQLSTATE: Record<ErrorCategory, string> = {
@@ -64,6 +69,11 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   serialization_failure: '40001',
   query_canceled: '57014',
   connection: '08000',
+  windowing: '42P20',
+  invalid_frame_offset: '22013',
+  null_value_not_allowed: '22004',
+  invalid_ntile_argument: '22014',
+  invalid_nth_value_argument: '22016',
   internal: 'XX000',
 };
 

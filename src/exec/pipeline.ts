@@ -20,6 +20,7 @@ import { FilterOp, ProjectOp, ScanOp, UnionOp, ValuesOp } from './operators.js';
 import { ProjectSetOp } from './project-set.js';
 import type { StateTable } from './state/state-table.js';
 import { TopNOp } from './top-n.js';
+import { OverWindowOp } from './over-window.js';
 
 type Kind = PhysicalPlan['kind'];
 type Factory<K extends Kind> = (id: string, plan: Extract<PhysicalPlan, { kind: K }>) => Operator;
@@ -33,6 +34,7 @@ const FACTORIES: { readonly [K in Kind]: Factory<K> } = {
   UnionExec: (id) => new UnionOp(id),
   ValuesExec: (id, p) => new ValuesOp(id, p.rows, p.schema.map((f) => f.type)),
   TopNExec: (id, p) => new TopNOp(id, p),
+  OverWindowExec: (id, p) => new OverWindowOp(id, p),
   HashJoinExec: (id, p) => (p.lookupStrategy === 'duckdb' ? new DuckLookupOp(id, p) : new JoinOp(id, p)),
   WindowExec: (id, p) => {
     const tagging = WINDOW_KINDS[p.window.kind].tagging;
@@ -57,6 +59,7 @@ export function physicalChildren(p: PhysicalPlan): readonly PhysicalPlan[] {
     case 'ProjectExec':
     case 'HashAggExec':
     case 'TopNExec':
+    case 'OverWindowExec':
     case 'WindowExec':
     case 'WindowAggExec':
     case 'ProjectSetExec':

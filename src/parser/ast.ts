@@ -53,8 +53,31 @@ export type BinaryOp =
   | 'and' | 'or' | '||';
 
 export interface WindowSpec {
+  /** The named window this one refers to or builds on (`OVER w`, `OVER (w ORDER BY …)`). */
+  readonly name?: string | null;
   readonly partitionBy: readonly Expr[];
   readonly orderBy: readonly OrderItem[];
+  /** The frame clause, null for the default frame. */
+  readonly frame?: WindowFrame | null;
+}
+
+/** One end of a window frame: UNBOUNDED PRECEDING, n PRECEDING, CURRENT ROW, n FOLLOWING, UNBOUNDED FOLLOWING. */
+export interface FrameBound {
+  readonly kind: 'unbounded_preceding' | 'preceding' | 'current_row' | 'following' | 'unbounded_following';
+  /** The offset expression of `n PRECEDING` / `n FOLLOWING`. */
+  readonly offset: Expr | null;
+  readonly pos: number;
+}
+
+/** `ROWS | RANGE | GROUPS frame_start` or `… BETWEEN frame_start AND frame_end`, with EXCLUDE. */
+export interface WindowFrame {
+  readonly mode: 'rows' | 'range' | 'groups';
+  readonly start: FrameBound;
+  /** Null when written without BETWEEN (the end is then CURRENT ROW). */
+  readonly end: FrameBound | null;
+  /** The EXCLUDE option as written (`current row`, `group`, `ties`, `no others`), or null. */
+  readonly exclude: string | null;
+  readonly pos: number;
 }
 
 export interface OrderItem {
@@ -109,6 +132,8 @@ export interface Select {
   readonly where: Expr | null;
   readonly groupBy: readonly Expr[];
   readonly having: Expr | null;
+  /** WINDOW name AS (…) definitions. */
+  readonly windows?: readonly { readonly name: string; readonly spec: WindowSpec }[];
 }
 
 export type QueryBody = Select | { readonly kind: 'union'; readonly all: boolean; readonly inputs: readonly QueryBody[] };

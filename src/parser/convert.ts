@@ -50,6 +50,22 @@ export interface QueryHints {
   readonly parseExpression: (text: string, offset: number) => Expr;
   /** ORDER BY lists written inside aggregate calls, replaced by marker arguments. */
   readonly aggregateOrders?: AggregateOrders;
+  /** What parse.ts took out of window clauses (see rewriteWindows there). */
+  readonly windows?: WindowHints;
+}
+
+/** A call with OVER as parse.ts read it: the function's name and arguments. */
+export interface WindowCallHint {
+  readonly rename: { readonly name: string; readonly args: readonly Expr[]; readonly star: boolean; readonly distinct: boolean };
+  /** The window specification in parentheses, null for `OVER name`. */
+  readonly spec: WindowSpec | null;
+}
+
+export interface WindowHints {
+  /** By the 0-based offset (in the parsed text) of the name of the function the OVER belongs to. */
+  readonly calls: Map<number, WindowCallHint>;
+  /** By window name, for WINDOW name AS (…). */
+  readonly named: Map<string, WindowSpec>;
 }
 
 const NO_HINTS: QueryHints = {
@@ -178,6 +194,10 @@ class Converter {
       where: ast.where ? this.convertExpr(ast.where) : null,
       groupBy: (ast.groupby?.columns ?? (Array.isArray(ast.groupby) ? ast.groupby : [])).map((x: N) => this.convertExpr(x)),
       having: ast.having ? this.convertExpr(ast.having) : null,
+      windows: (ast.window?.expr ?? []).map((w: N) => {
+        const name = identName(w.name);
+        return { name, spec: this.hints.windows?.named.get(name) ?? this.convertOver(w, null) };
+      }),
     };
   }
 
@@ -321,6 +341,8 @@ class Converter {
       case 'extract':
         return { kind: 'extract', field: String(e.args.field).toLowerCase(), expr: this.convertExpr(e.args.source) };
       case 'aggr_func': {
+        const hint = this.windowHint(e);
+        if (hint) return { kind: 'func', name: hint.rename.name, args: hint.rename.args, star: hint.rename.star, distinct: hint.rename.distinct, filter: null, orderBy: [], over: this.convertOver(e.over, hint.spec), pos };
         const name = String(e.name).toLowerCase();
         const args = e.args ?? {};
         const star = args.expr?.type === 'star';
@@ -338,7 +360,7 @@ class Converter {
           distinct: !!args.distinct,
           filter: filterWhere ? this.convertExpr(filterWhere) : null,
           orderBy: ((within ? e.within_group_orderby : args.orderby) ?? []).map((x: N) => this.convertOrder(x)),
-          over: this.convertOver(e.over),
+          over: this.convertOver(e.over, null),
           pos,
           ...(within ? { withinGroup: true } : {}),
         });
@@ -359,12 +381,12 @@ class Converter {
         if (name === 'current_timestamp' || name === 'now' || name === 'proctime') {
           return { kind: 'func', name: name === 'proctime' ? 'proctime' : 'now', args: [], star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
         }
-        return this.aggregateCall({ kind: 'func', name, args, star: false, distinct: false, filter: this.callFilter(e), orderBy: [], over: this.convertOver(e.over), pos });
+        return this.aggregateCall({ kind: 'func', name, args, star: false, distinct: false, filter: this.callFilter(e), orderBy: [], over: this.convertOver(e.over, null), pos });
       }
       case 'star':
         return { kind: 'star', table: null };
       case 'window_func':
-        return { kind: 'func', name: String(e.name).toLowerCase(), args: (e.args?.value ?? []).map((x: N) => this.convertExpr(x)), star: false, distinct: false, filter: null, orderBy: [], over: this.convertOver(e.over), pos };
+        return { kind: 'func', name: String(e.name).toLowerCase(), args: (e.args?.value ?? []).map((x: N) => this.convertExpr(x)), star: false, distinct: false, filter: null, orderBy: [], over: this.convertOver(e.over, null), pos };
       case 'array':
         // An ARRAY[...] constructor, carried as a call of `array` the binder types.
         return { kind: 'func', name: 'array', args: (Array.isArray(e.expr_list?.value) ? e.expr_list.value : []).map((x: N) => this.convertExpr(x)), star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
@@ -390,12 +412,25 @@ class Converter {
     return { ...f, args: f.args.slice(0, -1), orderBy: list.ast.map((x: N) => inner.convertOrder(x)) };
   }
 
-  convertOver(over: N): WindowSpec | null {
+  /** What parse.ts read of the call with OVER that node-sql-parser sees as `e` (its `max(1)`). */
+  private windowHint(e: N): WindowCallHint | undefined {
+    const at = e.loc?.start?.offset;
+    return typeof at === 'number' ? this.hints.windows?.calls.get(at) : undefined;
+  }
+
+  /** An OVER clause; `spec` is the specification parse.ts read (null: `OVER name`, or none seen). */
+  convertOver(over: N, spec: WindowSpec | null): WindowSpec | null {
     if (!over) return null;
-    const spec = over.as_window_specification?.window_specification ?? over.window_specification ?? over;
+    // OVER w: a reference to a named window, as a bare string.
+    if (typeof over.as_window_specification === 'string') return { name: identName(over.as_window_specification), partitionBy: [], orderBy: [], frame: null };
+    if (spec) return spec;
+    const raw = over.as_window_specification?.window_specification ?? over.window_specification ?? over;
+    if (raw.window_frame_clause) unsupported('this window frame');
     return {
-      partitionBy: (spec.partitionby ?? []).map((p: N) => this.convertExpr(p.expr ?? p)),
-      orderBy: (spec.orderby ?? []).map((x: N) => this.convertOrder(x)),
+      name: null,
+      partitionBy: (raw.partitionby ?? []).map((p: N) => this.convertExpr(p.expr ?? p)),
+      orderBy: (raw.orderby ?? []).map((x: N) => this.convertOrder(x)),
+      frame: null,
     };
   }
 

@@ -6,10 +6,10 @@
 import nodeSqlParser from 'node-sql-parser/build/postgresql.js';
 import { SluiceError } from '../common/errors.js';
 import { parseTypeName } from '../common/types.js';
-import type { ColumnDef, CopyOptions, Expr, FromItem, InnerStatement, ObjectKind, Options, Query, QueryBody, Statement, WatermarkDef } from './ast.js';
+import type { ColumnDef, CopyOptions, Expr, FrameBound, FromItem, InnerStatement, ObjectKind, OrderItem, Options, Query, QueryBody, Statement, WatermarkDef, WindowFrame, WindowSpec } from './ast.js';
 import { parseInterval } from '../common/interval.js';
-import { convertExprAt, convertQueryAt, type AggregateOrders } from './convert.js';
-import { lex, splitStatements, TokenStream } from './lexer.js';
+import { convertExprAt, convertQueryAt, type AggregateOrders, type WindowHints } from './convert.js';
+import { lex, splitStatements, TokenStream, type Token } from './lexer.js';
 
 const parser = new nodeSqlParser.Parser();
 const OPT = { database: 'postgresql', parseOptions: { includeLocations: true } };
@@ -709,6 +709,217 @@ function rewriteAggregateCalls(text: string, offset: number): { text: string; or
   return { text: out, orders };
 }
 
+
+/**
+ * What node-sql-parser does not read in window clauses, taken out of the text (blanked, same
+ * length, so positions stay right) and handed to convert.ts by the offset of the function the
+ * OVER belongs to (or by the name of a WINDOW definition). node-sql-parser reads window calls
+ * without locations, some not at all (`percent_rank()`, `count(*) … RANGE …`), and window
+ * specifications only in part (no frames, no expressions beyond simple ones): every call with
+ * OVER becomes `max(1)` padded with blanks (read with its location), its name and arguments
+ * kept in the hint, and every window specification is read here whole and blanked out.
+ */
+function rewriteWindows(text: string, offset: number): { text: string; windows: WindowHints } {
+  const toks = lex(text);
+  const windows: WindowHints = { calls: new Map(), named: new Map() };
+  let out = text;
+  const blank = (start: number, end: number) => {
+    out = out.slice(0, start) + out.slice(start, end).replace(/[^\n]/g, ' ') + out.slice(end);
+  };
+  const closing = (open: number): number => {
+    let depth = 0;
+    for (let j = open; j < toks.length; j++) {
+      const t = toks[j]!;
+      if (t.kind === 'symbol' && t.value === '(') depth++;
+      else if (t.kind === 'symbol' && t.value === ')' && --depth === 0) return j;
+    }
+    return -1;
+  };
+  const opening = (close: number): number => {
+    let depth = 0;
+    for (let j = close; j >= 0; j--) {
+      const t = toks[j]!;
+      if (t.kind === 'symbol' && t.value === ')') depth++;
+      else if (t.kind === 'symbol' && t.value === '(' && --depth === 0) return j;
+    }
+    return -1;
+  };
+  // A window specification, tokens (open, close): read here whole (node-sql-parser reads
+  // only simple PARTITION BY / ORDER BY expressions), and blanked out.
+  const spec = (open: number, close: number): WindowSpec => {
+    let name: string | null = null;
+    let j = open + 1;
+    const first = toks[j]!;
+    if (j < close && (first.kind === 'ident' || first.kind === 'quoted') && !(first.kind === 'ident' && ['partition', 'order', 'rows', 'range', 'groups'].includes(first.value))) {
+      name = first.value;
+      j++;
+    }
+    // Clause starts at depth 0: PARTITION BY, ORDER BY, the frame.
+    const starts: { at: number; kind: 'partition' | 'order' | 'frame' }[] = [];
+    let depth = 0;
+    for (let m = j; m < close; m++) {
+      const t = toks[m]!;
+      if (t.kind === 'symbol' && (t.value === '(' || t.value === '[')) depth++;
+      else if (t.kind === 'symbol' && (t.value === ')' || t.value === ']')) depth--;
+      else if (depth === 0 && t.kind === 'ident') {
+        const prev = toks[m - 1]!.value;
+        if ((t.value === 'partition' || t.value === 'order') && toks[m + 1]?.value === 'by') starts.push({ at: m, kind: t.value });
+        else if (['rows', 'range', 'groups'].includes(t.value) && !['by', ','].includes(prev) && !starts.some((x) => x.kind === 'frame')) starts.push({ at: m, kind: 'frame' });
+      }
+    }
+    if (j < close && (starts.length === 0 || starts[0]!.at !== j)) {
+      throw new SluiceError('syntax', `syntax error at or near "${text.slice(toks[j]!.start, toks[j]!.end)}" in a window specification`, { position: offset + toks[j]!.start + 1 });
+    }
+    const end = (k: number) => (k + 1 < starts.length ? starts[k + 1]!.at : close);
+    let partitionBy: Expr[] = [];
+    let orderBy: OrderItem[] = [];
+    let frame: WindowFrame | null = null;
+    starts.forEach((c, k) => {
+      if (c.kind === 'frame') frame = parseFrame(text, toks.slice(c.at, end(k)), toks[end(k)]!, offset);
+      else if (c.kind === 'partition') partitionBy = splitList(toks, c.at + 2, end(k)).map(([a, z]) => parseExpression(text.slice(toks[a]!.start, toks[z - 1]!.end), offset + toks[a]!.start));
+      else orderBy = splitList(toks, c.at + 2, end(k)).map(([a, z]) => orderItem(text, toks, a, z, offset));
+    });
+    if (open + 1 < close) blank(toks[open + 1]!.start, toks[close - 1]!.end);
+    return { name, partitionBy, orderBy, frame };
+  };
+  for (let i = 0; i + 1 < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.kind !== 'ident') continue;
+    if (t.value === 'window' && toks[i + 2]?.value === 'as' && toks[i + 3]?.value === '(' && (toks[i + 1]!.kind === 'ident' || toks[i + 1]!.kind === 'quoted')) {
+      const close = closing(i + 3);
+      if (close < 0) continue;
+      const name = toks[i + 1]!.value;
+      if (windows.named.has(name)) throw new SluiceError('not_supported', `window "${name}" is defined twice in one statement`, { position: offset + toks[i + 1]!.start + 1, hint: 'Give the windows of different subqueries different names.' });
+      windows.named.set(name, spec(i + 3, close));
+      i = close;
+      continue;
+    }
+    if (t.value !== 'over' || toks[i - 1]?.value !== ')') continue;
+    // The function the OVER belongs to: name ( … ) [FILTER ( … )] OVER.
+    let open = opening(i - 1);
+    if (open > 0 && toks[open - 1]!.value === 'filter' && toks[open - 2]?.value === ')') open = opening(open - 2);
+    const fn = toks[open - 1];
+    if (!fn || fn.kind !== 'ident') continue;
+    // The call itself becomes `max(1)` (read with its location); its name and arguments are kept.
+    const callEnd = closing(open);
+    if (callEnd < 0 || toks[i - 1]!.end - fn.start < 6) continue;
+    let star = false;
+    let distinct = false;
+    let argStart = open + 1;
+    if (toks[argStart]?.value === 'distinct' && toks[argStart]!.kind === 'ident') {
+      distinct = true;
+      argStart++;
+    }
+    let args: Expr[] = [];
+    if (toks[argStart]?.value === '*' && argStart + 1 === callEnd) star = true;
+    else args = splitList(toks, argStart, callEnd).map(([a, z]) => parseExpression(text.slice(toks[a]!.start, toks[z - 1]!.end), offset + toks[a]!.start));
+    const rename = { name: fn.value, args, star, distinct };
+    out = out.slice(0, fn.start) + 'max(1)'.padEnd(toks[i - 1]!.end - fn.start, ' ') + out.slice(toks[i - 1]!.end);
+    let entry: WindowSpec | null = null;
+    if (toks[i + 1]?.value === '(') {
+      const close = closing(i + 1);
+      if (close > 0) entry = spec(i + 1, close);
+    }
+    windows.calls.set(fn.start, { spec: entry, rename });
+  }
+  return { text: out, windows };
+}
+
+/** The depth-0 comma-separated items of tokens [from, to), as [first, end) token ranges. */
+function splitList(toks: readonly Token[], from: number, to: number): [number, number][] {
+  const out: [number, number][] = [];
+  let depth = 0;
+  let a = from;
+  for (let j = from; j <= to; j++) {
+    const t = toks[j]!;
+    if (j < to && t.kind === 'symbol' && (t.value === '(' || t.value === '[')) depth++;
+    else if (j < to && t.kind === 'symbol' && (t.value === ')' || t.value === ']')) depth--;
+    else if (j === to || (depth === 0 && t.kind === 'symbol' && t.value === ',')) {
+      if (j === a) {
+        if (j === to && out.length === 0) break;
+        throw new SluiceError('syntax', `syntax error at or near "${t.value}"`, { position: t.start + 1 });
+      }
+      out.push([a, j]);
+      a = j + 1;
+    }
+  }
+  return out;
+}
+
+/** An ORDER BY item of tokens [a, z): expression [ASC | DESC] [NULLS FIRST | LAST]. */
+function orderItem(text: string, toks: readonly Token[], a: number, z: number, offset: number): OrderItem {
+  let nullsFirst: boolean | null = null;
+  let desc = false;
+  if (z - a > 2 && toks[z - 2]!.value === 'nulls' && (toks[z - 1]!.value === 'first' || toks[z - 1]!.value === 'last')) {
+    nullsFirst = toks[z - 1]!.value === 'first';
+    z -= 2;
+  }
+  if (z - a > 1 && toks[z - 1]!.kind === 'ident' && (toks[z - 1]!.value === 'asc' || toks[z - 1]!.value === 'desc')) {
+    desc = toks[z - 1]!.value === 'desc';
+    z--;
+  }
+  return { expr: parseExpression(text.slice(toks[a]!.start, toks[z - 1]!.end), offset + toks[a]!.start), desc, nullsFirst };
+}
+
+/** A frame clause, `toks` from ROWS/RANGE/GROUPS up to the closing parenthesis `end`. */
+function parseFrame(text: string, toks: readonly Token[], end: Token, offset: number): WindowFrame {
+  let i = 0;
+  const at = (j: number) => toks[j] ?? end;
+  const fail = (j: number, what: string): never => {
+    throw new SluiceError('syntax', `syntax error at or near "${j < toks.length ? text.slice(at(j).start, at(j).end) : ')'}" in the window frame (expected ${what})`, { position: offset + at(j).start + 1 });
+  };
+  const mode = toks[0]!.value as WindowFrame['mode'];
+  const pos = offset + toks[0]!.start + 1;
+  i = 1;
+  const bound = (): FrameBound => {
+    const t = at(i);
+    const bpos = offset + t.start + 1;
+    if (t.value === 'unbounded') {
+      const d = at(i + 1).value;
+      if (d !== 'preceding' && d !== 'following') fail(i + 1, 'PRECEDING or FOLLOWING');
+      i += 2;
+      return { kind: d === 'preceding' ? 'unbounded_preceding' : 'unbounded_following', offset: null, pos: bpos };
+    }
+    if (t.value === 'current') {
+      if (at(i + 1).value !== 'row') fail(i + 1, 'ROW');
+      i += 2;
+      return { kind: 'current_row', offset: null, pos: bpos };
+    }
+    // An offset expression up to PRECEDING/FOLLOWING at depth 0.
+    let depth = 0;
+    let j = i;
+    for (; j < toks.length; j++) {
+      const u = toks[j]!;
+      if (u.kind === 'symbol' && u.value === '(') depth++;
+      else if (u.kind === 'symbol' && u.value === ')') depth--;
+      else if (depth === 0 && u.kind === 'ident' && (u.value === 'preceding' || u.value === 'following')) break;
+    }
+    if (j >= toks.length || j === i) fail(j, 'PRECEDING or FOLLOWING after an offset');
+    const exprText = text.slice(toks[i]!.start, toks[j - 1]!.end);
+    const offsetExpr = parseExpression(exprText, offset + toks[i]!.start);
+    const kind = toks[j]!.value === 'preceding' ? 'preceding' : 'following';
+    i = j + 1;
+    return { kind, offset: offsetExpr, pos: bpos };
+  };
+  let start: FrameBound;
+  let endBound: FrameBound | null = null;
+  if (at(i).value === 'between') {
+    i++;
+    start = bound();
+    if (at(i).value !== 'and') fail(i, 'AND');
+    i++;
+    endBound = bound();
+  } else start = bound();
+  let exclude: string | null = null;
+  if (at(i).value === 'exclude') {
+    const words: string[] = [];
+    for (i++; i < toks.length; i++) words.push(toks[i]!.value);
+    exclude = words.join(' ');
+  }
+  if (i < toks.length) fail(i, 'the end of the frame');
+  return { mode, start, end: endBound, exclude, pos };
+}
+
 /**
  * `rel FOR SYSTEM_TIME AS OF PROCTIME()` (a lookup join, which node-sql-parser does not read)
  * is blanked out (same length, positions stay right); the relation names are returned.
@@ -826,8 +1037,11 @@ export function parseQueryText(text: string, offset: number): Query {
   const stripped = stripSystemTime(from.text);
   text = stripped.text;
   const aggregates = rewriteAggregateCalls(text, offset);
+  let windows: WindowHints;
   try {
-    ast = parser.astify(aggregates.text, OPT);
+    const w = rewriteWindows(aggregates.text, offset);
+    windows = w.windows;
+    ast = parser.astify(w.text, OPT);
   } catch (e) {
     throw syntaxFromParser(e, offset, text);
   }
@@ -837,7 +1051,7 @@ export function parseQueryText(text: string, offset: number): Query {
   }
   if ((ast as { type?: string }).type !== 'select') throw new SluiceError('syntax', 'expected a SELECT query', { position: offset + 1 });
   try {
-    return convertQueryAt(ast, offset, { lookups: stripped.lookups, ordinality: from.ordinality, subscripts: subs.subscripts, parseExpression, aggregateOrders: aggregates.orders });
+    return convertQueryAt(ast, offset, { lookups: stripped.lookups, ordinality: from.ordinality, subscripts: subs.subscripts, parseExpression, aggregateOrders: aggregates.orders, windows });
   } catch (e) {
     throw e instanceof SluiceError ? e.withPosition(offset + 1) : e;
   }

@@ -15,6 +15,7 @@ import { scannedRelations, type LogicalPlan, type SetCall, type SortKey, type Ti
 import { noSetFunction, SET_FUNCTIONS, setFunctionOf } from '../functions/set/index.js';
 import { isStringLit } from './coercion.js';
 import { castConstant } from './constant.js';
+import { WindowCollector } from './window-calls.js';
 import { ExprBinder, exprKey, type AggContext, type Ctx, type Scope, type ScopeField } from './expr-binder.js';
 import { SubqueryJoins, type Correlated, type SubqueryHost } from './subquery.js';
 import type { SqlType } from '../common/types.js';
@@ -536,38 +537,27 @@ export class Binder extends ExprBinder implements SubqueryHost {
     const corrBound = corr ? corr.exprs.map((e, i) => cast(this.bindExpr(e, { ...plain, noAggIn: 'WHERE' }), corr.types[i]!)) : [];
     // Expand stars first so GROUP BY ordinals and aliases see the final list.
     const items: { expr: Expr; alias: string | null }[] = [];
-    // ROW_NUMBER() OVER (…) in the select list: a row_number node appends the rank column,
-    // which the item then reads under a hidden name.
-    let scopeNow = scope;
-    const windowed = s.items.filter((it) => it.expr.kind === 'func' && it.expr.over !== null);
-    if (windowed.length) {
-      if (corr) throw new SluiceError('not_supported', 'window functions in a correlated subquery are not supported yet', { position: this.positionOf((windowed[0]!.expr as { name: string }).name) });
-      if (windowed.length > 1) throw new SluiceError('not_supported', 'only one window function per SELECT is supported');
-      const wf = windowed[0]!.expr as Extract<Expr, { kind: 'func' }>;
-      if (wf.name !== 'row_number') throw new SluiceError('not_supported', `window function ${wf.name}() is not supported yet`, { position: this.positionOf(wf.name), hint: 'ROW_NUMBER() OVER (PARTITION BY … ORDER BY …) filtered by rank <= N is.' });
-      if (s.groupBy.length || s.having) throw new SluiceError('not_supported', 'ROW_NUMBER() together with GROUP BY is not supported yet', { hint: 'Aggregate in a subquery or view, then rank over it.' });
-      const wctx: Ctx = { scope, agg: null, noAggIn: 'window functions' };
-      const partitionBy = wf.over!.partitionBy.map((e) => this.bindExpr(e, wctx));
-      const orderBy = wf.over!.orderBy.map((o): SortKey => ({ expr: this.bindExpr(o.expr, wctx), desc: o.desc, nullsFirst: o.nullsFirst ?? o.desc }));
-      plan = { kind: 'row_number', input: plan, partitionBy, orderBy, schema: [...plan.schema, { name: '__row_number', type: 'bigint' }], appendOnly: plan.appendOnly };
-      scopeNow = { fields: [...scope.fields, { qualifier: null, name: '__row_number', type: 'bigint' }] };
-    }
-    const items0 = s.items.map((it) => (it.expr.kind === 'func' && it.expr.over !== null ? { expr: { kind: 'column', table: null, name: '__row_number' } as Expr, alias: it.alias ?? 'row_number' } : it));
+    // Window functions in the select list: bound through the collector's hook, computed by
+    // OverWindow nodes stacked over the SELECT's input (or over its GROUP BY/HAVING result).
+    const windows = new WindowCollector(s.windows ?? [], (e, c) => this.bindExpr(e, c), (w) => this.positionOf(w));
+    const windowed = s.items.some((it) => containsWindowFunction(it.expr));
+    if (windowed && corr) throw new SluiceError('not_supported', 'window functions in a correlated subquery are not supported yet');
+    const scopeNow = scope;
+    const items0 = s.items;
     for (const it of items0) {
       if (it.expr.kind === 'star') {
         const q = it.expr.table;
         const matched = scope.fields.filter((f) => q === null || f.qualifier === q);
-        // (scope, not scopeNow: a star never expands to the hidden row number)
         if (q !== null && matched.length === 0) throw new SluiceError('undefined_table', `missing FROM-clause entry for table "${q}"`, { position: this.positionOf(q) });
         for (const f of matched) items.push({ expr: { kind: 'column', table: f.qualifier, name: f.name }, alias: f.name });
       } else items.push(it);
     }
     const hasAgg = s.groupBy.length > 0 || items.some((i) => containsAggregate(i.expr)) || (s.having !== null);
-    if (outer && (hasAgg || s.distinct || s.distinctOn || windowed.length)) {
+    if (outer && (hasAgg || s.distinct || s.distinctOn || windowed)) {
       throw new SluiceError('not_supported', 'a LATERAL subquery with aggregates, DISTINCT or window functions is not supported yet', { position: this.positionOf('lateral') });
     }
     if (items.some((i) => containsSetFunction(i.expr))) {
-      if (hasAgg || windowed.length) {
+      if (hasAgg || windowed) {
         throw new SluiceError('not_supported', 'set-returning functions in a SELECT with GROUP BY, aggregates or window functions are not supported yet', {
           position: this.positionOf(items.find((i) => containsSetFunction(i.expr))!.expr.kind === 'func' ? (items.find((i) => containsSetFunction(i.expr))!.expr as { name: string }).name : 'unnest'),
           hint: 'Expand in a subquery and aggregate over it: SELECT w, count(*) FROM (SELECT unnest(…) AS w FROM …) s GROUP BY w.',
@@ -585,8 +575,7 @@ export class Binder extends ExprBinder implements SubqueryHost {
       }) }));
       const fields: ScopeField[] = calls.map((c, k) => ({ qualifier: null, name: `__srf${k}`, type: c.type }));
       plan = projectSet(plan, calls, false, outer?.left === true, fields);
-      scopeNow = { fields: [...scopeNow.fields, ...fields] };
-      scope = scopeNow;
+      scope = { fields: [...scopeNow.fields, ...fields] };
       items.splice(0, items.length, ...rewritten.map((it, i) => ({ expr: it.expr, alias: it.alias ?? defaultName(items[i]!.expr, i) })));
     }
     let outExprs: BoundExpr[];
@@ -623,9 +612,9 @@ export class Binder extends ExprBinder implements SubqueryHost {
         input: scope,
       };
       const joins = new SubqueryJoins(this);
-      ctx = { scope, agg, noAggIn: null, subqueries: joins };
+      ctx = { scope, agg, noAggIn: null, subqueries: joins, window: windows.hook };
       outExprs = items.map((i) => this.bindExpr(i.expr, ctx));
-      let having = s.having ? this.expectBoolean(this.bindExpr(s.having, ctx), 'HAVING') : null;
+      let having = s.having ? this.expectBoolean(this.bindExpr(s.having, { ...ctx, window: null, noWindowIn: 'HAVING' }), 'HAVING') : null;
       const aggSchema: Field[] = [
         ...groupBound.map((g, i) => ({ name: `_key${i}`, type: g.type })),
         ...agg.aggs.map((a, i) => ({ name: `_agg${i}`, type: a.type })),
@@ -641,7 +630,7 @@ export class Binder extends ExprBinder implements SubqueryHost {
       if (corr) outExprs = [...corrBound.map((e, i): BoundExpr => ({ kind: 'col', index: i, type: e.type })), ...outExprs];
     } else {
       const joins = new SubqueryJoins(this);
-      ctx = { scope: scopeNow, agg: null, noAggIn: null, subqueries: joins };
+      ctx = { scope: scopeNow, agg: null, noAggIn: null, subqueries: joins, window: windows.hook };
       outExprs = items.map((i) => this.bindExpr(i.expr, ctx));
       if (!joins.empty) {
         const j = joins.apply(plan);
@@ -649,6 +638,11 @@ export class Binder extends ExprBinder implements SubqueryHost {
         outExprs = outExprs.map(j.remap);
       }
       if (corr) outExprs = [...corrBound, ...outExprs];
+    }
+    if (windows.size > 0) {
+      const built = windows.build(plan);
+      plan = built.plan;
+      outExprs = outExprs.map(built.remap);
     }
     const names = [...corrBound.map((_, i) => `_sq_key${i}`), ...items.map((it, i) => it.alias ?? defaultName(it.expr, i))];
     let schema: Field[] = outExprs.map((e, i) => ({ name: names[i]!, type: e.type === 'null' ? 'varchar' : e.type }));
@@ -707,6 +701,16 @@ function dependentColumns(scope: Scope, groupCols: readonly number[]): number[] 
     if (pk.length === o.primaryKey.length && pk.every((i) => groupCols.includes(i))) out.push(...cols.filter((i) => !groupCols.includes(i)));
   }
   return out;
+}
+
+/** Whether an expression calls a window function (`… OVER …`). */
+function containsWindowFunction(e: Expr): boolean {
+  let found = false;
+  JSON.stringify(e, (k, v) => {
+    if (v && typeof v === 'object' && v.kind === 'func' && v.over) found = true;
+    return typeof v === 'bigint' ? String(v) : v;
+  });
+  return found;
 }
 
 /** Whether an expression calls a set-returning function. */

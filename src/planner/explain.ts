@@ -3,7 +3,7 @@ import { assertNever } from '../common/errors.js';
 import { typeDisplayName } from '../common/types.js';
 import { AGGREGATE_SIGNATURES, type AggregateSignature } from './aggregate-signatures.js';
 import { showAgg, showExpr, type AggCall } from './expr.js';
-import type { LogicalPlan, SetCall, SortKey, WindowSpec } from './logical.js';
+import type { FrameEdge, LogicalPlan, OverWindowCore, SetCall, SortKey, WindowCall, WindowSpec } from './logical.js';
 import { WINDOW_KINDS } from '../functions/window/index.js';
 import type { PhysicalPlan } from './physical.js';
 
@@ -63,6 +63,10 @@ export function explainLogical(p: LogicalPlan, depth = 0): string[] {
       break;
     case 'project_set':
       line = `ProjectSet: ${showSetCalls(p.calls, p.ordinality, p.outer, names(p.input))}${showKeep(p.keep, names(p.input))}`;
+      kids = [p.input];
+      break;
+    case 'over_window':
+      line = `OverWindow: ${showOverWindow(p, names(p.input))}`;
       kids = [p.input];
       break;
     case 'window_aggregate':
@@ -126,6 +130,10 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
       kids = [p.left, p.right];
       break;
     }
+    case 'OverWindowExec':
+      line = `OverWindowExec: ${showOverWindow(p, names(p.input))} state=[every input row per partition (with the PARTITION BY/ORDER BY/argument values that are not plain columns) and its count; a changed partition is recomputed and only its changed rows are emitted]`;
+      kids = [p.input];
+      break;
     case 'ProjectSetExec':
       line = `ProjectSetExec: ${showSetCalls(p.calls, p.ordinality, p.outer, names(p.input))}${showKeep(p.keep, names(p.input))} state=[none: each input row expands into its rows with the row's weight, so a delete retracts exactly what its insert produced]`;
       kids = [p.input];
@@ -174,4 +182,32 @@ function groupList(roles: readonly string[], keys: readonly string[]): string {
 
 function showSort(keys: readonly SortKey[], inputNames: readonly string[]): string {
   return keys.map((k) => `${showExpr(k.expr, inputNames)}${k.desc ? ' DESC' : ''}${k.nullsFirst !== k.desc ? (k.nullsFirst ? ' NULLS FIRST' : ' NULLS LAST') : ''}`).join(', ');
+}
+
+/** An OverWindow node's window and calls: `partition=[…] order=[…] calls=[sum(v) ROWS …, …]`. */
+function showOverWindow<P>(p: OverWindowCore<P>, inputNames: readonly string[]): string {
+  const n = inputNames.length;
+  const calls = p.calls.map((c, k) => `${showWindowCall(c, inputNames)} AS ${p.schema[n + k]!.name}`).join(', ');
+  return `partition=[${p.partitionBy.map((k) => showExpr(k, inputNames)).join(', ')}] order=[${showSort(p.orderBy, inputNames)}] calls=[${calls}]`;
+}
+
+const RANKING: ReadonlySet<string> = new Set(['row_number', 'rank', 'dense_rank', 'percent_rank', 'cume_dist', 'ntile', 'lag', 'lead']);
+
+function showWindowCall(c: WindowCall, inputNames: readonly string[]): string {
+  const name = c.fn === 'count_star' ? 'count' : c.fn;
+  const args = c.fn === 'count_star' ? '*' : c.args.map((a) => showExpr(a, inputNames)).join(', ');
+  if (RANKING.has(c.fn)) return `${name}(${args})`;
+  const edge = (e: FrameEdge): string => {
+    switch (e.kind) {
+      case 'unbounded_preceding':
+        return 'UNBOUNDED PRECEDING';
+      case 'unbounded_following':
+        return 'UNBOUNDED FOLLOWING';
+      case 'current_row':
+        return 'CURRENT ROW';
+      default:
+        return e.value ? `OFFSET ${e.kind === 'preceding' ? 'PRECEDING' : 'FOLLOWING'} (bound ${showExpr(e.value, inputNames)})` : `${e.rows} ${e.kind === 'preceding' ? 'PRECEDING' : 'FOLLOWING'}`;
+    }
+  };
+  return `${name}(${args}) ${c.frame.mode.toUpperCase()} BETWEEN ${edge(c.frame.start)} AND ${edge(c.frame.end)}`;
 }

@@ -49,6 +49,10 @@ export interface Ctx {
   readonly noAggIn: string | null;
   /** Binds subqueries in expressions (decorrelated into joins); absent where they are not supported. */
   readonly subqueries?: SubqueryBinder;
+  /** Binds a window function call (`f(…) OVER …`) where the select list allows them. */
+  readonly window?: ((e: Extract<Expr, { kind: 'func' }>, ctx: Ctx) => BoundExpr) | null;
+  /** Where window functions are not allowed and aggregates are (HAVING), the clause for the error. */
+  readonly noWindowIn?: string;
 }
 
 /** A subquery expression node of the AST. */
@@ -85,6 +89,15 @@ export class ExprBinder {
 
   /** Binds an expression: resolves its names, types it and makes its coercions explicit. */
   bindExpr(e: Expr, ctx: Ctx): BoundExpr {
+    if (e.kind === 'func' && e.over !== null) {
+      if (ctx.window) return ctx.window(e, ctx);
+      const where = ctx.noWindowIn ?? ctx.noAggIn;
+      const position = e.pos ?? this.positionOf(e.name);
+      if (where === 'aggregate function calls') throw new SluiceError('grouping', 'aggregate function calls cannot contain window function calls', { position });
+      // PostgreSQL allows these; sluice binds them over the select list's output only.
+      if (where === 'ORDER BY' || where === 'DISTINCT ON') throw new SluiceError('not_supported', `window functions in ${where} are not supported yet`, { position, hint: 'Compute the window function in the select list and order by its alias.' });
+      throw new SluiceError('windowing', where === 'window functions' ? 'window function calls cannot be nested' : `window functions are not allowed in ${where ?? 'this context'}`, { position });
+    }
     if (ctx.agg) {
       const key = exprKey(e);
       const gi = ctx.agg.groupKeys.indexOf(key);
@@ -293,7 +306,6 @@ export class ExprBinder {
       if (ctx.noAggIn) throw new SluiceError('grouping', `aggregate functions are not allowed in ${ctx.noAggIn}`, { position: e.pos ?? this.positionOf(e.name) });
       throw new SluiceError('internal', 'aggregate outside aggregate context');
     }
-    if (e.over !== null) throw new SluiceError('not_supported', `window function ${e.name}() OVER is not supported yet`, { position: this.positionOf(e.name) });
     if ((e.name === 'array_join' || e.name === 'array_to_string') && e.args[0]?.kind === 'func' && e.args[0].name === 'array' && e.args.length === 2) {
       // array_join(ARRAY[a, b, …], sep): the elements' text joined by sep, NULLs skipped.
       const elems = e.args[0].args.map((a) => cast(this.bindExpr(a, ctx), 'varchar'));

@@ -148,6 +148,51 @@ export interface ProjectSetCore<P> {
   readonly appendOnly: boolean;
 }
 
+/** The window functions an OverWindow node computes (aggregates as window functions included). */
+export type WindowFn =
+  | 'row_number' | 'rank' | 'dense_rank' | 'percent_rank' | 'cume_dist' | 'ntile'
+  | 'lag' | 'lead' | 'first_value' | 'last_value' | 'nth_value'
+  | 'sum' | 'avg' | 'count' | 'count_star' | 'min' | 'max';
+
+/**
+ * One end of a window frame. `rows`: the ROWS offset (n PRECEDING/FOLLOWING). `value`: for a
+ * RANGE offset, the bound's ORDER BY value computed from the current row (ORDER BY value ∓ n,
+ * the sign already following the direction), an expression over the node's input.
+ */
+export interface FrameEdge {
+  readonly kind: 'unbounded_preceding' | 'preceding' | 'current_row' | 'following' | 'unbounded_following';
+  readonly rows: number;
+  readonly value: BoundExpr | null;
+}
+
+/** ROWS or RANGE between two edges (RANGE's CURRENT ROW includes the row's peers). */
+export interface WindowFrame {
+  readonly mode: 'rows' | 'range';
+  readonly start: FrameEdge;
+  readonly end: FrameEdge;
+}
+
+/** A window function call: its arguments over the node's input, its frame and result type. */
+export interface WindowCall {
+  readonly fn: WindowFn;
+  readonly args: readonly BoundExpr[];
+  readonly frame: WindowFrame;
+  readonly type: SqlType;
+}
+
+/**
+ * Window functions over one window (PARTITION BY, ORDER BY): the input's columns, then one
+ * column per call. Calls over different windows are stacked OverWindow nodes.
+ */
+export interface OverWindowCore<P> {
+  readonly input: P;
+  readonly partitionBy: readonly BoundExpr[];
+  readonly orderBy: readonly SortKey[];
+  readonly calls: readonly WindowCall[];
+  readonly schema: Schema;
+  readonly appendOnly: false;
+}
+
 export type LogicalPlan =
   | {
       readonly kind: 'scan';
@@ -169,6 +214,7 @@ export type LogicalPlan =
   /** ROW_NUMBER() OVER (PARTITION BY … ORDER BY …) appended as the last column (needs a rank bound above). */
   | ({ readonly kind: 'row_number' } & RankingCore<LogicalPlan> & { readonly appendOnly: boolean })
   | ({ readonly kind: 'top_n' } & TopNCore<LogicalPlan>)
+  | ({ readonly kind: 'over_window' } & OverWindowCore<LogicalPlan>)
   | { readonly kind: 'values'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true }
   | ({ readonly kind: 'project_set' } & ProjectSetCore<LogicalPlan>);
 
@@ -184,6 +230,7 @@ export function children(p: LogicalPlan): readonly LogicalPlan[] {
     case 'window_aggregate':
     case 'row_number':
     case 'top_n':
+    case 'over_window':
     case 'project_set':
       return [p.input];
     case 'union':
@@ -208,6 +255,7 @@ export function withChildren(p: LogicalPlan, kids: readonly LogicalPlan[]): Logi
     case 'window_aggregate':
     case 'row_number':
     case 'top_n':
+    case 'over_window':
       return { ...p, input: kids[0]! } as LogicalPlan;
     case 'project_set':
       return { ...p, input: kids[0]!, appendOnly: kids[0]!.appendOnly };

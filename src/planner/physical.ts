@@ -5,7 +5,7 @@
  */
 import type { Schema, Value } from '../common/types.js';
 import type { BoundExpr } from './expr.js';
-import type { AggregateCore, JoinCore, LogicalPlan, ProjectSetCore, RelationKind, TopNCore, WindowAggregateCore, WindowSpec } from './logical.js';
+import type { AggregateCore, JoinCore, LogicalPlan, OverWindowCore, ProjectSetCore, RelationKind, TopNCore, WindowAggregateCore, WindowSpec } from './logical.js';
 import { SluiceError } from '../common/errors.js';
 import { assertNever } from '../common/errors.js';
 import { WINDOW_KINDS } from '../functions/window/index.js';
@@ -45,8 +45,12 @@ export type PhysicalPlan =
       /** Append-only input: rows beyond the top can never return, so only the top is kept. */
       readonly retracting: boolean;
     } & TopNCore<PhysicalPlan>)
+  | ({ readonly kind: 'OverWindowExec' } & OverWindowCore<PhysicalPlan>)
   | { readonly kind: 'ValuesExec'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true }
   | ({ readonly kind: 'ProjectSetExec' } & ProjectSetCore<PhysicalPlan>);
+
+/** The frame of a ranking function (which ignores frames). */
+const DEFAULT_ROWS_FRAME = { mode: 'rows', start: { kind: 'unbounded_preceding', rows: 0, value: null }, end: { kind: 'current_row', rows: 0, value: null } } as const;
 
 export interface PhysicalOptions {
   /** Strategy for a lookup join against `table` (default: the JS hash index). */
@@ -98,9 +102,18 @@ export function toPhysical(p: LogicalPlan, opts: PhysicalOptions = {}): Physical
         appendOnly: false,
       };
     case 'row_number':
-      throw new SluiceError('not_supported', 'ROW_NUMBER() needs a bound in the view, like WHERE rank <= N', {
-        hint: 'Keeping every row ranked would re-number whole partitions on each change; filter the rank (top-N).',
-      });
+      // ROW_NUMBER() without a rank bound above (no top-N): a window function like the others.
+      return {
+        kind: 'OverWindowExec',
+        input: toPhysicalRec(p.input),
+        partitionBy: p.partitionBy,
+        orderBy: p.orderBy,
+        calls: [{ fn: 'row_number', args: [], frame: DEFAULT_ROWS_FRAME, type: 'bigint' }],
+        schema: p.schema,
+        appendOnly: false,
+      };
+    case 'over_window':
+      return { kind: 'OverWindowExec', input: toPhysicalRec(p.input), partitionBy: p.partitionBy, orderBy: p.orderBy, calls: p.calls, schema: p.schema, appendOnly: false };
     case 'join':
       return {
         kind: 'HashJoinExec',

@@ -5,7 +5,7 @@
  */
 import { aggExprs, columnsOf, conjunction, isVolatile, mapAggExprs, mapColumns, splitConjunction, type AggCall, type BoundExpr } from './expr.js';
 import { filter, project } from './binder.js';
-import { transformUp, type LogicalPlan, type WindowKeyRole } from './logical.js';
+import { transformUp, type FrameEdge, type LogicalPlan, type WindowKeyRole } from './logical.js';
 
 export interface Rule {
   readonly name: string;
@@ -37,6 +37,7 @@ function pushDown(plan: LogicalPlan): LogicalPlan {
     case 'window_aggregate':
     case 'row_number':
     case 'top_n':
+    case 'over_window':
     case 'project_set':
       return { ...plan, input: pushDown(plan.input) };
     case 'union':
@@ -99,6 +100,17 @@ function pushFilter(input: LogicalPlan, preds: BoundExpr[]): LogicalPlan {
       const down = onInput.map((p) => mapColumns(p, (i, type) => ({ kind: 'col', index: input.keep[i]!, type })));
       const inner = down.length ? pushFilter(input.input, down) : pushDown(input.input);
       return wrap({ ...input, input: inner }, stay);
+    }
+    case 'over_window': {
+      // A predicate on the PARTITION BY columns alone keeps or drops whole partitions, which
+      // does not change the window functions of the rows kept: it goes below.
+      const n = input.input.schema.length;
+      const partCols = new Set<number>();
+      for (const k of input.partitionBy) if (k.kind === 'col') partCols.add(k.index);
+      const down = preds.filter((p) => { const cols = [...columnsOf(p)]; return cols.length > 0 && cols.every((c) => c < n && partCols.has(c)) && !isVolatile(p); });
+      const keep = preds.filter((p) => !down.includes(p));
+      const inner = down.length ? pushFilter(input.input, down) : pushDown(input.input);
+      return wrap({ ...input, input: inner }, keep);
     }
     case 'window_aggregate':
     case 'row_number':
@@ -206,6 +218,28 @@ function prune(plan: LogicalPlan, required: readonly number[]): LogicalPlan {
         schema: [...need.map((i) => plan.schema[i]!), ...(hasRank ? [plan.schema[n]!] : [])],
       } as LogicalPlan;
       return trim(node, [...need, ...(hasRank ? [n] : [])], required);
+    }
+    case 'over_window': {
+      const n = plan.input.schema.length;
+      const used = new Set<number>(required.filter((i) => i < n));
+      for (const k of plan.partitionBy) columnsOf(k, used);
+      for (const o of plan.orderBy) columnsOf(o.expr, used);
+      for (const c of plan.calls) {
+        for (const a of c.args) columnsOf(a, used);
+        for (const e of [c.frame.start, c.frame.end]) if (e.value) columnsOf(e.value, used);
+      }
+      const need = sorted([...used]);
+      const child = prune(plan.input, need);
+      const edge = (e: FrameEdge): FrameEdge => (e.value ? { ...e, value: remap(e.value, need) } : e);
+      const node: LogicalPlan = {
+        ...plan,
+        input: child,
+        partitionBy: plan.partitionBy.map((k) => remap(k, need)),
+        orderBy: plan.orderBy.map((o) => ({ ...o, expr: remap(o.expr, need) })),
+        calls: plan.calls.map((c) => ({ ...c, args: c.args.map((a) => remap(a, need)), frame: { ...c.frame, start: edge(c.frame.start), end: edge(c.frame.end) } })),
+        schema: [...need.map((i) => plan.schema[i]!), ...plan.calls.map((_, k) => plan.schema[n + k]!)],
+      };
+      return trim(node, [...need, ...plan.calls.map((_, k) => n + k)], required);
     }
     case 'join': {
       const nL = plan.left.schema.length;
@@ -350,14 +384,16 @@ function rewriteWindowAggregate(p: PlanNode<'aggregate'>): LogicalPlan {
 }
 
 /**
- * Filter(rank bounds) over RowNumber → TopN: `rank <= N`, `rank < N`, `rank = 1`, `rank > M`,
+ * Filter(rank bounds) over RowNumber (an OverWindow computing ROW_NUMBER() alone) → TopN: `rank <= N`, `rank < N`, `rank = 1`, `rank > M`,
  * `rank >= M` become limit and offset per partition; other conjuncts stay in a filter above.
  */
 export const TopNRule = nodeRule('TopNRule', 'filter', rewriteTopN);
 
 function rewriteTopN(p: PlanNode<'filter'>): LogicalPlan {
   const input = p.input;
-  if (input.kind !== 'row_number') return p;
+  // ROW_NUMBER() as the only call of its window node.
+  const rowNumber = input.kind === 'row_number' || (input.kind === 'over_window' && input.calls.length === 1 && input.calls[0]!.fn === 'row_number');
+  if (!rowNumber) return p;
   const rank = input.input.schema.length;
   let lower = 0;
   let upper = Infinity;

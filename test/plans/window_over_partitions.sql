@@ -1,0 +1,4 @@
+CREATE MATERIALIZED VIEW x AS
+  SELECT k, g, v, row_number() OVER w AS rn, v - lag(v, 1, 0) OVER w AS dv, sum(v) OVER (w ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS s3,
+         rank() OVER (PARTITION BY g ORDER BY d DESC) AS r, avg(d) OVER (PARTITION BY g) AS mean
+  FROM t WINDOW w AS (PARTITION BY g ORDER BY ts)
