@@ -195,6 +195,8 @@ export class EpochRunner {
   private async runViews(epoch: number, nowMs: number, deltas: Map<string, Batch[]>): Promise<{ rowsOut: Record<string, number>; rowErrors: number }> {
     const rowsOut: Record<string, number> = {};
     let rowErrors = 0;
+    // Predictions of this epoch use every model as trained through the previous one.
+    for (const v of this.state.views.values()) v.model?.beginEpoch();
     for (const v of this.state.views.values()) {
       if (v.failed) continue;
       const before = v.rowErrors;

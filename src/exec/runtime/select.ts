@@ -231,11 +231,11 @@ export class AdHocQueries {
   private async load(qc: QueryConn, rel: string): Promise<void> {
     const { state } = this;
     const e = state.catalog.get(rel);
-    if (!e || (e.kind !== 'view' && e.kind !== 'source')) return;
-    const version = e.kind === 'view' ? state.views.get(rel)!.version : state.sources.get(rel)!.version;
+    if (!e || (e.kind !== 'view' && e.kind !== 'model' && e.kind !== 'source')) return;
+    const version = e.kind === 'source' ? state.sources.get(rel)!.version : state.views.get(rel)!.version;
     if (qc.loaded.get(rel) === version) return;
     await state.duck.run(createTableSql(rel, e.schema, [], true).replace(/^CREATE TEMP TABLE/, 'CREATE OR REPLACE TEMP TABLE'), qc.conn);
-    if (e.kind === 'view') await state.duck.appendRows(rel, e.schema, state.views.get(rel)!.store.rows(), qc.conn);
+    if (e.kind !== 'source') await state.duck.appendRows(rel, e.schema, state.views.get(rel)!.store.rows(), qc.conn);
     else await state.duck.appendBatch(rel, e.schema, state.sources.get(rel)!.retained.flatMap((r) => r.batches), qc.conn);
     qc.loaded.set(rel, version);
   }
