@@ -53,7 +53,7 @@ export class Binder extends ExprBinder {
     const entry = this.catalog.get(first.name);
     if (!entry || entry.kind !== 'model') {
       throw new SluiceError('undefined_object', `model "${first.name}" does not exist`, {
-        position: first.pos ?? pos,
+        position: first.pos ?? this.positionOf(first.name) ?? pos,
         hint: entry ? `"${first.name}" is a ${entry.kind === 'view' ? 'materialized view' : entry.kind}, not a model. SHOW MODELS lists the models.` : 'SHOW MODELS lists the models.',
       });
     }
@@ -72,7 +72,7 @@ export class Binder extends ExprBinder {
       const b = this.bindExpr(a, ctx);
       if (b.type === 'double') return b;
       if (b.type === 'int' || b.type === 'bigint' || b.type === 'numeric' || b.type === 'null') return cast(b, 'double');
-      const at = a.kind === 'column' || a.kind === 'func' || a.kind === 'binary' ? (a.pos ?? pos) : pos;
+      const at = (a.kind === 'column' ? (a.pos ?? this.positionOf(a.name)) : a.kind === 'func' || a.kind === 'binary' ? a.pos : undefined) ?? pos;
       throw new SluiceError('undefined_function', `function ${e.name}(${first.name}, ${features.map((f) => (f === a ? typeDisplayName(b.type) : '…')).join(', ')}) does not exist: features must be numbers, not ${typeDisplayName(b.type)}`, {
         position: at,
         hint: 'Cast the argument to double precision.',
