@@ -305,6 +305,8 @@ describe('models as relations and objects', () => {
       await expectError(e, sql, '42704', 'pts,');
       sql = 'CREATE MATERIALIZED VIEW v AS SELECT predict_proba(lin, x) FROM pts';
       await expectError(e, sql, '42883', 'predict_proba');
+      sql = 'SELECT x, predict(lin, x) FROM pts';
+      await expectError(e, sql, '0A000', 'predict');
       sql = 'CREATE MODEL km WITH (type = \'kmeans\', k = 2, seed = 1) AS SELECT x FROM pts';
       await expectError(e, sql, '42710');
       expect(await rows(e, 'SHOW MODELS')).toEqual([['km'], ['lin']]);

@@ -69,6 +69,7 @@ export class AdHocQueries {
 
   /** Runs a SELECT over a committed snapshot; DuckDB errors get the position of the name they are about. */
   async select(stmt: SelectStmt, principal: Principal, signal?: AbortSignal): Promise<StatementResult> {
+    refusePredict(stmt);
     const qc = await this.acquire(signal);
     // A cancel or statement_timeout interrupts the DuckDB query itself.
     const interrupt = () => qc.conn.interrupt();
@@ -239,6 +240,34 @@ export class AdHocQueries {
     else await state.duck.appendBatch(rel, e.schema, state.sources.get(rel)!.retained.flatMap((r) => r.batches), qc.conn);
     qc.loaded.set(rel, version);
   }
+}
+
+/**
+ * predict(model, …) is evaluated by sluice's own kernels, in views; an ad-hoc SELECT runs in
+ * DuckDB, which has no such function: refused (0A000) with the way to get predictions.
+ */
+function refusePredict(stmt: SelectStmt): void {
+  let found: { name: string; pos?: number } | null = null;
+  const walk = (node: unknown): void => {
+    if (found || node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      for (const x of node) walk(x);
+      return;
+    }
+    const o = node as { kind?: unknown; name?: unknown; pos?: number };
+    if (o.kind === 'func' && (o.name === 'predict' || o.name === 'predict_proba')) {
+      found = { name: o.name, pos: o.pos };
+      return;
+    }
+    for (const v of Object.values(o)) walk(v);
+  };
+  walk(stmt.query);
+  if (!found) return;
+  const f: { name: string; pos?: number } = found;
+  throw new SluiceError('not_supported', `${f.name}() is not supported in an ad-hoc SELECT`, {
+    position: f.pos ?? namePosition(f.name, stmt),
+    hint: `Predictions are made in materialized views: CREATE MATERIALIZED VIEW … AS SELECT …, ${f.name}(model, …) FROM …; a model's parameters are read with SELECT * FROM model.`,
+  });
 }
 
 /** The system table (`sluice.epochs`, …) a reference names, if it names one. */
