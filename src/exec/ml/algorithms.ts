@@ -127,37 +127,27 @@ function log1pExp(t: number): number {
 
 /**
  * One regression batch: `w` (d features, then the intercept when fitted) is updated in place.
- * `x` holds d features per point, `y` the labels. Returns the loss of the last iteration at
- * the weights it started from (mean squared error / 2 or mean log loss, plus reg/2 · ‖w‖²).
+ * `x` holds d features per point, `y` the labels. Returns the batch's loss at the trained
+ * weights (mean squared error / 2, or mean log loss, plus reg/2 · ‖w‖²): one more pass.
  */
 export function sgdStep(w: Float64Array, x: Float64Array, y: Float64Array, n: number, d: number, s: SgdSettings): number {
   const dim = w.length;
   const g = new Float64Array(dim);
   const next = new Float64Array(dim);
-  let loss = 0;
+  const logistic = s.logistic;
   for (let it = 1; it <= s.numIterations; it++) {
     g.fill(0);
-    let lossSum = 0;
     const b = s.intercept ? w[d]! : 0;
+    let gb = 0;
     for (let i = 0; i < n; i++) {
       const base = i * d;
       let dot = b;
       for (let j = 0; j < d; j++) dot += w[j]! * x[base + j]!;
-      const yi = y[i]!;
-      let err: number;
-      if (s.logistic) {
-        err = sigmoid(dot) - yi;
-        lossSum += yi > 0 ? log1pExp(-dot) : log1pExp(dot);
-      } else {
-        err = dot - yi;
-        lossSum += (err * err) / 2;
-      }
+      const err = (logistic ? 1 / (1 + Math.exp(-dot)) : dot) - y[i]!;
       for (let j = 0; j < d; j++) g[j]! += err * x[base + j]!;
-      if (s.intercept) g[d]! += err;
+      gb += err;
     }
-    let norm2 = 0;
-    for (let j = 0; j < dim; j++) norm2 += w[j]! * w[j]!;
-    loss = lossSum / n + (s.regParam / 2) * norm2;
+    if (s.intercept) g[d] = gb;
     const step = s.stepSize / Math.sqrt(it);
     let diff2 = 0;
     let new2 = 0;
@@ -170,7 +160,22 @@ export function sgdStep(w: Float64Array, x: Float64Array, y: Float64Array, n: nu
     w.set(next);
     if (it >= 2 && Math.sqrt(diff2) < s.convergenceTol * Math.max(Math.sqrt(new2), 1)) break;
   }
-  return loss;
+  return regressionLoss(w, x, y, n, d, s);
+}
+
+/** The mean loss of a batch at weights `w`, plus reg/2 · ‖w‖². */
+export function regressionLoss(w: Float64Array, x: Float64Array, y: Float64Array, n: number, d: number, s: SgdSettings): number {
+  const b = s.intercept ? w[d]! : 0;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    let dot = b;
+    for (let j = 0; j < d; j++) dot += w[j]! * x[i * d + j]!;
+    if (s.logistic) sum += y[i]! > 0 ? log1pExp(-dot) : log1pExp(dot);
+    else sum += ((dot - y[i]!) * (dot - y[i]!)) / 2;
+  }
+  let norm2 = 0;
+  for (let j = 0; j < w.length; j++) norm2 += w[j]! * w[j]!;
+  return sum / n + (s.regParam / 2) * norm2;
 }
 
 /** w·x (+ intercept) of each point: the prediction of linear regression, the margin of logistic. */

@@ -59,9 +59,12 @@ export function pack(batches: readonly Batch[], featureIdx: readonly number[], l
     const label = labelIdx === null ? null : b.columns[labelIdx]!;
     const vals = cols.map(asDoubles);
     const labelVals = label ? asDoubles(label) : null;
-    const anyNulls = cols.some((c) => c.validity !== null) || (label !== null && label.validity !== null);
+    // Only the columns that have NULLs are checked, row by row against their bitmaps.
+    const nullable = [...cols, ...(label ? [label] : [])].filter((c) => c.validity !== null);
     for (let i = 0; i < b.length; i++) {
-      if (anyNulls && (cols.some((c) => !isValid(c, i)) || (label !== null && !isValid(label, i)))) {
+      let usable = true;
+      for (let c = 0; c < nullable.length && usable; c++) usable = isValid(nullable[c]!, i);
+      if (!usable) {
         skipped++;
         continue;
       }
