@@ -254,6 +254,22 @@ describe('models as relations and objects', () => {
     }
   });
 
+  it('a model created over a table trains on its rows as one batch, however large', async () => {
+    const e = await createEngine({ autoStart: false, log: () => undefined });
+    try {
+      await e.execute('CREATE TABLE big (x double) APPEND ONLY');
+      // More rows than one backfill part (64 K).
+      await e.execute('INSERT INTO big SELECT (i % 10)::double FROM generate_series(1, 70000) AS g(i)');
+      await e.execute("CREATE MODEL m WITH (type = 'kmeans', k = 1, initial_centers = '[[0]]') AS SELECT x FROM big");
+      const [row] = await rows(e, "SELECT batches, points FROM sluice.models WHERE name = 'm'");
+      expect(row).toEqual([1n, 70000n]);
+      // One batch from weight 0: the center is the mean, 4.5.
+      expect(await rows(e, 'SELECT weight, x FROM m')).toEqual([[70000, 4.5]]);
+    } finally {
+      await e.close();
+    }
+  });
+
   it('a view using predict depends on the model', async () => {
     const e = await createEngine({ autoStart: false, log: () => undefined });
     try {

@@ -9,6 +9,7 @@ import { lineCol, SluiceError, toSluiceError } from '../common/errors.js';
 import { createEngine } from '../exec/runtime/engine.js';
 import { renderRows, type OutputFormat } from './format.js';
 import { runDemo } from './demo.js';
+import { throttledPrinter } from '../exec/runtime/progress.js';
 import { defaultRoots, isLoopbackHost, serve } from './serve.js';
 import { runRepl } from './repl/repl.js';
 
@@ -75,9 +76,15 @@ export async function runScript(file: string, format: OutputFormat, dataDir: str
     return 2;
   }
   const engine = await createEngine({ dataDir, batchIntervalMs, allowPaths: defaultRoots(allowPaths, dataDir), log: (m) => process.stderr.write(`sluice: ${m}\n`) });
+  // Progress of the script (statement i of n) and of the backfills and loads it starts, on
+  // stderr every second once a piece of work has taken more than a second.
+  engine.progress.listen(throttledPrinter((line) => process.stderr.write(`sluice: ${line}\n`)));
+  const { splitStatements } = await import('../parser/index.js');
+  const statements = splitStatements(text);
+  const progress = engine.progress.start('script', file, 'statements', statements.length);
+  let done = 0;
   try {
-    const { splitStatements } = await import('../parser/index.js');
-    for (const s of splitStatements(text)) {
+    for (const s of statements) {
       let results;
       try {
         // Execute each statement with its place in the file so positions map to line/column.
@@ -87,6 +94,7 @@ export async function runScript(file: string, format: OutputFormat, dataDir: str
         const where = err.position !== undefined ? lineCol(text, err.position) : lineCol(text, s.offset + 1);
         process.stderr.write(`${file}:${where.line}:${where.column}: ERROR: ${err.message} (SQLSTATE ${err.sqlstate})\n`);
         if (err.hint) process.stderr.write(`HINT: ${err.hint}\n`);
+        progress.finish(err.message);
         return 1;
       }
       for (const r of results) {
@@ -94,9 +102,11 @@ export async function runScript(file: string, format: OutputFormat, dataDir: str
         if (r.kind === 'rows' || r.kind === 'subscription') process.stdout.write(renderRows(r.columns, r.rows, format) + (format === 'table' ? '\n' : ''));
         else if (r.notice) process.stderr.write(`NOTICE: ${r.notice}\n`);
       }
+      progress.update(++done);
     }
     return 0;
   } finally {
+    progress.finish();
     await engine.close();
   }
 }

@@ -5,6 +5,7 @@
  * them cleanly.
  */
 import { createEngine } from '../exec/runtime/engine.js';
+import { throttledPrinter } from '../exec/runtime/progress.js';
 import { startPgServer } from '../server/pg-server.js';
 import { startHttpServer, type HttpServer } from '../server/http-server.js';
 import { SluiceError } from '../common/errors.js';
@@ -39,6 +40,8 @@ export function isLoopbackHost(host: string): boolean {
 
 export async function serve(opts: ServeOptions): Promise<number> {
   const engine = await createEngine({ dataDir: opts.dataDir, batchIntervalMs: opts.batchIntervalMs, allowPaths: defaultRoots(opts.allowPaths, opts.dataDir) });
+  // Backfills and table loads that take a while show in the server's log as they go.
+  engine.progress.listen(throttledPrinter((line) => process.stderr.write(`sluice: ${line}\n`), 5000, 2000));
   let server;
   try {
     server = await startPgServer(engine, { host: opts.host, port: opts.port, password: opts.password, maxConnections: opts.maxConnections, insecure: opts.insecure, tls: opts.tls });

@@ -170,6 +170,29 @@ export class Duck {
     return { columns, rows };
   }
 
+  /**
+   * As `query`, streaming the result a chunk at a time and telling `onRows` the rows read so far
+   * after each (for progress on long loads).
+   */
+  async queryStreaming(sql: string, onRows: (rowsSoFar: number) => void, conn: DuckDBConnection = this.conn): Promise<{ columns: Field[]; rows: Value[][] }> {
+    try {
+      const r = await conn.stream(sql);
+      const names = r.columnNames();
+      const types = r.columnTypes().map((t) => fromDuckTypeName(t.toString()));
+      const columns = names.map((name, i) => ({ name, type: types[i]! }));
+      const rows: Value[][] = [];
+      for (;;) {
+        const chunk = await r.fetchChunk();
+        if (chunk === null || chunk.rowCount === 0) break;
+        for (const row of chunk.getRows()) rows.push(row.map((v, i) => fromDuck(v, types[i]!)));
+        onRows(rows.length);
+      }
+      return { columns, rows };
+    } catch (e) {
+      throw duckError(e);
+    }
+  }
+
   /** Appends a batch's rows (weights ignored) to a table through DuckDB's appender. */
   async appendBatch(table: string, schema: Schema, batches: readonly Batch[], conn: DuckDBConnection = this.conn, dbSchema?: string): Promise<void> {
     const app = await conn.createAppender(table, dbSchema ?? null);

@@ -11,6 +11,8 @@
  *   /api/sinks               sinks: rows written, last delivered epoch, error
  *   /api/checkpoints         the kept checkpoints
  *   /api/memory              heap, RSS, state bytes per view
+ *   /api/progress            backfills, table loads and scripts running or finished in the last
+ *                            minute, with rows done, total, rate (read without the lock)
  */
 import type { Engine } from '../exec/runtime/engine.js';
 import type { Monitor } from '../exec/runtime/monitor.js';
@@ -56,6 +58,8 @@ const ROUTES: Readonly<Record<string, Route>> = {
 export async function apiRoute(engine: Engine, url: URL): Promise<ApiAnswer> {
   const parts = url.pathname.slice('/api/'.length).split('/').filter((p) => p !== '').map(decodeURIComponent);
   if (parts.length === 0 || parts.length > 2) return notFound(url.pathname);
+  // Long work in progress holds the lock the other routes wait for: this one reads without it.
+  if (parts[0] === 'progress' && parts.length === 1) return ok(engine.progress.list());
   const route = Object.hasOwn(ROUTES, parts[0]!) ? ROUTES[parts[0]!] : undefined;
   if (!route) return notFound(url.pathname);
   return engine.monitor((m) => route(m, url, parts[1] ?? null));

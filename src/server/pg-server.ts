@@ -42,6 +42,8 @@ export interface PgServerOptions {
   readonly insecure?: boolean;
   /** Most changes a SUBSCRIBE may have waiting for a slow client before it is dropped (default 100 000). */
   readonly subscribeQueueRows?: number;
+  /** How often a running statement's progress (backfill, table load) is sent as a NOTICE, and after how long the first (default 2 s). */
+  readonly progressNoticeMs?: number;
   /** Where connection-level failures are reported (default stderr). */
   readonly log?: (message: string) => void;
 }
@@ -80,6 +82,7 @@ export async function startPgServer(engine: PgEngine, opts: PgServerOptions = {}
     tls: opts.tls ? createSecureContext({ cert: opts.tls.cert, key: opts.tls.key }) : null,
     startupTimeoutMs,
     subscribeQueueRows: opts.subscribeQueueRows ?? 100_000,
+    progressNoticeMs: opts.progressNoticeMs ?? 2000,
     log: opts.log ?? ((m) => process.stderr.write(`sluice: pg server: ${m}\n`)),
     register(session) {
       const pid = nextPid++ & 0x7fffffff;

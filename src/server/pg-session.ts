@@ -17,12 +17,13 @@ import { MessageWriter, type FormatCode } from './message-writer.js';
 import { psqlCatalogResult } from './psql-catalog.js';
 import { SCRAM_SHA_256, ScramExchange, type ScramVerifier } from './scram.js';
 import { errorFields, noticeFields, PgServerError, protocolViolation, queryCanceled } from './server-error.js';
+import { throttledPrinter } from '../exec/runtime/progress.js';
 
 /**
  * The part of the engine the server uses; `setParameterSource`, when there, takes the client
  * parameters SHOW answers (see pg-parameters.ts).
  */
-export type PgEngine = Pick<Engine, 'execute' | 'catalog'> & Partial<Pick<Engine, 'setParameterSource'>>;
+export type PgEngine = Pick<Engine, 'execute' | 'catalog'> & Partial<Pick<Engine, 'setParameterSource' | 'progress'>>;
 
 /** What every session shares: the engine, settings, and the server's registry of sessions. */
 export interface SessionContext {
@@ -38,6 +39,8 @@ export interface SessionContext {
   readonly startupTimeoutMs: number;
   /** Most changes a SUBSCRIBE may have waiting for its client before it is dropped. */
   readonly subscribeQueueRows: number;
+  /** How often a running statement's progress is sent as a NOTICE (and after how long the first). */
+  readonly progressNoticeMs: number;
   readonly log: (message: string) => void;
   /** Registers a session; returns its BackendKeyData. */
   register(session: PgSession): { pid: number; secret: number };
@@ -441,6 +444,12 @@ export class PgSession implements QueryIO {
     // A cancel stops the engine's statement (an ad-hoc query is interrupted in DuckDB) and
     // stops waiting for it at once; whatever it still returns is dropped.
     const cancel = new AbortController();
+    // Long work the statement starts (a view's backfill, a table's load) reports its progress
+    // as NOTICEs every few seconds, which psql and the REPL print as they come.
+    const stopProgress = this.ctx.engine.progress?.listen(throttledPrinter((line) => {
+      this.out.noticeResponse(noticeFields(line));
+      void this.flush();
+    }, this.ctx.progressNoticeMs, this.ctx.progressNoticeMs)) ?? (() => undefined);
     const running = this.ctx.engine.execute(sql, { signal: cancel.signal, principal: this.principal });
     running.catch(() => undefined);
     const aborted = new Promise<never>((_, reject) => {
@@ -452,6 +461,7 @@ export class PgSession implements QueryIO {
     try {
       return await Promise.race([running, aborted]);
     } finally {
+      stopProgress();
       this.abortInFlight = null;
     }
   }

@@ -227,3 +227,34 @@ async function tick() {
 
 window.addEventListener('hashchange', () => void tick());
 void tick();
+
+// ---- work in progress --------------------------------------------------------------------
+// Backfills, table loads and scripts with their progress, polled every second on their own:
+// /api/progress answers without the engine lock, which a backfill holds (the other pages wait
+// for it), so this banner moves while the rest of the page cannot.
+
+const work = document.getElementById('work');
+const KIND = { backfill: 'Backfill of view', table_load: 'Load of table', script: 'Script' };
+
+function workItem(p) {
+  const of = p.total === null ? '' : ` of ${fmt(p.total)}`;
+  const state = p.running ? `${fmt(p.rate)} ${p.unit}/s` : p.error ? `failed: ${p.error}` : `done in ${fmt(p.elapsedMs / 1000)} s`;
+  const bar = p.total === null ? el('progress', {}) : el('progress', { max: String(p.total), value: String(p.done) });
+  return el('li', { class: p.running ? 'running' : p.error ? 'failed' : 'done', 'data-kind': p.kind, 'data-name': p.name },
+    el('strong', {}, `${KIND[p.kind] ?? p.kind} ${p.name}`), ' ', bar, ' ',
+    el('span', { class: 'work-count' }, `${fmt(p.done)}${of} ${p.unit}${p.percent === null ? '' : ` (${p.percent.toFixed(0)} %)`}`), ' · ', state);
+}
+
+async function workTick() {
+  try {
+    const tasks = await getJson('/api/progress');
+    // Running work, and what finished in the last 10 s.
+    const shown = tasks.filter((p) => p.running || Date.now() - (p.startedAtMs + p.elapsedMs) < 10_000);
+    work.hidden = shown.length === 0;
+    work.replaceChildren(...(shown.length ? [el('h2', {}, 'Work in progress'), el('ul', {}, ...shown.map(workItem))] : []));
+  } catch {
+    work.hidden = true;
+  }
+  setTimeout(workTick, 1000);
+}
+void workTick();

@@ -131,4 +131,23 @@ describe('web UI in headless Chromium', () => {
     expect(await page.locator('#memory').textContent()).toContain('state of view top_auctions');
     await page.waitForFunction(() => document.querySelectorAll('#checkpoints tbody tr td:not(.empty)').length > 0, null, { timeout: 10_000 });
   });
+
+  it('shows a running backfill with its progress bar, and its end', async () => {
+    await engine.execute('CREATE TABLE wide (k int, x bigint)');
+    await engine.execute('INSERT INTO wide SELECT (i % 5000)::int, i FROM generate_series(1, 1000000) g(i)');
+    await page.goto(`${base()}/`);
+    await page.locator('#main h1').waitFor();
+    const creating = engine.execute('CREATE MATERIALIZED VIEW wide_keys AS SELECT k, count(*) AS n, sum(x) AS s FROM wide GROUP BY k');
+    // The banner polls /api/progress every second, which answers while the backfill holds the lock.
+    const seen = await page.waitForFunction(() => {
+      const li = document.querySelector('#work li.running[data-name="wide_keys"]');
+      return li ? { text: li.textContent, max: li.querySelector('progress')?.getAttribute('max') } : null;
+    }, null, { timeout: 20_000, polling: 100 });
+    const running = (await seen.jsonValue())!;
+    expect(running.text).toMatch(/^Backfill of view wide_keys\s+[\d.]+ [KM]? ?of 1\.00 M rows \(\d+ %\)/);
+    expect(running.max).toBe('1000000');
+    await creating;
+    await page.locator('#work li.done[data-name="wide_keys"]').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#work li.done[data-name="wide_keys"]').textContent()).toMatch(/1\.00 M of 1\.00 M rows \(100 %\) · done in [\d.]+ s/);
+  });
 });

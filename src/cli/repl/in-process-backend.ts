@@ -6,6 +6,7 @@ import { toSluiceError } from '../../common/errors.js';
 import { KIND_LABEL } from '../../catalog/index.js';
 import { createEngine, type Engine, type StatementResult } from '../../exec/runtime/engine.js';
 import { commandTag } from '../../server/command-tag.js';
+import { throttledPrinter } from '../../exec/runtime/progress.js';
 import { pgParameter } from '../../server/pg-parameters.js';
 import type { LiveSink, LiveStream, MessageSink, ReplBackend, ReplRelation, ReplResult } from './backend.js';
 
@@ -16,6 +17,8 @@ export async function openInProcessBackend(dataDir: string | null, onMessage: Me
   const engine = await createEngine({ dataDir, log: (m) => onMessage('LOG', m) });
   // The REPL answers SHOW server_version and the like as a pg-wire connection would.
   engine.setParameterSource(pgParameter);
+  // A long backfill or table load reports its progress between the lines it would otherwise hold up.
+  engine.progress.listen(throttledPrinter((line) => onMessage('PROGRESS', line)));
   return inProcessBackend(engine, true);
 }
 

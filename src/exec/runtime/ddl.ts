@@ -14,7 +14,7 @@ import { tableLoaderFactories, validateTableOptions } from '../../connectors/tab
 import { localPathOptions, sinkFactories, sourceFactories, validateSinkOptions, validateSourceOptions } from '../../connectors/index.js';
 import { Pipeline } from '../pipeline.js';
 import { createViewStore } from '../view-store.js';
-import { createTableSql, quoteIdent } from '../duck.js';
+import { createTableSql, duckError, fromDuck, quoteIdent } from '../duck.js';
 import type { EpochRunner } from './epoch-runner.js';
 import type { LookupService } from './lookup-service.js';
 import type { AdHocQueries } from './select.js';
@@ -29,6 +29,9 @@ import { modelSchema, ModelState, ModelTrainOp } from '../ml/model.js';
 import { modelSpec } from '../ml/spec.js';
 
 type Stmt<K extends Statement['kind']> = Extract<Statement, { kind: K }>;
+
+/** Rows of a table per part of a view's backfill: large enough to run columnar, small enough to bound memory and show progress. */
+const BACKFILL_ROWS = 65_536;
 
 /** The WITH options the engine takes from every source (the rest go to its connector). */
 const ENGINE_SOURCE_OPTIONS = ['max_rate'];
@@ -140,7 +143,17 @@ export class Ddl {
       schema,
       options: stmt.options,
       dataDir: state.dataDir,
-      query: async (sql) => (await state.duck.query(sql)).rows,
+      query: async (sql) => {
+        const progress = state.progress.start('table_load', stmt.name, 'rows');
+        try {
+          const { rows } = await state.duck.queryStreaming(sql, (n) => progress.update(n));
+          progress.finish();
+          return rows;
+        } catch (e) {
+          progress.finish(toSluiceError(e).message);
+          throw e;
+        }
+      },
       log: (m) => state.log(`table ${stmt.name}: ${m}`),
     });
     try {
@@ -183,7 +196,7 @@ export class Ddl {
     }
     if (!restoreView(state, rt)) {
       if (state.recovering) state.log(`RECOVERY: view ${stmt.name} has no checkpointed state; it is recomputed from its inputs`);
-      await this.parts.epochs.backfill(rt, await this.backfillInput(dependsOn));
+      await this.backfill(rt, dependsOn);
     }
     state.views.set(stmt.name, rt);
     state.catalog.add(entry);
@@ -231,7 +244,7 @@ export class Ddl {
       if (state.recovering) state.log(`RECOVERY: model ${stmt.name} has no checkpointed state; it is retrained from its inputs`);
       rt.store.apply(model.rows(1));
       try {
-        await this.parts.epochs.backfill(rt, await this.backfillInput(dependsOn));
+        await this.backfill(rt, dependsOn);
       } catch (e) {
         // Training on the existing rows failed (a non-finite parameter): the model exists, stopped.
         rt.failed = toSluiceError(e);
@@ -245,19 +258,65 @@ export class Ddl {
     return { kind: 'command', tag: 'CREATE_MODEL' };
   }
 
-  /** Backfill: the current contents of the tables and views a new view reads, as its first delta. */
-  private async backfillInput(dependsOn: readonly string[]): Promise<Map<string, Batch[]>> {
-    const initial = new Map<string, Batch[]>();
+  /**
+   * Backfill: the current contents of the tables and views a new view reads, as its first delta.
+   * Tables are streamed from DuckDB (on a connection of their own, so lookups the pipeline makes
+   * meanwhile do not cut the stream) in parts of BACKFILL_ROWS rows; progress is rows done of the
+   * inputs' total.
+   */
+  private async backfill(rt: ViewRt, dependsOn: readonly string[]): Promise<void> {
+    const { state } = this;
+    let total = 0;
     for (const rel of dependsOn) {
-      const t = this.state.tables.get(rel);
-      if (t) {
-        const { rows } = await this.state.duck.query(`SELECT * FROM ${quoteIdent(rel)}`);
-        initial.set(rel, [batchFromRows(t.entry.schema.map((f) => f.type), rows)]);
-      }
-      const v = this.state.views.get(rel);
-      if (v) initial.set(rel, [v.store.snapshotBatch()]);
+      if (state.tables.has(rel)) total += Number((await state.duck.run(`SELECT count(*) FROM ${quoteIdent(rel)}`)).getRows()[0]![0]);
+      total += state.views.get(rel)?.store.rowCount ?? 0;
     }
-    return initial;
+    const progress = state.progress.start('backfill', rt.entry.name, 'rows', total);
+    let done = 0;
+    const conn = await state.duck.instance.connect();
+    async function* parts(): AsyncGenerator<Map<string, Batch[]>> {
+      for (const rel of dependsOn) {
+        const v = state.views.get(rel);
+        if (v) {
+          const b = v.store.snapshotBatch();
+          yield new Map([[rel, [b]]]);
+          progress.update((done += b.length));
+        }
+        const t = state.tables.get(rel);
+        if (!t) continue;
+        const types = t.entry.schema.map((f) => f.type);
+        let result;
+        try {
+          result = await conn.stream(`SELECT * FROM ${quoteIdent(rel)}`);
+        } catch (e) {
+          throw duckError(e);
+        }
+        let rows: Value[][] = [];
+        for (;;) {
+          const chunk = await result.fetchChunk();
+          if (chunk === null || chunk.rowCount === 0) break;
+          for (const r of chunk.getRows()) rows.push(r.map((x, i) => fromDuck(x, types[i]!)));
+          if (rows.length >= BACKFILL_ROWS) {
+            yield new Map([[rel, [batchFromRows(types, rows)]]]);
+            progress.update((done += rows.length));
+            rows = [];
+          }
+        }
+        if (rows.length > 0) {
+          yield new Map([[rel, [batchFromRows(types, rows)]]]);
+          progress.update((done += rows.length));
+        }
+      }
+    }
+    try {
+      await this.parts.epochs.backfill(rt, parts());
+      progress.finish();
+    } catch (e) {
+      progress.finish(toSluiceError(e).message);
+      throw e;
+    } finally {
+      conn.disconnectSync();
+    }
   }
 
   /**

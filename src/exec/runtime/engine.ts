@@ -48,6 +48,7 @@ import { requeueTableChanges } from './table-changes.js';
 import { showCheckpoints } from './describe.js';
 import { replayEpoch } from './replay.js';
 import { Monitor } from './monitor.js';
+import { ProgressTracker } from './progress.js';
 import { systemTableSetup } from './system-tables.js';
 import { createTableSql, quoteIdent } from '../duck.js';
 import { sourceRate } from './rate-controller.js';
@@ -89,7 +90,7 @@ export class Engine {
     this.state = {
       catalog: this.catalog, duck, mutex: new Mutex(), paths, dataDir: opts.dataDir ?? null,
       retainEpochs: opts.retainEpochs ?? 10, log: (m) => log(scrub(m, this.knownSecrets())),
-      sources: new Map(), tables: new Map(), views: new Map(), sinks: new Map(), metrics: new MetricsRing(1000),
+      sources: new Map(), tables: new Map(), views: new Map(), sinks: new Map(), metrics: new MetricsRing(1000), progress: new ProgressTracker(),
       settings: initialSettings(opts.batchIntervalMs ?? 1000, opts.statementTimeoutMs ?? 0), epochNo: 0, lastT: 0n, closed: false, order: 0, queryConn: null,
       checkpointer: null, tableSeq: 0, consumedSeq: 0, recovering: null,
     };
@@ -190,6 +191,11 @@ export class Engine {
    */
   async monitor<T>(read: (m: Monitor) => T): Promise<T> {
     return this.state.mutex.run(async () => read(this.monitorImpl));
+  }
+
+  /** Long work in progress (backfills, table loads, scripts); read and listened to without the lock. */
+  get progress(): ProgressTracker {
+    return this.state.progress;
   }
 
   /** Calls `listener` after every epoch with its metrics; returns the unsubscribe. */

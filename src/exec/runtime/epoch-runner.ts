@@ -122,10 +122,22 @@ export class EpochRunner {
     for (const v of state.views.values()) v.pendingLate.length = 0;
   }
 
-  /** Runs a new view once over `initial` (the current contents of what it reads) into its store. */
-  async backfill(v: ViewRt, initial: ReadonlyMap<string, readonly Batch[]>): Promise<void> {
+  /**
+   * Runs a new view over the current contents of what it reads, into its store: `chunks` yields
+   * them a part at a time (so a large table is never in memory whole and progress can be shown).
+   * Every part runs in the same epoch with the watermark held; it moves once, after the last
+   * part, so the result is that of one run over all of them.
+   */
+  async backfill(v: ViewRt, chunks: AsyncIterable<ReadonlyMap<string, readonly Batch[]>>): Promise<void> {
     const wmAfter = viewWatermark(this.state, v, Number(batchTime(this.state) / 1000n));
-    await v.pipeline.runEpoch(initial, this.operatorContext(v, { before: null, after: wmAfter }));
+    const held = this.operatorContext(v, { before: null, after: null });
+    // A model trains once per run: its backfill is one batch, however many parts it came in.
+    if (v.model) chunks = oneChunk(chunks);
+    for await (const chunk of chunks) {
+      await v.pipeline.runEpoch(chunk, held);
+      for (const b of v.outputs.splice(0)) v.store.apply(b);
+    }
+    await v.pipeline.runEpoch(new Map(), this.operatorContext(v, { before: null, after: wmAfter }));
     v.wm = wmAfter;
     for (const b of v.outputs.splice(0)) v.store.apply(b);
   }
@@ -280,4 +292,17 @@ export class EpochRunner {
       },
     };
   }
+}
+
+/** All of `chunks` as one: each relation's batches, in order. */
+async function* oneChunk(chunks: AsyncIterable<ReadonlyMap<string, readonly Batch[]>>): AsyncGenerator<ReadonlyMap<string, readonly Batch[]>> {
+  const all = new Map<string, Batch[]>();
+  for await (const chunk of chunks) {
+    for (const [rel, batches] of chunk) {
+      const list = all.get(rel) ?? [];
+      list.push(...batches);
+      all.set(rel, list);
+    }
+  }
+  yield all;
 }

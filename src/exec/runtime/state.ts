@@ -9,6 +9,7 @@ import type { SluiceError } from '../../common/errors.js';
 import type { Field, Schema, Value } from '../../common/types.js';
 import type { Checkpointer } from '../checkpoint/checkpointer.js';
 import type { Recovery } from '../checkpoint/manifest.js';
+import type { ProgressTracker } from './progress.js';
 import type { Catalog, ModelEntry, SinkEntry, SourceEntry, TableEntry, ViewEntry } from '../../catalog/index.js';
 import type { ModelState } from '../ml/model.js';
 import type { PlannedQuery } from '../../planner/index.js';
@@ -200,6 +201,8 @@ export interface EngineState {
   readonly views: Map<string, ViewRt>;
   readonly sinks: Map<string, SinkRt>;
   readonly metrics: MetricsRing;
+  /** Long work in progress (backfills, table loads, scripts), read without the lock. */
+  readonly progress: ProgressTracker;
   readonly settings: RuntimeSettings;
   /** The last epoch run, and its batch time T_n in µs (0n before the first). */
   epochNo: number;
