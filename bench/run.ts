@@ -8,6 +8,8 @@
  * (user+sys, as Flink's and RisingWave's per-core figures are computed) and per wall second,
  * checks the view's answer, and writes JSON to bench/results/.
  *
+ * The ml_* cases (bench/ml.ts) measure streaming-model training in points per CPU-second.
+ *
  * `-- --http` runs each case with the HTTP server up and a client polling what the web UI and a
  * Prometheus scraper read (/api/overview, /api/epochs, /metrics) every 200 ms from another
  * process: the cost of the UI and metrics to the engine, compared with a run without.
@@ -19,6 +21,7 @@ import { join } from 'node:path';
 import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
 import { startHttpServer } from '../src/server/http-server.js';
 import type { Value } from '../src/common/types.js';
+import { mlBenchmarks } from './ml.js';
 
 interface Result {
   readonly name: string;
@@ -269,6 +272,8 @@ async function main(): Promise<void> {
   const selected = only.length ? cases.filter((c) => only.includes(c.name)) : cases;
   const results: Result[] = [];
   for (const c of selected) results.push({ ...(await runCase(c, withHttp)), ...(withHttp ? { withHttp } : {}) });
+  // Streaming-model training throughput (bench/ml.ts), unless only engine cases were named.
+  if (!withHttp && (!only.length || only.some((n) => n.startsWith('ml_')))) results.push(...(await mlBenchmarks(only)));
   const out = { machine: { node: process.version, cpus: (await import('node:os')).cpus().length }, at: new Date().toISOString(), results };
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
   // A run of selected cases does not replace the full run's file.

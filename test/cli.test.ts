@@ -52,6 +52,28 @@ describe('sluice CLI', () => {
     expect(r.stdout).toMatch(/part-0\.jsonl:8,"invalid JSON/);
   });
 
+  it('runs sql-examples/streaming_kmeans.sql (three well separated blobs, probes labelled by their blob)', () => {
+    const r = run(['run', 'sql-examples/streaming_kmeans.sql', '--format', 'csv']);
+    expect(r.code, r.stderr).toBe(0);
+    // Each blob's center is its offset's mean, (c + 0.5); each probe lies in one blob.
+    expect(r.stdout).toMatch(/cluster,weight,x,y\n0,[\d.]+,0\.[45]\d*,0\.[45]\d*\n1,[\d.]+,5\.[45]\d*,5\.[45]\d*\n2,[\d.]+,10\.[45]\d*,0\.[45]\d*\n/);
+    expect(r.stdout).toContain('id,cluster\n1,0\n2,1\n3,2\n');
+    expect(r.stdout).toMatch(/clusters,kmeans,3,3000,/);
+  });
+
+  it('runs sql-examples/streaming_regression.sql (weights near the generating ones)', () => {
+    const r = run(['run', 'sql-examples/streaming_regression.sql', '--format', 'csv']);
+    expect(r.code, r.stderr).toBe(0);
+    const weights = Object.fromEntries([...r.stdout.split('feature,weight\n')[1]!.matchAll(/^(\w+),(-?[\d.]+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    // y = 3·x1 − 2·x2 + 1 + small noise.
+    expect(Math.abs(weights.x1 - 3)).toBeLessThan(0.1);
+    expect(Math.abs(weights.x2 + 2)).toBeLessThan(0.1);
+    expect(Math.abs(weights.intercept - 1)).toBeLessThan(0.1);
+    expect(r.stdout).toMatch(/id,y_hat,class,p\n1,3\.[45]\d*,1,0\.9\d*\n2,-0\.[45]\d*,0,0\.0\d*\n/);
+    expect(r.stdout).toMatch(/churn,logistic_regression,4,8000,/);
+    expect(r.stdout).toMatch(/lin,linear_regression,4,8000,/);
+  });
+
   it('runs sql-examples/fraud_detection.sql (transactions ⋈ customers, flagged by rule)', () => {
     const r = run(['run', 'sql-examples/fraud_detection.sql', '--format', 'csv']);
     expect(r.code, r.stderr).toBe(0);

@@ -10,6 +10,7 @@ import { SluiceError } from '../common/errors.js';
 import type { Schema } from '../common/types.js';
 import type { ObjectKind, Options, Expr } from '../parser/ast.js';
 import { Roles, type StoredRole } from './roles.js';
+import type { ModelRef } from '../planner/expr.js';
 
 interface EntryBase {
   readonly name: string;
@@ -47,13 +48,35 @@ export interface SinkEntry extends EntryBase {
   readonly options: Options;
 }
 
-export type CatalogEntry = SourceEntry | TableEntry | ViewEntry | SinkEntry;
+/**
+ * A streaming model (issue 13): trained by its query's new rows each epoch; its rows (the
+ * current parameters) are a relation like a view's, and `predict(name, …)` reads it.
+ */
+export interface ModelEntry extends EntryBase {
+  readonly kind: 'model';
+  /** The model's rows: (cluster, weight, features…) or (feature, weight). */
+  readonly schema: Schema;
+  /** What the training query reads. */
+  readonly dependsOn: readonly string[];
+  readonly appendOnly: false;
+  /** The runtime model predict calls bind to (exec/ml/model.ts). */
+  readonly model: ModelRef;
+  readonly modelType: ModelRef['type'];
+  /** The feature columns, in order. */
+  readonly features: readonly string[];
+}
+
+export type CatalogEntry = SourceEntry | TableEntry | ViewEntry | SinkEntry | ModelEntry;
+
+/** Entries that are relations (readable by SELECT and views). */
+export type RelationEntry = SourceEntry | TableEntry | ViewEntry | ModelEntry;
 
 export const KIND_LABEL: Record<ObjectKind, string> = {
   source: 'source',
   table: 'table',
   view: 'materialized view',
   sink: 'sink',
+  model: 'model',
 };
 
 export class Catalog {
@@ -82,12 +105,12 @@ export class Catalog {
   }
 
   /** Looks a relation up or throws 42P01 with the position of the reference. */
-  relation(name: string, position?: number): SourceEntry | TableEntry | ViewEntry {
+  relation(name: string, position?: number): RelationEntry {
     const e = this.entries.get(name);
     if (!e || e.kind === 'sink') {
       throw new SluiceError('undefined_table', `relation "${name}" does not exist`, {
         position,
-        hint: 'SHOW SOURCES, SHOW TABLES and SHOW MATERIALIZED VIEWS list what exists.',
+        hint: 'SHOW SOURCES, SHOW TABLES, SHOW MATERIALIZED VIEWS and SHOW MODELS list what exists.',
       });
     }
     return e;
@@ -100,7 +123,7 @@ export class Catalog {
 
   /** Objects that read `name` directly (views over it, sinks from it). */
   dependents(name: string): CatalogEntry[] {
-    return this.list().filter((e) => (e.kind === 'view' && e.dependsOn.includes(name)) || (e.kind === 'sink' && e.from === name));
+    return this.list().filter((e) => ((e.kind === 'view' || e.kind === 'model') && e.dependsOn.includes(name)) || (e.kind === 'sink' && e.from === name));
   }
 
   add(entry: CatalogEntry): void {

@@ -15,6 +15,7 @@ import { castValue } from '../common/values.js';
 import { SCALARS } from '../functions/scalar/index.js';
 import type { BoundExpr, ScalarFn } from '../planner/expr.js';
 import { storageOf } from './storage.js';
+import { compilePredict } from './ml/predict.js';
 
 /** What kernels see of the running view besides the batch: the epoch's time, error and late-row sinks. */
 export interface EvalContext {
@@ -95,6 +96,7 @@ export function compile(e: BoundExpr): Kernel {
       };
     }
     case 'call':
+      if (e.model) return compilePredict(e.model, e.fn === 'predict_proba', e.args.map(compile), e.type);
       return compileCall(e.fn, e.args, e.type);
     default:
       return assertNever(e);

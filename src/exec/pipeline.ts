@@ -100,9 +100,15 @@ export class Pipeline {
   private readonly root: Node;
   private readonly nodes: { readonly node: Node; readonly parent: string | null }[] = [];
 
-  /** Builds the operators of `plan` with ids `${view}/${path}`; `emit` receives the view's output. */
-  constructor(view: string, plan: PhysicalPlan, private readonly emit: Collector) {
+  /**
+   * Builds the operators of `plan` with ids `${view}/${path}`; `emit` receives the view's output.
+   * A `terminal` operator (a model's trainer, id `${view}/model`) takes the plan's output and
+   * gives the view's.
+   */
+  constructor(view: string, plan: PhysicalPlan, private readonly emit: Collector, terminal?: (id: string) => Operator) {
     const operators: Operator[] = [];
+    const top = terminal?.(`${view}/model`) ?? null;
+    if (top) operators.push(top);
     const build = (p: PhysicalPlan, path: string, parent: string | null): Node => {
       const op = (FACTORIES[p.kind] as Factory<Kind>)(`${view}/${path}`, p as never);
       operators.push(op);
@@ -116,7 +122,11 @@ export class Pipeline {
       }
       return node;
     };
-    this.root = build(plan, '0', null);
+    const planRoot = build(plan, '0', top?.id ?? null);
+    if (top) {
+      this.root = { op: top, children: [planRoot], out: emit, counters: { epochRowsIn: 0, epochRowsOut: 0, rowsIn: 0, rowsOut: 0 } };
+      this.nodes.push({ node: this.root, parent: null });
+    } else this.root = planRoot;
     this.operators = operators;
   }
 

@@ -162,7 +162,7 @@ export interface WatermarkDef {
 
 export type Options = Readonly<Record<string, string>>;
 
-export type ObjectKind = 'source' | 'table' | 'view' | 'sink';
+export type ObjectKind = 'source' | 'table' | 'view' | 'sink' | 'model';
 
 /** The data format of COPY: PostgreSQL's text or CSV (binary is refused). */
 export interface CopyOptions {
@@ -215,6 +215,22 @@ export type Statement =
       readonly queryOffset: number;
       readonly emitOnWindowClose: boolean;
       readonly options: Options;
+      readonly text: string;
+    }
+  | {
+      /** CREATE MODEL name WITH (type = …, …) AS query: a streaming model trained by the query. */
+      readonly kind: 'create_model';
+      readonly name: string;
+      readonly ifNotExists: boolean;
+      readonly query: Query;
+      readonly queryText: string;
+      readonly queryOffset: number;
+      /** 1-based position of the query in the script. */
+      readonly queryPos: number;
+      readonly options: Options;
+      /** 1-based position of each option's name in the script, for errors about it. */
+      readonly optionPositions: Readonly<Record<string, number>>;
+      readonly pos: number;
       readonly text: string;
     }
   | {

@@ -186,6 +186,7 @@ function parseCreate(ts: TokenStream, stmt: string, offset: number): Statement {
   if (ts.acceptKeyword('source')) return parseCreateRelation(ts, 'source', stmt);
   if (ts.acceptKeyword('table')) return parseCreateRelation(ts, 'table', stmt);
   if (ts.acceptKeyword('materialized', 'view') || ts.acceptKeyword('view')) return parseCreateView(ts, stmt, offset);
+  if (ts.acceptKeyword('model')) return parseCreateModel(ts, stmt, offset);
   if (ts.acceptKeyword('sink')) {
     const ifNotExists = ts.acceptKeyword('if', 'not', 'exists');
     const name = ts.objectName();
@@ -196,7 +197,7 @@ function parseCreate(ts: TokenStream, stmt: string, offset: number): Statement {
     expectEnd(ts);
     return { kind: 'create_sink', name, ifNotExists, from, options, text: stmt };
   }
-  return ts.fail('expected SOURCE, TABLE, MATERIALIZED VIEW or SINK after CREATE');
+  return ts.fail('expected SOURCE, TABLE, MATERIALIZED VIEW, SINK or MODEL after CREATE');
 }
 
 function expectEnd(ts: TokenStream): void {
@@ -560,12 +561,13 @@ function parseFetch(ts: TokenStream): Statement {
   return { kind: 'fetch', name, count, timeoutMs, pos };
 }
 
-function parseOptions(ts: TokenStream): Options {
+function parseOptions(ts: TokenStream, positions?: Record<string, number>): Options {
   ts.expectKeyword('with');
   ts.expectSymbol('(');
   const out: Record<string, string> = {};
   if (ts.acceptSymbol(')')) return out;
   for (;;) {
+    const keyAt = ts.position();
     let key = ts.peek().kind === 'string' ? ts.next().value : ts.identifier('an option name');
     while (ts.acceptSymbol('.')) key += '.' + ts.identifier('an option name');
     ts.expectSymbol('=');
@@ -575,6 +577,7 @@ function parseOptions(ts: TokenStream): Options {
     if (v.kind === 'symbol' && v.value === '-') value = '-' + ts.next().value;
     if (v.kind === 'ident' && v.value === 'interval') value = ts.next().value;
     out[key.toLowerCase()] = value;
+    if (positions) positions[key.toLowerCase()] = keyAt;
     if (ts.acceptSymbol(',')) continue;
     ts.expectSymbol(')');
     return out;
@@ -617,6 +620,21 @@ function parseCreateView(ts: TokenStream, stmt: string, offset: number): Stateme
   const parsed = parseQueryText(queryText, qStart);
   const query = fetch ? { ...parsed, limit: fetch.limit, withTies: fetch.withTies } : parsed;
   return { kind: 'create_view', name, ifNotExists, query, queryText, queryOffset: qStart - offset, emitOnWindowClose, options, text: stmt };
+}
+
+/** CREATE MODEL [IF NOT EXISTS] name WITH (type = …, …) AS query. */
+function parseCreateModel(ts: TokenStream, stmt: string, offset: number): Statement {
+  const ifNotExists = ts.acceptKeyword('if', 'not', 'exists');
+  const pos = ts.position();
+  const name = ts.objectName();
+  const optionPositions: Record<string, number> = {};
+  if (!ts.isKeyword('with')) throw new SluiceError('syntax', 'CREATE MODEL needs WITH (type = …)', { position: ts.position(), hint: "Write CREATE MODEL name WITH (type = 'kmeans' | 'linear_regression' | 'logistic_regression', …) AS SELECT …" });
+  const options = parseOptions(ts, optionPositions);
+  ts.expectKeyword('as');
+  const qStart = ts.peek().start;
+  const queryText = ts.text.slice(qStart, offset + stmt.length);
+  const query = parseQueryText(queryText, qStart);
+  return { kind: 'create_model', name, ifNotExists, query, queryText, queryOffset: qStart - offset, queryPos: qStart + 1, options, optionPositions, pos, text: stmt };
 }
 
 /** Words followed by a parenthesis that are not function calls whose arguments could hold DISTINCT or ORDER BY. */
@@ -1169,7 +1187,8 @@ function objectKind(ts: TokenStream): ObjectKind {
   if (ts.acceptKeyword('table')) return 'table';
   if (ts.acceptKeyword('materialized', 'view') || ts.acceptKeyword('view')) return 'view';
   if (ts.acceptKeyword('sink')) return 'sink';
-  return ts.fail('expected SOURCE, TABLE, MATERIALIZED VIEW or SINK');
+  if (ts.acceptKeyword('model')) return 'model';
+  return ts.fail('expected SOURCE, TABLE, MATERIALIZED VIEW, SINK or MODEL');
 }
 
 function parseDrop(ts: TokenStream): Statement {
@@ -1236,6 +1255,7 @@ function parseShow(ts: TokenStream): Statement {
   if (ts.acceptKeyword('tables')) return { kind: 'show_objects', objectKind: 'table' };
   if (ts.acceptKeyword('materialized', 'views') || ts.acceptKeyword('views')) return { kind: 'show_objects', objectKind: 'view' };
   if (ts.acceptKeyword('sinks')) return { kind: 'show_objects', objectKind: 'sink' };
+  if (ts.acceptKeyword('models')) return { kind: 'show_objects', objectKind: 'model' };
   const name = dottedName(ts);
   expectEnd(ts);
   return { kind: 'show_variable', name };

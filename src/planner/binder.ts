@@ -41,12 +41,57 @@ export class Binder extends ExprBinder implements SubqueryHost {
   private ctes = new Map<string, LogicalPlan>();
   /** The scopes of the queries enclosing the subquery being bound, innermost last. */
   private enclosing: Scope[] = [];
+  /** The models `predict` calls of the query read (a view over them depends on them). */
+  readonly models = new Set<string>();
 
   constructor(
     private readonly catalog: Catalog,
     sql = '',
   ) {
     super(sql);
+  }
+
+  /**
+   * predict(model, f1, …) / predict_proba(model, …): the first argument names a model (42704
+   * when there is none); the features must be as many as the model's and numbers (42883).
+   */
+  protected override bindPredict(e: Extract<Expr, { kind: 'func' }>, ctx: Ctx): BoundExpr | null {
+    const first = e.args[0];
+    const pos = e.pos ?? this.positionOf(e.name);
+    if (!first || first.kind !== 'column' || first.table !== null) {
+      throw new SluiceError('undefined_function', `${e.name} takes a model name first: ${e.name}(model, feature, …)`, { position: pos, hint: 'SHOW MODELS lists the models.' });
+    }
+    const entry = this.catalog.get(first.name);
+    if (!entry || entry.kind !== 'model') {
+      throw new SluiceError('undefined_object', `model "${first.name}" does not exist`, {
+        position: first.pos ?? this.positionOf(first.name) ?? pos,
+        hint: entry ? `"${first.name}" is a ${entry.kind === 'view' ? 'materialized view' : entry.kind}, not a model. SHOW MODELS lists the models.` : 'SHOW MODELS lists the models.',
+      });
+    }
+    const model = entry.model;
+    const features = e.args.slice(1);
+    if (features.length !== model.features) {
+      throw new SluiceError('undefined_function', `function ${e.name}(${first.name}, ${features.length} feature${features.length === 1 ? '' : 's'}) does not exist: model "${first.name}" takes ${model.features} feature${model.features === 1 ? '' : 's'}`, {
+        position: pos,
+        hint: `Call ${e.name}(${first.name}, ${entry.features.join(', ')}) with one number per feature, in that order.`,
+      });
+    }
+    if (e.name === 'predict_proba' && model.type !== 'logistic_regression') {
+      throw new SluiceError('undefined_function', `predict_proba is defined for logistic_regression models; "${first.name}" is a ${model.type} model`, { position: pos, hint: `Use predict(${first.name}, …).` });
+    }
+    const args = features.map((a) => {
+      const b = this.bindExpr(a, ctx);
+      if (b.type === 'double') return b;
+      if (b.type === 'int' || b.type === 'bigint' || b.type === 'numeric' || b.type === 'null') return cast(b, 'double');
+      const at = (a.kind === 'column' ? (a.pos ?? this.positionOf(a.name)) : a.kind === 'func' || a.kind === 'binary' ? a.pos : undefined) ?? pos;
+      throw new SluiceError('undefined_function', `function ${e.name}(${first.name}, ${features.map((f) => (f === a ? typeDisplayName(b.type) : '…')).join(', ')}) does not exist: features must be numbers, not ${typeDisplayName(b.type)}`, {
+        position: at,
+        hint: 'Cast the argument to double precision.',
+      });
+    });
+    this.models.add(first.name);
+    const type = model.type === 'linear_regression' || e.name === 'predict_proba' ? 'double' : 'int';
+    return { kind: 'call', fn: e.name === 'predict' ? 'predict' : 'predict_proba', args, type, model };
   }
 
   bindQuery(q: Query): LogicalPlan {

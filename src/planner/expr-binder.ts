@@ -326,9 +326,18 @@ export class ExprBinder {
       return call('array_index', [a, cast(i, 'int')], elementType(a.type));
     }
     if (e.name === '__any' || e.name === '__all') return this.bindQuantified(e, ctx);
+    if (e.name === 'predict' || e.name === 'predict_proba') {
+      const bound = this.bindPredict(e, ctx);
+      if (bound) return bound;
+    }
     const args = e.args.map((a) => this.bindExpr(a, ctx));
     const pos = e.pos ?? this.positionOf(e.name);
     return bindScalar(e.name, args, pos);
+  }
+
+  /** predict(model, …): bound where models are known (the query binder); null: an ordinary call. */
+  protected bindPredict(_e: Extract<Expr, { kind: 'func' }>, _ctx: Ctx): BoundExpr | null {
+    return null;
   }
 
   /** ARRAY[a, b, …]: the elements coerced to their common type. */

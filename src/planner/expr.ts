@@ -13,7 +13,14 @@ export type { ScalarFn } from '../functions/scalar/index.js';
 export type BoundExpr =
   | { readonly kind: 'col'; readonly index: number; readonly type: SqlType }
   | { readonly kind: 'lit'; readonly value: Value; readonly type: SqlType }
-  | { readonly kind: 'call'; readonly fn: ScalarFn; readonly args: readonly BoundExpr[]; readonly type: SqlType }
+  | {
+      readonly kind: 'call';
+      readonly fn: ScalarFn;
+      readonly args: readonly BoundExpr[];
+      readonly type: SqlType;
+      /** predict / predict_proba: the model the call reads (its features are `args`). */
+      readonly model?: ModelRef;
+    }
   | {
       readonly kind: 'case';
       readonly whens: readonly { readonly when: BoundExpr; readonly then: BoundExpr }[];
@@ -21,6 +28,22 @@ export type BoundExpr =
       readonly type: SqlType;
     }
   | { readonly kind: 'cast'; readonly arg: BoundExpr; readonly type: SqlType };
+
+/**
+ * A trained model as a `predict` call sees it (exec/ml/model.ts implements it): the
+ * parameters it serves are read when a batch is evaluated, not when the call is bound.
+ */
+export interface ModelRef {
+  readonly name: string;
+  readonly type: 'kmeans' | 'linear_regression' | 'logistic_regression';
+  /** The number of features a prediction takes. */
+  readonly features: number;
+  readonly k: number;
+  readonly intercept: boolean;
+  /** k-means centers (k × features) and regression weights, as of the end of the last epoch. */
+  readonly servingCenters: Float64Array;
+  readonly servingWeights: Float64Array;
+}
 
 export interface AggCall {
   readonly fn: AggFn;
@@ -109,7 +132,8 @@ export function isVolatile(e: BoundExpr): boolean {
     case 'lit':
       return false;
     case 'call':
-      return e.fn === 'now' || e.args.some(isVolatile);
+      // A prediction changes with the model, epoch by epoch.
+      return e.fn === 'now' || e.model !== undefined || e.args.some(isVolatile);
     case 'case':
       return e.whens.some((w) => isVolatile(w.when) || isVolatile(w.then)) || (e.otherwise !== null && isVolatile(e.otherwise));
     case 'cast':
@@ -146,6 +170,7 @@ export function showExpr(e: BoundExpr, names: readonly string[]): string {
     case 'lit':
       return e.type === 'interval' ? `INTERVAL '${String(e.value)} us'` : showValue(e.value);
     case 'call': {
+      if (e.model) return `${e.fn}(${e.model.name}, ${e.args.map((a) => showExpr(a, names)).join(', ')})`;
       const infix = INFIX[e.fn];
       if (infix && e.args.length === 2) return `(${showExpr(e.args[0]!, names)} ${infix} ${showExpr(e.args[1]!, names)})`;
       if (e.fn === 'not') return `NOT ${showExpr(e.args[0]!, names)}`;

@@ -20,6 +20,8 @@ export { Binder } from './binder.js';
 export { bindScalar } from '../functions/scalar/index.js';
 
 export interface PlannedQuery {
+  /** Models the query's predict calls read. */
+  readonly models: readonly string[];
   readonly logical: LogicalPlan;
   readonly optimized: LogicalPlan;
   readonly physical: PhysicalPlan;
@@ -36,10 +38,11 @@ export interface PlanOptions {
 
 /** Plans a view query; `sql` is the statement text, used for error positions. */
 export function planQuery(query: Query, catalog: Catalog, sql = '', opts: PlanOptions = {}): PlannedQuery {
-  const logical = new Binder(catalog, sql).bindQuery(query);
+  const binder = new Binder(catalog, sql);
+  const logical = binder.bindQuery(query);
   let optimized = optimize(logical, opts.windowPanes === false ? DEFAULT_RULES.filter((r) => r !== WindowAggregateRule) : DEFAULT_RULES);
   if (opts.emitOnWindowClose) optimized = emitOnClose(optimized);
-  return { logical, optimized, physical: toPhysical(optimized, { lookupStrategy: opts.lookupStrategy }) };
+  return { models: [...binder.models], logical, optimized, physical: toPhysical(optimized, { lookupStrategy: opts.lookupStrategy }) };
 }
 
 /** Marks the view's window aggregate as emit-on-close; its output (and what is above) is append-only. */

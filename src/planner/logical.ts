@@ -7,7 +7,7 @@ import type { WindowKind } from '../functions/window/index.js';
 import type { AggCall, BoundExpr } from './expr.js';
 import type { SetFn } from '../functions/set/index.js';
 
-export type RelationKind = 'source' | 'table' | 'view';
+export type RelationKind = 'source' | 'table' | 'view' | 'model';
 
 /**
  * A window table function's parameters (all durations in microseconds). `time` is the input

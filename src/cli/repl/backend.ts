@@ -17,7 +17,7 @@ export interface ReplRelation {
 }
 
 /** The kinds of catalog objects, in the words `\d` prints. */
-export type RelationKind = 'source' | 'table' | 'materialized view' | 'sink';
+export type RelationKind = 'source' | 'table' | 'materialized view' | 'sink' | 'model';
 
 /** The receiver of a running SUBSCRIBE: its columns (epoch, weight, then the view's) once, then rows. */
 export interface LiveSink {

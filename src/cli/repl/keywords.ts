@@ -9,7 +9,7 @@ export const SQL_KEYWORDS: readonly string[] = [
   // statements
   'CREATE', 'SOURCE', 'TABLE', 'MATERIALIZED VIEW', 'MATERIALIZED VIEWS', 'SINK', 'DROP', 'IF EXISTS', 'IF NOT EXISTS', 'CASCADE',
   'INSERT INTO', 'VALUES', 'UPDATE', 'SET', 'DELETE FROM', 'SHOW', 'SOURCES', 'TABLES', 'SINKS', 'DESCRIBE', 'EXPLAIN',
-  'FLUSH', 'SUBSCRIBE', 'BEGIN', 'COMMIT', 'ROLLBACK',
+  'FLUSH', 'SUBSCRIBE', 'BEGIN', 'COMMIT', 'ROLLBACK', 'MODEL', 'MODELS',
   // queries
   'SELECT', 'DISTINCT', 'DISTINCT ON', 'FROM', 'WHERE', 'GROUP BY', 'HAVING', 'ORDER BY', 'LIMIT', 'OFFSET', 'FETCH FIRST',
   'ROWS', 'WITH TIES', 'UNION', 'ALL', 'AS', 'WITH', 'JOIN', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'OUTER', 'CROSS', 'ON', 'USING',
@@ -24,10 +24,10 @@ export const SQL_KEYWORDS: readonly string[] = [
   // functions
   'COUNT', 'SUM', 'AVG', 'MIN', 'MAX', 'COALESCE', 'NULLIF', 'GREATEST', 'LEAST', 'UPPER', 'LOWER', 'LENGTH', 'SUBSTRING',
   'TRIM', 'REPLACE', 'SPLIT_PART', 'ABS', 'ROUND', 'FLOOR', 'CEIL', 'SQRT', 'POWER', 'DATE_TRUNC', 'EXTRACT', 'NOW()',
-  'ROW_NUMBER()',
+  'ROW_NUMBER()', 'PREDICT', 'PREDICT_PROBA',
 ];
 
 /** Words after which a relation name is expected: completion offers names only there. */
 export const RELATION_CONTEXT: ReadonlySet<string> = new Set([
-  'from', 'join', 'subscribe', 'to', 'describe', 'desc', 'into', 'update', 'table', 'view', 'source', 'sink', 'exists', 'tumble', 'hop', 'session',
+  'from', 'join', 'subscribe', 'to', 'describe', 'desc', 'into', 'update', 'table', 'view', 'source', 'sink', 'model', 'exists', 'tumble', 'hop', 'session',
 ]);

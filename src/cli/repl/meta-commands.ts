@@ -109,7 +109,7 @@ function patternRegExp(pattern: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
-const KIND_PLURAL: Record<RelationKind, string> = { source: 'sources', table: 'tables', 'materialized view': 'materialized views', sink: 'sinks' };
+const KIND_PLURAL: Record<RelationKind, string> = { source: 'sources', table: 'tables', 'materialized view': 'materialized views', sink: 'sinks', model: 'models' };
 
 async function list(ctx: MetaContext, kind: RelationKind | null, pattern: string): Promise<void> {
   let rels: ReplRelation[];

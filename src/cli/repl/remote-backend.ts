@@ -18,6 +18,7 @@ const LISTINGS: readonly [string, RelationKind][] = [
   ['SHOW TABLES', 'table'],
   ['SHOW MATERIALIZED VIEWS', 'materialized view'],
   ['SHOW SINKS', 'sink'],
+  ['SHOW MODELS', 'model'],
 ];
 
 /** How long a stopped SUBSCRIBE may take to end before its connection is given up. */

@@ -7,7 +7,7 @@ import { batchFromRows, type Batch } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Schema, Value } from '../../common/types.js';
 import { lex, relationsOf, type Options, type Statement } from '../../parser/index.js';
-import { KIND_LABEL, type CatalogEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
+import { KIND_LABEL, type CatalogEntry, type ModelEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
 import { planQuery, scannedRelations, uniqueKey } from '../../planner/index.js';
 import type { DeadLetter, TableLoader } from '../../connectors/api.js';
 import { tableLoaderFactories, validateTableOptions } from '../../connectors/table-loaders.js';
@@ -25,6 +25,8 @@ import { replaceContents, scheduleRefresh, stopRefresh } from './table-refresh.j
 import { compileWatermark, lateInputSchema } from './watermark.js';
 import { PidRateEstimator } from './rate-controller.js';
 import { OptionReader } from '../../connectors/option-reader.js';
+import { modelSchema, ModelState, ModelTrainOp } from '../ml/model.js';
+import { modelSpec } from '../ml/spec.js';
 
 type Stmt<K extends Statement['kind']> = Extract<Statement, { kind: K }>;
 
@@ -236,12 +238,12 @@ export class Ddl {
     // view will see. (At recovery the queued changes come after the catalog; nothing to drain.)
     if (!state.recovering) await this.parts.epochs.run(Date.now(), false);
     const schema = planned.optimized.schema;
-    const dependsOn = [...scannedRelations(planned.optimized)];
+    const dependsOn = [...new Set([...scannedRelations(planned.optimized), ...planned.models])];
     const entry: ViewEntry = { kind: 'view', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, dependsOn, appendOnly: planned.optimized.appendOnly };
     const outputs: Batch[] = [];
     const pipeline = new Pipeline(stmt.name, planned.physical, (b) => outputs.push(b));
     const rt: ViewRt = {
-      entry, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized)), outputs, subscribers: new Set(), onDrop: new Set(),
+      entry, model: null, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized)), outputs, subscribers: new Set(), onDrop: new Set(),
       rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(), version: 0, ckptFile: null, dirty: true,
     };
     const lateSchema = lateInputSchema(planned);
@@ -257,6 +259,60 @@ export class Ddl {
     state.catalog.add(entry);
     await checkpointNow(state);
     return { kind: 'command', tag: 'CREATE_MATERIALIZED_VIEW' };
+  }
+
+  /**
+   * CREATE MODEL: plans the training query (append-only, or refused), reads the model's options
+   * against its columns, and runs the model like a view whose root is its trainer. Rows the
+   * query already has (a table's contents) are its first training batch.
+   */
+  async createModel(stmt: Stmt<'create_model'>, sql: string): Promise<StatementResult> {
+    const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
+    if (skip) return skip;
+    const { state } = this;
+    const lookupStrategy = await this.parts.lookup.strategies(relationsOf(stmt.query));
+    const planned = planQuery(stmt.query, state.catalog, sql, { windowPanes: state.settings.windowPanes, lookupStrategy });
+    if (!planned.optimized.appendOnly) {
+      throw new SluiceError('not_supported', `the training query of model "${stmt.name}" is not append-only: a model learns from new rows and cannot unlearn updated or deleted ones`, {
+        position: stmt.queryPos,
+        hint: 'Train on a source, an APPEND ONLY table, or a view over them without aggregates, joins of updating inputs, ORDER BY … LIMIT or DISTINCT.',
+      });
+    }
+    const querySchema = planned.optimized.schema;
+    const columnPos = (col: string): number | undefined => {
+      const m = new RegExp(`(^|[^A-Za-z0-9_"])"?${col.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?(?![A-Za-z0-9_])`, 'i').exec(stmt.queryText);
+      return m ? stmt.queryPos + m.index + m[1]!.length : undefined;
+    };
+    const spec = modelSpec(stmt.name, stmt.options, stmt.optionPositions, querySchema, columnPos);
+    const model = new ModelState(stmt.name, spec);
+    if (!state.recovering) await this.parts.epochs.run(Date.now(), false);
+    const schema = modelSchema(spec);
+    const dependsOn = [...new Set([...scannedRelations(planned.optimized), ...planned.models])];
+    const entry: ModelEntry = {
+      kind: 'model', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, dependsOn, appendOnly: false, model, modelType: spec.type, features: spec.features,
+    };
+    const outputs: Batch[] = [];
+    const pipeline = new Pipeline(stmt.name, planned.physical, (b) => outputs.push(b), (id) => new ModelTrainOp(id, model));
+    const rt: ViewRt = {
+      entry, model, planned, pipeline, store: createViewStore(schema, false, [0]), outputs, subscribers: new Set(), onDrop: new Set(),
+      rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: false, pendingLate: [], createdAtMs: Date.now(), version: 0, ckptFile: null, dirty: true,
+    };
+    if (!restoreView(state, rt)) {
+      if (state.recovering) state.log(`RECOVERY: model ${stmt.name} has no checkpointed state; it is retrained from its inputs`);
+      rt.store.apply(model.rows(1));
+      try {
+        await this.backfill(rt, dependsOn);
+      } catch (e) {
+        // Training on the existing rows failed (a non-finite parameter): the model exists, stopped.
+        rt.failed = toSluiceError(e);
+        rt.outputs.length = 0;
+        state.log(`model ${stmt.name} stopped: ${rt.failed.message}`);
+      }
+    }
+    state.views.set(stmt.name, rt);
+    state.catalog.add(entry);
+    await checkpointNow(state);
+    return { kind: 'command', tag: 'CREATE_MODEL' };
   }
 
   /**
@@ -405,6 +461,7 @@ export class Ddl {
         await state.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name)}`);
         break;
       }
+      case 'model':
       case 'view':
         if (state.views.get(e.name)?.keepLate) await state.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name + '_late')}`);
         for (const f of state.views.get(e.name)?.onDrop ?? []) f(`materialized view "${e.name}" was dropped`);

@@ -475,6 +475,8 @@ export class Engine {
         return this.ddl.createView(stmt, sql);
       case 'create_sink':
         return this.ddl.createSink(stmt, replaying);
+      case 'create_model':
+        return this.ddl.createModel(stmt, sql);
       case 'insert':
       case 'update':
       case 'delete':

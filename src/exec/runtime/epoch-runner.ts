@@ -135,6 +135,8 @@ export class EpochRunner {
   async backfill(v: ViewRt, chunks: AsyncIterable<ReadonlyMap<string, readonly Batch[]>>): Promise<void> {
     const wmAfter = viewWatermark(this.state, v, Number(batchTime(this.state) / 1000n));
     const held = this.operatorContext(v, { before: null, after: null });
+    // A model trains once per run: its backfill is one batch, however many parts it came in.
+    if (v.model) chunks = oneChunk(chunks);
     for await (const chunk of chunks) {
       await v.pipeline.runEpoch(chunk, held);
       for (const b of v.outputs.splice(0)) v.store.apply(b);
@@ -209,6 +211,8 @@ export class EpochRunner {
   private async runViews(epoch: number, nowMs: number, deltas: Map<string, Batch[]>): Promise<{ rowsOut: Record<string, number>; rowErrors: number }> {
     const rowsOut: Record<string, number> = {};
     let rowErrors = 0;
+    // Predictions of this epoch use every model as trained through the previous one.
+    for (const v of this.state.views.values()) v.model?.beginEpoch();
     for (const v of this.state.views.values()) {
       if (v.failed) continue;
       const before = v.rowErrors;
@@ -292,4 +296,17 @@ export class EpochRunner {
       },
     };
   }
+}
+
+/** All of `chunks` as one: each relation's batches, in order. */
+async function* oneChunk(chunks: AsyncIterable<ReadonlyMap<string, readonly Batch[]>>): AsyncGenerator<ReadonlyMap<string, readonly Batch[]>> {
+  const all = new Map<string, Batch[]>();
+  for await (const chunk of chunks) {
+    for (const [rel, batches] of chunk) {
+      const list = all.get(rel) ?? [];
+      list.push(...batches);
+      all.set(rel, list);
+    }
+  }
+  yield all;
 }

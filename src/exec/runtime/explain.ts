@@ -7,6 +7,8 @@ import { relationsOf, type Statement } from '../../parser/index.js';
 import { explainText, planQuery, uniqueKey, type PlannedQuery } from '../../planner/index.js';
 import { explainState, Pipeline } from '../pipeline.js';
 import type { LookupService } from './lookup-service.js';
+import { modelNote, modelSchema, ModelState, ModelTrainOp } from '../ml/model.js';
+import { modelSpec } from '../ml/spec.js';
 import type { EngineState, StatementResult } from './state.js';
 
 /** Answers EXPLAIN of `stmt` (a CREATE MATERIALIZED VIEW or a SELECT) as rows of plan text. */
@@ -16,10 +18,20 @@ export async function explain(state: EngineState, lookup: LookupService, stmt: S
   if (stmt.kind === 'create_view') {
     planned = planQuery(stmt.query, state.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy: await lookup.strategies(relationsOf(stmt.query)) });
     header = [`MaterializeExec: ${stmt.name} [${materializeMode(planned)}]`];
+  } else if (stmt.kind === 'create_model') {
+    planned = planQuery(stmt.query, state.catalog, sql, { windowPanes: state.settings.windowPanes, lookupStrategy: await lookup.strategies(relationsOf(stmt.query)) });
+    const spec = modelSpec(stmt.name, stmt.options, stmt.optionPositions, planned.optimized.schema, () => undefined);
+    const model = new ModelState(stmt.name, spec);
+    const lines = explainText(planned, [
+      `ModelTrainExec: ${stmt.name} [${modelNote(spec)}]`,
+      `  trains once per epoch on the query's new rows${planned.optimized.appendOnly ? '' : ' (REFUSED: the query is not append-only)'}; rows (${modelSchema(spec).map((f) => f.name).join(', ')})`,
+    ]);
+    lines.push(...explainState(new Pipeline(stmt.name, planned.physical, () => undefined, (id) => new ModelTrainOp(id, model))));
+    return { kind: 'rows', tag: `EXPLAIN ${lines.length}`, columns: [{ name: 'QUERY PLAN', type: 'varchar' }], rows: lines.map((l) => [l]) };
   } else if (stmt.kind === 'select') {
     planned = planQuery(stmt.query, state.catalog, sql);
     header = ['One-shot SELECT: runs in DuckDB over a snapshot; the plan it would have as a view:'];
-  } else throw new SluiceError('not_supported', `EXPLAIN ${stmt.kind} is not supported`, { hint: 'EXPLAIN takes CREATE MATERIALIZED VIEW or SELECT.' });
+  } else throw new SluiceError('not_supported', `EXPLAIN ${stmt.kind} is not supported`, { hint: 'EXPLAIN takes CREATE MATERIALIZED VIEW, CREATE MODEL or SELECT.' });
   const lines = explainText(planned, header);
   if (stmt.kind === 'create_view') lines.push(...explainState(new Pipeline(stmt.name, planned.physical, () => undefined)));
   return { kind: 'rows', tag: `EXPLAIN ${lines.length}`, columns: [{ name: 'QUERY PLAN', type: 'varchar' }], rows: lines.map((l) => [l]) };

@@ -81,6 +81,8 @@ export interface OperatorView {
 
 export interface ViewInfo {
   readonly name: string;
+  /** A model runs as a view (its trainer at the root of its pipeline). */
+  readonly kind: 'view' | 'model';
   readonly sql: string;
   readonly appendOnly: boolean;
   readonly dependsOn: readonly string[];
@@ -92,6 +94,22 @@ export interface ViewInfo {
   readonly watermark: string | null;
   readonly failed: string | null;
   readonly operators: readonly OperatorView[];
+}
+
+export interface ModelInfo {
+  readonly name: string;
+  readonly type: string;
+  readonly features: readonly string[];
+  readonly label: string | null;
+  /** Training batches (epochs with usable rows) and the points they held. */
+  readonly batches: number;
+  readonly points: number;
+  /** Rows left out (a NULL feature or label, a logistic label other than 0/1). */
+  readonly skippedRows: number;
+  readonly lastLoss: number | null;
+  /** Why the model stopped (a non-finite parameter), null while it trains. */
+  readonly error: string | null;
+  readonly sql: string;
 }
 
 export interface SinkInfo {
@@ -200,6 +218,20 @@ export class Monitor {
     return [...this.state.views.values()].map((v) => this.view(v));
   }
 
+  /** Every model: its type, features, training counters and error (sluice.models). */
+  models(): ModelInfo[] {
+    const out: ModelInfo[] = [];
+    for (const v of this.state.views.values()) {
+      const m = v.model;
+      if (!m) continue;
+      out.push({
+        name: m.name, type: m.type, features: m.spec.features, label: m.spec.type === 'kmeans' ? null : m.spec.label,
+        batches: m.batches, points: m.points, skippedRows: m.skipped, lastLoss: m.lastLoss, error: v.failed?.message ?? null, sql: v.entry.sql,
+      });
+    }
+    return out;
+  }
+
   viewByName(name: string): ViewInfo | null {
     const v = this.state.views.get(name);
     return v ? this.view(v) : null;
@@ -263,6 +295,7 @@ export class Monitor {
     });
     return {
       name: v.entry.name,
+      kind: v.model ? 'model' : 'view',
       sql: v.entry.sql,
       appendOnly: v.entry.appendOnly,
       dependsOn: v.entry.dependsOn,

@@ -89,7 +89,8 @@ export function checkStatement(state: EngineState, principal: Principal, stmt: S
     case 'create_table':
     case 'create_view':
     case 'create_sink':
-      return deny(`to create ${KIND_LABEL[stmt.kind.slice('create_'.length) as 'source' | 'table' | 'view' | 'sink']} "${stmt.name}"`);
+    case 'create_model':
+      return deny(`to create ${KIND_LABEL[stmt.kind.slice('create_'.length) as 'source' | 'table' | 'view' | 'sink' | 'model']} "${stmt.name}"`);
     case 'insert':
     case 'update':
     case 'delete':

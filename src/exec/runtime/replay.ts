@@ -12,6 +12,7 @@ import type { Value } from '../../common/types.js';
 import type { OffsetsRecord } from '../checkpoint/checkpointer.js';
 import { readViewState } from '../checkpoint/view-state.js';
 import { Pipeline } from '../pipeline.js';
+import { ModelState, ModelTrainOp } from '../ml/model.js';
 import { createViewStore } from '../view-store.js';
 import { uniqueKey } from '../../planner/index.js';
 import type { LookupService } from './lookup-service.js';
@@ -40,8 +41,10 @@ export async function replayEpoch(state: EngineState, lookup: LookupService, n: 
     const saved = base.views[v.entry.name];
     if (!saved || saved.sql !== v.entry.sql) continue;
     const out: Batch[] = [];
-    const pipeline = new Pipeline(v.entry.name, v.planned.physical, (b) => out.push(b));
-    const store = createViewStore(v.entry.schema, v.entry.appendOnly, uniqueKey(v.planned.optimized));
+    const model = v.model;
+    // A model's replica trains a model of its own from the checkpoint's parameters.
+    const pipeline = new Pipeline(v.entry.name, v.planned.physical, (b) => out.push(b), model ? (id) => new ModelTrainOp(id, new ModelState(model.name, model.spec)) : undefined);
+    const store = createViewStore(v.entry.schema, v.entry.appendOnly, model ? [0] : uniqueKey(v.planned.optimized));
     readViewState(cp.path(saved.file), v.entry.name, pipeline, store);
     replicas.push({ live: v, pipeline, out, wm: saved.wm === null ? null : BigInt(saved.wm) });
   }

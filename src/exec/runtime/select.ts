@@ -78,6 +78,7 @@ export class AdHocQueries {
    * the slot that bounds how many queries run at once.
    */
   async select(stmt: SelectStmt, principal: Principal, signal?: AbortSignal, own?: QueryConn): Promise<StatementResult> {
+    refusePredict(stmt);
     const slot = await this.acquire(signal);
     const qc = own ?? slot;
     // A cancel or statement_timeout interrupts the DuckDB query itself.
@@ -274,14 +275,42 @@ export class AdHocQueries {
   private async load(qc: QueryConn, rel: string): Promise<void> {
     const { state } = this;
     const e = state.catalog.get(rel);
-    if (!e || (e.kind !== 'view' && e.kind !== 'source')) return;
-    const version = e.kind === 'view' ? state.views.get(rel)!.version : state.sources.get(rel)!.version;
+    if (!e || (e.kind !== 'view' && e.kind !== 'model' && e.kind !== 'source')) return;
+    const version = e.kind === 'source' ? state.sources.get(rel)!.version : state.views.get(rel)!.version;
     if (qc.loaded.get(rel) === version) return;
     await state.duck.run(createTableSql(rel, e.schema, [], true).replace(/^CREATE TEMP TABLE/, 'CREATE OR REPLACE TEMP TABLE'), qc.conn);
-    if (e.kind === 'view') await state.duck.appendRows(rel, e.schema, state.views.get(rel)!.store.rows(), qc.conn);
+    if (e.kind !== 'source') await state.duck.appendRows(rel, e.schema, state.views.get(rel)!.store.rows(), qc.conn);
     else await state.duck.appendBatch(rel, e.schema, state.sources.get(rel)!.retained.flatMap((r) => r.batches), qc.conn);
     qc.loaded.set(rel, version);
   }
+}
+
+/**
+ * predict(model, …) is evaluated by sluice's own kernels, in views; an ad-hoc SELECT runs in
+ * DuckDB, which has no such function: refused (0A000) with the way to get predictions.
+ */
+function refusePredict(stmt: SelectStmt): void {
+  let found: { name: string; pos?: number } | null = null;
+  const walk = (node: unknown): void => {
+    if (found || node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      for (const x of node) walk(x);
+      return;
+    }
+    const o = node as { kind?: unknown; name?: unknown; pos?: number };
+    if (o.kind === 'func' && (o.name === 'predict' || o.name === 'predict_proba')) {
+      found = { name: o.name, pos: o.pos };
+      return;
+    }
+    for (const v of Object.values(o)) walk(v);
+  };
+  walk(stmt.query);
+  if (!found) return;
+  const f: { name: string; pos?: number } = found;
+  throw new SluiceError('not_supported', `${f.name}() is not supported in an ad-hoc SELECT`, {
+    position: f.pos ?? namePosition(f.name, stmt),
+    hint: `Predictions are made in materialized views: CREATE MATERIALIZED VIEW … AS SELECT …, ${f.name}(model, …) FROM …; a model's parameters are read with SELECT * FROM model.`,
+  });
 }
 
 /** The system table (`sluice.epochs`, …) a reference names, if it names one. */

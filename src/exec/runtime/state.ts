@@ -10,7 +10,8 @@ import type { Field, Schema, Value } from '../../common/types.js';
 import type { Checkpointer } from '../checkpoint/checkpointer.js';
 import type { Recovery } from '../checkpoint/manifest.js';
 import type { ProgressTracker } from './progress.js';
-import type { Catalog, SinkEntry, SourceEntry, TableEntry, ViewEntry } from '../../catalog/index.js';
+import type { Catalog, ModelEntry, SinkEntry, SourceEntry, TableEntry, ViewEntry } from '../../catalog/index.js';
+import type { ModelState } from '../ml/model.js';
 import type { PlannedQuery } from '../../planner/index.js';
 import type { DeadLetter, SinkConnector, SourceConnector, TableLoader } from '../../connectors/api.js';
 import type { Pipeline } from '../pipeline.js';
@@ -121,9 +122,14 @@ export interface TableRt {
   lastLoadError: string | null;
 }
 
-/** A running materialized view: its plan, pipeline, store, subscribers and counters. */
+/**
+ * A running materialized view: its plan, pipeline, store, subscribers and counters. A model runs
+ * as one too (`model` set): its pipeline is its training query under its trainer, its store
+ * its rows, so epochs, checkpoints, recovery, SELECT and views over it treat it as a view.
+ */
 export interface ViewRt {
-  readonly entry: ViewEntry;
+  readonly entry: ViewEntry | ModelEntry;
+  readonly model: ModelState | null;
   readonly planned: PlannedQuery;
   readonly pipeline: Pipeline;
   readonly store: ViewStore;

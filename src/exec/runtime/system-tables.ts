@@ -1,7 +1,7 @@
 /**
  * The `sluice.*` system tables: the monitor's figures (monitor.ts) as relations an ad-hoc
  * SELECT reads over pg-wire like any table — `sluice.epochs`, `sluice.sources`, `sluice.views`,
- * `sluice.operators`, `sluice.sinks`, `sluice.checkpoints`.
+ * `sluice.operators`, `sluice.sinks`, `sluice.checkpoints`, `sluice.models`.
  *
  * In DuckDB, `sluice` is a small in-memory database attached at start (duck.ts) holding one
  * view per system table over a temp table of the querying connection (`temp.main."sluice.x"`).
@@ -15,7 +15,7 @@ import type { Monitor } from './monitor.js';
 /** The system schema's name. */
 export const SYSTEM_SCHEMA = 'sluice';
 
-type SystemTableName = 'epochs' | 'sources' | 'views' | 'operators' | 'sinks' | 'checkpoints';
+type SystemTableName = 'epochs' | 'sources' | 'views' | 'operators' | 'sinks' | 'checkpoints' | 'models';
 
 interface SystemTable {
   readonly schema: Schema;
@@ -44,7 +44,7 @@ export const SYSTEM_TABLES: { readonly [K in SystemTableName]: SystemTable } = {
   views: {
     schema: [f('name', 'varchar'), f('rows', 'bigint'), f('state_rows', 'bigint'), f('state_bytes', 'bigint'), f('late_rows', 'bigint'),
       f('row_errors', 'bigint'), f('watermark', 'timestamp'), f('append_only', 'boolean'), f('failed', 'varchar'), f('sql', 'varchar')],
-    rows: (m) => m.views().map((v) => [v.name, big(v.rows), big(v.stateRows), big(v.stateBytes), big(v.lateRows), big(v.rowErrors), ts(v.watermark),
+    rows: (m) => m.views().filter((v) => v.kind === 'view').map((v) => [v.name, big(v.rows), big(v.stateRows), big(v.stateBytes), big(v.lateRows), big(v.rowErrors), ts(v.watermark),
       v.appendOnly, v.failed, v.sql]),
   },
   operators: {
@@ -57,6 +57,11 @@ export const SYSTEM_TABLES: { readonly [K in SystemTableName]: SystemTable } = {
     schema: [f('name', 'varchar'), f('from', 'varchar'), f('connector', 'varchar'), f('rows_written', 'bigint'), f('pending_epochs', 'bigint'),
       f('delivered_epoch', 'bigint'), f('error', 'varchar')],
     rows: (m) => m.sinks().map((s) => [s.name, s.from, s.connector, big(s.rowsWritten), big(s.pendingEpochs), big(s.deliveredEpoch), s.error]),
+  },
+  models: {
+    schema: [f('name', 'varchar'), f('type', 'varchar'), f('features', 'varchar'), f('label', 'varchar'), f('batches', 'bigint'), f('points', 'bigint'),
+      f('skipped_rows', 'bigint'), f('last_loss', 'double'), f('error', 'varchar'), f('sql', 'varchar')],
+    rows: (m) => m.models().map((x) => [x.name, x.type, x.features.join(', '), x.label, big(x.batches), big(x.points), big(x.skippedRows), x.lastLoss, x.error, x.sql]),
   },
   checkpoints: {
     schema: [f('id', 'bigint'), f('epoch', 'bigint'), f('created_at', 'timestamp'), f('bytes', 'bigint'), f('views_written', 'int'), f('duration_ms', 'double')],

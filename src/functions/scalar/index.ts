@@ -13,6 +13,7 @@ import { CONDITIONAL_FUNCTIONS } from './conditional.js';
 import { JSON_FUNCTIONS } from './json.js';
 import { LOGICAL_FUNCTIONS } from './logical.js';
 import { MATH_FUNCTIONS } from './math.js';
+import { ML_FUNCTIONS } from './ml.js';
 import type { ScalarDefinition } from './scalar-function.js';
 import { noFunction, type ScalarBinder } from './signature.js';
 import { STRING_FUNCTIONS } from './string.js';
@@ -34,6 +35,7 @@ export const SCALARS = {
   ...JSON_FUNCTIONS,
   ...ARRAY_FUNCTIONS,
   ...SUBQUERY_FUNCTIONS,
+  ...ML_FUNCTIONS,
 } satisfies Record<string, ScalarDefinition>;
 
 /** A scalar function, as bound expressions name it: a key of the registry. */
