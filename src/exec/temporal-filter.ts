@@ -11,7 +11,7 @@
  *
  *   Δinput ──► bounds(row) ──► valid now: pass through (columnar take)
  *                          └─► later: pending[valid_from] += (row, w); pending[valid_until] += (row, −w)
- *   endEpoch(T_n) ──► every pending change with time <= T_n, consolidated ──► out
+ *   first input or endEpoch(T_n) ──► every pending change with time <= T_n, consolidated ──► out
  */
 import { isValid, rowOf, takeBatch, type Batch, type Column } from '../common/column.js';
 import type { Field, SqlType, Value } from '../common/types.js';
@@ -154,6 +154,9 @@ export class TemporalFilterOp implements Operator {
     const n = b.length;
     if (n === 0) return;
     const now = ctx.now;
+    // What came due goes first: it is the view as of T_n before this epoch's changes (a keyed
+    // view must see an expired version of a row leave before the input's new version arrives).
+    this.emitDue(now, out);
     const lo = this.lower.map((l) => l.k(b, ctx));
     const hi = this.upper.map((u) => u.k(b, ctx));
     const idx = new Int32Array(n);
@@ -176,7 +179,11 @@ export class TemporalFilterOp implements Operator {
   }
 
   endEpoch(ctx: OperatorContext, out: Collector): void {
-    const now = ctx.now;
+    this.emitDue(ctx.now, out);
+  }
+
+  /** Emits every pending change whose time is at or before `now` (nothing scheduled later in the epoch is due). */
+  private emitDue(now: bigint, out: Collector): void {
     let head = this.times.peek();
     if (head === undefined || head > now) return;
     // Changes of the same row due in this epoch (it entered and left since the last) add up.
