@@ -11,7 +11,7 @@ import { toPhysical, type PhysicalPlan } from './physical.js';
 import { DEFAULT_RULES, optimize, WindowAggregateRule } from './rules.js';
 import { SluiceError } from '../common/errors.js';
 import { windowKindList } from '../functions/window/index.js';
-import { placeTemporalFilters } from './temporal.js';
+import { nowPosition, placeTemporalFilters } from './temporal.js';
 
 export * from './expr.js';
 export * from './logical.js';
@@ -38,7 +38,12 @@ export interface PlanOptions {
 /** Plans a view query; `sql` is the statement text, used for error positions. */
 export function planQuery(query: Query, catalog: Catalog, sql = '', opts: PlanOptions = {}): PlannedQuery {
   const logical = new Binder(catalog, sql).bindQuery(query);
-  let optimized = placeTemporalFilters(optimize(logical, opts.windowPanes === false ? DEFAULT_RULES.filter((r) => r !== WindowAggregateRule) : DEFAULT_RULES));
+  let optimized = optimize(logical, opts.windowPanes === false ? DEFAULT_RULES.filter((r) => r !== WindowAggregateRule) : DEFAULT_RULES);
+  try {
+    optimized = placeTemporalFilters(optimized);
+  } catch (e) {
+    throw e instanceof SluiceError ? e.withPosition(nowPosition(sql)) : e;
+  }
   if (opts.emitOnWindowClose) optimized = emitOnClose(optimized);
   return { logical, optimized, physical: toPhysical(optimized, { lookupStrategy: opts.lookupStrategy }) };
 }

@@ -81,6 +81,16 @@ export function temporalCondition(c: BoundExpr): TemporalCondition | null {
   return { op, bound };
 }
 
+/**
+ * Where the refused now() is in `sql` (1-based), when the statement names now() (or
+ * current_timestamp) once; with several, which one was refused is not known here.
+ */
+export function nowPosition(sql: string): number | undefined {
+  const re = /(^|[^A-Za-z0-9_"'])(now|current_timestamp)(?![A-Za-z0-9_"'])/gi;
+  const hits = [...sql.matchAll(re)];
+  return hits.length === 1 ? hits[0]!.index + hits[0]![1]!.length + 1 : undefined;
+}
+
 /** EXPLAIN's text of a temporal filter's conditions over the input's column names. */
 export function showTemporal(conds: readonly TemporalCondition[], inputNames: readonly string[]): string {
   const sym = { lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
