@@ -6,6 +6,7 @@
  * table through Arrow IPC, and a third, freshly built, restores the snapshot and runs the rest.
  * The restored run must emit exactly what the uninterrupted one emits, epoch by epoch, and the
  * view's contents (its store, snapshot and restored the same way) must end the same.
+ * Temporal filters run with an injected clock, so their rows enter and leave between epochs.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -30,14 +31,14 @@ interface RecordedEpoch {
 const RUNS = Number(process.env.SLUICE_FC_RUNS ?? 200);
 
 /** Runs `statements` on an engine (the view is `mv`) and records each epoch mv's pipeline ran. */
-async function record(statements: readonly string[]): Promise<{ plan: PhysicalPlan; store: () => ViewStore; epochs: RecordedEpoch[] }> {
+async function record(statements: readonly string[], clock?: () => number): Promise<{ plan: PhysicalPlan; store: () => ViewStore; epochs: RecordedEpoch[] }> {
   const epochsSeen: RecordedEpoch[] = [];
   const run = Pipeline.prototype.runEpoch;
   Pipeline.prototype.runEpoch = function (this: Pipeline, deltas, ctx) {
     if (this.operators[0]?.id.startsWith('mv/')) epochsSeen.push({ deltas: new Map(deltas), ctx: { epoch: ctx.epoch, now: ctx.now, watermark: ctx.watermark } });
     return run.call(this, deltas, ctx);
   };
-  const engine = await createEngine({ autoStart: false, log: () => undefined });
+  const engine = await createEngine({ autoStart: false, log: () => undefined, ...(clock ? { clock } : {}) });
   try {
     for (const s of statements) await engine.execute(s);
     await engine.execute('FLUSH');
@@ -74,8 +75,8 @@ async function replay(p: Pipeline, out: Batch[], epochs: readonly RecordedEpoch[
 }
 
 /** Uninterrupted vs a snapshot taken between two of the recorded epochs (chosen by `cutAt`), restored into a fresh pipeline. */
-async function checkRestore(statements: readonly string[], cutAt: number): Promise<void> {
-  const { plan, store, epochs } = await record(statements);
+async function checkRestore(statements: readonly string[], cutAt: number, clock?: () => number): Promise<void> {
+  const { plan, store, epochs } = await record(statements, clock);
   // Both parts non-empty: the cut falls between two recorded epochs.
   const cut = epochs.length < 2 ? epochs.length : 1 + (cutAt % (epochs.length - 1));
   const outA: Batch[] = [];
@@ -265,6 +266,33 @@ describe('operator state survives snapshot and restore into a fresh pipeline', (
     const scenario = fc.record({ before: fc.array(op, { maxLength: 6 }), after: fc.array(op, { maxLength: 14 }), query: windowQuery, cutAt });
     await fc.assert(
       fc.asyncProperty(scenario, (s) => checkRestore([TABLE, ...s.before, `CREATE MATERIALIZED VIEW mv AS ${s.query}`, ...s.after], s.cutAt)),
+      { numRuns: RUNS },
+    );
+  }, 600_000);
+
+  it(`temporal filters: rows waiting to enter or leave by batch time, with deletes (${RUNS} cases)`, async () => {
+    const MIN = 60_000;
+    const BASE = Date.parse('2026-03-01T12:00:00Z');
+    const at = (m: number) => `'${new Date(BASE + m * MIN).toISOString().replace('T', ' ').replace('Z', '')}'`;
+    const views = [
+      "SELECT id, k, ts FROM ev WHERE ts > now() - INTERVAL '30 minutes' AND ts <= now()",
+      "SELECT k, count(*) AS c, max(ts) AS m FROM ev WHERE ts BETWEEN now() - INTERVAL '20 minutes' AND now() GROUP BY k",
+      "SELECT k, count(*) AS c FROM ev GROUP BY k HAVING max(ts) + INTERVAL '15 minutes' > now()",
+    ];
+    const row = fc.tuple(fc.integer({ min: 0, max: 5 }), fc.option(fc.integer({ min: 0, max: 2 }), { nil: null }), fc.integer({ min: -40, max: 120 }));
+    const evOp = fc.oneof(
+      { weight: 4, arbitrary: fc.array(row, { minLength: 1, maxLength: 4 }).map((rs) => `INSERT INTO ev VALUES ${rs.map(([i, k, m]) => `(${i}, ${k ?? 'NULL'}, ${at(m)})`).join(', ')}`) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 5 }).map((i) => `DELETE FROM ev WHERE id = ${i}`) },
+      { weight: 3, arbitrary: fc.constant('FLUSH') },
+    );
+    const scenario = fc.record({ view: fc.nat({ max: views.length - 1 }), before: fc.array(evOp, { maxLength: 6 }), after: fc.array(evOp, { maxLength: 16 }), cutAt });
+    await fc.assert(
+      fc.asyncProperty(scenario, (s) => {
+        // Every epoch moves the batch time 7 minutes: rows enter and leave between the epochs.
+        let t = BASE - 10 * MIN;
+        const clock = () => (t += 7 * MIN);
+        return checkRestore(['CREATE TABLE ev (id INT, k INT, ts TIMESTAMP)', ...s.before, `CREATE MATERIALIZED VIEW mv AS ${views[s.view]}`, ...s.after], s.cutAt, clock);
+      }),
       { numRuns: RUNS },
     );
   }, 600_000);

@@ -19,6 +19,7 @@ import type { Collector, Operator, OperatorContext } from './operator.js';
 import { FilterOp, ProjectOp, ScanOp, UnionOp, ValuesOp } from './operators.js';
 import { ProjectSetOp } from './project-set.js';
 import type { StateTable } from './state/state-table.js';
+import { TemporalFilterOp } from './temporal-filter.js';
 import { TopNOp } from './top-n.js';
 import { OverWindowOp } from './over-window.js';
 
@@ -43,6 +44,7 @@ const FACTORIES: { readonly [K in Kind]: Factory<K> } = {
   },
   WindowAggExec: (id, p) => WINDOW_KINDS[p.window.kind].aggregation.operator(id, p),
   ProjectSetExec: (id, p) => new ProjectSetOp(id, p.keep, p.calls, p.ordinality, p.outer),
+  TemporalFilterExec: (id, p) => new TemporalFilterOp(id, p),
 };
 
 /** The inputs of a physical node, in input-index order. */
@@ -63,6 +65,7 @@ export function physicalChildren(p: PhysicalPlan): readonly PhysicalPlan[] {
     case 'WindowExec':
     case 'WindowAggExec':
     case 'ProjectSetExec':
+    case 'TemporalFilterExec':
       return [p.input];
   }
 }

@@ -6,6 +6,7 @@ import { showAgg, showExpr, type AggCall } from './expr.js';
 import type { FrameEdge, LogicalPlan, OverWindowCore, SetCall, SortKey, WindowCall, WindowSpec } from './logical.js';
 import { WINDOW_KINDS } from '../functions/window/index.js';
 import type { PhysicalPlan } from './physical.js';
+import { showTemporal } from './temporal.js';
 
 function mode(appendOnly: boolean): string {
   return appendOnly ? 'append-only' : 'updating';
@@ -67,6 +68,10 @@ export function explainLogical(p: LogicalPlan, depth = 0): string[] {
       break;
     case 'over_window':
       line = `OverWindow: ${showOverWindow(p, names(p.input))}`;
+      kids = [p.input];
+      break;
+    case 'temporal_filter':
+      line = `TemporalFilter: ${showTemporal(p.conditions, names(p.input))}`;
       kids = [p.input];
       break;
     case 'window_aggregate':
@@ -136,6 +141,10 @@ export function explainPhysical(p: PhysicalPlan, depth = 0): string[] {
       break;
     case 'ProjectSetExec':
       line = `ProjectSetExec: ${showSetCalls(p.calls, p.ordinality, p.outer, names(p.input))}${showKeep(p.keep, names(p.input))} state=[none: each input row expands into its rows with the row's weight, so a delete retracts exactly what its insert produced]`;
+      kids = [p.input];
+      break;
+    case 'TemporalFilterExec':
+      line = `TemporalFilterExec: ${showTemporal(p.conditions, names(p.input))} (now() = the epoch's batch time T_n) state=[rows waiting to enter or to leave, by the batch time they do: time, row, weight; a row enters when T_n reaches valid_from and leaves when T_n reaches valid_until]`;
       kids = [p.input];
       break;
     case 'WindowExec':

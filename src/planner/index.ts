@@ -11,6 +11,7 @@ import { toPhysical, type PhysicalPlan } from './physical.js';
 import { DEFAULT_RULES, optimize, WindowAggregateRule } from './rules.js';
 import { SluiceError } from '../common/errors.js';
 import { windowKindList } from '../functions/window/index.js';
+import { nowPosition, placeTemporalFilters } from './temporal.js';
 
 export * from './expr.js';
 export * from './logical.js';
@@ -41,6 +42,11 @@ export function planQuery(query: Query, catalog: Catalog, sql = '', opts: PlanOp
   const binder = new Binder(catalog, sql);
   const logical = binder.bindQuery(query);
   let optimized = optimize(logical, opts.windowPanes === false ? DEFAULT_RULES.filter((r) => r !== WindowAggregateRule) : DEFAULT_RULES);
+  try {
+    optimized = placeTemporalFilters(optimized);
+  } catch (e) {
+    throw e instanceof SluiceError ? e.withPosition(nowPosition(sql)) : e;
+  }
   if (opts.emitOnWindowClose) optimized = emitOnClose(optimized);
   return { models: [...binder.models], logical, optimized, physical: toPhysical(optimized, { lookupStrategy: opts.lookupStrategy }) };
 }

@@ -6,6 +6,7 @@ import type { Schema, SqlType, Value } from '../common/types.js';
 import type { WindowKind } from '../functions/window/index.js';
 import type { AggCall, BoundExpr } from './expr.js';
 import type { SetFn } from '../functions/set/index.js';
+import type { TemporalCondition } from './temporal.js';
 
 export type RelationKind = 'source' | 'table' | 'view' | 'model';
 
@@ -216,7 +217,20 @@ export type LogicalPlan =
   | ({ readonly kind: 'top_n' } & TopNCore<LogicalPlan>)
   | ({ readonly kind: 'over_window' } & OverWindowCore<LogicalPlan>)
   | { readonly kind: 'values'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true }
-  | ({ readonly kind: 'project_set' } & ProjectSetCore<LogicalPlan>);
+  | ({ readonly kind: 'project_set' } & ProjectSetCore<LogicalPlan>)
+  /**
+   * A temporal filter: a row of the input is in the output while every `now() op bound(row)`
+   * holds at the epoch's batch time T_n; it enters and leaves as T_n moves (temporal.ts).
+   */
+  | ({ readonly kind: 'temporal_filter' } & TemporalFilterCore<LogicalPlan>);
+
+/** A temporal filter's input and its conditions `now() op bound` (always updating: rows leave). */
+export interface TemporalFilterCore<P> {
+  readonly input: P;
+  readonly conditions: readonly TemporalCondition[];
+  readonly schema: Schema;
+  readonly appendOnly: false;
+}
 
 export function children(p: LogicalPlan): readonly LogicalPlan[] {
   switch (p.kind) {
@@ -232,6 +246,7 @@ export function children(p: LogicalPlan): readonly LogicalPlan[] {
     case 'top_n':
     case 'over_window':
     case 'project_set':
+    case 'temporal_filter':
       return [p.input];
     case 'union':
       return p.inputs;
@@ -256,6 +271,7 @@ export function withChildren(p: LogicalPlan, kids: readonly LogicalPlan[]): Logi
     case 'row_number':
     case 'top_n':
     case 'over_window':
+    case 'temporal_filter':
       return { ...p, input: kids[0]! } as LogicalPlan;
     case 'project_set':
       return { ...p, input: kids[0]!, appendOnly: kids[0]!.appendOnly };
@@ -291,6 +307,7 @@ export function uniqueKey(p: LogicalPlan): number[] | null {
     case 'window_aggregate':
       return p.roles.map((_, i) => i);
     case 'filter':
+    case 'temporal_filter':
       return uniqueKey(p.input);
     case 'project': {
       const inner = uniqueKey(p.input);

@@ -5,7 +5,7 @@
  */
 import type { Schema, Value } from '../common/types.js';
 import type { BoundExpr } from './expr.js';
-import type { AggregateCore, JoinCore, LogicalPlan, OverWindowCore, ProjectSetCore, RelationKind, TopNCore, WindowAggregateCore, WindowSpec } from './logical.js';
+import type { AggregateCore, JoinCore, LogicalPlan, OverWindowCore, ProjectSetCore, RelationKind, TemporalFilterCore, TopNCore, WindowAggregateCore, WindowSpec } from './logical.js';
 import { SluiceError } from '../common/errors.js';
 import { assertNever } from '../common/errors.js';
 import { WINDOW_KINDS } from '../functions/window/index.js';
@@ -47,7 +47,8 @@ export type PhysicalPlan =
     } & TopNCore<PhysicalPlan>)
   | ({ readonly kind: 'OverWindowExec' } & OverWindowCore<PhysicalPlan>)
   | { readonly kind: 'ValuesExec'; readonly rows: readonly (readonly Value[])[]; readonly schema: Schema; readonly appendOnly: true }
-  | ({ readonly kind: 'ProjectSetExec' } & ProjectSetCore<PhysicalPlan>);
+  | ({ readonly kind: 'ProjectSetExec' } & ProjectSetCore<PhysicalPlan>)
+  | ({ readonly kind: 'TemporalFilterExec' } & TemporalFilterCore<PhysicalPlan>);
 
 /** The frame of a ranking function (which ignores frames). */
 const DEFAULT_ROWS_FRAME = { mode: 'rows', start: { kind: 'unbounded_preceding', rows: 0, value: null }, end: { kind: 'current_row', rows: 0, value: null } } as const;
@@ -151,6 +152,8 @@ export function toPhysical(p: LogicalPlan, opts: PhysicalOptions = {}): Physical
       };
     case 'project_set':
       return { kind: 'ProjectSetExec', input: toPhysicalRec(p.input), keep: p.keep, calls: p.calls, ordinality: p.ordinality, outer: p.outer, schema: p.schema, appendOnly: p.appendOnly };
+    case 'temporal_filter':
+      return { kind: 'TemporalFilterExec', input: toPhysicalRec(p.input), conditions: p.conditions, schema: p.schema, appendOnly: false };
     default:
       return assertNever(p);
   }

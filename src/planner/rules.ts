@@ -39,6 +39,7 @@ function pushDown(plan: LogicalPlan): LogicalPlan {
     case 'top_n':
     case 'over_window':
     case 'project_set':
+    case 'temporal_filter':
       return { ...plan, input: pushDown(plan.input) };
     case 'union':
       return { ...plan, inputs: plan.inputs.map(pushDown) };
@@ -112,6 +113,12 @@ function pushFilter(input: LogicalPlan, preds: BoundExpr[]): LogicalPlan {
       const inner = down.length ? pushFilter(input.input, down) : pushDown(input.input);
       return wrap({ ...input, input: inner }, keep);
     }
+    case 'temporal_filter': {
+      // Ordinary conditions commute with a temporal filter; now() conditions stay above it.
+      const down = preds.filter((p) => !isVolatile(p));
+      const inner = down.length ? pushFilter(input.input, down) : pushDown(input.input);
+      return wrap({ ...input, input: inner }, preds.filter((p) => isVolatile(p)));
+    }
     case 'window_aggregate':
     case 'row_number':
     case 'top_n':
@@ -127,7 +134,9 @@ function pushFilter(input: LogicalPlan, preds: BoundExpr[]): LogicalPlan {
       const keep: BoundExpr[] = [];
       for (const p of preds) {
         const cols = [...columnsOf(p)];
-        if (cols.length > 0 && cols.every((c) => c < nL) && (t === 'inner' || t === 'cross' || t === 'left')) toLeft.push(p);
+        // A temporal filter (now()) makes its input retract: it stays above a join that needs append-only inputs.
+        if ((input.lookup || input.timeBound) && isVolatile(p)) keep.push(p);
+        else if (cols.length > 0 && cols.every((c) => c < nL) && (t === 'inner' || t === 'cross' || t === 'left')) toLeft.push(p);
         else if (cols.length > 0 && cols.every((c) => c >= nL) && (t === 'inner' || t === 'cross' || t === 'right')) toRight.push(mapColumns(p, (i, type) => ({ kind: 'col', index: i - nL, type })));
         else keep.push(p);
       }
@@ -295,6 +304,14 @@ function prune(plan: LogicalPlan, required: readonly number[]): LogicalPlan {
         schema: [...kept.map((i) => plan.schema[i]!), ...outCols.map((i) => plan.schema[i]!)],
       };
       return trim(ps, [...kept, ...outCols], required);
+    }
+    case 'temporal_filter': {
+      const used = new Set<number>(required);
+      for (const c of plan.conditions) columnsOf(c.bound, used);
+      const need = sorted([...used]);
+      const child = prune(plan.input, need);
+      const tf: LogicalPlan = { ...plan, input: child, conditions: plan.conditions.map((c) => ({ ...c, bound: remap(c.bound, need) })), schema: need.map((i) => plan.schema[i]!) };
+      return trim(tf, need, required);
     }
     case 'window_aggregate': {
       const nKeys = plan.roles.length;

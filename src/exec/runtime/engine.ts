@@ -104,7 +104,7 @@ export class Engine {
       catalog: this.catalog, duck, mutex: new Mutex(), paths, dataDir: opts.dataDir ?? null,
       retainEpochs: opts.retainEpochs ?? 10, log: (m) => log(scrub(m, this.knownSecrets())),
       sources: new Map(), tables: new Map(), views: new Map(), sinks: new Map(), metrics: new MetricsRing(1000), progress: new ProgressTracker(),
-      settings: initialSettings(opts.batchIntervalMs ?? 1000, opts.statementTimeoutMs ?? 0), epochNo: 0, lastT: 0n, closed: false, order: 0, queryConn: null,
+      settings: initialSettings(opts.batchIntervalMs ?? 1000, opts.statementTimeoutMs ?? 0), clock: opts.clock ?? Date.now, epochNo: 0, lastT: 0n, closed: false, order: 0, queryConn: null,
       checkpointer: null, tableSeq: 0, consumedSeq: 0, recovering: null, lastStateWrite: null,
     };
     this.lookup = new LookupService(this.state);

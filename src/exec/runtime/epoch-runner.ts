@@ -52,7 +52,7 @@ export class EpochRunner {
     const started = performance.now();
     const startedWall = Date.now();
     const epoch = ++this.state.epochNo;
-    let t = BigInt(startedWall) * 1000n;
+    let t = BigInt(Math.floor(this.state.clock())) * 1000n;
     if (t <= this.state.lastT) t = this.state.lastT + 1n;
     this.state.lastT = t;
     const nowMs = Number(t / 1000n);

@@ -41,6 +41,11 @@ export interface EngineOptions {
    * current directory). Symlinks are resolved before the check.
    */
   readonly allowPaths?: readonly string[];
+  /**
+   * The clock an epoch's batch time T_n is read from, in ms (default Date.now). A test hook:
+   * tests of temporal filters run epochs at batch times they choose. T_n still only grows.
+   */
+  readonly clock?: () => number;
 }
 
 /** A WARNING a statement reports beside its result (PostgreSQL sends it as a NoticeResponse). */
@@ -217,6 +222,8 @@ export interface EngineState {
   /** Long work in progress (backfills, table loads, scripts), read without the lock. */
   readonly progress: ProgressTracker;
   readonly settings: RuntimeSettings;
+  /** Where T_n comes from (ms): EngineOptions.clock, or the wall clock. */
+  readonly clock: () => number;
   /** The last epoch run, and its batch time T_n in µs (0n before the first). */
   epochNo: number;
   lastT: bigint;
@@ -248,5 +255,5 @@ export async function queryConnection(state: EngineState): Promise<DuckDBConnect
 
 /** The batch time to evaluate with: T_n of the last epoch, or the wall clock before the first (µs). */
 export function batchTime(state: EngineState): bigint {
-  return state.lastT === 0n ? BigInt(Date.now()) * 1000n : state.lastT;
+  return state.lastT === 0n ? BigInt(Math.floor(state.clock())) * 1000n : state.lastT;
 }
