@@ -831,7 +831,9 @@ function rewriteWindows(text: string, offset: number): { text: string; windows: 
     let args: Expr[] = [];
     if (toks[argStart]?.value === '*' && argStart + 1 === callEnd) star = true;
     else args = splitList(toks, argStart, callEnd).map(([a, z]) => parseExpression(text.slice(toks[a]!.start, toks[z - 1]!.end), offset + toks[a]!.start));
-    const rename = { name: fn.value, args, star, distinct };
+    // f(DISTINCT x) reaches here as f_distinct(x) (rewriteAggregateCalls ran first).
+    const distinctCall = /^(.+)_distinct$/.exec(fn.value);
+    const rename = { name: distinctCall ? distinctCall[1]! : fn.value, args, star, distinct: distinct || distinctCall !== null };
     out = out.slice(0, fn.start) + 'max(1)'.padEnd(toks[i - 1]!.end - fn.start, ' ') + out.slice(toks[i - 1]!.end);
     let entry: WindowSpec | null = null;
     if (toks[i + 1]?.value === '(') {

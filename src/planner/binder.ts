@@ -675,7 +675,7 @@ export class Binder extends ExprBinder implements SubqueryHost {
       if (corr) outExprs = [...corrBound.map((e, i): BoundExpr => ({ kind: 'col', index: i, type: e.type })), ...outExprs];
     } else {
       const joins = new SubqueryJoins(this);
-      ctx = { scope: scopeNow, agg: null, noAggIn: null, subqueries: joins, window: windows.hook };
+      ctx = { scope, agg: null, noAggIn: null, subqueries: joins, window: windows.hook };
       outExprs = items.map((i) => this.bindExpr(i.expr, ctx));
       if (!joins.empty) {
         const j = joins.apply(plan);
