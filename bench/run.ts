@@ -191,9 +191,6 @@ async function runCase(c: Case, withHttp: boolean): Promise<Result> {
       fields.auction.kind = 'random', fields.auction.start = 0, fields.auction.end = 9999,
       fields.price.kind = 'sequence', fields.price.start = 0, fields.price.end = 999,
       fields.ts.kind = 'sequence', fields.ts.start = '2024-01-01 00:00:00', seed = 1)`);
-    // State every epoch (the default) at 1 M keys costs more than an epoch of input, and the
-    // rate controller would then hold the source at its floor: the checkpointed cases use auto.
-    if (c.checkpointed) await engine.execute("SET checkpoint_interval = 'auto'");
     if (c.setup) await engine.execute(c.setup);
     await engine.execute(`CREATE MATERIALIZED VIEW v AS ${c.view}`);
     const stopHttp = withHttp ? await pollHttp(engine) : null;

@@ -15,8 +15,24 @@
  * refused, since its value would be frozen at the epoch that computed the row.
  */
 import { SluiceError } from '../common/errors.js';
-import { columnsOf, conjunction, isVolatile, showExpr, splitConjunction, type AggCall, type BoundExpr } from './expr.js';
+import { columnsOf, conjunction, showExpr, splitConjunction, type AggCall, type BoundExpr } from './expr.js';
 import { children, transformUp, type LogicalPlan } from './logical.js';
+
+
+/** Whether an expression calls now() (a temporal condition's clock; predict() is volatile too, but not a clock). */
+function callsNow(e: BoundExpr): boolean {
+  switch (e.kind) {
+    case 'col':
+    case 'lit':
+      return false;
+    case 'call':
+      return e.fn === 'now' || e.args.some(callsNow);
+    case 'case':
+      return e.whens.some((w) => callsNow(w.when) || callsNow(w.then)) || (e.otherwise !== null && callsNow(e.otherwise));
+    case 'cast':
+      return callsNow(e.arg);
+  }
+}
 
 /** `now() op bound`, bound an expression over the input row (no now()). */
 export interface TemporalCondition {
@@ -35,7 +51,7 @@ function refuse(what: string): never {
 
 /** The interval constant of an add/sub over now(): interval-typed, reading no column and no now(). */
 function isIntervalConstant(e: BoundExpr): boolean {
-  return e.type === 'interval' && columnsOf(e).size === 0 && !isVolatile(e);
+  return e.type === 'interval' && columnsOf(e).size === 0 && !callsNow(e);
 }
 
 /**
@@ -43,7 +59,7 @@ function isIntervalConstant(e: BoundExpr): boolean {
  * now() the engine cannot maintain.
  */
 export function temporalCondition(c: BoundExpr): TemporalCondition | null {
-  if (!isVolatile(c)) return null;
+  if (!callsNow(c)) return null;
   if (c.kind !== 'call' || c.args.length !== 2 || !(c.fn === 'lt' || c.fn === 'le' || c.fn === 'gt' || c.fn === 'ge')) {
     if (c.kind === 'call' && (c.fn === 'or' || c.fn === 'not')) refuse(`under ${c.fn.toUpperCase()}`);
     if (c.kind === 'call' && (c.fn === 'eq' || c.fn === 'ne')) refuse(`compared with ${c.fn === 'eq' ? '=' : '<>'} (the row would be in the view for a single instant)`);
@@ -51,8 +67,8 @@ export function temporalCondition(c: BoundExpr): TemporalCondition | null {
   }
   let [a, b] = c.args as [BoundExpr, BoundExpr];
   let op: TemporalCondition['op'] = c.fn;
-  if (isVolatile(a) && isVolatile(b)) refuse('on both sides of a comparison');
-  if (!isVolatile(a)) {
+  if (callsNow(a) && callsNow(b)) refuse('on both sides of a comparison');
+  if (!callsNow(a)) {
     [a, b] = [b, a];
     op = FLIP[op];
   }
@@ -63,13 +79,13 @@ export function temporalCondition(c: BoundExpr): TemporalCondition | null {
     if (n.kind === 'call' && n.fn === 'now') break;
     if (n.kind === 'call' && (n.fn === 'add' || n.fn === 'sub') && n.args.length === 2) {
       const [x, y] = n.args as [BoundExpr, BoundExpr];
-      if (isVolatile(x) && isIntervalConstant(y)) {
+      if (callsNow(x) && isIntervalConstant(y)) {
         // now() + y op b  ⇔  now() op b - y;  now() - y op b  ⇔  now() op b + y
         bound = { kind: 'call', fn: n.fn === 'add' ? 'sub' : 'add', args: [bound, y], type: 'timestamp' };
         n = x;
         continue;
       }
-      if (n.fn === 'add' && isVolatile(y) && isIntervalConstant(x)) {
+      if (n.fn === 'add' && callsNow(y) && isIntervalConstant(x)) {
         bound = { kind: 'call', fn: 'sub', args: [bound, x], type: 'timestamp' };
         n = y;
         continue;
@@ -105,7 +121,7 @@ export function showTemporal(conds: readonly TemporalCondition[], inputNames: re
 export function placeTemporalFilters(plan: LogicalPlan): LogicalPlan {
   let placed = false;
   const out = transformUp(plan, (p) => {
-    if (p.kind !== 'filter' || !isVolatile(p.predicate)) return p;
+    if (p.kind !== 'filter' || !callsNow(p.predicate)) return p;
     const conds: TemporalCondition[] = [];
     const rest: BoundExpr[] = [];
     for (const c of splitConjunction(p.predicate)) {
@@ -152,7 +168,7 @@ function recomputeAppendOnly(p: LogicalPlan): LogicalPlan {
 /** Throws 0A000 when a now() is left anywhere but a window's processing time. */
 function refuseStrayNow(p: LogicalPlan): void {
   const check = (e: BoundExpr | null, where: string) => {
-    if (e && isVolatile(e)) refuse(where);
+    if (e && callsNow(e)) refuse(where);
   };
   const checkAgg = (a: AggCall) => {
     check(a.arg, 'in an aggregate\'s argument');

@@ -58,4 +58,10 @@ export interface Recovery {
   readonly manifest: Manifest;
   /** The last committed epoch (≥ manifest.epoch): its effects are out (sinks, dead letters). */
   readonly committedEpoch: number;
+  /**
+   * Where each source starts: its position after the last epoch recovery replays (the offsets
+   * log's), else the manifest's. Set by the engine before the catalog is replayed, so a source
+   * starts once, past the replay, and replay re-reads the logged ranges on their own.
+   */
+  resumeAt?: Readonly<Record<string, unknown>>;
 }

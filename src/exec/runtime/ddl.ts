@@ -147,7 +147,9 @@ export class Ddl {
     };
     dead.count = saved?.deadLetters ?? 0;
     restoreWatermark(rt.wm, saved?.wm);
-    await connector.start(saved?.position ?? null);
+    // At recovery a source starts past the epochs being replayed (engine.ts restore()).
+    const resumeAt = state.recovering?.resumeAt;
+    await connector.start((resumeAt && Object.hasOwn(resumeAt, stmt.name) ? (resumeAt[stmt.name] as typeof rt.position) : null) ?? saved?.position ?? null);
     rt.position = connector.currentPosition?.() ?? rt.position;
     const errorsTable = `${stmt.name}_errors`;
     await state.duck.run(`CREATE TABLE IF NOT EXISTS ${quoteIdent(errorsTable)} (position VARCHAR, raw VARCHAR, error VARCHAR, received_at TIMESTAMP)`);

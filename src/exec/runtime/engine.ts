@@ -154,6 +154,16 @@ export class Engine {
       }
     }
     try {
+      // The epochs to replay, known before any source starts: each source starts at its
+      // position after them (a receiver that connected at the checkpoint's position and was
+      // then restarted would have the broker redeliver what it had not acknowledged yet).
+      const plan = state.recovering ? state.checkpointer!.replayPlan(state.recovering) : [];
+      if (state.recovering) {
+        const resumeAt: Record<string, unknown> = {};
+        for (const [name, s] of Object.entries(state.recovering.manifest.sources)) resumeAt[name] = s.position;
+        for (const record of plan) Object.assign(resumeAt, record.positions);
+        state.recovering.resumeAt = resumeAt;
+      }
       const statements = this.catalog.loadStatements();
       for (const sql of statements) {
         for (const stmt of parseSql(sql)) await this.executeOne(stmt, sql, true);
@@ -162,15 +172,7 @@ export class Engine {
       if (recovered) {
         const m = recovered.manifest;
         const n = await requeueTableChanges(state, m.tableSeq);
-        const plan = state.checkpointer!.replayPlan(recovered);
         for (const record of plan) await this.epochs.replay(record);
-        if (plan.length) {
-          // The connectors started from the checkpoint's positions; move them past the replay.
-          for (const s of state.sources.values()) {
-            await s.connector.stop();
-            await s.connector.start(s.position);
-          }
-        }
         state.log(`recovered checkpoint ${m.id} (epoch ${m.epoch}) with ${statements.length} object(s) from ${this.opts.dataDir}${plan.length ? `; replayed epochs ${plan[0]!.epoch}–${recovered.committedEpoch}` : ''}${n ? `; ${n} table change(s) queued` : ''}`);
       } else {
         // Views were computed from the tables as they are: logged changes are in them already.

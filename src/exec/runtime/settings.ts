@@ -27,7 +27,7 @@ const MAX_INTERVAL = 3_600_000;
 export function initialSettings(batchIntervalMs: number, statementTimeoutMs = 0): RuntimeSettings {
   return {
     batchIntervalMs: checkInterval(batchIntervalMs), implicitFlush: false, idleTimeoutMs: 10_000, windowPanes: true,
-    statementTimeoutMs, checkpointEvery: { epochs: 1 }, backpressure: true, backpressureInitialRate: 100_000, backpressureTarget: COST_CAP_TARGET, custom: new Map(), parameters: null,
+    statementTimeoutMs, checkpointEvery: { auto: true }, backpressure: true, backpressureInitialRate: 100_000, backpressureTarget: COST_CAP_TARGET, custom: new Map(), parameters: null,
   };
 }
 
