@@ -8,11 +8,12 @@
  * fast-check shrinks a failure to a minimal script.
  */
 import fc from 'fast-check';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { formatValue } from '../src/common/values.js';
 import type { Value } from '../src/common/types.js';
+import { closeOracle, connectOracle } from './pg-oracle.js';
 
 const SCHEMA = `sluice_agg_${process.pid}`;
 const TABLE = 'CREATE TABLE obs (id INT, g INT, x INT, d DOUBLE PRECISION, s VARCHAR, b BOOLEAN)';
@@ -20,25 +21,12 @@ const TABLE = 'CREATE TABLE obs (id INT, g INT, x INT, d DOUBLE PRECISION, s VAR
 let client: pg.Client;
 
 beforeAll(async () => {
-  for (const user of [process.env.PGUSER, 'postgres', 'root'].filter((u): u is string => !!u)) {
-    const c = new pg.Client({ host: process.env.PGHOST ?? '127.0.0.1', port: Number(process.env.PGPORT ?? 5432), user, database: 'test' });
-    try {
-      await c.connect();
-      client = c;
-      break;
-    } catch {
-      await c.end().catch(() => undefined);
-    }
-  }
-  if (!client) throw new Error('cannot connect to PostgreSQL at 127.0.0.1:5432/test as postgres or root; start the server');
-  await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA}; SET search_path TO ${SCHEMA}`);
+  client = await connectOracle(SCHEMA);
 });
 
 afterAll(async () => {
-  if (!client) return;
-  await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  await client.query('RESET search_path');
-  await client.end();
+  await client?.query('RESET search_path');
+  await closeOracle(client, SCHEMA);
 });
 
 const str = (s: string | null) => (s === null ? 'NULL' : `'${s.replace(/'/g, "''")}'`);

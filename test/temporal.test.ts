@@ -9,13 +9,14 @@
  * forms the engine cannot maintain are refused with 0A000.
  */
 import fc from 'fast-check';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
 import { formatValue } from '../src/common/values.js';
 import type { Value } from '../src/common/types.js';
 import { toSluiceError } from '../src/common/errors.js';
 import { tempDirEach } from './helpers.js';
+import { closeOracle, connectOracle } from './pg-oracle.js';
 
 const SCHEMA = `sluice_temporal_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
 const TABLE = 'CREATE TABLE ev (id INT, k INT, ts TIMESTAMP)';
@@ -25,24 +26,11 @@ const BASE = Date.parse('2026-03-01T12:00:00Z');
 let client: pg.Client;
 
 beforeAll(async () => {
-  for (const user of [process.env.PGUSER, 'postgres', 'root'].filter((u): u is string => !!u)) {
-    const c = new pg.Client({ host: process.env.PGHOST ?? '127.0.0.1', port: Number(process.env.PGPORT ?? 5432), user, database: 'test' });
-    try {
-      await c.connect();
-      client = c;
-      break;
-    } catch {
-      await c.end().catch(() => undefined);
-    }
-  }
-  if (!client) throw new Error('cannot connect to PostgreSQL at 127.0.0.1:5432/test as postgres or root; start the server');
-  await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA}; SET search_path TO ${SCHEMA}`);
+  client = await connectOracle(SCHEMA);
 });
 
 afterAll(async () => {
-  if (!client) return;
-  await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  await client.end();
+  await closeOracle(client, SCHEMA);
 });
 
 /** The views: every supported form, conjunctions with ordinary predicates, an aggregate over one, HAVING. */
