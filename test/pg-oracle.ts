@@ -4,6 +4,8 @@
  * own on its search path, dropped again at the end, so suites running at once do not meet.
  */
 import pg from 'pg';
+import type { SqlType, Value } from '../src/common/types.js';
+import { formatValue } from '../src/common/values.js';
 
 /** Connects and makes `schema` (dropped first if a crashed run left it) the search path. */
 export async function connectOracle(schema: string): Promise<pg.Client> {
@@ -25,4 +27,15 @@ export async function closeOracle(client: pg.Client | undefined, schema: string)
   if (!client) return;
   await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await client.end();
+}
+
+/** The oracle's answer to `sql`: each row as the JSON of PostgreSQL's text values, sorted. */
+export async function oracleRows(client: pg.Client, sql: string): Promise<string[]> {
+  const r = await client.query({ text: sql, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
+  return (r.rows as (string | null)[][]).map((row) => JSON.stringify(row)).sort();
+}
+
+/** A sluice row in the same form: each value as PostgreSQL's text output of its type. */
+export function textRow(row: readonly Value[], types: readonly SqlType[]): string {
+  return JSON.stringify(row.map((v, i) => formatValue(v, types[i]!)));
 }

@@ -13,9 +13,7 @@ import fc from 'fast-check';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../src/exec/runtime/engine.js';
-import { formatValue } from '../src/common/values.js';
-import type { Value } from '../src/common/types.js';
-import { closeOracle, connectOracle } from './pg-oracle.js';
+import { closeOracle, connectOracle, textRow } from './pg-oracle.js';
 
 const SCHEMA = `sluice_subq_${process.pid}`;
 const T = 'CREATE TABLE t (id INT PRIMARY KEY, a INT, b VARCHAR)';
@@ -112,10 +110,6 @@ const query = fc.oneof(
 );
 
 const scenario = (mode: Mode) => fc.record({ before: ops(mode), after: ops(mode), query });
-
-function textRow(row: readonly Value[], types: readonly Parameters<typeof formatValue>[1][]): string {
-  return JSON.stringify(row.map((v, i) => formatValue(v, types[i]!)));
-}
 
 async function pgRows(sql: string): Promise<string[]> {
   const r = await client.query({ text: sql, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });

@@ -12,11 +12,10 @@ import fc from 'fast-check';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
-import { formatValue } from '../src/common/values.js';
 import type { Value } from '../src/common/types.js';
 import { toSluiceError } from '../src/common/errors.js';
 import { tempDirEach } from './helpers.js';
-import { closeOracle, connectOracle } from './pg-oracle.js';
+import { closeOracle, connectOracle, oracleRows, textRow } from './pg-oracle.js';
 
 const SCHEMA = `sluice_temporal_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
 const TABLE = 'CREATE TABLE ev (id INT, k INT, ts TIMESTAMP)';
@@ -83,14 +82,9 @@ function opSql(o: Op, clock: number): string {
   }
 }
 
-async function pgRows(sql: string): Promise<string[]> {
-  const r = await client.query({ text: sql, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
-  return (r.rows as (string | null)[][]).map((row) => JSON.stringify(row)).sort();
-}
-
 async function viewText(engine: Engine, name: string): Promise<string[]> {
   const types = engine.catalog.relation(name).schema.map((f) => f.type);
-  return (await engine.viewRows(name)).map((r: readonly Value[]) => JSON.stringify(r.map((v, i) => formatValue(v, types[i]!)))).sort();
+  return (await engine.viewRows(name)).map((r: readonly Value[]) => textRow(r, types)).sort();
 }
 
 /** The view's query with now() as the batch time `ms`, for PostgreSQL. */
@@ -105,7 +99,7 @@ async function runScenario(s: { steps: { ops: Op[]; advance: number }[]; createA
     await engine.execute(TABLE);
     const check = async (at: number) => {
       for (const i of created) {
-        const want = await pgRows(atTime(VIEWS[i]!, at));
+        const want = await oracleRows(client, atTime(VIEWS[i]!, at));
         const got = await viewText(engine, `v${i}`);
         expect(got, `${VIEWS[i]} at ${iso(at)}`).toEqual(want);
       }
@@ -205,7 +199,7 @@ describe('temporal filters: state after a restart', () => {
       expect(await ids(engine)).toEqual([3]);
       // The oracle: PostgreSQL over the same rows at the last batch time.
       await client.query(`DROP TABLE IF EXISTS ev; ${TABLE}; INSERT INTO ev VALUES ${rows}`);
-      expect(await pgRows(atTime('SELECT id FROM ev WHERE ts BETWEEN now() - INTERVAL \'1 hour\' AND now()', clock))).toEqual(['["3"]']);
+      expect(await oracleRows(client, atTime('SELECT id FROM ev WHERE ts BETWEEN now() - INTERVAL \'1 hour\' AND now()', clock))).toEqual(['["3"]']);
     } finally {
       await engine.close();
     }

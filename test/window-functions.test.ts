@@ -19,9 +19,7 @@ import fc from 'fast-check';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
-import { formatValue } from '../src/common/values.js';
-import type { Value } from '../src/common/types.js';
-import { closeOracle, connectOracle } from './pg-oracle.js';
+import { closeOracle, connectOracle, textRow, oracleRows } from './pg-oracle.js';
 
 const SCHEMA = `sluice_winfn_${process.pid}`;
 const TABLE = 'CREATE TABLE w (id INT, k INT, g VARCHAR, v INT, d DOUBLE PRECISION, ts TIMESTAMP)';
@@ -116,15 +114,6 @@ const query = fc.oneof(
 
 const scenario = fc.record({ before: fc.array(op, { maxLength: 6 }), after: fc.array(op, { maxLength: 12 }), query });
 
-function textRow(row: readonly Value[], types: readonly Parameters<typeof formatValue>[1][]): string {
-  return JSON.stringify(row.map((v, i) => formatValue(v, types[i]!)));
-}
-
-async function pgRows(sql: string): Promise<string[]> {
-  const r = await client.query({ text: sql, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
-  return (r.rows as (string | null)[][]).map((row) => JSON.stringify(row)).sort();
-}
-
 async function runScenario(s: { before: string[]; after: string[]; query: string }): Promise<void> {
   const engine = await createEngine({ autoStart: false, log: () => undefined });
   let nextId = 1;
@@ -143,7 +132,7 @@ async function runScenario(s: { before: string[]; after: string[]; query: string
     const view = await engine.viewRows('mv');
     const types = engine.catalog.relation('mv').schema.map((f) => f.type);
     const got = view.map((r) => textRow(r, types)).sort();
-    expect(got).toEqual(await pgRows(s.query));
+    expect(got).toEqual(await oracleRows(client, s.query));
   } finally {
     await engine.close();
   }
