@@ -79,8 +79,17 @@ export const KIND_LABEL: Record<ObjectKind, string> = {
   model: 'model',
 };
 
+/** A COMMENT ON an object (column null) or one of its columns. */
+export interface Comment {
+  readonly object: string;
+  readonly column: string | null;
+  readonly text: string;
+}
+
 export class Catalog {
   private readonly entries = new Map<string, CatalogEntry>();
+  /** COMMENT ON texts, by `object` or `object.column` (JSON of the pair, so names may hold dots). */
+  private readonly commentMap = new Map<string, Comment>();
   /** Users and their grants, persisted with the objects. */
   readonly roles = new Roles(() => this.persist());
 
@@ -91,8 +100,9 @@ export class Catalog {
     if (!this.dataDir) return [];
     const f = join(this.dataDir, 'catalog.json');
     if (!existsSync(f)) return [];
-    const parsed = JSON.parse(readFileSync(f, 'utf8')) as { version: number; objects: { sql: string }[]; roles?: StoredRole[] };
+    const parsed = JSON.parse(readFileSync(f, 'utf8')) as { version: number; objects: { sql: string }[]; roles?: StoredRole[]; comments?: Comment[] };
     this.roles.load(parsed.roles ?? []);
+    for (const c of parsed.comments ?? []) this.commentMap.set(commentKey(c.object, c.column), c);
     return parsed.objects.map((o) => o.sql);
   }
 
@@ -144,7 +154,45 @@ export class Catalog {
   remove(name: string): void {
     this.entries.delete(name);
     this.roles.forgetRelation(name);
+    for (const [k, c] of this.commentMap) if (c.object === name) this.commentMap.delete(k);
     this.persist();
+  }
+
+  /**
+   * Renames an object: its entry (with the statement that recreates it under the new name), its
+   * comments and its grants move to `entry.name`; persisted.
+   */
+  rename(from: string, entry: CatalogEntry): void {
+    if (this.entries.has(entry.name)) {
+      throw new SluiceError('duplicate_object', `${KIND_LABEL[this.entries.get(entry.name)!.kind]} "${entry.name}" already exists`);
+    }
+    const rebuilt = new Map<string, CatalogEntry>();
+    for (const [k, e] of this.entries) {
+      if (k === from) rebuilt.set(entry.name, entry);
+      else rebuilt.set(k, e);
+    }
+    this.entries.clear();
+    for (const [k, e] of rebuilt) this.entries.set(k, e);
+    for (const [k, c] of [...this.commentMap]) {
+      if (c.object !== from) continue;
+      this.commentMap.delete(k);
+      this.commentMap.set(commentKey(entry.name, c.column), { ...c, object: entry.name });
+    }
+    this.roles.renameRelation(from, entry.name);
+    this.persist();
+  }
+
+  /** COMMENT ON: sets (or with null removes) the comment of an object or of one of its columns; persisted. */
+  setComment(object: string, column: string | null, text: string | null): void {
+    const key = commentKey(object, column);
+    if (text === null) this.commentMap.delete(key);
+    else this.commentMap.set(key, { object, column, text });
+    this.persist();
+  }
+
+  /** Every comment, objects' before their columns'. */
+  comments(): Comment[] {
+    return [...this.commentMap.values()].sort((a, b) => a.object.localeCompare(b.object) || (a.column ?? '').localeCompare(b.column ?? ''));
   }
 
   private persist(): void {
@@ -152,7 +200,7 @@ export class Catalog {
     mkdirSync(this.dataDir, { recursive: true });
     const f = join(this.dataDir, 'catalog.json');
     const tmp = f + '.tmp';
-    const body = JSON.stringify({ version: 1, objects: this.list().map((e) => ({ kind: e.kind, name: e.name, sql: e.sql })), roles: this.roles.stored() }, null, 1);
+    const body = JSON.stringify({ version: 1, objects: this.list().map((e) => ({ kind: e.kind, name: e.name, sql: e.sql })), roles: this.roles.stored(), comments: this.comments() }, null, 1);
     // Verifiers and connector secrets are in here: readable by the server's user only.
     writeFileSync(tmp, body, { mode: 0o600 });
     const fd = openSync(tmp, 'r');
@@ -161,3 +209,5 @@ export class Catalog {
     renameSync(tmp, f);
   }
 }
+
+const commentKey = (object: string, column: string | null) => JSON.stringify([object, column]);

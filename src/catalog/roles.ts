@@ -93,6 +93,13 @@ export class Roles {
     if (changed) this.onChange();
   }
 
+  /** A renamed relation keeps its grants under the new name (the caller persists). */
+  renameRelation(from: string, to: string): void {
+    for (const r of this.roles.values()) {
+      if (r.select.delete(from)) r.select.add(to);
+    }
+  }
+
   private get(name: string): Role {
     const r = this.roles.get(name);
     if (!r) throw new SluiceError('undefined_object', `role "${name}" does not exist`, { hint: name === SUPERUSER_NAME ? 'The superuser is the server itself and holds every privilege.' : 'CREATE USER makes one.' });

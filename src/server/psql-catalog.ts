@@ -16,7 +16,7 @@ const OWNER = 'sluice';
 
 type Relation = Exclude<CatalogEntry, { kind: 'sink' }>;
 
-const relkindOf = (e: Relation) => (e.kind === 'view' ? 'm' : 'r');
+const relkindOf = (e: Relation) => (e.kind === 'source' ? 'f' : e.kind === 'table' ? 'r' : 'm');
 const typeLabel = (e: Relation) => (e.kind === 'view' ? 'materialized view' : e.kind);
 const oidOf = (e: Relation) => FIRST_OID + e.createdAt;
 

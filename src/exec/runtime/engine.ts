@@ -50,6 +50,8 @@ import { replayEpoch } from './replay.js';
 import { Monitor } from './monitor.js';
 import { ProgressTracker } from './progress.js';
 import { systemTableSetup } from './system-tables.js';
+import { pgCatalogSetup, readsCatalog } from './pg-catalog.js';
+import { PgCatalogTables } from './pg-catalog-tables.js';
 import { createTableSql, quoteIdent } from '../duck.js';
 import { sourceRate } from './rate-controller.js';
 import { abortedBlock, dmlInBlock, EngineSession, refuseInBlock, rollbackBlock, transactionStatement, type BlockContext } from './transaction.js';
@@ -110,7 +112,7 @@ export class Engine {
     this.lookup = new LookupService(this.state);
     this.epochs = new EpochRunner(this.state, this.lookup);
     this.monitorImpl = new Monitor(this.state);
-    this.adHoc = new AdHocQueries(this.state, this.monitorImpl);
+    this.adHoc = new AdHocQueries(this.state, this.monitorImpl, new PgCatalogTables(this.state.duck, { catalog: this.state.catalog, settings: () => this.pgSettings() }));
     this.ddl = new Ddl(this.state, { epochs: this.epochs, lookup: this.lookup, adHoc: this.adHoc });
   }
 
@@ -126,6 +128,7 @@ export class Engine {
     const guard = new AdHocGuard(await duck.tableFunctions());
     const conn = await duck.instance.connect();
     for (const sql of systemTableSetup(quoteIdent, (name, schema) => createTableSql(name, schema, [], true))) await duck.run(sql, conn);
+    for (const sql of pgCatalogSetup()) await duck.run(sql, conn);
     conn.closeSync();
     const engine = new Engine(duck, opts, paths, guard);
     await engine.restore();
@@ -283,6 +286,13 @@ export class Engine {
       if (this.state.closed) throw new SluiceError('connection', 'the engine is closed');
       // Before parsing: SELECT and DML text reaches DuckDB as written, wherever a call hides in it.
       this.adHocGuard.check(sql, 0);
+      // A query of PostgreSQL's catalog (a driver's or GUI's probe) is answered from the
+      // sluice_pg tables as written; one that reads anything else goes on as usual.
+      if (readsCatalog(sql)) {
+        if (opts.session?.status === 'failed') throw abortedBlock();
+        const answer = await this.adHoc.catalogSelect(sql, opts.principal ?? SUPERUSER, statementSignal(opts.signal, this.state.settings.statementTimeoutMs));
+        if (answer) return [answer];
+      }
       const statements = await this.parse(sql);
       const results: StatementResult[] = [];
       // Without a session, a script with BEGIN gets one of its own, ended (rolled back if
@@ -301,6 +311,26 @@ export class Engine {
     } catch (e) {
       throw scrubError(toSluiceError(e), [...this.knownSecrets(), ...secretsIn(sql)]);
     }
+  }
+
+  /** pg_settings' rows: the engine's settings and the PostgreSQL parameters clients look for. */
+  private pgSettings(): [string, string, string][] {
+    const own = ['batch_interval', 'checkpoint_interval', 'statement_timeout', 'backpressure', 'backpressure_initial_rate', 'backpressure_target',
+      'watermark_idle_timeout', 'enable_window_panes', 'rw_implicit_flush'];
+    const fixed: [string, string, string][] = [
+      ['server_version', '15.0', 'Shows the server version.'], ['server_version_num', '150000', 'Shows the server version as an integer.'],
+      ['server_encoding', 'UTF8', 'Shows the server (database) character set encoding.'], ['client_encoding', 'UTF8', 'Sets the client\'s character set encoding.'],
+      ['DateStyle', 'ISO, MDY', 'Sets the display format for date and time values.'], ['TimeZone', 'UTC', 'Sets the time zone for displaying and interpreting time stamps.'],
+      ['integer_datetimes', 'on', 'Shows whether datetimes are integer based.'], ['standard_conforming_strings', 'on', 'Causes \'...\' strings to treat backslashes literally.'],
+      ['max_identifier_length', '63', 'Shows the maximum identifier length.'], ['search_path', 'public', 'Sets the schema search order for names that are not schema-qualified.'],
+      ['default_transaction_isolation', 'read committed', 'Sets the transaction isolation level of each new transaction.'],
+      ['transaction_isolation', 'read committed', 'Sets the current transaction\'s isolation level.'],
+    ];
+    const engine = own.map((name): [string, string, string] => {
+      const r = showVariable(this.state.settings, name);
+      return [name, r.kind === 'rows' ? String(r.rows[0]![0]) : '', 'sluice engine setting (SET/SHOW).'];
+    });
+    return [...fixed, ...engine];
   }
 
   /** A new client session (a connection): its transaction blocks. Close it with `closeSession`. */

@@ -26,6 +26,8 @@ import type { Monitor } from './monitor.js';
 import { systemTable, systemTempName } from './system-tables.js';
 import { divides, pgColumnNames, raiseOnZeroDivisor, withSessionValues } from './pg-names.js';
 import { SUPERUSER_NAME } from '../../catalog/index.js';
+import { catalogColumnNames, isCatalogRelation, PG_DB, rewriteCatalogQuery } from './pg-catalog.js';
+import type { PgCatalogTables } from './pg-catalog-tables.js';
 
 /** information_schema relations DuckDB answers itself (clients probe them on connect). */
 const SYSTEM_RELATIONS = new Set(['tables', 'columns', 'schemata', 'views', 'table_constraints', 'key_column_usage', 'character_sets', 'routines']);
@@ -68,6 +70,7 @@ export class AdHocQueries {
   constructor(
     private readonly state: EngineState,
     private readonly monitor: Monitor,
+    private readonly pgCatalog: PgCatalogTables,
     private readonly connections = 2,
   ) {}
 
@@ -113,9 +116,58 @@ export class AdHocQueries {
 
   /** A connection of a session's own (its transaction blocks run there); its copies are kept up to date like the pool's. */
   async sessionConnection(): Promise<QueryConn> {
-    const qc: QueryConn = { conn: await this.state.duck.instance.connect(), loaded: new Map(), stale: new Set() };
+    const qc: QueryConn = { conn: await this.connect(), loaded: new Map(), stale: new Set() };
     this.sessions.add(qc);
     return qc;
+  }
+
+  /**
+   * A query connection: unqualified pg_* names find sluice's PostgreSQL catalog (pg-catalog.ts)
+   * after the connection's copies and the tables, before DuckDB's own pg_catalog.
+   */
+  private async connect(): Promise<DuckDBConnection> {
+    const conn = await this.state.duck.instance.connect();
+    await this.state.duck.run(`SET search_path = 'main,${PG_DB}.main'`, conn);
+    return conn;
+  }
+
+  /**
+   * A query of PostgreSQL's catalog (pg_catalog, information_schema), as drivers and GUIs send
+   * them, run in DuckDB over the `sluice_pg` tables without sluice's parser (they use casts,
+   * operators and functions of PostgreSQL's own that it does not read). Returns null when the
+   * query reads anything but the catalog: then it takes the ordinary path.
+   */
+  async catalogSelect(sql: string, principal: Principal, signal?: AbortSignal): Promise<StatementResult | null> {
+    const original = withSessionValues(sql, { user: principal.name, database: principal.database ?? SUPERUSER_NAME });
+    const text = rewriteCatalogQuery(original);
+    const slot = await this.acquire(signal);
+    const interrupt = () => slot.conn.interrupt();
+    signal?.addEventListener('abort', interrupt);
+    try {
+      const r = await this.state.duck.run(`SELECT json_serialize_sql(${sqlString(text)})`, slot.conn);
+      const tree = JSON.parse(String(r.getRows()[0]![0])) as { error?: boolean };
+      if (tree.error) return null;
+      const ctes = new Set<string>();
+      collectCteNames(tree, ctes);
+      let foreign = false;
+      collectBaseTables(tree, (t) => {
+        if (!ctes.has(t.name.toLowerCase()) && !isCatalogRelation(t.schema, t.name, t.catalog)) foreign = true;
+      });
+      if (foreign) return null;
+      await this.pgCatalog.refresh(slot.conn);
+      await this.state.duck.run(`SET VARIABLE sluice_database = ${sqlString(principal.database ?? SUPERUSER_NAME)}`, slot.conn);
+      const q = await this.state.duck.query(text, slot.conn);
+      // Column names as written in the client's text (the rewritten one names the rewrites).
+      const o = await this.state.duck.run(`SELECT json_serialize_sql(${sqlString(original)})`, slot.conn);
+      const names = catalogColumnNames(JSON.parse(String(o.getRows()[0]![0]).replace(/"query_location":18446744073709551615\b/g, '"query_location":-1')), original, q.columns.map((c) => c.name));
+      return { kind: 'rows', tag: `SELECT ${q.rows.length}`, columns: q.columns.map((c, i) => ({ ...c, name: names[i]! })), rows: q.rows };
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason;
+      throw toSluiceError(e);
+    } finally {
+      signal?.removeEventListener('abort', interrupt);
+      this.release(slot);
+    }
   }
 
   /** Closes a session's connection (the session ended). */
@@ -159,7 +211,7 @@ export class AdHocQueries {
     const free = this.idle.pop();
     if (free) return free;
     if (this.all.length < this.connections) {
-      const qc: QueryConn = { conn: await this.state.duck.instance.connect(), loaded: new Map(), stale: new Set() };
+      const qc: QueryConn = { conn: await this.connect(), loaded: new Map(), stale: new Set() };
       this.all.push(qc);
       return qc;
     }
@@ -326,7 +378,7 @@ function derivedBase(state: EngineState, name: string): string | null {
 }
 
 /** Walks DuckDB's serialized parse tree for every base-table reference. */
-function collectBaseTables(node: unknown, out: (t: { name: string; schema: string; at: number | undefined }) => void): void {
+function collectBaseTables(node: unknown, out: (t: { name: string; schema: string; catalog: string; at: number | undefined }) => void): void {
   if (Array.isArray(node)) {
     for (const x of node) collectBaseTables(x, out);
     return;
@@ -334,7 +386,7 @@ function collectBaseTables(node: unknown, out: (t: { name: string; schema: strin
   if (node === null || typeof node !== 'object') return;
   const o = node as Record<string, unknown>;
   if (o.type === 'BASE_TABLE' && typeof o.table_name === 'string') {
-    out({ name: o.table_name, schema: typeof o.schema_name === 'string' ? o.schema_name : '', at: typeof o.query_location === 'number' && o.query_location < 2 ** 40 ? o.query_location : undefined });
+    out({ name: o.table_name, schema: typeof o.schema_name === 'string' ? o.schema_name : '', catalog: typeof o.catalog_name === 'string' ? o.catalog_name : '', at: typeof o.query_location === 'number' && o.query_location < 2 ** 40 ? o.query_location : undefined });
   }
   for (const v of Object.values(o)) collectBaseTables(v, out);
 }
