@@ -54,11 +54,6 @@ function byOid(sql: string, column: string, catalog: Pick<Catalog, 'list'>): Rel
   return relations(catalog).find((e) => oidOf(e) === Number(m[1]));
 }
 
-// Catalog tables of features sluice does not have (indexes, constraints, policies, triggers,
-// rules, statistics objects, publications, inheritance): psql asks about them for \d NAME, and
-// the answer is none.
-const ABSENT = /FROM pg_catalog\.pg_(index|constraint|policy|trigger|rewrite|statistic_ext|publication|inherits|partitioned_table)\b|pg_catalog\.pg_inherits\b|pg_catalog\.pg_publication/;
-
 /**
  * The result of a psql catalog query, or null when `sql` is not one: then it goes to the engine.
  */
@@ -108,50 +103,5 @@ export function psqlCatalogResult(sql: string, catalog: Pick<Catalog, 'list'>): 
     return rows(varchar('Schema', 'Name', 'Type', 'Owner', ...asked.map(([name]) => name)), listed);
   }
 
-  // \d NAME, step 1: which relations the pattern names.
-  if (/^SELECT c\.oid,\s+n\.nspname,\s+c\.relname\s+FROM pg_catalog\.pg_class c/.test(sql)) {
-    const list = relations(catalog)
-      .filter((e) => matches(sql, e))
-      .sort((a, b) => a.name.localeCompare(b.name));
-    return rows(varchar('oid', 'nspname', 'relname'), list.map((e) => [String(oidOf(e)), SCHEMA, e.name]));
-  }
-
-  // \d NAME, step 2: the relation's properties.
-  if (/^SELECT c\.relchecks, c\.relkind, c\.relhasindex/.test(sql)) {
-    const e = byOid(sql, 'c.oid', catalog);
-    const cols = varchar('relchecks', 'relkind', 'relhasindex', 'relhasrules', 'relhastriggers', 'relrowsecurity', 'relforcerowsecurity', 'relhasoids', 'relispartition', 'reloptions', 'reltablespace', 'reloftype', 'relpersistence', 'relreplident', 'amname');
-    if (!e) return rows(cols, []);
-    return rows(cols, [['0', relkindOf(e), 'f', 'f', 'f', 'f', 'f', 'f', 'f', '', '0', '', 'p', 'd', null]]);
-  }
-
-  // \d NAME, step 3: the columns.
-  if (/^SELECT a\.attname,\s+pg_catalog\.format_type\(a\.atttypid, a\.atttypmod\),\s+\(SELECT pg_catalog\.pg_get_expr/.test(sql) && /FROM pg_catalog\.pg_attribute a\s+WHERE a\.attrelid = '\d+' AND a\.attnum > 0/.test(sql)) {
-    const e = byOid(sql, 'a.attrelid', catalog);
-    // \d+ asks for storage, compression, statistics target and description too.
-    const verbose: [string, (f: Field) => Value][] = [
-      ['a.attstorage', (f) => (f.type === 'varchar' || f.type === 'numeric' ? 'x' : 'p')],
-      ['a.attcompression', () => ''],
-      ['a.attstattarget', () => null],
-      ['pg_catalog.col_description', () => null],
-    ];
-    const asked = verbose.filter(([frag]) => sql.includes(frag));
-    const cols = varchar('attname', 'format_type', 'attdef', 'attnotnull', 'attcollation', 'attidentity', 'attgenerated', ...asked.map(([frag]) => frag.replace(/^.*\./, '')));
-    if (!e) return rows(cols, []);
-    const pk = e.kind === 'table' ? e.primaryKey : [];
-    return rows(
-      cols,
-      e.schema.map((f) => [f.name, typeDisplayName(f.type), null, pk.includes(f.name) ? 't' : 'f', null, '', '', ...asked.map(([, value]) => value(f))]),
-    );
-  }
-
-  // \d+ VIEW: the view's query.
-  const viewdef = /^SELECT pg_catalog\.pg_get_viewdef\('(\d+)'::pg_catalog\.oid, true\)/.exec(sql);
-  if (viewdef) {
-    const e = relations(catalog).find((x) => oidOf(x) === Number(viewdef[1]));
-    const query = e?.kind === 'view' ? (/\bAS\s+((?:SELECT|WITH)\b[\s\S]*)$/i.exec(e.sql)?.[1] ?? e.sql) : null;
-    return rows(varchar('pg_get_viewdef'), query === null ? [] : [[query.trim().replace(/;?$/, ';')]]);
-  }
-
-  if (ABSENT.test(sql)) return rows(varchar('none'), []);
   return null;
 }

@@ -17,7 +17,8 @@ import type { Catalog, CatalogEntry } from '../../catalog/index.js';
 import { SUPERUSER_NAME } from '../../catalog/index.js';
 import { elementType, type Field, type Schema, type SqlType, type Value } from '../../common/types.js';
 import { lex, type Token } from '../../parser/index.js';
-import { SYSTEM_SCHEMA, SYSTEM_TABLES } from './system-tables.js';
+import { SYSTEM_TABLES } from './system-tables.js';
+import { scrub, secretsIn } from './secrets.js';
 
 /** The DuckDB database holding the catalog tables. */
 export const PG_DB = 'sluice_pg';
@@ -29,6 +30,8 @@ const INDEX_OID_OFFSET = 1_000_000;
 const CONSTRAINT_OID_OFFSET = 2_000_000;
 const ROLE_OID_BASE = 3_000_000;
 const SUPERUSER_OID = 10;
+const SESSION_ROLE_OID = 2_999_999;
+const FOREIGN_SERVER_OID = 4_000_000;
 const NS = { pg_catalog: 11, public: 2200, information_schema: 13000, sluice: 13100 } as const;
 const CLASS_OID = { pg_class: 1259, pg_type: 1247, pg_attribute: 1249, pg_proc: 1255, pg_namespace: 2615, pg_database: 1262, pg_index: 2610, pg_constraint: 2606, pg_description: 2609, pg_authid: 1260 } as const;
 
@@ -126,7 +129,7 @@ const TABLES: Readonly<Record<string, readonly Col[]>> = {
     confkey sa, conpfeqop oa, conppeqop oa, conffeqop oa, confdelsetcols sa, conexclop oa, conbin`),
   pg_description: cols('objoid o, classoid o, objsubid i, description'),
   pg_shdescription: cols('objoid o, classoid o, description'),
-  pg_authid: cols(`oid o, rolname, rolsuper b, rolinherit b, rolcreaterole b, rolcreatedb b, rolcanlogin b, rolreplication b, rolbypassrls b,
+  sluice_roles: cols(`oid o, rolname, rolsuper b, rolinherit b, rolcreaterole b, rolcreatedb b, rolcanlogin b, rolreplication b, rolbypassrls b,
     rolconnlimit i, rolpassword, rolvaliduntil`),
   pg_auth_members: cols('oid o, roleid o, member o, grantor o, admin_option b'),
   pg_settings: cols(`name, setting, unit, category, short_desc, extra_desc, context, vartype, source, min_val, max_val, enumvals va, boot_val,
@@ -152,6 +155,7 @@ const TABLES: Readonly<Record<string, readonly Col[]>> = {
   pg_policy: cols('oid o, polname, polrelid o, polcmd, polpermissive b, polroles oa, polqual, polwithcheck'),
   pg_statistic_ext: cols('oid o, stxrelid o, stxname, stxnamespace o, stxowner o, stxstattarget i, stxkeys sa, stxkind va, stxexprs'),
   pg_publication: cols('oid o, pubname, pubowner o, puballtables b, pubinsert b, pubupdate b, pubdelete b, pubtruncate b, pubviaroot b'),
+  pg_publication_namespace: cols('oid o, pnpubid o, pnnspid o'),
   pg_publication_rel: cols('oid o, prpubid o, prrelid o, prqual, prattrs sa'),
   pg_partitioned_table: cols('partrelid o, partstrat, partnatts s, partdefid o, partattrs sa, partclass oa, partcollation oa, partexprs'),
   pg_event_trigger: cols('oid o, evtname, evtevent, evtowner o, evtfoid o, evtenabled, evttags va'),
@@ -169,6 +173,11 @@ const TABLES: Readonly<Record<string, readonly Col[]>> = {
 
 /** Views of `sluice_pg.main` over the tables (PostgreSQL's system views). */
 const VIEWS: Readonly<Record<string, string>> = {
+  // The users, and the role the session is connected as (a server without --password lets any name in, as the superuser).
+  pg_authid: `SELECT * FROM ${PG_DB}.main.sluice_roles UNION ALL
+    SELECT ${SESSION_ROLE_OID}::BIGINT, getvariable('sluice_user'), getvariable('sluice_superuser'), true, getvariable('sluice_superuser'),
+      getvariable('sluice_superuser'), true, getvariable('sluice_superuser'), getvariable('sluice_superuser'), -1, NULL, NULL
+    WHERE getvariable('sluice_user') IS NOT NULL AND getvariable('sluice_user') NOT IN (SELECT rolname FROM ${PG_DB}.main.sluice_roles)`,
   pg_database: `SELECT 5::BIGINT AS oid, coalesce(getvariable('sluice_database'), 'sluice') AS datname, ${SUPERUSER_OID}::BIGINT AS datdba,
     6 AS encoding, 'c' AS datlocprovider, false AS datistemplate, true AS datallowconn, -1 AS datconnlimit, 0::BIGINT AS datfrozenxid,
     0::BIGINT AS datminmxid, 1663::BIGINT AS dattablespace, 'C' AS datcollate, 'C' AS datctype, NULL::VARCHAR AS daticulocale,
@@ -193,6 +202,10 @@ const VIEWS: Readonly<Record<string, string>> = {
       JOIN ${PG_DB}.main.pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum) || ')' AS indexdef
     FROM ${PG_DB}.main.pg_index i JOIN ${PG_DB}.main.pg_class c ON c.oid = i.indexrelid JOIN ${PG_DB}.main.pg_class t ON t.oid = i.indrelid
     JOIN ${PG_DB}.main.pg_namespace n ON n.oid = t.relnamespace`,
+  pg_stat_user_tables: `SELECT c.oid AS relid, n.nspname AS schemaname, c.relname, 0::BIGINT AS seq_scan, 0::BIGINT AS seq_tup_read,
+    0::BIGINT AS idx_scan, 0::BIGINT AS idx_tup_fetch, 0::BIGINT AS n_tup_ins, 0::BIGINT AS n_tup_upd, 0::BIGINT AS n_tup_del,
+    0::BIGINT AS n_tup_hot_upd, 0::BIGINT AS n_live_tup, 0::BIGINT AS n_dead_tup
+    FROM ${PG_DB}.main.pg_class c JOIN ${PG_DB}.main.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') AND n.nspname = 'public'`,
 };
 
 const catalogName = `coalesce(getvariable('sluice_database'), 'sluice')`;
@@ -275,6 +288,8 @@ const MACROS: readonly string[] = [
   `pg_indexes_size(id) AS 0::BIGINT`,
   `pg_database_size(d) AS 0::BIGINT`,
   `pg_is_in_recovery() AS false`,
+  `pg_relation_is_publishable(id) AS false`,
+  `pg_stat_get_numscans(id) AS 0::BIGINT`,
   `pg_backend_pid() AS 0`,
   `pg_postmaster_start_time() AS now()`,
   `pg_tablespace_location(id) AS ''`,
@@ -290,12 +305,16 @@ const MACROS: readonly string[] = [
   `has_function_privilege(a, b, c := NULL) AS true`,
   `has_sequence_privilege(a, b, c := NULL) AS true`,
   `pg_has_role(a, b, c := NULL) AS true`,
-  `sluice_regclass(name) AS (SELECT c.oid FROM ${PG_DB}.main.pg_class c JOIN ${PG_DB}.main.pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relname = CASE WHEN contains(name, '.') THEN split_part(name, '.', 2) ELSE trim(name, '"') END
-    AND (NOT contains(name, '.') OR n.nspname = split_part(name, '.', 1)) ORDER BY c.relnamespace = ${NS.public} DESC LIMIT 1)`,
-  `sluice_regtype(name) AS (SELECT oid FROM ${PG_DB}.main.pg_type WHERE typname = regexp_replace(name, '^pg_catalog\\.', ''))`,
-  `sluice_regnamespace(name) AS (SELECT oid FROM ${PG_DB}.main.pg_namespace WHERE nspname = name)`,
-  `sluice_regrole(name) AS (SELECT oid FROM ${PG_DB}.main.pg_authid WHERE rolname = name)`,
+  `sluice_regclass(name) AS coalesce(TRY_CAST(name AS BIGINT), (SELECT c.oid FROM ${PG_DB}.main.pg_class c JOIN ${PG_DB}.main.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relname = CASE WHEN contains(name::VARCHAR, '.') THEN trim(split_part(name::VARCHAR, '.', 2), '"') ELSE trim(name::VARCHAR, '"') END
+    AND (NOT contains(name::VARCHAR, '.') OR n.nspname = trim(split_part(name::VARCHAR, '.', 1), '"')) ORDER BY c.relnamespace = ${NS.public} DESC LIMIT 1))`,
+  `sluice_regproc(name) AS regexp_replace(name::VARCHAR, '^pg_catalog\\.', '')`,
+  `current_schemas(implicit) AS CASE WHEN implicit THEN ['pg_catalog', 'public'] ELSE ['public'] END`,
+  `sluice_regtype(name) AS coalesce(TRY_CAST(name AS BIGINT), (SELECT oid FROM ${PG_DB}.main.pg_type WHERE typname = regexp_replace(name::VARCHAR, '^pg_catalog\\.', '')))`,
+  `sluice_regnamespace(name) AS coalesce(TRY_CAST(name AS BIGINT), (SELECT oid FROM ${PG_DB}.main.pg_namespace WHERE nspname = name::VARCHAR))`,
+  `sluice_regrole(name) AS coalesce(TRY_CAST(name AS BIGINT), (SELECT oid FROM ${PG_DB}.main.pg_authid WHERE rolname = name::VARCHAR))`,
+  `pg_options_to_table(opts) AS TABLE SELECT split_part(o, '=', 1) AS option_name, substr(o, strpos(o, '=') + 1) AS option_value FROM (SELECT unnest(opts) AS o)`,
+  `quote_literal(s) AS '''' || replace(s::VARCHAR, '''', '''''') || ''''`,
   `_pg_expandarray(a) AS unnest(list_transform(generate_series(1, len(a)), i -> {'x': a[i], 'n': i}))`,
 ];
 
@@ -315,7 +334,7 @@ export function pgCatalogSetup(): string[] {
   out.push(insertSql('sluice_type_names', PG_TYPES.map((t) => [t.oid, t.display])));
   out.push(insertSql('pg_type', PG_TYPES.map((t) => [
     t.oid, t.name, NS.pg_catalog, SUPERUSER_OID, t.len, t.byval, t.category === 'P' ? 'p' : 'b', t.category, false, true, ',', 0,
-    t.elem ? 'array_subscript_handler' : '-', t.elem, t.array, `${t.name}in`, `${t.name}out`, `${t.name}recv`, `${t.name}send`, '-', '-', '-',
+    t.elem ? 'array_subscript_handler' : '-', t.elem, t.array, ...(t.elem ? ['array_in', 'array_out', 'array_recv', 'array_send'] : [`${t.name}in`, `${t.name}out`, `${t.name}recv`, `${t.name}send`]), '-', '-', '-',
     t.align, t.len === -1 ? 'x' : 'p', false, 0, -1, 0, t.category === 'S' ? 100 : 0, null, null, null,
   ])));
   out.push(insertSql('pg_namespace', Object.entries(NS).map(([name, oid]) => [oid, name, SUPERUSER_OID, null])));
@@ -412,12 +431,21 @@ export function catalogRows(src: CatalogSource): Record<string, Value[][]> {
     if (c.column !== null && sub === 0) continue;
     descriptions.push([r.oid, CLASS_OID.pg_class, sub, c.text]);
   }
+  // A source is a foreign table whose server is its connector, with its options (secrets redacted).
+  const sources = src.catalog.list().filter((e) => e.kind === 'source');
+  const connectors = [...new Set(sources.map((e) => e.options.connector ?? 'unknown'))].sort();
+  const servers: Value[][] = connectors.map((c, i) => [FOREIGN_SERVER_OID + i, c, SUPERUSER_OID, 0, null, null, null, null]);
+  const foreign = sources.map((e): Value[] => {
+    const secrets = secretsIn(e.sql);
+    const opts = Object.entries(e.options).filter(([k]) => k !== 'connector').map(([k, v]) => `${k}=${scrub(v, secrets)}`);
+    return [relationOid(e), FOREIGN_SERVER_OID + connectors.indexOf(e.options.connector ?? 'unknown'), opts as unknown as Value];
+  });
   const roles: Value[][] = [[SUPERUSER_OID, SUPERUSER_NAME, true, true, true, true, true, true, true, -1, null, null],
     ...src.catalog.roles.names().map((name, i) => [ROLE_OID_BASE + i, name, false, true, false, false, true, false, false, -1, null, null])];
   const settings = src.settings().map(([name, setting, desc]) => [name, setting, null, 'sluice', desc, null, 'user', 'string', 'default', null, null, null, setting, setting, null, null, false]);
   return {
     pg_class: pgClass, pg_attribute: pgAttribute, pg_index: pgIndex, pg_constraint: pgConstraint, sluice_viewdefs: viewdefs,
-    pg_description: descriptions, pg_authid: roles, pg_settings: settings,
+    pg_description: descriptions, sluice_roles: roles, pg_settings: settings, pg_foreign_server: servers, pg_foreign_table: foreign,
   };
 }
 
@@ -457,12 +485,6 @@ export function insertSql(table: string, rows: readonly (readonly (Value | reado
 // ---------------------------------------------------------------------------------------------
 // Queries
 
-const CAST_FUNCTIONS: Readonly<Record<string, string>> = { regclass: 'sluice_regclass', regtype: 'sluice_regtype', regnamespace: 'sluice_regnamespace', regrole: 'sluice_regrole', regproc: '', regprocedure: '' };
-const CAST_TYPES: Readonly<Record<string, string>> = {
-  regclass: 'BIGINT', regtype: 'BIGINT', regnamespace: 'BIGINT', regrole: 'BIGINT', regproc: 'BIGINT', regprocedure: 'BIGINT', oid: 'BIGINT',
-  name: 'VARCHAR', char: 'VARCHAR', bpchar: 'VARCHAR', int2vector: 'SMALLINT[]', oidvector: 'BIGINT[]', text: 'VARCHAR', int2: 'SMALLINT',
-  int4: 'INTEGER', int8: 'BIGINT', bool: 'BOOLEAN', float8: 'DOUBLE', float4: 'REAL', varchar: 'VARCHAR', regoper: 'BIGINT', xid: 'BIGINT',
-};
 
 /** Whether a query reads the PostgreSQL catalog (names pg_catalog, information_schema or one of its relations). */
 export function readsCatalog(sql: string): boolean {
@@ -470,7 +492,8 @@ export function readsCatalog(sql: string): boolean {
   const first = toks[0];
   if (!first || first.kind !== 'ident' || (first.value !== 'select' && first.value !== 'with')) return false;
   return toks.some((t, i) => t.kind === 'ident' && (t.value === 'pg_catalog' || t.value === 'information_schema'
-    || (PG_NAMES.has(t.value) && !t.value.startsWith('sluice_') && toks[i - 1]?.value !== '.')));
+    || (PG_NAMES.has(t.value) && !t.value.startsWith('sluice_') && toks[i - 1]?.value !== '.')
+    || (MACRO_NAMES.has(t.value) && !t.value.startsWith('sluice_') && toks[i + 1]?.value === '(')));
 }
 
 /**
@@ -517,24 +540,9 @@ export function rewriteCatalogQuery(sql: string): string {
       replace(t, toks[i + 1]!, '');
       continue;
     }
-    // ::regclass and friends, after an optional pg_catalog. (already dropped above: look past it).
-    if (t.kind === 'symbol' && t.value === '::') {
-      let j = i + 1;
-      if (val(j) === 'pg_catalog' && val(j + 1) === '.') j += 2;
-      const ty = toks[j];
-      if (!ty || (ty.kind !== 'ident' && ty.kind !== 'quoted')) continue;
-      const typeName = ty.value.toLowerCase();
-      const duck = CAST_TYPES[typeName];
-      if (duck === undefined) continue;
-      const prev = toks[i - 1];
-      const fn = CAST_FUNCTIONS[typeName];
-      if (fn && prev?.kind === 'string') {
-        // 'users'::regclass → the relation's OID.
-        parts.push(sql.slice(copied, prev.start), `${PG_DB}.main.${fn}(${sql.slice(prev.start, prev.end)})`);
-        copied = ty.end;
-        continue;
-      }
-      replace(t, ty, `::${duck}`);
+    // A cast's type qualified with pg_catalog: the qualifier goes (the tree pass maps the type).
+    if (t.kind === 'symbol' && t.value === '::' && val(i + 1) === 'pg_catalog' && val(i + 2) === '.') {
+      replace(t, toks[i + 2]!, '::');
       continue;
     }
     // Unqualified calls of our macros go to ours (DuckDB's pg_catalog has some of the same names).
@@ -570,7 +578,7 @@ export function catalogColumnNames(tree: unknown, text: string, duckNames: reado
   const node = (tree as { statements?: { node?: { type?: string; select_list?: unknown[] } }[] }).statements?.[0]?.node;
   if (node?.type !== 'SELECT_NODE' || !Array.isArray(node.select_list)) return duckNames.slice();
   const items = node.select_list as Record<string, unknown>[];
-  const at = (n: Record<string, unknown>) => (typeof n.query_location === 'number' && n.query_location < 2 ** 40 ? text.slice(n.query_location) : '');
+  const at = (n: Record<string, unknown>) => (typeof n.query_location === 'number' && n.query_location >= 0 && n.query_location < 2 ** 40 ? text.slice(n.query_location) : '');
   const figure = (n: Record<string, unknown>): [string, number] | null => {
     switch (n.class) {
       case 'COLUMN_REF': {
@@ -605,4 +613,72 @@ export function catalogColumnNames(tree: unknown, text: string, duckNames: reado
   for (let i = 0; i < first; i++) out[i] = name(items[i]!);
   for (let k = 0; k < after; k++) out[duckNames.length - after + k] = name(items[items.length - after + k]!);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rewrites on DuckDB's parse tree (what the text pass cannot see: operators and casts of any
+// expression)
+
+const REG_FUNCTIONS: Readonly<Record<string, string>> = {
+  regclass: 'sluice_regclass', regtype: 'sluice_regtype', regnamespace: 'sluice_regnamespace', regrole: 'sluice_regrole', regproc: 'sluice_regproc', regprocedure: 'sluice_regproc',
+};
+const UNBOUND_CASTS: Readonly<Record<string, string>> = { name: 'VARCHAR', xid: 'BIGINT', regoper: 'BIGINT', cid: 'BIGINT', tid: 'VARCHAR', aclitem: 'VARCHAR', pg_node_tree: 'VARCHAR' };
+const DROPPED_CASTS = new Set(['int2vector', 'oidvector', 'anyarray']);
+
+const call = (name: string, children: unknown[], template: Record<string, unknown>) => ({
+  class: 'FUNCTION', type: 'FUNCTION', alias: template.alias ?? '', query_location: template.query_location, function_name: name, schema: 'main', catalog: PG_DB,
+  children, filter: null, order_bys: { type: 'ORDER_MODIFIER', orders: [] }, distinct: false, is_operator: false, export_state: false,
+});
+const constant = (v: string) => ({ class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: 0, value: { type: { id: 'VARCHAR', type_info: null }, is_null: false, value: v } });
+
+/**
+ * PostgreSQL's meaning for what DuckDB reads differently, in DuckDB's serialized parse tree:
+ * `~` matches anywhere (DuckDB's `~` must match the whole string), `~*`/`!~*` ignore case, and
+ * casts to reg* types, `name`, `int2vector` and the like (types DuckDB lacks) look names up or
+ * become casts it has. Returns whether anything changed.
+ */
+export function rewriteCatalogTree(tree: unknown): boolean {
+  let changed = false;
+  const visit = (n: unknown): unknown => {
+    if (Array.isArray(n)) return n.map(visit);
+    if (n === null || typeof n !== 'object') return n;
+    const o = n as Record<string, unknown>;
+    for (const [k, v] of Object.entries(o)) o[k] = visit(v);
+    if (o.class === 'FUNCTION' && Array.isArray(o.children)) {
+      const f = o.function_name;
+      if (f === 'regexp_full_match' && o.children.length === 2) {
+        o.function_name = 'regexp_matches';
+        changed = true;
+      } else if ((f === '~*' || f === '!~*') && o.children.length === 2) {
+        changed = true;
+        const m = { ...o, function_name: 'regexp_matches', is_operator: false, children: [...o.children, constant('i')] };
+        return f === '~*' ? m : { class: 'OPERATOR', type: 'OPERATOR_NOT', alias: o.alias ?? '', query_location: o.query_location, children: [{ ...m, alias: '' }] };
+      }
+    }
+    // FROM generate_series(…) s: PostgreSQL names the column s too (DuckDB would read s as the row).
+    if (o.type === 'TABLE_FUNCTION' && typeof o.alias === 'string' && o.alias !== '' && Array.isArray(o.column_name_alias) && o.column_name_alias.length === 0
+      && ['generate_series', 'unnest'].includes(String((o.function as { function_name?: string } | undefined)?.function_name))) {
+      o.column_name_alias = [o.alias];
+      changed = true;
+    }
+    if (o.class === 'CAST') {
+      const t = o.cast_type as { id?: string; type_info?: { name?: string } | null };
+      const name = t.id === 'UNBOUND' ? (t.type_info?.name ?? '').toLowerCase() : '';
+      if (name in REG_FUNCTIONS) {
+        changed = true;
+        return call(REG_FUNCTIONS[name]!, [o.child], o);
+      }
+      if (name in UNBOUND_CASTS) {
+        changed = true;
+        return { ...o, cast_type: { id: UNBOUND_CASTS[name], type_info: null } };
+      }
+      if (DROPPED_CASTS.has(name)) {
+        changed = true;
+        return { ...(o.child as object), alias: o.alias };
+      }
+    }
+    return o;
+  };
+  visit(tree);
+  return changed;
 }

@@ -26,7 +26,7 @@ import type { Monitor } from './monitor.js';
 import { systemTable, systemTempName } from './system-tables.js';
 import { divides, pgColumnNames, raiseOnZeroDivisor, withSessionValues } from './pg-names.js';
 import { SUPERUSER_NAME } from '../../catalog/index.js';
-import { catalogColumnNames, isCatalogRelation, PG_DB, rewriteCatalogQuery } from './pg-catalog.js';
+import { catalogColumnNames, isCatalogRelation, PG_DB, rewriteCatalogQuery, rewriteCatalogTree } from './pg-catalog.js';
 import type { PgCatalogTables } from './pg-catalog-tables.js';
 
 /** information_schema relations DuckDB answers itself (clients probe them on connect). */
@@ -145,8 +145,15 @@ export class AdHocQueries {
     signal?.addEventListener('abort', interrupt);
     try {
       const r = await this.state.duck.run(`SELECT json_serialize_sql(${sqlString(text)})`, slot.conn);
-      const tree = JSON.parse(String(r.getRows()[0]![0])) as { error?: boolean };
+      // "No location" is 2^64 − 1, which a JavaScript number cannot hold: it travels as a string.
+      const tree = JSON.parse(String(r.getRows()[0]![0]).replace(/"query_location":18446744073709551615\b/g, `"query_location":"${NO_LOCATION}"`)) as { error?: boolean };
       if (tree.error) return null;
+      let run = text;
+      if (rewriteCatalogTree(tree)) {
+        const rewritten = JSON.stringify(tree).replaceAll(`"${NO_LOCATION}"`, '18446744073709551615');
+        const back = await this.state.duck.run(`SELECT json_deserialize_sql(${sqlString(rewritten)})`, slot.conn);
+        run = String(back.getRows()[0]![0]);
+      }
       const ctes = new Set<string>();
       collectCteNames(tree, ctes);
       let foreign = false;
@@ -155,8 +162,8 @@ export class AdHocQueries {
       });
       if (foreign) return null;
       await this.pgCatalog.refresh(slot.conn);
-      await this.state.duck.run(`SET VARIABLE sluice_database = ${sqlString(principal.database ?? SUPERUSER_NAME)}`, slot.conn);
-      const q = await this.state.duck.query(text, slot.conn);
+      await this.state.duck.run(`SET VARIABLE sluice_database = ${sqlString(principal.database ?? SUPERUSER_NAME)}; SET VARIABLE sluice_user = ${sqlString(principal.name)}; SET VARIABLE sluice_superuser = ${principal.superuser}`, slot.conn);
+      const q = await this.state.duck.query(run, slot.conn);
       // Column names as written in the client's text (the rewritten one names the rewrites).
       const o = await this.state.duck.run(`SELECT json_serialize_sql(${sqlString(original)})`, slot.conn);
       const names = catalogColumnNames(JSON.parse(String(o.getRows()[0]![0]).replace(/"query_location":18446744073709551615\b/g, '"query_location":-1')), original, q.columns.map((c) => c.name));
