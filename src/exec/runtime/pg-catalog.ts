@@ -579,11 +579,13 @@ export function catalogColumnNames(tree: unknown, text: string, duckNames: reado
   if (node?.type !== 'SELECT_NODE' || !Array.isArray(node.select_list)) return duckNames.slice();
   const items = node.select_list as Record<string, unknown>[];
   const at = (n: Record<string, unknown>) => (typeof n.query_location === 'number' && n.query_location >= 0 && n.query_location < 2 ** 40 ? text.slice(n.query_location) : '');
+  // DuckDB keeps an alias's case; PostgreSQL folds it unless it was quoted.
+  const alias = (a: string) => (text.includes(`"${a.replace(/"/g, '""')}"`) ? a : a.toLowerCase());
   const figure = (n: Record<string, unknown>): [string, number] | null => {
     switch (n.class) {
       case 'COLUMN_REF': {
         const names = n.column_names as string[];
-        return [names[names.length - 1]!, 2];
+        return [alias(names[names.length - 1]!), 2];
       }
       case 'FUNCTION': {
         if (n.is_operator) return null;
@@ -603,7 +605,7 @@ export function catalogColumnNames(tree: unknown, text: string, duckNames: reado
         return null;
     }
   };
-  const name = (n: Record<string, unknown>) => (typeof n.alias === 'string' && n.alias !== '' ? n.alias : figure(n)?.[0] ?? '?column?');
+  const name = (n: Record<string, unknown>) => (typeof n.alias === 'string' && n.alias !== '' ? alias(n.alias) : figure(n)?.[0] ?? '?column?');
   const stars = items.flatMap((it, i) => (it.class === 'STAR' ? [i] : []));
   if (stars.length === 0) return items.length === duckNames.length ? items.map(name) : duckNames.slice();
   const out = duckNames.slice();

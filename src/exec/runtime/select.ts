@@ -26,7 +26,7 @@ import type { Monitor } from './monitor.js';
 import { systemTable, systemTempName } from './system-tables.js';
 import { divides, pgColumnNames, raiseOnZeroDivisor, withSessionValues } from './pg-names.js';
 import { SUPERUSER_NAME } from '../../catalog/index.js';
-import { catalogColumnNames, isCatalogRelation, PG_DB, rewriteCatalogQuery, rewriteCatalogTree } from './pg-catalog.js';
+import { catalogColumnNames, isCatalogRelation, PG_DB, readsCatalog, rewriteCatalogQuery, rewriteCatalogTree } from './pg-catalog.js';
 import type { PgCatalogTables } from './pg-catalog-tables.js';
 
 /** information_schema relations DuckDB answers itself (clients probe them on connect). */
@@ -99,6 +99,12 @@ export class AdHocQueries {
       }
       if (signal?.aborted) throw signal.reason;
       let sql = withSessionValues(stmt.text, { user: principal.name, database: principal.database ?? SUPERUSER_NAME });
+      // A query reading user relations and the catalog: the catalog is sluice's (pg-catalog.ts).
+      if (readsCatalog(sql)) {
+        await this.pgCatalog.refresh(qc.conn);
+        await this.sessionVariables(principal, qc.conn);
+        sql = rewriteCatalogQuery(sql);
+      }
       if (divides(sql)) sql = await this.raisingDivision(sql, qc);
       const r = await this.state.duck.query(sql, qc.conn);
       const names = pgColumnNames(stmt.query, r.columns.map((c) => c.name), stmt.text, stmt.offset);
@@ -162,7 +168,7 @@ export class AdHocQueries {
       });
       if (foreign) return null;
       await this.pgCatalog.refresh(slot.conn);
-      await this.state.duck.run(`SET VARIABLE sluice_database = ${sqlString(principal.database ?? SUPERUSER_NAME)}; SET VARIABLE sluice_user = ${sqlString(principal.name)}; SET VARIABLE sluice_superuser = ${principal.superuser}`, slot.conn);
+      await this.sessionVariables(principal, slot.conn);
       const q = await this.state.duck.query(run, slot.conn);
       // Column names as written in the client's text (the rewritten one names the rewrites).
       const o = await this.state.duck.run(`SELECT json_serialize_sql(${sqlString(original)})`, slot.conn);
@@ -175,6 +181,11 @@ export class AdHocQueries {
       signal?.removeEventListener('abort', interrupt);
       this.release(slot);
     }
+  }
+
+  /** The session's database and role, which the catalog's views read (pg_database, pg_roles, information_schema). */
+  private async sessionVariables(principal: Principal, conn: DuckDBConnection): Promise<void> {
+    await this.state.duck.run(`SET VARIABLE sluice_database = ${sqlString(principal.database ?? SUPERUSER_NAME)}; SET VARIABLE sluice_user = ${sqlString(principal.name)}; SET VARIABLE sluice_superuser = ${principal.superuser}`, conn);
   }
 
   /** Closes a session's connection (the session ended). */
