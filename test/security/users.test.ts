@@ -182,7 +182,7 @@ describe('a user reads what it was granted, and nothing else', () => {
   });
 
   it('probes pg_catalog and information_schema as clients do on connect', async () => {
-    const tables = await reader.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name`);
+    const tables = await reader.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`);
     expect(tables.rows.map((r: { table_name: string }) => r.table_name)).toContain('t');
     expect((await reader.query('SELECT count(*) AS n FROM pg_catalog.pg_namespace')).rows[0].n).not.toBe('0');
     expect((await reader.query('SELECT version() AS v')).rows[0].v).toMatch(/PostgreSQL/);
