@@ -276,6 +276,10 @@ export type Statement =
   | { readonly kind: 'fetch'; readonly name: string; readonly count: number | null; readonly timeoutMs: number | null; readonly pos: number }
   /** ALTER SOURCE name SET (option = value, …) / RESET (option, …): value null resets. */
   | { readonly kind: 'alter_set'; readonly objectKind: ObjectKind; readonly name: string; readonly options: Readonly<Record<string, string | null>>; readonly pos: number }
+  /** ALTER {SOURCE | TABLE | MATERIALIZED VIEW | SINK} name RENAME TO new_name. */
+  | { readonly kind: 'alter_rename'; readonly objectKind: ObjectKind; readonly name: string; readonly newName: string; readonly ifExists: boolean; readonly pos: number }
+  /** COMMENT ON {object kind} name | COLUMN relation.column IS 'text' | NULL (text null removes it). */
+  | { readonly kind: 'comment'; readonly objectKind: ObjectKind | 'column'; readonly name: string; readonly column: string | null; readonly text: string | null; readonly pos: number }
   /** CLOSE name | CLOSE ALL (name null). */
   | { readonly kind: 'close_cursor'; readonly name: string | null; readonly pos: number }
   /** BEGIN/START TRANSACTION, COMMIT/END, ROLLBACK/ABORT: a session's transaction block (transaction.ts). */

@@ -38,6 +38,8 @@ export function parseStatement(stmt: string, offset = 0, whole = stmt): Statemen
     case 'grant':
     case 'revoke':
       return parseGrant(ts);
+    case 'comment':
+      return parseComment(ts);
     case 'show':
       return parseShow(ts);
     case 'set': {
@@ -1213,7 +1215,7 @@ function parseDrop(ts: TokenStream): Statement {
 function parseAlter(ts: TokenStream): Statement {
   ts.expectKeyword('alter');
   const kind = objectKind(ts);
-  ts.acceptKeyword('if', 'exists');
+  const ifExists = ts.acceptKeyword('if', 'exists');
   const pos = ts.position();
   const name = ts.objectName();
   const at = ts.peek();
@@ -1235,13 +1237,48 @@ function parseAlter(ts: TokenStream): Statement {
     expectEnd(ts);
     return { kind: 'alter_set', objectKind: kind, name, options, pos };
   }
-  if (ts.isKeyword('rename')) {
-    throw new SluiceError('not_supported', `ALTER ${kind === 'view' ? 'MATERIALIZED VIEW' : kind.toUpperCase()} … RENAME is not supported yet`, {
-      position: at.start + 1,
-      hint: `Create it again under the new name: SHOW CREATE ${kind === 'view' ? 'MATERIALIZED VIEW' : kind.toUpperCase()} ${name} gives the statement.`,
-    });
+  if (ts.acceptKeyword('rename')) {
+    if (!ts.isKeyword('to')) {
+      throw new SluiceError('not_supported', 'ALTER … RENAME COLUMN is not supported', { position: at.start + 1, hint: 'ALTER … RENAME TO new_name renames the object itself.' });
+    }
+    ts.expectKeyword('to');
+    const newName = ts.objectName();
+    expectEnd(ts);
+    return { kind: 'alter_rename', objectKind: kind, name, newName, ifExists, pos };
   }
-  return ts.fail('expected SET (…) or RESET (…)');
+  return ts.fail('expected SET (…), RESET (…) or RENAME TO');
+}
+
+/**
+ * COMMENT ON {SOURCE | TABLE | MATERIALIZED VIEW | VIEW | SINK | MODEL} name IS 'text' | NULL, and
+ * COMMENT ON COLUMN [schema.]relation.column IS 'text' | NULL.
+ */
+function parseComment(ts: TokenStream): Statement {
+  ts.expectKeyword('comment');
+  ts.expectKeyword('on');
+  const pos = ts.position();
+  let kind: ObjectKind | 'column';
+  let name: string;
+  let column: string | null = null;
+  if (ts.acceptKeyword('column')) {
+    kind = 'column';
+    const parts = [ts.identifier('a relation name')];
+    while (ts.acceptSymbol('.')) parts.push(ts.identifier('a column name'));
+    if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && parts[0] !== 'public')) ts.fail('expected relation.column');
+    column = parts[parts.length - 1]!;
+    name = parts[parts.length - 2]!;
+  } else {
+    kind = objectKind(ts);
+    name = ts.objectName();
+  }
+  ts.expectKeyword('is');
+  const v = ts.next();
+  let text: string | null;
+  if (v.kind === 'string') text = v.value;
+  else if (v.kind === 'ident' && v.value === 'null') text = null;
+  else return ts.fail("expected a string literal or NULL after IS");
+  expectEnd(ts);
+  return { kind: 'comment', objectKind: kind, name, column, text, pos };
 }
 
 function parseShow(ts: TokenStream): Statement {

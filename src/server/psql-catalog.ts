@@ -9,8 +9,6 @@ import { typeDisplayName } from '../common/types.js';
 import type { StatementResult } from '../exec/runtime/engine.js';
 import { SYSTEM_SCHEMA, SYSTEM_TABLES } from '../exec/runtime/system-tables.js';
 
-/** OIDs of catalog objects: fixed per object for the life of the engine (creation order). */
-const FIRST_OID = 16384;
 const SCHEMA = 'public';
 const OWNER = 'sluice';
 
@@ -18,7 +16,6 @@ type Relation = Exclude<CatalogEntry, { kind: 'sink' }>;
 
 const relkindOf = (e: Relation) => (e.kind === 'source' ? 'f' : e.kind === 'table' ? 'r' : 'm');
 const typeLabel = (e: Relation) => (e.kind === 'view' ? 'materialized view' : e.kind);
-const oidOf = (e: Relation) => FIRST_OID + e.createdAt;
 
 const varchar = (...names: string[]): Field[] => names.map((name) => ({ name, type: 'varchar' }));
 
@@ -47,22 +44,12 @@ function matches(sql: string, e: Relation): boolean {
   return (!name || name.test(e.name)) && (!schema || schema.test(SCHEMA));
 }
 
-/** `c.oid = '16385'` → the relation with that OID. */
-function byOid(sql: string, column: string, catalog: Pick<Catalog, 'list'>): Relation | undefined {
-  const m = new RegExp(`${column.replace('.', '\\.')} = '(\\d+)'`).exec(sql);
-  if (!m) return undefined;
-  return relations(catalog).find((e) => oidOf(e) === Number(m[1]));
-}
-
-/**
- * The result of a psql catalog query, or null when `sql` is not one: then it goes to the engine.
- */
 /** The `AS "Alias"` column names of psql's query, in order. */
 function aliases(sql: string): string[] {
   return [...sql.matchAll(/\bAS "([^"]+)"/gi)].map((m) => m[1]!);
 }
 
-export function psqlCatalogResult(sql: string, catalog: Pick<Catalog, 'list'>): StatementResult | null {
+export function psqlCatalogResult(sql: string, catalog: Pick<Catalog, 'list' | 'comments'>): StatementResult | null {
   if (!sql.includes('pg_catalog.')) return null;
 
   // \l: the one database, and \dn: the one schema.
@@ -83,7 +70,7 @@ export function psqlCatalogResult(sql: string, catalog: Pick<Catalog, 'list'>): 
     const list = relations(catalog)
       .filter((e) => kinds.includes(relkindOf(e)) && matches(sql, e))
       .sort((a, b) => a.name.localeCompare(b.name));
-    // \d+ asks for more columns; sluice has no sizes or comments to show in them.
+    // \d+ asks for more columns: sluice has no sizes to show; descriptions are COMMENT ON's.
     const verbose: [string, Value][] = [
       ['Persistence', 'permanent'],
       ['Access method', null],
@@ -91,7 +78,8 @@ export function psqlCatalogResult(sql: string, catalog: Pick<Catalog, 'list'>): 
       ['Description', null],
     ];
     const asked = verbose.filter(([name]) => sql.includes(`as "${name}"`));
-    const listed: Value[][] = list.map((e) => [SCHEMA, e.name, typeLabel(e), OWNER, ...asked.map(([, v]) => v)]);
+    const described = new Map(catalog.comments().filter((c) => c.column === null).map((c) => [c.object, c.text]));
+    const listed: Value[][] = list.map((e) => [SCHEMA, e.name, typeLabel(e), OWNER, ...asked.map(([name, v]) => (name === 'Description' ? described.get(e.name) ?? null : v))]);
     // \dS (psql leaves out its filter of system schemas): the sluice.* system tables too, as views.
     if (!/n\.nspname <> 'pg_catalog'/.test(sql) && kinds.includes('v')) {
       const name = namePattern(sql, 'c.relname');

@@ -69,6 +69,37 @@ function withOptionsClause(sql: string, options: Options): string {
   return `${sql.trimEnd()} ${rendered}`;
 }
 
+/**
+ * A CREATE MATERIALIZED VIEW statement with its WITH (…) clause (the one before AS) written anew
+ * from `options`, or taken out when there are none.
+ */
+function withViewOptions(sql: string, options: Options): string {
+  const toks = lex(sql);
+  const as = toks.findIndex((t) => t.kind === 'ident' && t.value === 'as');
+  if (as < 0) return sql;
+  const rendered = Object.keys(options).length === 0 ? '' : `WITH (${Object.entries(options).map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'`).join(', ')}) `;
+  const withAt = toks.findIndex((t, i) => i < as && t.kind === 'ident' && t.value === 'with' && toks[i + 1]?.value === '(');
+  if (withAt < 0) return sql.slice(0, toks[as]!.start) + rendered + sql.slice(toks[as]!.start);
+  return sql.slice(0, toks[withAt]!.start) + rendered + sql.slice(toks[as]!.start);
+}
+
+/** A CREATE statement with the object's name (the name after the object kind) replaced by `name`. */
+function renamedStatement(sql: string, name: string): string {
+  const toks = lex(sql);
+  let i = toks.findIndex((t) => t.kind === 'ident' && ['source', 'table', 'view', 'sink', 'model'].includes(t.value));
+  if (i < 0) return sql;
+  i++;
+  if (toks[i]?.value === 'if' && toks[i + 1]?.value === 'not' && toks[i + 2]?.value === 'exists') i += 3;
+  const first = toks[i]!;
+  let last = first;
+  while (toks[i + 1]?.value === '.' && toks[i + 2]) {
+    i += 2;
+    last = toks[i]!;
+  }
+  const written = /^[a-z_][a-z0-9_]*$/.test(name) ? name : quoteIdent(name);
+  return sql.slice(0, first.start) + written + sql.slice(last.end);
+}
+
 /** The parts DDL works with besides the state. */
 export interface DdlParts {
   readonly epochs: EpochRunner;
@@ -88,11 +119,12 @@ export class Ddl {
    * the next epoch on, and the stored statement with it (a restart keeps it). Other options are
    * the connector's, fixed while it runs.
    */
-  alterSet(stmt: Stmt<'alter_set'>): StatementResult {
+  async alterSet(stmt: Stmt<'alter_set'>): Promise<StatementResult> {
     const { state } = this;
     const e = state.catalog.get(stmt.name);
     const label = KIND_LABEL[stmt.objectKind];
     if (!e || e.kind !== stmt.objectKind) throw new SluiceError('undefined_table', `${label} "${stmt.name}" does not exist`, { position: stmt.pos });
+    if (e.kind === 'view') return this.alterViewSet(e, stmt);
     const rt = e.kind === 'source' ? state.sources.get(e.name) : undefined;
     for (const key of Object.keys(stmt.options)) {
       if (!rt || !ENGINE_SOURCE_OPTIONS.includes(key)) {
@@ -114,6 +146,104 @@ export class Ddl {
     rt!.entry = updated;
     state.catalog.replace(updated);
     return { kind: 'command', tag: 'ALTER_SOURCE' };
+  }
+
+  /**
+   * ALTER MATERIALIZED VIEW name SET (late_rows = 'keep' | 'drop') / RESET (late_rows): from the
+   * next epoch the view keeps its late rows in `<view>_late` (made now) or stops keeping them
+   * (the table goes, as when the view is dropped). The stored statement changes with it. A view's
+   * other properties are its query's: refused, with the way to change them.
+   */
+  private async alterViewSet(e: ViewEntry, stmt: Stmt<'alter_set'>): Promise<StatementResult> {
+    const { state } = this;
+    const rt = state.views.get(e.name)!;
+    for (const key of Object.keys(stmt.options)) {
+      if (key !== 'late_rows') {
+        throw new SluiceError('not_supported', `option "${key}" of materialized view "${e.name}" cannot be changed`, {
+          position: stmt.pos,
+          hint: `ALTER MATERIALIZED VIEW … SET changes late_rows ('keep' | 'drop'); a view has no other options. To change its query, create it again (SHOW CREATE MATERIALIZED VIEW ${e.name} gives its statement).`,
+        });
+      }
+    }
+    const late = stmt.options.late_rows === undefined ? (rt.keepLate ? 'keep' : 'drop') : (stmt.options.late_rows ?? 'drop');
+    if (late !== 'keep' && late !== 'drop') throw new SluiceError('invalid_parameter', `late_rows must be 'keep' or 'drop', not '${late}'`, { position: stmt.pos });
+    const keep = late === 'keep';
+    if (keep && !rt.keepLate) {
+      const lateSchema = lateInputSchema(rt.planned);
+      if (!lateSchema) throw new SluiceError('invalid_parameter', "late_rows = 'keep' needs a windowed aggregate over an input with a watermark", { position: stmt.pos });
+      await state.duck.run(createTableSql(`${e.name}_late`, [...lateSchema, { name: 'reason', type: 'varchar' }]).replace(/^CREATE TABLE/, 'CREATE OR REPLACE TABLE'));
+    } else if (!keep && rt.keepLate) {
+      await state.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name + '_late')}`);
+      rt.pendingLate.length = 0;
+    }
+    rt.keepLate = keep;
+    const updated: ViewEntry = { ...e, sql: withViewOptions(e.sql, keep ? { late_rows: 'keep' } : {}) };
+    rt.entry = updated;
+    state.catalog.replace(updated);
+    return { kind: 'command', tag: 'ALTER_MATERIALIZED_VIEW' };
+  }
+
+  /**
+   * ALTER … RENAME TO. Objects that read the renamed one hold its name in their statements: the
+   * rename is refused (2BP01) naming them. A table's rows, grants and comments move to the new
+   * name, and its statement is stored under it (a restart replays it so). Sources, views and
+   * sinks keep positions, checkpointed state and sink progress under their names: refused
+   * (0A000) with the way to get the same object under another name.
+   */
+  async rename(stmt: Stmt<'alter_rename'>): Promise<StatementResult> {
+    const { state } = this;
+    const e = state.catalog.get(stmt.name);
+    const label = KIND_LABEL[stmt.objectKind];
+    if (!e || e.kind !== stmt.objectKind) {
+      if (stmt.ifExists && !e) return { kind: 'command', tag: `ALTER_${label.toUpperCase().replace(/ /g, '_')}` };
+      throw new SluiceError('undefined_table', `${label} "${stmt.name}" does not exist`, { position: stmt.pos });
+    }
+    if (stmt.newName === stmt.name) return { kind: 'command', tag: `ALTER_${label.toUpperCase().replace(/ /g, '_')}` };
+    const taken = state.catalog.get(stmt.newName);
+    if (taken) throw new SluiceError('duplicate_object', `${KIND_LABEL[taken.kind]} "${stmt.newName}" already exists`, { position: stmt.pos });
+    const dependents = state.catalog.dependents(stmt.name);
+    if (dependents.length > 0) {
+      const names = dependents.map((d) => `${KIND_LABEL[d.kind]} ${d.name}`).join(', ');
+      throw new SluiceError('dependent_objects', `cannot rename ${label} "${stmt.name}" because other objects depend on it: ${names}`, {
+        position: stmt.pos,
+        hint: 'Their statements name it: drop them first (DROP … CASCADE), rename, and create them again over the new name.',
+      });
+    }
+    const rt = e.kind === 'table' ? state.tables.get(e.name) : undefined;
+    if (e.kind !== 'table' || !rt || rt.loader) {
+      throw new SluiceError('not_supported', `ALTER ${label.toUpperCase()} … RENAME TO is supported for tables filled by DML only`, {
+        position: stmt.pos,
+        hint: e.kind === 'table'
+          ? `A loaded table is refilled by its connector under its name: SHOW CREATE TABLE ${e.name} gives its statement to create it again.`
+          : `A ${label} keeps its positions and state under its name: create it again under the new one (SHOW CREATE ${label.toUpperCase()} ${e.name} gives the statement) and drop the old.`,
+      });
+    }
+    // Changes queued under the old name go to the views first (there are none over it, but the
+    // changelog is named by table), then the DuckDB table, the catalog and the runtime move.
+    await this.parts.epochs.run(Date.now(), false);
+    await state.duck.run(`ALTER TABLE ${quoteIdent(e.name)} RENAME TO ${quoteIdent(stmt.newName)}`);
+    const entry: TableEntry = { ...e, name: stmt.newName, sql: renamedStatement(e.sql, stmt.newName) };
+    state.catalog.rename(e.name, entry);
+    state.tables.delete(e.name);
+    state.tables.set(stmt.newName, { ...rt, entry });
+    await checkpointNow(state);
+    return { kind: 'command', tag: 'ALTER_TABLE' };
+  }
+
+  /** COMMENT ON: the object (and column) must exist; the comment is kept in the catalog. */
+  comment(stmt: Stmt<'comment'>): StatementResult {
+    const { state } = this;
+    const e = state.catalog.get(stmt.name);
+    if (stmt.objectKind === 'column') {
+      if (!e || e.kind === 'sink') throw new SluiceError('undefined_table', `relation "${stmt.name}" does not exist`, { position: stmt.pos });
+      if (!e.schema.some((f) => f.name === stmt.column)) {
+        throw new SluiceError('undefined_column', `column "${stmt.column}" of relation "${stmt.name}" does not exist`, { position: stmt.pos });
+      }
+    } else if (!e || e.kind !== stmt.objectKind) {
+      throw new SluiceError('undefined_table', `${KIND_LABEL[stmt.objectKind]} "${stmt.name}" does not exist`, { position: stmt.pos });
+    }
+    state.catalog.setComment(stmt.name, stmt.column, stmt.text === '' ? null : stmt.text);
+    return { kind: 'command', tag: 'COMMENT' };
   }
 
   /** CREATE SOURCE: validates the connector options, starts the connector, makes `<name>_errors`. */

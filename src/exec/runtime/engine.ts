@@ -551,6 +551,10 @@ export class Engine {
         return { kind: 'command', tag: stmt.tag };
       case 'alter_set':
         return this.ddl.alterSet(stmt);
+      case 'alter_rename':
+        return this.ddl.rename(stmt);
+      case 'comment':
+        return this.ddl.comment(stmt);
       case 'copy_to':
       case 'copy_from':
       case 'declare':

@@ -99,7 +99,10 @@ export function checkStatement(state: EngineState, principal: Principal, stmt: S
         hint: `${stmt.kind.toUpperCase()} is not granted to users: only the superuser writes. ${hint(principal)}`,
       });
     case 'alter_set':
+    case 'alter_rename':
       return deny(`to alter ${KIND_LABEL[stmt.objectKind]} "${stmt.name}"`, stmt.pos);
+    case 'comment':
+      return deny(`to comment on ${stmt.objectKind === 'column' ? 'a column of' : KIND_LABEL[stmt.objectKind]} "${stmt.name}"`, stmt.pos);
     case 'drop':
       return deny(`to drop ${KIND_LABEL[stmt.objectKind]} "${stmt.name}"`, stmt.pos);
     case 'flush':

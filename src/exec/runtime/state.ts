@@ -133,7 +133,7 @@ export interface TableRt {
  * its rows, so epochs, checkpoints, recovery, SELECT and views over it treat it as a view.
  */
 export interface ViewRt {
-  readonly entry: ViewEntry | ModelEntry;
+  entry: ViewEntry | ModelEntry;
   readonly model: ModelState | null;
   readonly planned: PlannedQuery;
   readonly pipeline: Pipeline;
@@ -146,7 +146,7 @@ export interface ViewRt {
   /** The view's watermark (min over its watermarked inputs), never decreasing. */
   wm: bigint | null;
   lateRows: number;
-  readonly keepLate: boolean;
+  keepLate: boolean;
   pendingLate: Batch[];
   readonly createdAtMs: number;
   /** Bumped whenever the view's contents change (ad-hoc query copies are keyed by it). */
