@@ -62,6 +62,10 @@ beforeAll(async () => {
   await oracle.query(`SET search_path = ${schema}`);
   await oracle.query(USERS);
   await oracle.query(MV);
+  for (const c of [mine, oracle]) {
+    await c.query(`COMMENT ON TABLE users IS 'people who buy'`);
+    await c.query(`COMMENT ON COLUMN users.score IS 'lifetime value'`);
+  }
 });
 
 afterAll(async () => {
@@ -97,6 +101,10 @@ describe.skipIf(!hasPsql)('psql 15 \\d family', () => {
     expect(r.stdout).toMatch(/ tags {3}\| character varying\[\] +\|/);
     expect(r.stdout).toMatch(/ seen {3}\| timestamp without time zone \|/);
     expect(r.stdout).toContain('"users_pkey" PRIMARY KEY, btree (id)');
+    r = await psql(['-c', '\\d+ users']);
+    expect(r.stdout).toMatch(/ score  \| double precision .*\| lifetime value/);
+    r = await psql(['-A', '-t', '-c', '\\dt+']);
+    expect(r.stdout).toMatch(/^public\|users\|table\|sluice\|permanent\|\|\|people who buy$/m);
     r = await psql(['-c', '\\d+ per_name']);
     expect(r.stdout).toContain('Materialized view "public.per_name"');
     expect(r.stdout).toContain('SELECT name, count(*) AS n, sum(score) AS total FROM users GROUP BY name;');

@@ -648,7 +648,13 @@ export function rewriteCatalogTree(tree: unknown): boolean {
     for (const [k, v] of Object.entries(o)) o[k] = visit(v);
     if (o.class === 'FUNCTION' && Array.isArray(o.children)) {
       const f = o.function_name;
-      if (f === 'regexp_full_match' && o.children.length === 2) {
+      const first = o.children[0] as { class?: string; value?: { value?: unknown } } | undefined;
+      // format('%I.%I', a, b): PostgreSQL's format is printf-like (DuckDB's is fmt's {}).
+      if (f === 'format' && first?.class === 'CONSTANT' && typeof first.value?.value === 'string' && first.value.value.includes('%')) {
+        o.function_name = 'printf';
+        first.value.value = first.value.value.replace(/%[IL]/g, '%s');
+        changed = true;
+      } else if (f === 'regexp_full_match' && o.children.length === 2) {
         o.function_name = 'regexp_matches';
         changed = true;
       } else if ((f === '~*' || f === '!~*') && o.children.length === 2) {

@@ -1,0 +1,163 @@
+/**
+ * COMMENT ON, ALTER TABLE … RENAME TO and ALTER MATERIALIZED VIEW … SET through the pg driver:
+ * what the catalog (pg_description, pg_class, SHOW CREATE) shows after them, the errors for
+ * what cannot be done, and what a restart from the data dir keeps.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEngine } from '../../src/exec/runtime/engine.js';
+import { startPgServer } from '../../src/server/pg-server.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(dataDir: string | null = null): Promise<{ client: pg.Client; stop: () => Promise<void> }> {
+  const engine = await createEngine({ autoStart: false, dataDir, log: () => undefined });
+  const server = await startPgServer(engine, { port: 0, log: () => undefined });
+  const client = new pg.Client({ host: '127.0.0.1', port: server.port, user: 't', database: 't' });
+  await client.connect();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await client.end().catch(() => undefined);
+    await server.close();
+    await engine.close();
+  };
+  cleanups.push(stop);
+  return { client, stop };
+}
+
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-ddl-catalog-'));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+};
+
+const DESCRIPTIONS = `SELECT c.relname, d.objsubid, d.description FROM pg_catalog.pg_description d
+  JOIN pg_catalog.pg_class c ON c.oid = d.objoid AND d.classoid = 'pg_catalog.pg_class'::regclass ORDER BY 1, 2`;
+
+describe('COMMENT ON', () => {
+  it('describes tables, sources, materialized views and columns in pg_description, and a restart keeps them', async () => {
+    const dir = tempDir();
+    const first = await setup(dir);
+    await first.client.query(`CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR)`);
+    await first.client.query(`CREATE SOURCE clicks (url VARCHAR) WITH (connector = 'datagen')`);
+    await first.client.query(`CREATE MATERIALIZED VIEW names AS SELECT name, count(*) AS n FROM users GROUP BY name`);
+    expect((await first.client.query(`COMMENT ON TABLE users IS 'people who buy'`)).command).toBe('COMMENT');
+    await first.client.query(`COMMENT ON COLUMN users.name IS 'as they sign'`);
+    await first.client.query(`COMMENT ON COLUMN public.names.n IS 'how many'`);
+    await first.client.query(`COMMENT ON SOURCE clicks IS 'from the web'`);
+    await first.client.query(`COMMENT ON MATERIALIZED VIEW names IS 'it''s per name'`);
+    const expected = [
+      { relname: 'clicks', objsubid: 0, description: 'from the web' },
+      { relname: 'names', objsubid: 0, description: "it's per name" },
+      { relname: 'names', objsubid: 2, description: 'how many' },
+      { relname: 'users', objsubid: 0, description: 'people who buy' },
+      { relname: 'users', objsubid: 2, description: 'as they sign' },
+    ];
+    expect((await first.client.query(DESCRIPTIONS)).rows).toEqual(expected);
+    const r = await first.client.query(`SELECT obj_description('users'::regclass, 'pg_class') AS t, col_description('users'::regclass, 2) AS c`);
+    expect(r.rows).toEqual([{ t: 'people who buy', c: 'as they sign' }]);
+    await first.stop();
+    const again = await setup(dir);
+    expect((await again.client.query(DESCRIPTIONS)).rows).toEqual(expected);
+    // IS NULL takes a comment away; dropping the object takes its comments with it.
+    await again.client.query(`COMMENT ON SOURCE clicks IS NULL`);
+    await again.client.query(`DROP MATERIALIZED VIEW names`);
+    expect((await again.client.query(DESCRIPTIONS)).rows).toEqual(expected.filter((x) => x.relname === 'users'));
+  });
+
+  it('refuses what does not exist, and users', async () => {
+    const { client } = await setup();
+    await client.query(`CREATE TABLE t (a INT)`);
+    await expect(client.query(`COMMENT ON TABLE nope IS 'x'`)).rejects.toMatchObject({ code: '42P01', message: 'table "nope" does not exist' });
+    await expect(client.query(`COMMENT ON MATERIALIZED VIEW t IS 'x'`)).rejects.toMatchObject({ code: '42P01', message: 'materialized view "t" does not exist' });
+    await expect(client.query(`COMMENT ON COLUMN t.b IS 'x'`)).rejects.toMatchObject({ code: '42703', message: 'column "b" of relation "t" does not exist' });
+    await expect(client.query(`COMMENT ON TABLE t IS 42`)).rejects.toMatchObject({ code: '42601' });
+  });
+});
+
+describe('ALTER TABLE … RENAME TO', () => {
+  it('moves the rows, the primary key and comments to the new name, and a restart keeps it', async () => {
+    const dir = tempDir();
+    const first = await setup(dir);
+    await first.client.query(`CREATE TABLE t (k INT PRIMARY KEY, v VARCHAR)`);
+    await first.client.query(`INSERT INTO t VALUES (1, 'a'), (2, 'b')`);
+    await first.client.query(`COMMENT ON TABLE t IS 'kept'`);
+    expect((await first.client.query(`ALTER TABLE t RENAME TO u`)).command).toBe('ALTER');
+    await expect(first.client.query(`SELECT * FROM t`)).rejects.toMatchObject({ code: '42P01' });
+    expect((await first.client.query(`SELECT k, v FROM u ORDER BY k`)).rows).toEqual([{ k: 1, v: 'a' }, { k: 2, v: 'b' }]);
+    await first.client.query(`INSERT INTO u VALUES (3, 'c')`);
+    expect((await first.client.query(`SHOW CREATE TABLE u`)).rows[0].create_sql).toBe('CREATE TABLE u (k INT PRIMARY KEY, v VARCHAR)');
+    expect((await first.client.query(`SELECT relname FROM pg_class WHERE relnamespace = 2200 ORDER BY 1`)).rows.map((x) => x.relname)).toEqual(['u', 'u_pkey']);
+    // A view over the new name reads the renamed rows.
+    await first.client.query(`CREATE MATERIALIZED VIEW c AS SELECT count(*) AS n FROM u`);
+    expect((await first.client.query(`SELECT n FROM c`)).rows).toEqual([{ n: '3' }]);
+    await first.stop();
+    const again = await setup(dir);
+    expect((await again.client.query(`SELECT k, v FROM u ORDER BY k`)).rows).toEqual([{ k: 1, v: 'a' }, { k: 2, v: 'b' }, { k: 3, v: 'c' }]);
+    expect((await again.client.query(`SELECT obj_description('u'::regclass, 'pg_class') AS d`)).rows).toEqual([{ d: 'kept' }]);
+    expect((await again.client.query(`SELECT n FROM c`)).rows).toEqual([{ n: '3' }]);
+  });
+
+  it('refuses a table others depend on (2BP01, naming them), a taken name, and what does not exist', async () => {
+    const { client } = await setup();
+    await client.query(`CREATE TABLE t (a INT); CREATE TABLE other (b INT)`);
+    await client.query(`CREATE MATERIALIZED VIEW v AS SELECT a FROM t`);
+    const e = await client.query(`ALTER TABLE t RENAME TO t2`).catch((x: unknown) => x as pg.DatabaseError);
+    expect(e).toMatchObject({ code: '2BP01', message: 'cannot rename table "t" because other objects depend on it: materialized view v' });
+    await expect(client.query(`ALTER TABLE t RENAME TO other`)).rejects.toMatchObject({ code: '42710', message: 'table "other" already exists' });
+    await expect(client.query(`ALTER TABLE nope RENAME TO x`)).rejects.toMatchObject({ code: '42P01' });
+    expect((await client.query(`ALTER TABLE IF EXISTS nope RENAME TO x`)).command).toBe('ALTER');
+    await expect(client.query(`ALTER MATERIALIZED VIEW v RENAME TO w`)).rejects.toMatchObject({ code: '0A000' });
+  });
+});
+
+describe('ALTER MATERIALIZED VIEW … SET', () => {
+  const EVENTS = `CREATE TABLE ev (ts TIMESTAMP, v INT, WATERMARK FOR ts AS ts - INTERVAL '1 second') APPEND ONLY`;
+  const WINDOWED = `CREATE MATERIALIZED VIEW w AS SELECT window_start, count(*) AS n FROM TUMBLE(ev, ts, INTERVAL '1 minute') GROUP BY window_start`;
+
+  it("late_rows = 'keep' starts keeping late rows in <view>_late, RESET stops; SHOW CREATE and a restart follow", async () => {
+    const dir = tempDir();
+    const first = await setup(dir);
+    await first.client.query(EVENTS);
+    await first.client.query(WINDOWED);
+    expect((await first.client.query(`ALTER MATERIALIZED VIEW w SET (late_rows = 'keep')`)).command).toBe('ALTER');
+    expect((await first.client.query(`SHOW CREATE MATERIALIZED VIEW w`)).rows[0].create_sql).toBe(WINDOWED.replace(' AS SELECT', " WITH (late_rows = 'keep') AS SELECT"));
+    await first.client.query(`INSERT INTO ev VALUES ('2024-01-01 00:10:00', 1)`);
+    await first.client.query('FLUSH');
+    await first.client.query(`INSERT INTO ev VALUES ('2024-01-01 00:01:00', 2)`);
+    await first.client.query('FLUSH');
+    expect((await first.client.query(`SELECT count(*)::int AS n FROM w_late`)).rows).toEqual([{ n: 1 }]);
+    await first.stop();
+    const again = await setup(dir);
+    expect((await again.client.query(`SHOW CREATE MATERIALIZED VIEW w`)).rows[0].create_sql).toContain("WITH (late_rows = 'keep')");
+    await again.client.query(`ALTER MATERIALIZED VIEW w RESET (late_rows)`);
+    expect((await again.client.query(`SHOW CREATE MATERIALIZED VIEW w`)).rows[0].create_sql).toBe(WINDOWED);
+    await expect(again.client.query(`SELECT * FROM w_late`)).rejects.toMatchObject({ code: '42P01' });
+  });
+
+  it('refuses options a view does not have, bad values, and keep without a watermarked window', async () => {
+    const { client } = await setup();
+    await client.query(`CREATE TABLE t (a INT); CREATE MATERIALIZED VIEW v AS SELECT a FROM t`);
+    const e = await client.query(`ALTER MATERIALIZED VIEW v SET (retention = '1 hour')`).catch((x: unknown) => x as pg.DatabaseError);
+    expect(e).toMatchObject({ code: '0A000', message: 'option "retention" of materialized view "v" cannot be changed' });
+    expect((e as pg.DatabaseError).hint).toContain('late_rows');
+    await expect(client.query(`ALTER MATERIALIZED VIEW v SET (late_rows = 'maybe')`)).rejects.toMatchObject({ code: '22023' });
+    await expect(client.query(`ALTER MATERIALIZED VIEW v SET (late_rows = 'keep')`)).rejects.toMatchObject({ code: '22023' });
+  });
+});
+
+describe('CREATE INDEX', () => {
+  it('is refused with 0A000: tables need none', async () => {
+    const { client } = await setup();
+    await client.query(`CREATE TABLE t (a INT PRIMARY KEY, b INT)`);
+    await expect(client.query(`CREATE INDEX ON t (b)`)).rejects.toMatchObject({ code: '0A000', message: 'CREATE INDEX is not supported: tables need none' });
+  });
+});
