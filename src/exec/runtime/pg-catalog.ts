@@ -486,8 +486,13 @@ export function insertSql(table: string, rows: readonly (readonly (Value | reado
 // Queries
 
 
+/** Text that may name something of the catalog (a prefilter before lexing). */
+const MENTIONS_CATALOG = new RegExp([...['pg_', 'information_schema'], ...[...MACRO_NAMES].filter((n) => !n.startsWith('pg_') && !n.startsWith('sluice_'))].join('|'), 'i');
+
 /** Whether a query reads the PostgreSQL catalog (names pg_catalog, information_schema or one of its relations). */
 export function readsCatalog(sql: string): boolean {
+  // Cheap tests first: every statement comes through here, some of them megabytes of INSERT.
+  if (!/^(?:\s+|--[^\n]*\n?|\/\*[\s\S]*?\*\/)*\(*\s*(?:select|with)\b/i.test(sql) || !MENTIONS_CATALOG.test(sql)) return false;
   const toks = lex(sql);
   const first = toks[0];
   if (!first || first.kind !== 'ident' || (first.value !== 'select' && first.value !== 'with')) return false;
