@@ -551,7 +551,7 @@ export function rewriteCatalogQuery(sql: string): string {
       continue;
     }
     // Unqualified calls of our macros go to ours (DuckDB's pg_catalog has some of the same names).
-    if (t.kind === 'ident' && MACRO_NAMES.has(t.value) && val(i + 1) === '(' && toks[i - 1]?.value !== '.') {
+    if (t.kind === 'ident' && MACRO_NAMES.has(t.value) && val(i + 1) === '(' && (toks[i - 1]?.value !== '.' || val(i - 2) === 'pg_catalog')) {
       replace(t, t, `${PG_DB}.main.${t.value}`);
       continue;
     }
