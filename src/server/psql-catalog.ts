@@ -65,7 +65,8 @@ export function psqlCatalogResult(sql: string, catalog: Pick<Catalog, 'list' | '
   }
 
   // \d, \dt, \dm: the relation list.
-  if (/as "Schema"/.test(sql) && /as "Name"/.test(sql) && /FROM pg_catalog\.pg_class c/.test(sql) && /as "Owner"/.test(sql)) {
+  // (\di's list, with its "Table" column, is answered from the catalog tables, which hold the indexes.)
+  if (/as "Schema"/.test(sql) && /as "Name"/.test(sql) && /FROM pg_catalog\.pg_class c/.test(sql) && /as "Owner"/.test(sql) && !/as "Table"/.test(sql)) {
     const kinds = /c\.relkind IN \(([^)]*)\)/.exec(sql)?.[1]?.match(/'([a-zA-Z]*)'/g)?.map((k) => k.slice(1, -1)) ?? ['r', 'm'];
     const list = relations(catalog)
       .filter((e) => kinds.includes(relkindOf(e)) && matches(sql, e))

@@ -77,7 +77,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!hasPsql)('psql 15 \\d family', () => {
-  it('\\d lists sources, tables and materialized views; \\dt tables only; \\dm views; \\dE sources', async () => {
+  it('\\d lists sources, tables and materialized views; \\dt tables only; \\dm views; \\di indexes; \\dE sources', async () => {
     let r = await psql(['-c', '\\d']);
     expect(r.stdout).toContain(' public | clicks   | source            | sluice');
     expect(r.stdout).toContain(' public | per_name | materialized view | sluice');
@@ -86,6 +86,8 @@ describe.skipIf(!hasPsql)('psql 15 \\d family', () => {
     expect(r.stdout).toBe('public|users|table|sluice\n');
     r = await psql(['-A', '-t', '-c', '\\dm']);
     expect(r.stdout).toBe('public|per_name|materialized view|sluice\n');
+    r = await psql(['-A', '-t', '-c', '\\di']);
+    expect(r.stdout).toBe('public|users_pkey|index|sluice|users\n');
     r = await psql(['-A', '-t', '-c', '\\dE']);
     expect(r.stdout).toBe('public|clicks|source|sluice\n');
     // sluice has no plain views: \dv runs and finds none, as PostgreSQL's would.
