@@ -109,7 +109,7 @@ const cols = (spec: string): Col[] =>
   });
 
 /** Every table of `sluice_pg.main`, by name: its columns (PostgreSQL 15's, in order). */
-const TABLES: Readonly<Record<string, readonly Col[]>> = {
+export const TABLES: Readonly<Record<string, readonly Col[]>> = {
   pg_namespace: cols('oid o, nspname, nspowner o, nspacl va'),
   pg_class: cols(`oid o, relname, relnamespace o, reltype o, reloftype o, relowner o, relam o, relfilenode o, reltablespace o, relpages i,
     reltuples f, relallvisible i, reltoastrelid o, relhasindex b, relisshared b, relpersistence, relkind, relnatts s, relchecks s, relhasrules b,
