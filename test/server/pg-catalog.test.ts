@@ -209,6 +209,16 @@ describe('client introspection queries through the pg driver', () => {
     expect(r.rows).toEqual([{ name: 'ann', n: '4' }]);
   });
 
+  it('two catalog queries in one script give both results; a failed transaction block refuses them with 25P02', async () => {
+    const both = (await mine.query(`SELECT 1 AS a FROM pg_catalog.pg_namespace WHERE nspname = 'public'; SELECT nspname FROM pg_namespace WHERE oid = 2200`)) as unknown as pg.QueryResult[];
+    expect(both.map((r) => r.rows)).toEqual([[{ a: 1 }], [{ nspname: 'public' }]]);
+    await mine.query('BEGIN');
+    await expect(mine.query('SELECT nope FROM users')).rejects.toMatchObject({ code: '42703' });
+    await expect(mine.query('SELECT relname FROM pg_catalog.pg_class')).rejects.toMatchObject({ code: '25P02' });
+    await mine.query('ROLLBACK');
+    expect((await mine.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname = 'users'`)).rows).toEqual([{ n: 1 }]);
+  });
+
   it('a new object shows at once; a dropped one is gone', async () => {
     await mine.query(`CREATE TABLE extra (x INT)`);
     let r = await mine.query(`SELECT relname FROM pg_class WHERE relname = 'extra'`);

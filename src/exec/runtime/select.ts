@@ -153,7 +153,8 @@ export class AdHocQueries {
       const r = await this.state.duck.run(`SELECT json_serialize_sql(${sqlString(text)})`, slot.conn);
       // "No location" is 2^64 − 1, which a JavaScript number cannot hold: it travels as a string.
       const tree = JSON.parse(String(r.getRows()[0]![0]).replace(/"query_location":18446744073709551615\b/g, `"query_location":"${NO_LOCATION}"`)) as { error?: boolean };
-      if (tree.error) return null;
+      // DuckDB serializes SELECTs only; one statement, or the ordinary path splits the script.
+      if (tree.error || (tree as { statements?: unknown[] }).statements?.length !== 1) return null;
       let run = text;
       if (rewriteCatalogTree(tree)) {
         const rewritten = JSON.stringify(tree).replaceAll(`"${NO_LOCATION}"`, '18446744073709551615');
