@@ -5,8 +5,11 @@
  * kafkajs has no manual partition assignment (tulios/kafkajs#373): its consumer always joins a
  * group, and the group decides which partitions it reads and from where. The direct approach
  * needs the opposite — the engine picks each partition's range — so this file drives kafkajs's
- * own cluster object (metadata, leaders, ListOffsets, Fetch with its record-batch decoding)
- * without a consumer. That object is internal to kafkajs; this is the only file that touches
+ * own cluster object (metadata, leaders, ListOffsets, the connections) without a consumer.
+ * Fetch v11 is encoded by kafkajs but its response is decoded here and in record-batches.ts,
+ * straight into columns (kafkajs' decoding makes an object, Longs and Buffer slices per record);
+ * a broker without Fetch v11, or a batch in an old format or with a codec other than gzip, goes
+ * back to kafkajs' decoding. That object is internal to kafkajs; this is the only file that touches
  * it, its shape is checked when a client is made, and package.json pins kafkajs 2.2.4 (the
  * last release).
  *

@@ -10,14 +10,12 @@ import { SluiceError } from '../../common/errors.js';
 import { crc32c, decodeRecordSet, RecordColumns, UnsupportedBatch, type AbortedTransaction } from './record-batches.js';
 
 const require = createRequire(import.meta.url);
-/* eslint-disable @typescript-eslint/no-explicit-any */
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as { RecordBatch: (args: any) => Promise<{ buffer: Buffer }> };
 const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (args: any) => unknown;
 const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as (d: unknown) => Promise<any[]>;
 const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => unknown;
 const Long = require('kafkajs/src/utils/long.js') as { fromNumber(n: number): unknown; fromValue(n: number): unknown };
 const kafkajsCrc = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number;
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;

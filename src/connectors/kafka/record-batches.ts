@@ -29,20 +29,35 @@ export interface AbortedTransaction {
 /** A batch in a format this decoder does not read (magic 0/1, or a codec it has no decoder for). */
 export class UnsupportedBatch extends Error {}
 
-const CRC32C_TABLE = (() => {
-  const t = new Int32Array(256);
+/** CRC-32C tables for slicing by 8: table k (at k × 256) advances a byte through k more zero bytes. */
+const CRC32C_TABLES = (() => {
+  const t = new Int32Array(8 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
     t[n] = c;
   }
+  for (let k = 1; k < 8; k++) {
+    for (let n = 0; n < 256; n++) {
+      const prev = t[(k - 1) * 256 + n]!;
+      t[k * 256 + n] = (prev >>> 8) ^ t[prev & 0xff]!;
+    }
+  }
   return t;
 })();
 
-/** CRC-32C (Castagnoli) of buf[start, end). */
+/** CRC-32C (Castagnoli) of buf[start, end), eight bytes a step. */
 export function crc32c(buf: Uint8Array, start: number, end: number): number {
+  const t = CRC32C_TABLES;
   let c = -1;
-  for (let i = start; i < end; i++) c = CRC32C_TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  let i = start;
+  for (; i + 8 <= end; i += 8) {
+    c ^= buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+    c =
+      t[1792 + (c & 0xff)]! ^ t[1536 + ((c >>> 8) & 0xff)]! ^ t[1280 + ((c >>> 16) & 0xff)]! ^ t[1024 + (c >>> 24)]! ^
+      t[768 + buf[i + 4]!]! ^ t[512 + buf[i + 5]!]! ^ t[256 + buf[i + 6]!]! ^ t[buf[i + 7]!]!;
+  }
+  for (; i < end; i++) c = t[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
 
