@@ -79,8 +79,13 @@ export class RecordColumns {
   /** One past the last offset the decoded batches cover (dropped records included); -1 when none. */
   end = -1;
 
-  private grow(): void {
-    const cap = Math.max(64, this.offsets.length * 2);
+  /** Room for `n` more records (a batch's count, known before its records are read). */
+  reserve(n: number): void {
+    if (this.count + n > this.offsets.length) this.grow(this.count + n);
+  }
+
+  private grow(need = 0): void {
+    const cap = Math.max(64, this.offsets.length * 2, need);
     const g = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
       const b = make(cap);
       b.set(a);
@@ -252,6 +257,7 @@ export function decodeRecordSet(rs: Buffer, start: number, end: number, from: nu
       stop = buf.length;
     }
     const logAppendTime = (attributes & 0x08) !== 0;
+    out.reserve(count);
     const r = new Reader(buf, p);
     for (let k = 0; k < count; k++) {
       const len = r.varint();
