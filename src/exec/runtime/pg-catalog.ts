@@ -92,6 +92,7 @@ export function pgTypeOid(t: SqlType): number {
     case 'date': return 1082;
     case 'interval': return 1186;
     case 'null': return 25;
+    case 'jsonb': return 3802;
     default: return PG_TYPES.find((x) => x.oid === pgTypeOid(elementType(t)))!.array;
   }
 }

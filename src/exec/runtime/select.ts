@@ -24,7 +24,7 @@ import type { EngineState, StatementResult } from './state.js';
 import { checkRelation, type Principal } from './privileges.js';
 import type { Monitor } from './monitor.js';
 import { systemTable, systemTempName } from './system-tables.js';
-import { divides, pgColumnNames, raiseOnZeroDivisor, withSessionValues } from './pg-names.js';
+import { divides, jsonbAsJson, pgColumnNames, raiseOnZeroDivisor, withSessionValues } from './pg-names.js';
 import { SUPERUSER_NAME } from '../../catalog/index.js';
 import { catalogColumnNames, isCatalogRelation, PG_DB, readsCatalog, rewriteCatalogQuery, rewriteCatalogTree } from './pg-catalog.js';
 import type { PgCatalogTables } from './pg-catalog-tables.js';
@@ -98,7 +98,7 @@ export class AdHocQueries {
         });
       }
       if (signal?.aborted) throw signal.reason;
-      let sql = withSessionValues(stmt.text, { user: principal.name, database: principal.database ?? SUPERUSER_NAME });
+      let sql = jsonbAsJson(withSessionValues(stmt.text, { user: principal.name, database: principal.database ?? SUPERUSER_NAME }));
       // A query reading user relations and the catalog: the catalog is sluice's (pg-catalog.ts).
       if (readsCatalog(sql)) {
         await this.pgCatalog.refresh(qc.conn);
