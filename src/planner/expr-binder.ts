@@ -326,6 +326,11 @@ export class ExprBinder {
       return call('array_index', [a, cast(i, 'int')], elementType(a.type));
     }
     if (e.name === '__any' || e.name === '__all') return this.bindQuantified(e, ctx);
+    if (e.name === '__similar') {
+      const [x, p] = e.args.map((a) => this.bindExpr(a, ctx));
+      for (const a of [x!, p!]) if (a.type !== 'varchar' && a.type !== 'null') throw new SluiceError('undefined_function', `operator does not exist: ${typeDisplayName(x!.type)} ~ ${typeDisplayName(p!.type)}`, { position: e.pos, hint: 'SIMILAR TO compares text with a text pattern.' });
+      return call('similar_to', [cast(x!, 'varchar'), cast(p!, 'varchar')], 'boolean');
+    }
     if (e.name === 'predict' || e.name === 'predict_proba') {
       const bound = this.bindPredict(e, ctx);
       if (bound) return bound;

@@ -52,6 +52,7 @@ import { ProgressTracker } from './progress.js';
 import { systemTableSetup } from './system-tables.js';
 import { createTableSql, quoteIdent } from '../duck.js';
 import { sourceRate } from './rate-controller.js';
+import { registerPgFunctions } from './pg-functions.js';
 import { abortedBlock, dmlInBlock, EngineSession, refuseInBlock, rollbackBlock, transactionStatement, type BlockContext } from './transaction.js';
 
 export type { Change, EngineOptions, ParameterSource, StatementResult, Subscription } from './state.js';
@@ -125,6 +126,7 @@ export class Engine {
     const duck = await Duck.open(path, paths.roots);
     const guard = new AdHocGuard(await duck.tableFunctions());
     const conn = await duck.instance.connect();
+    registerPgFunctions(conn);
     for (const sql of systemTableSetup(quoteIdent, (name, schema) => createTableSql(name, schema, [], true))) await duck.run(sql, conn);
     conn.closeSync();
     const engine = new Engine(duck, opts, paths, guard);
