@@ -15,7 +15,7 @@
  * Errors a kernel raises travel through DuckDB as `[sluice:<category>] message` and come out
  * as the same SluiceError (see duckError).
  */
-import { BOOLEAN, DATE, DOUBLE, DuckDBScalarFunction, INTEGER, INTERVAL, LIST, TIMESTAMP, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
+import { BOOLEAN, DATE, DuckDBBlobValue, DOUBLE, DuckDBScalarFunction, INTEGER, INTERVAL, LIST, TIMESTAMP, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import { getValue, batchFromRows } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
@@ -98,6 +98,12 @@ function vectorOf(chunk: { getColumnVector(i: number): DuckDBVector }, i: number
   }
 }
 
+/** A DuckDB value as sluice's; a BLOB (a cast to bytea in the query) as bytea's hex text. */
+function readValue(v: unknown, type: SqlType): Value {
+  if (v instanceof DuckDBBlobValue) return '\\x' + Buffer.from(v.bytes).toString('hex');
+  return fromDuck(v, type);
+}
+
 /** The error text that carries a SluiceError's category through DuckDB. */
 function errorText(e: unknown): string {
   if (e instanceof SluiceError) return `[sluice:${e.category}] ${e.message}`;
@@ -119,9 +125,9 @@ export function registerPgFunctions(conn: DuckDBConnection): void {
           // Argument 0 is the mask: per argument, L a text literal, N a NULL literal, _ anything else.
           const mask = String(input.getColumnVector(0).getItem(0) ?? '');
           const vectors = mask.split('').map((_, k) => vectorOf(input, k + 1));
-          const types: SqlType[] = vectors.map((v, k) => (v === null || mask[k] === 'N' ? 'null' : fromDuckTypeName(v.type.toString())));
+          const types: SqlType[] = vectors.map((v, k) => (v === null || mask[k] === 'N' ? 'null' : v.type.toString() === 'BLOB' ? 'bytea' : fromDuckTypeName(v.type.toString())));
           const rows: Value[][] = [];
-          for (let i = 0; i < n; i++) rows.push(vectors.map((v, k) => (v === null || mask[k] === 'N' ? null : fromDuck(v.getItem(i), types[k]!))));
+          for (let i = 0; i < n; i++) rows.push(vectors.map((v, k) => (v === null || mask[k] === 'N' ? null : readValue(v.getItem(i), types[k]!))));
           const batch = batchFromRows(types, rows);
           if (fn.setReturning) {
             const set = setExpander(rows);

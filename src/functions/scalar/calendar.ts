@@ -26,12 +26,12 @@ const bindToChar: ScalarBinder = (args, site) => {
   return site.make([coerceArg(site.name, args[0]!, 'timestamp', args, site.pos), fmt], 'varchar');
 };
 
-function toChar(v: Value, fmt: string, type: SqlType): string {
+function toChar(v: Value, fmt: string, type: SqlType, zone: string | undefined): string {
   if (type === 'interval') {
     const p = partsOfInterval(v as bigint);
     return formatFields(intervalFields(p.months, p.days, p.micros), fmt);
   }
-  if (type === 'timestamp') return formatFields(timestampFields(v as bigint), fmt);
+  if (type === 'timestamp') return formatFields({ ...timestampFields(v as bigint), zone }, fmt);
   return numberToChar(v as number | bigint, fmt);
 }
 
@@ -127,8 +127,10 @@ const justify = (f: (p: IntervalParts) => IntervalParts) => rowWiseFunction(([v]
 /** The calendar functions: signature beside kernel. */
 export const CALENDAR_FUNCTIONS = {
   to_char: byName(['to_char'], bindToChar, (args, argExprs, type) => {
-    const t = argExprs[0]!.type;
-    return rowWiseFunction(([v, f]) => toChar(v!, f as string, t))(args, argExprs, type);
+    const a = argExprs[0]!;
+    // PostgreSQL formats a date as a timestamp with time zone (in the session's zone, UTC).
+    const zone = a.kind === 'cast' && a.arg.type === 'date' ? 'UTC' : undefined;
+    return rowWiseFunction(([v, f]) => toChar(v!, f as string, a.type, zone))(args, argExprs, type);
   }),
   to_timestamp: byName(['to_timestamp'], bindToTimestamp, rowWiseFunction((vals) => (vals.length === 1 ? fromEpoch(vals[0] as number) : parseWithTemplate(vals[0] as string, vals[1] as string)))),
   to_date: byName(['to_date'], fixed(['varchar', 'varchar'], 'date'), rowWiseFunction(([s, f]) => {

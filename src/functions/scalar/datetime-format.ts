@@ -4,8 +4,9 @@
  * the way PostgreSQL's formatting.c does: at each place the longest keyword of its
  * (case-sensitive) table, with the FM/TM prefixes and the TH/th suffix, text in double quotes
  * copied as it is, anything else a literal character. Timestamps are UTC microseconds; the
- * zone patterns (TZ, tz) print nothing and OF/TZH/TZM print UTC's offset, as PostgreSQL does
- * for a timestamp without time zone.
+ * zone patterns (TZ, tz) print nothing for a timestamp without time zone and the session's zone
+ * (UTC) for a date, which PostgreSQL formats as a timestamp with time zone; OF/TZH/TZM print
+ * UTC's offset.
  */
 import { SluiceError } from '../../common/errors.js';
 
@@ -98,6 +99,8 @@ export interface TimeFields {
   readonly interval: boolean;
   /** Days since 1970-01-01 (timestamps only). */
   readonly epochDay: number;
+  /** The time zone TZ prints: a timestamp with time zone's (the session's, UTC), none for a timestamp without. */
+  readonly zone?: string;
 }
 
 const DAY_US = 86_400_000_000n;
@@ -249,7 +252,7 @@ function fieldText(node: Extract<TemplateNode, { kind: 'field' }>, f: TimeFields
       const cased = key === 'rm' ? r.toLowerCase() : r;
       return fm ? cased : cased.padEnd(4, ' ');
     }
-    case 'TZ': return '';
+    case 'TZ': return key === 'tz' ? (f.zone ?? '').toLowerCase() : (f.zone ?? '');
     case 'OF': case 'TZH': return '+00';
     case 'TZM': return '00';
     case 'FX': return '';

@@ -175,6 +175,8 @@ export function numberToChar(x: number | bigint | string, fmt: string): string {
         }
         break;
       case 'point':
+        // A point with no digit place after it prints nothing, as in PostgreSQL.
+        if (t.post === 0) break;
         emitSign();
         out += '.';
         started = true;

@@ -18,9 +18,30 @@ function bad(message: string): SluiceError {
   return new SluiceError('invalid_regex', `invalid regular expression: ${message}`);
 }
 
+// PostgreSQL's word characters are letters, digits and `_` of all of Unicode (JavaScript's \w and \b are ASCII's).
+const WORD = '\\p{L}\\p{N}_';
+const W = `[${WORD}]`;
+/** Class escapes, inside and outside brackets. */
+const CLASS_ESCAPES: Record<string, { inside: string; outside: string }> = {
+  w: { inside: WORD, outside: W },
+  W: { inside: '', outside: `[^${WORD}]` },
+  d: { inside: '\\p{Nd}', outside: '\\p{Nd}' },
+  D: { inside: '', outside: '\\P{Nd}' },
+  s: { inside: '\\s', outside: '\\s' },
+  S: { inside: '', outside: '\\S' },
+};
+const CONSTRAINT_ESCAPES: Record<string, string> = {
+  m: `(?<!${W})(?=${W})`,
+  M: `(?<=${W})(?!${W})`,
+  y: `(?:(?<!${W})(?=${W})|(?<=${W})(?!${W}))`,
+  Y: `(?:(?<=${W})(?=${W})|(?<!${W})(?!${W}))`,
+  A: '(?<![\\s\\S])',
+  Z: '(?![\\s\\S])',
+};
+
 const CLASS_NAMES: Record<string, string> = {
-  alpha: '\\p{L}', digit: '0-9', alnum: '\\p{L}0-9', upper: '\\p{Lu}', lower: '\\p{Ll}', space: '\\s',
-  punct: '!-\\/:-@\\[-`{-~', xdigit: '0-9A-Fa-f', word: '\\w', blank: ' \\t', cntrl: '\\x00-\\x1f\\x7f',
+  alpha: '\\p{L}', digit: '\\p{Nd}', alnum: '\\p{L}\\p{Nd}', upper: '\\p{Lu}', lower: '\\p{Ll}', space: '\\s',
+  punct: '!-\\/:-@\\[-`{-~', xdigit: '0-9A-Fa-f', word: WORD, blank: ' \\t', cntrl: '\\x00-\\x1f\\x7f',
   print: '\\x20-\\x7e\\u00a0-\\u{10ffff}', graph: '\\x21-\\x7e\\u00a1-\\u{10ffff}',
 };
 
@@ -64,6 +85,7 @@ function readFlags(flags: string, fn: string, allowGlobal: boolean): Options {
 
 const SPECIAL_OUTSIDE = /[.*+?^${}()|[\]\\/]/;
 
+
 function escapeLiteral(s: string): string {
   let out = '';
   for (const c of s) out += SPECIAL_OUTSIDE.test(c) || c === '-' ? `\\${c}` : c;
@@ -100,7 +122,9 @@ function bracket(p: string, i: number, o: Options): [string, number] {
     if (c === '\\') {
       const n = p[j + 1];
       if (n === undefined) throw bad('invalid escape \\ sequence');
-      if ('dswDSW'.includes(n)) out += `\\${n}`;
+      const cls = CLASS_ESCAPES[n];
+      if (cls && cls.inside === '') throw new SluiceError('not_supported', `the regular expression escape \\${n} is not supported inside brackets`);
+      if (cls) out += cls.inside;
       else if (n === 'n') out += '\\n';
       else if (n === 't') out += '\\t';
       else if (n === 'r') out += '\\r';
@@ -178,13 +202,8 @@ function translate(pattern: string, o: Options): string {
         const n = p[i + 1];
         if (n === undefined) throw bad('invalid escape \\ sequence');
         i += 2;
-        if ('dswDSW'.includes(n)) out += `\\${n}`;
-        else if (n === 'm') out += '\\b(?=\\w)';
-        else if (n === 'M') out += '\\b(?<=\\w)';
-        else if (n === 'y') out += '\\b';
-        else if (n === 'Y') out += '\\B';
-        else if (n === 'A') out += '(?<![\\s\\S])';
-        else if (n === 'Z') out += '(?![\\s\\S])';
+        if (CLASS_ESCAPES[n]) out += CLASS_ESCAPES[n].outside;
+        else if (CONSTRAINT_ESCAPES[n]) out += CONSTRAINT_ESCAPES[n];
         else if (n === 'n') out += '\\n';
         else if (n === 't') out += '\\t';
         else if (n === 'r') out += '\\r';

@@ -71,8 +71,9 @@ export function extractField(field: string, micros: bigint, type: SqlType): numb
     case 'day': case 'days': return d.getUTCDate();
     case 'hour': case 'hours': return d.getUTCHours();
     case 'minute': case 'minutes': return d.getUTCMinutes();
-    case 'second': case 'seconds': return subSecondMicros / 1e6;
-    case 'millisecond': case 'milliseconds': return subSecondMicros / 1e3;
+    // Whole seconds plus the fraction, added in doubles as PostgreSQL's date_part does.
+    case 'second': case 'seconds': return Math.floor(subSecondMicros / 1e6) + (subSecondMicros % 1e6) / 1e6;
+    case 'millisecond': case 'milliseconds': return Math.floor(subSecondMicros / 1e6) * 1000 + (subSecondMicros % 1e6) / 1e3;
     case 'microsecond': case 'microseconds': return subSecondMicros;
     case 'dow': return d.getUTCDay();
     case 'isodow': return d.getUTCDay() === 0 ? 7 : d.getUTCDay();
