@@ -44,6 +44,7 @@ export type ErrorCategory =
   | 'duplicate_function' // 42723
   | 'invalid_function_definition' // 42P13
   | 'invalid_width_bucket' // 2201G
+  | 'undefined_parameter' // 42P02
   | 'internal'; // XX000
 
 const SQLSTATE: Record<ErrorCategory, string> = {
@@ -88,6 +89,7 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   duplicate_function: '42723',
   invalid_function_definition: '42P13',
   invalid_width_bucket: '2201G',
+  undefined_parameter: '42P02',
   internal: 'XX000',
 };
 

@@ -128,6 +128,9 @@ export function duckError(e: unknown): SluiceError {
   // An error of one of sluice's functions running inside DuckDB (exec/runtime/pg-functions.ts).
   const own = /^\[sluice:([a-z_]+)\] (.*)$/.exec(first);
   if (own && isErrorCategory(own[1]!)) return new SluiceError(own[1], own[2]!, { cause: e });
+  // A function DuckDB does not know, or a SQL function's macro called with other arguments: PostgreSQL's 42883.
+  const noFn = /^Scalar Function with name "?([^ "]+)"? does not exist/.exec(first) ?? /^Macro "?([^ "(]+)"?\(\) does not support the supplied arguments/.exec(first);
+  if (noFn) return new SluiceError('undefined_function', `function ${noFn[1]} does not exist`, { cause: e, hint: 'No function matches the given name and argument types. You might need to add explicit type casts.' });
   // The division macros' error (see Duck.open), and DuckDB's integer overflows, as PostgreSQL says them.
   if (first === DIVISION_BY_ZERO) cat = 'division_by_zero';
   const overflow = /^Overflow in (?:addition|subtraction|multiplication|negation|division) of (INT16|INT32|INT64)/.exec(first)

@@ -53,6 +53,7 @@ import { systemTableSetup } from './system-tables.js';
 import { createTableSql, quoteIdent } from '../duck.js';
 import { sourceRate } from './rate-controller.js';
 import { registerPgFunctions } from './pg-functions.js';
+import { createFunction, dropFunction } from './function-ddl.js';
 import { abortedBlock, dmlInBlock, EngineSession, refuseInBlock, rollbackBlock, transactionStatement, type BlockContext } from './transaction.js';
 
 export type { Change, EngineOptions, ParameterSource, StatementResult, Subscription } from './state.js';
@@ -481,6 +482,12 @@ export class Engine {
         return this.ddl.createSink(stmt, replaying);
       case 'create_model':
         return this.ddl.createModel(stmt, sql);
+      case 'create_function':
+        return createFunction(this.state, stmt, replaying);
+      case 'drop_function':
+        return dropFunction(this.state, stmt, async (name) => {
+          await this.ddl.drop({ kind: 'drop', objectKind: 'view', name, ifExists: true, cascade: true, pos: stmt.pos });
+        });
       case 'insert':
       case 'update':
       case 'delete':

@@ -24,7 +24,8 @@ import { bindScalar } from '../../functions/scalar/index.js';
 import { SET_FUNCTIONS } from '../../functions/set/index.js';
 import { call, cast } from '../../planner/coercion.js';
 import type { BoundExpr } from '../../planner/expr.js';
-import { duckValue, fromDuck, fromDuckTypeName } from '../duck.js';
+import { duckValue, fromDuck, fromDuckTypeName, type Duck } from '../duck.js';
+import { raiseOnZeroDivisor } from './pg-names.js';
 import { compile, type Kernel } from '../eval.js';
 
 /** A PostgreSQL function (or operator) sluice answers in ad-hoc queries: its DuckDB result type and how a call is bound. */
@@ -239,4 +240,26 @@ export function rewritePgFunctions(tree: unknown, sql: string): boolean {
   };
   walk(tree, null);
   return changed;
+}
+
+const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/**
+ * `sql` as DuckDB should run it for PostgreSQL's answers: divisions and modulos calling the
+ * macros that raise division_by_zero, and calls of PostgreSQL's functions calling sluice's,
+ * through DuckDB's own parse tree (so strings, comments and precedence are DuckDB's). Text
+ * DuckDB cannot parse is returned as it is: running it reports the error.
+ */
+export async function rewriteForDuck(duck: Duck, sql: string, conn?: DuckDBConnection): Promise<string> {
+  const r = await duck.run(`SELECT json_serialize_sql(${sqlString(sql)})`, conn);
+  // "No location" is 2^64 − 1, which a JavaScript number cannot hold: it travels as a string.
+  const json = String(r.getRows()[0]![0]).replace(/"query_location":18446744073709551615\b/g, `"query_location":"${NO_LOCATION}"`);
+  const tree = JSON.parse(json) as { error?: boolean };
+  if (tree.error) return sql;
+  const divided = raiseOnZeroDivisor(tree);
+  const renamed = rewritePgFunctions(tree, sql);
+  if (!divided && !renamed) return sql;
+  const rewritten = JSON.stringify(tree).replaceAll(`"${NO_LOCATION}"`, '18446744073709551615');
+  const back = await duck.run(`SELECT json_deserialize_sql(${sqlString(rewritten)})`, conn);
+  return String(back.getRows()[0]![0]);
 }
