@@ -132,10 +132,16 @@ export function intervalFields(months: number, days: number, micros: bigint): Ti
   };
 }
 
+/** `n` zero-padded to `width` as C's %0*d does (a minus sign counts in the width), unless FM. */
 function pad(n: number, width: number, fm: boolean): string {
   if (fm) return String(n);
-  const s = String(Math.abs(n)).padStart(width, '0');
+  const s = String(Math.abs(n)).padStart(n < 0 ? width - 1 : width, '0');
   return n < 0 ? `-${s}` : s;
+}
+
+/** A time field: PostgreSQL widens it by one for a negative (interval) value, so `-02` keeps two digits. */
+function padTime(n: number, width: number, fm: boolean): string {
+  return pad(n, n < 0 ? width + 1 : width, fm);
 }
 
 /** English ordinal suffix of a number's text ("1" → "st"). */
@@ -195,12 +201,12 @@ function fieldText(node: Extract<TemplateNode, { kind: 'field' }>, f: TimeFields
       const t = k.includes('.') ? 'A.D.' : 'AD';
       return key === key.toLowerCase() ? t.toLowerCase() : t;
     }
-    case 'HH': case 'HH12': return pad(f.hour % 12 === 0 ? 12 : f.hour % 12, 2, fm);
-    case 'HH24': return pad(f.hour, 2, fm);
-    case 'MI': return pad(f.minute, 2, fm);
-    case 'SS': return pad(f.second, 2, fm);
-    case 'MS': return pad(Math.trunc(f.micro / 1000), 3, fm);
-    case 'US': return pad(f.micro, 6, fm);
+    case 'HH': case 'HH12': return padTime(f.hour % 12 === 0 ? 12 : f.hour % 12, 2, fm);
+    case 'HH24': return padTime(f.hour, 2, fm);
+    case 'MI': return padTime(f.minute, 2, fm);
+    case 'SS': return padTime(f.second, 2, fm);
+    case 'MS': return padTime(Math.trunc(f.micro / 1000), 3, fm);
+    case 'US': return padTime(f.micro, 6, fm);
     case 'FF1': case 'FF2': case 'FF3': case 'FF4': case 'FF5': case 'FF6': {
       const n = Number(k[2]);
       return pad(Math.trunc(f.micro / 10 ** (6 - n)), n, fm);
