@@ -7,8 +7,8 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError } from '../common/errors.js';
-import type { Schema } from '../common/types.js';
-import type { ObjectKind, Options, Expr } from '../parser/ast.js';
+import type { Schema, SqlType } from '../common/types.js';
+import type { ObjectKind, Options, Expr, FunctionParam } from '../parser/ast.js';
 import { Roles, type StoredRole } from './roles.js';
 import type { ModelRef } from '../planner/expr.js';
 
@@ -68,6 +68,20 @@ export interface ModelEntry extends EntryBase {
 
 export type CatalogEntry = SourceEntry | TableEntry | ViewEntry | SinkEntry | ModelEntry;
 
+/**
+ * A scalar SQL function (CREATE FUNCTION): its parameters, result type and body expression,
+ * inlined where it is called. Functions have a namespace of their own, as in PostgreSQL.
+ */
+export interface FunctionEntry extends EntryBase {
+  readonly kind: 'function';
+  readonly params: readonly FunctionParam[];
+  readonly returns: SqlType;
+  readonly body: Expr;
+  readonly bodyText: string;
+  readonly strict: boolean;
+  readonly volatility: 'immutable' | 'stable' | 'volatile';
+}
+
 /** Entries that are relations (readable by SELECT and views). */
 export type RelationEntry = SourceEntry | TableEntry | ViewEntry | ModelEntry;
 
@@ -90,6 +104,7 @@ export class Catalog {
   private readonly entries = new Map<string, CatalogEntry>();
   /** COMMENT ON texts, by `object` or `object.column` (JSON of the pair, so names may hold dots). */
   private readonly commentMap = new Map<string, Comment>();
+  private readonly functions = new Map<string, FunctionEntry>();
   /** Users and their grants, persisted with the objects. */
   readonly roles = new Roles(() => this.persist());
 
@@ -151,6 +166,27 @@ export class Catalog {
     this.persist();
   }
 
+  /** The SQL function called `name`, if there is one. */
+  getFunction(name: string): FunctionEntry | undefined {
+    return this.functions.get(name);
+  }
+
+  /** Every SQL function, oldest first. */
+  listFunctions(): FunctionEntry[] {
+    return [...this.functions.values()].sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** Adds or replaces (CREATE OR REPLACE) a SQL function; persisted. */
+  putFunction(entry: FunctionEntry): void {
+    this.functions.set(entry.name, entry);
+    this.persist();
+  }
+
+  removeFunction(name: string): void {
+    this.functions.delete(name);
+    this.persist();
+  }
+
   remove(name: string): void {
     this.entries.delete(name);
     this.roles.forgetRelation(name);
@@ -200,7 +236,9 @@ export class Catalog {
     mkdirSync(this.dataDir, { recursive: true });
     const f = join(this.dataDir, 'catalog.json');
     const tmp = f + '.tmp';
-    const body = JSON.stringify({ version: 1, objects: this.list().map((e) => ({ kind: e.kind, name: e.name, sql: e.sql })), roles: this.roles.stored(), comments: this.comments() }, null, 1);
+    // Functions and relations in creation order, so a view is replayed after the functions it calls.
+    const objects = [...this.list(), ...this.functions.values()].sort((a, b) => a.createdAt - b.createdAt);
+    const body = JSON.stringify({ version: 1, objects: objects.map((e) => ({ kind: e.kind, name: e.name, sql: e.sql })), roles: this.roles.stored(), comments: this.comments() }, null, 1);
     // Verifiers and connector secrets are in here: readable by the server's user only.
     writeFileSync(tmp, body, { mode: 0o600 });
     const fd = openSync(tmp, 'r');

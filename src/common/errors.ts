@@ -38,6 +38,14 @@ export type ErrorCategory =
   | 'invalid_ntile_argument' // 22014
   | 'invalid_nth_value_argument' // 22016
   | 'untranslatable_character' // 22P05
+  | 'invalid_regex' // 2201B
+  | 'invalid_escape_sequence' // 22025
+  | 'invalid_datetime_format' // 22007
+  | 'datetime_field_overflow' // 22008
+  | 'duplicate_function' // 42723
+  | 'invalid_function_definition' // 42P13
+  | 'invalid_width_bucket' // 2201G
+  | 'undefined_parameter' // 42P02
   | 'internal'; // XX000
 
 const SQLSTATE: Record<ErrorCategory, string> = {
@@ -76,8 +84,21 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   invalid_ntile_argument: '22014',
   invalid_nth_value_argument: '22016',
   untranslatable_character: '22P05',
+  invalid_regex: '2201B',
+  invalid_escape_sequence: '22025',
+  invalid_datetime_format: '22007',
+  datetime_field_overflow: '22008',
+  duplicate_function: '42723',
+  invalid_function_definition: '42P13',
+  invalid_width_bucket: '2201G',
+  undefined_parameter: '42P02',
   internal: 'XX000',
 };
+
+/** Whether `s` names an error category (errors that travelled as text, e.g. through DuckDB). */
+export function isErrorCategory(s: string): s is ErrorCategory {
+  return Object.hasOwn(SQLSTATE, s);
+}
 
 export interface ErrorDetails {
   /** 1-based character offset into the statement text, as PostgreSQL reports it. */

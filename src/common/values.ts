@@ -38,13 +38,14 @@ export function parseDate(s: string): number {
 const p2 = (n: number) => String(n).padStart(2, '0');
 
 export function formatTimestamp(micros: bigint): string {
-  let ms = Number(micros / 1000n);
+  // Whole seconds rounded down, so a fraction before 1970 counts up from the second below it.
+  let secs = micros / 1_000_000n;
   let frac = Number(micros % 1_000_000n);
   if (frac < 0) {
     frac += 1_000_000;
-    ms -= 1000;
+    secs -= 1n;
   }
-  const d = new Date(Math.floor(ms / 1000) * 1000);
+  const d = new Date(Number(secs) * 1000);
   const base = `${String(d.getUTCFullYear()).padStart(4, '0')}-${p2(d.getUTCMonth() + 1)}-${p2(d.getUTCDate())} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
   return frac === 0 ? base : `${base}.${String(frac).padStart(6, '0').replace(/0+$/, '')}`;
 }

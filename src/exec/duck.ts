@@ -6,7 +6,7 @@ import {
   DuckDBInstance, DuckDBTimestampValue, DuckDBTimestampTZValue, DuckDBTimestampMillisecondsValue, DuckDBTimestampSecondsValue, DuckDBTimestampNanosecondsValue, listValue, LIST, BOOLEAN, INTEGER, BIGINT, DOUBLE, VARCHAR, DuckDBDateValue, DuckDBIntervalValue, DuckDBDecimalValue,
   type DuckDBConnection, type DuckDBResultReader,
 } from '@duckdb/node-api';
-import { SluiceError, type ErrorCategory } from '../common/errors.js';
+import { isErrorCategory, SluiceError, type ErrorCategory } from '../common/errors.js';
 import { arrayOf, elementType, type Field, type Schema, type SqlType, type Value } from '../common/types.js';
 import { getValue, type Batch } from '../common/column.js';
 import { parseBytea } from '../common/values.js';
@@ -95,7 +95,8 @@ export function fromDuck(v: unknown, type: SqlType): Value {
   }
 }
 
-function duckValue(v: Value, type: SqlType): unknown {
+/** A sluice value as the DuckDB value of `type` (appenders, sluice's functions in DuckDB). */
+export function duckValue(v: Value, type: SqlType): unknown {
   if (v === null) return null;
   switch (type) {
     case 'timestamp':
@@ -135,6 +136,12 @@ export function duckError(e: unknown): SluiceError {
   else if (/^Not implemented Error/.test(msg)) cat = 'not_supported';
   else if (/^TransactionContext Error: (Conflict|Failed to commit: Transaction conflict)/.test(msg)) cat = 'serialization_failure';
   let first = msg.split('\n')[0]!.replace(/^[A-Za-z ]+ Error: /, '');
+  // An error of one of sluice's functions running inside DuckDB (exec/runtime/pg-functions.ts).
+  const own = /^\[sluice:([a-z_]+)\] (.*)$/.exec(first);
+  if (own && isErrorCategory(own[1]!)) return new SluiceError(own[1], own[2]!, { cause: e });
+  // A function DuckDB does not know, or a SQL function's macro called with other arguments: PostgreSQL's 42883.
+  const noFn = /^Scalar Function with name "?([^ "]+)"? does not exist/.exec(first) ?? /^Macro "?([^ "(]+)"?\(\) does not support the supplied arguments/.exec(first);
+  if (noFn) return new SluiceError('undefined_function', `function ${noFn[1]} does not exist`, { cause: e, hint: 'No function matches the given name and argument types. You might need to add explicit type casts.' });
   // The division macros' error (see Duck.open), and DuckDB's integer overflows, as PostgreSQL says them.
   if (first === DIVISION_BY_ZERO) cat = 'division_by_zero';
   const overflow = /^Overflow in (?:addition|subtraction|multiplication|negation|division) of (INT16|INT32|INT64)/.exec(first)

@@ -184,7 +184,39 @@ export interface InnerStatement {
   readonly offset: number;
 }
 
+/** A parameter of CREATE FUNCTION: its name (`$n` for an unnamed one) and type. */
+export interface FunctionParam {
+  readonly name: string;
+  readonly type: SqlType;
+}
+
 export type Statement =
+  | {
+      /** CREATE [OR REPLACE] FUNCTION name(params) RETURNS type LANGUAGE SQL AS 'SELECT expr' | RETURN expr: a scalar SQL function, inlined where it is called. */
+      readonly kind: 'create_function';
+      readonly name: string;
+      readonly orReplace: boolean;
+      readonly params: readonly FunctionParam[];
+      readonly returns: SqlType;
+      /** The body's one expression; parameters are columns named as the parameters. */
+      readonly body: Expr;
+      /** The body expression's text, `$n` references replaced by the parameters' names. */
+      readonly bodyText: string;
+      /** STRICT (RETURNS NULL ON NULL INPUT): NULL when any argument is. */
+      readonly strict: boolean;
+      readonly volatility: 'immutable' | 'stable' | 'volatile';
+      readonly text: string;
+      readonly pos: number;
+    }
+  | {
+      /** DROP FUNCTION [IF EXISTS] name [(types)] [CASCADE | RESTRICT]. */
+      readonly kind: 'drop_function';
+      readonly name: string;
+      readonly argTypes: readonly SqlType[] | null;
+      readonly ifExists: boolean;
+      readonly cascade: boolean;
+      readonly pos: number;
+    }
   | {
       readonly kind: 'create_source';
       readonly name: string;

@@ -469,6 +469,20 @@ class Converter {
       case 'ILIKE':
       case 'NOT ILIKE':
         return { kind: 'like', expr: left, pattern: this.convertExpr(e.right), negated: op.startsWith('NOT'), insensitive: op.includes('ILIKE') };
+      case '~':
+      case '~*':
+      case '!~':
+      case '!~*': {
+        // PostgreSQL's regex match operators, as the regexp_like they are.
+        const args = [left, this.convertExpr(e.right), ...(op.endsWith('*') ? [{ kind: 'literal' as const, value: 'i', type: 'varchar' as const }] : [])];
+        const m: Expr = { kind: 'func', name: 'regexp_like', args, star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
+        return op.startsWith('!') ? { kind: 'unary', op: 'not', expr: m } : m;
+      }
+      case 'SIMILAR TO':
+      case 'NOT SIMILAR TO': {
+        const m = internalCall('__similar', [left, this.convertExpr(e.right)], pos);
+        return op.startsWith('NOT') ? { kind: 'unary', op: 'not', expr: m } : m;
+      }
       case '->':
       case '->>':
         return { kind: 'func', name: op === '->' ? 'json_get' : 'json_get_text', args: [left, this.convertExpr(e.right)], star: false, distinct: false, filter: null, orderBy: [], over: null, pos };

@@ -10,6 +10,7 @@ import type { ColumnDef, CopyOptions, Expr, FrameBound, FromItem, InnerStatement
 import { parseInterval } from '../common/interval.js';
 import { convertExprAt, convertQueryAt, type AggregateOrders, type WindowHints } from './convert.js';
 import { lex, splitStatements, TokenStream, type Token } from './lexer.js';
+import { parseCreateFunction, parseDropFunction } from './create-function.js';
 
 const parser = new nodeSqlParser.Parser();
 const OPT = { database: 'postgresql', parseOptions: { includeLocations: true } };
@@ -177,7 +178,8 @@ function dottedName(ts: TokenStream): string {
 function parseCreate(ts: TokenStream, stmt: string, offset: number): Statement {
   if (ts.tokens[1]?.kind === 'ident' && (ts.tokens[1].value === 'user' || ts.tokens[1].value === 'role')) return parseUserPassword(ts, 'create');
   ts.expectKeyword('create');
-  ts.acceptKeyword('or', 'replace');
+  const orReplace = ts.acceptKeyword('or', 'replace');
+  if (ts.acceptKeyword('function')) return parseCreateFunction(ts, stmt, orReplace);
   const indexAt = ts.peek();
   if (ts.isKeyword('index') || ts.isKeyword('unique', 'index')) {
     throw new SluiceError('not_supported', 'CREATE INDEX is not supported: tables need none', {
@@ -1197,6 +1199,7 @@ function objectKind(ts: TokenStream): ObjectKind {
 
 function parseDrop(ts: TokenStream): Statement {
   ts.expectKeyword('drop');
+  if (ts.acceptKeyword('function')) return parseDropFunction(ts);
   const objectKindV = objectKind(ts);
   const ifExists = ts.acceptKeyword('if', 'exists');
   const pos = ts.position();

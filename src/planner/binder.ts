@@ -18,6 +18,7 @@ import { castConstant } from './constant.js';
 import { WindowCollector } from './window-calls.js';
 import { ExprBinder, exprKey, type AggContext, type Ctx, type Scope, type ScopeField } from './expr-binder.js';
 import { SubqueryJoins, type Correlated, type SubqueryHost } from './subquery.js';
+import { inlineCall } from './sql-functions.js';
 import type { SqlType } from '../common/types.js';
 
 /** A correlated subquery's correlation keys: the inner sides of its `inner = outer` conditions, and their types. */
@@ -43,6 +44,9 @@ export class Binder extends ExprBinder implements SubqueryHost {
   private enclosing: Scope[] = [];
   /** The models `predict` calls of the query read (a view over them depends on them). */
   readonly models = new Set<string>();
+  /** The SQL functions the query calls, inlined (a view depends on them). */
+  readonly sqlFunctions = new Set<string>();
+  private sqlFunctionDepth = 0;
 
   constructor(
     private readonly catalog: Catalog,
@@ -92,6 +96,22 @@ export class Binder extends ExprBinder implements SubqueryHost {
     this.models.add(first.name);
     const type = model.type === 'linear_regression' || e.name === 'predict_proba' ? 'double' : 'int';
     return { kind: 'call', fn: e.name === 'predict' ? 'predict' : 'predict_proba', args, type, model };
+  }
+
+  protected override isSqlFunction(name: string): boolean {
+    return this.catalog.getFunction(name) !== undefined;
+  }
+
+  protected override bindSqlFunction(name: string, args: BoundExpr[], pos: number | undefined): BoundExpr | null {
+    const fn = this.catalog.getFunction(name);
+    if (!fn) return null;
+    this.sqlFunctions.add(name);
+    this.sqlFunctionDepth++;
+    try {
+      return inlineCall(fn, args, this, this.sqlFunctionDepth - 1, pos);
+    } finally {
+      this.sqlFunctionDepth--;
+    }
   }
 
   bindQuery(q: Query): LogicalPlan {

@@ -106,7 +106,7 @@ export class ExprBinder {
         const fn = resolveAggregate(e.name, e.star);
         if (fn !== undefined) return this.bindAggregate(e, fn, ctx.agg);
         // PostgreSQL looks a function up before it checks grouping: an unknown one is 42883.
-        if (!isFunctionName(e.name)) throw this.unknownFunction(e, ctx.agg.input);
+        if (!isFunctionName(e.name) && !this.isSqlFunction(e.name)) throw this.unknownFunction(e, ctx.agg.input);
       }
       if (e.kind === 'column') {
         const gc = ctx.agg.groupCols ? ctx.agg.groupCols.indexOf(this.resolveIndex(ctx.agg.input, e.table, e.name)) : -1;
@@ -326,13 +326,28 @@ export class ExprBinder {
       return call('array_index', [a, cast(i, 'int')], elementType(a.type));
     }
     if (e.name === '__any' || e.name === '__all') return this.bindQuantified(e, ctx);
+    if (e.name === '__similar') {
+      const [x, p] = e.args.map((a) => this.bindExpr(a, ctx));
+      for (const a of [x!, p!]) if (a.type !== 'varchar' && a.type !== 'null') throw new SluiceError('undefined_function', `operator does not exist: ${typeDisplayName(x!.type)} ~ ${typeDisplayName(p!.type)}`, { position: e.pos, hint: 'SIMILAR TO compares text with a text pattern.' });
+      return call('similar_to', [cast(x!, 'varchar'), cast(p!, 'varchar')], 'boolean');
+    }
     if (e.name === 'predict' || e.name === 'predict_proba') {
       const bound = this.bindPredict(e, ctx);
       if (bound) return bound;
     }
     const args = e.args.map((a) => this.bindExpr(a, ctx));
     const pos = e.pos ?? this.positionOf(e.name);
-    return bindScalar(e.name, args, pos);
+    return this.bindSqlFunction(e.name, args, pos) ?? bindScalar(e.name, args, pos);
+  }
+
+  /** Whether `name` is a SQL function of the catalog's (the query binder knows them). */
+  protected isSqlFunction(_name: string): boolean {
+    return false;
+  }
+
+  /** A call of a SQL function inlined (the query binder knows them); null: not one. */
+  protected bindSqlFunction(_name: string, _args: BoundExpr[], _pos: number | undefined): BoundExpr | null {
+    return null;
   }
 
   /** predict(model, …): bound where models are known (the query binder); null: an ordinary call. */

@@ -23,6 +23,8 @@ export { bindScalar } from '../functions/scalar/index.js';
 export interface PlannedQuery {
   /** Models the query's predict calls read. */
   readonly models: readonly string[];
+  /** SQL functions the query calls (inlined). */
+  readonly sqlFunctions: readonly string[];
   readonly logical: LogicalPlan;
   readonly optimized: LogicalPlan;
   readonly physical: PhysicalPlan;
@@ -48,7 +50,7 @@ export function planQuery(query: Query, catalog: Catalog, sql = '', opts: PlanOp
     throw e instanceof SluiceError ? e.withPosition(nowPosition(sql)) : e;
   }
   if (opts.emitOnWindowClose) optimized = emitOnClose(optimized);
-  return { models: [...binder.models], logical, optimized, physical: toPhysical(optimized, { lookupStrategy: opts.lookupStrategy }) };
+  return { models: [...binder.models], sqlFunctions: [...binder.sqlFunctions], logical, optimized, physical: toPhysical(optimized, { lookupStrategy: opts.lookupStrategy }) };
 }
 
 /** Marks the view's window aggregate as emit-on-close; its output (and what is above) is append-only. */

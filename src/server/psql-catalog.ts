@@ -3,7 +3,8 @@
  * the engine catalog. sluice has no pg_catalog, so these queries are recognised by their text
  * (psql 15 and later word them this way) and answered directly; anything else goes to the engine.
  */
-import type { Catalog, CatalogEntry } from '../catalog/index.js';
+import type { Catalog, CatalogEntry, FunctionEntry } from '../catalog/index.js';
+import { functionArguments } from '../exec/runtime/monitor.js';
 import type { Field, Value } from '../common/types.js';
 import { typeDisplayName } from '../common/types.js';
 import type { StatementResult } from '../exec/runtime/engine.js';
@@ -49,8 +50,33 @@ function aliases(sql: string): string[] {
   return [...sql.matchAll(/\bAS "([^"]+)"/gi)].map((m) => m[1]!);
 }
 
-export function psqlCatalogResult(sql: string, catalog: Pick<Catalog, 'list' | 'comments'>): StatementResult | null {
+export function psqlCatalogResult(sql: string, catalog: Pick<Catalog, 'list' | 'comments' | 'listFunctions'>): StatementResult | null {
   if (!sql.includes('pg_catalog.')) return null;
+
+  // \df: the SQL functions (CREATE FUNCTION); built-in ones live in pg_catalog, which \df leaves out.
+  if (/FROM pg_catalog\.pg_proc p/.test(sql) && /as "Result data type"/.test(sql)) {
+    const name = namePattern(sql, 'p.proname');
+    const schema = namePattern(sql, 'n.nspname');
+    const cols = aliases(sql);
+    const list = catalog.listFunctions().filter((fn) => (!name || name.test(fn.name)) && (!schema || schema.test(SCHEMA))).sort((a, b) => a.name.localeCompare(b.name));
+    const value = (fn: FunctionEntry, col: string): Value => {
+      switch (col) {
+        case 'Schema': return SCHEMA;
+        case 'Name': return fn.name;
+        case 'Result data type': return typeDisplayName(fn.returns);
+        case 'Argument data types': return functionArguments(fn.params);
+        case 'Type': return 'func';
+        case 'Volatility': return fn.volatility;
+        case 'Parallel': return 'unsafe';
+        case 'Owner': return OWNER;
+        case 'Security': return 'invoker';
+        case 'Language': return 'sql';
+        case 'Source code': case 'Internal name': return col === 'Source code' ? fn.bodyText : null;
+        default: return null;
+      }
+    };
+    return rows(varchar(...cols), list.map((fn) => cols.map((c) => value(fn, c))));
+  }
 
   // \l: the one database, and \dn: the one schema.
   if (/FROM pg_catalog\.pg_database d/.test(sql) && /AS "Name"/i.test(sql)) {

@@ -54,6 +54,8 @@ import { pgCatalogSetup, readsCatalog } from './pg-catalog.js';
 import { PgCatalogTables } from './pg-catalog-tables.js';
 import { createTableSql, quoteIdent } from '../duck.js';
 import { sourceRate } from './rate-controller.js';
+import { registerPgFunctions } from './pg-functions.js';
+import { createFunction, dropFunction } from './function-ddl.js';
 import { abortedBlock, dmlInBlock, EngineSession, refuseInBlock, rollbackBlock, transactionStatement, type BlockContext } from './transaction.js';
 
 export type { Change, EngineOptions, ParameterSource, StatementResult, Subscription } from './state.js';
@@ -127,6 +129,7 @@ export class Engine {
     const duck = await Duck.open(path, paths.roots);
     const guard = new AdHocGuard(await duck.tableFunctions());
     const conn = await duck.instance.connect();
+    registerPgFunctions(conn);
     for (const sql of systemTableSetup(quoteIdent, (name, schema) => createTableSql(name, schema, [], true))) await duck.run(sql, conn);
     for (const sql of pgCatalogSetup()) await duck.run(sql, conn);
     conn.closeSync();
@@ -509,6 +512,12 @@ export class Engine {
         return this.ddl.createSink(stmt, replaying);
       case 'create_model':
         return this.ddl.createModel(stmt, sql);
+      case 'create_function':
+        return createFunction(this.state, stmt, replaying);
+      case 'drop_function':
+        return dropFunction(this.state, stmt, async (name) => {
+          await this.ddl.drop({ kind: 'drop', objectKind: 'view', name, ifExists: true, cascade: true, pos: stmt.pos });
+        });
       case 'insert':
       case 'update':
       case 'delete':

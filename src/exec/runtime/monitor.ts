@@ -9,7 +9,7 @@
  *
  * Callers hold the engine mutex, so a snapshot is a committed epoch boundary.
  */
-import type { Value } from '../../common/types.js';
+import { typeDisplayName, type SqlType, type Value } from '../../common/types.js';
 import type { EpochMetrics } from './metrics.js';
 import type { EngineState, ViewRt } from './state.js';
 
@@ -168,6 +168,23 @@ interface StateFigures {
  * measured by encoding its rows), so each view's figures are re-taken only when at least 20× the
  * time the last measurement took has passed: the monitor spends at most ~5 % of the time on them.
  */
+/** A SQL function as the `sluice.functions` system table shows it. */
+export interface FunctionInfo {
+  readonly name: string;
+  /** PostgreSQL's "Argument data types": `name type, …`. */
+  readonly arguments: string;
+  readonly returns: string;
+  readonly volatility: string;
+  readonly strict: boolean;
+  readonly body: string;
+  readonly sql: string;
+}
+
+/** A function's parameters as PostgreSQL lists them (`p integer, text`: unnamed ones by type only). */
+export function functionArguments(params: readonly { readonly name: string; readonly type: SqlType }[]): string {
+  return params.map((p) => (/^\$\d+$/.test(p.name) ? typeDisplayName(p.type) : `${p.name} ${typeDisplayName(p.type)}`)).join(', ');
+}
+
 export class Monitor {
   private readonly stateCache = new Map<string, StateFigures>();
 
@@ -219,6 +236,13 @@ export class Monitor {
   }
 
   /** Every model: its type, features, training counters and error (sluice.models). */
+  /** The SQL functions (CREATE FUNCTION), oldest first. */
+  functions(): FunctionInfo[] {
+    return this.state.catalog.listFunctions().map((f) => ({
+      name: f.name, arguments: functionArguments(f.params), returns: typeDisplayName(f.returns), volatility: f.volatility, strict: f.strict, body: f.bodyText, sql: f.sql,
+    }));
+  }
+
   models(): ModelInfo[] {
     const out: ModelInfo[] = [];
     for (const v of this.state.views.values()) {

@@ -105,6 +105,10 @@ export function checkStatement(state: EngineState, principal: Principal, stmt: S
       return deny(`to comment on ${stmt.objectKind === 'column' ? 'a column of' : KIND_LABEL[stmt.objectKind]} "${stmt.name}"`, stmt.pos);
     case 'drop':
       return deny(`to drop ${KIND_LABEL[stmt.objectKind]} "${stmt.name}"`, stmt.pos);
+    case 'create_function':
+      return deny(`to create function "${stmt.name}"`, stmt.pos);
+    case 'drop_function':
+      return deny(`to drop function "${stmt.name}"`, stmt.pos);
     case 'flush':
       return deny('to run FLUSH: only the superuser runs epochs');
     case 'replay':

@@ -24,10 +24,11 @@ import type { EngineState, StatementResult } from './state.js';
 import { checkRelation, type Principal } from './privileges.js';
 import type { Monitor } from './monitor.js';
 import { systemTable, systemTempName } from './system-tables.js';
-import { divides, jsonbAsJson, pgColumnNames, raiseOnZeroDivisor, withSessionValues } from './pg-names.js';
+import { divides, jsonbAsJson, pgColumnNames, withSessionValues } from './pg-names.js';
 import { SUPERUSER_NAME } from '../../catalog/index.js';
 import { catalogColumnNames, isCatalogRelation, PG_DB, readsCatalog, rewriteCatalogQuery, rewriteCatalogTree } from './pg-catalog.js';
 import type { PgCatalogTables } from './pg-catalog-tables.js';
+import { mentionsPgFunction, NO_LOCATION, rewriteForDuck } from './pg-functions.js';
 
 /** information_schema relations DuckDB answers itself (clients probe them on connect). */
 const SYSTEM_RELATIONS = new Set(['tables', 'columns', 'schemata', 'views', 'table_constraints', 'key_column_usage', 'character_sets', 'routines']);
@@ -105,7 +106,7 @@ export class AdHocQueries {
         await this.sessionVariables(principal, qc.conn);
         sql = rewriteCatalogQuery(sql);
       }
-      if (divides(sql)) sql = await this.raisingDivision(sql, qc);
+      if (divides(sql) || mentionsPgFunction(sql)) sql = await rewriteForDuck(this.state.duck, sql, qc.conn);
       const r = await this.state.duck.query(sql, qc.conn);
       const names = pgColumnNames(stmt.query, r.columns.map((c) => c.name), stmt.text, stmt.offset);
       const columns = r.columns.map((c, i) => ({ ...c, name: names[i]! }));
@@ -192,22 +193,6 @@ export class AdHocQueries {
   /** Closes a session's connection (the session ended). */
   closeSessionConnection(qc: QueryConn): void {
     if (this.sessions.delete(qc)) qc.conn.closeSync();
-  }
-
-  /**
-   * The query with its divisions and modulos calling the macros that raise division_by_zero,
-   * through DuckDB's own parse tree (so strings, comments and precedence are DuckDB's). Text
-   * DuckDB cannot parse is returned as it is: running it reports the error.
-   */
-  private async raisingDivision(sql: string, qc: QueryConn): Promise<string> {
-    const r = await this.state.duck.run(`SELECT json_serialize_sql(${sqlString(sql)})`, qc.conn);
-    // "No location" is 2^64 − 1, which a JavaScript number cannot hold: it travels as a string.
-    const json = String(r.getRows()[0]![0]).replace(/"query_location":18446744073709551615\b/g, `"query_location":"${NO_LOCATION}"`);
-    const tree = JSON.parse(json) as { error?: boolean };
-    if (tree.error || !raiseOnZeroDivisor(tree)) return sql;
-    const rewritten = JSON.stringify(tree).replaceAll(`"${NO_LOCATION}"`, '18446744073709551615');
-    const back = await this.state.duck.run(`SELECT json_deserialize_sql(${sqlString(rewritten)})`, qc.conn);
-    return String(back.getRows()[0]![0]);
   }
 
   /** Forgets the ad-hoc copies of a view or source (dropped, or about to be shadowed). Caller holds the lock. */
@@ -427,8 +412,6 @@ function namePosition(name: string, stmt: SelectStmt): number | undefined {
   const m = new RegExp(`\\b${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i').exec(stmt.text);
   return m ? stmt.offset + m.index + 1 : undefined;
 }
-
-const NO_LOCATION = 'sluice:no-location';
 
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 

@@ -1,7 +1,7 @@
 /**
  * The `sluice.*` system tables: the monitor's figures (monitor.ts) as relations an ad-hoc
  * SELECT reads over pg-wire like any table — `sluice.epochs`, `sluice.sources`, `sluice.views`,
- * `sluice.operators`, `sluice.sinks`, `sluice.checkpoints`, `sluice.models`.
+ * `sluice.operators`, `sluice.sinks`, `sluice.checkpoints`, `sluice.models`, `sluice.functions`.
  *
  * In DuckDB, `sluice` is a small in-memory database attached at start (duck.ts) holding one
  * view per system table over a temp table of the querying connection (`temp.main."sluice.x"`).
@@ -15,7 +15,7 @@ import type { Monitor } from './monitor.js';
 /** The system schema's name. */
 export const SYSTEM_SCHEMA = 'sluice';
 
-type SystemTableName = 'epochs' | 'sources' | 'views' | 'operators' | 'sinks' | 'checkpoints' | 'models';
+type SystemTableName = 'epochs' | 'sources' | 'views' | 'operators' | 'sinks' | 'checkpoints' | 'models' | 'functions';
 
 interface SystemTable {
   readonly schema: Schema;
@@ -62,6 +62,10 @@ export const SYSTEM_TABLES: { readonly [K in SystemTableName]: SystemTable } = {
     schema: [f('name', 'varchar'), f('type', 'varchar'), f('features', 'varchar'), f('label', 'varchar'), f('batches', 'bigint'), f('points', 'bigint'),
       f('skipped_rows', 'bigint'), f('last_loss', 'double'), f('error', 'varchar'), f('sql', 'varchar')],
     rows: (m) => m.models().map((x) => [x.name, x.type, x.features.join(', '), x.label, big(x.batches), big(x.points), big(x.skippedRows), x.lastLoss, x.error, x.sql]),
+  },
+  functions: {
+    schema: [f('name', 'varchar'), f('arguments', 'varchar'), f('returns', 'varchar'), f('volatility', 'varchar'), f('strict', 'boolean'), f('body', 'varchar'), f('sql', 'varchar')],
+    rows: (m) => m.functions().map((x) => [x.name, x.arguments, x.returns, x.volatility, x.strict, x.body, x.sql]),
   },
   checkpoints: {
     schema: [f('id', 'bigint'), f('epoch', 'bigint'), f('created_at', 'timestamp'), f('bytes', 'bigint'), f('views_written', 'int'), f('duration_ms', 'double')],

@@ -8,16 +8,19 @@ import { call } from '../../planner/coercion.js';
 import type { BoundExpr } from '../../planner/expr.js';
 import { ARITHMETIC_FUNCTIONS } from './arithmetic.js';
 import { ARRAY_FUNCTIONS } from './array.js';
+import { CALENDAR_FUNCTIONS } from './calendar.js';
 import { COMPARISON_FUNCTIONS } from './comparison.js';
 import { CONDITIONAL_FUNCTIONS } from './conditional.js';
 import { JSON_FUNCTIONS } from './json.js';
 import { LOGICAL_FUNCTIONS } from './logical.js';
 import { MATH_FUNCTIONS } from './math.js';
 import { ML_FUNCTIONS } from './ml.js';
+import { REGEX_FUNCTIONS } from './regex.js';
 import type { ScalarDefinition } from './scalar-function.js';
 import { noFunction, type ScalarBinder } from './signature.js';
 import { STRING_FUNCTIONS } from './string.js';
 import { SUBQUERY_FUNCTIONS } from './subquery.js';
+import { TEXT_FORMAT_FUNCTIONS } from './text-format.js';
 import { TIME_FUNCTIONS } from './time.js';
 
 export type { ScalarDefinition, ScalarFunction } from './scalar-function.js';
@@ -36,6 +39,9 @@ export const SCALARS = {
   ...ARRAY_FUNCTIONS,
   ...SUBQUERY_FUNCTIONS,
   ...ML_FUNCTIONS,
+  ...REGEX_FUNCTIONS,
+  ...CALENDAR_FUNCTIONS,
+  ...TEXT_FORMAT_FUNCTIONS,
 } satisfies Record<string, ScalarDefinition>;
 
 /** A scalar function, as bound expressions name it: a key of the registry. */

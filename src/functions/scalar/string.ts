@@ -105,6 +105,10 @@ const bindSubstr: ScalarBinder = (args, site) =>
 
 const textToText = fixed(['varchar'], 'varchar');
 
+/** lpad/rpad(s, length [, fill]): the fill is a space when not given. */
+const padArgs: ScalarBinder = (args, site) =>
+  (args.length === 2 ? fixed(['varchar', 'int'], 'varchar') : fixed(['varchar', 'int', 'varchar'], 'varchar'))(args, site);
+
 export const STRING_FUNCTIONS = {
   like: bySyntax(like(false)),
   ilike: bySyntax(like(true)),
@@ -141,6 +145,6 @@ export const STRING_FUNCTIONS = {
     return parts[idx] ?? '';
   })),
   starts_with: byName(['starts_with'], fixed(['varchar', 'varchar'], 'boolean'), rowWiseFunction(([s, p]: Value[]) => (s as string).startsWith(p as string))),
-  lpad: byName(['lpad'], fixed(['varchar', 'int', 'varchar'], 'varchar'), rowWiseFunction(([s, len, fill]: Value[]) => pad(s as string, len as number, fill as string, true))),
-  rpad: byName(['rpad'], fixed(['varchar', 'int', 'varchar'], 'varchar'), rowWiseFunction(([s, len, fill]: Value[]) => pad(s as string, len as number, fill as string, false))),
+  lpad: byName(['lpad'], padArgs, rowWiseFunction(([s, len, fill]: Value[]) => pad(s as string, len as number, (fill ?? ' ') as string, true))),
+  rpad: byName(['rpad'], padArgs, rowWiseFunction(([s, len, fill]: Value[]) => pad(s as string, len as number, (fill ?? ' ') as string, false))),
 } satisfies Record<string, ScalarDefinition>;

@@ -1,14 +1,14 @@
 /**
- * Time scalar functions: date_trunc, extract / date_part, now() and to_char. Timestamps are
+ * Time scalar functions: date_trunc, extract / date_part and now() (to_char and the other
+ * calendar functions are in calendar.ts). Timestamps are
  * microseconds since the epoch, in UTC.
  */
 import { constantColumn } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { SqlType } from '../../common/types.js';
-import { formatTimestamp } from '../../common/values.js';
 import { cast } from '../../planner/coercion.js';
 import { byName, rowWise, evalAll, rowWiseFunction, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
-import { coerceArg, fixed, noFunction, type ScalarBinder } from './signature.js';
+import { coerceArg, noFunction, type ScalarBinder } from './signature.js';
 
 const TRUNC_MICROS: Record<string, number> = {
   microseconds: 1, microsecond: 1, milliseconds: 1000, millisecond: 1000, second: 1e6, seconds: 1e6,
@@ -71,8 +71,9 @@ export function extractField(field: string, micros: bigint, type: SqlType): numb
     case 'day': case 'days': return d.getUTCDate();
     case 'hour': case 'hours': return d.getUTCHours();
     case 'minute': case 'minutes': return d.getUTCMinutes();
-    case 'second': case 'seconds': return subSecondMicros / 1e6;
-    case 'millisecond': case 'milliseconds': return subSecondMicros / 1e3;
+    // Whole seconds plus the fraction, added in doubles as PostgreSQL's date_part does.
+    case 'second': case 'seconds': return Math.floor(subSecondMicros / 1e6) + (subSecondMicros % 1e6) / 1e6;
+    case 'millisecond': case 'milliseconds': return Math.floor(subSecondMicros / 1e6) * 1000 + (subSecondMicros % 1e6) / 1e3;
     case 'microsecond': case 'microseconds': return subSecondMicros;
     case 'dow': return d.getUTCDay();
     case 'isodow': return d.getUTCDay() === 0 ? 7 : d.getUTCDay();
@@ -89,19 +90,6 @@ export function extractField(field: string, micros: bigint, type: SqlType): numb
   }
 }
 
-function toChar(micros: bigint, fmt: string): string {
-  const s = formatTimestamp(micros);
-  const [date, time = '00:00:00'] = s.split(' ');
-  const [Y, M, D] = date!.split('-');
-  const [h, mi, sec] = time.split(':');
-  return fmt
-    .replace(/YYYY/g, Y!)
-    .replace(/MM/g, M!)
-    .replace(/DD/g, D!)
-    .replace(/HH24/g, h!)
-    .replace(/MI/g, mi!)
-    .replace(/SS/g, sec!.slice(0, 2));
-}
 const extract: ScalarFunction = (args, argExprs) => {
   const srcType = argExprs[1]!.type;
   const k = rowWise('double', ([f, t]) => extractField(f as string, t as bigint, srcType));
@@ -126,5 +114,4 @@ export const TIME_FUNCTIONS = {
   // EXTRACT(field FROM x) is syntax the binder types itself; date_part is its function form.
   extract: byName(['date_part'], timeField('date_part', () => 'double'), extract),
   now: byName(['now', 'proctime'], (_args, site) => site.make([], 'timestamp'), () => (b, ctx) => constantColumn('timestamp', ctx.now, b.length)),
-  to_char: byName(['to_char'], fixed(['timestamp', 'varchar'], 'varchar'), rowWiseFunction(([t, f]) => toChar(t as bigint, f as string))),
 } satisfies Record<string, ScalarDefinition>;

@@ -11,9 +11,10 @@ import { SluiceError } from '../../common/errors.js';
 import { elementType, isArrayType, isNumeric, typeDisplayName, type SqlType, type Value } from '../../common/types.js';
 import { pgRegExp, regexpSplit, stringToArray } from '../scalar/array.js';
 import { formatJson, JsonObject, jsonText, parseJson, type JsonNode } from '../../common/jsonb.js';
+import { allMatches, compilePgRegex, type PgRegex } from '../scalar/regex.js';
 
 /** The set-returning functions. */
-export type SetFn = 'unnest' | 'generate_series' | 'regexp_split_to_table' | 'string_to_table' | 'jsonb_array_elements' | 'jsonb_array_elements_text' | 'jsonb_object_keys';
+export type SetFn = 'unnest' | 'generate_series' | 'regexp_split_to_table' | 'string_to_table' | 'regexp_matches' | 'jsonb_array_elements' | 'jsonb_array_elements_text' | 'jsonb_object_keys';
 
 /** A typed call: the argument types it wants (the binder casts to them) and the type of the values it returns. */
 export interface SetSignature {
@@ -128,6 +129,23 @@ export const SET_FUNCTIONS: Readonly<Record<SetFn, SetFunction>> = {
           key = k;
         }
         return regexpSplit(s as string, re!);
+      };
+    },
+  },
+  // One text[] per match: the first only, or every one with the "g" flag.
+  regexp_matches: {
+    signature: (t) => (t.length >= 2 && t.length <= 3 && t.every((x) => x === 'varchar' || x === 'null') ? { params: t.map(() => 'varchar' as const), type: 'varchar[]' } : null),
+    expander: () => {
+      let key: string | null = null;
+      let re: PgRegex | null = null;
+      return ([s, p, f]) => {
+        if (s === null || p === null || f === null) return [];
+        const k = `${String(f ?? '')}/${String(p)}`;
+        if (k !== key) {
+          re = compilePgRegex(p as string, (f ?? null) as string | null, 'regexp_matches', true);
+          key = k;
+        }
+        return allMatches(s as string, re!);
       };
     },
   },

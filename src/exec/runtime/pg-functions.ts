@@ -1,0 +1,265 @@
+/**
+ * PostgreSQL's functions in ad-hoc SELECTs. An ad-hoc SELECT runs in DuckDB, whose functions of
+ * the same names differ from PostgreSQL's (to_char does not exist, regexp_matches is a boolean,
+ * `~` is a full match, format is fmt-style, …). The query's DuckDB parse tree is rewritten so a
+ * call of such a function calls a DuckDB function of sluice's instead (`sluice_pg_<name>`),
+ * registered here, whose body runs sluice's own kernel of that function — one implementation,
+ * the same answers in views and in ad-hoc queries.
+ *
+ *   SELECT to_char(ts, 'HH24') FROM t      (client text)
+ *     → SELECT sluice_pg_to_char('_L', ts, 'HH24') FROM t      (rewritten tree, back to text)
+ *     → DuckDB calls the registered function per chunk: the chunk's columns become a batch, the
+ *       call is bound by sluice's binder (argument types from the vectors, literal arguments as
+ *       literals — the mask's `L`) and evaluated by its kernel.
+ *
+ * Errors a kernel raises travel through DuckDB as `[sluice:<category>] message` and come out
+ * as the same SluiceError (see duckError).
+ */
+import { BOOLEAN, DATE, DuckDBBlobValue, DOUBLE, DuckDBScalarFunction, INTEGER, INTERVAL, LIST, TIMESTAMP, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
+import { getValue, batchFromRows } from '../../common/column.js';
+import { SluiceError } from '../../common/errors.js';
+import type { SqlType, Value } from '../../common/types.js';
+import { bindScalar } from '../../functions/scalar/index.js';
+import { SET_FUNCTIONS } from '../../functions/set/index.js';
+import { call, cast } from '../../planner/coercion.js';
+import type { BoundExpr } from '../../planner/expr.js';
+import { duckValue, fromDuck, fromDuckTypeName, type Duck } from '../duck.js';
+import { raiseOnZeroDivisor } from './pg-names.js';
+import { compile, type Kernel } from '../eval.js';
+
+/** A PostgreSQL function (or operator) sluice answers in ad-hoc queries: its DuckDB result type and how a call is bound. */
+interface PgFunction {
+  readonly returns: SqlType;
+  /** Unnested into rows (a set-returning function in the select list). */
+  readonly setReturning?: boolean;
+  bind(args: BoundExpr[]): BoundExpr;
+}
+
+const plain = (name: string, returns: SqlType): PgFunction => ({ returns, bind: (args) => bindScalar(name, args, undefined) });
+const I_FLAG: BoundExpr = { kind: 'lit', value: 'i', type: 'varchar' };
+const not = (e: BoundExpr): BoundExpr => call('not', [e], 'boolean');
+
+/** By the name the rewritten query calls (without the `sluice_pg_` prefix). */
+const FUNCTIONS: Readonly<Record<string, PgFunction>> = {
+  to_char: plain('to_char', 'varchar'),
+  to_timestamp: plain('to_timestamp', 'timestamp'),
+  to_date: plain('to_date', 'date'),
+  regexp_match: plain('regexp_match', 'varchar[]'),
+  regexp_replace: plain('regexp_replace', 'varchar'),
+  regexp_count: plain('regexp_count', 'int'),
+  regexp_like: plain('regexp_like', 'boolean'),
+  format: plain('format', 'varchar'),
+  lpad: plain('lpad', 'varchar'),
+  rpad: plain('rpad', 'varchar'),
+  // bytea is VARCHAR in DuckDB (its hex text): the argument is read back as bytea.
+  encode: { returns: 'varchar', bind: (args) => bindScalar('encode', [args[0]?.type === 'varchar' ? cast(args[0], 'bytea') : args[0]!, ...args.slice(1)], undefined) },
+  decode: plain('decode', 'bytea'),
+  quote_ident: plain('quote_ident', 'varchar'),
+  quote_literal: plain('quote_literal', 'varchar'),
+  quote_nullable: plain('quote_nullable', 'varchar'),
+  date_part: plain('date_part', 'double'),
+  age: plain('age', 'interval'),
+  make_interval: plain('make_interval', 'interval'),
+  make_timestamp: plain('make_timestamp', 'timestamp'),
+  make_date: plain('make_date', 'date'),
+  justify_days: plain('justify_days', 'interval'),
+  justify_hours: plain('justify_hours', 'interval'),
+  justify_interval: plain('justify_interval', 'interval'),
+  width_bucket: plain('width_bucket', 'int'),
+  // The operators: `~` and SIMILAR TO reach DuckDB's tree as regexp_full_match, `~*` and `!~*` by their own names.
+  op_match: { returns: 'boolean', bind: (args) => bindScalar('regexp_like', args, undefined) },
+  op_imatch: { returns: 'boolean', bind: (args) => bindScalar('regexp_like', [...args, I_FLAG], undefined) },
+  op_not_imatch: { returns: 'boolean', bind: (args) => not(bindScalar('regexp_like', [...args, I_FLAG], undefined)) },
+  op_similar: { returns: 'boolean', bind: (args) => call('similar_to', args.map((a) => cast(a, 'varchar')), 'boolean') },
+  regexp_matches: { returns: 'varchar[]', setReturning: true, bind: () => { throw new SluiceError('internal', 'regexp_matches is expanded by its own function'); } },
+};
+
+const PREFIX = 'sluice_pg_';
+
+function duckTypeOf(t: SqlType): DuckDBType {
+  switch (t) {
+    case 'boolean': return BOOLEAN;
+    case 'int': return INTEGER;
+    case 'double': return DOUBLE;
+    case 'timestamp': return TIMESTAMP;
+    case 'date': return DATE;
+    case 'interval': return INTERVAL;
+    case 'varchar[]': return LIST(VARCHAR);
+    default: return VARCHAR;
+  }
+}
+
+/** A column of the chunk, or null for a vector node-api cannot read (DuckDB's SQLNULL: a NULL literal). */
+function vectorOf(chunk: { getColumnVector(i: number): DuckDBVector }, i: number): DuckDBVector | null {
+  try {
+    return chunk.getColumnVector(i);
+  } catch {
+    return null;
+  }
+}
+
+/** A DuckDB value as sluice's; a BLOB (a cast to bytea in the query) as bytea's hex text. */
+function readValue(v: unknown, type: SqlType): Value {
+  if (v instanceof DuckDBBlobValue) return '\\x' + Buffer.from(v.bytes).toString('hex');
+  return fromDuck(v, type);
+}
+
+/** The error text that carries a SluiceError's category through DuckDB. */
+function errorText(e: unknown): string {
+  if (e instanceof SluiceError) return `[sluice:${e.category}] ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Registers `sluice_pg_<name>` for every function above (once per database: DuckDB's catalog is shared by its connections). */
+export function registerPgFunctions(conn: DuckDBConnection): void {
+  for (const [name, fn] of Object.entries(FUNCTIONS)) {
+    const kernels = new Map<string, { kernel: Kernel; type: SqlType }>();
+    const f = DuckDBScalarFunction.create({
+      name: PREFIX + name,
+      returnType: fn.setReturning ? LIST(LIST(VARCHAR)) : duckTypeOf(fn.returns),
+      specialHandling: true,
+      volatile: name === 'age',
+      mainFunction: (info, input, out) => {
+        try {
+          const n = input.rowCount;
+          // Argument 0 is the mask: per argument, L a text literal, N a NULL literal, _ anything else.
+          const mask = String(input.getColumnVector(0).getItem(0) ?? '');
+          const vectors = mask.split('').map((_, k) => vectorOf(input, k + 1));
+          const types: SqlType[] = vectors.map((v, k) => (v === null || mask[k] === 'N' ? 'null' : v.type.toString() === 'BLOB' ? 'bytea' : fromDuckTypeName(v.type.toString())));
+          const rows: Value[][] = [];
+          for (let i = 0; i < n; i++) rows.push(vectors.map((v, k) => (v === null || mask[k] === 'N' ? null : readValue(v.getItem(i), types[k]!))));
+          const batch = batchFromRows(types, rows);
+          if (fn.setReturning) {
+            const set = setExpander(rows);
+            for (let i = 0; i < n; i++) out.setItem(i, listValue(set[i]!.map((m) => listValue(m.map((x) => x as never)))) as never);
+            out.flush();
+            return;
+          }
+          const args: BoundExpr[] = types.map((t, k) => (mask[k] === 'L' ? { kind: 'lit', value: rows[0]?.[k] ?? null, type: 'varchar' } : mask[k] === 'N' ? { kind: 'lit', value: null, type: 'null' } : { kind: 'col', index: k, type: t }));
+          const key = `${mask}|${types.join(',')}|${args.map((a) => (a.kind === 'lit' ? String(a.value) : '')).join('\u0000')}`;
+          let compiled = kernels.get(key);
+          if (!compiled) {
+            let e = fn.bind(args);
+            if (e.type !== fn.returns && !(fn.returns === 'bytea' && e.type === 'bytea')) e = cast(e, fn.returns);
+            compiled = { kernel: compile(e), type: e.type };
+            if (kernels.size > 100) kernels.clear();
+            kernels.set(key, compiled);
+          }
+          const col = compiled.kernel(batch, { now: BigInt(Date.now()) * 1000n, onRowError: (err) => { throw err; } });
+          for (let i = 0; i < n; i++) out.setItem(i, duckValue(getValue(col, i), compiled.type) as never);
+          out.flush();
+        } catch (e) {
+          info.setError(errorText(e));
+        }
+      },
+    });
+    duckdb.scalar_function_set_varargs(f.scalar_function, duckdb.create_logical_type(duckdb.Type.ANY));
+    conn.registerScalarFunction(f);
+  }
+}
+
+/** regexp_matches(s, p [, flags]) per row: the matches' text arrays. */
+function setExpander(rows: readonly Value[][]): Value[][][] {
+  const expand = SET_FUNCTIONS.regexp_matches.expander();
+  return rows.map((r) => expand(r.map((v) => (v === null ? null : String(v)))) as Value[][]);
+}
+
+/** Whether query text may call one of the functions (a cheap test before the tree rewrite). */
+export function mentionsPgFunction(text: string): boolean {
+  return /~|similar|to_char|to_timestamp|to_date|regexp_|format|lpad|rpad|encode|decode|quote_|date_part|age|make_|justify_|width_bucket/i.test(text);
+}
+
+type Node = Record<string, unknown>;
+
+const CONSTANT_NULL = (n: Node) => n.class === 'CONSTANT' && (n.value as { is_null?: boolean } | undefined)?.is_null === true;
+const CONSTANT_TEXT = (n: Node) => n.class === 'CONSTANT' && (n.value as { type?: { id?: string }; is_null?: boolean } | undefined)?.type?.id === 'VARCHAR';
+
+/** The query text at a node's location (lower case, `len` bytes), '' where the node has none. */
+function textAt(sql: Buffer, loc: unknown, len = 8): string {
+  if (typeof loc !== 'number' || loc >= sql.length) return '';
+  return sql.subarray(loc, loc + len).toString().toLowerCase();
+}
+
+/** What stands for "no location" in the parse tree while it is a JavaScript object (2^64 − 1 does not fit a number). */
+export const NO_LOCATION = 'sluice:no-location';
+
+function constant(value: string): Node {
+  return { class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: NO_LOCATION, value: { type: { id: 'VARCHAR', type_info: null }, is_null: false, value } };
+}
+
+/**
+ * Rewrites DuckDB's serialized parse tree of `sql` in place: calls of PostgreSQL's functions
+ * and the `~`-family and SIMILAR TO operators call sluice's functions. Returns whether anything
+ * changed.
+ */
+export function rewritePgFunctions(tree: unknown, sql: string): boolean {
+  const text = Buffer.from(sql);
+  let changed = false;
+  const retarget = (o: Node, name: string) => {
+    const children = (o.children as Node[]) ?? [];
+    const mask = children.map((c) => (CONSTANT_NULL(c) ? 'N' : CONSTANT_TEXT(c) ? 'L' : '_')).join('');
+    o.children = [constant(mask), ...children.map((c) => (CONSTANT_NULL(c) ? constant('') : c))];
+    o.function_name = PREFIX + name;
+    o.is_operator = false;
+    o.schema = '';
+    o.catalog = '';
+    changed = true;
+  };
+  const walk = (n: unknown, parent: Node | null): void => {
+    if (Array.isArray(n)) {
+      for (const x of n) walk(x, parent);
+      return;
+    }
+    if (n === null || typeof n !== 'object') return;
+    const o = n as Node;
+    for (const v of Object.values(o)) walk(v, o);
+    if (o.class !== 'FUNCTION' || typeof o.function_name !== 'string') return;
+    const name = o.function_name.toLowerCase();
+    if (name === 'regexp_full_match') {
+      // Which syntax wrote it: `~`, `!~` (under a NOT), SIMILAR TO, or a call of DuckDB's function.
+      const at = textAt(text, o.query_location) || (parent?.type === 'OPERATOR_NOT' ? textAt(text, parent.query_location) : '');
+      if (at.startsWith('~') || at.startsWith('!~')) retarget(o, 'op_match');
+      else if (at.startsWith('similar') || at.startsWith('not')) retarget(o, 'op_similar');
+      return;
+    }
+    if (name === '~*') return retarget(o, 'op_imatch');
+    if (name === '!~*') return retarget(o, 'op_not_imatch');
+    // Only a call written by that name (EXTRACT reaches the tree as date_part, for one).
+    const written = textAt(text, o.query_location, name.length) === name || (typeof o.query_location !== 'number' || o.query_location >= text.length);
+    if ((o.schema === '' || o.schema === 'pg_catalog') && Object.hasOwn(FUNCTIONS, name) && !name.startsWith('op_') && written) {
+      if (name === 'regexp_matches') {
+        retarget(o, name);
+        const inner = { ...o };
+        for (const k of Object.keys(o)) delete o[k];
+        Object.assign(o, { ...inner, function_name: 'unnest', children: [inner] });
+        return;
+      }
+      retarget(o, name);
+    }
+  };
+  walk(tree, null);
+  return changed;
+}
+
+const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/**
+ * `sql` as DuckDB should run it for PostgreSQL's answers: divisions and modulos calling the
+ * macros that raise division_by_zero, and calls of PostgreSQL's functions calling sluice's,
+ * through DuckDB's own parse tree (so strings, comments and precedence are DuckDB's). Text
+ * DuckDB cannot parse is returned as it is: running it reports the error.
+ */
+export async function rewriteForDuck(duck: Duck, sql: string, conn?: DuckDBConnection): Promise<string> {
+  const r = await duck.run(`SELECT json_serialize_sql(${sqlString(sql)})`, conn);
+  // "No location" is 2^64 − 1, which a JavaScript number cannot hold: it travels as a string.
+  const json = String(r.getRows()[0]![0]).replace(/"query_location":18446744073709551615\b/g, `"query_location":"${NO_LOCATION}"`);
+  const tree = JSON.parse(json) as { error?: boolean };
+  if (tree.error) return sql;
+  const divided = raiseOnZeroDivisor(tree);
+  const renamed = rewritePgFunctions(tree, sql);
+  if (!divided && !renamed) return sql;
+  const rewritten = JSON.stringify(tree).replaceAll(`"${NO_LOCATION}"`, '18446744073709551615');
+  const back = await duck.run(`SELECT json_deserialize_sql(${sqlString(rewritten)})`, conn);
+  return String(back.getRows()[0]![0]);
+}
