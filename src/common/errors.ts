@@ -16,6 +16,8 @@ export type ErrorCategory =
   | 'invalid_column_reference' // 42P10
   | 'not_supported' // 0A000
   | 'invalid_input' // 22P02
+  | 'bad_copy_file_format' // 22P04
+  | 'invalid_datetime_format' // 22007
   | 'numeric_out_of_range' // 22003
   | 'division_by_zero' // 22012
   | 'cardinality_violation' // 21000
@@ -53,6 +55,8 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   invalid_column_reference: '42P10',
   not_supported: '0A000',
   invalid_input: '22P02',
+  bad_copy_file_format: '22P04',
+  invalid_datetime_format: '22007',
   numeric_out_of_range: '22003',
   division_by_zero: '22012',
   cardinality_violation: '21000',
