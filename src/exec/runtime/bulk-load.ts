@@ -183,7 +183,8 @@ async function loadColumns(duck: Duck, conn: DuckDBConnection, table: string, sc
     const casts = load.flatMap((c, j) => (c.kind === 'cast' ? [j] : []));
     if (casts.length) {
       const bad = casts.map((j) => `c${j} IS NOT NULL AND TRY_CAST(c${j} AS ${duckType(load[j]!.type)}) IS NULL`).join(' OR ');
-      const r = await duck.run(`SELECT rowid, ${casts.map((j) => `c${j} IS NOT NULL AND TRY_CAST(c${j} AS ${duckType(load[j]!.type)}) IS NULL`).join(', ')} FROM temp.main.${quoteIdent(staging)} WHERE ${bad} ORDER BY rowid LIMIT 1`, conn);
+      // Rows of a table made inside a transaction are numbered from a large base: count from the first.
+      const r = await duck.run(`SELECT rowid - (SELECT min(rowid) FROM temp.main.${quoteIdent(staging)}), ${casts.map((j) => `c${j} IS NOT NULL AND TRY_CAST(c${j} AS ${duckType(load[j]!.type)}) IS NULL`).join(', ')} FROM temp.main.${quoteIdent(staging)} WHERE ${bad} ORDER BY rowid LIMIT 1`, conn);
       const row = r.getRows()[0];
       if (row) {
         const at = casts[row.slice(1).findIndex((x) => x === true)]!;
