@@ -18,6 +18,7 @@ import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Schema, SqlType, Value } from '../../common/types.js';
 import { typeDisplayName } from '../../common/types.js';
 import { LiteralKind, type InsertValues } from '../../parser/insert-values.js';
+import type { TableEntry } from '../../catalog/index.js';
 import { duckError, duckType, quoteIdent, type Duck } from '../duck.js';
 
 /** Rows per DuckDB data chunk (DuckDB's vector size). */
@@ -44,17 +45,12 @@ const INT32_MAX = 2147483647;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const PLAIN_INTEGER = /^[+-]?\d+$/;
-const PLAIN_DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** `s` as an int, bigint, double or boolean when it plainly is one (DuckDB's CAST and PostgreSQL agree), else undefined. */
 function plainValue(s: string, type: SqlType): Value | undefined {
   switch (type) {
     case 'int':
-      if (!PLAIN_INTEGER.test(s) || s.length > 12) return undefined;
-      {
-        const n = Number(s);
-        return n >= -INT32_MAX - 1 && n <= INT32_MAX ? n : undefined;
-      }
+      return plainInt(s);
     case 'bigint':
       if (!PLAIN_INTEGER.test(s) || s.length > 21) return undefined;
       {
@@ -62,8 +58,7 @@ function plainValue(s: string, type: SqlType): Value | undefined {
         return n >= INT64_MIN && n <= INT64_MAX ? n : undefined;
       }
     case 'double':
-      // Up to 15 significant digits a decimal literal and its double agree however DuckDB reads it.
-      return PLAIN_DECIMAL.test(s) && significantDigits(s) <= 15 ? Number(s) : undefined;
+      return plainDouble(s);
     case 'boolean':
       return s === 't' || s === 'true' ? true : s === 'f' || s === 'false' ? false : undefined;
     case 'varchar':
@@ -73,16 +68,51 @@ function plainValue(s: string, type: SqlType): Value | undefined {
   }
 }
 
-/** Digits of a plain decimal's mantissa, leading zeros left out. */
-function significantDigits(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 101 || c === 69) break;
-    if (c >= 49 && c <= 57) n++;
-    else if (c === 48 && n > 0) n++;
+/** `s` as an int32 when it is [+-]digits in range (no white space), else undefined. */
+function plainInt(s: string): number | undefined {
+  const n = s.length;
+  let i = 0;
+  let c = s.charCodeAt(0);
+  const neg = c === 45;
+  if (neg || c === 43) i++;
+  if (i === n || n - i > 10) return undefined;
+  let v = 0;
+  for (; i < n; i++) {
+    c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    v = v * 10 + (c - 48);
   }
-  return n;
+  if (neg) v = v === 0 ? 0 : -v;
+  return v >= -INT32_MAX - 1 && v <= INT32_MAX ? v : undefined;
+}
+
+/**
+ * `s` as a double when it is a plain decimal ([+-]digits[.digits][e[+-]digits]) of at most 15
+ * significant digits — there a decimal literal and its double agree however DuckDB reads it —
+ * else undefined.
+ */
+function plainDouble(s: string): number | undefined {
+  const n = s.length;
+  let i = 0;
+  let c = s.charCodeAt(0);
+  if (c === 45 || c === 43) c = s.charCodeAt(++i);
+  let digits = 0;
+  let significant = 0;
+  for (let point = false; ; c = s.charCodeAt(++i)) {
+    if (c >= 48 && c <= 57) {
+      digits++;
+      if (c !== 48 || significant > 0) significant++;
+    } else if (c === 46 && !point) point = true;
+    else break;
+  }
+  if (digits === 0) return undefined;
+  if (c === 101 || c === 69) {
+    c = s.charCodeAt(++i);
+    if (c === 45 || c === 43) c = s.charCodeAt(++i);
+    if (!(c >= 48 && c <= 57)) return undefined;
+    while (c >= 48 && c <= 57) c = s.charCodeAt(++i);
+  }
+  return i === n && significant <= 15 ? Number(s) : undefined;
 }
 
 /** A column of `type` holding `values` (JS values of that type, or null). */
@@ -142,9 +172,61 @@ function loadColumn(f: Fields, type: SqlType): LoadColumn | typeof FALLBACK {
   return { kind: 'cast', type, values: texts };
 }
 
+/** Column k of COPY rows (text fields) as a load column: converted where every value plainly is one, else cast by DuckDB. */
+function textColumn(rows: readonly (readonly (string | null)[])[], k: number, type: SqlType): LoadColumn {
+  const n = rows.length;
+  if (FAST_TYPES.has(type)) {
+    const values: Value[] = new Array(n);
+    let i = 0;
+    for (; i < n; i++) {
+      const s = rows[i]![k]!;
+      if (s === null) {
+        values[i] = null;
+        continue;
+      }
+      const v = type === 'varchar' ? s : type === 'int' ? plainInt(s) : type === 'double' ? plainDouble(s) : plainValue(s, type);
+      if (v === undefined) break;
+      values[i] = v;
+    }
+    if (i === n) return { kind: 'typed', type, values };
+  }
+  const texts: (string | null)[] = new Array(n);
+  for (let i = 0; i < n; i++) texts[i] = rows[i]![k]!;
+  return { kind: 'cast', type, values: texts };
+}
+
 const DUCK_CHUNK_TYPE: Partial<Record<SqlType, DuckDBType>> = { int: INTEGER, bigint: BIGINT, double: DOUBLE, boolean: BOOLEAN, varchar: VARCHAR };
 
 let stagingSeq = 0;
+
+/** Appends the columns' values to `table` a data chunk at a time. */
+async function appendChunks(conn: DuckDBConnection, table: string, schema: string | null, load: readonly LoadColumn[], rows: number): Promise<void> {
+  const app = await conn.createAppender(table, schema).catch((e: unknown) => Promise.reject(duckError(e)));
+  try {
+    const chunk = DuckDBDataChunk.create(load.map((c) => (c.kind === 'typed' ? DUCK_CHUNK_TYPE[c.type]! : VARCHAR)));
+    for (let s = 0; s < rows; s += CHUNK_ROWS) {
+      const e = Math.min(rows, s + CHUNK_ROWS);
+      chunk.reset();
+      chunk.rowCount = e - s;
+      for (let j = 0; j < load.length; j++) chunk.setColumnValues(j, load[j]!.values.slice(s, e) as never);
+      app.appendDataChunk(chunk);
+    }
+    app.flushSync();
+  } catch (e) {
+    throw duckError(e);
+  } finally {
+    app.closeSync();
+  }
+}
+
+/** The change for the views: the loaded columns (all converted in JS), NULL where a column was not given. */
+function changeOf(schema: Schema, cols: readonly string[], load: readonly LoadColumn[], rows: number, appendOnly: boolean): Batch {
+  const columns: Column[] = schema.map((f) => {
+    const at = cols.indexOf(f.name);
+    return columnOf(f.type, at < 0 ? new Array<Value>(rows).fill(null) : load[at]!.values);
+  });
+  return { columns, length: rows, weights: appendOnly ? null : new Int32Array(rows).fill(1) };
+}
 
 /** A bad value found before loading: its column, 0-based row and text. */
 interface BadValue {
@@ -159,27 +241,19 @@ interface BadValue {
  * a transaction. Returns the change for the views, or the first value DuckDB cannot cast (then
  * nothing was inserted).
  */
-async function loadColumns(duck: Duck, conn: DuckDBConnection, table: string, schema: Schema, appendOnly: boolean, cols: readonly string[], load: readonly LoadColumn[], rows: number): Promise<Batch | BadValue> {
+async function loadColumns(duck: Duck, conn: DuckDBConnection, t: TableEntry, cols: readonly string[], load: readonly LoadColumn[], rows: number): Promise<Batch | BadValue> {
+  const { name: table, schema, appendOnly } = t;
+  // Every column converted and given in the table's order, and no key to check: straight into
+  // the table, no staging copy (the appender's key violations say only that the transaction
+  // failed; INSERT … SELECT names the key).
+  if (!t.primaryKey.length && load.every((c) => c.kind === 'typed') && cols.length === schema.length && cols.every((c, j) => c === schema[j]!.name)) {
+    await appendChunks(conn, table, 'main', load, rows);
+    return changeOf(schema, cols, load, rows, appendOnly);
+  }
   const staging = `__sluice_load_${++stagingSeq}`;
-  const stagingTypes = load.map((c) => (c.kind === 'typed' ? DUCK_CHUNK_TYPE[c.type]! : VARCHAR));
   await duck.run(`CREATE TEMP TABLE ${quoteIdent(staging)} (${load.map((c, j) => `c${j} ${c.kind === 'typed' ? duckType(c.type) : 'VARCHAR'}`).join(', ')})`, conn);
   try {
-    const app = await conn.createAppender(staging, null);
-    try {
-      const chunk = DuckDBDataChunk.create(stagingTypes);
-      for (let s = 0; s < rows; s += CHUNK_ROWS) {
-        const e = Math.min(rows, s + CHUNK_ROWS);
-        chunk.reset();
-        chunk.rowCount = e - s;
-        for (let j = 0; j < load.length; j++) chunk.setColumnValues(j, load[j]!.values.slice(s, e) as never);
-        app.appendDataChunk(chunk);
-      }
-      app.flushSync();
-    } catch (e) {
-      throw duckError(e);
-    } finally {
-      app.closeSync();
-    }
+    await appendChunks(conn, staging, null, load, rows);
     const casts = load.flatMap((c, j) => (c.kind === 'cast' ? [j] : []));
     if (casts.length) {
       const bad = casts.map((j) => `c${j} IS NOT NULL AND TRY_CAST(c${j} AS ${duckType(load[j]!.type)}) IS NULL`).join(' OR ');
@@ -200,11 +274,7 @@ async function loadColumns(duck: Duck, conn: DuckDBConnection, table: string, sc
       return batchFromRows(types, r.rows, appendOnly ? undefined : r.rows.map(() => 1));
     }
     await duck.run(insert, conn);
-    const columns: Column[] = schema.map((f) => {
-      const at = cols.indexOf(f.name);
-      return columnOf(f.type, at < 0 ? new Array<Value>(rows).fill(null) : load[at]!.values);
-    });
-    return { columns, length: rows, weights: appendOnly ? null : new Int32Array(rows).fill(1) };
+    return changeOf(schema, cols, load, rows, appendOnly);
   } finally {
     await duck.run(`DROP TABLE IF EXISTS temp.main.${quoteIdent(staging)}`, conn).catch(() => undefined);
   }
@@ -225,7 +295,8 @@ function targetColumns(table: string, schema: Schema, columns: readonly string[]
  * null when the general path must run it (a literal the fast path does not convert exactly, an
  * unknown column, a value DuckDB would refuse — so errors are exactly the general path's).
  */
-export async function insertValues(duck: Duck, conn: DuckDBConnection, table: string, schema: Schema, appendOnly: boolean, v: InsertValues): Promise<{ change: Batch; count: number } | null> {
+export async function insertValues(duck: Duck, conn: DuckDBConnection, t: TableEntry, v: InsertValues): Promise<{ change: Batch; count: number } | null> {
+  const { schema } = t;
   const cols = v.columns ? [...v.columns] : schema.map((f) => f.name);
   if (cols.length !== v.width || cols.some((c, i) => cols.indexOf(c) !== i || !schema.some((f) => f.name === c))) return null;
   const types = cols.map((c) => schema.find((f) => f.name === c)!.type);
@@ -257,7 +328,7 @@ export async function insertValues(duck: Duck, conn: DuckDBConnection, table: st
     if (c === FALLBACK) return null;
     load.push(c);
   }
-  const r = await loadColumns(duck, conn, table, schema, appendOnly, cols, load, v.rows);
+  const r = await loadColumns(duck, conn, t, cols, load, v.rows);
   if (!('columns' in r)) return null;
   return { change: r, count: v.rows };
 }
@@ -279,9 +350,9 @@ export class CopyLoad {
   private readonly cols: string[];
   private readonly types: SqlType[];
 
-  constructor(private readonly duck: Duck, private readonly conn: DuckDBConnection, private readonly table: string, private readonly schema: Schema, private readonly appendOnly: boolean, columns: readonly string[] | null) {
-    this.cols = targetColumns(table, schema, columns);
-    this.types = this.cols.map((c) => schema.find((f) => f.name === c)!.type);
+  constructor(private readonly duck: Duck, private readonly conn: DuckDBConnection, private readonly t: TableEntry, columns: readonly string[] | null) {
+    this.cols = targetColumns(t.name, t.schema, columns);
+    this.types = this.cols.map((c) => t.schema.find((f) => f.name === c)!.type);
   }
 
   /** Loads the next rows; `firstLine` is the 1-based line of the first (for error messages). */
@@ -290,19 +361,15 @@ export class CopyLoad {
     for (const [i, r] of rows.entries()) {
       if (r.length !== width) {
         throw new SluiceError('bad_copy_file_format', r.length < width ? `missing data for column "${this.cols[r.length]}"` : 'extra data after last expected column', {
-          hint: copyContext(this.table, firstLine + i),
+          hint: copyContext(this.t.name, firstLine + i),
         });
       }
     }
     if (!rows.length) return;
-    const load = this.types.map((type, k) => {
-      const c = loadColumn({ length: rows.length, kind: (i) => (rows[i]![k] === null ? LiteralKind.Null : LiteralKind.String), text: (i) => rows[i]![k]! }, type);
-      if (c === FALLBACK) throw new SluiceError('internal', 'COPY fields are text, which always loads');
-      return c;
-    });
+    const load = this.types.map((type, k) => textColumn(rows, k, type));
     let r: Batch | BadValue;
     try {
-      r = await loadColumns(this.duck, this.conn, this.table, this.schema, this.appendOnly, this.cols, load, rows.length);
+      r = await loadColumns(this.duck, this.conn, this.t, this.cols, load, rows.length);
     } catch (e) {
       throw toSluiceError(e);
     }
@@ -310,7 +377,7 @@ export class CopyLoad {
       const category = inputErrorCategory(r.type, r.text);
       const message = category === 'numeric_out_of_range' ? `value "${r.text}" is out of range for type ${typeDisplayName(r.type)}` : `invalid input syntax for type ${typeDisplayName(r.type)}: "${r.text}"`;
       throw new SluiceError(category, message, {
-        hint: `${copyContext(this.table, firstLine + r.row)}, column ${r.column}: "${r.text}"`,
+        hint: `${copyContext(this.t.name, firstLine + r.row)}, column ${r.column}: "${r.text}"`,
       });
     }
     if (r.length) this.changes.push(r);

@@ -72,7 +72,7 @@ export async function applyDml(state: EngineState, t: TableRt, stmt: DmlStatemen
     return { change: batchFromRows(types, [...old.rows, ...fresh.rows], [...old.rows.map(() => -1), ...fresh.rows.map(() => 1)]), count: fresh.rows.length };
   }
   if (stmt.kind === 'insert' && stmt.values) {
-    const fast = await insertValues(duck, conn, t.entry.name, t.entry.schema, t.entry.appendOnly, stmt.values);
+    const fast = await insertValues(duck, conn, t.entry, stmt.values);
     if (fast) return fast;
   }
   const r = await duck.query(`${stmt.text} RETURNING *`, conn).catch((e: unknown) => {

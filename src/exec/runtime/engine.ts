@@ -31,7 +31,6 @@ import { Ddl } from './ddl.js';
 import { describe, showObjects } from './describe.js';
 import { dmlTarget, executeDml } from './dml.js';
 import { CopyLoad, type CopyBatch } from './bulk-load.js';
-import { concatBatches } from '../../common/column.js';
 import { EpochRunner } from './epoch-runner.js';
 import { explain } from './explain.js';
 import { LookupService } from './lookup-service.js';
@@ -395,17 +394,20 @@ export class Engine {
         qc = await this.adHoc.sessionConnection();
         // The transaction's snapshot is pinned here, under the lock, between statements and epochs.
         await state.duck.run(`BEGIN TRANSACTION; SELECT 1 FROM main.${quoteIdent(table)} LIMIT 0`, qc.conn);
-        return { t: target, load: new CopyLoad(state.duck, qc.conn, table, target.entry.schema, target.entry.appendOnly, columns) };
+        return { t: target, load: new CopyLoad(state.duck, qc.conn, target.entry, columns) };
       }));
       for await (const b of batches) await load.push(b.rows, b.firstLine);
       const conn = qc!.conn;
       await this.gate.write(() => state.mutex.run(async () => {
         if (state.tables.get(table) !== t) throw new SluiceError('serialization_failure', `could not serialize access: table "${table}" was dropped during the COPY`);
-        const change = load.changes.length > 1 ? concatBatches(t.entry.schema.map((f) => f.type), load.changes) : load.changes[0];
-        if (change && state.checkpointer) await state.checkpointer.logTableChange(state.tableSeq + 1, table, t.entry.schema, change, conn);
+        // One change (one sequence number) in as many batches as were loaded.
+        const seq = state.tableSeq + 1;
+        if (state.checkpointer) for (const b of load.changes) await state.checkpointer.logTableChange(seq, table, t.entry.schema, b, conn);
         await state.duck.run('COMMIT', conn);
-        if (change) t.pending.push({ seq: ++state.tableSeq, batch: change });
-        if (change && state.settings.implicitFlush) await this.epochs.run(Date.now());
+        if (!load.changes.length) return;
+        state.tableSeq = seq;
+        for (const b of load.changes) t.pending.push({ seq, batch: b });
+        if (state.settings.implicitFlush) await this.epochs.run(Date.now());
       }));
       return load.count;
     } catch (e) {
