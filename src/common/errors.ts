@@ -39,6 +39,7 @@ export type ErrorCategory =
   | 'null_value_not_allowed' // 22004
   | 'invalid_ntile_argument' // 22014
   | 'invalid_nth_value_argument' // 22016
+  | 'out_of_memory' // 53200
   | 'internal'; // XX000
 
 const SQLSTATE: Record<ErrorCategory, string> = {
@@ -78,6 +79,7 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   null_value_not_allowed: '22004',
   invalid_ntile_argument: '22014',
   invalid_nth_value_argument: '22016',
+  out_of_memory: '53200',
   internal: 'XX000',
 };
 

@@ -122,8 +122,25 @@ export function duckError(e: unknown): SluiceError {
   else if (/^Binder Error/.test(msg)) cat = 'datatype_mismatch';
   else if (/Out of Range Error/.test(msg)) cat = 'numeric_out_of_range';
   else if (/^Not implemented Error/.test(msg)) cat = 'not_supported';
+  else if (/^Catalog Error: (?:Scalar |Aggregate |Table |Pragma |Macro )?Function with name/.test(msg)) cat = 'undefined_function';
+  else if (/^Catalog Error: .* is not an? (?:aggregate|window|scalar|table) function/.test(msg)) cat = 'wrong_object_type';
+  else if (/^Catalog Error: Type with name/.test(msg)) cat = 'undefined_object';
+  else if (/^Catalog Error/.test(msg)) cat = 'undefined_object';
+  else if (/^(?:Syntax|Parameter Not (?:Resolved|Allowed)) Error/.test(msg)) cat = 'syntax';
+  else if (/^(?:Mismatch Type|Type|Invalid type) Error/.test(msg)) cat = 'datatype_mismatch';
+  else if (/^Dependency Error/.test(msg)) cat = 'dependent_objects';
+  else if (/^Permission Error/.test(msg)) cat = 'insufficient_privilege';
+  else if (/^Interrupt Error/.test(msg)) cat = 'query_canceled';
+  else if (/^(?:Missing Extension|Autoload Extension|IO|HTTP) Error/.test(msg)) cat = 'not_supported';
+  else if (/^Sequence Error/.test(msg)) cat = 'invalid_parameter';
+  else if (/^Out of Memory Error/.test(msg)) cat = 'out_of_memory';
   else if (/^TransactionContext Error: (Conflict|Failed to commit: Transaction conflict)/.test(msg)) cat = 'serialization_failure';
   let first = msg.split('\n')[0]!.replace(/^[A-Za-z ]+ Error: /, '');
+  // PostgreSQL's words for an unknown function (the hint says what DuckDB suggested, if anything).
+  const fn = cat === 'undefined_function' ? /^(?:Scalar |Aggregate |Table |Pragma |Macro )?Function with name "?([^"!\s]+)"? does not exist/.exec(first) : null;
+  if (fn) first = `function ${fn[1]} does not exist`;
+  const notWindow = cat === 'wrong_object_type' ? /^(\S+) is not an? aggregate function/.exec(first) : null;
+  if (notWindow) first = `OVER specified, but ${notWindow[1]} is not a window function nor an aggregate function`;
   // The division macros' error (see Duck.open), and DuckDB's integer overflows, as PostgreSQL says them.
   if (first === DIVISION_BY_ZERO) cat = 'division_by_zero';
   const overflow = /^Overflow in (?:addition|subtraction|multiplication|negation|division) of (INT16|INT32|INT64)/.exec(first)
