@@ -59,17 +59,24 @@ const TYPED_LITERALS = new Set(['timestamp', 'date', 'interval']);
 
 let lastText: string | null = null;
 let lastResult: ScannedInsert | null = null;
+// The same INSERT cut out of its script (splitStatements' text): the same scan.
+let lastStatement: ScannedInsert | null = null;
 
 /**
  * Scans `text` as a whole-script bulk INSERT of literals; null when it is not one. The last
  * answer is remembered, since the session, the engine and the parser each ask about the same
- * script.
+ * script, or about the statement cut out of it.
  */
 export function scanInsertValues(text: string): ScannedInsert | null {
   if (text === lastText) return lastResult;
+  if (lastStatement && text.length === lastStatement.statement.length && text === lastStatement.statement) return lastStatement;
   const r = text.length >= MIN_FAST_CHARS && /^\s*insert\s/i.test(text) ? new Scanner(text).insert() : null;
   lastText = text;
   lastResult = r;
+  if (r) {
+    const lead = text.length - text.trimStart().length;
+    lastStatement = { ...r, pos: r.pos - lead };
+  } else lastStatement = null;
   return r;
 }
 

@@ -86,9 +86,9 @@ export function lex(text: string, base = 0): Token[] {
 
 /** Splits a script into statements at top-level semicolons; returns each text and its offset. */
 export function splitStatements(text: string): { text: string; offset: number }[] {
-  // A bulk INSERT of literals is one statement: no need to lex its megabytes. The text is
-  // passed on whole, so that the next scan of it is the remembered one.
-  if (scanInsertValues(text)) return [{ text, offset: 0 }];
+  // A bulk INSERT of literals is one statement: no need to lex its megabytes.
+  const bulk = scanInsertValues(text);
+  if (bulk) return [{ text: bulk.statement, offset: text.length - text.trimStart().length }];
   const out: { text: string; offset: number }[] = [];
   let i = 0;
   let start = 0;
