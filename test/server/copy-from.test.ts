@@ -108,6 +108,38 @@ describe('COPY FROM STDIN, the bulk load', () => {
     ]);
   });
 
+  it('the engine takes the rows as a stream of batches, made one at a time, and commits them at the end', async () => {
+    await engine.execute('CREATE TABLE streamed (id INT, name VARCHAR, v DOUBLE PRECISION)');
+    let made = 0;
+    const seenWhileLoading: unknown[][][] = [];
+    async function* batches() {
+      for (let b = 0; b < 4; b++) {
+        // The previous batch was taken (the load asks for the next only after inserting one),
+        // and nobody sees any of it before the end.
+        seenWhileLoading.push(await rowsOf('SELECT count(*) FROM streamed'));
+        made++;
+        yield { rows: Array.from({ length: 50_000 }, (_, i) => [String(b * 50_000 + i), 'x', '1']), firstLine: b * 50_000 + 1 };
+      }
+    }
+    expect(await engine.copyInto('streamed', null, batches())).toBe(200_000);
+    expect(made).toBe(4);
+    expect(seenWhileLoading).toEqual([[[0n]], [[0n]], [[0n]], [[0n]]]);
+    expect(await rowsOf('SELECT count(*), sum(id) FROM streamed')).toEqual([[200_000n, BigInt((199_999 * 200_000) / 2)]]);
+  });
+
+  it('a duplicate key refuses the whole COPY with 23505', async () => {
+    await engine.execute('CREATE TABLE keyed (id INT PRIMARY KEY, name VARCHAR, v DOUBLE PRECISION)');
+    const c = await client();
+    try {
+      const stream = c.query(copyFrom('COPY keyed FROM STDIN'));
+      const err = await pipeline(Readable.from([...lines(60_000), '59999\tagain\t1\n']), stream).then(() => null, (e: unknown) => e as pg.DatabaseError);
+      expect(err?.code).toBe('23505');
+    } finally {
+      await c.end();
+    }
+    expect(await rowsOf('SELECT count(*) FROM keyed')).toEqual([[0n]]);
+  });
+
   it('a client that fails the COPY (CopyFail) or leaves mid-way loads nothing', async () => {
     await engine.execute('CREATE TABLE gone (id INT, name VARCHAR, v DOUBLE PRECISION)');
     const c = await client();
