@@ -240,11 +240,14 @@ describe('fuzzer: no input gives XX000', () => {
         const shape = `${mode}: ${got.message.replace(/[\w.]+/g, (w) => (names.has(w.toLowerCase()) || /^\d/.test(w) ? 'X' : w)).slice(0, 80)}`;
         if (seen.has(shape)) continue;
         seen.add(shape);
-        failures.push(`seed ${SEED} case ${n} (${mode}): XX000 ${got.message}\n  sql:    ${sql}\n  shrunk: ${await shrink(sql, mode)}`);
+        const report = `seed ${SEED} case ${n} (${mode}): XX000 ${got.message}\n  sql:    ${sql}\n  shrunk: ${await shrink(sql, mode)}`;
+        // Printed at once too: a long run that is stopped still shows what it found.
+        console.error(report);
+        failures.push(report);
       }
     }
     expect(failures, failures.join('\n\n')).toEqual([]);
-  }, 600_000);
+  }, Math.max(600_000, CASES * 2000));
 });
 
 describe('crash classes the fuzzer found, fixed at their root', () => {
