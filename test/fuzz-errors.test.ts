@@ -17,7 +17,7 @@ import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
 import { lex } from '../src/parser/index.js';
 import { joinQuery, query, topNQuery, row } from './generators.js';
 
-const CASES = Number(process.env.SLUICE_FUZZ_CASES ?? 250);
+const CASES = Number(process.env.SLUICE_FUZZ_CASES ?? 800);
 const SEED = Number(process.env.SLUICE_FUZZ_SEED ?? 20261206);
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same statements. */
