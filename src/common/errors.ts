@@ -16,6 +16,8 @@ export type ErrorCategory =
   | 'invalid_column_reference' // 42P10
   | 'not_supported' // 0A000
   | 'invalid_input' // 22P02
+  | 'bad_copy_file_format' // 22P04
+  | 'invalid_datetime_format' // 22007
   | 'numeric_out_of_range' // 22003
   | 'division_by_zero' // 22012
   | 'cardinality_violation' // 21000
@@ -40,12 +42,12 @@ export type ErrorCategory =
   | 'untranslatable_character' // 22P05
   | 'invalid_regex' // 2201B
   | 'invalid_escape_sequence' // 22025
-  | 'invalid_datetime_format' // 22007
   | 'datetime_field_overflow' // 22008
   | 'duplicate_function' // 42723
   | 'invalid_function_definition' // 42P13
   | 'invalid_width_bucket' // 2201G
   | 'undefined_parameter' // 42P02
+  | 'out_of_memory' // 53200
   | 'internal'; // XX000
 
 const SQLSTATE: Record<ErrorCategory, string> = {
@@ -62,6 +64,8 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   invalid_column_reference: '42P10',
   not_supported: '0A000',
   invalid_input: '22P02',
+  bad_copy_file_format: '22P04',
+  invalid_datetime_format: '22007',
   numeric_out_of_range: '22003',
   division_by_zero: '22012',
   cardinality_violation: '21000',
@@ -86,12 +90,12 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   untranslatable_character: '22P05',
   invalid_regex: '2201B',
   invalid_escape_sequence: '22025',
-  invalid_datetime_format: '22007',
   datetime_field_overflow: '22008',
   duplicate_function: '42723',
   invalid_function_definition: '42P13',
   invalid_width_bucket: '2201G',
   undefined_parameter: '42P02',
+  out_of_memory: '53200',
   internal: 'XX000',
 };
 

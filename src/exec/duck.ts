@@ -134,6 +134,18 @@ export function duckError(e: unknown): SluiceError {
   else if (/^Binder Error/.test(msg)) cat = 'datatype_mismatch';
   else if (/Out of Range Error/.test(msg)) cat = 'numeric_out_of_range';
   else if (/^Not implemented Error/.test(msg)) cat = 'not_supported';
+  else if (/^Catalog Error: (?:Scalar |Aggregate |Table |Pragma |Macro )?Function with name/.test(msg)) cat = 'undefined_function';
+  else if (/^Catalog Error: .* is not an? (?:aggregate|window|scalar|table) function/.test(msg)) cat = 'wrong_object_type';
+  else if (/^Catalog Error: Type with name/.test(msg)) cat = 'undefined_object';
+  else if (/^Catalog Error/.test(msg)) cat = 'undefined_object';
+  else if (/^(?:Syntax|Parameter Not (?:Resolved|Allowed)) Error/.test(msg)) cat = 'syntax';
+  else if (/^(?:Mismatch Type|Type|Invalid type) Error/.test(msg)) cat = 'datatype_mismatch';
+  else if (/^Dependency Error/.test(msg)) cat = 'dependent_objects';
+  else if (/^Permission Error/.test(msg)) cat = 'insufficient_privilege';
+  else if (/^Interrupt Error/.test(msg)) cat = 'query_canceled';
+  else if (/^(?:Missing Extension|Autoload Extension|IO|HTTP) Error/.test(msg)) cat = 'not_supported';
+  else if (/^Sequence Error/.test(msg)) cat = 'invalid_parameter';
+  else if (/^Out of Memory Error/.test(msg)) cat = 'out_of_memory';
   else if (/^TransactionContext Error: (Conflict|Failed to commit: Transaction conflict)/.test(msg)) cat = 'serialization_failure';
   let first = msg.split('\n')[0]!.replace(/^[A-Za-z ]+ Error: /, '');
   // An error of one of sluice's functions running inside DuckDB (exec/runtime/pg-functions.ts).
@@ -142,6 +154,11 @@ export function duckError(e: unknown): SluiceError {
   // A function DuckDB does not know, or a SQL function's macro called with other arguments: PostgreSQL's 42883.
   const noFn = /^Scalar Function with name "?([^ "]+)"? does not exist/.exec(first) ?? /^Macro "?([^ "(]+)"?\(\) does not support the supplied arguments/.exec(first);
   if (noFn) return new SluiceError('undefined_function', `function ${noFn[1]} does not exist`, { cause: e, hint: 'No function matches the given name and argument types. You might need to add explicit type casts.' });
+  // PostgreSQL's words for an unknown function (the hint says what DuckDB suggested, if anything).
+  const fn = cat === 'undefined_function' ? /^(?:Scalar |Aggregate |Table |Pragma |Macro )?Function with name "?([^"!\s]+)"? does not exist/.exec(first) : null;
+  if (fn) first = `function ${fn[1]} does not exist`;
+  const notWindow = cat === 'wrong_object_type' ? /^(\S+) is not an? aggregate function/.exec(first) : null;
+  if (notWindow) first = `OVER specified, but ${notWindow[1]} is not a window function nor an aggregate function`;
   // The division macros' error (see Duck.open), and DuckDB's integer overflows, as PostgreSQL says them.
   if (first === DIVISION_BY_ZERO) cat = 'division_by_zero';
   const overflow = /^Overflow in (?:addition|subtraction|multiplication|negation|division) of (INT16|INT32|INT64)/.exec(first)

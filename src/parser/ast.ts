@@ -4,6 +4,7 @@
  * Positions (`pos`) are 1-based character offsets into the text given to `parseSql`.
  */
 import type { SqlType, Value } from '../common/types.js';
+import type { InsertValues } from './insert-values.js';
 
 export type Expr =
   | { readonly kind: 'column'; readonly table: string | null; readonly name: string; readonly pos?: number }
@@ -273,7 +274,11 @@ export type Statement =
       readonly options: Options;
       readonly text: string;
     }
-  | { readonly kind: 'insert'; readonly table: string; readonly text: string; readonly pos: number; /** 0-based place of `text` in the script. */ readonly offset: number }
+  | {
+      readonly kind: 'insert'; readonly table: string; readonly text: string; readonly pos: number; /** 0-based place of `text` in the script. */ readonly offset: number;
+      /** A bulk INSERT of plain literals, scanned on the fast path (insert-values.ts). */
+      readonly values?: InsertValues;
+    }
   | { readonly kind: 'update'; readonly table: string; readonly text: string; readonly selectOldText: string; readonly pos: number }
   | { readonly kind: 'delete'; readonly table: string; readonly text: string; readonly pos: number }
   | { readonly kind: 'drop'; readonly objectKind: ObjectKind; readonly name: string; readonly ifExists: boolean; readonly cascade: boolean; readonly pos: number }

@@ -6,6 +6,7 @@
  */
 import type { Statement } from './ast.js';
 import { parseChecked, parseSite } from './guard.js';
+import { scanInsertValues, type ScannedInsert } from './insert-values.js';
 import { splitStatements } from './lexer.js';
 import { ParsePool } from './parse-pool.js';
 
@@ -22,6 +23,8 @@ const pool = new ParsePool();
  * than 1 MiB, or one whose parse takes longer than 1 s. Positions are relative to `text`.
  */
 export async function parseSqlGuarded(text: string): Promise<Statement[]> {
+  const bulk = scanInsertValues(text);
+  if (bulk) return [insertStatement(bulk, text)];
   const out: Statement[] = [];
   let since = performance.now();
   for (const s of splitStatements(text)) {
@@ -45,4 +48,9 @@ export async function parseSqlGuarded(text: string): Promise<Statement[]> {
  */
 export function warmParser(): Promise<void> {
   return pool.warm();
+}
+
+/** The statement of a script that is one bulk INSERT of literals (its size is not limited: the scan is linear). */
+export function insertStatement(bulk: ScannedInsert, text: string): Statement {
+  return { kind: 'insert', table: bulk.table, text: bulk.statement, pos: bulk.pos, offset: text.length - text.trimStart().length, values: bulk.values };
 }

@@ -9,3 +9,4 @@ export { parseSql, parseStatement, parseExpression, parseQueryText, relationsOf 
 export { lex, splitStatements, type Token } from './lexer.js';
 export { parseInterval, formatInterval } from '../common/interval.js';
 export { parseSqlGuarded, warmParser } from './guarded-parse.js';
+export { scanInsertValues, LiteralKind, type InsertValues, type ScannedInsert } from './insert-values.js';

@@ -3,6 +3,7 @@
  * splitting a script into statements. Queries themselves go to node-sql-parser.
  */
 import { SluiceError } from '../common/errors.js';
+import { scanInsertValues } from './insert-values.js';
 
 export type TokenKind = 'ident' | 'quoted' | 'string' | 'number' | 'symbol' | 'eof';
 
@@ -85,6 +86,9 @@ export function lex(text: string, base = 0): Token[] {
 
 /** Splits a script into statements at top-level semicolons; returns each text and its offset. */
 export function splitStatements(text: string): { text: string; offset: number }[] {
+  // A bulk INSERT of literals is one statement: no need to lex its megabytes.
+  const bulk = scanInsertValues(text);
+  if (bulk) return [{ text: bulk.statement, offset: text.length - text.trimStart().length }];
   const out: { text: string; offset: number }[] = [];
   let i = 0;
   let start = 0;

@@ -421,14 +421,16 @@ function rewriteTopN(p: PlanNode<'filter'>): LogicalPlan {
       keep.push(c);
       continue;
     }
-    if (b.op === 'le') upper = Math.min(upper, b.n);
-    else if (b.op === 'lt') upper = Math.min(upper, b.n - 1);
-    else if (b.op === 'gt') lower = Math.max(lower, b.n);
-    else if (b.op === 'ge') lower = Math.max(lower, b.n - 1);
-    else {
+    // Ranks are whole numbers: a fractional bound rounds toward the rows it admits (rn <= 2.5
+    // is rn <= 2, rn > 1.5 is rn > 1), and rn = 1.5 admits none.
+    if (b.op === 'le') upper = Math.min(upper, Math.floor(b.n));
+    else if (b.op === 'lt') upper = Math.min(upper, Math.ceil(b.n) - 1);
+    else if (b.op === 'gt') lower = Math.max(lower, Math.floor(b.n));
+    else if (b.op === 'ge') lower = Math.max(lower, Math.ceil(b.n) - 1);
+    else if (Number.isInteger(b.n)) {
       upper = Math.min(upper, b.n);
       lower = Math.max(lower, b.n - 1);
-    }
+    } else upper = Math.min(upper, 0);
   }
   if (upper === Infinity) return p;
   const top: LogicalPlan = {
@@ -451,7 +453,7 @@ function rankBound(c: BoundExpr, rank: number): { op: 'le' | 'lt' | 'gt' | 'ge' 
   if (c.kind !== 'call' || !['le', 'lt', 'gt', 'ge', 'eq'].includes(c.fn) || c.args.length !== 2) return null;
   const flip: Record<string, 'le' | 'lt' | 'gt' | 'ge' | 'eq'> = { le: 'ge', lt: 'gt', gt: 'lt', ge: 'le', eq: 'eq' };
   const isRank = (e: BoundExpr) => (e.kind === 'col' && e.index === rank) || (e.kind === 'cast' && e.arg.kind === 'col' && e.arg.index === rank);
-  const num = (e: BoundExpr) => (e.kind === 'lit' && (typeof e.value === 'number' || typeof e.value === 'bigint') ? Number(e.value) : null);
+  const num = (e: BoundExpr) => (e.kind === 'lit' && (typeof e.value === 'number' || typeof e.value === 'bigint') && Number.isFinite(Number(e.value)) ? Number(e.value) : null);
   const [a, b] = c.args as [BoundExpr, BoundExpr];
   if (isRank(a) && num(b) !== null) return { op: c.fn as 'le', n: num(b)! };
   if (isRank(b) && num(a) !== null) return { op: flip[c.fn]!, n: num(a)! };

@@ -120,6 +120,22 @@ export class CopyReader {
 
   /** One text-format line: fields split at unescaped delimiters, backslash escapes undone. */
   private textFields(line: string): (string | null)[] {
+    const d = this.o.delimiter;
+    // Most lines have no escapes, or only in the NULL marker (\N): split them natively. A
+    // backslash before a delimiter (an escaped delimiter) takes the general loop.
+    if (line.indexOf('\\' + d) < 0) {
+      const parts: (string | null)[] = line.split(d);
+      for (let k = 0; k < parts.length; k++) {
+        const f = parts[k]!;
+        if (f === this.o.null) parts[k] = null;
+        else if (f.indexOf('\\') >= 0) parts[k] = this.textFieldsSlow(f)[0]!;
+      }
+      return parts;
+    }
+    return this.textFieldsSlow(line);
+  }
+
+  private textFieldsSlow(line: string): (string | null)[] {
     const out: (string | null)[] = [];
     const d = this.o.delimiter;
     let raw = '';
@@ -180,6 +196,26 @@ export class CopyReader {
       return true;
     };
     for (; i < s.length; i++) {
+      // A whole line without quotes, at the start of a record: split it natively.
+      if (this.record.length === 0 && this.field === '' && !this.inQuotes && !this.quoted) {
+        const nl = s.indexOf('\n', i);
+        if (nl >= 0) {
+          const line = s.slice(i, nl);
+          if (line.indexOf(q) < 0 && line.indexOf('\r') < 0) {
+            const rec: (string | null)[] = line.split(d);
+            for (let k = 0; k < rec.length; k++) if (rec[k] === this.o.null) rec[k] = null;
+            i = nl;
+            if (rec.length === 1 && rec[0] === '\\.') {
+              this.done = true;
+              i = s.length;
+              break;
+            }
+            if (this.headerLeft) this.headerLeft = false;
+            else rows.push(rec);
+            continue;
+          }
+        }
+      }
       const c = s[i]!;
       if (this.inQuotes) {
         if (c === e && e !== q && s[i + 1] === q) {

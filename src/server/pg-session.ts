@@ -9,6 +9,7 @@ import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Engine, EngineSession, Principal, StatementResult, Subscription } from '../exec/runtime/engine.js';
 import type { Value } from '../common/types.js';
 import { toSluiceError } from '../common/errors.js';
+import type { CopyBatch } from '../exec/runtime/bulk-load.js';
 import { parseSqlGuarded, splitStatements, type CopyOptions, type Statement } from '../parser/index.js';
 import { commandTag } from './command-tag.js';
 import { copyHeader, copyLine, CopyReader } from './copy-format.js';
@@ -65,6 +66,8 @@ const GSSENC_REQUEST = 80877104;
 const CANCEL_REQUEST = 80877102;
 const PROTOCOL_3 = 3;
 // Output is written to the socket whenever this much is pending, so big results stream.
+/** Rows of COPY FROM STDIN converted and inserted at a time. */
+const COPY_BATCH_ROWS = 50_000;
 const FLUSH_BYTES = 64 * 1024;
 // While a message is being handled, reading stops once this much more input is queued.
 const PAUSE_BYTES = 1024 * 1024;
@@ -524,15 +527,39 @@ export class PgSession implements QueryIO {
     if (e.kind !== 'table') throw new SluiceError('not_supported', `cannot copy to ${KIND_LABEL[e.kind]} "${stmt.table}"`, { position: stmt.pos, hint: 'COPY FROM STDIN loads tables.' });
     if (!this.ctx.engine.copyInto) throw new PgServerError('0A000', 'COPY FROM STDIN is not available here', { category: 'not_supported' });
     const width = stmt.columns?.length ?? e.schema.length;
-    const reader = new CopyReader(stmt.options);
-    const rows: (string | null)[][] = [];
-    let failure: unknown = null;
     this.out.copyResponse('in', width);
     await this.flush();
+    const input = { ended: false };
+    let n: number;
+    try {
+      n = await this.ctx.engine.copyInto(stmt.table, stmt.columns, this.copyBatches(new CopyReader(stmt.options), stmt.options.header, input), this.principal);
+    } catch (err) {
+      // The client sends its data to the end whatever happened: read it before answering.
+      while (!input.ended && !(err instanceof PgServerError && err.fatal)) {
+        const frame = await this.nextFrame();
+        if (!frame || frame.type === 0x63 || frame.type === 0x66) input.ended = true;
+      }
+      throw err;
+    }
+    this.out.commandComplete(`COPY ${n}`);
+  }
+
+  /**
+   * The rows of COPY FROM STDIN in batches of at most {@link COPY_BATCH_ROWS}, as the client's
+   * CopyData arrives (the socket is paused while the load is behind, so memory stays bounded),
+   * until CopyDone; CopyFail or malformed data is an error once the client has sent everything.
+   */
+  private async *copyBatches(reader: CopyReader, header: boolean, input: { ended: boolean }): AsyncGenerator<CopyBatch> {
     const decoder = new TextDecoder('utf-8');
+    let rows: (string | null)[][] = [];
+    let firstLine = header ? 2 : 1;
+    let failure: unknown = null;
     for (;;) {
       const frame = await this.nextFrame();
-      if (!frame) throw new PgServerError('08006', 'connection closed by the client during COPY');
+      if (!frame) {
+        input.ended = true;
+        throw new PgServerError('08006', 'connection closed by the client during COPY');
+      }
       const type = String.fromCharCode(frame.type);
       if (type === 'd') {
         if (failure) continue;
@@ -541,19 +568,26 @@ export class PgSession implements QueryIO {
         } catch (err) {
           failure = err;
         }
+        if (rows.length >= COPY_BATCH_ROWS) {
+          yield { rows, firstLine };
+          firstLine += rows.length;
+          rows = [];
+        }
       } else if (type === 'c') break;
-      else if (type === 'f') throw new PgServerError('57014', `COPY from stdin failed: ${new BodyReader(frame.body).cstring()}`, { category: 'query_canceled' });
-      else if (type === 'H' || type === 'S') continue;
+      else if (type === 'f') {
+        input.ended = true;
+        throw new PgServerError('57014', `COPY from stdin failed: ${new BodyReader(frame.body).cstring()}`, { category: 'query_canceled' });
+      } else if (type === 'H' || type === 'S') continue;
       else throw protocolViolation(`unexpected message type 0x${frame.type.toString(16)} during COPY from stdin`);
     }
+    input.ended = true;
     try {
       if (!failure) for (const r of reader.push(decoder.decode()).concat(reader.end())) rows.push(r);
     } catch (err) {
       failure = err;
     }
-    if (failure) throw new PgServerError('22P04', `COPY data: ${(failure as Error).message}`, { category: 'invalid_input' });
-    const n = await this.ctx.engine.copyInto(stmt.table, stmt.columns, rows, this.principal);
-    this.out.commandComplete(`COPY ${n}`);
+    if (failure) throw new PgServerError('22P04', `COPY data: ${(failure as Error).message}`, { category: 'bad_copy_file_format' });
+    yield { rows, firstLine };
   }
 
   /** The client's next message, waiting for it (null once the connection is closed). */

@@ -10,8 +10,7 @@ import type { Statement } from '../../parser/index.js';
 import type { EpochRunner } from './epoch-runner.js';
 import type { EngineState, StatementResult, TableRt } from './state.js';
 import { changeTable } from './table-changes.js';
-import { duckType, quoteIdent } from '../duck.js';
-import type { Value } from '../../common/types.js';
+import { insertValues } from './bulk-load.js';
 
 export type DmlStatement = Extract<Statement, { kind: 'insert' | 'update' | 'delete' }>;
 
@@ -72,45 +71,15 @@ export async function applyDml(state: EngineState, t: TableRt, stmt: DmlStatemen
     const fresh = await duck.query(`${stmt.text} RETURNING *`, conn);
     return { change: batchFromRows(types, [...old.rows, ...fresh.rows], [...old.rows.map(() => -1), ...fresh.rows.map(() => 1)]), count: fresh.rows.length };
   }
+  if (stmt.kind === 'insert' && stmt.values) {
+    const fast = await insertValues(duck, conn, t.entry, stmt.values);
+    if (fast) return fast;
+  }
   const r = await duck.query(`${stmt.text} RETURNING *`, conn).catch((e: unknown) => {
     throw stmt.kind === 'insert' ? nearTokenPosition(toSluiceError(e), stmt.text, stmt.offset) : e;
   });
   const w = stmt.kind === 'insert' ? 1 : -1;
   return { change: batchFromRows(types, r.rows, w === 1 && t.entry.appendOnly ? undefined : r.rows.map(() => w)), count: r.rows.length };
-}
-
-/**
- * COPY table [(columns)] FROM STDIN: the rows (text fields, null for NULL) go through a
- * VARCHAR staging table with DuckDB's appender, then one INSERT … SELECT casts them to the
- * table's types; the inserted rows are the table's changelog, as for INSERT.
- */
-export async function copyRows(state: EngineState, epochs: EpochRunner, table: string, columns: readonly string[] | null, rows: readonly (readonly (string | null)[])[]): Promise<number> {
-  const t = dmlTarget(state, { kind: 'insert', table, text: '', pos: 0, offset: 0 });
-  const schema = t.entry.schema;
-  const cols = columns ?? schema.map((f) => f.name);
-  for (const c of cols) if (!schema.some((f) => f.name === c)) throw new SluiceError('undefined_column', `column "${c}" of relation "${table}" does not exist`);
-  for (const [i, r] of rows.entries()) {
-    if (r.length !== cols.length) throw new SluiceError('invalid_input', `${r.length < cols.length ? 'missing data for column' : 'extra data after last expected column'}${r.length < cols.length ? ` "${cols[r.length]}"` : ''} (line ${i + 1})`);
-  }
-  const staging = `__sluice_copy_${table}`;
-  const stagingSchema = cols.map((name) => ({ name, type: 'varchar' as const }));
-  const types = schema.map((f) => f.type);
-  let count = 0;
-  await changeTable(state, t, async () => {
-    const { duck } = state;
-    await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(staging)} (${cols.map((c) => `${quoteIdent(c)} VARCHAR`).join(', ')})`);
-    try {
-      await duck.appendRows(staging, stagingSchema, rows as Value[][]);
-      const casts = cols.map((c) => `CAST(${quoteIdent(c)} AS ${duckType(schema.find((f) => f.name === c)!.type)})`).join(', ');
-      const r = await duck.query(`INSERT INTO main.${quoteIdent(table)} (${cols.map(quoteIdent).join(', ')}) SELECT ${casts} FROM temp.main.${quoteIdent(staging)} RETURNING *`);
-      count = r.rows.length;
-      return batchFromRows(types, r.rows, t.entry.appendOnly ? undefined : r.rows.map(() => 1));
-    } finally {
-      await duck.run(`DROP TABLE IF EXISTS temp.main.${quoteIdent(staging)}`).catch(() => undefined);
-    }
-  });
-  if (state.settings.implicitFlush) await epochs.run(Date.now());
-  return count;
 }
 
 /** DuckDB's `syntax error at or near "X"` (an INSERT is parsed by DuckDB only) gets X's position. */
