@@ -227,8 +227,39 @@ export class SlotColumn {
     }
   }
 
-  /** The values of slots `slots[0…n-1]` as a column. */
-  gather(slots: Int32Array, n: number): Column {
+  /** Sets a slot to NULL. */
+  setNull(slot: number): void {
+    this.valid[slot] = 0;
+    if (this.storage === 'utf8' || this.storage === 'list') this.any[slot] = null;
+  }
+
+  /** Sets a slot of a double or numeric column. */
+  setF64(slot: number, x: number): void {
+    this.valid[slot] = 1;
+    this.f64[slot] = x;
+  }
+
+  /** Sets a slot of a 64-bit column to the integer `x` (a safe integer), without a BigInt. */
+  setI64FromNumber(slot: number, x: number): void {
+    const hi = Math.floor(x / 4294967296);
+    this.valid[slot] = 1;
+    this.w64[2 * slot] = (x - hi * 4294967296) | 0;
+    this.w64[2 * slot + 1] = hi | 0;
+  }
+
+  /** Sets a slot of a 64-bit column from its two 32-bit words. */
+  setI64Words(slot: number, lo: number, hi: number): void {
+    this.valid[slot] = 1;
+    this.w64[2 * slot] = lo;
+    this.w64[2 * slot + 1] = hi;
+  }
+
+  /** The values of slots `slots[0…n-1]` (null: slots 0…n-1) as a column. */
+  gather(slots: Int32Array | null, n: number): Column {
+    if (slots === null) {
+      slots = new Int32Array(n);
+      for (let k = 0; k < n; k++) slots[k] = k;
+    }
     let validity: Uint8Array | null = null;
     for (let k = 0; k < n; k++) {
       if (this.valid[slots[k]!] === 1) continue;
@@ -269,7 +300,7 @@ export class SlotColumn {
       case 'utf8':
       case 'list': {
         const b = new ColumnBuilder(type, n);
-        for (let k = 0; k < n; k++) b.append(this.any[slots[k]!] ?? null);
+        for (let k = 0; k < n; k++) b.append(this.any[slots![k]!] ?? null);
         return b.finish();
       }
     }

@@ -4,7 +4,7 @@
  * key index (by the plan's unique key, or by the whole row with a count of copies), so a
  * retraction finds the row it cancels without a row object per stored row.
  */
-import { batchFromRows, getValue, takeBatch, type Batch } from '../common/column.js';
+import { batchFromRows, getValue, isValid, takeBatch, type Batch } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Schema, SqlType, Value } from '../common/types.js';
 import { encodeValues } from './group-table.js';
@@ -97,6 +97,8 @@ interface KeyIndex {
   add(slot: number): void;
   /** Unmaps the key last located (a hit). */
   remove(): void;
+  /** Whether rows i and j of `b` certainly have the same key (false when unsure). */
+  sameKey(b: Batch, i: number, j: number): boolean;
 }
 
 /** Keys as JS values (a single number or string key) or injective encodings, in a Map. */
@@ -123,6 +125,12 @@ class MapKeyIndex implements KeyIndex {
   }
   remove(): void {
     this.map.delete(this.last);
+  }
+  sameKey(b: Batch, i: number, j: number): boolean {
+    if (this.key.length !== 1) return false;
+    const c = b.columns[this.key[0]!]!;
+    const v = getValue(c, i);
+    return (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint') && v === getValue(c, j);
   }
 }
 
@@ -181,6 +189,13 @@ class IntKeyIndex implements KeyIndex {
     }
     this.pos = p;
     return -1;
+  }
+  sameKey(b: Batch, i: number, j: number): boolean {
+    const c = b.columns[this.column]!;
+    if (c.validity !== null && (!isValid(c, i) || !isValid(c, j))) return false;
+    if (!this.wide) return (c.values as Int32Array)[i] === (c.values as Int32Array)[j];
+    const w = this.words(c.values as BigInt64Array);
+    return w[2 * i] === w[2 * j] && w[2 * i + 1] === w[2 * j + 1];
   }
   private cachedOf: BigInt64Array | null = null;
   private cachedWords: Int32Array = new Int32Array(0);
@@ -321,6 +336,12 @@ class ColumnarStore implements ViewStore {
       if (counts === null) {
         if (w < 0) {
           if (found < 0) throw new SluiceError('internal', 'a view retracted a row it does not hold');
+          // −old/+new of one key (an aggregate's update): the new row takes the old one's slot.
+          if (i + 1 < n && (weights === null || weights[i + 1]! > 0) && this.index.sameKey(b, i, i + 1)) {
+            rows[m] = ++i;
+            slots[m++] = found;
+            continue;
+          }
           this.index.remove();
           this.release(found);
           this.rowCount--;
