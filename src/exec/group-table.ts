@@ -16,6 +16,8 @@ export interface GroupTable {
   keyValue(gid: number, k: number): Value;
   /** Key column k of groups `gids[0…n-1]` (null: groups 0…n-1) as a column. */
   keyColumn(k: number, gids: Int32Array | null, n: number): Column;
+  /** Makes room for `n` more groups at once (a restore), where the table sizes itself in steps. */
+  reserve?(n: number): void;
 }
 
 /** Key column k of the groups, through `keyValue` (the tables that hold JS values). */
@@ -96,7 +98,7 @@ class IntKeyTable implements GroupTable {
           const gid = this.newGroup(lo, hi);
           this.slots[s] = gid + 1;
           gids[i] = gid;
-          if (this.size * 2 > this.mask) this.rehash();
+          if (this.size * 2 > this.mask) this.rehash((this.mask + 1) * 2);
           break;
         }
         if (this.lo[g - 1] === lo && this.hi[g - 1] === hi && g - 1 !== this.nullGid) {
@@ -108,23 +110,34 @@ class IntKeyTable implements GroupTable {
     }
   }
 
-  private newGroup(lo: number, hi: number): number {
-    const gid = this.size++;
-    if (gid >= this.lo.length) {
-      const nl = new Int32Array(this.lo.length * 2);
+  reserve(n: number): void {
+    const need = this.size + n;
+    this.growKeys(need);
+    let cap = this.mask + 1;
+    while (need * 2 > cap - 1) cap *= 2;
+    if (cap !== this.mask + 1) this.rehash(cap);
+  }
+
+  private growKeys(need: number): void {
+    if (need > this.lo.length) {
+      const nl = new Int32Array(Math.max(need, this.lo.length * 2));
       nl.set(this.lo);
       this.lo = nl;
-      const nh = new Int32Array(this.hi.length * 2);
+      const nh = new Int32Array(nl.length);
       nh.set(this.hi);
       this.hi = nh;
     }
+  }
+
+  private newGroup(lo: number, hi: number): number {
+    const gid = this.size++;
+    this.growKeys(gid + 1);
     this.lo[gid] = lo;
     this.hi[gid] = hi;
     return gid;
   }
 
-  private rehash(): void {
-    const cap = (this.mask + 1) * 2;
+  private rehash(cap: number): void {
     this.slots = new Int32Array(cap);
     this.mask = cap - 1;
     for (let gid = 0; gid < this.size; gid++) {

@@ -120,7 +120,10 @@ export class HashAggOp implements Operator {
     const n = b.length;
     const gids = new Int32Array(Math.max(1, n));
     if (this.global) gids.fill(0);
-    else this.table.assign(b.columns.slice(0, nk), n, gids);
+    else {
+      this.table.reserve?.(n);
+      this.table.assign(b.columns.slice(0, nk), n, gids);
+    }
     this.ensure(this.table.size);
     loadBigintAsNumbers(b.columns[nk]!, gids, n, this.rows);
     const emitted = b.columns[nk + 1]!;

@@ -33,12 +33,13 @@ export function createViewStore(schema: Schema, appendOnly: boolean, key: readon
   return new ColumnarStore(schema, key);
 }
 
-function contentsTable(store: ViewStore, schema: Schema, key: readonly number[]): StateTable {
+function contentsTable(store: ViewStore, schema: Schema, key: readonly number[], reserve?: (rows: number) => void): StateTable {
   return {
     spec: { name: 'contents', schema, key },
     snapshot: () => [store.snapshotBatch()],
     restore: (batches) => {
       if (store.rowCount !== 0) throw new SluiceError('internal', 'a view store is restored only when empty');
+      reserve?.(batches.reduce((a, b) => a + b.length, 0));
       for (const b of batches) store.apply({ ...b, weights: null });
     },
     rows: () => store.rowCount,
@@ -99,6 +100,8 @@ interface KeyIndex {
   remove(): void;
   /** Whether rows i and j of `b` certainly have the same key (false when unsure). */
   sameKey(b: Batch, i: number, j: number): boolean;
+  /** Makes room for `n` more keys at once (a restore), instead of growing step by step. */
+  reserve(n: number): void;
 }
 
 /** Keys as JS values (a single number or string key) or injective encodings, in a Map. */
@@ -125,6 +128,9 @@ class MapKeyIndex implements KeyIndex {
   }
   remove(): void {
     this.map.delete(this.last);
+  }
+  reserve(): void {
+    // A Map sizes itself.
   }
   sameKey(b: Batch, i: number, j: number): boolean {
     if (this.key.length !== 1) return false;
@@ -206,13 +212,15 @@ class IntKeyIndex implements KeyIndex {
     }
     return this.cachedWords;
   }
-  add(slot: number): void {
-    if (this.lastNull) {
-      this.nullSlot = slot;
-      return;
-    }
-    if (slot >= this.lo.length) {
-      const cap = Math.max(slot + 1, this.lo.length * 2);
+  reserve(n: number): void {
+    this.growSlots(this.size + n);
+    let cap = this.table.length;
+    while ((this.size + n) * 2 > cap - 1) cap *= 2;
+    if (cap !== this.table.length) this.rehash(cap);
+  }
+  private growSlots(need: number): void {
+    if (need > this.lo.length) {
+      const cap = Math.max(need, this.lo.length * 2);
       const lo = new Int32Array(cap);
       lo.set(this.lo);
       this.lo = lo;
@@ -220,10 +228,17 @@ class IntKeyIndex implements KeyIndex {
       hi.set(this.hi);
       this.hi = hi;
     }
+  }
+  add(slot: number): void {
+    if (this.lastNull) {
+      this.nullSlot = slot;
+      return;
+    }
+    this.growSlots(slot + 1);
     this.lo[slot] = this.lastLo;
     this.hi[slot] = this.lastHi;
     this.table[this.pos] = slot + 1;
-    if (++this.size * 2 > this.mask) this.rehash();
+    if (++this.size * 2 > this.mask) this.rehash(this.table.length * 2);
   }
   remove(): void {
     if (this.lastNull) {
@@ -246,9 +261,8 @@ class IntKeyIndex implements KeyIndex {
       p = q;
     }
   }
-  private rehash(): void {
+  private rehash(cap: number): void {
     const old = this.table;
-    const cap = old.length * 2;
     this.table = new Int32Array(cap);
     this.mask = cap - 1;
     for (const e of old) {
@@ -287,24 +301,33 @@ class ColumnarStore implements ViewStore {
     const intKey = key !== null && key.length === 1 && ['i32', 'i64'].includes(storageOf(schema[key[0]!]!.type));
     this.index = intKey ? new IntKeyIndex(key[0]!, schema[key[0]!]!.type) : new MapKeyIndex(key ?? schema.map((_, i) => i));
     this.counts = key === null ? new Int32Array(64) : null;
-    this.state = contentsTable(this, schema, key ?? []);
+    this.state = contentsTable(this, schema, key ?? [], (rows) => this.reserve(rows));
+  }
+
+  /** Room for `rows` more rows: the columns and the index grown once. */
+  private reserve(rows: number): void {
+    const need = this.high + rows;
+    if (need > this.live.length) this.grow(need);
+    this.index.reserve(rows);
+  }
+
+  private grow(need: number): void {
+    const cap = Math.max(need, this.live.length * 2);
+    const live = new Uint8Array(cap);
+    live.set(this.live);
+    this.live = live;
+    if (this.counts) {
+      const c = new Int32Array(cap);
+      c.set(this.counts);
+      this.counts = c;
+    }
+    for (const c of this.cols) c.ensure(cap);
   }
 
   private alloc(): number {
     if (this.freeTop > 0) return this.free[--this.freeTop]!;
     const s = this.high++;
-    if (s >= this.live.length) {
-      const cap = this.live.length * 2;
-      const live = new Uint8Array(cap);
-      live.set(this.live);
-      this.live = live;
-      if (this.counts) {
-        const c = new Int32Array(cap);
-        c.set(this.counts);
-        this.counts = c;
-      }
-      for (const c of this.cols) c.ensure(cap);
-    }
+    if (s >= this.live.length) this.grow(s + 1);
     return s;
   }
 
