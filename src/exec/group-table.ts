@@ -4,7 +4,7 @@
  * (int, date, bigint, timestamp, boolean keys) with no BigInt or object per row; StringKeyTable
  * and CompositeKeyTable use a Map over decoded or encoded keys.
  */
-import { getString, getValue, isValid, getBit, type Column } from '../common/column.js';
+import { ColumnBuilder, getString, getValue, isValid, getBit, newBitmap, setBit, type Column } from '../common/column.js';
 import type { SqlType, Value } from '../common/types.js';
 import type { KeyStrategy } from '../planner/physical.js';
 
@@ -14,6 +14,17 @@ export interface GroupTable {
   readonly size: number;
   /** The value of key column k for group gid. */
   keyValue(gid: number, k: number): Value;
+  /** Key column k of groups `gids[0…n-1]` (null: groups 0…n-1) as a column. */
+  keyColumn(k: number, gids: Int32Array | null, n: number): Column;
+  /** Makes room for `n` more groups at once (a restore), where the table sizes itself in steps. */
+  reserve?(n: number): void;
+}
+
+/** Key column k of the groups, through `keyValue` (the tables that hold JS values). */
+function keyColumnOf(t: GroupTable, type: SqlType, k: number, gids: Int32Array | null, n: number): Column {
+  const b = new ColumnBuilder(type, n);
+  for (let i = 0; i < n; i++) b.append(t.keyValue(gids === null ? i : gids[i]!, k));
+  return b.finish();
 }
 
 export function createGroupTable(strategy: KeyStrategy, keyTypes: readonly SqlType[]): GroupTable {
@@ -23,9 +34,9 @@ export function createGroupTable(strategy: KeyStrategy, keyTypes: readonly SqlTy
     case 'int':
       return new IntKeyTable(keyTypes[0]!);
     case 'string':
-      return new StringKeyTable();
+      return new StringKeyTable(keyTypes[0]!);
     case 'composite':
-      return new CompositeKeyTable(keyTypes.length);
+      return new CompositeKeyTable(keyTypes);
   }
 }
 
@@ -36,6 +47,9 @@ class GlobalTable implements GroupTable {
   }
   keyValue(): Value {
     return null;
+  }
+  keyColumn(_k: number, _gids: Int32Array | null, n: number): Column {
+    return keyColumnOf(this, 'null', 0, null, n);
   }
 }
 
@@ -84,7 +98,7 @@ class IntKeyTable implements GroupTable {
           const gid = this.newGroup(lo, hi);
           this.slots[s] = gid + 1;
           gids[i] = gid;
-          if (this.size * 2 > this.mask) this.rehash();
+          if (this.size * 2 > this.mask) this.rehash((this.mask + 1) * 2);
           break;
         }
         if (this.lo[g - 1] === lo && this.hi[g - 1] === hi && g - 1 !== this.nullGid) {
@@ -96,23 +110,34 @@ class IntKeyTable implements GroupTable {
     }
   }
 
-  private newGroup(lo: number, hi: number): number {
-    const gid = this.size++;
-    if (gid >= this.lo.length) {
-      const nl = new Int32Array(this.lo.length * 2);
+  reserve(n: number): void {
+    const need = this.size + n;
+    this.growKeys(need);
+    let cap = this.mask + 1;
+    while (need * 2 > cap - 1) cap *= 2;
+    if (cap !== this.mask + 1) this.rehash(cap);
+  }
+
+  private growKeys(need: number): void {
+    if (need > this.lo.length) {
+      const nl = new Int32Array(Math.max(need, this.lo.length * 2));
       nl.set(this.lo);
       this.lo = nl;
-      const nh = new Int32Array(this.hi.length * 2);
+      const nh = new Int32Array(nl.length);
       nh.set(this.hi);
       this.hi = nh;
     }
+  }
+
+  private newGroup(lo: number, hi: number): number {
+    const gid = this.size++;
+    this.growKeys(gid + 1);
     this.lo[gid] = lo;
     this.hi[gid] = hi;
     return gid;
   }
 
-  private rehash(): void {
-    const cap = (this.mask + 1) * 2;
+  private rehash(cap: number): void {
     this.slots = new Int32Array(cap);
     this.mask = cap - 1;
     for (let gid = 0; gid < this.size; gid++) {
@@ -134,12 +159,43 @@ class IntKeyTable implements GroupTable {
     if (!this.wide) return lo;
     return BigInt.asIntN(64, (BigInt(this.hi[gid]!) << 32n) | BigInt(lo >>> 0));
   }
+
+  keyColumn(_k: number, gids: Int32Array | null, n: number): Column {
+    let validity: Uint8Array | null = null;
+    if (this.nullGid >= 0) {
+      for (let i = 0; i < n; i++) {
+        if ((gids === null ? i : gids[i]!) !== this.nullGid) continue;
+        validity ??= newBitmap(n, true);
+        setBit(validity, i, false);
+      }
+    }
+    const type = this.type;
+    if (this.bool) {
+      const v = newBitmap(n, false);
+      for (let i = 0; i < n; i++) if (this.lo[gids === null ? i : gids[i]!] === 1) setBit(v, i, true);
+      return { type, length: n, values: v, validity };
+    }
+    if (!this.wide) {
+      const v = new Int32Array(n);
+      for (let i = 0; i < n; i++) v[i] = this.lo[gids === null ? i : gids[i]!]!;
+      return { type, length: n, values: v, validity };
+    }
+    const v = new BigInt64Array(n);
+    const w = new Int32Array(v.buffer, 0, 2 * n);
+    for (let i = 0; i < n; i++) {
+      const g = gids === null ? i : gids[i]!;
+      w[2 * i] = this.lo[g]!;
+      w[2 * i + 1] = this.hi[g]!;
+    }
+    return { type, length: n, values: v, validity };
+  }
 }
 
 class StringKeyTable implements GroupTable {
   private readonly map = new Map<string, number>();
   private readonly keys: (string | null)[] = [];
   private nullGid = -1;
+  constructor(private readonly type: SqlType) {}
   get size(): number {
     return this.keys.length;
   }
@@ -167,6 +223,9 @@ class StringKeyTable implements GroupTable {
   keyValue(gid: number): Value {
     return this.keys[gid]!;
   }
+  keyColumn(_k: number, gids: Int32Array | null, n: number): Column {
+    return keyColumnOf(this, this.type, 0, gids, n);
+  }
 }
 
 /** An injective text encoding of a row of values (type tag, length prefix for strings). */
@@ -186,7 +245,10 @@ export function encodeValues(vals: readonly Value[]): string {
 class CompositeKeyTable implements GroupTable {
   private readonly map = new Map<string, number>();
   private readonly keys: Value[][] = [];
-  constructor(private readonly width: number) {}
+  private readonly width: number;
+  constructor(private readonly types: readonly SqlType[]) {
+    this.width = types.length;
+  }
   get size(): number {
     return this.keys.length;
   }
@@ -206,5 +268,8 @@ class CompositeKeyTable implements GroupTable {
   }
   keyValue(gid: number, k: number): Value {
     return this.keys[gid]![k]!;
+  }
+  keyColumn(k: number, gids: Int32Array | null, n: number): Column {
+    return keyColumnOf(this, this.types[k]!, k, gids, n);
   }
 }

@@ -2,16 +2,17 @@
  * HashAggExec: incremental hash aggregation. State per group: row count (sum of weights) and
  * one accumulator per aggregate. Each epoch, the groups it touched emit −old/+new rows.
  */
-import { batchFromRows, type Batch } from '../common/column.js';
+import { batchFromRows, ColumnBuilder, getBit, getValue, isValid, newBitmap, setBit, type Batch, type Column } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Value } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
 import { createAccumulator, type GroupsAccumulator } from '../functions/aggregate/index.js';
+import { bigintColumnOf, loadBigintAsNumbers } from '../functions/aggregate/group-arrays.js';
 import { AggregateInputs } from './aggregate-inputs.js';
-import { ChangeBuilder, sameRow } from './changes.js';
 import { createGroupTable, type GroupTable } from './group-table.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
-import { rowStateTable, type StateTable } from './state/state-table.js';
+import { SlotColumn } from './slot-columns.js';
+import { batchBytes, rowStateTable, type StateTable } from './state/state-table.js';
 
 export class HashAggOp implements Operator {
   readonly name = 'HashAggExec';
@@ -22,8 +23,17 @@ export class HashAggOp implements Operator {
   private rows = new Float64Array(256);
   private emitted = new Uint8Array(256);
   private dirtyFlag = new Uint8Array(256);
-  private dirty: number[] = [];
-  private oldRows = new Map<number, Value[]>();
+  private dirty = new Int32Array(256);
+  private nDirty = 0;
+  /** Per aggregate: the value each group last emitted (by group id), and scratch columns. */
+  private readonly prev: SlotColumn[];
+  private readonly fresh: SlotColumn[];
+  private readonly outScratch: SlotColumn[];
+  private prevStale = false;
+  private existing = new Int32Array(0);
+  private outGid = new Int32Array(0);
+  private outFrom = new Int32Array(0);
+  private outW = new Int32Array(0);
   private gids = new Int32Array(1024);
   private readonly global: boolean;
   private started = false;
@@ -33,6 +43,10 @@ export class HashAggOp implements Operator {
     this.inputs = new AggregateInputs(plan.groupKeys, plan.aggs);
     this.accs = plan.aggs.map((a) => createAccumulator(a, plan.retracting));
     this.global = plan.groupKeys.length === 0;
+    const aggTypes = plan.aggs.map((_, j) => plan.schema[plan.groupKeys.length + j]!.type);
+    this.prev = aggTypes.map((t) => new SlotColumn(t));
+    this.fresh = aggTypes.map((t) => new SlotColumn(t));
+    this.outScratch = aggTypes.map((t) => new SlotColumn(t));
     this.state = this.stateTables();
   }
 
@@ -47,28 +61,22 @@ export class HashAggOp implements Operator {
     const nk = keyFields.length;
     const keyIdx = keyFields.map((_, i) => i);
     const accFields = this.accs.flatMap((a, i) => a.stateLayout.scalar.map((f) => ({ name: `a${i}_${f.name}`, type: f.type })));
-    const groups = rowStateTable(
-      { name: 'groups', schema: [...keyFields, { name: '_rows', type: 'bigint' }, { name: '_emitted', type: 'boolean' }, ...accFields], key: keyIdx },
-      {
-        readRows: () => this.groupRows(),
-        loadRows: (rows) => {
-          const gids = this.assignRestored(rows, nk);
-          rows.forEach((r, i) => {
-            const g = gids[i]!;
-            this.rows[g] = Number(r[nk] as bigint);
-            this.emitted[g] = r[nk + 1] === true ? 1 : 0;
-            let at = nk + 2;
-            for (const a of this.accs) {
-              const width = a.stateLayout.scalar.length;
-              a.loadGroup(g, r.slice(at, at + width));
-              at += width;
-            }
-          });
-          if (this.global) this.started = this.emitted[0] === 1;
-        },
-        count: () => this.table.size,
+    const groupsSchema = [...keyFields, { name: '_rows', type: 'bigint' as const }, { name: '_emitted', type: 'boolean' as const }, ...accFields];
+    const groups: StateTable = {
+      spec: { name: 'groups', schema: groupsSchema, key: keyIdx },
+      snapshot: () => [this.groupsBatch()],
+      restore: (batches) => {
+        for (const b of batches) {
+          if (b.columns.length !== groupsSchema.length) throw new SluiceError('internal', `state table groups: snapshot has ${b.columns.length} columns, expected ${groupsSchema.length}`);
+          this.loadGroups(b, nk);
+        }
+        if (this.global) this.started = this.emitted[0] === 1;
+        // After the value tables are restored too: min and max read them.
+        this.prevStale = true;
       },
-    );
+      rows: () => this.table.size,
+      bytes: () => batchBytes(this.groupsBatch()),
+    };
     const values = this.accs.flatMap((a, i) => {
       const type = a.stateLayout.values;
       if (type === null) return [];
@@ -87,13 +95,80 @@ export class HashAggOp implements Operator {
     return [groups, ...values];
   }
 
-  private *groupRows(): Iterable<Value[]> {
-    for (let g = 0; g < this.table.size; g++) {
-      const row: Value[] = [];
-      for (let k = 0; k < this.plan.groupKeys.length; k++) row.push(this.table.keyValue(g, k));
-      row.push(BigInt(this.rows[g]!), this.emitted[g] === 1);
-      for (const a of this.accs) row.push(...a.saveGroup(g));
-      yield row;
+  /** The `groups` table: one row per group id, in id order, built column by column. */
+  private groupsBatch(): Batch {
+    const n = this.table.size;
+    const cols: Column[] = [];
+    for (let k = 0; k < this.plan.groupKeys.length; k++) cols.push(this.table.keyColumn(k, null, n));
+    cols.push(bigintColumnOf(this.rows, n));
+    const emitted = newBitmap(n, false);
+    for (let g = 0; g < n; g++) if (this.emitted[g] === 1) setBit(emitted, g, true);
+    cols.push({ type: 'boolean', length: n, values: emitted, validity: null });
+    for (const a of this.accs) {
+      if (a.saveColumns) cols.push(...a.saveColumns(n));
+      else {
+        const builders = a.stateLayout.scalar.map((f) => new ColumnBuilder(f.type, n));
+        for (let g = 0; g < n; g++) a.saveGroup(g).forEach((v, j) => builders[j]!.append(v));
+        cols.push(...builders.map((b) => b.finish()));
+      }
+    }
+    return { columns: cols, length: n, weights: null };
+  }
+
+  /** Loads a batch of the `groups` table: keys assigned ids column-wise, state set by id. */
+  private loadGroups(b: Batch, nk: number): void {
+    const n = b.length;
+    const gids = new Int32Array(Math.max(1, n));
+    if (this.global) gids.fill(0);
+    else {
+      this.table.reserve?.(n);
+      this.table.assign(b.columns.slice(0, nk), n, gids);
+    }
+    this.ensure(this.table.size);
+    loadBigintAsNumbers(b.columns[nk]!, gids, n, this.rows);
+    const emitted = b.columns[nk + 1]!;
+    for (let i = 0; i < n; i++) this.emitted[gids[i]!] = isValid(emitted, i) && getBit(emitted.values as Uint8Array, i) ? 1 : 0;
+    let at = nk + 2;
+    for (const a of this.accs) {
+      const width = a.stateLayout.scalar.length;
+      const cols = b.columns.slice(at, at + width);
+      if (a.loadColumns) a.loadColumns(gids, n, cols);
+      else for (let i = 0; i < n; i++) a.loadGroup(gids[i]!, cols.map((c) => getValue(c, i)));
+      at += width;
+    }
+  }
+
+  /**
+   * After a restore: the values last emitted are those of the restored state (every group a
+   * checkpointed epoch touched emitted its value then), so they are computed, not stored.
+   */
+  private evaluatePrevious(): void {
+    this.prevStale = false;
+    const ids: number[] = [];
+    for (let g = 0; g < this.table.size; g++) if (this.emitted[g] === 1) ids.push(g);
+    const gids = Int32Array.from(ids);
+    this.accs.forEach((a, j) => {
+      this.prev[j]!.ensure(this.table.size);
+      this.evaluate(a, gids, gids.length, this.prev[j]!, gids, null);
+    });
+  }
+
+  /**
+   * The value of each group `gids[k]` into slot `slots[k]` (null: k) of `out`. An aggregate
+   * that cannot give its value (a sum out of range) gives NULL, as a row-level error does:
+   * counted through `ctx` when the row is new output.
+   */
+  private evaluate(a: GroupsAccumulator, gids: Int32Array, n: number, out: SlotColumn, slots: Int32Array | null, ctx: OperatorContext | null): void {
+    if (a.evaluateInto?.(gids, n, out, slots)) return;
+    for (let k = 0; k < n; k++) {
+      const slot = slots === null ? k : slots[k]!;
+      try {
+        out.set(slot, a.evaluate(gids[k]!));
+      } catch (e) {
+        if (!(e instanceof SluiceError) || e.category !== 'numeric_out_of_range') throw e;
+        out.setNull(slot);
+        ctx?.onRowError(e);
+      }
     }
   }
 
@@ -117,18 +192,14 @@ export class HashAggOp implements Operator {
   processBatch(_input: number, b: Batch, ctx: OperatorContext): void {
     const n = b.length;
     if (n === 0) return;
+    if (this.prevStale) this.evaluatePrevious();
     if (this.gids.length < n) this.gids = new Int32Array(n * 2);
     const gids = this.gids;
     this.table.assign(this.inputs.keyColumns(b, ctx), n, gids);
     this.ensure(this.table.size);
-    // Snapshot the current output row of each group this batch touches first this epoch.
     for (let i = 0; i < n; i++) {
       const g = gids[i]!;
-      if (this.dirtyFlag[g] === 0) {
-        this.dirtyFlag[g] = 1;
-        this.dirty.push(g);
-        if (this.emitted[g] === 1) this.oldRows.set(g, this.outputRow(g, null));
-      }
+      if (this.dirtyFlag[g] === 0) this.markDirty(g);
     }
     const w = b.weights;
     const rows = this.rows;
@@ -151,51 +222,104 @@ export class HashAggOp implements Operator {
     this.dirtyFlag = d;
   }
 
-  /**
-   * A group's output row. An aggregate that cannot give its value (a sum out of range) gives
-   * NULL, as a row-level error does: counted through `ctx` when the row is new output.
-   */
-  private outputRow(g: number, ctx: OperatorContext | null): Value[] {
-    const row: Value[] = [];
-    for (let k = 0; k < this.plan.groupKeys.length; k++) row.push(this.table.keyValue(g, k));
-    for (const a of this.accs) {
-      try {
-        row.push(a.evaluate(g));
-      } catch (e) {
-        if (!(e instanceof SluiceError) || e.category !== 'numeric_out_of_range') throw e;
-        row.push(null);
-        ctx?.onRowError(e);
-      }
+  private markDirty(g: number): void {
+    this.dirtyFlag[g] = 1;
+    if (this.nDirty === this.dirty.length) {
+      const d = new Int32Array(this.dirty.length * 2);
+      d.set(this.dirty);
+      this.dirty = d;
     }
-    return row;
+    this.dirty[this.nDirty++] = g;
   }
 
+  /**
+   * The changes of the groups touched this epoch, a column at a time: each group's fresh values
+   * are evaluated into scratch slot columns and compared with the values it last emitted
+   * (kept per group in slot columns), and the −old/+new rows gathered from both.
+   */
   endEpoch(ctx: OperatorContext, out: Collector): void {
+    if (this.prevStale) this.evaluatePrevious();
     if (this.global && !this.started) {
       this.ensure(1);
-      if (this.dirtyFlag[0] === 0) {
-        this.dirtyFlag[0] = 1;
-        this.dirty.push(0);
-      }
+      if (this.dirtyFlag[0] === 0) this.markDirty(0);
     }
     this.started = true;
-    if (this.dirty.length === 0) return;
-    const changes = new ChangeBuilder(this.plan.schema.map((f) => f.type), this.dirty.length * 2);
-    for (const g of this.dirty) {
-      this.dirtyFlag[g] = 0;
-      const old = this.oldRows.get(g);
-      const rowsNow = this.rows[g]!;
-      if (rowsNow < 0) throw new SluiceError('internal', `group ${g} has a negative row count: a delete arrived for a row never inserted`);
-      const exists = this.global || rowsNow > 0;
-      const fresh = exists ? this.outputRow(g, ctx) : null;
-      if (old && fresh && sameRow(old, fresh)) continue;
-      changes.update(old, fresh);
-      this.emitted[g] = exists ? 1 : 0;
+    const nd = this.nDirty;
+    if (nd === 0) return;
+    this.nDirty = 0;
+    const dirty = this.dirty;
+    const rows = this.rows;
+    // Which dirty groups exist now, then their values.
+    let ne = 0;
+    if (this.existing.length < nd) {
+      this.existing = new Int32Array(nd * 2);
+      this.outGid = new Int32Array(nd * 4);
+      this.outFrom = new Int32Array(nd * 4);
+      this.outW = new Int32Array(nd * 4);
     }
-    this.dirty = [];
-    this.oldRows.clear();
-    changes.flush(out);
+    const existing = this.existing;
+    for (let k = 0; k < nd; k++) {
+      const g = dirty[k]!;
+      this.dirtyFlag[g] = 0;
+      const rowsNow = rows[g]!;
+      if (rowsNow < 0) throw new SluiceError('internal', `group ${g} has a negative row count: a delete arrived for a row never inserted`);
+      if (this.global || rowsNow > 0) existing[ne++] = g;
+    }
+    const accs = this.accs;
+    const fresh = this.fresh;
+    for (let j = 0; j < accs.length; j++) {
+      fresh[j]!.ensure(ne);
+      this.evaluate(accs[j]!, existing, ne, fresh[j]!, null, ctx);
+    }
+    // −old/+new per group, in the order the groups were touched.
+    const outGid = this.outGid;
+    const outFrom = this.outFrom;
+    const outW = this.outW;
+    const emitted = this.emitted;
+    let m = 0;
+    let e = 0;
+    for (let k = 0; k < nd; k++) {
+      const g = dirty[k]!;
+      const exists = e < ne && existing[e] === g;
+      const was = emitted[g] === 1;
+      if (exists && was) {
+        let same = true;
+        for (let j = 0; j < accs.length && same; j++) same = fresh[j]!.sameAs(e, this.prev[j]!, g);
+        if (same) {
+          e++;
+          continue;
+        }
+      }
+      if (was) {
+        outGid[m] = g;
+        outFrom[m] = -1;
+        outW[m++] = -1;
+      }
+      if (exists) {
+        outGid[m] = g;
+        outFrom[m] = e++;
+        outW[m++] = 1;
+      }
+      emitted[g] = exists ? 1 : 0;
+    }
+    if (m === 0) return;
+    const gidsOut = outGid.slice(0, m);
+    const cols: Column[] = [];
+    for (let k = 0; k < this.plan.groupKeys.length; k++) cols.push(this.table.keyColumn(k, gidsOut, m));
+    for (let j = 0; j < accs.length; j++) {
+      const prev = this.prev[j]!;
+      const f = fresh[j]!;
+      const o = this.outScratch[j]!;
+      o.ensure(m);
+      for (let q = 0; q < m; q++) {
+        if (outFrom[q]! < 0) o.copySlot(prev, outGid[q]!, q);
+        else o.copySlot(f, outFrom[q]!, q);
+      }
+      cols.push(o.gather(null, m));
+      // What is emitted now is what the next epoch retracts.
+      prev.ensure(this.table.size);
+      for (let q = 0; q < m; q++) if (outFrom[q]! >= 0) prev.copySlot(f, outFrom[q]!, outGid[q]!);
+    }
+    out({ columns: cols, length: m, weights: outW.slice(0, m) });
   }
 }
-
-

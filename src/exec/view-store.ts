@@ -1,12 +1,15 @@
 /**
  * The contents of a materialized view. An append-only view keeps its output batches as they
- * came (columnar, no per-row objects); an updating view keeps a multiset of rows keyed by an
- * injective encoding of the row, so a retraction finds the row it cancels.
+ * came (columnar, no per-row objects); an updating view keeps its rows in slot columns with a
+ * key index (by the plan's unique key, or by the whole row with a count of copies), so a
+ * retraction finds the row it cancels without a row object per stored row.
  */
-import { batchFromRows, getValue, takeBatch, type Batch } from '../common/column.js';
+import { batchFromRows, getValue, isValid, takeBatch, type Batch } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
-import type { Schema, Value } from '../common/types.js';
+import type { Schema, SqlType, Value } from '../common/types.js';
 import { encodeValues } from './group-table.js';
+import { SlotColumn, wordsOf } from './slot-columns.js';
+import { storageOf } from './storage.js';
 import { batchBytes, type StateTable } from './state/state-table.js';
 
 export interface ViewStore {
@@ -22,21 +25,21 @@ export interface ViewStore {
 }
 
 /**
- * Picks the store for a view: columnar batches when append-only, a map keyed by the plan's
- * unique key when it has one (one map entry per group, no full-row encoding), else a multiset.
+ * Picks the store for a view: columnar batches when append-only, else slot columns indexed by
+ * the plan's unique key when it has one, by the whole row (a multiset) when not.
  */
 export function createViewStore(schema: Schema, appendOnly: boolean, key: readonly number[] | null = null): ViewStore {
   if (appendOnly) return new AppendStore(schema);
-  if (key !== null) return new KeyedStore(schema, key);
-  return new MultisetStore(schema);
+  return new ColumnarStore(schema, key);
 }
 
-function contentsTable(store: ViewStore, schema: Schema, key: readonly number[]): StateTable {
+function contentsTable(store: ViewStore, schema: Schema, key: readonly number[], reserve?: (rows: number) => void): StateTable {
   return {
     spec: { name: 'contents', schema, key },
     snapshot: () => [store.snapshotBatch()],
     restore: (batches) => {
       if (store.rowCount !== 0) throw new SluiceError('internal', 'a view store is restored only when empty');
+      reserve?.(batches.reduce((a, b) => a + b.length, 0));
       for (const b of batches) store.apply({ ...b, weights: null });
     },
     rows: () => store.rowCount,
@@ -84,92 +87,344 @@ class AppendStore implements ViewStore {
   }
 }
 
-class MultisetStore implements ViewStore {
-  private readonly map = new Map<string, { row: Value[]; count: number }>();
-  rowCount = 0;
-  readonly state: StateTable;
-  constructor(private readonly schema: Schema) {
-    this.state = contentsTable(this, schema, []);
+/**
+ * Where the rows of a columnar store are found by key: `locate` looks a row's key up and
+ * remembers it, so `add` (after a miss) or `remove` (after a hit) needs no second lookup.
+ */
+interface KeyIndex {
+  /** The slot holding row i's key, or −1. */
+  locate(b: Batch, i: number): number;
+  /** Maps the key last located (a miss) to `slot`. */
+  add(slot: number): void;
+  /** Unmaps the key last located (a hit). */
+  remove(): void;
+  /** Whether rows i and j of `b` certainly have the same key (false when unsure). */
+  sameKey(b: Batch, i: number, j: number): boolean;
+  /** Makes room for `n` more keys at once (a restore), instead of growing step by step. */
+  reserve(n: number): void;
+}
+
+/** Keys as JS values (a single number or string key) or injective encodings, in a Map. */
+class MapKeyIndex implements KeyIndex {
+  private readonly map = new Map<unknown, number>();
+  private last: unknown = null;
+  private readonly scratch: Value[];
+  constructor(private readonly key: readonly number[]) {
+    this.scratch = new Array<Value>(key.length);
   }
-  apply(b: Batch): void {
-    const width = this.schema.length;
-    for (let i = 0; i < b.length; i++) {
-      const row: Value[] = new Array(width);
-      for (let j = 0; j < width; j++) row[j] = getValue(b.columns[j]!, i);
-      const w = b.weights ? b.weights[i]! : 1;
-      const key = encodeValues(row);
-      const cur = this.map.get(key);
-      const count = (cur?.count ?? 0) + w;
-      this.rowCount += w;
-      if (count === 0) this.map.delete(key);
-      else if (cur) cur.count = count;
-      else this.map.set(key, { row, count });
+  locate(b: Batch, i: number): number {
+    if (this.key.length === 1) {
+      // An array is a fresh JS array per read: keyed by its encoding, not by identity.
+      const v = getValue(b.columns[this.key[0]!]!, i);
+      this.last = typeof v === 'object' && v !== null ? encodeValues([v]) : v;
+    } else {
+      for (let k = 0; k < this.key.length; k++) this.scratch[k] = getValue(b.columns[this.key[k]!]!, i);
+      this.last = encodeValues(this.scratch);
     }
+    return this.map.get(this.last) ?? -1;
   }
-  rows(): Value[][] {
-    return this.sample(Number.POSITIVE_INFINITY);
+  add(slot: number): void {
+    this.map.set(this.last, slot);
   }
-  sample(limit: number): Value[][] {
-    const out: Value[][] = [];
-    for (const { row, count } of this.map.values()) {
-      for (let k = 0; k < count && out.length < limit; k++) out.push(row.slice());
-      if (out.length >= limit) break;
-    }
-    return out;
+  remove(): void {
+    this.map.delete(this.last);
   }
-  snapshotBatch(): Batch {
-    return batchFromRows(this.schema.map((f) => f.type), this.rows());
+  reserve(): void {
+    // A Map sizes itself.
+  }
+  sameKey(b: Batch, i: number, j: number): boolean {
+    if (this.key.length !== 1) return false;
+    const c = b.columns[this.key[0]!]!;
+    const v = getValue(c, i);
+    return (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint') && v === getValue(c, j);
   }
 }
 
 /**
- * Rows of a view whose plan guarantees a unique key: a retraction removes the key's row, an
- * insertion sets it. A single integer or string key is the Map key itself.
+ * One integer-like key column (int, date, bigint, timestamp, interval) in open addressing over
+ * the value's two 32-bit words, with the words kept per slot: no BigInt, no Map entry per row.
+ * Linear probing with backward-shift deletion (no tombstones), so the table never fills with
+ * deleted entries however many keys come and go.
  */
-class KeyedStore implements ViewStore {
-  private readonly map = new Map<unknown, Value[]>();
-  readonly state: StateTable;
-  constructor(private readonly schema: Schema, private readonly key: readonly number[]) {
-    this.state = contentsTable(this, schema, key);
+class IntKeyIndex implements KeyIndex {
+  private table = new Int32Array(1024); // slot + 1, 0 = empty
+  private mask = 1023;
+  private size = 0;
+  private lo = new Int32Array(256);
+  private hi = new Int32Array(256);
+  private nullSlot = -1;
+  private pos = 0;
+  private lastLo = 0;
+  private lastHi = 0;
+  private lastNull = false;
+  private readonly wide: boolean;
+  constructor(private readonly column: number, type: SqlType) {
+    this.wide = storageOf(type) === 'i64';
   }
-  get rowCount(): number {
-    return this.map.size;
+  private static hash(lo: number, hi: number): number {
+    const h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1);
+    return h ^ (h >>> 16);
   }
-  private keyAt(b: Batch, i: number): unknown {
-    if (this.key.length === 1) {
-      // An array is a fresh JS array per read: keyed by its encoding, not by identity.
-      const v = getValue(b.columns[this.key[0]!]!, i);
-      return typeof v === 'object' && v !== null ? encodeValues([v]) : v;
+  locate(b: Batch, i: number): number {
+    const c = b.columns[this.column]!;
+    if (c.validity !== null && ((c.validity[i >> 3]! >> (i & 7)) & 1) === 0) {
+      this.lastNull = true;
+      return this.nullSlot;
     }
-    return encodeValues(this.key.map((k) => getValue(b.columns[k]!, i)));
-  }
-  apply(b: Batch): void {
-    const width = this.schema.length;
-    for (let i = 0; i < b.length; i++) {
-      const w = b.weights ? b.weights[i]! : 1;
-      const k = this.keyAt(b, i);
-      if (w < 0) {
-        if (!this.map.delete(k)) throw new SluiceError('internal', 'a view retracted a row it does not hold');
-      } else if (w > 0) {
-        if (this.map.has(k)) throw new SluiceError('internal', 'a view received two rows for one key');
-        const row: Value[] = new Array(width);
-        for (let j = 0; j < width; j++) row[j] = getValue(b.columns[j]!, i);
-        this.map.set(k, row);
+    this.lastNull = false;
+    let lo: number;
+    let hi = 0;
+    if (this.wide) {
+      const v = c.values as BigInt64Array;
+      // A word view per call would allocate; the batch's own buffer is read through a cached one.
+      const w = this.words(v);
+      lo = w[2 * i]!;
+      hi = w[2 * i + 1]!;
+    } else lo = (c.values as Int32Array)[i]!;
+    this.lastLo = lo;
+    this.lastHi = hi;
+    let p = IntKeyIndex.hash(lo, hi) & this.mask;
+    for (;;) {
+      const s = this.table[p]!;
+      if (s === 0) break;
+      if (this.lo[s - 1] === lo && this.hi[s - 1] === hi) {
+        this.pos = p;
+        return s - 1;
       }
+      p = (p + 1) & this.mask;
+    }
+    this.pos = p;
+    return -1;
+  }
+  sameKey(b: Batch, i: number, j: number): boolean {
+    const c = b.columns[this.column]!;
+    if (c.validity !== null && (!isValid(c, i) || !isValid(c, j))) return false;
+    if (!this.wide) return (c.values as Int32Array)[i] === (c.values as Int32Array)[j];
+    const w = this.words(c.values as BigInt64Array);
+    return w[2 * i] === w[2 * j] && w[2 * i + 1] === w[2 * j + 1];
+  }
+  private cachedOf: BigInt64Array | null = null;
+  private cachedWords: Int32Array = new Int32Array(0);
+  private words(v: BigInt64Array): Int32Array {
+    if (this.cachedOf !== v) {
+      this.cachedOf = v;
+      this.cachedWords = wordsOf(v);
+    }
+    return this.cachedWords;
+  }
+  reserve(n: number): void {
+    this.growSlots(this.size + n);
+    let cap = this.table.length;
+    while ((this.size + n) * 2 > cap - 1) cap *= 2;
+    if (cap !== this.table.length) this.rehash(cap);
+  }
+  private growSlots(need: number): void {
+    if (need > this.lo.length) {
+      const cap = Math.max(need, this.lo.length * 2);
+      const lo = new Int32Array(cap);
+      lo.set(this.lo);
+      this.lo = lo;
+      const hi = new Int32Array(cap);
+      hi.set(this.hi);
+      this.hi = hi;
     }
   }
-  rows(): Value[][] {
-    return [...this.map.values()].map((r) => r.slice());
+  add(slot: number): void {
+    if (this.lastNull) {
+      this.nullSlot = slot;
+      return;
+    }
+    this.growSlots(slot + 1);
+    this.lo[slot] = this.lastLo;
+    this.hi[slot] = this.lastHi;
+    this.table[this.pos] = slot + 1;
+    if (++this.size * 2 > this.mask) this.rehash(this.table.length * 2);
   }
+  remove(): void {
+    if (this.lastNull) {
+      this.nullSlot = -1;
+      return;
+    }
+    const t = this.table;
+    const mask = this.mask;
+    let p = this.pos;
+    t[p] = 0;
+    this.size--;
+    for (let q = (p + 1) & mask; t[q] !== 0; q = (q + 1) & mask) {
+      const s = t[q]! - 1;
+      const ideal = IntKeyIndex.hash(this.lo[s]!, this.hi[s]!) & mask;
+      // The entry at q may move back to p unless its home lies cyclically in (p, q].
+      const stays = p <= q ? p < ideal && ideal <= q : p < ideal || ideal <= q;
+      if (stays) continue;
+      t[p] = t[q]!;
+      t[q] = 0;
+      p = q;
+    }
+  }
+  private rehash(cap: number): void {
+    const old = this.table;
+    this.table = new Int32Array(cap);
+    this.mask = cap - 1;
+    for (const e of old) {
+      if (e === 0) continue;
+      let p = IntKeyIndex.hash(this.lo[e - 1]!, this.hi[e - 1]!) & this.mask;
+      while (this.table[p] !== 0) p = (p + 1) & this.mask;
+      this.table[p] = e;
+    }
+  }
+}
+
+/**
+ * The rows of an updating view, held column by column in slot columns (slot-columns.ts):
+ * a key index maps each key to its slot, freed slots are reused (a free list). Keyed (`key`
+ * given, the plan's unique key): a retraction removes the key's row, an insertion sets it.
+ * Multiset (no key): the whole row is the key and a count per slot says how many copies.
+ * A batch is applied in two passes: the index decides each row's slot row by row (no row
+ * objects), then every column is scattered into the slots at once.
+ */
+class ColumnarStore implements ViewStore {
+  private readonly cols: SlotColumn[];
+  private readonly index: KeyIndex;
+  private live = new Uint8Array(64);
+  private counts: Int32Array | null;
+  private free = new Int32Array(64);
+  private freeTop = 0;
+  /** Slots ever used: live and free ones are all below it. */
+  private high = 0;
+  private srcRows = new Int32Array(64);
+  private dstSlots = new Int32Array(64);
+  rowCount = 0;
+  readonly state: StateTable;
+
+  constructor(private readonly schema: Schema, private readonly key: readonly number[] | null) {
+    this.cols = schema.map((f) => new SlotColumn(f.type));
+    const intKey = key !== null && key.length === 1 && ['i32', 'i64'].includes(storageOf(schema[key[0]!]!.type));
+    this.index = intKey ? new IntKeyIndex(key[0]!, schema[key[0]!]!.type) : new MapKeyIndex(key ?? schema.map((_, i) => i));
+    this.counts = key === null ? new Int32Array(64) : null;
+    this.state = contentsTable(this, schema, key ?? [], (rows) => this.reserve(rows));
+  }
+
+  /** Room for `rows` more rows: the columns and the index grown once. */
+  private reserve(rows: number): void {
+    const need = this.high + rows;
+    if (need > this.live.length) this.grow(need);
+    this.index.reserve(rows);
+  }
+
+  private grow(need: number): void {
+    const cap = Math.max(need, this.live.length * 2);
+    const live = new Uint8Array(cap);
+    live.set(this.live);
+    this.live = live;
+    if (this.counts) {
+      const c = new Int32Array(cap);
+      c.set(this.counts);
+      this.counts = c;
+    }
+    for (const c of this.cols) c.ensure(cap);
+  }
+
+  private alloc(): number {
+    if (this.freeTop > 0) return this.free[--this.freeTop]!;
+    const s = this.high++;
+    if (s >= this.live.length) this.grow(s + 1);
+    return s;
+  }
+
+  private release(slot: number): void {
+    this.live[slot] = 0;
+    if (this.freeTop === this.free.length) {
+      const f = new Int32Array(this.free.length * 2);
+      f.set(this.free);
+      this.free = f;
+    }
+    this.free[this.freeTop++] = slot;
+  }
+
+  apply(b: Batch): void {
+    const n = b.length;
+    if (this.srcRows.length < n) {
+      this.srcRows = new Int32Array(n);
+      this.dstSlots = new Int32Array(n);
+    }
+    const rows = this.srcRows;
+    const slots = this.dstSlots;
+    const weights = b.weights;
+    const counts = this.counts;
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const w = weights === null ? 1 : weights[i]!;
+      if (w === 0) continue;
+      const found = this.index.locate(b, i);
+      if (counts === null) {
+        if (w < 0) {
+          if (found < 0) throw new SluiceError('internal', 'a view retracted a row it does not hold');
+          // −old/+new of one key (an aggregate's update): the new row takes the old one's slot.
+          if (i + 1 < n && (weights === null || weights[i + 1]! > 0) && this.index.sameKey(b, i, i + 1)) {
+            rows[m] = ++i;
+            slots[m++] = found;
+            continue;
+          }
+          this.index.remove();
+          this.release(found);
+          this.rowCount--;
+          continue;
+        }
+        if (found >= 0) throw new SluiceError('internal', 'a view received two rows for one key');
+        this.rowCount++;
+      } else {
+        this.rowCount += w;
+        if (found >= 0) {
+          const c = (counts[found]! += w);
+          if (c === 0) {
+            this.index.remove();
+            this.release(found);
+          }
+          continue;
+        }
+      }
+      const slot = this.alloc();
+      this.index.add(slot);
+      this.live[slot] = 1;
+      if (this.counts !== null) this.counts[slot] = w;
+      rows[m] = i;
+      slots[m++] = slot;
+    }
+    if (m === 0) return;
+    for (let j = 0; j < this.cols.length; j++) this.cols[j]!.scatter(b.columns[j]!, rows, slots, m);
+  }
+
+  /** The slots of the current rows, a slot repeated once per copy, at most `limit` entries. */
+  private liveSlots(limit: number): Int32Array {
+    const counts = this.counts;
+    const out = new Int32Array(Math.max(0, Math.min(limit, this.rowCount)));
+    let k = 0;
+    for (let s = 0; s < this.high && k < out.length; s++) {
+      if (this.live[s] !== 1) continue;
+      const copies = counts === null ? 1 : counts[s]!;
+      for (let c = 0; c < copies && k < out.length; c++) out[k++] = s;
+    }
+    return k === out.length ? out : out.subarray(0, k);
+  }
+
+  rows(): Value[][] {
+    return this.sample(Number.POSITIVE_INFINITY);
+  }
+
   sample(limit: number): Value[][] {
-    const out: Value[][] = [];
-    for (const r of this.map.values()) {
-      if (out.length >= limit) break;
-      out.push(r.slice());
+    const slots = this.liveSlots(limit);
+    const out: Value[][] = new Array(slots.length);
+    const width = this.cols.length;
+    for (let k = 0; k < slots.length; k++) {
+      const r: Value[] = new Array(width);
+      for (let j = 0; j < width; j++) r[j] = this.cols[j]!.get(slots[k]!);
+      out[k] = r;
     }
     return out;
   }
+
   snapshotBatch(): Batch {
-    return batchFromRows(this.schema.map((f) => f.type), this.rows());
+    const slots = this.liveSlots(Number.POSITIVE_INFINITY);
+    return { columns: this.cols.map((c) => c.gather(slots, slots.length)), length: slots.length, weights: null };
   }
 }

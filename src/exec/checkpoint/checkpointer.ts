@@ -30,6 +30,9 @@ import { decodeSnapshot, encodeSnapshot } from '../state/state-table.js';
 import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { Duck } from '../duck.js';
 import { CorruptFileError, FramedLog, readBlobFile, writeBlobFile } from './files.js';
+
+/** A blob file as readBlobFile gives it. */
+type VerifiedFile = ReturnType<typeof readBlobFile>;
 import type { Manifest, Recovery } from './manifest.js';
 
 export const INTERNAL_SCHEMA = 'sluice_internal';
@@ -87,6 +90,8 @@ export class Checkpointer {
   private commits = 0;
   /** The manifests kept (newest last), for pruning and SHOW CHECKPOINTS. */
   private kept: Manifest[] = [];
+  /** The state files of the recovery checkpoint, read and checked once (takeVerified). */
+  private readonly verified = new Map<string, VerifiedFile>();
   private readonly info = new Map<number, CheckpointInfo>();
   /** The manifest INSERT, prepared once on the engine's connection. */
   private insertManifest: DuckDBPreparedStatement | null = null;
@@ -180,14 +185,31 @@ export class Checkpointer {
 
   /** Why a manifest cannot be used (a missing or damaged state file), or null when it can. */
   private verify(m: Manifest): string | null {
+    this.verified.clear();
     for (const v of Object.values(m.views)) {
       try {
-        readBlobFile(join(this.dir, v.file));
+        this.verified.set(v.file, readBlobFile(join(this.dir, v.file)));
       } catch (e) {
+        this.verified.clear();
         return e instanceof CorruptFileError ? e.message : String(e);
       }
     }
     return null;
+  }
+
+  /**
+   * The state file `rel` as read and checked when the recovery checkpoint was chosen (once: a
+   * state file is read once at recovery, and its bytes are not held after), else undefined.
+   */
+  takeVerified(rel: string): VerifiedFile | undefined {
+    const f = this.verified.get(rel);
+    this.verified.delete(rel);
+    return f;
+  }
+
+  /** Drops the state files recovery did not take (views recomputed instead). */
+  forgetVerified(): void {
+    this.verified.clear();
   }
 
   /** The id the next checkpoint will get. */

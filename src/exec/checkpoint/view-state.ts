@@ -55,9 +55,9 @@ export function writeViewState(path: string, view: string, pipeline: Pipeline, s
   return { bytes, rows };
 }
 
-/** Restores a view's freshly built pipeline and empty store from `path`. */
-export function readViewState(path: string, view: string, pipeline: Pipeline, store: ViewStore): { bytes: number; rows: number } {
-  const file = readBlobFile<Header>(path);
+/** Restores a view's freshly built pipeline and empty store from `path` (`read`: that file, already read and checked). */
+export function readViewState(path: string, view: string, pipeline: Pipeline, store: ViewStore, read?: ReturnType<typeof readBlobFile>): { bytes: number; rows: number } {
+  const file = read ? { ...read, header: read.header as Header } : readBlobFile<Header>(path);
   const tables = tablesOf(pipeline, store);
   const entries = file.header.tables;
   const mismatch = (what: string) => new SluiceError('internal', `the checkpointed state of view "${view}" (${path}) does not fit its plan: ${what}`, {

@@ -142,7 +142,7 @@ export function restoreView(state: EngineState, v: ViewRt): boolean {
     state.log(`RECOVERY: view ${v.entry.name} changed its definition since checkpoint ${m.id}; it is recomputed from its inputs`);
     return false;
   }
-  readViewState(state.checkpointer.path(c.file), v.entry.name, v.pipeline, v.store);
+  readViewState(state.checkpointer.path(c.file), v.entry.name, v.pipeline, v.store, state.checkpointer.takeVerified(c.file));
   v.ckptFile = c.file;
   v.dirty = false;
   v.wm = c.wm === null ? null : BigInt(c.wm);

@@ -188,6 +188,7 @@ export class Engine {
       }
     } finally {
       state.recovering = null;
+      state.checkpointer?.forgetVerified();
     }
     await state.mutex.run(() => checkpointNow(state));
   }

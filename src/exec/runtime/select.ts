@@ -335,7 +335,7 @@ export class AdHocQueries {
     const version = e.kind === 'source' ? state.sources.get(rel)!.version : state.views.get(rel)!.version;
     if (qc.loaded.get(rel) === version) return;
     await state.duck.run(createTableSql(rel, e.schema, [], true).replace(/^CREATE TEMP TABLE/, 'CREATE OR REPLACE TEMP TABLE'), qc.conn);
-    if (e.kind !== 'source') await state.duck.appendRows(rel, e.schema, state.views.get(rel)!.store.rows(), qc.conn);
+    if (e.kind !== 'source') await state.duck.appendBatch(rel, e.schema, [state.views.get(rel)!.store.snapshotBatch()], qc.conn);
     else await state.duck.appendBatch(rel, e.schema, state.sources.get(rel)!.retained.flatMap((r) => r.batches), qc.conn);
     qc.loaded.set(rel, version);
   }

@@ -1,7 +1,8 @@
 /** count(x) and count(*): the number of rows (with x non-NULL), as a double per group. */
 import type { Column } from '../../common/column.js';
 import type { Value } from '../../common/types.js';
-import { growF64, maxGid, NO_VALUES, selected } from './group-arrays.js';
+import type { SlotColumn } from '../../exec/slot-columns.js';
+import { bigintColumnOf, growF64, loadBigintAsNumbers, maxGid, NO_VALUES, selected } from './group-arrays.js';
 import type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
 
 class CountAccumulator implements GroupsAccumulator {
@@ -45,6 +46,21 @@ class CountAccumulator implements GroupsAccumulator {
   }
   reset(gid: number): void {
     if (gid < this.counts.length) this.counts[gid] = 0;
+  }
+  evaluateInto(gids: Int32Array, n: number, out: SlotColumn, outSlots: Int32Array | null): boolean {
+    const c = this.counts;
+    for (let k = 0; k < n; k++) {
+      const g = gids[k]!;
+      out.setI64FromNumber(outSlots === null ? k : outSlots[k]!, g < c.length ? c[g]! : 0);
+    }
+    return true;
+  }
+  saveColumns(n: number): Column[] {
+    return [bigintColumnOf(this.counts, n)];
+  }
+  loadColumns(gids: Int32Array, n: number, cols: readonly Column[]): void {
+    this.counts = growF64(this.counts, maxGid(gids, n) + 1);
+    loadBigintAsNumbers(cols[0]!, gids, n, this.counts);
   }
 }
 

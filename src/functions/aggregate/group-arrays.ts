@@ -44,3 +44,30 @@ export function addEachRow(acc: GroupsAccumulator, gids: Int32Array, n: number, 
 export function addEntries(acc: GroupsAccumulator, gid: number, entries: Iterable<readonly [Value, number]>, sign: 1 | -1): void {
   for (const [v, c] of entries) acc.add(gid, v, sign * c);
 }
+
+/** Groups 0…n-1 of a per-group array of integral doubles as a bigint column (no BigInt per value). */
+export function bigintColumnOf(a: Float64Array, n: number): Column {
+  const v = new BigInt64Array(n);
+  const w = new Int32Array(v.buffer, 0, 2 * n);
+  for (let i = 0; i < n; i++) {
+    const x = i < a.length ? a[i]! : 0;
+    const hi = Math.floor(x / 4294967296);
+    w[2 * i] = (x - hi * 4294967296) | 0;
+    w[2 * i + 1] = hi | 0;
+  }
+  return { type: 'bigint', length: n, values: v, validity: null };
+}
+
+/** Sets `dst[gids[i]]` to row i of a bigint column as a double (NULL: 0), for i < n. */
+export function loadBigintAsNumbers(c: Column, gids: Int32Array, n: number, dst: Float64Array): void {
+  const v = c.values as BigInt64Array;
+  const w = new Int32Array(v.buffer, v.byteOffset, 2 * c.length);
+  for (let i = 0; i < n; i++) dst[gids[i]!] = isValid(c, i) ? w[2 * i + 1]! * 4294967296 + (w[2 * i]! >>> 0) : 0;
+}
+
+/** Groups 0…n-1 of a per-group double array as a double column. */
+export function doubleColumnOf(a: Float64Array, n: number): Column {
+  const v = new Float64Array(n);
+  v.set(a.subarray(0, Math.min(n, a.length)));
+  return { type: 'double', length: n, values: v, validity: null };
+}

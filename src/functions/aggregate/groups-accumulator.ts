@@ -4,6 +4,7 @@
  * pane plus a scratch group per window, sessions a scratch group per session.
  */
 import type { Column } from '../../common/column.js';
+import type { SlotColumn } from '../../exec/slot-columns.js';
 import type { Schema, SqlType, Value } from '../../common/types.js';
 import type { AggCall } from '../../planner/expr.js';
 
@@ -52,6 +53,19 @@ export interface GroupsAccumulator {
   evaluate(gid: number): Value;
   /** Forgets group gid's state, so the id can be reused (window panes are dropped). */
   reset(gid: number): void;
+  /**
+   * Optional columnar paths, taken by hash aggregation where present (the others go group by
+   * group through `evaluate`, `saveGroup`, `loadGroup`):
+   *
+   * `evaluateInto` writes the value of group `gids[k]` into slot `outSlots[k]` (null: slot k)
+   * of `out`, a slot column of the call's type, and returns false (having written anything)
+   * when some group has no value it can write this way (an out-of-range sum).
+   */
+  evaluateInto?(gids: Int32Array, n: number, out: SlotColumn, outSlots: Int32Array | null): boolean;
+  /** The scalar state of groups 0…n-1 as columns, in `stateLayout.scalar` order. */
+  saveColumns?(n: number): Column[];
+  /** Sets the scalar state of group `gids[i]` from row i of `cols` (a fresh accumulator). */
+  loadColumns?(gids: Int32Array, n: number, cols: readonly Column[]): void;
 }
 
 /** The executable side of an aggregate function; its name and types are in the planner's signature. */

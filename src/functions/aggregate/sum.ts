@@ -2,11 +2,12 @@
  * sum(x): exact over 64-bit integers (bigint, interval), in doubles otherwise. The sum-and-count
  * accumulator also serves avg.
  */
-import type { Column } from '../../common/column.js';
+import { isValid, type Column } from '../../common/column.js';
+import type { SlotColumn } from '../../exec/slot-columns.js';
 import { SluiceError } from '../../common/errors.js';
 import type { SqlType, Value } from '../../common/types.js';
 import { storageOf } from '../../exec/storage.js';
-import { growF64, growI64, maxGid, NO_VALUES, selected } from './group-arrays.js';
+import { bigintColumnOf, doubleColumnOf, growF64, growI64, loadBigintAsNumbers, maxGid, NO_VALUES, selected } from './group-arrays.js';
 import type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
 
 /** Sum and count of non-NULL values held as doubles (int, double, numeric inputs); the result is the sum or the average. */
@@ -85,6 +86,33 @@ export class FloatSumAccumulator implements GroupsAccumulator {
       this.sums[gid] = 0;
       this.counts[gid] = 0;
     }
+  }
+  evaluateInto(gids: Int32Array, n: number, out: SlotColumn, outSlots: Int32Array | null): boolean {
+    const exact = this.out === 'sum' && this.type === 'bigint';
+    if (!exact && storageOf(this.type) !== 'f64') return false;
+    for (let k = 0; k < n; k++) {
+      const g = gids[k]!;
+      const slot = outSlots === null ? k : outSlots[k]!;
+      if (g >= this.counts.length || this.counts[g] === 0) {
+        out.setNull(slot);
+        continue;
+      }
+      const s = this.sums[g]!;
+      if (!exact) out.setF64(slot, this.out === 'avg' ? s / this.counts[g]! : s);
+      else if (Number.isSafeInteger(s)) out.setI64FromNumber(slot, s);
+      else return false;
+    }
+    return true;
+  }
+  saveColumns(n: number): Column[] {
+    return [doubleColumnOf(this.sums, n), bigintColumnOf(this.counts, n)];
+  }
+  loadColumns(gids: Int32Array, n: number, cols: readonly Column[]): void {
+    this.grow(maxGid(gids, n) + 1);
+    const sums = cols[0]!;
+    const v = sums.values as Float64Array;
+    for (let i = 0; i < n; i++) this.sums[gids[i]!] = isValid(sums, i) ? v[i]! : 0;
+    loadBigintAsNumbers(cols[1]!, gids, n, this.counts);
   }
   private grow(need: number): void {
     this.sums = growF64(this.sums, need);
@@ -165,6 +193,35 @@ class BigSumAccumulator implements GroupsAccumulator {
       this.counts[gid] = 0;
       this.wraps[gid] = 0;
     }
+  }
+  evaluateInto(gids: Int32Array, n: number, out: SlotColumn, outSlots: Int32Array | null): boolean {
+    const words = new Int32Array(this.sums.buffer, 0, 2 * this.sums.length);
+    for (let k = 0; k < n; k++) {
+      const g = gids[k]!;
+      const slot = outSlots === null ? k : outSlots[k]!;
+      if (g >= this.counts.length || this.counts[g] === 0) out.setNull(slot);
+      else if (this.wraps[g] !== 0) return false;
+      else out.setI64Words(slot, words[2 * g]!, words[2 * g + 1]!);
+    }
+    return true;
+  }
+  saveColumns(n: number): Column[] {
+    const sums = new BigInt64Array(n);
+    sums.set(this.sums.subarray(0, Math.min(n, this.sums.length)));
+    return [{ type: 'bigint', length: n, values: sums, validity: null }, bigintColumnOf(this.counts, n)];
+  }
+  loadColumns(gids: Int32Array, n: number, cols: readonly Column[]): void {
+    this.grow(maxGid(gids, n) + 1);
+    const sums = cols[0]!;
+    const from = new Int32Array(sums.values.buffer, sums.values.byteOffset, 2 * sums.length);
+    const to = new Int32Array(this.sums.buffer, 0, 2 * this.sums.length);
+    for (let i = 0; i < n; i++) {
+      const g = gids[i]!;
+      const ok = isValid(sums, i);
+      to[2 * g] = ok ? from[2 * i]! : 0;
+      to[2 * g + 1] = ok ? from[2 * i + 1]! : 0;
+    }
+    loadBigintAsNumbers(cols[1]!, gids, n, this.counts);
   }
   private grow(need: number): void {
     this.sums = growI64(this.sums, need);
