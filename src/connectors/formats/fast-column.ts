@@ -1,6 +1,6 @@
 /**
- * A growable column that decoded values are written into directly, the Kafka source's column
- * builder. It does what ColumnBuilder does, plus the hot paths of JSON ingest (PERFORMANCE.md:
+ * A growable column that decoded values are written into directly, the column builder of the
+ * Kafka and file sources. It does what ColumnBuilder does, plus the hot paths of JSON ingest (PERFORMANCE.md:
  * JSON.parse and building columns are the ceiling, so no step in between may allocate):
  *
  *   - `json(v)` takes a value straight from JSON.parse: numbers go into the typed array as they
@@ -12,7 +12,7 @@
 import { endianness } from 'node:os';
 import { allocValues, newBitmap, setBit, type Column, type ColumnValues } from '../../common/column.js';
 import type { SqlType, Value } from '../../common/types.js';
-import { coerceJson } from '../formats/json-coerce.js';
+import { coerceJson } from './json-coerce.js';
 
 const TWO_32 = 4294967296;
 /** Int64 halves can be written as two Int32 only on a little-endian machine (every Node target today). */
@@ -175,14 +175,15 @@ export class FastColumn {
     return { type: this.type, length: n, values: trim(this.values, this.type === 'boolean' ? (n + 7) >> 3 : n), validity };
   }
 
-  private appendNumber(v: number): void {
+  /** Appends a number into an INT, DOUBLE, NUMERIC or DATE slot (the caller knows it fits). */
+  appendNumber(v: number): void {
     this.reserve();
     (this.values as Float64Array | Int32Array)[this.length] = v;
     this.markValid();
   }
 
-  /** A safe integer into a BIGINT/TIMESTAMP slot. */
-  private appendInt64(v: number): void {
+  /** Appends a safe integer into a BIGINT, TIMESTAMP or INTERVAL slot. */
+  appendInt64(v: number): void {
     this.reserve();
     const h = this.halves;
     if (h === null) {
