@@ -28,6 +28,8 @@ interface EpochInput {
   readonly rowsIn: Record<string, number>;
   readonly ranges: Record<string, unknown>;
   deadLetters: number;
+  /** Whether a source left available input for later epochs (SourceRead.more). */
+  more: boolean;
   /** Rows the commit appends to DuckDB tables (dead letters, late rows). */
   readonly appends: CommitAppend[];
 }
@@ -47,8 +49,9 @@ export class EpochRunner {
   /**
    * One epoch: read inputs, run views, write sinks, record metrics. Caller holds the mutex.
    * `pollSources` false only drains the tables' queued changes (before a view's backfill).
+   * Returns whether a source left input that was available for the next epoch.
    */
-  async run(scheduledAtMs: number, pollSources = true): Promise<void> {
+  async run(scheduledAtMs: number, pollSources = true): Promise<boolean> {
     const started = performance.now();
     const startedWall = Date.now();
     const epoch = ++this.state.epochNo;
@@ -56,7 +59,7 @@ export class EpochRunner {
     if (t <= this.state.lastT) t = this.state.lastT + 1n;
     this.state.lastT = t;
     const nowMs = Number(t / 1000n);
-    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0, appends: [] };
+    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0, more: false, appends: [] };
     if (pollSources) await this.readSources(epoch, t, input);
     this.drainTables(nowMs, input, this.state.tableSeq);
     this.state.checkpointer?.logEpoch({
@@ -86,6 +89,7 @@ export class EpochRunner {
       deadLetters: input.deadLetters,
       rowErrors,
     });
+    return input.more;
   }
 
   /**
@@ -100,7 +104,7 @@ export class EpochRunner {
     const t = BigInt(record.t);
     state.lastT = t;
     const nowMs = Number(t / 1000n);
-    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0, appends: [] };
+    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0, more: false, appends: [] };
     for (const [name, s] of state.sources) {
       const range = record.ranges[name];
       if (range === undefined) continue;
@@ -177,6 +181,7 @@ export class EpochRunner {
       if (s.wm) advanceWatermark(s.wm, batches, nowMs, state.log);
       input.deltas.set(name, batches);
       input.ranges[name] = read.range;
+      if (read.more === true) input.more = true;
       s.position = read.position;
       const n = batches.reduce((a, b) => a + b.length, 0);
       input.rowsIn[name] = n;
