@@ -11,7 +11,7 @@
  *             letters and late rows, the manifest), then sinks take their outbox epochs
  *   4. the epoch's metrics
  */
-import { batchRows, constantColumn, type Batch } from '../../common/column.js';
+import { batchRows, constantColumn, type Batch, type Column } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Schema, Value } from '../../common/types.js';
 import type { OperatorContext } from '../operator.js';
@@ -32,6 +32,17 @@ interface EpochInput {
   more: boolean;
   /** Rows the commit appends to DuckDB tables (dead letters, late rows). */
   readonly appends: CommitAppend[];
+}
+
+/** Most bytes of a source's recent epochs kept for ad-hoc SELECTs (beyond its newest epoch). */
+const RETAIN_BYTES = 64 << 20;
+
+/** The bytes a batch's arrays hold (values, offsets, validity, weights; nested children too). */
+function columnBytes(c: Column): number {
+  return c.values.byteLength + (c.offsets?.byteLength ?? 0) + (c.validity?.byteLength ?? 0) + (c.child ? columnBytes(c.child) : 0);
+}
+function batchBytes(b: Batch): number {
+  return b.columns.reduce((a, c) => a + columnBytes(c), b.weights?.byteLength ?? 0);
 }
 
 /** The columns of a source's `<source>_errors` dead-letter table. */
@@ -187,8 +198,11 @@ export class EpochRunner {
       input.rowsIn[name] = n;
       s.rowsTotal += n;
       if (batches.length) {
-        s.retained.push({ epoch, batches });
-        if (s.retained.length > state.retainEpochs) s.retained.shift();
+        s.retained.push({ epoch, batches, bytes: batches.reduce((a, b) => a + batchBytes(b), 0) });
+        // The last retainEpochs epochs, but no more than RETAIN_BYTES of them past the newest:
+        // big epochs (a file backlog) would otherwise keep gigabytes for ad-hoc SELECTs.
+        let kept = s.retained.reduce((a, r) => a + r.bytes, 0);
+        while (s.retained.length > 1 && (s.retained.length > state.retainEpochs || kept > RETAIN_BYTES)) kept -= s.retained.shift()!.bytes;
         s.version++;
       }
       if (s.dead.pending.length) {
