@@ -161,6 +161,7 @@ export class JsonScanner {
     const c = b[i]!;
     if (c === QUOTE) {
       const s = ++i;
+      if (kind === AS_VARCHAR && col !== null) return this.varchar(b, s, end, col);
       let ascii = true;
       while (i < end) {
         const d = b[i]!;
@@ -183,6 +184,31 @@ export class JsonScanner {
     if (c === 0x66 /* f */) return this.literal(b, i, end, 'false', false, col);
     if (c === 0x6e /* n */) return this.literal(b, i, end, 'null', null, col);
     return -1;
+  }
+
+  /**
+   * A string value into a varchar column, scanned and copied in one pass (ASCII without escapes;
+   * otherwise the bytes copied so far are dropped and the string is decoded). Returns the index
+   * after the closing quote, or -1 to bail.
+   */
+  private varchar(b: Buffer, s: number, end: number, col: FastColumn): number {
+    const out = col.reserveBytes(end - s);
+    const at = col.byteEnd;
+    let n = at;
+    let i = s;
+    let ascii = true;
+    while (i < end) {
+      const d = b[i]!;
+      if (d === QUOTE) break;
+      if (d === BACKSLASH || d < 0x20) return -1;
+      if (d >= 0x80) ascii = false;
+      out[n++] = d;
+      i++;
+    }
+    if (i >= end) return -1;
+    if (ascii) col.commitBytes(n - at);
+    else col.json(b.toString('utf8', s, i));
+    return i + 1;
   }
 
   /** A timestamp string parsed in place; false when the general path must decide (or word the error). */
