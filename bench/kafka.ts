@@ -1,5 +1,5 @@
 /**
- * W2, Kafka end to end (`npx tsx bench/kafka.ts`): a 2-partition topic preloaded with JSON bids
+ * W2 and issue 15's word counts, Kafka end to end (`npx tsx bench/kafka.ts`): a 2-partition topic preloaded with JSON bids
  * is consumed from earliest by a Kafka source into the q1 projection
  * (`SELECT auction, bidder, price * 0.908 AS price_eur, ts FROM bids`), FLUSH after FLUSH until
  * every bid is in the view. Two cases: one bid per message, and 100 newline-separated bids per
@@ -31,6 +31,8 @@ const PARTITIONS = 2;
 
 interface Case {
   readonly name: string;
+  /** bids: JSON bids into the q1 projection; words: text words into a grouped word count. */
+  readonly kind: 'bids' | 'words';
   readonly perMessage: number;
   readonly target: number;
 }
@@ -50,9 +52,15 @@ interface Result {
 }
 
 const CASES: Case[] = [
-  { name: 'w2_json_one_per_message', perMessage: 1, target: 150_000 },
-  { name: 'w2_json_100_per_message', perMessage: 100, target: 600_000 },
+  { name: 'w2_json_one_per_message', kind: 'bids', perMessage: 1, target: 150_000 },
+  { name: 'w2_json_100_per_message', kind: 'bids', perMessage: 100, target: 600_000 },
+  // Issue 15's word counts: 1 000 distinct words, one or 100 (newline-separated) per message.
+  { name: 'wordcount_one_per_message', kind: 'words', perMessage: 1, target: 2_000_000 },
+  { name: 'wordcount_100_per_message', kind: 'words', perMessage: 100, target: 8_000_000 },
 ];
+
+/** Word i of the word-count topics: 1 000 distinct words, each i mod 1 000 once per 1 000 (7919 is prime to 1 000). */
+const WORDS = 1000;
 
 function progress(msg: string): void {
   process.stderr.write(`bench/kafka: ${msg}\n`);
@@ -66,7 +74,7 @@ function progress(msg: string): void {
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { Kafka, logLevel } = require(workerData.kafkajs);
-const { brokers, topic, partition, partitions, perMessage, messages } = workerData;
+const { brokers, topic, partition, partitions, perMessage, messages, kind } = workerData;
 const CHANNELS = ['Google', 'Facebook', 'Baidu', 'Apple'];
 function bid(i) {
   return JSON.stringify({
@@ -75,17 +83,22 @@ function bid(i) {
     ts: 1700000000000 + i, extra: '',
   });
 }
+function word(i) {
+  return 'w' + ((i * 7919) % 1000);
+}
+const item = kind === 'words' ? word : bid;
+const itemBytes = kind === 'words' ? 6 : 190;
 (async () => {
   const producer = new Kafka({ brokers, clientId: 'sluice-bench-preload', logLevel: logLevel.NOTHING }).producer();
   await producer.connect();
   // Requests stay well under the broker's 1 MB record-batch limit.
-  const perSend = Math.max(1, Math.floor(600000 / (190 * perMessage)));
+  const perSend = Math.max(1, Math.floor(600000 / ((itemBytes + 70) * perMessage)));
   let chunk = [];
   let sent = 0;
   const inflight = [];
   for (let m = partition; m < messages; m += partitions) {
     const lines = [];
-    for (let k = 0; k < perMessage; k++) lines.push(bid(m * perMessage + k));
+    for (let k = 0; k < perMessage; k++) lines.push(item(m * perMessage + k));
     chunk.push({ partition, value: lines.join('\\n') });
     if (chunk.length === perSend || m + partitions >= messages) {
       inflight.push(producer.send({ topic, acks: -1, messages: chunk }));
@@ -101,14 +114,14 @@ function bid(i) {
 })().catch((e) => { throw e; });
 `;
 
-async function preload(brokers: string[], topic: string, perMessage: number, messages: number): Promise<void> {
+async function preload(brokers: string[], topic: string, kind: Case['kind'], perMessage: number, messages: number): Promise<void> {
   const kafkajs = createRequire(import.meta.url).resolve('kafkajs');
   const sent = new Array<number>(PARTITIONS).fill(0);
   const started = Date.now();
   let last = 0;
   await Promise.all(
     Array.from({ length: PARTITIONS }, (_, partition) => new Promise<void>((done, fail) => {
-      const w = new Worker(WORKER, { eval: true, workerData: { kafkajs, brokers, topic, partition, partitions: PARTITIONS, perMessage, messages } });
+      const w = new Worker(WORKER, { eval: true, workerData: { kafkajs, brokers, topic, partition, partitions: PARTITIONS, perMessage, messages, kind } });
       w.on('message', (n: number) => {
         if (n < 0) return done();
         sent[partition] = n;
@@ -126,7 +139,7 @@ async function preload(brokers: string[], topic: string, perMessage: number, mes
 }
 
 /** Makes sure `topic` holds exactly `messages` messages of this benchmark, preloading it if not. */
-async function ensureTopic(brokers: string[], topic: string, perMessage: number, messages: number): Promise<void> {
+async function ensureTopic(brokers: string[], topic: string, kind: Case['kind'], perMessage: number, messages: number): Promise<void> {
   const admin = new Kafka({ brokers, clientId: 'sluice-bench', logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
@@ -144,21 +157,24 @@ async function ensureTopic(brokers: string[], topic: string, perMessage: number,
   } finally {
     await admin.disconnect();
   }
-  await preload(brokers, topic, perMessage, messages);
+  await preload(brokers, topic, kind, perMessage, messages);
 }
 
 async function run(c: Case, brokers: string[]): Promise<Result> {
   const messages = Math.ceil(EVENTS / c.perMessage);
   const events = messages * c.perMessage;
-  const topic = `sluice-bench-bids-${c.perMessage}x${messages}`;
-  await ensureTopic(brokers, topic, c.perMessage, messages);
+  const topic = `sluice-bench-${c.kind}-${c.perMessage}x${messages}`;
+  await ensureTopic(brokers, topic, c.kind, c.perMessage, messages);
   const extra = process.env.SLUICE_BENCH_KAFKA_OPTIONS ?? '';
   const engine = await createEngine({ autoStart: false, log: (m) => progress(m) });
+  const view = c.kind === 'words' ? 'counts' : 'q1';
   try {
-    await engine.execute(`
-      CREATE SOURCE bids (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, ts TIMESTAMP, extra VARCHAR)
-        WITH (connector = 'kafka', topic = '${topic}', brokers = '${brokers.join(',')}', many_per_message = '${c.perMessage > 1}'${extra ? `, ${extra}` : ''});
-      CREATE MATERIALIZED VIEW q1 AS SELECT auction, bidder, price * 0.908 AS price_eur, ts FROM bids;`);
+    const options = `connector = 'kafka', topic = '${topic}', brokers = '${brokers.join(',')}', many_per_message = '${c.perMessage > 1}'${extra ? `, ${extra}` : ''}`;
+    await engine.execute(c.kind === 'words'
+      ? `CREATE SOURCE bids (word VARCHAR) WITH (${options}, format = 'text');
+         CREATE MATERIALIZED VIEW counts AS SELECT word, count(*) AS n FROM bids GROUP BY word;`
+      : `CREATE SOURCE bids (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, ts TIMESTAMP, extra VARCHAR) WITH (${options});
+         CREATE MATERIALIZED VIEW q1 AS SELECT auction, bidder, price * 0.908 AS price_eur, ts FROM bids;`);
     const profiler = await startProfile();
     const cpu0 = process.cpuUsage();
     const wall0 = performance.now();
@@ -178,9 +194,27 @@ async function run(c: Case, brokers: string[]): Promise<Result> {
     await profiler?.(c.name);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const stats = engine.stats();
-    const rows = stats.views.q1!.rows;
-    if (rows !== events || stats.sources.bids!.rows !== events || stats.sources.bids!.deadLetters !== 0) {
-      throw new Error(`benchmark answer is wrong: ${events} events produced, ${stats.sources.bids!.rows} read, ${rows} rows in q1, ${stats.sources.bids!.deadLetters} dead letters`);
+    const rows = stats.views[view]!.rows;
+    let check: string;
+    if (c.kind === 'words') {
+      // Every word counted: events / 1 000 times each when events is a multiple of 1 000.
+      const counts = await engine.viewRows('counts');
+      const per = new Map(counts.map(([w, n]) => [String(w), Number(n)]));
+      let total = 0;
+      for (let w = 0; w < WORDS; w++) {
+        const want = Math.floor(events / WORDS) + (w < events % WORDS ? 1 : 0);
+        total += per.get(`w${w}`) ?? 0;
+        if (events % WORDS === 0 && per.get(`w${w}`) !== want) throw new Error(`benchmark answer is wrong: w${w} counted ${per.get(`w${w}`)} times, expected ${want}`);
+      }
+      if (total !== events || counts.length !== Math.min(WORDS, events) || stats.sources.bids!.deadLetters !== 0) {
+        throw new Error(`benchmark answer is wrong: ${events} words produced, ${total} counted over ${counts.length} distinct words, ${stats.sources.bids!.deadLetters} dead letters`);
+      }
+      check = `${counts.length} distinct words, counts sum to ${total} = ${events} words produced, each word ${events / WORDS} times, 0 dead letters`;
+    } else {
+      if (rows !== events || stats.sources.bids!.rows !== events || stats.sources.bids!.deadLetters !== 0) {
+        throw new Error(`benchmark answer is wrong: ${events} events produced, ${stats.sources.bids!.rows} read, ${rows} rows in q1, ${stats.sources.bids!.deadLetters} dead letters`);
+      }
+      check = `${rows} rows in q1 = ${events} events produced, 0 dead letters`;
     }
     return {
       name: c.name,
@@ -191,7 +225,7 @@ async function run(c: Case, brokers: string[]): Promise<Result> {
       eventsPerCpuSecond: Math.round(events / cpuSeconds),
       eventsPerWallSecond: Math.round(events / wallSeconds),
       epochs,
-      check: `${rows} rows in q1 = ${events} events produced, 0 dead letters`,
+      check,
       target: c.target,
       sourceOptions: extra,
     };

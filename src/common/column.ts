@@ -11,6 +11,7 @@
 import { elementType, isArrayType, type SqlType, type Value } from './types.js';
 import { SluiceError } from './errors.js';
 import { parseBytea } from './values.js';
+import { canonicalJsonb } from './jsonb.js';
 
 export type ColumnValues = Int32Array | BigInt64Array | Float64Array | Uint8Array;
 
@@ -102,6 +103,7 @@ export function getValue(c: Column, i: number): Value {
       return (c.values as BigInt64Array)[i]!;
     case 'varchar':
     case 'bytea':
+    case 'jsonb':
       return getString(c, i);
     case 'null':
       return null;
@@ -159,6 +161,7 @@ export class ColumnBuilder {
         break;
       case 'varchar':
       case 'bytea':
+      case 'jsonb':
         this.values = new Uint8Array(capacity * 8);
         this.offsets = new Int32Array(capacity + 1);
         break;
@@ -233,6 +236,10 @@ export class ColumnBuilder {
       case 'bytea':
         // Rows from DuckDB tables hold the text as written; the column holds the canonical form.
         this.appendString(parseBytea(String(v)));
+        return;
+      case 'jsonb':
+        // Values in columns are canonical text; rows from DuckDB tables are JSON as written.
+        this.appendString(canonicalJsonb(String(v)));
         return;
       case 'null':
         break;
@@ -370,7 +377,8 @@ export function takeColumn(c: Column, idx: Int32Array, n: number): Column {
   if (validity) for (let k = 0; k < n; k++) if (isValid(c, idx[k]!)) setBit(validity, k, true);
   switch (c.type) {
     case 'varchar':
-    case 'bytea': {
+    case 'bytea':
+    case 'jsonb': {
       const o = c.offsets!;
       const src = c.values as Uint8Array;
       let total = 0;
@@ -447,12 +455,13 @@ export function constantColumn(type: SqlType, v: Value, n: number): Column {
   }
   if (v === null) {
     const validity = newBitmap(n, false);
-    if (type === 'varchar' || type === 'bytea') return { type, length: n, values: new Uint8Array(0), offsets: new Int32Array(n + 1), validity };
+    if (type === 'varchar' || type === 'bytea' || type === 'jsonb') return { type, length: n, values: new Uint8Array(0), offsets: new Int32Array(n + 1), validity };
     return { type, length: n, values: allocValues(type, n), validity };
   }
   switch (type) {
     case 'varchar':
-    case 'bytea': {
+    case 'bytea':
+    case 'jsonb': {
       const s = new TextEncoder().encode(String(v));
       const bytes = new Uint8Array(s.length * n);
       const offs = new Int32Array(n + 1);

@@ -10,6 +10,7 @@ import { SluiceError, type ErrorCategory } from '../common/errors.js';
 import { arrayOf, elementType, type Field, type Schema, type SqlType, type Value } from '../common/types.js';
 import { getValue, type Batch } from '../common/column.js';
 import { parseBytea } from '../common/values.js';
+import { canonicalJsonb } from '../common/jsonb.js';
 
 export function duckType(t: SqlType): string {
   switch (t) {
@@ -21,6 +22,8 @@ export function duckType(t: SqlType): string {
     case 'varchar': return 'VARCHAR';
     // bytea as its hex text: DuckDB's BLOB prints differently and sluice's values are that text.
     case 'bytea': return 'VARCHAR';
+    // DuckDB's JSON checks documents on insert; sluice canonicalises them when they enter a column.
+    case 'jsonb': return 'JSON';
     case 'timestamp': return 'TIMESTAMP';
     case 'date': return 'DATE';
     case 'interval': return 'INTERVAL';
@@ -29,11 +32,17 @@ export function duckType(t: SqlType): string {
   }
 }
 
+/** The sluice type of a DuckDB result column (JSON is a VARCHAR with an alias). */
+function duckResultType(t: { toString(): string; alias?: string }): SqlType {
+  return t.alias === 'JSON' ? 'jsonb' : fromDuckTypeName(t.toString());
+}
+
 /** Maps a DuckDB result column type name to a sluice type. */
 export function fromDuckTypeName(name: string): SqlType {
   const n = name.toUpperCase();
   if (n.endsWith('[]')) return arrayOf(fromDuckTypeName(n.slice(0, -2))) ?? 'varchar';
   if (n === 'BOOLEAN') return 'boolean';
+  if (n === 'JSON') return 'jsonb';
   if (n === 'INTEGER' || n === 'SMALLINT' || n === 'TINYINT' || n === 'UTINYINT' || n === 'USMALLINT') return 'int';
   if (n === 'BIGINT' || n === 'HUGEINT' || n === 'UINTEGER' || n === 'UBIGINT') return 'bigint';
   if (n === 'DOUBLE' || n === 'FLOAT') return 'double';
@@ -71,6 +80,8 @@ export function fromDuck(v: unknown, type: SqlType): Value {
     case 'bytea':
       // Stored as the text written in the statement; its bytes' canonical hex form from here on.
       return parseBytea(String(v));
+    case 'jsonb':
+      return canonicalJsonb(typeof v === 'string' ? v : String(v));
     case 'varchar':
       return typeof v === 'string' ? v : typeof v === 'object' ? String((v as { toString(): string }).toString()) : String(v);
     case 'null':
@@ -206,7 +217,7 @@ export class Duck {
   async query(sql: string, conn: DuckDBConnection = this.conn): Promise<{ columns: Field[]; rows: Value[][] }> {
     const r = await this.run(sql, conn);
     const names = r.columnNames();
-    const types = r.columnTypes().map((t) => fromDuckTypeName(t.toString()));
+    const types = r.columnTypes().map(duckResultType);
     const columns = names.map((name, i) => ({ name, type: types[i]! }));
     const rows = r.getRows().map((row) => row.map((v, i) => fromDuck(v, types[i]!)));
     return { columns, rows };
@@ -220,7 +231,7 @@ export class Duck {
     try {
       const r = await conn.stream(sql);
       const names = r.columnNames();
-      const types = r.columnTypes().map((t) => fromDuckTypeName(t.toString()));
+      const types = r.columnTypes().map(duckResultType);
       const columns = names.map((name, i) => ({ name, type: types[i]! }));
       const rows: Value[][] = [];
       for (;;) {
@@ -285,6 +296,7 @@ function appendValue(app: Appender, v: unknown, type: SqlType): void {
     case 'numeric': app.appendDouble(v as number); break;
     case 'varchar':
     case 'bytea':
+    case 'jsonb':
     case 'null': app.appendVarchar(String(v)); break;
     case 'timestamp': app.appendTimestamp(v as DuckDBTimestampValue); break;
     case 'date': app.appendDate(v as DuckDBDateValue); break;

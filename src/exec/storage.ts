@@ -24,6 +24,7 @@ export function storageOf(t: SqlType): Storage {
       return 'bool';
     case 'varchar':
     case 'bytea':
+    case 'jsonb':
       return 'utf8';
     case 'null':
       return 'null';
