@@ -3,7 +3,9 @@
  * ingest benchmark, bench/receivers.ts (MQTT at QoS 0/1/2 through the Mosquitto on
  * 127.0.0.1:1883, socket with the WAL on and off; its own bench/results/receivers.json), in a
  * child process after the engine cases; `npm run bench -- receivers` runs only that, and
- * SLUICE_BENCH_RECEIVERS=0 leaves it out. Each engine case runs a datagen source through a view,
+ * SLUICE_BENCH_RECEIVERS=0 leaves it out. The file ingest benchmarks, bench/files.ts (word count
+ * over text files, Nexmark q1 over JSON bids; bench/results/files.json), run the same way:
+ * `npm run bench -- files` runs only them, SLUICE_BENCH_FILES=0 leaves them out. Each engine case runs a datagen source through a view,
  * epoch after epoch (FLUSH in a loop, no timer), measures events per CPU-second of this process
  * (user+sys, as Flink's and RisingWave's per-core figures are computed) and per wall second,
  * checks the view's answer, and writes JSON to bench/results/.
@@ -251,22 +253,24 @@ async function runCase(c: Case, withHttp: boolean): Promise<Result> {
   }
 }
 
-/** Runs bench/receivers.ts in a child process (its output goes to this one's). */
-function runReceivers(): Promise<void> {
+/** Runs bench/<script> in a child process (its output goes to this one's). */
+function runChild(script: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'receivers.ts')], { stdio: 'inherit' });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script)], { stdio: 'inherit' });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench/receivers.ts exited with ${code}`))));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench/${script} exited with ${code}`))));
   });
 }
 
 async function main(): Promise<void> {
   const withHttp = process.argv.includes('--http');
   const names = process.argv.slice(2).filter((a) => a !== '--http');
-  const only = names.filter((a) => a !== 'receivers');
+  const only = names.filter((a) => a !== 'receivers' && a !== 'files');
   const receivers = names.length === 0 ? process.env.SLUICE_BENCH_RECEIVERS !== '0' : names.includes('receivers');
+  const files = names.length === 0 ? process.env.SLUICE_BENCH_FILES !== '0' : names.includes('files');
   if (names.length && !only.length) {
-    if (receivers) await runReceivers();
+    if (receivers) await runChild('receivers.ts');
+    if (files) await runChild('files.ts');
     return;
   }
   const selected = only.length ? cases.filter((c) => only.includes(c.name)) : cases;
@@ -279,7 +283,8 @@ async function main(): Promise<void> {
   // A run of selected cases does not replace the full run's file.
   writeFileSync(join(import.meta.dirname, 'results', only.length ? 'engine-partial.json' : 'engine.json'), JSON.stringify(out, null, 2) + '\n');
   process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-  if (receivers) await runReceivers();
+  if (receivers) await runChild('receivers.ts');
+  if (files) await runChild('files.ts');
 }
 
 await main();

@@ -159,4 +159,18 @@ describe('engine', () => {
     expect(text).not.toContain('sum(');
     expect(text).toMatch(/Filter: \(_agg0 > 1\)  \[updating\]/);
   });
+
+  it('says in EXPLAIN that an append-only view over a source grows with its input', async () => {
+    const e = await engine();
+    await e.execute("CREATE SOURCE s (id BIGINT) WITH (connector = 'datagen', rows_per_second = '10', fields.id.kind = 'sequence')");
+    await e.execute('CREATE TABLE t (id BIGINT) APPEND ONLY');
+    await e.execute('CREATE MATERIALIZED VIEW f AS SELECT id FROM s WHERE id > 0');
+    const head = async (sql: string) => {
+      const [r] = await e.execute(sql);
+      return r!.kind === 'rows' ? String(r!.rows[0]![0]) : '';
+    };
+    expect(await head('EXPLAIN CREATE MATERIALIZED VIEW x AS SELECT id * 2 AS d FROM f')).toBe('MaterializeExec: x [append-only: rows kept as batches; grows with every input row of its sources]');
+    expect(await head('EXPLAIN CREATE MATERIALIZED VIEW x AS SELECT id FROM t')).toBe('MaterializeExec: x [append-only: rows kept as batches]');
+    expect(await head('EXPLAIN CREATE MATERIALIZED VIEW x AS SELECT count(*) AS n FROM s')).toMatch(/^MaterializeExec: x \[updating/);
+  });
 });

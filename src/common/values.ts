@@ -6,33 +6,22 @@ import { canonicalJsonb, JsonNumber, parseJson } from './jsonb.js';
 import { SluiceError } from './errors.js';
 import { elementType, isArrayType, typeDisplayName, type ArrayType, type SqlType, type Value } from './types.js';
 import { parseInterval, formatInterval } from './interval.js';
+import { parsedDays, parsedMicrosBig, parseTimestampString, TS_RANGE, TS_SYNTAX } from './timestamp-text.js';
 
-const TS_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/;
-
-/** Parses 'YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|±hh[:mm]]' into microseconds since 1970 (UTC). */
+/** Parses 'YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|±hh[:mm]]' into microseconds since 1970 (UTC); see timestamp-text.ts. */
 export function parseTimestamp(s: string): bigint {
-  const m = TS_RE.exec(s.trim());
-  if (!m) throw new SluiceError('invalid_input', `invalid input syntax for type timestamp: "${s}"`);
-  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0));
-  // Date.UTC rolls 2024-13-45 over into a later date; PostgreSQL rejects it.
-  const d = new Date(ms);
-  if (Number.isNaN(ms) || d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3]) || Number(m[4] ?? 0) > 23 || Number(m[5] ?? 0) > 59 || Number(m[6] ?? 0) > 59) {
-    throw new SluiceError('invalid_input', `date/time field value out of range: "${s}"`);
-  }
-  let micros = BigInt(ms) * 1000n + BigInt((m[7] ?? '').padEnd(6, '0') || '0');
-  const tz = m[8];
-  if (tz && tz !== 'Z') {
-    const sign = tz[0] === '-' ? -1n : 1n;
-    const digits = tz.slice(1).replace(':', '');
-    const off = BigInt(Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2, 4) || 0) * 60) * 1_000_000n;
-    micros -= sign * off;
-  }
-  return micros;
+  const r = parseTimestampString(s);
+  if (r === TS_SYNTAX) throw new SluiceError('invalid_input', `invalid input syntax for type timestamp: "${s}"`);
+  if (r === TS_RANGE) throw new SluiceError('invalid_input', `date/time field value out of range: "${s}"`);
+  return parsedMicrosBig();
 }
 
+/** Parses timestamp text (a time and zone are allowed) into the days since 1970 of its UTC date. */
 export function parseDate(s: string): number {
-  const micros = parseTimestamp(s);
-  return Number(micros / 86_400_000_000n) - (micros % 86_400_000_000n < 0n ? 1 : 0);
+  const r = parseTimestampString(s);
+  if (r === TS_SYNTAX) throw new SluiceError('invalid_input', `invalid input syntax for type timestamp: "${s}"`);
+  if (r === TS_RANGE) throw new SluiceError('invalid_input', `date/time field value out of range: "${s}"`);
+  return parsedDays();
 }
 
 const p2 = (n: number) => String(n).padStart(2, '0');

@@ -36,6 +36,12 @@ export interface SourceRead<P = unknown> {
    * resumed (a socket: what was sent while nobody listened is gone).
    */
   readonly position: P | null;
+  /**
+   * True when input that was available at this poll was left for later epochs (the source's own
+   * per-epoch bound, such as the file source's max_bytes_per_epoch): FLUSH polls again until no
+   * source says so. Absent: false.
+   */
+  readonly more?: boolean;
 }
 
 /**

@@ -26,7 +26,7 @@ describe('connector registry', () => {
     expect(() => validateSourceOptions('file', { connector: 'file', path: '/tmp', format: 'text' }, schema)).not.toThrow();
     expect(() => validateSourceOptions('file', { connector: 'file' }, schema)).toThrow(/needs option "path"/);
     expect(() => validateSourceOptions('file', { connector: 'file', path: '/tmp', delimiter: ';' }, schema)).toThrow(
-      /unknown option "delimiter" for connector 'file'; valid options are: connector, path, pattern, format, csv.delimiter, csv.header/,
+      /unknown option "delimiter" for connector 'file'; valid options are: connector, path, pattern, max_bytes_per_epoch, max_files_per_epoch, format, csv.delimiter, csv.header/,
     );
     expect(() => validateSourceOptions('socket', { connector: 'socket', port: '9999' }, schema)).not.toThrow();
     expect(() => validateSourceOptions('socket', { connector: 'socket', port: '99999' }, schema)).toThrow(/option "port" of connector 'socket' must be an integer between 1 and 65535, got '99999'/);

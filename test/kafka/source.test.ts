@@ -119,6 +119,20 @@ describe('kafka source', () => {
     expect(await viewCounts(e, 'v')).toEqual(countRows(tally(Array.from({ length: 600 }, (_, i) => `w${i % 7}`))));
   });
 
+  it('takes at most max_records_per_epoch per partition per epoch, and one FLUSH catches up the backlog', async () => {
+    const topic = await createTopic(2);
+    await produce(topic, Array.from({ length: 500 }, (_, i) => ({ value: `w${i % 7}`, partition: i % 2 })));
+    const e = await engine();
+    await e.execute(`CREATE SOURCE words (word VARCHAR) WITH (${kafkaWith(topic, "format = 'text', max_records_per_epoch = '40'")});
+      CREATE MATERIALIZED VIEW v AS SELECT word, count(*) AS n FROM words GROUP BY word;
+      FLUSH;`);
+    const epochs = sourceEpochs(e, 'words').filter((x) => x.rows > 0);
+    expect(epochs.reduce((n, x) => n + x.rows, 0)).toBe(500);
+    for (const x of epochs) for (const p of x.range.partitions) expect(p.to - p.from).toBeLessThanOrEqual(40);
+    expect(epochs.length).toBeGreaterThanOrEqual(7);
+    expect(await viewCounts(e, 'v')).toEqual(countRows(tally(Array.from({ length: 500 }, (_, i) => `w${i % 7}`))));
+  });
+
   it('picks up partitions added while running and loses nothing written to them', async () => {
     const topic = await createTopic(1);
     const produced: string[] = [];

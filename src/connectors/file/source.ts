@@ -1,8 +1,15 @@
 /**
  * The file source (`connector = 'file'`): watches one directory and reads every new file once,
- * whole, in name order, decoding its lines with the configured format; dead letters carry the
- * position `<file name>:<line>`. Each file becomes one batch; the poll's range is
- * `{ files: [names read] }`.
+ * in name order, decoding its lines with the configured format; dead letters carry the
+ * position `<file name>:<line>`.
+ *
+ * Files are read in chunks (CHUNK_BYTES, cut at a line end, decoded straight from the bytes:
+ * formats/chunk-decoder.ts), so a file of any size is read with bounded memory, and an epoch
+ * takes at most `max_bytes_per_epoch` bytes of lines from at most `max_files_per_epoch` files
+ * (and about the engine's row limit): a big file or a big backlog is read over many epochs.
+ * Each chunk becomes one batch. The poll's range is `{ files, parts? }`: the files read from,
+ * in order, and for each file not read whole in this epoch its byte range and first line
+ * (`parts[name] = { from, to, line }`).
  *
  * Stability rule (when is a file finished?): a file is read only when two successive listings
  * saw the same size and modification time. The listing made by start() counts, so files that
@@ -10,34 +17,61 @@
  * after the one that first saw it. A writer that stalls for longer than one epoch interval can
  * still have its file read half-written, so producers should write elsewhere (or under a name
  * starting with '.', which the source ignores) and rename the finished file into the directory.
+ * A file is read up to the size it had when it was found stable.
  *
  * Other rules: only regular files (or links to them) are read, never subdirectories; names
- * starting with '.' are skipped; `pattern` filters names. A relative `path` is resolved against
- * the engine's working directory.
+ * starting with '.' are skipped; `pattern` filters names; a UTF-8 byte-order mark at the start
+ * of a file is skipped. A relative `path` is resolved against the engine's working directory.
+ * A file that cannot be opened or read (permissions, an I/O error) is a dead letter with the
+ * reason (position `<file name>`) and counts as read: it is not retried. A line longer than
+ * MAX_LINE_BYTES is a dead letter too, and reading goes on after it.
  *
- * The position is the set of files read (checkpointed by the engine, so a restarted engine
- * reads only new files); `reread` reads a recorded range's files again for recovery.
+ * The position is the set of files read whole plus the file being read and its byte offset and
+ * line (checkpointed by the engine, so a restarted engine resumes inside a file); `reread`
+ * reads a recorded range again for recovery.
  *
- * Known limits: a file is read into memory whole; a file changed after it was read is not read
- * again; the position grows with every file read.
+ * Known limits: a file changed after it was found stable is read only up to its size then; the
+ * position grows with every file read; a CSV record quoted across lines must lie within one
+ * chunk.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Batch } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { SourceConnector, SourceContext, SourceFactory, SourceRead } from '../api.js';
-import { createDecoder } from '../formats/index.js';
-import { splitLines } from '../formats/lines.js';
+import { createChunkDecoder, type ChunkDecoder } from '../formats/chunk-decoder.js';
+import { deadLetterOf } from '../formats/decoder.js';
 import { readFileSourceOptions, type FileSourceConfig } from './options.js';
 
-/** Where a file source stands: the names of the files it has read (each is read once). */
-export interface FilePosition {
-  readonly read: readonly string[];
+/** Bytes read per chunk (less when the epoch's budget is smaller). */
+export const CHUNK_BYTES = 8 << 20;
+/** Longest line read; a longer one is a dead letter. */
+export const MAX_LINE_BYTES = 64 << 20;
+
+/** The file being read and how far: `offset` bytes (at a line start), `line` lines before it. */
+export interface FileCursor {
+  readonly file: string;
+  readonly offset: number;
+  readonly line: number;
 }
 
-/** The input range of one file-source poll: the names of the files read, in order. */
+/** Where a file source stands: the names of the files read whole (each is read once), and the file it is inside. */
+export interface FilePosition {
+  readonly read: readonly string[];
+  readonly current?: FileCursor;
+}
+
+/** The byte range of one file read in an epoch: [from, to), the first line's 0-based number. */
+export interface FilePart {
+  readonly from: number;
+  readonly to: number;
+  readonly line: number;
+}
+
+/** The input range of one file-source poll: the files read from, in order; parts for those not read whole. */
 export interface FileRange {
   readonly files: readonly string[];
+  readonly parts?: Readonly<Record<string, FilePart>>;
 }
 
 interface Observation {
@@ -45,8 +79,30 @@ interface Observation {
   readonly mtimeMs: number;
 }
 
+/** A file being read: its size when found stable, and the decoder of its lines. */
+interface Reading {
+  readonly file: string;
+  readonly size: number;
+  offset: number;
+  line: number;
+  decoder: ChunkDecoder | null;
+}
+
 function errnoCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | null)?.code;
+}
+
+/** Limits of one read pass. */
+interface Budget {
+  bytes: number;
+  rows: number;
+}
+
+/** The result of reading one piece of a file. */
+interface Piece {
+  /** Bytes taken (complete lines, and oversized lines skipped). */
+  readonly taken: number;
+  readonly rows: number;
 }
 
 /** A running file source. */
@@ -54,13 +110,19 @@ export class FileSource implements SourceConnector<FilePosition> {
   private readonly ctx: SourceContext;
   private readonly config: FileSourceConfig;
   private readonly dir: string;
-  /** Names already read; never read again. */
+  /** Names read whole; never read again. */
   private readonly seen = new Set<string>();
   /** Unread files as the previous listing saw them. */
   private observed = new Map<string, Observation>();
-  /** Files whose read failed, so the failure is logged once rather than every poll. */
-  private readonly failing = new Set<string>();
+  /** The file being read across polls. */
+  private current: Reading | null = null;
   private dirMissing = false;
+  /** The read buffer, reused; grows to hold the longest line. */
+  private buf: Buffer = Buffer.alloc(0);
+  /** Bytes per row so far, to read about as much as the engine's row limit asks. */
+  private bytesPerRow = 100;
+  /** Whether the last poll left input that was ready (a file not finished, files not started). */
+  private more = false;
 
   constructor(ctx: SourceContext) {
     this.ctx = ctx;
@@ -70,6 +132,16 @@ export class FileSource implements SourceConnector<FilePosition> {
 
   async start(resumeFrom: FilePosition | null): Promise<void> {
     for (const name of resumeFrom?.read ?? []) this.seen.add(name);
+    const cur = resumeFrom?.current;
+    if (cur !== undefined) {
+      let size = cur.offset;
+      try {
+        size = (await stat(join(this.dir, cur.file))).size;
+      } catch {
+        // Gone: the next poll reports it.
+      }
+      this.current = { file: cur.file, size, offset: cur.offset, line: cur.line, decoder: null };
+    }
     let st;
     try {
       st = await stat(this.dir);
@@ -85,46 +157,57 @@ export class FileSource implements SourceConnector<FilePosition> {
     this.observed = (await this.list()) ?? new Map();
   }
 
+  currentPosition(): FilePosition {
+    return this.position();
+  }
+
   async poll(_nowMicros: bigint, maxRows = Infinity): Promise<SourceRead<FilePosition>> {
     const listing = await this.list();
-    if (listing === null) return { batches: [], range: { files: [] } satisfies FileRange, position: { read: [...this.seen] } };
     const ready: string[] = [];
-    for (const [name, now] of listing) {
-      const before = this.observed.get(name);
-      if (before !== undefined && before.size === now.size && before.mtimeMs === now.mtimeMs) ready.push(name);
+    if (listing !== null) {
+      for (const [name, now] of listing) {
+        const before = this.observed.get(name);
+        if (before !== undefined && before.size === now.size && before.mtimeMs === now.mtimeMs) ready.push(name);
+      }
+      this.observed = listing;
+      // Plain code-unit order, so the order does not depend on the locale.
+      ready.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     }
-    this.observed = listing;
-    // Plain code-unit order, so the order does not depend on the locale.
-    ready.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
     const batches: Batch[] = [];
     const files: string[] = [];
-    let rows = 0;
-    for (const name of ready) {
-      // The engine's limit: whole files, stopping once it is reached (the rest wait, in order).
-      if (rows >= maxRows) break;
-      let text: string;
-      try {
-        text = await readFile(join(this.dir, name), 'utf8');
-      } catch (e) {
-        if (errnoCode(e) === 'ENOENT') {
-          this.observed.delete(name);
-        } else if (!this.failing.has(name)) {
-          this.failing.add(name);
-          this.ctx.log(`cannot read ${name}: ${(e as Error).message}; retrying each poll`);
-        }
+    const parts: Record<string, FilePart> = {};
+    const budget: Budget = { bytes: this.config.maxBytesPerEpoch, rows: maxRows };
+    let next = 0;
+    while (budget.bytes > 0 && budget.rows > 0 && files.length < this.config.maxFilesPerEpoch) {
+      if (this.current === null) {
+        if (next >= ready.length) break;
+        const name = ready[next++]!;
+        this.current = { file: name, size: this.observed.get(name)!.size, offset: 0, line: 0, decoder: null };
+        this.observed.delete(name);
+      }
+      const r = this.current;
+      const from = r.offset;
+      const line = r.line;
+      const done = await this.readFrom(r, budget, batches);
+      if (done === 'gone') {
+        this.current = null;
         continue;
       }
-      this.failing.delete(name);
-      this.seen.add(name);
-      this.observed.delete(name);
-      files.push(name);
-      const { batch, deadLetters } = createDecoder(this.config.format, this.ctx.schema).decode(splitLines(text), (i) => `${name}:${i + 1}`);
-      for (const d of deadLetters) this.ctx.deadLetter(d);
-      if (batch.length > 0) batches.push(batch);
-      rows += batch.length;
+      // A file that failed is in the range only for what was read of it before (recovery re-reads that).
+      if (done !== 'failed' || r.offset > from) {
+        files.push(r.file);
+        if (!(from === 0 && done === true)) parts[r.file] = { from, to: r.offset, line };
+      }
+      if (done !== false) {
+        this.seen.add(r.file);
+        this.current = null;
+      }
     }
-    return { batches, range: { files } satisfies FileRange, position: { read: [...this.seen] } };
+    // Left over by this source's own bounds (not by the engine's row limit, which paces on purpose).
+    this.more = budget.rows > 0 && (this.current !== null || next < ready.length);
+    const range: FileRange = Object.keys(parts).length > 0 ? { files, parts } : { files };
+    return { batches, range, position: this.position(), more: this.more };
   }
 
   async stop(): Promise<void> {
@@ -135,16 +218,138 @@ export class FileSource implements SourceConnector<FilePosition> {
   async reread(range: FileRange): Promise<Batch[]> {
     const batches: Batch[] = [];
     for (const name of range.files) {
-      let text: string;
+      const part = range.parts?.[name];
+      const path = join(this.dir, name);
+      let fh: FileHandle | null = null;
       try {
-        text = await readFile(join(this.dir, name), 'utf8');
+        fh = await open(path, 'r');
+        const to = part?.to ?? (await fh.stat()).size;
+        const r: Reading = { file: name, size: to, offset: part?.from ?? 0, line: part?.line ?? 0, decoder: null };
+        const budget: Budget = { bytes: Infinity, rows: Infinity };
+        while (r.offset < to) await this.readPiece(fh, r, budget, batches, null);
       } catch (e) {
-        throw new SluiceError('invalid_parameter', `file ${join(this.dir, name)} of source "${this.ctx.name}" cannot be read again: ${(e as Error).message}`, { cause: e });
+        throw new SluiceError('invalid_parameter', `file ${path} of source "${this.ctx.name}" cannot be read again: ${(e as Error).message}`, { cause: e });
+      } finally {
+        await fh?.close();
       }
-      const { batch } = createDecoder(this.config.format, this.ctx.schema).decode(splitLines(text), (i) => `${name}:${i + 1}`);
-      if (batch.length > 0) batches.push(batch);
     }
     return batches;
+  }
+
+  private position(): FilePosition {
+    const read = [...this.seen];
+    const r = this.current;
+    return r === null ? { read } : { read, current: { file: r.file, offset: r.offset, line: r.line } };
+  }
+
+  /**
+   * Reads `r` on from its offset within `budget`, appending batches: true when the file is
+   * finished, false when the budget ran out first, 'gone' when the file vanished before it was
+   * opened, 'failed' when it cannot be read (a dead letter; its offset stays after what was read).
+   */
+  private async readFrom(r: Reading, budget: Budget, batches: Batch[]): Promise<boolean | 'gone' | 'failed'> {
+    let fh: FileHandle | null = null;
+    try {
+      try {
+        fh = await open(join(this.dir, r.file), 'r');
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT' && r.offset === 0) return 'gone';
+        throw e;
+      }
+      while (r.offset < r.size && budget.bytes > 0 && budget.rows > 0) await this.readPiece(fh, r, budget, batches, this.ctx);
+      return r.offset >= r.size;
+    } catch (e) {
+      const reason = `cannot read file ${join(this.dir, r.file)}${r.offset > 0 ? ` at byte ${r.offset}` : ''}: ${(e as Error).message}`;
+      this.ctx.log(`${reason}; it goes to the dead-letter table and is not read again`);
+      this.ctx.deadLetter({ position: r.file, raw: '', error: reason });
+      return 'failed';
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  /**
+   * Reads one chunk of complete lines of `r` at its offset (at least one line, however long,
+   * up to MAX_LINE_BYTES), decodes it into `batches` and moves the offset past it. `ctx` takes
+   * the dead letters (null in recovery, which does not report them again).
+   */
+  private async readPiece(fh: FileHandle, r: Reading, budget: Budget, batches: Batch[], ctx: SourceContext | null): Promise<void> {
+    if (r.decoder === null) r.decoder = await this.decoderAt(fh, r.offset);
+    if (r.offset === 0) {
+      // A byte-order mark is not part of the first line.
+      const head = Buffer.alloc(3);
+      const { bytesRead } = await fh.read(head, 0, 3, 0);
+      if (bytesRead === 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) r.offset = 3;
+      if (r.offset >= r.size) return;
+    }
+    const left = r.size - r.offset;
+    const byRows = budget.rows === Infinity ? Infinity : Math.ceil(budget.rows * this.bytesPerRow);
+    let want = Math.min(left, CHUNK_BYTES, Math.max(budget.bytes, 1), Math.max(byRows, 4096));
+    for (;;) {
+      if (this.buf.length < want) this.buf = Buffer.allocUnsafe(Math.max(want, Math.min(2 * this.buf.length, CHUNK_BYTES)));
+      const got = await readFully(fh, this.buf, want, r.offset);
+      if (got < want) throw new Error(`the file is shorter than the ${r.size} bytes it had (truncated while being read?)`);
+      const atEnd = r.offset + got >= r.size;
+      const lastNl = this.buf.lastIndexOf(10, got - 1);
+      const end = atEnd ? got : lastNl + 1;
+      if (end > 0) {
+        const result = r.decoder.decode(this.buf, 0, end, r.line, (line) => `${r.file}:${line + 1}`);
+        if (ctx !== null) for (const d of result.deadLetters) ctx.deadLetter(d);
+        const rows = result.batch?.length ?? 0;
+        if (result.batch !== null) batches.push(result.batch);
+        if (rows > 0) this.bytesPerRow = end / rows;
+        r.offset += end;
+        r.line += result.lines;
+        budget.bytes -= end;
+        budget.rows -= rows;
+        return;
+      }
+      if (want >= MAX_LINE_BYTES) {
+        await this.skipLongLine(fh, r, ctx);
+        budget.bytes -= MAX_LINE_BYTES;
+        return;
+      }
+      // No line end yet: the line is longer than what was read.
+      want = Math.min(left, want * 2, MAX_LINE_BYTES);
+    }
+  }
+
+  /** Skips a line longer than MAX_LINE_BYTES (its head is in the buffer) as a dead letter. */
+  private async skipLongLine(fh: FileHandle, r: Reading, ctx: SourceContext | null): Promise<void> {
+    ctx?.deadLetter(deadLetterOf(`${r.file}:${r.line + 1}`, this.buf.toString('utf8', 0, 1000), `line longer than ${MAX_LINE_BYTES} bytes; split such records`));
+    let at = r.offset + MAX_LINE_BYTES;
+    const step = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = await readFully(fh, step, Math.min(step.length, r.size - at), at);
+      const nl = step.subarray(0, n).indexOf(10);
+      if (nl >= 0 || at + n >= r.size) {
+        r.offset = nl >= 0 ? at + nl + 1 : r.size;
+        r.line++;
+        return;
+      }
+      at += n;
+    }
+  }
+
+  /** The decoder for a file read from `offset`: past the start, a CSV header is read first. */
+  private async decoderAt(fh: FileHandle, offset: number): Promise<ChunkDecoder> {
+    const decoder = createChunkDecoder(this.config.format, this.ctx.schema);
+    if (offset > 0 && this.config.format.format === 'csv' && this.config.format.csvHeader) {
+      const head = Buffer.allocUnsafe(Math.min(offset, 1 << 20));
+      const n = await readFully(fh, head, head.length, 0);
+      let s = n >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+      // The header is the first non-blank line (blank records are skipped).
+      for (;;) {
+        const nl = head.indexOf(10, s);
+        const e = nl < 0 || nl >= n ? n : nl;
+        if (head.toString('utf8', s, e).trim() !== '' || nl < 0) {
+          decoder.decode(head, s, e, 0, () => '');
+          break;
+        }
+        s = nl + 1;
+      }
+    }
+    return decoder;
   }
 
   /** Unread candidate files with their size and mtime; null when the directory is gone. */
@@ -166,7 +371,7 @@ export class FileSource implements SourceConnector<FilePosition> {
     const out = new Map<string, Observation>();
     const pattern = this.config.pattern;
     for (const name of names) {
-      if (name.startsWith('.') || this.seen.has(name)) continue;
+      if (name.startsWith('.') || this.seen.has(name) || name === this.current?.file) continue;
       if (pattern !== null && !pattern.test(name)) continue;
       try {
         // stat follows links, so a link to a regular file counts as one.
@@ -178,6 +383,17 @@ export class FileSource implements SourceConnector<FilePosition> {
     }
     return out;
   }
+}
+
+/** Reads `length` bytes at `position` into buf (short only at the end of the file); returns how many. */
+async function readFully(fh: FileHandle, buf: Buffer, length: number, position: number): Promise<number> {
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await fh.read(buf, got, length - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
 }
 
 /** The SourceFactory of `connector = 'file'`. */

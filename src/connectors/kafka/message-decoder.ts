@@ -18,13 +18,13 @@ import { parseText } from '../../common/values.js';
 import type { DeadLetter } from '../api.js';
 import { CSV_BAD_QUOTE, CSV_OPEN_QUOTE, CsvSplitter } from '../formats/csv.js';
 import { deadLetterOf, errorText, isBlank, MAX_RAW_CHARS } from '../formats/decoder.js';
-import { foldKeys } from '../formats/json-coerce.js';
 import { splitLines } from '../formats/lines.js';
 import type { FormatSpec } from '../formats/options.js';
 import type { FetchedMessage } from './cluster.js';
 import type { RecordColumns } from './record-batches.js';
-import { FastColumn } from './fast-column.js';
-import { JsonScanner, SCAN_BAIL, SCAN_ROW } from './json-scanner.js';
+import { FastColumn } from '../formats/fast-column.js';
+import { JsonRecords } from '../formats/json-records.js';
+import { JsonScanner, SCAN_BAIL, SCAN_ROW } from '../formats/json-scanner.js';
 import type { ColumnLayout, MetadataColumn } from './metadata-columns.js';
 
 /** What decoding a message needs from the source's configuration. */
@@ -49,54 +49,6 @@ const FAILED = -1;
 interface RecordDecoder {
   error: string;
   decode(text: string, cols: readonly FastColumn[]): number;
-}
-
-class JsonRecords implements RecordDecoder {
-  error = '';
-  private readonly names: readonly string[];
-  private readonly lowerNames: readonly string[];
-  private readonly slots: readonly number[];
-
-  constructor(layout: ColumnLayout) {
-    this.names = layout.payload.map((f) => f.name);
-    this.lowerNames = this.names.map((n) => n.toLowerCase());
-    this.slots = layout.payloadIndex;
-  }
-
-  decode(text: string, cols: readonly FastColumn[]): number {
-    if (isBlank(text)) return SKIP;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(text);
-    } catch (e) {
-      this.error = `invalid JSON: ${errorText(e)}`;
-      return FAILED;
-    }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      this.error = `expected a JSON object, got ${obj === null ? 'null' : Array.isArray(obj) ? 'an array' : `a ${typeof obj}`}`;
-      return FAILED;
-    }
-    const rec = obj as Record<string, unknown>;
-    const names = this.names;
-    let folded: Map<string, unknown> | null = null;
-    let j = 0;
-    try {
-      for (; j < names.length; j++) {
-        let v = rec[names[j]!];
-        // The same field matching as formats/json.ts: exact name first, then case-insensitive;
-        // inherited members (a column named "constructor") are never JSON values.
-        if ((v === undefined || typeof v === 'function' || v === Object.prototype) && !Object.hasOwn(rec, names[j]!)) {
-          folded ??= foldKeys(rec);
-          v = folded.get(this.lowerNames[j]!);
-        }
-        cols[this.slots[j]!]!.json(v);
-      }
-    } catch (e) {
-      this.error = `column "${names[j]}": ${errorText(e)}`;
-      return FAILED;
-    }
-    return ROW;
-  }
 }
 
 class CsvRecords implements RecordDecoder {
@@ -161,7 +113,8 @@ class TextRecords implements RecordDecoder {
 function recordDecoder(settings: DecodeSettings): RecordDecoder {
   switch (settings.format.format) {
     case 'json':
-      return new JsonRecords(settings.layout);
+      // json-records.ts returns the same ROW/SKIP/FAILED codes.
+      return new JsonRecords(settings.layout.payload, settings.layout.payloadIndex);
     case 'csv':
       return new CsvRecords(settings.layout, settings.format.csvDelimiter);
     case 'text':
@@ -212,7 +165,7 @@ export class MessageDecoder {
     this.schema = schema;
     this.cols = schema.map((f) => new FastColumn(f.type, Math.min(capacity, BATCH_ROWS)));
     this.records = recordDecoder(settings);
-    this.scanner = settings.format.format === 'json' ? new JsonScanner(settings.layout) : null;
+    this.scanner = settings.format.format === 'json' ? new JsonScanner(settings.layout.payload, settings.layout.payloadIndex) : null;
     this.metadata = settings.layout.metadata;
     this.meta = new Array<Value>(this.metadata.length).fill(null);
     this.manyPerMessage = settings.manyPerMessage;

@@ -12,6 +12,9 @@
  *   scan_startup_offsets           for 'offsets': 'partition:offset,…' such as '0:5,1:7';
  *                                  partitions not listed start at their earliest offset
  *   max_rate_per_partition         rows per second per partition (default: no limit)
+ *   max_records_per_epoch          Kafka records (messages) one epoch takes per partition at
+ *                                  most (default 100000), so a backlog is read in bounded
+ *                                  epochs; FLUSH runs epochs until it is caught up
  *   max_message_bytes              larger message values are dead letters (default 1048576)
  *   fetch.max_bytes                bytes per fetch request (default 52428800)
  *   fetch.max_partition_bytes      bytes per partition per fetch request (default 4194304)
@@ -52,6 +55,8 @@ export interface KafkaSourceConfig {
   readonly startup: StartupSpec;
   /** Rows per second per partition, or null for no limit. */
   readonly maxRatePerPartition: number | null;
+  /** Records per partition per epoch at most. */
+  readonly maxRecordsPerEpoch: number;
   readonly maxMessageBytes: number;
   readonly fetchMaxBytes: number;
   readonly fetchMaxPartitionBytes: number;
@@ -71,6 +76,12 @@ export type KafkaDelivery =
   | { readonly mode: 'exactly_once'; readonly transactionalId: string | null; readonly progressTopic: string }
   | { readonly mode: 'at_least_once' };
 
+/**
+ * Records per partition an epoch takes by default: about 15–100 MB of typical JSON events, so a
+ * backlog of millions is read in many bounded epochs rather than one (issue 15).
+ */
+export const DEFAULT_MAX_RECORDS_PER_EPOCH = 100_000;
+
 /** The topic exactly-once sinks record their last committed epoch in, by default. */
 export const DEFAULT_PROGRESS_TOPIC = 'sluice_sink_progress';
 
@@ -84,7 +95,7 @@ export function readKafkaSourceOptions(options: Options, schema: Schema): KafkaS
   const r = new OptionReader('kafka', options);
   r.checkNames([
     'topic', ...BROKER_OPTIONS, ...FORMAT_OPTIONS, 'many_per_message', 'scan_startup_mode', 'scan_startup_timestamp_millis',
-    'scan_startup_offsets', 'max_rate_per_partition', 'max_message_bytes', 'fetch.max_bytes', 'fetch.max_partition_bytes',
+    'scan_startup_offsets', 'max_rate_per_partition', 'max_records_per_epoch', 'max_message_bytes', 'fetch.max_bytes', 'fetch.max_partition_bytes',
   ]);
   const topic = readTopic(r);
   const brokers = readBrokers(r);
@@ -102,12 +113,13 @@ export function readKafkaSourceOptions(options: Options, schema: Schema): KafkaS
   const manyPerMessage = r.boolean('many_per_message') ?? false;
   const startup = readStartup(r);
   const maxRatePerPartition = r.positiveNumber('max_rate_per_partition') ?? null;
+  const maxRecordsPerEpoch = r.integer('max_records_per_epoch', 1) ?? DEFAULT_MAX_RECORDS_PER_EPOCH;
   const maxMessageBytes = r.integer('max_message_bytes', 1) ?? 1 << 20;
   const fetchMaxBytes = r.integer('fetch.max_bytes', 1024, 0x7fffffff) ?? 50 << 20;
   // 4 MB rather than Kafka's 1 MB: a poll knows how much it wants, and fewer rounds cost less
   // (W2 with 100 events per message: +15–25 % events per CPU-second, bench/kafka.ts).
   const fetchMaxPartitionBytes = r.integer('fetch.max_partition_bytes', 1024, 0x7fffffff) ?? 4 << 20;
-  return { topic, brokers, format, manyPerMessage, layout, startup, maxRatePerPartition, maxMessageBytes, fetchMaxBytes, fetchMaxPartitionBytes };
+  return { topic, brokers, format, manyPerMessage, layout, startup, maxRatePerPartition, maxRecordsPerEpoch, maxMessageBytes, fetchMaxBytes, fetchMaxPartitionBytes };
 }
 
 /** Reads and checks the options of a Kafka sink writing rows of `schema`. */

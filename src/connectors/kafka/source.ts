@@ -122,9 +122,13 @@ export class KafkaSource implements SourceConnector<KafkaPosition> {
     const earliest = await this.cluster.offsets(fresh, 'earliest');
     const latest = await this.cluster.offsets(partitions, 'latest');
     // The engine's limit (max_rate, backpressure) shared evenly over the partitions, in records.
-    const bound = Math.min(this.bound(nowMicros), Math.max(1, Math.ceil(maxRows / Math.max(1, partitions.length))));
+    const paced = Math.min(this.bound(nowMicros), Math.max(1, Math.ceil(maxRows / Math.max(1, partitions.length))));
+    const bound = Math.min(paced, this.config.maxRecordsPerEpoch);
+    // Input left behind by max_records_per_epoch alone (not by pacing) is caught up by FLUSH.
+    let more = false;
     const plan: PartitionRange[] = partitions.map((partition) => {
       const from = this.next.get(partition) ?? earliest.get(partition)!;
+      if (latest.get(partition)! - from > bound && bound < paced) more = true;
       return { partition, from, to: Math.max(from, Math.min(latest.get(partition)!, from + bound)) };
     });
     const read = await readRanges(this.cluster, this.ctx.schema, this.config, this.config.topic, plan, this.fetchSizes(), (m) => this.ctx.log(m));
@@ -135,10 +139,10 @@ export class KafkaSource implements SourceConnector<KafkaPosition> {
       topic: this.config.topic,
       partitions: read.ranges.map((r) => ({ ...r, lag: Math.max(0, latest.get(r.partition)! - r.to) })),
     };
-    return { batches: read.batches, range, position: this.currentPosition() };
+    return { batches: read.batches, range, position: this.currentPosition(), more };
   }
 
-  /** Most records per partition this poll may take. */
+  /** Most records per partition this poll may take by max_rate_per_partition. */
   private bound(nowMicros: bigint): number {
     const rate = this.config.maxRatePerPartition;
     if (rate === null) return Number.POSITIVE_INFINITY;

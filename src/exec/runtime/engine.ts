@@ -461,9 +461,14 @@ export class Engine {
     });
   }
 
-  /** Runs one epoch now (what FLUSH does). */
+  /**
+   * Runs epochs now until no source has input left that was available (what FLUSH does): one
+   * epoch, or several when a source bounds its epochs (a file source's max_bytes_per_epoch).
+   */
   async flush(): Promise<void> {
-    await this.state.mutex.run(() => this.epochs.run(Date.now()));
+    while (await this.state.mutex.run(() => this.epochs.run(Date.now()))) {
+      if (this.state.closed) return;
+    }
   }
 
   /** Stops the timer, the connectors and the table loaders, and closes DuckDB; later statements fail. */
@@ -491,12 +496,17 @@ export class Engine {
     const tick = () => {
       if (this.state.closed) return;
       const scheduled = this.nextDue;
+      let more = false;
       void this.state.mutex
         .run(() => this.epochs.run(scheduled))
+        .then((m) => {
+          more = m;
+        })
         .catch((e) => this.state.log(`epoch failed: ${toSluiceError(e).message}`))
         .finally(() => {
           if (this.state.closed) return;
-          this.nextDue = scheduled + this.state.settings.batchIntervalMs;
+          // A source with a backlog it takes in bounded epochs is caught up at once, not one epoch per interval.
+          this.nextDue = more ? Date.now() : scheduled + this.state.settings.batchIntervalMs;
           const now = Date.now();
           // Missed slots are skipped, not replayed in a burst: scheduling delay shows the lag.
           if (this.nextDue < now) this.nextDue = now;
@@ -576,7 +586,8 @@ export class Engine {
       case 'explain':
         return explain(this.state, this.lookup, stmt.statement, sql);
       case 'flush':
-        await this.epochs.run(Date.now());
+        // Until no source has input left that was available (bounded epochs take a backlog in several).
+        while ((await this.epochs.run(Date.now())) && !this.state.closed);
         return { kind: 'command', tag: 'FLUSH' };
       case 'replay':
         return replayEpoch(this.state, this.lookup, stmt.epoch);

@@ -11,7 +11,7 @@
  *             letters and late rows, the manifest), then sinks take their outbox epochs
  *   4. the epoch's metrics
  */
-import { batchRows, constantColumn, type Batch } from '../../common/column.js';
+import { batchRows, constantColumn, type Batch, type Column } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Schema, Value } from '../../common/types.js';
 import type { OperatorContext } from '../operator.js';
@@ -28,8 +28,21 @@ interface EpochInput {
   readonly rowsIn: Record<string, number>;
   readonly ranges: Record<string, unknown>;
   deadLetters: number;
+  /** Whether a source left available input for later epochs (SourceRead.more). */
+  more: boolean;
   /** Rows the commit appends to DuckDB tables (dead letters, late rows). */
   readonly appends: CommitAppend[];
+}
+
+/** Most bytes of a source's recent epochs kept for ad-hoc SELECTs (beyond its newest epoch). */
+const RETAIN_BYTES = 64 << 20;
+
+/** The bytes a batch's arrays hold (values, offsets, validity, weights; nested children too). */
+function columnBytes(c: Column): number {
+  return c.values.byteLength + (c.offsets?.byteLength ?? 0) + (c.validity?.byteLength ?? 0) + (c.child ? columnBytes(c.child) : 0);
+}
+function batchBytes(b: Batch): number {
+  return b.columns.reduce((a, c) => a + columnBytes(c), b.weights?.byteLength ?? 0);
 }
 
 /** The columns of a source's `<source>_errors` dead-letter table. */
@@ -47,8 +60,9 @@ export class EpochRunner {
   /**
    * One epoch: read inputs, run views, write sinks, record metrics. Caller holds the mutex.
    * `pollSources` false only drains the tables' queued changes (before a view's backfill).
+   * Returns whether a source left input that was available for the next epoch.
    */
-  async run(scheduledAtMs: number, pollSources = true): Promise<void> {
+  async run(scheduledAtMs: number, pollSources = true): Promise<boolean> {
     const started = performance.now();
     const startedWall = Date.now();
     const epoch = ++this.state.epochNo;
@@ -56,7 +70,7 @@ export class EpochRunner {
     if (t <= this.state.lastT) t = this.state.lastT + 1n;
     this.state.lastT = t;
     const nowMs = Number(t / 1000n);
-    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0, appends: [] };
+    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0, more: false, appends: [] };
     if (pollSources) await this.readSources(epoch, t, input);
     this.drainTables(nowMs, input, this.state.tableSeq);
     this.state.checkpointer?.logEpoch({
@@ -86,6 +100,7 @@ export class EpochRunner {
       deadLetters: input.deadLetters,
       rowErrors,
     });
+    return input.more;
   }
 
   /**
@@ -100,7 +115,7 @@ export class EpochRunner {
     const t = BigInt(record.t);
     state.lastT = t;
     const nowMs = Number(t / 1000n);
-    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0, appends: [] };
+    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0, more: false, appends: [] };
     for (const [name, s] of state.sources) {
       const range = record.ranges[name];
       if (range === undefined) continue;
@@ -177,13 +192,17 @@ export class EpochRunner {
       if (s.wm) advanceWatermark(s.wm, batches, nowMs, state.log);
       input.deltas.set(name, batches);
       input.ranges[name] = read.range;
+      if (read.more === true) input.more = true;
       s.position = read.position;
       const n = batches.reduce((a, b) => a + b.length, 0);
       input.rowsIn[name] = n;
       s.rowsTotal += n;
       if (batches.length) {
-        s.retained.push({ epoch, batches });
-        if (s.retained.length > state.retainEpochs) s.retained.shift();
+        s.retained.push({ epoch, batches, bytes: batches.reduce((a, b) => a + batchBytes(b), 0) });
+        // The last retainEpochs epochs, but no more than RETAIN_BYTES of them past the newest:
+        // big epochs (a file backlog) would otherwise keep gigabytes for ad-hoc SELECTs.
+        let kept = s.retained.reduce((a, r) => a + r.bytes, 0);
+        while (s.retained.length > 1 && (s.retained.length > state.retainEpochs || kept > RETAIN_BYTES)) kept -= s.retained.shift()!.bytes;
         s.version++;
       }
       if (s.dead.pending.length) {

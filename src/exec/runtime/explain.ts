@@ -17,7 +17,7 @@ export async function explain(state: EngineState, lookup: LookupService, stmt: S
   let header: string[];
   if (stmt.kind === 'create_view') {
     planned = planQuery(stmt.query, state.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy: await lookup.strategies(relationsOf(stmt.query)) });
-    header = [`MaterializeExec: ${stmt.name} [${materializeMode(planned)}]`];
+    header = [`MaterializeExec: ${stmt.name} [${materializeMode(planned, readsStream(state, relationsOf(stmt.query)))}]`];
   } else if (stmt.kind === 'create_model') {
     planned = planQuery(stmt.query, state.catalog, sql, { windowPanes: state.settings.windowPanes, lookupStrategy: await lookup.strategies(relationsOf(stmt.query)) });
     const spec = modelSpec(stmt.name, stmt.options, stmt.optionPositions, planned.optimized.schema, () => undefined);
@@ -37,9 +37,22 @@ export async function explain(state: EngineState, lookup: LookupService, stmt: S
   return { kind: 'rows', tag: `EXPLAIN ${lines.length}`, columns: [{ name: 'QUERY PLAN', type: 'varchar' }], rows: lines.map((l) => [l]) };
 }
 
+/** Whether any of `relations` is a source, or a view or model reading one (an input without end). */
+function readsStream(state: EngineState, relations: readonly string[], seen = new Set<string>()): boolean {
+  for (const name of relations) {
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const e = state.catalog.get(name);
+    if (e?.kind === 'source') return true;
+    if ((e?.kind === 'view' || e?.kind === 'model') && readsStream(state, e.dependsOn, seen)) return true;
+  }
+  return false;
+}
+
 /** How a view's store keeps its rows, for the MaterializeExec line. */
-function materializeMode(p: PlannedQuery): string {
-  if (p.optimized.appendOnly) return 'append-only: rows kept as batches';
+function materializeMode(p: PlannedQuery, overStream: boolean): string {
+  // Every row an append-only view emits stays: over a source, the view grows with its input.
+  if (p.optimized.appendOnly) return overStream ? 'append-only: rows kept as batches; grows with every input row of its sources' : 'append-only: rows kept as batches';
   const key = uniqueKey(p.optimized);
   if (key === null) return 'updating: row multiset';
   return `updating: keyed by (${key.map((k) => p.optimized.schema[k]!.name).join(', ')})`;

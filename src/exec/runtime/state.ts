@@ -97,7 +97,7 @@ export interface SourceRt {
   /** Replaced by ALTER SOURCE … SET (the stored statement changes with it). */
   entry: SourceEntry;
   readonly connector: SourceConnector;
-  retained: { epoch: number; batches: readonly Batch[] }[];
+  retained: { epoch: number; batches: readonly Batch[]; bytes: number }[];
   /** Dead letters waiting for the epoch to write them, and how many there were in all. */
   readonly dead: { pending: DeadLetter[]; count: number };
   rowsTotal: number;

@@ -1,6 +1,6 @@
 /**
- * A growable column that decoded values are written into directly, the Kafka source's column
- * builder. It does what ColumnBuilder does, plus the hot paths of JSON ingest (PERFORMANCE.md:
+ * A growable column that decoded values are written into directly, the column builder of the
+ * Kafka and file sources. It does what ColumnBuilder does, plus the hot paths of JSON ingest (PERFORMANCE.md:
  * JSON.parse and building columns are the ceiling, so no step in between may allocate):
  *
  *   - `json(v)` takes a value straight from JSON.parse: numbers go into the typed array as they
@@ -12,15 +12,19 @@
 import { endianness } from 'node:os';
 import { allocValues, newBitmap, setBit, type Column, type ColumnValues } from '../../common/column.js';
 import type { SqlType, Value } from '../../common/types.js';
-import { coerceJson } from '../formats/json-coerce.js';
+import { coerceJson } from './json-coerce.js';
 
 const TWO_32 = 4294967296;
 /** Int64 halves can be written as two Int32 only on a little-endian machine (every Node target today). */
 const LITTLE_ENDIAN = endianness() === 'LE';
 /** Strings at least this long are encoded by Buffer.write (native); shorter ones by a loop. */
 const NATIVE_UTF8_FROM = 24;
-/** Byte runs at least this long are copied by TypedArray.set (measured crossover); shorter ones by a loop. */
-const NATIVE_COPY_FROM = 24;
+/**
+ * Byte runs at least this long are copied by TypedArray.set; shorter ones by a loop. The set
+ * needs a subarray (an object) per call: in the file source's profile of Nexmark bids (URLs of
+ * ~60 bytes) that allocation made appendBytes 15 % of the time with a crossover of 24.
+ */
+const NATIVE_COPY_FROM = 128;
 
 /** The first n elements of a typed array: a view when that is at least half of it, else a copy. */
 function trim<T extends ColumnValues>(a: T, n: number): T {
@@ -149,6 +153,28 @@ export class FastColumn {
     this.markValid();
   }
 
+  /**
+   * The varchar bytes with room for `n` more after `byteEnd`, for a caller that writes a value
+   * there and then calls commitBytes (or writes nothing and appends otherwise).
+   */
+  reserveBytes(n: number): Buffer {
+    const bytes = this.bytes!;
+    return this.byteLength + n > bytes.length ? this.growBytes(this.byteLength + n) : bytes;
+  }
+
+  /** Where the next varchar value's bytes start (see reserveBytes). */
+  get byteEnd(): number {
+    return this.byteLength;
+  }
+
+  /** Appends the `n` bytes written at byteEnd (after reserveBytes) as the next value. */
+  commitBytes(n: number): void {
+    this.reserve();
+    this.byteLength += n;
+    this.offsets![this.length + 1] = this.byteLength;
+    this.markValid();
+  }
+
   /** Drops the rows from `length` on. */
   truncate(length: number): void {
     if (length >= this.length) return;
@@ -176,14 +202,15 @@ export class FastColumn {
     return { type: this.type, length: n, values: trim(this.values, this.type === 'boolean' ? (n + 7) >> 3 : n), validity };
   }
 
-  private appendNumber(v: number): void {
+  /** Appends a number into an INT, DOUBLE, NUMERIC or DATE slot (the caller knows it fits). */
+  appendNumber(v: number): void {
     this.reserve();
     (this.values as Float64Array | Int32Array)[this.length] = v;
     this.markValid();
   }
 
-  /** A safe integer into a BIGINT/TIMESTAMP slot. */
-  private appendInt64(v: number): void {
+  /** Appends a safe integer into a BIGINT, TIMESTAMP or INTERVAL slot. */
+  appendInt64(v: number): void {
     this.reserve();
     const h = this.halves;
     if (h === null) {

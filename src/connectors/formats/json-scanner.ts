@@ -1,12 +1,14 @@
 /**
- * A schema-directed scanner for flat JSON objects in UTF-8 bytes: the fast path of the Kafka
- * source's JSON decoding. It reads a record straight from the message bytes into the columns —
- * numbers computed from their digits, ASCII strings copied byte for byte — with no JSON.parse,
- * no string made from the message and no JS object per record (JSON.parse and re-encoding
- * strings are most of the cost of JSON ingest, PERFORMANCE.md).
+ * A schema-directed scanner for flat JSON objects in UTF-8 bytes: the fast path of JSON
+ * decoding, shared by the Kafka source (message values) and the file source (lines of a file
+ * chunk). It reads a record straight from the bytes into the columns — numbers computed from
+ * their digits, ASCII strings copied byte for byte, timestamp and date strings parsed in place
+ * (common/timestamp-text.ts) — with no JSON.parse, no string made from the record and no JS
+ * object per record (JSON.parse and re-encoding strings are most of the cost of JSON ingest,
+ * PERFORMANCE.md).
  *
  * It handles only what it can decode exactly as the general path does (JSON.parse of the
- * record's text, then formats/json-coerce.ts through FastColumn.json): a flat object whose keys
+ * record's text, then json-coerce.ts through FastColumn.json, json-records.ts): a flat object whose keys
  * are column names written exactly, each at most once, with string, number, true, false and
  * null values. Anything else — nested values, escapes in strings, a key that differs from a
  * column name only in case, a duplicate key, invalid JSON — makes it return BAIL (and a value
@@ -14,8 +16,9 @@
  * general way, which gives the rows and the errors. A test checks the
  * two paths against each other on generated records.
  */
+import { parsedDays, parsedMicros, parseTimestampBytes } from '../../common/timestamp-text.js';
+import type { Schema, SqlType } from '../../common/types.js';
 import type { FastColumn } from './fast-column.js';
-import type { ColumnLayout } from './metadata-columns.js';
 
 /** scan() results. */
 export const SCAN_ROW = 1;
@@ -50,22 +53,33 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
-/** Decodes flat JSON objects in bytes into the payload columns of a layout. */
+/** How a string value goes into its column. */
+const AS_OTHER = 0;
+const AS_VARCHAR = 1;
+const AS_TIMESTAMP = 2;
+const AS_DATE = 3;
+
+function stringKind(type: SqlType): number {
+  return type === 'varchar' ? AS_VARCHAR : type === 'timestamp' ? AS_TIMESTAMP : type === 'date' ? AS_DATE : AS_OTHER;
+}
+
+/** Decodes flat JSON objects in bytes into columns. */
 export class JsonScanner {
   private readonly names: readonly Buffer[];
   private readonly lowerNames: readonly string[];
   private readonly slots: readonly number[];
-  private readonly varchar: readonly boolean[];
+  private readonly kinds: readonly number[];
   /** seen[j] is the record number that last wrote payload column j. */
   private readonly seen: Float64Array;
   private record = 0;
 
-  constructor(layout: ColumnLayout) {
-    this.names = layout.payload.map((f) => Buffer.from(f.name, 'utf8'));
-    this.lowerNames = layout.payload.map((f) => f.name.toLowerCase());
-    this.slots = layout.payloadIndex;
-    this.varchar = layout.payload.map((f) => f.type === 'varchar');
-    this.seen = new Float64Array(layout.payload.length).fill(-1);
+  /** `fields` are the columns the JSON keys name; fields[j] is written to cols[slots[j]]. */
+  constructor(fields: Schema, slots: readonly number[]) {
+    this.names = fields.map((f) => Buffer.from(f.name, 'utf8'));
+    this.lowerNames = fields.map((f) => f.name.toLowerCase());
+    this.slots = slots;
+    this.kinds = fields.map((f) => stringKind(f.type));
+    this.seen = new Float64Array(fields.length).fill(-1);
   }
 
   /**
@@ -108,9 +122,9 @@ export class JsonScanner {
           if (this.seen[j] === rec) return SCAN_BAIL;
           this.seen[j] = rec;
           guess = j + 1;
-          i = this.value(b, i, end, cols[this.slots[j]!]!, this.varchar[j]!);
+          i = this.value(b, i, end, cols[this.slots[j]!]!, this.kinds[j]!);
         } else {
-          i = this.value(b, i, end, null, false);
+          i = this.value(b, i, end, null, AS_OTHER);
         }
         if (i < 0) return SCAN_BAIL;
         while (i < end && isSpace(b[i]!)) i++;
@@ -143,10 +157,11 @@ export class JsonScanner {
    * Reads the value at b[i] into `col` (or skips it when col is null); returns the index after
    * it, or -1 to bail.
    */
-  private value(b: Buffer, i: number, end: number, col: FastColumn | null, varchar: boolean): number {
+  private value(b: Buffer, i: number, end: number, col: FastColumn | null, kind: number): number {
     const c = b[i]!;
     if (c === QUOTE) {
       const s = ++i;
+      if (kind === AS_VARCHAR && col !== null) return this.varchar(b, s, end, col);
       let ascii = true;
       while (i < end) {
         const d = b[i]!;
@@ -157,7 +172,9 @@ export class JsonScanner {
       }
       if (i >= end) return -1;
       if (col !== null) {
-        if (varchar && ascii) col.appendBytes(b, s, i);
+        if (kind === AS_VARCHAR && ascii) col.appendBytes(b, s, i);
+        else if (kind === AS_TIMESTAMP && ascii && this.timestamp(b, s, i, col)) return i + 1;
+        else if (kind === AS_DATE && ascii && parseTimestampBytes(b, s, i) === 0) col.appendNumber(parsedDays());
         else col.json(b.toString('utf8', s, i));
       }
       return i + 1;
@@ -167,6 +184,40 @@ export class JsonScanner {
     if (c === 0x66 /* f */) return this.literal(b, i, end, 'false', false, col);
     if (c === 0x6e /* n */) return this.literal(b, i, end, 'null', null, col);
     return -1;
+  }
+
+  /**
+   * A string value into a varchar column, scanned and copied in one pass (ASCII without escapes;
+   * otherwise the bytes copied so far are dropped and the string is decoded). Returns the index
+   * after the closing quote, or -1 to bail.
+   */
+  private varchar(b: Buffer, s: number, end: number, col: FastColumn): number {
+    const out = col.reserveBytes(end - s);
+    const at = col.byteEnd;
+    let n = at;
+    let i = s;
+    let ascii = true;
+    while (i < end) {
+      const d = b[i]!;
+      if (d === QUOTE) break;
+      if (d === BACKSLASH || d < 0x20) return -1;
+      if (d >= 0x80) ascii = false;
+      out[n++] = d;
+      i++;
+    }
+    if (i >= end) return -1;
+    if (ascii) col.commitBytes(n - at);
+    else col.json(b.toString('utf8', s, i));
+    return i + 1;
+  }
+
+  /** A timestamp string parsed in place; false when the general path must decide (or word the error). */
+  private timestamp(b: Buffer, s: number, e: number, col: FastColumn): boolean {
+    if (parseTimestampBytes(b, s, e) !== 0) return false;
+    const micros = parsedMicros();
+    if (Number.isNaN(micros)) return false;
+    col.appendInt64(micros);
+    return true;
   }
 
   private literal(b: Buffer, i: number, end: number, word: string, v: boolean | null, col: FastColumn | null): number {

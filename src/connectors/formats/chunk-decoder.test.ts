@@ -1,0 +1,54 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { batchRows } from '../../common/column.js';
+import type { Schema } from '../../common/types.js';
+import { createChunkDecoder } from './chunk-decoder.js';
+import { createDecoder } from './index.js';
+import { splitLines } from './lines.js';
+import type { FormatSpec } from './options.js';
+import { schemaOf } from '../../../test/helpers.js';
+
+const schema: Schema = schemaOf('id int, big bigint, x double, name varchar, at timestamp, day date, ok boolean');
+const json: FormatSpec = { format: 'json', csvDelimiter: ',', csvHeader: false };
+
+const value = fc.oneof(
+  fc.integer({ min: -3_000_000_000, max: 3_000_000_000 }).map(String),
+  fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d)),
+  fc.string({ maxLength: 6 }).map((s) => JSON.stringify(s)),
+  fc.constantFrom('"2024-01-02 03:04:05"', '"2024-01-02T03:04:05.123456Z"', '"2024-02-30"', '"2024-01-02+05:30"', '" 2024-01-02 "', '"2024-1-2 3:04"', '1700000000000', '"é"', 'true', 'null', '{"a":1}', '"x\\ty"'),
+);
+const key = fc.constantFrom('id', 'big', 'x', 'name', 'at', 'day', 'ok', 'AT', 'other');
+const line = fc.oneof(
+  { weight: 8, arbitrary: fc.array(fc.tuple(key, value), { maxLength: 7 }).map((kv) => `{${kv.map(([k, v]) => `"${k}": ${v}`).join(', ')}}`) },
+  { weight: 1, arbitrary: fc.constantFrom('', '  ', 'not json', '[1]', '{"id": 1') },
+);
+
+describe('chunk decoder', () => {
+  it('gives the rows and dead letters of the string decoder, however the lines are cut into chunks', () => {
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 30 }), fc.boolean(), fc.array(fc.nat(), { maxLength: 4 }), (lines, crlf, cuts) => {
+        const text = lines.join(crlf ? '\r\n' : '\n');
+        const want = createDecoder(json, schema).decode(splitLines(text), (i) => `f:${i + 1}`);
+        const b = Buffer.from(text);
+        // Cut at line starts only, as the file source does.
+        const starts = [0, ...[...b.keys()].filter((i) => b[i - 1] === 10)];
+        const at = [...new Set(cuts.map((c) => starts[c % starts.length]!))].filter((c) => c > 0).sort((p, q) => p - q);
+        const decoder = createChunkDecoder(json, schema);
+        const got: unknown[][] = [];
+        const dead: string[] = [];
+        let lineNo = 0;
+        let from = 0;
+        for (const to of [...at, b.length]) {
+          const r = decoder.decode(b, from, to, lineNo, (l) => `f:${l + 1}`);
+          if (r.batch) got.push(...batchRows(r.batch));
+          dead.push(...r.deadLetters.map((d) => `${d.position} ${d.error} ${d.raw}`));
+          lineNo += r.lines;
+          from = to;
+        }
+        expect(got).toEqual(batchRows(want.batch));
+        expect(dead).toEqual(want.deadLetters.map((d) => `${d.position} ${d.error} ${d.raw}`));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
