@@ -67,6 +67,18 @@ const FUNCTIONS: Readonly<Record<string, PgFunction>> = {
   justify_hours: plain('justify_hours', 'interval'),
   justify_interval: plain('justify_interval', 'interval'),
   width_bucket: plain('width_bucket', 'int'),
+  // jsonb's functions (DuckDB's JSON has others of its own names, or none); results are the canonical text.
+  jsonb_typeof: plain('jsonb_typeof', 'varchar'),
+  jsonb_array_length: plain('jsonb_array_length', 'int'),
+  jsonb_build_object: plain('jsonb_build_object', 'varchar'),
+  jsonb_build_array: plain('jsonb_build_array', 'varchar'),
+  to_jsonb: plain('to_jsonb', 'varchar'),
+  jsonb_extract_path: plain('jsonb_extract_path', 'varchar'),
+  jsonb_extract_path_text: plain('jsonb_extract_path_text', 'varchar'),
+  jsonb_strip_nulls: plain('jsonb_strip_nulls', 'varchar'),
+  jsonb_pretty: plain('jsonb_pretty', 'varchar'),
+  op_contains: { returns: 'boolean', bind: (args) => bindScalar('__contains', args, undefined) },
+  op_contained: { returns: 'boolean', bind: (args) => bindScalar('__contained', args, undefined) },
   // The operators: `~` and SIMILAR TO reach DuckDB's tree as regexp_full_match, `~*` and `!~*` by their own names.
   op_match: { returns: 'boolean', bind: (args) => bindScalar('regexp_like', args, undefined) },
   op_imatch: { returns: 'boolean', bind: (args) => bindScalar('regexp_like', [...args, I_FLAG], undefined) },
@@ -126,7 +138,7 @@ export function registerPgFunctions(conn: DuckDBConnection): void {
           // Argument 0 is the mask: per argument, L a text literal, N a NULL literal, _ anything else.
           const mask = String(input.getColumnVector(0).getItem(0) ?? '');
           const vectors = mask.split('').map((_, k) => vectorOf(input, k + 1));
-          const types: SqlType[] = vectors.map((v, k) => (v === null || mask[k] === 'N' ? 'null' : v.type.toString() === 'BLOB' ? 'bytea' : fromDuckTypeName(v.type.toString())));
+          const types: SqlType[] = vectors.map((v, k) => (v === null || mask[k] === 'N' ? 'null' : v.type.toString() === 'BLOB' ? 'bytea' : (v.type as { alias?: string }).alias === 'JSON' ? 'jsonb' : fromDuckTypeName(v.type.toString())));
           const rows: Value[][] = [];
           for (let i = 0; i < n; i++) rows.push(vectors.map((v, k) => (v === null || mask[k] === 'N' ? null : readValue(v.getItem(i), types[k]!))));
           const batch = batchFromRows(types, rows);
@@ -167,7 +179,7 @@ function setExpander(rows: readonly Value[][]): Value[][][] {
 
 /** Whether query text may call one of the functions (a cheap test before the tree rewrite). */
 export function mentionsPgFunction(text: string): boolean {
-  return /~|similar|to_char|to_timestamp|to_date|regexp_|format|lpad|rpad|encode|decode|quote_|date_part|age|make_|justify_|width_bucket/i.test(text);
+  return /~|similar|to_char|to_timestamp|to_date|regexp_|format|lpad|rpad|encode|decode|quote_|date_part|age|make_|justify_|width_bucket|jsonb|@>|<@/i.test(text);
 }
 
 type Node = Record<string, unknown>;
@@ -224,6 +236,8 @@ export function rewritePgFunctions(tree: unknown, sql: string): boolean {
       return;
     }
     if (name === '~*') return retarget(o, 'op_imatch');
+    if (name === '@>') return retarget(o, 'op_contains');
+    if (name === '<@') return retarget(o, 'op_contained');
     if (name === '!~*') return retarget(o, 'op_not_imatch');
     // Only a call written by that name (EXTRACT reaches the tree as date_part, for one).
     const written = textAt(text, o.query_location, name.length) === name || (typeof o.query_location !== 'number' || o.query_location >= text.length);
