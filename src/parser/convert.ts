@@ -4,6 +4,7 @@
  */
 import { SluiceError } from '../common/errors.js';
 import { parseTypeName, type SqlType } from '../common/types.js';
+import { canonicalDecimal, decOf, formatDec, negDec } from '../common/decimal.js';
 import type { BinaryOp, Expr, FromItem, OrderItem, Query, QueryBody, Select, SelectItem, WindowSpec } from './ast.js';
 import { parseInterval } from '../common/interval.js';
 
@@ -119,7 +120,8 @@ function numberLiteral(v: N): Expr {
     if (b >= -2147483648n && b <= 2147483647n) return { kind: 'literal', value: Number(b), type: 'int' };
     return { kind: 'literal', value: b, type: 'bigint' };
   }
-  return { kind: 'literal', value: Number(s), type: 'numeric' };
+  // PostgreSQL: a literal with a point or an exponent is NUMERIC, exact as written (1.10 keeps its scale).
+  return { kind: 'literal', value: canonicalDecimal(s), type: 'numeric' };
 }
 
 /**
@@ -318,6 +320,7 @@ class Converter {
         if (op === '-') {
           if (inner.kind === 'literal' && typeof inner.value === 'number') return { ...inner, value: -inner.value };
           if (inner.kind === 'literal' && typeof inner.value === 'bigint') return { ...inner, value: -inner.value };
+          if (inner.kind === 'literal' && inner.type === 'numeric' && typeof inner.value === 'string') return { ...inner, value: formatDec(negDec(decOf(inner.value))) };
           return { kind: 'unary', op: 'neg', expr: inner };
         }
         if (op === '+') return inner;

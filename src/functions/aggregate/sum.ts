@@ -1,15 +1,17 @@
 /**
- * sum(x): exact over 64-bit integers (bigint, interval), in doubles otherwise. The sum-and-count
- * accumulator also serves avg.
+ * sum(x): exact over intervals (64-bit) and, with a NUMERIC result (bigint and numeric input),
+ * over decimals (numeric-sum.ts); in doubles over int (exact below 2^53) and double. The
+ * sum-and-count accumulators also serve avg.
  */
 import type { Column } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { SqlType, Value } from '../../common/types.js';
 import { storageOf } from '../../exec/storage.js';
+import { NumericSumAccumulator } from './numeric-sum.js';
 import { growF64, growI64, maxGid, NO_VALUES, selected } from './group-arrays.js';
 import type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
 
-/** Sum and count of non-NULL values held as doubles (int, double, numeric inputs); the result is the sum or the average. */
+/** Sum and count of non-NULL values held as doubles (int and double inputs); the result is the sum or the average. */
 export class FloatSumAccumulator implements GroupsAccumulator {
   private sums: Float64Array = new Float64Array(64);
   private counts: Float64Array = new Float64Array(64);
@@ -97,7 +99,7 @@ const I64_MIN = -(2n ** 63n);
 const TWO_64 = 2n ** 64n;
 
 /**
- * Exact sum over 64-bit integers (bigint, interval). The sum is kept modulo 2^64 with a count
+ * Exact sum over 64-bit integers (intervals). The sum is kept modulo 2^64 with a count
  * of wraps beside it, so rows added and retracted in any order give the exact sum; a sum
  * outside the 64-bit range evaluates to an out-of-range error (the view makes it NULL and
  * counts it). The wrap count is not checkpointed.
@@ -177,6 +179,7 @@ class BigSumAccumulator implements GroupsAccumulator {
 export const sum: AggregateFunction = {
   accumulator: (call) => {
     const argType = call.arg?.type ?? 'null';
-    return argType === 'bigint' || argType === 'interval' ? new BigSumAccumulator(argType) : new FloatSumAccumulator('sum', call.type, argType);
+    if (call.type === 'numeric') return new NumericSumAccumulator('sum', argType);
+    return argType === 'interval' ? new BigSumAccumulator(argType) : new FloatSumAccumulator('sum', call.type, argType);
   },
 };
