@@ -13,6 +13,7 @@ import { addDec, applyTypmod, cmpDec, divDec, formatDec, modDec, mulDec, parseDe
 import { castValue } from '../src/common/values.js';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { closeOracle, connectOracle, oracleRows, textRow } from './pg-oracle.js';
+import { tempDirEach } from './helpers.js';
 
 const SCHEMA = `t_types2_numeric_${process.pid}`;
 let client: pg.Client;
@@ -202,4 +203,37 @@ describe('views over NUMERIC vs PostgreSQL', () => {
       { numRuns: 12 },
     );
   }, 600_000);
+});
+
+describe('NUMERIC state across a restart', () => {
+  const dir = tempDirEach('sluice-numeric-');
+  it('a restarted engine keeps exact sums and averages, and goes on from them exactly', async () => {
+    const open = () => createEngine({ autoStart: false, dataDir: dir(), log: () => undefined });
+    const q = 'SELECT g, sum(x) AS s, avg(x) AS a, min(x) AS mn, count(*) AS n FROM acc GROUP BY g';
+    let engine = await open();
+    await engine.execute('CREATE TABLE acc (id INT PRIMARY KEY, g INT, x NUMERIC(30, 10))');
+    await engine.execute(`CREATE MATERIALIZED VIEW sums AS ${q}`);
+    // Ten times 0.1 in one group, values past a double's 17 digits in the other.
+    await engine.execute(`INSERT INTO acc VALUES ${Array.from({ length: 10 }, (_, i) => `(${i}, 1, 0.1)`).join(', ')}, (100, 2, 12345678901234567890.1234567891), (101, 2, 0.0000000001)`);
+    await engine.execute('FLUSH');
+    const rows = async () => (await engine.viewRows('sums')).map((r) => textRow(r, engine.catalog.relation('sums').schema.map((f) => f.type))).sort();
+    const before = await rows();
+    expect(before).toEqual([
+      JSON.stringify(['1', '1.0000000000', '0.10000000000000000000', '0.1000000000', '10']),
+      JSON.stringify(['2', '12345678901234567890.1234567892', '6172839450617283945.0617283946', '0.0000000001', '2']),
+    ]);
+    await engine.close();
+    engine = await open();
+    try {
+      expect(await rows()).toEqual(before);
+      await engine.execute('DELETE FROM acc WHERE id IN (0, 101); INSERT INTO acc VALUES (102, 2, -0.0000000001)');
+      await engine.execute('FLUSH');
+      expect(await rows()).toEqual([
+        JSON.stringify(['1', '0.9000000000', '0.10000000000000000000', '0.1000000000', '9']),
+        JSON.stringify(['2', '12345678901234567890.1234567890', '6172839450617283945.0617283945', '-0.0000000001', '2']),
+      ]);
+    } finally {
+      await engine.close();
+    }
+  });
 });
