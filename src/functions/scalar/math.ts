@@ -4,7 +4,7 @@
  */
 import { SluiceError } from '../../common/errors.js';
 import { roundHalfAway } from '../../common/values.js';
-import { decFromDouble, decOf, decToDouble, floorDec, formatDec, negDec, roundDec, truncDec, type Dec } from '../../common/decimal.js';
+import { applyTypmod, decFromDouble, decOf, decToDouble, floorDec, formatDec, negDec, roundDec, truncDec, type Dec } from '../../common/decimal.js';
 import { isNumeric, type SqlType, type Value } from '../../common/types.js';
 import { cast } from '../../planner/coercion.js';
 import { byName, rowWiseFunction, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
@@ -78,7 +78,11 @@ const bindRound: ScalarBinder = (args, site) => {
   throw noFunction(site.name, args, site.pos);
 };
 
+/** NUMERIC(p, s) applied to a numeric value (a cast to the type with a typmod). */
+const numericTypmod: ScalarFunction = rowWiseFunction((vals: Value[]): Value => formatDec(applyTypmod(decOf(vals[0] as string), vals[1] as number, vals[2] as number)));
+
 export const MATH_FUNCTIONS = {
+  numeric_typmod: byName(['__numeric_typmod'], fixed(['numeric', 'int', 'int'], 'numeric'), numericTypmod),
   abs: byName(['abs'], numericUnary(true), numeric('abs')),
   floor: byName(['floor'], numericUnary(true), numeric('floor')),
   ceil: byName(['ceil', 'ceiling'], numericUnary(true), numeric('ceil')),
