@@ -65,8 +65,12 @@ export class NumericSumAccumulator implements GroupsAccumulator {
       const c = (m.get(d.scale) ?? 0) + w;
       if (c === 0) m.delete(d.scale);
       else m.set(d.scale, c);
-      let want = 0;
-      for (const [s, n] of m) if (n !== 0 && s > want) want = s;
+      // The largest scale present: only a scale whose count reached zero can lower it.
+      let want = d.scale > scale ? d.scale : scale;
+      if (c === 0 && d.scale === scale) {
+        want = 0;
+        for (const [s, n] of m) if (n !== 0 && s > want) want = s;
+      }
       if (want > scale) {
         sum *= pow10(want - scale);
         scale = want;
