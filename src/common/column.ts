@@ -12,6 +12,7 @@ import { elementType, isArrayType, type SqlType, type Value } from './types.js';
 import { SluiceError } from './errors.js';
 import { parseBytea } from './values.js';
 import { numericText } from './decimal.js';
+import { canonicalJsonb } from './jsonb.js';
 
 export type ColumnValues = Int32Array | BigInt64Array | Float64Array | Uint8Array;
 
@@ -103,6 +104,7 @@ export function getValue(c: Column, i: number): Value {
     case 'varchar':
     case 'bytea':
     case 'numeric':
+    case 'jsonb':
       return getString(c, i);
     case 'null':
       return null;
@@ -160,6 +162,7 @@ export class ColumnBuilder {
       case 'varchar':
       case 'bytea':
       case 'numeric':
+      case 'jsonb':
         this.values = new Uint8Array(capacity * 8);
         this.offsets = new Int32Array(capacity + 1);
         break;
@@ -237,6 +240,10 @@ export class ColumnBuilder {
       case 'numeric':
         // Canonical text from here on: DuckDB rows, JSON numbers and doubles arrive in other forms.
         this.appendString(numericText(v));
+        return;
+      case 'jsonb':
+        // Values in columns are canonical text; rows from DuckDB tables are JSON as written.
+        this.appendString(canonicalJsonb(String(v)));
         return;
       case 'null':
         break;
@@ -375,7 +382,8 @@ export function takeColumn(c: Column, idx: Int32Array, n: number): Column {
   switch (c.type) {
     case 'varchar':
     case 'bytea':
-    case 'numeric': {
+    case 'numeric':
+    case 'jsonb': {
       const o = c.offsets!;
       const src = c.values as Uint8Array;
       let total = 0;
@@ -452,13 +460,14 @@ export function constantColumn(type: SqlType, v: Value, n: number): Column {
   }
   if (v === null) {
     const validity = newBitmap(n, false);
-    if (type === 'varchar' || type === 'bytea' || type === 'numeric') return { type, length: n, values: new Uint8Array(0), offsets: new Int32Array(n + 1), validity };
+    if (type === 'varchar' || type === 'bytea' || type === 'numeric' || type === 'jsonb') return { type, length: n, values: new Uint8Array(0), offsets: new Int32Array(n + 1), validity };
     return { type, length: n, values: allocValues(type, n), validity };
   }
   switch (type) {
     case 'varchar':
     case 'bytea':
-    case 'numeric': {
+    case 'numeric':
+    case 'jsonb': {
       const s = new TextEncoder().encode(type === 'numeric' ? numericText(v) : String(v));
       const bytes = new Uint8Array(s.length * n);
       const offs = new Int32Array(n + 1);

@@ -37,6 +37,7 @@ export type ErrorCategory =
   | 'null_value_not_allowed' // 22004
   | 'invalid_ntile_argument' // 22014
   | 'invalid_nth_value_argument' // 22016
+  | 'untranslatable_character' // 22P05
   | 'internal'; // XX000
 
 const SQLSTATE: Record<ErrorCategory, string> = {
@@ -74,6 +75,7 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   null_value_not_allowed: '22004',
   invalid_ntile_argument: '22014',
   invalid_nth_value_argument: '22016',
+  untranslatable_character: '22P05',
   internal: 'XX000',
 };
 

@@ -4,9 +4,10 @@
  *   BigInt64Array (timestamps and intervals in microseconds) · double → Float64Array ·
  *   varchar → Arrow Utf8 (Int32 offsets + bytes) · bytea → Utf8 holding its hex text form (`\x0a1b`),
  *   whose string order is the bytes' order · numeric → Utf8 holding its exact canonical decimal
- *   text (`-12.50`, see decimal.ts), ordered by value, not by its bytes.
+ *   text (`-12.50`, see decimal.ts), ordered by value, not by its bytes ·
+ *   jsonb → Utf8 holding the document's canonical text (see jsonb.ts).
  * JS values: boolean | number (int, double, date as days since 1970) |
- *   bigint (bigint, timestamp µs, interval µs) | string (varchar, bytea, numeric) | null.
+ *   bigint (bigint, timestamp µs, interval µs) | string (varchar, bytea, numeric, jsonb) | null.
  */
 import { SluiceError } from './errors.js';
 
@@ -22,6 +23,7 @@ export type ScalarType =
   | 'date'
   | 'interval'
   | 'bytea'
+  | 'jsonb'
   | 'null';
 
 /** The element types an array can have. */
@@ -127,9 +129,11 @@ export function parseTypeName(raw: string): SqlType {
     case 'character varying':
     case 'char':
     case 'character':
+      return 'varchar';
+    // json is held as jsonb (as RisingWave does): the canonical document, not the text as written.
     case 'jsonb':
     case 'json':
-      return 'varchar';
+      return 'jsonb';
     case 'timestamp':
     case 'timestamp without time zone':
     case 'timestamptz':
@@ -172,6 +176,8 @@ export function typeDisplayName(t: SqlType): string {
       return 'interval';
     case 'bytea':
       return 'bytea';
+    case 'jsonb':
+      return 'jsonb';
     case 'null':
       return 'unknown';
     default:

@@ -2,6 +2,7 @@
  * Value-level conversions shared by the planner (constant folding) and the executor (casts,
  * results): parsing text into typed values and printing values as PostgreSQL prints them.
  */
+import { canonicalJsonb, JsonNumber, parseJson } from './jsonb.js';
 import { SluiceError } from './errors.js';
 import { elementType, isArrayType, typeDisplayName, type ArrayType, type SqlType, type Value } from './types.js';
 import { parseInterval, formatInterval } from './interval.js';
@@ -58,7 +59,14 @@ export function formatDouble(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return 'Infinity';
   if (v === -Infinity) return '-Infinity';
-  return String(v);
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  // PostgreSQL prints the shortest exact digits, in exponent form below 1e-4 and from 1e15 up.
+  const sci = v.toExponential();
+  const at = sci.indexOf('e');
+  const exp = Number(sci.slice(at + 1));
+  if (exp >= -4 && exp < 15) return String(v);
+  const e = Math.abs(exp);
+  return `${sci.slice(0, at)}e${exp < 0 ? '-' : '+'}${e < 10 ? '0' : ''}${e}`;
 }
 
 /** Text form of a value as PostgreSQL's text protocol prints it. */
@@ -81,6 +89,7 @@ export function formatValue(v: Value, type: SqlType): string | null {
     case 'bigint':
     case 'varchar':
     case 'bytea':
+    case 'jsonb':
     case 'null':
       return String(v);
     default:
@@ -190,6 +199,8 @@ export function parseText(s: string, type: SqlType): Value {
       return s;
     case 'bytea':
       return parseBytea(s);
+    case 'jsonb':
+      return canonicalJsonb(s);
     case 'timestamp':
       return parseTimestamp(s);
     case 'date':
@@ -242,6 +253,7 @@ function checkInt(n: number): number {
 export function castValue(v: Value, from: SqlType, to: SqlType): Value {
   if (v === null || from === to) return v;
   if (from === 'varchar') return parseText(v as string, to);
+  if (from === 'jsonb') return castJsonb(v as string, to);
   if (isArrayType(from) && isArrayType(to)) return (v as readonly Value[]).map((x) => castValue(x, elementType(from), elementType(to)));
   if (isArrayType(from) && to === 'varchar') return formatValue(v, from);
   if (isArrayType(from) || isArrayType(to)) throw new SluiceError('datatype_mismatch', `cannot cast type ${typeDisplayName(from)} to ${typeDisplayName(to)}`);
@@ -297,6 +309,24 @@ export function castValue(v: Value, from: SqlType, to: SqlType): Value {
       break;
   }
   throw new SluiceError('datatype_mismatch', `cannot cast type ${typeDisplayName(from)} to ${typeDisplayName(to)}`);
+}
+
+/** jsonb to text (its canonical text) or, for a JSON number or boolean, to a number or boolean type. */
+function castJsonb(doc: string, to: SqlType): Value {
+  if (to === 'varchar') return doc;
+  const want = typeDisplayName(to);
+  const node = parseJson(doc);
+  const kind = node === null ? 'null' : typeof node === 'string' ? 'string' : typeof node === 'boolean' ? 'boolean' : node instanceof JsonNumber ? 'numeric' : Array.isArray(node) ? 'array' : 'object';
+  if (to === 'boolean' && typeof node === 'boolean') return node;
+  if ((to === 'int' || to === 'bigint' || to === 'double' || to === 'numeric') && node instanceof JsonNumber) {
+    // The number's exact decimal; to an integer it rounds half away from zero (numeric's cast).
+    const dec = formatDec(parseDec(node.text));
+    return to === 'numeric' ? dec : castValue(dec, 'numeric', to);
+  }
+  if (to === 'boolean' || to === 'int' || to === 'bigint' || to === 'double' || to === 'numeric') {
+    throw new SluiceError('invalid_parameter', `cannot cast jsonb ${kind} to type ${want}`);
+  }
+  throw new SluiceError('datatype_mismatch', `cannot cast type jsonb to ${want}`);
 }
 
 export function roundHalfAway(x: number): number {

@@ -11,6 +11,7 @@ import { arrayOf, elementType, type Field, type Schema, type SqlType, type Value
 import { getValue, type Batch } from '../common/column.js';
 import { parseBytea } from '../common/values.js';
 import { numericText } from '../common/decimal.js';
+import { canonicalJsonb } from '../common/jsonb.js';
 
 export function duckType(t: SqlType): string {
   switch (t) {
@@ -23,6 +24,8 @@ export function duckType(t: SqlType): string {
     case 'varchar': return 'VARCHAR';
     // bytea as its hex text: DuckDB's BLOB prints differently and sluice's values are that text.
     case 'bytea': return 'VARCHAR';
+    // DuckDB's JSON checks documents on insert; sluice canonicalises them when they enter a column.
+    case 'jsonb': return 'JSON';
     case 'timestamp': return 'TIMESTAMP';
     case 'date': return 'DATE';
     case 'interval': return 'INTERVAL';
@@ -63,11 +66,17 @@ export function decimalFor(values: Iterable<Value>): { precision: number; scale:
   return whole + scale <= DUCK_MAX_PRECISION ? { precision: DUCK_MAX_PRECISION, scale } : null;
 }
 
+/** The sluice type of a DuckDB result column (JSON is a VARCHAR with an alias). */
+function duckResultType(t: { toString(): string; alias?: string }): SqlType {
+  return t.alias === 'JSON' ? 'jsonb' : fromDuckTypeName(t.toString());
+}
+
 /** Maps a DuckDB result column type name to a sluice type. */
 export function fromDuckTypeName(name: string): SqlType {
   const n = name.toUpperCase();
   if (n.endsWith('[]')) return arrayOf(fromDuckTypeName(n.slice(0, -2))) ?? 'varchar';
   if (n === 'BOOLEAN') return 'boolean';
+  if (n === 'JSON') return 'jsonb';
   if (n === 'INTEGER' || n === 'SMALLINT' || n === 'TINYINT' || n === 'UTINYINT' || n === 'USMALLINT') return 'int';
   if (n === 'BIGINT' || n === 'HUGEINT' || n === 'UINTEGER' || n === 'UBIGINT') return 'bigint';
   if (n === 'DOUBLE' || n === 'FLOAT') return 'double';
@@ -107,6 +116,8 @@ export function fromDuck(v: unknown, type: SqlType): Value {
     case 'bytea':
       // Stored as the text written in the statement; its bytes' canonical hex form from here on.
       return parseBytea(String(v));
+    case 'jsonb':
+      return canonicalJsonb(typeof v === 'string' ? v : String(v));
     case 'varchar':
       return typeof v === 'string' ? v : typeof v === 'object' ? String((v as { toString(): string }).toString()) : String(v);
     case 'null':
@@ -242,7 +253,7 @@ export class Duck {
   async query(sql: string, conn: DuckDBConnection = this.conn): Promise<{ columns: Field[]; rows: Value[][] }> {
     const r = await this.run(sql, conn);
     const names = r.columnNames();
-    const types = r.columnTypes().map((t) => fromDuckTypeName(t.toString()));
+    const types = r.columnTypes().map(duckResultType);
     const columns = names.map((name, i) => ({ name, type: types[i]! }));
     const rows = r.getRows().map((row) => row.map((v, i) => fromDuck(v, types[i]!)));
     return { columns, rows };
@@ -256,7 +267,7 @@ export class Duck {
     try {
       const r = await conn.stream(sql);
       const names = r.columnNames();
-      const types = r.columnTypes().map((t) => fromDuckTypeName(t.toString()));
+      const types = r.columnTypes().map(duckResultType);
       const columns = names.map((name, i) => ({ name, type: types[i]! }));
       const rows: Value[][] = [];
       for (;;) {
@@ -322,6 +333,7 @@ function appendValue(app: Appender, v: unknown, type: SqlType): void {
     case 'numeric':
     case 'varchar':
     case 'bytea':
+    case 'jsonb':
     case 'null': app.appendVarchar(String(v)); break;
     case 'timestamp': app.appendTimestamp(v as DuckDBTimestampValue); break;
     case 'date': app.appendDate(v as DuckDBDateValue); break;

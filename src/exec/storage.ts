@@ -24,6 +24,7 @@ export function storageOf(t: SqlType): Storage {
     case 'varchar':
     case 'bytea':
     case 'numeric':
+    case 'jsonb':
       return 'utf8';
     case 'null':
       return 'null';

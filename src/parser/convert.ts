@@ -116,6 +116,12 @@ const BINARY: Record<string, BinaryOp> = {
   AND: 'and', OR: 'or', '||': '||',
 };
 
+/** The functions jsonb's operators stand for (functions/scalar/json.ts). */
+const JSONB_OPERATORS: Record<string, string> = {
+  '#>': '__jsonb_path', '#>>': '__jsonb_path_text', '#-': '__jsonb_delete_path',
+  '@>': '__contains', '<@': '__contained', '?': '__jsonb_exists', '?|': '__jsonb_exists_any', '?&': '__jsonb_exists_all',
+};
+
 /** A call of one of the binder's internal functions (subscripts, ANY/ALL), named with a leading `__`. */
 function internalCall(name: string, args: Expr[], pos: number | undefined): Expr {
   return { kind: 'func', name, args, star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
@@ -481,6 +487,16 @@ class Converter {
       case '->':
       case '->>':
         return { kind: 'func', name: op === '->' ? 'json_get' : 'json_get_text', args: [left, this.convertExpr(e.right)], star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
+      case '#>':
+      case '#>>':
+      case '#-':
+      case '@>':
+      case '<@':
+      case '?':
+      case '?|':
+      case '?&':
+        // jsonb's operators (and array containment): the scalar functions that implement them.
+        return internalCall(JSONB_OPERATORS[op]!, [left, this.convertExpr(e.right)], pos);
       default: {
         const bop = BINARY[op];
         if (!bop) return unsupported(`operator ${op}`);

@@ -37,7 +37,7 @@ const extreme = (name: string): AggregateSignature => ({
   name,
   star: false,
   // An untyped NULL has no ordering; int is the usual default.
-  argType: (t) => (t === 'null' ? 'int' : isArrayType(t) || t === 'bytea' ? null : t),
+  argType: (t) => (t === 'null' ? 'int' : isArrayType(t) || t === 'bytea' || t === 'jsonb' ? null : t),
   returnType: (t) => t,
   keepsValuesWhenRetracting: true,
 });
@@ -107,6 +107,9 @@ export const AGGREGATE_SIGNATURES = {
     returnType: (t) => arrayOf(t) ?? 'null',
     hint: 'array_agg() takes BOOLEAN, INT, BIGINT, DOUBLE PRECISION or VARCHAR values (arrays of other types are not supported yet).',
   }),
+  // Any value, arrays too, as its JSON (json is held as jsonb, so json_agg is the same).
+  jsonb_agg: ordered('jsonb_agg', { argType: (t) => (t === 'null' ? 'varchar' : t), returnType: () => 'jsonb' }),
+  json_agg: ordered('json_agg', { argType: (t) => (t === 'null' ? 'varchar' : t), returnType: () => 'jsonb' }),
   first_value: ordered('first_value', { argType: anyScalar, returnType: (t) => t }),
   last_value: ordered('last_value', { argType: anyScalar, returnType: (t) => t }),
   percentile_cont: ordered('percentile_cont', {

@@ -424,6 +424,7 @@ export class ExprBinder {
         return call(fn, [a, b], 'boolean');
       }
       case '||':
+        if (l.type === 'jsonb' || r.type === 'jsonb') return bindScalar('__jsonb_concat', [l, r], pos);
         if (isArrayType(l.type) || isArrayType(r.type)) return this.bindArrayConcat(l, r, pos);
         return call('concat', [cast(l, 'varchar'), cast(r, 'varchar')], 'varchar');
       case '+':
@@ -431,6 +432,7 @@ export class ExprBinder {
       case '*':
       case '/':
       case '%':
+        if (op === '-' && l.type === 'jsonb') return bindScalar('__jsonb_delete', [l, r], pos);
         return bindArithmetic(op, l, r, pos);
       default:
         throw new SluiceError('not_supported', `operator ${op} is not supported`, { position: pos });

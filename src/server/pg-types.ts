@@ -23,6 +23,7 @@ export const Oid = {
   timestamptz: 1184,
   interval: 1186,
   numeric: 1700,
+  jsonb: 3802,
   bool_array: 1000,
   int4_array: 1007,
   text_array: 1009,
@@ -57,6 +58,8 @@ export function typeOid(t: SqlType): number {
       return Oid.varchar;
     case 'bytea':
       return Oid.bytea;
+    case 'jsonb':
+      return Oid.jsonb;
     case 'timestamp':
       return Oid.timestamp;
     case 'date':
@@ -88,6 +91,7 @@ export function typeSize(t: SqlType): number {
     case 'numeric':
     case 'varchar':
     case 'bytea':
+    case 'jsonb':
     case 'null':
       return -1;
     default:

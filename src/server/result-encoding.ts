@@ -64,6 +64,13 @@ export function writeBinaryValue(w: ValueSink, v: Value, type: SqlType): void {
     case 'null':
       w.sizedUtf8(String(v));
       return;
+    case 'jsonb': {
+      // Version 1 of jsonb's binary form: a version byte, then the text.
+      const bytes = new TextEncoder().encode(String(v));
+      w.int32(bytes.length + 1).int8(1);
+      for (const b of bytes) w.int8(b);
+      return;
+    }
     case 'bytea': {
       // The binary form is the bytes themselves.
       const hex = String(v).slice(2);

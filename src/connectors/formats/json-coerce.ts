@@ -7,6 +7,7 @@ import { SluiceError } from '../../common/errors.js';
 import { elementType, typeDisplayName, type SqlType, type Value } from '../../common/types.js';
 import { parseText } from '../../common/values.js';
 import { numericText } from '../../common/decimal.js';
+import { canonicalJsonb, quoteJsonString } from '../../common/jsonb.js';
 
 const INT64_MIN = -(2 ** 63);
 const INT64_LIMIT = 2 ** 63;
@@ -29,10 +30,10 @@ function mismatch(v: unknown, type: SqlType): SluiceError {
  */
 export function coerceJson(v: unknown, type: SqlType): Value {
   if (v === null || v === undefined) return null;
-  if (typeof v === 'string') return type === 'varchar' ? v : parseText(v, type);
+  if (typeof v === 'string') return type === 'varchar' ? v : type === 'jsonb' ? quoteJsonString(v) : parseText(v, type);
   switch (type) {
     case 'varchar':
-      // Nested objects and arrays are kept as their JSON text (JSON/JSONB columns are varchar).
+      // Nested objects and arrays are kept as their JSON text (a JSONB column holds the document).
       return typeof v === 'object' ? JSON.stringify(v) : String(v);
     case 'boolean':
       if (typeof v === 'boolean') return v;
@@ -67,6 +68,9 @@ export function coerceJson(v: unknown, type: SqlType): Value {
     case 'date':
     case 'bytea':
       throw mismatch(v, type);
+    case 'jsonb':
+      // Any JSON value fits; a string is the JSON string (not a document to parse).
+      return canonicalJsonb(JSON.stringify(v));
     case 'null':
       return null;
     default:

@@ -5,8 +5,11 @@
  * kafkajs has no manual partition assignment (tulios/kafkajs#373): its consumer always joins a
  * group, and the group decides which partitions it reads and from where. The direct approach
  * needs the opposite — the engine picks each partition's range — so this file drives kafkajs's
- * own cluster object (metadata, leaders, ListOffsets, Fetch with its record-batch decoding)
- * without a consumer. That object is internal to kafkajs; this is the only file that touches
+ * own cluster object (metadata, leaders, ListOffsets, the connections) without a consumer.
+ * Fetch v11 is encoded by kafkajs but its response is decoded here and in record-batches.ts,
+ * straight into columns (kafkajs' decoding makes an object, Longs and Buffer slices per record);
+ * a broker without Fetch v11, or a batch in an old format or with a codec other than gzip, goes
+ * back to kafkajs' decoding. That object is internal to kafkajs; this is the only file that touches
  * it, its shape is checked when a client is made, and package.json pins kafkajs 2.2.4 (the
  * last release).
  *
@@ -16,6 +19,7 @@
 import { createRequire } from 'node:module';
 import { Kafka, logLevel } from 'kafkajs';
 import { SluiceError } from '../../common/errors.js';
+import { decodeRecordSet, RecordColumns, UnsupportedBatch, type AbortedTransaction } from './record-batches.js';
 
 const require = createRequire(import.meta.url);
 
@@ -36,8 +40,10 @@ export interface FetchedPartition {
   readonly partition: number;
   /** The partition's last stable offset at the broker when it answered. */
   readonly stableOffset: number;
-  /** Records from the requested offset on, aborted transactions and control records removed. */
+  /** Records from the requested offset on, aborted transactions and control records removed (kafkajs' decoding). */
   readonly messages: readonly FetchedMessage[];
+  /** The same, as columns, when sluice decoded the response itself (then `messages` is empty). */
+  readonly records?: RecordColumns;
   /** One past the last offset the response covers (including removed records); `from` when empty. */
   readonly end: number;
 }
@@ -64,6 +70,7 @@ interface RawPartition {
 }
 
 interface InternalBroker {
+  versions?: Record<number, { minVersion: number; maxVersion: number }>;
   fetch(request: {
     isolationLevel: number;
     maxWaitTime: number;
@@ -87,6 +94,22 @@ interface InternalCluster {
 type FilterAborted = (args: { messages: FetchedMessage[]; abortedTransactions: unknown[] }) => FetchedMessage[];
 
 const READ_COMMITTED = 1;
+const FETCH_API_KEY = 1;
+
+/** A protocol request as kafkajs' connection sends it. */
+interface ProtocolRequest {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly apiName: string;
+  encode(): Promise<unknown>;
+}
+type FetchV11 = (args: {
+  replicaId: number; isolationLevel: number; maxWaitTime: number; minBytes: number; maxBytes: number; sessionId: number; sessionEpoch: number;
+  topics: { topic: string; partitions: { partition: number; fetchOffset: string; logStartOffset: string; maxBytes: number; currentLeaderEpoch: number }[] }[];
+  forgottenTopics: unknown[]; rackId: string;
+}) => ProtocolRequest;
+type SendRequest = (this: InternalBroker, r: { request: ProtocolRequest; response: { decode(b: Buffer): Promise<Buffer>; parse(b: Buffer): Promise<Buffer> }; requestTimeout: number }) => Promise<Buffer>;
+type ErrorFromCode = (code: number) => Error;
 const CLUSTER_METHODS = ['connect', 'disconnect', 'addTargetTopic', 'refreshMetadata', 'findTopicPartitionMetadata', 'findLeaderForPartitions', 'findBroker', 'fetchTopicsOffset'];
 
 
@@ -128,6 +151,79 @@ export class KafkaCluster {
       if (typeof (this.cluster as unknown as Record<string, unknown>)[m] !== 'function') throw internalsChanged(`Cluster.${m}`);
     }
     this.filterAborted = require('kafkajs/src/consumer/filterAbortedMessages.js') as FilterAborted;
+    this.fetchV11 = require('kafkajs/src/protocol/requests/fetch/v11/request.js') as FetchV11;
+    this.errorFromCode = (require('kafkajs/src/protocol/error.js') as { createErrorFromCode: ErrorFromCode }).createErrorFromCode;
+  }
+
+  private readonly fetchV11: FetchV11;
+  private readonly errorFromCode: ErrorFromCode;
+  /** Set when a broker sent a batch our decoder does not read: kafkajs decodes from then on. */
+  private kafkajsDecoding = false;
+
+  /** kafkajs' way of sending a request on a broker's connection, when the broker speaks Fetch v11. */
+  private sender(broker: InternalBroker): SendRequest | null {
+    if (this.kafkajsDecoding) return null;
+    const v = broker.versions?.[FETCH_API_KEY];
+    if (v === undefined || v.maxVersion < 11 || v.minVersion > 11) return null;
+    const proto = Object.getPrototypeOf(broker) as Record<symbol, unknown>;
+    const key = Object.getOwnPropertySymbols(proto).find((s) => s.description === 'private:Broker:sendRequest');
+    const send = key === undefined ? undefined : proto[key];
+    return typeof send === 'function' ? (send as SendRequest) : null;
+  }
+
+  /**
+   * A Fetch v11 round on one broker, its response decoded by sluice (record-batches.ts) rather
+   * than kafkajs: the body comes back as bytes and the record sets go straight into columns.
+   */
+  private async fetchOwn(broker: InternalBroker, send: SendRequest, partitions: readonly number[], wanted: ReadonlyMap<number, number>, maxBytes: number, maxPartitionBytes: number): Promise<FetchedPartition[]> {
+    const request = this.fetchV11({
+      replicaId: -1, isolationLevel: READ_COMMITTED, maxWaitTime: 500, minBytes: 1, maxBytes, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic: this.topic, partitions: partitions.map((partition) => ({ partition, fetchOffset: String(wanted.get(partition)), logStartOffset: '-1', maxBytes: maxPartitionBytes, currentLeaderEpoch: -1 })) }],
+      forgottenTopics: [], rackId: '',
+    });
+    const body = await send.call(broker, { request, response: { decode: async (b) => b, parse: async (b) => b }, requestTimeout: 30_000 });
+    return this.parseFetch(body, wanted);
+  }
+
+  /** Fetch response v11: throttle, error, session, then per topic and partition a header and a record set. */
+  private parseFetch(b: Buffer, wanted: ReadonlyMap<number, number>): FetchedPartition[] {
+    let p = 4;
+    const top = b.readInt16BE(p);
+    if (top !== 0) throw this.errorFromCode(top);
+    p += 6;
+    const out: FetchedPartition[] = [];
+    const topics = b.readInt32BE(p);
+    p += 4;
+    for (let t = 0; t < topics; t++) {
+      p += 2 + b.readInt16BE(p);
+      const parts = b.readInt32BE(p);
+      p += 4;
+      for (let k = 0; k < parts; k++) {
+        const partition = b.readInt32BE(p);
+        const code = b.readInt16BE(p + 4);
+        const highWatermark = Number(b.readBigInt64BE(p + 6));
+        const lastStable = Number(b.readBigInt64BE(p + 14));
+        p += 30;
+        const n = b.readInt32BE(p);
+        p += 4;
+        const aborted: AbortedTransaction[] = [];
+        for (let a = 0; a < n; a++, p += 16) aborted.push({ producerId: b.readBigInt64BE(p), firstOffset: Number(b.readBigInt64BE(p + 8)) });
+        aborted.sort((x, y) => x.firstOffset - y.firstOffset);
+        p += 4; // preferred read replica
+        const size = b.readInt32BE(p);
+        p += 4;
+        const start = p;
+        if (size > 0) p += size;
+        if (code === 1) throw new OffsetOutOfRange(partition);
+        if (code !== 0) throw this.errorFromCode(code);
+        const from = wanted.get(partition);
+        if (from === undefined) continue;
+        const records = new RecordColumns();
+        if (size > 0) decodeRecordSet(b, start, start + size, from, aborted, records);
+        out.push({ partition, stableOffset: lastStable >= 0 ? lastStable : highWatermark, messages: [], records, end: Math.max(from, records.end) });
+      }
+    }
+    return out;
   }
 
   async connect(): Promise<void> {
@@ -180,6 +276,16 @@ export class KafkaCluster {
     }
     const rounds = Object.entries(leaders).map(async ([nodeId, partitions]) => {
       const broker = await this.cluster.findBroker({ nodeId });
+      const send = this.sender(broker);
+      if (send !== null) {
+        try {
+          return await this.fetchOwn(broker, send, partitions, wanted, maxBytes, maxPartitionBytes);
+        } catch (e) {
+          if (!(e instanceof UnsupportedBatch)) throw e;
+          // Message format 0/1 or a codec we do not decode: kafkajs decodes this cluster's fetches.
+          this.kafkajsDecoding = true;
+        }
+      }
       let response;
       try {
         response = await broker.fetch({

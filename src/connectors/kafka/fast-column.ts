@@ -47,7 +47,7 @@ export class FastColumn {
     this.type = type;
     this.capacity = Math.max(8, capacity);
     this.values = this.allocate(this.capacity);
-    if (type === 'varchar' || type === 'numeric') {
+    if (type === 'varchar' || type === 'numeric' || type === 'jsonb') {
       this.bytes = Buffer.allocUnsafe(this.capacity * bytesPerRow);
       this.offsets = new Int32Array(this.capacity + 1);
     }
@@ -89,6 +89,7 @@ export class FastColumn {
     if (v === null) return this.appendNull();
     switch (this.type) {
       case 'varchar':
+      case 'jsonb':
         return this.appendString(String(v));
       case 'numeric':
         return this.appendString(numericText(v));
@@ -172,7 +173,7 @@ export class FastColumn {
   finish(): Column {
     const n = this.length;
     const validity = this.validity === null ? null : trim(this.validity, (n + 7) >> 3);
-    if (this.type === 'varchar' || this.type === 'numeric') {
+    if (this.type === 'varchar' || this.type === 'numeric' || this.type === 'jsonb') {
       const b = this.bytes!;
       const values = 2 * this.byteLength >= b.length ? new Uint8Array(b.buffer, b.byteOffset, this.byteLength) : new Uint8Array(b.subarray(0, this.byteLength));
       return { type: this.type, length: n, values, offsets: trim(this.offsets!, n + 1), validity };
@@ -234,7 +235,7 @@ export class FastColumn {
 
   private allocate(n: number): ColumnValues {
     // Unused for varchar (bytes and offsets hold the data).
-    if (this.type === 'varchar' || this.type === 'numeric') return new Uint8Array(0);
+    if (this.type === 'varchar' || this.type === 'numeric' || this.type === 'jsonb') return new Uint8Array(0);
     const v = allocValues(this.type, n);
     if (v instanceof BigInt64Array && LITTLE_ENDIAN) this.halves = new Int32Array(v.buffer);
     return v;

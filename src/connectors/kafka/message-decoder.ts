@@ -22,6 +22,7 @@ import { foldKeys } from '../formats/json-coerce.js';
 import { splitLines } from '../formats/lines.js';
 import type { FormatSpec } from '../formats/options.js';
 import type { FetchedMessage } from './cluster.js';
+import type { RecordColumns } from './record-batches.js';
 import { FastColumn } from './fast-column.js';
 import { JsonScanner, SCAN_BAIL, SCAN_ROW } from './json-scanner.js';
 import type { ColumnLayout, MetadataColumn } from './metadata-columns.js';
@@ -168,14 +169,13 @@ function recordDecoder(settings: DecodeSettings): RecordDecoder {
   }
 }
 
-/** The text of a message value that is one record: without a trailing line break. */
-function singleRecord(value: Buffer): string {
-  let end = value.length;
-  if (end > 0 && value[end - 1] === 10) {
+/** The text of a message value (buf[start, end)) that is one record: without a trailing line break. */
+function singleRecord(buf: Buffer, start: number, end: number): string {
+  if (end > start && buf[end - 1] === 10) {
     end--;
-    if (end > 0 && value[end - 1] === 13) end--;
+    if (end > start && buf[end - 1] === 13) end--;
   }
-  return value.toString('utf8', 0, end);
+  return buf.toString('utf8', start, end);
 }
 
 function headersJson(headers: FetchedMessage['headers']): string {
@@ -221,25 +221,40 @@ export class MessageDecoder {
     this.partition = partition;
   }
 
-  /** Decodes message `m` at `offset`; bad records are added to deadLetters. */
+  /** Decodes message `m` (as kafkajs decodes it) at `offset`; bad records are added to deadLetters. */
   add(m: FetchedMessage, offset: number): void {
     const value = m.value;
     if (value === null) return;
-    if (value.length > this.maxMessageBytes) {
-      const head = value.toString('utf8', 0, Math.min(value.length, 4 * MAX_RAW_CHARS));
-      this.deadLetters.push(deadLetterOf(this.where + offset, head, `message value of ${value.length} bytes is larger than max_message_bytes (${this.maxMessageBytes}); raise max_message_bytes to read such messages`));
+    if (this.metadata.length > 0) this.readMetadata(m.key, Number(m.timestamp), () => m.headers, offset);
+    this.addValue(value, 0, value.length, offset);
+  }
+
+  /** Decodes record `i` of columns from our own fetch decoding (record-batches.ts), at `offset`. */
+  addColumnar(recs: RecordColumns, i: number, offset: number): void {
+    const len = recs.valueLength[i]!;
+    if (len < 0) return;
+    if (this.metadata.length > 0) this.readMetadata(recs.key(i), recs.timestamps[i]!, () => recs.headers(i), offset);
+    const s = recs.valueStart[i]!;
+    this.addValue(recs.buffers[recs.buffer[i]!]!, s, s + len, offset);
+  }
+
+  /** A message value, buf[start, end). */
+  private addValue(buf: Buffer, start: number, end: number, offset: number): void {
+    const size = end - start;
+    if (size > this.maxMessageBytes) {
+      const head = buf.toString('utf8', start, start + Math.min(size, 4 * MAX_RAW_CHARS));
+      this.deadLetters.push(deadLetterOf(this.where + offset, head, `message value of ${size} bytes is larger than max_message_bytes (${this.maxMessageBytes}); raise max_message_bytes to read such messages`));
       return;
     }
-    if (this.metadata.length > 0) this.readMetadata(m, offset);
     if (this.scanner !== null) {
-      this.addJson(value, offset);
+      this.addJson(buf, start, end, offset);
       return;
     }
     if (!this.manyPerMessage) {
-      this.addRecord(singleRecord(value), offset, 0);
+      this.addRecord(singleRecord(buf, start, end), offset, 0);
       return;
     }
-    const lines = splitLines(value.toString('utf8'));
+    const lines = splitLines(buf.toString('utf8', start, end));
     for (let i = 0; i < lines.length; i++) this.addRecord(lines[i]!, offset, i + 1);
   }
 
@@ -264,16 +279,17 @@ export class MessageDecoder {
   }
 
   /** JSON messages: the records are split and scanned in bytes (the lines as splitLines finds them). */
-  private addJson(value: Buffer, offset: number): void {
+  private addJson(value: Buffer, start: number, n: number, offset: number): void {
     if (!this.manyPerMessage) {
-      this.addJsonRecord(value, 0, value.length, offset, 0);
+      this.addJsonRecord(value, start, n, offset, 0);
       return;
     }
-    const n = value.length;
-    let s = n >= 3 && value[0] === 0xef && value[1] === 0xbb && value[2] === 0xbf ? 3 : 0;
+    let s = n - start >= 3 && value[start] === 0xef && value[start + 1] === 0xbb && value[start + 2] === 0xbf ? start + 3 : start;
     let line = 0;
     while (s < n) {
-      const nl = value.indexOf(10, s);
+      // The value may lie inside a larger buffer: a line break past its end is not its own.
+      let nl = value.indexOf(10, s);
+      if (nl >= n) nl = -1;
       let e = nl < 0 ? n : nl;
       if (e > s && value[e - 1] === 13) e--;
       this.addJsonRecord(value, s, e, offset, ++line);
@@ -296,7 +312,7 @@ export class MessageDecoder {
       this.completeRow();
     } else if (r === SCAN_BAIL) {
       for (let j = 0; j < cols.length; j++) cols[j]!.truncate(this.rows);
-      this.addRecord(line === 0 ? singleRecord(value) : value.toString('utf8', start, end), offset, line);
+      this.addRecord(line === 0 ? singleRecord(value, start, end) : value.toString('utf8', start, end), offset, line);
     }
   }
 
@@ -316,12 +332,12 @@ export class MessageDecoder {
     }
   }
 
-  private readMetadata(m: FetchedMessage, offset: number): void {
+  private readMetadata(key: Buffer | null, timestampMs: number, headers: () => FetchedMessage['headers'], offset: number): void {
     const md = this.metadata;
     for (let k = 0; k < md.length; k++) {
       switch (md[k]!.kind) {
         case '_key':
-          this.meta[k] = m.key === null ? null : m.key.toString('utf8');
+          this.meta[k] = key === null ? null : key.toString('utf8');
           break;
         case '_partition':
           this.meta[k] = this.partition;
@@ -330,10 +346,10 @@ export class MessageDecoder {
           this.meta[k] = BigInt(offset);
           break;
         case '_timestamp':
-          this.meta[k] = BigInt(m.timestamp) * 1000n;
+          this.meta[k] = BigInt(timestampMs) * 1000n;
           break;
         case '_headers':
-          this.meta[k] = headersJson(m.headers);
+          this.meta[k] = headersJson(headers());
           break;
       }
     }

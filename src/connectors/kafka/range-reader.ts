@@ -17,6 +17,7 @@ import type { Schema } from '../../common/types.js';
 import type { DeadLetter } from '../api.js';
 import { OffsetOutOfRange, type FetchedMessage, type FetchedPartition, type KafkaCluster } from './cluster.js';
 import { MessageDecoder, type DecodeSettings } from './message-decoder.js';
+import type { RecordColumns } from './record-batches.js';
 
 /** The records of one partition an epoch read: offsets [from, to). */
 export interface PartitionRange {
@@ -53,6 +54,7 @@ interface Cursor {
 interface Work {
   readonly cursor: Cursor;
   readonly messages: readonly FetchedMessage[];
+  readonly records: RecordColumns | undefined;
   readonly start: number;
   readonly stop: number;
 }
@@ -99,7 +101,7 @@ export async function readRanges(
       const c = byPartition.get(fp.partition);
       if (c === undefined || c.cur >= c.to) continue;
       if (fp.end > c.cur) {
-        work.push({ cursor: c, messages: fp.messages, start: c.cur, stop: c.to });
+        work.push({ cursor: c, messages: fp.messages, records: fp.records, start: c.cur, stop: c.to });
         c.cur = Math.min(fp.end, c.to);
       } else {
         empty.push(fp);
@@ -139,6 +141,17 @@ function decodeInto(w: Work, schema: Schema, settings: DecodeSettings, topic: st
   const c = w.cursor;
   c.decoder ??= new MessageDecoder(schema, settings, topic, c.partition, Math.min(c.to - c.from, 1 << 16));
   const d = c.decoder;
+  const recs = w.records;
+  if (recs !== undefined) {
+    const offsets = recs.offsets;
+    for (let i = 0; i < recs.count; i++) {
+      const offset = offsets[i]!;
+      if (offset < w.start) continue;
+      if (offset >= w.stop) break;
+      d.addColumnar(recs, i, offset);
+    }
+    return;
+  }
   const ms = w.messages;
   for (let i = 0; i < ms.length; i++) {
     const m = ms[i]!;

@@ -53,6 +53,27 @@ export function withSessionValues(text: string, session: SessionValues): string 
   return copied === 0 ? text : out + text.slice(copied);
 }
 
+/**
+ * The query text with the type name `jsonb` as DuckDB's `json` (DuckDB has no jsonb; its JSON
+ * results come back as sluice's jsonb, canonical). Unchanged when it names none.
+ */
+export function jsonbAsJson(text: string): string {
+  const toks = lex(text);
+  let out = '';
+  let copied = 0;
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.kind !== 'ident' || t.value !== 'jsonb' || text.slice(t.start, t.end).startsWith('"')) continue;
+    const prev = toks[i - 1];
+    const next = toks[i + 1];
+    if (prev?.kind === 'symbol' && prev.value === '.') continue;
+    if (next?.kind === 'symbol' && (next.value === '(' || next.value === '.')) continue;
+    out += text.slice(copied, t.start) + 'json';
+    copied = t.end;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
 /** Whether the text divides or takes a modulo (a `/` or `%` outside strings and comments). */
 export function divides(text: string): boolean {
   return lex(text).some((t) => t.kind === 'symbol' && (t.value === '/' || t.value === '%'));

@@ -25,7 +25,7 @@ import type { EngineState, StatementResult } from './state.js';
 import { checkRelation, type Principal } from './privileges.js';
 import type { Monitor } from './monitor.js';
 import { systemTable, systemTempName } from './system-tables.js';
-import { divides, pgColumnNames, raiseOnZeroDivisor, withSessionValues } from './pg-names.js';
+import { divides, jsonbAsJson, pgColumnNames, raiseOnZeroDivisor, withSessionValues } from './pg-names.js';
 import { SUPERUSER_NAME } from '../../catalog/index.js';
 
 /** information_schema relations DuckDB answers itself (clients probe them on connect). */
@@ -96,7 +96,7 @@ export class AdHocQueries {
         });
       }
       if (signal?.aborted) throw signal.reason;
-      let sql = withSessionValues(stmt.text, { user: principal.name, database: principal.database ?? SUPERUSER_NAME });
+      let sql = jsonbAsJson(withSessionValues(stmt.text, { user: principal.name, database: principal.database ?? SUPERUSER_NAME }));
       if (divides(sql)) sql = await this.raisingDivision(sql, qc);
       const r = await this.state.duck.query(sql, qc.conn);
       const names = pgColumnNames(stmt.query, r.columns.map((c) => c.name), stmt.text, stmt.offset);

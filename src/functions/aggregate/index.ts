@@ -13,7 +13,7 @@ import { count, countStar } from './count.js';
 import { DistinctAccumulator } from './distinct.js';
 import type { AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
 import { max, min } from './min-max.js';
-import { arrayAgg, firstValue, lastValue, mode, percentileCont, percentileDisc, stringAgg } from './ordered.js';
+import { arrayAgg, jsonbAgg, firstValue, lastValue, mode, percentileCont, percentileDisc, stringAgg } from './ordered.js';
 import { sum } from './sum.js';
 import { stddevPop, stddevSamp, varPop, varSamp } from './variance.js';
 
@@ -38,6 +38,8 @@ export const AGGREGATES: Readonly<Record<AggFn, AggregateFunction>> = {
   var_pop: varPop,
   string_agg: stringAgg,
   array_agg: arrayAgg,
+  jsonb_agg: jsonbAgg,
+  json_agg: jsonbAgg,
   first_value: firstValue,
   last_value: lastValue,
   percentile_cont: percentileCont,

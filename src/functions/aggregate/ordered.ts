@@ -13,6 +13,8 @@ import type { SqlType, Value } from '../../common/types.js';
 import { compareValues } from '../../exec/top-n.js';
 import type { AggCall, AggOrderKey, BoundExpr } from '../../planner/expr.js';
 import { selected } from './group-arrays.js';
+import { formatJson } from '../../common/jsonb.js';
+import { toJsonNode } from '../scalar/json.js';
 import type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
 
 /** One distinct input row of a group and how many times it is present. */
@@ -163,6 +165,12 @@ export const stringAgg: AggregateFunction = perRow(() => (rows) => {
 
 /** array_agg(x ORDER BY …): every value, NULLs included, as an array; NULL for no rows. */
 export const arrayAgg: AggregateFunction = perRow(() => (rows) => (rows.length === 0 ? null : valuesOf(rows, false)));
+
+/** jsonb_agg(x ORDER BY …): every value (NULLs as JSON null) as a JSON array; NULL for no rows. */
+export const jsonbAgg: AggregateFunction = perRow((call) => {
+  const t = call.arg!.type;
+  return (rows) => (rows.length === 0 ? null : formatJson(valuesOf(rows, false).map((v) => toJsonNode(v, t))));
+});
 
 /** first_value(x ORDER BY …): the value of the first row in the order, NULL or not. */
 export const firstValue: AggregateFunction = perRow(() => (rows) => (rows.length === 0 ? null : rows[0]!.row[0]!));

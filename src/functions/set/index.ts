@@ -10,9 +10,10 @@
 import { SluiceError } from '../../common/errors.js';
 import { elementType, isArrayType, isNumeric, typeDisplayName, type SqlType, type Value } from '../../common/types.js';
 import { pgRegExp, regexpSplit, stringToArray } from '../scalar/array.js';
+import { formatJson, JsonObject, jsonText, parseJson, type JsonNode } from '../../common/jsonb.js';
 
 /** The set-returning functions. */
-export type SetFn = 'unnest' | 'generate_series' | 'regexp_split_to_table' | 'string_to_table';
+export type SetFn = 'unnest' | 'generate_series' | 'regexp_split_to_table' | 'string_to_table' | 'jsonb_array_elements' | 'jsonb_array_elements_text' | 'jsonb_object_keys';
 
 /** A typed call: the argument types it wants (the binder casts to them) and the type of the values it returns. */
 export interface SetSignature {
@@ -72,6 +73,21 @@ function seriesSignature(t: readonly SqlType[]): SetSignature | null {
   return { params: t.map(() => type), type };
 }
 
+/** One jsonb (or text holding JSON) argument. */
+function jsonbSignature(type: SqlType): (t: readonly SqlType[]) => SetSignature | null {
+  return (t) => (t.length === 1 && (t[0] === 'jsonb' || t[0] === 'varchar' || t[0] === 'null') ? { params: ['jsonb'], type } : null);
+}
+
+/** The elements of a jsonb array (jsonb_array_elements[_text]); anything else is PostgreSQL's 22023. */
+function jsonbElements(asText: boolean): (args: readonly Value[]) => readonly Value[] {
+  return ([d]) => {
+    if (d === null) return [];
+    const v = parseJson(d as string);
+    if (!Array.isArray(v)) throw new SluiceError('invalid_parameter', v instanceof JsonObject ? 'cannot extract elements from an object' : 'cannot extract elements from a scalar');
+    return (v as readonly JsonNode[]).map((x) => (asText ? jsonText(x) : formatJson(x)));
+  };
+}
+
 /** Every set-returning function, by name. */
 export const SET_FUNCTIONS: Readonly<Record<SetFn, SetFunction>> = {
   unnest: {
@@ -87,6 +103,17 @@ export const SET_FUNCTIONS: Readonly<Record<SetFn, SetFunction>> = {
   string_to_table: {
     signature: (t) => (t.length >= 2 && t.length <= 3 && t.every((x) => x === 'varchar' || x === 'null') ? { params: t.map(() => 'varchar' as const), type: 'varchar' } : null),
     expander: () => ([s, d, n]) => (s === null ? [] : stringToArray(s as string, (d ?? null) as string | null, (n ?? null) as string | null)),
+  },
+  jsonb_array_elements: { signature: jsonbSignature('jsonb'), expander: () => jsonbElements(false) },
+  jsonb_array_elements_text: { signature: jsonbSignature('varchar'), expander: () => jsonbElements(true) },
+  jsonb_object_keys: {
+    signature: jsonbSignature('varchar'),
+    expander: () => ([d]) => {
+      if (d === null) return [];
+      const v = parseJson(d as string);
+      if (v instanceof JsonObject) return v.entries.map(([k]) => k);
+      throw new SluiceError('invalid_parameter', `cannot call jsonb_object_keys on ${Array.isArray(v) ? 'an array' : 'a scalar'}`);
+    },
   },
   regexp_split_to_table: {
     signature: (t) => (t.length >= 2 && t.length <= 3 && t.every((x) => x === 'varchar' || x === 'null') ? { params: t.map(() => 'varchar' as const), type: 'varchar' } : null),
@@ -108,6 +135,7 @@ export const SET_FUNCTIONS: Readonly<Record<SetFn, SetFunction>> = {
 
 /** The set-returning function called `name`, if there is one. */
 export function setFunctionOf(name: string): SetFn | null {
+  if (name === 'json_array_elements' || name === 'json_array_elements_text' || name === 'json_object_keys') return name.replace('json', 'jsonb') as SetFn;
   return Object.hasOwn(SET_FUNCTIONS, name) ? (name as SetFn) : null;
 }
 

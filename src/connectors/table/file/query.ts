@@ -17,6 +17,7 @@ export function duckTypeName(type: SqlType): string {
     case 'numeric':
     case 'varchar':
     case 'bytea':
+    case 'jsonb':
     case 'null': return 'VARCHAR';
     case 'timestamp': return 'TIMESTAMP';
     case 'date': return 'DATE';

@@ -20,6 +20,7 @@ export function pgTypeName(type: SqlType): string {
     case 'date': return 'date';
     case 'interval': return 'interval';
     case 'bytea': return 'bytea';
+    case 'jsonb': return 'jsonb';
     default: return `${pgTypeName(elementType(type))}[]`;
   }
 }
