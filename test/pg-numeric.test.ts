@@ -14,6 +14,8 @@ import { castValue } from '../src/common/values.js';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { closeOracle, connectOracle, oracleRows, textRow } from './pg-oracle.js';
 import { tempDirEach } from './helpers.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const SCHEMA = `t_types2_numeric_${process.pid}`;
 let client: pg.Client;
@@ -232,6 +234,32 @@ describe('NUMERIC state across a restart', () => {
         JSON.stringify(['1', '0.9000000000', '0.10000000000000000000', '0.1000000000', '9']),
         JSON.stringify(['2', '12345678901234567890.1234567890', '6172839450617283945.0617283945', '-0.0000000001', '2']),
       ]);
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
+describe('NUMERIC from a JSON source', () => {
+  const dir = tempDirEach('sluice-numeric-src-');
+  it('a NUMERIC(p, s) column rounds to s, a value past p digits is NULL, an unconstrained one keeps the number', async () => {
+    const inDir = join(dir(), 'in');
+    mkdirSync(inDir);
+    const engine = await createEngine({ autoStart: false, log: () => undefined, allowPaths: [dir()] });
+    try {
+      await engine.execute(`CREATE SOURCE prices (id INT, p NUMERIC(5, 2), q NUMERIC) WITH (connector = 'file', path = '${inDir}', format = 'json');
+        CREATE MATERIALIZED VIEW pv AS SELECT id, p, q, p * 2 AS p2 FROM prices;
+        CREATE MATERIALIZED VIEW ps AS SELECT sum(p) AS sp, sum(q) AS sq FROM prices;`);
+      writeFileSync(join(inDir, 'a.json'), ['{"id": 1, "p": 1.005, "q": 0.1}', '{"id": 2, "p": "2.5", "q": 0.2}', '{"id": 3, "p": 12345.6, "q": -1.25}'].join('\n') + '\n');
+      await engine.execute('FLUSH');
+      await engine.execute('FLUSH');
+      const rows = (await engine.viewRows('pv')).map((r) => r.map((v) => (v === null ? null : String(v)))).sort((a, b) => Number(a[0]) - Number(b[0]));
+      expect(rows).toEqual([
+        ['1', '1.01', '0.1', '2.02'],
+        ['2', '2.50', '0.2', '5.00'],
+        ['3', null, '-1.25', null],
+      ]);
+      expect((await engine.viewRows('ps')).map((r) => r.map(String))).toEqual([['3.51', '-0.95']]);
     } finally {
       await engine.close();
     }
