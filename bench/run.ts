@@ -89,7 +89,7 @@ const cases: Case[] = [
       let sum = 0n;
       for (const r of rows) {
         count += r[1] as bigint;
-        sum += r[2] as bigint;
+        sum += BigInt(r[2] as string | bigint);
       }
       // price = id % 1000 over ids 0…n-1.
       const full = BigInt(Math.floor(n / 1000));
@@ -100,6 +100,26 @@ const cases: Case[] = [
       return `${rows.length} groups, count ${count}, sum ${sum}`;
     },
   }))),
+  {
+    // Exact NUMERIC: a numeric product per row, and its sum and average per group.
+    name: 'numeric_sum_avg_1k_keys',
+    events: EVENTS,
+    view: 'SELECT id % 1000 AS k, sum(price * 0.01) AS s, avg(price * 0.01) AS a FROM bids GROUP BY id % 1000',
+    check: (rows, n) => {
+      if (rows.length !== Math.min(1000, n)) fail(`expected 1000 groups, got ${rows.length}`);
+      let cents = 0n;
+      for (const r of rows) {
+        const t = String(r[1]);
+        if (!/^\d+\.\d\d$/.test(t)) fail(`sum ${t} is not exact to the cent`);
+        cents += BigInt(t.replace('.', ''));
+      }
+      const full = BigInt(Math.floor(n / 1000));
+      const rest = BigInt(n % 1000);
+      const want = full * 499_500n + (rest * (rest - 1n)) / 2n;
+      if (cents !== want) fail(`sum ${cents} cents != ${want}`);
+      return `${rows.length} groups, sum ${cents} cents exactly`;
+    },
+  },
   {
     // W4, the Nexmark q8 shape: persons and auctions joined per 10 s tumbling window on seller.
     name: 'w4_window_join_person_auction',

@@ -41,7 +41,7 @@ describe('sluice CLI', () => {
     const r = run(['run', 'sql-examples/filtered_projection.sql']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('   50 |     96 |  4900');
-    expect(r.stdout).toContain(' 100 |      3 |   100 |      90.8 | top');
+    expect(r.stdout).toContain(' 100 |      3 |   100 |     90.80 | top');
   });
 
   it('runs sql-examples/enrichment.sql (click stream ⋈ CSV table, dead letter shown)', () => {

@@ -28,9 +28,15 @@ export function tempDirEach(prefix: string): () => string {
   return () => dir;
 }
 
-/** A canonical text for a value: integers exact, doubles to 9 significant digits. */
+/**
+ * A canonical text for a value: integers exact, doubles to 9 significant digits; NUMERIC text
+ * (sum(bigint) and avg of integers are NUMERIC) as the integer it is or the double it is
+ * closest to, so it meets an oracle's bigint or double.
+ */
 export function canonical(v: Value): string {
   if (v === null) return 'NULL';
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return v;
+  if (typeof v === 'string' && /^-?\d+\.\d+$/.test(v)) return canonical(Number(v));
   if (typeof v === 'bigint') return v.toString();
   if (typeof v === 'number') {
     if (Number.isInteger(v)) return String(v);

@@ -12,16 +12,16 @@ import type { Batch, Column } from './column.js';
 import { newBitmap, nullCount } from './column.js';
 import { elementType, isArrayType, type Schema, type SqlType } from './types.js';
 
-/** The Arrow type sluice uses for a SQL type (numeric is held as Float64; see README limits). */
+/** The Arrow type sluice uses for a SQL type (numeric is held as its exact decimal text in Utf8). */
 export function arrowType(t: SqlType): DataType {
   switch (t) {
     case 'boolean': return new Bool();
     case 'int': return new Int32();
     case 'bigint': return new Int64();
-    case 'double':
-    case 'numeric': return new Float64();
+    case 'double': return new Float64();
     case 'varchar':
     case 'bytea':
+    case 'numeric':
     case 'jsonb': return new Utf8();
     case 'timestamp': return new TimestampMicrosecond();
     case 'date': return new DateDay();
@@ -36,7 +36,7 @@ const WEIGHT = '__weight';
 function columnData(c: Column): Data {
   const type = arrowType(c.type);
   const common = { type, length: c.length, nullCount: nullCount(c), nullBitmap: c.validity ?? undefined };
-  if (c.type === 'varchar' || c.type === 'bytea' || c.type === 'jsonb') return makeData({ ...common, type: type as Utf8, valueOffsets: c.offsets!, data: c.values as Uint8Array });
+  if (c.type === 'varchar' || c.type === 'bytea' || c.type === 'numeric' || c.type === 'jsonb') return makeData({ ...common, type: type as Utf8, valueOffsets: c.offsets!, data: c.values as Uint8Array });
   if (c.type === 'null') return makeData({ type: type as Null, length: c.length });
   if (c.child) return makeData({ ...common, type: type as List, valueOffsets: c.offsets!, child: columnData(c.child) });
   return makeData({ ...common, data: c.values } as never);
@@ -78,7 +78,7 @@ function columnFromData(d: Data, type: SqlType): Column {
     const offsets = (d.valueOffsets as Int32Array).subarray(0, n + 1);
     return { type, length: n, values: new Uint8Array(0), offsets, child: columnFromData(d.children[0]!, elementType(type)), validity };
   }
-  if (type === 'varchar' || type === 'bytea' || type === 'jsonb') return { type, length: n, values: d.values as Uint8Array, offsets: (d.valueOffsets as Int32Array).subarray(0, n + 1), validity };
+  if (type === 'varchar' || type === 'bytea' || type === 'numeric' || type === 'jsonb') return { type, length: n, values: d.values as Uint8Array, offsets: (d.valueOffsets as Int32Array).subarray(0, n + 1), validity };
   // IPC pads buffers; keep exactly the rows' values.
   const values = (d.values as Column['values']).subarray(0, type === 'boolean' ? bytes : n);
   return { type, length: n, values, validity };

@@ -11,6 +11,7 @@
 import { elementType, isArrayType, type SqlType, type Value } from './types.js';
 import { SluiceError } from './errors.js';
 import { parseBytea } from './values.js';
+import { numericText } from './decimal.js';
 import { canonicalJsonb } from './jsonb.js';
 
 export type ColumnValues = Int32Array | BigInt64Array | Float64Array | Uint8Array;
@@ -95,7 +96,6 @@ export function getValue(c: Column, i: number): Value {
     case 'int':
     case 'date':
     case 'double':
-    case 'numeric':
       return (c.values as Int32Array | Float64Array)[i]!;
     case 'bigint':
     case 'timestamp':
@@ -103,6 +103,7 @@ export function getValue(c: Column, i: number): Value {
       return (c.values as BigInt64Array)[i]!;
     case 'varchar':
     case 'bytea':
+    case 'numeric':
     case 'jsonb':
       return getString(c, i);
     case 'null':
@@ -156,11 +157,11 @@ export class ColumnBuilder {
         this.values = new BigInt64Array(capacity);
         break;
       case 'double':
-      case 'numeric':
         this.values = new Float64Array(capacity);
         break;
       case 'varchar':
       case 'bytea':
+      case 'numeric':
       case 'jsonb':
         this.values = new Uint8Array(capacity * 8);
         this.offsets = new Int32Array(capacity + 1);
@@ -222,7 +223,6 @@ export class ColumnBuilder {
       case 'int':
       case 'date':
       case 'double':
-      case 'numeric':
         (this.values as Float64Array)[i] = Number(v);
         break;
       case 'bigint':
@@ -236,6 +236,10 @@ export class ColumnBuilder {
       case 'bytea':
         // Rows from DuckDB tables hold the text as written; the column holds the canonical form.
         this.appendString(parseBytea(String(v)));
+        return;
+      case 'numeric':
+        // Canonical text from here on: DuckDB rows, JSON numbers and doubles arrive in other forms.
+        this.appendString(numericText(v));
         return;
       case 'jsonb':
         // Values in columns are canonical text; rows from DuckDB tables are JSON as written.
@@ -378,6 +382,7 @@ export function takeColumn(c: Column, idx: Int32Array, n: number): Column {
   switch (c.type) {
     case 'varchar':
     case 'bytea':
+    case 'numeric':
     case 'jsonb': {
       const o = c.offsets!;
       const src = c.values as Uint8Array;
@@ -455,14 +460,15 @@ export function constantColumn(type: SqlType, v: Value, n: number): Column {
   }
   if (v === null) {
     const validity = newBitmap(n, false);
-    if (type === 'varchar' || type === 'bytea' || type === 'jsonb') return { type, length: n, values: new Uint8Array(0), offsets: new Int32Array(n + 1), validity };
+    if (type === 'varchar' || type === 'bytea' || type === 'numeric' || type === 'jsonb') return { type, length: n, values: new Uint8Array(0), offsets: new Int32Array(n + 1), validity };
     return { type, length: n, values: allocValues(type, n), validity };
   }
   switch (type) {
     case 'varchar':
     case 'bytea':
+    case 'numeric':
     case 'jsonb': {
-      const s = new TextEncoder().encode(String(v));
+      const s = new TextEncoder().encode(type === 'numeric' ? numericText(v) : String(v));
       const bytes = new Uint8Array(s.length * n);
       const offs = new Int32Array(n + 1);
       for (let i = 0; i < n; i++) {
@@ -494,7 +500,6 @@ export function allocValues(type: SqlType, n: number): ColumnValues {
     case 'interval':
       return new BigInt64Array(n);
     case 'double':
-    case 'numeric':
       return new Float64Array(n);
     default:
       throw new SluiceError('internal', `allocValues cannot allocate ${type}`);

@@ -1,12 +1,13 @@
 /**
  * SQL types of sluice and their JS value forms. Storage (see column.ts):
  *   boolean → bit-packed Uint8Array · int, date → Int32Array · bigint, timestamp, interval →
- *   BigInt64Array (timestamps and intervals in microseconds) · double, numeric → Float64Array ·
+ *   BigInt64Array (timestamps and intervals in microseconds) · double → Float64Array ·
  *   varchar → Arrow Utf8 (Int32 offsets + bytes) · bytea → Utf8 holding its hex text form (`\x0a1b`),
- *   whose string order is the bytes' order.
+ *   whose string order is the bytes' order · numeric → Utf8 holding its exact canonical decimal
+ *   text (`-12.50`, see decimal.ts), ordered by value, not by its bytes ·
  *   jsonb → Utf8 holding the document's canonical text (see jsonb.ts).
- * JS values: boolean | number (int, double, numeric, date as days since 1970) |
- *   bigint (bigint, timestamp µs, interval µs) | string (varchar) | null.
+ * JS values: boolean | number (int, double, date as days since 1970) |
+ *   bigint (bigint, timestamp µs, interval µs) | string (varchar, bytea, numeric, jsonb) | null.
  */
 import { SluiceError } from './errors.js';
 
@@ -57,6 +58,28 @@ export function arrayOf(t: SqlType): ArrayType | null {
 export interface Field {
   readonly name: string;
   readonly type: SqlType;
+  /** NUMERIC(precision, scale) of a table's or source's column, as declared. */
+  readonly typmod?: NumericTypmod;
+}
+
+/** The precision and scale of NUMERIC(p, s). */
+export interface NumericTypmod {
+  readonly precision: number;
+  readonly scale: number;
+}
+
+/**
+ * The typmod of a NUMERIC/DECIMAL type name (`numeric(10, 2)`, `decimal(5)`), or undefined for
+ * other types and an unconstrained NUMERIC. PostgreSQL's limits: precision 1–1000, scale 0–p.
+ */
+export function parseNumericTypmod(raw: string): NumericTypmod | undefined {
+  const m = /^\s*(?:numeric|decimal)\s*\(\s*([+-]?\d+)\s*(?:,\s*([+-]?\d+)\s*)?\)\s*$/i.exec(raw);
+  if (!m) return undefined;
+  const precision = Number(m[1]);
+  const scale = Number(m[2] ?? 0);
+  if (precision < 1 || precision > 1000) throw new SluiceError('invalid_parameter', `NUMERIC precision ${precision} must be between 1 and 1000`);
+  if (scale < 0 || scale > precision) throw new SluiceError('invalid_parameter', `NUMERIC scale ${scale} must be between 0 and precision ${precision}`);
+  return { precision, scale };
 }
 
 export type Schema = readonly Field[];

@@ -7,6 +7,7 @@ import { SluiceError } from './errors.js';
 import { elementType, isArrayType, typeDisplayName, type ArrayType, type SqlType, type Value } from './types.js';
 import { parseInterval, formatInterval } from './interval.js';
 import { parsedDays, parsedMicrosBig, parseTimestampString, TS_RANGE, TS_SYNTAX } from './timestamp-text.js';
+import { decFromDouble, decOf, decToInteger, formatDec, numericText, parseDec } from './decimal.js';
 
 /** Parses 'YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|±hh[:mm]]' into microseconds since 1970 (UTC); see timestamp-text.ts. */
 export function parseTimestamp(s: string): bigint {
@@ -71,8 +72,9 @@ export function formatValue(v: Value, type: SqlType): string | null {
     case 'interval':
       return formatInterval(BigInt(v as bigint));
     case 'double':
-    case 'numeric':
       return formatDouble(Number(v));
+    case 'numeric':
+      return numericText(v);
     case 'int':
     case 'bigint':
     case 'varchar':
@@ -180,8 +182,9 @@ export function parseText(s: string, type: SqlType): Value {
     case 'bigint':
       return parseInteger(s, type);
     case 'double':
-    case 'numeric':
       return parseFloatStrict(s, type);
+    case 'numeric':
+      return formatDec(parseDec(s));
     case 'varchar':
       return s;
     case 'bytea':
@@ -252,12 +255,18 @@ export function castValue(v: Value, from: SqlType, to: SqlType): Value {
       break;
     case 'int':
       if (from === 'bigint') return checkInt(Number(v));
-      if (from === 'double' || from === 'numeric') return checkInt(roundHalfAway(v as number));
+      if (from === 'double') return checkInt(roundHalfAway(v as number));
+      if (from === 'numeric') return checkInt(Number(decToInteger(decOf(v as string))));
       if (from === 'boolean') return v ? 1 : 0;
       break;
     case 'bigint':
       if (from === 'int') return BigInt(v as number);
-      if (from === 'double' || from === 'numeric') {
+      if (from === 'numeric') {
+        const r = decToInteger(decOf(v as string));
+        if (r < -(2n ** 63n) || r >= 2n ** 63n) throw new SluiceError('numeric_out_of_range', 'bigint out of range');
+        return r;
+      }
+      if (from === 'double') {
         const r = roundHalfAway(v as number);
         if (!Number.isFinite(r) || Math.abs(r) >= 2 ** 63) throw new SluiceError('numeric_out_of_range', 'bigint out of range');
         return BigInt(r);
@@ -265,9 +274,13 @@ export function castValue(v: Value, from: SqlType, to: SqlType): Value {
       if (from === 'boolean') return v ? 1n : 0n;
       break;
     case 'double':
-    case 'numeric':
-      if (from === 'int' || from === 'double' || from === 'numeric') return v as number;
+      if (from === 'int' || from === 'double') return v as number;
       if (from === 'bigint') return Number(v);
+      if (from === 'numeric') return Number(v as string);
+      break;
+    case 'numeric':
+      if (from === 'int' || from === 'bigint') return String(v);
+      if (from === 'double') return formatDec(decFromDouble(v as number));
       break;
     case 'timestamp':
       if (from === 'date') return BigInt(v as number) * 86_400_000_000n;
@@ -296,11 +309,9 @@ function castJsonb(doc: string, to: SqlType): Value {
   const kind = node === null ? 'null' : typeof node === 'string' ? 'string' : typeof node === 'boolean' ? 'boolean' : node instanceof JsonNumber ? 'numeric' : Array.isArray(node) ? 'array' : 'object';
   if (to === 'boolean' && typeof node === 'boolean') return node;
   if ((to === 'int' || to === 'bigint' || to === 'double' || to === 'numeric') && node instanceof JsonNumber) {
-    const text = node.text;
-    if (to === 'double' || to === 'numeric') return Number(text);
-    // numeric → integer rounds half away from zero.
-    const r = text.includes('.') ? roundHalfAway(Number(text)) : null;
-    return r === null ? parseText(text, to) : castValue(r, 'double', to);
+    // The number's exact decimal; to an integer it rounds half away from zero (numeric's cast).
+    const dec = formatDec(parseDec(node.text));
+    return to === 'numeric' ? dec : castValue(dec, 'numeric', to);
   }
   if (to === 'boolean' || to === 'int' || to === 'bigint' || to === 'double' || to === 'numeric') {
     throw new SluiceError('invalid_parameter', `cannot cast jsonb ${kind} to type ${want}`);

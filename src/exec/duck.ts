@@ -10,6 +10,7 @@ import { isErrorCategory, SluiceError, type ErrorCategory } from '../common/erro
 import { arrayOf, elementType, type Field, type Schema, type SqlType, type Value } from '../common/types.js';
 import { getValue, type Batch } from '../common/column.js';
 import { parseBytea } from '../common/values.js';
+import { numericText } from '../common/decimal.js';
 import { canonicalJsonb } from '../common/jsonb.js';
 
 export function duckType(t: SqlType): string {
@@ -18,7 +19,8 @@ export function duckType(t: SqlType): string {
     case 'int': return 'INTEGER';
     case 'bigint': return 'BIGINT';
     case 'double': return 'DOUBLE';
-    case 'numeric': return 'DOUBLE';
+    // Exact as text; a column with a typmod is DECIMAL(p, s) (see duckColumnType).
+    case 'numeric': return 'VARCHAR';
     case 'varchar': return 'VARCHAR';
     // bytea as its hex text: DuckDB's BLOB prints differently and sluice's values are that text.
     case 'bytea': return 'VARCHAR';
@@ -30,6 +32,38 @@ export function duckType(t: SqlType): string {
     case 'null': return 'VARCHAR';
     default: return `${duckType(elementType(t))}[]`;
   }
+}
+
+/** DuckDB's DECIMAL holds at most 38 digits. */
+const DUCK_MAX_PRECISION = 38;
+
+/**
+ * The DuckDB type of a column: NUMERIC(p, s) with p ≤ 38 is DECIMAL(p, s) (DuckDB then rounds
+ * and range-checks inserts as PostgreSQL's typmod does); an unconstrained NUMERIC is VARCHAR
+ * holding the exact text, unless `numericScale` gives a DECIMAL for the values at hand (copies).
+ */
+export function duckColumnType(f: Field, numeric?: { precision: number; scale: number } | null): string {
+  const tm = f.typmod ?? numeric;
+  if (f.type === 'numeric' && tm && tm.precision <= DUCK_MAX_PRECISION) return `DECIMAL(${tm.precision},${tm.scale})`;
+  return duckType(f.type);
+}
+
+/**
+ * The narrowest DECIMAL(p, s) holding every value of a NUMERIC column (canonical texts), or null
+ * when they need more than DuckDB's 38 digits (or there are none).
+ */
+export function decimalFor(values: Iterable<Value>): { precision: number; scale: number } | null {
+  let scale = 0;
+  let whole = 1;
+  for (const v of values) {
+    if (v === null) continue;
+    const t = String(v);
+    const dot = t.indexOf('.');
+    const intDigits = (dot < 0 ? t.length : dot) - (t.startsWith('-') ? 1 : 0);
+    if (intDigits > whole) whole = intDigits;
+    if (dot >= 0 && t.length - dot - 1 > scale) scale = t.length - dot - 1;
+  }
+  return whole + scale <= DUCK_MAX_PRECISION ? { precision: DUCK_MAX_PRECISION, scale } : null;
 }
 
 /** The sluice type of a DuckDB result column (JSON is a VARCHAR with an alias). */
@@ -64,11 +98,13 @@ export function fromDuck(v: unknown, type: SqlType): Value {
   if (v instanceof DuckDBTimestampNanosecondsValue) return v.nanos / 1000n;
   if (v instanceof DuckDBDateValue) return v.days;
   if (v instanceof DuckDBIntervalValue) return BigInt(v.months) * 30n * 86_400_000_000n + BigInt(v.days) * 86_400_000_000n + v.micros;
-  if (v instanceof DuckDBDecimalValue) return Number(v.toString());
+  if (v instanceof DuckDBDecimalValue) return type === 'numeric' ? v.toString() : Number(v.toString());
   switch (type) {
+    case 'numeric':
+      // VARCHAR columns hold the exact text; a DOUBLE from an expression becomes its decimal.
+      return numericText(typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? v : String(v));
     case 'int':
     case 'double':
-    case 'numeric':
     case 'date':
       return Number(v);
     case 'bigint':
@@ -316,8 +352,9 @@ function appendValue(app: Appender, v: unknown, type: SqlType): void {
     case 'boolean': app.appendBoolean(v as boolean); break;
     case 'int': app.appendInteger(v as number); break;
     case 'bigint': app.appendBigInt(v as bigint); break;
-    case 'double':
-    case 'numeric': app.appendDouble(v as number); break;
+    case 'double': app.appendDouble(v as number); break;
+    // Into VARCHAR as it is; DuckDB's appender casts the text into a DECIMAL column.
+    case 'numeric':
     case 'varchar':
     case 'bytea':
     case 'jsonb':
@@ -338,8 +375,8 @@ const DUCK_LIST_TYPES = {
   'varchar[]': LIST(VARCHAR),
 } as const;
 
-export function createTableSql(name: string, schema: Schema, primaryKey: readonly string[] = [], temp = false): string {
-  const cols = schema.map((f) => `${quoteIdent(f.name)} ${duckType(f.type)}`);
+export function createTableSql(name: string, schema: Schema, primaryKey: readonly string[] = [], temp = false, numeric?: readonly ({ precision: number; scale: number } | null)[]): string {
+  const cols = schema.map((f, i) => `${quoteIdent(f.name)} ${duckColumnType(f, numeric?.[i])}`);
   if (primaryKey.length) cols.push(`PRIMARY KEY (${primaryKey.map(quoteIdent).join(', ')})`);
   return `CREATE ${temp ? 'TEMP ' : ''}TABLE ${quoteIdent(name)} (${cols.join(', ')})`;
 }

@@ -134,6 +134,15 @@ export function castColumn(a: Column, from: SqlType, to: SqlType, ctx: EvalConte
     return { type: to, length: n, values: out, validity: a.validity };
   }
   const out = new ColumnBuilder(to, n);
+  if (to === 'numeric' && (from === 'int' || from === 'bigint')) {
+    // An integer's decimal text is its canonical NUMERIC text.
+    const v = a.values as Int32Array | BigInt64Array;
+    for (let i = 0; i < n; i++) {
+      if (isValid(a, i)) out.appendString(String(v[i]!));
+      else out.appendNull();
+    }
+    return out.finish();
+  }
   for (let i = 0; i < n; i++) {
     const v = getValue(a, i);
     if (v === null) {

@@ -21,6 +21,7 @@ import { encodeValues } from './group-table.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
 import { rowStateTable, type StateTable } from './state/state-table.js';
 import { compareValues } from './top-n.js';
+import { addDec, decOf, divDec, formatDec, type Dec } from '../common/decimal.js';
 
 type OverWindowPlan = Extract<PhysicalPlan, { kind: 'OverWindowExec' }>;
 
@@ -198,7 +199,7 @@ export class OverWindowOp implements Operator {
         if (c !== 0) return c;
         continue;
       }
-      const c = compareValues(x, y, true);
+      const c = compareValues(x, y, true, keys[k]!.expr.type);
       if (c !== 0) return keys[k]!.desc ? -c : c;
     }
     return 0;
@@ -350,7 +351,7 @@ export class OverWindowOp implements Operator {
     if (bound === null) return isStart ? lo : hi;
     // cmp(j) < 0: row j comes before the bound in the ORDER BY direction.
     const cmp = (j: number) => {
-      const c = compareValues(keyOf(j), bound, true);
+      const c = compareValues(keyOf(j), bound, true, sk.expr.type);
       return sk.desc ? -c : c;
     };
     // Binary search: the first j in [lo, hi) with cmp(j) >= 0 (start) or > 0 (end).
@@ -418,6 +419,19 @@ function accumulator(call: WindowCall): Accumulator {
     }
     case 'sum':
     case 'avg': {
+      if (call.type === 'numeric') {
+        let sum: Dec = { digits: 0n, scale: 0 };
+        let n = 0;
+        return {
+          reset: () => { sum = { digits: 0n, scale: 0 }; n = 0; },
+          add: (v) => {
+            if (v === null) return;
+            n++;
+            sum = addDec(sum, typeof v === 'string' ? decOf(v) : { digits: BigInt(v as number | bigint), scale: 0 });
+          },
+          result: () => (n === 0 ? null : formatDec(call.fn === 'avg' ? divDec(sum, { digits: BigInt(n), scale: 0 }) : sum)),
+        };
+      }
       const exact = argType === 'int' || argType === 'bigint' || argType === 'interval';
       let big = 0n;
       let f = 0;
@@ -443,7 +457,7 @@ function accumulator(call: WindowCall): Accumulator {
       const sign = call.fn === 'min' ? 1 : -1;
       return {
         reset: () => (best = null),
-        add: (v) => { if (v !== null && (best === null || sign * compareValues(v, best, false) < 0)) best = v; },
+        add: (v) => { if (v !== null && (best === null || sign * compareValues(v, best, false, call.args[0]?.type) < 0)) best = v; },
         result: () => best,
       };
     }

@@ -18,12 +18,12 @@ export function storageOf(t: SqlType): Storage {
     case 'interval':
       return 'i64';
     case 'double':
-    case 'numeric':
       return 'f64';
     case 'boolean':
       return 'bool';
     case 'varchar':
     case 'bytea':
+    case 'numeric':
     case 'jsonb':
       return 'utf8';
     case 'null':

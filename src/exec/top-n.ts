@@ -6,7 +6,8 @@
  * are kept, since a row that falls out can never come back.
  */
 import { getValue, type Batch } from '../common/column.js';
-import type { Schema, Value } from '../common/types.js';
+import type { Schema, SqlType, Value } from '../common/types.js';
+import { compareDecimalText } from '../common/decimal.js';
 import type { BoundExpr } from '../planner/expr.js';
 import type { PhysicalPlan } from '../planner/physical.js';
 import { ChangeBuilder } from './changes.js';
@@ -198,7 +199,7 @@ export class TopNOp implements Operator {
         if (c !== 0) return c;
         continue;
       }
-      const c = compareValues(x, y, true);
+      const c = compareValues(x, y, true, keys[k]!.expr.type);
       if (c !== 0) return keys[k]!.desc ? -c : c;
     }
     return 0;
@@ -249,12 +250,13 @@ export class TopNOp implements Operator {
   }
 }
 
-/** Ascending order of two values of one type; NULLs first or last as asked. */
-export function compareValues(a: Value, b: Value, nullsFirst: boolean): number {
+/** Ascending order of two values of one type; NULLs first or last as asked. NUMERIC texts need their `type`. */
+export function compareValues(a: Value, b: Value, nullsFirst: boolean, type?: SqlType): number {
   if (a === null || b === null) {
     if (a === b) return 0;
     return (a === null) === nullsFirst ? -1 : 1;
   }
+  if (type === 'numeric') return compareDecimalText(a as string, b as string);
   if (typeof a === 'object' && typeof b === 'object') {
     // Arrays as PostgreSQL orders them: element by element (a NULL element after any value),
     // then the shorter first.

@@ -3,7 +3,8 @@
  * does not know becomes a clear 0A000 error instead of being passed through untyped.
  */
 import { SluiceError } from '../common/errors.js';
-import { parseTypeName, type SqlType } from '../common/types.js';
+import { parseNumericTypmod, parseTypeName, type SqlType } from '../common/types.js';
+import { canonicalDecimal, decOf, formatDec, negDec } from '../common/decimal.js';
 import type { BinaryOp, Expr, FromItem, OrderItem, Query, QueryBody, Select, SelectItem, WindowSpec } from './ast.js';
 import { parseInterval } from '../common/interval.js';
 
@@ -101,6 +102,14 @@ function castTarget(t: N): SqlType {
   return parseTypeName(name);
 }
 
+/** The precision and scale of a cast to NUMERIC(p[, s]), if written. */
+function castTypmod(t: N): { precision: number; scale: number } | null {
+  const target = Array.isArray(t) ? t[0] : t;
+  if (!/^(NUMERIC|DECIMAL)$/i.test(String(target?.dataType)) || target.length === undefined || target.length === null || target.array) return null;
+  const tm = parseNumericTypmod(`numeric(${Number(target.length)}, ${Number(target.scale ?? 0)})`)!;
+  return { precision: tm.precision, scale: tm.scale };
+}
+
 const BINARY: Record<string, BinaryOp> = {
   '+': '+', '-': '-', '*': '*', '/': '/', '%': '%',
   '=': '=', '!=': '<>', '<>': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=',
@@ -125,7 +134,8 @@ function numberLiteral(v: N): Expr {
     if (b >= -2147483648n && b <= 2147483647n) return { kind: 'literal', value: Number(b), type: 'int' };
     return { kind: 'literal', value: b, type: 'bigint' };
   }
-  return { kind: 'literal', value: Number(s), type: 'numeric' };
+  // PostgreSQL: a literal with a point or an exponent is NUMERIC, exact as written (1.10 keeps its scale).
+  return { kind: 'literal', value: canonicalDecimal(s), type: 'numeric' };
 }
 
 /**
@@ -315,8 +325,12 @@ class Converter {
         return { kind: 'cast', expr: { kind: 'literal', value: String(e.value), type: 'varchar' }, type: 'timestamp' };
       case 'date':
         return { kind: 'cast', expr: { kind: 'literal', value: String(e.value), type: 'varchar' }, type: 'date' };
-      case 'cast':
-        return { kind: 'cast', expr: this.convertExpr(e.expr), type: castTarget(e.target) };
+      case 'cast': {
+        const cast: Expr = { kind: 'cast', expr: this.convertExpr(e.expr), type: castTarget(e.target) };
+        const tm = castTypmod(e.target);
+        // NUMERIC(p, s): the cast, then the typmod's rounding and range check.
+        return tm ? internalCall('__numeric_typmod', [cast, numberLiteral(tm.precision), numberLiteral(tm.scale)], pos) : cast;
+      }
       case 'unary_expr': {
         const op = String(e.operator).toUpperCase();
         const inner = this.convertExpr(e.expr);
@@ -324,6 +338,7 @@ class Converter {
         if (op === '-') {
           if (inner.kind === 'literal' && typeof inner.value === 'number') return { ...inner, value: -inner.value };
           if (inner.kind === 'literal' && typeof inner.value === 'bigint') return { ...inner, value: -inner.value };
+          if (inner.kind === 'literal' && inner.type === 'numeric' && typeof inner.value === 'string') return { ...inner, value: formatDec(negDec(decOf(inner.value))) };
           return { kind: 'unary', op: 'neg', expr: inner };
         }
         if (op === '+') return inner;

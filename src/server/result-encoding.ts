@@ -44,7 +44,7 @@ export function writeBinaryValue(w: ValueSink, v: Value, type: SqlType): void {
       w.int32(8).float64(Number(v));
       return;
     case 'numeric':
-      writeNumericBinary(w, Number(v));
+      writeNumericBinary(w, String(v));
       return;
     case 'timestamp':
       w.int32(8).int64(BigInt(v as bigint) - PG_EPOCH_MICROS);
@@ -121,14 +121,15 @@ const NUMERIC_NAN = 0xc000;
 const NUMERIC_PINF = 0xd000;
 const NUMERIC_NINF = 0xf000;
 
-/** Writes a double as a binary numeric: base-10000 digits of its shortest decimal form. */
-function writeNumericBinary(w: ValueSink, v: number): void {
-  const special = Number.isNaN(v) ? NUMERIC_NAN : v === Infinity ? NUMERIC_PINF : v === -Infinity ? NUMERIC_NINF : -1;
+/** Writes a NUMERIC (its canonical text) as a binary numeric: base-10000 digits, display scale as written. */
+function writeNumericBinary(w: ValueSink, text: string): void {
+  const special = text === 'NaN' ? NUMERIC_NAN : text === 'Infinity' ? NUMERIC_PINF : text === '-Infinity' ? NUMERIC_NINF : -1;
   if (special >= 0) {
     w.int32(8).int16(0).int16(0).int16(special).int16(0);
     return;
   }
-  const { intPart, fracPart } = plainDecimal(formatDouble(Math.abs(v)));
+  const negative = text.startsWith('-');
+  const { intPart, fracPart } = plainDecimal(negative ? text.slice(1) : text);
   const intPadded = intPart.padStart(Math.ceil(intPart.length / 4) * 4, '0');
   const fracPadded = fracPart.padEnd(Math.ceil(fracPart.length / 4) * 4, '0');
   const all = intPadded + fracPadded;
@@ -143,7 +144,7 @@ function writeNumericBinary(w: ValueSink, v: number): void {
   let last = groups.length;
   while (last > first && groups[last - 1] === 0) last--;
   const digits = groups.slice(first, last);
-  const sign = v < 0 && digits.length > 0 ? NUMERIC_NEG : NUMERIC_POS;
+  const sign = negative && digits.length > 0 ? NUMERIC_NEG : NUMERIC_POS;
   w.int32(8 + 2 * digits.length)
     .int16(digits.length)
     .int16(digits.length ? weight : 0)

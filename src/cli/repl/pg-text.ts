@@ -34,8 +34,10 @@ export function valueFromPgText(text: string | null, type: SqlType): Value {
       // so values past 2^53 keep every digit).
       if (!/^-?\d+$/.test(text)) return text;
       return type === 'int' ? Number(text) : BigInt(text);
-    case 'double':
-    case 'numeric': {
+    case 'numeric':
+      // The exact decimal text, as the server printed it.
+      return text;
+    case 'double': {
       // formatDouble on the server printed a double; Number() reads back the same double.
       const n = Number(text);
       return Number.isNaN(n) && text !== 'NaN' ? text : n;

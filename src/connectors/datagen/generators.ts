@@ -62,8 +62,15 @@ export function makeGenerator(field: Field, spec: FieldSpec, column: number, ctx
     case 'interval':
       return int64Generator(t, spec, ctx, stream(0), stream(1));
     case 'double':
-    case 'numeric':
       return float64Generator(t, spec, stream(0), stream(1));
+    case 'numeric': {
+      // Generated as doubles, held as their decimal text (15 significant digits).
+      const gen = float64Generator('double', spec, stream(0), stream(1));
+      return (from, n, now) => {
+        const c = gen(from, n, now);
+        return columnFromValues('numeric', Array.from(c.values as Float64Array));
+      };
+    }
     case 'varchar':
       return spec.kind === 'sequence' ? decimalGenerator(spec) : stringGenerator(spec.length, stream(0));
     default:

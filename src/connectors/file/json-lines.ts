@@ -24,8 +24,10 @@ export function jsonValue(c: Column, i: number): string {
       return String((c.values as Int32Array)[i]);
     case 'date':
       return `"${formatDate((c.values as Int32Array)[i]!)}"`;
-    case 'double':
-    case 'numeric': {
+    case 'numeric':
+      // The exact decimal as a JSON number.
+      return getString(c, i);
+    case 'double': {
       const v = (c.values as Float64Array)[i]!;
       return Number.isFinite(v) ? String(v) : `"${Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'}"`;
     }

@@ -13,6 +13,7 @@ import { endianness } from 'node:os';
 import { allocValues, newBitmap, setBit, type Column, type ColumnValues } from '../../common/column.js';
 import type { SqlType, Value } from '../../common/types.js';
 import { coerceJson } from './json-coerce.js';
+import { numericText } from '../../common/decimal.js';
 
 const TWO_32 = 4294967296;
 /** Int64 halves can be written as two Int32 only on a little-endian machine (every Node target today). */
@@ -50,7 +51,7 @@ export class FastColumn {
     this.type = type;
     this.capacity = Math.max(8, capacity);
     this.values = this.allocate(this.capacity);
-    if (type === 'varchar' || type === 'jsonb') {
+    if (type === 'varchar' || type === 'numeric' || type === 'jsonb') {
       this.bytes = Buffer.allocUnsafe(this.capacity * bytesPerRow);
       this.offsets = new Int32Array(this.capacity + 1);
     }
@@ -66,8 +67,10 @@ export class FastColumn {
         if (typeof v === 'number' && (v | 0) === v) return this.appendNumber(v);
         break;
       case 'double':
-      case 'numeric':
         if (typeof v === 'number') return this.appendNumber(v);
+        break;
+      case 'numeric':
+        if (typeof v === 'number') return this.appendString(numericText(v));
         break;
       case 'bigint':
         if (typeof v === 'number' && Number.isSafeInteger(v)) return this.appendInt64(v);
@@ -92,6 +95,8 @@ export class FastColumn {
       case 'varchar':
       case 'jsonb':
         return this.appendString(String(v));
+      case 'numeric':
+        return this.appendString(numericText(v));
       case 'boolean':
         this.reserve();
         setBit(this.values as Uint8Array, this.length, v === true);
@@ -194,7 +199,7 @@ export class FastColumn {
   finish(): Column {
     const n = this.length;
     const validity = this.validity === null ? null : trim(this.validity, (n + 7) >> 3);
-    if (this.type === 'varchar' || this.type === 'jsonb') {
+    if (this.type === 'varchar' || this.type === 'numeric' || this.type === 'jsonb') {
       const b = this.bytes!;
       const values = 2 * this.byteLength >= b.length ? new Uint8Array(b.buffer, b.byteOffset, this.byteLength) : new Uint8Array(b.subarray(0, this.byteLength));
       return { type: this.type, length: n, values, offsets: trim(this.offsets!, n + 1), validity };
@@ -257,7 +262,7 @@ export class FastColumn {
 
   private allocate(n: number): ColumnValues {
     // Unused for varchar (bytes and offsets hold the data).
-    if (this.type === 'varchar' || this.type === 'jsonb') return new Uint8Array(0);
+    if (this.type === 'varchar' || this.type === 'numeric' || this.type === 'jsonb') return new Uint8Array(0);
     const v = allocValues(this.type, n);
     if (v instanceof BigInt64Array && LITTLE_ENDIAN) this.halves = new Int32Array(v.buffer);
     return v;

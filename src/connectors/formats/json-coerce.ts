@@ -6,6 +6,7 @@
 import { SluiceError } from '../../common/errors.js';
 import { elementType, typeDisplayName, type SqlType, type Value } from '../../common/types.js';
 import { parseText } from '../../common/values.js';
+import { numericText } from '../../common/decimal.js';
 import { canonicalJsonb, quoteJsonString } from '../../common/jsonb.js';
 
 const INT64_MIN = -(2 ** 63);
@@ -48,9 +49,12 @@ export function coerceJson(v: unknown, type: SqlType): Value {
       if (v < INT64_MIN || v >= INT64_LIMIT) throw new SluiceError('numeric_out_of_range', `value ${v} is out of range for type bigint`);
       return BigInt(v);
     case 'double':
-    case 'numeric':
       if (typeof v !== 'number') throw mismatch(v, type);
       return v;
+    case 'numeric':
+      // JSON.parse has made the number a double: its 15 significant digits, as PostgreSQL's float8 → numeric.
+      if (typeof v !== 'number') throw mismatch(v, type);
+      return numericText(v);
     case 'timestamp':
       // A number is epoch milliseconds (what Date.now() and most JSON producers emit).
       if (typeof v !== 'number' || !Number.isFinite(v)) throw mismatch(v, type);

@@ -273,6 +273,11 @@ export class JsonScanner {
       if (expNegative) exponent = -exponent;
     }
     if (col === null) return i;
+    // A NUMERIC column takes the number exactly as written.
+    if (col.type === 'numeric') {
+      col.append(b.toString('latin1', s, i));
+      return i;
+    }
     let v: number;
     const k = exponent - scale;
     if (digits <= 15 && mantissa < MAX_FAST_MANTISSA && k >= -22 && k <= 22 && (!hasExponent || Math.abs(exponent) < 100000)) {

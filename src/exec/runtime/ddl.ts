@@ -5,7 +5,7 @@
  */
 import { batchFromRows, type Batch } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
-import type { Schema, Value } from '../../common/types.js';
+import { parseNumericTypmod, type Schema, type SqlType, type Value } from '../../common/types.js';
 import { lex, relationsOf, type Options, type Statement } from '../../parser/index.js';
 import { KIND_LABEL, type CatalogEntry, type ModelEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
 import { planQuery, scannedRelations, uniqueKey } from '../../planner/index.js';
@@ -251,7 +251,7 @@ export class Ddl {
     const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
     if (skip) return skip;
     const { state } = this;
-    const schema: Schema = stmt.columns.map((c) => ({ name: c.name, type: c.type }));
+    const schema: Schema = columnsSchema(stmt.columns);
     const connectorName = stmt.options.connector;
     if (!connectorName) throw new SluiceError('invalid_parameter', `source "${stmt.name}" needs a connector`, { hint: `Add WITH (connector = '${Object.keys(sourceFactories).join("' | '")}', …).` });
     const { options, maxRate } = engineSourceOptions(stmt.options);
@@ -300,7 +300,7 @@ export class Ddl {
       throw new SluiceError('not_supported', `a table with a WATERMARK must be APPEND ONLY`, { hint: 'Add APPEND ONLY after the column list: late rows are only well defined for data that is never updated.' });
     }
     const { state } = this;
-    const schema: Schema = stmt.columns.map((c) => ({ name: c.name, type: c.type }));
+    const schema: Schema = columnsSchema(stmt.columns);
     const loaded = stmt.options.connector ? await this.loadTable(stmt, schema) : null;
     const loader = loaded?.loader ?? null;
     const initial = loaded?.initial ?? [];
@@ -628,3 +628,10 @@ export class Ddl {
   }
 }
 
+/** The schema of declared columns, with NUMERIC(p, s) typmods. */
+function columnsSchema(columns: readonly { readonly name: string; readonly type: SqlType; readonly typeName: string }[]): Schema {
+  return columns.map((c) => {
+    const typmod = c.type === 'numeric' ? parseNumericTypmod(c.typeName) : undefined;
+    return typmod ? { name: c.name, type: c.type, typmod } : { name: c.name, type: c.type };
+  });
+}

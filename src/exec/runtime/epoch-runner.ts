@@ -11,7 +11,8 @@
  *             letters and late rows, the manifest), then sinks take their outbox epochs
  *   4. the epoch's metrics
  */
-import { batchRows, constantColumn, type Batch, type Column } from '../../common/column.js';
+import { batchRows, ColumnBuilder, constantColumn, getValue, type Batch, type Column } from '../../common/column.js';
+import { applyTypmod, decOf, formatDec } from '../../common/decimal.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Schema, Value } from '../../common/types.js';
 import type { OperatorContext } from '../operator.js';
@@ -188,7 +189,7 @@ export class EpochRunner {
         state.log(`source ${name}: ${toSluiceError(e).message}`);
         continue;
       }
-      const batches = read.batches.filter((b) => b.length > 0);
+      const batches = read.batches.filter((b) => b.length > 0).map((b) => applyTypmods(b, s.entry.schema, (m) => state.log(`source ${name}: ${m}`)));
       if (s.wm) advanceWatermark(s.wm, batches, nowMs, state.log);
       input.deltas.set(name, batches);
       input.ranges[name] = read.range;
@@ -328,4 +329,32 @@ async function* oneChunk(chunks: AsyncIterable<ReadonlyMap<string, readonly Batc
     }
   }
   yield all;
+}
+
+/**
+ * A source batch with its NUMERIC(p, s) columns rounded to s; a value past p digits becomes NULL
+ * and is logged (PostgreSQL would refuse the row: 22003).
+ */
+function applyTypmods(b: Batch, schema: Schema, log: (m: string) => void): Batch {
+  if (!schema.some((f) => f.typmod)) return b;
+  const columns = b.columns.map((c, j) => {
+    const tm = schema[j]?.typmod;
+    if (!tm) return c;
+    const out = new ColumnBuilder('numeric', b.length);
+    for (let i = 0; i < b.length; i++) {
+      const v = getValue(c, i);
+      if (v === null) {
+        out.appendNull();
+        continue;
+      }
+      try {
+        out.appendString(formatDec(applyTypmod(decOf(v as string), tm.precision, tm.scale)));
+      } catch (e) {
+        log(`column ${schema[j]!.name}: ${toSluiceError(e).message}; the value is NULL`);
+        out.appendNull();
+      }
+    }
+    return out.finish();
+  });
+  return { ...b, columns };
 }

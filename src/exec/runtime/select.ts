@@ -19,7 +19,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Statement } from '../../parser/index.js';
-import { createTableSql, quoteIdent } from '../duck.js';
+import { createTableSql, decimalFor, quoteIdent } from '../duck.js';
+import { getValue } from '../../common/column.js';
 import type { EngineState, StatementResult } from './state.js';
 import { checkRelation, type Principal } from './privileges.js';
 import type { Monitor } from './monitor.js';
@@ -334,9 +335,12 @@ export class AdHocQueries {
     if (!e || (e.kind !== 'view' && e.kind !== 'model' && e.kind !== 'source')) return;
     const version = e.kind === 'source' ? state.sources.get(rel)!.version : state.views.get(rel)!.version;
     if (qc.loaded.get(rel) === version) return;
-    await state.duck.run(createTableSql(rel, e.schema, [], true).replace(/^CREATE TEMP TABLE/, 'CREATE OR REPLACE TEMP TABLE'), qc.conn);
-    if (e.kind !== 'source') await state.duck.appendBatch(rel, e.schema, [state.views.get(rel)!.store.snapshotBatch()], qc.conn);
-    else await state.duck.appendBatch(rel, e.schema, state.sources.get(rel)!.retained.flatMap((r) => r.batches), qc.conn);
+    const batches = e.kind === 'source' ? state.sources.get(rel)!.retained.flatMap((r) => r.batches) : [state.views.get(rel)!.store.snapshotBatch()];
+    // An unconstrained NUMERIC column is copied as the narrowest DECIMAL holding its values, so
+    // the query computes and orders it as a number (VARCHAR when it needs more than 38 digits).
+    const numeric = e.schema.map((f, j) => (f.type !== 'numeric' || f.typmod ? null : decimalFor(batches.flatMap((b) => Array.from({ length: b.length }, (_, i) => getValue(b.columns[j]!, i))))));
+    await state.duck.run(createTableSql(rel, e.schema, [], true, numeric).replace(/^CREATE TEMP TABLE/, 'CREATE OR REPLACE TEMP TABLE'), qc.conn);
+    await state.duck.appendBatch(rel, e.schema, batches, qc.conn);
     qc.loaded.set(rel, version);
   }
 }

@@ -1,8 +1,13 @@
-/** avg(x): the mean of the non-NULL values, a double; sum and count per group. */
+/** avg(x): the mean of the non-NULL values; sum and count per group. */
 import type { AggregateFunction } from './groups-accumulator.js';
-import { FloatSumAccumulator } from './sum.js';
+import { NumericSumAccumulator } from './numeric-sum.js';
+import { BigSumAccumulator, FloatSumAccumulator } from './sum.js';
 
-/** avg(x) over numbers; NULL for a group without non-NULL values. */
+/** avg(x) over numbers (NUMERIC for integers and numeric, as PostgreSQL); NULL for a group without non-NULL values. */
 export const avg: AggregateFunction = {
-  accumulator: (call) => new FloatSumAccumulator('avg', call.type, call.arg?.type ?? 'null'),
+  accumulator: (call) => {
+    const argType = call.arg?.type ?? 'null';
+    if (call.type !== 'numeric') return new FloatSumAccumulator('avg', call.type, argType);
+    return argType === 'numeric' ? new NumericSumAccumulator('avg', argType) : new BigSumAccumulator(argType, 'avg');
+  },
 };

@@ -5,25 +5,28 @@
  */
 import type { Column } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
+import { compareDecimalText } from '../../common/decimal.js';
 import type { SqlType, Value } from '../../common/types.js';
 import { addEachRow, NO_VALUES } from './group-arrays.js';
 import type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
 import { ValueCountsAccumulator } from './value-counts.js';
 
-/** SQL ordering of two non-NULL values of one type. */
-function less(a: Value, b: Value): boolean {
-  return (a as number) < (b as number);
+/** SQL ordering of two non-NULL values of one type (NUMERIC texts by value). */
+function lessOf(type: SqlType): (a: Value, b: Value) => boolean {
+  return type === 'numeric' ? (a, b) => compareDecimalText(a as string, b as string) < 0 : (a, b) => (a as number) < (b as number);
 }
 
 /** min/max over an append-only input: one running value per group. */
 class RunningExtremeAccumulator implements GroupsAccumulator {
   private readonly best: Value[] = [];
+  private readonly less: (a: Value, b: Value) => boolean;
   readonly stateLayout: AccumulatorState;
   readonly invertible = false;
   readonly saveValues = NO_VALUES.saveValues;
   readonly loadValues = NO_VALUES.loadValues;
   constructor(private readonly max: boolean, argType: SqlType) {
     this.stateLayout = { scalar: [{ name: max ? 'max' : 'min', type: argType }], values: null };
+    this.less = lessOf(argType);
   }
   saveGroup(gid: number): Value[] {
     return [this.best[gid] ?? null];
@@ -40,7 +43,7 @@ class RunningExtremeAccumulator implements GroupsAccumulator {
       return;
     }
     const cur = this.best[gid];
-    if (cur === undefined || cur === null || (this.max ? less(cur, v) : less(v, cur))) this.best[gid] = v;
+    if (cur === undefined || cur === null || (this.max ? this.less(cur, v) : this.less(v, cur))) this.best[gid] = v;
   }
   merge(gid: number, src: RunningExtremeAccumulator, srcGid: number, sign: 1 | -1): void {
     this.add(gid, src.best[srcGid] ?? null, sign);
@@ -55,8 +58,10 @@ class RunningExtremeAccumulator implements GroupsAccumulator {
 
 /** min/max over a retracting input: a multiset of values per group. */
 class MultisetExtremeAccumulator extends ValueCountsAccumulator {
+  private readonly less: (a: Value, b: Value) => boolean;
   constructor(private readonly max: boolean, argType: SqlType) {
     super(argType);
+    this.less = lessOf(argType);
   }
   add(gid: number, v: Value, w: number): void {
     if (v !== null) this.bump(gid, v, w);
@@ -67,7 +72,7 @@ class MultisetExtremeAccumulator extends ValueCountsAccumulator {
     let best: Value = null;
     for (const [v, c] of m) {
       if (c <= 0) continue;
-      if (best === null || (this.max ? less(best, v) : less(v, best))) best = v;
+      if (best === null || (this.max ? this.less(best, v) : this.less(v, best))) best = v;
     }
     return best;
   }

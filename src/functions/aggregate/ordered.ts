@@ -91,7 +91,7 @@ class OrderedAccumulator implements GroupsAccumulator {
         const x = a.row[at]!;
         const y = b.row[at]!;
         // compareValues orders ascending with NULLs first or last; DESC reverses both.
-        const c = compareValues(x, y, key.desc ? !key.nullsFirst : key.nullsFirst);
+        const c = compareValues(x, y, key.desc ? !key.nullsFirst : key.nullsFirst, key.expr.type);
         if (c !== 0) return key.desc ? -c : c;
       }
       // Ties keep a fixed order (PostgreSQL's is the order rows arrived in, which a view cannot know).

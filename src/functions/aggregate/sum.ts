@@ -1,16 +1,19 @@
 /**
- * sum(x): exact over 64-bit integers (bigint, interval), in doubles otherwise. The sum-and-count
- * accumulator also serves avg.
+ * sum(x): exact over intervals (64-bit) and, with a NUMERIC result (bigint and numeric input),
+ * over decimals (numeric-sum.ts); in doubles over int (exact below 2^53) and double. The
+ * sum-and-count accumulators also serve avg.
  */
 import { isValid, type Column } from '../../common/column.js';
 import type { SlotColumn } from '../../exec/slot-columns.js';
 import { SluiceError } from '../../common/errors.js';
 import type { SqlType, Value } from '../../common/types.js';
 import { storageOf } from '../../exec/storage.js';
+import { NumericSumAccumulator } from './numeric-sum.js';
+import { divDec, formatDec } from '../../common/decimal.js';
 import { bigintColumnOf, doubleColumnOf, growF64, growI64, loadBigintAsNumbers, maxGid, NO_VALUES, selected } from './group-arrays.js';
 import type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
 
-/** Sum and count of non-NULL values held as doubles (int, double, numeric inputs); the result is the sum or the average. */
+/** Sum and count of non-NULL values held as doubles (int and double inputs); the result is the sum or the average. */
 export class FloatSumAccumulator implements GroupsAccumulator {
   private sums: Float64Array = new Float64Array(64);
   private counts: Float64Array = new Float64Array(64);
@@ -125,17 +128,19 @@ const I64_MIN = -(2n ** 63n);
 const TWO_64 = 2n ** 64n;
 
 /**
- * Exact sum over 64-bit integers (bigint, interval). The sum is kept modulo 2^64 with a count
- * of wraps beside it, so rows added and retracted in any order give the exact sum; a sum
- * outside the 64-bit range evaluates to an out-of-range error (the view makes it NULL and
- * counts it). The wrap count is not checkpointed.
+ * Exact sum over 64-bit integers: intervals, and integers with a NUMERIC sum or average. The
+ * sum is kept modulo 2^64 with a count of wraps beside it, so rows added and retracted in any
+ * order give the exact sum; an interval sum outside the 64-bit range evaluates to an
+ * out-of-range error (the view makes it NULL and counts it), a NUMERIC one is exact. The wrap
+ * count is not checkpointed.
  */
-class BigSumAccumulator implements GroupsAccumulator {
+export class BigSumAccumulator implements GroupsAccumulator {
   private sums: BigInt64Array = new BigInt64Array(64);
   private counts: Float64Array = new Float64Array(64);
   /** Times each group's sum wrapped past 2^63 (negative: below −2^63). */
   private wraps: Float64Array = new Float64Array(64);
-  constructor(private readonly type: SqlType) {}
+  /** `type` is the argument's (int, bigint or interval); `out` says what the NUMERIC result is. */
+  constructor(private readonly type: SqlType, private readonly out: 'interval' | 'sum' | 'avg' = 'interval') {}
   /** Stores an exact sum, wrapped into 64 bits, counting the wrap. */
   private store(g: number, exact: bigint): void {
     if (exact > I64_MAX || exact < I64_MIN) {
@@ -159,8 +164,19 @@ class BigSumAccumulator implements GroupsAccumulator {
   update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
     this.grow(maxGid(gids, n) + 1);
     const a = arg!;
-    const v = a.values as BigInt64Array;
     const validity = a.validity;
+    if (a.values instanceof Int32Array) {
+      const v = a.values;
+      for (let i = 0; i < n; i++) {
+        if (!selected(mask, i) || (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0)) continue;
+        const w = weights === null ? 1 : weights[i]!;
+        const g = gids[i]!;
+        this.store(g, this.sums[g]! + BigInt(v[i]! * w));
+        this.counts[g]! += w;
+      }
+      return;
+    }
+    const v = a.values as BigInt64Array;
     for (let i = 0; i < n; i++) {
       if (!selected(mask, i) || (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0)) continue;
       const w = weights === null ? 1 : weights[i]!;
@@ -172,7 +188,7 @@ class BigSumAccumulator implements GroupsAccumulator {
   add(gid: number, v: Value, w: number): void {
     this.grow(gid + 1);
     if (v === null) return;
-    this.store(gid, this.sums[gid]! + (v as bigint) * BigInt(w));
+    this.store(gid, this.sums[gid]! + BigInt(v as bigint | number) * BigInt(w));
     this.counts[gid]! += w;
   }
   merge(gid: number, src: BigSumAccumulator, srcGid: number, sign: 1 | -1): void {
@@ -184,7 +200,12 @@ class BigSumAccumulator implements GroupsAccumulator {
   }
   evaluate(gid: number): Value {
     if (gid >= this.counts.length || this.counts[gid] === 0) return null;
-    if (this.wraps[gid] !== 0) throw new SluiceError('numeric_out_of_range', `${this.type === 'interval' ? 'interval' : 'bigint'} out of range`);
+    if (this.out !== 'interval') {
+      const exact = this.sums[gid]! + BigInt(this.wraps[gid]!) * TWO_64;
+      if (this.out === 'sum') return exact.toString();
+      return formatDec(divDec({ digits: exact, scale: 0 }, { digits: BigInt(this.counts[gid]!), scale: 0 }));
+    }
+    if (this.wraps[gid] !== 0) throw new SluiceError('numeric_out_of_range', 'interval out of range');
     return this.sums[gid]!;
   }
   reset(gid: number): void {
@@ -234,6 +255,7 @@ class BigSumAccumulator implements GroupsAccumulator {
 export const sum: AggregateFunction = {
   accumulator: (call) => {
     const argType = call.arg?.type ?? 'null';
-    return argType === 'bigint' || argType === 'interval' ? new BigSumAccumulator(argType) : new FloatSumAccumulator('sum', call.type, argType);
+    if (call.type === 'numeric') return argType === 'numeric' ? new NumericSumAccumulator('sum', argType) : new BigSumAccumulator(argType, 'sum');
+    return argType === 'interval' ? new BigSumAccumulator(argType) : new FloatSumAccumulator('sum', call.type, argType);
   },
 };

@@ -117,12 +117,12 @@ class FloatSpreadAccumulator extends ValueCountsAccumulator {
     let sum = 0;
     for (const [v, c] of m) {
       n += c;
-      sum += (v as number) * c;
+      sum += Number(v) * c;
     }
     if (n === 0 || (this.spread.sample && n === 1)) return null;
     const mean = sum / n;
     let m2 = 0;
-    for (const [v, c] of m) m2 += c * ((v as number) - mean) ** 2;
+    for (const [v, c] of m) m2 += c * (Number(v) - mean) ** 2;
     return finish(this.spread, m2 / (this.spread.sample ? n - 1 : n));
   }
 }

@@ -2,7 +2,8 @@
  * Arithmetic scalar functions (+ - * / % and unary minus) over typed arrays. Overflow and
  * division by zero make the row NULL and are reported.
  */
-import { getBit, isValid, type Column } from '../../common/column.js';
+import { ColumnBuilder, getBit, getString, isValid, type Column } from '../../common/column.js';
+import { addDec, decOf, divDec, formatDec, modDec, mulDec, negDec, subDec } from '../../common/decimal.js';
 import { SluiceError } from '../../common/errors.js';
 import type { SqlType } from '../../common/types.js';
 import type { EvalContext } from '../../exec/eval.js';
@@ -18,6 +19,7 @@ function arithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType, le
   const ls = storageOf(leftType);
   const rs = storageOf(rightType);
   const outStorage = storageOf(type);
+  if (type === 'numeric') return numericArithmetic(fn, type);
   return (a, b, n, ctx) => {
     let validity = andValidity(a, b, n);
     const err = (i: number, e: SluiceError) => {
@@ -119,6 +121,30 @@ function arithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType, le
     throw new SluiceError('internal', `no arithmetic kernel for ${leftType} ${fn} ${rightType}`);
   };
 }
+const DEC_OPS = { add: addDec, sub: subDec, mul: mulDec, div: divDec, mod: modDec } as const;
+
+/** Exact NUMERIC arithmetic, row by row over the decimal texts (PostgreSQL's result scales). */
+function numericArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType): (a: Column, b: Column, n: number, ctx: EvalContext) => Column {
+  const op = DEC_OPS[fn];
+  return (a, b, n, ctx) => {
+    const out = new ColumnBuilder(type, n);
+    for (let i = 0; i < n; i++) {
+      if (!isValid(a, i) || !isValid(b, i)) {
+        out.appendNull();
+        continue;
+      }
+      try {
+        out.appendString(formatDec(op(decOf(getString(a, i)), decOf(getString(b, i)))));
+      } catch (e) {
+        if (!(e instanceof SluiceError)) throw e;
+        ctx.onRowError(e);
+        out.appendNull();
+      }
+    }
+    return out.finish();
+  };
+}
+
 function binary(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod'): ScalarFunction {
   return (args, argExprs, type) => {
     const k = arithmetic(fn, type, argExprs[0]!.type, argExprs[1]!.type);
@@ -132,6 +158,14 @@ const neg: ScalarFunction = (args, _argExprs, type) => {
     const a = args[0]!(b, ctx);
     const n = b.length;
     if (s === 'f64') return { ...a, values: (a.values as Float64Array).map((x) => -x) };
+    if (type === 'numeric') {
+      const out = new ColumnBuilder(type, n);
+      for (let i = 0; i < n; i++) {
+        if (isValid(a, i)) out.appendString(formatDec(negDec(decOf(getString(a, i)))));
+        else out.appendNull();
+      }
+      return out.finish();
+    }
     if (s === 'i32') {
       let validity: Uint8Array | null = a.validity ? a.validity.slice() : null;
       const v = a.values as Int32Array;

@@ -1,8 +1,9 @@
 /**
  * Comparison scalar functions (= <> < <= > >=, IS [NOT] DISTINCT FROM, IN) and the comparison
- * kernel other families reuse. Strings compare byte-wise (code point order).
+ * kernel other families reuse. Strings compare byte-wise (code point order), NUMERIC by value.
  */
-import { getBit, isValid, newBitmap, setBit, type Column } from '../../common/column.js';
+import { getBit, getString, isValid, newBitmap, setBit, type Column } from '../../common/column.js';
+import { compareDecimalText } from '../../common/decimal.js';
 import type { SqlType } from '../../common/types.js';
 import { storageOf } from '../../exec/storage.js';
 import { logical } from './logical.js';
@@ -17,7 +18,12 @@ export function compareKernel(fn: Cmp, type: SqlType): (a: Column, b: Column, n:
   return (a, b, n) => {
     const validity = andValidity(a, b, n);
     const out = newBitmap(n, false);
-    if (s === 'utf8') {
+    if (type === 'numeric') {
+      for (let i = 0; i < n; i++) {
+        if (validity !== null && !getBit(validity, i)) continue;
+        if (test(fn, compareDecimalText(getString(a, i), getString(b, i)))) out[i >> 3]! |= 1 << (i & 7);
+      }
+    } else if (s === 'utf8') {
       const ao = a.offsets!;
       const bo = b.offsets!;
       const av = a.values as Uint8Array;

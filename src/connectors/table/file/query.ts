@@ -7,14 +7,14 @@ import { elementType, type Schema, type SqlType } from '../../../common/types.js
 import { quoteIdent, quoteLiteral } from '../quoting.js';
 import type { FileTableConfig } from './options.js';
 
-/** The DuckDB type a column of `type` is cast to (NUMERIC is held as a double in sluice). */
+/** The DuckDB type a column of `type` is cast to (NUMERIC as its exact text). */
 export function duckTypeName(type: SqlType): string {
   switch (type) {
     case 'boolean': return 'BOOLEAN';
     case 'int': return 'INTEGER';
     case 'bigint': return 'BIGINT';
-    case 'double':
-    case 'numeric': return 'DOUBLE';
+    case 'double': return 'DOUBLE';
+    case 'numeric':
     case 'varchar':
     case 'bytea':
     case 'jsonb':
