@@ -48,6 +48,17 @@ export interface FetchedPartition {
   readonly end: number;
 }
 
+/** A partition's records as message objects, whichever decoder read them (for the few readers that want objects). */
+export function fetchedMessages(p: FetchedPartition): readonly FetchedMessage[] {
+  const r = p.records;
+  if (r === undefined) return p.messages;
+  const out: FetchedMessage[] = [];
+  for (let i = 0; i < r.count; i++) {
+    out.push({ offset: String(r.offsets[i]), timestamp: String(r.timestamps[i]), key: r.key(i), value: r.value(i), headers: r.headers(i), isControlRecord: false });
+  }
+  return out;
+}
+
 /** A partition's wanted start offset in a Fetch request. */
 export interface FetchRequest {
   readonly partition: number;

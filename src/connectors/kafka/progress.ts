@@ -9,7 +9,7 @@
  * in growing windows, so a sink sharing the topic with others reads only its recent tail.
  */
 import { SluiceError } from '../../common/errors.js';
-import type { FetchedMessage, KafkaCluster } from './cluster.js';
+import { fetchedMessages, type FetchedMessage, type KafkaCluster } from './cluster.js';
 
 /** The partition every progress record goes to. */
 export const PROGRESS_PARTITION = 0;
@@ -56,7 +56,7 @@ async function lastIn(cluster: KafkaCluster, key: string, from: number, to: numb
     if (p === undefined || p.end <= at) {
       throw new SluiceError('connection', `reading the sink progress topic stopped at offset ${at} of partition ${PROGRESS_PARTITION} before its end ${to}; retrying`);
     }
-    for (const m of p.messages) {
+    for (const m of fetchedMessages(p)) {
       if (Number(m.offset) >= to) break;
       found = progressEpoch(m, key) ?? found;
     }
