@@ -216,6 +216,8 @@ export class BigSumAccumulator implements GroupsAccumulator {
     }
   }
   evaluateInto(gids: Int32Array, n: number, out: SlotColumn, outSlots: Int32Array | null): boolean {
+    // A NUMERIC result (sum of bigint, avg of integers) is decimal text: evaluate() writes it.
+    if (this.out !== 'interval') return false;
     const words = new Int32Array(this.sums.buffer, 0, 2 * this.sums.length);
     for (let k = 0; k < n; k++) {
       const g = gids[k]!;
