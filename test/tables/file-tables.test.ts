@@ -69,7 +69,7 @@ describe('file tables load and feed views', () => {
       WITH (connector = 'file', path = '${join(d, 't.csv')}')`);
     const [r] = await e.execute('SELECT * FROM t ORDER BY b DESC');
     expect(r!.kind === 'rows' && r!.rows).toEqual([
-      [true, -7, 9007199254740993n, 2.5, 10.25, 'a, "quoted" b', 1714554001500000n, 19844, 93_600_000_000n],
+      [true, -7, 9007199254740993n, 2.5, '10.25', 'a, "quoted" b', 1714554001500000n, 19844, 93_600_000_000n],
       [false, null, null, null, null, null, null, null, null],
     ]);
   });

@@ -75,5 +75,6 @@ export function recordChanges(e: Engine, view: string): string[] {
 export async function queryRows(e: Engine, sql: string): Promise<string[]> {
   const [r] = await e.execute(sql);
   if (!r || r.kind !== 'rows') throw new Error(`${sql} returned no rows`);
-  return canonicalRows(r.rows);
+  // Text stays quoted (canonical() reads digit strings as the NUMERIC text they may be).
+  return r.rows.map((row) => row.map((v, i) => (r.columns[i]?.type === 'varchar' && typeof v === 'string' ? JSON.stringify(v) : canonical(v))).join(' | ')).sort();
 }

@@ -70,7 +70,7 @@ describe('postgres tables', () => {
       WITH (connector = 'postgres', url = '${url()}', table = '${t}')`);
     const [r] = await e.execute('SELECT * FROM t ORDER BY id');
     expect(r!.kind === 'rows' && r!.rows).toEqual([
-      [1n, 7, 'ann', 1704096000000000n, 1704103200250000n, 19782, true, 12.5, 0.1, 93_600_000_000n, '{"a": [1, 2]}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 42],
+      [1n, 7, 'ann', 1704096000000000n, 1704103200250000n, 19782, true, '12.50', 0.1, 93_600_000_000n, '{"a": [1, 2]}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 42],
       [2n, null, null, null, null, null, false, null, NaN, -1_500_000n, null, null, null],
     ]);
   });
