@@ -42,7 +42,8 @@ const not = (e: BoundExpr): BoundExpr => call('not', [e], 'boolean');
 
 /** By the name the rewritten query calls (without the `sluice_pg_` prefix). */
 const FUNCTIONS: Readonly<Record<string, PgFunction>> = {
-  to_char: plain('to_char', 'varchar'),
+  // A plain NUMERIC table column is text in DuckDB (its exact digits): read back as numeric.
+  to_char: { returns: 'varchar', bind: (args) => bindScalar('to_char', [args[0]?.type === 'varchar' ? cast(args[0], 'numeric') : args[0]!, ...args.slice(1)], undefined) },
   to_timestamp: plain('to_timestamp', 'timestamp'),
   to_date: plain('to_date', 'date'),
   regexp_match: plain('regexp_match', 'varchar[]'),
