@@ -310,6 +310,8 @@ export function regexpReplace(s: string, r: PgRegex, repl: string, start = 1, nt
   const chars = [...s];
   if (start < 1) throw new SluiceError('invalid_parameter', `invalid value for parameter "start": ${start}`);
   if (nth < 0) throw new SluiceError('invalid_parameter', `invalid value for parameter "n": ${nth}`);
+  // A search starting past the end finds nothing (not even an empty match at the end).
+  if (start - 1 > chars.length) return s;
   const offset = chars.slice(0, start - 1).join('').length;
   const every = nth === 0 && r.global;
   const want = nth === 0 ? 1 : nth;
