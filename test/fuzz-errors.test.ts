@@ -17,7 +17,8 @@ import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
 import { lex } from '../src/parser/index.js';
 import { joinQuery, query, topNQuery, row } from './generators.js';
 
-const CASES = Number(process.env.SLUICE_FUZZ_CASES ?? 800);
+// CI runs 300 cases; `npm run fuzz` and SLUICE_FUZZ_CASES many more.
+const CASES = Number(process.env.SLUICE_FUZZ_CASES ?? (process.env.CI ? 300 : 800));
 const SEED = Number(process.env.SLUICE_FUZZ_SEED ?? 20261206);
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same statements. */
