@@ -78,6 +78,24 @@ const PG_TYPES: readonly PgType[] = [
   { oid: 2249, name: 'record', len: -1, category: 'P', display: 'record', array: 2287, elem: 0, byval: false, align: 'd' },
 ];
 
+/**
+ * Where a statement's text starts after whitespace and comments. Scanned by hand: the regex
+ * this replaces backtracked exponentially over a script opening with `--` comment lines.
+ */
+function leadingTrivia(sql: string): number {
+  let i = 0;
+  for (;;) {
+    while (i < sql.length && /\s/.test(sql[i]!)) i++;
+    if (sql.startsWith('--', i)) {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? sql.length : nl + 1;
+    } else if (sql.startsWith('/*', i)) {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 2;
+    } else return i;
+  }
+}
+
 /** The pg_type OID of a sluice column type. */
 export function pgTypeOid(t: SqlType): number {
   switch (t) {
@@ -493,7 +511,7 @@ const MENTIONS_CATALOG = new RegExp([...['pg_', 'information_schema'], ...[...MA
 /** Whether a query reads the PostgreSQL catalog (names pg_catalog, information_schema or one of its relations). */
 export function readsCatalog(sql: string): boolean {
   // Cheap tests first: every statement comes through here, some of them megabytes of INSERT.
-  if (!/^(?:\s+|--[^\n]*\n?|\/\*[\s\S]*?\*\/)*\(*\s*(?:select|with)\b/i.test(sql) || !MENTIONS_CATALOG.test(sql)) return false;
+  if (!/^\(*\s*(?:select|with)\b/i.test(sql.slice(leadingTrivia(sql))) || !MENTIONS_CATALOG.test(sql)) return false;
   const toks = lex(sql);
   const first = toks[0];
   if (!first || first.kind !== 'ident' || (first.value !== 'select' && first.value !== 'with')) return false;
