@@ -57,3 +57,11 @@ describe('catalog rows', () => {
     expect(rows.pg_description).toEqual([[16385, 1259, 0, 'people'], [16385, 1259, 2, 'as signed']]);
   });
 });
+
+describe('readsCatalog over leading comments', () => {
+  it('answers a script opening with many comment lines (it once backtracked without end)', () => {
+    const comments = '-- a comment line\n-- another\n'.repeat(40) + '/* block */\n';
+    expect(readsCatalog(`${comments}CREATE TABLE t (a INT); SELECT 1`)).toBe(false);
+    expect(readsCatalog(`${comments}SELECT * FROM pg_catalog.pg_class`)).toBe(true);
+  });
+});
