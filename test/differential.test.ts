@@ -34,9 +34,12 @@ async function runScenario(s: { before: string[]; after: string[]; query: string
   }
 }
 
+/** Property runs per case: 200, or 100 under CI (.ci/run sets CI) to keep the whole run short. */
+const RUNS = Number(process.env.SLUICE_FC_RUNS ?? (process.env.CI ? 100 : 200));
+
 describe('differential: views vs DuckDB over the final table', () => {
-  it('random DML in random epochs, random queries (200 cases)', async () => {
-    await fc.assert(fc.asyncProperty(scenario, (s) => runScenario(s)), { numRuns: Number(process.env.SLUICE_FC_RUNS ?? 200), verbose: 1 });
+  it('random DML in random epochs, random queries (200 cases, 100 in CI)', async () => {
+    await fc.assert(fc.asyncProperty(scenario, (s) => runScenario(s)), { numRuns: RUNS, verbose: 1 });
   }, 1_800_000);
 
   it('a known tricky case: group emptied by delete then refilled', async () => {
@@ -49,20 +52,20 @@ describe('differential: views vs DuckDB over the final table', () => {
 });
 
 describe('differential: incremental joins vs DuckDB', () => {
-  it('INNER/LEFT/RIGHT/FULL joins, residual conditions, multi-way, aggregates over joins (200 cases)', async () => {
+  it('INNER/LEFT/RIGHT/FULL joins, residual conditions, multi-way, aggregates over joins (200 cases, 100 in CI)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.record({ before: fc.array(twoTableOp, { maxLength: 8 }), after: fc.array(twoTableOp, { maxLength: 14 }), query: joinQuery }), (s) =>
         runScenario(s, `${TABLE}; ${TABLE.replace('TABLE t', 'TABLE u')};`),
       ),
-      { numRuns: Number(process.env.SLUICE_FC_RUNS ?? 200), verbose: 1 },
+      { numRuns: RUNS, verbose: 1 },
     );
   }, 1_800_000);
 });
 
 describe('differential: top-N vs DuckDB', () => {
-  it('ORDER BY … LIMIT/OFFSET, ROW_NUMBER() per partition and DISTINCT ON under random DML (200 cases)', async () => {
+  it('ORDER BY … LIMIT/OFFSET, ROW_NUMBER() per partition and DISTINCT ON under random DML (200 cases, 100 in CI)', async () => {
     await fc.assert(fc.asyncProperty(fc.record({ before: fc.array(op, { maxLength: 8 }), after: fc.array(op, { maxLength: 14 }), query: topNQuery }), (s) => runScenario(s)), {
-      numRuns: Number(process.env.SLUICE_FC_RUNS ?? 200),
+      numRuns: RUNS,
       verbose: 1,
     });
   }, 1_800_000);

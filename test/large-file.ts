@@ -76,7 +76,8 @@ export async function readLargeFile(bytes: number, maxBytesPerEpoch: number): Pr
         fileBytes,
         lines,
         counted: row![0] as bigint,
-        sum: row![1] as bigint,
+        // sum(bigint) is NUMERIC, as in PostgreSQL: its exact text.
+        sum: BigInt(row![1] as string),
         expectedSum,
         epochs: perEpoch.length,
         maxRowsPerEpoch: Math.max(...perEpoch),
