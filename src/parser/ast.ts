@@ -121,6 +121,8 @@ export type FromItem =
       readonly left: FromItem;
       readonly right: FromItem;
       readonly on: Expr | null;
+      /** JOIN … USING (columns), or NATURAL JOIN (the columns both sides have). */
+      readonly using?: readonly string[] | 'natural';
     };
 
 export interface Select {

@@ -234,9 +234,15 @@ class Converter {
       else if (j.startsWith('FULL')) joinType = 'full';
       else if (j === 'INNER JOIN' || j === 'JOIN') joinType = 'inner';
       else unsupported(j);
-      if (f.using) unsupported('JOIN … USING');
       if (String(f.prefix ?? '').toUpperCase() === 'LATERAL' && (joinType === 'right' || joinType === 'full')) unsupported(`${joinType.toUpperCase()} JOIN LATERAL`);
-      acc = { kind: 'join', joinType, left: acc, right: item, on: f.on ? this.convertExpr(f.on) : null };
+      let using: readonly string[] | 'natural' | undefined;
+      if (f.using) {
+        const names = (f.using as N[]).map((u) => identName(u));
+        // parse.ts's rewriteNatural writes NATURAL JOIN as USING(_).
+        using = names.length === 1 && names[0] === '_' ? 'natural' : names;
+        if (joinType === 'cross') joinType = 'inner';
+      }
+      acc = { kind: 'join', joinType, left: acc, right: item, on: f.on ? this.convertExpr(f.on) : null, ...(using ? { using } : {}) };
     }
     return acc;
   }
@@ -458,6 +464,14 @@ class Converter {
   convertBinary(e: N, pos: number | undefined): Expr {
     const op = String(e.operator).toUpperCase();
     const left = this.convertExpr(e.left);
+    // `L = __is_distinct__(R)`: IS [NOT] DISTINCT FROM as parse.ts's rewriteDistinctFrom wrote it.
+    if (op === '=' && e.right?.type === 'function') {
+      const fn = String(e.right.name?.name?.[0]?.value ?? e.right.name ?? '').toLowerCase();
+      if (fn === '__is_distinct__' || fn === '__not_distinct__') {
+        const args = e.right.args?.value ?? [];
+        if (args.length === 1) return { kind: 'is_distinct', left, right: this.convertExpr(args[0]), negated: fn === '__not_distinct__' };
+      }
+    }
     switch (op) {
       case 'IS':
       case 'IS NOT': {

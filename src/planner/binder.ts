@@ -9,14 +9,14 @@ import type { Catalog } from '../catalog/index.js';
 import { WINDOW_KINDS, windowKindList, windowKindOf } from '../functions/window/index.js';
 import type { Expr, FromItem, Query, QueryBody, Select } from '../parser/index.js';
 import { resolveAggregate } from './aggregate-signatures.js';
-import { cast } from './coercion.js';
+import { call, cast } from './coercion.js';
 import { columnsOf, conjunction, mapColumns, splitConjunction, type BoundExpr } from './expr.js';
 import { scannedRelations, type LogicalPlan, type SetCall, type SortKey, type TimeExpiry, type WindowSpec } from './logical.js';
 import { noSetFunction, SET_FUNCTIONS, setFunctionOf } from '../functions/set/index.js';
 import { isStringLit } from './coercion.js';
 import { castConstant } from './constant.js';
 import { WindowCollector } from './window-calls.js';
-import { ExprBinder, exprKey, type AggContext, type Ctx, type Scope, type ScopeField } from './expr-binder.js';
+import { ExprBinder, exprKey, starOf, type AggContext, type Ctx, type Scope, type ScopeField } from './expr-binder.js';
 import { SubqueryJoins, type Correlated, type SubqueryHost } from './subquery.js';
 import { inlineCall } from './sql-functions.js';
 import type { SqlType } from '../common/types.js';
@@ -35,6 +35,13 @@ interface Outer {
   readonly plan: LogicalPlan;
   readonly scope: Scope;
   readonly left: boolean;
+}
+
+/** JOIN … USING / NATURAL JOIN: the names and, per name, its column on each side. */
+interface UsingColumns {
+  readonly names: readonly string[];
+  readonly pairs: readonly { readonly name: string; readonly left: number; readonly right: number }[];
+  readonly joinType: 'inner' | 'left' | 'right' | 'full' | 'cross';
 }
 
 /** The query binder: binds a query's FROM, joins, windows, SELECT, GROUP BY and ORDER BY into a logical plan, and its expressions through ExprBinder. */
@@ -297,12 +304,21 @@ export class Binder extends ExprBinder implements SubqueryHost {
     if (lateral) return this.bindLateralJoin(f, l);
     if (outer) throw new SluiceError('not_supported', 'a LATERAL subquery joining relations is not supported yet', { position: this.positionOf('lateral') });
     const r = this.bindFrom(f.right);
-    const scope: Scope = { fields: [...l.scope.fields, ...r.scope.fields] };
     const nL = l.plan.schema.length;
+    const custom = l.scope.star || r.scope.star;
+    let scope: Scope = { fields: [...l.scope.fields, ...r.scope.fields], ...(custom ? { star: [...starOf(l.scope), ...starOf(r.scope).map((i) => i + nL)] } : {}) };
     const leftKeys: BoundExpr[] = [];
     const rightKeys: BoundExpr[] = [];
     const residual: BoundExpr[] = [];
-    if (f.on) {
+    let using: UsingColumns | null = null;
+    if (f.using) {
+      using = this.usingColumns(f, l.scope, r.scope);
+      for (const u of using.pairs) {
+        const [a, b] = this.coercePair({ kind: 'col', index: u.left, type: l.scope.fields[u.left]!.type }, { kind: 'col', index: u.right, type: r.scope.fields[u.right]!.type }, '=');
+        leftKeys.push(a);
+        rightKeys.push(b);
+      }
+    } else if (f.on) {
       const on = this.expectBoolean(this.bindExpr(f.on, { scope, agg: null, noAggIn: 'JOIN conditions' }), 'JOIN/ON');
       for (const c of splitConjunction(on)) {
         if (c.kind === 'call' && c.fn === 'eq') {
@@ -364,7 +380,74 @@ export class Binder extends ExprBinder implements SubqueryHost {
       // A lookup join's output only ever grows for an append-only stream: table changes emit nothing.
       appendOnly: lookup ? l.plan.appendOnly : (joinType === 'inner' || joinType === 'cross') && l.plan.appendOnly && r.plan.appendOnly,
     };
+    if (using) return this.mergeUsing(plan, using, l.scope, r.scope, leftKeys, rightKeys);
     return { plan, scope };
+  }
+
+  /**
+   * The column pairs of JOIN … USING (names) or NATURAL JOIN (the names both sides show), as
+   * PostgreSQL resolves them: each name once among each side's visible columns.
+   */
+  private usingColumns(f: Extract<FromItem, { kind: 'join' }>, ls: Scope, rs: Scope): UsingColumns {
+    if (f.on) throw new SluiceError('syntax', 'a join has either ON or USING, not both', { position: this.positionOf('using') });
+    const visible = (s: Scope) => s.fields.flatMap((fl, i) => (fl.hidden ? [] : [{ name: fl.name, i }]));
+    const lv = visible(ls);
+    const rv = visible(rs);
+    let names: readonly string[];
+    if (f.using === 'natural') names = [...new Set(lv.map((x) => x.name))].filter((n) => rv.some((x) => x.name === n));
+    else {
+      names = f.using!;
+      const seen = new Set<string>();
+      for (const n of names) {
+        if (seen.has(n)) throw new SluiceError('duplicate_column', `column name "${n}" appears more than once in USING clause`, { position: this.positionOf(n) });
+        seen.add(n);
+      }
+    }
+    const find = (v: { name: string; i: number }[], n: string, side: 'left' | 'right') => {
+      const m = v.filter((x) => x.name === n);
+      if (m.length === 0) throw new SluiceError('undefined_column', `column "${n}" specified in USING clause does not exist in ${side} table`, { position: this.positionOf(n) });
+      if (m.length > 1) throw new SluiceError('ambiguous_column', `common column name "${n}" appears more than once in ${side} table`, { position: this.positionOf(n) });
+      return m[0]!.i;
+    };
+    return { names, pairs: names.map((n) => ({ name: n, left: find(lv, n, 'left'), right: find(rv, n, 'right') })), joinType: f.joinType };
+  }
+
+  /**
+   * The scope of a USING/NATURAL join: one merged column per name (the left side's for INNER and
+   * LEFT, the right side's for RIGHT, COALESCE of both for FULL, projected after the join's
+   * columns), the sides' own copies reachable only qualified, and `*` as PostgreSQL orders it:
+   * the merged columns, then the left's others, then the right's.
+   */
+  private mergeUsing(plan: LogicalPlan, using: UsingColumns, ls: Scope, rs: Scope, leftKeys: readonly BoundExpr[], rightKeys: readonly BoundExpr[]): { plan: LogicalPlan; scope: Scope } {
+    const nL = ls.fields.length;
+    const fields: ScopeField[] = [...ls.fields, ...rs.fields];
+    const merged: number[] = [];
+    let out = plan;
+    if (using.joinType === 'full') {
+      const exprs: BoundExpr[] = plan.schema.map((c, i) => ({ kind: 'col', index: i, type: c.type }));
+      const schema = [...plan.schema];
+      using.pairs.forEach((u, k) => {
+        const a = leftKeys[k]!;
+        const b = mapColumns(rightKeys[k]!, (i, type) => ({ kind: 'col', index: i + nL, type }));
+        exprs.push(call('coalesce', [a, b], a.type));
+        schema.push({ name: u.name, type: a.type });
+        fields[u.left] = { ...fields[u.left]!, hidden: true };
+        fields[nL + u.right] = { ...fields[nL + u.right]!, hidden: true };
+        merged.push(fields.length);
+        fields.push({ qualifier: null, name: u.name, type: a.type });
+      });
+      out = project(plan, exprs, schema);
+    } else {
+      for (const u of using.pairs) {
+        const keep = using.joinType === 'right' ? nL + u.right : u.left;
+        const hide = using.joinType === 'right' ? u.left : nL + u.right;
+        fields[hide] = { ...fields[hide]!, hidden: true };
+        merged.push(keep);
+      }
+    }
+    const isMerged = new Set(merged);
+    const sides = [...starOf(ls), ...starOf(rs).map((i) => i + nL)].filter((i) => !isMerged.has(i) && !fields[i]!.hidden);
+    return { plan: out, scope: { fields, star: [...merged, ...sides] } };
   }
 
   /**
@@ -612,7 +695,7 @@ export class Binder extends ExprBinder implements SubqueryHost {
     for (const it of items0) {
       if (it.expr.kind === 'star') {
         const q = it.expr.table;
-        const matched = scope.fields.filter((f) => q === null || f.qualifier === q);
+        const matched = q === null ? starOf(scope).map((i) => scope.fields[i]!) : scope.fields.filter((f) => f.qualifier === q);
         if (q !== null && matched.length === 0) throw new SluiceError('undefined_table', `missing FROM-clause entry for table "${q}"`, { position: this.positionOf(q) });
         for (const f of matched) items.push({ expr: { kind: 'column', table: f.qualifier, name: f.name }, alias: f.name });
       } else items.push(it);
