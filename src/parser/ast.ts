@@ -103,7 +103,7 @@ export type FromItem =
       /** Written `FOR SYSTEM_TIME AS OF PROCTIME()`: a lookup join side. */
       readonly lookup?: boolean;
     }
-  | { readonly kind: 'subquery'; readonly query: Query; readonly alias: string | null; readonly lateral?: boolean }
+  | { readonly kind: 'subquery'; readonly query: Query; readonly alias: string | null; readonly lateral?: boolean; readonly columnAliases?: readonly string[] | null }
   | {
       readonly kind: 'table_function';
       readonly name: string;

@@ -254,9 +254,19 @@ class Converter {
     const alias = withColumns ? identName({ value: withColumns[1]!.replace(/^"|"$/g, '') }) : aliasText === null ? null : typeof f.as === 'string' ? f.as : identName(f.as);
     const columnAliases = withColumns ? withColumns[2]!.split(',').map((c) => c.trim().replace(/^"|"$/g, '')).map((c) => (/^".*"$/.test(c) ? c : c.toLowerCase())) : null;
     const lateral = String(f.prefix ?? '').toUpperCase() === 'LATERAL';
-    if (f.expr?.ast) {
-      if (columnAliases) unsupported('column aliases on a subquery in FROM');
-      return { kind: 'subquery', query: this.convertQuery(f.expr.ast), alias, lateral };
+    if (f.expr?.ast) return { kind: 'subquery', query: this.convertQuery(f.expr.ast), alias, lateral, columnAliases };
+    if (f.expr?.type === 'values') {
+      // (VALUES (…), (…)) AS v(a, b): a subquery of one SELECT per row, UNION ALL (types
+      // resolved as a union's), its columns column1, column2, … unless named.
+      const rows: N[] = f.expr.values ?? [];
+      const selects: Select[] = rows.map((r) => {
+        const exprs: N[] = Array.isArray(r.value) ? r.value : [r];
+        return { kind: 'select', distinct: false, distinctOn: null, items: exprs.map((x, i) => ({ expr: this.convertExpr(x), alias: `column${i + 1}` })), from: null, where: null, groupBy: [], having: null };
+      });
+      const width = selects[0]?.items.length ?? 0;
+      if (selects.some((x) => x.items.length !== width)) throw new SluiceError('syntax', 'VALUES lists must all be the same length');
+      const body: QueryBody = selects.length === 1 ? selects[0]! : { kind: 'union', all: true, inputs: selects };
+      return { kind: 'subquery', query: { with: [], body, orderBy: [], limit: null, offset: null, withTies: false }, alias, lateral: false, columnAliases };
     }
     if (f.expr?.type === 'function') {
       const name = funcName(f.expr);

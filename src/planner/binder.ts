@@ -232,7 +232,11 @@ export class Binder extends ExprBinder implements SubqueryHost {
       }
       case 'subquery': {
         const plan = this.bindQuery(f.query);
-        return { plan, scope: { fields: plan.schema.map((c) => ({ qualifier: f.alias, name: c.name, type: c.type })) } };
+        const names = f.columnAliases ?? [];
+        if (names.length > plan.schema.length) {
+          throw new SluiceError('syntax', `table "${f.alias}" has ${plan.schema.length} columns available but ${names.length} columns specified`, { position: this.positionOf(f.alias ?? '') });
+        }
+        return { plan, scope: { fields: plan.schema.map((c, i) => ({ qualifier: f.alias, name: names[i] ?? c.name, type: c.type })) } };
       }
       case 'table_function':
         if (setFunctionOf(f.name) !== null) return this.bindSetFunctionFrom(f, outer);
