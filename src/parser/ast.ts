@@ -139,7 +139,11 @@ export interface Select {
   readonly windows?: readonly { readonly name: string; readonly spec: WindowSpec }[];
 }
 
-export type QueryBody = Select | { readonly kind: 'union'; readonly all: boolean; readonly inputs: readonly QueryBody[] };
+export type QueryBody =
+  | Select
+  | { readonly kind: 'union'; readonly all: boolean; readonly inputs: readonly QueryBody[] }
+  /** `left INTERSECT right` / `left EXCEPT right` (distinct). */
+  | { readonly kind: 'setop'; readonly op: 'intersect' | 'except'; readonly left: QueryBody; readonly right: QueryBody };
 
 export interface Query {
   readonly with: readonly { readonly name: string; readonly query: Query }[];

@@ -175,20 +175,41 @@ class Converter {
     return { with: withs, body, orderBy, limit, offset, withTies: false };
   }
 
+  /**
+   * A chain of set operations (node-sql-parser links the SELECTs with the operator before each
+   * next one) as PostgreSQL groups it: INTERSECT binds tighter than UNION and EXCEPT, which
+   * associate to the left.
+   */
   convertBody(ast: N): QueryBody {
-    const first = this.convertSelect(ast);
-    if (!ast._next) return first;
-    const inputs: QueryBody[] = [first];
-    let all = true;
-    let cur = ast;
-    while (cur._next) {
-      const op = String(cur.set_op ?? 'union').toLowerCase();
-      if (op !== 'union all' && op !== 'union') unsupported(op.toUpperCase());
-      if (op === 'union') all = false;
-      cur = cur._next;
-      inputs.push(this.convertSelect(cur));
+    const selects: QueryBody[] = [this.convertSelect(ast)];
+    const ops: string[] = [];
+    for (let cur = ast; cur._next; cur = cur._next) {
+      const op = String(cur.set_op ?? 'union').toLowerCase().replace(/\s+/g, ' ');
+      if (!['union', 'union all', 'union distinct', 'intersect', 'except'].includes(op)) unsupported(op.toUpperCase());
+      ops.push(op === 'union distinct' ? 'union' : op);
+      selects.push(this.convertSelect(cur._next));
     }
-    return { kind: 'union', all, inputs };
+    // INTERSECT first.
+    const terms: QueryBody[] = [selects[0]!];
+    const termOps: string[] = [];
+    ops.forEach((op, i) => {
+      if (op === 'intersect') terms[terms.length - 1] = { kind: 'setop', op: 'intersect', left: terms[terms.length - 1]!, right: selects[i + 1]! };
+      else {
+        termOps.push(op);
+        terms.push(selects[i + 1]!);
+      }
+    });
+    // Then UNION [ALL] and EXCEPT, left to right; a run of one kind of UNION stays one node.
+    let acc = terms[0]!;
+    termOps.forEach((op, i) => {
+      const next = terms[i + 1]!;
+      if (op === 'except') acc = { kind: 'setop', op: 'except', left: acc, right: next };
+      else {
+        const all = op === 'union all';
+        acc = acc.kind === 'union' && acc.all === all ? { kind: 'union', all, inputs: [...acc.inputs, next] } : { kind: 'union', all, inputs: [acc, next] };
+      }
+    });
+    return acc;
   }
 
   convertSelect(ast: N): Select {

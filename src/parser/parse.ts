@@ -1057,7 +1057,7 @@ function rewriteSessionUsers(text: string): string {
  * of an unknown function) and TABLESAMPLE (read, then ignored).
  */
 function refuseUnsupportedSyntax(text: string, offset: number): void {
-  if (!/\b(recursive|grouping|rollup|cube|tablesample)\b/i.test(text)) return;
+  if (!/\b(recursive|grouping|rollup|cube|tablesample|intersect|except)\b/i.test(text)) return;
   const toks = lex(text);
   const refuse = (what: string, at: number, hint?: string): never => {
     throw new SluiceError('not_supported', `${what} is not supported yet`, { position: offset + at + 1, hint });
@@ -1073,6 +1073,7 @@ function refuseUnsupportedSyntax(text: string, offset: number): void {
       refuse(`GROUP BY ${t.value.toUpperCase()}`, t.start, 'Compute each grouping in its own query and combine them with UNION ALL.');
     }
     if (t.value === 'tablesample') refuse('TABLESAMPLE', t.start);
+    if ((t.value === 'intersect' || t.value === 'except') && next?.kind === 'ident' && next.value === 'all') refuse(`${t.value.toUpperCase()} ALL`, t.start, `${t.value.toUpperCase()} (without ALL) keeps one copy of each row.`);
   }
 }
 
@@ -1297,6 +1298,7 @@ export function relationsOf(q: Query, ctes: ReadonlySet<string> = new Set()): st
   };
   const body = (b: QueryBody): void => {
     if (b.kind === 'union') b.inputs.forEach(body);
+    else if (b.kind === 'setop') [b.left, b.right].forEach(body);
     else {
       fromItem(b.from);
       exprs([b.items, b.where, b.groupBy, b.having, b.distinctOn, joinConditions(b.from)]);

@@ -10,7 +10,7 @@ import { WINDOW_KINDS, windowKindList, windowKindOf } from '../functions/window/
 import type { Expr, FromItem, Query, QueryBody, Select } from '../parser/index.js';
 import { resolveAggregate } from './aggregate-signatures.js';
 import { call, cast } from './coercion.js';
-import { columnsOf, conjunction, mapColumns, splitConjunction, type BoundExpr } from './expr.js';
+import { columnsOf, conjunction, mapColumns, splitConjunction, type AggCall, type BoundExpr } from './expr.js';
 import { scannedRelations, type LogicalPlan, type SetCall, type SortKey, type TimeExpiry, type WindowSpec } from './logical.js';
 import { noSetFunction, SET_FUNCTIONS, setFunctionOf } from '../functions/set/index.js';
 import { isStringLit } from './coercion.js';
@@ -168,31 +168,39 @@ export class Binder extends ExprBinder implements SubqueryHost {
 
   private bindBody(b: QueryBody): LogicalPlan {
     if (b.kind === 'select') return this.bindSelect(b);
-    const inputs = b.inputs.map((i) => this.bindBody(i));
-    const first = inputs[0]!;
-    for (const other of inputs.slice(1)) {
-      if (other.schema.length !== first.schema.length) {
-        throw new SluiceError('syntax', `each UNION query must have the same number of columns (${first.schema.length} vs ${other.schema.length})`);
-      }
-    }
-    const types = first.schema.map((f, i) => {
-      let t = f.type;
-      for (const o of inputs.slice(1)) {
-        const c = commonType(t, o.schema[i]!.type);
-        if (c === null) throw new SluiceError('datatype_mismatch', `UNION types ${typeDisplayName(t)} and ${typeDisplayName(o.schema[i]!.type)} cannot be matched`);
-        t = c;
-      }
-      return t;
-    });
-    const aligned = inputs.map((p) => {
-      if (p.schema.every((f, i) => f.type === types[i])) return p;
-      const exprs = p.schema.map((f, i) => cast({ kind: 'col', index: i, type: f.type }, types[i]!));
-      return project(p, exprs, p.schema.map((f, i) => ({ name: f.name, type: types[i]! })));
-    });
-    const schema = first.schema.map((f, i) => ({ name: f.name, type: types[i]! }));
+    if (b.kind === 'setop') return this.bindIntersectExcept(b.op, this.bindBody(b.left), this.bindBody(b.right));
+    const { aligned, schema } = alignSetInputs(b.inputs.map((i) => this.bindBody(i)), 'UNION');
     const union: LogicalPlan = { kind: 'union', inputs: aligned, schema, appendOnly: aligned.every((p) => p.appendOnly) };
     if (b.all) return union;
     return distinctOf(union);
+  }
+
+  /**
+   * `left INTERSECT right` / `left EXCEPT right`, incrementally: both sides tagged (0 left, 1
+   * right) and unioned, grouped by every column (NULLs equal, as the set operations compare),
+   * each group's rows counted per side; a group is in the result while the left has it and the
+   * right does (INTERSECT) or does not (EXCEPT).
+   */
+  private bindIntersectExcept(op: 'intersect' | 'except', left: LogicalPlan, right: LogicalPlan): LogicalPlan {
+    const { aligned, schema } = alignSetInputs([left, right], op.toUpperCase());
+    const n = schema.length;
+    const tagged = aligned.map((p, side) => project(p, [...schema.map((f, i): BoundExpr => ({ kind: 'col', index: i, type: f.type })), { kind: 'lit', value: side, type: 'int' }], [...schema, { name: '_side', type: 'int' }]));
+    const union: LogicalPlan = { kind: 'union', inputs: tagged, schema: tagged[0]!.schema, appendOnly: tagged.every((p) => p.appendOnly) };
+    const side: BoundExpr = { kind: 'col', index: n, type: 'int' };
+    const countSide = (k: number): AggCall => ({ fn: 'count', arg: side, distinct: false, filter: call('eq', [side, { kind: 'lit', value: k, type: 'int' }], 'boolean'), type: 'bigint' });
+    const grouped: LogicalPlan = {
+      kind: 'aggregate',
+      input: union,
+      groupKeys: schema.map((f, i) => ({ kind: 'col', index: i, type: f.type })),
+      aggs: [countSide(0), countSide(1)],
+      schema: [...schema, { name: '_left', type: 'bigint' }, { name: '_right', type: 'bigint' }],
+      appendOnly: false,
+    };
+    const zero: BoundExpr = { kind: 'lit', value: 0n, type: 'bigint' };
+    const inLeft = call('gt', [{ kind: 'col', index: n, type: 'bigint' }, zero], 'boolean');
+    const rightTest = call(op === 'intersect' ? 'gt' : 'eq', [{ kind: 'col', index: n + 1, type: 'bigint' }, zero], 'boolean');
+    const kept = filter(grouped, call('and', [inLeft, rightTest], 'boolean'));
+    return project(kept, schema.map((f, i) => ({ kind: 'col', index: i, type: f.type })), schema);
   }
 
   private bindFrom(f: FromItem | null, outer: Outer | null = null): { plan: LogicalPlan; scope: Scope } {
@@ -935,6 +943,36 @@ export function filter(input: LogicalPlan, predicate: BoundExpr): LogicalPlan {
 
 export function project(input: LogicalPlan, exprs: readonly BoundExpr[], schema: Schema): LogicalPlan {
   return { kind: 'project', input, exprs, schema, appendOnly: input.appendOnly };
+}
+
+/** The inputs of a set operation cast to their columns' common types, and the result's schema (the first input's names). */
+function alignSetInputs(inputs: readonly LogicalPlan[], what: string): { aligned: LogicalPlan[]; schema: Schema } {
+  const first = inputs[0]!;
+  for (const other of inputs.slice(1)) {
+    if (other.schema.length !== first.schema.length) {
+      throw new SluiceError('syntax', `each ${what} query must have the same number of columns (${first.schema.length} vs ${other.schema.length})`);
+    }
+  }
+  // A bare NULL in a select list (text on its own) takes the type of the other inputs' column.
+  const typeOf = (p: LogicalPlan, i: number): SqlType => {
+    const e = p.kind === 'project' ? p.exprs[i] : undefined;
+    return e?.kind === 'lit' && e.value === null ? 'null' : p.schema[i]!.type;
+  };
+  const types = first.schema.map((_, i) => {
+    let t = typeOf(first, i);
+    for (const o of inputs.slice(1)) {
+      const c = commonType(t, typeOf(o, i));
+      if (c === null) throw new SluiceError('datatype_mismatch', `${what} types ${typeDisplayName(t)} and ${typeDisplayName(o.schema[i]!.type)} cannot be matched`);
+      t = c;
+    }
+    return t === 'null' ? 'varchar' : t;
+  });
+  const aligned = inputs.map((p) => {
+    if (p.schema.every((f, i) => f.type === types[i])) return p;
+    const exprs = p.schema.map((f, i) => cast({ kind: 'col', index: i, type: f.type }, types[i]!));
+    return project(p, exprs, p.schema.map((f, i) => ({ name: f.name, type: types[i]! })));
+  });
+  return { aligned, schema: first.schema.map((f, i) => ({ name: f.name, type: types[i]! })) };
 }
 
 function distinctOf(input: LogicalPlan): LogicalPlan {

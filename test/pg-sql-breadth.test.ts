@@ -1,8 +1,9 @@
 /**
  * Differential oracle against the real PostgreSQL (127.0.0.1:5432, database `test`) for
  * `JOIN … USING`, `NATURAL JOIN` (every join type; the merged column, its qualified copies and
- * `*`'s column order) and `IS [NOT] DISTINCT FROM` (in WHERE, the select list, CASE and join
- * conditions). Two random tables with NULLs get random INSERT/UPDATE/DELETE cut into random
+ * `*`'s column order), `IS [NOT] DISTINCT FROM` (in WHERE, the select list, CASE and join
+ * conditions), INTERSECT / EXCEPT mixed with UNION [ALL] (PostgreSQL's grouping of them) and
+ * VALUES lists in FROM. Two random tables with NULLs get random INSERT/UPDATE/DELETE cut into random
  * epochs; the view's columns must be PostgreSQL's (names, order) and its final contents
  * PostgreSQL's answer over the final tables. Queries with an explicit select list run ad hoc
  * (in DuckDB) too. fast-check shrinks a failure to a minimal script.
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { closeOracle, connectOracle, textRow } from './pg-oracle.js';
 
-const SCHEMA = `sluice_using_${process.pid}`;
+const SCHEMA = `sluice_breadth_${process.pid}`;
 const A = 'CREATE TABLE a (x INT, k INT, v VARCHAR)';
 const B = 'CREATE TABLE b (k INT, w INT, x INT)';
 
@@ -63,6 +64,18 @@ const query = fc.oneof(
   fc.tuple(not).map(([n]) => ({ sql: `SELECT x, CASE WHEN k IS ${n}DISTINCT FROM NULL THEN 'set' ELSE 'none' END AS c FROM a WHERE (x IS ${n}DISTINCT FROM (k - 1)) OR v = 'q'`, star: false })),
   fc.tuple(not).map(([n]) => ({ sql: `SELECT a.x, b.w FROM a JOIN b ON a.k IS ${n}DISTINCT FROM b.k AND a.x = b.x`, star: false })),
   fc.constant({ sql: 'SELECT k, count(*) AS n FROM a GROUP BY k HAVING k IS NOT DISTINCT FROM max(x)', star: false }),
+  fc.constantFrom(
+    'SELECT k FROM a INTERSECT SELECT k FROM b',
+    'SELECT x, k FROM a EXCEPT SELECT x, k FROM b',
+    'SELECT k FROM a UNION SELECT w FROM b EXCEPT SELECT x FROM a',
+    'SELECT k FROM a EXCEPT SELECT x FROM b INTERSECT SELECT w FROM b',
+    'SELECT k FROM a UNION ALL SELECT x FROM b UNION SELECT w FROM b',
+    'SELECT k FROM a UNION SELECT x FROM b UNION ALL SELECT w FROM b',
+    'SELECT x AS n FROM a INTERSECT SELECT k FROM b UNION ALL SELECT w FROM b WHERE w > 1',
+    'SELECT v, k FROM a EXCEPT SELECT NULL, x FROM b',
+  ).map((sql) => ({ sql, star: false })),
+  fc.constant({ sql: "SELECT a.x, v.n FROM a JOIN (VALUES (1, 'one'), (2, 'two'), (NULL, 'none')) AS v(k, n) USING (k)", star: false }),
+  fc.constant({ sql: 'SELECT s.total, s.k2 FROM (SELECT k, sum(w) FROM b GROUP BY k) AS s(k2, total) WHERE s.total IS DISTINCT FROM 0', star: false }),
 );
 
 const scenario = fc.record({ before: ops, after: ops, query });
@@ -108,7 +121,7 @@ async function runScenario(s: { before: string[]; after: string[]; query: { sql:
   }
 }
 
-describe('differential: JOIN … USING, NATURAL JOIN and IS [NOT] DISTINCT FROM vs PostgreSQL', () => {
+describe('differential: JOIN … USING, NATURAL JOIN, IS [NOT] DISTINCT FROM, INTERSECT/EXCEPT, VALUES vs PostgreSQL', () => {
   it('random tables, random DML in random epochs, random queries of the family (200 cases)', async () => {
     await fc.assert(fc.asyncProperty(scenario, (s) => runScenario(s)), { numRuns: Number(process.env.SLUICE_FC_RUNS ?? 200), verbose: 1 });
   }, 900_000);
