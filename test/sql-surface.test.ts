@@ -42,6 +42,17 @@ describe('docs/sql-surface.md: what is not supported fails as documented', () =>
   });
   afterAll(() => engine.close());
 
+  it('TRUNCATE empties a table, and the views over it see every row go', async () => {
+    await engine.execute("CREATE TABLE tr (k INT, w INT); INSERT INTO tr VALUES (1, 2), (3, 4); CREATE MATERIALIZED VIEW trc AS SELECT count(*) AS n, sum(w) AS s FROM tr; FLUSH");
+    expect(await engine.viewRows('trc')).toEqual([[2n, 6n]]);
+    const [r] = await engine.execute('TRUNCATE TABLE tr RESTART IDENTITY');
+    expect(r).toMatchObject({ tag: 'TRUNCATE TABLE' });
+    await engine.execute('FLUSH');
+    expect(await engine.viewRows('trc')).toEqual([[0n, null]]);
+    const [left] = await engine.execute('SELECT count(*) FROM tr');
+    expect(left).toMatchObject({ rows: [[0n]] });
+  });
+
   it('lists a few dozen constructs', () => {
     expect(rows.length).toBeGreaterThan(30);
   });

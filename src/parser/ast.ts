@@ -286,7 +286,8 @@ export type Statement =
       readonly values?: InsertValues;
     }
   | { readonly kind: 'update'; readonly table: string; readonly text: string; readonly selectOldText: string; readonly pos: number }
-  | { readonly kind: 'delete'; readonly table: string; readonly text: string; readonly pos: number }
+  /** DELETE; `truncate`: written TRUNCATE [TABLE] name (a DELETE of every row, tagged TRUNCATE TABLE). */
+  | { readonly kind: 'delete'; readonly table: string; readonly text: string; readonly pos: number; readonly truncate?: boolean }
   | { readonly kind: 'drop'; readonly objectKind: ObjectKind; readonly name: string; readonly ifExists: boolean; readonly cascade: boolean; readonly pos: number }
   | { readonly kind: 'show_objects'; readonly objectKind: ObjectKind }
   | { readonly kind: 'show_create'; readonly objectKind: ObjectKind; readonly name: string; readonly pos: number }

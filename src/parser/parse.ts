@@ -32,6 +32,8 @@ export function parseStatement(stmt: string, offset = 0, whole = stmt): Statemen
     case 'update':
     case 'delete':
       return parseDml(ts, stmt, offset);
+    case 'truncate':
+      return parseTruncate(ts);
     case 'drop':
       return ts.tokens[1]?.kind === 'ident' && (ts.tokens[1].value === 'user' || ts.tokens[1].value === 'role') ? parseDropUser(ts) : parseDrop(ts);
     case 'alter':
@@ -1312,6 +1314,26 @@ export function relationsOf(q: Query, ctes: ReadonlySet<string> = new Set()): st
 function joinConditions(f: FromItem | null): Expr[] {
   if (!f || f.kind !== 'join') return [];
   return [...joinConditions(f.left), ...joinConditions(f.right), ...(f.on ? [f.on] : [])];
+}
+
+/**
+ * TRUNCATE [TABLE] [ONLY] name [RESTART IDENTITY | CONTINUE IDENTITY] [CASCADE | RESTRICT]: a
+ * DELETE of every row (the views see each row retracted); sluice has no sequences or foreign
+ * keys, so the options change nothing.
+ */
+function parseTruncate(ts: TokenStream): Statement {
+  ts.next();
+  ts.acceptKeyword('table');
+  ts.acceptKeyword('only');
+  const pos = ts.position();
+  const table = ts.objectName();
+  if (ts.peek().kind === 'symbol' && ts.peek().value === ',') {
+    throw new SluiceError('not_supported', 'TRUNCATE of several tables in one statement is not supported yet', { position: ts.peek().start + 1, hint: 'Truncate them one by one, inside BEGIN … COMMIT to make it atomic.' });
+  }
+  if (ts.acceptKeyword('restart') || ts.acceptKeyword('continue')) ts.expectKeyword('identity');
+  if (!ts.acceptKeyword('cascade')) ts.acceptKeyword('restrict');
+  expectEnd(ts);
+  return { kind: 'delete', table, text: `DELETE FROM "${table.replace(/"/g, '""')}"`, pos, truncate: true };
 }
 
 function parseDml(ts: TokenStream, stmt: string, offset: number): Statement {
