@@ -3,6 +3,7 @@ import { batchRows } from '../../common/column.js';
 import type { Schema } from '../../common/types.js';
 import type { FetchedMessage } from './cluster.js';
 import { MessageDecoder } from './message-decoder.js';
+import { splitLines } from '../formats/lines.js';
 import { readKafkaSourceOptions } from './options.js';
 
 function message(value: string | Buffer | null, extra: Partial<FetchedMessage> = {}): FetchedMessage {
@@ -35,6 +36,34 @@ describe('MessageDecoder', () => {
     d.add(message('a\r\n\nb\n'), 3);
     d.add(message('c'), 4);
     expect(d.finish().flatMap((b) => batchRows(b))).toEqual([['a', 3n], ['', 3n], ['b', 3n], ['c', 4n]]);
+  });
+
+  it('reads ASCII text as bytes into the rows the string path gives (random messages, both layouts)', () => {
+    // A seeded generator (mulberry32) of messages from a small alphabet with line breaks.
+    let a = 20261206;
+    const rnd = () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const alphabet = ['a', 'b', ' ', '\n', '\r\n', '\n\n', 'xyz', '\r'];
+    const messages = Array.from({ length: 3000 }, () => Array.from({ length: Math.floor(rnd() * 6) }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join(''));
+    const schema: Schema = [{ name: 'line', type: 'varchar' }, { name: '_offset', type: 'bigint' }];
+    for (const many of [true, false]) {
+      const d = decoder(schema, { format: 'text', many_per_message: String(many) });
+      messages.forEach((m, i) => d.add(message(m), i));
+      // The string path's rows: splitLines of each message, or the message without one line break.
+      const want = messages.flatMap((m, i) => (many ? splitLines(m) : [m.replace(/\r?\n$/, '')]).map((l) => [l, BigInt(i)]));
+      const got = d.finish().flatMap((b) => batchRows(b));
+      expect(got.length).toBeGreaterThan(2000);
+      expect(got).toEqual(want);
+    }
+    // Not ASCII: the string path, same rows.
+    const d = decoder(schema, { format: 'text', many_per_message: 'true' });
+    d.add(message('é\r\nb'), 1);
+    expect(d.finish().flatMap((b) => batchRows(b))).toEqual([['é', 1n], ['b', 1n]]);
   });
 
   it('takes a single-record message without its line break, and refuses values over max_message_bytes', () => {

@@ -98,7 +98,7 @@ class CsvRecords implements RecordDecoder {
 
 class TextRecords implements RecordDecoder {
   error = '';
-  private readonly slot: number;
+  readonly slot: number;
 
   constructor(layout: ColumnLayout) {
     this.slot = layout.payloadIndex[0]!;
@@ -203,6 +203,7 @@ export class MessageDecoder {
       this.addJson(buf, start, end, offset);
       return;
     }
+    if (this.records instanceof TextRecords && this.addAsciiText(buf, start, end, this.records.slot)) return;
     if (!this.manyPerMessage) {
       this.addRecord(singleRecord(buf, start, end), offset, 0);
       return;
@@ -270,6 +271,45 @@ export class MessageDecoder {
   }
 
   /** `line` is 0 for a single-record message, else the record's 1-based line in the message. */
+  /**
+   * Text messages in ASCII (the common case: no decoding can change them) go into the column as
+   * bytes, a line per row as splitLines cuts them, without a string per record; false (nothing
+   * added) when a byte is not ASCII, for the string path.
+   */
+  private addAsciiText(buf: Buffer, start: number, end: number, slot: number): boolean {
+    for (let p = start; p < end; p++) if (buf[p]! >= 128) return false;
+    const col = this.cols[slot]!;
+    if (!this.manyPerMessage) {
+      let e = end;
+      if (e > start && buf[e - 1] === 10) {
+        e--;
+        if (e > start && buf[e - 1] === 13) e--;
+      }
+      col.appendBytes(buf, start, e);
+      this.rowDecoded();
+      return true;
+    }
+    let s = start;
+    while (s < end) {
+      let nl = buf.indexOf(10, s);
+      if (nl < 0 || nl >= end) nl = end;
+      const e = nl > s && buf[nl - 1] === 13 ? nl - 1 : nl;
+      // A row completes and may start a new batch: the column is this.cols[slot] again.
+      this.cols[slot]!.appendBytes(buf, s, e);
+      this.rowDecoded();
+      s = nl + 1;
+    }
+    return true;
+  }
+
+  /** The metadata columns of a row whose payload columns are in, and the row counted. */
+  private rowDecoded(): void {
+    const cols = this.cols;
+    const md = this.metadata;
+    for (let k = 0; k < md.length; k++) cols[md[k]!.index]!.append(this.meta[k]!);
+    this.completeRow();
+  }
+
   private addRecord(text: string, offset: number, line: number): void {
     const cols = this.cols;
     const r = this.records.decode(text, cols);
