@@ -548,7 +548,7 @@ export class Engine {
       case 'create_view':
         return this.ddl.createView(stmt, sql);
       case 'create_sink':
-        return this.ddl.createSink(stmt, replaying);
+        return this.ddl.createSink(stmt, sql, replaying);
       case 'create_model':
         return this.ddl.createModel(stmt, sql);
       case 'create_function':
