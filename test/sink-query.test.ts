@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
+import { startPgServer } from '../src/server/pg-server.js';
 import { tempDirEach } from './helpers.js';
 
 const dir = tempDirEach('sluice-sinkq-');
@@ -169,6 +170,35 @@ describe('CREATE SINK … AS SELECT', () => {
       await expect(e.execute(`CREATE SINK s AS SELECT 1 AS x`)).rejects.toMatchObject({ sqlstate: '22023' });
       expect(await rows(e, 'SHOW SINKS')).toEqual([]);
     } finally {
+      await e.close();
+    }
+  });
+
+  it('works over pg-wire: create, EXPLAIN, SHOW CREATE, sluice.sinks, rows sent, DROP', async () => {
+    const data = dir();
+    const out = join(data, 'out');
+    const e = await open(data);
+    const server = await startPgServer(e, { port: 0, log: () => undefined });
+    const c = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'test', database: 'test' });
+    await c.connect();
+    try {
+      await c.query('CREATE TABLE t (k VARCHAR, v INT)');
+      const create = `CREATE SINK s AS SELECT k, max(v) AS top FROM t GROUP BY k WITH (connector = 'file', path = '${out}')`;
+      const plan = (await c.query(`EXPLAIN ${create}`)).rows.map((r) => r['QUERY PLAN'] as string);
+      expect(plan[0]).toBe("SinkExec: s [connector file; upserts keyed by (k); no view store: only the operators' state is kept]");
+      const tag = await c.query(create);
+      expect(tag.command).toBe('CREATE');
+      await c.query("INSERT INTO t VALUES ('a', 3), ('a', 9), ('b', 1); FLUSH");
+      await c.query("DELETE FROM t WHERE v = 9; FLUSH");
+      expect(folded(out, ['k', 'top'])).toEqual(['a|3', 'b|1']);
+      expect((await c.query('SHOW CREATE SINK s')).rows[0].create_sql).toBe(create);
+      const listed = (await c.query(`SELECT name, "from", connector, rows_written FROM sluice.sinks`)).rows;
+      expect(listed).toEqual([{ name: 's', from: null, connector: 'file', rows_written: '4' }]);
+      await c.query('DROP SINK s');
+      expect((await c.query('SHOW SINKS')).rows).toEqual([]);
+    } finally {
+      await c.end();
+      await server.close();
       await e.close();
     }
   });
