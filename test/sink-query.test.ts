@@ -163,6 +163,20 @@ describe('CREATE SINK … AS SELECT', () => {
     }
   });
 
+  it('a SQL function a query sink calls cannot be dropped without CASCADE, which drops the sink', async () => {
+    const e = await createEngine({ autoStart: false });
+    try {
+      await e.execute(`CREATE FUNCTION twice(x INT) RETURNS INT LANGUAGE SQL AS 'SELECT x * 2';
+        CREATE TABLE t (v INT);
+        CREATE SINK p AS SELECT twice(v) AS w FROM t WITH (connector = 'print');`);
+      await expect(e.execute('DROP FUNCTION twice')).rejects.toMatchObject({ sqlstate: '2BP01', hint: expect.stringMatching(/sink p/) });
+      await e.execute('DROP FUNCTION twice CASCADE');
+      expect(await rows(e, 'SHOW SINKS')).toEqual([]);
+    } finally {
+      await e.close();
+    }
+  });
+
   it('refuses a query that does not plan, naming the problem', async () => {
     const e = await createEngine({ autoStart: false });
     try {

@@ -555,7 +555,7 @@ export class Engine {
         return createFunction(this.state, stmt, replaying);
       case 'drop_function':
         return dropFunction(this.state, stmt, async (name) => {
-          await this.ddl.drop({ kind: 'drop', objectKind: 'view', name, ifExists: true, cascade: true, pos: stmt.pos });
+          await this.ddl.drop({ kind: 'drop', objectKind: this.catalog.get(name)?.kind ?? 'view', name, ifExists: true, cascade: true, pos: stmt.pos });
         });
       case 'insert':
       case 'update':
