@@ -189,6 +189,32 @@ describe('CREATE SINK … AS SELECT', () => {
     }
   });
 
+  it('EMIT ON WINDOW CLOSE: each closed window is sent once, final, as PostgreSQL counts it', async () => {
+    const data = dir();
+    const out = join(data, 'out');
+    const e = await open(data);
+    try {
+      await e.execute(`CREATE TABLE w (id INT, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '1 minute') APPEND ONLY;
+        CREATE SINK win AS SELECT window_start, count(*) AS n FROM TUMBLE(w, ts, INTERVAL '10 minutes') GROUP BY window_start EMIT ON WINDOW CLOSE WITH (connector = 'file', path = '${out}');`);
+      await oracle.query('DROP TABLE IF EXISTS w; CREATE TABLE w (id INT, ts TIMESTAMP)');
+      const minutes = [0, 3, 9, 12, 15, 24, 31, 33, 47, 52, 58, 61];
+      for (const [i, m] of minutes.entries()) {
+        const v = `(${i}, TIMESTAMP '2030-01-01 00:00:00' + INTERVAL '${m} minutes')`;
+        await e.execute(`INSERT INTO w VALUES ${v}; FLUSH`);
+        await oracle.query(`INSERT INTO w VALUES ${v}`);
+      }
+      const lines = readdirSync(out).filter((f) => f.startsWith('part-')).flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean));
+      expect(lines.every((l) => (JSON.parse(l) as { op: string }).op === '+')).toBe(true);
+      // Closed: windows ending at or before the watermark (max ts − 1 minute = 01:00).
+      const expected = await oracleRows(`SELECT to_char(date_bin('10 minutes', ts, TIMESTAMP '2030-01-01'), 'YYYY-MM-DD HH24:MI:SS'), count(*) FROM w
+        GROUP BY 1 HAVING date_bin('10 minutes', max(ts), TIMESTAMP '2030-01-01') + INTERVAL '10 minutes' <= (SELECT max(ts) FROM w) - INTERVAL '1 minute'`);
+      expect(expected.length).toBe(6);
+      expect(folded(out, ['window_start', 'n'])).toEqual(expected);
+    } finally {
+      await e.close();
+    }
+  });
+
   it('a SQL function a query sink calls cannot be dropped without CASCADE, which drops the sink', async () => {
     const e = await createEngine({ autoStart: false });
     try {

@@ -273,7 +273,7 @@ export type Statement =
       /** CREATE SINK … FROM relation; null for CREATE SINK … AS query. */
       readonly from: string | null;
       /** CREATE SINK … AS query WITH (…): the query, its text and offset (as a view's), run for the sink alone. */
-      readonly query: { readonly query: Query; readonly queryText: string; readonly queryOffset: number } | null;
+      readonly query: { readonly query: Query; readonly queryText: string; readonly queryOffset: number; readonly emitOnWindowClose: boolean } | null;
       readonly options: Options;
       readonly text: string;
     }

@@ -643,13 +643,18 @@ function parseCreateSink(ts: TokenStream, stmt: string, offset: number): Stateme
         }
       }
     }
-    const queryEnd = withAt >= 0 ? toks[withAt]!.start : offset + stmt.length;
+    let queryEnd = withAt >= 0 ? toks[withAt]!.start : offset + stmt.length;
+    // EMIT ON WINDOW CLOSE ends the query, as in a view.
+    const before = withAt >= 0 ? withAt : toks.length - 1;
+    const tail = toks.slice(Math.max(0, before - 4), before).map((t) => (t.kind === 'ident' ? t.value : ''));
+    const emitOnWindowClose = before >= 4 && tail.join(' ') === 'emit on window close';
+    if (emitOnWindowClose) queryEnd = toks[before - 4]!.start;
     const queryText = ts.text.slice(qStart, queryEnd);
     const query = parseQueryText(queryText, qStart);
     while (withAt >= 0 ? ts.index < withAt : !ts.atEnd()) ts.next();
     const options = withAt >= 0 ? parseOptions(ts) : {};
     expectEnd(ts);
-    return { kind: 'create_sink', name, ifNotExists, from: null, query: { query, queryText, queryOffset: qStart - offset }, options, text: stmt };
+    return { kind: 'create_sink', name, ifNotExists, from: null, query: { query, queryText, queryOffset: qStart - offset, emitOnWindowClose }, options, text: stmt };
   }
   ts.expectKeyword('from');
   const from = ts.objectName();

@@ -561,7 +561,7 @@ export class Ddl {
     let planned: PlannedQuery | null = null;
     if (stmt.query) {
       const lookupStrategy = await this.parts.lookup.strategies(relationsOf(stmt.query.query));
-      planned = planQuery(stmt.query.query, state.catalog, sql, { windowPanes: state.settings.windowPanes, lookupStrategy });
+      planned = planQuery(stmt.query.query, state.catalog, sql, { emitOnWindowClose: stmt.query.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy });
       schema = planned.optimized.schema;
       appendOnly = planned.optimized.appendOnly;
       key = uniqueKey(planned.optimized);

@@ -23,7 +23,7 @@ export async function explain(state: EngineState, lookup: LookupService, stmt: S
     const retention = viewRetention(stmt.name, stmt.options.retention, planned, state.catalog);
     header = [`MaterializeExec: ${stmt.name} [${materializeMode(planned, readsStream(state, relationsOf(stmt.query)), retention)}]`];
   } else if (stmt.kind === 'create_sink' && stmt.query) {
-    planned = planQuery(stmt.query.query, state.catalog, sql, { windowPanes: state.settings.windowPanes, lookupStrategy: await lookup.strategies(relationsOf(stmt.query.query)) });
+    planned = planQuery(stmt.query.query, state.catalog, sql, { emitOnWindowClose: stmt.query.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy: await lookup.strategies(relationsOf(stmt.query.query)) });
     const lines = explainText(planned, [`SinkExec: ${stmt.name} [${sinkMode(planned, stmt.options)}]`]);
     lines.push(...explainState(new Pipeline(stmt.name, planned.physical, () => undefined)));
     return { kind: 'rows', tag: `EXPLAIN ${lines.length}`, columns: [{ name: 'QUERY PLAN', type: 'varchar' }], rows: lines.map((l) => [l]) };
