@@ -98,6 +98,25 @@ describe('retention by event time', () => {
   });
 });
 
+describe('retention of a windowed aggregate', () => {
+  it('ages closed windows by window_end against the watermark', async () => {
+    const e = await createEngine({ autoStart: false, log: () => undefined });
+    try {
+      await e.execute(`CREATE TABLE ev (id INT, ts TIMESTAMP, WATERMARK FOR ts AS ts) APPEND ONLY;
+        CREATE MATERIALIZED VIEW w WITH (retention = '30 minutes') AS SELECT window_start, window_end, count(*) AS n
+          FROM TUMBLE(ev, ts, INTERVAL '10 minutes') GROUP BY window_start, window_end EMIT ON WINDOW CLOSE;`);
+      expect((await rows(e, `EXPLAIN CREATE MATERIALIZED VIEW x WITH (retention = '30 minutes') AS SELECT window_start, window_end, count(*) AS n
+          FROM TUMBLE(ev, ts, INTERVAL '10 minutes') GROUP BY window_start, window_end EMIT ON WINDOW CLOSE`))[0]).toMatch(/retention 00:30:00 by event time window_end against the watermark/);
+      for (let m = 0; m <= 90; m += 5) await e.execute(`INSERT INTO ev VALUES (${m}, '${iso(BASE + m * MIN)}'); FLUSH`);
+      // Watermark 01:30: windows closed up to 01:30, those ending before 01:00 gone.
+      const us = (m: number) => String(BigInt(BASE + m * MIN) * 1000n);
+      expect(await rows(e, 'SELECT window_end, n FROM w ORDER BY window_end')).toEqual([`${us(60)}|2`, `${us(70)}|2`, `${us(80)}|2`, `${us(90)}|2`]);
+    } finally {
+      await e.close();
+    }
+  });
+});
+
 describe('retention by batch time', () => {
   it('drops the rows of epochs older than T_n − retention, keeping their batch times across a restart', async () => {
     const data = dir();
