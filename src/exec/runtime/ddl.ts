@@ -395,11 +395,11 @@ export class Ddl {
     const { state } = this;
     const lookupStrategy = await this.parts.lookup.strategies(relationsOf(stmt.query));
     const planned = planQuery(stmt.query, state.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy });
+    const retention = viewRetention(stmt.name, stmt.options.retention, planned, state.catalog);
     // Drain queued table changes so the backfill snapshot and the changelog never overlap.
     // Sources are not polled: what they have now belongs to the next epoch, which the new
     // view will see. (At recovery the queued changes come after the catalog; nothing to drain.)
     if (!state.recovering) await this.parts.epochs.run(Date.now(), false);
-    const retention = viewRetention(stmt.name, stmt.options.retention, planned, state.catalog);
     const schema = planned.optimized.schema;
     const dependsOn = [...new Set([...scannedRelations(planned.optimized), ...planned.models])];
     const entry: ViewEntry = { kind: 'view', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, dependsOn, appendOnly: planned.optimized.appendOnly };
