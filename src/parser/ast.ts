@@ -103,7 +103,7 @@ export type FromItem =
       /** Written `FOR SYSTEM_TIME AS OF PROCTIME()`: a lookup join side. */
       readonly lookup?: boolean;
     }
-  | { readonly kind: 'subquery'; readonly query: Query; readonly alias: string | null; readonly lateral?: boolean }
+  | { readonly kind: 'subquery'; readonly query: Query; readonly alias: string | null; readonly lateral?: boolean; readonly columnAliases?: readonly string[] | null }
   | {
       readonly kind: 'table_function';
       readonly name: string;
@@ -121,6 +121,8 @@ export type FromItem =
       readonly left: FromItem;
       readonly right: FromItem;
       readonly on: Expr | null;
+      /** JOIN … USING (columns), or NATURAL JOIN (the columns both sides have). */
+      readonly using?: readonly string[] | 'natural';
     };
 
 export interface Select {
@@ -137,7 +139,11 @@ export interface Select {
   readonly windows?: readonly { readonly name: string; readonly spec: WindowSpec }[];
 }
 
-export type QueryBody = Select | { readonly kind: 'union'; readonly all: boolean; readonly inputs: readonly QueryBody[] };
+export type QueryBody =
+  | Select
+  | { readonly kind: 'union'; readonly all: boolean; readonly inputs: readonly QueryBody[] }
+  /** `left INTERSECT right` / `left EXCEPT right` (distinct). */
+  | { readonly kind: 'setop'; readonly op: 'intersect' | 'except'; readonly left: QueryBody; readonly right: QueryBody };
 
 export interface Query {
   readonly with: readonly { readonly name: string; readonly query: Query }[];
@@ -283,7 +289,8 @@ export type Statement =
       readonly values?: InsertValues;
     }
   | { readonly kind: 'update'; readonly table: string; readonly text: string; readonly selectOldText: string; readonly pos: number }
-  | { readonly kind: 'delete'; readonly table: string; readonly text: string; readonly pos: number }
+  /** DELETE; `truncate`: written TRUNCATE [TABLE] name (a DELETE of every row, tagged TRUNCATE TABLE). */
+  | { readonly kind: 'delete'; readonly table: string; readonly text: string; readonly pos: number; readonly truncate?: boolean }
   | { readonly kind: 'drop'; readonly objectKind: ObjectKind; readonly name: string; readonly ifExists: boolean; readonly cascade: boolean; readonly pos: number }
   | { readonly kind: 'show_objects'; readonly objectKind: ObjectKind }
   | { readonly kind: 'show_create'; readonly objectKind: ObjectKind; readonly name: string; readonly pos: number }

@@ -24,6 +24,7 @@ export async function executeDml(state: EngineState, epochs: EpochRunner, stmt: 
 
 /** The tag of a DML statement that touched `count` rows. */
 export function dmlTag(stmt: DmlStatement, count: number): string {
+  if (stmt.kind === 'delete' && stmt.truncate) return 'TRUNCATE TABLE';
   return stmt.kind === 'insert' ? `INSERT 0 ${count}` : `${stmt.kind.toUpperCase()} ${count}`;
 }
 
