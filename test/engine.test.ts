@@ -169,7 +169,7 @@ describe('engine', () => {
       const [r] = await e.execute(sql);
       return r!.kind === 'rows' ? String(r!.rows[0]![0]) : '';
     };
-    expect(await head('EXPLAIN CREATE MATERIALIZED VIEW x AS SELECT id * 2 AS d FROM f')).toBe('MaterializeExec: x [append-only: rows kept as batches; grows with every input row of its sources]');
+    expect(await head('EXPLAIN CREATE MATERIALIZED VIEW x AS SELECT id * 2 AS d FROM f')).toBe('MaterializeExec: x [append-only: rows kept as batches; unbounded: grows with every input row of its sources — set WITH (retention = …)]');
     expect(await head('EXPLAIN CREATE MATERIALIZED VIEW x AS SELECT id FROM t')).toBe('MaterializeExec: x [append-only: rows kept as batches]');
     expect(await head('EXPLAIN CREATE MATERIALIZED VIEW x AS SELECT count(*) AS n FROM s')).toMatch(/^MaterializeExec: x \[updating/);
   });

@@ -44,7 +44,10 @@ export interface ViewEntry extends EntryBase {
 
 export interface SinkEntry extends EntryBase {
   readonly kind: 'sink';
-  readonly from: string;
+  /** The relation a `FROM` sink reads; null for a sink with a query of its own (`AS SELECT`). */
+  readonly from: string | null;
+  /** What it reads: `from`, or what its query reads. */
+  readonly dependsOn: readonly string[];
   readonly options: Options;
 }
 
@@ -148,7 +151,7 @@ export class Catalog {
 
   /** Objects that read `name` directly (views over it, sinks from it). */
   dependents(name: string): CatalogEntry[] {
-    return this.list().filter((e) => ((e.kind === 'view' || e.kind === 'model') && e.dependsOn.includes(name)) || (e.kind === 'sink' && e.from === name));
+    return this.list().filter((e) => ((e.kind === 'view' || e.kind === 'model') && e.dependsOn.includes(name)) || (e.kind === 'sink' && e.dependsOn.includes(name)));
   }
 
   add(entry: CatalogEntry): void {

@@ -152,3 +152,38 @@ describe('the columnar view store', () => {
     expect((snap.columns[1]!.values as BigInt64Array)[n - 1]).toBe(1n);
   });
 });
+
+describe('retaining store', () => {
+  const schema: Schema = [{ name: 'id', type: 'int' }, { name: 'ts', type: 'timestamp' }];
+
+  /** Random epochs of rows into a store with retention, against a plain list of (row, stamp) filtered the same way. */
+  it.each([{ column: 1 }, { column: null }])('drops what a row-by-row model drops, and keeps it through a snapshot (column $column)', ({ column }) => {
+    const r = rng(column === null ? 11 : 12);
+    const retention = { micros: 50n, text: '50 microseconds', column };
+    let s = createViewStore(schema, true, null, retention);
+    let model: { row: Value[]; stamp: bigint }[] = [];
+    let wm: bigint | null = null;
+    for (let epoch = 1; epoch <= 40; epoch++) {
+      const now = BigInt(epoch * 10);
+      const rows: Value[][] = Array.from({ length: Math.floor(r() * 6) }, () => [Math.floor(r() * 1000), r() < 0.1 ? null : now + BigInt(Math.floor(r() * 60) - 40)]);
+      for (const row of rows) if (row[1] !== null && (wm === null || (row[1] as bigint) > wm)) wm = row[1] as bigint;
+      s.expire!(now, wm);
+      const weights = rows.map(() => (r() < 0.2 ? 2 : 1));
+      if (rows.length) s.apply(batchFromRows(['int', 'timestamp'], rows, weights));
+      rows.forEach((row, i) => {
+        for (let k = 0; k < weights[i]!; k++) model.push({ row, stamp: now });
+      });
+      const cutoff = column === null ? now - 50n : wm === null ? null : wm - 50n;
+      if (cutoff !== null) model = model.filter((m) => (column === null ? m.stamp >= cutoff : m.row[1] === null || (m.row[1] as bigint) >= cutoff));
+      if (epoch % 7 === 0) {
+        const bytes = encodeSnapshot(s.state.spec, s.state.snapshot());
+        const fresh = createViewStore(schema, true, null, retention);
+        fresh.state.restore(decodeSnapshot(fresh.state.spec, bytes));
+        expect(sorted(fresh.rows())).toEqual(sorted(s.rows()));
+        s = fresh;
+      }
+      expect(sorted(s.rows())).toEqual(sorted(model.map((m) => m.row)));
+      expect(s.rowCount).toBe(model.length);
+    }
+  });
+});

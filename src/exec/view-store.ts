@@ -4,7 +4,7 @@
  * key index (by the plan's unique key, or by the whole row with a count of copies), so a
  * retraction finds the row it cancels without a row object per stored row.
  */
-import { batchFromRows, getValue, isValid, takeBatch, type Batch } from '../common/column.js';
+import { batchFromRows, constantColumn, getValue, isValid, takeBatch, type Batch } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Schema, SqlType, Value } from '../common/types.js';
 import { encodeValues } from './group-table.js';
@@ -22,15 +22,55 @@ export interface ViewStore {
   readonly rowCount: number;
   /** The contents as a state table (one row per copy); restore into a fresh, empty store. */
   readonly state: StateTable;
+  /**
+   * A store with retention: `now` (the epoch's batch time, µs) stamps the rows applied after it,
+   * and rows past retention go — event time below `wm` − retention, or batch time below `now` −
+   * retention. Returns the rows dropped.
+   */
+  expire?(now: bigint, wm: bigint | null): number;
+}
+
+/** How long an append-only view keeps its rows, and by which time (see RetainingStore). */
+export interface Retention {
+  readonly micros: bigint;
+  /** As written in the view's options. */
+  readonly text: string;
+  /** The view's event-time column (a watermarked input column), or null: the batch time T_n. */
+  readonly column: number | null;
 }
 
 /**
  * Picks the store for a view: columnar batches when append-only, else slot columns indexed by
  * the plan's unique key when it has one, by the whole row (a multiset) when not.
  */
-export function createViewStore(schema: Schema, appendOnly: boolean, key: readonly number[] | null = null): ViewStore {
+export function createViewStore(schema: Schema, appendOnly: boolean, key: readonly number[] | null = null, retention: Retention | null = null): ViewStore {
+  if (appendOnly && retention) return new RetainingStore(schema, retention);
   if (appendOnly) return new AppendStore(schema);
   return new ColumnarStore(schema, key);
+}
+
+/**
+ * The store of a sink's own query (CREATE SINK … AS SELECT): it keeps no rows — the query's
+ * changes go to the sink's outbox — so only the operators' state is held and checkpointed.
+ */
+export function createDiscardStore(schema: Schema): ViewStore {
+  const types = schema.map((f) => f.type);
+  const empty = (): Batch => batchFromRows(types, []);
+  const store: ViewStore = {
+    apply: () => undefined,
+    rows: () => [],
+    sample: () => [],
+    snapshotBatch: empty,
+    rowCount: 0,
+    state: {
+      spec: { name: 'contents', schema, key: [] },
+      snapshot: () => [],
+      restore: () => undefined,
+      rows: () => 0,
+      bytes: () => 0,
+    },
+  };
+  return store;
 }
 
 function contentsTable(store: ViewStore, schema: Schema, key: readonly number[], reserve?: (rows: number) => void): StateTable {
@@ -84,6 +124,145 @@ class AppendStore implements ViewStore {
   }
   snapshotBatch(): Batch {
     return batchFromRows(this.schema.map((f) => f.type), this.rows());
+  }
+}
+
+/** The column a retaining store's state table adds: each row's batch time (when it was stored). */
+const STAMP_COLUMN = 'sluice$batch_time';
+
+/** Rows of one epoch in a retaining store: the batch, its batch-time stamp, its event-time range. */
+interface Stamped {
+  readonly b: Batch;
+  readonly stamp: bigint;
+  /** Least and greatest event time (null when no column or all NULL). */
+  readonly min: bigint | null;
+  readonly max: bigint | null;
+}
+
+/**
+ * An append-only view's store with retention (WITH (retention = …)): batches as they came, each
+ * stamped with the batch time that stored it. Expiry drops whole batches past the cutoff and
+ * filters the ones that straddle it; rows with a NULL event time are kept. The state table adds
+ * the stamp as a last column, so a restart keeps the batch times.
+ */
+class RetainingStore implements ViewStore {
+  private batches: Stamped[] = [];
+  rowCount = 0;
+  private now = 0n;
+  /** Event time below this is past retention (null: no watermark yet, or batch time). */
+  private cutoff: bigint | null = null;
+  readonly state: StateTable;
+  private readonly types: SqlType[];
+
+  constructor(private readonly schema: Schema, private readonly retention: Retention) {
+    this.types = schema.map((f) => f.type);
+    const stateSchema: Schema = [...schema, { name: STAMP_COLUMN, type: 'timestamp' }];
+    this.state = {
+      spec: { name: 'contents', schema: stateSchema, key: [] },
+      snapshot: () => this.batches.map((s) => ({ columns: [...s.b.columns, constantColumn('timestamp', s.stamp, s.b.length)], length: s.b.length, weights: null })),
+      restore: (batches) => {
+        if (this.rowCount !== 0) throw new SluiceError('internal', 'a view store is restored only when empty');
+        for (const b of batches) this.restoreBatch(b);
+      },
+      rows: () => this.rowCount,
+      bytes: () => this.batches.reduce((a, s) => a + batchBytes(s.b), 0),
+    };
+  }
+
+  /** A restored batch: split into runs of one stamp. */
+  private restoreBatch(b: Batch): void {
+    const stamps = b.columns[this.schema.length]!;
+    const data: Batch = { columns: b.columns.slice(0, this.schema.length), length: b.length, weights: null };
+    let start = 0;
+    for (let i = 1; i <= b.length; i++) {
+      if (i < b.length && getValue(stamps, i) === getValue(stamps, start)) continue;
+      const idx = Int32Array.from({ length: i - start }, (_, k) => start + k);
+      this.push(start === 0 && i === b.length ? data : takeBatch(data, idx, idx.length), getValue(stamps, start) as bigint);
+      start = i;
+    }
+  }
+
+  private push(b: Batch, stamp: bigint): void {
+    if (b.length === 0) return;
+    let min: bigint | null = null;
+    let max: bigint | null = null;
+    const col = this.retention.column;
+    if (col !== null) {
+      const c = b.columns[col]!;
+      for (let i = 0; i < b.length; i++) {
+        const t = getValue(c, i) as bigint | null;
+        if (t === null) continue;
+        if (min === null || t < min) min = t;
+        if (max === null || t > max) max = t;
+      }
+    }
+    this.batches.push({ b, stamp, min, max });
+    this.rowCount += b.length;
+  }
+
+  apply(b: Batch): void {
+    if (b.weights) {
+      const idx: number[] = [];
+      for (let i = 0; i < b.length; i++) {
+        const w = b.weights[i]!;
+        if (w < 0) throw new SluiceError('internal', 'an append-only view received a retraction');
+        for (let k = 0; k < w; k++) idx.push(i);
+      }
+      b = takeBatch({ ...b, weights: null }, Int32Array.from(idx), idx.length);
+    }
+    this.push(b, this.now);
+    if (this.cutoff !== null) this.drop();
+  }
+
+  expire(now: bigint, wm: bigint | null): number {
+    this.now = now;
+    this.cutoff = this.retention.column === null ? now - this.retention.micros : wm === null ? null : wm - this.retention.micros;
+    return this.cutoff === null ? 0 : this.drop();
+  }
+
+  /** Drops the rows below the cutoff; returns how many. */
+  private drop(): number {
+    const cutoff = this.cutoff!;
+    const col = this.retention.column;
+    const before = this.rowCount;
+    const kept: Stamped[] = [];
+    for (const s of this.batches) {
+      if (col === null) {
+        if (s.stamp >= cutoff) kept.push(s);
+      } else if (s.min === null || s.min >= cutoff) {
+        kept.push(s);
+      } else if (s.max! >= cutoff || s.b.columns[col]!.validity) {
+        // Straddles the cutoff (or holds NULL times, which stay): keep the rows at or after it.
+        const c = s.b.columns[col]!;
+        const idx: number[] = [];
+        for (let i = 0; i < s.b.length; i++) {
+          const t = getValue(c, i) as bigint | null;
+          if (t === null || t >= cutoff) idx.push(i);
+        }
+        if (idx.length) kept.push({ b: takeBatch(s.b, Int32Array.from(idx), idx.length), stamp: s.stamp, min: s.max! >= cutoff ? cutoff : null, max: s.max! >= cutoff ? s.max : null });
+      }
+    }
+    this.batches = kept;
+    this.rowCount = kept.reduce((a, s) => a + s.b.length, 0);
+    return before - this.rowCount;
+  }
+
+  rows(): Value[][] {
+    return this.sample(Number.POSITIVE_INFINITY);
+  }
+  sample(limit: number): Value[][] {
+    const out: Value[][] = [];
+    for (const { b } of this.batches) {
+      for (let i = 0; i < b.length && out.length < limit; i++) {
+        const r: Value[] = new Array(this.schema.length);
+        for (let j = 0; j < this.schema.length; j++) r[j] = getValue(b.columns[j]!, i);
+        out.push(r);
+      }
+    }
+    return out;
+  }
+  snapshotBatch(): Batch {
+    return this.batches.length === 1 ? this.batches[0]!.b : batchFromRows(this.types, this.rows());
   }
 }
 

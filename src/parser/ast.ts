@@ -276,7 +276,10 @@ export type Statement =
       readonly kind: 'create_sink';
       readonly name: string;
       readonly ifNotExists: boolean;
-      readonly from: string;
+      /** CREATE SINK … FROM relation; null for CREATE SINK … AS query. */
+      readonly from: string | null;
+      /** CREATE SINK … AS query WITH (…): the query, its text and offset (as a view's), run for the sink alone. */
+      readonly query: { readonly query: Query; readonly queryText: string; readonly queryOffset: number; readonly emitOnWindowClose: boolean } | null;
       readonly options: Options;
       readonly text: string;
     }

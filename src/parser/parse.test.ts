@@ -43,6 +43,19 @@ describe('parser', () => {
     expect(stmts[9]).toMatchObject({ name: 'rw_implicit_flush', value: 'true' });
   });
 
+  it('parses CREATE SINK … AS query WITH (…): the last WITH (…) is the sink\'s, a CTE\'s is the query\'s', () => {
+    const [a, b, c, d] = parseSql(`CREATE SINK a AS WITH x AS (SELECT 1 AS v) SELECT v FROM x WITH (connector = 'print');
+      CREATE SINK IF NOT EXISTS b AS SELECT k FROM t WHERE k IN (1, 2);
+      CREATE SINK c AS SELECT window_start, count(*) FROM TUMBLE(t, ts, INTERVAL '1 minute') GROUP BY window_start EMIT ON WINDOW CLOSE WITH (connector = 'file', path = 'o');
+      CREATE SINK d FROM v WITH (connector = 'print');`);
+    expect(a).toMatchObject({ kind: 'create_sink', name: 'a', from: null, options: { connector: 'print' }, query: { queryText: 'WITH x AS (SELECT 1 AS v) SELECT v FROM x ', emitOnWindowClose: false } });
+    expect(b).toMatchObject({ kind: 'create_sink', name: 'b', ifNotExists: true, from: null, options: {}, query: { queryText: 'SELECT k FROM t WHERE k IN (1, 2)' } });
+    expect(c).toMatchObject({ options: { connector: 'file', path: 'o' }, query: { emitOnWindowClose: true } });
+    expect((c as { query: { queryText: string } }).query.queryText).not.toMatch(/emit/i);
+    expect(d).toMatchObject({ kind: 'create_sink', from: 'v', query: null, options: { connector: 'print' } });
+    expect(errorOf(`CREATE SINK e AS SELECT FROM WITH (connector = 'print')`).sqlstate).toBe('42601');
+  });
+
   it('splits statements without breaking quoted semicolons or comments', () => {
     const stmts = parseSql("SELECT ';' AS x; -- a comment; here\nSELECT 2 /* ; */;");
     expect(stmts).toHaveLength(2);

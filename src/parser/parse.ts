@@ -193,16 +193,7 @@ function parseCreate(ts: TokenStream, stmt: string, offset: number): Statement {
   if (ts.acceptKeyword('table')) return parseCreateRelation(ts, 'table', stmt);
   if (ts.acceptKeyword('materialized', 'view') || ts.acceptKeyword('view')) return parseCreateView(ts, stmt, offset);
   if (ts.acceptKeyword('model')) return parseCreateModel(ts, stmt, offset);
-  if (ts.acceptKeyword('sink')) {
-    const ifNotExists = ts.acceptKeyword('if', 'not', 'exists');
-    const name = ts.objectName();
-    if (ts.isKeyword('as')) throw new SluiceError('not_supported', 'CREATE SINK … AS SELECT is not supported yet', { position: ts.position(), hint: 'Create a materialized view first, then CREATE SINK name FROM view WITH (…).' });
-    ts.expectKeyword('from');
-    const from = ts.objectName();
-    const options = ts.isKeyword('with') ? parseOptions(ts) : {};
-    expectEnd(ts);
-    return { kind: 'create_sink', name, ifNotExists, from, options, text: stmt };
-  }
+  if (ts.acceptKeyword('sink')) return parseCreateSink(ts, stmt, offset);
   return ts.fail('expected SOURCE, TABLE, MATERIALIZED VIEW, SINK or MODEL after CREATE');
 }
 
@@ -626,6 +617,52 @@ function parseCreateView(ts: TokenStream, stmt: string, offset: number): Stateme
   const parsed = parseQueryText(queryText, qStart);
   const query = fetch ? { ...parsed, limit: fetch.limit, withTies: fetch.withTies } : parsed;
   return { kind: 'create_view', name, ifNotExists, query, queryText, queryOffset: qStart - offset, emitOnWindowClose, options, text: stmt };
+}
+
+/**
+ * CREATE SINK [IF NOT EXISTS] name FROM relation [WITH (…)], or RisingWave's CREATE SINK name
+ * AS query WITH (…): the query runs for the sink alone, its WITH clause the statement's last.
+ */
+function parseCreateSink(ts: TokenStream, stmt: string, offset: number): Statement {
+  const ifNotExists = ts.acceptKeyword('if', 'not', 'exists');
+  const name = ts.objectName();
+  if (ts.acceptKeyword('as')) {
+    const qStart = ts.peek().start;
+    // The sink's WITH (…) is the top-level WITH whose parentheses close the statement (a
+    // query's own WITH names a CTE: `WITH x AS (…)`).
+    const toks = ts.tokens;
+    const last = toks.length - 2;
+    let withAt = -1;
+    if (toks[last]?.kind === 'symbol' && toks[last].value === ')') {
+      let depth = 0;
+      for (let i = last; i > ts.index; i--) {
+        const t = toks[i]!;
+        if (t.kind === 'symbol' && t.value === ')') depth++;
+        else if (t.kind === 'symbol' && t.value === '(') depth--;
+        if (depth === 0) {
+          if (toks[i - 1]?.kind === 'ident' && toks[i - 1]!.value === 'with') withAt = i - 1;
+          break;
+        }
+      }
+    }
+    let queryEnd = withAt >= 0 ? toks[withAt]!.start : offset + stmt.length;
+    // EMIT ON WINDOW CLOSE ends the query, as in a view.
+    const before = withAt >= 0 ? withAt : toks.length - 1;
+    const tail = toks.slice(Math.max(0, before - 4), before).map((t) => (t.kind === 'ident' ? t.value : ''));
+    const emitOnWindowClose = before >= 4 && tail.join(' ') === 'emit on window close';
+    if (emitOnWindowClose) queryEnd = toks[before - 4]!.start;
+    const queryText = ts.text.slice(qStart, queryEnd);
+    const query = parseQueryText(queryText, qStart);
+    while (withAt >= 0 ? ts.index < withAt : !ts.atEnd()) ts.next();
+    const options = withAt >= 0 ? parseOptions(ts) : {};
+    expectEnd(ts);
+    return { kind: 'create_sink', name, ifNotExists, from: null, query: { query, queryText, queryOffset: qStart - offset, emitOnWindowClose }, options, text: stmt };
+  }
+  ts.expectKeyword('from');
+  const from = ts.objectName();
+  const options = ts.isKeyword('with') ? parseOptions(ts) : {};
+  expectEnd(ts);
+  return { kind: 'create_sink', name, ifNotExists, from, query: null, options, text: stmt };
 }
 
 /** CREATE MODEL [IF NOT EXISTS] name WITH (type = …, …) AS query. */

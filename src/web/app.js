@@ -141,7 +141,7 @@ function sourcesTable(sources) {
 
 function sinksTable(sinks) {
   return table('Sinks', ['sink', 'from', 'connector', 'rows written', 'last delivered epoch', 'pending epochs', 'error'], sinks.map((s) => row(
-    s.name, s.from, s.connector, fmt(s.rowsWritten), s.deliveredEpoch ?? '–', fmt(s.pendingEpochs), s.error ?? '–',
+    s.name, s.from ?? `AS SELECT (state ${fmt(s.stateRows)} rows)`, s.connector, fmt(s.rowsWritten), s.deliveredEpoch ?? '–', fmt(s.pendingEpochs), s.error ?? '–',
   )), { id: 'sinks' });
 }
 

@@ -6,6 +6,8 @@
  *   - the aggregate view over the file source equals the oracle over every record produced,
  *   - the file sink of an append-only view over the source holds every record exactly once
  *     (lost = 0, duplicated = 0),
+ *   - the file sink with a query of its own (CREATE SINK … AS SELECT, no view) holds changes
+ *     that fold to the oracle's aggregate (a duplicated or lost epoch would not),
  *   - every acknowledged INSERT is in the table, and the view over the table equals the same
  *     aggregate run over the table's rows.
  *
@@ -37,8 +39,9 @@ describe('kill -9 of the server with a file source, a file sink and a table', ()
     const data = dir();
     const inDir = join(data, 'in');
     const outDir = join(data, 'out');
+    const qoutDir = join(data, 'qout');
     const staging = join(data, 'staging');
-    for (const d of [inDir, outDir, staging]) mkdirSync(d);
+    for (const d of [inDir, outDir, qoutDir, staging]) mkdirSync(d);
 
     let server = await ServerProcess.start(data, ['--batch-interval', '100']);
     const setup = await server.client();
@@ -46,6 +49,7 @@ describe('kill -9 of the server with a file source, a file sink and a table', ()
     await setup.query('CREATE MATERIALIZED VIEW agg AS SELECT k, count(*) AS n, sum(v) AS total FROM events GROUP BY k');
     await setup.query('CREATE MATERIALIZED VIEW passthru AS SELECT id, k, v FROM events WHERE v >= 0');
     await setup.query(`CREATE SINK out FROM passthru WITH (connector = 'file', path = '${outDir}')`);
+    await setup.query(`CREATE SINK qout AS SELECT k, count(*) AS n, sum(v) AS total FROM events GROUP BY k WITH (connector = 'file', path = '${qoutDir}')`);
     await setup.query('CREATE TABLE t (id INT, k VARCHAR)');
     await setup.query('CREATE MATERIALIZED VIEW tv AS SELECT k, count(*) AS n FROM t GROUP BY k');
     await setup.end();
@@ -143,6 +147,19 @@ describe('kill -9 of the server with a file source, a file sink and a table', ()
       const lost = produced.filter((r) => !count.has(r.id)).length;
       const duplicated = [...count.values()].filter((n) => n > 1).length;
       expect({ lost, duplicated, rows: count.size }).toEqual({ lost: 0, duplicated: 0, rows: produced.length });
+
+      // The query sink: its changes fold (+1/−1 per row) to the oracle's aggregate.
+      const folded = new Map<string, number>();
+      for (const f of readdirSync(qoutDir).filter((n) => n.startsWith('part-'))) {
+        for (const line of readFileSync(join(qoutDir, f), 'utf8').split('\n')) {
+          if (!line) continue;
+          const row = JSON.parse(line) as { op: string; k: string; n: number; total: number };
+          const key = `${row.k}:${row.n}:${row.total}`;
+          folded.set(key, (folded.get(key) ?? 0) + (row.op === '-' ? -1 : 1));
+        }
+      }
+      const sunk = [...folded].filter(([, n]) => n !== 0).map(([key, n]) => `${key}×${n}`).sort();
+      expect(sunk).toEqual([...oracle].map(([k, o]) => `${k}:${o.n}:${o.total}×1`).sort());
 
       // The table: acknowledged INSERTs survived; the view agrees with the table.
       const ids = new Set((await c.query('SELECT id FROM t')).rows.map((r) => Number(r.id)));

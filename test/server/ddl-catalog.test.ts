@@ -146,9 +146,12 @@ describe('ALTER MATERIALIZED VIEW … SET', () => {
   it('refuses options a view does not have, bad values, and keep without a watermarked window', async () => {
     const { client } = await setup();
     await client.query(`CREATE TABLE t (a INT); CREATE MATERIALIZED VIEW v AS SELECT a FROM t`);
-    const e = await client.query(`ALTER MATERIALIZED VIEW v SET (retention = '1 hour')`).catch((x: unknown) => x as pg.DatabaseError);
-    expect(e).toMatchObject({ code: '0A000', message: 'option "retention" of materialized view "v" cannot be changed' });
+    const e = await client.query(`ALTER MATERIALIZED VIEW v SET (refresh = '1 hour')`).catch((x: unknown) => x as pg.DatabaseError);
+    expect(e).toMatchObject({ code: '0A000', message: 'option "refresh" of materialized view "v" cannot be changed' });
     expect((e as pg.DatabaseError).hint).toContain('late_rows');
+    expect((e as pg.DatabaseError).hint).toContain('retention');
+    // v reads a table that is not APPEND ONLY: it updates, and retention is for append-only views.
+    await expect(client.query(`ALTER MATERIALIZED VIEW v SET (retention = '1 hour')`)).rejects.toMatchObject({ code: '22023', message: 'retention needs an append-only view: materialized view "v" updates its rows' });
     await expect(client.query(`ALTER MATERIALIZED VIEW v SET (late_rows = 'maybe')`)).rejects.toMatchObject({ code: '22023' });
     await expect(client.query(`ALTER MATERIALIZED VIEW v SET (late_rows = 'keep')`)).rejects.toMatchObject({ code: '22023' });
   });

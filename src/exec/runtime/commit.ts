@@ -13,7 +13,7 @@ import { uniformWeights } from '../checkpoint/checkpointer.js';
 import type { Manifest, SourceCkpt, ViewCkpt, WatermarkCkpt } from '../checkpoint/manifest.js';
 import { readViewState, writeViewState } from '../checkpoint/view-state.js';
 import { deliver } from './outbox.js';
-import type { EngineState, SinkRt, ViewRt, WatermarkRt } from './state.js';
+import { pipelines, type EngineState, type SinkRt, type ViewRt, type WatermarkRt } from './state.js';
 
 /** What an epoch hands to its commit. */
 export interface EpochCut {
@@ -52,7 +52,7 @@ export async function commitEpoch(state: EngineState, cut: EpochCut, full = fals
     let viewsWritten = 0;
     const writeStarted = performance.now();
     if (withState) {
-      for (const v of state.views.values()) {
+      for (const v of pipelines(state)) {
         // Incremental: a view whose state did not change keeps its previous file.
         if (v.dirty || v.ckptFile === null) {
           const file = cp.viewFile(v.entry.name, id);
@@ -83,10 +83,13 @@ export async function commitEpoch(state: EngineState, cut: EpochCut, full = fals
   return stateWriteMs;
 }
 
-/** A checkpoint outside an epoch (after DDL): every view's current state, no appends. */
-export async function checkpointNow(state: EngineState): Promise<void> {
-  if (!state.checkpointer || state.recovering) return;
-  await commitEpoch(state, { epoch: state.epochNo, appends: [], sinkDeltas: new Map() }, true);
+/**
+ * A checkpoint outside an epoch (after DDL): every view's current state, no appends.
+ * `sinkDeltas` (a new query sink's first result) go to the outbox as the current epoch's, with it.
+ */
+export async function checkpointNow(state: EngineState, sinkDeltas: ReadonlyMap<string, readonly Batch[]> = new Map()): Promise<void> {
+  if (state.recovering || (!state.checkpointer && sinkDeltas.size === 0)) return;
+  await commitEpoch(state, { epoch: state.epochNo, appends: [], sinkDeltas }, true);
 }
 
 /**

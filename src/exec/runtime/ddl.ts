@@ -8,22 +8,23 @@ import { SluiceError, toSluiceError } from '../../common/errors.js';
 import { parseNumericTypmod, type Schema, type SqlType, type Value } from '../../common/types.js';
 import { lex, relationsOf, type Options, type Statement } from '../../parser/index.js';
 import { KIND_LABEL, type CatalogEntry, type ModelEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
-import { planQuery, scannedRelations, uniqueKey } from '../../planner/index.js';
+import { planQuery, scannedRelations, uniqueKey, type PlannedQuery } from '../../planner/index.js';
 import type { DeadLetter, TableLoader } from '../../connectors/api.js';
 import { tableLoaderFactories, validateTableOptions } from '../../connectors/table-loaders.js';
 import { localPathOptions, sinkFactories, sourceFactories, validateSinkOptions, validateSourceOptions } from '../../connectors/index.js';
 import { Pipeline } from '../pipeline.js';
-import { createViewStore } from '../view-store.js';
+import { createDiscardStore, createViewStore, type Retention } from '../view-store.js';
 import { createTableSql, duckError, fromDuck, quoteIdent } from '../duck.js';
 import type { EpochRunner } from './epoch-runner.js';
 import type { LookupService } from './lookup-service.js';
 import type { AdHocQueries } from './select.js';
-import type { EngineState, SinkRt, SourceRt, StatementResult, TableRt, ViewRt } from './state.js';
+import { batchTime, type EngineState, type SinkRt, type SourceRt, type StatementResult, type TableRt, type ViewRt } from './state.js';
 import { checkpointNow, restoreOutbox, restoreView, restoreWatermark } from './commit.js';
 import { openSink, stopDelivery } from './outbox.js';
 import { replaceContents, scheduleRefresh, stopRefresh } from './table-refresh.js';
 import { compileWatermark, lateInputSchema } from './watermark.js';
 import { PidRateEstimator } from './rate-controller.js';
+import { viewRetention } from './retention.js';
 import { OptionReader } from '../../connectors/option-reader.js';
 import { modelSchema, ModelState, ModelTrainOp } from '../ml/model.js';
 import { modelSpec } from '../ml/spec.js';
@@ -149,24 +150,27 @@ export class Ddl {
   }
 
   /**
-   * ALTER MATERIALIZED VIEW name SET (late_rows = 'keep' | 'drop') / RESET (late_rows): from the
-   * next epoch the view keeps its late rows in `<view>_late` (made now) or stops keeping them
-   * (the table goes, as when the view is dropped). The stored statement changes with it. A view's
-   * other properties are its query's: refused, with the way to change them.
+   * ALTER MATERIALIZED VIEW name SET (late_rows = 'keep' | 'drop', retention = '…') / RESET (…):
+   * from the next epoch the view keeps its late rows in `<view>_late` (made now) or stops keeping
+   * them (the table goes, as when the view is dropped); a new retention applies at once to the
+   * rows it holds (retention.ts). The stored statement changes with it. A view's other
+   * properties are its query's: refused, with the way to change them.
    */
   private async alterViewSet(e: ViewEntry, stmt: Stmt<'alter_set'>): Promise<StatementResult> {
     const { state } = this;
     const rt = state.views.get(e.name)!;
     for (const key of Object.keys(stmt.options)) {
-      if (key !== 'late_rows') {
+      if (key !== 'late_rows' && key !== 'retention') {
         throw new SluiceError('not_supported', `option "${key}" of materialized view "${e.name}" cannot be changed`, {
           position: stmt.pos,
-          hint: `ALTER MATERIALIZED VIEW … SET changes late_rows ('keep' | 'drop'); a view has no other options. To change its query, create it again (SHOW CREATE MATERIALIZED VIEW ${e.name} gives its statement).`,
+          hint: `ALTER MATERIALIZED VIEW … SET changes late_rows ('keep' | 'drop') and retention ('<interval>'); a view has no other options. To change its query, create it again (SHOW CREATE MATERIALIZED VIEW ${e.name} gives its statement).`,
         });
       }
     }
     const late = stmt.options.late_rows === undefined ? (rt.keepLate ? 'keep' : 'drop') : (stmt.options.late_rows ?? 'drop');
     if (late !== 'keep' && late !== 'drop') throw new SluiceError('invalid_parameter', `late_rows must be 'keep' or 'drop', not '${late}'`, { position: stmt.pos });
+    const retentionText = stmt.options.retention === undefined ? rt.retention?.text : (stmt.options.retention ?? undefined);
+    const retention = viewRetention(e.name, retentionText, rt.planned, state.catalog, stmt.pos);
     const keep = late === 'keep';
     if (keep && !rt.keepLate) {
       const lateSchema = lateInputSchema(rt.planned);
@@ -177,10 +181,36 @@ export class Ddl {
       rt.pendingLate.length = 0;
     }
     rt.keepLate = keep;
-    const updated: ViewEntry = { ...e, sql: withViewOptions(e.sql, keep ? { late_rows: 'keep' } : {}) };
+    if (stmt.options.retention !== undefined) this.replaceStore(rt, retention);
+    const options: Record<string, string> = {};
+    if (keep) options.late_rows = 'keep';
+    if (retention) options.retention = retention.text;
+    const updated: ViewEntry = { ...e, sql: withViewOptions(e.sql, options) };
     rt.entry = updated;
     state.catalog.replace(updated);
+    // The new statement and the store it describes are checkpointed together (a restart restores them).
+    if (stmt.options.retention !== undefined) await checkpointNow(state);
     return { kind: 'command', tag: 'ALTER_MATERIALIZED_VIEW' };
+  }
+
+  /**
+   * A view's store rebuilt for a new retention, holding the rows it held: between retaining
+   * stores their batch times go along; rows of a store without retention are stamped now.
+   */
+  private replaceStore(rt: ViewRt, retention: Retention | null): void {
+    const old = rt.store;
+    const store = createViewStore(rt.entry.schema, rt.entry.appendOnly, uniqueKey(rt.planned.optimized), retention);
+    if (rt.retention && retention) store.state.restore(old.state.snapshot());
+    else {
+      store.expire?.(batchTime(this.state), null);
+      const b = old.snapshotBatch();
+      if (b.length) store.apply(b);
+    }
+    store.expire?.(batchTime(this.state), rt.wm);
+    rt.store = store;
+    rt.retention = retention;
+    rt.version++;
+    rt.dirty = true;
   }
 
   /**
@@ -358,13 +388,14 @@ export class Ddl {
     const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
     if (skip) return skip;
     for (const k of Object.keys(stmt.options)) {
-      if (k !== 'late_rows') throw new SluiceError('invalid_parameter', `unknown view option "${k}"`, { hint: "Views take WITH (late_rows = 'keep' | 'drop')." });
+      if (k !== 'late_rows' && k !== 'retention') throw new SluiceError('invalid_parameter', `unknown view option "${k}"`, { hint: "Views take WITH (late_rows = 'keep' | 'drop', retention = '<interval>')." });
     }
     const lateOpt = stmt.options.late_rows ?? 'drop';
     if (lateOpt !== 'keep' && lateOpt !== 'drop') throw new SluiceError('invalid_parameter', `late_rows must be 'keep' or 'drop', not '${lateOpt}'`);
     const { state } = this;
     const lookupStrategy = await this.parts.lookup.strategies(relationsOf(stmt.query));
     const planned = planQuery(stmt.query, state.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy });
+    const retention = viewRetention(stmt.name, stmt.options.retention, planned, state.catalog);
     // A relation's columns have distinct names (PostgreSQL: 42701). Views made before this
     // check existed still recover.
     if (!state.recovering) {
@@ -382,7 +413,7 @@ export class Ddl {
     const outputs: Batch[] = [];
     const pipeline = new Pipeline(stmt.name, planned.physical, (b) => outputs.push(b));
     const rt: ViewRt = {
-      entry, model: null, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized)), outputs, subscribers: new Set(), onDrop: new Set(),
+      entry, model: null, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized), retention), retention, outputs, subscribers: new Set(), onDrop: new Set(),
       rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(), version: 0, ckptFile: null, dirty: true,
     };
     const lateSchema = lateInputSchema(planned);
@@ -433,7 +464,7 @@ export class Ddl {
     const outputs: Batch[] = [];
     const pipeline = new Pipeline(stmt.name, planned.physical, (b) => outputs.push(b), (id) => new ModelTrainOp(id, model));
     const rt: ViewRt = {
-      entry, model, planned, pipeline, store: createViewStore(schema, false, [0]), outputs, subscribers: new Set(), onDrop: new Set(),
+      entry, model, planned, pipeline, store: createViewStore(schema, false, [0]), retention: null, outputs, subscribers: new Set(), onDrop: new Set(),
       rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: false, pendingLate: [], createdAtMs: Date.now(), version: 0, ckptFile: null, dirty: true,
     };
     if (!restoreView(state, rt)) {
@@ -460,7 +491,7 @@ export class Ddl {
    * meanwhile do not cut the stream) in parts of BACKFILL_ROWS rows; progress is rows done of the
    * inputs' total.
    */
-  private async backfill(rt: ViewRt, dependsOn: readonly string[]): Promise<void> {
+  private async backfill(rt: ViewRt, dependsOn: readonly string[], onOutput?: (b: Batch) => void): Promise<void> {
     const { state } = this;
     let total = 0;
     for (const rel of dependsOn) {
@@ -505,7 +536,7 @@ export class Ddl {
       }
     }
     try {
-      await this.parts.epochs.backfill(rt, parts());
+      await this.parts.epochs.backfill(rt, parts(), onOutput);
       progress.finish();
     } catch (e) {
       progress.finish(toSluiceError(e).message);
@@ -520,26 +551,44 @@ export class Ddl {
    * any). A new sink is opened at once, so an unreachable destination or one that cannot be
    * created fails the statement; a sink restored from the catalog opens before its first write,
    * so a destination that is down does not stop the engine from starting.
+   *
+   * CREATE SINK … AS query: the query is planned and run for the sink alone, like a view whose
+   * store keeps no rows (sinkQuery); its current result is the sink's first delta.
    */
-  async createSink(stmt: Stmt<'create_sink'>, replaying: boolean): Promise<StatementResult> {
+  async createSink(stmt: Stmt<'create_sink'>, sql: string, replaying: boolean): Promise<StatementResult> {
     const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
     if (skip) return skip;
     const { state } = this;
-    const from = state.catalog.relation(stmt.from);
     const connectorName = stmt.options.connector;
     if (!connectorName) throw new SluiceError('invalid_parameter', `sink "${stmt.name}" needs a connector`, { hint: `Add WITH (connector = '${Object.keys(sinkFactories).join("' | '")}', …).` });
-    validateSinkOptions(connectorName, stmt.options, from.schema);
+    let schema: Schema;
+    let appendOnly: boolean;
+    let key: readonly number[] | null = null;
+    let dependsOn: readonly string[];
+    let planned: PlannedQuery | null = null;
+    if (stmt.query) {
+      const lookupStrategy = await this.parts.lookup.strategies(relationsOf(stmt.query.query));
+      planned = planQuery(stmt.query.query, state.catalog, sql, { emitOnWindowClose: stmt.query.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy });
+      schema = planned.optimized.schema;
+      appendOnly = planned.optimized.appendOnly;
+      key = uniqueKey(planned.optimized);
+      dependsOn = [...new Set([...scannedRelations(planned.optimized), ...planned.models])];
+    } else {
+      const from = state.catalog.relation(stmt.from!);
+      schema = from.schema;
+      appendOnly = from.kind === 'source' || (from.kind === 'table' && from.appendOnly) || (from.kind === 'view' && from.appendOnly);
+      if (from.kind === 'view') key = uniqueKey(state.views.get(from.name)!.planned.optimized);
+      else if (from.kind === 'table' && from.primaryKey.length) key = from.primaryKey.map((c) => schema.findIndex((f) => f.name === c));
+      dependsOn = [from.name];
+    }
+    validateSinkOptions(connectorName, stmt.options, schema);
     this.checkPaths('sink', stmt.name, connectorName, stmt.options);
-    const appendOnly = from.kind === 'source' || (from.kind === 'table' && from.appendOnly) || (from.kind === 'view' && from.appendOnly);
-    let primaryKey: readonly string[] | undefined;
-    if (from.kind === 'view') {
-      const key = uniqueKey(state.views.get(from.name)!.planned.optimized);
-      if (key && key.length) primaryKey = key.map((i) => from.schema[i]!.name);
-    } else if (from.kind === 'table' && from.primaryKey.length) primaryKey = from.primaryKey;
+    const primaryKey = key && key.length ? key.map((i) => schema[i]!.name) : undefined;
     const log = (m: string): void => state.log(`sink ${stmt.name}: ${m}`);
-    const connector = sinkFactories[connectorName]!({ name: stmt.name, schema: from.schema, options: stmt.options, appendOnly, primaryKey, log });
-    const entry: SinkEntry = { kind: 'sink', name: stmt.name, sql: stmt.text, createdAt: ++state.order, from: from.name, options: stmt.options };
-    const rt: SinkRt = { entry, connector, schema: from.schema, outbox: [], delivered: undefined, delivering: false, error: null, rowsWritten: 0, retryMs: 0, retryTimer: null, closed: false };
+    const connector = sinkFactories[connectorName]!({ name: stmt.name, schema, options: stmt.options, appendOnly, primaryKey, log });
+    const entry: SinkEntry = { kind: 'sink', name: stmt.name, sql: stmt.text, createdAt: ++state.order, from: stmt.from, dependsOn, options: stmt.options };
+    const query = planned ? this.sinkQuery(entry, planned, schema, appendOnly) : null;
+    const rt: SinkRt = { entry, connector, schema, query, outbox: [], delivered: undefined, delivering: false, error: null, rowsWritten: 0, retryMs: 0, retryTimer: null, closed: false };
     if (!replaying) {
       // A new sink opens at once: an unreachable destination fails the statement. A restored
       // one opens at its first delivery (retried), so a destination that is down does not stop
@@ -551,11 +600,38 @@ export class Ddl {
         throw e;
       }
     }
+    let snapshot: Batch[] = [];
+    if (query) {
+      try {
+        // As for a view: queued table changes go first, so the backfill and the changelog never overlap.
+        if (!state.recovering) await this.parts.epochs.run(Date.now(), false);
+        if (!restoreView(state, query)) {
+          if (state.recovering) state.log(`RECOVERY: sink ${stmt.name} has no checkpointed state for its query; it is recomputed from its inputs (its current result is not sent again)`);
+          await this.backfill(query, dependsOn, (b) => snapshot.push(b));
+        }
+      } catch (e) {
+        await connector.close().catch(() => undefined);
+        throw e;
+      }
+      if (state.recovering) snapshot = [];
+    }
     restoreOutbox(state, rt);
     state.sinks.set(stmt.name, rt);
     state.catalog.add(entry);
-    await checkpointNow(state);
+    // The query's current result is the sink's delta of the epoch it was created at, committed with its state.
+    await checkpointNow(state, snapshot.length ? new Map([[stmt.name, snapshot]]) : undefined);
     return { kind: 'command', tag: 'CREATE_SINK' };
+  }
+
+  /** The runtime of a sink's own query: a view's, under the sink's name, with a store that keeps no rows. */
+  private sinkQuery(sink: SinkEntry, planned: PlannedQuery, schema: Schema, appendOnly: boolean): ViewRt {
+    const entry: ViewEntry = { kind: 'view', name: sink.name, sql: sink.sql, createdAt: sink.createdAt, schema, dependsOn: sink.dependsOn, appendOnly };
+    const outputs: Batch[] = [];
+    return {
+      entry, model: null, planned, pipeline: new Pipeline(sink.name, planned.physical, (b) => outputs.push(b)), store: createDiscardStore(schema), retention: null, outputs,
+      subscribers: new Set(), onDrop: new Set(), rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: false, pendingLate: [], createdAtMs: Date.now(),
+      version: 0, ckptFile: null, dirty: true,
+    };
   }
 
   /** DROP: refuses an object others depend on unless CASCADE, which drops them first. */

@@ -548,14 +548,14 @@ export class Engine {
       case 'create_view':
         return this.ddl.createView(stmt, sql);
       case 'create_sink':
-        return this.ddl.createSink(stmt, replaying);
+        return this.ddl.createSink(stmt, sql, replaying);
       case 'create_model':
         return this.ddl.createModel(stmt, sql);
       case 'create_function':
         return createFunction(this.state, stmt, replaying);
       case 'drop_function':
         return dropFunction(this.state, stmt, async (name) => {
-          await this.ddl.drop({ kind: 'drop', objectKind: 'view', name, ifExists: true, cascade: true, pos: stmt.pos });
+          await this.ddl.drop({ kind: 'drop', objectKind: this.catalog.get(name)?.kind ?? 'view', name, ifExists: true, cascade: true, pos: stmt.pos });
         });
       case 'insert':
       case 'update':

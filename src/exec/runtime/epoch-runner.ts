@@ -17,7 +17,7 @@ import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Schema, Value } from '../../common/types.js';
 import type { OperatorContext } from '../operator.js';
 import type { LookupService } from './lookup-service.js';
-import { batchTime, type Change, type EngineState, type ViewRt } from './state.js';
+import { batchTime, pipelines, type Change, type EngineState, type ViewRt } from './state.js';
 import { advanceWatermark, lateInputSchema, viewWatermark } from './watermark.js';
 import type { CommitAppend, OffsetsRecord } from '../checkpoint/checkpointer.js';
 import { commitEpoch } from './commit.js';
@@ -139,7 +139,7 @@ export class EpochRunner {
     }
     this.drainTables(nowMs, input, record.tableSeq);
     await this.runViews(record.epoch, nowMs, input.deltas);
-    for (const v of state.views.values()) v.pendingLate.length = 0;
+    for (const v of pipelines(state)) v.pendingLate.length = 0;
   }
 
   /**
@@ -148,18 +148,26 @@ export class EpochRunner {
    * Every part runs in the same epoch with the watermark held; it moves once, after the last
    * part, so the result is that of one run over all of them.
    */
-  async backfill(v: ViewRt, chunks: AsyncIterable<ReadonlyMap<string, readonly Batch[]>>): Promise<void> {
+  async backfill(v: ViewRt, chunks: AsyncIterable<ReadonlyMap<string, readonly Batch[]>>, onOutput?: (b: Batch) => void): Promise<void> {
     const wmAfter = viewWatermark(this.state, v, Number(batchTime(this.state) / 1000n));
     const held = this.operatorContext(v, { before: null, after: null });
+    v.store.expire?.(batchTime(this.state), null);
     // A model trains once per run: its backfill is one batch, however many parts it came in.
     if (v.model) chunks = oneChunk(chunks);
     for await (const chunk of chunks) {
       await v.pipeline.runEpoch(chunk, held);
-      for (const b of v.outputs.splice(0)) v.store.apply(b);
+      for (const b of v.outputs.splice(0)) {
+        v.store.apply(b);
+        onOutput?.(b);
+      }
     }
     await v.pipeline.runEpoch(new Map(), this.operatorContext(v, { before: null, after: wmAfter }));
     v.wm = wmAfter;
-    for (const b of v.outputs.splice(0)) v.store.apply(b);
+    v.store.expire?.(batchTime(this.state), wmAfter);
+    for (const b of v.outputs.splice(0)) {
+      v.store.apply(b);
+      onOutput?.(b);
+    }
   }
 
   /** Backpressure: each source's PID estimator takes the epoch and sets the source's next rate. */
@@ -233,7 +241,8 @@ export class EpochRunner {
     let rowErrors = 0;
     // Predictions of this epoch use every model as trained through the previous one.
     for (const v of this.state.views.values()) v.model?.beginEpoch();
-    for (const v of this.state.views.values()) {
+    // Views in creation order, then the sinks' own queries (they read views; nothing reads them).
+    for (const v of pipelines(this.state)) {
       if (v.failed) continue;
       const before = v.rowErrors;
       const wmAfter = viewWatermark(this.state, v, nowMs);
@@ -250,6 +259,12 @@ export class EpochRunner {
         continue;
       }
       rowErrors += v.rowErrors - before;
+      // Retention: rows past it leave the store (stamped rows of this epoch get T_n). Not a
+      // retraction: subscribers and sinks are not told.
+      if (v.store.expire && v.store.expire(this.state.lastT, v.wm) > 0) {
+        v.version++;
+        v.dirty = true;
+      }
       const out = v.outputs.splice(0);
       rowsOut[v.entry.name] = this.applyOutput(v, epoch, out);
       if (rowsOut[v.entry.name]) v.dirty = true;
@@ -289,10 +304,10 @@ export class EpochRunner {
     }
   }
 
-  /** Each sink's delta of the epoch: the delta of the relation it reads. */
+  /** Each sink's delta of the epoch: the delta of the relation it reads, or of its own query (under its name). */
   private sinkDeltas(deltas: ReadonlyMap<string, readonly Batch[]>): Map<string, readonly Batch[]> {
     const out = new Map<string, readonly Batch[]>();
-    for (const s of this.state.sinks.values()) out.set(s.entry.name, deltas.get(s.entry.from) ?? []);
+    for (const s of this.state.sinks.values()) out.set(s.entry.name, deltas.get(s.entry.from ?? s.entry.name) ?? []);
     return out;
   }
 

@@ -10,6 +10,9 @@ import type { LookupService } from './lookup-service.js';
 import { modelNote, modelSchema, ModelState, ModelTrainOp } from '../ml/model.js';
 import { modelSpec } from '../ml/spec.js';
 import type { EngineState, StatementResult } from './state.js';
+import { retentionText, viewRetention } from './retention.js';
+import type { Retention } from '../view-store.js';
+import { KIND_LABEL } from '../../catalog/index.js';
 
 /** Answers EXPLAIN of `stmt` (a CREATE MATERIALIZED VIEW or a SELECT) as rows of plan text. */
 export async function explain(state: EngineState, lookup: LookupService, stmt: Statement, sql: string): Promise<StatementResult> {
@@ -17,7 +20,17 @@ export async function explain(state: EngineState, lookup: LookupService, stmt: S
   let header: string[];
   if (stmt.kind === 'create_view') {
     planned = planQuery(stmt.query, state.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy: await lookup.strategies(relationsOf(stmt.query)) });
-    header = [`MaterializeExec: ${stmt.name} [${materializeMode(planned, readsStream(state, relationsOf(stmt.query)))}]`];
+    const retention = viewRetention(stmt.name, stmt.options.retention, planned, state.catalog);
+    header = [`MaterializeExec: ${stmt.name} [${materializeMode(planned, readsStream(state, relationsOf(stmt.query)), retention)}]`];
+  } else if (stmt.kind === 'create_sink' && stmt.query) {
+    planned = planQuery(stmt.query.query, state.catalog, sql, { emitOnWindowClose: stmt.query.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy: await lookup.strategies(relationsOf(stmt.query.query)) });
+    const lines = explainText(planned, [`SinkExec: ${stmt.name} [${sinkMode(planned, stmt.options)}]`]);
+    lines.push(...explainState(new Pipeline(stmt.name, planned.physical, () => undefined)));
+    return { kind: 'rows', tag: `EXPLAIN ${lines.length}`, columns: [{ name: 'QUERY PLAN', type: 'varchar' }], rows: lines.map((l) => [l]) };
+  } else if (stmt.kind === 'create_sink') {
+    const from = state.catalog.relation(stmt.from!);
+    const line = `SinkExec: ${stmt.name} [connector ${stmt.options.connector ?? '(none)'}; the changes of ${KIND_LABEL[from.kind]} ${from.name}; nothing kept but its outbox]`;
+    return { kind: 'rows', tag: 'EXPLAIN 1', columns: [{ name: 'QUERY PLAN', type: 'varchar' }], rows: [[line]] };
   } else if (stmt.kind === 'create_model') {
     planned = planQuery(stmt.query, state.catalog, sql, { windowPanes: state.settings.windowPanes, lookupStrategy: await lookup.strategies(relationsOf(stmt.query)) });
     const spec = modelSpec(stmt.name, stmt.options, stmt.optionPositions, planned.optimized.schema, () => undefined);
@@ -31,7 +44,7 @@ export async function explain(state: EngineState, lookup: LookupService, stmt: S
   } else if (stmt.kind === 'select') {
     planned = planQuery(stmt.query, state.catalog, sql);
     header = ['One-shot SELECT: runs in DuckDB over a snapshot; the plan it would have as a view:'];
-  } else throw new SluiceError('not_supported', `EXPLAIN ${stmt.kind} is not supported`, { hint: 'EXPLAIN takes CREATE MATERIALIZED VIEW, CREATE MODEL or SELECT.' });
+  } else throw new SluiceError('not_supported', `EXPLAIN ${stmt.kind} is not supported`, { hint: 'EXPLAIN takes CREATE MATERIALIZED VIEW, CREATE SINK, CREATE MODEL or SELECT.' });
   const lines = explainText(planned, header);
   if (stmt.kind === 'create_view') lines.push(...explainState(new Pipeline(stmt.name, planned.physical, () => undefined)));
   return { kind: 'rows', tag: `EXPLAIN ${lines.length}`, columns: [{ name: 'QUERY PLAN', type: 'varchar' }], rows: lines.map((l) => [l]) };
@@ -50,10 +63,18 @@ function readsStream(state: EngineState, relations: readonly string[], seen = ne
 }
 
 /** How a view's store keeps its rows, for the MaterializeExec line. */
-function materializeMode(p: PlannedQuery, overStream: boolean): string {
-  // Every row an append-only view emits stays: over a source, the view grows with its input.
-  if (p.optimized.appendOnly) return overStream ? 'append-only: rows kept as batches; grows with every input row of its sources' : 'append-only: rows kept as batches';
+function materializeMode(p: PlannedQuery, overStream: boolean, retention: Retention | null): string {
+  // Every row an append-only view emits stays (unless retention drops it): over a source, the view grows with its input.
+  if (p.optimized.appendOnly && retention) return `append-only: rows kept as batches; ${retentionText(retention, p)}`;
+  if (p.optimized.appendOnly) return overStream ? 'append-only: rows kept as batches; unbounded: grows with every input row of its sources — set WITH (retention = …)' : 'append-only: rows kept as batches';
   const key = uniqueKey(p.optimized);
   if (key === null) return 'updating: row multiset';
   return `updating: keyed by (${key.map((k) => p.optimized.schema[k]!.name).join(', ')})`;
+}
+
+/** What a query sink keeps and sends, for the SinkExec line. */
+function sinkMode(p: PlannedQuery, options: Readonly<Record<string, string>>): string {
+  const key = uniqueKey(p.optimized);
+  const changes = p.optimized.appendOnly ? 'append-only changes' : key && key.length ? `upserts keyed by (${key.map((k) => p.optimized.schema[k]!.name).join(', ')})` : 'changes (inserts and deletes)';
+  return `connector ${options.connector ?? '(none)'}; ${changes}; no view store: only the operators' state is kept`;
 }

@@ -12,7 +12,7 @@
  */
 import { SluiceError } from '../../common/errors.js';
 import { typeDisplayName } from '../../common/types.js';
-import type { FunctionEntry } from '../../catalog/catalog.js';
+import { KIND_LABEL, type FunctionEntry } from '../../catalog/catalog.js';
 import { hasScalar } from '../../functions/scalar/index.js';
 import { setFunctionOf } from '../../functions/set/index.js';
 import type { Statement } from '../../parser/index.js';
@@ -21,7 +21,7 @@ import { resolveAggregate } from '../../planner/aggregate-signatures.js';
 import { bindBody } from '../../planner/sql-functions.js';
 import { duckType, quoteIdent } from '../duck.js';
 import { rewriteForDuck } from './pg-functions.js';
-import type { EngineState, StatementResult } from './state.js';
+import { pipelines, type EngineState, type StatementResult } from './state.js';
 
 type Stmt<K extends Statement['kind']> = Extract<Statement, { kind: K }>;
 
@@ -34,9 +34,9 @@ function signatureOf(fn: Pick<FunctionEntry, 'name' | 'params'>): string {
   return signatureText(fn.name, fn.params.map((p) => typeDisplayName(p.type)));
 }
 
-/** The views (and models) whose plans inline `name`. */
+/** The views, models and query sinks whose plans inline `name`. */
 function callers(state: EngineState, name: string): string[] {
-  return [...state.views.values()].filter((v) => v.planned?.sqlFunctions.includes(name)).map((v) => v.entry.name);
+  return [...pipelines(state)].filter((v) => v.planned?.sqlFunctions.includes(name)).map((v) => v.entry.name);
 }
 
 const macroName = (name: string) => `sluice_fn_${name}`;
@@ -115,10 +115,10 @@ export async function dropFunction(state: EngineState, stmt: Stmt<'drop_function
   if (users.length > 0 && !stmt.cascade) {
     throw new SluiceError('dependent_objects', `cannot drop function ${signatureOf(fn)} because other objects depend on it`, {
       position: stmt.pos,
-      hint: `${users.map((u) => `materialized view ${u}`).join(', ')} depend(s) on it. Use DROP … CASCADE to drop them too.`,
+      hint: `${users.map((u) => `${KIND_LABEL[state.catalog.get(u)?.kind ?? 'view']} ${u}`).join(', ')} depend(s) on it. Use DROP … CASCADE to drop them too.`,
     });
   }
-  for (const u of users) if (state.views.has(u)) await dropView(u);
+  for (const u of users) if (state.views.has(u) || state.sinks.has(u)) await dropView(u);
   await state.duck.run(`DROP MACRO IF EXISTS ${quoteIdent(fn.name)}`);
   await state.duck.run(`DROP MACRO IF EXISTS ${quoteIdent(macroName(fn.name))}`);
   state.catalog.removeFunction(fn.name);

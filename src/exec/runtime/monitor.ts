@@ -114,7 +114,11 @@ export interface ModelInfo {
 
 export interface SinkInfo {
   readonly name: string;
-  readonly from: string;
+  /** The relation it reads; null for a sink with a query of its own (CREATE SINK … AS). */
+  readonly from: string | null;
+  /** Its query's operator state (rows and operators; none for a FROM sink): no result rows are kept. */
+  readonly stateRows: number;
+  readonly operators: readonly OperatorView[];
   readonly connector: string;
   readonly rowsWritten: number;
   readonly pendingEpochs: number;
@@ -262,15 +266,21 @@ export class Monitor {
   }
 
   sinks(): SinkInfo[] {
-    return [...this.state.sinks.values()].map((s) => ({
-      name: s.entry.name,
-      from: s.entry.from,
-      connector: s.entry.options.connector ?? '',
-      rowsWritten: s.rowsWritten,
-      pendingEpochs: s.outbox.length,
-      deliveredEpoch: s.delivered ?? null,
-      error: s.error,
-    }));
+    return [...this.state.sinks.values()].map((s) => {
+      const q = s.query ? this.view(s.query) : null;
+      return {
+        name: s.entry.name,
+        from: s.entry.from,
+        stateRows: q?.stateRows ?? 0,
+        operators: q?.operators ?? [],
+        connector: s.entry.options.connector ?? '',
+        rowsWritten: s.rowsWritten,
+        pendingEpochs: s.outbox.length,
+        deliveredEpoch: s.delivered ?? null,
+        // A query that stopped on an error stops the sink's changes too.
+        error: s.error ?? (q?.failed ? `query stopped: ${q.failed}` : null),
+      };
+    });
   }
 
   checkpoints(): CheckpointInfo[] {

@@ -13,10 +13,10 @@ import type { OffsetsRecord } from '../checkpoint/checkpointer.js';
 import { readViewState } from '../checkpoint/view-state.js';
 import { Pipeline } from '../pipeline.js';
 import { ModelState, ModelTrainOp } from '../ml/model.js';
-import { createViewStore } from '../view-store.js';
+import { createDiscardStore, createViewStore } from '../view-store.js';
 import { uniqueKey } from '../../planner/index.js';
 import type { LookupService } from './lookup-service.js';
-import type { EngineState, StatementResult, ViewRt, WatermarkRt } from './state.js';
+import { pipelines, type EngineState, type StatementResult, type ViewRt, type WatermarkRt } from './state.js';
 import { advanceWatermark, viewWatermark } from './watermark.js';
 
 interface Replica {
@@ -37,14 +37,15 @@ export async function replayEpoch(state: EngineState, lookup: LookupService, n: 
   for (const [name, t] of state.tables) if (t.wm) wms.set(name, { ...t.wm, ...restored(base.tables[name]?.wm) });
   const shadow = { sources: new Map([...wms].filter(([k]) => state.sources.has(k)).map(([k, wm]) => [k, { wm }])), tables: new Map([...wms].filter(([k]) => state.tables.has(k)).map(([k, wm]) => [k, { wm }])), settings: state.settings } as unknown as EngineState;
   const replicas: Replica[] = [];
-  for (const v of state.views.values()) {
+  // Views, then the sinks' own queries (their changes are what the sink was handed).
+  for (const v of pipelines(state)) {
     const saved = base.views[v.entry.name];
     if (!saved || saved.sql !== v.entry.sql) continue;
     const out: Batch[] = [];
     const model = v.model;
     // A model's replica trains a model of its own from the checkpoint's parameters.
     const pipeline = new Pipeline(v.entry.name, v.planned.physical, (b) => out.push(b), model ? (id) => new ModelTrainOp(id, new ModelState(model.name, model.spec)) : undefined);
-    const store = createViewStore(v.entry.schema, v.entry.appendOnly, model ? [0] : uniqueKey(v.planned.optimized));
+    const store = state.views.has(v.entry.name) ? createViewStore(v.entry.schema, v.entry.appendOnly, model ? [0] : uniqueKey(v.planned.optimized), v.retention) : createDiscardStore(v.entry.schema);
     readViewState(cp.path(saved.file), v.entry.name, pipeline, store);
     replicas.push({ live: v, pipeline, out, wm: saved.wm === null ? null : BigInt(saved.wm) });
   }

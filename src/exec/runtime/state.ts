@@ -16,7 +16,7 @@ import type { PlannedQuery } from '../../planner/index.js';
 import type { DeadLetter, SinkConnector, SourceConnector, TableLoader } from '../../connectors/api.js';
 import type { Pipeline } from '../pipeline.js';
 import type { Kernel } from '../eval.js';
-import type { ViewStore } from '../view-store.js';
+import type { Retention, ViewStore } from '../view-store.js';
 import type { Duck } from '../duck.js';
 import type { Mutex } from './lock.js';
 import type { MetricsRing } from './metrics.js';
@@ -137,7 +137,10 @@ export interface ViewRt {
   readonly model: ModelState | null;
   readonly planned: PlannedQuery;
   readonly pipeline: Pipeline;
-  readonly store: ViewStore;
+  /** Replaced when ALTER … SET (retention) changes how it keeps rows. */
+  store: ViewStore;
+  /** WITH (retention = …) of an append-only view (retention.ts), or null. */
+  retention: Retention | null;
   readonly outputs: Batch[];
   readonly subscribers: Set<(changes: Change[]) => void>;
   readonly onDrop: Set<(reason: string) => void>;
@@ -162,6 +165,11 @@ export interface SinkRt {
   readonly entry: SinkEntry;
   readonly connector: SinkConnector;
   readonly schema: Schema;
+  /**
+   * The sink's own query (CREATE SINK … AS SELECT): run like a view, after the views, with a
+   * store that keeps no rows; its state is checkpointed under the sink's name. Null for FROM.
+   */
+  readonly query: ViewRt | null;
   /** Committed epochs not yet delivered, oldest first (mirrored in the data dir's outbox). */
   readonly outbox: { readonly epoch: number; readonly batches: readonly Batch[] }[];
   /** The last epoch the destination holds (undefined until the connector is opened). */
@@ -256,4 +264,10 @@ export async function queryConnection(state: EngineState): Promise<DuckDBConnect
 /** The batch time to evaluate with: T_n of the last epoch, or the wall clock before the first (µs). */
 export function batchTime(state: EngineState): bigint {
   return state.lastT === 0n ? BigInt(Math.floor(state.clock())) * 1000n : state.lastT;
+}
+
+/** Every running pipeline: the views' (and models') in creation order, then the sinks' own queries. */
+export function* pipelines(state: EngineState): Generator<ViewRt> {
+  yield* state.views.values();
+  for (const s of state.sinks.values()) if (s.query) yield s.query;
 }

@@ -50,13 +50,14 @@ export const SYSTEM_TABLES: { readonly [K in SystemTableName]: SystemTable } = {
   operators: {
     schema: [f('view', 'varchar'), f('operator_id', 'varchar'), f('name', 'varchar'), f('parent_id', 'varchar'), f('rows_in', 'bigint'),
       f('rows_out', 'bigint'), f('epoch_rows_in', 'bigint'), f('epoch_rows_out', 'bigint'), f('state_rows', 'bigint'), f('state_bytes', 'bigint')],
-    rows: (m) => m.views().flatMap((v) => v.operators.map((o) => [o.view, o.id, o.name, o.parent, big(o.rowsIn), big(o.rowsOut),
+    // A query sink's operators are listed under the sink's name.
+    rows: (m) => [...m.views(), ...m.sinks()].flatMap((v) => v.operators.map((o) => [o.view, o.id, o.name, o.parent, big(o.rowsIn), big(o.rowsOut),
       big(o.epochRowsIn), big(o.epochRowsOut), big(o.stateRows), big(o.stateBytes)])),
   },
   sinks: {
     schema: [f('name', 'varchar'), f('from', 'varchar'), f('connector', 'varchar'), f('rows_written', 'bigint'), f('pending_epochs', 'bigint'),
-      f('delivered_epoch', 'bigint'), f('error', 'varchar')],
-    rows: (m) => m.sinks().map((s) => [s.name, s.from, s.connector, big(s.rowsWritten), big(s.pendingEpochs), big(s.deliveredEpoch), s.error]),
+      f('delivered_epoch', 'bigint'), f('error', 'varchar'), f('state_rows', 'bigint')],
+    rows: (m) => m.sinks().map((s) => [s.name, s.from, s.connector, big(s.rowsWritten), big(s.pendingEpochs), big(s.deliveredEpoch), s.error, big(s.stateRows)]),
   },
   models: {
     schema: [f('name', 'varchar'), f('type', 'varchar'), f('features', 'varchar'), f('label', 'varchar'), f('batches', 'bigint'), f('points', 'bigint'),
