@@ -398,11 +398,7 @@ export class Ddl {
     const retention = viewRetention(stmt.name, stmt.options.retention, planned, state.catalog);
     // A relation's columns have distinct names (PostgreSQL: 42701). Views made before this
     // check existed still recover.
-    if (!state.recovering) {
-      const names = planned.optimized.schema.map((f) => f.name);
-      const dup = names.find((n, i) => names.indexOf(n) !== i);
-      if (dup !== undefined) throw new SluiceError('duplicate_column', `column "${dup}" specified more than once`, { hint: 'Name the view\'s columns apart with AS.' });
-    }
+    if (!state.recovering) distinctColumns(planned.optimized.schema);
     // Drain queued table changes so the backfill snapshot and the changelog never overlap.
     // Sources are not polled: what they have now belongs to the next epoch, which the new
     // view will see. (At recovery the queued changes come after the catalog; nothing to drain.)
@@ -570,6 +566,8 @@ export class Ddl {
       const lookupStrategy = await this.parts.lookup.strategies(relationsOf(stmt.query.query));
       planned = planQuery(stmt.query.query, state.catalog, sql, { emitOnWindowClose: stmt.query.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy });
       schema = planned.optimized.schema;
+      // A sink's rows are records with one field per column (JSON objects, table rows).
+      if (!state.recovering) distinctColumns(schema);
       appendOnly = planned.optimized.appendOnly;
       key = uniqueKey(planned.optimized);
       dependsOn = [...new Set([...scannedRelations(planned.optimized), ...planned.models])];
@@ -717,4 +715,11 @@ function columnsSchema(columns: readonly { readonly name: string; readonly type:
     const typmod = c.type === 'numeric' ? parseNumericTypmod(c.typeName) : undefined;
     return typmod ? { name: c.name, type: c.type, typmod } : { name: c.name, type: c.type };
   });
+}
+
+/** Refuses a result whose columns repeat a name (PostgreSQL: 42701 for a relation's columns). */
+function distinctColumns(schema: Schema): void {
+  const names = schema.map((f) => f.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new SluiceError('duplicate_column', `column "${dup}" specified more than once`, { hint: 'Name the columns apart with AS.' });
 }
