@@ -162,7 +162,7 @@ export class RecordColumns {
 
 /** A cursor over a buffer reading Kafka's zig-zag varints. */
 class Reader {
-  constructor(readonly buf: Buffer, public pos: number) {}
+  constructor(public buf: Buffer, public pos: number) {}
 
   /** A zig-zag varint that fits 32 bits. */
   varint(): number {
@@ -197,6 +197,11 @@ class Reader {
   }
 }
 
+/** The big-endian int64 at `at` as a number (exact below 2^53: offsets and timestamps). */
+function int64At(b: Buffer, at: number): number {
+  return b.readInt32BE(at) * 4294967296 + b.readUInt32BE(at + 4);
+}
+
 function corrupt(what: string): SluiceError {
   return new SluiceError('connection', `corrupt Kafka record batch: ${what}; the fetch is retried at the next epoch`);
 }
@@ -212,10 +217,11 @@ const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 export function decodeRecordSet(rs: Buffer, start: number, end: number, from: number, aborted: readonly AbortedTransaction[], out: RecordColumns): void {
   const main = out.buffers.push(rs) - 1;
   const abortedProducers = new Set<bigint>();
+  const reader = new Reader(rs, start);
   let nextAborted = 0;
   let pos = start;
   while (pos + 17 <= end) {
-    const baseOffset = Number(rs.readBigInt64BE(pos));
+    const baseOffset = int64At(rs, pos);
     const length = rs.readInt32BE(pos + 8);
     const batchEnd = pos + 12 + length;
     if (batchEnd > end) break; // partial batch at the end of the response
@@ -226,9 +232,8 @@ export function decodeRecordSet(rs: Buffer, start: number, end: number, from: nu
     if (crc32c(rs, pos + 21, batchEnd) !== crc) throw corrupt(`CRC-32C mismatch in the batch at offset ${baseOffset}`);
     const attributes = rs.readInt16BE(pos + 21);
     const lastOffsetDelta = rs.readInt32BE(pos + 23);
-    const firstTimestamp = Number(rs.readBigInt64BE(pos + 27));
-    const maxTimestamp = Number(rs.readBigInt64BE(pos + 35));
-    const producerId = rs.readBigInt64BE(pos + 43);
+    const firstTimestamp = int64At(rs, pos + 27);
+    const maxTimestamp = int64At(rs, pos + 35);
     const count = rs.readInt32BE(pos + 57);
     const lastOffset = baseOffset + lastOffsetDelta;
     out.end = Math.max(out.end, lastOffset + 1);
@@ -237,6 +242,8 @@ export function decodeRecordSet(rs: Buffer, start: number, end: number, from: nu
     while (nextAborted < aborted.length && aborted[nextAborted]!.firstOffset <= lastOffset) abortedProducers.add(aborted[nextAborted++]!.producerId);
     const control = (attributes & 0x20) !== 0;
     const transactional = (attributes & 0x10) !== 0;
+    // Read only where it matters (a bigint per batch is garbage per message at one per batch).
+    const producerId = control || transactional ? rs.readBigInt64BE(pos - length - 12 + 43) : -1n;
     if (control) {
       // A control batch holds the marker that ends a transaction: an aborted one's records stop here.
       abortedProducers.delete(producerId);
@@ -258,7 +265,9 @@ export function decodeRecordSet(rs: Buffer, start: number, end: number, from: nu
     }
     const logAppendTime = (attributes & 0x08) !== 0;
     out.reserve(count);
-    const r = new Reader(buf, p);
+    const r = reader;
+    r.buf = buf;
+    r.pos = p;
     for (let k = 0; k < count; k++) {
       const len = r.varint();
       const recEnd = r.pos + len;
