@@ -196,17 +196,19 @@ export class Catalog {
 
   /**
    * Renames an object: its entry (with the statement that recreates it under the new name), its
-   * comments and its grants move to `entry.name`; persisted.
+   * comments and its grants move to `entry.name`, and the objects that read it take their
+   * rewritten entries (`dependents`); persisted once, so a crash leaves either catalog.
    */
-  rename(from: string, entry: CatalogEntry): void {
+  rename(from: string, entry: CatalogEntry, dependents: readonly CatalogEntry[] = []): void {
     if (this.entries.has(entry.name)) {
-      throw new SluiceError('duplicate_object', `${KIND_LABEL[this.entries.get(entry.name)!.kind]} "${entry.name}" already exists`);
+      throw new SluiceError('duplicate_table', `relation "${entry.name}" already exists`);
     }
     const rebuilt = new Map<string, CatalogEntry>();
     for (const [k, e] of this.entries) {
       if (k === from) rebuilt.set(entry.name, entry);
       else rebuilt.set(k, e);
     }
+    for (const d of dependents) rebuilt.set(d.name, d);
     this.entries.clear();
     for (const [k, e] of rebuilt) this.entries.set(k, e);
     for (const [k, c] of [...this.commentMap]) {

@@ -1,0 +1,365 @@
+/**
+ * ALTER {SOURCE | TABLE | MATERIALIZED VIEW | VIEW | SINK} [IF EXISTS] name RENAME TO new_name.
+ *
+ * The object keeps running under its new name, as a PostgreSQL relation keeps its OID; what
+ * names it follows:
+ *
+ *   - its catalog entry (statement, comments, grants; its OID, which comes from its creation
+ *     order, stays) and the statements of the views, models and sinks that read it, rewritten
+ *     at the token level and checked by parsing them again; persisted in one write;
+ *   - its DuckDB tables: a table's own, a source's `<name>_errors`, a view's `<name>_late`;
+ *   - views: the renamed view and the views over the renamed object are planned again from
+ *     their (new) statements and their operator state moves table by table into the new
+ *     pipelines (the check a restart's restore makes: same operators, tables and columns), so
+ *     nothing is recomputed; the store, subscribers and counters stay, so a SUBSCRIBE goes on;
+ *   - a sink's outbox directory; a source's write-ahead log directory (the connector restarts
+ *     at its position to write to it);
+ *   - identities a connector shows outside, derived from the name by default, are written into
+ *     the statement so they stay: an exactly-once Kafka sink's transactional_id (its progress
+ *     records are keyed by it), a PostgreSQL sink's progress_key, an MQTT client_id;
+ *   - a fresh checkpoint records the new names (manifest, state files).
+ *
+ * Every check (names free, statements that re-parse, plans whose state fits) comes before the
+ * first change. Models cannot be renamed (predict('name', …) names them in string literals).
+ */
+import { existsSync, renameSync } from 'node:fs';
+import { SluiceError } from '../../common/errors.js';
+import type { Batch } from '../../common/column.js';
+import { KIND_LABEL, type Catalog, type CatalogEntry, type RelationEntry, type SinkEntry, type SourceEntry, type ViewEntry, type ModelEntry } from '../../catalog/index.js';
+import { lex, parseStatement, relationsOf, type Statement, type Token } from '../../parser/index.js';
+import { planQuery, type PlannedQuery } from '../../planner/index.js';
+import type { PhysicalPlan } from '../../planner/physical.js';
+import { physicalChildren, Pipeline } from '../pipeline.js';
+import { ModelTrainOp } from '../ml/model.js';
+import { quoteIdent } from '../duck.js';
+import { readKafkaSinkOptions, defaultTransactionalId } from '../../connectors/kafka/options.js';
+import { walDir } from '../../connectors/receiver/receiver-log.js';
+import type { EpochRunner } from './epoch-runner.js';
+import type { AdHocQueries } from './select.js';
+import type { EngineState, StatementResult, ViewRt } from './state.js';
+import { checkpointNow } from './commit.js';
+import { renamedStatement, sourceConnector, withOptionsClause } from './ddl.js';
+
+type RenameStmt = Extract<Statement, { kind: 'alter_rename' }>;
+
+/** Words that cannot stand as a bare relation name in a statement (written quoted instead). */
+const RESERVED = new Set([
+  'all', 'and', 'any', 'array', 'as', 'asc', 'between', 'both', 'case', 'cast', 'check', 'collate', 'column', 'constraint', 'create', 'cross', 'current_date',
+  'current_time', 'current_timestamp', 'current_user', 'default', 'desc', 'distinct', 'do', 'else', 'end', 'except', 'false', 'fetch', 'for', 'foreign', 'from',
+  'full', 'grant', 'group', 'having', 'in', 'inner', 'intersect', 'into', 'is', 'join', 'lateral', 'leading', 'left', 'like', 'limit', 'natural', 'not', 'null',
+  'offset', 'on', 'only', 'or', 'order', 'outer', 'primary', 'references', 'right', 'select', 'session_user', 'some', 'table', 'then', 'to', 'trailing', 'true',
+  'union', 'unique', 'user', 'using', 'when', 'where', 'window', 'with',
+]);
+
+/** How a name is written into a statement: bare when it reads back the same, quoted otherwise. */
+export function writtenName(name: string): string {
+  return /^[a-z_][a-z0-9_]*$/.test(name) && !RESERVED.has(name) ? name : quoteIdent(name);
+}
+
+/** Keywords that start a clause: a comma after FROM separates relations until one of the others. */
+const CLAUSES = new Set(['select', 'from', 'where', 'group', 'having', 'order', 'limit', 'offset', 'on', 'using', 'window', 'union', 'intersect', 'except', 'with', 'as', 'emit', 'qualify', 'values']);
+/** Calls whose argument list says FROM without naming a relation. */
+const FROM_CALLS = new Set(['extract', 'substring', 'trim', 'overlay', 'position']);
+/** Table functions whose first argument is a relation. */
+const RELATION_CALLS = new Set(['tumble', 'hop', 'session']);
+
+/**
+ * `sql` (a CREATE MATERIALIZED VIEW, MODEL or SINK statement) with its references to relation
+ * `from` written as `to`: names in relation position (after FROM, JOIN, a comma of a FROM list,
+ * as the first argument of TUMBLE/HOP/SESSION, optionally `public.`-qualified) and, unless
+ * `from` is also used as an alias in the statement, qualifiers `from.column`. Columns, aliases,
+ * strings and option keys are left alone.
+ */
+export function renameReferences(sql: string, from: string, to: string): string {
+  const toks = lex(sql);
+  const named = (t: Token | undefined): boolean => t !== undefined && (t.kind === 'ident' || t.kind === 'quoted');
+  const word = (t: Token | undefined, ...w: string[]): boolean => t?.kind === 'ident' && w.includes(t.value);
+  const sym = (t: Token | undefined, v: string): boolean => t?.kind === 'symbol' && t.value === v;
+  // Per parenthesis depth: the clause we are in, and the call that opened the parenthesis.
+  const clause: string[] = ['none'];
+  const opener: string[] = [''];
+  const relationPos = new Set<number>();
+  const relations: number[] = [];
+  const qualifiers: number[] = [];
+  let aliased = false;
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    const prev = toks[i - 1];
+    if (sym(t, '(')) {
+      clause.push('none');
+      opener.push(prev?.kind === 'ident' ? prev.value : '');
+      continue;
+    }
+    if (sym(t, ')')) {
+      if (clause.length > 1) {
+        clause.pop();
+        opener.pop();
+      }
+      continue;
+    }
+    const d = clause.length - 1;
+    if (t.kind === 'ident' && CLAUSES.has(t.value) && !(t.value === 'from' && (FROM_CALLS.has(opener[d]!) || word(prev, 'distinct')))) {
+      clause[d] = t.value;
+      continue;
+    }
+    if (!named(t)) continue;
+    // The token a relation name starts at: `public.name` starts at `public`.
+    const head = sym(prev, '.') && word(toks[i - 2], 'public') && !sym(toks[i - 3], '.') ? i - 2 : i;
+    if (sym(prev, '.') && head === i) continue;
+    const before = toks[head - 1];
+    const atRelation =
+      (word(before, 'from') && clause[d] === 'from') || word(before, 'join') || (sym(before, ',') && clause[d] === 'from') || (sym(before, '(') && RELATION_CALLS.has(opener[d]!));
+    if (atRelation) relationPos.add(i);
+    if (t.value !== from) continue;
+    if (atRelation) relations.push(i);
+    else if (sym(toks[i + 1], '.') && head === i) qualifiers.push(i);
+    else if (word(before, 'as') || relationPos.has(head - 1)) aliased = true;
+  }
+  const at = [...relations, ...(aliased ? [] : qualifiers)].sort((a, b) => a - b);
+  let out = '';
+  let last = 0;
+  for (const i of at) {
+    out += sql.slice(last, toks[i]!.start) + writtenName(to);
+    last = toks[i]!.end;
+  }
+  return out + sql.slice(last);
+}
+
+/** The DuckDB lookup tables a plan joins in DuckDB (the strategy a new plan must keep). */
+function duckLookups(p: PhysicalPlan, out = new Set<string>()): Set<string> {
+  if (p.kind === 'HashJoinExec' && p.lookupStrategy === 'duckdb' && p.lookupTable) out.add(p.lookupTable.name);
+  for (const c of physicalChildren(p)) duckLookups(c, out);
+  return out;
+}
+
+/**
+ * Moves the operator state of `from` into the freshly built `to`, table by table, after checking
+ * that both have the same operators with the same state tables (as a restore does).
+ */
+function moveState(view: string, from: Pipeline, to: Pipeline): void {
+  const a = from.operators;
+  const b = to.operators;
+  const fits = a.length === b.length && a.every((op, i) => {
+    const o = b[i]!;
+    return op.name === o.name && op.state.length === o.state.length && op.state.every((t, j) => {
+      const u = o.state[j]!;
+      return t.spec.name === u.spec.name && t.spec.schema.map((f) => `${f.name}:${f.type}`).join() === u.spec.schema.map((f) => `${f.name}:${f.type}`).join();
+    });
+  });
+  if (!fits) {
+    throw new SluiceError('not_supported', `cannot rename: materialized view "${view}" would be planned differently now, and its state would not carry over`, {
+      hint: `Drop "${view}" and create it again after the rename (SHOW CREATE MATERIALIZED VIEW ${view} gives its statement).`,
+    });
+  }
+  a.forEach((op, i) => op.state.forEach((t, j) => b[i]!.state[j]!.restore(t.snapshot())));
+}
+
+/** A view runtime rebuilt for the rename: its new entry, plan and pipeline (state already moved in). */
+interface Rebuilt {
+  readonly rt: ViewRt;
+  readonly entry: ViewEntry | ModelEntry;
+  readonly planned: PlannedQuery;
+  readonly pipeline: Pipeline;
+}
+
+/**
+ * The options that keep a renamed source's or sink's identity outside: those derived from the
+ * name by default, written with the old name unless given.
+ */
+function pinnedOptions(e: SourceEntry | SinkEntry, state: EngineState): Record<string, string> {
+  const o = e.options;
+  if (e.kind === 'sink') {
+    if (o.connector === 'kafka') {
+      const c = readKafkaSinkOptions(o, state.sinks.get(e.name)!.schema);
+      if (c.delivery.mode === 'exactly_once' && c.delivery.transactionalId === null) return { transactional_id: defaultTransactionalId(e.name, c.topic) };
+    }
+    if (o.connector === 'postgres' && o.progress_key === undefined) return { progress_key: e.name };
+    if (o.connector === 'mqtt' && o.client_id === undefined) return { client_id: `sluice-sink-${e.name}` };
+  } else if (o.connector === 'mqtt' && o.client_id === undefined) return { client_id: `sluice-${e.name}` };
+  return {};
+}
+
+/** Whether DuckDB has a table `name` in the main schema. */
+async function duckHas(state: EngineState, name: string): Promise<boolean> {
+  const { rows } = await state.duck.query(`SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = '${name.replace(/'/g, "''")}'`);
+  return Number(rows[0]![0]) > 0;
+}
+
+/** The ALTER … RENAME TO handler (see the top of this file). */
+export async function renameObject(state: EngineState, parts: { readonly epochs: EpochRunner; readonly adHoc: AdHocQueries }, stmt: RenameStmt): Promise<StatementResult> {
+  const label = KIND_LABEL[stmt.objectKind];
+  const tag = `ALTER_${stmt.objectKind === 'view' ? 'MATERIALIZED_VIEW' : stmt.objectKind.toUpperCase()}`;
+  const { from, to } = { from: stmt.name, to: stmt.newName };
+  const e = state.catalog.get(from);
+  if (!e) {
+    if (stmt.ifExists) return { kind: 'command', tag, notice: `relation "${from}" does not exist, skipping` };
+    throw new SluiceError('undefined_table', `relation "${from}" does not exist`, { position: stmt.pos });
+  }
+  if (e.kind !== stmt.objectKind) {
+    throw new SluiceError('wrong_object_type', `"${from}" is not a ${label}`, { position: stmt.pos, hint: `"${from}" is a ${KIND_LABEL[e.kind]}: use ALTER ${KIND_LABEL[e.kind].toUpperCase()}.` });
+  }
+  if (e.kind === 'model') {
+    throw new SluiceError('not_supported', 'ALTER MODEL … RENAME TO is not supported', {
+      position: stmt.pos,
+      hint: `predict('${from}', …) names the model in a string: create it again under the new name (SHOW CREATE MODEL ${from} gives its statement) and drop the old.`,
+    });
+  }
+  if (state.catalog.has(to) || to.startsWith('sluice.')) throw new SluiceError('duplicate_table', `relation "${to}" already exists`, { position: stmt.pos });
+  // The DuckDB tables named after the object move with it: their new names must be free too.
+  const companions: [string, string][] = [];
+  if (e.kind === 'table') companions.push([from, to]);
+  if (e.kind === 'source') companions.push([`${from}_errors`, `${to}_errors`]);
+  if (e.kind === 'view' && state.views.get(from)!.keepLate) companions.push([`${from}_late`, `${to}_late`]);
+  for (const [, name] of companions) {
+    if ((name !== to && state.catalog.has(name)) || (await duckHas(state, name))) {
+      throw new SluiceError('duplicate_table', `relation "${name}" already exists`, { position: stmt.pos, hint: `Renaming ${label} "${from}" moves its table "${companions.find(([, n]) => n === name)![0]}" to "${name}".` });
+    }
+  }
+
+  // Queued table changes go to the views under the old names first (the changelog and the
+  // views' scans are keyed by name), so nothing is in flight across the rename.
+  await parts.epochs.run(Date.now(), false);
+
+  // The new entries, checked before anything changes.
+  const entry = renamedEntry(state, e, to);
+  const dependents = state.catalog.dependents(from);
+  const rewritten: CatalogEntry[] = dependents.map((d) => rewriteDependent(d, from, to));
+  const planning = renamedCatalog(state.catalog, from, entry);
+  const rebuilt: Rebuilt[] = [];
+  for (const d of rewritten) {
+    if (d.kind !== 'view' && d.kind !== 'model') continue;
+    rebuilt.push(rebuildView(state, planning, state.views.get(d.name)!, d, from, to));
+  }
+  if (e.kind === 'view') {
+    const rt = state.views.get(from)!;
+    const pipeline = new Pipeline(to, rt.planned.physical, (b: Batch) => rt.outputs.push(b));
+    moveState(from, rt.pipeline, pipeline);
+    rebuilt.push({ rt, entry: entry as ViewEntry, planned: rt.planned, pipeline });
+  }
+
+  // The changes: DuckDB tables, runtimes, directories, the catalog, a checkpoint.
+  for (const [a, b] of companions) await state.duck.run(`ALTER TABLE ${quoteIdent(a)} RENAME TO ${quoteIdent(b)}`);
+  parts.adHoc.unload(from);
+  for (const r of rebuilt) {
+    r.rt.entry = r.entry;
+    r.rt.planned = r.planned;
+    r.rt.pipeline = r.pipeline;
+    r.rt.ckptFile = null;
+    r.rt.dirty = true;
+    r.rt.version++;
+  }
+  for (const d of rewritten) if (d.kind === 'sink') state.sinks.get(d.name)!.entry = d;
+  let restartSource: (() => Promise<void>) | null = null;
+  switch (entry.kind) {
+    case 'table': {
+      const rt = state.tables.get(from)!;
+      rt.entry = entry;
+      state.tables.delete(from);
+      state.tables.set(to, rt);
+      break;
+    }
+    case 'view': {
+      const rt = state.views.get(from)!;
+      state.views.delete(from);
+      state.views.set(to, rt);
+      break;
+    }
+    case 'sink': {
+      const rt = state.sinks.get(from)!;
+      rt.entry = entry;
+      state.sinks.delete(from);
+      state.sinks.set(to, rt);
+      state.checkpointer?.renameSinkOutbox(from, to);
+      break;
+    }
+    case 'source': {
+      const rt = state.sources.get(from)!;
+      rt.entry = entry;
+      state.sources.delete(from);
+      state.sources.set(to, rt);
+      // A receiver's write-ahead log is a directory named after its source: it moves, and the
+      // connector starts again at its position to write there (records after it are re-read).
+      const dir = state.dataDir ? walDir(state.dataDir, from) : null;
+      if (dir && existsSync(dir)) {
+        await rt.connector.stop();
+        renameSync(dir, walDir(state.dataDir!, to));
+        restartSource = async () => {
+          rt.connector = sourceConnector(state, to, entry.schema, entry.options, rt.dead);
+          await rt.connector.start(rt.position);
+          rt.position = rt.connector.currentPosition?.() ?? rt.position;
+        };
+      }
+      break;
+    }
+    case 'model':
+      throw new SluiceError('internal', 'a model cannot be renamed');
+  }
+  state.catalog.rename(from, entry, rewritten);
+  await restartSource?.();
+  await checkpointNow(state);
+  return { kind: 'command', tag };
+}
+
+/** The renamed object's entry: its statement under the new name, with its outside identity pinned. */
+function renamedEntry(state: EngineState, e: CatalogEntry, to: string): CatalogEntry {
+  const sql = renamedStatement(e.sql, to);
+  if (e.kind !== 'source' && e.kind !== 'sink') return { ...e, name: to, sql };
+  const pins = pinnedOptions(e, state);
+  if (Object.keys(pins).length === 0) return { ...e, name: to, sql };
+  const options = { ...e.options, ...pins };
+  return { ...e, name: to, options, sql: withOptionsClause(sql, options) };
+}
+
+/** A dependent's entry with its statement reading `to` instead of `from`; refused if the rewrite does not parse back to that. */
+function rewriteDependent(d: CatalogEntry, from: string, to: string): CatalogEntry {
+  const sql = renameReferences(d.sql, from, to);
+  let reads: string[] = [];
+  try {
+    const stmt = parseStatement(sql);
+    if (stmt.kind === 'create_view' || stmt.kind === 'create_model') reads = relationsOf(stmt.query);
+    else if (stmt.kind === 'create_sink') reads = [stmt.from];
+  } catch {
+    reads = [];
+  }
+  if (!reads.includes(to) || reads.includes(from)) {
+    throw new SluiceError('not_supported', `cannot rename "${from}": the statement of ${KIND_LABEL[d.kind]} "${d.name}" names it in a way the rename cannot rewrite`, {
+      hint: `Drop ${d.name}, rename, and create it again over "${to}" (SHOW CREATE gives its statement).`,
+    });
+  }
+  if (d.kind === 'sink') return { ...d, sql, from: to };
+  if (d.kind === 'view' || d.kind === 'model') return { ...d, sql, dependsOn: d.dependsOn.map((r) => (r === from ? to : r)) };
+  return { ...d, sql };
+}
+
+/** The catalog as it will be after the rename, for planning the rewritten statements (nothing is changed). */
+function renamedCatalog(catalog: Catalog, from: string, entry: CatalogEntry): Catalog {
+  const view = Object.create(catalog) as Catalog;
+  const get = (name: string): CatalogEntry | undefined => (name === entry.name ? entry : name === from ? undefined : catalog.get(name));
+  view.get = get;
+  view.has = (name) => get(name) !== undefined;
+  view.relation = (name, position) => (name === entry.name && entry.kind !== 'sink' ? (entry as RelationEntry) : name === from ? Catalog_missing(name, position) : catalog.relation(name, position));
+  return view;
+}
+
+function Catalog_missing(name: string, position?: number): never {
+  throw new SluiceError('undefined_table', `relation "${name}" does not exist`, { position });
+}
+
+/** Plans a view over the renamed object again from its rewritten statement and moves its state into the new pipeline. */
+function rebuildView(state: EngineState, catalog: Catalog, rt: ViewRt, entry: ViewEntry | ModelEntry, from: string, to: string): Rebuilt {
+  const stmt = parseStatement(entry.sql);
+  if (stmt.kind !== 'create_view' && stmt.kind !== 'create_model') throw new SluiceError('internal', `the statement of "${entry.name}" is not a CREATE MATERIALIZED VIEW or MODEL`);
+  const duck = duckLookups(rt.planned.physical);
+  const lookupStrategy = (table: string): 'hash' | 'duckdb' => (duck.has(table === to ? from : table) ? 'duckdb' : 'hash');
+  const planned = planQuery(stmt.query, catalog, entry.sql, {
+    emitOnWindowClose: stmt.kind === 'create_view' ? stmt.emitOnWindowClose : undefined,
+    windowPanes: state.settings.windowPanes,
+    lookupStrategy,
+  });
+  const model = rt.model;
+  const pipeline = model
+    ? new Pipeline(entry.name, planned.physical, (b: Batch) => rt.outputs.push(b), (id) => new ModelTrainOp(id, model))
+    : new Pipeline(entry.name, planned.physical, (b: Batch) => rt.outputs.push(b));
+  moveState(entry.name, rt.pipeline, pipeline);
+  return { rt, entry, planned, pipeline };
+}
