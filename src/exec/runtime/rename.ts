@@ -25,6 +25,7 @@
 import { existsSync, renameSync } from 'node:fs';
 import { SluiceError } from '../../common/errors.js';
 import type { Batch } from '../../common/column.js';
+import type { Schema } from '../../common/types.js';
 import { KIND_LABEL, type Catalog, type CatalogEntry, type RelationEntry, type SinkEntry, type SourceEntry, type ViewEntry, type ModelEntry } from '../../catalog/index.js';
 import { lex, parseStatement, relationsOf, type Statement, type Token } from '../../parser/index.js';
 import { planQuery, type PlannedQuery } from '../../planner/index.js';
@@ -166,11 +167,11 @@ interface Rebuilt {
  * The options that keep a renamed source's or sink's identity outside: those derived from the
  * name by default, written with the old name unless given.
  */
-function pinnedOptions(e: SourceEntry | SinkEntry, state: EngineState): Record<string, string> {
+export function pinnedOptions(e: SourceEntry | SinkEntry, schema: Schema): Record<string, string> {
   const o = e.options;
   if (e.kind === 'sink') {
     if (o.connector === 'kafka') {
-      const c = readKafkaSinkOptions(o, state.sinks.get(e.name)!.schema);
+      const c = readKafkaSinkOptions(o, schema);
       if (c.delivery.mode === 'exactly_once' && c.delivery.transactionalId === null) return { transactional_id: defaultTransactionalId(e.name, c.topic) };
     }
     if (o.connector === 'postgres' && o.progress_key === undefined) return { progress_key: e.name };
@@ -304,7 +305,7 @@ export async function renameObject(state: EngineState, parts: { readonly epochs:
 function renamedEntry(state: EngineState, e: CatalogEntry, to: string): CatalogEntry {
   const sql = renamedStatement(e.sql, to);
   if (e.kind !== 'source' && e.kind !== 'sink') return { ...e, name: to, sql };
-  const pins = pinnedOptions(e, state);
+  const pins = pinnedOptions(e, e.kind === 'sink' ? state.sinks.get(e.name)!.schema : e.schema);
   if (Object.keys(pins).length === 0) return { ...e, name: to, sql };
   const options = { ...e.options, ...pins };
   return { ...e, name: to, options, sql: withOptionsClause(sql, options) };
