@@ -26,7 +26,9 @@ import { existsSync, renameSync } from 'node:fs';
 import { SluiceError } from '../../common/errors.js';
 import type { Batch } from '../../common/column.js';
 import type { Schema } from '../../common/types.js';
-import { KIND_LABEL, type Catalog, type CatalogEntry, type RelationEntry, type SinkEntry, type SourceEntry, type ViewEntry, type ModelEntry } from '../../catalog/index.js';
+import { KIND_LABEL, type Catalog, type CatalogEntry, type RelationEntry, type RenameRecord, type SinkEntry, type SourceEntry, type ViewEntry, type ModelEntry } from '../../catalog/index.js';
+import type { Manifest, Recovery } from '../checkpoint/manifest.js';
+import type { OffsetsRecord } from '../checkpoint/checkpointer.js';
 import { lex, parseStatement, relationsOf, type Statement, type Token } from '../../parser/index.js';
 import { planQuery, type PlannedQuery } from '../../planner/index.js';
 import type { PhysicalPlan } from '../../planner/physical.js';
@@ -208,9 +210,7 @@ export async function renameObject(state: EngineState, parts: { readonly epochs:
   if (state.catalog.has(to) || to.startsWith('sluice.')) throw new SluiceError('duplicate_table', `relation "${to}" already exists`, { position: stmt.pos });
   // The DuckDB tables named after the object move with it: their new names must be free too.
   const companions: [string, string][] = [];
-  if (e.kind === 'table') companions.push([from, to]);
-  if (e.kind === 'source') companions.push([`${from}_errors`, `${to}_errors`]);
-  if (e.kind === 'view' && state.views.get(from)!.keepLate) companions.push([`${from}_late`, `${to}_late`]);
+  for (const [a, b] of companionTables(e.kind, from, to)) if (await duckHas(state, a)) companions.push([a, b]);
   for (const [, name] of companions) {
     if ((name !== to && state.catalog.has(name)) || (await duckHas(state, name))) {
       throw new SluiceError('duplicate_table', `relation "${name}" already exists`, { position: stmt.pos, hint: `Renaming ${label} "${from}" moves its table "${companions.find(([, n]) => n === name)![0]}" to "${name}".` });
@@ -238,8 +238,18 @@ export async function renameObject(state: EngineState, parts: { readonly epochs:
     rebuilt.push({ rt, entry: entry as ViewEntry, planned: rt.planned, pipeline });
   }
 
-  // The changes: DuckDB tables, runtimes, directories, the catalog, a checkpoint.
-  for (const [a, b] of companions) await state.duck.run(`ALTER TABLE ${quoteIdent(a)} RENAME TO ${quoteIdent(b)}`);
+  // The changes. The catalog, with the rename recorded in it, is written first: it is the
+  // commit point. A crash after it leaves moves for recovery to redo (redoRenames) and a
+  // checkpoint with the old names, which recovery reads through the record; the record goes
+  // once the checkpoint below is taken.
+  const srt = entry.kind === 'source' ? state.sources.get(from)! : null;
+  const wal = srt && state.dataDir && existsSync(walDir(state.dataDir, from));
+  state.catalog.rename(from, entry, rewritten);
+  crashPoint('after_catalog');
+  // A receiver's write-ahead log is a directory named after its source: the connector stops to
+  // let it move, and starts again at its position to write there (records after it are re-read).
+  if (wal) await srt.connector.stop();
+  await movePhysical(state, { kind: entry.kind, from, to });
   parts.adHoc.unload(from);
   for (const r of rebuilt) {
     r.rt.entry = r.entry;
@@ -250,7 +260,6 @@ export async function renameObject(state: EngineState, parts: { readonly epochs:
     r.rt.version++;
   }
   for (const d of rewritten) if (d.kind === 'sink') state.sinks.get(d.name)!.entry = d;
-  let restartSource: (() => Promise<void>) | null = null;
   switch (entry.kind) {
     case 'table': {
       const rt = state.tables.get(from)!;
@@ -270,35 +279,96 @@ export async function renameObject(state: EngineState, parts: { readonly epochs:
       rt.entry = entry;
       state.sinks.delete(from);
       state.sinks.set(to, rt);
-      state.checkpointer?.renameSinkOutbox(from, to);
       break;
     }
     case 'source': {
-      const rt = state.sources.get(from)!;
-      rt.entry = entry;
+      srt!.entry = entry;
       state.sources.delete(from);
-      state.sources.set(to, rt);
-      // A receiver's write-ahead log is a directory named after its source: it moves, and the
-      // connector starts again at its position to write there (records after it are re-read).
-      const dir = state.dataDir ? walDir(state.dataDir, from) : null;
-      if (dir && existsSync(dir)) {
-        await rt.connector.stop();
-        renameSync(dir, walDir(state.dataDir!, to));
-        restartSource = async () => {
-          rt.connector = sourceConnector(state, to, entry.schema, entry.options, rt.dead);
-          await rt.connector.start(rt.position);
-          rt.position = rt.connector.currentPosition?.() ?? rt.position;
-        };
-      }
+      state.sources.set(to, srt!);
       break;
     }
     case 'model':
       throw new SluiceError('internal', 'a model cannot be renamed');
   }
-  state.catalog.rename(from, entry, rewritten);
-  await restartSource?.();
+  crashPoint('before_checkpoint');
+  if (wal) {
+    const source = entry as SourceEntry;
+    srt.connector = sourceConnector(state, to, source.schema, source.options, srt.dead);
+    await srt.connector.start(srt.position);
+    srt.position = srt.connector.currentPosition?.() ?? srt.position;
+  }
   await checkpointNow(state);
+  if (state.checkpointer) state.catalog.settleRenames();
   return { kind: 'command', tag };
+}
+
+/**
+ * A test hook of the crash tests (test/crash/rename.test.ts): SLUICE_TEST_RENAME_CRASH names a
+ * point of the rename where the process kills itself.
+ */
+function crashPoint(at: string): void {
+  if (process.env.SLUICE_TEST_RENAME_CRASH === at) process.kill(process.pid, 'SIGKILL');
+}
+
+/** The DuckDB tables named after an object of `kind`: [its name's, the renamed one's]. */
+function companionTables(kind: CatalogEntry['kind'], from: string, to: string): [string, string][] {
+  if (kind === 'table') return [[from, to]];
+  if (kind === 'source') return [[`${from}_errors`, `${to}_errors`]];
+  if (kind === 'view') return [[`${from}_late`, `${to}_late`]];
+  return [];
+}
+
+/**
+ * The moves of a rename outside the catalog, each done unless done already (so recovery can
+ * redo them): DuckDB tables, a sink's outbox, a source's write-ahead log.
+ */
+async function movePhysical(state: EngineState, r: Pick<RenameRecord, 'kind' | 'from' | 'to'>): Promise<void> {
+  for (const [a, b] of companionTables(r.kind, r.from, r.to)) {
+    if ((await duckHas(state, a)) && !(await duckHas(state, b))) await state.duck.run(`ALTER TABLE ${quoteIdent(a)} RENAME TO ${quoteIdent(b)}`);
+  }
+  if (r.kind === 'sink') state.checkpointer?.renameSinkOutbox(r.from, r.to);
+  if (r.kind === 'source' && state.dataDir) {
+    const [a, b] = [walDir(state.dataDir, r.from), walDir(state.dataDir, r.to)];
+    if (existsSync(a) && !existsSync(b)) renameSync(a, b);
+  }
+}
+
+/** At start, before the catalog is replayed: redoes the moves of renames a checkpoint does not cover. */
+export async function redoRenames(state: EngineState, renames: readonly RenameRecord[]): Promise<void> {
+  for (const r of renames) await movePhysical(state, r);
+}
+
+/** A name as it is after `renames` (applied in order). */
+export function currentName(renames: readonly RenameRecord[]): (name: string) => string {
+  return (name) => renames.reduce((n, r) => (n === r.from ? r.to : n), name);
+}
+
+/** `rec` with key `from` as `to` (unless `to` is there already). */
+function moveKey<T>(rec: Readonly<Record<string, T>>, from: string, to: string, f: (v: T) => T = (v) => v): Record<string, T> {
+  if (!Object.hasOwn(rec, from) || Object.hasOwn(rec, to)) return { ...rec };
+  const out: Record<string, T> = {};
+  for (const [k, v] of Object.entries(rec)) out[k === from ? to : k] = k === from ? f(v) : v;
+  return out;
+}
+
+/**
+ * A checkpoint taken before `renames`, and the offsets log epochs replayed after it, read under
+ * the new names: sources' positions, tables' watermarks, views' state (whose files keep the old
+ * name: `renamedFrom`), each epoch's ranges and positions.
+ */
+export function throughRenames(recovery: Recovery, plan: readonly OffsetsRecord[], renames: readonly RenameRecord[]): { recovery: Recovery; plan: OffsetsRecord[] } {
+  let m: Manifest = recovery.manifest;
+  let records = [...plan];
+  for (const r of renames) {
+    m = {
+      ...m,
+      sources: moveKey(m.sources, r.from, r.to),
+      tables: moveKey(m.tables, r.from, r.to),
+      views: moveKey(m.views, r.from, r.to, (c) => ({ ...c, renamedFrom: c.renamedFrom ?? r.from })),
+    };
+    records = records.map((x) => ({ ...x, ranges: moveKey(x.ranges, r.from, r.to), positions: moveKey(x.positions, r.from, r.to) }));
+  }
+  return { recovery: { ...recovery, manifest: m }, plan: records };
 }
 
 /** The renamed object's entry: its statement under the new name, with its outside identity pinned. */
