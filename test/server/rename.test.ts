@@ -5,6 +5,7 @@
  * running SUBSCRIBE, a sink's delivery (no epoch twice, none lost) — and keep their state
  * without a recomputation, across a restart from the data dir.
  */
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ interface Running {
   readonly engine: Engine;
   readonly client: pg.Client;
   readonly logs: string[];
+  readonly port: number;
   connect(): Promise<pg.Client>;
   stop(): Promise<void>;
 }
@@ -51,7 +53,7 @@ async function start(dataDir: string | null): Promise<Running> {
     await engine.close();
   };
   cleanups.push(stop);
-  return { engine, client, logs, connect, stop };
+  return { engine, client, logs, port: server.port, connect, stop };
 }
 
 const recs = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ id: from + i, k: `k${(from + i) % 3}` }));
@@ -315,5 +317,50 @@ describe('a renamed PostgreSQL sink keeps its progress', () => {
     expect((await admin.query(`SELECT id FROM ${schema}.ev_copy ORDER BY id`)).rows).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }]);
     const progress = await admin.query(`SELECT sink FROM ${schema}.sluice_sink_progress`);
     expect(progress.rows).toEqual([{ sink: 'pg_out' }]);
+  });
+});
+
+const hasPsql = (() => {
+  try {
+    execFileSync('psql', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Runs a psql script (asynchronously: this process serves it) against host:port as `user`. */
+function psql(port: number, user: string, script: string): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', 'test', '-X', '-q'], { env: { ...process.env, PGPASSWORD: '' }, encoding: 'utf8', timeout: 20_000 }, (_err, stdout, stderr) =>
+      resolve({ stdout, stderr }),
+    );
+    child.stdin!.end(script);
+  });
+}
+
+describe.skipIf(!hasPsql)('psql', () => {
+  it('prints the errors and notices of table renames as PostgreSQL 15 does, and \\d shows the renamed view', async () => {
+    const script = [
+      'CREATE TABLE t (a INT);',
+      'CREATE TABLE other (b INT);',
+      'ALTER TABLE t RENAME TO other;',
+      'ALTER TABLE nope RENAME TO x;',
+      'ALTER TABLE IF EXISTS nope RENAME TO x;',
+      'ALTER TABLE t RENAME TO t;',
+      'ALTER TABLE t RENAME TO t2;',
+      'SELECT count(*) AS n FROM t2;',
+      '',
+    ].join('\n');
+    const schema = `sluice_rename_psql_${process.pid}`;
+    const oracle = await psql(5432, 'postgres', `CREATE SCHEMA ${schema}; SET search_path TO ${schema};\n${script}SET client_min_messages = warning; DROP SCHEMA ${schema} CASCADE;\n`);
+    const { port } = await start(null);
+    const mine = await psql(port, 'test', script);
+    expect(oracle.stderr).toContain('relation "other" already exists');
+    expect(mine.stderr.replace(/psql:<stdin>:\d+: /g, '')).toBe(oracle.stderr.replace(/psql:<stdin>:\d+: /g, ''));
+    expect(mine.stdout).toBe(oracle.stdout);
+    const view = await psql(port, 'test', 'CREATE MATERIALIZED VIEW v AS SELECT count(*) AS n FROM t2;\nALTER VIEW v RENAME TO counts;\nALTER SOURCE counts RENAME TO c;\n\\d counts\n');
+    expect(view.stderr).toContain('ERROR:  "counts" is not a source');
+    expect(view.stdout).toContain('"public.counts"');
   });
 });

@@ -196,10 +196,10 @@ export async function renameObject(state: EngineState, parts: { readonly epochs:
   const e = state.catalog.get(from);
   if (!e) {
     if (stmt.ifExists) return { kind: 'command', tag, notice: `relation "${from}" does not exist, skipping` };
-    throw new SluiceError('undefined_table', `relation "${from}" does not exist`, { position: stmt.pos });
+    throw new SluiceError('undefined_table', `relation "${from}" does not exist`);
   }
   if (e.kind !== stmt.objectKind) {
-    throw new SluiceError('wrong_object_type', `"${from}" is not a ${label}`, { position: stmt.pos, hint: `"${from}" is a ${KIND_LABEL[e.kind]}: use ALTER ${KIND_LABEL[e.kind].toUpperCase()}.` });
+    throw new SluiceError('wrong_object_type', `"${from}" is not a ${label}`, { hint: `"${from}" is a ${KIND_LABEL[e.kind]}: use ALTER ${KIND_LABEL[e.kind].toUpperCase()}.` });
   }
   if (e.kind === 'model') {
     throw new SluiceError('not_supported', 'ALTER MODEL … RENAME TO is not supported', {
@@ -207,13 +207,14 @@ export async function renameObject(state: EngineState, parts: { readonly epochs:
       hint: `predict('${from}', …) names the model in a string: create it again under the new name (SHOW CREATE MODEL ${from} gives its statement) and drop the old.`,
     });
   }
-  if (state.catalog.has(to) || to.startsWith('sluice.')) throw new SluiceError('duplicate_table', `relation "${to}" already exists`, { position: stmt.pos });
+  // No position: PostgreSQL gives none for these errors of ALTER.
+  if (state.catalog.has(to) || to.startsWith('sluice.')) throw new SluiceError('duplicate_table', `relation "${to}" already exists`);
   // The DuckDB tables named after the object move with it: their new names must be free too.
   const companions: [string, string][] = [];
   for (const [a, b] of companionTables(e.kind, from, to)) if (await duckHas(state, a)) companions.push([a, b]);
   for (const [, name] of companions) {
     if ((name !== to && state.catalog.has(name)) || (await duckHas(state, name))) {
-      throw new SluiceError('duplicate_table', `relation "${name}" already exists`, { position: stmt.pos, hint: `Renaming ${label} "${from}" moves its table "${companions.find(([, n]) => n === name)![0]}" to "${name}".` });
+      throw new SluiceError('duplicate_table', `relation "${name}" already exists`, { hint: `Renaming ${label} "${from}" moves its table "${companions.find(([, n]) => n === name)![0]}" to "${name}".` });
     }
   }
 
