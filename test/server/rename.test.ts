@@ -212,6 +212,19 @@ describe('ALTER … RENAME TO over a running pipeline', () => {
     await expect(sub2.query("FETCH ALL d WITH (timeout = '5s')")).rejects.toThrow(/sums/);
   });
 
+  it("a view keeping late rows takes its <view>_late table along; late rows go on into it", async () => {
+    const { client: c } = await start(null);
+    await c.query(`CREATE TABLE ev (ts TIMESTAMP, v INT, WATERMARK FOR ts AS ts - INTERVAL '1 second') APPEND ONLY`);
+    await c.query(`CREATE MATERIALIZED VIEW w WITH (late_rows = 'keep') AS SELECT window_start, count(*) AS n FROM TUMBLE(ev, ts, INTERVAL '1 minute') GROUP BY window_start`);
+    await c.query(`INSERT INTO ev VALUES ('2024-01-01 00:10:00', 1); FLUSH`);
+    await c.query(`INSERT INTO ev VALUES ('2024-01-01 00:01:00', 2); FLUSH`);
+    await c.query('ALTER MATERIALIZED VIEW w RENAME TO per_minute');
+    await expect(c.query('SELECT * FROM w_late')).rejects.toMatchObject({ code: '42P01' });
+    await c.query(`INSERT INTO ev VALUES ('2024-01-01 00:02:00', 3); FLUSH`);
+    expect((await c.query('SELECT count(*)::int AS n FROM per_minute_late')).rows).toEqual([{ n: 2 }]);
+    expect(await showCreate(c, 'MATERIALIZED VIEW', 'per_minute')).toContain("per_minute WITH (late_rows = 'keep') AS SELECT window_start, count(*) AS n FROM TUMBLE(ev, ts,");
+  });
+
   it('errors as PostgreSQL: 42P07 for a taken name (also a companion table), 42P01 / IF EXISTS, 42809 for the wrong kind', async () => {
     const { client: c } = await start(null);
     await c.query("CREATE SOURCE gen (a INT) WITH (connector = 'datagen')");
