@@ -2,13 +2,14 @@
  * The embedded DuckDB: holds tables (filled by DML or connectors), dead-letter tables, and runs
  * ad-hoc SELECTs. Converts between DuckDB values and sluice values.
  */
+import { appendChunks, chunkWriters } from './duck-chunks.js';
 import {
   DuckDBInstance, DuckDBTimestampValue, DuckDBTimestampTZValue, DuckDBTimestampMillisecondsValue, DuckDBTimestampSecondsValue, DuckDBTimestampNanosecondsValue, listValue, LIST, BOOLEAN, INTEGER, BIGINT, DOUBLE, VARCHAR, DuckDBDateValue, DuckDBIntervalValue, DuckDBDecimalValue,
   type DuckDBConnection, type DuckDBResultReader,
 } from '@duckdb/node-api';
 import { isErrorCategory, SluiceError, type ErrorCategory } from '../common/errors.js';
 import { arrayOf, elementType, type Field, type Schema, type SqlType, type Value } from '../common/types.js';
-import { getValue, type Batch } from '../common/column.js';
+import { getValue, isValid, type Batch, type Column } from '../common/column.js';
 import { parseBytea } from '../common/values.js';
 import { numericText } from '../common/decimal.js';
 import { canonicalJsonb } from '../common/jsonb.js';
@@ -49,19 +50,31 @@ export function duckColumnType(f: Field, numeric?: { precision: number; scale: n
 }
 
 /**
- * The narrowest DECIMAL(p, s) holding every value of a NUMERIC column (canonical texts), or null
+ * The narrowest DECIMAL(p, s) holding every value of NUMERIC columns (canonical texts), or null
  * when they need more than DuckDB's 38 digits (or there are none).
  */
-export function decimalFor(values: Iterable<Value>): { precision: number; scale: number } | null {
+export function decimalFor(columns: Iterable<Column>): { precision: number; scale: number } | null {
   let scale = 0;
   let whole = 1;
-  for (const v of values) {
-    if (v === null) continue;
-    const t = String(v);
-    const dot = t.indexOf('.');
-    const intDigits = (dot < 0 ? t.length : dot) - (t.startsWith('-') ? 1 : 0);
-    if (intDigits > whole) whole = intDigits;
-    if (dot >= 0 && t.length - dot - 1 > scale) scale = t.length - dot - 1;
+  for (const c of columns) {
+    const offsets = c.offsets;
+    if (!offsets) throw new SluiceError('internal', `a NUMERIC column without text layout (${c.type})`);
+    const bytes = c.values as Uint8Array;
+    for (let i = 0; i < c.length; i++) {
+      if (!isValid(c, i)) continue;
+      const start = offsets[i]!;
+      const end = offsets[i + 1]!;
+      let dot = -1;
+      for (let p = start; p < end; p++) {
+        if (bytes[p] === 46) {
+          dot = p;
+          break;
+        }
+      }
+      const intDigits = (dot < 0 ? end : dot) - start - (bytes[start] === 45 ? 1 : 0);
+      if (intDigits > whole) whole = intDigits;
+      if (dot >= 0 && end - dot - 1 > scale) scale = end - dot - 1;
+    }
   }
   return whole + scale <= DUCK_MAX_PRECISION ? { precision: DUCK_MAX_PRECISION, scale } : null;
 }
@@ -310,6 +323,12 @@ export class Duck {
   async appendBatch(table: string, schema: Schema, batches: readonly Batch[], conn: DuckDBConnection = this.conn, dbSchema?: string): Promise<void> {
     const app = await conn.createAppender(table, dbSchema ?? null);
     try {
+      const chunked = chunkWriters(app, schema.map((f) => f.type));
+      if (chunked) {
+        appendChunks(app, chunked, batches);
+        app.flushSync();
+        return;
+      }
       for (const b of batches) {
         for (let i = 0; i < b.length; i++) {
           for (let j = 0; j < schema.length; j++) appendValue(app, duckValue(getValue(b.columns[j]!, i), schema[j]!.type), schema[j]!.type);

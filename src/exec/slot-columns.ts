@@ -24,6 +24,8 @@ export class SlotColumn {
   private bool: Uint8Array = new Uint8Array(0);
   private any: Value[] = [];
   private valid: Uint8Array = new Uint8Array(0);
+  /** Whether every text slot came from a column (scatter), hence is in canonical form. */
+  private scatteredOnly = true;
 
   constructor(readonly type: SqlType, capacity = 64) {
     this.storage = storageOf(type);
@@ -127,6 +129,7 @@ export class SlotColumn {
 
   /** Copies slot `from` of `src` (a slot column of the same type) into slot `to`. */
   copySlot(src: SlotColumn, from: number, to: number): void {
+    if (!src.scatteredOnly) this.scatteredOnly = false;
     this.valid[to] = src.valid[from]!;
     switch (this.storage) {
       case 'i32':
@@ -221,6 +224,7 @@ export class SlotColumn {
       case 'utf8':
       case 'list':
         this.any[slot] = v;
+        this.scatteredOnly = false;
         return;
       case 'null':
         return;
@@ -297,10 +301,22 @@ export class SlotColumn {
       }
       case 'null':
         return { type, length: n, values: new Int32Array(n), validity: newBitmap(n, false) };
-      case 'utf8':
+      case 'utf8': {
+        // Texts taken from columns are canonical already: no numeric/bytea re-parse. A value set
+        // from elsewhere (an accumulator's result) goes through the builder's conversion.
+        const b = new ColumnBuilder(type, n);
+        const fromColumns = this.scatteredOnly;
+        for (let k = 0; k < n; k++) {
+          const v = this.any[slots[k]!];
+          if (v === null || v === undefined) b.appendNull();
+          else if (fromColumns && typeof v === 'string') b.appendString(v);
+          else b.append(v);
+        }
+        return b.finish();
+      }
       case 'list': {
         const b = new ColumnBuilder(type, n);
-        for (let k = 0; k < n; k++) b.append(this.any[slots![k]!] ?? null);
+        for (let k = 0; k < n; k++) b.append(this.any[slots[k]!] ?? null);
         return b.finish();
       }
     }

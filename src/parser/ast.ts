@@ -103,7 +103,7 @@ export type FromItem =
       /** Written `FOR SYSTEM_TIME AS OF PROCTIME()`: a lookup join side. */
       readonly lookup?: boolean;
     }
-  | { readonly kind: 'subquery'; readonly query: Query; readonly alias: string | null; readonly lateral?: boolean }
+  | { readonly kind: 'subquery'; readonly query: Query; readonly alias: string | null; readonly lateral?: boolean; readonly columnAliases?: readonly string[] | null }
   | {
       readonly kind: 'table_function';
       readonly name: string;
@@ -121,6 +121,8 @@ export type FromItem =
       readonly left: FromItem;
       readonly right: FromItem;
       readonly on: Expr | null;
+      /** JOIN … USING (columns), or NATURAL JOIN (the columns both sides have). */
+      readonly using?: readonly string[] | 'natural';
     };
 
 export interface Select {
@@ -137,7 +139,11 @@ export interface Select {
   readonly windows?: readonly { readonly name: string; readonly spec: WindowSpec }[];
 }
 
-export type QueryBody = Select | { readonly kind: 'union'; readonly all: boolean; readonly inputs: readonly QueryBody[] };
+export type QueryBody =
+  | Select
+  | { readonly kind: 'union'; readonly all: boolean; readonly inputs: readonly QueryBody[] }
+  /** `left INTERSECT right` / `left EXCEPT right` (distinct). */
+  | { readonly kind: 'setop'; readonly op: 'intersect' | 'except'; readonly left: QueryBody; readonly right: QueryBody };
 
 export interface Query {
   readonly with: readonly { readonly name: string; readonly query: Query }[];

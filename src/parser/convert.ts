@@ -175,20 +175,41 @@ class Converter {
     return { with: withs, body, orderBy, limit, offset, withTies: false };
   }
 
+  /**
+   * A chain of set operations (node-sql-parser links the SELECTs with the operator before each
+   * next one) as PostgreSQL groups it: INTERSECT binds tighter than UNION and EXCEPT, which
+   * associate to the left.
+   */
   convertBody(ast: N): QueryBody {
-    const first = this.convertSelect(ast);
-    if (!ast._next) return first;
-    const inputs: QueryBody[] = [first];
-    let all = true;
-    let cur = ast;
-    while (cur._next) {
-      const op = String(cur.set_op ?? 'union').toLowerCase();
-      if (op !== 'union all' && op !== 'union') unsupported(op.toUpperCase());
-      if (op === 'union') all = false;
-      cur = cur._next;
-      inputs.push(this.convertSelect(cur));
+    const selects: QueryBody[] = [this.convertSelect(ast)];
+    const ops: string[] = [];
+    for (let cur = ast; cur._next; cur = cur._next) {
+      const op = String(cur.set_op ?? 'union').toLowerCase().replace(/\s+/g, ' ');
+      if (!['union', 'union all', 'union distinct', 'intersect', 'except'].includes(op)) unsupported(op.toUpperCase());
+      ops.push(op === 'union distinct' ? 'union' : op);
+      selects.push(this.convertSelect(cur._next));
     }
-    return { kind: 'union', all, inputs };
+    // INTERSECT first.
+    const terms: QueryBody[] = [selects[0]!];
+    const termOps: string[] = [];
+    ops.forEach((op, i) => {
+      if (op === 'intersect') terms[terms.length - 1] = { kind: 'setop', op: 'intersect', left: terms[terms.length - 1]!, right: selects[i + 1]! };
+      else {
+        termOps.push(op);
+        terms.push(selects[i + 1]!);
+      }
+    });
+    // Then UNION [ALL] and EXCEPT, left to right; a run of one kind of UNION stays one node.
+    let acc = terms[0]!;
+    termOps.forEach((op, i) => {
+      const next = terms[i + 1]!;
+      if (op === 'except') acc = { kind: 'setop', op: 'except', left: acc, right: next };
+      else {
+        const all = op === 'union all';
+        acc = acc.kind === 'union' && acc.all === all ? { kind: 'union', all, inputs: [...acc.inputs, next] } : { kind: 'union', all, inputs: [acc, next] };
+      }
+    });
+    return acc;
   }
 
   convertSelect(ast: N): Select {
@@ -234,9 +255,15 @@ class Converter {
       else if (j.startsWith('FULL')) joinType = 'full';
       else if (j === 'INNER JOIN' || j === 'JOIN') joinType = 'inner';
       else unsupported(j);
-      if (f.using) unsupported('JOIN … USING');
       if (String(f.prefix ?? '').toUpperCase() === 'LATERAL' && (joinType === 'right' || joinType === 'full')) unsupported(`${joinType.toUpperCase()} JOIN LATERAL`);
-      acc = { kind: 'join', joinType, left: acc, right: item, on: f.on ? this.convertExpr(f.on) : null };
+      let using: readonly string[] | 'natural' | undefined;
+      if (f.using) {
+        const names = (f.using as N[]).map((u) => identName(u));
+        // parse.ts's rewriteNatural writes NATURAL JOIN as USING(_).
+        using = names.length === 1 && names[0] === '_' ? 'natural' : names;
+        if (joinType === 'cross') joinType = 'inner';
+      }
+      acc = { kind: 'join', joinType, left: acc, right: item, on: f.on ? this.convertExpr(f.on) : null, ...(using ? { using } : {}) };
     }
     return acc;
   }
@@ -248,9 +275,19 @@ class Converter {
     const alias = withColumns ? identName({ value: withColumns[1]!.replace(/^"|"$/g, '') }) : aliasText === null ? null : typeof f.as === 'string' ? f.as : identName(f.as);
     const columnAliases = withColumns ? withColumns[2]!.split(',').map((c) => c.trim().replace(/^"|"$/g, '')).map((c) => (/^".*"$/.test(c) ? c : c.toLowerCase())) : null;
     const lateral = String(f.prefix ?? '').toUpperCase() === 'LATERAL';
-    if (f.expr?.ast) {
-      if (columnAliases) unsupported('column aliases on a subquery in FROM');
-      return { kind: 'subquery', query: this.convertQuery(f.expr.ast), alias, lateral };
+    if (f.expr?.ast) return { kind: 'subquery', query: this.convertQuery(f.expr.ast), alias, lateral, columnAliases };
+    if (f.expr?.type === 'values') {
+      // (VALUES (…), (…)) AS v(a, b): a subquery of one SELECT per row, UNION ALL (types
+      // resolved as a union's), its columns column1, column2, … unless named.
+      const rows: N[] = f.expr.values ?? [];
+      const selects: Select[] = rows.map((r) => {
+        const exprs: N[] = Array.isArray(r.value) ? r.value : [r];
+        return { kind: 'select', distinct: false, distinctOn: null, items: exprs.map((x, i) => ({ expr: this.convertExpr(x), alias: `column${i + 1}` })), from: null, where: null, groupBy: [], having: null };
+      });
+      const width = selects[0]?.items.length ?? 0;
+      if (selects.some((x) => x.items.length !== width)) throw new SluiceError('syntax', 'VALUES lists must all be the same length');
+      const body: QueryBody = selects.length === 1 ? selects[0]! : { kind: 'union', all: true, inputs: selects };
+      return { kind: 'subquery', query: { with: [], body, orderBy: [], limit: null, offset: null, withTies: false }, alias, lateral: false, columnAliases };
     }
     if (f.expr?.type === 'function') {
       const name = funcName(f.expr);
@@ -458,6 +495,14 @@ class Converter {
   convertBinary(e: N, pos: number | undefined): Expr {
     const op = String(e.operator).toUpperCase();
     const left = this.convertExpr(e.left);
+    // `L = __is_distinct__(R)`: IS [NOT] DISTINCT FROM as parse.ts's rewriteDistinctFrom wrote it.
+    if (op === '=' && e.right?.type === 'function') {
+      const fn = String(e.right.name?.name?.[0]?.value ?? e.right.name ?? '').toLowerCase();
+      if (fn === '__is_distinct__' || fn === '__not_distinct__') {
+        const args = e.right.args?.value ?? [];
+        if (args.length === 1) return { kind: 'is_distinct', left, right: this.convertExpr(args[0]), negated: fn === '__not_distinct__' };
+      }
+    }
     switch (op) {
       case 'IS':
       case 'IS NOT': {

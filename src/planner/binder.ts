@@ -9,14 +9,14 @@ import type { Catalog } from '../catalog/index.js';
 import { WINDOW_KINDS, windowKindList, windowKindOf } from '../functions/window/index.js';
 import type { Expr, FromItem, Query, QueryBody, Select } from '../parser/index.js';
 import { resolveAggregate } from './aggregate-signatures.js';
-import { cast } from './coercion.js';
-import { columnsOf, conjunction, mapColumns, splitConjunction, type BoundExpr } from './expr.js';
+import { call, cast } from './coercion.js';
+import { columnsOf, conjunction, mapColumns, splitConjunction, type AggCall, type BoundExpr } from './expr.js';
 import { scannedRelations, type LogicalPlan, type SetCall, type SortKey, type TimeExpiry, type WindowSpec } from './logical.js';
 import { noSetFunction, SET_FUNCTIONS, setFunctionOf } from '../functions/set/index.js';
 import { isStringLit } from './coercion.js';
 import { castConstant } from './constant.js';
 import { WindowCollector } from './window-calls.js';
-import { ExprBinder, exprKey, type AggContext, type Ctx, type Scope, type ScopeField } from './expr-binder.js';
+import { ExprBinder, exprKey, starOf, type AggContext, type Ctx, type Scope, type ScopeField } from './expr-binder.js';
 import { SubqueryJoins, type Correlated, type SubqueryHost } from './subquery.js';
 import { inlineCall } from './sql-functions.js';
 import type { SqlType } from '../common/types.js';
@@ -35,6 +35,13 @@ interface Outer {
   readonly plan: LogicalPlan;
   readonly scope: Scope;
   readonly left: boolean;
+}
+
+/** JOIN … USING / NATURAL JOIN: the names and, per name, its column on each side. */
+interface UsingColumns {
+  readonly names: readonly string[];
+  readonly pairs: readonly { readonly name: string; readonly left: number; readonly right: number }[];
+  readonly joinType: 'inner' | 'left' | 'right' | 'full' | 'cross';
 }
 
 /** The query binder: binds a query's FROM, joins, windows, SELECT, GROUP BY and ORDER BY into a logical plan, and its expressions through ExprBinder. */
@@ -161,31 +168,39 @@ export class Binder extends ExprBinder implements SubqueryHost {
 
   private bindBody(b: QueryBody): LogicalPlan {
     if (b.kind === 'select') return this.bindSelect(b);
-    const inputs = b.inputs.map((i) => this.bindBody(i));
-    const first = inputs[0]!;
-    for (const other of inputs.slice(1)) {
-      if (other.schema.length !== first.schema.length) {
-        throw new SluiceError('syntax', `each UNION query must have the same number of columns (${first.schema.length} vs ${other.schema.length})`);
-      }
-    }
-    const types = first.schema.map((f, i) => {
-      let t = f.type;
-      for (const o of inputs.slice(1)) {
-        const c = commonType(t, o.schema[i]!.type);
-        if (c === null) throw new SluiceError('datatype_mismatch', `UNION types ${typeDisplayName(t)} and ${typeDisplayName(o.schema[i]!.type)} cannot be matched`);
-        t = c;
-      }
-      return t;
-    });
-    const aligned = inputs.map((p) => {
-      if (p.schema.every((f, i) => f.type === types[i])) return p;
-      const exprs = p.schema.map((f, i) => cast({ kind: 'col', index: i, type: f.type }, types[i]!));
-      return project(p, exprs, p.schema.map((f, i) => ({ name: f.name, type: types[i]! })));
-    });
-    const schema = first.schema.map((f, i) => ({ name: f.name, type: types[i]! }));
+    if (b.kind === 'setop') return this.bindIntersectExcept(b.op, this.bindBody(b.left), this.bindBody(b.right));
+    const { aligned, schema } = alignSetInputs(b.inputs.map((i) => this.bindBody(i)), 'UNION');
     const union: LogicalPlan = { kind: 'union', inputs: aligned, schema, appendOnly: aligned.every((p) => p.appendOnly) };
     if (b.all) return union;
     return distinctOf(union);
+  }
+
+  /**
+   * `left INTERSECT right` / `left EXCEPT right`, incrementally: both sides tagged (0 left, 1
+   * right) and unioned, grouped by every column (NULLs equal, as the set operations compare),
+   * each group's rows counted per side; a group is in the result while the left has it and the
+   * right does (INTERSECT) or does not (EXCEPT).
+   */
+  private bindIntersectExcept(op: 'intersect' | 'except', left: LogicalPlan, right: LogicalPlan): LogicalPlan {
+    const { aligned, schema } = alignSetInputs([left, right], op.toUpperCase());
+    const n = schema.length;
+    const tagged = aligned.map((p, side) => project(p, [...schema.map((f, i): BoundExpr => ({ kind: 'col', index: i, type: f.type })), { kind: 'lit', value: side, type: 'int' }], [...schema, { name: '_side', type: 'int' }]));
+    const union: LogicalPlan = { kind: 'union', inputs: tagged, schema: tagged[0]!.schema, appendOnly: tagged.every((p) => p.appendOnly) };
+    const side: BoundExpr = { kind: 'col', index: n, type: 'int' };
+    const countSide = (k: number): AggCall => ({ fn: 'count', arg: side, distinct: false, filter: call('eq', [side, { kind: 'lit', value: k, type: 'int' }], 'boolean'), type: 'bigint' });
+    const grouped: LogicalPlan = {
+      kind: 'aggregate',
+      input: union,
+      groupKeys: schema.map((f, i) => ({ kind: 'col', index: i, type: f.type })),
+      aggs: [countSide(0), countSide(1)],
+      schema: [...schema, { name: '_left', type: 'bigint' }, { name: '_right', type: 'bigint' }],
+      appendOnly: false,
+    };
+    const zero: BoundExpr = { kind: 'lit', value: 0n, type: 'bigint' };
+    const inLeft = call('gt', [{ kind: 'col', index: n, type: 'bigint' }, zero], 'boolean');
+    const rightTest = call(op === 'intersect' ? 'gt' : 'eq', [{ kind: 'col', index: n + 1, type: 'bigint' }, zero], 'boolean');
+    const kept = filter(grouped, call('and', [inLeft, rightTest], 'boolean'));
+    return project(kept, schema.map((f, i) => ({ kind: 'col', index: i, type: f.type })), schema);
   }
 
   private bindFrom(f: FromItem | null, outer: Outer | null = null): { plan: LogicalPlan; scope: Scope } {
@@ -225,7 +240,11 @@ export class Binder extends ExprBinder implements SubqueryHost {
       }
       case 'subquery': {
         const plan = this.bindQuery(f.query);
-        return { plan, scope: { fields: plan.schema.map((c) => ({ qualifier: f.alias, name: c.name, type: c.type })) } };
+        const names = f.columnAliases ?? [];
+        if (names.length > plan.schema.length) {
+          throw new SluiceError('syntax', `table "${f.alias}" has ${plan.schema.length} columns available but ${names.length} columns specified`, { position: this.positionOf(f.alias ?? '') });
+        }
+        return { plan, scope: { fields: plan.schema.map((c, i) => ({ qualifier: f.alias, name: names[i] ?? c.name, type: c.type })) } };
       }
       case 'table_function':
         if (setFunctionOf(f.name) !== null) return this.bindSetFunctionFrom(f, outer);
@@ -297,12 +316,21 @@ export class Binder extends ExprBinder implements SubqueryHost {
     if (lateral) return this.bindLateralJoin(f, l);
     if (outer) throw new SluiceError('not_supported', 'a LATERAL subquery joining relations is not supported yet', { position: this.positionOf('lateral') });
     const r = this.bindFrom(f.right);
-    const scope: Scope = { fields: [...l.scope.fields, ...r.scope.fields] };
     const nL = l.plan.schema.length;
+    const custom = l.scope.star || r.scope.star;
+    let scope: Scope = { fields: [...l.scope.fields, ...r.scope.fields], ...(custom ? { star: [...starOf(l.scope), ...starOf(r.scope).map((i) => i + nL)] } : {}) };
     const leftKeys: BoundExpr[] = [];
     const rightKeys: BoundExpr[] = [];
     const residual: BoundExpr[] = [];
-    if (f.on) {
+    let using: UsingColumns | null = null;
+    if (f.using) {
+      using = this.usingColumns(f, l.scope, r.scope);
+      for (const u of using.pairs) {
+        const [a, b] = this.coercePair({ kind: 'col', index: u.left, type: l.scope.fields[u.left]!.type }, { kind: 'col', index: u.right, type: r.scope.fields[u.right]!.type }, '=');
+        leftKeys.push(a);
+        rightKeys.push(b);
+      }
+    } else if (f.on) {
       const on = this.expectBoolean(this.bindExpr(f.on, { scope, agg: null, noAggIn: 'JOIN conditions' }), 'JOIN/ON');
       for (const c of splitConjunction(on)) {
         if (c.kind === 'call' && c.fn === 'eq') {
@@ -364,7 +392,74 @@ export class Binder extends ExprBinder implements SubqueryHost {
       // A lookup join's output only ever grows for an append-only stream: table changes emit nothing.
       appendOnly: lookup ? l.plan.appendOnly : (joinType === 'inner' || joinType === 'cross') && l.plan.appendOnly && r.plan.appendOnly,
     };
+    if (using) return this.mergeUsing(plan, using, l.scope, r.scope, leftKeys, rightKeys);
     return { plan, scope };
+  }
+
+  /**
+   * The column pairs of JOIN … USING (names) or NATURAL JOIN (the names both sides show), as
+   * PostgreSQL resolves them: each name once among each side's visible columns.
+   */
+  private usingColumns(f: Extract<FromItem, { kind: 'join' }>, ls: Scope, rs: Scope): UsingColumns {
+    if (f.on) throw new SluiceError('syntax', 'a join has either ON or USING, not both', { position: this.positionOf('using') });
+    const visible = (s: Scope) => s.fields.flatMap((fl, i) => (fl.hidden ? [] : [{ name: fl.name, i }]));
+    const lv = visible(ls);
+    const rv = visible(rs);
+    let names: readonly string[];
+    if (f.using === 'natural') names = [...new Set(lv.map((x) => x.name))].filter((n) => rv.some((x) => x.name === n));
+    else {
+      names = f.using!;
+      const seen = new Set<string>();
+      for (const n of names) {
+        if (seen.has(n)) throw new SluiceError('duplicate_column', `column name "${n}" appears more than once in USING clause`, { position: this.positionOf(n) });
+        seen.add(n);
+      }
+    }
+    const find = (v: { name: string; i: number }[], n: string, side: 'left' | 'right') => {
+      const m = v.filter((x) => x.name === n);
+      if (m.length === 0) throw new SluiceError('undefined_column', `column "${n}" specified in USING clause does not exist in ${side} table`, { position: this.positionOf(n) });
+      if (m.length > 1) throw new SluiceError('ambiguous_column', `common column name "${n}" appears more than once in ${side} table`, { position: this.positionOf(n) });
+      return m[0]!.i;
+    };
+    return { names, pairs: names.map((n) => ({ name: n, left: find(lv, n, 'left'), right: find(rv, n, 'right') })), joinType: f.joinType };
+  }
+
+  /**
+   * The scope of a USING/NATURAL join: one merged column per name (the left side's for INNER and
+   * LEFT, the right side's for RIGHT, COALESCE of both for FULL, projected after the join's
+   * columns), the sides' own copies reachable only qualified, and `*` as PostgreSQL orders it:
+   * the merged columns, then the left's others, then the right's.
+   */
+  private mergeUsing(plan: LogicalPlan, using: UsingColumns, ls: Scope, rs: Scope, leftKeys: readonly BoundExpr[], rightKeys: readonly BoundExpr[]): { plan: LogicalPlan; scope: Scope } {
+    const nL = ls.fields.length;
+    const fields: ScopeField[] = [...ls.fields, ...rs.fields];
+    const merged: number[] = [];
+    let out = plan;
+    if (using.joinType === 'full') {
+      const exprs: BoundExpr[] = plan.schema.map((c, i) => ({ kind: 'col', index: i, type: c.type }));
+      const schema = [...plan.schema];
+      using.pairs.forEach((u, k) => {
+        const a = leftKeys[k]!;
+        const b = mapColumns(rightKeys[k]!, (i, type) => ({ kind: 'col', index: i + nL, type }));
+        exprs.push(call('coalesce', [a, b], a.type));
+        schema.push({ name: u.name, type: a.type });
+        fields[u.left] = { ...fields[u.left]!, hidden: true };
+        fields[nL + u.right] = { ...fields[nL + u.right]!, hidden: true };
+        merged.push(fields.length);
+        fields.push({ qualifier: null, name: u.name, type: a.type });
+      });
+      out = project(plan, exprs, schema);
+    } else {
+      for (const u of using.pairs) {
+        const keep = using.joinType === 'right' ? nL + u.right : u.left;
+        const hide = using.joinType === 'right' ? u.left : nL + u.right;
+        fields[hide] = { ...fields[hide]!, hidden: true };
+        merged.push(keep);
+      }
+    }
+    const isMerged = new Set(merged);
+    const sides = [...starOf(ls), ...starOf(rs).map((i) => i + nL)].filter((i) => !isMerged.has(i) && !fields[i]!.hidden);
+    return { plan: out, scope: { fields, star: [...merged, ...sides] } };
   }
 
   /**
@@ -612,7 +707,7 @@ export class Binder extends ExprBinder implements SubqueryHost {
     for (const it of items0) {
       if (it.expr.kind === 'star') {
         const q = it.expr.table;
-        const matched = scope.fields.filter((f) => q === null || f.qualifier === q);
+        const matched = q === null ? starOf(scope).map((i) => scope.fields[i]!) : scope.fields.filter((f) => f.qualifier === q);
         if (q !== null && matched.length === 0) throw new SluiceError('undefined_table', `missing FROM-clause entry for table "${q}"`, { position: this.positionOf(q) });
         for (const f of matched) items.push({ expr: { kind: 'column', table: f.qualifier, name: f.name }, alias: f.name });
       } else items.push(it);
@@ -848,6 +943,36 @@ export function filter(input: LogicalPlan, predicate: BoundExpr): LogicalPlan {
 
 export function project(input: LogicalPlan, exprs: readonly BoundExpr[], schema: Schema): LogicalPlan {
   return { kind: 'project', input, exprs, schema, appendOnly: input.appendOnly };
+}
+
+/** The inputs of a set operation cast to their columns' common types, and the result's schema (the first input's names). */
+function alignSetInputs(inputs: readonly LogicalPlan[], what: string): { aligned: LogicalPlan[]; schema: Schema } {
+  const first = inputs[0]!;
+  for (const other of inputs.slice(1)) {
+    if (other.schema.length !== first.schema.length) {
+      throw new SluiceError('syntax', `each ${what} query must have the same number of columns (${first.schema.length} vs ${other.schema.length})`);
+    }
+  }
+  // A bare NULL in a select list (text on its own) takes the type of the other inputs' column.
+  const typeOf = (p: LogicalPlan, i: number): SqlType => {
+    const e = p.kind === 'project' ? p.exprs[i] : undefined;
+    return e?.kind === 'lit' && e.value === null ? 'null' : p.schema[i]!.type;
+  };
+  const types = first.schema.map((_, i) => {
+    let t = typeOf(first, i);
+    for (const o of inputs.slice(1)) {
+      const c = commonType(t, typeOf(o, i));
+      if (c === null) throw new SluiceError('datatype_mismatch', `${what} types ${typeDisplayName(t)} and ${typeDisplayName(o.schema[i]!.type)} cannot be matched`);
+      t = c;
+    }
+    return t === 'null' ? 'varchar' : t;
+  });
+  const aligned = inputs.map((p) => {
+    if (p.schema.every((f, i) => f.type === types[i])) return p;
+    const exprs = p.schema.map((f, i) => cast({ kind: 'col', index: i, type: f.type }, types[i]!));
+    return project(p, exprs, p.schema.map((f, i) => ({ name: f.name, type: types[i]! })));
+  });
+  return { aligned, schema: first.schema.map((f, i) => ({ name: f.name, type: types[i]! })) };
 }
 
 function distinctOf(input: LogicalPlan): LogicalPlan {

@@ -23,11 +23,28 @@ export interface ScopeField {
    * table's primary key: grouping by the key makes the other columns functionally dependent.
    */
   readonly origin?: { readonly primaryKey: readonly string[] };
+  /**
+   * Not reachable by its bare name nor by a bare `*`: a side's copy of a JOIN … USING column
+   * (the merged column answers to the name), still reachable qualified.
+   */
+  readonly hidden?: boolean;
 }
 
 /** The columns an expression can name, in input order. */
 export interface Scope {
   readonly fields: readonly ScopeField[];
+  /** What a bare `*` expands to, in order (default: every field not hidden, in order). */
+  readonly star?: readonly number[];
+}
+
+/** The fields a bare `*` expands to (see Scope.star). */
+export function starOf(scope: Scope): number[] {
+  if (scope.star) return [...scope.star];
+  const out: number[] = [];
+  scope.fields.forEach((f, i) => {
+    if (!f.hidden) out.push(i);
+  });
+  return out;
 }
 
 /** An aggregating SELECT's group keys and the aggregate calls collected so far. */
@@ -458,7 +475,7 @@ export class ExprBinder {
   protected resolveIndex(scope: Scope, table: string | null, name: string): number {
     const matches: number[] = [];
     scope.fields.forEach((f, i) => {
-      if (f.name === name && (table === null || f.qualifier === table)) matches.push(i);
+      if (f.name === name && (table === null ? !f.hidden : f.qualifier === table)) matches.push(i);
     });
     if (matches.length === 1) return matches[0]!;
     if (matches.length > 1) throw new SluiceError('ambiguous_column', `column reference "${name}" is ambiguous`, { position: this.positionOf(name) });

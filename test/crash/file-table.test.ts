@@ -106,11 +106,15 @@ describe('kill -9 of the server with a file source, a file sink and a table', ()
     const c = await server.client();
     try {
       const expectedTotal = produced.length;
-      const deadline = Date.now() + 60_000;
+      // Until it has read everything, or 60 s pass without progress (a loaded machine reads
+      // slowly, a stuck server not at all).
+      let deadline = Date.now() + 60_000;
       let seen = -1;
       while (Date.now() < deadline) {
         await c.query('FLUSH');
-        seen = Number((await c.query('SELECT coalesce(sum(n), 0) AS s FROM agg')).rows[0].s);
+        const now = Number((await c.query('SELECT coalesce(sum(n), 0) AS s FROM agg')).rows[0].s);
+        if (now > seen) deadline = Date.now() + 60_000;
+        seen = now;
         if (seen >= expectedTotal) break;
         await sleep(100);
       }

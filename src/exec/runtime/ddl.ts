@@ -314,6 +314,13 @@ export class Ddl {
     const { state } = this;
     const lookupStrategy = await this.parts.lookup.strategies(relationsOf(stmt.query));
     const planned = planQuery(stmt.query, state.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy });
+    // A relation's columns have distinct names (PostgreSQL: 42701). Views made before this
+    // check existed still recover.
+    if (!state.recovering) {
+      const names = planned.optimized.schema.map((f) => f.name);
+      const dup = names.find((n, i) => names.indexOf(n) !== i);
+      if (dup !== undefined) throw new SluiceError('duplicate_column', `column "${dup}" specified more than once`, { hint: 'Name the view\'s columns apart with AS.' });
+    }
     // Drain queued table changes so the backfill snapshot and the changelog never overlap.
     // Sources are not polled: what they have now belongs to the next epoch, which the new
     // view will see. (At recovery the queued changes come after the catalog; nothing to drain.)

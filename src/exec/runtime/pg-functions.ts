@@ -180,7 +180,7 @@ function setExpander(rows: readonly Value[][]): Value[][][] {
 
 /** Whether query text may call one of the functions (a cheap test before the tree rewrite). */
 export function mentionsPgFunction(text: string): boolean {
-  return /~|similar|to_char|to_timestamp|to_date|regexp_|format|lpad|rpad|encode|decode|quote_|date_part|age|make_|justify_|width_bucket|jsonb|@>|<@/i.test(text);
+  return /~|similar|generate_series|to_char|to_timestamp|to_date|regexp_|format|lpad|rpad|encode|decode|quote_|date_part|age|make_|justify_|width_bucket|jsonb|@>|<@/i.test(text);
 }
 
 type Node = Record<string, unknown>;
@@ -242,6 +242,14 @@ export function rewritePgFunctions(tree: unknown, sql: string): boolean {
     if (name === '!~*') return retarget(o, 'op_not_imatch');
     // Only a call written by that name (EXTRACT reaches the tree as date_part, for one).
     const written = textAt(text, o.query_location, name.length) === name || (typeof o.query_location !== 'number' || o.query_location >= text.length);
+    // generate_series outside FROM is DuckDB's list; PostgreSQL's is a set of rows.
+    if (name === 'generate_series' && parent?.type !== 'TABLE_FUNCTION' && written) {
+      const inner = { ...o };
+      for (const k of Object.keys(o)) delete o[k];
+      Object.assign(o, { ...inner, function_name: 'unnest', children: [inner] });
+      changed = true;
+      return;
+    }
     if ((o.schema === '' || o.schema === 'pg_catalog') && Object.hasOwn(FUNCTIONS, name) && !name.startsWith('op_') && written) {
       if (name === 'regexp_matches') {
         retarget(o, name);

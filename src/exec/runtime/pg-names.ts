@@ -145,7 +145,7 @@ function figureName(e: Expr, text: string, offset: number): string | null {
 
 /** The select list PostgreSQL names result columns by: the first SELECT of a UNION. */
 function firstSelectItems(body: QueryBody): readonly SelectItem[] {
-  return body.kind === 'union' ? firstSelectItems(body.inputs[0]!) : body.items;
+  return body.kind === 'union' ? firstSelectItems(body.inputs[0]!) : body.kind === 'setop' ? firstSelectItems(body.left) : body.items;
 }
 
 /**

@@ -338,7 +338,7 @@ export class AdHocQueries {
     const batches = e.kind === 'source' ? state.sources.get(rel)!.retained.flatMap((r) => r.batches) : [state.views.get(rel)!.store.snapshotBatch()];
     // An unconstrained NUMERIC column is copied as the narrowest DECIMAL holding its values, so
     // the query computes and orders it as a number (VARCHAR when it needs more than 38 digits).
-    const numeric = e.schema.map((f, j) => (f.type !== 'numeric' || f.typmod ? null : decimalFor(batches.flatMap((b) => Array.from({ length: b.length }, (_, i) => getValue(b.columns[j]!, i))))));
+    const numeric = e.schema.map((f, j) => (f.type !== 'numeric' || f.typmod ? null : decimalFor(batches.map((b) => b.columns[j]!))));
     await state.duck.run(createTableSql(rel, e.schema, [], true, numeric).replace(/^CREATE TEMP TABLE/, 'CREATE OR REPLACE TEMP TABLE'), qc.conn);
     await state.duck.appendBatch(rel, e.schema, batches, qc.conn);
     qc.loaded.set(rel, version);
