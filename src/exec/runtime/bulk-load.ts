@@ -276,8 +276,10 @@ async function loadColumns(duck: Duck, conn: DuckDBConnection, t: TableEntry, co
   // the table, no staging copy (the appender's key violations say only that the transaction
   // failed; INSERT … SELECT names the key).
   if (!t.primaryKey.length && load.every((c) => c.kind !== 'cast') && cols.length === schema.length && cols.every((c, j) => c === schema[j]!.name)) {
-    await appendChunks(conn, table, 'main', load, rows);
-    return changeOf(schema, cols, load, rows, appendOnly);
+    // The change's columns (typed arrays, UTF-8 text) go to DuckDB a vector at a time (duck-chunks.ts).
+    const change = changeOf(schema, cols, load, rows, appendOnly);
+    await duck.appendBatch(table, schema, [change], conn, 'main').catch((e: unknown) => Promise.reject(duckError(e)));
+    return change;
   }
   const staging = `__sluice_load_${++stagingSeq}`;
   await duck.run(`CREATE TEMP TABLE ${quoteIdent(staging)} (${load.map((c, j) => `c${j} ${c.kind === 'cast' ? 'VARCHAR' : duckType(c.type)}`).join(', ')})`, conn);
