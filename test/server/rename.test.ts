@@ -223,6 +223,25 @@ describe('ALTER … RENAME TO over a running pipeline', () => {
     await c.query(`INSERT INTO ev VALUES ('2024-01-01 00:02:00', 3); FLUSH`);
     expect((await c.query('SELECT count(*)::int AS n FROM per_minute_late')).rows).toEqual([{ n: 2 }]);
     expect(await showCreate(c, 'MATERIALIZED VIEW', 'per_minute')).toContain("per_minute WITH (late_rows = 'keep') AS SELECT window_start, count(*) AS n FROM TUMBLE(ev, ts,");
+    // The input with the watermark renamed: TUMBLE's relation follows, the watermark holds.
+    await c.query('ALTER TABLE ev RENAME TO events');
+    expect(await showCreate(c, 'MATERIALIZED VIEW', 'per_minute')).toContain('FROM TUMBLE(events, ts,');
+    await c.query(`INSERT INTO events VALUES ('2024-01-01 00:03:00', 4), ('2024-01-01 00:10:30', 5), ('2024-01-01 00:12:00', 6); FLUSH`);
+    expect((await c.query('SELECT count(*)::int AS n FROM per_minute_late')).rows).toEqual([{ n: 3 }]);
+    expect((await c.query("SELECT n::int AS n FROM per_minute WHERE window_start = '2024-01-01 00:10:00'")).rows).toEqual([{ n: 2 }]);
+  });
+
+  it('a model over a renamed table keeps its parameters and goes on training', async () => {
+    const { client: c } = await start(null);
+    await c.query('CREATE TABLE pts (x DOUBLE PRECISION, y DOUBLE PRECISION) APPEND ONLY');
+    await c.query("CREATE MODEL m WITH (type = 'linear_regression', label = 'y') AS SELECT x, y FROM pts");
+    await c.query('INSERT INTO pts VALUES (1, 2), (2, 4), (3, 6); FLUSH');
+    const before = (await c.query('SELECT points::int AS points, batches::int AS batches FROM sluice.models')).rows[0];
+    expect((await c.query('ALTER TABLE pts RENAME TO points')).command).toBe('ALTER');
+    expect(await showCreate(c, 'MODEL', 'm')).toBe("CREATE MODEL m WITH (type = 'linear_regression', label = 'y') AS SELECT x, y FROM points");
+    expect((await c.query('SELECT points::int AS points, batches::int AS batches FROM sluice.models')).rows[0]).toEqual(before);
+    await c.query('INSERT INTO points VALUES (4, 8); FLUSH');
+    expect((await c.query('SELECT points::int AS points FROM sluice.models')).rows[0]).toEqual({ points: before.points + 1 });
   });
 
   it('errors as PostgreSQL: 42P07 for a taken name (also a companion table), 42P01 / IF EXISTS, 42809 for the wrong kind', async () => {
