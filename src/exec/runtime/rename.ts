@@ -242,11 +242,20 @@ export async function renameObject(state: EngineState, parts: { readonly epochs:
   // The changes. The catalog, with the rename recorded in it, is written first: it is the
   // commit point. A crash after it leaves moves for recovery to redo (redoRenames) and a
   // checkpoint with the old names, which recovery reads through the record; the record goes
-  // once the checkpoint below is taken.
+  // once the checkpoint below is taken. The DuckDB renames run in a transaction that commits
+  // after the catalog write, so one DuckDB refuses changes nothing.
   const srt = entry.kind === 'source' ? state.sources.get(from)! : null;
   const wal = srt && state.dataDir && existsSync(walDir(state.dataDir, from));
+  await state.duck.run('BEGIN TRANSACTION');
+  try {
+    for (const [a, b] of companions) await state.duck.run(`ALTER TABLE ${quoteIdent(a)} RENAME TO ${quoteIdent(b)}`);
+  } catch (e) {
+    await state.duck.run('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
   state.catalog.rename(from, entry, rewritten);
   crashPoint('after_catalog');
+  await state.duck.run('COMMIT');
   // A receiver's write-ahead log is a directory named after its source: the connector stops to
   // let it move, and starts again at its position to write there (records after it are re-read).
   if (wal) await srt.connector.stop();
