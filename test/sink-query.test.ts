@@ -210,6 +210,10 @@ describe('CREATE SINK … AS SELECT', () => {
       expect(plan[0]).toBe("SinkExec: p2 [connector print; upserts keyed by (k); no view store: only the operators' state is kept]");
       expect(plan.join('\n')).toMatch(/Aggregate/i);
       await expect(e.execute('DROP TABLE t')).rejects.toMatchObject({ sqlstate: '2BP01' });
+      // A rename does not rewrite a sink's own query yet: refused, nothing renamed.
+      await expect(e.execute('ALTER TABLE t RENAME TO t2')).rejects.toMatchObject({ sqlstate: '0A000', message: expect.stringContaining('sink "p" reads it in a query of its own') });
+      await expect(e.execute('ALTER SINK p RENAME TO p2')).rejects.toMatchObject({ sqlstate: '0A000' });
+      expect(await rows(e, 'SHOW SINKS')).toEqual(['p']);
       await e.execute('DROP TABLE t CASCADE');
       expect(await rows(e, 'SHOW SINKS')).toEqual([]);
     } finally {

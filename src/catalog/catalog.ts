@@ -96,6 +96,18 @@ export const KIND_LABEL: Record<ObjectKind, string> = {
   model: 'model',
 };
 
+/**
+ * A rename whose checkpoint may not have been taken yet: recovery redoes its file and DuckDB
+ * moves and reads a checkpoint from before it under the old names (exec/runtime/rename.ts).
+ * `oldSql` holds, by their new names, the statements the rename changed.
+ */
+export interface RenameRecord {
+  readonly kind: ObjectKind;
+  readonly from: string;
+  readonly to: string;
+  readonly oldSql: Readonly<Record<string, string>>;
+}
+
 /** A COMMENT ON an object (column null) or one of its columns. */
 export interface Comment {
   readonly object: string;
@@ -108,6 +120,8 @@ export class Catalog {
   /** COMMENT ON texts, by `object` or `object.column` (JSON of the pair, so names may hold dots). */
   private readonly commentMap = new Map<string, Comment>();
   private readonly functions = new Map<string, FunctionEntry>();
+  /** Renames not yet covered by a checkpoint, oldest first. */
+  private pendingRenames: RenameRecord[] = [];
   /** Users and their grants, persisted with the objects. */
   readonly roles = new Roles(() => this.persist());
 
@@ -118,8 +132,9 @@ export class Catalog {
     if (!this.dataDir) return [];
     const f = join(this.dataDir, 'catalog.json');
     if (!existsSync(f)) return [];
-    const parsed = JSON.parse(readFileSync(f, 'utf8')) as { version: number; objects: { sql: string }[]; roles?: StoredRole[]; comments?: Comment[] };
+    const parsed = JSON.parse(readFileSync(f, 'utf8')) as { version: number; objects: { sql: string }[]; roles?: StoredRole[]; comments?: Comment[]; renames?: RenameRecord[] };
     this.roles.load(parsed.roles ?? []);
+    this.pendingRenames = parsed.renames ?? [];
     for (const c of parsed.comments ?? []) this.commentMap.set(commentKey(c.object, c.column), c);
     return parsed.objects.map((o) => o.sql);
   }
@@ -199,17 +214,22 @@ export class Catalog {
 
   /**
    * Renames an object: its entry (with the statement that recreates it under the new name), its
-   * comments and its grants move to `entry.name`; persisted.
+   * comments and its grants move to `entry.name`, and the objects that read it take their
+   * rewritten entries (`dependents`); persisted once, so a crash leaves either catalog.
    */
-  rename(from: string, entry: CatalogEntry): void {
+  rename(from: string, entry: CatalogEntry, dependents: readonly CatalogEntry[] = []): void {
     if (this.entries.has(entry.name)) {
-      throw new SluiceError('duplicate_object', `${KIND_LABEL[this.entries.get(entry.name)!.kind]} "${entry.name}" already exists`);
+      throw new SluiceError('duplicate_table', `relation "${entry.name}" already exists`);
     }
+    const oldSql: Record<string, string> = { [entry.name]: this.entries.get(from)!.sql };
+    for (const d of dependents) oldSql[d.name] = this.entries.get(d.name)!.sql;
+    this.pendingRenames.push({ kind: entry.kind, from, to: entry.name, oldSql });
     const rebuilt = new Map<string, CatalogEntry>();
     for (const [k, e] of this.entries) {
       if (k === from) rebuilt.set(entry.name, entry);
       else rebuilt.set(k, e);
     }
+    for (const d of dependents) rebuilt.set(d.name, d);
     this.entries.clear();
     for (const [k, e] of rebuilt) this.entries.set(k, e);
     for (const [k, c] of [...this.commentMap]) {
@@ -218,6 +238,18 @@ export class Catalog {
       this.commentMap.set(commentKey(entry.name, c.column), { ...c, object: entry.name });
     }
     this.roles.renameRelation(from, entry.name);
+    this.persist();
+  }
+
+  /** Renames a checkpoint may not cover yet (recovery reads an older checkpoint through them). */
+  renames(): readonly RenameRecord[] {
+    return this.pendingRenames;
+  }
+
+  /** A checkpoint after the renames was taken: they are forgotten; persisted. */
+  settleRenames(): void {
+    if (this.pendingRenames.length === 0) return;
+    this.pendingRenames = [];
     this.persist();
   }
 
@@ -241,7 +273,7 @@ export class Catalog {
     const tmp = f + '.tmp';
     // Functions and relations in creation order, so a view is replayed after the functions it calls.
     const objects = [...this.list(), ...this.functions.values()].sort((a, b) => a.createdAt - b.createdAt);
-    const body = JSON.stringify({ version: 1, objects: objects.map((e) => ({ kind: e.kind, name: e.name, sql: e.sql })), roles: this.roles.stored(), comments: this.comments() }, null, 1);
+    const body = JSON.stringify({ version: 1, objects: objects.map((e) => ({ kind: e.kind, name: e.name, sql: e.sql })), roles: this.roles.stored(), comments: this.comments(), ...(this.pendingRenames.length ? { renames: this.pendingRenames } : {}) }, null, 1);
     // Verifiers and connector secrets are in here: readable by the server's user only.
     writeFileSync(tmp, body, { mode: 0o600 });
     const fd = openSync(tmp, 'r');

@@ -8,6 +8,7 @@ export type ErrorCategory =
   | 'undefined_column' // 42703
   | 'duplicate_object' // 42710
   | 'duplicate_column' // 42701
+  | 'duplicate_table' // 42P07
   | 'undefined_object' // 42704
   | 'datatype_mismatch' // 42804
   | 'grouping' // 42803
@@ -57,6 +58,7 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   undefined_column: '42703',
   duplicate_object: '42710',
   duplicate_column: '42701',
+  duplicate_table: '42P07',
   undefined_object: '42704',
   datatype_mismatch: '42804',
   grouping: '42803',

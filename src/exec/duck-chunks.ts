@@ -40,16 +40,37 @@ const writeBoolean: Writer = (vec, col, from, n) => {
   duckdb.copy_data_to_vector(vec, 0, bytes.buffer, 0, n);
 };
 
-/** Text (varchar, jsonb, bytea's hex, numeric into VARCHAR): each value's UTF-8 bytes as they are. */
+/** The bytes of a DuckDB string (duckdb_string_t), and the longest one held inline. */
+const STRING_T = 16;
+const INLINE_MAX = 12;
+
+/**
+ * Text (varchar, jsonb, bytea's hex, numeric into VARCHAR): each value's UTF-8 bytes as they are.
+ * Strings of up to 12 bytes are written inline into the vector's string_t array (length, bytes,
+ * zero padding: duckdb.h's duckdb_string_t) in one copy; longer ones one call each.
+ */
 const writeText: Writer = (vec, col, from, n) => {
   const offsets = col.offsets!;
   const bytes = col.values as Uint8Array;
   const valid = col.validity;
+  const inline = new Uint8Array(n * STRING_T);
+  const lengths = new DataView(inline.buffer);
+  const long: number[] = [];
   for (let i = 0; i < n; i++) {
     const k = from + i;
     if (valid !== null && ((valid[k >> 3]! >> (k & 7)) & 1) === 0) continue;
-    duckdb.vector_assign_string_element_len(vec, i, bytes.subarray(offsets[k]!, offsets[k + 1]!));
+    const a = offsets[k]!;
+    const len = offsets[k + 1]! - a;
+    if (len > INLINE_MAX) {
+      long.push(i);
+      continue;
+    }
+    const at = i * STRING_T;
+    lengths.setUint32(at, len, true);
+    for (let p = 0; p < len; p++) inline[at + 4 + p] = bytes[a + p]!;
   }
+  duckdb.copy_data_to_vector(vec, 0, inline.buffer, 0, n * STRING_T);
+  for (const i of long) duckdb.vector_assign_string_element_len(vec, i, bytes.subarray(offsets[from + i]!, offsets[from + i + 1]!));
 };
 
 /**

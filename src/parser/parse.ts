@@ -1435,8 +1435,8 @@ function parseDrop(ts: TokenStream): Statement {
 
 /**
  * ALTER {SOURCE | TABLE | MATERIALIZED VIEW | SINK} [IF EXISTS] name: SET (option = value, …)
- * and RESET (option, …) are read (the engine decides which options can change while running);
- * RENAME TO and the rest are refused with 0A000.
+ * and RESET (option, …) are read (the engine decides which options can change while running),
+ * and RENAME TO new_name (exec/runtime/rename.ts); RENAME COLUMN is refused with 0A000.
  */
 function parseAlter(ts: TokenStream): Statement {
   ts.expectKeyword('alter');

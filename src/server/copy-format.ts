@@ -118,58 +118,8 @@ export class CopyReader {
     return rows;
   }
 
-  /** One text-format line: fields split at unescaped delimiters, backslash escapes undone. */
   private textFields(line: string): (string | null)[] {
-    const d = this.o.delimiter;
-    // Most lines have no escapes, or only in the NULL marker (\N): split them natively. A
-    // backslash before a delimiter (an escaped delimiter) takes the general loop.
-    if (line.indexOf('\\' + d) < 0) {
-      const parts: (string | null)[] = line.split(d);
-      for (let k = 0; k < parts.length; k++) {
-        const f = parts[k]!;
-        if (f === this.o.null) parts[k] = null;
-        else if (f.indexOf('\\') >= 0) parts[k] = this.textFieldsSlow(f)[0]!;
-      }
-      return parts;
-    }
-    return this.textFieldsSlow(line);
-  }
-
-  private textFieldsSlow(line: string): (string | null)[] {
-    const out: (string | null)[] = [];
-    const d = this.o.delimiter;
-    let raw = '';
-    let value = '';
-    for (let i = 0; i <= line.length; i++) {
-      const c = line[i];
-      if (c === undefined || c === d) {
-        out.push(raw === this.o.null ? null : value);
-        raw = '';
-        value = '';
-        continue;
-      }
-      if (c !== '\\' || i + 1 >= line.length) {
-        raw += c;
-        value += c;
-        continue;
-      }
-      const n = line[++i]!;
-      raw += c + n;
-      const esc: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
-      if (n in esc) value += esc[n];
-      else if (/[0-7]/.test(n)) {
-        let digits = n;
-        while (digits.length < 3 && /[0-7]/.test(line[i + 1] ?? '')) digits += line[++i];
-        raw += digits.slice(1);
-        value += String.fromCharCode(parseInt(digits, 8));
-      } else if (n === 'x' && /[0-9a-fA-F]/.test(line[i + 1] ?? '')) {
-        let digits = line[++i]!;
-        if (/[0-9a-fA-F]/.test(line[i + 1] ?? '')) digits += line[++i];
-        raw += 'x' + digits;
-        value += String.fromCharCode(parseInt(digits, 16));
-      } else value += n;
-    }
-    return out;
+    return textLineFields(line, this.o);
   }
 
   private csv(atEnd: boolean): (string | null)[][] {
@@ -253,6 +203,60 @@ export class CopyReader {
     this.pending = s.slice(i);
     return rows;
   }
+}
+
+/** One text-format line: fields split at unescaped delimiters, backslash escapes undone, the NULL marker as null. */
+export function textLineFields(line: string, o: CopyOptions): (string | null)[] {
+  const d = o.delimiter;
+  // Most lines have no escapes, or only in the NULL marker (\N): split them natively. A
+  // backslash before a delimiter (an escaped delimiter) takes the general loop.
+  if (line.indexOf('\\' + d) < 0) {
+    const parts: (string | null)[] = line.split(d);
+    for (let k = 0; k < parts.length; k++) {
+      const f = parts[k]!;
+      if (f === o.null) parts[k] = null;
+      else if (f.indexOf('\\') >= 0) parts[k] = textFieldsSlow(f, o)[0]!;
+    }
+    return parts;
+  }
+  return textFieldsSlow(line, o);
+}
+
+function textFieldsSlow(line: string, o: CopyOptions): (string | null)[] {
+  const out: (string | null)[] = [];
+  const d = o.delimiter;
+  let raw = '';
+  let value = '';
+  for (let i = 0; i <= line.length; i++) {
+    const c = line[i];
+    if (c === undefined || c === d) {
+      out.push(raw === o.null ? null : value);
+      raw = '';
+      value = '';
+      continue;
+    }
+    if (c !== '\\' || i + 1 >= line.length) {
+      raw += c;
+      value += c;
+      continue;
+    }
+    const n = line[++i]!;
+    raw += c + n;
+    const esc: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+    if (n in esc) value += esc[n];
+    else if (/[0-7]/.test(n)) {
+      let digits = n;
+      while (digits.length < 3 && /[0-7]/.test(line[i + 1] ?? '')) digits += line[++i];
+      raw += digits.slice(1);
+      value += String.fromCharCode(parseInt(digits, 8));
+    } else if (n === 'x' && /[0-9a-fA-F]/.test(line[i + 1] ?? '')) {
+      let digits = line[++i]!;
+      if (/[0-9a-fA-F]/.test(line[i + 1] ?? '')) digits += line[++i];
+      raw += 'x' + digits;
+      value += String.fromCharCode(parseInt(digits, 16));
+    } else value += n;
+  }
+  return out;
 }
 
 /** Malformed COPY data (22P04 bad_copy_file_format). */

@@ -7,12 +7,13 @@
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Engine, EngineSession, Principal, StatementResult, Subscription } from '../exec/runtime/engine.js';
-import type { Value } from '../common/types.js';
+import type { Schema, SqlType, Value } from '../common/types.js';
 import { toSluiceError } from '../common/errors.js';
 import type { CopyBatch } from '../exec/runtime/bulk-load.js';
 import { parseSqlGuarded, splitStatements, type CopyOptions, type Statement } from '../parser/index.js';
 import { commandTag } from './command-tag.js';
 import { copyHeader, copyLine, CopyReader } from './copy-format.js';
+import { CopyColumnReader } from './copy-columns.js';
 import { SluiceError } from '../common/errors.js';
 import { KIND_LABEL } from '../catalog/index.js';
 import { Cursors } from './cursors.js';
@@ -68,6 +69,44 @@ const PROTOCOL_3 = 3;
 // Output is written to the socket whenever this much is pending, so big results stream.
 /** Rows of COPY FROM STDIN converted and inserted at a time. */
 const COPY_BATCH_ROWS = 50_000;
+
+/** What COPY FROM STDIN's data goes through: text pieces in, batches of rows out. */
+interface CopyCollector {
+  push(text: string): void;
+  end(): void;
+  /** Rows in the batch so far. */
+  readonly length: number;
+  take(): CopyBatch['rows'];
+}
+
+/**
+ * The text format into known columns is parsed straight into columns (copy-columns.ts); CSV,
+ * or a column list the table does not have (the load reports it), row by row.
+ */
+function copyCollector(o: CopyOptions, schema: Schema, columns: readonly string[] | null): CopyCollector {
+  const types = (columns ?? schema.map((f) => f.name)).map((c) => schema.find((f) => f.name === c)?.type);
+  if (o.format === 'text' && o.delimiter.length === 1 && types.length > 0 && types.every((t) => t !== undefined) && new Set(columns ?? []).size === (columns?.length ?? 0)) {
+    return new CopyColumnReader(o, types as SqlType[], COPY_BATCH_ROWS);
+  }
+  const reader = new CopyReader(o);
+  let rows: (string | null)[][] = [];
+  return {
+    push: (text) => {
+      for (const r of reader.push(text)) rows.push(r);
+    },
+    end: () => {
+      for (const r of reader.end()) rows.push(r);
+    },
+    get length() {
+      return rows.length;
+    },
+    take: () => {
+      const out = rows;
+      rows = [];
+      return out;
+    },
+  };
+}
 const FLUSH_BYTES = 64 * 1024;
 // While a message is being handled, reading stops once this much more input is queued.
 const PAUSE_BYTES = 1024 * 1024;
@@ -532,7 +571,7 @@ export class PgSession implements QueryIO {
     const input = { ended: false };
     let n: number;
     try {
-      n = await this.ctx.engine.copyInto(stmt.table, stmt.columns, this.copyBatches(new CopyReader(stmt.options), stmt.options.header, input), this.principal);
+      n = await this.ctx.engine.copyInto(stmt.table, stmt.columns, this.copyBatches(copyCollector(stmt.options, e.schema, stmt.columns), stmt.options.header, input), this.principal);
     } catch (err) {
       // The client sends its data to the end whatever happened: read it before answering.
       while (!input.ended && !(err instanceof PgServerError && err.fatal)) {
@@ -549,9 +588,8 @@ export class PgSession implements QueryIO {
    * CopyData arrives (the socket is paused while the load is behind, so memory stays bounded),
    * until CopyDone; CopyFail or malformed data is an error once the client has sent everything.
    */
-  private async *copyBatches(reader: CopyReader, header: boolean, input: { ended: boolean }): AsyncGenerator<CopyBatch> {
+  private async *copyBatches(reader: CopyCollector, header: boolean, input: { ended: boolean }): AsyncGenerator<CopyBatch> {
     const decoder = new TextDecoder('utf-8');
-    let rows: (string | null)[][] = [];
     let firstLine = header ? 2 : 1;
     let failure: unknown = null;
     for (;;) {
@@ -564,14 +602,14 @@ export class PgSession implements QueryIO {
       if (type === 'd') {
         if (failure) continue;
         try {
-          for (const r of reader.push(decoder.decode(frame.body, { stream: true }))) rows.push(r);
+          reader.push(decoder.decode(frame.body, { stream: true }));
         } catch (err) {
           failure = err;
         }
-        if (rows.length >= COPY_BATCH_ROWS) {
-          yield { rows, firstLine };
-          firstLine += rows.length;
-          rows = [];
+        if (reader.length >= COPY_BATCH_ROWS) {
+          const n = reader.length;
+          yield { rows: reader.take(), firstLine };
+          firstLine += n;
         }
       } else if (type === 'c') break;
       else if (type === 'f') {
@@ -582,12 +620,15 @@ export class PgSession implements QueryIO {
     }
     input.ended = true;
     try {
-      if (!failure) for (const r of reader.push(decoder.decode()).concat(reader.end())) rows.push(r);
+      if (!failure) {
+        reader.push(decoder.decode());
+        reader.end();
+      }
     } catch (err) {
       failure = err;
     }
     if (failure) throw new PgServerError('22P04', `COPY data: ${(failure as Error).message}`, { category: 'bad_copy_file_format' });
-    yield { rows, firstLine };
+    yield { rows: reader.take(), firstLine };
   }
 
   /** The client's next message, waiting for it (null once the connection is closed). */

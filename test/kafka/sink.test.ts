@@ -180,6 +180,34 @@ describe('kafka sink, exactly once', () => {
     expect(epochs[2]).toBe(e.currentEpoch);
   });
 
+  it('renamed, keeps its transactional id (written into its statement) and so its progress records, across a restart', async () => {
+    const topic = await createTopic(1);
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-rename-'));
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    const open = async () => {
+      const e = await createEngine({ autoStart: false, dataDir: dir, log: () => undefined });
+      onCleanup(() => e.close());
+      return e;
+    };
+    let e = await open();
+    await e.execute(`CREATE TABLE words_t (word VARCHAR) APPEND ONLY;
+      CREATE SINK out FROM words_t WITH (connector = 'kafka', topic = '${topic}', brokers = '${brokers()}');`);
+    await e.execute(`INSERT INTO words_t VALUES ('a'), ('b'); FLUSH;`);
+    await e.execute('ALTER SINK out RENAME TO renamed');
+    const [show] = await e.execute('SHOW CREATE SINK renamed');
+    const id = `sluice-sink-out-${topic}`;
+    expect((show as { rows: unknown[][] }).rows[0]!.at(-1)).toBe(`CREATE SINK renamed FROM words_t WITH (connector = 'kafka', topic = '${topic}', brokers = '${brokers()}', transactional_id = '${id}')`);
+    await e.execute(`INSERT INTO words_t VALUES ('c'); FLUSH;`);
+    await e.close();
+    e = await open();
+    await e.execute(`INSERT INTO words_t VALUES ('d'); FLUSH;`);
+    expect(await committedWords(topic)).toEqual(['a', 'b', 'c', 'd']);
+    const progress = (await readTopic('sluice_sink_progress')).filter((m) => m.key === id || m.key === `sluice-sink-renamed-${topic}`);
+    expect(progress.map((m) => m.key)).toEqual([id, id, id]);
+    const epochs = progress.map((m) => (JSON.parse(m.value!) as { epoch: number }).epoch);
+    expect(epochs[0]! < epochs[1]! && epochs[1]! < epochs[2]!).toBe(true);
+  });
+
   it('writes an epoch handed twice once, also after a restart, where open() returns the last committed epoch', async () => {
     const topic = await createTopic(2);
     const s = wordSink(topic);

@@ -65,6 +65,45 @@ describe('COPY FROM STDIN, the bulk load', () => {
     expect(await engine.viewRows('big_v')).toEqual([[120_000n, BigInt((119_999 * 120_000) / 2), 5 * 120_000]]);
   });
 
+  it('NULLs in int and double columns across batches, in pieces of one megabyte; a short line late is refused with its line', async () => {
+    await engine.execute('CREATE TABLE nul (id INT, name VARCHAR, v DOUBLE PRECISION); CREATE MATERIALIZED VIEW nul_v AS SELECT count(id) AS ids, sum(id) AS s, count(v) AS vs, sum(v) AS sv FROM nul');
+    // Big pieces: a batch runs past its 50 000 rows before it is handed on.
+    function* big(n: number, short?: number): Generator<string> {
+      let piece = '';
+      for (let i = 0; i < n; i++) {
+        piece += i === short ? `${i}\tshort\n` : i % 7 === 0 ? `\\N\tn${i}\t\\N\n` : `${i}\tn${i}\t${i % 10}.25\n`;
+        if (piece.length > 1_000_000) {
+          yield piece;
+          piece = '';
+        }
+      }
+      if (piece) yield piece;
+    }
+    const c = await client();
+    try {
+      const stream = c.query(copyFrom('COPY nul FROM STDIN'));
+      await pipeline(Readable.from(big(130_000)), stream);
+      expect(stream.rowCount).toBe(130_000);
+      const bad = c.query(copyFrom('COPY nul FROM STDIN'));
+      const err = await pipeline(Readable.from(big(120_000, 100_000)), bad).then(() => null, (e: unknown) => e as pg.DatabaseError);
+      expect(err).toMatchObject({ code: '22P04', message: 'missing data for column "v"', hint: 'COPY nul, line 100001' });
+    } finally {
+      await c.end();
+    }
+    await engine.execute('FLUSH');
+    let ids = 0n;
+    let s = 0n;
+    let sv = 0;
+    for (let i = 0; i < 130_000; i++) {
+      if (i % 7 === 0) continue;
+      ids++;
+      s += BigInt(i);
+      sv += (i % 10) + 0.25;
+    }
+    expect(await engine.viewRows('nul_v')).toEqual([[ids, s, ids, sv]]);
+    expect(await rowsOf('SELECT count(*), count(id), count(v) FROM nul')).toEqual([[130_000n, ids, ids]]);
+  });
+
   it('a bad value after the first batches went in refuses the whole COPY, with PostgreSQL\'s error and the line', async () => {
     await engine.execute('CREATE TABLE bad (id INT, name VARCHAR, v DOUBLE PRECISION); CREATE MATERIALIZED VIEW bad_v AS SELECT count(*) AS n FROM bad');
     const c = await client();

@@ -106,16 +106,19 @@ describe('ALTER TABLE … RENAME TO', () => {
     expect((await again.client.query(`SELECT n FROM c`)).rows).toEqual([{ n: '3' }]);
   });
 
-  it('refuses a table others depend on (2BP01, naming them), a taken name, and what does not exist', async () => {
+  it('refuses a taken name (42P07), what does not exist (42P01) and the wrong kind (42809), as PostgreSQL does', async () => {
     const { client } = await setup();
     await client.query(`CREATE TABLE t (a INT); CREATE TABLE other (b INT)`);
     await client.query(`CREATE MATERIALIZED VIEW v AS SELECT a FROM t`);
-    const e = await client.query(`ALTER TABLE t RENAME TO t2`).catch((x: unknown) => x as pg.DatabaseError);
-    expect(e).toMatchObject({ code: '2BP01', message: 'cannot rename table "t" because other objects depend on it: materialized view v' });
-    await expect(client.query(`ALTER TABLE t RENAME TO other`)).rejects.toMatchObject({ code: '42710', message: 'table "other" already exists' });
-    await expect(client.query(`ALTER TABLE nope RENAME TO x`)).rejects.toMatchObject({ code: '42P01' });
+    await expect(client.query(`ALTER TABLE t RENAME TO other`)).rejects.toMatchObject({ code: '42P07', message: 'relation "other" already exists' });
+    await expect(client.query(`ALTER TABLE t RENAME TO t`)).rejects.toMatchObject({ code: '42P07', message: 'relation "t" already exists' });
+    await expect(client.query(`ALTER TABLE nope RENAME TO x`)).rejects.toMatchObject({ code: '42P01', message: 'relation "nope" does not exist' });
     expect((await client.query(`ALTER TABLE IF EXISTS nope RENAME TO x`)).command).toBe('ALTER');
-    await expect(client.query(`ALTER MATERIALIZED VIEW v RENAME TO w`)).rejects.toMatchObject({ code: '0A000' });
+    await expect(client.query(`ALTER MATERIALIZED VIEW t RENAME TO w`)).rejects.toMatchObject({ code: '42809', message: '"t" is not a materialized view' });
+    await expect(client.query(`ALTER TABLE IF EXISTS v RENAME TO w`)).rejects.toMatchObject({ code: '42809', message: '"v" is not a table' });
+    // A table others read is renamed with them: their statements follow.
+    expect((await client.query(`ALTER TABLE t RENAME TO t2`)).command).toBe('ALTER');
+    expect((await client.query(`SHOW CREATE MATERIALIZED VIEW v`)).rows[0].create_sql).toBe('CREATE MATERIALIZED VIEW v AS SELECT a FROM t2');
   });
 });
 

@@ -85,6 +85,11 @@ export const DEFAULT_MAX_RECORDS_PER_EPOCH = 100_000;
 /** The topic exactly-once sinks record their last committed epoch in, by default. */
 export const DEFAULT_PROGRESS_TOPIC = 'sluice_sink_progress';
 
+/** The transactional id of an exactly-once sink without a `transactional_id` option. */
+export function defaultTransactionalId(sink: string, topic: string): string {
+  return `sluice-sink-${sink}-${topic}`;
+}
+
 const EXACTLY_ONCE_OPTIONS = ['transactional_id', 'progress_topic'] as const;
 
 const BROKER_OPTIONS = ['brokers', 'properties.bootstrap.server'];

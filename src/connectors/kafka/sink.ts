@@ -30,7 +30,7 @@ import { SluiceError } from '../../common/errors.js';
 import type { SinkConnector, SinkContext, SinkFactory } from '../api.js';
 import { changeMessages, type ChangeMessage } from './change-messages.js';
 import { KafkaCluster, kafkaErrorText } from './cluster.js';
-import { readKafkaSinkOptions, type KafkaSinkConfig } from './options.js';
+import { defaultTransactionalId, readKafkaSinkOptions, type KafkaSinkConfig } from './options.js';
 import { lastCommittedEpoch, progressRecord } from './progress.js';
 
 /** Messages per produce call: kafkajs groups a call's messages by partition in quadratic time. */
@@ -73,7 +73,7 @@ export class KafkaSink implements SinkConnector {
       throw new SluiceError('invalid_parameter', `sink "${ctx.name}" writes an updating input, whose rows change and disappear, and a Kafka topic can only show that as upserts by key; add key = '<columns>' to the WITH list (for a GROUP BY view, its grouping columns)`);
     }
     const d = this.config.delivery;
-    this.exactlyOnce = d.mode === 'exactly_once' ? { transactionalId: d.transactionalId ?? `sluice-sink-${ctx.name}-${this.config.topic}`, progressTopic: d.progressTopic } : null;
+    this.exactlyOnce = d.mode === 'exactly_once' ? { transactionalId: d.transactionalId ?? defaultTransactionalId(ctx.name, this.config.topic), progressTopic: d.progressTopic } : null;
     this.kafka = new Kafka({
       brokers: [...this.config.brokers],
       clientId: `sluice-${ctx.name}`,

@@ -5,11 +5,12 @@ describe('postgres sink options', () => {
   it('reads the server, the table and its schema', () => {
     expect(readPostgresSinkOptions({ connector: 'postgres', url: 'postgres://u:p@h:5433/db', table: 'app."Out.T"' })).toEqual({
       server: { fromUrl: true, host: 'h', port: 5433, user: 'u', password: 'p', database: 'db', ssl: undefined },
-      schema: 'app', table: 'Out.T', connectTimeoutMs: 5000, queryTimeoutMs: 60000,
+      schema: 'app', table: 'Out.T', connectTimeoutMs: 5000, queryTimeoutMs: 60000, progressKey: null,
     });
     const c = readPostgresSinkOptions({ connector: 'postgres', hostname: 'h', port: '1', username: 'u', database: 'd', table: 't', schema: 's', connect_timeout: '2s' });
     expect(c).toMatchObject({ schema: 's', table: 't', connectTimeoutMs: 2000, server: { fromUrl: false, host: 'h', port: 1, user: 'u', database: 'd' } });
     expect(readPostgresSinkOptions({ connector: 'postgres', table: 't' }).schema).toBeNull();
+    expect(readPostgresSinkOptions({ connector: 'postgres', table: 't', progress_key: 'old' }).progressKey).toBe('old');
   });
 
   it('says what is wrong', () => {

@@ -10,6 +10,8 @@
  *                     connection's current schema, normally public)
  *   connect_timeout   give up connecting after this long (default '5 seconds')
  *   query_timeout     give up an epoch's transaction statement after this long (default '1 minute')
+ *   progress_key      the sink's key in the progress table (default: the sink's name); ALTER SINK
+ *                     … RENAME TO sets it to the old name, so the renamed sink keeps its progress
  */
 import { SluiceError } from '../../common/errors.js';
 import type { Options } from '../../parser/ast.js';
@@ -25,12 +27,14 @@ export interface PostgresSinkConfig {
   readonly table: string;
   readonly connectTimeoutMs: number;
   readonly queryTimeoutMs: number;
+  /** The sink's row in the progress table, when not its name. */
+  readonly progressKey: string | null;
 }
 
 /** Reads and checks the options of a PostgreSQL sink. */
 export function readPostgresSinkOptions(options: Options): PostgresSinkConfig {
   const r = new OptionReader('postgres', options);
-  r.checkNames([...SERVER_OPTIONS, 'table', 'schema', 'connect_timeout', 'query_timeout']);
+  r.checkNames([...SERVER_OPTIONS, 'table', 'schema', 'connect_timeout', 'query_timeout', 'progress_key']);
   const server = readServerSpec(r);
   const parts = parseTableName(r, r.required('table', 'the PostgreSQL table to write, optionally schema-qualified'));
   const schemaOption = r.string('schema');
@@ -44,5 +48,6 @@ export function readPostgresSinkOptions(options: Options): PostgresSinkConfig {
     table: parts[parts.length - 1]!,
     connectTimeoutMs: readTimeoutMs(r, 'connect_timeout', 5_000),
     queryTimeoutMs: readTimeoutMs(r, 'query_timeout', 60_000),
+    progressKey: r.string('progress_key') ?? null,
   };
 }

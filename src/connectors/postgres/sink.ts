@@ -40,6 +40,8 @@ interface Connection {
 export class PostgresSink implements SinkConnector {
   private readonly ctx: SinkContext;
   private readonly config: PostgresSinkConfig;
+  /** Its row in the progress table: its name, or the name it had before a rename. */
+  private readonly progressKey: string;
   private readonly where: string;
   private readonly server: ResolvedServer;
   /** Schema indexes of the key of an updating input, or null (append-only, or no key known). */
@@ -51,6 +53,7 @@ export class PostgresSink implements SinkConnector {
   constructor(ctx: SinkContext) {
     this.ctx = ctx;
     this.config = readPostgresSinkOptions(ctx.options);
+    this.progressKey = this.config.progressKey ?? ctx.name;
     this.server = resolveServer(this.config.server);
     this.where = describeServer(this.server);
     this.key = ctx.appendOnly ? null : keyOf(ctx);
@@ -58,7 +61,7 @@ export class PostgresSink implements SinkConnector {
 
   async open(): Promise<number | null> {
     const { client, tables } = await this.connect();
-    const res = await this.run(client, 'read its progress', `SELECT epoch FROM ${tables.progress} WHERE sink = $1 AND target = $2`, [this.ctx.name, tables.target]);
+    const res = await this.run(client, 'read its progress', `SELECT epoch FROM ${tables.progress} WHERE sink = $1 AND target = $2`, [this.progressKey, tables.target]);
     const epoch = res.rows[0]?.[0];
     this.last = epoch === null || epoch === undefined ? null : Number(epoch);
     return this.last;
@@ -71,7 +74,7 @@ export class PostgresSink implements SinkConnector {
     const { client, tables } = await this.connect();
     try {
       await client.query('BEGIN');
-      const res = await client.query<unknown[]>({ text: `SELECT epoch FROM ${tables.progress} WHERE sink = $1 AND target = $2 FOR UPDATE`, values: [this.ctx.name, tables.target], rowMode: 'array' });
+      const res = await client.query<unknown[]>({ text: `SELECT epoch FROM ${tables.progress} WHERE sink = $1 AND target = $2 FOR UPDATE`, values: [this.progressKey, tables.target], rowMode: 'array' });
       const held = res.rows[0]?.[0];
       if (held !== null && held !== undefined && Number(held) >= epoch) {
         await client.query('ROLLBACK');
@@ -83,7 +86,7 @@ export class PostgresSink implements SinkConnector {
           await client.query(step.sql(tables.target), step.params(step.rows.slice(i, i + ROWS_PER_STATEMENT)));
         }
       }
-      await client.query(`INSERT INTO ${tables.progress} (sink, target, epoch) VALUES ($1, $2, $3) ON CONFLICT (sink, target) DO UPDATE SET epoch = EXCLUDED.epoch`, [this.ctx.name, tables.target, epoch]);
+      await client.query(`INSERT INTO ${tables.progress} (sink, target, epoch) VALUES ($1, $2, $3) ON CONFLICT (sink, target) DO UPDATE SET epoch = EXCLUDED.epoch`, [this.progressKey, tables.target, epoch]);
       await client.query('COMMIT');
     } catch (e) {
       await this.drop();
@@ -153,7 +156,7 @@ export class PostgresSink implements SinkConnector {
     await this.checkColumns(client, tables.target);
     if (this.key !== null) await this.checkKey(client, tables.target, this.key);
     await this.run(client, 'create the progress table beside', createProgressSql(tables.progress));
-    await this.run(client, 'record its progress in', `INSERT INTO ${tables.progress} (sink, target, epoch) VALUES ($1, $2, NULL) ON CONFLICT (sink, target) DO NOTHING`, [this.ctx.name, tables.target]);
+    await this.run(client, 'record its progress in', `INSERT INTO ${tables.progress} (sink, target, epoch) VALUES ($1, $2, NULL) ON CONFLICT (sink, target) DO NOTHING`, [this.progressKey, tables.target]);
     return tables;
   }
 

@@ -21,7 +21,7 @@
  * Recovery takes the newest manifest whose state files all verify; a damaged newest one is
  * skipped loudly for the one before it (whose sources then re-read from older positions).
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Batch } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
@@ -265,6 +265,12 @@ export class Checkpointer {
       out.push({ epoch, batches: decodeSnapshot({ name: sink, schema, key: [] }, file.blob(file.header.ref)) });
     }
     return out.sort((a, b) => a.epoch - b.epoch);
+  }
+
+  /** Moves a renamed sink's outbox to its new name. */
+  renameSinkOutbox(from: string, to: string): void {
+    const dir = join(this.dir, 'outbox', fileSafe(from));
+    if (existsSync(dir)) renameSync(dir, join(this.dir, 'outbox', fileSafe(to)));
   }
 
   /** Removes a dropped sink's outbox. */

@@ -30,6 +30,8 @@ export interface ViewCkpt {
   readonly lateRows: number;
   readonly rowErrors: number;
   readonly failed: string | null;
+  /** Set by recovery when the view was renamed after this checkpoint: its name in the state file. */
+  readonly renamedFrom?: string;
 }
 
 export interface Manifest {

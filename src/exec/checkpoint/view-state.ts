@@ -55,20 +55,25 @@ export function writeViewState(path: string, view: string, pipeline: Pipeline, s
   return { bytes, rows };
 }
 
-/** Restores a view's freshly built pipeline and empty store from `path` (`read`: that file, already read and checked). */
-export function readViewState(path: string, view: string, pipeline: Pipeline, store: ViewStore, read?: ReturnType<typeof readBlobFile>): { bytes: number; rows: number } {
+/**
+ * Restores a view's freshly built pipeline and empty store from `path` (`read`: that file, already
+ * read and checked). `savedAs`: the name the view had when the file was written (a rename since).
+ */
+export function readViewState(path: string, view: string, pipeline: Pipeline, store: ViewStore, read?: ReturnType<typeof readBlobFile>, savedAs = view): { bytes: number; rows: number } {
   const file = read ? { ...read, header: read.header as Header } : readBlobFile<Header>(path);
   const tables = tablesOf(pipeline, store);
   const entries = file.header.tables;
   const mismatch = (what: string) => new SluiceError('internal', `the checkpointed state of view "${view}" (${path}) does not fit its plan: ${what}`, {
     hint: 'The view\'s plan changed since the checkpoint (a new sluice version?): drop and recreate the view to start it over.',
   });
-  if (file.header.view !== view) throw mismatch(`it belongs to view "${file.header.view}"`);
+  if (file.header.view !== savedAs) throw mismatch(`it belongs to view "${file.header.view}"`);
+  // Operator ids start with the view's name: a renamed view's file has the old one.
+  const savedOp = (op: string) => (savedAs !== view && op.startsWith(`${view}/`) ? `${savedAs}/${op.slice(view.length + 1)}` : op);
   if (entries.length !== tables.length) throw mismatch(`${entries.length} state tables saved, ${tables.length} expected`);
   let rows = 0;
   tables.forEach(({ op, t }, i) => {
     const e = entries[i]!;
-    if (e.op !== op || e.table !== t.spec.name || e.columns !== columnsOf(t.spec.schema)) throw mismatch(`table ${e.op}.${e.table} where ${op}.${t.spec.name} was expected`);
+    if (e.op !== savedOp(op) || e.table !== t.spec.name || e.columns !== columnsOf(t.spec.schema)) throw mismatch(`table ${e.op}.${e.table} where ${op}.${t.spec.name} was expected`);
     t.restore(decodeSnapshot(t.spec, file.blob(e.ref)));
     rows += e.rows;
   });

@@ -33,10 +33,29 @@ interface Fields {
   integer?(i: number): number | undefined;
 }
 
-/** One column ready to load: converted values, or text for DuckDB to cast. */
+/** One column ready to load: converted values (numbers in a typed array), or text for DuckDB to cast. */
 type LoadColumn =
   | { readonly kind: 'typed'; readonly type: SqlType; readonly values: Value[] }
+  | { readonly kind: 'numbers'; readonly type: 'int' | 'double'; readonly values: Int32Array | Float64Array; readonly validity: Uint8Array | null }
   | { readonly kind: 'cast'; readonly type: SqlType; readonly values: (string | null)[] };
+
+/**
+ * A COPY batch parsed straight into columns (server/copy-columns.ts), one per target column:
+ * int and double columns as typed arrays (validity: a bit per row, 1 = not NULL), other
+ * converted values (bigint, boolean, varchar) as values, anything else as text for DuckDB to
+ * cast. `bad`: a line with the wrong number of fields, which ends the batch (its index in the
+ * batch and how many fields it had).
+ */
+export interface ParsedBatch {
+  readonly length: number;
+  readonly columns: readonly ParsedColumn[];
+  readonly bad: { readonly at: number; readonly fields: number } | null;
+}
+
+export type ParsedColumn =
+  | { readonly kind: 'numbers'; readonly values: Int32Array | Float64Array; readonly validity: Uint8Array | null }
+  | { readonly kind: 'values'; readonly values: Value[] }
+  | { readonly kind: 'text'; readonly values: (string | null)[] };
 
 /** Why a fast path gave up: the general path runs the statement instead. */
 const FALLBACK = Symbol('fallback');
@@ -47,7 +66,7 @@ const INT64_MAX = 2n ** 63n - 1n;
 const PLAIN_INTEGER = /^[+-]?\d+$/;
 
 /** `s` as an int, bigint, double or boolean when it plainly is one (DuckDB's CAST and PostgreSQL agree), else undefined. */
-function plainValue(s: string, type: SqlType): Value | undefined {
+export function plainValue(s: string, type: SqlType): Value | undefined {
   switch (type) {
     case 'int':
       return plainInt(s);
@@ -69,7 +88,7 @@ function plainValue(s: string, type: SqlType): Value | undefined {
 }
 
 /** `s` as an int32 when it is [+-]digits in range (no white space), else undefined. */
-function plainInt(s: string): number | undefined {
+export function plainInt(s: string): number | undefined {
   const n = s.length;
   let i = 0;
   let c = s.charCodeAt(0);
@@ -91,7 +110,7 @@ function plainInt(s: string): number | undefined {
  * significant digits — there a decimal literal and its double agree however DuckDB reads it —
  * else undefined.
  */
-function plainDouble(s: string): number | undefined {
+export function plainDouble(s: string): number | undefined {
   const n = s.length;
   let i = 0;
   let c = s.charCodeAt(0);
@@ -172,14 +191,13 @@ function loadColumn(f: Fields, type: SqlType): LoadColumn | typeof FALLBACK {
   return { kind: 'cast', type, values: texts };
 }
 
-/** Column k of COPY rows (text fields) as a load column: converted where every value plainly is one, else cast by DuckDB. */
-function textColumn(rows: readonly (readonly (string | null)[])[], k: number, type: SqlType): LoadColumn {
-  const n = rows.length;
+/** COPY text fields (`field(i)`, n of them) as a load column: converted where every value plainly is one, else cast by DuckDB. */
+function textColumn(field: (i: number) => string | null, n: number, type: SqlType): LoadColumn {
   if (FAST_TYPES.has(type)) {
     const values: Value[] = new Array(n);
     let i = 0;
     for (; i < n; i++) {
-      const s = rows[i]![k]!;
+      const s = field(i);
       if (s === null) {
         values[i] = null;
         continue;
@@ -191,7 +209,7 @@ function textColumn(rows: readonly (readonly (string | null)[])[], k: number, ty
     if (i === n) return { kind: 'typed', type, values };
   }
   const texts: (string | null)[] = new Array(n);
-  for (let i = 0; i < n; i++) texts[i] = rows[i]![k]!;
+  for (let i = 0; i < n; i++) texts[i] = field(i);
   return { kind: 'cast', type, values: texts };
 }
 
@@ -203,12 +221,12 @@ let stagingSeq = 0;
 async function appendChunks(conn: DuckDBConnection, table: string, schema: string | null, load: readonly LoadColumn[], rows: number): Promise<void> {
   const app = await conn.createAppender(table, schema).catch((e: unknown) => Promise.reject(duckError(e)));
   try {
-    const chunk = DuckDBDataChunk.create(load.map((c) => (c.kind === 'typed' ? DUCK_CHUNK_TYPE[c.type]! : VARCHAR)));
+    const chunk = DuckDBDataChunk.create(load.map((c) => (c.kind === 'cast' ? VARCHAR : DUCK_CHUNK_TYPE[c.type]!)));
     for (let s = 0; s < rows; s += CHUNK_ROWS) {
       const e = Math.min(rows, s + CHUNK_ROWS);
       chunk.reset();
       chunk.rowCount = e - s;
-      for (let j = 0; j < load.length; j++) chunk.setColumnValues(j, load[j]!.values.slice(s, e) as never);
+      for (let j = 0; j < load.length; j++) chunk.setColumnValues(j, chunkValues(load[j]!, s, e) as never);
       app.appendDataChunk(chunk);
     }
     app.flushSync();
@@ -219,11 +237,22 @@ async function appendChunks(conn: DuckDBConnection, table: string, schema: strin
   }
 }
 
+/** Rows [s, e) of a load column as the appender takes them (a typed array when there is no NULL). */
+function chunkValues(c: LoadColumn, s: number, e: number): ArrayLike<Value> {
+  if (c.kind !== 'numbers') return c.values.slice(s, e);
+  const part = c.values.subarray(s, e);
+  const v = c.validity;
+  if (!v) return part;
+  return Array.from(part, (x, i) => ((v[(s + i) >> 3]! >> ((s + i) & 7)) & 1 ? x : null));
+}
+
 /** The change for the views: the loaded columns (all converted in JS), NULL where a column was not given. */
 function changeOf(schema: Schema, cols: readonly string[], load: readonly LoadColumn[], rows: number, appendOnly: boolean): Batch {
   const columns: Column[] = schema.map((f) => {
     const at = cols.indexOf(f.name);
-    return columnOf(f.type, at < 0 ? new Array<Value>(rows).fill(null) : load[at]!.values);
+    const c = at < 0 ? null : load[at]!;
+    if (c?.kind === 'numbers') return { type: c.type, length: rows, values: c.values.length === rows ? c.values : c.values.slice(0, rows), validity: c.validity };
+    return columnOf(f.type, c === null ? new Array<Value>(rows).fill(null) : c.values);
   });
   return { columns, length: rows, weights: appendOnly ? null : new Int32Array(rows).fill(1) };
 }
@@ -246,12 +275,14 @@ async function loadColumns(duck: Duck, conn: DuckDBConnection, t: TableEntry, co
   // Every column converted and given in the table's order, and no key to check: straight into
   // the table, no staging copy (the appender's key violations say only that the transaction
   // failed; INSERT … SELECT names the key).
-  if (!t.primaryKey.length && load.every((c) => c.kind === 'typed') && cols.length === schema.length && cols.every((c, j) => c === schema[j]!.name)) {
-    await appendChunks(conn, table, 'main', load, rows);
-    return changeOf(schema, cols, load, rows, appendOnly);
+  if (!t.primaryKey.length && load.every((c) => c.kind !== 'cast') && cols.length === schema.length && cols.every((c, j) => c === schema[j]!.name)) {
+    // The change's columns (typed arrays, UTF-8 text) go to DuckDB a vector at a time (duck-chunks.ts).
+    const change = changeOf(schema, cols, load, rows, appendOnly);
+    await duck.appendBatch(table, schema, [change], conn, 'main').catch((e: unknown) => Promise.reject(duckError(e)));
+    return change;
   }
   const staging = `__sluice_load_${++stagingSeq}`;
-  await duck.run(`CREATE TEMP TABLE ${quoteIdent(staging)} (${load.map((c, j) => `c${j} ${c.kind === 'typed' ? duckType(c.type) : 'VARCHAR'}`).join(', ')})`, conn);
+  await duck.run(`CREATE TEMP TABLE ${quoteIdent(staging)} (${load.map((c, j) => `c${j} ${c.kind === 'cast' ? 'VARCHAR' : duckType(c.type)}`).join(', ')})`, conn);
   try {
     await appendChunks(conn, staging, null, load, rows);
     const casts = load.flatMap((c, j) => (c.kind === 'cast' ? [j] : []));
@@ -333,9 +364,9 @@ export async function insertValues(duck: Duck, conn: DuckDBConnection, t: TableE
   return { change: r, count: v.rows };
 }
 
-/** Rows of a COPY FROM STDIN as they arrive, and the input line of the first (for errors). */
+/** Rows of a COPY FROM STDIN as they arrive (text fields per row, or parsed into columns), and the input line of the first (for errors). */
 export interface CopyBatch {
-  readonly rows: readonly (readonly (string | null)[])[];
+  readonly rows: readonly (readonly (string | null)[])[] | ParsedBatch;
   readonly firstLine: number;
 }
 
@@ -356,7 +387,8 @@ export class CopyLoad {
   }
 
   /** Loads the next rows; `firstLine` is the 1-based line of the first (for error messages). */
-  async push(rows: readonly (readonly (string | null)[])[], firstLine: number): Promise<void> {
+  async push(rows: CopyBatch['rows'], firstLine: number): Promise<void> {
+    if (!Array.isArray(rows)) return this.pushParsed(rows as ParsedBatch, firstLine);
     const width = this.cols.length;
     for (const [i, r] of rows.entries()) {
       if (r.length !== width) {
@@ -366,10 +398,34 @@ export class CopyLoad {
       }
     }
     if (!rows.length) return;
-    const load = this.types.map((type, k) => textColumn(rows, k, type));
+    await this.load(this.types.map((type, k) => textColumn((i) => rows[i]![k]!, rows.length, type)), rows.length, firstLine);
+  }
+
+  /** Loads a batch parsed into columns, then reports its line with a wrong number of fields, if any. */
+  private async pushParsed(b: ParsedBatch, firstLine: number): Promise<void> {
+    if (b.columns.length !== this.cols.length) throw new SluiceError('internal', `a COPY batch of ${b.columns.length} columns for ${this.cols.length}`);
+    if (b.length) {
+      const load = b.columns.map((c, k): LoadColumn => {
+        const type = this.types[k]!;
+        if (c.kind === 'numbers') return { kind: 'numbers', type: type as 'int' | 'double', values: c.values, validity: c.validity };
+        if (c.kind === 'values') return { kind: 'typed', type, values: c.values };
+        const texts = c.values;
+        return textColumn((i) => texts[i]!, b.length, type);
+      });
+      await this.load(load, b.length, firstLine);
+    }
+    if (b.bad) {
+      const width = this.cols.length;
+      throw new SluiceError('bad_copy_file_format', b.bad.fields < width ? `missing data for column "${this.cols[b.bad.fields]}"` : 'extra data after last expected column', {
+        hint: copyContext(this.t.name, firstLine + b.bad.at),
+      });
+    }
+  }
+
+  private async load(load: LoadColumn[], rows: number, firstLine: number): Promise<void> {
     let r: Batch | BadValue;
     try {
-      r = await loadColumns(this.duck, this.conn, this.t, this.cols, load, rows.length);
+      r = await loadColumns(this.duck, this.conn, this.t, this.cols, load, rows);
     } catch (e) {
       throw toSluiceError(e);
     }

@@ -141,13 +141,15 @@ export function restoreView(state: EngineState, v: ViewRt): boolean {
   const m = state.recovering?.manifest;
   const c = m?.views[v.entry.name];
   if (!m || !c || !state.checkpointer) return false;
-  if (c.sql !== v.entry.sql) {
+  // A rename the checkpoint predates changed the statement the way recovery expects.
+  if (c.sql !== v.entry.sql && !state.catalog.renames().some((r) => r.oldSql[v.entry.name] === c.sql)) {
     state.log(`RECOVERY: view ${v.entry.name} changed its definition since checkpoint ${m.id}; it is recomputed from its inputs`);
     return false;
   }
-  readViewState(state.checkpointer.path(c.file), v.entry.name, v.pipeline, v.store, state.checkpointer.takeVerified(c.file));
-  v.ckptFile = c.file;
-  v.dirty = false;
+  readViewState(state.checkpointer.path(c.file), v.entry.name, v.pipeline, v.store, state.checkpointer.takeVerified(c.file), c.renamedFrom);
+  // A file written under the view's old name is written again under the new one.
+  v.ckptFile = c.renamedFrom === undefined ? c.file : null;
+  v.dirty = c.renamedFrom !== undefined;
   v.wm = c.wm === null ? null : BigInt(c.wm);
   v.lateRows = c.lateRows;
   v.rowErrors = c.rowErrors;

@@ -9,7 +9,7 @@ import { parseNumericTypmod, type Schema, type SqlType, type Value } from '../..
 import { lex, relationsOf, type Options, type Statement } from '../../parser/index.js';
 import { KIND_LABEL, type CatalogEntry, type ModelEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
 import { planQuery, scannedRelations, uniqueKey, type PlannedQuery } from '../../planner/index.js';
-import type { DeadLetter, TableLoader } from '../../connectors/api.js';
+import type { DeadLetter, SourceConnector, TableLoader } from '../../connectors/api.js';
 import { tableLoaderFactories, validateTableOptions } from '../../connectors/table-loaders.js';
 import { localPathOptions, sinkFactories, sourceFactories, validateSinkOptions, validateSourceOptions } from '../../connectors/index.js';
 import { Pipeline } from '../pipeline.js';
@@ -28,6 +28,7 @@ import { viewRetention } from './retention.js';
 import { OptionReader } from '../../connectors/option-reader.js';
 import { modelSchema, ModelState, ModelTrainOp } from '../ml/model.js';
 import { modelSpec } from '../ml/spec.js';
+import { renameObject } from './rename.js';
 
 type Stmt<K extends Statement['kind']> = Extract<Statement, { kind: K }>;
 
@@ -51,7 +52,7 @@ function engineSourceOptions(all: Options): { options: Options; maxRate: number 
  * the end when it had none). Values are written as string literals, which the parser reads as
  * it reads numbers.
  */
-function withOptionsClause(sql: string, options: Options): string {
+export function withOptionsClause(sql: string, options: Options): string {
   const toks = lex(sql);
   const rendered = `WITH (${Object.entries(options).map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'`).join(', ')})`;
   let depth = 0;
@@ -85,7 +86,7 @@ function withViewOptions(sql: string, options: Options): string {
 }
 
 /** A CREATE statement with the object's name (the name after the object kind) replaced by `name`. */
-function renamedStatement(sql: string, name: string): string {
+export function renamedStatement(sql: string, name: string): string {
   const toks = lex(sql);
   let i = toks.findIndex((t) => t.kind === 'ident' && ['source', 'table', 'view', 'sink', 'model'].includes(t.value));
   if (i < 0) return sql;
@@ -213,51 +214,9 @@ export class Ddl {
     rt.dirty = true;
   }
 
-  /**
-   * ALTER … RENAME TO. Objects that read the renamed one hold its name in their statements: the
-   * rename is refused (2BP01) naming them. A table's rows, grants and comments move to the new
-   * name, and its statement is stored under it (a restart replays it so). Sources, views and
-   * sinks keep positions, checkpointed state and sink progress under their names: refused
-   * (0A000) with the way to get the same object under another name.
-   */
+  /** ALTER … RENAME TO: the object and everything that reads it follow the new name (rename.ts). */
   async rename(stmt: Stmt<'alter_rename'>): Promise<StatementResult> {
-    const { state } = this;
-    const e = state.catalog.get(stmt.name);
-    const label = KIND_LABEL[stmt.objectKind];
-    if (!e || e.kind !== stmt.objectKind) {
-      if (stmt.ifExists && !e) return { kind: 'command', tag: `ALTER_${label.toUpperCase().replace(/ /g, '_')}` };
-      throw new SluiceError('undefined_table', `${label} "${stmt.name}" does not exist`, { position: stmt.pos });
-    }
-    if (stmt.newName === stmt.name) return { kind: 'command', tag: `ALTER_${label.toUpperCase().replace(/ /g, '_')}` };
-    const taken = state.catalog.get(stmt.newName);
-    if (taken) throw new SluiceError('duplicate_object', `${KIND_LABEL[taken.kind]} "${stmt.newName}" already exists`, { position: stmt.pos });
-    const dependents = state.catalog.dependents(stmt.name);
-    if (dependents.length > 0) {
-      const names = dependents.map((d) => `${KIND_LABEL[d.kind]} ${d.name}`).join(', ');
-      throw new SluiceError('dependent_objects', `cannot rename ${label} "${stmt.name}" because other objects depend on it: ${names}`, {
-        position: stmt.pos,
-        hint: 'Their statements name it: drop them first (DROP … CASCADE), rename, and create them again over the new name.',
-      });
-    }
-    const rt = e.kind === 'table' ? state.tables.get(e.name) : undefined;
-    if (e.kind !== 'table' || !rt || rt.loader) {
-      throw new SluiceError('not_supported', `ALTER ${label.toUpperCase()} … RENAME TO is supported for tables filled by DML only`, {
-        position: stmt.pos,
-        hint: e.kind === 'table'
-          ? `A loaded table is refilled by its connector under its name: SHOW CREATE TABLE ${e.name} gives its statement to create it again.`
-          : `A ${label} keeps its positions and state under its name: create it again under the new one (SHOW CREATE ${label.toUpperCase()} ${e.name} gives the statement) and drop the old.`,
-      });
-    }
-    // Changes queued under the old name go to the views first (there are none over it, but the
-    // changelog is named by table), then the DuckDB table, the catalog and the runtime move.
-    await this.parts.epochs.run(Date.now(), false);
-    await state.duck.run(`ALTER TABLE ${quoteIdent(e.name)} RENAME TO ${quoteIdent(stmt.newName)}`);
-    const entry: TableEntry = { ...e, name: stmt.newName, sql: renamedStatement(e.sql, stmt.newName) };
-    state.catalog.rename(e.name, entry);
-    state.tables.delete(e.name);
-    state.tables.set(stmt.newName, { ...rt, entry });
-    await checkpointNow(state);
-    return { kind: 'command', tag: 'ALTER_TABLE' };
+    return renameObject(this.state, this.parts, stmt);
   }
 
   /** COMMENT ON: the object (and column) must exist; the comment is kept in the catalog. */
@@ -289,17 +248,7 @@ export class Ddl {
     this.checkPaths('source', stmt.name, connectorName, options);
     const entry: SourceEntry = { kind: 'source', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, options: stmt.options, watermark: stmt.watermark };
     const dead = { pending: [] as DeadLetter[], count: 0 };
-    const connector = sourceFactories[connectorName]!({
-      name: stmt.name,
-      schema,
-      options,
-      dataDir: state.dataDir,
-      deadLetter: (d) => {
-        dead.pending.push(d);
-        dead.count++;
-      },
-      log: (m) => state.log(`source ${stmt.name}: ${m}`),
-    });
+    const connector = sourceConnector(state, stmt.name, schema, stmt.options, dead);
     const saved = state.recovering?.manifest.sources[stmt.name];
     const rt: SourceRt = {
       entry, connector, retained: [], dead, rowsTotal: saved?.rowsTotal ?? 0, wm: compileWatermark(state.catalog, stmt.name, schema, stmt.watermark), version: 0, position: saved?.position ?? null,
@@ -707,6 +656,21 @@ export class Ddl {
       if (path !== undefined) this.state.paths.check(path, `${kind} "${name}"`);
     }
   }
+}
+
+/** A source's connector (not started), feeding `dead` with its dead letters. */
+export function sourceConnector(state: EngineState, name: string, schema: Schema, all: Options, dead: SourceRt['dead']): SourceConnector {
+  return sourceFactories[all.connector!]!({
+    name,
+    schema,
+    options: engineSourceOptions(all).options,
+    dataDir: state.dataDir,
+    deadLetter: (d) => {
+      dead.pending.push(d);
+      dead.count++;
+    },
+    log: (m) => state.log(`source ${name}: ${m}`),
+  });
 }
 
 /** The schema of declared columns, with NUMERIC(p, s) typmods. */

@@ -48,6 +48,7 @@ import { stopDelivery } from './outbox.js';
 import { requeueTableChanges } from './table-changes.js';
 import { showCheckpoints } from './describe.js';
 import { replayEpoch } from './replay.js';
+import { currentName, redoRenames, throughRenames } from './rename.js';
 import { Monitor } from './monitor.js';
 import { ProgressTracker } from './progress.js';
 import { systemTableSetup } from './system-tables.js';
@@ -164,21 +165,26 @@ export class Engine {
       // The epochs to replay, known before any source starts: each source starts at its
       // position after them (a receiver that connected at the checkpoint's position and was
       // then restarted would have the broker redeliver what it had not acknowledged yet).
-      const plan = state.recovering ? state.checkpointer!.replayPlan(state.recovering) : [];
+      // Renames the last checkpoint does not cover: their moves are redone, and the checkpoint
+      // and the epochs after it are read under the new names (rename.ts).
+      const statements = this.catalog.loadStatements();
+      const renames = this.catalog.renames();
+      await redoRenames(state, renames);
+      let plan = state.recovering ? state.checkpointer!.replayPlan(state.recovering) : [];
+      if (state.recovering && renames.length) ({ recovery: state.recovering, plan } = throughRenames(state.recovering, plan, renames));
       if (state.recovering) {
         const resumeAt: Record<string, unknown> = {};
         for (const [name, s] of Object.entries(state.recovering.manifest.sources)) resumeAt[name] = s.position;
         for (const record of plan) Object.assign(resumeAt, record.positions);
         state.recovering.resumeAt = resumeAt;
       }
-      const statements = this.catalog.loadStatements();
       for (const sql of statements) {
         for (const stmt of parseSql(sql)) await this.executeOne(stmt, sql, true);
       }
       const recovered = state.recovering;
       if (recovered) {
         const m = recovered.manifest;
-        const n = await requeueTableChanges(state, m.tableSeq);
+        const n = await requeueTableChanges(state, m.tableSeq, currentName(renames));
         for (const record of plan) await this.epochs.replay(record);
         state.log(`recovered checkpoint ${m.id} (epoch ${m.epoch}) with ${statements.length} object(s) from ${this.opts.dataDir}${plan.length ? `; replayed epochs ${plan[0]!.epoch}–${recovered.committedEpoch}` : ''}${n ? `; ${n} table change(s) queued` : ''}`);
       } else {
@@ -191,6 +197,7 @@ export class Engine {
       state.checkpointer?.forgetVerified();
     }
     await state.mutex.run(() => checkpointNow(state));
+    if (state.checkpointer) this.catalog.settleRenames();
   }
 
   /** The batch interval in ms (SET batch_interval changes it). */

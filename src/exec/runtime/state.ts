@@ -96,7 +96,8 @@ export interface WatermarkRt {
 export interface SourceRt {
   /** Replaced by ALTER SOURCE … SET (the stored statement changes with it). */
   entry: SourceEntry;
-  readonly connector: SourceConnector;
+  /** Replaced when a rename moves the source's write-ahead log (rename.ts). */
+  connector: SourceConnector;
   retained: { epoch: number; batches: readonly Batch[]; bytes: number }[];
   /** Dead letters waiting for the epoch to write them, and how many there were in all. */
   readonly dead: { pending: DeadLetter[]; count: number };
@@ -117,7 +118,8 @@ export interface SourceRt {
 
 /** A table's runtime: the changelog queued for the next epoch and, if loaded, its loader. */
 export interface TableRt {
-  readonly entry: TableEntry;
+  /** Replaced by ALTER TABLE … RENAME TO. */
+  entry: TableEntry;
   /** Changes queued for the next epoch, each with its number in the table change sequence. */
   pending: { readonly seq: number; readonly batch: Batch }[];
   readonly wm: WatermarkRt | null;
@@ -135,8 +137,9 @@ export interface TableRt {
 export interface ViewRt {
   entry: ViewEntry | ModelEntry;
   readonly model: ModelState | null;
-  readonly planned: PlannedQuery;
-  readonly pipeline: Pipeline;
+  /** Replaced, with the pipeline, when a rename rewrites the view's statement (rename.ts). */
+  planned: PlannedQuery;
+  pipeline: Pipeline;
   /** Replaced when ALTER … SET (retention) changes how it keeps rows. */
   store: ViewStore;
   /** WITH (retention = …) of an append-only view (retention.ts), or null. */
@@ -162,7 +165,8 @@ export interface ViewRt {
 
 /** A running sink. */
 export interface SinkRt {
-  readonly entry: SinkEntry;
+  /** Replaced by a rename (of the sink or of what it reads). */
+  entry: SinkEntry;
   readonly connector: SinkConnector;
   readonly schema: Schema;
   /**

@@ -26,12 +26,12 @@ export async function changeTable(state: EngineState, t: TableRt, apply: () => P
   if (change && change.length) t.pending.push({ seq: ++state.tableSeq, batch: change });
 }
 
-/** At recovery: queues the logged changes the checkpoint's views had not consumed. */
-export async function requeueTableChanges(state: EngineState, afterSeq: number): Promise<number> {
+/** At recovery: queues the logged changes the checkpoint's views had not consumed (`current`: a logged table's name now, after renames). */
+export async function requeueTableChanges(state: EngineState, afterSeq: number, current: (table: string) => string = (t) => t): Promise<number> {
   if (!state.checkpointer) return 0;
-  const changes = await state.checkpointer.tableChangesAfter(afterSeq, (name) => state.tables.get(name)?.entry.schema);
+  const changes = await state.checkpointer.tableChangesAfter(afterSeq, (name) => state.tables.get(current(name))?.entry.schema);
   for (const c of changes) {
-    for (const batch of c.batch) state.tables.get(c.table)!.pending.push({ seq: c.seq, batch });
+    for (const batch of c.batch) state.tables.get(current(c.table))!.pending.push({ seq: c.seq, batch });
     state.tableSeq = Math.max(state.tableSeq, c.seq);
   }
   return changes.length;
