@@ -16,22 +16,12 @@ import { toSluiceError } from '../src/common/errors.js';
 import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
 import { lex } from '../src/parser/index.js';
 import { joinQuery, query, topNQuery, row } from './generators.js';
+import { seededRandom as prng } from '../src/common/random.js';
 
 // CI runs 300 cases; `npm run fuzz` and SLUICE_FUZZ_CASES many more.
 const CASES = Number(process.env.SLUICE_FUZZ_CASES ?? (process.env.CI ? 300 : 800));
 const SEED = Number(process.env.SLUICE_FUZZ_SEED ?? 20261206);
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same statements. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rnd = () => number;
 const pick = <T,>(r: Rnd, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

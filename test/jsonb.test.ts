@@ -10,6 +10,7 @@ import { canonicalJsonb } from '../src/common/jsonb.js';
 import { SluiceError } from '../src/common/errors.js';
 import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
 import { closeOracle, connectOracle, oracleRows, textRow } from './pg-oracle.js';
+import { seededRandom as rng } from '../src/common/random.js';
 
 const SCHEMA = `sluice_jsonb_${process.pid}`;
 let client: pg.Client;
@@ -21,17 +22,6 @@ afterAll(async () => {
   await closeOracle(client, SCHEMA);
 });
 
-/** A small seeded generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEYS = ['a', 'b', 'c', 'aa', 'n', 'é', 'a b', ''];
 const NUMBERS = ['0', '1', '-1', '2.50', '1e2', '-0.0', '1.5E-3', '12345678901234567890', '3.14159', '10'];

@@ -8,18 +8,8 @@ import { batchFromRows, batchRows } from '../common/column.js';
 import type { Schema, Value } from '../common/types.js';
 import { createTableSql, Duck } from './duck.js';
 import { chunkWriters, scaledInteger } from './duck-chunks.js';
+import { seededRandom as rng } from '../common/random.js';
 
-/** A small seeded generator (mulberry32): failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const schema: Schema = [
   { name: 'b', type: 'boolean' },

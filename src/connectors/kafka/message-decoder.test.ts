@@ -4,6 +4,7 @@ import type { Schema } from '../../common/types.js';
 import type { FetchedMessage } from './cluster.js';
 import { MessageDecoder } from './message-decoder.js';
 import { splitLines } from '../formats/lines.js';
+import { seededRandom } from '../../common/random.js';
 import { readKafkaSourceOptions } from './options.js';
 
 function message(value: string | Buffer | null, extra: Partial<FetchedMessage> = {}): FetchedMessage {
@@ -39,15 +40,8 @@ describe('MessageDecoder', () => {
   });
 
   it('reads ASCII text as bytes into the rows the string path gives (random messages, both layouts)', () => {
-    // A seeded generator (mulberry32) of messages from a small alphabet with line breaks.
-    let a = 20261206;
-    const rnd = () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    // Seeded messages from a small alphabet with line breaks.
+    const rnd = seededRandom(20261206);
     const alphabet = ['a', 'b', ' ', '\n', '\r\n', '\n\n', 'xyz', '\r'];
     const messages = Array.from({ length: 3000 }, () => Array.from({ length: Math.floor(rnd() * 6) }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join(''));
     const schema: Schema = [{ name: 'line', type: 'varchar' }, { name: '_offset', type: 'bigint' }];

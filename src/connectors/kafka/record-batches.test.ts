@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../common/errors.js';
 import { crc32c, decodeRecordSet, RecordColumns, UnsupportedBatch, type AbortedTransaction } from './record-batches.js';
+import { seededRandom as rng } from '../../common/random.js';
 
 const require = createRequire(import.meta.url);
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as { RecordBatch: (args: any) => Promise<{ buffer: Buffer }> };
@@ -17,16 +18,6 @@ const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) =>
 const Long = require('kafkajs/src/utils/long.js') as { fromNumber(n: number): unknown; fromValue(n: number): unknown };
 const kafkajsCrc = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Built {
   readonly set: Buffer;

@@ -11,6 +11,8 @@
  *   gradient steps over the batch with step size step/√i, optional L2, early stop on a small
  *   relative change of the weights from the second iteration on.
  */
+import { seededRandom } from '../../common/random.js';
+
 
 /** k-means parameters: `centers` is k × d row-major, `weights` has k entries. */
 export interface KMeansParams {
@@ -188,17 +190,6 @@ export function margins(w: Float64Array, intercept: boolean, x: Float64Array, n:
   }
 }
 
-/** A deterministic pseudo-random source (mulberry32) for seeded initial centers. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** k × d standard normal centers from `seed` (Box–Muller over seededRandom). */
 export function randomCenters(k: number, d: number, seed: number): Float64Array {
