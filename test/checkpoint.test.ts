@@ -97,7 +97,8 @@ describe('checkpoints', () => {
     let e = await open(data);
     await setup(e, data);
     let id = await feed(e, data, 0, 3);
-    await e.close();
+    // As a crash leaves it: no final state write.
+    await e.close({ checkpoint: false });
     e = await open(data);
     id = await feed(e, data, id, 2);
     await expectConsistent(e, data, id);
@@ -113,7 +114,8 @@ describe('checkpoints', () => {
     await e.execute("SET checkpoint_interval = '4 epochs'");
     expect(await rows(e, 'SHOW checkpoint_interval')).toEqual(['4 epochs']);
     let id = await feed(e, data, 0, 3);
-    await e.close();
+    // As a crash leaves it: no final state write.
+    await e.close({ checkpoint: false });
     e = await open(data, logs);
     expect(logs.some((l) => /replayed epochs \d+–\d+/.test(l))).toBe(true);
     id = await feed(e, data, id, 2);
@@ -132,7 +134,8 @@ describe('checkpoints', () => {
     (e as unknown as { state: { lastStateWrite: { atMs: number; ms: number; workSinceMs: number } } }).state.lastStateWrite = { atMs: Date.now(), ms: 3_600_000, workSinceMs: 0 };
     let id = await feed(e, data, 0, 3);
     const shown = await rows(e, 'SHOW CHECKPOINTS');
-    await e.close();
+    // As a crash leaves it: no final state write.
+    await e.close({ checkpoint: false });
     e = await open(data, logs);
     expect(logs.some((l) => /replayed epochs \d+–\d+/.test(l)), `${shown.join('\n')}\n${logs.join('\n')}`).toBe(true);
     id = await feed(e, data, id, 2);
@@ -191,7 +194,8 @@ describe('checkpoints', () => {
     await expectConsistent(e, data, id);
     await e.execute("SET checkpoint_interval = '100 epochs'");
     await feed(e, data, id, 1);
-    await e.close();
+    // As a crash leaves it: no final state write.
+    await e.close({ checkpoint: false });
     writeFileSync(join(data, 'checkpoints', 'offsets.log'), '');
     await expect(open(data)).rejects.toThrow(/offsets log .* lacks committed epoch \d+/);
   });
@@ -202,7 +206,8 @@ describe('checkpoints', () => {
     await setup(e, data);
     await e.execute("SET checkpoint_interval = '100 epochs'");
     await feed(e, data, 0, 2);
-    await e.close();
+    // As a crash leaves it: no final state write.
+    await e.close({ checkpoint: false });
     renameSync(join(data, 'in', 'f000000.json'), join(data, 'f000000.json'));
     await expect(open(data)).rejects.toThrow(/recovery cannot re-read epoch \d+ of source ev \(range \{"files":\["f000000.json"\]\}\)/);
   });

@@ -479,12 +479,26 @@ export class Engine {
   }
 
   /** Stops the timer, the connectors and the table loaders, and closes DuckDB; later statements fail. */
-  async close(): Promise<void> {
+  /**
+   * Stops the engine. `checkpoint: false` skips the final state write (what a crash leaves: a
+   * restart replays the epochs since the last one; tests of recovery use it).
+   */
+  async close(opts: { readonly checkpoint?: boolean } = {}): Promise<void> {
     const { state } = this;
     if (state.closed) return;
     state.closed = true;
     if (this.timer) clearTimeout(this.timer);
     await state.mutex.run(async () => {
+      // A graceful stop writes the views' state as of the last epoch (Spark's stopGracefully): a
+      // restart then restores it and replays nothing; after a crash it replays the epochs since
+      // the last state write (checkpoint_interval bounds them).
+      if (state.checkpointer && opts.checkpoint !== false) {
+        try {
+          await checkpointNow(state);
+        } catch (e) {
+          state.log(`closing: the final checkpoint failed (${toSluiceError(e).message}); a restart replays from the one before`);
+        }
+      }
       for (const s of state.sources.values()) await s.connector.stop().catch(() => undefined);
       for (const s of state.sinks.values()) {
         stopDelivery(s);
