@@ -9,6 +9,7 @@
  * by the row's own values), so no emitted rows need to be kept: after a restart the previous
  * output is recomputed from the restored rows.
  */
+import { addIntervals, decodeInterval, encodeInterval, scaleInterval, ZERO_INTERVAL, type IntervalParts } from '../common/interval.js';
 import { getValue, type Batch } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Schema, SqlType, Value } from '../common/types.js';
@@ -432,7 +433,20 @@ function accumulator(call: WindowCall): Accumulator {
           result: () => (n === 0 ? null : formatDec(call.fn === 'avg' ? divDec(sum, { digits: BigInt(n), scale: 0 }) : sum)),
         };
       }
-      const exact = argType === 'int' || argType === 'bigint' || argType === 'interval';
+      if (argType === 'interval') {
+        let sum: IntervalParts = ZERO_INTERVAL;
+        let c = 0;
+        return {
+          reset: () => { sum = ZERO_INTERVAL; c = 0; },
+          add: (v) => {
+            if (v === null) return;
+            c++;
+            sum = addIntervals(sum, decodeInterval(v as string));
+          },
+          result: () => (c === 0 ? null : encodeInterval(call.fn === 'avg' ? scaleInterval(sum, c, 'div') : sum)),
+        };
+      }
+      const exact = argType === 'int' || argType === 'bigint';
       let big = 0n;
       let f = 0;
       let c = 0;
