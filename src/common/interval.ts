@@ -157,11 +157,15 @@ export function rint(x: number): number {
   return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+/** A number's integer part and its fraction (read from its own digits, as PostgreSQL's strtod of them), both with its sign. */
 function splitNumber(text: string): { whole: number; frac: number } {
-  const n = Number(text);
-  if (!Number.isFinite(n)) throw new Error('bad number');
-  const whole = Math.trunc(n);
-  return { whole, frac: n - whole };
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(text);
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) throw new Error('bad number');
+  const sign = m[1] === '-' ? -1 : 1;
+  const whole = Number(m[2] || '0');
+  const frac = m[3] ? Number(`0.${m[3]}`) : 0;
+  if (!Number.isFinite(whole)) throw new Error('bad number');
+  return { whole: whole === 0 ? 0 : sign * whole, frac: frac === 0 ? 0 : sign * frac };
 }
 
 const NUM = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;

@@ -99,7 +99,10 @@ export function intervalTrunc(unit: string, p: IntervalParts): IntervalParts {
 
 /** A field (year, month, epoch, …) of a timestamp in microseconds, or of an interval value. */
 export function extractField(field: string, v: bigint | string, type: SqlType): number {
-  if (type === 'interval') return intervalField(field, decodeInterval(v as string));
+  if (type === 'interval') {
+    const r = intervalField(field, decodeInterval(v as string));
+    return r === 0 ? 0 : r; // never -0 (PostgreSQL prints 0 for a truncated negative fraction)
+  }
   const micros = v as bigint;
   const f = field.toLowerCase();
   const ms = Number(micros / 1000n) - (micros % 1000n < 0n ? 1 : 0);
