@@ -58,9 +58,10 @@ export function intervalField(field: string, p: IntervalParts): number {
   const mon = p.months % 12;
   switch (field.toLowerCase()) {
     case 'epoch': return Number(t) / 1e6 + 365.25 * 86400 * year + 30 * 86400 * mon + 86400 * p.days;
-    case 'microsecond': case 'microseconds': return Number(t % 60_000_000n);
-    case 'millisecond': case 'milliseconds': return Number(t % 60_000_000n) / 1000;
-    case 'second': case 'seconds': return Number(t % 60_000_000n) / 1e6;
+    // Whole seconds and the fraction added in doubles, as PostgreSQL's date_part.
+    case 'microsecond': case 'microseconds': return Number((t % 60_000_000n) / 1_000_000n) * 1e6 + Number(t % 1_000_000n);
+    case 'millisecond': case 'milliseconds': return Number((t % 60_000_000n) / 1_000_000n) * 1000 + Number(t % 1_000_000n) / 1000;
+    case 'second': case 'seconds': return Number((t % 60_000_000n) / 1_000_000n) + Number(t % 1_000_000n) / 1e6;
     case 'minute': case 'minutes': return Number((t / 60_000_000n) % 60n);
     case 'hour': case 'hours': return Number(t / 3_600_000_000n);
     case 'day': case 'days': return p.days;
