@@ -18,7 +18,7 @@ import { closeOracle, connectOracle, oracleRows, textRow } from './pg-oracle.js'
 
 const SCHEMA = `sluice_interval_${process.pid}`;
 const RUNS = process.env.CI ? 100 : 200;
-/** Each view run is an engine, nine views and a few epochs (about half a second). */
+/** Each view run is an engine, ten views and a few epochs (about half a second). */
 const VIEW_RUNS = Number(process.env.SLUICE_INTERVAL_RUNS ?? (process.env.CI ? 60 : 100));
 let client: pg.Client;
 
@@ -117,7 +117,8 @@ const VIEWS: Record<string, string> = {
   bykey: `SELECT justify_interval(a) AS k, count(*) AS n, sum(b) AS sb FROM iv GROUP BY a`,
   joined: `SELECT iv.id, iv2.tag FROM iv JOIN iv2 ON iv.a = iv2.k`,
   topn: `SELECT id, justify_interval(a) AS ja FROM (SELECT id, a, row_number() OVER (ORDER BY a DESC, id) AS rn FROM iv) s WHERE rn <= 3`,
-  total: `SELECT sum(a) AS sa, avg(b) AS ab, count(DISTINCT g) AS dg FROM iv`,
+  distinct: `SELECT count(*) AS n FROM (SELECT DISTINCT b FROM iv) s`,
+  total: `SELECT sum(a) AS sa, avg(b) AS ab, count(DISTINCT g) AS dg, count(DISTINCT a) AS da, justify_interval(sum(DISTINCT b)) AS sdb FROM iv`,
 };
 
 function insertSql(id: number, r: CaseRow): string {
