@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { tableFromIPC, tableToIPC, Table } from 'apache-arrow';
 import { batchFromRows, batchRows } from './column.js';
 import { fromArrow, toArrow } from './arrow.js';
+import { microsInterval } from './interval.js';
 import type { Schema } from './types.js';
 
 const schema: Schema = [
@@ -12,9 +13,9 @@ const schema: Schema = [
 describe('Arrow interchange', () => {
   it('round-trips a changelog batch through an Arrow IPC stream', () => {
     const rows = [
-      [true, 1, 10n, 1.5, 'héllo', 1_700_000_000_000_000n, 19_000, 5_000_000n],
+      [true, 1, 10n, 1.5, 'héllo', 1_700_000_000_000_000n, 19_000, microsInterval(5_000_000n)],
       [null, null, null, null, null, null, null, null],
-      [false, -2, -(2n ** 62n), -0.25, '', 0n, 0, -1n],
+      [false, -2, -(2n ** 62n), -0.25, '', 0n, 0, microsInterval(-1n)],
     ];
     const batch = batchFromRows(schema.map((f) => f.type), rows, [1, -1, 1]);
     const rb = toArrow(batch, schema);

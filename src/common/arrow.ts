@@ -4,8 +4,8 @@
  * format (IPC snapshots of state, handing batches to other Arrow consumers).
  */
 import {
-  Bool, DateDay, Duration, Field as ArrowField, Float64, Int32, Int64, makeData, RecordBatch, Schema as ArrowSchema,
-  List, Struct, TimeUnit, TimestampMicrosecond, Utf8, Null, type DataType, type Data,
+  Bool, DateDay, Field as ArrowField, Float64, Int32, Int64, makeData, RecordBatch, Schema as ArrowSchema,
+  List, Struct, TimestampMicrosecond, Utf8, Null, type DataType, type Data,
 } from 'apache-arrow';
 import { SluiceError } from './errors.js';
 import type { Batch, Column } from './column.js';
@@ -22,10 +22,10 @@ export function arrowType(t: SqlType): DataType {
     case 'varchar':
     case 'bytea':
     case 'numeric':
-    case 'jsonb': return new Utf8();
+    case 'jsonb':
+    case 'interval': return new Utf8();
     case 'timestamp': return new TimestampMicrosecond();
     case 'date': return new DateDay();
-    case 'interval': return new Duration(TimeUnit.MICROSECOND);
     case 'null': return new Null();
     default: return new List(new ArrowField('item', arrowType(elementType(t)), true));
   }
@@ -36,7 +36,7 @@ const WEIGHT = '__weight';
 function columnData(c: Column): Data {
   const type = arrowType(c.type);
   const common = { type, length: c.length, nullCount: nullCount(c), nullBitmap: c.validity ?? undefined };
-  if (c.type === 'varchar' || c.type === 'bytea' || c.type === 'numeric' || c.type === 'jsonb') return makeData({ ...common, type: type as Utf8, valueOffsets: c.offsets!, data: c.values as Uint8Array });
+  if (c.type === 'varchar' || c.type === 'bytea' || c.type === 'numeric' || c.type === 'jsonb' || c.type === 'interval') return makeData({ ...common, type: type as Utf8, valueOffsets: c.offsets!, data: c.values as Uint8Array });
   if (c.type === 'null') return makeData({ type: type as Null, length: c.length });
   if (c.child) return makeData({ ...common, type: type as List, valueOffsets: c.offsets!, child: columnData(c.child) });
   return makeData({ ...common, data: c.values } as never);
@@ -78,7 +78,7 @@ function columnFromData(d: Data, type: SqlType): Column {
     const offsets = (d.valueOffsets as Int32Array).subarray(0, n + 1);
     return { type, length: n, values: new Uint8Array(0), offsets, child: columnFromData(d.children[0]!, elementType(type)), validity };
   }
-  if (type === 'varchar' || type === 'bytea' || type === 'numeric' || type === 'jsonb') return { type, length: n, values: d.values as Uint8Array, offsets: (d.valueOffsets as Int32Array).subarray(0, n + 1), validity };
+  if (type === 'varchar' || type === 'bytea' || type === 'numeric' || type === 'jsonb' || type === 'interval') return { type, length: n, values: d.values as Uint8Array, offsets: (d.valueOffsets as Int32Array).subarray(0, n + 1), validity };
   // IPC pads buffers; keep exactly the rows' values.
   const values = (d.values as Column['values']).subarray(0, type === 'boolean' ? bytes : n);
   return { type, length: n, values, validity };

@@ -99,12 +99,12 @@ export function getValue(c: Column, i: number): Value {
       return (c.values as Int32Array | Float64Array)[i]!;
     case 'bigint':
     case 'timestamp':
-    case 'interval':
       return (c.values as BigInt64Array)[i]!;
     case 'varchar':
     case 'bytea':
     case 'numeric':
     case 'jsonb':
+    case 'interval':
       return getString(c, i);
     case 'null':
       return null;
@@ -153,7 +153,6 @@ export class ColumnBuilder {
         break;
       case 'bigint':
       case 'timestamp':
-      case 'interval':
         this.values = new BigInt64Array(capacity);
         break;
       case 'double':
@@ -163,6 +162,7 @@ export class ColumnBuilder {
       case 'bytea':
       case 'numeric':
       case 'jsonb':
+      case 'interval':
         this.values = new Uint8Array(capacity * 8);
         this.offsets = new Int32Array(capacity + 1);
         break;
@@ -227,10 +227,10 @@ export class ColumnBuilder {
         break;
       case 'bigint':
       case 'timestamp':
-      case 'interval':
         (this.values as BigInt64Array)[i] = typeof v === 'bigint' ? v : BigInt(v as number);
         break;
       case 'varchar':
+      case 'interval':
         this.appendString(String(v));
         return;
       case 'bytea':
@@ -383,7 +383,8 @@ export function takeColumn(c: Column, idx: Int32Array, n: number): Column {
     case 'varchar':
     case 'bytea':
     case 'numeric':
-    case 'jsonb': {
+    case 'jsonb':
+    case 'interval': {
       const o = c.offsets!;
       const src = c.values as Uint8Array;
       let total = 0;
@@ -460,14 +461,15 @@ export function constantColumn(type: SqlType, v: Value, n: number): Column {
   }
   if (v === null) {
     const validity = newBitmap(n, false);
-    if (type === 'varchar' || type === 'bytea' || type === 'numeric' || type === 'jsonb') return { type, length: n, values: new Uint8Array(0), offsets: new Int32Array(n + 1), validity };
+    if (type === 'varchar' || type === 'bytea' || type === 'numeric' || type === 'jsonb' || type === 'interval') return { type, length: n, values: new Uint8Array(0), offsets: new Int32Array(n + 1), validity };
     return { type, length: n, values: allocValues(type, n), validity };
   }
   switch (type) {
     case 'varchar':
     case 'bytea':
     case 'numeric':
-    case 'jsonb': {
+    case 'jsonb':
+    case 'interval': {
       const s = new TextEncoder().encode(type === 'numeric' ? numericText(v) : String(v));
       const bytes = new Uint8Array(s.length * n);
       const offs = new Int32Array(n + 1);
@@ -497,7 +499,6 @@ export function allocValues(type: SqlType, n: number): ColumnValues {
       return new Int32Array(n);
     case 'bigint':
     case 'timestamp':
-    case 'interval':
       return new BigInt64Array(n);
     case 'double':
       return new Float64Array(n);

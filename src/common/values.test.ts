@@ -1,3 +1,4 @@
+import { microsInterval } from './interval.js';
 import { describe, expect, it } from 'vitest';
 import { formatTimestamp, parseTimestamp, parseText, castValue, formatValue } from './values.js';
 
@@ -25,7 +26,8 @@ describe('values', () => {
     expect(castValue(2.5, 'double', 'int')).toBe(3);
     expect(castValue(-2.5, 'double', 'int')).toBe(-3);
     expect(castValue(7, 'int', 'varchar')).toBe('7');
-    expect(formatValue(90_061_000_000n, 'interval')).toBe('1 day 01:01:01');
+    expect(formatValue(parseText('1 day 01:01:01', 'interval'), 'interval')).toBe('1 day 01:01:01');
+    expect(formatValue(microsInterval(90_061_000_000n), 'interval')).toBe('25:01:01');
     expect(formatValue(true, 'boolean')).toBe('t');
   });
 });

@@ -70,7 +70,7 @@ export function formatValue(v: Value, type: SqlType): string | null {
     case 'date':
       return formatDate(Number(v));
     case 'interval':
-      return formatInterval(BigInt(v as bigint));
+      return formatInterval(v as string);
     case 'double':
       return formatDouble(Number(v));
     case 'numeric':

@@ -5,7 +5,7 @@
  */
 import { SluiceError } from '../common/errors.js';
 import type { Options } from '../parser/ast.js';
-import { parseInterval } from '../common/interval.js';
+import { parseDuration } from '../common/interval.js';
 
 /** Options the engine itself reads from every WITH list; every connector accepts them. */
 export const ENGINE_OPTIONS: readonly string[] = ['connector'];
@@ -115,7 +115,7 @@ export class OptionReader {
     if (v === undefined) return undefined;
     let micros: bigint;
     try {
-      micros = parseInterval(v);
+      micros = parseDuration(v, key);
     } catch {
       throw this.bad(key, "a duration such as '5 seconds' or '500 milliseconds'");
     }

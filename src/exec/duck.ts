@@ -3,6 +3,7 @@
  * ad-hoc SELECTs. Converts between DuckDB values and sluice values.
  */
 import { appendChunks, chunkWriters } from './duck-chunks.js';
+import { checkedInterval, decodeInterval, encodeInterval, parseInterval } from '../common/interval.js';
 import {
   DuckDBInstance, DuckDBTimestampValue, DuckDBTimestampTZValue, DuckDBTimestampMillisecondsValue, DuckDBTimestampSecondsValue, DuckDBTimestampNanosecondsValue, listValue, LIST, BOOLEAN, INTEGER, BIGINT, DOUBLE, VARCHAR, DuckDBDateValue, DuckDBIntervalValue, DuckDBDecimalValue,
   type DuckDBConnection, type DuckDBResultReader,
@@ -110,7 +111,7 @@ export function fromDuck(v: unknown, type: SqlType): Value {
   if (v instanceof DuckDBTimestampSecondsValue) return v.seconds * 1_000_000n;
   if (v instanceof DuckDBTimestampNanosecondsValue) return v.nanos / 1000n;
   if (v instanceof DuckDBDateValue) return v.days;
-  if (v instanceof DuckDBIntervalValue) return BigInt(v.months) * 30n * 86_400_000_000n + BigInt(v.days) * 86_400_000_000n + v.micros;
+  if (v instanceof DuckDBIntervalValue) return encodeInterval(checkedInterval(v.months, v.days, v.micros));
   if (v instanceof DuckDBDecimalValue) return type === 'numeric' ? v.toString() : Number(v.toString());
   switch (type) {
     case 'numeric':
@@ -122,8 +123,10 @@ export function fromDuck(v: unknown, type: SqlType): Value {
       return Number(v);
     case 'bigint':
     case 'timestamp':
-    case 'interval':
       return typeof v === 'bigint' ? v : BigInt(v as number);
+    case 'interval':
+      // Text (a VARCHAR column or expression) read as interval input.
+      return parseInterval(String(v));
     case 'boolean':
       return Boolean(v);
     case 'bytea':
@@ -152,8 +155,10 @@ export function duckValue(v: Value, type: SqlType): unknown {
       return new DuckDBTimestampValue(v as bigint);
     case 'date':
       return new DuckDBDateValue(v as number);
-    case 'interval':
-      return new DuckDBIntervalValue(0, 0, v as bigint);
+    case 'interval': {
+      const p = decodeInterval(v as string);
+      return new DuckDBIntervalValue(p.months, p.days, p.micros);
+    }
     case 'boolean[]':
     case 'int[]':
     case 'bigint[]':

@@ -7,6 +7,7 @@
 import { ColumnBuilder, getString, getValue, isValid, getBit, newBitmap, setBit, type Column } from '../common/column.js';
 import type { SqlType, Value } from '../common/types.js';
 import type { KeyStrategy } from '../planner/physical.js';
+import { intervalKey } from '../common/interval.js';
 
 export interface GroupTable {
   /** Assigns a group id to each of rows 0…n-1 (inserting new groups). */
@@ -64,7 +65,7 @@ class IntKeyTable implements GroupTable {
   private readonly bool: boolean;
 
   constructor(private readonly type: SqlType) {
-    this.wide = type === 'bigint' || type === 'timestamp' || type === 'interval';
+    this.wide = type === 'bigint' || type === 'timestamp';
     this.bool = type === 'boolean';
   }
 
@@ -246,8 +247,11 @@ class CompositeKeyTable implements GroupTable {
   private readonly map = new Map<string, number>();
   private readonly keys: Value[][] = [];
   private readonly width: number;
+  /** Interval keys group by their span, as PostgreSQL's equality ('1 mon' and '30 days' are one group). */
+  private readonly intervals: readonly number[];
   constructor(private readonly types: readonly SqlType[]) {
     this.width = types.length;
+    this.intervals = types.flatMap((t, k) => (t === 'interval' ? [k] : []));
   }
   get size(): number {
     return this.keys.length;
@@ -256,7 +260,13 @@ class CompositeKeyTable implements GroupTable {
     const row: Value[] = new Array(this.width);
     for (let i = 0; i < n; i++) {
       for (let k = 0; k < this.width; k++) row[k] = getValue(cols[k]!, i);
-      const key = encodeValues(row);
+      let key: string;
+      if (this.intervals.length === 0) key = encodeValues(row);
+      else {
+        const norm = row.slice();
+        for (const k of this.intervals) if (norm[k] !== null) norm[k] = intervalKey(norm[k] as string);
+        key = encodeValues(norm);
+      }
       let g = this.map.get(key);
       if (g === undefined) {
         g = this.keys.length;

@@ -9,10 +9,12 @@
  *   Δleft ──► probe right state ──► residual ON ──► (l, r) ± · padded (l, NULL) ± ──► out
  *         └─► apply to left state (with its match count)
  */
-import { batchFromRows, ColumnBuilder, getBit, getValue, isValid, rowOf, takeColumn, type Batch, type Column } from '../common/column.js';
+import { intervalKey } from '../common/interval.js';
+import { batchFromRows, ColumnBuilder, getBit, getString, getValue, isValid, rowOf, takeColumn, type Batch, type Column } from '../common/column.js';
 import { ChangeBuilder } from './changes.js';
 import type { Field, Schema, SqlType, Value } from '../common/types.js';
 import type { TimeExpiry } from '../planner/logical.js';
+import type { BoundExpr } from '../planner/expr.js';
 import type { PhysicalPlan } from '../planner/physical.js';
 import { compile, type EvalContext, type Kernel } from './eval.js';
 import { encodeValues } from './group-table.js';
@@ -26,6 +28,18 @@ const NULL_KEY = Symbol('null join key');
 function joinKey(kv: readonly Value[]): unknown {
   // One scalar key is the Map key itself; an array (a fresh JS array per read) goes by its encoding.
   return kv.length === 1 && (typeof kv[0] !== 'object' || kv[0] === null) ? kv[0] : encodeValues(kv);
+}
+
+/** A join key's kernel; an interval key joins by its span ('1 mon' matches '30 days', as PostgreSQL's =). */
+function keyKernel(e: BoundExpr): Kernel {
+  const k = compile(e);
+  if (e.type !== 'interval') return k;
+  return (b, ctx) => {
+    const c = k(b, ctx);
+    const out = new ColumnBuilder('varchar', c.length);
+    for (let i = 0; i < c.length; i++) out.append(isValid(c, i) ? intervalKey(getString(c, i)) : null);
+    return out.finish();
+  };
 }
 
 interface Entry {
@@ -183,8 +197,8 @@ export class JoinOp implements Operator {
 
   constructor(readonly id: string, private readonly plan: JoinPlan) {
     const t = plan.joinType;
-    this.left = new SideState(plan.leftKeys.map(compile), plan.left.schema.length, t === 'left' || t === 'full', plan.left.appendOnly);
-    this.right = new SideState(plan.rightKeys.map(compile), plan.right.schema.length, !plan.lookup && (t === 'right' || t === 'full'), plan.right.appendOnly);
+    this.left = new SideState(plan.leftKeys.map(keyKernel), plan.left.schema.length, t === 'left' || t === 'full', plan.left.appendOnly);
+    this.right = new SideState(plan.rightKeys.map(keyKernel), plan.right.schema.length, !plan.lookup && (t === 'right' || t === 'full'), plan.right.appendOnly);
     this.residual = plan.residual ? compile(plan.residual) : null;
     this.types = plan.schema.map((f) => f.type);
     const tb = plan.timeBound;

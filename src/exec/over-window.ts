@@ -9,6 +9,7 @@
  * by the row's own values), so no emitted rows need to be kept: after a restart the previous
  * output is recomputed from the restored rows.
  */
+import { addIntervals, decodeInterval, encodeInterval, intervalKey, scaleInterval, ZERO_INTERVAL, type IntervalParts } from '../common/interval.js';
 import { getValue, type Batch } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Schema, SqlType, Value } from '../common/types.js';
@@ -128,8 +129,14 @@ export class OverWindowOp implements Operator {
     });
   }
 
+  /** A partition key's encoding; intervals by span, so '1 mon' and '30 days' share a partition (PostgreSQL's equality). */
+  private partEnc(key: readonly Value[]): string {
+    const ps = this.plan.partitionBy;
+    return encodeValues(ps.some((e) => e.type === 'interval') ? key.map((v, j) => (ps[j]!.type === 'interval' && v !== null ? intervalKey(v as string) : v)) : key);
+  }
+
   private partition(key: Value[]): Partition {
-    const enc = encodeValues(key);
+    const enc = this.partEnc(key);
     let p = this.parts.get(enc);
     if (!p) this.parts.set(enc, (p = { key, rows: new Map(), before: null }));
     return p;
@@ -141,7 +148,7 @@ export class OverWindowOp implements Operator {
     for (let i = 0; i < b.length; i++) {
       const vals: Value[] = cols.map((c) => getValue(c, i));
       const key = vals.slice(0, this.nPart);
-      const partEnc = encodeValues(key);
+      const partEnc = this.partEnc(key);
       let part = this.parts.get(partEnc);
       if (!part) this.parts.set(partEnc, (part = { key, rows: new Map(), before: null }));
       if (!this.dirty.has(partEnc)) {
@@ -432,7 +439,20 @@ function accumulator(call: WindowCall): Accumulator {
           result: () => (n === 0 ? null : formatDec(call.fn === 'avg' ? divDec(sum, { digits: BigInt(n), scale: 0 }) : sum)),
         };
       }
-      const exact = argType === 'int' || argType === 'bigint' || argType === 'interval';
+      if (argType === 'interval') {
+        let sum: IntervalParts = ZERO_INTERVAL;
+        let c = 0;
+        return {
+          reset: () => { sum = ZERO_INTERVAL; c = 0; },
+          add: (v) => {
+            if (v === null) return;
+            c++;
+            sum = addIntervals(sum, decodeInterval(v as string));
+          },
+          result: () => (c === 0 ? null : encodeInterval(call.fn === 'avg' ? scaleInterval(sum, c, 'div') : sum)),
+        };
+      }
+      const exact = argType === 'int' || argType === 'bigint';
       let big = 0n;
       let f = 0;
       let c = 0;

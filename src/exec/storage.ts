@@ -15,7 +15,6 @@ export function storageOf(t: SqlType): Storage {
       return 'i32';
     case 'bigint':
     case 'timestamp':
-    case 'interval':
       return 'i64';
     case 'double':
       return 'f64';
@@ -25,6 +24,7 @@ export function storageOf(t: SqlType): Storage {
     case 'bytea':
     case 'numeric':
     case 'jsonb':
+    case 'interval':
       return 'utf8';
     case 'null':
       return 'null';

@@ -8,6 +8,7 @@
 import { getValue, type Batch } from '../common/column.js';
 import type { Schema, SqlType, Value } from '../common/types.js';
 import { compareDecimalText } from '../common/decimal.js';
+import { compareIntervals } from '../common/interval.js';
 import type { BoundExpr } from '../planner/expr.js';
 import type { PhysicalPlan } from '../planner/physical.js';
 import { ChangeBuilder } from './changes.js';
@@ -257,6 +258,8 @@ export function compareValues(a: Value, b: Value, nullsFirst: boolean, type?: Sq
     return (a === null) === nullsFirst ? -1 : 1;
   }
   if (type === 'numeric') return compareDecimalText(a as string, b as string);
+  // Intervals by span, so equal ones ('1 mon', '30 days') tie as in PostgreSQL.
+  if (type === 'interval') return compareIntervals(a as string, b as string);
   if (typeof a === 'object' && typeof b === 'object') {
     // Arrays as PostgreSQL orders them: element by element (a NULL element after any value),
     // then the shorter first.

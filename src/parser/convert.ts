@@ -397,7 +397,13 @@ class Converter {
         return { kind: 'case', operand: e.expr ? this.convertExpr(e.expr) : null, whens, otherwise };
       }
       case 'extract':
-        return { kind: 'extract', field: String(e.args.field).toLowerCase(), expr: this.convertExpr(e.args.source) };
+      {
+        // EXTRACT(f FROM INTERVAL '…') / TIMESTAMP '…' / DATE '…': the parser keeps the keyword as cast_type.
+        const source = this.convertExpr(e.args.source);
+        const ct = typeof e.args.cast_type === 'string' ? e.args.cast_type.toLowerCase() : null;
+        const expr: Expr = ct === 'interval' || ct === 'timestamp' || ct === 'date' ? { kind: 'cast', expr: source, type: ct } : source;
+        return { kind: 'extract', field: String(e.args.field).toLowerCase(), expr };
+      }
       case 'aggr_func': {
         const hint = this.windowHint(e);
         if (hint) return { kind: 'func', name: hint.rename.name, args: hint.rename.args, star: hint.rename.star, distinct: hint.rename.distinct, filter: null, orderBy: [], over: this.convertOver(e.over, hint.spec), pos };

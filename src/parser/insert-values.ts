@@ -80,6 +80,11 @@ export function scanInsertValues(text: string): ScannedInsert | null {
   return r;
 }
 
+/** Scans any INSERT statement's text as a bulk INSERT of literals (no minimum length); null when it is not one. */
+export function scanInsertLiterals(text: string): InsertValues | null {
+  return /^\s*insert\s/i.test(text) ? (new Scanner(text).insert()?.values ?? null) : null;
+}
+
 class Growable {
   kinds = new Uint8Array(1024);
   starts = new Int32Array(1024);

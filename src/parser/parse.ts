@@ -7,7 +7,7 @@ import nodeSqlParser from 'node-sql-parser/build/postgresql.js';
 import { SluiceError } from '../common/errors.js';
 import { parseTypeName } from '../common/types.js';
 import type { ColumnDef, CopyOptions, Expr, FrameBound, FromItem, InnerStatement, ObjectKind, OrderItem, Options, Query, QueryBody, Statement, WatermarkDef, WindowFrame, WindowSpec } from './ast.js';
-import { parseInterval } from '../common/interval.js';
+import { parseDuration } from '../common/interval.js';
 import { convertExprAt, convertQueryAt, type AggregateOrders, type WindowHints } from './convert.js';
 import { lex, splitStatements, TokenStream, type Token } from './lexer.js';
 import { parseCreateFunction, parseDropFunction } from './create-function.js';
@@ -545,7 +545,7 @@ function parseFetch(ts: TokenStream): Statement {
       if (v.kind !== 'string' && v.kind !== 'number') throw new SluiceError('syntax', 'FETCH timeout takes an interval such as \'1s\'', { position: v.start + 1 });
       let micros: bigint;
       try {
-        micros = v.kind === 'number' ? BigInt(Math.round(Number(v.value) * 1e6)) : parseInterval(v.value);
+        micros = v.kind === 'number' ? BigInt(Math.round(Number(v.value) * 1e6)) : parseDuration(v.value, 'a FETCH timeout');
       } catch (e) {
         throw e instanceof SluiceError ? e.withPosition(v.start + 1) : e;
       }

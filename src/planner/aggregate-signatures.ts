@@ -84,7 +84,7 @@ export const AGGREGATE_SIGNATURES = {
     hint: 'sum() takes a numeric or interval argument.',
     keepsValuesWhenRetracting: false,
   },
-  avg: { name: 'avg', star: false, argType: (t) => (isNumeric(t) ? t : null), returnType: (t) => (t === 'double' ? 'double' : 'numeric'), keepsValuesWhenRetracting: false },
+  avg: { name: 'avg', star: false, argType: (t) => (isNumeric(t) || t === 'interval' ? t : null), returnType: (t) => (t === 'double' || t === 'interval' ? t : 'numeric'), keepsValuesWhenRetracting: false },
   min: extreme('min'),
   max: extreme('max'),
   bool_and: boolAgg('bool_and'),

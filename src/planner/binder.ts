@@ -3,6 +3,7 @@
  * expression (through expr-binder.ts), makes coercions explicit, and reports errors with
  * SQLSTATE and position. It does not optimize (rules.ts does).
  */
+import { decodeInterval, durationMicros } from '../common/interval.js';
 import { SluiceError } from '../common/errors.js';
 import { commonType, typeDisplayName, type Field, type Schema, type Value } from '../common/types.js';
 import type { Catalog } from '../catalog/index.js';
@@ -498,7 +499,7 @@ export class Binder extends ExprBinder implements SubqueryHost {
       let off = 0n;
       let c = e;
       if (c.kind === 'call' && (c.fn === 'add' || c.fn === 'sub') && c.args[1]!.kind === 'lit' && c.args[1]!.type === 'interval') {
-        off = (c.args[1]!.value as bigint) * (c.fn === 'sub' ? -1n : 1n);
+        off = durationMicros(decodeInterval(c.args[1]!.value as string), 'an interval join bound') * (c.fn === 'sub' ? -1n : 1n);
         c = c.args[0]!;
       }
       if (c.kind !== 'col') return null;
@@ -566,7 +567,13 @@ export class Binder extends ExprBinder implements SubqueryHost {
       if (b.kind !== 'lit' || (b.type !== 'interval' && b.type !== 'varchar') || b.value === null) {
         throw new SluiceError('syntax', `${name.toUpperCase()} takes ${usage}, with INTERVAL constants`, { position: pos });
       }
-      const v = b.type === 'interval' ? (b.value as bigint) : (castConstant(b.value, 'varchar', 'interval') as bigint);
+      const iv = b.type === 'interval' ? (b.value as string) : (castConstant(b.value, 'varchar', 'interval') as string);
+      let v: bigint;
+      try {
+        v = durationMicros(decodeInterval(iv), `a ${name.toUpperCase()} window duration`);
+      } catch (e) {
+        throw e instanceof SluiceError ? e.withPosition(pos) : e;
+      }
       if (v < 0n) throw new SluiceError('invalid_parameter', `window durations must not be negative`, { position: pos });
       return v;
     });

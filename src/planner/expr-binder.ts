@@ -516,7 +516,8 @@ function bindArithmetic(op: '+' | '-' | '*' | '/' | '%', l: BoundExpr, r: BoundE
   }
   if ((lt === 'timestamp' && rt === 'interval') && (op === '+' || op === '-')) return call(fn, [l, cast(r, 'interval')], 'timestamp');
   if (lt === 'interval' && rt === 'timestamp' && op === '+') return call(fn, [cast(r, 'timestamp'), l], 'timestamp');
-  if (lt === 'date' && rt === 'interval' && (op === '+' || op === '-')) return call(fn, [cast(l, 'timestamp'), r], 'timestamp');
+  if (lt === 'date' && rt === 'interval' && (op === '+' || op === '-')) return call(fn, [cast(l, 'timestamp'), cast(r, 'interval')], 'timestamp');
+  if (lt === 'interval' && rt === 'date' && op === '+') return call(fn, [cast(r, 'timestamp'), l], 'timestamp');
   if (lt === 'timestamp' && rt === 'timestamp' && op === '-') return call('sub', [l, r], 'interval');
   if (lt === 'interval' && rt === 'interval' && (op === '+' || op === '-')) return call(fn, [cast(l, 'interval'), cast(r, 'interval')], 'interval');
   if (lt === 'date' && rt === 'int' && (op === '+' || op === '-')) return call(fn, [cast(l, 'date'), cast(r, 'int')], 'date');

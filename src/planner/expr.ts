@@ -2,6 +2,7 @@
  * Bound expressions: names resolved to input column indexes, every node typed, every implicit
  * coercion made explicit as a cast, so kernels only ever see operands of one storage class.
  */
+import { formatInterval } from '../common/interval.js';
 import type { SqlType, Value } from '../common/types.js';
 import type { ScalarFn } from '../functions/scalar/index.js';
 import { AGGREGATE_SIGNATURES, type AggFn, type AggregateSignature } from './aggregate-signatures.js';
@@ -168,7 +169,7 @@ export function showExpr(e: BoundExpr, names: readonly string[]): string {
     case 'col':
       return names[e.index] ?? `$${e.index}`;
     case 'lit':
-      return e.type === 'interval' ? `INTERVAL '${String(e.value)} us'` : showValue(e.value);
+      return e.type === 'interval' && e.value !== null ? `INTERVAL '${formatInterval(e.value as string)}'` : showValue(e.value);
     case 'call': {
       if (e.model) return `${e.fn}(${e.model.name}, ${e.args.map((a) => showExpr(a, names)).join(', ')})`;
       const infix = INFIX[e.fn];

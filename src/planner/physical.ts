@@ -71,7 +71,7 @@ export function toPhysical(p: LogicalPlan, opts: PhysicalOptions = {}): Physical
       const keyTypes = p.groupKeys.map((k) => k.type);
       let keyStrategy: KeyStrategy = 'composite';
       if (keyTypes.length === 0) keyStrategy = 'global';
-      else if (keyTypes.length === 1 && ['int', 'date', 'bigint', 'timestamp', 'interval', 'boolean'].includes(keyTypes[0]!)) keyStrategy = 'int';
+      else if (keyTypes.length === 1 && ['int', 'date', 'bigint', 'timestamp', 'boolean'].includes(keyTypes[0]!)) keyStrategy = 'int';
       else if (keyTypes.length === 1 && keyTypes[0] === 'varchar') keyStrategy = 'string';
       return {
         kind: 'HashAggExec',

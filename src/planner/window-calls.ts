@@ -6,6 +6,7 @@
  * returns placeholder columns ({@link WINDOW_COLUMN_BASE} + k) that `build` maps to the stacked
  * nodes' output columns.
  */
+import { spanOfValue } from '../common/interval.js';
 import { SluiceError } from '../common/errors.js';
 import { commonType, isNumeric, typeDisplayName, type SqlType, type Value } from '../common/types.js';
 import type { Expr, FrameBound, WindowFrame as FrameAst, WindowSpec as SpecAst } from '../parser/index.js';
@@ -248,7 +249,7 @@ export class WindowCollector {
       const ot = off.type;
       const fits = ((kt === 'int' || kt === 'bigint') && (ot === 'int' || ot === 'bigint')) || ((kt === 'double' || kt === 'numeric') && isNumeric(ot)) || ((kt === 'timestamp' || kt === 'date') && ot === 'interval');
       if (!fits) throw new SluiceError('not_supported', `RANGE with offset PRECEDING/FOLLOWING is not supported for column type ${typeDisplayName(kt)} and offset type ${typeDisplayName(ot)}`, { position: b.pos, hint: 'Cast the offset expression to the appropriate type.' });
-      if (isNegative(value)) throw new SluiceError('invalid_frame_offset', 'invalid preceding or following size in window function', { position: b.pos });
+      if (isNegative(value, ot)) throw new SluiceError('invalid_frame_offset', 'invalid preceding or following size in window function', { position: b.pos });
       const backwards = (b.kind === 'preceding') !== sk.desc;
       const bound = this.bind({ kind: 'binary', op: backwards ? '-' : '+', left: spec.orderBy[0]!.expr, right: b.offset }, ctx);
       if (bound.type !== kt) keys = [{ ...sk, expr: cast(sk.expr, bound.type) }];
@@ -284,6 +285,7 @@ function constantOf(e: BoundExpr): Value | undefined {
   return undefined;
 }
 
-function isNegative(v: Value): boolean {
+function isNegative(v: Value, type: SqlType): boolean {
+  if (type === 'interval') return spanOfValue(v as string) < 0n;
   return (typeof v === 'number' && v < 0) || (typeof v === 'bigint' && v < 0n);
 }

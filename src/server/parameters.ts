@@ -2,6 +2,7 @@
  * Bind parameters: the engine has no prepared statements, so each `$n` in the statement text is
  * replaced by a SQL literal of the parameter's value and type before the text is executed.
  */
+import { checkedInterval, formatIntervalParts } from '../common/interval.js';
 import { SluiceError } from '../common/errors.js';
 import { formatDate, formatDouble, formatTimestamp, parseDate, parseText, parseTimestamp } from '../common/values.js';
 import { decodeUtf8 } from './message-reader.js';
@@ -254,6 +255,11 @@ function binaryLiteral(raw: Buffer, oid: number, index: number): string {
     case Oid.date: {
       want(4);
       return `CAST('${formatDate(raw.readInt32BE(0) + PG_EPOCH_DAYS)}' AS DATE)`;
+    }
+    case Oid.interval: {
+      want(16);
+      const text = formatIntervalParts(checkedInterval(raw.readInt32BE(12), raw.readInt32BE(8), raw.readBigInt64BE(0)));
+      return `CAST('${text}' AS INTERVAL)`;
     }
     case Oid.text:
     case Oid.varchar:

@@ -2,6 +2,7 @@
  * Result value encoding for DataRow fields: PostgreSQL's text output (via formatValue) and its
  * binary send format for every sluice type.
  */
+import { decodeInterval } from '../common/interval.js';
 import { SluiceError } from '../common/errors.js';
 import { elementType, typeDisplayName, type ArrayType, type ElementType, type SqlType, type Value } from '../common/types.js';
 import { typeOid } from './pg-types.js';
@@ -53,11 +54,9 @@ export function writeBinaryValue(w: ValueSink, v: Value, type: SqlType): void {
       w.int32(4).int32(Number(v) - PG_EPOCH_DAYS);
       return;
     case 'interval': {
-      // sluice intervals are microseconds only; whole days go to the day field as PostgreSQL's
-      // own "1 day" would, the rest (same sign) to the time field.
-      const micros = BigInt(v as bigint);
-      const days = micros / MICROS_PER_DAY;
-      w.int32(16).int64(micros - days * MICROS_PER_DAY).int32(Number(days)).int32(0);
+      // PostgreSQL's binary interval: int64 microseconds, int32 days, int32 months.
+      const p = decodeInterval(v as string);
+      w.int32(16).int64(p.micros).int32(p.days).int32(p.months);
       return;
     }
     case 'varchar':

@@ -8,7 +8,8 @@
  * halves when the values are safe integers and the platform is little-endian: creating a
  * BigInt per value would cost several times the rest of the loop.
  */
-import { allocValues, columnFromValues, constantColumn, newBitmap, setBit, takeColumn, type Column } from '../../common/column.js';
+import { microsInterval } from '../../common/interval.js';
+import { allocValues, ColumnBuilder, columnFromValues, constantColumn, isValid, newBitmap, setBit, takeColumn, type Column } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { Field, SqlType } from '../../common/types.js';
 import { MICROS_PER_DAY, typeDisplayName } from '../../common/types.js';
@@ -59,8 +60,18 @@ export function makeGenerator(field: Field, spec: FieldSpec, column: number, ctx
       return int32Generator(t, spec, ctx, stream(0));
     case 'bigint':
     case 'timestamp':
-    case 'interval':
       return int64Generator(t, spec, ctx, stream(0), stream(1));
+    case 'interval': {
+      // Generated as microseconds, held as intervals of that many microseconds.
+      const gen = int64Generator(t, spec, ctx, stream(0), stream(1));
+      return (from, n, now) => {
+        const c = gen(from, n, now);
+        const v = c.values as BigInt64Array;
+        const b = new ColumnBuilder('interval', n);
+        for (let i = 0; i < c.length; i++) b.append(isValid(c, i) ? microsInterval(v[i]!) : null);
+        return b.finish();
+      };
+    }
     case 'double':
       return float64Generator(t, spec, stream(0), stream(1));
     case 'numeric': {

@@ -19,6 +19,7 @@
  * the time of start()), so event time keeps pace with the generation rate; a DATE sequence
  * advances one day per row and an INTERVAL sequence one second per row.
  */
+import { decodeInterval, durationMicros } from '../../common/interval.js';
 import { SluiceError } from '../../common/errors.js';
 import type { Field, Schema, SqlType, Value } from '../../common/types.js';
 import { parseText } from '../../common/values.js';
@@ -152,6 +153,7 @@ function readBound(r: OptionReader, key: string, type: SqlType): bigint | number
     throw r.bad(key, `a value of type ${type.toUpperCase()}`, e instanceof Error ? e.message : String(e));
   }
   if (type === 'int' || type === 'date') return BigInt(v as number);
+  if (type === 'interval') return durationMicros(decodeInterval(v as string), `datagen bound "${key}"`);
   return v as bigint | number;
 }
 

@@ -38,7 +38,7 @@ export function jsonValue(c: Column, i: number): string {
     case 'timestamp':
       return `"${formatTimestamp((c.values as BigInt64Array)[i]!)}"`;
     case 'interval':
-      return JSON.stringify(formatInterval((c.values as BigInt64Array)[i]!));
+      return JSON.stringify(formatInterval(getString(c, i)));
     case 'varchar':
       return JSON.stringify(getString(c, i));
     case 'null':

@@ -51,7 +51,7 @@ export class FastColumn {
     this.type = type;
     this.capacity = Math.max(8, capacity);
     this.values = this.allocate(this.capacity);
-    if (type === 'varchar' || type === 'numeric' || type === 'jsonb') {
+    if (type === 'varchar' || type === 'numeric' || type === 'jsonb' || type === 'interval') {
       this.bytes = Buffer.allocUnsafe(this.capacity * bytesPerRow);
       this.offsets = new Int32Array(this.capacity + 1);
     }
@@ -94,6 +94,7 @@ export class FastColumn {
     switch (this.type) {
       case 'varchar':
       case 'jsonb':
+      case 'interval':
         return this.appendString(String(v));
       case 'numeric':
         return this.appendString(numericText(v));
@@ -103,7 +104,6 @@ export class FastColumn {
         return this.markValid();
       case 'bigint':
       case 'timestamp':
-      case 'interval':
         this.reserve();
         (this.values as BigInt64Array)[this.length] = typeof v === 'bigint' ? v : BigInt(v as number);
         return this.markValid();
@@ -199,7 +199,7 @@ export class FastColumn {
   finish(): Column {
     const n = this.length;
     const validity = this.validity === null ? null : trim(this.validity, (n + 7) >> 3);
-    if (this.type === 'varchar' || this.type === 'numeric' || this.type === 'jsonb') {
+    if (this.type === 'varchar' || this.type === 'numeric' || this.type === 'jsonb' || this.type === 'interval') {
       const b = this.bytes!;
       const values = 2 * this.byteLength >= b.length ? new Uint8Array(b.buffer, b.byteOffset, this.byteLength) : new Uint8Array(b.subarray(0, this.byteLength));
       return { type: this.type, length: n, values, offsets: trim(this.offsets!, n + 1), validity };
@@ -262,7 +262,7 @@ export class FastColumn {
 
   private allocate(n: number): ColumnValues {
     // Unused for varchar (bytes and offsets hold the data).
-    if (this.type === 'varchar' || this.type === 'numeric' || this.type === 'jsonb') return new Uint8Array(0);
+    if (this.type === 'varchar' || this.type === 'numeric' || this.type === 'jsonb' || this.type === 'interval') return new Uint8Array(0);
     const v = allocValues(this.type, n);
     if (v instanceof BigInt64Array && LITTLE_ENDIAN) this.halves = new Int32Array(v.buffer);
     return v;

@@ -3,6 +3,7 @@
  * schema". Strings always go through parseText (so '42', '2024-01-01 10:00' and '5 minutes'
  * work for any type); numbers and booleans are taken as they are when the type allows.
  */
+import { microsInterval } from '../../common/interval.js';
 import { SluiceError } from '../../common/errors.js';
 import { elementType, typeDisplayName, type SqlType, type Value } from '../../common/types.js';
 import { parseText } from '../../common/values.js';
@@ -64,7 +65,7 @@ export function coerceJson(v: unknown, type: SqlType): Value {
       // A number is seconds, the same as parseInterval reads a bare number.
       if (typeof v !== 'number' || !Number.isFinite(v)) throw mismatch(v, type);
       if (Math.abs(v * 1e6) >= INT64_LIMIT) throw new SluiceError('numeric_out_of_range', `${v} seconds are out of range for type interval`);
-      return BigInt(Math.round(v * 1e6));
+      return microsInterval(BigInt(Math.round(v * 1e6)));
     case 'date':
     case 'bytea':
       throw mismatch(v, type);

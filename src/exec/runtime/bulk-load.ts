@@ -12,6 +12,7 @@
  * statement; the change for the views is built from the JS columns when nothing was cast, or
  * read back (RETURNING) when something was.
  */
+import { parseIntervalParts } from '../../common/interval.js';
 import { DuckDBDataChunk, type DuckDBConnection, type DuckDBType, BIGINT, BOOLEAN, DOUBLE, INTEGER, VARCHAR } from '@duckdb/node-api';
 import { columnFromValues, batchFromRows, newBitmap, setBit, type Batch, type Column } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
@@ -185,10 +186,20 @@ function loadColumn(f: Fields, type: SqlType): LoadColumn | typeof FALLBACK {
   for (let i = 0; i < n; i++) {
     const k = f.kind(i);
     if (k === LiteralKind.Null) texts[i] = null;
-    else if (k === LiteralKind.String || k === LiteralKind.EscapedString) texts[i] = f.text(i);
+    else if (k === LiteralKind.String || k === LiteralKind.EscapedString) texts[i] = type === 'interval' ? duckIntervalText(f.text(i)) : f.text(i);
     else return FALLBACK;
   }
   return { kind: 'cast', type, values: texts };
+}
+
+/**
+ * Interval text read as PostgreSQL reads it (DuckDB's own reader differs: '-1 days +02:00',
+ * '1.5 months', 'P1Y2M'), written back in a form DuckDB casts to the same months, days and
+ * microseconds.
+ */
+function duckIntervalText(s: string): string {
+  const p = parseIntervalParts(s);
+  return `${p.months} months ${p.days} days ${p.micros} microseconds`;
 }
 
 /** COPY text fields (`field(i)`, n of them) as a load column: converted where every value plainly is one, else cast by DuckDB. */
@@ -209,7 +220,10 @@ function textColumn(field: (i: number) => string | null, n: number, type: SqlTyp
     if (i === n) return { kind: 'typed', type, values };
   }
   const texts: (string | null)[] = new Array(n);
-  for (let i = 0; i < n; i++) texts[i] = field(i);
+  for (let i = 0; i < n; i++) {
+    const v = field(i);
+    texts[i] = type === 'interval' && v !== null ? duckIntervalText(v) : v;
+  }
   return { kind: 'cast', type, values: texts };
 }
 

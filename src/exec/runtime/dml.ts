@@ -11,6 +11,9 @@ import type { EpochRunner } from './epoch-runner.js';
 import type { EngineState, StatementResult, TableRt } from './state.js';
 import { changeTable } from './table-changes.js';
 import { insertValues } from './bulk-load.js';
+import { LiteralKind, scanInsertLiterals } from '../../parser/insert-values.js';
+import { parseIntervalParts } from '../../common/interval.js';
+import type { Schema } from '../../common/types.js';
 
 export type DmlStatement = Extract<Statement, { kind: 'insert' | 'update' | 'delete' }>;
 
@@ -76,7 +79,8 @@ export async function applyDml(state: EngineState, t: TableRt, stmt: DmlStatemen
     const fast = await insertValues(duck, conn, t.entry, stmt.values);
     if (fast) return fast;
   }
-  const r = await duck.query(`${stmt.text} RETURNING *`, conn).catch((e: unknown) => {
+  const text = stmt.kind === 'insert' && t.entry.schema.some((f) => f.type === 'interval') ? intervalLiteralsForDuck(stmt.text, t.entry.schema) : stmt.text;
+  const r = await duck.query(`${text} RETURNING *`, conn).catch((e: unknown) => {
     throw stmt.kind === 'insert' ? nearTokenPosition(toSluiceError(e), stmt.text, stmt.offset) : e;
   });
   const w = stmt.kind === 'insert' ? 1 : -1;
@@ -89,4 +93,27 @@ function nearTokenPosition(e: SluiceError, text: string, offset: number): Sluice
   if (e.position !== undefined || e.category !== 'syntax' || !m) return e;
   const at = text.indexOf(m[1]!);
   return at < 0 ? e : e.withPosition(offset + at + 1);
+}
+
+/**
+ * An INSERT of literals with its interval strings read as PostgreSQL reads them and written in a
+ * form DuckDB casts to the same months, days and microseconds (DuckDB's own reader refuses
+ * '-1 days +02:00' and reads '1.5 months' otherwise). Other statements come back as they are.
+ */
+function intervalLiteralsForDuck(text: string, schema: Schema): string {
+  const v = scanInsertLiterals(text);
+  if (!v) return text;
+  const cols = v.columns ?? schema.map((f) => f.name);
+  const isInterval = cols.map((c) => schema.find((f) => f.name === c)?.type === 'interval');
+  let out = '';
+  let at = 0;
+  for (let i = 0; i < v.rows * v.width; i++) {
+    const kind = v.kinds[i];
+    if (!isInterval[i % v.width] || (kind !== LiteralKind.String && kind !== LiteralKind.EscapedString)) continue;
+    const raw = text.slice(v.starts[i], v.ends[i]);
+    const p = parseIntervalParts(kind === LiteralKind.EscapedString ? raw.replaceAll("''", "'") : raw);
+    out += text.slice(at, v.starts[i]) + `${p.months} months ${p.days} days ${p.micros} microseconds`;
+    at = v.ends[i]!;
+  }
+  return out + text.slice(at);
 }

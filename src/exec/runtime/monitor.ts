@@ -9,6 +9,7 @@
  *
  * Callers hold the engine mutex, so a snapshot is a committed epoch boundary.
  */
+import { formatInterval } from '../../common/interval.js';
 import { typeDisplayName, type SqlType, type Value } from '../../common/types.js';
 import type { EpochMetrics } from './metrics.js';
 import type { EngineState, ViewRt } from './state.js';
@@ -314,7 +315,10 @@ export class Monitor {
   sample(name: string, limit: number): { columns: string[]; rows: Value[][] } | null {
     const v = this.state.views.get(name);
     if (!v) return null;
-    return { columns: v.entry.schema.map((f) => f.name), rows: v.store.sample(limit) };
+    // An interval's value form is internal (common/interval.ts): the sample shows its text.
+    const schema = v.entry.schema;
+    const rows = v.store.sample(limit).map((r) => r.map((x, j) => (schema[j]?.type === 'interval' && x !== null ? formatInterval(x as string) : x)));
+    return { columns: schema.map((f) => f.name), rows };
   }
 
   private view(v: ViewRt): ViewInfo {

@@ -15,6 +15,7 @@
  * Errors a kernel raises travel through DuckDB as `[sluice:<category>] message` and come out
  * as the same SluiceError (see duckError).
  */
+import { parseIntervalParts } from '../../common/interval.js';
 import { BOOLEAN, DATE, DuckDBBlobValue, DOUBLE, DuckDBScalarFunction, INTEGER, INTERVAL, LIST, TIMESTAMP, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import { getValue, batchFromRows } from '../../common/column.js';
@@ -180,7 +181,7 @@ function setExpander(rows: readonly Value[][]): Value[][][] {
 
 /** Whether query text may call one of the functions (a cheap test before the tree rewrite). */
 export function mentionsPgFunction(text: string): boolean {
-  return /~|similar|generate_series|to_char|to_timestamp|to_date|regexp_|format|lpad|rpad|encode|decode|quote_|date_part|age|make_|justify_|width_bucket|jsonb|@>|<@/i.test(text);
+  return /~|interval|similar|generate_series|to_char|to_timestamp|to_date|regexp_|format|lpad|rpad|encode|decode|quote_|date_part|age|make_|justify_|width_bucket|jsonb|@>|<@/i.test(text);
 }
 
 type Node = Record<string, unknown>;
@@ -227,6 +228,14 @@ export function rewritePgFunctions(tree: unknown, sql: string): boolean {
     if (n === null || typeof n !== 'object') return;
     const o = n as Node;
     for (const v of Object.values(o)) walk(v, o);
+    if (o.class === 'CAST' && (o.cast_type as { id?: string } | undefined)?.id === 'INTERVAL' && CONSTANT_TEXT(o.child as Node)) {
+      // Interval text read as PostgreSQL reads it ('-1 days +02:00', '1.5 months'), in a form DuckDB casts to the same fields.
+      const c = (o.child as Node).value as { value: string };
+      const p = parseIntervalParts(c.value);
+      c.value = `${p.months} months ${p.days} days ${p.micros} microseconds`;
+      changed = true;
+      return;
+    }
     if (o.class !== 'FUNCTION' || typeof o.function_name !== 'string') return;
     const name = o.function_name.toLowerCase();
     if (name === 'regexp_full_match') {

@@ -8,7 +8,7 @@
  * change and retract, and its size is bounded by its keys, not its input.
  */
 import { SluiceError } from '../../common/errors.js';
-import { formatInterval, parseInterval } from '../../common/interval.js';
+import { formatDuration, parseDuration } from '../../common/interval.js';
 import type { Catalog } from '../../catalog/index.js';
 import type { LogicalPlan, PlannedQuery } from '../../planner/index.js';
 import type { Retention } from '../view-store.js';
@@ -18,8 +18,10 @@ export function viewRetention(name: string, text: string | undefined, planned: P
   if (text === undefined) return null;
   let micros: bigint;
   try {
-    micros = parseInterval(text);
-  } catch {
+    micros = parseDuration(text, 'a retention');
+  } catch (e) {
+    // A month has no fixed length: said as such.
+    if (e instanceof SluiceError && e.category === 'not_supported') throw e;
     throw new SluiceError('invalid_parameter', `invalid retention "${text}" for materialized view "${name}"`, { position, hint: "Write an interval: retention = '1 hour', '30 minutes', '7 days'." });
   }
   if (micros <= 0n) throw new SluiceError('invalid_parameter', `retention of materialized view "${name}" must be positive, not '${text}'`, { position });
@@ -35,7 +37,7 @@ export function viewRetention(name: string, text: string | undefined, planned: P
 /** What EXPLAIN says of a retention: its interval and the time it ages rows by. */
 export function retentionText(r: Retention, p: PlannedQuery): string {
   const by = r.column === null ? 'batch time' : `event time ${p.optimized.schema[r.column]!.name} against the watermark`;
-  return `retention ${formatInterval(r.micros)} by ${by}`;
+  return `retention ${formatDuration(r.micros)} by ${by}`;
 }
 
 /** The output column of `p` that carries a watermarked input's event time, or null. */

@@ -5,7 +5,7 @@
  */
 import { SluiceError } from '../../common/errors.js';
 import type { Value } from '../../common/types.js';
-import { parseInterval } from '../../parser/index.js';
+import { parseDuration } from '../../common/interval.js';
 import type { RuntimeSettings, StatementResult } from './state.js';
 import { COST_CAP_TARGET } from './rate-controller.js';
 
@@ -132,7 +132,7 @@ function checkpointInterval(value: string): { epochs: number } | { ms: number } 
 
 /** An interval setting in ms: a bare number is milliseconds. */
 function intervalMs(value: string): number {
-  return Number(parseInterval(/^\d+$/.test(value) ? `${value} ms` : value) / 1000n);
+  return Number(parseDuration(/^\d+$/.test(value) ? `${value} ms` : value, 'a setting') / 1000n);
 }
 
 function checkInterval(ms: number): number {

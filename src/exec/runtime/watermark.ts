@@ -9,8 +9,17 @@ import type { Expr } from '../../parser/index.js';
 import { Binder } from '../../planner/index.js';
 import type { Catalog } from '../../catalog/index.js';
 import type { PhysicalPlan, PlannedQuery } from '../../planner/index.js';
+import type { BoundExpr } from '../../planner/expr.js';
+import { decodeInterval, durationMicros } from '../../common/interval.js';
 import { compile, type EvalContext } from '../eval.js';
 import type { EngineState, ViewRt, WatermarkRt } from './state.js';
+
+/** A watermark's delay is a fixed duration: an interval constant with months is refused (0A000). */
+function refuseMonths(e: BoundExpr): void {
+  if (e.kind === 'lit' && e.type === 'interval' && e.value !== null) durationMicros(decodeInterval(e.value as string), 'a WATERMARK delay');
+  if (e.kind === 'call') e.args.forEach(refuseMonths);
+  if (e.kind === 'cast') refuseMonths(e.arg);
+}
 
 /** Compiles a WATERMARK FOR clause over the relation's columns. */
 export function compileWatermark(catalog: Catalog, name: string, schema: Schema, wm: { column: string; expr: Expr } | null): WatermarkRt | null {
@@ -19,6 +28,7 @@ export function compileWatermark(catalog: Catalog, name: string, schema: Schema,
   const scope = { fields: schema.map((f) => ({ qualifier: name, name: f.name, type: f.type })) };
   const bound = binder.bindExpr(wm.expr, { scope, agg: null, noAggIn: 'WATERMARK' });
   if (bound.type !== 'timestamp') throw new SluiceError('datatype_mismatch', `the WATERMARK expression must be a timestamp, not ${typeDisplayName(bound.type)}`);
+  refuseMonths(bound);
   const column = schema.findIndex((f) => f.name === wm.column);
   if (schema[column]!.type !== 'timestamp') throw new SluiceError('datatype_mismatch', `the WATERMARK column "${wm.column}" must be a timestamp`);
   return { kernel: compile(bound), column, value: null, lastDataAt: Date.now(), lateRows: 0 };

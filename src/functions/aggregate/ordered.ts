@@ -6,6 +6,7 @@
  * rows, so a delete takes exactly its row out; the result sorts the rows when it is asked for.
  * Under DISTINCT a row counts once however often it is present.
  */
+import { addIntervals, decodeInterval, encodeInterval, scaleInterval, subIntervals } from '../../common/interval.js';
 import { getValue, isValid, type Column } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import { castValue } from '../../common/values.js';
@@ -195,7 +196,10 @@ export const percentileCont: AggregateFunction = orderedSet((direct, values, typ
   const a = values[lo]!;
   if (lo === hi) return a;
   const b = values[hi]!;
-  if (type === 'interval') return (a as bigint) + BigInt(Math.round(Number((b as bigint) - (a as bigint)) * (pos - lo)));
+  if (type === 'interval') {
+    const x = decodeInterval(a as string);
+    return encodeInterval(addIntervals(x, scaleInterval(subIntervals(decodeInterval(b as string), x), pos - lo, 'mul')));
+  }
   return (a as number) + ((b as number) - (a as number)) * (pos - lo);
 });
 

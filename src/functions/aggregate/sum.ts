@@ -9,6 +9,7 @@ import { SluiceError } from '../../common/errors.js';
 import type { SqlType, Value } from '../../common/types.js';
 import { storageOf } from '../../exec/storage.js';
 import { NumericSumAccumulator } from './numeric-sum.js';
+import { IntervalSumAccumulator } from './interval-sum.js';
 import { divDec, formatDec } from '../../common/decimal.js';
 import { bigintColumnOf, doubleColumnOf, growF64, growI64, loadBigintAsNumbers, maxGid, NO_VALUES, selected } from './group-arrays.js';
 import type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
@@ -258,6 +259,6 @@ export const sum: AggregateFunction = {
   accumulator: (call) => {
     const argType = call.arg?.type ?? 'null';
     if (call.type === 'numeric') return argType === 'numeric' ? new NumericSumAccumulator('sum', argType) : new BigSumAccumulator(argType, 'sum');
-    return argType === 'interval' ? new BigSumAccumulator(argType) : new FloatSumAccumulator('sum', call.type, argType);
+    return argType === 'interval' ? new IntervalSumAccumulator('sum') : new FloatSumAccumulator('sum', call.type, argType);
   },
 };

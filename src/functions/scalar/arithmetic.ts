@@ -2,10 +2,13 @@
  * Arithmetic scalar functions (+ - * / % and unary minus) over typed arrays. Overflow and
  * division by zero make the row NULL and are reported.
  */
-import { ColumnBuilder, getBit, getString, isValid, type Column } from '../../common/column.js';
+import { ColumnBuilder, getBit, getString, getValue, isValid, type Column } from '../../common/column.js';
+import {
+  addIntervals, addIntervalToTimestamp, decodeInterval, encodeInterval, negateInterval, scaleInterval, subIntervals, timestampDifference, ZERO_INTERVAL, type IntervalParts,
+} from '../../common/interval.js';
 import { addDec, decOf, divDec, formatDec, modDec, mulDec, negDec, subDec } from '../../common/decimal.js';
 import { SluiceError } from '../../common/errors.js';
-import type { SqlType } from '../../common/types.js';
+import type { SqlType, Value } from '../../common/types.js';
 import type { EvalContext } from '../../exec/eval.js';
 import { storageOf } from '../../exec/storage.js';
 import { andValidity, markNull, syntaxFunctions, type ScalarFunction } from './scalar-function.js';
@@ -20,6 +23,7 @@ function arithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType, le
   const rs = storageOf(rightType);
   const outStorage = storageOf(type);
   if (type === 'numeric') return numericArithmetic(fn, type);
+  if (leftType === 'interval' || rightType === 'interval' || type === 'interval') return intervalArithmetic(fn, type, leftType, rightType);
   return (a, b, n, ctx) => {
     let validity = andValidity(a, b, n);
     const err = (i: number, e: SluiceError) => {
@@ -103,24 +107,60 @@ function arithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType, le
       }
       return { type, length: n, values: out, validity };
     }
-    if (ls === 'i64' && rs === 'f64' && outStorage === 'i64') {
-      // interval * number, interval / number
-      const x = a.values as BigInt64Array;
-      const y = b.values as Float64Array;
-      const out = new BigInt64Array(n);
-      for (let i = 0; i < n; i++) {
-        if (validity !== null && !getBit(validity, i)) continue;
-        if (fn === 'div' && y[i] === 0) {
-          err(i, new SluiceError('division_by_zero', 'division by zero'));
-          continue;
-        }
-        out[i] = BigInt(Math.round(fn === 'mul' ? Number(x[i]!) * y[i]! : Number(x[i]!) / y[i]!));
-      }
-      return { type, length: n, values: out, validity };
-    }
     throw new SluiceError('internal', `no arithmetic kernel for ${leftType} ${fn} ${rightType}`);
   };
 }
+/** An interval value's parts, remembering the last one decoded (a constant operand decodes once). */
+function intervalReader(): (v: string) => IntervalParts {
+  let last = '';
+  let parts: IntervalParts = ZERO_INTERVAL;
+  return (v) => {
+    if (v !== last) {
+      parts = decodeInterval(v);
+      last = v;
+    }
+    return parts;
+  };
+}
+
+/**
+ * Interval arithmetic, row by row as PostgreSQL's: timestamp ± interval (months on the calendar),
+ * timestamp - timestamp (days and time), interval ± interval, interval * or / a number.
+ */
+function intervalArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType, leftType: SqlType, rightType: SqlType): (a: Column, b: Column, n: number, ctx: EvalContext) => Column {
+  const readA = intervalReader();
+  const readB = intervalReader();
+  let op: (a: Value, b: Value) => Value;
+  if (leftType === 'timestamp' && rightType === 'interval') {
+    op = fn === 'add' ? (x, y) => addIntervalToTimestamp(x as bigint, readB(y as string)) : (x, y) => addIntervalToTimestamp(x as bigint, negateInterval(readB(y as string)));
+  } else if (leftType === 'timestamp' && rightType === 'timestamp') {
+    op = (x, y) => encodeInterval(timestampDifference(x as bigint, y as bigint));
+  } else if (leftType === 'interval' && rightType === 'interval') {
+    op = fn === 'add' ? (x, y) => encodeInterval(addIntervals(readA(x as string), readB(y as string))) : (x, y) => encodeInterval(subIntervals(readA(x as string), readB(y as string)));
+  } else if (leftType === 'interval' && rightType === 'double' && (fn === 'mul' || fn === 'div')) {
+    op = (x, y) => encodeInterval(scaleInterval(readA(x as string), y as number, fn));
+  } else throw new SluiceError('internal', `no arithmetic kernel for ${leftType} ${fn} ${rightType}`);
+  return (a, b, n, ctx) => {
+    const out = new ColumnBuilder(type, n);
+    for (let i = 0; i < n; i++) {
+      const x = getValue(a, i);
+      const y = getValue(b, i);
+      if (x === null || y === null) {
+        out.appendNull();
+        continue;
+      }
+      try {
+        out.append(op(x, y));
+      } catch (e) {
+        if (!(e instanceof SluiceError)) throw e;
+        ctx.onRowError(e);
+        out.appendNull();
+      }
+    }
+    return out.finish();
+  };
+}
+
 const DEC_OPS = { add: addDec, sub: subDec, mul: mulDec, div: divDec, mod: modDec } as const;
 
 /** Exact NUMERIC arithmetic, row by row over the decimal texts (PostgreSQL's result scales). */
@@ -158,6 +198,23 @@ const neg: ScalarFunction = (args, _argExprs, type) => {
     const a = args[0]!(b, ctx);
     const n = b.length;
     if (s === 'f64') return { ...a, values: (a.values as Float64Array).map((x) => -x) };
+    if (type === 'interval') {
+      const out = new ColumnBuilder(type, n);
+      for (let i = 0; i < n; i++) {
+        if (!isValid(a, i)) {
+          out.appendNull();
+          continue;
+        }
+        try {
+          out.appendString(encodeInterval(negateInterval(decodeInterval(getString(a, i)))));
+        } catch (e) {
+          if (!(e instanceof SluiceError)) throw e;
+          ctx.onRowError(e);
+          out.appendNull();
+        }
+      }
+      return out.finish();
+    }
     if (type === 'numeric') {
       const out = new ColumnBuilder(type, n);
       for (let i = 0; i < n; i++) {

@@ -11,6 +11,7 @@ import { call, cast } from '../../planner/coercion.js';
 import { intervalFields, timestampFields, formatFields, parseWithTemplate } from './datetime-format.js';
 import { intervalFromParts, justifyDays, justifyHours, justifyInterval, partsOfInterval, type IntervalParts } from './interval-parts.js';
 import { numberToChar } from './number-format.js';
+import { rint } from '../../common/interval.js';
 import { byName, rowWiseFunction, type ScalarDefinition } from './scalar-function.js';
 import { coerceArg, fixed, noFunction, type ScalarBinder } from './signature.js';
 
@@ -28,7 +29,7 @@ const bindToChar: ScalarBinder = (args, site) => {
 
 function toChar(v: Value, fmt: string, type: SqlType, zone: string | undefined): string {
   if (type === 'interval') {
-    const p = partsOfInterval(v as bigint);
+    const p = partsOfInterval(v as string);
     return formatFields(intervalFields(p.months, p.days, p.micros), fmt);
   }
   if (type === 'timestamp') return formatFields({ ...timestampFields(v as bigint), zone }, fmt);
@@ -78,9 +79,11 @@ const bindMakeInterval: ScalarBinder = (args, site) => {
   return site.make(typed, 'interval');
 };
 
-function makeInterval(vals: readonly Value[]): bigint {
+function makeInterval(vals: readonly Value[]): string {
   const [y = 0, mo = 0, w = 0, d = 0, h = 0, mi = 0, sec = 0] = vals as number[];
-  const micros = BigInt((h * 60 + mi) * 60) * 1_000_000n + BigInt(Math.round(sec * 1e6));
+  const us = rint(sec * 1e6);
+  if (!Number.isFinite(us)) throw new SluiceError('datetime_field_overflow', 'interval out of range');
+  const micros = (BigInt(h) * 60n + BigInt(mi)) * 60_000_000n + BigInt(us);
   return intervalFromParts({ months: y * 12 + mo, days: w * 7 + d, micros });
 }
 
@@ -122,7 +125,7 @@ const bindAge: ScalarBinder = (args, site) => {
   return fixed(['timestamp', 'timestamp'], 'interval')(args, site);
 };
 
-const justify = (f: (p: IntervalParts) => IntervalParts) => rowWiseFunction(([v]) => intervalFromParts(f(partsOfInterval(v as bigint))));
+const justify = (f: (p: IntervalParts) => IntervalParts) => rowWiseFunction(([v]) => intervalFromParts(f(partsOfInterval(v as string))));
 
 /** The calendar functions: signature beside kernel. */
 export const CALENDAR_FUNCTIONS = {

@@ -4,6 +4,7 @@
  */
 import { getBit, getString, isValid, newBitmap, setBit, type Column } from '../../common/column.js';
 import { compareDecimalText } from '../../common/decimal.js';
+import { SPAN_LEN } from '../../common/interval.js';
 import type { SqlType } from '../../common/types.js';
 import { storageOf } from '../../exec/storage.js';
 import { logical } from './logical.js';
@@ -22,6 +23,17 @@ export function compareKernel(fn: Cmp, type: SqlType): (a: Column, b: Column, n:
       for (let i = 0; i < n; i++) {
         if (validity !== null && !getBit(validity, i)) continue;
         if (test(fn, compareDecimalText(getString(a, i), getString(b, i)))) out[i >> 3]! |= 1 << (i & 7);
+      }
+    } else if (type === 'interval') {
+      // By span ('1 mon' = '30 days'): the value's leading characters (common/interval.ts).
+      const ao = a.offsets!;
+      const bo = b.offsets!;
+      const av = a.values as Uint8Array;
+      const bv = b.values as Uint8Array;
+      for (let i = 0; i < n; i++) {
+        if (validity !== null && !getBit(validity, i)) continue;
+        const c = compareBytes(av, ao[i]!, ao[i]! + SPAN_LEN, bv, bo[i]!, bo[i]! + SPAN_LEN);
+        if (test(fn, c)) out[i >> 3]! |= 1 << (i & 7);
       }
     } else if (s === 'utf8') {
       const ao = a.offsets!;

@@ -23,6 +23,8 @@ describe('to_char templates (answers taken from PostgreSQL 15)', () => {
 
   it('formats an interval by its fields, and refuses calendar-only patterns', () => {
     expect(formatFields(intervalFields(0, -1, -10_560_000_000n), 'DD HH24 HH12 MI SS')).toBe('-1 -02 -02 -56 00');
+    // select to_char(interval '-1 years -1 mons -1 days -1:01:01.000001', …) in PostgreSQL 15.
+    expect(formatFields(intervalFields(-13, -1, -3_661_000_001n), 'YYYY|YYY|YY|Y|MM|DD|HH|HH12|HH24|MI|SS|MS|US|SSSS')).toBe('-0001|-001|-01|-1|-01|-1|-01|-01|-01|-01|-01|000|-00001|-3661');
     expect(() => formatFields(intervalFields(0, 3, 0n), 'Day')).toThrow(/invalid format specification for an interval value/);
   });
 

@@ -139,7 +139,7 @@ function pad(n: number, width: number, fm: boolean): string {
   return n < 0 ? `-${s}` : s;
 }
 
-/** A time field: PostgreSQL widens it by one for a negative (interval) value, so `-02` keeps two digits. */
+/** A numeric field: PostgreSQL widens it by one for a negative (interval) value, so `-02` keeps two digits. */
 function padTime(n: number, width: number, fm: boolean): string {
   return pad(n, n < 0 ? width + 1 : width, fm);
 }
@@ -201,21 +201,22 @@ function fieldText(node: Extract<TemplateNode, { kind: 'field' }>, f: TimeFields
       const t = k.includes('.') ? 'A.D.' : 'AD';
       return key === key.toLowerCase() ? t.toLowerCase() : t;
     }
-    case 'HH': case 'HH12': return padTime(f.hour % 12 === 0 ? 12 : f.hour % 12, 2, fm);
+    // The width follows the hour's sign (an interval's −24 hours prints 012), as PostgreSQL's.
+    case 'HH': case 'HH12': return pad(f.hour % 12 === 0 ? 12 : f.hour % 12, f.hour < 0 ? 3 : 2, fm);
     case 'HH24': return padTime(f.hour, 2, fm);
     case 'MI': return padTime(f.minute, 2, fm);
     case 'SS': return padTime(f.second, 2, fm);
-    case 'MS': return padTime(Math.trunc(f.micro / 1000), 3, fm);
-    case 'US': return padTime(f.micro, 6, fm);
+    case 'MS': return pad(Math.trunc(f.micro / 1000), 3, fm);
+    case 'US': return pad(f.micro, 6, fm);
     case 'FF1': case 'FF2': case 'FF3': case 'FF4': case 'FF5': case 'FF6': {
       const n = Number(k[2]);
       return pad(Math.trunc(f.micro / 10 ** (6 - n)), n, fm);
     }
     case 'SSSS': case 'SSSSS': return String(f.hour * 3600 + f.minute * 60 + f.second);
     case 'Y,YYY': return `${Math.trunc(f.year / 1000)},${pad(Math.abs(f.year % 1000), 3, false)}`;
-    case 'YYYY': return pad(f.year, 4, fm);
-    case 'YYY': return pad(f.year % 1000, 3, fm);
-    case 'YY': return pad(f.year % 100, 2, fm);
+    case 'YYYY': return padTime(f.year, 4, fm);
+    case 'YYY': return padTime(f.year % 1000, 3, fm);
+    case 'YY': return padTime(f.year % 100, 2, fm);
     case 'Y': return String(f.year % 10);
     case 'IYYY': case 'IYY': case 'IY': case 'I': {
       calendarOnly();
@@ -230,7 +231,7 @@ function fieldText(node: Extract<TemplateNode, { kind: 'field' }>, f: TimeFields
     case 'Q':
       if (f.interval) throw intervalOnly(key);
       return String(Math.floor((f.month - 1) / 3) + 1);
-    case 'MM': return pad(f.month, 2, fm);
+    case 'MM': return padTime(f.month, 2, fm);
     case 'MONTH': case 'MON':
       calendarOnly();
       return names(MONTHS[f.month - 1]!, key, tm, fm, k === 'MON');

@@ -5,6 +5,7 @@
  */
 import { constantColumn } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
+import { decodeInterval, encodeInterval, type IntervalParts } from '../../common/interval.js';
 import type { SqlType } from '../../common/types.js';
 import { cast } from '../../planner/coercion.js';
 import { byName, rowWise, evalAll, rowWiseFunction, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
@@ -46,20 +47,65 @@ export function dateTrunc(unit: string, micros: bigint): bigint {
   }
 }
 
-/** A field (year, month, epoch, …) of a timestamp or interval in microseconds. */
-export function extractField(field: string, micros: bigint, type: SqlType): number {
-  const f = field.toLowerCase();
-  if (type === 'interval') {
-    const us = Number(micros);
-    switch (f) {
-      case 'epoch': return us / 1e6;
-      case 'day': case 'days': return Math.trunc(us / 8.64e10);
-      case 'hour': case 'hours': return Math.trunc((us % 8.64e10) / 3.6e9);
-      case 'minute': case 'minutes': return Math.trunc((us % 3.6e9) / 6e7);
-      case 'second': case 'seconds': return (us % 6e7) / 1e6;
-      default: throw new SluiceError('invalid_parameter', `interval unit "${field}" not supported`);
-    }
+/**
+ * A field of an interval as PostgreSQL's date_part reads it: time fields from the time part
+ * (hour not wrapped at 24), day from the days, month and year from the months; epoch counts a
+ * year as 365.25 days and a month as 30.
+ */
+export function intervalField(field: string, p: IntervalParts): number {
+  const t = p.micros;
+  const year = Math.trunc(p.months / 12);
+  const mon = p.months % 12;
+  switch (field.toLowerCase()) {
+    case 'epoch': return Number(t) / 1e6 + 365.25 * 86400 * year + 30 * 86400 * mon + 86400 * p.days;
+    // Whole seconds and the fraction added in doubles, as PostgreSQL's date_part.
+    case 'microsecond': case 'microseconds': return Number((t % 60_000_000n) / 1_000_000n) * 1e6 + Number(t % 1_000_000n);
+    case 'millisecond': case 'milliseconds': return Number((t % 60_000_000n) / 1_000_000n) * 1000 + Number(t % 1_000_000n) / 1000;
+    case 'second': case 'seconds': return Number((t % 60_000_000n) / 1_000_000n) + Number(t % 1_000_000n) / 1e6;
+    case 'minute': case 'minutes': return Number((t / 60_000_000n) % 60n);
+    case 'hour': case 'hours': return Number(t / 3_600_000_000n);
+    case 'day': case 'days': return p.days;
+    case 'month': case 'months': return mon;
+    case 'quarter': return Math.trunc(mon / 3) + 1;
+    case 'year': case 'years': return year;
+    case 'decade': case 'decades': return Math.trunc(year / 10);
+    case 'century': case 'centuries': return Math.trunc(year / 100);
+    case 'millennium': case 'millennia': return Math.trunc(year / 1000);
+    default: throw new SluiceError('invalid_parameter', `unit "${field}" not supported for type interval`);
   }
+}
+
+/** date_trunc(unit, interval): the fields below `unit` set to zero, as PostgreSQL's interval_trunc. */
+export function intervalTrunc(unit: string, p: IntervalParts): IntervalParts {
+  const year = Math.trunc(p.months / 12);
+  const mon = p.months % 12;
+  const t = p.micros;
+  const H = 3_600_000_000n;
+  switch (unit.toLowerCase()) {
+    case 'millennium': return { months: Math.trunc(year / 1000) * 12000, days: 0, micros: 0n };
+    case 'century': return { months: Math.trunc(year / 100) * 1200, days: 0, micros: 0n };
+    case 'decade': return { months: Math.trunc(year / 10) * 120, days: 0, micros: 0n };
+    case 'year': return { months: year * 12, days: 0, micros: 0n };
+    case 'quarter': return { months: year * 12 + 3 * Math.trunc(mon / 3), days: 0, micros: 0n };
+    case 'month': return { months: p.months, days: 0, micros: 0n };
+    case 'day': return { months: p.months, days: p.days, micros: 0n };
+    case 'hour': return { ...p, micros: (t / H) * H };
+    case 'minute': return { ...p, micros: (t / 60_000_000n) * 60_000_000n };
+    case 'second': return { ...p, micros: (t / 1_000_000n) * 1_000_000n };
+    case 'millisecond': case 'milliseconds': return { ...p, micros: (t / 1000n) * 1000n };
+    case 'microsecond': case 'microseconds': return p;
+    default: throw new SluiceError('invalid_parameter', `unit "${unit}" not supported for type interval`);
+  }
+}
+
+/** A field (year, month, epoch, …) of a timestamp in microseconds, or of an interval value. */
+export function extractField(field: string, v: bigint | string, type: SqlType): number {
+  if (type === 'interval') {
+    const r = intervalField(field, decodeInterval(v as string));
+    return r === 0 ? 0 : r; // never -0 (PostgreSQL prints 0 for a truncated negative fraction)
+  }
+  const micros = v as bigint;
+  const f = field.toLowerCase();
   const ms = Number(micros / 1000n) - (micros % 1000n < 0n ? 1 : 0);
   const d = new Date(ms);
   const subSecondMicros = Number(((micros % 60_000_000n) + 60_000_000n) % 60_000_000n);
@@ -92,7 +138,7 @@ export function extractField(field: string, micros: bigint, type: SqlType): numb
 
 const extract: ScalarFunction = (args, argExprs) => {
   const srcType = argExprs[1]!.type;
-  const k = rowWise('double', ([f, t]) => extractField(f as string, t as bigint, srcType));
+  const k = rowWise('double', ([f, t]) => extractField(f as string, t as bigint | string, srcType));
   return (b, ctx) => k(evalAll(args, b, ctx), b.length, ctx);
 };
 
@@ -110,7 +156,8 @@ function timeField(name: string, result: (t: SqlType) => SqlType): ScalarBinder 
 }
 
 export const TIME_FUNCTIONS = {
-  date_trunc: byName(['date_trunc'], timeField('date_trunc', (t) => t), rowWiseFunction(([u, t]) => dateTrunc(u as string, t as bigint))),
+  date_trunc: byName(['date_trunc'], timeField('date_trunc', (t) => t), (args, argExprs, type) =>
+    rowWiseFunction(([u, t]) => (type === 'interval' ? encodeInterval(intervalTrunc(u as string, decodeInterval(t as string))) : dateTrunc(u as string, t as bigint)))(args, argExprs, type)),
   // EXTRACT(field FROM x) is syntax the binder types itself; date_part is its function form.
   extract: byName(['date_part'], timeField('date_part', () => 'double'), extract),
   now: byName(['now', 'proctime'], (_args, site) => site.make([], 'timestamp'), () => (b, ctx) => constantColumn('timestamp', ctx.now, b.length)),

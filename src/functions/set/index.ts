@@ -7,6 +7,7 @@
  *
  * Adding one: a `SetFn` name here, an entry in SET_FUNCTIONS (the record is exhaustive).
  */
+import { addIntervalToTimestamp, decodeInterval, intervalSpan } from '../../common/interval.js';
 import { SluiceError } from '../../common/errors.js';
 import { elementType, isArrayType, isNumeric, typeDisplayName, type SqlType, type Value } from '../../common/types.js';
 import { pgRegExp, regexpSplit, stringToArray } from '../scalar/array.js';
@@ -42,6 +43,18 @@ function tooLong(): SluiceError {
 function series(args: readonly Value[]): Value[] {
   const [start, stop, step] = args;
   if (start === null || stop === null || step === null) return [];
+  if (typeof step === 'string') {
+    // Timestamps stepped by an interval: the step added to the previous value, as PostgreSQL's.
+    const p = decodeInterval(step);
+    const sign = intervalSpan(p);
+    if (sign === 0n) throw new SluiceError('invalid_parameter', 'step size cannot equal zero');
+    const out: Value[] = [];
+    for (let v = start as bigint; sign > 0n ? v <= (stop as bigint) : v >= (stop as bigint); v = addIntervalToTimestamp(v, p)) {
+      if (out.length >= MAX_SERIES) throw tooLong();
+      out.push(v);
+    }
+    return out;
+  }
   if (typeof start === 'bigint') {
     const s = (step ?? 1n) as bigint;
     if (s === 0n) throw new SluiceError('invalid_parameter', 'step size cannot equal zero');

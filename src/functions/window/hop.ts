@@ -2,7 +2,7 @@
  * HOP(relation, time_column, slide, size [, offset]): windows `size` long starting every
  * `slide`, so a row is in size/slide of them; aggregated over panes gcd(slide, size) wide.
  */
-import { formatInterval } from '../../common/interval.js';
+import { formatDuration } from '../../common/interval.js';
 import { fixedWindow, paneAggregation, showOffset, slidingTagging } from './sliding.js';
 import type { WindowKindDefinition } from './window-kind.js';
 
@@ -10,7 +10,7 @@ export const hop: WindowKindDefinition = {
   usage: 'HOP(relation, time_column, slide, size [, offset])',
   durations: [2, 3],
   params: ([slide, size, offset], pos) => fixedWindow(size!, slide!, offset ?? 0n, pos),
-  show: (w, time) => `HOP(${time}, slide=${formatInterval(w.slide)}, size=${formatInterval(w.size)}${showOffset(w)})`,
+  show: (w, time) => `HOP(${time}, slide=${formatDuration(w.slide)}, size=${formatDuration(w.size)}${showOffset(w)})`,
   tagging: slidingTagging((w) => ` (each row copied into size/slide = ${w.size / w.slide} windows)`),
   aggregation: paneAggregation(
     (w) => gcd(w.slide, w.size),

@@ -3,7 +3,7 @@
  * ends `gap` after its last row; a session is known only once grouped, so it needs an aggregate.
  */
 import { SluiceError } from '../../common/errors.js';
-import { formatInterval } from '../../common/interval.js';
+import { formatDuration } from '../../common/interval.js';
 import { SessionAggOp } from '../../exec/session-agg.js';
 import type { WindowKindDefinition } from './window-kind.js';
 
@@ -14,7 +14,7 @@ export const session: WindowKindDefinition = {
     if (gap === 0n) throw new SluiceError('invalid_parameter', 'the session gap must be positive', { position: pos });
     return { size: 0n, slide: 0n, offset: 0n, gap: gap! };
   },
-  show: (w, time) => `SESSION(${time}, gap=${formatInterval(w.gap)})`,
+  show: (w, time) => `SESSION(${time}, gap=${formatDuration(w.gap)})`,
   tagging: {
     kind: 'refuse',
     message: 'SESSION windows need an aggregate grouped by window_start or window_end',

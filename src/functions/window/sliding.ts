@@ -3,7 +3,7 @@
  * by `offset`), so rows are tagged by WindowOp and aggregated by WindowAggOp over panes.
  */
 import { SluiceError } from '../../common/errors.js';
-import { formatInterval } from '../../common/interval.js';
+import { formatDuration } from '../../common/interval.js';
 import { WindowAggOp } from '../../exec/window-agg.js';
 import { WindowOp } from '../../exec/window-tag.js';
 import type { WindowSpec } from '../../planner/logical.js';
@@ -17,7 +17,7 @@ export function fixedWindow(size: bigint, slide: bigint, offset: bigint, pos: nu
 
 /** `, offset=…` when the window has an offset. */
 export function showOffset(w: WindowSpec): string {
-  return w.offset ? `, offset=${formatInterval(w.offset)}` : '';
+  return w.offset ? `, offset=${formatDuration(w.offset)}` : '';
 }
 
 /** Rows tagged with every window containing them; `note` is EXPLAIN's remark. */
@@ -29,7 +29,7 @@ export function slidingTagging(note: (w: WindowSpec) => string): WindowTagging {
 export function paneAggregation(pane: (w: WindowSpec) => bigint, panesNote: (w: WindowSpec, pane: bigint) => string): WindowAggregation {
   return {
     pane,
-    state: (w, p) => `panes of ${formatInterval(p)}${panesNote(w, p)}`,
+    state: (w, p) => `panes of ${formatDuration(p)}${panesNote(w, p)}`,
     cleanup: 'drop a pane once the watermark passes the end of the last window containing it',
     operator: (id, plan) => new WindowAggOp(id, plan),
   };

@@ -1,5 +1,5 @@
 /** TUMBLE(relation, time_column, size [, offset]): back-to-back windows `size` long; a row is in one. */
-import { formatInterval } from '../../common/interval.js';
+import { formatDuration } from '../../common/interval.js';
 import { fixedWindow, paneAggregation, showOffset, slidingTagging } from './sliding.js';
 import type { WindowKindDefinition } from './window-kind.js';
 
@@ -7,7 +7,7 @@ export const tumble: WindowKindDefinition = {
   usage: 'TUMBLE(relation, time_column, size [, offset])',
   durations: [1, 2],
   params: ([size, offset], pos) => fixedWindow(size!, size!, offset ?? 0n, pos),
-  show: (w, time) => `TUMBLE(${time}, size=${formatInterval(w.size)}${showOffset(w)})`,
+  show: (w, time) => `TUMBLE(${time}, size=${formatDuration(w.size)}${showOffset(w)})`,
   tagging: slidingTagging(() => ''),
   aggregation: paneAggregation((w) => w.size, () => ''),
 };
