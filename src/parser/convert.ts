@@ -327,6 +327,13 @@ class Converter {
       }
       return out;
     }
+    // `x AT TIME ZONE z`: node-sql-parser hangs it on x as options; the binder refuses it in a
+    // view (one-shot SELECTs run in DuckDB, which converts).
+    const opts = e.options?.value;
+    if (Array.isArray(opts) && opts[0]?.type === 'origin' && String(opts[0].value).toLowerCase() === 'at time zone') {
+      const { options: _zone, ...base } = e;
+      return internalCall('__at_time_zone', [this.convertExpr(base), this.convertExpr(opts[1])], pos);
+    }
     // A subquery in an expression: node-sql-parser gives it no type, only its `ast`.
     if (e.type === undefined && e.ast?.type === 'select') return { kind: 'subquery', query: this.convertQuery(e.ast), pos };
     switch (e.type) {

@@ -319,6 +319,12 @@ export class ExprBinder {
   }
 
   private bindFunction(e: Extract<Expr, { kind: 'func' }>, ctx: Ctx): BoundExpr {
+    if (e.name === '__at_time_zone') {
+      throw new SluiceError('not_supported', 'AT TIME ZONE is not supported in a materialized view yet (sluice has no TIMESTAMPTZ: timestamps are UTC)', {
+        position: e.pos ?? this.positionOf('at'),
+        hint: 'Keep the UTC timestamp in the view and convert it where it is read (a one-shot SELECT … AT TIME ZONE runs in DuckDB).',
+      });
+    }
     if (e.over === null && resolveAggregate(e.name, e.star) !== undefined) {
       if (ctx.noAggIn) throw new SluiceError('grouping', `aggregate functions are not allowed in ${ctx.noAggIn}`, { position: e.pos ?? this.positionOf(e.name) });
       throw new SluiceError('internal', 'aggregate outside aggregate context');
