@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import { flushUntil, queryRows, recordChanges, tempDir, testEngine, until, viewRows } from './harness.js';
+import { parseInterval } from '../../src/common/interval.js';
 
 const USERS_CSV = 'id,name,country\n1,ann,NO\n2,bob,SE\n3,cyd,NO\n';
 
@@ -69,7 +70,7 @@ describe('file tables load and feed views', () => {
       WITH (connector = 'file', path = '${join(d, 't.csv')}')`);
     const [r] = await e.execute('SELECT * FROM t ORDER BY b DESC');
     expect(r!.kind === 'rows' && r!.rows).toEqual([
-      [true, -7, 9007199254740993n, 2.5, '10.25', 'a, "quoted" b', 1714554001500000n, 19844, 93_600_000_000n],
+      [true, -7, 9007199254740993n, 2.5, '10.25', 'a, "quoted" b', 1714554001500000n, 19844, parseInterval('1 day 02:00:00')],
       [false, null, null, null, null, null, null, null, null],
     ]);
   });

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flushUntil, onCleanup, queryRows, recordChanges, testEngine, until, viewRows } from './harness.js';
 import { TcpProxy } from './tcp-proxy.js';
+import { parseInterval } from '../../src/common/interval.js';
 
 const HOST = '127.0.0.1';
 const PORT = 5432;
@@ -70,8 +71,8 @@ describe('postgres tables', () => {
       WITH (connector = 'postgres', url = '${url()}', table = '${t}')`);
     const [r] = await e.execute('SELECT * FROM t ORDER BY id');
     expect(r!.kind === 'rows' && r!.rows).toEqual([
-      [1n, 7, 'ann', 1704096000000000n, 1704103200250000n, 19782, true, '12.50', 0.1, 93_600_000_000n, '{"a": [1, 2]}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 42],
-      [2n, null, null, null, null, null, false, null, NaN, -1_500_000n, null, null, null],
+      [1n, 7, 'ann', 1704096000000000n, 1704103200250000n, 19782, true, '12.50', 0.1, parseInterval('1 day 02:00:00'), '{"a": [1, 2]}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 42],
+      [2n, null, null, null, null, null, false, null, NaN, parseInterval('-00:00:01.5'), null, null, null],
     ]);
   });
 
