@@ -1,7 +1,8 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 // Two projects: everything else, and the Kafka suite, which runs against a real broker the
-// global setup starts (scripts/kafka.sh) and stops. `npm test` runs both.
+// global setup starts (scripts/kafka.sh) and stops. `npm test` runs both: the unit project two
+// files at a time, then the Kafka files one at a time (they share the broker and its topics).
 export default defineConfig({
   test: {
     testTimeout: 120_000,
