@@ -82,8 +82,7 @@ describe.each(['after_catalog', 'before_checkpoint'])('a rename killed at %s', (
       { sql: 'ALTER MATERIALIZED VIEW allrows RENAME TO everything', names: { agg: 'per_key', all: 'everything', users: 'customers', names: 'names' } },
       { sql: 'ALTER SINK out RENAME TO out_file', names: { agg: 'per_key', all: 'everything', users: 'customers', names: 'names' } },
     ];
-    // Under CI (.ci/run sets it) the first two (a source and a view) at each point; all five outside.
-    for (const r of process.env.CI ? renames.slice(0, 2) : renames) {
+    for (const r of renames) {
       await server.stop();
       process.env.SLUICE_TEST_RENAME_CRASH = point;
       try {
