@@ -14,6 +14,7 @@
  * plain string comparison orders by span (ties by months, then days), and two intervals are
  * equal in SQL ('1 mon' = '30 days') exactly when their first SPAN_LEN characters are.
  */
+import { daysFromCivil } from './timestamp-text.js';
 import { SluiceError } from './errors.js';
 
 /** An interval as PostgreSQL keeps it: months, days and microseconds, each with its own sign. */
@@ -393,15 +394,6 @@ export function daysInMonth(y: number, m: number): number {
   return m === 2 && isLeap(y) ? 29 : MONTH_DAYS[m - 1]!;
 }
 
-/** Days since 1970-01-01 of a proleptic Gregorian date. */
-export function daysFromCivil(y: number, m: number, d: number): number {
-  const yy = m <= 2 ? y - 1 : y;
-  const era = Math.floor(yy / 400);
-  const yoe = yy - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
 
 /** The proleptic Gregorian date of days since 1970-01-01. */
 export function civilFromDays(z0: number): { y: number; m: number; d: number } {

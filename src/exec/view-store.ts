@@ -95,16 +95,7 @@ class AppendStore implements ViewStore {
     this.state = contentsTable(this, schema, []);
   }
   apply(b: Batch): void {
-    if (b.weights) {
-      // Weight n > 1 is n copies (a join's output, say); a retraction cannot happen here.
-      const idx: number[] = [];
-      for (let i = 0; i < b.length; i++) {
-        const w = b.weights[i]!;
-        if (w < 0) throw new SluiceError('internal', 'an append-only view received a retraction');
-        for (let k = 0; k < w; k++) idx.push(i);
-      }
-      b = takeBatch({ ...b, weights: null }, Int32Array.from(idx), idx.length);
-    }
+    b = appendedCopies(b);
     this.batches.push(b);
     this.rowCount += b.length;
   }
@@ -201,15 +192,7 @@ class RetainingStore implements ViewStore {
   }
 
   apply(b: Batch): void {
-    if (b.weights) {
-      const idx: number[] = [];
-      for (let i = 0; i < b.length; i++) {
-        const w = b.weights[i]!;
-        if (w < 0) throw new SluiceError('internal', 'an append-only view received a retraction');
-        for (let k = 0; k < w; k++) idx.push(i);
-      }
-      b = takeBatch({ ...b, weights: null }, Int32Array.from(idx), idx.length);
-    }
+    b = appendedCopies(b);
     this.push(b, this.now);
     if (this.cutoff !== null) this.drop();
   }
@@ -606,4 +589,16 @@ class ColumnarStore implements ViewStore {
     const slots = this.liveSlots(Number.POSITIVE_INFINITY);
     return { columns: this.cols.map((c) => c.gather(slots, slots.length)), length: slots.length, weights: null };
   }
+}
+
+/** An append-only batch with its weights as copies (weight n > 1 is n rows: a join's output, say); a retraction cannot happen here. */
+function appendedCopies(b: Batch): Batch {
+  if (!b.weights) return b;
+  const idx: number[] = [];
+  for (let i = 0; i < b.length; i++) {
+    const w = b.weights[i]!;
+    if (w < 0) throw new SluiceError('internal', 'an append-only view received a retraction');
+    for (let k = 0; k < w; k++) idx.push(i);
+  }
+  return takeBatch({ ...b, weights: null }, Int32Array.from(idx), idx.length);
 }
