@@ -3,7 +3,7 @@
  * damaged) and opened again on the same dir; views, sources and sinks must continue exactly.
  * (The SIGKILL tests of the real server are in test/crash/.)
  */
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
@@ -244,5 +244,85 @@ describe('checkpoints', () => {
     const out = execFileSync(process.execPath, [resolve('bin/sluice.js'), 'replay', '--data-dir', data, '--epoch', String(n), '--format', 'json'], { encoding: 'utf8' });
     const printed = out.trim().split('\n').map((l) => JSON.parse(l) as { view: string; weight: number; row: string }).filter((r) => !r.view.startsWith('(input')).map((r) => `${r.view}|${r.weight}|${r.row}`);
     expect(printed.sort()).toEqual([...live.get(n)!].sort());
+  });
+
+  it('incremental: a big view writes only its changed keys, restarts from the chain, and a damaged delta falls back loudly', async () => {
+    const data = dir();
+    const logs: string[] = [];
+    let e = await open(data, logs);
+    await e.execute("SET checkpoint_interval = '1 epoch'; SHOW checkpoint_full_interval");
+    expect(await rows(e, 'SHOW checkpoint_full_interval')).toEqual(['8']);
+    await e.execute(`CREATE TABLE t (k INT, v INT);
+      CREATE MATERIALIZED VIEW agg AS SELECT k, count(*) AS n, sum(v) AS s, max(v) AS hi FROM t GROUP BY k;
+      CREATE MATERIALIZED VIEW big AS SELECT k, v FROM t WHERE v % 2 = 0;`);
+    const values = (from: number, n: number, keys: number) => Array.from({ length: n }, (_, i) => `(${(from + i) % keys}, ${from + i})`).join(', ');
+    await e.execute(`INSERT INTO t VALUES ${values(0, 20_000, 10_000)}; FLUSH;`);
+    const views = join(data, 'checkpoints', 'views');
+    const sizes = () => new Map(readdirSync(views).map((f) => [f, statSync(join(views, f)).size]));
+    // A few keys change per epoch: each changed row, a deleted key, a row gone from `big`. (The
+    // first such epoch may still write a view whole: the load's epoch may have been a delta of
+    // the empty view's file already, and a chain whose deltas outweigh its full file starts over.)
+    const small = (i: number) => e.execute(`INSERT INTO t VALUES ${values(30_000 + i * 10, 10, 50)}; DELETE FROM t WHERE k = ${100 + i}; FLUSH;`);
+    await small(0);
+    const before = sizes();
+    for (let i = 1; i <= 3; i++) await small(i);
+    const shown = await rows(e, 'SELECT views_written, views_as_delta, bytes FROM sluice.checkpoints ORDER BY id DESC LIMIT 3');
+    expect(shown.map((r) => r.split('|').slice(0, 2).join('|'))).toEqual(['2|2', '2|2', '2|2']);
+    const newFiles = [...sizes()].filter(([f]) => !before.has(f));
+    const fullAgg = Math.max(...[...before].filter(([f]) => f.startsWith('agg-')).map(([, n]) => n));
+    for (const [f, n] of newFiles) if (f.startsWith('agg-')) expect(n, `${f} against the full file's ${fullAgg} bytes`).toBeLessThan(fullAgg / 10);
+    const expected = async (x: Engine) => {
+      expect(await rows(x, 'SELECT k, n, s, hi FROM agg ORDER BY k')).toEqual(await rows(x, 'SELECT k, count(*), sum(v), max(v) FROM t GROUP BY k ORDER BY k'));
+      expect(await rows(x, 'SELECT k, v FROM big ORDER BY k, v')).toEqual(await rows(x, 'SELECT k, v FROM t WHERE v % 2 = 0 ORDER BY k, v'));
+    };
+    await expected(e);
+    // As a crash leaves it: recovery reads the full files and the deltas after them.
+    await e.close({ checkpoint: false });
+    e = await open(data, logs);
+    await expected(e);
+    await e.execute(`SET checkpoint_interval = '1 epoch'; INSERT INTO t VALUES ${values(40_000, 10, 50)}; DELETE FROM t WHERE k = 7; FLUSH;`);
+    await expected(e);
+    await e.close({ checkpoint: false });
+    // The newest delta damaged: the checkpoint before it (one delta shorter) is used, and the
+    // epoch after it replayed from the offsets log.
+    const newestAgg = readdirSync(views).filter((f) => f.startsWith('agg-')).sort((a, b) => Number(/-(\d+)\.bin$/.exec(b)![1]) - Number(/-(\d+)\.bin$/.exec(a)![1]))[0]!;
+    expect(statSync(join(views, newestAgg)).size).toBeLessThan(fullAgg / 10);
+    const bytes = readFileSync(join(views, newestAgg));
+    bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0xff;
+    writeFileSync(join(views, newestAgg), bytes);
+    e = await open(data, logs);
+    expect(logs.some((l) => l.includes('RECOVERY') && l.includes('damaged') && l.includes(newestAgg))).toBe(true);
+    await expected(e);
+    // checkpoint_full_interval = 1: every state write is whole again.
+    await e.execute("SET checkpoint_interval = '1 epoch'; SET checkpoint_full_interval = 1; INSERT INTO t VALUES (1, 1); FLUSH;");
+    expect(await rows(e, 'SELECT views_as_delta FROM sluice.checkpoints ORDER BY id DESC LIMIT 1')).toEqual(['0']);
+    await expect(e.execute('SET checkpoint_full_interval = 0')).rejects.toThrow(/checkpoint_full_interval must be a whole number of checkpoints/);
+    await e.close();
+  });
+
+  it('incremental: a damaged full file under the newest deltas falls back to a checkpoint of older files', async () => {
+    const data = dir();
+    const logs: string[] = [];
+    let e = await open(data, logs);
+    await e.execute(`SET checkpoint_interval = '1 epoch';
+      CREATE TABLE t (k INT, v INT);
+      CREATE MATERIALIZED VIEW agg AS SELECT k, count(*) AS n, sum(v) AS s FROM t GROUP BY k;`);
+    const values = (from: number, n: number, keys: number) => Array.from({ length: n }, (_, i) => `(${(from + i) % keys}, ${from + i})`).join(', ');
+    await e.execute(`INSERT INTO t VALUES ${values(0, 5_000, 2_000)}; FLUSH;`);
+    for (let i = 0; i < 4; i++) await e.execute(`INSERT INTO t VALUES ${values(10_000 + i * 10, 10, 30)}; FLUSH;`);
+    await e.close({ checkpoint: false });
+    const views = join(data, 'checkpoints', 'views');
+    const agg = readdirSync(views).filter((f) => f.startsWith('agg-')).map((f) => ({ f, id: Number(/-(\d+)\.bin$/.exec(f)![1]), size: statSync(join(views, f)).size }));
+    // The newest files are deltas; the newest big one is the full file under them.
+    const sorted = agg.sort((a, b) => b.id - a.id);
+    expect(sorted[0]!.size).toBeLessThan(sorted.find((x) => x.size > 10 * sorted[0]!.size)?.size ?? 0);
+    const base = sorted.find((x) => x.size > 10 * sorted[0]!.size)!;
+    const bytes = readFileSync(join(views, base.f));
+    bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0xff;
+    writeFileSync(join(views, base.f), bytes);
+    e = await open(data, logs);
+    expect(logs.some((l) => l.includes('RECOVERY') && l.includes('damaged') && l.includes(base.f))).toBe(true);
+    expect(await rows(e, 'SELECT k, n, s FROM agg ORDER BY k')).toEqual(await rows(e, 'SELECT k, count(*), sum(v) FROM t GROUP BY k ORDER BY k'));
+    await e.close();
   });
 });

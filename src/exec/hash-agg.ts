@@ -2,7 +2,7 @@
  * HashAggExec: incremental hash aggregation. State per group: row count (sum of weights) and
  * one accumulator per aggregate. Each epoch, the groups it touched emit −old/+new rows.
  */
-import { batchFromRows, ColumnBuilder, getBit, getValue, isValid, newBitmap, setBit, type Batch, type Column } from '../common/column.js';
+import { batchFromRows, batchRows, ColumnBuilder, takeBatch, getBit, getValue, isValid, newBitmap, setBit, type Batch, type Column } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Value } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
@@ -12,7 +12,7 @@ import { AggregateInputs } from './aggregate-inputs.js';
 import { createGroupTable, type GroupTable } from './group-table.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
 import { SlotColumn } from './slot-columns.js';
-import { batchBytes, rowStateTable, type StateTable } from './state/state-table.js';
+import { batchBytes, rowStateTable, type ChangeTracking, type StateTable } from './state/state-table.js';
 
 export class HashAggOp implements Operator {
   readonly name = 'HashAggExec';
@@ -25,6 +25,10 @@ export class HashAggOp implements Operator {
   private dirtyFlag = new Uint8Array(256);
   private dirty = new Int32Array(256);
   private nDirty = 0;
+  /** Groups whose state changed since the last checkpoint (incremental checkpoints), by id and listed. */
+  private ckptFlag = new Uint8Array(256);
+  private ckptList = new Int32Array(256);
+  private nCkpt = 0;
   /** Per aggregate: the value each group last emitted (by group id), and scratch columns. */
   private readonly prev: SlotColumn[];
   private readonly fresh: SlotColumn[];
@@ -76,11 +80,19 @@ export class HashAggOp implements Operator {
       },
       rows: () => this.table.size,
       bytes: () => batchBytes(this.groupsBatch()),
+      // Groups are never removed (a group whose rows all went keeps its id), so a delta is the
+      // changed groups' rows, loaded over the restored ones.
+      changes: this.tracking(keyIdx, () => ({ removed: this.keysOf(this.changedGids()), rows: [this.groupsBatch(this.changedGids())] }), (d) => {
+        for (const b of d.rows) this.loadGroups(b, nk);
+        if (this.global) this.started = this.emitted[0] === 1;
+        this.prevStale = true;
+      }),
     };
     const values = this.accs.flatMap((a, i) => {
       const type = a.stateLayout.values;
       if (type === null) return [];
-      return [rowStateTable(
+      const valueTypes = [...keyFields.map((f) => f.type), type, 'bigint' as const];
+      const table = rowStateTable(
         { name: `a${i}_values`, schema: [...keyFields, { name: 'value', type }, { name: '_count', type: 'bigint' }], key: [...keyIdx, nk] },
         {
           readRows: () => this.valueRows(a, nk),
@@ -90,16 +102,84 @@ export class HashAggOp implements Operator {
           },
           count: () => [...this.valueRows(a, nk)].length,
         },
-      )];
+      );
+      // A delta replaces the whole multiset of each changed group: reset, then its values loaded.
+      // (Only where the accumulator has no scalar state, which a reset would lose too.)
+      if (a.stateLayout.scalar.length > 0) return [table];
+      const changes = this.tracking(keyIdx, () => {
+        const gids = this.changedGids();
+        return { removed: this.keysOf(gids), rows: [batchFromRows(valueTypes, [...this.valueRows(a, nk, gids)])] };
+      }, (d) => {
+        const keys = batchRows(d.removed);
+        const gids = this.assignRestored(keys, nk);
+        for (let j = 0; j < keys.length; j++) a.reset(gids[j]!);
+        for (const b of d.rows) {
+          const rows = batchRows(b);
+          const vg = this.assignRestored(rows, nk);
+          rows.forEach((r, j) => a.loadValues(vg[j]!, [[r[nk]!, Number(r[nk + 1] as bigint)]]));
+        }
+        this.prevStale = true;
+      });
+      return [{ ...table, changes }];
     });
     return [groups, ...values];
   }
 
-  /** The `groups` table: one row per group id, in id order, built column by column. */
-  private groupsBatch(): Batch {
+  /** Change tracking over the groups changed since the last checkpoint (shared by every table of the operator). */
+  private tracking(deltaKey: readonly number[], delta: ChangeTracking['delta'], apply: ChangeTracking['apply']): ChangeTracking {
+    return {
+      deltaKey,
+      pending: () => this.nCkpt,
+      delta,
+      apply,
+      clear: () => {
+        for (let k = 0; k < this.nCkpt; k++) this.ckptFlag[this.ckptList[k]!] = 0;
+        this.nCkpt = 0;
+      },
+    };
+  }
+
+  private changedGids(): Int32Array {
+    return this.ckptList.slice(0, this.nCkpt);
+  }
+
+  /** The group keys of `gids` as a batch of the key columns. */
+  private keysOf(gids: Int32Array): Batch {
+    const cols: Column[] = [];
+    for (let k = 0; k < this.plan.groupKeys.length; k++) cols.push(this.table.keyColumn(k, gids, gids.length));
+    return { columns: cols, length: gids.length, weights: null };
+  }
+
+  private markChanged(g: number): void {
+    if (this.ckptFlag[g] === 1) return;
+    this.ckptFlag[g] = 1;
+    if (this.nCkpt === this.ckptList.length) {
+      const l = new Int32Array(this.ckptList.length * 2);
+      l.set(this.ckptList);
+      this.ckptList = l;
+    }
+    this.ckptList[this.nCkpt++] = g;
+  }
+
+  /**
+   * The `groups` table: one row per group id, in id order, built column by column; with `gids`,
+   * the rows of those groups only (a delta: the state columns gathered, the keys built for them alone).
+   */
+  private groupsBatch(gids: Int32Array | null = null): Batch {
     const n = this.table.size;
+    const state = this.stateColumns(n);
+    if (gids !== null) {
+      const taken = takeBatch({ columns: state, length: n, weights: null }, gids, gids.length);
+      return { columns: [...this.keysOf(gids).columns, ...taken.columns], length: gids.length, weights: null };
+    }
     const cols: Column[] = [];
     for (let k = 0; k < this.plan.groupKeys.length; k++) cols.push(this.table.keyColumn(k, null, n));
+    return { columns: [...cols, ...state], length: n, weights: null };
+  }
+
+  /** The `groups` table's columns after the keys, for groups 0…n-1. */
+  private stateColumns(n: number): Column[] {
+    const cols: Column[] = [];
     cols.push(bigintColumnOf(this.rows, n));
     const emitted = newBitmap(n, false);
     for (let g = 0; g < n; g++) if (this.emitted[g] === 1) setBit(emitted, g, true);
@@ -112,7 +192,7 @@ export class HashAggOp implements Operator {
         cols.push(...builders.map((b) => b.finish()));
       }
     }
-    return { columns: cols, length: n, weights: null };
+    return cols;
   }
 
   /** Loads a batch of the `groups` table: keys assigned ids column-wise, state set by id. */
@@ -172,8 +252,11 @@ export class HashAggOp implements Operator {
     }
   }
 
-  private *valueRows(a: GroupsAccumulator, nk: number): Iterable<Value[]> {
-    for (let g = 0; g < this.table.size; g++) {
+  /** Rows of an accumulator's value table: of every group, or of groups `gids`. */
+  private *valueRows(a: GroupsAccumulator, nk: number, gids: Int32Array | null = null): Iterable<Value[]> {
+    const n = gids === null ? this.table.size : gids.length;
+    for (let i = 0; i < n; i++) {
+      const g = gids === null ? i : gids[i]!;
       const key: Value[] = [];
       for (let k = 0; k < nk; k++) key.push(this.table.keyValue(g, k));
       for (const [v, c] of a.saveValues(g)) yield [...key, v, BigInt(c)];
@@ -220,6 +303,9 @@ export class HashAggOp implements Operator {
     const d = new Uint8Array(cap);
     d.set(this.dirtyFlag);
     this.dirtyFlag = d;
+    const c = new Uint8Array(cap);
+    c.set(this.ckptFlag);
+    this.ckptFlag = c;
   }
 
   private markDirty(g: number): void {
@@ -261,6 +347,7 @@ export class HashAggOp implements Operator {
     for (let k = 0; k < nd; k++) {
       const g = dirty[k]!;
       this.dirtyFlag[g] = 0;
+      this.markChanged(g);
       const rowsNow = rows[g]!;
       if (rowsNow < 0) throw new SluiceError('internal', `group ${g} has a negative row count: a delete arrived for a row never inserted`);
       if (this.global || rowsNow > 0) existing[ne++] = g;

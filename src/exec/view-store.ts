@@ -4,13 +4,13 @@
  * key index (by the plan's unique key, or by the whole row with a count of copies), so a
  * retraction finds the row it cancels without a row object per stored row.
  */
-import { batchFromRows, constantColumn, getValue, isValid, takeBatch, type Batch } from '../common/column.js';
+import { batchFromRows, ColumnBuilder, constantColumn, getValue, isValid, takeBatch, takeColumn, type Batch, type Column } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Schema, SqlType, Value } from '../common/types.js';
 import { encodeValues } from './group-table.js';
 import { SlotColumn, wordsOf } from './slot-columns.js';
 import { storageOf } from './storage.js';
-import { batchBytes, type StateTable } from './state/state-table.js';
+import { batchBytes, worthTracking, type ChangeTracking, type StateDelta, type StateTable } from './state/state-table.js';
 
 export interface ViewStore {
   apply(b: Batch): void;
@@ -73,8 +73,9 @@ export function createDiscardStore(schema: Schema): ViewStore {
   return store;
 }
 
-function contentsTable(store: ViewStore, schema: Schema, key: readonly number[], reserve?: (rows: number) => void): StateTable {
+function contentsTable(store: ViewStore, schema: Schema, key: readonly number[], reserve?: (rows: number) => void, changes?: ChangeTracking): StateTable {
   return {
+    changes,
     spec: { name: 'contents', schema, key },
     snapshot: () => [store.snapshotBatch()],
     restore: (batches) => {
@@ -91,8 +92,22 @@ class AppendStore implements ViewStore {
   private batches: Batch[] = [];
   rowCount = 0;
   readonly state: StateTable;
+  /** Batches and rows held at the last checkpoint: a delta is what came after. */
+  private ckptBatches = 0;
+  private ckptRows = 0;
   constructor(private readonly schema: Schema) {
-    this.state = contentsTable(this, schema, []);
+    this.state = contentsTable(this, schema, [], undefined, {
+      deltaKey: null,
+      pending: () => this.rowCount - this.ckptRows,
+      delta: () => ({ removed: NO_KEYS, rows: this.batches.slice(this.ckptBatches) }),
+      apply: (d) => {
+        for (const b of d.rows) this.apply(b);
+      },
+      clear: () => {
+        this.ckptBatches = this.batches.length;
+        this.ckptRows = this.rowCount;
+      },
+    });
   }
   apply(b: Batch): void {
     b = appendedCopies(b);
@@ -117,6 +132,9 @@ class AppendStore implements ViewStore {
     return batchFromRows(this.schema.map((f) => f.type), this.rows());
   }
 }
+
+/** No keys removed (an append-only delta). */
+const NO_KEYS: Batch = { columns: [], length: 0, weights: null };
 
 /** The column a retaining store's state table adds: each row's batch time (when it was stored). */
 const STAMP_COLUMN = 'sluice$batch_time';
@@ -457,13 +475,90 @@ class ColumnarStore implements ViewStore {
   private dstSlots = new Int32Array(64);
   rowCount = 0;
   readonly state: StateTable;
+  /** The key columns (indexes into the schema): the plan's key, or the whole row. */
+  private readonly keyCols: readonly number[];
+  /**
+   * Keys applied since the last checkpoint, as copies of the applied batches' key columns (at
+   * their schema positions; null elsewhere), or null when too many to track (written whole).
+   */
+  private touched: (Column | null)[][] | null = [];
+  private nTouched = 0;
 
   constructor(private readonly schema: Schema, private readonly key: readonly number[] | null) {
     this.cols = schema.map((f) => new SlotColumn(f.type));
+    this.keyCols = key ?? schema.map((_, i) => i);
     const intKey = key !== null && key.length === 1 && ['i32', 'i64'].includes(storageOf(schema[key[0]!]!.type));
-    this.index = intKey ? new IntKeyIndex(key[0]!, schema[key[0]!]!.type) : new MapKeyIndex(key ?? schema.map((_, i) => i));
+    this.index = intKey ? new IntKeyIndex(key[0]!, schema[key[0]!]!.type) : new MapKeyIndex(this.keyCols);
     this.counts = key === null ? new Int32Array(64) : null;
-    this.state = contentsTable(this, schema, key ?? [], (rows) => this.reserve(rows));
+    this.state = contentsTable(this, schema, key ?? [], (rows) => this.reserve(rows), {
+      deltaKey: this.keyCols,
+      pending: () => (this.touched === null ? Number.POSITIVE_INFINITY : this.nTouched),
+      delta: () => this.delta(),
+      apply: (d) => this.applyDelta(d),
+      clear: () => {
+        this.touched = [];
+        this.nTouched = 0;
+      },
+    });
+  }
+
+  /** Notes the keys of batch `b` as changed (a copy: the batch's buffers are not the store's). */
+  private track(b: Batch): void {
+    if (this.touched === null) return;
+    if (!worthTracking(this.nTouched + b.length, this.rowCount)) {
+      this.touched = null;
+      return;
+    }
+    const idx = new Int32Array(b.length);
+    for (let i = 0; i < b.length; i++) idx[i] = i;
+    const cols: (Column | null)[] = this.schema.map(() => null);
+    for (const k of this.keyCols) cols[k] = takeColumn(b.columns[k]!, idx, b.length);
+    this.touched.push(cols);
+    this.nTouched += b.length;
+  }
+
+  /** The current rows of every key changed since the last checkpoint, and the changed keys now gone. */
+  private delta(): StateDelta {
+    const seen = new Uint8Array(this.high);
+    const slots: number[] = [];
+    const gone = this.keyCols.map((k) => new ColumnBuilder(this.schema[k]!.type, 0));
+    for (const cols of this.touched ?? []) {
+      const b = sparseBatch(cols);
+      for (let i = 0; i < b.length; i++) {
+        const s = this.index.locate(b, i);
+        if (s < 0) this.keyCols.forEach((k, j) => gone[j]!.appendFrom(b.columns[k]!, i));
+        else if (seen[s] === 0) {
+          seen[s] = 1;
+          const copies = this.counts === null ? 1 : this.counts[s]!;
+          for (let c = 0; c < copies; c++) slots.push(s);
+        }
+      }
+    }
+    const at = Int32Array.from(slots);
+    const removed = gone.map((g) => g.finish());
+    return {
+      removed: { columns: removed, length: removed[0]?.length ?? 0, weights: null },
+      rows: [{ columns: this.cols.map((c) => c.gather(at, at.length)), length: at.length, weights: null }],
+    };
+  }
+
+  /** Removes every row of the delta's keys (removed ones and those of its rows), then adds its rows. */
+  private applyDelta(d: StateDelta): void {
+    const width = this.schema.length;
+    const drop = (b: Batch): void => {
+      for (let i = 0; i < b.length; i++) {
+        const s = this.index.locate(b, i);
+        if (s < 0) continue;
+        this.index.remove();
+        this.rowCount -= this.counts === null ? 1 : this.counts[s]!;
+        this.release(s);
+      }
+    };
+    const removedCols: (Column | null)[] = new Array<Column | null>(width).fill(null);
+    this.keyCols.forEach((k, j) => (removedCols[k] = d.removed.columns[j] ?? null));
+    if (d.removed.length > 0) drop(sparseBatch(removedCols));
+    for (const b of d.rows) drop(b);
+    for (const b of d.rows) this.apply({ ...b, weights: null });
   }
 
   /** Room for `rows` more rows: the columns and the index grown once. */
@@ -505,6 +600,7 @@ class ColumnarStore implements ViewStore {
 
   apply(b: Batch): void {
     const n = b.length;
+    this.track(b);
     if (this.srcRows.length < n) {
       this.srcRows = new Int32Array(n);
       this.dstSlots = new Int32Array(n);
@@ -589,6 +685,12 @@ class ColumnarStore implements ViewStore {
     const slots = this.liveSlots(Number.POSITIVE_INFINITY);
     return { columns: this.cols.map((c) => c.gather(slots, slots.length)), length: slots.length, weights: null };
   }
+}
+
+/** A batch over columns of which only some are present (a key index reads only its key columns). */
+function sparseBatch(cols: readonly (Column | null)[]): Batch {
+  const present = cols.find((c) => c !== null);
+  return { columns: cols as Column[], length: present?.length ?? 0, weights: null };
 }
 
 /** An append-only batch with its weights as copies (weight n > 1 is n rows: a join's output, say); a retraction cannot happen here. */

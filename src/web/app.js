@@ -155,8 +155,8 @@ async function systemPage(ov) {
       row('external (Arrow buffers, …)', fmt(m.external, 'B')),
       ...Object.entries(m.stateBytes).map(([v, b]) => row(`state of view ${v}`, fmt(b, 'B'))),
     ], { id: 'memory' }),
-    table('Checkpoints (the kept ones; none without a data dir)', ['id', 'epoch', 'taken at', 'bytes written', 'views written', 'duration'], cps.map((c) => row(
-      String(c.id), String(c.epoch), c.createdAt, fmt(c.bytes, 'B'), String(c.viewsWritten), ms(c.durationMs))), { id: 'checkpoints' }),
+    table('Checkpoints (the kept ones; none without a data dir)', ['id', 'epoch', 'taken at', 'bytes written', 'views written', 'as deltas', 'duration'], cps.map((c) => row(
+      String(c.id), String(c.epoch), c.createdAt, fmt(c.bytes, 'B'), String(c.viewsWritten), String(c.viewsAsDelta), ms(c.durationMs))), { id: 'checkpoints' }),
   ];
 }
 

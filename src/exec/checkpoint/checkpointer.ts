@@ -33,7 +33,7 @@ import { CorruptFileError, FramedLog, readBlobFile, writeBlobFile } from './file
 
 /** A blob file as readBlobFile gives it. */
 type VerifiedFile = ReturnType<typeof readBlobFile>;
-import type { Manifest, Recovery } from './manifest.js';
+import { chainOf, type Manifest, type Recovery } from './manifest.js';
 
 export const INTERNAL_SCHEMA = 'sluice_internal';
 const INSERT_CHANGE = `INSERT INTO ${INTERNAL_SCHEMA}.table_changes VALUES ($1, $2, $3)`;
@@ -62,11 +62,48 @@ export interface CheckpointInfo {
   readonly createdAtMs: number;
   readonly bytesWritten: number;
   readonly viewsWritten: number;
+  /** Of those, the views written as a delta of their chain (the changed keys only). */
+  readonly viewsAsDelta: number;
   readonly durationMs: number;
+}
+
+/** How many views checkpoint `m` wrote as deltas: those whose newest delta file is its own. */
+function deltasOf(m: Manifest): number {
+  return Object.values(m.views).filter((v) => v.deltas?.[v.deltas.length - 1]?.endsWith(`-${m.id}.bin`)).length;
 }
 
 /** How many checkpoints are kept (the newest and the ones a damaged newest falls back to). */
 const KEEP = 3;
+/**
+ * Incremental checkpoints share files (a view's full file and the deltas before the newest), so
+ * the last KEEP checkpoints may all lean on one damaged file: up to this many older ones are
+ * kept too, back to the newest that shares no changed view's files with the newest checkpoint.
+ */
+const FALLBACK_WINDOW = 16;
+
+/**
+ * Whether checkpoint `x` can stand in for `newest` whatever file of `newest` is damaged: each
+ * view's state is either the very same files (a view that did not change: as before deltas) or
+ * a chain of other files.
+ */
+function independent(x: Manifest, newest: Manifest): boolean {
+  return Object.entries(newest.views).every(([name, v]) => {
+    const o = x.views[name];
+    if (!o) return true;
+    const a = chainOf(o);
+    const b = chainOf(v);
+    return o.file !== v.file || (a.length === b.length && a.every((f, i) => f === b[i]));
+  });
+}
+
+/** The checkpoints with state to keep of `list` (oldest first): see KEEP and FALLBACK_WINDOW. */
+function keptOf(list: readonly Manifest[]): Manifest[] {
+  const newest = list[list.length - 1];
+  if (!newest) return [];
+  const window = list.slice(-(KEEP + FALLBACK_WINDOW));
+  for (let i = window.length - 2; i >= 0; i--) if (independent(window[i]!, newest)) return window.slice(Math.min(i, Math.max(0, window.length - KEEP)));
+  return list.slice(-KEEP);
+}
 /** Old checkpoint rows and consumed table changes are deleted every this many commits. */
 const PRUNE_ROWS_EVERY = 16;
 /** The offsets log is rewritten without old records every this many commits. */
@@ -161,7 +198,7 @@ export class Checkpointer {
     const committedEpoch = Math.max(0, ...all.map((m) => m.epoch));
     // Only the kept checkpoints are candidates: rows older than them await pruning, and their
     // state files are gone or describe a catalog of long ago.
-    const full = all.filter((m) => m.full).slice(-KEEP);
+    const full = keptOf(all.filter((m) => m.full));
     const damaged: string[] = [];
     for (let i = full.length - 1; i >= 0; i--) {
       const m = full[i]!;
@@ -170,7 +207,7 @@ export class Checkpointer {
         if (damaged.length) {
           this.log(`RECOVERY: checkpoint(s) after ${m.id} are damaged (${damaged.join('; ')}); recovering from checkpoint ${m.id} (epoch ${m.epoch}) and replaying the epochs after it from the offsets log`);
         }
-        this.kept = full.slice(0, i + 1).slice(-KEEP);
+        this.kept = keptOf(full.slice(0, i + 1));
         return { manifest: m, committedEpoch };
       }
       damaged.push(bad);
@@ -187,11 +224,13 @@ export class Checkpointer {
   private verify(m: Manifest): string | null {
     this.verified.clear();
     for (const v of Object.values(m.views)) {
-      try {
-        this.verified.set(v.file, readBlobFile(join(this.dir, v.file)));
-      } catch (e) {
-        this.verified.clear();
-        return e instanceof CorruptFileError ? e.message : String(e);
+      for (const f of chainOf(v)) {
+        try {
+          this.verified.set(f, readBlobFile(join(this.dir, f)));
+        } catch (e) {
+          this.verified.clear();
+          return e instanceof CorruptFileError ? e.message : String(e);
+        }
       }
     }
     return null;
@@ -310,11 +349,11 @@ export class Checkpointer {
       if (batched) await duck.run('ROLLBACK', conn).catch(() => undefined);
       throw e;
     }
-    const kept = m.full ? [...this.kept, m].slice(-KEEP) : this.kept;
+    const kept = m.full ? keptOf([...this.kept, m]) : this.kept;
     const oldest = kept[0] ?? m;
     this.kept = kept;
     this.nextId = m.id + 1;
-    if (m.full) this.info.set(m.id, { id: m.id, epoch: m.epoch, createdAtMs: m.createdAtMs, bytesWritten: stats.bytes, viewsWritten: stats.viewsWritten, durationMs });
+    if (m.full) this.info.set(m.id, { id: m.id, epoch: m.epoch, createdAtMs: m.createdAtMs, bytesWritten: stats.bytes, viewsWritten: stats.viewsWritten, viewsAsDelta: deltasOf(m), durationMs });
     for (const id of this.info.keys()) if (id < oldest.id) this.info.delete(id);
     if (m.full) this.pruneFiles();
     // Old rows go every few commits: two DELETEs per epoch would cost more than the commit.
@@ -331,7 +370,7 @@ export class Checkpointer {
   /** Deletes state files no kept manifest refers to (and temp files of interrupted writes). */
   private pruneFiles(): void {
     const used = new Set<string>();
-    for (const k of this.kept) for (const v of Object.values(k.views)) used.add(v.file);
+    for (const k of this.kept) for (const v of Object.values(k.views)) for (const f of chainOf(v)) used.add(f);
     const dir = join(this.dir, 'views');
     for (const f of readdirSync(dir)) {
       const rel = join('views', f);
@@ -361,7 +400,7 @@ export class Checkpointer {
   private remember(row: Value[], m: Manifest): void {
     if (!m.full) return;
     const [id, , epoch, at, bytes, views, ms] = row;
-    this.info.set(Number(id), { id: Number(id), epoch: Number(epoch), createdAtMs: Number((at as bigint) / 1000n), bytesWritten: Number(bytes), viewsWritten: Number(views), durationMs: Number(ms) });
+    this.info.set(Number(id), { id: Number(id), epoch: Number(epoch), createdAtMs: Number((at as bigint) / 1000n), bytesWritten: Number(bytes), viewsWritten: Number(views), viewsAsDelta: deltasOf(m), durationMs: Number(ms) });
   }
 
   /** Appends a table change to the change log on `conn` (inside the caller's transaction). */

@@ -22,8 +22,10 @@ export interface SourceCkpt {
 }
 
 export interface ViewCkpt {
-  /** The state file (relative to the checkpoint dir) holding the view's operators and store. */
+  /** The state file (relative to the checkpoint dir) holding the view's operators and store whole. */
   readonly file: string;
+  /** Delta files to apply after it, oldest first (incremental checkpoints; absent: none). */
+  readonly deltas?: readonly string[];
   /** The view's SQL when the state was taken (a changed definition does not restore). */
   readonly sql: string;
   readonly wm: string | null;
@@ -52,6 +54,11 @@ export interface Manifest {
   readonly tables: Record<string, { readonly wm: WatermarkCkpt | null }>;
   readonly views: Record<string, ViewCkpt>;
   readonly createdAtMs: number;
+}
+
+/** Every state file of a view's checkpoint: its full file, then its deltas. */
+export function chainOf(v: ViewCkpt): string[] {
+  return [v.file, ...(v.deltas ?? [])];
 }
 
 /** What recovery starts from. */

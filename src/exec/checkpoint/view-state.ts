@@ -1,9 +1,16 @@
 /**
- * A view's state file: every state table of every operator of its pipeline, and its store, as
+ * A view's state files: every state table of every operator of its pipeline, and its store, as
  * Arrow IPC streams in one checksummed blob file (files.ts). Restoring checks that the
  * operators and tables of the file are those of the freshly built pipeline (same ids, same
  * table names and column lists); anything else is refused rather than half-restored.
+ *
+ * Incremental checkpoints: a file is either full (every table whole) or a delta over the files
+ * before it in the view's chain, where each table is written whole or, when it tracks its
+ * changes and few keys changed, as those keys and their current rows (state-table.ts). The
+ * chain is a full file and the deltas after it; restoring a table takes its last whole copy in
+ * the chain and applies the deltas after that one, in order.
  */
+import type { Batch } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { Schema } from '../../common/types.js';
 import type { Pipeline } from '../pipeline.js';
@@ -15,7 +22,12 @@ interface TableEntry {
   readonly op: string;
   readonly table: string;
   readonly columns: string;
+  /** The rows: the whole table, or (a delta) the changed keys' current rows. */
   readonly ref: BlobRef;
+  /** A delta's removed keys (absent: none, or the table is whole). */
+  readonly removed?: BlobRef;
+  /** Whether the entry is a delta (absent in files written before incremental checkpoints: whole). */
+  readonly delta?: boolean;
   readonly rows: number;
 }
 
@@ -23,6 +35,9 @@ interface Header {
   readonly view: string;
   readonly tables: readonly TableEntry[];
 }
+
+/** A state file as readBlobFile gives it. */
+export type StateFile = ReturnType<typeof readBlobFile>;
 
 const STORE_OP = '(store)';
 
@@ -38,44 +53,106 @@ function tablesOf(pipeline: Pipeline, store: ViewStore): { op: string; t: StateT
   return out;
 }
 
-/** Writes a view's state to `path`; returns the bytes written and the rows held. */
-export function writeViewState(path: string, view: string, pipeline: Pipeline, store: ViewStore): { bytes: number; rows: number } {
-  const tables = tablesOf(pipeline, store);
-  const blobs: Uint8Array[] = [];
-  const meta: { op: string; table: string; columns: string; rows: number }[] = [];
-  let rows = 0;
-  for (const { op, t } of tables) {
-    const snap = t.snapshot();
-    const n = snap.reduce((a, b) => a + b.length, 0);
-    rows += n;
-    blobs.push(encodeSnapshot(t.spec, snap));
-    meta.push({ op, table: t.spec.name, columns: columnsOf(t.spec.schema), rows: n });
-  }
-  const bytes = writeBlobFile(path, blobs, (refs): Header => ({ view, tables: meta.map((m, i) => ({ ...m, ref: refs[i]! })) }));
-  return { bytes, rows };
+/** The schema of a delta's removed keys: the table's `deltaKey` columns. */
+function keySchema(t: StateTable): Schema {
+  return (t.changes?.deltaKey ?? []).map((i) => t.spec.schema[i]!);
 }
 
 /**
- * Restores a view's freshly built pipeline and empty store from `path` (`read`: that file, already
- * read and checked). `savedAs`: the name the view had when the file was written (a rename since).
+ * Whether a table is written as a delta: it tracks its changes and, unless `always` (tests
+ * exercising deltas on small tables), they are at most half its rows.
  */
-export function readViewState(path: string, view: string, pipeline: Pipeline, store: ViewStore, read?: ReturnType<typeof readBlobFile>, savedAs = view): { bytes: number; rows: number } {
-  const file = read ? { ...read, header: read.header as Header } : readBlobFile<Header>(path);
+function deltaWorthIt(t: StateTable, always: boolean): boolean {
+  const pending = t.changes?.pending() ?? Number.POSITIVE_INFINITY;
+  return Number.isFinite(pending) && (always || pending * 2 <= t.rows());
+}
+
+/**
+ * Writes a view's state to `path`: whole, or with `incremental` as a delta over the chain its
+ * last file ends (each table whose changes are few enough; the others whole). Every table's
+ * change tracking starts over. Returns the bytes written, the rows held, and whether the file
+ * is full (every table whole: a chain may start at it).
+ */
+export function writeViewState(path: string, view: string, pipeline: Pipeline, store: ViewStore, incremental: boolean | 'always' = false): { bytes: number; rows: number; full: boolean } {
   const tables = tablesOf(pipeline, store);
-  const entries = file.header.tables;
-  const mismatch = (what: string) => new SluiceError('internal', `the checkpointed state of view "${view}" (${path}) does not fit its plan: ${what}`, {
+  const blobs: Uint8Array[] = [];
+  const meta: { op: string; table: string; columns: string; rows: number; delta: boolean; blobs: number }[] = [];
+  let rows = 0;
+  let full = true;
+  for (const { op, t } of tables) {
+    const n = t.rows();
+    rows += n;
+    if (incremental !== false && deltaWorthIt(t, incremental === 'always')) {
+      const d = t.changes!.delta();
+      blobs.push(encodeSnapshot(t.spec, d.rows));
+      const withRemoved = d.removed.length > 0;
+      if (withRemoved) blobs.push(encodeSnapshot({ name: `${t.spec.name}$removed`, schema: keySchema(t), key: [] }, [d.removed]));
+      meta.push({ op, table: t.spec.name, columns: columnsOf(t.spec.schema), rows: n, delta: true, blobs: withRemoved ? 2 : 1 });
+      full = false;
+    } else {
+      blobs.push(encodeSnapshot(t.spec, t.snapshot()));
+      meta.push({ op, table: t.spec.name, columns: columnsOf(t.spec.schema), rows: n, delta: false, blobs: 1 });
+    }
+  }
+  const bytes = writeBlobFile(path, blobs, (refs): Header => {
+    let at = 0;
+    return {
+      view,
+      tables: meta.map(({ blobs: count, delta, ...m }) => {
+        const ref = refs[at++]!;
+        const removed = count === 2 ? refs[at++]! : undefined;
+        return { ...m, ref, ...(delta ? { delta } : {}), ...(removed ? { removed } : {}) };
+      }),
+    };
+  });
+  for (const { t } of tables) t.changes?.clear();
+  return { bytes, rows, full };
+}
+
+/**
+ * Restores a view's freshly built pipeline and empty store from its chain of state files (the
+ * full file first, then its deltas; each with `read`: that file already read and checked).
+ * `savedAs`: the name the view had when the files were written (a rename since).
+ */
+export function readViewState(chain: readonly { path: string; read?: StateFile }[], view: string, pipeline: Pipeline, store: ViewStore, savedAs = view): { bytes: number; rows: number } {
+  const files = chain.map((c) => {
+    const f = c.read ?? readBlobFile<Header>(c.path);
+    return { path: c.path, header: f.header as Header, blob: f.blob, bytes: f.bytes };
+  });
+  const tables = tablesOf(pipeline, store);
+  const mismatch = (path: string, what: string) => new SluiceError('internal', `the checkpointed state of view "${view}" (${path}) does not fit its plan: ${what}`, {
     hint: 'The view\'s plan changed since the checkpoint (a new sluice version?): drop and recreate the view to start it over.',
   });
-  if (file.header.view !== savedAs) throw mismatch(`it belongs to view "${file.header.view}"`);
   // Operator ids start with the view's name: a renamed view's file has the old one.
   const savedOp = (op: string) => (savedAs !== view && op.startsWith(`${view}/`) ? `${savedAs}/${op.slice(view.length + 1)}` : op);
-  if (entries.length !== tables.length) throw mismatch(`${entries.length} state tables saved, ${tables.length} expected`);
+  for (const f of files) {
+    if (f.header.view !== savedAs) throw mismatch(f.path, `it belongs to view "${f.header.view}"`);
+    if (f.header.tables.length !== tables.length) throw mismatch(f.path, `${f.header.tables.length} state tables saved, ${tables.length} expected`);
+    tables.forEach(({ op, t }, i) => {
+      const e = f.header.tables[i]!;
+      if (e.op !== savedOp(op) || e.table !== t.spec.name || e.columns !== columnsOf(t.spec.schema)) throw mismatch(f.path, `table ${e.op}.${e.table} where ${op}.${t.spec.name} was expected`);
+      if (e.delta && !t.changes) throw mismatch(f.path, `table ${e.op}.${e.table} is a delta, which the operator cannot apply`);
+    });
+  }
+  if (files.length > 0 && files[0]!.header.tables.some((e) => e.delta)) throw mismatch(files[0]!.path, 'the first file of the chain is a delta');
   let rows = 0;
-  tables.forEach(({ op, t }, i) => {
-    const e = entries[i]!;
-    if (e.op !== savedOp(op) || e.table !== t.spec.name || e.columns !== columnsOf(t.spec.schema)) throw mismatch(`table ${e.op}.${e.table} where ${op}.${t.spec.name} was expected`);
-    t.restore(decodeSnapshot(t.spec, file.blob(e.ref)));
-    rows += e.rows;
+  tables.forEach(({ t }, i) => {
+    // The table's last whole copy in the chain, then the deltas after it.
+    let from = 0;
+    files.forEach((f, j) => {
+      if (!f.header.tables[i]!.delta) from = j;
+    });
+    const base = files[from]!;
+    t.restore(decodeSnapshot(t.spec, base.blob(base.header.tables[i]!.ref)));
+    for (const f of files.slice(from + 1)) {
+      const e = f.header.tables[i]!;
+      const removed: Batch = e.removed
+        ? decodeSnapshot({ name: `${t.spec.name}$removed`, schema: keySchema(t), key: [] }, f.blob(e.removed))[0] ?? { columns: [], length: 0, weights: null }
+        : { columns: [], length: 0, weights: null };
+      t.changes!.apply({ removed, rows: decodeSnapshot(t.spec, f.blob(e.ref)) });
+    }
+    t.changes?.clear();
+    rows += files[files.length - 1]!.header.tables[i]!.rows;
   });
-  return { bytes: file.bytes, rows };
+  return { bytes: files.reduce((a, f) => a + f.bytes, 0), rows };
 }

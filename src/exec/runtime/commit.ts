@@ -10,10 +10,10 @@ import type { Batch } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { CommitAppend } from '../checkpoint/checkpointer.js';
 import { uniformWeights } from '../checkpoint/checkpointer.js';
-import type { Manifest, SourceCkpt, ViewCkpt, WatermarkCkpt } from '../checkpoint/manifest.js';
+import { chainOf, type Manifest, type SourceCkpt, type ViewCkpt, type WatermarkCkpt } from '../checkpoint/manifest.js';
 import { readViewState, writeViewState } from '../checkpoint/view-state.js';
 import { deliver } from './outbox.js';
-import { pipelines, type EngineState, type SinkRt, type ViewRt, type WatermarkRt } from './state.js';
+import { pipelines, type CkptChain, type EngineState, type SinkRt, type ViewRt, type WatermarkRt } from './state.js';
 
 /** What an epoch hands to its commit. */
 export interface EpochCut {
@@ -53,15 +53,23 @@ export async function commitEpoch(state: EngineState, cut: EpochCut, full = fals
     const writeStarted = performance.now();
     if (withState) {
       for (const v of pipelines(state)) {
-        // Incremental: a view whose state did not change keeps its previous file.
+        // A view whose state did not change keeps its files; one whose state did writes the
+        // changed keys as a delta of its chain, or its state whole (see deltaDue).
         if (v.dirty || v.ckptFile === null) {
           const file = cp.viewFile(v.entry.name, id);
-          bytes += writeViewState(cp.path(file), v.entry.name, v.pipeline, v.store).bytes;
-          v.ckptFile = file;
+          const chain = v.ckptFile === null ? null : v.ckptChain;
+          const incremental = chain !== null && deltaDue(state, v, chain);
+          const w = writeViewState(cp.path(file), v.entry.name, v.pipeline, v.store, incremental);
+          bytes += w.bytes;
+          if (w.full || chain === null) {
+            v.ckptFile = file;
+            v.ckptChain = { deltas: [], fullBytes: w.bytes, deltaBytes: 0, pipeline: v.pipeline, store: v.store };
+          } else v.ckptChain = { ...chain, deltas: [...chain.deltas, file], deltaBytes: chain.deltaBytes + w.bytes };
           v.dirty = false;
           viewsWritten++;
         }
-        views[v.entry.name] = { file: v.ckptFile, sql: v.entry.sql, wm: v.wm?.toString() ?? null, lateRows: v.lateRows, rowErrors: v.rowErrors, failed: v.failed?.message ?? null };
+        const deltas = v.ckptChain?.deltas ?? [];
+        views[v.entry.name] = { file: v.ckptFile!, ...(deltas.length ? { deltas } : {}), sql: v.entry.sql, wm: v.wm?.toString() ?? null, lateRows: v.lateRows, rowErrors: v.rowErrors, failed: v.failed?.message ?? null };
       }
     }
     if (withState) {
@@ -101,6 +109,15 @@ export async function checkpointNow(state: EngineState, sinkDeltas: ReadonlyMap<
  */
 export const AUTO_WALL_FACTOR = 10;
 export const AUTO_REPLAY_FACTOR = 2;
+
+/**
+ * Whether a view's state may be written as a delta of its chain: the chain describes the view's
+ * current pipeline and store, is shorter than checkpoint_full_interval, and its deltas weigh
+ * less than its full file (past that, a full file is cheaper to recover from).
+ */
+function deltaDue(state: EngineState, v: ViewRt, chain: CkptChain): boolean {
+  return chain.pipeline === v.pipeline && chain.store === v.store && chain.deltas.length + 1 < state.settings.checkpointFullEvery && chain.deltaBytes < chain.fullBytes;
+}
 
 /** Whether checkpoint_interval calls for operator state at this commit. */
 function stateDue(state: EngineState, last: Manifest | null): boolean {
@@ -146,9 +163,13 @@ export function restoreView(state: EngineState, v: ViewRt): boolean {
     state.log(`RECOVERY: view ${v.entry.name} changed its definition since checkpoint ${m.id}; it is recomputed from its inputs`);
     return false;
   }
-  readViewState(state.checkpointer.path(c.file), v.entry.name, v.pipeline, v.store, state.checkpointer.takeVerified(c.file), c.renamedFrom);
+  const cp = state.checkpointer;
+  const files = chainOf(c).map((f) => ({ path: cp.path(f), read: cp.takeVerified(f) }));
+  readViewState(files, v.entry.name, v.pipeline, v.store, c.renamedFrom);
   // A file written under the view's old name is written again under the new one.
   v.ckptFile = c.renamedFrom === undefined ? c.file : null;
+  const [full, ...deltas] = files.map((f) => f.read?.bytes ?? 0);
+  v.ckptChain = { deltas: c.deltas ?? [], fullBytes: full!, deltaBytes: deltas.reduce((a, b) => a + b, 0), pipeline: v.pipeline, store: v.store };
   v.dirty = c.renamedFrom !== undefined;
   v.wm = c.wm === null ? null : BigInt(c.wm);
   v.lateRows = c.lateRows;

@@ -359,7 +359,7 @@ export class Ddl {
     const pipeline = new Pipeline(stmt.name, planned.physical, (b) => outputs.push(b));
     const rt: ViewRt = {
       entry, model: null, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized), retention), retention, outputs, subscribers: new Set(), onDrop: new Set(),
-      rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(), version: 0, ckptFile: null, dirty: true,
+      rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(), version: 0, ckptFile: null, ckptChain: null, dirty: true,
     };
     const lateSchema = lateInputSchema(planned);
     if (rt.keepLate) {
@@ -410,7 +410,7 @@ export class Ddl {
     const pipeline = new Pipeline(stmt.name, planned.physical, (b) => outputs.push(b), (id) => new ModelTrainOp(id, model));
     const rt: ViewRt = {
       entry, model, planned, pipeline, store: createViewStore(schema, false, [0]), retention: null, outputs, subscribers: new Set(), onDrop: new Set(),
-      rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: false, pendingLate: [], createdAtMs: Date.now(), version: 0, ckptFile: null, dirty: true,
+      rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: false, pendingLate: [], createdAtMs: Date.now(), version: 0, ckptFile: null, ckptChain: null, dirty: true,
     };
     if (!restoreView(state, rt)) {
       if (state.recovering) state.log(`RECOVERY: model ${stmt.name} has no checkpointed state; it is retrained from its inputs`);
@@ -577,7 +577,7 @@ export class Ddl {
     return {
       entry, model: null, planned, pipeline: new Pipeline(sink.name, planned.physical, (b) => outputs.push(b)), store: createDiscardStore(schema), retention: null, outputs,
       subscribers: new Set(), onDrop: new Set(), rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: false, pendingLate: [], createdAtMs: Date.now(),
-      version: 0, ckptFile: null, dirty: true,
+      version: 0, ckptFile: null, ckptChain: null, dirty: true,
     };
   }
 

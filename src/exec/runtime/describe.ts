@@ -20,12 +20,12 @@ export function describe(catalog: Catalog, stmt: Extract<Statement, { kind: 'des
 /** SHOW CHECKPOINTS: the kept checkpoints, newest first (none without a data dir). */
 export function showCheckpoints(state: EngineState): StatementResult {
   const list = state.checkpointer?.list() ?? [];
-  const rows: Value[][] = list.map((c) => [BigInt(c.id), BigInt(c.epoch), BigInt(c.createdAtMs) * 1000n, BigInt(c.bytesWritten), c.viewsWritten, c.durationMs]);
+  const rows: Value[][] = list.map((c) => [BigInt(c.id), BigInt(c.epoch), BigInt(c.createdAtMs) * 1000n, BigInt(c.bytesWritten), c.viewsWritten, c.viewsAsDelta, c.durationMs]);
   return {
     kind: 'rows', tag: `SHOW ${rows.length}`, rows,
     columns: [
       { name: 'id', type: 'bigint' }, { name: 'epoch', type: 'bigint' }, { name: 'created_at', type: 'timestamp' },
-      { name: 'bytes_written', type: 'bigint' }, { name: 'views_written', type: 'int' }, { name: 'duration_ms', type: 'double' },
+      { name: 'bytes_written', type: 'bigint' }, { name: 'views_written', type: 'int' }, { name: 'views_as_delta', type: 'int' }, { name: 'duration_ms', type: 'double' },
     ],
   };
 }

@@ -328,7 +328,7 @@ export class Engine {
 
   /** pg_settings' rows: the engine's settings and the PostgreSQL parameters clients look for. */
   private pgSettings(): [string, string, string][] {
-    const own = ['batch_interval', 'checkpoint_interval', 'statement_timeout', 'backpressure', 'backpressure_initial_rate', 'backpressure_target',
+    const own = ['batch_interval', 'checkpoint_interval', 'checkpoint_full_interval', 'statement_timeout', 'backpressure', 'backpressure_initial_rate', 'backpressure_target',
       'watermark_idle_timeout', 'enable_window_panes', 'rw_implicit_flush'];
     const fixed: [string, string, string][] = [
       ['server_version', '15.0', 'Shows the server version.'], ['server_version_num', '150000', 'Shows the server version as an integer.'],

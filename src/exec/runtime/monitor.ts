@@ -133,6 +133,7 @@ export interface CheckpointInfo {
   readonly createdAt: string;
   readonly bytes: number;
   readonly viewsWritten: number;
+  readonly viewsAsDelta: number;
   readonly durationMs: number;
 }
 
@@ -286,7 +287,7 @@ export class Monitor {
 
   checkpoints(): CheckpointInfo[] {
     return (this.state.checkpointer?.list() ?? []).map((c) => ({
-      id: c.id, epoch: c.epoch, createdAt: new Date(c.createdAtMs).toISOString(), bytes: c.bytesWritten, viewsWritten: c.viewsWritten, durationMs: c.durationMs,
+      id: c.id, epoch: c.epoch, createdAt: new Date(c.createdAtMs).toISOString(), bytes: c.bytesWritten, viewsWritten: c.viewsWritten, viewsAsDelta: c.viewsAsDelta, durationMs: c.durationMs,
     }));
   }
 

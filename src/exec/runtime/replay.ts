@@ -10,6 +10,7 @@ import { batchRows, type Batch } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { Value } from '../../common/types.js';
 import type { OffsetsRecord } from '../checkpoint/checkpointer.js';
+import { chainOf } from '../checkpoint/manifest.js';
 import { readViewState } from '../checkpoint/view-state.js';
 import { Pipeline } from '../pipeline.js';
 import { ModelState, ModelTrainOp } from '../ml/model.js';
@@ -46,7 +47,7 @@ export async function replayEpoch(state: EngineState, lookup: LookupService, n: 
     // A model's replica trains a model of its own from the checkpoint's parameters.
     const pipeline = new Pipeline(v.entry.name, v.planned.physical, (b) => out.push(b), model ? (id) => new ModelTrainOp(id, new ModelState(model.name, model.spec)) : undefined);
     const store = state.views.has(v.entry.name) ? createViewStore(v.entry.schema, v.entry.appendOnly, model ? [0] : uniqueKey(v.planned.optimized), v.retention) : createDiscardStore(v.entry.schema);
-    readViewState(cp.path(saved.file), v.entry.name, pipeline, store);
+    readViewState(chainOf(saved).map((f) => ({ path: cp.path(f) })), v.entry.name, pipeline, store);
     replicas.push({ live: v, pipeline, out, wm: saved.wm === null ? null : BigInt(saved.wm) });
   }
   const changes = await cp.tableChangesAfter(base.tableSeq, (name) => state.tables.get(name)?.entry.schema);

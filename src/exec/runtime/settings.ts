@@ -20,6 +20,13 @@ const LOCKED_SETTINGS = new Set([
 /** Limits the pg-wire server answers SHOW for, fixed when it starts. */
 const SERVER_LIMITS = new Set(['max_connections', 'max_message_size', 'max_inflight_size', 'authentication_timeout']);
 
+/**
+ * checkpoint_full_interval's default: a view's state is written whole at most this many
+ * checkpoints apart (deltas in between), so recovery reads one full file and at most this many
+ * deltas; a chain whose deltas outweigh its full file starts over sooner.
+ */
+export const DEFAULT_FULL_EVERY = 8;
+
 const MIN_INTERVAL = 50;
 const MAX_INTERVAL = 3_600_000;
 
@@ -27,7 +34,7 @@ const MAX_INTERVAL = 3_600_000;
 export function initialSettings(batchIntervalMs: number, statementTimeoutMs = 0): RuntimeSettings {
   return {
     batchIntervalMs: checkInterval(batchIntervalMs), implicitFlush: false, idleTimeoutMs: 10_000, windowPanes: true,
-    statementTimeoutMs, checkpointEvery: { auto: true }, backpressure: true, backpressureInitialRate: 100_000, backpressureTarget: COST_CAP_TARGET, custom: new Map(), parameters: null,
+    statementTimeoutMs, checkpointEvery: { auto: true }, checkpointFullEvery: DEFAULT_FULL_EVERY, backpressure: true, backpressureInitialRate: 100_000, backpressureTarget: COST_CAP_TARGET, custom: new Map(), parameters: null,
   };
 }
 
@@ -46,7 +53,7 @@ export function showVariable(settings: RuntimeSettings, name: string): Statement
   else if (n === 'checkpoint_interval') {
     const every = settings.checkpointEvery;
     value = 'auto' in every ? 'auto' : 'epochs' in every ? `${every.epochs} epochs` : formatMs(every.ms);
-  }
+  } else if (n === 'checkpoint_full_interval') value = String(settings.checkpointFullEvery);
   else value = settings.custom.get(n) ?? settings.parameters?.(n);
   if (value === undefined) {
     throw new SluiceError('invalid_parameter', `unrecognized configuration parameter "${name}"`, { hint: 'Known: batch_interval, rw_implicit_flush, and any parameter set with SET.' });
@@ -87,6 +94,14 @@ export function setVariable(settings: RuntimeSettings, name: string, value: stri
     settings.statementTimeoutMs = ms;
   } else if (n === 'checkpoint_interval') {
     settings.checkpointEvery = checkpointInterval(value);
+  } else if (n === 'checkpoint_full_interval') {
+    const v = Number(value.trim());
+    if (!Number.isInteger(v) || v < 1) {
+      throw new SluiceError('invalid_parameter', `checkpoint_full_interval must be a whole number of checkpoints (at least 1), not "${value}"`, {
+        hint: "1 writes every view's state whole at each checkpoint; N writes it whole every N checkpoints and only the changed keys in between (default 8).",
+      });
+    }
+    settings.checkpointFullEvery = v;
   } else if (n === 'backpressure') {
     settings.backpressure = onOff(n, value);
   } else if (n === 'backpressure_initial_rate') {

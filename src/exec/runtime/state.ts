@@ -157,10 +157,23 @@ export interface ViewRt {
   readonly createdAtMs: number;
   /** Bumped whenever the view's contents change (ad-hoc query copies are keyed by it). */
   version: number;
-  /** The state file of the last checkpoint that wrote this view (null: none yet). */
+  /** The state file of the last checkpoint that wrote this view whole (null: none yet). */
   ckptFile: string | null;
+  /** The deltas written after it (incremental checkpoints), null before the first file. */
+  ckptChain: CkptChain | null;
   /** Its state may have changed since that file was written. */
   dirty: boolean;
+}
+
+/** A view's chain of state files after its full one (incremental checkpoints, view-state.ts). */
+export interface CkptChain {
+  /** Delta files after the full file, oldest first. */
+  readonly deltas: readonly string[];
+  readonly fullBytes: number;
+  readonly deltaBytes: number;
+  /** The pipeline and store the chain describes: replaced ones (a new retention) start a new chain. */
+  readonly pipeline: Pipeline;
+  readonly store: ViewStore;
 }
 
 /** A running sink. */
@@ -205,6 +218,8 @@ export interface RuntimeSettings {
    * (default; commit.ts stateDue): every epoch for small state, spaced out for large state.
    */
   checkpointEvery: { readonly epochs: number } | { readonly ms: number } | { readonly auto: true };
+  /** checkpoint_full_interval: a view's state is written whole at most this many checkpoints apart. */
+  checkpointFullEvery: number;
   /** The PID rate controller sets each source's rate (SET backpressure = off disables it). */
   backpressure: boolean;
   /** The rate (rows/s) a source reads at before backpressure has an estimate (0: unlimited). */

@@ -69,8 +69,8 @@ export const SYSTEM_TABLES: { readonly [K in SystemTableName]: SystemTable } = {
     rows: (m) => m.functions().map((x) => [x.name, x.arguments, x.returns, x.volatility, x.strict, x.body, x.sql]),
   },
   checkpoints: {
-    schema: [f('id', 'bigint'), f('epoch', 'bigint'), f('created_at', 'timestamp'), f('bytes', 'bigint'), f('views_written', 'int'), f('duration_ms', 'double')],
-    rows: (m) => m.checkpoints().map((c) => [BigInt(c.id), BigInt(c.epoch), ts(c.createdAt), big(c.bytes), c.viewsWritten, c.durationMs]),
+    schema: [f('id', 'bigint'), f('epoch', 'bigint'), f('created_at', 'timestamp'), f('bytes', 'bigint'), f('views_written', 'int'), f('views_as_delta', 'int'), f('duration_ms', 'double')],
+    rows: (m) => m.checkpoints().map((c) => [BigInt(c.id), BigInt(c.epoch), ts(c.createdAt), big(c.bytes), c.viewsWritten, c.viewsAsDelta, c.durationMs]),
   },
 };
 

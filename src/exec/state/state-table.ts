@@ -10,6 +10,11 @@
  * Operators keep their hot structures (typed arrays indexed by group id, hash indexes) and
  * expose them through a state table; the snapshot is the table's logical rows, never the
  * in-memory layout, so the layout may change without invalidating checkpoints.
+ *
+ * A table may also track its changes (`changes`) so a checkpoint writes only the keys changed
+ * since the previous one (RisingWave's and Flink's incremental checkpoints): a delta names the
+ * keys it replaces and their current rows, and recovery applies the deltas of a chain onto the
+ * last full snapshot, in order.
  */
 import { tableFromIPC, tableToIPC, Table } from 'apache-arrow';
 import { fromArrow, toArrow } from '../../common/arrow.js';
@@ -40,6 +45,48 @@ export interface StateTable {
   restore(batches: readonly Batch[]): void;
   rows(): number;
   bytes(): number;
+  /** Change tracking for incremental checkpoints; absent: the table is always written whole. */
+  readonly changes?: ChangeTracking;
+}
+
+/**
+ * A state table's changes since its last checkpoint. Applying a delta removes every row whose
+ * `deltaKey` columns equal a key of `removed` or of a row of `rows`, then adds `rows`; with a
+ * null `deltaKey` (an append-only table) nothing is removed and the rows are appended.
+ */
+export interface StateDelta {
+  /** Keys (the `deltaKey` columns, in that order) whose rows are all gone; empty when none. */
+  readonly removed: Batch;
+  /** The current rows of every changed key, in `spec.schema`. */
+  readonly rows: readonly Batch[];
+}
+
+export interface ChangeTracking {
+  /** The columns (indexes into the schema) a delta replaces rows by; null: rows are only appended. */
+  readonly deltaKey: readonly number[] | null;
+  /**
+   * How many keys changed since the last `clear()` (an upper bound), or Infinity when the table
+   * stopped tracking (too many changes to be worth a delta: the next checkpoint writes it whole).
+   */
+  pending(): number;
+  /** The changes since the last `clear()`. */
+  delta(): StateDelta;
+  /** Applies a delta written by a table of the same spec onto this (restored) table. */
+  apply(d: StateDelta): void;
+  /** Forgets the changes tracked so far: a checkpoint holds them (or a restore made the table anew). */
+  clear(): void;
+}
+
+/**
+ * Tracking stops past this many changed keys when it exceeds the table's rows too: a delta that
+ * big costs what a full snapshot does, and without checkpoints (no data dir, nothing ever
+ * clears) the tracked keys must not grow without bound.
+ */
+export const TRACK_LIMIT = 4096;
+
+/** Whether tracking `tracked` changed keys of a table of `rows` rows is still worth it. */
+export function worthTracking(tracked: number, rows: number): boolean {
+  return tracked <= TRACK_LIMIT || tracked <= rows;
 }
 
 /** The row-level access an operator gives to its state for {@link rowStateTable}. */
