@@ -2,7 +2,7 @@
  * HashAggExec: incremental hash aggregation. State per group: row count (sum of weights) and
  * one accumulator per aggregate. Each epoch, the groups it touched emit −old/+new rows.
  */
-import { batchFromRows, batchRows, ColumnBuilder, takeBatch, getBit, getValue, isValid, newBitmap, setBit, type Batch, type Column } from '../common/column.js';
+import { batchFromRows, batchRows, ColumnBuilder, getBit, getValue, isValid, newBitmap, setBit, type Batch, type Column } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Value } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
@@ -167,28 +167,25 @@ export class HashAggOp implements Operator {
    */
   private groupsBatch(gids: Int32Array | null = null): Batch {
     const n = this.table.size;
-    const state = this.stateColumns(n);
-    if (gids !== null) {
-      const taken = takeBatch({ columns: state, length: n, weights: null }, gids, gids.length);
-      return { columns: [...this.keysOf(gids).columns, ...taken.columns], length: gids.length, weights: null };
-    }
+    if (gids !== null) return { columns: [...this.keysOf(gids).columns, ...this.stateColumns(gids.length, gids)], length: gids.length, weights: null };
+    const state = this.stateColumns(n, null);
     const cols: Column[] = [];
     for (let k = 0; k < this.plan.groupKeys.length; k++) cols.push(this.table.keyColumn(k, null, n));
     return { columns: [...cols, ...state], length: n, weights: null };
   }
 
-  /** The `groups` table's columns after the keys, for groups 0…n-1. */
-  private stateColumns(n: number): Column[] {
+  /** The `groups` table's columns after the keys, for groups 0…n-1 (or groups `gids[0…n-1]`). */
+  private stateColumns(n: number, gids: Int32Array | null): Column[] {
     const cols: Column[] = [];
-    cols.push(bigintColumnOf(this.rows, n));
+    cols.push(bigintColumnOf(this.rows, n, gids));
     const emitted = newBitmap(n, false);
-    for (let g = 0; g < n; g++) if (this.emitted[g] === 1) setBit(emitted, g, true);
+    for (let i = 0; i < n; i++) if (this.emitted[gids === null ? i : gids[i]!] === 1) setBit(emitted, i, true);
     cols.push({ type: 'boolean', length: n, values: emitted, validity: null });
     for (const a of this.accs) {
-      if (a.saveColumns) cols.push(...a.saveColumns(n));
+      if (a.saveColumns) cols.push(...a.saveColumns(n, gids));
       else {
         const builders = a.stateLayout.scalar.map((f) => new ColumnBuilder(f.type, n));
-        for (let g = 0; g < n; g++) a.saveGroup(g).forEach((v, j) => builders[j]!.append(v));
+        for (let i = 0; i < n; i++) a.saveGroup(gids === null ? i : gids[i]!).forEach((v, j) => builders[j]!.append(v));
         cols.push(...builders.map((b) => b.finish()));
       }
     }

@@ -4,7 +4,7 @@
  * key index (by the plan's unique key, or by the whole row with a count of copies), so a
  * retraction finds the row it cancels without a row object per stored row.
  */
-import { batchFromRows, ColumnBuilder, constantColumn, getValue, isValid, takeBatch, takeColumn, type Batch, type Column } from '../common/column.js';
+import { batchFromRows, ColumnBuilder, constantColumn, getValue, isValid, takeBatch, type Batch, type Column } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Schema, SqlType, Value } from '../common/types.js';
 import { encodeValues } from './group-table.js';
@@ -505,16 +505,21 @@ class ColumnarStore implements ViewStore {
   /** Notes the keys of batch `b` as changed (a copy: the batch's buffers are not the store's). */
   private track(b: Batch): void {
     if (this.touched === null) return;
-    if (!worthTracking(this.nTouched + b.length, this.rowCount)) {
+    // Keys changed, about: an update is a −old/+new pair of one key, so the larger side counts.
+    let keys = b.length;
+    if (b.weights !== null) {
+      let pos = 0;
+      for (let i = 0; i < b.length; i++) if (b.weights[i]! > 0) pos++;
+      keys = Math.max(pos, b.length - pos);
+    }
+    if (!worthTracking(this.nTouched + keys, this.rowCount)) {
       this.touched = null;
       return;
     }
-    const idx = new Int32Array(b.length);
-    for (let i = 0; i < b.length; i++) idx[i] = i;
     const cols: (Column | null)[] = this.schema.map(() => null);
-    for (const k of this.keyCols) cols[k] = takeColumn(b.columns[k]!, idx, b.length);
+    for (const k of this.keyCols) cols[k] = copyColumn(b.columns[k]!);
     this.touched.push(cols);
-    this.nTouched += b.length;
+    this.nTouched += keys;
   }
 
   /** The current rows of every key changed since the last checkpoint, and the changed keys now gone. */
@@ -685,6 +690,17 @@ class ColumnarStore implements ViewStore {
     const slots = this.liveSlots(Number.POSITIVE_INFINITY);
     return { columns: this.cols.map((c) => c.gather(slots, slots.length)), length: slots.length, weights: null };
   }
+}
+
+/** A copy of a column's buffers (whole: a copy at memcpy speed, not value by value). */
+function copyColumn(c: Column): Column {
+  return {
+    ...c,
+    values: c.values.slice(),
+    validity: c.validity?.slice() ?? null,
+    ...(c.offsets ? { offsets: c.offsets.slice() } : {}),
+    ...(c.child ? { child: copyColumn(c.child) } : {}),
+  };
 }
 
 /** A batch over columns of which only some are present (a key index reads only its key columns). */

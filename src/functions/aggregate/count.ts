@@ -55,8 +55,8 @@ class CountAccumulator implements GroupsAccumulator {
     }
     return true;
   }
-  saveColumns(n: number): Column[] {
-    return [bigintColumnOf(this.counts, n)];
+  saveColumns(n: number, gids: Int32Array | null = null): Column[] {
+    return [bigintColumnOf(this.counts, n, gids)];
   }
   loadColumns(gids: Int32Array, n: number, cols: readonly Column[]): void {
     this.counts = growF64(this.counts, maxGid(gids, n) + 1);

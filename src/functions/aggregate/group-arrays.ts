@@ -45,12 +45,16 @@ export function addEntries(acc: GroupsAccumulator, gid: number, entries: Iterabl
   for (const [v, c] of entries) acc.add(gid, v, sign * c);
 }
 
-/** Groups 0…n-1 of a per-group array of integral doubles as a bigint column (no BigInt per value). */
-export function bigintColumnOf(a: Float64Array, n: number): Column {
+/**
+ * Groups 0…n-1 (or groups `gids[0…n-1]`) of a per-group array of integral doubles as a bigint
+ * column (no BigInt per value).
+ */
+export function bigintColumnOf(a: Float64Array, n: number, gids: Int32Array | null = null): Column {
   const v = new BigInt64Array(n);
   const w = new Int32Array(v.buffer, 0, 2 * n);
   for (let i = 0; i < n; i++) {
-    const x = i < a.length ? a[i]! : 0;
+    const g = gids === null ? i : gids[i]!;
+    const x = g < a.length ? a[g]! : 0;
     const hi = Math.floor(x / 4294967296);
     w[2 * i] = (x - hi * 4294967296) | 0;
     w[2 * i + 1] = hi | 0;
@@ -65,9 +69,10 @@ export function loadBigintAsNumbers(c: Column, gids: Int32Array, n: number, dst:
   for (let i = 0; i < n; i++) dst[gids[i]!] = isValid(c, i) ? w[2 * i + 1]! * 4294967296 + (w[2 * i]! >>> 0) : 0;
 }
 
-/** Groups 0…n-1 of a per-group double array as a double column. */
-export function doubleColumnOf(a: Float64Array, n: number): Column {
+/** Groups 0…n-1 (or groups `gids[0…n-1]`) of a per-group double array as a double column. */
+export function doubleColumnOf(a: Float64Array, n: number, gids: Int32Array | null = null): Column {
   const v = new Float64Array(n);
-  v.set(a.subarray(0, Math.min(n, a.length)));
+  if (gids === null) v.set(a.subarray(0, Math.min(n, a.length)));
+  else for (let i = 0; i < n; i++) v[i] = gids[i]! < a.length ? a[gids[i]!]! : 0;
   return { type: 'double', length: n, values: v, validity: null };
 }

@@ -62,8 +62,8 @@ export interface GroupsAccumulator {
    * when some group has no value it can write this way (an out-of-range sum).
    */
   evaluateInto?(gids: Int32Array, n: number, out: SlotColumn, outSlots: Int32Array | null): boolean;
-  /** The scalar state of groups 0…n-1 as columns, in `stateLayout.scalar` order. */
-  saveColumns?(n: number): Column[];
+  /** The scalar state of groups 0…n-1 (or of groups `gids[0…n-1]`) as columns, in `stateLayout.scalar` order. */
+  saveColumns?(n: number, gids?: Int32Array | null): Column[];
   /** Sets the scalar state of group `gids[i]` from row i of `cols` (a fresh accumulator). */
   loadColumns?(gids: Int32Array, n: number, cols: readonly Column[]): void;
 }

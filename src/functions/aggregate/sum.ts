@@ -108,8 +108,8 @@ export class FloatSumAccumulator implements GroupsAccumulator {
     }
     return true;
   }
-  saveColumns(n: number): Column[] {
-    return [doubleColumnOf(this.sums, n), bigintColumnOf(this.counts, n)];
+  saveColumns(n: number, gids: Int32Array | null = null): Column[] {
+    return [doubleColumnOf(this.sums, n, gids), bigintColumnOf(this.counts, n, gids)];
   }
   loadColumns(gids: Int32Array, n: number, cols: readonly Column[]): void {
     this.grow(maxGid(gids, n) + 1);
@@ -229,10 +229,11 @@ export class BigSumAccumulator implements GroupsAccumulator {
     }
     return true;
   }
-  saveColumns(n: number): Column[] {
+  saveColumns(n: number, gids: Int32Array | null = null): Column[] {
     const sums = new BigInt64Array(n);
-    sums.set(this.sums.subarray(0, Math.min(n, this.sums.length)));
-    return [{ type: 'bigint', length: n, values: sums, validity: null }, bigintColumnOf(this.counts, n)];
+    if (gids === null) sums.set(this.sums.subarray(0, Math.min(n, this.sums.length)));
+    else for (let i = 0; i < n; i++) sums[i] = gids[i]! < this.sums.length ? this.sums[gids[i]!]! : 0n;
+    return [{ type: 'bigint', length: n, values: sums, validity: null }, bigintColumnOf(this.counts, n, gids)];
   }
   loadColumns(gids: Int32Array, n: number, cols: readonly Column[]): void {
     this.grow(maxGid(gids, n) + 1);
