@@ -162,29 +162,84 @@ export class BigSumAccumulator implements GroupsAccumulator {
     this.sums[gid] = (state[0] as bigint | null) ?? 0n;
     this.counts[gid] = Number(state[1] ?? 0n);
   }
+  /**
+   * Rows are added to the 64-bit sums word by word (two 32-bit halves with a carry, a signed
+   * overflow counted as a wrap): no BigInt per row. A weight other than ±1 on a 64-bit value, or
+   * a product of an int and its weight past 2^53, takes the exact BigInt path.
+   */
   update(gids: Int32Array, n: number, arg: Column | null, weights: Int32Array | null, mask: Uint8Array | null): void {
     this.grow(maxGid(gids, n) + 1);
     const a = arg!;
     const validity = a.validity;
+    const s = this.words;
     if (a.values instanceof Int32Array) {
       const v = a.values;
       for (let i = 0; i < n; i++) {
         if (!selected(mask, i) || (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0)) continue;
         const w = weights === null ? 1 : weights[i]!;
         const g = gids[i]!;
-        this.store(g, this.sums[g]! + BigInt(v[i]! * w));
+        const x = v[i]! * w;
+        if (x <= Number.MAX_SAFE_INTEGER && x >= -Number.MAX_SAFE_INTEGER) {
+          const hi = Math.floor(x / 4294967296);
+          this.add64(s, g, x - hi * 4294967296, hi);
+        } else this.store(g, this.sums[g]! + BigInt(v[i]!) * BigInt(w));
         this.counts[g]! += w;
       }
       return;
     }
     const v = a.values as BigInt64Array;
+    const vw = new Int32Array(v.buffer, v.byteOffset, 2 * a.length);
     for (let i = 0; i < n; i++) {
       if (!selected(mask, i) || (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0)) continue;
       const w = weights === null ? 1 : weights[i]!;
       const g = gids[i]!;
-      this.store(g, this.sums[g]! + (w === 1 ? v[i]! : v[i]! * BigInt(w)));
+      if (w === 1) this.add64(s, g, vw[2 * i]! >>> 0, vw[2 * i + 1]!);
+      else if (w === -1) this.sub64(s, g, vw[2 * i]! >>> 0, vw[2 * i + 1]!);
+      else this.store(g, this.sums[g]! + v[i]! * BigInt(w));
       this.counts[g]! += w;
     }
+  }
+  /** The sums as 32-bit words (little-endian: low word first), over the current array. */
+  private get words(): Int32Array {
+    if (this.wordsOf !== this.sums) {
+      this.wordsOf = this.sums;
+      this.sumWords = new Int32Array(this.sums.buffer, 0, 2 * this.sums.length);
+    }
+    return this.sumWords;
+  }
+  private wordsOf: BigInt64Array | null = null;
+  private sumWords: Int32Array = new Int32Array(0);
+  /** Adds the 64-bit value hi·2^32 + lo (lo unsigned) to group g's sum, counting a wrap. */
+  private add64(s: Int32Array, g: number, lo: number, hi: number): void {
+    let l = (s[2 * g]! >>> 0) + lo;
+    let carry = 0;
+    if (l >= 4294967296) {
+      l -= 4294967296;
+      carry = 1;
+    }
+    this.setHigh(s, g, l, s[2 * g + 1]! + hi + carry);
+  }
+  /** Subtracts the 64-bit value hi·2^32 + lo (lo unsigned) from group g's sum, counting a wrap. */
+  private sub64(s: Int32Array, g: number, lo: number, hi: number): void {
+    let l = (s[2 * g]! >>> 0) - lo;
+    let borrow = 0;
+    if (l < 0) {
+      l += 4294967296;
+      borrow = 1;
+    }
+    this.setHigh(s, g, l, s[2 * g + 1]! - hi - borrow);
+  }
+  /** Stores low word l and high word h (a double that may have left the int32 range: a wrap). */
+  private setHigh(s: Int32Array, g: number, l: number, h: number): void {
+    if (h > 2147483647) {
+      h -= 4294967296;
+      this.wraps[g]!++;
+    } else if (h < -2147483648) {
+      h += 4294967296;
+      this.wraps[g]!--;
+    }
+    s[2 * g] = l | 0;
+    s[2 * g + 1] = h;
   }
   add(gid: number, v: Value, w: number): void {
     this.grow(gid + 1);
@@ -201,6 +256,12 @@ export class BigSumAccumulator implements GroupsAccumulator {
   }
   evaluate(gid: number): Value {
     if (gid >= this.counts.length || this.counts[gid] === 0) return null;
+    if (this.out === 'sum' && this.wraps[gid] === 0) {
+      // A sum within ±2^53 prints from a double: no BigInt.
+      const s = this.words;
+      const hi = s[2 * gid + 1]!;
+      if (hi >= -2097152 && hi < 2097152) return String(hi * 4294967296 + (s[2 * gid]! >>> 0));
+    }
     if (this.out !== 'interval') {
       const exact = this.sums[gid]! + BigInt(this.wraps[gid]!) * TWO_64;
       if (this.out === 'sum') return exact.toString();
