@@ -16,7 +16,7 @@
  * general way, which gives the rows and the errors. A test checks the
  * two paths against each other on generated records.
  */
-import { parsedDays, parsedMicros, parseTimestampBytes } from '../../common/timestamp-text.js';
+import { parsedDays, parsedMicros, parseTimestampBytes, plainTimestampMicros } from '../../common/timestamp-text.js';
 import type { Schema, SqlType } from '../../common/types.js';
 import type { FastColumn } from './fast-column.js';
 
@@ -33,6 +33,20 @@ const OPEN = 0x7b;
 const CLOSE = 0x7d;
 const MINUS = 0x2d;
 const DOT = 0x2e;
+
+/**
+ * What a byte inside a JSON string needs: STR_PLAIN is copied as it is; STR_STOP ends the
+ * scan (the closing quote, or a backslash or control character, which make the caller bail);
+ * STR_HIGH is part of a multi-byte character. One table load per byte instead of four tests.
+ */
+const STR_PLAIN = 0;
+const STR_STOP = 1;
+const STR_HIGH = 2;
+const STR_CLASS = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) STR_CLASS[c] = STR_STOP;
+STR_CLASS[QUOTE] = STR_STOP;
+STR_CLASS[BACKSLASH] = STR_STOP;
+for (let c = 0x80; c < 0x100; c++) STR_CLASS[c] = STR_HIGH;
 
 /** Exact powers of ten: m / 10^k and m × 10^k are correctly rounded for m < 2^53 and k ≤ 22. */
 const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
@@ -53,14 +67,32 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
-/** How a string value goes into its column. */
+/** How a value goes into its column (a string or a number has a fast path for some types). */
 const AS_OTHER = 0;
 const AS_VARCHAR = 1;
 const AS_TIMESTAMP = 2;
 const AS_DATE = 3;
+const AS_BIGINT = 4;
 
-function stringKind(type: SqlType): number {
-  return type === 'varchar' ? AS_VARCHAR : type === 'timestamp' ? AS_TIMESTAMP : type === 'date' ? AS_DATE : AS_OTHER;
+function valueKind(type: SqlType): number {
+  switch (type) {
+    case 'varchar':
+      return AS_VARCHAR;
+    case 'timestamp':
+      return AS_TIMESTAMP;
+    case 'date':
+      return AS_DATE;
+    case 'bigint':
+      return AS_BIGINT;
+    default:
+      return AS_OTHER;
+  }
+}
+
+/** Whether a key written as exactly these bytes can only mean this name (no escape or quote in it). */
+function plainKey(name: Uint8Array): boolean {
+  for (let k = 0; k < name.length; k++) if (STR_CLASS[name[k]!] === STR_STOP) return false;
+  return true;
 }
 
 /** Decodes flat JSON objects in bytes into columns. */
@@ -69,6 +101,8 @@ export class JsonScanner {
   private readonly lowerNames: readonly string[];
   private readonly slots: readonly number[];
   private readonly kinds: readonly number[];
+  /** plain[j]: a key with exactly names[j]'s bytes is that column (see plainKey). */
+  private readonly plain: readonly boolean[];
   /** seen[j] is the record number that last wrote payload column j. */
   private readonly seen: Float64Array;
   private record = 0;
@@ -78,7 +112,8 @@ export class JsonScanner {
     this.names = fields.map((f) => Buffer.from(f.name, 'utf8'));
     this.lowerNames = fields.map((f) => f.name.toLowerCase());
     this.slots = slots;
-    this.kinds = fields.map((f) => stringKind(f.type));
+    this.kinds = fields.map((f) => valueKind(f.type));
+    this.plain = this.names.map(plainKey);
     this.seen = new Float64Array(fields.length).fill(-1);
   }
 
@@ -100,18 +135,25 @@ export class JsonScanner {
       i++;
     } else {
       for (;;) {
-        // Key.
+        // Key: most records write the columns in one order, so the next column's name is tried
+        // in place first, with no scan for the closing quote.
         if (i >= end || b[i] !== QUOTE) return SCAN_BAIL;
         const ks = ++i;
-        while (i < end) {
-          const c = b[i]!;
-          if (c === QUOTE) break;
-          if (c === BACKSLASH || c < 0x20) return SCAN_BAIL;
-          i++;
+        let j = -1;
+        if (guess < this.names.length && this.plain[guess]) {
+          const name = this.names[guess]!;
+          const ke = ks + name.length;
+          if (ke < end && b[ke] === QUOTE && sameBytes(name, b, ks, ke)) {
+            j = guess;
+            i = ke + 1;
+          }
         }
-        if (i >= end) return SCAN_BAIL;
-        const j = this.column(b, ks, i++, guess);
-        if (j === -2) return SCAN_BAIL;
+        if (j < 0) {
+          while (i < end && STR_CLASS[b[i]!] !== STR_STOP) i++;
+          if (i >= end || b[i] !== QUOTE) return SCAN_BAIL;
+          j = this.column(b, ks, i++, guess);
+          if (j === -2) return SCAN_BAIL;
+        }
         while (i < end && isSpace(b[i]!)) i++;
         if (i >= end || b[i] !== COLON) return SCAN_BAIL;
         i++;
@@ -163,14 +205,14 @@ export class JsonScanner {
       const s = ++i;
       if (kind === AS_VARCHAR && col !== null) return this.varchar(b, s, end, col);
       let ascii = true;
-      while (i < end) {
-        const d = b[i]!;
-        if (d === QUOTE) break;
-        if (d === BACKSLASH || d < 0x20) return -1;
-        if (d >= 0x80) ascii = false;
+      for (;;) {
+        if (i >= end) return -1;
+        const k = STR_CLASS[b[i]!]!;
+        if (k === STR_STOP) break;
+        if (k === STR_HIGH) ascii = false;
         i++;
       }
-      if (i >= end) return -1;
+      if (b[i] !== QUOTE) return -1;
       if (col !== null) {
         if (kind === AS_VARCHAR && ascii) col.appendBytes(b, s, i);
         else if (kind === AS_TIMESTAMP && ascii && this.timestamp(b, s, i, col)) return i + 1;
@@ -179,7 +221,7 @@ export class JsonScanner {
       }
       return i + 1;
     }
-    if (c === MINUS || isDigit(c)) return this.number(b, i, end, col);
+    if (c === MINUS || isDigit(c)) return kind === AS_BIGINT && col !== null ? this.bigint(b, i, end, col) : this.number(b, i, end, col);
     if (c === 0x74 /* t */) return this.literal(b, i, end, 'true', true, col);
     if (c === 0x66 /* f */) return this.literal(b, i, end, 'false', false, col);
     if (c === 0x6e /* n */) return this.literal(b, i, end, 'null', null, col);
@@ -197,15 +239,16 @@ export class JsonScanner {
     let n = at;
     let i = s;
     let ascii = true;
-    while (i < end) {
+    for (;;) {
+      if (i >= end) return -1;
       const d = b[i]!;
-      if (d === QUOTE) break;
-      if (d === BACKSLASH || d < 0x20) return -1;
-      if (d >= 0x80) ascii = false;
+      const k = STR_CLASS[d]!;
+      if (k === STR_STOP) break;
+      if (k === STR_HIGH) ascii = false;
       out[n++] = d;
       i++;
     }
-    if (i >= end) return -1;
+    if (b[i] !== QUOTE) return -1;
     if (ascii) col.commitBytes(n - at);
     else col.json(b.toString('utf8', s, i));
     return i + 1;
@@ -213,8 +256,11 @@ export class JsonScanner {
 
   /** A timestamp string parsed in place; false when the general path must decide (or word the error). */
   private timestamp(b: Buffer, s: number, e: number, col: FastColumn): boolean {
-    if (parseTimestampBytes(b, s, e) !== 0) return false;
-    const micros = parsedMicros();
+    let micros = plainTimestampMicros(b, s, e);
+    if (Number.isNaN(micros)) {
+      if (parseTimestampBytes(b, s, e) !== 0) return false;
+      micros = parsedMicros();
+    }
     if (Number.isNaN(micros)) return false;
     col.appendInt64(micros);
     return true;
@@ -228,6 +274,29 @@ export class JsonScanner {
       else col.json(v);
     }
     return i + word.length;
+  }
+
+  /**
+   * A number into a BIGINT column: an integer of at most 15 digits goes straight in (it is the
+   * double JSON.parse makes, and safe); anything else takes number()'s way.
+   */
+  private bigint(b: Buffer, i: number, end: number, col: FastColumn): number {
+    const s = i;
+    const negative = b[i] === MINUS;
+    if (negative) i++;
+    const ds = i;
+    let v = 0;
+    while (i < end) {
+      const d = b[i]! - 0x30;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+      i++;
+    }
+    const digits = i - ds;
+    // Leading zeros, a fraction or an exponent (or no digit): the general way decides.
+    if (digits === 0 || digits > 15 || (b[ds] === 0x30 && digits > 1) || (i < end && (b[i] === DOT || b[i] === 0x65 || b[i] === 0x45))) return this.number(b, s, end, col);
+    col.appendInt64(negative ? -v : v);
+    return i;
   }
 
   /** A JSON number (RFC 8259 grammar), computed exactly as JSON.parse computes it. */
