@@ -5,7 +5,7 @@
  * largest scale lowers it again, as PostgreSQL recomputing over the remaining rows would).
  */
 import { getBit, type Column } from '../../common/column.js';
-import { addDec, decOf, divDec, formatDec, parseDec, pow10, type Dec } from '../../common/decimal.js';
+import { addDec, decOf, divDec, formatDec, parseDec, pow10, smallDecAt, smallDecScale, type Dec } from '../../common/decimal.js';
 import type { SqlType, Value } from '../../common/types.js';
 import { storageOf } from '../../exec/storage.js';
 import { growF64, maxGid, NO_VALUES, selected } from './group-arrays.js';
@@ -99,7 +99,11 @@ export class NumericSumAccumulator implements GroupsAccumulator {
       let d: Dec;
       if (storage === 'i32') d = { digits: BigInt((a.values as Int32Array)[i]!), scale: 0 };
       else if (storage === 'i64') d = { digits: (a.values as BigInt64Array)[i]!, scale: 0 };
-      else d = decOf(decodeAscii(a.values as Uint8Array, a.offsets![i]!, a.offsets![i + 1]!));
+      else {
+        const bytes = a.values as Uint8Array;
+        const small = smallDecAt(bytes, a.offsets![i]!, a.offsets![i + 1]!);
+        d = Number.isNaN(small) ? decOf(decodeAscii(bytes, a.offsets![i]!, a.offsets![i + 1]!)) : { digits: BigInt(small), scale: smallDecScale() };
+      }
       this.addDec(gids[i]!, d, w);
     }
   }
