@@ -69,6 +69,7 @@ class JsonChunks implements ChunkDecoder {
     let rows = 0;
     let line = 0;
     let s = start;
+    this.scanner.useChunk(b, start, end, isUtf8(b.subarray(start, end)));
     while (s < end) {
       const nl = lineEnd(b, s, end);
       const e = contentEnd(b, s, nl);

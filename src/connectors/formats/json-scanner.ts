@@ -106,6 +106,15 @@ export class JsonScanner {
   /** seen[j] is the record number that last wrote payload column j. */
   private readonly seen: Float64Array;
   private record = 0;
+  /**
+   * Set by useChunk for bytes known to be well-formed UTF-8: a string's bytes are then copied as
+   * they are (what decoding and re-encoding would give), and backslashes are found per chunk
+   * (nextBackslash) instead of tested per byte.
+   */
+  private wellFormed = false;
+  /** Where the chunk's next backslash is, at or after the strings scanned so far (end: none). */
+  private nextBackslash = 0;
+  private chunkEnd = 0;
 
   /** `fields` are the columns the JSON keys name; fields[j] is written to cols[slots[j]]. */
   constructor(fields: Schema, slots: readonly number[]) {
@@ -115,6 +124,22 @@ export class JsonScanner {
     this.kinds = fields.map((f) => valueKind(f.type));
     this.plain = this.names.map(plainKey);
     this.seen = new Float64Array(fields.length).fill(-1);
+  }
+
+  /**
+   * Tells the scanner that the records of the next scan() calls lie in b[start, end) and
+   * whether those bytes are well-formed UTF-8 (the caller checks with isUtf8, natively): then
+   * strings take the fast copy. Without a call (Kafka messages) every byte is checked.
+   */
+  useChunk(b: Buffer, start: number, end: number, wellFormed: boolean): void {
+    this.wellFormed = wellFormed;
+    this.chunkEnd = end;
+    this.nextBackslash = this.backslashFrom(b, start);
+  }
+
+  private backslashFrom(b: Buffer, from: number): number {
+    const at = b.indexOf(BACKSLASH, from);
+    return at < 0 || at >= this.chunkEnd ? this.chunkEnd : at;
   }
 
   /**
@@ -238,6 +263,25 @@ export class JsonScanner {
     const at = col.byteEnd;
     let n = at;
     let i = s;
+    if (this.wellFormed) {
+      // One test per byte: the quote and control characters are the bytes up to 0x22.
+      for (;;) {
+        if (i >= end) return -1;
+        const d = b[i]!;
+        if (d <= QUOTE && (d === QUOTE || d < 0x20)) break;
+        out[n++] = d;
+        i++;
+      }
+      if (b[i] !== QUOTE) return -1;
+      // A backslash inside: the string has escapes, so the general path decodes the record.
+      if (this.nextBackslash < i) {
+        if (this.nextBackslash >= s) return -1;
+        this.nextBackslash = this.backslashFrom(b, s);
+        if (this.nextBackslash < i) return -1;
+      }
+      col.commitBytes(n - at);
+      return i + 1;
+    }
     let ascii = true;
     for (;;) {
       if (i >= end) return -1;
