@@ -149,6 +149,10 @@ interface Result {
   readonly events: number;
   readonly inputBytes: number;
   readonly cpuSeconds: number;
+  /** user and system CPU of the measured phase; fresh memory shows as system time and minor page faults. */
+  readonly userSeconds: number;
+  readonly systemSeconds: number;
+  readonly minorPageFaults: number;
   readonly wallSeconds: number;
   readonly eventsPerCpuSecond: number;
   readonly eventsPerWallSecond: number;
@@ -182,6 +186,7 @@ async function runCase(c: Case): Promise<Result> {
       await session.post('Profiler.enable');
       await session.post('Profiler.start');
     }
+    const faults0 = process.resourceUsage().minorPageFault;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     // The source reads the files on the FLUSH after the view exists (FLUSH takes every ready file, in bounded epochs).
@@ -204,6 +209,9 @@ async function runCase(c: Case): Promise<Result> {
       events,
       inputBytes,
       cpuSeconds,
+      userSeconds: cpu.user / 1e6,
+      systemSeconds: cpu.system / 1e6,
+      minorPageFaults: process.resourceUsage().minorPageFault - faults0,
       wallSeconds: wall,
       eventsPerCpuSecond: Math.round(events / cpuSeconds),
       eventsPerWallSecond: Math.round(events / wall),
