@@ -67,4 +67,19 @@ describe('small decimals from and to bytes', () => {
       { numRuns: 500 },
     );
   });
+
+  it('builds columns larger than its scratch buffer', () => {
+    const n = 30_000;
+    const x = Array.from({ length: n }, (_, i) => (i % 7 === 0 ? `${'9'.repeat(30)}.${'1'.repeat(i % 40)}` : `${i}.25`));
+    const b = new ColumnBuilder('numeric', n);
+    for (const v of x) b.append(v);
+    const k = new ColumnBuilder('bigint', n);
+    for (let i = 0; i < n; i++) k.append(BigInt(i) * 1_000_000_007n);
+    const batch = { columns: [b.finish(), k.finish()], length: n, weights: null };
+    const numeric = (index: number): BoundExpr => ({ kind: 'col', index, type: 'numeric' });
+    const asNumeric: BoundExpr = { kind: 'cast', arg: { kind: 'col', index: 1, type: 'bigint' }, type: 'numeric' };
+    const ctx = { now: 0n, onRowError: (e: Error) => { throw e; } } as unknown as EvalContext;
+    const sum = compile({ kind: 'call', fn: 'add', args: [numeric(0), asNumeric], type: 'numeric' })(batch, ctx);
+    for (let i = 0; i < n; i++) expect(getValue(sum, i)).toBe(formatDec(addDec(parseDec(x[i]!), { digits: BigInt(i) * 1_000_000_007n, scale: 0 })));
+  });
 });

@@ -281,6 +281,23 @@ export function smallDecScale(): number {
   return smallScale;
 }
 
+let scratch = new Uint8Array(1 << 16);
+
+/**
+ * A module-owned buffer of at least n bytes, its first `keep` bytes kept when it grows, for
+ * building a column's text before copying out exactly what was written: one exact allocation
+ * per column instead of a worst-case one (the ArrayBuffer bytes a batch allocates drive V8's
+ * full collections). Never hand it out.
+ */
+export function scratchBytes(n: number, keep = 0): Uint8Array {
+  if (scratch.length < n) {
+    const next = new Uint8Array(Math.max(n, 2 * scratch.length));
+    next.set(scratch.subarray(0, keep));
+    scratch = next;
+  }
+  return scratch;
+}
+
 /** Largest scale writeSmallDec takes. */
 export const SMALL_DEC_MAX_SCALE = 64;
 /** Digits of one value, least significant first. */

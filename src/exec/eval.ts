@@ -12,7 +12,7 @@ import { ColumnBuilder, constantColumn, getBit, isValid, getValue, type Batch, t
 import { SluiceError, assertNever } from '../common/errors.js';
 import type { Schema, SqlType, Value } from '../common/types.js';
 import { castValue } from '../common/values.js';
-import { writeSmallDec } from '../common/decimal.js';
+import { scratchBytes, writeSmallDec } from '../common/decimal.js';
 import { SCALARS } from '../functions/scalar/index.js';
 import type { BoundExpr, ScalarFn } from '../planner/expr.js';
 import { storageOf } from './storage.js';
@@ -115,7 +115,7 @@ function compileCall(fn: ScalarFn, argExprs: readonly BoundExpr[], type: SqlType
 function integersAsNumeric(a: Column, from: SqlType): Column {
   const n = a.length;
   const offsets = new Int32Array(n + 1);
-  const out = new Uint8Array(n * 20 + 1);
+  const out = scratchBytes(n * 20 + 1);
   const wide = from === 'bigint';
   const v = a.values as Int32Array | BigInt64Array;
   const halves = wide ? new Int32Array(v.buffer, v.byteOffset, 2 * n) : null;
@@ -136,7 +136,7 @@ function integersAsNumeric(a: Column, from: SqlType): Column {
     }
     offsets[i + 1] = at;
   }
-  return { type: 'numeric', length: n, values: 2 * at >= out.length ? out.subarray(0, at) : out.slice(0, at), offsets, validity: a.validity };
+  return { type: 'numeric', length: n, values: out.slice(0, at), offsets, validity: a.validity };
 }
 
 /** Casts a whole column; rows that do not convert become NULL and are reported. */

@@ -6,7 +6,7 @@ import { ColumnBuilder, getBit, getString, getValue, isValid, type Column } from
 import {
   addIntervals, addIntervalToTimestamp, decodeInterval, encodeInterval, negateInterval, scaleInterval, subIntervals, timestampDifference, ZERO_INTERVAL, type IntervalParts,
 } from '../../common/interval.js';
-import { addDec, decOf, divDec, formatDec, modDec, mulDec, negDec, SMALL_DEC_MAX_SCALE, smallDecAt, smallDecScale, subDec, writeSmallDec } from '../../common/decimal.js';
+import { addDec, decOf, divDec, formatDec, modDec, mulDec, negDec, scratchBytes, SMALL_DEC_MAX_SCALE, smallDecAt, smallDecScale, subDec, writeSmallDec } from '../../common/decimal.js';
 import { SluiceError } from '../../common/errors.js';
 import type { SqlType, Value } from '../../common/types.js';
 import type { EvalContext } from '../../exec/eval.js';
@@ -223,7 +223,7 @@ function smallNumericArithmetic(fn: 'add' | 'sub' | 'mul', type: SqlType): (a: C
   return (a, b, n) => {
     const validity = andValidity(a, b, n);
     const offsets = new Int32Array(n + 1);
-    let out: Uint8Array = new Uint8Array(n * 12 + 64);
+    let out = scratchBytes(n * 12 + 64);
     let at = 0;
     const av = a.values as Uint8Array;
     const ao = a.offsets!;
@@ -231,7 +231,7 @@ function smallNumericArithmetic(fn: 'add' | 'sub' | 'mul', type: SqlType): (a: C
     const bo = b.offsets!;
     for (let i = 0; i < n; i++) {
       if (validity === null || getBit(validity, i)) {
-        if (at + SMALL_DEC_MAX_SCALE + 20 > out.length) out = growBytes(out, at + SMALL_DEC_MAX_SCALE + 20);
+        if (at + SMALL_DEC_MAX_SCALE + 20 > out.length) out = scratchBytes(2 * out.length, at);
         const x = smallDecAt(av, ao[i]!, ao[i + 1]!);
         const xs = smallDecScale();
         const y = smallDecAt(bv, bo[i]!, bo[i + 1]!);
@@ -239,7 +239,7 @@ function smallNumericArithmetic(fn: 'add' | 'sub' | 'mul', type: SqlType): (a: C
         let end = Number.isNaN(x) || Number.isNaN(y) ? -1 : smallDecOp(fn, x, xs, y, ys, out, at);
         if (end < 0) {
           const text = formatDec(op(decOf(getString(a, i)), decOf(getString(b, i))));
-          if (at + text.length > out.length) out = growBytes(out, at + text.length);
+          if (at + text.length > out.length) out = scratchBytes(at + text.length, at);
           for (let k = 0; k < text.length; k++) out[at + k] = text.charCodeAt(k);
           end = at + text.length;
         }
@@ -247,15 +247,8 @@ function smallNumericArithmetic(fn: 'add' | 'sub' | 'mul', type: SqlType): (a: C
       }
       offsets[i + 1] = at;
     }
-    return { type, length: n, values: 2 * at >= out.length ? out.subarray(0, at) : out.slice(0, at), offsets, validity };
+    return { type, length: n, values: out.slice(0, at), offsets, validity };
   };
-}
-
-/** `b` copied into a larger array of at least `need` bytes. */
-function growBytes(b: Uint8Array, need: number): Uint8Array {
-  const next = new Uint8Array(Math.max(need, b.length * 2));
-  next.set(b);
-  return next;
 }
 
 function binary(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod'): ScalarFunction {
