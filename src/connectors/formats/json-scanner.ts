@@ -112,6 +112,14 @@ export class JsonScanner {
    * (nextBackslash) instead of tested per byte.
    */
   private wellFormed = false;
+  /**
+   * The compact layout most producers write: every column in schema order, no whitespace —
+   * `{"a":` before the first value, `,"b":` before each other one. A record in it is read by
+   * comparing these runs and the values only (scanCompact); null when a name needs escaping,
+   * or after many records in a row were not in it.
+   */
+  private compact: readonly Buffer[] | null;
+  private compactMisses = 0;
   /** Where the chunk's next backslash is, at or after the strings scanned so far (end: none). */
   private nextBackslash = 0;
   private chunkEnd = 0;
@@ -124,6 +132,7 @@ export class JsonScanner {
     this.kinds = fields.map((f) => valueKind(f.type));
     this.plain = this.names.map(plainKey);
     this.seen = new Float64Array(fields.length).fill(-1);
+    this.compact = fields.length > 0 && this.plain.every((p) => p) ? this.names.map((n, j) => Buffer.concat([Buffer.from(j === 0 ? '{"' : ',"'), n, Buffer.from('":')])) : null;
   }
 
   /**
@@ -148,6 +157,14 @@ export class JsonScanner {
    * decodes the record the general way).
    */
   scan(b: Buffer, start: number, end: number, cols: readonly FastColumn[]): number {
+    if (this.compact !== null) {
+      if (this.scanCompact(this.compact, b, start, end, cols)) {
+        this.compactMisses = 0;
+        return SCAN_ROW;
+      }
+      // A feed in another layout stops paying for the attempt.
+      if (++this.compactMisses > 64) this.compact = null;
+    }
     const rec = ++this.record;
     let i = start;
     while (i < end && isSpace(b[i]!)) i++;
@@ -208,6 +225,33 @@ export class JsonScanner {
     const seen = this.seen;
     for (let j = 0; j < seen.length; j++) if (seen[j] !== rec) cols[this.slots[j]!]!.appendNull();
     return SCAN_ROW;
+  }
+
+  /**
+   * Reads a record in the compact layout; false (with the columns as they were) when it is not
+   * in it or a value needs the general path. The general path would read the same values: the
+   * keys are the column names written exactly, each once, in order.
+   */
+  private scanCompact(seps: readonly Buffer[], b: Buffer, start: number, end: number, cols: readonly FastColumn[]): boolean {
+    const rows = cols[this.slots[0]!]!.length;
+    let i = start;
+    let j = 0;
+    for (; j < seps.length; j++) {
+      const sep = seps[j]!;
+      if (i + sep.length > end || !sameBytes(sep, b, i, i + sep.length)) break;
+      i = this.value(b, i + sep.length, end, cols[this.slots[j]!]!, this.kinds[j]!);
+      if (i < 0) {
+        j++;
+        break;
+      }
+    }
+    if (j === seps.length && i < end && b[i] === CLOSE) {
+      i++;
+      while (i < end && isSpace(b[i]!)) i++;
+      if (i === end) return true;
+    }
+    for (let k = 0; k < j; k++) cols[this.slots[k]!]!.truncate(rows);
+    return false;
   }
 
   /** The payload column named by key bytes [s, e): its index, -1 for no column, -2 to bail. */
