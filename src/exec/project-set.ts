@@ -94,100 +94,28 @@ export class ProjectSetOp implements Operator {
     const dv = dc.values as Uint8Array;
     const dof = dc.offsets!;
     const n = b.length;
-    let idx = new Int32Array(Math.max(16, n * 2));
-    let offsets = new Int32Array(idx.length + 1);
-    let bytes = new Uint8Array(Math.max(64, so[n]! - so[0]! + 16));
-    let validity: Uint8Array | null = null;
-    let k = 0;
-    let at = 0;
-    /** Room for `rows` more rows and `len` more bytes. */
-    const reserve = (rows: number, len: number) => {
-      if (k + rows > idx.length) {
-        const cap = Math.max(idx.length * 2, k + rows);
-        const ni = new Int32Array(cap);
-        ni.set(idx);
-        idx = ni;
-        const no = new Int32Array(cap + 1);
-        no.set(offsets);
-        offsets = no;
-        if (validity !== null) {
-          const nv = newBitmap(cap, true);
-          nv.set(validity);
-          validity = nv;
-        }
-      }
-      if (at + len > bytes.length) {
-        const nb = new Uint8Array(Math.max(bytes.length * 2, at + len));
-        nb.set(bytes.subarray(0, at));
-        bytes = nb;
-      }
-    };
+    const p = new Pieces(n * 2, so[n]! - so[0]!);
     for (let i = 0; i < n; i++) {
       const s0 = so[i]!;
       const e0 = so[i + 1]!;
-      const before = k;
+      const before = p.k;
       if (!isValid(sc, i)) {
         // A NULL string splits into nothing.
       } else if (!isValid(dc, i) || (nc !== undefined && isValid(nc, i))) {
-        for (const v of this.expandRow(0, args, i, ctx)) {
-          const piece = v === null ? null : Buffer.from(v as string, 'utf8');
-          reserve(1, piece?.length ?? 0);
-          if (piece === null) {
-            validity ??= newBitmap(idx.length, true);
-            setBit(validity, k, false);
-          } else {
-            bytes.set(piece, at);
-            at += piece.length;
-          }
-          idx[k++] = i;
-          offsets[k] = at;
-        }
+        for (const v of this.expandRow(0, args, i, ctx)) p.addValue(i, v === null ? null : Buffer.from(v as string, 'utf8'));
       } else if (e0 > s0) {
         const d0 = dof[i]!;
         const dl = dof[i + 1]! - d0;
-        // At most one piece per byte and one more; the pieces' bytes are at most the string's.
-        reserve(dl === 0 ? 1 : Math.floor((e0 - s0) / dl) + 1, e0 - s0);
-        if (dl === 0) {
-          bytes.set(sv.subarray(s0, e0), at);
-          at += e0 - s0;
-          idx[k++] = i;
-          offsets[k] = at;
-        } else if (dl === 1) {
-          const d = dv[d0]!;
-          for (let p = s0; p < e0; p++) {
-            const c = sv[p]!;
-            if (c === d) {
-              idx[k++] = i;
-              offsets[k] = at;
-            } else bytes[at++] = c;
-          }
-          idx[k++] = i;
-          offsets[k] = at;
-        } else {
-          let p = s0;
-          while (p < e0) {
-            if (p + dl <= e0 && sv[p] === dv[d0] && sameRun(sv, p, dv, d0, dl)) {
-              idx[k++] = i;
-              offsets[k] = at;
-              p += dl;
-            } else bytes[at++] = sv[p++]!;
-          }
-          idx[k++] = i;
-          offsets[k] = at;
-        }
+        // At most one piece per delimiter and one more; the pieces' bytes are at most the string's.
+        p.reserve(dl === 0 ? 1 : Math.floor((e0 - s0) / dl) + 1, e0 - s0);
+        if (dl === 1) p.splitByte(i, sv, s0, e0, dv[d0]!);
+        else p.split(i, sv, s0, e0, dv, d0, dl);
       }
-      if (k === before && this.outer) {
-        reserve(1, 0);
-        validity ??= newBitmap(idx.length, true);
-        setBit(validity, k, false);
-        idx[k++] = i;
-        offsets[k] = at;
-      }
+      if (p.k === before && this.outer) p.addValue(i, null);
     }
-    if (k === 0) return;
-    const base = takeBatch({ columns: this.keep.map((c) => b.columns[c]!), length: n, weights: b.weights }, idx, k);
-    const words: Column = { type: 'varchar', length: k, values: 2 * at >= bytes.length ? bytes.subarray(0, at) : bytes.slice(0, at), offsets: offsets.subarray(0, k + 1), validity: validity === null ? null : (validity as Uint8Array).subarray(0, (k + 7) >> 3) };
-    out({ columns: [...base.columns, words], length: k, weights: base.weights });
+    if (p.k === 0) return;
+    const base = takeBatch({ columns: this.keep.map((c) => b.columns[c]!), length: n, weights: b.weights }, p.idx, p.k);
+    out({ columns: [...base.columns, p.column()], length: p.k, weights: base.weights });
   }
 
   /** The values call `c` returns for row `i` (none when it fails there, reported). */
@@ -203,6 +131,116 @@ export class ProjectSetOp implements Operator {
   }
 
   endEpoch(): void {}
+}
+
+/**
+ * The VARCHAR column string_to_table builds, with the input row of each piece (idx). Its loops
+ * keep the counters in locals: captured by a closure they would live in a context object.
+ */
+class Pieces {
+  idx: Int32Array;
+  private offsets: Int32Array;
+  private bytes: Uint8Array;
+  private validity: Uint8Array | null = null;
+  /** Pieces so far, and their bytes. */
+  k = 0;
+  private at = 0;
+
+  constructor(rows: number, bytes: number) {
+    this.idx = new Int32Array(Math.max(16, rows));
+    this.offsets = new Int32Array(this.idx.length + 1);
+    this.bytes = new Uint8Array(Math.max(64, bytes + 16));
+  }
+
+  /** Room for `rows` more pieces and `len` more bytes. */
+  reserve(rows: number, len: number): void {
+    const k = this.k;
+    if (k + rows > this.idx.length) {
+      const cap = Math.max(this.idx.length * 2, k + rows);
+      const idx = new Int32Array(cap);
+      idx.set(this.idx);
+      this.idx = idx;
+      const offsets = new Int32Array(cap + 1);
+      offsets.set(this.offsets);
+      this.offsets = offsets;
+      if (this.validity !== null) {
+        const v = newBitmap(cap, true);
+        v.set(this.validity);
+        this.validity = v;
+      }
+    }
+    if (this.at + len > this.bytes.length) {
+      const nb = new Uint8Array(Math.max(this.bytes.length * 2, this.at + len));
+      nb.set(this.bytes.subarray(0, this.at));
+      this.bytes = nb;
+    }
+  }
+
+  /** One piece of row i: its UTF-8 bytes, or NULL. */
+  addValue(i: number, v: Uint8Array | null): void {
+    this.reserve(1, v?.length ?? 0);
+    if (v === null) {
+      this.validity ??= newBitmap(this.idx.length, true);
+      setBit(this.validity, this.k, false);
+    } else {
+      this.bytes.set(v, this.at);
+      this.at += v.length;
+    }
+    this.idx[this.k++] = i;
+    this.offsets[this.k] = this.at;
+  }
+
+  /** The pieces of row i's bytes s[s0, e0) between the bytes equal to d (room reserved). */
+  splitByte(i: number, s: Uint8Array, s0: number, e0: number, d: number): void {
+    const idx = this.idx;
+    const offsets = this.offsets;
+    const bytes = this.bytes;
+    let k = this.k;
+    let at = this.at;
+    for (let q = s0; q < e0; q++) {
+      const c = s[q]!;
+      if (c === d) {
+        idx[k++] = i;
+        offsets[k] = at;
+      } else bytes[at++] = c;
+    }
+    idx[k++] = i;
+    offsets[k] = at;
+    this.k = k;
+    this.at = at;
+  }
+
+  /** The pieces of row i's bytes s[s0, e0) between matches of d[d0, d0 + dl) (room reserved). */
+  split(i: number, s: Uint8Array, s0: number, e0: number, d: Uint8Array, d0: number, dl: number): void {
+    const idx = this.idx;
+    const offsets = this.offsets;
+    const bytes = this.bytes;
+    let k = this.k;
+    let at = this.at;
+    if (dl === 0) {
+      // An empty delimiter: the whole string is the one piece.
+      bytes.set(s.subarray(s0, e0), at);
+      at += e0 - s0;
+    } else {
+      let q = s0;
+      while (q < e0) {
+        if (q + dl <= e0 && s[q] === d[d0] && sameRun(s, q, d, d0, dl)) {
+          idx[k++] = i;
+          offsets[k] = at;
+          q += dl;
+        } else bytes[at++] = s[q++]!;
+      }
+    }
+    idx[k++] = i;
+    offsets[k] = at;
+    this.k = k;
+    this.at = at;
+  }
+
+  column(): Column {
+    const { k, at, bytes, validity } = this;
+    return { type: 'varchar', length: k, values: 2 * at >= bytes.length ? bytes.subarray(0, at) : bytes.slice(0, at), offsets: this.offsets.subarray(0, k + 1), validity: validity === null ? null : validity.subarray(0, (k + 7) >> 3) };
+  }
 }
 
 /** Whether a[p, p + len) equals b[q, q + len). */
