@@ -473,10 +473,12 @@ export function constantColumn(type: SqlType, v: Value, n: number): Column {
       const s = new TextEncoder().encode(type === 'numeric' ? numericText(v) : String(v));
       const bytes = new Uint8Array(s.length * n);
       const offs = new Int32Array(n + 1);
-      for (let i = 0; i < n; i++) {
-        bytes.set(s, i * s.length);
-        offs[i + 1] = (i + 1) * s.length;
+      // The value once, then the filled part copied onto the rest: a few native copies, not one per row.
+      if (bytes.length > 0) {
+        bytes.set(s, 0);
+        for (let filled = s.length; filled < bytes.length; filled *= 2) bytes.copyWithin(filled, 0, Math.min(filled, bytes.length - filled));
       }
+      for (let i = 0; i < n; i++) offs[i + 1] = (i + 1) * s.length;
       return { type, length: n, values: bytes, offsets: offs, validity: null };
     }
     case 'boolean':

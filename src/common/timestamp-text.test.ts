@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parsedMicrosBig, parseTimestampBytes, parseTimestampString, TS_RANGE, TS_SYNTAX } from './timestamp-text.js';
+import { parsedMicros, parsedMicrosBig, parseTimestampBytes, parseTimestampString, plainTimestampMicros, TS_RANGE, TS_SYNTAX } from './timestamp-text.js';
 import { parseDate, parseTimestamp } from './values.js';
 
 /** The regex parser this one replaced (years ≥ 100, where Date.UTC is right): the reference. */
@@ -74,6 +74,35 @@ describe('parseTimestampBytes / parseTimestampString', () => {
         expect(mine(s)).toEqual(reference(s));
       }),
       { numRuns: 5000 },
+    );
+  });
+});
+
+describe('plainTimestampMicros (the fast path)', () => {
+  const two = (n: number) => String(n).padStart(2, '0');
+  /** Texts in the plain layout with fields in and out of range, and near misses of it. */
+  const text = fc.oneof(
+    fc
+      .record({ y: fc.integer({ min: 0, max: 9999 }), mo: fc.integer({ min: 0, max: 13 }), d: fc.integer({ min: 0, max: 32 }), h: fc.integer({ min: 0, max: 25 }), mi: fc.integer({ min: 0, max: 60 }), s: fc.integer({ min: 0, max: 60 }), sep: fc.constantFrom(' ', 'T'), frac: fc.constantFrom('', '.', '.1', '.123', '.123456', '.1234567', '.12a') , date: fc.boolean() })
+      .map((t) => `${String(t.y).padStart(4, '0')}-${two(t.mo)}-${two(t.d)}` + (t.date ? '' : `${t.sep}${two(t.h)}:${two(t.mi)}:${two(t.s)}${t.frac}`)),
+    fc.tuple(fc.constantFrom('2026-01-02 03:04:05.123', '2024-02-29', '2023-02-29 00:00:00'), fc.nat(), fc.constantFrom('', ' ', 'x', '1', '-', 'Z', '+01')).map(([t, at, c]) => t.slice(0, at % (t.length + 1)) + c + t.slice(at % (t.length + 1))),
+  );
+
+  it('is NaN or the value parseTimestampBytes gives, and takes every plain text in range', () => {
+    fc.assert(
+      fc.property(text, (t) => {
+        const b = Buffer.from(`"${t}"`);
+        const fast = plainTimestampMicros(b, 1, b.length - 1);
+        const general = parseTimestampBytes(b, 1, b.length - 1);
+        if (!Number.isNaN(fast)) {
+          expect(general).toBe(0);
+          expect(BigInt(fast)).toBe(parsedMicrosBig());
+        } else if (/^\d{4}-\d\d-\d\d([ T]\d\d:\d\d:\d\d(\.\d{1,6})?)?$/.test(t)) {
+          // Left to the general parser: fields out of range, or microseconds beyond a safe number.
+          expect(general === TS_RANGE || (general === 0 && Number.isNaN(parsedMicros()))).toBe(true);
+        }
+      }),
+      { numRuns: 3000 },
     );
   });
 });

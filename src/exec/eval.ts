@@ -12,6 +12,7 @@ import { ColumnBuilder, constantColumn, getBit, isValid, getValue, type Batch, t
 import { SluiceError, assertNever } from '../common/errors.js';
 import type { Schema, SqlType, Value } from '../common/types.js';
 import { castValue } from '../common/values.js';
+import { scratchBytes, writeSmallDec } from '../common/decimal.js';
 import { SCALARS } from '../functions/scalar/index.js';
 import type { BoundExpr, ScalarFn } from '../planner/expr.js';
 import { storageOf } from './storage.js';
@@ -107,6 +108,37 @@ function compileCall(fn: ScalarFn, argExprs: readonly BoundExpr[], type: SqlType
   return SCALARS[fn].kernel(argExprs.map(compile), argExprs, type);
 }
 
+/**
+ * An INT or BIGINT column as NUMERIC: an integer's decimal text is its canonical NUMERIC text,
+ * written digit by digit (a bigint beyond 2^53 through its string).
+ */
+function integersAsNumeric(a: Column, from: SqlType): Column {
+  const n = a.length;
+  const offsets = new Int32Array(n + 1);
+  const out = scratchBytes(n * 20 + 1);
+  const wide = from === 'bigint';
+  const v = a.values as Int32Array | BigInt64Array;
+  const halves = wide ? new Int32Array(v.buffer, v.byteOffset, 2 * n) : null;
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    if (isValid(a, i)) {
+      let x: number;
+      if (halves === null) x = (v as Int32Array)[i]!;
+      else {
+        const hi = halves[2 * i + 1]!;
+        x = hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + (halves[2 * i]! >>> 0) : NaN;
+      }
+      if (Number.isNaN(x)) {
+        const text = String((v as BigInt64Array)[i]!);
+        for (let k = 0; k < text.length; k++) out[at + k] = text.charCodeAt(k);
+        at += text.length;
+      } else at = writeSmallDec(out, at, x, 0);
+    }
+    offsets[i + 1] = at;
+  }
+  return { type: 'numeric', length: n, values: out.slice(0, at), offsets, validity: a.validity };
+}
+
 /** Casts a whole column; rows that do not convert become NULL and are reported. */
 export function castColumn(a: Column, from: SqlType, to: SqlType, ctx: EvalContext): Column {
   if (from === to) return a;
@@ -133,16 +165,8 @@ export function castColumn(a: Column, from: SqlType, to: SqlType, ctx: EvalConte
     for (let i = 0; i < n; i++) out[i] = Number(v[i]!);
     return { type: to, length: n, values: out, validity: a.validity };
   }
+  if (to === 'numeric' && (from === 'int' || from === 'bigint')) return integersAsNumeric(a, from);
   const out = new ColumnBuilder(to, n);
-  if (to === 'numeric' && (from === 'int' || from === 'bigint')) {
-    // An integer's decimal text is its canonical NUMERIC text.
-    const v = a.values as Int32Array | BigInt64Array;
-    for (let i = 0; i < n; i++) {
-      if (isValid(a, i)) out.appendString(String(v[i]!));
-      else out.appendNull();
-    }
-    return out.finish();
-  }
   for (let i = 0; i < n; i++) {
     const v = getValue(a, i);
     if (v === null) {

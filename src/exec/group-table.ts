@@ -4,7 +4,7 @@
  * (int, date, bigint, timestamp, boolean keys) with no BigInt or object per row; StringKeyTable
  * and CompositeKeyTable use a Map over decoded or encoded keys.
  */
-import { ColumnBuilder, getString, getValue, isValid, getBit, newBitmap, setBit, type Column } from '../common/column.js';
+import { ColumnBuilder, decodeUtf8, getValue, getBit, newBitmap, setBit, type Column } from '../common/column.js';
 import type { SqlType, Value } from '../common/types.js';
 import type { KeyStrategy } from '../planner/physical.js';
 import { intervalKey } from '../common/interval.js';
@@ -192,40 +192,130 @@ class IntKeyTable implements GroupTable {
   }
 }
 
+/**
+ * VARCHAR keys by their UTF-8 bytes: open addressing over a hash of the bytes, the keys' bytes
+ * kept in one arena in group order, so a row costs a hash and a byte compare and no string
+ * (columns hold well-formed UTF-8, so equal bytes are equal strings). A key is decoded to a
+ * string only when asked for by keyValue.
+ */
 class StringKeyTable implements GroupTable {
-  private readonly map = new Map<string, number>();
-  private readonly keys: (string | null)[] = [];
+  size = 0;
+  private slots = new Int32Array(1024); // gid + 1, 0 = empty
+  private mask = 1023;
+  private hashes = new Int32Array(256);
+  /** Group gid's key is arena[starts[gid], starts[gid + 1]). */
+  private starts = new Int32Array(257);
+  private arena = new Uint8Array(4096);
+  private readonly strings: (string | undefined)[] = [];
   private nullGid = -1;
   constructor(private readonly type: SqlType) {}
-  get size(): number {
-    return this.keys.length;
-  }
+
   assign(cols: readonly Column[], n: number, gids: Int32Array): void {
     const c = cols[0]!;
+    const bytes = c.values as Uint8Array;
+    const o = c.offsets!;
+    const validity = c.validity;
     for (let i = 0; i < n; i++) {
-      if (!isValid(c, i)) {
-        if (this.nullGid < 0) {
-          this.nullGid = this.keys.length;
-          this.keys.push(null);
-        }
+      if (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0) {
+        if (this.nullGid < 0) this.nullGid = this.newGroup(bytes, 0, 0, 0);
         gids[i] = this.nullGid;
         continue;
       }
-      const s = getString(c, i);
-      let g = this.map.get(s);
-      if (g === undefined) {
-        g = this.keys.length;
-        this.keys.push(s);
-        this.map.set(s, g);
+      const s = o[i]!;
+      const e = o[i + 1]!;
+      let h = 0x811c9dc5 ^ (e - s);
+      for (let k = s; k < e; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
+      h ^= h >>> 15;
+      let slot = h & this.mask;
+      for (;;) {
+        const g = this.slots[slot]!;
+        if (g === 0) {
+          const gid = this.newGroup(bytes, s, e, h);
+          this.slots[slot] = gid + 1;
+          gids[i] = gid;
+          if (this.size * 2 > this.mask) this.rehash((this.mask + 1) * 2);
+          break;
+        }
+        if (this.hashes[g - 1] === h && g - 1 !== this.nullGid && this.sameKey(g - 1, bytes, s, e)) {
+          gids[i] = g - 1;
+          break;
+        }
+        slot = (slot + 1) & this.mask;
       }
-      gids[i] = g;
     }
   }
-  keyValue(gid: number): Value {
-    return this.keys[gid]!;
+
+  private sameKey(gid: number, bytes: Uint8Array, s: number, e: number): boolean {
+    const a = this.starts[gid]!;
+    if (this.starts[gid + 1]! - a !== e - s) return false;
+    const arena = this.arena;
+    for (let k = 0; k < e - s; k++) if (arena[a + k] !== bytes[s + k]) return false;
+    return true;
   }
+
+  private newGroup(bytes: Uint8Array, s: number, e: number, h: number): number {
+    const gid = this.size++;
+    if (gid + 1 >= this.hashes.length) {
+      const nh = new Int32Array(this.hashes.length * 2);
+      nh.set(this.hashes);
+      this.hashes = nh;
+      const ns = new Int32Array(nh.length + 1);
+      ns.set(this.starts);
+      this.starts = ns;
+    }
+    const at = this.starts[gid]!;
+    if (at + (e - s) > this.arena.length) {
+      const na = new Uint8Array(Math.max(this.arena.length * 2, at + (e - s)));
+      na.set(this.arena.subarray(0, at));
+      this.arena = na;
+    }
+    for (let k = s; k < e; k++) this.arena[at + k - s] = bytes[k]!;
+    this.starts[gid + 1] = at + (e - s);
+    this.hashes[gid] = h;
+    return gid;
+  }
+
+  private rehash(cap: number): void {
+    this.slots = new Int32Array(cap);
+    this.mask = cap - 1;
+    for (let gid = 0; gid < this.size; gid++) {
+      if (gid === this.nullGid) continue;
+      let s = this.hashes[gid]! & this.mask;
+      while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+      this.slots[s] = gid + 1;
+    }
+  }
+
+  reserve(n: number): void {
+    let cap = this.mask + 1;
+    while ((this.size + n) * 2 > cap - 1) cap *= 2;
+    if (cap !== this.mask + 1) this.rehash(cap);
+  }
+
+  keyValue(gid: number): Value {
+    if (gid === this.nullGid) return null;
+    return (this.strings[gid] ??= decodeUtf8(this.arena, this.starts[gid]!, this.starts[gid + 1]!));
+  }
+
   keyColumn(_k: number, gids: Int32Array | null, n: number): Column {
-    return keyColumnOf(this, this.type, 0, gids, n);
+    const offsets = new Int32Array(n + 1);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const g = gids === null ? i : gids[i]!;
+      total += this.starts[g + 1]! - this.starts[g]!;
+      offsets[i + 1] = total;
+    }
+    const values = new Uint8Array(total);
+    let validity: Uint8Array | null = null;
+    for (let i = 0; i < n; i++) {
+      const g = gids === null ? i : gids[i]!;
+      if (g === this.nullGid) {
+        validity ??= newBitmap(n, true);
+        setBit(validity, i, false);
+      }
+      values.set(this.arena.subarray(this.starts[g]!, this.starts[g + 1]!), offsets[i]!);
+    }
+    return { type: this.type, length: n, values, offsets, validity };
   }
 }
 

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { stringToArray } from '../functions/scalar/array.js';
 import { batchFromRows, batchRows, type Batch } from '../common/column.js';
 import type { SqlType, Value } from '../common/types.js';
 import type { BoundExpr } from '../planner/expr.js';
@@ -47,5 +49,25 @@ describe('ProjectSetOp', () => {
     const errors: string[] = [];
     expect(run([series], batchFromRows(['int'], [[0], [2]]), {}, errors)).toEqual([[1, 2, 1], [1, 2, 3]]);
     expect(errors).toEqual(['step size cannot equal zero']);
+  });
+
+  it('splits string_to_table on the bytes exactly as split() does: multi-byte text and delimiters, NULLs, empty delimiters, null_string', () => {
+    const piece = fc.constantFrom('a', 'b', 'é', '€', '😀', ' ', ',', ', ', 'ab', '');
+    const text = fc.option(fc.array(piece, { maxLength: 8 }).map((p) => p.join('')), { freq: 6 });
+    const delim = fc.option(fc.constantFrom(' ', ',', ', ', 'é', '€', '😀', 'ab', 'a', ''), { freq: 8 });
+    const nullString = fc.option(fc.constantFrom('a', '', 'é'), { freq: 1 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(text, delim, nullString, fc.constantFrom(1, -1, 2)), { maxLength: 12 }), fc.boolean(), fc.boolean(), (rows, three, outer) => {
+        const input = batchFromRows(['int', 'varchar', 'varchar', 'varchar'], rows.map(([t, d, n], i) => [i, t, d, n]), rows.map((r) => r[3]));
+        const call: SetCall = { fn: 'string_to_table', args: three ? [col(1, 'varchar'), col(2, 'varchar'), col(3, 'varchar')] : [col(1, 'varchar'), col(2, 'varchar')], type: 'varchar' };
+        const want: Value[][] = [];
+        rows.forEach(([t, d, n, w], i) => {
+          const parts = t === null ? [] : stringToArray(t, d, three ? n : null);
+          for (const p of parts.length === 0 && outer ? [null] : parts) want.push([w, i, t, d, n, p]);
+        });
+        expect(run([call], input, { outer })).toEqual(want);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

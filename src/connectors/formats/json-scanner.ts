@@ -16,7 +16,7 @@
  * general way, which gives the rows and the errors. A test checks the
  * two paths against each other on generated records.
  */
-import { parsedDays, parsedMicros, parseTimestampBytes } from '../../common/timestamp-text.js';
+import { parsedDays, parsedMicros, parseTimestampBytes, plainTimestampMicros } from '../../common/timestamp-text.js';
 import type { Schema, SqlType } from '../../common/types.js';
 import type { FastColumn } from './fast-column.js';
 
@@ -33,6 +33,20 @@ const OPEN = 0x7b;
 const CLOSE = 0x7d;
 const MINUS = 0x2d;
 const DOT = 0x2e;
+
+/**
+ * What a byte inside a JSON string needs: STR_PLAIN is copied as it is; STR_STOP ends the
+ * scan (the closing quote, or a backslash or control character, which make the caller bail);
+ * STR_HIGH is part of a multi-byte character. One table load per byte instead of four tests.
+ */
+const STR_PLAIN = 0;
+const STR_STOP = 1;
+const STR_HIGH = 2;
+const STR_CLASS = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) STR_CLASS[c] = STR_STOP;
+STR_CLASS[QUOTE] = STR_STOP;
+STR_CLASS[BACKSLASH] = STR_STOP;
+for (let c = 0x80; c < 0x100; c++) STR_CLASS[c] = STR_HIGH;
 
 /** Exact powers of ten: m / 10^k and m × 10^k are correctly rounded for m < 2^53 and k ≤ 22. */
 const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
@@ -53,14 +67,32 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
-/** How a string value goes into its column. */
+/** How a value goes into its column (a string or a number has a fast path for some types). */
 const AS_OTHER = 0;
 const AS_VARCHAR = 1;
 const AS_TIMESTAMP = 2;
 const AS_DATE = 3;
+const AS_BIGINT = 4;
 
-function stringKind(type: SqlType): number {
-  return type === 'varchar' ? AS_VARCHAR : type === 'timestamp' ? AS_TIMESTAMP : type === 'date' ? AS_DATE : AS_OTHER;
+function valueKind(type: SqlType): number {
+  switch (type) {
+    case 'varchar':
+      return AS_VARCHAR;
+    case 'timestamp':
+      return AS_TIMESTAMP;
+    case 'date':
+      return AS_DATE;
+    case 'bigint':
+      return AS_BIGINT;
+    default:
+      return AS_OTHER;
+  }
+}
+
+/** Whether a key written as exactly these bytes can only mean this name (no escape or quote in it). */
+function plainKey(name: Uint8Array): boolean {
+  for (let k = 0; k < name.length; k++) if (STR_CLASS[name[k]!] === STR_STOP) return false;
+  return true;
 }
 
 /** Decodes flat JSON objects in bytes into columns. */
@@ -69,17 +101,54 @@ export class JsonScanner {
   private readonly lowerNames: readonly string[];
   private readonly slots: readonly number[];
   private readonly kinds: readonly number[];
+  /** plain[j]: a key with exactly names[j]'s bytes is that column (see plainKey). */
+  private readonly plain: readonly boolean[];
   /** seen[j] is the record number that last wrote payload column j. */
   private readonly seen: Float64Array;
   private record = 0;
+  /**
+   * Set by useChunk for bytes known to be well-formed UTF-8: a string's bytes are then copied as
+   * they are (what decoding and re-encoding would give), and backslashes are found per chunk
+   * (nextBackslash) instead of tested per byte.
+   */
+  private wellFormed = false;
+  /**
+   * The compact layout most producers write: every column in schema order, no whitespace —
+   * `{"a":` before the first value, `,"b":` before each other one. A record in it is read by
+   * comparing these runs and the values only (scanCompact); null when a name needs escaping,
+   * or after many records in a row were not in it.
+   */
+  private compact: readonly Buffer[] | null;
+  private compactMisses = 0;
+  /** Where the chunk's next backslash is, at or after the strings scanned so far (end: none). */
+  private nextBackslash = 0;
+  private chunkEnd = 0;
 
   /** `fields` are the columns the JSON keys name; fields[j] is written to cols[slots[j]]. */
   constructor(fields: Schema, slots: readonly number[]) {
     this.names = fields.map((f) => Buffer.from(f.name, 'utf8'));
     this.lowerNames = fields.map((f) => f.name.toLowerCase());
     this.slots = slots;
-    this.kinds = fields.map((f) => stringKind(f.type));
+    this.kinds = fields.map((f) => valueKind(f.type));
+    this.plain = this.names.map(plainKey);
     this.seen = new Float64Array(fields.length).fill(-1);
+    this.compact = fields.length > 0 && this.plain.every((p) => p) ? this.names.map((n, j) => Buffer.concat([Buffer.from(j === 0 ? '{"' : ',"'), n, Buffer.from('":')])) : null;
+  }
+
+  /**
+   * Tells the scanner that the records of the next scan() calls lie in b[start, end) and
+   * whether those bytes are well-formed UTF-8 (the caller checks with isUtf8, natively): then
+   * strings take the fast copy. Without a call (Kafka messages) every byte is checked.
+   */
+  useChunk(b: Buffer, start: number, end: number, wellFormed: boolean): void {
+    this.wellFormed = wellFormed;
+    this.chunkEnd = end;
+    this.nextBackslash = this.backslashFrom(b, start);
+  }
+
+  private backslashFrom(b: Buffer, from: number): number {
+    const at = b.indexOf(BACKSLASH, from);
+    return at < 0 || at >= this.chunkEnd ? this.chunkEnd : at;
   }
 
   /**
@@ -88,6 +157,14 @@ export class JsonScanner {
    * decodes the record the general way).
    */
   scan(b: Buffer, start: number, end: number, cols: readonly FastColumn[]): number {
+    if (this.compact !== null) {
+      if (this.scanCompact(this.compact, b, start, end, cols)) {
+        this.compactMisses = 0;
+        return SCAN_ROW;
+      }
+      // A feed in another layout stops paying for the attempt.
+      if (++this.compactMisses > 64) this.compact = null;
+    }
     const rec = ++this.record;
     let i = start;
     while (i < end && isSpace(b[i]!)) i++;
@@ -100,18 +177,25 @@ export class JsonScanner {
       i++;
     } else {
       for (;;) {
-        // Key.
+        // Key: most records write the columns in one order, so the next column's name is tried
+        // in place first, with no scan for the closing quote.
         if (i >= end || b[i] !== QUOTE) return SCAN_BAIL;
         const ks = ++i;
-        while (i < end) {
-          const c = b[i]!;
-          if (c === QUOTE) break;
-          if (c === BACKSLASH || c < 0x20) return SCAN_BAIL;
-          i++;
+        let j = -1;
+        if (guess < this.names.length && this.plain[guess]) {
+          const name = this.names[guess]!;
+          const ke = ks + name.length;
+          if (ke < end && b[ke] === QUOTE && sameBytes(name, b, ks, ke)) {
+            j = guess;
+            i = ke + 1;
+          }
         }
-        if (i >= end) return SCAN_BAIL;
-        const j = this.column(b, ks, i++, guess);
-        if (j === -2) return SCAN_BAIL;
+        if (j < 0) {
+          while (i < end && STR_CLASS[b[i]!] !== STR_STOP) i++;
+          if (i >= end || b[i] !== QUOTE) return SCAN_BAIL;
+          j = this.column(b, ks, i++, guess);
+          if (j === -2) return SCAN_BAIL;
+        }
         while (i < end && isSpace(b[i]!)) i++;
         if (i >= end || b[i] !== COLON) return SCAN_BAIL;
         i++;
@@ -143,6 +227,33 @@ export class JsonScanner {
     return SCAN_ROW;
   }
 
+  /**
+   * Reads a record in the compact layout; false (with the columns as they were) when it is not
+   * in it or a value needs the general path. The general path would read the same values: the
+   * keys are the column names written exactly, each once, in order.
+   */
+  private scanCompact(seps: readonly Buffer[], b: Buffer, start: number, end: number, cols: readonly FastColumn[]): boolean {
+    const rows = cols[this.slots[0]!]!.length;
+    let i = start;
+    let j = 0;
+    for (; j < seps.length; j++) {
+      const sep = seps[j]!;
+      if (i + sep.length > end || !sameBytes(sep, b, i, i + sep.length)) break;
+      i = this.value(b, i + sep.length, end, cols[this.slots[j]!]!, this.kinds[j]!);
+      if (i < 0) {
+        j++;
+        break;
+      }
+    }
+    if (j === seps.length && i < end && b[i] === CLOSE) {
+      i++;
+      while (i < end && isSpace(b[i]!)) i++;
+      if (i === end) return true;
+    }
+    for (let k = 0; k < j; k++) cols[this.slots[k]!]!.truncate(rows);
+    return false;
+  }
+
   /** The payload column named by key bytes [s, e): its index, -1 for no column, -2 to bail. */
   private column(b: Buffer, s: number, e: number, guess: number): number {
     const names = this.names;
@@ -163,14 +274,14 @@ export class JsonScanner {
       const s = ++i;
       if (kind === AS_VARCHAR && col !== null) return this.varchar(b, s, end, col);
       let ascii = true;
-      while (i < end) {
-        const d = b[i]!;
-        if (d === QUOTE) break;
-        if (d === BACKSLASH || d < 0x20) return -1;
-        if (d >= 0x80) ascii = false;
+      for (;;) {
+        if (i >= end) return -1;
+        const k = STR_CLASS[b[i]!]!;
+        if (k === STR_STOP) break;
+        if (k === STR_HIGH) ascii = false;
         i++;
       }
-      if (i >= end) return -1;
+      if (b[i] !== QUOTE) return -1;
       if (col !== null) {
         if (kind === AS_VARCHAR && ascii) col.appendBytes(b, s, i);
         else if (kind === AS_TIMESTAMP && ascii && this.timestamp(b, s, i, col)) return i + 1;
@@ -179,7 +290,7 @@ export class JsonScanner {
       }
       return i + 1;
     }
-    if (c === MINUS || isDigit(c)) return this.number(b, i, end, col);
+    if (c === MINUS || isDigit(c)) return kind === AS_BIGINT && col !== null ? this.bigint(b, i, end, col) : this.number(b, i, end, col);
     if (c === 0x74 /* t */) return this.literal(b, i, end, 'true', true, col);
     if (c === 0x66 /* f */) return this.literal(b, i, end, 'false', false, col);
     if (c === 0x6e /* n */) return this.literal(b, i, end, 'null', null, col);
@@ -196,16 +307,36 @@ export class JsonScanner {
     const at = col.byteEnd;
     let n = at;
     let i = s;
+    if (this.wellFormed) {
+      // One test per byte: the quote and control characters are the bytes up to 0x22.
+      for (;;) {
+        if (i >= end) return -1;
+        const d = b[i]!;
+        if (d <= QUOTE && (d === QUOTE || d < 0x20)) break;
+        out[n++] = d;
+        i++;
+      }
+      if (b[i] !== QUOTE) return -1;
+      // A backslash inside: the string has escapes, so the general path decodes the record.
+      if (this.nextBackslash < i) {
+        if (this.nextBackslash >= s) return -1;
+        this.nextBackslash = this.backslashFrom(b, s);
+        if (this.nextBackslash < i) return -1;
+      }
+      col.commitBytes(n - at);
+      return i + 1;
+    }
     let ascii = true;
-    while (i < end) {
+    for (;;) {
+      if (i >= end) return -1;
       const d = b[i]!;
-      if (d === QUOTE) break;
-      if (d === BACKSLASH || d < 0x20) return -1;
-      if (d >= 0x80) ascii = false;
+      const k = STR_CLASS[d]!;
+      if (k === STR_STOP) break;
+      if (k === STR_HIGH) ascii = false;
       out[n++] = d;
       i++;
     }
-    if (i >= end) return -1;
+    if (b[i] !== QUOTE) return -1;
     if (ascii) col.commitBytes(n - at);
     else col.json(b.toString('utf8', s, i));
     return i + 1;
@@ -213,8 +344,11 @@ export class JsonScanner {
 
   /** A timestamp string parsed in place; false when the general path must decide (or word the error). */
   private timestamp(b: Buffer, s: number, e: number, col: FastColumn): boolean {
-    if (parseTimestampBytes(b, s, e) !== 0) return false;
-    const micros = parsedMicros();
+    let micros = plainTimestampMicros(b, s, e);
+    if (Number.isNaN(micros)) {
+      if (parseTimestampBytes(b, s, e) !== 0) return false;
+      micros = parsedMicros();
+    }
     if (Number.isNaN(micros)) return false;
     col.appendInt64(micros);
     return true;
@@ -228,6 +362,29 @@ export class JsonScanner {
       else col.json(v);
     }
     return i + word.length;
+  }
+
+  /**
+   * A number into a BIGINT column: an integer of at most 15 digits goes straight in (it is the
+   * double JSON.parse makes, and safe); anything else takes number()'s way.
+   */
+  private bigint(b: Buffer, i: number, end: number, col: FastColumn): number {
+    const s = i;
+    const negative = b[i] === MINUS;
+    if (negative) i++;
+    const ds = i;
+    let v = 0;
+    while (i < end) {
+      const d = b[i]! - 0x30;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+      i++;
+    }
+    const digits = i - ds;
+    // Leading zeros, a fraction or an exponent (or no digit): the general way decides.
+    if (digits === 0 || digits > 15 || (b[ds] === 0x30 && digits > 1) || (i < end && (b[i] === DOT || b[i] === 0x65 || b[i] === 0x45))) return this.number(b, s, end, col);
+    col.appendInt64(negative ? -v : v);
+    return i;
   }
 
   /** A JSON number (RFC 8259 grammar), computed exactly as JSON.parse computes it. */

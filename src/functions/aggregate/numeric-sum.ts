@@ -5,11 +5,13 @@
  * largest scale lowers it again, as PostgreSQL recomputing over the remaining rows would).
  */
 import { getBit, type Column } from '../../common/column.js';
-import { addDec, decOf, divDec, formatDec, parseDec, pow10, type Dec } from '../../common/decimal.js';
+import { addDec, decOf, divDec, formatDec, parseDec, pow10, smallDecAt, smallDecScale, type Dec } from '../../common/decimal.js';
 import type { SqlType, Value } from '../../common/types.js';
 import { storageOf } from '../../exec/storage.js';
 import { growF64, maxGid, NO_VALUES, selected } from './group-arrays.js';
 import type { AccumulatorState, GroupsAccumulator } from './groups-accumulator.js';
+
+const TWO_53 = 2 ** 53;
 
 /** The exact sum (or average) of integer or NUMERIC values, per group. */
 export class NumericSumAccumulator implements GroupsAccumulator {
@@ -17,6 +19,14 @@ export class NumericSumAccumulator implements GroupsAccumulator {
   private sums: bigint[] = [];
   private sumScale: number[] = [];
   private counts: Float64Array = new Float64Array(64);
+  /**
+   * Each group's values added since the last flush, as an exact double (digits at the group's
+   * scale, |pending| < 2^53), and for NUMERIC input how many of them there were: a steady feed
+   * adds with no bigint and no Map update per row, and flush() folds them in before anything
+   * reads the sum or the scale counts.
+   */
+  private pending: Float64Array = new Float64Array(64);
+  private pendingCount: Float64Array = new Float64Array(64);
   /** Per group, how many current values have each scale (NUMERIC input only). */
   private scales: (Map<number, number> | undefined)[] = [];
   readonly stateLayout: AccumulatorState = {
@@ -31,8 +41,27 @@ export class NumericSumAccumulator implements GroupsAccumulator {
     this.decimalInput = argType === 'numeric';
   }
 
+  /** Folds group g's pending values into its bigint sum and scale counts. */
+  private flush(g: number): void {
+    if (g >= this.sums.length) return;
+    const p = this.pending[g]!;
+    if (p !== 0) {
+      this.sums[g] = (this.sums[g] ?? 0n) + BigInt(p);
+      this.pending[g] = 0;
+    }
+    const c = this.pendingCount[g]!;
+    if (c !== 0) {
+      let m = this.scales[g];
+      if (m === undefined) this.scales[g] = m = new Map();
+      const scale = this.sumScale[g] ?? 0;
+      m.set(scale, (m.get(scale) ?? 0) + c);
+      this.pendingCount[g] = 0;
+    }
+  }
+
   saveGroup(gid: number): Value[] {
     if (gid >= this.sums.length) return ['0', 0n, ''];
+    this.flush(gid);
     const m = this.scales[gid];
     const scales = m ? [...m].filter(([, c]) => c !== 0).map(([s, c]) => `${s}:${c}`).join(',') : '';
     return [formatDec({ digits: this.sums[gid] ?? 0n, scale: this.sumScale[gid] ?? 0 }), BigInt(this.counts[gid]!), scales];
@@ -40,6 +69,8 @@ export class NumericSumAccumulator implements GroupsAccumulator {
 
   loadGroup(gid: number, state: readonly Value[]): void {
     this.grow(gid + 1);
+    this.pending[gid] = 0;
+    this.pendingCount[gid] = 0;
     const d = parseDec((state[0] as string | null) ?? '0');
     this.sums[gid] = d.digits;
     this.sumScale[gid] = d.scale;
@@ -57,6 +88,7 @@ export class NumericSumAccumulator implements GroupsAccumulator {
 
   /** Adds w × d to group g. */
   private addDec(g: number, d: Dec, w: number): void {
+    this.flush(g);
     let scale = this.sumScale[g] ?? 0;
     let sum = this.sums[g] ?? 0n;
     if (this.decimalInput) {
@@ -93,15 +125,46 @@ export class NumericSumAccumulator implements GroupsAccumulator {
     const a = arg!;
     const validity = a.validity;
     const storage = storageOf(a.type);
+    const v = a.values;
+    const halves = storage === 'i64' ? new Int32Array(v.buffer, v.byteOffset, 2 * a.length) : null;
     for (let i = 0; i < n; i++) {
       if (!selected(mask, i) || (validity !== null && !getBit(validity, i))) continue;
       const w = weights === null ? 1 : weights[i]!;
+      const g = gids[i]!;
+      // The value as an exact double where it is one (NaN otherwise), and its scale.
+      let x: number;
+      let scale = 0;
+      if (storage === 'i32') x = (v as Int32Array)[i]!;
+      else if (halves !== null) {
+        const hi = halves[2 * i + 1]!;
+        x = hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + (halves[2 * i]! >>> 0) : NaN;
+      } else {
+        x = smallDecAt(v as Uint8Array, a.offsets![i]!, a.offsets![i + 1]!);
+        scale = smallDecScale();
+      }
+      if (!Number.isNaN(x) && this.addPending(g, x, scale, w)) continue;
       let d: Dec;
-      if (storage === 'i32') d = { digits: BigInt((a.values as Int32Array)[i]!), scale: 0 };
-      else if (storage === 'i64') d = { digits: (a.values as BigInt64Array)[i]!, scale: 0 };
-      else d = decOf(decodeAscii(a.values as Uint8Array, a.offsets![i]!, a.offsets![i + 1]!));
-      this.addDec(gids[i]!, d, w);
+      if (storage === 'i32') d = { digits: BigInt((v as Int32Array)[i]!), scale: 0 };
+      else if (storage === 'i64') d = { digits: (v as BigInt64Array)[i]!, scale: 0 };
+      else d = decOf(decodeAscii(v as Uint8Array, a.offsets![i]!, a.offsets![i + 1]!));
+      this.addDec(g, d, w);
     }
+  }
+
+  /**
+   * Adds w × x (x the digits of a value at `scale`) to group g's pending sum when that is exact
+   * and changes no scale: the value has the group's scale (NUMERIC input, an insert, and a group
+   * that already has values) or the input is integer. False: the caller adds it the exact way.
+   */
+  private addPending(g: number, x: number, scale: number, w: number): boolean {
+    if (this.decimalInput && (w <= 0 || scale !== this.sumScale[g] || this.counts[g] === 0)) return false;
+    const add = x * w;
+    const next = this.pending[g]! + add;
+    if (!(Math.abs(add) < TWO_53 && Math.abs(next) < TWO_53)) return false;
+    this.pending[g] = next;
+    this.counts[g]! += w;
+    if (this.decimalInput) this.pendingCount[g]! += w;
+    return true;
   }
 
   add(gid: number, v: Value, w: number): void {
@@ -112,6 +175,8 @@ export class NumericSumAccumulator implements GroupsAccumulator {
 
   merge(gid: number, src: NumericSumAccumulator, srcGid: number, sign: 1 | -1): void {
     this.grow(gid + 1);
+    this.flush(gid);
+    src.flush(srcGid);
     if (srcGid >= src.sums.length || src.counts[srcGid] === 0) return;
     const m = src.scales[srcGid];
     if (this.decimalInput && m) {
@@ -137,6 +202,7 @@ export class NumericSumAccumulator implements GroupsAccumulator {
 
   evaluate(gid: number): Value {
     if (gid >= this.sums.length || this.counts[gid] === 0) return null;
+    this.flush(gid);
     const sum: Dec = { digits: this.sums[gid] ?? 0n, scale: this.sumScale[gid] ?? 0 };
     if (this.out === 'sum') return formatDec(sum);
     return formatDec(divDec(sum, { digits: BigInt(this.counts[gid]!), scale: 0 }));
@@ -144,6 +210,8 @@ export class NumericSumAccumulator implements GroupsAccumulator {
 
   reset(gid: number): void {
     if (gid < this.sums.length) {
+      this.pending[gid] = 0;
+      this.pendingCount[gid] = 0;
       this.sums[gid] = 0n;
       this.sumScale[gid] = 0;
       this.counts[gid] = 0;
@@ -153,6 +221,8 @@ export class NumericSumAccumulator implements GroupsAccumulator {
 
   private grow(need: number): void {
     this.counts = growF64(this.counts, need);
+    this.pending = growF64(this.pending, need);
+    this.pendingCount = growF64(this.pendingCount, need);
     while (this.sums.length < need) {
       this.sums.push(0n);
       this.sumScale.push(0);

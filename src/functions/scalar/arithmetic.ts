@@ -6,7 +6,7 @@ import { ColumnBuilder, getBit, getString, getValue, isValid, type Column } from
 import {
   addIntervals, addIntervalToTimestamp, decodeInterval, encodeInterval, negateInterval, scaleInterval, subIntervals, timestampDifference, ZERO_INTERVAL, type IntervalParts,
 } from '../../common/interval.js';
-import { addDec, decOf, divDec, formatDec, modDec, mulDec, negDec, subDec } from '../../common/decimal.js';
+import { addDec, decOf, divDec, formatDec, modDec, mulDec, negDec, scratchBytes, SMALL_DEC_MAX_SCALE, smallDecAt, smallDecScale, subDec, writeSmallDec } from '../../common/decimal.js';
 import { SluiceError } from '../../common/errors.js';
 import type { SqlType, Value } from '../../common/types.js';
 import type { EvalContext } from '../../exec/eval.js';
@@ -163,9 +163,38 @@ function intervalArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: Sql
 
 const DEC_OPS = { add: addDec, sub: subDec, mul: mulDec, div: divDec, mod: modDec } as const;
 
+const TWO_53 = 2 ** 53;
+
+/**
+ * a op b for small decimals (see smallDecAt), when the result's digits are exact as a double
+ * too: written at out[at], returning the end; -1 when the exact way must do it.
+ */
+function smallDecOp(fn: 'add' | 'sub' | 'mul', x: number, xs: number, y: number, ys: number, out: Uint8Array, at: number): number {
+  let r: number;
+  let scale: number;
+  if (fn === 'mul') {
+    r = x * y;
+    scale = xs + ys;
+  } else {
+    // PostgreSQL's scale of a sum is the larger one; the other operand is raised to it.
+    scale = xs > ys ? xs : ys;
+    if (scale - xs > 15 || scale - ys > 15) return -1;
+    const xr = x * POW10_F[scale - xs]!;
+    const yr = y * POW10_F[scale - ys]!;
+    if (!(Math.abs(xr) < TWO_53 && Math.abs(yr) < TWO_53)) return -1;
+    r = fn === 'add' ? xr + yr : xr - yr;
+  }
+  // A double product or sum below 2^53 in magnitude is the exact one.
+  if (!(Math.abs(r) < TWO_53) || scale > SMALL_DEC_MAX_SCALE) return -1;
+  return writeSmallDec(out, at, r, scale);
+}
+
+const POW10_F = Array.from({ length: 16 }, (_, k) => 10 ** k);
+
 /** Exact NUMERIC arithmetic, row by row over the decimal texts (PostgreSQL's result scales). */
 function numericArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType): (a: Column, b: Column, n: number, ctx: EvalContext) => Column {
   const op = DEC_OPS[fn];
+  if (fn === 'add' || fn === 'sub' || fn === 'mul') return smallNumericArithmetic(fn, type);
   return (a, b, n, ctx) => {
     const out = new ColumnBuilder(type, n);
     for (let i = 0; i < n; i++) {
@@ -182,6 +211,43 @@ function numericArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlT
       }
     }
     return out.finish();
+  };
+}
+
+/**
+ * +, - and * of NUMERIC columns: small values straight from byte to byte (smallDecOp), others
+ * through the exact decimal of their text. Neither can fail.
+ */
+function smallNumericArithmetic(fn: 'add' | 'sub' | 'mul', type: SqlType): (a: Column, b: Column, n: number) => Column {
+  const op = DEC_OPS[fn];
+  return (a, b, n) => {
+    const validity = andValidity(a, b, n);
+    const offsets = new Int32Array(n + 1);
+    let out = scratchBytes(n * 12 + 64);
+    let at = 0;
+    const av = a.values as Uint8Array;
+    const ao = a.offsets!;
+    const bv = b.values as Uint8Array;
+    const bo = b.offsets!;
+    for (let i = 0; i < n; i++) {
+      if (validity === null || getBit(validity, i)) {
+        if (at + SMALL_DEC_MAX_SCALE + 20 > out.length) out = scratchBytes(2 * out.length, at);
+        const x = smallDecAt(av, ao[i]!, ao[i + 1]!);
+        const xs = smallDecScale();
+        const y = smallDecAt(bv, bo[i]!, bo[i + 1]!);
+        const ys = smallDecScale();
+        let end = Number.isNaN(x) || Number.isNaN(y) ? -1 : smallDecOp(fn, x, xs, y, ys, out, at);
+        if (end < 0) {
+          const text = formatDec(op(decOf(getString(a, i)), decOf(getString(b, i))));
+          if (at + text.length > out.length) out = scratchBytes(at + text.length, at);
+          for (let k = 0; k < text.length; k++) out[at + k] = text.charCodeAt(k);
+          end = at + text.length;
+        }
+        at = end;
+      }
+      offsets[i + 1] = at;
+    }
+    return { type, length: n, values: out.slice(0, at), offsets, validity };
   };
 }
 

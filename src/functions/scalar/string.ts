@@ -73,6 +73,70 @@ function mapString(f: (s: string) => Value): ScalarFunction {
   };
 }
 
+/**
+ * length() over the UTF-8 bytes: the characters are the bytes that do not continue one
+ * (0x80–0xBF), so no string is decoded per row.
+ */
+const lengthOfBytes: ScalarFunction = (args) => (b, ctx) => {
+  const a = args[0]!(b, ctx);
+  const n = b.length;
+  const out = new Int32Array(n);
+  const bytes = a.values as Uint8Array;
+  const o = a.offsets!;
+  for (let i = 0; i < n; i++) {
+    let chars = 0;
+    for (let k = o[i]!, e = o[i + 1]!; k < e; k++) if ((bytes[k]! & 0xc0) !== 0x80) chars++;
+    out[i] = chars;
+  }
+  return { type: 'int', length: n, values: out, validity: a.validity };
+};
+
+/**
+ * upper() or lower(): a row of ASCII bytes is mapped byte by byte (the same as toUpperCase /
+ * toLowerCase do for ASCII); any other row through the string.
+ */
+function asciiCase(upper: boolean): ScalarFunction {
+  const from = upper ? 0x61 : 0x41;
+  const slow = upper ? (s: string) => s.toUpperCase() : (s: string) => s.toLowerCase();
+  return (args) => (b, ctx) => {
+    const a = args[0]!(b, ctx);
+    const n = b.length;
+    const bytes = a.values as Uint8Array;
+    const o = a.offsets!;
+    let out: Uint8Array = new Uint8Array(o[n]! - o[0]! + 16);
+    const offsets = new Int32Array(n + 1);
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const s = o[i]!;
+      const e = o[i + 1]!;
+      if (at + (e - s) > out.length) out = grown(out, at + (e - s));
+      let k = s;
+      for (; k < e; k++) {
+        const c = bytes[k]!;
+        if (c >= 0x80) break;
+        out[at + k - s] = c - from < 26 && c >= from ? c ^ 0x20 : c;
+      }
+      if (k === e) {
+        at += e - s;
+      } else {
+        // Not ASCII: through the string, as the row-wise functions do.
+        const text = Buffer.from(slow(decodeUtf8(bytes, s, e)), 'utf8');
+        if (at + text.length > out.length) out = grown(out, at + text.length);
+        out.set(text, at);
+        at += text.length;
+      }
+      offsets[i + 1] = at;
+    }
+    return { type: 'varchar', length: n, values: 2 * at >= out.length ? out.subarray(0, at) : out.slice(0, at), offsets, validity: a.validity };
+  };
+}
+
+function grown(b: Uint8Array, need: number): Uint8Array {
+  const next = new Uint8Array(Math.max(need, b.length * 2));
+  next.set(b);
+  return next;
+}
+
 function md5(s: string): string {
   return createHash('md5').update(s).digest('hex');
 }
@@ -115,14 +179,14 @@ export const STRING_FUNCTIONS = {
   concat: byName(['concat'], bindConcat, concat),
   // NULL separator → NULL; NULL elements are skipped (PostgreSQL's concat_ws).
   concat_ws: byName(['concat_ws'], bindConcatWs, rowWiseFunction(([sep, ...parts]) => (sep === null ? null : parts.filter((p) => p !== null).join(sep as string)), false)),
-  upper: byName(['upper'], textToText, mapString((s: string) => s.toUpperCase())),
-  lower: byName(['lower'], textToText, mapString((s: string) => s.toLowerCase())),
+  upper: byName(['upper'], textToText, asciiCase(true)),
+  lower: byName(['lower'], textToText, asciiCase(false)),
   trim: byName(['trim', 'btrim'], textToText, mapString((s: string) => s.trim())),
   ltrim: byName(['ltrim'], textToText, mapString((s: string) => s.trimStart())),
   rtrim: byName(['rtrim'], textToText, mapString((s: string) => s.trimEnd())),
   reverse: byName(['reverse'], textToText, mapString((s: string) => [...s].reverse().join(''))),
   md5: byName(['md5'], textToText, mapString((s: string) => md5(s))),
-  length: byName(['length', 'char_length', 'character_length'], fixed(['varchar'], 'int'), mapString((s: string) => [...s].length)),
+  length: byName(['length', 'char_length', 'character_length'], fixed(['varchar'], 'int'), lengthOfBytes),
   substr: byName(['substr', 'substring'], bindSubstr, rowWiseFunction(([s, from, len]: Value[]) => {
     const chars = [...(s as string)];
     const start = (from as number) - 1;
