@@ -12,6 +12,7 @@ import { ColumnBuilder, constantColumn, getBit, isValid, getValue, type Batch, t
 import { SluiceError, assertNever } from '../common/errors.js';
 import type { Schema, SqlType, Value } from '../common/types.js';
 import { castValue } from '../common/values.js';
+import type { TimeZone } from '../common/time-zone.js';
 import { SCALARS } from '../functions/scalar/index.js';
 import type { BoundExpr, ScalarFn } from '../planner/expr.js';
 import { storageOf } from './storage.js';
@@ -21,6 +22,11 @@ import { compilePredict } from './ml/predict.js';
 export interface EvalContext {
   /** The epoch's batch time T_n in microseconds: now() and PROCTIME(). */
   readonly now: bigint;
+  /**
+   * The view's TimeZone (the session's when it was created), which zone-dependent casts and
+   * functions of timestamptz read; UTC when absent (a source's watermark has no session).
+   */
+  readonly zone?: TimeZone;
   onRowError(e: SluiceError): void;
   /**
    * The view's event-time watermark (µs) before this epoch's input (rows below it are late)
@@ -113,7 +119,7 @@ export function castColumn(a: Column, from: SqlType, to: SqlType, ctx: EvalConte
   const n = a.length;
   const fs = storageOf(from);
   const ts = storageOf(to);
-  if (fs === ts && fs !== 'utf8' && fs !== 'list' && !(from === 'date' || to === 'date')) return { ...a, type: to };
+  if (fs === ts && fs !== 'utf8' && fs !== 'list' && !(from === 'date' || to === 'date') && from !== 'timestamptz' && to !== 'timestamptz') return { ...a, type: to };
   if (fs === 'null') return constantColumn(to, null, n);
   if (fs === 'i32' && ts === 'f64' && from === 'int') {
     const v = a.values as Int32Array;
@@ -150,7 +156,7 @@ export function castColumn(a: Column, from: SqlType, to: SqlType, ctx: EvalConte
       continue;
     }
     try {
-      out.append(castValue(v, from, to));
+      out.append(castValue(v, from, to, ctx.zone));
     } catch (e) {
       if (!(e instanceof SluiceError)) throw e;
       ctx.onRowError(e);

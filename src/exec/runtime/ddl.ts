@@ -29,6 +29,7 @@ import { OptionReader } from '../../connectors/option-reader.js';
 import { modelSchema, ModelState, ModelTrainOp } from '../ml/model.js';
 import { modelSpec } from '../ml/spec.js';
 import { renameObject } from './rename.js';
+import type { TimeZone } from '../../common/time-zone.js';
 
 type Stmt<K extends Statement['kind']> = Extract<Statement, { kind: K }>;
 
@@ -333,7 +334,7 @@ export class Ddl {
   }
 
   /** CREATE MATERIALIZED VIEW: plans the query, builds its pipeline and store, and backfills it. */
-  async createView(stmt: Stmt<'create_view'>, sql: string): Promise<StatementResult> {
+  async createView(stmt: Stmt<'create_view'>, sql: string, zone: TimeZone): Promise<StatementResult> {
     const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
     if (skip) return skip;
     for (const k of Object.keys(stmt.options)) {
@@ -343,7 +344,7 @@ export class Ddl {
     if (lateOpt !== 'keep' && lateOpt !== 'drop') throw new SluiceError('invalid_parameter', `late_rows must be 'keep' or 'drop', not '${lateOpt}'`);
     const { state } = this;
     const lookupStrategy = await this.parts.lookup.strategies(relationsOf(stmt.query));
-    const planned = planQuery(stmt.query, state.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy });
+    const planned = planQuery(stmt.query, state.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy, zone });
     const retention = viewRetention(stmt.name, stmt.options.retention, planned, state.catalog);
     // A relation's columns have distinct names (PostgreSQL: 42701). Views made before this
     // check existed still recover.
@@ -354,7 +355,7 @@ export class Ddl {
     if (!state.recovering) await this.parts.epochs.run(Date.now(), false);
     const schema = planned.optimized.schema;
     const dependsOn = [...new Set([...scannedRelations(planned.optimized), ...planned.models])];
-    const entry: ViewEntry = { kind: 'view', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, dependsOn, appendOnly: planned.optimized.appendOnly };
+    const entry: ViewEntry = { kind: 'view', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, dependsOn, appendOnly: planned.optimized.appendOnly, timeZone: zone.name };
     const outputs: Batch[] = [];
     const pipeline = new Pipeline(stmt.name, planned.physical, (b) => outputs.push(b));
     const rt: ViewRt = {
