@@ -60,7 +60,7 @@ const AS_TIMESTAMP = 2;
 const AS_DATE = 3;
 
 function stringKind(type: SqlType): number {
-  return type === 'varchar' ? AS_VARCHAR : type === 'timestamp' ? AS_TIMESTAMP : type === 'date' ? AS_DATE : AS_OTHER;
+  return type === 'varchar' ? AS_VARCHAR : type === 'timestamp' || type === 'timestamptz' ? AS_TIMESTAMP : type === 'date' ? AS_DATE : AS_OTHER;
 }
 
 /** Decodes flat JSON objects in bytes into columns. */

@@ -108,7 +108,7 @@ export class AdHocQueries {
         await this.sessionVariables(principal, qc.conn);
         sql = rewriteCatalogQuery(sql);
       }
-      if (divides(sql) || mentionsPgFunction(sql)) sql = await rewriteForDuck(this.state.duck, sql, qc.conn);
+      if (divides(sql) || mentionsPgFunction(sql)) sql = await rewriteForDuck(this.state.duck, sql, qc.conn, zone);
       await this.useZone(qc, zone);
       const r = await this.state.duck.query(sql, qc.conn);
       const names = pgColumnNames(stmt.query, r.columns.map((c) => c.name), stmt.text, stmt.offset);
