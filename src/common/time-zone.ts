@@ -27,14 +27,15 @@ const STEP = 86_400 * 7;
 
 /** Zones that have kept one offset that is not whole hours (since 1970 or longer): their ICU names. */
 const FIXED_ICU: Readonly<Record<number, string>> = {
-  [5.5 * 3600]: 'Asia/Kolkata', [5.75 * 3600]: 'Asia/Kathmandu', [6.5 * 3600]: 'Asia/Yangon', [9.5 * 3600]: 'Australia/Darwin', [-9.5 * 3600]: 'Pacific/Marquesas',
+  [5.5 * 3600]: 'Asia/Kolkata', [6.5 * 3600]: 'Asia/Yangon', [9.5 * 3600]: 'Australia/Darwin', [-9.5 * 3600]: 'Pacific/Marquesas',
 };
 
 class FixedZone implements TimeZone {
   constructor(readonly name: string, readonly offset: number, private readonly abbrev: string) {}
   /**
    * ICU (DuckDB) has no custom-offset zones: whole hours are `Etc/GMT∓h` (POSIX sign), the
-   * half-hour offsets zones without DST keep are those zones; others fall back to UTC (README: limits).
+   * offsets that zones have kept since before 1970 are those zones; others fall back to UTC, so
+   * DuckDB's own conversions in one-shot SELECTs are off there (README: limits).
    */
   get icuName(): string {
     if (this.offset === 0) return 'UTC';

@@ -10,7 +10,7 @@ import type { SqlType } from '../../common/types.js';
 import { cast } from '../../planner/coercion.js';
 import { byName, rowWise, evalAll, rowWiseFunction, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
 import { coerceArg, noFunction, type ScalarBinder } from './signature.js';
-import { floorSeconds, localToUtc, utcToLocal, UTC, type TimeZone } from '../../common/time-zone.js';
+import { floorSeconds, localToUtc, UTC, type TimeZone } from '../../common/time-zone.js';
 import { zoneArgument } from './zone.js';
 
 const TRUNC_MICROS: Record<string, number> = {
@@ -147,8 +147,9 @@ export function extractZonedField(field: string, micros: bigint, zone: TimeZone)
   if (f === 'epoch') return Number(micros) / 1e6;
   const offset = zone.offsetAt(floorSeconds(micros));
   if (f === 'timezone') return offset;
-  if (f === 'timezone_hour') return Math.trunc(offset / 3600);
-  if (f === 'timezone_minute') return Math.trunc((offset % 3600) / 60);
+  // `|| 0`: never -0 (a zone west of UTC with whole hours has timezone_minute 0).
+  if (f === 'timezone_hour') return Math.trunc(offset / 3600) || 0;
+  if (f === 'timezone_minute') return Math.trunc((offset % 3600) / 60) || 0;
   return extractField(f, micros + BigInt(offset) * 1_000_000n, 'timestamp');
 }
 
@@ -161,6 +162,8 @@ const extract: ScalarFunction = (args, argExprs) => {
   };
 };
 
+const SUBDAY_UNITS = new Set(['microseconds', 'microsecond', 'milliseconds', 'millisecond', 'second', 'seconds', 'minute', 'minutes', 'hour', 'hours']);
+
 /**
  * date_trunc of a timestamptz: its wall-clock time in the zone (the third argument's, else the
  * view's) truncated, read back in that zone (PostgreSQL's rules for a start in a DST gap).
@@ -172,7 +175,10 @@ const dateTruncKernel: ScalarFunction = (args, argExprs, type) => {
     const session = ctx.zone ?? UTC;
     const k = rowWise(type, ([u, t, z]) => {
       const zone = z === undefined ? session : zoneArgument(z as string);
-      return localToUtc(zone, dateTrunc(u as string, utcToLocal(zone, t as bigint)));
+      const offset = BigInt(zone.offsetAt(floorSeconds(t as bigint))) * 1_000_000n;
+      const local = dateTrunc(u as string, (t as bigint) + offset);
+      // Below a day the value keeps its own offset (PostgreSQL re-reads the zone from day up).
+      return SUBDAY_UNITS.has((u as string).toLowerCase()) ? local - offset : localToUtc(zone, local);
     });
     return k(evalAll(args, b, ctx), b.length, ctx);
   };
