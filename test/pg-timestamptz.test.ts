@@ -197,3 +197,30 @@ describe('timestamptz under the session TimeZone vs PostgreSQL', () => {
     }
   }, 600_000);
 });
+
+describe('now() is a timestamptz', () => {
+  it("a temporal filter reads a timestamp column in the view's zone and a timestamptz column as the instant", async () => {
+    const engine = await createEngine({ autoStart: false, log: () => undefined });
+    const session: SessionZone = { zone: timeZoneOf('UTC') };
+    const run = (sql: string) => engine.execute(sql, { zone: session });
+    try {
+      await run("SET TIME ZONE 'America/New_York'");
+      await run('CREATE TABLE ev (id INT PRIMARY KEY, l TIMESTAMP, ts TIMESTAMPTZ)');
+      await run("CREATE MATERIALIZED VIEW recent_l AS SELECT id FROM ev WHERE l > now() - INTERVAL '1 hour'");
+      await run("CREATE MATERIALIZED VIEW recent_ts AS SELECT id FROM ev WHERE ts > now() - INTERVAL '1 hour'");
+      // Wall-clock New York text 30 minutes ago (in the last hour there), and 3 hours ago.
+      const ny = (minutesAgo: number) => {
+        const ms = Date.now() - minutesAgo * 60_000;
+        return new Date(ms + offsetAt('America/New_York', ms) * 60_000).toISOString().replace('T', ' ').slice(0, 19);
+      };
+      await run(`INSERT INTO ev VALUES (1, '${ny(30)}', '${ny(30)}'), (2, '${ny(180)}', '${ny(180)}')`);
+      await run('FLUSH');
+      expect((await engine.viewRows('recent_l')).map((r) => r[0])).toEqual([1]);
+      expect((await engine.viewRows('recent_ts')).map((r) => r[0])).toEqual([1]);
+      const [r] = await run("SELECT now() > '2000-01-01 00:00:00+00' AS after, pg_typeof(now())::text AS t");
+      expect(r?.kind === 'rows' && r.rows).toEqual([[true, 'timestamp with time zone']]);
+    } finally {
+      await engine.close();
+    }
+  });
+});

@@ -227,6 +227,11 @@ function posixOffset(raw: string): TimeZone | null {
   return new FixedZone(raw, east, abbrev);
 }
 
+/** The offset (seconds east) of a zone that has one offset at every instant, else null. */
+export function fixedOffset(zone: TimeZone): number | null {
+  return zone instanceof FixedZone ? zone.offset : null;
+}
+
 /**
  * The UTC instant (µs) of the local wall-clock time `localMicros` (µs since 1970 on the zone's
  * clock), by PostgreSQL's rules: a time in a gap (spring forward) takes the offset before the

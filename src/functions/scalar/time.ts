@@ -203,5 +203,7 @@ export const TIME_FUNCTIONS = {
   date_trunc: byName(['date_trunc'], timeField('date_trunc', (t) => t), dateTruncKernel),
   // EXTRACT(field FROM x) is syntax the binder types itself; date_part is its function form.
   extract: byName(['date_part'], timeField('date_part', () => 'double'), extract),
-  now: byName(['now', 'proctime'], (_args, site) => site.make([], 'timestamp'), () => (b, ctx) => constantColumn('timestamp', ctx.now, b.length)),
+  // now() and current_timestamp are timestamptz as in PostgreSQL; PROCTIME() (RisingWave's
+  // processing time, no PostgreSQL function) stays a timestamp. Both are the epoch's batch time.
+  now: byName(['now', 'proctime'], (_args, site) => site.make([], site.name === 'proctime' ? 'timestamp' : 'timestamptz'), (_args, _argExprs, type) => (b, ctx) => constantColumn(type, ctx.now, b.length)),
 } satisfies Record<string, ScalarDefinition>;
