@@ -8,14 +8,16 @@
  * Then the pg-wire side (text and binary, SET/SHOW, ParameterStatus) and a view's zone across a
  * restart.
  */
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatValue } from '../src/common/values.js';
 import { timeZoneOf } from '../src/common/time-zone.js';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import type { SessionZone } from '../src/exec/runtime/settings.js';
-import { startPgServer } from '../src/server/pg-server.js';
 import type { SqlType, Value } from '../src/common/types.js';
 import { tempDirEach } from './helpers.js';
 import { closeOracle, connectOracle, oracleRows } from './pg-oracle.js';
@@ -219,6 +221,38 @@ describe('now() is a timestamptz', () => {
       expect((await engine.viewRows('recent_ts')).map((r) => r[0])).toEqual([1]);
       const [r] = await run("SELECT now() > '2000-01-01 00:00:00+00' AS after, pg_typeof(now())::text AS t");
       expect(r?.kind === 'rows' && r.rows).toEqual([[true, 'timestamp with time zone']]);
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
+describe('timestamptz in sources and JSON output', () => {
+  const dir = tempDirEach('sluice-tstz-src-');
+  it('a source reads offsets as written and text without one as UTC (a source has no session); to_jsonb prints the instant', async () => {
+    const json = dir();
+    writeFileSync(join(json, 'a.jsonl'), ['{"id":1,"ts":"2026-03-08 01:30:00-05"}', '{"id":2,"ts":"2026-03-08T06:30:00Z"}', '{"id":3,"ts":"2026-03-08 06:30:00"}', '{"id":4,"ts":1772951400000}', '{"id":5,"ts":"2026-03-08 12:00:00+05:30"}'].join('\n') + '\n');
+    const csv = dir();
+    writeFileSync(join(csv, 'a.csv'), '1,2026-03-08 01:30:00-05\n2,2026-03-08 06:30:00\n');
+    const engine = await createEngine({ autoStart: false, log: () => undefined, allowPaths: [tmpdir()] });
+    const session: SessionZone = { zone: timeZoneOf('UTC') };
+    const run = (sql: string) => engine.execute(sql, { zone: session });
+    try {
+      await run("SET TIME ZONE 'Asia/Kolkata'");
+      await run(`CREATE SOURCE sj (id INT, ts TIMESTAMPTZ) WITH (connector = 'file', path = '${json}', format = 'json')`);
+      await run(`CREATE SOURCE sc (id INT, ts TIMESTAMPTZ) WITH (connector = 'file', path = '${csv}', format = 'csv')`);
+      await run('CREATE MATERIALIZED VIEW vj AS SELECT id, ts, to_jsonb(ts) AS j FROM sj');
+      await run('CREATE MATERIALIZED VIEW vc AS SELECT id, ts FROM sc');
+      await run('FLUSH');
+      const text = async (v: string) => (await engine.viewRows(v)).map((r) => r.map((x, i) => formatValue(x, engine.catalog.relation(v).schema[i]!.type, session.zone)).join(' ')).sort();
+      expect(await text('vj')).toEqual([
+        '1 2026-03-08 12:00:00+05:30 "2026-03-08T06:30:00+00:00"',
+        '2 2026-03-08 12:00:00+05:30 "2026-03-08T06:30:00+00:00"',
+        '3 2026-03-08 12:00:00+05:30 "2026-03-08T06:30:00+00:00"',
+        '4 2026-03-08 12:00:00+05:30 "2026-03-08T06:30:00+00:00"',
+        '5 2026-03-08 12:00:00+05:30 "2026-03-08T06:30:00+00:00"',
+      ]);
+      expect(await text('vc')).toEqual(['1 2026-03-08 12:00:00+05:30', '2 2026-03-08 12:00:00+05:30']);
     } finally {
       await engine.close();
     }
