@@ -107,7 +107,7 @@ describe('set-returning functions', () => {
       ["SELECT '{a,{b}}'::text[] AS a FROM lines", '22P02', /malformed array literal/],
       ['SELECT id[1] FROM lines', '42804', /cannot subscript type integer/],
       ["SELECT * FROM generate_series(1, 'x')", '22P02', /invalid input syntax for type integer/],
-      ['SELECT ARRAY[now()] FROM lines', '0A000', /arrays of timestamp without time zone are not supported/],
+      ['SELECT ARRAY[now()] FROM lines', '0A000', /arrays of timestamp with time zone are not supported/],
       ['SELECT CASE WHEN id = 1 THEN unnest(tags) END AS x FROM lines', '0A000', /set-returning functions are not allowed in CASE/],
       ["SELECT coalesce(unnest(tags), 'z') AS x FROM lines", '0A000', /set-returning functions are not allowed in COALESCE/],
     ];

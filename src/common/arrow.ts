@@ -24,7 +24,8 @@ export function arrowType(t: SqlType): DataType {
     case 'numeric':
     case 'jsonb':
     case 'interval': return new Utf8();
-    case 'timestamp': return new TimestampMicrosecond();
+    case 'timestamp':
+    case 'timestamptz': return new TimestampMicrosecond();
     case 'date': return new DateDay();
     case 'null': return new Null();
     default: return new List(new ArrowField('item', arrowType(elementType(t)), true));

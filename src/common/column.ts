@@ -99,6 +99,7 @@ export function getValue(c: Column, i: number): Value {
       return (c.values as Int32Array | Float64Array)[i]!;
     case 'bigint':
     case 'timestamp':
+    case 'timestamptz':
       return (c.values as BigInt64Array)[i]!;
     case 'varchar':
     case 'bytea':
@@ -153,6 +154,7 @@ export class ColumnBuilder {
         break;
       case 'bigint':
       case 'timestamp':
+      case 'timestamptz':
         this.values = new BigInt64Array(capacity);
         break;
       case 'double':
@@ -227,6 +229,7 @@ export class ColumnBuilder {
         break;
       case 'bigint':
       case 'timestamp':
+      case 'timestamptz':
         (this.values as BigInt64Array)[i] = typeof v === 'bigint' ? v : BigInt(v as number);
         break;
       case 'varchar':
@@ -501,6 +504,7 @@ export function allocValues(type: SqlType, n: number): ColumnValues {
       return new Int32Array(n);
     case 'bigint':
     case 'timestamp':
+    case 'timestamptz':
       return new BigInt64Array(n);
     case 'double':
       return new Float64Array(n);

@@ -16,6 +16,7 @@
  */
 import { daysFromCivil } from './timestamp-text.js';
 import { SluiceError } from './errors.js';
+import { localToUtc, utcToLocal, type TimeZone } from './time-zone.js';
 
 /** An interval as PostgreSQL keeps it: months, days and microseconds, each with its own sign. */
 export interface IntervalParts {
@@ -434,6 +435,20 @@ export function addMonths(ts: bigint, months: number): bigint {
 /** timestamp + interval (timestamp_pl_interval): months on the calendar, then days, then time. */
 export function addIntervalToTimestamp(ts: bigint, p: IntervalParts): bigint {
   const r = addMonths(ts, p.months) + BigInt(p.days) * DAY_US + p.micros;
+  if (r < MIN_TS || r >= MAX_TS) throw new SluiceError('datetime_field_overflow', 'timestamp out of range');
+  return r;
+}
+
+/**
+ * timestamptz + interval (timestamptz_pl_interval): months, then days, each added to the
+ * wall-clock time in `zone` and read back there (so a day is 23 or 25 hours across a DST change);
+ * the time part is added to the instant.
+ */
+export function addIntervalToTimestamptz(ts: bigint, p: IntervalParts, zone: TimeZone): bigint {
+  let t = ts;
+  if (p.months !== 0) t = localToUtc(zone, addMonths(utcToLocal(zone, t), p.months));
+  if (p.days !== 0) t = localToUtc(zone, utcToLocal(zone, t) + BigInt(p.days) * DAY_US);
+  const r = t + p.micros;
   if (r < MIN_TS || r >= MAX_TS) throw new SluiceError('datetime_field_overflow', 'timestamp out of range');
   return r;
 }

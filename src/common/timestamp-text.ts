@@ -9,7 +9,8 @@
  * after the sixth are dropped. A date that does not exist (2026-02-30), hour > 23, minute or
  * second > 59 is out of range.
  *
- * Results are microseconds since 1970-01-01 UTC (the zone subtracted).
+ * Results are microseconds since 1970-01-01 UTC (the zone subtracted); `parsed.zoned` says
+ * whether the text had a zone (a timestamptz without one is read in the session's zone).
  */
 
 /** parseTimestampBytes result: the text is not a timestamp. */
@@ -44,7 +45,7 @@ function isDigit(c: number): boolean {
  * The parsed value of the last successful parse: whole seconds since 1970 (UTC) and the
  * microseconds within the second (0–999999). Reused, never allocated per value.
  */
-export const parsed = { seconds: 0, micros: 0 };
+export const parsed = { seconds: 0, micros: 0, zoned: false };
 
 /**
  * Parses the timestamp text in b[start, end) into `parsed`; returns 0, TS_SYNTAX or TS_RANGE.
@@ -111,6 +112,7 @@ export function parseTimestampBytes(b: ArrayLike<number>, start: number, end: nu
   }
   while (i < end && isSpace(b[i]!)) i++;
   let offset = 0;
+  parsed.zoned = i < end;
   if (i < end) {
     const c = b[i]!;
     if (c === 0x5a /* Z */) {

@@ -1,7 +1,7 @@
 /**
  * SQL types of sluice and their JS value forms. Storage (see column.ts):
- *   boolean → bit-packed Uint8Array · int, date → Int32Array · bigint, timestamp, interval →
- *   BigInt64Array (timestamps and intervals in microseconds) · double → Float64Array ·
+ *   boolean → bit-packed Uint8Array · int, date → Int32Array · bigint, timestamp, timestamptz →
+ *   BigInt64Array (microseconds; a timestamptz's are the UTC instant's) · double → Float64Array ·
  *   varchar → Arrow Utf8 (Int32 offsets + bytes) · bytea → Utf8 holding its hex text form (`\x0a1b`),
  *   whose string order is the bytes' order · numeric → Utf8 holding its exact canonical decimal
  *   text (`-12.50`, see decimal.ts), ordered by value, not by its bytes ·
@@ -20,6 +20,7 @@ export type ScalarType =
   | 'numeric'
   | 'varchar'
   | 'timestamp'
+  | 'timestamptz'
   | 'date'
   | 'interval'
   | 'bytea'
@@ -136,10 +137,11 @@ export function parseTypeName(raw: string): SqlType {
       return 'jsonb';
     case 'timestamp':
     case 'timestamp without time zone':
-    case 'timestamptz':
-    case 'timestamp with time zone':
     case 'datetime':
       return 'timestamp';
+    case 'timestamptz':
+    case 'timestamp with time zone':
+      return 'timestamptz';
     case 'date':
       return 'date';
     case 'interval':
@@ -170,6 +172,8 @@ export function typeDisplayName(t: SqlType): string {
       return 'character varying';
     case 'timestamp':
       return 'timestamp without time zone';
+    case 'timestamptz':
+      return 'timestamp with time zone';
     case 'date':
       return 'date';
     case 'interval':
@@ -200,6 +204,8 @@ export function commonType(a: SqlType, b: SqlType): SqlType | null {
     return 'bigint';
   }
   if ((a === 'timestamp' && b === 'date') || (a === 'date' && b === 'timestamp')) return 'timestamp';
+  // PostgreSQL's preferred datetime type: a timestamp or date meets a timestamptz as one read in the session zone.
+  if ((a === 'timestamptz' && (b === 'timestamp' || b === 'date')) || (b === 'timestamptz' && (a === 'timestamp' || a === 'date'))) return 'timestamptz';
   return null;
 }
 

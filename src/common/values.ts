@@ -6,7 +6,8 @@ import { canonicalJsonb, JsonNumber, parseJson } from './jsonb.js';
 import { SluiceError } from './errors.js';
 import { elementType, isArrayType, typeDisplayName, type ArrayType, type SqlType, type Value } from './types.js';
 import { parseInterval, formatInterval } from './interval.js';
-import { parsedDays, parsedMicrosBig, parseTimestampString, TS_RANGE, TS_SYNTAX } from './timestamp-text.js';
+import { parsed, parsedDays, parsedMicrosBig, parseTimestampString, TS_RANGE, TS_SYNTAX } from './timestamp-text.js';
+import { findTimeZone, localToUtc, offsetText, utcToLocal, floorSeconds, UTC, type TimeZone } from './time-zone.js';
 import { decFromDouble, decOf, decToInteger, formatDec, numericText, parseDec } from './decimal.js';
 
 /** Parses 'YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|±hh[:mm]]' into microseconds since 1970 (UTC); see timestamp-text.ts. */
@@ -15,6 +16,30 @@ export function parseTimestamp(s: string): bigint {
   if (r === TS_SYNTAX) throw new SluiceError('invalid_input', `invalid input syntax for type timestamp: "${s}"`);
   if (r === TS_RANGE) throw new SluiceError('invalid_input', `date/time field value out of range: "${s}"`);
   return parsedMicrosBig();
+}
+
+/**
+ * Parses timestamptz text into the UTC instant (µs): a time with an offset (`+05:30`, `Z`) or a
+ * zone name after it (`2026-03-08 01:30 America/New_York`) is read as written, one without in
+ * `zone` (the session's), by PostgreSQL's rules for times in DST gaps and overlaps.
+ */
+export function parseTimestamptz(s: string, zone: TimeZone): bigint {
+  const r = parseTimestampString(s);
+  if (r === 0) {
+    const micros = parsedMicrosBig();
+    return parsed.zoned ? micros : localToUtc(zone, micros);
+  }
+  const named = r === TS_SYNTAX ? /^(.*\d)\s+([A-Za-z][\w/+\-]*)\s*$/.exec(s) : null;
+  const namedZone = named ? findTimeZone(named[2]!) : null;
+  if (named && namedZone && parseTimestampString(named[1]!) === 0 && !parsed.zoned) return localToUtc(namedZone, parsedMicrosBig());
+  if (r === TS_RANGE) throw new SluiceError('invalid_input', `date/time field value out of range: "${s}"`);
+  throw new SluiceError('invalid_input', `invalid input syntax for type timestamp with time zone: "${s}"`);
+}
+
+/** A timestamptz as PostgreSQL prints it: the wall-clock time in `zone`, then its offset (`-05`, `+05:30`). */
+export function formatTimestamptz(micros: bigint, zone: TimeZone): string {
+  const offset = zone.offsetAt(floorSeconds(micros));
+  return formatTimestamp(micros + BigInt(offset) * 1_000_000n) + offsetText(offset);
 }
 
 /** Parses timestamp text (a time and zone are allowed) into the days since 1970 of its UTC date. */
@@ -59,14 +84,16 @@ export function formatDouble(v: number): string {
   return `${sci.slice(0, at)}e${exp < 0 ? '-' : '+'}${e < 10 ? '0' : ''}${e}`;
 }
 
-/** Text form of a value as PostgreSQL's text protocol prints it. */
-export function formatValue(v: Value, type: SqlType): string | null {
+/** Text form of a value as PostgreSQL's text protocol prints it (a timestamptz in `zone`, the session's). */
+export function formatValue(v: Value, type: SqlType, zone: TimeZone = UTC): string | null {
   if (v === null) return null;
   switch (type) {
     case 'boolean':
       return v ? 't' : 'f';
     case 'timestamp':
       return formatTimestamp(BigInt(v as bigint));
+    case 'timestamptz':
+      return formatTimestamptz(BigInt(v as bigint), zone);
     case 'date':
       return formatDate(Number(v));
     case 'interval':
@@ -83,16 +110,16 @@ export function formatValue(v: Value, type: SqlType): string | null {
     case 'null':
       return String(v);
     default:
-      return formatArray(v as readonly Value[], type);
+      return formatArray(v as readonly Value[], type, zone);
   }
 }
 
 /** PostgreSQL's text form of an array: `{a,b,"c d",NULL}`, elements quoted where needed. */
-export function formatArray(v: readonly Value[], type: ArrayType): string {
+export function formatArray(v: readonly Value[], type: ArrayType, zone: TimeZone = UTC): string {
   const elem = elementType(type);
   const parts = v.map((x) => {
     if (x === null) return 'NULL';
-    const s = formatValue(x, elem)!;
+    const s = formatValue(x, elem, zone)!;
     return s === '' || /^null$/i.test(s) || /[{},"\\\s]/.test(s) ? `"${s.replace(/["\\]/g, '\\$&')}"` : s;
   });
   return `{${parts.join(',')}}`;
@@ -173,8 +200,8 @@ function parseFloatStrict(s: string, type: SqlType): number {
   return n;
 }
 
-/** Parses text into a value of `type` (CSV fields, string literals, casts from varchar). */
-export function parseText(s: string, type: SqlType): Value {
+/** Parses text into a value of `type` (CSV fields, string literals, casts from varchar); a timestamptz without offset is read in `zone`. */
+export function parseText(s: string, type: SqlType, zone: TimeZone = UTC): Value {
   switch (type) {
     case 'boolean':
       return parseBool(s);
@@ -193,6 +220,8 @@ export function parseText(s: string, type: SqlType): Value {
       return canonicalJsonb(s);
     case 'timestamp':
       return parseTimestamp(s);
+    case 'timestamptz':
+      return parseTimestamptz(s, zone);
     case 'date':
       return parseDate(s);
     case 'interval':
@@ -239,17 +268,20 @@ function checkInt(n: number): number {
   return n;
 }
 
-/** Converts one value between types with PostgreSQL's cast rules (rounding half away from 0). */
-export function castValue(v: Value, from: SqlType, to: SqlType): Value {
+/**
+ * Converts one value between types with PostgreSQL's cast rules (rounding half away from 0);
+ * casts between timestamptz and text, timestamp or date read or print in `zone` (the session's).
+ */
+export function castValue(v: Value, from: SqlType, to: SqlType, zone: TimeZone = UTC): Value {
   if (v === null || from === to) return v;
-  if (from === 'varchar') return parseText(v as string, to);
+  if (from === 'varchar') return parseText(v as string, to, zone);
   if (from === 'jsonb') return castJsonb(v as string, to);
   if (isArrayType(from) && isArrayType(to)) return (v as readonly Value[]).map((x) => castValue(x, elementType(from), elementType(to)));
   if (isArrayType(from) && to === 'varchar') return formatValue(v, from);
   if (isArrayType(from) || isArrayType(to)) throw new SluiceError('datatype_mismatch', `cannot cast type ${typeDisplayName(from)} to ${typeDisplayName(to)}`);
   switch (to) {
     case 'varchar':
-      return formatValue(v, from);
+      return formatValue(v, from, zone);
     case 'boolean':
       if (from === 'int' || from === 'bigint') return Number(v) !== 0;
       break;
@@ -284,10 +316,15 @@ export function castValue(v: Value, from: SqlType, to: SqlType): Value {
       break;
     case 'timestamp':
       if (from === 'date') return BigInt(v as number) * 86_400_000_000n;
+      if (from === 'timestamptz') return utcToLocal(zone, v as bigint);
+      break;
+    case 'timestamptz':
+      if (from === 'date') return localToUtc(zone, BigInt(v as number) * 86_400_000_000n);
+      if (from === 'timestamp') return localToUtc(zone, v as bigint);
       break;
     case 'date':
-      if (from === 'timestamp') {
-        const b = v as bigint;
+      if (from === 'timestamp' || from === 'timestamptz') {
+        const b = from === 'timestamptz' ? utcToLocal(zone, v as bigint) : (v as bigint);
         return Number(b / 86_400_000_000n) - (b % 86_400_000_000n < 0n ? 1 : 0);
       }
       break;

@@ -150,6 +150,8 @@ function writerFor(duckType: DuckDBType, type: SqlType): Writer | null {
       return type === 'bigint' ? copyFixed(8) : null;
     case DuckDBTypeId.TIMESTAMP:
       return type === 'timestamp' ? copyFixed(8) : null;
+    case DuckDBTypeId.TIMESTAMP_TZ:
+      return type === 'timestamptz' ? copyFixed(8) : null;
     case DuckDBTypeId.DOUBLE:
       return type === 'double' ? copyFixed(8) : null;
     case DuckDBTypeId.VARCHAR:

@@ -29,6 +29,7 @@ export function duckType(t: SqlType): string {
     // DuckDB's JSON checks documents on insert; sluice canonicalises them when they enter a column.
     case 'jsonb': return 'JSON';
     case 'timestamp': return 'TIMESTAMP';
+    case 'timestamptz': return 'TIMESTAMPTZ';
     case 'date': return 'DATE';
     case 'interval': return 'INTERVAL';
     case 'null': return 'VARCHAR';
@@ -95,6 +96,7 @@ export function fromDuckTypeName(name: string): SqlType {
   if (n === 'BIGINT' || n === 'HUGEINT' || n === 'UINTEGER' || n === 'UBIGINT') return 'bigint';
   if (n === 'DOUBLE' || n === 'FLOAT') return 'double';
   if (n.startsWith('DECIMAL')) return 'numeric';
+  if (n === 'TIMESTAMP WITH TIME ZONE' || n === 'TIMESTAMPTZ') return 'timestamptz';
   if (n.startsWith('TIMESTAMP')) return 'timestamp';
   if (n === 'DATE') return 'date';
   if (n === 'INTERVAL') return 'interval';
@@ -102,6 +104,9 @@ export function fromDuckTypeName(name: string): SqlType {
 }
 
 export const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+/** A SQL string literal of `s`. */
+export const quoteLiteral = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** Converts one DuckDB value to the sluice value of `type`. */
 export function fromDuck(v: unknown, type: SqlType): Value {
@@ -123,6 +128,7 @@ export function fromDuck(v: unknown, type: SqlType): Value {
       return Number(v);
     case 'bigint':
     case 'timestamp':
+    case 'timestamptz':
       return typeof v === 'bigint' ? v : BigInt(v as number);
     case 'interval':
       // Text (a VARCHAR column or expression) read as interval input.
@@ -153,6 +159,8 @@ export function duckValue(v: Value, type: SqlType): unknown {
   switch (type) {
     case 'timestamp':
       return new DuckDBTimestampValue(v as bigint);
+    case 'timestamptz':
+      return new DuckDBTimestampTZValue(v as bigint);
     case 'date':
       return new DuckDBDateValue(v as number);
     case 'interval': {
@@ -273,6 +281,8 @@ export class Duck {
     const dirs = allowedDirectories.map((d) => `'${d.replace(/'/g, "''")}'`).join(', ');
     await conn.run(`SET GLOBAL allowed_directories = [${dirs}]`);
     await conn.run('SET GLOBAL enable_external_access = false');
+    // TimeZone stays settable per connection: one-shot SELECTs and DML run in the session's zone.
+    await conn.run("SET GLOBAL allowed_configs = ['TimeZone']");
     await conn.run('SET GLOBAL lock_configuration = true');
     return new Duck(instance, conn);
   }
@@ -384,6 +394,7 @@ function appendValue(app: Appender, v: unknown, type: SqlType): void {
     case 'jsonb':
     case 'null': app.appendVarchar(String(v)); break;
     case 'timestamp': app.appendTimestamp(v as DuckDBTimestampValue); break;
+    case 'timestamptz': app.appendTimestampTZ(v as DuckDBTimestampTZValue); break;
     case 'date': app.appendDate(v as DuckDBDateValue); break;
     case 'interval': app.appendInterval(v as DuckDBIntervalValue); break;
     default: app.appendList(v as never, DUCK_LIST_TYPES[type]); break;

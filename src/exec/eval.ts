@@ -13,6 +13,7 @@ import { SluiceError, assertNever } from '../common/errors.js';
 import type { Schema, SqlType, Value } from '../common/types.js';
 import { castValue } from '../common/values.js';
 import { scratchBytes, writeSmallDec } from '../common/decimal.js';
+import { fixedOffset, UTC, type TimeZone } from '../common/time-zone.js';
 import { SCALARS } from '../functions/scalar/index.js';
 import type { BoundExpr, ScalarFn } from '../planner/expr.js';
 import { storageOf } from './storage.js';
@@ -22,6 +23,11 @@ import { compilePredict } from './ml/predict.js';
 export interface EvalContext {
   /** The epoch's batch time T_n in microseconds: now() and PROCTIME(). */
   readonly now: bigint;
+  /**
+   * The view's TimeZone (the session's when it was created), which zone-dependent casts and
+   * functions of timestamptz read; UTC when absent (a source's watermark has no session).
+   */
+  readonly zone?: TimeZone;
   onRowError(e: SluiceError): void;
   /**
    * The view's event-time watermark (µs) before this epoch's input (rows below it are late)
@@ -145,8 +151,20 @@ export function castColumn(a: Column, from: SqlType, to: SqlType, ctx: EvalConte
   const n = a.length;
   const fs = storageOf(from);
   const ts = storageOf(to);
-  if (fs === ts && fs !== 'utf8' && fs !== 'list' && !(from === 'date' || to === 'date')) return { ...a, type: to };
+  if (fs === ts && fs !== 'utf8' && fs !== 'list' && !(from === 'date' || to === 'date') && from !== 'timestamptz' && to !== 'timestamptz') return { ...a, type: to };
   if (fs === 'null') return constantColumn(to, null, n);
+  if ((from === 'timestamp' && to === 'timestamptz') || (from === 'timestamptz' && to === 'timestamp')) {
+    // A fixed zone (UTC, where views of old and most streams run) shifts by a constant: no per-row lookup.
+    const fixed = fixedOffset(ctx.zone ?? UTC);
+    if (fixed === 0) return { ...a, type: to };
+    if (fixed !== null) {
+      const shift = BigInt(from === 'timestamp' ? -fixed : fixed) * 1_000_000n;
+      const v = a.values as BigInt64Array;
+      const out = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) out[i] = v[i]! + shift;
+      return { type: to, length: n, values: out, validity: a.validity };
+    }
+  }
   if (fs === 'i32' && ts === 'f64' && from === 'int') {
     const v = a.values as Int32Array;
     const out = new Float64Array(n);
@@ -174,7 +192,7 @@ export function castColumn(a: Column, from: SqlType, to: SqlType, ctx: EvalConte
       continue;
     }
     try {
-      out.append(castValue(v, from, to));
+      out.append(castValue(v, from, to, ctx.zone));
     } catch (e) {
       if (!(e instanceof SluiceError)) throw e;
       ctx.onRowError(e);

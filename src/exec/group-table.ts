@@ -65,7 +65,7 @@ class IntKeyTable implements GroupTable {
   private readonly bool: boolean;
 
   constructor(private readonly type: SqlType) {
-    this.wide = type === 'bigint' || type === 'timestamp';
+    this.wide = type === 'bigint' || type === 'timestamp' || type === 'timestamptz';
     this.bool = type === 'boolean';
   }
 

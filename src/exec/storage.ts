@@ -15,6 +15,7 @@ export function storageOf(t: SqlType): Storage {
       return 'i32';
     case 'bigint':
     case 'timestamp':
+    case 'timestamptz':
       return 'i64';
     case 'double':
       return 'f64';

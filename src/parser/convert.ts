@@ -408,7 +408,7 @@ class Converter {
         // EXTRACT(f FROM INTERVAL '…') / TIMESTAMP '…' / DATE '…': the parser keeps the keyword as cast_type.
         const source = this.convertExpr(e.args.source);
         const ct = typeof e.args.cast_type === 'string' ? e.args.cast_type.toLowerCase() : null;
-        const expr: Expr = ct === 'interval' || ct === 'timestamp' || ct === 'date' ? { kind: 'cast', expr: source, type: ct } : source;
+        const expr: Expr = ct === 'interval' || ct === 'timestamp' || ct === 'date' ? { kind: 'cast', expr: source, type: ct } : ct === 'timestamptz' || ct === 'timestamp with time zone' ? { kind: 'cast', expr: source, type: 'timestamptz' } : source;
         return { kind: 'extract', field: String(e.args.field).toLowerCase(), expr };
       }
       case 'aggr_func': {

@@ -45,8 +45,17 @@ export function parseStatement(stmt: string, offset = 0, whole = stmt): Statemen
       return parseComment(ts);
     case 'show':
       return parseShow(ts);
+    case 'reset':
+      // RESET TimeZone | RESET TIME ZONE: back to the server's zone (other settings have no RESET).
+      if (ts.acceptKeyword('reset', 'timezone') || ts.acceptKeyword('reset', 'time', 'zone')) {
+        expectEnd(ts);
+        return { kind: 'set', name: 'timezone', value: 'DEFAULT' };
+      }
+      return ts.fail('RESET takes TimeZone (other settings: SET name = value)');
     case 'set': {
       ts.next();
+      ts.acceptKeyword('session');
+      if (ts.acceptKeyword('time', 'zone')) return setTimeZone(ts);
       const name = dottedName(ts);
       if (!ts.acceptSymbol('=')) ts.expectKeyword('to');
       const v = ts.next();
@@ -169,6 +178,28 @@ function parseTransaction(ts: TokenStream): Statement {
   }
   expectEnd(ts);
   return { kind: 'transaction', action, readOnly, tag: word.value === 'start' ? 'START TRANSACTION' : action.toUpperCase() };
+}
+
+/**
+ * The value of `SET TIME ZONE …`: LOCAL and DEFAULT (as `DEFAULT`), a zone name or number, or
+ * `INTERVAL '…' [HOUR TO MINUTE]` (as `INTERVAL '…'`, which the setting reads as hours east).
+ */
+function setTimeZone(ts: TokenStream): Statement {
+  let value: string;
+  if (ts.acceptKeyword('local') || ts.acceptKeyword('default')) value = 'DEFAULT';
+  else if (ts.acceptKeyword('interval')) {
+    const t = ts.next();
+    if (t.kind !== 'string') ts.fail('expected an interval literal');
+    value = `INTERVAL '${t.value.replace(/'/g, "''")}'`;
+    if (ts.acceptKeyword('hour')) ts.expectKeyword('to', 'minute');
+  } else {
+    const sign = ts.acceptSymbol('-') ? '-' : ts.acceptSymbol('+') ? '+' : '';
+    const t = ts.next();
+    if (t.kind !== 'string' && t.kind !== 'number' && t.kind !== 'ident' && t.kind !== 'quoted') ts.fail('expected a time zone');
+    value = sign + t.value;
+  }
+  expectEnd(ts);
+  return { kind: 'set', name: 'timezone', value };
 }
 
 function dottedName(ts: TokenStream): string {

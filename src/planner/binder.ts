@@ -556,7 +556,7 @@ export class Binder extends ExprBinder implements SubqueryHost {
       watermark = 'proctime';
     } else {
       time = this.bindExpr(timeArg, { scope, agg: null, noAggIn: 'window arguments' });
-      if (time.type !== 'timestamp') throw new SluiceError('datatype_mismatch', `the time column of ${name.toUpperCase()} must be a timestamp, not ${typeDisplayName(time.type)}`, { position: pos });
+      if (time.type !== 'timestamp' && time.type !== 'timestamptz') throw new SluiceError('datatype_mismatch', `the time column of ${name.toUpperCase()} must be a timestamp, not ${typeDisplayName(time.type)}`, { position: pos });
       const entry = this.ctes.has(relArg.name) ? undefined : this.catalog.get(relArg.name);
       if (timeArg.kind === 'column' && entry && (entry.kind === 'source' || entry.kind === 'table') && entry.watermark?.column === timeArg.name) {
         watermark = { relation: entry.name, column: timeArg.name };

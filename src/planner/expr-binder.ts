@@ -214,7 +214,7 @@ export class ExprBinder {
       }
       case 'extract': {
         const a = this.bindExpr(e.expr, ctx);
-        if (a.type !== 'timestamp' && a.type !== 'date' && a.type !== 'interval') throw new SluiceError('undefined_function', `function extract(unknown, ${typeDisplayName(a.type)}) does not exist`);
+        if (a.type !== 'timestamp' && a.type !== 'timestamptz' && a.type !== 'date' && a.type !== 'interval') throw new SluiceError('undefined_function', `function extract(unknown, ${typeDisplayName(a.type)}) does not exist`);
         return call('extract', [{ kind: 'lit', value: e.field, type: 'varchar' }, a.type === 'date' ? cast(a, 'timestamp') : a], 'double');
       }
       case 'subquery':
@@ -319,12 +319,8 @@ export class ExprBinder {
   }
 
   private bindFunction(e: Extract<Expr, { kind: 'func' }>, ctx: Ctx): BoundExpr {
-    if (e.name === '__at_time_zone') {
-      throw new SluiceError('not_supported', 'AT TIME ZONE is not supported in a materialized view yet (sluice has no TIMESTAMPTZ: timestamps are UTC)', {
-        position: e.pos ?? this.positionOf('at'),
-        hint: 'Keep the UTC timestamp in the view and convert it where it is read (a one-shot SELECT … AT TIME ZONE runs in DuckDB).',
-      });
-    }
+    // `x AT TIME ZONE z` is timezone(z, x).
+    if (e.name === '__at_time_zone') return bindScalar('timezone', [this.bindExpr(e.args[1]!, ctx), this.bindExpr(e.args[0]!, ctx)], e.pos ?? this.positionOf('at'));
     if (e.over === null && resolveAggregate(e.name, e.star) !== undefined) {
       if (ctx.noAggIn) throw new SluiceError('grouping', `aggregate functions are not allowed in ${ctx.noAggIn}`, { position: e.pos ?? this.positionOf(e.name) });
       throw new SluiceError('internal', 'aggregate outside aggregate context');
@@ -512,7 +508,7 @@ function opError(op: string, a: SqlType, b: SqlType | null): SluiceError {
 function bindArithmetic(op: '+' | '-' | '*' | '/' | '%', l: BoundExpr, r: BoundExpr, pos: number | undefined): BoundExpr {
   const fn: ScalarFn = ({ '+': 'add', '-': 'sub', '*': 'mul', '/': 'div', '%': 'mod' } as const)[op];
   if (isStringLit(l) && r.type !== 'varchar') l = constCast(l, r.type === 'timestamp' && op === '-' ? 'timestamp' : r.type);
-  if (isStringLit(r) && l.type !== 'varchar') r = constCast(r, l.type === 'timestamp' || l.type === 'date' ? 'interval' : l.type);
+  if (isStringLit(r) && l.type !== 'varchar') r = constCast(r, l.type === 'timestamp' || l.type === 'timestamptz' || l.type === 'date' ? 'interval' : l.type);
   const lt = l.type === 'null' ? r.type : l.type;
   const rt = r.type === 'null' ? l.type : r.type;
   if (isNumeric(lt) && isNumeric(rt)) {
@@ -525,6 +521,13 @@ function bindArithmetic(op: '+' | '-' | '*' | '/' | '%', l: BoundExpr, r: BoundE
   if (lt === 'date' && rt === 'interval' && (op === '+' || op === '-')) return call(fn, [cast(l, 'timestamp'), cast(r, 'interval')], 'timestamp');
   if (lt === 'interval' && rt === 'date' && op === '+') return call(fn, [cast(r, 'timestamp'), l], 'timestamp');
   if (lt === 'timestamp' && rt === 'timestamp' && op === '-') return call('sub', [l, r], 'interval');
+  // timestamptz ± interval: months and days on the calendar of the view's zone, the time part absolute.
+  if ((lt === 'timestamptz' && rt === 'interval') && (op === '+' || op === '-')) return call(fn, [l, cast(r, 'interval')], 'timestamptz');
+  if (lt === 'interval' && rt === 'timestamptz' && op === '+') return call(fn, [r, l], 'timestamptz');
+  // A timestamp or date meeting a timestamptz is read in the zone (PostgreSQL's implicit cast).
+  if ((lt === 'timestamptz' || rt === 'timestamptz') && op === '-' && (lt === 'timestamp' || lt === 'date' || lt === 'timestamptz') && (rt === 'timestamp' || rt === 'date' || rt === 'timestamptz')) {
+    return call('sub', [cast(l, 'timestamptz'), cast(r, 'timestamptz')], 'interval');
+  }
   if (lt === 'interval' && rt === 'interval' && (op === '+' || op === '-')) return call(fn, [cast(l, 'interval'), cast(r, 'interval')], 'interval');
   if (lt === 'date' && rt === 'int' && (op === '+' || op === '-')) return call(fn, [cast(l, 'date'), cast(r, 'int')], 'date');
   if (lt === 'date' && rt === 'date' && op === '-') return call('sub', [cast(l, 'date'), cast(r, 'date')], 'int');

@@ -12,6 +12,8 @@ import { DEFAULT_RULES, optimize, WindowAggregateRule } from './rules.js';
 import { SluiceError } from '../common/errors.js';
 import { windowKindList } from '../functions/window/index.js';
 import { nowPosition, placeTemporalFilters } from './temporal.js';
+import { withPlanningZone } from './constant.js';
+import { UTC, type TimeZone } from '../common/time-zone.js';
 
 export * from './expr.js';
 export * from './logical.js';
@@ -37,12 +39,14 @@ export interface PlanOptions {
   readonly windowPanes?: boolean;
   /** Strategy of each lookup join by table (see PhysicalOptions). */
   readonly lookupStrategy?: (table: string) => 'hash' | 'duckdb';
+  /** The session TimeZone the query is bound under: constants such as `'2026-03-08 01:30'::timestamptz` are read in it (default UTC). */
+  readonly zone?: TimeZone;
 }
 
 /** Plans a view query; `sql` is the statement text, used for error positions. */
 export function planQuery(query: Query, catalog: Catalog, sql = '', opts: PlanOptions = {}): PlannedQuery {
   const binder = new Binder(catalog, sql);
-  const logical = binder.bindQuery(query);
+  const logical = withPlanningZone(opts.zone ?? UTC, () => binder.bindQuery(query));
   let optimized = optimize(logical, opts.windowPanes === false ? DEFAULT_RULES.filter((r) => r !== WindowAggregateRule) : DEFAULT_RULES);
   try {
     optimized = placeTemporalFilters(optimized);

@@ -81,19 +81,19 @@ export function temporalCondition(c: BoundExpr): TemporalCondition | null {
       const [x, y] = n.args as [BoundExpr, BoundExpr];
       if (callsNow(x) && isIntervalConstant(y)) {
         // now() + y op b  ⇔  now() op b - y;  now() - y op b  ⇔  now() op b + y
-        bound = { kind: 'call', fn: n.fn === 'add' ? 'sub' : 'add', args: [bound, y], type: 'timestamp' };
+        bound = { kind: 'call', fn: n.fn === 'add' ? 'sub' : 'add', args: [bound, y], type: bound.type };
         n = x;
         continue;
       }
       if (n.fn === 'add' && callsNow(y) && isIntervalConstant(x)) {
-        bound = { kind: 'call', fn: 'sub', args: [bound, x], type: 'timestamp' };
+        bound = { kind: 'call', fn: 'sub', args: [bound, x], type: bound.type };
         n = y;
         continue;
       }
     }
     refuse('inside an expression other than now() ± a constant interval');
   }
-  if (bound.type !== 'timestamp') refuse(`compared with a value of type ${bound.type}`);
+  if (bound.type !== 'timestamp' && bound.type !== 'timestamptz') refuse(`compared with a value of type ${bound.type}`);
   return { op, bound };
 }
 

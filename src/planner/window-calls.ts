@@ -247,7 +247,7 @@ export class WindowCollector {
       const sk = keys[0]!;
       const kt = sk.expr.type;
       const ot = off.type;
-      const fits = ((kt === 'int' || kt === 'bigint') && (ot === 'int' || ot === 'bigint')) || ((kt === 'double' || kt === 'numeric') && isNumeric(ot)) || ((kt === 'timestamp' || kt === 'date') && ot === 'interval');
+      const fits = ((kt === 'int' || kt === 'bigint') && (ot === 'int' || ot === 'bigint')) || ((kt === 'double' || kt === 'numeric') && isNumeric(ot)) || ((kt === 'timestamp' || kt === 'timestamptz' || kt === 'date') && ot === 'interval');
       if (!fits) throw new SluiceError('not_supported', `RANGE with offset PRECEDING/FOLLOWING is not supported for column type ${typeDisplayName(kt)} and offset type ${typeDisplayName(ot)}`, { position: b.pos, hint: 'Cast the offset expression to the appropriate type.' });
       if (isNegative(value, ot)) throw new SluiceError('invalid_frame_offset', 'invalid preceding or following size in window function', { position: b.pos });
       const backwards = (b.kind === 'preceding') !== sk.desc;

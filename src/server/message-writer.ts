@@ -3,6 +3,7 @@
  * and that the session takes and writes to the socket at flush points.
  */
 import type { Field, Value } from '../common/types.js';
+import { UTC, type TimeZone } from '../common/time-zone.js';
 import { typeOid, typeSize } from './pg-types.js';
 import { writeBinaryValue, writeTextValue } from './result-encoding.js';
 import type { ErrorFields } from './server-error.js';
@@ -159,13 +160,16 @@ export class MessageWriter {
     return this.end();
   }
 
+  /** The session's TimeZone, which text output prints timestamptz values in. */
+  zone: TimeZone = UTC;
+
   dataRow(row: readonly Value[], columns: readonly Field[], formats: readonly FormatCode[]): this {
     this.begin('D').int16(columns.length);
     for (let i = 0; i < columns.length; i++) {
       const v = row[i] ?? null;
       if (v === null) this.int32(-1);
       else if (formats[i] === 1) writeBinaryValue(this, v, columns[i]!.type);
-      else writeTextValue(this, v, columns[i]!.type);
+      else writeTextValue(this, v, columns[i]!.type, this.zone);
     }
     return this.end();
   }

@@ -5,6 +5,8 @@
  * only waits for its own socket's 'drain', never blocks other sessions.
  */
 import type { Socket } from 'node:net';
+import { UTC } from '../common/time-zone.js';
+import type { SessionZone } from '../exec/runtime/settings.js';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Engine, EngineSession, Principal, StatementResult, Subscription } from '../exec/runtime/engine.js';
 import type { Schema, SqlType, Value } from '../common/types.js';
@@ -120,6 +122,8 @@ export class PgSession implements QueryIO {
   readonly pid: number;
   readonly secret: number;
   readonly out = new MessageWriter();
+  /** The session's TimeZone: SET TIME ZONE changes it (the engine reads it), results print timestamptz in it. */
+  private readonly zone: SessionZone = { zone: UTC };
   private phase: Phase = 'startup';
   private readonly reader: FrameReader;
   private readonly extended: ExtendedQuery;
@@ -714,7 +718,8 @@ export class PgSession implements QueryIO {
       this.out.noticeResponse(noticeFields(line));
       void this.flush();
     }, this.ctx.progressNoticeMs, this.ctx.progressNoticeMs)) ?? (() => undefined);
-    const running = this.ctx.engine.execute(sql, { signal: cancel.signal, principal: this.principal, session: inBlock ? this.txn ?? undefined : undefined, probe });
+    const zoneBefore = this.zone.zone;
+    const running = this.ctx.engine.execute(sql, { signal: cancel.signal, principal: this.principal, session: inBlock ? this.txn ?? undefined : undefined, probe, zone: this.zone });
     running.catch(() => undefined);
     const aborted = new Promise<never>((_, reject) => {
       this.abortInFlight = (e) => {
@@ -727,6 +732,9 @@ export class PgSession implements QueryIO {
     } finally {
       stopProgress();
       this.abortInFlight = null;
+      // PostgreSQL reports a changed TimeZone to the client (drivers print timestamptz with it).
+      if (this.zone.zone !== zoneBefore) this.out.parameterStatus('TimeZone', this.zone.zone.name);
+      this.out.zone = this.zone.zone;
     }
   }
 

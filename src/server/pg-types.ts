@@ -62,6 +62,8 @@ export function typeOid(t: SqlType): number {
       return Oid.jsonb;
     case 'timestamp':
       return Oid.timestamp;
+    case 'timestamptz':
+      return Oid.timestamptz;
     case 'date':
       return Oid.date;
     case 'interval':
@@ -85,6 +87,7 @@ export function typeSize(t: SqlType): number {
     case 'bigint':
     case 'double':
     case 'timestamp':
+    case 'timestamptz':
       return 8;
     case 'interval':
       return 16;

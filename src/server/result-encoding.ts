@@ -7,6 +7,7 @@ import { SluiceError } from '../common/errors.js';
 import { elementType, typeDisplayName, type ArrayType, type ElementType, type SqlType, type Value } from '../common/types.js';
 import { typeOid } from './pg-types.js';
 import { formatDouble, formatValue } from '../common/values.js';
+import { UTC, type TimeZone } from '../common/time-zone.js';
 
 /** Microseconds from 1970-01-01 to PostgreSQL's epoch 2000-01-01. */
 export const PG_EPOCH_MICROS = 946_684_800_000_000n;
@@ -25,8 +26,8 @@ export interface ValueSink {
   sizedUtf8(s: string): ValueSink;
 }
 
-export function writeTextValue(w: ValueSink, v: Value, type: SqlType): void {
-  w.sizedUtf8(formatValue(v, type) ?? '');
+export function writeTextValue(w: ValueSink, v: Value, type: SqlType, zone: TimeZone = UTC): void {
+  w.sizedUtf8(formatValue(v, type, zone) ?? '');
 }
 
 /** Writes a non-null value as a length-prefixed field in PostgreSQL's binary format for `type`. */
@@ -48,6 +49,7 @@ export function writeBinaryValue(w: ValueSink, v: Value, type: SqlType): void {
       writeNumericBinary(w, String(v));
       return;
     case 'timestamp':
+    case 'timestamptz':
       w.int32(8).int64(BigInt(v as bigint) - PG_EPOCH_MICROS);
       return;
     case 'date':

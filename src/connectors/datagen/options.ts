@@ -141,7 +141,7 @@ function readField(r: OptionReader, field: Field, keys: Map<string, string>): Fi
 }
 
 function isTime(t: SqlType): boolean {
-  return t === 'timestamp' || t === 'date';
+  return t === 'timestamp' || t === 'timestamptz' || t === 'date';
 }
 
 function readBound(r: OptionReader, key: string, type: SqlType): bigint | number {

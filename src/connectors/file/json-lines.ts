@@ -37,6 +37,9 @@ export function jsonValue(c: Column, i: number): string {
     }
     case 'timestamp':
       return `"${formatTimestamp((c.values as BigInt64Array)[i]!)}"`;
+    // The instant, ISO 8601 with its UTC offset (a sink has no session zone).
+    case 'timestamptz':
+      return `"${formatTimestamp((c.values as BigInt64Array)[i]!).replace(' ', 'T')}+00:00"`;
     case 'interval':
       return JSON.stringify(formatInterval(getString(c, i)));
     case 'varchar':

@@ -76,6 +76,7 @@ export class FastColumn {
         if (typeof v === 'number' && Number.isSafeInteger(v)) return this.appendInt64(v);
         break;
       case 'timestamp':
+      case 'timestamptz':
         // A number is epoch milliseconds, as coerceJson reads it.
         if (typeof v === 'number') {
           const micros = Math.round(v * 1000);
@@ -104,6 +105,7 @@ export class FastColumn {
         return this.markValid();
       case 'bigint':
       case 'timestamp':
+      case 'timestamptz':
         this.reserve();
         (this.values as BigInt64Array)[this.length] = typeof v === 'bigint' ? v : BigInt(v as number);
         return this.markValid();

@@ -57,6 +57,7 @@ export function coerceJson(v: unknown, type: SqlType): Value {
       if (typeof v !== 'number') throw mismatch(v, type);
       return numericText(v);
     case 'timestamp':
+    case 'timestamptz':
       // A number is epoch milliseconds (what Date.now() and most JSON producers emit).
       if (typeof v !== 'number' || !Number.isFinite(v)) throw mismatch(v, type);
       if (Math.abs(v * 1000) >= INT64_LIMIT) throw new SluiceError('numeric_out_of_range', `epoch milliseconds ${v} are out of range for type timestamp`);

@@ -79,6 +79,7 @@ function valueKind(type: SqlType): number {
     case 'varchar':
       return AS_VARCHAR;
     case 'timestamp':
+    case 'timestamptz':
       return AS_TIMESTAMP;
     case 'date':
       return AS_DATE;

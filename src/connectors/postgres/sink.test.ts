@@ -86,13 +86,13 @@ function changes(rs: readonly (readonly [string | null, number])[], weights?: nu
 describe('postgres sink', () => {
   it('creates the table with mapped types and a unique key, and a progress table', async () => {
     const table = tableName();
-    const schema = schemaOf('k varchar, b boolean, i int, g bigint, d double, n numeric, ts timestamp, dt date, iv interval');
+    const schema = schemaOf('k varchar, b boolean, i int, g bigint, d double, n numeric, ts timestamp, tz timestamptz, dt date, iv interval');
     const s = sink({ schema, table, primaryKey: ['k'] });
     expect(await s.open()).toBeNull();
     const cols = await admin.query<{ column_name: string; data_type: string }>(
       'SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position', [SCHEMA, table]);
     expect(cols.rows.map((c) => `${c.column_name} ${c.data_type}`)).toEqual([
-      'k text', 'b boolean', 'i integer', 'g bigint', 'd double precision', 'n numeric', 'ts timestamp without time zone', 'dt date', 'iv interval',
+      'k text', 'b boolean', 'i integer', 'g bigint', 'd double precision', 'n numeric', 'ts timestamp without time zone', 'tz timestamp with time zone', 'dt date', 'iv interval',
     ]);
     const idx = await admin.query<{ def: string }>('SELECT pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = $1::regclass', [`${SCHEMA}.${table}`]);
     expect(idx.rows.map((r) => r.def)).toEqual([expect.stringMatching(/CREATE UNIQUE INDEX .* USING btree \(k\) NULLS NOT DISTINCT/)]);
@@ -224,16 +224,16 @@ describe('postgres sink', () => {
 
   it('round-trips every type, NULLs and awkward values included', async () => {
     const table = tableName();
-    const schema = schemaOf('b boolean, i int, g bigint, d double, n numeric, v varchar, ts timestamp, dt date, iv interval');
+    const schema = schemaOf('b boolean, i int, g bigint, d double, n numeric, v varchar, ts timestamp, dt date, iv interval, tz timestamptz');
     const values: Value[][] = [
-      [true, 2147483647, 9223372036854775807n, 0.1, 12.5, 'say "hi", {x} \\ \'q\' NULL ünï 🙂', parseTimestamp('2024-02-29 23:59:59.123456'), 19782, parseInterval('1 day 02:03:04.5')],
-      [false, -2147483648, -9223372036854775808n, 5e-324, -0.25, '', parseTimestamp('1969-12-31 23:59:59.999999'), -1, parseInterval('-3 days')],
-      [null, null, null, null, null, null, null, null, null],
-      [true, 0, 0n, NaN, 1e15, 'NULL', parseTimestamp('1900-01-01 00:00:00'), 0, parseInterval('0')],
-      [false, 1, 1n, -Infinity, 0, ' ', parseTimestamp('2262-04-11 23:47:16.854775'), 100000, parseInterval('1 microsecond')],
-      [true, 2, 2n, Infinity, 3, '\t\n', 0n, 1, parseInterval('-1 day 01:00:00')],
-      [false, 3, 3n, -0, 4, 'a,b', 1n, 2, parseInterval('100000 hours')],
-      [true, 4, 4n, 1.7976931348623157e308, 5, '{"j":[1,2]}', -1n, 3, parseInterval('1 year 2 mons -3 days +00:00:00.000001')],
+      [true, 2147483647, 9223372036854775807n, 0.1, 12.5, 'say "hi", {x} \\ \'q\' NULL ünï 🙂', parseTimestamp('2024-02-29 23:59:59.123456'), 19782, parseInterval('1 day 02:03:04.5'), parseTimestamp('2026-03-08 01:30:00-05')],
+      [false, -2147483648, -9223372036854775808n, 5e-324, -0.25, '', parseTimestamp('1969-12-31 23:59:59.999999'), -1, parseInterval('-3 days'), -1n],
+      [null, null, null, null, null, null, null, null, null, null],
+      [true, 0, 0n, NaN, 1e15, 'NULL', parseTimestamp('1900-01-01 00:00:00'), 0, parseInterval('0'), 0n],
+      [false, 1, 1n, -Infinity, 0, ' ', parseTimestamp('2262-04-11 23:47:16.854775'), 100000, parseInterval('1 microsecond'), parseTimestamp('1900-01-01 00:00:00.5')],
+      [true, 2, 2n, Infinity, 3, '\t\n', 0n, 1, parseInterval('-1 day 01:00:00'), 1n],
+      [false, 3, 3n, -0, 4, 'a,b', 1n, 2, parseInterval('100000 hours'), parseTimestamp('2037-11-01 05:59:59.999999')],
+      [true, 4, 4n, 1.7976931348623157e308, 5, '{"j":[1,2]}', -1n, 3, parseInterval('1 year 2 mons -3 days +00:00:00.000001'), parseTimestamp('2026-06-01 12:00+05:30')],
     ];
     const s = sink({ schema, table, appendOnly: true });
     await s.open();

@@ -13,12 +13,14 @@
  * read back (RETURNING) when something was.
  */
 import { parseIntervalParts } from '../../common/interval.js';
+import type { TimeZone } from '../../common/time-zone.js';
 import { DuckDBDataChunk, type DuckDBConnection, type DuckDBType, BIGINT, BOOLEAN, DOUBLE, INTEGER, VARCHAR } from '@duckdb/node-api';
 import { columnFromValues, batchFromRows, newBitmap, setBit, type Batch, type Column } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Schema, SqlType, Value } from '../../common/types.js';
 import { typeDisplayName } from '../../common/types.js';
 import { LiteralKind, type InsertValues } from '../../parser/insert-values.js';
+import { formatTimestamp, parseTimestamptz } from '../../common/values.js';
 import type { TableEntry } from '../../catalog/index.js';
 import { duckError, duckType, quoteIdent, type Duck } from '../duck.js';
 
@@ -158,7 +160,7 @@ const FAST_TYPES: ReadonlySet<SqlType> = new Set(['int', 'bigint', 'double', 'bo
  * values (else the column is cast by DuckDB); literals are converted exactly or give FALLBACK
  * (a decimal into an integer column, a number into a text column: DuckDB's rules decide those).
  */
-function loadColumn(f: Fields, type: SqlType): LoadColumn | typeof FALLBACK {
+function loadColumn(f: Fields, type: SqlType, zone: TimeZone): LoadColumn | typeof FALLBACK {
   const n = f.length;
   if (FAST_TYPES.has(type)) {
     const values: Value[] = new Array(n);
@@ -186,7 +188,7 @@ function loadColumn(f: Fields, type: SqlType): LoadColumn | typeof FALLBACK {
   for (let i = 0; i < n; i++) {
     const k = f.kind(i);
     if (k === LiteralKind.Null) texts[i] = null;
-    else if (k === LiteralKind.String || k === LiteralKind.EscapedString) texts[i] = type === 'interval' ? duckIntervalText(f.text(i)) : f.text(i);
+    else if (k === LiteralKind.String || k === LiteralKind.EscapedString) texts[i] = type === 'interval' ? duckIntervalText(f.text(i)) : type === 'timestamptz' ? instantText(f.text(i), zone) : f.text(i);
     else return FALLBACK;
   }
   return { kind: 'cast', type, values: texts };
@@ -200,6 +202,14 @@ function loadColumn(f: Fields, type: SqlType): LoadColumn | typeof FALLBACK {
 function duckIntervalText(s: string): string {
   const p = parseIntervalParts(s);
   return `${p.months} months ${p.days} days ${p.micros} microseconds`;
+}
+
+/**
+ * Timestamptz text read as PostgreSQL reads it in the session's zone (DuckDB's ICU places times
+ * in DST gaps elsewhere), written back as the UTC instant with its offset.
+ */
+function instantText(s: string, zone: TimeZone): string {
+  return `${formatTimestamp(parseTimestamptz(s, zone))}+00`;
 }
 
 /** COPY text fields (`field(i)`, n of them) as a load column: converted where every value plainly is one, else cast by DuckDB. */
@@ -340,7 +350,7 @@ function targetColumns(table: string, schema: Schema, columns: readonly string[]
  * null when the general path must run it (a literal the fast path does not convert exactly, an
  * unknown column, a value DuckDB would refuse — so errors are exactly the general path's).
  */
-export async function insertValues(duck: Duck, conn: DuckDBConnection, t: TableEntry, v: InsertValues): Promise<{ change: Batch; count: number } | null> {
+export async function insertValues(duck: Duck, conn: DuckDBConnection, t: TableEntry, v: InsertValues, zone: TimeZone): Promise<{ change: Batch; count: number } | null> {
   const { schema } = t;
   const cols = v.columns ? [...v.columns] : schema.map((f) => f.name);
   if (cols.length !== v.width || cols.some((c, i) => cols.indexOf(c) !== i || !schema.some((f) => f.name === c))) return null;
@@ -369,7 +379,7 @@ export async function insertValues(duck: Duck, conn: DuckDBConnection, t: TableE
         for (; j < e; j++) n = n * 10 + (text.charCodeAt(j) - 48);
         return neg && n !== 0 ? -n : n;
       },
-    }, types[k]!);
+    }, types[k]!, zone);
     if (c === FALLBACK) return null;
     load.push(c);
   }
@@ -461,7 +471,7 @@ function copyContext(table: string, line: number): string {
 
 /** PostgreSQL's SQLSTATE for a value its input function refuses: 22007 for dates and times, 22003 for a number out of range, else 22P02. */
 function inputErrorCategory(type: SqlType, text: string): 'invalid_datetime_format' | 'numeric_out_of_range' | 'invalid_input' {
-  if (type === 'timestamp' || type === 'date' || type === 'interval') return 'invalid_datetime_format';
+  if (type === 'timestamp' || type === 'timestamptz' || type === 'date' || type === 'interval') return 'invalid_datetime_format';
   if ((type === 'int' || type === 'bigint') && PLAIN_INTEGER.test(text.trim())) return 'numeric_out_of_range';
   return 'invalid_input';
 }

@@ -14,7 +14,7 @@ import { tableLoaderFactories, validateTableOptions } from '../../connectors/tab
 import { localPathOptions, sinkFactories, sourceFactories, validateSinkOptions, validateSourceOptions } from '../../connectors/index.js';
 import { Pipeline } from '../pipeline.js';
 import { createDiscardStore, createViewStore, type Retention } from '../view-store.js';
-import { createTableSql, duckError, fromDuck, quoteIdent } from '../duck.js';
+import { createTableSql, duckError, fromDuck, quoteIdent, quoteLiteral } from '../duck.js';
 import type { EpochRunner } from './epoch-runner.js';
 import type { LookupService } from './lookup-service.js';
 import type { AdHocQueries } from './select.js';
@@ -29,6 +29,7 @@ import { OptionReader } from '../../connectors/option-reader.js';
 import { modelSchema, ModelState, ModelTrainOp } from '../ml/model.js';
 import { modelSpec } from '../ml/spec.js';
 import { renameObject } from './rename.js';
+import type { TimeZone } from '../../common/time-zone.js';
 
 type Stmt<K extends Statement['kind']> = Extract<Statement, { kind: K }>;
 
@@ -289,6 +290,7 @@ export class Ddl {
     // without one, it starts over.
     const keep = replaying && (!loader || state.recovering !== null);
     await state.duck.run(keep ? sqlText.replace(/^CREATE TABLE/, 'CREATE TABLE IF NOT EXISTS') : sqlText.replace(/^CREATE TABLE/, 'CREATE OR REPLACE TABLE'));
+    if (keep) await this.upgradeTimestamptz(stmt.name, schema);
     const entry: TableEntry = { kind: 'table', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, primaryKey: stmt.primaryKey, appendOnly: stmt.appendOnly, options: stmt.options, watermark: stmt.watermark };
     const rt: TableRt = { entry, pending: [], wm: compileWatermark(state.catalog, stmt.name, schema, stmt.watermark), loader, refreshTimer: null, lastLoadError: null };
     restoreWatermark(rt.wm, state.recovering?.manifest.tables[stmt.name]?.wm);
@@ -298,6 +300,26 @@ export class Ddl {
     await checkpointNow(state);
     if (loader?.refreshMs) scheduleRefresh(state, rt, loader.refreshMs);
     return { kind: 'command', tag: 'CREATE_TABLE' };
+  }
+
+  /**
+   * A table kept from a data dir made before TIMESTAMPTZ existed holds a TIMESTAMPTZ column as
+   * TIMESTAMP (the same UTC µs): the column becomes TIMESTAMPTZ, converted on the engine's
+   * connection, whose zone is UTC, so every value stays the instant it was.
+   */
+  private async upgradeTimestamptz(table: string, schema: Schema): Promise<void> {
+    const { state } = this;
+    for (const f of schema) {
+      if (f.type !== 'timestamptz') continue;
+      const r = await state.duck.query(`SELECT data_type FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ${quoteLiteral(table)} AND column_name = ${quoteLiteral(f.name)}`);
+      if (r.rows[0]?.[0] !== 'TIMESTAMP') continue;
+      try {
+        await state.duck.run(`ALTER TABLE main.${quoteIdent(table)} ALTER COLUMN ${quoteIdent(f.name)} TYPE TIMESTAMPTZ`);
+        state.log(`table ${table}: column ${f.name} upgraded from TIMESTAMP to TIMESTAMPTZ (its values are the same instants)`);
+      } catch (e) {
+        state.log(`table ${table}: column ${f.name} stays TIMESTAMP in DuckDB (${toSluiceError(e).message}); its values are still read as instants`);
+      }
+    }
   }
 
   /** Opens a connector table's loader and takes its first snapshot (closing it again on failure). */
@@ -333,7 +355,7 @@ export class Ddl {
   }
 
   /** CREATE MATERIALIZED VIEW: plans the query, builds its pipeline and store, and backfills it. */
-  async createView(stmt: Stmt<'create_view'>, sql: string): Promise<StatementResult> {
+  async createView(stmt: Stmt<'create_view'>, sql: string, zone: TimeZone): Promise<StatementResult> {
     const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
     if (skip) return skip;
     for (const k of Object.keys(stmt.options)) {
@@ -343,7 +365,7 @@ export class Ddl {
     if (lateOpt !== 'keep' && lateOpt !== 'drop') throw new SluiceError('invalid_parameter', `late_rows must be 'keep' or 'drop', not '${lateOpt}'`);
     const { state } = this;
     const lookupStrategy = await this.parts.lookup.strategies(relationsOf(stmt.query));
-    const planned = planQuery(stmt.query, state.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy });
+    const planned = planQuery(stmt.query, state.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy, zone });
     const retention = viewRetention(stmt.name, stmt.options.retention, planned, state.catalog);
     // A relation's columns have distinct names (PostgreSQL: 42701). Views made before this
     // check existed still recover.
@@ -354,7 +376,7 @@ export class Ddl {
     if (!state.recovering) await this.parts.epochs.run(Date.now(), false);
     const schema = planned.optimized.schema;
     const dependsOn = [...new Set([...scannedRelations(planned.optimized), ...planned.models])];
-    const entry: ViewEntry = { kind: 'view', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, dependsOn, appendOnly: planned.optimized.appendOnly };
+    const entry: ViewEntry = { kind: 'view', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, dependsOn, appendOnly: planned.optimized.appendOnly, timeZone: zone.name };
     const outputs: Batch[] = [];
     const pipeline = new Pipeline(stmt.name, planned.physical, (b) => outputs.push(b));
     const rt: ViewRt = {

@@ -3,6 +3,8 @@
  * table's changelog for the next epoch (+1 inserted, −1 deleted, an update both).
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { formatTimestamp, parseTimestamptz } from '../../common/values.js';
+import type { TimeZone } from '../../common/time-zone.js';
 import { batchFromRows, type Batch } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import { KIND_LABEL } from '../../catalog/index.js';
@@ -18,9 +20,9 @@ import type { Schema } from '../../common/types.js';
 export type DmlStatement = Extract<Statement, { kind: 'insert' | 'update' | 'delete' }>;
 
 /** Runs a DML statement; with rw_implicit_flush on, an epoch follows at once. */
-export async function executeDml(state: EngineState, epochs: EpochRunner, stmt: DmlStatement): Promise<StatementResult> {
+export async function executeDml(state: EngineState, epochs: EpochRunner, stmt: DmlStatement, zone: TimeZone): Promise<StatementResult> {
   const t = dmlTarget(state, stmt);
-  const { count } = await changelog(state, t, stmt);
+  const { count } = await changelog(state, t, stmt, zone);
   if (state.settings.implicitFlush) await epochs.run(Date.now());
   return { kind: 'command', tag: dmlTag(stmt, count) };
 }
@@ -52,13 +54,24 @@ export function dmlTarget(state: EngineState, stmt: DmlStatement): TableRt {
  * Runs the statement in DuckDB (inside changeTable's transaction, with its log record) and
  * returns the changes it made and the row count for its tag.
  */
-async function changelog(state: EngineState, t: TableRt, stmt: DmlStatement): Promise<{ count: number }> {
+async function changelog(state: EngineState, t: TableRt, stmt: DmlStatement, zone: TimeZone): Promise<{ count: number }> {
   let count = 0;
-  await changeTable(state, t, async () => {
-    const r = await applyDml(state, t, stmt, state.duck.conn);
+  const change = () => changeTable(state, t, async () => {
+    const r = await applyDml(state, t, stmt, state.duck.conn, zone);
     count = r.count;
     return r.change;
   });
+  if (zone.icuName === 'UTC') await change();
+  else {
+    // The statement's own casts and functions (DuckDB's ICU) run in the session's zone; the
+    // engine's connection goes back to UTC, which everything else that uses it assumes.
+    await state.duck.run(`SET TimeZone = '${zone.icuName}'`);
+    try {
+      await change();
+    } finally {
+      await state.duck.run(`SET TimeZone = 'UTC'`);
+    }
+  }
   return { count };
 }
 
@@ -66,7 +79,7 @@ async function changelog(state: EngineState, t: TableRt, stmt: DmlStatement): Pr
  * The DuckDB side of a DML statement on `conn`, which is inside a transaction (changeTable's, or
  * a session's transaction block): the changelog of the rows it touched and its row count.
  */
-export async function applyDml(state: EngineState, t: TableRt, stmt: DmlStatement, conn: DuckDBConnection): Promise<{ change: Batch; count: number }> {
+export async function applyDml(state: EngineState, t: TableRt, stmt: DmlStatement, conn: DuckDBConnection, zone: TimeZone): Promise<{ change: Batch; count: number }> {
   const { duck } = state;
   const types = t.entry.schema.map((f) => f.type);
   if (stmt.kind === 'update') {
@@ -76,10 +89,10 @@ export async function applyDml(state: EngineState, t: TableRt, stmt: DmlStatemen
     return { change: batchFromRows(types, [...old.rows, ...fresh.rows], [...old.rows.map(() => -1), ...fresh.rows.map(() => 1)]), count: fresh.rows.length };
   }
   if (stmt.kind === 'insert' && stmt.values) {
-    const fast = await insertValues(duck, conn, t.entry, stmt.values);
+    const fast = await insertValues(duck, conn, t.entry, stmt.values, zone);
     if (fast) return fast;
   }
-  const text = stmt.kind === 'insert' && t.entry.schema.some((f) => f.type === 'interval') ? intervalLiteralsForDuck(stmt.text, t.entry.schema) : stmt.text;
+  const text = stmt.kind === 'insert' && t.entry.schema.some((f) => f.type === 'interval' || f.type === 'timestamptz') ? literalsForDuck(stmt.text, t.entry.schema, zone) : stmt.text;
   const r = await duck.query(`${text} RETURNING *`, conn).catch((e: unknown) => {
     throw stmt.kind === 'insert' ? nearTokenPosition(toSluiceError(e), stmt.text, stmt.offset) : e;
   });
@@ -98,21 +111,30 @@ function nearTokenPosition(e: SluiceError, text: string, offset: number): Sluice
 /**
  * An INSERT of literals with its interval strings read as PostgreSQL reads them and written in a
  * form DuckDB casts to the same months, days and microseconds (DuckDB's own reader refuses
- * '-1 days +02:00' and reads '1.5 months' otherwise). Other statements come back as they are.
+ * '-1 days +02:00' and reads '1.5 months' otherwise), and its timestamptz strings read in the
+ * session's zone as PostgreSQL reads them and written as the instant. Other statements come back
+ * as they are.
  */
-function intervalLiteralsForDuck(text: string, schema: Schema): string {
+function literalsForDuck(text: string, schema: Schema, zone: TimeZone): string {
   const v = scanInsertLiterals(text);
   if (!v) return text;
   const cols = v.columns ?? schema.map((f) => f.name);
-  const isInterval = cols.map((c) => schema.find((f) => f.name === c)?.type === 'interval');
+  const types = cols.map((c) => schema.find((f) => f.name === c)?.type);
   let out = '';
   let at = 0;
   for (let i = 0; i < v.rows * v.width; i++) {
     const kind = v.kinds[i];
-    if (!isInterval[i % v.width] || (kind !== LiteralKind.String && kind !== LiteralKind.EscapedString)) continue;
+    const type = types[i % v.width];
+    if ((type !== 'interval' && type !== 'timestamptz') || (kind !== LiteralKind.String && kind !== LiteralKind.EscapedString)) continue;
     const raw = text.slice(v.starts[i], v.ends[i]);
-    const p = parseIntervalParts(kind === LiteralKind.EscapedString ? raw.replaceAll("''", "'") : raw);
-    out += text.slice(at, v.starts[i]) + `${p.months} months ${p.days} days ${p.micros} microseconds`;
+    const s = kind === LiteralKind.EscapedString ? raw.replaceAll("''", "'") : raw;
+    let written: string;
+    if (type === 'timestamptz') written = `${formatTimestamp(parseTimestamptz(s, zone))}+00`;
+    else {
+      const p = parseIntervalParts(s);
+      written = `${p.months} months ${p.days} days ${p.micros} microseconds`;
+    }
+    out += text.slice(at, v.starts[i]) + written;
     at = v.ends[i]!;
   }
   return out + text.slice(at);

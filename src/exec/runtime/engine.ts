@@ -35,7 +35,8 @@ import { EpochRunner } from './epoch-runner.js';
 import { explain } from './explain.js';
 import { LookupService } from './lookup-service.js';
 import { AdHocQueries, type QueryConn } from './select.js';
-import { initialSettings, setVariable, showVariable } from './settings.js';
+import { initialSettings, isTimeZoneSetting, setVariable, showVariable, timeZoneSetting, type SessionZone } from './settings.js';
+import { timeZoneOf, UTC, type TimeZone } from '../../common/time-zone.js';
 import type { Change, EngineOptions, EngineState, ParameterSource, StatementResult } from './state.js';
 import { subscription } from './subscribe.js';
 import { checkStatement, SUPERUSER, type Principal } from './privileges.js';
@@ -74,6 +75,8 @@ export interface ExecuteOptions {
   readonly session?: EngineSession;
   /** A statement run only to learn its result's shape (Describe): its error does not fail the block. */
   readonly probe?: boolean;
+  /** The client session's TimeZone, which its SET TIME ZONE changes (default: the engine's own, for callers without sessions). */
+  readonly zone?: SessionZone;
 }
 
 /** A sluice engine: runs SQL statements and the epoch loop over its catalog. */
@@ -88,6 +91,8 @@ export class Engine {
   private readonly monitorImpl: Monitor;
   private timer: NodeJS.Timeout | null = null;
   private nextDue = 0;
+  /** The TimeZone of statements run without a session's (the REPL, engine.execute). */
+  private readonly zone: SessionZone = { zone: UTC };
   /** Where reads wait so that a crowd of them cannot crowd out writers (see ReadWriteGate). */
   private readonly gate = new ReadWriteGate(READS_IN_PROGRESS, 2, 5, 20);
   /**
@@ -178,8 +183,9 @@ export class Engine {
         for (const record of plan) Object.assign(resumeAt, record.positions);
         state.recovering.resumeAt = resumeAt;
       }
-      for (const sql of statements) {
-        for (const stmt of parseSql(sql)) await this.executeOne(stmt, sql, true);
+      for (const { sql, timeZone } of statements) {
+        const zone = timeZone === undefined ? UTC : timeZoneOf(timeZone);
+        for (const stmt of parseSql(sql)) await this.executeOne(stmt, sql, true, zone);
       }
       const recovered = state.recovering;
       if (recovered) {
@@ -312,10 +318,18 @@ export class Engine {
       // still open) with the script, as if it were a connection of its own.
       const session = opts.session ?? (statements.some((s) => s.kind === 'transaction') ? this.openSession() : undefined);
       try {
+        const zs = opts.zone ?? this.zone;
         for (const stmt of statements) {
           const signal = statementSignal(opts.signal, this.state.settings.statementTimeoutMs);
           const principal = opts.principal ?? SUPERUSER;
-          results.push(await (session ? this.inSession(session, stmt, sql, signal, principal, opts.probe ?? false) : this.executeOne(stmt, sql, false, signal, principal)));
+          // TimeZone belongs to the session, not the engine (as in PostgreSQL).
+          if ((stmt.kind === 'set' || stmt.kind === 'show_variable') && isTimeZoneSetting(stmt.name)) {
+            if (session?.status === 'failed') throw abortedBlock();
+            if (stmt.kind === 'set') zs.zone = timeZoneSetting(stmt.value);
+            results.push(stmt.kind === 'set' ? { kind: 'command', tag: 'SET' } : { kind: 'rows', tag: 'SHOW', columns: [{ name: 'TimeZone', type: 'varchar' }], rows: [[zs.zone.name]] });
+            continue;
+          }
+          results.push(await (session ? this.inSession(session, stmt, sql, signal, principal, opts.probe ?? false, zs.zone) : this.executeOne(stmt, sql, false, zs.zone, signal, principal)));
         }
       } finally {
         if (session && session !== opts.session) await this.closeSession(session);
@@ -371,11 +385,11 @@ export class Engine {
    * and ROLLBACK; inside a block DML on the session's transaction, SELECT seeing its writes, and
    * DDL refused. An error inside a block fails it (unless the statement was a probe).
    */
-  private async inSession(session: EngineSession, stmt: Statement, sql: string, signal: AbortSignal | undefined, principal: Principal, probe: boolean): Promise<StatementResult> {
+  private async inSession(session: EngineSession, stmt: Statement, sql: string, signal: AbortSignal | undefined, principal: Principal, probe: boolean, zone: TimeZone): Promise<StatementResult> {
     return session.lock.run(async () => {
       if (session.closed) throw new SluiceError('connection', 'the session is closed');
       if (stmt.kind === 'transaction') return transactionStatement(this.blockContext, session, stmt);
-      if (session.status === 'idle') return this.executeOne(stmt, sql, false, signal, principal);
+      if (session.status === 'idle') return this.executeOne(stmt, sql, false, zone, signal, principal);
       if (session.status === 'failed') throw abortedBlock();
       try {
         refuseInBlock(stmt);
@@ -384,7 +398,7 @@ export class Engine {
             try {
               if (signal?.aborted) throw signal.reason;
               checkStatement(this.state, principal, stmt);
-              return await dmlInBlock(this.blockContext, session, stmt);
+              return await dmlInBlock(this.blockContext, session, stmt, zone);
             } catch (e) {
               throw toSluiceError(e);
             }
@@ -393,9 +407,9 @@ export class Engine {
         // After the block's first write its reads run in its DuckDB transaction. A probe (only
         // its columns are wanted) does not: its failure would abort that DuckDB transaction.
         if (stmt.kind === 'select' && session.open && session.conn && !probe) {
-          return await this.adHoc.select(stmt, principal, signal, session.conn).catch((e: unknown) => Promise.reject(toSluiceError(e)));
+          return await this.adHoc.select(stmt, principal, zone, signal, session.conn).catch((e: unknown) => Promise.reject(toSluiceError(e)));
         }
-        return await this.executeOne(stmt, sql, false, signal, principal);
+        return await this.executeOne(stmt, sql, false, zone, signal, principal);
       } catch (e) {
         if (!probe) session.fail();
         throw e;
@@ -544,30 +558,31 @@ export class Engine {
     this.startTimer();
   }
 
-  private async executeOne(stmt: Statement, sql: string, replaying: boolean, signal?: AbortSignal, principal: Principal = SUPERUSER): Promise<StatementResult> {
+  /** One statement; `zone` is the TimeZone it runs under (its session's, or a view's own at replay). */
+  private async executeOne(stmt: Statement, sql: string, replaying: boolean, zone: TimeZone, signal?: AbortSignal, principal: Principal = SUPERUSER): Promise<StatementResult> {
     // An ad-hoc SELECT takes the mutex only while it pins its snapshot (select.ts).
-    if (stmt.kind === 'select') return this.adHoc.select(stmt, principal, signal).catch((e: unknown) => Promise.reject(toSluiceError(e)));
+    if (stmt.kind === 'select') return this.adHoc.select(stmt, principal, zone, signal).catch((e: unknown) => Promise.reject(toSluiceError(e)));
     return this.state.mutex.run(async () => {
       try {
         // Cancelled or timed out while waiting for the engine: do not start.
         if (signal?.aborted) throw signal.reason;
         checkStatement(this.state, principal, stmt);
-        if (stmt.kind === 'show_variable') return showSessionVariable(stmt.name, principal) ?? (await this.dispatch(stmt, sql, replaying, signal));
-        return await this.dispatch(stmt, sql, replaying, signal);
+        if (stmt.kind === 'show_variable') return showSessionVariable(stmt.name, principal) ?? (await this.dispatch(stmt, sql, replaying, zone, signal));
+        return await this.dispatch(stmt, sql, replaying, zone, signal);
       } catch (e) {
         throw toSluiceError(e);
       }
     });
   }
 
-  private async dispatch(stmt: Statement, sql: string, replaying: boolean, signal?: AbortSignal): Promise<StatementResult> {
+  private async dispatch(stmt: Statement, sql: string, replaying: boolean, zone: TimeZone, signal?: AbortSignal): Promise<StatementResult> {
     switch (stmt.kind) {
       case 'create_source':
         return this.ddl.createSource(stmt);
       case 'create_table':
         return this.ddl.createTable(stmt, replaying);
       case 'create_view':
-        return this.ddl.createView(stmt, sql);
+        return this.ddl.createView(stmt, sql, zone);
       case 'create_sink':
         return this.ddl.createSink(stmt, sql, replaying);
       case 'create_model':
@@ -581,7 +596,7 @@ export class Engine {
       case 'insert':
       case 'update':
       case 'delete':
-        return executeDml(this.state, this.epochs, stmt);
+        return executeDml(this.state, this.epochs, stmt, zone);
       case 'drop':
         return this.ddl.drop(stmt);
       case 'show_objects':
@@ -605,7 +620,7 @@ export class Engine {
       case 'describe':
         return describe(this.catalog, stmt);
       case 'explain':
-        return explain(this.state, this.lookup, stmt.statement, sql);
+        return explain(this.state, this.lookup, stmt.statement, sql, zone);
       case 'flush':
         // Until no source has input left that was available (bounded epochs take a backlog in several).
         while ((await this.epochs.run(Date.now())) && !this.state.closed);
@@ -613,7 +628,7 @@ export class Engine {
       case 'replay':
         return replayEpoch(this.state, this.lookup, stmt.epoch);
       case 'select':
-        return this.adHoc.select(stmt, SUPERUSER, signal);
+        return this.adHoc.select(stmt, SUPERUSER, zone, signal);
       case 'subscribe':
         return subscription(this.state, stmt);
       case 'transaction':

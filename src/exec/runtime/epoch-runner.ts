@@ -22,6 +22,7 @@ import { advanceWatermark, lateInputSchema, viewWatermark } from './watermark.js
 import type { CommitAppend, OffsetsRecord } from '../checkpoint/checkpointer.js';
 import { commitEpoch } from './commit.js';
 import { epochLimit, sourceRate } from './rate-controller.js';
+import { viewZone } from './settings.js';
 
 /** What the read step of an epoch gathered: the deltas by relation and the input counters. */
 interface EpochInput {
@@ -317,6 +318,7 @@ export class EpochRunner {
     return {
       epoch: state.epochNo,
       now: batchTime(state),
+      zone: viewZone(v.entry),
       watermark,
       countLate: (n) => {
         v.lateRows += n;

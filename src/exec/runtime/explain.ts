@@ -13,13 +13,14 @@ import type { EngineState, StatementResult } from './state.js';
 import { retentionText, viewRetention } from './retention.js';
 import type { Retention } from '../view-store.js';
 import { KIND_LABEL } from '../../catalog/index.js';
+import type { TimeZone } from '../../common/time-zone.js';
 
 /** Answers EXPLAIN of `stmt` (a CREATE MATERIALIZED VIEW or a SELECT) as rows of plan text. */
-export async function explain(state: EngineState, lookup: LookupService, stmt: Statement, sql: string): Promise<StatementResult> {
+export async function explain(state: EngineState, lookup: LookupService, stmt: Statement, sql: string, zone: TimeZone): Promise<StatementResult> {
   let planned: PlannedQuery;
   let header: string[];
   if (stmt.kind === 'create_view') {
-    planned = planQuery(stmt.query, state.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy: await lookup.strategies(relationsOf(stmt.query)) });
+    planned = planQuery(stmt.query, state.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy: await lookup.strategies(relationsOf(stmt.query)), zone });
     const retention = viewRetention(stmt.name, stmt.options.retention, planned, state.catalog);
     header = [`MaterializeExec: ${stmt.name} [${materializeMode(planned, readsStream(state, relationsOf(stmt.query)), retention)}]`];
   } else if (stmt.kind === 'create_sink' && stmt.query) {
@@ -42,7 +43,7 @@ export async function explain(state: EngineState, lookup: LookupService, stmt: S
     lines.push(...explainState(new Pipeline(stmt.name, planned.physical, () => undefined, (id) => new ModelTrainOp(id, model))));
     return { kind: 'rows', tag: `EXPLAIN ${lines.length}`, columns: [{ name: 'QUERY PLAN', type: 'varchar' }], rows: lines.map((l) => [l]) };
   } else if (stmt.kind === 'select') {
-    planned = planQuery(stmt.query, state.catalog, sql);
+    planned = planQuery(stmt.query, state.catalog, sql, { zone });
     header = ['One-shot SELECT: runs in DuckDB over a snapshot; the plan it would have as a view:'];
   } else throw new SluiceError('not_supported', `EXPLAIN ${stmt.kind} is not supported`, { hint: 'EXPLAIN takes CREATE MATERIALIZED VIEW, CREATE SINK, CREATE MODEL or SELECT.' });
   const lines = explainText(planned, header);

@@ -107,6 +107,7 @@ export function pgTypeOid(t: SqlType): number {
     case 'varchar': return 1043;
     case 'bytea': return 17;
     case 'timestamp': return 1114;
+    case 'timestamptz': return 1184;
     case 'date': return 1082;
     case 'interval': return 1186;
     case 'null': return 25;

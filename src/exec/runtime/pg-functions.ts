@@ -16,7 +16,8 @@
  * as the same SluiceError (see duckError).
  */
 import { parseIntervalParts } from '../../common/interval.js';
-import { BOOLEAN, DATE, DuckDBBlobValue, DOUBLE, DuckDBScalarFunction, INTEGER, INTERVAL, LIST, TIMESTAMP, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
+import { timeZoneOf, UTC, type TimeZone } from '../../common/time-zone.js';
+import { BOOLEAN, DATE, DuckDBBlobValue, DOUBLE, DuckDBScalarFunction, INTEGER, INTERVAL, LIST, TIMESTAMP, TIMESTAMPTZ, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import { getValue, batchFromRows } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
@@ -45,7 +46,7 @@ const not = (e: BoundExpr): BoundExpr => call('not', [e], 'boolean');
 const FUNCTIONS: Readonly<Record<string, PgFunction>> = {
   // A plain NUMERIC table column is text in DuckDB (its exact digits): read back as numeric.
   to_char: { returns: 'varchar', bind: (args) => bindScalar('to_char', [args[0]?.type === 'varchar' ? cast(args[0], 'numeric') : args[0]!, ...args.slice(1)], undefined) },
-  to_timestamp: plain('to_timestamp', 'timestamp'),
+  to_timestamp: plain('to_timestamp', 'timestamptz'),
   to_date: plain('to_date', 'date'),
   regexp_match: plain('regexp_match', 'varchar[]'),
   regexp_replace: plain('regexp_replace', 'varchar'),
@@ -97,6 +98,7 @@ function duckTypeOf(t: SqlType): DuckDBType {
     case 'int': return INTEGER;
     case 'double': return DOUBLE;
     case 'timestamp': return TIMESTAMP;
+    case 'timestamptz': return TIMESTAMPTZ;
     case 'date': return DATE;
     case 'interval': return INTERVAL;
     case 'varchar[]': return LIST(VARCHAR);
@@ -137,8 +139,9 @@ export function registerPgFunctions(conn: DuckDBConnection): void {
       mainFunction: (info, input, out) => {
         try {
           const n = input.rowCount;
-          // Argument 0 is the mask: per argument, L a text literal, N a NULL literal, _ anything else.
-          const mask = String(input.getColumnVector(0).getItem(0) ?? '');
+          // Argument 0 is the mask: per argument, L a text literal, N a NULL literal, _ anything
+          // else; after an @, the session's TimeZone (the kernels of timestamptz read it).
+          const [mask = '', zoneName = 'UTC'] = String(input.getColumnVector(0).getItem(0) ?? '').split('@');
           const vectors = mask.split('').map((_, k) => vectorOf(input, k + 1));
           const types: SqlType[] = vectors.map((v, k) => (v === null || mask[k] === 'N' ? 'null' : v.type.toString() === 'BLOB' ? 'bytea' : (v.type as { alias?: string }).alias === 'JSON' ? 'jsonb' : fromDuckTypeName(v.type.toString())));
           const rows: Value[][] = [];
@@ -160,7 +163,7 @@ export function registerPgFunctions(conn: DuckDBConnection): void {
             if (kernels.size > 100) kernels.clear();
             kernels.set(key, compiled);
           }
-          const col = compiled.kernel(batch, { now: BigInt(Date.now()) * 1000n, onRowError: (err) => { throw err; } });
+          const col = compiled.kernel(batch, { now: BigInt(Date.now()) * 1000n, zone: timeZoneOf(zoneName), onRowError: (err) => { throw err; } });
           for (let i = 0; i < n; i++) out.setItem(i, duckValue(getValue(col, i), compiled.type) as never);
           out.flush();
         } catch (e) {
@@ -207,12 +210,12 @@ function constant(value: string): Node {
  * and the `~`-family and SIMILAR TO operators call sluice's functions. Returns whether anything
  * changed.
  */
-export function rewritePgFunctions(tree: unknown, sql: string): boolean {
+export function rewritePgFunctions(tree: unknown, sql: string, zone: TimeZone = UTC): boolean {
   const text = Buffer.from(sql);
   let changed = false;
   const retarget = (o: Node, name: string) => {
     const children = (o.children as Node[]) ?? [];
-    const mask = children.map((c) => (CONSTANT_NULL(c) ? 'N' : CONSTANT_TEXT(c) ? 'L' : '_')).join('');
+    const mask = `${children.map((c) => (CONSTANT_NULL(c) ? 'N' : CONSTANT_TEXT(c) ? 'L' : '_')).join('')}@${zone.name}`;
     o.children = [constant(mask), ...children.map((c) => (CONSTANT_NULL(c) ? constant('') : c))];
     o.function_name = PREFIX + name;
     o.is_operator = false;
@@ -282,14 +285,14 @@ const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
  * through DuckDB's own parse tree (so strings, comments and precedence are DuckDB's). Text
  * DuckDB cannot parse is returned as it is: running it reports the error.
  */
-export async function rewriteForDuck(duck: Duck, sql: string, conn?: DuckDBConnection): Promise<string> {
+export async function rewriteForDuck(duck: Duck, sql: string, conn?: DuckDBConnection, zone: TimeZone = UTC): Promise<string> {
   const r = await duck.run(`SELECT json_serialize_sql(${sqlString(sql)})`, conn);
   // "No location" is 2^64 − 1, which a JavaScript number cannot hold: it travels as a string.
   const json = String(r.getRows()[0]![0]).replace(/"query_location":18446744073709551615\b/g, `"query_location":"${NO_LOCATION}"`);
   const tree = JSON.parse(json) as { error?: boolean };
   if (tree.error) return sql;
   const divided = raiseOnZeroDivisor(tree);
-  const renamed = rewritePgFunctions(tree, sql);
+  const renamed = rewritePgFunctions(tree, sql, zone);
   if (!divided && !renamed) return sql;
   const rewritten = JSON.stringify(tree).replaceAll(`"${NO_LOCATION}"`, '18446744073709551615');
   const back = await duck.run(`SELECT json_deserialize_sql(${sqlString(rewritten)})`, conn);

@@ -108,7 +108,7 @@ export function raiseOnZeroDivisor(node: unknown): boolean {
 /** PostgreSQL's name of a type in a column heading (`'1'::int` is named int4). */
 const TYPE_NAME: Partial<Record<SqlType, string>> = {
   boolean: 'bool', int: 'int4', bigint: 'int8', double: 'float8', numeric: 'numeric', varchar: 'text',
-  timestamp: 'timestamp', date: 'date', interval: 'interval',
+  timestamp: 'timestamp', timestamptz: 'timestamptz', date: 'date', interval: 'interval',
 };
 
 /** Functions whose AST name is not what the query wrote (rewritten by the parser). */

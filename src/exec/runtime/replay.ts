@@ -19,6 +19,7 @@ import { uniqueKey } from '../../planner/index.js';
 import type { LookupService } from './lookup-service.js';
 import { pipelines, type EngineState, type StatementResult, type ViewRt, type WatermarkRt } from './state.js';
 import { advanceWatermark, viewWatermark } from './watermark.js';
+import { viewZone } from './settings.js';
 
 interface Replica {
   readonly live: ViewRt;
@@ -59,7 +60,7 @@ export async function replayEpoch(state: EngineState, lookup: LookupService, n: 
     for (const r of replicas) {
       const after = viewWatermark(shadow, { ...r.live, wm: r.wm } as ViewRt, nowMs);
       await r.pipeline.runEpoch(deltas, {
-        epoch: rec.epoch, now: BigInt(rec.t), watermark: { before: r.wm, after },
+        epoch: rec.epoch, now: BigInt(rec.t), zone: viewZone(r.live.entry), watermark: { before: r.wm, after },
         countLate: () => undefined, onRowError: () => undefined, onLate: () => undefined,
         lookupInDuck: (req) => lookup.lookupInDuck(req),
       });

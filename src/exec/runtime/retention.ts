@@ -72,5 +72,5 @@ export function eventTimeColumn(p: LogicalPlan, catalog: Catalog): number | null
 }
 
 function isTime(p: LogicalPlan, i: number): boolean {
-  return p.schema[i]!.type === 'timestamp';
+  return p.schema[i]!.type === 'timestamp' || p.schema[i]!.type === 'timestamptz';
 }

@@ -17,6 +17,7 @@
  * version before it ends, and a changed version sends the query to the lock, which waits for it.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { TimeZone } from '../../common/time-zone.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Statement } from '../../parser/index.js';
 import { createTableSql, decimalFor, quoteIdent } from '../duck.js';
@@ -82,7 +83,7 @@ export class AdHocQueries {
    * in that transaction — it sees the block's own writes — and a pool connection is only held as
    * the slot that bounds how many queries run at once.
    */
-  async select(stmt: SelectStmt, principal: Principal, signal?: AbortSignal, own?: QueryConn): Promise<StatementResult> {
+  async select(stmt: SelectStmt, principal: Principal, zone: TimeZone, signal?: AbortSignal, own?: QueryConn): Promise<StatementResult> {
     refusePredict(stmt);
     const slot = await this.acquire(signal);
     const qc = own ?? slot;
@@ -107,7 +108,8 @@ export class AdHocQueries {
         await this.sessionVariables(principal, qc.conn);
         sql = rewriteCatalogQuery(sql);
       }
-      if (divides(sql) || mentionsPgFunction(sql)) sql = await rewriteForDuck(this.state.duck, sql, qc.conn);
+      if (divides(sql) || mentionsPgFunction(sql)) sql = await rewriteForDuck(this.state.duck, sql, qc.conn, zone);
+      await this.useZone(qc, zone);
       const r = await this.state.duck.query(sql, qc.conn);
       const names = pgColumnNames(stmt.query, r.columns.map((c) => c.name), stmt.text, stmt.offset);
       const columns = r.columns.map((c, i) => ({ ...c, name: names[i]! }));
@@ -120,6 +122,14 @@ export class AdHocQueries {
       if (open) await this.state.duck.run('ROLLBACK', qc.conn).catch(() => undefined);
       this.release(slot);
     }
+  }
+
+  /**
+   * Sets DuckDB's TimeZone (its ICU extension) on the connection to the session's, so casts,
+   * date_trunc, extract and the rest over TIMESTAMPTZ work in it as PostgreSQL's do.
+   */
+  private async useZone(qc: QueryConn, zone: TimeZone): Promise<void> {
+    await this.state.duck.run(`SET TimeZone = '${zone.icuName}'`, qc.conn);
   }
 
   /** A connection of a session's own (its transaction blocks run there); its copies are kept up to date like the pool's. */

@@ -5,9 +5,32 @@
  */
 import { SluiceError } from '../../common/errors.js';
 import type { Value } from '../../common/types.js';
-import { parseDuration } from '../../common/interval.js';
+import { intervalSpan, parseDuration, parseIntervalParts } from '../../common/interval.js';
 import type { RuntimeSettings, StatementResult } from './state.js';
 import { COST_CAP_TARGET } from './rate-controller.js';
+import { fixedZoneEast, timeZoneOf, UTC, type TimeZone } from '../../common/time-zone.js';
+
+/** A client session's TimeZone (PostgreSQL's: SET TIME ZONE changes it for that session only). */
+export interface SessionZone {
+  zone: TimeZone;
+}
+
+/** Whether a SET/SHOW name is the TimeZone setting. */
+export function isTimeZoneSetting(name: string): boolean {
+  const n = name.toLowerCase();
+  return n === 'timezone' || n === 'time zone' || n === 'time_zone';
+}
+
+/**
+ * The zone a SET TimeZone value names: DEFAULT (LOCAL, RESET) is the server's, UTC; `INTERVAL '…'`
+ * a fixed zone that far east; anything else as timeZoneOf reads it (22023 if unknown).
+ */
+export function timeZoneSetting(value: string): TimeZone {
+  if (/^default$/i.test(value.trim())) return UTC;
+  const iv = /^interval\s+'(.*)'$/is.exec(value.trim());
+  if (iv) return fixedZoneEast(Number(intervalSpan(parseIntervalParts(iv[1]!.replace(/''/g, "'"))) / 1_000_000n));
+  return timeZoneOf(value);
+}
 
 /** DuckDB settings that would reopen file, network or extension access: no client may SET them. */
 const LOCKED_SETTINGS = new Set([
@@ -160,4 +183,9 @@ function checkInterval(ms: number): number {
 function formatMs(ms: number): string {
   if (ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
+}
+
+/** The TimeZone a view's expressions run in: the session's when it was created (UTC for models and views older than TIMESTAMPTZ). */
+export function viewZone(entry: { readonly kind: string; readonly timeZone?: string }): TimeZone {
+  return entry.kind === 'view' && entry.timeZone !== undefined ? timeZoneOf(entry.timeZone) : UTC;
 }

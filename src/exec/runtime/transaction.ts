@@ -25,6 +25,7 @@
  * table with a primary key when the other write was an autocommit statement.
  */
 import type { Batch } from '../../common/column.js';
+import type { TimeZone } from '../../common/time-zone.js';
 import { SluiceError } from '../../common/errors.js';
 import { KIND_LABEL } from '../../catalog/index.js';
 import type { Statement } from '../../parser/index.js';
@@ -170,7 +171,7 @@ const noTransaction = () => ({ code: '25P01', message: 'there is no transaction 
  * A DML statement inside a block: runs in the session's DuckDB transaction (begun here, at the
  * block's first write), its changelog kept for COMMIT. The caller holds the engine lock.
  */
-export async function dmlInBlock(ctx: BlockContext, session: EngineSession, stmt: DmlStatement): Promise<StatementResult> {
+export async function dmlInBlock(ctx: BlockContext, session: EngineSession, stmt: DmlStatement, zone: TimeZone): Promise<StatementResult> {
   const { state } = ctx;
   if (session.readOnly) throw new SluiceError('read_only_sql_transaction', `cannot execute ${stmt.kind.toUpperCase()} in a read-only transaction`);
   const t = dmlTarget(state, stmt);
@@ -184,7 +185,9 @@ export async function dmlInBlock(ctx: BlockContext, session: EngineSession, stmt
     });
     session.open = true;
   }
-  const { change, count } = await applyDml(state, t, stmt, qc.conn);
+  // The session's own connection: its statements run in its zone (select.ts sets it before reads too).
+  await state.duck.run(`SET TimeZone = '${zone.icuName}'`, qc.conn);
+  const { change, count } = await applyDml(state, t, stmt, qc.conn, zone);
   if (change.length) session.changes.push({ t, batch: change });
   return { kind: 'command', tag: dmlTag(stmt, count) };
 }

@@ -27,10 +27,10 @@ export function compileWatermark(catalog: Catalog, name: string, schema: Schema,
   const binder = new Binder(catalog);
   const scope = { fields: schema.map((f) => ({ qualifier: name, name: f.name, type: f.type })) };
   const bound = binder.bindExpr(wm.expr, { scope, agg: null, noAggIn: 'WATERMARK' });
-  if (bound.type !== 'timestamp') throw new SluiceError('datatype_mismatch', `the WATERMARK expression must be a timestamp, not ${typeDisplayName(bound.type)}`);
+  if (bound.type !== 'timestamp' && bound.type !== 'timestamptz') throw new SluiceError('datatype_mismatch', `the WATERMARK expression must be a timestamp, not ${typeDisplayName(bound.type)}`);
   refuseMonths(bound);
   const column = schema.findIndex((f) => f.name === wm.column);
-  if (schema[column]!.type !== 'timestamp') throw new SluiceError('datatype_mismatch', `the WATERMARK column "${wm.column}" must be a timestamp`);
+  if (schema[column]!.type !== 'timestamp' && schema[column]!.type !== 'timestamptz') throw new SluiceError('datatype_mismatch', `the WATERMARK column "${wm.column}" must be a timestamp`);
   return { kernel: compile(bound), column, value: null, lastDataAt: Date.now(), lateRows: 0 };
 }
 

@@ -4,7 +4,7 @@
  */
 import { ColumnBuilder, getBit, getString, getValue, isValid, type Column } from '../../common/column.js';
 import {
-  addIntervals, addIntervalToTimestamp, decodeInterval, encodeInterval, negateInterval, scaleInterval, subIntervals, timestampDifference, ZERO_INTERVAL, type IntervalParts,
+  addIntervals, addIntervalToTimestamp, addIntervalToTimestamptz, decodeInterval, encodeInterval, negateInterval, scaleInterval, subIntervals, timestampDifference, ZERO_INTERVAL, type IntervalParts,
 } from '../../common/interval.js';
 import { addDec, decOf, divDec, formatDec, modDec, mulDec, negDec, scratchBytes, SMALL_DEC_MAX_SCALE, smallDecAt, smallDecScale, subDec, writeSmallDec } from '../../common/decimal.js';
 import { SluiceError } from '../../common/errors.js';
@@ -12,6 +12,7 @@ import type { SqlType, Value } from '../../common/types.js';
 import type { EvalContext } from '../../exec/eval.js';
 import { storageOf } from '../../exec/storage.js';
 import { andValidity, markNull, syntaxFunctions, type ScalarFunction } from './scalar-function.js';
+import { UTC, type TimeZone } from '../../common/time-zone.js';
 
 const I32_MIN = -2147483648;
 const I32_MAX = 2147483647;
@@ -130,8 +131,12 @@ function intervalReader(): (v: string) => IntervalParts {
 function intervalArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType, leftType: SqlType, rightType: SqlType): (a: Column, b: Column, n: number, ctx: EvalContext) => Column {
   const readA = intervalReader();
   const readB = intervalReader();
-  let op: (a: Value, b: Value) => Value;
-  if (leftType === 'timestamp' && rightType === 'interval') {
+  let op: (a: Value, b: Value, zone: TimeZone) => Value;
+  if (leftType === 'timestamptz' && rightType === 'interval') {
+    op = fn === 'add' ? (x, y, z) => addIntervalToTimestamptz(x as bigint, readB(y as string), z) : (x, y, z) => addIntervalToTimestamptz(x as bigint, negateInterval(readB(y as string)), z);
+  } else if (leftType === 'timestamptz' && rightType === 'timestamptz') {
+    op = (x, y) => encodeInterval(timestampDifference(x as bigint, y as bigint));
+  } else if (leftType === 'timestamp' && rightType === 'interval') {
     op = fn === 'add' ? (x, y) => addIntervalToTimestamp(x as bigint, readB(y as string)) : (x, y) => addIntervalToTimestamp(x as bigint, negateInterval(readB(y as string)));
   } else if (leftType === 'timestamp' && rightType === 'timestamp') {
     op = (x, y) => encodeInterval(timestampDifference(x as bigint, y as bigint));
@@ -142,6 +147,7 @@ function intervalArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: Sql
   } else throw new SluiceError('internal', `no arithmetic kernel for ${leftType} ${fn} ${rightType}`);
   return (a, b, n, ctx) => {
     const out = new ColumnBuilder(type, n);
+    const zone = ctx.zone ?? UTC;
     for (let i = 0; i < n; i++) {
       const x = getValue(a, i);
       const y = getValue(b, i);
@@ -150,7 +156,7 @@ function intervalArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: Sql
         continue;
       }
       try {
-        out.append(op(x, y));
+        out.append(op(x, y, zone));
       } catch (e) {
         if (!(e instanceof SluiceError)) throw e;
         ctx.onRowError(e);

@@ -6,6 +6,7 @@
  * interval-parts.ts, the one place that knows how an interval is held.
  */
 import { SluiceError } from '../../common/errors.js';
+import { floorSeconds, localToUtc, UTC, type TimeZone } from '../../common/time-zone.js';
 import { isNumeric, type SqlType, type Value } from '../../common/types.js';
 import { call, cast } from '../../planner/coercion.js';
 import { intervalFields, timestampFields, formatFields, parseWithTemplate } from './datetime-format.js';
@@ -24,15 +25,23 @@ const bindToChar: ScalarBinder = (args, site) => {
   const fmt = coerceArg(site.name, args[1]!, 'varchar', args, site.pos);
   if (t === 'interval') return site.make([args[0]!, fmt], 'varchar');
   if (isNumeric(t)) return site.make([args[0]!, fmt], 'varchar');
+  // A date is formatted as PostgreSQL does: as a timestamptz (midnight in the zone).
+  if (t === 'timestamptz' || t === 'date') return site.make([cast(args[0]!, 'timestamptz'), fmt], 'varchar');
   return site.make([coerceArg(site.name, args[0]!, 'timestamp', args, site.pos), fmt], 'varchar');
 };
 
-function toChar(v: Value, fmt: string, type: SqlType, zone: string | undefined): string {
+function toChar(v: Value, fmt: string, type: SqlType, zone: TimeZone): string {
   if (type === 'interval') {
     const p = partsOfInterval(v as string);
     return formatFields(intervalFields(p.months, p.days, p.micros), fmt);
   }
-  if (type === 'timestamp') return formatFields({ ...timestampFields(v as bigint), zone }, fmt);
+  if (type === 'timestamp') return formatFields(timestampFields(v as bigint), fmt);
+  if (type === 'timestamptz') {
+    // The wall-clock fields in the zone; TZ its abbreviation there, OF/TZH/TZM its offset.
+    const at = floorSeconds(v as bigint);
+    const offset = zone.offsetAt(at);
+    return formatFields({ ...timestampFields((v as bigint) + BigInt(offset) * 1_000_000n), zone: zone.abbrevAt(at), offset }, fmt);
+  }
   return numberToChar(v as number | bigint, fmt);
 }
 
@@ -106,8 +115,8 @@ function makeTimestamp(vals: readonly Value[]): bigint {
 
 /** to_timestamp(text, template) or to_timestamp(epoch seconds). */
 const bindToTimestamp: ScalarBinder = (args, site) => {
-  if (args.length === 2) return fixed(['varchar', 'varchar'], 'timestamp')(args, site);
-  if (args.length === 1 && (isNumeric(args[0]!.type) || args[0]!.type === 'null')) return site.make([cast(args[0]!, 'double')], 'timestamp');
+  if (args.length === 2) return fixed(['varchar', 'varchar'], 'timestamptz')(args, site);
+  if (args.length === 1 && (isNumeric(args[0]!.type) || args[0]!.type === 'null')) return site.make([cast(args[0]!, 'double')], 'timestamptz');
   throw noFunction(site.name, args, site.pos);
 };
 
@@ -122,6 +131,8 @@ const bindAge: ScalarBinder = (args, site) => {
     const today = call('date_trunc', [{ kind: 'lit', value: 'day', type: 'varchar' }, call('now', [], 'timestamp')], 'timestamp');
     return site.make([today, coerceArg(site.name, args[0]!, 'timestamp', args, site.pos)], 'interval');
   }
+  // age of timestamptz values: of their wall-clock times in the zone, as PostgreSQL's timestamptz_age.
+  if (args.length === 2 && args.some((a) => a.type === 'timestamptz')) return site.make(args.map((a) => cast(coerceArg(site.name, a, 'timestamptz', args, site.pos), 'timestamp')), 'interval');
   return fixed(['timestamp', 'timestamp'], 'interval')(args, site);
 };
 
@@ -131,11 +142,16 @@ const justify = (f: (p: IntervalParts) => IntervalParts) => rowWiseFunction(([v]
 export const CALENDAR_FUNCTIONS = {
   to_char: byName(['to_char'], bindToChar, (args, argExprs, type) => {
     const a = argExprs[0]!;
-    // PostgreSQL formats a date as a timestamp with time zone (in the session's zone, UTC).
-    const zone = a.kind === 'cast' && a.arg.type === 'date' ? 'UTC' : undefined;
-    return rowWiseFunction(([v, f]) => toChar(v!, f as string, a.type, zone))(args, argExprs, type);
+    return (b, ctx) => {
+      const zone = ctx.zone ?? UTC;
+      return rowWiseFunction(([v, f]) => toChar(v!, f as string, a.type, zone))(args, argExprs, type)(b, ctx);
+    };
   }),
-  to_timestamp: byName(['to_timestamp'], bindToTimestamp, rowWiseFunction((vals) => (vals.length === 1 ? fromEpoch(vals[0] as number) : parseWithTemplate(vals[0] as string, vals[1] as string)))),
+  // to_timestamp(text, template) reads wall-clock time in the zone (a TZH/TZM offset or OF as written); of epoch seconds, the instant.
+  to_timestamp: byName(['to_timestamp'], bindToTimestamp, (args, argExprs, type) => (b, ctx) => {
+    const zone = ctx.zone ?? UTC;
+    return rowWiseFunction((vals) => (vals.length === 1 ? fromEpoch(vals[0] as number) : localToUtc(zone, parseWithTemplate(vals[0] as string, vals[1] as string))))(args, argExprs, type)(b, ctx);
+  }),
   to_date: byName(['to_date'], fixed(['varchar', 'varchar'], 'date'), rowWiseFunction(([s, f]) => {
     const us = parseWithTemplate(s as string, f as string);
     return Number(us / DAY_US) - (us % DAY_US < 0n ? 1 : 0);

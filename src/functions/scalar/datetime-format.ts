@@ -3,12 +3,12 @@
  * `to_timestamp(text, template)` / `to_date` reading them back. A template is cut into nodes
  * the way PostgreSQL's formatting.c does: at each place the longest keyword of its
  * (case-sensitive) table, with the FM/TM prefixes and the TH/th suffix, text in double quotes
- * copied as it is, anything else a literal character. Timestamps are UTC microseconds; the
- * zone patterns (TZ, tz) print nothing for a timestamp without time zone and the session's zone
- * (UTC) for a date, which PostgreSQL formats as a timestamp with time zone; OF/TZH/TZM print
- * UTC's offset.
+ * copied as it is, anything else a literal character. Timestamps are microseconds of wall-clock
+ * time; the zone patterns (TZ, tz) print nothing for a timestamp without time zone, and for a
+ * timestamptz (a date is formatted as one) the zone's abbreviation and OF/TZH/TZM its offset.
  */
 import { SluiceError } from '../../common/errors.js';
+import { offsetText } from '../../common/time-zone.js';
 
 /** A keyword of the template language, by PostgreSQL's spelling (the case variants are separate keywords). */
 const KEYWORDS = [
@@ -99,8 +99,10 @@ export interface TimeFields {
   readonly interval: boolean;
   /** Days since 1970-01-01 (timestamps only). */
   readonly epochDay: number;
-  /** The time zone TZ prints: a timestamp with time zone's (the session's, UTC), none for a timestamp without. */
+  /** The time zone TZ prints: a timestamp with time zone's abbreviation in the session's zone, none for a timestamp without. */
   readonly zone?: string;
+  /** A timestamp with time zone's offset (seconds east) in the session's zone, which OF, TZH and TZM print. */
+  readonly offset?: number;
 }
 
 const DAY_US = 86_400_000_000n;
@@ -260,8 +262,9 @@ function fieldText(node: Extract<TemplateNode, { kind: 'field' }>, f: TimeFields
       return fm ? cased : cased.padEnd(4, ' ');
     }
     case 'TZ': return key === 'tz' ? (f.zone ?? '').toLowerCase() : (f.zone ?? '');
-    case 'OF': case 'TZH': return '+00';
-    case 'TZM': return '00';
+    case 'OF': return offsetText(f.offset ?? 0);
+    case 'TZH': return offsetText(f.offset ?? 0).slice(0, 3);
+    case 'TZM': return String(Math.floor(Math.abs(f.offset ?? 0) % 3600 / 60)).padStart(2, '0');
     case 'FX': return '';
     default:
       throw new SluiceError('internal', `template keyword ${key} has no formatter`);

@@ -22,6 +22,7 @@ import { STRING_FUNCTIONS } from './string.js';
 import { SUBQUERY_FUNCTIONS } from './subquery.js';
 import { TEXT_FORMAT_FUNCTIONS } from './text-format.js';
 import { TIME_FUNCTIONS } from './time.js';
+import { ZONE_FUNCTIONS } from './zone.js';
 
 export type { ScalarDefinition, ScalarFunction } from './scalar-function.js';
 export type { ScalarBinder, ScalarCallSite, ScalarSignature } from './signature.js';
@@ -42,6 +43,7 @@ export const SCALARS = {
   ...REGEX_FUNCTIONS,
   ...CALENDAR_FUNCTIONS,
   ...TEXT_FORMAT_FUNCTIONS,
+  ...ZONE_FUNCTIONS,
 } satisfies Record<string, ScalarDefinition>;
 
 /** A scalar function, as bound expressions name it: a key of the registry. */

@@ -58,6 +58,9 @@ export function toJsonNode(v: Value, t: SqlType): JsonNode {
     case 'timestamp':
       // JSON's timestamps are ISO 8601, with a T.
       return formatValue(v, t)!.replace(' ', 'T');
+    case 'timestamptz':
+      // The instant in UTC with PostgreSQL's ISO offset (to_jsonb has no session zone here).
+      return `${formatValue(v, 'timestamp')!.replace(' ', 'T')}+00:00`;
     default:
       return formatValue(v, t);
   }

@@ -45,6 +45,7 @@ export function coerceArg(fn: string, a: BoundExpr, want: SqlType, all: BoundExp
   if (isStringLit(a)) return cast(a, want);
   if (isNumeric(a.type) && isNumeric(want)) return cast(a, want);
   if (want === 'timestamp' && a.type === 'date') return cast(a, want);
+  if (want === 'timestamptz' && (a.type === 'date' || a.type === 'timestamp')) return cast(a, want);
   throw noFunction(fn, all, pos);
 }
 

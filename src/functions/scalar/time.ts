@@ -10,6 +10,8 @@ import type { SqlType } from '../../common/types.js';
 import { cast } from '../../planner/coercion.js';
 import { byName, rowWise, evalAll, rowWiseFunction, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
 import { coerceArg, noFunction, type ScalarBinder } from './signature.js';
+import { floorSeconds, localToUtc, UTC, type TimeZone } from '../../common/time-zone.js';
+import { zoneArgument } from './zone.js';
 
 const TRUNC_MICROS: Record<string, number> = {
   microseconds: 1, microsecond: 1, milliseconds: 1000, millisecond: 1000, second: 1e6, seconds: 1e6,
@@ -136,10 +138,50 @@ export function extractField(field: string, v: bigint | string, type: SqlType): 
   }
 }
 
+/**
+ * A field of a timestamptz: of its wall-clock time in `zone`, except the epoch (the instant's)
+ * and the zone fields (its offset there, in seconds, whole hours and the minutes left).
+ */
+export function extractZonedField(field: string, micros: bigint, zone: TimeZone): number {
+  const f = field.toLowerCase();
+  if (f === 'epoch') return Number(micros) / 1e6;
+  const offset = zone.offsetAt(floorSeconds(micros));
+  if (f === 'timezone') return offset;
+  // `|| 0`: never -0 (a zone west of UTC with whole hours has timezone_minute 0).
+  if (f === 'timezone_hour') return Math.trunc(offset / 3600) || 0;
+  if (f === 'timezone_minute') return Math.trunc((offset % 3600) / 60) || 0;
+  return extractField(f, micros + BigInt(offset) * 1_000_000n, 'timestamp');
+}
+
 const extract: ScalarFunction = (args, argExprs) => {
   const srcType = argExprs[1]!.type;
-  const k = rowWise('double', ([f, t]) => extractField(f as string, t as bigint | string, srcType));
-  return (b, ctx) => k(evalAll(args, b, ctx), b.length, ctx);
+  return (b, ctx) => {
+    const zone = ctx.zone ?? UTC;
+    const k = rowWise('double', srcType === 'timestamptz' ? ([f, t]) => extractZonedField(f as string, t as bigint, zone) : ([f, t]) => extractField(f as string, t as bigint | string, srcType));
+    return k(evalAll(args, b, ctx), b.length, ctx);
+  };
+};
+
+const SUBDAY_UNITS = new Set(['microseconds', 'microsecond', 'milliseconds', 'millisecond', 'second', 'seconds', 'minute', 'minutes', 'hour', 'hours']);
+
+/**
+ * date_trunc of a timestamptz: its wall-clock time in the zone (the third argument's, else the
+ * view's) truncated, read back in that zone (PostgreSQL's rules for a start in a DST gap).
+ */
+const dateTruncKernel: ScalarFunction = (args, argExprs, type) => {
+  if (type === 'interval') return rowWiseFunction(([u, t]) => encodeInterval(intervalTrunc(u as string, decodeInterval(t as string))))(args, argExprs, type);
+  if (type === 'timestamp') return rowWiseFunction(([u, t]) => dateTrunc(u as string, t as bigint))(args, argExprs, type);
+  return (b, ctx) => {
+    const session = ctx.zone ?? UTC;
+    const k = rowWise(type, ([u, t, z]) => {
+      const zone = z === undefined ? session : zoneArgument(z as string);
+      const offset = BigInt(zone.offsetAt(floorSeconds(t as bigint))) * 1_000_000n;
+      const local = dateTrunc(u as string, (t as bigint) + offset);
+      // Below a day the value keeps its own offset (PostgreSQL re-reads the zone from day up).
+      return SUBDAY_UNITS.has((u as string).toLowerCase()) ? local - offset : localToUtc(zone, local);
+    });
+    return k(evalAll(args, b, ctx), b.length, ctx);
+  };
 };
 
 /** The time functions' implementations. */
@@ -149,16 +191,19 @@ const extract: ScalarFunction = (args, argExprs) => {
  */
 function timeField(name: string, result: (t: SqlType) => SqlType): ScalarBinder {
   return (args, site) => {
+    // date_trunc(unit, timestamptz, zone) truncates in the named zone.
+    if (name === 'date_trunc' && args.length === 3) return site.make([cast(args[0]!, 'varchar'), coerceArg(name, args[1]!, 'timestamptz', args, site.pos), coerceArg(name, args[2]!, 'varchar', args, site.pos)], 'timestamptz');
     if (args.length !== 2) throw noFunction(name, args, site.pos);
-    const t = args[1]!.type === 'interval' ? 'interval' : 'timestamp';
+    const t = args[1]!.type === 'interval' ? 'interval' : args[1]!.type === 'timestamptz' ? 'timestamptz' : 'timestamp';
     return site.make([cast(args[0]!, 'varchar'), coerceArg(name, args[1]!, t, args, site.pos)], result(t));
   };
 }
 
 export const TIME_FUNCTIONS = {
-  date_trunc: byName(['date_trunc'], timeField('date_trunc', (t) => t), (args, argExprs, type) =>
-    rowWiseFunction(([u, t]) => (type === 'interval' ? encodeInterval(intervalTrunc(u as string, decodeInterval(t as string))) : dateTrunc(u as string, t as bigint)))(args, argExprs, type)),
+  date_trunc: byName(['date_trunc'], timeField('date_trunc', (t) => t), dateTruncKernel),
   // EXTRACT(field FROM x) is syntax the binder types itself; date_part is its function form.
   extract: byName(['date_part'], timeField('date_part', () => 'double'), extract),
-  now: byName(['now', 'proctime'], (_args, site) => site.make([], 'timestamp'), () => (b, ctx) => constantColumn('timestamp', ctx.now, b.length)),
+  // now() and current_timestamp are timestamptz as in PostgreSQL; PROCTIME() (RisingWave's
+  // processing time, no PostgreSQL function) stays a timestamp. Both are the epoch's batch time.
+  now: byName(['now', 'proctime'], (_args, site) => site.make([], site.name === 'proctime' ? 'timestamp' : 'timestamptz'), (_args, _argExprs, type) => (b, ctx) => constantColumn(type, ctx.now, b.length)),
 } satisfies Record<string, ScalarDefinition>;

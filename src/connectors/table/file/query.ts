@@ -20,6 +20,7 @@ export function duckTypeName(type: SqlType): string {
     case 'jsonb':
     case 'null': return 'VARCHAR';
     case 'timestamp': return 'TIMESTAMP';
+    case 'timestamptz': return 'TIMESTAMPTZ';
     case 'date': return 'DATE';
     case 'interval': return 'INTERVAL';
     default: return `${duckTypeName(elementType(type))}[]`;

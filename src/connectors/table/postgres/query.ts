@@ -17,6 +17,7 @@ export function pgTypeName(type: SqlType): string {
     case 'varchar':
     case 'null': return 'text';
     case 'timestamp': return 'timestamp';
+    case 'timestamptz': return 'timestamptz';
     case 'date': return 'date';
     case 'interval': return 'interval';
     case 'bytea': return 'bytea';
