@@ -24,7 +24,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS word_counts AS
   SELECT word, count(*) AS n FROM lines CROSS JOIN LATERAL regexp_split_to_table(line, ' ') AS word GROUP BY word;`;
 
 /** Creates the demo objects and prints the top words every `everyMs` until `signal` aborts. */
-export async function runDemo(engine: Engine, out: NodeJS.WritableStream, signal: AbortSignal, everyMs = 3000): Promise<void> {
+export async function runDemo(engine: Engine, out: NodeJS.WritableStream, signal: AbortSignal, everyMs = 2000): Promise<void> {
   await engine.execute(DEMO_SQL);
   out.write(`demo: streaming word count (batch interval ${engine.batchInterval} ms)\n${DEMO_SQL}\n\n`);
   while (!signal.aborted) {
