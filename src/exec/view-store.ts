@@ -4,7 +4,7 @@
  * key index (by the plan's unique key, or by the whole row with a count of copies), so a
  * retraction finds the row it cancels without a row object per stored row.
  */
-import { batchFromRows, ColumnBuilder, constantColumn, getValue, isValid, takeBatch, type Batch, type Column } from '../common/column.js';
+import { batchFromRows, ColumnBuilder, concatBatches, constantColumn, getValue, isValid, takeBatch, type Batch, type Column } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Schema, SqlType, Value } from '../common/types.js';
 import { encodeValues } from './group-table.js';
@@ -118,19 +118,24 @@ class AppendStore implements ViewStore {
     return this.sample(Number.POSITIVE_INFINITY);
   }
   sample(limit: number): Value[][] {
-    const out: Value[][] = [];
-    for (const b of this.batches) {
-      for (let i = 0; i < b.length && out.length < limit; i++) {
-        const r: Value[] = new Array(this.schema.length);
-        for (let j = 0; j < this.schema.length; j++) r[j] = getValue(b.columns[j]!, i);
-        out.push(r);
-      }
-    }
-    return out;
+    return rowsOf(this.batches, this.schema.length, limit);
   }
   snapshotBatch(): Batch {
-    return batchFromRows(this.schema.map((f) => f.type), this.rows());
+    return concatBatches(this.schema.map((f) => f.type), this.batches);
   }
+}
+
+/** Up to `limit` rows of stored batches, in order, as row arrays (the UI's sample, rows()). */
+function rowsOf(batches: readonly Batch[], width: number, limit: number): Value[][] {
+  const out: Value[][] = [];
+  for (const b of batches) {
+    for (let i = 0; i < b.length && out.length < limit; i++) {
+      const r: Value[] = new Array(width);
+      for (let j = 0; j < width; j++) r[j] = getValue(b.columns[j]!, i);
+      out.push(r);
+    }
+  }
+  return out;
 }
 
 /** No keys removed (an append-only delta). */
@@ -252,18 +257,10 @@ class RetainingStore implements ViewStore {
     return this.sample(Number.POSITIVE_INFINITY);
   }
   sample(limit: number): Value[][] {
-    const out: Value[][] = [];
-    for (const { b } of this.batches) {
-      for (let i = 0; i < b.length && out.length < limit; i++) {
-        const r: Value[] = new Array(this.schema.length);
-        for (let j = 0; j < this.schema.length; j++) r[j] = getValue(b.columns[j]!, i);
-        out.push(r);
-      }
-    }
-    return out;
+    return rowsOf(this.batches.map((x) => x.b), this.schema.length, limit);
   }
   snapshotBatch(): Batch {
-    return this.batches.length === 1 ? this.batches[0]!.b : batchFromRows(this.types, this.rows());
+    return concatBatches(this.types, this.batches.map((x) => x.b));
   }
 }
 
