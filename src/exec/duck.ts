@@ -105,9 +105,6 @@ export function fromDuckTypeName(name: string): SqlType {
 
 export const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
-/** A SQL string literal of `s`. */
-export const quoteLiteral = (s: string) => `'${s.replace(/'/g, "''")}'`;
-
 /** Converts one DuckDB value to the sluice value of `type`. */
 export function fromDuck(v: unknown, type: SqlType): Value {
   if (v === null || v === undefined) return null;

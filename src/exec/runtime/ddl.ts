@@ -14,7 +14,8 @@ import { tableLoaderFactories, validateTableOptions } from '../../connectors/tab
 import { localPathOptions, sinkFactories, sourceFactories, validateSinkOptions, validateSourceOptions } from '../../connectors/index.js';
 import { Pipeline } from '../pipeline.js';
 import { createDiscardStore, createViewStore, type Retention } from '../view-store.js';
-import { createTableSql, duckError, fromDuck, quoteIdent, quoteLiteral } from '../duck.js';
+import { createTableSql, duckError, fromDuck, quoteIdent } from '../duck.js';
+import { quoteLiteral } from '../../connectors/table/quoting.js';
 import type { EpochRunner } from './epoch-runner.js';
 import type { LookupService } from './lookup-service.js';
 import type { AdHocQueries } from './select.js';

@@ -15,6 +15,7 @@
  * Errors a kernel raises travel through DuckDB as `[sluice:<category>] message` and come out
  * as the same SluiceError (see duckError).
  */
+import { quoteLiteral } from '../../connectors/table/quoting.js';
 import { parseIntervalParts } from '../../common/interval.js';
 import { timeZoneOf, UTC, type TimeZone } from '../../common/time-zone.js';
 import { BOOLEAN, DATE, DuckDBBlobValue, DOUBLE, DuckDBScalarFunction, INTEGER, INTERVAL, LIST, TIMESTAMP, TIMESTAMPTZ, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
@@ -277,7 +278,6 @@ export function rewritePgFunctions(tree: unknown, sql: string, zone: TimeZone = 
   return changed;
 }
 
-const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /**
  * `sql` as DuckDB should run it for PostgreSQL's answers: divisions and modulos calling the
@@ -286,7 +286,7 @@ const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
  * DuckDB cannot parse is returned as it is: running it reports the error.
  */
 export async function rewriteForDuck(duck: Duck, sql: string, conn?: DuckDBConnection, zone: TimeZone = UTC): Promise<string> {
-  const r = await duck.run(`SELECT json_serialize_sql(${sqlString(sql)})`, conn);
+  const r = await duck.run(`SELECT json_serialize_sql(${quoteLiteral(sql)})`, conn);
   // "No location" is 2^64 − 1, which a JavaScript number cannot hold: it travels as a string.
   const json = String(r.getRows()[0]![0]).replace(/"query_location":18446744073709551615\b/g, `"query_location":"${NO_LOCATION}"`);
   const tree = JSON.parse(json) as { error?: boolean };
@@ -295,6 +295,6 @@ export async function rewriteForDuck(duck: Duck, sql: string, conn?: DuckDBConne
   const renamed = rewritePgFunctions(tree, sql, zone);
   if (!divided && !renamed) return sql;
   const rewritten = JSON.stringify(tree).replaceAll(`"${NO_LOCATION}"`, '18446744073709551615');
-  const back = await duck.run(`SELECT json_deserialize_sql(${sqlString(rewritten)})`, conn);
+  const back = await duck.run(`SELECT json_deserialize_sql(${quoteLiteral(rewritten)})`, conn);
   return String(back.getRows()[0]![0]);
 }

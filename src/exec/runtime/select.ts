@@ -16,6 +16,7 @@
  * A copy, once taken, is the view as of a committed epoch: an epoch in progress bumps a view's
  * version before it ends, and a changed version sends the query to the lock, which waits for it.
  */
+import { quoteLiteral } from '../../connectors/table/quoting.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TimeZone } from '../../common/time-zone.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
@@ -162,7 +163,7 @@ export class AdHocQueries {
     const interrupt = () => slot.conn.interrupt();
     signal?.addEventListener('abort', interrupt);
     try {
-      const r = await this.state.duck.run(`SELECT json_serialize_sql(${sqlString(text)})`, slot.conn);
+      const r = await this.state.duck.run(`SELECT json_serialize_sql(${quoteLiteral(text)})`, slot.conn);
       // "No location" is 2^64 − 1, which a JavaScript number cannot hold: it travels as a string.
       const tree = JSON.parse(String(r.getRows()[0]![0]).replace(/"query_location":18446744073709551615\b/g, `"query_location":"${NO_LOCATION}"`)) as { error?: boolean };
       // DuckDB serializes SELECTs only; one statement, or the ordinary path splits the script.
@@ -170,7 +171,7 @@ export class AdHocQueries {
       let run = text;
       if (rewriteCatalogTree(tree)) {
         const rewritten = JSON.stringify(tree).replaceAll(`"${NO_LOCATION}"`, '18446744073709551615');
-        const back = await this.state.duck.run(`SELECT json_deserialize_sql(${sqlString(rewritten)})`, slot.conn);
+        const back = await this.state.duck.run(`SELECT json_deserialize_sql(${quoteLiteral(rewritten)})`, slot.conn);
         run = String(back.getRows()[0]![0]);
       }
       const ctes = new Set<string>();
@@ -184,7 +185,7 @@ export class AdHocQueries {
       await this.sessionVariables(principal, slot.conn);
       const q = await this.state.duck.query(run, slot.conn);
       // Column names as written in the client's text (the rewritten one names the rewrites).
-      const o = await this.state.duck.run(`SELECT json_serialize_sql(${sqlString(original)})`, slot.conn);
+      const o = await this.state.duck.run(`SELECT json_serialize_sql(${quoteLiteral(original)})`, slot.conn);
       const names = catalogColumnNames(JSON.parse(String(o.getRows()[0]![0]).replace(/"query_location":18446744073709551615\b/g, '"query_location":-1')), original, q.columns.map((c) => c.name));
       return { kind: 'rows', tag: `SELECT ${q.rows.length}`, columns: q.columns.map((c, i) => ({ ...c, name: names[i]! })), rows: q.rows };
     } catch (e) {
@@ -198,7 +199,7 @@ export class AdHocQueries {
 
   /** The session's database and role, which the catalog's views read (pg_database, pg_roles, information_schema). */
   private async sessionVariables(principal: Principal, conn: DuckDBConnection): Promise<void> {
-    await this.state.duck.run(`SET VARIABLE sluice_database = ${sqlString(principal.database ?? SUPERUSER_NAME)}; SET VARIABLE sluice_user = ${sqlString(principal.name)}; SET VARIABLE sluice_superuser = ${principal.superuser}`, conn);
+    await this.state.duck.run(`SET VARIABLE sluice_database = ${quoteLiteral(principal.database ?? SUPERUSER_NAME)}; SET VARIABLE sluice_user = ${quoteLiteral(principal.name)}; SET VARIABLE sluice_superuser = ${principal.superuser}`, conn);
   }
 
   /** Closes a session's connection (the session ended). */
@@ -271,7 +272,7 @@ export class AdHocQueries {
    * parser found (for their positions).
    */
   private async relationRefs(stmt: SelectStmt, qc: QueryConn): Promise<RelationRef[]> {
-    const r = await this.state.duck.run(`SELECT json_serialize_sql(${sqlString(stmt.text)})`, qc.conn);
+    const r = await this.state.duck.run(`SELECT json_serialize_sql(${quoteLiteral(stmt.text)})`, qc.conn);
     const tree = JSON.parse(String(r.getRows()[0]![0])) as { error?: boolean; error_message?: string };
     if (tree.error) {
       // Without DuckDB's tree the relations it would read are not known for sure: refused.
@@ -427,7 +428,6 @@ function namePosition(name: string, stmt: SelectStmt): number | undefined {
   return m ? stmt.offset + m.index + 1 : undefined;
 }
 
-const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** Gives a DuckDB error about a named column or table the position of that name in the query. */
 function locate(e: SluiceError, text: string, offset: number): SluiceError {
