@@ -7,18 +7,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../src/exec/runtime/engine.js';
-import { canonicalRows } from './helpers.js';
+import { canonicalRows, parallelismArb } from './helpers.js';
 import { joinQuery, op, query, TABLE, topNQuery, twoTableOp } from './generators.js';
 
 const scenario = fc.record({
   before: fc.array(op, { maxLength: 8 }),
   after: fc.array(op, { maxLength: 14 }),
   query,
+  parallelism: parallelismArb,
 });
 
 /** Runs DML before and after creating the view, then compares the view with DuckDB's answer. */
-async function runScenario(s: { before: string[]; after: string[]; query: string }, setup = TABLE): Promise<void> {
-  const engine = await createEngine({ autoStart: false });
+async function runScenario(s: { before: string[]; after: string[]; query: string; parallelism?: number }, setup = TABLE): Promise<void> {
+  const engine = await createEngine({ autoStart: false, parallelism: s.parallelism ?? 1 });
   try {
     await engine.execute(setup);
     for (const stmt of s.before) await engine.execute(stmt);
@@ -54,7 +55,7 @@ describe('differential: views vs DuckDB over the final table', () => {
 describe('differential: incremental joins vs DuckDB', () => {
   it('INNER/LEFT/RIGHT/FULL joins, residual conditions, multi-way, aggregates over joins (200 cases, 100 in CI)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.record({ before: fc.array(twoTableOp, { maxLength: 8 }), after: fc.array(twoTableOp, { maxLength: 14 }), query: joinQuery }), (s) =>
+      fc.asyncProperty(fc.record({ before: fc.array(twoTableOp, { maxLength: 8 }), after: fc.array(twoTableOp, { maxLength: 14 }), query: joinQuery, parallelism: parallelismArb }), (s) =>
         runScenario(s, `${TABLE}; ${TABLE.replace('TABLE t', 'TABLE u')};`),
       ),
       { numRuns: RUNS, verbose: 1 },
@@ -64,7 +65,7 @@ describe('differential: incremental joins vs DuckDB', () => {
 
 describe('differential: top-N vs DuckDB', () => {
   it('ORDER BY … LIMIT/OFFSET, ROW_NUMBER() per partition and DISTINCT ON under random DML (200 cases, 100 in CI)', async () => {
-    await fc.assert(fc.asyncProperty(fc.record({ before: fc.array(op, { maxLength: 8 }), after: fc.array(op, { maxLength: 14 }), query: topNQuery }), (s) => runScenario(s)), {
+    await fc.assert(fc.asyncProperty(fc.record({ before: fc.array(op, { maxLength: 8 }), after: fc.array(op, { maxLength: 14 }), query: topNQuery, parallelism: parallelismArb }), (s) => runScenario(s)), {
       numRuns: RUNS,
       verbose: 1,
     });

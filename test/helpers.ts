@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach } from 'vitest';
 import { parseTypeName, type Schema, type Value } from '../src/common/types.js';
 
@@ -49,3 +50,9 @@ export function canonical(v: Value): string {
 export function canonicalRows(rows: readonly (readonly Value[])[]): string[] {
   return rows.map((r) => r.map(canonical).join(' | ')).sort();
 }
+
+/**
+ * The parallelism a differential case runs its views at: 1, 2 or 4 (issue 16's acceptance: every
+ * family answers the same at each). Part of the case, so a failure shrinks and replays with it.
+ */
+export const parallelismArb = fc.constantFrom(1, 2, 4);

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
-import { canonicalRows } from './helpers.js';
+import { canonicalRows, parallelismArb } from './helpers.js';
 
 const engines: Engine[] = [];
 afterEach(async () => {
@@ -57,8 +57,8 @@ describe('lookup join strategies', () => {
       { weight: 2, arbitrary: fc.constant('FLUSH') },
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(stmt, { maxLength: 16 }), fc.boolean(), async (stmts, leftJoin) => {
-        const e = await createEngine({ autoStart: false, log: () => undefined });
+      fc.asyncProperty(fc.array(stmt, { maxLength: 16 }), fc.boolean(), parallelismArb, async (stmts, leftJoin, parallelism) => {
+        const e = await createEngine({ autoStart: false, log: () => undefined, parallelism });
         try {
           await e.execute('CREATE TABLE s (k INT, v INT) APPEND ONLY; CREATE TABLE dim (k INT, name VARCHAR);');
           const q = `SELECT s.k, s.v, d.name FROM s ${leftJoin ? 'LEFT ' : ''}JOIN dim FOR SYSTEM_TIME AS OF PROCTIME() d ON s.k = d.k`;

@@ -8,6 +8,7 @@
  * fast-check shrinks a failure to a minimal script.
  */
 import fc from 'fast-check';
+import { parallelismArb } from './helpers.js';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../src/exec/runtime/engine.js';
@@ -115,7 +116,7 @@ function texts(q: { aggs: readonly Agg[]; grouped: boolean; having: boolean }): 
   return { ours: `SELECT ${key}${cols((a) => a.ours)} FROM obs${tail}`, pg: `SELECT ${key}${cols((a) => a.pg ?? a.ours)} FROM obs${tail}` };
 }
 
-const scenario = fc.record({ before: fc.array(op, { maxLength: 6 }), after: fc.array(op, { maxLength: 14 }), query });
+const scenario = fc.record({ before: fc.array(op, { maxLength: 6 }), after: fc.array(op, { maxLength: 14 }), query, parallelism: parallelismArb });
 
 function approx(v: string | null): string | null {
   return v === null ? null : Number(v).toPrecision(12);
@@ -125,9 +126,9 @@ function normalize(rows: (string | null)[][], names: readonly string[]): string[
   return rows.map((r) => JSON.stringify(r.map((v, i) => (names[i]!.startsWith('f') ? approx(v) : v)))).sort();
 }
 
-async function runScenario(sc: { before: string[]; after: string[]; query: { aggs: readonly Agg[]; grouped: boolean; having: boolean } }): Promise<void> {
+async function runScenario(sc: { before: string[]; after: string[]; query: { aggs: readonly Agg[]; grouped: boolean; having: boolean }; parallelism?: number }): Promise<void> {
   const q = texts(sc.query);
-  const engine = await createEngine({ autoStart: false, log: () => undefined });
+  const engine = await createEngine({ autoStart: false, log: () => undefined, parallelism: sc.parallelism ?? 1 });
   try {
     await client.query(`DROP TABLE IF EXISTS obs; ${TABLE}`);
     await engine.execute(TABLE);

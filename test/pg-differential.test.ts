@@ -7,6 +7,7 @@
  * fast-check shrinks a failure to a minimal script.
  */
 import fc from 'fast-check';
+import { parallelismArb } from './helpers.js';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../src/exec/runtime/engine.js';
@@ -86,11 +87,11 @@ const query = fc.oneof(
   fc.constant("SELECT u.w, count(*) AS c FROM lines JOIN LATERAL unnest(string_to_array(line, ' ')) AS u(w) ON u.w <> 'x' GROUP BY u.w"),
 );
 
-const scenario = fc.record({ before: fc.array(op, { maxLength: 6 }), after: fc.array(op, { maxLength: 12 }), query });
+const scenario = fc.record({ before: fc.array(op, { maxLength: 6 }), after: fc.array(op, { maxLength: 12 }), query, parallelism: parallelismArb });
 
 /** A row as PostgreSQL's text output prints it. */
-async function runScenario(s: { before: string[]; after: string[]; query: string }): Promise<void> {
-  const engine = await createEngine({ autoStart: false, log: () => undefined });
+async function runScenario(s: { before: string[]; after: string[]; query: string; parallelism?: number }): Promise<void> {
+  const engine = await createEngine({ autoStart: false, log: () => undefined, parallelism: s.parallelism ?? 1 });
   try {
     await client.query(`DROP TABLE IF EXISTS lines; ${TABLE}`);
     await engine.execute(TABLE);

@@ -9,6 +9,7 @@
  * (in DuckDB) too. fast-check shrinks a failure to a minimal script.
  */
 import fc from 'fast-check';
+import { parallelismArb } from './helpers.js';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../src/exec/runtime/engine.js';
@@ -78,15 +79,15 @@ const query = fc.oneof(
   fc.constant({ sql: 'SELECT s.total, s.k2 FROM (SELECT k, sum(w) FROM b GROUP BY k) AS s(k2, total) WHERE s.total IS DISTINCT FROM 0', star: false }),
 );
 
-const scenario = fc.record({ before: ops, after: ops, query });
+const scenario = fc.record({ before: ops, after: ops, query, parallelism: parallelismArb });
 
 async function pgAnswer(sql: string): Promise<{ names: string[]; rows: string[] }> {
   const r = await client.query({ text: sql, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
   return { names: r.fields.map((f) => f.name), rows: (r.rows as (string | null)[][]).map((row) => JSON.stringify(row)).sort() };
 }
 
-async function runScenario(s: { before: string[]; after: string[]; query: { sql: string; star: boolean } }): Promise<void> {
-  const engine = await createEngine({ autoStart: false, log: () => undefined });
+async function runScenario(s: { before: string[]; after: string[]; query: { sql: string; star: boolean }; parallelism?: number }): Promise<void> {
+  const engine = await createEngine({ autoStart: false, log: () => undefined, parallelism: s.parallelism ?? 1 });
   try {
     await client.query(`DROP TABLE IF EXISTS a; DROP TABLE IF EXISTS b; ${A}; ${B}`);
     await engine.execute(`${A}; ${B}`);

@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import type { Batch } from '../src/common/column.js';
 import { batchRows } from '../src/common/column.js';
 import type { OperatorContext } from '../src/exec/operator.js';
-import { Pipeline } from '../src/exec/pipeline.js';
+import { Pipeline as BasePipeline } from '../src/exec/pipeline.js';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { decodeSnapshot, encodeSnapshot } from '../src/exec/state/state-table.js';
 import { readViewState, writeViewState } from '../src/exec/checkpoint/view-state.js';
@@ -38,8 +38,8 @@ const RUNS = Number(process.env.SLUICE_FC_RUNS ?? (process.env.CI ? 60 : 200));
 /** Runs `statements` on an engine (the view is `mv`) and records each epoch mv's pipeline ran. */
 async function record(statements: readonly string[], clock?: () => number): Promise<{ plan: PhysicalPlan; store: () => ViewStore; epochs: RecordedEpoch[] }> {
   const epochsSeen: RecordedEpoch[] = [];
-  const run = Pipeline.prototype.runEpoch;
-  Pipeline.prototype.runEpoch = function (this: Pipeline, deltas, ctx) {
+  const run = BasePipeline.prototype.runEpoch;
+  BasePipeline.prototype.runEpoch = function (this: BasePipeline, deltas, ctx) {
     if (this.operators[0]?.id.startsWith('mv/')) epochsSeen.push({ deltas: new Map(deltas), ctx: { epoch: ctx.epoch, now: ctx.now, watermark: ctx.watermark } });
     return run.call(this, deltas, ctx);
   };
@@ -52,7 +52,7 @@ async function record(statements: readonly string[], clock?: () => number): Prom
     const store = () => createViewStore(planned.optimized.schema, planned.optimized.appendOnly, uniqueKey(planned.optimized));
     return { plan: planned.physical, store, epochs: epochsSeen };
   } finally {
-    Pipeline.prototype.runEpoch = run;
+    BasePipeline.prototype.runEpoch = run;
     await engine.close();
   }
 }
@@ -70,7 +70,7 @@ function consolidate(batches: readonly Batch[]): string[] {
 }
 
 /** Runs epochs [from, to) through `p`, returning each epoch's consolidated output. */
-async function replay(p: Pipeline, out: Batch[], epochs: readonly RecordedEpoch[], from: number, to: number): Promise<string[][]> {
+async function replay(p: BasePipeline, out: Batch[], epochs: readonly RecordedEpoch[], from: number, to: number): Promise<string[][]> {
   const result: string[][] = [];
   for (let i = from; i < to; i++) {
     await p.runEpoch(epochs[i]!.deltas, context(epochs[i]!));
@@ -84,9 +84,21 @@ async function checkRestore(statements: readonly string[], cutAt: number, clock?
   const { plan, store, epochs } = await record(statements, clock);
   // Both parts non-empty: the cut falls between two recorded epochs.
   const cut = epochs.length < 2 ? epochs.length : 1 + (cutAt % (epochs.length - 1));
+  // The pipelines below run at parallelism 1, 2 or 4 (issue 16), chosen by the case.
+  const parallelism = [1, 2, 4][Math.floor(cutAt / 7) % 3]!;
+  const Pipeline = class extends BasePipeline {
+    constructor(view: string, p: PhysicalPlan, emit: (b: Batch) => void) {
+      super(view, p, emit, undefined, { parallelism });
+    }
+  };
   const outA: Batch[] = [];
   const a = new Pipeline('mv', plan, (b) => outA.push(b));
   const whole = await replay(a, outA, epochs, 0, epochs.length);
+  if (parallelism > 1) {
+    // Every epoch's output, consolidated, is the single-instance pipeline's.
+    const out1: Batch[] = [];
+    expect(whole).toEqual(await replay(new BasePipeline('mv', plan, (b) => out1.push(b)), out1, epochs, 0, epochs.length));
+  }
 
   const outB: Batch[] = [];
   const b = new Pipeline('mv', plan, (x) => outB.push(x));
@@ -106,12 +118,12 @@ async function checkRestore(statements: readonly string[], cutAt: number, clock?
   // The view's contents: a store fed the prefix, snapshot, restored fresh and fed the rest,
   // holds what a store fed everything holds.
   const full = store();
-  for (const b of await outputs(plan, epochs, 0, epochs.length)) full.apply(b);
+  for (const b of await outputs(plan, epochs, 0, epochs.length, parallelism)) full.apply(b);
   const before = store();
-  for (const b of await outputs(plan, epochs, 0, cut)) before.apply(b);
+  for (const b of await outputs(plan, epochs, 0, cut, parallelism)) before.apply(b);
   const after = store();
   after.state.restore(decodeSnapshot(before.state.spec, encodeSnapshot(before.state.spec, before.state.snapshot())));
-  const tail = await outputsAfterRestore(plan, epochs, cut, files);
+  const tail = await outputsAfterRestore(plan, epochs, cut, files, parallelism);
   for (const b of tail) after.apply(b);
   expect(canonicalRows(after.rows())).toEqual(canonicalRows(full.rows()));
 
@@ -146,9 +158,9 @@ async function checkRestore(statements: readonly string[], cutAt: number, clock?
 }
 
 /** The output batches of a fresh pipeline over epochs [from, to). */
-async function outputs(plan: PhysicalPlan, epochs: readonly RecordedEpoch[], from: number, to: number): Promise<Batch[]> {
+async function outputs(plan: PhysicalPlan, epochs: readonly RecordedEpoch[], from: number, to: number, parallelism: number): Promise<Batch[]> {
   const out: Batch[] = [];
-  const p = new Pipeline('mv', plan, (b) => out.push(b));
+  const p = new BasePipeline('mv', plan, (b) => out.push(b), undefined, { parallelism });
   const kept: Batch[] = [];
   for (let i = 0; i < to; i++) {
     await p.runEpoch(epochs[i]!.deltas, context(epochs[i]!));
@@ -159,9 +171,9 @@ async function outputs(plan: PhysicalPlan, epochs: readonly RecordedEpoch[], fro
 }
 
 /** The output batches of epochs [cut, end) of a pipeline restored from `files`. */
-async function outputsAfterRestore(plan: PhysicalPlan, epochs: readonly RecordedEpoch[], cut: number, files: ReadonlyMap<string, Uint8Array[]>): Promise<Batch[]> {
+async function outputsAfterRestore(plan: PhysicalPlan, epochs: readonly RecordedEpoch[], cut: number, files: ReadonlyMap<string, Uint8Array[]>, parallelism: number): Promise<Batch[]> {
   const out: Batch[] = [];
-  const p = new Pipeline('mv', plan, (b) => out.push(b));
+  const p = new BasePipeline('mv', plan, (b) => out.push(b), undefined, { parallelism });
   for (const [id, tables] of p.stateTables()) tables.forEach((t, i) => t.restore(decodeSnapshot(t.spec, files.get(id)![i]!)));
   for (let i = cut; i < epochs.length; i++) await p.runEpoch(epochs[i]!.deltas, context(epochs[i]!));
   return out;

@@ -10,7 +10,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
 import { fromDuck } from '../src/exec/duck.js';
-import { canonicalRows } from './helpers.js';
+import { canonicalRows, parallelismArb } from './helpers.js';
 import { epochsArb, type R } from './generators.js';
 
 const MIN = 60_000_000n;
@@ -25,8 +25,8 @@ const ts = (m: number) => `TIMESTAMP '${new Date(Number((BASE + BigInt(m) * MIN)
 describe('time-bounded stream joins vs oracle', () => {
   it('interval joins (b.ts BETWEEN a.ts - L AND a.ts + U) with out-of-order input (200 cases, 100 in CI)', async () => {
     await fc.assert(
-      fc.asyncProperty(epochsArb, fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 10 }), async (epochs, lower, upper, delay) => {
-        const e = await createEngine({ autoStart: false, log: () => undefined });
+      fc.asyncProperty(epochsArb, fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 10 }), parallelismArb, async (epochs, lower, upper, delay, parallelism) => {
+        const e = await createEngine({ autoStart: false, log: () => undefined, parallelism });
         engines.push(e);
         await e.execute(`CREATE TABLE a (id INT, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '${delay} minutes') APPEND ONLY;
           CREATE TABLE b (id INT, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '${delay} minutes') APPEND ONLY;

@@ -10,6 +10,7 @@
  * fast-check shrinks a failure to a minimal script.
  */
 import fc from 'fast-check';
+import { parallelismArb } from './helpers.js';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../src/exec/runtime/engine.js';
@@ -109,7 +110,7 @@ const query = fc.oneof(
   fc.constant('SELECT a, max(b) AS m FROM t GROUP BY t.a, 1'),
 );
 
-const scenario = (mode: Mode) => fc.record({ before: ops(mode), after: ops(mode), query });
+const scenario = (mode: Mode) => fc.record({ before: ops(mode), after: ops(mode), query, parallelism: parallelismArb });
 
 async function pgRows(sql: string): Promise<string[]> {
   const r = await client.query({ text: sql, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
@@ -121,8 +122,8 @@ function normalize(rows: string[]): string[] {
   return rows.map((r) => JSON.stringify((JSON.parse(r) as (string | null)[]).map((v) => (v !== null && /^-?\d+(\.\d+)?(e[-+]\d+)?$/.test(v) && v.includes('.') ? String(Number(Number(v).toPrecision(12))) : v)))).sort();
 }
 
-async function runScenario(s: { before: string[]; after: string[]; query: string }, mode: Mode): Promise<void> {
-  const engine = await createEngine({ autoStart: false, log: () => undefined });
+async function runScenario(s: { before: string[]; after: string[]; query: string; parallelism?: number }, mode: Mode): Promise<void> {
+  const engine = await createEngine({ autoStart: false, log: () => undefined, parallelism: s.parallelism ?? 1 });
   const t = mode === 'streams' ? T.replace(' PRIMARY KEY', '') : T;
   try {
     await client.query(`DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS u; ${t}; ${U}`);

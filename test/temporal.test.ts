@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
 import type { Value } from '../src/common/types.js';
 import { toSluiceError } from '../src/common/errors.js';
-import { tempDirEach } from './helpers.js';
+import { tempDirEach, parallelismArb } from './helpers.js';
 import { closeOracle, connectOracle, oracleRows, textRow } from './pg-oracle.js';
 
 const SCHEMA = `sluice_temporal_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
@@ -69,7 +69,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 const advance = fc.oneof(fc.constant(1), fc.constantFrom(MIN - 1, MIN, MIN + 1), fc.integer({ min: 2, max: 40 }).map((m) => m * MIN));
 
 const step = fc.record({ ops: fc.array(op, { maxLength: 4 }), advance });
-const scenario = fc.record({ steps: fc.array(step, { minLength: 1, maxLength: 10 }), createAt: fc.array(fc.nat({ max: 10 }), { minLength: VIEWS.length, maxLength: VIEWS.length }) });
+const scenario = fc.record({ steps: fc.array(step, { minLength: 1, maxLength: 10 }), createAt: fc.array(fc.nat({ max: 10 }), { minLength: VIEWS.length, maxLength: VIEWS.length }), parallelism: parallelismArb });
 
 function opSql(o: Op, clock: number): string {
   switch (o.kind) {
@@ -90,9 +90,9 @@ async function viewText(engine: Engine, name: string): Promise<string[]> {
 /** The view's query with now() as the batch time `ms`, for PostgreSQL. */
 const atTime = (sql: string, ms: number) => sql.replaceAll('now()', `TIMESTAMP '${iso(ms)}'`).replaceAll('CURRENT_TIMESTAMP', `TIMESTAMP '${iso(ms)}'`);
 
-async function runScenario(s: { steps: { ops: Op[]; advance: number }[]; createAt: number[] }): Promise<void> {
+async function runScenario(s: { steps: { ops: Op[]; advance: number }[]; createAt: number[]; parallelism?: number }): Promise<void> {
   let clock = BASE;
-  const engine = await createEngine({ autoStart: false, log: () => undefined, clock: () => clock });
+  const engine = await createEngine({ autoStart: false, log: () => undefined, clock: () => clock, parallelism: s.parallelism ?? 1 });
   const created: number[] = [];
   try {
     await client.query(`DROP TABLE IF EXISTS ev; ${TABLE}`);

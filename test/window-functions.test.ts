@@ -16,6 +16,7 @@
  * surviving a checkpoint and restore, and the top-N rewrite kept for ROW_NUMBER() … rn <= N.
  */
 import fc from 'fast-check';
+import { parallelismArb } from './helpers.js';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
@@ -112,10 +113,10 @@ const query = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(...PARTITION).map((p) => `SELECT id, l FROM (SELECT id, lag(v) OVER (${p}ORDER BY id) AS l, k FROM w) s WHERE l > 0 AND k IS NOT NULL`) },
 );
 
-const scenario = fc.record({ before: fc.array(op, { maxLength: 6 }), after: fc.array(op, { maxLength: 12 }), query });
+const scenario = fc.record({ before: fc.array(op, { maxLength: 6 }), after: fc.array(op, { maxLength: 12 }), query, parallelism: parallelismArb });
 
-async function runScenario(s: { before: string[]; after: string[]; query: string }): Promise<void> {
-  const engine = await createEngine({ autoStart: false, log: () => undefined });
+async function runScenario(s: { before: string[]; after: string[]; query: string; parallelism?: number }): Promise<void> {
+  const engine = await createEngine({ autoStart: false, log: () => undefined, parallelism: s.parallelism ?? 1 });
   let nextId = 1;
   try {
     await client.query(`DROP TABLE IF EXISTS w; ${TABLE}`);

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
-import { canonicalRows } from './helpers.js';
+import { canonicalRows, parallelismArb } from './helpers.js';
 import type { Value } from '../src/common/types.js';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { fromDuck } from '../src/exec/duck.js';
@@ -65,8 +65,8 @@ async function oracle(w: W, ok: Ev[]): Promise<Value[][]> {
   return out;
 }
 
-async function runCase(w: W, delay: number, batches: Ev[][]): Promise<void> {
-  const e = await createEngine({ autoStart: false, log: () => undefined });
+async function runCase(w: W, delay: number, batches: Ev[][], parallelism = 1): Promise<void> {
+  const e = await createEngine({ autoStart: false, log: () => undefined, parallelism });
   engines.push(e);
   await e.execute(`CREATE TABLE ev (k INT, ts TIMESTAMP, v INT, WATERMARK FOR ts AS ts - INTERVAL '${delay} minutes') APPEND ONLY;
     CREATE MATERIALIZED VIEW eowc AS SELECT k, window_start, window_end, ${AGGS.join(', ')} FROM ${tvf(w, 'ev')} GROUP BY k, window_start, window_end EMIT ON WINDOW CLOSE;
@@ -93,7 +93,7 @@ async function runCase(w: W, delay: number, batches: Ev[][]): Promise<void> {
 describe('windows vs oracle', () => {
   it('TUMBLE, HOP and SESSION with out-of-order events in random epochs (EOWC and updating, 200 cases, 100 in CI)', async () => {
     await fc.assert(
-      fc.asyncProperty(windowKind, fc.integer({ min: 0, max: 20 }), epochs, async (w, delay, batches) => runCase(w as W, delay, batches)),
+      fc.asyncProperty(windowKind, fc.integer({ min: 0, max: 20 }), epochs, parallelismArb, async (w, delay, batches, parallelism) => runCase(w as W, delay, batches, parallelism)),
       { numRuns: Number(process.env.SLUICE_FC_RUNS ?? (process.env.CI ? 100 : 200)) },
     );
   }, 1_800_000);

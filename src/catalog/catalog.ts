@@ -42,6 +42,11 @@ export interface ViewEntry extends EntryBase {
    * its zone-dependent expressions use it for the view's life, across restarts.
    */
   readonly timeZone?: string;
+  /**
+   * Instances of each hash-distributed operator (absent: 1). Fixed at creation: the operators'
+   * ids, and so the view's checkpoints, depend on it.
+   */
+  readonly parallelism?: number;
   readonly schema: Schema;
   readonly dependsOn: readonly string[];
   readonly appendOnly: boolean;
@@ -133,15 +138,15 @@ export class Catalog {
   constructor(private readonly dataDir: string | null) {}
 
   /** The statements to replay, in creation order, with the TimeZone each ran under, from a previous run's data dir; loads the users too. */
-  loadStatements(): { readonly sql: string; readonly timeZone?: string }[] {
+  loadStatements(): { readonly sql: string; readonly timeZone?: string; readonly parallelism?: number }[] {
     if (!this.dataDir) return [];
     const f = join(this.dataDir, 'catalog.json');
     if (!existsSync(f)) return [];
-    const parsed = JSON.parse(readFileSync(f, 'utf8')) as { version: number; objects: { sql: string; timeZone?: string }[]; roles?: StoredRole[]; comments?: Comment[]; renames?: RenameRecord[] };
+    const parsed = JSON.parse(readFileSync(f, 'utf8')) as { version: number; objects: { sql: string; timeZone?: string; parallelism?: number }[]; roles?: StoredRole[]; comments?: Comment[]; renames?: RenameRecord[] };
     this.roles.load(parsed.roles ?? []);
     this.pendingRenames = parsed.renames ?? [];
     for (const c of parsed.comments ?? []) this.commentMap.set(commentKey(c.object, c.column), c);
-    return parsed.objects.map((o) => (o.timeZone === undefined ? { sql: o.sql } : { sql: o.sql, timeZone: o.timeZone }));
+    return parsed.objects.map((o) => ({ sql: o.sql, ...(o.timeZone === undefined ? {} : { timeZone: o.timeZone }), ...(o.parallelism === undefined ? {} : { parallelism: o.parallelism }) }));
   }
 
   get(name: string): CatalogEntry | undefined {
@@ -278,7 +283,7 @@ export class Catalog {
     const tmp = f + '.tmp';
     // Functions and relations in creation order, so a view is replayed after the functions it calls.
     const objects = [...this.list(), ...this.functions.values()].sort((a, b) => a.createdAt - b.createdAt);
-    const body = JSON.stringify({ version: 1, objects: objects.map((e) => ({ kind: e.kind, name: e.name, sql: e.sql, ...(e.kind === 'view' && e.timeZone !== undefined ? { timeZone: e.timeZone } : {}) })), roles: this.roles.stored(), comments: this.comments(), ...(this.pendingRenames.length ? { renames: this.pendingRenames } : {}) }, null, 1);
+    const body = JSON.stringify({ version: 1, objects: objects.map((e) => ({ kind: e.kind, name: e.name, sql: e.sql, ...(e.kind === 'view' && e.timeZone !== undefined ? { timeZone: e.timeZone } : {}), ...(e.kind === 'view' && (e.parallelism ?? 1) > 1 ? { parallelism: e.parallelism } : {}) })), roles: this.roles.stored(), comments: this.comments(), ...(this.pendingRenames.length ? { renames: this.pendingRenames } : {}) }, null, 1);
     // Verifiers and connector secrets are in here: readable by the server's user only.
     writeFileSync(tmp, body, { mode: 0o600 });
     const fd = openSync(tmp, 'r');

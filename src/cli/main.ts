@@ -16,6 +16,7 @@ import { runRepl } from './repl/repl.js';
 /** Each command's usage: what `sluice CMD --help` prints. */
 const COMMAND_USAGE = {
   serve: `usage: sluice serve [--host H] [--port N] [--data-dir DIR] [--password P] [--batch-interval MS]
+                    [--parallelism N]
                     [--allow-path DIR]... [--max-connections N] [--tls-cert PEM --tls-key PEM]
                     [--insecure] [--demo] [--http-port N | --no-http]
 
@@ -29,6 +30,7 @@ Runs the PostgreSQL wire server (default 127.0.0.1:6875) and the HTTP server (we
   --data-dir DIR        persist the catalog, tables and checkpoints in DIR (default: in memory)
   --password P          require SCRAM-SHA-256 authentication with this password
   --batch-interval MS   epoch length in milliseconds (default 1000)
+  --parallelism N       instances of each keyed operator of new views (default 1; SET parallelism)
   --allow-path DIR      a directory file sources, sinks and tables may use (repeatable;
                         default: the data dir and the current directory)
   --max-connections N   most client connections at once
@@ -268,6 +270,7 @@ async function main(argv: string[]): Promise<number> {
         'data-dir': { type: 'string' },
         password: { type: 'string' },
         'batch-interval': { type: 'string' },
+        parallelism: { type: 'string' },
         'allow-path': { type: 'string', multiple: true },
         'max-connections': { type: 'string' },
         'tls-cert': { type: 'string' },
@@ -286,6 +289,7 @@ async function main(argv: string[]): Promise<number> {
         dataDir: values['data-dir'] ?? null,
         password: values.password,
         batchIntervalMs: intFlag('serve', '--batch-interval', values['batch-interval']),
+        parallelism: intFlag('serve', '--parallelism', values.parallelism),
         allowPaths: values['allow-path'],
         maxConnections: intFlag('serve', '--max-connections', values['max-connections']),
         tls: tlsFiles('serve', values['tls-cert'], values['tls-key']),

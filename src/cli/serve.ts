@@ -20,6 +20,8 @@ export interface ServeOptions {
   readonly password?: string;
   readonly demo: boolean;
   readonly batchIntervalMs?: number;
+  /** --parallelism: of views created without one (default 1). */
+  readonly parallelism?: number;
   /** --allow-path directories; the engine's defaults (data dir, current directory) are kept. */
   readonly allowPaths?: readonly string[];
   readonly maxConnections?: number;
@@ -39,7 +41,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 export async function serve(opts: ServeOptions): Promise<number> {
-  const engine = await createEngine({ dataDir: opts.dataDir, batchIntervalMs: opts.batchIntervalMs, allowPaths: defaultRoots(opts.allowPaths, opts.dataDir) });
+  const engine = await createEngine({ dataDir: opts.dataDir, batchIntervalMs: opts.batchIntervalMs, parallelism: opts.parallelism, allowPaths: defaultRoots(opts.allowPaths, opts.dataDir) });
   // Backfills and table loads that take a while show in the server's log as they go.
   engine.progress.listen(throttledPrinter((line) => process.stderr.write(`sluice: ${line}\n`), 5000, 2000));
   let server;

@@ -20,6 +20,7 @@ import type { EpochRunner } from './epoch-runner.js';
 import type { LookupService } from './lookup-service.js';
 import type { AdHocQueries } from './select.js';
 import { batchTime, type EngineState, type SinkRt, type SourceRt, type StatementResult, type TableRt, type ViewRt } from './state.js';
+import { checkParallelism } from './settings.js';
 import { checkpointNow, restoreOutbox, restoreView, restoreWatermark } from './commit.js';
 import { openSink, stopDelivery } from './outbox.js';
 import { replaceContents, scheduleRefresh, stopRefresh } from './table-refresh.js';
@@ -360,7 +361,7 @@ export class Ddl {
     const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
     if (skip) return skip;
     for (const k of Object.keys(stmt.options)) {
-      if (k !== 'late_rows' && k !== 'retention') throw new SluiceError('invalid_parameter', `unknown view option "${k}"`, { hint: "Views take WITH (late_rows = 'keep' | 'drop', retention = '<interval>')." });
+      if (k !== 'late_rows' && k !== 'retention' && k !== 'parallelism') throw new SluiceError('invalid_parameter', `unknown view option "${k}"`, { hint: "Views take WITH (late_rows = 'keep' | 'drop', retention = '<interval>', parallelism = N)." });
     }
     const lateOpt = stmt.options.late_rows ?? 'drop';
     if (lateOpt !== 'keep' && lateOpt !== 'drop') throw new SluiceError('invalid_parameter', `late_rows must be 'keep' or 'drop', not '${lateOpt}'`);
@@ -377,9 +378,10 @@ export class Ddl {
     if (!state.recovering) await this.parts.epochs.run(Date.now(), false);
     const schema = planned.optimized.schema;
     const dependsOn = [...new Set([...scannedRelations(planned.optimized), ...planned.models])];
-    const entry: ViewEntry = { kind: 'view', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, dependsOn, appendOnly: planned.optimized.appendOnly, timeZone: zone.name };
+    const parallelism = viewParallelism(state, stmt.options);
+    const entry: ViewEntry = { kind: 'view', name: stmt.name, sql: stmt.text, createdAt: ++state.order, schema, dependsOn, appendOnly: planned.optimized.appendOnly, timeZone: zone.name, parallelism };
     const outputs: Batch[] = [];
-    const pipeline = new Pipeline(stmt.name, planned.physical, (b) => outputs.push(b));
+    const pipeline = new Pipeline(stmt.name, planned.physical, (b) => outputs.push(b), undefined, { parallelism });
     const rt: ViewRt = {
       entry, model: null, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized), retention), retention, outputs, subscribers: new Set(), onDrop: new Set(),
       rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(), version: 0, ckptFile: null, ckptChain: null, dirty: true,
@@ -709,4 +711,14 @@ function distinctColumns(schema: Schema): void {
   const names = schema.map((f) => f.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw new SluiceError('duplicate_column', `column "${dup}" specified more than once`, { hint: 'Name the columns apart with AS.' });
+}
+
+/**
+ * The parallelism of a view being created: its WITH (parallelism = N) option, else the
+ * `parallelism` setting; at a restart, what the catalog recorded (the option is in the
+ * statement too, and agrees).
+ */
+export function viewParallelism(state: EngineState, options: Readonly<Record<string, string>>): number {
+  if (state.replayParallelism !== null && options.parallelism === undefined) return state.replayParallelism;
+  return options.parallelism === undefined ? state.settings.parallelism : checkParallelism(options.parallelism);
 }

@@ -115,8 +115,8 @@ export class Engine {
       catalog: this.catalog, duck, mutex: new Mutex(), paths, dataDir: opts.dataDir ?? null,
       retainEpochs: opts.retainEpochs ?? 10, log: (m) => log(scrub(m, this.knownSecrets())),
       sources: new Map(), tables: new Map(), views: new Map(), sinks: new Map(), metrics: new MetricsRing(1000), progress: new ProgressTracker(),
-      settings: initialSettings(opts.batchIntervalMs ?? 1000, opts.statementTimeoutMs ?? 0), clock: opts.clock ?? Date.now, epochNo: 0, lastT: 0n, closed: false, order: 0, queryConn: null,
-      checkpointer: null, tableSeq: 0, consumedSeq: 0, recovering: null, lastStateWrite: null,
+      settings: initialSettings(opts.batchIntervalMs ?? 1000, opts.statementTimeoutMs ?? 0, opts.parallelism ?? 1), clock: opts.clock ?? Date.now, epochNo: 0, lastT: 0n, closed: false, order: 0, queryConn: null,
+      checkpointer: null, tableSeq: 0, consumedSeq: 0, recovering: null, replayParallelism: null, lastStateWrite: null,
     };
     this.lookup = new LookupService(this.state);
     this.epochs = new EpochRunner(this.state, this.lookup);
@@ -183,9 +183,14 @@ export class Engine {
         for (const record of plan) Object.assign(resumeAt, record.positions);
         state.recovering.resumeAt = resumeAt;
       }
-      for (const { sql, timeZone } of statements) {
+      for (const { sql, timeZone, parallelism } of statements) {
         const zone = timeZone === undefined ? UTC : timeZoneOf(timeZone);
-        for (const stmt of parseSql(sql)) await this.executeOne(stmt, sql, true, zone);
+        state.replayParallelism = parallelism ?? 1;
+        try {
+          for (const stmt of parseSql(sql)) await this.executeOne(stmt, sql, true, zone);
+        } finally {
+          state.replayParallelism = null;
+        }
       }
       const recovered = state.recovering;
       if (recovered) {
@@ -342,7 +347,7 @@ export class Engine {
 
   /** pg_settings' rows: the engine's settings and the PostgreSQL parameters clients look for. */
   private pgSettings(): [string, string, string][] {
-    const own = ['batch_interval', 'checkpoint_interval', 'checkpoint_full_interval', 'statement_timeout', 'backpressure', 'backpressure_initial_rate', 'backpressure_target',
+    const own = ['batch_interval', 'checkpoint_interval', 'checkpoint_full_interval', 'parallelism', 'statement_timeout', 'backpressure', 'backpressure_initial_rate', 'backpressure_target',
       'watermark_idle_timeout', 'enable_window_panes', 'rw_implicit_flush'];
     const fixed: [string, string, string][] = [
       ['server_version', '15.0', 'Shows the server version.'], ['server_version_num', '150000', 'Shows the server version as an integer.'],

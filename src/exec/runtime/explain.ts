@@ -14,6 +14,7 @@ import { retentionText, viewRetention } from './retention.js';
 import type { Retention } from '../view-store.js';
 import { KIND_LABEL } from '../../catalog/index.js';
 import type { TimeZone } from '../../common/time-zone.js';
+import { viewParallelism } from './ddl.js';
 
 /** Answers EXPLAIN of `stmt` (a CREATE MATERIALIZED VIEW or a SELECT) as rows of plan text. */
 export async function explain(state: EngineState, lookup: LookupService, stmt: Statement, sql: string, zone: TimeZone): Promise<StatementResult> {
@@ -47,7 +48,10 @@ export async function explain(state: EngineState, lookup: LookupService, stmt: S
     header = ['One-shot SELECT: runs in DuckDB over a snapshot; the plan it would have as a view:'];
   } else throw new SluiceError('not_supported', `EXPLAIN ${stmt.kind} is not supported`, { hint: 'EXPLAIN takes CREATE MATERIALIZED VIEW, CREATE SINK, CREATE MODEL or SELECT.' });
   const lines = explainText(planned, header);
-  if (stmt.kind === 'create_view') lines.push(...explainState(new Pipeline(stmt.name, planned.physical, () => undefined)));
+  if (stmt.kind === 'create_view') {
+    const pipeline = new Pipeline(stmt.name, planned.physical, () => undefined, undefined, { parallelism: viewParallelism(state, stmt.options) });
+    lines.push(...explainState(pipeline), ...pipeline.explainDistribution());
+  }
   return { kind: 'rows', tag: `EXPLAIN ${lines.length}`, columns: [{ name: 'QUERY PLAN', type: 'varchar' }], rows: lines.map((l) => [l]) };
 }
 

@@ -324,10 +324,10 @@ export class Monitor {
 
   private view(v: ViewRt): ViewInfo {
     const tables = this.stateFigures(v);
-    const operators = v.pipeline.operatorInfo().map(({ op, parent, counters }): OperatorView => {
-      const st = tables.get(op.id) ?? [];
+    const operators = v.pipeline.operatorInfo().map(({ id, op, parent, counters }): OperatorView => {
+      const st = tables.get(id) ?? [];
       return {
-        view: v.entry.name, id: op.id, name: op.name, parent,
+        view: v.entry.name, id, name: op.name, parent,
         rowsIn: counters.rowsIn, rowsOut: counters.rowsOut, epochRowsIn: counters.epochRowsIn, epochRowsOut: counters.epochRowsOut,
         stateRows: st.reduce((n, t) => n + t.rows, 0), stateBytes: st.reduce((n, t) => n + t.bytes, 0), stateTables: st,
       };
@@ -355,7 +355,17 @@ export class Monitor {
     const cached = this.stateCache.get(v.entry.name);
     if (cached && now - cached.atMs < 20 * cached.costMs) return cached.tables;
     const tables = new Map<string, readonly StateTableInfo[]>();
-    for (const [id, ts] of v.pipeline.stateTables()) tables.set(id, ts.map((t) => ({ name: t.spec.name, rows: t.rows(), bytes: t.bytes() })));
+    for (const [id, ts] of v.pipeline.stateTables()) {
+      // A node with several instances has each table once per instance: one entry, summed.
+      const byName = new Map<string, { name: string; rows: number; bytes: number }>();
+      for (const t of ts) {
+        const e = byName.get(t.spec.name) ?? { name: t.spec.name, rows: 0, bytes: 0 };
+        e.rows += t.rows();
+        e.bytes += t.bytes();
+        byName.set(t.spec.name, e);
+      }
+      tables.set(id, [...byName.values()]);
+    }
     this.stateCache.set(v.entry.name, { tables, atMs: now, costMs: performance.now() - now });
     return tables;
   }

@@ -248,7 +248,7 @@ export async function renameObject(state: EngineState, parts: { readonly epochs:
   }
   if (e.kind === 'view') {
     const rt = state.views.get(from)!;
-    const pipeline = new Pipeline(to, rt.planned.physical, (b: Batch) => rt.outputs.push(b));
+    const pipeline = new Pipeline(to, rt.planned.physical, (b: Batch) => rt.outputs.push(b), undefined, { parallelism: rt.pipeline.parallelism });
     moveState(from, rt.pipeline, pipeline);
     rebuilt.push({ rt, entry: entry as ViewEntry, planned: rt.planned, pipeline });
   }
@@ -453,8 +453,8 @@ function rebuildView(state: EngineState, catalog: Catalog, rt: ViewRt, entry: Vi
   });
   const model = rt.model;
   const pipeline = model
-    ? new Pipeline(entry.name, planned.physical, (b: Batch) => rt.outputs.push(b), (id) => new ModelTrainOp(id, model))
-    : new Pipeline(entry.name, planned.physical, (b: Batch) => rt.outputs.push(b));
+    ? new Pipeline(entry.name, planned.physical, (b: Batch) => rt.outputs.push(b), (id) => new ModelTrainOp(id, model), { parallelism: rt.pipeline.parallelism })
+    : new Pipeline(entry.name, planned.physical, (b: Batch) => rt.outputs.push(b), undefined, { parallelism: rt.pipeline.parallelism });
   moveState(entry.name, rt.pipeline, pipeline);
   return { rt, entry, planned, pipeline };
 }

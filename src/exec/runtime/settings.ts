@@ -54,8 +54,9 @@ const MIN_INTERVAL = 50;
 const MAX_INTERVAL = 3_600_000;
 
 /** The settings of a new engine, with its batch interval checked. */
-export function initialSettings(batchIntervalMs: number, statementTimeoutMs = 0): RuntimeSettings {
+export function initialSettings(batchIntervalMs: number, statementTimeoutMs = 0, parallelism = 1): RuntimeSettings {
   return {
+    parallelism: checkParallelism(String(parallelism)),
     batchIntervalMs: checkInterval(batchIntervalMs), implicitFlush: false, idleTimeoutMs: 10_000, windowPanes: true,
     statementTimeoutMs, checkpointEvery: { auto: true }, checkpointFullEvery: DEFAULT_FULL_EVERY, backpressure: true, backpressureInitialRate: 100_000, backpressureTarget: COST_CAP_TARGET, custom: new Map(), parameters: null,
   };
@@ -77,6 +78,7 @@ export function showVariable(settings: RuntimeSettings, name: string): Statement
     const every = settings.checkpointEvery;
     value = 'auto' in every ? 'auto' : 'epochs' in every ? `${every.epochs} epochs` : formatMs(every.ms);
   } else if (n === 'checkpoint_full_interval') value = String(settings.checkpointFullEvery);
+  else if (n === 'parallelism') value = String(settings.parallelism);
   else value = settings.custom.get(n) ?? settings.parameters?.(n);
   if (value === undefined) {
     throw new SluiceError('invalid_parameter', `unrecognized configuration parameter "${name}"`, { hint: 'Known: batch_interval, rw_implicit_flush, and any parameter set with SET.' });
@@ -125,6 +127,8 @@ export function setVariable(settings: RuntimeSettings, name: string, value: stri
       });
     }
     settings.checkpointFullEvery = v;
+  } else if (n === 'parallelism') {
+    settings.parallelism = checkParallelism(value);
   } else if (n === 'backpressure') {
     settings.backpressure = onOff(n, value);
   } else if (n === 'backpressure_initial_rate') {
@@ -188,4 +192,18 @@ function formatMs(ms: number): string {
 /** The TimeZone a view's expressions run in: the session's when it was created (UTC for models and views older than TIMESTAMPTZ). */
 export function viewZone(entry: { readonly kind: string; readonly timeZone?: string }): TimeZone {
   return entry.kind === 'view' && entry.timeZone !== undefined ? timeZoneOf(entry.timeZone) : UTC;
+}
+
+/** Most instances of an operator a view may ask for. */
+export const MAX_PARALLELISM = 64;
+
+/** A parallelism setting or view option: a whole number from 1 to MAX_PARALLELISM. */
+export function checkParallelism(value: string): number {
+  const v = Number(value.trim());
+  if (!Number.isInteger(v) || v < 1 || v > MAX_PARALLELISM) {
+    throw new SluiceError('invalid_parameter', `parallelism must be a whole number from 1 to ${MAX_PARALLELISM}, not "${value}"`, {
+      hint: 'It is how many instances run each keyed operator (aggregates, joins, partitioned top-N and window functions) of views created from now on.',
+    });
+  }
+  return v;
 }

@@ -46,6 +46,8 @@ export interface EngineOptions {
    * tests of temporal filters run epochs at batch times they choose. T_n still only grows.
    */
   readonly clock?: () => number;
+  /** The parallelism of views created without one (default 1; SET parallelism changes it). */
+  readonly parallelism?: number;
 }
 
 /** A WARNING a statement reports beside its result (PostgreSQL sends it as a NoticeResponse). */
@@ -220,6 +222,11 @@ export interface RuntimeSettings {
   checkpointEvery: { readonly epochs: number } | { readonly ms: number } | { readonly auto: true };
   /** checkpoint_full_interval: a view's state is written whole at most this many checkpoints apart. */
   checkpointFullEvery: number;
+  /**
+   * parallelism: instances of each hash-distributed operator of a view created from now on (a
+   * view keeps the parallelism it was created with).
+   */
+  parallelism: number;
   /** The PID rate controller sets each source's rate (SET backpressure = off disables it). */
   backpressure: boolean;
   /** The rate (rows/s) a source reads at before backpressure has an estimate (0: unlimited). */
@@ -267,6 +274,8 @@ export interface EngineState {
   consumedSeq: number;
   /** While the catalog is replayed at start: the checkpoint being recovered, if any. */
   recovering: Recovery | null;
+  /** While a restart replays a view's CREATE: the parallelism the catalog recorded for it. */
+  replayParallelism: number | null;
   /**
    * The last commit that wrote operator state: when (wall ms), how long the write took, and the
    * epochs' processing time since (what recovery would replay).

@@ -1,0 +1,148 @@
+/**
+ * Parallelism (issue 16): a view's keyed operators run as N instances, each owning a range of the
+ * 256 key groups, with a keyed exchange in front. The differential suites run their cases at
+ * parallelism 1, 2 and 4; this file checks the setting, the view option, EXPLAIN, the monitor,
+ * and that a view keeps its parallelism, and its checkpointed state, across a restart.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { batchFromRows } from '../src/common/column.js';
+import { createEngine } from '../src/exec/runtime/engine.js';
+import { KEY_GROUPS, keyGroupRange, keyGroupsOf, numericKey, ownerOf, splitByOwner } from '../src/exec/exchange.js';
+import { canonicalRows } from './helpers.js';
+
+const explainLines = async (e: Awaited<ReturnType<typeof createEngine>>, sql: string): Promise<string[]> => {
+  const [r] = await e.execute(`EXPLAIN ${sql}`);
+  if (r?.kind !== 'rows') throw new Error('EXPLAIN returned no rows');
+  return r.rows.map((x) => String(x[0]));
+};
+
+describe('key groups and the exchange', () => {
+  it('gives equal keys one key group across types, and every row one owner', () => {
+    const g = (type: Parameters<typeof batchFromRows>[0][number], v: unknown) => keyGroupsOf(batchFromRows([type], [[v as never]]).columns, 1)[0]!;
+    // Integers by value whatever their width; integral doubles as the integer; -0 as 0.
+    for (const v of [0, 1, -1, 7, 2147483647, -2147483648]) {
+      expect(g('bigint', BigInt(v))).toBe(g('int', v));
+      expect(g('double', v)).toBe(g('int', v));
+    }
+    expect(g('double', -0)).toBe(g('double', 0));
+    expect(g('bigint', 2n ** 40n)).toBe(g('double', 2 ** 40));
+    // NUMERIC by value: trailing fractional zeros do not count.
+    expect(g('numeric', '1.50')).toBe(g('numeric', '1.5'));
+    expect(g('numeric', '2.000')).toBe(g('numeric', '2'));
+    expect(numericKey('-0.00')).toBe('0');
+    // Ranges cover the key groups exactly once, and agree with ownerOf.
+    for (const n of [1, 2, 3, 4, 7, 64]) {
+      let next = 0;
+      for (let s = 0; s < n; s++) {
+        const { from, to } = keyGroupRange(s, n);
+        expect(from).toBe(next);
+        for (let k = from; k < to; k++) expect(ownerOf(k, n)).toBe(s);
+        next = to;
+      }
+      expect(next).toBe(KEY_GROUPS);
+    }
+  });
+
+  it('splits a batch so that each row goes to its key owner, weights with it', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.option(fc.integer({ min: -5, max: 5 }), { nil: null }), fc.string({ maxLength: 3 }), fc.integer({ min: -2, max: 2 })), { maxLength: 40 }), fc.constantFrom(2, 3, 4), (rows, n) => {
+        const b = batchFromRows(['int', 'varchar'], rows.map(([k, s]) => [k, s]), rows.map(([, , w]) => w));
+        const parts = splitByOwner(b, [b.columns[0]!], n);
+        const groups = keyGroupsOf([b.columns[0]!], b.length);
+        const seen: string[] = [];
+        parts.forEach((p, s) => {
+          if (!p) return;
+          const pg = keyGroupsOf([p.columns[0]!], p.length);
+          for (let i = 0; i < p.length; i++) {
+            expect(ownerOf(pg[i]!, n)).toBe(s);
+            seen.push(JSON.stringify([p.columns[0]!.validity && !((p.columns[0]!.validity[i >> 3]! >> (i & 7)) & 1) ? null : (p.columns[0]!.values as Int32Array)[i], p.weights![i]]));
+          }
+        });
+        const all = rows.map(([k, , w]) => JSON.stringify([k, w]));
+        expect(seen.sort()).toEqual(all.sort());
+        expect(groups.length).toBe(b.length);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('parallelism', () => {
+  it('SET parallelism, the view option, EXPLAIN and the monitor', async () => {
+    const e = await createEngine({ autoStart: false, log: () => undefined });
+    try {
+      expect((await e.execute('SHOW parallelism'))[0]).toMatchObject({ rows: [['1']] });
+      await e.execute('SET parallelism = 4');
+      expect((await e.execute('SHOW parallelism'))[0]).toMatchObject({ rows: [['4']] });
+      await expect(e.execute('SET parallelism = 0')).rejects.toMatchObject({ category: 'invalid_parameter' });
+      await expect(e.execute("SET parallelism = 'many'")).rejects.toThrow(/whole number from 1 to 64/);
+      await e.execute("CREATE TABLE t (k INT, g VARCHAR, v INT); INSERT INTO t VALUES (1, 'a', 5), (2, 'b', 6), (3, 'a', 7), (4, 'c', 8)");
+      const plan = await explainLines(e, 'CREATE MATERIALIZED VIEW x AS SELECT g, count(*) AS n, sum(v) AS s FROM t GROUP BY g');
+      expect(plan).toContain('Distribution (parallelism 4; keyed state in 256 key groups):');
+      expect(plan.some((l) => /^ {2}x\/[0.]+ HashAggExec: hash\(g\), 4 instances$/.test(l))).toBe(true);
+      expect(plan).toContain('  x/0.0.0 ScanExec: single');
+      expect(plan.some((l) => /table groups: .*\(in each of 4 instances\)/.test(l))).toBe(true);
+      // A global aggregate needs all its rows in one instance.
+      expect((await explainLines(e, 'CREATE MATERIALIZED VIEW y AS SELECT count(*) AS n FROM t')).some((l) => /^ {2}y\/[0.]+ HashAggExec: single$/.test(l))).toBe(true);
+      // The option wins over the setting.
+      const two = await explainLines(e, 'CREATE MATERIALIZED VIEW z WITH (parallelism = 2) AS SELECT g, count(*) AS n FROM t GROUP BY g');
+      expect(two.some((l) => /^ {2}z\/[0.]+ HashAggExec: hash\(g\), 2 instances$/.test(l))).toBe(true);
+      await expect(e.execute('CREATE MATERIALIZED VIEW z WITH (parallelism = 65) AS SELECT g FROM t')).rejects.toMatchObject({ category: 'invalid_parameter' });
+
+      await e.execute('CREATE MATERIALIZED VIEW x AS SELECT g, count(*) AS n, sum(v) AS s FROM t GROUP BY g');
+      await e.execute("INSERT INTO t VALUES (5, 'd', 1), (6, 'a', 1); FLUSH");
+      expect(canonicalRows(await e.viewRows('x'))).toEqual(canonicalRows([['a', 3n, 13n], ['b', 1n, 6n], ['c', 1n, 8n], ['d', 1n, 1n]]));
+      // The monitor shows each plan node once, its state summed over its instances.
+      const ops = await e.monitor((m) => m.views().find((v) => v.name === 'x')!.operators);
+      const agg = ops.find((o) => o.name === 'HashAggExec')!;
+      expect(agg.id).toMatch(/^x\/[0.]+$/);
+      expect(agg.rowsIn).toBe(6);
+      expect(agg.stateTables.find((t) => t.name === 'groups')!.rows).toBe(4);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a view keeps its parallelism and its checkpointed state across a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-par-'));
+    const logs: string[] = [];
+    try {
+      const a = await createEngine({ dataDir: dir, autoStart: false, parallelism: 3, log: (m) => logs.push(m) });
+      await a.execute('CREATE TABLE t (k INT, g VARCHAR, v INT)');
+      await a.execute('CREATE MATERIALIZED VIEW byg AS SELECT g, count(*) AS n, sum(v) AS s, max(v) AS m FROM t GROUP BY g');
+      await a.execute('CREATE MATERIALIZED VIEW j WITH (parallelism = 2) AS SELECT t.k, b.n FROM t JOIN byg b ON t.g = b.g');
+      const rows: string[] = [];
+      for (let i = 0; i < 200; i++) rows.push(`(${i}, 'g${i % 17}', ${i})`);
+      await a.execute(`INSERT INTO t VALUES ${rows.join(', ')}; FLUSH`);
+      await a.execute('DELETE FROM t WHERE k % 5 = 0; FLUSH');
+      const before = { byg: canonicalRows(await a.viewRows('byg')), j: canonicalRows(await a.viewRows('j')) };
+      await a.close();
+
+      // Restarted with another default: the views keep 3 and 2 instances and restore their state.
+      const b = await createEngine({ dataDir: dir, autoStart: false, parallelism: 1, log: (m) => logs.push(m) });
+      try {
+        expect(logs.some((m) => /has no checkpointed state/.test(m))).toBe(false);
+        expect(canonicalRows(await b.viewRows('byg'))).toEqual(before.byg);
+        expect(canonicalRows(await b.viewRows('j'))).toEqual(before.j);
+        const plan = await explainLines(b, 'CREATE MATERIALIZED VIEW other AS SELECT g, count(*) AS n FROM t GROUP BY g');
+        expect(plan.some((l) => /^ {2}other\/[0.]+ HashAggExec: hash\(g\), 1 instance$/.test(l))).toBe(true);
+        const state = (b as unknown as { state: { views: Map<string, { pipeline: { parallelism: number } }> } }).state;
+        expect(state.views.get('byg')!.pipeline.parallelism).toBe(3);
+        expect(state.views.get('j')!.pipeline.parallelism).toBe(2);
+        await b.execute("DELETE FROM t WHERE g = 'g3'; INSERT INTO t VALUES (1000, 'g4', 1000); FLUSH");
+        const [oracle] = await b.execute('SELECT g, count(*) AS n, sum(v) AS s, max(v) AS m FROM t GROUP BY g');
+        expect(canonicalRows(await b.viewRows('byg'))).toEqual(canonicalRows(oracle!.kind === 'rows' ? oracle!.rows : []));
+        const [oj] = await b.execute('SELECT t.k, b.n FROM t JOIN (SELECT g, count(*) AS n FROM t GROUP BY g) b ON t.g = b.g');
+        expect(canonicalRows(await b.viewRows('j'))).toEqual(canonicalRows(oj!.kind === 'rows' ? oj!.rows : []));
+      } finally {
+        await b.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
