@@ -102,9 +102,36 @@ describe('parallelism', () => {
       expect(agg.id).toMatch(/^x\/[0.]+$/);
       expect(agg.rowsIn).toBe(6);
       expect(agg.stateTables.find((t) => t.name === 'groups')!.rows).toBe(4);
+      // Its 4 instances run in the first 4 shard worker threads.
+      const [w] = await e.execute("SELECT worker, status, views, view_names FROM sluice.workers WHERE worker < 4 ORDER BY worker");
+      expect(w).toMatchObject({ rows: [0, 1, 2, 3].map((k) => [k, 'running', 1, 'x']) });
     } finally {
       await e.close();
     }
+  });
+
+  it('reports row errors and late rows of instances in worker threads as one instance would', async () => {
+    const counts: Record<number, { errors: number; late: number; rows: string[] }> = {};
+    for (const parallelism of [1, 3]) {
+      const e = await createEngine({ autoStart: false, log: () => undefined, parallelism });
+      try {
+        await e.execute("CREATE TABLE t (k INT, v INT); CREATE TABLE ev (k INT, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '1 minute') APPEND ONLY");
+        // 10 / v fails for v = 0: the row is skipped and counted, in whichever instance has its key.
+        await e.execute('CREATE MATERIALIZED VIEW q AS SELECT k, sum(10 / v) AS s, count(*) AS n FROM t GROUP BY k');
+        await e.execute("CREATE MATERIALIZED VIEW w AS SELECT k, window_start, count(*) AS n FROM TUMBLE(ev, ts, INTERVAL '1 minute') GROUP BY k, window_start, window_end EMIT ON WINDOW CLOSE");
+        await e.execute('INSERT INTO t VALUES (1, 0), (2, 5), (3, 0), (4, 2), (5, 0), (6, 1); FLUSH');
+        await e.execute("INSERT INTO ev VALUES (1, '2024-01-01 00:10:00'), (2, '2024-01-01 00:10:30'); FLUSH");
+        // Far behind the watermark (00:09): late, dropped and counted.
+        await e.execute("INSERT INTO ev VALUES (1, '2024-01-01 00:01:00'), (2, '2024-01-01 00:02:00'), (3, '2024-01-01 00:03:00'); FLUSH");
+        const views = e.stats().views;
+        counts[parallelism] = { errors: views.q!.rowErrors, late: views.w!.lateRows, rows: canonicalRows(await e.viewRows('q')).map(String) };
+      } finally {
+        await e.close();
+      }
+    }
+    expect(counts[1]!.errors).toBe(3);
+    expect(counts[1]!.late).toBe(3);
+    expect(counts[3]).toEqual(counts[1]);
   });
 
   it('a view keeps its parallelism and its checkpointed state across a restart', async () => {

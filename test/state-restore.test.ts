@@ -86,11 +86,30 @@ async function checkRestore(statements: readonly string[], cutAt: number, clock?
   const cut = epochs.length < 2 ? epochs.length : 1 + (cutAt % (epochs.length - 1));
   // The pipelines below run at parallelism 1, 2 or 4 (issue 16), chosen by the case.
   const parallelism = [1, 2, 4][Math.floor(cutAt / 7) % 3]!;
+  const made: BasePipeline[] = [];
   const Pipeline = class extends BasePipeline {
     constructor(view: string, p: PhysicalPlan, emit: (b: Batch) => void) {
       super(view, p, emit, undefined, { parallelism });
+      made.push(this);
     }
   };
+  try {
+    await checkPipelines(Pipeline, plan, store, epochs, cut, cutAt, parallelism);
+  } finally {
+    // Instances in worker threads go with them.
+    for (const p of made) p.dispose();
+  }
+}
+
+async function checkPipelines(
+  Pipeline: new (view: string, p: PhysicalPlan, emit: (b: Batch) => void) => BasePipeline,
+  plan: PhysicalPlan,
+  store: () => ViewStore,
+  epochs: readonly RecordedEpoch[],
+  cut: number,
+  cutAt: number,
+  parallelism: number,
+): Promise<void> {
   const outA: Batch[] = [];
   const a = new Pipeline('mv', plan, (b) => outA.push(b));
   const whole = await replay(a, outA, epochs, 0, epochs.length);
@@ -104,6 +123,8 @@ async function checkRestore(statements: readonly string[], cutAt: number, clock?
   const b = new Pipeline('mv', plan, (x) => outB.push(x));
   const prefix = await replay(b, outB, epochs, 0, cut);
   expect(prefix).toEqual(whole.slice(0, cut));
+  // Instances in worker threads send their state here first (as a checkpoint has them do).
+  await b.fetchState(false);
   const files = new Map<string, Uint8Array[]>();
   for (const [id, tables] of b.stateTables()) files.set(id, tables.map((t) => encodeSnapshot(t.spec, t.snapshot())));
 
@@ -139,7 +160,9 @@ async function checkRestore(statements: readonly string[], cutAt: number, clock?
     for (let i = 0; i < cut; i++) {
       await live.runEpoch(epochs[i]!.deltas, context(epochs[i]!));
       const path = join(dir, `${i}.bin`);
-      const w = writeViewState(path, 'mv', live, liveStore, chain.length > 0 && chain.length < fullEvery ? 'always' : false);
+      const mode = chain.length > 0 && chain.length < fullEvery ? 'always' : false;
+      await live.fetchState(mode);
+      const w = writeViewState(path, 'mv', live, liveStore, mode);
       chain = w.full ? [path] : [...chain, path];
     }
     const outR: Batch[] = [];
@@ -162,10 +185,14 @@ async function outputs(plan: PhysicalPlan, epochs: readonly RecordedEpoch[], fro
   const out: Batch[] = [];
   const p = new BasePipeline('mv', plan, (b) => out.push(b), undefined, { parallelism });
   const kept: Batch[] = [];
-  for (let i = 0; i < to; i++) {
-    await p.runEpoch(epochs[i]!.deltas, context(epochs[i]!));
-    if (i >= from) kept.push(...out);
-    out.length = 0;
+  try {
+    for (let i = 0; i < to; i++) {
+      await p.runEpoch(epochs[i]!.deltas, context(epochs[i]!));
+      if (i >= from) kept.push(...out);
+      out.length = 0;
+    }
+  } finally {
+    p.dispose();
   }
   return kept;
 }
@@ -174,8 +201,12 @@ async function outputs(plan: PhysicalPlan, epochs: readonly RecordedEpoch[], fro
 async function outputsAfterRestore(plan: PhysicalPlan, epochs: readonly RecordedEpoch[], cut: number, files: ReadonlyMap<string, Uint8Array[]>, parallelism: number): Promise<Batch[]> {
   const out: Batch[] = [];
   const p = new BasePipeline('mv', plan, (b) => out.push(b), undefined, { parallelism });
-  for (const [id, tables] of p.stateTables()) tables.forEach((t, i) => t.restore(decodeSnapshot(t.spec, files.get(id)![i]!)));
-  for (let i = cut; i < epochs.length; i++) await p.runEpoch(epochs[i]!.deltas, context(epochs[i]!));
+  try {
+    for (const [id, tables] of p.stateTables()) tables.forEach((t, i) => t.restore(decodeSnapshot(t.spec, files.get(id)![i]!)));
+    for (let i = cut; i < epochs.length; i++) await p.runEpoch(epochs[i]!.deltas, context(epochs[i]!));
+  } finally {
+    p.dispose();
+  }
   return out;
 }
 

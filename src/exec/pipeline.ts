@@ -24,6 +24,9 @@ import type { StateTable } from './state/state-table.js';
 import { TemporalFilterOp } from './temporal-filter.js';
 import { TopNOp } from './top-n.js';
 import { OverWindowOp } from './over-window.js';
+import type { FromWorker } from './parallel/messages.js';
+import { RemoteShards, shardThreadsDefault } from './parallel/remote.js';
+import { dropWhenCollected, forgetCollected } from './parallel/pool.js';
 
 type Kind = PhysicalPlan['kind'];
 type Factory<K extends Kind> = (id: string, plan: Extract<PhysicalPlan, { kind: K }>) => Operator;
@@ -123,6 +126,12 @@ interface Node {
   readonly placement: string;
   /** Whether it runs where its input runs (a stateless operator, or per-row state). */
   readonly inherits: boolean;
+  /** Whether its instances run in shard worker threads (instance s in worker s). */
+  readonly remote: boolean;
+  /** Its place in the pipeline's plan-order node list (the same in every thread). */
+  index: number;
+  /** This epoch's delivery into each of its inputs (what a worker's output for it goes through). */
+  inputs?: ((from: number, b: Batch) => void)[];
   /** Where each instance's output goes in the running epoch: the parent's input, or the view's output. */
   outs: Collector[];
   // Counted per batch (not per row), so the cost is a few additions per batch.
@@ -173,16 +182,58 @@ export interface PipelineOptions {
    * created with: its operators' ids, and so its checkpoints, depend on it.
    */
   readonly parallelism?: number;
+  /**
+   * Whether the instances of keyed nodes run in shard worker threads, instance s in worker s
+   * (default: yes when the parallelism is above 1 and the plan can cross threads; a plan that
+   * calls a model, whose parameters live on this thread, cannot). SLUICE_SHARD_THREADS=0 turns
+   * them off for the process.
+   */
+  readonly threads?: boolean;
+  /** Internal: this is instance `shard`'s side, built in a shard worker; outputs leave through `post`. */
+  readonly worker?: { readonly shard: number; readonly post: (m: FromWorker) => void; readonly pid: number };
 }
 
+const counters = (): OperatorCounters => ({ epochRowsIn: 0, epochRowsOut: 0, rowsIn: 0, rowsOut: 0 });
+
+/** Whether a plan can be sent to another thread: plain data, and no call that reads a model. */
+function crossesThreads(plan: PhysicalPlan): boolean {
+  const seen = new Set<unknown>();
+  const plain = (v: unknown): boolean => {
+    if (v === null || typeof v !== 'object') return typeof v !== 'function' && typeof v !== 'symbol';
+    if (seen.has(v)) return true;
+    seen.add(v);
+    if (ArrayBuffer.isView(v)) return true;
+    if (Array.isArray(v)) return v.every(plain);
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (proto !== Object.prototype && proto !== null) return false;
+    const o = v as Record<string, unknown>;
+    if (o.kind === 'call' && o.model !== undefined) return false;
+    return Object.values(o).every(plain);
+  };
+  return plain(plan);
+}
+
+let nextPid = 1;
+
 export class Pipeline {
-  /** Every operator instance, parents before children (plan order; a node's instances together). */
+  /**
+   * Every operator instance, parents before children (plan order; a node's instances together).
+   * Instances running in a worker thread are stand-ins whose state tables reach the worker.
+   */
   readonly operators: readonly Operator[];
   readonly parallelism: number;
+  /** Whether keyed instances run in shard worker threads. */
+  readonly threaded: boolean;
   /** Scan nodes per relation name (a relation scanned twice has two). */
   private readonly scans = new Map<string, Node[]>();
   private readonly root: Node;
   private readonly nodes: { readonly node: Node; readonly parent: string | null }[] = [];
+  /** Each node's parent and the input it feeds (root: null). */
+  private readonly parentOf = new Map<Node, { readonly node: Node; readonly input: number } | null>();
+  private readonly remote: RemoteShards | null = null;
+  private readonly worker: PipelineOptions['worker'] | null;
+  /** The epoch context a worker side runs with (set by `begin`). */
+  private workerCtx: OperatorContext | null = null;
 
   /**
    * Builds the operators of `plan` with ids `${view}/${path}`; `emit` receives the view's output.
@@ -193,10 +244,11 @@ export class Pipeline {
     const parallelism = opts.parallelism ?? 1;
     if (!Number.isInteger(parallelism) || parallelism < 1) throw new SluiceError('internal', `pipeline parallelism ${parallelism}`);
     this.parallelism = parallelism;
+    this.worker = opts.worker ?? null;
+    this.threaded = this.worker === null && parallelism > 1 && (opts.threads ?? shardThreadsDefault()) && crossesThreads(plan);
     const operators: Operator[] = [];
     const top = terminal?.(`${view}/model`) ?? null;
     if (top) operators.push(top);
-    const counters = (): OperatorCounters => ({ epochRowsIn: 0, epochRowsOut: 0, rowsIn: 0, rowsOut: 0 });
     const build = (p: PhysicalPlan, path: string): Node => {
       const id = `${view}/${path}`;
       const slot = operators.length;
@@ -222,9 +274,14 @@ export class Pipeline {
         placement = dist.kind === 'hash' ? `${dist.text}, 1 instance` : 'single';
       }
       const factory = FACTORIES[p.kind] as Factory<Kind>;
-      const ops = Array.from({ length: count }, (_, s) => factory(count === 1 ? id : `${id}#${s}`, p as never));
+      const remote = count > 1 && (this.threaded || this.worker !== null);
+      // A worker side builds only its own instance of the keyed nodes; the rest are never run there.
+      const ops = Array.from({ length: count }, (_, s) => {
+        if (this.worker && (!remote || s !== this.worker.shard)) return STAND_IN;
+        return factory(count === 1 ? id : `${id}#${s}`, p as never);
+      });
       operators.splice(slot, 1, ...ops);
-      const node: Node = { id, plan: p, ops, children, routes, placement, inherits: dist === null, outs: [], counters: counters() };
+      const node: Node = { id, plan: p, ops, children, routes, placement, inherits: dist === null, remote, index: -1, outs: [], counters: counters() };
       if (p.kind === 'ScanExec') {
         const list = this.scans.get(p.relation) ?? [];
         list.push(node);
@@ -234,24 +291,42 @@ export class Pipeline {
     };
     const planRoot = build(plan, '0');
     const link = (node: Node, parent: string | null): void => {
+      node.index = this.nodes.length;
       this.nodes.push({ node, parent });
-      for (const c of node.children) link(c, node.id);
+      node.children.forEach((c, i) => {
+        this.parentOf.set(c, { node, input: i });
+        link(c, node.id);
+      });
     };
     if (top) {
-      this.root = { id: top.id, plan: null, ops: [top], children: [planRoot], routes: [planRoot.ops.length === 1 ? { kind: 'same' } : { kind: 'gather' }], placement: 'single', inherits: false, outs: [], counters: counters() };
+      this.root = { id: top.id, plan: null, ops: [top], children: [planRoot], routes: [planRoot.ops.length === 1 ? { kind: 'same' } : { kind: 'gather' }], placement: 'single', inherits: false, remote: false, index: -1, outs: [], counters: counters() };
     } else this.root = planRoot;
+    this.parentOf.set(this.root, null);
     link(this.root, null);
+    if (this.threaded) {
+      this.remote = new RemoteShards(nextPid++, view, plan, parallelism, top !== null, (m) => this.onWorkerMessage(m));
+      // Remote instances are stand-ins here: their state tables forward to the worker.
+      for (const { node } of this.nodes) {
+        if (!node.remote) continue;
+        node.ops.forEach((op, s) => {
+          const proxy = this.remote!.proxy(node.index, s, op);
+          operators[operators.indexOf(op)] = proxy;
+        });
+      }
+      dropWhenCollected(this, this.remote.pid, parallelism, this.remote);
+    }
     this.operators = operators;
   }
 
   /** Every operator's state tables, by node id (a node's instances together). */
   stateTables(): Map<string, readonly StateTable[]> {
-    const out = new Map<string, readonly StateTable[]>();
-    for (const { node } of this.nodes) {
-      const tables = node.ops.flatMap((op) => op.state);
-      if (tables.length) out.set(node.id, tables);
+    const byId = new Map<string, StateTable[]>();
+    for (const op of this.operators) {
+      if (!op.state.length) continue;
+      const id = op.id.replace(/#\d+$/, '');
+      byId.set(id, [...(byId.get(id) ?? []), ...op.state]);
     }
-    return out;
+    return byId;
   }
 
   /** Rows held in state the watermark cleans (windows, time-bounded joins). */
@@ -273,9 +348,32 @@ export class Pipeline {
     return lines;
   }
 
+  /**
+   * Brings the state of instances in worker threads to this thread before a checkpoint reads
+   * it: each table's rows and pending changes, and its delta (where `incremental` would write
+   * one, by the same rule as the checkpoint) or its whole snapshot.
+   */
+  async fetchState(incremental: boolean | 'always'): Promise<void> {
+    await this.remote?.fetch(incremental);
+  }
+
+  /** Refreshes the monitor's state figures of instances in worker threads, at most every `everyMs`. */
+  async refreshFigures(everyMs: number): Promise<void> {
+    await this.remote?.refreshFigures(everyMs);
+  }
+
+  /** Stops the pipeline's instances in worker threads (a dropped or replaced view). */
+  dispose(): void {
+    if (this.remote) {
+      forgetCollected(this.remote);
+      this.remote.drop();
+    }
+  }
+
   /** Runs one epoch: each relation's delta into its scans, then endEpoch from the leaves up. */
   async runEpoch(deltas: ReadonlyMap<string, readonly Batch[]>, ctx: OperatorContext): Promise<void> {
     for (const { node } of this.nodes) node.counters.epochRowsIn = node.counters.epochRowsOut = 0;
+    this.remote?.begin(ctx);
     this.bind(this.root, null, ctx);
     for (const [rel, nodes] of this.scans) {
       const bs = deltas.get(rel);
@@ -288,6 +386,7 @@ export class Pipeline {
       }
     }
     await this.end(this.root, ctx);
+    this.remote?.checkFailure();
   }
 
   /**
@@ -302,17 +401,22 @@ export class Pipeline {
       if (deliver) deliver(s, b);
       else this.emit(b);
     });
-    node.children.forEach((child, i) => this.bind(child, this.router(node, i, ctx), ctx));
+    node.inputs = node.children.map((_, i) => this.router(node, i, ctx));
+    node.children.forEach((child, i) => this.bind(child, node.inputs![i]!, ctx));
   }
 
   /** Delivers a batch from instance `from` of input `i`'s node to the right instances of `node`. */
   private router(node: Node, i: number, ctx: OperatorContext): (from: number, b: Batch) => void {
     const route = node.routes[i]!;
     const c = node.counters;
-    const to = (s: number, b: Batch) => {
-      countIn(c, b.length);
-      node.ops[s]!.processBatch(i, b, ctx, node.outs[s]!);
-    };
+    const remote = this.remote;
+    const to = remote && node.remote
+      // Counted by the worker, which reports its counts when the node ends.
+      ? (s: number, b: Batch) => remote.send(s, node.index, i, b)
+      : (s: number, b: Batch) => {
+          countIn(c, b.length);
+          node.ops[s]!.processBatch(i, b, ctx, node.outs[s]!);
+        };
     switch (route.kind) {
       case 'same':
         return to;
@@ -334,9 +438,100 @@ export class Pipeline {
 
   private async end(node: Node, ctx: OperatorContext): Promise<void> {
     for (const c of node.children) await this.end(c, ctx);
+    if (this.remote && node.remote) {
+      const replies = await this.remote.end(node.index);
+      for (const r of replies) {
+        for (const [idx, rin, rout] of r.counts) {
+          const k = this.nodes[idx]!.node.counters;
+          countIn(k, rin);
+          k.epochRowsOut += rout;
+          k.rowsOut += rout;
+        }
+        for (const e of r.errors) ctx.onRowError(new SluiceError(e.category, e.message, { position: e.position, hint: e.hint }));
+        for (const l of r.late) ctx.onLate?.(l.batch, l.reason);
+        if (r.lateCount) ctx.countLate(r.lateCount);
+      }
+      this.remote.checkFailure();
+      return;
+    }
     for (let s = 0; s < node.ops.length; s++) await node.ops[s]!.endEpoch(ctx, node.outs[s]!);
   }
+
+  /** A worker's output for a node of this thread, or the pipeline's output. */
+  private onWorkerMessage(m: Extract<FromWorker, { t: 'out' }>): void {
+    // Rows out were counted by the worker: past the sender's own output.
+    if (m.node === -1) this.emit(m.batch);
+    else this.nodes[m.node]!.node.inputs![m.input]!(m.from, m.batch);
+  }
+
+  // ---- the worker side -------------------------------------------------------------------
+
+  /** Worker side: the epoch's context from the coordinator; binds the local instances. */
+  workerBegin(ctx: OperatorContext): void {
+    this.workerCtx = ctx;
+    const w = this.worker!;
+    for (const { node } of this.nodes) {
+      if (!node.remote) continue;
+      const parent = this.parentOf.get(node) ?? null;
+      const s = w.shard;
+      const c = node.counters;
+      const outs: Collector[] = [];
+      outs[s] = (b: Batch) => {
+        c.epochRowsOut += b.length;
+        c.rowsOut += b.length;
+        if (parent && parent.node.remote && parent.node.routes[parent.input]!.kind === 'same') {
+          countIn(parent.node.counters, b.length);
+          parent.node.ops[s]!.processBatch(parent.input, b, ctx, parent.node.outs[s]!);
+        } else w.post({ t: 'out', pid: w.pid, node: parent ? parent.node.index : -1, input: parent ? parent.input : 0, from: s, batch: b });
+      };
+      node.outs = outs;
+    }
+  }
+
+  /** Worker side: a batch for this instance of node `index`. */
+  workerBatch(index: number, input: number, b: Batch): void {
+    const { node } = this.nodes[index]!;
+    const s = this.worker!.shard;
+    countIn(node.counters, b.length);
+    node.ops[s]!.processBatch(input, b, this.workerCtx!, node.outs[s]!);
+  }
+
+  /** Worker side: ends this instance of node `index`; returns the counts since the last call. */
+  async workerEnd(index: number): Promise<{ counts: [number, number, number][]; stateRows: number }> {
+    const { node } = this.nodes[index]!;
+    const s = this.worker!.shard;
+    await node.ops[s]!.endEpoch(this.workerCtx!, node.outs[s]!);
+    const counts: [number, number, number][] = [];
+    for (const { node: n } of this.nodes) {
+      if (!n.remote || (n.counters.epochRowsIn === 0 && n.counters.epochRowsOut === 0)) continue;
+      counts.push([n.index, n.counters.epochRowsIn, n.counters.epochRowsOut]);
+      n.counters.epochRowsIn = n.counters.epochRowsOut = 0;
+    }
+    return { counts, stateRows: node.ops[s]!.stateRows?.() ?? 0 };
+  }
+
+  /** Worker side: this instance's state tables, by node index. */
+  workerTables(): { readonly index: number; readonly tables: readonly StateTable[] }[] {
+    const s = this.worker!.shard;
+    return this.nodes.filter(({ node }) => node.remote).map(({ node }) => ({ index: node.index, tables: node.ops[s]!.state }));
+  }
 }
+
+/** A stand-in for a terminal operator (a model's trainer) on a worker side, which never runs it. */
+export function standIn(id: string): Operator {
+  return { ...STAND_IN, id };
+}
+
+/** What a worker side holds in place of the nodes and instances it does not run. */
+const STAND_IN: Operator = {
+  id: '(elsewhere)',
+  name: '(elsewhere)',
+  state: [],
+  processBatch: () => {
+    throw new SluiceError('internal', 'a pipeline instance ran on a thread that does not own it');
+  },
+  endEpoch: () => undefined,
+};
 
 function countIn(c: OperatorCounters, n: number): void {
   c.epochRowsIn += n;

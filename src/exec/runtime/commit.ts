@@ -59,6 +59,7 @@ export async function commitEpoch(state: EngineState, cut: EpochCut, full = fals
           const file = cp.viewFile(v.entry.name, id);
           const chain = v.ckptFile === null ? null : v.ckptChain;
           const incremental = chain !== null && deltaDue(state, v, chain);
+          await v.pipeline.fetchState(incremental);
           const w = writeViewState(cp.path(file), v.entry.name, v.pipeline, v.store, incremental);
           bytes += w.bytes;
           if (w.full || chain === null) {

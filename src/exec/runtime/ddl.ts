@@ -652,12 +652,14 @@ export class Ddl {
       case 'view':
         if (state.views.get(e.name)?.keepLate) await state.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name + '_late')}`);
         for (const f of state.views.get(e.name)?.onDrop ?? []) f(`materialized view "${e.name}" was dropped`);
+        state.views.get(e.name)?.pipeline.dispose();
         state.views.delete(e.name);
         break;
       case 'sink': {
         const s = state.sinks.get(e.name)!;
         stopDelivery(s);
         await s.connector.close();
+        s.query?.pipeline.dispose();
         state.sinks.delete(e.name);
         state.checkpointer?.dropSinkOutbox(e.name);
         break;

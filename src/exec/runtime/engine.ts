@@ -38,6 +38,7 @@ import { AdHocQueries, type QueryConn } from './select.js';
 import { initialSettings, isTimeZoneSetting, setVariable, showVariable, timeZoneSetting, type SessionZone } from './settings.js';
 import { timeZoneOf, UTC, type TimeZone } from '../../common/time-zone.js';
 import type { Change, EngineOptions, EngineState, ParameterSource, StatementResult } from './state.js';
+import { pipelines } from './state.js';
 import { subscription } from './subscribe.js';
 import { checkStatement, SUPERUSER, type Principal } from './privileges.js';
 import { redactStatement, scrub, scrubError, secretsIn } from './secrets.js';
@@ -231,7 +232,11 @@ export class Engine {
    * API and /metrics call this.
    */
   async monitor<T>(read: (m: Monitor) => T): Promise<T> {
-    return this.state.mutex.run(async () => read(this.monitorImpl));
+    return this.state.mutex.run(async () => {
+      // Instances in worker threads measure their state there.
+      for (const v of pipelines(this.state)) await v.pipeline.refreshFigures(2000);
+      return read(this.monitorImpl);
+    });
   }
 
   /** Long work in progress (backfills, table loads, scripts); read and listened to without the lock. */
@@ -524,6 +529,7 @@ export class Engine {
         await s.connector.close().catch(() => undefined);
       }
       state.checkpointer?.close();
+      for (const v of pipelines(state)) v.pipeline.dispose();
       for (const t of state.tables.values()) await stopRefresh(t).catch(() => undefined);
       this.adHoc.close();
       state.queryConn?.closeSync();

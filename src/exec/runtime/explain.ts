@@ -49,7 +49,7 @@ export async function explain(state: EngineState, lookup: LookupService, stmt: S
   } else throw new SluiceError('not_supported', `EXPLAIN ${stmt.kind} is not supported`, { hint: 'EXPLAIN takes CREATE MATERIALIZED VIEW, CREATE SINK, CREATE MODEL or SELECT.' });
   const lines = explainText(planned, header);
   if (stmt.kind === 'create_view') {
-    const pipeline = new Pipeline(stmt.name, planned.physical, () => undefined, undefined, { parallelism: viewParallelism(state, stmt.options) });
+    const pipeline = new Pipeline(stmt.name, planned.physical, () => undefined, undefined, { parallelism: viewParallelism(state, stmt.options), threads: false });
     lines.push(...explainState(pipeline), ...pipeline.explainDistribution());
   }
   return { kind: 'rows', tag: `EXPLAIN ${lines.length}`, columns: [{ name: 'QUERY PLAN', type: 'varchar' }], rows: lines.map((l) => [l]) };

@@ -12,7 +12,8 @@
 import { formatInterval } from '../../common/interval.js';
 import { typeDisplayName, type SqlType, type Value } from '../../common/types.js';
 import type { EpochMetrics } from './metrics.js';
-import type { EngineState, ViewRt } from './state.js';
+import { pipelines, type EngineState, type ViewRt } from './state.js';
+import { shardPool } from '../parallel/pool.js';
 
 /** One epoch as the monitor shows it. */
 export interface EpochInfo {
@@ -56,6 +57,16 @@ export interface SourceInfo {
   readonly rateLimit: number | null;
   /** The input range of the last epoch. */
   readonly lastRange: unknown;
+}
+
+/** A shard worker thread as sluice.workers shows it. */
+export interface WorkerInfo {
+  readonly worker: number;
+  readonly status: 'starting' | 'running' | 'stopped';
+  /** Share of its time since it started that its event loop was busy (0…1). */
+  readonly busy: number;
+  /** Views (and query sinks) of this engine with an instance in it. */
+  readonly views: readonly string[];
 }
 
 export interface StateTableInfo {
@@ -195,6 +206,18 @@ export class Monitor {
   private readonly stateCache = new Map<string, StateFigures>();
 
   constructor(private readonly state: EngineState) {}
+
+  /**
+   * The process's shard worker threads (parallel views' keyed instances), with the views of
+   * this engine that run an instance in each.
+   */
+  workers(): WorkerInfo[] {
+    const views = [...pipelines(this.state)].filter((v) => v.pipeline.threaded);
+    return shardPool().describe().map((w) => {
+      const here = views.filter((v) => v.pipeline.parallelism > w.worker).map((v) => v.entry.name);
+      return { ...w, views: here };
+    });
+  }
 
   epochs(limit = 1000): EpochInfo[] {
     return this.state.metrics.list().slice(-limit).map(epochInfo);

@@ -241,6 +241,8 @@ export async function renameObject(state: EngineState, parts: { readonly epochs:
   const dependents = state.catalog.dependents(from);
   const rewritten: CatalogEntry[] = dependents.map((d) => rewriteDependent(d, from, to));
   const planning = renamedCatalog(state.catalog, from, entry);
+  // State moves by snapshot: instances in worker threads send theirs here first.
+  for (const v of state.views.values()) await v.pipeline.fetchState(false);
   const rebuilt: Rebuilt[] = [];
   for (const d of rewritten) {
     if (d.kind !== 'view' && d.kind !== 'model') continue;
@@ -276,6 +278,7 @@ export async function renameObject(state: EngineState, parts: { readonly epochs:
   await movePhysical(state, { kind: entry.kind, from, to });
   parts.adHoc.unload(from);
   for (const r of rebuilt) {
+    r.rt.pipeline.dispose();
     r.rt.entry = r.entry;
     r.rt.planned = r.planned;
     r.rt.pipeline = r.pipeline;

@@ -46,7 +46,7 @@ export async function replayEpoch(state: EngineState, lookup: LookupService, n: 
     const out: Batch[] = [];
     const model = v.model;
     // A model's replica trains a model of its own from the checkpoint's parameters.
-    const pipeline = new Pipeline(v.entry.name, v.planned.physical, (b) => out.push(b), model ? (id) => new ModelTrainOp(id, new ModelState(model.name, model.spec)) : undefined, { parallelism: v.pipeline.parallelism });
+    const pipeline = new Pipeline(v.entry.name, v.planned.physical, (b) => out.push(b), model ? (id) => new ModelTrainOp(id, new ModelState(model.name, model.spec)) : undefined, { parallelism: v.pipeline.parallelism, threads: false });
     const store = state.views.has(v.entry.name) ? createViewStore(v.entry.schema, v.entry.appendOnly, model ? [0] : uniqueKey(v.planned.optimized), v.retention) : createDiscardStore(v.entry.schema);
     readViewState(chainOf(saved).map((f) => ({ path: cp.path(f) })), v.entry.name, pipeline, store);
     replicas.push({ live: v, pipeline, out, wm: saved.wm === null ? null : BigInt(saved.wm) });

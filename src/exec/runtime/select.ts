@@ -23,7 +23,7 @@ import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Statement } from '../../parser/index.js';
 import { createTableSql, decimalFor, quoteIdent } from '../duck.js';
 import { getValue } from '../../common/column.js';
-import type { EngineState, StatementResult } from './state.js';
+import { pipelines, type EngineState, type StatementResult } from './state.js';
 import { checkRelation, type Principal } from './privileges.js';
 import type { Monitor } from './monitor.js';
 import { systemTable, systemTempName } from './system-tables.js';
@@ -328,6 +328,7 @@ export class AdHocQueries {
       if (!sys) continue;
       // Refilled for every query that reads it: the figures move with every epoch.
       const temp = systemTempName(sys.name);
+      if (sys.name === 'operators' || sys.name === 'views') for (const v of pipelines(state)) await v.pipeline.refreshFigures(2000);
       await state.duck.run(createTableSql(temp, sys.table.schema, [], true).replace(/^CREATE TEMP TABLE/, 'CREATE OR REPLACE TEMP TABLE'), qc.conn);
       await state.duck.appendRows(temp, sys.table.schema, sys.table.rows(this.monitor), qc.conn);
     }

@@ -1,7 +1,8 @@
 /**
  * The `sluice.*` system tables: the monitor's figures (monitor.ts) as relations an ad-hoc
  * SELECT reads over pg-wire like any table — `sluice.epochs`, `sluice.sources`, `sluice.views`,
- * `sluice.operators`, `sluice.sinks`, `sluice.checkpoints`, `sluice.models`, `sluice.functions`.
+ * `sluice.operators`, `sluice.sinks`, `sluice.checkpoints`, `sluice.models`, `sluice.functions`,
+ * `sluice.workers` (the shard worker threads of parallel views).
  *
  * In DuckDB, `sluice` is a small in-memory database attached at start (duck.ts) holding one
  * view per system table over a temp table of the querying connection (`temp.main."sluice.x"`).
@@ -15,7 +16,7 @@ import type { Monitor } from './monitor.js';
 /** The system schema's name. */
 export const SYSTEM_SCHEMA = 'sluice';
 
-type SystemTableName = 'epochs' | 'sources' | 'views' | 'operators' | 'sinks' | 'checkpoints' | 'models' | 'functions';
+type SystemTableName = 'epochs' | 'sources' | 'views' | 'operators' | 'sinks' | 'checkpoints' | 'models' | 'functions' | 'workers';
 
 interface SystemTable {
   readonly schema: Schema;
@@ -67,6 +68,10 @@ export const SYSTEM_TABLES: { readonly [K in SystemTableName]: SystemTable } = {
   functions: {
     schema: [f('name', 'varchar'), f('arguments', 'varchar'), f('returns', 'varchar'), f('volatility', 'varchar'), f('strict', 'boolean'), f('body', 'varchar'), f('sql', 'varchar')],
     rows: (m) => m.functions().map((x) => [x.name, x.arguments, x.returns, x.volatility, x.strict, x.body, x.sql]),
+  },
+  workers: {
+    schema: [f('worker', 'int'), f('status', 'varchar'), f('busy', 'double'), f('views', 'int'), f('view_names', 'varchar')],
+    rows: (m) => m.workers().map((w) => [w.worker, w.status, w.busy, w.views.length, w.views.join(', ')]),
   },
   checkpoints: {
     schema: [f('id', 'bigint'), f('epoch', 'bigint'), f('created_at', 'timestamp'), f('bytes', 'bigint'), f('views_written', 'int'), f('views_as_delta', 'int'), f('duration_ms', 'double')],

@@ -1,0 +1,71 @@
+/**
+ * Messages between the engine's thread (the coordinator) and a shard worker thread, which runs
+ * instance s of the keyed nodes of pipelines with several instances (pipeline.ts). Batches are
+ * plain typed arrays: structured clone copies them (they are the exchange's fresh sub-batches).
+ * Each port is FIFO, which the protocol leans on: a node's outputs reach the coordinator before
+ * the reply saying the node ended its epoch.
+ */
+import type { Batch } from '../../common/column.js';
+import type { ErrorCategory } from '../../common/errors.js';
+import type { PhysicalPlan } from '../../planner/physical.js';
+import type { StateDelta } from '../state/state-table.js';
+
+/** A SluiceError as it crosses threads. */
+export interface ErrorShape {
+  readonly category: ErrorCategory;
+  readonly message: string;
+  readonly position?: number;
+  readonly hint?: string;
+}
+
+/** The parts of an operator context a worker needs (the rest are callbacks, answered in replies). */
+export interface EpochShape {
+  readonly epoch: number;
+  readonly now: bigint;
+  readonly zone: string | null;
+  readonly watermark: { readonly before: bigint | null; readonly after: bigint | null } | null;
+}
+
+/** One state table of a worker instance, as a checkpoint asks for it. */
+export interface TableShape {
+  readonly rows: number;
+  readonly bytes: number;
+  readonly pending: number;
+  readonly snapshot: Batch[] | null;
+  readonly delta: StateDelta | null;
+}
+
+export type ToWorker =
+  | { readonly t: 'build'; readonly pid: number; readonly view: string; readonly plan: PhysicalPlan; readonly parallelism: number; readonly shard: number; readonly terminal: boolean }
+  | { readonly t: 'drop'; readonly pid: number }
+  | { readonly t: 'begin'; readonly pid: number; readonly ctx: EpochShape }
+  | { readonly t: 'batch'; readonly pid: number; readonly node: number; readonly input: number; readonly batch: Batch }
+  | { readonly t: 'end'; readonly pid: number; readonly node: number; readonly seq: number }
+  | { readonly t: 'fetch'; readonly pid: number; readonly seq: number; readonly incremental: boolean | 'always' }
+  | { readonly t: 'figures'; readonly pid: number; readonly seq: number }
+  | { readonly t: 'restore'; readonly pid: number; readonly node: number; readonly table: number; readonly batches: readonly Batch[] }
+  | { readonly t: 'apply'; readonly pid: number; readonly node: number; readonly table: number; readonly delta: StateDelta }
+  | { readonly t: 'clear'; readonly pid: number; readonly node: number; readonly table: number };
+
+export type FromWorker =
+  | { readonly t: 'ready' }
+  /** A batch for node `node`'s input `input` (node -1: the pipeline's output) from instance `from`. */
+  | { readonly t: 'out'; readonly pid: number; readonly node: number; readonly input: number; readonly from: number; readonly batch: Batch }
+  | {
+      readonly t: 'ended';
+      readonly pid: number;
+      readonly seq: number;
+      readonly shard: number;
+      /** Rows in and out of each node of the worker since the last reply, by node index. */
+      readonly counts: readonly (readonly [number, number, number])[];
+      readonly errors: readonly ErrorShape[];
+      readonly late: readonly { readonly batch: Batch; readonly reason: string }[];
+      readonly lateCount: number;
+      /** The node's instance's stateRows() (rows the watermark cleans). */
+      readonly stateRows: number;
+      /** A failure of the instance (it throws at the coordinator). */
+      readonly failure: ErrorShape | null;
+    }
+  /** Each table's rows and bytes (node, table, rows, bytes), for the monitor. */
+  | { readonly t: 'figured'; readonly pid: number; readonly seq: number; readonly shard: number; readonly figures: readonly (readonly [number, number, number, number])[]; readonly failure: ErrorShape | null }
+  | { readonly t: 'fetched'; readonly pid: number; readonly seq: number; readonly shard: number; readonly tables: readonly (readonly [number, number, TableShape])[]; readonly failure: ErrorShape | null };

@@ -1,0 +1,208 @@
+/**
+ * The coordinator's side of a pipeline whose keyed instances run in shard worker threads:
+ * instance s of every keyed node lives in worker s of the process's pool (pool.ts). It sends
+ * the epoch's context, the exchange's batches and "end node" requests; it receives outputs
+ * (routed on by the pipeline), and per node the counts, row errors and late rows the worker
+ * collected. Operators here are stand-ins whose state tables reach the worker: a checkpoint
+ * first fetches what it will read (fetchState), and restores go to the worker as messages,
+ * ahead of the next epoch's batches on the same FIFO port.
+ */
+import type { Batch } from '../../common/column.js';
+import { SluiceError } from '../../common/errors.js';
+import type { PhysicalPlan } from '../../planner/physical.js';
+import type { Operator, OperatorContext } from '../operator.js';
+import type { ChangeTracking, StateDelta, StateTable } from '../state/state-table.js';
+import type { ErrorShape, FromWorker, TableShape } from './messages.js';
+import { shardPool, type ShardClient, type ShardPool } from './pool.js';
+
+/** Whether keyed instances run in worker threads unless a pipeline says otherwise (SLUICE_SHARD_THREADS=0: never). */
+export function shardThreadsDefault(): boolean {
+  return process.env.SLUICE_SHARD_THREADS !== '0';
+}
+
+type Ended = Extract<FromWorker, { t: 'ended' }>;
+
+interface Waiter<T> {
+  readonly replies: T[];
+  readonly expected: number;
+  readonly resolve: (replies: T[]) => void;
+}
+
+export class RemoteShards implements ShardClient {
+  private readonly onOut: (m: Extract<FromWorker, { t: 'out' }>) => void;
+  private readonly pool: ShardPool;
+  private seq = 0;
+  private readonly ending = new Map<number, Waiter<Ended>>();
+  private readonly fetching = new Map<number, Waiter<Extract<FromWorker, { t: 'fetched' }>>>();
+  private readonly figuring = new Map<number, Waiter<Extract<FromWorker, { t: 'figured' }>>>();
+  /** Per (node, shard, table): rows and bytes as the monitor last asked. */
+  private readonly figures = new Map<string, { readonly rows: number; readonly bytes: number }>();
+  private figuresAt = -Infinity;
+  private failure: SluiceError | null = null;
+  private dropped = false;
+  /** Per (node, shard, table): what the last fetch brought. */
+  private readonly fetched = new Map<string, TableShape>();
+  private readonly stateRowsOf = new Map<string, number>();
+
+  constructor(
+    readonly pid: number,
+    view: string,
+    plan: PhysicalPlan,
+    private readonly parallelism: number,
+    terminal: boolean,
+    onOut: (m: Extract<FromWorker, { t: 'out' }>) => void,
+  ) {
+    this.pool = shardPool();
+    this.onOut = onOut;
+    this.pool.attach(pid, parallelism, this);
+    for (let s = 0; s < parallelism; s++) this.pool.post(s, { t: 'build', pid, view, plan, parallelism, shard: s, terminal });
+  }
+
+  onMessage(m: FromWorker): void {
+    if (m.t === 'out') {
+      try {
+        this.onOut(m);
+      } catch (e) {
+        this.failure ??= e instanceof SluiceError ? e : new SluiceError('internal', `a worker's output failed here: ${String(e)}`);
+      }
+    } else if (m.t === 'ended') this.settle(this.ending, m);
+    else if (m.t === 'fetched') this.settle(this.fetching, m);
+    else if (m.t === 'figured') this.settle(this.figuring, m);
+  }
+
+  onError(e: SluiceError): void {
+    this.failure ??= e;
+    // Whatever waits for a worker that died will not hear from it.
+    for (const w of this.ending.values()) w.resolve(w.replies);
+    for (const w of this.fetching.values()) w.resolve(w.replies);
+    for (const w of this.figuring.values()) w.resolve(w.replies);
+    this.ending.clear();
+    this.fetching.clear();
+    this.figuring.clear();
+  }
+
+  private settle<T extends { seq: number; failure: ErrorShape | null }>(map: Map<number, Waiter<T>>, m: T): void {
+    if (m.failure) this.failure ??= toError(m.failure);
+    const w = map.get(m.seq);
+    if (!w) return;
+    w.replies.push(m);
+    if (w.replies.length === w.expected) {
+      map.delete(m.seq);
+      w.resolve(w.replies);
+    }
+  }
+
+  /** Throws the first failure any instance reported. */
+  checkFailure(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  begin(ctx: OperatorContext): void {
+    this.checkFailure();
+    const shape = { epoch: ctx.epoch, now: ctx.now, zone: ctx.zone?.name ?? null, watermark: ctx.watermark ?? null };
+    for (let s = 0; s < this.parallelism; s++) this.pool.post(s, { t: 'begin', pid: this.pid, ctx: shape });
+  }
+
+  send(shard: number, node: number, input: number, batch: Batch): void {
+    this.pool.post(shard, { t: 'batch', pid: this.pid, node, input, batch });
+  }
+
+  /** Ends node `node` in every worker; resolves with their replies once all have answered. */
+  end(node: number): Promise<Ended[]> {
+    const seq = ++this.seq;
+    const done = new Promise<Ended[]>((resolve) => this.ending.set(seq, { replies: [], expected: this.parallelism, resolve }));
+    for (let s = 0; s < this.parallelism; s++) this.pool.post(s, { t: 'end', pid: this.pid, node, seq });
+    this.pool.hold();
+    return done.finally(() => this.pool.release()).then((replies) => {
+      replies.sort((a, b) => a.shard - b.shard);
+      for (const r of replies) this.stateRowsOf.set(`${node}/${r.shard}`, r.stateRows);
+      return replies;
+    });
+  }
+
+  async fetch(incremental: boolean | 'always'): Promise<void> {
+    this.checkFailure();
+    const seq = ++this.seq;
+    const done = new Promise<Extract<FromWorker, { t: 'fetched' }>[]>((resolve) => this.fetching.set(seq, { replies: [], expected: this.parallelism, resolve }));
+    for (let s = 0; s < this.parallelism; s++) this.pool.post(s, { t: 'fetch', pid: this.pid, seq, incremental });
+    this.pool.hold();
+    const replies = await done.finally(() => this.pool.release());
+    this.checkFailure();
+    this.fetched.clear();
+    for (const r of replies) for (const [node, table, shape] of r.tables) this.fetched.set(`${node}/${r.shard}/${table}`, shape);
+  }
+
+  /**
+   * Refreshes each table's rows and bytes for the monitor, at most every `everyMs` (measuring
+   * can cost what a snapshot does).
+   */
+  async refreshFigures(everyMs: number): Promise<void> {
+    if (this.failure || this.dropped || performance.now() - this.figuresAt < everyMs) return;
+    this.figuresAt = performance.now();
+    const seq = ++this.seq;
+    const done = new Promise<Extract<FromWorker, { t: 'figured' }>[]>((resolve) => this.figuring.set(seq, { replies: [], expected: this.parallelism, resolve }));
+    for (let s = 0; s < this.parallelism; s++) this.pool.post(s, { t: 'figures', pid: this.pid, seq });
+    this.pool.hold();
+    const replies = await done.finally(() => this.pool.release());
+    for (const r of replies) for (const [node, table, rows, bytes] of r.figures) this.figures.set(`${node}/${r.shard}/${table}`, { rows, bytes });
+    // Newer than what the last checkpoint fetched.
+    this.fetched.clear();
+  }
+
+  drop(): void {
+    if (this.dropped) return;
+    this.dropped = true;
+    for (let s = 0; s < this.parallelism; s++) this.pool.post(s, { t: 'drop', pid: this.pid });
+    this.pool.detach(this.pid);
+  }
+
+  /** The stand-in for instance `shard` of node `node` (built here only for its id, name and table specs). */
+  proxy(node: number, shard: number, shadow: Operator): Operator {
+    const tables = shadow.state.map((t, i): StateTable => {
+      const key = `${node}/${shard}/${i}`;
+      const got = (): TableShape => {
+        const f = this.fetched.get(key);
+        if (!f) throw new SluiceError('internal', `state table ${shadow.id}.${t.spec.name} was read before it was fetched from its worker thread`);
+        return f;
+      };
+      const changes: ChangeTracking | undefined = t.changes && {
+        deltaKey: t.changes.deltaKey,
+        pending: () => this.fetched.get(key)?.pending ?? Number.POSITIVE_INFINITY,
+        delta: (): StateDelta => {
+          const d = got().delta;
+          if (!d) throw new SluiceError('internal', `state table ${shadow.id}.${t.spec.name}: its worker sent no delta`);
+          return d;
+        },
+        apply: (d) => this.pool.post(shard, { t: 'apply', pid: this.pid, node, table: i, delta: d }),
+        clear: () => this.pool.post(shard, { t: 'clear', pid: this.pid, node, table: i }),
+      };
+      return {
+        spec: t.spec,
+        snapshot: () => {
+          const snap = got().snapshot;
+          if (!snap) throw new SluiceError('internal', `state table ${shadow.id}.${t.spec.name}: its worker sent a delta, not a snapshot`);
+          return snap;
+        },
+        restore: (batches) => this.pool.post(shard, { t: 'restore', pid: this.pid, node, table: i, batches }),
+        // As of the last fetch (a checkpoint reads rows right after one) or the monitor's last refresh.
+        rows: () => this.fetched.get(key)?.rows ?? this.figures.get(key)?.rows ?? 0,
+        bytes: () => this.fetched.get(key)?.bytes ?? this.figures.get(key)?.bytes ?? 0,
+        ...(changes ? { changes } : {}),
+      };
+    });
+    return {
+      id: shadow.id,
+      name: shadow.name,
+      state: tables,
+      processBatch: () => {
+        throw new SluiceError('internal', `${shadow.id} runs in a worker thread`);
+      },
+      endEpoch: () => undefined,
+      stateRows: () => this.stateRowsOf.get(`${node}/${shard}`) ?? 0,
+    };
+  }
+}
+
+function toError(e: ErrorShape): SluiceError {
+  return new SluiceError(e.category, e.message, { position: e.position, hint: e.hint });
+}

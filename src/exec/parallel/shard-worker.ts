@@ -1,0 +1,156 @@
+/**
+ * A shard worker thread (started by pool.ts through shard-worker-boot.mjs): it runs instance s
+ * of the keyed nodes of the pipelines the coordinator builds here, one epoch at a time, as the
+ * coordinator's messages say. Row errors, late rows and a failure are kept and sent back with
+ * the reply to the next "end node" request, where the coordinator reports them in the view's
+ * context as if its own instances had.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SluiceError, toSluiceError } from '../../common/errors.js';
+import { timeZoneOf } from '../../common/time-zone.js';
+import { batchBytes, type StateTable } from '../state/state-table.js';
+import type { OperatorContext } from '../operator.js';
+import { Pipeline, standIn } from '../pipeline.js';
+import type { ErrorShape, FromWorker, TableShape, ToWorker } from './messages.js';
+
+const port = parentPort!;
+const shard = (workerData as { shard: number }).shard;
+
+interface Hosted {
+  readonly pipeline: Pipeline;
+  errors: ErrorShape[];
+  late: { batch: import('../../common/column.js').Batch; reason: string }[];
+  lateCount: number;
+  failure: ErrorShape | null;
+}
+
+const hosted = new Map<number, Hosted>();
+
+function shape(e: unknown): ErrorShape {
+  const s = toSluiceError(e);
+  return { category: s.category, message: s.message, ...(s.position !== undefined ? { position: s.position } : {}), ...(s.hint !== undefined ? { hint: s.hint } : {}) };
+}
+
+const post = (m: FromWorker) => port.postMessage(m);
+
+/** Runs `f` for pipeline `pid`, keeping the first failure for the next reply. */
+function guarded(h: Hosted, f: () => void): void {
+  if (h.failure) return;
+  try {
+    f();
+  } catch (e) {
+    h.failure = shape(e);
+  }
+}
+
+function tableOf(h: Hosted, node: number, table: number): StateTable {
+  const t = h.pipeline.workerTables().find((x) => x.index === node)?.tables[table];
+  if (!t) throw new SluiceError('internal', `shard worker ${shard}: no state table ${table} at node ${node}`);
+  return t;
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.t === 'build') {
+    const h: Hosted = { pipeline: null as unknown as Pipeline, errors: [], late: [], lateCount: 0, failure: null };
+    try {
+      (h as { pipeline: Pipeline }).pipeline = new Pipeline(m.view, m.plan, () => undefined, m.terminal ? standIn : undefined, {
+        parallelism: m.parallelism,
+        worker: { shard, post, pid: m.pid },
+      });
+    } catch (e) {
+      h.failure = shape(e);
+    }
+    hosted.set(m.pid, h);
+    return;
+  }
+  const h = hosted.get(m.pid);
+  if (!h) return;
+  switch (m.t) {
+    case 'drop':
+      hosted.delete(m.pid);
+      return;
+    case 'begin': {
+      const ctx: OperatorContext = {
+        epoch: m.ctx.epoch,
+        now: m.ctx.now,
+        ...(m.ctx.zone !== null ? { zone: timeZoneOf(m.ctx.zone) } : {}),
+        ...(m.ctx.watermark ? { watermark: m.ctx.watermark } : {}),
+        onRowError: (e) => {
+          h.errors.push(shape(e));
+        },
+        onLate: (batch, reason) => {
+          h.late.push({ batch, reason });
+        },
+        countLate: (n) => {
+          h.lateCount += n;
+        },
+      };
+      guarded(h, () => h.pipeline.workerBegin(ctx));
+      return;
+    }
+    case 'batch':
+      guarded(h, () => h.pipeline.workerBatch(m.node, m.input, m.batch));
+      return;
+    case 'end': {
+      const reply = (counts: [number, number, number][], stateRows: number) => {
+        post({ t: 'ended', pid: m.pid, seq: m.seq, shard, counts, errors: h.errors, late: h.late, lateCount: h.lateCount, stateRows, failure: h.failure });
+        h.errors = [];
+        h.late = [];
+        h.lateCount = 0;
+      };
+      if (h.failure) {
+        reply([], 0);
+        return;
+      }
+      h.pipeline.workerEnd(m.node).then(
+        (r) => reply(r.counts, r.stateRows),
+        (e: unknown) => {
+          h.failure ??= shape(e);
+          reply([], 0);
+        },
+      );
+      return;
+    }
+    case 'fetch': {
+      const tables: [number, number, TableShape][] = [];
+      guarded(h, () => {
+        for (const { index, tables: ts } of h.pipeline.workerTables()) {
+          ts.forEach((t, i) => {
+            const rows = t.rows();
+            const pending = t.changes?.pending() ?? Number.POSITIVE_INFINITY;
+            // The rule writeViewState applies (deltaWorthIt), on the same figures, which the stand-in reports.
+            const delta = m.incremental !== false && t.changes !== undefined && Number.isFinite(pending) && (m.incremental === 'always' || pending * 2 <= rows);
+            if (delta) {
+              const d = t.changes!.delta();
+              tables.push([index, i, { rows, bytes: d.rows.reduce((n, b) => n + batchBytes(b), 0), pending, snapshot: null, delta: d }]);
+            } else {
+              const snap = t.snapshot();
+              tables.push([index, i, { rows, bytes: snap.reduce((n, b) => n + batchBytes(b), 0), pending, snapshot: snap, delta: null }]);
+            }
+          });
+        }
+      });
+      post({ t: 'fetched', pid: m.pid, seq: m.seq, shard, tables, failure: h.failure });
+      return;
+    }
+    case 'figures': {
+      const figures: [number, number, number, number][] = [];
+      guarded(h, () => {
+        for (const { index, tables: ts } of h.pipeline.workerTables()) ts.forEach((t, i) => figures.push([index, i, t.rows(), t.bytes()]));
+      });
+      post({ t: 'figured', pid: m.pid, seq: m.seq, shard, figures, failure: h.failure });
+      return;
+    }
+    case 'restore':
+      guarded(h, () => tableOf(h, m.node, m.table).restore(m.batches));
+      return;
+    case 'apply':
+      guarded(h, () => tableOf(h, m.node, m.table).changes!.apply(m.delta));
+      return;
+    case 'clear':
+      guarded(h, () => tableOf(h, m.node, m.table).changes?.clear());
+      return;
+  }
+});
+
+post({ t: 'ready' });
