@@ -412,7 +412,7 @@ export class Pipeline {
     const remote = this.remote;
     const to = remote && node.remote
       // Counted by the worker, which reports its counts when the node ends.
-      ? (s: number, b: Batch) => remote.send(s, node.index, i, b)
+      ? (s: number, b: Batch, own = false) => remote.send(s, node.index, i, b, own)
       : (s: number, b: Batch) => {
           countIn(c, b.length);
           node.ops[s]!.processBatch(i, b, ctx, node.outs[s]!);
@@ -430,7 +430,8 @@ export class Pipeline {
         return (_from, b) => {
           if (b.length === 0) return;
           const parts = splitByOwner(b, route.keys.map((k) => k(b, quiet)), n);
-          for (let s = 0; s < n; s++) if (parts[s]) to(s, parts[s]!);
+          // A part that is not the batch itself was made here: a worker may take its buffers.
+          for (let s = 0; s < n; s++) if (parts[s]) to(s, parts[s]!, parts[s] !== b);
         };
       }
     }

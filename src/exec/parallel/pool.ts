@@ -59,9 +59,10 @@ export class ShardPool {
     this.pipelines.delete(pid);
   }
 
-  post(shard: number, m: ToWorker): void {
+  /** Sends `m` to worker `shard`; `transfer`: buffers it may take instead of a copy (the sender's no more). */
+  post(shard: number, m: ToWorker, transfer?: readonly ArrayBuffer[]): void {
     // A stopped worker's pipelines have been told (onError); what they still send goes nowhere.
-    this.workers[shard]?.postMessage(m);
+    this.workers[shard]?.postMessage(m, transfer as ArrayBuffer[] | undefined);
   }
 
   /**

@@ -103,8 +103,9 @@ export class RemoteShards implements ShardClient {
     for (let s = 0; s < this.parallelism; s++) this.pool.post(s, { t: 'begin', pid: this.pid, ctx: shape });
   }
 
-  send(shard: number, node: number, input: number, batch: Batch): void {
-    this.pool.post(shard, { t: 'batch', pid: this.pid, node, input, batch });
+  /** A batch for instance `shard` of node `node`; `own`: nothing else holds it, so its buffers move instead of being copied. */
+  send(shard: number, node: number, input: number, batch: Batch, own: boolean): void {
+    this.pool.post(shard, { t: 'batch', pid: this.pid, node, input, batch }, own ? buffersOf(batch) : undefined);
   }
 
   /** Ends node `node` in every worker; resolves with their replies once all have answered. */
@@ -205,4 +206,22 @@ export class RemoteShards implements ShardClient {
 
 function toError(e: ErrorShape): SluiceError {
   return new SluiceError(e.category, e.message, { position: e.position, hint: e.hint });
+}
+
+/** The distinct ArrayBuffers under a batch's columns (each typed array's own, whole). */
+function buffersOf(b: Batch): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const add = (a: ArrayBufferView | null | undefined) => {
+    // Only buffers a typed array spans whole: a view into a larger (shared) buffer is copied.
+    if (a && a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) out.add(a.buffer);
+  };
+  const column = (c: Batch['columns'][number]) => {
+    add(c.values);
+    add(c.offsets);
+    add(c.validity);
+    if (c.child) column(c.child);
+  };
+  for (const c of b.columns) column(c);
+  add(b.weights);
+  return [...out];
 }
