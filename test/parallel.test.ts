@@ -105,6 +105,10 @@ describe('parallelism', () => {
       // Its 4 instances run in the first 4 shard worker threads.
       const [w] = await e.execute("SELECT worker, status, views, view_names FROM sluice.workers WHERE worker < 4 ORDER BY worker");
       expect(w).toMatchObject({ rows: [0, 1, 2, 3].map((k) => [k, 'running', 1, 'x']) });
+      // DROP stops them there: no pipeline of any engine is left in the workers.
+      await e.execute('DROP MATERIALIZED VIEW x');
+      const [after] = await e.execute('SELECT worker, views, pipelines FROM sluice.workers WHERE worker < 4 ORDER BY worker');
+      expect(after).toMatchObject({ rows: [0, 1, 2, 3].map((k) => [k, 0, 0]) });
     } finally {
       await e.close();
     }

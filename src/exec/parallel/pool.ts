@@ -69,11 +69,12 @@ export class ShardPool {
    * Each worker slot started so far: whether it runs, and the share of its time it was busy
    * since it started (its event loop's utilization).
    */
-  describe(): { readonly worker: number; readonly status: 'starting' | 'running' | 'stopped'; readonly busy: number }[] {
+  describe(): { readonly worker: number; readonly status: 'starting' | 'running' | 'stopped'; readonly busy: number; readonly pipelines: number }[] {
     return Array.from({ length: this.workers.length }, (_, s) => {
       const w = this.workers[s];
-      if (!w) return { worker: s, status: 'stopped' as const, busy: 0 };
-      return { worker: s, status: this.ready.has(w) ? ('running' as const) : ('starting' as const), busy: w.performance.eventLoopUtilization().utilization };
+      const pipelines = [...this.pipelines.values()].filter((p) => p.shards > s).length;
+      if (!w) return { worker: s, status: 'stopped' as const, busy: 0, pipelines };
+      return { worker: s, status: this.ready.has(w) ? ('running' as const) : ('starting' as const), busy: w.performance.eventLoopUtilization().utilization, pipelines };
     });
   }
 

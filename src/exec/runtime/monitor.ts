@@ -67,6 +67,8 @@ export interface WorkerInfo {
   readonly busy: number;
   /** Views (and query sinks) of this engine with an instance in it. */
   readonly views: readonly string[];
+  /** Pipelines of any engine in the process with an instance in it. */
+  readonly pipelines: number;
 }
 
 export interface StateTableInfo {

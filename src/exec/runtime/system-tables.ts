@@ -70,8 +70,8 @@ export const SYSTEM_TABLES: { readonly [K in SystemTableName]: SystemTable } = {
     rows: (m) => m.functions().map((x) => [x.name, x.arguments, x.returns, x.volatility, x.strict, x.body, x.sql]),
   },
   workers: {
-    schema: [f('worker', 'int'), f('status', 'varchar'), f('busy', 'double'), f('views', 'int'), f('view_names', 'varchar')],
-    rows: (m) => m.workers().map((w) => [w.worker, w.status, w.busy, w.views.length, w.views.join(', ')]),
+    schema: [f('worker', 'int'), f('status', 'varchar'), f('busy', 'double'), f('views', 'int'), f('view_names', 'varchar'), f('pipelines', 'int')],
+    rows: (m) => m.workers().map((w) => [w.worker, w.status, w.busy, w.views.length, w.views.join(', '), w.pipelines]),
   },
   checkpoints: {
     schema: [f('id', 'bigint'), f('epoch', 'bigint'), f('created_at', 'timestamp'), f('bytes', 'bigint'), f('views_written', 'int'), f('views_as_delta', 'int'), f('duration_ms', 'double')],
