@@ -11,6 +11,7 @@
  *   /api/sinks               sinks: rows written, last delivered epoch, error
  *   /api/checkpoints         the kept checkpoints
  *   /api/memory              heap, RSS, state bytes per view
+ *   /api/workers             the shard worker threads of parallel views: status, busy share, views
  *   /api/progress            backfills, table loads and scripts running or finished in the last
  *                            minute, with rows done, total, rate (read without the lock)
  */
@@ -51,6 +52,7 @@ const ROUTES: Readonly<Record<string, Route>> = {
   },
   sinks: (m) => ok(m.sinks()),
   checkpoints: (m) => ok(m.checkpoints()),
+  workers: (m) => ok(m.workers()),
   memory: (m) => ok(m.memory()),
 };
 

@@ -147,14 +147,17 @@ function sinksTable(sinks) {
 
 async function systemPage(ov) {
   const cps = await getJson('/api/checkpoints');
+  const workers = await getJson('/api/workers');
   const m = ov.memory;
   return [
-    el('h1', {}, 'Memory and checkpoints'),
+    el('h1', {}, 'Memory, worker threads and checkpoints'),
     table('Memory', ['what', 'bytes'], [
       row('resident set (RSS)', fmt(m.rss, 'B')), row('JS heap used', fmt(m.heapUsed, 'B')), row('JS heap total', fmt(m.heapTotal, 'B')),
       row('external (Arrow buffers, …)', fmt(m.external, 'B')),
       ...Object.entries(m.stateBytes).map(([v, b]) => row(`state of view ${v}`, fmt(b, 'B'))),
     ], { id: 'memory' }),
+    table('Shard worker threads (keyed operators of views with parallelism > 1)', ['worker', 'status', 'busy since start', 'views with an instance in it'], workers.map((w) => row(
+      String(w.worker), w.status, `${(100 * w.busy).toFixed(1)} %`, w.views.join(', ') || '–')), { id: 'workers' }),
     table('Checkpoints (the kept ones; none without a data dir)', ['id', 'epoch', 'taken at', 'bytes written', 'views written', 'as deltas', 'duration'], cps.map((c) => row(
       String(c.id), String(c.epoch), c.createdAt, fmt(c.bytes, 'B'), String(c.viewsWritten), String(c.viewsAsDelta), ms(c.durationMs))), { id: 'checkpoints' }),
   ];

@@ -121,7 +121,8 @@ describe('web UI in headless Chromium', () => {
     if (process.env.SLUICE_UI_SCREENSHOTS) await page.screenshot({ path: join(docs, 'ui-view.png'), fullPage: true });
   });
 
-  it('shows sources, memory and the checkpoints of the data dir', async () => {
+  it('shows sources, memory, the shard worker threads and the checkpoints of the data dir', async () => {
+    await engine.execute('CREATE MATERIALIZED VIEW by_bidder WITH (parallelism = 2) AS SELECT bidder, count(*) AS n FROM bids GROUP BY bidder');
     await page.goto(`${base()}/#/sources`);
     await page.locator('#sources tbody tr').first().waitFor();
     expect(await page.locator('#sources tbody tr').first().textContent()).toContain('datagen');
@@ -130,6 +131,9 @@ describe('web UI in headless Chromium', () => {
     expect(await page.locator('#memory').textContent()).toMatch(/resident set \(RSS\)[\d.]+ M B/);
     expect(await page.locator('#memory').textContent()).toContain('state of view top_auctions');
     await page.waitForFunction(() => document.querySelectorAll('#checkpoints tbody tr td:not(.empty)').length > 0, null, { timeout: 10_000 });
+    // The parallel view's two instances, one in each of the first two workers.
+    await page.waitForFunction(() => [...document.querySelectorAll('#workers tbody tr')].filter((r) => /running/.test(r.textContent ?? '') && /by_bidder/.test(r.textContent ?? '')).length >= 2, null, { timeout: 20_000 });
+    await engine.execute('DROP MATERIALIZED VIEW by_bidder');
   });
 
   it('shows a running backfill with its progress bar, and its end', async () => {
