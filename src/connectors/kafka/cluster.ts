@@ -6,8 +6,9 @@
  * group, and the group decides which partitions it reads and from where. The direct approach
  * needs the opposite — the engine picks each partition's range — so this file drives kafkajs's
  * own cluster object (metadata, leaders, ListOffsets, the connections) without a consumer.
- * Fetch v11 is encoded by kafkajs but its response is decoded here and in record-batches.ts,
- * straight into columns (kafkajs' decoding makes an object, Longs and Buffer slices per record);
+ * Fetch v11 is encoded by kafkajs but its response is parsed here (kafkajs' decoding makes an
+ * object, Longs and Buffer slices per record): each partition's record set is handed on as a
+ * span of the response, which the reader decodes with record-batches.ts straight into its columns;
  * a broker without Fetch v11, or a batch in an old format or with a codec other than gzip, goes
  * back to kafkajs' decoding. That object is internal to kafkajs; this is the only file that touches
  * it, its shape is checked when a client is made, and package.json pins kafkajs 2.2.4 (the
@@ -19,7 +20,7 @@
 import { createRequire } from 'node:module';
 import { Kafka, logLevel } from 'kafkajs';
 import { SluiceError } from '../../common/errors.js';
-import { decodeRecordSet, RecordColumns, UnsupportedBatch, type AbortedTransaction } from './record-batches.js';
+import { decodeRecordSet, RecordColumns, recordSetEnd, UnsupportedBatch, type AbortedTransaction } from './record-batches.js';
 
 const require = createRequire(import.meta.url);
 
@@ -42,16 +43,28 @@ export interface FetchedPartition {
   readonly stableOffset: number;
   /** Records from the requested offset on, aborted transactions and control records removed (kafkajs' decoding). */
   readonly messages: readonly FetchedMessage[];
-  /** The same, as columns, when sluice decoded the response itself (then `messages` is empty). */
-  readonly records?: RecordColumns;
+  /** The record set, not yet decoded, when sluice parsed the response itself (then `messages` is empty). */
+  readonly recordSet?: RecordSet;
   /** One past the last offset the response covers (including removed records); `from` when empty. */
   readonly end: number;
 }
 
+/** One partition's record set in a Fetch response: rs.buffer[start, end), to be decoded from offset `from` on. */
+export interface RecordSet {
+  readonly buffer: Buffer;
+  readonly start: number;
+  readonly end: number;
+  readonly from: number;
+  /** The aborted transactions the response lists for the partition, by first offset. */
+  readonly aborted: readonly AbortedTransaction[];
+}
+
 /** A partition's records as message objects, whichever decoder read them (for the few readers that want objects). */
 export function fetchedMessages(p: FetchedPartition): readonly FetchedMessage[] {
-  const r = p.records;
-  if (r === undefined) return p.messages;
+  const rs = p.recordSet;
+  if (rs === undefined) return p.messages;
+  const r = new RecordColumns();
+  decodeRecordSet(rs.buffer, rs.start, rs.end, rs.from, Infinity, rs.aborted, r);
   const out: FetchedMessage[] = [];
   for (let i = 0; i < r.count; i++) {
     out.push({ offset: String(r.offsets[i]), timestamp: String(r.timestamps[i]), key: r.key(i), value: r.value(i), headers: r.headers(i), isControlRecord: false });
@@ -229,12 +242,10 @@ export class KafkaCluster {
         if (code !== 0) throw this.errorFromCode(code);
         const from = wanted.get(partition);
         if (from === undefined) continue;
-        const records = new RecordColumns();
-        // Room for as many records as the set can hold uncompressed (a one-record batch takes
-        // about 70 bytes), so small messages do not grow the columns step by step.
-        if (size > 0) records.reserve(Math.ceil(size / 70));
-        if (size > 0) decodeRecordSet(b, start, start + size, from, aborted, records);
-        out.push({ partition, stableOffset: lastStable >= 0 ? lastStable : highWatermark, messages: [], records, end: Math.max(from, records.end) });
+        // Only the batch headers are read here; the records are decoded by whoever reads them.
+        const end = size > 0 ? recordSetEnd(b, start, start + size) : -1;
+        const recordSet = { buffer: b, start, end: start + Math.max(0, size), from, aborted };
+        out.push({ partition, stableOffset: lastStable >= 0 ? lastStable : highWatermark, messages: [], recordSet, end: Math.max(from, end) });
       }
     }
     return out;

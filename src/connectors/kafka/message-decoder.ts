@@ -21,7 +21,7 @@ import { deadLetterOf, errorText, isBlank, MAX_RAW_CHARS } from '../formats/deco
 import { splitLines } from '../formats/lines.js';
 import type { FormatSpec } from '../formats/options.js';
 import type { FetchedMessage } from './cluster.js';
-import type { RecordColumns } from './record-batches.js';
+import { recordHeaders, type RecordSink } from './record-batches.js';
 import { FastColumn } from '../formats/fast-column.js';
 import { JsonRecords } from '../formats/json-records.js';
 import { JsonScanner, SCAN_BAIL, SCAN_ROW } from '../formats/json-scanner.js';
@@ -142,7 +142,7 @@ function headersJson(headers: FetchedMessage['headers']): string {
 }
 
 /** Decodes the messages of one partition, in offset order, into append-only Batches. */
-export class MessageDecoder {
+export class MessageDecoder implements RecordSink {
   /** The records that did not decode, in offset order. */
   readonly deadLetters: DeadLetter[] = [];
   private readonly schema: Schema;
@@ -178,17 +178,18 @@ export class MessageDecoder {
   add(m: FetchedMessage, offset: number): void {
     const value = m.value;
     if (value === null) return;
-    if (this.metadata.length > 0) this.readMetadata(m.key, Number(m.timestamp), () => m.headers, offset);
+    if (this.metadata.length > 0) {
+      const key = m.key;
+      this.readMetadata(key, 0, key === null ? -1 : key.length, Number(m.timestamp), offset, 0, m.headers);
+    }
     this.addValue(value, 0, value.length, offset);
   }
 
-  /** Decodes record `i` of columns from our own fetch decoding (record-batches.ts), at `offset`. */
-  addColumnar(recs: RecordColumns, i: number, offset: number): void {
-    const len = recs.valueLength[i]!;
-    if (len < 0) return;
-    if (this.metadata.length > 0) this.readMetadata(recs.key(i), recs.timestamps[i]!, () => recs.headers(i), offset);
-    const s = recs.valueStart[i]!;
-    this.addValue(recs.buffers[recs.buffer[i]!]!, s, s + len, offset);
+  /** Decodes a record as our own fetch decoding (record-batches.ts) hands it over. */
+  record(buf: Buffer, offset: number, timestamp: number, keyStart: number, keyLength: number, valueStart: number, valueLength: number, headerStart: number): void {
+    if (valueLength < 0) return;
+    if (this.metadata.length > 0) this.readMetadata(buf, keyStart, keyLength, timestamp, offset, headerStart, null);
+    this.addValue(buf, valueStart, valueStart + valueLength, offset);
   }
 
   /** A message value, buf[start, end). */
@@ -325,12 +326,17 @@ export class MessageDecoder {
     }
   }
 
-  private readMetadata(key: Buffer | null, timestampMs: number, headers: () => FetchedMessage['headers'], offset: number): void {
+  /**
+   * The metadata values of a record: its key is buf[keyStart, keyStart + keyLength) (length -1:
+   * null), its headers are `headers` as kafkajs decoded them, or when null the header section
+   * at buf[headerStart].
+   */
+  private readMetadata(buf: Buffer | null, keyStart: number, keyLength: number, timestampMs: number, offset: number, headerStart: number, headers: FetchedMessage['headers'] | null): void {
     const md = this.metadata;
     for (let k = 0; k < md.length; k++) {
       switch (md[k]!.kind) {
         case '_key':
-          this.meta[k] = key === null ? null : key.toString('utf8');
+          this.meta[k] = keyLength < 0 ? null : buf!.toString('utf8', keyStart, keyStart + keyLength);
           break;
         case '_partition':
           this.meta[k] = this.partition;
@@ -342,7 +348,7 @@ export class MessageDecoder {
           this.meta[k] = BigInt(timestampMs) * 1000n;
           break;
         case '_headers':
-          this.meta[k] = headersJson(headers());
+          this.meta[k] = headersJson(headers ?? recordHeaders(buf!, headerStart));
           break;
       }
     }

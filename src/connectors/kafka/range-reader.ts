@@ -15,9 +15,9 @@ import type { Batch } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { Schema } from '../../common/types.js';
 import type { DeadLetter } from '../api.js';
-import { OffsetOutOfRange, type FetchedMessage, type FetchedPartition, type KafkaCluster } from './cluster.js';
+import { OffsetOutOfRange, type FetchedMessage, type FetchedPartition, type KafkaCluster, type RecordSet } from './cluster.js';
 import { MessageDecoder, type DecodeSettings } from './message-decoder.js';
-import type { RecordColumns } from './record-batches.js';
+import { decodeRecordSet } from './record-batches.js';
 
 /** The records of one partition an epoch read: offsets [from, to). */
 export interface PartitionRange {
@@ -54,7 +54,7 @@ interface Cursor {
 interface Work {
   readonly cursor: Cursor;
   readonly messages: readonly FetchedMessage[];
-  readonly records: RecordColumns | undefined;
+  readonly recordSet: RecordSet | undefined;
   readonly start: number;
   readonly stop: number;
 }
@@ -101,7 +101,7 @@ export async function readRanges(
       const c = byPartition.get(fp.partition);
       if (c === undefined || c.cur >= c.to) continue;
       if (fp.end > c.cur) {
-        work.push({ cursor: c, messages: fp.messages, records: fp.records, start: c.cur, stop: c.to });
+        work.push({ cursor: c, messages: fp.messages, recordSet: fp.recordSet, start: c.cur, stop: c.to });
         c.cur = Math.min(fp.end, c.to);
       } else {
         empty.push(fp);
@@ -141,15 +141,10 @@ function decodeInto(w: Work, schema: Schema, settings: DecodeSettings, topic: st
   const c = w.cursor;
   c.decoder ??= new MessageDecoder(schema, settings, topic, c.partition, Math.min(c.to - c.from, 1 << 16));
   const d = c.decoder;
-  const recs = w.records;
-  if (recs !== undefined) {
-    const offsets = recs.offsets;
-    for (let i = 0; i < recs.count; i++) {
-      const offset = offsets[i]!;
-      if (offset < w.start) continue;
-      if (offset >= w.stop) break;
-      d.addColumnar(recs, i, offset);
-    }
+  const rs = w.recordSet;
+  if (rs !== undefined) {
+    // Straight from the response into the decoder's columns, record by record.
+    decodeRecordSet(rs.buffer, rs.start, rs.end, w.start, w.stop, rs.aborted, d);
     return;
   }
   const ms = w.messages;

@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../common/errors.js';
-import { crc32c, decodeRecordSet, RecordColumns, UnsupportedBatch, type AbortedTransaction } from './record-batches.js';
+import { crc32c, decodeRecordSet, RecordColumns, recordSetEnd, UnsupportedBatch, type AbortedTransaction } from './record-batches.js';
 import { seededRandom as rng } from '../../common/random.js';
 
 const require = createRequire(import.meta.url);
@@ -111,12 +111,13 @@ describe('record batches', () => {
       // A partial batch at the end is left alone.
       const cut = r() < 0.3 ? built.set.length - 1 - Math.floor(r() * 20) : built.set.length;
       const ours = new RecordColumns();
-      decodeRecordSet(built.set, 0, cut, from, built.aborted, ours);
+      const end = decodeRecordSet(built.set, 0, cut, from, Infinity, built.aborted, ours);
+      expect(recordSetEnd(built.set, 0, cut)).toBe(end);
       const complete = cut === built.set.length;
       const expected = theirs.filter((m) => !m.isControlRecord && !built.abortedOffsets.has(Number(m.offset)) && Number(m.offset) >= from);
       if (complete) {
         expect(ours.count).toBe(expected.length);
-        expect(ours.end).toBe(built.lastOffset + 1);
+        expect(end).toBe(built.lastOffset + 1);
       }
       for (let i = 0; i < ours.count; i++) {
         const m = expected[i]!;
@@ -134,10 +135,10 @@ describe('record batches', () => {
     const built = await buildSet(rng(9));
     const bad = Buffer.from(built.set);
     bad[bad.length - 3] = bad[bad.length - 3]! ^ 0xff;
-    expect(() => decodeRecordSet(bad, 0, bad.length, 0, [], new RecordColumns())).toThrow(SluiceError);
+    expect(() => decodeRecordSet(bad, 0, bad.length, 0, Infinity, [], new RecordColumns())).toThrow(SluiceError);
     const old = Buffer.from(built.set);
     old.writeInt8(1, 16);
-    expect(() => decodeRecordSet(old, 0, old.length, 0, [], new RecordColumns())).toThrow(UnsupportedBatch);
+    expect(() => decodeRecordSet(old, 0, old.length, 0, Infinity, [], new RecordColumns())).toThrow(UnsupportedBatch);
   });
 });
 
