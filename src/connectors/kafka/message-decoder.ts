@@ -221,8 +221,11 @@ export class MessageDecoder implements RecordSink {
   }
 
   private completeRow(): void {
-    if (++this.rows < BATCH_ROWS) return;
-    // A full batch: start the next one, sized by what this one held.
+    if (++this.rows === BATCH_ROWS) this.completeBatch();
+  }
+
+  /** A full batch: start the next one, sized by what this one held. */
+  private completeBatch(): void {
     const cols = this.cols;
     this.batches.push(this.batch());
     this.cols = this.schema.map((f, j) => new FastColumn(f.type, BATCH_ROWS, cols[j]!.bytesPerRow()));
@@ -278,7 +281,9 @@ export class MessageDecoder implements RecordSink {
    * added) when a byte is not ASCII, for the string path.
    */
   private addAsciiText(buf: Buffer, start: number, end: number, slot: number): boolean {
-    for (let p = start; p < end; p++) if (buf[p]! >= 128) return false;
+    let high = 0;
+    for (let p = start; p < end; p++) high |= buf[p]!;
+    if (high >= 128) return false;
     const col = this.cols[slot]!;
     if (!this.manyPerMessage) {
       let e = end;
@@ -288,6 +293,17 @@ export class MessageDecoder implements RecordSink {
       }
       col.appendBytes(buf, start, e);
       this.rowDecoded();
+      return true;
+    }
+    if (this.cols.length === 1) {
+      // The text column is the only column: whole runs of lines go in at once, up to a batch's end.
+      let s = start;
+      while (s < end) {
+        const before = this.cols[slot]!.length;
+        s = this.cols[slot]!.appendLines(buf, s, end, BATCH_ROWS - this.rows);
+        this.rows += this.cols[slot]!.length - before;
+        if (this.rows === BATCH_ROWS) this.completeBatch();
+      }
       return true;
     }
     let s = start;
