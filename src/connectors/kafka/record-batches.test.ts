@@ -1,8 +1,10 @@
 /**
  * The record-batch decoder against kafkajs' own encoder and decoder: random batches (null keys
  * and values, headers with repeated keys, gzip, transactional producers, control batches,
- * aborted transactions, a partial batch at the end, a start offset inside a batch) decode to
- * the records kafkajs decodes (minus what read_committed drops, and what lies before `from`).
+ * aborted transactions, a partial batch at the end, a start offset inside a batch, an end
+ * offset) decode to the records kafkajs decodes, minus what read_committed drops (as kafkajs'
+ * consumer filters it too) and what lies outside [from, to). gzip is the codec kafkajs, and so
+ * the broker here, produces; others turn to kafkajs' decoding (UnsupportedBatch).
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +18,7 @@ const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as
 const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as (d: unknown) => Promise<any[]>;
 const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => unknown;
 const Long = require('kafkajs/src/utils/long.js') as { fromNumber(n: number): unknown; fromValue(n: number): unknown };
+const filterAborted = require('kafkajs/src/consumer/filterAbortedMessages.js') as <M>(args: { messages: M[]; abortedTransactions: { producerId: string; firstOffset: string }[] }) => M[];
 const kafkajsCrc = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number;
 
 
@@ -115,6 +118,10 @@ describe('record batches', () => {
       expect(recordSetEnd(built.set, 0, cut)).toBe(end);
       const complete = cut === built.set.length;
       const expected = theirs.filter((m) => !m.isControlRecord && !built.abortedOffsets.has(Number(m.offset)) && Number(m.offset) >= from);
+      // kafkajs' consumer drops the same records (its filter of aborted transactions, then control records).
+      const abortedTransactions = built.aborted.map((a) => ({ producerId: String(a.producerId), firstOffset: String(a.firstOffset) }));
+      const kept = filterAborted({ messages: theirs, abortedTransactions }).filter((m) => !m.isControlRecord && Number(m.offset) >= from);
+      expect(kept.map((m) => m.offset)).toEqual(expected.map((m) => m.offset));
       if (complete) {
         expect(ours.count).toBe(expected.length);
         expect(end).toBe(built.lastOffset + 1);
@@ -128,6 +135,12 @@ describe('record batches', () => {
         expect(ours.valueText(i)).toBe(m.value === null ? '' : m.value.toString('utf8'));
         expect(ours.headers(i)).toEqual(m.headers);
       }
+      // An upper bound: the same records below it, and batches from it on not read at all.
+      const to = from + Math.floor(r() * (built.lastOffset + 2 - from));
+      const below = new RecordColumns();
+      const belowEnd = decodeRecordSet(built.set, 0, cut, from, to, built.aborted, below);
+      expect(Array.from(below.offsets.subarray(0, below.count))).toEqual(Array.from(ours.offsets.subarray(0, ours.count)).filter((o) => o < to));
+      if (belowEnd >= 0) expect(belowEnd).toBeLessThanOrEqual(end);
     }
   });
 
