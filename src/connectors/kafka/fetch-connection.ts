@@ -4,11 +4,12 @@
  * Buffer.concat of freshly allocated socket chunks: for a fetch of several megabytes that is a
  * new large buffer per response, and its page faults and copying cost more CPU than decoding
  * the records it holds (a 4 MB-per-partition fetch of the word-count topics: 40–70 ms of CPU,
- * mostly system time, for 8 MB). Here the socket reads into one fixed buffer (`onread`) and
- * responses are assembled in buffers that are kept and reused:
+ * mostly system time, for 8 MB). Here the socket reads straight into the response's buffer
+ * (`onread` with a buffer per read: the rest of the size prefix, then the rest of the response),
+ * and large responses go into buffers that are kept and reused:
  *
- *   socket ──onread──► 64 KB read buffer ──copy──► response buffer ──► caller (parseFetch)
- *                                                  (two kept for large responses, used in turn)
+ *   socket ──read──► size prefix (4 bytes) ──► response buffer ──► caller (parseFetch)
+ *                                              (two kept for large responses, used in turn)
  *
  * A large response's buffer is written again two large responses later, so its bytes are valid
  * until the caller's next fetch has been answered (the range reader decodes a response before it
@@ -20,9 +21,8 @@ import { connect, type Socket } from 'node:net';
 
 const FETCH_API_KEY = 1;
 const FETCH_VERSION = 11;
-/** Responses at least this large are assembled in the kept buffers; more than the read buffer, see above. */
+/** Responses at least this large go into the kept buffers; smaller ones are cheap to allocate. */
 const REUSE_FROM = 256 * 1024;
-const READ_BUFFER = 64 * 1024;
 
 /** One partition's wanted start offset and byte limit in a Fetch request. */
 export interface FetchPartitionRequest {
@@ -125,11 +125,11 @@ export class FetchConnection {
   private open(): Promise<Socket> {
     if (this.ready !== null) return this.ready;
     const ready = new Promise<Socket>((resolve, reject) => {
-      const read = Buffer.allocUnsafe(READ_BUFFER);
       const socket: Socket = connect({
         host: this.host,
         port: this.port,
-        onread: { buffer: read, callback: (n: number, buf: Uint8Array): boolean => this.socket === socket && this.received(buf, n) },
+        // The socket reads straight into the response (see readTarget): no copy, no chunk buffers.
+        onread: { buffer: () => this.readTarget(), callback: (n: number): boolean => this.socket === socket && this.received(n) },
       });
       this.socket = socket;
       socket.setNoDelay(true);
@@ -170,35 +170,36 @@ export class FetchConnection {
     if (socket !== null && !socket.destroyed) socket.destroy();
   }
 
-  /** Bytes from the socket: buf[0, n), copied into the response they belong to. */
-  private received(buf: Uint8Array, n: number): boolean {
-    let p = 0;
-    while (p < n) {
-      const response = this.response;
-      if (response === null) {
-        while (p < n && this.sizeHave < 4) this.sizeBytes[this.sizeHave++] = buf[p++]!;
-        if (this.sizeHave < 4) break;
-        const size = this.sizeBytes.readInt32BE(0);
-        if (size < 4) {
-          this.fail(new Error(`Kafka broker ${this.host}:${this.port} sent a response of ${size} bytes`));
-          return false;
-        }
-        this.response = this.bufferFor(size);
-        this.responseSize = size;
-        this.responseHave = 0;
-        continue;
+  /**
+   * Where the socket's next read goes: the rest of the size prefix, or the rest of the response
+   * being read. Never past the response's end, so a read never takes bytes of the next response.
+   */
+  private readTarget(): Uint8Array {
+    const response = this.response;
+    return response === null ? this.sizeBytes.subarray(this.sizeHave, 4) : response.subarray(this.responseHave, this.responseSize);
+  }
+
+  /** `n` bytes were read into the last readTarget(). */
+  private received(n: number): boolean {
+    const response = this.response;
+    if (response === null) {
+      this.sizeHave += n;
+      if (this.sizeHave < 4) return true;
+      const size = this.sizeBytes.readInt32BE(0);
+      if (size < 4) {
+        this.fail(new Error(`Kafka broker ${this.host}:${this.port} sent a response of ${size} bytes`));
+        return false;
       }
-      const take = Math.min(n - p, this.responseSize - this.responseHave);
-      response.set(buf.subarray(p, p + take), this.responseHave);
-      p += take;
-      this.responseHave += take;
-      if (this.responseHave === this.responseSize) {
-        this.response = null;
-        this.sizeHave = 0;
-        if (!this.deliver(response.subarray(0, this.responseSize))) return false;
-      }
+      this.response = this.bufferFor(size);
+      this.responseSize = size;
+      this.responseHave = 0;
+      return true;
     }
-    return true;
+    this.responseHave += n;
+    if (this.responseHave < this.responseSize) return true;
+    this.response = null;
+    this.sizeHave = 0;
+    return this.deliver(response.subarray(0, this.responseSize));
   }
 
   private deliver(response: Buffer): boolean {
