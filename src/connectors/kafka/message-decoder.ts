@@ -281,6 +281,16 @@ export class MessageDecoder implements RecordSink {
    * added) when a byte is not ASCII, for the string path.
    */
   private addAsciiText(buf: Buffer, start: number, end: number, slot: number): boolean {
+    // The text column is the only column and the message's lines fit in this batch (a line
+    // takes at least a byte): one pass copies them and checks that they are ASCII.
+    if (this.manyPerMessage && this.cols.length === 1 && end - start <= BATCH_ROWS - this.rows) {
+      const col = this.cols[slot]!;
+      const before = col.length;
+      if (col.appendLines(buf, start, end, BATCH_ROWS, true) < 0) return false;
+      this.rows += col.length - before;
+      if (this.rows === BATCH_ROWS) this.completeBatch();
+      return true;
+    }
     let high = 0;
     for (let p = start; p < end; p++) high |= buf[p]!;
     if (high >= 128) return false;
@@ -300,7 +310,7 @@ export class MessageDecoder implements RecordSink {
       let s = start;
       while (s < end) {
         const before = this.cols[slot]!.length;
-        s = this.cols[slot]!.appendLines(buf, s, end, BATCH_ROWS - this.rows);
+        s = this.cols[slot]!.appendLines(buf, s, end, BATCH_ROWS - this.rows, false);
         this.rows += this.cols[slot]!.length - before;
         if (this.rows === BATCH_ROWS) this.completeBatch();
       }
