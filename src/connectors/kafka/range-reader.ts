@@ -32,8 +32,10 @@ export interface PartitionRange {
 export interface RangeRead {
   readonly batches: Batch[];
   readonly deadLetters: DeadLetter[];
-  /** The ranges as read: `to` is lowered when a partition turned out shorter (truncated). */
+  /** The ranges as read: `to` is lowered when a partition turned out shorter (truncated), or the byte budget ran out. */
   readonly ranges: PartitionRange[];
+  /** True when the byte budget stopped the reading before the ranges' ends. */
+  readonly cut: boolean;
 }
 
 /** Fetch sizes in bytes. */
@@ -59,7 +61,12 @@ interface Work {
   readonly stop: number;
 }
 
-/** Reads every record in `ranges` of the cluster's topic; `log` gets notes on truncation and deletion. */
+/**
+ * Reads every record in `ranges` of the cluster's topic; `log` gets notes on truncation and
+ * deletion. With a `budget` (bytes of record batches, for a poll; a replay reads its ranges
+ * whole) the reading stops after the fetch round that reaches it, each range ending where its
+ * partition's reading got to.
+ */
 export async function readRanges(
   cluster: KafkaCluster,
   schema: Schema,
@@ -68,6 +75,7 @@ export async function readRanges(
   ranges: readonly PartitionRange[],
   sizes: FetchSizes,
   log: (message: string) => void,
+  budget = Number.POSITIVE_INFINITY,
 ): Promise<RangeRead> {
   const cursors: Cursor[] = [...ranges]
     .sort((a, b) => a.partition - b.partition)
@@ -82,6 +90,8 @@ export async function readRanges(
     return p;
   };
 
+  let bytes = 0;
+  let cut = false;
   let inflight = fetchActive();
   while (inflight !== null) {
     let results: FetchedPartition[];
@@ -103,6 +113,7 @@ export async function readRanges(
       if (fp.end > c.cur) {
         work.push({ cursor: c, messages: fp.messages, recordSet: fp.recordSet, start: c.cur, stop: c.to });
         c.cur = Math.min(fp.end, c.to);
+        bytes += fetchedBytes(fp);
       } else {
         empty.push(fp);
       }
@@ -122,6 +133,13 @@ export async function readRanges(
         throw new SluiceError('connection', `the brokers answered a fetch of topic "${topic}" without the partitions asked for; retrying at the next epoch`);
       }
     }
+    if (bytes >= budget) {
+      for (const c of cursors) {
+        if (c.cur >= c.to) continue;
+        c.to = c.cur;
+        cut = true;
+      }
+    }
     inflight = fetchActive();
     for (const w of work) decodeInto(w, schema, settings, topic);
   }
@@ -134,7 +152,16 @@ export async function readRanges(
     deadLetters.push(...c.decoder.deadLetters);
   }
   const read = cursors.map((c) => (c.deleted > 0 ? { partition: c.partition, from: c.from, to: c.to, deleted: c.deleted } : { partition: c.partition, from: c.from, to: c.to }));
-  return { batches, deadLetters, ranges: read };
+  return { batches, deadLetters, ranges: read, cut };
+}
+
+/** The bytes a fetched partition holds: its record set, or its message values when kafkajs decoded it. */
+function fetchedBytes(fp: FetchedPartition): number {
+  const rs = fp.recordSet;
+  if (rs !== undefined) return rs.end - rs.start;
+  let n = 0;
+  for (const m of fp.messages) n += m.value === null ? 0 : m.value.length;
+  return n;
 }
 
 function decodeInto(w: Work, schema: Schema, settings: DecodeSettings, topic: string): void {
