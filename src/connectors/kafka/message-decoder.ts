@@ -154,7 +154,10 @@ export class MessageDecoder implements RecordSink {
   /** The byte-level fast path of format json (json-scanner.ts); null for other formats. */
   private readonly scanner: JsonScanner | null;
   private readonly metadata: readonly MetadataColumn[];
+  /** The current message's metadata values: key, partition and headers as Values, offset and timestamp as numbers. */
   private readonly meta: Value[];
+  private offset = 0;
+  private timestampMicros = 0;
   private readonly manyPerMessage: boolean;
   private readonly maxMessageBytes: number;
   private readonly where: string;
@@ -265,9 +268,7 @@ export class MessageDecoder implements RecordSink {
       r = SCAN_BAIL;
     }
     if (r === SCAN_ROW) {
-      const md = this.metadata;
-      for (let k = 0; k < md.length; k++) cols[md[k]!.index]!.append(this.meta[k]!);
-      this.completeRow();
+      this.rowDecoded();
     } else if (r === SCAN_BAIL) {
       for (let j = 0; j < cols.length; j++) cols[j]!.truncate(this.rows);
       this.addRecord(line === 0 ? singleRecord(value, start, end) : value.toString('utf8', start, end), offset, line);
@@ -329,11 +330,26 @@ export class MessageDecoder implements RecordSink {
     return true;
   }
 
-  /** The metadata columns of a row whose payload columns are in, and the row counted. */
+  /**
+   * The metadata columns of a row whose payload columns are in, and the row counted. Offsets
+   * and timestamps go in as numbers (appendInt64), without a BigInt per row.
+   */
   private rowDecoded(): void {
     const cols = this.cols;
     const md = this.metadata;
-    for (let k = 0; k < md.length; k++) cols[md[k]!.index]!.append(this.meta[k]!);
+    for (let k = 0; k < md.length; k++) {
+      const col = cols[md[k]!.index]!;
+      switch (md[k]!.kind) {
+        case '_offset':
+          col.appendInt64(this.offset);
+          break;
+        case '_timestamp':
+          col.appendInt64(this.timestampMicros);
+          break;
+        default:
+          col.append(this.meta[k]!);
+      }
+    }
     this.completeRow();
   }
 
@@ -341,9 +357,7 @@ export class MessageDecoder implements RecordSink {
     const cols = this.cols;
     const r = this.records.decode(text, cols);
     if (r === ROW) {
-      const md = this.metadata;
-      for (let k = 0; k < md.length; k++) cols[md[k]!.index]!.append(this.meta[k]!);
-      this.completeRow();
+      this.rowDecoded();
       return;
     }
     for (let j = 0; j < cols.length; j++) cols[j]!.truncate(this.rows);
@@ -368,10 +382,10 @@ export class MessageDecoder implements RecordSink {
           this.meta[k] = this.partition;
           break;
         case '_offset':
-          this.meta[k] = BigInt(offset);
+          this.offset = offset;
           break;
         case '_timestamp':
-          this.meta[k] = BigInt(timestampMs) * 1000n;
+          this.timestampMicros = timestampMs * 1000;
           break;
         case '_headers':
           this.meta[k] = headersJson(headers ?? recordHeaders(buf!, headerStart));
