@@ -152,6 +152,16 @@ describe('record batches', () => {
     const old = Buffer.from(built.set);
     old.writeInt8(1, 16);
     expect(() => decodeRecordSet(old, 0, old.length, 0, Infinity, [], new RecordColumns())).toThrow(UnsupportedBatch);
+    expect(() => recordSetEnd(old, 0, old.length)).toThrow(UnsupportedBatch);
+    // Another codec (snappy): the header walk already sends the fetch to kafkajs' decoding.
+    const snappy = Buffer.from(built.set);
+    snappy.writeInt16BE((snappy.readInt16BE(21) & ~7) | 2, 21);
+    expect(() => recordSetEnd(snappy, 0, snappy.length)).toThrow(/snappy/);
+    // A batch length too short to hold a header is corrupt, not a loop that never advances.
+    const short = Buffer.from(built.set);
+    short.writeInt32BE(-12, 8);
+    expect(() => recordSetEnd(short, 0, short.length)).toThrow(SluiceError);
+    expect(() => decodeRecordSet(short, 0, short.length, 0, Infinity, [], new RecordColumns())).toThrow(SluiceError);
   });
 });
 
