@@ -193,6 +193,11 @@ export class KafkaCluster {
     const pool = broker.connectionPool;
     if (pool === undefined || typeof pool.host !== 'string' || typeof pool.port !== 'number' || pool.ssl || pool.sasl) return null;
     let c = this.connections.get(nodeId);
+    // A broker that moved (new metadata for the same node id) gets a new connection.
+    if (c !== undefined && (c.host !== pool.host || c.port !== pool.port)) {
+      c.close();
+      c = undefined;
+    }
     if (c === undefined) {
       c = new FetchConnection(pool.host, pool.port, this.clientId, 30_000, 3000);
       this.connections.set(nodeId, c);

@@ -99,8 +99,8 @@ export class FetchConnection {
   private nextKept = 0;
 
   constructor(
-    private readonly host: string,
-    private readonly port: number,
+    readonly host: string,
+    readonly port: number,
     private readonly clientId: string,
     private readonly timeoutMs: number,
     private readonly connectTimeoutMs: number,
