@@ -8,8 +8,11 @@
  *                   ▲          next round in flight ◄──┘      │
  *                   └──────────────────────────────── decode this round's records
  *
- * Gaps are normal (compaction, transaction markers, aborted records): a cursor advances to the
- * end of what a response covers, not to the last record's offset plus one.
+ * A response's record sets are decoded (record-batches.ts, straight into each partition's
+ * MessageDecoder) after the next round has been asked for, and before it is awaited: the
+ * fetch connection reuses its response buffers. Gaps are normal (compaction, transaction
+ * markers, aborted records): a cursor advances to the end of what a response covers, not to
+ * the last record's offset plus one.
  */
 import type { Batch } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';

@@ -1,7 +1,8 @@
 /**
  * Kafka's record batches (message format v2, "magic 2") decoded straight from a Fetch
- * response's record set into columns: per record its offset, timestamp and where its key,
- * value and headers lie in a buffer — no object, Long or Buffer slice per record. The format
+ * response's record set: each record is handed to a RecordSink (the source's message decoder,
+ * which writes its columns) as its offset, timestamp and where its key, value and headers lie in
+ * a buffer — no object, Long or Buffer slice per record. The format
  * (Kafka's DefaultRecordBatch):
  *
  *   batch  = baseOffset i64 · length i32 · leaderEpoch i32 · magic i8 · crc u32 (CRC-32C of
