@@ -305,8 +305,19 @@ export class KafkaCluster {
   /**
    * One Fetch round: a request to each partition leader (in parallel) for the given start
    * offsets. Partitions may come back empty when a response filled up with other partitions.
+   * Rounds on one cluster run one after another (a poll and a REPLAY may share it): a round's
+   * record sets are then decoded before another round can be answered into the connection's
+   * reused buffers, even when one round waits for a second broker.
    */
-  async fetch(requests: readonly FetchRequest[], maxBytes: number, maxPartitionBytes: number): Promise<FetchedPartition[]> {
+  fetch(requests: readonly FetchRequest[], maxBytes: number, maxPartitionBytes: number): Promise<FetchedPartition[]> {
+    const round = this.lastRound.then(() => this.fetchRound(requests, maxBytes, maxPartitionBytes));
+    this.lastRound = round.catch(() => undefined);
+    return round;
+  }
+
+  private lastRound: Promise<unknown> = Promise.resolve();
+
+  private async fetchRound(requests: readonly FetchRequest[], maxBytes: number, maxPartitionBytes: number): Promise<FetchedPartition[]> {
     const wanted = new Map(requests.map((r) => [r.partition, r.offset]));
     const leaders = this.cluster.findLeaderForPartitions(this.topic, [...wanted.keys()]);
     const missing = [...wanted.keys()].filter((p) => !Object.values(leaders).some((ps) => ps.includes(p)));
