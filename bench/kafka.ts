@@ -3,9 +3,10 @@
  * is consumed from earliest by a Kafka source into the q1 projection
  * (`SELECT auction, bidder, price * 0.908 AS price_eur, ts FROM bids`), FLUSH after FLUSH until
  * every bid is in the view. Two cases: one bid per message, and 100 newline-separated bids per
- * message (`many_per_message`). Reports events per CPU-second of this process (user+sys, the
- * engine and its Kafka client together) and per wall second, checks the row count, prints JSON
- * and writes bench/results/kafka.json.
+ * message (`many_per_message`). Each case runs in its own child process, so its peak RSS is its
+ * own. Reports events per CPU-second of that process (user+sys, the engine and its Kafka client
+ * together), per wall second and its peak RSS, checks the answer, prints JSON and writes
+ * bench/results/kafka.json (kafka-partial.json when SLUICE_BENCH_KAFKA_CASES picks cases).
  *
  * The broker is SLUICE_KAFKA_BROKERS, or one started with scripts/kafka.sh and stopped at the
  * end. A topic that already holds the expected messages is reused (preloading 5 M messages
@@ -46,6 +47,8 @@ interface Result {
   readonly eventsPerCpuSecond: number;
   readonly eventsPerWallSecond: number;
   readonly epochs: number;
+  /** Peak resident set of the case's process (setup, preload check and the measured phase). */
+  readonly peakRssMb: number;
   readonly check: string;
   readonly target: number;
   readonly sourceOptions: string;
@@ -160,10 +163,14 @@ async function ensureTopic(brokers: string[], topic: string, kind: Case['kind'],
   await preload(brokers, topic, kind, perMessage, messages);
 }
 
+function topicOf(c: Case, messages: number): string {
+  return `sluice-bench-${c.kind}-${c.perMessage}x${messages}`;
+}
+
 async function run(c: Case, brokers: string[]): Promise<Result> {
   const messages = Math.ceil(EVENTS / c.perMessage);
   const events = messages * c.perMessage;
-  const topic = `sluice-bench-${c.kind}-${c.perMessage}x${messages}`;
+  const topic = topicOf(c, messages);
   await ensureTopic(brokers, topic, c.kind, c.perMessage, messages);
   const extra = process.env.SLUICE_BENCH_KAFKA_OPTIONS ?? '';
   const engine = await createEngine({ autoStart: false, log: (m) => progress(m) });
@@ -225,6 +232,7 @@ async function run(c: Case, brokers: string[]): Promise<Result> {
       eventsPerCpuSecond: Math.round(events / cpuSeconds),
       eventsPerWallSecond: Math.round(events / wallSeconds),
       epochs,
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       check,
       target: c.target,
       sourceOptions: extra,
@@ -272,6 +280,13 @@ async function broker(): Promise<{ brokers: string[]; stop: () => void }> {
 }
 
 async function main(): Promise<void> {
+  const child = process.argv.indexOf('--case');
+  if (child >= 0) {
+    // The child's side: one case against the broker the parent named.
+    const c = CASES.find((x) => x.name === process.argv[child + 1])!;
+    process.stdout.write(JSON.stringify(await run(c, process.env.SLUICE_KAFKA_BROKERS!.split(','))) + '\n');
+    return;
+  }
   const only = process.env.SLUICE_BENCH_KAFKA_CASES?.split(',').map((s) => s.trim());
   const cases = CASES.filter((c) => !only || only.includes(c.name));
   const { brokers, stop } = await broker();
@@ -279,16 +294,25 @@ async function main(): Promise<void> {
   try {
     for (const c of cases) {
       progress(`running ${c.name}`);
-      const r = await run(c, brokers);
-      progress(`${c.name}: ${r.eventsPerCpuSecond} events/CPU-s, ${r.eventsPerWallSecond} events/s wall (target ${c.target}/CPU-s)`);
-      results.push(r);
+      // The topic is made (and preloaded) here, so the child measures only the reading.
+      const messages = Math.ceil(EVENTS / c.perMessage);
+      await ensureTopic(brokers, topicOf(c, messages), c.kind, c.perMessage, messages);
+      const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--case', c.name], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        encoding: 'utf8',
+        env: { ...process.env, SLUICE_KAFKA_BROKERS: brokers.join(',') },
+      });
+      if (r.status !== 0) throw new Error(`bench/kafka: case ${c.name} failed (exit ${r.status})`);
+      const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Result;
+      progress(`${c.name}: ${result.eventsPerCpuSecond} events/CPU-s, ${result.eventsPerWallSecond} events/s wall, peak RSS ${result.peakRssMb} MB (target ${c.target}/CPU-s)`);
+      results.push(result);
     }
   } finally {
     stop();
   }
   const out = { benchmark: 'W2 kafka', node: process.version, date: new Date().toISOString(), results };
   mkdirSync(new URL('./results', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/kafka.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(new URL(only ? './results/kafka-partial.json' : './results/kafka.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
   process.stdout.write(JSON.stringify(out, null, 2) + '\n');
 }
 

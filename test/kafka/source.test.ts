@@ -133,6 +133,29 @@ describe('kafka source', () => {
     expect(await viewCounts(e, 'v')).toEqual(countRows(tally(Array.from({ length: 500 }, (_, i) => `w${i % 7}`))));
   });
 
+  it('stops an epoch once it has max_bytes_per_epoch bytes of record batches, and one FLUSH catches up the backlog', async () => {
+    const topic = await createTopic(2);
+    // Many small sends: many record batches, so a fetch of 1 KB per partition takes only some.
+    const words = Array.from({ length: 400 }, (_, i) => `w${i % 7}-${'x'.repeat(40)}`);
+    for (let i = 0; i < words.length; i += 10) await produce(topic, words.slice(i, i + 10).map((value, k) => ({ value, partition: k % 2 })));
+    const e = await engine();
+    await e.execute(`CREATE SOURCE words (word VARCHAR) WITH (${kafkaWith(topic, "format = 'text', max_bytes_per_epoch = '2000', fetch.max_partition_bytes = '1024'")});
+      CREATE MATERIALIZED VIEW v AS SELECT word, count(*) AS n FROM words GROUP BY word;
+      FLUSH;`);
+    const epochs = sourceEpochs(e, 'words').filter((x) => x.rows > 0);
+    expect(epochs.reduce((n, x) => n + x.rows, 0)).toBe(400);
+    // 400 values of ~45 bytes in batches of 5 per partition: well over 2 000 bytes, so many epochs,
+    // each of about one fetch round (two partitions × at most a batch over 1 KB).
+    expect(epochs.length).toBeGreaterThanOrEqual(5);
+    for (const x of epochs) expect(x.rows).toBeLessThanOrEqual(80);
+    // The ranges are contiguous: each epoch starts where the previous one stopped.
+    for (const p of [0, 1]) {
+      const ranges = epochs.map((x) => x.range.partitions.find((q) => q.partition === p)!).filter((q) => q.to > q.from);
+      for (let i = 1; i < ranges.length; i++) expect(ranges[i]!.from).toBe(ranges[i - 1]!.to);
+    }
+    expect(await viewCounts(e, 'v')).toEqual(countRows(tally(words)));
+  });
+
   it('picks up partitions added while running and loses nothing written to them', async () => {
     const topic = await createTopic(1);
     const produced: string[] = [];

@@ -161,6 +161,47 @@ export class FastColumn {
   }
 
   /**
+   * Appends the lines of b[start, end) as values, at most `maxRows` of them, and returns where
+   * the next line starts (end when all were taken). Lines are cut as splitLines cuts text: at
+   * '\n', a '\r' before it (or at the end) dropped, text after the last '\n' a line when not
+   * empty. The caller knows the bytes are valid UTF-8 (e.g. ASCII), or asks with `asciiOnly`
+   * that they be checked as they are copied: then -1, with nothing appended, when one is not
+   * ASCII. One pass that copies, checks and finds the line breaks together: a call per line was
+   * most of a many-words-per-message ingest.
+   */
+  appendLines(b: Uint8Array, start: number, end: number, maxRows: number, asciiOnly: boolean): number {
+    // Every line takes at least one byte (its '\n', or the unterminated last line's text).
+    const most = Math.min(maxRows, end - start);
+    while (this.length + most > this.capacity) this.growRows();
+    const bytes = this.byteLength + (end - start) > this.bytes!.length ? this.growBytes(this.byteLength + (end - start)) : this.bytes!;
+    const offsets = this.offsets!;
+    const first = this.length;
+    const last = first + maxRows;
+    let row = first;
+    let n = this.byteLength;
+    let p = start;
+    let high = 0;
+    while (p < end && row < last) {
+      const lineStart = n;
+      let c = 0;
+      while (p < end && (c = b[p]!) !== 10) {
+        bytes[n++] = c;
+        high |= c;
+        p++;
+      }
+      if (n > lineStart && bytes[n - 1] === 13) n--;
+      offsets[++row] = n;
+      p++; // past the '\n' (or the end)
+    }
+    if (asciiOnly && high >= 128) return -1; // length and byteLength not moved: nothing appended
+    this.byteLength = n;
+    this.length = row;
+    const validity = this.validity;
+    if (validity !== null) for (let i = first; i < row; i++) setBit(validity, i, true);
+    return p < end ? p : end;
+  }
+
+  /**
    * The varchar bytes with room for `n` more after `byteEnd`, for a caller that writes a value
    * there and then calls commitBytes (or writes nothing and appends otherwise).
    */
@@ -237,6 +278,10 @@ export class FastColumn {
 
   private reserve(): void {
     if (this.length < this.capacity) return;
+    this.growRows();
+  }
+
+  private growRows(): void {
     const cap = this.capacity * 2;
     const next = this.allocate(cap);
     if (this.type === 'boolean') (next as Uint8Array).set(this.values as Uint8Array);

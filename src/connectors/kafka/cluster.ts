@@ -6,10 +6,12 @@
  * group, and the group decides which partitions it reads and from where. The direct approach
  * needs the opposite — the engine picks each partition's range — so this file drives kafkajs's
  * own cluster object (metadata, leaders, ListOffsets, the connections) without a consumer.
- * Fetch v11 is encoded by kafkajs but its response is decoded here and in record-batches.ts,
- * straight into columns (kafkajs' decoding makes an object, Longs and Buffer slices per record);
- * a broker without Fetch v11, or a batch in an old format or with a codec other than gzip, goes
- * back to kafkajs' decoding. That object is internal to kafkajs; this is the only file that touches
+ * Fetch requests go over a connection of sluice's own (fetch-connection.ts: Fetch v11, responses
+ * assembled in reused buffers) and their responses are parsed here (kafkajs' decoding makes an
+ * object, Longs and Buffer slices per record): each partition's record set is handed on as a
+ * span of the response, which the reader decodes with record-batches.ts straight into its columns.
+ * A broker without Fetch v11, or a batch in an old format or with a codec other than gzip, goes
+ * back to kafkajs' fetch and decoding. That object is internal to kafkajs; this is the only file that touches
  * it, its shape is checked when a client is made, and package.json pins kafkajs 2.2.4 (the
  * last release).
  *
@@ -19,7 +21,8 @@
 import { createRequire } from 'node:module';
 import { Kafka, logLevel } from 'kafkajs';
 import { SluiceError } from '../../common/errors.js';
-import { decodeRecordSet, RecordColumns, UnsupportedBatch, type AbortedTransaction } from './record-batches.js';
+import { FetchConnection } from './fetch-connection.js';
+import { decodeRecordSet, RecordColumns, recordSetEnd, UnsupportedBatch, type AbortedTransaction } from './record-batches.js';
 
 const require = createRequire(import.meta.url);
 
@@ -42,16 +45,34 @@ export interface FetchedPartition {
   readonly stableOffset: number;
   /** Records from the requested offset on, aborted transactions and control records removed (kafkajs' decoding). */
   readonly messages: readonly FetchedMessage[];
-  /** The same, as columns, when sluice decoded the response itself (then `messages` is empty). */
-  readonly records?: RecordColumns;
+  /** The record set, not yet decoded, when sluice parsed the response itself (then `messages` is empty). */
+  readonly recordSet?: RecordSet;
   /** One past the last offset the response covers (including removed records); `from` when empty. */
   readonly end: number;
 }
 
+/**
+ * One partition's record set in a Fetch response: buffer[start, end), to be decoded from offset
+ * `from` on, before the next fetch on the cluster has been answered (fetch-connection.ts reuses
+ * its response buffers).
+ */
+export interface RecordSet {
+  readonly buffer: Buffer;
+  readonly start: number;
+  readonly end: number;
+  readonly from: number;
+  /** The aborted transactions the response lists for the partition, by first offset. */
+  readonly aborted: readonly AbortedTransaction[];
+}
+
 /** A partition's records as message objects, whichever decoder read them (for the few readers that want objects). */
 export function fetchedMessages(p: FetchedPartition): readonly FetchedMessage[] {
-  const r = p.records;
-  if (r === undefined) return p.messages;
+  const rs = p.recordSet;
+  if (rs === undefined) return p.messages;
+  const r = new RecordColumns();
+  // A copy: the response buffer is reused by later fetches, and these objects may outlive it.
+  const bytes = Buffer.from(rs.buffer.subarray(rs.start, rs.end));
+  decodeRecordSet(bytes, 0, bytes.length, rs.from, Infinity, rs.aborted, r);
   const out: FetchedMessage[] = [];
   for (let i = 0; i < r.count; i++) {
     out.push({ offset: String(r.offsets[i]), timestamp: String(r.timestamps[i]), key: r.key(i), value: r.value(i), headers: r.headers(i), isControlRecord: false });
@@ -82,6 +103,7 @@ interface RawPartition {
 
 interface InternalBroker {
   versions?: Record<number, { minVersion: number; maxVersion: number }>;
+  connectionPool?: { host?: unknown; port?: unknown; ssl?: unknown; sasl?: unknown };
   fetch(request: {
     isolationLevel: number;
     maxWaitTime: number;
@@ -107,19 +129,6 @@ type FilterAborted = (args: { messages: FetchedMessage[]; abortedTransactions: u
 const READ_COMMITTED = 1;
 const FETCH_API_KEY = 1;
 
-/** A protocol request as kafkajs' connection sends it. */
-interface ProtocolRequest {
-  readonly apiKey: number;
-  readonly apiVersion: number;
-  readonly apiName: string;
-  encode(): Promise<unknown>;
-}
-type FetchV11 = (args: {
-  replicaId: number; isolationLevel: number; maxWaitTime: number; minBytes: number; maxBytes: number; sessionId: number; sessionEpoch: number;
-  topics: { topic: string; partitions: { partition: number; fetchOffset: string; logStartOffset: string; maxBytes: number; currentLeaderEpoch: number }[] }[];
-  forgottenTopics: unknown[]; rackId: string;
-}) => ProtocolRequest;
-type SendRequest = (this: InternalBroker, r: { request: ProtocolRequest; response: { decode(b: Buffer): Promise<Buffer>; parse(b: Buffer): Promise<Buffer> }; requestTimeout: number }) => Promise<Buffer>;
 type ErrorFromCode = (code: number) => Error;
 const CLUSTER_METHODS = ['connect', 'disconnect', 'addTargetTopic', 'refreshMetadata', 'findTopicPartitionMetadata', 'findLeaderForPartitions', 'findBroker', 'fetchTopicsOffset'];
 
@@ -146,6 +155,7 @@ export class KafkaCluster {
   constructor(brokers: readonly string[], topic: string, clientId: string) {
     this.topic = topic;
     this.brokers = brokers;
+    this.clientId = clientId;
     const kafka = new Kafka({
       brokers: [...brokers],
       clientId,
@@ -162,37 +172,52 @@ export class KafkaCluster {
       if (typeof (this.cluster as unknown as Record<string, unknown>)[m] !== 'function') throw internalsChanged(`Cluster.${m}`);
     }
     this.filterAborted = require('kafkajs/src/consumer/filterAbortedMessages.js') as FilterAborted;
-    this.fetchV11 = require('kafkajs/src/protocol/requests/fetch/v11/request.js') as FetchV11;
     this.errorFromCode = (require('kafkajs/src/protocol/error.js') as { createErrorFromCode: ErrorFromCode }).createErrorFromCode;
   }
 
-  private readonly fetchV11: FetchV11;
+  private readonly clientId: string;
+  /** Our own fetch connections, by broker node id. */
+  private readonly connections = new Map<string, FetchConnection>();
   private readonly errorFromCode: ErrorFromCode;
   /** Set when a broker sent a batch our decoder does not read: kafkajs decodes from then on. */
   private kafkajsDecoding = false;
 
-  /** kafkajs' way of sending a request on a broker's connection, when the broker speaks Fetch v11. */
-  private sender(broker: InternalBroker): SendRequest | null {
+  /**
+   * Our own fetch connection to a broker, when it speaks Fetch v11 over plain TCP (this client
+   * is made without TLS or SASL, so its brokers do); null sends the fetch through kafkajs.
+   */
+  private connection(nodeId: string, broker: InternalBroker): FetchConnection | null {
     if (this.kafkajsDecoding) return null;
     const v = broker.versions?.[FETCH_API_KEY];
     if (v === undefined || v.maxVersion < 11 || v.minVersion > 11) return null;
-    const proto = Object.getPrototypeOf(broker) as Record<symbol, unknown>;
-    const key = Object.getOwnPropertySymbols(proto).find((s) => s.description === 'private:Broker:sendRequest');
-    const send = key === undefined ? undefined : proto[key];
-    return typeof send === 'function' ? (send as SendRequest) : null;
+    const pool = broker.connectionPool;
+    if (pool === undefined || typeof pool.host !== 'string' || typeof pool.port !== 'number' || pool.ssl || pool.sasl) return null;
+    let c = this.connections.get(nodeId);
+    // A broker that moved (new metadata for the same node id) gets a new connection.
+    if (c !== undefined && (c.host !== pool.host || c.port !== pool.port)) {
+      c.close();
+      c = undefined;
+    }
+    if (c === undefined) {
+      c = new FetchConnection(pool.host, pool.port, this.clientId, 30_000, 3000);
+      this.connections.set(nodeId, c);
+    }
+    return c;
   }
 
   /**
-   * A Fetch v11 round on one broker, its response decoded by sluice (record-batches.ts) rather
-   * than kafkajs: the body comes back as bytes and the record sets go straight into columns.
+   * A Fetch v11 round on one broker over our own connection, its response parsed by sluice:
+   * each partition's record set is handed on undecoded (record-batches.ts decodes it).
    */
-  private async fetchOwn(broker: InternalBroker, send: SendRequest, partitions: readonly number[], wanted: ReadonlyMap<number, number>, maxBytes: number, maxPartitionBytes: number): Promise<FetchedPartition[]> {
-    const request = this.fetchV11({
-      replicaId: -1, isolationLevel: READ_COMMITTED, maxWaitTime: 500, minBytes: 1, maxBytes, sessionId: 0, sessionEpoch: -1,
-      topics: [{ topic: this.topic, partitions: partitions.map((partition) => ({ partition, fetchOffset: String(wanted.get(partition)), logStartOffset: '-1', maxBytes: maxPartitionBytes, currentLeaderEpoch: -1 })) }],
-      forgottenTopics: [], rackId: '',
+  private async fetchOwn(connection: FetchConnection, partitions: readonly number[], wanted: ReadonlyMap<number, number>, maxBytes: number, maxPartitionBytes: number): Promise<FetchedPartition[]> {
+    const body = await connection.fetch({
+      topic: this.topic,
+      partitions: partitions.map((partition) => ({ partition, offset: wanted.get(partition)!, maxBytes: maxPartitionBytes })),
+      maxBytes,
+      // Only data the partition already holds is requested, so the broker never needs to wait.
+      maxWaitMs: 500,
+      isolationLevel: READ_COMMITTED,
     });
-    const body = await send.call(broker, { request, response: { decode: async (b) => b, parse: async (b) => b }, requestTimeout: 30_000 });
     return this.parseFetch(body, wanted);
   }
 
@@ -229,12 +254,10 @@ export class KafkaCluster {
         if (code !== 0) throw this.errorFromCode(code);
         const from = wanted.get(partition);
         if (from === undefined) continue;
-        const records = new RecordColumns();
-        // Room for as many records as the set can hold uncompressed (a one-record batch takes
-        // about 70 bytes), so small messages do not grow the columns step by step.
-        if (size > 0) records.reserve(Math.ceil(size / 70));
-        if (size > 0) decodeRecordSet(b, start, start + size, from, aborted, records);
-        out.push({ partition, stableOffset: lastStable >= 0 ? lastStable : highWatermark, messages: [], records, end: Math.max(from, records.end) });
+        // Only the batch headers are read here; the records are decoded by whoever reads them.
+        const end = size > 0 ? recordSetEnd(b, start, start + size) : -1;
+        const recordSet = { buffer: b, start, end: start + Math.max(0, size), from, aborted };
+        out.push({ partition, stableOffset: lastStable >= 0 ? lastStable : highWatermark, messages: [], recordSet, end: Math.max(from, end) });
       }
     }
     return out;
@@ -245,6 +268,8 @@ export class KafkaCluster {
   }
 
   async disconnect(): Promise<void> {
+    for (const c of this.connections.values()) c.close();
+    this.connections.clear();
     await this.cluster.disconnect();
   }
 
@@ -280,8 +305,19 @@ export class KafkaCluster {
   /**
    * One Fetch round: a request to each partition leader (in parallel) for the given start
    * offsets. Partitions may come back empty when a response filled up with other partitions.
+   * Rounds on one cluster run one after another (a poll and a REPLAY may share it): a round's
+   * record sets are then decoded before another round can be answered into the connection's
+   * reused buffers, even when one round waits for a second broker.
    */
-  async fetch(requests: readonly FetchRequest[], maxBytes: number, maxPartitionBytes: number): Promise<FetchedPartition[]> {
+  fetch(requests: readonly FetchRequest[], maxBytes: number, maxPartitionBytes: number): Promise<FetchedPartition[]> {
+    const round = this.lastRound.then(() => this.fetchRound(requests, maxBytes, maxPartitionBytes));
+    this.lastRound = round.catch(() => undefined);
+    return round;
+  }
+
+  private lastRound: Promise<unknown> = Promise.resolve();
+
+  private async fetchRound(requests: readonly FetchRequest[], maxBytes: number, maxPartitionBytes: number): Promise<FetchedPartition[]> {
     const wanted = new Map(requests.map((r) => [r.partition, r.offset]));
     const leaders = this.cluster.findLeaderForPartitions(this.topic, [...wanted.keys()]);
     const missing = [...wanted.keys()].filter((p) => !Object.values(leaders).some((ps) => ps.includes(p)));
@@ -290,10 +326,10 @@ export class KafkaCluster {
     }
     const rounds = Object.entries(leaders).map(async ([nodeId, partitions]) => {
       const broker = await this.cluster.findBroker({ nodeId });
-      const send = this.sender(broker);
-      if (send !== null) {
+      const connection = this.connection(nodeId, broker);
+      if (connection !== null) {
         try {
-          return await this.fetchOwn(broker, send, partitions, wanted, maxBytes, maxPartitionBytes);
+          return await this.fetchOwn(connection, partitions, wanted, maxBytes, maxPartitionBytes);
         } catch (e) {
           if (!(e instanceof UnsupportedBatch)) throw e;
           // Message format 0/1 or a codec we do not decode: kafkajs decodes this cluster's fetches.

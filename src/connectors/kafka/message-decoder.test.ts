@@ -60,6 +60,26 @@ describe('MessageDecoder', () => {
     expect(d.finish().flatMap((b) => batchRows(b))).toEqual([['é', 1n], ['b', 1n]]);
   });
 
+  it('reads runs of ASCII lines into a text-only column as splitLines cuts them, across batch boundaries', () => {
+    // No metadata column: whole messages go through FastColumn.appendLines, which checks ASCII as it copies.
+    const rnd = seededRandom(7);
+    // Rarely a non-ASCII character, or a byte-order mark at the start: such messages take the string path.
+    const alphabet = ['a', 'bc', ' ', '\n', '\r\n', '\n\n', 'w123', '\r', '', ...Array(6).fill('x'), 'é'];
+    const messages = Array.from({ length: 50_000 }, () => (rnd() < 0.01 ? '\ufeff' : '') + Array.from({ length: Math.floor(rnd() * 12) }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join(''));
+    const schema: Schema = [{ name: 'line', type: 'varchar' }];
+    const d = decoder(schema, { format: 'text', many_per_message: 'true' });
+    // Some messages inside a larger buffer, as a record set holds them.
+    messages.forEach((m, i) => {
+      const b = Buffer.from(`\n${m}\n`);
+      d.record(b, i, 0, 0, -1, 1, b.length - 2, b.length);
+    });
+    const want = messages.flatMap((m) => splitLines(m));
+    const batches = d.finish();
+    expect(want.length).toBeGreaterThan(65536);
+    expect(batches.map((b) => b.length)).toEqual([65536, want.length - 65536]);
+    expect(batches.flatMap((b) => batchRows(b).map((r) => r[0]))).toEqual(want);
+  });
+
   it('takes a single-record message without its line break, and refuses values over max_message_bytes', () => {
     const schema: Schema = [{ name: 'a', type: 'int' }, { name: 'b', type: 'varchar' }];
     const d = decoder(schema, { format: 'csv', max_message_bytes: '10' });

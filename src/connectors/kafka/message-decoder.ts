@@ -21,7 +21,7 @@ import { deadLetterOf, errorText, isBlank, MAX_RAW_CHARS } from '../formats/deco
 import { splitLines } from '../formats/lines.js';
 import type { FormatSpec } from '../formats/options.js';
 import type { FetchedMessage } from './cluster.js';
-import type { RecordColumns } from './record-batches.js';
+import { recordHeaders, type RecordSink } from './record-batches.js';
 import { FastColumn } from '../formats/fast-column.js';
 import { JsonRecords } from '../formats/json-records.js';
 import { JsonScanner, SCAN_BAIL, SCAN_ROW } from '../formats/json-scanner.js';
@@ -142,7 +142,7 @@ function headersJson(headers: FetchedMessage['headers']): string {
 }
 
 /** Decodes the messages of one partition, in offset order, into append-only Batches. */
-export class MessageDecoder {
+export class MessageDecoder implements RecordSink {
   /** The records that did not decode, in offset order. */
   readonly deadLetters: DeadLetter[] = [];
   private readonly schema: Schema;
@@ -154,7 +154,10 @@ export class MessageDecoder {
   /** The byte-level fast path of format json (json-scanner.ts); null for other formats. */
   private readonly scanner: JsonScanner | null;
   private readonly metadata: readonly MetadataColumn[];
+  /** The current message's metadata values: key, partition and headers as Values, offset and timestamp as numbers. */
   private readonly meta: Value[];
+  private offset = 0;
+  private timestampMicros = 0;
   private readonly manyPerMessage: boolean;
   private readonly maxMessageBytes: number;
   private readonly where: string;
@@ -178,17 +181,18 @@ export class MessageDecoder {
   add(m: FetchedMessage, offset: number): void {
     const value = m.value;
     if (value === null) return;
-    if (this.metadata.length > 0) this.readMetadata(m.key, Number(m.timestamp), () => m.headers, offset);
+    if (this.metadata.length > 0) {
+      const key = m.key;
+      this.readMetadata(key, 0, key === null ? -1 : key.length, Number(m.timestamp), offset, 0, m.headers);
+    }
     this.addValue(value, 0, value.length, offset);
   }
 
-  /** Decodes record `i` of columns from our own fetch decoding (record-batches.ts), at `offset`. */
-  addColumnar(recs: RecordColumns, i: number, offset: number): void {
-    const len = recs.valueLength[i]!;
-    if (len < 0) return;
-    if (this.metadata.length > 0) this.readMetadata(recs.key(i), recs.timestamps[i]!, () => recs.headers(i), offset);
-    const s = recs.valueStart[i]!;
-    this.addValue(recs.buffers[recs.buffer[i]!]!, s, s + len, offset);
+  /** Decodes a record as our own fetch decoding (record-batches.ts) hands it over. */
+  record(buf: Buffer, offset: number, timestamp: number, keyStart: number, keyLength: number, valueStart: number, valueLength: number, headerStart: number): void {
+    if (valueLength < 0) return;
+    if (this.metadata.length > 0) this.readMetadata(buf, keyStart, keyLength, timestamp, offset, headerStart, null);
+    this.addValue(buf, valueStart, valueStart + valueLength, offset);
   }
 
   /** A message value, buf[start, end). */
@@ -220,8 +224,11 @@ export class MessageDecoder {
   }
 
   private completeRow(): void {
-    if (++this.rows < BATCH_ROWS) return;
-    // A full batch: start the next one, sized by what this one held.
+    if (++this.rows === BATCH_ROWS) this.completeBatch();
+  }
+
+  /** A full batch: start the next one, sized by what this one held. */
+  private completeBatch(): void {
     const cols = this.cols;
     this.batches.push(this.batch());
     this.cols = this.schema.map((f, j) => new FastColumn(f.type, BATCH_ROWS, cols[j]!.bytesPerRow()));
@@ -261,9 +268,7 @@ export class MessageDecoder {
       r = SCAN_BAIL;
     }
     if (r === SCAN_ROW) {
-      const md = this.metadata;
-      for (let k = 0; k < md.length; k++) cols[md[k]!.index]!.append(this.meta[k]!);
-      this.completeRow();
+      this.rowDecoded();
     } else if (r === SCAN_BAIL) {
       for (let j = 0; j < cols.length; j++) cols[j]!.truncate(this.rows);
       this.addRecord(line === 0 ? singleRecord(value, start, end) : value.toString('utf8', start, end), offset, line);
@@ -277,7 +282,19 @@ export class MessageDecoder {
    * added) when a byte is not ASCII, for the string path.
    */
   private addAsciiText(buf: Buffer, start: number, end: number, slot: number): boolean {
-    for (let p = start; p < end; p++) if (buf[p]! >= 128) return false;
+    // The text column is the only column and the message's lines fit in this batch (a line
+    // takes at least a byte): one pass copies them and checks that they are ASCII.
+    if (this.manyPerMessage && this.cols.length === 1 && end - start <= BATCH_ROWS - this.rows) {
+      const col = this.cols[slot]!;
+      const before = col.length;
+      if (col.appendLines(buf, start, end, BATCH_ROWS, true) < 0) return false;
+      this.rows += col.length - before;
+      if (this.rows === BATCH_ROWS) this.completeBatch();
+      return true;
+    }
+    let high = 0;
+    for (let p = start; p < end; p++) high |= buf[p]!;
+    if (high >= 128) return false;
     const col = this.cols[slot]!;
     if (!this.manyPerMessage) {
       let e = end;
@@ -287,6 +304,17 @@ export class MessageDecoder {
       }
       col.appendBytes(buf, start, e);
       this.rowDecoded();
+      return true;
+    }
+    if (this.cols.length === 1) {
+      // The text column is the only column: whole runs of lines go in at once, up to a batch's end.
+      let s = start;
+      while (s < end) {
+        const before = this.cols[slot]!.length;
+        s = this.cols[slot]!.appendLines(buf, s, end, BATCH_ROWS - this.rows, false);
+        this.rows += this.cols[slot]!.length - before;
+        if (this.rows === BATCH_ROWS) this.completeBatch();
+      }
       return true;
     }
     let s = start;
@@ -302,11 +330,26 @@ export class MessageDecoder {
     return true;
   }
 
-  /** The metadata columns of a row whose payload columns are in, and the row counted. */
+  /**
+   * The metadata columns of a row whose payload columns are in, and the row counted. Offsets
+   * and timestamps go in as numbers (appendInt64), without a BigInt per row.
+   */
   private rowDecoded(): void {
     const cols = this.cols;
     const md = this.metadata;
-    for (let k = 0; k < md.length; k++) cols[md[k]!.index]!.append(this.meta[k]!);
+    for (let k = 0; k < md.length; k++) {
+      const col = cols[md[k]!.index]!;
+      switch (md[k]!.kind) {
+        case '_offset':
+          col.appendInt64(this.offset);
+          break;
+        case '_timestamp':
+          col.appendInt64(this.timestampMicros);
+          break;
+        default:
+          col.append(this.meta[k]!);
+      }
+    }
     this.completeRow();
   }
 
@@ -314,9 +357,7 @@ export class MessageDecoder {
     const cols = this.cols;
     const r = this.records.decode(text, cols);
     if (r === ROW) {
-      const md = this.metadata;
-      for (let k = 0; k < md.length; k++) cols[md[k]!.index]!.append(this.meta[k]!);
-      this.completeRow();
+      this.rowDecoded();
       return;
     }
     for (let j = 0; j < cols.length; j++) cols[j]!.truncate(this.rows);
@@ -325,24 +366,29 @@ export class MessageDecoder {
     }
   }
 
-  private readMetadata(key: Buffer | null, timestampMs: number, headers: () => FetchedMessage['headers'], offset: number): void {
+  /**
+   * The metadata values of a record: its key is buf[keyStart, keyStart + keyLength) (length -1:
+   * null), its headers are `headers` as kafkajs decoded them, or when null the header section
+   * at buf[headerStart].
+   */
+  private readMetadata(buf: Buffer | null, keyStart: number, keyLength: number, timestampMs: number, offset: number, headerStart: number, headers: FetchedMessage['headers'] | null): void {
     const md = this.metadata;
     for (let k = 0; k < md.length; k++) {
       switch (md[k]!.kind) {
         case '_key':
-          this.meta[k] = key === null ? null : key.toString('utf8');
+          this.meta[k] = keyLength < 0 ? null : buf!.toString('utf8', keyStart, keyStart + keyLength);
           break;
         case '_partition':
           this.meta[k] = this.partition;
           break;
         case '_offset':
-          this.meta[k] = BigInt(offset);
+          this.offset = offset;
           break;
         case '_timestamp':
-          this.meta[k] = BigInt(timestampMs) * 1000n;
+          this.timestampMicros = timestampMs * 1000;
           break;
         case '_headers':
-          this.meta[k] = headersJson(headers());
+          this.meta[k] = headersJson(headers ?? recordHeaders(buf!, headerStart));
           break;
       }
     }

@@ -15,6 +15,9 @@
  *   max_records_per_epoch          Kafka records (messages) one epoch takes per partition at
  *                                  most (default 100000), so a backlog is read in bounded
  *                                  epochs; FLUSH runs epochs until it is caught up
+ *   max_bytes_per_epoch            bytes of record batches one epoch reads over all partitions
+ *                                  (default 67108864: 64 MB); the epoch stops after the fetch
+ *                                  round that reaches it, and FLUSH runs epochs until caught up
  *   max_message_bytes              larger message values are dead letters (default 1048576)
  *   fetch.max_bytes                bytes per fetch request (default 52428800)
  *   fetch.max_partition_bytes      bytes per partition per fetch request (default 4194304)
@@ -58,6 +61,7 @@ export interface KafkaSourceConfig {
   /** Records per partition per epoch at most. */
   readonly maxRecordsPerEpoch: number;
   readonly maxMessageBytes: number;
+  readonly maxBytesPerEpoch: number;
   readonly fetchMaxBytes: number;
   readonly fetchMaxPartitionBytes: number;
 }
@@ -81,6 +85,8 @@ export type KafkaDelivery =
  * backlog of millions is read in many bounded epochs rather than one (issue 15).
  */
 export const DEFAULT_MAX_RECORDS_PER_EPOCH = 100_000;
+/** Bytes of record batches one epoch reads by default, as the file source's max_bytes_per_epoch. */
+export const DEFAULT_MAX_BYTES_PER_EPOCH = 64 << 20;
 
 /** The topic exactly-once sinks record their last committed epoch in, by default. */
 export const DEFAULT_PROGRESS_TOPIC = 'sluice_sink_progress';
@@ -100,7 +106,7 @@ export function readKafkaSourceOptions(options: Options, schema: Schema): KafkaS
   const r = new OptionReader('kafka', options);
   r.checkNames([
     'topic', ...BROKER_OPTIONS, ...FORMAT_OPTIONS, 'many_per_message', 'scan_startup_mode', 'scan_startup_timestamp_millis',
-    'scan_startup_offsets', 'max_rate_per_partition', 'max_records_per_epoch', 'max_message_bytes', 'fetch.max_bytes', 'fetch.max_partition_bytes',
+    'scan_startup_offsets', 'max_rate_per_partition', 'max_records_per_epoch', 'max_bytes_per_epoch', 'max_message_bytes', 'fetch.max_bytes', 'fetch.max_partition_bytes',
   ]);
   const topic = readTopic(r);
   const brokers = readBrokers(r);
@@ -120,11 +126,14 @@ export function readKafkaSourceOptions(options: Options, schema: Schema): KafkaS
   const maxRatePerPartition = r.positiveNumber('max_rate_per_partition') ?? null;
   const maxRecordsPerEpoch = r.integer('max_records_per_epoch', 1) ?? DEFAULT_MAX_RECORDS_PER_EPOCH;
   const maxMessageBytes = r.integer('max_message_bytes', 1) ?? 1 << 20;
+  // Records per epoch alone do not bound an epoch's memory: 100 000 messages of 100 JSON
+  // records each were one epoch of 6 M rows (874 MB peak RSS in bench/kafka.ts).
+  const maxBytesPerEpoch = r.integer('max_bytes_per_epoch', 1) ?? DEFAULT_MAX_BYTES_PER_EPOCH;
   const fetchMaxBytes = r.integer('fetch.max_bytes', 1024, 0x7fffffff) ?? 50 << 20;
   // 4 MB rather than Kafka's 1 MB: a poll knows how much it wants, and fewer rounds cost less
   // (W2 with 100 events per message: +15–25 % events per CPU-second, bench/kafka.ts).
   const fetchMaxPartitionBytes = r.integer('fetch.max_partition_bytes', 1024, 0x7fffffff) ?? 4 << 20;
-  return { topic, brokers, format, manyPerMessage, layout, startup, maxRatePerPartition, maxRecordsPerEpoch, maxMessageBytes, fetchMaxBytes, fetchMaxPartitionBytes };
+  return { topic, brokers, format, manyPerMessage, layout, startup, maxRatePerPartition, maxRecordsPerEpoch, maxMessageBytes, maxBytesPerEpoch, fetchMaxBytes, fetchMaxPartitionBytes };
 }
 
 /** Reads and checks the options of a Kafka sink writing rows of `schema`. */

@@ -8,16 +8,19 @@
  *                   ▲          next round in flight ◄──┘      │
  *                   └──────────────────────────────── decode this round's records
  *
- * Gaps are normal (compaction, transaction markers, aborted records): a cursor advances to the
- * end of what a response covers, not to the last record's offset plus one.
+ * A response's record sets are decoded (record-batches.ts, straight into each partition's
+ * MessageDecoder) after the next round has been asked for, and before it is awaited: the
+ * fetch connection reuses its response buffers. Gaps are normal (compaction, transaction
+ * markers, aborted records): a cursor advances to the end of what a response covers, not to
+ * the last record's offset plus one.
  */
 import type { Batch } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { Schema } from '../../common/types.js';
 import type { DeadLetter } from '../api.js';
-import { OffsetOutOfRange, type FetchedMessage, type FetchedPartition, type KafkaCluster } from './cluster.js';
+import { OffsetOutOfRange, type FetchedMessage, type FetchedPartition, type KafkaCluster, type RecordSet } from './cluster.js';
 import { MessageDecoder, type DecodeSettings } from './message-decoder.js';
-import type { RecordColumns } from './record-batches.js';
+import { decodeRecordSet } from './record-batches.js';
 
 /** The records of one partition an epoch read: offsets [from, to). */
 export interface PartitionRange {
@@ -32,8 +35,10 @@ export interface PartitionRange {
 export interface RangeRead {
   readonly batches: Batch[];
   readonly deadLetters: DeadLetter[];
-  /** The ranges as read: `to` is lowered when a partition turned out shorter (truncated). */
+  /** The ranges as read: `to` is lowered when a partition turned out shorter (truncated), or the byte budget ran out. */
   readonly ranges: PartitionRange[];
+  /** True when the byte budget stopped the reading before the ranges' ends. */
+  readonly cut: boolean;
 }
 
 /** Fetch sizes in bytes. */
@@ -54,12 +59,17 @@ interface Cursor {
 interface Work {
   readonly cursor: Cursor;
   readonly messages: readonly FetchedMessage[];
-  readonly records: RecordColumns | undefined;
+  readonly recordSet: RecordSet | undefined;
   readonly start: number;
   readonly stop: number;
 }
 
-/** Reads every record in `ranges` of the cluster's topic; `log` gets notes on truncation and deletion. */
+/**
+ * Reads every record in `ranges` of the cluster's topic; `log` gets notes on truncation and
+ * deletion. With a `budget` (bytes of record batches, for a poll; a replay reads its ranges
+ * whole) the reading stops after the fetch round that reaches it, each range ending where its
+ * partition's reading got to.
+ */
 export async function readRanges(
   cluster: KafkaCluster,
   schema: Schema,
@@ -68,6 +78,7 @@ export async function readRanges(
   ranges: readonly PartitionRange[],
   sizes: FetchSizes,
   log: (message: string) => void,
+  budget = Number.POSITIVE_INFINITY,
 ): Promise<RangeRead> {
   const cursors: Cursor[] = [...ranges]
     .sort((a, b) => a.partition - b.partition)
@@ -82,6 +93,8 @@ export async function readRanges(
     return p;
   };
 
+  let bytes = 0;
+  let cut = false;
   let inflight = fetchActive();
   while (inflight !== null) {
     let results: FetchedPartition[];
@@ -101,8 +114,9 @@ export async function readRanges(
       const c = byPartition.get(fp.partition);
       if (c === undefined || c.cur >= c.to) continue;
       if (fp.end > c.cur) {
-        work.push({ cursor: c, messages: fp.messages, records: fp.records, start: c.cur, stop: c.to });
+        work.push({ cursor: c, messages: fp.messages, recordSet: fp.recordSet, start: c.cur, stop: c.to });
         c.cur = Math.min(fp.end, c.to);
+        bytes += fetchedBytes(fp);
       } else {
         empty.push(fp);
       }
@@ -122,6 +136,13 @@ export async function readRanges(
         throw new SluiceError('connection', `the brokers answered a fetch of topic "${topic}" without the partitions asked for; retrying at the next epoch`);
       }
     }
+    if (bytes >= budget) {
+      for (const c of cursors) {
+        if (c.cur >= c.to) continue;
+        c.to = c.cur;
+        cut = true;
+      }
+    }
     inflight = fetchActive();
     for (const w of work) decodeInto(w, schema, settings, topic);
   }
@@ -134,22 +155,26 @@ export async function readRanges(
     deadLetters.push(...c.decoder.deadLetters);
   }
   const read = cursors.map((c) => (c.deleted > 0 ? { partition: c.partition, from: c.from, to: c.to, deleted: c.deleted } : { partition: c.partition, from: c.from, to: c.to }));
-  return { batches, deadLetters, ranges: read };
+  return { batches, deadLetters, ranges: read, cut };
+}
+
+/** The bytes a fetched partition holds: its record set, or its message values when kafkajs decoded it. */
+function fetchedBytes(fp: FetchedPartition): number {
+  const rs = fp.recordSet;
+  if (rs !== undefined) return rs.end - rs.start;
+  let n = 0;
+  for (const m of fp.messages) n += m.value === null ? 0 : m.value.length;
+  return n;
 }
 
 function decodeInto(w: Work, schema: Schema, settings: DecodeSettings, topic: string): void {
   const c = w.cursor;
   c.decoder ??= new MessageDecoder(schema, settings, topic, c.partition, Math.min(c.to - c.from, 1 << 16));
   const d = c.decoder;
-  const recs = w.records;
-  if (recs !== undefined) {
-    const offsets = recs.offsets;
-    for (let i = 0; i < recs.count; i++) {
-      const offset = offsets[i]!;
-      if (offset < w.start) continue;
-      if (offset >= w.stop) break;
-      d.addColumnar(recs, i, offset);
-    }
+  const rs = w.recordSet;
+  if (rs !== undefined) {
+    // Straight from the response into the decoder's columns, record by record.
+    decodeRecordSet(rs.buffer, rs.start, rs.end, w.start, w.stop, rs.aborted, d);
     return;
   }
   const ms = w.messages;

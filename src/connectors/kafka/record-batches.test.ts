@@ -1,13 +1,15 @@
 /**
  * The record-batch decoder against kafkajs' own encoder and decoder: random batches (null keys
  * and values, headers with repeated keys, gzip, transactional producers, control batches,
- * aborted transactions, a partial batch at the end, a start offset inside a batch) decode to
- * the records kafkajs decodes (minus what read_committed drops, and what lies before `from`).
+ * aborted transactions, a partial batch at the end, a start offset inside a batch, an end
+ * offset) decode to the records kafkajs decodes, minus what read_committed drops (as kafkajs'
+ * consumer filters it too) and what lies outside [from, to). gzip is the codec kafkajs, and so
+ * the broker here, produces; others turn to kafkajs' decoding (UnsupportedBatch).
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../common/errors.js';
-import { crc32c, decodeRecordSet, RecordColumns, UnsupportedBatch, type AbortedTransaction } from './record-batches.js';
+import { crc32c, decodeRecordSet, RecordColumns, recordSetEnd, UnsupportedBatch, type AbortedTransaction } from './record-batches.js';
 import { seededRandom as rng } from '../../common/random.js';
 
 const require = createRequire(import.meta.url);
@@ -16,6 +18,7 @@ const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as
 const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as (d: unknown) => Promise<any[]>;
 const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => unknown;
 const Long = require('kafkajs/src/utils/long.js') as { fromNumber(n: number): unknown; fromValue(n: number): unknown };
+const filterAborted = require('kafkajs/src/consumer/filterAbortedMessages.js') as <M>(args: { messages: M[]; abortedTransactions: { producerId: string; firstOffset: string }[] }) => M[];
 const kafkajsCrc = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number;
 
 
@@ -111,12 +114,17 @@ describe('record batches', () => {
       // A partial batch at the end is left alone.
       const cut = r() < 0.3 ? built.set.length - 1 - Math.floor(r() * 20) : built.set.length;
       const ours = new RecordColumns();
-      decodeRecordSet(built.set, 0, cut, from, built.aborted, ours);
+      const end = decodeRecordSet(built.set, 0, cut, from, Infinity, built.aborted, ours);
+      expect(recordSetEnd(built.set, 0, cut)).toBe(end);
       const complete = cut === built.set.length;
       const expected = theirs.filter((m) => !m.isControlRecord && !built.abortedOffsets.has(Number(m.offset)) && Number(m.offset) >= from);
+      // kafkajs' consumer drops the same records (its filter of aborted transactions, then control records).
+      const abortedTransactions = built.aborted.map((a) => ({ producerId: String(a.producerId), firstOffset: String(a.firstOffset) }));
+      const kept = filterAborted({ messages: theirs, abortedTransactions }).filter((m) => !m.isControlRecord && Number(m.offset) >= from);
+      expect(kept.map((m) => m.offset)).toEqual(expected.map((m) => m.offset));
       if (complete) {
         expect(ours.count).toBe(expected.length);
-        expect(ours.end).toBe(built.lastOffset + 1);
+        expect(end).toBe(built.lastOffset + 1);
       }
       for (let i = 0; i < ours.count; i++) {
         const m = expected[i]!;
@@ -127,6 +135,12 @@ describe('record batches', () => {
         expect(ours.valueText(i)).toBe(m.value === null ? '' : m.value.toString('utf8'));
         expect(ours.headers(i)).toEqual(m.headers);
       }
+      // An upper bound: the same records below it, and batches from it on not read at all.
+      const to = from + Math.floor(r() * (built.lastOffset + 2 - from));
+      const below = new RecordColumns();
+      const belowEnd = decodeRecordSet(built.set, 0, cut, from, to, built.aborted, below);
+      expect(Array.from(below.offsets.subarray(0, below.count))).toEqual(Array.from(ours.offsets.subarray(0, ours.count)).filter((o) => o < to));
+      if (belowEnd >= 0) expect(belowEnd).toBeLessThanOrEqual(end);
     }
   });
 
@@ -134,10 +148,20 @@ describe('record batches', () => {
     const built = await buildSet(rng(9));
     const bad = Buffer.from(built.set);
     bad[bad.length - 3] = bad[bad.length - 3]! ^ 0xff;
-    expect(() => decodeRecordSet(bad, 0, bad.length, 0, [], new RecordColumns())).toThrow(SluiceError);
+    expect(() => decodeRecordSet(bad, 0, bad.length, 0, Infinity, [], new RecordColumns())).toThrow(SluiceError);
     const old = Buffer.from(built.set);
     old.writeInt8(1, 16);
-    expect(() => decodeRecordSet(old, 0, old.length, 0, [], new RecordColumns())).toThrow(UnsupportedBatch);
+    expect(() => decodeRecordSet(old, 0, old.length, 0, Infinity, [], new RecordColumns())).toThrow(UnsupportedBatch);
+    expect(() => recordSetEnd(old, 0, old.length)).toThrow(UnsupportedBatch);
+    // Another codec (snappy): the header walk already sends the fetch to kafkajs' decoding.
+    const snappy = Buffer.from(built.set);
+    snappy.writeInt16BE((snappy.readInt16BE(21) & ~7) | 2, 21);
+    expect(() => recordSetEnd(snappy, 0, snappy.length)).toThrow(/snappy/);
+    // A batch length too short to hold a header is corrupt, not a loop that never advances.
+    const short = Buffer.from(built.set);
+    short.writeInt32BE(-12, 8);
+    expect(() => recordSetEnd(short, 0, short.length)).toThrow(SluiceError);
+    expect(() => decodeRecordSet(short, 0, short.length, 0, Infinity, [], new RecordColumns())).toThrow(SluiceError);
   });
 });
 

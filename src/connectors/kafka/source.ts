@@ -14,9 +14,8 @@
  * and, as lag, how many records were already in the partition beyond `to`. `replay(range)`
  * reads a recorded range again.
  *
- * Known limits: the positions are kept in memory only (a restarted engine starts again from
- * scan_startup_mode until the engine records offsets); without max_rate_per_partition a poll
- * takes the whole backlog at once.
+ * A poll takes at most max_records_per_epoch records per partition and stops reading once it
+ * has max_bytes_per_epoch bytes of record batches (the ranges it reports end where it stopped).
  */
 import type { Batch } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
@@ -131,8 +130,10 @@ export class KafkaSource implements SourceConnector<KafkaPosition> {
       if (latest.get(partition)! - from > bound && bound < paced) more = true;
       return { partition, from, to: Math.max(from, Math.min(latest.get(partition)!, from + bound)) };
     });
-    const read = await readRanges(this.cluster, this.ctx.schema, this.config, this.config.topic, plan, this.fetchSizes(), (m) => this.ctx.log(m));
+    const read = await readRanges(this.cluster, this.ctx.schema, this.config, this.config.topic, plan, this.fetchSizes(), (m) => this.ctx.log(m), this.config.maxBytesPerEpoch);
     for (const r of read.ranges) this.next.set(r.partition, r.to);
+    // Input left behind by max_bytes_per_epoch is caught up by FLUSH too.
+    if (read.cut) more = true;
     this.lastPollMicros = nowMicros;
     for (const d of read.deadLetters) this.ctx.deadLetter(d);
     const range: KafkaRange = {
