@@ -14,7 +14,7 @@
  *
  * Environment: SLUICE_BENCH_KAFKA_EVENTS (default 5 000 000), SLUICE_BENCH_KAFKA_CASES
  * (comma-separated case names), SLUICE_BENCH_KAFKA_OPTIONS (extra WITH options for the source,
- * such as "fetch.max_partition_bytes = '4194304'"), SLUICE_BENCH_PROFILE (a directory: writes a
+ * such as "fetch.max_partition_bytes = '4194304'"), SLUICE_BENCH_KAFKA_PARALLELISM (the views' parallelism, default 1), SLUICE_BENCH_PROFILE (a directory: writes a
  * V8 CPU profile of each case's measured phase only, for Chrome DevTools or speedscope).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -26,8 +26,11 @@ import { Session } from 'node:inspector/promises';
 import { Worker } from 'node:worker_threads';
 import { Kafka, logLevel } from 'kafkajs';
 import { createEngine } from '../src/exec/runtime/engine.js';
+import { shardPool } from '../src/exec/parallel/pool.js';
 
 const EVENTS = Number(process.env.SLUICE_BENCH_KAFKA_EVENTS ?? 5_000_000);
+/** The views' parallelism (issue 16): SLUICE_BENCH_KAFKA_PARALLELISM, default 1; above 1 the case names end in _pN. */
+const PARALLELISM = Number(process.env.SLUICE_BENCH_KAFKA_PARALLELISM ?? 1);
 const PARTITIONS = 2;
 
 interface Case {
@@ -173,7 +176,9 @@ async function run(c: Case, brokers: string[]): Promise<Result> {
   const topic = topicOf(c, messages);
   await ensureTopic(brokers, topic, c.kind, c.perMessage, messages);
   const extra = process.env.SLUICE_BENCH_KAFKA_OPTIONS ?? '';
-  const engine = await createEngine({ autoStart: false, log: (m) => progress(m) });
+  const engine = await createEngine({ autoStart: false, log: (m) => progress(m), parallelism: PARALLELISM });
+  // Shard worker threads load before the measured phase (a server starts them at its start).
+  if (PARALLELISM > 1) await shardPool().warm(PARALLELISM);
   const view = c.kind === 'words' ? 'counts' : 'q1';
   try {
     const options = `connector = 'kafka', topic = '${topic}', brokers = '${brokers.join(',')}', many_per_message = '${c.perMessage > 1}'${extra ? `, ${extra}` : ''}`;
@@ -224,7 +229,7 @@ async function run(c: Case, brokers: string[]): Promise<Result> {
       check = `${rows} rows in q1 = ${events} events produced, 0 dead letters`;
     }
     return {
-      name: c.name,
+      name: PARALLELISM > 1 ? `${c.name}_p${PARALLELISM}` : c.name,
       events,
       messages,
       cpuSeconds: round(cpuSeconds),
