@@ -96,8 +96,9 @@ class IdPool {
 class WordKeyDict implements KeyDict {
   private readonly width: number;
   private readonly pool = new IdPool();
-  private table = new Int32Array(1024); // id + 1, 0 = empty
-  private mask = 1023;
+  /** Pairs (id + 1, hash): 0 = empty; a probe compares hashes without touching the keys. */
+  private table = new Int32Array(32);
+  private mask = 15;
   private live = 0;
   private words: Int32Array;
   private hashes = new Int32Array(64);
@@ -154,16 +155,16 @@ class WordKeyDict implements KeyDict {
         }
       }
       const h = WordKeyDict.hash(key, width);
+      const t = this.table;
       let p = h & this.mask;
       for (;;) {
-        const e = this.table[p]!;
+        const e = t[2 * p]!;
         if (e === 0) {
           out[i] = this.insert(p, h);
           break;
         }
-        const id = e - 1;
-        if (this.hashes[id] === h && this.same(id)) {
-          out[i] = id;
+        if (t[2 * p + 1] === h && this.same(e - 1)) {
+          out[i] = e - 1;
           break;
         }
         p = (p + 1) & this.mask;
@@ -192,8 +193,9 @@ class WordKeyDict implements KeyDict {
     }
     this.hashes[id] = h;
     this.words.set(this.key, id * this.width);
-    this.table[p] = id + 1;
-    if (++this.live * 2 > this.mask) this.rehash(this.table.length * 2);
+    this.table[2 * p] = id + 1;
+    this.table[2 * p + 1] = h;
+    if (++this.live * 2 > this.mask) this.rehash(2 * (this.mask + 1));
     return id;
   }
 
@@ -202,30 +204,37 @@ class WordKeyDict implements KeyDict {
     const t = this.table;
     const mask = this.mask;
     let p = this.hashes[id]! & mask;
-    while (t[p] !== id + 1) p = (p + 1) & mask;
-    t[p] = 0;
+    while (t[2 * p] !== id + 1) p = (p + 1) & mask;
+    t[2 * p] = 0;
     this.live--;
-    for (let q = (p + 1) & mask; t[q] !== 0; q = (q + 1) & mask) {
-      const ideal = this.hashes[t[q]! - 1]! & mask;
+    for (let q = (p + 1) & mask; t[2 * q] !== 0; q = (q + 1) & mask) {
+      const ideal = t[2 * q + 1]! & mask;
       // The entry at q may move back to p unless its home lies cyclically in (p, q].
       const stays = p <= q ? p < ideal && ideal <= q : p < ideal || ideal <= q;
       if (stays) continue;
-      t[p] = t[q]!;
-      t[q] = 0;
+      t[2 * p] = t[2 * q]!;
+      t[2 * p + 1] = t[2 * q + 1]!;
+      t[2 * q] = 0;
       p = q;
     }
   }
 
+  /** Grows the table to `cap` entries. */
   private rehash(cap: number): void {
     const old = this.table;
-    this.table = new Int32Array(cap);
-    this.mask = cap - 1;
-    for (const e of old) {
+    const t = new Int32Array(2 * cap);
+    const mask = cap - 1;
+    for (let q = 0; q < old.length; q += 2) {
+      const e = old[q]!;
       if (e === 0) continue;
-      let p = this.hashes[e - 1]! & this.mask;
-      while (this.table[p] !== 0) p = (p + 1) & this.mask;
-      this.table[p] = e;
+      const h = old[q + 1]!;
+      let p = h & mask;
+      while (t[2 * p] !== 0) p = (p + 1) & mask;
+      t[2 * p] = e;
+      t[2 * p + 1] = h;
     }
+    this.table = t;
+    this.mask = mask;
   }
 }
 
@@ -288,6 +297,10 @@ class Side {
   tLo: Int32Array = new Int32Array(64);
   tHi: Int32Array = new Int32Array(64);
   tOk: Uint8Array = new Uint8Array(64);
+  /** A lower bound of the live rows' times (their least, as of the last scan), or none yet. */
+  hasMin = false;
+  minLo = 0;
+  minHi = 0;
   live: Uint8Array = new Uint8Array(64);
   private free = new Int32Array(64);
   private freeTop = 0;
@@ -360,6 +373,7 @@ class Side {
     if (m === 0) return;
     if (this.slotScratch.length < m) this.slotScratch = new Int32Array(m * 2);
     const slots = this.slotScratch;
+    this.grow(this.high + m);
     for (let k = 0; k < m; k++) {
       const s = this.alloc();
       slots[k] = s;
@@ -387,9 +401,19 @@ class Side {
         const s = slots[k]!;
         this.tLo[s] = w[2 * i]!;
         this.tHi[s] = w[2 * i + 1]!;
-        this.tOk[s] = validity === null || ((validity[i >> 3]! >> (i & 7)) & 1) === 1 ? 1 : 0;
+        const ok = validity === null || ((validity[i >> 3]! >> (i & 7)) & 1) === 1;
+        this.tOk[s] = ok ? 1 : 0;
+        if (ok) this.lowerMin(w[2 * i]!, w[2 * i + 1]!);
       }
     }
+  }
+
+  /** Lowers the time bound to hi·2^32 + lo (lo unsigned) if that is below it. */
+  lowerMin(lo: number, hi: number): void {
+    if (this.hasMin && atOrBelow(this.minLo, this.minHi, lo, hi)) return;
+    this.hasMin = true;
+    this.minLo = lo;
+    this.minHi = hi;
   }
 
   /** Unlinks and frees slot s; returns its chain when that became empty, else −1. */
@@ -551,11 +575,16 @@ export class ColumnarJoinOp implements Operator {
     if (after === null) return;
     for (const side of [this.left, this.right]) {
       const th = thresholdWords(after - side.expiry!.offset);
-      if (th.none) continue;
+      // No row can go while the least time is past the threshold: no scan.
+      if (th.none || !side.hasMin || (!th.all && !atOrBelow(side.minLo, side.minHi, th.lo, th.hi))) continue;
       const emptied = this.emptied;
+      side.hasMin = false;
       for (let s = 1; s < side.high; s++) {
         if (side.live[s] !== 1 || side.tOk[s] !== 1) continue;
-        if (!th.all && !atOrBelow(side.tLo[s]!, side.tHi[s]!, th.lo, th.hi)) continue;
+        if (!th.all && !atOrBelow(side.tLo[s]!, side.tHi[s]!, th.lo, th.hi)) {
+          side.lowerMin(side.tLo[s]!, side.tHi[s]!);
+          continue;
+        }
         const chain = side.remove(s);
         if (chain > 0) emptied.push(chain - 1);
       }

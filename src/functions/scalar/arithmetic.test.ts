@@ -56,9 +56,12 @@ describe('timestamp ± a constant interval', () => {
           }
           if (r === null || BigInt.asIntN(64, r) === r) expect(want[i]).toBe(r);
         });
-        const got = evalRows(`t ${sub ? '-' : '+'} ${literal}`, ts.map((t) => [t]));
-        expect(got.values).toEqual(want);
-        expect(got.errors).toBe(errors);
+        // A literal (known constant), and an expression equal on every row (compared row by row).
+        for (const rhs of [literal, `CASE WHEN t IS NULL THEN ${literal} ELSE ${literal} END`]) {
+          const got = evalRows(`t ${sub ? '-' : '+'} ${rhs}`, ts.map((t) => [t]));
+          expect(got.values).toEqual(want);
+          expect(got.errors).toBe(errors);
+        }
       }),
       { numRuns: 300 },
     );

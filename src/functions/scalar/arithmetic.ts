@@ -10,6 +10,7 @@ import { addDec, decOf, divDec, formatDec, modDec, mulDec, negDec, scratchBytes,
 import { SluiceError } from '../../common/errors.js';
 import type { SqlType, Value } from '../../common/types.js';
 import type { EvalContext } from '../../exec/eval.js';
+import type { BoundExpr } from '../../planner/expr.js';
 import { storageOf } from '../../exec/storage.js';
 import { andValidity, markNull, syntaxFunctions, type ScalarFunction } from './scalar-function.js';
 import { UTC, type TimeZone } from '../../common/time-zone.js';
@@ -19,12 +20,12 @@ const I32_MAX = 2147483647;
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
 
-function arithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType, leftType: SqlType, rightType: SqlType): (a: Column, b: Column, n: number, ctx: EvalContext) => Column {
+function arithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType, leftType: SqlType, rightType: SqlType, constantRight = false): (a: Column, b: Column, n: number, ctx: EvalContext) => Column {
   const ls = storageOf(leftType);
   const rs = storageOf(rightType);
   const outStorage = storageOf(type);
   if (type === 'numeric') return numericArithmetic(fn, type);
-  if (leftType === 'interval' || rightType === 'interval' || type === 'interval') return intervalArithmetic(fn, type, leftType, rightType);
+  if (leftType === 'interval' || rightType === 'interval' || type === 'interval') return intervalArithmetic(fn, type, leftType, rightType, constantRight);
   return (a, b, n, ctx) => {
     let validity = andValidity(a, b, n);
     const err = (i: number, e: SluiceError) => {
@@ -128,7 +129,7 @@ function intervalReader(): (v: string) => IntervalParts {
  * Interval arithmetic, row by row as PostgreSQL's: timestamp ± interval (months on the calendar),
  * timestamp - timestamp (days and time), interval ± interval, interval * or / a number.
  */
-function intervalArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType, leftType: SqlType, rightType: SqlType): (a: Column, b: Column, n: number, ctx: EvalContext) => Column {
+function intervalArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType, leftType: SqlType, rightType: SqlType, constantRight: boolean): (a: Column, b: Column, n: number, ctx: EvalContext) => Column {
   const readA = intervalReader();
   const readB = intervalReader();
   let op: (a: Value, b: Value, zone: TimeZone) => Value;
@@ -148,7 +149,7 @@ function intervalArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: Sql
   const shifts = (leftType === 'timestamp' || leftType === 'timestamptz') && rightType === 'interval';
   return (a, b, n, ctx) => {
     if (shifts) {
-      const shift = fixedShift(b, n, fn === 'sub', leftType === 'timestamptz');
+      const shift = fixedShift(b, n, fn === 'sub', leftType === 'timestamptz', constantRight);
       if (shift !== null) return shiftTimestamps(type, a, b, n, shift, op, ctx);
     }
     const out = new ColumnBuilder(type, n);
@@ -176,16 +177,17 @@ const TWO_52 = 2 ** 52;
 
 /**
  * The shift of `timestamp ± interval` in µs when the interval is one non-NULL value on every row
- * (a constant, as in a watermark's `ts - INTERVAL '1 second'`) without months (on timestamptz
- * without days too: those follow the calendar or the zone), within ±2^52; else null.
+ * (a constant, as in a watermark's `ts - INTERVAL '1 second'`: `constant` when the expression is
+ * one, else the rows are compared) without months (on timestamptz without days too: those follow
+ * the calendar or the zone), within ±2^52; else null.
  */
-function fixedShift(b: Column, n: number, negate: boolean, instant: boolean): number | null {
+function fixedShift(b: Column, n: number, negate: boolean, instant: boolean, constant: boolean): number | null {
   if (n === 0 || b.validity !== null) return null;
   const o = b.offsets!;
   const bytes = b.values as Uint8Array;
   const s0 = o[0]!;
   const len = o[1]! - s0;
-  for (let i = 1; i < n; i++) {
+  for (let i = 1; i < n && !constant; i++) {
     const s = o[i]!;
     if (o[i + 1]! - s !== len) return null;
     for (let k = 0; k < len; k++) if (bytes[s + k] !== bytes[s0 + k]) return null;
@@ -258,6 +260,11 @@ function smallDecOp(fn: 'add' | 'sub' | 'mul', x: number, xs: number, y: number,
 
 const POW10_F = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
+/** Whether an expression is the same value on every row: a literal, or a cast of one. */
+function isConstant(e: BoundExpr): boolean {
+  return e.kind === 'lit' || (e.kind === 'cast' && isConstant(e.arg));
+}
+
 /** Exact NUMERIC arithmetic, row by row over the decimal texts (PostgreSQL's result scales). */
 function numericArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType): (a: Column, b: Column, n: number, ctx: EvalContext) => Column {
   const op = DEC_OPS[fn];
@@ -320,7 +327,7 @@ function smallNumericArithmetic(fn: 'add' | 'sub' | 'mul', type: SqlType): (a: C
 
 function binary(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod'): ScalarFunction {
   return (args, argExprs, type) => {
-    const k = arithmetic(fn, type, argExprs[0]!.type, argExprs[1]!.type);
+    const k = arithmetic(fn, type, argExprs[0]!.type, argExprs[1]!.type, isConstant(argExprs[1]!));
     return (b, ctx) => k(args[0]!(b, ctx), args[1]!(b, ctx), b.length, ctx);
   };
 }
