@@ -8,7 +8,7 @@
  *
  *   join key ──► KeyDict (one hash table over the keys of both sides) ──► key id
  *   key id ──► each side's chain of slots (head/tail per key id, next/prev per slot)
- *   slot ──► the row's columns in slot columns, its count, match count and event time
+ *   slot ──► the row's columns in slot columns, its count and match count
  *
  * A delta batch is probed key id by key id, its output gathered a column at a time (the delta's
  * columns taken by row, the other side's gathered by slot), and then scattered into its own
@@ -293,10 +293,6 @@ class Side {
   chainOf: Int32Array = new Int32Array(64);
   head = new Int32Array(64).fill(-1);
   tail = new Int32Array(64).fill(-1);
-  /** The time column's words per slot (a time-bounded join), and whether it is not NULL. */
-  tLo: Int32Array = new Int32Array(64);
-  tHi: Int32Array = new Int32Array(64);
-  tOk: Uint8Array = new Uint8Array(64);
   /** A lower bound of the live rows' times (their least, as of the last scan), or none yet. */
   hasMin = false;
   minLo = 0;
@@ -351,9 +347,6 @@ class Side {
     this.next = i32(this.next);
     this.prev = i32(this.prev);
     this.chainOf = i32(this.chainOf);
-    this.tLo = i32(this.tLo);
-    this.tHi = i32(this.tHi);
-    this.tOk = u8(this.tOk);
     this.live = u8(this.live);
     for (const c of this.cols) c.ensure(cap);
   }
@@ -398,12 +391,7 @@ class Side {
       const validity = c.validity;
       for (let k = 0; k < m; k++) {
         const i = rows[k]!;
-        const s = slots[k]!;
-        this.tLo[s] = w[2 * i]!;
-        this.tHi[s] = w[2 * i + 1]!;
-        const ok = validity === null || ((validity[i >> 3]! >> (i & 7)) & 1) === 1;
-        this.tOk[s] = ok ? 1 : 0;
-        if (ok) this.lowerMin(w[2 * i]!, w[2 * i + 1]!);
+        if (validity === null || ((validity[i >> 3]! >> (i & 7)) & 1) === 1) this.lowerMin(w[2 * i]!, w[2 * i + 1]!);
       }
     }
   }
@@ -579,10 +567,14 @@ export class ColumnarJoinOp implements Operator {
       if (th.none || !side.hasMin || (!th.all && !atOrBelow(side.minLo, side.minHi, th.lo, th.hi))) continue;
       const emptied = this.emptied;
       side.hasMin = false;
+      // The time column's slots (removing rows does not grow it).
+      const time = side.cols[side.expiry!.col]!;
+      const w = time.words;
+      const ok = time.validBytes;
       for (let s = 1; s < side.high; s++) {
-        if (side.live[s] !== 1 || side.tOk[s] !== 1) continue;
-        if (!th.all && !atOrBelow(side.tLo[s]!, side.tHi[s]!, th.lo, th.hi)) {
-          side.lowerMin(side.tLo[s]!, side.tHi[s]!);
+        if (side.live[s] !== 1 || ok[s] !== 1) continue;
+        if (!th.all && !atOrBelow(w[2 * s]!, w[2 * s + 1]!, th.lo, th.hi)) {
+          side.lowerMin(w[2 * s]!, w[2 * s + 1]!);
           continue;
         }
         const chain = side.remove(s);

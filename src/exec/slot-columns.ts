@@ -51,6 +51,16 @@ export class SlotColumn {
     return this.valid.length;
   }
 
+  /** A 64-bit column's values as 32-bit words (slot s: words 2s and 2s + 1), for scans; replaced when the column grows. */
+  get words(): Int32Array {
+    return this.w64;
+  }
+
+  /** The validity byte per slot (1: not NULL), for scans; replaced when the column grows. */
+  get validBytes(): Uint8Array {
+    return this.valid;
+  }
+
   /** Grows to at least `need` slots (doubling). */
   ensure(need: number): void {
     if (need <= this.valid.length) return;
