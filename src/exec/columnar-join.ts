@@ -102,68 +102,89 @@ class WordKeyDict implements KeyDict {
   private live = 0;
   private words: Int32Array;
   private hashes = new Int32Array(64);
-  private readonly key: Int32Array;
-  private readonly srcs: (Int32Array | Uint8Array)[] = [];
+  /** The batch's keys, row-major (row i: words i·width …), and which rows have a NULL in theirs. */
+  private buf = new Int32Array(0);
+  private nulls = new Uint8Array(0);
 
   constructor(private readonly storages: readonly ('i32' | 'i64' | 'bool')[]) {
     this.width = storages.reduce((a, s) => a + (s === 'i64' ? 2 : 1), 0);
     this.words = new Int32Array(64 * Math.max(1, this.width));
-    this.key = new Int32Array(this.width);
   }
 
   get high(): number {
     return this.pool.high;
   }
 
-  private static hash(key: Int32Array, width: number): number {
+  /** The hash of the key at buf[at … at + width). */
+  private static hash(buf: Int32Array, at: number, width: number): number {
     let h = 0x9e3779b1 ^ width;
-    for (let j = 0; j < width; j++) h = Math.imul(h ^ key[j]!, 0x85ebca6b) ^ (h >>> 13);
+    for (let j = 0; j < width; j++) h = Math.imul(h ^ buf[at + j]!, 0x85ebca6b) ^ (h >>> 13);
     h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
     return h ^ (h >>> 15);
   }
 
-  ids(keyCols: readonly Column[], n: number, out: Int32Array, skip: Uint8Array | null): void {
-    const nk = keyCols.length;
-    const srcs = this.srcs;
-    for (let k = 0; k < nk; k++) {
-      const c = keyCols[k]!;
-      srcs[k] = this.storages[k] === 'i64' ? wordsOf(c.values as BigInt64Array) : (c.values as Int32Array | Uint8Array);
-    }
-    const key = this.key;
+  /** The keys of rows 0…n-1 into `buf`, a column at a time, NULLs noted in `nulls`. */
+  private load(keyCols: readonly Column[], n: number): void {
     const width = this.width;
-    rows: for (let i = 0; i < n; i++) {
-      if (skip !== null && skip[i] === 1) continue;
-      let w = 0;
-      for (let k = 0; k < nk; k++) {
-        const validity = keyCols[k]!.validity;
-        if (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0) {
-          out[i] = -1;
-          continue rows;
+    if (this.nulls.length < n) {
+      this.buf = new Int32Array(2 * n * Math.max(1, width));
+      this.nulls = new Uint8Array(2 * n);
+    }
+    const buf = this.buf;
+    const nulls = this.nulls;
+    nulls.fill(0, 0, n);
+    let off = 0;
+    for (let k = 0; k < keyCols.length; k++) {
+      const c = keyCols[k]!;
+      switch (this.storages[k]!) {
+        case 'i64': {
+          const src = wordsOf(c.values as BigInt64Array);
+          for (let i = 0, at = off; i < n; i++, at += width) {
+            buf[at] = src[2 * i]!;
+            buf[at + 1] = src[2 * i + 1]!;
+          }
+          off += 2;
+          break;
         }
-        const s = srcs[k]!;
-        switch (this.storages[k]!) {
-          case 'i64':
-            key[w++] = s[2 * i]!;
-            key[w++] = s[2 * i + 1]!;
-            break;
-          case 'i32':
-            key[w++] = s[i]!;
-            break;
-          case 'bool':
-            key[w++] = getBit(s as Uint8Array, i) ? 1 : 0;
-            break;
+        case 'i32': {
+          const src = c.values as Int32Array;
+          for (let i = 0, at = off; i < n; i++, at += width) buf[at] = src[i]!;
+          off++;
+          break;
+        }
+        case 'bool': {
+          const src = c.values as Uint8Array;
+          for (let i = 0, at = off; i < n; i++, at += width) buf[at] = getBit(src, i) ? 1 : 0;
+          off++;
+          break;
         }
       }
-      const h = WordKeyDict.hash(key, width);
+      const validity = c.validity;
+      if (validity !== null) for (let i = 0; i < n; i++) if (((validity[i >> 3]! >> (i & 7)) & 1) === 0) nulls[i] = 1;
+    }
+  }
+
+  ids(keyCols: readonly Column[], n: number, out: Int32Array, skip: Uint8Array | null): void {
+    this.load(keyCols, n);
+    const buf = this.buf;
+    const nulls = this.nulls;
+    const width = this.width;
+    for (let i = 0, at = 0; i < n; i++, at += width) {
+      if (skip !== null && skip[i] === 1) continue;
+      if (nulls[i] === 1) {
+        out[i] = -1;
+        continue;
+      }
+      const h = WordKeyDict.hash(buf, at, width);
       const t = this.table;
       let p = h & this.mask;
       for (;;) {
         const e = t[2 * p]!;
         if (e === 0) {
-          out[i] = this.insert(p, h);
+          out[i] = this.insert(p, h, at);
           break;
         }
-        if (t[2 * p + 1] === h && this.same(e - 1)) {
+        if (t[2 * p + 1] === h && this.same(e - 1, at)) {
           out[i] = e - 1;
           break;
         }
@@ -172,15 +193,17 @@ class WordKeyDict implements KeyDict {
     }
   }
 
-  private same(id: number): boolean {
+  /** Whether key id `id` is the key at buf[at …]. */
+  private same(id: number, at: number): boolean {
     const words = this.words;
-    const key = this.key;
-    const at = id * this.width;
-    for (let j = 0; j < this.width; j++) if (words[at + j] !== key[j]) return false;
+    const buf = this.buf;
+    const from = id * this.width;
+    for (let j = 0; j < this.width; j++) if (words[from + j] !== buf[at + j]) return false;
     return true;
   }
 
-  private insert(p: number, h: number): number {
+  /** A new key id for the key at buf[at …], entered at table position p. */
+  private insert(p: number, h: number, at: number): number {
     const id = this.pool.take();
     if (id >= this.hashes.length) {
       const cap = this.hashes.length * 2;
@@ -192,7 +215,8 @@ class WordKeyDict implements KeyDict {
       this.words = ws;
     }
     this.hashes[id] = h;
-    this.words.set(this.key, id * this.width);
+    const width = this.width;
+    for (let j = 0; j < width; j++) this.words[id * width + j] = this.buf[at + j]!;
     this.table[2 * p] = id + 1;
     this.table[2 * p + 1] = h;
     if (++this.live * 2 > this.mask) this.rehash(2 * (this.mask + 1));
