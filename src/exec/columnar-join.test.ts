@@ -1,6 +1,6 @@
 /**
  * ColumnarJoinOp against JoinOp (the general path) on random append-only inputs: every join
- * type, int, bigint, text and composite keys with NULLs, with and without a residual ON and a
+ * type (cross: no keys), int, bigint, text and composite keys with NULLs, with and without a residual ON and a
  * time bound, random watermarks and epochs. The outputs must be the same changes in the same
  * order, the state tables the same rows, and a restore (from either operator's snapshot)
  * must carry on identically.
@@ -19,7 +19,7 @@ type JoinPlan = Extract<PhysicalPlan, { kind: 'HashJoinExec' }>;
 
 interface Setup {
   readonly keyType: 'int' | 'bigint' | 'varchar' | 'composite';
-  readonly joinType: 'inner' | 'left' | 'right' | 'full';
+  readonly joinType: 'inner' | 'left' | 'right' | 'full' | 'cross';
   readonly residual: boolean;
   readonly timed: boolean;
 }
@@ -30,7 +30,7 @@ function plan(s: Setup): JoinPlan {
   const side: Schema = [{ name: 'k', type: kt }, { name: 'k2', type: 'bigint' }, { name: 'v', type: 'int' }, { name: 'ts', type: 'timestamp' }];
   const input = { kind: 'ValuesExec', rows: [], schema: side, appendOnly: true } as const;
   const col = (index: number, type: SqlType): BoundExpr => ({ kind: 'col', index, type });
-  const keys = (s.keyType === 'composite' ? [col(0, kt), col(1, 'bigint')] : [col(0, kt)]);
+  const keys = s.joinType === 'cross' ? [] : s.keyType === 'composite' ? [col(0, kt), col(1, 'bigint')] : [col(0, kt)];
   const bound = { col: 3, offset: 5n, lateOffset: 3n };
   return {
     kind: 'HashJoinExec',
@@ -46,7 +46,7 @@ function plan(s: Setup): JoinPlan {
     lookupTable: null,
     timeBound: s.timed ? { left: bound, right: bound } : null,
     schema: [...side, ...side.map((f) => ({ ...f, name: `r_${f.name}` }))],
-    appendOnly: s.joinType === 'inner',
+    appendOnly: s.joinType === 'inner' || s.joinType === 'cross',
   } as JoinPlan;
 }
 
@@ -59,7 +59,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 );
 const setupArb: fc.Arbitrary<Setup> = fc.record({
   keyType: fc.constantFrom('int', 'bigint', 'varchar', 'composite'),
-  joinType: fc.constantFrom('inner', 'left', 'right', 'full'),
+  joinType: fc.constantFrom('inner', 'left', 'right', 'full', 'cross'),
   residual: fc.boolean(),
   timed: fc.boolean(),
 });

@@ -474,7 +474,7 @@ class ColumnarStore implements ViewStore {
    * Keys applied since the last checkpoint, as copies of the applied batches' key columns (at
    * their schema positions; null elsewhere), or null when too many to track (written whole).
    */
-  private touched: (Column | null)[][] | null = [];
+  private touched: { readonly cols: (Column | null)[]; readonly length: number }[] | null = [];
   private nTouched = 0;
 
   constructor(private readonly schema: Schema, private readonly key: readonly number[] | null) {
@@ -511,7 +511,7 @@ class ColumnarStore implements ViewStore {
     }
     const cols: (Column | null)[] = this.schema.map(() => null);
     for (const k of this.keyCols) cols[k] = copyColumn(b.columns[k]!);
-    this.touched.push(cols);
+    this.touched.push({ cols, length: b.length });
     this.nTouched += keys;
   }
 
@@ -520,12 +520,16 @@ class ColumnarStore implements ViewStore {
     const seen = new Uint8Array(this.high);
     const slots: number[] = [];
     const gone = this.keyCols.map((k) => new ColumnBuilder(this.schema[k]!.type, 0));
-    for (const cols of this.touched ?? []) {
-      const b = sparseBatch(cols);
+    // Counted apart from the columns: a view of one row (an aggregate without GROUP BY) has no key columns.
+    let nGone = 0;
+    for (const t of this.touched ?? []) {
+      const b = sparseBatch(t.cols, t.length);
       for (let i = 0; i < b.length; i++) {
         const s = this.index.locate(b, i);
-        if (s < 0) this.keyCols.forEach((k, j) => gone[j]!.appendFrom(b.columns[k]!, i));
-        else if (seen[s] === 0) {
+        if (s < 0) {
+          nGone++;
+          this.keyCols.forEach((k, j) => gone[j]!.appendFrom(b.columns[k]!, i));
+        } else if (seen[s] === 0) {
           seen[s] = 1;
           const copies = this.counts === null ? 1 : this.counts[s]!;
           for (let c = 0; c < copies; c++) slots.push(s);
@@ -535,7 +539,7 @@ class ColumnarStore implements ViewStore {
     const at = Int32Array.from(slots);
     const removed = gone.map((g) => g.finish());
     return {
-      removed: { columns: removed, length: removed[0]?.length ?? 0, weights: null },
+      removed: { columns: removed, length: nGone, weights: null },
       rows: [{ columns: this.cols.map((c) => c.gather(at, at.length)), length: at.length, weights: null }],
     };
   }
@@ -554,7 +558,7 @@ class ColumnarStore implements ViewStore {
     };
     const removedCols: (Column | null)[] = new Array<Column | null>(width).fill(null);
     this.keyCols.forEach((k, j) => (removedCols[k] = d.removed.columns[j] ?? null));
-    if (d.removed.length > 0) drop(sparseBatch(removedCols));
+    if (d.removed.length > 0) drop(sparseBatch(removedCols, d.removed.length));
     for (const b of d.rows) drop(b);
     for (const b of d.rows) this.apply({ ...b, weights: null });
   }
@@ -697,9 +701,8 @@ function copyColumn(c: Column): Column {
 }
 
 /** A batch over columns of which only some are present (a key index reads only its key columns). */
-function sparseBatch(cols: readonly (Column | null)[]): Batch {
-  const present = cols.find((c) => c !== null);
-  return { columns: cols as Column[], length: present?.length ?? 0, weights: null };
+function sparseBatch(cols: readonly (Column | null)[], length: number): Batch {
+  return { columns: cols as Column[], length, weights: null };
 }
 
 /** An append-only batch with its weights as copies (weight n > 1 is n rows: a join's output, say); a retraction cannot happen here. */
