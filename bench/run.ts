@@ -85,7 +85,7 @@ const cases: Case[] = [
     name: `count_sum_${keys === 1000 ? '1k' : '1m'}_keys${checkpointed ? '_checkpointed' : ''}`,
     checkpointed,
     events: keys === 1000 ? EVENTS : Math.max(EVENTS, 2 * keys),
-    target: keys === 1000 ? 1_000_000 : undefined,
+    target: keys === 1000 ? 1_000_000 : 2_000_000,
     view: `SELECT id % ${keys} AS k, count(*) AS n, sum(price) AS s FROM bids GROUP BY id % ${keys}`,
     check: (rows: Value[][], n: number) => {
       if (rows.length !== Math.min(keys, n)) fail(`expected ${keys} groups, got ${rows.length}`);
@@ -128,7 +128,7 @@ const cases: Case[] = [
     // W4, the Nexmark q8 shape: persons and auctions joined per 10 s tumbling window on seller.
     name: 'w4_window_join_person_auction',
     events: Math.min(EVENTS, 2_000_000),
-    target: 300_000,
+    target: 1_000_000,
     rate: 200_000,
     driver: 'auctions',
     alsoCount: ['persons'],
