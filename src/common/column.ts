@@ -82,6 +82,23 @@ export function decodeUtf8(bytes: Uint8Array, start: number, end: number): strin
   return decoder.decode(bytes.subarray(start, end));
 }
 
+/** The text a column of a text-stored type (varchar, interval, bytea, numeric, jsonb) holds for a JS value. */
+export function canonicalText(type: SqlType, v: Value): string {
+  switch (type) {
+    case 'bytea':
+      // Rows from DuckDB tables hold the text as written; the column holds the canonical form.
+      return parseBytea(String(v));
+    case 'numeric':
+      // Canonical text from here on: DuckDB rows, JSON numbers and doubles arrive in other forms.
+      return numericText(v);
+    case 'jsonb':
+      // Values in columns are canonical text; rows from DuckDB tables are JSON as written.
+      return canonicalJsonb(String(v));
+    default:
+      return String(v);
+  }
+}
+
 export function getString(c: Column, i: number): string {
   const o = c.offsets!;
   return decodeUtf8(c.values as Uint8Array, o[i]!, o[i + 1]!);
@@ -234,19 +251,10 @@ export class ColumnBuilder {
         break;
       case 'varchar':
       case 'interval':
-        this.appendString(String(v));
-        return;
       case 'bytea':
-        // Rows from DuckDB tables hold the text as written; the column holds the canonical form.
-        this.appendString(parseBytea(String(v)));
-        return;
       case 'numeric':
-        // Canonical text from here on: DuckDB rows, JSON numbers and doubles arrive in other forms.
-        this.appendString(numericText(v));
-        return;
       case 'jsonb':
-        // Values in columns are canonical text; rows from DuckDB tables are JSON as written.
-        this.appendString(canonicalJsonb(String(v)));
+        this.appendString(canonicalText(this.type, v));
         return;
       case 'null':
         break;

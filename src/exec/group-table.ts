@@ -56,7 +56,8 @@ class GlobalTable implements GroupTable {
 
 class IntKeyTable implements GroupTable {
   size = 0;
-  private slots = new Int32Array(1024); // gid + 1, 0 = empty
+  /** Triples (gid + 1, lo, hi), gid + 1 = 0 empty: a probe finds the key beside the id (one cache line, not two). */
+  private slots = new Int32Array(3 * 1024);
   private mask = 1023;
   private lo = new Int32Array(512);
   private hi = new Int32Array(512);
@@ -93,16 +94,20 @@ class IntKeyTable implements GroupTable {
       let h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1);
       h ^= h >>> 16;
       let s = h & this.mask;
+      const t = this.slots;
       for (;;) {
-        const g = this.slots[s]!;
+        const g = t[3 * s]!;
         if (g === 0) {
           const gid = this.newGroup(lo, hi);
-          this.slots[s] = gid + 1;
+          t[3 * s] = gid + 1;
+          t[3 * s + 1] = lo;
+          t[3 * s + 2] = hi;
           gids[i] = gid;
           if (this.size * 2 > this.mask) this.rehash((this.mask + 1) * 2);
           break;
         }
-        if (this.lo[g - 1] === lo && this.hi[g - 1] === hi && g - 1 !== this.nullGid) {
+        // (The NULL group is never in the table.)
+        if (t[3 * s + 1] === lo && t[3 * s + 2] === hi) {
           gids[i] = g - 1;
           break;
         }
@@ -139,7 +144,8 @@ class IntKeyTable implements GroupTable {
   }
 
   private rehash(cap: number): void {
-    this.slots = new Int32Array(cap);
+    const t = new Int32Array(3 * cap);
+    this.slots = t;
     this.mask = cap - 1;
     for (let gid = 0; gid < this.size; gid++) {
       if (gid === this.nullGid) continue;
@@ -148,8 +154,10 @@ class IntKeyTable implements GroupTable {
       let h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1);
       h ^= h >>> 16;
       let s = h & this.mask;
-      while (this.slots[s] !== 0) s = (s + 1) & this.mask;
-      this.slots[s] = gid + 1;
+      while (t[3 * s] !== 0) s = (s + 1) & this.mask;
+      t[3 * s] = gid + 1;
+      t[3 * s + 1] = lo;
+      t[3 * s + 2] = hi;
     }
   }
 

@@ -32,12 +32,13 @@ export class HashAggOp implements Operator {
   /** Per aggregate: the value each group last emitted (by group id), and scratch columns. */
   private readonly prev: SlotColumn[];
   private readonly fresh: SlotColumn[];
-  private readonly outScratch: SlotColumn[];
   private prevStale = false;
   private existing = new Int32Array(0);
   private outGid = new Int32Array(0);
   private outFrom = new Int32Array(0);
   private outW = new Int32Array(0);
+  private insFrom = new Int32Array(0);
+  private insGid = new Int32Array(0);
   private gids = new Int32Array(1024);
   private readonly global: boolean;
   private started = false;
@@ -50,7 +51,6 @@ export class HashAggOp implements Operator {
     const aggTypes = plan.aggs.map((_, j) => plan.schema[plan.groupKeys.length + j]!.type);
     this.prev = aggTypes.map((t) => new SlotColumn(t));
     this.fresh = aggTypes.map((t) => new SlotColumn(t));
-    this.outScratch = aggTypes.map((t) => new SlotColumn(t));
     this.state = this.stateTables();
   }
 
@@ -339,6 +339,8 @@ export class HashAggOp implements Operator {
       this.outGid = new Int32Array(nd * 4);
       this.outFrom = new Int32Array(nd * 4);
       this.outW = new Int32Array(nd * 4);
+      this.insFrom = new Int32Array(nd * 2);
+      this.insGid = new Int32Array(nd * 2);
     }
     const existing = this.existing;
     for (let k = 0; k < nd; k++) {
@@ -390,19 +392,20 @@ export class HashAggOp implements Operator {
     const gidsOut = outGid.slice(0, m);
     const cols: Column[] = [];
     for (let k = 0; k < this.plan.groupKeys.length; k++) cols.push(this.table.keyColumn(k, gidsOut, m));
+    // The groups emitting a new row: their fresh values become the emitted ones.
+    let ni = 0;
+    for (let q = 0; q < m; q++) {
+      if (outFrom[q]! < 0) continue;
+      this.insFrom[ni] = outFrom[q]!;
+      this.insGid[ni++] = outGid[q]!;
+    }
     for (let j = 0; j < accs.length; j++) {
       const prev = this.prev[j]!;
       const f = fresh[j]!;
-      const o = this.outScratch[j]!;
-      o.ensure(m);
-      for (let q = 0; q < m; q++) {
-        if (outFrom[q]! < 0) o.copySlot(prev, outGid[q]!, q);
-        else o.copySlot(f, outFrom[q]!, q);
-      }
-      cols.push(o.gather(null, m));
+      cols.push(prev.gatherEither(outGid, f, outFrom, m));
       // What is emitted now is what the next epoch retracts.
       prev.ensure(this.table.size);
-      for (let q = 0; q < m; q++) if (outFrom[q]! >= 0) prev.copySlot(f, outFrom[q]!, outGid[q]!);
+      prev.copySlots(f, this.insFrom, this.insGid, ni);
     }
     out({ columns: cols, length: m, weights: outW.slice(0, m) });
   }

@@ -19,19 +19,20 @@ import type { PhysicalPlan } from '../planner/physical.js';
 import { compile, type EvalContext, type Kernel } from './eval.js';
 import { encodeValues } from './group-table.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
-import { rowStateTable, type StateTable } from './state/state-table.js';
+import { rowStateTable, type StateTable, type StateTableSpec } from './state/state-table.js';
 
 type JoinPlan = Extract<PhysicalPlan, { kind: 'HashJoinExec' }>;
 
 const NULL_KEY = Symbol('null join key');
 
-function joinKey(kv: readonly Value[]): unknown {
+/** The Map key of a join key's values (also ColumnarJoinOp's key for types it has no word layout for). */
+export function joinKey(kv: readonly Value[]): unknown {
   // One scalar key is the Map key itself; an array (a fresh JS array per read) goes by its encoding.
   return kv.length === 1 && (typeof kv[0] !== 'object' || kv[0] === null) ? kv[0] : encodeValues(kv);
 }
 
 /** A join key's kernel; an interval key joins by its span ('1 mon' matches '30 days', as PostgreSQL's =). */
-function keyKernel(e: BoundExpr): Kernel {
+export function keyKernel(e: BoundExpr): Kernel {
   const k = compile(e);
   if (e.type !== 'interval') return k;
   return (b, ctx) => {
@@ -113,7 +114,25 @@ function residualVerdicts(cond: Column): () => boolean {
 }
 
 /** The context the join-key kernels run in when a restore recomputes the keys (see {@link sideStateTable}). */
-const RESTORE_CTX: EvalContext = { now: 0n, onRowError: () => undefined };
+export const RESTORE_CTX: EvalContext = { now: 0n, onRowError: () => undefined };
+
+/** The spec of a join side's state table (see {@link sideStateTable}); ColumnarJoinOp's sides have the same. */
+export function sideSpec(name: string, input: Schema, expiry: TimeExpiry | null, appendOnly: boolean): StateTableSpec {
+  const taken = new Set(input.map((f) => f.name));
+  const fresh = (base: string): string => {
+    let n = base;
+    while (taken.has(n)) n = `_${n}`;
+    taken.add(n);
+    return n;
+  };
+  const schema: Field[] = [...input, { name: fresh('_count'), type: 'bigint' }, { name: fresh('_matches'), type: 'bigint' }];
+  return {
+    name,
+    schema,
+    key: appendOnly ? [] : input.map((_, i) => i),
+    ...(expiry ? { cleanup: { column: input[expiry.col]!.name, note: `rows whose ${input[expiry.col]!.name} + ${expiry.offset} µs is at or below the watermark` } } : {}),
+  };
+}
 
 /**
  * The state table of one join side: the side's input columns, then `_count` (the row's
@@ -136,22 +155,9 @@ const RESTORE_CTX: EvalContext = { now: 0n, onRowError: () => undefined };
  */
 function sideStateTable(name: string, side: SideState, input: Schema, expiry: TimeExpiry | null, lookupIndex: boolean): StateTable {
   const width = input.length;
-  const taken = new Set(input.map((f) => f.name));
-  const fresh = (base: string): string => {
-    let n = base;
-    while (taken.has(n)) n = `_${n}`;
-    taken.add(n);
-    return n;
-  };
-  const schema: Field[] = [...input, { name: fresh('_count'), type: 'bigint' }, { name: fresh('_matches'), type: 'bigint' }];
   const types = input.map((f) => f.type);
   return rowStateTable(
-    {
-      name,
-      schema,
-      key: side.appendOnly ? [] : input.map((_, i) => i),
-      ...(expiry ? { cleanup: { column: input[expiry.col]!.name, note: `rows whose ${input[expiry.col]!.name} + ${expiry.offset} µs is at or below the watermark` } } : {}),
-    },
+    sideSpec(name, input, expiry, side.appendOnly),
     {
       *readRows() {
         for (const bucket of side.byKey.values()) for (const e of bucket.values()) yield [...e.row, BigInt(e.count), BigInt(e.matches)];

@@ -16,7 +16,8 @@ import { compile, type Kernel } from './eval.js';
 import { KEY_GROUPS, splitByOwner } from './exchange.js';
 import { showExpr, type BoundExpr } from '../planner/expr.js';
 import { HashAggOp } from './hash-agg.js';
-import { DuckLookupOp, JoinOp } from './join.js';
+import { DuckLookupOp } from './join.js';
+import { createJoinOp } from './columnar-join.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
 import { FilterOp, ProjectOp, ScanOp, UnionOp, ValuesOp } from './operators.js';
 import { ProjectSetOp } from './project-set.js';
@@ -41,7 +42,7 @@ const FACTORIES: { readonly [K in Kind]: Factory<K> } = {
   ValuesExec: (id, p) => new ValuesOp(id, p.rows, p.schema.map((f) => f.type)),
   TopNExec: (id, p) => new TopNOp(id, p),
   OverWindowExec: (id, p) => new OverWindowOp(id, p),
-  HashJoinExec: (id, p) => (p.lookupStrategy === 'duckdb' ? new DuckLookupOp(id, p) : new JoinOp(id, p)),
+  HashJoinExec: (id, p) => (p.lookupStrategy === 'duckdb' ? new DuckLookupOp(id, p) : createJoinOp(id, p)),
   WindowExec: (id, p) => {
     const tagging = WINDOW_KINDS[p.window.kind].tagging;
     if (tagging.kind === 'refuse') throw new SluiceError('not_supported', tagging.message, { hint: tagging.hint });

@@ -1,12 +1,19 @@
 /**
  * A slot column: one SQL column's values held per slot (a row position of a store or a group id
  * of an operator) in a growable typed array, with a byte of validity per slot. Fixed-width types
- * keep their bits (64-bit values are copied as two 32-bit words, never through a BigInt);
- * strings and arrays keep JS values. Batches are scattered into slots and slots gathered into
- * columns a column at a time, so a store of a million rows holds a handful of arrays, not a
- * million row objects.
+ * keep their bits (64-bit values are copied as two 32-bit words, never through a BigInt); text
+ * types (varchar, numeric, interval, bytea, jsonb) keep their UTF-8 bytes in one arena, each slot
+ * a reserved run of it; arrays keep JS values. Batches are scattered into slots and slots
+ * gathered into columns a column at a time, so a store of a million rows holds a handful of
+ * arrays, not a million row objects or strings.
+ *
+ * Text arena: a slot's value is rewritten in place when it fits the run the slot reserved, and
+ * moves to the arena's end when it does not (its old run becomes garbage); the arena is compacted
+ * when it is full and at least half garbage. Values set from JS (not copied from a column) are
+ * made canonical as a column builder would (numeric, bytea and jsonb text), so slots hold column
+ * text only and are gathered by copying bytes.
  */
-import { ColumnBuilder, getBit, getValue, newBitmap, setBit, type Column } from '../common/column.js';
+import { canonicalText, ColumnBuilder, decodeUtf8, getBit, getValue, newBitmap, setBit, type Column } from '../common/column.js';
 import type { SqlType, Value } from '../common/types.js';
 import { storageOf, type Storage } from './storage.js';
 
@@ -14,6 +21,8 @@ import { storageOf, type Storage } from './storage.js';
 export function wordsOf(v: BigInt64Array): Int32Array {
   return new Int32Array(v.buffer, v.byteOffset, v.length * 2);
 }
+
+const encoder = new TextEncoder();
 
 export class SlotColumn {
   private readonly storage: Storage;
@@ -24,8 +33,14 @@ export class SlotColumn {
   private bool: Uint8Array = new Uint8Array(0);
   private any: Value[] = [];
   private valid: Uint8Array = new Uint8Array(0);
-  /** Whether every text slot came from a column (scatter), hence is in canonical form. */
-  private scatteredOnly = true;
+  /** Text: the arena, and each slot's run of it (start, bytes used, bytes reserved). */
+  private text: Uint8Array = new Uint8Array(0);
+  private tStart: Int32Array = new Int32Array(0);
+  private tLen: Int32Array = new Int32Array(0);
+  private tCap: Int32Array = new Int32Array(0);
+  /** Arena bytes handed out (runs lie below), and how many of them no slot reserves any more. */
+  private textEnd = 0;
+  private textGarbage = 0;
 
   constructor(readonly type: SqlType, capacity = 64) {
     this.storage = storageOf(type);
@@ -34,6 +49,16 @@ export class SlotColumn {
 
   get capacity(): number {
     return this.valid.length;
+  }
+
+  /** A 64-bit column's values as 32-bit words (slot s: words 2s and 2s + 1), for scans; replaced when the column grows. */
+  get words(): Int32Array {
+    return this.w64;
+  }
+
+  /** The validity byte per slot (1: not NULL), for scans; replaced when the column grows. */
+  get validBytes(): Uint8Array {
+    return this.valid;
   }
 
   /** Grows to at least `need` slots (doubling). */
@@ -69,12 +94,99 @@ export class SlotColumn {
         this.bool = a;
         break;
       }
-      case 'utf8':
+      case 'utf8': {
+        const grow = (a: Int32Array): Int32Array => {
+          const b = new Int32Array(cap);
+          b.set(a);
+          return b;
+        };
+        this.tStart = grow(this.tStart);
+        this.tLen = grow(this.tLen);
+        this.tCap = grow(this.tCap);
+        break;
+      }
       case 'list':
         this.any.length = cap;
         break;
       case 'null':
         break;
+    }
+  }
+
+  /** Reserves `len` text bytes for `slot` (in place when they fit its run); returns where to write them. */
+  private reserveText(slot: number, len: number): number {
+    if (len <= this.tCap[slot]!) {
+      this.tLen[slot] = len;
+      return this.tStart[slot]!;
+    }
+    const cap = len < 8 ? 8 : len;
+    if (this.textEnd + cap > this.text.length) this.makeRoom(cap);
+    this.textGarbage += this.tCap[slot]!;
+    const at = this.textEnd;
+    this.textEnd += cap;
+    this.tStart[slot] = at;
+    this.tCap[slot] = cap;
+    this.tLen[slot] = len;
+    return at;
+  }
+
+  /** Room for `cap` more arena bytes: the live runs compacted into a new arena when half is garbage, else the arena grown. */
+  private makeRoom(cap: number): void {
+    const live = this.textEnd - this.textGarbage;
+    const size = Math.max(256, 2 * (live + cap), this.textGarbage >= live ? 0 : 2 * this.text.length);
+    const next = new Uint8Array(size);
+    if (this.textGarbage < live) {
+      next.set(this.text.subarray(0, this.textEnd));
+      this.text = next;
+      return;
+    }
+    let at = 0;
+    const old = this.text;
+    for (let slot = 0; slot < this.tCap.length; slot++) {
+      const c = this.tCap[slot]!;
+      if (c === 0) continue;
+      const from = this.tStart[slot]!;
+      const len = this.tLen[slot]!;
+      for (let k = 0; k < len; k++) next[at + k] = old[from + k]!;
+      this.tStart[slot] = at;
+      at += c;
+    }
+    this.text = next;
+    this.textEnd = at;
+    this.textGarbage = 0;
+  }
+
+  /** Sets a text slot to the UTF-8 bytes of `s` (already canonical). */
+  private setText(slot: number, s: string): void {
+    let ascii = true;
+    for (let k = 0; k < s.length; k++) {
+      if (s.charCodeAt(k) < 128) continue;
+      ascii = false;
+      break;
+    }
+    const bytes = ascii ? null : encoder.encode(s);
+    const len = bytes === null ? s.length : bytes.length;
+    const at = this.reserveText(slot, len);
+    const d = this.text;
+    if (bytes !== null) d.set(bytes, at);
+    else for (let k = 0; k < len; k++) d[at + k] = s.charCodeAt(k);
+  }
+
+  /** Sets a numeric (or text) slot to the decimal digits of the integer `x` (a safe integer), without a string. */
+  setIntegerText(slot: number, x: number): void {
+    this.valid[slot] = 1;
+    const neg = x < 0;
+    let m = neg ? -x : x;
+    let digits = 1;
+    for (let t = m; t >= 10; t = Math.floor(t / 10)) digits++;
+    const len = digits + (neg ? 1 : 0);
+    const at = this.reserveText(slot, len);
+    const d = this.text;
+    if (neg) d[at] = 45;
+    for (let k = at + len - 1; k >= at + (neg ? 1 : 0); k--) {
+      const q = Math.floor(m / 10);
+      d[k] = 48 + (m - q * 10);
+      m = q;
     }
   }
 
@@ -116,7 +228,22 @@ export class SlotColumn {
         for (let k = 0; k < n; k++) d[slots[k]!] = getBit(s, rows === null ? k : rows[k]!) ? 1 : 0;
         return;
       }
-      case 'utf8':
+      case 'utf8': {
+        const o = src.offsets!;
+        const s = src.values as Uint8Array;
+        for (let k = 0; k < n; k++) {
+          const slot = slots[k]!;
+          if (valid[slot] !== 1) continue;
+          const i = rows === null ? k : rows[k]!;
+          const from = o[i]!;
+          const len = o[i + 1]! - from;
+          const at = this.reserveText(slot, len);
+          const d = this.text;
+          if (len < 32) for (let q = 0; q < len; q++) d[at + q] = s[from + q]!;
+          else d.set(s.subarray(from, from + len), at);
+        }
+        return;
+      }
       case 'list': {
         const d = this.any;
         for (let k = 0; k < n; k++) d[slots[k]!] = valid[slots[k]!] === 1 ? getValue(src, rows === null ? k : rows[k]!) : null;
@@ -129,7 +256,6 @@ export class SlotColumn {
 
   /** Copies slot `from` of `src` (a slot column of the same type) into slot `to`. */
   copySlot(src: SlotColumn, from: number, to: number): void {
-    if (!src.scatteredOnly) this.scatteredOnly = false;
     this.valid[to] = src.valid[from]!;
     switch (this.storage) {
       case 'i32':
@@ -145,7 +271,17 @@ export class SlotColumn {
       case 'bool':
         this.bool[to] = src.bool[from]!;
         return;
-      case 'utf8':
+      case 'utf8': {
+        if (src.valid[from] !== 1) return;
+        const len = src.tLen[from]!;
+        const at = this.reserveText(to, len);
+        // Read the source's arena after the reservation: when it is this column's own, the reservation may have moved it.
+        const s = src.text;
+        const start = src.tStart[from]!;
+        const d = this.text;
+        for (let q = 0; q < len; q++) d[at + q] = s[start + q]!;
+        return;
+      }
       case 'list':
         this.any[to] = src.any[from]!;
         return;
@@ -171,8 +307,16 @@ export class SlotColumn {
         return this.w64[2 * a] === other.w64[2 * b] && this.w64[2 * a + 1] === other.w64[2 * b + 1];
       case 'bool':
         return this.bool[a] === other.bool[b];
-      case 'utf8':
-        return this.any[a] === other.any[b];
+      case 'utf8': {
+        const len = this.tLen[a]!;
+        if (other.tLen[b] !== len) return false;
+        const x = this.text;
+        const y = other.text;
+        const sa = this.tStart[a]!;
+        const sb = other.tStart[b]!;
+        for (let q = 0; q < len; q++) if (x[sa + q] !== y[sb + q]) return false;
+        return true;
+      }
       case 'list':
         return sameValue(this.any[a]!, other.any[b]!);
       case 'null':
@@ -193,6 +337,7 @@ export class SlotColumn {
       case 'bool':
         return this.bool[slot] === 1;
       case 'utf8':
+        return decodeUtf8(this.text, this.tStart[slot]!, this.tStart[slot]! + this.tLen[slot]!);
       case 'list':
         return this.any[slot]!;
       case 'null':
@@ -203,8 +348,7 @@ export class SlotColumn {
   /** Sets a slot from a JS value of the column's type. */
   set(slot: number, v: Value): void {
     if (v === null) {
-      this.valid[slot] = 0;
-      if (this.storage === 'utf8' || this.storage === 'list') this.any[slot] = null;
+      this.setNull(slot);
       return;
     }
     this.valid[slot] = 1;
@@ -222,9 +366,10 @@ export class SlotColumn {
         this.bool[slot] = v === true ? 1 : 0;
         return;
       case 'utf8':
+        this.setText(slot, canonicalText(this.type, v));
+        return;
       case 'list':
         this.any[slot] = v;
-        this.scatteredOnly = false;
         return;
       case 'null':
         return;
@@ -234,7 +379,7 @@ export class SlotColumn {
   /** Sets a slot to NULL. */
   setNull(slot: number): void {
     this.valid[slot] = 0;
-    if (this.storage === 'utf8' || this.storage === 'list') this.any[slot] = null;
+    if (this.storage === 'list') this.any[slot] = null;
   }
 
   /** Sets a slot of a double or numeric column. */
@@ -256,6 +401,105 @@ export class SlotColumn {
     this.valid[slot] = 1;
     this.w64[2 * slot] = lo;
     this.w64[2 * slot + 1] = hi;
+  }
+
+  /**
+   * Copies slot `from[k]` of `src` (a slot column of the same type) into slot `to[k]`, for k < n:
+   * copySlot a column at a time.
+   */
+  copySlots(src: SlotColumn, from: Int32Array, to: Int32Array, n: number): void {
+    for (let k = 0; k < n; k++) this.valid[to[k]!] = src.valid[from[k]!]!;
+    switch (this.storage) {
+      case 'i32':
+        for (let k = 0; k < n; k++) this.i32[to[k]!] = src.i32[from[k]!]!;
+        return;
+      case 'f64':
+        for (let k = 0; k < n; k++) this.f64[to[k]!] = src.f64[from[k]!]!;
+        return;
+      case 'i64': {
+        const d = this.w64;
+        const s = src.w64;
+        for (let k = 0; k < n; k++) {
+          const a = 2 * to[k]!;
+          const b = 2 * from[k]!;
+          d[a] = s[b]!;
+          d[a + 1] = s[b + 1]!;
+        }
+        return;
+      }
+      case 'bool':
+        for (let k = 0; k < n; k++) this.bool[to[k]!] = src.bool[from[k]!]!;
+        return;
+      default:
+        for (let k = 0; k < n; k++) this.copySlot(src, from[k]!, to[k]!);
+    }
+  }
+
+  /**
+   * A column of n values: value k is slot `other[k]` of `b` (a slot column of the same type)
+   * where that is not −1, else slot `mine[k]` of this one. An aggregate's −old/+new rows, the
+   * old values from the emitted ones and the new from the fresh, gathered in one pass.
+   */
+  gatherEither(mine: Int32Array, b: SlotColumn, other: Int32Array, n: number): Column {
+    const type = this.type;
+    let validity: Uint8Array | null = null;
+    for (let k = 0; k < n; k++) {
+      const ok = other[k]! >= 0 ? b.valid[other[k]!] : this.valid[mine[k]!];
+      if (ok === 1) continue;
+      validity ??= newBitmap(n, true);
+      setBit(validity, k, false);
+    }
+    switch (this.storage) {
+      case 'i32':
+      case 'f64': {
+        const v = this.storage === 'i32' ? new Int32Array(n) : new Float64Array(n);
+        const x = this.storage === 'i32' ? this.i32 : this.f64;
+        const y = this.storage === 'i32' ? b.i32 : b.f64;
+        for (let k = 0; k < n; k++) v[k] = other[k]! >= 0 ? y[other[k]!]! : x[mine[k]!]!;
+        return { type, length: n, values: v, validity };
+      }
+      case 'i64': {
+        const v = new BigInt64Array(n);
+        const w = wordsOf(v);
+        const x = this.w64;
+        const y = b.w64;
+        for (let k = 0; k < n; k++) {
+          const o = other[k]!;
+          const s = o >= 0 ? y : x;
+          const at = 2 * (o >= 0 ? o : mine[k]!);
+          w[2 * k] = s[at]!;
+          w[2 * k + 1] = s[at + 1]!;
+        }
+        return { type, length: n, values: v, validity };
+      }
+      case 'utf8': {
+        const offsets = new Int32Array(n + 1);
+        let total = 0;
+        for (let k = 0; k < n; k++) {
+          const o = other[k]!;
+          if (o >= 0 ? b.valid[o] === 1 : this.valid[mine[k]!] === 1) total += o >= 0 ? b.tLen[o]! : this.tLen[mine[k]!]!;
+          offsets[k + 1] = total;
+        }
+        const values = new Uint8Array(total);
+        for (let k = 0; k < n; k++) {
+          const at = offsets[k]!;
+          const len = offsets[k + 1]! - at;
+          const o = other[k]!;
+          const s = o >= 0 ? b.text : this.text;
+          const from = o >= 0 ? b.tStart[o]! : this.tStart[mine[k]!]!;
+          for (let q = 0; q < len; q++) values[at + q] = s[from + q]!;
+        }
+        return { type, length: n, values, offsets, validity };
+      }
+      default: {
+        const scratch = new SlotColumn(type, n);
+        for (let k = 0; k < n; k++) {
+          if (other[k]! >= 0) scratch.copySlot(b, other[k]!, k);
+          else scratch.copySlot(this, mine[k]!, k);
+        }
+        return scratch.gather(null, n);
+      }
+    }
   }
 
   /** The values of slots `slots[0…n-1]` (null: slots 0…n-1) as a column. */
@@ -302,17 +546,23 @@ export class SlotColumn {
       case 'null':
         return { type, length: n, values: new Int32Array(n), validity: newBitmap(n, false) };
       case 'utf8': {
-        // Texts taken from columns are canonical already: no numeric/bytea re-parse. A value set
-        // from elsewhere (an accumulator's result) goes through the builder's conversion.
-        const b = new ColumnBuilder(type, n);
-        const fromColumns = this.scatteredOnly;
+        const offsets = new Int32Array(n + 1);
+        let total = 0;
         for (let k = 0; k < n; k++) {
-          const v = this.any[slots[k]!];
-          if (v === null || v === undefined) b.appendNull();
-          else if (fromColumns && typeof v === 'string') b.appendString(v);
-          else b.append(v);
+          const slot = slots[k]!;
+          if (this.valid[slot] === 1) total += this.tLen[slot]!;
+          offsets[k + 1] = total;
         }
-        return b.finish();
+        const values = new Uint8Array(total);
+        const s = this.text;
+        for (let k = 0; k < n; k++) {
+          const at = offsets[k]!;
+          const len = offsets[k + 1]! - at;
+          const from = this.tStart[slots[k]!]!;
+          if (len < 32) for (let q = 0; q < len; q++) values[at + q] = s[from + q]!;
+          else values.set(s.subarray(from, from + len), at);
+        }
+        return { type, length: n, values, offsets, validity };
       }
       case 'list': {
         const b = new ColumnBuilder(type, n);

@@ -319,16 +319,15 @@ class MapKeyIndex implements KeyIndex {
 
 /**
  * One integer-like key column (int, date, bigint, timestamp, interval) in open addressing over
- * the value's two 32-bit words, with the words kept per slot: no BigInt, no Map entry per row.
+ * the value's two 32-bit words, kept in the table beside the slot: no BigInt, no Map entry per row.
  * Linear probing with backward-shift deletion (no tombstones), so the table never fills with
  * deleted entries however many keys come and go.
  */
 class IntKeyIndex implements KeyIndex {
-  private table = new Int32Array(1024); // slot + 1, 0 = empty
+  /** Triples (slot + 1, lo, hi), slot + 1 = 0 empty: a probe finds the key beside the slot (one cache line, not two). */
+  private table = new Int32Array(3 * 1024);
   private mask = 1023;
   private size = 0;
-  private lo = new Int32Array(256);
-  private hi = new Int32Array(256);
   private nullSlot = -1;
   private pos = 0;
   private lastLo = 0;
@@ -361,10 +360,11 @@ class IntKeyIndex implements KeyIndex {
     this.lastLo = lo;
     this.lastHi = hi;
     let p = IntKeyIndex.hash(lo, hi) & this.mask;
+    const t = this.table;
     for (;;) {
-      const s = this.table[p]!;
+      const s = t[3 * p]!;
       if (s === 0) break;
-      if (this.lo[s - 1] === lo && this.hi[s - 1] === hi) {
+      if (t[3 * p + 1] === lo && t[3 * p + 2] === hi) {
         this.pos = p;
         return s - 1;
       }
@@ -390,32 +390,20 @@ class IntKeyIndex implements KeyIndex {
     return this.cachedWords;
   }
   reserve(n: number): void {
-    this.growSlots(this.size + n);
-    let cap = this.table.length;
+    let cap = this.mask + 1;
     while ((this.size + n) * 2 > cap - 1) cap *= 2;
-    if (cap !== this.table.length) this.rehash(cap);
-  }
-  private growSlots(need: number): void {
-    if (need > this.lo.length) {
-      const cap = Math.max(need, this.lo.length * 2);
-      const lo = new Int32Array(cap);
-      lo.set(this.lo);
-      this.lo = lo;
-      const hi = new Int32Array(cap);
-      hi.set(this.hi);
-      this.hi = hi;
-    }
+    if (cap !== this.mask + 1) this.rehash(cap);
   }
   add(slot: number): void {
     if (this.lastNull) {
       this.nullSlot = slot;
       return;
     }
-    this.growSlots(slot + 1);
-    this.lo[slot] = this.lastLo;
-    this.hi[slot] = this.lastHi;
-    this.table[this.pos] = slot + 1;
-    if (++this.size * 2 > this.mask) this.rehash(this.table.length * 2);
+    const t = this.table;
+    t[3 * this.pos] = slot + 1;
+    t[3 * this.pos + 1] = this.lastLo;
+    t[3 * this.pos + 2] = this.lastHi;
+    if (++this.size * 2 > this.mask) this.rehash(2 * (this.mask + 1));
   }
   remove(): void {
     if (this.lastNull) {
@@ -425,29 +413,37 @@ class IntKeyIndex implements KeyIndex {
     const t = this.table;
     const mask = this.mask;
     let p = this.pos;
-    t[p] = 0;
+    t[3 * p] = 0;
     this.size--;
-    for (let q = (p + 1) & mask; t[q] !== 0; q = (q + 1) & mask) {
-      const s = t[q]! - 1;
-      const ideal = IntKeyIndex.hash(this.lo[s]!, this.hi[s]!) & mask;
+    for (let q = (p + 1) & mask; t[3 * q] !== 0; q = (q + 1) & mask) {
+      const ideal = IntKeyIndex.hash(t[3 * q + 1]!, t[3 * q + 2]!) & mask;
       // The entry at q may move back to p unless its home lies cyclically in (p, q].
       const stays = p <= q ? p < ideal && ideal <= q : p < ideal || ideal <= q;
       if (stays) continue;
-      t[p] = t[q]!;
-      t[q] = 0;
+      t[3 * p] = t[3 * q]!;
+      t[3 * p + 1] = t[3 * q + 1]!;
+      t[3 * p + 2] = t[3 * q + 2]!;
+      t[3 * q] = 0;
       p = q;
     }
   }
   private rehash(cap: number): void {
     const old = this.table;
-    this.table = new Int32Array(cap);
-    this.mask = cap - 1;
-    for (const e of old) {
+    const t = new Int32Array(3 * cap);
+    const mask = cap - 1;
+    for (let q = 0; q < old.length; q += 3) {
+      const e = old[q]!;
       if (e === 0) continue;
-      let p = IntKeyIndex.hash(this.lo[e - 1]!, this.hi[e - 1]!) & this.mask;
-      while (this.table[p] !== 0) p = (p + 1) & this.mask;
-      this.table[p] = e;
+      const lo = old[q + 1]!;
+      const hi = old[q + 2]!;
+      let p = IntKeyIndex.hash(lo, hi) & mask;
+      while (t[3 * p] !== 0) p = (p + 1) & mask;
+      t[3 * p] = e;
+      t[3 * p + 1] = lo;
+      t[3 * p + 2] = hi;
     }
+    this.table = t;
+    this.mask = mask;
   }
 }
 
@@ -478,7 +474,7 @@ class ColumnarStore implements ViewStore {
    * Keys applied since the last checkpoint, as copies of the applied batches' key columns (at
    * their schema positions; null elsewhere), or null when too many to track (written whole).
    */
-  private touched: (Column | null)[][] | null = [];
+  private touched: { readonly cols: (Column | null)[]; readonly length: number }[] | null = [];
   private nTouched = 0;
 
   constructor(private readonly schema: Schema, private readonly key: readonly number[] | null) {
@@ -515,7 +511,7 @@ class ColumnarStore implements ViewStore {
     }
     const cols: (Column | null)[] = this.schema.map(() => null);
     for (const k of this.keyCols) cols[k] = copyColumn(b.columns[k]!);
-    this.touched.push(cols);
+    this.touched.push({ cols, length: b.length });
     this.nTouched += keys;
   }
 
@@ -524,12 +520,16 @@ class ColumnarStore implements ViewStore {
     const seen = new Uint8Array(this.high);
     const slots: number[] = [];
     const gone = this.keyCols.map((k) => new ColumnBuilder(this.schema[k]!.type, 0));
-    for (const cols of this.touched ?? []) {
-      const b = sparseBatch(cols);
+    // Counted apart from the columns: a view of one row (an aggregate without GROUP BY) has no key columns.
+    let nGone = 0;
+    for (const t of this.touched ?? []) {
+      const b = sparseBatch(t.cols, t.length);
       for (let i = 0; i < b.length; i++) {
         const s = this.index.locate(b, i);
-        if (s < 0) this.keyCols.forEach((k, j) => gone[j]!.appendFrom(b.columns[k]!, i));
-        else if (seen[s] === 0) {
+        if (s < 0) {
+          nGone++;
+          this.keyCols.forEach((k, j) => gone[j]!.appendFrom(b.columns[k]!, i));
+        } else if (seen[s] === 0) {
           seen[s] = 1;
           const copies = this.counts === null ? 1 : this.counts[s]!;
           for (let c = 0; c < copies; c++) slots.push(s);
@@ -539,7 +539,7 @@ class ColumnarStore implements ViewStore {
     const at = Int32Array.from(slots);
     const removed = gone.map((g) => g.finish());
     return {
-      removed: { columns: removed, length: removed[0]?.length ?? 0, weights: null },
+      removed: { columns: removed, length: nGone, weights: null },
       rows: [{ columns: this.cols.map((c) => c.gather(at, at.length)), length: at.length, weights: null }],
     };
   }
@@ -558,7 +558,7 @@ class ColumnarStore implements ViewStore {
     };
     const removedCols: (Column | null)[] = new Array<Column | null>(width).fill(null);
     this.keyCols.forEach((k, j) => (removedCols[k] = d.removed.columns[j] ?? null));
-    if (d.removed.length > 0) drop(sparseBatch(removedCols));
+    if (d.removed.length > 0) drop(sparseBatch(removedCols, d.removed.length));
     for (const b of d.rows) drop(b);
     for (const b of d.rows) this.apply({ ...b, weights: null });
   }
@@ -701,9 +701,8 @@ function copyColumn(c: Column): Column {
 }
 
 /** A batch over columns of which only some are present (a key index reads only its key columns). */
-function sparseBatch(cols: readonly (Column | null)[]): Batch {
-  const present = cols.find((c) => c !== null);
-  return { columns: cols as Column[], length: present?.length ?? 0, weights: null };
+function sparseBatch(cols: readonly (Column | null)[], length: number): Batch {
+  return { columns: cols as Column[], length, weights: null };
 }
 
 /** An append-only batch with its weights as copies (weight n > 1 is n rows: a join's output, say); a retraction cannot happen here. */

@@ -14,8 +14,14 @@ export type WindowAggPlan = Extract<PhysicalPlan, { kind: 'WindowAggExec' }>;
 /** Event times of a batch as numbers of µs (exact below 2^53 µs, i.e. until year 2255); NaN for NULL. */
 export function times(c: Column, n: number): Float64Array {
   const out = new Float64Array(n);
-  const v = c.values as BigInt64Array;
-  for (let i = 0; i < n; i++) out[i] = isValid(c, i) ? Number(v[i]!) : NaN;
+  const v = c.values;
+  if (!(v instanceof BigInt64Array)) {
+    for (let i = 0; i < n; i++) out[i] = isValid(c, i) ? Number(v[i]!) : NaN;
+    return out;
+  }
+  // From the two 32-bit words: one rounding of the exact value, as Number(bigint), without a BigInt per row.
+  const w = new Int32Array(v.buffer, v.byteOffset, 2 * v.length);
+  for (let i = 0; i < n; i++) out[i] = isValid(c, i) ? w[2 * i + 1]! * 4294967296 + (w[2 * i]! >>> 0) : NaN;
   return out;
 }
 

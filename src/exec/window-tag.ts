@@ -7,7 +7,15 @@ import type { PhysicalPlan } from '../planner/physical.js';
 import { compile, type Kernel } from './eval.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
 import type { StateTable } from './state/state-table.js';
+import { wordsOf } from './slot-columns.js';
 import { floorTo, times } from './window-common.js';
+
+/** Sets value k of a 64-bit column (its words `w`) to the integer `x`, without a BigInt. */
+function setWords(w: Int32Array, k: number, x: number): void {
+  const hi = Math.floor(x / 4294967296);
+  w[2 * k] = (x - hi * 4294967296) | 0;
+  w[2 * k + 1] = hi | 0;
+}
 
 type WindowPlan = Extract<PhysicalPlan, { kind: 'WindowExec' }>;
 
@@ -25,30 +33,47 @@ export class WindowOp implements Operator {
     this.offset = Number(plan.window.offset);
   }
   processBatch(_input: number, b: Batch, ctx: OperatorContext, out: Collector): void {
-    const t = times(this.time(b, ctx), b.length);
-    const idx: number[] = [];
-    const starts: number[] = [];
-    for (let i = 0; i < b.length; i++) {
+    const n = b.length;
+    const t = times(this.time(b, ctx), n);
+    const size = this.size;
+    const slide = this.slide;
+    const offset = this.offset;
+    // Every window [s, s + size) with s ≡ offset (mod slide) and s ≤ t < s + size: counted
+    // first, so the output is sized once.
+    let m = 0;
+    for (let i = 0; i < n; i++) {
       const ti = t[i]!;
       if (Number.isNaN(ti)) continue;
-      // Every window [s, s + size) with s ≡ offset (mod slide) and s ≤ t < s + size.
-      for (let s = floorTo(ti, this.slide, this.offset); s > ti - this.size; s -= this.slide) {
-        idx.push(i);
-        starts.push(s);
-      }
+      for (let s = floorTo(ti, slide, offset); s > ti - size; s -= slide) m++;
     }
-    if (idx.length === 0) return;
-    const order = idx.map((_, k) => k).sort((x, y) => idx[x]! - idx[y]! || starts[x]! - starts[y]!);
-    const take = Int32Array.from(order.map((k) => idx[k]!));
-    const tagged = takeBatch(b, take, take.length);
-    const ws = new BigInt64Array(take.length);
-    const we = new BigInt64Array(take.length);
-    order.forEach((k, j) => {
-      ws[j] = BigInt(starts[k]!);
-      we[j] = BigInt(starts[k]! + this.size);
-    });
-    const col = (v: BigInt64Array): Column => ({ type: 'timestamp', length: take.length, values: v, validity: null });
-    out({ columns: [...tagged.columns, col(ws), col(we)], length: take.length, weights: tagged.weights });
+    if (m === 0) return;
+    // Rows in order, each row's windows by start (written from the last start down).
+    const take = new Int32Array(m);
+    const ws = new BigInt64Array(m);
+    const we = new BigInt64Array(m);
+    const sw = wordsOf(ws);
+    const ew = wordsOf(we);
+    let k = 0;
+    let identity = m === n;
+    for (let i = 0; i < n; i++) {
+      const ti = t[i]!;
+      if (Number.isNaN(ti)) continue;
+      const last = floorTo(ti, slide, offset);
+      let c = 0;
+      for (let s = last; s > ti - size; s -= slide) c++;
+      if (c !== 1 || k !== i) identity = false;
+      let at = k + c - 1;
+      for (let s = last; s > ti - size; s -= slide) {
+        take[at] = i;
+        setWords(sw, at, s);
+        setWords(ew, at--, s + size);
+      }
+      k += c;
+    }
+    // TUMBLE over rows with a time: each row once, in place, so its columns go on as they are.
+    const tagged = identity ? b : takeBatch(b, take, m);
+    const col = (v: BigInt64Array): Column => ({ type: 'timestamp', length: m, values: v, validity: null });
+    out({ columns: [...tagged.columns, col(ws), col(we)], length: m, weights: tagged.weights });
   }
   endEpoch(): void {}
 }

@@ -278,7 +278,23 @@ export class BigSumAccumulator implements GroupsAccumulator {
     }
   }
   evaluateInto(gids: Int32Array, n: number, out: SlotColumn, outSlots: Int32Array | null): boolean {
-    // A NUMERIC result (sum of bigint, avg of integers) is decimal text: evaluate() writes it.
+    // A NUMERIC sum is decimal text: written as digits straight into the slot while within
+    // ±2^53 (evaluate()'s text otherwise). An average is evaluate()'s.
+    if (this.out === 'sum') {
+      const s = this.words;
+      for (let k = 0; k < n; k++) {
+        const g = gids[k]!;
+        const slot = outSlots === null ? k : outSlots[k]!;
+        if (g >= this.counts.length || this.counts[g] === 0) {
+          out.setNull(slot);
+          continue;
+        }
+        const hi = s[2 * g + 1]!;
+        if (this.wraps[g] === 0 && hi >= -2097152 && hi < 2097152) out.setIntegerText(slot, hi * 4294967296 + (s[2 * g]! >>> 0));
+        else out.set(slot, this.evaluate(g));
+      }
+      return true;
+    }
     if (this.out !== 'interval') return false;
     const words = new Int32Array(this.sums.buffer, 0, 2 * this.sums.length);
     for (let k = 0; k < n; k++) {

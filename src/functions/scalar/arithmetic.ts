@@ -4,12 +4,13 @@
  */
 import { ColumnBuilder, getBit, getString, getValue, isValid, type Column } from '../../common/column.js';
 import {
-  addIntervals, addIntervalToTimestamp, addIntervalToTimestamptz, decodeInterval, encodeInterval, negateInterval, scaleInterval, subIntervals, timestampDifference, ZERO_INTERVAL, type IntervalParts,
+  addIntervals, addIntervalToTimestamp, addIntervalToTimestamptz, DAY_US, decodeInterval, encodeInterval, negateInterval, scaleInterval, subIntervals, timestampDifference, ZERO_INTERVAL, type IntervalParts,
 } from '../../common/interval.js';
 import { addDec, decOf, divDec, formatDec, modDec, mulDec, negDec, scratchBytes, SMALL_DEC_MAX_SCALE, smallDecAt, smallDecScale, subDec, writeSmallDec } from '../../common/decimal.js';
 import { SluiceError } from '../../common/errors.js';
 import type { SqlType, Value } from '../../common/types.js';
 import type { EvalContext } from '../../exec/eval.js';
+import type { BoundExpr } from '../../planner/expr.js';
 import { storageOf } from '../../exec/storage.js';
 import { andValidity, markNull, syntaxFunctions, type ScalarFunction } from './scalar-function.js';
 import { UTC, type TimeZone } from '../../common/time-zone.js';
@@ -19,12 +20,12 @@ const I32_MAX = 2147483647;
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
 
-function arithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType, leftType: SqlType, rightType: SqlType): (a: Column, b: Column, n: number, ctx: EvalContext) => Column {
+function arithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType, leftType: SqlType, rightType: SqlType, constantRight = false): (a: Column, b: Column, n: number, ctx: EvalContext) => Column {
   const ls = storageOf(leftType);
   const rs = storageOf(rightType);
   const outStorage = storageOf(type);
   if (type === 'numeric') return numericArithmetic(fn, type);
-  if (leftType === 'interval' || rightType === 'interval' || type === 'interval') return intervalArithmetic(fn, type, leftType, rightType);
+  if (leftType === 'interval' || rightType === 'interval' || type === 'interval') return intervalArithmetic(fn, type, leftType, rightType, constantRight);
   return (a, b, n, ctx) => {
     let validity = andValidity(a, b, n);
     const err = (i: number, e: SluiceError) => {
@@ -128,7 +129,7 @@ function intervalReader(): (v: string) => IntervalParts {
  * Interval arithmetic, row by row as PostgreSQL's: timestamp ± interval (months on the calendar),
  * timestamp - timestamp (days and time), interval ± interval, interval * or / a number.
  */
-function intervalArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType, leftType: SqlType, rightType: SqlType): (a: Column, b: Column, n: number, ctx: EvalContext) => Column {
+function intervalArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType, leftType: SqlType, rightType: SqlType, constantRight: boolean): (a: Column, b: Column, n: number, ctx: EvalContext) => Column {
   const readA = intervalReader();
   const readB = intervalReader();
   let op: (a: Value, b: Value, zone: TimeZone) => Value;
@@ -145,7 +146,12 @@ function intervalArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: Sql
   } else if (leftType === 'interval' && rightType === 'double' && (fn === 'mul' || fn === 'div')) {
     op = (x, y) => encodeInterval(scaleInterval(readA(x as string), y as number, fn));
   } else throw new SluiceError('internal', `no arithmetic kernel for ${leftType} ${fn} ${rightType}`);
+  const shifts = (leftType === 'timestamp' || leftType === 'timestamptz') && rightType === 'interval';
   return (a, b, n, ctx) => {
+    if (shifts) {
+      const shift = fixedShift(b, n, fn === 'sub', leftType === 'timestamptz', constantRight);
+      if (shift !== null) return shiftTimestamps(type, a, b, n, shift, op, ctx);
+    }
     const out = new ColumnBuilder(type, n);
     const zone = ctx.zone ?? UTC;
     for (let i = 0; i < n; i++) {
@@ -165,6 +171,63 @@ function intervalArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: Sql
     }
     return out.finish();
   };
+}
+
+const TWO_52 = 2 ** 52;
+
+/**
+ * The shift of `timestamp ± interval` in µs when the interval is one non-NULL value on every row
+ * (a constant, as in a watermark's `ts - INTERVAL '1 second'`: `constant` when the expression is
+ * one, else the rows are compared) without months (on timestamptz without days too: those follow
+ * the calendar or the zone), within ±2^52; else null.
+ */
+function fixedShift(b: Column, n: number, negate: boolean, instant: boolean, constant: boolean): number | null {
+  if (n === 0 || b.validity !== null) return null;
+  const o = b.offsets!;
+  const bytes = b.values as Uint8Array;
+  const s0 = o[0]!;
+  const len = o[1]! - s0;
+  for (let i = 1; i < n && !constant; i++) {
+    const s = o[i]!;
+    if (o[i + 1]! - s !== len) return null;
+    for (let k = 0; k < len; k++) if (bytes[s + k] !== bytes[s0 + k]) return null;
+  }
+  const p = decodeInterval(getString(b, 0));
+  if (p.months !== 0 || (instant && p.days !== 0)) return null;
+  const x = Number(BigInt(p.days) * DAY_US + p.micros);
+  if (!(Math.abs(x) < TWO_52)) return null;
+  return negate ? -x : x;
+}
+
+/**
+ * Timestamps shifted by a fixed number of µs, in doubles where exact (both within ±2^52): no
+ * BigInt or interval per row. A timestamp out there takes the row-by-row operation.
+ */
+function shiftTimestamps(type: SqlType, a: Column, b: Column, n: number, shift: number, op: (a: Value, b: Value, zone: TimeZone) => Value, ctx: EvalContext): Column {
+  const src = a.values as BigInt64Array;
+  const w = new Int32Array(src.buffer, src.byteOffset, 2 * n);
+  const values = new BigInt64Array(n);
+  const out = new Int32Array(values.buffer, 0, 2 * n);
+  let validity: Uint8Array | null = a.validity ? a.validity.slice() : null;
+  for (let i = 0; i < n; i++) {
+    if (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0) continue;
+    const x = w[2 * i + 1]! * 4294967296 + (w[2 * i]! >>> 0);
+    if (Math.abs(x) < TWO_52) {
+      const r = x + shift;
+      const hi = Math.floor(r / 4294967296);
+      out[2 * i] = (r - hi * 4294967296) | 0;
+      out[2 * i + 1] = hi | 0;
+      continue;
+    }
+    try {
+      values[i] = op(src[i]!, getString(b, i), ctx.zone ?? UTC) as bigint;
+    } catch (e) {
+      if (!(e instanceof SluiceError)) throw e;
+      ctx.onRowError(e);
+      validity = markNull(validity, n, i);
+    }
+  }
+  return { type, length: n, values, validity };
 }
 
 const DEC_OPS = { add: addDec, sub: subDec, mul: mulDec, div: divDec, mod: modDec } as const;
@@ -196,6 +259,11 @@ function smallDecOp(fn: 'add' | 'sub' | 'mul', x: number, xs: number, y: number,
 }
 
 const POW10_F = Array.from({ length: 16 }, (_, k) => 10 ** k);
+
+/** Whether an expression is the same value on every row: a literal, or a cast of one. */
+function isConstant(e: BoundExpr): boolean {
+  return e.kind === 'lit' || (e.kind === 'cast' && isConstant(e.arg));
+}
 
 /** Exact NUMERIC arithmetic, row by row over the decimal texts (PostgreSQL's result scales). */
 function numericArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlType): (a: Column, b: Column, n: number, ctx: EvalContext) => Column {
@@ -259,7 +327,7 @@ function smallNumericArithmetic(fn: 'add' | 'sub' | 'mul', type: SqlType): (a: C
 
 function binary(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod'): ScalarFunction {
   return (args, argExprs, type) => {
-    const k = arithmetic(fn, type, argExprs[0]!.type, argExprs[1]!.type);
+    const k = arithmetic(fn, type, argExprs[0]!.type, argExprs[1]!.type, isConstant(argExprs[1]!));
     return (b, ctx) => k(args[0]!(b, ctx), args[1]!(b, ctx), b.length, ctx);
   };
 }

@@ -1,0 +1,69 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { batchFromRows, getValue } from '../../common/column.js';
+import type { SluiceError } from '../../common/errors.js';
+import { addIntervalToTimestamp, decodeInterval, negateInterval } from '../../common/interval.js';
+import type { SqlType, Value } from '../../common/types.js';
+import { Catalog } from '../../catalog/index.js';
+import { compile } from '../../exec/eval.js';
+import { Binder } from '../../planner/binder.js';
+import { parseExpression } from '../../parser/index.js';
+
+function evalRows(expr: string, rows: Value[][]): { values: Value[]; errors: number } {
+  const binder = new Binder(new Catalog(null));
+  const scope = { fields: [{ qualifier: 'x', name: 't', type: 'timestamp' as SqlType }] };
+  const bound = binder.bindExpr(parseExpression(expr), { scope, agg: null, noAggIn: null });
+  let errors = 0;
+  const col = compile(bound)(batchFromRows(['timestamp'], rows), { now: 0n, onRowError: (_e: SluiceError) => errors++ });
+  return { values: rows.map((_, i) => getValue(col, i)), errors };
+}
+
+const TWO_52 = 2n ** 52n;
+
+describe('timestamp ± a constant interval', () => {
+  // The kernel shifts by a fixed number of µs in doubles when the interval has no months and
+  // the timestamp lies within ±2^52 µs; the reference adds the interval row by row in BigInt.
+  it('equals the row-by-row addition, near and past ±2^52 µs and the timestamp range (300 cases)', () => {
+    const time = fc.oneof(
+      fc.bigInt({ min: -TWO_52 - 1000n, max: -TWO_52 + 1000n }),
+      fc.bigInt({ min: TWO_52 - 1000n, max: TWO_52 + 1000n }),
+      fc.bigInt({ min: 1_600_000_000_000_000n, max: 1_800_000_000_000_000n }),
+      fc.bigInt({ min: -210_866_803_200_000_000n, max: 2n ** 63n - 1n }),
+      fc.constant(null),
+    );
+    const interval = fc.record({
+      months: fc.oneof(fc.constant(0), fc.integer({ min: -30, max: 30 })),
+      days: fc.oneof(fc.constant(0), fc.integer({ min: -100_000, max: 100_000 })),
+      micros: fc.oneof(fc.bigInt({ min: -(10n ** 10n), max: 10n ** 10n }), fc.bigInt({ min: -(2n ** 60n), max: 2n ** 60n })),
+    });
+    fc.assert(
+      fc.property(fc.array(time, { minLength: 1, maxLength: 40 }), interval, fc.boolean(), (ts, iv, sub) => {
+        const literal = `INTERVAL '${iv.months} months ${iv.days} days ${iv.micros} microseconds'`;
+        const parts = decodeInterval(evalRows(literal, [[null]]).values[0] as string);
+        const p = sub ? negateInterval(parts) : parts;
+        // The general path: an interval column with a NULL in it (an extra last row).
+        const general = evalRows(`t ${sub ? '-' : '+'} CASE WHEN t IS NULL THEN NULL ELSE ${literal} END`, [...ts.map((t) => [t]), [null]]);
+        const want = general.values.slice(0, ts.length);
+        const errors = general.errors;
+        // Which is the BigInt addition (NULL past the timestamp range), where that fits 64 bits.
+        ts.forEach((t, i) => {
+          if (t === null) return;
+          let r: bigint | null;
+          try {
+            r = addIntervalToTimestamp(t, p);
+          } catch {
+            r = null;
+          }
+          if (r === null || BigInt.asIntN(64, r) === r) expect(want[i]).toBe(r);
+        });
+        // A literal (known constant), and an expression equal on every row (compared row by row).
+        for (const rhs of [literal, `CASE WHEN t IS NULL THEN ${literal} ELSE ${literal} END`]) {
+          const got = evalRows(`t ${sub ? '-' : '+'} ${rhs}`, ts.map((t) => [t]));
+          expect(got.values).toEqual(want);
+          expect(got.errors).toBe(errors);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
