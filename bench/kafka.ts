@@ -27,6 +27,7 @@ import { Worker } from 'node:worker_threads';
 import { Kafka, logLevel } from 'kafkajs';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { shardPool } from '../src/exec/parallel/pool.js';
+import { shardThreadsDefault } from '../src/exec/parallel/remote.js';
 
 const EVENTS = Number(process.env.SLUICE_BENCH_KAFKA_EVENTS ?? 5_000_000);
 /** The views' parallelism (issue 16): SLUICE_BENCH_KAFKA_PARALLELISM, default 1; above 1 the case names end in _pN. */
@@ -178,7 +179,7 @@ async function run(c: Case, brokers: string[]): Promise<Result> {
   const extra = process.env.SLUICE_BENCH_KAFKA_OPTIONS ?? '';
   const engine = await createEngine({ autoStart: false, log: (m) => progress(m), parallelism: PARALLELISM });
   // Shard worker threads load before the measured phase (a server starts them at its start).
-  if (PARALLELISM > 1) await shardPool().warm(PARALLELISM);
+  if (PARALLELISM > 1 && shardThreadsDefault()) await shardPool().warm(PARALLELISM);
   const view = c.kind === 'words' ? 'counts' : 'q1';
   try {
     const options = `connector = 'kafka', topic = '${topic}', brokers = '${brokers.join(',')}', many_per_message = '${c.perMessage > 1}'${extra ? `, ${extra}` : ''}`;

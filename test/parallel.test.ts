@@ -14,6 +14,9 @@ import { createEngine } from '../src/exec/runtime/engine.js';
 import { KEY_GROUPS, keyGroupRange, keyGroupsOf, numericKey, ownerOf, splitByOwner } from '../src/exec/exchange.js';
 import { canonicalRows } from './helpers.js';
 
+// The instances run in shard worker threads here (opt-in while a hang seen in a benchmark is open).
+process.env.SLUICE_SHARD_THREADS = '1';
+
 const explainLines = async (e: Awaited<ReturnType<typeof createEngine>>, sql: string): Promise<string[]> => {
   const [r] = await e.execute(`EXPLAIN ${sql}`);
   if (r?.kind !== 'rows') throw new Error('EXPLAIN returned no rows');

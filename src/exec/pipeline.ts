@@ -185,9 +185,8 @@ export interface PipelineOptions {
   readonly parallelism?: number;
   /**
    * Whether the instances of keyed nodes run in shard worker threads, instance s in worker s
-   * (default: yes when the parallelism is above 1 and the plan can cross threads; a plan that
-   * calls a model, whose parameters live on this thread, cannot). SLUICE_SHARD_THREADS=0 turns
-   * them off for the process.
+   * (default: only with SLUICE_SHARD_THREADS=1, see shardThreadsDefault; and only when the plan
+   * can cross threads: a plan that calls a model, whose parameters live on this thread, cannot).
    */
   readonly threads?: boolean;
   /** Internal: this is instance `shard`'s side, built in a shard worker; outputs leave through `post`. */

@@ -1,11 +1,12 @@
 /**
  * Parallel views survive kill -9 (issue 16): the real server (`sluice serve --data-dir D
- * --parallelism 2`) runs an aggregate and a join whose keyed instances live in shard worker
- * threads, while a client INSERTs and DELETEs; the server is SIGKILLed at random moments and
+ * --parallelism 2`) runs an aggregate and a join whose keyed operators run as two instances
+ * each (on the engine's thread: worker threads are opt-in for now), with per-instance state
+ * checkpoints, while a client INSERTs and DELETEs; the server is SIGKILLed at random moments and
  * restarted on the same data dir. At the end every acknowledged statement is in the table, and
  * each view equals the same query run once over the table (DuckDB, through the server) — so
- * nothing was lost or counted twice across the checkpoints fetched from the workers, their
- * restores into fresh workers and the replayed epochs.
+ * nothing was lost or counted twice across the per-instance checkpoints, their restores and the
+ * replayed epochs.
  *
  * SLUICE_PARALLEL_KILLS sets the number of kills (default 6).
  */
@@ -33,7 +34,7 @@ describe('kill -9 of a server running parallel views', () => {
     await setup.query('CREATE TABLE t (id INT PRIMARY KEY, k INT, v INT)');
     await setup.query(`CREATE MATERIALIZED VIEW agg AS ${AGG}`);
     await setup.query(`CREATE MATERIALIZED VIEW j AS ${JOIN}`);
-    // Both run at the server's parallelism: their keyed operators in two worker threads.
+    // Both run at the server's parallelism: their keyed operators as two instances.
     const plan = (await setup.query(`EXPLAIN CREATE MATERIALIZED VIEW x AS ${AGG}`)).rows.map((r) => String(r['QUERY PLAN']));
     expect(plan.some((l) => /HashAggExec: hash\(k\), 2 instances/.test(l))).toBe(true);
     await setup.end();
