@@ -22,10 +22,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Session } from 'node:inspector/promises';
 import { Worker } from 'node:worker_threads';
 import { Kafka, logLevel } from 'kafkajs';
 import { createEngine } from '../src/exec/runtime/engine.js';
+import { startProfile } from './profile.js';
 import { shardPool } from '../src/exec/parallel/pool.js';
 import { shardThreadsDefault } from '../src/exec/parallel/remote.js';
 
@@ -188,7 +188,7 @@ async function run(c: Case, brokers: string[]): Promise<Result> {
          CREATE MATERIALIZED VIEW counts AS SELECT word, count(*) AS n FROM bids GROUP BY word;`
       : `CREATE SOURCE bids (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, ts TIMESTAMP, extra VARCHAR) WITH (${options});
          CREATE MATERIALIZED VIEW q1 AS SELECT auction, bidder, price * 0.908 AS price_eur, ts FROM bids;`);
-    const profiler = await startProfile();
+    const profiler = await startProfile((file) => progress(`CPU profile of the measured phase: ${file}`));
     const cpu0 = process.cpuUsage();
     const wall0 = performance.now();
     let epochs = 0;
@@ -249,22 +249,6 @@ async function run(c: Case, brokers: string[]): Promise<Result> {
 }
 
 /** Starts the CPU profiler when SLUICE_BENCH_PROFILE is set; the returned function writes the profile. */
-async function startProfile(): Promise<((name: string) => Promise<void>) | null> {
-  const dir = process.env.SLUICE_BENCH_PROFILE;
-  if (!dir) return null;
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return async (name) => {
-    const { profile } = await session.post('Profiler.stop');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${name}.cpuprofile`);
-    writeFileSync(file, JSON.stringify(profile));
-    session.disconnect();
-    progress(`CPU profile of the measured phase: ${file}`);
-  };
-}
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;

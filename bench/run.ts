@@ -20,7 +20,6 @@
  * DIR/NAME.cpuprofile (the profiler's own overhead lowers the figures of that run).
  */
 import { spawn } from 'node:child_process';
-import { Session } from 'node:inspector/promises';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +27,7 @@ import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
 import { startHttpServer } from '../src/server/http-server.js';
 import type { Value } from '../src/common/types.js';
 import { mlBenchmarks } from './ml.js';
+import { startProfile } from './profile.js';
 import { shardPool } from '../src/exec/parallel/pool.js';
 import { shardThreadsDefault } from '../src/exec/parallel/remote.js';
 
@@ -218,21 +218,6 @@ async function pollHttp(engine: Engine): Promise<() => Promise<number>> {
  */
 cases.push(...cases.filter((c) => ['count_sum_1k_keys', 'count_sum_1m_keys', 'w4_window_join_person_auction'].includes(c.name)).map((c) => ({ ...c, name: `${c.name}_p2`, parallelism: 2 })));
 
-/** Starts the CPU profiler when SLUICE_BENCH_PROFILE is set; the returned function writes the profile. */
-async function startProfile(): Promise<((name: string) => Promise<void>) | null> {
-  const dir = process.env.SLUICE_BENCH_PROFILE;
-  if (!dir) return null;
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return async (name) => {
-    const { profile } = await session.post('Profiler.stop');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
-    session.disconnect();
-  };
-}
 
 async function runCase(c: Case, withHttp: boolean): Promise<Result> {
   const dataDir = c.checkpointed ? mkdtempSync(join(tmpdir(), 'sluice-bench-')) : null;
