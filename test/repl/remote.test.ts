@@ -53,7 +53,8 @@ describe('sluice repl --url', () => {
     const r = startRepl({ url, terminal: true });
     await r.waitFor('sluice=> ');
     r.send('CREATE TABLE after_start (v INT);\r');
-    await r.waitFor('CREATE TABLE\n');
+    // The next prompt comes after the names were read again (a Tab before it completes from the old list).
+    await r.waitFor(/CREATE TABLE\n[^]*sluice=> /);
     r.send('SELECT * FROM before');
     // One Tab completes a unique match; two list the choices (readline, as bash).
     await new Promise((res) => setTimeout(res, 50));

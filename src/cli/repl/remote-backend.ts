@@ -48,6 +48,8 @@ export function redactUrl(url: string): string {
 export async function connectRemoteBackend(url: string, onMessage: MessageSink): Promise<ReplBackend> {
   const remote = new RemoteBackend(url, onMessage);
   await remote.connect();
+  // Names for Tab completion from the start; a failure here only leaves them empty until DDL.
+  await remote.refreshNames().catch(() => undefined);
   return remote;
 }
 
