@@ -29,7 +29,15 @@ import type { Value } from '../src/common/types.js';
 import { mlBenchmarks } from './ml.js';
 import { startProfile } from './profile.js';
 import { shardPool } from '../src/exec/parallel/pool.js';
-import { shardThreadsDefault } from '../src/exec/parallel/remote.js';
+import { shardDiagnostics, shardThreadsDefault } from '../src/exec/parallel/remote.js';
+import { parseDiagnostics } from '../src/parser/guarded-parse.js';
+
+// `kill -USR2 <pid>` of a bench that seems stuck prints what its pipelines wait for from their worker threads.
+const diagnose = () => process.stderr.write(`\n${[...shardDiagnostics(), parseDiagnostics(), `active: ${process.getActiveResourcesInfo().join(', ')}`].join('\n')}\n`);
+process.on('SIGUSR2', diagnose);
+process.on('exit', (code) => {
+  if (code !== 0) diagnose();
+});
 
 interface Result {
   readonly name: string;

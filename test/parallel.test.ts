@@ -6,6 +6,8 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -179,4 +181,33 @@ describe('parallelism', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('keeps an epoch that waits for its worker threads alive through garbage collections', async () => {
+    // The pool knows pipelines only weakly; an epoch awaiting its workers may be reachable from
+    // nothing else (its caller's frame hangs off the promise the reply resolves). A collection
+    // during the wait used to drop the pipeline, and the epoch never ended: this test then times out.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const run = async () => {
+      const e = await createEngine({ autoStart: false, log: () => undefined, parallelism: 2 });
+      try {
+        // 3 000 rows, 100 per epoch: k cycles 0…6, v counts up from 1.
+        await e.execute(`CREATE SOURCE s (k BIGINT, v BIGINT) WITH (connector = 'datagen', rows_per_second = 1000000000, max_batch_rows = 100, max_rows = 3000,
+          fields.k.kind = 'sequence', fields.k.start = 0, fields.k.end = 6, fields.v.kind = 'sequence', fields.v.start = 1)`);
+        await e.execute('CREATE MATERIALIZED VIEW m AS SELECT k, count(*) AS n, sum(v) AS t FROM s GROUP BY k');
+        const collect = setInterval(gc, 20);
+        try {
+          for (let i = 0; i < 30; i++) await e.flush();
+        } finally {
+          clearInterval(collect);
+        }
+        return await e.viewRows('m');
+      } finally {
+        await e.close();
+      }
+    };
+    const rows = await run();
+    expect(rows).toHaveLength(7);
+    expect(rows.reduce((a, r) => a + BigInt(r[1] as bigint), 0n)).toBe(3000n);
+    expect(rows.reduce((a, r) => a + BigInt(r[2] as string | bigint), 0n)).toBe((3000n * 3001n) / 2n);
+  }, 60_000);
 });

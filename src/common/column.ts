@@ -431,6 +431,36 @@ export function takeColumn(c: Column, idx: Int32Array, n: number): Column {
   }
 }
 
+/**
+ * Rows [start, end) of `c` in buffers of their own (copies of ranges, no per-row work). `start`
+ * must be a multiple of 8, so that bitmaps are cut at a byte; array columns are taken row by row.
+ */
+export function sliceColumn(c: Column, start: number, end: number): Column {
+  if (start % 8 !== 0) throw new SluiceError('internal', `sliceColumn at ${start}: not a multiple of 8`);
+  const n = end - start;
+  if (c.child) {
+    const idx = new Int32Array(n);
+    for (let i = 0; i < n; i++) idx[i] = start + i;
+    return takeColumn(c, idx, n);
+  }
+  const bits = (m: Uint8Array) => m.slice(start >>> 3, (end + 7) >>> 3);
+  const validity = c.validity ? bits(c.validity) : null;
+  if (c.offsets) {
+    const o = c.offsets;
+    const base = o[start]!;
+    const offsets = o.slice(start, end + 1);
+    if (base !== 0) for (let i = 0; i <= n; i++) offsets[i]! -= base;
+    return { type: c.type, length: n, values: (c.values as Uint8Array).slice(base, o[end]!), offsets, validity };
+  }
+  if (c.type === 'boolean') return { type: c.type, length: n, values: bits(c.values as Uint8Array), validity };
+  return { type: c.type, length: n, values: c.values.slice(start, end), validity };
+}
+
+/** Rows [start, end) of `b` in buffers of its own (see sliceColumn: `start` a multiple of 8). */
+export function sliceBatch(b: Batch, start: number, end: number): Batch {
+  return { columns: b.columns.map((c) => sliceColumn(c, start, end)), length: end - start, weights: b.weights ? b.weights.slice(start, end) : null };
+}
+
 export function takeBatch(b: Batch, idx: Int32Array, n: number): Batch {
   let weights: Int32Array | null = null;
   if (b.weights) {

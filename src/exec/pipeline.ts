@@ -7,7 +7,7 @@
  *
  *   ScanExec ─► FilterExec ─► ProjectExec ─► HashAggExec ─► … ─► view output
  */
-import type { Batch } from '../common/column.js';
+import { sliceBatch, type Batch } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import { typeDisplayName } from '../common/types.js';
 import { WINDOW_KINDS } from '../functions/window/index.js';
@@ -25,7 +25,7 @@ import type { StateTable } from './state/state-table.js';
 import { TemporalFilterOp } from './temporal-filter.js';
 import { TopNOp } from './top-n.js';
 import { OverWindowOp } from './over-window.js';
-import type { FromWorker } from './parallel/messages.js';
+import type { FromWorker, SpreadPiece } from './parallel/messages.js';
 import { RemoteShards, shardThreadsDefault } from './parallel/remote.js';
 import { dropWhenCollected, forgetCollected } from './parallel/pool.js';
 
@@ -176,6 +176,42 @@ export function distributionOf(p: PhysicalPlan): Distribution | null {
   }
 }
 
+/** Stateless operators a spread scan's input may run through in every instance, up to a keyed node. */
+const SPREAD_CHAIN = new Set<Kind>(['FilterExec', 'ProjectExec', 'ProjectSetExec', 'WindowExec']);
+
+/**
+ * The scans whose input is dealt out to every instance (at parallelism > 1): append-only scans
+ * from which only filters, projections, set-returning functions and window tagging lead to a
+ * hash-distributed node. Their rows then reach the keyed node from every instance; since rows are
+ * only added, and parts are passed on in input order, each key's rows arrive as at parallelism 1.
+ * A scan that can retract stays single: a retraction dealt to another instance than its insertion
+ * could overtake it.
+ */
+function spreadScans(plan: PhysicalPlan, parallelism: number): Set<PhysicalPlan> {
+  const out = new Set<PhysicalPlan>();
+  if (parallelism <= 1) return out;
+  const chain = (p: PhysicalPlan): PhysicalPlan | null => {
+    if (p.kind === 'ScanExec') return p.appendOnly ? p : null;
+    return SPREAD_CHAIN.has(p.kind) ? chain(physicalChildren(p)[0]!) : null;
+  };
+  const visit = (p: PhysicalPlan): void => {
+    const kids = physicalChildren(p);
+    if (distributionOf(p)?.kind === 'hash') {
+      for (const c of kids) {
+        const scan = chain(c);
+        if (scan) out.add(scan);
+      }
+    }
+    kids.forEach(visit);
+  };
+  visit(plan);
+  return out;
+}
+
+/** Rows below which a spread scan's batch is not cut into parts (each part is a message to a worker). */
+const SPREAD_MIN_PART = 4096;
+
+
 /** Options of a pipeline. */
 export interface PipelineOptions {
   /**
@@ -234,6 +270,13 @@ export class Pipeline {
   private readonly worker: PipelineOptions['worker'] | null;
   /** The epoch context a worker side runs with (set by `begin`). */
   private workerCtx: OperatorContext | null = null;
+  /** Spread parts sent to workers this epoch, parts whose pieces went on, and pieces of parts that came early. */
+  private spreadSent = 0;
+  private spreadTurn = 0;
+  private spreadForwarded = 0;
+  private readonly spreadHeld = new Map<number, readonly SpreadPiece[]>();
+  /** Worker side: where the pieces of the spread part being run go (null: not running one). */
+  private collecting: SpreadPiece[] | null = null;
 
   /**
    * Builds the operators of `plan` with ids `${view}/${path}`; `emit` receives the view's output.
@@ -247,6 +290,7 @@ export class Pipeline {
     this.worker = opts.worker ?? null;
     this.threaded = this.worker === null && parallelism > 1 && (opts.threads ?? shardThreadsDefault()) && crossesThreads(plan);
     const operators: Operator[] = [];
+    const spread = spreadScans(plan, parallelism);
     const top = terminal?.(`${view}/model`) ?? null;
     if (top) operators.push(top);
     const build = (p: PhysicalPlan, path: string): Node => {
@@ -258,7 +302,13 @@ export class Pipeline {
       let count: number;
       let routes: Route[];
       let placement: string;
-      if (dist === null) {
+      if (spread.has(p)) {
+        // An append-only scan under a keyed node: the epoch's input is dealt out to its instances
+        // in contiguous parts, so the stateless chain above it runs in every instance too.
+        count = parallelism;
+        routes = [];
+        placement = `input spread over ${parallelism} instances`;
+      } else if (dist === null) {
         // Runs where its input runs.
         const child = children[0]!;
         count = child.ops.length;
@@ -373,6 +423,8 @@ export class Pipeline {
   /** Runs one epoch: each relation's delta into its scans, then endEpoch from the leaves up. */
   async runEpoch(deltas: ReadonlyMap<string, readonly Batch[]>, ctx: OperatorContext): Promise<void> {
     for (const { node } of this.nodes) node.counters.epochRowsIn = node.counters.epochRowsOut = 0;
+    this.spreadSent = this.spreadForwarded = 0;
+    this.spreadHeld.clear();
     this.remote?.begin(ctx);
     this.bind(this.root, null, ctx);
     for (const [rel, nodes] of this.scans) {
@@ -380,8 +432,27 @@ export class Pipeline {
       if (!bs) continue;
       for (const node of nodes) {
         for (const b of bs) {
-          countIn(node.counters, b.length);
-          node.ops[0]!.processBatch(0, b, ctx, node.outs[0]!);
+          if (node.ops.length === 1) {
+            countIn(node.counters, b.length);
+            node.ops[0]!.processBatch(0, b, ctx, node.outs[0]!);
+            continue;
+          }
+          // A spread scan: contiguous parts, in order, one per instance (a small batch whole,
+          // to the instances in turn).
+          const n = node.ops.length;
+          // Parts start at multiples of 8 rows, where validity bitmaps can be cut at a byte.
+          const size = b.length < SPREAD_MIN_PART * n ? b.length : Math.ceil(b.length / n / 8) * 8;
+          for (let start = 0; start < b.length; start += size) {
+            const s = this.spreadTurn++ % n;
+            const part = size === b.length ? b : sliceBatch(b, start, Math.min(b.length, start + size));
+            if (this.remote && node.remote) {
+              // A part made here moves to the worker; the whole batch (other views read it too) is copied first.
+              this.remote.sendSpread(s, node.index, this.spreadSent++, part === b ? sliceBatch(b, 0, b.length) : part);
+            } else {
+              countIn(node.counters, part.length);
+              node.ops[s]!.processBatch(0, part, ctx, node.outs[s]!);
+            }
+          }
         }
       }
     }
@@ -459,7 +530,17 @@ export class Pipeline {
   }
 
   /** A worker's output for a node of this thread, or the pipeline's output. */
-  private onWorkerMessage(m: Extract<FromWorker, { t: 'out' }>): void {
+  private onWorkerMessage(m: Extract<FromWorker, { t: 'out' | 'spread' }>): void {
+    if (m.t === 'spread') {
+      // Parts go on in the order they were dealt out, so each key's rows reach its owner in
+      // the order of the input (as at parallelism 1).
+      this.spreadHeld.set(m.seq, m.pieces);
+      for (let next = this.spreadHeld.get(this.spreadForwarded); next; next = this.spreadHeld.get(this.spreadForwarded)) {
+        this.spreadHeld.delete(this.spreadForwarded++);
+        for (const p of next) this.remote!.send(p.to, p.node, p.input, p.batch, true);
+      }
+      return;
+    }
     // Rows out were counted by the worker: past the sender's own output.
     if (m.node === -1) this.emit(m.batch);
     else this.nodes[m.node]!.node.inputs![m.input]!(m.from, m.batch);
@@ -471,6 +552,8 @@ export class Pipeline {
   workerBegin(ctx: OperatorContext): void {
     this.workerCtx = ctx;
     const w = this.worker!;
+    // Key errors are the keyed operator's to report (it evaluates the key again).
+    const quiet: OperatorContext = Object.create(ctx, { onRowError: { value: () => undefined } }) as OperatorContext;
     for (const { node } of this.nodes) {
       if (!node.remote) continue;
       const parent = this.parentOf.get(node) ?? null;
@@ -480,9 +563,17 @@ export class Pipeline {
       outs[s] = (b: Batch) => {
         c.epochRowsOut += b.length;
         c.rowsOut += b.length;
-        if (parent && parent.node.remote && parent.node.routes[parent.input]!.kind === 'same') {
+        const route = parent?.node.routes[parent.input];
+        if (parent && parent.node.remote && route!.kind === 'same') {
           countIn(parent.node.counters, b.length);
           parent.node.ops[s]!.processBatch(parent.input, b, ctx, parent.node.outs[s]!);
+        } else if (parent && parent.node.remote && route!.kind === 'hash' && this.collecting) {
+          // A spread part's rows: split by key here, so the coordinator only passes them on.
+          if (b.length === 0) return;
+          const parts = splitByOwner(b, route!.keys.map((k) => k(b, quiet)), parent.node.ops.length);
+          parts.forEach((p, to) => {
+            if (p) this.collecting!.push({ to, node: parent.node.index, input: parent.input, batch: p, own: p !== b });
+          });
         } else w.post({ t: 'out', pid: w.pid, node: parent ? parent.node.index : -1, input: parent ? parent.input : 0, from: s, batch: b });
       };
       node.outs = outs;
@@ -495,6 +586,16 @@ export class Pipeline {
     const s = this.worker!.shard;
     countIn(node.counters, b.length);
     node.ops[s]!.processBatch(input, b, this.workerCtx!, node.outs[s]!);
+  }
+
+  /** Worker side: part of a spread scan's input; the pieces for the keyed node above go to `pieces`. */
+  workerSpread(index: number, b: Batch, pieces: SpreadPiece[]): void {
+    this.collecting = pieces;
+    try {
+      this.workerBatch(index, 0, b);
+    } finally {
+      this.collecting = null;
+    }
   }
 
   /** Worker side: ends this instance of node `index`; returns the counts since the last call. */

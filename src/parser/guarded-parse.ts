@@ -50,6 +50,11 @@ export function warmParser(): Promise<void> {
   return pool.warm();
 }
 
+/** What the shared parse workers are doing (for diagnostics). */
+export function parseDiagnostics(): string {
+  return pool.describe();
+}
+
 /** The statement of a script that is one bulk INSERT of literals (its size is not limited: the scan is linear). */
 export function insertStatement(bulk: ScannedInsert, text: string): Statement {
   return { kind: 'insert', table: bulk.table, text: bulk.statement, pos: bulk.pos, offset: text.length - text.trimStart().length, values: bulk.values };

@@ -88,6 +88,13 @@ export class ParsePool {
     });
   }
 
+  /** Each worker (starting, idle or parsing, for how long) and the statements queued: a stuck process's first question. */
+  describe(): string {
+    const now = performance.now();
+    const slots = [...this.slots].map((s) => (s.readyAt === null ? 'starting' : s.job ? `parsing for ${Math.round(now - s.job.submittedAt)} ms` : 'idle'));
+    return `parse pool: workers [${slots.join(', ')}], ${this.queue.length} queued, ${this.warming.length} warming`;
+  }
+
   /** Terminates the workers; statements not answered yet are refused. */
   async close(): Promise<void> {
     this.closed = true;

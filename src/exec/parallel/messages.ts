@@ -10,6 +10,16 @@ import type { ErrorCategory } from '../../common/errors.js';
 import type { PhysicalPlan } from '../../planner/physical.js';
 import type { StateDelta } from '../state/state-table.js';
 
+/** A piece of a spread part's output, already split by key for the keyed node it goes to. */
+export interface SpreadPiece {
+  readonly to: number;
+  readonly node: number;
+  readonly input: number;
+  readonly batch: Batch;
+  /** Made by the split (not a batch the worker keeps): its buffers may move instead of being copied. */
+  readonly own: boolean;
+}
+
 /** A SluiceError as it crosses threads. */
 export interface ErrorShape {
   readonly category: ErrorCategory;
@@ -40,6 +50,11 @@ export type ToWorker =
   | { readonly t: 'drop'; readonly pid: number }
   | { readonly t: 'begin'; readonly pid: number; readonly ctx: EpochShape }
   | { readonly t: 'batch'; readonly pid: number; readonly node: number; readonly input: number; readonly batch: Batch }
+  /**
+   * Part `seq` of the epoch's input to a spread scan (node `node`): the worker runs it through the
+   * scan's stateless chain and answers with the pieces for the keyed node above ('spread').
+   */
+  | { readonly t: 'spread'; readonly pid: number; readonly node: number; readonly seq: number; readonly batch: Batch }
   | { readonly t: 'end'; readonly pid: number; readonly node: number; readonly seq: number }
   | { readonly t: 'fetch'; readonly pid: number; readonly seq: number; readonly incremental: boolean | 'always' }
   | { readonly t: 'figures'; readonly pid: number; readonly seq: number }
@@ -49,8 +64,12 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly t: 'ready' }
+  /** A request for a pipeline this worker does not host (it was started after that pipeline was built). */
+  | { readonly t: 'unknown'; readonly pid: number; readonly shard: number }
   /** A batch for node `node`'s input `input` (node -1: the pipeline's output) from instance `from`. */
   | { readonly t: 'out'; readonly pid: number; readonly node: number; readonly input: number; readonly from: number; readonly batch: Batch }
+  /** What part `seq` of a spread scan's input became: pieces for instance `to` of node `node`'s input `input`. */
+  | { readonly t: 'spread'; readonly pid: number; readonly seq: number; readonly pieces: readonly SpreadPiece[] }
   | {
       readonly t: 'ended';
       readonly pid: number;

@@ -12,7 +12,7 @@ import { SluiceError } from '../../common/errors.js';
 import type { PhysicalPlan } from '../../planner/physical.js';
 import type { Operator, OperatorContext } from '../operator.js';
 import type { ChangeTracking, StateDelta, StateTable } from '../state/state-table.js';
-import type { ErrorShape, FromWorker, TableShape } from './messages.js';
+import type { ErrorShape, FromWorker, TableShape, ToWorker } from './messages.js';
 import { shardPool, type ShardClient, type ShardPool } from './pool.js';
 
 /**
@@ -33,8 +33,31 @@ interface Waiter<T> {
   readonly resolve: (replies: T[]) => void;
 }
 
+/**
+ * Pipelines with a request in flight, held strongly. The pool knows its clients only weakly, and
+ * a pipeline awaiting its workers may be reachable from nothing else: the engine's epoch that
+ * waits for it hangs off the very promise the reply resolves. Without this, a collection during
+ * the wait took the pipeline (and so the wait) away, and the process waited forever.
+ */
+const waiting = new Map<RemoteShards, number>();
+
+/** Every live RemoteShards, for shardDiagnostics. */
+const live = new Set<WeakRef<RemoteShards>>();
+
+/** What each pipeline with worker instances waits for (a hung process's first question). */
+export function shardDiagnostics(): string[] {
+  const out: string[] = [];
+  for (const r of live) {
+    const x = r.deref();
+    if (!x) live.delete(r);
+    else out.push(x.describeWaits());
+  }
+  out.push(`pool: ${JSON.stringify(shardPool().describe())}`);
+  return out;
+}
+
 export class RemoteShards implements ShardClient {
-  private readonly onOut: (m: Extract<FromWorker, { t: 'out' }>) => void;
+  private readonly onOut: (m: Extract<FromWorker, { t: 'out' | 'spread' }>) => void;
   private readonly pool: ShardPool;
   private seq = 0;
   private readonly ending = new Map<number, Waiter<Ended>>();
@@ -55,16 +78,17 @@ export class RemoteShards implements ShardClient {
     plan: PhysicalPlan,
     private readonly parallelism: number,
     terminal: boolean,
-    onOut: (m: Extract<FromWorker, { t: 'out' }>) => void,
+    onOut: (m: Extract<FromWorker, { t: 'out' | 'spread' }>) => void,
   ) {
     this.pool = shardPool();
     this.onOut = onOut;
+    live.add(new WeakRef(this));
     this.pool.attach(pid, parallelism, this);
     for (let s = 0; s < parallelism; s++) this.pool.post(s, { t: 'build', pid, view, plan, parallelism, shard: s, terminal });
   }
 
   onMessage(m: FromWorker): void {
-    if (m.t === 'out') {
+    if (m.t === 'out' || m.t === 'spread') {
       try {
         this.onOut(m);
       } catch (e) {
@@ -73,11 +97,23 @@ export class RemoteShards implements ShardClient {
     } else if (m.t === 'ended') this.settle(this.ending, m);
     else if (m.t === 'fetched') this.settle(this.fetching, m);
     else if (m.t === 'figured') this.settle(this.figuring, m);
+    else if (m.t === 'unknown') {
+      // A worker started in place of one that stopped: it never built this pipeline, and none
+      // of the requests in flight will be answered.
+      this.failure ??= new SluiceError('internal', `shard worker ${m.shard} no longer runs this view's instances (it was restarted)`, {
+        hint: 'Restart the server: the views recover from their last checkpoint.',
+      });
+      this.answerWaiting();
+    }
   }
 
   onError(e: SluiceError): void {
     this.failure ??= e;
-    // Whatever waits for a worker that died will not hear from it.
+    this.answerWaiting();
+  }
+
+  /** Resolves every request still waiting, with the replies it has: no more will come. */
+  private answerWaiting(): void {
     for (const w of this.ending.values()) w.resolve(w.replies);
     for (const w of this.fetching.values()) w.resolve(w.replies);
     for (const w of this.figuring.values()) w.resolve(w.replies);
@@ -88,6 +124,7 @@ export class RemoteShards implements ShardClient {
 
   private settle<T extends { seq: number; failure: ErrorShape | null }>(map: Map<number, Waiter<T>>, m: T): void {
     if (m.failure) this.failure ??= toError(m.failure);
+
     const w = map.get(m.seq);
     if (!w) return;
     w.replies.push(m);
@@ -95,6 +132,13 @@ export class RemoteShards implements ShardClient {
       map.delete(m.seq);
       w.resolve(w.replies);
     }
+  }
+
+  describeWaits(): string {
+    const waits = <T extends { shard: number }>(name: string, m: Map<number, Waiter<T>>) =>
+      [...m].map(([seq, w]) => `${name} #${seq}: ${w.replies.length}/${w.expected} replies (from ${w.replies.map((r) => r.shard).join(',')})`);
+    const all = [...waits('end', this.ending), ...waits('fetch', this.fetching), ...waits('figures', this.figuring)];
+    return `pipeline ${this.pid}: ${all.length ? all.join('; ') : 'waits for nothing'}${this.failure ? ` (failed: ${this.failure.message})` : ''}${this.dropped ? ' (dropped)' : ''}`;
   }
 
   /** Throws the first failure any instance reported. */
@@ -113,26 +157,43 @@ export class RemoteShards implements ShardClient {
     this.pool.post(shard, { t: 'batch', pid: this.pid, node, input, batch }, own ? buffersOf(batch) : undefined);
   }
 
-  /** Ends node `node` in every worker; resolves with their replies once all have answered. */
-  end(node: number): Promise<Ended[]> {
+  /**
+   * Sends a request to every worker and resolves with their replies once all have answered, or
+   * at once (with what came) when an instance has failed or the pipeline was dropped: a worker
+   * that stopped, or one started in its place that never built this pipeline, would not answer.
+   */
+  private ask<T>(map: Map<number, Waiter<T>>, request: (seq: number) => ToWorker): Promise<T[]> {
     const seq = ++this.seq;
-    const done = new Promise<Ended[]>((resolve) => this.ending.set(seq, { replies: [], expected: this.parallelism, resolve }));
-    for (let s = 0; s < this.parallelism; s++) this.pool.post(s, { t: 'end', pid: this.pid, node, seq });
+    if (this.failure || this.dropped) return Promise.resolve([]);
+    const done = new Promise<T[]>((resolve) => map.set(seq, { replies: [], expected: this.parallelism, resolve }));
+    for (let s = 0; s < this.parallelism; s++) this.pool.post(s, request(seq));
     this.pool.hold();
-    return done.finally(() => this.pool.release()).then((replies) => {
-      replies.sort((a, b) => a.shard - b.shard);
-      for (const r of replies) this.stateRowsOf.set(`${node}/${r.shard}`, r.stateRows);
-      return replies;
+    waiting.set(this, (waiting.get(this) ?? 0) + 1);
+    return done.finally(() => {
+      this.pool.release();
+      const n = waiting.get(this)! - 1;
+      if (n === 0) waiting.delete(this);
+      else waiting.set(this, n);
     });
+  }
+
+  /** Part `seq` of a spread scan's input, for instance `shard` of node `node` (a part made here: its buffers move). */
+  sendSpread(shard: number, node: number, seq: number, batch: Batch): void {
+    this.pool.post(shard, { t: 'spread', pid: this.pid, node, seq, batch }, buffersOf(batch));
+  }
+
+  /** Ends node `node` in every worker; resolves with their replies once all have answered. */
+  async end(node: number): Promise<Ended[]> {
+    const replies = await this.ask(this.ending, (seq) => ({ t: 'end', pid: this.pid, node, seq }));
+    this.checkFailure();
+    replies.sort((a, b) => a.shard - b.shard);
+    for (const r of replies) this.stateRowsOf.set(`${node}/${r.shard}`, r.stateRows);
+    return replies;
   }
 
   async fetch(incremental: boolean | 'always'): Promise<void> {
     this.checkFailure();
-    const seq = ++this.seq;
-    const done = new Promise<Extract<FromWorker, { t: 'fetched' }>[]>((resolve) => this.fetching.set(seq, { replies: [], expected: this.parallelism, resolve }));
-    for (let s = 0; s < this.parallelism; s++) this.pool.post(s, { t: 'fetch', pid: this.pid, seq, incremental });
-    this.pool.hold();
-    const replies = await done.finally(() => this.pool.release());
+    const replies = await this.ask(this.fetching, (seq) => ({ t: 'fetch', pid: this.pid, seq, incremental }));
     this.checkFailure();
     this.fetched.clear();
     for (const r of replies) for (const [node, table, shape] of r.tables) this.fetched.set(`${node}/${r.shard}/${table}`, shape);
@@ -145,11 +206,7 @@ export class RemoteShards implements ShardClient {
   async refreshFigures(everyMs: number): Promise<void> {
     if (this.failure || this.dropped || performance.now() - this.figuresAt < everyMs) return;
     this.figuresAt = performance.now();
-    const seq = ++this.seq;
-    const done = new Promise<Extract<FromWorker, { t: 'figured' }>[]>((resolve) => this.figuring.set(seq, { replies: [], expected: this.parallelism, resolve }));
-    for (let s = 0; s < this.parallelism; s++) this.pool.post(s, { t: 'figures', pid: this.pid, seq });
-    this.pool.hold();
-    const replies = await done.finally(() => this.pool.release());
+    const replies = await this.ask(this.figuring, (seq) => ({ t: 'figures', pid: this.pid, seq }));
     for (const r of replies) for (const [node, table, rows, bytes] of r.figures) this.figures.set(`${node}/${r.shard}/${table}`, { rows, bytes });
     // Newer than what the last checkpoint fetched.
     this.fetched.clear();
@@ -158,6 +215,8 @@ export class RemoteShards implements ShardClient {
   drop(): void {
     if (this.dropped) return;
     this.dropped = true;
+    this.failure ??= new SluiceError('internal', 'the pipeline was dropped while a request to its worker threads was in flight');
+    this.answerWaiting();
     for (let s = 0; s < this.parallelism; s++) this.pool.post(s, { t: 'drop', pid: this.pid });
     this.pool.detach(this.pid);
   }
@@ -214,7 +273,7 @@ function toError(e: ErrorShape): SluiceError {
 }
 
 /** The distinct ArrayBuffers under a batch's columns (each typed array's own, whole). */
-function buffersOf(b: Batch): ArrayBuffer[] {
+export function buffersOf(b: Batch): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>();
   const add = (a: ArrayBufferView | null | undefined) => {
     // Only buffers a typed array spans whole: a view into a larger (shared) buffer is copied.

@@ -11,7 +11,8 @@ import { timeZoneOf } from '../../common/time-zone.js';
 import { batchBytes, type StateTable } from '../state/state-table.js';
 import type { OperatorContext } from '../operator.js';
 import { Pipeline, standIn } from '../pipeline.js';
-import type { ErrorShape, FromWorker, TableShape, ToWorker } from './messages.js';
+import type { ErrorShape, FromWorker, SpreadPiece, TableShape, ToWorker } from './messages.js';
+import { buffersOf } from './remote.js';
 
 const port = parentPort!;
 const shard = (workerData as { shard: number }).shard;
@@ -31,7 +32,7 @@ function shape(e: unknown): ErrorShape {
   return { category: s.category, message: s.message, ...(s.position !== undefined ? { position: s.position } : {}), ...(s.hint !== undefined ? { hint: s.hint } : {}) };
 }
 
-const post = (m: FromWorker) => port.postMessage(m);
+const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 
 /** Runs `f` for pipeline `pid`, keeping the first failure for the next reply. */
 function guarded(h: Hosted, f: () => void): void {
@@ -64,7 +65,13 @@ port.on('message', (m: ToWorker) => {
     return;
   }
   const h = hosted.get(m.pid);
-  if (!h) return;
+  if (!h) {
+    // Dropped here, or built in a worker that stopped before this one took its place. Requests
+    // are answered, so that nothing waits for a reply that cannot come.
+    if (m.t === 'end' || m.t === 'fetch' || m.t === 'figures') post({ t: 'unknown', pid: m.pid, shard });
+    else if (m.t === 'spread') post({ t: 'spread', pid: m.pid, seq: m.seq, pieces: [] });
+    return;
+  }
   switch (m.t) {
     case 'drop':
       hosted.delete(m.pid);
@@ -91,6 +98,15 @@ port.on('message', (m: ToWorker) => {
     case 'batch':
       guarded(h, () => h.pipeline.workerBatch(m.node, m.input, m.batch));
       return;
+    case 'spread': {
+      // Answered even after a failure: the coordinator forwards parts in order, and waits for each.
+      const pieces: SpreadPiece[] = [];
+      guarded(h, () => h.pipeline.workerSpread(m.node, m.batch, pieces));
+      const transfer = new Set<ArrayBuffer>();
+      for (const p of pieces) if (p.own) for (const b of buffersOf(p.batch)) transfer.add(b);
+      post({ t: 'spread', pid: m.pid, seq: m.seq, pieces }, [...transfer]);
+      return;
+    }
     case 'end': {
       const reply = (counts: [number, number, number][], stateRows: number) => {
         post({ t: 'ended', pid: m.pid, seq: m.seq, shard, counts, errors: h.errors, late: h.late, lateCount: h.lateCount, stateRows, failure: h.failure });

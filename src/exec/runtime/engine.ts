@@ -142,6 +142,7 @@ export class Engine {
     for (const sql of pgCatalogSetup()) await duck.run(sql, conn);
     conn.closeSync();
     const engine = new Engine(duck, opts, paths, guard);
+    OPEN_ENGINES.add(engine);
     await engine.restore();
     if (opts.autoStart ?? true) engine.startTimer();
     return engine;
@@ -511,6 +512,7 @@ export class Engine {
     const { state } = this;
     if (state.closed) return;
     state.closed = true;
+    OPEN_ENGINES.delete(this);
     if (this.timer) clearTimeout(this.timer);
     await state.mutex.run(async () => {
       // A graceful stop writes the views' state as of the last epoch (Spark's stopGracefully): a
@@ -691,6 +693,14 @@ function isRead(sql: string): boolean {
 }
 
 /** Opens an engine: its DuckDB, its persisted catalog (replayed), and, unless autoStart is false, its epoch timer. */
+/**
+ * Every engine not yet closed, held strongly: an open engine is a process resource, as a server
+ * is. Its caller may hold it only in an async frame that itself waits on the engine (a script's
+ * `await engine.flush()`); nothing else would keep that chain from the garbage collector, which
+ * took it away in the middle of a wait for the shard worker threads, and the wait never ended.
+ */
+const OPEN_ENGINES = new Set<Engine>();
+
 export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   return Engine.create(opts);
 }
