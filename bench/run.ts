@@ -220,8 +220,8 @@ async function pollHttp(engine: Engine): Promise<() => Promise<number>> {
 }
 
 /**
- * Issue 16: the keyed cases again at parallelism 2 (two instances of each keyed operator; in two
- * shard worker threads with SLUICE_SHARD_THREADS=1), named with `_p2`, to compare wall time and
+ * Issue 16: the keyed cases again at parallelism 2 (two instances of each keyed operator, in two
+ * shard worker threads unless SLUICE_SHARD_THREADS=0), named with `_p2`, to compare wall time and
  * events per CPU-second with the single-instance runs.
  */
 cases.push(...cases.filter((c) => ['count_sum_1k_keys', 'count_sum_1m_keys', 'w4_window_join_person_auction'].includes(c.name)).map((c) => ({ ...c, name: `${c.name}_p2`, parallelism: 2 })));

@@ -443,22 +443,30 @@ export function sliceColumn(c: Column, start: number, end: number): Column {
     for (let i = 0; i < n; i++) idx[i] = start + i;
     return takeColumn(c, idx, n);
   }
-  const bits = (m: Uint8Array) => m.slice(start >>> 3, (end + 7) >>> 3);
+  const bits = (m: Uint8Array) => copyRange(m, start >>> 3, (end + 7) >>> 3);
   const validity = c.validity ? bits(c.validity) : null;
   if (c.offsets) {
     const o = c.offsets;
     const base = o[start]!;
-    const offsets = o.slice(start, end + 1);
+    const offsets = copyRange(o, start, end + 1);
     if (base !== 0) for (let i = 0; i <= n; i++) offsets[i]! -= base;
-    return { type: c.type, length: n, values: (c.values as Uint8Array).slice(base, o[end]!), offsets, validity };
+    return { type: c.type, length: n, values: copyRange(c.values as Uint8Array, base, o[end]!), offsets, validity };
   }
   if (c.type === 'boolean') return { type: c.type, length: n, values: bits(c.values as Uint8Array), validity };
-  return { type: c.type, length: n, values: c.values.slice(start, end), validity };
+  return { type: c.type, length: n, values: copyRange(c.values, start, end), validity };
+}
+
+/** Elements [start, end) of `a` in a new array (through set(), a block copy: slice() is several times slower here). */
+function copyRange<T extends ColumnValues | Int32Array>(a: T, start: number, end: number): T {
+  const C = a.constructor as new (n: number) => T;
+  const out = new C(end - start);
+  (out as unknown as { set(src: ArrayLike<unknown>): void }).set(a.subarray(start, end) as ArrayLike<unknown>);
+  return out;
 }
 
 /** Rows [start, end) of `b` in buffers of its own (see sliceColumn: `start` a multiple of 8). */
 export function sliceBatch(b: Batch, start: number, end: number): Batch {
-  return { columns: b.columns.map((c) => sliceColumn(c, start, end)), length: end - start, weights: b.weights ? b.weights.slice(start, end) : null };
+  return { columns: b.columns.map((c) => sliceColumn(c, start, end)), length: end - start, weights: b.weights ? copyRange(b.weights, start, end) : null };
 }
 
 export function takeBatch(b: Batch, idx: Int32Array, n: number): Batch {

@@ -21,6 +21,11 @@ export interface SourceContext {
   readonly options: Options;
   /** The data dir of the engine, or null when running in memory. */
   readonly dataDir: string | null;
+  /**
+   * How many parts a source may read an epoch's input in, at once, in the shard worker threads
+   * (the engine's parallelism setting; absent: 1). Only datagen splits its ranges so far.
+   */
+  parallelism?(): number;
   deadLetter(d: DeadLetter): void;
   log(message: string): void;
 }

@@ -221,7 +221,7 @@ export interface PipelineOptions {
   readonly parallelism?: number;
   /**
    * Whether the instances of keyed nodes run in shard worker threads, instance s in worker s
-   * (default: only with SLUICE_SHARD_THREADS=1, see shardThreadsDefault; and only when the plan
+   * (default: yes unless SLUICE_SHARD_THREADS=0, see shardThreadsDefault; and only when the plan
    * can cross threads: a plan that calls a model, whose parameters live on this thread, cannot).
    */
   readonly threads?: boolean;
@@ -438,19 +438,23 @@ export class Pipeline {
             continue;
           }
           // A spread scan: contiguous parts, in order, one per instance (a small batch whole,
-          // to the instances in turn).
+          // to the instances in turn). The scan's column choice is made here, so that the parts
+          // copy only the columns it reads; the instances take the parts as the scan's output.
           const n = node.ops.length;
-          // Parts start at multiples of 8 rows, where validity bitmaps can be cut at a byte.
-          const size = b.length < SPREAD_MIN_PART * n ? b.length : Math.ceil(b.length / n / 8) * 8;
+          const cols = (node.plan as Extract<PhysicalPlan, { kind: 'ScanExec' }>).columns;
+          const scanned: Batch = { columns: cols.map((i) => b.columns[i]!), length: b.length, weights: b.weights };
+          // Parts start at multiples of 8 rows, where validity bitmaps can be cut at a byte. An
+          // epoch that has a batch per instance already (a source read in parts) is dealt whole.
+          const size = b.length < SPREAD_MIN_PART * n || bs.length >= n ? b.length : Math.ceil(b.length / n / 8) * 8;
           for (let start = 0; start < b.length; start += size) {
             const s = this.spreadTurn++ % n;
-            const part = size === b.length ? b : sliceBatch(b, start, Math.min(b.length, start + size));
+            const part = size === b.length ? scanned : sliceBatch(scanned, start, Math.min(b.length, start + size));
             if (this.remote && node.remote) {
               // A part made here moves to the worker; the whole batch (other views read it too) is copied first.
-              this.remote.sendSpread(s, node.index, this.spreadSent++, part === b ? sliceBatch(b, 0, b.length) : part);
+              this.remote.sendSpread(s, node.index, this.spreadSent++, part === scanned ? sliceBatch(scanned, 0, b.length) : part);
             } else {
               countIn(node.counters, part.length);
-              node.ops[s]!.processBatch(0, part, ctx, node.outs[s]!);
+              node.outs[s]!(part);
             }
           }
         }
@@ -588,11 +592,16 @@ export class Pipeline {
     node.ops[s]!.processBatch(input, b, this.workerCtx!, node.outs[s]!);
   }
 
-  /** Worker side: part of a spread scan's input; the pieces for the keyed node above go to `pieces`. */
+  /**
+   * Worker side: part of a spread scan's input, its columns already chosen (the scan's output);
+   * the pieces for the keyed node above go to `pieces`.
+   */
   workerSpread(index: number, b: Batch, pieces: SpreadPiece[]): void {
+    const { node } = this.nodes[index]!;
     this.collecting = pieces;
     try {
-      this.workerBatch(index, 0, b);
+      countIn(node.counters, b.length);
+      if (b.length) node.outs[this.worker!.shard]!(b);
     } finally {
       this.collecting = null;
     }

@@ -122,10 +122,8 @@ describe('web UI in headless Chromium', () => {
   });
 
   it('shows sources, memory, the shard worker threads and the checkpoints of the data dir', async () => {
-    // Its instances in shard worker threads (opt-in for now: SLUICE_SHARD_THREADS=1).
-    process.env.SLUICE_SHARD_THREADS = '1';
+    // Its instances run in shard worker threads (the default).
     await engine.execute('CREATE MATERIALIZED VIEW by_bidder WITH (parallelism = 2) AS SELECT bidder, count(*) AS n FROM bids GROUP BY bidder');
-    delete process.env.SLUICE_SHARD_THREADS;
     await page.goto(`${base()}/#/sources`);
     await page.locator('#sources tbody tr').first().waitFor();
     expect(await page.locator('#sources tbody tr').first().textContent()).toContain('datagen');

@@ -9,6 +9,7 @@
  * `{ from, to }` (row indexes, `to` exclusive) identifies the data exactly; only columns that
  * default to the current time take the poll's T_n instead.
  */
+import { shardPool } from '../../exec/parallel/pool.js';
 import type { Batch } from '../../common/column.js';
 import type { SourceConnector, SourceContext, SourceFactory, SourceRead } from '../api.js';
 import { makeGenerator, type ColumnGenerator } from './generators.js';
@@ -31,6 +32,9 @@ export interface DatagenRange {
 export type MicrosClock = () => bigint;
 
 const wallClock: MicrosClock = () => BigInt(Date.now()) * 1000n;
+
+/** Rows below which a poll is not split over the shard worker threads (a message costs more than the rows). */
+const PART_MIN_ROWS = 16_384;
 
 /** A running datagen source. */
 export class DatagenSource implements SourceConnector<DatagenPosition> {
@@ -62,15 +66,32 @@ export class DatagenSource implements SourceConnector<DatagenPosition> {
     const n = Math.min(due - this.emitted, maxBatchRows, limit);
     const from = this.emitted;
     if (n <= 0) return { batches: [], range: { from, to: from } satisfies DatagenRange, position: this.position() };
-    const batch = this.generate(from, n, nowMicros);
+    const batches = await this.generateParts(from, n, nowMicros);
     this.emitted += n;
-    return { batches: [batch], range: { from, to: from + n } satisfies DatagenRange, position: this.position() };
+    return { batches, range: { from, to: from + n } satisfies DatagenRange, position: this.position() };
   }
 
   /** Rows [from, to) of a recorded range again, as the poll that recorded it made them. */
   async reread(range: DatagenRange, nowMicros: bigint): Promise<Batch[]> {
     const n = range.to - range.from;
-    return n > 0 ? [this.generate(range.from, n, nowMicros)] : [];
+    return n > 0 ? this.generateParts(range.from, n, nowMicros) : [];
+  }
+
+  /**
+   * Rows [from, from + n) as one batch, or at parallelism p > 1 (and enough rows) as p batches
+   * made at once in the shard worker threads: the same rows, in the same order.
+   */
+  private async generateParts(from: number, n: number, nowMicros: bigint): Promise<Batch[]> {
+    const p = Math.min(this.ctx.parallelism?.() ?? 1, Math.floor(n / PART_MIN_ROWS));
+    if (p <= 1) return [this.generate(from, n, nowMicros)];
+    const pool = shardPool();
+    const size = Math.ceil(n / p);
+    const parts: Promise<Batch>[] = [];
+    for (let s = 0, start = 0; start < n; s++, start += size) {
+      const task = { kind: 'datagen' as const, schema: this.ctx.schema, options: this.ctx.options, startMicros: this.startMicros, from: from + start, n: Math.min(size, n - start), nowMicros };
+      parts.push(pool.runTask(s, task));
+    }
+    return Promise.all(parts);
   }
 
   private position(): DatagenPosition {

@@ -9,6 +9,7 @@ import type { Batch } from '../../common/column.js';
 import type { ErrorCategory } from '../../common/errors.js';
 import type { PhysicalPlan } from '../../planner/physical.js';
 import type { StateDelta } from '../state/state-table.js';
+import type { Schema } from '../../common/types.js';
 
 /** A piece of a spread part's output, already split by key for the keyed node it goes to. */
 export interface SpreadPiece {
@@ -45,7 +46,22 @@ export interface TableShape {
   readonly delta: StateDelta | null;
 }
 
+/**
+ * Work a shard worker does for a source, outside any pipeline: rows [from, from + n) of a datagen
+ * source (`options` and `schema` as declared; the same range always gives the same rows).
+ */
+export type SourceTask = {
+  readonly kind: 'datagen';
+  readonly schema: Schema;
+  readonly options: Readonly<Record<string, string>>;
+  readonly startMicros: bigint;
+  readonly from: number;
+  readonly n: number;
+  readonly nowMicros: bigint;
+};
+
 export type ToWorker =
+  | { readonly t: 'task'; readonly pid: 0; readonly id: number; readonly task: SourceTask }
   | { readonly t: 'build'; readonly pid: number; readonly view: string; readonly plan: PhysicalPlan; readonly parallelism: number; readonly shard: number; readonly terminal: boolean }
   | { readonly t: 'drop'; readonly pid: number }
   | { readonly t: 'begin'; readonly pid: number; readonly ctx: EpochShape }
@@ -64,6 +80,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly t: 'ready' }
+  | { readonly t: 'taskDone'; readonly id: number; readonly batch: Batch | null; readonly failure: ErrorShape | null }
   /** A request for a pipeline this worker does not host (it was started after that pipeline was built). */
   | { readonly t: 'unknown'; readonly pid: number; readonly shard: number }
   /** A batch for node `node`'s input `input` (node -1: the pipeline's output) from instance `from`. */

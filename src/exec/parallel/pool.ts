@@ -11,7 +11,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { SluiceError } from '../../common/errors.js';
-import type { FromWorker, ToWorker } from './messages.js';
+import type { Batch } from '../../common/column.js';
+import type { FromWorker, SourceTask, ToWorker } from './messages.js';
 
 const BOOT = new URL('./shard-worker-boot.mjs', import.meta.url);
 const ENTRY = new URL('./shard-worker.ts', import.meta.url).href;
@@ -36,6 +37,20 @@ export class ShardPool {
   /** Workers that have loaded the engine's modules, and callers of warm() waiting for more. */
   private readonly ready = new Set<Worker>();
   private readonly warming: { readonly n: number; readonly resolve: () => void }[] = [];
+  /** Source tasks sent and not answered yet, by id: the worker, and where the answer goes. */
+  private readonly tasks = new Map<number, { readonly shard: number; readonly resolve: (b: Batch) => void; readonly reject: (e: SluiceError) => void }>();
+  private nextTask = 1;
+
+  /** Runs a source task in worker `shard` (started if need be); resolves with the batch it made. */
+  runTask(shard: number, task: SourceTask): Promise<Batch> {
+    if (!this.workers[shard]) this.start(shard);
+    const id = this.nextTask++;
+    this.hold();
+    return new Promise<Batch>((resolve, reject) => {
+      this.tasks.set(id, { shard, resolve, reject });
+      this.workers[shard]!.postMessage({ t: 'task', pid: 0, id, task } satisfies ToWorker);
+    }).finally(() => this.release());
+  }
 
   /** Starts `n` workers (if not yet running) and resolves once they have loaded: a bench's warm-up, a server's start. */
   warm(n: number): Promise<void> {
@@ -98,6 +113,13 @@ export class ShardPool {
         }
         return;
       }
+      if (m.t === 'taskDone') {
+        const task = this.tasks.get(m.id);
+        this.tasks.delete(m.id);
+        if (m.batch) task?.resolve(m.batch);
+        else task?.reject(new SluiceError(m.failure?.category ?? 'internal', m.failure?.message ?? 'a source task failed in a shard worker', { hint: m.failure?.hint }));
+        return;
+      }
       this.pipelines.get(m.pid)?.client.deref()?.onMessage(m);
     });
     const fail = (why: string) => {
@@ -111,6 +133,11 @@ export class ShardPool {
       // A worker that stopped before it was ready will not become ready: let warm() callers go on.
       for (const x of this.warming.splice(0)) x.resolve();
       for (const p of this.pipelines.values()) if (p.shards > shard) p.client.deref()?.onError(e);
+      for (const [id, task] of this.tasks) {
+        if (task.shard !== shard) continue;
+        this.tasks.delete(id);
+        task.reject(e);
+      }
     };
     w.on('error', (e) => fail(e.message));
     w.on('exit', (code) => fail(`exit code ${code}`));

@@ -16,13 +16,12 @@ import type { ErrorShape, FromWorker, TableShape, ToWorker } from './messages.js
 import { shardPool, type ShardClient, type ShardPool } from './pool.js';
 
 /**
- * Whether keyed instances run in worker threads unless a pipeline says otherwise: only with
- * SLUICE_SHARD_THREADS=1 for now. A benchmark run (10 M events at parallelism 2, after another
- * case in the same process) hung in about one of three runs near its end, not yet explained;
- * until it is, instances run on the engine's thread by default.
+ * Whether keyed instances run in worker threads unless a pipeline says otherwise: yes, unless
+ * SLUICE_SHARD_THREADS=0 (then a parallel view's instances run on the engine's thread, with the
+ * same answers and checkpoints: a way to tell a threading problem from a plan problem).
  */
 export function shardThreadsDefault(): boolean {
-  return process.env.SLUICE_SHARD_THREADS === '1';
+  return process.env.SLUICE_SHARD_THREADS !== '0';
 }
 
 type Ended = Extract<FromWorker, { t: 'ended' }>;

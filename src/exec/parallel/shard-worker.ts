@@ -11,7 +11,10 @@ import { timeZoneOf } from '../../common/time-zone.js';
 import { batchBytes, type StateTable } from '../state/state-table.js';
 import type { OperatorContext } from '../operator.js';
 import { Pipeline, standIn } from '../pipeline.js';
-import type { ErrorShape, FromWorker, SpreadPiece, TableShape, ToWorker } from './messages.js';
+import type { Batch } from '../../common/column.js';
+import { makeGenerator, type ColumnGenerator } from '../../connectors/datagen/generators.js';
+import { readDatagenOptions } from '../../connectors/datagen/options.js';
+import type { ErrorShape, FromWorker, SourceTask, SpreadPiece, TableShape, ToWorker } from './messages.js';
 import { buffersOf } from './remote.js';
 
 const port = parentPort!;
@@ -20,7 +23,7 @@ const shard = (workerData as { shard: number }).shard;
 interface Hosted {
   readonly pipeline: Pipeline;
   errors: ErrorShape[];
-  late: { batch: import('../../common/column.js').Batch; reason: string }[];
+  late: { batch: Batch; reason: string }[];
   lateCount: number;
   failure: ErrorShape | null;
 }
@@ -50,7 +53,32 @@ function tableOf(h: Hosted, node: number, table: number): StateTable {
   return t;
 }
 
+/** Generators of the datagen sources this worker made rows for, by declaration and start. */
+const datagens = new Map<string, ColumnGenerator[]>();
+
+function runTask(task: SourceTask): Batch {
+  const key = JSON.stringify([task.schema, task.options, String(task.startMicros)]);
+  let gens = datagens.get(key);
+  if (!gens) {
+    const config = readDatagenOptions(task.options, task.schema);
+    const gctx = { seed: config.seed, startMicros: task.startMicros, rowsPerSecond: config.rowsPerSecond };
+    gens = task.schema.map((f, j) => makeGenerator(f, config.fields[j]!, j, gctx));
+    if (datagens.size > 64) datagens.clear();
+    datagens.set(key, gens);
+  }
+  return { columns: gens.map((g) => g(task.from, task.n, task.nowMicros)), length: task.n, weights: null };
+}
+
 port.on('message', (m: ToWorker) => {
+  if (m.t === 'task') {
+    try {
+      const batch = runTask(m.task);
+      post({ t: 'taskDone', id: m.id, batch, failure: null }, buffersOf(batch));
+    } catch (e) {
+      post({ t: 'taskDone', id: m.id, batch: null, failure: shape(e) });
+    }
+    return;
+  }
   if (m.t === 'build') {
     const h: Hosted = { pipeline: null as unknown as Pipeline, errors: [], late: [], lateCount: 0, failure: null };
     try {

@@ -3,6 +3,7 @@
  * runtime in the engine state and its entry in the (persisted) catalog; a new view is
  * backfilled from the current contents of what it reads before it joins the epoch loop.
  */
+import { shardThreadsDefault } from '../parallel/remote.js';
 import { batchFromRows, type Batch } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import { parseNumericTypmod, type Schema, type SqlType, type Value } from '../../common/types.js';
@@ -692,6 +693,7 @@ export function sourceConnector(state: EngineState, name: string, schema: Schema
     schema,
     options: engineSourceOptions(all).options,
     dataDir: state.dataDir,
+    parallelism: () => (shardThreadsDefault() ? state.settings.parallelism : 1),
     deadLetter: (d) => {
       dead.pending.push(d);
       dead.count++;
