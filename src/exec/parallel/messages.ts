@@ -1,7 +1,8 @@
 /**
  * Messages between the engine's thread (the coordinator) and a shard worker thread, which runs
- * instance s of the keyed nodes of pipelines with several instances (pipeline.ts). Batches are
- * plain typed arrays: structured clone copies them (they are the exchange's fresh sub-batches).
+ * instance s of the keyed nodes of pipelines with several instances (pipeline.ts), and source
+ * tasks (rows of a datagen range). Batches are plain typed arrays; those made for the message
+ * (exchange pieces, spread parts, generated rows) move in its transfer list, others are copied.
  * Each port is FIFO, which the protocol leans on: a node's outputs reach the coordinator before
  * the reply saying the node ended its epoch.
  */
@@ -67,8 +68,9 @@ export type ToWorker =
   | { readonly t: 'begin'; readonly pid: number; readonly ctx: EpochShape }
   | { readonly t: 'batch'; readonly pid: number; readonly node: number; readonly input: number; readonly batch: Batch }
   /**
-   * Part `seq` of the epoch's input to a spread scan (node `node`): the worker runs it through the
-   * scan's stateless chain and answers with the pieces for the keyed node above ('spread').
+   * Part `seq` of the epoch's input to a spread scan (node `node`), its columns already chosen (the
+   * scan's output): the worker runs it through the stateless chain above the scan and answers
+   * with the pieces for the keyed node above ('spread'), split by key.
    */
   | { readonly t: 'spread'; readonly pid: number; readonly node: number; readonly seq: number; readonly batch: Batch }
   | { readonly t: 'end'; readonly pid: number; readonly node: number; readonly seq: number }
