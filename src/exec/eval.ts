@@ -8,9 +8,9 @@
  * Row-level errors (division by zero, overflow, a bad cast) make that row's value NULL and are
  * reported through ctx.onRowError: a bad row never stops a view (as in RisingWave).
  */
-import { ColumnBuilder, constantColumn, getBit, isValid, getValue, type Batch, type Column } from '../common/column.js';
+import { ColumnBuilder, columnHead, constantColumn, getBit, isValid, getValue, type Batch, type Column } from '../common/column.js';
 import { SluiceError, assertNever } from '../common/errors.js';
-import type { Schema, SqlType, Value } from '../common/types.js';
+import { isArrayType, type Schema, type SqlType, type Value } from '../common/types.js';
 import { castValue } from '../common/values.js';
 import { scratchBytes, writeSmallDec } from '../common/decimal.js';
 import { fixedOffset, UTC, type TimeZone } from '../common/time-zone.js';
@@ -64,10 +64,16 @@ export function compile(e: BoundExpr): Kernel {
     }
     case 'lit': {
       const { value, type } = e;
-      // Finished columns are never written to, so one constant column per batch length can be
-      // shared by every batch of that length instead of being rebuilt each time.
+      // Finished columns are never written to, so one constant column, as long as the longest
+      // batch so far, is shared by every batch: a shorter one gets a view of its head. (Rebuilt per
+      // batch length, it was rebuilt for every file chunk, whose lengths all differ.)
       let cached: Column | null = null;
-      return (b) => (cached !== null && cached.length === b.length ? cached : (cached = constantColumn(type, value, b.length)));
+      const list = isArrayType(type);
+      return (b) => {
+        const n = b.length;
+        if (cached === null || cached.length < n || (list && cached.length !== n)) cached = constantColumn(type, value, n);
+        return cached.length === n ? cached : columnHead(cached, n);
+      };
     }
     case 'cast': {
       const arg = compile(e.arg);
