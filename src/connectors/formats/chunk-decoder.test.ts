@@ -86,4 +86,30 @@ describe('chunk decoder', () => {
       { numRuns: 500 },
     );
   });
+
+  it('copies string values four bytes at a time as the string decoder reads them, wherever quotes, escapes, controls and non-ASCII fall', () => {
+    const textSchema: Schema = schemaOf('a varchar, b varchar, n bigint');
+    // Long runs of plain bytes with now and then a byte the copy must stop at (or pass).
+    const piece = fc.oneof(
+      { weight: 6, arbitrary: fc.string({ unit: fc.constantFrom('a', 'Z', '0', '/', '!', '#', '~', '\x7f'), minLength: 1, maxLength: 9 }) },
+      { weight: 1, arbitrary: fc.constantFrom('\\"', '\\\\', '\\n', '\\u00e9', '\u0001', '\u001f', '\t', ' ', '"', 'é', '€', '😀', '\u0080', '\u07ff') },
+    );
+    const str = fc.array(piece, { maxLength: 12 }).map((ps) => ps.join(''));
+    const record = fc.tuple(str, str, fc.integer({ min: -5, max: 5 }), fc.nat(9)).map(([a, b, n, twist]) =>
+      twist === 0 ? `{"a":"${a}","b":"${b}"}` : `{"a":"${a}","b":"${b}","n":${n}}`);
+    fc.assert(
+      fc.property(fc.array(record, { maxLength: 20 }), fc.nat(7), fc.nat(7), (lines, pre, post) => {
+        const text = lines.join('\n');
+        const want = createDecoder(json, textSchema).decode(splitLines(text), (i) => `f:${i + 1}`);
+        // The chunk inside a larger buffer, at any alignment.
+        const bytes = Buffer.from(text);
+        const b = Buffer.alloc(pre + bytes.length + post, 0x22);
+        bytes.copy(b, pre);
+        const r = createChunkDecoder(json, textSchema).decode(b, pre, pre + bytes.length, 0, (l) => `f:${l + 1}`);
+        expect(r.batch === null ? [] : batchRows(r.batch)).toEqual(batchRows(want.batch));
+        expect(r.deadLetters.map((d) => `${d.position} ${d.error} ${d.raw}`)).toEqual(want.deadLetters.map((d) => `${d.position} ${d.error} ${d.raw}`));
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
