@@ -15,6 +15,7 @@ import { castValue } from '../common/values.js';
 import { scratchBytes, writeSmallDec } from '../common/decimal.js';
 import { fixedOffset, UTC, type TimeZone } from '../common/time-zone.js';
 import { SCALARS } from '../functions/scalar/index.js';
+import { numericIntegerArithmetic } from '../functions/scalar/arithmetic.js';
 import type { BoundExpr, ScalarFn } from '../planner/expr.js';
 import { storageOf } from './storage.js';
 import { compilePredict } from './ml/predict.js';
@@ -117,7 +118,30 @@ export function compile(e: BoundExpr): Kernel {
 }
 
 function compileCall(fn: ScalarFn, argExprs: readonly BoundExpr[], type: SqlType): Kernel {
-  return SCALARS[fn].kernel(argExprs.map(compile), argExprs, type);
+  return numericIntegerCall(fn, argExprs, type) ?? SCALARS[fn].kernel(argExprs.map(compile), argExprs, type);
+}
+
+/** An integer column cast to NUMERIC, as the binder writes it: the integer expression. */
+function integerAsNumeric(e: BoundExpr): BoundExpr | null {
+  return e.kind === 'cast' && e.type === 'numeric' && (e.arg.type === 'int' || e.arg.type === 'bigint') ? e.arg : null;
+}
+
+/**
+ * NUMERIC +, - or * with an integer cast to NUMERIC on one side (`0.908 * price`): the integers
+ * go into the arithmetic as they are, with no NUMERIC text column made of them in between.
+ */
+function numericIntegerCall(fn: ScalarFn, argExprs: readonly BoundExpr[], type: SqlType): Kernel | null {
+  if ((fn !== 'add' && fn !== 'sub' && fn !== 'mul') || type !== 'numeric' || argExprs.length !== 2) return null;
+  const [l, r] = argExprs as [BoundExpr, BoundExpr];
+  const ri = integerAsNumeric(r);
+  const li = ri === null ? integerAsNumeric(l) : null;
+  const int = ri ?? li;
+  const num = ri !== null ? l : r;
+  if (int === null || num.type !== 'numeric') return null;
+  const body = numericIntegerArithmetic(fn, ri !== null, int.type as 'int' | 'bigint', type);
+  const nk = compile(num);
+  const ik = compile(int);
+  return (b, ctx) => body(nk(b, ctx), ik(b, ctx), b.length);
 }
 
 /**
