@@ -303,6 +303,18 @@ export class JsonScanner {
       const s = ++i;
       if (kind === AS_VARCHAR && col !== null) return this.varchar(b, s, end, col);
       let ascii = true;
+      if (kind !== AS_OTHER && this.wellFormed && this.viewOf === b) {
+        // Past whole words of plain ASCII (no control character, quote, backslash or high byte;
+        // the tests as in varchar()), as the loop below would go.
+        const view = this.view!;
+        while (i + 4 <= end) {
+          const x = view.getInt32(i, true);
+          const y = x ^ 0x22222222;
+          const z = x ^ 0x5c5c5c5c;
+          if ((((x - 0x20202020) & ~x) | ((y - 0x01010101) & ~y) | ((z - 0x01010101) & ~z) | x) & 0x80808080) break;
+          i += 4;
+        }
+      }
       for (;;) {
         if (i >= end) return -1;
         const k = STR_CLASS[b[i]!]!;
