@@ -160,8 +160,10 @@ class Pieces {
   /** `idx` is scratch to reuse when it has room for `rows` (it is the column's only array that is not handed on). */
   constructor(rows: number, bytes: number, idx: Int32Array) {
     this.idx = idx.length >= rows ? idx : new Int32Array(Math.max(16, rows));
-    this.offsets = new Int32Array(Math.max(16, rows) + 1);
-    this.bytes = new Uint8Array(Math.max(64, bytes + 16));
+    // Not zeroed: every offset up to k and every byte up to at is written before it is read.
+    this.offsets = unzeroedInt32(Math.max(16, rows) + 1);
+    this.offsets[0] = 0;
+    this.bytes = unzeroedBytes(Math.max(64, bytes + 16));
   }
 
   /** Room for `rows` more pieces and `len` more bytes. */
@@ -255,6 +257,22 @@ class Pieces {
     const { k, at, bytes, validity } = this;
     return { type: 'varchar', length: k, values: 2 * at >= bytes.length ? bytes.subarray(0, at) : bytes.slice(0, at), offsets: this.offsets.subarray(0, k + 1), validity: validity === null ? null : validity.subarray(0, (k + 7) >> 3) };
   }
+}
+
+/**
+ * A Uint8Array of n bytes that are not zeroed (a Buffer's memory, as a plain array of its own
+ * ArrayBuffer: slice() copies and the buffer can be transferred); zeroed when Buffer would hand
+ * out a slice of its shared pool.
+ */
+function unzeroedBytes(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n);
+  return b.byteOffset === 0 && b.buffer.byteLength === n ? new Uint8Array(b.buffer, 0, n) : new Uint8Array(n);
+}
+
+/** An Int32Array of n values that are not zeroed (see unzeroedBytes). */
+function unzeroedInt32(n: number): Int32Array {
+  const b = Buffer.allocUnsafe(4 * n);
+  return b.byteOffset === 0 && b.buffer.byteLength === 4 * n ? new Int32Array(b.buffer, 0, n) : new Int32Array(n);
 }
 
 /** Whether a[p, p + len) equals b[q, q + len). */

@@ -69,4 +69,26 @@ describe('string functions over bytes', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('= and <> of VARCHAR columns are whether the strings are equal (NULL when either is)', () => {
+    const left: BoundExpr = { kind: 'col', index: 0, type: 'varchar' };
+    const right: BoundExpr = { kind: 'col', index: 1, type: 'varchar' };
+    const eq = compile({ kind: 'call', fn: 'eq', args: [left, right], type: 'boolean' });
+    const ne = compile({ kind: 'call', fn: 'ne', args: [left, right], type: 'boolean' });
+    const short = fc.option(fc.oneof(fc.constantFrom('', 'a', 'ab', 'b', 'é', 'e\u0301', 'ab\u0000'), fc.string({ maxLength: 4 })), { freq: 8 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(short, short), { minLength: 1, maxLength: 30 }), (pairs) => {
+        const cols = [0, 1].map((k) => {
+          const b = new ColumnBuilder('varchar', pairs.length);
+          for (const p of pairs) b.append(p[k]!);
+          return b.finish();
+        });
+        const batch = { columns: cols, length: pairs.length, weights: null };
+        const want = pairs.map(([x, y]) => (x === null || y === null ? null : x === y));
+        expect(pairs.map((_, i) => getValue(eq(batch, ctx), i))).toEqual(want);
+        expect(pairs.map((_, i) => getValue(ne(batch, ctx), i))).toEqual(want.map((w) => (w === null ? null : !w)));
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
