@@ -121,11 +121,12 @@ export class JsonScanner {
    */
   private compact: readonly Buffer[] | null;
   /**
-   * compact's runs as little-endian four-byte words and the bytes after the last whole word
-   * (compared through `view`, four bytes at a time, in a chunk).
+   * compact's runs as little-endian four-byte words, the last one ending where the run ends
+   * (overlapping the one before unless the length is a multiple of four; every run has at
+   * least five bytes), compared through `view` in a chunk; and the runs' lengths.
    */
   private readonly compactWords: readonly Int32Array[];
-  private readonly compactTails: readonly Uint8Array[];
+  private readonly compactLengths: Int32Array;
   private compactMisses = 0;
   /** A DataView of the chunk (useChunk with well-formed bytes): four-byte reads. */
   private view: DataView | null = null;
@@ -144,8 +145,8 @@ export class JsonScanner {
     this.seen = new Float64Array(fields.length).fill(-1);
     this.compact = fields.length > 0 && this.plain.every((p) => p) ? this.names.map((n, j) => Buffer.concat([Buffer.from(j === 0 ? '{"' : ',"'), n, Buffer.from('":')])) : null;
     const seps = this.compact ?? [];
-    this.compactWords = seps.map((sep) => Int32Array.from({ length: sep.length >> 2 }, (_, k) => sep.readInt32LE(4 * k)));
-    this.compactTails = seps.map((sep) => new Uint8Array(sep.subarray(sep.length & ~3)));
+    this.compactWords = seps.map((sep) => Int32Array.from({ length: (sep.length + 3) >> 2 }, (_, k) => sep.readInt32LE(Math.min(4 * k, sep.length - 4))));
+    this.compactLengths = Int32Array.from(seps, (sep) => sep.length);
   }
 
   /**
@@ -255,20 +256,18 @@ export class JsonScanner {
     const view = this.wellFormed && this.viewOf === b ? this.view : null;
     let i = start;
     let j = 0;
+    const lengths = this.compactLengths;
     for (; j < seps.length; j++) {
-      const sep = seps[j]!;
-      if (i + sep.length > end) break;
+      const len = lengths[j]!;
+      if (i + len > end) break;
       if (view !== null) {
         const words = this.compactWords[j]!;
+        const last = words.length - 1;
         let k = 0;
-        while (k < words.length && view.getInt32(i + 4 * k, true) === words[k]) k++;
-        if (k < words.length) break;
-        const tail = this.compactTails[j]!;
-        const t0 = i + 4 * k;
-        for (k = 0; k < tail.length && tail[k] === b[t0 + k]; k++);
-        if (k < tail.length) break;
-      } else if (!sameBytes(sep, b, i, i + sep.length)) break;
-      i = this.value(b, i + sep.length, end, cols[this.slots[j]!]!, this.kinds[j]!);
+        while (k < last && view.getInt32(i + 4 * k, true) === words[k]) k++;
+        if (k < last || view.getInt32(i + len - 4, true) !== words[last]) break;
+      } else if (!sameBytes(seps[j]!, b, i, i + len)) break;
+      i = this.value(b, i + len, end, cols[this.slots[j]!]!, this.kinds[j]!);
       if (i < 0) {
         j++;
         break;
