@@ -501,6 +501,17 @@ export function concatBatches(types: readonly SqlType[], batches: readonly Batch
   return { columns: builders.map((bl) => bl.finish()), length: n, weights };
 }
 
+/** The first n rows of a column (not a list column) as views of its arrays, no copy. */
+export function columnHead(c: Column, n: number): Column {
+  if (n === c.length) return c;
+  const validity = c.validity === null ? null : c.validity.subarray(0, (n + 7) >> 3);
+  if (c.offsets !== undefined) {
+    const offsets = c.offsets.subarray(0, n + 1);
+    return { type: c.type, length: n, values: c.values.subarray(0, offsets[n]!), offsets, validity };
+  }
+  return { type: c.type, length: n, values: c.values.subarray(0, c.type === 'boolean' ? (n + 7) >> 3 : n), validity };
+}
+
 /** A column of n copies of one value. */
 export function constantColumn(type: SqlType, v: Value, n: number): Column {
   if (isArrayType(type)) {

@@ -47,6 +47,13 @@ export interface SourceRead<P = unknown> {
    * source says so. Absent: false.
    */
   readonly more?: boolean;
+  /**
+   * Milliseconds of this poll spent finding input rather than reading it (the file source's
+   * directory listing). The rate controller leaves them out of the epoch's processing time: they
+   * do not grow with the rows read, and counted as their cost they throttled a backlog to a few
+   * rows per epoch. Absent: 0.
+   */
+  readonly listingMs?: number;
 }
 
 /**

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batchFromRows, batchRows } from '../common/column.js';
 import type { SluiceError } from '../common/errors.js';
@@ -6,7 +7,8 @@ import { Binder } from '../planner/binder.js';
 import { Catalog } from '../catalog/index.js';
 import { parseExpression } from '../parser/index.js';
 import { compile } from './eval.js';
-import { getValue } from '../common/column.js';
+import { constantColumn, getValue } from '../common/column.js';
+import { allSet } from './operators.js';
 
 const schema = [
   { name: 'a', type: 'int' as SqlType },
@@ -79,5 +81,39 @@ describe('expression kernels', () => {
   it('keeps a batch round trip through Arrow-layout builders lossless', () => {
     const b = batchFromRows(schema.map((f) => f.type), rows);
     expect(batchRows(b)).toEqual(rows);
+  });
+
+  it('gives a literal column of each batch length, shorter batches a view of the longest one built', () => {
+    const lits: { value: Value; type: SqlType }[] = [
+      { value: '0.908', type: 'numeric' }, { value: '', type: 'varchar' }, { value: 'abc', type: 'varchar' }, { value: 7, type: 'int' },
+      { value: 5n, type: 'bigint' }, { value: true, type: 'boolean' }, { value: null, type: 'varchar' }, { value: null, type: 'int' }, { value: 1.5, type: 'double' },
+    ];
+    fc.assert(
+      fc.property(fc.constantFrom(...lits), fc.array(fc.nat(70), { minLength: 1, maxLength: 8 }), ({ value, type }, lengths) => {
+        const k = compile({ kind: 'lit', value, type });
+        for (const n of lengths) {
+          const col = k({ columns: [], length: n, weights: null }, { now: 0n, onRowError: () => undefined });
+          const want = constantColumn(type, value, n);
+          expect(col.length).toBe(n);
+          expect(Array.from({ length: n }, (_, i) => getValue(col, i))).toEqual(Array.from({ length: n }, (_, i) => getValue(want, i)));
+          if (col.offsets) expect(col.offsets.length).toBe(n + 1);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("allSet is whether a filter's bitmap passes every row", () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { maxLength: 40 }), fc.nat(2), (bits, extra) => {
+        const bitmap = new Uint8Array(((bits.length + 7) >> 3) + extra).fill(extra === 0 ? 0 : 0xff);
+        for (let i = 0; i < bits.length; i++) {
+          if (bits[i]) bitmap[i >> 3]! |= 1 << (i & 7);
+          else bitmap[i >> 3]! &= ~(1 << (i & 7));
+        }
+        expect(allSet(bitmap, bits.length)).toBe(bits.every((b) => b));
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

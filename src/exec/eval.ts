@@ -8,13 +8,14 @@
  * Row-level errors (division by zero, overflow, a bad cast) make that row's value NULL and are
  * reported through ctx.onRowError: a bad row never stops a view (as in RisingWave).
  */
-import { ColumnBuilder, constantColumn, getBit, isValid, getValue, type Batch, type Column } from '../common/column.js';
+import { ColumnBuilder, columnHead, constantColumn, getBit, isValid, getValue, type Batch, type Column } from '../common/column.js';
 import { SluiceError, assertNever } from '../common/errors.js';
-import type { Schema, SqlType, Value } from '../common/types.js';
+import { isArrayType, type Schema, type SqlType, type Value } from '../common/types.js';
 import { castValue } from '../common/values.js';
 import { scratchBytes, writeSmallDec } from '../common/decimal.js';
 import { fixedOffset, UTC, type TimeZone } from '../common/time-zone.js';
 import { SCALARS } from '../functions/scalar/index.js';
+import { numericIntegerArithmetic } from '../functions/scalar/arithmetic.js';
 import type { BoundExpr, ScalarFn } from '../planner/expr.js';
 import { storageOf } from './storage.js';
 import { compilePredict } from './ml/predict.js';
@@ -64,10 +65,16 @@ export function compile(e: BoundExpr): Kernel {
     }
     case 'lit': {
       const { value, type } = e;
-      // Finished columns are never written to, so one constant column per batch length can be
-      // shared by every batch of that length instead of being rebuilt each time.
+      // Finished columns are never written to, so one constant column, as long as the longest
+      // batch so far, is shared by every batch: a shorter one gets a view of its head. (Rebuilt per
+      // batch length, it was rebuilt for every file chunk, whose lengths all differ.)
       let cached: Column | null = null;
-      return (b) => (cached !== null && cached.length === b.length ? cached : (cached = constantColumn(type, value, b.length)));
+      const list = isArrayType(type);
+      return (b) => {
+        const n = b.length;
+        if (cached === null || cached.length < n || (list && cached.length !== n)) cached = constantColumn(type, value, n);
+        return cached.length === n ? cached : columnHead(cached, n);
+      };
     }
     case 'cast': {
       const arg = compile(e.arg);
@@ -111,7 +118,30 @@ export function compile(e: BoundExpr): Kernel {
 }
 
 function compileCall(fn: ScalarFn, argExprs: readonly BoundExpr[], type: SqlType): Kernel {
-  return SCALARS[fn].kernel(argExprs.map(compile), argExprs, type);
+  return numericIntegerCall(fn, argExprs, type) ?? SCALARS[fn].kernel(argExprs.map(compile), argExprs, type);
+}
+
+/** An integer column cast to NUMERIC, as the binder writes it: the integer expression. */
+function integerAsNumeric(e: BoundExpr): BoundExpr | null {
+  return e.kind === 'cast' && e.type === 'numeric' && (e.arg.type === 'int' || e.arg.type === 'bigint') ? e.arg : null;
+}
+
+/**
+ * NUMERIC +, - or * with an integer cast to NUMERIC on one side (`0.908 * price`): the integers
+ * go into the arithmetic as they are, with no NUMERIC text column made of them in between.
+ */
+function numericIntegerCall(fn: ScalarFn, argExprs: readonly BoundExpr[], type: SqlType): Kernel | null {
+  if ((fn !== 'add' && fn !== 'sub' && fn !== 'mul') || type !== 'numeric' || argExprs.length !== 2) return null;
+  const [l, r] = argExprs as [BoundExpr, BoundExpr];
+  const ri = integerAsNumeric(r);
+  const li = ri === null ? integerAsNumeric(l) : null;
+  const int = ri ?? li;
+  const num = ri !== null ? l : r;
+  if (int === null || num.type !== 'numeric') return null;
+  const body = numericIntegerArithmetic(fn, ri !== null, int.type as 'int' | 'bigint', type);
+  const nk = compile(num);
+  const ik = compile(int);
+  return (b, ctx) => body(nk(b, ctx), ik(b, ctx), b.length);
 }
 
 /**

@@ -223,42 +223,51 @@ class StringKeyTable implements GroupTable {
     const bytes = c.values as Uint8Array;
     const o = c.offsets!;
     const validity = c.validity;
+    // The table's arrays in locals, reloaded only after a new group (which may grow them): the
+    // loop of a row with a known key reads no field.
+    let slots = this.slots;
+    let mask = this.mask;
+    let hashes = this.hashes;
+    let starts = this.starts;
+    let arena = this.arena;
     for (let i = 0; i < n; i++) {
       if (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0) {
         if (this.nullGid < 0) this.nullGid = this.newGroup(bytes, 0, 0, 0);
         gids[i] = this.nullGid;
+        ({ slots, mask, hashes, starts, arena } = this);
         continue;
       }
       const s = o[i]!;
       const e = o[i + 1]!;
-      let h = 0x811c9dc5 ^ (e - s);
+      const len = e - s;
+      let h = 0x811c9dc5 ^ len;
       for (let k = s; k < e; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
       h ^= h >>> 15;
-      let slot = h & this.mask;
+      let slot = h & mask;
       for (;;) {
-        const g = this.slots[slot]!;
+        const g = slots[slot]!;
         if (g === 0) {
           const gid = this.newGroup(bytes, s, e, h);
           this.slots[slot] = gid + 1;
           gids[i] = gid;
           if (this.size * 2 > this.mask) this.rehash((this.mask + 1) * 2);
+          ({ slots, mask, hashes, starts, arena } = this);
           break;
         }
-        if (this.hashes[g - 1] === h && g - 1 !== this.nullGid && this.sameKey(g - 1, bytes, s, e)) {
-          gids[i] = g - 1;
-          break;
+        const gid = g - 1;
+        if (hashes[gid] === h && gid !== this.nullGid) {
+          // Same hash: compare the key's bytes with the arena's.
+          const a = starts[gid]!;
+          let same = starts[gid + 1]! - a === len;
+          for (let k = 0; same && k < len; k++) same = arena[a + k] === bytes[s + k];
+          if (same) {
+            gids[i] = gid;
+            break;
+          }
         }
-        slot = (slot + 1) & this.mask;
+        slot = (slot + 1) & mask;
       }
     }
-  }
-
-  private sameKey(gid: number, bytes: Uint8Array, s: number, e: number): boolean {
-    const a = this.starts[gid]!;
-    if (this.starts[gid + 1]! - a !== e - s) return false;
-    const arena = this.arena;
-    for (let k = 0; k < e - s; k++) if (arena[a + k] !== bytes[s + k]) return false;
-    return true;
   }
 
   private newGroup(bytes: Uint8Array, s: number, e: number, h: number): number {

@@ -28,6 +28,13 @@ export class ProjectSetOp implements Operator {
   readonly name = 'ProjectSetExec';
   readonly state = [];
   private readonly calls: readonly CompiledCall[];
+  /** string_to_table's pieces per input byte in the last batch (with 10 % room), to size the next one's arrays. */
+  private piecesPerByte = 0;
+  /**
+   * string_to_table's input row of each piece, kept from batch to batch: fresh memory costs a
+   * page fault per 4 KiB on first touch, which on a loaded machine weighs more than the split.
+   */
+  private idxScratch: Int32Array = new Int32Array(16);
 
   constructor(
     readonly id: string,
@@ -94,7 +101,7 @@ export class ProjectSetOp implements Operator {
     const dv = dc.values as Uint8Array;
     const dof = dc.offsets!;
     const n = b.length;
-    const p = new Pieces(n * 2, so[n]! - so[0]!);
+    const p = new Pieces(n * 2 + Math.ceil((so[n]! - so[0]!) * this.piecesPerByte), so[n]! - so[0]!, this.idxScratch);
     for (let i = 0; i < n; i++) {
       const s0 = so[i]!;
       const e0 = so[i + 1]!;
@@ -113,6 +120,10 @@ export class ProjectSetOp implements Operator {
       }
       if (p.k === before && this.outer) p.addValue(i, null);
     }
+    // The next batch's arrays are sized from this one's pieces per byte (growing them was 12 % of a word count).
+    if (so[n]! > so[0]!) this.piecesPerByte = Math.min(1, (1.1 * p.k) / (so[n]! - so[0]!));
+    // takeBatch copies what it takes, so the row indexes are scratch for the next batch.
+    this.idxScratch = p.idx;
     if (p.k === 0) return;
     const base = takeBatch({ columns: this.keep.map((c) => b.columns[c]!), length: n, weights: b.weights }, p.idx, p.k);
     out({ columns: [...base.columns, p.column()], length: p.k, weights: base.weights });
@@ -146,22 +157,27 @@ class Pieces {
   k = 0;
   private at = 0;
 
-  constructor(rows: number, bytes: number) {
-    this.idx = new Int32Array(Math.max(16, rows));
-    this.offsets = new Int32Array(this.idx.length + 1);
-    this.bytes = new Uint8Array(Math.max(64, bytes + 16));
+  /** `idx` is scratch to reuse when it has room for `rows` (it is the column's only array that is not handed on). */
+  constructor(rows: number, bytes: number, idx: Int32Array) {
+    this.idx = idx.length >= rows ? idx : new Int32Array(Math.max(16, rows));
+    // Not zeroed: every offset up to k and every byte up to at is written before it is read.
+    this.offsets = unzeroedInt32(Math.max(16, rows) + 1);
+    this.offsets[0] = 0;
+    this.bytes = unzeroedBytes(Math.max(64, bytes + 16));
   }
 
   /** Room for `rows` more pieces and `len` more bytes. */
   reserve(rows: number, len: number): void {
     const k = this.k;
     if (k + rows > this.idx.length) {
-      const cap = Math.max(this.idx.length * 2, k + rows);
-      const idx = new Int32Array(cap);
-      idx.set(this.idx);
+      const idx = new Int32Array(Math.max(this.idx.length * 2, k + rows));
+      idx.set(this.idx.subarray(0, k));
       this.idx = idx;
+    }
+    if (k + rows + 1 > this.offsets.length) {
+      const cap = Math.max((this.offsets.length - 1) * 2, k + rows);
       const offsets = new Int32Array(cap + 1);
-      offsets.set(this.offsets);
+      offsets.set(this.offsets.subarray(0, k + 1));
       this.offsets = offsets;
       if (this.validity !== null) {
         const v = newBitmap(cap, true);
@@ -180,7 +196,7 @@ class Pieces {
   addValue(i: number, v: Uint8Array | null): void {
     this.reserve(1, v?.length ?? 0);
     if (v === null) {
-      this.validity ??= newBitmap(this.idx.length, true);
+      this.validity ??= newBitmap(this.offsets.length - 1, true);
       setBit(this.validity, this.k, false);
     } else {
       this.bytes.set(v, this.at);
@@ -241,6 +257,22 @@ class Pieces {
     const { k, at, bytes, validity } = this;
     return { type: 'varchar', length: k, values: 2 * at >= bytes.length ? bytes.subarray(0, at) : bytes.slice(0, at), offsets: this.offsets.subarray(0, k + 1), validity: validity === null ? null : validity.subarray(0, (k + 7) >> 3) };
   }
+}
+
+/**
+ * A Uint8Array of n bytes that are not zeroed (a Buffer's memory, as a plain array of its own
+ * ArrayBuffer: slice() copies and the buffer can be transferred); zeroed when Buffer would hand
+ * out a slice of its shared pool.
+ */
+function unzeroedBytes(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n);
+  return b.byteOffset === 0 && b.buffer.byteLength === n ? new Uint8Array(b.buffer, 0, n) : new Uint8Array(n);
+}
+
+/** An Int32Array of n values that are not zeroed (see unzeroedBytes). */
+function unzeroedInt32(n: number): Int32Array {
+  const b = Buffer.allocUnsafe(4 * n);
+  return b.byteOffset === 0 && b.buffer.byteLength === 4 * n ? new Int32Array(b.buffer, 0, n) : new Int32Array(n);
 }
 
 /** Whether a[p, p + len) equals b[q, q + len). */

@@ -187,6 +187,26 @@ describe('file source: bounded epochs and chunks', () => {
     expect(rows(last.batches)).toEqual([[2, null], [2, null]]);
   });
 
+  it('stats only a window of the unread files in name order, and says there is more past it', async () => {
+    for (let i = 0; i < 7; i++) await writeFile(join(dirOf(), `${i}.jsonl`), `{"id": ${i}}\n`);
+    const s = source({ max_files_per_epoch: '1' });
+    await s.start(null);
+    const got: { files: readonly string[]; more: boolean | undefined }[] = [];
+    for (let k = 0; k < 10; k++) {
+      const r = await s.poll(0n);
+      expect(r.listingMs).toBeGreaterThanOrEqual(0);
+      got.push({ files: (r.range as FileRange).files, more: r.more });
+    }
+    // A window of two files (this epoch's and the next one's), each seen by two listings before it is read.
+    expect(got.slice(0, 8)).toEqual([...Array.from({ length: 6 }, (_, i) => ({ files: [`${i}.jsonl`], more: true })), { files: ['6.jsonl'], more: false }, { files: [], more: false }]);
+    // A file that sorts before the window is seen on the next poll and read on the one after.
+    await writeFile(join(dirOf(), '00.jsonl'), '{"id": 100}\n');
+    const seen = await s.poll(0n);
+    expect([(seen.range as FileRange).files, seen.more]).toEqual([[], false]);
+    const read = await s.poll(0n);
+    expect(rows(read.batches)).toEqual([[100, null]]);
+  });
+
   it('reads a CSV header again when it resumes inside a file', async () => {
     await writeFile(join(dirOf(), 'a.csv'), 'name,id\n' + Array.from({ length: 30 }, (_, i) => `n${i},${i}`).join('\n') + '\n');
     const { reads } = await drain({ format: 'csv', 'csv.header': 'true', max_bytes_per_epoch: '40' }, 1);

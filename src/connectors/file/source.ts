@@ -19,6 +19,14 @@
  * starting with '.', which the source ignores) and rename the finished file into the directory.
  * A file is read up to the size it had when it was found stable.
  *
+ * Listing: each poll lists the directory's names but stats only a window of the unread ones, in
+ * name order, about twice what one epoch takes (see list()): a backlog of thousands of files
+ * costs a listing of names, not a stat per file per epoch. So of a backlog, the files past the
+ * window are first seen when it reaches them and read a poll later (the window's second half
+ * is the next epoch's, already seen once). The listing's time is reported as `listingMs`,
+ * which the rate controller leaves out of the epoch's cost: counted in, it throttled a backlog
+ * of 2 000 files to one file per epoch.
+ *
  * Other rules: only regular files (or links to them) are read, never subdirectories; names
  * starting with '.' are skipped; `pattern` filters names; a UTF-8 byte-order mark at the start
  * of a file is skipped. A relative `path` is resolved against the engine's working directory.
@@ -123,6 +131,8 @@ export class FileSource implements SourceConnector<FilePosition> {
   private bytesPerRow = 100;
   /** Whether the last poll left input that was ready (a file not finished, files not started). */
   private more = false;
+  /** Whether the last listing's window left unread names out. */
+  private lastCut = false;
 
   constructor(ctx: SourceContext) {
     this.ctx = ctx;
@@ -154,7 +164,9 @@ export class FileSource implements SourceConnector<FilePosition> {
     if (!st.isDirectory()) {
       throw new SluiceError('invalid_parameter', `path "${this.dir}" of source "${this.ctx.name}" is a file, not a directory; set path to the directory that holds the files`);
     }
-    this.observed = (await this.list()) ?? new Map();
+    const listing = await this.list(Infinity);
+    this.observed = listing?.files ?? new Map();
+    this.lastCut = listing?.cut ?? false;
   }
 
   currentPosition(): FilePosition {
@@ -162,16 +174,20 @@ export class FileSource implements SourceConnector<FilePosition> {
   }
 
   async poll(_nowMicros: bigint, maxRows = Infinity): Promise<SourceRead<FilePosition>> {
-    const listing = await this.list();
+    const listedAt = performance.now();
+    const listing = await this.list(maxRows);
+    const listingMs = performance.now() - listedAt;
     const ready: string[] = [];
+    // Whether a file of the window was seen for the first time (it is ready at the next poll).
+    let fresh = false;
     if (listing !== null) {
-      for (const [name, now] of listing) {
+      // In name order (the listing's).
+      for (const [name, now] of listing.files) {
         const before = this.observed.get(name);
-        if (before !== undefined && before.size === now.size && before.mtimeMs === now.mtimeMs) ready.push(name);
+        if (before === undefined) fresh = true;
+        else if (before.size === now.size && before.mtimeMs === now.mtimeMs) ready.push(name);
       }
-      this.observed = listing;
-      // Plain code-unit order, so the order does not depend on the locale.
-      ready.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      this.observed = listing.files;
     }
 
     const batches: Batch[] = [];
@@ -204,10 +220,16 @@ export class FileSource implements SourceConnector<FilePosition> {
         this.current = null;
       }
     }
-    // Left over by this source's own bounds (not by the engine's row limit, which paces on purpose).
-    this.more = budget.rows > 0 && (this.current !== null || next < ready.length);
+    // Left over by this source's own bounds (not by the engine's row limit, which paces on
+    // purpose): a file not finished, ready files not started, or files past the listing's window
+    // while this one moved (read a file, or saw new ones that are ready next time; a window of
+    // files that keep changing is not "more", or FLUSH would wait on them).
+    // A file first seen now may have been there before, past the previous listing's window.
+    const cut = listing !== null && ((listing.cut && (files.length > 0 || fresh)) || (fresh && this.lastCut));
+    if (listing !== null) this.lastCut = listing.cut;
+    this.more = budget.rows > 0 && (this.current !== null || next < ready.length || cut);
     const range: FileRange = Object.keys(parts).length > 0 ? { files, parts } : { files };
-    return { batches, range, position: this.position(), more: this.more };
+    return { batches, range, position: this.position(), more: this.more, listingMs };
   }
 
   async stop(): Promise<void> {
@@ -352,8 +374,16 @@ export class FileSource implements SourceConnector<FilePosition> {
     return decoder;
   }
 
-  /** Unread candidate files with their size and mtime; null when the directory is gone. */
-  private async list(): Promise<Map<string, Observation> | null> {
+  /**
+   * The unread files of the listing's window with their size and mtime, in name order, and
+   * whether the window left names out; null when the directory is gone. The window is the unread
+   * names in order, stat'ed until the regular files among them reach twice what one epoch takes
+   * (max_files_per_epoch, max_bytes_per_epoch, `maxRows` at the recent bytes per row), at least
+   * two: this epoch's files and the next one's, which are then ready when it comes (a file is
+   * read once two listings saw it the same). Stat'ing every unread file made each poll of a
+   * backlog of thousands cost more than reading its epoch's share.
+   */
+  private async list(maxRows: number): Promise<{ files: Map<string, Observation>; cut: boolean } | null> {
     let names: string[];
     try {
       names = await readdir(this.dir);
@@ -368,20 +398,30 @@ export class FileSource implements SourceConnector<FilePosition> {
       this.dirMissing = false;
       this.ctx.log(`directory ${this.dir} is readable again`);
     }
-    const out = new Map<string, Observation>();
     const pattern = this.config.pattern;
-    for (const name of names) {
-      if (name.startsWith('.') || this.seen.has(name) || name === this.current?.file) continue;
-      if (pattern !== null && !pattern.test(name)) continue;
+    const unread = names.filter((name) => !(name.startsWith('.') || this.seen.has(name) || name === this.current?.file || (pattern !== null && !pattern.test(name))));
+    // Plain code-unit order, so the order does not depend on the locale.
+    unread.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const maxFiles = 2 * this.config.maxFilesPerEpoch;
+    const maxBytes = 2 * Math.min(this.config.maxBytesPerEpoch, maxRows * this.bytesPerRow);
+    const out = new Map<string, Observation>();
+    let bytes = 0;
+    let k = 0;
+    for (; k < unread.length; k++) {
+      if (out.size >= 2 && (out.size >= maxFiles || bytes >= maxBytes)) break;
+      const name = unread[k]!;
       try {
         // stat follows links, so a link to a regular file counts as one.
         const st = await stat(join(this.dir, name));
-        if (st.isFile()) out.set(name, { size: st.size, mtimeMs: st.mtimeMs });
+        if (st.isFile()) {
+          out.set(name, { size: st.size, mtimeMs: st.mtimeMs });
+          bytes += st.size;
+        }
       } catch {
         // Deleted between readdir and stat: it is simply not there.
       }
     }
-    return out;
+    return { files: out, cut: k < unread.length };
   }
 }
 

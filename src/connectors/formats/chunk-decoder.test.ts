@@ -72,6 +72,9 @@ describe('chunk decoder', () => {
       if (twist === 1) kv.splice(k, 1);
       if (twist === 2) kv.splice(k, 0, ['other', '1']);
       if (twist === 3 && k + 1 < kv.length) [kv[k], kv[k + 1]] = [kv[k + 1]!, kv[k]!];
+      // A key one byte off at its end, or one byte longer: not the column (the runs are compared as words).
+      if (twist === 8) kv[k] = [kv[k]![0]!.slice(0, -1) + '_', kv[k]![1]!];
+      if (twist === 9) kv[k] = [kv[k]![0]! + 'x', kv[k]![1]!];
       const sep = twist === 4 ? ', ' : ',';
       return `{${kv.map(([n, v]) => `"${n}":${v}`).join(sep)}}${twist === 5 ? ' ' : twist === 6 ? ' x' : twist === 7 ? '}' : ''}`;
     });
@@ -84,6 +87,37 @@ describe('chunk decoder', () => {
         expect(r.deadLetters.map((d) => `${d.position} ${d.error} ${d.raw}`)).toEqual(want.deadLetters.map((d) => `${d.position} ${d.error} ${d.raw}`));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('copies and scans string values four bytes at a time as the string decoder reads them, wherever quotes, escapes, controls and non-ASCII fall', () => {
+    const textSchema: Schema = schemaOf('a varchar, b varchar, n bigint, t timestamp');
+    // Long runs of plain bytes with now and then a byte the copy must stop at (or pass).
+    const piece = fc.oneof(
+      { weight: 6, arbitrary: fc.string({ unit: fc.constantFrom('a', 'Z', '0', '/', '!', '#', '~', '\x7f'), minLength: 1, maxLength: 9 }) },
+      { weight: 1, arbitrary: fc.constantFrom('\\"', '\\\\', '\\n', '\\u00e9', '\u0001', '\u001f', '\t', ' ', '"', 'é', '€', '😀', '\u0080', '\u07ff') },
+    );
+    const str = fc.array(piece, { maxLength: 12 }).map((ps) => ps.join(''));
+    // Timestamps (and strings that are not quite) for the scan past plain words to a string's end.
+    const stamp = fc.oneof(
+      fc.constantFrom('2024-01-02 03:04:05.123', '2026-12-31T23:59:59.999999', '2024-02-29', '2024-01-02 03:04:05+02', ' 2024-01-02'),
+      fc.tuple(fc.constantFrom('2024-01-02 03:04:05.123', '2024-01-02T03:04:05'), fc.nat(24), piece).map(([t, k, p]) => t.slice(0, k) + p + t.slice(k)),
+    );
+    const record = fc.tuple(str, str, fc.integer({ min: -5, max: 5 }), stamp, fc.nat(9)).map(([a, b, n, t, twist]) =>
+      twist === 0 ? `{"a":"${a}","b":"${b}"}` : `{"a":"${a}","b":"${b}","n":${twist === 1 ? `"${n}"` : n},"t":"${t}"}`);
+    fc.assert(
+      fc.property(fc.array(record, { maxLength: 20 }), fc.nat(7), fc.nat(7), (lines, pre, post) => {
+        const text = lines.join('\n');
+        const want = createDecoder(json, textSchema).decode(splitLines(text), (i) => `f:${i + 1}`);
+        // The chunk inside a larger buffer, at any alignment.
+        const bytes = Buffer.from(text);
+        const b = Buffer.alloc(pre + bytes.length + post, 0x22);
+        bytes.copy(b, pre);
+        const r = createChunkDecoder(json, textSchema).decode(b, pre, pre + bytes.length, 0, (l) => `f:${l + 1}`);
+        expect(r.batch === null ? [] : batchRows(r.batch)).toEqual(batchRows(want.batch));
+        expect(r.deadLetters.map((d) => `${d.position} ${d.error} ${d.raw}`)).toEqual(want.deadLetters.map((d) => `${d.position} ${d.error} ${d.raw}`));
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -42,6 +42,9 @@ export class FastColumn {
   private halves: Int32Array | null = null;
   /** For varchar: the bytes (a Buffer, for its native UTF-8 writer) and offsets. */
   private bytes: Buffer | null = null;
+  /** A DataView of `bytes` (made when asked for, again after they grow), for four-byte writes. */
+  private view: DataView | null = null;
+  private viewOf: Buffer | null = null;
   private offsets: Int32Array | null = null;
   private byteLength = 0;
   private validity: Uint8Array | null = null;
@@ -210,6 +213,16 @@ export class FastColumn {
     return this.byteLength + n > bytes.length ? this.growBytes(this.byteLength + n) : bytes;
   }
 
+  /** A DataView of the varchar bytes reserveBytes last returned (unaligned four-byte writes). */
+  bytesView(): DataView {
+    const b = this.bytes!;
+    if (this.viewOf !== b) {
+      this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      this.viewOf = b;
+    }
+    return this.view!;
+  }
+
   /** Where the next varchar value's bytes start (see reserveBytes). */
   get byteEnd(): number {
     return this.byteLength;
@@ -263,6 +276,10 @@ export class FastColumn {
     const h = this.halves;
     if (h === null) {
       (this.values as BigInt64Array)[this.length] = BigInt(v);
+    } else if ((v | 0) === v) {
+      // An int32 (most keys and prices): its high half is its sign.
+      h[this.length * 2] = v;
+      h[this.length * 2 + 1] = v >> 31;
     } else {
       const hi = Math.floor(v / TWO_32);
       h[this.length * 2] = (v - hi * TWO_32) | 0;

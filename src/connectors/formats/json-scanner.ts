@@ -120,7 +120,17 @@ export class JsonScanner {
    * or after many records in a row were not in it.
    */
   private compact: readonly Buffer[] | null;
+  /**
+   * compact's runs as little-endian four-byte words, the last one ending where the run ends
+   * (overlapping the one before unless the length is a multiple of four; every run has at
+   * least five bytes), compared through `view` in a chunk; and the runs' lengths.
+   */
+  private readonly compactWords: readonly Int32Array[];
+  private readonly compactLengths: Int32Array;
   private compactMisses = 0;
+  /** A DataView of the chunk (useChunk with well-formed bytes): four-byte reads. */
+  private view: DataView | null = null;
+  private viewOf: Buffer | null = null;
   /** Where the chunk's next backslash is, at or after the strings scanned so far (end: none). */
   private nextBackslash = 0;
   private chunkEnd = 0;
@@ -134,6 +144,9 @@ export class JsonScanner {
     this.plain = this.names.map(plainKey);
     this.seen = new Float64Array(fields.length).fill(-1);
     this.compact = fields.length > 0 && this.plain.every((p) => p) ? this.names.map((n, j) => Buffer.concat([Buffer.from(j === 0 ? '{"' : ',"'), n, Buffer.from('":')])) : null;
+    const seps = this.compact ?? [];
+    this.compactWords = seps.map((sep) => Int32Array.from({ length: (sep.length + 3) >> 2 }, (_, k) => sep.readInt32LE(Math.min(4 * k, sep.length - 4))));
+    this.compactLengths = Int32Array.from(seps, (sep) => sep.length);
   }
 
   /**
@@ -143,6 +156,10 @@ export class JsonScanner {
    */
   useChunk(b: Buffer, start: number, end: number, wellFormed: boolean): void {
     this.wellFormed = wellFormed;
+    if (wellFormed && this.viewOf !== b) {
+      this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      this.viewOf = b;
+    }
     this.chunkEnd = end;
     this.nextBackslash = this.backslashFrom(b, start);
   }
@@ -235,12 +252,22 @@ export class JsonScanner {
    */
   private scanCompact(seps: readonly Buffer[], b: Buffer, start: number, end: number, cols: readonly FastColumn[]): boolean {
     const rows = cols[this.slots[0]!]!.length;
+    // In a well-formed chunk the runs are compared four bytes at a time.
+    const view = this.wellFormed && this.viewOf === b ? this.view : null;
     let i = start;
     let j = 0;
+    const lengths = this.compactLengths;
     for (; j < seps.length; j++) {
-      const sep = seps[j]!;
-      if (i + sep.length > end || !sameBytes(sep, b, i, i + sep.length)) break;
-      i = this.value(b, i + sep.length, end, cols[this.slots[j]!]!, this.kinds[j]!);
+      const len = lengths[j]!;
+      if (i + len > end) break;
+      if (view !== null) {
+        const words = this.compactWords[j]!;
+        const last = words.length - 1;
+        let k = 0;
+        while (k < last && view.getInt32(i + 4 * k, true) === words[k]) k++;
+        if (k < last || view.getInt32(i + len - 4, true) !== words[last]) break;
+      } else if (!sameBytes(seps[j]!, b, i, i + len)) break;
+      i = this.value(b, i + len, end, cols[this.slots[j]!]!, this.kinds[j]!);
       if (i < 0) {
         j++;
         break;
@@ -275,6 +302,18 @@ export class JsonScanner {
       const s = ++i;
       if (kind === AS_VARCHAR && col !== null) return this.varchar(b, s, end, col);
       let ascii = true;
+      if (kind !== AS_OTHER && this.wellFormed && this.viewOf === b) {
+        // Past whole words of plain ASCII (no control character, quote, backslash or high byte;
+        // the tests as in varchar()), as the loop below would go.
+        const view = this.view!;
+        while (i + 4 <= end) {
+          const x = view.getInt32(i, true);
+          const y = x ^ 0x22222222;
+          const z = x ^ 0x5c5c5c5c;
+          if ((((x - 0x20202020) & ~x) | ((y - 0x01010101) & ~y) | ((z - 0x01010101) & ~z) | x) & 0x80808080) break;
+          i += 4;
+        }
+      }
       for (;;) {
         if (i >= end) return -1;
         const k = STR_CLASS[b[i]!]!;
@@ -309,7 +348,22 @@ export class JsonScanner {
     let n = at;
     let i = s;
     if (this.wellFormed) {
-      // One test per byte: the quote and control characters are the bytes up to 0x22.
+      // Four bytes at a time while none of them is a quote or a control character: for a word x,
+      // (x − 0x20…) & ~x has a byte's top bit set for a byte below 0x20, and y = x ^ 0x22… a
+      // zero byte for a quote, which (y − 0x01…) & ~y flags (exact whenever nothing is flagged:
+      // no byte borrows then). Then one test per byte from the word that has one.
+      const view = this.viewOf === b ? this.view : null;
+      if (view !== null) {
+        const ov = col.bytesView();
+        while (i + 4 <= end) {
+          const x = view.getInt32(i, true);
+          const y = x ^ 0x22222222;
+          if ((((x - 0x20202020) & ~x) | ((y - 0x01010101) & ~y)) & 0x80808080) break;
+          ov.setInt32(n, x, true);
+          i += 4;
+          n += 4;
+        }
+      }
       for (;;) {
         if (i >= end) return -1;
         const d = b[i]!;

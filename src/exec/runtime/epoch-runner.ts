@@ -32,6 +32,8 @@ interface EpochInput {
   deadLetters: number;
   /** Whether a source left available input for later epochs (SourceRead.more). */
   more: boolean;
+  /** The sources' time spent finding input (SourceRead.listingMs), ms. */
+  listingMs: number;
   /** Rows the commit appends to DuckDB tables (dead letters, late rows). */
   readonly appends: CommitAppend[];
 }
@@ -72,7 +74,7 @@ export class EpochRunner {
     if (t <= this.state.lastT) t = this.state.lastT + 1n;
     this.state.lastT = t;
     const nowMs = Number(t / 1000n);
-    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0, more: false, appends: [] };
+    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0, more: false, listingMs: 0, appends: [] };
     if (pollSources) await this.readSources(epoch, t, input);
     this.drainTables(nowMs, input, this.state.tableSeq);
     this.state.checkpointer?.logEpoch({
@@ -88,7 +90,8 @@ export class EpochRunner {
     // The rate controller sees the epoch without its operator-state write: that write comes
     // every so many epochs (checkpoint_interval), costs the same whatever the input, and is
     // paid for by the auto interval, not by reading less.
-    if (pollSources) this.updateRates(Date.now(), input.rowsIn, processingTimeMs - stateWriteMs, schedulingDelayMs);
+    // Nor the sources' time spent listing (SourceRead.listingMs), which does not grow with the rows.
+    if (pollSources) this.updateRates(Date.now(), input.rowsIn, processingTimeMs - stateWriteMs - input.listingMs, schedulingDelayMs);
     if (stateWriteMs === 0 && this.state.lastStateWrite) this.state.lastStateWrite.workSinceMs += processingTimeMs;
     this.state.metrics.push({
       epoch,
@@ -117,7 +120,7 @@ export class EpochRunner {
     const t = BigInt(record.t);
     state.lastT = t;
     const nowMs = Number(t / 1000n);
-    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0, more: false, appends: [] };
+    const input: EpochInput = { deltas: new Map(), rowsIn: {}, ranges: {}, deadLetters: 0, more: false, listingMs: 0, appends: [] };
     for (const [name, s] of state.sources) {
       const range = record.ranges[name];
       if (range === undefined) continue;
@@ -203,6 +206,7 @@ export class EpochRunner {
       input.deltas.set(name, batches);
       input.ranges[name] = read.range;
       if (read.more === true) input.more = true;
+      input.listingMs += read.listingMs ?? 0;
       s.position = read.position;
       const n = batches.reduce((a, b) => a + b.length, 0);
       input.rowsIn[name] = n;

@@ -325,6 +325,52 @@ function smallNumericArithmetic(fn: 'add' | 'sub' | 'mul', type: SqlType): (a: C
   };
 }
 
+/**
+ * +, - and * of a NUMERIC column and an INT or BIGINT column cast to NUMERIC (`0.908 * price`),
+ * without the cast's column: an integer below 10^15 in magnitude is what smallDecAt reads from
+ * its decimal text (scale 0), so it goes straight into smallDecOp; other rows take the exact
+ * way over the texts. The same values and texts as smallNumericArithmetic over the cast column.
+ */
+export function numericIntegerArithmetic(fn: 'add' | 'sub' | 'mul', numericFirst: boolean, intType: 'int' | 'bigint', type: SqlType): (a: Column, b: Column, n: number) => Column {
+  const op = DEC_OPS[fn];
+  return (a, b, n) => {
+    const validity = andValidity(a, b, n);
+    const offsets = new Int32Array(n + 1);
+    let out = scratchBytes(n * 12 + 64);
+    let at = 0;
+    const av = a.values as Uint8Array;
+    const ao = a.offsets!;
+    const iv = b.values as Int32Array | BigInt64Array;
+    const halves = intType === 'bigint' ? new Int32Array(iv.buffer, iv.byteOffset, 2 * n) : null;
+    for (let i = 0; i < n; i++) {
+      if (validity === null || getBit(validity, i)) {
+        if (at + SMALL_DEC_MAX_SCALE + 20 > out.length) out = scratchBytes(2 * out.length, at);
+        const x = smallDecAt(av, ao[i]!, ao[i + 1]!);
+        const xs = smallDecScale();
+        let y: number;
+        if (halves === null) y = (iv as Int32Array)[i]!;
+        else {
+          const hi = halves[2 * i + 1]!;
+          y = hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + (halves[2 * i]! >>> 0) : NaN;
+        }
+        let end = -1;
+        if (!Number.isNaN(x) && y > -1e15 && y < 1e15) end = numericFirst ? smallDecOp(fn, x, xs, y, 0, out, at) : smallDecOp(fn, y, 0, x, xs, out, at);
+        if (end < 0) {
+          const xd = decOf(getString(a, i));
+          const yd = decOf(String(halves === null ? (iv as Int32Array)[i]! : (iv as BigInt64Array)[i]!));
+          const text = formatDec(numericFirst ? op(xd, yd) : op(yd, xd));
+          if (at + text.length > out.length) out = scratchBytes(at + text.length, at);
+          for (let k = 0; k < text.length; k++) out[at + k] = text.charCodeAt(k);
+          end = at + text.length;
+        }
+        at = end;
+      }
+      offsets[i + 1] = at;
+    }
+    return { type, length: n, values: out.slice(0, at), offsets, validity };
+  };
+}
+
 function binary(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod'): ScalarFunction {
   return (args, argExprs, type) => {
     const k = arithmetic(fn, type, argExprs[0]!.type, argExprs[1]!.type, isConstant(argExprs[1]!));

@@ -35,6 +35,21 @@ export function compareKernel(fn: Cmp, type: SqlType): (a: Column, b: Column, n:
         const c = compareBytes(av, ao[i]!, ao[i]! + SPAN_LEN, bv, bo[i]!, bo[i]! + SPAN_LEN);
         if (test(fn, c)) out[i >> 3]! |= 1 << (i & 7);
       }
+    } else if (s === 'utf8' && (fn === 'eq' || fn === 'ne')) {
+      // Equality: values of different lengths differ, whatever their bytes (`word <> ''`).
+      const ao = a.offsets!;
+      const bo = b.offsets!;
+      const av = a.values as Uint8Array;
+      const bv = b.values as Uint8Array;
+      const want = fn === 'eq';
+      for (let i = 0; i < n; i++) {
+        const as = ao[i]!;
+        const bs = bo[i]!;
+        const len = ao[i + 1]! - as;
+        let same = bo[i + 1]! - bs === len;
+        for (let k = 0; same && k < len; k++) same = av[as + k] === bv[bs + k];
+        if (same === want) out[i >> 3]! |= 1 << (i & 7);
+      }
     } else if (s === 'utf8') {
       const ao = a.offsets!;
       const bo = b.offsets!;

@@ -2,6 +2,7 @@
  * String scalar functions: LIKE/ILIKE, concatenation, case, trimming, searching, slicing and
  * padding. Lengths and positions count code points, as PostgreSQL does for UTF-8.
  */
+import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { ColumnBuilder, decodeUtf8, getString, isValid, newBitmap, setBit, type Column } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
@@ -92,8 +93,38 @@ const lengthOfBytes: ScalarFunction = (args) => (b, ctx) => {
 };
 
 /**
- * upper() or lower(): a row of ASCII bytes is mapped byte by byte (the same as toUpperCase /
- * toLowerCase do for ASCII); any other row through the string.
+ * The first byte of the ASCII bytes b[s, e) in [lo, lo + 26) (a letter of the case that changes),
+ * or e. Four bytes at a time where the bytes are 4-aligned: for a byte c < 0x80, c + (0x80 − lo)
+ * has its top bit set when c ≥ lo and c + (0x80 − lo − 26) has it clear when c < lo + 26, and
+ * neither sum carries into the next byte.
+ */
+export function firstCased(b: Uint8Array, s: number, e: number, lo: number): number {
+  let k = s;
+  while (k < e && ((b.byteOffset + k) & 3) !== 0) {
+    if (((b[k]! - lo) >>> 0) < 26) return k;
+    k++;
+  }
+  const words = (e - k) >> 2;
+  if (words > 0) {
+    const w = new Int32Array(b.buffer, b.byteOffset + k, words);
+    const over = (0x80 - lo) * 0x01010101;
+    const under = (0x80 - lo - 26) * 0x01010101;
+    let j = 0;
+    for (; j < words; j++) {
+      const x = w[j]!;
+      if ((((x + over) & ~(x + under)) & 0x80808080) !== 0) break;
+    }
+    k += 4 * j;
+  }
+  for (; k < e; k++) if (((b[k]! - lo) >>> 0) < 26) return k;
+  return e;
+}
+
+/**
+ * upper() or lower(): a column whose bytes are all ASCII is mapped as a whole (returned as it
+ * is when no letter changes: lower() of lower-case text); otherwise a row of ASCII bytes is
+ * mapped byte by byte (the same as toUpperCase / toLowerCase do for ASCII) and any other row
+ * goes through the string.
  */
 function asciiCase(upper: boolean): ScalarFunction {
   const from = upper ? 0x61 : 0x41;
@@ -103,6 +134,25 @@ function asciiCase(upper: boolean): ScalarFunction {
     const n = b.length;
     const bytes = a.values as Uint8Array;
     const o = a.offsets!;
+    const s0 = o[0]!;
+    const e0 = o[n]!;
+    if (isAscii(bytes.subarray(s0, e0))) {
+      const first = firstCased(bytes, s0, e0, from);
+      if (first === e0) return a;
+      // ASCII keeps every value's length: the offsets are the input's, moved to start at 0.
+      const out = new Uint8Array(e0 - s0);
+      out.set(bytes.subarray(s0, first));
+      for (let k = first; k < e0; k++) {
+        const c = bytes[k]!;
+        out[k - s0] = ((c - from) >>> 0) < 26 ? c ^ 0x20 : c;
+      }
+      let offsets = o.subarray(0, n + 1);
+      if (s0 !== 0) {
+        offsets = new Int32Array(n + 1);
+        for (let i = 0; i <= n; i++) offsets[i] = o[i]! - s0;
+      }
+      return { type: 'varchar', length: n, values: out, offsets, validity: a.validity };
+    }
     let out: Uint8Array = new Uint8Array(o[n]! - o[0]! + 16);
     const offsets = new Int32Array(n + 1);
     let at = 0;
