@@ -254,6 +254,67 @@ export class SlotColumn {
     }
   }
 
+  /**
+   * A test of whether `slot` holds the value of row i of `col` (a column of this type): both NULL,
+   * or equal bits (fixed width; doubles by ===) or equal bytes (text). True means equal values
+   * (equal as a key index compares them); false may also mean "not told cheaply" (NaN), so a
+   * caller falls back to its slow way. Null where no cheap test exists (arrays).
+   */
+  matcher(col: Column): ((slot: number, i: number) => boolean) | null {
+    const validity = col.validity;
+    const validAt = (i: number): number => (validity === null ? 1 : (validity[i >> 3]! >> (i & 7)) & 1);
+    switch (this.storage) {
+      case 'i32': {
+        const v = col.values as Int32Array;
+        return (slot, i) => {
+          const ok = validAt(i);
+          return this.valid[slot] === ok && (ok === 0 || this.i32[slot] === v[i]);
+        };
+      }
+      case 'f64': {
+        const v = col.values as Float64Array;
+        return (slot, i) => {
+          const ok = validAt(i);
+          return this.valid[slot] === ok && (ok === 0 || this.f64[slot] === v[i]);
+        };
+      }
+      case 'i64': {
+        const v = wordsOf(col.values as BigInt64Array);
+        return (slot, i) => {
+          const ok = validAt(i);
+          return this.valid[slot] === ok && (ok === 0 || (this.w64[2 * slot] === v[2 * i] && this.w64[2 * slot + 1] === v[2 * i + 1]));
+        };
+      }
+      case 'bool': {
+        const v = col.values as Uint8Array;
+        return (slot, i) => {
+          const ok = validAt(i);
+          return this.valid[slot] === ok && (ok === 0 || this.bool[slot] === ((v[i >> 3]! >> (i & 7)) & 1));
+        };
+      }
+      case 'utf8': {
+        const v = col.values as Uint8Array;
+        const o = col.offsets!;
+        return (slot, i) => {
+          const ok = validAt(i);
+          if (this.valid[slot] !== ok) return false;
+          if (ok === 0) return true;
+          const from = o[i]!;
+          const len = o[i + 1]! - from;
+          if (this.tLen[slot] !== len) return false;
+          const t = this.text;
+          const at = this.tStart[slot]!;
+          for (let q = 0; q < len; q++) if (t[at + q] !== v[from + q]) return false;
+          return true;
+        };
+      }
+      case 'null':
+        return (slot, i) => validAt(i) === 0 && this.valid[slot] === 0;
+      case 'list':
+        return null;
+    }
+  }
+
   /** Copies slot `from` of `src` (a slot column of the same type) into slot `to`. */
   copySlot(src: SlotColumn, from: number, to: number): void {
     this.valid[to] = src.valid[from]!;
