@@ -177,6 +177,20 @@ export class SlotColumn {
     this.valid[slot] = 1;
     const neg = x < 0;
     let m = neg ? -x : x;
+    if (m < 2147483648) {
+      // Below 2^31: int32 division by 10 (a multiply and shift), not a double division per digit.
+      let u = m | 0;
+      const len = decimalDigits(u) + (neg ? 1 : 0);
+      const at = this.reserveText(slot, len);
+      const d = this.text;
+      if (neg) d[at] = 45;
+      for (let k = at + len - 1; k >= at + (neg ? 1 : 0); k--) {
+        const q = (u / 10) | 0;
+        d[k] = 48 + (u - q * 10);
+        u = q;
+      }
+      return;
+    }
     let digits = 1;
     for (let t = m; t >= 10; t = Math.floor(t / 10)) digits++;
     const len = digits + (neg ? 1 : 0);
@@ -632,6 +646,12 @@ export class SlotColumn {
       }
     }
   }
+}
+
+/** The number of decimal digits of u (0 ≤ u < 2^31). */
+function decimalDigits(u: number): number {
+  if (u < 100000) return u < 10 ? 1 : u < 100 ? 2 : u < 1000 ? 3 : u < 10000 ? 4 : 5;
+  return u < 1000000 ? 6 : u < 10000000 ? 7 : u < 100000000 ? 8 : u < 1000000000 ? 9 : 10;
 }
 
 function sameValue(a: Value, b: Value): boolean {
