@@ -8,6 +8,7 @@
  * Array columns use Arrow's List layout: `offsets` (length+1) index into the `child` column of
  * the elements, and `values` is empty.
  */
+import { threadId } from 'node:worker_threads';
 import { elementType, isArrayType, type SqlType, type Value } from './types.js';
 import { SluiceError } from './errors.js';
 import { parseBytea } from './values.js';
@@ -35,6 +36,28 @@ export interface Batch {
   readonly columns: readonly Column[];
   readonly length: number;
   readonly weights: Int32Array | null;
+  /** Optional: which key each row has in its producer's numbering (see KeyIds). */
+  readonly keyIds?: KeyIds;
+}
+
+/**
+ * A hint a keyed operator attaches to its output: `ids[i]` numbers row i's key in the operator's
+ * own dense numbering (a hash aggregate's group ids), `owner` says whose numbering. A consumer
+ * may use it to find where it put that key before without hashing the key again (the view
+ * store), but must check the key it finds there: a hint is never trusted for correctness.
+ * Operators that keep rows and keys in place (projection, a filter passing a whole batch) may pass
+ * it on; any other batch simply has none.
+ */
+export interface KeyIds {
+  /** Unique per producing operator instance in this process (a number: batches may cross threads). */
+  readonly owner: number;
+  readonly ids: Int32Array;
+}
+
+let keyIdOwners = 0;
+/** A fresh KeyIds owner number (distinct across this process's threads: a worker's batches may reach the main thread). */
+export function newKeyIdOwner(): number {
+  return threadId * 2 ** 24 + ++keyIdOwners;
 }
 
 export function isValid(c: Column, i: number): boolean {

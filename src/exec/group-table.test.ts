@@ -33,3 +33,32 @@ describe('string group table', () => {
     );
   });
 });
+
+describe('int group table', () => {
+  it('gives each distinct integer key (NULL, negative, 64-bit) one dense id in order of first sight, across batches, rehashes and a reserve', () => {
+    const key = fc.option(fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.integer({ min: -3000, max: 3000 }).map(BigInt), fc.integer({ min: 0, max: 40 }).map((k) => BigInt(k) << 32n)), { freq: 30 });
+    fc.assert(
+      fc.property(fc.array(fc.array(key, { maxLength: 1500 }), { minLength: 1, maxLength: 5 }), fc.nat(3000), (batches, reserve) => {
+        const table = createGroupTable('int', ['bigint']);
+        const want = new Map<bigint | null, number>();
+        batches.forEach((keys, j) => {
+          if (j === 1) table.reserve?.(reserve);
+          const b = new ColumnBuilder('bigint', keys.length);
+          for (const v of keys) b.append(v);
+          const gids = new Int32Array(keys.length);
+          table.assign([b.finish()], keys.length, gids);
+          keys.forEach((v, i) => {
+            if (!want.has(v)) want.set(v, want.size);
+            expect(gids[i]).toBe(want.get(v));
+          });
+        });
+        expect(table.size).toBe(want.size);
+        const keys = [...want.keys()];
+        keys.forEach((k, gid) => expect(table.keyValue(gid, 0)).toBe(k));
+        const col = table.keyColumn(0, null, keys.length);
+        expect(Array.from(keys, (_, i) => getValue(col, i))).toEqual(keys);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});

@@ -143,22 +143,30 @@ class IntKeyTable implements GroupTable {
     return gid;
   }
 
+  /**
+   * Moves the entries into a table of `cap` slots, reading the old table in slot order: an entry
+   * at old slot s lands at or near s or s + old capacity, so both tables are walked nearly in
+   * order (taking the groups in id order instead would write the new table at random).
+   */
   private rehash(cap: number): void {
+    const old = this.slots;
     const t = new Int32Array(3 * cap);
-    this.slots = t;
-    this.mask = cap - 1;
-    for (let gid = 0; gid < this.size; gid++) {
-      if (gid === this.nullGid) continue;
-      const lo = this.lo[gid]!;
-      const hi = this.hi[gid]!;
+    const mask = cap - 1;
+    for (let q = 0; q < old.length; q += 3) {
+      const e = old[q]!;
+      if (e === 0) continue;
+      const lo = old[q + 1]!;
+      const hi = old[q + 2]!;
       let h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1);
       h ^= h >>> 16;
-      let s = h & this.mask;
-      while (t[3 * s] !== 0) s = (s + 1) & this.mask;
-      t[3 * s] = gid + 1;
+      let s = h & mask;
+      while (t[3 * s] !== 0) s = (s + 1) & mask;
+      t[3 * s] = e;
       t[3 * s + 1] = lo;
       t[3 * s + 2] = hi;
     }
+    this.slots = t;
+    this.mask = mask;
   }
 
   keyValue(gid: number): Value {

@@ -2,7 +2,7 @@
  * HashAggExec: incremental hash aggregation. State per group: row count (sum of weights) and
  * one accumulator per aggregate. Each epoch, the groups it touched emit −old/+new rows.
  */
-import { batchFromRows, batchRows, ColumnBuilder, getBit, getValue, isValid, newBitmap, setBit, type Batch, type Column } from '../common/column.js';
+import { batchFromRows, batchRows, ColumnBuilder, getBit, getValue, isValid, newBitmap, newKeyIdOwner, setBit, type Batch, type Column } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Value } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
@@ -42,6 +42,8 @@ export class HashAggOp implements Operator {
   private gids = new Int32Array(1024);
   private readonly global: boolean;
   private started = false;
+  /** Names this instance's group ids in the KeyIds of its output (a view store reuses them to find a group's row). */
+  private readonly keyIdOwner = newKeyIdOwner();
 
   constructor(readonly id: string, private readonly plan: Extract<PhysicalPlan, { kind: 'HashAggExec' }>) {
     this.table = createGroupTable(plan.keyStrategy, plan.groupKeys.map((k) => k.type));
@@ -407,6 +409,6 @@ export class HashAggOp implements Operator {
       prev.ensure(this.table.size);
       prev.copySlots(f, this.insFrom, this.insGid, ni);
     }
-    out({ columns: cols, length: m, weights: outW.slice(0, m) });
+    out({ columns: cols, length: m, weights: outW.slice(0, m), keyIds: { owner: this.keyIdOwner, ids: gidsOut } });
   }
 }

@@ -59,7 +59,9 @@ export class ProjectOp implements Operator {
   readonly state = NO_STATE;
   constructor(readonly id: string, private readonly exprs: readonly Kernel[]) {}
   processBatch(_input: number, b: Batch, ctx: OperatorContext, out: Collector): void {
-    out({ columns: this.exprs.map((k) => k(b, ctx)), length: b.length, weights: b.weights });
+    const columns = this.exprs.map((k) => k(b, ctx));
+    // The rows stay in place, so the producer's key ids still number them (a consumer checks the key).
+    out(b.keyIds === undefined ? { columns, length: b.length, weights: b.weights } : { columns, length: b.length, weights: b.weights, keyIds: b.keyIds });
   }
   endEpoch(): void {}
 }

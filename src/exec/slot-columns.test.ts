@@ -26,7 +26,7 @@ function opArb(numeric: boolean): fc.Arbitrary<Op> {
   return fc.oneof(
     fc.record({ kind: fc.constant('scatter' as const), values: fc.array(fc.option(value, { freq: 5 }), { minLength: 1, maxLength: 8 }), slots: fc.array(slot, { minLength: 8, maxLength: 8 }) }),
     fc.record({ kind: fc.constant('set' as const), slot, value: fc.option(value, { freq: 5 }) }),
-    fc.record({ kind: fc.constant('int' as const), slot, x: fc.oneof(fc.integer(), fc.maxSafeInteger(), fc.constant(0)) }),
+    fc.record({ kind: fc.constant('int' as const), slot, x: fc.oneof(fc.integer(), fc.maxSafeInteger(), fc.constant(0), fc.constantFrom(9, 10, 99, 100, 99999, 100000, 999999999, 1000000000, 2147483647, -2147483647, 2147483648, -2147483648, 4294967296)) }),
     fc.record({ kind: fc.constant('copy' as const), from: slot, to: slot, other: fc.boolean() }),
   );
 }

@@ -177,6 +177,20 @@ export class SlotColumn {
     this.valid[slot] = 1;
     const neg = x < 0;
     let m = neg ? -x : x;
+    if (m < 2147483648) {
+      // Below 2^31: int32 division by 10 (a multiply and shift), not a double division per digit.
+      let u = m | 0;
+      const len = decimalDigits(u) + (neg ? 1 : 0);
+      const at = this.reserveText(slot, len);
+      const d = this.text;
+      if (neg) d[at] = 45;
+      for (let k = at + len - 1; k >= at + (neg ? 1 : 0); k--) {
+        const q = (u / 10) | 0;
+        d[k] = 48 + (u - q * 10);
+        u = q;
+      }
+      return;
+    }
     let digits = 1;
     for (let t = m; t >= 10; t = Math.floor(t / 10)) digits++;
     const len = digits + (neg ? 1 : 0);
@@ -251,6 +265,67 @@ export class SlotColumn {
       }
       case 'null':
         return;
+    }
+  }
+
+  /**
+   * A test of whether `slot` holds the value of row i of `col` (a column of this type): both NULL,
+   * or equal bits (fixed width; doubles by ===) or equal bytes (text). True means equal values
+   * (equal as a key index compares them); false may also mean "not told cheaply" (NaN), so a
+   * caller falls back to its slow way. Null where no cheap test exists (arrays).
+   */
+  matcher(col: Column): ((slot: number, i: number) => boolean) | null {
+    const validity = col.validity;
+    const validAt = (i: number): number => (validity === null ? 1 : (validity[i >> 3]! >> (i & 7)) & 1);
+    switch (this.storage) {
+      case 'i32': {
+        const v = col.values as Int32Array;
+        return (slot, i) => {
+          const ok = validAt(i);
+          return this.valid[slot] === ok && (ok === 0 || this.i32[slot] === v[i]);
+        };
+      }
+      case 'f64': {
+        const v = col.values as Float64Array;
+        return (slot, i) => {
+          const ok = validAt(i);
+          return this.valid[slot] === ok && (ok === 0 || this.f64[slot] === v[i]);
+        };
+      }
+      case 'i64': {
+        const v = wordsOf(col.values as BigInt64Array);
+        return (slot, i) => {
+          const ok = validAt(i);
+          return this.valid[slot] === ok && (ok === 0 || (this.w64[2 * slot] === v[2 * i] && this.w64[2 * slot + 1] === v[2 * i + 1]));
+        };
+      }
+      case 'bool': {
+        const v = col.values as Uint8Array;
+        return (slot, i) => {
+          const ok = validAt(i);
+          return this.valid[slot] === ok && (ok === 0 || this.bool[slot] === ((v[i >> 3]! >> (i & 7)) & 1));
+        };
+      }
+      case 'utf8': {
+        const v = col.values as Uint8Array;
+        const o = col.offsets!;
+        return (slot, i) => {
+          const ok = validAt(i);
+          if (this.valid[slot] !== ok) return false;
+          if (ok === 0) return true;
+          const from = o[i]!;
+          const len = o[i + 1]! - from;
+          if (this.tLen[slot] !== len) return false;
+          const t = this.text;
+          const at = this.tStart[slot]!;
+          for (let q = 0; q < len; q++) if (t[at + q] !== v[from + q]) return false;
+          return true;
+        };
+      }
+      case 'null':
+        return (slot, i) => validAt(i) === 0 && this.valid[slot] === 0;
+      case 'list':
+        return null;
     }
   }
 
@@ -571,6 +646,12 @@ export class SlotColumn {
       }
     }
   }
+}
+
+/** The number of decimal digits of u (0 ≤ u < 2^31). */
+function decimalDigits(u: number): number {
+  if (u < 100000) return u < 10 ? 1 : u < 100 ? 2 : u < 1000 ? 3 : u < 10000 ? 4 : 5;
+  return u < 1000000 ? 6 : u < 10000000 ? 7 : u < 100000000 ? 8 : u < 1000000000 ? 9 : 10;
 }
 
 function sameValue(a: Value, b: Value): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchFromRows } from '../common/column.js';
+import { batchFromRows, type Batch } from '../common/column.js';
 import type { Schema, Value } from '../common/types.js';
 import { decodeSnapshot, encodeSnapshot } from './state/state-table.js';
 import { createViewStore, type ViewStore } from './view-store.js';
@@ -55,10 +55,30 @@ function valueFor(type: string, r: () => number): Value {
   }
 }
 
+/**
+ * The KeyIds a batch may carry (hints the store must check): none; a producer's exact numbering
+ * (a key keeps its id); the exact numbering from one of two producers in turn (parallel
+ * instances); ids that are often wrong (another key's, out of range, −1).
+ */
+const idModes = ['none', 'exact', 'two owners', 'wrong'] as const;
+
+function keyIdsFor(mode: (typeof idModes)[number], keys: readonly string[], numbering: Map<string, number>, round: number, r: () => number): Batch['keyIds'] {
+  if (mode === 'none') return undefined;
+  const ids = new Int32Array(keys.length);
+  keys.forEach((k, i) => {
+    if (!numbering.has(k)) numbering.set(k, numbering.size);
+    ids[i] = numbering.get(k)!;
+    if (mode === 'wrong' && r() < 0.5) ids[i] = r() < 0.2 ? -1 : Math.floor(r() * (numbering.size + 5));
+  });
+  return { owner: mode === 'two owners' ? 1 + (round % 2) : 1, ids };
+}
+
 describe('the columnar view store', () => {
   for (const c of keyedCases) {
-    it(`keeps one row per key with ${c.name}, as a Map does, through random batches and restores`, () => {
+    it.each(idModes)(`keeps one row per key with ${c.name}, as a Map does, through random batches and restores (key ids: %s)`, (mode) => {
       const r = rng(c.key.length * 31 + c.schema.length);
+      const ir = rng(99);
+      const numbering = new Map<string, number>();
       let store = createViewStore(c.schema, false, c.key);
       const model = new Map<string, Value[]>();
       const rowFor = (key: Value): Value[] => {
@@ -70,6 +90,7 @@ describe('the columnar view store', () => {
       for (let round = 0; round < 60; round++) {
         const rows: Value[][] = [];
         const weights: number[] = [];
+        const keys: string[] = [];
         const n = Math.floor(r() * (c.batch ?? 40));
         for (let i = 0; i < n; i++) {
           const key = c.keyOf(r);
@@ -79,15 +100,19 @@ describe('the columnar view store', () => {
             // Retract the held row; half the time put a new one for the key in the same batch.
             rows.push(cur);
             weights.push(-1);
+            keys.push(mk);
             model.delete(mk);
             if (r() < 0.5) continue;
           }
           const fresh = rowFor(key);
           rows.push(fresh);
           weights.push(1);
+          keys.push(mk);
           model.set(mk, fresh);
         }
-        store.apply(batchFromRows(c.schema.map((f) => f.type), rows, weights));
+        const b = batchFromRows(c.schema.map((f) => f.type), rows, weights);
+        const keyIds = keyIdsFor(mode, keys, numbering, round, ir);
+        store.apply(keyIds ? { ...b, keyIds } : b);
         expect(store.rowCount).toBe(model.size);
         expect(sorted(store.rows())).toEqual(sorted([...model.values()]));
         if (round % 15 === 14) store = restored(c.schema, c.key, store);
@@ -96,6 +121,23 @@ describe('the columnar view store', () => {
       expect(store.sample(3)).toHaveLength(Math.min(3, model.size));
     });
   }
+
+  it('finds keys by their ids only in slots already written: a slot freed and taken again in one batch still holds the old key', () => {
+    const schema: Schema = [{ name: 'k', type: 'bigint' }, { name: 'v', type: 'int' }];
+    const types = schema.map((f) => f.type);
+    const s = createViewStore(schema, false, [0]);
+    // Key 7 has id 0, key 8 id 1.
+    const apply = (rows: Value[][], weights: number[], ids: number[]): void => s.apply({ ...batchFromRows(types, rows, weights), keyIds: { owner: 5, ids: Int32Array.from(ids) } });
+    apply([[7n, 1]], [1], [0]);
+    // 7 leaves slot 0, 8 takes it (not yet written), 8 goes again, 7 comes back: 8's retraction
+    // must not pair with 7's insertion though slot 0 still holds key 7.
+    apply([[7n, 1], [8n, 2], [8n, 2], [7n, 3]], [-1, 1, -1, 1], [0, 1, 1, 0]);
+    expect(s.rows()).toEqual([[7n, 3]]);
+    apply([[7n, 3], [8n, 4]], [-1, 1], [0, 1]);
+    expect(s.rows()).toEqual([[8n, 4]]);
+    apply([[8n, 4]], [-1], [1]);
+    expect(s.rowCount).toBe(0);
+  });
 
   it('refuses a retraction of a row it does not hold and a second row for a key', () => {
     const schema: Schema = [{ name: 'k', type: 'bigint' }, { name: 'v', type: 'int' }];

@@ -4,7 +4,7 @@
  * key index (by the plan's unique key, or by the whole row with a count of copies), so a
  * retraction finds the row it cancels without a row object per stored row.
  */
-import { batchFromRows, ColumnBuilder, concatBatches, constantColumn, getValue, isValid, takeBatch, type Batch, type Column } from '../common/column.js';
+import { batchFromRows, ColumnBuilder, concatBatches, constantColumn, getValue, isValid, takeBatch, type Batch, type Column, type KeyIds } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Schema, SqlType, Value } from '../common/types.js';
 import { encodeValues } from './group-table.js';
@@ -603,6 +603,13 @@ class ColumnarStore implements ViewStore {
   apply(b: Batch): void {
     const n = b.length;
     this.track(b);
+    if (this.counts === null && b.keyIds !== undefined && b.keyIds.ids.length >= n) {
+      const match = this.keyMatcher(b);
+      if (match !== null) {
+        this.applyByKeyIds(b, b.keyIds, match);
+        return;
+      }
+    }
     if (this.srcRows.length < n) {
       this.srcRows = new Int32Array(n);
       this.dstSlots = new Int32Array(n);
@@ -652,6 +659,104 @@ class ColumnarStore implements ViewStore {
     }
     if (m === 0) return;
     for (let j = 0; j < this.cols.length; j++) this.cols[j]!.scatter(b.columns[j]!, rows, slots, m);
+  }
+
+  /** Whether slot s holds row i's key, tested on the stored key columns (null: no cheap test for some key column). */
+  private keyMatcher(b: Batch): ((slot: number, i: number) => boolean) | null {
+    const tests: ((slot: number, i: number) => boolean)[] = [];
+    for (const k of this.keyCols) {
+      const t = this.cols[k]!.matcher(b.columns[k]!);
+      if (t === null) return null;
+      tests.push(t);
+    }
+    if (tests.length === 1) return tests[0]!;
+    return (slot, i) => {
+      for (const t of tests) if (!t(slot, i)) return false;
+      return true;
+    };
+  }
+
+  /** The slot of each key id, per producer: −1 or a slot that held that key when last seen (it may have moved since). */
+  private slotOfKeyId = new Map<number, Int32Array>();
+
+  private keyIdSlots(owner: number, maxId: number): Int32Array {
+    let t = this.slotOfKeyId.get(owner);
+    if (t === undefined || t.length <= maxId) {
+      const grown = new Int32Array(Math.max(maxId + 1, 2 * (t?.length ?? 0), 64)).fill(-1);
+      if (t) grown.set(t);
+      t = grown;
+      this.slotOfKeyId.set(owner, t);
+    }
+    return t;
+  }
+
+  /**
+   * apply() of a keyed store for a batch whose producer numbered its keys (KeyIds, a hash
+   * aggregate's group ids): a key's slot is looked up by its id in a table beside the index and
+   * used when the slot is live and holds the row's key (checked, so a wrong or stale id costs
+   * only the index lookup). The index is probed only for keys new to the store or leaving it, so
+   * an update of a held key costs no hashing at all. Same outcome as the loop in apply().
+   */
+  private applyByKeyIds(b: Batch, keyIds: KeyIds, match: (slot: number, i: number) => boolean): void {
+    const n = b.length;
+    const ids = keyIds.ids;
+    let maxId = 0;
+    for (let i = 0; i < n; i++) if (ids[i]! > maxId) maxId = ids[i]!;
+    const cache = this.keyIdSlots(keyIds.owner, maxId);
+    if (this.srcRows.length < n) {
+      this.srcRows = new Int32Array(n);
+      this.dstSlots = new Int32Array(n);
+    }
+    const rows = this.srcRows;
+    const slots = this.dstSlots;
+    const weights = b.weights;
+    const index = this.index;
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const w = weights === null ? 1 : weights[i]!;
+      if (w === 0) continue;
+      const id = ids[i]!;
+      const hinted = id >= 0 ? cache[id]! : -1;
+      let found: number;
+      let located = false;
+      if (hinted >= 0 && hinted < this.high && this.live[hinted] === 1 && match(hinted, i)) found = hinted;
+      else {
+        found = index.locate(b, i);
+        located = true;
+      }
+      if (w < 0) {
+        if (found < 0) throw new SluiceError('internal', 'a view retracted a row it does not hold');
+        // −old/+new of one key: the new row takes the old one's slot. (Its key is compared with
+        // the slot's when the slot is written, else with row i's as apply() does.)
+        if (i + 1 < n && (weights === null || weights[i + 1]! > 0) && (this.live[found] === 1 ? match(found, i + 1) : index.sameKey(b, i, i + 1))) {
+          if (id >= 0) cache[id] = found;
+          const next = ids[i + 1]!;
+          if (next >= 0 && next <= maxId) cache[next] = found;
+          rows[m] = ++i;
+          slots[m++] = found;
+          continue;
+        }
+        if (!located) index.locate(b, i);
+        index.remove();
+        this.release(found);
+        this.rowCount--;
+        continue;
+      }
+      if (found >= 0) throw new SluiceError('internal', 'a view received two rows for one key');
+      this.rowCount++;
+      const slot = this.alloc();
+      index.add(slot);
+      // Live, but its columns are written only after the loop (they may still hold a freed key):
+      // 2 keeps a hint from matching it meanwhile.
+      this.live[slot] = 2;
+      if (id >= 0) cache[id] = slot;
+      rows[m] = i;
+      slots[m++] = slot;
+    }
+    if (m === 0) return;
+    for (let j = 0; j < this.cols.length; j++) this.cols[j]!.scatter(b.columns[j]!, rows, slots, m);
+    // (A slot taken and released again within the batch stays free.)
+    for (let k = 0; k < m; k++) if (this.live[slots[k]!] === 2) this.live[slots[k]!] = 1;
   }
 
   /** The slots of the current rows, a slot repeated once per copy, at most `limit` entries. */
