@@ -211,6 +211,19 @@ function spreadScans(plan: PhysicalPlan, parallelism: number): Set<PhysicalPlan>
 /** Rows below which a spread scan's batch is not cut into parts (each part is a message to a worker). */
 const SPREAD_MIN_PART = 4096;
 
+/**
+ * The exchange's split of `b` over `n` instances by the route's key. Key errors are the keyed
+ * operator's to report (it evaluates the key again); here a failing row only needs a
+ * deterministic owner, so `quiet` is a context that drops them (see quietContext).
+ */
+function splitByRoute(route: Extract<Route, { kind: 'hash' }>, b: Batch, quiet: OperatorContext, n: number): (Batch | null)[] {
+  return splitByOwner(b, route.keys.map((k) => k(b, quiet)), n);
+}
+
+/** `ctx` without row-error reports (the exchange's key evaluation). */
+function quietContext(ctx: OperatorContext): OperatorContext {
+  return Object.create(ctx, { onRowError: { value: () => undefined } }) as OperatorContext;
+}
 
 /** Options of a pipeline. */
 export interface PipelineOptions {
@@ -498,13 +511,11 @@ export class Pipeline {
       case 'gather':
         return (_from, b) => to(0, b);
       case 'hash': {
-        // Key errors are the operator's to report (it evaluates the key again); here a failing
-        // row only needs a deterministic owner.
-        const quiet: OperatorContext = Object.create(ctx, { onRowError: { value: () => undefined } }) as OperatorContext;
+        const quiet = quietContext(ctx);
         const n = node.ops.length;
         return (_from, b) => {
           if (b.length === 0) return;
-          const parts = splitByOwner(b, route.keys.map((k) => k(b, quiet)), n);
+          const parts = splitByRoute(route, b, quiet, n);
           // A part that is not the batch itself was made here: a worker may take its buffers.
           for (let s = 0; s < n; s++) if (parts[s]) to(s, parts[s]!, parts[s] !== b);
         };
@@ -556,8 +567,7 @@ export class Pipeline {
   workerBegin(ctx: OperatorContext): void {
     this.workerCtx = ctx;
     const w = this.worker!;
-    // Key errors are the keyed operator's to report (it evaluates the key again).
-    const quiet: OperatorContext = Object.create(ctx, { onRowError: { value: () => undefined } }) as OperatorContext;
+    const quiet = quietContext(ctx);
     for (const { node } of this.nodes) {
       if (!node.remote) continue;
       const parent = this.parentOf.get(node) ?? null;
@@ -574,7 +584,7 @@ export class Pipeline {
         } else if (parent && parent.node.remote && route!.kind === 'hash' && this.collecting) {
           // A spread part's rows: split by key here, so the coordinator only passes them on.
           if (b.length === 0) return;
-          const parts = splitByOwner(b, route!.keys.map((k) => k(b, quiet)), parent.node.ops.length);
+          const parts = splitByRoute(route!, b, quiet, parent.node.ops.length);
           parts.forEach((p, to) => {
             if (p) this.collecting!.push({ to, node: parent.node.index, input: parent.input, batch: p, own: p !== b });
           });

@@ -11,6 +11,7 @@
  */
 import { shardPool } from '../../exec/parallel/pool.js';
 import type { Batch } from '../../common/column.js';
+import type { Schema } from '../../common/types.js';
 import type { SourceConnector, SourceContext, SourceFactory, SourceRead } from '../api.js';
 import { makeGenerator, type ColumnGenerator } from './generators.js';
 import { readDatagenOptions, type DatagenConfig } from './options.js';
@@ -36,6 +37,12 @@ const wallClock: MicrosClock = () => BigInt(Date.now()) * 1000n;
 /** Rows below which a poll is not split over the shard worker threads (a message costs more than the rows). */
 const PART_MIN_ROWS = 16_384;
 
+/** The column generators of a datagen source started at `startMicros` (here, and in a shard worker making a part). */
+export function datagenGenerators(schema: Schema, config: DatagenConfig, startMicros: bigint): ColumnGenerator[] {
+  const gctx = { seed: config.seed, startMicros, rowsPerSecond: config.rowsPerSecond };
+  return schema.map((f, j) => makeGenerator(f, config.fields[j]!, j, gctx));
+}
+
 /** A running datagen source. */
 export class DatagenSource implements SourceConnector<DatagenPosition> {
   private readonly ctx: SourceContext;
@@ -54,8 +61,7 @@ export class DatagenSource implements SourceConnector<DatagenPosition> {
   async start(resumeFrom: DatagenPosition | null): Promise<void> {
     this.startMicros = resumeFrom ? BigInt(resumeFrom.startMicros) : this.clock();
     this.emitted = resumeFrom?.emitted ?? 0;
-    const gctx = { seed: this.config.seed, startMicros: this.startMicros, rowsPerSecond: this.config.rowsPerSecond };
-    this.generators = this.ctx.schema.map((f, j) => makeGenerator(f, this.config.fields[j]!, j, gctx));
+    this.generators = datagenGenerators(this.ctx.schema, this.config, this.startMicros);
   }
 
   async poll(nowMicros: bigint, limit = Infinity): Promise<SourceRead<DatagenPosition>> {

@@ -12,7 +12,8 @@ import { batchBytes, type StateTable } from '../state/state-table.js';
 import type { OperatorContext } from '../operator.js';
 import { Pipeline, standIn } from '../pipeline.js';
 import type { Batch } from '../../common/column.js';
-import { makeGenerator, type ColumnGenerator } from '../../connectors/datagen/generators.js';
+import type { ColumnGenerator } from '../../connectors/datagen/generators.js';
+import { datagenGenerators } from '../../connectors/datagen/source.js';
 import { readDatagenOptions } from '../../connectors/datagen/options.js';
 import type { ErrorShape, FromWorker, SourceTask, SpreadPiece, TableShape, ToWorker } from './messages.js';
 import { buffersOf } from './remote.js';
@@ -60,9 +61,7 @@ function runTask(task: SourceTask): Batch {
   const key = JSON.stringify([task.schema, task.options, String(task.startMicros)]);
   let gens = datagens.get(key);
   if (!gens) {
-    const config = readDatagenOptions(task.options, task.schema);
-    const gctx = { seed: config.seed, startMicros: task.startMicros, rowsPerSecond: config.rowsPerSecond };
-    gens = task.schema.map((f, j) => makeGenerator(f, config.fields[j]!, j, gctx));
+    gens = datagenGenerators(task.schema, readDatagenOptions(task.options, task.schema), task.startMicros);
     if (datagens.size > 64) datagens.clear();
     datagens.set(key, gens);
   }
