@@ -487,6 +487,16 @@ function copyRange<T extends ColumnValues | Int32Array>(a: T, start: number, end
   return out;
 }
 
+/**
+ * Whether every array under `b` lies in a SharedArrayBuffer: such a batch crosses threads by
+ * reference, so it can go to a worker as it is, and stays whole for every thread that holds it.
+ */
+export function isSharedBatch(b: Batch): boolean {
+  const shared = (a: ArrayBufferView | null | undefined) => a == null || a.buffer instanceof SharedArrayBuffer;
+  const column = (c: Column): boolean => shared(c.values) && shared(c.offsets) && shared(c.validity) && (!c.child || column(c.child));
+  return shared(b.weights) && b.columns.every(column);
+}
+
 /** Rows [start, end) of `b` in buffers of its own (see sliceColumn: `start` a multiple of 8). */
 export function sliceBatch(b: Batch, start: number, end: number): Batch {
   return { columns: b.columns.map((c) => sliceColumn(c, start, end)), length: end - start, weights: b.weights ? copyRange(b.weights, start, end) : null };

@@ -7,7 +7,7 @@
  *
  *   ScanExec ─► FilterExec ─► ProjectExec ─► HashAggExec ─► … ─► view output
  */
-import { sliceBatch, type Batch } from '../common/column.js';
+import { isSharedBatch, sliceBatch, type Batch } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import { typeDisplayName } from '../common/types.js';
 import { WINDOW_KINDS } from '../functions/window/index.js';
@@ -463,8 +463,10 @@ export class Pipeline {
             const s = this.spreadTurn++ % n;
             const part = size === b.length ? scanned : sliceBatch(scanned, start, Math.min(b.length, start + size));
             if (this.remote && node.remote) {
-              // A part made here moves to the worker; the whole batch (other views read it too) is copied first.
-              this.remote.sendSpread(s, node.index, this.spreadSent++, part === scanned ? sliceBatch(scanned, 0, b.length) : part);
+              // A part made here moves to the worker. The whole batch (other views read it too)
+              // goes as it is when it lies in shared memory (rows a worker made), else as a copy.
+              const asIs = part === scanned && isSharedBatch(scanned);
+              this.remote.sendSpread(s, node.index, this.spreadSent++, part === scanned && !asIs ? sliceBatch(scanned, 0, b.length) : part, !asIs);
             } else {
               countIn(node.counters, part.length);
               node.outs[s]!(part);

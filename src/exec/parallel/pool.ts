@@ -103,7 +103,10 @@ export class ShardPool {
   }
 
   private start(shard: number): void {
-    const w = new Worker(BOOT, { workerData: { entry: ENTRY, shard }, execArgv: [] });
+    // SLUICE_WORKER_EXEC_ARGV=inherit: the workers take the process's node flags (`--cpu-prof`
+    // then writes a profile per worker thread too).
+    const inherit = process.env.SLUICE_WORKER_EXEC_ARGV === 'inherit';
+    const w = new Worker(BOOT, { workerData: { entry: ENTRY, shard }, ...(inherit ? {} : { execArgv: [] }) });
     w.on('message', (m: FromWorker) => {
       if (m.t === 'ready') {
         this.ready.add(w);

@@ -176,9 +176,9 @@ export class RemoteShards implements ShardClient {
     });
   }
 
-  /** Part `seq` of a spread scan's input, for instance `shard` of node `node` (a part made here: its buffers move). */
-  sendSpread(shard: number, node: number, seq: number, batch: Batch): void {
-    this.pool.post(shard, { t: 'spread', pid: this.pid, node, seq, batch }, buffersOf(batch));
+  /** Part `seq` of a spread scan's input, for instance `shard` of node `node`; `own`: a part made here, whose buffers move. */
+  sendSpread(shard: number, node: number, seq: number, batch: Batch, own = true): void {
+    this.pool.post(shard, { t: 'spread', pid: this.pid, node, seq, batch }, own ? buffersOf(batch) : undefined);
   }
 
   /** Ends node `node` in every worker; resolves with their replies once all have answered. */

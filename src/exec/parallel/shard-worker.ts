@@ -12,7 +12,7 @@ import { batchBytes, type StateTable } from '../state/state-table.js';
 import type { OperatorContext } from '../operator.js';
 import { Pipeline, standIn } from '../pipeline.js';
 import type { Batch } from '../../common/column.js';
-import type { ColumnGenerator } from '../../connectors/datagen/generators.js';
+import { generateShared, type ColumnGenerator } from '../../connectors/datagen/generators.js';
 import { datagenGenerators } from '../../connectors/datagen/source.js';
 import { readDatagenOptions } from '../../connectors/datagen/options.js';
 import type { ErrorShape, FromWorker, SourceTask, SpreadPiece, TableShape, ToWorker } from './messages.js';
@@ -65,7 +65,8 @@ function runTask(task: SourceTask): Batch {
     if (datagens.size > 64) datagens.clear();
     datagens.set(key, gens);
   }
-  return { columns: gens.map((g) => g(task.from, task.n, task.nowMicros)), length: task.n, weights: null };
+  // Shared: the engine's thread passes the rows on to the workers that scan them without a copy.
+  return { columns: generateShared(() => gens.map((g) => g(task.from, task.n, task.nowMicros))), length: task.n, weights: null };
 }
 
 port.on('message', (m: ToWorker) => {
