@@ -20,6 +20,7 @@ import { Pipeline as BasePipeline } from '../src/exec/pipeline.js';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { decodeSnapshot, encodeSnapshot } from '../src/exec/state/state-table.js';
 import { readViewState, writeViewState } from '../src/exec/checkpoint/view-state.js';
+import { rescaleState } from '../src/exec/rescale.js';
 import type { PhysicalPlan } from '../src/planner/physical.js';
 import type { PlannedQuery } from '../src/planner/index.js';
 import { uniqueKey } from '../src/planner/index.js';
@@ -135,6 +136,26 @@ async function checkPipelines(
   for (const [id, tables] of fresh) tables.forEach((t, i) => t.restore(decodeSnapshot(t.spec, files.get(id)![i]!)));
   const rest = await replay(c, outC, epochs, cut, epochs.length);
   expect(rest).toEqual(whole.slice(cut));
+
+  // Rescaling (issue 16): the state of b moves to a pipeline at another parallelism, each row to
+  // the instance owning its key group there, and that pipeline goes on like the uninterrupted one.
+  const other = [3, 1, 2, 4].filter((x) => x !== parallelism)[cutAt % 3]!;
+  const outD: Batch[] = [];
+  const d = new BasePipeline('mv', plan, (x) => outD.push(x), undefined, { parallelism: other });
+  try {
+    let moved = true;
+    try {
+      rescaleState('mv', b.instancesByNode(), d.instancesByNode());
+    } catch (e) {
+      // Only per-row state over a keyed operator's output (a temporal filter) is refused.
+      expect(String(e)).toMatch(/per-row state/);
+      expect(JSON.stringify(plan)).toContain('TemporalFilterExec');
+      moved = false;
+    }
+    if (moved) expect(await replay(d, outD, epochs, cut, epochs.length), `rescaled from ${parallelism} to ${other}`).toEqual(whole.slice(cut));
+  } finally {
+    d.dispose();
+  }
 
   // The view's contents: a store fed the prefix, snapshot, restored fresh and fed the rest,
   // holds what a store fed everything holds.

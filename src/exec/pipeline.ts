@@ -22,6 +22,7 @@ import type { Collector, Operator, OperatorContext } from './operator.js';
 import { FilterOp, ProjectOp, ScanOp, UnionOp, ValuesOp } from './operators.js';
 import { ProjectSetOp } from './project-set.js';
 import type { StateTable } from './state/state-table.js';
+import type { NodeInstances } from './rescale.js';
 import { TemporalFilterOp } from './temporal-filter.js';
 import { TopNOp } from './top-n.js';
 import { OverWindowOp } from './over-window.js';
@@ -228,8 +229,8 @@ function quietContext(ctx: OperatorContext): OperatorContext {
 /** Options of a pipeline. */
 export interface PipelineOptions {
   /**
-   * Instances of each hash-distributed operator (default 1). A view keeps the parallelism it was
-   * created with: its operators' ids, and so its checkpoints, depend on it.
+   * Instances of each hash-distributed operator (default 1). Its operators' ids, and so its
+   * checkpoints, depend on it; rescale.ts moves state between parallelisms.
    */
   readonly parallelism?: number;
   /**
@@ -379,6 +380,21 @@ export class Pipeline {
       dropWhenCollected(this, this.remote.pid, parallelism, this.remote);
     }
     this.operators = operators;
+  }
+
+  /**
+   * Each node with its plan and its instances as `operators` holds them (stand-ins for instances
+   * in worker threads), in plan order: what rescale.ts moves state between.
+   */
+  instancesByNode(): NodeInstances[] {
+    const byId = new Map<string, Operator[]>();
+    for (const op of this.operators) {
+      const id = op.id.replace(/#\d+$/, '');
+      const list = byId.get(id);
+      if (list) list.push(op);
+      else byId.set(id, [op]);
+    }
+    return this.nodes.map(({ node }) => ({ id: node.id, plan: node.plan, instances: byId.get(node.id) ?? [] }));
   }
 
   /** Every operator's state tables, by node id (a node's instances together). */

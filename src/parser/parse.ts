@@ -1465,8 +1465,8 @@ function parseDrop(ts: TokenStream): Statement {
 }
 
 /**
- * ALTER {SOURCE | TABLE | MATERIALIZED VIEW | SINK} [IF EXISTS] name: SET (option = value, …)
- * and RESET (option, …) are read (the engine decides which options can change while running),
+ * ALTER {SOURCE | TABLE | MATERIALIZED VIEW | SINK} [IF EXISTS] name: SET (option = value, …),
+ * SET PARALLELISM = n (the same as SET (parallelism = n)) and RESET (option, …) are read (the engine decides which options can change while running),
  * and RENAME TO new_name (exec/runtime/rename.ts); RENAME COLUMN is refused with 0A000.
  */
 function parseAlter(ts: TokenStream): Statement {
@@ -1476,6 +1476,14 @@ function parseAlter(ts: TokenStream): Statement {
   const pos = ts.position();
   const name = ts.objectName();
   const at = ts.peek();
+  // RisingWave's form: ALTER MATERIALIZED VIEW name SET PARALLELISM { = | TO } n.
+  if (ts.acceptKeyword('set', 'parallelism')) {
+    if (!ts.acceptSymbol('=')) ts.expectKeyword('to');
+    const v = ts.next();
+    if (v.kind !== 'number' && v.kind !== 'string') ts.fail('expected the number of instances');
+    expectEnd(ts);
+    return { kind: 'alter_set', objectKind: kind, name, options: { parallelism: v.value }, pos };
+  }
   if (ts.acceptKeyword('set') || ts.isKeyword('reset')) {
     const reset = ts.acceptKeyword('reset');
     ts.expectSymbol('(');

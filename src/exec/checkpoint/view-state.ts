@@ -110,6 +110,27 @@ export function writeViewState(path: string, view: string, pipeline: Pipeline, s
 }
 
 /**
+ * The parallelism a view's state file was written at: one more than the highest instance
+ * number in its operator ids (`<view>/<path>#<s>`), or 1 when no operator had several instances.
+ */
+export function savedParallelism(f: StateFile): number {
+  let p = 1;
+  for (const e of (f.header as Header).tables) {
+    const m = /#(\d+)$/.exec(e.op);
+    if (m) p = Math.max(p, Number(m[1]) + 1);
+  }
+  return p;
+}
+
+/** Whether a state file's operators and tables are exactly those of `pipeline` (with its store). */
+export function fitsPipeline(f: StateFile, pipeline: Pipeline, store: ViewStore, view: string, savedAs = view): boolean {
+  const tables = tablesOf(pipeline, store);
+  const saved = (f.header as Header).tables;
+  const savedOp = (op: string) => (savedAs !== view && op.startsWith(`${view}/`) ? `${savedAs}/${op.slice(view.length + 1)}` : op);
+  return saved.length === tables.length && tables.every(({ op, t }, i) => saved[i]!.op === savedOp(op) && saved[i]!.table === t.spec.name);
+}
+
+/**
  * Restores a view's freshly built pipeline and empty store from its chain of state files (the
  * full file first, then its deltas; each with `read`: that file already read and checked).
  * `savedAs`: the name the view had when the files were written (a rename since).

@@ -11,7 +11,10 @@ import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { CommitAppend } from '../checkpoint/checkpointer.js';
 import { uniformWeights } from '../checkpoint/checkpointer.js';
 import { chainOf, type Manifest, type SourceCkpt, type ViewCkpt, type WatermarkCkpt } from '../checkpoint/manifest.js';
-import { readViewState, writeViewState } from '../checkpoint/view-state.js';
+import { fitsPipeline, readViewState, savedParallelism, writeViewState } from '../checkpoint/view-state.js';
+import { readBlobFile } from '../checkpoint/files.js';
+import { Pipeline } from '../pipeline.js';
+import { rescaleState } from '../rescale.js';
 import { deliver } from './outbox.js';
 import { pipelines, type CkptChain, type EngineState, type SinkRt, type ViewRt, type WatermarkRt } from './state.js';
 
@@ -166,12 +169,27 @@ export function restoreView(state: EngineState, v: ViewRt): boolean {
   }
   const cp = state.checkpointer;
   const files = chainOf(c).map((f) => ({ path: cp.path(f), read: cp.takeVerified(f) }));
-  readViewState(files, v.entry.name, v.pipeline, v.store, c.renamedFrom);
-  // A file written under the view's old name is written again under the new one.
-  v.ckptFile = c.renamedFrom === undefined ? c.file : null;
+  const first = files[0]!.read ?? readBlobFile(files[0]!.path);
+  files[0] = { ...files[0]!, read: first };
+  const saved = savedParallelism(first);
+  // Written at another parallelism (ALTER … SET PARALLELISM, then a crash before the next
+  // checkpoint): restored at that one, then moved by key group (rescale.ts).
+  const rescaled = saved !== v.pipeline.parallelism && !fitsPipeline(first, v.pipeline, v.store, v.entry.name, c.renamedFrom) && v.model === null;
+  if (rescaled) {
+    const old = new Pipeline(v.entry.name, v.planned.physical, () => undefined, undefined, { parallelism: saved, threads: false });
+    try {
+      readViewState(files, v.entry.name, old, v.store, c.renamedFrom);
+      rescaleState(v.entry.name, old.instancesByNode(), v.pipeline.instancesByNode());
+    } finally {
+      old.dispose();
+    }
+    state.log(`RECOVERY: view ${v.entry.name} was checkpointed at parallelism ${saved}; its state moved to parallelism ${v.pipeline.parallelism} by key group`);
+  } else readViewState(files, v.entry.name, v.pipeline, v.store, c.renamedFrom);
+  // A file written under the view's old name, or at another parallelism, is written again.
+  v.ckptFile = c.renamedFrom === undefined && !rescaled ? c.file : null;
   const [full, ...deltas] = files.map((f) => f.read?.bytes ?? 0);
   v.ckptChain = { deltas: c.deltas ?? [], fullBytes: full!, deltaBytes: deltas.reduce((a, b) => a + b, 0), pipeline: v.pipeline, store: v.store };
-  v.dirty = c.renamedFrom !== undefined;
+  v.dirty = c.renamedFrom !== undefined || rescaled;
   v.wm = c.wm === null ? null : BigInt(c.wm);
   v.lateRows = c.lateRows;
   v.rowErrors = c.rowErrors;

@@ -14,6 +14,7 @@ import type { DeadLetter, SourceConnector, TableLoader } from '../../connectors/
 import { tableLoaderFactories, validateTableOptions } from '../../connectors/table-loaders.js';
 import { localPathOptions, sinkFactories, sourceFactories, validateSinkOptions, validateSourceOptions } from '../../connectors/index.js';
 import { Pipeline } from '../pipeline.js';
+import { rescaleState } from '../rescale.js';
 import { createDiscardStore, createViewStore, type Retention } from '../view-store.js';
 import { createTableSql, duckError, fromDuck, quoteIdent } from '../duck.js';
 import { quoteLiteral } from '../../connectors/table/quoting.js';
@@ -165,13 +166,14 @@ export class Ddl {
     const { state } = this;
     const rt = state.views.get(e.name)!;
     for (const key of Object.keys(stmt.options)) {
-      if (key !== 'late_rows' && key !== 'retention') {
+      if (key !== 'late_rows' && key !== 'retention' && key !== 'parallelism') {
         throw new SluiceError('not_supported', `option "${key}" of materialized view "${e.name}" cannot be changed`, {
           position: stmt.pos,
-          hint: `ALTER MATERIALIZED VIEW … SET changes late_rows ('keep' | 'drop') and retention ('<interval>'); a view has no other options. To change its query, create it again (SHOW CREATE MATERIALIZED VIEW ${e.name} gives its statement).`,
+          hint: `ALTER MATERIALIZED VIEW … SET changes late_rows ('keep' | 'drop'), retention ('<interval>') and parallelism (N); a view has no other options. To change its query, create it again (SHOW CREATE MATERIALIZED VIEW ${e.name} gives its statement).`,
         });
       }
     }
+    const parallelism = stmt.options.parallelism === undefined ? rt.pipeline.parallelism : stmt.options.parallelism === null ? state.settings.parallelism : checkParallelism(stmt.options.parallelism);
     const late = stmt.options.late_rows === undefined ? (rt.keepLate ? 'keep' : 'drop') : (stmt.options.late_rows ?? 'drop');
     if (late !== 'keep' && late !== 'drop') throw new SluiceError('invalid_parameter', `late_rows must be 'keep' or 'drop', not '${late}'`, { position: stmt.pos });
     const retentionText = stmt.options.retention === undefined ? rt.retention?.text : (stmt.options.retention ?? undefined);
@@ -185,16 +187,27 @@ export class Ddl {
       await state.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name + '_late')}`);
       rt.pendingLate.length = 0;
     }
+    // Checked and built before anything changes: a view whose state cannot move is refused as it is.
+    const rescaled = parallelism !== rt.pipeline.parallelism ? await rescaledPipeline(rt, parallelism) : null;
     rt.keepLate = keep;
     if (stmt.options.retention !== undefined) this.replaceStore(rt, retention);
+    if (rescaled) {
+      rt.pipeline.dispose();
+      rt.pipeline = rescaled;
+      // The next checkpoint writes the view whole, at its new parallelism.
+      rt.ckptFile = null;
+      rt.dirty = true;
+    }
     const options: Record<string, string> = {};
     if (keep) options.late_rows = 'keep';
     if (retention) options.retention = retention.text;
-    const updated: ViewEntry = { ...e, sql: withViewOptions(e.sql, options) };
+    // The parallelism is the catalog's (recorded beside the statement), not the statement's.
+    const updated: ViewEntry = { ...e, sql: withViewOptions(e.sql, options), parallelism };
     rt.entry = updated;
     state.catalog.replace(updated);
-    // The new statement and the store it describes are checkpointed together (a restart restores them).
-    if (stmt.options.retention !== undefined) await checkpointNow(state);
+    // The new statement and the state it describes are checkpointed together (a restart restores
+    // them; one before that checkpoint moves the older state to the new parallelism).
+    if (stmt.options.retention !== undefined || rescaled) await checkpointNow(state);
     return { kind: 'command', tag: 'ALTER_MATERIALIZED_VIEW' };
   }
 
@@ -718,11 +731,28 @@ function distinctColumns(schema: Schema): void {
 }
 
 /**
+ * A pipeline for view `rt` at `parallelism` holding its current state, each keyed row in the
+ * instance that owns its key group there (rescale.ts); the view's own pipeline is left as it is.
+ */
+async function rescaledPipeline(rt: ViewRt, parallelism: number): Promise<Pipeline> {
+  // Instances in worker threads send their state here first.
+  await rt.pipeline.fetchState(false);
+  const pipeline = new Pipeline(rt.entry.name, rt.planned.physical, (b) => rt.outputs.push(b), undefined, { parallelism });
+  try {
+    rescaleState(rt.entry.name, rt.pipeline.instancesByNode(), pipeline.instancesByNode());
+  } catch (e) {
+    pipeline.dispose();
+    throw e;
+  }
+  return pipeline;
+}
+
+/**
  * The parallelism of a view being created: its WITH (parallelism = N) option, else the
- * `parallelism` setting; at a restart, what the catalog recorded (the option is in the
- * statement too, and agrees).
+ * `parallelism` setting; at a restart, what the catalog recorded (ALTER … SET (parallelism)
+ * changes that, not the statement).
  */
 export function viewParallelism(state: EngineState, options: Readonly<Record<string, string>>): number {
-  if (state.replayParallelism !== null && options.parallelism === undefined) return state.replayParallelism;
+  if (state.replayParallelism !== null) return state.replayParallelism;
   return options.parallelism === undefined ? state.settings.parallelism : checkParallelism(options.parallelism);
 }

@@ -107,6 +107,8 @@ export interface ViewInfo {
   readonly rowErrors: number;
   readonly watermark: string | null;
   readonly failed: string | null;
+  /** Instances of each keyed operator (ALTER MATERIALIZED VIEW … SET PARALLELISM changes it). */
+  readonly parallelism: number;
   readonly operators: readonly OperatorView[];
 }
 
@@ -370,6 +372,7 @@ export class Monitor {
       rowErrors: v.rowErrors,
       watermark: isoMicros(v.wm),
       failed: v.failed?.message ?? null,
+      parallelism: v.pipeline.parallelism,
       operators,
     };
   }

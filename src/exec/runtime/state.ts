@@ -224,7 +224,7 @@ export interface RuntimeSettings {
   checkpointFullEvery: number;
   /**
    * parallelism: instances of each hash-distributed operator of a view created from now on (a
-   * view keeps the parallelism it was created with).
+   * view keeps its own, until ALTER MATERIALIZED VIEW … SET PARALLELISM changes it).
    */
   parallelism: number;
   /** The PID rate controller sets each source's rate (SET backpressure = off disables it). */

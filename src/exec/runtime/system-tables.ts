@@ -44,9 +44,9 @@ export const SYSTEM_TABLES: { readonly [K in SystemTableName]: SystemTable } = {
   },
   views: {
     schema: [f('name', 'varchar'), f('rows', 'bigint'), f('state_rows', 'bigint'), f('state_bytes', 'bigint'), f('late_rows', 'bigint'),
-      f('row_errors', 'bigint'), f('watermark', 'timestamp'), f('append_only', 'boolean'), f('failed', 'varchar'), f('sql', 'varchar')],
+      f('row_errors', 'bigint'), f('watermark', 'timestamp'), f('append_only', 'boolean'), f('failed', 'varchar'), f('sql', 'varchar'), f('parallelism', 'int')],
     rows: (m) => m.views().filter((v) => v.kind === 'view').map((v) => [v.name, big(v.rows), big(v.stateRows), big(v.stateBytes), big(v.lateRows), big(v.rowErrors), ts(v.watermark),
-      v.appendOnly, v.failed, v.sql]),
+      v.appendOnly, v.failed, v.sql, v.parallelism]),
   },
   operators: {
     schema: [f('view', 'varchar'), f('operator_id', 'varchar'), f('name', 'varchar'), f('parent_id', 'varchar'), f('rows_in', 'bigint'),
