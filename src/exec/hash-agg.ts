@@ -17,9 +17,9 @@ import { batchBytes, rowStateTable, type ChangeTracking, type StateTable } from 
 export class HashAggOp implements Operator {
   readonly name = 'HashAggExec';
   readonly state: readonly StateTable[];
-  private readonly table: GroupTable;
+  private table: GroupTable;
   private readonly inputs: AggregateInputs;
-  private readonly accs: GroupsAccumulator[];
+  private accs: GroupsAccumulator[];
   private rows = new Float64Array(256);
   private emitted = new Uint8Array(256);
   private dirtyFlag = new Uint8Array(256);
@@ -288,6 +288,67 @@ export class HashAggOp implements Operator {
     if (w === null) for (let i = 0; i < n; i++) rows[gids[i]!]!++;
     else for (let i = 0; i < n; i++) rows[gids[i]!]! += w[i]!;
     this.inputs.update(this.accs, b, ctx, gids);
+  }
+
+  /**
+   * Whether partial aggregates of parts of this operator's input can be merged into it with the
+   * same result as the rows themselves (see mergePartial): grouped, no DISTINCT or ORDER BY in
+   * a call, and every accumulator combinable (exact, order-free, no value multiset).
+   */
+  combinable(): boolean {
+    return !this.global && this.plan.aggs.every((a) => !a.distinct && !a.orderBy?.length) && this.accs.every((a) => a.combinable === true && a.stateLayout.values === null);
+  }
+
+  /**
+   * The groups of the rows this operator has processed, as rows of its `groups` table: a partial
+   * aggregate for mergePartial. The operator then forgets them (keeping its compiled
+   * expressions, and their constant columns, for the next part).
+   */
+  takePartial(): Batch {
+    const b = this.groupsBatch();
+    this.table = createGroupTable(this.plan.keyStrategy, this.plan.groupKeys.map((k) => k.type));
+    this.accs = this.plan.aggs.map((a) => createAccumulator(a, this.plan.retracting));
+    this.rows.fill(0);
+    this.emitted.fill(0);
+    this.dirtyFlag.fill(0);
+    this.nDirty = 0;
+    return b;
+  }
+
+  /**
+   * Adds a partial aggregate — rows of the `groups` table of another instance of this plan, run
+   * over a part of this operator's input — to the groups, as if that part's rows had come
+   * (only when `combinable()`): each row's count and accumulator states are merged into its
+   * group, and the group emits its change at the end of the epoch.
+   */
+  mergePartial(b: Batch): void {
+    const n = b.length;
+    if (n === 0) return;
+    if (this.prevStale) this.evaluatePrevious();
+    const nk = this.plan.groupKeys.length;
+    if (this.gids.length < n) this.gids = new Int32Array(n * 2);
+    const gids = this.gids;
+    this.table.assign(b.columns.slice(0, nk), n, gids);
+    this.ensure(this.table.size);
+    for (let i = 0; i < n; i++) {
+      const g = gids[i]!;
+      if (this.dirtyFlag[g] === 0) this.markDirty(g);
+    }
+    const local = new Int32Array(n);
+    for (let i = 0; i < n; i++) local[i] = i;
+    const counts = new Float64Array(n);
+    loadBigintAsNumbers(b.columns[nk]!, local, n, counts);
+    for (let i = 0; i < n; i++) this.rows[gids[i]!]! += counts[i]!;
+    let at = nk + 2;
+    this.accs.forEach((a, j) => {
+      const width = a.stateLayout.scalar.length;
+      const cols = b.columns.slice(at, at + width);
+      at += width;
+      const part = createAccumulator(this.plan.aggs[j]!, this.plan.retracting);
+      if (part.loadColumns) part.loadColumns(local, n, cols);
+      else for (let i = 0; i < n; i++) part.loadGroup(i, cols.map((c) => getValue(c, i)));
+      for (let i = 0; i < n; i++) a.merge(gids[i]!, part, i, 1);
+    });
   }
 
   private ensure(size: number): void {

@@ -291,6 +291,10 @@ export class Pipeline {
   private readonly spreadHeld = new Map<number, readonly SpreadPiece[]>();
   /** Worker side: where the pieces of the spread part being run go (null: not running one). */
   private collecting: SpreadPiece[] | null = null;
+  /** Worker side: aggregates whose spread parts go on as rows, not pre-aggregated (see preAggregate). */
+  private readonly noPreAgg = new Set<Node>();
+  /** Worker side: the operator that pre-aggregates each aggregate's parts, reused part after part. */
+  private readonly preAggs = new Map<Node, HashAggOp>();
 
   /**
    * Builds the operators of `plan` with ids `${view}/${path}`; `emit` receives the view's output.
@@ -570,7 +574,7 @@ export class Pipeline {
       this.spreadHeld.set(m.seq, m.pieces);
       for (let next = this.spreadHeld.get(this.spreadForwarded); next; next = this.spreadHeld.get(this.spreadForwarded)) {
         this.spreadHeld.delete(this.spreadForwarded++);
-        for (const p of next) this.remote!.send(p.to, p.node, p.input, p.batch, true);
+        for (const p of next) this.remote!.send(p.to, p.node, p.input, p.batch, true, p.partial === true);
       }
       return;
     }
@@ -602,6 +606,15 @@ export class Pipeline {
         } else if (parent && parent.node.remote && route!.kind === 'hash' && this.collecting) {
           // A spread part's rows: split by key here, so the coordinator only passes them on.
           if (b.length === 0) return;
+          const partial = this.preAggregate(parent.node, b, ctx);
+          if (partial) {
+            countIn(parent.node.counters, b.length);
+            const keys = partial.columns.slice(0, (parent.node.plan as Extract<PhysicalPlan, { kind: 'HashAggExec' }>).groupKeys.length);
+            splitByOwner(partial, keys, parent.node.ops.length).forEach((p, to) => {
+              if (p) this.collecting!.push({ to, node: parent.node.index, input: parent.input, batch: p, own: true, partial: true });
+            });
+            return;
+          }
           const parts = splitByRoute(route!, b, quiet, parent.node.ops.length);
           parts.forEach((p, to) => {
             if (p) this.collecting!.push({ to, node: parent.node.index, input: parent.input, batch: p, own: p !== b });
@@ -612,12 +625,42 @@ export class Pipeline {
     }
   }
 
-  /** Worker side: a batch for this instance of node `index`. */
-  workerBatch(index: number, input: number, b: Batch): void {
+  /**
+   * Worker side: a batch for this instance of node `index`; `partial`: a partial aggregate another
+   * worker made of a spread part (preAggregate), its input rows counted there.
+   */
+  workerBatch(index: number, input: number, b: Batch, partial = false): void {
     const { node } = this.nodes[index]!;
     const s = this.worker!.shard;
+    if (partial) {
+      (node.ops[s] as HashAggOp).mergePartial(b);
+      return;
+    }
     countIn(node.counters, b.length);
     node.ops[s]!.processBatch(input, b, this.workerCtx!, node.outs[s]!);
+  }
+
+  /**
+   * Worker side: a spread part's rows bound for an aggregate, aggregated here first when its
+   * calls allow it (HashAggOp.combinable), so that only a row per group and part crosses to the
+   * owners instead of every row (a combiner, as Spark's map-side and Flink's local aggregation).
+   * The owners merge the parts in the order they were dealt (the coordinator passes pieces on in
+   * that order). When a part has more than half as many groups as rows, pre-aggregating saves
+   * little, and the node's parts go on as rows from then on. Null: not pre-aggregated.
+   */
+  private preAggregate(node: Node, b: Batch, ctx: OperatorContext): Batch | null {
+    if (node.plan?.kind !== 'HashAggExec' || this.noPreAgg.has(node)) return null;
+    const own = node.ops[this.worker!.shard];
+    if (!(own instanceof HashAggOp) || !own.combinable()) {
+      this.noPreAgg.add(node);
+      return null;
+    }
+    let partial = this.preAggs.get(node);
+    if (!partial) this.preAggs.set(node, (partial = new HashAggOp(`${node.id}#partial`, node.plan)));
+    partial.processBatch(0, b, ctx);
+    const rows = partial.takePartial();
+    if (rows.length * 2 > b.length) this.noPreAgg.add(node);
+    return rows;
   }
 
   /**

@@ -20,6 +20,8 @@ export interface SpreadPiece {
   readonly batch: Batch;
   /** Made by the split (not a batch the worker keeps): its buffers may move instead of being copied. */
   readonly own: boolean;
+  /** A partial aggregate of the part (rows of the aggregate's `groups` table), to merge, not to process. */
+  readonly partial?: boolean;
 }
 
 /** A SluiceError as it crosses threads. */
@@ -66,7 +68,7 @@ export type ToWorker =
   | { readonly t: 'build'; readonly pid: number; readonly view: string; readonly plan: PhysicalPlan; readonly parallelism: number; readonly shard: number; readonly terminal: boolean }
   | { readonly t: 'drop'; readonly pid: number }
   | { readonly t: 'begin'; readonly pid: number; readonly ctx: EpochShape }
-  | { readonly t: 'batch'; readonly pid: number; readonly node: number; readonly input: number; readonly batch: Batch }
+  | { readonly t: 'batch'; readonly pid: number; readonly node: number; readonly input: number; readonly batch: Batch; readonly partial?: boolean }
   /**
    * Part `seq` of the epoch's input to a spread scan (node `node`), its columns already chosen (the
    * scan's output): the worker runs it through the stateless chain above the scan and answers

@@ -151,9 +151,12 @@ export class RemoteShards implements ShardClient {
     for (let s = 0; s < this.parallelism; s++) this.pool.post(s, { t: 'begin', pid: this.pid, ctx: shape });
   }
 
-  /** A batch for instance `shard` of node `node`; `own`: nothing else holds it, so its buffers move instead of being copied. */
-  send(shard: number, node: number, input: number, batch: Batch, own: boolean): void {
-    this.pool.post(shard, { t: 'batch', pid: this.pid, node, input, batch }, own ? buffersOf(batch) : undefined);
+  /**
+   * A batch for instance `shard` of node `node`; `own`: nothing else holds it, so its buffers move
+   * instead of being copied; `partial`: a partial aggregate to merge (see Pipeline.preAggregate).
+   */
+  send(shard: number, node: number, input: number, batch: Batch, own: boolean, partial = false): void {
+    this.pool.post(shard, { t: 'batch', pid: this.pid, node, input, batch, ...(partial ? { partial } : {}) }, own ? buffersOf(batch) : undefined);
   }
 
   /**

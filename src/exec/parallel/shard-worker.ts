@@ -124,7 +124,7 @@ port.on('message', (m: ToWorker) => {
       return;
     }
     case 'batch':
-      guarded(h, () => h.pipeline.workerBatch(m.node, m.input, m.batch));
+      guarded(h, () => h.pipeline.workerBatch(m.node, m.input, m.batch, m.partial === true));
       return;
     case 'spread': {
       // Answered even after a failure: the coordinator forwards parts in order, and waits for each.

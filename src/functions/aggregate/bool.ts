@@ -5,6 +5,7 @@ import { growF64, maxGid, NO_VALUES, selected } from './group-arrays.js';
 import type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
 
 class BoolAccumulator implements GroupsAccumulator {
+  readonly combinable = true;
   private trues: Float64Array = new Float64Array(64);
   private falses: Float64Array = new Float64Array(64);
   readonly stateLayout: AccumulatorState = { scalar: [{ name: 'trues', type: 'bigint' }, { name: 'falses', type: 'bigint' }], values: null };

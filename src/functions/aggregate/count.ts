@@ -6,6 +6,7 @@ import { bigintColumnOf, growF64, loadBigintAsNumbers, maxGid, NO_VALUES, select
 import type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
 
 class CountAccumulator implements GroupsAccumulator {
+  readonly combinable = true;
   private counts: Float64Array = new Float64Array(64);
   readonly stateLayout: AccumulatorState = { scalar: [{ name: 'count', type: 'bigint' }], values: null };
   readonly invertible = true;

@@ -29,6 +29,14 @@ export interface GroupsAccumulator {
    * by merging the entering pane and un-merging the leaving one instead of re-merging them all.
    */
   readonly invertible: boolean;
+  /**
+   * Whether merging the states of any split of the rows, in any order, gives exactly the state
+   * of adding the rows one by one (counts, exact sums, running min/max, bool_and/or; not float
+   * sums, whose rounding depends on the order, nor order-sensitive aggregates). Hash
+   * aggregation may then pre-aggregate each part of its input where the part is made
+   * (HashAggOp.mergePartial).
+   */
+  readonly combinable?: boolean;
   /** Group gid's scalar state, in `stateLayout.scalar` order. */
   saveGroup(gid: number): Value[];
   /** Sets group gid's scalar state (a fresh accumulator, from a snapshot). */

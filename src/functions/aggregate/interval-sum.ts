@@ -11,6 +11,7 @@ import { NO_VALUES, selected } from './group-arrays.js';
 import type { AccumulatorState, GroupsAccumulator } from './groups-accumulator.js';
 
 export class IntervalSumAccumulator implements GroupsAccumulator {
+  readonly combinable = true;
   private months: bigint[] = [];
   private days: bigint[] = [];
   private micros: bigint[] = [];

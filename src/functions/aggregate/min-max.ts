@@ -18,6 +18,7 @@ function lessOf(type: SqlType): (a: Value, b: Value) => boolean {
 
 /** min/max over an append-only input: one running value per group. */
 class RunningExtremeAccumulator implements GroupsAccumulator {
+  readonly combinable = true;
   private readonly best: Value[] = [];
   private readonly less: (a: Value, b: Value) => boolean;
   readonly stateLayout: AccumulatorState;

@@ -15,6 +15,7 @@ const TWO_53 = 2 ** 53;
 
 /** The exact sum (or average) of integer or NUMERIC values, per group. */
 export class NumericSumAccumulator implements GroupsAccumulator {
+  readonly combinable = true;
   /** Each group's sum at scale `scales[g]`'s largest key (or 0). */
   private sums: bigint[] = [];
   private sumScale: number[] = [];

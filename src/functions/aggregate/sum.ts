@@ -136,6 +136,7 @@ const TWO_64 = 2n ** 64n;
  * count is not checkpointed.
  */
 export class BigSumAccumulator implements GroupsAccumulator {
+  readonly combinable = true;
   private sums: BigInt64Array = new BigInt64Array(64);
   private counts: Float64Array = new Float64Array(64);
   /** Times each group's sum wrapped past 2^63 (negative: below −2^63). */
