@@ -4,7 +4,7 @@
  * parallelism 1, 2 and 4; this file checks the setting, the view option, EXPLAIN, the monitor,
  * and that a view keeps its parallelism, and its checkpointed state, across a restart.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -265,6 +265,64 @@ describe('parallelism', () => {
     expect(one!.ops).toEqual([['pre', 120000n], ['rows_on', 120000n]]);
     expect(two).toEqual(one);
     expect(three).toEqual(one);
+  }, 60_000);
+
+  it('decodes file pieces in the worker threads: the same rows in the same order, and the same dead letters, as in one thread', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-par-files-'));
+    try {
+      for (const sub of ['json', 'text', 'csv']) mkdirSync(join(dir, sub));
+      for (let f = 0; f < 5; f++) {
+        const json: string[] = [];
+        const csv: string[] = [];
+        for (let i = 0; i < 3000; i++) {
+          const id = f * 10_000 + i;
+          // Every 97th line is malformed, every 89th has a value of the wrong type.
+          json.push(i % 97 === 5 ? `{"id": ${id}, "name": ` : i % 89 === 7 ? `{"id": "x${id}", "name": "n"}` : `{"id": ${id}, "name": "n${id % 13}", "score": ${(id % 7) / 2}}`);
+          csv.push(i % 89 === 7 ? `${id},bad,x` : `${id},n${id % 13},${id % 5}`);
+        }
+        // The last file has no line end after its last line.
+        const end = f === 4 ? '' : '\n';
+        writeFileSync(join(dir, 'json', `${f}.jsonl`), json.join('\n') + end);
+        writeFileSync(join(dir, 'text', `${f}.txt`), json.join('\n') + end);
+        writeFileSync(join(dir, 'csv', `${f}.csv`), csv.join('\n') + end);
+      }
+      const results: unknown[] = [];
+      for (const parallelism of [1, 2, 3]) {
+        const e = await createEngine({ autoStart: false, log: () => undefined, parallelism, allowPaths: [dir] });
+        try {
+          await e.execute(`CREATE SOURCE j (id BIGINT, name VARCHAR, score DOUBLE) WITH (connector = 'file', path = '${join(dir, 'json')}', format = 'json');
+            CREATE SOURCE t (line VARCHAR) WITH (connector = 'file', path = '${join(dir, 'text')}', format = 'text');
+            CREATE SOURCE c (id BIGINT, name VARCHAR, k INT) WITH (connector = 'file', path = '${join(dir, 'csv')}', format = 'csv');
+            CREATE MATERIALIZED VIEW jall AS SELECT id, name, score FROM j;
+            CREATE MATERIALIZED VIEW jby AS SELECT name, count(*) AS n, sum(id) AS s FROM j GROUP BY name;
+            CREATE MATERIALIZED VIEW tall AS SELECT line FROM t;
+            CREATE MATERIALIZED VIEW call AS SELECT id, name, k FROM c`);
+          await e.execute('FLUSH; FLUSH; FLUSH');
+          const errors = async (src: string) => {
+            const [r] = await e.execute(`SELECT position, error FROM ${src}_errors ORDER BY position`);
+            return r?.kind === 'rows' ? r.rows : null;
+          };
+          results.push({
+            jall: await e.viewRows('jall'),
+            jby: canonicalRows(await e.viewRows('jby')),
+            tall: await e.viewRows('tall'),
+            call: await e.viewRows('call'),
+            jErrors: await errors('j'),
+            cErrors: await errors('c'),
+          });
+        } finally {
+          await e.close();
+        }
+      }
+      const [one, two, three] = results as Record<string, unknown[]>[];
+      expect(one!.tall).toHaveLength(15_000);
+      expect(one!.jErrors!.length).toBeGreaterThan(100);
+      expect(one!.cErrors!.length).toBeGreaterThan(100);
+      expect(two).toEqual(one);
+      expect(three).toEqual(one);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('passes rows the workers made in shared memory to a keyed view and leaves them whole for the next view', async () => {

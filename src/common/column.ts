@@ -497,6 +497,26 @@ export function isSharedBatch(b: Batch): boolean {
   return shared(b.weights) && b.columns.every(column);
 }
 
+/** `b` with every array copied into a SharedArrayBuffer (see isSharedBatch); a shared array is kept as it is. */
+export function shareBatch(b: Batch): Batch {
+  const share = <T extends ArrayBufferView | null>(a: T): T => {
+    if (a === null || a.buffer instanceof SharedArrayBuffer) return a;
+    const C = a.constructor as new (buffer: SharedArrayBuffer) => T & { set(src: ArrayBufferView): void };
+    const bytes = a.byteLength;
+    const out = new C(new SharedArrayBuffer(bytes));
+    out.set(a as never);
+    return out;
+  };
+  const column = (c: Column): Column => ({
+    ...c,
+    values: share(c.values),
+    validity: share(c.validity),
+    ...(c.offsets ? { offsets: share(c.offsets) } : {}),
+    ...(c.child ? { child: column(c.child) } : {}),
+  });
+  return { columns: b.columns.map(column), length: b.length, weights: share(b.weights) };
+}
+
 /** Rows [start, end) of `b` in buffers of its own (see sliceColumn: `start` a multiple of 8). */
 export function sliceBatch(b: Batch, start: number, end: number): Batch {
   return { columns: b.columns.map((c) => sliceColumn(c, start, end)), length: end - start, weights: b.weights ? copyRange(b.weights, start, end) : null };

@@ -95,7 +95,7 @@ export class DatagenSource implements SourceConnector<DatagenPosition> {
     const parts: Promise<Batch>[] = [];
     for (let s = 0, start = 0; start < n; s++, start += size) {
       const task = { kind: 'datagen' as const, schema: this.ctx.schema, options: this.ctx.options, startMicros: this.startMicros, from: from + start, n: Math.min(size, n - start), nowMicros };
-      parts.push(pool.runTask(s, task));
+      parts.push(pool.runTask(s, task).then((r) => r.batch!));
     }
     return Promise.all(parts);
   }

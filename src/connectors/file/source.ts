@@ -46,10 +46,12 @@ import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Batch } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
-import type { SourceConnector, SourceContext, SourceFactory, SourceRead } from '../api.js';
+import type { DeadLetter, SourceConnector, SourceContext, SourceFactory, SourceRead } from '../api.js';
 import { createChunkDecoder, type ChunkDecoder } from '../formats/chunk-decoder.js';
 import { deadLetterOf } from '../formats/decoder.js';
 import { readFileSourceOptions, type FileSourceConfig } from './options.js';
+import { shardPool } from '../../exec/parallel/pool.js';
+import type { TaskResult } from '../../exec/parallel/messages.js';
 
 /** Bytes read per chunk (less when the epoch's budget is smaller). */
 export const CHUNK_BYTES = 8 << 20;
@@ -96,6 +98,31 @@ interface Reading {
   decoder: ChunkDecoder | null;
 }
 
+/**
+ * A piece of lines sent to a shard worker to decode (see FileSource.readPiece): its bytes (a view
+ * of a pooled shared buffer), where its rows go in the poll's batches, the lines it holds as
+ * counted here, and where its dead letters go (null: recovery).
+ */
+interface Pending {
+  readonly task: Promise<TaskResult>;
+  readonly bytes: Uint8Array;
+  readonly slot: number;
+  readonly file: string;
+  readonly firstLine: number;
+  readonly lines: number;
+  readonly ctx: SourceContext | null;
+}
+
+/** Holds a batch's place in a poll's list while its piece is decoded elsewhere. */
+const PLACEHOLDER: Batch = { columns: [], length: 0, weights: null };
+
+/** The lines in b[0, end): its '\n's, and a last line without one at the end of the file. */
+function countLines(b: Buffer, end: number): number {
+  let n = 0;
+  for (let at = b.indexOf(10, 0); at >= 0 && at < end; at = b.indexOf(10, at + 1)) n++;
+  return end > 0 && b[end - 1] !== 10 ? n + 1 : n;
+}
+
 function errnoCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | null)?.code;
 }
@@ -133,6 +160,12 @@ export class FileSource implements SourceConnector<FilePosition> {
   private more = false;
   /** Whether the last listing's window left unread names out. */
   private lastCut = false;
+  /** Pieces being decoded in shard workers, in read order (see readPiece), and the shared buffers free for the next ones. */
+  private pending: Pending[] = [];
+  private freeBuffers: SharedArrayBuffer[] = [];
+  /** The workers the pieces of this poll go to (the engine's parallelism; 1: decoded here), and the next one's turn. */
+  private decodeParts = 1;
+  private turn = 0;
 
   constructor(ctx: SourceContext) {
     this.ctx = ctx;
@@ -194,6 +227,7 @@ export class FileSource implements SourceConnector<FilePosition> {
     const files: string[] = [];
     const parts: Record<string, FilePart> = {};
     const budget: Budget = { bytes: this.config.maxBytesPerEpoch, rows: maxRows };
+    this.decodeParts = this.decodesInWorkers() ? (this.ctx.parallelism?.() ?? 1) : 1;
     let next = 0;
     while (budget.bytes > 0 && budget.rows > 0 && files.length < this.config.maxFilesPerEpoch) {
       if (this.current === null) {
@@ -228,6 +262,7 @@ export class FileSource implements SourceConnector<FilePosition> {
     const cut = listing !== null && ((listing.cut && (files.length > 0 || fresh)) || (fresh && this.lastCut));
     if (listing !== null) this.lastCut = listing.cut;
     this.more = budget.rows > 0 && (this.current !== null || next < ready.length || cut);
+    await this.drain(batches);
     const range: FileRange = Object.keys(parts).length > 0 ? { files, parts } : { files };
     return { batches, range, position: this.position(), more: this.more, listingMs };
   }
@@ -248,7 +283,9 @@ export class FileSource implements SourceConnector<FilePosition> {
         const to = part?.to ?? (await fh.stat()).size;
         const r: Reading = { file: name, size: to, offset: part?.from ?? 0, line: part?.line ?? 0, decoder: null };
         const budget: Budget = { bytes: Infinity, rows: Infinity };
+        this.decodeParts = this.decodesInWorkers() ? (this.ctx.parallelism?.() ?? 1) : 1;
         while (r.offset < to) await this.readPiece(fh, r, budget, batches, null);
+        await this.drain(batches);
       } catch (e) {
         throw new SluiceError('invalid_parameter', `file ${path} of source "${this.ctx.name}" cannot be read again: ${(e as Error).message}`, { cause: e });
       } finally {
@@ -315,6 +352,13 @@ export class FileSource implements SourceConnector<FilePosition> {
       const lastNl = this.buf.lastIndexOf(10, got - 1);
       const end = atEnd ? got : lastNl + 1;
       if (end > 0) {
+        if (this.decodeParts > 1) {
+          this.decodeElsewhere(r, end, batches, ctx);
+          r.offset += end;
+          budget.bytes -= end;
+          budget.rows -= Math.ceil(end / this.bytesPerRow);
+          return;
+        }
         const result = r.decoder.decode(this.buf, 0, end, r.line, (line) => `${r.file}:${line + 1}`);
         if (ctx !== null) for (const d of result.deadLetters) ctx.deadLetter(d);
         const rows = result.batch?.length ?? 0;
@@ -333,6 +377,67 @@ export class FileSource implements SourceConnector<FilePosition> {
       }
       // No line end yet: the line is longer than what was read.
       want = Math.min(left, want * 2, MAX_LINE_BYTES);
+    }
+  }
+
+  /**
+   * Whether pieces of lines can be decoded apart from each other, each by a decoder of its own
+   * in a shard worker: JSON and text lines, and CSV without a header (which a file's first
+   * piece carries for the others).
+   */
+  private decodesInWorkers(): boolean {
+    const f = this.config.format;
+    return f.format !== 'csv' || !f.csvHeader;
+  }
+
+  /**
+   * Sends the complete lines in buf[0, end) of `r` to the next shard worker to decode (a copy in
+   * a pooled shared buffer), keeping the place of their rows in `batches`; `r.line` moves on by
+   * the lines counted here. The rows and dead letters are taken in read order by drain().
+   */
+  private decodeElsewhere(r: Reading, end: number, batches: Batch[], ctx: SourceContext | null): void {
+    let sab = this.freeBuffers.pop();
+    if (sab === undefined || sab.byteLength < end) sab = new SharedArrayBuffer(Math.max(end, CHUNK_BYTES));
+    const bytes = new Uint8Array(sab, 0, end);
+    bytes.set(this.buf.subarray(0, end));
+    const lines = countLines(this.buf, end);
+    const task = shardPool().runTask(this.turn++ % this.decodeParts, { kind: 'decode', schema: this.ctx.schema, format: this.config.format, bytes, firstLine: r.line, file: r.file });
+    // Awaited in drain(); this only keeps an early failure from being "unhandled".
+    task.catch(() => undefined);
+    this.pending.push({ task, bytes, slot: batches.length, file: r.file, firstLine: r.line, lines, ctx });
+    batches.push(PLACEHOLDER);
+    r.line += lines;
+  }
+
+  /**
+   * Takes the pieces sent to shard workers, in read order: their rows into their places in
+   * `batches` (places of pieces without rows removed), their dead letters to the context. A
+   * piece whose worker failed is decoded here instead, from the same bytes.
+   */
+  private async drain(batches: Batch[]): Promise<void> {
+    const pending = this.pending;
+    this.pending = [];
+    for (const p of pending) {
+      let got: TaskResult;
+      try {
+        got = await p.task;
+      } catch (e) {
+        this.ctx.log(`a shard worker could not decode lines ${p.firstLine + 1}… of ${p.file} (${(e as Error).message}); decoding them here`);
+        const d = createChunkDecoder(this.config.format, this.ctx.schema).decode(Buffer.from(p.bytes.buffer, 0, p.bytes.length), 0, p.bytes.length, p.firstLine, (line) => `${p.file}:${line + 1}`);
+        got = { batch: d.batch, deadLetters: d.deadLetters as DeadLetter[], lines: d.lines };
+      }
+      if (got.lines !== p.lines) throw new SluiceError('internal', `file ${p.file}: a piece from line ${p.firstLine + 1} held ${got.lines} lines, ${p.lines} were counted`);
+      if (p.ctx !== null) for (const d of got.deadLetters) p.ctx.deadLetter(d);
+      if (got.batch !== null && got.batch.length > 0) {
+        batches[p.slot] = got.batch;
+        this.bytesPerRow = p.bytes.length / got.batch.length;
+      }
+      if (p.bytes.buffer.byteLength === CHUNK_BYTES && this.freeBuffers.length < 2 * this.decodeParts + 2) this.freeBuffers.push(p.bytes.buffer as SharedArrayBuffer);
+    }
+    if (pending.length > 0) {
+      let w = 0;
+      for (const b of batches) if (b !== PLACEHOLDER) batches[w++] = b;
+      batches.length = w;
     }
   }
 

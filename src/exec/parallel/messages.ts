@@ -11,6 +11,8 @@ import type { ErrorCategory } from '../../common/errors.js';
 import type { PhysicalPlan } from '../../planner/physical.js';
 import type { StateDelta } from '../state/state-table.js';
 import type { Schema } from '../../common/types.js';
+import type { DeadLetter } from '../../connectors/api.js';
+import type { FormatSpec } from '../../connectors/formats/options.js';
 
 /** A piece of a spread part's output, already split by key for the keyed node it goes to. */
 export interface SpreadPiece {
@@ -51,17 +53,35 @@ export interface TableShape {
 
 /**
  * Work a shard worker does for a source, outside any pipeline: rows [from, from + n) of a datagen
- * source (`options` and `schema` as declared; the same range always gives the same rows).
+ * source (`options` and `schema` as declared; the same range always gives the same rows), or a
+ * piece of complete lines of a file to decode (`bytes`, in shared memory; its first line is
+ * line `firstLine` of file `file`, which dead letters name).
  */
-export type SourceTask = {
-  readonly kind: 'datagen';
-  readonly schema: Schema;
-  readonly options: Readonly<Record<string, string>>;
-  readonly startMicros: bigint;
-  readonly from: number;
-  readonly n: number;
-  readonly nowMicros: bigint;
-};
+export type SourceTask =
+  | {
+      readonly kind: 'datagen';
+      readonly schema: Schema;
+      readonly options: Readonly<Record<string, string>>;
+      readonly startMicros: bigint;
+      readonly from: number;
+      readonly n: number;
+      readonly nowMicros: bigint;
+    }
+  | {
+      readonly kind: 'decode';
+      readonly schema: Schema;
+      readonly format: FormatSpec;
+      readonly bytes: Uint8Array;
+      readonly firstLine: number;
+      readonly file: string;
+    };
+
+/** What a source task made: its rows (in shared memory), and for a decode its dead letters and line count. */
+export interface TaskResult {
+  readonly batch: Batch | null;
+  readonly deadLetters: readonly DeadLetter[];
+  readonly lines: number;
+}
 
 export type ToWorker =
   | { readonly t: 'task'; readonly pid: 0; readonly id: number; readonly task: SourceTask }
@@ -84,7 +104,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly t: 'ready' }
-  | { readonly t: 'taskDone'; readonly id: number; readonly batch: Batch | null; readonly failure: ErrorShape | null }
+  | { readonly t: 'taskDone'; readonly id: number; readonly result: TaskResult | null; readonly failure: ErrorShape | null }
   /** A request for a pipeline this worker does not host (it was started after that pipeline was built). */
   | { readonly t: 'unknown'; readonly pid: number; readonly shard: number }
   /** A batch for node `node`'s input `input` (node -1: the pipeline's output) from instance `from`. */

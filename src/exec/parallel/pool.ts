@@ -11,8 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { SluiceError } from '../../common/errors.js';
-import type { Batch } from '../../common/column.js';
-import type { FromWorker, SourceTask, ToWorker } from './messages.js';
+import type { FromWorker, SourceTask, TaskResult, ToWorker } from './messages.js';
 
 const BOOT = new URL('./shard-worker-boot.mjs', import.meta.url);
 const ENTRY = new URL('./shard-worker.ts', import.meta.url).href;
@@ -38,15 +37,15 @@ export class ShardPool {
   private readonly ready = new Set<Worker>();
   private readonly warming: { readonly n: number; readonly resolve: () => void }[] = [];
   /** Source tasks sent and not answered yet, by id: the worker, and where the answer goes. */
-  private readonly tasks = new Map<number, { readonly shard: number; readonly resolve: (b: Batch) => void; readonly reject: (e: SluiceError) => void }>();
+  private readonly tasks = new Map<number, { readonly shard: number; readonly resolve: (r: TaskResult) => void; readonly reject: (e: SluiceError) => void }>();
   private nextTask = 1;
 
-  /** Runs a source task in worker `shard` (started if need be); resolves with the batch it made. */
-  runTask(shard: number, task: SourceTask): Promise<Batch> {
+  /** Runs a source task in worker `shard` (started if need be); resolves with what it made. */
+  runTask(shard: number, task: SourceTask): Promise<TaskResult> {
     if (!this.workers[shard]) this.start(shard);
     const id = this.nextTask++;
     this.hold();
-    return new Promise<Batch>((resolve, reject) => {
+    return new Promise<TaskResult>((resolve, reject) => {
       this.tasks.set(id, { shard, resolve, reject });
       this.workers[shard]!.postMessage({ t: 'task', pid: 0, id, task } satisfies ToWorker);
     }).finally(() => this.release());
@@ -119,7 +118,7 @@ export class ShardPool {
       if (m.t === 'taskDone') {
         const task = this.tasks.get(m.id);
         this.tasks.delete(m.id);
-        if (m.batch) task?.resolve(m.batch);
+        if (m.result) task?.resolve(m.result);
         else task?.reject(new SluiceError(m.failure?.category ?? 'internal', m.failure?.message ?? 'a source task failed in a shard worker', { hint: m.failure?.hint }));
         return;
       }

@@ -15,7 +15,9 @@ import type { Batch } from '../../common/column.js';
 import { generateShared, type ColumnGenerator } from '../../connectors/datagen/generators.js';
 import { datagenGenerators } from '../../connectors/datagen/source.js';
 import { readDatagenOptions } from '../../connectors/datagen/options.js';
-import type { ErrorShape, FromWorker, SourceTask, SpreadPiece, TableShape, ToWorker } from './messages.js';
+import type { ErrorShape, FromWorker, SourceTask, SpreadPiece, TableShape, TaskResult, ToWorker } from './messages.js';
+import { createChunkDecoder, type ChunkDecoder } from '../../connectors/formats/chunk-decoder.js';
+import { shareBatch } from '../../common/column.js';
 import { buffersOf } from './remote.js';
 
 const port = parentPort!;
@@ -57,7 +59,27 @@ function tableOf(h: Hosted, node: number, table: number): StateTable {
 /** Generators of the datagen sources this worker made rows for, by declaration and start. */
 const datagens = new Map<string, ColumnGenerator[]>();
 
-function runTask(task: SourceTask): Batch {
+/** Chunk decoders of the file sources this worker decoded pieces for, by format and schema. */
+const decoders = new Map<string, ChunkDecoder>();
+
+function runTask(task: SourceTask): TaskResult {
+  if (task.kind === 'decode') {
+    const key = JSON.stringify([task.format, task.schema]);
+    let decoder = decoders.get(key);
+    if (!decoder) {
+      decoder = createChunkDecoder(task.format, task.schema);
+      if (decoders.size > 64) decoders.clear();
+      decoders.set(key, decoder);
+    }
+    const b = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
+    const r = decoder.decode(b, 0, b.length, task.firstLine, (line) => `${task.file}:${line + 1}`);
+    // Shared, as datagen's rows are: the engine's thread passes them on without a copy.
+    return { batch: r.batch && shareBatch(r.batch), deadLetters: r.deadLetters, lines: r.lines };
+  }
+  return { batch: generateRows(task), deadLetters: [], lines: 0 };
+}
+
+function generateRows(task: Extract<SourceTask, { kind: 'datagen' }>): Batch {
   const key = JSON.stringify([task.schema, task.options, String(task.startMicros)]);
   let gens = datagens.get(key);
   if (!gens) {
@@ -72,10 +94,10 @@ function runTask(task: SourceTask): Batch {
 port.on('message', (m: ToWorker) => {
   if (m.t === 'task') {
     try {
-      const batch = runTask(m.task);
-      post({ t: 'taskDone', id: m.id, batch, failure: null }, buffersOf(batch));
+      const result = runTask(m.task);
+      post({ t: 'taskDone', id: m.id, result, failure: null }, result.batch ? buffersOf(result.batch) : undefined);
     } catch (e) {
-      post({ t: 'taskDone', id: m.id, batch: null, failure: shape(e) });
+      post({ t: 'taskDone', id: m.id, result: null, failure: shape(e) });
     }
     return;
   }
