@@ -24,7 +24,7 @@ import { bigintColumnOf, loadBigintAsNumbers } from '../functions/aggregate/grou
 import { compile, type Kernel } from './eval.js';
 import { JoinOp, joinKey, keyKernel, RESTORE_CTX, sideSpec } from './join.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
-import { SlotColumn, wordsOf } from './slot-columns.js';
+import { grownCapacity, SlotColumn, wordsOf } from './slot-columns.js';
 import { batchBytes, type StateTable } from './state/state-table.js';
 import { storageOf } from './storage.js';
 
@@ -66,7 +66,7 @@ class IdPool {
   take(): number {
     const id = this.freeTop > 0 ? this.freeIds[--this.freeTop]! : this.high++;
     if (id >= this.inUse.length) {
-      const u = new Uint8Array(this.inUse.length * 2);
+      const u = new Uint8Array(grownCapacity(this.inUse.length, id + 1));
       u.set(this.inUse);
       this.inUse = u;
     }
@@ -207,7 +207,7 @@ class WordKeyDict implements KeyDict {
     const id = this.pool.take();
     const width = this.width;
     if ((id + 1) * width > this.words.length) {
-      const ws = new Int32Array(this.words.length * 2);
+      const ws = new Int32Array(grownCapacity(this.words.length, (id + 1) * width));
       ws.set(this.words);
       this.words = ws;
     }
@@ -336,7 +336,7 @@ class Side {
   /** Room for chains of key ids below `ids`. */
   ensureChains(ids: number): void {
     if (ids + 1 <= this.head.length) return;
-    const cap = Math.max(ids + 1, this.head.length * 2);
+    const cap = grownCapacity(this.head.length, ids + 1);
     const h = new Int32Array(cap);
     h.set(this.head);
     this.head = h;
@@ -347,7 +347,7 @@ class Side {
 
   private grow(need: number): void {
     if (need <= this.live.length) return;
-    const cap = Math.max(need, this.live.length * 2);
+    const cap = grownCapacity(this.live.length, need);
     const f64 = (a: Float64Array): Float64Array => {
       const b = new Float64Array(cap);
       b.set(a);
