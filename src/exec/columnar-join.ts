@@ -24,7 +24,7 @@ import { bigintColumnOf, loadBigintAsNumbers } from '../functions/aggregate/grou
 import { compile, type Kernel } from './eval.js';
 import { JoinOp, joinKey, keyKernel, RESTORE_CTX, sideSpec } from './join.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
-import { SlotColumn, wordsOf } from './slot-columns.js';
+import { grownCapacity, SlotColumn, wordsOf } from './slot-columns.js';
 import { batchBytes, type StateTable } from './state/state-table.js';
 import { storageOf } from './storage.js';
 
@@ -66,7 +66,7 @@ class IdPool {
   take(): number {
     const id = this.freeTop > 0 ? this.freeIds[--this.freeTop]! : this.high++;
     if (id >= this.inUse.length) {
-      const u = new Uint8Array(this.inUse.length * 2);
+      const u = new Uint8Array(grownCapacity(this.inUse.length, id + 1));
       u.set(this.inUse);
       this.inUse = u;
     }
@@ -100,8 +100,8 @@ class WordKeyDict implements KeyDict {
   private table = new Int32Array(32);
   private mask = 15;
   private live = 0;
+  /** Each key id's words (id · width …): a freed key's hash is computed again from them. */
   private words: Int32Array;
-  private hashes = new Int32Array(64);
   /** The batch's keys, row-major (row i: words i·width …), and which rows have a NULL in theirs. */
   private buf = new Int32Array(0);
   private nulls = new Uint8Array(0);
@@ -205,17 +205,12 @@ class WordKeyDict implements KeyDict {
   /** A new key id for the key at buf[at …], entered at table position p. */
   private insert(p: number, h: number, at: number): number {
     const id = this.pool.take();
-    if (id >= this.hashes.length) {
-      const cap = this.hashes.length * 2;
-      const hs = new Int32Array(cap);
-      hs.set(this.hashes);
-      this.hashes = hs;
-      const ws = new Int32Array(cap * Math.max(1, this.width));
+    const width = this.width;
+    if ((id + 1) * width > this.words.length) {
+      const ws = new Int32Array(grownCapacity(this.words.length, (id + 1) * width));
       ws.set(this.words);
       this.words = ws;
     }
-    this.hashes[id] = h;
-    const width = this.width;
     for (let j = 0; j < width; j++) this.words[id * width + j] = this.buf[at + j]!;
     this.table[2 * p] = id + 1;
     this.table[2 * p + 1] = h;
@@ -227,7 +222,7 @@ class WordKeyDict implements KeyDict {
     if (!this.pool.give(id)) return;
     const t = this.table;
     const mask = this.mask;
-    let p = this.hashes[id]! & mask;
+    let p = WordKeyDict.hash(this.words, id * this.width, this.width) & mask;
     while (t[2 * p] !== id + 1) p = (p + 1) & mask;
     t[2 * p] = 0;
     this.live--;
@@ -305,7 +300,9 @@ class ValueKeyDict implements KeyDict {
 
 /**
  * One side's stored rows. Slot 0 is never used and stays NULL in every column, so gathering
- * slot 0 gives the NULLs of a padded row. Chains are indexed by key id + 1; chain 0 holds the
+ * slot 0 gives the NULLs of a padded row, and 0 ends a chain (an empty chain's head and tail,
+ * the last slot's next, the first's prev): arrays grown zeroed need no filling, and the pages
+ * of their unused room are never touched. Chains are indexed by key id + 1; chain 0 holds the
  * rows with a NULL key (they match nothing, but are state all the same).
  */
 class Side {
@@ -315,8 +312,8 @@ class Side {
   next: Int32Array = new Int32Array(64);
   prev: Int32Array = new Int32Array(64);
   chainOf: Int32Array = new Int32Array(64);
-  head = new Int32Array(64).fill(-1);
-  tail = new Int32Array(64).fill(-1);
+  head = new Int32Array(64);
+  tail = new Int32Array(64);
   /** A lower bound of the live rows' times (their least, as of the last scan), or none yet. */
   hasMin = false;
   minLo = 0;
@@ -339,18 +336,18 @@ class Side {
   /** Room for chains of key ids below `ids`. */
   ensureChains(ids: number): void {
     if (ids + 1 <= this.head.length) return;
-    const cap = Math.max(ids + 1, this.head.length * 2);
-    const h = new Int32Array(cap).fill(-1);
+    const cap = grownCapacity(this.head.length, ids + 1);
+    const h = new Int32Array(cap);
     h.set(this.head);
     this.head = h;
-    const t = new Int32Array(cap).fill(-1);
+    const t = new Int32Array(cap);
     t.set(this.tail);
     this.tail = t;
   }
 
   private grow(need: number): void {
     if (need <= this.live.length) return;
-    const cap = Math.max(need, this.live.length * 2);
+    const cap = grownCapacity(this.live.length, need);
     const f64 = (a: Float64Array): Float64Array => {
       const b = new Float64Array(cap);
       b.set(a);
@@ -401,8 +398,8 @@ class Side {
       this.live[s] = 1;
       const t = this.tail[chain]!;
       this.prev[s] = t;
-      this.next[s] = -1;
-      if (t === -1) this.head[chain] = s;
+      this.next[s] = 0;
+      if (t === 0) this.head[chain] = s;
       else this.next[t] = s;
       this.tail[chain] = s;
       this.size += counts[k]!;
@@ -433,9 +430,9 @@ class Side {
     const chain = this.chainOf[s]!;
     const p = this.prev[s]!;
     const q = this.next[s]!;
-    if (p === -1) this.head[chain] = q;
+    if (p === 0) this.head[chain] = q;
     else this.next[p] = q;
-    if (q === -1) this.tail[chain] = p;
+    if (q === 0) this.tail[chain] = p;
     else this.prev[q] = p;
     this.live[s] = 0;
     this.size -= this.count[s]!;
@@ -448,14 +445,14 @@ class Side {
       this.free = f;
     }
     this.free[this.freeTop++] = s;
-    return this.head[chain] === -1 ? chain : -1;
+    return this.head[chain] === 0 ? chain : -1;
   }
 
   /** The live slots, chain by chain (key ids in order, NULL keys first), each chain in arrival order. */
   slotsInChainOrder(): Int32Array {
     const out = new Int32Array(this.entries);
     let k = 0;
-    for (let c = 0; c < this.head.length; c++) for (let s = this.head[c]!; s !== -1; s = this.next[s]!) out[k++] = s;
+    for (let c = 0; c < this.head.length; c++) for (let s = this.head[c]!; s !== 0; s = this.next[s]!) out[k++] = s;
     return out;
   }
 
@@ -612,7 +609,7 @@ export class ColumnarJoinOp implements Operator {
 
   /** Frees the key ids of `ids` that neither side's chains use; empties the list. */
   private freeUnused(ids: number[]): void {
-    for (const id of ids) if (this.left.head[id + 1] === -1 && this.right.head[id + 1] === -1) this.dict.free(id);
+    for (const id of ids) if (this.left.head[id + 1] === 0 && this.right.head[id + 1] === 0) this.dict.free(id);
     ids.length = 0;
   }
 
@@ -688,7 +685,7 @@ export class ColumnarJoinOp implements Operator {
       let total = 0;
       const id = ids[i]!;
       if (id >= 0) {
-        for (let s = head[id + 1]!; s !== -1; s = next[s]!) {
+        for (let s = head[id + 1]!; s !== 0; s = next[s]!) {
           if (verdicts !== null && verdicts[p++] !== 1) continue;
           const c = oc[s]!;
           total += c;
@@ -722,7 +719,7 @@ export class ColumnarJoinOp implements Operator {
     const slots: number[] = [];
     for (let i = 0; i < b.length; i++) {
       if ((late !== null && late[i] === 1) || ids[i]! < 0) continue;
-      for (let s = other.head[ids[i]! + 1]!; s !== -1; s = other.next[s]!) {
+      for (let s = other.head[ids[i]! + 1]!; s !== 0; s = other.next[s]!) {
         rows.push(i);
         slots.push(s);
       }
