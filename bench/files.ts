@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { warmParser } from '../src/parser/index.js';
+import { shardPool } from '../src/exec/parallel/pool.js';
 import type { Value } from '../src/common/types.js';
 
 const ROOT = join(tmpdir(), 'sluice-bench-files');
@@ -39,6 +40,8 @@ interface Case {
   readonly dir: string;
   generate(dir: string): Promise<void>;
   readonly setup: string;
+  /** The engine's parallelism (default 1). */
+  readonly parallelism?: number;
   check(rows: Value[][]): string;
 }
 
@@ -144,6 +147,13 @@ const cases: Case[] = [
   },
 ];
 
+/**
+ * Issue 16: both cases again at parallelism 2 (`_p2`): the file source decodes pieces of lines in
+ * two shard worker threads, and the word count's keyed aggregate runs in two instances (q1's
+ * one-row aggregate stays single).
+ */
+cases.push(...cases.map((c) => ({ ...c, name: `${c.name}_p2`, parallelism: 2 })));
+
 interface Result {
   readonly name: string;
   readonly events: number;
@@ -174,9 +184,12 @@ async function prepare(c: Case): Promise<void> {
 
 /** Runs one case in this process (the child's side). */
 async function runCase(c: Case): Promise<Result> {
-  const engine = await createEngine({ autoStart: false, log: (m) => process.stderr.write(`sluice: ${m}\n`), allowPaths: [ROOT] });
+  const parallelism = c.parallelism ?? 1;
+  const engine = await createEngine({ autoStart: false, log: (m) => process.stderr.write(`sluice: ${m}\n`), allowPaths: [ROOT], parallelism });
   try {
     await engine.execute('SET backpressure = false');
+    // The worker threads load before the measured phase (a server starts them at its start).
+    if (parallelism > 1) await shardPool().warm(parallelism);
     // Warm runs: the parse workers load the SQL parser once per process (~0.5 CPU-s), not per workload.
     await warmParser();
     const profile = process.env.SLUICE_BENCH_PROFILE;
@@ -200,7 +213,7 @@ async function runCase(c: Case): Promise<Result> {
       writeFileSync(join(profile!, `${c.name}.cpuprofile`), JSON.stringify(p));
     }
     const metrics = engine.metrics();
-    const events = c.name === 'files_word_count' ? WORDS : metrics.reduce((a, m) => a + (m.rowsIn.bids ?? 0), 0);
+    const events = c.name.startsWith('files_word_count') ? WORDS : metrics.reduce((a, m) => a + (m.rowsIn.bids ?? 0), 0);
     const inputBytes = readdirSync(c.dir).filter((f) => !f.startsWith('.')).reduce((a, f) => a + statSync(join(c.dir, f)).size, 0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const check = c.check(await engine.viewRows('v'));

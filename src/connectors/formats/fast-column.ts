@@ -28,6 +28,49 @@ const NATIVE_UTF8_FROM = 24;
 const NATIVE_COPY_FROM = 128;
 
 /** The first n elements of a typed array: a view when that is at least half of it, else a copy. */
+/** Whether new columns allocate in SharedArrayBuffers (see decodeShared). */
+let sharedOutput = false;
+
+/**
+ * Runs `f` with the columns it builds in SharedArrayBuffers: the rows a shard worker decodes for a
+ * source then reach the engine's thread, and the workers that run the views' scans, without a
+ * copy (as datagen's generateShared).
+ */
+export function decodeShared<T>(f: () => T): T {
+  sharedOutput = true;
+  try {
+    return f();
+  } finally {
+    sharedOutput = false;
+  }
+}
+
+/** n bytes: a Buffer, over shared memory under decodeShared (zeroed) or not (not zeroed). */
+function bytesOf(n: number): Buffer {
+  return sharedOutput ? Buffer.from(new SharedArrayBuffer(n)) : Buffer.allocUnsafe(n);
+}
+
+function int32s(n: number): Int32Array {
+  return sharedOutput ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
+}
+
+/** A validity bitmap of n rows, all valid. */
+function allValid(n: number): Uint8Array {
+  if (!sharedOutput) return newBitmap(n, true);
+  const b = new Uint8Array(new SharedArrayBuffer((n + 7) >> 3));
+  b.fill(0xff);
+  return b;
+}
+
+/** Zeroed values of n rows of `type` (see allocValues), shared under decodeShared. */
+function valuesOf(type: SqlType, n: number): ColumnValues {
+  if (!sharedOutput) return allocValues(type, n);
+  const one = allocValues(type, 8);
+  const C = one.constructor as new (b: SharedArrayBuffer) => ColumnValues;
+  const bytes = type === 'boolean' ? (n + 7) >> 3 : n * (one as Int32Array).BYTES_PER_ELEMENT;
+  return new C(new SharedArrayBuffer(bytes));
+}
+
 function trim<T extends ColumnValues>(a: T, n: number): T {
   return (2 * n >= a.length ? a.subarray(0, n) : a.slice(0, n)) as T;
 }
@@ -55,8 +98,8 @@ export class FastColumn {
     this.capacity = Math.max(8, capacity);
     this.values = this.allocate(this.capacity);
     if (type === 'varchar' || type === 'numeric' || type === 'jsonb' || type === 'interval') {
-      this.bytes = Buffer.allocUnsafe(this.capacity * bytesPerRow);
-      this.offsets = new Int32Array(this.capacity + 1);
+      this.bytes = bytesOf(this.capacity * bytesPerRow);
+      this.offsets = int32s(this.capacity + 1);
     }
   }
 
@@ -121,7 +164,7 @@ export class FastColumn {
 
   appendNull(): void {
     this.reserve();
-    if (this.validity === null) this.validity = newBitmap(this.capacity, true);
+    if (this.validity === null) this.validity = allValid(this.capacity);
     setBit(this.validity, this.length, false);
     if (this.offsets !== null) this.offsets[this.length + 1] = this.byteLength;
     this.length++;
@@ -305,12 +348,12 @@ export class FastColumn {
     else (next as Int32Array).set(this.values as Int32Array);
     this.values = next;
     if (this.offsets !== null) {
-      const o = new Int32Array(cap + 1);
+      const o = int32s(cap + 1);
       o.set(this.offsets);
       this.offsets = o;
     }
     if (this.validity !== null) {
-      const b = newBitmap(cap, true);
+      const b = allValid(cap);
       b.set(this.validity);
       this.validity = b;
     }
@@ -318,7 +361,7 @@ export class FastColumn {
   }
 
   private growBytes(need: number): Buffer {
-    const b = Buffer.allocUnsafe(Math.max(need, this.bytes!.length * 2));
+    const b = bytesOf(Math.max(need, this.bytes!.length * 2));
     this.bytes!.copy(b, 0, 0, this.byteLength);
     this.bytes = b;
     return b;
@@ -327,7 +370,7 @@ export class FastColumn {
   private allocate(n: number): ColumnValues {
     // Unused for varchar (bytes and offsets hold the data).
     if (this.type === 'varchar' || this.type === 'numeric' || this.type === 'jsonb' || this.type === 'interval') return new Uint8Array(0);
-    const v = allocValues(this.type, n);
+    const v = valuesOf(this.type, n);
     if (v instanceof BigInt64Array && LITTLE_ENDIAN) this.halves = new Int32Array(v.buffer);
     return v;
   }

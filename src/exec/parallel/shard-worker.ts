@@ -17,6 +17,7 @@ import { datagenGenerators } from '../../connectors/datagen/source.js';
 import { readDatagenOptions } from '../../connectors/datagen/options.js';
 import type { ErrorShape, FromWorker, SourceTask, SpreadPiece, TableShape, TaskResult, ToWorker } from './messages.js';
 import { createChunkDecoder, type ChunkDecoder } from '../../connectors/formats/chunk-decoder.js';
+import { decodeShared } from '../../connectors/formats/fast-column.js';
 import { shareBatch } from '../../common/column.js';
 import { buffersOf } from './remote.js';
 
@@ -72,7 +73,8 @@ function runTask(task: SourceTask): TaskResult {
       decoders.set(key, decoder);
     }
     const b = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
-    const r = decoder.decode(b, 0, b.length, task.firstLine, (line) => `${task.file}:${line + 1}`);
+    // The columns are built in shared memory; shareBatch copies only what was trimmed out of it.
+    const r = decodeShared(() => decoder.decode(b, 0, b.length, task.firstLine, (line) => `${task.file}:${line + 1}`));
     // Shared, as datagen's rows are: the engine's thread passes them on without a copy.
     return { batch: r.batch && shareBatch(r.batch), deadLetters: r.deadLetters, lines: r.lines };
   }
