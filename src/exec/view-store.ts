@@ -10,6 +10,7 @@ import type { Schema, SqlType, Value } from '../common/types.js';
 import { encodeValues } from './group-table.js';
 import { SlotColumn, wordsOf } from './slot-columns.js';
 import { storageOf } from './storage.js';
+import { capacityFor, grow, pairHash, PAIR_ENTRY, setPair, unlink } from './probe-table.js';
 import { batchBytes, worthTracking, type ChangeTracking, type StateDelta, type StateTable } from './state/state-table.js';
 
 export interface ViewStore {
@@ -320,8 +321,8 @@ class MapKeyIndex implements KeyIndex {
 /**
  * One integer-like key column (int, date, bigint, timestamp, interval) in open addressing over
  * the value's two 32-bit words, kept in the table beside the slot: no BigInt, no Map entry per row.
- * Linear probing with backward-shift deletion (no tombstones), so the table never fills with
- * deleted entries however many keys come and go.
+ * Linear probing with backward-shift deletion (probe-table.ts's PAIR_ENTRY layout), so the
+ * table never fills with deleted entries however many keys come and go.
  */
 class IntKeyIndex implements KeyIndex {
   /** Triples (slot + 1, lo, hi), slot + 1 = 0 empty: a probe finds the key beside the slot (one cache line, not two). */
@@ -336,10 +337,6 @@ class IntKeyIndex implements KeyIndex {
   private readonly wide: boolean;
   constructor(private readonly column: number, type: SqlType) {
     this.wide = storageOf(type) === 'i64';
-  }
-  private static hash(lo: number, hi: number): number {
-    const h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1);
-    return h ^ (h >>> 16);
   }
   locate(b: Batch, i: number): number {
     const c = b.columns[this.column]!;
@@ -359,7 +356,7 @@ class IntKeyIndex implements KeyIndex {
     } else lo = (c.values as Int32Array)[i]!;
     this.lastLo = lo;
     this.lastHi = hi;
-    let p = IntKeyIndex.hash(lo, hi) & this.mask;
+    let p = pairHash(lo, hi) & this.mask;
     const t = this.table;
     for (;;) {
       const s = t[3 * p]!;
@@ -390,8 +387,7 @@ class IntKeyIndex implements KeyIndex {
     return this.cachedWords;
   }
   reserve(n: number): void {
-    let cap = this.mask + 1;
-    while ((this.size + n) * 2 > cap - 1) cap *= 2;
+    const cap = capacityFor(this.size + n, this.mask + 1);
     if (cap !== this.mask + 1) this.rehash(cap);
   }
   add(slot: number): void {
@@ -399,10 +395,7 @@ class IntKeyIndex implements KeyIndex {
       this.nullSlot = slot;
       return;
     }
-    const t = this.table;
-    t[3 * this.pos] = slot + 1;
-    t[3 * this.pos + 1] = this.lastLo;
-    t[3 * this.pos + 2] = this.lastHi;
+    setPair(this.table, this.pos, slot, this.lastLo, this.lastHi);
     if (++this.size * 2 > this.mask) this.rehash(2 * (this.mask + 1));
   }
   remove(): void {
@@ -410,40 +403,12 @@ class IntKeyIndex implements KeyIndex {
       this.nullSlot = -1;
       return;
     }
-    const t = this.table;
-    const mask = this.mask;
-    let p = this.pos;
-    t[3 * p] = 0;
+    unlink(this.table, PAIR_ENTRY, this.mask, this.pos);
     this.size--;
-    for (let q = (p + 1) & mask; t[3 * q] !== 0; q = (q + 1) & mask) {
-      const ideal = IntKeyIndex.hash(t[3 * q + 1]!, t[3 * q + 2]!) & mask;
-      // The entry at q may move back to p unless its home lies cyclically in (p, q].
-      const stays = p <= q ? p < ideal && ideal <= q : p < ideal || ideal <= q;
-      if (stays) continue;
-      t[3 * p] = t[3 * q]!;
-      t[3 * p + 1] = t[3 * q + 1]!;
-      t[3 * p + 2] = t[3 * q + 2]!;
-      t[3 * q] = 0;
-      p = q;
-    }
   }
   private rehash(cap: number): void {
-    const old = this.table;
-    const t = new Int32Array(3 * cap);
-    const mask = cap - 1;
-    for (let q = 0; q < old.length; q += 3) {
-      const e = old[q]!;
-      if (e === 0) continue;
-      const lo = old[q + 1]!;
-      const hi = old[q + 2]!;
-      let p = IntKeyIndex.hash(lo, hi) & mask;
-      while (t[3 * p] !== 0) p = (p + 1) & mask;
-      t[3 * p] = e;
-      t[3 * p + 1] = lo;
-      t[3 * p + 2] = hi;
-    }
-    this.table = t;
-    this.mask = mask;
+    this.table = grow(this.table, PAIR_ENTRY, cap);
+    this.mask = cap - 1;
   }
 }
 
