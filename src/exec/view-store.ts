@@ -565,6 +565,28 @@ class ColumnarStore implements ViewStore {
     this.free[this.freeTop++] = slot;
   }
 
+  /** The scratch arrays of a batch of n rows: row i of the batch goes to slot slots[k] where rows[k] = i. */
+  private scratch(n: number): { readonly rows: Int32Array; readonly slots: Int32Array } {
+    if (this.srcRows.length < n) {
+      this.srcRows = new Int32Array(n);
+      this.dstSlots = new Int32Array(n);
+    }
+    return { rows: this.srcRows, slots: this.dstSlots };
+  }
+
+  /** Removes the keyed row in `slot`, the key the index last located. */
+  private dropRow(slot: number): void {
+    this.index.remove();
+    this.release(slot);
+    this.rowCount--;
+  }
+
+  /** Writes rows srcRows[0…m-1] of `b` into slots dstSlots[0…m-1], every column at once. */
+  private scatter(b: Batch, m: number): void {
+    if (m === 0) return;
+    for (let j = 0; j < this.cols.length; j++) this.cols[j]!.scatter(b.columns[j]!, this.srcRows, this.dstSlots, m);
+  }
+
   apply(b: Batch): void {
     const n = b.length;
     this.track(b);
@@ -575,12 +597,7 @@ class ColumnarStore implements ViewStore {
         return;
       }
     }
-    if (this.srcRows.length < n) {
-      this.srcRows = new Int32Array(n);
-      this.dstSlots = new Int32Array(n);
-    }
-    const rows = this.srcRows;
-    const slots = this.dstSlots;
+    const { rows, slots } = this.scratch(n);
     const weights = b.weights;
     const counts = this.counts;
     let m = 0;
@@ -597,9 +614,7 @@ class ColumnarStore implements ViewStore {
             slots[m++] = found;
             continue;
           }
-          this.index.remove();
-          this.release(found);
-          this.rowCount--;
+          this.dropRow(found);
           continue;
         }
         if (found >= 0) throw new SluiceError('internal', 'a view received two rows for one key');
@@ -622,8 +637,7 @@ class ColumnarStore implements ViewStore {
       rows[m] = i;
       slots[m++] = slot;
     }
-    if (m === 0) return;
-    for (let j = 0; j < this.cols.length; j++) this.cols[j]!.scatter(b.columns[j]!, rows, slots, m);
+    this.scatter(b, m);
   }
 
   /** Whether slot s holds row i's key, tested on the stored key columns (null: no cheap test for some key column). */
@@ -668,12 +682,7 @@ class ColumnarStore implements ViewStore {
     let maxId = 0;
     for (let i = 0; i < n; i++) if (ids[i]! > maxId) maxId = ids[i]!;
     const cache = this.keyIdSlots(keyIds.owner, maxId);
-    if (this.srcRows.length < n) {
-      this.srcRows = new Int32Array(n);
-      this.dstSlots = new Int32Array(n);
-    }
-    const rows = this.srcRows;
-    const slots = this.dstSlots;
+    const { rows, slots } = this.scratch(n);
     const weights = b.weights;
     const index = this.index;
     let m = 0;
@@ -701,10 +710,9 @@ class ColumnarStore implements ViewStore {
           slots[m++] = found;
           continue;
         }
+        // The index's removal needs row i's probe position.
         if (!located) index.locate(b, i);
-        index.remove();
-        this.release(found);
-        this.rowCount--;
+        this.dropRow(found);
         continue;
       }
       if (found >= 0) throw new SluiceError('internal', 'a view received two rows for one key');
@@ -718,8 +726,7 @@ class ColumnarStore implements ViewStore {
       rows[m] = i;
       slots[m++] = slot;
     }
-    if (m === 0) return;
-    for (let j = 0; j < this.cols.length; j++) this.cols[j]!.scatter(b.columns[j]!, rows, slots, m);
+    this.scatter(b, m);
     // (A slot taken and released again within the batch stays free.)
     for (let k = 0; k < m; k++) if (this.live[slots[k]!] === 2) this.live[slots[k]!] = 1;
   }
