@@ -14,6 +14,17 @@ import { divDec, formatDec } from '../../common/decimal.js';
 import { bigintColumnOf, doubleColumnOf, growF64, growI64, loadBigintAsNumbers, maxGid, NO_VALUES, selected } from './group-arrays.js';
 import type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
 
+/**
+ * The slot evaluateInto writes group g, the k-th, into (`outSlots[k]`, null: k); or −1, the slot
+ * set NULL, when the group has no non-NULL values (no count, or a count of 0).
+ */
+function valueSlot(k: number, g: number, counts: Float64Array, out: SlotColumn, outSlots: Int32Array | null): number {
+  const slot = outSlots === null ? k : outSlots[k]!;
+  if (g < counts.length && counts[g] !== 0) return slot;
+  out.setNull(slot);
+  return -1;
+}
+
 /** Sum and count of non-NULL values held as doubles (int and double inputs); the result is the sum or the average. */
 export class FloatSumAccumulator implements GroupsAccumulator {
   private sums: Float64Array = new Float64Array(64);
@@ -96,11 +107,8 @@ export class FloatSumAccumulator implements GroupsAccumulator {
     if (!exact && storageOf(this.type) !== 'f64') return false;
     for (let k = 0; k < n; k++) {
       const g = gids[k]!;
-      const slot = outSlots === null ? k : outSlots[k]!;
-      if (g >= this.counts.length || this.counts[g] === 0) {
-        out.setNull(slot);
-        continue;
-      }
+      const slot = valueSlot(k, g, this.counts, out, outSlots);
+      if (slot < 0) continue;
       const s = this.sums[g]!;
       if (!exact) out.setF64(slot, this.out === 'avg' ? s / this.counts[g]! : s);
       else if (Number.isSafeInteger(s)) out.setI64FromNumber(slot, s);
@@ -284,11 +292,8 @@ export class BigSumAccumulator implements GroupsAccumulator {
       const s = this.words;
       for (let k = 0; k < n; k++) {
         const g = gids[k]!;
-        const slot = outSlots === null ? k : outSlots[k]!;
-        if (g >= this.counts.length || this.counts[g] === 0) {
-          out.setNull(slot);
-          continue;
-        }
+        const slot = valueSlot(k, g, this.counts, out, outSlots);
+        if (slot < 0) continue;
         const hi = s[2 * g + 1]!;
         if (this.wraps[g] === 0 && hi >= -2097152 && hi < 2097152) out.setIntegerText(slot, hi * 4294967296 + (s[2 * g]! >>> 0));
         else out.set(slot, this.evaluate(g));
@@ -299,10 +304,10 @@ export class BigSumAccumulator implements GroupsAccumulator {
     const words = new Int32Array(this.sums.buffer, 0, 2 * this.sums.length);
     for (let k = 0; k < n; k++) {
       const g = gids[k]!;
-      const slot = outSlots === null ? k : outSlots[k]!;
-      if (g >= this.counts.length || this.counts[g] === 0) out.setNull(slot);
-      else if (this.wraps[g] !== 0) return false;
-      else out.setI64Words(slot, words[2 * g]!, words[2 * g + 1]!);
+      const slot = valueSlot(k, g, this.counts, out, outSlots);
+      if (slot < 0) continue;
+      if (this.wraps[g] !== 0) return false;
+      out.setI64Words(slot, words[2 * g]!, words[2 * g + 1]!);
     }
     return true;
   }
