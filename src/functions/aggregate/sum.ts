@@ -141,7 +141,7 @@ const TWO_64 = 2n ** 64n;
  * sum is kept modulo 2^64 with a count of wraps beside it, so rows added and retracted in any
  * order give the exact sum; an interval sum outside the 64-bit range evaluates to an
  * out-of-range error (the view makes it NULL and counts it), a NUMERIC one is exact. The wrap
- * count is not checkpointed.
+ * count is state beside the sum (`wraps`, added later: state without it has 0 wraps).
  */
 export class BigSumAccumulator implements GroupsAccumulator {
   private sums: BigInt64Array = new BigInt64Array(64);
@@ -158,17 +158,22 @@ export class BigSumAccumulator implements GroupsAccumulator {
       this.sums[g] = wrapped;
     } else this.sums[g] = exact;
   }
-  readonly stateLayout: AccumulatorState = { scalar: [{ name: 'sum', type: 'bigint' }, { name: 'count', type: 'bigint' }], values: null };
+  readonly stateLayout: AccumulatorState = {
+    scalar: [{ name: 'sum', type: 'bigint' }, { name: 'count', type: 'bigint' }, { name: 'wraps', type: 'bigint' }],
+    values: null,
+    added: [2],
+  };
   readonly invertible = true;
   readonly saveValues = NO_VALUES.saveValues;
   readonly loadValues = NO_VALUES.loadValues;
   saveGroup(gid: number): Value[] {
-    return gid < this.counts.length ? [this.sums[gid]!, BigInt(this.counts[gid]!)] : [0n, 0n];
+    return gid < this.counts.length ? [this.sums[gid]!, BigInt(this.counts[gid]!), BigInt(this.wraps[gid]!)] : [0n, 0n, 0n];
   }
   loadGroup(gid: number, state: readonly Value[]): void {
     this.grow(gid + 1);
     this.sums[gid] = (state[0] as bigint | null) ?? 0n;
     this.counts[gid] = Number(state[1] ?? 0n);
+    this.wraps[gid] = Number(state[2] ?? 0n);
   }
   /**
    * Rows are added to the 64-bit sums word by word (two 32-bit halves with a carry, a signed
@@ -315,7 +320,7 @@ export class BigSumAccumulator implements GroupsAccumulator {
     const sums = new BigInt64Array(n);
     if (gids === null) sums.set(this.sums.subarray(0, Math.min(n, this.sums.length)));
     else for (let i = 0; i < n; i++) sums[i] = gids[i]! < this.sums.length ? this.sums[gids[i]!]! : 0n;
-    return [{ type: 'bigint', length: n, values: sums, validity: null }, bigintColumnOf(this.counts, n, gids)];
+    return [{ type: 'bigint', length: n, values: sums, validity: null }, bigintColumnOf(this.counts, n, gids), bigintColumnOf(this.wraps, n, gids)];
   }
   loadColumns(gids: Int32Array, n: number, cols: readonly Column[]): void {
     this.grow(maxGid(gids, n) + 1);
@@ -329,6 +334,7 @@ export class BigSumAccumulator implements GroupsAccumulator {
       to[2 * g + 1] = ok ? from[2 * i + 1]! : 0;
     }
     loadBigintAsNumbers(cols[1]!, gids, n, this.counts);
+    loadBigintAsNumbers(cols[2]!, gids, n, this.wraps);
   }
   private grow(need: number): void {
     this.sums = growI64(this.sums, need);
