@@ -8,6 +8,7 @@
  * view's contents (its store, snapshot and restored the same way) must end the same.
  * Temporal filters run with an injected clock, so their rows enter and leave between epochs.
  */
+import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import type { OperatorContext } from '../src/exec/operator.js';
 import { Pipeline as BasePipeline } from '../src/exec/pipeline.js';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { decodeSnapshot, encodeSnapshot } from '../src/exec/state/state-table.js';
+import { readBlobFile, writeBlobFile, type BlobRef } from '../src/exec/checkpoint/files.js';
 import { readViewState, writeViewState } from '../src/exec/checkpoint/view-state.js';
 import { rescaleState } from '../src/exec/rescale.js';
 import type { PhysicalPlan } from '../src/planner/physical.js';
@@ -231,6 +233,21 @@ async function outputsAfterRestore(plan: PhysicalPlan, epochs: readonly Recorded
   return out;
 }
 
+/**
+ * A copy at `to` of the state file at `from` without the columns whose names match `drop`, in
+ * every table: what a version whose state lacked them wrote. Returns `to`.
+ */
+function withoutColumns(from: string, to: string, drop: RegExp): string {
+  const f = readBlobFile<{ tables: { columns: string; ref: BlobRef }[] }>(from);
+  const tables = f.header.tables.map((e) => {
+    const keep = e.columns.split(',').filter((c) => !drop.test(c.slice(0, c.indexOf(':'))));
+    const names = keep.map((c) => c.slice(0, c.indexOf(':')));
+    return { ...e, columns: keep.join(','), blob: tableToIPC(tableFromIPC(f.blob(e.ref)).select(names), 'stream') };
+  });
+  writeBlobFile(to, tables.map((e) => e.blob), (refs) => ({ ...f.header, tables: tables.map(({ blob: _, ...e }, i) => ({ ...e, ref: refs[i]! })) }));
+  return to;
+}
+
 function context(e: RecordedEpoch): OperatorContext {
   return { ...e.ctx, onRowError: () => undefined, onLate: () => undefined, countLate: () => undefined };
 }
@@ -394,6 +411,54 @@ describe('operator state survives snapshot and restore into a fresh pipeline', (
       { numRuns: RUNS },
     );
   }, 600_000);
+
+  // A bigint sum keeps its 64-bit value and a count of wraps past ±2^63: a restore that lost the
+  // wraps would go on from the wrapped sum. The script runs 7 epochs (the first before any
+  // insert): cutAt 1 cuts after the first insert at parallelism 1, cutAt 9 after the third at
+  // parallelism 2: group 1's sum is past 2^63 at both, group 2's below −2^63 at the second.
+  for (const cutAt of [1, 9]) {
+    it(`bigint sums past 2^63, grouped and over windows, go on exactly after a restore (cutAt ${cutAt})`, async () => {
+      const max = 2n ** 63n - 1n;
+      const insert = (rows: string) => `INSERT INTO t VALUES ${rows}`;
+      const epochs = [
+        insert(`(1, 1, '2024-01-01 00:00:01', ${max}), (1, 2, '2024-01-01 00:00:02', ${max}), (2, 3, '2024-01-01 00:00:03', ${-max})`),
+        insert(`(2, 4, '2024-01-01 00:00:04', ${-max}), (2, 5, '2024-01-01 00:00:05', -7), (3, 6, '2024-01-01 00:00:06', 1)`),
+        insert(`(1, 7, '2024-01-01 00:00:07', 5)`),
+        'DELETE FROM t WHERE id = 2',
+        insert(`(1, 8, '2024-01-01 00:00:08', ${max})`),
+      ].flatMap((e) => [e, 'FLUSH']);
+      const table = 'CREATE TABLE t (k INT, id INT, ts TIMESTAMP, v BIGINT)';
+      await checkRestore([table, 'CREATE MATERIALIZED VIEW mv AS SELECT k, sum(v) AS s, avg(v) AS a, count(*) AS n FROM t GROUP BY k', ...epochs], cutAt);
+      await checkRestore([table, `CREATE MATERIALIZED VIEW mv AS SELECT k, window_start, sum(v) AS s, avg(v) AS a FROM TUMBLE(t, ts, INTERVAL '1 minute') GROUP BY k, window_start`, ...epochs], cutAt);
+    }, 120_000);
+  }
+
+  it('restores a checkpoint written before sums kept their wraps (as 0 wraps), and refuses one lacking another column', async () => {
+    const table = 'CREATE TABLE t (k INT, v BIGINT)';
+    const view = 'CREATE MATERIALIZED VIEW mv AS SELECT k, sum(v) AS s, avg(v) AS a, count(*) AS n FROM t GROUP BY k';
+    const { plan, store, epochs } = await record([table, view, 'INSERT INTO t VALUES (1, 5), (2, -3), (1, 9)', 'FLUSH', 'INSERT INTO t VALUES (2, 4)', 'FLUSH', 'DELETE FROM t WHERE v = 5', 'FLUSH']);
+    const cut = 2;
+    const out: Batch[] = [];
+    const whole = await replay(new BasePipeline('mv', plan, (b) => out.push(b)), out, epochs, 0, epochs.length);
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-old-'));
+    try {
+      const liveStore = store();
+      const live = new BasePipeline('mv', plan, (x) => liveStore.apply(x));
+      for (let i = 0; i < cut; i++) await live.runEpoch(epochs[i]!.deltas, context(epochs[i]!));
+      const path = join(dir, 'now.bin');
+      writeViewState(path, 'mv', live, liveStore);
+      const goOnFrom = async (file: string): Promise<string[][]> => {
+        const outR: Batch[] = [];
+        const r = new BasePipeline('mv', plan, (x) => outR.push(x));
+        readViewState([{ path: file }], 'mv', r, store());
+        return replay(r, outR, epochs, cut, epochs.length);
+      };
+      expect(await goOnFrom(withoutColumns(path, join(dir, 'old.bin'), /^a\d+_wraps$/))).toEqual(whole.slice(cut));
+      await expect(goOnFrom(withoutColumns(path, join(dir, 'other.bin'), /^a\d+_count$/))).rejects.toThrow(/does not fit its plan/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it(`top-N: ORDER BY … LIMIT, ROW_NUMBER() per partition, DISTINCT ON (${RUNS} cases)`, async () => {
     const scenario = fc.record({ before: fc.array(op, { maxLength: 6 }), after: fc.array(op, { maxLength: 14 }), query: topNQuery, cutAt });

@@ -27,6 +27,7 @@ import type { Collector, Operator, OperatorContext } from './operator.js';
 import { grownCapacity, SlotColumn, wordsOf } from './slot-columns.js';
 import { batchBytes, type StateTable } from './state/state-table.js';
 import { storageOf } from './storage.js';
+import { grow, HASH_ENTRY, unlink } from './probe-table.js';
 
 type JoinPlan = Extract<PhysicalPlan, { kind: 'HashJoinExec' }>;
 
@@ -96,7 +97,7 @@ class IdPool {
 class WordKeyDict implements KeyDict {
   private readonly width: number;
   private readonly pool = new IdPool();
-  /** Pairs (id + 1, hash): 0 = empty; a probe compares hashes without touching the keys. */
+  /** Pairs (id + 1, hash), probe-table.ts's HASH_ENTRY layout: 0 = empty; a probe compares hashes without touching the keys. */
   private table = new Int32Array(32);
   private mask = 15;
   private live = 0;
@@ -214,7 +215,10 @@ class WordKeyDict implements KeyDict {
     for (let j = 0; j < width; j++) this.words[id * width + j] = this.buf[at + j]!;
     this.table[2 * p] = id + 1;
     this.table[2 * p + 1] = h;
-    if (++this.live * 2 > this.mask) this.rehash(2 * (this.mask + 1));
+    if (++this.live * 2 > this.mask) {
+      this.table = grow(this.table, HASH_ENTRY, 2 * (this.mask + 1));
+      this.mask = 2 * this.mask + 1;
+    }
     return id;
   }
 
@@ -224,36 +228,8 @@ class WordKeyDict implements KeyDict {
     const mask = this.mask;
     let p = WordKeyDict.hash(this.words, id * this.width, this.width) & mask;
     while (t[2 * p] !== id + 1) p = (p + 1) & mask;
-    t[2 * p] = 0;
+    unlink(t, HASH_ENTRY, mask, p);
     this.live--;
-    for (let q = (p + 1) & mask; t[2 * q] !== 0; q = (q + 1) & mask) {
-      const ideal = t[2 * q + 1]! & mask;
-      // The entry at q may move back to p unless its home lies cyclically in (p, q].
-      const stays = p <= q ? p < ideal && ideal <= q : p < ideal || ideal <= q;
-      if (stays) continue;
-      t[2 * p] = t[2 * q]!;
-      t[2 * p + 1] = t[2 * q + 1]!;
-      t[2 * q] = 0;
-      p = q;
-    }
-  }
-
-  /** Grows the table to `cap` entries. */
-  private rehash(cap: number): void {
-    const old = this.table;
-    const t = new Int32Array(2 * cap);
-    const mask = cap - 1;
-    for (let q = 0; q < old.length; q += 2) {
-      const e = old[q]!;
-      if (e === 0) continue;
-      const h = old[q + 1]!;
-      let p = h & mask;
-      while (t[2 * p] !== 0) p = (p + 1) & mask;
-      t[2 * p] = e;
-      t[2 * p + 1] = h;
-    }
-    this.table = t;
-    this.mask = mask;
   }
 }
 

@@ -8,6 +8,8 @@ import { ColumnBuilder, decodeUtf8, getValue, getBit, newBitmap, setBit, type Co
 import type { SqlType, Value } from '../common/types.js';
 import type { KeyStrategy } from '../planner/physical.js';
 import { intervalKey } from '../common/interval.js';
+import { capacityFor, grow, pairHash, PAIR_ENTRY, setPair } from './probe-table.js';
+import { wordsOf } from './slot-columns.js';
 
 export interface GroupTable {
   /** Assigns a group id to each of rows 0…n-1 (inserting new groups). */
@@ -73,45 +75,46 @@ class IntKeyTable implements GroupTable {
   assign(keys: readonly Column[], n: number, gids: Int32Array): void {
     const c = keys[0]!;
     const validity = c.validity;
-    let words: Int32Array;
-    if (this.wide) {
-      const v = c.values as BigInt64Array;
-      words = new Int32Array(v.buffer, v.byteOffset, v.length * 2);
-    } else words = c.values as Int32Array;
+    const wide = this.wide;
+    const bool = this.bool;
+    const words = wide ? wordsOf(c.values as BigInt64Array) : (c.values as Int32Array);
+    // The table in locals, reloaded only after a new group (which may grow it): the loop of a
+    // row with a known key reads no field, whatever V8 inlines.
+    let t = this.slots;
+    let mask = this.mask;
     for (let i = 0; i < n; i++) {
       if (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0) {
+        // (The NULL group is never in the table.)
         if (this.nullGid < 0) this.nullGid = this.newGroup(0, 0);
         gids[i] = this.nullGid;
         continue;
       }
       let lo: number;
       let hi = 0;
-      if (this.wide) {
+      if (wide) {
         lo = words[2 * i]!;
         hi = words[2 * i + 1]!;
-      } else if (this.bool) lo = getBit(c.values as Uint8Array, i) ? 1 : 0;
+      } else if (bool) lo = getBit(c.values as Uint8Array, i) ? 1 : 0;
       else lo = words[i]!;
-      let h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1);
-      h ^= h >>> 16;
-      let s = h & this.mask;
-      const t = this.slots;
+      let s = pairHash(lo, hi) & mask;
       for (;;) {
         const g = t[3 * s]!;
         if (g === 0) {
           const gid = this.newGroup(lo, hi);
-          t[3 * s] = gid + 1;
-          t[3 * s + 1] = lo;
-          t[3 * s + 2] = hi;
+          setPair(t, s, gid, lo, hi);
           gids[i] = gid;
-          if (this.size * 2 > this.mask) this.rehash((this.mask + 1) * 2);
+          if (this.size * 2 > mask) {
+            this.rehash(2 * (mask + 1));
+            t = this.slots;
+            mask = this.mask;
+          }
           break;
         }
-        // (The NULL group is never in the table.)
         if (t[3 * s + 1] === lo && t[3 * s + 2] === hi) {
           gids[i] = g - 1;
           break;
         }
-        s = (s + 1) & this.mask;
+        s = (s + 1) & mask;
       }
     }
   }
@@ -119,8 +122,7 @@ class IntKeyTable implements GroupTable {
   reserve(n: number): void {
     const need = this.size + n;
     this.growKeys(need);
-    let cap = this.mask + 1;
-    while (need * 2 > cap - 1) cap *= 2;
+    const cap = capacityFor(need, this.mask + 1);
     if (cap !== this.mask + 1) this.rehash(cap);
   }
 
@@ -143,30 +145,9 @@ class IntKeyTable implements GroupTable {
     return gid;
   }
 
-  /**
-   * Moves the entries into a table of `cap` slots, reading the old table in slot order: an entry
-   * at old slot s lands at or near s or s + old capacity, so both tables are walked nearly in
-   * order (taking the groups in id order instead would write the new table at random).
-   */
   private rehash(cap: number): void {
-    const old = this.slots;
-    const t = new Int32Array(3 * cap);
-    const mask = cap - 1;
-    for (let q = 0; q < old.length; q += 3) {
-      const e = old[q]!;
-      if (e === 0) continue;
-      const lo = old[q + 1]!;
-      const hi = old[q + 2]!;
-      let h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1);
-      h ^= h >>> 16;
-      let s = h & mask;
-      while (t[3 * s] !== 0) s = (s + 1) & mask;
-      t[3 * s] = e;
-      t[3 * s + 1] = lo;
-      t[3 * s + 2] = hi;
-    }
-    this.slots = t;
-    this.mask = mask;
+    this.slots = grow(this.slots, PAIR_ENTRY, cap);
+    this.mask = cap - 1;
   }
 
   keyValue(gid: number): Value {

@@ -6,7 +6,7 @@ import { batchFromRows, batchRows, ColumnBuilder, getBit, getValue, isValid, new
 import { SluiceError } from '../common/errors.js';
 import type { Value } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
-import { createAccumulator, type GroupsAccumulator } from '../functions/aggregate/index.js';
+import { createAccumulator, scalarStateColumns, type GroupsAccumulator } from '../functions/aggregate/index.js';
 import { bigintColumnOf, loadBigintAsNumbers } from '../functions/aggregate/group-arrays.js';
 import { AggregateInputs } from './aggregate-inputs.js';
 import { createGroupTable, type GroupTable } from './group-table.js';
@@ -66,10 +66,10 @@ export class HashAggOp implements Operator {
     const keyFields = this.plan.groupKeys.map((k, i) => ({ name: this.plan.schema[i]!.name, type: k.type }));
     const nk = keyFields.length;
     const keyIdx = keyFields.map((_, i) => i);
-    const accFields = this.accs.flatMap((a, i) => a.stateLayout.scalar.map((f) => ({ name: `a${i}_${f.name}`, type: f.type })));
-    const groupsSchema = [...keyFields, { name: '_rows', type: 'bigint' as const }, { name: '_emitted', type: 'boolean' as const }, ...accFields];
+    const acc = scalarStateColumns(this.accs.map((a) => a.stateLayout), nk + 2);
+    const groupsSchema = [...keyFields, { name: '_rows', type: 'bigint' as const }, { name: '_emitted', type: 'boolean' as const }, ...acc.fields];
     const groups: StateTable = {
-      spec: { name: 'groups', schema: groupsSchema, key: keyIdx },
+      spec: { name: 'groups', schema: groupsSchema, key: keyIdx, ...(acc.added.length > 0 ? { added: acc.added } : {}) },
       snapshot: () => [this.groupsBatch()],
       restore: (batches) => {
         for (const b of batches) {

@@ -10,6 +10,7 @@ import type { Schema, SqlType, Value } from '../common/types.js';
 import { encodeValues } from './group-table.js';
 import { SlotColumn, wordsOf } from './slot-columns.js';
 import { storageOf } from './storage.js';
+import { capacityFor, grow, pairHash, PAIR_ENTRY, setPair, unlink } from './probe-table.js';
 import { batchBytes, worthTracking, type ChangeTracking, type StateDelta, type StateTable } from './state/state-table.js';
 
 export interface ViewStore {
@@ -320,8 +321,8 @@ class MapKeyIndex implements KeyIndex {
 /**
  * One integer-like key column (int, date, bigint, timestamp, interval) in open addressing over
  * the value's two 32-bit words, kept in the table beside the slot: no BigInt, no Map entry per row.
- * Linear probing with backward-shift deletion (no tombstones), so the table never fills with
- * deleted entries however many keys come and go.
+ * Linear probing with backward-shift deletion (probe-table.ts's PAIR_ENTRY layout), so the
+ * table never fills with deleted entries however many keys come and go.
  */
 class IntKeyIndex implements KeyIndex {
   /** Triples (slot + 1, lo, hi), slot + 1 = 0 empty: a probe finds the key beside the slot (one cache line, not two). */
@@ -336,10 +337,6 @@ class IntKeyIndex implements KeyIndex {
   private readonly wide: boolean;
   constructor(private readonly column: number, type: SqlType) {
     this.wide = storageOf(type) === 'i64';
-  }
-  private static hash(lo: number, hi: number): number {
-    const h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1);
-    return h ^ (h >>> 16);
   }
   locate(b: Batch, i: number): number {
     const c = b.columns[this.column]!;
@@ -359,7 +356,7 @@ class IntKeyIndex implements KeyIndex {
     } else lo = (c.values as Int32Array)[i]!;
     this.lastLo = lo;
     this.lastHi = hi;
-    let p = IntKeyIndex.hash(lo, hi) & this.mask;
+    let p = pairHash(lo, hi) & this.mask;
     const t = this.table;
     for (;;) {
       const s = t[3 * p]!;
@@ -390,8 +387,7 @@ class IntKeyIndex implements KeyIndex {
     return this.cachedWords;
   }
   reserve(n: number): void {
-    let cap = this.mask + 1;
-    while ((this.size + n) * 2 > cap - 1) cap *= 2;
+    const cap = capacityFor(this.size + n, this.mask + 1);
     if (cap !== this.mask + 1) this.rehash(cap);
   }
   add(slot: number): void {
@@ -399,10 +395,7 @@ class IntKeyIndex implements KeyIndex {
       this.nullSlot = slot;
       return;
     }
-    const t = this.table;
-    t[3 * this.pos] = slot + 1;
-    t[3 * this.pos + 1] = this.lastLo;
-    t[3 * this.pos + 2] = this.lastHi;
+    setPair(this.table, this.pos, slot, this.lastLo, this.lastHi);
     if (++this.size * 2 > this.mask) this.rehash(2 * (this.mask + 1));
   }
   remove(): void {
@@ -410,40 +403,12 @@ class IntKeyIndex implements KeyIndex {
       this.nullSlot = -1;
       return;
     }
-    const t = this.table;
-    const mask = this.mask;
-    let p = this.pos;
-    t[3 * p] = 0;
+    unlink(this.table, PAIR_ENTRY, this.mask, this.pos);
     this.size--;
-    for (let q = (p + 1) & mask; t[3 * q] !== 0; q = (q + 1) & mask) {
-      const ideal = IntKeyIndex.hash(t[3 * q + 1]!, t[3 * q + 2]!) & mask;
-      // The entry at q may move back to p unless its home lies cyclically in (p, q].
-      const stays = p <= q ? p < ideal && ideal <= q : p < ideal || ideal <= q;
-      if (stays) continue;
-      t[3 * p] = t[3 * q]!;
-      t[3 * p + 1] = t[3 * q + 1]!;
-      t[3 * p + 2] = t[3 * q + 2]!;
-      t[3 * q] = 0;
-      p = q;
-    }
   }
   private rehash(cap: number): void {
-    const old = this.table;
-    const t = new Int32Array(3 * cap);
-    const mask = cap - 1;
-    for (let q = 0; q < old.length; q += 3) {
-      const e = old[q]!;
-      if (e === 0) continue;
-      const lo = old[q + 1]!;
-      const hi = old[q + 2]!;
-      let p = IntKeyIndex.hash(lo, hi) & mask;
-      while (t[3 * p] !== 0) p = (p + 1) & mask;
-      t[3 * p] = e;
-      t[3 * p + 1] = lo;
-      t[3 * p + 2] = hi;
-    }
-    this.table = t;
-    this.mask = mask;
+    this.table = grow(this.table, PAIR_ENTRY, cap);
+    this.mask = cap - 1;
   }
 }
 
@@ -600,6 +565,28 @@ class ColumnarStore implements ViewStore {
     this.free[this.freeTop++] = slot;
   }
 
+  /** The scratch arrays of a batch of n rows: row i of the batch goes to slot slots[k] where rows[k] = i. */
+  private scratch(n: number): { readonly rows: Int32Array; readonly slots: Int32Array } {
+    if (this.srcRows.length < n) {
+      this.srcRows = new Int32Array(n);
+      this.dstSlots = new Int32Array(n);
+    }
+    return { rows: this.srcRows, slots: this.dstSlots };
+  }
+
+  /** Removes the keyed row in `slot`, the key the index last located. */
+  private dropRow(slot: number): void {
+    this.index.remove();
+    this.release(slot);
+    this.rowCount--;
+  }
+
+  /** Writes rows srcRows[0…m-1] of `b` into slots dstSlots[0…m-1], every column at once. */
+  private scatter(b: Batch, m: number): void {
+    if (m === 0) return;
+    for (let j = 0; j < this.cols.length; j++) this.cols[j]!.scatter(b.columns[j]!, this.srcRows, this.dstSlots, m);
+  }
+
   apply(b: Batch): void {
     const n = b.length;
     this.track(b);
@@ -610,12 +597,7 @@ class ColumnarStore implements ViewStore {
         return;
       }
     }
-    if (this.srcRows.length < n) {
-      this.srcRows = new Int32Array(n);
-      this.dstSlots = new Int32Array(n);
-    }
-    const rows = this.srcRows;
-    const slots = this.dstSlots;
+    const { rows, slots } = this.scratch(n);
     const weights = b.weights;
     const counts = this.counts;
     let m = 0;
@@ -632,9 +614,7 @@ class ColumnarStore implements ViewStore {
             slots[m++] = found;
             continue;
           }
-          this.index.remove();
-          this.release(found);
-          this.rowCount--;
+          this.dropRow(found);
           continue;
         }
         if (found >= 0) throw new SluiceError('internal', 'a view received two rows for one key');
@@ -657,8 +637,7 @@ class ColumnarStore implements ViewStore {
       rows[m] = i;
       slots[m++] = slot;
     }
-    if (m === 0) return;
-    for (let j = 0; j < this.cols.length; j++) this.cols[j]!.scatter(b.columns[j]!, rows, slots, m);
+    this.scatter(b, m);
   }
 
   /** Whether slot s holds row i's key, tested on the stored key columns (null: no cheap test for some key column). */
@@ -703,12 +682,7 @@ class ColumnarStore implements ViewStore {
     let maxId = 0;
     for (let i = 0; i < n; i++) if (ids[i]! > maxId) maxId = ids[i]!;
     const cache = this.keyIdSlots(keyIds.owner, maxId);
-    if (this.srcRows.length < n) {
-      this.srcRows = new Int32Array(n);
-      this.dstSlots = new Int32Array(n);
-    }
-    const rows = this.srcRows;
-    const slots = this.dstSlots;
+    const { rows, slots } = this.scratch(n);
     const weights = b.weights;
     const index = this.index;
     let m = 0;
@@ -736,10 +710,9 @@ class ColumnarStore implements ViewStore {
           slots[m++] = found;
           continue;
         }
+        // The index's removal needs row i's probe position.
         if (!located) index.locate(b, i);
-        index.remove();
-        this.release(found);
-        this.rowCount--;
+        this.dropRow(found);
         continue;
       }
       if (found >= 0) throw new SluiceError('internal', 'a view received two rows for one key');
@@ -753,8 +726,7 @@ class ColumnarStore implements ViewStore {
       rows[m] = i;
       slots[m++] = slot;
     }
-    if (m === 0) return;
-    for (let j = 0; j < this.cols.length; j++) this.cols[j]!.scatter(b.columns[j]!, rows, slots, m);
+    this.scatter(b, m);
     // (A slot taken and released again within the batch stays free.)
     for (let k = 0; k < m; k++) if (this.live[slots[k]!] === 2) this.live[slots[k]!] = 1;
   }

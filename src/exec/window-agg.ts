@@ -14,7 +14,7 @@
 import { getValue, takeBatch, type Batch } from '../common/column.js';
 import { SluiceError } from '../common/errors.js';
 import type { Field, SqlType, Value } from '../common/types.js';
-import { createAccumulator, type AccumulatorState, type GroupsAccumulator } from '../functions/aggregate/index.js';
+import { createAccumulator, scalarStateColumns, type AccumulatorState, type GroupsAccumulator } from '../functions/aggregate/index.js';
 import { AggregateInputs } from './aggregate-inputs.js';
 import { ChangeBuilder, sameRow } from './changes.js';
 import { compile, type Kernel } from './eval.js';
@@ -142,17 +142,14 @@ export class WindowAggOp implements Operator {
     const paneKey = [...keys.keys(), nk];
     const panes = this.panes;
     const accs = this.accs;
+    const acc = scalarStateColumns(layouts, nk + 2);
     return rowStateTable(
       {
         name: 'panes',
-        schema: uniqueNames([
-          ...keys,
-          { name: '_pane_start', type: 'timestamp' },
-          { name: '_rows', type: 'bigint' },
-          ...layouts.flatMap((l, i) => l.scalar.map((f) => ({ name: `a${i}_${f.name}`, type: f.type }))),
-        ]),
+        schema: uniqueNames([...keys, { name: '_pane_start', type: 'timestamp' }, { name: '_rows', type: 'bigint' }, ...acc.fields]),
         key: paneKey,
         cleanup,
+        ...(acc.added.length > 0 ? { added: acc.added } : {}),
       },
       {
         readRows: function* (this: void) {

@@ -15,9 +15,9 @@
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { tempDirEach } from '../helpers.js';
+import { runClient } from './client-loop.js';
 import { ServerProcess } from './server-process.js';
 
 const KILLS = Number(process.env.SLUICE_KILLS ?? 20);
@@ -77,25 +77,17 @@ describe('kill -9 of the server with a file source, a file sink and a table', ()
     })();
 
     // The inserter: one row per INSERT; an INSERT whose answer was lost to a kill is in doubt.
-    const inserter = (async () => {
-      let id = 0;
-      let client: pg.Client | null = null;
-      while (running) {
-        try {
-          client ??= await server.client();
-          const next = id++;
-          inDoubt.add(next);
-          await client.query(`INSERT INTO t VALUES (${next}, 'k${next % KEYS}')`);
-          inDoubt.delete(next);
-          acked.add(next);
-        } catch {
-          await client?.end().catch(() => undefined);
-          client = null;
-          await sleep(50);
-        }
-      }
-      await client?.end().catch(() => undefined);
-    })();
+    let id = 0;
+    const stopInserter = runClient(
+      () => server,
+      async (client) => {
+        const next = id++;
+        inDoubt.add(next);
+        await client.query(`INSERT INTO t VALUES (${next}, 'k${next % KEYS}')`);
+        inDoubt.delete(next);
+        acked.add(next);
+      },
+    );
 
     for (let kill = 0; kill < KILLS; kill++) {
       await sleep(300 + Math.random() * 1200);
@@ -104,7 +96,7 @@ describe('kill -9 of the server with a file source, a file sink and a table', ()
     }
     running = false;
     await producer;
-    await inserter;
+    await stopInserter();
 
     // Let the last server read everything, then compare.
     const c = await server.client();

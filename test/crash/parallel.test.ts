@@ -10,9 +10,9 @@
  *
  * SLUICE_PARALLEL_KILLS sets the number of kills (default 6).
  */
-import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { tempDirEach } from '../helpers.js';
+import { runClient } from './client-loop.js';
 import { ServerProcess } from './server-process.js';
 
 const KILLS = Number(process.env.SLUICE_PARALLEL_KILLS ?? 6);
@@ -41,38 +41,28 @@ describe('kill -9 of a server running parallel views', () => {
 
     const acked = new Set<number>();
     const deleted = new Set<number>();
-    let running = true;
     // One statement at a time: an INSERT of a new id, or now and then a DELETE of an acknowledged one.
-    const writer = (async () => {
-      let id = 0;
-      let client: pg.Client | null = null;
-      while (running) {
-        try {
-          client ??= await server.client();
-          if (id % 7 === 6 && acked.size > deleted.size) {
-            const victim = [...acked].find((x) => !deleted.has(x))!;
-            await client.query(`DELETE FROM t WHERE id = ${victim}`);
-            deleted.add(victim);
-          }
-          const next = id++;
-          await client.query(`INSERT INTO t VALUES (${next}, ${next % KEYS}, ${next % 101})`);
-          acked.add(next);
-        } catch {
-          await client?.end().catch(() => undefined);
-          client = null;
-          await sleep(50);
+    let id = 0;
+    const stopWriter = runClient(
+      () => server,
+      async (client) => {
+        if (id % 7 === 6 && acked.size > deleted.size) {
+          const victim = [...acked].find((x) => !deleted.has(x))!;
+          await client.query(`DELETE FROM t WHERE id = ${victim}`);
+          deleted.add(victim);
         }
-      }
-      await client?.end().catch(() => undefined);
-    })();
+        const next = id++;
+        await client.query(`INSERT INTO t VALUES (${next}, ${next % KEYS}, ${next % 101})`);
+        acked.add(next);
+      },
+    );
 
     for (let kill = 0; kill < KILLS; kill++) {
       await sleep(700 + Math.random() * 1500);
       await server.kill();
       server = await ServerProcess.start(data, ARGS);
     }
-    running = false;
-    await writer;
+    await stopWriter();
 
     const c = await server.client();
     try {

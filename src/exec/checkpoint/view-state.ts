@@ -2,7 +2,8 @@
  * A view's state files: every state table of every operator of its pipeline, and its store, as
  * Arrow IPC streams in one checksummed blob file (files.ts). Restoring checks that the
  * operators and tables of the file are those of the freshly built pipeline (same ids, same
- * table names and column lists); anything else is refused rather than half-restored.
+ * table names and column lists, but for columns a table added since: StateTableSpec.added,
+ * restored as NULL); anything else is refused rather than half-restored.
  *
  * Incremental checkpoints: a file is either full (every table whole) or a delta over the files
  * before it in the view's chain, where each table is written whole or, when it tracks its
@@ -12,9 +13,9 @@
  */
 import type { Batch } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
-import type { Schema } from '../../common/types.js';
+import type { Field, Schema } from '../../common/types.js';
 import type { Pipeline } from '../pipeline.js';
-import { decodeSnapshot, encodeSnapshot, type StateTable } from '../state/state-table.js';
+import { decodeSnapshot, encodeSnapshot, type StateTable, type StateTableSpec } from '../state/state-table.js';
 import type { ViewStore } from '../view-store.js';
 import { readBlobFile, writeBlobFile, type BlobRef } from './files.js';
 
@@ -43,6 +44,27 @@ const STORE_OP = '(store)';
 
 function columnsOf(schema: Schema): string {
   return schema.map((f) => `${f.name}:${f.type}`).join(',');
+}
+
+/**
+ * The schema a file's entry for table `spec` was written with, from the column list it saved:
+ * the spec's, or the spec's without some of the columns added since (`spec.added`, a file
+ * written before them); null when it is neither (the plan changed).
+ */
+function savedSchema(spec: StateTableSpec, columns: string): Schema | null {
+  if (columns === columnsOf(spec.schema)) return spec.schema;
+  const added = spec.added ?? [];
+  const saved: Field[] = [];
+  let rest = columns;
+  for (let i = 0; i < spec.schema.length; i++) {
+    const f = spec.schema[i]!;
+    const entry = `${saved.length > 0 ? ',' : ''}${f.name}:${f.type}`;
+    if (rest.startsWith(entry) && (rest.length === entry.length || rest[entry.length] === ',')) {
+      saved.push(f);
+      rest = rest.slice(entry.length);
+    } else if (!added.includes(i)) return null;
+  }
+  return rest === '' ? saved : null;
 }
 
 /** Every state table of a view, with the operator id it belongs to; the store last. */
@@ -146,15 +168,18 @@ export function readViewState(chain: readonly { path: string; read?: StateFile }
   });
   // Operator ids start with the view's name: a renamed view's file has the old one.
   const savedOp = (op: string) => (savedAs !== view && op.startsWith(`${view}/`) ? `${savedAs}/${op.slice(view.length + 1)}` : op);
-  for (const f of files) {
+  // Each file's schema of each table (a file written before columns were added lacks them).
+  const saved = files.map((f) => {
     if (f.header.view !== savedAs) throw mismatch(f.path, `it belongs to view "${f.header.view}"`);
     if (f.header.tables.length !== tables.length) throw mismatch(f.path, `${f.header.tables.length} state tables saved, ${tables.length} expected`);
-    tables.forEach(({ op, t }, i) => {
+    return tables.map(({ op, t }, i) => {
       const e = f.header.tables[i]!;
-      if (e.op !== savedOp(op) || e.table !== t.spec.name || e.columns !== columnsOf(t.spec.schema)) throw mismatch(f.path, `table ${e.op}.${e.table} where ${op}.${t.spec.name} was expected`);
+      const schema = e.op === savedOp(op) && e.table === t.spec.name ? savedSchema(t.spec, e.columns) : null;
+      if (schema === null) throw mismatch(f.path, `table ${e.op}.${e.table} where ${op}.${t.spec.name} was expected`);
       if (e.delta && !t.changes) throw mismatch(f.path, `table ${e.op}.${e.table} is a delta, which the operator cannot apply`);
+      return schema;
     });
-  }
+  });
   if (files.length > 0 && files[0]!.header.tables.some((e) => e.delta)) throw mismatch(files[0]!.path, 'the first file of the chain is a delta');
   let rows = 0;
   tables.forEach(({ t }, i) => {
@@ -164,13 +189,14 @@ export function readViewState(chain: readonly { path: string; read?: StateFile }
       if (!f.header.tables[i]!.delta) from = j;
     });
     const base = files[from]!;
-    t.restore(decodeSnapshot(t.spec, base.blob(base.header.tables[i]!.ref)));
-    for (const f of files.slice(from + 1)) {
+    t.restore(decodeSnapshot(t.spec, base.blob(base.header.tables[i]!.ref), saved[from]![i]!));
+    for (let j = from + 1; j < files.length; j++) {
+      const f = files[j]!;
       const e = f.header.tables[i]!;
       const removed: Batch = e.removed
         ? decodeSnapshot({ name: `${t.spec.name}$removed`, schema: keySchema(t), key: [] }, f.blob(e.removed))[0] ?? { columns: [], length: 0, weights: null }
         : { columns: [], length: 0, weights: null };
-      t.changes!.apply({ removed, rows: decodeSnapshot(t.spec, f.blob(e.ref)) });
+      t.changes!.apply({ removed, rows: decodeSnapshot(t.spec, f.blob(e.ref), saved[j]![i]!) });
     }
     t.changes?.clear();
     rows += files[files.length - 1]!.header.tables[i]!.rows;

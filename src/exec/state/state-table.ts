@@ -18,7 +18,7 @@
  */
 import { tableFromIPC, tableToIPC, Table } from 'apache-arrow';
 import { fromArrow, toArrow } from '../../common/arrow.js';
-import { batchFromRows, batchRows, type Batch } from '../../common/column.js';
+import { batchFromRows, batchRows, constantColumn, type Batch } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
 import type { Schema, Value } from '../../common/types.js';
 
@@ -35,6 +35,12 @@ export interface StateTableSpec {
   /** Indexes into `schema` of the columns that identify a row (empty: a single-row table). */
   readonly key: readonly number[];
   readonly cleanup?: WatermarkCleanup;
+  /**
+   * Columns (indexes into `schema`) added after checkpoints held the table: a snapshot written
+   * before lacks them and decodes with them all NULL, which the operator reads as their
+   * starting value.
+   */
+  readonly added?: readonly number[];
 }
 
 export interface StateTable {
@@ -131,10 +137,17 @@ export function encodeSnapshot(spec: StateTableSpec, batches: readonly Batch[]):
   return tableToIPC(new Table(rbs), 'stream');
 }
 
-/** The inverse of {@link encodeSnapshot}. */
-export function decodeSnapshot(spec: StateTableSpec, bytes: Uint8Array): Batch[] {
+/**
+ * The inverse of {@link encodeSnapshot}, for a snapshot written with `saved`: the spec's schema,
+ * or (written before columns were added) its fields without some of its `added` columns, which
+ * come back all NULL.
+ */
+export function decodeSnapshot(spec: StateTableSpec, bytes: Uint8Array, saved: Schema = spec.schema): Batch[] {
   // Arrow reads buffers in place only when they are 8-byte aligned and copies them value by
   // value otherwise (a blob inside a file is anywhere): one aligned copy is far cheaper.
   if (bytes.byteOffset % 8 !== 0) bytes = new Uint8Array(bytes);
-  return tableFromIPC(bytes).batches.map((rb) => fromArrow(rb, spec.schema));
+  const batches = tableFromIPC(bytes).batches.map((rb) => fromArrow(rb, saved));
+  if (saved === spec.schema) return batches;
+  const from = spec.schema.map((f) => saved.indexOf(f));
+  return batches.map((b) => ({ ...b, columns: spec.schema.map((f, j) => (from[j]! >= 0 ? b.columns[from[j]!]! : constantColumn(f.type, null, b.length))) }));
 }

@@ -5,7 +5,7 @@
  */
 import type { Column } from '../../common/column.js';
 import type { SlotColumn } from '../../exec/slot-columns.js';
-import type { Schema, SqlType, Value } from '../../common/types.js';
+import type { Field, Schema, SqlType, Value } from '../../common/types.js';
 import type { AggCall } from '../../planner/expr.js';
 
 /**
@@ -16,6 +16,26 @@ import type { AggCall } from '../../planner/expr.js';
 export interface AccumulatorState {
   readonly scalar: Schema;
   readonly values: SqlType | null;
+  /**
+   * Fields of `scalar` (indexes) added after checkpoints held the layout: state written before
+   * lacks them, and loadGroup and loadColumns get NULL for them (StateTableSpec.added).
+   */
+  readonly added?: readonly number[];
+}
+
+/**
+ * The state-table columns of accumulators' scalar state, `a<i>_<field>` in call order, placed
+ * after `before` other columns; and the indexes among all the table's columns of those added
+ * since checkpoints first held them (for StateTableSpec.added).
+ */
+export function scalarStateColumns(layouts: readonly AccumulatorState[], before: number): { fields: Field[]; added: number[] } {
+  const fields: Field[] = [];
+  const added: number[] = [];
+  layouts.forEach((l, i) => {
+    for (const j of l.added ?? []) added.push(before + fields.length + j);
+    for (const f of l.scalar) fields.push({ name: `a${i}_${f.name}`, type: f.type });
+  });
+  return { fields, added };
 }
 
 /**

@@ -18,6 +18,7 @@ import { sum } from './sum.js';
 import { stddevPop, stddevSamp, varPop, varSamp } from './variance.js';
 
 export type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
+export { scalarStateColumns } from './groups-accumulator.js';
 
 /** Every aggregate function by name. */
 export const AGGREGATES: Readonly<Record<AggFn, AggregateFunction>> = {

@@ -14,6 +14,17 @@ import { divDec, formatDec } from '../../common/decimal.js';
 import { bigintColumnOf, doubleColumnOf, growF64, growI64, loadBigintAsNumbers, maxGid, NO_VALUES, selected } from './group-arrays.js';
 import type { AccumulatorState, AggregateFunction, GroupsAccumulator } from './groups-accumulator.js';
 
+/**
+ * The slot evaluateInto writes group g, the k-th, into (`outSlots[k]`, null: k); or −1, the slot
+ * set NULL, when the group has no non-NULL values (no count, or a count of 0).
+ */
+function valueSlot(k: number, g: number, counts: Float64Array, out: SlotColumn, outSlots: Int32Array | null): number {
+  const slot = outSlots === null ? k : outSlots[k]!;
+  if (g < counts.length && counts[g] !== 0) return slot;
+  out.setNull(slot);
+  return -1;
+}
+
 /** Sum and count of non-NULL values held as doubles (int and double inputs); the result is the sum or the average. */
 export class FloatSumAccumulator implements GroupsAccumulator {
   private sums: Float64Array = new Float64Array(64);
@@ -96,11 +107,8 @@ export class FloatSumAccumulator implements GroupsAccumulator {
     if (!exact && storageOf(this.type) !== 'f64') return false;
     for (let k = 0; k < n; k++) {
       const g = gids[k]!;
-      const slot = outSlots === null ? k : outSlots[k]!;
-      if (g >= this.counts.length || this.counts[g] === 0) {
-        out.setNull(slot);
-        continue;
-      }
+      const slot = valueSlot(k, g, this.counts, out, outSlots);
+      if (slot < 0) continue;
       const s = this.sums[g]!;
       if (!exact) out.setF64(slot, this.out === 'avg' ? s / this.counts[g]! : s);
       else if (Number.isSafeInteger(s)) out.setI64FromNumber(slot, s);
@@ -133,7 +141,7 @@ const TWO_64 = 2n ** 64n;
  * sum is kept modulo 2^64 with a count of wraps beside it, so rows added and retracted in any
  * order give the exact sum; an interval sum outside the 64-bit range evaluates to an
  * out-of-range error (the view makes it NULL and counts it), a NUMERIC one is exact. The wrap
- * count is not checkpointed.
+ * count is state beside the sum (`wraps`, added later: state without it has 0 wraps).
  */
 export class BigSumAccumulator implements GroupsAccumulator {
   readonly combinable = true;
@@ -151,17 +159,22 @@ export class BigSumAccumulator implements GroupsAccumulator {
       this.sums[g] = wrapped;
     } else this.sums[g] = exact;
   }
-  readonly stateLayout: AccumulatorState = { scalar: [{ name: 'sum', type: 'bigint' }, { name: 'count', type: 'bigint' }], values: null };
+  readonly stateLayout: AccumulatorState = {
+    scalar: [{ name: 'sum', type: 'bigint' }, { name: 'count', type: 'bigint' }, { name: 'wraps', type: 'bigint' }],
+    values: null,
+    added: [2],
+  };
   readonly invertible = true;
   readonly saveValues = NO_VALUES.saveValues;
   readonly loadValues = NO_VALUES.loadValues;
   saveGroup(gid: number): Value[] {
-    return gid < this.counts.length ? [this.sums[gid]!, BigInt(this.counts[gid]!)] : [0n, 0n];
+    return gid < this.counts.length ? [this.sums[gid]!, BigInt(this.counts[gid]!), BigInt(this.wraps[gid]!)] : [0n, 0n, 0n];
   }
   loadGroup(gid: number, state: readonly Value[]): void {
     this.grow(gid + 1);
     this.sums[gid] = (state[0] as bigint | null) ?? 0n;
     this.counts[gid] = Number(state[1] ?? 0n);
+    this.wraps[gid] = Number(state[2] ?? 0n);
   }
   /**
    * Rows are added to the 64-bit sums word by word (two 32-bit halves with a carry, a signed
@@ -285,11 +298,8 @@ export class BigSumAccumulator implements GroupsAccumulator {
       const s = this.words;
       for (let k = 0; k < n; k++) {
         const g = gids[k]!;
-        const slot = outSlots === null ? k : outSlots[k]!;
-        if (g >= this.counts.length || this.counts[g] === 0) {
-          out.setNull(slot);
-          continue;
-        }
+        const slot = valueSlot(k, g, this.counts, out, outSlots);
+        if (slot < 0) continue;
         const hi = s[2 * g + 1]!;
         if (this.wraps[g] === 0 && hi >= -2097152 && hi < 2097152) out.setIntegerText(slot, hi * 4294967296 + (s[2 * g]! >>> 0));
         else out.set(slot, this.evaluate(g));
@@ -300,10 +310,10 @@ export class BigSumAccumulator implements GroupsAccumulator {
     const words = new Int32Array(this.sums.buffer, 0, 2 * this.sums.length);
     for (let k = 0; k < n; k++) {
       const g = gids[k]!;
-      const slot = outSlots === null ? k : outSlots[k]!;
-      if (g >= this.counts.length || this.counts[g] === 0) out.setNull(slot);
-      else if (this.wraps[g] !== 0) return false;
-      else out.setI64Words(slot, words[2 * g]!, words[2 * g + 1]!);
+      const slot = valueSlot(k, g, this.counts, out, outSlots);
+      if (slot < 0) continue;
+      if (this.wraps[g] !== 0) return false;
+      out.setI64Words(slot, words[2 * g]!, words[2 * g + 1]!);
     }
     return true;
   }
@@ -311,7 +321,7 @@ export class BigSumAccumulator implements GroupsAccumulator {
     const sums = new BigInt64Array(n);
     if (gids === null) sums.set(this.sums.subarray(0, Math.min(n, this.sums.length)));
     else for (let i = 0; i < n; i++) sums[i] = gids[i]! < this.sums.length ? this.sums[gids[i]!]! : 0n;
-    return [{ type: 'bigint', length: n, values: sums, validity: null }, bigintColumnOf(this.counts, n, gids)];
+    return [{ type: 'bigint', length: n, values: sums, validity: null }, bigintColumnOf(this.counts, n, gids), bigintColumnOf(this.wraps, n, gids)];
   }
   loadColumns(gids: Int32Array, n: number, cols: readonly Column[]): void {
     this.grow(maxGid(gids, n) + 1);
@@ -325,6 +335,7 @@ export class BigSumAccumulator implements GroupsAccumulator {
       to[2 * g + 1] = ok ? from[2 * i + 1]! : 0;
     }
     loadBigintAsNumbers(cols[1]!, gids, n, this.counts);
+    loadBigintAsNumbers(cols[2]!, gids, n, this.wraps);
   }
   private grow(need: number): void {
     this.sums = growI64(this.sums, need);

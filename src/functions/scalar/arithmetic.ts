@@ -313,6 +313,16 @@ function numericArithmetic(fn: 'add' | 'sub' | 'mul' | 'div' | 'mod', type: SqlT
 }
 
 /**
+ * The scratch buffer `out` with `text` (a NUMERIC value's ASCII text, from the exact way) written
+ * at `at`: a grown buffer, keeping out[0…at), when it does not fit.
+ */
+function putText(out: Uint8Array, at: number, text: string): Uint8Array {
+  if (at + text.length > out.length) out = scratchBytes(at + text.length, at);
+  for (let k = 0; k < text.length; k++) out[at + k] = text.charCodeAt(k);
+  return out;
+}
+
+/**
  * +, - and * of NUMERIC columns: small values straight from byte to byte (smallDecOp), others
  * through the exact decimal of their text. Neither can fail.
  */
@@ -337,8 +347,7 @@ function smallNumericArithmetic(fn: 'add' | 'sub' | 'mul', type: SqlType): (a: C
         let end = Number.isNaN(x) || Number.isNaN(y) ? -1 : smallDecOp(fn, x, xs, y, ys, out, at);
         if (end < 0) {
           const text = formatDec(op(decOf(getString(a, i)), decOf(getString(b, i))));
-          if (at + text.length > out.length) out = scratchBytes(at + text.length, at);
-          for (let k = 0; k < text.length; k++) out[at + k] = text.charCodeAt(k);
+          out = putText(out, at, text);
           end = at + text.length;
         }
         at = end;
@@ -354,6 +363,8 @@ function smallNumericArithmetic(fn: 'add' | 'sub' | 'mul', type: SqlType): (a: C
  * without the cast's column: an integer below 10^15 in magnitude is what smallDecAt reads from
  * its decimal text (scale 0), so it goes straight into smallDecOp; other rows take the exact
  * way over the texts. The same values and texts as smallNumericArithmetic over the cast column.
+ * (One kernel for both, reading b by its type row by row, ran this integer case about 5% slower
+ * in an A/B run, so the two loops stay apart.)
  */
 export function numericIntegerArithmetic(fn: 'add' | 'sub' | 'mul', numericFirst: boolean, intType: 'int' | 'bigint', type: SqlType): (a: Column, b: Column, n: number) => Column {
   const op = DEC_OPS[fn];
@@ -383,8 +394,7 @@ export function numericIntegerArithmetic(fn: 'add' | 'sub' | 'mul', numericFirst
           const xd = decOf(getString(a, i));
           const yd = decOf(String(halves === null ? (iv as Int32Array)[i]! : (iv as BigInt64Array)[i]!));
           const text = formatDec(numericFirst ? op(xd, yd) : op(yd, xd));
-          if (at + text.length > out.length) out = scratchBytes(at + text.length, at);
-          for (let k = 0; k < text.length; k++) out[at + k] = text.charCodeAt(k);
+          out = putText(out, at, text);
           end = at + text.length;
         }
         at = end;
