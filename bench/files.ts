@@ -148,11 +148,12 @@ const cases: Case[] = [
 ];
 
 /**
- * Issue 16: both cases again at parallelism 2 (`_p2`): the file source decodes pieces of lines in
- * two shard worker threads, and the word count's keyed aggregate runs in two instances (q1's
- * one-row aggregate stays single).
+ * Issue 16: both cases again at parallelism 2 (`_p2`): the word count's keyed aggregate runs in
+ * two instances (q1's one-row aggregate stays single); with SLUICE_PARALLEL_DECODE=1 the file
+ * source also decodes pieces of lines in the two shard worker threads.
  */
 cases.push(...cases.map((c) => ({ ...c, name: `${c.name}_p2`, parallelism: 2 })));
+// The child process inherits this: SLUICE_PARALLEL_DECODE=1 has the _p2 cases decode in the workers.
 
 interface Result {
   readonly name: string;

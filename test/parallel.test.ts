@@ -269,6 +269,8 @@ describe('parallelism', () => {
 
   it('decodes file pieces in the worker threads: the same rows in the same order, and the same dead letters, as in one thread', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-par-files-'));
+    // Decoding in the workers is off by default (see FileSource.decodesInWorkers).
+    process.env.SLUICE_PARALLEL_DECODE = '1';
     try {
       for (const sub of ['json', 'text', 'csv']) mkdirSync(join(dir, sub));
       for (let f = 0; f < 5; f++) {
@@ -321,6 +323,7 @@ describe('parallelism', () => {
       expect(two).toEqual(one);
       expect(three).toEqual(one);
     } finally {
+      delete process.env.SLUICE_PARALLEL_DECODE;
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);

@@ -381,11 +381,14 @@ export class FileSource implements SourceConnector<FilePosition> {
   }
 
   /**
-   * Whether pieces of lines can be decoded apart from each other, each by a decoder of its own
-   * in a shard worker: JSON and text lines, and CSV without a header (which a file's first
-   * piece carries for the others).
+   * Whether pieces of lines are decoded apart from each other, each by a decoder of its own in a
+   * shard worker: JSON and text lines, and CSV without a header (which a file's first piece
+   * carries for the others).
    */
   private decodesInWorkers(): boolean {
+    // Off unless SLUICE_PARALLEL_DECODE=1: measured here it gave no wall-time gain at
+    // parallelism 2 and took more CPU and memory (docs/decisions.md, "Decoding in the workers").
+    if (process.env.SLUICE_PARALLEL_DECODE !== '1') return false;
     const f = this.config.format;
     return f.format !== 'csv' || !f.csvHeader;
   }
