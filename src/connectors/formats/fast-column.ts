@@ -12,6 +12,7 @@
 import { endianness } from 'node:os';
 import { allocValues, newBitmap, setBit, type Column, type ColumnValues } from '../../common/column.js';
 import type { SqlType, Value } from '../../common/types.js';
+import { newTypedArray, sharingOutput } from '../../common/shared-output.js';
 import { coerceJson } from './json-coerce.js';
 import { numericText } from '../../common/decimal.js';
 
@@ -27,50 +28,33 @@ const NATIVE_UTF8_FROM = 24;
  */
 const NATIVE_COPY_FROM = 128;
 
-/** The first n elements of a typed array: a view when that is at least half of it, else a copy. */
-/** Whether new columns allocate in SharedArrayBuffers (see decodeShared). */
-let sharedOutput = false;
-
-/**
- * Runs `f` with the columns it builds in SharedArrayBuffers: the rows a shard worker decodes for a
- * source then reach the engine's thread, and the workers that run the views' scans, without a
- * copy (as datagen's generateShared).
- */
-export function decodeShared<T>(f: () => T): T {
-  sharedOutput = true;
-  try {
-    return f();
-  } finally {
-    sharedOutput = false;
-  }
-}
-
-/** n bytes: a Buffer, over shared memory under decodeShared (zeroed) or not (not zeroed). */
+/** n bytes: a Buffer, over shared memory under buildShared (zeroed) or not (not zeroed). */
 function bytesOf(n: number): Buffer {
-  return sharedOutput ? Buffer.from(new SharedArrayBuffer(n)) : Buffer.allocUnsafe(n);
+  return sharingOutput() ? Buffer.from(new SharedArrayBuffer(n)) : Buffer.allocUnsafe(n);
 }
 
 function int32s(n: number): Int32Array {
-  return sharedOutput ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
+  return newTypedArray(Int32Array, n);
 }
 
 /** A validity bitmap of n rows, all valid. */
 function allValid(n: number): Uint8Array {
-  if (!sharedOutput) return newBitmap(n, true);
+  if (!sharingOutput()) return newBitmap(n, true);
   const b = new Uint8Array(new SharedArrayBuffer((n + 7) >> 3));
   b.fill(0xff);
   return b;
 }
 
-/** Zeroed values of n rows of `type` (see allocValues), shared under decodeShared. */
+/** Zeroed values of n rows of `type` (see allocValues), shared under buildShared. */
 function valuesOf(type: SqlType, n: number): ColumnValues {
-  if (!sharedOutput) return allocValues(type, n);
+  if (!sharingOutput()) return allocValues(type, n);
   const one = allocValues(type, 8);
   const C = one.constructor as new (b: SharedArrayBuffer) => ColumnValues;
   const bytes = type === 'boolean' ? (n + 7) >> 3 : n * (one as Int32Array).BYTES_PER_ELEMENT;
   return new C(new SharedArrayBuffer(bytes));
 }
 
+/** The first n elements of a typed array: a view when that is at least half of it, else a copy. */
 function trim<T extends ColumnValues>(a: T, n: number): T {
   return (2 * n >= a.length ? a.subarray(0, n) : a.slice(0, n)) as T;
 }

@@ -12,12 +12,12 @@ import { batchBytes, type StateTable } from '../state/state-table.js';
 import type { OperatorContext } from '../operator.js';
 import { Pipeline, standIn } from '../pipeline.js';
 import type { Batch } from '../../common/column.js';
-import { generateShared, type ColumnGenerator } from '../../connectors/datagen/generators.js';
+import type { ColumnGenerator } from '../../connectors/datagen/generators.js';
+import { buildShared } from '../../common/shared-output.js';
 import { datagenGenerators } from '../../connectors/datagen/source.js';
 import { readDatagenOptions } from '../../connectors/datagen/options.js';
 import type { ErrorShape, FromWorker, SourceTask, SpreadPiece, TableShape, TaskResult, ToWorker } from './messages.js';
 import { createChunkDecoder, type ChunkDecoder } from '../../connectors/formats/chunk-decoder.js';
-import { decodeShared } from '../../connectors/formats/fast-column.js';
 import { shareBatch } from '../../common/column.js';
 import { buffersOf } from './remote.js';
 
@@ -74,7 +74,7 @@ function runTask(task: SourceTask): TaskResult {
     }
     const b = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
     // The columns are built in shared memory; shareBatch copies only what was trimmed out of it.
-    const r = decodeShared(() => decoder.decode(b, 0, b.length, task.firstLine, (line) => `${task.file}:${line + 1}`));
+    const r = buildShared(() => decoder.decode(b, 0, b.length, task.firstLine, (line) => `${task.file}:${line + 1}`));
     // Shared, as datagen's rows are: the engine's thread passes them on without a copy.
     return { batch: r.batch && shareBatch(r.batch), deadLetters: r.deadLetters, lines: r.lines };
   }
@@ -90,7 +90,7 @@ function generateRows(task: Extract<SourceTask, { kind: 'datagen' }>): Batch {
     datagens.set(key, gens);
   }
   // Shared: the engine's thread passes the rows on to the workers that scan them without a copy.
-  return { columns: generateShared(() => gens.map((g) => g(task.from, task.n, task.nowMicros))), length: task.n, weights: null };
+  return { columns: buildShared(() => gens.map((g) => g(task.from, task.n, task.nowMicros))), length: task.n, weights: null };
 }
 
 port.on('message', (m: ToWorker) => {
