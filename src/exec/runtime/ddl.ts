@@ -201,8 +201,11 @@ export class Ddl {
     const options: Record<string, string> = {};
     if (keep) options.late_rows = 'keep';
     if (retention) options.retention = retention.text;
-    // The parallelism is the catalog's (recorded beside the statement), not the statement's.
-    const updated: ViewEntry = { ...e, sql: withViewOptions(e.sql, options), parallelism };
+    // The parallelism is the catalog's (recorded beside the statement), not the statement's. A
+    // change of parallelism alone keeps the statement as it is: recovery compares it with the
+    // checkpoint's, and one that differed would have the view recomputed from its inputs.
+    const rewrite = stmt.options.late_rows !== undefined || stmt.options.retention !== undefined;
+    const updated: ViewEntry = { ...e, sql: rewrite ? withViewOptions(e.sql, options) : e.sql, parallelism };
     rt.entry = updated;
     state.catalog.replace(updated);
     // The new statement and the state it describes are checkpointed together (a restart restores
