@@ -63,15 +63,20 @@ const datagens = new Map<string, ColumnGenerator[]>();
 /** Chunk decoders of the file sources this worker decoded pieces for, by format and schema. */
 const decoders = new Map<string, ChunkDecoder>();
 
+/** The entry of `m` under `key`, made by `make` if missing (at most 64 are kept: a source's are made again after a clear). */
+function cached<T>(m: Map<string, T>, key: string, make: () => T): T {
+  let v = m.get(key);
+  if (v === undefined) {
+    v = make();
+    if (m.size > 64) m.clear();
+    m.set(key, v);
+  }
+  return v;
+}
+
 function runTask(task: SourceTask): TaskResult {
   if (task.kind === 'decode') {
-    const key = JSON.stringify([task.format, task.schema]);
-    let decoder = decoders.get(key);
-    if (!decoder) {
-      decoder = createChunkDecoder(task.format, task.schema);
-      if (decoders.size > 64) decoders.clear();
-      decoders.set(key, decoder);
-    }
+    const decoder = cached(decoders, JSON.stringify([task.format, task.schema]), () => createChunkDecoder(task.format, task.schema));
     const b = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
     // The columns are built in shared memory; shareBatch copies only what was trimmed out of it.
     const r = buildShared(() => decoder.decode(b, 0, b.length, task.firstLine, (line) => `${task.file}:${line + 1}`));
@@ -82,13 +87,9 @@ function runTask(task: SourceTask): TaskResult {
 }
 
 function generateRows(task: Extract<SourceTask, { kind: 'datagen' }>): Batch {
-  const key = JSON.stringify([task.schema, task.options, String(task.startMicros)]);
-  let gens = datagens.get(key);
-  if (!gens) {
-    gens = datagenGenerators(task.schema, readDatagenOptions(task.options, task.schema), task.startMicros);
-    if (datagens.size > 64) datagens.clear();
-    datagens.set(key, gens);
-  }
+  const gens = cached(datagens, JSON.stringify([task.schema, task.options, String(task.startMicros)]), () =>
+    datagenGenerators(task.schema, readDatagenOptions(task.options, task.schema), task.startMicros),
+  );
   // Shared: the engine's thread passes the rows on to the workers that scan them without a copy.
   return { columns: buildShared(() => gens.map((g) => g(task.from, task.n, task.nowMicros))), length: task.n, weights: null };
 }
