@@ -4,6 +4,7 @@
  * the flag or argument, points at --help and exits 2.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { lineCol, SluiceError, toSluiceError } from '../common/errors.js';
 import { createEngine } from '../exec/runtime/engine.js';
@@ -16,7 +17,7 @@ import { runRepl } from './repl/repl.js';
 /** Each command's usage: what `sluice CMD --help` prints. */
 const COMMAND_USAGE = {
   serve: `usage: sluice serve [--host H] [--port N] [--data-dir DIR] [--password P] [--batch-interval MS]
-                    [--parallelism N]
+                    [--parallelism N] [--cluster NAME --kafka BROKERS [--cluster-state DIR] [--member NAME]]
                     [--allow-path DIR]... [--max-connections N] [--tls-cert PEM --tls-key PEM]
                     [--insecure] [--demo] [--http-port N | --no-http]
 
@@ -31,6 +32,12 @@ Runs the PostgreSQL wire server (default 127.0.0.1:6875) and the HTTP server (we
   --password P          require SCRAM-SHA-256 authentication with this password
   --batch-interval MS   epoch length in milliseconds (default 1000)
   --parallelism N       instances of each keyed operator of new views (default 1; SET parallelism)
+  --cluster NAME        join cluster NAME: views over Kafka sources run across its members, which
+                        split the partitions through Kafka consumer groups (README: Scaling out)
+  --kafka BROKERS       the cluster's Kafka brokers (host:port,…)
+  --cluster-state DIR   a directory every member reaches, for the cluster's checkpoints
+                        (default: <data dir>/../<cluster>-state)
+  --member NAME         this member's name in sluice.cluster_members (default host-pid)
   --allow-path DIR      a directory file sources, sinks and tables may use (repeatable;
                         default: the data dir and the current directory)
   --max-connections N   most client connections at once
@@ -271,6 +278,10 @@ async function main(argv: string[]): Promise<number> {
         password: { type: 'string' },
         'batch-interval': { type: 'string' },
         parallelism: { type: 'string' },
+        cluster: { type: 'string' },
+        kafka: { type: 'string' },
+        'cluster-state': { type: 'string' },
+        member: { type: 'string' },
         'allow-path': { type: 'string', multiple: true },
         'max-connections': { type: 'string' },
         'tls-cert': { type: 'string' },
@@ -282,7 +293,17 @@ async function main(argv: string[]): Promise<number> {
         fail(`--host ${values.host} would let anyone on the network in without a password; pass --password P (or --insecure on an isolated network)`, 'serve');
       }
       if (values['no-http'] && values['http-port'] !== undefined) fail('--http-port and --no-http exclude each other', 'serve');
+      if ((values.cluster === undefined) !== (values.kafka === undefined)) fail('--cluster NAME and --kafka BROKERS go together', 'serve');
+      if (values.cluster !== undefined && !/^[A-Za-z0-9_.-]+$/.test(values.cluster)) fail(`--cluster ${values.cluster}: a cluster name has only letters, digits, '_', '.' and '-' (it names Kafka topics)`, 'serve');
+      if (values.cluster !== undefined && values['cluster-state'] === undefined && values['data-dir'] === undefined) fail('--cluster needs --cluster-state DIR (or a --data-dir, beside which it goes)', 'serve');
+      const cluster = values.cluster === undefined ? undefined : {
+        name: values.cluster,
+        brokers: values.kafka!.split(',').map((b) => b.trim()).filter(Boolean),
+        stateDir: values['cluster-state'] ?? join(dirname(resolve(values['data-dir']!)), `${values.cluster}-state`),
+        member: values.member,
+      };
       return serve({
+        cluster,
         host: values.host,
         port: intFlag('serve', '--port', values.port)!,
         httpPort: values['no-http'] ? null : intFlag('serve', '--http-port', values['http-port'] ?? '4040')!,

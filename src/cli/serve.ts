@@ -10,6 +10,7 @@ import { startPgServer } from '../server/pg-server.js';
 import { startHttpServer, type HttpServer } from '../server/http-server.js';
 import { SluiceError } from '../common/errors.js';
 import { runDemo } from './demo.js';
+import type { ClusterConfig } from '../cluster/cluster.js';
 
 export interface ServeOptions {
   readonly host: string;
@@ -22,6 +23,8 @@ export interface ServeOptions {
   readonly batchIntervalMs?: number;
   /** --parallelism: of views created without one (default 1). */
   readonly parallelism?: number;
+  /** --cluster: join a cluster (the batch interval is its tasks' too). */
+  readonly cluster?: Omit<ClusterConfig, 'intervalMs'>;
   /** --allow-path directories; the engine's defaults (data dir, current directory) are kept. */
   readonly allowPaths?: readonly string[];
   readonly maxConnections?: number;
@@ -41,7 +44,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 export async function serve(opts: ServeOptions): Promise<number> {
-  const engine = await createEngine({ dataDir: opts.dataDir, batchIntervalMs: opts.batchIntervalMs, parallelism: opts.parallelism, allowPaths: defaultRoots(opts.allowPaths, opts.dataDir) });
+  const engine = await createEngine({ dataDir: opts.dataDir, batchIntervalMs: opts.batchIntervalMs, parallelism: opts.parallelism, cluster: opts.cluster ? { ...opts.cluster, intervalMs: opts.batchIntervalMs ?? 1000 } : undefined, allowPaths: defaultRoots(opts.allowPaths, opts.dataDir) });
   // Backfills and table loads that take a while show in the server's log as they go.
   engine.progress.listen(throttledPrinter((line) => process.stderr.write(`sluice: ${line}\n`), 5000, 2000));
   let server;

@@ -10,7 +10,7 @@ import { parseNumericTypmod, type Schema, type SqlType, type Value } from '../..
 import { lex, relationsOf, type Options, type Statement } from '../../parser/index.js';
 import { KIND_LABEL, type CatalogEntry, type ModelEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
 import { planQuery, scannedRelations, uniqueKey, type PlannedQuery } from '../../planner/index.js';
-import type { DeadLetter, SourceConnector, TableLoader } from '../../connectors/api.js';
+import type { DeadLetter, SinkConnector, SinkContext, SourceConnector, TableLoader } from '../../connectors/api.js';
 import { tableLoaderFactories, validateTableOptions } from '../../connectors/table-loaders.js';
 import { localPathOptions, sinkFactories, sourceFactories, validateSinkOptions, validateSourceOptions } from '../../connectors/index.js';
 import { Pipeline } from '../pipeline.js';
@@ -386,6 +386,9 @@ export class Ddl {
     const lookupStrategy = await this.parts.lookup.strategies(relationsOf(stmt.query));
     const planned = planQuery(stmt.query, state.catalog, sql, { emitOnWindowClose: stmt.emitOnWindowClose, windowPanes: state.settings.windowPanes, lookupStrategy, zone });
     const retention = viewRetention(stmt.name, stmt.options.retention, planned, state.catalog);
+    // Cluster mode: a view over a Kafka source runs across the members (cluster.ts), or is refused.
+    const clusterSource = kafkaSourceOf(state, planned);
+    if (clusterSource) state.cluster!.check(stmt.name, planned.physical);
     // A relation's columns have distinct names (PostgreSQL: 42701). Views made before this
     // check existed still recover.
     if (!state.recovering) distinctColumns(planned.optimized.schema);
@@ -408,7 +411,13 @@ export class Ddl {
       if (!lateSchema) throw new SluiceError('invalid_parameter', "late_rows = 'keep' needs a windowed aggregate over an input with a watermark");
       await state.duck.run(createTableSql(`${stmt.name}_late`, [...lateSchema, { name: 'reason', type: 'varchar' }]).replace(/^CREATE TABLE/, 'CREATE OR REPLACE TABLE'));
     }
-    if (!restoreView(state, rt)) {
+    if (clusterSource) {
+      // Its store starts empty and fills from the cluster's changes topic, read from the start.
+      rt.cluster = state.cluster!.attach({
+        name: stmt.name, plan: planned.physical, schema, key: uniqueKey(planned.optimized) ?? [], zone,
+        source: { name: clusterSource.name, schema: clusterSource.schema, options: clusterSource.options },
+      });
+    } else if (!restoreView(state, rt)) {
       if (state.recovering) state.log(`RECOVERY: view ${stmt.name} has no checkpointed state; it is recomputed from its inputs`);
       await this.backfill(rt, dependsOn);
     }
@@ -574,7 +583,17 @@ export class Ddl {
     this.checkPaths('sink', stmt.name, connectorName, stmt.options);
     const primaryKey = key && key.length ? key.map((i) => schema[i]!.name) : undefined;
     const log = (m: string): void => state.log(`sink ${stmt.name}: ${m}`);
-    const connector = sinkFactories[connectorName]!({ name: stmt.name, schema, options: stmt.options, appendOnly, primaryKey, log });
+    const clusterView = stmt.from && state.views.get(stmt.from)?.cluster ? stmt.from : null;
+    if (state.cluster && (clusterView || (planned && kafkaSourceOf(state, planned)))) {
+      if (!clusterView || connectorName !== 'kafka') {
+        throw new SluiceError('not_supported', `sink "${stmt.name}" cannot run in cluster mode: ${clusterView ? `only a Kafka sink can take the changes of cluster view "${clusterView}" (each member writes the keys it owns, in the transactions of its exchange partitions)` : 'its query reads a Kafka source, which the cluster\'s members read a partition each'}`, {
+          hint: clusterView ? "Use WITH (connector = 'kafka', topic = '…', key = '<group columns>')." : 'Make the query a materialized view (a GROUP BY aggregate of the source) and sink it with CREATE SINK … FROM that view.',
+        });
+      }
+    }
+    const connector = clusterView
+      ? clusterManagedSink(state, clusterView as string, { name: stmt.name, schema, options: stmt.options, appendOnly, primaryKey, log })
+      : sinkFactories[connectorName]!({ name: stmt.name, schema, options: stmt.options, appendOnly, primaryKey, log });
     const entry: SinkEntry = { kind: 'sink', name: stmt.name, sql: stmt.text, createdAt: ++state.order, from: stmt.from, dependsOn, options: stmt.options };
     const query = planned ? this.sinkQuery(entry, planned, schema, appendOnly) : null;
     const rt: SinkRt = { entry, connector, schema, query, outbox: [], delivered: undefined, delivering: false, error: null, rowsWritten: 0, retryMs: 0, retryTimer: null, closed: false };
@@ -670,12 +689,14 @@ export class Ddl {
         if (state.views.get(e.name)?.keepLate) await state.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name + '_late')}`);
         for (const f of state.views.get(e.name)?.onDrop ?? []) f(`materialized view "${e.name}" was dropped`);
         state.views.get(e.name)?.pipeline.dispose();
+        if (state.views.get(e.name)?.cluster) await state.cluster!.detach(e.name);
         state.views.delete(e.name);
         break;
       case 'sink': {
         const s = state.sinks.get(e.name)!;
         stopDelivery(s);
         await s.connector.close();
+        state.cluster?.removeSink(e.name);
         s.query?.pipeline.dispose();
         state.sinks.delete(e.name);
         state.checkpointer?.dropSinkOutbox(e.name);
@@ -758,4 +779,25 @@ async function rescaledPipeline(rt: ViewRt, parallelism: number): Promise<Pipeli
 export function viewParallelism(state: EngineState, options: Readonly<Record<string, string>>): number {
   if (state.replayParallelism !== null) return state.replayParallelism;
   return options.parallelism === undefined ? state.settings.parallelism : checkParallelism(options.parallelism);
+}
+
+/** The Kafka source a planned query reads in cluster mode (null: not cluster mode, or none). */
+function kafkaSourceOf(state: EngineState, planned: PlannedQuery): SourceEntry | null {
+  if (!state.cluster) return null;
+  for (const rel of scannedRelations(planned.optimized)) {
+    const e = state.catalog.get(rel);
+    if (e?.kind === 'source' && e.options.connector === 'kafka') return e;
+  }
+  return null;
+}
+
+/**
+ * A Kafka sink over a cluster view: the members' stage-2 transactions write its topic (each the
+ * keys it owns, with the exchange offsets), so the engine's own delivery writes nothing. The real
+ * connector is still built, which checks the options the way a sink of one process does.
+ */
+function clusterManagedSink(state: EngineState, view: string, ctx: SinkContext): SinkConnector {
+  sinkFactories.kafka!(ctx);
+  state.cluster!.addSink(view, { name: ctx.name, options: ctx.options, schema: ctx.schema });
+  return { open: async () => null, write: async () => undefined, close: async () => undefined };
 }

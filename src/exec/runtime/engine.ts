@@ -60,6 +60,7 @@ import { createTableSql, quoteIdent } from '../duck.js';
 import { sourceRate } from './rate-controller.js';
 import { registerPgFunctions } from './pg-functions.js';
 import { createFunction, dropFunction } from './function-ddl.js';
+import { ClusterRuntime } from '../../cluster/cluster.js';
 import { abortedBlock, dmlInBlock, EngineSession, refuseInBlock, rollbackBlock, transactionStatement, type BlockContext } from './transaction.js';
 
 export type { Change, EngineOptions, ParameterSource, StatementResult, Subscription } from './state.js';
@@ -78,6 +79,13 @@ export interface ExecuteOptions {
   readonly probe?: boolean;
   /** The client session's TimeZone, which its SET TIME ZONE changes (default: the engine's own, for callers without sessions). */
   readonly zone?: SessionZone;
+  /** Cluster mode: a statement of the catalog topic being applied (it is not sent there again). */
+  readonly fromCatalog?: boolean;
+}
+
+/** The statements cluster mode sends through the catalog topic: sources, views and sinks. */
+function isClusterDdl(s: Statement): boolean {
+  return s.kind === 'create_source' || s.kind === 'create_view' || s.kind === 'create_sink' || (s.kind === 'drop' && (s.objectKind === 'source' || s.objectKind === 'view' || s.objectKind === 'sink'));
 }
 
 /** A sluice engine: runs SQL statements and the epoch loop over its catalog. */
@@ -118,6 +126,7 @@ export class Engine {
       sources: new Map(), tables: new Map(), views: new Map(), sinks: new Map(), metrics: new MetricsRing(1000), progress: new ProgressTracker(),
       settings: initialSettings(opts.batchIntervalMs ?? 1000, opts.statementTimeoutMs ?? 0, opts.parallelism ?? 1), clock: opts.clock ?? Date.now, epochNo: 0, lastT: 0n, closed: false, order: 0, queryConn: null,
       checkpointer: null, tableSeq: 0, consumedSeq: 0, recovering: null, replayParallelism: null, lastStateWrite: null,
+      cluster: opts.cluster ? new ClusterRuntime(opts.cluster, (m) => log(m), opts.dataDir ?? null) : null,
     };
     this.lookup = new LookupService(this.state);
     this.epochs = new EpochRunner(this.state, this.lookup);
@@ -144,8 +153,19 @@ export class Engine {
     const engine = new Engine(duck, opts, paths, guard);
     OPEN_ENGINES.add(engine);
     await engine.restore();
+    if (engine.state.cluster) await engine.joinCluster(engine.state.cluster);
     if (opts.autoStart ?? true) engine.startTimer();
     return engine;
+  }
+
+  /** Cluster mode: applies the catalog topic's statements this member has not, and follows it. */
+  private async joinCluster(cluster: ClusterRuntime): Promise<void> {
+    try {
+      await cluster.catalog.start(async (sql) => (await this.execute(sql, { fromCatalog: true }))[0], Math.min(500, this.state.settings.batchIntervalMs));
+    } catch (e) {
+      await this.close();
+      throw new SluiceError('connection', `cannot join cluster ${cluster.config.name}: its catalog topic on brokers ${cluster.config.brokers.join(',')} is out of reach (${toSluiceError(e).message})`, { hint: 'Check that the brokers are running and --kafka is right.' });
+    }
   }
 
   /**
@@ -290,8 +310,22 @@ export class Engine {
    * (default: the superuser).
    */
   async execute(sql: string, opts: ExecuteOptions = {}): Promise<StatementResult[]> {
+    // Cluster mode: DDL goes through the catalog topic, which every member applies in order.
+    if (this.state.cluster && !opts.fromCatalog && !isRead(sql)) {
+      const statements = await this.parse(sql);
+      if (statements.some(isClusterDdl)) return [await this.submitToCluster(this.state.cluster, sql, statements, opts)];
+    }
     const run = () => this.executeScript(sql, opts);
     return isRead(sql) ? this.gate.read(run, opts.signal) : this.gate.write(run);
+  }
+
+  private async submitToCluster(cluster: ClusterRuntime, sql: string, statements: readonly Statement[], opts: ExecuteOptions): Promise<StatementResult> {
+    if (statements.length !== 1) {
+      throw new SluiceError('not_supported', 'in cluster mode a CREATE or DROP of a source, view or sink is sent alone, one statement per query', { hint: 'Every member applies it from the cluster\'s catalog topic; send the statements one at a time.' });
+    }
+    if (opts.principal && !opts.principal.superuser) throw new SluiceError('insufficient_privilege', 'in cluster mode only a superuser changes the cluster\'s catalog');
+    if (opts.session && opts.session.status !== 'idle') throw new SluiceError('active_sql_transaction', 'in cluster mode DDL cannot run inside a transaction block');
+    return (await cluster.catalog.submit(sql)) as StatementResult;
   }
 
   /** Parses client SQL (guarded), from the cache when the same small script came before. */
@@ -514,6 +548,8 @@ export class Engine {
     state.closed = true;
     OPEN_ENGINES.delete(this);
     if (this.timer) clearTimeout(this.timer);
+    // First, outside the mutex: applying a catalog statement takes it.
+    await state.cluster?.close().catch(() => undefined);
     await state.mutex.run(async () => {
       // A graceful stop writes the views' state as of the last epoch (Spark's stopGracefully): a
       // restart then restores it and replays nothing; after a crash it replays the epochs since

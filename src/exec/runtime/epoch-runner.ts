@@ -192,6 +192,8 @@ export class EpochRunner {
     const { state } = this;
     const nowMs = Number(t / 1000n);
     for (const [name, s] of state.sources) {
+      // In cluster mode the cluster's members read Kafka sources, each its own partitions.
+      if (state.cluster && s.entry.options.connector === 'kafka') continue;
       let read;
       try {
         const limit = epochLimit(sourceRate(s.maxRate, s.rate, state.settings), null, state.settings.batchIntervalMs);
@@ -254,7 +256,8 @@ export class EpochRunner {
       // State may change with input or a moving watermark; output is checked below.
       if (wmAfter !== v.wm || v.entry.dependsOn.some((rel) => deltas.get(rel)?.some((b) => b.length > 0))) v.dirty = true;
       try {
-        await v.pipeline.runEpoch(deltas, this.operatorContext(v, { before: v.wm, after: wmAfter }));
+        if (v.cluster) v.outputs.push(...v.cluster.take());
+        else await v.pipeline.runEpoch(deltas, this.operatorContext(v, { before: v.wm, after: wmAfter }));
         v.wm = wmAfter;
       } catch (e) {
         v.failed = toSluiceError(e);

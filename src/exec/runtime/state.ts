@@ -22,6 +22,7 @@ import type { Mutex } from './lock.js';
 import type { MetricsRing } from './metrics.js';
 import type { PathPolicy } from './path-policy.js';
 import type { PidRateEstimator } from './rate-controller.js';
+import type { ClusterConfig, ClusterRuntime } from '../../cluster/cluster.js';
 
 /** Options of `createEngine`. */
 export interface EngineOptions {
@@ -48,6 +49,8 @@ export interface EngineOptions {
   readonly clock?: () => number;
   /** The parallelism of views created without one (default 1; SET parallelism changes it). */
   readonly parallelism?: number;
+  /** Cluster mode (`sluice serve --cluster`): views over Kafka sources run across the cluster's members. */
+  readonly cluster?: ClusterConfig;
 }
 
 /** A WARNING a statement reports beside its result (PostgreSQL sends it as a NoticeResponse). */
@@ -165,6 +168,8 @@ export interface ViewRt {
   ckptChain: CkptChain | null;
   /** Its state may have changed since that file was written. */
   dirty: boolean;
+  /** A view the cluster runs (cluster.ts): its changes come from the cluster, not its pipeline. */
+  cluster?: { take(): Batch[] } | null;
 }
 
 /** A view's chain of state files after its full one (incremental checkpoints, view-state.ts). */
@@ -281,6 +286,8 @@ export interface EngineState {
    * epochs' processing time since (what recovery would replay).
    */
   lastStateWrite: { atMs: number; ms: number; workSinceMs: number } | null;
+  /** The cluster runtime in cluster mode, else null. */
+  readonly cluster: ClusterRuntime | null;
 }
 
 /** The connection for ad-hoc queries and lookups (statements are serialised by the mutex). */

@@ -1,0 +1,644 @@
+/**
+ * Cluster mode (`sluice serve --cluster NAME --kafka BROKERS`): several sluice processes split
+ * the work of a view over a Kafka source the way Kafka Streams does, with Kafka as the only
+ * coordinator — no membership, RPC or leader election of our own.
+ *
+ * For each such view (a grouped aggregate; plan-split.ts), every member:
+ *
+ *   - joins the consumer group `sluice.<cluster>.<view>`, subscribed to the source topic and the
+ *     view's exchange topic. Kafka's group protocol assigns each partition of both to one member;
+ *     the member only uses the group for that (and for committed offsets): it reads with its own
+ *     fetches (range-reader.ts).
+ *   - stage 1, per source partition p it is assigned: reads the next records from the group's
+ *     committed offset, runs the stateless part of the plan, and writes each row to the exchange
+ *     topic's partition that owns its key (key group → partition, as the in-process exchange
+ *     does). The rows and the source offset (sendOffsets) commit in one Kafka transaction, whose
+ *     transactional id is the partition's: a member that takes p over fences the old owner.
+ *   - stage 2, per exchange partition r it is assigned: reads committed rows from the committed
+ *     offset, runs the aggregate and everything above it, and writes the view's changes of those
+ *     keys to the changes topic (retract/insert rows with a weight) and to the Kafka sinks over
+ *     the view, with the exchange offset, in one transaction. The aggregate's state is
+ *     checkpointed per partition to the cluster's shared state directory after the commit, named
+ *     by the offset it holds; a member that takes r over restores the newest checkpoint at or
+ *     below the committed offset and reads the rows between again without writing anything.
+ *   - a replica: reads the changes topic (all partitions, read_committed) into the view's local
+ *     store, so a query on any member answers for the whole cluster.
+ *
+ * Exactly-once: every output and every offset move is in a transaction; state is rebuilt from
+ * committed input only; a zombie's transactions are fenced by the next owner's producer id.
+ */
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { AssignerProtocol, Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
+import { constantColumn, type Batch } from '../common/column.js';
+import { toSluiceError } from '../common/errors.js';
+import type { TimeZone } from '../common/time-zone.js';
+import type { Schema } from '../common/types.js';
+import type { Options } from '../parser/ast.js';
+import { changeMessages } from '../connectors/kafka/change-messages.js';
+import { KafkaCluster, kafkaErrorText } from '../connectors/kafka/cluster.js';
+import { readKafkaSinkOptions, readKafkaSourceOptions, type KafkaSourceConfig } from '../connectors/kafka/options.js';
+import { readRanges } from '../connectors/kafka/range-reader.js';
+import { compile, type Kernel } from '../exec/eval.js';
+import { ownerOf, keyGroupsOf } from '../exec/exchange.js';
+import type { OperatorContext } from '../exec/operator.js';
+import { Pipeline } from '../exec/pipeline.js';
+import { createDiscardStore } from '../exec/view-store.js';
+import { readViewState, writeViewState } from '../exec/checkpoint/view-state.js';
+import { fileSafe } from '../exec/checkpoint/checkpointer.js';
+import type { PhysicalPlan } from '../planner/physical.js';
+import { EXCHANGE_RELATION, splitPlan, type SplitPlan } from './plan-split.js';
+import { CatalogLog } from './catalog-log.js';
+
+export interface ClusterConfig {
+  /** The cluster's name: its topics and groups are named after it. */
+  readonly name: string;
+  readonly brokers: readonly string[];
+  /** A directory every member reaches (stage-2 checkpoints). */
+  readonly stateDir: string;
+  /** This member's name in sluice.cluster_members (default host-pid). */
+  readonly member?: string;
+  /** How often each task runs an epoch, ms. */
+  readonly intervalMs: number;
+  /** Most records a task reads per epoch. */
+  readonly maxRecordsPerEpoch?: number;
+}
+
+/** A view run by the cluster, as the engine hands it over. */
+export interface ClusterViewDef {
+  readonly name: string;
+  readonly plan: PhysicalPlan;
+  readonly schema: Schema;
+  /** Output columns that identify a row (the group keys). */
+  readonly key: readonly number[];
+  readonly zone: TimeZone;
+  /** The Kafka source stage 1 reads. */
+  readonly source: { readonly name: string; readonly schema: Schema; readonly options: Options };
+}
+
+/** One row of sluice.cluster_members. */
+export interface ClusterMemberRow {
+  readonly view: string;
+  readonly member: string;
+  readonly host: string;
+  readonly self: boolean;
+  readonly sourcePartitions: string;
+  readonly exchangePartitions: string;
+}
+
+/** The weight column the changes topic carries each row with. */
+const WEIGHT = '__weight';
+const MESSAGES_PER_SEND = 1000;
+/** A stage-2 task checkpoints after this many epochs that changed its state. */
+const CHECKPOINT_EVERY = 10;
+
+/** `schema` with its columns named c0, c1, …: rows of it as JSON objects always have distinct keys. */
+function positional(schema: Schema): Schema {
+  return schema.map((f, i) => ({ ...f, name: `c${i}` }));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The cluster runtime of one member. */
+export class ClusterRuntime {
+  readonly member: string;
+  private readonly kafka: Kafka;
+  private readonly views = new Map<string, ClusterView>();
+  private admin: Admin | null = null;
+  private closed = false;
+  /** The catalog topic: DDL of every member, applied by every member. */
+  readonly catalog: CatalogLog;
+
+  constructor(readonly config: ClusterConfig, private readonly log: (m: string) => void, dataDir: string | null) {
+    this.member = config.member ?? `${hostname()}-${process.pid}`;
+    this.catalog = new CatalogLog(config.name, config.brokers, dataDir, log);
+    this.kafka = new Kafka({ brokers: [...config.brokers], clientId: `sluice-${config.name}-${this.member}`, logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 3000 } });
+  }
+
+  /** Checks that `plan` can run across the cluster (throws 0A000 if not): its split. */
+  check(view: string, plan: PhysicalPlan): SplitPlan {
+    return splitPlan(view, plan);
+  }
+
+  /** Starts running a view; the returned handle gives the view's changes for its local store. */
+  attach(def: ClusterViewDef): { take(): Batch[] } {
+    const incarnation = this.catalog.incarnation(def.name) ?? 0;
+    this.catalog.created(def.name);
+    const v = new ClusterView(this, def, incarnation, this.kafka, this.log);
+    this.views.set(def.name, v);
+    v.start();
+    return { take: () => v.replica.take() };
+  }
+
+  /** Kafka sinks over a cluster view are written by its stage-2 transactions. */
+  addSink(view: string, sink: { name: string; options: Options; schema: Schema }): void {
+    const v = this.views.get(view);
+    if (!v) throw new Error(`no cluster view ${view}`);
+    v.sinks.push({ name: sink.name, topic: readKafkaSinkOptions(sink.options, sink.schema).topic });
+  }
+
+  removeSink(name: string): void {
+    for (const v of this.views.values()) v.sinks = v.sinks.filter((s) => s.name !== name);
+  }
+
+  isClusterView(view: string): boolean {
+    return this.views.has(view);
+  }
+
+  async detach(view: string): Promise<void> {
+    const v = this.views.get(view);
+    this.views.delete(view);
+    this.catalog.dropped(view);
+    await v?.stop();
+  }
+
+  /** The members of every view's group and their partitions (sluice.cluster_members). */
+  async members(): Promise<ClusterMemberRow[]> {
+    if (this.views.size === 0) return [];
+    this.admin ??= this.kafka.admin();
+    await this.admin.connect();
+    const out: ClusterMemberRow[] = [];
+    for (const v of this.views.values()) {
+      const { groups } = await this.admin.describeGroups([v.groupId]);
+      for (const g of groups) {
+        for (const m of g.members) {
+          const a = m.memberAssignment.length ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
+          const parts = (topic: string) => (a?.assignment[topic] ?? []).slice().sort((x, y) => x - y).join(',');
+          out.push({ view: v.def.name, member: m.clientId.replace(`sluice-${this.config.name}-`, ''), host: m.clientHost.replace(/^\//, ''), self: m.memberId === v.memberId, sourcePartitions: parts(v.sourceTopic), exchangePartitions: parts(v.exchangeTopic) });
+        }
+      }
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.catalog.close();
+    for (const v of this.views.values()) await v.stop();
+    this.views.clear();
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+/** What a view's tasks share. */
+class ClusterView {
+  readonly groupId: string;
+  readonly sourceTopic: string;
+  readonly exchangeTopic: string;
+  readonly changesTopic: string;
+  readonly split: SplitPlan;
+  readonly sourceConfig: KafkaSourceConfig;
+  readonly exchangeConfig: KafkaSourceConfig;
+  /** Stage 1's output columns named c0, c1, … (its own names may repeat or be empty). */
+  readonly exchangeSchema: Schema;
+  /** The view's columns and the weight, named c0, c1, …, as the changes topic holds them. */
+  readonly changesSchema: Schema;
+  readonly replica: Replica;
+  sinks: { name: string; topic: string }[] = [];
+  memberId: string | null = null;
+  private consumer: Consumer | null = null;
+  private assignment: Record<string, number[]> = {};
+  private readonly stage1 = new Map<number, Stage1Task>();
+  private readonly stage2 = new Map<number, Stage2Task>();
+  private loop: Promise<void> | null = null;
+  private stopped = false;
+  private admin: Admin | null = null;
+  private keyKernels: Kernel[];
+  /** Partitions of the exchange and changes topics: the source's, decided at start. */
+  exchangePartitions = 0;
+  readonly sourceCluster: KafkaCluster;
+  readonly exchangeCluster: KafkaCluster;
+
+  constructor(readonly rt: ClusterRuntime, readonly def: ClusterViewDef, readonly incarnation: number, readonly kafka: Kafka, readonly log: (m: string) => void) {
+    // Named by the view and the catalog offset of its CREATE: a view made again starts over.
+    const base = `__sluice_${rt.config.name}_${def.name}_${incarnation}`;
+    this.groupId = `sluice.${rt.config.name}.${def.name}.${incarnation}`;
+    this.split = splitPlan(def.name, def.plan);
+    this.sourceConfig = readKafkaSourceOptions(def.source.options, def.source.schema);
+    this.sourceTopic = this.sourceConfig.topic;
+    this.exchangeTopic = `${base}_exchange`;
+    this.changesTopic = `${base}_changes`;
+    const brokers = rt.config.brokers.join(',');
+    this.exchangeSchema = positional(this.split.stage1.schema);
+    this.changesSchema = positional([...def.schema, { name: WEIGHT, type: 'int' }]);
+    this.exchangeConfig = readKafkaSourceOptions({ topic: this.exchangeTopic, brokers, format: 'json' }, this.exchangeSchema);
+    this.keyKernels = this.split.agg.groupKeys.map(compile);
+    this.sourceCluster = new KafkaCluster(rt.config.brokers, this.sourceTopic, `sluice-${rt.config.name}-${rt.member}-src`);
+    this.exchangeCluster = new KafkaCluster(rt.config.brokers, this.exchangeTopic, `sluice-${rt.config.name}-${rt.member}-x`);
+    this.replica = new Replica(this, readKafkaSourceOptions({ topic: this.changesTopic, brokers, format: 'json' }, this.changesSchema));
+  }
+
+  start(): void {
+    this.loop = this.run().catch((e) => this.log(`cluster view ${this.def.name} stopped: ${toSluiceError(e).message}`));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+    for (const t of [...this.stage1.values(), ...this.stage2.values()]) await t.close();
+    await this.consumer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+    await this.sourceCluster.disconnect().catch(() => undefined);
+    await this.exchangeCluster.disconnect().catch(() => undefined);
+    await this.replica.close();
+  }
+
+  stateDir(): string {
+    return join(this.rt.config.stateDir, `${fileSafe(this.def.name)}.${this.incarnation}`);
+  }
+
+  /** The group's committed offset of a partition (null: none yet). */
+  async committed(topic: string, partition: number): Promise<number | null> {
+    const admin = await this.adminClient();
+    const res = await admin.fetchOffsets({ groupId: this.groupId, topics: [topic] });
+    const p = res.find((t) => t.topic === topic)?.partitions.find((q) => q.partition === partition);
+    const o = p === undefined ? -1 : Number(p.offset);
+    return o < 0 ? null : o;
+  }
+
+  async adminClient(): Promise<Admin> {
+    if (this.admin === null) {
+      const a = this.kafka.admin();
+      await a.connect();
+      this.admin = a;
+    }
+    return this.admin;
+  }
+
+  private readonly topicsMade = new Set<string>();
+
+  /** Makes sure a sink's topic exists (a producer would wait for a missing one forever). */
+  async ensureTopic(topic: string): Promise<void> {
+    if (this.topicsMade.has(topic)) return;
+    const admin = await this.adminClient();
+    if (!(await admin.listTopics()).includes(topic)) {
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic }] }).catch((e) => {
+        if (!/already exists/i.test(kafkaErrorText(e))) throw e;
+      });
+    }
+    this.topicsMade.add(topic);
+  }
+
+  /** Routes stage-1 output rows to exchange partitions by their group key. */
+  route(b: Batch, ctx: OperatorContext): Int32Array {
+    const quiet = Object.create(ctx, { onRowError: { value: () => undefined } }) as OperatorContext;
+    const groups = keyGroupsOf(this.keyKernels.map((k) => k(b, quiet)), b.length);
+    for (let i = 0; i < groups.length; i++) groups[i] = ownerOf(groups[i]!, this.exchangePartitions);
+    return groups;
+  }
+
+  context(epoch: number): OperatorContext {
+    return {
+      epoch,
+      now: BigInt(Date.now()) * 1000n,
+      zone: this.def.zone,
+      watermark: { before: null, after: null },
+      countLate: () => undefined,
+      onRowError: (e) => this.log(`cluster view ${this.def.name}: row error (the value becomes NULL): ${e.message}`),
+    };
+  }
+
+  private async setup(): Promise<void> {
+    await this.sourceCluster.connect();
+    const admin = await this.adminClient();
+    this.exchangePartitions = (await this.sourceCluster.partitions()).length;
+    const existing = new Set(await admin.listTopics());
+    const wanted = [this.exchangeTopic, this.changesTopic].filter((t) => !existing.has(t));
+    if (wanted.length) {
+      // Another member may create them at the same moment: "already exists" is fine.
+      await admin.createTopics({ waitForLeaders: true, topics: wanted.map((topic) => ({ topic, numPartitions: this.exchangePartitions })) }).catch((e) => {
+        if (!/already exists/i.test(kafkaErrorText(e))) throw e;
+      });
+    }
+    await this.exchangeCluster.connect();
+    // Loads the topic's metadata, which offsets and fetches need.
+    await this.exchangeCluster.partitions();
+    mkdirSync(this.stateDir(), { recursive: true });
+    const consumer = this.kafka.consumer({ groupId: this.groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, rebalanceTimeout: 15_000, retry: { retries: 10 } });
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.memberId = e.payload.memberId;
+      this.assignment = e.payload.memberAssignment;
+      this.log(`cluster ${this.rt.config.name}: view ${this.def.name} now has source partitions [${(this.assignment[this.sourceTopic] ?? []).join(',')}] and exchange partitions [${(this.assignment[this.exchangeTopic] ?? []).join(',')}]`);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.sourceTopic, this.exchangeTopic], fromBeginning: true });
+    const all = [{ topic: this.sourceTopic }, { topic: this.exchangeTopic }];
+    // The group is used for its assignment and its committed offsets only: nothing is fetched
+    // through it (kafkajs fetches until paused; whatever it got is ignored).
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => consumer.pause(all) });
+    consumer.pause(all);
+    this.consumer = consumer;
+  }
+
+  private async run(): Promise<void> {
+    for (;;) {
+      if (this.stopped) return;
+      try {
+        await this.setup();
+        break;
+      } catch (e) {
+        this.log(`cluster view ${this.def.name}: cannot join the cluster yet: ${kafkaErrorText(e)}; retrying in 2 s`);
+        await this.consumer?.disconnect().catch(() => undefined);
+        this.consumer = null;
+        await sleep(2000);
+      }
+    }
+    let epoch = 0;
+    while (!this.stopped) {
+      const began = Date.now();
+      epoch++;
+      await this.reconcile();
+      for (const [p, t] of this.stage1) await this.step(t, () => t.step(epoch), `stage 1 of source partition ${p}`);
+      for (const [r, t] of this.stage2) await this.step(t, () => t.step(epoch), `stage 2 of exchange partition ${r}`);
+      try {
+        await this.replica.poll();
+      } catch (e) {
+        this.log(`cluster view ${this.def.name}: reading its changes failed: ${kafkaErrorText(e)}; retrying`);
+      }
+      await sleep(Math.max(5, this.rt.config.intervalMs - (Date.now() - began)));
+    }
+  }
+
+  private async step(t: Stage1Task | Stage2Task, f: () => Promise<void>, what: string): Promise<void> {
+    try {
+      await f();
+    } catch (e) {
+      this.log(`cluster view ${this.def.name}: ${what} failed: ${kafkaErrorText(e)}; it starts again from the committed offset`);
+      await t.close();
+      t.reset();
+    }
+  }
+
+  /** Starts tasks for newly assigned partitions and closes those of partitions given away. */
+  private async reconcile(): Promise<void> {
+    const mine1 = new Set(this.assignment[this.sourceTopic] ?? []);
+    const mine2 = new Set(this.assignment[this.exchangeTopic] ?? []);
+    for (const [p, t] of this.stage1) {
+      if (!mine1.has(p)) {
+        await t.close();
+        this.stage1.delete(p);
+      }
+    }
+    for (const [r, t] of this.stage2) {
+      if (!mine2.has(r)) {
+        await t.close();
+        this.stage2.delete(r);
+      }
+    }
+    for (const p of mine1) if (!this.stage1.has(p)) this.stage1.set(p, new Stage1Task(this, p));
+    for (const r of mine2) if (!this.stage2.has(r)) this.stage2.set(r, new Stage2Task(this, r));
+  }
+
+  /** A transactional producer for a task, its producer id initialised (fencing older owners). */
+  async producer(task: string): Promise<Producer> {
+    const producer = this.kafka.producer({ transactionalId: `${this.groupId}.${task}`, maxInFlightRequests: 1, idempotent: true, transactionTimeout: 30_000 });
+    await producer.connect();
+    try {
+      await (await producer.transaction()).abort();
+    } catch (e) {
+      await producer.disconnect().catch(() => undefined);
+      throw e;
+    }
+    return producer;
+  }
+}
+
+/** Sends `messages` and the consumed offset in one transaction. */
+async function commitTransaction(v: ClusterView, producer: Producer, out: { topic: string; messages: { key?: string | null; value: string | null; partition?: number }[] }[], offset: { topic: string; partition: number; next: number }): Promise<void> {
+  const tx = await producer.transaction();
+  try {
+    for (const { topic, messages } of out) {
+      for (let i = 0; i < messages.length; i += MESSAGES_PER_SEND) await tx.send({ topic, acks: -1, messages: messages.slice(i, i + MESSAGES_PER_SEND) });
+    }
+    await tx.sendOffsets({ consumerGroupId: v.groupId, topics: [{ topic: offset.topic, partitions: [{ partition: offset.partition, offset: String(offset.next) }] }] });
+    await tx.commit();
+  } catch (e) {
+    await tx.abort().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Stage 1 of one source partition: read, run the stateless part, route to the exchange. */
+class Stage1Task {
+  private producer: Producer | null = null;
+  private next: number | null = null;
+  private pipeline: Pipeline | null = null;
+  private out: Batch[] = [];
+
+  constructor(private readonly v: ClusterView, private readonly partition: number) {}
+
+  reset(): void {
+    this.producer = null;
+    this.next = null;
+    this.pipeline = null;
+  }
+
+  async close(): Promise<void> {
+    const p = this.producer;
+    this.reset();
+    await p?.disconnect().catch(() => undefined);
+  }
+
+  async step(epoch: number): Promise<void> {
+    const v = this.v;
+    if (this.producer === null) {
+      this.producer = await v.producer(`s1.${this.partition}`);
+      this.next = (await v.committed(v.sourceTopic, this.partition)) ?? (await v.sourceCluster.offsets([this.partition], v.sourceConfig.startup.mode === 'latest' ? 'latest' : 'earliest')).get(this.partition)!;
+      this.pipeline = new Pipeline(`${v.def.name}#s1`, v.split.stage1, (b) => this.out.push(b), undefined, { parallelism: 1, threads: false });
+    }
+    const from = this.next!;
+    const latest = (await v.sourceCluster.offsets([this.partition], 'latest')).get(this.partition)!;
+    if (latest <= from) return;
+    const to = Math.min(latest, from + (v.rt.config.maxRecordsPerEpoch ?? v.sourceConfig.maxRecordsPerEpoch));
+    const read = await readRanges(v.sourceCluster, v.def.source.schema, v.sourceConfig, v.sourceTopic, [{ partition: this.partition, from, to }], { maxBytes: v.sourceConfig.fetchMaxBytes, maxPartitionBytes: v.sourceConfig.fetchMaxPartitionBytes }, (m) => v.log(m));
+    const end = read.ranges[0]?.to ?? from;
+    for (const d of read.deadLetters) v.log(`cluster view ${v.def.name}: a record of ${d.position} was not read (${d.error})`);
+    const ctx = v.context(epoch);
+    this.out = [];
+    await this.pipeline!.runEpoch(new Map([[v.def.source.name, read.batches.filter((b) => b.length > 0)]]), ctx);
+    const schema = v.exchangeSchema;
+    const messages: { value: string | null; partition: number }[] = [];
+    for (const b of this.out) {
+      if (b.length === 0) continue;
+      const owners = v.route(b, ctx);
+      const msgs = changeMessages(schema, [{ ...b, weights: null }], null, false);
+      for (let i = 0; i < msgs.length; i++) messages.push({ value: msgs[i]!.value, partition: owners[i]! });
+    }
+    await commitTransaction(v, this.producer, [{ topic: v.exchangeTopic, messages }], { topic: v.sourceTopic, partition: this.partition, next: end });
+    this.next = end;
+  }
+}
+
+/** Stage 2 of one exchange partition: the aggregate of the keys it owns. */
+class Stage2Task {
+  private producer: Producer | null = null;
+  private next = 0;
+  private pipeline: Pipeline | null = null;
+  private out: Batch[] = [];
+  private sinceCheckpoint = 0;
+
+  constructor(private readonly v: ClusterView, private readonly partition: number) {}
+
+  reset(): void {
+    this.producer = null;
+    this.pipeline = null;
+  }
+
+  async close(): Promise<void> {
+    const p = this.producer;
+    this.reset();
+    await p?.disconnect().catch(() => undefined);
+  }
+
+  private newPipeline(): Pipeline {
+    return new Pipeline(this.v.def.name, this.v.split.stage2, (b) => this.out.push(b), undefined, { parallelism: 1, threads: false });
+  }
+
+  /** Checkpoint files of this partition: offset → path. */
+  private checkpoints(): Map<number, string> {
+    const out = new Map<number, string>();
+    const prefix = `x${this.partition}.`;
+    for (const f of readdirSync(this.v.stateDir())) {
+      const m = /^x(\d+)\.(\d+)\.state$/.exec(f);
+      if (m && f.startsWith(prefix)) out.set(Number(m[2]), join(this.v.stateDir(), f));
+    }
+    return out;
+  }
+
+  /** Takes the partition over: fences, restores the newest usable checkpoint, replays to the committed offset. */
+  private async open(epoch: number): Promise<void> {
+    const v = this.v;
+    this.producer = await v.producer(`s2.${this.partition}`);
+    const committed = (await v.committed(v.exchangeTopic, this.partition)) ?? 0;
+    let pipeline = this.newPipeline();
+    let from = 0;
+    const usable = [...this.checkpoints()].filter(([o]) => o <= committed).sort((a, b) => b[0] - a[0]);
+    for (const [offset, path] of usable) {
+      try {
+        readViewState([{ path }], v.def.name, pipeline, createDiscardStore(v.def.schema));
+        from = offset;
+        break;
+      } catch (e) {
+        v.log(`cluster view ${v.def.name}: checkpoint ${path} is not usable (${toSluiceError(e).message}); trying an older one`);
+        pipeline = this.newPipeline();
+      }
+    }
+    // The rows between the checkpoint and the committed offset rebuild the state; their output
+    // was committed by the previous owner, so it is dropped here.
+    while (from < committed) {
+      const read = await this.read(from, committed);
+      this.out = [];
+      await pipeline.runEpoch(new Map([[EXCHANGE_RELATION, read.batches]]), v.context(epoch));
+      this.out = [];
+      if (read.end <= from) throw new Error(`exchange partition ${this.partition} ends at ${read.end}, before its committed offset ${committed}`);
+      from = read.end;
+    }
+    if (usable.length || committed > 0) v.log(`cluster view ${v.def.name}: took exchange partition ${this.partition} over at offset ${committed} (state from offset ${usable[0]?.[0] ?? 0})`);
+    this.pipeline = pipeline;
+    this.next = committed;
+    this.sinceCheckpoint = 0;
+  }
+
+  private async read(from: number, to: number): Promise<{ batches: Batch[]; end: number }> {
+    const v = this.v;
+    const read = await readRanges(v.exchangeCluster, v.exchangeSchema, v.exchangeConfig, v.exchangeTopic, [{ partition: this.partition, from, to }], { maxBytes: v.exchangeConfig.fetchMaxBytes, maxPartitionBytes: v.exchangeConfig.fetchMaxPartitionBytes }, (m) => v.log(m));
+    return { batches: read.batches.filter((b) => b.length > 0), end: read.ranges[0]?.to ?? from };
+  }
+
+  async step(epoch: number): Promise<void> {
+    const v = this.v;
+    if (this.pipeline === null) await this.open(epoch);
+    const latest = (await v.exchangeCluster.offsets([this.partition], 'latest')).get(this.partition)!;
+    if (latest <= this.next) return;
+    const to = Math.min(latest, this.next + (v.rt.config.maxRecordsPerEpoch ?? 100_000));
+    const read = await this.read(this.next, to);
+    this.out = [];
+    await this.pipeline!.runEpoch(new Map([[EXCHANGE_RELATION, read.batches]]), v.context(epoch));
+    const changes = this.out.filter((b) => b.length > 0);
+    const out: { topic: string; messages: { key?: string | null; value: string | null; partition?: number }[] }[] = [];
+    if (changes.length) {
+      // Retract/insert rows with their weight, in the partition of their key: one writer per key.
+      const weighted = changes.map((b) => ({ columns: [...b.columns, b.weights ? { ...constantColumn('int', 1, b.length), values: Int32Array.from(b.weights) } : constantColumn('int', 1, b.length)], length: b.length, weights: null }));
+      out.push({ topic: v.changesTopic, messages: changeMessages(v.changesSchema, weighted, null, false).map((m) => ({ value: m.value, partition: this.partition })) });
+      for (const s of v.sinks) {
+        await v.ensureTopic(s.topic);
+        out.push({ topic: s.topic, messages: changeMessages(v.def.schema, changes, v.def.key, true) });
+      }
+    }
+    try {
+      await commitTransaction(v, this.producer!, out, { topic: v.exchangeTopic, partition: this.partition, next: read.end });
+    } catch (e) {
+      // The state went past what committed: the task starts over from a checkpoint.
+      this.pipeline = null;
+      throw e;
+    }
+    this.next = read.end;
+    if (++this.sinceCheckpoint >= CHECKPOINT_EVERY) {
+      this.sinceCheckpoint = 0;
+      this.checkpoint();
+    }
+  }
+
+  /** Writes the state as of `next` (committed), keeping the two newest files. */
+  private checkpoint(): void {
+    const v = this.v;
+    try {
+      writeViewState(join(v.stateDir(), `x${this.partition}.${this.next}.state`), v.def.name, this.pipeline!, createDiscardStore(v.def.schema));
+      const old = [...this.checkpoints()].sort((a, b) => b[0] - a[0]).slice(2);
+      for (const [, path] of old) rmSync(path, { force: true });
+    } catch (e) {
+      v.log(`cluster view ${v.def.name}: checkpoint of exchange partition ${this.partition} failed: ${toSluiceError(e).message}`);
+    }
+  }
+}
+
+/** The view's changes, read back from the changes topic into this member's store. */
+class Replica {
+  private readonly next = new Map<number, number>();
+  private pending: Batch[] = [];
+  private readonly cluster: KafkaCluster;
+  private connected = false;
+
+  constructor(private readonly v: ClusterView, private readonly config: KafkaSourceConfig) {
+    this.cluster = new KafkaCluster(v.rt.config.brokers, v.changesTopic, `sluice-${v.rt.config.name}-${v.rt.member}-replica`);
+  }
+
+  async poll(): Promise<void> {
+    const v = this.v;
+    if (v.exchangePartitions === 0) return;
+    if (!this.connected) {
+      await this.cluster.connect();
+      await this.cluster.partitions();
+      this.connected = true;
+    }
+    const parts = [...Array(v.exchangePartitions).keys()];
+    const latest = await this.cluster.offsets(parts, 'latest');
+    const ranges = parts.map((partition) => ({ partition, from: this.next.get(partition) ?? 0, to: latest.get(partition)! })).filter((r) => r.to > r.from);
+    if (!ranges.length) return;
+    const read = await readRanges(this.cluster, v.changesSchema, this.config, v.changesTopic, ranges, { maxBytes: this.config.fetchMaxBytes, maxPartitionBytes: this.config.fetchMaxPartitionBytes }, (m) => v.log(m));
+    const w = v.def.schema.length;
+    for (const b of read.batches) {
+      if (b.length === 0) continue;
+      const wc = b.columns[w]!;
+      const weights = new Int32Array(b.length);
+      for (let i = 0; i < b.length; i++) weights[i] = Number(wc.values[i]);
+      this.pending.push({ columns: b.columns.slice(0, w), length: b.length, weights });
+    }
+    for (const r of read.ranges) this.next.set(r.partition, r.to);
+  }
+
+  take(): Batch[] {
+    const out = this.pending;
+    this.pending = [];
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.cluster.disconnect().catch(() => undefined);
+  }
+}
