@@ -128,6 +128,7 @@ export class ClusterRuntime {
     const v = new ClusterView(this, def, incarnation, this.kafka, this.log);
     this.views.set(def.name, v);
     v.start();
+    this.watchMembers();
     return { take: () => v.replica.take() };
   }
 
@@ -153,6 +154,23 @@ export class ClusterRuntime {
     await v?.stop();
   }
 
+  /** The members as last read (every 2 s while views run), for sluice.cluster_members. */
+  lastMembers: ClusterMemberRow[] = [];
+  private membersTimer: NodeJS.Timeout | null = null;
+
+  private watchMembers(): void {
+    if (this.membersTimer !== null) return;
+    const tick = async () => {
+      try {
+        this.lastMembers = await this.members();
+      } catch (e) {
+        this.log(`cluster ${this.config.name}: cannot list the members: ${kafkaErrorText(e)}`);
+      }
+      if (!this.closed) this.membersTimer = setTimeout(() => void tick(), 2000);
+    };
+    this.membersTimer = setTimeout(() => void tick(), 500);
+  }
+
   /** The members of every view's group and their partitions (sluice.cluster_members). */
   async members(): Promise<ClusterMemberRow[]> {
     if (this.views.size === 0) return [];
@@ -174,6 +192,7 @@ export class ClusterRuntime {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.membersTimer !== null) clearTimeout(this.membersTimer);
     await this.catalog.close();
     for (const v of this.views.values()) await v.stop();
     this.views.clear();

@@ -9,6 +9,7 @@
  *
  * Callers hold the engine mutex, so a snapshot is a committed epoch boundary.
  */
+import type { ClusterMemberRow } from '../../cluster/cluster.js';
 import { formatInterval } from '../../common/interval.js';
 import { typeDisplayName, type SqlType, type Value } from '../../common/types.js';
 import type { EpochMetrics } from './metrics.js';
@@ -215,6 +216,10 @@ export class Monitor {
    * The process's shard worker threads (parallel views' keyed instances), with the views of
    * this engine that run an instance in each.
    */
+  clusterMembers(): ClusterMemberRow[] {
+    return this.state.cluster?.lastMembers ?? [];
+  }
+
   workers(): WorkerInfo[] {
     const views = [...pipelines(this.state)].filter((v) => v.pipeline.threaded);
     return shardPool().describe().map((w) => {

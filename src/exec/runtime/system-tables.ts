@@ -2,7 +2,8 @@
  * The `sluice.*` system tables: the monitor's figures (monitor.ts) as relations an ad-hoc
  * SELECT reads over pg-wire like any table — `sluice.epochs`, `sluice.sources`, `sluice.views`,
  * `sluice.operators`, `sluice.sinks`, `sluice.checkpoints`, `sluice.models`, `sluice.functions`,
- * `sluice.workers` (the shard worker threads of parallel views).
+ * `sluice.workers` (the shard worker threads of parallel views), `sluice.cluster_members` (cluster
+ * mode: each cluster view's members and the partitions the group gave each).
  *
  * In DuckDB, `sluice` is a small in-memory database attached at start (duck.ts) holding one
  * view per system table over a temp table of the querying connection (`temp.main."sluice.x"`).
@@ -16,7 +17,7 @@ import type { Monitor } from './monitor.js';
 /** The system schema's name. */
 export const SYSTEM_SCHEMA = 'sluice';
 
-type SystemTableName = 'epochs' | 'sources' | 'views' | 'operators' | 'sinks' | 'checkpoints' | 'models' | 'functions' | 'workers';
+type SystemTableName = 'epochs' | 'sources' | 'views' | 'operators' | 'sinks' | 'checkpoints' | 'models' | 'functions' | 'workers' | 'cluster_members';
 
 interface SystemTable {
   readonly schema: Schema;
@@ -72,6 +73,10 @@ export const SYSTEM_TABLES: { readonly [K in SystemTableName]: SystemTable } = {
   workers: {
     schema: [f('worker', 'int'), f('status', 'varchar'), f('busy', 'double'), f('views', 'int'), f('view_names', 'varchar'), f('pipelines', 'int')],
     rows: (m) => m.workers().map((w) => [w.worker, w.status, w.busy, w.views.length, w.views.join(', '), w.pipelines]),
+  },
+  cluster_members: {
+    schema: [f('view_name', 'varchar'), f('member', 'varchar'), f('host', 'varchar'), f('self', 'boolean'), f('source_partitions', 'varchar'), f('exchange_partitions', 'varchar')],
+    rows: (m) => m.clusterMembers().map((r) => [r.view, r.member, r.host, r.self, r.sourcePartitions, r.exchangePartitions]),
   },
   checkpoints: {
     schema: [f('id', 'bigint'), f('epoch', 'bigint'), f('created_at', 'timestamp'), f('bytes', 'bigint'), f('views_written', 'int'), f('views_as_delta', 'int'), f('duration_ms', 'double')],
