@@ -36,6 +36,7 @@ import { toSluiceError } from '../common/errors.js';
 import type { TimeZone } from '../common/time-zone.js';
 import type { Schema } from '../common/types.js';
 import type { Options } from '../parser/ast.js';
+import type { DeadLetter } from '../connectors/api.js';
 import { changeMessages } from '../connectors/kafka/change-messages.js';
 import { KafkaCluster, kafkaErrorText } from '../connectors/kafka/cluster.js';
 import { readKafkaSinkOptions, readKafkaSourceOptions, type KafkaSourceConfig } from '../connectors/kafka/options.js';
@@ -75,6 +76,8 @@ export interface ClusterViewDef {
   readonly zone: TimeZone;
   /** The Kafka source stage 1 reads. */
   readonly source: { readonly name: string; readonly schema: Schema; readonly options: Options };
+  /** Where stage 1's malformed records go (the member's `<source>_errors` table). */
+  readonly deadLetter: (d: DeadLetter) => void;
 }
 
 /** One row of sluice.cluster_members. */
@@ -476,7 +479,7 @@ class Stage1Task {
     const to = Math.min(latest, from + (v.rt.config.maxRecordsPerEpoch ?? v.sourceConfig.maxRecordsPerEpoch));
     const read = await readRanges(v.sourceCluster, v.def.source.schema, v.sourceConfig, v.sourceTopic, [{ partition: this.partition, from, to }], { maxBytes: v.sourceConfig.fetchMaxBytes, maxPartitionBytes: v.sourceConfig.fetchMaxPartitionBytes }, (m) => v.log(m));
     const end = read.ranges[0]?.to ?? from;
-    for (const d of read.deadLetters) v.log(`cluster view ${v.def.name}: a record of ${d.position} was not read (${d.error})`);
+    for (const d of read.deadLetters) v.def.deadLetter(d);
     const ctx = v.context(epoch);
     this.out = [];
     await this.pipeline!.runEpoch(new Map([[v.def.source.name, read.batches.filter((b) => b.length > 0)]]), ctx);

@@ -62,6 +62,9 @@ describe('cluster mode (3 processes, one killed and restarted, one joining)', ()
       await sleep(3000);
       running = false;
       await writer;
+      // Malformed records go to the <source>_errors table of the member that read them.
+      const bad = ['bad-0 {', 'bad-1 {', 'bad-2 {'];
+      await producer.send({ topic: input, acks: -1, messages: bad.map((value, partition) => ({ value, partition })) });
 
       const oracle: string[] = [];
       for (let k = 0; k < KEYS; k++) {
@@ -93,6 +96,22 @@ describe('cluster mode (3 processes, one killed and restarted, one joining)', ()
           await c.end();
         }
       }
+      const query = async (m: ServerProcess, sql: string) => {
+        const c = await m.client();
+        try {
+          return (await c.query(sql)).rows;
+        } finally {
+          await c.end();
+        }
+      };
+      let dead: string[] = [];
+      for (const until = Date.now() + 30_000; Date.now() < until; await sleep(300)) {
+        dead = [];
+        for (const m of members.values()) dead.push(...(await query(m, "SELECT raw FROM ev_errors WHERE raw LIKE 'bad-%'")).map((r) => String(r.raw)));
+        if (new Set(dead).size >= bad.length) break;
+      }
+      expect([...new Set(dead)].sort()).toEqual(bad);
+      await expect(query(members.get('a')!, 'ALTER MATERIALIZED VIEW agg SET PARALLELISM = 2')).rejects.toMatchObject({ code: '0A000' });
       // The sink: upserts by key; the last committed value of each key is the view's row.
       const last = new Map<string, string>();
       for (const m of await readTopic(output)) last.set(String(m.key), String(m.value));

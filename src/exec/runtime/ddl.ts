@@ -416,6 +416,12 @@ export class Ddl {
       rt.cluster = state.cluster!.attach({
         name: stmt.name, plan: planned.physical, schema, key: uniqueKey(planned.optimized) ?? [], zone,
         source: { name: clusterSource.name, schema: clusterSource.schema, options: clusterSource.options },
+        deadLetter: (d) => {
+          const dead = state.sources.get(clusterSource.name)?.dead;
+          if (!dead) return;
+          dead.pending.push(d);
+          dead.count++;
+        },
       });
     } else if (!restoreView(state, rt)) {
       if (state.recovering) state.log(`RECOVERY: view ${stmt.name} has no checkpointed state; it is recomputed from its inputs`);

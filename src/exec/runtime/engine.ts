@@ -616,6 +616,12 @@ export class Engine {
         // Cancelled or timed out while waiting for the engine: do not start.
         if (signal?.aborted) throw signal.reason;
         checkStatement(this.state, principal, stmt);
+        if ((stmt.kind === 'alter_set' || stmt.kind === 'alter_rename') && this.state.views.get(stmt.name)?.cluster) {
+          throw new SluiceError('not_supported', `view "${stmt.name}" runs across cluster ${this.state.cluster!.config.name}, and ALTER of a cluster view is not supported yet`, {
+            position: stmt.pos,
+            hint: 'Drop the view and create it again (both go to every member through the catalog topic); the new view starts over from the source.',
+          });
+        }
         if (stmt.kind === 'show_variable') return showSessionVariable(stmt.name, principal) ?? (await this.dispatch(stmt, sql, replaying, zone, signal));
         return await this.dispatch(stmt, sql, replaying, zone, signal);
       } catch (e) {

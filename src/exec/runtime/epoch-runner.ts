@@ -17,7 +17,7 @@ import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Schema, Value } from '../../common/types.js';
 import type { OperatorContext } from '../operator.js';
 import type { LookupService } from './lookup-service.js';
-import { batchTime, pipelines, type Change, type EngineState, type ViewRt } from './state.js';
+import { batchTime, pipelines, type Change, type EngineState, type SourceRt, type ViewRt } from './state.js';
 import { advanceWatermark, lateInputSchema, viewWatermark } from './watermark.js';
 import type { CommitAppend, OffsetsRecord } from '../checkpoint/checkpointer.js';
 import { commitEpoch } from './commit.js';
@@ -192,8 +192,12 @@ export class EpochRunner {
     const { state } = this;
     const nowMs = Number(t / 1000n);
     for (const [name, s] of state.sources) {
-      // In cluster mode the cluster's members read Kafka sources, each its own partitions.
-      if (state.cluster && s.entry.options.connector === 'kafka') continue;
+      // In cluster mode the cluster's members read Kafka sources, each its own partitions; the
+      // records this member found malformed still go to the source's dead-letter table.
+      if (state.cluster && s.entry.options.connector === 'kafka') {
+        this.takeDeadLetters(name, s, t, input);
+        continue;
+      }
       let read;
       try {
         const limit = epochLimit(sourceRate(s.maxRate, s.rate, state.settings), null, state.settings.batchIntervalMs);
@@ -221,12 +225,16 @@ export class EpochRunner {
         while (s.retained.length > 1 && (s.retained.length > state.retainEpochs || kept > RETAIN_BYTES)) kept -= s.retained.shift()!.bytes;
         s.version++;
       }
-      if (s.dead.pending.length) {
-        const rows = s.dead.pending.splice(0).map((d) => [d.position, d.raw, d.error, t] as Value[]);
-        input.deadLetters += rows.length;
-        input.appends.push({ table: `${name}_errors`, schema: ERRORS_SCHEMA, rows });
-      }
+      this.takeDeadLetters(name, s, t, input);
     }
+  }
+
+  /** A source's dead letters since the last epoch, for its `<source>_errors` table at the commit. */
+  private takeDeadLetters(name: string, s: SourceRt, t: bigint, input: EpochInput): void {
+    if (!s.dead.pending.length) return;
+    const rows = s.dead.pending.splice(0).map((d) => [d.position, d.raw, d.error, t] as Value[]);
+    input.deadLetters += rows.length;
+    input.appends.push({ table: `${name}_errors`, schema: ERRORS_SCHEMA, rows });
   }
 
   /** Takes the changelogs queued on tables (DML, refreshes) as this epoch's table deltas. */
