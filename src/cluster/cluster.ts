@@ -88,6 +88,12 @@ export interface ClusterMemberRow {
   readonly self: boolean;
   readonly sourcePartitions: string;
   readonly exchangePartitions: string;
+  /** Source records not yet through stage 1 in the member's source partitions. */
+  readonly sourceLag: number;
+  /** Exchange rows not yet through stage 2 in its exchange partitions. */
+  readonly exchangeLag: number;
+  /** Assignments this member got since it started (null for the other members). */
+  readonly rebalances: number | null;
 }
 
 /** The weight column the changes topic carries each row with. */
@@ -182,11 +188,29 @@ export class ClusterRuntime {
     const out: ClusterMemberRow[] = [];
     for (const v of this.views.values()) {
       const { groups } = await this.admin.describeGroups([v.groupId]);
+      // Records behind, per topic and partition: the end offset minus the group's committed one.
+      const committed = new Map<string, number>();
+      for (const t of await this.admin.fetchOffsets({ groupId: v.groupId, topics: [v.sourceTopic, v.exchangeTopic] })) {
+        for (const p of t.partitions) committed.set(`${t.topic}/${p.partition}`, Number(p.offset));
+      }
+      const behind = new Map<string, number>();
+      for (const topic of [v.sourceTopic, v.exchangeTopic]) {
+        for (const p of await this.admin.fetchTopicOffsets(topic)) {
+          const c = committed.get(`${topic}/${p.partition}`) ?? -1;
+          behind.set(`${topic}/${p.partition}`, Math.max(0, Number(p.high) - (c >= 0 ? c : Number(p.low))));
+        }
+      }
       for (const g of groups) {
         for (const m of g.members) {
           const a = m.memberAssignment.length ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
-          const parts = (topic: string) => (a?.assignment[topic] ?? []).slice().sort((x, y) => x - y).join(',');
-          out.push({ view: v.def.name, member: m.clientId.replace(`sluice-${this.config.name}-`, ''), host: m.clientHost.replace(/^\//, ''), self: m.memberId === v.memberId, sourcePartitions: parts(v.sourceTopic), exchangePartitions: parts(v.exchangeTopic) });
+          const mine = (topic: string) => (a?.assignment[topic] ?? []).slice().sort((x, y) => x - y);
+          const lag = (topic: string) => mine(topic).reduce((sum, p) => sum + (behind.get(`${topic}/${p}`) ?? 0), 0);
+          const self = m.memberId === v.memberId;
+          out.push({
+            view: v.def.name, member: m.clientId.replace(`sluice-${this.config.name}-`, ''), host: m.clientHost.replace(/^\//, ''), self,
+            sourcePartitions: mine(v.sourceTopic).join(','), exchangePartitions: mine(v.exchangeTopic).join(','),
+            sourceLag: lag(v.sourceTopic), exchangeLag: lag(v.exchangeTopic), rebalances: self ? v.rebalances : null,
+          });
         }
       }
     }
@@ -223,6 +247,8 @@ class ClusterView {
   readonly replica: Replica;
   sinks: { name: string; topic: string }[] = [];
   memberId: string | null = null;
+  /** Assignments received (GROUP_JOIN events). */
+  rebalances = 0;
   private consumer: Consumer | null = null;
   private assignment: Record<string, number[]> = {};
   private readonly stage1 = new Map<number, Stage1Task>();
@@ -328,21 +354,23 @@ class ClusterView {
   private async setup(): Promise<void> {
     await this.sourceCluster.connect();
     const admin = await this.adminClient();
-    this.exchangePartitions = (await this.sourceCluster.partitions()).length;
+    const sourcePartitions = (await this.sourceCluster.partitions()).length;
     const existing = new Set(await admin.listTopics());
     const wanted = [this.exchangeTopic, this.changesTopic].filter((t) => !existing.has(t));
     if (wanted.length) {
       // Another member may create them at the same moment: "already exists" is fine.
-      await admin.createTopics({ waitForLeaders: true, topics: wanted.map((topic) => ({ topic, numPartitions: this.exchangePartitions })) }).catch((e) => {
+      await admin.createTopics({ waitForLeaders: true, topics: wanted.map((topic) => ({ topic, numPartitions: sourcePartitions })) }).catch((e) => {
         if (!/already exists/i.test(kafkaErrorText(e))) throw e;
       });
     }
     await this.exchangeCluster.connect();
-    // Loads the topic's metadata, which offsets and fetches need.
-    await this.exchangeCluster.partitions();
+    // Loads the topic's metadata, which offsets and fetches need. The exchange keeps the
+    // partition count it was made with, even if the source topic grows since.
+    this.exchangePartitions = (await this.exchangeCluster.partitions()).length;
     mkdirSync(this.stateDir(), { recursive: true });
     const consumer = this.kafka.consumer({ groupId: this.groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, rebalanceTimeout: 15_000, retry: { retries: 10 } });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.rebalances++;
       this.memberId = e.payload.memberId;
       this.assignment = e.payload.memberAssignment;
       this.log(`cluster ${this.rt.config.name}: view ${this.def.name} now has source partitions [${(this.assignment[this.sourceTopic] ?? []).join(',')}] and exchange partitions [${(this.assignment[this.exchangeTopic] ?? []).join(',')}]`);

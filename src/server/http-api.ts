@@ -12,6 +12,8 @@
  *   /api/checkpoints         the kept checkpoints
  *   /api/memory              heap, RSS, state bytes per view
  *   /api/workers             the shard worker threads of parallel views: status, busy share, views
+ *   /api/cluster             cluster mode: the cluster, this member, and every cluster view's
+ *                            members with their partitions, lag and rebalances (null otherwise)
  *   /api/progress            backfills, table loads and scripts running or finished in the last
  *                            minute, with rows done, total, rate (read without the lock)
  */
@@ -53,6 +55,7 @@ const ROUTES: Readonly<Record<string, Route>> = {
   sinks: (m) => ok(m.sinks()),
   checkpoints: (m) => ok(m.checkpoints()),
   workers: (m) => ok(m.workers()),
+  cluster: (m) => ok(m.cluster()),
   memory: (m) => ok(m.memory()),
 };
 

@@ -148,9 +148,10 @@ function sinksTable(sinks) {
 async function systemPage(ov) {
   const cps = await getJson('/api/checkpoints');
   const workers = await getJson('/api/workers');
+  const cluster = await getJson('/api/cluster');
   const m = ov.memory;
   return [
-    el('h1', {}, 'Memory, worker threads and checkpoints'),
+    el('h1', {}, 'Memory, worker threads, cluster and checkpoints'),
     table('Memory', ['what', 'bytes'], [
       row('resident set (RSS)', fmt(m.rss, 'B')), row('JS heap used', fmt(m.heapUsed, 'B')), row('JS heap total', fmt(m.heapTotal, 'B')),
       row('external (Arrow buffers, …)', fmt(m.external, 'B')),
@@ -158,6 +159,9 @@ async function systemPage(ov) {
     ], { id: 'memory' }),
     table('Shard worker threads (keyed operators of views with parallelism > 1)', ['worker', 'status', 'busy since start', 'views with an instance in it'], workers.map((w) => row(
       String(w.worker), w.status, `${(100 * w.busy).toFixed(1)} %`, w.views.join(', ') || '–')), { id: 'workers' }),
+    ...(cluster ? [table(`Cluster ${cluster.name} (this member: ${cluster.member}; brokers ${cluster.brokers.join(',')})`,
+      ['view', 'member', 'host', 'source partitions', 'exchange partitions', 'source lag', 'exchange lag', 'rebalances seen'], cluster.members.map((c) => row(
+        c.view, c.self ? `${c.member} (this one)` : c.member, c.host, c.sourcePartitions || '–', c.exchangePartitions || '–', fmt(c.sourceLag), fmt(c.exchangeLag), c.rebalances === null ? '–' : String(c.rebalances))), { id: 'cluster' })] : []),
     table('Checkpoints (the kept ones; none without a data dir)', ['id', 'epoch', 'taken at', 'bytes written', 'views written', 'as deltas', 'duration'], cps.map((c) => row(
       String(c.id), String(c.epoch), c.createdAt, fmt(c.bytes, 'B'), String(c.viewsWritten), String(c.viewsAsDelta), ms(c.durationMs))), { id: 'checkpoints' }),
   ];

@@ -16,6 +16,8 @@ export class ServerProcess {
     readonly port: number,
     /** Everything the process wrote to stderr (recovery messages, errors). */
     readonly stderr: string[],
+    /** The web UI's port. */
+    readonly httpPort: number,
   ) {}
 
   /** Starts `sluice serve --port 0 --data-dir dir` and waits until it listens (or fails with its stderr). */
@@ -32,9 +34,10 @@ export class ServerProcess {
       child.stdout!.setEncoding('utf8').on('data', (s: string) => {
         out += s;
         const m = /listening on postgres:\/\/[^:]+:(\d+)\//.exec(out);
-        if (m) {
+        const h = /web UI on http:\/\/[^:]+:(\d+)\//.exec(out);
+        if (m && h) {
           clearTimeout(timer);
-          done(new ServerProcess(child, Number(m[1]), stderr));
+          done(new ServerProcess(child, Number(m[1]), stderr, Number(h[1])));
         }
       });
       child.on('exit', (code, signal) => {

@@ -4,16 +4,20 @@
  * SIGKILLed, member c joins, and b is started again on its data dir. At the end the view, read
  * from every member, and the Kafka sink's committed output equal the oracle: 0 lost, 0
  * duplicated. The DDL is sent to one member only (the catalog topic carries it to the others).
+ * SLUICE_CLUSTER_KILLS=N kills N times in all (scripts/crash-soak.sh runs it with more).
  */
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { ServerProcess } from '../crash/server-process.js';
 import { brokers, createTopic, readTopic } from './kafka-helpers.js';
 
 const KEYS = 13;
+/** SIGKILLs: the first is member b's, the rest hit a random member (SLUICE_CLUSTER_KILLS, default 1). */
+const KILLS = Number(process.env.SLUICE_CLUSTER_KILLS ?? 1);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('cluster mode (3 processes, one killed and restarted, one joining)', () => {
@@ -59,6 +63,14 @@ describe('cluster mode (3 processes, one killed and restarted, one joining)', ()
       members.set('c', await ServerProcess.start(dir('c'), args('c')));
       await sleep(4000);
       members.set('b', await ServerProcess.start(dir('b'), args('b')));
+      // More kills for a soak (scripts/crash-soak.sh): a random member each time, restarted later.
+      for (let k = 1; k < KILLS; k++) {
+        await sleep(2000 + Math.random() * 3000);
+        const victim = ['a', 'b', 'c'][Math.floor(Math.random() * 3)]!;
+        await members.get(victim)!.kill();
+        await sleep(500 + Math.random() * 3000);
+        members.set(victim, await ServerProcess.start(dir(victim), args(victim)));
+      }
       await sleep(3000);
       running = false;
       await writer;
@@ -112,6 +124,23 @@ describe('cluster mode (3 processes, one killed and restarted, one joining)', ()
       }
       expect([...new Set(dead)].sort()).toEqual(bad);
       await expect(query(members.get('a')!, 'ALTER MATERIALIZED VIEW agg SET PARALLELISM = 2')).rejects.toMatchObject({ code: '0A000' });
+      // The web UI's system page shows the cluster's members, in a real browser.
+      const api = (await (await fetch(`http://127.0.0.1:${members.get('a')!.httpPort}/api/cluster`)).json()) as { name: string; member: string; members: { member: string; self: boolean; sourcePartitions: string }[] };
+      expect(api.name).toBe(cluster);
+      expect(api.member).toBe('a');
+      expect(api.members.map((m) => m.member).sort()).toEqual(['a', 'b', 'c']);
+      expect(api.members.flatMap((m) => m.sourcePartitions.split(',').filter(Boolean).map(Number)).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+      const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`http://127.0.0.1:${members.get('b')!.httpPort}/#/system`);
+        await page.locator('#cluster').waitFor();
+        expect(await page.locator('#cluster caption').textContent()).toContain(`Cluster ${cluster}`);
+        await page.waitForFunction(() => document.querySelectorAll('#cluster tbody tr').length === 3, null, { timeout: 10_000 });
+        expect(await page.locator('#cluster tbody').textContent()).toContain('b (this one)');
+      } finally {
+        await browser.close();
+      }
       // The sink: upserts by key; the last committed value of each key is the view's row.
       const last = new Map<string, string>();
       for (const m of await readTopic(output)) last.set(String(m.key), String(m.value));

@@ -220,6 +220,12 @@ export class Monitor {
     return this.state.cluster?.lastMembers ?? [];
   }
 
+  /** Cluster mode: the cluster's name, this member's, and the members of its views; null otherwise. */
+  cluster(): { name: string; member: string; brokers: readonly string[]; members: ClusterMemberRow[] } | null {
+    const c = this.state.cluster;
+    return c ? { name: c.config.name, member: c.member, brokers: c.config.brokers, members: c.lastMembers } : null;
+  }
+
   workers(): WorkerInfo[] {
     const views = [...pipelines(this.state)].filter((v) => v.pipeline.threaded);
     return shardPool().describe().map((w) => {

@@ -75,8 +75,9 @@ export const SYSTEM_TABLES: { readonly [K in SystemTableName]: SystemTable } = {
     rows: (m) => m.workers().map((w) => [w.worker, w.status, w.busy, w.views.length, w.views.join(', '), w.pipelines]),
   },
   cluster_members: {
-    schema: [f('view_name', 'varchar'), f('member', 'varchar'), f('host', 'varchar'), f('self', 'boolean'), f('source_partitions', 'varchar'), f('exchange_partitions', 'varchar')],
-    rows: (m) => m.clusterMembers().map((r) => [r.view, r.member, r.host, r.self, r.sourcePartitions, r.exchangePartitions]),
+    schema: [f('view_name', 'varchar'), f('member', 'varchar'), f('host', 'varchar'), f('self', 'boolean'), f('source_partitions', 'varchar'), f('exchange_partitions', 'varchar'),
+      f('source_lag', 'bigint'), f('exchange_lag', 'bigint'), f('rebalances', 'int')],
+    rows: (m) => m.clusterMembers().map((r) => [r.view, r.member, r.host, r.self, r.sourcePartitions, r.exchangePartitions, big(r.sourceLag), big(r.exchangeLag), r.rebalances]),
   },
   checkpoints: {
     schema: [f('id', 'bigint'), f('epoch', 'bigint'), f('created_at', 'timestamp'), f('bytes', 'bigint'), f('views_written', 'int'), f('views_as_delta', 'int'), f('duration_ms', 'double')],
