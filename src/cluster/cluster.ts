@@ -45,6 +45,7 @@ import { compile, type Kernel } from '../exec/eval.js';
 import { ownerOf, keyGroupsOf } from '../exec/exchange.js';
 import type { OperatorContext } from '../exec/operator.js';
 import { Pipeline } from '../exec/pipeline.js';
+import { HashAggOp } from '../exec/hash-agg.js';
 import { createDiscardStore } from '../exec/view-store.js';
 import { readViewState, writeViewState } from '../exec/checkpoint/view-state.js';
 import { fileSafe } from '../exec/checkpoint/checkpointer.js';
@@ -101,6 +102,27 @@ const WEIGHT = '__weight';
 const MESSAGES_PER_SEND = 1000;
 /** A stage-2 task checkpoints after this many epochs that changed its state. */
 const CHECKPOINT_EVERY = 10;
+
+/** Rows of the exchange and changes topics are JSON lines, packed this many bytes to a message (brokers take 1 MB by default). */
+const MESSAGE_BYTES = 256 << 10;
+
+/** JSON lines packed into newline-separated messages of at most ~MESSAGE_BYTES (read with many_per_message). */
+function packLines(lines: readonly string[]): string[] {
+  const out: string[] = [];
+  let part: string[] = [];
+  let bytes = 0;
+  for (const l of lines) {
+    if (bytes + l.length > MESSAGE_BYTES && part.length) {
+      out.push(part.join('\n'));
+      part = [];
+      bytes = 0;
+    }
+    part.push(l);
+    bytes += l.length + 1;
+  }
+  if (part.length) out.push(part.join('\n'));
+  return out;
+}
 
 /** `schema` with its columns named c0, c1, …: rows of it as JSON objects always have distinct keys. */
 function positional(schema: Schema): Schema {
@@ -244,6 +266,12 @@ class ClusterView {
   readonly exchangeSchema: Schema;
   /** The view's columns and the weight, named c0, c1, …, as the changes topic holds them. */
   readonly changesSchema: Schema;
+  /**
+   * Whether stage 1 aggregates its rows before the exchange (the combiner: every call exact and
+   * order-free), so the exchange carries one partial row per group, partition and epoch, in the
+   * aggregate's `groups` state layout, which stage 2 merges.
+   */
+  readonly combine: boolean;
   readonly replica: Replica;
   sinks: { name: string; topic: string }[] = [];
   memberId: string | null = null;
@@ -272,13 +300,15 @@ class ClusterView {
     this.exchangeTopic = `${base}_exchange`;
     this.changesTopic = `${base}_changes`;
     const brokers = rt.config.brokers.join(',');
-    this.exchangeSchema = positional(this.split.stage1.schema);
+    const probe = new HashAggOp(`${def.name}#probe`, this.split.agg);
+    this.combine = probe.combinable();
+    this.exchangeSchema = positional(this.combine ? probe.state.find((t) => t.spec.name === 'groups')!.spec.schema : this.split.stage1.schema);
     this.changesSchema = positional([...def.schema, { name: WEIGHT, type: 'int' }]);
-    this.exchangeConfig = readKafkaSourceOptions({ topic: this.exchangeTopic, brokers, format: 'json' }, this.exchangeSchema);
+    this.exchangeConfig = readKafkaSourceOptions({ topic: this.exchangeTopic, brokers, format: 'json', many_per_message: 'true' }, this.exchangeSchema);
     this.keyKernels = this.split.agg.groupKeys.map(compile);
     this.sourceCluster = new KafkaCluster(rt.config.brokers, this.sourceTopic, `sluice-${rt.config.name}-${rt.member}-src`);
     this.exchangeCluster = new KafkaCluster(rt.config.brokers, this.exchangeTopic, `sluice-${rt.config.name}-${rt.member}-x`);
-    this.replica = new Replica(this, readKafkaSourceOptions({ topic: this.changesTopic, brokers, format: 'json' }, this.changesSchema));
+    this.replica = new Replica(this, readKafkaSourceOptions({ topic: this.changesTopic, brokers, format: 'json', many_per_message: 'true' }, this.changesSchema));
   }
 
   start(): void {
@@ -332,10 +362,11 @@ class ClusterView {
     this.topicsMade.add(topic);
   }
 
-  /** Routes stage-1 output rows to exchange partitions by their group key. */
+  /** Routes stage-1 output rows (or partial rows, whose group key comes first) to exchange partitions by their group key. */
   route(b: Batch, ctx: OperatorContext): Int32Array {
     const quiet = Object.create(ctx, { onRowError: { value: () => undefined } }) as OperatorContext;
-    const groups = keyGroupsOf(this.keyKernels.map((k) => k(b, quiet)), b.length);
+    const keys = this.combine ? b.columns.slice(0, this.keyKernels.length) : this.keyKernels.map((k) => k(b, quiet));
+    const groups = keyGroupsOf(keys, b.length);
     for (let i = 0; i < groups.length; i++) groups[i] = ownerOf(groups[i]!, this.exchangePartitions);
     return groups;
   }
@@ -479,6 +510,8 @@ class Stage1Task {
   private next: number | null = null;
   private pipeline: Pipeline | null = null;
   private out: Batch[] = [];
+  /** The combiner (ClusterView.combine): this epoch's rows as partial groups. */
+  private partial: HashAggOp | null = null;
 
   constructor(private readonly v: ClusterView, private readonly partition: number) {}
 
@@ -486,6 +519,7 @@ class Stage1Task {
     this.producer = null;
     this.next = null;
     this.pipeline = null;
+    this.partial = null;
   }
 
   async close(): Promise<void> {
@@ -500,6 +534,7 @@ class Stage1Task {
       this.producer = await v.producer(`s1.${this.partition}`);
       this.next = (await v.committed(v.sourceTopic, this.partition)) ?? (await v.sourceCluster.offsets([this.partition], v.sourceConfig.startup.mode === 'latest' ? 'latest' : 'earliest')).get(this.partition)!;
       this.pipeline = new Pipeline(`${v.def.name}#s1`, v.split.stage1, (b) => this.out.push(b), undefined, { parallelism: 1, threads: false });
+      this.partial = v.combine ? new HashAggOp(`${v.def.name}#s1partial`, v.split.agg) : null;
     }
     const from = this.next!;
     const latest = (await v.sourceCluster.offsets([this.partition], 'latest')).get(this.partition)!;
@@ -512,13 +547,18 @@ class Stage1Task {
     this.out = [];
     await this.pipeline!.runEpoch(new Map([[v.def.source.name, read.batches.filter((b) => b.length > 0)]]), ctx);
     const schema = v.exchangeSchema;
-    const messages: { value: string | null; partition: number }[] = [];
+    const rows: string[][] = Array.from({ length: v.exchangePartitions }, () => []);
+    if (this.partial) {
+      for (const b of this.out) if (b.length) this.partial.processBatch(0, b, ctx);
+      this.out = [this.partial.takePartial()];
+    }
     for (const b of this.out) {
       if (b.length === 0) continue;
       const owners = v.route(b, ctx);
       const msgs = changeMessages(schema, [{ ...b, weights: null }], null, false);
-      for (let i = 0; i < msgs.length; i++) messages.push({ value: msgs[i]!.value, partition: owners[i]! });
+      for (let i = 0; i < msgs.length; i++) rows[owners[i]!]!.push(msgs[i]!.value!);
     }
+    const messages = rows.flatMap((lines, partition) => packLines(lines).map((value) => ({ value, partition })));
     await commitTransaction(v, this.producer, [{ topic: v.exchangeTopic, messages }], { topic: v.sourceTopic, partition: this.partition, next: end });
     this.next = end;
   }
@@ -547,6 +587,18 @@ class Stage2Task {
 
   private newPipeline(): Pipeline {
     return new Pipeline(this.v.def.name, this.v.split.stage2, (b) => this.out.push(b), undefined, { parallelism: 1, threads: false });
+  }
+
+  /** One epoch of exchange rows through the pipeline: partial groups merged into its aggregate, or rows scanned. */
+  private async runEpoch(pipeline: Pipeline, batches: readonly Batch[], epoch: number): Promise<void> {
+    const v = this.v;
+    if (v.combine) {
+      const agg = pipeline.instancesByNode().find((n) => n.plan?.kind === 'HashAggExec')!.instances[0] as HashAggOp;
+      for (const b of batches) agg.mergePartial(b);
+      await pipeline.runEpoch(new Map(), v.context(epoch));
+    } else {
+      await pipeline.runEpoch(new Map([[EXCHANGE_RELATION, batches]]), v.context(epoch));
+    }
   }
 
   /** Checkpoint files of this partition: offset → path. */
@@ -583,7 +635,7 @@ class Stage2Task {
     while (from < committed) {
       const read = await this.read(from, committed);
       this.out = [];
-      await pipeline.runEpoch(new Map([[EXCHANGE_RELATION, read.batches]]), v.context(epoch));
+      await this.runEpoch(pipeline, read.batches, epoch);
       this.out = [];
       if (read.end <= from) throw new Error(`exchange partition ${this.partition} ends at ${read.end}, before its committed offset ${committed}`);
       from = read.end;
@@ -608,13 +660,13 @@ class Stage2Task {
     const to = Math.min(latest, this.next + (v.rt.config.maxRecordsPerEpoch ?? 100_000));
     const read = await this.read(this.next, to);
     this.out = [];
-    await this.pipeline!.runEpoch(new Map([[EXCHANGE_RELATION, read.batches]]), v.context(epoch));
+    await this.runEpoch(this.pipeline!, read.batches, epoch);
     const changes = this.out.filter((b) => b.length > 0);
     const out: { topic: string; messages: { key?: string | null; value: string | null; partition?: number }[] }[] = [];
     if (changes.length) {
       // Retract/insert rows with their weight, in the partition of their key: one writer per key.
       const weighted = changes.map((b) => ({ columns: [...b.columns, b.weights ? { ...constantColumn('int', 1, b.length), values: Int32Array.from(b.weights) } : constantColumn('int', 1, b.length)], length: b.length, weights: null }));
-      out.push({ topic: v.changesTopic, messages: changeMessages(v.changesSchema, weighted, null, false).map((m) => ({ value: m.value, partition: this.partition })) });
+      out.push({ topic: v.changesTopic, messages: packLines(changeMessages(v.changesSchema, weighted, null, false).map((m) => m.value!)).map((value) => ({ value, partition: this.partition })) });
       for (const s of v.sinks) {
         await v.ensureTopic(s.topic);
         out.push({ topic: s.topic, messages: changeMessages(v.def.schema, changes, v.def.key, true) });
