@@ -430,28 +430,49 @@ class ClusterView {
       }
     }
     let epoch = 0;
+    // An idle member waits longer between rounds (up to 1 s), and goes back to the interval as
+    // soon as a round finds input: each round asks the brokers for the end of every partition.
+    let idleRounds = 0;
     while (!this.stopped) {
       const began = Date.now();
       epoch++;
       await this.reconcile();
-      for (const [p, t] of this.stage1) await this.step(t, () => t.step(epoch), `stage 1 of source partition ${p}`);
-      for (const [r, t] of this.stage2) await this.step(t, () => t.step(epoch), `stage 2 of exchange partition ${r}`);
+      let busy = false;
+      // The end offsets of all this member's partitions, one request per topic.
+      const ends = async (cluster: KafkaCluster, parts: readonly number[]) => cluster.offsets(parts, 'latest').catch((e: unknown) => {
+        this.log(`cluster view ${this.def.name}: cannot read the end offsets: ${kafkaErrorText(e)}; retrying`);
+        return new Map<number, number>();
+      });
+      const ends1 = await ends(this.sourceCluster, [...this.stage1.keys()]);
+      for (const [p, t] of this.stage1) {
+        const end = ends1.get(p);
+        if (end !== undefined) busy = (await this.step(t, () => t.step(epoch, end), `stage 1 of source partition ${p}`)) || busy;
+      }
+      const ends2 = await ends(this.exchangeCluster, [...this.stage2.keys()]);
+      for (const [r, t] of this.stage2) {
+        const end = ends2.get(r);
+        if (end !== undefined) busy = (await this.step(t, () => t.step(epoch, end), `stage 2 of exchange partition ${r}`)) || busy;
+      }
       try {
-        await this.replica.poll();
+        busy = (await this.replica.poll()) || busy;
       } catch (e) {
         this.log(`cluster view ${this.def.name}: reading its changes failed: ${kafkaErrorText(e)}; retrying`);
       }
-      await sleep(Math.max(5, this.rt.config.intervalMs - (Date.now() - began)));
+      idleRounds = busy ? 0 : idleRounds + 1;
+      const interval = Math.min(1000, this.rt.config.intervalMs * 2 ** Math.min(idleRounds, 3));
+      await sleep(Math.max(5, Math.max(interval, this.rt.config.intervalMs) - (Date.now() - began)));
     }
   }
 
-  private async step(t: Stage1Task | Stage2Task, f: () => Promise<void>, what: string): Promise<void> {
+  /** Runs a task's step; a failure resets the task (it starts again from the committed offset). Returns whether it did work. */
+  private async step(t: Stage1Task | Stage2Task, f: () => Promise<boolean>, what: string): Promise<boolean> {
     try {
-      await f();
+      return await f();
     } catch (e) {
       this.log(`cluster view ${this.def.name}: ${what} failed: ${kafkaErrorText(e)}; it starts again from the committed offset`);
       await t.close();
       t.reset();
+      return true;
     }
   }
 
@@ -528,7 +549,8 @@ class Stage1Task {
     await p?.disconnect().catch(() => undefined);
   }
 
-  async step(epoch: number): Promise<void> {
+  /** One epoch of this partition up to `latest` (its end offset); whether it read anything. */
+  async step(epoch: number, latest: number): Promise<boolean> {
     const v = this.v;
     if (this.producer === null) {
       this.producer = await v.producer(`s1.${this.partition}`);
@@ -537,8 +559,7 @@ class Stage1Task {
       this.partial = v.combine ? new HashAggOp(`${v.def.name}#s1partial`, v.split.agg) : null;
     }
     const from = this.next!;
-    const latest = (await v.sourceCluster.offsets([this.partition], 'latest')).get(this.partition)!;
-    if (latest <= from) return;
+    if (latest <= from) return false;
     const to = Math.min(latest, from + (v.rt.config.maxRecordsPerEpoch ?? v.sourceConfig.maxRecordsPerEpoch));
     const read = await readRanges(v.sourceCluster, v.def.source.schema, v.sourceConfig, v.sourceTopic, [{ partition: this.partition, from, to }], { maxBytes: v.sourceConfig.fetchMaxBytes, maxPartitionBytes: v.sourceConfig.fetchMaxPartitionBytes }, (m) => v.log(m));
     const end = read.ranges[0]?.to ?? from;
@@ -561,6 +582,7 @@ class Stage1Task {
     const messages = rows.flatMap((lines, partition) => packLines(lines).map((value) => ({ value, partition })));
     await commitTransaction(v, this.producer, [{ topic: v.exchangeTopic, messages }], { topic: v.sourceTopic, partition: this.partition, next: end });
     this.next = end;
+    return true;
   }
 }
 
@@ -652,11 +674,11 @@ class Stage2Task {
     return { batches: read.batches.filter((b) => b.length > 0), end: read.ranges[0]?.to ?? from };
   }
 
-  async step(epoch: number): Promise<void> {
+  /** One epoch of this partition up to `latest` (its end offset); whether it read anything. */
+  async step(epoch: number, latest: number): Promise<boolean> {
     const v = this.v;
     if (this.pipeline === null) await this.open(epoch);
-    const latest = (await v.exchangeCluster.offsets([this.partition], 'latest')).get(this.partition)!;
-    if (latest <= this.next) return;
+    if (latest <= this.next) return false;
     const to = Math.min(latest, this.next + (v.rt.config.maxRecordsPerEpoch ?? 100_000));
     const read = await this.read(this.next, to);
     this.out = [];
@@ -684,6 +706,7 @@ class Stage2Task {
       this.sinceCheckpoint = 0;
       this.checkpoint();
     }
+    return true;
   }
 
   /** Writes the state as of `next` (committed), keeping the two newest files. */
@@ -710,9 +733,10 @@ class Replica {
     this.cluster = new KafkaCluster(v.rt.config.brokers, v.changesTopic, `sluice-${v.rt.config.name}-${v.rt.member}-replica`);
   }
 
-  async poll(): Promise<void> {
+  /** Reads what is new in the changes topic; whether there was anything. */
+  async poll(): Promise<boolean> {
     const v = this.v;
-    if (v.exchangePartitions === 0) return;
+    if (v.exchangePartitions === 0) return false;
     if (!this.connected) {
       await this.cluster.connect();
       await this.cluster.partitions();
@@ -721,7 +745,7 @@ class Replica {
     const parts = [...Array(v.exchangePartitions).keys()];
     const latest = await this.cluster.offsets(parts, 'latest');
     const ranges = parts.map((partition) => ({ partition, from: this.next.get(partition) ?? 0, to: latest.get(partition)! })).filter((r) => r.to > r.from);
-    if (!ranges.length) return;
+    if (!ranges.length) return false;
     const read = await readRanges(this.cluster, v.changesSchema, this.config, v.changesTopic, ranges, { maxBytes: this.config.fetchMaxBytes, maxPartitionBytes: this.config.fetchMaxPartitionBytes }, (m) => v.log(m));
     const w = v.def.schema.length;
     for (const b of read.batches) {
@@ -732,6 +756,7 @@ class Replica {
       this.pending.push({ columns: b.columns.slice(0, w), length: b.length, weights });
     }
     for (const r of read.ranges) this.next.set(r.partition, r.to);
+    return true;
   }
 
   take(): Batch[] {
