@@ -8,7 +8,7 @@
  * every key's count and sum; prints JSON and writes bench/results/cluster.json.
  *
  * The broker is SLUICE_KAFKA_BROKERS, or one started with scripts/kafka.sh and stopped at the
- * end. SLUICE_BENCH_CLUSTER_EVENTS (default 600 000). A topic that already holds the events is
+ * end. SLUICE_BENCH_CLUSTER_EVENTS (default 3 000 000). A topic that already holds the events is
  * reused.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import pg from 'pg';
 
-const EVENTS = Number(process.env.SLUICE_BENCH_CLUSTER_EVENTS ?? 600_000);
+const EVENTS = Number(process.env.SLUICE_BENCH_CLUSTER_EVENTS ?? 3_000_000);
 const PARTITIONS = 6;
 const KEYS = 1000;
 const BIN = new URL('../bin/sluice.js', import.meta.url).pathname;
