@@ -9,7 +9,7 @@
  *
  * The broker is SLUICE_KAFKA_BROKERS, or one started with scripts/kafka.sh and stopped at the
  * end. SLUICE_BENCH_CLUSTER_EVENTS (default 3 000 000). A topic that already holds the events is
- * reused.
+ * reused. SLUICE_BENCH_CLUSTER_LOG=1 shows the members' logs (assignments, takeovers).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -85,7 +85,11 @@ function startMember(dir: string, args: readonly string[]): Promise<{ child: Chi
   mkdirSync(dir, { recursive: true });
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--no-http', '--data-dir', dir, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    err += s;
+    // SLUICE_BENCH_CLUSTER_LOG=1: the members' logs (assignments, takeovers) with their times.
+    if (process.env.SLUICE_BENCH_CLUSTER_LOG === '1') process.stderr.write(s.replace(/^sluice: /gm, `${new Date().toISOString().slice(11, 23)} ${dir.split('/').pop()}: `));
+  });
   return new Promise((done, fail) => {
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (s: string) => {
