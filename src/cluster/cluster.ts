@@ -52,6 +52,7 @@ import { fileSafe } from '../exec/checkpoint/checkpointer.js';
 import type { PhysicalPlan } from '../planner/physical.js';
 import { EXCHANGE_RELATION, splitPlan, type SplitPlan } from './plan-split.js';
 import { CatalogLog } from './catalog-log.js';
+import { stickyAssigner } from './sticky-assigner.js';
 
 export interface ClusterConfig {
   /** The cluster's name: its topics and groups are named after it. */
@@ -399,7 +400,11 @@ class ClusterView {
     // partition count it was made with, even if the source topic grows since.
     this.exchangePartitions = (await this.exchangeCluster.partitions()).length;
     mkdirSync(this.stateDir(), { recursive: true });
-    const consumer = this.kafka.consumer({ groupId: this.groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, rebalanceTimeout: 15_000, retry: { retries: 10 } });
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, rebalanceTimeout: 15_000, retry: { retries: 10 },
+      // Members keep what they hold across rebalances (a moved exchange partition costs a replay).
+      partitionAssigners: [stickyAssigner(() => this.assignment)],
+    });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.rebalances++;
       this.memberId = e.payload.memberId;
