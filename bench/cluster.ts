@@ -11,10 +11,11 @@
  * end. SLUICE_BENCH_CLUSTER_EVENTS (default 3 000 000). A topic that already holds the events is
  * reused. SLUICE_BENCH_CLUSTER_LOG=1 shows the members' logs (assignments, takeovers).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { broker } from './broker.js';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import pg from 'pg';
 
@@ -36,20 +37,6 @@ interface Result {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function broker(): Promise<{ brokers: string[]; stop: () => void }> {
-  const given = process.env.SLUICE_KAFKA_BROKERS?.trim();
-  if (given) return { brokers: given.split(','), stop: () => undefined };
-  const script = new URL('../scripts/kafka.sh', import.meta.url).pathname;
-  const dir = join(tmpdir(), `sluice-kafka-bench-cluster-${process.pid}`);
-  const address = await new Promise<string>((done, fail) => {
-    const child = spawn('bash', [script, 'start', '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-    child.on('close', (code) => (code === 0 ? done(out.trim()) : fail(new Error(`scripts/kafka.sh start exited with ${code}; see ${dir}/server.log`))));
-  });
-  return { brokers: [address], stop: () => spawnSync('bash', [script, 'stop', '--dir', dir], { stdio: 'inherit' }) };
-}
 
 /** The topic of EVENTS events, made and filled unless it already holds them. */
 async function preload(kafka: Kafka): Promise<string> {
@@ -162,7 +149,7 @@ async function run(members: number, brokers: readonly string[], topic: string): 
 }
 
 async function main(): Promise<void> {
-  const { brokers, stop } = await broker();
+  const { brokers, stop } = await broker('bench-cluster');
   try {
     const kafka = new Kafka({ brokers: [...brokers], clientId: 'sluice-bench-cluster', logLevel: logLevel.NOTHING });
     const topic = await preload(kafka);

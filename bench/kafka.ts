@@ -17,12 +17,12 @@
  * such as "fetch.max_partition_bytes = '4194304'"), SLUICE_BENCH_KAFKA_PARALLELISM (the views' parallelism, default 1), SLUICE_BENCH_PROFILE (a directory: writes a
  * V8 CPU profile of each case's measured phase only, for Chrome DevTools or speedscope).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { broker } from './broker.js';
 import { Kafka, logLevel } from 'kafkajs';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { startProfile } from './profile.js';
@@ -254,21 +254,6 @@ function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
-/** The broker to use, and how to stop it when this run started it. */
-async function broker(): Promise<{ brokers: string[]; stop: () => void }> {
-  const given = process.env.SLUICE_KAFKA_BROKERS?.trim();
-  if (given) return { brokers: given.split(','), stop: () => undefined };
-  const script = new URL('../scripts/kafka.sh', import.meta.url).pathname;
-  const dir = join(tmpdir(), `sluice-kafka-bench-${process.pid}`);
-  const address = await new Promise<string>((done, fail) => {
-    const child = spawn('bash', [script, 'start', '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-    child.on('close', (code) => (code === 0 ? done(out.trim()) : fail(new Error(`scripts/kafka.sh start exited with ${code}; see ${dir}/server.log`))));
-  });
-  return { brokers: [address], stop: () => spawnSync('bash', [script, 'stop', '--dir', dir], { stdio: 'inherit' }) };
-}
-
 async function main(): Promise<void> {
   const child = process.argv.indexOf('--case');
   if (child >= 0) {
@@ -279,7 +264,7 @@ async function main(): Promise<void> {
   }
   const only = process.env.SLUICE_BENCH_KAFKA_CASES?.split(',').map((s) => s.trim());
   const cases = CASES.filter((c) => !only || only.includes(c.name));
-  const { brokers, stop } = await broker();
+  const { brokers, stop } = await broker('bench');
   const results: Result[] = [];
   try {
     for (const c of cases) {

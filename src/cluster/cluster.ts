@@ -470,7 +470,7 @@ class ClusterView {
   }
 
   /** Runs a task's step; a failure resets the task (it starts again from the committed offset). Returns whether it did work. */
-  private async step(t: Stage1Task | Stage2Task, f: () => Promise<boolean>, what: string): Promise<boolean> {
+  private async step(t: PartitionTask, f: () => Promise<boolean>, what: string): Promise<boolean> {
     try {
       return await f();
     } catch (e) {
@@ -530,28 +530,37 @@ async function commitTransaction(v: ClusterView, producer: Producer, out: { topi
   }
 }
 
+/** A task of one partition: its transactional producer, dropped with the rest of its state on reset. */
+abstract class PartitionTask {
+  protected producer: Producer | null = null;
+
+  /** Forgets the producer and what was read: the next step starts from the committed offset. */
+  abstract reset(): void;
+
+  async close(): Promise<void> {
+    const p = this.producer;
+    this.reset();
+    await p?.disconnect().catch(() => undefined);
+  }
+}
+
 /** Stage 1 of one source partition: read, run the stateless part, route to the exchange. */
-class Stage1Task {
-  private producer: Producer | null = null;
+class Stage1Task extends PartitionTask {
   private next: number | null = null;
   private pipeline: Pipeline | null = null;
   private out: Batch[] = [];
   /** The combiner (ClusterView.combine): this epoch's rows as partial groups. */
   private partial: HashAggOp | null = null;
 
-  constructor(private readonly v: ClusterView, private readonly partition: number) {}
+  constructor(private readonly v: ClusterView, private readonly partition: number) {
+    super();
+  }
 
   reset(): void {
     this.producer = null;
     this.next = null;
     this.pipeline = null;
     this.partial = null;
-  }
-
-  async close(): Promise<void> {
-    const p = this.producer;
-    this.reset();
-    await p?.disconnect().catch(() => undefined);
   }
 
   /** One epoch of this partition up to `latest` (its end offset); whether it read anything. */
@@ -592,24 +601,19 @@ class Stage1Task {
 }
 
 /** Stage 2 of one exchange partition: the aggregate of the keys it owns. */
-class Stage2Task {
-  private producer: Producer | null = null;
+class Stage2Task extends PartitionTask {
   private next = 0;
   private pipeline: Pipeline | null = null;
   private out: Batch[] = [];
   private sinceCheckpoint = 0;
 
-  constructor(private readonly v: ClusterView, private readonly partition: number) {}
+  constructor(private readonly v: ClusterView, private readonly partition: number) {
+    super();
+  }
 
   reset(): void {
     this.producer = null;
     this.pipeline = null;
-  }
-
-  async close(): Promise<void> {
-    const p = this.producer;
-    this.reset();
-    await p?.disconnect().catch(() => undefined);
   }
 
   private newPipeline(): Pipeline {

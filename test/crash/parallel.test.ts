@@ -28,6 +28,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const AGG = 'SELECT k, count(*) AS n, sum(v) AS total, max(v) AS top FROM t GROUP BY k';
 const JOIN = 'SELECT t.id, t.k, g.n FROM t JOIN (SELECT k, count(*) AS n FROM t GROUP BY k) g ON t.k = g.k';
 
+/** The table and the two parallel views both tests run. */
+async function createViews(c: Awaited<ReturnType<ServerProcess['client']>>): Promise<void> {
+  await c.query('CREATE TABLE t (id INT PRIMARY KEY, k INT, v INT)');
+  await c.query(`CREATE MATERIALIZED VIEW agg AS ${AGG}`);
+  await c.query(`CREATE MATERIALIZED VIEW j AS ${JOIN}`);
+}
+
 describe('kill -9 of a server running parallel views', () => {
   const dir = tempDirEach('sluice-crash-par-');
 
@@ -35,9 +42,7 @@ describe('kill -9 of a server running parallel views', () => {
     const data = dir();
     let server = await ServerProcess.start(data, ARGS);
     const setup = await server.client();
-    await setup.query('CREATE TABLE t (id INT PRIMARY KEY, k INT, v INT)');
-    await setup.query(`CREATE MATERIALIZED VIEW agg AS ${AGG}`);
-    await setup.query(`CREATE MATERIALIZED VIEW j AS ${JOIN}`);
+    await createViews(setup);
     // Both run at the server's parallelism: their keyed operators as two instances.
     const plan = (await setup.query(`EXPLAIN CREATE MATERIALIZED VIEW x AS ${AGG}`)).rows.map((r) => String(r['QUERY PLAN']));
     expect(plan.some((l) => /HashAggExec: hash\(k\), 2 instances/.test(l))).toBe(true);
@@ -90,9 +95,7 @@ describe('kill -9 of a server running parallel views', () => {
     const data = dir();
     let server = await ServerProcess.start(data, ARGS);
     const setup = await server.client();
-    await setup.query('CREATE TABLE t (id INT PRIMARY KEY, k INT, v INT)');
-    await setup.query(`CREATE MATERIALIZED VIEW agg AS ${AGG}`);
-    await setup.query(`CREATE MATERIALIZED VIEW j AS ${JOIN}`);
+    await createViews(setup);
     await setup.end();
     let id = 0;
     const writer = () => runClient(
