@@ -22,6 +22,10 @@ import { writeAtomic } from '../exec/checkpoint/files.js';
 import type { Schema } from '../common/types.js';
 
 const SCHEMA: Schema = [{ name: 'sql', type: 'varchar' }];
+/** Rounds a statement whose failure may pass is tried in before it is skipped. */
+const RETRIES = 5;
+/** How long a member waits for its own statement to come back from the topic. */
+const SUBMIT_TIMEOUT_MS = 60_000;
 
 interface Saved {
   applied: number;
@@ -45,6 +49,9 @@ export class CatalogLog {
   private apply: ApplyStatement | null = null;
   /** The offset of the statement being applied (null: none). */
   applying: number | null = null;
+  /** Failed attempts of a statement whose failure may pass, by offset. */
+  private readonly failures = new Map<number, number>();
+  private closing = false;
 
   constructor(private readonly cluster: string, private readonly brokers: readonly string[], dataDir: string | null, private readonly log: (m: string) => void) {
     this.topic = `__sluice_${cluster}_catalog`;
@@ -61,7 +68,11 @@ export class CatalogLog {
 
   /** Records the incarnation of a view the statement being applied created. */
   created(view: string): void {
-    if (this.applying !== null) this.saved.incarnations[view] = this.applying;
+    if (this.applying === null) return;
+    this.saved.incarnations[view] = this.applying;
+    // Saved now, before the view's first checkpoint: a crash in between must not leave a view
+    // whose incarnation is unknown when the CREATE is applied again (and refused as existing).
+    this.save();
   }
 
   dropped(view: string): void {
@@ -107,7 +118,24 @@ export class CatalogLog {
       if (ready.ok) return ready.value;
       throw ready.error;
     }
-    return new Promise((done, fail) => this.waiting.set(offset, { done, fail }));
+    return new Promise((done, fail) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(offset);
+        fail(new SluiceError('connection', `the statement is in cluster ${this.cluster}'s catalog topic (offset ${offset}) but this member has not applied it within ${SUBMIT_TIMEOUT_MS / 1000} s`, {
+          hint: 'It applies when this member gets to it; check the server log, then SHOW the object to see whether it exists.',
+        }));
+      }, SUBMIT_TIMEOUT_MS);
+      this.waiting.set(offset, {
+        done: (r) => {
+          clearTimeout(timer);
+          done(r);
+        },
+        fail: (e) => {
+          clearTimeout(timer);
+          fail(e);
+        },
+      });
+    });
   }
 
   private async poll(): Promise<void> {
@@ -123,14 +151,24 @@ export class CatalogLog {
       for (let i = 0; i < b.length; i++, offset++) {
         const v = getValue(b.columns[0]!, i);
         const sql = typeof v === 'string' ? v : null;
+        // Closing: what is left is applied at the next start.
+        if (this.closing) return;
         let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
         this.applying = offset;
         try {
           outcome = { ok: true, value: sql === null ? null : await this.apply!(sql, offset) };
         } catch (e) {
+          const err = toSluiceError(e);
+          // A failure that may pass (a broker out of reach, the engine closing) is tried again at
+          // the next round, a few times, before the statement is given up on this member.
+          const tries = (this.failures.get(offset) ?? 0) + 1;
+          if ((err.category === 'connection' || err.category === 'query_canceled') && tries < RETRIES) {
+            this.failures.set(offset, tries);
+            throw e;
+          }
+          this.failures.delete(offset);
           outcome = { ok: false, error: e };
-          const w = this.waiting.has(offset) ? '' : ` (skipped: ${toSluiceError(e).message})`;
-          if (w) this.log(`cluster ${this.cluster}: catalog statement ${offset}${w}`);
+          if (!this.waiting.has(offset)) this.log(`cluster ${this.cluster}: catalog statement ${offset} (skipped: ${err.message})`);
         } finally {
           this.applying = null;
         }
@@ -155,6 +193,7 @@ export class CatalogLog {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     const t = this.timer;
     this.timer = null;
     if (t) clearTimeout(t);

@@ -32,7 +32,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AssignerProtocol, Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
 import { constantColumn, type Batch } from '../common/column.js';
-import { toSluiceError } from '../common/errors.js';
+import { SluiceError, toSluiceError } from '../common/errors.js';
 import type { TimeZone } from '../common/time-zone.js';
 import type { Schema } from '../common/types.js';
 import type { Options } from '../parser/ast.js';
@@ -101,8 +101,14 @@ export interface ClusterMemberRow {
 /** The weight column the changes topic carries each row with. */
 const WEIGHT = '__weight';
 const MESSAGES_PER_SEND = 1000;
+/** Most bytes of messages per produce call (see commitTransaction). */
+const SEND_BYTES = 512 << 10;
 /** A stage-2 task checkpoints after this many epochs that changed its state. */
 const CHECKPOINT_EVERY = 10;
+/** Most exchange records a takeover replays at once. */
+const REPLAY_STEP = 100_000;
+/** Most bytes of the changes topic a replica reads per round (it reads the rest next round). */
+const REPLICA_BYTES = 64 << 20;
 
 /** Rows of the exchange and changes topics are JSON lines, packed this many bytes to a message (brokers take 1 MB by default). */
 const MESSAGE_BYTES = 256 << 10;
@@ -168,7 +174,14 @@ export class ClusterRuntime {
   addSink(view: string, sink: { name: string; options: Options; schema: Schema }): void {
     const v = this.views.get(view);
     if (!v) throw new Error(`no cluster view ${view}`);
-    v.sinks.push({ name: sink.name, topic: readKafkaSinkOptions(sink.options, sink.schema).topic });
+    const cfg = readKafkaSinkOptions(sink.options, sink.schema);
+    const same = (a: readonly string[], b: readonly string[]) => [...a].sort().join(',') === [...b].sort().join(',');
+    if (!same(cfg.brokers, this.config.brokers)) {
+      throw new SluiceError('not_supported', `sink "${sink.name}" names brokers ${cfg.brokers.join(',')}, but a Kafka sink over cluster view "${view}" is written in the transactions of the cluster's brokers (${this.config.brokers.join(',')})`, {
+        hint: `Use brokers = '${this.config.brokers.join(',')}'.`,
+      });
+    }
+    v.sinks.push({ name: sink.name, topic: cfg.topic, key: cfg.key ?? v.def.key });
   }
 
   removeSink(name: string): void {
@@ -179,11 +192,14 @@ export class ClusterRuntime {
     return this.views.has(view);
   }
 
+  /** Stops a view's tasks; waits at most 5 s (a round stuck on unreachable brokers ends on its own). */
   async detach(view: string): Promise<void> {
     const v = this.views.get(view);
     this.views.delete(view);
     this.catalog.dropped(view);
-    await v?.stop();
+    if (!v) return;
+    const stopped = v.stop().catch((e) => this.log(`cluster view ${view}: stopping it failed: ${kafkaErrorText(e)}`));
+    await Promise.race([stopped, sleep(5000)]);
   }
 
   /** The members as last read (every 2 s while views run), for sluice.cluster_members. */
@@ -274,7 +290,7 @@ class ClusterView {
    */
   readonly combine: boolean;
   readonly replica: Replica;
-  sinks: { name: string; topic: string }[] = [];
+  sinks: { name: string; topic: string; key: readonly number[] }[] = [];
   memberId: string | null = null;
   /** Assignments received (GROUP_JOIN events). */
   rebalances = 0;
@@ -284,6 +300,8 @@ class ClusterView {
   private readonly stage2 = new Map<number, Stage2Task>();
   private loop: Promise<void> | null = null;
   private stopped = false;
+  /** Set when the group consumer stopped for good: the loop makes a new one. */
+  private rejoin = false;
   private admin: Admin | null = null;
   private keyKernels: Kernel[];
   /** Partitions of the exchange and changes topics: the source's, decided at start. */
@@ -391,7 +409,10 @@ class ClusterView {
     const wanted = [this.exchangeTopic, this.changesTopic].filter((t) => !existing.has(t));
     if (wanted.length) {
       // Another member may create them at the same moment: "already exists" is fine.
-      await admin.createTopics({ waitForLeaders: true, topics: wanted.map((topic) => ({ topic, numPartitions: sourcePartitions })) }).catch((e) => {
+      // Kept whole: a member restarting rebuilds its copy of the view from the changes topic,
+      // and a takeover without a checkpoint replays the exchange from its start.
+      const keep = [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }];
+      await admin.createTopics({ waitForLeaders: true, topics: wanted.map((topic) => ({ topic, numPartitions: sourcePartitions, configEntries: keep })) }).catch((e) => {
         if (!/already exists/i.test(kafkaErrorText(e))) throw e;
       });
     }
@@ -411,6 +432,15 @@ class ClusterView {
       this.assignment = e.payload.memberAssignment;
       this.log(`cluster ${this.rt.config.name}: view ${this.def.name} now has source partitions [${(this.assignment[this.sourceTopic] ?? []).join(',')}] and exchange partitions [${(this.assignment[this.exchangeTopic] ?? []).join(',')}]`);
     });
+    // A consumer that stopped for good leaves the group: this member stops its tasks (another
+    // member gets the partitions) and joins again.
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (e.payload.restart) return;
+      this.log(`cluster view ${this.def.name}: its group consumer stopped (${kafkaErrorText(e.payload.error)}); the member leaves its partitions and joins again`);
+      this.assignment = {};
+      this.rejoin = true;
+    });
+    this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: [this.sourceTopic, this.exchangeTopic], fromBeginning: true });
     const all = [{ topic: this.sourceTopic }, { topic: this.exchangeTopic }];
@@ -418,7 +448,6 @@ class ClusterView {
     // through it (kafkajs fetches until paused; whatever it got is ignored).
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => consumer.pause(all) });
     consumer.pause(all);
-    this.consumer = consumer;
   }
 
   private async run(): Promise<void> {
@@ -441,6 +470,20 @@ class ClusterView {
     while (!this.stopped) {
       const began = Date.now();
       epoch++;
+      if (this.rejoin) {
+        this.rejoin = false;
+        await this.consumer?.disconnect().catch(() => undefined);
+        this.consumer = null;
+        await this.reconcile();
+        try {
+          await this.setup();
+        } catch (e) {
+          this.log(`cluster view ${this.def.name}: cannot join the cluster again yet: ${kafkaErrorText(e)}; retrying`);
+          this.rejoin = true;
+          await sleep(2000);
+          continue;
+        }
+      }
       await this.reconcile();
       let busy = false;
       // The end offsets of all this member's partitions, one request per topic.
@@ -519,8 +562,22 @@ class ClusterView {
 async function commitTransaction(v: ClusterView, producer: Producer, out: { topic: string; messages: { key?: string | null; value: string | null; partition?: number }[] }[], offset: { topic: string; partition: number; next: number }): Promise<void> {
   const tx = await producer.transaction();
   try {
+    // kafkajs puts a send's messages for one partition into one record batch, which the broker
+    // refuses past message.max.bytes (1 MB by default): sends stay under SEND_BYTES.
     for (const { topic, messages } of out) {
-      for (let i = 0; i < messages.length; i += MESSAGES_PER_SEND) await tx.send({ topic, acks: -1, messages: messages.slice(i, i + MESSAGES_PER_SEND) });
+      let part: typeof messages = [];
+      let bytes = 0;
+      for (const m of messages) {
+        const size = (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64;
+        if (part.length && (bytes + size > SEND_BYTES || part.length >= MESSAGES_PER_SEND)) {
+          await tx.send({ topic, acks: -1, messages: part });
+          part = [];
+          bytes = 0;
+        }
+        part.push(m);
+        bytes += size;
+      }
+      if (part.length) await tx.send({ topic, acks: -1, messages: part });
     }
     await tx.sendOffsets({ consumerGroupId: v.groupId, topics: [{ topic: offset.topic, partitions: [{ partition: offset.partition, offset: String(offset.next) }] }] });
     await tx.commit();
@@ -568,7 +625,21 @@ class Stage1Task extends PartitionTask {
     const v = this.v;
     if (this.producer === null) {
       this.producer = await v.producer(`s1.${this.partition}`);
-      this.next = (await v.committed(v.sourceTopic, this.partition)) ?? (await v.sourceCluster.offsets([this.partition], v.sourceConfig.startup.mode === 'latest' ? 'latest' : 'earliest')).get(this.partition)!;
+      const committed = await v.committed(v.sourceTopic, this.partition);
+      if (committed === null) {
+        // The group's first read of this partition starts where scan_startup_mode says, and that
+        // start is committed at once, so a member taking the partition over later (with 'latest',
+        // at a later end) starts there too.
+        const s = v.sourceConfig.startup;
+        const at = s.mode === 'latest' ? 'latest' : s.mode === 'timestamp' ? { timestampMillis: s.millis } : 'earliest';
+        let start = (await v.sourceCluster.offsets([this.partition], at)).get(this.partition)!;
+        if (start < 0) start = (await v.sourceCluster.offsets([this.partition], 'latest')).get(this.partition)!;
+        if (s.mode === 'offsets' && s.offsets.has(this.partition)) start = s.offsets.get(this.partition)!;
+        await commitTransaction(v, this.producer, [], { topic: v.sourceTopic, partition: this.partition, next: start });
+        this.next = start;
+      } else {
+        this.next = committed;
+      }
       this.pipeline = new Pipeline(`${v.def.name}#s1`, v.split.stage1, (b) => this.out.push(b), undefined, { parallelism: 1, threads: false });
       this.partial = v.combine ? new HashAggOp(`${v.def.name}#s1partial`, v.split.agg) : null;
     }
@@ -577,7 +648,6 @@ class Stage1Task extends PartitionTask {
     const to = Math.min(latest, from + (v.rt.config.maxRecordsPerEpoch ?? v.sourceConfig.maxRecordsPerEpoch));
     const read = await readRanges(v.sourceCluster, v.def.source.schema, v.sourceConfig, v.sourceTopic, [{ partition: this.partition, from, to }], { maxBytes: v.sourceConfig.fetchMaxBytes, maxPartitionBytes: v.sourceConfig.fetchMaxPartitionBytes }, (m) => v.log(m));
     const end = read.ranges[0]?.to ?? from;
-    for (const d of read.deadLetters) v.def.deadLetter(d);
     const ctx = v.context(epoch);
     this.out = [];
     await this.pipeline!.runEpoch(new Map([[v.def.source.name, read.batches.filter((b) => b.length > 0)]]), ctx);
@@ -596,6 +666,8 @@ class Stage1Task extends PartitionTask {
     const messages = rows.flatMap((lines, partition) => packLines(lines).map((value) => ({ value, partition })));
     await commitTransaction(v, this.producer, [{ topic: v.exchangeTopic, messages }], { topic: v.sourceTopic, partition: this.partition, next: end });
     this.next = end;
+    // After the commit: a range read again (a failed commit, a takeover) is not recorded twice.
+    for (const d of read.deadLetters) v.def.deadLetter(d);
     return true;
   }
 }
@@ -664,7 +736,8 @@ class Stage2Task extends PartitionTask {
     // The rows between the checkpoint and the committed offset rebuild the state; their output
     // was committed by the previous owner, so it is dropped here.
     while (from < committed) {
-      const read = await this.read(from, committed);
+      // In bounded steps: a replay from the exchange's start may be long.
+      const read = await this.read(from, Math.min(committed, from + REPLAY_STEP));
       this.out = [];
       await this.runEpoch(pipeline, read.batches, epoch);
       this.out = [];
@@ -680,6 +753,8 @@ class Stage2Task extends PartitionTask {
   private async read(from: number, to: number): Promise<{ batches: Batch[]; end: number }> {
     const v = this.v;
     const read = await readRanges(v.exchangeCluster, v.exchangeSchema, v.exchangeConfig, v.exchangeTopic, [{ partition: this.partition, from, to }], { maxBytes: v.exchangeConfig.fetchMaxBytes, maxPartitionBytes: v.exchangeConfig.fetchMaxPartitionBytes }, (m) => v.log(m));
+    // The exchange holds stage 1's JSON: a row that does not decode is a bug, never input.
+    for (const d of read.deadLetters) v.log(`cluster view ${v.def.name}: exchange row ${d.position} does not decode (${d.error}); it is lost to the view — please report this`);
     return { batches: read.batches.filter((b) => b.length > 0), end: read.ranges[0]?.to ?? from };
   }
 
@@ -700,7 +775,7 @@ class Stage2Task extends PartitionTask {
       out.push({ topic: v.changesTopic, messages: packLines(changeMessages(v.changesSchema, weighted, null, false).map((m) => m.value!)).map((value) => ({ value, partition: this.partition })) });
       for (const s of v.sinks) {
         await v.ensureTopic(s.topic);
-        out.push({ topic: s.topic, messages: changeMessages(v.def.schema, changes, v.def.key, true) });
+        out.push({ topic: s.topic, messages: changeMessages(v.def.schema, changes, s.key, true) });
       }
     }
     try {
@@ -755,7 +830,8 @@ class Replica {
     const latest = await this.cluster.offsets(parts, 'latest');
     const ranges = parts.map((partition) => ({ partition, from: this.next.get(partition) ?? 0, to: latest.get(partition)! })).filter((r) => r.to > r.from);
     if (!ranges.length) return false;
-    const read = await readRanges(this.cluster, v.changesSchema, this.config, v.changesTopic, ranges, { maxBytes: this.config.fetchMaxBytes, maxPartitionBytes: this.config.fetchMaxPartitionBytes }, (m) => v.log(m));
+    const read = await readRanges(this.cluster, v.changesSchema, this.config, v.changesTopic, ranges, { maxBytes: this.config.fetchMaxBytes, maxPartitionBytes: this.config.fetchMaxPartitionBytes }, (m) => v.log(m), REPLICA_BYTES);
+    for (const d of read.deadLetters) v.log(`cluster view ${v.def.name}: change ${d.position} does not decode (${d.error}); this member's copy of the view misses it — please report this`);
     const w = v.def.schema.length;
     for (const b of read.batches) {
       if (b.length === 0) continue;

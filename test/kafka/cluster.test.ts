@@ -141,6 +141,9 @@ describe('cluster mode (3 processes, one killed and restarted, one joining)', ()
       }
       expect([...new Set(dead)].sort()).toEqual(bad);
       await expect(query(members.get('a')!, 'ALTER MATERIALIZED VIEW agg SET PARALLELISM = 2')).rejects.toMatchObject({ code: '0A000' });
+      // A view over a cluster view, and a sink added once the view has rows, are refused.
+      await expect(query(members.get('c')!, 'CREATE MATERIALIZED VIEW over_agg AS SELECT sum(n) AS n FROM agg')).rejects.toMatchObject({ code: '0A000' });
+      await expect(query(members.get('b')!, `CREATE SINK late_out FROM agg WITH (connector = 'kafka', topic = '${output}_late', brokers = '${brokers()}', key = 'k')`)).rejects.toMatchObject({ code: '0A000' });
       // The web UI's system page shows the cluster's members, in a real browser.
       const api = (await (await fetch(`http://127.0.0.1:${members.get('a')!.httpPort}/api/cluster`)).json()) as { name: string; member: string; members: { view: string; member: string; self: boolean; sourcePartitions: string }[] };
       const ofAgg = api.members.filter((m) => m.view === 'agg');

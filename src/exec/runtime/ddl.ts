@@ -389,6 +389,7 @@ export class Ddl {
     // Cluster mode: a view over a Kafka source runs across the members (cluster.ts), or is refused.
     const clusterSource = kafkaSourceOf(state, planned);
     if (clusterSource) state.cluster!.check(stmt.name, planned.physical);
+    refuseOverClusterView(state, planned, `view "${stmt.name}"`);
     // A relation's columns have distinct names (PostgreSQL: 42701). Views made before this
     // check existed still recover.
     if (!state.recovering) distinctColumns(planned.optimized.schema);
@@ -590,6 +591,7 @@ export class Ddl {
     const primaryKey = key && key.length ? key.map((i) => schema[i]!.name) : undefined;
     const log = (m: string): void => state.log(`sink ${stmt.name}: ${m}`);
     const clusterView = stmt.from && state.views.get(stmt.from)?.cluster ? stmt.from : null;
+    if (planned) refuseOverClusterView(state, planned, `sink "${stmt.name}"`);
     if (state.cluster && (clusterView || (planned && kafkaSourceOf(state, planned)))) {
       if (!clusterView || connectorName !== 'kafka') {
         throw new SluiceError('not_supported', `sink "${stmt.name}" cannot run in cluster mode: ${clusterView ? `only a Kafka sink can take the changes of cluster view "${clusterView}" (each member writes the keys it owns, in the transactions of its exchange partitions)` : 'its query reads a Kafka source, which the cluster\'s members read a partition each'}`, {
@@ -806,4 +808,18 @@ function clusterManagedSink(state: EngineState, view: string, ctx: SinkContext):
   sinkFactories.kafka!(ctx);
   state.cluster!.addSink(view, { name: ctx.name, options: ctx.options, schema: ctx.schema });
   return { open: async () => null, write: async () => undefined, close: async () => undefined };
+}
+
+/**
+ * Cluster mode: a view or sink query over a cluster view is refused. A member's copy of a cluster
+ * view is rebuilt from the changes topic at each start, and a view over it (restored from its
+ * own checkpoint) would count that history twice.
+ */
+function refuseOverClusterView(state: EngineState, planned: PlannedQuery, what: string): void {
+  if (!state.cluster) return;
+  const over = [...scannedRelations(planned.optimized)].find((rel) => state.views.get(rel)?.cluster);
+  if (over === undefined) return;
+  throw new SluiceError('not_supported', `${what} reads cluster view "${over}", and views and sink queries over a cluster view are not supported yet`, {
+    hint: `Read "${over}" with SELECT (any member answers for the cluster), or sink it with CREATE SINK … FROM ${over} WITH (connector = 'kafka', …).`,
+  });
 }

@@ -325,6 +325,14 @@ export class Engine {
     }
     if (opts.principal && !opts.principal.superuser) throw new SluiceError('insufficient_privilege', 'in cluster mode only a superuser changes the cluster\'s catalog');
     if (opts.session && opts.session.status !== 'idle') throw new SluiceError('active_sql_transaction', 'in cluster mode DDL cannot run inside a transaction block');
+    // Checked here, by the member that got the statement (the others apply it from the topic
+    // whatever their copies hold by then).
+    const s = statements[0]!;
+    if (s.kind === 'create_sink' && s.from && (this.state.views.get(s.from)?.store.rowCount ?? 0) > 0 && this.state.views.get(s.from)?.cluster) {
+      throw new SluiceError('not_supported', `cluster view "${s.from}" already has rows, and a Kafka sink over a cluster view only carries the changes after it is created (its current rows would be missing from the topic)`, {
+        hint: 'Create the sink right after the view, before its source has input; or drop the view and create it again, then its sink (the view starts over from the source).',
+      });
+    }
     return (await cluster.catalog.submit(sql)) as StatementResult;
   }
 
