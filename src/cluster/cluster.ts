@@ -688,6 +688,12 @@ class Stage2Task extends PartitionTask {
     this.pipeline = null;
   }
 
+  /** Given away (or stopping): the state as of the last commit goes to a checkpoint first, so the next owner replays less. */
+  override async close(): Promise<void> {
+    if (this.pipeline !== null && this.sinceCheckpoint > 0) this.checkpoint();
+    await super.close();
+  }
+
   private newPipeline(): Pipeline {
     return new Pipeline(this.v.def.name, this.v.split.stage2, (b) => this.out.push(b), undefined, { parallelism: 1, threads: false });
   }
