@@ -200,6 +200,7 @@ export class ClusterRuntime {
     if (!v) return;
     const stopped = v.stop().catch((e) => this.log(`cluster view ${view}: stopping it failed: ${kafkaErrorText(e)}`));
     await Promise.race([stopped, sleep(5000)]);
+    await v.discard();
   }
 
   /** The members as last read (every 2 s while views run), for sluice.cluster_members. */
@@ -343,6 +344,25 @@ class ClusterView {
     await this.sourceCluster.disconnect().catch(() => undefined);
     await this.exchangeCluster.disconnect().catch(() => undefined);
     await this.replica.close();
+  }
+
+  /**
+   * The view was dropped: removes its exchange and changes topics, its consumer group and its
+   * checkpoints. Every member tries as it applies the DROP; what is still in use by a member that
+   * has not applied it yet (the group) goes when the last one does. Failures are logged only.
+   */
+  async discard(): Promise<void> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      await admin.deleteTopics({ topics: [this.exchangeTopic, this.changesTopic] }).catch(() => undefined);
+      await admin.deleteGroups([this.groupId]).catch(() => undefined);
+    } catch (e) {
+      this.log(`cluster view ${this.def.name}: its topics and group were not removed: ${kafkaErrorText(e)}`);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    rmSync(this.stateDir(), { recursive: true, force: true });
   }
 
   stateDir(): string {

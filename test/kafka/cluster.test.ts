@@ -7,7 +7,7 @@
  * SLUICE_CLUSTER_KILLS=N kills N times in all (scripts/crash-soak.sh runs it with more).
  */
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -177,6 +177,32 @@ describe('cluster mode (3 processes, one killed and restarted, one joining)', ()
       for (const m of await readTopic(output)) last.set(String(m.key), String(m.value));
       const sunk = [...last.values()].map((v) => JSON.parse(v) as { k: string; n: number; total: number }).map((r) => `${r.k}|${r.n}|${r.total}`).sort();
       expect(sunk).toEqual(oracle.map((o) => o.split('|').slice(0, 3).join('|')).sort());
+
+      // DROP on one member: the view goes from every member, with its topics, group and checkpoints.
+      const prefix = `__sluice_${cluster}_agg2_`;
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        expect((await admin.listTopics()).filter((t) => t.startsWith(prefix)).length).toBe(2);
+        expect(readdirSync(join(root, 'state')).some((d) => d.startsWith('agg2.'))).toBe(true);
+        await query(members.get('c')!, 'DROP MATERIALIZED VIEW agg2');
+        let left: string[] = [];
+        for (const until = Date.now() + 30_000; Date.now() < until; await sleep(300)) {
+          left = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+          if (left.length === 0) break;
+        }
+        expect(left).toEqual([]);
+        expect(readdirSync(join(root, 'state')).filter((d) => d.startsWith('agg2.'))).toEqual([]);
+        for (const [name, m] of members) {
+          let gone = false;
+          for (const until = Date.now() + 10_000; Date.now() < until && !gone; await sleep(200)) {
+            gone = await query(m, 'SELECT count(*) FROM agg2').then(() => false, (e: { code?: string }) => e.code === '42P01');
+          }
+          expect(gone, `member ${name}: agg2 dropped`).toBe(true);
+        }
+      } finally {
+        await admin.disconnect();
+      }
     } finally {
       for (const m of members.values()) await m.kill().catch(() => undefined);
       await producer.disconnect();
