@@ -188,10 +188,6 @@ export class ClusterRuntime {
     for (const v of this.views.values()) v.sinks = v.sinks.filter((s) => s.name !== name);
   }
 
-  isClusterView(view: string): boolean {
-    return this.views.has(view);
-  }
-
   /** Stops a view's tasks; waits at most 5 s (a round stuck on unreachable brokers ends on its own). */
   async detach(view: string): Promise<void> {
     const v = this.views.get(view);

@@ -328,8 +328,9 @@ export class Engine {
     // Checked here, by the member that got the statement (the others apply it from the topic
     // whatever their copies hold by then).
     const s = statements[0]!;
-    if (s.kind === 'create_sink' && s.from && (this.state.views.get(s.from)?.store.rowCount ?? 0) > 0 && this.state.views.get(s.from)?.cluster) {
-      throw new SluiceError('not_supported', `cluster view "${s.from}" already has rows, and a Kafka sink over a cluster view only carries the changes after it is created (its current rows would be missing from the topic)`, {
+    const from = s.kind === 'create_sink' && s.from ? this.state.views.get(s.from) : undefined;
+    if (from?.cluster && from.store.rowCount > 0) {
+      throw new SluiceError('not_supported', `cluster view "${from.entry.name}" already has rows, and a Kafka sink over a cluster view only carries the changes after it is created (its current rows would be missing from the topic)`, {
         hint: 'Create the sink right after the view, before its source has input; or drop the view and create it again, then its sink (the view starts over from the source).',
       });
     }
