@@ -22,7 +22,7 @@ import pg from 'pg';
 const EVENTS = Number(process.env.SLUICE_BENCH_CLUSTER_EVENTS ?? 3_000_000);
 const PARTITIONS = 6;
 const KEYS = 1000;
-const BIN = new URL('../bin/sluice.js', import.meta.url).pathname;
+const BIN = new URL('../bin/sluice', import.meta.url).pathname;
 const TICKS = 100; // clock ticks per second (getconf CLK_TCK on Linux)
 
 interface Result {
@@ -70,7 +70,7 @@ async function preload(kafka: Kafka): Promise<string> {
 /** A member process and its pg port. */
 function startMember(dir: string, args: readonly string[]): Promise<{ child: ChildProcess; port: number }> {
   mkdirSync(dir, { recursive: true });
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--no-http', '--data-dir', dir, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(BIN, ['serve', '--port', '0', '--no-http', '--data-dir', dir, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => {
     err += s;

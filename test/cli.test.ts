@@ -157,7 +157,9 @@ describe('sluice CLI', () => {
     const start = async (args: string[]) => {
       const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
+      let err = '';
       child.stdout.on('data', (d) => (out += String(d)));
+      child.stderr.on('data', (d) => (err += String(d)));
       const deadline = Date.now() + 20_000;
       while (!out.includes('sluice is listening') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       // The web line follows the pg line in the same write burst.
@@ -166,9 +168,11 @@ describe('sluice CLI', () => {
         child.kill('SIGTERM');
         return new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
       };
-      return { out: () => out, stop };
+      return { out: () => out, err: () => err, stop };
     };
     const withHttp = await start(['--http-port', '0']);
+    // Started as `node bin/sluice.js`, not through bin/sluice: no huge pages, and the server says so.
+    if (process.platform === 'linux' && process.report?.getReport() && !process.env.GLIBC_TUNABLES?.includes('glibc.malloc.hugetlb=')) expect(withHttp.err()).toContain('without transparent huge pages');
     const port = Number(/web UI on http:\/\/127\.0\.0\.1:(\d+)\//.exec(withHttp.out())?.[1]);
     expect(port).toBeGreaterThan(0);
     const r = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -201,13 +205,20 @@ describe('sluice CLI', () => {
   });
 
   it('npm start (serve --demo) shows changing word counts within 10 s and answers pg clients', async () => {
-    const child = spawn(process.execPath, [bin, 'serve', '--demo', '--port', '0', '--http-port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    // As package.json's start script runs it: through the bin/sluice launcher.
+    const child = spawn(join(root, 'bin', 'sluice'), ['serve', '--demo', '--port', '0', '--http-port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    let err = '';
     child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (err += String(d)));
     const deadline = Date.now() + 10_000;
     const tables = () => out.split('-------------------------------------------').slice(1).filter((t) => t.includes('rows)'));
     while (tables().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const port = Number(/postgres:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+    // The launcher exec'd node itself (the pid is the server's) with huge pages asked of glibc.
+    const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+    expect(environ).toContain(`GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES?.includes('glibc.malloc.hugetlb=') ? process.env.GLIBC_TUNABLES : [process.env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1'].filter(Boolean).join(':')}`);
+    expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).toContain('bin/sluice.js');
     const client = new pg.Client({ host: '127.0.0.1', port, user: 'demo', database: 'sluice' });
     await client.connect();
     const res = await client.query('SELECT count(*) AS words FROM word_counts');
@@ -221,5 +232,19 @@ describe('sluice CLI', () => {
     expect(b).toBeDefined();
     expect(a).toContain('word');
     expect(a).not.toEqual(b);
+    expect(err).not.toContain('huge pages');
+  });
+
+  it('bin/sluice-env asks glibc for huge pages unless told not to, keeping the user\'s other tunables', () => {
+    const env = (extra: Record<string, string | undefined>) => {
+      const e: Record<string, string | undefined> = { ...process.env, GLIBC_TUNABLES: undefined, SLUICE_HUGE_PAGES: undefined, ...extra };
+      for (const k of Object.keys(e)) if (e[k] === undefined) delete e[k];
+      return execFileSync(join(root, 'bin', 'sluice-env'), [process.execPath, '-e', 'process.stdout.write(String(process.env.GLIBC_TUNABLES))'], { env: e as NodeJS.ProcessEnv, encoding: 'utf8' });
+    };
+    expect(env({})).toBe('glibc.malloc.hugetlb=1');
+    expect(env({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })).toBe('glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
+    expect(env({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' })).toBe('glibc.malloc.hugetlb=0');
+    expect(env({ SLUICE_HUGE_PAGES: '0' })).toBe('undefined');
+    expect(env({ SLUICE_HUGE_PAGES: '0', GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })).toBe('glibc.malloc.arena_max=2');
   });
 });

@@ -67,6 +67,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
   if (!isLoopbackHost(opts.host) && opts.password !== undefined && !opts.tls) {
     process.stderr.write('sluice: warning: the password crosses the network in clear text; add --tls-cert and --tls-key\n');
   }
+  const pages = hugePagesNote();
+  if (pages) process.stderr.write(`sluice: note: ${pages}\n`);
   process.stdout.write(`sluice is listening on postgres://${opts.host}:${server.port}/sluice  (psql -h ${opts.host} -p ${server.port} -U sluice sluice)\n`);
   if (http) process.stdout.write(`sluice web UI on http://${opts.host}:${http.port}/  (metrics: /metrics, JSON: /api/overview)\n`);
   const stop = new AbortController();
@@ -92,4 +94,16 @@ export async function serve(opts: ServeOptions): Promise<number> {
 function portError(e: unknown, host: string, port: number, flag: string): unknown {
   if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') return e;
   return new SluiceError('connection', `port ${port} on ${host} is already in use`, { hint: `Stop the other server or pass ${flag} (0 picks a free port).` });
+}
+
+/**
+ * A note when the process runs on glibc without transparent huge pages for malloc (started as
+ * `node bin/sluice.js` rather than through bin/sluice, which sets them): null otherwise.
+ */
+function hugePagesNote(): string | null {
+  if (process.platform !== 'linux' || process.env.SLUICE_HUGE_PAGES === '0') return null;
+  if (/(^|:)glibc\.malloc\.hugetlb=/.test(process.env.GLIBC_TUNABLES ?? '')) return null;
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  if (!header?.glibcVersionRuntime) return null;
+  return 'malloc runs without transparent huge pages (bin/sluice sets GLIBC_TUNABLES=glibc.malloc.hugetlb=1; SLUICE_HUGE_PAGES=0 silences this): fresh memory may cost more';
 }

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
-const BIN = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../bin/sluice.js');
+const BIN = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../bin/sluice');
 
 export class ServerProcess {
   private constructor(
@@ -22,7 +22,7 @@ export class ServerProcess {
 
   /** Starts `sluice serve --port 0 --data-dir dir` and waits until it listens (or fails with its stderr). */
   static start(dataDir: string, extra: readonly string[] = []): Promise<ServerProcess> {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--http-port', '0', '--data-dir', dataDir, ...extra], { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(BIN, ['serve', '--port', '0', '--http-port', '0', '--data-dir', dataDir, ...extra], { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
     const stderr: string[] = [];
     return new Promise((done, fail) => {
       let out = '';
