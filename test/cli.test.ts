@@ -217,7 +217,8 @@ describe('sluice CLI', () => {
     const port = Number(/postgres:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
     // The launcher exec'd node itself (the pid is the server's) with huge pages asked of glibc.
     const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
-    expect(environ).toContain(`GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES?.includes('glibc.malloc.hugetlb=') ? process.env.GLIBC_TUNABLES : [process.env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1'].filter(Boolean).join(':')}`);
+    const tunables = environ.find((e) => e.startsWith('GLIBC_TUNABLES='))?.split('=').slice(1).join('=').split(':');
+    expect(tunables).toContain(process.env.GLIBC_TUNABLES?.includes('glibc.malloc.hugetlb=') ? (/glibc\.malloc\.hugetlb=\d+/.exec(process.env.GLIBC_TUNABLES)![0]) : 'glibc.malloc.hugetlb=1');
     expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).toContain('bin/sluice.js');
     const client = new pg.Client({ host: '127.0.0.1', port, user: 'demo', database: 'sluice' });
     await client.connect();
@@ -241,9 +242,10 @@ describe('sluice CLI', () => {
       for (const k of Object.keys(e)) if (e[k] === undefined) delete e[k];
       return execFileSync(join(root, 'bin', 'sluice-env'), [process.execPath, '-e', 'process.stdout.write(String(process.env.GLIBC_TUNABLES))'], { env: e as NodeJS.ProcessEnv, encoding: 'utf8' });
     };
-    expect(env({})).toBe('glibc.malloc.hugetlb=1');
+    expect(env({})).toBe('glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1');
     expect(env({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })).toBe('glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
-    expect(env({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' })).toBe('glibc.malloc.hugetlb=0');
+    expect(env({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' })).toBe('glibc.malloc.hugetlb=0:glibc.malloc.arena_max=1');
+    expect(env({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1:glibc.malloc.arena_max=4' })).toBe('glibc.malloc.hugetlb=1:glibc.malloc.arena_max=4');
     expect(env({ SLUICE_HUGE_PAGES: '0' })).toBe('undefined');
     expect(env({ SLUICE_HUGE_PAGES: '0', GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })).toBe('glibc.malloc.arena_max=2');
   });
