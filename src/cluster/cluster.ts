@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import { AssignerProtocol, Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
 import { constantColumn, type Batch } from '../common/column.js';
 import { SluiceError, toSluiceError } from '../common/errors.js';
+import type { ClusterPosition } from '../exec/checkpoint/manifest.js';
 import type { TimeZone } from '../common/time-zone.js';
 import type { Schema } from '../common/types.js';
 import type { Options } from '../parser/ast.js';
@@ -96,6 +97,10 @@ export interface ClusterMemberRow {
   readonly exchangeLag: number;
   /** Assignments this member got since it started (null for the other members). */
   readonly rebalances: number | null;
+  /** Change records of the view's changes topic not yet in this member's copy (null for the other members). */
+  readonly copyLag: number | null;
+  /** Change rows this member's copy read since the process started (null for the other members). */
+  readonly changesRead: number | null;
 }
 
 /** The weight column the changes topic carries each row with. */
@@ -159,15 +164,25 @@ export class ClusterRuntime {
     return splitPlan(view, plan);
   }
 
-  /** Starts running a view; the returned handle gives the view's changes for its local store. */
-  attach(def: ClusterViewDef): { take(): Batch[] } {
-    const incarnation = this.catalog.incarnation(def.name) ?? 0;
+  /** The incarnation a view of this name has (or gets, while its CREATE is applied). */
+  incarnationOf(view: string): number {
+    return this.catalog.incarnation(view) ?? 0;
+  }
+
+  /**
+   * Starts running a view; the returned handle gives the view's changes for its local store,
+   * and where in the changes topic that store stands. `from`: a restored store's position (its
+   * incarnation must be this one's), else the changes topic is read from its start.
+   */
+  attach(def: ClusterViewDef, from: ClusterPosition | null = null): { take(): Batch[]; position(): ClusterPosition } {
+    const incarnation = this.incarnationOf(def.name);
     this.catalog.created(def.name);
-    const v = new ClusterView(this, def, incarnation, this.kafka, this.log);
+    if (from !== null && from.incarnation !== incarnation) throw new SluiceError('internal', `cluster view ${def.name}: a store of incarnation ${from.incarnation} restored into incarnation ${incarnation}`);
+    const v = new ClusterView(this, def, incarnation, this.kafka, this.log, from?.offsets ?? null);
     this.views.set(def.name, v);
     v.start();
     this.watchMembers();
-    return { take: () => v.replica.take() };
+    return { take: () => v.replica.take(), position: () => ({ incarnation, offsets: v.replica.position() }) };
   }
 
   /** Kafka sinks over a cluster view are written by its stage-2 transactions. */
@@ -236,6 +251,8 @@ export class ClusterRuntime {
           behind.set(`${topic}/${p.partition}`, Math.max(0, Number(p.high) - (c >= 0 ? c : Number(p.low))));
         }
       }
+      let copyLag = 0;
+      for (const p of await this.admin.fetchTopicOffsets(v.changesTopic)) copyLag += Math.max(0, Number(p.high) - v.replica.at(p.partition));
       for (const g of groups) {
         for (const m of g.members) {
           const a = m.memberAssignment.length ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
@@ -246,6 +263,7 @@ export class ClusterRuntime {
             view: v.def.name, member: m.clientId.replace(`sluice-${this.config.name}-`, ''), host: m.clientHost.replace(/^\//, ''), self,
             sourcePartitions: mine(v.sourceTopic).join(','), exchangePartitions: mine(v.exchangeTopic).join(','),
             sourceLag: lag(v.sourceTopic), exchangeLag: lag(v.exchangeTopic), rebalances: self ? v.rebalances : null,
+            copyLag: self ? copyLag : null, changesRead: self ? v.replica.rowsRead : null,
           });
         }
       }
@@ -306,7 +324,7 @@ class ClusterView {
   readonly sourceCluster: KafkaCluster;
   readonly exchangeCluster: KafkaCluster;
 
-  constructor(readonly rt: ClusterRuntime, readonly def: ClusterViewDef, readonly incarnation: number, readonly kafka: Kafka, readonly log: (m: string) => void) {
+  constructor(readonly rt: ClusterRuntime, readonly def: ClusterViewDef, readonly incarnation: number, readonly kafka: Kafka, readonly log: (m: string) => void, replicaFrom: Readonly<Record<string, number>> | null) {
     // Named by the view and the catalog offset of its CREATE: a view made again starts over.
     const base = `__sluice_${rt.config.name}_${def.name}_${incarnation}`;
     this.groupId = `sluice.${rt.config.name}.${def.name}.${incarnation}`;
@@ -324,7 +342,7 @@ class ClusterView {
     this.keyKernels = this.split.agg.groupKeys.map(compile);
     this.sourceCluster = new KafkaCluster(rt.config.brokers, this.sourceTopic, `sluice-${rt.config.name}-${rt.member}-src`);
     this.exchangeCluster = new KafkaCluster(rt.config.brokers, this.exchangeTopic, `sluice-${rt.config.name}-${rt.member}-x`);
-    this.replica = new Replica(this, readKafkaSourceOptions({ topic: this.changesTopic, brokers, format: 'json', many_per_message: 'true' }, this.changesSchema));
+    this.replica = new Replica(this, readKafkaSourceOptions({ topic: this.changesTopic, brokers, format: 'json', many_per_message: 'true' }, this.changesSchema), replicaFrom);
   }
 
   start(): void {
@@ -830,13 +848,36 @@ class Stage2Task extends PartitionTask {
 
 /** The view's changes, read back from the changes topic into this member's store. */
 class Replica {
+  /** Per partition, the offset the next read starts at. */
   private readonly next = new Map<number, number>();
+  /** Per partition, the offset below which every change has been taken (is in the store). */
+  private readonly taken = new Map<number, number>();
   private pending: Batch[] = [];
   private readonly cluster: KafkaCluster;
   private connected = false;
+  /** Partitions found to end below the restored position (logged once). */
+  private readonly beyond = new Set<number>();
 
-  constructor(private readonly v: ClusterView, private readonly config: KafkaSourceConfig) {
+  /** `from`: the position of a restored store (partition → offset), else none (read from 0). */
+  constructor(private readonly v: ClusterView, private readonly config: KafkaSourceConfig, from: Readonly<Record<string, number>> | null) {
     this.cluster = new KafkaCluster(v.rt.config.brokers, v.changesTopic, `sluice-${v.rt.config.name}-${v.rt.member}-replica`);
+    for (const [p, o] of Object.entries(from ?? {})) {
+      this.next.set(Number(p), o);
+      this.taken.set(Number(p), o);
+    }
+  }
+
+  /** Change rows read since the process started. */
+  rowsRead = 0;
+
+  /** The offset of partition p the next read starts at. */
+  at(p: number): number {
+    return this.next.get(p) ?? 0;
+  }
+
+  /** Where the taken changes end, by partition (what a checkpoint of the store records). */
+  position(): Record<string, number> {
+    return Object.fromEntries([...this.taken].map(([p, o]) => [String(p), o]));
   }
 
   /** Reads what is new in the changes topic; whether there was anything. */
@@ -850,6 +891,15 @@ class Replica {
     }
     const parts = [...Array(v.exchangePartitions).keys()];
     const latest = await this.cluster.offsets(parts, 'latest');
+    for (const p of parts) {
+      const at = this.next.get(p) ?? 0;
+      if (at > latest.get(p)! && !this.beyond.has(p)) {
+        this.beyond.add(p);
+        // Only if the topic was deleted and made again under the same name: the restored store
+        // is of changes the topic no longer has. Said, not hidden; the member's copy stays put.
+        this.v.log(`cluster view ${v.def.name}: this member's copy was restored at offset ${at} of partition ${p} of ${v.changesTopic}, which now ends at ${latest.get(p)}; the copy no longer follows that partition — drop and create the view again`);
+      }
+    }
     const ranges = parts.map((partition) => ({ partition, from: this.next.get(partition) ?? 0, to: latest.get(partition)! })).filter((r) => r.to > r.from);
     if (!ranges.length) return false;
     const read = await readRanges(this.cluster, v.changesSchema, this.config, v.changesTopic, ranges, { maxBytes: this.config.fetchMaxBytes, maxPartitionBytes: this.config.fetchMaxPartitionBytes }, (m) => v.log(m), REPLICA_BYTES);
@@ -861,14 +911,18 @@ class Replica {
       const weights = new Int32Array(b.length);
       for (let i = 0; i < b.length; i++) weights[i] = Number(wc.values[i]);
       this.pending.push({ columns: b.columns.slice(0, w), length: b.length, weights });
+      this.rowsRead += b.length;
     }
     for (const r of read.ranges) this.next.set(r.partition, r.to);
     return true;
   }
 
+  /** The changes read since the last take; the store that applies them holds everything below next. */
   take(): Batch[] {
     const out = this.pending;
     this.pending = [];
+    // poll() fills pending and moves next in one synchronous step, so next is where these end.
+    for (const [p, o] of this.next) this.taken.set(p, o);
     return out;
   }
 

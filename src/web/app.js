@@ -160,8 +160,9 @@ async function systemPage(ov) {
     table('Shard worker threads (keyed operators of views with parallelism > 1)', ['worker', 'status', 'busy since start', 'views with an instance in it'], workers.map((w) => row(
       String(w.worker), w.status, `${(100 * w.busy).toFixed(1)} %`, w.views.join(', ') || '–')), { id: 'workers' }),
     ...(cluster ? [table(`Cluster ${cluster.name} (this member: ${cluster.member}; brokers ${cluster.brokers.join(',')})`,
-      ['view', 'member', 'host', 'source partitions', 'exchange partitions', 'source lag', 'exchange lag', 'rebalances seen'], cluster.members.map((c) => row(
-        c.view, c.self ? `${c.member} (this one)` : c.member, c.host, c.sourcePartitions || '–', c.exchangePartitions || '–', fmt(c.sourceLag), fmt(c.exchangeLag), c.rebalances === null ? '–' : String(c.rebalances))), { id: 'cluster' })] : []),
+      ['view', 'member', 'host', 'source partitions', 'exchange partitions', 'source lag', 'exchange lag', 'rebalances seen', 'copy lag', 'changes read'], cluster.members.map((c) => row(
+        c.view, c.self ? `${c.member} (this one)` : c.member, c.host, c.sourcePartitions || '–', c.exchangePartitions || '–', fmt(c.sourceLag), fmt(c.exchangeLag), c.rebalances === null ? '–' : String(c.rebalances),
+        c.copyLag === null ? '–' : fmt(c.copyLag), c.changesRead === null ? '–' : fmt(c.changesRead))), { id: 'cluster' })] : []),
     table('Checkpoints (the kept ones; none without a data dir)', ['id', 'epoch', 'taken at', 'bytes written', 'views written', 'as deltas', 'duration'], cps.map((c) => row(
       String(c.id), String(c.epoch), c.createdAt, fmt(c.bytes, 'B'), String(c.viewsWritten), String(c.viewsAsDelta), ms(c.durationMs))), { id: 'checkpoints' }),
   ];

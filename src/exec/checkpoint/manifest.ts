@@ -34,6 +34,18 @@ export interface ViewCkpt {
   readonly failed: string | null;
   /** Set by recovery when the view was renamed after this checkpoint: its name in the state file. */
   readonly renamedFrom?: string;
+  /**
+   * A cluster view (cluster mode): the incarnation its store belongs to, and the offsets of the
+   * cluster's changes topic it holds everything below, by partition. Recovery restores the
+   * store and reads the changes topic on from them.
+   */
+  readonly cluster?: ClusterPosition;
+}
+
+/** Where a member's copy of a cluster view stands in the view's changes topic. */
+export interface ClusterPosition {
+  readonly incarnation: number;
+  readonly offsets: Readonly<Record<string, number>>;
 }
 
 export interface Manifest {

@@ -73,7 +73,7 @@ export async function commitEpoch(state: EngineState, cut: EpochCut, full = fals
           viewsWritten++;
         }
         const deltas = v.ckptChain?.deltas ?? [];
-        views[v.entry.name] = { file: v.ckptFile!, ...(deltas.length ? { deltas } : {}), sql: v.entry.sql, wm: v.wm?.toString() ?? null, lateRows: v.lateRows, rowErrors: v.rowErrors, failed: v.failed?.message ?? null };
+        views[v.entry.name] = { file: v.ckptFile!, ...(deltas.length ? { deltas } : {}), sql: v.entry.sql, wm: v.wm?.toString() ?? null, lateRows: v.lateRows, rowErrors: v.rowErrors, failed: v.failed?.message ?? null, ...(v.cluster ? { cluster: v.cluster.position() } : {}) };
       }
     }
     if (withState) {

@@ -413,7 +413,11 @@ export class Ddl {
       await state.duck.run(createTableSql(`${stmt.name}_late`, [...lateSchema, { name: 'reason', type: 'varchar' }]).replace(/^CREATE TABLE/, 'CREATE OR REPLACE TABLE'));
     }
     if (clusterSource) {
-      // Its store starts empty and fills from the cluster's changes topic, read from the start.
+      // Its store fills from the cluster's changes topic: at recovery from where the checkpoint
+      // of its store (same incarnation) stood in that topic, else from the topic's start.
+      const saved = state.recovering?.manifest.views[stmt.name]?.cluster;
+      const from = saved && saved.incarnation === state.cluster!.incarnationOf(stmt.name) && restoreView(state, rt) ? saved : null;
+      if (state.recovering) state.log(from ? `RECOVERY: cluster view ${stmt.name} restored from its checkpoint, at offset ${Object.values(from.offsets).reduce((a, o) => a + o, 0)} of its changes topic (summed over partitions); read on from there` : `RECOVERY: cluster view ${stmt.name} has no checkpoint of this incarnation; its changes are read from the start`);
       rt.cluster = state.cluster!.attach({
         name: stmt.name, plan: planned.physical, schema, key: uniqueKey(planned.optimized) ?? [], zone,
         source: { name: clusterSource.name, schema: clusterSource.schema, options: clusterSource.options },
@@ -423,7 +427,7 @@ export class Ddl {
           dead.pending.push(d);
           dead.count++;
         },
-      });
+      }, from);
     } else if (!restoreView(state, rt)) {
       if (state.recovering) state.log(`RECOVERY: view ${stmt.name} has no checkpointed state; it is recomputed from its inputs`);
       await this.backfill(rt, dependsOn);

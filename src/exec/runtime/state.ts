@@ -8,7 +8,7 @@ import type { Batch } from '../../common/column.js';
 import type { SluiceError } from '../../common/errors.js';
 import type { Field, Schema, Value } from '../../common/types.js';
 import type { Checkpointer } from '../checkpoint/checkpointer.js';
-import type { Recovery } from '../checkpoint/manifest.js';
+import type { ClusterPosition, Recovery } from '../checkpoint/manifest.js';
 import type { ProgressTracker } from './progress.js';
 import type { Catalog, ModelEntry, SinkEntry, SourceEntry, TableEntry, ViewEntry } from '../../catalog/index.js';
 import type { ModelState } from '../ml/model.js';
@@ -169,7 +169,7 @@ export interface ViewRt {
   /** Its state may have changed since that file was written. */
   dirty: boolean;
   /** A view the cluster runs (cluster.ts): its changes come from the cluster, not its pipeline. */
-  cluster?: { take(): Batch[] } | null;
+  cluster?: { take(): Batch[]; position(): ClusterPosition } | null;
 }
 
 /** A view's chain of state files after its full one (incremental checkpoints, view-state.ts). */

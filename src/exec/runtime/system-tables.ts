@@ -76,8 +76,8 @@ export const SYSTEM_TABLES: { readonly [K in SystemTableName]: SystemTable } = {
   },
   cluster_members: {
     schema: [f('view_name', 'varchar'), f('member', 'varchar'), f('host', 'varchar'), f('self', 'boolean'), f('source_partitions', 'varchar'), f('exchange_partitions', 'varchar'),
-      f('source_lag', 'bigint'), f('exchange_lag', 'bigint'), f('rebalances', 'int')],
-    rows: (m) => m.clusterMembers().map((r) => [r.view, r.member, r.host, r.self, r.sourcePartitions, r.exchangePartitions, big(r.sourceLag), big(r.exchangeLag), r.rebalances]),
+      f('source_lag', 'bigint'), f('exchange_lag', 'bigint'), f('rebalances', 'int'), f('copy_lag', 'bigint'), f('changes_read', 'bigint')],
+    rows: (m) => m.clusterMembers().map((r) => [r.view, r.member, r.host, r.self, r.sourcePartitions, r.exchangePartitions, big(r.sourceLag), big(r.exchangeLag), r.rebalances, r.copyLag === null ? null : big(r.copyLag), r.changesRead === null ? null : big(r.changesRead)]),
   },
   checkpoints: {
     schema: [f('id', 'bigint'), f('epoch', 'bigint'), f('created_at', 'timestamp'), f('bytes', 'bigint'), f('views_written', 'int'), f('views_as_delta', 'int'), f('duration_ms', 'double')],
