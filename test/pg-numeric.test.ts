@@ -124,6 +124,31 @@ describe('NUMERIC arithmetic vs PostgreSQL', () => {
   });
 });
 
+describe('a NUMERIC constant with an integer column vs PostgreSQL', () => {
+  it('0.908 * price and the like: either side, + - *, NULLs, negative, and a constant past 15 digits', async () => {
+    const engine = await createEngine({ autoStart: false, log: () => undefined });
+    const values = [[1, 7, 100], [2, null, -3], [3, -2147483648, 9007199254740993], [4, 0, null], [5, 123456, -987654321012]];
+    const rows = values.map((r) => `(${r.map((v) => (v === null ? 'NULL' : String(v))).join(', ')})`).join(', ');
+    try {
+      await engine.execute('CREATE TABLE t (id INT PRIMARY KEY, i INT, b BIGINT)');
+      await engine.execute(`INSERT INTO t VALUES ${rows}`);
+      const exprs = ['0.908 * b', 'b * 0.908', '-1.5 * i', 'i + 2.25', '2.25 - b', 'b - 0.001', '12345678901234567.89 * i', 'i * 0.0', '1.10 * b + 0.5 * i'];
+      for (const e of exprs) {
+        const q = `SELECT id, ${e} AS x FROM t`;
+        await engine.execute(`CREATE MATERIALIZED VIEW v AS ${q}`);
+        await engine.execute('FLUSH');
+        const schema = engine.catalog.relation('v').schema;
+        const got = (await engine.viewRows('v')).map((r) => textRow(r, schema.map((f) => f.type))).sort();
+        const want = (await oracleRows(client, `SELECT id, ${e} AS x FROM (VALUES ${rows}) AS t(id, i, b)`)).sort();
+        expect(got, e).toEqual(want);
+        await engine.execute('DROP MATERIALIZED VIEW v');
+      }
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
 interface Row {
   id: number;
   k: string;

@@ -138,9 +138,14 @@ function numericIntegerCall(fn: ScalarFn, argExprs: readonly BoundExpr[], type: 
   const int = ri ?? li;
   const num = ri !== null ? l : r;
   if (int === null || num.type !== 'numeric') return null;
+  const ik = compile(int);
+  if (num.kind === 'lit' && num.value !== null) {
+    // NULL literals keep the general path (their column makes every row NULL).
+    const body = numericIntegerArithmetic(fn, ri !== null, int.type as 'int' | 'bigint', type, String(num.value));
+    return (b, ctx) => body(null, ik(b, ctx), b.length);
+  }
   const body = numericIntegerArithmetic(fn, ri !== null, int.type as 'int' | 'bigint', type);
   const nk = compile(num);
-  const ik = compile(int);
   return (b, ctx) => body(nk(b, ctx), ik(b, ctx), b.length);
 }
 
