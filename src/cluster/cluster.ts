@@ -857,6 +857,8 @@ class Replica {
   private connected = false;
   /** Partitions found to end below the restored position (logged once). */
   private readonly beyond = new Set<number>();
+  /** Change rows read since the process started. */
+  rowsRead = 0;
 
   /** `from`: the position of a restored store (partition → offset), else none (read from 0). */
   constructor(private readonly v: ClusterView, private readonly config: KafkaSourceConfig, from: Readonly<Record<string, number>> | null) {
@@ -866,9 +868,6 @@ class Replica {
       this.taken.set(Number(p), o);
     }
   }
-
-  /** Change rows read since the process started. */
-  rowsRead = 0;
 
   /** The offset of partition p the next read starts at. */
   at(p: number): number {
