@@ -70,7 +70,7 @@ async function preload(kafka: Kafka): Promise<string> {
 /** A member process and its pg port. */
 function startMember(dir: string, args: readonly string[]): Promise<{ child: ChildProcess; port: number }> {
   mkdirSync(dir, { recursive: true });
-  const child = spawn(BIN, ['serve', '--port', '0', '--no-http', '--data-dir', dir, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(BIN, ['serve', '--port', '0', '--no-http', '--data-dir', dir, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLUICE_NODE: process.execPath } });
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => {
     err += s;

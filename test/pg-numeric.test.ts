@@ -127,7 +127,7 @@ describe('NUMERIC arithmetic vs PostgreSQL', () => {
 describe('a NUMERIC constant with an integer column vs PostgreSQL', () => {
   it('0.908 * price and the like: either side, + - *, NULLs, negative, and a constant past 15 digits', async () => {
     const engine = await createEngine({ autoStart: false, log: () => undefined });
-    const values = [[1, 7, 100], [2, null, -3], [3, -2147483648, 9007199254740993], [4, 0, null], [5, 123456, -987654321012]];
+    const values = [[1, 7, 100], [2, null, -3], [3, -2147483648, '9007199254740993'], [4, 0, null], [5, 123456, -987654321012]];
     const rows = values.map((r) => `(${r.map((v) => (v === null ? 'NULL' : String(v))).join(', ')})`).join(', ');
     try {
       await engine.execute('CREATE TABLE t (id INT PRIMARY KEY, i INT, b BIGINT)');

@@ -174,7 +174,7 @@ export class ClusterRuntime {
    * and where in the changes topic that store stands. `from`: a restored store's position (its
    * incarnation must be this one's), else the changes topic is read from its start.
    */
-  attach(def: ClusterViewDef, from: ClusterPosition | null = null): { take(): Batch[]; position(): ClusterPosition } {
+  attach(def: ClusterViewDef, from: ClusterPosition | null = null): { take(): Batch[]; applied(): void; restart(): void; position(): ClusterPosition } {
     const incarnation = this.incarnationOf(def.name);
     this.catalog.created(def.name);
     if (from !== null && from.incarnation !== incarnation) throw new SluiceError('internal', `cluster view ${def.name}: a store of incarnation ${from.incarnation} restored into incarnation ${incarnation}`);
@@ -182,7 +182,7 @@ export class ClusterRuntime {
     this.views.set(def.name, v);
     v.start();
     this.watchMembers();
-    return { take: () => v.replica.take(), position: () => ({ incarnation, offsets: v.replica.position() }) };
+    return { take: () => v.replica.take(), applied: () => v.replica.applied(), restart: () => v.replica.restart(), position: () => ({ incarnation, offsets: v.replica.position() }) };
   }
 
   /** Kafka sinks over a cluster view are written by its stage-2 transactions. */
@@ -252,7 +252,7 @@ export class ClusterRuntime {
         }
       }
       let copyLag = 0;
-      for (const p of await this.admin.fetchTopicOffsets(v.changesTopic)) copyLag += Math.max(0, Number(p.high) - v.replica.at(p.partition));
+      for (const p of await this.admin.fetchTopicOffsets(v.changesTopic)) copyLag += Math.max(0, Number(p.high) - v.replica.appliedTo(p.partition));
       for (const g of groups) {
         for (const m of g.members) {
           const a = m.memberAssignment.length ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
@@ -859,6 +859,8 @@ class Replica {
   private readonly beyond = new Set<number>();
   /** Change rows read since the process started. */
   rowsRead = 0;
+  /** Where the changes of the last take end, by partition. */
+  private through = new Map<number, number>();
 
   /** `from`: the position of a restored store (partition → offset), else none (read from 0). */
   constructor(private readonly v: ClusterView, private readonly config: KafkaSourceConfig, from: Readonly<Record<string, number>> | null) {
@@ -869,9 +871,9 @@ class Replica {
     }
   }
 
-  /** The offset of partition p the next read starts at. */
-  at(p: number): number {
-    return this.next.get(p) ?? 0;
+  /** The offset of partition p below which every change is in the store. */
+  appliedTo(p: number): number {
+    return this.taken.get(p) ?? 0;
   }
 
   /** Where the taken changes end, by partition (what a checkpoint of the store records). */
@@ -895,8 +897,8 @@ class Replica {
       if (at > latest.get(p)! && !this.beyond.has(p)) {
         this.beyond.add(p);
         // Only if the topic was deleted and made again under the same name: the restored store
-        // is of changes the topic no longer has. Said, not hidden; the member's copy stays put.
-        this.v.log(`cluster view ${v.def.name}: this member's copy was restored at offset ${at} of partition ${p} of ${v.changesTopic}, which now ends at ${latest.get(p)}; the copy no longer follows that partition — drop and create the view again`);
+        // is of changes the topic no longer has. Said, not hidden.
+        this.v.log(`cluster view ${v.def.name}: this member's copy was restored at offset ${at} of partition ${p} of ${v.changesTopic}, which now ends at ${latest.get(p)}: the topic was made again, and the copy will not match it — drop and create the view again`);
       }
     }
     const ranges = parts.map((partition) => ({ partition, from: this.next.get(partition) ?? 0, to: latest.get(partition)! })).filter((r) => r.to > r.from);
@@ -916,13 +918,26 @@ class Replica {
     return true;
   }
 
-  /** The changes read since the last take; the store that applies them holds everything below next. */
+  /** The changes read since the last take (applied() says when they are in the store). */
   take(): Batch[] {
     const out = this.pending;
     this.pending = [];
     // poll() fills pending and moves next in one synchronous step, so next is where these end.
-    for (const [p, o] of this.next) this.taken.set(p, o);
+    this.through = new Map(this.next);
     return out;
+  }
+
+  /** The changes of the last take are in the store: a checkpoint of it may record their end. */
+  applied(): void {
+    for (const [p, o] of this.through) this.taken.set(p, o);
+  }
+
+  /** Reads the changes topic again from its start (the copy was emptied). */
+  restart(): void {
+    this.next.clear();
+    this.taken.clear();
+    this.through = new Map();
+    this.pending = [];
   }
 
   async close(): Promise<void> {

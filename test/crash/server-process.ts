@@ -22,7 +22,7 @@ export class ServerProcess {
 
   /** Starts `sluice serve --port 0 --data-dir dir` and waits until it listens (or fails with its stderr). */
   static start(dataDir: string, extra: readonly string[] = []): Promise<ServerProcess> {
-    const child = spawn(BIN, ['serve', '--port', '0', '--http-port', '0', '--data-dir', dataDir, ...extra], { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(BIN, ['serve', '--port', '0', '--http-port', '0', '--data-dir', dataDir, ...extra], { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLUICE_NODE: process.execPath } });
     const stderr: string[] = [];
     return new Promise((done, fail) => {
       let out = '';

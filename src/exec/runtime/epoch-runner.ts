@@ -23,6 +23,8 @@ import type { CommitAppend, OffsetsRecord } from '../checkpoint/checkpointer.js'
 import { commitEpoch } from './commit.js';
 import { epochLimit, sourceRate } from './rate-controller.js';
 import { viewZone } from './settings.js';
+import { createViewStore } from '../view-store.js';
+import { uniqueKey } from '../../planner/index.js';
 
 /** What the read step of an epoch gathered: the deltas by relation and the input counters. */
 interface EpochInput {
@@ -282,7 +284,26 @@ export class EpochRunner {
         v.dirty = true;
       }
       const out = v.outputs.splice(0);
-      rowsOut[v.entry.name] = this.applyOutput(v, epoch, out);
+      if (v.cluster) {
+        // A cluster view's copy: the changes count as in the store (for its checkpoints) only once
+        // applied. A copy out of step with the changes topic (a retraction of a row it does not
+        // hold) is built again from the topic's start rather than kept half-applied.
+        if (out.length) v.dirty = true;
+        try {
+          rowsOut[v.entry.name] = this.applyOutput(v, epoch, out);
+          v.cluster.applied();
+        } catch (e) {
+          this.state.log(`cluster view ${v.entry.name}: this member's copy is out of step with the view's changes topic (${toSluiceError(e).message}); it is read again from the topic's start`);
+          v.store = createViewStore(v.entry.schema, v.entry.appendOnly, uniqueKey(v.planned.optimized), v.retention);
+          v.ckptFile = null;
+          v.ckptChain = null;
+          v.version++;
+          v.cluster.restart();
+          rowsOut[v.entry.name] = 0;
+          deltas.set(v.entry.name, []);
+          continue;
+        }
+      } else rowsOut[v.entry.name] = this.applyOutput(v, epoch, out);
       if (rowsOut[v.entry.name]) v.dirty = true;
       deltas.set(v.entry.name, out);
     }

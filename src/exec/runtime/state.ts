@@ -169,7 +169,7 @@ export interface ViewRt {
   /** Its state may have changed since that file was written. */
   dirty: boolean;
   /** A view the cluster runs (cluster.ts): its changes come from the cluster, not its pipeline. */
-  cluster?: { take(): Batch[]; position(): ClusterPosition } | null;
+  cluster?: { take(): Batch[]; applied(): void; restart(): void; position(): ClusterPosition } | null;
 }
 
 /** A view's chain of state files after its full one (incremental checkpoints, view-state.ts). */
