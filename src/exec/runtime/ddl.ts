@@ -816,8 +816,9 @@ function clusterManagedSink(state: EngineState, view: string, ctx: SinkContext):
 
 /**
  * Cluster mode: a view or sink query over a cluster view is refused. A member's copy of a cluster
- * view is rebuilt from the changes topic at each start, and a view over it (restored from its
- * own checkpoint) would count that history twice.
+ * view is read again from the changes topic's start whenever it has no checkpoint of its
+ * incarnation or falls out of step (epoch-runner.ts), and a view over it, restored from its own
+ * checkpoint, would then count that history twice.
  */
 function refuseOverClusterView(state: EngineState, planned: PlannedQuery, what: string): void {
   if (!state.cluster) return;
