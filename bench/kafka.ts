@@ -4,7 +4,7 @@
  * (`SELECT auction, bidder, price * 0.908 AS price_eur, ts FROM bids`), FLUSH after FLUSH until
  * every bid is in the view. Two cases: one bid per message, and 100 newline-separated bids per
  * message (`many_per_message`). Each case runs in its own child process, so its peak RSS is its
- * own. Reports events per CPU-second of that process (user+sys, the engine and its Kafka client
+ * own (over its warm-up and measured runs: bench/warm.ts, the median of three warm runs is reported). Reports events per CPU-second of that process (user+sys, the engine and its Kafka client
  * together), per wall second and its peak RSS, checks the answer, prints JSON and writes
  * bench/results/kafka.json (kafka-partial.json when SLUICE_BENCH_KAFKA_CASES picks cases).
  *
@@ -26,6 +26,7 @@ import { broker } from './broker.js';
 import { Kafka, logLevel } from 'kafkajs';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { startProfile } from './profile.js';
+import { warmRuns } from './warm.js';
 import { shardPool } from '../src/exec/parallel/pool.js';
 import { shardThreadsDefault } from '../src/exec/parallel/remote.js';
 
@@ -171,7 +172,7 @@ function topicOf(c: Case, messages: number): string {
   return `sluice-bench-${c.kind}-${c.perMessage}x${messages}`;
 }
 
-async function run(c: Case, brokers: string[]): Promise<Result> {
+async function run(c: Case, brokers: string[], warmUp = false): Promise<Result> {
   const messages = Math.ceil(EVENTS / c.perMessage);
   const events = messages * c.perMessage;
   const topic = topicOf(c, messages);
@@ -188,7 +189,7 @@ async function run(c: Case, brokers: string[]): Promise<Result> {
          CREATE MATERIALIZED VIEW counts AS SELECT word, count(*) AS n FROM bids GROUP BY word;`
       : `CREATE SOURCE bids (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, ts TIMESTAMP, extra VARCHAR) WITH (${options});
          CREATE MATERIALIZED VIEW q1 AS SELECT auction, bidder, price * 0.908 AS price_eur, ts FROM bids;`);
-    const profiler = await startProfile((file) => progress(`CPU profile of the measured phase: ${file}`));
+    const profiler = warmUp ? null : await startProfile((file) => progress(`CPU profile of the measured phase: ${file}`));
     const cpu0 = process.cpuUsage();
     const wall0 = performance.now();
     let epochs = 0;
@@ -259,7 +260,8 @@ async function main(): Promise<void> {
   if (child >= 0) {
     // The child's side: one case against the broker the parent named.
     const c = CASES.find((x) => x.name === process.argv[child + 1])!;
-    process.stdout.write(JSON.stringify(await run(c, process.env.SLUICE_KAFKA_BROKERS!.split(','))) + '\n');
+    const brokers = process.env.SLUICE_KAFKA_BROKERS!.split(',');
+    process.stdout.write(JSON.stringify(await warmRuns((warmUp) => run(c, brokers, warmUp))) + '\n');
     return;
   }
   const only = process.env.SLUICE_BENCH_KAFKA_CASES?.split(',').map((s) => s.trim());

@@ -1,13 +1,27 @@
 /**
  * SLUICE_BENCH_PROFILE=DIR for the benchmarks: a V8 CPU profile of a case's measured phase only,
  * written as DIR/NAME.cpuprofile (Chrome DevTools or speedscope read it).
+ *
+ * SLUICE_BENCH_PERF_CTL=FIFO: `perf record` limited to the measured phase. The V8 profile puts
+ * time spent in the kernel (page faults) and in V8's helper threads (concurrent marking,
+ * compilation) on whatever JS frame is on top, or nowhere; perf sees all of it. Run
+ *   mkfifo /tmp/ctl; SLUICE_BENCH_PERF_CTL=/tmp/ctl perf record -D -1 --control fifo:/tmp/ctl -g \
+ *     -o out.data -- bin/sluice-env node --perf-basic-prof --import tsx bench/run.ts CASE
+ * and the case writes `enable` to the FIFO as its measured phase starts and `disable` as it ends.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 
 /** Starts the profiler when SLUICE_BENCH_PROFILE is set; the returned function stops it and writes the profile (its path to `written`). */
 export async function startProfile(written?: (file: string) => void): Promise<((name: string) => Promise<void>) | null> {
+  const ctl = process.env.SLUICE_BENCH_PERF_CTL;
+  if (ctl) {
+    perfControl(ctl, 'enable');
+    return async () => perfControl(ctl, 'disable');
+  }
+  const heapDir = process.env.SLUICE_BENCH_HEAP_PROFILE;
+  if (heapDir) return startHeapProfile(heapDir, written);
   const dir = process.env.SLUICE_BENCH_PROFILE;
   if (!dir) return null;
   const session = new Session();
@@ -18,6 +32,36 @@ export async function startProfile(written?: (file: string) => void): Promise<((
     const { profile } = await session.post('Profiler.stop');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${name}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    written?.(file);
+  };
+}
+
+/** Writes a command to perf's control FIFO (blocks until perf has it open, as perf opens it at its start). */
+function perfControl(fifo: string, command: 'enable' | 'disable'): void {
+  const fd = openSync(fifo, 'w');
+  try {
+    writeSync(fd, `${command}\n`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * SLUICE_BENCH_HEAP_PROFILE=DIR: V8's sampling heap profile of the measured phase, counting the
+ * objects a major GC collected (those that lived long enough to be promoted: what old-space
+ * garbage collections are spent on) beside those still live at its end; DIR/NAME.heapprofile.
+ */
+async function startHeapProfile(dir: string, written?: (file: string) => void): Promise<(name: string) => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+  return async (name) => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${name}.heapprofile`);
     writeFileSync(file, JSON.stringify(profile));
     session.disconnect();
     written?.(file);

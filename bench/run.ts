@@ -16,8 +16,12 @@
  * Prometheus scraper read (/api/overview, /api/epochs, /metrics) every 200 ms from another
  * process: the cost of the UI and metrics to the engine, compared with a run without.
  *
+ * Warm runs (bench/warm.ts): each case runs once to warm up, then three times; the median run
+ * is reported, with each run's figure and the warm-up's. SLUICE_BENCH_COLD=1: one cold run.
+ *
  * SLUICE_BENCH_PROFILE=DIR writes a V8 CPU profile of each engine case's measured phase to
- * DIR/NAME.cpuprofile (the profiler's own overhead lowers the figures of that run).
+ * DIR/NAME.cpuprofile (the profiler's own overhead lowers the figures of that run); see
+ * bench/profile.ts for the perf and heap-profile variants.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -28,6 +32,7 @@ import { startHttpServer } from '../src/server/http-server.js';
 import type { Value } from '../src/common/types.js';
 import { mlBenchmarks } from './ml.js';
 import { startProfile } from './profile.js';
+import { warmRuns } from './warm.js';
 import { shardPool } from '../src/exec/parallel/pool.js';
 import { shardDiagnostics, shardThreadsDefault } from '../src/exec/parallel/remote.js';
 import { parseDiagnostics } from '../src/parser/guarded-parse.js';
@@ -227,7 +232,7 @@ async function pollHttp(engine: Engine): Promise<() => Promise<number>> {
 cases.push(...cases.filter((c) => ['count_sum_1k_keys', 'count_sum_1m_keys', 'w4_window_join_person_auction'].includes(c.name)).map((c) => ({ ...c, name: `${c.name}_p2`, parallelism: 2 })));
 
 
-async function runCase(c: Case, withHttp: boolean): Promise<Result> {
+async function runCase(c: Case, withHttp: boolean, warmUp = false): Promise<Result> {
   const dataDir = c.checkpointed ? mkdtempSync(join(tmpdir(), 'sluice-bench-')) : null;
   let engine = await createEngine({ autoStart: false, log: () => undefined, dataDir, parallelism: c.parallelism ?? 1 });
   // The worker threads load before the measured phase (a server starts them at its start).
@@ -242,11 +247,12 @@ async function runCase(c: Case, withHttp: boolean): Promise<Result> {
     if (c.setup) await engine.execute(c.setup);
     await engine.execute(`CREATE MATERIALIZED VIEW v AS ${c.view}`);
     const stopHttp = withHttp ? await pollHttp(engine) : null;
-    const stopProfile = await startProfile();
+    const stopProfile = warmUp ? null : await startProfile();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     let produced = 0;
     let epochs = 0;
+    let shownAt = -Infinity;
     const counted = [c.driver ?? 'bids', ...(c.alsoCount ?? [])];
     while (produced < c.events) {
       await engine.flush();
@@ -258,7 +264,12 @@ async function runCase(c: Case, withHttp: boolean): Promise<Result> {
       epochs++;
       if (n === 0 && !c.rate) throw new Error('datagen produced no rows; check its options');
       if (n === 0) await new Promise((r) => setTimeout(r, 10));
-      process.stderr.write(`\r${c.name}: ${produced.toLocaleString()} / ${c.events.toLocaleString()} events`);
+      // Progress at most every 200 ms: a write per epoch (W4 runs ~1 200) was 2 % of the process's CPU.
+      const at = performance.now();
+      if (at - shownAt >= 200 || produced >= c.events) {
+        shownAt = at;
+        process.stderr.write(`\r${c.name}${warmUp ? ' (warm-up)' : ''}: ${produced.toLocaleString()} / ${c.events.toLocaleString()} events`);
+      }
     }
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
@@ -323,7 +334,10 @@ async function main(): Promise<void> {
   }
   const selected = only.length ? cases.filter((c) => only.includes(c.name)) : cases;
   const results: Result[] = [];
-  for (const c of selected) results.push({ ...(await runCase(c, withHttp)), ...(withHttp ? { withHttp } : {}) });
+  for (const c of selected) {
+    const r = await warmRuns((warmUp) => runCase(c, withHttp, warmUp));
+    results.push({ ...r, ...(withHttp ? { withHttp } : {}) });
+  }
   // Streaming-model training throughput (bench/ml.ts), unless only engine cases were named.
   if (!withHttp && (!only.length || only.some((n) => n.startsWith('ml_')))) results.push(...(await mlBenchmarks(only)));
   const out = { machine: { node: process.version, cpus: (await import('node:os')).cpus().length }, at: new Date().toISOString(), results };
