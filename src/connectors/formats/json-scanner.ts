@@ -16,7 +16,7 @@
  * general way, which gives the rows and the errors. A test checks the
  * two paths against each other on generated records.
  */
-import { parsedDays, parsedMicros, parseTimestampBytes, plainTimestampMicros } from '../../common/timestamp-text.js';
+import { parsedDays, parsedMicros, parseTimestampBytes, PLAIN_MICROS, plainTimestampMicrosInto } from '../../common/timestamp-text.js';
 import type { Schema, SqlType } from '../../common/types.js';
 import type { FastColumn } from './fast-column.js';
 
@@ -399,11 +399,12 @@ export class JsonScanner {
 
   /** A timestamp string parsed in place; false when the general path must decide (or word the error). */
   private timestamp(b: Buffer, s: number, e: number, col: FastColumn): boolean {
-    let micros = plainTimestampMicros(b, s, e);
-    if (Number.isNaN(micros)) {
-      if (parseTimestampBytes(b, s, e) !== 0) return false;
-      micros = parsedMicros();
+    if (plainTimestampMicrosInto(b, s, e)) {
+      col.appendInt64(PLAIN_MICROS[0]!);
+      return true;
     }
+    if (parseTimestampBytes(b, s, e) !== 0) return false;
+    const micros = parsedMicros();
     if (Number.isNaN(micros)) return false;
     col.appendInt64(micros);
     return true;
