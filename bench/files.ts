@@ -19,11 +19,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { createEngine } from '../src/exec/runtime/engine.js';
+import { startProfile } from './profile.js';
 import { warmRuns } from './warm.js';
 import { warmParser } from '../src/parser/index.js';
 import { shardPool } from '../src/exec/parallel/pool.js';
@@ -195,13 +195,7 @@ async function runCase(c: Case, warmUp = false): Promise<Result> {
     if (parallelism > 1) await shardPool().warm(parallelism);
     // Warm runs: the parse workers load the SQL parser once per process (~0.5 CPU-s), not per workload.
     await warmParser();
-    const profile = warmUp ? undefined : process.env.SLUICE_BENCH_PROFILE;
-    const session = profile ? new Session() : null;
-    if (session) {
-      session.connect();
-      await session.post('Profiler.enable');
-      await session.post('Profiler.start');
-    }
+    const stopProfile = warmUp ? null : await startProfile();
     const faults0 = process.resourceUsage().minorPageFault;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -210,11 +204,7 @@ async function runCase(c: Case, warmUp = false): Promise<Result> {
     await engine.execute('FLUSH');
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    if (session) {
-      const { profile: p } = await session.post('Profiler.stop');
-      mkdirSync(profile!, { recursive: true });
-      writeFileSync(join(profile!, `${c.name}.cpuprofile`), JSON.stringify(p));
-    }
+    if (stopProfile) await stopProfile(c.name);
     const metrics = engine.metrics();
     const events = c.name.startsWith('files_word_count') ? WORDS : metrics.reduce((a, m) => a + (m.rowsIn.bids ?? 0), 0);
     const inputBytes = readdirSync(c.dir).filter((f) => !f.startsWith('.')).reduce((a, f) => a + statSync(join(c.dir, f)).size, 0);

@@ -258,7 +258,7 @@ async function runCase(c: Case, withHttp: boolean, warmUp = false): Promise<Resu
       await engine.flush();
       // Let I/O in between epochs, as the epoch timer of a server does (the HTTP poller of --http).
       await new Promise((r) => setImmediate(r));
-      const m = engine.metrics().at(-1)!;
+      const m = engine.lastMetrics()!;
       const n = counted.reduce((a, src) => a + (m.rowsIn[src] ?? 0), 0);
       produced += n;
       epochs++;

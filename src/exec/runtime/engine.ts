@@ -248,6 +248,11 @@ export class Engine {
     return this.state.metrics.list();
   }
 
+  /** The last epoch's metrics (metrics().at(-1) without copying the list). */
+  lastMetrics(): EpochMetrics | undefined {
+    return this.state.metrics.last();
+  }
+
   /**
    * Reads the monitor's figures under the engine lock (a committed epoch boundary): the HTTP
    * API and /metrics call this.
