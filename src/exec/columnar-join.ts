@@ -623,11 +623,14 @@ export class ColumnarJoinOp implements Operator {
       this.counts = new Float64Array(n * 2);
     }
     const ids = this.ids;
-    let late: Uint8Array | null = null;
+    // Which rows are late: all 0 until the join has a watermark. Always an array: an access V8
+    // first met after optimizing this method (when the watermark came) deoptimized it batch after
+    // batch (docs/decisions.md, "Deoptimization loops").
+    const late = this.late;
     const before = this.plan.timeBound ? ctx.watermark?.before ?? null : null;
-    if (before !== null) {
+    if (before === null) late.fill(0, 0, n);
+    else {
       // A row the watermark has passed (or with a NULL time) is late: dropped and counted.
-      late = this.late;
       const th = thresholdWords(before - own.expiry!.lateOffset);
       const c = b.columns[own.expiry!.col]!;
       const w = wordsOf(c.values as BigInt64Array);
@@ -656,7 +659,7 @@ export class ColumnarJoinOp implements Operator {
     let p = 0;
     this.nOut = 0;
     for (let i = 0; i < n; i++) {
-      if (late !== null && late[i] === 1) continue;
+      if (late[i] === 1) continue;
       const w = weights === null ? 1 : weights[i]!;
       let total = 0;
       const id = ids[i]!;
@@ -724,8 +727,14 @@ export class ColumnarJoinOp implements Operator {
       if (rows[k]! < 0) anyNull = true;
       if (this.outW[k] !== 1) ones = false;
     }
-    const mine = b.columns.map((c) => takeOrNull(c, rows, m, anyNull));
-    const theirs = other.cols.map((c) => c.gather(slots, m));
-    out({ columns: isLeft ? [...mine, ...theirs] : [...theirs, ...mine], length: m, weights: ones ? null : this.outW.slice(0, m) });
+    // The output columns are filled in place, without array spreads (a deoptimization site).
+    const nMine = b.columns.length;
+    const nTheirs = other.cols.length;
+    const columns = new Array<Column>(nMine + nTheirs);
+    const mineAt = isLeft ? 0 : nTheirs;
+    const theirsAt = isLeft ? nMine : 0;
+    for (let j = 0; j < nMine; j++) columns[mineAt + j] = takeOrNull(b.columns[j]!, rows, m, anyNull);
+    for (let j = 0; j < nTheirs; j++) columns[theirsAt + j] = other.cols[j]!.gather(slots, m);
+    out({ columns, length: m, weights: ones ? null : this.outW.slice(0, m) });
   }
 }
