@@ -4,8 +4,9 @@
  * (`SELECT auction, bidder, price * 0.908 AS price_eur, ts FROM bids`), FLUSH after FLUSH until
  * every bid is in the view. Two cases: one bid per message, and 100 newline-separated bids per
  * message (`many_per_message`). Each case runs in its own child process, so its peak RSS is its
- * own (over its warm-up and measured runs: bench/warm.ts, the median of three warm runs is reported). Reports events per CPU-second of that process (user+sys, the engine and its Kafka client
- * together), per wall second and its peak RSS, checks the answer, prints JSON and writes
+ * own (over its warm-up and measured runs: bench/warm.ts, the median of three warm runs is
+ * reported). Reports events per CPU-second of that process (user+sys, the engine and its Kafka
+ * client together), per wall second and its peak RSS, checks the answer, prints JSON and writes
  * bench/results/kafka.json (kafka-partial.json when SLUICE_BENCH_KAFKA_CASES picks cases).
  *
  * The broker is SLUICE_KAFKA_BROKERS, or one started with scripts/kafka.sh and stopped at the

@@ -5,9 +5,13 @@
  * SLUICE_BENCH_PERF_CTL=FIFO: `perf record` limited to the measured phase. The V8 profile puts
  * time spent in the kernel (page faults) and in V8's helper threads (concurrent marking,
  * compilation) on whatever JS frame is on top, or nowhere; perf sees all of it. Run
- *   mkfifo /tmp/ctl; SLUICE_BENCH_PERF_CTL=/tmp/ctl perf record -D -1 --control fifo:/tmp/ctl -g \
- *     -o out.data -- bin/sluice-env node --perf-basic-prof --import tsx bench/run.ts CASE
- * and the case writes `enable` to the FIFO as its measured phase starts and `disable` as it ends.
+ *   mkfifo /tmp/ctl; SLUICE_BENCH_PERF_CTL=/tmp/ctl perf record -k 1 -D -1 --control fifo:/tmp/ctl -g \
+ *     -o out.data -- bin/sluice-env node --perf-prof --interpreted-frames-native-stack --import tsx bench/run.ts CASE
+ *   perf inject --jit -i out.data -o out.jit.data   (then perf report/script on out.jit.data)
+ * and the case writes `enable` to the FIFO as each measured run starts and `disable` as it ends.
+ * (--perf-prof writes jitdump files that follow code as V8 moves it; --perf-basic-prof's map
+ * names moved code after whatever first occupied its address.) bench/files.ts and bench/kafka.ts
+ * run each case in a child process: pass the node flags in NODE_OPTIONS there.
  */
 import { mkdirSync, openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
