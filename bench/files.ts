@@ -186,7 +186,7 @@ async function prepare(c: Case): Promise<void> {
 }
 
 /** Runs one case in this process (the child's side). */
-async function runCase(c: Case, warmUp = false): Promise<Result> {
+async function runCase(c: Case, profile = true): Promise<Result> {
   const parallelism = c.parallelism ?? 1;
   const engine = await createEngine({ autoStart: false, log: (m) => process.stderr.write(`sluice: ${m}\n`), allowPaths: [ROOT], parallelism });
   try {
@@ -195,7 +195,7 @@ async function runCase(c: Case, warmUp = false): Promise<Result> {
     if (parallelism > 1) await shardPool().warm(parallelism);
     // Warm runs: the parse workers load the SQL parser once per process (~0.5 CPU-s), not per workload.
     await warmParser();
-    const stopProfile = warmUp ? null : await startProfile();
+    const stopProfile = profile ? await startProfile() : null;
     const faults0 = process.resourceUsage().minorPageFault;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -235,7 +235,7 @@ async function main(): Promise<void> {
   const child = process.argv.indexOf('--case');
   if (child >= 0) {
     const c = cases.find((x) => x.name === process.argv[child + 1])!;
-    process.stdout.write(JSON.stringify(await warmRuns((warmUp) => runCase(c, warmUp))) + '\n');
+    process.stdout.write(JSON.stringify(await warmRuns((_warmUp, profile) => runCase(c, profile))) + '\n');
     return;
   }
   const names = process.argv.slice(2);

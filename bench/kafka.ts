@@ -173,7 +173,7 @@ function topicOf(c: Case, messages: number): string {
   return `sluice-bench-${c.kind}-${c.perMessage}x${messages}`;
 }
 
-async function run(c: Case, brokers: string[], warmUp = false): Promise<Result> {
+async function run(c: Case, brokers: string[], profile = true): Promise<Result> {
   const messages = Math.ceil(EVENTS / c.perMessage);
   const events = messages * c.perMessage;
   const topic = topicOf(c, messages);
@@ -190,7 +190,7 @@ async function run(c: Case, brokers: string[], warmUp = false): Promise<Result> 
          CREATE MATERIALIZED VIEW counts AS SELECT word, count(*) AS n FROM bids GROUP BY word;`
       : `CREATE SOURCE bids (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, ts TIMESTAMP, extra VARCHAR) WITH (${options});
          CREATE MATERIALIZED VIEW q1 AS SELECT auction, bidder, price * 0.908 AS price_eur, ts FROM bids;`);
-    const profiler = warmUp ? null : await startProfile((file) => progress(`CPU profile of the measured phase: ${file}`));
+    const profiler = !profile ? null : await startProfile((file) => progress(`CPU profile of the measured phase: ${file}`));
     const cpu0 = process.cpuUsage();
     const wall0 = performance.now();
     let epochs = 0;
@@ -262,7 +262,7 @@ async function main(): Promise<void> {
     // The child's side: one case against the broker the parent named.
     const c = CASES.find((x) => x.name === process.argv[child + 1])!;
     const brokers = process.env.SLUICE_KAFKA_BROKERS!.split(',');
-    process.stdout.write(JSON.stringify(await warmRuns((warmUp) => run(c, brokers, warmUp))) + '\n');
+    process.stdout.write(JSON.stringify(await warmRuns((_warmUp, profile) => run(c, brokers, profile))) + '\n');
     return;
   }
   const only = process.env.SLUICE_BENCH_KAFKA_CASES?.split(',').map((s) => s.trim());

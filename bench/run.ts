@@ -232,7 +232,7 @@ async function pollHttp(engine: Engine): Promise<() => Promise<number>> {
 cases.push(...cases.filter((c) => ['count_sum_1k_keys', 'count_sum_1m_keys', 'w4_window_join_person_auction'].includes(c.name)).map((c) => ({ ...c, name: `${c.name}_p2`, parallelism: 2 })));
 
 
-async function runCase(c: Case, withHttp: boolean, warmUp = false): Promise<Result> {
+async function runCase(c: Case, withHttp: boolean, warmUp = false, profile = !warmUp): Promise<Result> {
   const dataDir = c.checkpointed ? mkdtempSync(join(tmpdir(), 'sluice-bench-')) : null;
   let engine = await createEngine({ autoStart: false, log: () => undefined, dataDir, parallelism: c.parallelism ?? 1 });
   // The worker threads load before the measured phase (a server starts them at its start).
@@ -247,7 +247,7 @@ async function runCase(c: Case, withHttp: boolean, warmUp = false): Promise<Resu
     if (c.setup) await engine.execute(c.setup);
     await engine.execute(`CREATE MATERIALIZED VIEW v AS ${c.view}`);
     const stopHttp = withHttp ? await pollHttp(engine) : null;
-    const stopProfile = warmUp ? null : await startProfile();
+    const stopProfile = profile ? await startProfile() : null;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     let produced = 0;
@@ -335,7 +335,7 @@ async function main(): Promise<void> {
   const selected = only.length ? cases.filter((c) => only.includes(c.name)) : cases;
   const results: Result[] = [];
   for (const c of selected) {
-    const r = await warmRuns((warmUp) => runCase(c, withHttp, warmUp));
+    const r = await warmRuns((warmUp, profile) => runCase(c, withHttp, warmUp, profile));
     results.push({ ...r, ...(withHttp ? { withHttp } : {}) });
   }
   // Streaming-model training throughput (bench/ml.ts), unless only engine cases were named.

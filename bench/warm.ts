@@ -12,8 +12,13 @@
 
 /** Whether a case runs once to warm up before the runs that are measured. */
 export const WARM_UP = process.env.SLUICE_BENCH_COLD !== '1';
-/** Measured runs per case (the median is reported). */
-export const RUNS = WARM_UP ? Math.max(1, Number(process.env.SLUICE_BENCH_RUNS ?? 3)) : 1;
+/** Measured runs per case (the median is reported): SLUICE_BENCH_RUNS, a whole number ≥ 1, else 3. */
+export const RUNS = WARM_UP ? runsSetting(process.env.SLUICE_BENCH_RUNS) : 1;
+
+function runsSetting(text: string | undefined): number {
+  const n = Number(text ?? 3);
+  return Number.isInteger(n) && n >= 1 ? n : 3;
+}
 
 /** What is kept of a warm-up run. */
 export interface FirstRun {
@@ -36,13 +41,14 @@ export function medianRun<T extends Measured>(runs: readonly T[]): T {
 }
 
 /**
- * Runs `run` to warm up (with `warmUp` true: it should not profile) unless SLUICE_BENCH_COLD=1,
- * then RUNS times; returns the median run with every run's events per CPU-second and the warm-up's figures.
+ * Runs `run` to warm up (`warmUp` true) unless SLUICE_BENCH_COLD=1, then RUNS times; returns the
+ * median run with every run's events per CPU-second and the warm-up's figures. `profile` is true
+ * for the first measured run only: a profile (bench/profile.ts) is of that run.
  */
-export async function warmRuns<T extends Measured>(run: (warmUp: boolean) => Promise<T>): Promise<T & { runs?: number[]; firstRun?: FirstRun }> {
-  const first = WARM_UP ? await run(true) : null;
+export async function warmRuns<T extends Measured>(run: (warmUp: boolean, profile: boolean) => Promise<T>): Promise<T & { runs?: number[]; firstRun?: FirstRun }> {
+  const first = WARM_UP ? await run(true, false) : null;
   const measured: T[] = [];
-  for (let k = 0; k < RUNS; k++) measured.push(await run(false));
+  for (let k = 0; k < RUNS; k++) measured.push(await run(false, k === 0));
   const median = medianRun(measured);
   return {
     ...median,

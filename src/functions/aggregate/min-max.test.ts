@@ -13,13 +13,16 @@ import type { GroupsAccumulator } from './groups-accumulator.js';
 import { extremeAccumulators } from './min-max.js';
 
 const { RunningExtremeAccumulator, RunningExtremeI64Accumulator } = extremeAccumulators;
-const GROUPS = 6;
+// Group ids: a few small ones, and some past the accumulators' first capacity (64), so they grow.
+const GIDS = [0, 1, 2, 3, 63, 64, 130, 200];
+const GROUPS = GIDS.length;
 const value = fc.oneof(
   fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
   fc.bigInt({ min: -(2n ** 33n), max: 2n ** 33n }),
   fc.constantFrom(0n, -1n, 1n, 2n ** 32n, 2n ** 32n - 1n, -(2n ** 32n), 2n ** 31n, -(2n ** 31n) - 1n, -(2n ** 63n), 2n ** 63n - 1n),
 );
-const row = fc.record({ v: fc.option(value, { freq: 5 }), g: fc.integer({ min: 0, max: GROUPS - 1 }), w: fc.constantFrom(1, 1, 1, 0, 2), on: fc.boolean() });
+const gid = fc.constantFrom(...GIDS);
+const row = fc.record({ v: fc.option(value, { freq: 5 }), g: gid, w: fc.constantFrom(1, 1, 1, 0, 2), on: fc.boolean() });
 type Step =
   | { readonly kind: 'update'; readonly rows: readonly { v: bigint | null; g: number; w: number; on: boolean }[]; readonly masked: boolean; readonly weighted: boolean }
   | { readonly kind: 'reset'; readonly g: number }
@@ -28,13 +31,13 @@ type Step =
   | { readonly kind: 'reloadColumns' };
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('update' as const), rows: fc.array(row, { maxLength: 12 }), masked: fc.boolean(), weighted: fc.boolean() }) },
-  fc.record({ kind: fc.constant('reset' as const), g: fc.integer({ min: 0, max: GROUPS - 1 }) }),
-  fc.record({ kind: fc.constant('merge' as const), g: fc.integer({ min: 0, max: GROUPS - 1 }), from: fc.integer({ min: 0, max: GROUPS - 1 }) }),
+  fc.record({ kind: fc.constant('reset' as const), g: gid }),
+  fc.record({ kind: fc.constant('merge' as const), g: gid, from: gid }),
   fc.constant({ kind: 'reload' as const }),
   fc.constant({ kind: 'reloadColumns' as const }),
 );
 
-const allGids = Int32Array.from({ length: GROUPS }, (_, g) => g);
+const allGids = Int32Array.from(GIDS);
 
 function run(acc: GroupsAccumulator, other: GroupsAccumulator, fresh: () => GroupsAccumulator, type: SqlType, steps: readonly Step[]): { acc: GroupsAccumulator; values: Value[][] } {
   const seen: Value[][] = [];
@@ -63,20 +66,21 @@ function run(acc: GroupsAccumulator, other: GroupsAccumulator, fresh: () => Grou
         break;
       case 'reload': {
         const next = fresh();
-        for (let g = 0; g < GROUPS; g++) next.loadGroup(g, acc.saveGroup(g));
+        for (const g of GIDS) next.loadGroup(g, acc.saveGroup(g));
         acc = next;
         break;
       }
       case 'reloadColumns': {
         const next = fresh();
-        const cols = acc.saveColumns ? acc.saveColumns(GROUPS, null) : null;
+        const cols = acc.saveColumns ? acc.saveColumns(GROUPS, allGids) : null;
         if (cols && next.loadColumns) next.loadColumns(allGids, GROUPS, cols);
-        else for (let g = 0; g < GROUPS; g++) next.loadGroup(g, acc.saveGroup(g));
+        else for (const g of GIDS) next.loadGroup(g, acc.saveGroup(g));
         acc = next;
         break;
       }
     }
-    seen.push(Array.from({ length: GROUPS }, (_, g) => acc.evaluate(g)));
+    // 300: a group no step touched, past every capacity.
+    seen.push([...GIDS, 300].map((g) => acc.evaluate(g)));
   }
   return { acc, values: seen };
 }
@@ -90,12 +94,14 @@ describe('running min/max over 64-bit values', () => {
             const words = run(new RunningExtremeI64Accumulator(max, type), new RunningExtremeI64Accumulator(max, type), () => new RunningExtremeI64Accumulator(max, type), type, steps);
             const plain = run(new RunningExtremeAccumulator(max, type), new RunningExtremeAccumulator(max, type), () => new RunningExtremeAccumulator(max, type), type, steps);
             expect(words.values).toEqual(plain.values);
-            // The columnar emission writes what evaluate returns (NULL for an empty group).
+            // The columnar emission writes what evaluate returns (NULL for an empty group), into
+            // the slots it is given (here in reverse order, slot GROUPS − 1 − k for group k).
             const out = new SlotColumn(type);
             out.ensure(GROUPS);
-            expect(words.acc.evaluateInto!(allGids, GROUPS, out, null)).toBe(true);
-            const emitted = out.gather(allGids, GROUPS);
-            expect(Array.from({ length: GROUPS }, (_, g) => getValue(emitted, g))).toEqual(plain.values.at(-1));
+            const slots = Int32Array.from(GIDS, (_, k) => GROUPS - 1 - k);
+            expect(words.acc.evaluateInto!(allGids, GROUPS, out, slots)).toBe(true);
+            const emitted = out.gather(slots, GROUPS);
+            expect(GIDS.map((_, k) => getValue(emitted, k))).toEqual(plain.values.at(-1)!.slice(0, GROUPS));
           }),
           { numRuns: process.env.CI ? 200 : 1500 },
         );

@@ -127,7 +127,12 @@ class RunningExtremeI64Accumulator implements GroupsAccumulator {
     this.offer(gid, Number(BigInt.asIntN(32, x)), Number(BigInt.asIntN(32, x >> 32n)));
   }
   merge(gid: number, src: RunningExtremeI64Accumulator, srcGid: number, sign: 1 | -1): void {
-    this.add(gid, src.evaluate(srcGid), sign);
+    if (sign < 0) throw new SluiceError('internal', 'running min/max received a retraction');
+    if (srcGid >= src.has.length || src.has[srcGid] !== 1) return;
+    const lo = src.words[2 * srcGid]!;
+    const hi = src.words[2 * srcGid + 1]!;
+    this.grow(gid + 1);
+    this.offer(gid, lo, hi);
   }
   evaluate(gid: number): Value {
     if (gid >= this.has.length || this.has[gid] !== 1) return null;
