@@ -21,7 +21,7 @@ import { quoteLiteral } from '../../connectors/table/quoting.js';
 import type { EpochRunner } from './epoch-runner.js';
 import type { LookupService } from './lookup-service.js';
 import type { AdHocQueries } from './select.js';
-import { batchTime, type EngineState, type SinkRt, type SourceRt, type StatementResult, type TableRt, type ViewRt } from './state.js';
+import { batchTime, emptyViewStore, type EngineState, type SinkRt, type SourceRt, type StatementResult, type TableRt, type ViewRt } from './state.js';
 import { checkParallelism } from './settings.js';
 import { checkpointNow, restoreOutbox, restoreView, restoreWatermark } from './commit.js';
 import { openSink, stopDelivery } from './outbox.js';
@@ -220,7 +220,7 @@ export class Ddl {
    */
   private replaceStore(rt: ViewRt, retention: Retention | null): void {
     const old = rt.store;
-    const store = createViewStore(rt.entry.schema, rt.entry.appendOnly, uniqueKey(rt.planned.optimized), retention);
+    const store = emptyViewStore(rt.entry, rt.planned, retention);
     if (rt.retention && retention) store.state.restore(old.state.snapshot());
     else {
       store.expire?.(batchTime(this.state), null);
@@ -404,7 +404,7 @@ export class Ddl {
     const outputs: Batch[] = [];
     const pipeline = new Pipeline(stmt.name, planned.physical, (b) => outputs.push(b), undefined, { parallelism });
     const rt: ViewRt = {
-      entry, model: null, planned, pipeline, store: createViewStore(schema, entry.appendOnly, uniqueKey(planned.optimized), retention), retention, outputs, subscribers: new Set(), onDrop: new Set(),
+      entry, model: null, planned, pipeline, store: emptyViewStore(entry, planned, retention), retention, outputs, subscribers: new Set(), onDrop: new Set(),
       rowErrors: 0, failed: null, wm: null, lateRows: 0, keepLate: lateOpt === 'keep', pendingLate: [], createdAtMs: Date.now(), version: 0, ckptFile: null, ckptChain: null, dirty: true,
     };
     const lateSchema = lateInputSchema(planned);

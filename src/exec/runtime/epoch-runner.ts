@@ -17,14 +17,12 @@ import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Schema, Value } from '../../common/types.js';
 import type { OperatorContext } from '../operator.js';
 import type { LookupService } from './lookup-service.js';
-import { batchTime, pipelines, type Change, type EngineState, type SourceRt, type ViewRt } from './state.js';
+import { batchTime, emptyViewStore, pipelines, type Change, type EngineState, type SourceRt, type ViewRt } from './state.js';
 import { advanceWatermark, lateInputSchema, viewWatermark } from './watermark.js';
 import type { CommitAppend, OffsetsRecord } from '../checkpoint/checkpointer.js';
 import { commitEpoch } from './commit.js';
 import { epochLimit, sourceRate } from './rate-controller.js';
 import { viewZone } from './settings.js';
-import { createViewStore } from '../view-store.js';
-import { uniqueKey } from '../../planner/index.js';
 
 /** What the read step of an epoch gathered: the deltas by relation and the input counters. */
 interface EpochInput {
@@ -294,7 +292,7 @@ export class EpochRunner {
           v.cluster.applied();
         } catch (e) {
           this.state.log(`cluster view ${v.entry.name}: this member's copy is out of step with the view's changes topic (${toSluiceError(e).message}); it is read again from the topic's start`);
-          v.store = createViewStore(v.entry.schema, v.entry.appendOnly, uniqueKey(v.planned.optimized), v.retention);
+          v.store = emptyViewStore(v.entry, v.planned, v.retention);
           v.ckptFile = null;
           v.ckptChain = null;
           v.version++;

@@ -12,11 +12,11 @@ import type { ClusterPosition, Recovery } from '../checkpoint/manifest.js';
 import type { ProgressTracker } from './progress.js';
 import type { Catalog, ModelEntry, SinkEntry, SourceEntry, TableEntry, ViewEntry } from '../../catalog/index.js';
 import type { ModelState } from '../ml/model.js';
-import type { PlannedQuery } from '../../planner/index.js';
+import { uniqueKey, type PlannedQuery } from '../../planner/index.js';
 import type { DeadLetter, SinkConnector, SourceConnector, TableLoader } from '../../connectors/api.js';
 import type { Pipeline } from '../pipeline.js';
 import type { Kernel } from '../eval.js';
-import type { Retention, ViewStore } from '../view-store.js';
+import { createViewStore, type Retention, type ViewStore } from '../view-store.js';
 import type { Duck } from '../duck.js';
 import type { Mutex } from './lock.js';
 import type { MetricsRing } from './metrics.js';
@@ -305,4 +305,9 @@ export function batchTime(state: EngineState): bigint {
 export function* pipelines(state: EngineState): Generator<ViewRt> {
   yield* state.views.values();
   for (const s of state.sinks.values()) if (s.query) yield s.query;
+}
+
+/** An empty store for a view's rows: keyed by its plan's unique key, dropping rows past `retention`. */
+export function emptyViewStore(entry: ViewEntry | ModelEntry, planned: PlannedQuery, retention: Retention | null): ViewStore {
+  return createViewStore(entry.schema, entry.appendOnly, uniqueKey(planned.optimized), retention);
 }
