@@ -15,7 +15,7 @@
  */
 import { mkdirSync, openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** Starts the profiler when SLUICE_BENCH_PROFILE is set; the returned function stops it and writes the profile (its path to `written`). */
 export async function startProfile(written?: (file: string) => void): Promise<((name: string) => Promise<void>) | null> {
@@ -34,12 +34,16 @@ export async function startProfile(written?: (file: string) => void): Promise<((
   await session.post('Profiler.start');
   return async (name) => {
     const { profile } = await session.post('Profiler.stop');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${name}.cpuprofile`);
-    writeFileSync(file, JSON.stringify(profile));
-    session.disconnect();
-    written?.(file);
+    finish(session, join(dir, `${name}.cpuprofile`), profile, written);
   };
+}
+
+/** Writes a profile to `file` (its directory made as needed) and ends the inspector session. */
+function finish(session: Session, file: string, profile: unknown, written?: (file: string) => void): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(profile));
+  session.disconnect();
+  written?.(file);
 }
 
 /** Writes a command to perf's control FIFO (blocks until perf has it open, as perf opens it at its start). */
@@ -64,10 +68,6 @@ async function startHeapProfile(dir: string, written?: (file: string) => void): 
   await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
   return async (name) => {
     const { profile } = await session.post('HeapProfiler.stopSampling');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${name}.heapprofile`);
-    writeFileSync(file, JSON.stringify(profile));
-    session.disconnect();
-    written?.(file);
+    finish(session, join(dir, `${name}.heapprofile`), profile, written);
   };
 }
