@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { startProfile } from './profile.js';
-import { warmRuns } from './warm.js';
+import { CHILD_NODE_FLAGS, warmRuns } from './warm.js';
 import { warmParser } from '../src/parser/index.js';
 import { shardPool } from '../src/exec/parallel/pool.js';
 import type { Value } from '../src/common/types.js';
@@ -243,7 +243,7 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   for (const c of selected) {
     await prepare(c);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--case', c.name], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...CHILD_NODE_FLAGS, '--import', 'tsx', import.meta.filename, '--case', c.name], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`bench/files: case ${c.name} failed (exit ${r.status})`);
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Result;
     process.stderr.write(`bench/files: ${c.name}: ${result.eventsPerCpuSecond.toLocaleString()} events/CPU-s, peak RSS ${result.peakRssMb} MB, ${result.epochs} epochs\n`);

@@ -27,7 +27,7 @@ import { broker } from './broker.js';
 import { Kafka, logLevel } from 'kafkajs';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { startProfile } from './profile.js';
-import { warmRuns } from './warm.js';
+import { CHILD_NODE_FLAGS, warmRuns } from './warm.js';
 import { shardPool } from '../src/exec/parallel/pool.js';
 import { shardThreadsDefault } from '../src/exec/parallel/remote.js';
 
@@ -275,7 +275,7 @@ async function main(): Promise<void> {
       // The topic is made (and preloaded) here, so the child measures only the reading.
       const messages = Math.ceil(EVENTS / c.perMessage);
       await ensureTopic(brokers, topicOf(c, messages), c.kind, c.perMessage, messages);
-      const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--case', c.name], {
+      const r = spawnSync(process.execPath, [...CHILD_NODE_FLAGS, '--import', 'tsx', import.meta.filename, '--case', c.name], {
         stdio: ['ignore', 'pipe', 'inherit'],
         encoding: 'utf8',
         env: { ...process.env, SLUICE_KAFKA_BROKERS: brokers.join(',') },

@@ -32,7 +32,7 @@ import { startHttpServer } from '../src/server/http-server.js';
 import type { Value } from '../src/common/types.js';
 import { mlBenchmarks } from './ml.js';
 import { startProfile } from './profile.js';
-import { warmRuns } from './warm.js';
+import { CHILD_NODE_FLAGS, warmRuns } from './warm.js';
 import { shardPool } from '../src/exec/parallel/pool.js';
 import { shardDiagnostics, shardThreadsDefault } from '../src/exec/parallel/remote.js';
 import { parseDiagnostics } from '../src/parser/guarded-parse.js';
@@ -315,7 +315,7 @@ async function runCase(c: Case, withHttp: boolean, warmUp = false, profile = !wa
 /** Runs bench/<script> in a child process (its output goes to this one's). */
 function runChild(script: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script)], { stdio: 'inherit' });
+    const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, '--import', 'tsx', join(import.meta.dirname, script)], { stdio: 'inherit' });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench/${script} exited with ${code}`))));
   });

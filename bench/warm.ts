@@ -10,6 +10,13 @@
  * once, without a warm-up, and reports that run.
  */
 
+/**
+ * The V8 flags a benchmark's child process (a case run alone, bench/files.ts, bench/kafka.ts,
+ * bench/receivers.ts) is started with: this process's heap settings from bin/sluice-env, which
+ * node takes only on its command line.
+ */
+export const CHILD_NODE_FLAGS: readonly string[] = process.execArgv.filter((a) => a.startsWith('--initial-old-space-size='));
+
 /** Whether a case runs once to warm up before the runs that are measured. */
 export const WARM_UP = process.env.SLUICE_BENCH_COLD !== '1';
 /** Measured runs per case (the median is reported): SLUICE_BENCH_RUNS, a whole number ≥ 1, else 3. */

@@ -179,6 +179,8 @@ describe('sluice CLI', () => {
     const glibc = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime;
     if (process.platform === 'linux' && glibc) expect(withHttp.err()).toContain('without transparent huge pages');
     else expect(withHttp.err()).not.toContain('huge pages');
+    // …and that V8 runs without the initial old-space size bin/sluice passes.
+    expect(withHttp.err()).toContain('without an initial old-space size');
     const port = Number(/web UI on http:\/\/127\.0\.0\.1:(\d+)\//.exec(withHttp.out())?.[1]);
     expect(port).toBeGreaterThan(0);
     const r = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -227,7 +229,11 @@ describe('sluice CLI', () => {
     const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
     const tunables = environ.find((e) => e.startsWith('GLIBC_TUNABLES='))?.split('=').slice(1).join('=').split(':');
     expect(tunables).toContain(process.env.GLIBC_TUNABLES?.includes('glibc.malloc.hugetlb=') ? (/glibc\.malloc\.hugetlb=\d+/.exec(process.env.GLIBC_TUNABLES)![0]) : 'glibc.malloc.hugetlb=1');
-    expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).toContain('bin/sluice.js');
+    const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+    expect(cmdline.join(' ')).toContain('bin/sluice.js');
+    // …and node with V8's initial old-space size ahead of the script.
+    expect(cmdline.indexOf('--initial-old-space-size=128')).toBeGreaterThan(0);
+    expect(cmdline.indexOf('--initial-old-space-size=128')).toBeLessThan(cmdline.findIndex((a) => a.endsWith('bin/sluice.js')));
     const client = new pg.Client({ host: '127.0.0.1', port, user: 'demo', database: 'sluice' });
     await client.connect();
     const res = await client.query('SELECT count(*) AS words FROM word_counts');
@@ -242,6 +248,7 @@ describe('sluice CLI', () => {
     expect(a).toContain('word');
     expect(a).not.toEqual(b);
     expect(err).not.toContain('huge pages');
+    expect(err).not.toContain('old-space');
   });
 
   it('bin/sluice-env asks glibc for huge pages unless told not to, keeping the user\'s other tunables', () => {
@@ -256,5 +263,19 @@ describe('sluice CLI', () => {
     expect(env({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1:glibc.malloc.arena_max=4' })).toBe('glibc.malloc.hugetlb=1:glibc.malloc.arena_max=4');
     expect(env({ SLUICE_HUGE_PAGES: '0' })).toBe('undefined');
     expect(env({ SLUICE_HUGE_PAGES: '0', GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })).toBe('glibc.malloc.arena_max=2');
+  });
+
+  it('bin/sluice-env starts node with V8\'s initial old-space size unless given one or told not to, and leaves other commands alone', () => {
+    const flags = (args: string[], extra: Record<string, string | undefined> = {}) => {
+      const e: Record<string, string | undefined> = { ...process.env, SLUICE_OLD_SPACE_MB: undefined, ...extra };
+      for (const k of Object.keys(e)) if (e[k] === undefined) delete e[k];
+      return execFileSync(join(root, 'bin', 'sluice-env'), [process.execPath, ...args, '-e', 'process.stdout.write(JSON.stringify([process.execArgv]))'], { env: e as NodeJS.ProcessEnv, encoding: 'utf8' });
+    };
+    expect(JSON.parse(flags([]))[0]).toEqual(['--initial-old-space-size=128', '-e', expect.any(String)]);
+    expect(JSON.parse(flags([], { SLUICE_OLD_SPACE_MB: '256' }))[0][0]).toBe('--initial-old-space-size=256');
+    expect(JSON.parse(flags(['--initial-old-space-size=64']))[0].filter((a: string) => a.startsWith('--initial-old'))).toEqual(['--initial-old-space-size=64']);
+    expect(JSON.parse(flags([], { SLUICE_OLD_SPACE_MB: '0' }))[0]).toEqual(['-e', expect.any(String)]);
+    // Another command runs as it was given.
+    expect(execFileSync(join(root, 'bin', 'sluice-env'), ['sh', '-c', 'echo "$0 $*"', 'a', 'b'], { encoding: 'utf8' })).toBe('a b\n');
   });
 });

@@ -69,6 +69,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   const pages = hugePagesNote();
   if (pages) process.stderr.write(`sluice: note: ${pages}\n`);
+  const heap = oldSpaceNote();
+  if (heap) process.stderr.write(`sluice: note: ${heap}\n`);
   process.stdout.write(`sluice is listening on postgres://${opts.host}:${server.port}/sluice  (psql -h ${opts.host} -p ${server.port} -U sluice sluice)\n`);
   if (http) process.stdout.write(`sluice web UI on http://${opts.host}:${http.port}/  (metrics: /metrics, JSON: /api/overview)\n`);
   const stop = new AbortController();
@@ -94,6 +96,18 @@ export async function serve(opts: ServeOptions): Promise<number> {
 function portError(e: unknown, host: string, port: number, flag: string): unknown {
   if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') return e;
   return new SluiceError('connection', `port ${port} on ${host} is already in use`, { hint: `Stop the other server or pass ${flag} (0 picks a free port).` });
+}
+
+/**
+ * A note when node was started without an initial old-generation size (as `node bin/sluice.js`
+ * rather than through bin/sluice, which passes --initial-old-space-size=128): V8 then starts a
+ * full collection every few MB of columns. Null otherwise, or when SLUICE_OLD_SPACE_MB=0 says
+ * the user wants none.
+ */
+function oldSpaceNote(): string | null {
+  if (process.env.SLUICE_OLD_SPACE_MB === '0') return null;
+  if (process.execArgv.some((a) => a.startsWith('--initial-old-space-size='))) return null;
+  return "V8 runs without an initial old-space size (bin/sluice passes node --initial-old-space-size=128; SLUICE_OLD_SPACE_MB=0 silences this): full garbage collections will run several times a second";
 }
 
 /**
