@@ -10,10 +10,10 @@
  * bench/results/kafka.json (kafka-partial.json when SLUICE_BENCH_KAFKA_CASES picks cases).
  *
  * The broker is SLUICE_KAFKA_BROKERS, or one started with scripts/kafka.sh and stopped at the
- * end. A topic that already holds the expected messages is reused (preloading 5 M messages
+ * end. A topic that already holds the expected messages is reused (preloading 6 M messages
  * through kafkajs takes a minute or two; it runs in two worker threads, one per partition).
  *
- * Environment: SLUICE_BENCH_KAFKA_EVENTS (default 5 000 000), SLUICE_BENCH_KAFKA_CASES
+ * Environment: SLUICE_BENCH_KAFKA_EVENTS (default 6 000 000, issue 15's 6 M words), SLUICE_BENCH_KAFKA_CASES
  * (comma-separated case names), SLUICE_BENCH_KAFKA_OPTIONS (extra WITH options for the source,
  * such as "fetch.max_partition_bytes = '4194304'"), SLUICE_BENCH_KAFKA_PARALLELISM (the views' parallelism, default 1), SLUICE_BENCH_PROFILE (a directory: writes a
  * V8 CPU profile of each case's measured phase only, for Chrome DevTools or speedscope).
@@ -31,7 +31,7 @@ import { CHILD_NODE_FLAGS, warmRuns } from './warm.js';
 import { shardPool } from '../src/exec/parallel/pool.js';
 import { shardThreadsDefault } from '../src/exec/parallel/remote.js';
 
-const EVENTS = Number(process.env.SLUICE_BENCH_KAFKA_EVENTS ?? 5_000_000);
+const EVENTS = Number(process.env.SLUICE_BENCH_KAFKA_EVENTS ?? 6_000_000);
 /** The views' parallelism (issue 16): SLUICE_BENCH_KAFKA_PARALLELISM, default 1; above 1 the case names end in _pN. */
 const PARALLELISM = Number(process.env.SLUICE_BENCH_KAFKA_PARALLELISM ?? 1);
 const PARTITIONS = 2;
