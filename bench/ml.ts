@@ -12,9 +12,12 @@
  *
  * Each checks its answer: every point trained once (sluice.models batches and points), k-means
  * weights adding up to the points (decay 1: a split keeps the sum), regression loss falling.
+ * Each case runs warm (bench/warm.ts): a warm-up, then SLUICE_BENCH_RUNS runs (default 3), the
+ * median reported with every run's figure.
  */
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { kmeansStep, sgdStep } from '../src/exec/ml/algorithms.js';
+import { warmRuns } from './warm.js';
 
 export interface MlResult {
   readonly name: string;
@@ -109,37 +112,43 @@ function kernelCase(name: string, d: number, train: (b: { x: Float64Array; y: Fl
   return result(name, batches * BATCH, batches, process.cpuUsage(cpu0), wall, check(losses));
 }
 
-export async function mlBenchmarks(only: readonly string[] = []): Promise<MlResult[]> {
+export async function mlBenchmarks(only: readonly string[] = []): Promise<(MlResult & { runs?: number[] })[]> {
   const want = (n: string) => only.length === 0 || only.includes(n);
-  const out: MlResult[] = [];
+  const out: (MlResult & { runs?: number[] })[] = [];
   const sumCheck = (ws: number[], points: number) => {
     const sum = ws.reduce((a, b) => a + b, 0);
     if (Math.abs(sum - points) > 1e-6 * points) fail(`k-means weights add up to ${sum}, not ${points}`);
     return `${points} points in ${ws.length} clusters, weights add up`;
   };
+  // Warm runs, as the other benchmarks (bench/warm.ts): a warm-up, then the median of three.
   if (want('ml_kmeans_k10_d10')) {
     const init = JSON.stringify(Array.from({ length: 10 }, (_, c) => Array.from({ length: 10 }, (_, j) => ((c * 7 + j * 3) % 10) / 10)));
-    out.push(await engineCase('ml_kmeans_k10_d10', 10, (cols) => `CREATE MODEL m WITH (type = 'kmeans', k = 10, decay_factor = 1, initial_centers = '${init}') AS SELECT ${cols.join(', ')} FROM pts`,
-      (m) => sumCheck(m.weights, m.points)));
+    out.push(await warmRuns(() => engineCase('ml_kmeans_k10_d10', 10, (cols) => `CREATE MODEL m WITH (type = 'kmeans', k = 10, decay_factor = 1, initial_centers = '${init}') AS SELECT ${cols.join(', ')} FROM pts`,
+      (m) => sumCheck(m.weights, m.points))));
   }
   if (want('ml_linear_d20_50it')) {
-    out.push(await engineCase('ml_linear_d20_50it', 20, (cols) => `CREATE MODEL m WITH (type = 'linear_regression', label = 'y', num_iterations = 50, convergence_tol = 0, step_size = 0.5)
+    out.push(await warmRuns(() => engineCase('ml_linear_d20_50it', 20, (cols) => `CREATE MODEL m WITH (type = 'linear_regression', label = 'y', num_iterations = 50, convergence_tol = 0, step_size = 0.5)
       AS SELECT ${cols.join(', ')}, ${cols.map((c, j) => `${TRUTH[j]} * ${c}`).join(' + ')} AS y FROM pts`, (m) => {
       if (!(m.lastLoss < m.firstLoss)) fail(`loss did not fall: first batch ${m.firstLoss}, last ${m.lastLoss}`);
       return `${m.batches} batches × 50 iterations, loss ${m.firstLoss.toPrecision(3)} → ${m.lastLoss.toPrecision(3)}`;
+    })));
+  }
+  // Each run trains a model of its own from the same start, so each checks its own answer.
+  if (want('ml_kmeans_k10_d10_kernel')) {
+    out.push(await warmRuns(async () => {
+      const centers = new Float64Array(100).map((_, i) => (i % 7) / 7);
+      const weights = new Float64Array(10);
+      return kernelCase('ml_kmeans_k10_d10_kernel', 10, (b) => kmeansStep({ k: 10, d: 10, centers, weights }, b.x, BATCH, 1, 'batches'), null, () => sumCheck([...weights], Math.ceil(POINTS / BATCH) * BATCH));
     }));
   }
-  if (want('ml_kmeans_k10_d10_kernel')) {
-    const centers = new Float64Array(100).map((_, i) => (i % 7) / 7);
-    const weights = new Float64Array(10);
-    out.push(kernelCase('ml_kmeans_k10_d10_kernel', 10, (b) => kmeansStep({ k: 10, d: 10, centers, weights }, b.x, BATCH, 1, 'batches'), null, () => sumCheck([...weights], Math.ceil(POINTS / BATCH) * BATCH)));
-  }
   if (want('ml_linear_d20_50it_kernel')) {
-    const w = new Float64Array(20);
-    const s = { logistic: false, intercept: false, stepSize: 0.5, numIterations: 50, convergenceTol: 0, regParam: 0 };
-    out.push(kernelCase('ml_linear_d20_50it_kernel', 20, (b) => sgdStep(w, b.x, b.y, BATCH, 20, s), (x, i) => TRUTH.reduce((a, t, j) => a + t * x[i * 20 + j]!, 0), (losses) => {
-      if (!(losses.at(-1)! < losses[0]!)) fail(`loss did not fall: ${losses[0]} → ${losses.at(-1)}`);
-      return `loss ${losses[0]!.toPrecision(3)} → ${losses.at(-1)!.toPrecision(3)}`;
+    out.push(await warmRuns(async () => {
+      const w = new Float64Array(20);
+      const s = { logistic: false, intercept: false, stepSize: 0.5, numIterations: 50, convergenceTol: 0, regParam: 0 };
+      return kernelCase('ml_linear_d20_50it_kernel', 20, (b) => sgdStep(w, b.x, b.y, BATCH, 20, s), (x, i) => TRUTH.reduce((a, t, j) => a + t * x[i * 20 + j]!, 0), (losses) => {
+        if (!(losses.at(-1)! < losses[0]!)) fail(`loss did not fall: ${losses[0]} → ${losses.at(-1)}`);
+        return `loss ${losses[0]!.toPrecision(3)} → ${losses.at(-1)!.toPrecision(3)}`;
+      });
     }));
   }
   return out;
