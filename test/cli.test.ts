@@ -175,6 +175,7 @@ describe('sluice CLI', () => {
     const plain: NodeJS.ProcessEnv = { ...process.env };
     delete plain.GLIBC_TUNABLES;
     delete plain.SLUICE_HUGE_PAGES;
+    delete plain.SLUICE_OLD_SPACE_MB;
     const withHttp = await start(['--http-port', '0'], plain);
     const glibc = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime;
     if (process.platform === 'linux' && glibc) expect(withHttp.err()).toContain('without transparent huge pages');
@@ -216,6 +217,7 @@ describe('sluice CLI', () => {
     // As package.json's start script runs it: through the bin/sluice launcher.
     const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_NODE: process.execPath };
     delete env.SLUICE_HUGE_PAGES;
+    delete env.SLUICE_OLD_SPACE_MB;
     const child = spawn(join(root, 'bin', 'sluice'), ['serve', '--demo', '--port', '0', '--http-port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
