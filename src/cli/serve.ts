@@ -107,7 +107,7 @@ function portError(e: unknown, host: string, port: number, flag: string): unknow
 function oldSpaceNote(): string | null {
   if (process.env.SLUICE_OLD_SPACE_MB === '0') return null;
   if (process.execArgv.some((a) => a.startsWith('--initial-old-space-size='))) return null;
-  return "V8 runs without an initial old-space size (bin/sluice passes node --initial-old-space-size=128; SLUICE_OLD_SPACE_MB=0 silences this): full garbage collections will run several times a second";
+  return "V8 runs without an initial old-space size (bin/sluice passes node --initial-old-space-size=128; SLUICE_OLD_SPACE_MB=0 silences this): full garbage collections may run several times a second";
 }
 
 /**
