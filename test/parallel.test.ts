@@ -11,7 +11,7 @@ import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { batchFromRows } from '../src/common/column.js';
+import { batchFromRows, type Batch } from '../src/common/column.js';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { KEY_GROUPS, keyGroupRange, keyGroupsOf, numericKey, ownerOf, splitByOwner } from '../src/exec/exchange.js';
 import { canonicalRows } from './helpers.js';
@@ -225,6 +225,11 @@ describe('parallelism', () => {
         await e.execute('CREATE MATERIALIZED VIEW by_k AS SELECT k, count(*) AS n, sum(id) AS s, min(name) AS lo, max(ts) AS last, sum(amount) AS total FROM g GROUP BY k');
         await e.execute('CREATE MATERIALIZED VIEW every AS SELECT id, k, name, amount, ts, flag FROM g WHERE id % 97 = 0');
         await e.execute('FLUSH; FLUSH; FLUSH');
+        // The engine keeps ordinary copies of the parts (for ad-hoc SELECTs), never the shared
+        // rows themselves: a shared buffer it kept would outlive its collections (src/common/shared-twin.ts).
+        const kept = (e as unknown as { state: { sources: Map<string, { retained: { batches: Batch[] }[] }> } }).state.sources.get('g')!.retained.flatMap((r) => r.batches);
+        expect(kept.length).toBe(parallelism === 1 ? 2 : 2 * parallelism);
+        for (const b of kept) for (const c of b.columns) expect(c.values.buffer).not.toBeInstanceOf(SharedArrayBuffer);
         results.push({ byK: canonicalRows(await e.viewRows('by_k')), every: await e.viewRows('every') });
       } finally {
         await e.close();

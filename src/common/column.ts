@@ -517,6 +517,28 @@ export function shareBatch(b: Batch): Batch {
   return { columns: b.columns.map(column), length: b.length, weights: share(b.weights) };
 }
 
+/**
+ * `b` with every array that lies in a SharedArrayBuffer copied into an ordinary one, which the
+ * thread that makes it can transfer to another (see src/common/shared-twin.ts).
+ */
+export function localBatch(b: Batch): Batch {
+  const local = <T extends ArrayBufferView | null>(a: T): T => {
+    if (a === null || !(a.buffer instanceof SharedArrayBuffer)) return a;
+    const C = a.constructor as new (buffer: ArrayBuffer) => T & { set(src: ArrayBufferView): void };
+    const out = new C(new ArrayBuffer(a.byteLength));
+    out.set(a as never);
+    return out;
+  };
+  const column = (c: Column): Column => ({
+    ...c,
+    values: local(c.values),
+    validity: local(c.validity),
+    ...(c.offsets ? { offsets: local(c.offsets) } : {}),
+    ...(c.child ? { child: column(c.child) } : {}),
+  });
+  return { columns: b.columns.map(column), length: b.length, weights: local(b.weights) };
+}
+
 /** Rows [start, end) of `b` in buffers of its own (see sliceColumn: `start` a multiple of 8). */
 export function sliceBatch(b: Batch, start: number, end: number): Batch {
   return { columns: b.columns.map((c) => sliceColumn(c, start, end)), length: end - start, weights: b.weights ? copyRange(b.weights, start, end) : null };

@@ -8,6 +8,7 @@
  *   ScanExec ─► FilterExec ─► ProjectExec ─► HashAggExec ─► … ─► view output
  */
 import { isSharedBatch, sliceBatch, type Batch } from '../common/column.js';
+import { twinOf } from '../common/shared-twin.js';
 import { SluiceError } from '../common/errors.js';
 import { typeDisplayName } from '../common/types.js';
 import { WINDOW_KINDS } from '../functions/window/index.js';
@@ -475,7 +476,9 @@ export class Pipeline {
           // copy only the columns it reads; the instances take the parts as the scan's output.
           const n = node.ops.length;
           const cols = (node.plan as Extract<PhysicalPlan, { kind: 'ScanExec' }>).columns;
-          const scanned: Batch = { columns: cols.map((i) => b.columns[i]!), length: b.length, weights: b.weights };
+          // Rows made in a worker come with their shared twin (src/common/shared-twin.ts): that is what moves.
+          const from = this.remote && node.remote ? (twinOf(b) ?? b) : b;
+          const scanned: Batch = { columns: cols.map((i) => from.columns[i]!), length: b.length, weights: from.weights };
           // Parts start at multiples of 8 rows, where validity bitmaps can be cut at a byte. An
           // epoch that has a batch per instance already (a source read in parts) is dealt whole.
           const size = b.length < SPREAD_MIN_PART * n || bs.length >= n ? b.length : Math.ceil(b.length / n / 8) * 8;

@@ -10,6 +10,7 @@
  * default to the current time take the poll's T_n instead.
  */
 import { shardPool } from '../../exec/parallel/pool.js';
+import { setTwin } from '../../common/shared-twin.js';
 import type { Batch } from '../../common/column.js';
 import type { Schema } from '../../common/types.js';
 import type { SourceConnector, SourceContext, SourceFactory, SourceRead } from '../api.js';
@@ -95,7 +96,14 @@ export class DatagenSource implements SourceConnector<DatagenPosition> {
     const parts: Promise<Batch>[] = [];
     for (let s = 0, start = 0; start < n; s++, start += size) {
       const task = { kind: 'datagen' as const, schema: this.ctx.schema, options: this.ctx.options, startMicros: this.startMicros, from: from + start, n: Math.min(size, n - start), nowMicros };
-      parts.push(pool.runTask(s, task).then((r) => r.batch!));
+      parts.push(
+        pool.runTask(s, task).then((r) => {
+          if (!r.local) return r.batch!;
+          // The engine keeps the ordinary copy; the shared rows are its twin for this epoch's spread scans.
+          setTwin(r.local, r.batch!);
+          return r.local;
+        }),
+      );
     }
     return Promise.all(parts);
   }

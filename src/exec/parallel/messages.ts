@@ -79,6 +79,8 @@ export type SourceTask =
 /** What a source task made: its rows (in shared memory), and for a decode its dead letters and line count. */
 export interface TaskResult {
   readonly batch: Batch | null;
+  /** The same rows as `batch` (which lies in shared memory) in ordinary buffers, transferred: the engine keeps these (src/common/shared-twin.ts). */
+  readonly local?: Batch;
   readonly deadLetters: readonly DeadLetter[];
   readonly lines: number;
 }

@@ -18,7 +18,8 @@ import { datagenGenerators } from '../../connectors/datagen/source.js';
 import { readDatagenOptions } from '../../connectors/datagen/options.js';
 import type { ErrorShape, FromWorker, SourceTask, SpreadPiece, TableShape, TaskResult, ToWorker } from './messages.js';
 import { createChunkDecoder, type ChunkDecoder } from '../../connectors/formats/chunk-decoder.js';
-import { shareBatch } from '../../common/column.js';
+import { localBatch, shareBatch } from '../../common/column.js';
+import { collectIfDue, noteColumnBytes } from '../../common/young-gc.js';
 import { buffersOf } from './remote.js';
 
 const port = parentPort!;
@@ -83,7 +84,9 @@ function runTask(task: SourceTask): TaskResult {
     // Shared, as datagen's rows are: the engine's thread passes them on without a copy.
     return { batch: r.batch && shareBatch(r.batch), deadLetters: r.deadLetters, lines: r.lines };
   }
-  return { batch: generateRows(task), deadLetters: [], lines: 0 };
+  const batch = generateRows(task);
+  // The engine keeps an ordinary copy, made here in parallel; the shared rows only pass through it.
+  return { batch, local: localBatch(batch), deadLetters: [], lines: 0 };
 }
 
 function generateRows(task: Extract<SourceTask, { kind: 'datagen' }>): Batch {
@@ -98,7 +101,10 @@ port.on('message', (m: ToWorker) => {
   if (m.t === 'task') {
     try {
       const result = runTask(m.task);
-      post({ t: 'taskDone', id: m.id, result, failure: null }, result.batch ? buffersOf(result.batch) : undefined);
+      const transfer = result.local ? buffersOf(result.local) : result.batch ? buffersOf(result.batch) : undefined;
+      post({ t: 'taskDone', id: m.id, result, failure: null }, transfer);
+      if (result.batch) noteColumnBytes(batchBytes(result.batch));
+      collectIfDue();
     } catch (e) {
       post({ t: 'taskDone', id: m.id, result: null, failure: shape(e) });
     }
@@ -149,6 +155,7 @@ port.on('message', (m: ToWorker) => {
       return;
     }
     case 'batch':
+      noteColumnBytes(batchBytes(m.batch));
       guarded(h, () => h.pipeline.workerBatch(m.node, m.input, m.batch, m.partial === true));
       return;
     case 'spread': {
@@ -158,6 +165,8 @@ port.on('message', (m: ToWorker) => {
       const transfer = new Set<ArrayBuffer>();
       for (const p of pieces) if (p.own) for (const b of buffersOf(p.batch)) transfer.add(b);
       post({ t: 'spread', pid: m.pid, seq: m.seq, pieces }, [...transfer]);
+      noteColumnBytes(batchBytes(m.batch));
+      collectIfDue();
       return;
     }
     case 'end': {
@@ -166,6 +175,8 @@ port.on('message', (m: ToWorker) => {
         h.errors = [];
         h.late = [];
         h.lateCount = 0;
+        // The epoch's columns are garbage once the reply is out: drop this thread's handles to shared ones while they are young.
+        collectIfDue();
       };
       if (h.failure) {
         reply([], 0);

@@ -23,6 +23,8 @@ import type { CommitAppend, OffsetsRecord } from '../checkpoint/checkpointer.js'
 import { commitEpoch } from './commit.js';
 import { epochLimit, sourceRate } from './rate-controller.js';
 import { viewZone } from './settings.js';
+import { clearTwins } from '../../common/shared-twin.js';
+import { collectIfDue } from '../../common/young-gc.js';
 
 /** What the read step of an epoch gathered: the deltas by relation and the input counters. */
 interface EpochInput {
@@ -82,6 +84,7 @@ export class EpochRunner {
       positions: Object.fromEntries([...this.state.sources].map(([n, s]) => [n, s.position])),
     });
     const { rowsOut, rowErrors } = await this.runViews(epoch, nowMs, input.deltas);
+    this.endSharedRows();
     this.collectLateRows(input.appends);
     // Every pipeline's per-epoch scratch is empty and the mutex is held: the consistent cut.
     const stateWriteMs = await commitEpoch(this.state, { epoch, appends: input.appends, sinkDeltas: this.sinkDeltas(input.deltas) });
@@ -143,7 +146,18 @@ export class EpochRunner {
     }
     this.drainTables(nowMs, input, record.tableSeq);
     await this.runViews(record.epoch, nowMs, input.deltas);
+    this.endSharedRows();
     for (const v of pipelines(state)) v.pendingLate.length = 0;
+  }
+
+  /**
+   * The views have read the epoch's input: the shared twins of rows made in the workers are
+   * dropped, and, once enough of them passed, the young generation is collected while their
+   * handles are young (src/common/shared-twin.ts). Nothing happens at parallelism 1.
+   */
+  private endSharedRows(): void {
+    clearTwins();
+    collectIfDue();
   }
 
   /**
