@@ -1,9 +1,8 @@
 /**
- * Arrays built into shared memory. While a shard worker makes rows for a source (datagen's
- * generators, a piece of a file being decoded), it runs the building under buildShared: the
- * arrays go into SharedArrayBuffers, so the rows reach the engine's thread, and the workers that
- * run the views' scans, without a copy, and stay readable on every thread (a transferred buffer
- * would leave the engine's copy empty, and other views and the retained epochs read the same rows).
+ * Arrays built into shared memory. While a shard worker makes datagen's rows for a source, it
+ * runs the generators under buildShared: the arrays go into SharedArrayBuffers, so a spread scan
+ * deals the rows to the workers that run the views' scans without a copy. The engine's thread
+ * keeps an ordinary copy and holds the shared rows only for the epoch (src/common/shared-twin.ts).
  */
 
 let sharing = false;

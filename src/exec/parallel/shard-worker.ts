@@ -18,7 +18,7 @@ import { datagenGenerators } from '../../connectors/datagen/source.js';
 import { readDatagenOptions } from '../../connectors/datagen/options.js';
 import type { ErrorShape, FromWorker, SourceTask, SpreadPiece, TableShape, TaskResult, ToWorker } from './messages.js';
 import { createChunkDecoder, type ChunkDecoder } from '../../connectors/formats/chunk-decoder.js';
-import { localBatch, shareBatch } from '../../common/column.js';
+import { localBatch } from '../../common/column.js';
 import { collectIfDue, noteColumnBytes } from '../../common/young-gc.js';
 import { buffersOf } from './remote.js';
 
@@ -79,10 +79,10 @@ function runTask(task: SourceTask): TaskResult {
   if (task.kind === 'decode') {
     const decoder = cached(decoders, JSON.stringify([task.format, task.schema]), () => createChunkDecoder(task.format, task.schema));
     const b = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
-    // The columns are built in shared memory; shareBatch copies only what was trimmed out of it.
-    const r = buildShared(() => decoder.decode(b, 0, b.length, task.firstLine, (line) => `${task.file}:${line + 1}`));
-    // Shared, as datagen's rows are: the engine's thread passes them on without a copy.
-    return { batch: r.batch && shareBatch(r.batch), deadLetters: r.deadLetters, lines: r.lines };
+    // Ordinary buffers, transferred: the engine's thread keeps them (a spread scan copies what it
+    // sends on). Shared ones the engine kept would outlive its collections (src/common/shared-twin.ts).
+    const r = decoder.decode(b, 0, b.length, task.firstLine, (line) => `${task.file}:${line + 1}`);
+    return { batch: r.batch, deadLetters: r.deadLetters, lines: r.lines };
   }
   const batch = generateRows(task);
   // The engine keeps an ordinary copy, made here in parallel; the shared rows only pass through it.
