@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batchFromRows, type Batch } from '../src/common/column.js';
 import { createEngine } from '../src/exec/runtime/engine.js';
+import { parkedFigures } from '../src/exec/parallel/parked.js';
 import { KEY_GROUPS, keyGroupRange, keyGroupsOf, numericKey, ownerOf, splitByOwner } from '../src/exec/exchange.js';
 import { canonicalRows } from './helpers.js';
 
@@ -222,14 +223,17 @@ describe('parallelism', () => {
           fields.name.kind = 'random', fields.name.length = 3, fields.amount.kind = 'random', fields.amount.start = 0, fields.amount.end = 1000,
           fields.ts.kind = 'sequence', fields.ts.start = '2024-01-01 00:00:00')`);
         // A keyed view (its scan spread over the instances) and one that keeps every row, in order of arrival.
+        const handedBefore = parkedFigures().handedBack;
         await e.execute('CREATE MATERIALIZED VIEW by_k AS SELECT k, count(*) AS n, sum(id) AS s, min(name) AS lo, max(ts) AS last, sum(amount) AS total FROM g GROUP BY k');
         await e.execute('CREATE MATERIALIZED VIEW every AS SELECT id, k, name, amount, ts, flag FROM g WHERE id % 97 = 0');
         await e.execute('FLUSH; FLUSH; FLUSH');
-        // The engine keeps ordinary copies of the parts (for ad-hoc SELECTs), never the shared
-        // rows themselves: a shared buffer it kept would outlive its collections (src/common/shared-twin.ts).
+        // The engine keeps copies of the parts in ordinary memory (for ad-hoc SELECTs); the workers
+        // that made them were handed them back by id, and dropped them when the epoch ended (parked.ts).
         const kept = (e as unknown as { state: { sources: Map<string, { retained: { batches: Batch[] }[] }> } }).state.sources.get('g')!.retained.flatMap((r) => r.batches);
         expect(kept.length).toBe(parallelism === 1 ? 2 : 2 * parallelism);
         for (const b of kept) for (const c of b.columns) expect(c.values.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+        expect(parkedFigures().kept).toBe(0);
+        if (parallelism > 1) expect(parkedFigures().handedBack).toBeGreaterThan(handedBefore);
         results.push({ byK: canonicalRows(await e.viewRows('by_k')), every: await e.viewRows('every') });
       } finally {
         await e.close();
@@ -305,7 +309,7 @@ describe('parallelism', () => {
             CREATE MATERIALIZED VIEW tall AS SELECT line FROM t;
             CREATE MATERIALIZED VIEW call AS SELECT id, name, k FROM c`);
           await e.execute('FLUSH; FLUSH; FLUSH');
-          // Decoded rows reach the engine in ordinary buffers, which it can keep (src/common/shared-twin.ts).
+          // Decoded rows reach the engine in ordinary buffers, which it can keep (parked.ts).
           const kept = (e as unknown as { state: { sources: Map<string, { retained: { batches: Batch[] }[] }> } }).state.sources.get('j')!.retained.flatMap((r) => r.batches);
           expect(kept.length).toBeGreaterThan(0);
           for (const b of kept) for (const c of b.columns) expect(c.values.buffer).not.toBeInstanceOf(SharedArrayBuffer);

@@ -487,43 +487,10 @@ function copyRange<T extends ColumnValues | Int32Array>(a: T, start: number, end
   return out;
 }
 
-/**
- * Whether every array under `b` lies in a SharedArrayBuffer: such a batch crosses threads by
- * reference, so it can go to a worker as it is, and stays whole for every thread that holds it.
- */
-export function isSharedBatch(b: Batch): boolean {
-  const shared = (a: ArrayBufferView | null | undefined) => a == null || a.buffer instanceof SharedArrayBuffer;
-  const column = (c: Column): boolean => shared(c.values) && shared(c.offsets) && shared(c.validity) && (!c.child || column(c.child));
-  return shared(b.weights) && b.columns.every(column);
-}
-
-/** `b` with every array copied into a SharedArrayBuffer (see isSharedBatch); a shared array is kept as it is. */
-export function shareBatch(b: Batch): Batch {
-  const share = <T extends ArrayBufferView | null>(a: T): T => {
-    if (a === null || a.buffer instanceof SharedArrayBuffer) return a;
-    const C = a.constructor as new (buffer: SharedArrayBuffer) => T & { set(src: ArrayBufferView): void };
-    const bytes = a.byteLength;
-    const out = new C(new SharedArrayBuffer(bytes));
-    out.set(a as never);
-    return out;
-  };
-  const column = (c: Column): Column => ({
-    ...c,
-    values: share(c.values),
-    validity: share(c.validity),
-    ...(c.offsets ? { offsets: share(c.offsets) } : {}),
-    ...(c.child ? { child: column(c.child) } : {}),
-  });
-  return { columns: b.columns.map(column), length: b.length, weights: share(b.weights) };
-}
-
-/**
- * `b` with every array that lies in a SharedArrayBuffer copied into an ordinary one, which the
- * thread that makes it can transfer to another (see src/common/shared-twin.ts).
- */
-export function localBatch(b: Batch): Batch {
-  const local = <T extends ArrayBufferView | null>(a: T): T => {
-    if (a === null || !(a.buffer instanceof SharedArrayBuffer)) return a;
+/** `b` with every array copied into an ordinary buffer of its own (which can be transferred to another thread). */
+export function copyBatch(b: Batch): Batch {
+  const copy = <T extends ArrayBufferView | null>(a: T): T => {
+    if (a === null || !ArrayBuffer.isView(a)) return a;
     const C = a.constructor as new (buffer: ArrayBuffer) => T & { set(src: ArrayBufferView): void };
     const out = new C(new ArrayBuffer(a.byteLength));
     out.set(a as never);
@@ -531,12 +498,12 @@ export function localBatch(b: Batch): Batch {
   };
   const column = (c: Column): Column => ({
     ...c,
-    values: local(c.values),
-    validity: local(c.validity),
-    ...(c.offsets ? { offsets: local(c.offsets) } : {}),
+    values: copy(c.values),
+    validity: copy(c.validity),
+    ...(c.offsets ? { offsets: copy(c.offsets) } : {}),
     ...(c.child ? { child: column(c.child) } : {}),
   });
-  return { columns: b.columns.map(column), length: b.length, weights: local(b.weights) };
+  return { columns: b.columns.map(column), length: b.length, weights: copy(b.weights) };
 }
 
 /** Rows [start, end) of `b` in buffers of its own (see sliceColumn: `start` a multiple of 8). */

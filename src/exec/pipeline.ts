@@ -7,8 +7,8 @@
  *
  *   ScanExec ─► FilterExec ─► ProjectExec ─► HashAggExec ─► … ─► view output
  */
-import { isSharedBatch, sliceBatch, type Batch } from '../common/column.js';
-import { twinOf } from '../common/shared-twin.js';
+import { sliceBatch, type Batch } from '../common/column.js';
+import { noteHandedBack, parkedOf } from './parallel/parked.js';
 import { SluiceError } from '../common/errors.js';
 import { typeDisplayName } from '../common/types.js';
 import { WINDOW_KINDS } from '../functions/window/index.js';
@@ -476,20 +476,24 @@ export class Pipeline {
           // copy only the columns it reads; the instances take the parts as the scan's output.
           const n = node.ops.length;
           const cols = (node.plan as Extract<PhysicalPlan, { kind: 'ScanExec' }>).columns;
-          // Rows made in a worker come with their shared twin (src/common/shared-twin.ts): that is what moves.
-          const from = this.remote && node.remote ? (twinOf(b) ?? b) : b;
-          const scanned: Batch = { columns: cols.map((i) => from.columns[i]!), length: b.length, weights: from.weights };
+          const scanned: Batch = { columns: cols.map((i) => b.columns[i]!), length: b.length, weights: b.weights };
           // Parts start at multiples of 8 rows, where validity bitmaps can be cut at a byte. An
           // epoch that has a batch per instance already (a source read in parts) is dealt whole.
           const size = b.length < SPREAD_MIN_PART * n || bs.length >= n ? b.length : Math.ceil(b.length / n / 8) * 8;
+          // Rows a worker made and keeps go back to it by id, whole (parked.ts).
+          const kept = size === b.length && this.remote && node.remote ? parkedOf(b) : undefined;
+          if (kept !== undefined && kept.shard < n) {
+            this.remote!.sendParkedSpread(kept.shard, node.index, this.spreadSent++, kept.id, cols);
+            noteHandedBack();
+            continue;
+          }
           for (let start = 0; start < b.length; start += size) {
             const s = this.spreadTurn++ % n;
             const part = size === b.length ? scanned : sliceBatch(scanned, start, Math.min(b.length, start + size));
             if (this.remote && node.remote) {
-              // A part made here moves to the worker. The whole batch (other views read it too)
-              // goes as it is when it lies in shared memory (rows a worker made), else as a copy.
-              const asIs = part === scanned && isSharedBatch(scanned);
-              this.remote.sendSpread(s, node.index, this.spreadSent++, part === scanned && !asIs ? sliceBatch(scanned, 0, b.length) : part, !asIs);
+              // A part made here moves to the worker; the whole batch, which other views and the
+              // retained epochs read too, goes as a copy.
+              this.remote.sendSpread(s, node.index, this.spreadSent++, part === scanned ? sliceBatch(scanned, 0, b.length) : part);
             } else {
               countIn(node.counters, part.length);
               node.outs[s]!(part);

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { batchRows, getValue, isSharedBatch, type Batch } from '../../common/column.js';
+import { batchRows, getValue, type Batch } from '../../common/column.js';
 import type { Schema } from '../../common/types.js';
 import { parseTimestamp } from '../../common/values.js';
 import type { DeadLetter, SourceContext } from '../api.js';
 import { DatagenSource, datagenGenerators } from './source.js';
-import { buildShared } from '../../common/shared-output.js';
 import { readDatagenOptions } from './options.js';
 import { schemaOf } from '../../../test/helpers.js';
 
@@ -32,18 +31,6 @@ const column = (b: Batch, j: number) => Array.from({ length: b.length }, (_, i) 
 
 describe('datagen source', () => {
   const schema: Schema = schemaOf('id bigint, n int, x double, s varchar, ts timestamp');
-
-  it('writes the same rows into shared memory under buildShared, for the types a worker shares', () => {
-    const options = { connector: 'datagen', seed: '5', 'fields.id.kind': 'sequence', 'fields.n.kind': 'random', 'fields.n.end': '9', 'fields.s.length': '3', 'fields.ts.kind': 'sequence', 'fields.ts.start': '2024-01-01 00:00:00' };
-    const make = () => datagenGenerators(schema, readDatagenOptions(options, schema), T0);
-    const plain: Batch = { columns: make().map((g) => g(100, 77, T0)), length: 77, weights: null };
-    const shared: Batch = { columns: buildShared(() => make().map((g) => g(100, 77, T0))), length: 77, weights: null };
-    expect(isSharedBatch(plain)).toBe(false);
-    expect(isSharedBatch(shared)).toBe(true);
-    expect(batchRows(shared)).toEqual(batchRows(plain));
-    // Outside buildShared, generators allocate ordinary arrays again.
-    expect(isSharedBatch({ columns: make().map((g) => g(0, 5, T0)), length: 5, weights: null })).toBe(false);
-  });
 
   it('emits rows_per_second × elapsed time, in row-index ranges, up to max_rows', async () => {
     const s = await started(schema, { rows_per_second: '100', max_rows: '170', 'fields.id.kind': 'sequence' });

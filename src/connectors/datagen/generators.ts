@@ -11,7 +11,6 @@
 import { microsInterval } from '../../common/interval.js';
 import { ColumnBuilder, columnFromValues, constantColumn, isValid, newBitmap, setBit, takeColumn, type Column } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
-import { newTypedArray } from '../../common/shared-output.js';
 import type { Field, SqlType } from '../../common/types.js';
 import { MICROS_PER_DAY, typeDisplayName } from '../../common/types.js';
 import { HashStream, mix32 } from './hash.js';
@@ -129,7 +128,7 @@ function int32Generator(t: 'int' | 'date', spec: FieldSpec, ctx: GeneratorContex
   const start = Number((spec.start as bigint | null) ?? floorDiv(ctx.startMicros, MICROS_PER_DAY));
   const size = Number(spec.end as bigint) - start + 1;
   return (from, n) => {
-    const out = newTypedArray(Int32Array, n);
+    const out = new Int32Array(n);
     if (spec.kind === 'sequence') {
       let off = from % size;
       for (let k = 0; k < n; k++) {
@@ -152,7 +151,7 @@ function int64Generator(t: 'bigint' | 'timestamp' | 'interval', spec: FieldSpec,
     const step = t === 'bigint' ? 1n : t === 'interval' ? 1_000_000n : BigInt(Math.max(1, Math.round(1e6 / ctx.rowsPerSecond)));
     const size = (end - start) / step + 1n;
     return (from, n) => {
-      const out = newTypedArray(BigInt64Array, n);
+      const out = new BigInt64Array(n);
       const lastOff = BigInt(from + n - 1) < size ? BigInt(from + n - 1) : size - 1n;
       if (LITTLE_ENDIAN && isSafe(start) && isSafe(start + lastOff * step)) {
         const view = new Int32Array(out.buffer);
@@ -179,7 +178,7 @@ function int64Generator(t: 'bigint' | 'timestamp' | 'interval', spec: FieldSpec,
   }
   const size = end - start + 1n;
   return (from, n) => {
-    const out = newTypedArray(BigInt64Array, n);
+    const out = new BigInt64Array(n);
     const h1 = hs1.fill(from, n);
     if (start === BIGINT_MIN && end === BIGINT_MAX) {
       // The whole range: the two hash words are the value.
@@ -222,7 +221,7 @@ function float64Generator(t: 'double' | 'numeric', spec: FieldSpec, hs1: HashStr
     const span = Math.floor(end - start) + 1;
     const size = span > Number.MAX_SAFE_INTEGER ? Infinity : span;
     return (from, n) => {
-      const out = newTypedArray(Float64Array, n);
+      const out = new Float64Array(n);
       let off = from % size;
       for (let k = 0; k < n; k++) {
         out[k] = start + off;
@@ -233,7 +232,7 @@ function float64Generator(t: 'double' | 'numeric', spec: FieldSpec, hs1: HashStr
   }
   const width = end - start;
   return (from, n) => {
-    const out = newTypedArray(Float64Array, n);
+    const out = new Float64Array(n);
     const h1 = hs1.fill(from, n);
     const h2 = hs2.fill(from, n);
     for (let k = 0; k < n; k++) out[k] = start + (((h1[k]! >>> 5) * 67108864 + (h2[k]! >>> 6)) / TWO53) * width;
@@ -251,8 +250,8 @@ function checkBytes(n: number, perRow: number): void {
 function stringGenerator(length: number, hs: HashStream): ColumnGenerator {
   return (from, n) => {
     checkBytes(n, length);
-    const bytes = newTypedArray(Uint8Array, n * length);
-    const offsets = newTypedArray(Int32Array, n + 1);
+    const bytes = new Uint8Array(n * length);
+    const offsets = new Int32Array(n + 1);
     const h = hs.fill(from, n);
     let p = 0;
     for (let k = 0; k < n; k++) {

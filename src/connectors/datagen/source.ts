@@ -10,7 +10,7 @@
  * default to the current time take the poll's T_n instead.
  */
 import { shardPool } from '../../exec/parallel/pool.js';
-import { setTwin } from '../../common/shared-twin.js';
+import { park } from '../../exec/parallel/parked.js';
 import type { Batch } from '../../common/column.js';
 import type { Schema } from '../../common/types.js';
 import type { SourceConnector, SourceContext, SourceFactory, SourceRead } from '../api.js';
@@ -98,10 +98,9 @@ export class DatagenSource implements SourceConnector<DatagenPosition> {
       const task = { kind: 'datagen' as const, schema: this.ctx.schema, options: this.ctx.options, startMicros: this.startMicros, from: from + start, n: Math.min(size, n - start), nowMicros };
       parts.push(
         pool.runTask(s, task).then((r) => {
-          if (!r.local) return r.batch!;
-          // The engine keeps the ordinary copy; the shared rows are its twin for this epoch's spread scans.
-          setTwin(r.local, r.batch!);
-          return r.local;
+          // Worker s keeps the rows too, for spread scans that deal this part to it (parked.ts).
+          if (r.parked !== undefined) park(r.batch!, s, r.parked);
+          return r.batch!;
         }),
       );
     }

@@ -12,7 +12,6 @@
 import { endianness } from 'node:os';
 import { allocValues, newBitmap, setBit, type Column, type ColumnValues } from '../../common/column.js';
 import type { SqlType, Value } from '../../common/types.js';
-import { newTypedArray, sharingOutput } from '../../common/shared-output.js';
 import { coerceJson } from './json-coerce.js';
 import { numericText } from '../../common/decimal.js';
 
@@ -28,30 +27,23 @@ const NATIVE_UTF8_FROM = 24;
  */
 const NATIVE_COPY_FROM = 128;
 
-/** n bytes: a Buffer, over shared memory under buildShared (zeroed) or not (not zeroed). */
+/** n bytes (not zeroed). */
 function bytesOf(n: number): Buffer {
-  return sharingOutput() ? Buffer.from(new SharedArrayBuffer(n)) : Buffer.allocUnsafe(n);
+  return Buffer.allocUnsafe(n);
 }
 
 function int32s(n: number): Int32Array {
-  return newTypedArray(Int32Array, n);
+  return new Int32Array(n);
 }
 
 /** A validity bitmap of n rows, all valid. */
 function allValid(n: number): Uint8Array {
-  if (!sharingOutput()) return newBitmap(n, true);
-  const b = new Uint8Array(new SharedArrayBuffer((n + 7) >> 3));
-  b.fill(0xff);
-  return b;
+  return newBitmap(n, true);
 }
 
-/** Zeroed values of n rows of `type` (see allocValues), shared under buildShared. */
+/** Zeroed values of n rows of `type` (see allocValues). */
 function valuesOf(type: SqlType, n: number): ColumnValues {
-  if (!sharingOutput()) return allocValues(type, n);
-  const one = allocValues(type, 8);
-  const C = one.constructor as new (b: SharedArrayBuffer) => ColumnValues;
-  const bytes = type === 'boolean' ? (n + 7) >> 3 : n * (one as Int32Array).BYTES_PER_ELEMENT;
-  return new C(new SharedArrayBuffer(bytes));
+  return allocValues(type, n);
 }
 
 /** The first n elements of a typed array: a view when that is at least half of it, else a copy. */

@@ -76,11 +76,11 @@ export type SourceTask =
       readonly file: string;
     };
 
-/** What a source task made: its rows (in shared memory), and for a decode its dead letters and line count. */
+/** What a source task made: its rows (transferred), and for a decode its dead letters and line count. */
 export interface TaskResult {
   readonly batch: Batch | null;
-  /** The same rows as `batch` (which lies in shared memory) in ordinary buffers, transferred: the engine keeps these (src/common/shared-twin.ts). */
-  readonly local?: Batch;
+  /** The task's id, when the worker also kept its own copy of the rows under it (datagen; see parked.ts). */
+  readonly parked?: number;
   readonly deadLetters: readonly DeadLetter[];
   readonly lines: number;
 }
@@ -96,7 +96,11 @@ export type ToWorker =
    * scan's output): the worker runs it through the stateless chain above the scan and answers
    * with the pieces for the keyed node above ('spread'), split by key.
    */
-  | { readonly t: 'spread'; readonly pid: number; readonly node: number; readonly seq: number; readonly batch: Batch }
+  | { readonly t: 'spread'; readonly pid: number; readonly node: number; readonly seq: number; readonly batch: Batch; readonly parked?: undefined }
+  /** The same, for rows this worker made and kept (parked.ts): columns `columns` of the rows kept under task `parked`. */
+  | { readonly t: 'spread'; readonly pid: number; readonly node: number; readonly seq: number; readonly batch?: undefined; readonly parked: number; readonly columns: readonly number[] }
+  /** The rows kept under these task ids are read (parked.ts). */
+  | { readonly t: 'unpark'; readonly pid: 0; readonly ids: readonly number[] }
   | { readonly t: 'end'; readonly pid: number; readonly node: number; readonly seq: number }
   | { readonly t: 'fetch'; readonly pid: number; readonly seq: number; readonly incremental: boolean | 'always' }
   | { readonly t: 'figures'; readonly pid: number; readonly seq: number }

@@ -184,6 +184,11 @@ export class RemoteShards implements ShardClient {
     this.pool.post(shard, { t: 'spread', pid: this.pid, node, seq, batch }, own ? buffersOf(batch) : undefined);
   }
 
+  /** The same for rows worker `shard` made and keeps under task `id` (parked.ts): only its columns `columns` are named. */
+  sendParkedSpread(shard: number, node: number, seq: number, id: number, columns: readonly number[]): void {
+    this.pool.post(shard, { t: 'spread', pid: this.pid, node, seq, parked: id, columns });
+  }
+
   /** Ends node `node` in every worker; resolves with their replies once all have answered. */
   async end(node: number): Promise<Ended[]> {
     const replies = await this.ask(this.ending, (seq) => ({ t: 'end', pid: this.pid, node, seq }));

@@ -13,13 +13,11 @@ import type { OperatorContext } from '../operator.js';
 import { Pipeline, standIn } from '../pipeline.js';
 import type { Batch } from '../../common/column.js';
 import type { ColumnGenerator } from '../../connectors/datagen/generators.js';
-import { buildShared } from '../../common/shared-output.js';
 import { datagenGenerators } from '../../connectors/datagen/source.js';
 import { readDatagenOptions } from '../../connectors/datagen/options.js';
 import type { ErrorShape, FromWorker, SourceTask, SpreadPiece, TableShape, TaskResult, ToWorker } from './messages.js';
 import { createChunkDecoder, type ChunkDecoder } from '../../connectors/formats/chunk-decoder.js';
-import { localBatch } from '../../common/column.js';
-import { collectIfDue, noteColumnBytes } from '../../common/young-gc.js';
+import { copyBatch } from '../../common/column.js';
 import { buffersOf } from './remote.js';
 
 const port = parentPort!;
@@ -61,6 +59,16 @@ function tableOf(h: Hosted, node: number, table: number): StateTable {
 /** Generators of the datagen sources this worker made rows for, by declaration and start. */
 const datagens = new Map<string, ColumnGenerator[]>();
 
+/** Rows of datagen tasks this worker made and keeps until the engine has read them, by task id (parked.ts). */
+const parked = new Map<number, Batch>();
+
+/** Columns `columns` of the rows kept under task `id`. */
+function parkedColumns(id: number, columns: readonly number[]): Batch {
+  const rows = parked.get(id);
+  if (rows === undefined) throw new SluiceError('internal', `shard worker ${shard}: the rows of source task ${id} are no longer kept`);
+  return { columns: columns.map((i) => rows.columns[i]!), length: rows.length, weights: rows.weights };
+}
+
 /** Chunk decoders of the file sources this worker decoded pieces for, by format and schema. */
 const decoders = new Map<string, ChunkDecoder>();
 
@@ -75,39 +83,41 @@ function cached<T>(m: Map<string, T>, key: string, make: () => T): T {
   return v;
 }
 
-function runTask(task: SourceTask): TaskResult {
+function runTask(id: number, task: SourceTask): TaskResult {
   if (task.kind === 'decode') {
     const decoder = cached(decoders, JSON.stringify([task.format, task.schema]), () => createChunkDecoder(task.format, task.schema));
     const b = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
     // Ordinary buffers, transferred: the engine's thread keeps them (a spread scan copies what it
-    // sends on). Shared ones the engine kept would outlive its collections (src/common/shared-twin.ts).
+    // sends on). Shared ones the engine kept would outlive its collections (parked.ts).
     const r = decoder.decode(b, 0, b.length, task.firstLine, (line) => `${task.file}:${line + 1}`);
     return { batch: r.batch, deadLetters: r.deadLetters, lines: r.lines };
   }
-  const batch = generateRows(task);
-  // The engine keeps an ordinary copy, made here in parallel; the shared rows only pass through it.
-  return { batch, local: localBatch(batch), deadLetters: [], lines: 0 };
+  // This worker keeps the rows for the spread scans that deal them back to it, and the engine's
+  // thread gets a copy, made here in parallel with the other parts (parked.ts).
+  const rows = generateRows(task);
+  parked.set(id, rows);
+  return { batch: copyBatch(rows), parked: id, deadLetters: [], lines: 0 };
 }
 
 function generateRows(task: Extract<SourceTask, { kind: 'datagen' }>): Batch {
   const gens = cached(datagens, JSON.stringify([task.schema, task.options, String(task.startMicros)]), () =>
     datagenGenerators(task.schema, readDatagenOptions(task.options, task.schema), task.startMicros),
   );
-  // Shared: the engine's thread passes the rows on to the workers that scan them without a copy.
-  return { columns: buildShared(() => gens.map((g) => g(task.from, task.n, task.nowMicros))), length: task.n, weights: null };
+  return { columns: gens.map((g) => g(task.from, task.n, task.nowMicros)), length: task.n, weights: null };
 }
 
 port.on('message', (m: ToWorker) => {
   if (m.t === 'task') {
     try {
-      const result = runTask(m.task);
-      const transfer = result.local ? buffersOf(result.local) : result.batch ? buffersOf(result.batch) : undefined;
-      post({ t: 'taskDone', id: m.id, result, failure: null }, transfer);
-      if (result.batch) noteColumnBytes(batchBytes(result.batch));
-      collectIfDue();
+      const result = runTask(m.id, m.task);
+      post({ t: 'taskDone', id: m.id, result, failure: null }, result.batch ? buffersOf(result.batch) : undefined);
     } catch (e) {
       post({ t: 'taskDone', id: m.id, result: null, failure: shape(e) });
     }
+    return;
+  }
+  if (m.t === 'unpark') {
+    for (const id of m.ids) parked.delete(id);
     return;
   }
   if (m.t === 'build') {
@@ -155,18 +165,15 @@ port.on('message', (m: ToWorker) => {
       return;
     }
     case 'batch':
-      noteColumnBytes(batchBytes(m.batch));
       guarded(h, () => h.pipeline.workerBatch(m.node, m.input, m.batch, m.partial === true));
       return;
     case 'spread': {
       // Answered even after a failure: the coordinator forwards parts in order, and waits for each.
       const pieces: SpreadPiece[] = [];
-      guarded(h, () => h.pipeline.workerSpread(m.node, m.batch, pieces));
+      guarded(h, () => h.pipeline.workerSpread(m.node, m.batch ?? parkedColumns(m.parked, m.columns), pieces));
       const transfer = new Set<ArrayBuffer>();
       for (const p of pieces) if (p.own) for (const b of buffersOf(p.batch)) transfer.add(b);
       post({ t: 'spread', pid: m.pid, seq: m.seq, pieces }, [...transfer]);
-      noteColumnBytes(batchBytes(m.batch));
-      collectIfDue();
       return;
     }
     case 'end': {
@@ -175,8 +182,6 @@ port.on('message', (m: ToWorker) => {
         h.errors = [];
         h.late = [];
         h.lateCount = 0;
-        // The epoch's columns are garbage once the reply is out: drop this thread's handles to shared ones while they are young.
-        collectIfDue();
       };
       if (h.failure) {
         reply([], 0);

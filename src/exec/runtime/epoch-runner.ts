@@ -23,8 +23,7 @@ import type { CommitAppend, OffsetsRecord } from '../checkpoint/checkpointer.js'
 import { commitEpoch } from './commit.js';
 import { epochLimit, sourceRate } from './rate-controller.js';
 import { viewZone } from './settings.js';
-import { clearTwins } from '../../common/shared-twin.js';
-import { collectIfDue } from '../../common/young-gc.js';
+import { release } from '../parallel/parked.js';
 
 /** What the read step of an epoch gathered: the deltas by relation and the input counters. */
 interface EpochInput {
@@ -83,8 +82,14 @@ export class EpochRunner {
       epoch, t: t.toString(), ranges: input.ranges, tableSeq: this.state.consumedSeq,
       positions: Object.fromEntries([...this.state.sources].map(([n, s]) => [n, s.position])),
     });
-    const { rowsOut, rowErrors } = await this.runViews(epoch, nowMs, input.deltas);
-    this.endSharedRows();
+    let views: Awaited<ReturnType<EpochRunner['runViews']>>;
+    try {
+      views = await this.runViews(epoch, nowMs, input.deltas);
+    } finally {
+      // The workers drop the rows they kept for this epoch's spread scans (parked.ts).
+      release(input.deltas.values());
+    }
+    const { rowsOut, rowErrors } = views;
     this.collectLateRows(input.appends);
     // Every pipeline's per-epoch scratch is empty and the mutex is held: the consistent cut.
     const stateWriteMs = await commitEpoch(this.state, { epoch, appends: input.appends, sinkDeltas: this.sinkDeltas(input.deltas) });
@@ -145,20 +150,14 @@ export class EpochRunner {
       s.rowsTotal += batches.reduce((a, b) => a + b.length, 0);
     }
     this.drainTables(nowMs, input, record.tableSeq);
-    await this.runViews(record.epoch, nowMs, input.deltas);
-    this.endSharedRows();
+    try {
+      await this.runViews(record.epoch, nowMs, input.deltas);
+    } finally {
+      release(input.deltas.values());
+    }
     for (const v of pipelines(state)) v.pendingLate.length = 0;
   }
 
-  /**
-   * The views have read the epoch's input: the shared twins of rows made in the workers are
-   * dropped, and, once enough of them passed, the young generation is collected while their
-   * handles are young (src/common/shared-twin.ts). Nothing happens at parallelism 1.
-   */
-  private endSharedRows(): void {
-    clearTwins();
-    collectIfDue();
-  }
 
   /**
    * Runs a new view over the current contents of what it reads, into its store: `chunks` yields
@@ -222,6 +221,8 @@ export class EpochRunner {
         continue;
       }
       const batches = read.batches.filter((b) => b.length > 0).map((b) => applyTypmods(b, s.entry.schema, (m) => state.log(`source ${name}: ${m}`)));
+      // Rows a worker keeps (parked.ts) are no longer these rows once a typmod rounded them, nor needed when empty.
+      release([read.batches.filter((b) => !batches.includes(b))]);
       if (s.wm) advanceWatermark(s.wm, batches, nowMs, state.log);
       input.deltas.set(name, batches);
       input.ranges[name] = read.range;
