@@ -158,7 +158,6 @@ export class EpochRunner {
     for (const v of pipelines(state)) v.pendingLate.length = 0;
   }
 
-
   /**
    * Runs a new view over the current contents of what it reads, into its store: `chunks` yields
    * them a part at a time (so a large table is never in memory whole and progress can be shown).
