@@ -136,14 +136,17 @@ export class EpochRunner {
         state.log(`RECOVERY: source ${name} cannot re-read epoch ${record.epoch}'s input (${JSON.stringify(range)}); that input is lost to the views`);
         continue;
       }
-      let batches: Batch[];
+      let read: readonly Batch[];
       try {
-        batches = (await s.connector.reread(range, t)).filter((b) => b.length > 0);
+        read = await s.connector.reread(range, t);
       } catch (e) {
         throw new SluiceError('internal', `recovery cannot re-read epoch ${record.epoch} of source ${name} (range ${JSON.stringify(range)}): ${toSluiceError(e).message}`, {
           hint: 'The input of a committed epoch is gone (Kafka retention, a deleted file?). Restore it, or move the data dir aside to start over.',
         });
       }
+      // As the live epoch read them: NUMERIC(p, s) columns rounded (see readSources).
+      const batches = read.filter((b) => b.length > 0).map((b) => applyTypmods(b, s.entry.schema, (m) => state.log(`source ${name}: ${m}`)));
+      release([read.filter((b) => !batches.includes(b))]);
       if (s.wm) advanceWatermark(s.wm, batches, nowMs, state.log);
       input.deltas.set(name, batches);
       s.position = record.positions[name] ?? s.position;
