@@ -27,25 +27,6 @@ const NATIVE_UTF8_FROM = 24;
  */
 const NATIVE_COPY_FROM = 128;
 
-/** n bytes (not zeroed). */
-function bytesOf(n: number): Buffer {
-  return Buffer.allocUnsafe(n);
-}
-
-function int32s(n: number): Int32Array {
-  return new Int32Array(n);
-}
-
-/** A validity bitmap of n rows, all valid. */
-function allValid(n: number): Uint8Array {
-  return newBitmap(n, true);
-}
-
-/** Zeroed values of n rows of `type` (see allocValues). */
-function valuesOf(type: SqlType, n: number): ColumnValues {
-  return allocValues(type, n);
-}
-
 /** The first n elements of a typed array: a view when that is at least half of it, else a copy. */
 function trim<T extends ColumnValues>(a: T, n: number): T {
   return (2 * n >= a.length ? a.subarray(0, n) : a.slice(0, n)) as T;
@@ -74,8 +55,8 @@ export class FastColumn {
     this.capacity = Math.max(8, capacity);
     this.values = this.allocate(this.capacity);
     if (type === 'varchar' || type === 'numeric' || type === 'jsonb' || type === 'interval') {
-      this.bytes = bytesOf(this.capacity * bytesPerRow);
-      this.offsets = int32s(this.capacity + 1);
+      this.bytes = Buffer.allocUnsafe(this.capacity * bytesPerRow);
+      this.offsets = new Int32Array(this.capacity + 1);
     }
   }
 
@@ -140,7 +121,7 @@ export class FastColumn {
 
   appendNull(): void {
     this.reserve();
-    if (this.validity === null) this.validity = allValid(this.capacity);
+    if (this.validity === null) this.validity = newBitmap(this.capacity, true);
     setBit(this.validity, this.length, false);
     if (this.offsets !== null) this.offsets[this.length + 1] = this.byteLength;
     this.length++;
@@ -324,12 +305,12 @@ export class FastColumn {
     else (next as Int32Array).set(this.values as Int32Array);
     this.values = next;
     if (this.offsets !== null) {
-      const o = int32s(cap + 1);
+      const o = new Int32Array(cap + 1);
       o.set(this.offsets);
       this.offsets = o;
     }
     if (this.validity !== null) {
-      const b = allValid(cap);
+      const b = newBitmap(cap, true);
       b.set(this.validity);
       this.validity = b;
     }
@@ -337,7 +318,7 @@ export class FastColumn {
   }
 
   private growBytes(need: number): Buffer {
-    const b = bytesOf(Math.max(need, this.bytes!.length * 2));
+    const b = Buffer.allocUnsafe(Math.max(need, this.bytes!.length * 2));
     this.bytes!.copy(b, 0, 0, this.byteLength);
     this.bytes = b;
     return b;
@@ -346,7 +327,7 @@ export class FastColumn {
   private allocate(n: number): ColumnValues {
     // Unused for varchar (bytes and offsets hold the data).
     if (this.type === 'varchar' || this.type === 'numeric' || this.type === 'jsonb' || this.type === 'interval') return new Uint8Array(0);
-    const v = valuesOf(this.type, n);
+    const v = allocValues(this.type, n);
     if (v instanceof BigInt64Array && LITTLE_ENDIAN) this.halves = new Int32Array(v.buffer);
     return v;
   }

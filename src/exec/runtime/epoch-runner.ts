@@ -82,14 +82,7 @@ export class EpochRunner {
       epoch, t: t.toString(), ranges: input.ranges, tableSeq: this.state.consumedSeq,
       positions: Object.fromEntries([...this.state.sources].map(([n, s]) => [n, s.position])),
     });
-    let views: Awaited<ReturnType<EpochRunner['runViews']>>;
-    try {
-      views = await this.runViews(epoch, nowMs, input.deltas);
-    } finally {
-      // The workers drop the rows they kept for this epoch's spread scans (parked.ts).
-      release(input.deltas.values());
-    }
-    const { rowsOut, rowErrors } = views;
+    const { rowsOut, rowErrors } = await this.runViews(epoch, nowMs, input.deltas);
     this.collectLateRows(input.appends);
     // Every pipeline's per-epoch scratch is empty and the mutex is held: the consistent cut.
     const stateWriteMs = await commitEpoch(this.state, { epoch, appends: input.appends, sinkDeltas: this.sinkDeltas(input.deltas) });
@@ -144,20 +137,15 @@ export class EpochRunner {
           hint: 'The input of a committed epoch is gone (Kafka retention, a deleted file?). Restore it, or move the data dir aside to start over.',
         });
       }
-      // As the live epoch read them: NUMERIC(p, s) columns rounded (see readSources).
-      const batches = read.filter((b) => b.length > 0).map((b) => applyTypmods(b, s.entry.schema, (m) => state.log(`source ${name}: ${m}`)));
-      release([read.filter((b) => !batches.includes(b))]);
+      // As the live epoch read them (readSources).
+      const batches = this.sourceBatches(name, s, read);
       if (s.wm) advanceWatermark(s.wm, batches, nowMs, state.log);
       input.deltas.set(name, batches);
       s.position = record.positions[name] ?? s.position;
       s.rowsTotal += batches.reduce((a, b) => a + b.length, 0);
     }
     this.drainTables(nowMs, input, record.tableSeq);
-    try {
-      await this.runViews(record.epoch, nowMs, input.deltas);
-    } finally {
-      release(input.deltas.values());
-    }
+    await this.runViews(record.epoch, nowMs, input.deltas);
     for (const v of pipelines(state)) v.pendingLate.length = 0;
   }
 
@@ -222,9 +210,7 @@ export class EpochRunner {
         state.log(`source ${name}: ${toSluiceError(e).message}`);
         continue;
       }
-      const batches = read.batches.filter((b) => b.length > 0).map((b) => applyTypmods(b, s.entry.schema, (m) => state.log(`source ${name}: ${m}`)));
-      // Rows a worker keeps (parked.ts) are no longer these rows once a typmod rounded them, nor needed when empty.
-      release([read.batches.filter((b) => !batches.includes(b))]);
+      const batches = this.sourceBatches(name, s, read.batches);
       if (s.wm) advanceWatermark(s.wm, batches, nowMs, state.log);
       input.deltas.set(name, batches);
       input.ranges[name] = read.range;
@@ -244,6 +230,16 @@ export class EpochRunner {
       }
       this.takeDeadLetters(name, s, t, input);
     }
+  }
+
+  /**
+   * A source's non-empty batches as its views read them: NUMERIC(p, s) columns rounded. Rows a
+   * worker keeps (parked.ts) are dropped for a batch left out or rewritten here.
+   */
+  private sourceBatches(name: string, s: SourceRt, read: readonly Batch[]): Batch[] {
+    const batches = read.filter((b) => b.length > 0).map((b) => applyTypmods(b, s.entry.schema, (m) => this.state.log(`source ${name}: ${m}`)));
+    release([read.filter((b) => !batches.includes(b))]);
+    return batches;
   }
 
   /** A source's dead letters since the last epoch, for its `<source>_errors` table at the commit. */
@@ -267,8 +263,19 @@ export class EpochRunner {
     }
   }
 
-  /** Runs every live view in creation order; a view that throws stops, the others go on. */
+  /**
+   * Runs every live view in creation order; a view that throws stops, the others go on. Then
+   * (whatever happened) the workers drop the rows they kept for the epoch's spread scans (parked.ts).
+   */
   private async runViews(epoch: number, nowMs: number, deltas: Map<string, Batch[]>): Promise<{ rowsOut: Record<string, number>; rowErrors: number }> {
+    try {
+      return await this.runEachView(epoch, nowMs, deltas);
+    } finally {
+      release(deltas.values());
+    }
+  }
+
+  private async runEachView(epoch: number, nowMs: number, deltas: Map<string, Batch[]>): Promise<{ rowsOut: Record<string, number>; rowErrors: number }> {
     const rowsOut: Record<string, number> = {};
     let rowErrors = 0;
     // Predictions of this epoch use every model as trained through the previous one.
