@@ -23,6 +23,9 @@ import { ServerProcess } from './server-process.js';
 const KILLS = Number(process.env.SLUICE_KILLS ?? 20);
 const KEYS = 7;
 
+/** A record's x in hundredths: 3, 13, …, 83 (never a tie when rounded to tenths). */
+const xHundredths = (id: number) => (id % 9) * 10 + 3;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One record the producer wrote. */
@@ -45,8 +48,10 @@ describe('kill -9 of the server with a file source, a file sink and a table', ()
 
     let server = await ServerProcess.start(data, ['--batch-interval', '100']);
     const setup = await server.client();
-    await setup.query(`CREATE SOURCE events (id BIGINT, k VARCHAR, v BIGINT) WITH (connector = 'file', path = '${inDir}', format = 'json')`);
+    await setup.query(`CREATE SOURCE events (id BIGINT, k VARCHAR, v BIGINT, x NUMERIC(6, 1)) WITH (connector = 'file', path = '${inDir}', format = 'json')`);
     await setup.query('CREATE MATERIALIZED VIEW agg AS SELECT k, count(*) AS n, sum(v) AS total FROM events GROUP BY k');
+    // x is written with two decimals and stored rounded to one, in live and in replayed epochs alike.
+    await setup.query('CREATE MATERIALIZED VIEW xagg AS SELECT k, sum(x) AS xs FROM events GROUP BY k');
     await setup.query('CREATE MATERIALIZED VIEW passthru AS SELECT id, k, v FROM events WHERE v >= 0');
     await setup.query(`CREATE SINK out FROM passthru WITH (connector = 'file', path = '${outDir}')`);
     await setup.query(`CREATE SINK qout AS SELECT k, count(*) AS n, sum(v) AS total FROM events GROUP BY k WITH (connector = 'file', path = '${qoutDir}')`);
@@ -69,7 +74,7 @@ describe('kill -9 of the server with a file source, a file sink and a table', ()
           recs.push({ id, k: `k${id % KEYS}`, v: id % 13 });
         }
         const name = `f-${String(file++).padStart(6, '0')}.json`;
-        writeFileSync(join(staging, name), recs.map((r) => JSON.stringify(r)).join('\n') + '\n');
+        writeFileSync(join(staging, name), recs.map((r) => JSON.stringify({ ...r, x: xHundredths(r.id) / 100 })).join('\n') + '\n');
         renameSync(join(staging, name), join(inDir, name));
         produced.push(...recs);
         await sleep(20);
@@ -125,6 +130,11 @@ describe('kill -9 of the server with a file source, a file sink and a table', ()
       }
       const agg = (await c.query('SELECT k, n, total FROM agg ORDER BY k')).rows.map((r) => `${r.k}:${r.n}:${r.total}`);
       expect(agg).toEqual([...oracle].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, o]) => `${k}:${o.n}:${o.total}`));
+      // Rounded to tenths: 0.03 → 0.0, 0.13 → 0.1, … (id % 9 tenths).
+      const xOracle = new Map<string, number>();
+      for (const r of produced) xOracle.set(r.k, (xOracle.get(r.k) ?? 0) + (r.id % 9));
+      const xagg = (await c.query('SELECT k, xs FROM xagg ORDER BY k')).rows.map((r) => `${r.k}:${r.xs}`);
+      expect(xagg).toEqual([...xOracle].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, t]) => `${k}:${Math.floor(t / 10)}.${t % 10}`));
 
       // The sink: every record exactly once across all part files.
       const count = new Map<number, number>();
