@@ -8,7 +8,7 @@
  *   ScanExec ─► FilterExec ─► ProjectExec ─► HashAggExec ─► … ─► view output
  */
 import { sliceBatch, type Batch } from '../common/column.js';
-import { noteHandedBack, parkedOf } from './parallel/parked.js';
+import { fetchKept, noteHandedBack, parkedOf } from './parallel/parked.js';
 import { SluiceError } from '../common/errors.js';
 import { typeDisplayName } from '../common/types.js';
 import { WINDOW_KINDS } from '../functions/window/index.js';
@@ -212,6 +212,16 @@ function spreadScans(plan: PhysicalPlan, parallelism: number): Set<PhysicalPlan>
 
 /** Rows below which a spread scan's batch is not cut into parts (each part is a message to a worker). */
 const SPREAD_MIN_PART = 4096;
+
+/**
+ * The rows per part a spread scan over `n` instances cuts batch `b` (of `bs`, its relation's
+ * epoch) into. Parts start at multiples of 8 rows, where validity bitmaps can be cut at a byte.
+ * A small batch, or an epoch that has a batch per instance already (a source read in parts), is
+ * dealt whole.
+ */
+function spreadPartSize(b: Batch, bs: readonly Batch[], n: number): number {
+  return b.length < SPREAD_MIN_PART * n || bs.length >= n ? b.length : Math.ceil(b.length / n / 8) * 8;
+}
 
 /**
  * The exchange's split of `b` over `n` instances by the route's key. Key errors are the keyed
@@ -459,6 +469,16 @@ export class Pipeline {
     for (const { node } of this.nodes) node.counters.epochRowsIn = node.counters.epochRowsOut = 0;
     this.spreadSent = this.spreadForwarded = 0;
     this.spreadHeld.clear();
+    // The columns a scan reads here of rows a worker keeps are fetched first (parked.ts).
+    const fetches: Promise<void>[] = [];
+    for (const [rel, nodes] of this.scans) {
+      const bs = deltas.get(rel) ?? [];
+      for (const node of nodes) {
+        const read = bs.filter((b) => parkedOf(b) && !this.handedBack(node, b, bs));
+        if (read.length) fetches.push(fetchKept(read, (node.plan as Extract<PhysicalPlan, { kind: 'ScanExec' }>).columns));
+      }
+    }
+    await Promise.all(fetches);
     this.remote?.begin(ctx);
     this.bind(this.root, null, ctx);
     for (const [rel, nodes] of this.scans) {
@@ -476,17 +496,15 @@ export class Pipeline {
           // copy only the columns it reads; the instances take the parts as the scan's output.
           const n = node.ops.length;
           const cols = (node.plan as Extract<PhysicalPlan, { kind: 'ScanExec' }>).columns;
-          const scanned: Batch = { columns: cols.map((i) => b.columns[i]!), length: b.length, weights: b.weights };
-          // Parts start at multiples of 8 rows, where validity bitmaps can be cut at a byte. An
-          // epoch that has a batch per instance already (a source read in parts) is dealt whole.
-          const size = b.length < SPREAD_MIN_PART * n || bs.length >= n ? b.length : Math.ceil(b.length / n / 8) * 8;
           // Rows a worker made and keeps go back to it by id, whole (parked.ts).
-          const kept = size === b.length && this.remote && node.remote ? parkedOf(b) : undefined;
-          if (kept !== undefined && kept.shard < n) {
+          if (this.handedBack(node, b, bs)) {
+            const kept = parkedOf(b)!;
             this.remote!.sendParkedSpread(kept.shard, node.index, this.spreadSent++, kept.id, cols);
             noteHandedBack();
             continue;
           }
+          const scanned: Batch = { columns: cols.map((i) => b.columns[i]!), length: b.length, weights: b.weights };
+          const size = spreadPartSize(b, bs, n);
           for (let start = 0; start < b.length; start += size) {
             const s = this.spreadTurn++ % n;
             const part = size === b.length ? scanned : sliceBatch(scanned, start, Math.min(b.length, start + size));
@@ -504,6 +522,16 @@ export class Pipeline {
     }
     await this.end(this.root, ctx);
     this.remote?.checkFailure();
+  }
+
+  /**
+   * Whether spread scan `node` deals batch `b` (of `bs`, its relation's epoch) whole to the
+   * shard worker that keeps its rows, by id: then its rows are not read on this thread.
+   */
+  private handedBack(node: Node, b: Batch, bs: readonly Batch[]): boolean {
+    const n = node.ops.length;
+    const kept = parkedOf(b);
+    return n > 1 && kept !== undefined && this.remote !== null && node.remote && spreadPartSize(b, bs, n) === b.length && kept.shard < n;
   }
 
   /**

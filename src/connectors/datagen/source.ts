@@ -10,7 +10,7 @@
  * default to the current time take the poll's T_n instead.
  */
 import { shardPool } from '../../exec/parallel/pool.js';
-import { park } from '../../exec/parallel/parked.js';
+import { keptPart } from '../../exec/parallel/parked.js';
 import type { Batch } from '../../common/column.js';
 import type { Schema } from '../../common/types.js';
 import type { SourceConnector, SourceContext, SourceFactory, SourceRead } from '../api.js';
@@ -96,13 +96,8 @@ export class DatagenSource implements SourceConnector<DatagenPosition> {
     const parts: Promise<Batch>[] = [];
     for (let s = 0, start = 0; start < n; s++, start += size) {
       const task = { kind: 'datagen' as const, schema: this.ctx.schema, options: this.ctx.options, startMicros: this.startMicros, from: from + start, n: Math.min(size, n - start), nowMicros };
-      parts.push(
-        pool.runTask(s, task).then((r) => {
-          // Worker s keeps the rows too, for spread scans that deal this part to it (parked.ts).
-          if (r.parked !== undefined) park(r.batch!, s, r.parked);
-          return r.batch!;
-        }),
-      );
+      // Worker s keeps the rows; the engine's thread holds a handle and fetches what it reads (parked.ts).
+      parts.push(pool.runTask(s, task).then((r) => keptPart(s, r.parked!.id, r.parked!.rows, r.parked!.bytes, this.ctx.schema.map((f) => f.type), [])));
     }
     return Promise.all(parts);
   }

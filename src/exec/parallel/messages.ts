@@ -55,7 +55,8 @@ export interface TableShape {
  * Work a shard worker does for a source, outside any pipeline: rows [from, from + n) of a datagen
  * source (`options` and `schema` as declared; the same range always gives the same rows), or a
  * piece of complete lines of a file to decode (`bytes`, in shared memory; its first line is
- * line `firstLine` of file `file`, which dead letters name).
+ * line `firstLine` of file `file`, which dead letters name), or a copy of columns `columns` of
+ * the rows the worker keeps under task `id` (parked.ts).
  */
 export type SourceTask =
   | {
@@ -74,13 +75,18 @@ export type SourceTask =
       readonly bytes: Uint8Array;
       readonly firstLine: number;
       readonly file: string;
-    };
+    }
+  | { readonly kind: 'parked'; readonly id: number; readonly columns: readonly number[] };
 
-/** What a source task made: its rows (transferred), and for a decode its dead letters and line count. */
+/**
+ * What a source task made: its rows (transferred), and for a decode its dead letters and line
+ * count. A datagen task's rows stay in the worker (parked.ts): `batch` is null, and `parked`
+ * says under which id (the task's) it keeps how many rows, and their size. A `parked` task's batch holds
+ * the columns asked for, in the order asked.
+ */
 export interface TaskResult {
   readonly batch: Batch | null;
-  /** The task's id, when the worker also kept its own copy of the rows under it (datagen; see parked.ts). */
-  readonly parked?: number;
+  readonly parked?: { readonly id: number; readonly rows: number; readonly bytes: number };
   readonly deadLetters: readonly DeadLetter[];
   readonly lines: number;
 }

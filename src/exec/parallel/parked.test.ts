@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { batchFromRows, batchRows, copyBatch, type Batch } from '../../common/column.js';
-import { park, parkedFigures, parkedOf, release } from './parked.js';
+import { SluiceError } from '../../common/errors.js';
+import { keptBytes, keptPart, parkedFigures, parkedOf, release } from './parked.js';
 
 const arrays = (b: Batch): ArrayBufferView[] => {
   const out: ArrayBufferView[] = [];
@@ -33,20 +34,36 @@ describe('copyBatch', () => {
   });
 });
 
-describe('parked parts', () => {
-  it('are found for the batch they were recorded with until the epoch that read them is released', () => {
-    const a = batchFromRows(['int'], [[1]]);
-    const b = batchFromRows(['int'], [[2]]);
+describe('kept parts', () => {
+  it('hold what was fetched, throw a clear error for columns not fetched, and drop out once released', () => {
+    const rows = batchFromRows(['int', 'varchar', 'bigint'], [[1, 'a', 10n], [2, null, 20n]]);
     const before = parkedFigures().kept;
-    park(a, 0, 7);
-    park(b, 1, 8);
-    expect(parkedOf(a)).toEqual({ shard: 0, id: 7 });
-    expect(parkedOf(batchFromRows(['int'], [[1]]))).toBeUndefined();
-    expect(parkedFigures().kept).toBe(before + 2);
-    release([[a]]);
-    expect(parkedOf(a)).toBeUndefined();
-    expect(parkedOf(b)).toEqual({ shard: 1, id: 8 });
-    release([[b], [a]]);
+    const p = keptPart(0, 7, 2, 48, ['int', 'varchar', 'bigint'], [null, rows.columns[1]!]);
+    expect(parkedFigures().kept).toBe(before + 1);
+    expect(parkedOf(p)).toBe(p);
+    expect(parkedOf(rows)).toBeUndefined();
+    expect(keptBytes(p)).toBe(48);
+    expect(p.has(1)).toBe(true);
+    expect(p.has(0)).toBe(false);
+    expect(p.has()).toBe(false);
+    // Type and length are known without the rows; the buffers are not.
+    expect(p.columns[0]!.type).toBe('int');
+    expect(p.columns[2]!.length).toBe(2);
+    expect(() => p.columns[0]!.values).toThrow(/kept by shard worker 0.*before they were fetched/);
+    expect(() => batchRows(p)).toThrow(SluiceError);
+    // A batch spread from it carries its columns (an own property), and a column not fetched still throws.
+    const spread: Batch = { ...p, weights: null };
+    expect(spread.columns).toHaveLength(3);
+    expect(() => ({ ...spread.columns[2]! })).toThrow(/before they were fetched/);
+    p.fill([rows.columns[0]!, null, rows.columns[2]!]);
+    expect(p.has()).toBe(true);
+    expect(batchRows(p)).toEqual(batchRows(rows));
+    release([[p]]);
+    expect(p.released).toBe(true);
+    expect(parkedOf(p)).toBeUndefined();
+    expect(parkedFigures().kept).toBe(before);
+    // Released twice counts once.
+    release([[p], [rows]]);
     expect(parkedFigures().kept).toBe(before);
   });
 });

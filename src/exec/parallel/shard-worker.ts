@@ -59,7 +59,7 @@ function tableOf(h: Hosted, node: number, table: number): StateTable {
 /** Generators of the datagen sources this worker made rows for, by declaration and start. */
 const datagens = new Map<string, ColumnGenerator[]>();
 
-/** Rows of datagen tasks this worker made and keeps until the engine has read them, by task id (parked.ts). */
+/** Rows of datagen tasks this worker made and keeps until the engine releases them, by task id (parked.ts). */
 const parked = new Map<number, Batch>();
 
 /** Columns `columns` of the rows kept under task `id`. */
@@ -92,11 +92,14 @@ function runTask(id: number, task: SourceTask): TaskResult {
     const r = decoder.decode(b, 0, b.length, task.firstLine, (line) => `${task.file}:${line + 1}`);
     return { batch: r.batch, deadLetters: r.deadLetters, lines: r.lines };
   }
-  // This worker keeps the rows for the spread scans that deal them back to it, and the engine's
-  // thread gets a copy, made here in parallel with the other parts (parked.ts).
+  if (task.kind === 'parked') {
+    const rows = parkedColumns(task.id, task.columns);
+    return { batch: copyBatch(rows), deadLetters: [], lines: 0 };
+  }
+  // This worker keeps the rows; the engine's thread asks for what it reads of them (parked.ts).
   const rows = generateRows(task);
   parked.set(id, rows);
-  return { batch: copyBatch(rows), parked: id, deadLetters: [], lines: 0 };
+  return { batch: null, parked: { id, rows: rows.length, bytes: batchBytes(rows) }, deadLetters: [], lines: 0 };
 }
 
 function generateRows(task: Extract<SourceTask, { kind: 'datagen' }>): Batch {

@@ -34,6 +34,7 @@ import { modelSchema, ModelState, ModelTrainOp } from '../ml/model.js';
 import { modelSpec } from '../ml/spec.js';
 import { renameObject } from './rename.js';
 import type { TimeZone } from '../../common/time-zone.js';
+import { release } from '../parallel/parked.js';
 
 type Stmt<K extends Statement['kind']> = Extract<Statement, { kind: K }>;
 
@@ -685,6 +686,7 @@ export class Ddl {
         const s = state.sources.get(e.name)!;
         await s.connector.stop();
         await s.connector.discard?.();
+        release(s.retained.map((r) => r.batches));
         state.sources.delete(e.name);
         await state.duck.run(`DROP TABLE IF EXISTS ${quoteIdent(e.name + '_errors')}`);
         break;

@@ -62,6 +62,7 @@ import { registerPgFunctions } from './pg-functions.js';
 import { createFunction, dropFunction } from './function-ddl.js';
 import { ClusterRuntime } from '../../cluster/cluster.js';
 import { abortedBlock, dmlInBlock, EngineSession, refuseInBlock, rollbackBlock, transactionStatement, type BlockContext } from './transaction.js';
+import { release } from '../parallel/parked.js';
 
 export type { Change, EngineOptions, ParameterSource, StatementResult, Subscription } from './state.js';
 export type { Principal } from './privileges.js';
@@ -575,7 +576,11 @@ export class Engine {
           state.log(`closing: the final checkpoint failed (${toSluiceError(e).message}); a restart replays from the one before`);
         }
       }
-      for (const s of state.sources.values()) await s.connector.stop().catch(() => undefined);
+      for (const s of state.sources.values()) {
+        await s.connector.stop().catch(() => undefined);
+        // The shard workers (shared by every engine of the process) drop the rows they keep for it (parked.ts).
+        release(s.retained.map((r) => r.batches));
+      }
       for (const s of state.sinks.values()) {
         stopDelivery(s);
         await s.connector.close().catch(() => undefined);

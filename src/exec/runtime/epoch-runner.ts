@@ -23,7 +23,7 @@ import type { CommitAppend, OffsetsRecord } from '../checkpoint/checkpointer.js'
 import { commitEpoch } from './commit.js';
 import { epochLimit, sourceRate } from './rate-controller.js';
 import { viewZone } from './settings.js';
-import { release } from '../parallel/parked.js';
+import { fetchKept, keptBytes, release } from '../parallel/parked.js';
 
 /** What the read step of an epoch gathered: the deltas by relation and the input counters. */
 interface EpochInput {
@@ -41,14 +41,6 @@ interface EpochInput {
 
 /** Most bytes of a source's recent epochs kept for ad-hoc SELECTs (beyond its newest epoch). */
 const RETAIN_BYTES = 64 << 20;
-
-/** The bytes a batch's arrays hold (values, offsets, validity, weights; nested children too). */
-function columnBytes(c: Column): number {
-  return c.values.byteLength + (c.offsets?.byteLength ?? 0) + (c.validity?.byteLength ?? 0) + (c.child ? columnBytes(c.child) : 0);
-}
-function batchBytes(b: Batch): number {
-  return b.columns.reduce((a, c) => a + columnBytes(c), b.weights?.byteLength ?? 0);
-}
 
 /** The columns of a source's `<source>_errors` dead-letter table. */
 const ERRORS_SCHEMA: Schema = [
@@ -85,7 +77,7 @@ export class EpochRunner {
     const { rowsOut, rowErrors } = await this.runViews(epoch, nowMs, input.deltas);
     this.collectLateRows(input.appends);
     // Every pipeline's per-epoch scratch is empty and the mutex is held: the consistent cut.
-    const stateWriteMs = await commitEpoch(this.state, { epoch, appends: input.appends, sinkDeltas: this.sinkDeltas(input.deltas) });
+    const stateWriteMs = await commitEpoch(this.state, { epoch, appends: input.appends, sinkDeltas: await this.sinkDeltas(input.deltas) });
     const processingTimeMs = performance.now() - started;
     const schedulingDelayMs = Math.max(0, startedWall - scheduledAtMs);
     // The rate controller sees the epoch without its operator-state write: that write comes
@@ -138,14 +130,19 @@ export class EpochRunner {
         });
       }
       // As the live epoch read them (readSources).
-      const batches = this.sourceBatches(name, s, read);
+      const batches = await this.sourceBatches(name, s, read);
       if (s.wm) advanceWatermark(s.wm, batches, nowMs, state.log);
       input.deltas.set(name, batches);
       s.position = record.positions[name] ?? s.position;
       s.rowsTotal += batches.reduce((a, b) => a + b.length, 0);
     }
     this.drainTables(nowMs, input, record.tableSeq);
-    await this.runViews(record.epoch, nowMs, input.deltas);
+    try {
+      await this.runViews(record.epoch, nowMs, input.deltas);
+    } finally {
+      // Nothing retains a replayed epoch's rows: the workers that keep them drop them (parked.ts).
+      release(input.deltas.values());
+    }
     for (const v of pipelines(state)) v.pendingLate.length = 0;
   }
 
@@ -210,7 +207,7 @@ export class EpochRunner {
         state.log(`source ${name}: ${toSluiceError(e).message}`);
         continue;
       }
-      const batches = this.sourceBatches(name, s, read.batches);
+      const batches = await this.sourceBatches(name, s, read.batches);
       if (s.wm) advanceWatermark(s.wm, batches, nowMs, state.log);
       input.deltas.set(name, batches);
       input.ranges[name] = read.range;
@@ -221,11 +218,16 @@ export class EpochRunner {
       input.rowsIn[name] = n;
       s.rowsTotal += n;
       if (batches.length) {
-        s.retained.push({ epoch, batches, bytes: batches.reduce((a, b) => a + batchBytes(b), 0) });
+        s.retained.push({ epoch, batches, bytes: batches.reduce((a, b) => a + keptBytes(b), 0) });
         // The last retainEpochs epochs, but no more than RETAIN_BYTES of them past the newest:
-        // big epochs (a file backlog) would otherwise keep gigabytes for ad-hoc SELECTs.
+        // big epochs (a file backlog) would otherwise keep gigabytes for ad-hoc SELECTs. Rows a
+        // worker keeps for an epoch let go of are dropped there (parked.ts).
         let kept = s.retained.reduce((a, r) => a + r.bytes, 0);
-        while (s.retained.length > 1 && (s.retained.length > state.retainEpochs || kept > RETAIN_BYTES)) kept -= s.retained.shift()!.bytes;
+        while (s.retained.length > 1 && (s.retained.length > state.retainEpochs || kept > RETAIN_BYTES)) {
+          const gone = s.retained.shift()!;
+          kept -= gone.bytes;
+          release([gone.batches]);
+        }
         s.version++;
       }
       this.takeDeadLetters(name, s, t, input);
@@ -234,11 +236,15 @@ export class EpochRunner {
 
   /**
    * A source's non-empty batches as its views read them: NUMERIC(p, s) columns rounded. Rows a
-   * worker keeps (parked.ts) are dropped for a batch left out or rewritten here.
+   * worker keeps (parked.ts) are fetched for the rounding, and dropped there for a batch left
+   * out or rewritten here; the columns a watermark reads are fetched.
    */
-  private sourceBatches(name: string, s: SourceRt, read: readonly Batch[]): Batch[] {
-    const batches = read.filter((b) => b.length > 0).map((b) => applyTypmods(b, s.entry.schema, (m) => this.state.log(`source ${name}: ${m}`)));
+  private async sourceBatches(name: string, s: SourceRt, read: readonly Batch[]): Promise<Batch[]> {
+    const schema = s.entry.schema;
+    if (schema.some((f) => f.typmod)) await fetchKept(read.filter((b) => b.length > 0));
+    const batches = read.filter((b) => b.length > 0).map((b) => applyTypmods(b, schema, (m) => this.state.log(`source ${name}: ${m}`)));
     release([read.filter((b) => !batches.includes(b))]);
+    if (s.wm) await fetchKept(batches, s.wm.reads);
     return batches;
   }
 
@@ -263,19 +269,8 @@ export class EpochRunner {
     }
   }
 
-  /**
-   * Runs every live view in creation order; a view that throws stops, the others go on. Then
-   * (whatever happened) the workers drop the rows they kept for the epoch's spread scans (parked.ts).
-   */
+  /** Runs every live view in creation order; a view that throws stops, the others go on. */
   private async runViews(epoch: number, nowMs: number, deltas: Map<string, Batch[]>): Promise<{ rowsOut: Record<string, number>; rowErrors: number }> {
-    try {
-      return await this.runEachView(epoch, nowMs, deltas);
-    } finally {
-      release(deltas.values());
-    }
-  }
-
-  private async runEachView(epoch: number, nowMs: number, deltas: Map<string, Batch[]>): Promise<{ rowsOut: Record<string, number>; rowErrors: number }> {
     const rowsOut: Record<string, number> = {};
     let rowErrors = 0;
     // Predictions of this epoch use every model as trained through the previous one.
@@ -364,9 +359,14 @@ export class EpochRunner {
   }
 
   /** Each sink's delta of the epoch: the delta of the relation it reads, or of its own query (under its name). */
-  private sinkDeltas(deltas: ReadonlyMap<string, readonly Batch[]>): Map<string, readonly Batch[]> {
+  private async sinkDeltas(deltas: ReadonlyMap<string, readonly Batch[]>): Promise<Map<string, readonly Batch[]>> {
     const out = new Map<string, readonly Batch[]>();
-    for (const s of this.state.sinks.values()) out.set(s.entry.name, deltas.get(s.entry.from ?? s.entry.name) ?? []);
+    for (const s of this.state.sinks.values()) {
+      const bs = deltas.get(s.entry.from ?? s.entry.name) ?? [];
+      // A sink FROM a source writes its rows: those a worker keeps are fetched (parked.ts).
+      await fetchKept(bs);
+      out.set(s.entry.name, bs);
+    }
     return out;
   }
 

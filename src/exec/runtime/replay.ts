@@ -20,6 +20,7 @@ import type { LookupService } from './lookup-service.js';
 import { pipelines, type EngineState, type StatementResult, type ViewRt, type WatermarkRt } from './state.js';
 import { advanceWatermark, viewWatermark } from './watermark.js';
 import { viewZone } from './settings.js';
+import { fetchKept, release } from '../parallel/parked.js';
 
 interface Replica {
   readonly live: ViewRt;
@@ -55,21 +56,27 @@ export async function replayEpoch(state: EngineState, lookup: LookupService, n: 
   let answer: Value[][] = [];
   for (const rec of records) {
     const deltas = await inputOf(state, rec, changes, wms);
-    const rows: Value[][] = Object.entries(rec.ranges).map(([src, range]) => [`(input ${src})`, null, JSON.stringify(range)]);
-    const nowMs = Number(BigInt(rec.t) / 1000n);
-    for (const r of replicas) {
-      const after = viewWatermark(shadow, { ...r.live, wm: r.wm } as ViewRt, nowMs);
-      await r.pipeline.runEpoch(deltas, {
-        epoch: rec.epoch, now: BigInt(rec.t), zone: viewZone(r.live.entry), watermark: { before: r.wm, after },
-        countLate: () => undefined, onRowError: () => undefined, onLate: () => undefined,
-        lookupInDuck: (req) => lookup.lookupInDuck(req),
-      });
-      r.wm = after;
-      const out = r.out.splice(0);
-      deltas.set(r.live.entry.name, out);
-      for (const b of out) batchRows(b).forEach((row, i) => rows.push([r.live.entry.name, b.weights ? b.weights[i]! : 1, JSON.stringify(row, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))]));
+    // Rows a worker keeps for a re-read range are dropped there once the epoch has run (parked.ts).
+    const kept = [...deltas.values()];
+    try {
+      const rows: Value[][] = Object.entries(rec.ranges).map(([src, range]) => [`(input ${src})`, null, JSON.stringify(range)]);
+      const nowMs = Number(BigInt(rec.t) / 1000n);
+      for (const r of replicas) {
+        const after = viewWatermark(shadow, { ...r.live, wm: r.wm } as ViewRt, nowMs);
+        await r.pipeline.runEpoch(deltas, {
+          epoch: rec.epoch, now: BigInt(rec.t), zone: viewZone(r.live.entry), watermark: { before: r.wm, after },
+          countLate: () => undefined, onRowError: () => undefined, onLate: () => undefined,
+          lookupInDuck: (req) => lookup.lookupInDuck(req),
+        });
+        r.wm = after;
+        const out = r.out.splice(0);
+        deltas.set(r.live.entry.name, out);
+        for (const b of out) batchRows(b).forEach((row, i) => rows.push([r.live.entry.name, b.weights ? b.weights[i]! : 1, JSON.stringify(row, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))]));
+      }
+      answer = rows;
+    } finally {
+      release(kept);
     }
-    answer = rows;
   }
   return { kind: 'rows', tag: `REPLAY ${answer.length}`, columns: [{ name: 'view', type: 'varchar' }, { name: 'weight', type: 'int' }, { name: 'row', type: 'varchar' }], rows: answer };
 }
@@ -87,6 +94,8 @@ async function inputOf(state: EngineState, rec: OffsetsRecord, changes: { seq: n
     const s = state.sources.get(name);
     if (!s?.connector.reread) continue;
     const batches = (await s.connector.reread(range, t)).filter((b) => b.length > 0);
+    const wm = wms.get(name);
+    if (wm) await fetchKept(batches, wm.reads);
     deltas.set(name, batches);
   }
   // The changes are in sequence order; this epoch takes those up to its recorded number.

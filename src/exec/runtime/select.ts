@@ -32,6 +32,7 @@ import { SUPERUSER_NAME } from '../../catalog/index.js';
 import { catalogColumnNames, isCatalogRelation, PG_DB, readsCatalog, rewriteCatalogQuery, rewriteCatalogTree } from './pg-catalog.js';
 import type { PgCatalogTables } from './pg-catalog-tables.js';
 import { mentionsPgFunction, NO_LOCATION, rewriteForDuck } from './pg-functions.js';
+import { fetchKept } from '../parallel/parked.js';
 
 /** information_schema relations DuckDB answers itself (clients probe them on connect). */
 const SYSTEM_RELATIONS = new Set(['tables', 'columns', 'schemata', 'views', 'table_constraints', 'key_column_usage', 'character_sets', 'routines']);
@@ -348,6 +349,8 @@ export class AdHocQueries {
     const version = e.kind === 'source' ? state.sources.get(rel)!.version : state.views.get(rel)!.version;
     if (qc.loaded.get(rel) === version) return;
     const batches = e.kind === 'source' ? state.sources.get(rel)!.retained.flatMap((r) => r.batches) : [state.views.get(rel)!.store.snapshotBatch()];
+    // Rows of a source's recent epochs that shard workers keep are fetched from them (parked.ts).
+    await fetchKept(batches);
     // An unconstrained NUMERIC column is copied as the narrowest DECIMAL holding its values, so
     // the query computes and orders it as a number (VARCHAR when it needs more than 38 digits).
     const numeric = e.schema.map((f, j) => (f.type !== 'numeric' || f.typmod ? null : decimalFor(batches.map((b) => b.columns[j]!))));

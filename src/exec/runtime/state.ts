@@ -92,6 +92,8 @@ export interface Change {
 export interface WatermarkRt {
   readonly kernel: Kernel;
   readonly column: number;
+  /** The relation's columns the watermark reads (its column and its expression's). */
+  readonly reads: readonly number[];
   value: bigint | null;
   lastDataAt: number;
   lateRows: number;

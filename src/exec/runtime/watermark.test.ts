@@ -24,7 +24,7 @@ const epochs = fc.array(fc.array(fc.array(row, { maxLength: 12 }), { maxLength: 
 
 /** The watermark state over batches whose column 0 is the time column and column 1 the expression's value. */
 function watermark(): WatermarkRt {
-  return { kernel: (b: Batch): Column => b.columns[1]!, column: 0, value: null, lastDataAt: 0, lateRows: 0 };
+  return { kernel: (b: Batch): Column => b.columns[1]!, column: 0, reads: [0, 1], value: null, lastDataAt: 0, lateRows: 0 };
 }
 
 /** What advanceWatermark computed before, with BigInt comparisons. */

@@ -9,7 +9,7 @@ import type { Expr } from '../../parser/index.js';
 import { Binder } from '../../planner/index.js';
 import type { Catalog } from '../../catalog/index.js';
 import type { PhysicalPlan, PlannedQuery } from '../../planner/index.js';
-import type { BoundExpr } from '../../planner/expr.js';
+import { columnsOf, type BoundExpr } from '../../planner/expr.js';
 import { decodeInterval, durationMicros } from '../../common/interval.js';
 import { compile, type EvalContext } from '../eval.js';
 import { wordsOf } from '../slot-columns.js';
@@ -32,7 +32,7 @@ export function compileWatermark(catalog: Catalog, name: string, schema: Schema,
   refuseMonths(bound);
   const column = schema.findIndex((f) => f.name === wm.column);
   if (schema[column]!.type !== 'timestamp' && schema[column]!.type !== 'timestamptz') throw new SluiceError('datatype_mismatch', `the WATERMARK column "${wm.column}" must be a timestamp`);
-  return { kernel: compile(bound), column, value: null, lastDataAt: Date.now(), lateRows: 0 };
+  return { kernel: compile(bound), column, reads: [...columnsOf(bound).add(column)], value: null, lastDataAt: Date.now(), lateRows: 0 };
 }
 
 /**
