@@ -580,10 +580,20 @@ export class Pipeline {
     }
   }
 
-  private async end(node: Node, ctx: OperatorContext): Promise<void> {
-    for (const c of node.children) await this.end(c, ctx);
-    if (this.remote && node.remote) {
-      const replies = await this.remote.end(node.index);
+  /**
+   * Ends the epoch from the leaves up: every node after its children. Nodes in worker threads
+   * are ended in as few round trips as their inputs allow: a node whose inputs all come from
+   * nodes of the same instance in the same worker (route 'same') is ended in the same request,
+   * after them; one that reads an exchange (its rows pass through this thread) or a node of
+   * this thread waits until the requests before it were answered — a worker's outputs precede
+   * its answer on its port, and this thread passes them on as they come, ahead of what it
+   * sends next.
+   */
+  private async end(root: Node, ctx: OperatorContext): Promise<void> {
+    const pending: number[] = [];
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      const replies = await this.remote!.end(pending.splice(0));
       for (const r of replies) {
         for (const [idx, rin, rout] of r.counts) {
           const k = this.nodes[idx]!.node.counters;
@@ -595,10 +605,21 @@ export class Pipeline {
         for (const l of r.late) ctx.onLate?.(l.batch, l.reason);
         if (r.lateCount) ctx.countLate(r.lateCount);
       }
-      this.remote.checkFailure();
-      return;
-    }
-    for (let s = 0; s < node.ops.length; s++) await node.ops[s]!.endEpoch(ctx, node.outs[s]!);
+      this.remote!.checkFailure();
+    };
+    const visit = async (node: Node): Promise<void> => {
+      for (const c of node.children) await visit(c);
+      if (this.remote && node.remote) {
+        const local = node.children.every((c, i) => c.remote && node.routes[i]!.kind === 'same');
+        if (!local) await flush();
+        pending.push(node.index);
+        return;
+      }
+      await flush();
+      for (let s = 0; s < node.ops.length; s++) await node.ops[s]!.endEpoch(ctx, node.outs[s]!);
+    };
+    await visit(root);
+    await flush();
   }
 
   /** A worker's output for a node of this thread, or the pipeline's output. */
@@ -714,17 +735,21 @@ export class Pipeline {
   }
 
   /** Worker side: ends this instance of node `index`; returns the counts since the last call. */
-  async workerEnd(index: number): Promise<{ counts: [number, number, number][]; stateRows: number }> {
-    const { node } = this.nodes[index]!;
+  async workerEnd(indexes: readonly number[]): Promise<{ counts: [number, number, number][]; stateRows: [number, number][] }> {
     const s = this.worker!.shard;
-    await node.ops[s]!.endEpoch(this.workerCtx!, node.outs[s]!);
+    const stateRows: [number, number][] = [];
+    for (const index of indexes) {
+      const { node } = this.nodes[index]!;
+      await node.ops[s]!.endEpoch(this.workerCtx!, node.outs[s]!);
+      stateRows.push([index, node.ops[s]!.stateRows?.() ?? 0]);
+    }
     const counts: [number, number, number][] = [];
     for (const { node: n } of this.nodes) {
       if (!n.remote || (n.counters.epochRowsIn === 0 && n.counters.epochRowsOut === 0)) continue;
       counts.push([n.index, n.counters.epochRowsIn, n.counters.epochRowsOut]);
       n.counters.epochRowsIn = n.counters.epochRowsOut = 0;
     }
-    return { counts, stateRows: node.ops[s]!.stateRows?.() ?? 0 };
+    return { counts, stateRows };
   }
 
   /** Worker side: this instance's state tables, by node index. */

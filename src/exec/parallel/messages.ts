@@ -107,7 +107,11 @@ export type ToWorker =
   | { readonly t: 'spread'; readonly pid: number; readonly node: number; readonly seq: number; readonly batch?: undefined; readonly parked: number; readonly columns: readonly number[] }
   /** The rows kept under these task ids are read (parked.ts). */
   | { readonly t: 'unpark'; readonly pid: 0; readonly ids: readonly number[] }
-  | { readonly t: 'end'; readonly pid: number; readonly node: number; readonly seq: number }
+  /**
+   * Ends nodes `nodes` in this order (a node after its children): each one's input from other
+   * threads has arrived, and what flows from one to the next stays in this worker.
+   */
+  | { readonly t: 'end'; readonly pid: number; readonly nodes: readonly number[]; readonly seq: number }
   | { readonly t: 'fetch'; readonly pid: number; readonly seq: number; readonly incremental: boolean | 'always' }
   | { readonly t: 'figures'; readonly pid: number; readonly seq: number }
   | { readonly t: 'restore'; readonly pid: number; readonly node: number; readonly table: number; readonly batches: readonly Batch[] }
@@ -133,8 +137,8 @@ export type FromWorker =
       readonly errors: readonly ErrorShape[];
       readonly late: readonly { readonly batch: Batch; readonly reason: string }[];
       readonly lateCount: number;
-      /** The node's instance's stateRows() (rows the watermark cleans). */
-      readonly stateRows: number;
+      /** Each ended node's instance's stateRows() (rows the watermark cleans), by node index. */
+      readonly stateRows: readonly (readonly [number, number])[];
       /** A failure of the instance (it throws at the coordinator). */
       readonly failure: ErrorShape | null;
     }

@@ -189,12 +189,12 @@ export class RemoteShards implements ShardClient {
     this.pool.post(shard, { t: 'spread', pid: this.pid, node, seq, parked: id, columns });
   }
 
-  /** Ends node `node` in every worker; resolves with their replies once all have answered. */
-  async end(node: number): Promise<Ended[]> {
-    const replies = await this.ask(this.ending, (seq) => ({ t: 'end', pid: this.pid, node, seq }));
+  /** Ends nodes `nodes`, in order, in every worker; resolves with their replies once all have answered. */
+  async end(nodes: readonly number[]): Promise<Ended[]> {
+    const replies = await this.ask(this.ending, (seq) => ({ t: 'end', pid: this.pid, nodes, seq }));
     this.checkFailure();
     replies.sort((a, b) => a.shard - b.shard);
-    for (const r of replies) this.stateRowsOf.set(`${node}/${r.shard}`, r.stateRows);
+    for (const r of replies) for (const [node, rows] of r.stateRows) this.stateRowsOf.set(`${node}/${r.shard}`, rows);
     return replies;
   }
 

@@ -180,21 +180,21 @@ port.on('message', (m: ToWorker) => {
       return;
     }
     case 'end': {
-      const reply = (counts: [number, number, number][], stateRows: number) => {
+      const reply = (counts: [number, number, number][], stateRows: [number, number][]) => {
         post({ t: 'ended', pid: m.pid, seq: m.seq, shard, counts, errors: h.errors, late: h.late, lateCount: h.lateCount, stateRows, failure: h.failure });
         h.errors = [];
         h.late = [];
         h.lateCount = 0;
       };
       if (h.failure) {
-        reply([], 0);
+        reply([], []);
         return;
       }
-      h.pipeline.workerEnd(m.node).then(
+      h.pipeline.workerEnd(m.nodes).then(
         (r) => reply(r.counts, r.stateRows),
         (e: unknown) => {
           h.failure ??= shape(e);
-          reply([], 0);
+          reply([], []);
         },
       );
       return;
