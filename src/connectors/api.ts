@@ -23,7 +23,8 @@ export interface SourceContext {
   readonly dataDir: string | null;
   /**
    * How many parts a source may read an epoch's input in, at once, in the shard worker threads
-   * (the engine's parallelism setting; absent: 1). Only datagen splits its ranges so far.
+   * (the engine's parallelism setting; absent: 1): datagen makes its parts there, Kafka decodes
+   * its partitions there (the workers keep the rows, exec/parallel/parked.ts).
    */
   parallelism?(): number;
   deadLetter(d: DeadLetter): void;

@@ -54,8 +54,8 @@ afterAll(async () => {
 });
 
 /** An engine driven by FLUSH only, closed after the test; `log` gets its log lines. */
-export async function engine(log: (message: string) => void = () => undefined): Promise<Engine> {
-  const e = await createEngine({ autoStart: false, log });
+export async function engine(log: (message: string) => void = () => undefined, parallelism = 1): Promise<Engine> {
+  const e = await createEngine({ autoStart: false, log, parallelism });
   cleanups.push(() => e.close());
   return e;
 }

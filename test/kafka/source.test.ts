@@ -1,6 +1,8 @@
 /** The Kafka source against a real broker: word count, startup modes, rate limit, new partitions, dead letters, formats. */
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/exec/runtime/engine.js';
+import type { Batch } from '../../src/common/column.js';
+import { parkedOf } from '../../src/exec/parallel/parked.js';
 import type { KafkaRange } from '../../src/connectors/kafka/source.js';
 import { addPartitions, brokers, countRows, createTopic, engine, produce, produceTransactions, rowTexts, type Out } from './kafka-helpers.js';
 
@@ -63,6 +65,50 @@ describe('kafka source', () => {
     expect(last.partitions.every((p) => p.to > 0 && p.lag === 0 && p.from === p.to)).toBe(true);
     expect(e.stats().sources.words).toMatchObject({ rows: 3500, deadLetters: 0 });
   });
+
+  it('decodes the partitions in the shard workers at parallelism 2 and 3: the rows, dead letters and metadata of one thread', async () => {
+    const topic = await createTopic(3);
+    const messages: Out[] = Array.from({ length: 3000 }, (_, i) => ({
+      key: i % 11 === 0 ? null : `k${i % 13}`,
+      // Every 97th message is malformed JSON: a dead letter at its partition and offset.
+      value: i % 97 === 5 ? `{"id": ${i}, "name": ` : JSON.stringify({ id: i, name: `n${i % 7}`, amount: (i % 50) / 4 }),
+      partition: i % 3,
+      timestamp: 1_700_000_000_000 + i,
+      ...(i % 5 === 0 ? { headers: { h: `v${i}` } } : {}),
+    }));
+    await produce(topic, messages);
+    // Transactions on partition 0: the aborted one's records are skipped (read_committed).
+    await produceTransactions(topic, [['{"id": -1, "name": "committed"}'], ['{"id": -2, "name": "aborted"}']], [true, false]);
+    await produce(topic, messages.slice(0, 900).map((m) => ({ ...m, value: m.value === null ? null : String(m.value).replace('"id": ', '"id": 1') })));
+    const results: unknown[] = [];
+    for (const parallelism of [1, 2, 3]) {
+      const e = await engine(() => undefined, parallelism);
+      await e.execute(`CREATE SOURCE bids (id BIGINT, name VARCHAR, amount DOUBLE, _key VARCHAR, _partition INT, _offset BIGINT, _timestamp TIMESTAMP, _headers VARCHAR)
+          WITH (${kafkaWith(topic, "format = 'json', max_records_per_epoch = '700'")});
+        CREATE MATERIALIZED VIEW by_name AS SELECT name, count(*) AS n, sum(id) AS s, sum(amount) AS a FROM bids GROUP BY name;
+        CREATE MATERIALIZED VIEW every AS SELECT * FROM bids WHERE id % 10 = 3;`);
+      // Epochs of at most 700 records a partition, until the backlog is read.
+      for (let k = 0; k < 6; k++) await e.execute('FLUSH');
+      // At parallelism > 1 the workers that decoded the record sets keep the rows (parked.ts).
+      const retained = (e as unknown as { state: { sources: Map<string, { retained: { batches: Batch[] }[] }> } }).state.sources.get('bids')!.retained.flatMap((r) => r.batches);
+      expect(retained.length).toBeGreaterThan(0);
+      expect(retained.every((b) => (parkedOf(b) !== undefined) === parallelism > 1)).toBe(true);
+      const [adHoc] = await e.execute('SELECT count(*), sum(id), count(_key), count(_headers), max(_offset) FROM bids');
+      results.push({
+        byName: rowTexts(await e.viewRows('by_name')),
+        every: rowTexts(await e.viewRows('every')),
+        errors: await errorsOf(e, 'bids'),
+        adHoc: adHoc?.kind === 'rows' ? adHoc.rows : null,
+      });
+      await e.close();
+    }
+    const [one, two, three] = results as { byName: string[]; every: string[]; errors: unknown[] }[];
+    expect(one!.byName.length).toBe(8);
+    expect(one!.errors.length).toBeGreaterThan(30);
+    expect(one!.every.length).toBeGreaterThan(300);
+    expect(two).toEqual(one);
+    expect(three).toEqual(one);
+  }, 120_000);
 
   it("with scan_startup_mode 'latest' sees only messages produced after CREATE SOURCE", async () => {
     const topic = await createTopic(2);

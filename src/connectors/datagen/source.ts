@@ -97,7 +97,7 @@ export class DatagenSource implements SourceConnector<DatagenPosition> {
     for (let s = 0, start = 0; start < n; s++, start += size) {
       const task = { kind: 'datagen' as const, schema: this.ctx.schema, options: this.ctx.options, startMicros: this.startMicros, from: from + start, n: Math.min(size, n - start), nowMicros };
       // Worker s keeps the rows; the engine's thread holds a handle and fetches what it reads (parked.ts).
-      parts.push(pool.runTask(s, task).then((r) => keptPart(s, r.parked!.id, r.parked!.rows, r.parked!.bytes, this.ctx.schema.map((f) => f.type), [])));
+      parts.push(pool.runTask(s, task).then((r) => keptPart(s, r.parked![0]!.id, r.parked![0]!.rows, r.parked![0]!.bytes, this.ctx.schema.map((f) => f.type), [])));
     }
     return Promise.all(parts);
   }

@@ -21,6 +21,8 @@ import type { DeadLetter } from '../api.js';
 import { OffsetOutOfRange, type FetchedMessage, type FetchedPartition, type KafkaCluster, type RecordSet } from './cluster.js';
 import { MessageDecoder, type DecodeSettings } from './message-decoder.js';
 import { decodeRecordSet } from './record-batches.js';
+import { keptPart, release } from '../../exec/parallel/parked.js';
+import { shardPool } from '../../exec/parallel/pool.js';
 
 /** The records of one partition an epoch read: offsets [from, to). */
 export interface PartitionRange {
@@ -54,6 +56,14 @@ interface Cursor {
   cur: number;
   deleted: number;
   decoder: MessageDecoder | null;
+  /** With shard workers decoding: this partition's pieces, in offset order. */
+  readonly pieces: Promise<Piece>[];
+}
+
+/** A piece of a partition's rows decoded apart (in a shard worker, or here for kafkajs' messages). */
+interface Piece {
+  readonly batches: Batch[];
+  readonly deadLetters: readonly DeadLetter[];
 }
 
 interface Work {
@@ -79,10 +89,12 @@ export async function readRanges(
   sizes: FetchSizes,
   log: (message: string) => void,
   budget = Number.POSITIVE_INFINITY,
+  workers = 1,
 ): Promise<RangeRead> {
   const cursors: Cursor[] = [...ranges]
     .sort((a, b) => a.partition - b.partition)
-    .map((r) => ({ partition: r.partition, from: r.from, to: r.to, cur: r.from, deleted: 0, decoder: null }));
+    .map((r) => ({ partition: r.partition, from: r.from, to: r.to, cur: r.from, deleted: 0, decoder: null, pieces: [] }));
+  const decode = workers > 1 ? (w: Work) => decodeElsewhere(w, schema, settings, topic, workers) : (w: Work) => decodeInto(w, schema, settings, topic);
   const byPartition = new Map(cursors.map((c) => [c.partition, c]));
   const fetchActive = (): Promise<FetchedPartition[]> | null => {
     const active = cursors.filter((c) => c.cur < c.to);
@@ -144,11 +156,25 @@ export async function readRanges(
       }
     }
     inflight = fetchActive();
-    for (const w of work) decodeInto(w, schema, settings, topic);
+    for (const w of work) decode(w);
   }
 
   const batches: Batch[] = [];
   const deadLetters: DeadLetter[] = [];
+  if (workers > 1) {
+    const settled = await Promise.allSettled(cursors.flatMap((c) => c.pieces));
+    const failed = settled.find((r) => r.status === 'rejected');
+    const pieces = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (failed) {
+      // The rows the other pieces keep in their workers are dropped there.
+      release(pieces.map((p) => p.batches));
+      throw failed.reason;
+    }
+    for (const p of pieces) {
+      batches.push(...p.batches);
+      deadLetters.push(...p.deadLetters);
+    }
+  }
   for (const c of cursors) {
     if (c.decoder === null) continue;
     batches.push(...c.decoder.finish());
@@ -165,6 +191,36 @@ function fetchedBytes(fp: FetchedPartition): number {
   let n = 0;
   for (const m of fp.messages) n += m.value === null ? 0 : m.value.length;
   return n;
+}
+
+/**
+ * Decodes a fetched partition's records in shard worker `partition mod workers`, which keeps the
+ * rows (the engine's thread gets handles, parked.ts): the record set's bytes are copied out of
+ * the response (whose buffer the next fetch reuses) and moved to the worker. Messages kafkajs
+ * decoded (no record set) are decoded here, as a piece of their own in the partition's order.
+ */
+function decodeElsewhere(w: Work, schema: Schema, settings: DecodeSettings, topic: string, workers: number): void {
+  const c = w.cursor;
+  const rs = w.recordSet;
+  if (rs === undefined) {
+    const alone: Cursor = { ...c, decoder: null, pieces: [] };
+    decodeInto({ ...w, cursor: alone }, schema, settings, topic);
+    c.pieces.push(Promise.resolve({ batches: alone.decoder?.finish() ?? [], deadLetters: alone.decoder?.deadLetters ?? [] }));
+    return;
+  }
+  const bytes = new Uint8Array(rs.end - rs.start);
+  bytes.set(rs.buffer.subarray(rs.start, rs.end));
+  const shard = c.partition % workers;
+  // Only what decoding reads of the source's settings (not its brokers or credentials).
+  const decoding: DecodeSettings = { format: settings.format, manyPerMessage: settings.manyPerMessage, layout: settings.layout, maxMessageBytes: settings.maxMessageBytes };
+  const task = { kind: 'kafka' as const, schema, settings: decoding, topic, partition: c.partition, bytes, from: w.start, to: w.stop, aborted: rs.aborted };
+  const types = schema.map((f) => f.type);
+  const piece = shardPool()
+    .runTask(shard, task, [bytes.buffer])
+    .then((r): Piece => ({ batches: (r.parked ?? []).map((k) => keptPart(shard, k.id, k.rows, k.bytes, types, [])), deadLetters: r.deadLetters }));
+  // Awaited at the end of readRanges; this only keeps an early failure from being "unhandled".
+  piece.catch(() => undefined);
+  c.pieces.push(piece);
 }
 
 function decodeInto(w: Work, schema: Schema, settings: DecodeSettings, topic: string): void {

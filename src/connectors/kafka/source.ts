@@ -23,6 +23,7 @@ import type { DeadLetter, SourceConnector, SourceContext, SourceFactory, SourceR
 import { KafkaCluster, kafkaErrorText } from './cluster.js';
 import { readKafkaSourceOptions, type KafkaSourceConfig } from './options.js';
 import { readRanges, type PartitionRange } from './range-reader.js';
+import { shardThreadsDefault } from '../../exec/parallel/remote.js';
 
 /** One partition of a Kafka poll's range: offsets [from, to) and the records left beyond `to`. */
 export interface KafkaPartitionRange extends PartitionRange {
@@ -102,7 +103,7 @@ export class KafkaSource implements SourceConnector<KafkaPosition> {
     if (range.topic !== this.config.topic) {
       throw new SluiceError('invalid_parameter', `the range is of topic "${range.topic}" but source "${this.ctx.name}" reads "${this.config.topic}"; replay a range this source recorded`);
     }
-    const read = await readRanges(this.cluster, this.ctx.schema, this.config, this.config.topic, range.partitions, this.fetchSizes(), (m) => this.ctx.log(m));
+    const read = await readRanges(this.cluster, this.ctx.schema, this.config, this.config.topic, range.partitions, this.fetchSizes(), (m) => this.ctx.log(m), Number.POSITIVE_INFINITY, this.decodeWorkers());
     return { batches: read.batches, deadLetters: read.deadLetters };
   }
 
@@ -113,6 +114,15 @@ export class KafkaSource implements SourceConnector<KafkaPosition> {
 
   async stop(): Promise<void> {
     await this.cluster.disconnect();
+  }
+
+  /**
+   * The shard workers that decode the partitions' record sets (partition p in worker p mod n),
+   * keeping the rows (parked.ts): the engine's parallelism, when its views' instances run in
+   * worker threads; 1 decodes on the engine's thread.
+   */
+  private decodeWorkers(): number {
+    return shardThreadsDefault() ? (this.ctx.parallelism?.() ?? 1) : 1;
   }
 
   private async pollOnce(nowMicros: bigint, maxRows: number): Promise<SourceRead<KafkaPosition>> {
@@ -130,7 +140,7 @@ export class KafkaSource implements SourceConnector<KafkaPosition> {
       if (latest.get(partition)! - from > bound && bound < paced) more = true;
       return { partition, from, to: Math.max(from, Math.min(latest.get(partition)!, from + bound)) };
     });
-    const read = await readRanges(this.cluster, this.ctx.schema, this.config, this.config.topic, plan, this.fetchSizes(), (m) => this.ctx.log(m), this.config.maxBytesPerEpoch);
+    const read = await readRanges(this.cluster, this.ctx.schema, this.config, this.config.topic, plan, this.fetchSizes(), (m) => this.ctx.log(m), this.config.maxBytesPerEpoch, this.decodeWorkers());
     for (const r of read.ranges) this.next.set(r.partition, r.to);
     // Input left behind by max_bytes_per_epoch is caught up by FLUSH too.
     if (read.cut) more = true;

@@ -13,6 +13,8 @@ import type { StateDelta } from '../state/state-table.js';
 import type { Schema } from '../../common/types.js';
 import type { DeadLetter } from '../../connectors/api.js';
 import type { FormatSpec } from '../../connectors/formats/options.js';
+import type { DecodeSettings } from '../../connectors/kafka/message-decoder.js';
+import type { AbortedTransaction } from '../../connectors/kafka/record-batches.js';
 
 /** A piece of a spread part's output, already split by key for the keyed node it goes to. */
 export interface SpreadPiece {
@@ -76,17 +78,33 @@ export type SourceTask =
       readonly firstLine: number;
       readonly file: string;
     }
-  | { readonly kind: 'parked'; readonly id: number; readonly columns: readonly number[] };
+  | { readonly kind: 'parked'; readonly id: number; readonly columns: readonly number[] }
+  /**
+   * A Kafka partition's record set (its bytes copied out of a fetch response, transferred) to
+   * decode from offset `from` up to `to`, as range-reader.ts decodes one on the engine's thread.
+   */
+  | {
+      readonly kind: 'kafka';
+      readonly schema: Schema;
+      readonly settings: DecodeSettings;
+      readonly topic: string;
+      readonly partition: number;
+      readonly bytes: Uint8Array;
+      readonly from: number;
+      readonly to: number;
+      readonly aborted: readonly AbortedTransaction[];
+    };
 
 /**
  * What a source task made: its rows (transferred), and for a decode its dead letters and line
- * count. A datagen task's rows stay in the worker (parked.ts): `batch` is null, and `parked`
- * says under which id (the task's) it keeps how many rows, and their size. A `parked` task's batch holds
+ * count. A datagen or Kafka task's rows stay in the worker (parked.ts): `batch` is null, and
+ * `parked` says under which ids it keeps how many rows, and their size (a datagen part under the
+ * task's id; a Kafka record set's batches under ids the worker picks, below 0). A `parked` task's batch holds
  * the columns asked for, in the order asked.
  */
 export interface TaskResult {
   readonly batch: Batch | null;
-  readonly parked?: { readonly id: number; readonly rows: number; readonly bytes: number };
+  readonly parked?: readonly { readonly id: number; readonly rows: number; readonly bytes: number }[];
   readonly deadLetters: readonly DeadLetter[];
   readonly lines: number;
 }

@@ -40,14 +40,17 @@ export class ShardPool {
   private readonly tasks = new Map<number, { readonly shard: number; readonly resolve: (r: TaskResult) => void; readonly reject: (e: SluiceError) => void }>();
   private nextTask = 1;
 
-  /** Runs a source task in worker `shard` (started if need be); resolves with what it made. */
-  runTask(shard: number, task: SourceTask): Promise<TaskResult> {
+  /**
+   * Runs a source task in worker `shard` (started if need be); resolves with what it made.
+   * `transfer`: buffers of the task that move to the worker instead of being copied.
+   */
+  runTask(shard: number, task: SourceTask, transfer?: readonly ArrayBuffer[]): Promise<TaskResult> {
     if (!this.workers[shard]) this.start(shard);
     const id = this.nextTask++;
     this.hold();
     return new Promise<TaskResult>((resolve, reject) => {
       this.tasks.set(id, { shard, resolve, reject });
-      this.workers[shard]!.postMessage({ t: 'task', pid: 0, id, task } satisfies ToWorker);
+      this.workers[shard]!.postMessage({ t: 'task', pid: 0, id, task } satisfies ToWorker, transfer as ArrayBuffer[] | undefined);
     }).finally(() => this.release());
   }
 

@@ -19,6 +19,8 @@ import type { ErrorShape, FromWorker, SourceTask, SpreadPiece, TableShape, TaskR
 import { createChunkDecoder, type ChunkDecoder } from '../../connectors/formats/chunk-decoder.js';
 import { copyBatch } from '../../common/column.js';
 import { buffersOf } from './remote.js';
+import { MessageDecoder } from '../../connectors/kafka/message-decoder.js';
+import { decodeRecordSet } from '../../connectors/kafka/record-batches.js';
 
 const port = parentPort!;
 const shard = (workerData as { shard: number }).shard;
@@ -61,6 +63,8 @@ const datagens = new Map<string, ColumnGenerator[]>();
 
 /** Rows of datagen tasks this worker made and keeps until the engine releases them, by task id (parked.ts). */
 const parked = new Map<number, Batch>();
+/** The next id a Kafka task's batch is kept under (below 0: task ids are above). */
+let nextKept = -1;
 
 /** Columns `columns` of the rows kept under task `id`. */
 function parkedColumns(id: number, columns: readonly number[]): Batch {
@@ -97,9 +101,19 @@ function runTask(id: number, task: SourceTask): TaskResult {
     return { batch: copyBatch(rows), deadLetters: [], lines: 0 };
   }
   // This worker keeps the rows; the engine's thread asks for what it reads of them (parked.ts).
+  if (task.kind === 'kafka') {
+    const d = new MessageDecoder(task.schema, task.settings, task.topic, task.partition, Math.min(task.to - task.from, 1 << 16));
+    decodeRecordSet(Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength), 0, task.bytes.byteLength, task.from, task.to, task.aborted, d);
+    const kept = d.finish().map((b) => {
+      const key = nextKept--;
+      parked.set(key, b);
+      return { id: key, rows: b.length, bytes: batchBytes(b) };
+    });
+    return { batch: null, parked: kept, deadLetters: d.deadLetters, lines: 0 };
+  }
   const rows = generateRows(task);
   parked.set(id, rows);
-  return { batch: null, parked: { id, rows: rows.length, bytes: batchBytes(rows) }, deadLetters: [], lines: 0 };
+  return { batch: null, parked: [{ id, rows: rows.length, bytes: batchBytes(rows) }], deadLetters: [], lines: 0 };
 }
 
 function generateRows(task: Extract<SourceTask, { kind: 'datagen' }>): Batch {
