@@ -281,9 +281,22 @@ describe('parallelism', () => {
           avg(k) AS a, sum(n) AS sn, min(name) AS lo, max(ts) AS last, max(amount) AS hi, bool_or(flag) AS anyf FROM g GROUP BY k % 10`);
         // Not combinable (a double sum's rounding depends on the grouping): rows go to the owners.
         await e.execute('CREATE MATERIALIZED VIEW rows_on AS SELECT k % 10 AS g, sum(amount) AS total, count(*) AS c FROM g GROUP BY k % 10');
+        // A global aggregate stays on the engine's thread; with combinable calls its input is
+        // spread and each part arrives as one partial row, else the rows come to it.
+        const globalSql = `SELECT count(*) AS c, sum(id * 2) AS s, sum(k) AS sk, avg(n) AS a, min(name) AS lo, max(ts) AS last, bool_and(flag) AS allf, count(*) FILTER (WHERE k < 7) AS few FROM g WHERE id % 5 <> 0`;
+        await e.execute(`CREATE MATERIALIZED VIEW total AS ${globalSql}`);
+        await e.execute('CREATE MATERIALIZED VIEW total_rows AS SELECT sum(amount) AS total, count(*) AS c FROM g');
+        const explained = (await explainLines(e, `CREATE MATERIALIZED VIEW x AS ${globalSql}`)).join('\n');
+        expect(explained.includes('input spread over')).toBe(parallelism > 1);
         await e.execute('FLUSH; FLUSH; FLUSH');
         const [ops] = await e.execute(`SELECT view, sum(rows_in) FROM sluice.operators WHERE name = 'HashAggExec' GROUP BY view ORDER BY view`);
-        results.push({ pre: canonicalRows(await e.viewRows('pre')), rowsOn: canonicalRows(await e.viewRows('rows_on')), ops: ops?.kind === 'rows' ? ops.rows : null });
+        results.push({
+          pre: canonicalRows(await e.viewRows('pre')),
+          rowsOn: canonicalRows(await e.viewRows('rows_on')),
+          total: await e.viewRows('total'),
+          totalRows: await e.viewRows('total_rows'),
+          ops: ops?.kind === 'rows' ? ops.rows : null,
+        });
       } finally {
         await e.close();
       }
@@ -291,7 +304,7 @@ describe('parallelism', () => {
     const [one, two, three] = results as { pre: unknown[][]; rowsOn: unknown[][]; ops: unknown[][] }[];
     expect(one!.pre).toHaveLength(10);
     // Every input row is counted in by the aggregate, whether it came as a row or in a partial aggregate.
-    expect(one!.ops).toEqual([['pre', 120000n], ['rows_on', 120000n]]);
+    expect(one!.ops).toEqual([['pre', 120000n], ['rows_on', 120000n], ['total', 96000n], ['total_rows', 120000n]]);
     expect(two).toEqual(one);
     expect(three).toEqual(one);
   }, 60_000);

@@ -292,11 +292,17 @@ export class HashAggOp implements Operator {
 
   /**
    * Whether partial aggregates of parts of this operator's input can be merged into it with the
-   * same result as the rows themselves (see mergePartial): grouped, no DISTINCT or ORDER BY in
-   * a call, and every accumulator combinable (exact, order-free, no value multiset).
+   * same result as the rows themselves (see mergePartial): no DISTINCT or ORDER BY in a call,
+   * and every accumulator combinable (exact, order-free, no value multiset). A global
+   * aggregate's partial is its one row.
    */
+  mergesParts(): boolean {
+    return this.plan.aggs.every((a) => !a.distinct && !a.orderBy?.length) && this.accs.every((a) => a.combinable === true && a.stateLayout.values === null);
+  }
+
+  /** {@link mergesParts}, of a grouped aggregate (what cluster mode's exchange carries). */
   combinable(): boolean {
-    return !this.global && this.plan.aggs.every((a) => !a.distinct && !a.orderBy?.length) && this.accs.every((a) => a.combinable === true && a.stateLayout.values === null);
+    return !this.global && this.mergesParts();
   }
 
   /**

@@ -198,7 +198,9 @@ function spreadScans(plan: PhysicalPlan, parallelism: number): Set<PhysicalPlan>
   };
   const visit = (p: PhysicalPlan): void => {
     const kids = physicalChildren(p);
-    if (distributionOf(p)?.kind === 'hash') {
+    // Under a keyed node; or under a global aggregate whose parts merge (each instance sends it
+    // one partial row a part, see preAggregate).
+    if (distributionOf(p)?.kind === 'hash' || (p.kind === 'HashAggExec' && p.groupKeys.length === 0 && new HashAggOp('probe', p).mergesParts())) {
       for (const c of kids) {
         const scan = chain(c);
         if (scan) out.add(scan);
@@ -630,7 +632,15 @@ export class Pipeline {
       this.spreadHeld.set(m.seq, m.pieces);
       for (let next = this.spreadHeld.get(this.spreadForwarded); next; next = this.spreadHeld.get(this.spreadForwarded)) {
         this.spreadHeld.delete(this.spreadForwarded++);
-        for (const p of next) this.remote!.send(p.to, p.node, p.input, p.batch, true, p.partial === true);
+        for (const p of next) {
+          const { node } = this.nodes[p.node]!;
+          if (node.remote) this.remote!.send(p.to, p.node, p.input, p.batch, true, p.partial === true);
+          else {
+            // A global aggregate's partial row, merged here (its rows in counted as the part's).
+            countIn(node.counters, p.rows ?? 0);
+            (node.ops[p.to] as HashAggOp).mergePartial(p.batch);
+          }
+        }
       }
       return;
     }
@@ -675,6 +685,12 @@ export class Pipeline {
           parts.forEach((p, to) => {
             if (p) this.collecting!.push({ to, node: parent.node.index, input: parent.input, batch: p, own: p !== b });
           });
+        } else if (parent && !parent.node.remote && route!.kind === 'gather' && this.collecting) {
+          // A spread part's rows for a global aggregate on the engine's thread: its one partial row.
+          if (b.length === 0) return;
+          const partial = this.preAggregate(parent.node, b, ctx);
+          if (partial) this.collecting.push({ to: 0, node: parent.node.index, input: parent.input, batch: partial, own: true, partial: true, rows: b.length });
+          else w.post({ t: 'out', pid: w.pid, node: parent.node.index, input: parent.input, from: s, batch: b });
         } else w.post({ t: 'out', pid: w.pid, node: parent ? parent.node.index : -1, input: parent ? parent.input : 0, from: s, batch: b });
       };
       node.outs = outs;
@@ -706,16 +722,19 @@ export class Pipeline {
    */
   private preAggregate(node: Node, b: Batch, ctx: OperatorContext): Batch | null {
     if (node.plan?.kind !== 'HashAggExec' || this.noPreAgg.has(node)) return null;
-    const own = node.ops[this.worker!.shard];
-    if (!(own instanceof HashAggOp) || !own.combinable()) {
-      this.noPreAgg.add(node);
-      return null;
-    }
     let partial = this.preAggs.get(node);
-    if (!partial) this.preAggs.set(node, (partial = new HashAggOp(`${node.id}#partial`, node.plan)));
+    if (!partial) {
+      partial = new HashAggOp(`${node.id}#partial`, node.plan);
+      if (!partial.mergesParts()) {
+        this.noPreAgg.add(node);
+        return null;
+      }
+      this.preAggs.set(node, partial);
+    }
     partial.processBatch(0, b, ctx);
     const rows = partial.takePartial();
-    if (rows.length * 2 > b.length) this.noPreAgg.add(node);
+    // (A global aggregate's partial is one row: always worth it.)
+    if (rows.length * 2 > b.length && node.plan.groupKeys.length > 0) this.noPreAgg.add(node);
     return rows;
   }
 

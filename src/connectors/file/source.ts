@@ -52,6 +52,7 @@ import { deadLetterOf } from '../formats/decoder.js';
 import { readFileSourceOptions, type FileSourceConfig } from './options.js';
 import { shardPool } from '../../exec/parallel/pool.js';
 import type { TaskResult } from '../../exec/parallel/messages.js';
+import { keptPart } from '../../exec/parallel/parked.js';
 
 /** Bytes read per chunk (less when the epoch's budget is smaller). */
 export const CHUNK_BYTES = 8 << 20;
@@ -106,6 +107,8 @@ interface Reading {
 interface Pending {
   readonly task: Promise<TaskResult>;
   readonly bytes: Uint8Array;
+  /** The worker decoding it. */
+  readonly shard: number;
   readonly slot: number;
   readonly file: string;
   readonly firstLine: number;
@@ -404,10 +407,11 @@ export class FileSource implements SourceConnector<FilePosition> {
     const bytes = new Uint8Array(sab, 0, end);
     bytes.set(this.buf.subarray(0, end));
     const lines = countLines(this.buf, end);
-    const task = shardPool().runTask(this.turn++ % this.decodeParts, { kind: 'decode', schema: this.ctx.schema, format: this.config.format, bytes, firstLine: r.line, file: r.file });
+    const shard = this.turn++ % this.decodeParts;
+    const task = shardPool().runTask(shard, { kind: 'decode', schema: this.ctx.schema, format: this.config.format, bytes, firstLine: r.line, file: r.file });
     // Awaited in drain(); this only keeps an early failure from being "unhandled".
     task.catch(() => undefined);
-    this.pending.push({ task, bytes, slot: batches.length, file: r.file, firstLine: r.line, lines, ctx });
+    this.pending.push({ task, bytes, shard, slot: batches.length, file: r.file, firstLine: r.line, lines, ctx });
     batches.push(PLACEHOLDER);
     r.line += lines;
   }
@@ -431,9 +435,12 @@ export class FileSource implements SourceConnector<FilePosition> {
       }
       if (got.lines !== p.lines) throw new SluiceError('internal', `file ${p.file}: a piece from line ${p.firstLine + 1} held ${got.lines} lines, ${p.lines} were counted`);
       if (p.ctx !== null) for (const d of got.deadLetters) p.ctx.deadLetter(d);
-      if (got.batch !== null && got.batch.length > 0) {
-        batches[p.slot] = got.batch;
-        this.bytesPerRow = p.bytes.length / got.batch.length;
+      // The worker keeps the rows; this thread holds a handle (parked.ts).
+      const kept = got.parked?.[0];
+      const rows = kept ? keptPart(p.shard, kept.id, kept.rows, kept.bytes, this.ctx.schema.map((f) => f.type), []) : got.batch;
+      if (rows !== null && rows.length > 0) {
+        batches[p.slot] = rows;
+        this.bytesPerRow = p.bytes.length / rows.length;
       }
       if (p.bytes.buffer.byteLength === CHUNK_BYTES && this.freeBuffers.length < 2 * this.decodeParts + 2) this.freeBuffers.push(p.bytes.buffer as SharedArrayBuffer);
     }

@@ -26,6 +26,8 @@ export interface SpreadPiece {
   readonly own: boolean;
   /** A partial aggregate of the part (rows of the aggregate's `groups` table), to merge, not to process. */
   readonly partial?: boolean;
+  /** A partial for a node of the engine's thread (a global aggregate): the part's rows it stands for. */
+  readonly rows?: number;
 }
 
 /** A SluiceError as it crosses threads. */

@@ -91,10 +91,11 @@ function runTask(id: number, task: SourceTask): TaskResult {
   if (task.kind === 'decode') {
     const decoder = cached(decoders, JSON.stringify([task.format, task.schema]), () => createChunkDecoder(task.format, task.schema));
     const b = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
-    // Ordinary buffers, transferred: the engine's thread keeps them (a spread scan copies what it
-    // sends on). Shared ones the engine kept would outlive its collections (parked.ts).
+    // The rows stay here, as a datagen part's do (parked.ts).
     const r = decoder.decode(b, 0, b.length, task.firstLine, (line) => `${task.file}:${line + 1}`);
-    return { batch: r.batch, deadLetters: r.deadLetters, lines: r.lines };
+    if (r.batch === null || r.batch.length === 0) return { batch: null, deadLetters: r.deadLetters, lines: r.lines };
+    parked.set(id, r.batch);
+    return { batch: null, parked: [{ id, rows: r.batch.length, bytes: batchBytes(r.batch) }], deadLetters: r.deadLetters, lines: r.lines };
   }
   if (task.kind === 'parked') {
     const rows = parkedColumns(task.id, task.columns);

@@ -33,7 +33,15 @@ export class FloatSumAccumulator implements GroupsAccumulator {
   readonly invertible = true;
   readonly saveValues = NO_VALUES.saveValues;
   readonly loadValues = NO_VALUES.loadValues;
-  constructor(private readonly out: 'sum' | 'avg', private readonly type: SqlType, private readonly argType: SqlType) {}
+  /**
+   * An integer sum (a bigint result of 32-bit integers) merges exactly: its doubles hold
+   * integers exactly below 2^53, and evaluate refuses a sum past that. A double sum does not:
+   * its rounding depends on the order of the additions.
+   */
+  readonly combinable: boolean;
+  constructor(private readonly out: 'sum' | 'avg', private readonly type: SqlType, private readonly argType: SqlType) {
+    this.combinable = out === 'sum' && type === 'bigint' && storageOf(argType) === 'i32';
+  }
   saveGroup(gid: number): Value[] {
     return gid < this.counts.length ? [this.sums[gid]!, BigInt(this.counts[gid]!)] : [0, 0n];
   }
