@@ -140,11 +140,16 @@ describe('checkpoints', () => {
     }
     const live = await rows(e, 'SELECT n, s FROM total');
     expect(live).toEqual(['6|2.1']);
+    const lastRead = Math.max(...e.metrics().filter((m) => (m.rowsIn.m ?? 0) > 0).map((m) => m.epoch));
     // As a crash leaves it: no final state write, so the epochs are replayed from the offsets log.
     await e.close({ checkpoint: false });
     e = await open(data, logs);
     expect(logs.some((l) => /replayed epochs \d+–\d+/.test(l))).toBe(true);
     expect(await rows(e, 'SELECT n, s FROM total')).toEqual(live);
+    // REPLAY EPOCH shows the last file's epoch as it ran: the sum of the rounded values.
+    const [replayed] = await e.execute(`REPLAY EPOCH ${lastRead}`);
+    if (replayed?.kind !== 'rows') throw new Error('REPLAY returned no rows');
+    expect(replayed.rows.filter((r) => r[0] === 'total').map((r) => `${String(r[1])} ${String(r[2])}`)).toEqual(['-1 ["4","1.4"]', '1 ["6","2.1"]']);
     await e.close();
   });
 

@@ -47,6 +47,21 @@ const ERRORS_SCHEMA: Schema = [
   { name: 'position', type: 'varchar' }, { name: 'raw', type: 'varchar' }, { name: 'error', type: 'varchar' }, { name: 'received_at', type: 'timestamp' },
 ];
 
+/**
+ * A source's non-empty batches as its views read them (live epochs, recovery's replay, REPLAY):
+ * NUMERIC(p, s) columns rounded. Rows a worker keeps (parked.ts) are fetched for the rounding,
+ * and dropped there for a batch left out or rewritten here; the columns a watermark reads are
+ * fetched.
+ */
+export async function sourceBatchesOf(state: EngineState, name: string, s: SourceRt, read: readonly Batch[]): Promise<Batch[]> {
+  const schema = s.entry.schema;
+  if (schema.some((f) => f.typmod)) await fetchKept(read.filter((b) => b.length > 0));
+  const batches = read.filter((b) => b.length > 0).map((b) => applyTypmods(b, schema, (m) => state.log(`source ${name}: ${m}`)));
+  release([read.filter((b) => !batches.includes(b))]);
+  if (s.wm) await fetchKept(batches, s.wm.reads);
+  return batches;
+}
+
 /** Runs epochs over an engine's state. */
 export class EpochRunner {
   constructor(
@@ -234,18 +249,8 @@ export class EpochRunner {
     }
   }
 
-  /**
-   * A source's non-empty batches as its views read them: NUMERIC(p, s) columns rounded. Rows a
-   * worker keeps (parked.ts) are fetched for the rounding, and dropped there for a batch left
-   * out or rewritten here; the columns a watermark reads are fetched.
-   */
-  private async sourceBatches(name: string, s: SourceRt, read: readonly Batch[]): Promise<Batch[]> {
-    const schema = s.entry.schema;
-    if (schema.some((f) => f.typmod)) await fetchKept(read.filter((b) => b.length > 0));
-    const batches = read.filter((b) => b.length > 0).map((b) => applyTypmods(b, schema, (m) => this.state.log(`source ${name}: ${m}`)));
-    release([read.filter((b) => !batches.includes(b))]);
-    if (s.wm) await fetchKept(batches, s.wm.reads);
-    return batches;
+  private sourceBatches(name: string, s: SourceRt, read: readonly Batch[]): Promise<Batch[]> {
+    return sourceBatchesOf(this.state, name, s, read);
   }
 
   /** A source's dead letters since the last epoch, for its `<source>_errors` table at the commit. */

@@ -20,7 +20,8 @@ import type { LookupService } from './lookup-service.js';
 import { pipelines, type EngineState, type StatementResult, type ViewRt, type WatermarkRt } from './state.js';
 import { advanceWatermark, viewWatermark } from './watermark.js';
 import { viewZone } from './settings.js';
-import { fetchKept, release } from '../parallel/parked.js';
+import { release } from '../parallel/parked.js';
+import { sourceBatchesOf } from './epoch-runner.js';
 
 interface Replica {
   readonly live: ViewRt;
@@ -93,10 +94,8 @@ async function inputOf(state: EngineState, rec: OffsetsRecord, changes: { seq: n
   for (const [name, range] of Object.entries(rec.ranges)) {
     const s = state.sources.get(name);
     if (!s?.connector.reread) continue;
-    const batches = (await s.connector.reread(range, t)).filter((b) => b.length > 0);
-    const wm = wms.get(name);
-    if (wm) await fetchKept(batches, wm.reads);
-    deltas.set(name, batches);
+    // As the live epoch read them: NUMERIC(p, s) rounded, a watermark's columns fetched.
+    deltas.set(name, await sourceBatchesOf(state, name, s, await s.connector.reread(range, t)));
   }
   // The changes are in sequence order; this epoch takes those up to its recorded number.
   while (changes.length && changes[0]!.seq <= rec.tableSeq) {
