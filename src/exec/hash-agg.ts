@@ -8,6 +8,7 @@ import type { Value } from '../common/types.js';
 import type { PhysicalPlan } from '../planner/physical.js';
 import { createAccumulator, scalarStateColumns, type GroupsAccumulator } from '../functions/aggregate/index.js';
 import { bigintColumnOf, loadBigintAsNumbers } from '../functions/aggregate/group-arrays.js';
+import { FloatSumAccumulator } from '../functions/aggregate/sum.js';
 import { AggregateInputs } from './aggregate-inputs.js';
 import { createGroupTable, type GroupTable } from './group-table.js';
 import type { Collector, Operator, OperatorContext } from './operator.js';
@@ -303,6 +304,11 @@ export class HashAggOp implements Operator {
   /** {@link mergesParts}, of a grouped aggregate (what cluster mode's exchange carries). */
   combinable(): boolean {
     return !this.global && this.mergesParts();
+  }
+
+  /** Whether a call sums integers in doubles (combinable since session 33; see ClusterView). */
+  sumsIntegersInDoubles(): boolean {
+    return this.accs.some((a) => a instanceof FloatSumAccumulator);
   }
 
   /**
