@@ -6,7 +6,12 @@
  * (exactly-once: a transaction per epoch). At the end the view, the PostgreSQL table and the
  * committed output topic equal the oracle: 0 rows lost, 0 duplicated.
  *
- * SLUICE_KILLS sets the number of kills (default 20).
+ * It runs at parallelism 1, and again at `--parallelism 2`, where the shard workers decode the
+ * partitions and keep the rows (exec/parallel/parked.ts) and recovery re-reads the replayed
+ * epochs into them.
+ *
+ * SLUICE_KILLS sets the number of kills (default 20); SLUICE_KILLS_P2 those of the parallel run
+ * (default 8).
  */
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,22 +23,27 @@ import { ServerProcess } from '../crash/server-process.js';
 import { brokers, createTopic, readTopic } from './kafka-helpers.js';
 
 const KILLS = Number(process.env.SLUICE_KILLS ?? 20);
+const KILLS_P2 = Number(process.env.SLUICE_KILLS_P2 ?? 8);
 const KEYS = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('kill -9 with a Kafka source, a PostgreSQL sink and a Kafka sink', () => {
-  it(`loses and duplicates nothing over ${KILLS} kills`, async () => {
+  it.each([
+    { parallelism: 1, kills: KILLS },
+    { parallelism: 2, kills: KILLS_P2 },
+  ])('loses and duplicates nothing over $kills kills at parallelism $parallelism', async ({ parallelism, kills }) => {
+    const args = ['--batch-interval', '100', '--parallelism', String(parallelism)];
     const data = mkdtempSync(join(tmpdir(), 'sluice-kafka-crash-'));
     const input = await createTopic(3);
     const output = await createTopic(1);
-    const schema = `sluice_crash_${process.pid}`;
+    const schema = `sluice_crash_${process.pid}_p${parallelism}`;
     const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
     await admin.connect();
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
     const kafka = new Kafka({ brokers: brokers().split(','), clientId: 'sluice-crash-producer', logLevel: logLevel.NOTHING });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
-    let server = await ServerProcess.start(data, ['--batch-interval', '100']);
+    let server = await ServerProcess.start(data, args);
     try {
       const c0 = await server.client();
       await c0.query(`CREATE SOURCE ev (id BIGINT, k VARCHAR, v BIGINT) WITH (connector = 'kafka', topic = '${input}', brokers = '${brokers()}', format = 'json', scan_startup_mode = 'earliest')`);
@@ -54,10 +64,10 @@ describe('kill -9 with a Kafka source, a PostgreSQL sink and a Kafka sink', () =
         }
       })();
 
-      for (let kill = 0; kill < KILLS; kill++) {
+      for (let kill = 0; kill < kills; kill++) {
         await sleep(400 + Math.random() * 1600);
         await server.kill();
-        server = await ServerProcess.start(data, ['--batch-interval', '100']);
+        server = await ServerProcess.start(data, args);
       }
       running = false;
       await writer;
