@@ -10,7 +10,7 @@
  * default to the current time take the poll's T_n instead.
  */
 import { shardPool } from '../../exec/parallel/pool.js';
-import { keptPart, release } from '../../exec/parallel/parked.js';
+import { allOrRelease, keptParts } from '../../exec/parallel/parked.js';
 import type { Batch } from '../../common/column.js';
 import type { Schema } from '../../common/types.js';
 import type { SourceConnector, SourceContext, SourceFactory, SourceRead } from '../api.js';
@@ -94,20 +94,13 @@ export class DatagenSource implements SourceConnector<DatagenPosition> {
     const pool = shardPool();
     const size = Math.ceil(n / p);
     const parts: Promise<Batch>[] = [];
+    const types = this.ctx.schema.map((f) => f.type);
     for (let s = 0, start = 0; start < n; s++, start += size) {
       const task = { kind: 'datagen' as const, schema: this.ctx.schema, options: this.ctx.options, startMicros: this.startMicros, from: from + start, n: Math.min(size, n - start), nowMicros };
       // Worker s keeps the rows; the engine's thread holds a handle and fetches what it reads (parked.ts).
-      parts.push(pool.runTask(s, task).then((r) => keptPart(s, r.parked![0]!.id, r.parked![0]!.rows, r.parked![0]!.bytes, this.ctx.schema.map((f) => f.type), [])));
+      parts.push(pool.runTask(s, task).then((r) => keptParts(s, r, types)[0]!));
     }
-    const settled = await Promise.allSettled(parts);
-    const made = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const failed = settled.find((r) => r.status === 'rejected');
-    if (failed) {
-      // The parts the other workers made are dropped there: nothing will read them.
-      release([made]);
-      throw failed.reason;
-    }
-    return made;
+    return allOrRelease(parts, (b) => [b]);
   }
 
   private position(): DatagenPosition {

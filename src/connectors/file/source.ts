@@ -52,7 +52,7 @@ import { deadLetterOf } from '../formats/decoder.js';
 import { readFileSourceOptions, type FileSourceConfig } from './options.js';
 import { shardPool } from '../../exec/parallel/pool.js';
 import type { TaskResult } from '../../exec/parallel/messages.js';
-import { keptPart } from '../../exec/parallel/parked.js';
+import { keptParts } from '../../exec/parallel/parked.js';
 
 /** Bytes read per chunk (less when the epoch's budget is smaller). */
 export const CHUNK_BYTES = 8 << 20;
@@ -436,8 +436,7 @@ export class FileSource implements SourceConnector<FilePosition> {
       if (got.lines !== p.lines) throw new SluiceError('internal', `file ${p.file}: a piece from line ${p.firstLine + 1} held ${got.lines} lines, ${p.lines} were counted`);
       if (p.ctx !== null) for (const d of got.deadLetters) p.ctx.deadLetter(d);
       // The worker keeps the rows; this thread holds a handle (parked.ts).
-      const kept = got.parked?.[0];
-      const rows = kept ? keptPart(p.shard, kept.id, kept.rows, kept.bytes, this.ctx.schema.map((f) => f.type), []) : got.batch;
+      const rows = got.parked ? keptParts(p.shard, got, this.ctx.schema.map((f) => f.type))[0]! : got.batch;
       if (rows !== null && rows.length > 0) {
         batches[p.slot] = rows;
         this.bytesPerRow = p.bytes.length / rows.length;

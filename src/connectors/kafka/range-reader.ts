@@ -21,7 +21,7 @@ import type { DeadLetter } from '../api.js';
 import { OffsetOutOfRange, type FetchedMessage, type FetchedPartition, type KafkaCluster, type RecordSet } from './cluster.js';
 import { MessageDecoder, type DecodeSettings } from './message-decoder.js';
 import { decodeRecordSet } from './record-batches.js';
-import { keptPart, release } from '../../exec/parallel/parked.js';
+import { allOrRelease, keptParts } from '../../exec/parallel/parked.js';
 import { shardPool } from '../../exec/parallel/pool.js';
 
 /** The records of one partition an epoch read: offsets [from, to). */
@@ -162,15 +162,7 @@ export async function readRanges(
   const batches: Batch[] = [];
   const deadLetters: DeadLetter[] = [];
   if (workers > 1) {
-    const settled = await Promise.allSettled(cursors.flatMap((c) => c.pieces));
-    const failed = settled.find((r) => r.status === 'rejected');
-    const pieces = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    if (failed) {
-      // The rows the other pieces keep in their workers are dropped there.
-      release(pieces.map((p) => p.batches));
-      throw failed.reason;
-    }
-    for (const p of pieces) {
+    for (const p of await allOrRelease(cursors.flatMap((c) => c.pieces), (p) => p.batches)) {
       batches.push(...p.batches);
       deadLetters.push(...p.deadLetters);
     }
@@ -214,10 +206,9 @@ function decodeElsewhere(w: Work, schema: Schema, settings: DecodeSettings, topi
   // Only what decoding reads of the source's settings (not its brokers or credentials).
   const decoding: DecodeSettings = { format: settings.format, manyPerMessage: settings.manyPerMessage, layout: settings.layout, maxMessageBytes: settings.maxMessageBytes };
   const task = { kind: 'kafka' as const, schema, settings: decoding, topic, partition: c.partition, bytes, from: w.start, to: w.stop, aborted: rs.aborted };
-  const types = schema.map((f) => f.type);
   const piece = shardPool()
     .runTask(shard, task, [bytes.buffer])
-    .then((r): Piece => ({ batches: (r.parked ?? []).map((k) => keptPart(shard, k.id, k.rows, k.bytes, types, [])), deadLetters: r.deadLetters }));
+    .then((r): Piece => ({ batches: keptParts(shard, r, schema.map((f) => f.type)), deadLetters: r.deadLetters }));
   // Awaited at the end of readRanges; this only keeps an early failure from being "unhandled".
   piece.catch(() => undefined);
   c.pieces.push(piece);

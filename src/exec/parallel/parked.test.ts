@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { batchFromRows, batchRows, copyBatch, type Batch } from '../../common/column.js';
 import { SluiceError } from '../../common/errors.js';
-import { keptBytes, keptPart, parkedFigures, parkedOf, release } from './parked.js';
+import { keptBytes, KeptPart, parkedFigures, parkedOf, release } from './parked.js';
 
 const arrays = (b: Batch): ArrayBufferView[] => {
   const out: ArrayBufferView[] = [];
@@ -38,7 +38,8 @@ describe('kept parts', () => {
   it('hold what was fetched, throw a clear error for columns not fetched, and drop out once released', () => {
     const rows = batchFromRows(['int', 'varchar', 'bigint'], [[1, 'a', 10n], [2, null, 20n]]);
     const before = parkedFigures().kept;
-    const p = keptPart(0, 7, 2, 48, ['int', 'varchar', 'bigint'], [null, rows.columns[1]!]);
+    const p = new KeptPart(0, 7, 2, 48, ['int', 'varchar', 'bigint']);
+    p.fill([null, rows.columns[1]!, null]);
     expect(parkedFigures().kept).toBe(before + 1);
     expect(parkedOf(p)).toBe(p);
     expect(parkedOf(rows)).toBeUndefined();

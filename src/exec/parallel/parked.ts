@@ -27,6 +27,7 @@ import { SluiceError } from '../../common/errors.js';
 import type { Batch, Column } from '../../common/column.js';
 import type { SqlType } from '../../common/types.js';
 import { batchBytes } from '../state/state-table.js';
+import type { TaskResult } from './messages.js';
 import { shardPool } from './pool.js';
 
 let live = 0;
@@ -43,7 +44,6 @@ export class KeptPart implements Batch {
   declare readonly columns: readonly Column[];
   readonly weights = null;
   private readonly cols: Column[];
-  private missing: number;
   released = false;
 
   constructor(
@@ -53,26 +53,21 @@ export class KeptPart implements Batch {
     /** The rows' size in the worker (what the source's retained epochs count). */
     readonly bytes: number,
     types: readonly SqlType[],
-    /** Columns the worker sent with the part (null entries: not sent). */
-    sent: readonly (Column | null)[],
   ) {
-    this.cols = types.map((t, j) => sent[j] ?? unfetched(t, length, shard, id));
-    this.missing = sent.reduce((a, c) => a + (c ? 0 : 1), types.length - sent.length);
+    this.cols = types.map((t) => unfetched(t, length, shard, id));
     Object.defineProperty(this, 'columns', { enumerable: true, get: () => this.cols });
     live++;
   }
 
   /** Whether column j (every column: undefined) is here. */
   has(j?: number): boolean {
-    return j === undefined ? this.missing === 0 : !UNFETCHED.has(this.cols[j]!);
+    return j === undefined ? this.cols.every((c) => !UNFETCHED.has(c)) : !UNFETCHED.has(this.cols[j]!);
   }
 
   /** Sets the columns the worker sent (by position; null: not sent). */
   fill(cols: readonly (Column | null)[]): void {
     cols.forEach((c, j) => {
-      if (c === null || !UNFETCHED.has(this.cols[j]!)) return;
-      this.cols[j] = c;
-      this.missing--;
+      if (c !== null && UNFETCHED.has(this.cols[j]!)) this.cols[j] = c;
     });
   }
 }
@@ -94,9 +89,24 @@ function unfetched(type: SqlType, length: number, shard: number, id: number): Co
   return c;
 }
 
-/** A kept part made of a datagen task's answer: `sent` the columns the worker copied over with it. */
-export function keptPart(shard: number, id: number, length: number, bytes: number, types: readonly SqlType[], sent: readonly (Column | null)[]): KeptPart {
-  return new KeptPart(shard, id, length, bytes, types, sent);
+/** The handles on the parts a source task's answer says worker `shard` keeps, of a source of column types `types`. */
+export function keptParts(shard: number, r: TaskResult, types: readonly SqlType[]): KeptPart[] {
+  return (r.parked ?? []).map((k) => new KeptPart(shard, k.id, k.rows, k.bytes, types));
+}
+
+/**
+ * Awaits every one of `parts` (a poll's tasks in the workers). When one failed, the kept parts
+ * of the others (`rowsOf`) are released, since nothing will read them, and its failure is thrown.
+ */
+export async function allOrRelease<T>(parts: readonly Promise<T>[], rowsOf: (t: T) => readonly Batch[]): Promise<T[]> {
+  const settled = await Promise.allSettled(parts);
+  const made = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) {
+    release(made.map(rowsOf));
+    throw failed.reason;
+  }
+  return made;
 }
 
 /** Where the rows of `b` are kept, if a worker keeps them. */
