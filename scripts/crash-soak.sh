@@ -11,5 +11,5 @@ kills="${1:-100}"
 echo "crash-soak: ${kills} kills per test" >&2
 SLUICE_KILLS="$kills" npx vitest run --project unit test/crash/file-table.test.ts
 SLUICE_PARALLEL_KILLS="$kills" npx vitest run --project unit test/crash/parallel.test.ts
-SLUICE_KILLS="$kills" npx vitest run --project kafka test/kafka/crash.test.ts
+SLUICE_KILLS="$kills" SLUICE_KILLS_P2="$kills" npx vitest run --project kafka test/kafka/crash.test.ts
 SLUICE_CLUSTER_KILLS="$(( kills / 5 > 1 ? kills / 5 : 1 ))" npx vitest run --project kafka test/kafka/cluster.test.ts
