@@ -1,11 +1,32 @@
 /**
  * sqllogictest files: records separated by blank lines. Supported: `statement ok|error
- * [regex]`, `query <types> [rowsort|valuesort|nosort] [label]` with a `----` result block,
- * `include <file>`, `halt`, `skipif|onlyif <engine>`, `control sortmode …`, `sleep <dur>`,
- * `hash-threshold` (ignored). Comments start with '#'.
+ * [regex]|count N`, `query <types> [rowsort|valuesort|nosort] [label]` with a `----` result
+ * block, `query error [regex]`, `include <file>`, `halt`, `skipif|onlyif <engine>`, `control
+ * sortmode …`, `sleep <dur>`, `hash-threshold` (ignored). Comments start with '#'.
+ *
+ * An expected error may also be a block under `----` (sqllogictest-rs): it runs to two
+ * consecutive blank lines, since the message may hold one. Its text is another engine's
+ * rendering of its own error (RisingWave's "db error: … Caused by: …"), so it is kept as
+ * `errorText` and not compared: the record passes when the statement fails.
+ *
+ * A record this parser does not know (sqllogictest-rs' `let`, `system`, `connection`) is an
+ * SltParseError naming its line: the file fails there, and the other files still run.
  */
+export class SltParseError extends Error {}
+
 export type SltRecord =
-  | { readonly kind: 'statement'; readonly ok: boolean; readonly error: string | null; readonly sql: string; readonly line: number }
+  | {
+      readonly kind: 'statement';
+      readonly ok: boolean;
+      /** A regex the error message must match (inline after `error`). */
+      readonly error: string | null;
+      /** An expected error written as a block under `----`: not compared (see above). */
+      readonly errorText?: string;
+      /** `statement count N`: the rows the statement must report. */
+      readonly count?: number;
+      readonly sql: string;
+      readonly line: number;
+    }
   | {
       readonly kind: 'query';
       readonly types: string;
@@ -43,6 +64,19 @@ export function parseSlt(text: string): SltRecord[] {
       while (i < lines.length && lines[i]!.trim() !== '' && lines[i]!.trim() !== '----') b.push(lines[i++]!);
       return b;
     };
+    /** An error block under `----`: up to two consecutive blank lines (or a blank line at the end). */
+    const errorBlock = (): string => {
+      const msg: string[] = [];
+      while (i < lines.length) {
+        const l = lines[i++]!;
+        if (l.trim() === '' && (i >= lines.length || lines[i]!.trim() === '')) {
+          i++;
+          break;
+        }
+        msg.push(l);
+      }
+      return msg.join('\n').trim();
+    };
     switch (head) {
       case 'skipif':
         if (ENGINE_NAMES.includes(words[1] ?? '')) skipNext = true;
@@ -67,20 +101,34 @@ export function parseSlt(text: string): SltRecord[] {
         continue;
       }
       case 'statement': {
+        const mode = words[1] ?? '';
+        if (mode !== 'ok' && mode !== 'error' && mode !== 'count') throw new SltParseError(`line ${start}: unknown statement expectation "${mode}"`);
+        const count = mode === 'count' ? Number(words[2]) : undefined;
+        if (count !== undefined && !Number.isInteger(count)) throw new SltParseError(`line ${start}: statement count needs a whole number`);
         const sql = body().join('\n');
-        // A statement's expected-error block may follow a ---- line (sqllogictest-rs style).
-        let error: string | null = words.slice(2).join(' ') || null;
+        const error: string | null = mode === 'error' ? words.slice(2).join(' ') || null : null;
+        let errorText: string | undefined;
         if (i < lines.length && lines[i]!.trim() === '----') {
           i++;
-          const msg: string[] = [];
-          while (i < lines.length && lines[i]!.trim() !== '') msg.push(lines[i++]!);
-          error = msg.join('\n');
+          errorText = errorBlock();
         }
         if (skipNext) skipNext = false;
-        else out.push({ kind: 'statement', ok: words[1] === 'ok', error, sql, line: start });
+        else out.push({ kind: 'statement', ok: mode !== 'error', error, ...(errorText !== undefined ? { errorText } : {}), ...(count !== undefined ? { count } : {}), sql, line: start });
         continue;
       }
       case 'query': {
+        if (words[1] === 'error') {
+          // An expected error: run as a statement that must fail.
+          const sql = body().join('\n');
+          let errorText: string | undefined;
+          if (i < lines.length && lines[i]!.trim() === '----') {
+            i++;
+            errorText = errorBlock();
+          }
+          if (skipNext) skipNext = false;
+          else out.push({ kind: 'statement', ok: false, error: words.slice(2).join(' ') || null, ...(errorText !== undefined ? { errorText } : {}), sql, line: start });
+          continue;
+        }
         const types = words[1] ?? '';
         const sortWord = words.slice(2).find((w) => w === 'rowsort' || w === 'valuesort' || w === 'nosort');
         const sql = body().join('\n');
@@ -94,7 +142,7 @@ export function parseSlt(text: string): SltRecord[] {
         continue;
       }
       default:
-        throw new Error(`line ${start}: unknown record "${head}"`);
+        throw new SltParseError(`line ${start}: unknown record "${head}"`);
     }
   }
   return out;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import pg from 'pg';
-import { parseSlt, type SltRecord } from './parse.js';
+import { parseSlt, SltParseError, type SltRecord } from './parse.js';
 
 export interface SltFailure {
   readonly file: string;
@@ -67,7 +67,14 @@ export async function runSltFile(file: string, server: ServerFactory, log: (m: s
             return false;
           case 'include': {
             const inc = resolve(dirname(path), r.path);
-            if (!(await runRecords(parseSlt(readFileSync(inc, 'utf8')), inc))) return false;
+            let recs: SltRecord[];
+            try {
+              recs = parseSlt(readFileSync(inc, 'utf8'));
+            } catch (e) {
+              failures.push({ file: path, line: r.line, sql: `include ${r.path}`, message: `cannot run the included file: ${(e as Error).message}` });
+              return false;
+            }
+            if (!(await runRecords(recs, inc))) return false;
             continue;
           }
           case 'sleep':
@@ -76,8 +83,9 @@ export async function runSltFile(file: string, server: ServerFactory, log: (m: s
           case 'statement': {
             records++;
             try {
-              await client.query({ text: r.sql, types: textTypes });
+              const res = await client.query({ text: r.sql, types: textTypes });
               if (!r.ok) failures.push({ file: path, line: r.line, sql: r.sql, message: 'statement succeeded but an error was expected' });
+              else if (r.count !== undefined && res.rowCount !== r.count) failures.push({ file: path, line: r.line, sql: r.sql, message: `statement reported ${String(res.rowCount)} rows, expected ${r.count}` });
             } catch (e) {
               if (r.ok) failures.push({ file: path, line: r.line, sql: r.sql, message: `statement failed: ${(e as Error).message}` });
               else if (r.error && !new RegExp(r.error.trim()).test((e as Error).message)) {
@@ -102,7 +110,14 @@ export async function runSltFile(file: string, server: ServerFactory, log: (m: s
       }
       return true;
     };
-    await runRecords(parseSlt(readFileSync(file, 'utf8')), file);
+    let recs: SltRecord[] | null = null;
+    try {
+      recs = parseSlt(readFileSync(file, 'utf8'));
+    } catch (e) {
+      if (!(e instanceof SltParseError)) throw e;
+      failures.push({ file, line: 0, sql: '', message: `cannot parse the file: ${e.message}` });
+    }
+    if (recs !== null) await runRecords(recs, file);
   } finally {
     await client.end().catch(() => undefined);
     await stop();
