@@ -4,7 +4,8 @@
  * `*`'s column order), `IS [NOT] DISTINCT FROM` (in WHERE, the select list, CASE and join
  * conditions), INTERSECT / EXCEPT mixed with UNION [ALL] (PostgreSQL's grouping of them) and
  * VALUES lists in FROM. Two random tables with NULLs get random INSERT/UPDATE/DELETE cut into random
- * epochs; the view's columns must be PostgreSQL's (names, order) and its final contents
+ * epochs (and ORDER BY … LIMIT / DISTINCT ON over columns the select list leaves out); the view's
+ * columns must be PostgreSQL's (names, order) and its final contents
  * PostgreSQL's answer over the final tables. Queries with an explicit select list run ad hoc
  * (in DuckDB) too. fast-check shrinks a failure to a minimal script.
  */
@@ -77,6 +78,15 @@ const query = fc.oneof(
   ).map((sql) => ({ sql, star: false })),
   fc.constant({ sql: "SELECT a.x, v.n FROM a JOIN (VALUES (1, 'one'), (2, 'two'), (NULL, 'none')) AS v(k, n) USING (k)", star: false }),
   fc.constant({ sql: 'SELECT s.total, s.k2 FROM (SELECT k, sum(w) FROM b GROUP BY k) AS s(k2, total) WHERE s.total IS DISTINCT FROM 0', star: false }),
+  // ORDER BY and DISTINCT ON over columns (and aggregates) the select list leaves out. Ties are
+  // broken down to the columns the output shows, so every correct answer is the same.
+  fc.constantFrom(
+    'SELECT DISTINCT ON (k) x + 1 AS y FROM a ORDER BY k NULLS LAST, x NULLS LAST',
+    'SELECT DISTINCT ON (k) v FROM a ORDER BY k NULLS FIRST, x DESC NULLS LAST, v NULLS LAST',
+    'SELECT v FROM a ORDER BY x DESC NULLS LAST, k NULLS LAST, v NULLS LAST LIMIT 2',
+    'SELECT w FROM b ORDER BY k + x NULLS LAST, w NULLS LAST LIMIT 3 OFFSET 1',
+    'SELECT k, count(*) AS n FROM a GROUP BY k ORDER BY sum(x) DESC NULLS LAST, k NULLS LAST LIMIT 2',
+  ).map((sql) => ({ sql, star: false })),
 );
 
 const scenario = fc.record({ before: ops, after: ops, query, parallelism: parallelismArb });
@@ -126,6 +136,19 @@ describe('differential: JOIN … USING, NATURAL JOIN, IS [NOT] DISTINCT FROM, IN
   it('random tables, random DML in random epochs, random queries of the family (200 cases)', async () => {
     await fc.assert(fc.asyncProperty(scenario, (s) => runScenario(s)), { numRuns: Number(process.env.SLUICE_FC_RUNS ?? 200), verbose: 1 });
   }, 900_000);
+
+  it('refuses ORDER BY over a column SELECT DISTINCT leaves out, and a bare column of a grouped select, as PostgreSQL does', async () => {
+    const engine = await createEngine({ autoStart: false, log: () => undefined });
+    try {
+      await engine.execute(A);
+      for (const sql of ['SELECT DISTINCT k FROM a ORDER BY x LIMIT 1', 'SELECT k, count(*) AS n FROM a GROUP BY k ORDER BY x LIMIT 1']) {
+        const want = await client.query(sql.replace('FROM a', `FROM (SELECT 1 AS x, 1 AS k) a`)).then(() => null, (e: { code?: string }) => e.code);
+        await expect(engine.execute(`CREATE MATERIALIZED VIEW m AS ${sql}`)).rejects.toMatchObject({ sqlstate: want });
+      }
+    } finally {
+      await engine.close();
+    }
+  });
 
   it('refuses USING columns that are missing, repeated or ambiguous as PostgreSQL does', async () => {
     const engine = await createEngine({ autoStart: false, log: () => undefined });

@@ -127,41 +127,69 @@ export class Binder extends ExprBinder implements SubqueryHost {
     this.ctes = new Map(saved);
     try {
       for (const w of q.with) this.ctes.set(w.name, this.bindQuery(w.query));
-      const body = this.bindBody(q.body);
+      let body = this.bindBody(q.body);
       const distinctOn = q.body.kind === 'select' ? q.body.distinctOn : null;
       // ORDER BY without LIMIT does not change a view's contents (a relation has no order).
       if (q.limit === null && q.offset === null && !distinctOn) return body;
-      const scope: Scope = { fields: body.schema.map((f) => ({ qualifier: null, name: f.name, type: f.type })) };
-      const outputExpr = (e: Expr): BoundExpr => this.bindExpr(e.kind === 'column' ? { ...e, table: null } : e, { scope, agg: null, noAggIn: 'DISTINCT ON' });
+      const width = body.schema.length;
+      const isPosition = (e: Expr): boolean => e.kind === 'literal' && typeof e.value === 'number' && Number.isInteger(e.value);
+      const strip = (e: Expr): Expr => (e.kind === 'column' ? { ...e, table: null } : e);
+      let scope: Scope = { fields: body.schema.map((f) => ({ qualifier: null, name: f.name, type: f.type })) };
+      // Sort and DISTINCT ON expressions over columns the select list does not output (PostgreSQL
+      // allows them): computed as hidden columns after the select list's, dropped after the top-N.
+      const hidden: Expr[] = [];
+      for (const e of [...(distinctOn ?? []), ...q.orderBy.map((o) => o.expr)]) {
+        if (isPosition(e)) continue;
+        try {
+          this.bindExpr(strip(e), { scope, agg: null, noAggIn: 'ORDER BY' });
+        } catch (err) {
+          // (An aggregate binds as a select item of a grouped select: ORDER BY sum(x).)
+          const aggregate = err instanceof SluiceError && err.category === 'grouping' && err.message.startsWith('aggregate functions are not allowed');
+          if (q.body.kind !== 'select' || !(err instanceof SluiceError) || (err.category !== 'undefined_column' && !aggregate)) throw err;
+          if (q.body.distinct) throw new SluiceError('invalid_column_reference', 'for SELECT DISTINCT, ORDER BY expressions must appear in select list', { hint: 'Add the expression to the select list, or order by one that is in it.' });
+          hidden.push(e);
+        }
+      }
+      if (hidden.length > 0 && q.body.kind === 'select') {
+        body = this.bindBody({ ...q.body, items: [...q.body.items, ...hidden.map((e, k) => ({ expr: e, alias: `_sort${k}` }))] });
+        scope = { fields: body.schema.map((f) => ({ qualifier: null, name: f.name, type: f.type })) };
+      }
+      const bindOutput = (e: Expr, where: string): BoundExpr => {
+        const k = hidden.indexOf(e);
+        if (k >= 0) return { kind: 'col', index: width + k, type: body.schema[width + k]!.type };
+        return this.bindExpr(strip(e), { scope, agg: null, noAggIn: where });
+      };
       const orderBy: SortKey[] = q.orderBy.map((o) => {
         let expr: BoundExpr;
         if (o.expr.kind === 'literal' && typeof o.expr.value === 'number' && Number.isInteger(o.expr.value)) {
           const i = o.expr.value - 1;
-          if (!body.schema[i]) throw new SluiceError('undefined_column', `ORDER BY position ${o.expr.value} is not in select list`);
+          if (i >= width || !body.schema[i]) throw new SluiceError('undefined_column', `ORDER BY position ${o.expr.value} is not in select list`);
           expr = { kind: 'col', index: i, type: body.schema[i]!.type };
-        } else {
-          const stripped = o.expr.kind === 'column' ? { ...o.expr, table: null } : o.expr;
-          expr = this.bindExpr(stripped, { scope, agg: null, noAggIn: 'ORDER BY' });
-        }
+        } else expr = bindOutput(o.expr, 'ORDER BY');
         return { expr, desc: o.desc, nullsFirst: o.nullsFirst ?? o.desc };
       });
+      let top: LogicalPlan;
       if (distinctOn) {
         if (q.limit !== null || q.offset !== null) throw new SluiceError('not_supported', 'DISTINCT ON together with LIMIT/OFFSET is not supported yet', { hint: 'Put the DISTINCT ON query in a view and select from it with LIMIT.' });
         // DISTINCT ON (keys): the first row of each key group by the ORDER BY — a top-1 per key.
-        return { kind: 'top_n', input: body, partitionBy: distinctOn.map(outputExpr), orderBy, limit: 1, offset: 0, withTies: false, rank: false, schema: body.schema, appendOnly: false };
+        top = { kind: 'top_n', input: body, partitionBy: distinctOn.map((e) => bindOutput(e, 'DISTINCT ON')), orderBy, limit: 1, offset: 0, withTies: false, rank: false, schema: body.schema, appendOnly: false };
+      } else {
+        top = {
+          kind: 'top_n',
+          input: body,
+          partitionBy: [],
+          orderBy,
+          limit: q.limit ?? Number.MAX_SAFE_INTEGER,
+          offset: q.offset ?? 0,
+          withTies: q.withTies,
+          rank: false,
+          schema: body.schema,
+          appendOnly: false,
+        };
       }
-      return {
-        kind: 'top_n',
-        input: body,
-        partitionBy: [],
-        orderBy,
-        limit: q.limit ?? Number.MAX_SAFE_INTEGER,
-        offset: q.offset ?? 0,
-        withTies: q.withTies,
-        rank: false,
-        schema: body.schema,
-        appendOnly: false,
-      };
+      if (hidden.length === 0) return top;
+      const out = body.schema.slice(0, width);
+      return project(top, out.map((f, i): BoundExpr => ({ kind: 'col', index: i, type: f.type })), out);
     } finally {
       this.ctes = saved;
     }
