@@ -4,7 +4,8 @@
  * `*`'s column order), `IS [NOT] DISTINCT FROM` (in WHERE, the select list, CASE and join
  * conditions), INTERSECT / EXCEPT mixed with UNION [ALL] (PostgreSQL's grouping of them) and
  * VALUES lists in FROM. Two random tables with NULLs get random INSERT/UPDATE/DELETE cut into random
- * epochs (and ORDER BY … LIMIT / DISTINCT ON over columns the select list leaves out); the view's
+ * epochs (and ORDER BY … LIMIT / DISTINCT ON over columns the select list leaves out, GROUPING
+ * SETS / ROLLUP / CUBE); the view's
  * columns must be PostgreSQL's (names, order) and its final contents
  * PostgreSQL's answer over the final tables. Queries with an explicit select list run ad hoc
  * (in DuckDB) too. fast-check shrinks a failure to a minimal script.
@@ -86,6 +87,16 @@ const query = fc.oneof(
     'SELECT v FROM a ORDER BY x DESC NULLS LAST, k NULLS LAST, v NULLS LAST LIMIT 2',
     'SELECT w FROM b ORDER BY k + x NULLS LAST, w NULLS LAST LIMIT 3 OFFSET 1',
     'SELECT k, count(*) AS n FROM a GROUP BY k ORDER BY sum(x) DESC NULLS LAST, k NULLS LAST LIMIT 2',
+  ).map((sql) => ({ sql, star: false })),
+  // GROUPING SETS, ROLLUP and CUBE (a key left out of a set reads NULL; grouping() its bit).
+  fc.constantFrom(
+    'SELECT k, v, count(*) AS n, sum(x) AS s FROM a GROUP BY ROLLUP (k, v)',
+    'SELECT k, v, count(*), grouping(k, v) FROM a GROUP BY CUBE (k, v)',
+    'SELECT k, count(DISTINCT x) AS d, grouping(k) AS g FROM a GROUP BY GROUPING SETS ((k), ())',
+    'SELECT k, w, max(x) AS m FROM b GROUP BY k, ROLLUP (w) HAVING count(*) > 1 OR k IS NULL',
+    'SELECT k + 1 AS k1, v, sum(x) AS s FROM a GROUP BY GROUPING SETS (k + 1, (v, k + 1), ())',
+    'SELECT count(*) AS n, sum(w) AS s FROM b GROUP BY GROUPING SETS ((), ())',
+    'SELECT k, coalesce(v, \'all\') AS v, count(*) AS n FROM a GROUP BY ROLLUP ((k, v))',
   ).map((sql) => ({ sql, star: false })),
 );
 

@@ -134,6 +134,8 @@ export interface Select {
   readonly from: FromItem | null;
   readonly where: Expr | null;
   readonly groupBy: readonly Expr[];
+  /** GROUPING SETS / ROLLUP / CUBE: the sets, as positions in groupBy (parser/grouping-sets.ts). */
+  readonly groupingSets?: readonly (readonly number[])[];
   readonly having: Expr | null;
   /** WINDOW name AS (…) definitions. */
   readonly windows?: readonly { readonly name: string; readonly spec: WindowSpec }[];

@@ -2,6 +2,7 @@
  * Converts node-sql-parser's query AST into sluice's typed AST (ast.ts). Anything the converter
  * does not know becomes a clear 0A000 error instead of being passed through untyped.
  */
+import { GROUPING_SETS_MARKER } from './grouping-sets.js';
 import { SluiceError } from '../common/errors.js';
 import { parseNumericTypmod, parseTypeName, type SqlType } from '../common/types.js';
 import { canonicalDecimal, decOf, formatDec, negDec } from '../common/decimal.js';
@@ -222,14 +223,26 @@ class Converter {
     for (const c of cols) {
       items.push({ expr: this.convertExpr(c.expr), alias: c.as == null ? null : identName(c.as) });
     }
+    // GROUPING SETS / ROLLUP / CUBE arrive as the keys and a marker call (grouping-sets.ts).
+    let groupBy: Expr[] = (ast.groupby?.columns ?? (Array.isArray(ast.groupby) ? ast.groupby : [])).map((x: N) => this.convertExpr(x));
+    let groupingSets: number[][] | undefined;
+    const marker = groupBy.at(-1);
+    if (marker?.kind === 'func' && marker.name === GROUPING_SETS_MARKER) {
+      groupBy = groupBy.slice(0, -1);
+      groupingSets = marker.args.map((a) => {
+        const text = a.kind === 'literal' ? String(a.value) : '';
+        return text === '' ? [] : text.split(',').map(Number);
+      });
+    }
     return {
       kind: 'select',
+      ...(groupingSets ? { groupingSets } : {}),
       distinct: !!distinctType && !isDistinctOn,
       distinctOn,
       items,
       from: this.convertFrom(ast.from),
       where: ast.where ? this.convertExpr(ast.where) : null,
-      groupBy: (ast.groupby?.columns ?? (Array.isArray(ast.groupby) ? ast.groupby : [])).map((x: N) => this.convertExpr(x)),
+      groupBy,
       having: ast.having ? this.convertExpr(ast.having) : null,
       windows: (ast.window?.expr ?? []).map((w: N) => {
         const name = identName(w.name);

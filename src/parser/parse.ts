@@ -3,6 +3,7 @@
  * DML heads, SHOW/SET/FLUSH/EXPLAIN…) with a small recursive-descent parser over lex.ts tokens,
  * and hands queries and expressions to node-sql-parser (through convert.ts).
  */
+import { rewriteGroupingSets } from './grouping-sets.js';
 import nodeSqlParser from 'node-sql-parser/build/postgresql.js';
 import { SluiceError } from '../common/errors.js';
 import { parseTypeName } from '../common/types.js';
@@ -1123,11 +1124,11 @@ function rewriteSessionUsers(text: string): string {
 /**
  * Query syntax node-sql-parser reads wrongly or not at all, refused by name with its position
  * (0A000) before it is: WITH RECURSIVE (the parser drops the word, and the CTE's self-reference
- * then looks like a missing relation), GROUPING SETS / ROLLUP / CUBE (a syntax error, or a call
- * of an unknown function) and TABLESAMPLE (read, then ignored).
+ * then looks like a missing relation) and TABLESAMPLE (read, then ignored). (GROUPING SETS,
+ * ROLLUP and CUBE are rewritten instead: grouping-sets.ts.)
  */
 function refuseUnsupportedSyntax(text: string, offset: number): void {
-  if (!/\b(recursive|grouping|rollup|cube|tablesample|intersect|except)\b/i.test(text)) return;
+  if (!/\b(recursive|tablesample|intersect|except)\b/i.test(text)) return;
   const toks = lex(text);
   const refuse = (what: string, at: number, hint?: string): never => {
     throw new SluiceError('not_supported', `${what} is not supported yet`, { position: offset + at + 1, hint });
@@ -1138,10 +1139,6 @@ function refuseUnsupportedSyntax(text: string, offset: number): void {
     const prev = toks[i - 1];
     const next = toks[i + 1];
     if (t.value === 'recursive' && prev?.kind === 'ident' && prev.value === 'with') refuse('WITH RECURSIVE', prev.start);
-    if (t.value === 'grouping' && next?.kind === 'ident' && next.value === 'sets') refuse('GROUPING SETS', t.start, 'Compute each grouping in its own query and combine them with UNION ALL.');
-    if ((t.value === 'rollup' || t.value === 'cube') && next?.kind === 'symbol' && next.value === '(' && prev && (prev.value === 'by' || prev.value === ',')) {
-      refuse(`GROUP BY ${t.value.toUpperCase()}`, t.start, 'Compute each grouping in its own query and combine them with UNION ALL.');
-    }
     if (t.value === 'tablesample') refuse('TABLESAMPLE', t.start);
     if ((t.value === 'intersect' || t.value === 'except') && next?.kind === 'ident' && next.value === 'all') refuse(`${t.value.toUpperCase()} ALL`, t.start, `${t.value.toUpperCase()} (without ALL) keeps one copy of each row.`);
   }
@@ -1279,7 +1276,7 @@ const SESSION_USER_STANDINS: Readonly<Record<string, string>> = { current_user: 
 export function parseQueryText(text: string, offset: number): Query {
   let ast;
   refuseUnsupportedSyntax(text, offset);
-  text = rewriteNatural(rewriteDistinctFrom(rewriteSessionUsers(text)));
+  text = rewriteNatural(rewriteDistinctFrom(rewriteSessionUsers(rewriteGroupingSets(text, offset))));
   const subs = rewriteSubscripts(text);
   const from = rewriteFromClause(subs.text);
   const stripped = stripSystemTime(from.text);

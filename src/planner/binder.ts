@@ -196,7 +196,7 @@ export class Binder extends ExprBinder implements SubqueryHost {
   }
 
   private bindBody(b: QueryBody): LogicalPlan {
-    if (b.kind === 'select') return this.bindSelect(b);
+    if (b.kind === 'select') return b.groupingSets ? this.bindGroupingSets(b) : this.bindSelect(b);
     if (b.kind === 'setop') return this.bindIntersectExcept(b.op, this.bindBody(b.left), this.bindBody(b.right));
     const { aligned, schema } = alignSetInputs(b.inputs.map((i) => this.bindBody(i)), 'UNION');
     const union: LogicalPlan = { kind: 'union', inputs: aligned, schema, appendOnly: aligned.every((p) => p.appendOnly) };
@@ -710,6 +710,68 @@ export class Binder extends ExprBinder implements SubqueryHost {
    * columns; with `corr`, a correlated subquery whose output starts with its correlation keys
    * (added to its GROUP BY when it aggregates).
    */
+  /**
+   * GROUP BY GROUPING SETS / ROLLUP / CUBE (parser/grouping-sets.ts gives the sets): one
+   * grouped SELECT per set, unioned (UNION ALL), as PostgreSQL defines it. In the SELECT of a
+   * set, a key the set leaves out reads as NULL of its type outside aggregate arguments, and
+   * `grouping(k1, …)` is the bit mask of the keys left out (k1 the highest bit). Each aggregate is
+   * then an incremental aggregate of its own over the same input.
+   */
+  private bindGroupingSets(s: Select): LogicalPlan {
+    const sets = s.groupingSets!;
+    if (s.items.some((it) => it.expr.kind === 'star')) throw new SluiceError('not_supported', 'SELECT * with GROUPING SETS, ROLLUP or CUBE is not supported yet', { hint: 'Name the columns.' });
+    if (s.distinctOn) throw new SluiceError('not_supported', 'DISTINCT ON with GROUPING SETS, ROLLUP or CUBE is not supported yet');
+    // GROUP BY 1: the first select item.
+    const keys = s.groupBy.map((k) => (k.kind === 'literal' && typeof k.value === 'number' && Number.isInteger(k.value) && s.items[k.value - 1] ? s.items[k.value - 1]!.expr : k));
+    // The keys' types: a grouped SELECT of the keys alone.
+    const probe = keys.length === 0 ? null : this.bindSelect({ ...s, groupingSets: undefined, distinct: false, items: keys.map((k, j) => ({ expr: k, alias: `k${j}` })), groupBy: keys, having: null, windows: [] });
+    const keyTypes = keys.map((_, j) => probe!.schema[j]!.type);
+    const same = (a: Expr, b: Expr): boolean => exprKey(a) === exprKey(b);
+    const branches = sets.map((set) => {
+      const rewrite = (e: Expr): Expr => {
+        const walk = (v: unknown): unknown => {
+          if (Array.isArray(v)) return v.map(walk);
+          if (!v || typeof v !== 'object') return v;
+          const o = v as Expr;
+          if (typeof o.kind === 'string' && (o as { kind: string }).kind !== 'star') {
+            const j = keys.findIndex((k) => same(k, o));
+            if (j >= 0) return set.includes(j) ? o : { kind: 'cast', expr: { kind: 'literal', value: null, type: 'null' }, type: keyTypes[j]! };
+            if (o.kind === 'func' && o.over === null) {
+              if (o.name === 'grouping') {
+                if (o.args.length === 0 || o.args.length > 31) throw new SluiceError('syntax', 'GROUPING must have between 1 and 31 arguments');
+                let mask = 0;
+                for (const arg of o.args) {
+                  const j = keys.findIndex((k) => same(k, arg));
+                  if (j < 0) throw new SluiceError('grouping', 'arguments to GROUPING must be grouping expressions of the associated query level');
+                  mask = mask * 2 + (set.includes(j) ? 0 : 1);
+                }
+                return { kind: 'literal', value: mask, type: 'int' };
+              }
+              // An aggregate's arguments see the rows, keys included.
+              if (resolveAggregate(o.name, o.star === true) !== undefined) return o;
+            }
+          }
+          // (A subquery is its own query level.)
+          if ((o as { kind?: string }).kind === 'subquery' || (o as { kind?: string }).kind === 'exists' || (o as { kind?: string }).kind === 'in_subquery') return o;
+          const out: Record<string, unknown> = {};
+          for (const [k, x] of Object.entries(o)) out[k] = walk(x);
+          return out;
+        };
+        return walk(e) as Expr;
+      };
+      return this.bindSelect({
+        ...s,
+        groupingSets: undefined,
+        items: s.items.map((it, i) => ({ expr: rewrite(it.expr), alias: it.alias ?? defaultName(it.expr, i) })),
+        groupBy: set.map((j) => keys[j]!),
+        having: s.having === null ? null : rewrite(s.having),
+      });
+    });
+    const { aligned, schema } = alignSetInputs(branches, 'GROUPING SETS');
+    const union: LogicalPlan = { kind: 'union', inputs: aligned, schema, appendOnly: false };
+    return s.distinct ? distinctOf(union) : union;
+  }
+
   private bindSelect(s: Select, outer: Outer | null = null, corr: Correlation | null = null): LogicalPlan {
     const { plan: fromPlan, scope: fromScope } = this.bindFrom(s.from, outer);
     let scope = fromScope;
