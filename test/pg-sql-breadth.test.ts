@@ -5,7 +5,7 @@
  * conditions), INTERSECT / EXCEPT mixed with UNION [ALL] (PostgreSQL's grouping of them) and
  * VALUES lists in FROM. Two random tables with NULLs get random INSERT/UPDATE/DELETE cut into random
  * epochs (and ORDER BY … LIMIT / DISTINCT ON over columns the select list leaves out, GROUPING
- * SETS / ROLLUP / CUBE); the view's
+ * SETS / ROLLUP / CUBE, VALUES queries, WITH column lists); the view's
  * columns must be PostgreSQL's (names, order) and its final contents
  * PostgreSQL's answer over the final tables. Queries with an explicit select list run ad hoc
  * (in DuckDB) too. fast-check shrinks a failure to a minimal script.
@@ -14,6 +14,9 @@ import fc from 'fast-check';
 import { parallelismArb } from './helpers.js';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createEngine } from '../src/exec/runtime/engine.js';
 import { closeOracle, connectOracle, textRow } from './pg-oracle.js';
 
@@ -98,6 +101,15 @@ const query = fc.oneof(
     'SELECT count(*) AS n, sum(w) AS s FROM b GROUP BY GROUPING SETS ((), ())',
     'SELECT k, coalesce(v, \'all\') AS v, count(*) AS n FROM a GROUP BY ROLLUP ((k, v))',
   ).map((sql) => ({ sql, star: false })),
+  // VALUES as a query and as a WITH query, WITH column lists (PostgreSQL's column1, column2, …).
+  fc.constantFrom(
+    "VALUES (1, 'one'), (2, NULL), (1, 'one')",
+    'WITH d(kk, total) AS (SELECT k, sum(w) FROM b GROUP BY k) SELECT * FROM d WHERE total IS NOT NULL',
+    'WITH v(n) AS (VALUES (1), (2)) SELECT a.x, v.n FROM a JOIN v ON a.k = v.n',
+    "WITH v AS (VALUES (1, 'p'), (3, 'q')) SELECT a.x, v.column2 FROM a JOIN v ON a.k = v.column1",
+    "SELECT * FROM (VALUES (1, 'p'), (3, 'q')) AS t JOIN a ON a.k = t.column1",
+    'WITH d(one) AS (SELECT x, k FROM a) SELECT * FROM d',
+  ).map((sql) => ({ sql, star: false })),
 );
 
 const scenario = fc.record({ before: ops, after: ops, query, parallelism: parallelismArb });
@@ -158,6 +170,40 @@ describe('differential: JOIN … USING, NATURAL JOIN, IS [NOT] DISTINCT FROM, IN
       }
     } finally {
       await engine.close();
+    }
+  });
+
+  it('names a view\'s columns from CREATE MATERIALIZED VIEW name (a, b, …), and keeps them over a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-view-names-'));
+    try {
+      let engine = await createEngine({ autoStart: false, log: () => undefined, dataDir: dir });
+      await engine.execute(`${A}; INSERT INTO a VALUES (1, 2, 'p'), (3, 4, NULL)`);
+      await client.query(`DROP TABLE IF EXISTS a; ${A}; INSERT INTO a VALUES (1, 2, 'p'), (3, 4, NULL)`);
+      const cases = ['m1(c1) AS SELECT * FROM a', 'm2(c1, c2, c3) AS SELECT * FROM a', 'm3(n, total) AS SELECT k, sum(x) FROM a GROUP BY k'];
+      for (const c of cases) {
+        await engine.execute(`CREATE MATERIALIZED VIEW ${c}`);
+        await client.query(`CREATE TEMP VIEW ${c.replace(/^m/, 'pg')}`);
+      }
+      // More names than columns, and a name twice: PostgreSQL's SQLSTATEs.
+      await expect(engine.execute('CREATE MATERIALIZED VIEW bad(p, q, r, s) AS SELECT * FROM a')).rejects.toMatchObject({ sqlstate: '42601' });
+      await expect(engine.execute('CREATE MATERIALIZED VIEW bad(p, p) AS SELECT * FROM a')).rejects.toMatchObject({ sqlstate: '42701' });
+      await engine.execute('FLUSH');
+      const check = async () => {
+        for (const [i] of cases.entries()) {
+          const want = await pgAnswer(`SELECT * FROM pg${i + 1}`);
+          const [got] = await engine.execute(`SELECT * FROM m${i + 1}`);
+          if (got?.kind !== 'rows') throw new Error('no rows');
+          expect(got.columns.map((c) => c.name)).toEqual(want.names);
+          expect(got.rows.map((row) => textRow(row, got.columns.map((c) => c.type))).sort()).toEqual(want.rows);
+        }
+      };
+      await check();
+      await engine.close();
+      engine = await createEngine({ autoStart: false, log: () => undefined, dataDir: dir });
+      await check();
+      await engine.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

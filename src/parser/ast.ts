@@ -148,7 +148,8 @@ export type QueryBody =
   | { readonly kind: 'setop'; readonly op: 'intersect' | 'except'; readonly left: QueryBody; readonly right: QueryBody };
 
 export interface Query {
-  readonly with: readonly { readonly name: string; readonly query: Query }[];
+  /** WITH name [(columns)] AS (query). */
+  readonly with: readonly { readonly name: string; readonly query: Query; readonly columns?: readonly string[] }[];
   readonly body: QueryBody;
   readonly orderBy: readonly OrderItem[];
   readonly limit: number | null;

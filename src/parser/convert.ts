@@ -147,11 +147,12 @@ class Converter {
   constructor(private readonly offset: number, private readonly hints: QueryHints) {}
 
   convertQuery(ast: N): Query {
-    const withs: { name: string; query: Query }[] = [];
+    const withs: { name: string; query: Query; columns?: string[] }[] = [];
     if (Array.isArray(ast.with)) {
       for (const w of ast.with) {
         const stmt = w.stmt?.ast ?? w.stmt;
-        withs.push({ name: identName(w.name), query: this.convertQuery(stmt) });
+        const columns = Array.isArray(w.columns) && w.columns.length > 0 ? w.columns.map((c: N) => identName(c.column?.expr ?? c.column ?? c)) : null;
+        withs.push({ name: identName(w.name), query: this.convertQuery(stmt), ...(columns ? { columns } : {}) });
       }
     }
     const body = this.convertBody(ast);

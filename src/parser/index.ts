@@ -7,6 +7,7 @@
 export * from './ast.js';
 export { parseSql, parseStatement, parseExpression, parseQueryText, relationsOf } from './parse.js';
 export { lex, splitStatements, type Token } from './lexer.js';
+export { rewriteValuesQueries } from './values-query.js';
 export { parseInterval, formatInterval } from '../common/interval.js';
 export { parseSqlGuarded, warmParser } from './guarded-parse.js';
 export { scanInsertValues, LiteralKind, type InsertValues, type ScannedInsert } from './insert-values.js';

@@ -3,11 +3,12 @@
  * DML heads, SHOW/SET/FLUSH/EXPLAIN…) with a small recursive-descent parser over lex.ts tokens,
  * and hands queries and expressions to node-sql-parser (through convert.ts).
  */
+import { rewriteValuesQueries } from './values-query.js';
 import { rewriteGroupingSets } from './grouping-sets.js';
 import nodeSqlParser from 'node-sql-parser/build/postgresql.js';
 import { SluiceError } from '../common/errors.js';
 import { parseTypeName } from '../common/types.js';
-import type { ColumnDef, CopyOptions, Expr, FrameBound, FromItem, InnerStatement, ObjectKind, OrderItem, Options, Query, QueryBody, Statement, WatermarkDef, WindowFrame, WindowSpec } from './ast.js';
+import type { ColumnDef, CopyOptions, Expr, FrameBound, FromItem, InnerStatement, ObjectKind, OrderItem, Options, Query, QueryBody, Select, Statement, WatermarkDef, WindowFrame, WindowSpec } from './ast.js';
 import { parseDuration } from '../common/interval.js';
 import { convertExprAt, convertQueryAt, type AggregateOrders, type WindowHints } from './convert.js';
 import { lex, splitStatements, TokenStream, type Token } from './lexer.js';
@@ -616,6 +617,14 @@ function parseOptions(ts: TokenStream, positions?: Record<string, number>): Opti
 function parseCreateView(ts: TokenStream, stmt: string, offset: number): Statement {
   const ifNotExists = ts.acceptKeyword('if', 'not', 'exists');
   const name = ts.objectName();
+  // CREATE MATERIALIZED VIEW name (a, b) AS …: names for the first columns (PostgreSQL).
+  const columnNames: string[] = [];
+  const namesAt = ts.position();
+  if (ts.acceptSymbol('(')) {
+    do columnNames.push(ts.identifier('a column name'));
+    while (ts.acceptSymbol(','));
+    ts.expectSymbol(')');
+  }
   const options = ts.isKeyword('with') ? parseOptions(ts) : {};
   ts.expectKeyword('as');
   const qStart = ts.peek().start;
@@ -647,7 +656,17 @@ function parseCreateView(ts: TokenStream, stmt: string, offset: number): Stateme
   }
   const queryText = ts.text.slice(qStart, queryEnd);
   const parsed = parseQueryText(queryText, qStart);
-  const query = fetch ? { ...parsed, limit: fetch.limit, withTies: fetch.withTies } : parsed;
+  let query: Query = fetch ? { ...parsed, limit: fetch.limit, withTies: fetch.withTies } : parsed;
+  if (columnNames.length > 0) {
+    if (new Set(columnNames).size !== columnNames.length) {
+      const dup = columnNames.find((c, i) => columnNames.indexOf(c) !== i)!;
+      throw new SluiceError('duplicate_column', `column "${dup}" specified more than once`, { position: namesAt + 1 });
+    }
+    // The query as a subquery whose first columns take the names (more names than columns is
+    // refused there, 42601 as PostgreSQL's "too many column names").
+    const body: Select = { kind: 'select', distinct: false, distinctOn: null, items: [{ expr: { kind: 'star', table: null }, alias: null }], from: { kind: 'subquery', query, alias: name, columnAliases: columnNames }, where: null, groupBy: [], having: null };
+    query = { with: [], body, orderBy: [], limit: null, offset: null, withTies: false };
+  }
   return { kind: 'create_view', name, ifNotExists, query, queryText, queryOffset: qStart - offset, emitOnWindowClose, options, text: stmt };
 }
 
@@ -1276,7 +1295,7 @@ const SESSION_USER_STANDINS: Readonly<Record<string, string>> = { current_user: 
 export function parseQueryText(text: string, offset: number): Query {
   let ast;
   refuseUnsupportedSyntax(text, offset);
-  text = rewriteNatural(rewriteDistinctFrom(rewriteSessionUsers(rewriteGroupingSets(text, offset))));
+  text = rewriteNatural(rewriteDistinctFrom(rewriteSessionUsers(rewriteGroupingSets(rewriteValuesQueries(text), offset))));
   const subs = rewriteSubscripts(text);
   const from = rewriteFromClause(subs.text);
   const stripped = stripSystemTime(from.text);

@@ -126,7 +126,16 @@ export class Binder extends ExprBinder implements SubqueryHost {
     const saved = this.ctes;
     this.ctes = new Map(saved);
     try {
-      for (const w of q.with) this.ctes.set(w.name, this.bindQuery(w.query));
+      for (const w of q.with) {
+        const plan = this.bindQuery(w.query);
+        const names = w.columns ?? [];
+        if (names.length > plan.schema.length) {
+          throw new SluiceError('invalid_column_reference', `WITH query "${w.name}" has ${plan.schema.length} columns available but ${names.length} columns specified`, { position: this.positionOf(w.name) });
+        }
+        // WITH d(a, b): the first columns renamed, the rest keep their names.
+        const schema = plan.schema.map((f, i) => ({ name: names[i] ?? f.name, type: f.type }));
+        this.ctes.set(w.name, names.length === 0 ? plan : project(plan, schema.map((f, i): BoundExpr => ({ kind: 'col', index: i, type: f.type })), schema));
+      }
       let body = this.bindBody(q.body);
       const distinctOn = q.body.kind === 'select' ? q.body.distinctOn : null;
       // ORDER BY without LIMIT does not change a view's contents (a relation has no order).

@@ -21,6 +21,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TimeZone } from '../../common/time-zone.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
 import type { Statement } from '../../parser/index.js';
+import { rewriteValuesQueries } from '../../parser/index.js';
 import { createTableSql, decimalFor, quoteIdent } from '../duck.js';
 import { getValue } from '../../common/column.js';
 import { pipelines, type EngineState, type StatementResult } from './state.js';
@@ -103,7 +104,8 @@ export class AdHocQueries {
         });
       }
       if (signal?.aborted) throw signal.reason;
-      let sql = jsonbAsJson(withSessionValues(stmt.text, { user: principal.name, database: principal.database ?? SUPERUSER_NAME }));
+      // (A VALUES query as the parser read it: DuckDB names its columns col0, col1, …; PostgreSQL column1, column2, ….)
+      let sql = jsonbAsJson(withSessionValues(rewriteValuesQueries(stmt.text), { user: principal.name, database: principal.database ?? SUPERUSER_NAME }));
       // A query reading user relations and the catalog: the catalog is sluice's (pg-catalog.ts).
       if (readsCatalog(sql)) {
         await this.pgCatalog.refresh(qc.conn);
