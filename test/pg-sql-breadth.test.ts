@@ -5,7 +5,7 @@
  * conditions), INTERSECT / EXCEPT mixed with UNION [ALL] (PostgreSQL's grouping of them) and
  * VALUES lists in FROM. Two random tables with NULLs get random INSERT/UPDATE/DELETE cut into random
  * epochs (and ORDER BY … LIMIT / DISTINCT ON over columns the select list leaves out, GROUPING
- * SETS / ROLLUP / CUBE, VALUES queries, WITH column lists); the view's
+ * SETS / ROLLUP / CUBE, VALUES queries, WITH column lists, scalar functions in FROM); the view's
  * columns must be PostgreSQL's (names, order) and its final contents
  * PostgreSQL's answer over the final tables. Queries with an explicit select list run ad hoc
  * (in DuckDB) too. fast-check shrinks a failure to a minimal script.
@@ -110,6 +110,8 @@ const query = fc.oneof(
     "SELECT * FROM (VALUES (1, 'p'), (3, 'q')) AS t JOIN a ON a.k = t.column1",
     'WITH d(one) AS (SELECT x, k FROM a) SELECT * FROM d',
   ).map((sql) => ({ sql, star: false })),
+  // A scalar function in FROM: one row, one column (views only: DuckDB, which runs one-shot SELECTs, refuses it).
+  fc.constantFrom('SELECT a.x, f.m FROM a JOIN abs(-2) AS f(m) ON a.k = f.m', "SELECT * FROM upper('p') JOIN a ON a.v = lower(upper)").map((sql) => ({ sql, star: true })),
 );
 
 const scenario = fc.record({ before: ops, after: ops, query, parallelism: parallelismArb });

@@ -286,6 +286,7 @@ export class Binder extends ExprBinder implements SubqueryHost {
       }
       case 'table_function':
         if (setFunctionOf(f.name) !== null) return this.bindSetFunctionFrom(f, outer);
+        if (windowKindOf(f.name) === null) return this.bindScalarFunctionFrom(f);
         return this.bindWindowFunction(f);
       case 'join':
         return this.bindJoin(f, outer);
@@ -571,6 +572,26 @@ export class Binder extends ExprBinder implements SubqueryHost {
     if (!e || (e.kind !== 'source' && e.kind !== 'table') || !e.watermark) return null;
     const i = p.schema.findIndex((f) => f.name === e.watermark!.column);
     return i >= 0 ? i : null;
+  }
+
+  /**
+   * A scalar function in FROM (`SELECT * FROM abs(-1) AS a`): as in PostgreSQL, a relation of one
+   * row and one column, named by the column alias, else the table alias, else the function.
+   */
+  private bindScalarFunctionFrom(f: Extract<FromItem, { kind: 'table_function' }>): { plan: LogicalPlan; scope: Scope } {
+    const pos = this.positionOf(f.name);
+    const name = f.columnAliases?.[0] ?? f.alias ?? f.name;
+    if ((f.columnAliases?.length ?? 0) > 1) throw new SluiceError('syntax', `table "${f.alias ?? f.name}" has 1 columns available but ${f.columnAliases!.length} columns specified`, { position: pos });
+    let plan: LogicalPlan;
+    try {
+      plan = this.bindSelect({ kind: 'select', distinct: false, distinctOn: null, items: [{ expr: { kind: 'func', name: f.name, args: f.args, distinct: false, star: false, filter: null, orderBy: [], over: null, ...(f.pos !== undefined ? { pos: f.pos } : {}) }, alias: name }], from: null, where: null, groupBy: [], having: null });
+    } catch (e) {
+      if (e instanceof SluiceError && e.category === 'undefined_function') {
+        throw new SluiceError('undefined_function', `table function ${f.name}() does not exist`, { position: pos, hint: `Set-returning functions (generate_series, unnest, …), window functions (${windowKindList('and')}) and scalar functions can be read in FROM.` });
+      }
+      throw e;
+    }
+    return { plan, scope: { fields: plan.schema.map((c) => ({ qualifier: f.alias ?? f.name, name: c.name, type: c.type })) } };
   }
 
   /** A window table function in FROM (TUMBLE, HOP, SESSION, …: see src/functions/window): the relation, its time column and the kind's INTERVAL arguments. */
