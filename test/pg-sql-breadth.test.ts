@@ -5,7 +5,8 @@
  * conditions), INTERSECT / EXCEPT mixed with UNION [ALL] (PostgreSQL's grouping of them) and
  * VALUES lists in FROM. Two random tables with NULLs get random INSERT/UPDATE/DELETE cut into random
  * epochs (and ORDER BY … LIMIT / DISTINCT ON over columns the select list leaves out, GROUPING
- * SETS / ROLLUP / CUBE, VALUES queries, WITH column lists, scalar functions in FROM); the view's
+ * SETS / ROLLUP / CUBE, VALUES queries, WITH column lists, scalar functions in FROM, nested
+ * set-returning calls); the view's
  * columns must be PostgreSQL's (names, order) and its final contents
  * PostgreSQL's answer over the final tables. Queries with an explicit select list run ad hoc
  * (in DuckDB) too. fast-check shrinks a failure to a minimal script.
@@ -112,6 +113,13 @@ const query = fc.oneof(
   ).map((sql) => ({ sql, star: false })),
   // A scalar function in FROM: one row, one column (views only: DuckDB, which runs one-shot SELECTs, refuses it).
   fc.constantFrom('SELECT a.x, f.m FROM a JOIN abs(-2) AS f(m) ON a.k = f.m', "SELECT * FROM upper('p') JOIN a ON a.v = lower(upper)").map((sql) => ({ sql, star: true })),
+  // Set-returning calls nested in another's arguments: a ProjectSet per level, the lowest
+  // holding every call without one in its arguments (views only: DuckDB's lists differ).
+  fc.constantFrom(
+    "SELECT unnest(regexp_matches(v || 'pq', '[pq]', 'g')) AS m, x FROM a",
+    'SELECT unnest(ARRAY[generate_series(1, k), x]) AS u, generate_series(1, 2) AS g FROM a',
+    "SELECT x, unnest(string_to_array(unnest(ARRAY[v, v || ' q']), ' ')) AS w FROM a",
+  ).map((sql) => ({ sql, star: true })),
 );
 
 const scenario = fc.record({ before: ops, after: ops, query, parallelism: parallelismArb });

@@ -850,10 +850,29 @@ export class Binder extends ExprBinder implements SubqueryHost {
           hint: 'Expand in a subquery and aggregate over it: SELECT w, count(*) FROM (SELECT unnest(…) AS w FROM …) s GROUP BY w.',
         });
       }
+      // Calls nested in another call's arguments (unnest(regexp_matches(…))): a ProjectSet per
+      // level from the lowest, as PostgreSQL evaluates them (a level holds every call with no
+      // call in its arguments, zipped); each outer call then reads its inner one's column.
+      let scopeSrf = scopeNow;
+      const names = items.map((it, i) => it.alias ?? defaultName(it.expr, i));
+      for (let level = 0; items.some((it) => nestsSetFunctions(it.expr)); level++) {
+        const inner: SetCall[] = [];
+        const ctxL: Ctx = { scope: scopeSrf, agg: null, noAggIn: 'set-returning function arguments' };
+        const next = items.map((it) => ({ ...it, expr: replaceLeafSetFunctions(it.expr, (call) => {
+          const fn = setFunctionOf(call.name)!;
+          if (fn === 'unnest' && call.args.length !== 1) throw new SluiceError('not_supported', 'unnest() with several arrays is supported in FROM only', { position: call.pos });
+          inner.push(this.bindSetCall(fn, call.args, ctxL, call.pos));
+          return { kind: 'column', table: null, name: `__srf_${level}_${inner.length - 1}` };
+        }) }));
+        const innerFields: ScopeField[] = inner.map((c, k) => ({ qualifier: null, name: `__srf_${level}_${k}`, type: c.type }));
+        plan = projectSet(plan, inner, false, outer?.left === true, innerFields);
+        scopeSrf = { fields: [...scopeSrf.fields, ...innerFields] };
+        items.splice(0, items.length, ...next);
+      }
       // Select-list set-returning functions: one ProjectSet computes them all (zipped), and
       // each item reads its call's output column.
       const calls: SetCall[] = [];
-      const ctx0: Ctx = { scope: scopeNow, agg: null, noAggIn: 'set-returning function arguments' };
+      const ctx0: Ctx = { scope: scopeSrf, agg: null, noAggIn: 'set-returning function arguments' };
       const rewritten = items.map((it) => ({ ...it, expr: replaceSetFunctions(it.expr, (call) => {
         const fn = setFunctionOf(call.name)!;
         if (fn === 'unnest' && call.args.length !== 1) throw new SluiceError('not_supported', 'unnest() with several arrays is supported in FROM only', { position: call.pos });
@@ -862,8 +881,8 @@ export class Binder extends ExprBinder implements SubqueryHost {
       }) }));
       const fields: ScopeField[] = calls.map((c, k) => ({ qualifier: null, name: `__srf${k}`, type: c.type }));
       plan = projectSet(plan, calls, false, outer?.left === true, fields);
-      scope = { fields: [...scopeNow.fields, ...fields] };
-      items.splice(0, items.length, ...rewritten.map((it, i) => ({ expr: it.expr, alias: it.alias ?? defaultName(items[i]!.expr, i) })));
+      scope = { fields: [...scopeSrf.fields, ...fields] };
+      items.splice(0, items.length, ...rewritten.map((it, i) => ({ expr: it.expr, alias: names[i]! })));
     }
     let outExprs: BoundExpr[];
     let ctx: Ctx;
@@ -1027,6 +1046,39 @@ function replaceSetFunctions(e: Expr, f: (call: Extract<Expr, { kind: 'func' }>)
       return out;
     }
     return v;
+  };
+  return walk(e) as Expr;
+}
+
+/** Whether a set-returning call in `e` has another in its arguments. */
+function nestsSetFunctions(e: Expr): boolean {
+  let found = false;
+  JSON.stringify(e, (k, v) => {
+    if (v && typeof v === 'object' && v.kind === 'func' && setFunctionOf(v.name) !== null && (v.args as Expr[]).some((a) => containsSetFunction(a))) found = true;
+    return k === 'query' ? undefined : typeof v === 'bigint' ? String(v) : v;
+  });
+  return found;
+}
+
+/**
+ * `e` with each set-returning call that has none in its arguments (the lowest level) replaced by
+ * f(call). PostgreSQL evaluates these in the lowest ProjectSet, a level under the calls whose
+ * arguments hold them, whether or not they are themselves nested.
+ */
+function replaceLeafSetFunctions(e: Expr, f: (call: Extract<Expr, { kind: 'func' }>) => Expr): Expr {
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (!v || typeof v !== 'object') return v;
+    const o = v as { kind?: string };
+    if (o.kind === 'subquery' || o.kind === 'exists' || o.kind === 'in_subquery') return v;
+    if (o.kind === 'func' && setFunctionOf((o as { name: string }).name) !== null) {
+      const call = o as Extract<Expr, { kind: 'func' }>;
+      if (!call.args.some((a) => containsSetFunction(a))) return f(call);
+      return { ...call, args: call.args.map(walk) };
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(o)) out[k] = walk(x);
+    return out;
   };
   return walk(e) as Expr;
 }
