@@ -288,12 +288,14 @@ export type Statement =
     }
   | {
       readonly kind: 'insert'; readonly table: string; readonly text: string; readonly pos: number; /** 0-based place of `text` in the script. */ readonly offset: number;
+      /** `RETURNING …`: the list's text (cut off `text`). */
+      readonly returning?: string;
       /** A bulk INSERT of plain literals, scanned on the fast path (insert-values.ts). */
       readonly values?: InsertValues;
     }
-  | { readonly kind: 'update'; readonly table: string; readonly text: string; readonly selectOldText: string; readonly pos: number }
+  | { readonly kind: 'update'; readonly table: string; readonly text: string; readonly selectOldText: string; readonly pos: number; readonly returning?: string }
   /** DELETE; `truncate`: written TRUNCATE [TABLE] name (a DELETE of every row, tagged TRUNCATE TABLE). */
-  | { readonly kind: 'delete'; readonly table: string; readonly text: string; readonly pos: number; readonly truncate?: boolean }
+  | { readonly kind: 'delete'; readonly table: string; readonly text: string; readonly pos: number; readonly truncate?: boolean; readonly returning?: string }
   | { readonly kind: 'drop'; readonly objectKind: ObjectKind; readonly name: string; readonly ifExists: boolean; readonly cascade: boolean; readonly pos: number }
   | { readonly kind: 'show_objects'; readonly objectKind: ObjectKind }
   | { readonly kind: 'show_create'; readonly objectKind: ObjectKind; readonly name: string; readonly pos: number }

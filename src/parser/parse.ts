@@ -1426,12 +1426,21 @@ function parseDml(ts: TokenStream, stmt: string, offset: number): Statement {
   if (verb === 'delete') ts.expectKeyword('from');
   const pos = ts.position();
   const table = ts.objectName();
-  const returning = ts.tokens.find((t) => t.kind === 'ident' && t.value === 'returning');
-  if (returning) throw new SluiceError('not_supported', 'RETURNING is not supported', { position: returning.start + 1 });
+  // RETURNING …: cut off the statement (it runs with RETURNING * for its changelog, the list
+  // after it: dml.ts).
+  const retAt = ts.tokens.findIndex((t, i) => t.kind === 'ident' && t.value === 'returning' && !insideParens(ts.tokens, i));
+  let returning: string | undefined;
+  if (retAt >= 0) {
+    const tok = ts.tokens[retAt]!;
+    returning = stmt.slice(tok.end).replace(/;\s*$/, '').trim();
+    if (returning === '') throw new SluiceError('syntax', 'syntax error at end of input', { position: offset + stmt.length + 1 });
+    stmt = stmt.slice(0, tok.start).trimEnd();
+  }
+  const ret = returning !== undefined ? { returning } : {};
   // An INSERT runs in DuckDB as written and nothing here needs its tree: DuckDB's parser, which
   // is linear, checks it. node-sql-parser backtracks, and a bulk INSERT of many thousand rows
   // would take it seconds.
-  if (verb === 'insert') return { kind: 'insert', table, text: stmt, pos, offset };
+  if (verb === 'insert') return { kind: 'insert', table, text: stmt, pos, offset, ...ret };
   // UPDATE … FROM / DELETE … USING: the changelog needs each target row once, and DuckDB
   // updates a row once per matching row of FROM.
   const joined = ts.tokens.find((t, i) => t.kind === 'ident' && ((verb === 'update' && t.value === 'from') || (verb === 'delete' && t.value === 'using')) && i > 2 && !insideParens(ts.tokens, i));
@@ -1448,14 +1457,14 @@ function parseDml(ts: TokenStream, stmt: string, offset: number): Statement {
     throw syntaxFromParser(e, offset, stmt);
   }
   if (Array.isArray(ast)) ast = ast[0] as Record<string, unknown>;
-  if (verb === 'delete') return { kind: 'delete', table, text: stmt, pos };
+  if (verb === 'delete') return { kind: 'delete', table, text: stmt, pos, ...ret };
   const select = {
     with: null, type: 'select', options: null, distinct: { type: null },
     columns: [{ expr: { type: 'column_ref', table: null, column: '*' }, as: null }],
     from: ast.table, where: ast.where ?? null, groupby: null, having: null, orderby: null, limit: null,
   };
   const selectOldText = parser.sqlify(select as never, { database: 'postgresql' });
-  return { kind: 'update', table, text: stmt, selectOldText, pos };
+  return { kind: 'update', table, text: stmt, selectOldText, pos, ...ret };
 }
 
 function objectKind(ts: TokenStream): ObjectKind {

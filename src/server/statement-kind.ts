@@ -1,7 +1,10 @@
 /**
  * What the leading keyword of a statement says about its result, for Describe: the engine has
- * no describe of its own, so a statement's columns are only known by running it.
+ * no describe of its own, so a statement's columns are only known by running it. (A DML
+ * statement with RETURNING is run at its portal's Describe, to say its columns; Execute then
+ * sends the rows of that one run.)
  */
+import { lex } from '../parser/index.js';
 
 // Statements the engine answers with a command tag, never rows.
 const COMMANDS = new Set(['create', 'declare', 'close', 'copy', 'comment', 'insert', 'update', 'delete', 'drop', 'set', 'flush', 'alter', 'reset', 'begin', 'start', 'commit', 'rollback', 'end', 'abort', 'truncate', 'discard', 'grant', 'revoke']);
@@ -27,9 +30,29 @@ export function leadingKeyword(sql: string): string {
   return m ? m[0].toLowerCase() : '';
 }
 
-/** True unless the statement is one the engine answers with a command tag. */
+/** True unless the statement is one the engine answers with a command tag (DML with RETURNING gives rows too). */
 export function mayReturnRows(sql: string): boolean {
-  return !COMMANDS.has(leadingKeyword(sql));
+  const first = leadingKeyword(sql);
+  if ((first === 'insert' || first === 'update' || first === 'delete') && hasReturning(sql)) return true;
+  return !COMMANDS.has(first);
+}
+
+/** Whether DML text has a RETURNING clause (the word outside strings, quotes and parentheses). */
+function hasReturning(sql: string): boolean {
+  if (!/\breturning\b/i.test(sql)) return false;
+  let toks;
+  try {
+    toks = lex(sql);
+  } catch {
+    return false; // (The statement's own error comes from running it.)
+  }
+  let depth = 0;
+  for (const t of toks) {
+    if (t.kind === 'symbol' && t.value === '(') depth++;
+    else if (t.kind === 'symbol' && t.value === ')') depth--;
+    else if (depth === 0 && t.kind === 'ident' && t.value === 'returning') return true;
+  }
+  return false;
 }
 
 /** True for a query (SELECT, WITH, VALUES, TABLE) that can be wrapped as a subquery. */

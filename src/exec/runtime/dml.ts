@@ -15,15 +15,27 @@ import { changeTable } from './table-changes.js';
 import { insertValues } from './bulk-load.js';
 import { LiteralKind, scanInsertLiterals } from '../../parser/insert-values.js';
 import { parseIntervalParts } from '../../common/interval.js';
-import type { Schema } from '../../common/types.js';
+import type { Schema, SqlType, Value } from '../../common/types.js';
 
 export type DmlStatement = Extract<Statement, { kind: 'insert' | 'update' | 'delete' }>;
 
 /** Runs a DML statement; with rw_implicit_flush on, an epoch follows at once. */
 export async function executeDml(state: EngineState, epochs: EpochRunner, stmt: DmlStatement, zone: TimeZone): Promise<StatementResult> {
   const t = dmlTarget(state, stmt);
-  const { count } = await changelog(state, t, stmt, zone);
+  const { count, returned } = await changelog(state, t, stmt, zone);
   if (state.settings.implicitFlush) await epochs.run(Date.now());
+  return dmlResult(stmt, count, returned);
+}
+
+/** Rows a DML statement's RETURNING list gives: its columns (named as DuckDB names them) and rows. */
+export interface Returned {
+  readonly columns: { readonly name: string; readonly type: SqlType }[];
+  readonly rows: Value[][];
+}
+
+/** A DML statement's result: its tag, with the RETURNING rows when it has a list. */
+export function dmlResult(stmt: DmlStatement, count: number, returned: Returned | undefined): StatementResult {
+  if (returned) return { kind: 'rows', tag: dmlTag(stmt, count), columns: returned.columns, rows: returned.rows };
   return { kind: 'command', tag: dmlTag(stmt, count) };
 }
 
@@ -54,11 +66,13 @@ export function dmlTarget(state: EngineState, stmt: DmlStatement): TableRt {
  * Runs the statement in DuckDB (inside changeTable's transaction, with its log record) and
  * returns the changes it made and the row count for its tag.
  */
-async function changelog(state: EngineState, t: TableRt, stmt: DmlStatement, zone: TimeZone): Promise<{ count: number }> {
+async function changelog(state: EngineState, t: TableRt, stmt: DmlStatement, zone: TimeZone): Promise<{ count: number; returned?: Returned }> {
   let count = 0;
+  let returned: Returned | undefined;
   const change = () => changeTable(state, t, async () => {
     const r = await applyDml(state, t, stmt, state.duck.conn, zone);
     count = r.count;
+    returned = r.returned;
     return r.change;
   });
   if (zone.icuName === 'UTC') await change();
@@ -72,32 +86,42 @@ async function changelog(state: EngineState, t: TableRt, stmt: DmlStatement, zon
       await state.duck.run(`SET TimeZone = 'UTC'`);
     }
   }
-  return { count };
+  return { count, ...(returned ? { returned } : {}) };
 }
 
 /**
  * The DuckDB side of a DML statement on `conn`, which is inside a transaction (changeTable's, or
  * a session's transaction block): the changelog of the rows it touched and its row count.
  */
-export async function applyDml(state: EngineState, t: TableRt, stmt: DmlStatement, conn: DuckDBConnection, zone: TimeZone): Promise<{ change: Batch; count: number }> {
+export async function applyDml(state: EngineState, t: TableRt, stmt: DmlStatement, conn: DuckDBConnection, zone: TimeZone): Promise<{ change: Batch; count: number; returned?: Returned }> {
   const { duck } = state;
   const types = t.entry.schema.map((f) => f.type);
+  const width = types.length;
+  // The table's rows for the changelog, then the statement's own RETURNING list (in DuckDB,
+  // over the same rows: the new ones of an UPDATE, the deleted ones of a DELETE).
+  const returning = stmt.returning === undefined ? 'RETURNING *' : `RETURNING *, ${stmt.returning}`;
+  const split = (r: { columns: readonly { name: string; type: SqlType }[]; rows: Value[][] }): { rows: Value[][]; returned?: Returned } => {
+    if (stmt.returning === undefined) return { rows: r.rows };
+    return { rows: r.rows.map((row) => row.slice(0, width)), returned: { columns: r.columns.slice(width).map((c) => ({ name: c.name, type: c.type })), rows: r.rows.map((row) => row.slice(width)) } };
+  };
   if (stmt.kind === 'update') {
     // The old rows and the new ones are read in one transaction, so they describe one change.
     const old = await duck.query(stmt.selectOldText, conn);
-    const fresh = await duck.query(`${stmt.text} RETURNING *`, conn);
-    return { change: batchFromRows(types, [...old.rows, ...fresh.rows], [...old.rows.map(() => -1), ...fresh.rows.map(() => 1)]), count: fresh.rows.length };
+    const fresh = split(await duck.query(`${stmt.text} ${returning}`, conn));
+    return { change: batchFromRows(types, [...old.rows, ...fresh.rows], [...old.rows.map(() => -1), ...fresh.rows.map(() => 1)]), count: fresh.rows.length, ...(fresh.returned ? { returned: fresh.returned } : {}) };
   }
-  if (stmt.kind === 'insert' && stmt.values) {
+  if (stmt.kind === 'insert' && stmt.values && stmt.returning === undefined) {
     const fast = await insertValues(duck, conn, t.entry, stmt.values, zone);
     if (fast) return fast;
   }
   const text = stmt.kind === 'insert' && t.entry.schema.some((f) => f.type === 'interval' || f.type === 'timestamptz') ? literalsForDuck(stmt.text, t.entry.schema, zone) : stmt.text;
-  const r = await duck.query(`${text} RETURNING *`, conn).catch((e: unknown) => {
-    throw stmt.kind === 'insert' ? nearTokenPosition(toSluiceError(e), stmt.text, stmt.offset) : e;
-  });
+  const r = split(
+    await duck.query(`${text} ${returning}`, conn).catch((e: unknown) => {
+      throw stmt.kind === 'insert' ? nearTokenPosition(toSluiceError(e), stmt.text, stmt.offset) : e;
+    }),
+  );
   const w = stmt.kind === 'insert' ? 1 : -1;
-  return { change: batchFromRows(types, r.rows, w === 1 && t.entry.appendOnly ? undefined : r.rows.map(() => w)), count: r.rows.length };
+  return { change: batchFromRows(types, r.rows, w === 1 && t.entry.appendOnly ? undefined : r.rows.map(() => w)), count: r.rows.length, ...(r.returned ? { returned: r.returned } : {}) };
 }
 
 /** DuckDB's `syntax error at or near "X"` (an INSERT is parsed by DuckDB only) gets X's position. */

@@ -30,7 +30,7 @@ import { SluiceError } from '../../common/errors.js';
 import { KIND_LABEL } from '../../catalog/index.js';
 import type { Statement } from '../../parser/index.js';
 import { quoteIdent } from '../duck.js';
-import { applyDml, dmlTag, dmlTarget, type DmlStatement } from './dml.js';
+import { applyDml, dmlResult, dmlTarget, type DmlStatement } from './dml.js';
 import type { EpochRunner } from './epoch-runner.js';
 import { Mutex } from './lock.js';
 import { CLIENT_PARAMETERS } from './privileges.js';
@@ -187,9 +187,9 @@ export async function dmlInBlock(ctx: BlockContext, session: EngineSession, stmt
   }
   // The session's own connection: its statements run in its zone (select.ts sets it before reads too).
   await state.duck.run(`SET TimeZone = '${zone.icuName}'`, qc.conn);
-  const { change, count } = await applyDml(state, t, stmt, qc.conn, zone);
+  const { change, count, returned } = await applyDml(state, t, stmt, qc.conn, zone);
   if (change.length) session.changes.push({ t, batch: change });
-  return { kind: 'command', tag: dmlTag(stmt, count) };
+  return dmlResult(stmt, count, returned);
 }
 
 /** COMMIT of an active block; on any failure the block is rolled back and the error thrown. The caller holds the engine lock. */
