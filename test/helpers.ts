@@ -1,13 +1,17 @@
 /**
  * Shared test helpers: canonical row forms for comparing engine output with DuckDB's, schemas
- * written as SQL column lists, and temporary directories removed after each test.
+ * written as SQL column lists, temporary directories removed after each test, and an engine
+ * served over pg-wire with a `pg` client.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach } from 'vitest';
+import pg from 'pg';
 import { parseTypeName, type Schema, type Value } from '../src/common/types.js';
+import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
+import { startPgServer, type PgServer } from '../src/server/pg-server.js';
 
 /** A schema from a column list such as `'id int, name varchar, ts timestamp'`. */
 export function schemaOf(columns: string): Schema {
@@ -56,3 +60,21 @@ export function canonicalRows(rows: readonly (readonly Value[])[]): string[] {
  * family answers the same at each). Part of the case, so a failure shrinks and replays with it.
  */
 export const parallelismArb = fc.constantFrom(1, 2, 4);
+
+/** An engine without its epoch timer, a pg-wire server on a free port, and a `pg` client connected to it; close() ends all three. */
+export async function pgSession(): Promise<{ engine: Engine; server: PgServer; client: pg.Client; close: () => Promise<void> }> {
+  const engine = await createEngine({ autoStart: false, log: () => undefined });
+  const server = await startPgServer(engine, { port: 0, log: () => undefined });
+  const client = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'test', database: 'test' });
+  await client.connect();
+  return {
+    engine,
+    server,
+    client,
+    close: async () => {
+      await client.end();
+      await server.close();
+      await engine.close();
+    },
+  };
+}

@@ -4,29 +4,24 @@
  * SELECTs over views holding arrays, and a PostgreSQL-style error (never XX000) for every shape
  * that is not supported.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toSluiceError } from '../src/common/errors.js';
-import { createEngine, type Engine } from '../src/exec/runtime/engine.js';
-import { startPgServer, type PgServer } from '../src/server/pg-server.js';
+import type { Engine } from '../src/exec/runtime/engine.js';
+import { pgSession } from './helpers.js';
 
 let engine: Engine;
-let server: PgServer;
 let client: pg.Client;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  engine = await createEngine({ autoStart: false, log: () => undefined });
-  server = await startPgServer(engine, { port: 0, log: () => undefined });
-  client = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'test', database: 'test' });
-  await client.connect();
+  ({ engine, client, close } = await pgSession());
   await engine.execute(`CREATE TABLE lines (id INT, line VARCHAR, tags VARCHAR[], nums INT[]);
     CREATE SOURCE stream (line VARCHAR) WITH (connector = 'datagen', rows_per_second = 1);`);
 });
 
 afterAll(async () => {
-  await client?.end();
-  await server?.close();
-  await engine?.close();
+  await close?.();
 });
 
 async function errorOf(sql: string): Promise<{ code: string; message: string }> {

@@ -855,15 +855,17 @@ export class Binder extends ExprBinder implements SubqueryHost {
       // call in its arguments, zipped); each outer call then reads its inner one's column.
       let scopeSrf = scopeNow;
       const names = items.map((it, i) => it.alias ?? defaultName(it.expr, i));
+      // A call bound over `scope` into `calls`, and the column that reads its output.
+      const bindInto = (calls: SetCall[], scope: Scope, column: (k: number) => string) => (call: Extract<Expr, { kind: 'func' }>): Expr => {
+        const fn = setFunctionOf(call.name)!;
+        if (fn === 'unnest' && call.args.length !== 1) throw new SluiceError('not_supported', 'unnest() with several arrays is supported in FROM only', { position: call.pos });
+        calls.push(this.bindSetCall(fn, call.args, { scope, agg: null, noAggIn: 'set-returning function arguments' }, call.pos));
+        return { kind: 'column', table: null, name: column(calls.length - 1) };
+      };
       for (let level = 0; items.some((it) => nestsSetFunctions(it.expr)); level++) {
         const inner: SetCall[] = [];
-        const ctxL: Ctx = { scope: scopeSrf, agg: null, noAggIn: 'set-returning function arguments' };
-        const next = items.map((it) => ({ ...it, expr: replaceLeafSetFunctions(it.expr, (call) => {
-          const fn = setFunctionOf(call.name)!;
-          if (fn === 'unnest' && call.args.length !== 1) throw new SluiceError('not_supported', 'unnest() with several arrays is supported in FROM only', { position: call.pos });
-          inner.push(this.bindSetCall(fn, call.args, ctxL, call.pos));
-          return { kind: 'column', table: null, name: `__srf_${level}_${inner.length - 1}` };
-        }) }));
+        const bind = bindInto(inner, scopeSrf, (k) => `__srf_${level}_${k}`);
+        const next = items.map((it) => ({ ...it, expr: replaceLeafSetFunctions(it.expr, bind) }));
         const innerFields: ScopeField[] = inner.map((c, k) => ({ qualifier: null, name: `__srf_${level}_${k}`, type: c.type }));
         plan = projectSet(plan, inner, false, outer?.left === true, innerFields);
         scopeSrf = { fields: [...scopeSrf.fields, ...innerFields] };
@@ -872,13 +874,8 @@ export class Binder extends ExprBinder implements SubqueryHost {
       // Select-list set-returning functions: one ProjectSet computes them all (zipped), and
       // each item reads its call's output column.
       const calls: SetCall[] = [];
-      const ctx0: Ctx = { scope: scopeSrf, agg: null, noAggIn: 'set-returning function arguments' };
-      const rewritten = items.map((it) => ({ ...it, expr: replaceSetFunctions(it.expr, (call) => {
-        const fn = setFunctionOf(call.name)!;
-        if (fn === 'unnest' && call.args.length !== 1) throw new SluiceError('not_supported', 'unnest() with several arrays is supported in FROM only', { position: call.pos });
-        calls.push(this.bindSetCall(fn, call.args, ctx0, call.pos));
-        return { kind: 'column', table: null, name: `__srf${calls.length - 1}` };
-      }) }));
+      const bind = bindInto(calls, scopeSrf, (k) => `__srf${k}`);
+      const rewritten = items.map((it) => ({ ...it, expr: replaceSetFunctions(it.expr, bind) }));
       const fields: ScopeField[] = calls.map((c, k) => ({ qualifier: null, name: `__srf${k}`, type: c.type }));
       plan = projectSet(plan, calls, false, outer?.left === true, fields);
       scope = { fields: [...scopeSrf.fields, ...fields] };

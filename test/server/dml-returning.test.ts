@@ -3,27 +3,20 @@
  * one with parameters (its portal is described before it runs, so the statement runs at Describe
  * and Execute sends that run's rows: once, never twice), and inside a transaction block.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, type Engine } from '../../src/exec/runtime/engine.js';
-import { startPgServer, type PgServer } from '../../src/server/pg-server.js';
+import { pgSession } from '../helpers.js';
 
-let engine: Engine;
-let server: PgServer;
 let client: pg.Client;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  engine = await createEngine({ autoStart: false, log: () => undefined });
-  server = await startPgServer(engine, { port: 0, log: () => undefined });
-  client = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'test', database: 'test' });
-  await client.connect();
+  ({ client, close } = await pgSession());
   await client.query('CREATE TABLE items (id INT, name VARCHAR); CREATE MATERIALIZED VIEW n AS SELECT count(*) AS c FROM items');
 });
 
 afterAll(async () => {
-  await client?.end();
-  await server?.close();
-  await engine?.close();
+  await close?.();
 });
 
 describe('DML … RETURNING over pg-wire', () => {
