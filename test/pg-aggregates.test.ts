@@ -88,6 +88,10 @@ const AGGS: readonly Agg[] = [
   { ours: 'percentile_disc(0.5) WITHIN GROUP (ORDER BY x)' },
   { ours: 'percentile_disc(0) WITHIN GROUP (ORDER BY s)' },
   { ours: 'percentile_disc(0.75) WITHIN GROUP (ORDER BY s DESC)' },
+  // A direct argument that is an expression, or NULL (node-sql-parser reads only a number there).
+  { ours: 'percentile_disc(0.2 + 0.3) WITHIN GROUP (ORDER BY x)' },
+  { ours: 'percentile_cont(NULL) WITHIN GROUP (ORDER BY x)' },
+  { ours: 'percentile_cont((1 - 0.5)::float8) WITHIN GROUP (ORDER BY x DESC)' },
   { ours: 'mode() WITHIN GROUP (ORDER BY x)' },
   { ours: 'mode() WITHIN GROUP (ORDER BY s DESC)' },
   { ours: 'first_value(s ORDER BY x, s)', pg: '(array_agg(s ORDER BY x, s))[1]' },

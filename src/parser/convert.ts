@@ -31,6 +31,9 @@ function quotedAware(name: string): string {
 }
 
 /** The ORDER BY lists written inside aggregate calls, in the order `rewriteAggregateCalls` met them. */
+/** The suffix parse.ts gives an ordered-set call it rewrote from WITHIN GROUP (see rewriteWithinGroup there). */
+export const WITHIN_GROUP_SUFFIX = '__wg';
+
 export interface AggregateOrders {
   /** The marker string argument that stands for the call's ORDER BY; the list's index follows it. */
   readonly marker: string;
@@ -488,6 +491,9 @@ class Converter {
 
   /** A call whose last argument is parse.ts's ORDER BY marker gets that ORDER BY list instead. */
   aggregateCall(f: Extract<Expr, { kind: 'func' }>): Expr {
+    // f__wg(direct args ORDER BY …): `f(direct args) WITHIN GROUP (ORDER BY …)` as parse.ts
+    // rewrote it (rewriteWithinGroup).
+    if (f.name.endsWith(WITHIN_GROUP_SUFFIX)) f = { ...f, name: f.name.slice(0, -WITHIN_GROUP_SUFFIX.length), withinGroup: true };
     const orders = this.hints.aggregateOrders;
     const last = f.args[f.args.length - 1];
     if (!orders || last?.kind !== 'literal' || typeof last.value !== 'string' || !last.value.startsWith(orders.marker)) return f;

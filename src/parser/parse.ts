@@ -10,7 +10,7 @@ import { SluiceError } from '../common/errors.js';
 import { parseTypeName } from '../common/types.js';
 import type { ColumnDef, CopyOptions, Expr, FrameBound, FromItem, InnerStatement, ObjectKind, OrderItem, Options, Query, QueryBody, Select, Statement, WatermarkDef, WindowFrame, WindowSpec } from './ast.js';
 import { parseDuration } from '../common/interval.js';
-import { convertExprAt, convertQueryAt, type AggregateOrders, type WindowHints } from './convert.js';
+import { convertExprAt, convertQueryAt, WITHIN_GROUP_SUFFIX, type AggregateOrders, type WindowHints } from './convert.js';
 import { lex, splitStatements, TokenStream, type Token } from './lexer.js';
 import { parseCreateFunction, parseDropFunction } from './create-function.js';
 
@@ -738,6 +738,51 @@ const NOT_CALLS = new Set(['over', 'group', 'within', 'filter', 'in', 'exists', 
 const NATIVE_AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'string_agg', 'array_agg', 'group_concat']);
 
 /**
+ * `f(direct args) WITHIN GROUP (ORDER BY …)` whose direct argument is not a plain number
+ * (node-sql-parser reads only `percentile_cont(0.5) WITHIN GROUP …`): rewritten, at the same
+ * length, to `f__wg(direct args ORDER BY …)`, which rewriteAggregateCalls then reads as an
+ * ordered call and convert.ts turns back into a WITHIN GROUP call.
+ */
+function rewriteWithinGroup(text: string): string {
+  if (!/\bwithin\s+group\b/i.test(text)) return text;
+  const toks = lex(text);
+  let out = text;
+  for (let i = 0; i + 1 < toks.length; i++) {
+    const [f, open] = [toks[i]!, toks[i + 1]!];
+    if (f.kind !== 'ident' || open.kind !== 'symbol' || open.value !== '(') continue;
+    const close = closingParen(toks, i + 1);
+    if (close < 0) continue;
+    const [w, g, o] = [toks[close + 1], toks[close + 2], toks[close + 3]];
+    if (!(w?.kind === 'ident' && w.value === 'within' && g?.kind === 'ident' && g.value === 'group' && o?.kind === 'symbol' && o.value === '(')) continue;
+    const end = closingParen(toks, close + 3);
+    if (end < 0) continue;
+    const direct = toks.slice(i + 2, close);
+    // A single number literal (or none): node-sql-parser reads the call as written.
+    if (direct.length === 0 || (direct.length === 1 && direct[0]!.kind === 'number')) continue;
+    const args = text.slice(open.end, toks[close]!.start);
+    const order = text.slice(toks[close + 3]!.end, toks[end]!.start);
+    const call = `${text.slice(f.start, f.end)}${WITHIN_GROUP_SUFFIX}(${args} ${order})`;
+    const span = toks[end]!.end - f.start;
+    if (call.length > span) continue;
+    out = out.slice(0, f.start) + call + ' '.repeat(span - call.length) + out.slice(toks[end]!.end);
+    i = end;
+  }
+  return out;
+}
+
+/** The index of the ')' closing the '(' at toks[open], or −1. */
+function closingParen(toks: readonly Token[], open: number): number {
+  let depth = 0;
+  for (let k = open; k < toks.length; k++) {
+    const t = toks[k]!;
+    if (t.kind !== 'symbol') continue;
+    if (t.value === '(') depth++;
+    else if (t.value === ')' && --depth === 0) return k;
+  }
+  return -1;
+}
+
+/**
  * What node-sql-parser does not read in aggregate calls, rewritten keeping positions:
  * `f(DISTINCT x)` becomes a call of `f_distinct(x)` (same length) that convert.ts maps back; an
  * ORDER BY inside a call's parentheses (`string_agg(s, ',' ORDER BY t)`, `first_value(x ORDER BY
@@ -1300,7 +1345,7 @@ export function parseQueryText(text: string, offset: number): Query {
   const from = rewriteFromClause(subs.text);
   const stripped = stripSystemTime(from.text);
   text = stripped.text;
-  const aggregates = rewriteAggregateCalls(text, offset);
+  const aggregates = rewriteAggregateCalls(rewriteWithinGroup(text), offset);
   let windows: WindowHints;
   try {
     const w = rewriteWindows(aggregates.text, offset);

@@ -12,6 +12,7 @@ import { SluiceError } from '../../common/errors.js';
 import { castValue } from '../../common/values.js';
 import type { SqlType, Value } from '../../common/types.js';
 import { compareValues } from '../../exec/top-n.js';
+import { compile } from '../../exec/eval.js';
 import type { AggCall, AggOrderKey, BoundExpr } from '../../planner/expr.js';
 import { selected } from './group-arrays.js';
 import { formatJson } from '../../common/jsonb.js';
@@ -134,11 +135,16 @@ function perRow(finish: (call: AggCall) => Finish): AggregateFunction {
   };
 }
 
-/** The value of a constant expression (a literal, possibly cast): an ordered-set aggregate's direct argument. */
+/**
+ * The value of a constant expression: an ordered-set aggregate's direct argument (the binder
+ * refuses one that reads a column). A literal, possibly cast, directly; any other expression
+ * (`0.2 + 0.3`) computed once, over one row of no columns; an error there is the statement's.
+ */
 function constantOf(e: BoundExpr): Value {
   if (e.kind === 'lit') return e.value;
   if (e.kind === 'cast') return castValue(constantOf(e.arg), e.arg.type, e.type);
-  throw new SluiceError('not_supported', 'the direct argument of an ordered-set aggregate must be a constant');
+  const col = compile(e)({ columns: [], length: 1, weights: null }, { now: 0n, onRowError: (err) => { throw err; } });
+  return getValue(col, 0);
 }
 
 /** An ordered-set aggregate: rows are the non-NULL values sorted as the WITHIN GROUP clause says; the direct arguments are constants. */
