@@ -214,13 +214,14 @@ describe('differential: JOIN … USING, NATURAL JOIN, IS [NOT] DISTINCT FROM, IN
       await engine.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      await client.query('DROP VIEW IF EXISTS pg1, pg2, pg3');
     }
   });
 
   it('answers INSERT / UPDATE / DELETE … RETURNING with the rows PostgreSQL gives, and keeps the view right', async () => {
     const engine = await createEngine({ autoStart: false, log: () => undefined });
     try {
-      await client.query(`DROP TABLE IF EXISTS a; ${A}`);
+      await client.query(`DROP TABLE IF EXISTS a CASCADE; ${A}`);
       await engine.execute(`${A}; CREATE MATERIALIZED VIEW mv AS SELECT k, count(*) AS n, sum(x) AS s FROM a GROUP BY k`);
       const statements = [
         "INSERT INTO a VALUES (1, 1, 'p'), (2, 1, NULL), (3, 2, 'q') RETURNING x, v",

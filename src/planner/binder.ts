@@ -3,6 +3,7 @@
  * expression (through expr-binder.ts), makes coercions explicit, and reports errors with
  * SQLSTATE and position. It does not optimize (rules.ts does).
  */
+import { hasScalar } from '../functions/scalar/index.js';
 import { decodeInterval, durationMicros } from '../common/interval.js';
 import { SluiceError } from '../common/errors.js';
 import { commonType, typeDisplayName, type Field, type Schema, type Value } from '../common/types.js';
@@ -286,7 +287,8 @@ export class Binder extends ExprBinder implements SubqueryHost {
       }
       case 'table_function':
         if (setFunctionOf(f.name) !== null) return this.bindSetFunctionFrom(f, outer);
-        if (windowKindOf(f.name) === null) return this.bindScalarFunctionFrom(f);
+        // (A name no scalar function has gets the window kinds' error and hint.)
+        if (windowKindOf(f.name) === null && (hasScalar(f.name) || this.isSqlFunction(f.name))) return this.bindScalarFunctionFrom(f);
         return this.bindWindowFunction(f);
       case 'join':
         return this.bindJoin(f, outer);
@@ -582,15 +584,7 @@ export class Binder extends ExprBinder implements SubqueryHost {
     const pos = this.positionOf(f.name);
     const name = f.columnAliases?.[0] ?? f.alias ?? f.name;
     if ((f.columnAliases?.length ?? 0) > 1) throw new SluiceError('syntax', `table "${f.alias ?? f.name}" has 1 columns available but ${f.columnAliases!.length} columns specified`, { position: pos });
-    let plan: LogicalPlan;
-    try {
-      plan = this.bindSelect({ kind: 'select', distinct: false, distinctOn: null, items: [{ expr: { kind: 'func', name: f.name, args: f.args, distinct: false, star: false, filter: null, orderBy: [], over: null, ...(f.pos !== undefined ? { pos: f.pos } : {}) }, alias: name }], from: null, where: null, groupBy: [], having: null });
-    } catch (e) {
-      if (e instanceof SluiceError && e.category === 'undefined_function') {
-        throw new SluiceError('undefined_function', `table function ${f.name}() does not exist`, { position: pos, hint: `Set-returning functions (generate_series, unnest, …), window functions (${windowKindList('and')}) and scalar functions can be read in FROM.` });
-      }
-      throw e;
-    }
+    const plan = this.bindSelect({ kind: 'select', distinct: false, distinctOn: null, items: [{ expr: { kind: 'func', name: f.name, args: f.args, distinct: false, star: false, filter: null, orderBy: [], over: null, ...(f.pos !== undefined ? { pos: f.pos } : {}) }, alias: name }], from: null, where: null, groupBy: [], having: null });
     return { plan, scope: { fields: plan.schema.map((c) => ({ qualifier: f.alias ?? f.name, name: c.name, type: c.type })) } };
   }
 
