@@ -201,3 +201,15 @@ export class TokenStream {
     throw new SluiceError('syntax', `${found === null ? 'syntax error at end of input' : 'syntax error at or near ' + found}: ${message}`, { position: t.start + 1 });
   }
 }
+
+/** The index of the ')' closing the '(' at toks[open], or −1. */
+export function closingParen(toks: readonly Token[], open: number): number {
+  let depth = 0;
+  for (let k = open; k < toks.length; k++) {
+    const t = toks[k]!;
+    if (t.kind !== 'symbol') continue;
+    if (t.value === '(') depth++;
+    else if (t.value === ')' && --depth === 0) return k;
+  }
+  return -1;
+}

@@ -11,7 +11,7 @@ import { parseTypeName } from '../common/types.js';
 import type { ColumnDef, CopyOptions, Expr, FrameBound, FromItem, InnerStatement, ObjectKind, OrderItem, Options, Query, QueryBody, Select, Statement, WatermarkDef, WindowFrame, WindowSpec } from './ast.js';
 import { parseDuration } from '../common/interval.js';
 import { convertExprAt, convertQueryAt, WITHIN_GROUP_SUFFIX, type AggregateOrders, type WindowHints } from './convert.js';
-import { lex, splitStatements, TokenStream, type Token } from './lexer.js';
+import { closingParen, lex, splitStatements, TokenStream, type Token } from './lexer.js';
 import { parseCreateFunction, parseDropFunction } from './create-function.js';
 
 const parser = new nodeSqlParser.Parser();
@@ -768,18 +768,6 @@ function rewriteWithinGroup(text: string): string {
     i = end;
   }
   return out;
-}
-
-/** The index of the ')' closing the '(' at toks[open], or −1. */
-function closingParen(toks: readonly Token[], open: number): number {
-  let depth = 0;
-  for (let k = open; k < toks.length; k++) {
-    const t = toks[k]!;
-    if (t.kind !== 'symbol') continue;
-    if (t.value === '(') depth++;
-    else if (t.value === ')' && --depth === 0) return k;
-  }
-  return -1;
 }
 
 /**

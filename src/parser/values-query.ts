@@ -6,7 +6,7 @@
  * list stay after it and apply to the SELECT. In FROM, `(VALUES …) AS v` without a column list
  * gets PostgreSQL's names too (the one-shot SELECT's DuckDB would say col0, col1, …).
  */
-import { lex, type Token } from './lexer.js';
+import { closingParen, lex, type Token } from './lexer.js';
 
 /** Words after a FROM item that are not its alias. */
 const NOT_AN_ALIAS = new Set(['on', 'using', 'where', 'join', 'left', 'right', 'full', 'inner', 'cross', 'natural', 'group', 'having', 'order', 'limit', 'offset', 'union', 'except', 'intersect', 'window']);
@@ -31,7 +31,7 @@ export function rewriteValuesQueries(text: string): string {
     for (;;) {
       const open = toks[k];
       if (!(open?.kind === 'symbol' && open.value === '(')) break;
-      const close = matching(toks, k);
+      const close = closingParen(toks, k);
       if (close < 0) break;
       if (width < 0) width = topLevelCommas(toks, k + 1, close) + 1;
       end = close;
@@ -61,18 +61,6 @@ export function rewriteValuesQueries(text: string): string {
   let out = text;
   for (const e of edits.reverse()) out = out.slice(0, e.start) + e.text + out.slice(e.end);
   return out;
-}
-
-/** The index of the ')' closing the '(' at toks[open], or −1. */
-function matching(toks: readonly Token[], open: number): number {
-  let depth = 0;
-  for (let k = open; k < toks.length; k++) {
-    const t = toks[k]!;
-    if (t.kind !== 'symbol') continue;
-    if (t.value === '(') depth++;
-    else if (t.value === ')' && --depth === 0) return k;
-  }
-  return -1;
 }
 
 function topLevelCommas(toks: readonly Token[], from: number, to: number): number {
