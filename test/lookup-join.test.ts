@@ -37,6 +37,36 @@ describe('lookup join (FOR SYSTEM_TIME AS OF PROCTIME())', () => {
     expect(text).toContain('[append-only]');
   });
 
+  it('over a stream that retracts, takes back what each row was joined with when it came', async () => {
+    const e = await createEngine({ autoStart: false, log: () => undefined });
+    engines.push(e);
+    await e.execute(`CREATE TABLE stream (id1 INT, a1 INT); CREATE TABLE version (id2 INT PRIMARY KEY, a2 INT);
+      CREATE MATERIALIZED VIEW v AS SELECT id1, a1, id2, a2 FROM stream LEFT JOIN version FOR SYSTEM_TIME AS OF PROCTIME() ON id1 = id2;
+      CREATE MATERIALIZED VIEW w AS SELECT id1, a1, a2 FROM stream JOIN version FOR SYSTEM_TIME AS OF PROCTIME() ON id1 = id2 AND a1 > a2;
+      INSERT INTO stream VALUES (1, 11); FLUSH;
+      INSERT INTO version VALUES (1, 10); FLUSH;
+      INSERT INTO stream VALUES (1, 11), (1, 9); FLUSH;
+      DELETE FROM version; FLUSH;`);
+    expect(canonicalRows(await e.viewRows('v'))).toEqual(canonicalRows([[1, 11, null, null], [1, 11, 1, 10], [1, 9, 1, 10]]));
+    expect(canonicalRows(await e.viewRows('w'))).toEqual(canonicalRows([[1, 11, 10]]));
+    // Each row goes out with what it was joined with (not with the table as it is now), and comes back joined with the table now.
+    await e.execute('UPDATE stream SET a1 = 22; FLUSH;');
+    expect(canonicalRows(await e.viewRows('v'))).toEqual(canonicalRows([[1, 22, null, null], [1, 22, null, null], [1, 22, null, null]]));
+    expect(await e.viewRows('w')).toEqual([]);
+    await e.execute('INSERT INTO version VALUES (1, 5); UPDATE stream SET a1 = 23 WHERE a1 = 22; FLUSH; DELETE FROM version; DELETE FROM stream; FLUSH;');
+    expect(await e.viewRows('v')).toEqual([]);
+    expect(await e.viewRows('w')).toEqual([]);
+  });
+
+  it('a new view over rows already in the stream table looks them up in the table as it is', async () => {
+    const e = await createEngine({ autoStart: false, log: () => undefined });
+    engines.push(e);
+    await e.execute(`CREATE TABLE stream (id1 INT, a1 INT) APPEND ONLY; CREATE TABLE version (id2 INT PRIMARY KEY, a2 INT);
+      INSERT INTO stream VALUES (1, 11), (2, 22); INSERT INTO version VALUES (2, 20); FLUSH;
+      CREATE MATERIALIZED VIEW v AS SELECT id1, a1, id2, a2 FROM stream LEFT JOIN version FOR SYSTEM_TIME AS OF PROCTIME() ON id1 = id2;`);
+    expect(canonicalRows(await e.viewRows('v'))).toEqual(canonicalRows([[1, 11, null, null], [2, 22, 2, 20]]));
+  });
+
   it('refuses a lookup on something that is not a table, and RIGHT/FULL lookups', async () => {
     const e = await createEngine({ autoStart: false, log: () => undefined });
     engines.push(e);

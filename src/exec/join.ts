@@ -89,6 +89,123 @@ class SideState {
   }
 }
 
+/** A table row a stream row was joined with (null: the NULL-padded row of a LEFT join), with its multiplicity then. */
+interface Match {
+  readonly row: Value[] | null;
+  readonly count: number;
+}
+
+/** One arrival of a stream row (with weight `w`) and what it was joined with. */
+interface Arrival {
+  readonly row: Value[];
+  w: number;
+  readonly matches: readonly Match[];
+}
+
+/**
+ * What a lookup join over a retracting stream emitted, per stream row (by its encoding): its
+ * arrivals, oldest first. A retraction of n copies takes back the oldest arrivals' output. Equal
+ * stream rows are interchangeable, so which of their arrivals goes is not observable beyond
+ * what PostgreSQL leaves unspecified (the row with no key that identifies it).
+ */
+class EmittedLookups {
+  private readonly byRow = new Map<string, Arrival[]>();
+  private rows = 0;
+
+  constructor(private readonly left: Schema, private readonly right: Schema) {}
+
+  add(row: Value[], w: number, matches: readonly Match[]): void {
+    const k = encodeValues(row);
+    let list = this.byRow.get(k);
+    if (!list) this.byRow.set(k, (list = []));
+    list.push({ row, w, matches });
+    this.rows += matches.length;
+  }
+
+  /** Takes back `n` copies of `row`: `emit(tableRow or null, count)` for each output row to retract. */
+  retract(row: Value[], n: number, emit: (right: Value[] | null, count: number) => void): void {
+    const k = encodeValues(row);
+    const list = this.byRow.get(k);
+    while (list && list.length > 0 && n > 0) {
+      const a = list[0]!;
+      const take = Math.min(n, a.w);
+      for (const m of a.matches) emit(m.row, take * m.count);
+      a.w -= take;
+      n -= take;
+      if (a.w === 0) {
+        list.shift();
+        this.rows -= a.matches.length;
+      }
+    }
+    if (list && list.length === 0) this.byRow.delete(k);
+  }
+
+  /**
+   * The state table `emitted`: per arrival and match, the stream row's columns, `_arrival` (its
+   * arrival's number within the snapshot), `_w` (its weight), `_c` (the table row's multiplicity,
+   * 0 for the NULL-padded row) and the table row's columns (NULL when padded).
+   */
+  stateTable(): StateTable {
+    const taken = new Set(this.left.map((f) => f.name));
+    const fresh = (base: string): string => {
+      let n = base;
+      while (taken.has(n)) n = `_${n}`;
+      taken.add(n);
+      return n;
+    };
+    const lw = this.left.length;
+    const schema: Field[] = [
+      ...this.left,
+      { name: fresh('_arrival'), type: 'bigint' },
+      { name: fresh('_w'), type: 'bigint' },
+      { name: fresh('_c'), type: 'bigint' },
+      ...this.right.map((f) => ({ ...f, name: fresh(f.name) })),
+    ];
+    const rw = this.right.length;
+    return rowStateTable(
+      { name: 'emitted', schema, key: [] },
+      {
+        readRows: () => {
+          const out: Value[][] = [];
+          let n = 0;
+          for (const list of this.byRow.values()) {
+            for (const a of list) {
+              n++;
+              for (const m of a.matches) out.push([...a.row, BigInt(n), BigInt(a.w), BigInt(m.row === null ? 0 : m.count), ...(m.row ?? new Array<Value>(rw).fill(null))]);
+            }
+          }
+          return out;
+        },
+        loadRows: (rows) => {
+          this.byRow.clear();
+          this.rows = 0;
+          // An arrival's rows are consecutive. Snapshots of several instances (a rescale) each
+          // number from 1, but a stream row lives in one instance: (number, row) tells arrivals apart.
+          let last: bigint | null = null;
+          let lastKey: string | null = null;
+          let arrival: Arrival | null = null;
+          for (const r of rows) {
+            const id = r[lw] as bigint;
+            const k = encodeValues(r.slice(0, lw));
+            if (arrival === null || id !== last || k !== lastKey) {
+              arrival = { row: r.slice(0, lw), w: Number(r[lw + 1] as bigint), matches: [] };
+              last = id;
+              lastKey = k;
+              let list = this.byRow.get(k);
+              if (!list) this.byRow.set(k, (list = []));
+              list.push(arrival);
+            }
+            const c = Number(r[lw + 2] as bigint);
+            (arrival.matches as Match[]).push(c === 0 ? { row: null, count: 1 } : { row: r.slice(lw + 3), count: c });
+            this.rows++;
+          }
+        },
+        count: () => this.rows,
+      },
+    );
+  }
+}
+
 /** A delta batch probed against the other side's state (see {@link JoinOp.pushSide}). */
 interface Probe {
   readonly rows: Value[][];
@@ -197,6 +314,12 @@ export class JoinOp implements Operator {
    */
   readonly state: readonly StateTable[];
   private readonly left: SideState;
+  /**
+   * A lookup join over a retracting stream: what each stream row was joined with when it came,
+   * so its retraction takes back exactly that (the table may have changed since). Null when the
+   * stream is append-only, or for a stream join.
+   */
+  private readonly emitted: EmittedLookups | null;
   private readonly right: SideState;
   private readonly residual: Kernel | null;
   private readonly types: readonly SqlType[];
@@ -209,7 +332,10 @@ export class JoinOp implements Operator {
     this.types = plan.schema.map((f) => f.type);
     const tb = plan.timeBound;
     const right = sideStateTable('right', this.right, plan.right.schema, tb?.right ?? null, plan.lookup);
-    this.state = plan.lookup ? [right] : [sideStateTable('left', this.left, plan.left.schema, tb?.left ?? null, false), right];
+    this.emitted = plan.lookup && !plan.left.appendOnly ? new EmittedLookups(plan.left.schema, plan.right.schema) : null;
+    this.state = plan.lookup
+      ? this.emitted ? [right, this.emitted.stateTable()] : [right]
+      : [sideStateTable('left', this.left, plan.left.schema, tb?.left ?? null, false), right];
   }
 
   /** Rows held in state on both sides, when the watermark cleans them (a time-bounded join). */
@@ -319,6 +445,10 @@ export class JoinOp implements Operator {
    */
   private pushSide(b: Batch, own: SideState, other: SideState, isLeft: boolean, ctx: OperatorContext, out: Collector): void {
     if (b.length === 0) return;
+    if (this.plan.lookup && isLeft && this.emitted) {
+      this.lookupRetracting(b, this.emitted, ctx, out);
+      return;
+    }
     if (this.plan.lookup && isLeft && !this.residual) {
       this.lookupProbe(b, ctx, out);
       return;
@@ -333,6 +463,42 @@ export class JoinOp implements Operator {
       if (own.preserved && total === 0) changes.add(this.padded(row, isLeft), w);
       // A lookup join keeps no stream rows: table changes never revisit them.
       if (!this.plan.lookup) own.apply(probe.keys[i] ?? NULL_KEY, row, w, total);
+    }
+    changes.flush(out);
+  }
+
+  /**
+   * A lookup join's stream delta when the stream retracts: an inserted row is joined with the
+   * table as of now and what it was joined with is remembered; a retracted row takes back what
+   * it was joined with then, whatever the table holds now (as RisingWave's temporal join does
+   * over a stream with a key).
+   */
+  private lookupRetracting(b: Batch, emitted: EmittedLookups, ctx: OperatorContext, out: Collector): void {
+    const probe = this.probe(b, this.left, this.right, true, ctx);
+    const changes = new ChangeBuilder(this.types);
+    for (let i = 0; i < probe.rows.length; i++) {
+      const row = probe.rows[i]!;
+      const w = b.weights ? b.weights[i]! : 1;
+      const cands = probe.candidates[i];
+      if (w < 0) {
+        // Its candidates' verdicts are in the probe order: read past them.
+        if (this.residual && cands) for (let k = 0; k < cands.size; k++) probe.verdicts();
+        emitted.retract(row, -w, (right, n) => changes.add(right === null ? this.padded(row, true) : [...row, ...right], -n));
+        continue;
+      }
+      const matches: Match[] = [];
+      if (cands) {
+        for (const c of cands.values()) {
+          if (!probe.verdicts() || c.count <= 0) continue;
+          matches.push({ row: c.row, count: c.count });
+          changes.addPair(row, c.row, w * c.count);
+        }
+      }
+      if (matches.length === 0 && this.left.preserved) {
+        matches.push({ row: null, count: 1 });
+        changes.add(this.padded(row, true), w);
+      }
+      if (matches.length > 0) emitted.add(row, w, matches);
     }
     changes.flush(out);
   }

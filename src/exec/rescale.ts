@@ -52,7 +52,8 @@ export function stateKeyColumns(plan: PhysicalPlan, spec: StateTableSpec, rows: 
       return at.map((i) => rows.columns[i]!);
     }
     case 'HashJoinExec':
-      if (spec.name === 'left') return evaluate(plan.leftKeys, plan.left.schema.length);
+      // `emitted` (a lookup join over a retracting stream) leads with the stream row, as `left` is.
+      if (spec.name === 'left' || spec.name === 'emitted') return evaluate(plan.leftKeys, plan.left.schema.length);
       if (spec.name === 'right') return evaluate(plan.rightKeys, plan.right.schema.length);
       break;
     case 'TopNExec':

@@ -296,6 +296,16 @@ export function scannedRelations(p: LogicalPlan, out: Set<string> = new Set()): 
 }
 
 /**
+ * The relations read as a lookup join's table side (FOR SYSTEM_TIME AS OF PROCTIME()): a
+ * backfill feeds them first, so the stream rows already there look up the table as it is.
+ */
+export function lookupTableRelations(p: LogicalPlan, out: Set<string> = new Set()): Set<string> {
+  if (p.kind === 'join' && p.lookup) scannedRelations(p.right, out);
+  for (const c of children(p)) lookupTableRelations(c, out);
+  return out;
+}
+
+/**
  * Output columns that identify a row uniquely (an aggregate's group keys, carried through
  * filters and plain projections), or null when the plan has no known key. An empty key means
  * at most one row (a global aggregate).

@@ -9,7 +9,7 @@ import { SluiceError, toSluiceError } from '../../common/errors.js';
 import { parseNumericTypmod, type Schema, type SqlType, type Value } from '../../common/types.js';
 import { lex, relationsOf, type Options, type Statement } from '../../parser/index.js';
 import { KIND_LABEL, type CatalogEntry, type ModelEntry, type SinkEntry, type SourceEntry, type TableEntry, type ViewEntry } from '../../catalog/index.js';
-import { planQuery, scannedRelations, uniqueKey, type PlannedQuery } from '../../planner/index.js';
+import { planQuery, scannedRelations, lookupTableRelations, uniqueKey, type PlannedQuery } from '../../planner/index.js';
 import type { DeadLetter, SinkConnector, SinkContext, SourceConnector, TableLoader } from '../../connectors/api.js';
 import { tableLoaderFactories, validateTableOptions } from '../../connectors/table-loaders.js';
 import { localPathOptions, sinkFactories, sourceFactories, validateSinkOptions, validateSourceOptions } from '../../connectors/index.js';
@@ -501,6 +501,8 @@ export class Ddl {
    */
   private async backfill(rt: ViewRt, dependsOn: readonly string[], onOutput?: (b: Batch) => void): Promise<void> {
     const { state } = this;
+    const lookups = lookupTableRelations(rt.planned.optimized);
+    dependsOn = [...dependsOn.filter((r) => lookups.has(r)), ...dependsOn.filter((r) => !lookups.has(r))];
     let total = 0;
     for (const rel of dependsOn) {
       if (state.tables.has(rel)) total += Number((await state.duck.run(`SELECT count(*) FROM ${quoteIdent(rel)}`)).getRows()[0]![0]);
