@@ -118,6 +118,20 @@ export interface RenameRecord {
   readonly oldSql: Readonly<Record<string, string>>;
 }
 
+/**
+ * An index (CREATE INDEX): kept in the catalog, shown to clients (pg_indexes, pg_index) and
+ * dropped with its relation. sluice's plans do not read it (see docs/decisions.md, "CREATE INDEX").
+ */
+export interface IndexEntry {
+  readonly name: string;
+  readonly table: string;
+  /** The key items as written (a column name or an expression's text). */
+  readonly keys: readonly string[];
+  readonly unique: boolean;
+  readonly sql: string;
+  readonly createdAt: number;
+}
+
 /** A COMMENT ON an object (column null) or one of its columns. */
 export interface Comment {
   readonly object: string;
@@ -130,6 +144,7 @@ export class Catalog {
   /** COMMENT ON texts, by `object` or `object.column` (JSON of the pair, so names may hold dots). */
   private readonly commentMap = new Map<string, Comment>();
   private readonly functions = new Map<string, FunctionEntry>();
+  private readonly indexMap = new Map<string, IndexEntry>();
   /** Renames not yet covered by a checkpoint, oldest first. */
   private pendingRenames: RenameRecord[] = [];
   /** Users and their grants, persisted with the objects. */
@@ -142,10 +157,11 @@ export class Catalog {
     if (!this.dataDir) return [];
     const f = join(this.dataDir, 'catalog.json');
     if (!existsSync(f)) return [];
-    const parsed = JSON.parse(readFileSync(f, 'utf8')) as { version: number; objects: { sql: string; timeZone?: string; parallelism?: number }[]; roles?: StoredRole[]; comments?: Comment[]; renames?: RenameRecord[] };
+    const parsed = JSON.parse(readFileSync(f, 'utf8')) as { version: number; objects: { sql: string; timeZone?: string; parallelism?: number }[]; roles?: StoredRole[]; comments?: Comment[]; renames?: RenameRecord[]; indexes?: IndexEntry[] };
     this.roles.load(parsed.roles ?? []);
     this.pendingRenames = parsed.renames ?? [];
     for (const c of parsed.comments ?? []) this.commentMap.set(commentKey(c.object, c.column), c);
+    for (const i of parsed.indexes ?? []) this.indexMap.set(i.name, i);
     return parsed.objects.map((o) => ({ sql: o.sql, ...(o.timeZone === undefined ? {} : { timeZone: o.timeZone }), ...(o.parallelism === undefined ? {} : { parallelism: o.parallelism }) }));
   }
 
@@ -215,8 +231,30 @@ export class Catalog {
     this.persist();
   }
 
+  /** The index called `name`, if there is one. */
+  getIndex(name: string): IndexEntry | undefined {
+    return this.indexMap.get(name);
+  }
+
+  /** Every index, oldest first. */
+  indexes(): IndexEntry[] {
+    return [...this.indexMap.values()].sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  addIndex(entry: IndexEntry): void {
+    this.indexMap.set(entry.name, entry);
+    this.persist();
+  }
+
+  removeIndex(name: string): void {
+    this.indexMap.delete(name);
+    this.persist();
+  }
+
   remove(name: string): void {
     this.entries.delete(name);
+    // An index goes with its relation, as in PostgreSQL.
+    for (const [k, i] of this.indexMap) if (i.table === name) this.indexMap.delete(k);
     this.roles.forgetRelation(name);
     for (const [k, c] of this.commentMap) if (c.object === name) this.commentMap.delete(k);
     this.persist();
@@ -248,6 +286,7 @@ export class Catalog {
       this.commentMap.set(commentKey(entry.name, c.column), { ...c, object: entry.name });
     }
     this.roles.renameRelation(from, entry.name);
+    for (const [k, i] of this.indexMap) if (i.table === from) this.indexMap.set(k, { ...i, table: entry.name });
     this.persist();
   }
 
@@ -283,7 +322,7 @@ export class Catalog {
     const tmp = f + '.tmp';
     // Functions and relations in creation order, so a view is replayed after the functions it calls.
     const objects = [...this.list(), ...this.functions.values()].sort((a, b) => a.createdAt - b.createdAt);
-    const body = JSON.stringify({ version: 1, objects: objects.map((e) => ({ kind: e.kind, name: e.name, sql: e.sql, ...(e.kind === 'view' && e.timeZone !== undefined ? { timeZone: e.timeZone } : {}), ...(e.kind === 'view' && (e.parallelism ?? 1) > 1 ? { parallelism: e.parallelism } : {}) })), roles: this.roles.stored(), comments: this.comments(), ...(this.pendingRenames.length ? { renames: this.pendingRenames } : {}) }, null, 1);
+    const body = JSON.stringify({ version: 1, objects: objects.map((e) => ({ kind: e.kind, name: e.name, sql: e.sql, ...(e.kind === 'view' && e.timeZone !== undefined ? { timeZone: e.timeZone } : {}), ...(e.kind === 'view' && (e.parallelism ?? 1) > 1 ? { parallelism: e.parallelism } : {}) })), roles: this.roles.stored(), comments: this.comments(), ...(this.indexMap.size ? { indexes: this.indexes() } : {}), ...(this.pendingRenames.length ? { renames: this.pendingRenames } : {}) }, null, 1);
     // Verifiers and connector secrets are in here: readable by the server's user only.
     writeFileSync(tmp, body, { mode: 0o600 });
     const fd = openSync(tmp, 'r');

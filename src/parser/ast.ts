@@ -296,6 +296,12 @@ export type Statement =
   | { readonly kind: 'update'; readonly table: string; readonly text: string; readonly selectOldText: string; readonly pos: number; readonly returning?: string }
   /** DELETE; `truncate`: written TRUNCATE [TABLE] name (a DELETE of every row, tagged TRUNCATE TABLE). */
   | { readonly kind: 'delete'; readonly table: string; readonly text: string; readonly pos: number; readonly truncate?: boolean; readonly returning?: string }
+  /**
+   * CREATE [UNIQUE] INDEX [IF NOT EXISTS] [name] ON rel (columns…): kept in the catalog (see
+   * ddl.ts createIndex). `keys` are the key items as written (a column or an expression).
+   */
+  | { readonly kind: 'create_index'; readonly name: string | null; readonly table: string; readonly keys: readonly IndexKey[]; readonly unique: boolean; readonly ifNotExists: boolean; readonly text: string; readonly pos: number; readonly tablePos: number }
+  | { readonly kind: 'drop_index'; readonly names: readonly { readonly name: string; readonly pos: number }[]; readonly ifExists: boolean; readonly pos: number }
   | { readonly kind: 'drop'; readonly objectKind: ObjectKind; readonly name: string; readonly ifExists: boolean; readonly cascade: boolean; readonly pos: number }
   | { readonly kind: 'show_objects'; readonly objectKind: ObjectKind }
   | { readonly kind: 'show_create'; readonly objectKind: ObjectKind; readonly name: string; readonly pos: number }
@@ -337,3 +343,10 @@ export type Statement =
   /** BEGIN/START TRANSACTION, COMMIT/END, ROLLBACK/ABORT: a session's transaction block (transaction.ts). */
   | { readonly kind: 'transaction'; readonly action: 'begin' | 'commit' | 'rollback'; readonly readOnly: boolean; readonly tag: string }
   | { readonly kind: 'select'; readonly query: Query; readonly text: string; readonly offset: number; readonly relations: readonly string[] };
+
+/** An index key item: a column (`column` set) or an expression's text; with its position. */
+export interface IndexKey {
+  readonly column: string | null;
+  readonly text: string;
+  readonly pos: number;
+}

@@ -213,3 +213,39 @@ export function closingParen(toks: readonly Token[], open: number): number {
   }
   return -1;
 }
+
+/** Words that cannot be a FROM item's alias (what may follow a relation in FROM). */
+export const NOT_AN_ALIAS: ReadonlySet<string> = new Set([
+  'on', 'using', 'where', 'join', 'left', 'right', 'full', 'inner', 'cross', 'natural', 'group', 'having', 'order',
+  'limit', 'offset', 'union', 'except', 'intersect', 'window', 'for', 'tablesample',
+]);
+
+/**
+ * PostgreSQL folds an unquoted identifier to lower case (`FROM A` reads table `a`; `"A"` stays
+ * `A`). node-sql-parser keeps the case of table names and drops the quotes, so query text is
+ * folded before it gets there: every unquoted word to lower case, lengths (and so positions)
+ * unchanged. A word right before a string literal is its prefix (E'…', B'…', X'…', U&'…') and
+ * is kept. Text the lexer cannot read is returned as it is, for the parser to report.
+ */
+export function foldIdentifiers(text: string): string {
+  if (!/[A-Z]/.test(text)) return text;
+  let toks: Token[];
+  try {
+    toks = lex(text);
+  } catch {
+    return text;
+  }
+  let out = '';
+  let at = 0;
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.kind !== 'ident') continue;
+    const word = text.slice(t.start, t.end);
+    if (!/[A-Z]/.test(word)) continue;
+    const next = toks[i + 1];
+    if (next && next.start === t.end && (next.kind === 'string' || (next.kind === 'symbol' && next.value === '&'))) continue;
+    out += text.slice(at, t.start) + word.toLowerCase();
+    at = t.end;
+  }
+  return at === 0 ? text : out + text.slice(at);
+}

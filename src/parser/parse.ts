@@ -8,10 +8,10 @@ import { rewriteGroupingSets } from './grouping-sets.js';
 import nodeSqlParser from 'node-sql-parser/build/postgresql.js';
 import { SluiceError } from '../common/errors.js';
 import { parseTypeName } from '../common/types.js';
-import type { ColumnDef, CopyOptions, Expr, FrameBound, FromItem, InnerStatement, ObjectKind, OrderItem, Options, Query, QueryBody, Select, Statement, WatermarkDef, WindowFrame, WindowSpec } from './ast.js';
+import type { ColumnDef, CopyOptions, Expr, FrameBound, FromItem, IndexKey, InnerStatement, ObjectKind, OrderItem, Options, Query, QueryBody, Select, Statement, WatermarkDef, WindowFrame, WindowSpec } from './ast.js';
 import { parseDuration } from '../common/interval.js';
 import { convertExprAt, convertQueryAt, WITHIN_GROUP_SUFFIX, type AggregateOrders, type WindowHints } from './convert.js';
-import { closingParen, lex, splitStatements, TokenStream, type Token } from './lexer.js';
+import { closingParen, foldIdentifiers, lex, NOT_AN_ALIAS, splitStatements, TokenStream, type Token } from './lexer.js';
 import { parseCreateFunction, parseDropFunction } from './create-function.js';
 
 const parser = new nodeSqlParser.Parser();
@@ -212,22 +212,99 @@ function dottedName(ts: TokenStream): string {
 
 function parseCreate(ts: TokenStream, stmt: string, offset: number): Statement {
   if (ts.tokens[1]?.kind === 'ident' && (ts.tokens[1].value === 'user' || ts.tokens[1].value === 'role')) return parseUserPassword(ts, 'create');
+  const createAt = ts.position();
   ts.expectKeyword('create');
   const orReplace = ts.acceptKeyword('or', 'replace');
   if (ts.acceptKeyword('function')) return parseCreateFunction(ts, stmt, orReplace);
-  const indexAt = ts.peek();
-  if (ts.isKeyword('index') || ts.isKeyword('unique', 'index')) {
-    throw new SluiceError('not_supported', 'CREATE INDEX is not supported: tables need none', {
-      position: indexAt.start + 1,
-      hint: 'A table with a PRIMARY KEY is looked up by it (upserts, lookup joins); ad-hoc queries scan the table in DuckDB, and views keep their own state.',
-    });
-  }
+  if (ts.isKeyword('index') || ts.isKeyword('unique', 'index')) return parseCreateIndex(ts, stmt, createAt);
   if (ts.acceptKeyword('source')) return parseCreateRelation(ts, 'source', stmt);
   if (ts.acceptKeyword('table')) return parseCreateRelation(ts, 'table', stmt);
   if (ts.acceptKeyword('materialized', 'view') || ts.acceptKeyword('view')) return parseCreateView(ts, stmt, offset);
   if (ts.acceptKeyword('model')) return parseCreateModel(ts, stmt, offset);
   if (ts.acceptKeyword('sink')) return parseCreateSink(ts, stmt, offset);
   return ts.fail('expected SOURCE, TABLE, MATERIALIZED VIEW, SINK or MODEL after CREATE');
+}
+
+/**
+ * CREATE [UNIQUE] INDEX [CONCURRENTLY] [[IF NOT EXISTS] name] ON [ONLY] rel [USING method]
+ * (key [COLLATE c] [opclass] [ASC | DESC] [NULLS FIRST | LAST], …) [INCLUDE (…)] [NULLS [NOT]
+ * DISTINCT] [WITH (…)] [TABLESPACE t] [WHERE …] — PostgreSQL's form; RisingWave's
+ * `DISTRIBUTED BY (…)` is read too. A key is a column or an expression in parentheses.
+ */
+function parseCreateIndex(ts: TokenStream, stmt: string, pos: number): Statement {
+  const unique = ts.acceptKeyword('unique');
+  ts.expectKeyword('index');
+  ts.acceptKeyword('concurrently');
+  const ifNotExists = ts.acceptKeyword('if', 'not', 'exists');
+  const name = ts.isKeyword('on') && !ifNotExists ? null : ts.objectName();
+  ts.expectKeyword('on');
+  ts.acceptKeyword('only');
+  const tablePos = ts.position();
+  const table = ts.objectName();
+  if (ts.acceptKeyword('using')) ts.identifier('an index method');
+  ts.expectSymbol('(');
+  const keys: IndexKey[] = [];
+  const base = ts.base;
+  for (;;) {
+    const start = ts.peek();
+    const kpos = ts.position();
+    let column: string | null = null;
+    if (ts.isSymbol('(') || (ts.peek(1).kind === 'symbol' && ts.peek(1).value === '(')) {
+      // An expression: `(a + b)` or a function call `lower(a)`; kept as text.
+      if (!ts.isSymbol('(')) ts.next();
+      let depth = 0;
+      do {
+        const t = ts.next();
+        if (t.kind === 'eof') ts.fail('expected ")"');
+        if (t.kind === 'symbol' && t.value === '(') depth++;
+        else if (t.kind === 'symbol' && t.value === ')') depth--;
+      } while (depth > 0);
+    } else column = ts.identifier('a column name or an expression in parentheses');
+    const end = ts.tokens[ts.index - 1]!.end;
+    keys.push({ column, text: ts.text.slice(start.start - base, end - base), pos: kpos });
+    // COLLATE, an operator class, ordering: they change nothing sluice keeps.
+    if (ts.acceptKeyword('collate')) ts.objectName();
+    if (ts.peek().kind === 'ident' && !['asc', 'desc', 'nulls'].includes(ts.peek().value)) ts.objectName();
+    if (!ts.acceptKeyword('asc')) ts.acceptKeyword('desc');
+    if (!ts.acceptKeyword('nulls', 'first')) ts.acceptKeyword('nulls', 'last');
+    if (ts.acceptSymbol(')')) break;
+    ts.expectSymbol(',');
+  }
+  const skipParens = (): void => {
+    ts.expectSymbol('(');
+    let depth = 1;
+    while (depth > 0) {
+      const t = ts.next();
+      if (t.kind === 'eof') ts.fail('expected ")"');
+      if (t.kind === 'symbol' && t.value === '(') depth++;
+      else if (t.kind === 'symbol' && t.value === ')') depth--;
+    }
+  };
+  if (ts.acceptKeyword('include')) skipParens();
+  if (!ts.acceptKeyword('nulls', 'not', 'distinct')) ts.acceptKeyword('nulls', 'distinct');
+  if (ts.acceptKeyword('distributed', 'by')) skipParens();
+  if (ts.acceptKeyword('with')) skipParens();
+  if (ts.acceptKeyword('tablespace')) ts.identifier('a tablespace');
+  if (ts.acceptKeyword('where')) while (!ts.atEnd()) ts.next();
+  expectEnd(ts);
+  return { kind: 'create_index', name, table, keys, unique, ifNotExists, text: stmt, pos, tablePos };
+}
+
+/** DROP INDEX [CONCURRENTLY] [IF EXISTS] name [, …] [CASCADE | RESTRICT]. */
+function parseDropIndex(ts: TokenStream): Statement {
+  const pos = ts.position();
+  ts.expectKeyword('drop');
+  ts.expectKeyword('index');
+  ts.acceptKeyword('concurrently');
+  const ifExists = ts.acceptKeyword('if', 'exists');
+  const names: { name: string; pos: number }[] = [];
+  do {
+    const p = ts.position();
+    names.push({ name: ts.objectName(), pos: p });
+  } while (ts.acceptSymbol(','));
+  if (!ts.acceptKeyword('cascade')) ts.acceptKeyword('restrict');
+  expectEnd(ts);
+  return { kind: 'drop_index', names, ifExists, pos };
 }
 
 function expectEnd(ts: TokenStream): void {
@@ -334,7 +411,7 @@ export function parseExpression(text: string, offset = 0): Expr {
   const prefix = 'SELECT ';
   let ast;
   try {
-    ast = parser.astify(prefix + text, OPT) as unknown as { columns: { expr: unknown }[] };
+    ast = parser.astify(prefix + foldIdentifiers(text), OPT) as unknown as { columns: { expr: unknown }[] };
   } catch (e) {
     throw syntaxFromParser(e, offset - prefix.length, prefix + text);
   }
@@ -1207,12 +1284,6 @@ function insideParens(toks: readonly Token[], i: number): boolean {
   return depth > 0;
 }
 
-/** Words that cannot be a FROM item's alias (what may follow a joined relation). */
-const NOT_AN_ALIAS = new Set([
-  'on', 'using', 'where', 'join', 'left', 'right', 'full', 'inner', 'cross', 'natural', 'group', 'having', 'order',
-  'limit', 'offset', 'union', 'except', 'intersect', 'window', 'for', 'tablesample',
-]);
-
 /**
  * `a NATURAL [LEFT|RIGHT|FULL|INNER] JOIN b` (node-sql-parser reads NATURAL as a's alias, or
  * fails after an alias): the word goes and ` USING(_)` follows b, a sentinel USING list that
@@ -1338,7 +1409,7 @@ export function parseQueryText(text: string, offset: number): Query {
   try {
     const w = rewriteWindows(aggregates.text, offset);
     windows = w.windows;
-    ast = parser.astify(w.text, OPT);
+    ast = parser.astify(foldIdentifiers(w.text), OPT);
   } catch (e) {
     throw syntaxFromParser(e, offset, text);
   }
@@ -1485,7 +1556,7 @@ function parseDml(ts: TokenStream, stmt: string, offset: number): Statement {
   }
   let ast;
   try {
-    ast = parser.astify(stmt, OPT) as unknown as Record<string, unknown>;
+    ast = parser.astify(foldIdentifiers(stmt), OPT) as unknown as Record<string, unknown>;
   } catch (e) {
     throw syntaxFromParser(e, offset, stmt);
   }
@@ -1510,6 +1581,7 @@ function objectKind(ts: TokenStream): ObjectKind {
 }
 
 function parseDrop(ts: TokenStream): Statement {
+  if (ts.isKeyword('drop', 'index')) return parseDropIndex(ts);
   ts.expectKeyword('drop');
   if (ts.acceptKeyword('function')) return parseDropFunction(ts);
   const objectKindV = objectKind(ts);

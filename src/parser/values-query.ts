@@ -6,10 +6,7 @@
  * list stay after it and apply to the SELECT. In FROM, `(VALUES …) AS v` without a column list
  * gets PostgreSQL's names too (the one-shot SELECT's DuckDB would say col0, col1, …).
  */
-import { closingParen, lex, type Token } from './lexer.js';
-
-/** Words after a FROM item that are not its alias. */
-const NOT_AN_ALIAS = new Set(['on', 'using', 'where', 'join', 'left', 'right', 'full', 'inner', 'cross', 'natural', 'group', 'having', 'order', 'limit', 'offset', 'union', 'except', 'intersect', 'window']);
+import { closingParen, lex, NOT_AN_ALIAS, type Token } from './lexer.js';
 
 export function rewriteValuesQueries(text: string): string {
   if (!/\bvalues\b/i.test(text)) return text;

@@ -161,9 +161,49 @@ describe('ALTER MATERIALIZED VIEW … SET', () => {
 });
 
 describe('CREATE INDEX', () => {
-  it('is refused with 0A000: tables need none', async () => {
-    const { client } = await setup();
-    await client.query(`CREATE TABLE t (a INT PRIMARY KEY, b INT)`);
-    await expect(client.query(`CREATE INDEX ON t (b)`)).rejects.toMatchObject({ code: '0A000', message: 'CREATE INDEX is not supported: tables need none' });
+  it('is kept as PostgreSQL checks it: pg_indexes shows it, DROP INDEX and DROP TABLE remove it, a restart keeps it', async () => {
+    const dir = tempDir();
+    const first = await setup(dir);
+    await first.client.query(`CREATE TABLE t (a INT PRIMARY KEY, b INT, c VARCHAR)`);
+    await first.client.query(`CREATE MATERIALIZED VIEW mv AS SELECT b, count(*) AS n FROM t GROUP BY b`);
+    // A name left out is made as PostgreSQL makes it; a second one is numbered.
+    expect((await first.client.query(`CREATE INDEX ON t (b)`)).command).toBe('CREATE');
+    await first.client.query(`CREATE INDEX ON t (b)`);
+    await first.client.query(`CREATE INDEX IF NOT EXISTS t_b_idx ON t (c)`);
+    await first.client.query(`CREATE INDEX CONCURRENTLY mv_b ON mv USING btree (b DESC NULLS LAST) INCLUDE (n)`);
+    await first.client.query(`CREATE INDEX t_expr ON t ((b + 1), lower(c) text_pattern_ops) WHERE b > 0`);
+    await first.client.query(`CREATE UNIQUE INDEX t_a ON t (a)`);
+    const names = async (c: pg.Client) => (await c.query(`SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 2`)).rows;
+    const before = await names(first.client);
+    expect(before.map((r) => r.indexname)).toEqual(['mv_b', 't_a', 't_b_idx', 't_b_idx1', 't_expr', 't_pkey']);
+    expect(before.find((r) => r.indexname === 't_b_idx1')!.indexdef).toBe('CREATE INDEX t_b_idx1 ON public.t USING btree (b)');
+    expect(before.find((r) => r.indexname === 't_a')!.indexdef).toBe('CREATE UNIQUE INDEX t_a ON public.t USING btree (a)');
+    // What PostgreSQL refuses, with its SQLSTATE.
+    await expect(first.client.query(`CREATE INDEX t_b_idx ON t (c)`)).rejects.toMatchObject({ code: '42P07', message: 'relation "t_b_idx" already exists' });
+    await expect(first.client.query(`CREATE TABLE t_b_idx (x INT)`)).rejects.toMatchObject({ code: '42P07' });
+    await expect(first.client.query(`CREATE INDEX i ON t (zz)`)).rejects.toMatchObject({ code: '42703', message: 'column "zz" does not exist', position: '22' });
+    await expect(first.client.query(`CREATE INDEX i ON nope (b)`)).rejects.toMatchObject({ code: '42P01', position: '19' });
+    await expect(first.client.query(`DROP INDEX t`)).rejects.toMatchObject({ code: '42809', message: '"t" is not an index' });
+    await expect(first.client.query(`DROP INDEX nope`)).rejects.toMatchObject({ code: '42704', message: 'index "nope" does not exist' });
+    // A UNIQUE index would constrain rows: taken only over the primary key, which is unique already.
+    const u = await first.client.query(`CREATE UNIQUE INDEX u ON t (b)`).catch((e: unknown) => e as pg.DatabaseError);
+    expect(u).toMatchObject({ code: '0A000' });
+    expect((u as pg.DatabaseError).hint).toMatch(/PRIMARY KEY/);
+    // An index changes no result.
+    await first.client.query(`INSERT INTO t VALUES (1, 10, 'x'), (2, 10, 'y'), (3, 20, NULL)`);
+    await first.client.query('FLUSH');
+    expect((await first.client.query(`SELECT b, n FROM mv ORDER BY b`)).rows).toEqual([{ b: 10, n: '2' }, { b: 20, n: '1' }]);
+    await first.client.query(`DROP INDEX IF EXISTS nope, t_b_idx1`);
+    await first.stop();
+
+    const second = await setup(dir);
+    expect((await names(second.client)).map((r) => r.indexname)).toEqual(['mv_b', 't_a', 't_b_idx', 't_expr', 't_pkey']);
+    await second.client.query(`DROP MATERIALIZED VIEW mv`);
+    await second.client.query(`ALTER TABLE t RENAME TO t2`);
+    expect((await names(second.client)).map((r) => [r.tablename, r.indexname])).toEqual([['t2', 't2_pkey'], ['t2', 't_a'], ['t2', 't_b_idx'], ['t2', 't_expr']]);
+    await second.client.query(`DROP TABLE t2`);
+    expect(await names(second.client)).toEqual([]);
+    // Its name is free again.
+    await second.client.query(`CREATE TABLE t_b_idx (x INT)`);
   });
 });

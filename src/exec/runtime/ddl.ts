@@ -256,6 +256,74 @@ export class Ddl {
     return { kind: 'command', tag: 'COMMENT' };
   }
 
+  /**
+   * CREATE INDEX: checked as PostgreSQL checks it (the relation is a table or a materialized
+   * view, the key columns exist, the name is free among relations and indexes; a name left out
+   * is made as PostgreSQL makes it), then kept in the catalog. Nothing in sluice reads it: a
+   * table is looked up by its primary key, a view keeps its own state, and an ad-hoc query
+   * scans DuckDB; so an index changes no result, as in PostgreSQL. A UNIQUE index would
+   * constrain the rows: it is taken only on a table's primary key columns, which are unique
+   * already, and refused (0A000) elsewhere.
+   */
+  createIndex(stmt: Stmt<'create_index'>): StatementResult {
+    const { catalog } = this.state;
+    const rel = catalog.get(stmt.table);
+    if (!rel || rel.kind === 'sink') throw new SluiceError('undefined_table', `relation "${stmt.table}" does not exist`, { position: stmt.tablePos });
+    if (rel.kind === 'source') {
+      throw new SluiceError('wrong_object_type', `cannot create index on relation "${stmt.table}"`, {
+        position: stmt.tablePos,
+        hint: 'A source is read as it arrives and keeps no rows to index; index a materialized view over it.',
+      });
+    }
+    const columns: string[] = [];
+    for (const k of stmt.keys) {
+      if (k.column === null) continue;
+      if (!rel.schema.some((f) => f.name === k.column)) throw new SluiceError('undefined_column', `column "${k.column}" does not exist`, { position: k.pos });
+      columns.push(k.column);
+    }
+    if (stmt.unique) {
+      const pk = rel.kind === 'table' ? rel.primaryKey : [];
+      const onKey = pk.length > 0 && stmt.keys.every((k) => k.column !== null) && pk.every((c) => columns.includes(c));
+      if (!onKey) {
+        throw new SluiceError('not_supported', 'CREATE UNIQUE INDEX is supported only over a table\'s primary key columns', {
+          position: stmt.pos,
+          hint: 'Declare the unique columns as the table\'s PRIMARY KEY: a table enforces its key (an insert with an existing key replaces the row).',
+        });
+      }
+    }
+    const name = stmt.name ?? this.indexName(stmt.table, stmt.keys.map((k) => k.column ?? 'expr'));
+    const skip = this.ensureNew(name, stmt.ifNotExists);
+    if (skip) return { ...skip, tag: 'CREATE INDEX' };
+    catalog.addIndex({ name, table: stmt.table, keys: stmt.keys.map((k) => k.text), unique: stmt.unique, sql: stmt.text, createdAt: ++this.state.order });
+    return { kind: 'command', tag: 'CREATE INDEX' };
+  }
+
+  /** PostgreSQL's name for an unnamed index: table_col1_col2_idx, cut to 63 bytes, numbered when taken. */
+  private indexName(table: string, cols: readonly string[]): string {
+    const { catalog } = this.state;
+    for (let n = 0; ; n++) {
+      const suffix = n === 0 ? '_idx' : `_idx${n}`;
+      let base = `${table}_${cols.join('_')}`;
+      while (Buffer.byteLength(base + suffix) > 63) base = base.slice(0, -1);
+      const name = base + suffix;
+      if (!catalog.get(name) && !catalog.getIndex(name)) return name;
+    }
+  }
+
+  /** DROP INDEX: every name must be an index (42704 otherwise, or a notice with IF EXISTS). */
+  dropIndex(stmt: Stmt<'drop_index'>): StatementResult {
+    const { catalog } = this.state;
+    const notices: string[] = [];
+    for (const { name, pos } of stmt.names) {
+      if (catalog.getIndex(name)) continue;
+      if (catalog.get(name)) throw new SluiceError('wrong_object_type', `"${name}" is not an index`, { position: pos, hint: `DROP ${KIND_LABEL[catalog.get(name)!.kind].toUpperCase()} drops it.` });
+      if (!stmt.ifExists) throw new SluiceError('undefined_object', `index "${name}" does not exist`, { position: pos });
+      notices.push(`index "${name}" does not exist, skipping`);
+    }
+    for (const { name } of stmt.names) if (catalog.getIndex(name)) catalog.removeIndex(name);
+    return { kind: 'command', tag: 'DROP INDEX', ...(notices.length ? { notice: notices.join('\n') } : {}) };
+  }
+
   /** CREATE SOURCE: validates the connector options, starts the connector, makes `<name>_errors`. */
   async createSource(stmt: Stmt<'create_source'>): Promise<StatementResult> {
     const skip = this.ensureNew(stmt.name, stmt.ifNotExists);
@@ -725,7 +793,12 @@ export class Ddl {
   /** Null when `name` is free; the skip notice for IF NOT EXISTS; otherwise 42710. */
   private ensureNew(name: string, ifNotExists: boolean): StatementResult | null {
     const existing = this.state.catalog.get(name);
-    if (!existing) return null;
+    if (!existing) {
+      // Indexes share the relations' names, as in PostgreSQL.
+      if (!this.state.catalog.getIndex(name)) return null;
+      if (ifNotExists) return { kind: 'command', tag: 'CREATE', notice: `relation "${name}" already exists, skipping` };
+      throw new SluiceError('duplicate_table', `relation "${name}" already exists`, { hint: 'It is an index: DROP INDEX it first, or choose another name.' });
+    }
     if (ifNotExists) return { kind: 'command', tag: 'CREATE', notice: `${KIND_LABEL[existing.kind]} "${name}" already exists, skipping` };
     throw new SluiceError('duplicate_object', `${KIND_LABEL[existing.kind]} "${name}" already exists`, { hint: `DROP it first, or use CREATE … IF NOT EXISTS.` });
   }

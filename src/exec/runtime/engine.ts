@@ -714,6 +714,10 @@ export class Engine {
         return this.ddl.rename(stmt);
       case 'comment':
         return this.ddl.comment(stmt);
+      case 'create_index':
+        return this.ddl.createIndex(stmt);
+      case 'drop_index':
+        return this.ddl.dropIndex(stmt);
       case 'copy_to':
       case 'copy_from':
       case 'declare':

@@ -3,7 +3,7 @@ import type { CatalogEntry, Comment } from '../../catalog/index.js';
 import { catalogRows, readsCatalog, rewriteCatalogQuery, type CatalogSource } from './pg-catalog.js';
 
 function source(entries: CatalogEntry[], comments: Comment[] = []): CatalogSource {
-  return { catalog: { list: () => entries, comments: () => comments, roles: { names: () => ['ann'] } }, settings: () => [['batch_interval', '1s', 'epoch length']] };
+  return { catalog: { list: () => entries, comments: () => comments, indexes: () => [], roles: { names: () => ['ann'] } }, settings: () => [['batch_interval', '1s', 'epoch length']] };
 }
 
 describe('catalog query routing and rewriting', () => {

@@ -217,7 +217,7 @@ const VIEWS: Readonly<Record<string, string>> = {
     FROM ${PG_DB}.main.pg_class c JOIN ${PG_DB}.main.pg_namespace n ON n.oid = c.relnamespace LEFT JOIN ${PG_DB}.main.sluice_viewdefs d ON d.oid = c.oid
     WHERE c.relkind = 'v'`,
   pg_indexes: `SELECT n.nspname AS schemaname, t.relname AS tablename, c.relname AS indexname, NULL::VARCHAR AS tablespace,
-    'CREATE UNIQUE INDEX ' || c.relname || ' ON ' || n.nspname || '.' || t.relname || ' USING btree (' ||
+    'CREATE ' || CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || c.relname || ' ON ' || n.nspname || '.' || t.relname || ' USING btree (' ||
     (SELECT string_agg(a.attname, ', ' ORDER BY k.i) FROM (SELECT unnest(i.indkey) AS attnum, generate_subscripts(i.indkey, 1) AS i) k
       JOIN ${PG_DB}.main.pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum) || ')' AS indexdef
     FROM ${PG_DB}.main.pg_index i JOIN ${PG_DB}.main.pg_class c ON c.oid = i.indexrelid JOIN ${PG_DB}.main.pg_class t ON t.oid = i.indrelid
@@ -370,7 +370,7 @@ export function pgCatalogSetup(): string[] {
 
 /** What the catalog tables are made from. */
 export interface CatalogSource {
-  readonly catalog: Pick<Catalog, 'list' | 'comments'> & { readonly roles: { names(): string[] } };
+  readonly catalog: Pick<Catalog, 'list' | 'comments' | 'indexes'> & { readonly roles: { names(): string[] } };
   /** The settings pg_settings lists: name → current value. */
   readonly settings: () => readonly (readonly [string, string, string])[];
 }
@@ -443,6 +443,17 @@ export function catalogRows(src: CatalogSource): Record<string, Value[][]> {
       keys, null, null, null, null, null, null, null]);
   }
   const byName = new Map(rels.filter((r) => r.ns === NS.public).map((r) => [r.name, r]));
+  // CREATE INDEX's indexes (an expression key is attnum 0, as in PostgreSQL).
+  for (const ix of src.catalog.indexes()) {
+    const r = byName.get(ix.table);
+    if (!r) continue;
+    const oid = relationOid(ix);
+    const keys = ix.keys.map((k) => r.schema.findIndex((f) => f.name === k) + 1);
+    pgClass.push(classRow(oid, ix.name, r.ns, 'i', keys.length, false));
+    keys.forEach((k, i) => { if (k > 0) pgAttribute.push(attributeRow(oid, r.schema[k - 1]!, i + 1, false)); });
+    pgIndex.push([oid, r.oid, keys.length, keys.length, ix.unique, false, false, false, true, false, true, false, true, true, false, keys,
+      keys.map(() => 0), keys.map(() => 0), keys.map(() => 0), null, null]);
+  }
   const descriptions: Value[][] = [];
   for (const c of src.catalog.comments()) {
     const r = byName.get(c.object);

@@ -109,9 +109,18 @@ export function checkStatement(state: EngineState, principal: Principal, stmt: S
       return deny(`to create function "${stmt.name}"`, stmt.pos);
     case 'drop_function':
       return deny(`to drop function "${stmt.name}"`, stmt.pos);
+    case 'create_index':
+      return deny(`to create an index on "${stmt.table}"`, stmt.tablePos);
+    case 'drop_index':
+      return deny(`to drop index "${stmt.names[0]!.name}"`, stmt.names[0]!.pos);
     case 'flush':
       return deny('to run FLUSH: only the superuser runs epochs');
     case 'replay':
       return deny('to run REPLAY: it shows the changes of every view');
+    default: {
+      // Every statement kind is decided above: a new one must be added there.
+      const unhandled: never = stmt;
+      return deny(`to run ${(unhandled as Statement).kind}`);
+    }
   }
 }
