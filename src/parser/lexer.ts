@@ -249,3 +249,39 @@ export function foldIdentifiers(text: string): string {
   }
   return at === 0 ? text : out + text.slice(at);
 }
+
+/** Type names whose `type 'text'` literal node-sql-parser does not read (DATE, TIMESTAMP, INTERVAL … it does). */
+const TYPED_LITERAL_TYPES = new Set(['int', 'integer', 'int2', 'int4', 'int8', 'smallint', 'bigint', 'real', 'float', 'float4', 'float8', 'numeric', 'decimal', 'boolean', 'bool', 'text', 'varchar', 'jsonb', 'json', 'bytea']);
+
+/**
+ * PostgreSQL's typed literal `type 'text'` (`INT '850'`, `DOUBLE PRECISION '1.5'`) as the cast
+ * `'text'::type`, which it means and node-sql-parser reads. Text after such a literal moves by
+ * one character per literal.
+ */
+export function rewriteTypedLiterals(text: string): string {
+  if (!/'/.test(text)) return text;
+  let toks: Token[];
+  try {
+    toks = lex(text);
+  } catch {
+    return text;
+  }
+  let out = '';
+  let at = 0;
+  for (let i = 0; i + 1 < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.kind !== 'ident') continue;
+    let j = i + 1;
+    if (t.value === 'double' && toks[j]?.kind === 'ident' && toks[j]!.value === 'precision') j++;
+    else if (!TYPED_LITERAL_TYPES.has(t.value)) continue;
+    const lit = toks[j]!;
+    if (lit.kind !== 'string' || text[lit.start] !== "'") continue;
+    // Not the type of a cast (`x::int '…'` is no literal) nor a name qualified by a dot.
+    const prev = toks[i - 1];
+    if (prev && prev.kind === 'symbol' && (prev.value === '::' || prev.value === '.')) continue;
+    out += text.slice(at, t.start) + text.slice(lit.start, lit.end) + '::' + text.slice(t.start, toks[j - 1]!.end);
+    at = lit.end;
+    i = j;
+  }
+  return at === 0 ? text : out + text.slice(at);
+}

@@ -16,6 +16,9 @@ import { insertValues } from './bulk-load.js';
 import { LiteralKind, scanInsertLiterals } from '../../parser/insert-values.js';
 import { parseIntervalParts } from '../../common/interval.js';
 import type { Schema, SqlType, Value } from '../../common/types.js';
+import { lex } from '../../parser/lexer.js';
+import { mentionsPgFunction, rewriteForDuck } from './pg-functions.js';
+import { divides } from './pg-names.js';
 
 export type DmlStatement = Extract<Statement, { kind: 'insert' | 'update' | 'delete' }>;
 
@@ -114,7 +117,8 @@ export async function applyDml(state: EngineState, t: TableRt, stmt: DmlStatemen
     const fast = await insertValues(duck, conn, t.entry, stmt.values, zone);
     if (fast) return fast;
   }
-  const text = stmt.kind === 'insert' && t.entry.schema.some((f) => f.type === 'interval' || f.type === 'timestamptz') ? literalsForDuck(stmt.text, t.entry.schema, zone) : stmt.text;
+  let text = stmt.kind === 'insert' && t.entry.schema.some((f) => f.type === 'interval' || f.type === 'timestamptz') ? literalsForDuck(stmt.text, t.entry.schema, zone) : stmt.text;
+  if (stmt.kind === 'insert') text = await insertQueryForDuck(state, text, conn, zone);
   const r = split(
     await duck.query(`${text} ${returning}`, conn).catch((e: unknown) => {
       throw stmt.kind === 'insert' ? nearTokenPosition(toSluiceError(e), stmt.text, stmt.offset) : e;
@@ -122,6 +126,27 @@ export async function applyDml(state: EngineState, t: TableRt, stmt: DmlStatemen
   );
   const w = stmt.kind === 'insert' ? 1 : -1;
   return { change: batchFromRows(types, r.rows, w === 1 && t.entry.appendOnly ? undefined : r.rows.map(() => w)), count: r.rows.length, ...(r.returned ? { returned: r.returned } : {}) };
+}
+
+/**
+ * INSERT … SELECT / WITH: the query runs with PostgreSQL's functions and division, as a one-shot
+ * SELECT does (`INSERT INTO t SELECT generate_series(1, 3)` inserts three rows, not a list).
+ * The query is the text from the first SELECT or WITH outside parentheses (after the column list).
+ */
+async function insertQueryForDuck(state: EngineState, text: string, conn: DuckDBConnection, zone: TimeZone): Promise<string> {
+  if (!divides(text) && !mentionsPgFunction(text)) return text;
+  let depth = 0;
+  for (const t of lex(text)) {
+    if (t.kind === 'symbol' && t.value === '(') depth++;
+    else if (t.kind === 'symbol' && t.value === ')') depth--;
+    else if (depth === 0 && t.kind === 'ident' && (t.value === 'select' || t.value === 'with')) {
+      // A RETURNING list or ON CONFLICT clause after the query is not part of it.
+      const query = text.slice(t.start);
+      if (/\b(returning|on\s+conflict)\b/i.test(query)) return text;
+      return text.slice(0, t.start) + (await rewriteForDuck(state.duck, query, conn, zone));
+    }
+  }
+  return text;
 }
 
 /** DuckDB's `syntax error at or near "X"` (an INSERT is parsed by DuckDB only) gets X's position. */
