@@ -104,6 +104,11 @@ describe('bulk INSERT fast path', () => {
       // A duplicate key refuses the whole statement.
       const dup = await errorOf(e.execute(`INSERT INTO t VALUES ${many(1000, "(5, 'again')")}`));
       expect(dup?.sqlstate).toBe('23505');
+      // A NULL key: PostgreSQL's not-null violation, small or bulk.
+      for (const sql of ["INSERT INTO t VALUES (NULL, 'x')", `INSERT INTO t VALUES ${many(1000, "(NULL, 'x')")}`]) {
+        const nul = await errorOf(e.execute(sql));
+        expect(nul).toMatchObject({ sqlstate: '23502', message: 'null value in column "a" of relation "t" violates not-null constraint' });
+      }
       const [n] = await e.execute('SELECT count(*) FROM t');
       expect((n as { rows: unknown[][] }).rows).toEqual([[0n]]);
       // A function call, an unknown table, a bad column list.

@@ -25,6 +25,7 @@ export type ErrorCategory =
   | 'cardinality_violation' // 21000
   | 'invalid_parameter' // 22023
   | 'unique_violation' // 23505
+  | 'not_null_violation' // 23502
   | 'dependent_objects' // 2BP01
   | 'insufficient_privilege' // 42501
   | 'statement_too_complex' // 54001
@@ -75,6 +76,7 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   cardinality_violation: '21000',
   invalid_parameter: '22023',
   unique_violation: '23505',
+  not_null_violation: '23502',
   dependent_objects: '2BP01',
   insufficient_privilege: '42501',
   statement_too_complex: '54001',

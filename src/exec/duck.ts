@@ -187,6 +187,7 @@ export function duckError(e: unknown): SluiceError {
   else if (/^Binder Error: Subquery returns \d+ columns/.test(msg)) cat = 'syntax';
   else if (/^Binder Error: (GROUP|ORDER) BY term out of range/.test(msg)) cat = 'invalid_column_reference';
   else if (/^Conversion Error|Invalid Input Error/.test(msg)) cat = 'invalid_input';
+  else if (/^Constraint Error: NOT NULL constraint failed/.test(msg)) cat = 'not_null_violation';
   else if (/^Constraint Error/.test(msg)) cat = 'unique_violation';
   else if (/^Binder Error: No function matches|^Binder Error: Could not choose/.test(msg)) cat = 'undefined_function';
   else if (/^Binder Error: .*must appear in the GROUP BY clause/.test(msg)) cat = 'grouping';
@@ -231,6 +232,8 @@ export function duckError(e: unknown): SluiceError {
   if (col) first = `column "${col[1]}" does not exist`;
   const tbl = /^Table with name ([^ ]+) does not exist/.exec(first);
   if (tbl) first = `relation "${tbl[1]}" does not exist`;
+  const notNull = cat === 'not_null_violation' ? /^NOT NULL constraint failed: ([^.\s]+)\.(\S+)/.exec(first) : null;
+  if (notNull) first = `null value in column "${notNull[2]}" of relation "${notNull[1]}" violates not-null constraint`;
   // A write-write conflict between transactions: PostgreSQL's words for it (REPEATABLE READ).
   if (cat === 'serialization_failure') first = 'could not serialize access due to concurrent update';
   if (cat === 'cardinality_violation') first = 'more than one row returned by a subquery used as an expression';

@@ -26,6 +26,8 @@ export function parseSql(text: string): Statement[] {
 export function parseStatement(stmt: string, offset = 0, whole = stmt): Statement {
   const ts = new TokenStream(lex(stmt, offset), whole, 0);
   const first = ts.peek();
+  // A query in parentheses: `(SELECT …) UNION (SELECT …)`, `(SELECT 1 UNION SELECT 2)`.
+  if (first.kind === 'symbol' && first.value === '(') return parseSelect(stmt, offset);
   if (first.kind !== 'ident') ts.fail('expected a statement');
   switch (first.value) {
     case 'create':
@@ -1399,6 +1401,7 @@ const SESSION_USER_STANDINS: Readonly<Record<string, string>> = { current_user: 
 export function parseQueryText(text: string, offset: number): Query {
   let ast;
   refuseUnsupportedSyntax(text, offset);
+  text = unwrapParentheses(text);
   text = rewriteNatural(rewriteDistinctFrom(rewriteSessionUsers(rewriteGroupingSets(rewriteValuesQueries(text), offset))));
   const subs = rewriteSubscripts(text);
   const from = rewriteFromClause(subs.text);
@@ -1422,6 +1425,21 @@ export function parseQueryText(text: string, offset: number): Query {
     return convertQueryAt(ast, offset, { lookups: stripped.lookups, ordinality: from.ordinality, subscripts: subs.subscripts, parseExpression, aggregateOrders: aggregates.orders, windows });
   } catch (e) {
     throw e instanceof SluiceError ? e.withPosition(offset + 1) : e;
+  }
+}
+
+/**
+ * A query wrapped whole in parentheses (`(SELECT 1 UNION ALL SELECT 2)`, a view's body as
+ * `AS (…)`) without them, which node-sql-parser does not read around a set operation: the
+ * parentheses become spaces, so positions stay.
+ */
+function unwrapParentheses(text: string): string {
+  for (;;) {
+    const toks = lex(text);
+    if (toks.length < 3 || toks[0]!.kind !== 'symbol' || toks[0]!.value !== '(' || closingParen(toks, 0) !== toks.length - 2) return text;
+    const open = toks[0]!;
+    const close = toks[toks.length - 2]!;
+    text = text.slice(0, open.start) + ' ' + text.slice(open.end, close.start) + ' ' + text.slice(close.end);
   }
 }
 
