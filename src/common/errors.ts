@@ -26,6 +26,7 @@ export type ErrorCategory =
   | 'invalid_parameter' // 22023
   | 'unique_violation' // 23505
   | 'not_null_violation' // 23502
+  | 'invalid_argument_for_logarithm' // 2201E
   | 'dependent_objects' // 2BP01
   | 'insufficient_privilege' // 42501
   | 'statement_too_complex' // 54001
@@ -77,6 +78,7 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   invalid_parameter: '22023',
   unique_violation: '23505',
   not_null_violation: '23502',
+  invalid_argument_for_logarithm: '2201E',
   dependent_objects: '2BP01',
   insufficient_privilege: '42501',
   statement_too_complex: '54001',

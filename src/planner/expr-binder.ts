@@ -356,7 +356,11 @@ export class ExprBinder {
     }
     const args = e.args.map((a) => this.bindExpr(a, ctx));
     const pos = e.pos ?? this.positionOf(e.name);
-    return this.bindSqlFunction(e.name, args, pos) ?? bindScalar(e.name, args, pos);
+    // mod(a, b) is the % operator (integers stay their type, NUMERIC is exact).
+    const sqlFn = this.bindSqlFunction(e.name, args, pos);
+    if (sqlFn) return sqlFn;
+    if (e.name === 'mod' && args.length === 2) return bindArithmetic('%', args[0]!, args[1]!, pos);
+    return bindScalar(e.name, args, pos);
   }
 
   /** Whether `name` is a SQL function of the catalog's (the query binder knows them). */
