@@ -185,7 +185,7 @@ function setExpander(rows: readonly Value[][]): Value[][][] {
 
 /** Whether query text may call one of the functions (a cheap test before the tree rewrite). */
 export function mentionsPgFunction(text: string): boolean {
-  return /~|interval|similar|generate_series|to_char|to_timestamp|to_date|regexp_|format|lpad|rpad|encode|decode|quote_|date_part|age|make_|justify_|width_bucket|jsonb|@>|<@/i.test(text);
+  return /~|interval|numeric|decimal|similar|generate_series|to_char|to_timestamp|to_date|regexp_|format|lpad|rpad|encode|decode|quote_|date_part|age|make_|justify_|width_bucket|jsonb|@>|<@/i.test(text);
 }
 
 type Node = Record<string, unknown>;
@@ -204,6 +204,42 @@ export const NO_LOCATION = 'sluice:no-location';
 
 function constant(value: string): Node {
   return { class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: NO_LOCATION, value: { type: { id: 'VARCHAR', type_info: null }, is_null: false, value } };
+}
+
+/**
+ * A literal cast to NUMERIC without a precision (`'3.14159'::numeric`, `CAST(2.5 AS decimal)`):
+ * DuckDB reads the type as DECIMAL(18,3), which rounds the value to 3 digits; PostgreSQL keeps
+ * every digit. The cast gets the DECIMAL that holds the literal exactly (up to DuckDB's 38
+ * digits). Other casts to NUMERIC are left to DuckDB. Returns whether the cast changed.
+ */
+function exactNumericCast(o: Node, text: Buffer): boolean {
+  const info = (o.cast_type as { id?: string; type_info?: { width?: number; scale?: number } } | undefined);
+  if (info?.id !== 'DECIMAL' || info.type_info?.width !== 18 || info.type_info.scale !== 3) return false;
+  const child = o.child as Node;
+  if (child.class !== 'CONSTANT') return false;
+  const v = child.value as { type?: { id?: string }; is_null?: boolean; value?: unknown };
+  if (v.is_null || !['VARCHAR', 'INTEGER', 'BIGINT', 'DECIMAL', 'HUGEINT'].includes(v.type?.id ?? '')) return false;
+  // A DECIMAL constant holds its unscaled digits and its type its scale.
+  const litScale = v.type?.id === 'DECIMAL' ? ((v.type as { type_info?: { scale?: number } }).type_info?.scale ?? 0) : null;
+  let literal = String(v.value);
+  if (litScale !== null && litScale > 0) {
+    const neg = literal.startsWith('-');
+    const digits = (neg ? literal.slice(1) : literal).padStart(litScale + 1, '0');
+    literal = `${neg ? '-' : ''}${digits.slice(0, -litScale)}.${digits.slice(-litScale)}`;
+  }
+  const m = /^\s*[+-]?(\d*)(?:\.(\d*))?\s*$/.exec(literal);
+  if (!m || (m[1] === '' && !m[2])) return false;
+  // Unconstrained as written: `::numeric` / `::decimal` not followed by `(`, or CAST(… AS numeric).
+  if (typeof o.query_location !== 'number') return false;
+  const after = text.subarray(o.query_location).toString();
+  const written = /^::\s*(?:numeric|decimal)\b(?!\s*\()/i.test(after) || /^cast\s*\([\s\S]*?\bas\s+(?:numeric|decimal)\s*\)/i.test(after);
+  if (!written) return false;
+  const whole = m[1]!.replace(/^0+/, '').length;
+  const scale = (m[2] ?? '').length;
+  if (whole + scale > 38) return false;
+  info.type_info.width = Math.max(whole + scale, 1, scale);
+  info.type_info.scale = scale;
+  return true;
 }
 
 /**
@@ -232,6 +268,10 @@ export function rewritePgFunctions(tree: unknown, sql: string, zone: TimeZone = 
     if (n === null || typeof n !== 'object') return;
     const o = n as Node;
     for (const v of Object.values(o)) walk(v, o);
+    if (o.class === 'CAST' && exactNumericCast(o, text)) {
+      changed = true;
+      return;
+    }
     if (o.class === 'CAST' && (o.cast_type as { id?: string } | undefined)?.id === 'INTERVAL' && CONSTANT_TEXT(o.child as Node)) {
       // Interval text read as PostgreSQL reads it ('-1 days +02:00', '1.5 months'), in a form DuckDB casts to the same fields.
       const c = (o.child as Node).value as { value: string };
