@@ -27,6 +27,7 @@ export type ErrorCategory =
   | 'unique_violation' // 23505
   | 'not_null_violation' // 23502
   | 'invalid_argument_for_logarithm' // 2201E
+  | 'program_limit_exceeded' // 54000
   | 'dependent_objects' // 2BP01
   | 'insufficient_privilege' // 42501
   | 'statement_too_complex' // 54001
@@ -79,6 +80,7 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   unique_violation: '23505',
   not_null_violation: '23502',
   invalid_argument_for_logarithm: '2201E',
+  program_limit_exceeded: '54000',
   dependent_objects: '2BP01',
   insufficient_privilege: '42501',
   statement_too_complex: '54001',

@@ -71,6 +71,10 @@ const FUNCTIONS: Readonly<Record<string, PgFunction>> = {
   justify_hours: plain('justify_hours', 'interval'),
   justify_interval: plain('justify_interval', 'interval'),
   width_bucket: plain('width_bucket', 'int'),
+  // DuckDB has none of these, or answers otherwise (to_hex in upper case and 64 bits).
+  initcap: plain('initcap', 'varchar'),
+  octet_length: plain('octet_length', 'int'),
+  to_hex: plain('to_hex', 'varchar'),
   // jsonb's functions (DuckDB's JSON has others of its own names, or none); results are the canonical text.
   jsonb_typeof: plain('jsonb_typeof', 'varchar'),
   jsonb_array_length: plain('jsonb_array_length', 'int'),
@@ -185,7 +189,7 @@ function setExpander(rows: readonly Value[][]): Value[][][] {
 
 /** Whether query text may call one of the functions (a cheap test before the tree rewrite). */
 export function mentionsPgFunction(text: string): boolean {
-  return /~|interval|numeric|decimal|similar|generate_series|to_char|to_timestamp|to_date|regexp_|format|lpad|rpad|encode|decode|quote_|date_part|age|make_|justify_|width_bucket|jsonb|@>|<@/i.test(text);
+  return /~|interval|numeric|decimal|initcap|octet_length|to_hex|similar|generate_series|to_char|to_timestamp|to_date|regexp_|format|lpad|rpad|encode|decode|quote_|date_part|age|make_|justify_|width_bucket|jsonb|@>|<@/i.test(text);
 }
 
 type Node = Record<string, unknown>;

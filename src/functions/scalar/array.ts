@@ -5,7 +5,7 @@
  * list layout); every kernel follows PostgreSQL's rules for NULLs and empty arrays.
  */
 import { SluiceError } from '../../common/errors.js';
-import { isArrayType, type SqlType, type Value } from '../../common/types.js';
+import { arrayOf, elementType, isArrayType, type ArrayType, type SqlType, type Value } from '../../common/types.js';
 import { byName, rowWiseFunction, syntaxFunctions, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
 import { coerceArg, noFunction, type ScalarBinder } from './signature.js';
 
@@ -110,6 +110,44 @@ const regexpSplitToArray: ScalarFunction = (args, argExprs, type) => {
 };
 
 /** The array functions: signature beside kernel. ARRAY[…], subscripts, `||` on arrays and ANY/ALL are bound from SQL syntax by the binder. */
+/**
+ * An array and elements of its element type, at the places `shape` gives ('a' the array, 'e' an
+ * element); a NULL array takes the elements' array type.
+ */
+function arrayWith(shape: string, ret: 'array' | SqlType): ScalarBinder {
+  return (args, site) => {
+    if (args.length !== shape.length) throw noFunction(site.name, args, site.pos);
+    const ai = shape.indexOf('a');
+    let at = args[ai]!.type;
+    if (!isArrayType(at)) {
+      const firstElem = args.find((_, i) => shape[i] === 'e' && args[i]!.type !== 'null');
+      const made = at === 'null' && firstElem ? arrayOf(firstElem.type) : null;
+      if (!made) throw noFunction(site.name, args, site.pos);
+      at = made;
+    }
+    const elem = elementType(at as ArrayType);
+    const bound = args.map((x, i) => (shape[i] === 'a' ? coerceArg(site.name, x, at, args, site.pos) : shape[i] === 'e' ? coerceArg(site.name, x, elem, args, site.pos) : x));
+    return site.make(bound, ret === 'array' ? at : ret);
+  };
+}
+
+/** IS NOT DISTINCT FROM between two element values. */
+const sameElement = (a: Value, b: Value): boolean => a === b || (a !== null && b !== null && typeof a === 'object' && JSON.stringify(a) === JSON.stringify(b));
+
+const arrayToStringArgs: ScalarBinder = (args, site) => {
+  if ((args.length !== 2 && args.length !== 3) || !isArrayType(args[0]!.type)) throw noFunction(site.name, args, site.pos);
+  // Elements other than numbers, text and booleans are written as their text cast.
+  const elem = elementType(args[0]!.type as ArrayType);
+  const arr = ['int', 'smallint', 'bigint', 'double', 'real', 'numeric', 'varchar', 'boolean'].includes(elem) ? args[0]! : coerceArg(site.name, args[0]!, 'varchar[]', args, site.pos);
+  return site.make([arr, ...args.slice(1).map((x) => coerceArg(site.name, x, 'varchar', args, site.pos))], 'varchar');
+};
+
+/** An element as array_to_string writes it: its text (booleans as t/f, as PostgreSQL prints them). */
+function elementText(v: Value): string {
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  return String(v);
+}
+
 export const ARRAY_FUNCTIONS = {
   ...syntaxFunctions({
     array_ctor: rowWiseFunction((vals) => [...vals], false),
@@ -134,4 +172,25 @@ export const ARRAY_FUNCTIONS = {
     rowWiseFunction(([s, d, n]) => (s === null ? null : stringToArray(s as string, d as string | null, (n ?? null) as string | null)), false),
   ),
   regexp_split_to_array: byName(['regexp_split_to_array'], texts(2, 3, 'varchar[]'), regexpSplitToArray),
+  array_append: byName(['array_append'], arrayWith('ae', 'array'), rowWiseFunction(([a, e]) => (a === null ? [e!] : [...(a as readonly Value[]), e!]), false)),
+  array_prepend: byName(['array_prepend'], arrayWith('ea', 'array'), rowWiseFunction(([e, a]) => (a === null ? [e!] : [e!, ...(a as readonly Value[])]), false)),
+  array_cat_fn: byName(['array_cat'], arrayWith('aa', 'array'), rowWiseFunction(([a, b]) => (a === null ? b! : b === null ? a! : [...(a as readonly Value[]), ...(b as readonly Value[])]), false)),
+  array_position: byName(['array_position'], arrayWith('ae', 'int'), rowWiseFunction(([a, e]) => {
+    if (a === null) return null;
+    const i = (a as readonly Value[]).findIndex((x) => sameElement(x, e!));
+    return i < 0 ? null : i + 1;
+  }, false)),
+  array_remove: byName(['array_remove'], arrayWith('ae', 'array'), rowWiseFunction(([a, e]) => (a === null ? null : (a as readonly Value[]).filter((x) => !sameElement(x, e!))), false)),
+  array_replace: byName(['array_replace'], arrayWith('aee', 'array'), rowWiseFunction(([a, from, to]) => (a === null ? null : (a as readonly Value[]).map((x) => (sameElement(x, from!) ? to! : x))), false)),
+  array_upper: byName(['array_upper'], overArray(['int'], 'int'), rowWiseFunction(([arr, dim]) => (Number(dim) === 1 && (arr as readonly Value[]).length > 0 ? (arr as readonly Value[]).length : null))),
+  array_lower: byName(['array_lower'], overArray(['int'], 'int'), rowWiseFunction(([arr, dim]) => (Number(dim) === 1 && (arr as readonly Value[]).length > 0 ? 1 : null))),
+  array_to_string: byName(['array_to_string'], arrayToStringArgs, rowWiseFunction(([a, sep, nullText]) => {
+    if (a === null || sep === null) return null;
+    const parts: string[] = [];
+    for (const v of a as readonly Value[]) {
+      if (v !== null) parts.push(elementText(v));
+      else if (nullText !== undefined && nullText !== null) parts.push(nullText as string);
+    }
+    return parts.join(sep as string);
+  }, false)),
 } satisfies Record<string, ScalarDefinition>;

@@ -10,7 +10,7 @@ import type { Value } from '../../common/types.js';
 import { call, cast } from '../../planner/coercion.js';
 import type { BoundExpr } from '../../planner/expr.js';
 import { boolColumn, byName, bySyntax, evalAll, mapStrings, rowWise, rowWiseFunction, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
-import { fixed, noFunction, type ScalarBinder } from './signature.js';
+import { coerceArg, fixed, noFunction, type ScalarBinder } from './signature.js';
 
 /** The regular expression a LIKE pattern (with `\` escapes) matches, anchored at both ends. */
 export function likeToRegExp(pattern: string, insensitive: boolean): RegExp {
@@ -223,6 +223,43 @@ const textToText = fixed(['varchar'], 'varchar');
 const padArgs: ScalarBinder = (args, site) =>
   (args.length === 2 ? fixed(['varchar', 'int'], 'varchar') : fixed(['varchar', 'int', 'varchar'], 'varchar'))(args, site);
 
+/** PostgreSQL's initcap: the first letter of each run of letters and digits upper case, the rest lower. */
+function initcap(str: string): string {
+  let out = '';
+  let inWord = false;
+  for (const ch of str) {
+    const alnum = /[\p{L}\p{N}]/u.test(ch);
+    out += alnum ? (inWord ? ch.toLowerCase() : ch.toUpperCase()) : ch;
+    inWord = alnum;
+  }
+  return out;
+}
+
+/** translate(s, from, to): each character of `from` becomes the one at its place in `to`, or goes when `to` is shorter. */
+function translate(str: string, from: string, to: string): string {
+  const f = [...from];
+  const t = [...to];
+  let out = '';
+  for (const ch of str) {
+    const i = f.indexOf(ch);
+    if (i < 0) out += ch;
+    else if (i < t.length) out += t[i];
+  }
+  return out;
+}
+
+/** to_hex(integer | bigint): two's complement of a negative value, at the argument's width. */
+function toHex(n: number | bigint): string {
+  if (typeof n === 'bigint') return (n < 0n ? n + (1n << 64n) : n).toString(16);
+  return (n < 0 ? n + 2 ** 32 : n).toString(16);
+}
+
+const toHexArgs: ScalarBinder = (args, site) => {
+  if (args.length !== 1) throw noFunction(site.name, args, site.pos);
+  const t = args[0]!.type === 'bigint' ? 'bigint' : 'int';
+  return site.make([coerceArg(site.name, args[0]!, t, args, site.pos)], 'varchar');
+};
+
 export const STRING_FUNCTIONS = {
   like: bySyntax(like(false)),
   ilike: bySyntax(like(true)),
@@ -259,6 +296,19 @@ export const STRING_FUNCTIONS = {
     return parts[idx] ?? '';
   })),
   starts_with: byName(['starts_with'], fixed(['varchar', 'varchar'], 'boolean'), rowWiseFunction(([s, p]: Value[]) => (s as string).startsWith(p as string))),
+  repeat: byName(['repeat'], fixed(['varchar', 'int'], 'varchar'), rowWiseFunction(([str, n]: Value[]) => ((n as number) > 0 ? (str as string).repeat(n as number) : ''))),
+  initcap: byName(['initcap'], textToText, mapString(initcap)),
+  translate: byName(['translate'], fixed(['varchar', 'varchar', 'varchar'], 'varchar'), rowWiseFunction(([str, from, to]: Value[]) => translate(str as string, from as string, to as string))),
+  ascii: byName(['ascii'], fixed(['varchar'], 'int'), rowWiseFunction(([str]: Value[]) => ((str as string).length === 0 ? 0 : (str as string).codePointAt(0)!))),
+  chr: byName(['chr'], fixed(['int'], 'varchar'), rowWiseFunction(([n]: Value[]) => {
+    const c = n as number;
+    if (c === 0) throw new SluiceError('program_limit_exceeded', 'null character not permitted');
+    if (c < 0 || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) throw new SluiceError('program_limit_exceeded', 'requested character too large for encoding: ' + c);
+    return String.fromCodePoint(c);
+  })),
+  octet_length: byName(['octet_length'], fixed(['varchar'], 'int'), rowWiseFunction(([str]: Value[]) => Buffer.byteLength(str as string))),
+  bit_length: byName(['bit_length'], fixed(['varchar'], 'int'), rowWiseFunction(([str]: Value[]) => 8 * Buffer.byteLength(str as string))),
+  to_hex: byName(['to_hex'], toHexArgs, rowWiseFunction(([n]: Value[]) => toHex(n as number | bigint))),
   lpad: byName(['lpad'], padArgs, rowWiseFunction(([s, len, fill]: Value[]) => pad(s as string, len as number, (fill ?? ' ') as string, true))),
   rpad: byName(['rpad'], padArgs, rowWiseFunction(([s, len, fill]: Value[]) => pad(s as string, len as number, (fill ?? ' ') as string, false))),
 } satisfies Record<string, ScalarDefinition>;
