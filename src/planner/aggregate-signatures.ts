@@ -59,6 +59,16 @@ const spread = (name: string): AggregateSignature => ({
   keepsValuesWhenRetracting: false,
 });
 
+/** bit_and, bit_or, bit_xor: over smallint, integer or bigint, of the argument's type. */
+const bitAgg = (name: string): AggregateSignature => ({
+  name,
+  star: false,
+  argType: (t) => (t === 'int' || t === 'bigint' ? t : null),
+  returnType: (t) => t,
+  hint: `${name}() takes a smallint, integer or bigint argument.`,
+  keepsValuesWhenRetracting: false,
+});
+
 /** An aggregate over each group's rows in the ORDER BY written in the call; its state is the rows. */
 const ordered = (name: string, sig: Pick<AggregateSignature, 'argType' | 'returnType'> & Partial<AggregateSignature>): AggregateSignature => ({
   name,
@@ -90,6 +100,9 @@ export const AGGREGATE_SIGNATURES = {
   bool_and: boolAgg('bool_and'),
   bool_or: boolAgg('bool_or'),
   every: boolAgg('every'),
+  bit_and: bitAgg('bit_and'),
+  bit_or: bitAgg('bit_or'),
+  bit_xor: bitAgg('bit_xor'),
   stddev: spread('stddev'),
   stddev_samp: spread('stddev_samp'),
   stddev_pop: spread('stddev_pop'),

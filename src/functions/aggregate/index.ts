@@ -8,6 +8,7 @@
 import { AGGREGATE_SIGNATURES, type AggregateSignature } from '../../planner/aggregate-signatures.js';
 import type { AggCall, AggFn, BoundExpr } from '../../planner/expr.js';
 import { avg } from './avg.js';
+import { bitAnd, bitOr, bitXor } from './bit.js';
 import { boolAnd, boolOr } from './bool.js';
 import { count, countStar } from './count.js';
 import { DistinctAccumulator } from './distinct.js';
@@ -31,6 +32,9 @@ export const AGGREGATES: Readonly<Record<AggFn, AggregateFunction>> = {
   bool_and: boolAnd,
   bool_or: boolOr,
   every: boolAnd,
+  bit_and: bitAnd,
+  bit_or: bitOr,
+  bit_xor: bitXor,
   stddev: stddevSamp,
   stddev_samp: stddevSamp,
   stddev_pop: stddevPop,
