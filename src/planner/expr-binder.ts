@@ -360,6 +360,11 @@ export class ExprBinder {
     const sqlFn = this.bindSqlFunction(e.name, args, pos);
     if (sqlFn) return sqlFn;
     if (e.name === 'mod' && args.length === 2) return bindArithmetic('%', args[0]!, args[1]!, pos);
+    // make_timestamptz(y, mo, d, h, mi, s [, zone]): the local time in the zone (the session's by default).
+    if (e.name === 'make_timestamptz' && (args.length === 6 || args.length === 7)) {
+      const local = bindScalar('make_timestamp', args.slice(0, 6), pos);
+      return args.length === 6 ? cast(local, 'timestamptz') : bindScalar('timezone', [args[6]!, local], pos);
+    }
     return bindScalar(e.name, args, pos);
   }
 
