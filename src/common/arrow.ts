@@ -5,7 +5,7 @@
  */
 import {
   Bool, DateDay, Field as ArrowField, Float64, Int32, Int64, makeData, RecordBatch, Schema as ArrowSchema,
-  List, Struct, TimestampMicrosecond, Utf8, Null, type DataType, type Data,
+  List, Struct, TimeMicrosecond, TimestampMicrosecond, Utf8, Null, type DataType, type Data,
 } from 'apache-arrow';
 import { SluiceError } from './errors.js';
 import type { Batch, Column } from './column.js';
@@ -27,6 +27,7 @@ export function arrowType(t: SqlType): DataType {
     case 'timestamp':
     case 'timestamptz': return new TimestampMicrosecond();
     case 'date': return new DateDay();
+    case 'time': return new TimeMicrosecond();
     case 'null': return new Null();
     default: return new List(new ArrowField('item', arrowType(elementType(t)), true));
   }

@@ -140,6 +140,7 @@ export function getValue(c: Column, i: number): Value {
     case 'bigint':
     case 'timestamp':
     case 'timestamptz':
+    case 'time':
       return (c.values as BigInt64Array)[i]!;
     case 'varchar':
     case 'bytea':
@@ -195,6 +196,7 @@ export class ColumnBuilder {
       case 'bigint':
       case 'timestamp':
       case 'timestamptz':
+      case 'time':
         this.values = new BigInt64Array(capacity);
         break;
       case 'double':
@@ -270,6 +272,7 @@ export class ColumnBuilder {
       case 'bigint':
       case 'timestamp':
       case 'timestamptz':
+      case 'time':
         (this.values as BigInt64Array)[i] = typeof v === 'bigint' ? v : BigInt(v as number);
         break;
       case 'varchar':
@@ -604,6 +607,7 @@ export function allocValues(type: SqlType, n: number): ColumnValues {
     case 'bigint':
     case 'timestamp':
     case 'timestamptz':
+    case 'time':
       return new BigInt64Array(n);
     case 'double':
       return new Float64Array(n);

@@ -22,6 +22,7 @@ export type ScalarType =
   | 'timestamp'
   | 'timestamptz'
   | 'date'
+  | 'time'
   | 'interval'
   | 'bytea'
   | 'jsonb'
@@ -144,6 +145,9 @@ export function parseTypeName(raw: string): SqlType {
       return 'timestamptz';
     case 'date':
       return 'date';
+    case 'time':
+    case 'time without time zone':
+      return 'time';
     case 'interval':
       return 'interval';
     case 'bytea':
@@ -176,6 +180,8 @@ export function typeDisplayName(t: SqlType): string {
       return 'timestamp with time zone';
     case 'date':
       return 'date';
+    case 'time':
+      return 'time without time zone';
     case 'interval':
       return 'interval';
     case 'bytea':

@@ -5,7 +5,7 @@
 import { canonicalJsonb, JsonNumber, parseJson } from './jsonb.js';
 import { SluiceError } from './errors.js';
 import { elementType, isArrayType, typeDisplayName, type ArrayType, type SqlType, type Value } from './types.js';
-import { parseInterval, formatInterval } from './interval.js';
+import { decodeInterval, formatInterval, microsInterval, parseInterval } from './interval.js';
 import { parsed, parsedDays, parsedMicrosBig, parseTimestampString, TS_RANGE, TS_SYNTAX } from './timestamp-text.js';
 import { findTimeZone, localToUtc, offsetText, utcToLocal, floorSeconds, UTC, type TimeZone } from './time-zone.js';
 import { decFromDouble, decOf, decToInteger, formatDec, numericText, parseDec } from './decimal.js';
@@ -65,6 +65,37 @@ export function formatTimestamp(micros: bigint): string {
   return frac === 0 ? base : `${base}.${String(frac).padStart(6, '0').replace(/0+$/, '')}`;
 }
 
+const DAY_MICROS = 86_400_000_000n;
+
+/** A time of day (microseconds since midnight, 0 to 24:00:00) as PostgreSQL prints it. */
+export function formatTime(micros: bigint): string {
+  const secs = Number(micros / 1_000_000n);
+  const frac = Number(micros % 1_000_000n);
+  const base = `${p2(Math.floor(secs / 3600))}:${p2(Math.floor(secs / 60) % 60)}:${p2(secs % 60)}`;
+  return frac === 0 ? base : `${base}.${String(frac).padStart(6, '0').replace(/0+$/, '')}`;
+}
+
+/**
+ * PostgreSQL's time input: [date] HH:MM[:SS[.fraction]] [AM|PM] [zone offset, ignored]; the
+ * fraction rounds to microseconds; 24:00:00 is the end of the day.
+ */
+export function parseTime(s: string): bigint {
+  const m = /^\s*(?:\d{4}-\d{1,2}-\d{1,2}[ T]+)?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d*))?)?\s*(am|pm|a\.m\.|p\.m\.)?\s*(?:(?:z|[+-]\d{1,2}(?::?\d{2})?))?\s*$/i.exec(s);
+  if (!m) throw new SluiceError('invalid_datetime_format', `invalid input syntax for type time: "${s}"`);
+  let h = Number(m[1]);
+  const mi = Number(m[2]);
+  const sec = Number(m[3] ?? 0);
+  const ampm = m[5]?.toLowerCase()[0];
+  if (ampm) {
+    if (h < 1 || h > 12) throw new SluiceError('datetime_field_overflow', `date/time field value out of range: "${s}"`);
+    h = (h % 12) + (ampm === 'p' ? 12 : 0);
+  }
+  const frac = m[4] ? Math.round(Number(`0.${m[4]}`) * 1e6) : 0;
+  const total = (BigInt(h * 3600 + mi * 60 + sec) * 1_000_000n) + BigInt(frac);
+  if (h > 24 || mi > 59 || sec > 60 || total > DAY_MICROS) throw new SluiceError('datetime_field_overflow', `date/time field value out of range: "${s}"`);
+  return total;
+}
+
 export function formatDate(days: number): string {
   const d = new Date(days * 86_400_000);
   return `${String(d.getUTCFullYear()).padStart(4, '0')}-${p2(d.getUTCMonth() + 1)}-${p2(d.getUTCDate())}`;
@@ -96,6 +127,8 @@ export function formatValue(v: Value, type: SqlType, zone: TimeZone = UTC): stri
       return formatTimestamptz(BigInt(v as bigint), zone);
     case 'date':
       return formatDate(Number(v));
+    case 'time':
+      return formatTime(BigInt(v as bigint));
     case 'interval':
       return formatInterval(v as string);
     case 'double':
@@ -224,6 +257,8 @@ export function parseText(s: string, type: SqlType, zone: TimeZone = UTC): Value
       return parseTimestamptz(s, zone);
     case 'date':
       return parseDate(s);
+    case 'time':
+      return parseTime(s);
     case 'interval':
       return parseInterval(s);
     case 'null':
@@ -328,7 +363,20 @@ export function castValue(v: Value, from: SqlType, to: SqlType, zone: TimeZone =
         return Number(b / 86_400_000_000n) - (b % 86_400_000_000n < 0n ? 1 : 0);
       }
       break;
+    case 'time':
+      if (from === 'timestamp' || from === 'timestamptz') {
+        const b = from === 'timestamptz' ? utcToLocal(zone, v as bigint) : (v as bigint);
+        const r = b % DAY_MICROS;
+        return r < 0n ? r + DAY_MICROS : r;
+      }
+      if (from === 'interval') {
+        // The interval's time part, wrapped into one day (PostgreSQL's interval → time).
+        const r = decodeInterval(v as string).micros % DAY_MICROS;
+        return r < 0n ? r + DAY_MICROS : r;
+      }
+      break;
     case 'interval':
+      if (from === 'time') return microsInterval(v as bigint);
       break;
     case 'null':
       return null;

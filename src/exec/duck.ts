@@ -5,7 +5,7 @@
 import { appendChunks, chunkWriters } from './duck-chunks.js';
 import { checkedInterval, decodeInterval, encodeInterval, parseInterval } from '../common/interval.js';
 import {
-  DuckDBInstance, DuckDBTimestampValue, DuckDBTimestampTZValue, DuckDBTimestampMillisecondsValue, DuckDBTimestampSecondsValue, DuckDBTimestampNanosecondsValue, listValue, LIST, BOOLEAN, INTEGER, BIGINT, DOUBLE, VARCHAR, DuckDBDateValue, DuckDBIntervalValue, DuckDBDecimalValue,
+  DuckDBInstance, DuckDBTimestampValue, DuckDBTimestampTZValue, DuckDBTimestampMillisecondsValue, DuckDBTimestampSecondsValue, DuckDBTimestampNanosecondsValue, listValue, LIST, BOOLEAN, INTEGER, BIGINT, DOUBLE, VARCHAR, DuckDBDateValue, DuckDBIntervalValue, DuckDBDecimalValue, DuckDBTimeValue,
   type DuckDBConnection, type DuckDBResultReader,
 } from '@duckdb/node-api';
 import { isErrorCategory, SluiceError, type ErrorCategory } from '../common/errors.js';
@@ -31,6 +31,7 @@ export function duckType(t: SqlType): string {
     case 'timestamp': return 'TIMESTAMP';
     case 'timestamptz': return 'TIMESTAMPTZ';
     case 'date': return 'DATE';
+    case 'time': return 'TIME';
     case 'interval': return 'INTERVAL';
     case 'null': return 'VARCHAR';
     default: return `${duckType(elementType(t))}[]`;
@@ -99,6 +100,7 @@ export function fromDuckTypeName(name: string): SqlType {
   if (n === 'TIMESTAMP WITH TIME ZONE' || n === 'TIMESTAMPTZ') return 'timestamptz';
   if (n.startsWith('TIMESTAMP')) return 'timestamp';
   if (n === 'DATE') return 'date';
+  if (n === 'TIME') return 'time';
   if (n === 'INTERVAL') return 'interval';
   return 'varchar';
 }
@@ -113,6 +115,7 @@ export function fromDuck(v: unknown, type: SqlType): Value {
   if (v instanceof DuckDBTimestampSecondsValue) return v.seconds * 1_000_000n;
   if (v instanceof DuckDBTimestampNanosecondsValue) return v.nanos / 1000n;
   if (v instanceof DuckDBDateValue) return v.days;
+  if (v instanceof DuckDBTimeValue) return v.micros;
   if (v instanceof DuckDBIntervalValue) return encodeInterval(checkedInterval(v.months, v.days, v.micros));
   if (v instanceof DuckDBDecimalValue) return type === 'numeric' ? v.toString() : Number(v.toString());
   switch (type) {
@@ -126,6 +129,7 @@ export function fromDuck(v: unknown, type: SqlType): Value {
     case 'bigint':
     case 'timestamp':
     case 'timestamptz':
+    case 'time':
       return typeof v === 'bigint' ? v : BigInt(v as number);
     case 'interval':
       // Text (a VARCHAR column or expression) read as interval input.
@@ -160,6 +164,8 @@ export function duckValue(v: Value, type: SqlType): unknown {
       return new DuckDBTimestampTZValue(v as bigint);
     case 'date':
       return new DuckDBDateValue(v as number);
+    case 'time':
+      return new DuckDBTimeValue(v as bigint);
     case 'interval': {
       const p = decodeInterval(v as string);
       return new DuckDBIntervalValue(p.months, p.days, p.micros);
@@ -230,6 +236,12 @@ export function duckError(e: unknown): SluiceError {
   // Say it the way PostgreSQL does, so clients and tests see one vocabulary.
   const col = /^Referenced column "([^"]+)" not found/.exec(first);
   if (col) first = `column "${col[1]}" does not exist`;
+  // DuckDB's words for a bad time, date or timestamp text, as PostgreSQL's.
+  const badTime = /^(?:time|date|timestamp) field value out of range: "([^"]*)"/.exec(first);
+  if (badTime) {
+    cat = 'datetime_field_overflow';
+    first = `date/time field value out of range: "${badTime[1]}"`;
+  }
   const tbl = /^Table with name ([^ ]+) does not exist/.exec(first);
   if (tbl) first = `relation "${tbl[1]}" does not exist`;
   const notNull = cat === 'not_null_violation' ? /^NOT NULL constraint failed: ([^.\s]+)\.(\S+)/.exec(first) : null;
@@ -396,6 +408,7 @@ function appendValue(app: Appender, v: unknown, type: SqlType): void {
     case 'timestamp': app.appendTimestamp(v as DuckDBTimestampValue); break;
     case 'timestamptz': app.appendTimestampTZ(v as DuckDBTimestampTZValue); break;
     case 'date': app.appendDate(v as DuckDBDateValue); break;
+    case 'time': app.appendTime(v as DuckDBTimeValue); break;
     case 'interval': app.appendInterval(v as DuckDBIntervalValue); break;
     default: app.appendList(v as never, DUCK_LIST_TYPES[type]); break;
   }

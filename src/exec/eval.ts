@@ -186,7 +186,7 @@ export function castColumn(a: Column, from: SqlType, to: SqlType, ctx: EvalConte
   const n = a.length;
   const fs = storageOf(from);
   const ts = storageOf(to);
-  if (fs === ts && fs !== 'utf8' && fs !== 'list' && !(from === 'date' || to === 'date') && from !== 'timestamptz' && to !== 'timestamptz') return { ...a, type: to };
+  if (fs === ts && fs !== 'utf8' && fs !== 'list' && !(from === 'date' || to === 'date') && from !== 'timestamptz' && to !== 'timestamptz' && from !== 'time' && to !== 'time') return { ...a, type: to };
   if (fs === 'null') return constantColumn(to, null, n);
   if ((from === 'timestamp' && to === 'timestamptz') || (from === 'timestamptz' && to === 'timestamp')) {
     // A fixed zone (UTC, where views of old and most streams run) shifts by a constant: no per-row lookup.

@@ -100,7 +100,8 @@ function mixColumn(c: Column, n: number, hashes: Int32Array): void {
     }
     case 'bigint':
     case 'timestamp':
-    case 'timestamptz': {
+    case 'timestamptz':
+    case 'time': {
       const v = c.values as BigInt64Array;
       const w = new Int32Array(v.buffer, v.byteOffset, v.length * 2);
       for (let i = 0; i < n; i++) hashes[i] = isNull(i) ? mixWords(hashes[i]!, NULL_HASH, 0) : mixWords(hashes[i]!, w[2 * i]!, w[2 * i + 1]!);

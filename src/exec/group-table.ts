@@ -68,7 +68,7 @@ class IntKeyTable implements GroupTable {
   private readonly bool: boolean;
 
   constructor(private readonly type: SqlType) {
-    this.wide = type === 'bigint' || type === 'timestamp' || type === 'timestamptz';
+    this.wide = type === 'bigint' || type === 'timestamp' || type === 'timestamptz' || type === 'time';
     this.bool = type === 'boolean';
   }
 

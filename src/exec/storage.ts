@@ -16,6 +16,7 @@ export function storageOf(t: SqlType): Storage {
     case 'bigint':
     case 'timestamp':
     case 'timestamptz':
+    case 'time':
       return 'i64';
     case 'double':
       return 'f64';

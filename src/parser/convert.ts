@@ -386,6 +386,8 @@ class Converter {
         return { kind: 'cast', expr: { kind: 'literal', value: String(e.value), type: 'varchar' }, type: 'timestamp' };
       case 'date':
         return { kind: 'cast', expr: { kind: 'literal', value: String(e.value), type: 'varchar' }, type: 'date' };
+      case 'time':
+        return { kind: 'cast', expr: { kind: 'literal', value: String(e.value), type: 'varchar' }, type: 'time' };
       case 'cast': {
         const cast: Expr = { kind: 'cast', expr: this.convertExpr(e.expr), type: castTarget(e.target) };
         const tm = castTypmod(e.target);
@@ -425,7 +427,7 @@ class Converter {
         // EXTRACT(f FROM INTERVAL '…') / TIMESTAMP '…' / DATE '…': the parser keeps the keyword as cast_type.
         const source = this.convertExpr(e.args.source);
         const ct = typeof e.args.cast_type === 'string' ? e.args.cast_type.toLowerCase() : null;
-        const expr: Expr = ct === 'interval' || ct === 'timestamp' || ct === 'date' ? { kind: 'cast', expr: source, type: ct } : ct === 'timestamptz' || ct === 'timestamp with time zone' ? { kind: 'cast', expr: source, type: 'timestamptz' } : source;
+        const expr: Expr = ct === 'interval' || ct === 'timestamp' || ct === 'date' || ct === 'time' ? { kind: 'cast', expr: source, type: ct } : ct === 'timestamptz' || ct === 'timestamp with time zone' ? { kind: 'cast', expr: source, type: 'timestamptz' } : source;
         return { kind: 'extract', field: String(e.args.field).toLowerCase(), expr };
       }
       case 'aggr_func': {

@@ -214,6 +214,13 @@ export class ExprBinder {
       }
       case 'extract': {
         const a = this.bindExpr(e.expr, ctx);
+        if (a.type === 'time') {
+          // A time's fields are those of the interval since midnight (24:00:00 has hour 24).
+          if (!/^(hours?|minutes?|seconds?|milliseconds?|microseconds?|epoch)$/i.test(e.field)) {
+            throw new SluiceError('invalid_parameter', `unit "${e.field.toLowerCase()}" not supported for type time without time zone`);
+          }
+          return call('extract', [{ kind: 'lit', value: e.field, type: 'varchar' }, cast(a, 'interval')], 'double');
+        }
         if (a.type !== 'timestamp' && a.type !== 'timestamptz' && a.type !== 'date' && a.type !== 'interval') throw new SluiceError('undefined_function', `function extract(unknown, ${typeDisplayName(a.type)}) does not exist`);
         return call('extract', [{ kind: 'lit', value: e.field, type: 'varchar' }, a.type === 'date' ? cast(a, 'timestamp') : a], 'double');
       }
@@ -517,7 +524,7 @@ function opError(op: string, a: SqlType, b: SqlType | null): SluiceError {
 function bindArithmetic(op: '+' | '-' | '*' | '/' | '%', l: BoundExpr, r: BoundExpr, pos: number | undefined): BoundExpr {
   const fn: ScalarFn = ({ '+': 'add', '-': 'sub', '*': 'mul', '/': 'div', '%': 'mod' } as const)[op];
   if (isStringLit(l) && r.type !== 'varchar') l = constCast(l, r.type === 'timestamp' && op === '-' ? 'timestamp' : r.type);
-  if (isStringLit(r) && l.type !== 'varchar') r = constCast(r, l.type === 'timestamp' || l.type === 'timestamptz' || l.type === 'date' ? 'interval' : l.type);
+  if (isStringLit(r) && l.type !== 'varchar') r = constCast(r, l.type === 'timestamp' || l.type === 'timestamptz' || l.type === 'date' || (l.type === 'time' && op === '+') ? 'interval' : l.type);
   const lt = l.type === 'null' ? r.type : l.type;
   const rt = r.type === 'null' ? l.type : r.type;
   if (isNumeric(lt) && isNumeric(rt)) {
@@ -538,6 +545,17 @@ function bindArithmetic(op: '+' | '-' | '*' | '/' | '%', l: BoundExpr, r: BoundE
     return call('sub', [cast(l, 'timestamptz'), cast(r, 'timestamptz')], 'interval');
   }
   if (lt === 'interval' && rt === 'interval' && (op === '+' || op === '-')) return call(fn, [cast(l, 'interval'), cast(r, 'interval')], 'interval');
+  // time: ± interval wraps around the day (days and months change nothing), time − time is an
+  // interval, date + time a timestamp. Computed on the timestamp of that time on 1970-01-01.
+  if (lt === 'time' || rt === 'time') {
+    const midnight: BoundExpr = { kind: 'lit', value: 0n, type: 'timestamp' };
+    const onDay = (t: BoundExpr): BoundExpr => call('add', [midnight, cast(t, 'interval')], 'timestamp');
+    if (lt === 'time' && rt === 'interval' && (op === '+' || op === '-')) return cast(call(fn, [onDay(l), cast(r, 'interval')], 'timestamp'), 'time');
+    if (lt === 'interval' && rt === 'time' && op === '+') return cast(call('add', [onDay(r), cast(l, 'interval')], 'timestamp'), 'time');
+    if (lt === 'time' && rt === 'time' && op === '-') return call('sub', [cast(l, 'interval'), cast(r, 'interval')], 'interval');
+    if (lt === 'date' && rt === 'time' && op === '+') return call('add', [cast(l, 'timestamp'), cast(r, 'interval')], 'timestamp');
+    if (lt === 'time' && rt === 'date' && op === '+') return call('add', [cast(r, 'timestamp'), cast(l, 'interval')], 'timestamp');
+  }
   if (lt === 'date' && rt === 'int' && (op === '+' || op === '-')) return call(fn, [cast(l, 'date'), cast(r, 'int')], 'date');
   if (lt === 'date' && rt === 'date' && op === '-') return call('sub', [cast(l, 'date'), cast(r, 'date')], 'int');
   if (lt === 'interval' && isNumeric(rt) && (op === '*' || op === '/')) return call(fn, [cast(l, 'interval'), cast(r, 'double')], 'interval');

@@ -4,7 +4,7 @@
  */
 import { checkedInterval, formatIntervalParts } from '../common/interval.js';
 import { SluiceError } from '../common/errors.js';
-import { formatDate, formatDouble, formatTimestamp, parseDate, parseText, parseTimestamp } from '../common/values.js';
+import { formatDate, formatDouble, formatTime, formatTimestamp, parseDate, parseText, parseTime, parseTimestamp } from '../common/values.js';
 import { decodeUtf8 } from './message-reader.js';
 import type { FormatCode } from './message-writer.js';
 import { Oid } from './pg-types.js';
@@ -154,6 +154,8 @@ function castTypeName(oid: number): string | null {
       return 'TIMESTAMP';
     case Oid.date:
       return 'DATE';
+    case Oid.time:
+      return 'TIME';
     case Oid.interval:
       return 'INTERVAL';
     default:
@@ -213,6 +215,8 @@ function textLiteral(s: string, oid: number): string {
     case Oid.date:
       parseDate(s);
       return `CAST(${quoteLiteral(s.trim())} AS DATE)`;
+    case Oid.time:
+      return `CAST('${formatTime(parseTime(s))}' AS TIME)`;
     case Oid.interval:
       return `CAST(${quoteLiteral(s)} AS INTERVAL)`;
     case Oid.text:
@@ -252,6 +256,9 @@ function binaryLiteral(raw: Buffer, oid: number, index: number): string {
     case Oid.timestamptz:
       want(8);
       return `CAST('${formatTimestamp(raw.readBigInt64BE(0) + PG_EPOCH_MICROS)}' AS TIMESTAMP)`;
+    case Oid.time:
+      want(8);
+      return `CAST('${formatTime(raw.readBigInt64BE(0))}' AS TIME)`;
     case Oid.date: {
       want(4);
       return `CAST('${formatDate(raw.readInt32BE(0) + PG_EPOCH_DAYS)}' AS DATE)`;

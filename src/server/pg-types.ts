@@ -19,6 +19,7 @@ export const Oid = {
   bpchar: 1042,
   varchar: 1043,
   date: 1082,
+  time: 1083,
   timestamp: 1114,
   timestamptz: 1184,
   interval: 1186,
@@ -66,6 +67,8 @@ export function typeOid(t: SqlType): number {
       return Oid.timestamptz;
     case 'date':
       return Oid.date;
+    case 'time':
+      return Oid.time;
     case 'interval':
       return Oid.interval;
     case 'null':
@@ -88,6 +91,7 @@ export function typeSize(t: SqlType): number {
     case 'double':
     case 'timestamp':
     case 'timestamptz':
+    case 'time':
       return 8;
     case 'interval':
       return 16;

@@ -55,6 +55,9 @@ export function writeBinaryValue(w: ValueSink, v: Value, type: SqlType): void {
     case 'date':
       w.int32(4).int32(Number(v) - PG_EPOCH_DAYS);
       return;
+    case 'time':
+      w.int32(8).int64(BigInt(v as bigint));
+      return;
     case 'interval': {
       // PostgreSQL's binary interval: int64 microseconds, int32 days, int32 months.
       const p = decodeInterval(v as string);

@@ -109,6 +109,7 @@ export class FastColumn {
       case 'bigint':
       case 'timestamp':
       case 'timestamptz':
+      case 'time':
         this.reserve();
         (this.values as BigInt64Array)[this.length] = typeof v === 'bigint' ? v : BigInt(v as number);
         return this.markValid();

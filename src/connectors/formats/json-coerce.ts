@@ -68,6 +68,7 @@ export function coerceJson(v: unknown, type: SqlType): Value {
       if (Math.abs(v * 1e6) >= INT64_LIMIT) throw new SluiceError('numeric_out_of_range', `${v} seconds are out of range for type interval`);
       return microsInterval(BigInt(Math.round(v * 1e6)));
     case 'date':
+    case 'time':
     case 'bytea':
       throw mismatch(v, type);
     case 'jsonb':

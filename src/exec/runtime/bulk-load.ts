@@ -471,7 +471,7 @@ function copyContext(table: string, line: number): string {
 
 /** PostgreSQL's SQLSTATE for a value its input function refuses: 22007 for dates and times, 22003 for a number out of range, else 22P02. */
 function inputErrorCategory(type: SqlType, text: string): 'invalid_datetime_format' | 'numeric_out_of_range' | 'invalid_input' {
-  if (type === 'timestamp' || type === 'timestamptz' || type === 'date' || type === 'interval') return 'invalid_datetime_format';
+  if (type === 'timestamp' || type === 'timestamptz' || type === 'date' || type === 'time' || type === 'interval') return 'invalid_datetime_format';
   if ((type === 'int' || type === 'bigint') && PLAIN_INTEGER.test(text.trim())) return 'numeric_out_of_range';
   return 'invalid_input';
 }

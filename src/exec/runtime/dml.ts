@@ -3,7 +3,7 @@
  * table's changelog for the next epoch (+1 inserted, −1 deleted, an update both).
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { formatTimestamp, parseTimestamptz } from '../../common/values.js';
+import { formatTime, formatTimestamp, parseTime, parseTimestamptz } from '../../common/values.js';
 import type { TimeZone } from '../../common/time-zone.js';
 import { batchFromRows, type Batch } from '../../common/column.js';
 import { SluiceError, toSluiceError } from '../../common/errors.js';
@@ -117,7 +117,7 @@ export async function applyDml(state: EngineState, t: TableRt, stmt: DmlStatemen
     const fast = await insertValues(duck, conn, t.entry, stmt.values, zone);
     if (fast) return fast;
   }
-  let text = stmt.kind === 'insert' && t.entry.schema.some((f) => f.type === 'interval' || f.type === 'timestamptz') ? literalsForDuck(stmt.text, t.entry.schema, zone) : stmt.text;
+  let text = stmt.kind === 'insert' && t.entry.schema.some((f) => f.type === 'interval' || f.type === 'timestamptz' || f.type === 'time') ? literalsForDuck(stmt.text, t.entry.schema, zone) : stmt.text;
   if (stmt.kind === 'insert') text = await insertQueryForDuck(state, text, conn, zone);
   const r = split(
     await duck.query(`${text} ${returning}`, conn).catch((e: unknown) => {
@@ -174,11 +174,13 @@ function literalsForDuck(text: string, schema: Schema, zone: TimeZone): string {
   for (let i = 0; i < v.rows * v.width; i++) {
     const kind = v.kinds[i];
     const type = types[i % v.width];
-    if ((type !== 'interval' && type !== 'timestamptz') || (kind !== LiteralKind.String && kind !== LiteralKind.EscapedString)) continue;
+    if ((type !== 'interval' && type !== 'timestamptz' && type !== 'time') || (kind !== LiteralKind.String && kind !== LiteralKind.EscapedString)) continue;
     const raw = text.slice(v.starts[i], v.ends[i]);
     const s = kind === LiteralKind.EscapedString ? raw.replaceAll("''", "'") : raw;
     let written: string;
     if (type === 'timestamptz') written = `${formatTimestamp(parseTimestamptz(s, zone))}+00`;
+    // PostgreSQL's time input (AM/PM, a date before it, 24:00:00) as the plain text DuckDB reads.
+    else if (type === 'time') written = formatTime(parseTime(s));
     else {
       const p = parseIntervalParts(s);
       written = `${p.months} months ${p.days} days ${p.micros} microseconds`;

@@ -109,6 +109,7 @@ export function pgTypeOid(t: SqlType): number {
     case 'timestamp': return 1114;
     case 'timestamptz': return 1184;
     case 'date': return 1082;
+    case 'time': return 1083;
     case 'interval': return 1186;
     case 'null': return 25;
     case 'jsonb': return 3802;
@@ -246,7 +247,7 @@ const INFO_VIEWS: Readonly<Record<string, string>> = {
     NULL::INTEGER AS character_maximum_length, CASE WHEN t.oid IN (25, 1043) THEN 1073741824 END AS character_octet_length,
     CASE t.oid WHEN 20 THEN 64 WHEN 23 THEN 32 WHEN 21 THEN 16 WHEN 701 THEN 53 WHEN 700 THEN 24 END AS numeric_precision,
     CASE WHEN t.oid IN (20, 21, 23, 700, 701, 1700) THEN 2 END AS numeric_precision_radix, CASE WHEN t.oid IN (20, 21, 23) THEN 0 END AS numeric_scale,
-    CASE WHEN t.oid IN (1082) THEN 0 WHEN t.oid IN (1114, 1184, 1186) THEN 6 END AS datetime_precision, NULL::VARCHAR AS interval_type,
+    CASE WHEN t.oid IN (1082) THEN 0 WHEN t.oid IN (1083, 1114, 1184, 1186) THEN 6 END AS datetime_precision, NULL::VARCHAR AS interval_type,
     NULL::INTEGER AS interval_precision, NULL::VARCHAR AS character_set_catalog, NULL::VARCHAR AS character_set_schema, NULL::VARCHAR AS character_set_name,
     NULL::VARCHAR AS collation_catalog, NULL::VARCHAR AS collation_schema, NULL::VARCHAR AS collation_name, NULL::VARCHAR AS domain_catalog,
     NULL::VARCHAR AS domain_schema, NULL::VARCHAR AS domain_name, ${catalogName} AS udt_catalog, 'pg_catalog' AS udt_schema, t.typname AS udt_name,
@@ -417,7 +418,7 @@ function relationRows(src: CatalogSource): RelationRow[] {
   return [...user, ...system, ...catalogRel, ...info];
 }
 
-const STORAGE_PLAIN = new Set([16, 20, 21, 23, 700, 701, 1082, 1114, 1184, 1186]);
+const STORAGE_PLAIN = new Set([16, 20, 21, 23, 700, 701, 1082, 1083, 1114, 1184, 1186]);
 
 /** The rows of every table refilled from the catalog, by table. */
 export function catalogRows(src: CatalogSource): Record<string, Value[][]> {

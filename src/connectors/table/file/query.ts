@@ -22,6 +22,7 @@ export function duckTypeName(type: SqlType): string {
     case 'timestamp': return 'TIMESTAMP';
     case 'timestamptz': return 'TIMESTAMPTZ';
     case 'date': return 'DATE';
+    case 'time': return 'TIME';
     case 'interval': return 'INTERVAL';
     default: return `${duckTypeName(elementType(type))}[]`;
   }

@@ -19,6 +19,7 @@ export function pgTypeName(type: SqlType): string {
     case 'timestamp': return 'timestamp';
     case 'timestamptz': return 'timestamptz';
     case 'date': return 'date';
+    case 'time': return 'time';
     case 'interval': return 'interval';
     case 'bytea': return 'bytea';
     case 'jsonb': return 'jsonb';
