@@ -154,7 +154,7 @@ export function parseTypeName(raw: string): SqlType {
       return 'bytea';
     default:
       throw new SluiceError('not_supported', `type "${raw}" is not supported`, {
-        hint: 'Use one of BOOLEAN, INT, BIGINT, DOUBLE, NUMERIC, VARCHAR, TIMESTAMP, DATE, INTERVAL.',
+        hint: 'Use one of BOOLEAN, INT, BIGINT, DOUBLE, NUMERIC, VARCHAR, TIMESTAMP, TIMESTAMPTZ, DATE, TIME, INTERVAL, JSONB, BYTEA.',
       });
   }
 }
