@@ -8,6 +8,7 @@ import { parseNumericTypmod, parseTypeName, type SqlType } from '../common/types
 import { canonicalDecimal, decOf, formatDec, negDec } from '../common/decimal.js';
 import type { BinaryOp, Expr, FromItem, OrderItem, Query, QueryBody, Select, SelectItem, WindowSpec } from './ast.js';
 import { parseInterval } from '../common/interval.js';
+import { unprotectString } from './lexer.js';
 
 // node-sql-parser's AST is untyped JSON; this file is the only place that reads it.
 type N = any;
@@ -369,7 +370,7 @@ class Converter {
       case 'string':
       case 'natural_string':
       case 'dollar_quote_string':
-        return { kind: 'literal', value: String(e.value), type: 'varchar' };
+        return { kind: 'literal', value: unprotectString(String(e.value)), type: 'varchar' };
       case 'double_quote_string':
         return { kind: 'column', table: null, name: String(e.value) };
       case 'bool':
@@ -378,7 +379,7 @@ class Converter {
       case 'null':
         return { kind: 'literal', value: null, type: 'null' };
       case 'interval': {
-        const raw = e.expr?.value ?? e.value;
+        const raw = unprotectString(String(e.expr?.value ?? e.value));
         return { kind: 'literal', value: parseInterval(String(raw), String(e.unit ?? '')), type: 'interval' };
       }
       case 'timestamp':
@@ -458,6 +459,22 @@ class Converter {
       case 'function': {
         const name = funcName(e);
         const argList = e.args?.value ?? [];
+        // TRIM([BOTH | LEADING | TRAILING] [chars] FROM s): btrim/ltrim/rtrim(s [, chars]).
+        if (name === 'trim' && Array.isArray(argList) && argList.some((x: N) => x?.type === 'origin')) {
+          const items = [...argList] as N[];
+          let fn = 'btrim';
+          const side = items[0]?.type === 'origin' ? String(items[0].value).toLowerCase() : null;
+          if (side === 'both' || side === 'leading' || side === 'trailing') {
+            fn = side === 'leading' ? 'ltrim' : side === 'trailing' ? 'rtrim' : 'btrim';
+            items.shift();
+          }
+          const fromAt = items.findIndex((x) => x?.type === 'origin' && String(x.value).toLowerCase() === 'from');
+          const chars = fromAt > 0 ? items.slice(0, fromAt) : [];
+          const source = fromAt >= 0 ? items.slice(fromAt + 1) : items;
+          if (source.length !== 1 || chars.length > 1 || source.some((x) => x?.type === 'origin')) unsupported('this TRIM form');
+          const args = [this.convertExpr(source[0]), ...chars.map((x) => this.convertExpr(x))];
+          return { kind: 'func', name: fn, args, star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
+        }
         const args = (Array.isArray(argList) ? argList : [argList]).map((x: N) => this.convertExpr(x));
         // node-sql-parser reads `NOT (x)` as a call of a function named NOT.
         if (name === 'not' && args.length === 1) return { kind: 'unary', op: 'not', expr: args[0]! };

@@ -45,9 +45,17 @@ export function lex(text: string, base = 0): Token[] {
     }
     if (c === "'" || c === '"') {
       let v = '';
+      // E'…': PostgreSQL's escape string, where a backslash escapes the next character.
+      const escapes = c === "'" && i > 0 && (text[i - 1] === 'e' || text[i - 1] === 'E') && !/[A-Za-z0-9_$]/.test(text[i - 2] ?? ' ');
       i++;
       for (;;) {
         if (i >= n) throw new SluiceError('syntax', `unterminated ${c === "'" ? 'string literal' : 'quoted identifier'}`, { position: base + start + 1 });
+        if (escapes && text[i] === '\\') {
+          const [ch, len] = unescape(text, i);
+          v += ch;
+          i += len;
+          continue;
+        }
         if (text[i] === c) {
           if (text[i + 1] === c) { v += c; i += 2; continue; }
           i++;
@@ -284,4 +292,91 @@ export function rewriteTypedLiterals(text: string): string {
     i = j;
   }
   return at === 0 ? text : out + text.slice(at);
+}
+
+/** The character a backslash escape at text[i] of an E'…' string stands for, and its length. */
+function unescape(text: string, i: number): [string, number] {
+  const c = text[i + 1] ?? '';
+  const simple: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+  if (c in simple) return [simple[c]!, 2];
+  const oct = /^[0-7]{1,3}/.exec(text.slice(i + 1, i + 4));
+  if (oct) return [String.fromCodePoint(parseInt(oct[0], 8)), 1 + oct[0].length];
+  const hex = c === 'x' ? /^[0-9A-Fa-f]{1,2}/.exec(text.slice(i + 2, i + 4)) : null;
+  if (hex) return [String.fromCodePoint(parseInt(hex[0], 16)), 2 + hex[0].length];
+  const uni = c === 'u' ? /^[0-9A-Fa-f]{4}/.exec(text.slice(i + 2, i + 6)) : c === 'U' ? /^[0-9A-Fa-f]{8}/.exec(text.slice(i + 2, i + 10)) : null;
+  if (uni) return [String.fromCodePoint(parseInt(uni[0], 16)), 2 + uni[0].length];
+  return [c, 2];
+}
+
+/**
+ * E'…' escape strings, which node-sql-parser does not read, as plain strings holding the
+ * characters they stand for, padded with spaces to their length (an escape is never shorter
+ * than what it stands for), so positions after them stay.
+ */
+export function rewriteEscapeStrings(text: string): string {
+  if (!/[eE]'/.test(text)) return text;
+  let toks: Token[];
+  try {
+    toks = lex(text);
+  } catch {
+    return text;
+  }
+  let out = '';
+  let at = 0;
+  for (let i = 0; i + 1 < toks.length; i++) {
+    const t = toks[i]!;
+    const s = toks[i + 1]!;
+    if (t.kind !== 'ident' || t.value !== 'e' || s.kind !== 'string' || s.start !== t.end || text[s.start] !== "'") continue;
+    const plain = `'${s.value.replace(/'/g, "''")}'`;
+    const width = s.end - t.start;
+    if (plain.length > width) continue;
+    out += text.slice(at, t.start) + plain + ' '.repeat(width - plain.length);
+    at = s.end;
+    i++;
+  }
+  return at === 0 ? text : out + text.slice(at);
+}
+
+/**
+ * node-sql-parser reads a backslash in a plain string as an escape ('a\\b' holds a backspace)
+ * and keeps a doubled quote doubled ('it''s' stays it''s); PostgreSQL reads neither so. A plain
+ * string holding either is handed to the parser as a placeholder of the same length (private-use
+ * characters naming an entry here) and {@link unprotectString} gives back what the string holds
+ * as PostgreSQL reads it. Entries are written and read within one synchronous parse.
+ */
+const PROTECT_MARK = '\uf8ff';
+const PROTECT_FILL = '\uf8fe';
+const protectedStrings = new Map<string, string>();
+let protectNext = 0;
+
+export function protectStrings(text: string): string {
+  if (!/''|\\/.test(text)) return text;
+  let toks: Token[];
+  try {
+    toks = lex(text);
+  } catch {
+    return text;
+  }
+  let out = '';
+  let at = 0;
+  for (const t of toks) {
+    if (t.kind !== 'string' || text[t.start] !== "'") continue;
+    const raw = text.slice(t.start + 1, t.end - 1);
+    if (!raw.includes("''") && !raw.includes('\\')) continue;
+    const key = PROTECT_MARK + String.fromCharCode(0xe000 + (protectNext++ % 6400));
+    const placeholder = key + PROTECT_FILL.repeat(raw.length - 2);
+    protectedStrings.set(key, t.value);
+    out += text.slice(at, t.start + 1) + placeholder;
+    at = t.end - 1;
+  }
+  return at === 0 ? text : out + text.slice(at);
+}
+
+/** What a string the parser read holds: itself, or the string a placeholder stands for. */
+export function unprotectString(s: string): string {
+  if (s.charCodeAt(0) !== 0xf8ff) return s;
+  const v = protectedStrings.get(s.slice(0, 2));
+  if (v === undefined) return s;
+  if (protectedStrings.size > 10_000) protectedStrings.clear();
+  return v;
 }

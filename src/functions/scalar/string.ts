@@ -223,6 +223,22 @@ const textToText = fixed(['varchar'], 'varchar');
 const padArgs: ScalarBinder = (args, site) =>
   (args.length === 2 ? fixed(['varchar', 'int'], 'varchar') : fixed(['varchar', 'int', 'varchar'], 'varchar'))(args, site);
 
+/** s without the leading and/or trailing characters of `chars` (a space when not given). */
+function trimChars(s: string, chars: string | undefined, start: boolean, end: boolean): string {
+  const set = new Set(chars === undefined ? [' '] : [...chars]);
+  const cs = [...s];
+  let a = 0;
+  let b = cs.length;
+  if (start) while (a < b && set.has(cs[a]!)) a++;
+  if (end) while (b > a && set.has(cs[b - 1]!)) b--;
+  return a === 0 && b === cs.length ? s : cs.slice(a, b).join('');
+}
+
+const trimArgs: ScalarBinder = (args, site) => {
+  if (args.length !== 1 && args.length !== 2) throw noFunction(site.name, args, site.pos);
+  return site.make(args.map((a) => coerceArg(site.name, a, 'varchar', args, site.pos)), 'varchar');
+};
+
 /** PostgreSQL's initcap: the first letter of each run of letters and digits upper case, the rest lower. */
 function initcap(str: string): string {
   let out = '';
@@ -268,9 +284,10 @@ export const STRING_FUNCTIONS = {
   concat_ws: byName(['concat_ws'], bindConcatWs, rowWiseFunction(([sep, ...parts]) => (sep === null ? null : parts.filter((p) => p !== null).join(sep as string)), false)),
   upper: byName(['upper'], textToText, asciiCase(true)),
   lower: byName(['lower'], textToText, asciiCase(false)),
-  trim: byName(['trim', 'btrim'], textToText, mapString((s: string) => s.trim())),
-  ltrim: byName(['ltrim'], textToText, mapString((s: string) => s.trimStart())),
-  rtrim: byName(['rtrim'], textToText, mapString((s: string) => s.trimEnd())),
+  // PostgreSQL trims spaces only, or the characters given.
+  trim: byName(['trim', 'btrim'], trimArgs, rowWiseFunction(([s, chars]: Value[]) => trimChars(s as string, chars as string | undefined, true, true))),
+  ltrim: byName(['ltrim'], trimArgs, rowWiseFunction(([s, chars]: Value[]) => trimChars(s as string, chars as string | undefined, true, false))),
+  rtrim: byName(['rtrim'], trimArgs, rowWiseFunction(([s, chars]: Value[]) => trimChars(s as string, chars as string | undefined, false, true))),
   reverse: byName(['reverse'], textToText, mapString((s: string) => [...s].reverse().join(''))),
   md5: byName(['md5'], textToText, mapString((s: string) => md5(s))),
   length: byName(['length', 'char_length', 'character_length'], fixed(['varchar'], 'int'), lengthOfBytes),
