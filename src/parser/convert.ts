@@ -391,6 +391,11 @@ class Converter {
         return { kind: 'cast', expr: { kind: 'literal', value: String(e.value), type: 'varchar' }, type: 'time' };
       case 'cast': {
         const cast: Expr = { kind: 'cast', expr: this.convertExpr(e.expr), type: castTarget(e.target) };
+        // VARCHAR(n) / CHAR(n): an explicit cast cuts the text to n characters, as PostgreSQL does.
+        const target = Array.isArray(e.target) ? e.target[0] : e.target;
+        if (/^(VARCHAR|CHAR|CHARACTER|CHARACTER VARYING)$/i.test(String(target?.dataType)) && typeof target?.length === 'number' && !target.array) {
+          return internalCall('left', [cast, numberLiteral(target.length)], pos);
+        }
         const tm = castTypmod(e.target);
         // NUMERIC(p, s): the cast, then the typmod's rounding and range check.
         return tm ? internalCall('__numeric_typmod', [cast, numberLiteral(tm.precision), numberLiteral(tm.scale)], pos) : cast;

@@ -40,13 +40,23 @@ function numeric(fn: MathFn): ScalarFunction {
         return Math.trunc(v * m) / m;
       }
       case 'round': {
-        const d = (vals[1] as number | undefined) ?? 0;
+        // round(double precision) is C's rint: a half goes to the even neighbour (2.5 → 2).
+        if (vals[1] === undefined) return roundHalfEven(v);
+        const d = vals[1] as number;
         const m = 10 ** d;
         return roundHalfAway(v * m) / m;
       }
       case 'power': return v ** (vals[1] as number);
     }
   });
+}
+
+function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const diff = v - f;
+  if (diff > 0.5) return f + 1;
+  if (diff < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
 }
 
 /** A math function of a NUMERIC value: exact where PostgreSQL's is (sqrt, ln, exp go through a double). */
