@@ -481,6 +481,8 @@ class Converter {
           return { kind: 'func', name: fn, args, star: false, distinct: false, filter: null, orderBy: [], over: null, pos };
         }
         const args = (Array.isArray(argList) ? argList : [argList]).map((x: N) => this.convertExpr(x));
+        // EXTRACT of a field node-sql-parser does not read (lexer.ts rewriteExtractFields).
+        if (name === '__extract' && args.length === 2 && args[0]!.kind === 'literal') return { kind: 'extract', field: String(args[0]!.value).toLowerCase(), expr: args[1]! };
         // node-sql-parser reads `NOT (x)` as a call of a function named NOT.
         if (name === 'not' && args.length === 1) return { kind: 'unary', op: 'not', expr: args[0]! };
         if (name === 'exists') {

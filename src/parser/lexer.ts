@@ -380,3 +380,28 @@ export function unprotectString(s: string): string {
   if (protectedStrings.size > 10_000) protectedStrings.clear();
   return v;
 }
+
+/** EXTRACT fields node-sql-parser reads; others are handed to it as `__extract('field', x)`. */
+const PARSER_EXTRACT_FIELDS = new Set(['year', 'years', 'month', 'months', 'day', 'days', 'hour', 'hours', 'minute', 'minutes', 'second', 'seconds', 'milliseconds', 'microseconds', 'epoch', 'dow', 'isodow', 'isoyear', 'doy', 'week', 'quarter', 'century', 'decade', 'millennium', 'timezone']);
+
+/** `EXTRACT(field FROM x)` for a field node-sql-parser does not know (millisecond, julian, timezone_hour, …). */
+export function rewriteExtractFields(text: string): string {
+  if (!/\bextract\b/i.test(text)) return text;
+  let toks: Token[];
+  try {
+    toks = lex(text);
+  } catch {
+    return text;
+  }
+  let out = '';
+  let at = 0;
+  for (let i = 0; i + 3 < toks.length; i++) {
+    const [e, open, field, from] = [toks[i]!, toks[i + 1]!, toks[i + 2]!, toks[i + 3]!];
+    if (e.kind !== 'ident' || e.value !== 'extract' || open.kind !== 'symbol' || open.value !== '(' || (field.kind !== 'ident' && field.kind !== 'string') || from.kind !== 'ident' || from.value !== 'from') continue;
+    if (field.kind === 'ident' && PARSER_EXTRACT_FIELDS.has(field.value)) continue;
+    out += text.slice(at, e.start) + `__extract('${field.value.replace(/'/g, "''")}', `;
+    at = from.end;
+    i += 3;
+  }
+  return at === 0 ? text : out + text.slice(at);
+}

@@ -11,7 +11,7 @@ import { parseTypeName } from '../common/types.js';
 import type { ColumnDef, CopyOptions, Expr, FrameBound, FromItem, IndexKey, InnerStatement, ObjectKind, OrderItem, Options, Query, QueryBody, Select, Statement, WatermarkDef, WindowFrame, WindowSpec } from './ast.js';
 import { parseDuration } from '../common/interval.js';
 import { convertExprAt, convertQueryAt, WITHIN_GROUP_SUFFIX, type AggregateOrders, type WindowHints } from './convert.js';
-import { closingParen, foldIdentifiers, lex, NOT_AN_ALIAS, protectStrings, rewriteEscapeStrings, rewriteTypedLiterals, splitStatements, TokenStream, type Token } from './lexer.js';
+import { closingParen, foldIdentifiers, lex, NOT_AN_ALIAS, protectStrings, rewriteEscapeStrings, rewriteExtractFields, rewriteTypedLiterals, splitStatements, TokenStream, type Token } from './lexer.js';
 import { parseCreateFunction, parseDropFunction } from './create-function.js';
 
 const parser = new nodeSqlParser.Parser();
@@ -413,7 +413,7 @@ export function parseExpression(text: string, offset = 0): Expr {
   const prefix = 'SELECT ';
   let ast;
   try {
-    ast = parser.astify(prefix + protectStrings(rewriteTypedLiterals(foldIdentifiers(rewriteEscapeStrings(text)))), OPT) as unknown as { columns: { expr: unknown }[] };
+    ast = parser.astify(prefix + protectStrings(rewriteExtractFields(rewriteTypedLiterals(foldIdentifiers(rewriteEscapeStrings(text))))), OPT) as unknown as { columns: { expr: unknown }[] };
   } catch (e) {
     throw syntaxFromParser(e, offset - prefix.length, prefix + text);
   }
@@ -1412,7 +1412,7 @@ export function parseQueryText(text: string, offset: number): Query {
   try {
     const w = rewriteWindows(aggregates.text, offset);
     windows = w.windows;
-    ast = parser.astify(protectStrings(rewriteTypedLiterals(foldIdentifiers(rewriteEscapeStrings(w.text)))), OPT);
+    ast = parser.astify(protectStrings(rewriteExtractFields(rewriteTypedLiterals(foldIdentifiers(rewriteEscapeStrings(w.text))))), OPT);
   } catch (e) {
     throw syntaxFromParser(e, offset, text);
   }

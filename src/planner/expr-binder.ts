@@ -219,10 +219,10 @@ export class ExprBinder {
           if (!/^(hours?|minutes?|seconds?|milliseconds?|microseconds?|epoch)$/i.test(e.field)) {
             throw new SluiceError('invalid_parameter', `unit "${e.field.toLowerCase()}" not supported for type time without time zone`);
           }
-          return call('extract', [{ kind: 'lit', value: e.field, type: 'varchar' }, cast(a, 'interval')], 'double');
+          return call('extract_numeric', [{ kind: 'lit', value: e.field, type: 'varchar' }, cast(a, 'interval')], 'numeric');
         }
         if (a.type !== 'timestamp' && a.type !== 'timestamptz' && a.type !== 'date' && a.type !== 'interval') throw new SluiceError('undefined_function', `function extract(unknown, ${typeDisplayName(a.type)}) does not exist`);
-        return call('extract', [{ kind: 'lit', value: e.field, type: 'varchar' }, a.type === 'date' ? cast(a, 'timestamp') : a], 'double');
+        return call('extract_numeric', [{ kind: 'lit', value: e.field, type: 'varchar' }, a.type === 'date' ? cast(a, 'timestamp') : a], 'numeric');
       }
       case 'subquery':
       case 'exists':

@@ -8,7 +8,8 @@ import { SluiceError } from '../../common/errors.js';
 import { decodeInterval, encodeInterval, type IntervalParts } from '../../common/interval.js';
 import type { SqlType } from '../../common/types.js';
 import { cast } from '../../planner/coercion.js';
-import { byName, rowWise, evalAll, rowWiseFunction, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
+import { byName, bySyntax, rowWise, evalAll, rowWiseFunction, type ScalarDefinition, type ScalarFunction } from './scalar-function.js';
+import { formatDec } from '../../common/decimal.js';
 import { coerceArg, noFunction, type ScalarBinder } from './signature.js';
 import { floorSeconds, localToUtc, UTC, type TimeZone } from '../../common/time-zone.js';
 import { zoneArgument } from './zone.js';
@@ -123,6 +124,8 @@ export function extractField(field: string, v: bigint | string, type: SqlType): 
     case 'second': case 'seconds': return Math.floor(subSecondMicros / 1e6) + (subSecondMicros % 1e6) / 1e6;
     case 'millisecond': case 'milliseconds': return Math.floor(subSecondMicros / 1e6) * 1000 + (subSecondMicros % 1e6) / 1e3;
     case 'microsecond': case 'microseconds': return subSecondMicros;
+    // Days since 24 November 4714 BC, with the fraction of the day.
+    case 'julian': return Number(micros) / 86_400_000_000 + 2_440_588;
     case 'dow': return d.getUTCDay();
     case 'isodow': return d.getUTCDay() === 0 ? 7 : d.getUTCDay();
     case 'doy': return Math.floor((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1;
@@ -158,6 +161,46 @@ const extract: ScalarFunction = (args, argExprs) => {
   return (b, ctx) => {
     const zone = ctx.zone ?? UTC;
     const k = rowWise('double', srcType === 'timestamptz' ? ([f, t]) => extractZonedField(f as string, t as bigint, zone) : ([f, t]) => extractField(f as string, t as bigint | string, srcType));
+    return k(evalAll(args, b, ctx), b.length, ctx);
+  };
+};
+
+/** The scale of EXTRACT's NUMERIC result by field: seconds and the epoch to microseconds, milliseconds to microseconds too. */
+function extractScale(f: string): number {
+  if (f === 'second' || f === 'seconds' || f === 'epoch') return 6;
+  if (f === 'millisecond' || f === 'milliseconds') return 3;
+  return 0;
+}
+
+/**
+ * EXTRACT(field FROM x), NUMERIC since PostgreSQL 14: exact from the microseconds for the
+ * seconds, milliseconds and epoch of a timestamp (an epoch of a date is whole seconds); the
+ * other fields are whole numbers. date_part stays double precision.
+ */
+function extractNumericValue(field: string, v: bigint | string, type: SqlType, zone: TimeZone, fromDate: boolean): string {
+  const f = field.toLowerCase();
+  const scale = extractScale(f);
+  if (type === 'interval') {
+    const x = extractField(f, v, 'interval');
+    return scale === 0 ? String(x) : x.toFixed(scale);
+  }
+  const micros = v as bigint;
+  if (f === 'epoch') return fromDate ? String(micros / 1_000_000n) : formatDec({ digits: micros, scale: 6 });
+  if (f === 'julian' && fromDate) return String(micros / 86_400_000_000n + 2_440_588n);
+  if (scale > 0) {
+    const local = type === 'timestamptz' ? micros + BigInt(zone.offsetAt(floorSeconds(micros))) * 1_000_000n : micros;
+    const inMinute = ((local % 60_000_000n) + 60_000_000n) % 60_000_000n;
+    return formatDec({ digits: inMinute, scale });
+  }
+  return String(type === 'timestamptz' ? extractZonedField(f, micros, zone) : extractField(f, micros, type));
+}
+
+const extractNumeric: ScalarFunction = (args, argExprs) => {
+  const src = argExprs[1]!;
+  const fromDate = src.kind === 'cast' && src.arg.type === 'date';
+  return (b, ctx) => {
+    const zone = ctx.zone ?? UTC;
+    const k = rowWise('numeric', ([f, t]) => extractNumericValue(f as string, t as bigint | string, src.type, zone, fromDate));
     return k(evalAll(args, b, ctx), b.length, ctx);
   };
 };
@@ -203,6 +246,7 @@ export const TIME_FUNCTIONS = {
   date_trunc: byName(['date_trunc'], timeField('date_trunc', (t) => t), dateTruncKernel),
   // EXTRACT(field FROM x) is syntax the binder types itself; date_part is its function form.
   extract: byName(['date_part'], timeField('date_part', () => 'double'), extract),
+  extract_numeric: bySyntax(extractNumeric),
   // now() and current_timestamp are timestamptz as in PostgreSQL; PROCTIME() (RisingWave's
   // processing time, no PostgreSQL function) stays a timestamp. Both are the epoch's batch time.
   now: byName(['now', 'proctime'], (_args, site) => site.make([], site.name === 'proctime' ? 'timestamp' : 'timestamptz'), (_args, _argExprs, type) => (b, ctx) => constantColumn(type, ctx.now, b.length)),
