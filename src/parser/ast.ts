@@ -145,7 +145,7 @@ export type QueryBody =
   | Select
   | { readonly kind: 'union'; readonly all: boolean; readonly inputs: readonly QueryBody[] }
   /** `left INTERSECT right` / `left EXCEPT right` (distinct). */
-  | { readonly kind: 'setop'; readonly op: 'intersect' | 'except'; readonly left: QueryBody; readonly right: QueryBody };
+  | { readonly kind: 'setop'; readonly op: 'intersect' | 'except'; readonly all?: boolean; readonly left: QueryBody; readonly right: QueryBody };
 
 export interface Query {
   /** WITH name [(columns)] AS (query). */

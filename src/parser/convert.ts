@@ -9,6 +9,7 @@ import { canonicalDecimal, decOf, formatDec, negDec } from '../common/decimal.js
 import type { BinaryOp, Expr, FromItem, OrderItem, Query, QueryBody, Select, SelectItem, WindowSpec } from './ast.js';
 import { parseInterval } from '../common/interval.js';
 import { unprotectString } from './lexer.js';
+import { SETOP_ALL_MARKER } from './setop-marker.js';
 
 // node-sql-parser's AST is untyped JSON; this file is the only place that reads it.
 type N = any;
@@ -191,15 +192,23 @@ class Converter {
     const ops: string[] = [];
     for (let cur = ast; cur._next; cur = cur._next) {
       const op = String(cur.set_op ?? 'union').toLowerCase().replace(/\s+/g, ' ');
-      if (!['union', 'union all', 'union distinct', 'intersect', 'except'].includes(op)) unsupported(op.toUpperCase());
-      ops.push(op === 'union distinct' ? 'union' : op);
-      selects.push(this.convertSelect(cur._next));
+      if (!['union', 'union all', 'union distinct', 'intersect', 'intersect all', 'intersect distinct', 'except', 'except all', 'except distinct'].includes(op)) unsupported(op.toUpperCase());
+      const right = this.convertSelect(cur._next);
+      // INTERSECT ALL / EXCEPT ALL as parse.ts hands them over: a marker item first on the right.
+      const first = right.items[0];
+      if ((op === 'intersect' || op === 'except') && first?.alias === SETOP_ALL_MARKER) {
+        ops.push(`${op} all`);
+        selects.push({ ...right, items: right.items.slice(1) });
+        continue;
+      }
+      ops.push(op.replace(/ distinct$/, ''));
+      selects.push(right);
     }
     // INTERSECT first.
     const terms: QueryBody[] = [selects[0]!];
     const termOps: string[] = [];
     ops.forEach((op, i) => {
-      if (op === 'intersect') terms[terms.length - 1] = { kind: 'setop', op: 'intersect', left: terms[terms.length - 1]!, right: selects[i + 1]! };
+      if (op === 'intersect' || op === 'intersect all') terms[terms.length - 1] = { kind: 'setop', op: 'intersect', all: op === 'intersect all', left: terms[terms.length - 1]!, right: selects[i + 1]! };
       else {
         termOps.push(op);
         terms.push(selects[i + 1]!);
@@ -209,7 +218,7 @@ class Converter {
     let acc = terms[0]!;
     termOps.forEach((op, i) => {
       const next = terms[i + 1]!;
-      if (op === 'except') acc = { kind: 'setop', op: 'except', left: acc, right: next };
+      if (op === 'except' || op === 'except all') acc = { kind: 'setop', op: 'except', all: op === 'except all', left: acc, right: next };
       else {
         const all = op === 'union all';
         acc = acc.kind === 'union' && acc.all === all ? { kind: 'union', all, inputs: [...acc.inputs, next] } : { kind: 'union', all, inputs: [acc, next] };

@@ -11,6 +11,7 @@ import { parseTypeName } from '../common/types.js';
 import type { ColumnDef, CopyOptions, Expr, FrameBound, FromItem, IndexKey, InnerStatement, ObjectKind, OrderItem, Options, Query, QueryBody, Select, Statement, WatermarkDef, WindowFrame, WindowSpec } from './ast.js';
 import { parseDuration } from '../common/interval.js';
 import { convertExprAt, convertQueryAt, WITHIN_GROUP_SUFFIX, type AggregateOrders, type WindowHints } from './convert.js';
+import { SETOP_ALL_MARKER } from './setop-marker.js';
 import { closingParen, foldIdentifiers, lex, NOT_AN_ALIAS, protectStrings, rewriteEscapeStrings, rewriteExtractFields, rewriteTypedLiterals, splitStatements, TokenStream, type Token } from './lexer.js';
 import { parseCreateFunction, parseDropFunction } from './create-function.js';
 
@@ -1259,7 +1260,7 @@ function rewriteSessionUsers(text: string): string {
  * ROLLUP and CUBE are rewritten instead: grouping-sets.ts.)
  */
 function refuseUnsupportedSyntax(text: string, offset: number): void {
-  if (!/\b(recursive|tablesample|intersect|except)\b/i.test(text)) return;
+  if (!/\b(recursive|tablesample)\b/i.test(text)) return;
   const toks = lex(text);
   const refuse = (what: string, at: number, hint?: string): never => {
     throw new SluiceError('not_supported', `${what} is not supported yet`, { position: offset + at + 1, hint });
@@ -1271,8 +1272,32 @@ function refuseUnsupportedSyntax(text: string, offset: number): void {
     const next = toks[i + 1];
     if (t.value === 'recursive' && prev?.kind === 'ident' && prev.value === 'with') refuse('WITH RECURSIVE', prev.start);
     if (t.value === 'tablesample') refuse('TABLESAMPLE', t.start);
-    if ((t.value === 'intersect' || t.value === 'except') && next?.kind === 'ident' && next.value === 'all') refuse(`${t.value.toUpperCase()} ALL`, t.start, `${t.value.toUpperCase()} (without ALL) keeps one copy of each row.`);
   }
+}
+
+/**
+ * `INTERSECT ALL` / `EXCEPT ALL`, which node-sql-parser does not read: ALL becomes spaces and
+ * the right operand's SELECT gets a first item `1 AS __sluice_setop_all`, which convert.ts takes
+ * as the ALL and drops.
+ */
+function rewriteSetOpAll(text: string): string {
+  if (!/\b(intersect|except)\s+all\b/i.test(text)) return text;
+  const toks = lex(text);
+  let out = '';
+  let at = 0;
+  for (let i = 0; i + 1 < toks.length; i++) {
+    const t = toks[i]!;
+    const next = toks[i + 1]!;
+    if (t.kind !== 'ident' || (t.value !== 'intersect' && t.value !== 'except') || next.kind !== 'ident' || next.value !== 'all') continue;
+    let k = i + 2;
+    while (toks[k]?.kind === 'symbol' && toks[k]!.value === '(') k++;
+    if (toks[k]?.kind !== 'ident' || toks[k]!.value !== 'select') continue;
+    let insertAt = toks[k]!.end;
+    if (toks[k + 1]?.kind === 'ident' && (toks[k + 1]!.value === 'distinct' || toks[k + 1]!.value === 'all') && !(toks[k + 2]?.kind === 'ident' && toks[k + 2]!.value === 'on')) insertAt = toks[k + 1]!.end;
+    out += text.slice(at, next.start) + ' '.repeat(next.end - next.start) + text.slice(next.end, insertAt) + ` 1 AS ${SETOP_ALL_MARKER},`;
+    at = insertAt;
+  }
+  return at === 0 ? text : out + text.slice(at);
 }
 
 /** Whether token i lies inside parentheses. */
@@ -1401,7 +1426,7 @@ const SESSION_USER_STANDINS: Readonly<Record<string, string>> = { current_user: 
 export function parseQueryText(text: string, offset: number): Query {
   let ast;
   refuseUnsupportedSyntax(text, offset);
-  text = unwrapParentheses(text);
+  text = rewriteSetOpAll(unwrapParentheses(text));
   text = rewriteNatural(rewriteDistinctFrom(rewriteSessionUsers(rewriteGroupingSets(rewriteValuesQueries(text), offset))));
   const subs = rewriteSubscripts(text);
   const from = rewriteFromClause(subs.text);

@@ -207,7 +207,7 @@ export class Binder extends ExprBinder implements SubqueryHost {
 
   private bindBody(b: QueryBody): LogicalPlan {
     if (b.kind === 'select') return b.groupingSets ? this.bindGroupingSets(b) : this.bindSelect(b);
-    if (b.kind === 'setop') return this.bindIntersectExcept(b.op, this.bindBody(b.left), this.bindBody(b.right));
+    if (b.kind === 'setop') return this.bindIntersectExcept(b.op, this.bindBody(b.left), this.bindBody(b.right), b.all === true);
     const { aligned, schema } = alignSetInputs(b.inputs.map((i) => this.bindBody(i)), 'UNION');
     const union: LogicalPlan = { kind: 'union', inputs: aligned, schema, appendOnly: aligned.every((p) => p.appendOnly) };
     if (b.all) return union;
@@ -218,9 +218,10 @@ export class Binder extends ExprBinder implements SubqueryHost {
    * `left INTERSECT right` / `left EXCEPT right`, incrementally: both sides tagged (0 left, 1
    * right) and unioned, grouped by every column (NULLs equal, as the set operations compare),
    * each group's rows counted per side; a group is in the result while the left has it and the
-   * right does (INTERSECT) or does not (EXCEPT).
+   * right does (INTERSECT) or does not (EXCEPT). With ALL a row is there min(left, right) times
+   * (INTERSECT ALL) or left − right times (EXCEPT ALL): generate_series(1, that) repeats it.
    */
-  private bindIntersectExcept(op: 'intersect' | 'except', left: LogicalPlan, right: LogicalPlan): LogicalPlan {
+  private bindIntersectExcept(op: 'intersect' | 'except', left: LogicalPlan, right: LogicalPlan, all = false): LogicalPlan {
     const { aligned, schema } = alignSetInputs([left, right], op.toUpperCase());
     const n = schema.length;
     const tagged = aligned.map((p, side) => project(p, [...schema.map((f, i): BoundExpr => ({ kind: 'col', index: i, type: f.type })), { kind: 'lit', value: side, type: 'int' }], [...schema, { name: '_side', type: 'int' }]));
@@ -236,6 +237,14 @@ export class Binder extends ExprBinder implements SubqueryHost {
       appendOnly: false,
     };
     const zero: BoundExpr = { kind: 'lit', value: 0n, type: 'bigint' };
+    if (all) {
+      const l: BoundExpr = { kind: 'col', index: n, type: 'bigint' };
+      const r: BoundExpr = { kind: 'col', index: n + 1, type: 'bigint' };
+      const times = op === 'intersect' ? call('least', [l, r], 'bigint') : call('sub', [l, r], 'bigint');
+      const positive = filter(grouped, call('gt', [times, zero], 'boolean'));
+      const repeated = projectSet(positive, [{ fn: 'generate_series', args: [{ kind: 'lit', value: 1n, type: 'bigint' }, times], type: 'bigint' }], false, false, [{ name: '_copy', type: 'bigint' } as ScopeField]);
+      return project(repeated, schema.map((f, i) => ({ kind: 'col', index: i, type: f.type })), schema);
+    }
     const inLeft = call('gt', [{ kind: 'col', index: n, type: 'bigint' }, zero], 'boolean');
     const rightTest = call(op === 'intersect' ? 'gt' : 'eq', [{ kind: 'col', index: n + 1, type: 'bigint' }, zero], 'boolean');
     const kept = filter(grouped, call('and', [inLeft, rightTest], 'boolean'));
