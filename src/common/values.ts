@@ -316,6 +316,8 @@ export function castValue(v: Value, from: SqlType, to: SqlType, zone: TimeZone =
   if (isArrayType(from) || isArrayType(to)) throw new SluiceError('datatype_mismatch', `cannot cast type ${typeDisplayName(from)} to ${typeDisplayName(to)}`);
   switch (to) {
     case 'varchar':
+      // boolean::text is 'true'/'false' (the wire's text form is t/f).
+      if (from === 'boolean') return v ? 'true' : 'false';
       return formatValue(v, from, zone);
     case 'boolean':
       if (from === 'int' || from === 'bigint') return Number(v) !== 0;

@@ -4,7 +4,7 @@
  * SQLSTATE and position. It does not optimize (rules.ts does).
  */
 import { hasScalar } from '../functions/scalar/index.js';
-import { decodeInterval, durationMicros } from '../common/interval.js';
+import { decodeInterval, durationMicros, microsInterval } from '../common/interval.js';
 import { SluiceError } from '../common/errors.js';
 import { commonType, typeDisplayName, type Field, type Schema, type Value } from '../common/types.js';
 import type { Catalog } from '../catalog/index.js';
@@ -49,6 +49,8 @@ interface UsingColumns {
 /** The query binder: binds a query's FROM, joins, windows, SELECT, GROUP BY and ORDER BY into a logical plan, and its expressions through ExprBinder. */
 export class Binder extends ExprBinder implements SubqueryHost {
   private ctes = new Map<string, LogicalPlan>();
+  /** Domains of correlated subqueries made so far (their CTE names are numbered). */
+  private domains = 0;
   /** The scopes of the queries enclosing the subquery being bound, innermost last. */
   private enclosing: Scope[] = [];
   /** The models `predict` calls of the query read (a view over them depends on them). */
@@ -671,7 +673,9 @@ export class Binder extends ExprBinder implements SubqueryHost {
   private bindCorrelatedIn(q: Query, outer: Ctx, outerScope: Scope, pos: number | undefined): Correlated {
     const s = q.body.kind === 'select' && q.with.length === 0 ? q.body : null;
     if (!s) return { plan: this.bindQuery(q), keys: 0, outerKeys: [] };
-    const inner = this.bindFrom(s.from).scope;
+    // The FROM's names (its ON conditions may read the outer row: bound later, over its domain).
+    const withoutOn = (f: FromItem | null): FromItem | null => (f && f.kind === 'join' ? { ...f, left: withoutOn(f.left)!, right: withoutOn(f.right)!, on: f.on ? { kind: 'literal', value: true, type: 'boolean' } : null } : f);
+    const inner = this.bindFrom(withoutOn(s.from)).scope;
     const resolvesIn = (scope: Scope, c: { table: string | null; name: string }) => scope.fields.some((f) => f.name === c.name && (c.table === null || f.qualifier === c.table));
     const farther = columnRefs([s.items, s.where, s.groupBy, s.having, fromConditions(s.from)]).find(
       (c) => !resolvesIn(inner, c) && !resolvesIn(outerScope, c) && this.enclosing.slice(0, -1).some((sc) => resolvesIn(sc, c)),
@@ -688,7 +692,12 @@ export class Binder extends ExprBinder implements SubqueryHost {
     const local: Expr[] = [];
     const innerKeys: Expr[] = [];
     const outerKeys: Expr[] = [];
-    for (const c of s.where ? conjuncts(s.where) : []) {
+    const whereParts = s.where ? conjuncts(s.where) : [];
+    // A correlated condition other than an equality (q.id <> p.id, q.t BETWEEN p.a AND p.b):
+    // the subquery is bound over the distinct outer values it reads instead (see bindOverDomain).
+    const general = whereParts.some((c) => outerRefs(c).length > 0 && !this.correlatedEquality(c, outerRefs, innerRefs)) || fromConditions(s.from).some((c) => outerRefs(c).length > 0);
+    if (general && outer.plan && !q.limit && !q.offset && !s.distinctOn) return this.bindOverDomain(q, s, outer, outerScope, outerRefs, pos);
+    for (const c of whereParts) {
       if (outerRefs(c).length === 0) {
         local.push(c);
         continue;
@@ -736,6 +745,89 @@ export class Binder extends ExprBinder implements SubqueryHost {
     });
     const plan = this.bindSelect({ ...s, where: conjunction0(local) }, null, { exprs: innerKeys, types });
     return { plan, keys: innerKeys.length, outerKeys: outerBound };
+  }
+
+  /** Whether conjunct `c` is `inner expression = outer expression` (either way round). */
+  private correlatedEquality(c: Expr, outerRefs: (e: unknown) => ColumnRef[], innerRefs: (e: unknown) => ColumnRef[]): boolean {
+    if (c.kind !== 'binary' || c.op !== '=') return false;
+    return (outerRefs(c.left).length === 0 && innerRefs(c.right).length === 0) || (outerRefs(c.right).length === 0 && innerRefs(c.left).length === 0);
+  }
+
+  /**
+   * A subquery whose WHERE correlates otherwise than by equalities, decorrelated over the domain
+   * of its outer references: D = the distinct values of the outer columns its WHERE reads (from
+   * the outer FROM rows), joined with the subquery's FROM on the correlated conditions (the outer
+   * columns read from D); D's columns are then its correlation keys, equal to the outer columns.
+   * An outer row whose values are NULL finds no key, as a condition on NULL holds for no row.
+   */
+  private bindOverDomain(q: Query, s: Select, outer: Ctx, outerScope: Scope, outerRefs: (e: unknown) => ColumnRef[], pos: number | undefined): Correlated {
+    const parts = s.where ? conjuncts(s.where) : [];
+    const correlated = parts.filter((c) => outerRefs(c).length > 0);
+    const local = parts.filter((c) => outerRefs(c).length === 0);
+    const refs: ColumnRef[] = [];
+    const indexOf: number[] = [];
+    const inOn = fromConditions(s.from).flatMap((c) => outerRefs(c));
+    for (const r of [...correlated.flatMap((c) => outerRefs(c)), ...inOn]) {
+      const i = outerScope.fields.findIndex((f) => f.name === r.name && (r.table === null || f.qualifier === r.table));
+      if (i >= 0 && !indexOf.includes(i)) {
+        indexOf.push(i);
+        refs.push(r);
+      }
+    }
+    const domainName = `__sluice_domain_${this.domains++}`;
+    // D's rows: each outer value (d<k>, read by the conditions) and, as the keys the outer row
+    // joins on, whether it is NULL (n<k>) and the value with NULL as a fixed one (z<k>): a NULL
+    // outer value finds its domain row too (a condition may still hold for it, as in a LEFT JOIN).
+    const valueTypes = indexOf.map((i) => outer.plan!.schema[i]!.type);
+    const valueCols = indexOf.map((i, k): BoundExpr => ({ kind: 'col', index: i, type: valueTypes[k]! }));
+    const fields: Field[] = [
+      ...valueTypes.flatMap((t, k): Field[] => [{ name: `n${k}`, type: 'boolean' }, { name: `z${k}`, type: t }]),
+      ...valueTypes.map((t, k): Field => ({ name: `d${k}`, type: t })),
+    ];
+    const nullSafe = (v: BoundExpr): BoundExpr[] => [call('is_null', [v], 'boolean'), call('coalesce', [v, { kind: 'lit', value: zeroOf(v.type), type: v.type }], v.type)];
+    const picked = project(outer.plan!, [...valueCols.flatMap(nullSafe), ...valueCols], fields);
+    const domain: LogicalPlan = { kind: 'aggregate', input: picked, groupKeys: fields.map((f, k): BoundExpr => ({ kind: 'col', index: k, type: f.type })), aggs: [], schema: fields, appendOnly: false };
+    // The correlated conditions over D's columns instead of the outer ones.
+    const toDomain = (e: unknown): unknown => {
+      if (Array.isArray(e)) return e.map(toDomain);
+      if (!e || typeof e !== 'object') return e;
+      const o = e as { kind?: string };
+      if (o.kind === 'column') {
+        const c = o as ColumnRef;
+        const k = refs.findIndex((r) => r.name === c.name && r.table === c.table);
+        const isOuter = outerRefs(c).length > 0;
+        return isOuter && k >= 0 ? { kind: 'column', table: domainName, name: `d${k}` } : e;
+      }
+      if (o.kind === 'subquery' || o.kind === 'exists' || o.kind === 'in_subquery' || o.kind === 'quantified') return e;
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(o)) out[k] = k === 'query' ? x : toDomain(x);
+      return out;
+    };
+    const on = conjunction0(correlated.map((c) => toDomain(c) as Expr));
+    const domainRel: FromItem = { kind: 'relation', name: domainName, alias: domainName };
+    let from: FromItem;
+    if (inOn.length === 0) {
+      // D joined last, on the correlated conditions (equalities among them are the join's keys).
+      from = { kind: 'join', joinType: 'inner', left: s.from!, right: domainRel, on };
+    } else {
+      // Outer columns in the FROM's ON conditions: D goes first (crossed with the leftmost
+      // relation), so every ON sees it; the correlated WHERE conditions filter after.
+      const leftmost = (f: FromItem): FromItem => (f.kind === 'join' ? { ...f, left: leftmost(f.left) } : { kind: 'join', joinType: 'cross', left: domainRel, right: f, on: null });
+      from = leftmost(toDomain(s.from) as FromItem);
+      local.push(...(on ? [on] : []));
+    }
+    const keyFields = fields.slice(0, 2 * valueTypes.length);
+    const innerKeys: Expr[] = keyFields.map((f) => ({ kind: 'column', table: domainName, name: f.name }));
+    const types = keyFields.map((f) => (f.type === 'null' ? 'varchar' : f.type));
+    this.ctes.set(domainName, domain);
+    try {
+      const plan = this.bindSelect({ ...s, from, where: conjunction0(local) }, null, { exprs: innerKeys, types });
+      const outerBound = refs.flatMap((r, k) => nullSafe(cast(this.bindExpr({ kind: 'column', table: r.table, name: r.name }, { ...outer, subqueries: undefined }), valueTypes[k]!)));
+      void pos;
+      return { plan, keys: keyFields.length, outerKeys: outerBound };
+    } finally {
+      this.ctes.delete(domainName);
+    }
   }
 
   /**
@@ -812,7 +904,7 @@ export class Binder extends ExprBinder implements SubqueryHost {
     const plain: Ctx = { scope, agg: null, noAggIn: null };
     if (s.where) {
       const joins = new SubqueryJoins(this);
-      const wctx: Ctx = { ...plain, noAggIn: 'WHERE', subqueries: joins };
+      const wctx: Ctx = { ...plain, noAggIn: 'WHERE', subqueries: joins, plan: fromPlan };
       // EXISTS (…) and x IN (…) that must hold become semi joins; the rest binds as a condition.
       const rest = conjuncts(s.where).filter((c) => !((c.kind === 'exists' || c.kind === 'in_subquery') && joins.semiJoin(c, wctx)));
       const bound = [...joins.pushed, ...rest.map((c) => this.expectBoolean(this.bindExpr(c, wctx), 'WHERE'))];
@@ -918,7 +1010,7 @@ export class Binder extends ExprBinder implements SubqueryHost {
         input: scope,
       };
       const joins = new SubqueryJoins(this);
-      ctx = { scope, agg, noAggIn: null, subqueries: joins, window: windows.hook };
+      ctx = { scope, agg, noAggIn: null, subqueries: joins, window: windows.hook, plan };
       outExprs = items.map((i) => this.bindExpr(i.expr, ctx));
       let having = s.having ? this.expectBoolean(this.bindExpr(s.having, { ...ctx, window: null, noWindowIn: 'HAVING' }), 'HAVING') : null;
       const aggSchema: Field[] = [
@@ -936,7 +1028,7 @@ export class Binder extends ExprBinder implements SubqueryHost {
       if (corr) outExprs = [...corrBound.map((e, i): BoundExpr => ({ kind: 'col', index: i, type: e.type })), ...outExprs];
     } else {
       const joins = new SubqueryJoins(this);
-      ctx = { scope, agg: null, noAggIn: null, subqueries: joins, window: windows.hook };
+      ctx = { scope, agg: null, noAggIn: null, subqueries: joins, window: windows.hook, plan };
       outExprs = items.map((i) => this.bindExpr(i.expr, ctx));
       if (!joins.empty) {
         const j = joins.apply(plan);
@@ -1160,3 +1252,18 @@ function distinctOf(input: LogicalPlan): LogicalPlan {
 }
 
 export type { Value };
+
+/** A value of type `t` standing for NULL in a null-safe join key (any fixed value of the type does). */
+function zeroOf(t: SqlType): Value {
+  switch (t) {
+    case 'boolean': return false;
+    case 'int': case 'date': case 'double': return 0;
+    case 'bigint': case 'timestamp': case 'timestamptz': case 'time': return 0n;
+    case 'numeric': return '0';
+    case 'interval': return microsInterval(0n);
+    case 'jsonb': return 'null';
+    case 'bytea': return '\\x';
+    case 'varchar': case 'null': return '';
+    default: return [];
+  }
+}

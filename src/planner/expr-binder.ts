@@ -12,6 +12,7 @@ import { call, cast, constCast, isStringLit } from './coercion.js';
 import { columnsOf, type AggCall, type AggOrderKey, type BoundExpr, type ScalarFn } from './expr.js';
 import { bindScalar, hasScalar } from '../functions/scalar/index.js';
 import { setFunctionOf } from '../functions/set/index.js';
+import type { LogicalPlan } from './logical.js';
 
 /** A column in scope: its table qualifier, name and type. */
 export interface ScopeField {
@@ -70,6 +71,8 @@ export interface Ctx {
   readonly window?: ((e: Extract<Expr, { kind: 'func' }>, ctx: Ctx) => BoundExpr) | null;
   /** Where window functions are not allowed and aggregates are (HAVING), the clause for the error. */
   readonly noWindowIn?: string;
+  /** The plan `scope` describes (its columns in order), where a correlated subquery may need the outer rows (WHERE, a select list without aggregates). */
+  readonly plan?: LogicalPlan;
 }
 
 /** A subquery expression node of the AST. */

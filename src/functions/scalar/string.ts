@@ -203,15 +203,22 @@ function pad(s: string, len: number, fill: string, left: boolean): string {
 
 /** The string functions' implementations. */
 // concat(a, b, …) skips NULLs; the binary `concat` it expands to is `||`, which does not.
+/** An argument as text the way concat and concat_ws write it: the type's output form (a boolean as t/f, where ::text says true/false). */
+function outputText(a: BoundExpr): BoundExpr {
+  if (a.type !== 'boolean') return cast(a, 'varchar');
+  const text = (v: string): BoundExpr => ({ kind: 'lit', value: v, type: 'varchar' });
+  return { kind: 'case', whens: [{ when: a, then: text('t') }, { when: call('not', [a], 'boolean'), then: text('f') }], otherwise: { kind: 'lit', value: null, type: 'varchar' }, type: 'varchar' };
+}
+
 const bindConcat: ScalarBinder = (args): BoundExpr => {
-  const parts = args.map((a) => call('coalesce', [cast(a, 'varchar'), EMPTY], 'varchar'));
+  const parts = args.map((a) => call('coalesce', [outputText(a), EMPTY], 'varchar'));
   return parts.reduce((a, b) => call('concat', [a, b], 'varchar'), EMPTY);
 };
 const EMPTY: BoundExpr = { kind: 'lit', value: '', type: 'varchar' };
 
 const bindConcatWs: ScalarBinder = (args, site) => {
   if (args.length < 2) throw noFunction(site.name, args, site.pos);
-  return site.make(args.map((a) => cast(a, 'varchar')), 'varchar');
+  return site.make(args.map((a) => outputText(a)), 'varchar');
 };
 
 const bindSubstr: ScalarBinder = (args, site) =>
