@@ -38,8 +38,6 @@ const view = (name: string, q: string) => `CREATE MATERIALIZED VIEW ${name} AS $
 
 describe('subqueries: unsupported shapes name the construct (0A000)', () => {
   it.each([
-    ['SELECT id FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.k > t.a)', /correlated subquery condition other than an equality .*t\.a/],
-    ['SELECT id FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.k = t.a OR u.y = t.id)', /correlated subquery condition other than an equality/],
     ['SELECT id, (SELECT t.a + y FROM u WHERE u.k = t.id) AS s FROM t', /outer query's column t\.a outside the subquery's WHERE/],
     ['SELECT id FROM t WHERE a = (SELECT y FROM u WHERE u.k = t.id ORDER BY y LIMIT 1)', /LIMIT, OFFSET or DISTINCT ON in a correlated subquery/],
     ['SELECT t.id FROM t JOIN u ON u.k = t.id AND u.y IN (SELECT 1)', /subqueries in JOIN conditions are not supported yet/],
@@ -54,10 +52,10 @@ describe('subqueries: unsupported shapes name the construct (0A000)', () => {
     expect(e.message).not.toMatch(/undefined/);
   });
 
-  it('the error for a non-equality correlation points at the condition', async () => {
-    const sql = view('v_pos', 'SELECT id FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.k > t.a)');
-    const e = await errorOf(sql);
-    expect(sql.slice(e.position! - 1)).toMatch(/^u\.k > t\.a/);
+  it('a correlation other than an equality is no longer refused (test/subquery-differential.test.ts checks the answers)', async () => {
+    for (const [i, q] of ['SELECT id FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.k > t.a)', 'SELECT id FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.k = t.a OR u.y = t.id)'].entries()) {
+      expect(await errorOf(view(`v_ok${i}`, q)).catch(() => null)).toBeNull();
+    }
   });
 });
 
