@@ -228,15 +228,19 @@ export const NOT_AN_ALIAS: ReadonlySet<string> = new Set([
   'limit', 'offset', 'union', 'except', 'intersect', 'window', 'for', 'tablesample',
 ]);
 
+/** A replacement of text[start, end) made by a token rewrite. */
+interface Edit {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
 /**
- * PostgreSQL folds an unquoted identifier to lower case (`FROM A` reads table `a`; `"A"` stays
- * `A`). node-sql-parser keeps the case of table names and drops the quotes, so query text is
- * folded before it gets there: every unquoted word to lower case, lengths (and so positions)
- * unchanged. A word right before a string literal is its prefix (E'…', B'…', X'…', U&'…') and
- * is kept. Text the lexer cannot read is returned as it is, for the parser to report.
+ * Runs `visit` over the tokens of `text` (left to right; it returns an edit, or null, and how
+ * many further tokens the edit took) and applies the edits. Text the lexer cannot read comes
+ * back as it is, for the parser to report.
  */
-export function foldIdentifiers(text: string): string {
-  if (!/[A-Z]/.test(text)) return text;
+function rewriteTokens(text: string, visit: (toks: readonly Token[], i: number) => { edit: Edit; skip?: number } | null): string {
   let toks: Token[];
   try {
     toks = lex(text);
@@ -246,16 +250,33 @@ export function foldIdentifiers(text: string): string {
   let out = '';
   let at = 0;
   for (let i = 0; i < toks.length; i++) {
-    const t = toks[i]!;
-    if (t.kind !== 'ident') continue;
-    const word = text.slice(t.start, t.end);
-    if (!/[A-Z]/.test(word)) continue;
-    const next = toks[i + 1];
-    if (next && next.start === t.end && (next.kind === 'string' || (next.kind === 'symbol' && next.value === '&'))) continue;
-    out += text.slice(at, t.start) + word.toLowerCase();
-    at = t.end;
+    const r = visit(toks, i);
+    if (!r) continue;
+    out += text.slice(at, r.edit.start) + r.edit.text;
+    at = r.edit.end;
+    i += r.skip ?? 0;
   }
   return at === 0 ? text : out + text.slice(at);
+}
+
+/**
+ * PostgreSQL folds an unquoted identifier to lower case (`FROM A` reads table `a`; `"A"` stays
+ * `A`). node-sql-parser keeps the case of table names and drops the quotes, so query text is
+ * folded before it gets there: every unquoted word to lower case, lengths (and so positions)
+ * unchanged. A word right before a string literal is its prefix (E'…', B'…', X'…', U&'…') and
+ * is kept.
+ */
+export function foldIdentifiers(text: string): string {
+  if (!/[A-Z]/.test(text)) return text;
+  return rewriteTokens(text, (toks, i) => {
+    const t = toks[i]!;
+    if (t.kind !== 'ident') return null;
+    const word = text.slice(t.start, t.end);
+    if (!/[A-Z]/.test(word)) return null;
+    const next = toks[i + 1];
+    if (next && next.start === t.end && (next.kind === 'string' || (next.kind === 'symbol' && next.value === '&'))) return null;
+    return { edit: { start: t.start, end: t.end, text: word.toLowerCase() } };
+  });
 }
 
 /** Type names whose `type 'text'` literal node-sql-parser does not read (DATE, TIMESTAMP, INTERVAL … it does). */
@@ -268,30 +289,19 @@ const TYPED_LITERAL_TYPES = new Set(['int', 'integer', 'int2', 'int4', 'int8', '
  */
 export function rewriteTypedLiterals(text: string): string {
   if (!/'/.test(text)) return text;
-  let toks: Token[];
-  try {
-    toks = lex(text);
-  } catch {
-    return text;
-  }
-  let out = '';
-  let at = 0;
-  for (let i = 0; i + 1 < toks.length; i++) {
+  return rewriteTokens(text, (toks, i) => {
     const t = toks[i]!;
-    if (t.kind !== 'ident') continue;
+    if (t.kind !== 'ident') return null;
     let j = i + 1;
     if (t.value === 'double' && toks[j]?.kind === 'ident' && toks[j]!.value === 'precision') j++;
-    else if (!TYPED_LITERAL_TYPES.has(t.value)) continue;
-    const lit = toks[j]!;
-    if (lit.kind !== 'string' || text[lit.start] !== "'") continue;
+    else if (!TYPED_LITERAL_TYPES.has(t.value)) return null;
+    const lit = toks[j];
+    if (!lit || lit.kind !== 'string' || text[lit.start] !== "'") return null;
     // Not the type of a cast (`x::int '…'` is no literal) nor a name qualified by a dot.
     const prev = toks[i - 1];
-    if (prev && prev.kind === 'symbol' && (prev.value === '::' || prev.value === '.')) continue;
-    out += text.slice(at, t.start) + text.slice(lit.start, lit.end) + '::' + text.slice(t.start, toks[j - 1]!.end);
-    at = lit.end;
-    i = j;
-  }
-  return at === 0 ? text : out + text.slice(at);
+    if (prev && prev.kind === 'symbol' && (prev.value === '::' || prev.value === '.')) return null;
+    return { edit: { start: t.start, end: lit.end, text: text.slice(lit.start, lit.end) + '::' + text.slice(t.start, toks[j - 1]!.end) }, skip: j - i };
+  });
 }
 
 /** The character a backslash escape at text[i] of an E'…' string stands for, and its length. */
@@ -315,26 +325,15 @@ function unescape(text: string, i: number): [string, number] {
  */
 export function rewriteEscapeStrings(text: string): string {
   if (!/[eE]'/.test(text)) return text;
-  let toks: Token[];
-  try {
-    toks = lex(text);
-  } catch {
-    return text;
-  }
-  let out = '';
-  let at = 0;
-  for (let i = 0; i + 1 < toks.length; i++) {
+  return rewriteTokens(text, (toks, i) => {
     const t = toks[i]!;
-    const s = toks[i + 1]!;
-    if (t.kind !== 'ident' || t.value !== 'e' || s.kind !== 'string' || s.start !== t.end || text[s.start] !== "'") continue;
+    const s = toks[i + 1];
+    if (!s || t.kind !== 'ident' || t.value !== 'e' || s.kind !== 'string' || s.start !== t.end || text[s.start] !== "'") return null;
     const plain = `'${s.value.replace(/'/g, "''")}'`;
     const width = s.end - t.start;
-    if (plain.length > width) continue;
-    out += text.slice(at, t.start) + plain + ' '.repeat(width - plain.length);
-    at = s.end;
-    i++;
-  }
-  return at === 0 ? text : out + text.slice(at);
+    if (plain.length > width) return null;
+    return { edit: { start: t.start, end: s.end, text: plain + ' '.repeat(width - plain.length) }, skip: 1 };
+  });
 }
 
 /**
@@ -351,25 +350,15 @@ let protectNext = 0;
 
 export function protectStrings(text: string): string {
   if (!/''|\\/.test(text)) return text;
-  let toks: Token[];
-  try {
-    toks = lex(text);
-  } catch {
-    return text;
-  }
-  let out = '';
-  let at = 0;
-  for (const t of toks) {
-    if (t.kind !== 'string' || text[t.start] !== "'") continue;
+  return rewriteTokens(text, (toks, i) => {
+    const t = toks[i]!;
+    if (t.kind !== 'string' || text[t.start] !== "'") return null;
     const raw = text.slice(t.start + 1, t.end - 1);
-    if (!raw.includes("''") && !raw.includes('\\')) continue;
+    if (!raw.includes("''") && !raw.includes('\\')) return null;
     const key = PROTECT_MARK + String.fromCharCode(0xe000 + (protectNext++ % 6400));
-    const placeholder = key + PROTECT_FILL.repeat(raw.length - 2);
     protectedStrings.set(key, t.value);
-    out += text.slice(at, t.start + 1) + placeholder;
-    at = t.end - 1;
-  }
-  return at === 0 ? text : out + text.slice(at);
+    return { edit: { start: t.start + 1, end: t.end - 1, text: key + PROTECT_FILL.repeat(raw.length - 2) } };
+  });
 }
 
 /** What a string the parser read holds: itself, or the string a placeholder stands for. */
@@ -387,21 +376,11 @@ const PARSER_EXTRACT_FIELDS = new Set(['year', 'years', 'month', 'months', 'day'
 /** `EXTRACT(field FROM x)` for a field node-sql-parser does not know (millisecond, julian, timezone_hour, …). */
 export function rewriteExtractFields(text: string): string {
   if (!/\bextract\b/i.test(text)) return text;
-  let toks: Token[];
-  try {
-    toks = lex(text);
-  } catch {
-    return text;
-  }
-  let out = '';
-  let at = 0;
-  for (let i = 0; i + 3 < toks.length; i++) {
-    const [e, open, field, from] = [toks[i]!, toks[i + 1]!, toks[i + 2]!, toks[i + 3]!];
-    if (e.kind !== 'ident' || e.value !== 'extract' || open.kind !== 'symbol' || open.value !== '(' || (field.kind !== 'ident' && field.kind !== 'string') || from.kind !== 'ident' || from.value !== 'from') continue;
-    if (field.kind === 'ident' && PARSER_EXTRACT_FIELDS.has(field.value)) continue;
-    out += text.slice(at, e.start) + `__extract('${field.value.replace(/'/g, "''")}', `;
-    at = from.end;
-    i += 3;
-  }
-  return at === 0 ? text : out + text.slice(at);
+  return rewriteTokens(text, (toks, i) => {
+    const [e, open, field, from] = [toks[i]!, toks[i + 1], toks[i + 2], toks[i + 3]];
+    if (!open || !field || !from) return null;
+    if (e.kind !== 'ident' || e.value !== 'extract' || open.kind !== 'symbol' || open.value !== '(' || (field.kind !== 'ident' && field.kind !== 'string') || from.kind !== 'ident' || from.value !== 'from') return null;
+    if (field.kind === 'ident' && PARSER_EXTRACT_FIELDS.has(field.value)) return null;
+    return { edit: { start: e.start, end: from.end, text: `__extract('${field.value.replace(/'/g, "''")}', ` }, skip: 3 };
+  });
 }
