@@ -28,6 +28,8 @@ export type ErrorCategory =
   | 'not_null_violation' // 23502
   | 'invalid_argument_for_logarithm' // 2201E
   | 'program_limit_exceeded' // 54000
+  | 'invalid_row_count_in_limit_clause' // 2201W
+  | 'invalid_row_count_in_result_offset_clause' // 2201X
   | 'dependent_objects' // 2BP01
   | 'insufficient_privilege' // 42501
   | 'statement_too_complex' // 54001
@@ -81,6 +83,8 @@ const SQLSTATE: Record<ErrorCategory, string> = {
   not_null_violation: '23502',
   invalid_argument_for_logarithm: '2201E',
   program_limit_exceeded: '54000',
+  invalid_row_count_in_limit_clause: '2201W',
+  invalid_row_count_in_result_offset_clause: '2201X',
   dependent_objects: '2BP01',
   insufficient_privilege: '42501',
   statement_too_complex: '54001',

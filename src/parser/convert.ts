@@ -170,14 +170,28 @@ class Converter {
     let limit: number | null = null;
     let offset: number | null = null;
     if (limitSrc && Array.isArray(limitSrc.value) && limitSrc.value.length > 0) {
-      const vals = limitSrc.value.map((v: N) => Number(v.value));
-      if (limitSrc.seperator === 'offset') {
-        limit = vals[0];
-        offset = vals[1] ?? null;
+      // LIMIT ALL is no limit.
+      const vals: (number | null)[] = limitSrc.value.map((v: N) => (v.type === 'origin' && String(v.value).toLowerCase() === 'all' ? null : Number(v.value)));
+      // As PostgreSQL: a count past bigint is 22003, a negative one 2201W (LIMIT) or 2201X (OFFSET).
+      limitSrc.value.forEach((v: N, i: number) => {
+        const text = String(v.value);
+        if (/^-?\d+$/.test(text) && BigInt(text) > 9223372036854775807n) throw new SluiceError('numeric_out_of_range', 'bigint out of range');
+        if (vals[i] !== null && vals[i]! < 0) {
+          const isOffset = (limitSrc.seperator === 'offset' && (i === 1 || vals.length === 1)) || (limitSrc.seperator === ',' && i === 0);
+          throw isOffset ? new SluiceError('invalid_row_count_in_result_offset_clause', 'OFFSET must not be negative') : new SluiceError('invalid_row_count_in_limit_clause', 'LIMIT must not be negative');
+        }
+      });
+      const at = (i: number): number | null => vals[i] ?? null;
+      if (limitSrc.seperator === 'offset' && vals.length === 1) {
+        // OFFSET n alone (node-sql-parser gives one value, the offset).
+        offset = at(0);
+      } else if (limitSrc.seperator === 'offset') {
+        limit = at(0);
+        offset = at(1);
       } else if (limitSrc.seperator === ',') {
-        offset = vals[0];
-        limit = vals[1];
-      } else limit = vals[0];
+        offset = at(0);
+        limit = at(1);
+      } else limit = at(0);
     }
     return { with: withs, body, orderBy, limit, offset, withTies: false };
   }
