@@ -384,3 +384,19 @@ export function rewriteExtractFields(text: string): string {
     return { edit: { start: e.start, end: from.end, text: `__extract('${field.value.replace(/'/g, "''")}', ` }, skip: 3 };
   });
 }
+
+/**
+ * `OFFSET m LIMIT n`, PostgreSQL's other order, as `LIMIT n OFFSET m` (node-sql-parser drops a
+ * LIMIT written after OFFSET). The words trade places: the length stays.
+ */
+export function rewriteOffsetLimit(text: string): string {
+  if (!/\boffset\b[\s\S]*\blimit\b/i.test(text)) return text;
+  return rewriteTokens(text, (toks, i) => {
+    const [o, m, l, n] = [toks[i]!, toks[i + 1], toks[i + 2], toks[i + 3]];
+    if (!m || !l || !n || o.kind !== 'ident' || o.value !== 'offset' || m.kind !== 'number' || l.kind !== 'ident' || l.value !== 'limit') return null;
+    if (n.kind !== 'number' && !(n.kind === 'ident' && n.value === 'all')) return null;
+    const word = (t: Token) => text.slice(t.start, t.end);
+    // Each gap between the four words was at least one character: the swapped text fits.
+    return { edit: { start: o.start, end: n.end, text: `${word(l)} ${word(n)} ${word(o)} ${word(m)}`.padEnd(n.end - o.start) }, skip: 3 };
+  });
+}

@@ -12,7 +12,7 @@ import type { ColumnDef, CopyOptions, Expr, FrameBound, FromItem, IndexKey, Inne
 import { parseDuration } from '../common/interval.js';
 import { convertExprAt, convertQueryAt, WITHIN_GROUP_SUFFIX, type AggregateOrders, type WindowHints } from './convert.js';
 import { SETOP_ALL_MARKER } from './setop-marker.js';
-import { closingParen, foldIdentifiers, lex, NOT_AN_ALIAS, protectStrings, rewriteEscapeStrings, rewriteExtractFields, rewriteTypedLiterals, splitStatements, TokenStream, type Token } from './lexer.js';
+import { closingParen, foldIdentifiers, lex, NOT_AN_ALIAS, protectStrings, rewriteEscapeStrings, rewriteExtractFields, rewriteOffsetLimit, rewriteTypedLiterals, splitStatements, TokenStream, type Token } from './lexer.js';
 import { parseCreateFunction, parseDropFunction } from './create-function.js';
 
 const parser = new nodeSqlParser.Parser();
@@ -1437,7 +1437,7 @@ export function parseQueryText(text: string, offset: number): Query {
   try {
     const w = rewriteWindows(aggregates.text, offset);
     windows = w.windows;
-    ast = parser.astify(protectStrings(rewriteExtractFields(rewriteTypedLiterals(foldIdentifiers(rewriteEscapeStrings(w.text))))), OPT);
+    ast = parser.astify(protectStrings(rewriteOffsetLimit(rewriteExtractFields(rewriteTypedLiterals(foldIdentifiers(rewriteEscapeStrings(w.text)))))), OPT);
   } catch (e) {
     throw syntaxFromParser(e, offset, text);
   }
