@@ -240,7 +240,7 @@ interface Edit {
  * many further tokens the edit took) and applies the edits. Text the lexer cannot read comes
  * back as it is, for the parser to report.
  */
-function rewriteTokens(text: string, visit: (toks: readonly Token[], i: number) => { edit: Edit; skip?: number } | null): string {
+export function rewriteTokens(text: string, visit: (toks: readonly Token[], i: number) => { edit: Edit; skip?: number } | null): string {
   let toks: Token[];
   try {
     toks = lex(text);
@@ -345,6 +345,7 @@ export function rewriteEscapeStrings(text: string): string {
  */
 const PROTECT_MARK = '\uf8ff';
 const PROTECT_FILL = '\uf8fe';
+/** Keyed by the placeholder's first two characters; keys repeat every 6400 strings, which bounds it. */
 const protectedStrings = new Map<string, string>();
 let protectNext = 0;
 
@@ -364,10 +365,7 @@ export function protectStrings(text: string): string {
 /** What a string the parser read holds: itself, or the string a placeholder stands for. */
 export function unprotectString(s: string): string {
   if (s.charCodeAt(0) !== 0xf8ff) return s;
-  const v = protectedStrings.get(s.slice(0, 2));
-  if (v === undefined) return s;
-  if (protectedStrings.size > 10_000) protectedStrings.clear();
-  return v;
+  return protectedStrings.get(s.slice(0, 2)) ?? s;
 }
 
 /** EXTRACT fields node-sql-parser reads; others are handed to it as `__extract('field', x)`. */

@@ -12,7 +12,7 @@ import type { ColumnDef, CopyOptions, Expr, FrameBound, FromItem, IndexKey, Inne
 import { parseDuration } from '../common/interval.js';
 import { convertExprAt, convertQueryAt, WITHIN_GROUP_SUFFIX, type AggregateOrders, type WindowHints } from './convert.js';
 import { SETOP_ALL_MARKER } from './setop-marker.js';
-import { closingParen, foldIdentifiers, lex, NOT_AN_ALIAS, protectStrings, rewriteEscapeStrings, rewriteExtractFields, rewriteOffsetLimit, rewriteTypedLiterals, splitStatements, TokenStream, type Token } from './lexer.js';
+import { closingParen, foldIdentifiers, lex, NOT_AN_ALIAS, protectStrings, rewriteEscapeStrings, rewriteExtractFields, rewriteOffsetLimit, rewriteTokens, rewriteTypedLiterals, splitStatements, TokenStream, type Token } from './lexer.js';
 import { parseCreateFunction, parseDropFunction } from './create-function.js';
 
 const parser = new nodeSqlParser.Parser();
@@ -1282,22 +1282,18 @@ function refuseUnsupportedSyntax(text: string, offset: number): void {
  */
 function rewriteSetOpAll(text: string): string {
   if (!/\b(intersect|except)\s+all\b/i.test(text)) return text;
-  const toks = lex(text);
-  let out = '';
-  let at = 0;
-  for (let i = 0; i + 1 < toks.length; i++) {
+  return rewriteTokens(text, (toks, i) => {
     const t = toks[i]!;
-    const next = toks[i + 1]!;
-    if (t.kind !== 'ident' || (t.value !== 'intersect' && t.value !== 'except') || next.kind !== 'ident' || next.value !== 'all') continue;
+    const next = toks[i + 1];
+    if (!next || t.kind !== 'ident' || (t.value !== 'intersect' && t.value !== 'except') || next.kind !== 'ident' || next.value !== 'all') return null;
     let k = i + 2;
     while (toks[k]?.kind === 'symbol' && toks[k]!.value === '(') k++;
-    if (toks[k]?.kind !== 'ident' || toks[k]!.value !== 'select') continue;
-    let insertAt = toks[k]!.end;
-    if (toks[k + 1]?.kind === 'ident' && (toks[k + 1]!.value === 'distinct' || toks[k + 1]!.value === 'all') && !(toks[k + 2]?.kind === 'ident' && toks[k + 2]!.value === 'on')) insertAt = toks[k + 1]!.end;
-    out += text.slice(at, next.start) + ' '.repeat(next.end - next.start) + text.slice(next.end, insertAt) + ` 1 AS ${SETOP_ALL_MARKER},`;
-    at = insertAt;
-  }
-  return at === 0 ? text : out + text.slice(at);
+    if (toks[k]?.kind !== 'ident' || toks[k]!.value !== 'select') return null;
+    // After SELECT, or after its DISTINCT / ALL (not DISTINCT ON).
+    if (toks[k + 1]?.kind === 'ident' && (toks[k + 1]!.value === 'distinct' || toks[k + 1]!.value === 'all') && !(toks[k + 2]?.kind === 'ident' && toks[k + 2]!.value === 'on')) k++;
+    const insertAt = toks[k]!.end;
+    return { edit: { start: next.start, end: insertAt, text: ' '.repeat(next.end - next.start) + text.slice(next.end, insertAt) + ` 1 AS ${SETOP_ALL_MARKER},` }, skip: k - i };
+  });
 }
 
 /** Whether token i lies inside parentheses. */
